@@ -1,0 +1,5 @@
+package dev.llmstreams.app;
+
+public final class Main {
+  public static void main(String[] args) {}
+}
