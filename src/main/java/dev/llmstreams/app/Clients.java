@@ -1,0 +1,46 @@
+package dev.llmstreams.app;
+
+import dev.llmstreams.config.AppConfig;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/** Plain Kafka clients for the CLI, with the same connection and security settings as the app. */
+final class Clients {
+  private Clients() {}
+
+  static Admin admin(AppConfig config) {
+    Map<String, Object> props = new HashMap<>(config.clientProperties());
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    return Admin.create(props);
+  }
+
+  static KafkaProducer<byte[], byte[]> producer(AppConfig config) {
+    Map<String, Object> props = new HashMap<>(config.clientProperties());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, StreamsSettings.MAX_REQUEST_BYTES);
+    return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  /** A group-less consumer that sees committed data only. */
+  static KafkaConsumer<byte[], byte[]> committedReader(AppConfig config) {
+    Map<String, Object> props = new HashMap<>(config.clientProperties());
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "llm-streams-tail-" + UUID.randomUUID());
+    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, StreamsSettings.MAX_REQUEST_BYTES);
+    return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+}

@@ -1,0 +1,163 @@
+package dev.llmstreams.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmstreams.broker.LocalBroker;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = {"Start everything and watch it work: the local broker (unless KAFKA_BOOTSTRAP is set), the topics,",
+        "the app with every pattern in this build, sample inputs, and the results as they arrive. Ctrl-C stops",
+        "everything it started."})
+final class DemoCommand implements Callable<Integer> {
+  static final String SAMPLE_DOCUMENTS = "demo/qmsum-documents.jsonl";
+
+  @ParentCommand Main main;
+
+  @Option(names = "--duration", paramLabel = "SECONDS",
+      description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
+  Long durationSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    Instant began = Instant.now();
+    AppConfig config = main.config();
+    TopicCatalog catalog = main.catalog();
+    LocalBroker broker = null;
+    CountDownLatch stop = new CountDownLatch(1);
+    List<AutoCloseable> started = new ArrayList<>();
+    Thread hook = new Thread(() -> {
+      stop.countDown();
+      closeAll(started);
+    }, "llmstreams-demo-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      if (config.usesExternalCluster()) {
+        say("using the Kafka cluster at %s (KAFKA_BOOTSTRAP)", config.bootstrapServers());
+      } else {
+        broker = new LocalBroker(Main.brokerSettings(config));
+        LocalBroker.StartResult r = broker.start(Duration.ofSeconds(90));
+        if (r.outcome() == LocalBroker.StartResult.Outcome.STARTED) {
+          LocalBroker startedBroker = broker;
+          started.add(() -> {
+            say("stopping the Kafka broker it started");
+            startedBroker.stop(Duration.ofSeconds(30));
+          });
+          say("Kafka broker started on %s in %.1f s (logs: %s)", r.bootstrap(), r.elapsed().toMillis() / 1000.0,
+              broker.logFile());
+        } else {
+          say("Kafka broker already running on %s; leaving it running afterwards", r.bootstrap());
+        }
+      }
+      List<TopicAdmin.Change> changes = TopicsCommand.apply(config, main, false);
+      say("topics: %d in the catalog, %d created", changes.size(),
+          changes.stream().filter(c -> c.action() == TopicAdmin.Action.CREATED).count());
+
+      Observability observability = new Observability();
+      LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
+      started.add(0, () -> {
+        app.close();
+        observability.close();
+      });
+      List<PatternModule> modules = Patterns.select(config.patterns(), false);
+      app.start(modules);
+      say("patterns running: %s (not in this build yet: %s)", modules.stream().map(PatternModule::name).toList(),
+          Patterns.unavailable(config.patterns()));
+      say("metrics: http://%s:%d/metrics   health: /health   ready: /ready",
+          config.getString(AppConfig.HTTP_HOST), app.httpPort());
+
+      OutputPrinter printer = new OutputPrinter(main, catalog);
+      started.add(0, printer);
+      printer.start();
+
+      awaitReady(app, Duration.ofSeconds(60));
+      say("ready in %.1f s; feeding sample inputs", Duration.between(began, Instant.now()).toMillis() / 1000.0);
+      feed(config, catalog);
+      if (durationSeconds != null) {
+        stop.await(durationSeconds, TimeUnit.SECONDS);
+      } else {
+        say("Ctrl-C to stop");
+        stop.await();
+      }
+    } finally {
+      closeAll(started);
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running: it closes everything
+      }
+    }
+    return 0;
+  }
+
+  private static void awaitReady(LlmStreamsApp app, Duration timeout) throws InterruptedException {
+    Instant until = Instant.now().plus(timeout);
+    while (!app.health().ready()) {
+      if (Instant.now().isAfter(until)) {
+        throw new Main.UserError("the app did not become ready within " + timeout.toSeconds() + " s: " + app.health().toJson());
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** Sample transcripts (QMSum, MIT licence) keyed by meeting, and one poison record to show dead-letters. */
+  private void feed(AppConfig config, TopicCatalog catalog) throws Exception {
+    String documents = catalog.spec(TopicRole.DOCUMENTS).name();
+    int sent = 0;
+    try (KafkaProducer<byte[], byte[]> producer = Clients.producer(config);
+        InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(SAMPLE_DOCUMENTS)) {
+      if (in == null) {
+        throw new IllegalStateException(SAMPLE_DOCUMENTS + " is missing from the jar");
+      }
+      BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+      String line;
+      while ((line = reader.readLine()) != null) {
+        JsonNode doc = TailCommand.MAPPER.readTree(line);
+        String key = doc.path("metadata").path("meeting").asText();
+        producer.send(new ProducerRecord<>(documents, key.getBytes(StandardCharsets.UTF_8),
+            line.getBytes(StandardCharsets.UTF_8)));
+        sent++;
+      }
+      producer.send(new ProducerRecord<>(documents, "poison".getBytes(StandardCharsets.UTF_8),
+          "this is not JSON".getBytes(StandardCharsets.UTF_8)));
+      producer.flush();
+    }
+    say("sent %d transcript parts of 3 meetings to %s, and 1 malformed record", sent, documents);
+  }
+
+  private static void closeAll(List<AutoCloseable> started) {
+    synchronized (started) {
+      for (AutoCloseable c : started) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          System.err.println("llm-streams demo: while stopping: " + e);
+        }
+      }
+      started.clear();
+    }
+  }
+
+  static void say(String format, Object... args) {
+    System.out.printf("[demo] " + format + "%n", args);
+  }
+}

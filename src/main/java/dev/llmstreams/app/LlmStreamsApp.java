@@ -1,0 +1,101 @@
+package dev.llmstreams.app;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.observability.Health;
+import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.Counter;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running service: one Kafka Streams application per pattern, the HTTP server, the meters. The
+ * only place that creates {@link KafkaStreams}.
+ */
+public final class LlmStreamsApp implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LlmStreamsApp.class);
+
+  private final AppConfig config;
+  private final TopicCatalog catalog;
+  private final Observability observability;
+  private final Map<String, KafkaStreams> streams = new LinkedHashMap<>();
+  private HttpApi http;
+  private boolean closed;
+
+  public LlmStreamsApp(AppConfig config, TopicCatalog catalog, Observability observability) {
+    this.config = config;
+    this.catalog = catalog;
+    this.observability = observability;
+  }
+
+  /** Starts the selected patterns and the HTTP server; returns once everything is started (not yet RUNNING). */
+  public void start(List<PatternModule> modules) throws IOException {
+    http = new HttpApi(config.getString(AppConfig.HTTP_HOST), config.getInt(AppConfig.HTTP_PORT), observability,
+        this::health);
+    for (PatternModule module : modules) {
+      Topology topology = module.topology(catalog, config, observability.registry());
+      KafkaStreams ks = new KafkaStreams(topology,
+          StreamsSettings.forPattern(config, catalog, module.name(), observability.registry()));
+      Counter replaced = Counter.builder("llmstreams.stream.threads.replaced")
+          .description("Stream threads that died of an unexpected error and were replaced")
+          .tag("pattern", module.name()).register(observability.registry());
+      ks.setUncaughtExceptionHandler(e -> {
+        LOG.error("pattern {}: stream thread died; replacing it", module.name(), e);
+        replaced.increment();
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+      });
+      ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
+      observability.bind(ks, module.name());
+      streams.put(module.name(), ks);
+    }
+    streams.values().forEach(KafkaStreams::start);
+    http.start();
+    LOG.info("serving http://{}:{}/metrics /health /ready", http.host(), http.port());
+  }
+
+  public Health health() {
+    Map<String, String> states = new LinkedHashMap<>();
+    streams.forEach((name, ks) -> states.put(name, ks.state().name()));
+    return Health.of(states);
+  }
+
+  public int httpPort() {
+    return http.port();
+  }
+
+  public HttpApi http() {
+    return http;
+  }
+
+  public Map<String, KafkaStreams> streams() {
+    return streams;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    Duration timeout = Duration.ofMillis(config.getLong(AppConfig.SHUTDOWN_TIMEOUT_MS));
+    // Leave the group on a graceful stop so partitions move to other instances at once.
+    streams.forEach((name, ks) -> {
+      boolean clean = ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+          .withTimeout(timeout));
+      LOG.info("pattern {} closed{}", name, clean ? "" : " (timed out)");
+    });
+    if (http != null) {
+      http.close();
+    }
+  }
+}

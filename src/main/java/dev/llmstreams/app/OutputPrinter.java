@@ -1,0 +1,91 @@
+package dev.llmstreams.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmstreams.topics.DeadLetters;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+
+/** Prints the demo's outputs as they are committed, one readable line per record. */
+final class OutputPrinter implements AutoCloseable {
+  private static final List<TopicRole> WATCHED = List.of(TopicRole.LLM_REQUESTS, TopicRole.SYNTHESES,
+      TopicRole.GOAL_RESULTS, TopicRole.CLASSIFICATIONS, TopicRole.DEAD_LETTERS);
+
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final TopicCatalog catalog;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final Thread thread;
+
+  OutputPrinter(Main main, TopicCatalog catalog) {
+    this.catalog = catalog;
+    this.consumer = Clients.committedReader(main.config());
+    List<TopicPartition> partitions = new ArrayList<>();
+    for (TopicRole role : WATCHED) {
+      String topic = catalog.spec(role).name();
+      consumer.partitionsFor(topic, Duration.ofSeconds(15))
+          .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+    }
+    consumer.assign(partitions);
+    consumer.seekToEnd(partitions);
+    partitions.forEach(consumer::position); // fix the start now, before inputs are fed
+    thread = new Thread(this::loop, "llmstreams-demo-printer");
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  private void loop() {
+    try {
+      while (running.get()) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          System.out.println(describe(r));
+        }
+      }
+    } catch (org.apache.kafka.common.errors.WakeupException | org.apache.kafka.common.errors.InterruptException e) {
+      // closing
+    } finally {
+      consumer.close(Duration.ofSeconds(2));
+    }
+  }
+
+  private String describe(ConsumerRecord<byte[], byte[]> r) {
+    String key = r.key() == null ? "-" : new String(r.key(), StandardCharsets.UTF_8);
+    if (r.topic().equals(catalog.spec(TopicRole.DEAD_LETTERS).name())) {
+      return String.format("  x %-14s from %s-%s@%s (%s): %s", r.topic(), header(r, DeadLetters.SOURCE_TOPIC),
+          header(r, DeadLetters.SOURCE_PARTITION), header(r, DeadLetters.SOURCE_OFFSET),
+          header(r, DeadLetters.STAGE), header(r, DeadLetters.EXCEPTION_MESSAGE));
+    }
+    JsonNode v = TailCommand.bytes(r.value(), true);
+    if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name())) {
+      JsonNode meta = v.path("metadata");
+      return String.format("  > %-14s %-10s %s %s chunk %s/%s (%s tokens)", r.topic(), key, v.path("purpose").asText(),
+          meta.path("docId").asText(), meta.path("chunk").asText(), meta.path("chunks").asText(),
+          meta.path("chunkTokens").asText());
+    }
+    String text = v.toString();
+    return String.format("  > %-14s %-10s %s", r.topic(), key, text.length() > 160 ? text.substring(0, 160) + "…" : text);
+  }
+
+  private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null ? "?" : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (running.getAndSet(false)) {
+      consumer.wakeup();
+      thread.join(3_000);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+package dev.llmstreams.app;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.topics.TopicAdmin;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Run the app: the selected patterns, the HTTP server (/metrics, /health, /ready). Stops on SIGTERM or Ctrl-C.")
+final class RunCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
+  @ParentCommand Main main;
+
+  @Option(names = "--patterns", split = ",", paramLabel = "NAME",
+      description = "Patterns to run (gateway, tools, controller, summarizer, specialist); default: config `patterns`.")
+  List<String> patterns;
+
+  @Override
+  public Integer call() throws Exception {
+    AppConfig config = main.config();
+    List<String> requested = patterns != null ? patterns : config.patterns();
+    List<String> unknown = requested.stream().filter(p -> !AppConfig.ALL_PATTERNS.contains(p)).toList();
+    if (!unknown.isEmpty()) {
+      throw new Main.UserError("unknown pattern(s) " + unknown + "; known: " + AppConfig.ALL_PATTERNS);
+    }
+    List<PatternModule> modules = Patterns.select(requested, patterns != null);
+    List<String> later = Patterns.unavailable(requested);
+    if (!later.isEmpty()) {
+      LOG.info("patterns {} are not in this build yet; running {}", later, modules.stream().map(PatternModule::name).toList());
+    }
+    requireTopics(config, main);
+    config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
+    CountDownLatch stopped = new CountDownLatch(1);
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(config, main.catalog(), observability)) {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        app.close();
+        stopped.countDown();
+      }, "llmstreams-shutdown"));
+      app.start(modules);
+      System.out.printf("llm-streams running %s on %s; http://%s:%d/metrics%n",
+          modules.stream().map(PatternModule::name).toList(), config.bootstrapServers(),
+          config.getString(AppConfig.HTTP_HOST), app.httpPort());
+      stopped.await();
+    }
+    return 0;
+  }
+
+  /** Refuses to start on a cluster that lacks catalog topics, naming them and the fix. */
+  static void requireTopics(AppConfig config, Main main) throws Exception {
+    try (Admin admin = Clients.admin(config)) {
+      Set<String> missing = new TopicAdmin(admin, config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR))
+          .missing(main.catalog().all());
+      if (!missing.isEmpty()) {
+        throw new Main.UserError("topics missing on " + config.bootstrapServers() + ": " + missing
+            + "; run `llm-streams topics apply` first");
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new Main.UserError("cannot reach Kafka at " + config.bootstrapServers() + ": " + e.getCause().getMessage()
+          + " (start one with `llm-streams kafka start`, or set KAFKA_BOOTSTRAP)");
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package dev.llmstreams.app;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.topics.DeadLetters;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+
+/** The Kafka Streams settings every pattern runs with. */
+public final class StreamsSettings {
+  /** Outputs such as a summary of a 10 MB document may be large; the broker's topic limits still apply. */
+  static final int MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+  private StreamsSettings() {}
+
+  public static Properties forPattern(AppConfig config, TopicCatalog catalog, String pattern, MeterRegistry registry) {
+    Properties props = new Properties();
+    config.clientProperties().forEach((k, v) -> {
+      props.put(StreamsConfig.consumerPrefix(k), v);
+      props.put(StreamsConfig.producerPrefix(k), v);
+      props.put(StreamsConfig.adminClientPrefix(k), v);
+    });
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId(config, pattern));
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, config.getString(AppConfig.PROCESSING_GUARANTEE));
+    props.put(StreamsConfig.STATE_DIR_CONFIG, Path.of(config.getString(AppConfig.STATE_DIR)).toAbsolutePath().toString());
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getLong(AppConfig.COMMIT_INTERVAL_MS));
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(AppConfig.NUM_STREAM_THREADS));
+    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR));
+    // A store or repartition topic with a generated name would lose its state when the topology changes.
+    props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
+    props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
+    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
+    props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProduction.class);
+    props.put(DeadLetters.TOPIC_CONFIG, catalog.spec(TopicRole.DEAD_LETTERS).name());
+    props.put(DeadLetters.REGISTRY_CONFIG, registry);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), MAX_REQUEST_BYTES);
+    props.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), MAX_REQUEST_BYTES);
+    return props;
+  }
+
+  public static String applicationId(AppConfig config, String pattern) {
+    return config.getString(AppConfig.APPLICATION_ID) + "-" + pattern;
+  }
+}

@@ -1,0 +1,222 @@
+package dev.llmstreams.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
+
+/**
+ * The one typed configuration of the app: defaults &lt; properties file &lt; environment variables.
+ *
+ * <p>A key such as {@code http.port} is read from {@code LLMSTREAMS_HTTP_PORT}; {@code KAFKA_BOOTSTRAP}
+ * sets {@code kafka.bootstrap}. Keys under {@code kafka.client.} pass straight through to every Kafka
+ * client (security settings, config providers). Kafka's own {@link ConfigDef} does types, ranges and
+ * messages that name the key.
+ */
+public final class AppConfig extends AbstractConfig {
+  public static final String ENV_PREFIX = "LLMSTREAMS_";
+  public static final String BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP";
+  public static final String CLIENT_PREFIX = "kafka.client.";
+
+  public static final String APPLICATION_ID = "application.id";
+  public static final String KAFKA_BOOTSTRAP = "kafka.bootstrap";
+  public static final String KAFKA_HOST = "kafka.host";
+  public static final String KAFKA_PORT = "kafka.port";
+  public static final String KAFKA_CONTROLLER_PORT = "kafka.controller.port";
+  public static final String KAFKA_HOME = "kafka.home";
+  public static final String HTTP_HOST = "http.host";
+  public static final String HTTP_PORT = "http.port";
+  public static final String STATE_DIR = "state.dir";
+  public static final String PROCESSING_GUARANTEE = "processing.guarantee";
+  public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+  public static final String NUM_STREAM_THREADS = "num.stream.threads";
+  public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
+  public static final String PATTERNS = "patterns";
+  public static final String SHUTDOWN_TIMEOUT_MS = "shutdown.timeout.ms";
+  public static final String LOG_LEVEL = "log.level";
+  public static final String SUMMARIZER_CHUNK_TOKENS = "summarizer.chunk.tokens";
+  public static final String SUMMARIZER_CHUNK_OVERLAP_TOKENS = "summarizer.chunk.overlap.tokens";
+  public static final String SUMMARIZER_MAX_DOCUMENT_CHARS = "summarizer.max.document.chars";
+
+  /** Every pattern the runner knows; each arrives with its own issue. */
+  public static final List<String> ALL_PATTERNS =
+      List.of("gateway", "tools", "controller", "summarizer", "specialist");
+
+  public static final ConfigDef DEFINITION =
+      new ConfigDef()
+          .define(APPLICATION_ID, Type.STRING, "llm-streams", new ConfigDef.NonEmptyString(), Importance.HIGH,
+              "Kafka Streams application id prefix; each pattern runs as <application.id>-<pattern>.")
+          .define(KAFKA_BOOTSTRAP, Type.STRING, "", Importance.HIGH,
+              "Bootstrap servers of an existing cluster. Empty: the local broker at kafka.host:kafka.port.")
+          .define(KAFKA_HOST, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.LOW,
+              "Address the local broker (llm-streams kafka start) listens on.")
+          .define(KAFKA_PORT, Type.INT, 9092, Range.between(1, 65535), Importance.MEDIUM,
+              "Port of the local broker.")
+          .define(KAFKA_CONTROLLER_PORT, Type.INT, 9093, Range.between(1, 65535), Importance.LOW,
+              "KRaft controller port of the local broker.")
+          .define(KAFKA_HOME, Type.STRING, ".llm-streams/kafka", Importance.LOW,
+              "Data and logs of the local broker.")
+          .define(HTTP_HOST, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+              "Address of the HTTP server (/metrics, /health, /ready). Loopback unless set.")
+          .define(HTTP_PORT, Type.INT, 9400, Range.between(0, 65535), Importance.MEDIUM,
+              "Port of the HTTP server; 0 picks a free one.")
+          .define(STATE_DIR, Type.STRING, ".llm-streams/state", Importance.MEDIUM,
+              "Kafka Streams state directory.")
+          .define(PROCESSING_GUARANTEE, Type.STRING, "exactly_once_v2",
+              ValidString.in("exactly_once_v2", "at_least_once"), Importance.HIGH,
+              "Kafka Streams processing guarantee.")
+          .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
+              "How often Streams commits (and, under exactly-once, how long output waits to be visible).")
+          .define(NUM_STREAM_THREADS, Type.INT, 1, Range.between(1, 64), Importance.MEDIUM,
+              "Stream threads per pattern.")
+          .define(TOPICS_REPLICATION_FACTOR, Type.SHORT, (short) -1, Range.between(-1, 32), Importance.MEDIUM,
+              "Replication factor for topics whose catalog entry leaves it open; -1 uses the broker's default.")
+          .define(PATTERNS, Type.LIST, String.join(",", ALL_PATTERNS),
+              ConfigDef.ValidList.in(ALL_PATTERNS.toArray(String[]::new)), Importance.HIGH,
+              "Patterns this instance runs.")
+          .define(SHUTDOWN_TIMEOUT_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
+              "How long a graceful shutdown may take.")
+          .define(LOG_LEVEL, Type.STRING, "INFO", ValidString.in("TRACE", "DEBUG", "INFO", "WARN", "ERROR"),
+              Importance.LOW, "Log level of llm-streams' own loggers (read from LLMSTREAMS_LOG_LEVEL at start).")
+          .define(SUMMARIZER_CHUNK_TOKENS, Type.INT, 512, Range.between(16, 100_000), Importance.MEDIUM,
+              "Largest chunk of a document sent to one summary request, in cl100k tokens.")
+          .define(SUMMARIZER_CHUNK_OVERLAP_TOKENS, Type.INT, 32, Range.between(0, 50_000), Importance.LOW,
+              "Tokens of trailing sentences repeated at the start of the next chunk.")
+          .define(SUMMARIZER_MAX_DOCUMENT_CHARS, Type.INT, 20_000_000, Range.atLeast(1), Importance.MEDIUM,
+              "Longer documents go to dead-letters with the reason instead of being chunked.");
+
+  private final Map<String, String> sources;
+
+  private AppConfig(Map<String, String> values, Map<String, String> sources) {
+    super(DEFINITION, values, false);
+    this.sources = sources;
+    if (getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS) * 2 >= getInt(SUMMARIZER_CHUNK_TOKENS)) {
+      throw new ConfigException(SUMMARIZER_CHUNK_OVERLAP_TOKENS, getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS),
+          "must be less than half of " + SUMMARIZER_CHUNK_TOKENS);
+    }
+  }
+
+  /** Defaults only, plus the given overrides (tests and embedded use). */
+  public static AppConfig of(Map<String, String> overrides) {
+    return load(null, Map.of(), overrides);
+  }
+
+  /** Reads the properties file (may be null) and the process environment. */
+  public static AppConfig load(Path file) {
+    return load(file, System.getenv(), Map.of());
+  }
+
+  public static AppConfig load(Path file, Map<String, String> env, Map<String, String> overrides) {
+    Map<String, String> values = new LinkedHashMap<>();
+    Map<String, String> sources = new TreeMap<>();
+    if (file != null) {
+      Properties props = new Properties();
+      try (InputStream in = Files.newInputStream(file)) {
+        props.load(in);
+      } catch (IOException e) {
+        throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
+      }
+      for (String key : props.stringPropertyNames()) {
+        checkKnown(key, "in " + file);
+        values.put(key, props.getProperty(key).trim());
+        sources.put(key, "file " + file);
+      }
+    }
+    for (Map.Entry<String, String> e : env.entrySet()) {
+      if (e.getKey().startsWith(ENV_PREFIX)) {
+        String key = e.getKey().substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+        checkKnown(key, "from environment variable " + e.getKey());
+        values.put(key, e.getValue().trim());
+        sources.put(key, "env " + e.getKey());
+      }
+    }
+    String bootstrap = env.get(BOOTSTRAP_ENV);
+    if (bootstrap != null && !bootstrap.isBlank()) {
+      values.put(KAFKA_BOOTSTRAP, bootstrap.trim());
+      sources.put(KAFKA_BOOTSTRAP, "env " + BOOTSTRAP_ENV);
+    }
+    for (Map.Entry<String, String> e : overrides.entrySet()) {
+      checkKnown(e.getKey(), "in overrides");
+      values.put(e.getKey(), e.getValue());
+      sources.put(e.getKey(), "override");
+    }
+    return new AppConfig(values, sources);
+  }
+
+  private static void checkKnown(String key, String where) {
+    if (DEFINITION.names().contains(key)) {
+      return;
+    }
+    if (key.startsWith(CLIENT_PREFIX) && key.length() > CLIENT_PREFIX.length()) {
+      return;
+    }
+    List<String> near = new ArrayList<>();
+    for (String name : DEFINITION.names()) {
+      if (name.startsWith(key.split("\\.")[0] + ".")) {
+        near.add(name);
+      }
+    }
+    throw new ConfigException("unknown configuration key '" + key + "' " + where
+        + (near.isEmpty() ? "" : "; known keys nearby: " + String.join(", ", near))
+        + "; Kafka client settings go under '" + CLIENT_PREFIX + "'");
+  }
+
+  /** The bootstrap servers to use: an explicit cluster, else the local broker. */
+  public String bootstrapServers() {
+    String explicit = getString(KAFKA_BOOTSTRAP);
+    if (explicit != null && !explicit.isBlank()) {
+      return explicit;
+    }
+    return getString(KAFKA_HOST) + ":" + getInt(KAFKA_PORT);
+  }
+
+  /** True when the user named a cluster, so nothing local should be started. */
+  public boolean usesExternalCluster() {
+    String explicit = getString(KAFKA_BOOTSTRAP);
+    return explicit != null && !explicit.isBlank();
+  }
+
+  /** Settings for every Kafka client: bootstrap plus the {@code kafka.client.*} pass-through. */
+  public Map<String, Object> clientProperties() {
+    Map<String, Object> props = new LinkedHashMap<>(originalsWithPrefix(CLIENT_PREFIX));
+    props.put("bootstrap.servers", bootstrapServers());
+    return props;
+  }
+
+  public List<String> patterns() {
+    return getList(PATTERNS);
+  }
+
+  /** Effective values with their source, secrets masked: safe to log. */
+  public Map<String, String> describe() {
+    Map<String, String> out = new TreeMap<>();
+    for (String name : DEFINITION.names()) {
+      Object v = get(name);
+      out.put(name, String.valueOf(v) + (sources.containsKey(name) ? "  (" + sources.get(name) + ")" : ""));
+    }
+    originalsWithPrefix(CLIENT_PREFIX).forEach((k, v) ->
+        out.put(CLIENT_PREFIX + k, (isSecret(k) ? "[hidden]" : String.valueOf(v))
+            + "  (" + sources.getOrDefault(CLIENT_PREFIX + k, "?") + ")"));
+    return out;
+  }
+
+  static boolean isSecret(String key) {
+    String k = key.toLowerCase(Locale.ROOT);
+    return k.contains("password") || k.contains("secret") || k.contains("jaas") || k.contains("token")
+        || k.endsWith(".key") || k.contains("credential");
+  }
+}

@@ -1,0 +1,59 @@
+package dev.llmstreams.observability;
+
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.streams.KafkaStreams;
+
+/** The app's meter registry: JVM, Kafka Streams and client meters plus our own under {@code llmstreams.}. */
+public final class Observability implements AutoCloseable {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final List<AutoCloseable> binders = new ArrayList<>();
+  private final JvmGcMetrics gc = new JvmGcMetrics();
+
+  public Observability() {
+    new JvmMemoryMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    binders.add(gc);
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Binds a Streams instance's metrics (its own and its embedded clients'), tagged by pattern. */
+  public void bind(KafkaStreams streams, String pattern) {
+    KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams, List.of(Tag.of("pattern", pattern)));
+    metrics.bindTo(registry);
+    binders.add(metrics);
+  }
+
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable binder : binders) {
+      try {
+        binder.close();
+      } catch (Exception ignored) {
+        // closing meters on shutdown: nothing useful to do with a failure
+      }
+    }
+    registry.close();
+  }
+}

@@ -1,0 +1,163 @@
+package dev.llmstreams.topics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
+import org.apache.kafka.streams.errors.ProductionExceptionHandler;
+import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes every record that cannot be read or processed to {@code dead-letters}: original key and
+ * value bytes unchanged, the original headers kept, and headers saying where it came from and why.
+ * The records go out through Kafka Streams' own producer (KIP-1034), so under exactly-once they are
+ * committed atomically with the input offset: a poison record lands in dead-letters exactly once.
+ */
+public final class DeadLetters {
+  /** Streams config key carrying the dead-letters topic name to the handlers. */
+  public static final String TOPIC_CONFIG = "llmstreams.dead.letters.topic";
+  /** Streams config key carrying the {@link MeterRegistry} to the handlers. */
+  public static final String REGISTRY_CONFIG = "llmstreams.meter.registry";
+
+  public static final String SOURCE_TOPIC = "llmstreams.dlq.source.topic";
+  public static final String SOURCE_PARTITION = "llmstreams.dlq.source.partition";
+  public static final String SOURCE_OFFSET = "llmstreams.dlq.source.offset";
+  public static final String EXCEPTION_CLASS = "llmstreams.dlq.exception.class";
+  public static final String EXCEPTION_MESSAGE = "llmstreams.dlq.exception.message";
+  public static final String STAGE = "llmstreams.dlq.stage";
+  public static final String PROCESSOR = "llmstreams.dlq.processor";
+  public static final String FAILED_AT = "llmstreams.dlq.failed.at";
+
+  /** A message header value is capped so a huge exception text cannot make the dead letter too large. */
+  private static final int MAX_MESSAGE_CHARS = 2_000;
+  private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
+
+  private final String topic;
+  private final MeterRegistry registry;
+
+  DeadLetters(Map<String, ?> configs) {
+    Object name = configs.get(TOPIC_CONFIG);
+    if (!(name instanceof String s) || s.isBlank()) {
+      throw new IllegalStateException(TOPIC_CONFIG + " must name the dead-letters topic");
+    }
+    this.topic = s;
+    this.registry = configs.get(REGISTRY_CONFIG) instanceof MeterRegistry r ? r : Metrics.globalRegistry;
+  }
+
+  public enum Stage { DESERIALIZATION, PROCESSING, PRODUCTION }
+
+  ProducerRecord<byte[], byte[]> record(Stage stage, ErrorHandlerContext ctx, byte[] key, byte[] value,
+      Headers original, Exception error) {
+    Headers headers = new RecordHeaders();
+    if (original != null) {
+      for (Header h : original) {
+        if (!h.key().startsWith("llmstreams.dlq.")) {
+          headers.add(h);
+        }
+      }
+    }
+    String message = String.valueOf(error.getMessage());
+    if (message.length() > MAX_MESSAGE_CHARS) {
+      message = message.substring(0, MAX_MESSAGE_CHARS) + "…";
+    }
+    put(headers, SOURCE_TOPIC, ctx.topic());
+    put(headers, SOURCE_PARTITION, String.valueOf(ctx.partition()));
+    put(headers, SOURCE_OFFSET, String.valueOf(ctx.offset()));
+    put(headers, EXCEPTION_CLASS, error.getClass().getName());
+    put(headers, EXCEPTION_MESSAGE, message);
+    put(headers, STAGE, stage.name().toLowerCase());
+    put(headers, PROCESSOR, ctx.processorNodeId());
+    put(headers, FAILED_AT, Instant.ofEpochMilli(System.currentTimeMillis()).toString());
+    Counter.builder("llmstreams.dead.letters")
+        .description("Records sent to dead-letters, by source topic and reason")
+        .tag("source_topic", String.valueOf(ctx.topic()))
+        .tag("stage", stage.name().toLowerCase())
+        .tag("reason", error.getClass().getSimpleName())
+        .register(registry)
+        .increment();
+    LOG.warn("dead letter from {}-{}@{} ({}): {}", ctx.topic(), ctx.partition(), ctx.offset(),
+        stage.name().toLowerCase(), message);
+    return new ProducerRecord<>(topic, null, key, value, headers);
+  }
+
+  private static void put(Headers headers, String key, String value) {
+    if (value != null) {
+      headers.add(key, value.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Input bytes that are not a valid event: dead-letter them and keep going. */
+  public static final class OnDeserialization implements DeserializationExceptionHandler {
+    private DeadLetters dlq;
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+      dlq = new DeadLetters(configs);
+    }
+
+    @Override
+    public Response handleError(ErrorHandlerContext ctx, ConsumerRecord<byte[], byte[]> record, Exception e) {
+      return Response.resume(List.of(
+          dlq.record(Stage.DESERIALIZATION, ctx, record.key(), record.value(), record.headers(), e)));
+    }
+  }
+
+  /** A processor refused or failed on one record: dead-letter the source record and keep going. */
+  public static final class OnProcessing implements ProcessingExceptionHandler {
+    private DeadLetters dlq;
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+      dlq = new DeadLetters(configs);
+    }
+
+    @Override
+    public Response handleError(ErrorHandlerContext ctx, Record<?, ?> record, Exception e) {
+      return Response.resume(List.of(
+          dlq.record(Stage.PROCESSING, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e)));
+    }
+  }
+
+  /**
+   * An output that cannot be written (does not serialize, or is larger than the topic allows): the
+   * source record goes to dead-letters. Any other send error fails the task, as Kafka's default does.
+   */
+  public static final class OnProduction implements ProductionExceptionHandler {
+    private DeadLetters dlq;
+
+    @Override
+    public void configure(Map<String, ?> configs) {
+      dlq = new DeadLetters(configs);
+    }
+
+    @Override
+    public Response handleError(ErrorHandlerContext ctx, ProducerRecord<byte[], byte[]> record, Exception e) {
+      if (e instanceof RecordTooLargeException) {
+        return Response.resume(List.of(
+            dlq.record(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e)));
+      }
+      return Response.fail();
+    }
+
+    @Override
+    public Response handleSerializationError(ErrorHandlerContext ctx, ProducerRecord record, Exception e,
+        SerializationExceptionOrigin origin) {
+      return Response.resume(List.of(
+          dlq.record(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e)));
+    }
+  }
+}

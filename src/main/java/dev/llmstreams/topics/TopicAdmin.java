@@ -1,0 +1,120 @@
+package dev.llmstreams.topics;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * Makes a cluster match the catalog: creates missing topics and reports drift (partitions, configs)
+ * without deleting, shrinking or re-partitioning anything: adding partitions to a keyed topic moves
+ * keys, so that stays a person's decision.
+ */
+public final class TopicAdmin {
+  public enum Action { CREATED, WOULD_CREATE, OK, DRIFT }
+
+  /** One line of the report. */
+  public record Change(String topic, Action action, String detail) {
+    @Override
+    public String toString() {
+      return String.format("%-13s %-28s %s", action, topic, detail);
+    }
+  }
+
+  private final Admin admin;
+  private final short defaultReplication;
+
+  /** {@code defaultReplication} is used where a catalog entry leaves it open; -1 means the broker's default. */
+  public TopicAdmin(Admin admin, short defaultReplication) {
+    this.admin = admin;
+    this.defaultReplication = defaultReplication;
+  }
+
+  public List<Change> apply(Collection<TopicSpec> specs, boolean dryRun) throws ExecutionException, InterruptedException {
+    Set<String> existing = admin.listTopics().names().get();
+    List<Change> changes = new ArrayList<>();
+    List<NewTopic> toCreate = new ArrayList<>();
+    List<TopicSpec> present = new ArrayList<>();
+    for (TopicSpec spec : specs) {
+      if (existing.contains(spec.name())) {
+        present.add(spec);
+      } else {
+        toCreate.add(newTopic(spec));
+        changes.add(new Change(spec.name(), dryRun ? Action.WOULD_CREATE : Action.CREATED,
+            spec.partitions() + " partitions, replication " + replicationText(spec) + ", " + spec.configs()));
+      }
+    }
+    if (!dryRun && !toCreate.isEmpty()) {
+      for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e :
+          admin.createTopics(toCreate).values().entrySet()) {
+        try {
+          e.getValue().get();
+        } catch (ExecutionException ex) {
+          if (!(ex.getCause() instanceof TopicExistsException)) {
+            throw ex;
+          }
+        }
+      }
+    }
+    if (!present.isEmpty()) {
+      changes.addAll(drift(present));
+    }
+    return changes;
+  }
+
+  private List<Change> drift(List<TopicSpec> specs) throws ExecutionException, InterruptedException {
+    List<String> names = specs.stream().map(TopicSpec::name).toList();
+    Map<String, TopicDescription> descriptions = admin.describeTopics(names).allTopicNames().get();
+    Map<ConfigResource, Config> configs = admin.describeConfigs(names.stream()
+        .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList()).all().get();
+    List<Change> changes = new ArrayList<>();
+    for (TopicSpec spec : specs) {
+      List<String> problems = new ArrayList<>();
+      int actualPartitions = descriptions.get(spec.name()).partitions().size();
+      if (actualPartitions != spec.partitions()) {
+        problems.add("partitions " + actualPartitions + " (catalog " + spec.partitions() + ")");
+      }
+      Config actual = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()));
+      for (Map.Entry<String, String> want : spec.configs().entrySet()) {
+        String have = Optional.ofNullable(actual.get(want.getKey())).map(ConfigEntry::value).orElse(null);
+        if (!want.getValue().equals(have)) {
+          problems.add(want.getKey() + "=" + have + " (catalog " + want.getValue() + ")");
+        }
+      }
+      changes.add(problems.isEmpty()
+          ? new Change(spec.name(), Action.OK, actualPartitions + " partitions")
+          : new Change(spec.name(), Action.DRIFT, String.join("; ", problems)));
+    }
+    return changes;
+  }
+
+  private NewTopic newTopic(TopicSpec spec) {
+    Optional<Short> rf = Optional.ofNullable(spec.replicationFactor())
+        .or(() -> defaultReplication > 0 ? Optional.of(defaultReplication) : Optional.empty());
+    return new NewTopic(spec.name(), Optional.of(spec.partitions()), rf).configs(spec.configs());
+  }
+
+  private String replicationText(TopicSpec spec) {
+    if (spec.replicationFactor() != null) {
+      return spec.replicationFactor().toString();
+    }
+    return defaultReplication > 0 ? Short.toString(defaultReplication) : "broker default";
+  }
+
+  /** Names of catalog topics missing from the cluster. */
+  public Set<String> missing(Collection<TopicSpec> specs) throws ExecutionException, InterruptedException {
+    Set<String> existing = admin.listTopics().names().get();
+    return specs.stream().map(TopicSpec::name).filter(n -> !existing.contains(n)).collect(Collectors.toSet());
+  }
+}

@@ -1,0 +1,181 @@
+package dev.llmstreams.topics;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The topic catalog: every topic the app reads or writes, loaded from {@code topics/*.json} (shipped
+ * inside the jar). Code asks for topics by {@link TopicRef}; a missing or inconsistent entry fails
+ * at load, before anything touches Kafka.
+ */
+public final class TopicCatalog {
+  /** Topics joined by goalId in one processor: they must have the same number of partitions. */
+  public static final List<TopicRole> CONTROLLER_CO_PARTITIONED =
+      List.of(TopicRole.GOALS, TopicRole.TOOL_RESULTS, TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.APPROVALS);
+
+  private static final ObjectMapper STRICT =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  private final Map<String, TopicSpec> byName;
+  private final Map<TopicRole, TopicSpec> byRole;
+  private final Map<String, TopicSpec> toolTopics;
+  private final Map<String, JsonNode> schemas;
+
+  private TopicCatalog(List<TopicSpec> specs, Map<String, JsonNode> schemas) {
+    Map<String, TopicSpec> names = new TreeMap<>();
+    Map<TopicRole, TopicSpec> roles = new EnumMap<>(TopicRole.class);
+    Map<String, TopicSpec> tools = new TreeMap<>();
+    for (TopicSpec spec : specs) {
+      if (names.put(spec.name(), spec) != null) {
+        throw new IllegalStateException("topic catalog: topic " + spec.name() + " is declared twice");
+      }
+      if (spec.role() == TopicRole.TOOL_CALLS) {
+        if (tools.put(spec.tool(), spec) != null) {
+          throw new IllegalStateException("topic catalog: tool " + spec.tool() + " has two topics");
+        }
+      } else if (roles.put(spec.role(), spec) != null) {
+        throw new IllegalStateException("topic catalog: role " + spec.role() + " is declared twice");
+      }
+    }
+    for (TopicRole role : TopicRole.values()) {
+      if (role != TopicRole.TOOL_CALLS && !roles.containsKey(role)) {
+        throw new IllegalStateException("topic catalog: no topic has role " + role);
+      }
+    }
+    long partitionCounts = CONTROLLER_CO_PARTITIONED.stream().map(r -> roles.get(r).partitions()).distinct().count();
+    if (partitionCounts != 1) {
+      throw new IllegalStateException("topic catalog: " + CONTROLLER_CO_PARTITIONED
+          + " are joined by goalId and must have the same number of partitions");
+    }
+    this.byName = Collections.unmodifiableMap(names);
+    this.byRole = Collections.unmodifiableMap(roles);
+    this.toolTopics = Collections.unmodifiableMap(tools);
+    this.schemas = Map.copyOf(schemas);
+  }
+
+  /** The catalog shipped with the app (on the classpath under {@code topics/}). */
+  public static TopicCatalog load() {
+    URL url = TopicCatalog.class.getClassLoader().getResource("topics");
+    if (url == null) {
+      throw new IllegalStateException("topic catalog: no topics/ folder on the classpath");
+    }
+    try {
+      URI uri = url.toURI();
+      if ("jar".equals(uri.getScheme())) {
+        FileSystem fs;
+        try {
+          fs = FileSystems.newFileSystem(uri, Map.of());
+        } catch (FileSystemAlreadyExistsException e) {
+          fs = FileSystems.getFileSystem(uri);
+        }
+        return load(fs.getPath("/topics"));
+      }
+      return load(Path.of(uri));
+    } catch (URISyntaxException | IOException e) {
+      throw new IllegalStateException("topic catalog: cannot open " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A catalog read from a folder laid out like {@code topics/}. */
+  public static TopicCatalog load(Path dir) {
+    List<TopicSpec> specs = new ArrayList<>();
+    Map<String, JsonNode> schemas = new LinkedHashMap<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path file : files.filter(p -> p.getFileName().toString().endsWith(".json"))
+          .sorted(Comparator.comparing(Path::toString)).toList()) {
+        TopicSpec spec;
+        try {
+          spec = STRICT.readValue(Files.readAllBytes(file), TopicSpec.class);
+        } catch (IOException | IllegalArgumentException e) {
+          throw new IllegalStateException("topic catalog: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
+        }
+        if (!file.getFileName().toString().equals(spec.name() + ".json")) {
+          throw new IllegalStateException("topic catalog: " + file.getFileName() + " declares topic " + spec.name());
+        }
+        if (spec.valueSchema() != null) {
+          Path schema = dir.resolve(spec.valueSchema());
+          if (!Files.exists(schema)) {
+            throw new IllegalStateException("topic catalog: " + spec.name() + " names missing schema " + spec.valueSchema());
+          }
+          schemas.put(spec.name(), STRICT.readTree(Files.readAllBytes(schema)));
+        }
+        specs.add(spec);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("topic catalog: cannot list " + dir, e);
+    }
+    return new TopicCatalog(specs, schemas);
+  }
+
+  public <V> Topic<V> topic(TopicRef<V> ref) {
+    return typed(spec(ref.role()), ref.valueType());
+  }
+
+  /** The command topic of one tool ({@code tool-calls.<tool>}). */
+  public <V> Topic<V> toolCalls(String tool, Class<V> valueType) {
+    TopicSpec spec = toolTopics.get(tool);
+    if (spec == null) {
+      throw new IllegalArgumentException("no tool-calls topic for tool '" + tool + "'; known: " + toolTopics.keySet());
+    }
+    return typed(spec, valueType);
+  }
+
+  private static <V> Topic<V> typed(TopicSpec spec, Class<V> valueType) {
+    if (spec.valueType() != null && !spec.valueType().equals(valueType.getName())) {
+      throw new IllegalArgumentException("topic " + spec.name() + " carries " + spec.valueType()
+          + ", not " + valueType.getName());
+    }
+    return Topic.of(spec, valueType);
+  }
+
+  public TopicSpec spec(TopicRole role) {
+    TopicSpec spec = byRole.get(role);
+    if (spec == null) {
+      throw new IllegalArgumentException("role " + role + " has one topic per tool; use toolCalls(tool)");
+    }
+    return spec;
+  }
+
+  public Optional<TopicSpec> byName(String name) {
+    return Optional.ofNullable(byName.get(name));
+  }
+
+  public List<TopicSpec> all() {
+    return List.copyOf(byName.values());
+  }
+
+  public Set<String> names() {
+    return byName.keySet();
+  }
+
+  public Set<String> tools() {
+    return toolTopics.keySet();
+  }
+
+  /** The value JSON Schema of a topic, or empty for topics whose values are raw bytes. */
+  public Optional<JsonNode> valueSchema(String topicName) {
+    return Optional.ofNullable(schemas.get(topicName));
+  }
+}
