@@ -43,7 +43,7 @@ public final class Main implements Runnable {
 
   TopicCatalog catalog() {
     if (catalog == null) {
-      catalog = TopicCatalog.load();
+      catalog = TopicCatalog.load().withPrefix(config().getString(AppConfig.TOPICS_PREFIX));
     }
     return catalog;
   }

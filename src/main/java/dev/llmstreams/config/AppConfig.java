@@ -45,6 +45,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
+  public static final String TOPICS_PREFIX = "topics.prefix";
   public static final String PATTERNS = "patterns";
   public static final String SHUTDOWN_TIMEOUT_MS = "shutdown.timeout.ms";
   public static final String LOG_LEVEL = "log.level";
@@ -85,6 +86,15 @@ public final class AppConfig extends AbstractConfig {
               "Stream threads per pattern.")
           .define(TOPICS_REPLICATION_FACTOR, Type.SHORT, (short) -1, Range.between(-1, 32), Importance.MEDIUM,
               "Replication factor for topics whose catalog entry leaves it open; -1 uses the broker's default.")
+          .define(TOPICS_PREFIX, Type.STRING, "", new ConfigDef.Validator() {
+                @Override
+                public void ensureValid(String name, Object value) {
+                  if (value != null && !String.valueOf(value).matches("[A-Za-z0-9._-]*")) {
+                    throw new ConfigException(name, value, "may hold only letters, digits, '.', '_' and '-'");
+                  }
+                }
+              }, Importance.LOW,
+              "Prefix put before every catalog topic name, to share a cluster between deployments.")
           .define(PATTERNS, Type.LIST, String.join(",", ALL_PATTERNS),
               ConfigDef.ValidList.in(ALL_PATTERNS.toArray(String[]::new)), Importance.HIGH,
               "Patterns this instance runs.")

@@ -129,6 +129,23 @@ public final class TopicCatalog {
     return new TopicCatalog(specs, schemas);
   }
 
+  /** The same catalog with every topic name prefixed (config {@code topics.prefix}); empty prefix: this catalog. */
+  public TopicCatalog withPrefix(String prefix) {
+    if (prefix == null || prefix.isEmpty()) {
+      return this;
+    }
+    List<TopicSpec> renamed = new ArrayList<>();
+    Map<String, JsonNode> renamedSchemas = new LinkedHashMap<>();
+    for (TopicSpec s : byName.values()) {
+      renamed.add(new TopicSpec(prefix + s.name(), s.role(), s.tool(), s.partitions(), s.replicationFactor(),
+          s.configs(), s.key(), s.keyField(), s.valueSchema(), s.valueType(), s.description()));
+      if (schemas.containsKey(s.name())) {
+        renamedSchemas.put(prefix + s.name(), schemas.get(s.name()));
+      }
+    }
+    return new TopicCatalog(renamed, renamedSchemas);
+  }
+
   public <V> Topic<V> topic(TopicRef<V> ref) {
     return typed(spec(ref.role()), ref.valueType());
   }

@@ -1,0 +1,58 @@
+package dev.llmstreams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.streams.TopologyDescription;
+import org.junit.jupiter.api.Test;
+
+/** Every source and sink of every topology must be a topic of topics/*.json. */
+class TopologiesUseOnlyCatalogTopicsTest {
+  private final TopicCatalog catalog = TopicCatalog.load();
+
+  @Test
+  void shouldReadAndWriteOnlyTopicsDeclaredInTheCatalog() {
+    AppConfig config = AppConfig.of(Map.of());
+    for (String name : AppConfig.ALL_PATTERNS) {
+      if (!Patterns.available(name)) {
+        continue;
+      }
+      PatternModule module = Patterns.select(java.util.List.of(name), true).get(0);
+      TopologyDescription description = module.topology(catalog, config, new SimpleMeterRegistry()).describe();
+      Set<String> used = topicsOf(description);
+      assertThat(used).as("topics of pattern %s", name).isNotEmpty();
+      assertThat(catalog.names()).as("pattern %s uses only catalog topics", name).containsAll(used);
+    }
+  }
+
+  @Test
+  void shouldHonourATopicPrefixEverywhere() {
+    TopicCatalog prefixed = catalog.withPrefix("tenant-a.");
+    for (String name : AppConfig.ALL_PATTERNS) {
+      if (Patterns.available(name)) {
+        PatternModule module = Patterns.select(java.util.List.of(name), true).get(0);
+        Set<String> used = topicsOf(module.topology(prefixed, AppConfig.of(Map.of()), new SimpleMeterRegistry()).describe());
+        assertThat(used).allMatch(t -> t.startsWith("tenant-a."));
+      }
+    }
+  }
+
+  static Set<String> topicsOf(TopologyDescription description) {
+    Set<String> topics = new HashSet<>();
+    for (TopologyDescription.Subtopology sub : description.subtopologies()) {
+      for (TopologyDescription.Node node : sub.nodes()) {
+        if (node instanceof TopologyDescription.Source source) {
+          topics.addAll(source.topicSet());
+        } else if (node instanceof TopologyDescription.Sink sink) {
+          topics.add(sink.topic());
+        }
+      }
+    }
+    return topics;
+  }
+}
