@@ -1,0 +1,43 @@
+package dev.llmstreams.events;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * The label of one event (topic role CLASSIFICATIONS, keyed by eventId), from the specialist model or, when it was
+ * not confident enough, from an LLM.
+ *
+ * @param confidence the calibrated confidence of label, in [0, 1]
+ * @param top the best labels, best first (including label); may be empty
+ * @param modelVersion the specialist model version, or the LLM model, that gave the label
+ * @param latencyMicros time to label the event inside the application (for llm: including the LLM round trip)
+ * @param escalationReason why the event went to an LLM (e.g. "confidence 0.41 < 0.70"); only when source is llm
+ * @param usage tokens of the LLM call; only when source is llm
+ */
+public record Classification(
+    String eventId,
+    String label,
+    @JsonProperty(required = true) double confidence,
+    List<ScoredLabel> top,
+    String modelVersion,
+    Source source,
+    @JsonProperty(required = true) long latencyMicros,
+    String escalationReason,
+    Usage usage) {
+
+  public enum Source {
+    @JsonProperty("specialist") SPECIALIST,
+    @JsonProperty("llm") LLM
+  }
+
+  public Classification {
+    Require.text(eventId, "eventId");
+    Require.text(label, "label");
+    Require.between(confidence, 0.0, 1.0, "confidence");
+    top = Require.list(top, "top");
+    Require.text(modelVersion, "modelVersion");
+    Require.present(source, "source");
+    Require.atLeast(latencyMicros, 0, "latencyMicros");
+    Require.optionalText(escalationReason, "escalationReason");
+  }
+}

@@ -1,0 +1,37 @@
+package dev.llmstreams.events;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A goal submitted by a user (topic role GOALS, keyed by goalId). The controller plans and runs it.
+ *
+ * @param tools the tool names the goal may use; empty means every registered tool
+ * @param maxSteps the step limit; null means the controller's configured default
+ * @param budget token and cost limits; null means the configured default
+ * @param deadline when the goal times out; null means the configured default
+ * @param submittedAt when the user submitted it, as the producer saw it (informational)
+ */
+public record Goal(
+    String goalId,
+    String goal,
+    List<String> tools,
+    Integer maxSteps,
+    Budget budget,
+    Instant deadline,
+    Map<String, String> metadata,
+    Instant submittedAt) {
+
+  public Goal {
+    Require.text(goalId, "goalId");
+    Require.text(goal, "goal");
+    tools = Require.list(tools, "tools");
+    Require.atLeast(maxSteps, 1, "maxSteps");
+    metadata = Require.map(metadata, "metadata");
+  }
+
+  public static Goal of(String goalId, String goal) {
+    return new Goal(goalId, goal, List.of(), null, null, null, Map.of(), null);
+  }
+}

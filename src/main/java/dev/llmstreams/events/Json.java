@@ -1,0 +1,119 @@
+package dev.llmstreams.events;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.type.LogicalType;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.datatype.jsr310.deser.InstantDeserializer;
+import java.io.IOException;
+import java.time.Instant;
+
+/**
+ * The one JSON configuration of every topic value. The mapper is built once and never handed out, so nobody can
+ * reconfigure it; callers get immutable readers and writers.
+ */
+public final class Json {
+  /** Above the largest document (10,000,000 characters) and the largest model artifact (8 MiB, base64). */
+  public static final int MAX_STRING_LENGTH = 16_000_000;
+  public static final int MAX_NESTING_DEPTH = 200;
+
+  private static final JsonMapper MAPPER = build();
+  private static final ObjectWriter WRITER = MAPPER.writer();
+  private static final ObjectReader READER = MAPPER.reader();
+
+  private Json() {}
+
+  private static JsonMapper build() {
+    JsonFactory factory = JsonFactory.builder()
+        .streamReadConstraints(StreamReadConstraints.builder()
+            .maxStringLength(MAX_STRING_LENGTH)
+            .maxNestingDepth(MAX_NESTING_DEPTH)
+            .build())
+        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        // Error messages go to logs and dead-letter headers: never copy the payload into them.
+        .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+        .build();
+    JsonMapper mapper = JsonMapper.builder(factory)
+        .addModule(new JavaTimeModule())
+        .addModule(new SimpleModule("iso-8601-instants").addDeserializer(Instant.class, new IsoInstants()))
+        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+        .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
+        // Tolerant reader: producers may add fields; the schemas are strict for producers.
+        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+        .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
+        .build();
+    // ALLOW_COERCION_OF_SCALARS does not cover strings: without this, {"text": 5} would read as "5".
+    mapper.coercionConfigFor(LogicalType.Textual)
+        .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+        .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail);
+    return mapper;
+  }
+
+  /**
+   * Times are ISO-8601 strings only. The time module also reads numbers, as epoch seconds: a producer writing epoch
+   * millis would get a date in the year 55,000 without any error.
+   */
+  private static final class IsoInstants extends StdScalarDeserializer<Instant> {
+    IsoInstants() {
+      super(Instant.class);
+    }
+
+    @Override
+    public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      if (!p.hasToken(JsonToken.VALUE_STRING)) {
+        return (Instant) ctxt.handleUnexpectedToken(Instant.class, p);
+      }
+      return InstantDeserializer.INSTANT.deserialize(p, ctxt);
+    }
+  }
+
+  /** A reader of values of the given type, with the shared configuration. */
+  public static ObjectReader readerFor(Class<?> type) {
+    return READER.forType(type);
+  }
+
+  /** A reader of JSON trees, with the shared configuration (limits included). */
+  public static ObjectReader reader() {
+    return READER;
+  }
+
+  public static ObjectWriter writer() {
+    return WRITER;
+  }
+
+  /** Parses JSON text into a tree, e.g. tool arguments or a schema written in code. */
+  public static JsonNode tree(String json) {
+    try {
+      return READER.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("malformed JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** The tree form of a value, as it would be written to a topic. */
+  public static JsonNode toTree(Object value) {
+    return MAPPER.valueToTree(value);
+  }
+}

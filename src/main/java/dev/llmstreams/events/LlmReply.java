@@ -1,0 +1,54 @@
+package dev.llmstreams.events;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
+import java.util.List;
+
+/**
+ * The gateway's answer to an {@link LlmRequest}, on the request's replyTo topic with the request's key.
+ * It carries content and/or toolCalls, or an error when the gateway gave up; never both.
+ *
+ * @param finishReason the provider's reason, normalized: stop, length, tool_calls, content_filter; optional
+ * @param usage tokens billed for this request (zero when answered from the cache or failed before a call)
+ * @param costUsd the cost of this request; 0 when cached
+ * @param latencyMs from the gateway taking the request to the reply, including retries
+ * @param provider the provider that answered, e.g. openai, anthropic, ollama, embedded; optional
+ * @param model the model that answered, as the provider named it; optional
+ * @param cached true when answered from the gateway's cache (a replay)
+ */
+public record LlmReply(
+    String requestId,
+    String correlationId,
+    String purpose,
+    String content,
+    List<ToolCallRequest> toolCalls,
+    String finishReason,
+    Usage usage,
+    @JsonProperty(required = true) double costUsd,
+    @JsonProperty(required = true) long latencyMs,
+    String provider,
+    String model,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) boolean cached, // absent means false
+    LlmError error) {
+
+  public LlmReply {
+    Require.text(requestId, "requestId");
+    Require.text(correlationId, "correlationId");
+    Require.text(purpose, "purpose");
+    toolCalls = Require.list(toolCalls, "toolCalls");
+    Require.optionalText(finishReason, "finishReason");
+    Require.present(usage, "usage");
+    Require.nonNegative(costUsd, "costUsd");
+    Require.atLeast(latencyMs, 0, "latencyMs");
+    Require.optionalText(provider, "provider");
+    Require.optionalText(model, "model");
+    boolean answered = content != null || !toolCalls.isEmpty();
+    Require.check(answered || error != null, "field \"content\", \"toolCalls\" or \"error\" is required");
+    Require.check(!(answered && error != null), "field \"error\" must be absent when content or toolCalls are present");
+  }
+
+  public boolean failed() {
+    return error != null;
+  }
+}
