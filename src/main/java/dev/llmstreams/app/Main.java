@@ -17,7 +17,6 @@ import picocli.CommandLine.Option;
     versionProvider = Main.Version.class,
     description = "Kafka-native LLM patterns: controller, recursive summarizer, specialist.",
     subcommands = {
-      KafkaCommand.class,
       TopicsCommand.class,
       RunCommand.class,
       ProduceCommand.class,
@@ -48,10 +47,27 @@ public final class Main implements Runnable {
     return catalog;
   }
 
+  private static KafkaCommand.Defaults kafkaDefaults(String[] args) {
+    Path file = null;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--config") && i + 1 < args.length) {
+        file = Path.of(args[i + 1]);
+      } else if (args[i].startsWith("--config=")) {
+        file = Path.of(args[i].substring("--config=".length()));
+      }
+    }
+    try {
+      LocalBroker.Settings s = brokerSettings(AppConfig.load(file));
+      return new KafkaCommand.Defaults(s.home(), s.host(), s.port(), s.controllerPort(), s.heap());
+    } catch (RuntimeException e) {
+      return KafkaCommand.Defaults.builtIn(); // the command that runs reports the config problem itself
+    }
+  }
+
   /** The local broker as the config describes it. */
   static LocalBroker.Settings brokerSettings(AppConfig config) {
     return new LocalBroker.Settings(Path.of(config.getString(AppConfig.KAFKA_HOME)), config.getString(AppConfig.KAFKA_HOST),
-        config.getInt(AppConfig.KAFKA_PORT), config.getInt(AppConfig.KAFKA_CONTROLLER_PORT), LocalBroker.DEFAULT_HEAP);
+        config.getInt(AppConfig.KAFKA_PORT), config.controllerPort(), LocalBroker.DEFAULT_HEAP);
   }
 
   @Override
@@ -60,11 +76,13 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    System.exit(commandLine(args).execute(args));
   }
 
-  static CommandLine commandLine() {
+  /** The command line; {@code args} are only scanned for {@code --config} so `kafka` shows configured defaults. */
+  static CommandLine commandLine(String... args) {
     CommandLine cli = new CommandLine(new Main());
+    cli.addSubcommand("kafka", KafkaCommand.commandLine(kafkaDefaults(args)));
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof ConfigException || e instanceof UserError) {
         cmd.getErr().println("llm-streams: " + e.getMessage());

@@ -41,6 +41,9 @@ final class ProduceCommand implements Callable<Integer> {
   @Option(names = "--key-field", description = "Field of the value used as the record key.")
   String keyField;
 
+  @Option(names = "--key", description = "One key for every record (for topics whose key is not in the value, e.g. documents).")
+  String constantKey;
+
   @Override
   public Integer call() throws Exception {
     TopicCatalog catalog = main.catalog();
@@ -49,7 +52,10 @@ final class ProduceCommand implements Callable<Integer> {
     if (spec.valueType() == null) {
       throw new Main.UserError("topic " + topic + " carries raw records of other topics; produce does not write to it");
     }
-    String key = keyField != null ? keyField : spec.keyField();
+    String key = keyField != null ? keyField : constantKey != null ? null : spec.keyField();
+    if (key == null && constantKey == null) {
+      throw new Main.UserError("records on " + topic + " are keyed by " + spec.key() + "; pass --key KEY or --key-field FIELD");
+    }
     Schemas schemas = new Schemas(catalog);
     JsonSerde<?> serde = JsonSerde.of(Class.forName(spec.valueType()));
     int sent = 0;
@@ -71,7 +77,7 @@ final class ProduceCommand implements Callable<Integer> {
           continue;
         }
         JsonNode value = MAPPER.readTree(line);
-        byte[] keyBytes = key == null ? null : value.get(key).asText().getBytes(StandardCharsets.UTF_8);
+        byte[] keyBytes = (key == null ? constantKey : value.get(key).asText()).getBytes(StandardCharsets.UTF_8);
         pending.add(producer.send(new ProducerRecord<>(topic, keyBytes, line.getBytes(StandardCharsets.UTF_8))));
         sent++;
       }
@@ -89,7 +95,7 @@ final class ProduceCommand implements Callable<Integer> {
     JsonNode value;
     try {
       value = MAPPER.readTree(line);
-    } catch (Exception e) {
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       return "malformed JSON: " + e.getOriginalMessage();
     }
     if (value == null || !value.isObject()) {

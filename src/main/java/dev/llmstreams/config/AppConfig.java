@@ -67,8 +67,8 @@ public final class AppConfig extends AbstractConfig {
               "Address the local broker (llm-streams kafka start) listens on.")
           .define(KAFKA_PORT, Type.INT, 9092, Range.between(1, 65535), Importance.MEDIUM,
               "Port of the local broker.")
-          .define(KAFKA_CONTROLLER_PORT, Type.INT, 9093, Range.between(1, 65535), Importance.LOW,
-              "KRaft controller port of the local broker.")
+          .define(KAFKA_CONTROLLER_PORT, Type.INT, 0, Range.between(0, 65535), Importance.LOW,
+              "KRaft controller port of the local broker; 0 means kafka.port + 1.")
           .define(KAFKA_HOME, Type.STRING, ".llm-streams/kafka", Importance.LOW,
               "Data and logs of the local broker.")
           .define(HTTP_HOST, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -106,7 +106,7 @@ public final class AppConfig extends AbstractConfig {
               "Largest chunk of a document sent to one summary request, in cl100k tokens.")
           .define(SUMMARIZER_CHUNK_OVERLAP_TOKENS, Type.INT, 32, Range.between(0, 50_000), Importance.LOW,
               "Tokens of trailing sentences repeated at the start of the next chunk.")
-          .define(SUMMARIZER_MAX_DOCUMENT_CHARS, Type.INT, 20_000_000, Range.atLeast(1), Importance.MEDIUM,
+          .define(SUMMARIZER_MAX_DOCUMENT_CHARS, Type.INT, 10_000_000, Range.atLeast(1), Importance.MEDIUM,
               "Longer documents go to dead-letters with the reason instead of being chunked.");
 
   private final Map<String, String> sources;
@@ -192,6 +192,12 @@ public final class AppConfig extends AbstractConfig {
       return explicit;
     }
     return getString(KAFKA_HOST) + ":" + getInt(KAFKA_PORT);
+  }
+
+  /** The local broker's controller port: configured, or the client port + 1. */
+  public int controllerPort() {
+    int c = getInt(KAFKA_CONTROLLER_PORT);
+    return c != 0 ? c : getInt(KAFKA_PORT) + 1;
   }
 
   /** True when the user named a cluster, so nothing local should be started. */

@@ -53,12 +53,14 @@ class EventsContractTest {
       Integer replicationFactor,
       Map<String, String> configs,
       String key,
+      String keyField,
       String valueSchema,
       String valueType,
       String description) {}
 
   private static final Set<String> TOPIC_FIELDS = Set.of(
-      "name", "role", "partitions", "replicationFactor", "configs", "key", "valueSchema", "valueType", "description");
+      "name", "role", "partitions", "replicationFactor", "configs", "key", "keyField", "valueSchema", "valueType",
+      "description");
 
   // ---- topic catalog ------------------------------------------------------------------------------------------
 
