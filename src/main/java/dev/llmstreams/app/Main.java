@@ -84,7 +84,7 @@ public final class Main implements Runnable {
     CommandLine cli = new CommandLine(new Main());
     cli.addSubcommand("kafka", KafkaCommand.commandLine(kafkaDefaults(args)));
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (e instanceof ConfigException || e instanceof UserError) {
+      if (e instanceof ConfigException || e instanceof UserError || e instanceof java.net.BindException) {
         cmd.getErr().println("llm-streams: " + e.getMessage());
         return 2;
       }

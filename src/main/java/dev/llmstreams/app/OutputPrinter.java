@@ -69,7 +69,7 @@ final class OutputPrinter implements AutoCloseable {
     if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name())) {
       JsonNode meta = v.path("metadata");
       return String.format("  > %-14s %-10s %s %s chunk %s/%s (%s tokens)", r.topic(), key, v.path("purpose").asText(),
-          meta.path("docId").asText(), meta.path("chunk").asText(), meta.path("chunks").asText(),
+          meta.path("docId").asText(), meta.path("chunk").asInt() + 1, meta.path("chunks").asText(),
           meta.path("chunkTokens").asText());
     }
     String text = v.toString();

@@ -53,9 +53,7 @@ final class ProduceCommand implements Callable<Integer> {
       throw new Main.UserError("topic " + topic + " carries raw records of other topics; produce does not write to it");
     }
     String key = keyField != null ? keyField : constantKey != null ? null : spec.keyField();
-    if (key == null && constantKey == null) {
-      throw new Main.UserError("records on " + topic + " are keyed by " + spec.key() + "; pass --key KEY or --key-field FIELD");
-    }
+
     Schemas schemas = new Schemas(catalog);
     JsonSerde<?> serde = JsonSerde.of(Class.forName(spec.valueType()));
     int sent = 0;
@@ -71,6 +69,10 @@ final class ProduceCommand implements Callable<Integer> {
           continue;
         }
         String problem = check(line, topic, schemas, serde, key);
+        if (problem == null && key == null && constantKey == null) {
+          problem = "records on " + topic + " are keyed by the " + spec.key().split(" \\(")[0]
+              + ", which is not in the value: pass --key KEY (or --key-field FIELD)";
+        }
         if (problem != null) {
           System.err.printf("line %d: refused: %s%n", number, problem);
           refused++;

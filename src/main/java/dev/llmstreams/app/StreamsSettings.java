@@ -8,7 +8,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TopologyConfig;
 
 /** The Kafka Streams settings every pattern runs with. */
 public final class StreamsSettings {
@@ -36,12 +38,27 @@ public final class StreamsSettings {
     props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
     props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
     props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+    // The partition assignor rebuilds a StreamsConfig from the main consumer's settings and warns without this.
+    props.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG), true);
     props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProduction.class);
     props.put(DeadLetters.TOPIC_CONFIG, catalog.spec(TopicRole.DEAD_LETTERS).name());
     props.put(DeadLetters.REGISTRY_CONFIG, registry);
     props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), MAX_REQUEST_BYTES);
     props.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), MAX_REQUEST_BYTES);
     return props;
+  }
+
+  /**
+   * A builder for a pattern's topology. Streams checks a config even while building; this one carries the
+   * settings that affect building, so no misleading warning is logged and no I/O happens.
+   */
+  public static StreamsBuilder newBuilder() {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-builder");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+    props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
+    return new StreamsBuilder(new TopologyConfig(new StreamsConfig(props)));
   }
 
   public static String applicationId(AppConfig config, String pattern) {

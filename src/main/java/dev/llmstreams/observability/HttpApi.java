@@ -40,7 +40,12 @@ public final class HttpApi implements AutoCloseable {
   private final ExecutorService executor;
 
   public HttpApi(String host, int port, Observability observability, Supplier<Health> health) throws IOException {
-    server = HttpServer.create(new InetSocketAddress(host, port), 64);
+    try {
+      server = HttpServer.create(new InetSocketAddress(host, port), 64);
+    } catch (java.net.BindException e) {
+      throw new java.net.BindException("HTTP port " + port + " on " + host
+          + " is already in use; choose another with http.port (LLMSTREAMS_HTTP_PORT)");
+    }
     executor = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "llmstreams-http");
       t.setDaemon(true);

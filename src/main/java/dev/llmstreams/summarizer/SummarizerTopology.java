@@ -1,5 +1,6 @@
 package dev.llmstreams.summarizer;
 
+import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Document;
 import dev.llmstreams.events.LlmRequest;
@@ -61,7 +62,7 @@ public final class SummarizerTopology {
     Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
     String replyTo = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES).name();
 
-    StreamsBuilder builder = new StreamsBuilder();
+    StreamsBuilder builder = StreamsSettings.newBuilder();
     builder.stream(documentsTopic.name(),
             Consumed.with(documentsTopic.keySerde(), documentsTopic.valueSerde()).withName("summarizer.documents"))
         .flatMapValues((key, doc) -> chunkRequests(key, doc, replyTo), Named.as("summarizer.chunk-document"))
