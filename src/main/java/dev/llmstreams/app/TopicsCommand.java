@@ -2,6 +2,7 @@ package dev.llmstreams.app;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
@@ -53,11 +54,15 @@ final class TopicsCommand implements Runnable {
 
     @Override
     public void run() {
-      System.out.println("| topic | partitions | key | value schema | description |");
-      System.out.println("|---|---|---|---|---|");
-      topics.main.catalog().all().forEach(t -> System.out.printf("| `%s` | %d | %s | %s | %s |%n", t.name(),
-          t.partitions(), t.key(), t.valueSchema() == null ? "raw bytes" : "`topics/" + t.valueSchema() + "`",
-          t.description()));
+      System.out.print(markdownTable(topics.main.catalog()));
     }
+  }
+
+  /** The catalog as the Markdown table of the README. */
+  static String markdownTable(TopicCatalog catalog) {
+    StringBuilder sb = new StringBuilder("| topic | partitions | key | value schema | description |\n|---|---|---|---|---|\n");
+    catalog.all().forEach(t -> sb.append(String.format("| `%s` | %d | %s | %s | %s |%n", t.name(), t.partitions(),
+        t.key(), t.valueSchema() == null ? "raw bytes" : "`topics/" + t.valueSchema() + "`", t.description())));
+    return sb.toString();
   }
 }

@@ -63,15 +63,27 @@ class DeadLettersIT {
       byte[] poison = "not json".getBytes(StandardCharsets.UTF_8);
       byte[] good = "{\"docId\":\"ok-1\",\"text\":\"We agreed to ship in March.\",\"timestamp\":\"2026-11-02T09:00:00Z\"}"
           .getBytes(StandardCharsets.UTF_8);
-      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(),
+      // 12 million characters: accepted by the topic (16 MiB records) but over summarizer.max.document.chars
+      byte[] huge = ("{\"docId\":\"huge-1\",\"text\":\"" + "word ".repeat(2_400_000)
+          + "\",\"timestamp\":\"2026-11-02T09:00:00Z\"}").getBytes(StandardCharsets.UTF_8);
+      Properties producerProps = kafka.producerProps();
+      producerProps.put("max.request.size", 20 * 1024 * 1024);
+      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps,
           new ByteArraySerializer(), new ByteArraySerializer())) {
         ProducerRecord<byte[], byte[]> bad = new ProducerRecord<>(documents, key, poison);
         bad.headers().add("trace-id", "abc".getBytes(StandardCharsets.UTF_8));
         producer.send(bad).get();
+        producer.send(new ProducerRecord<>(documents, key, huge)).get();
         producer.send(new ProducerRecord<>(documents, key, good)).get();
       }
 
-      List<ConsumerRecord<byte[], byte[]>> dead = readCommitted(kafka, deadLetters, 1);
+      List<ConsumerRecord<byte[], byte[]>> dead = readCommitted(kafka, deadLetters, 2);
+      assertThat(dead).hasSize(2);
+      ConsumerRecord<byte[], byte[]> tooLarge = dead.get(1);
+      assertThat(tooLarge.value()).isEqualTo(huge);
+      assertThat(header(tooLarge, DeadLetters.STAGE)).isEqualTo("processing");
+      assertThat(header(tooLarge, DeadLetters.EXCEPTION_MESSAGE))
+          .contains("huge-1").contains("12,000,000 characters").contains("summarizer.max.document.chars");
       ConsumerRecord<byte[], byte[]> d = dead.get(0);
       assertThat(d.key()).isEqualTo(key);
       assertThat(d.value()).isEqualTo(poison);
@@ -105,6 +117,7 @@ class DeadLettersIT {
 
   private static List<ConsumerRecord<byte[], byte[]>> readCommitted(KafkaCluster kafka, String topic, int n) {
     Properties props = kafka.consumerProps(KafkaCluster.uniqueName("reader"));
+    props.put("max.partition.fetch.bytes", 32 * 1024 * 1024);
     List<ConsumerRecord<byte[], byte[]>> seen = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
         new ByteArrayDeserializer())) {

@@ -1,0 +1,118 @@
+package dev.llmstreams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.WithKafka;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI as a user runs it, against a real broker: topics apply, produce (refusals and sends), tail. */
+@WithKafka
+class CliIT {
+  @TempDir Path dir;
+  private Path config;
+  private String prefix;
+
+  /** What one CLI call printed and returned. */
+  record Result(int exit, String out, String err) {}
+
+  @BeforeEach
+  void writeConfig(KafkaCluster kafka) throws Exception {
+    prefix = KafkaCluster.uniqueName("cli") + ".";
+    config = dir.resolve("app.properties");
+    Files.writeString(config, "kafka.bootstrap=" + kafka.bootstrapServers() + "\ntopics.prefix=" + prefix + "\n");
+  }
+
+  private Result cli(String stdin, String... args) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    InputStream in = System.in;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+      // --config is inherited: it may follow the sub-command as a user would type it
+      String[] typed = new String[args.length + 2];
+      System.arraycopy(args, 0, typed, 0, args.length);
+      typed[args.length] = "--config";
+      typed[args.length + 1] = config.toString();
+      int exit = Main.commandLine(typed).execute(typed);
+      return new Result(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+      System.setIn(in);
+    }
+  }
+
+  @Test
+  void shouldCreateTopicsThenReportThemUnchanged() {
+    Result dry = cli("", "topics", "apply", "--dry-run");
+    assertThat(dry.exit()).isZero();
+    assertThat(dry.out()).contains("WOULD_CREATE  " + prefix + "documents");
+    Result first = cli("", "topics", "apply");
+    assertThat(first.exit()).isZero();
+    assertThat(first.out()).contains("CREATED       " + prefix + "goals").contains("0 drifted");
+    Result second = cli("", "topics", "apply");
+    assertThat(second.out()).contains("OK            " + prefix + "goals").doesNotContain("CREATED");
+  }
+
+  @Test
+  void shouldRefuseInvalidLinesWithTheirNumberAndReasonAndSendTheRest() throws Exception {
+    assertThat(cli("", "topics", "apply").exit()).isZero();
+    Result notJson = cli("not json\n", "produce", prefix + "documents", "-");
+    assertThat(notJson.exit()).isEqualTo(1);
+    assertThat(notJson.err()).contains("line 1: refused: malformed JSON").contains("sent 0 record(s)");
+
+    Path lines = dir.resolve("docs.jsonl");
+    Files.writeString(lines, String.join("\n",
+        "{\"docId\":\"d1\",\"text\":\"We agreed to ship in March.\",\"timestamp\":\"2026-11-02T09:00:00Z\"}",
+        "{\"docId\":\"d2\",\"text\":42,\"timestamp\":\"2026-11-02T09:00:00Z\"}",
+        "",
+        "{\"docId\":\"d3\",\"text\":\"ok\",\"timestamp\":\"yesterday\"}",
+        "{\"docId\":\"d4\",\"text\":\"Also fine.\",\"timestamp\":\"2026-11-02T09:05:00Z\"}") + "\n");
+    Result mixed = cli("", "produce", prefix + "documents", lines.toString(), "--key", "meeting-1");
+    assertThat(mixed.exit()).isEqualTo(1);
+    assertThat(mixed.err())
+        .contains("line 2: refused: does not match the schema: /text: integer found, string expected")
+        .contains("line 4: refused:")
+        .contains("sent 2 record(s) to " + prefix + "documents, refused 2 line(s)");
+
+    Result tail = cli("", "tail", prefix + "documents", "--from-beginning", "--max", "2", "--timeout", "20");
+    assertThat(tail.exit()).isZero();
+    assertThat(tail.out().lines().toList()).hasSize(2).allSatisfy(line ->
+        assertThat(line).contains("\"key\":\"meeting-1\"").contains("\"partition\":").contains("\"offset\":"));
+    assertThat(tail.out()).contains("\"docId\":\"d1\"").contains("\"docId\":\"d4\"");
+  }
+
+  @Test
+  void shouldKeyGoalsByTheirGoalIdAndRefuseUnknownTopics() {
+    assertThat(cli("", "topics", "apply").exit()).isZero();
+    Result sent = cli("{\"goalId\":\"g-1\",\"goal\":\"What is 2+2?\"}\n", "produce", prefix + "goals", "-");
+    assertThat(sent.exit()).as(sent.err()).isZero();
+    Result tail = cli("", "tail", prefix + "goals", "--from-beginning", "--max", "1", "--timeout", "20");
+    assertThat(tail.out()).contains("\"key\":\"g-1\"");
+    Result unknown = cli("{}\n", "produce", "no-such-topic", "-");
+    assertThat(unknown.exit()).isEqualTo(2);
+    assertThat(unknown.err()).contains("unknown topic 'no-such-topic'");
+  }
+
+  @Test
+  void shouldRefuseAnUnknownConfigKeyNamingIt() throws Exception {
+    Files.writeString(config, Files.readString(config) + "http.prot=1\n");
+    Result r = cli("", "topics", "apply");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("unknown configuration key 'http.prot'");
+  }
+}
