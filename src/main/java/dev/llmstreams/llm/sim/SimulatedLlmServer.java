@@ -1,0 +1,616 @@
+package dev.llmstreams.llm.sim;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.llmstreams.events.Json;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * A SIMULATED OpenAI-compatible LLM server: not an LLM, it answers the Chat Completions wire format with canned
+ * answers after a configured latency, and injects faults (500, 429, malformed bodies, hangs) at configured rates.
+ * For benchmarks and for trying llm-streams without an LLM. Every reply carries {@code x-llmstreams-simulator: true}
+ * and the model name {@code simulated} unless configured otherwise.
+ *
+ * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code GET /stats}.
+ *
+ * <p>Slow calls hold no thread: the handler reads the request, draws the outcome and returns; the reply is written
+ * later from a scheduler. So thousands of calls can sleep at once and the simulator is never the bottleneck of a
+ * throughput benchmark. Faults are drawn per call, in arrival order, from one seeded generator: the same seed and
+ * rates give the same outcome sequence.
+ */
+public final class SimulatedLlmServer implements AutoCloseable {
+  /** Header on every reply, so nobody mistakes the simulator for an LLM. */
+  public static final String SIMULATOR_HEADER = "x-llmstreams-simulator";
+  public static final String DEFAULT_MODEL = "simulated";
+  /** A hanging call is closed, unanswered, after this long (or when the server stops). */
+  public static final Duration MAX_HANG = Duration.ofMinutes(5);
+  /** Words of a text answer when the request sets no {@code max_tokens}. */
+  public static final int DEFAULT_WORDS = 16;
+  static final String FINAL_ANSWER = "simulated final answer";
+
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  static {
+    // The JDK server closes keep-alive connections beyond 200 idle ones; benchmarks hold up to 256 and more.
+    // Read once per JVM when the first HttpServer is made, so only effective if nothing set it before.
+    if (System.getProperty("sun.net.httpserver.maxIdleConnections") == null) {
+      System.setProperty("sun.net.httpserver.maxIdleConnections", "4096");
+    }
+  }
+
+  /**
+   * How the simulator behaves.
+   *
+   * @param host address to bind, loopback by default
+   * @param port 0 for a free port
+   * @param latency time before each answer (faults included, hangs excepted)
+   * @param jitter the latency varies uniformly within {@code latency ± jitter} (never below 0)
+   * @param errorRate share of calls answered 500
+   * @param rateLimitRate share of calls answered 429 with {@code Retry-After: 1}
+   * @param malformedRate share of calls answered 200 with a body that is not JSON
+   * @param hangRate share of calls never answered (closed after {@link #MAX_HANG} or on stop)
+   * @param seed of the draws of faults and jitter
+   * @param model the {@code model} field of answers
+   */
+  public record Settings(String host, int port, Duration latency, Duration jitter, double errorRate,
+      double rateLimitRate, double malformedRate, double hangRate, long seed, String model) {
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final long DEFAULT_SEED = 1L;
+
+    public Settings {
+      Objects.requireNonNull(host, "host");
+      Objects.requireNonNull(latency, "latency");
+      Objects.requireNonNull(jitter, "jitter");
+      Objects.requireNonNull(model, "model");
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException("port must be within 0..65535, was " + port);
+      }
+      if (latency.isNegative() || jitter.isNegative()) {
+        throw new IllegalArgumentException("latency and jitter must not be negative");
+      }
+      rate("error rate", errorRate);
+      rate("rate-limit rate", rateLimitRate);
+      rate("malformed rate", malformedRate);
+      rate("hang rate", hangRate);
+      if (errorRate + rateLimitRate + malformedRate + hangRate > 1.0 + 1e-9) {
+        throw new IllegalArgumentException("the fault rates add up to more than 1");
+      }
+    }
+
+    private static void rate(String name, double value) {
+      if (!(value >= 0 && value <= 1)) {
+        throw new IllegalArgumentException(name + " must be within 0..1, was " + value);
+      }
+    }
+
+    /** Loopback, a free port, no latency, no faults, seed 1, model {@code simulated}. */
+    public static Settings defaults() {
+      return new Settings(DEFAULT_HOST, 0, Duration.ZERO, Duration.ZERO, 0, 0, 0, 0, DEFAULT_SEED, DEFAULT_MODEL);
+    }
+
+    public Settings withHost(String host) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withPort(int port) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withLatency(Duration latency) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withJitter(Duration jitter) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withErrorRate(double errorRate) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withRateLimitRate(double rateLimitRate) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withMalformedRate(double malformedRate) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withHangRate(double hangRate) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withSeed(long seed) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+
+    public Settings withModel(String model) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+    }
+  }
+
+  /** What the simulator drew for one call. */
+  public enum Outcome { OK, ERROR, RATE_LIMITED, MALFORMED, HANG }
+
+  /**
+   * Counters since start. {@code calls} counts chat completion requests that were well formed (the benchmark's
+   * {@code provider_calls}); each got exactly one outcome, drawn on arrival. Bad requests (400) are counted apart.
+   * Tokens are those of the {@code ok} answers.
+   */
+  public record Stats(long calls, long ok, long errors, long rateLimited, long malformed, long hangs,
+      long badRequests, int inFlight, int maxInFlight, long promptTokens, long completionTokens) {
+    /** The {@code GET /stats} body. */
+    public String toJson() {
+      ObjectNode json = NODES.objectNode()
+          .put("simulator", true)
+          .put("calls", calls)
+          .put("ok", ok)
+          .put("error", errors)
+          .put("rate_limited", rateLimited)
+          .put("malformed", malformed)
+          .put("hang", hangs)
+          .put("bad_request", badRequests)
+          .put("in_flight", inFlight)
+          .put("max_in_flight", maxInFlight)
+          .put("prompt_tokens", promptTokens)
+          .put("completion_tokens", completionTokens);
+      return json.toString();
+    }
+  }
+
+  private final Settings settings;
+  private final Random random;
+  private final AtomicLong calls = new AtomicLong();
+  private final Map<Outcome, AtomicLong> outcomes = new ConcurrentHashMap<>();
+  private final AtomicLong badRequests = new AtomicLong();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger maxInFlight = new AtomicInteger();
+  private final AtomicLong promptTokens = new AtomicLong();
+  private final AtomicLong completionTokens = new AtomicLong();
+  /** Calls accepted and not answered yet (sleeping or hanging), so that stop can end them. */
+  private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean stopped = new AtomicBoolean();
+
+  private HttpServer server;
+  private ExecutorService readers;
+  private ScheduledThreadPoolExecutor scheduler;
+
+  public SimulatedLlmServer(Settings settings) {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.random = new Random(settings.seed());
+    for (Outcome outcome : Outcome.values()) {
+      outcomes.put(outcome, new AtomicLong());
+    }
+  }
+
+  /** Binds and starts serving; returns this. Throws {@link BindException} with a clear message when the port is taken. */
+  public synchronized SimulatedLlmServer start() throws IOException {
+    if (server != null) {
+      throw new IllegalStateException("already started");
+    }
+    try {
+      server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 1024);
+    } catch (BindException e) {
+      throw new BindException("port " + settings.port() + " on " + settings.host() + " is already in use");
+    }
+    // Reading a request and drawing its outcome takes microseconds; the waiting happens in the scheduler.
+    readers = Executors.newFixedThreadPool(32, daemons("sim-llm-http"));
+    scheduler = new ScheduledThreadPoolExecutor(4, daemons("sim-llm-reply"));
+    scheduler.setRemoveOnCancelPolicy(true);
+    server.setExecutor(readers);
+    server.createContext("/", this::route);
+    server.start();
+    return this;
+  }
+
+  /** Ends hanging and sleeping calls (their connections are closed unanswered), releases the port. Idempotent. */
+  public synchronized void stop() {
+    if (server == null || !stopped.compareAndSet(false, true)) {
+      return;
+    }
+    scheduler.shutdownNow();
+    for (Pending call : List.copyOf(pending)) {
+      call.abandon();
+    }
+    server.stop(0);
+    readers.shutdownNow();
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  /** The bound port (the free one chosen when the settings say 0). */
+  public int port() {
+    if (server == null) {
+      throw new IllegalStateException("not started");
+    }
+    return server.getAddress().getPort();
+  }
+
+  /** The URL to configure as an OpenAI base URL, e.g. {@code http://127.0.0.1:8089/v1}. */
+  public URI baseUrl() {
+    String host = settings.host();
+    try {
+      if (InetAddress.getByName(host).isAnyLocalAddress()) {
+        host = "127.0.0.1";
+      }
+      return new URI("http", null, host, port(), "/v1", null, null);
+    } catch (IOException | URISyntaxException e) {
+      throw new IllegalStateException("no URL for host " + host, e);
+    }
+  }
+
+  public Stats stats() {
+    return new Stats(calls.get(), count(Outcome.OK), count(Outcome.ERROR), count(Outcome.RATE_LIMITED),
+        count(Outcome.MALFORMED), count(Outcome.HANG), badRequests.get(), inFlight.get(), maxInFlight.get(),
+        promptTokens.get(), completionTokens.get());
+  }
+
+  private long count(Outcome outcome) {
+    return outcomes.get(outcome).get();
+  }
+
+  // ---- HTTP ----
+
+  private record Reply(int status, String contentType, byte[] body, Map<String, String> headers) {
+    static Reply json(int status, JsonNode body) {
+      return new Reply(status, "application/json", body.toString().getBytes(StandardCharsets.UTF_8), Map.of());
+    }
+
+    static Reply error(int status, String type, String code, String message) {
+      ObjectNode error = NODES.objectNode();
+      error.putObject("error").put("message", message).put("type", type).putNull("param").put("code", code);
+      return json(status, error);
+    }
+  }
+
+  private void route(HttpExchange exchange) throws IOException {
+    try {
+      String path = exchange.getRequestURI().getPath();
+      String method = exchange.getRequestMethod();
+      switch (path) {
+        case "/v1/chat/completions":
+          if (!"POST".equals(method)) {
+            send(exchange, Reply.error(405, "invalid_request_error", null, "use POST"));
+          } else {
+            chat(exchange);
+          }
+          return;
+        case "/v1/models":
+          send(exchange, get(method, this::models));
+          return;
+        case "/health":
+          send(exchange, get(method, () -> Reply.json(200, NODES.objectNode().put("status", "ok").put("simulator", true))));
+          return;
+        case "/stats":
+          send(exchange, get(method, () -> new Reply(200, "application/json",
+              stats().toJson().getBytes(StandardCharsets.UTF_8), Map.of())));
+          return;
+        default:
+          send(exchange, Reply.error(404, "invalid_request_error", null, "the simulator serves no " + path));
+      }
+    } catch (RuntimeException e) {
+      send(exchange, Reply.error(500, "server_error", null, "simulator bug: " + e));
+    }
+  }
+
+  private static Reply get(String method, Supplier<Reply> reply) {
+    return "GET".equals(method) ? reply.get() : Reply.error(405, "invalid_request_error", null, "use GET");
+  }
+
+  private Reply models() {
+    ObjectNode list = NODES.objectNode().put("object", "list");
+    list.putArray("data").addObject()
+        .put("id", settings.model()).put("object", "model").put("created", 0).put("owned_by", "llm-streams-simulator");
+    return Reply.json(200, list);
+  }
+
+  private void chat(HttpExchange exchange) throws IOException {
+    JsonNode request;
+    try {
+      request = Json.reader().readTree(exchange.getRequestBody().readAllBytes());
+    } catch (JsonProcessingException e) {
+      badRequests.incrementAndGet();
+      send(exchange, Reply.error(400, "invalid_request_error", null, "the body is not JSON: " + e.getOriginalMessage()));
+      return;
+    }
+    String problem = problem(request);
+    if (problem != null) {
+      badRequests.incrementAndGet();
+      send(exchange, Reply.error(400, "invalid_request_error", null, problem));
+      return;
+    }
+    long number;
+    Outcome outcome;
+    long delayNanos;
+    synchronized (random) {
+      // Two draws per call whatever the settings, so that the sequence only depends on the seed and arrival order.
+      double fault = random.nextDouble();
+      double jitter = random.nextDouble() * 2 - 1;
+      number = calls.incrementAndGet();
+      outcome = outcome(fault);
+      delayNanos = Math.max(0, settings.latency().toNanos() + (long) (jitter * settings.jitter().toNanos()));
+    }
+    outcomes.get(outcome).incrementAndGet();
+    Pending call = new Pending(exchange);
+    if (outcome == Outcome.HANG) {
+      call.later(null, MAX_HANG.toNanos());
+      return;
+    }
+    Reply reply = switch (outcome) {
+      case ERROR -> Reply.error(500, "server_error", null, "simulated server error");
+      case RATE_LIMITED -> new Reply(429, "application/json",
+          Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit").body(), Map.of("Retry-After", "1"));
+      case MALFORMED -> new Reply(200, "application/json",
+          ("{\"id\": \"chatcmpl-sim-" + number + "\", \"object\": \"chat.completion\", \"choices\": [{\"mess")
+              .getBytes(StandardCharsets.UTF_8), Map.of());
+      default -> answer(request, number);
+    };
+    call.later(reply, delayNanos);
+  }
+
+  private Outcome outcome(double draw) {
+    double bound = settings.errorRate();
+    if (draw < bound) {
+      return Outcome.ERROR;
+    }
+    bound += settings.rateLimitRate();
+    if (draw < bound) {
+      return Outcome.RATE_LIMITED;
+    }
+    bound += settings.malformedRate();
+    if (draw < bound) {
+      return Outcome.MALFORMED;
+    }
+    bound += settings.hangRate();
+    return draw < bound ? Outcome.HANG : Outcome.OK;
+  }
+
+  private static String problem(JsonNode request) {
+    if (!request.isObject()) {
+      return "the body is not a JSON object";
+    }
+    if (!request.path("messages").isArray() || request.get("messages").isEmpty()) {
+      return "'messages' must be a non-empty array";
+    }
+    if (request.path("stream").asBoolean(false)) {
+      return "the simulator does not stream; send stream=false";
+    }
+    return null;
+  }
+
+  // ---- answers ----
+
+  private Reply answer(JsonNode request, long number) {
+    JsonNode messages = request.get("messages");
+    JsonNode last = messages.get(messages.size() - 1);
+    ObjectNode message = NODES.objectNode().put("role", "assistant");
+    String finishReason;
+    String generated;
+    JsonNode tool = chosenTool(request);
+    if (tool != null && !"tool".equals(last.path("role").asText())) {
+      JsonNode function = tool.path("function");
+      String arguments = MinimalValue.of(function.path("parameters")).toString();
+      message.putNull("content");
+      ObjectNode call = message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function");
+      call.putObject("function").put("name", function.path("name").asText()).put("arguments", arguments);
+      finishReason = "tool_calls";
+      generated = function.path("name").asText() + arguments;
+    } else {
+      if (tool != null) {
+        generated = FINAL_ANSWER;
+      } else if (request.path("response_format").has("json_schema")) {
+        generated = MinimalValue.of(request.get("response_format").get("json_schema").path("schema")).toString();
+      } else if ("json_object".equals(request.path("response_format").path("type").asText())) {
+        generated = "{\"answer\":\"simulated\"}";
+      } else {
+        generated = text(messages, words(request));
+      }
+      message.put("content", generated);
+      finishReason = "stop";
+    }
+    long prompt = tokens(contentChars(messages));
+    long completion = tokens(generated.length());
+    promptTokens.addAndGet(prompt);
+    completionTokens.addAndGet(completion);
+    ObjectNode body = NODES.objectNode()
+        .put("id", "chatcmpl-sim-" + number)
+        .put("object", "chat.completion")
+        .put("created", System.currentTimeMillis() / 1000)
+        .put("model", settings.model())
+        .put("system_fingerprint", "llm-streams-simulator");
+    ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
+    choice.set("message", message);
+    choice.putNull("logprobs");
+    choice.put("finish_reason", finishReason);
+    body.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
+        .put("total_tokens", prompt + completion);
+    return Reply.json(200, body);
+  }
+
+  /** The tool to call: the one {@code tool_choice} names, else the first; none when there are no tools or choice is none. */
+  private static JsonNode chosenTool(JsonNode request) {
+    JsonNode tools = request.path("tools");
+    if (!tools.isArray() || tools.isEmpty() || "none".equals(request.path("tool_choice").asText())) {
+      return null;
+    }
+    String named = request.path("tool_choice").path("function").path("name").asText(null);
+    if (named != null) {
+      for (JsonNode tool : tools) {
+        if (named.equals(tool.path("function").path("name").asText())) {
+          return tool;
+        }
+      }
+    }
+    return tools.get(0);
+  }
+
+  private static int words(JsonNode request) {
+    JsonNode max = request.hasNonNull("max_completion_tokens") ? request.get("max_completion_tokens")
+        : request.get("max_tokens");
+    return max != null && max.canConvertToInt() ? Math.max(1, max.asInt() / 4) : DEFAULT_WORDS;
+  }
+
+  /** "simulated summary" and then the words of the last user message, repeated as needed, {@code count} words in all. */
+  static String text(JsonNode messages, int count) {
+    String user = "";
+    for (int i = messages.size() - 1; i >= 0; i--) {
+      if ("user".equals(messages.get(i).path("role").asText())) {
+        user = content(messages.get(i).path("content"));
+        break;
+      }
+    }
+    List<String> source = new ArrayList<>(List.of("simulated", "summary"));
+    List<String> userWords = new ArrayList<>();
+    for (String word : user.trim().split("\\s+")) {
+      if (!word.isEmpty()) {
+        userWords.add(word);
+      }
+    }
+    if (userWords.isEmpty()) {
+      userWords.add("simulated");
+    }
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < count; i++) {
+      String word = i < source.size() ? source.get(i) : userWords.get((i - source.size()) % userWords.size());
+      text.append(i == 0 ? "" : " ").append(word);
+    }
+    return text.toString();
+  }
+
+  private static long contentChars(JsonNode messages) {
+    long chars = 0;
+    for (JsonNode message : messages) {
+      chars += content(message.path("content")).length();
+    }
+    return chars;
+  }
+
+  /** The text of a message content: a string, or an array of parts of which the text ones count. */
+  private static String content(JsonNode content) {
+    if (content.isTextual()) {
+      return content.asText();
+    }
+    StringBuilder text = new StringBuilder();
+    if (content.isArray()) {
+      for (JsonNode part : content) {
+        text.append(part.path("text").asText(""));
+      }
+    }
+    return text.toString();
+  }
+
+  private static long tokens(long chars) {
+    return (chars + 3) / 4;
+  }
+
+  // ---- replies, now or later ----
+
+  /** A call accepted and not yet answered; answered or abandoned exactly once. */
+  private final class Pending {
+    private final HttpExchange exchange;
+    private final AtomicBoolean done = new AtomicBoolean();
+
+    Pending(HttpExchange exchange) {
+      this.exchange = exchange;
+      int now = inFlight.incrementAndGet();
+      maxInFlight.accumulateAndGet(now, Math::max);
+      pending.add(this);
+    }
+
+    /** Answers {@code reply} after the delay; a null reply closes the connection unanswered (a hang). */
+    void later(Reply reply, long delayNanos) {
+      Runnable finish = reply == null ? this::abandon : () -> answer(reply);
+      if (delayNanos <= 0) {
+        finish.run();
+        return;
+      }
+      try {
+        scheduler.schedule(finish, delayNanos, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        abandon(); // stopping
+      }
+    }
+
+    void answer(Reply reply) {
+      if (claim()) {
+        send(exchange, reply);
+      }
+    }
+
+    /** Closes the connection without a reply: the client sees it drop. */
+    void abandon() {
+      if (claim()) {
+        exchange.close();
+      }
+    }
+
+    private boolean claim() {
+      if (!done.compareAndSet(false, true)) {
+        return false;
+      }
+      pending.remove(this);
+      inFlight.decrementAndGet();
+      return true;
+    }
+  }
+
+  private static void send(HttpExchange exchange, Reply reply) {
+    try (exchange) {
+      exchange.getResponseHeaders().set("Content-Type", reply.contentType());
+      exchange.getResponseHeaders().set(SIMULATOR_HEADER, "true");
+      reply.headers().forEach(exchange.getResponseHeaders()::set);
+      exchange.sendResponseHeaders(reply.status(), reply.body().length == 0 ? -1 : reply.body().length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(reply.body());
+      }
+    } catch (IOException e) {
+      // The client went away (timed out, gave up): nothing to answer.
+    }
+  }
+
+  private static ThreadFactory daemons(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
