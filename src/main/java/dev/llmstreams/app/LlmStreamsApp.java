@@ -29,6 +29,7 @@ public final class LlmStreamsApp implements AutoCloseable {
   private final TopicCatalog catalog;
   private final Observability observability;
   private final Map<String, KafkaStreams> streams = new LinkedHashMap<>();
+  private final Map<String, PatternModule> runningModules = new LinkedHashMap<>();
   private HttpApi http;
   private boolean closed;
 
@@ -44,8 +45,9 @@ public final class LlmStreamsApp implements AutoCloseable {
         this::health);
     for (PatternModule module : modules) {
       Topology topology = module.topology(catalog, config, observability.registry());
-      KafkaStreams ks = new KafkaStreams(topology,
-          StreamsSettings.forPattern(config, catalog, module.name(), observability.registry()));
+      java.util.Properties props = StreamsSettings.forPattern(config, catalog, module.name(), observability.registry());
+      props.putAll(module.streamsOverrides(config));
+      KafkaStreams ks = new KafkaStreams(topology, props);
       Counter replaced = Counter.builder("llmstreams.stream.threads.replaced")
           .description("Stream threads that died of an unexpected error and were replaced")
           .tag("pattern", module.name()).register(observability.registry());
@@ -57,6 +59,7 @@ public final class LlmStreamsApp implements AutoCloseable {
       ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
       observability.bind(ks, module.name());
       streams.put(module.name(), ks);
+      runningModules.put(module.name(), module);
     }
     streams.values().forEach(KafkaStreams::start);
     http.start();
@@ -89,11 +92,21 @@ public final class LlmStreamsApp implements AutoCloseable {
     closed = true;
     Duration timeout = Duration.ofMillis(config.getLong(AppConfig.SHUTDOWN_TIMEOUT_MS));
     // Leave the group on a graceful stop so partitions move to other instances at once.
+    runningModules.forEach((name, module) -> {
+      try {
+        module.beforeClose(timeout);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        LOG.warn("pattern {}: could not finish work in flight before closing", name, e);
+      }
+    });
     streams.forEach((name, ks) -> {
       boolean clean = ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
           .withTimeout(timeout));
       LOG.info("pattern {} closed{}", name, clean ? "" : " (timed out)");
     });
+    runningModules.values().forEach(PatternModule::afterClose);
     if (http != null) {
       http.close();
     }

@@ -11,4 +11,15 @@ public interface PatternModule {
 
   /** Builds the topology; does no I/O (the same topology runs under the test driver and on a broker). */
   Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry);
+
+  /** Streams settings this pattern needs beyond the common ones (e.g. a short poll for the gateway). */
+  default java.util.Map<String, Object> streamsOverrides(AppConfig config) {
+    return java.util.Map.of();
+  }
+
+  /** Called before the Streams instance closes, while it still runs: finish or hand off work in flight. */
+  default void beforeClose(java.time.Duration timeout) throws InterruptedException {}
+
+  /** Called after the Streams instance closed: release what {@link #topology} opened. */
+  default void afterClose() {}
 }

@@ -1,23 +1,27 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.summarizer.SummarizerModule;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /** The patterns this build can run. The others named in the config arrive with their own issues. */
 final class Patterns {
-  private static final Map<String, PatternModule> AVAILABLE = new LinkedHashMap<>();
+  /** Each start gets fresh module instances: a module may hold what its topology opened (clients, pools). */
+  private static final Map<String, Supplier<PatternModule>> AVAILABLE = new LinkedHashMap<>();
 
   static {
-    register(new SummarizerModule());
+    register("gateway", GatewayModule::new);
+    register("summarizer", SummarizerModule::new);
   }
 
   private Patterns() {}
 
-  private static void register(PatternModule module) {
-    AVAILABLE.put(module.name(), module);
+  private static void register(String name, Supplier<PatternModule> module) {
+    AVAILABLE.put(name, module);
   }
 
   static boolean available(String name) {
@@ -29,11 +33,11 @@ final class Patterns {
     List<PatternModule> out = new ArrayList<>();
     List<String> missing = new ArrayList<>();
     for (String name : requested) {
-      PatternModule m = AVAILABLE.get(name);
+      Supplier<PatternModule> m = AVAILABLE.get(name);
       if (m == null) {
         missing.add(name);
       } else {
-        out.add(m);
+        out.add(m.get());
       }
     }
     if (explicit && !missing.isEmpty()) {

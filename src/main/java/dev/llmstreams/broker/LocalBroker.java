@@ -557,7 +557,7 @@ public final class LocalBroker {
    * {@code java -jar llm-streams.jar} it is one jar pointing at {@code lib/}; under Surefire/Failsafe it
    * may be a manifest-only booter jar in a temp dir that is deleted when the tests end.
    */
-  static List<String> childClasspath() {
+  public static List<String> childClasspath() {
     String classPath = System.getProperty("java.class.path", "");
     Set<String> entries = new LinkedHashSet<>();
     for (String entry : classPath.split(Pattern.quote(File.pathSeparator))) {

@@ -53,6 +53,30 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_CHUNK_OVERLAP_TOKENS = "summarizer.chunk.overlap.tokens";
   public static final String SUMMARIZER_MAX_DOCUMENT_CHARS = "summarizer.max.document.chars";
 
+  public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
+  public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
+  public static final String LLM_ROUTE_DEFAULT = "llm.route.default";
+  public static final String LLM_RETRY_MAX_ATTEMPTS = "llm.retry.max.attempts";
+  public static final String LLM_RETRY_INITIAL_BACKOFF_MS = "llm.retry.initial.backoff.ms";
+  public static final String LLM_RETRY_MAX_BACKOFF_MS = "llm.retry.max.backoff.ms";
+  public static final String LLM_CIRCUIT_FAILURE_RATE = "llm.circuit.failure.rate.threshold";
+  public static final String LLM_CIRCUIT_MINIMUM_CALLS = "llm.circuit.minimum.calls";
+  public static final String LLM_CIRCUIT_OPEN_MS = "llm.circuit.open.ms";
+  public static final String LLM_CACHE_TTL_MS = "llm.cache.ttl.ms";
+  public static final String LLM_MAX_CALL_MS = "llm.max.call.ms";
+  public static final String GATEWAY_MAX_QUEUED = "gateway.max.queued";
+  public static final String GATEWAY_POLL_MS = "gateway.poll.ms";
+
+  /** The key of a per-purpose route, e.g. {@code llm.route.summarizer}. */
+  public static String route(String purpose) {
+    return "llm.route." + purpose;
+  }
+
+  /** The key of a per-provider setting, e.g. {@code llm.openai.base.url}. */
+  public static String provider(String provider, String setting) {
+    return "llm." + provider + "." + setting;
+  }
+
   /** Every pattern the runner knows; each arrives with its own issue. */
   public static final List<String> ALL_PATTERNS =
       List.of("gateway", "tools", "controller", "summarizer", "specialist");
@@ -108,6 +132,69 @@ public final class AppConfig extends AbstractConfig {
               "Tokens of trailing sentences repeated at the start of the next chunk.")
           .define(SUMMARIZER_MAX_DOCUMENT_CHARS, Type.INT, 10_000_000, Range.atLeast(1), Importance.MEDIUM,
               "Longer documents go to dead-letters with the reason instead of being chunked.");
+
+  static {
+    ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));
+    DEFINITION.define(LLM_ROUTE_DEFAULT, Type.STRING, "offline", providerName, Importance.HIGH,
+        "Provider for purposes that name none: openai, anthropic or offline (the embedded engine; not an LLM).");
+    for (String purpose : PURPOSES) {
+      DEFINITION.define(route(purpose), Type.STRING, "", ValidString.in(concat("", PROVIDERS)), Importance.HIGH,
+          "Provider for " + purpose + " requests; empty: llm.route.default.");
+    }
+    Map<String, String[]> defaults = Map.of(
+        "openai", new String[] {"https://api.openai.com/v1", "gpt-4o-mini", "64"},
+        "anthropic", new String[] {"https://api.anthropic.com", "claude-3-5-haiku-latest", "32"},
+        "offline", new String[] {"", "offline-engine", "2"});
+    for (String p : PROVIDERS) {
+      String[] d = defaults.get(p);
+      DEFINITION
+          .define(provider(p, "base.url"), Type.STRING, d[0], Importance.MEDIUM,
+              "Base URL of the " + p + " API (any compatible server: Ollama, vLLM, llama.cpp, LM Studio...).")
+          .define(provider(p, "api.key"), Type.PASSWORD, null, Importance.MEDIUM,
+              "API key; else read from llm." + p + ".api.key.file, else from the provider's usual variable.")
+          .define(provider(p, "api.key.file"), Type.STRING, "", Importance.LOW, "File holding the API key.")
+          .define(provider(p, "model"), Type.STRING, d[1], Importance.MEDIUM, "Model used when a request names none.")
+          .define(provider(p, "timeout.ms"), Type.LONG, 60_000L, Range.atLeast(1), Importance.MEDIUM,
+              "Timeout of one HTTP call.")
+          .define(provider(p, "concurrency"), Type.INT, Integer.parseInt(d[2]), Range.between(1, 4096), Importance.HIGH,
+              "Calls in flight at once to this provider, per instance, whatever the number of partitions.")
+          .define(provider(p, "requests.per.minute"), Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+              "Request rate limit; 0: none.")
+          .define(provider(p, "tokens.per.minute"), Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+              "Input token rate limit (estimated before the call); 0: none.")
+          .define(provider(p, "price.input.per.mtok"), Type.DOUBLE, 0.0, Range.atLeast(0), Importance.LOW,
+              "USD per million input tokens, for the cost on each reply.")
+          .define(provider(p, "price.output.per.mtok"), Type.DOUBLE, 0.0, Range.atLeast(0), Importance.LOW,
+              "USD per million output tokens.");
+    }
+    DEFINITION
+        .define(LLM_RETRY_MAX_ATTEMPTS, Type.INT, 4, Range.between(1, 20), Importance.MEDIUM,
+            "Attempts per request on 429, 5xx, timeouts and connection errors.")
+        .define(LLM_RETRY_INITIAL_BACKOFF_MS, Type.LONG, 500L, Range.atLeast(1), Importance.LOW,
+            "First backoff; doubles each attempt, with jitter; a Retry-After from the provider wins.")
+        .define(LLM_RETRY_MAX_BACKOFF_MS, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW, "Longest backoff.")
+        .define(LLM_CIRCUIT_FAILURE_RATE, Type.INT, 50, Range.between(1, 100), Importance.LOW,
+            "Failure percentage over the last calls that opens a provider's circuit.")
+        .define(LLM_CIRCUIT_MINIMUM_CALLS, Type.INT, 20, Range.atLeast(1), Importance.LOW,
+            "Calls seen before the failure rate counts.")
+        .define(LLM_CIRCUIT_OPEN_MS, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
+            "How long an open circuit refuses calls before it lets a few through.")
+        .define(LLM_CACHE_TTL_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.MEDIUM,
+            "How long a reply is kept to answer the same requestId again without calling the provider.")
+        .define(LLM_MAX_CALL_MS, Type.LONG, 600_000L, Range.atLeast(1), Importance.LOW,
+            "Longest a request may take, retries included, when it carries no deadline.")
+        .define(GATEWAY_MAX_QUEUED, Type.INT, 10_000, Range.atLeast(1), Importance.LOW,
+            "Requests waiting for a free slot before the gateway stops reading more (backpressure).")
+        .define(GATEWAY_POLL_MS, Type.LONG, 5L, Range.between(1, 1000), Importance.LOW,
+            "How often finished calls are turned into replies.");
+  }
+
+  private static String[] concat(String first, List<String> rest) {
+    List<String> all = new ArrayList<>();
+    all.add(first);
+    all.addAll(rest);
+    return all.toArray(String[]::new);
+  }
 
   private final Map<String, String> sources;
 
@@ -222,7 +309,7 @@ public final class AppConfig extends AbstractConfig {
     Map<String, String> out = new TreeMap<>();
     for (String name : DEFINITION.names()) {
       Object v = get(name);
-      out.put(name, String.valueOf(v) + (sources.containsKey(name) ? "  (" + sources.get(name) + ")" : ""));
+      out.put(name, (isSecret(name) && v != null ? "[hidden]" : String.valueOf(v)) + (sources.containsKey(name) ? "  (" + sources.get(name) + ")" : ""));
     }
     originalsWithPrefix(CLIENT_PREFIX).forEach((k, v) ->
         out.put(CLIENT_PREFIX + k, (isSecret(k) ? "[hidden]" : String.valueOf(v))

@@ -24,6 +24,7 @@ class TopologiesUseOnlyCatalogTopicsTest {
       }
       PatternModule module = Patterns.select(java.util.List.of(name), true).get(0);
       TopologyDescription description = module.topology(catalog, config, new SimpleMeterRegistry()).describe();
+      module.afterClose();
       Set<String> used = topicsOf(description);
       assertThat(used).as("topics of pattern %s", name).isNotEmpty();
       assertThat(catalog.names()).as("pattern %s uses only catalog topics", name).containsAll(used);
@@ -37,6 +38,7 @@ class TopologiesUseOnlyCatalogTopicsTest {
       if (Patterns.available(name)) {
         PatternModule module = Patterns.select(java.util.List.of(name), true).get(0);
         Set<String> used = topicsOf(module.topology(prefixed, AppConfig.of(Map.of()), new SimpleMeterRegistry()).describe());
+        module.afterClose();
         assertThat(used).allMatch(t -> t.startsWith("tenant-a."));
       }
     }

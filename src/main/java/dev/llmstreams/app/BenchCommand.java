@@ -1,0 +1,74 @@
+package dev.llmstreams.app;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.bench.GatewayBench;
+import dev.llmstreams.config.AppConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmarks that print ratios measured in one run (against the ceiling or a baseline).",
+    subcommands = {BenchCommand.Gateway.class})
+final class BenchCommand implements Runnable {
+  @ParentCommand Main main;
+
+  @Override
+  public void run() {
+    picocli.CommandLine.usage(this, System.out);
+  }
+
+  static void report(ObjectNode report, Path json) throws Exception {
+    ObjectMapper mapper = new ObjectMapper();
+    String text = mapper.writerWithDefaultPrettyPrinter().writeValueAsString(report);
+    System.out.println(text);
+    if (json != null) {
+      if (json.toAbsolutePath().getParent() != null) {
+        Files.createDirectories(json.toAbsolutePath().getParent());
+      }
+      Files.writeString(json, text + "\n");
+      System.err.println("report written to " + json);
+    }
+  }
+
+  @Command(name = "gateway", mixinStandardHelpOptions = true,
+      description = {"The LLM gateway through a real broker against a SIMULATED LLM of fixed latency: throughput against",
+          "the ceiling concurrency/latency, latency percentiles, provider calls, and the same requests answered by",
+          "a baseline that calls the provider synchronously inside a stream processor."})
+  static final class Gateway implements Callable<Integer> {
+    @ParentCommand BenchCommand bench;
+
+    @Option(names = "--latency-ms", defaultValue = "200", description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
+    long latencyMs;
+
+    @Option(names = "--concurrency", defaultValue = "64", description = "Gateway calls in flight (default ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    @Option(names = "--requests", defaultValue = "2000", description = "Requests through the gateway (default ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = "--partitions", defaultValue = "1", description = "Partitions of llm-requests (default ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--baseline-requests", defaultValue = "50",
+        description = "Requests through the synchronous baseline (default ${DEFAULT-VALUE}; it runs at 1/latency per second).")
+    int baselineRequests;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+      AppConfig config = bench.main.config();
+      String bootstrap = config.usesExternalCluster() ? config.bootstrapServers() : null;
+      ObjectNode report = new GatewayBench(new GatewayBench.Options(latencyMs, concurrency, requests, partitions,
+          baselineRequests, bootstrap), System.err).run();
+      report(report, json);
+      return 0;
+    }
+  }
+}

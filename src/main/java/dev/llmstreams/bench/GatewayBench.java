@@ -1,0 +1,289 @@
+package dev.llmstreams.bench;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.llm.Completion;
+import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.llm.OpenAiProvider;
+import dev.llmstreams.llm.ProviderConnection;
+import dev.llmstreams.llm.sim.SimulatedLlmServer;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import dev.llmstreams.topics.TopicSpec;
+import dev.llmstreams.topics.Topics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+
+/**
+ * {@code bench gateway}: the gateway against a simulated LLM of latency L at concurrency C, through a
+ * real broker, compared in the same run with its ceiling C/L and with a baseline that calls the provider
+ * synchronously inside a stream processor.
+ */
+public final class GatewayBench {
+  /** What to run. */
+  public record Options(long latencyMs, int concurrency, int requests, int partitions, int baselineRequests,
+      String bootstrap) {}
+
+  /** One measured run. */
+  public record Run(int requests, double seconds, double throughputPerS, double p50Ms, double p99Ms, long providerCalls,
+      int replies, int duplicateReplies) {}
+
+  private final Options options;
+  private final Progress progress;
+
+  public GatewayBench(Options options, java.io.PrintStream progressOut) {
+    this.options = options;
+    this.progress = new Progress(progressOut);
+  }
+
+  public ObjectNode run() throws Exception {
+    String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
+    Path state = Files.createTempDirectory("llmstreams-bench");
+    try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress)) {
+      TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
+      createTopics(cluster.bootstrap(), catalog);
+      Run gateway = runGateway(cluster.bootstrap(), catalog, prefix, state);
+      Run baseline = runBaseline(cluster.bootstrap(), catalog, prefix, state);
+      double ceiling = options.concurrency() * 1000.0 / options.latencyMs();
+      ObjectNode report = JsonNodeFactory.instance.objectNode();
+      report.put("benchmark", "gateway");
+      report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs() + " ms");
+      report.put("latency_ms", options.latencyMs());
+      report.put("concurrency", options.concurrency());
+      report.put("partitions", options.partitions());
+      report.put("requests", gateway.requests());
+      report.put("replies", gateway.replies());
+      report.put("duplicate_replies", gateway.duplicateReplies());
+      report.put("throughput_per_s", round(gateway.throughputPerS()));
+      report.put("ceiling_per_s", round(ceiling));
+      report.put("ratio", round(gateway.throughputPerS() / ceiling));
+      report.put("p50_ms", round(gateway.p50Ms()));
+      report.put("p99_ms", round(gateway.p99Ms()));
+      report.put("provider_calls", gateway.providerCalls());
+      ObjectNode base = report.putObject("baseline_sync_in_processor");
+      base.put("requests", baseline.requests());
+      base.put("throughput_per_s", round(baseline.throughputPerS()));
+      base.put("p50_ms", round(baseline.p50Ms()));
+      base.put("provider_calls", baseline.providerCalls());
+      report.put("speedup_over_baseline", round(gateway.throughputPerS() / baseline.throughputPerS()));
+      return report;
+    } finally {
+      deleteQuietly(state);
+    }
+  }
+
+  private void createTopics(String bootstrap, TopicCatalog catalog) throws Exception {
+    List<TopicSpec> specs = new ArrayList<>();
+    for (TopicSpec s : catalog.all()) {
+      if (s.role() == TopicRole.LLM_REQUESTS) {
+        specs.add(new TopicSpec(s.name(), s.role(), s.tool(), options.partitions(), s.replicationFactor(), s.configs(),
+            s.key(), s.keyField(), s.valueSchema(), s.valueType(), s.description()));
+        specs.add(new TopicSpec(baselineTopic(s.name()), s.role(), s.tool(), 1, s.replicationFactor(), s.configs(),
+            s.key(), s.keyField(), s.valueSchema(), s.valueType(), s.description()));
+      } else {
+        specs.add(s);
+      }
+    }
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      new TopicAdmin(admin, (short) -1).apply(specs, false);
+    }
+  }
+
+  private static String baselineTopic(String requests) {
+    return requests + ".baseline";
+  }
+
+  private Run runGateway(String bootstrap, TopicCatalog catalog, String prefix, Path state) throws Exception {
+    try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
+        .withLatency(Duration.ofMillis(options.latencyMs()))).start()) {
+      AppConfig config = AppConfig.load(null, Map.of(), Map.of(
+          AppConfig.KAFKA_BOOTSTRAP, bootstrap,
+          AppConfig.TOPICS_PREFIX, prefix,
+          AppConfig.APPLICATION_ID, prefix + "app",
+          AppConfig.STATE_DIR, state.resolve("gateway").toString(),
+          AppConfig.HTTP_PORT, "0",
+          AppConfig.LLM_ROUTE_DEFAULT, "openai",
+          AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
+          AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()),
+          AppConfig.provider("openai", "model"), "simulated"));
+      try (Observability observability = new Observability();
+          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
+        app.start(List.of(new GatewayModule()));
+        progress.say("gateway starting (concurrency %d, %d partition(s))", options.concurrency(), options.partitions());
+        awaitRunning(app.streams().values());
+        String requests = catalog.spec(TopicRole.LLM_REQUESTS).name();
+        String replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
+        Run run = drive(bootstrap, requests, replies, options.requests(), "gateway");
+        long calls = sim.stats().calls();
+        return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), calls, run.replies(),
+            run.duplicateReplies());
+      }
+    }
+  }
+
+  /** The baseline: one stream processor that calls the provider and waits for the answer before the next record. */
+  private Run runBaseline(String bootstrap, TopicCatalog catalog, String prefix, Path state) throws Exception {
+    try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
+        .withLatency(Duration.ofMillis(options.latencyMs()))).start();
+        OpenAiProvider provider = new OpenAiProvider(new ProviderConnection(sim.baseUrl(), null, Duration.ofSeconds(30),
+            "simulated"))) {
+      var requestsTopic = catalog.topic(Topics.LLM_REQUESTS);
+      var repliesTopic = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
+      String in = baselineTopic(requestsTopic.name());
+      StreamsBuilder builder = new StreamsBuilder();
+      builder.stream(in, Consumed.with(requestsTopic.keySerde(), requestsTopic.valueSerde()).withName("baseline.requests"))
+          .mapValues(request -> {
+            long start = System.nanoTime();
+            Completion c = provider.complete(request, "simulated").join();
+            return new LlmReply(request.requestId(), request.correlationId(), request.purpose(), c.content(), c.toolCalls(),
+                c.finishReason(), c.usage(), 0.0, (System.nanoTime() - start) / 1_000_000, "openai", c.model(), false, null);
+          }, Named.as("baseline.call-provider-synchronously"))
+          .to(repliesTopic.name(), Produced.with(repliesTopic.keySerde(), repliesTopic.valueSerde())
+              .withName("baseline.replies"));
+      Properties props = new Properties();
+      props.put(StreamsConfig.APPLICATION_ID_CONFIG, prefix + "baseline");
+      props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+      props.put(StreamsConfig.STATE_DIR_CONFIG, state.resolve("baseline").toString());
+      props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+      try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+        streams.start();
+        progress.say("baseline starting (synchronous call inside the processor)");
+        awaitRunning(List.of(streams));
+        Run run = drive(bootstrap, in, repliesTopic.name(), options.baselineRequests(), "baseline");
+        return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), sim.stats().calls(),
+            run.replies(), run.duplicateReplies());
+      }
+    }
+  }
+
+  private void awaitRunning(Iterable<KafkaStreams> streams) throws InterruptedException {
+    Instant until = Instant.now().plusSeconds(120);
+    for (KafkaStreams ks : streams) {
+      while (ks.state() != KafkaStreams.State.RUNNING) {
+        if (Instant.now().isAfter(until)) {
+          throw new IllegalStateException("streams not RUNNING after 120 s: " + ks.state());
+        }
+        Thread.sleep(50);
+      }
+    }
+  }
+
+  /** Produces n requests as fast as the producer allows and waits until n distinct replies are committed. */
+  private Run drive(String bootstrap, String requestsTopic, String repliesTopic, int n, String label) throws Exception {
+    Map<String, Long> sentAt = new HashMap<>();
+    List<Double> latencies = new ArrayList<>();
+    Set<String> answered = new HashSet<>();
+    int duplicates = 0;
+    JsonSerde<LlmRequest> requestSerde = JsonSerde.of(LlmRequest.class);
+    JsonSerde<LlmReply> replySerde = JsonSerde.of(LlmReply.class);
+    Properties cp = new Properties();
+    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    Properties pp = new Properties();
+    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    pp.put(ProducerConfig.ACKS_CONFIG, "all");
+    pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer());
+        KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
+      List<TopicPartition> parts = consumer.partitionsFor(repliesTopic).stream()
+          .map(p -> new TopicPartition(repliesTopic, p.partition())).toList();
+      consumer.assign(parts);
+      consumer.seekToEnd(parts);
+      parts.forEach(consumer::position);
+      String run = UUID.randomUUID().toString().substring(0, 6);
+      long start = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        String id = label + "-" + run + "-" + i;
+        LlmRequest request = new LlmRequest(id, repliesTopic, "summarizer.chunk", "k" + (i % 64), null, null,
+            List.of(ChatMessage.user("Summarize request " + i + " of the benchmark.")), List.of(), null, 32, 0.0, null,
+            Map.of());
+        sentAt.put(id, System.nanoTime());
+        producer.send(new ProducerRecord<>(requestsTopic, request.correlationId(),
+            new String(requestSerde.serializer().serialize(requestsTopic, request), java.nio.charset.StandardCharsets.UTF_8)));
+      }
+      producer.flush();
+      long lastReport = System.nanoTime();
+      Instant giveUp = Instant.now().plus(Duration.ofSeconds(60L + 5L * n * options.latencyMs() / 1000L));
+      while (answered.size() < n && Instant.now().isBefore(giveUp)) {
+        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
+          LlmReply reply = replySerde.deserializer().deserialize(repliesTopic, r.value().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          Long sent = sentAt.get(reply.requestId());
+          if (sent == null) {
+            continue;
+          }
+          if (answered.add(reply.requestId())) {
+            latencies.add((System.nanoTime() - sent) / 1e6);
+          } else {
+            duplicates++;
+          }
+        }
+        if (System.nanoTime() - lastReport > 2_000_000_000L) {
+          progress.say("%s: %d/%d replies", label, answered.size(), n);
+          lastReport = System.nanoTime();
+        }
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      Collections.sort(latencies);
+      progress.say("%s: %d/%d replies in %.2f s", label, answered.size(), n, seconds);
+      return new Run(n, seconds, answered.size() / seconds, percentile(latencies, 0.50), percentile(latencies, 0.99), 0,
+          answered.size(), duplicates);
+    }
+  }
+
+  static double percentile(List<Double> sorted, double q) {
+    if (sorted.isEmpty()) {
+      return Double.NaN;
+    }
+    int i = (int) Math.ceil(q * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i)));
+  }
+
+  static double round(double v) {
+    return Math.round(v * 1000.0) / 1000.0;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (Exception ignored) {
+      // a temp folder left behind is harmless
+    }
+  }
+}

@@ -1,0 +1,95 @@
+package dev.llmstreams.llm;
+
+import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The LLM gateway as a pattern the runner starts: providers, limits, and the gateway topology. */
+public final class GatewayModule implements PatternModule {
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayModule.class);
+
+  /** Makes the provider clients; tests pass their own (a scripted server, a fake). */
+  @FunctionalInterface
+  public interface ProviderFactory {
+    LlmProvider create(ProviderSettings settings);
+  }
+
+  private final ProviderFactory factory;
+  private final Map<String, String> env;
+  private LlmGateway gateway;
+
+  public GatewayModule() {
+    this(Providers::create, System.getenv());
+  }
+
+  public GatewayModule(ProviderFactory factory, Map<String, String> env) {
+    this.factory = factory;
+    this.env = env;
+  }
+
+  @Override
+  public String name() {
+    return "gateway";
+  }
+
+  @Override
+  public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
+    Set<String> used = new LinkedHashSet<>();
+    used.add(config.getString(AppConfig.LLM_ROUTE_DEFAULT));
+    for (String purpose : AppConfig.PURPOSES) {
+      String route = config.getString(AppConfig.route(purpose));
+      if (!route.isEmpty()) {
+        used.add(route);
+      }
+    }
+    Map<String, LlmProvider> providers = new LinkedHashMap<>();
+    Map<String, ProviderSettings> settings = new LinkedHashMap<>();
+    for (String name : used) {
+      ProviderSettings s = ProviderSettings.from(config, name, env);
+      settings.put(name, s);
+      providers.put(name, factory.create(s));
+      LOG.info("gateway: provider {} at {} (model {}, {} calls at once)", name, s.connection().baseUrl(),
+          s.connection().defaultModel(), s.concurrency());
+    }
+    gateway = new LlmGateway(config, providers, settings, registry, Clock.systemUTC());
+    return new GatewayTopology(catalog, gateway, registry, Duration.ofMillis(config.getLong(AppConfig.LLM_CACHE_TTL_MS)),
+        Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)), config.getInt(AppConfig.GATEWAY_MAX_QUEUED))
+        .build();
+  }
+
+  /** Finished calls are handed on at each poll: a short poll keeps slots from idling between calls. */
+  @Override
+  public Map<String, Object> streamsOverrides(AppConfig config) {
+    return Map.of(org.apache.kafka.streams.StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.GATEWAY_POLL_MS));
+  }
+
+  /** Lets calls in flight finish and their replies be committed, so a graceful restart repeats none. */
+  @Override
+  public void beforeClose(Duration timeout) throws InterruptedException {
+    if (gateway != null && !gateway.quiesce(timeout)) {
+      LOG.warn("gateway: calls still in flight after {} s; they will be sent again after restart", timeout.toSeconds());
+    }
+  }
+
+  @Override
+  public void afterClose() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  /** The gateway built by {@link #topology}, for tests and benchmarks. */
+  public LlmGateway gateway() {
+    return gateway;
+  }
+}

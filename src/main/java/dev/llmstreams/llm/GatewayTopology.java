@@ -1,0 +1,280 @@
+package dev.llmstreams.llm;
+
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.topics.RejectedRecordException;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRef;
+import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The LLM gateway as a Kafka Streams topology. Calls run asynchronously, up to each provider's
+ * concurrency limit, while the stream thread keeps reading; a finished call becomes a reply on the
+ * request's {@code replyTo} topic (one of the catalog's reply topics, with the request's key).
+ *
+ * <pre>
+ * llm-requests ─▶ gateway.call-provider ─┬▶ controller.llm-replies
+ *                  │ stores:              ├▶ summarizer.llm-replies
+ *                  │  gateway-pending     └▶ specialist.llm-replies
+ *                  │  gateway-replies (the response cache, by requestId)
+ * </pre>
+ *
+ * <p>Why it is exactly-once: a request is written to {@code gateway-pending} in the same transaction that
+ * commits its input offset, and the reply, the cache entry and the removal from pending are written in
+ * one later transaction. After a crash the pending calls are started again (only calls in flight at the
+ * crash repeat); a request seen again (redelivery, replay, a requester's retry) is answered from the
+ * cache and not billed twice.
+ */
+public final class GatewayTopology {
+  public static final String PENDING_STORE = "gateway-pending";
+  public static final String REPLIES_STORE = "gateway-replies";
+  private static final List<TopicRef<LlmReply>> REPLY_TOPICS =
+      List.of(Topics.CONTROLLER_LLM_REPLIES, Topics.SUMMARIZER_LLM_REPLIES, Topics.SPECIALIST_LLM_REPLIES);
+
+  /** A request accepted but not yet answered, with the record key its reply must carry. */
+  public record PendingCall(String key, LlmRequest request, long acceptedAtMs) {}
+
+  /** A reply kept to answer the same requestId again. */
+  public record CachedReply(LlmReply reply, long storedAtMs) {}
+
+  private final TopicCatalog catalog;
+  private final LlmGateway gateway;
+  private final MeterRegistry registry;
+  private final Duration cacheTtl;
+  private final Duration pollInterval;
+  private final int maxQueued;
+
+  public GatewayTopology(TopicCatalog catalog, LlmGateway gateway, MeterRegistry registry, Duration cacheTtl,
+      Duration pollInterval, int maxQueued) {
+    this.catalog = catalog;
+    this.gateway = gateway;
+    this.registry = registry;
+    this.cacheTtl = cacheTtl;
+    this.pollInterval = pollInterval;
+    this.maxQueued = maxQueued;
+  }
+
+  public Topology build() {
+    Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
+    Map<String, String> sinkByTopic = new LinkedHashMap<>();
+    Topology topology = StreamsSettings.newBuilder().build();
+    topology.addSource("gateway.llm-requests", requests.keySerde().deserializer(),
+        requests.valueSerde().deserializer(), requests.name());
+    topology.addProcessor("gateway.call-provider", () -> new CallProvider(sinkByTopic), "gateway.llm-requests");
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE),
+        Serdes.String(), JsonSerde.of(PendingCall.class)), "gateway.call-provider");
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(REPLIES_STORE),
+        Serdes.String(), JsonSerde.of(CachedReply.class)), "gateway.call-provider");
+    for (TopicRef<LlmReply> ref : REPLY_TOPICS) {
+      Topic<LlmReply> t = catalog.topic(ref);
+      String sink = "gateway.reply-to-" + ref.role().name().toLowerCase().replace("_llm_replies", "").replace('_', '-');
+      sinkByTopic.put(t.name(), sink);
+      topology.addSink(sink, t.name(), t.keySerde().serializer(), t.valueSerde().serializer(), "gateway.call-provider");
+    }
+    return topology;
+  }
+
+  /** What one finished call hands back to the stream thread. */
+  private record Done(String requestId, LlmReply reply) {}
+
+  private final class CallProvider implements Processor<String, LlmRequest, String, LlmReply> {
+    private final Map<String, String> sinkByTopic;
+    private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+    private final Map<String, Deque<String>> queued = new HashMap<>();
+    private final AtomicInteger queuedCount = new AtomicInteger();
+    private final java.util.Set<String> started = new java.util.HashSet<>();
+    private ProcessorContext<String, LlmReply> context;
+    private KeyValueStore<String, PendingCall> pending;
+    private KeyValueStore<String, CachedReply> replies;
+    private volatile boolean open;
+    private Counter cacheHits;
+    private Counter duplicates;
+
+    CallProvider(Map<String, String> sinkByTopic) {
+      this.sinkByTopic = sinkByTopic;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, LlmReply> context) {
+      this.context = context;
+      this.pending = context.getStateStore(PENDING_STORE);
+      this.replies = context.getStateStore(REPLIES_STORE);
+      this.open = true;
+      cacheHits = Counter.builder("llmstreams.llm.cache.hits")
+          .description("Requests answered from the response cache instead of the provider").register(registry);
+      duplicates = Counter.builder("llmstreams.llm.duplicates")
+          .description("Requests seen again while their first copy was still in flight").register(registry);
+      Gauge.builder("llmstreams.llm.queued", queuedCount, AtomicInteger::get)
+          .description("Requests waiting for a free provider slot").tag("task", context.taskId().toString())
+          .register(registry);
+      // Calls accepted before a crash or a move of this task: start them again (only those repeat).
+      try (KeyValueIterator<String, PendingCall> it = pending.all()) {
+        while (it.hasNext()) {
+          enqueue(it.next().value);
+        }
+      }
+      context.schedule(pollInterval, PunctuationType.WALL_CLOCK_TIME, now -> {
+        deliver();
+        launch();
+      });
+      context.schedule(Duration.ofMinutes(1), PunctuationType.WALL_CLOCK_TIME, this::expireCache);
+      launch();
+    }
+
+    @Override
+    public void process(Record<String, LlmRequest> record) {
+      LlmRequest request = record.value();
+      if (request == null) {
+        throw new RejectedRecordException("a request with no value (tombstone) cannot be answered");
+      }
+      if (!sinkByTopic.containsKey(request.replyTo())) {
+        throw new RejectedRecordException("replyTo '" + request.replyTo() + "' is not a reply topic of the catalog "
+            + sinkByTopic.keySet());
+      }
+      CachedReply cached = replies.get(request.requestId());
+      if (cached != null) {
+        cacheHits.increment();
+        LlmReply r = cached.reply();
+        // Not billed again: the answer is the same, its usage and cost are zero.
+        forward(record.key(), request.replyTo(), new LlmReply(r.requestId(), r.correlationId(), r.purpose(), r.content(),
+            r.toolCalls(), r.finishReason(), dev.llmstreams.events.Usage.ZERO, 0.0, 0, r.provider(), r.model(), true,
+            r.error()), record.timestamp());
+        return;
+      }
+      if (pending.get(request.requestId()) != null) {
+        duplicates.increment();
+        return;
+      }
+      PendingCall call = new PendingCall(record.key(), request, record.timestamp());
+      pending.put(request.requestId(), call);
+      enqueue(call);
+      launch();
+      deliver();
+      // Backpressure: with too many calls waiting, stop reading until some finish.
+      while (queuedCount.get() > maxQueued) {
+        waitForOneDone();
+        deliver();
+        launch();
+      }
+    }
+
+    private void enqueue(PendingCall call) {
+      queued.computeIfAbsent(gateway.providerFor(call.request()), p -> new ArrayDeque<>()).add(call.request().requestId());
+      queuedCount.incrementAndGet();
+    }
+
+    /** Starts queued calls while their provider has free slots; one busy provider does not hold back another. */
+    private void launch() {
+      for (Deque<String> queue : queued.values()) {
+        while (!queue.isEmpty()) {
+          String id = queue.peek();
+          PendingCall call = pending.get(id);
+          if (call == null || started.contains(id)) {
+            queue.poll();
+            queuedCount.decrementAndGet();
+            continue;
+          }
+          Optional<CompletableFuture<LlmReply>> future = gateway.trySubmit(call.request());
+          if (future.isEmpty()) {
+            break;
+          }
+          queue.poll();
+          queuedCount.decrementAndGet();
+          started.add(id);
+          future.get().thenAccept(reply -> {
+            if (open) {
+              done.add(new Done(id, reply));
+            } else {
+              gateway.delivered(); // this task moved or closed: the new owner starts the call again
+            }
+          });
+        }
+      }
+    }
+
+    /** Turns finished calls into replies, cache entries and removals from pending (one transaction per commit). */
+    private void deliver() {
+      Done d;
+      while ((d = done.poll()) != null) {
+        started.remove(d.requestId());
+        PendingCall call = pending.get(d.requestId());
+        if (call != null) {
+          long now = context.currentSystemTimeMs();
+          replies.put(d.requestId(), new CachedReply(d.reply(), now));
+          pending.delete(d.requestId());
+          forward(call.key(), call.request().replyTo(), d.reply(), Math.max(now, call.acceptedAtMs()));
+        }
+        gateway.delivered();
+      }
+    }
+
+    private void waitForOneDone() {
+      long until = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+      while (done.isEmpty() && System.nanoTime() < until) {
+        Thread.onSpinWait();
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+
+    private void forward(String key, String replyTo, LlmReply reply, long timestamp) {
+      context.forward(new Record<>(key, reply, timestamp), sinkByTopic.get(replyTo));
+    }
+
+    private void expireCache(long now) {
+      if (cacheTtl.isZero()) {
+        return;
+      }
+      List<String> expired = new ArrayList<>();
+      try (KeyValueIterator<String, CachedReply> it = replies.all()) {
+        while (it.hasNext()) {
+          var entry = it.next();
+          if (now - entry.value.storedAtMs() > cacheTtl.toMillis()) {
+            expired.add(entry.key);
+          }
+        }
+      }
+      expired.forEach(replies::delete);
+    }
+
+    @Override
+    public void close() {
+      open = false;
+      Done d;
+      while ((d = done.poll()) != null) {
+        gateway.delivered();
+      }
+    }
+  }
+}

@@ -1,0 +1,229 @@
+package dev.llmstreams.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.broker.LocalBroker;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.WithKafka;
+import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway end to end on a real broker against a scripted OpenAI-compatible server: every request is
+ * answered exactly once on its reply topic (read_committed), a graceful restart repeats no provider call,
+ * and a hard kill (SIGKILL of a separate JVM) repeats at most the calls that were not yet committed.
+ */
+@WithKafka
+class GatewayIT {
+  private static final int CONCURRENCY = 8;
+  private static final JsonSerde<LlmRequest> REQUESTS = JsonSerde.of(LlmRequest.class);
+  private static final JsonSerde<LlmReply> REPLIES = JsonSerde.of(LlmReply.class);
+
+  @TempDir Path dir;
+  private ScriptedLlmServer server;
+  private TopicCatalog catalog;
+  private Map<String, String> settings;
+  private KafkaCluster kafka;
+
+  @BeforeEach
+  void setUp(KafkaCluster kafka) throws Exception {
+    this.kafka = kafka;
+    server = ScriptedLlmServer.start();
+    // Every call takes 250 ms and answers with the id it was asked about, so calls can be counted per request.
+    server.setDefault(request -> ScriptedLlmServer.Reply.json(ScriptedLlmServer.openAiText(
+        "answer to " + lastUserMessage(request))).withDelay(Duration.ofMillis(250)));
+    String prefix = KafkaCluster.uniqueName("gw") + ".";
+    catalog = TopicCatalog.load().withPrefix(prefix);
+    new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
+    settings = new HashMap<>(Map.of(
+        AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers(),
+        AppConfig.TOPICS_PREFIX, prefix,
+        AppConfig.APPLICATION_ID, prefix + "app",
+        AppConfig.STATE_DIR, dir.resolve("state").toString(),
+        AppConfig.HTTP_PORT, "0",
+        AppConfig.LLM_ROUTE_DEFAULT, "openai",
+        AppConfig.provider("openai", "base.url"), server.openAiBaseUrl().toString(),
+        AppConfig.provider("openai", "concurrency"), Integer.toString(CONCURRENCY),
+        AppConfig.provider("openai", "timeout.ms"), "10000"));
+  }
+
+  @AfterEach
+  void tearDown() {
+    server.close();
+  }
+
+  private static String lastUserMessage(ScriptedLlmServer.RecordedRequest request) {
+    var messages = request.json().path("messages");
+    return messages.get(messages.size() - 1).path("content").asText();
+  }
+
+  private LlmStreamsApp startApp(Observability observability) throws Exception {
+    LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability);
+    app.start(List.of(new GatewayModule()));
+    await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+    return app;
+  }
+
+  private void produce(String run, int n) throws Exception {
+    String topic = catalog.spec(TopicRole.LLM_REQUESTS).name();
+    String replyTo = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
+        new ByteArraySerializer())) {
+      for (int i = 0; i < n; i++) {
+        String id = run + "-" + i;
+        LlmRequest request = new LlmRequest(id, replyTo, "summarizer.chunk", "key-" + (i % 5), null, null,
+            List.of(ChatMessage.user(id)), List.of(), null, 16, 0.0, null, Map.of());
+        producer.send(new ProducerRecord<>(topic, request.correlationId().getBytes(StandardCharsets.UTF_8),
+            REQUESTS.serializer().serialize(topic, request)));
+      }
+    }
+  }
+
+  /** Reads committed replies until {@code done} says so; returns them all (duplicates included). */
+  private List<LlmReply> readReplies(Function<List<LlmReply>, Boolean> done, Duration atMost) {
+    String topic = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
+    Properties props = kafka.consumerProps(KafkaCluster.uniqueName("replies"));
+    List<LlmReply> seen = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+        new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      await().atMost(atMost).until(() -> {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          seen.add(REPLIES.deserializer().deserialize(topic, r.value()));
+        }
+        return done.apply(seen);
+      });
+    }
+    return seen;
+  }
+
+  private List<LlmReply> readRecentlyStable() {
+    List<LlmReply> seen = new ArrayList<>();
+    int[] last = {-1};
+    long[] stableSince = {System.nanoTime()};
+    readReplies(r -> {
+      if (r.size() != last[0]) {
+        last[0] = r.size();
+        stableSince[0] = System.nanoTime();
+        return false;
+      }
+      if (System.nanoTime() - stableSince[0] > 3_000_000_000L) {
+        seen.addAll(r);
+        return true;
+      }
+      return false;
+    }, Duration.ofSeconds(60));
+    return seen;
+  }
+
+  private static long distinct(List<LlmReply> replies) {
+    return replies.stream().map(LlmReply::requestId).distinct().count();
+  }
+
+  private Map<String, Long> callsPerRequest() {
+    return server.requests().stream().collect(Collectors.groupingBy(GatewayIT::lastUserMessage, Collectors.counting()));
+  }
+
+  @Test
+  void shouldAnswerEveryRequestExactlyOnceAndRepeatNoCallAcrossAGracefulRestart() throws Exception {
+    int n = 60;
+    try (Observability observability = new Observability()) {
+      LlmStreamsApp first = startApp(observability);
+      produce("graceful", n);
+      readReplies(r -> distinct(r) >= 15, Duration.ofSeconds(60));
+      first.close(); // graceful: calls in flight finish and their replies are committed first
+    }
+    try (Observability observability = new Observability(); LlmStreamsApp second = startApp(observability)) {
+      List<LlmReply> replies = readReplies(r -> distinct(r) >= n, Duration.ofSeconds(120));
+      // a little longer, so a late duplicate would be seen
+      List<LlmReply> all = readReplies(r -> r.size() >= replies.size(), Duration.ofSeconds(30));
+      assertThat(all).hasSize(n);
+      assertThat(distinct(all)).isEqualTo(n);
+      assertThat(all).allSatisfy(r -> {
+        assertThat(r.error()).isNull();
+        assertThat(r.content()).isEqualTo("answer to " + r.requestId());
+      });
+    }
+    assertThat(server.callCount()).isEqualTo(n);
+    assertThat(callsPerRequest().values()).allMatch(c -> c == 1);
+  }
+
+  @Test
+  void shouldRepeatAtMostTheUncommittedCallsAfterAHardKill() throws Exception {
+    int n = 120;
+    Path config = dir.resolve("gateway.properties");
+    Files.writeString(config, settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+        .collect(Collectors.joining("\n")) + "\n");
+    Process first = startChild(config, "first");
+    try {
+      produce("kill", n);
+      readReplies(r -> distinct(r) >= 30, Duration.ofSeconds(120));
+      first.destroyForcibly(); // SIGKILL: no shutdown hook, no commit, no quiesce
+      first.waitFor();
+    } finally {
+      first.destroyForcibly();
+    }
+    int callsBeforeRestart = server.callCount();
+    // What was committed before the kill: read until nothing new arrives for a while.
+    long committedBeforeKill = distinct(readRecentlyStable());
+    Process second = startChild(config, "second");
+    try {
+      readReplies(r -> distinct(r) >= n, Duration.ofSeconds(180));
+      List<LlmReply> all = readReplies(r -> r.size() >= n, Duration.ofSeconds(30));
+      assertThat(all).hasSize(n);
+      assertThat(distinct(all)).isEqualTo(n);
+    } finally {
+      second.destroy();
+      second.waitFor();
+    }
+    long repeated = callsPerRequest().values().stream().filter(c -> c > 1).count();
+    long inFlightAtKill = callsBeforeRestart - committedBeforeKill;
+    System.out.printf("hard kill: %d calls before the kill, %d replies committed before it, so %d in flight;"
+        + " %d calls in all for %d requests, %d requests called twice%n",
+        callsBeforeRestart, committedBeforeKill, inFlightAtKill, server.callCount(), n, repeated);
+    // Only calls in flight at the kill (started, reply not committed) may repeat; every committed reply is final.
+    assertThat(repeated).isLessThanOrEqualTo(inFlightAtKill);
+    assertThat(inFlightAtKill).isLessThanOrEqualTo(2L * CONCURRENCY);
+    assertThat(callsPerRequest().values()).allMatch(c -> c <= 2);
+    assertThat(callsPerRequest()).hasSize(n);
+  }
+
+  private Process startChild(Path config, String name) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m", "-cp", String.join(File.pathSeparator, LocalBroker.childClasspath()),
+        "dev.llmstreams.app.Main", "run", "--patterns", "gateway", "--config", config.toString()));
+    return new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+  }
+}

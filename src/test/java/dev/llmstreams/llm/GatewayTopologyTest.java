@@ -1,0 +1,217 @@
+package dev.llmstreams.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.LlmError;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.topics.DeadLetters;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class GatewayTopologyTest {
+  private final TopicCatalog catalog = TopicCatalog.load();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private TopologyTestDriver driver;
+  private GatewayModule module;
+  private TestInputTopic<String, LlmRequest> requests;
+  private TestOutputTopic<String, LlmReply> summarizerReplies;
+  private TestOutputTopic<String, LlmReply> controllerReplies;
+  private TestOutputTopic<byte[], byte[]> deadLetters;
+
+  private void start(FakeProvider provider, Map<String, String> overrides) {
+    Map<String, String> settings = new HashMap<>(Map.of(
+        AppConfig.LLM_ROUTE_DEFAULT, "openai",
+        AppConfig.provider("openai", "price.input.per.mtok"), "2.0",
+        AppConfig.provider("openai", "price.output.per.mtok"), "8.0",
+        AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS, "1",
+        AppConfig.LLM_RETRY_MAX_BACKOFF_MS, "5"));
+    settings.putAll(overrides);
+    AppConfig config = AppConfig.of(settings);
+    module = new GatewayModule(s -> provider, Map.of());
+    driver = new TopologyTestDriver(module.topology(catalog, config, registry),
+        StreamsSettings.forPattern(config, catalog, "gateway", registry));
+    var req = catalog.topic(Topics.LLM_REQUESTS);
+    requests = driver.createInputTopic(req.name(), req.keySerde().serializer(), req.valueSerde().serializer());
+    var sum = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
+    summarizerReplies = driver.createOutputTopic(sum.name(), sum.keySerde().deserializer(), sum.valueSerde().deserializer());
+    var ctl = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
+    controllerReplies = driver.createOutputTopic(ctl.name(), ctl.keySerde().deserializer(), ctl.valueSerde().deserializer());
+    deadLetters = driver.createOutputTopic(catalog.spec(TopicRole.DEAD_LETTERS).name(), new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (driver != null) {
+      driver.close();
+    }
+    if (module != null) {
+      module.afterClose();
+    }
+  }
+
+  private LlmRequest request(String id, String purpose, String replyTo) {
+    return new LlmRequest(id, replyTo, purpose, "key-1", null, null, List.of(ChatMessage.user("hello " + id)), List.of(),
+        null, null, null, null, Map.of());
+  }
+
+  private String summarizerReplyTopic() {
+    return catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
+  }
+
+  /** Lets the wall-clock punctuator turn finished calls into replies. */
+  private void tick() {
+    driver.advanceWallClockTime(Duration.ofMillis(10));
+  }
+
+  @Test
+  void shouldAnswerOnTheRequestsReplyTopicWithItsKeyUsageAndCost() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    requests.pipeInput("meeting-1", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    TestRecord<String, LlmReply> out = summarizerReplies.readRecord();
+    assertThat(out.key()).isEqualTo("meeting-1");
+    LlmReply reply = out.value();
+    assertThat(reply.requestId()).isEqualTo("r1");
+    assertThat(reply.content()).isEqualTo("echo: hello r1");
+    assertThat(reply.usage().inputTokens()).isEqualTo(10);
+    assertThat(reply.costUsd()).isCloseTo((10 * 2.0 + 5 * 8.0) / 1_000_000, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(reply.provider()).isEqualTo("openai");
+    assertThat(reply.model()).isEqualTo("fake-model-1");
+    assertThat(reply.cached()).isFalse();
+    assertThat(controllerReplies.isEmpty()).isTrue();
+    assertThat(provider.callList()).singleElement().satisfies(c -> assertThat(c.model()).isEqualTo("gpt-4o-mini"));
+  }
+
+  @Test
+  void shouldAnswerARepeatedRequestFromTheCacheWithoutCallingTheProviderAgain() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    List<LlmReply> replies = summarizerReplies.readValuesToList();
+    assertThat(replies).hasSize(2);
+    assertThat(replies.get(1).cached()).isTrue();
+    assertThat(replies.get(1).content()).isEqualTo(replies.get(0).content());
+    assertThat(replies.get(1).costUsd()).isZero();
+    assertThat(provider.callList()).hasSize(1);
+    assertThat(registry.get("llmstreams.llm.cache.hits").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldKeepAtMostTheConcurrencyLimitInFlightAndStartTheNextWhenOneFinishes() {
+    FakeProvider provider = FakeProvider.held("openai");
+    start(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2"));
+    for (int i = 0; i < 5; i++) {
+      requests.pipeInput("k", request("r" + i, "summarizer.chunk", summarizerReplyTopic()));
+    }
+    assertThat(provider.callList()).hasSize(2);
+    // A slow first call does not hold back the second: finishing r1 first frees a slot for r2.
+    provider.callList().get(1).answer().complete(FakeProvider.answer(provider.callList().get(1).request()));
+    tick();
+    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::requestId).containsExactly("r1");
+    assertThat(provider.callList()).hasSize(3);
+    provider.callList().forEach(c -> c.answer().complete(FakeProvider.answer(c.request())));
+    tick();
+    tick();
+    provider.callList().forEach(c -> c.answer().complete(FakeProvider.answer(c.request())));
+    tick();
+    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::requestId)
+        .containsExactlyInAnyOrder("r0", "r2", "r3", "r4");
+    assertThat(provider.callList()).hasSize(5);
+  }
+
+  @Test
+  void shouldIgnoreADuplicateWhileTheFirstCopyIsInFlight() {
+    FakeProvider provider = FakeProvider.held("openai");
+    start(provider, Map.of());
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    assertThat(provider.callList()).hasSize(1);
+    provider.callList().get(0).answer().complete(FakeProvider.answer(provider.callList().get(0).request()));
+    tick();
+    assertThat(summarizerReplies.readValuesToList()).hasSize(1);
+  }
+
+  @Test
+  void shouldRetryRetryableErrorsThenAnswerWithAStructuredError() {
+    FakeProvider provider = new FakeProvider("openai", call -> CompletableFuture.failedFuture(
+        new ProviderException(LlmError.Code.PROVIDER_ERROR, "HTTP 503 from provider", true)));
+    start(provider, Map.of(AppConfig.LLM_RETRY_MAX_ATTEMPTS, "3"));
+    requests.pipeInput("k", request("r1", "controller.plan", catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name()));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+      tick();
+      return !controllerReplies.isEmpty();
+    });
+    LlmReply reply = controllerReplies.readValue();
+    assertThat(reply.error()).isNotNull();
+    assertThat(reply.error().code()).isEqualTo(LlmError.Code.PROVIDER_ERROR);
+    assertThat(reply.error().attempts()).isEqualTo(3);
+    assertThat(reply.content()).isNull();
+    assertThat(provider.callList()).hasSize(3);
+  }
+
+  @Test
+  void shouldNotRetryARefusedRequest() {
+    FakeProvider provider = new FakeProvider("openai", call -> CompletableFuture.failedFuture(
+        new ProviderException(LlmError.Code.INVALID_REQUEST, "HTTP 400: bad schema", false)));
+    start(provider, Map.of());
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+      tick();
+      return !summarizerReplies.isEmpty();
+    });
+    LlmReply reply = summarizerReplies.readValue();
+    assertThat(reply.error().code()).isEqualTo(LlmError.Code.INVALID_REQUEST);
+    assertThat(reply.error().attempts()).isEqualTo(1);
+    assertThat(provider.callList()).hasSize(1);
+  }
+
+  @Test
+  void shouldRefuseAReplyTopicOutsideTheCatalogsReplyTopics() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    requests.pipeInput("k", request("r1", "summarizer.chunk", catalog.spec(TopicRole.GOAL_RESULTS).name()));
+    tick();
+    TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+    assertThat(new String(dead.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE).value(), StandardCharsets.UTF_8))
+        .contains("is not a reply topic");
+    assertThat(provider.callList()).isEmpty();
+  }
+
+  @Test
+  void shouldRouteEachPurposeToItsConfiguredProvider() {
+    FakeProvider provider = FakeProvider.echo("anthropic");
+    AppConfig config = AppConfig.of(Map.of(AppConfig.LLM_ROUTE_DEFAULT, "offline", AppConfig.route("controller"), "anthropic"));
+    LlmGateway gateway = new LlmGateway(config, Map.of("offline", provider, "anthropic", provider),
+        Map.of("offline", ProviderSettings.from(config, "offline", Map.of()),
+            "anthropic", ProviderSettings.from(config, "anthropic", Map.of())),
+        registry, java.time.Clock.systemUTC());
+    assertThat(gateway.providerFor(request("a", "controller.plan", "x"))).isEqualTo("anthropic");
+    assertThat(gateway.providerFor(request("b", "summarizer.merge", "x"))).isEqualTo("offline");
+    assertThat(gateway.providerFor(request("c", "specialist.escalate", "x"))).isEqualTo("offline");
+    gateway.close();
+  }
+}

@@ -1,0 +1,121 @@
+package dev.llmstreams.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.LlmError;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The gateway's resilience, without Kafka: retries, Retry-After, deadlines, the circuit, rate limits. */
+class LlmGatewayTest {
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private LlmGateway gateway;
+
+  private LlmGateway gateway(FakeProvider provider, Map<String, String> overrides) {
+    Map<String, String> settings = new HashMap<>(Map.of(AppConfig.LLM_ROUTE_DEFAULT, "openai",
+        AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS, "1", AppConfig.LLM_RETRY_MAX_BACKOFF_MS, "5000"));
+    settings.putAll(overrides);
+    AppConfig config = AppConfig.of(settings);
+    gateway = new LlmGateway(config, Map.of("openai", provider),
+        Map.of("openai", ProviderSettings.from(config, "openai", Map.of())), registry, Clock.systemUTC());
+    return gateway;
+  }
+
+  @AfterEach
+  void close() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  private static LlmRequest request(String id, Instant deadline) {
+    return new LlmRequest(id, "summarizer.llm-replies", "summarizer.chunk", "k", null, null,
+        List.of(ChatMessage.user("text " + id)), List.of(), null, null, null, deadline, Map.of());
+  }
+
+  private static LlmReply await(CompletableFuture<LlmReply> f) throws Exception {
+    return f.get(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void shouldWaitAsLongAsRetryAfterSaysBeforeTryingAgain() throws Exception {
+    AtomicInteger n = new AtomicInteger();
+    FakeProvider provider = new FakeProvider("openai", call -> n.getAndIncrement() == 0
+        ? CompletableFuture.failedFuture(new ProviderException(LlmError.Code.RATE_LIMITED, "HTTP 429", true,
+            Duration.ofMillis(300), 429, null))
+        : CompletableFuture.completedFuture(FakeProvider.answer(call.request())));
+    LlmReply reply = await(gateway(provider, Map.of()).trySubmit(request("r1", null)).orElseThrow());
+    assertThat(reply.error()).isNull();
+    List<FakeProvider.Call> calls = provider.callList();
+    assertThat(calls).hasSize(2);
+    assertThat(Duration.ofNanos(calls.get(1).atNanos() - calls.get(0).atNanos())).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    assertThat(registry.get("llmstreams.llm.retries").tag("reason", "rate_limited").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldGiveUpAtTheRequestsDeadline() throws Exception {
+    FakeProvider provider = FakeProvider.held("openai");
+    LlmReply reply = await(gateway(provider, Map.of()).trySubmit(request("r1", Instant.now().plusMillis(200))).orElseThrow());
+    assertThat(reply.error().code()).isEqualTo(LlmError.Code.DEADLINE_EXCEEDED);
+    assertThat(reply.content()).isNull();
+    assertThat(provider.callList()).hasSize(1);
+  }
+
+  @Test
+  void shouldOpenTheCircuitAfterRepeatedFailuresAndStopCallingTheProvider() throws Exception {
+    FakeProvider provider = new FakeProvider("openai", call -> CompletableFuture.failedFuture(
+        new ProviderException(LlmError.Code.PROVIDER_ERROR, "HTTP 500", true)));
+    LlmGateway g = gateway(provider, Map.of(AppConfig.LLM_RETRY_MAX_ATTEMPTS, "1", AppConfig.LLM_CIRCUIT_MINIMUM_CALLS, "4",
+        AppConfig.LLM_CIRCUIT_FAILURE_RATE, "50", AppConfig.LLM_CIRCUIT_OPEN_MS, "60000"));
+    for (int i = 0; i < 4; i++) {
+      assertThat(await(g.trySubmit(request("r" + i, null)).orElseThrow()).error().code())
+          .isEqualTo(LlmError.Code.PROVIDER_ERROR);
+    }
+    LlmReply refused = await(g.trySubmit(request("r5", null)).orElseThrow());
+    assertThat(refused.error().code()).isEqualTo(LlmError.Code.CIRCUIT_OPEN);
+    assertThat(provider.callList()).hasSize(4);
+    assertThat(registry.get("llmstreams.llm.circuit.state").gauge().value()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldDelayCallsBeyondTheConfiguredRequestRate() throws Exception {
+    FakeProvider provider = FakeProvider.echo("openai");
+    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "requests.per.minute"), "60"));
+    List<CompletableFuture<LlmReply>> replies = List.of(g.trySubmit(request("a", null)).orElseThrow(),
+        g.trySubmit(request("b", null)).orElseThrow());
+    for (CompletableFuture<LlmReply> r : replies) {
+      assertThat(await(r).error()).isNull();
+    }
+    List<FakeProvider.Call> calls = provider.callList();
+    assertThat(Duration.ofNanos(Math.abs(calls.get(1).atNanos() - calls.get(0).atNanos())))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(500));
+    assertThat(registry.get("llmstreams.llm.rate.limit.waits").counter().count()).isGreaterThanOrEqualTo(1.0);
+  }
+
+  @Test
+  void shouldRefuseToStartMoreThanTheConcurrencyLimit() {
+    FakeProvider provider = FakeProvider.held("openai");
+    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2"));
+    assertThat(g.trySubmit(request("a", null))).isPresent();
+    assertThat(g.trySubmit(request("b", null))).isPresent();
+    assertThat(g.trySubmit(request("c", null))).isEmpty();
+    assertThat(g.inFlight("openai")).isEqualTo(2);
+    provider.callList().get(0).answer().complete(FakeProvider.answer(provider.callList().get(0).request()));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> g.inFlight("openai") == 1);
+    assertThat(g.trySubmit(request("c", null))).isPresent();
+  }
+}
