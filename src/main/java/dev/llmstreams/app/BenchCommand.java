@@ -58,6 +58,10 @@ final class BenchCommand implements Runnable {
         description = "Requests through the synchronous baseline (default ${DEFAULT-VALUE}; it runs at 1/latency per second).")
     int baselineRequests;
 
+    @Option(names = "--warmup-requests", defaultValue = "1000",
+        description = "Requests sent first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+    int warmupRequests;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
     Path json;
 
@@ -66,7 +70,7 @@ final class BenchCommand implements Runnable {
       AppConfig config = bench.main.config();
       String bootstrap = config.usesExternalCluster() ? config.bootstrapServers() : null;
       ObjectNode report = new GatewayBench(new GatewayBench.Options(latencyMs, concurrency, requests, partitions,
-          baselineRequests, bootstrap), System.err).run();
+          baselineRequests, warmupRequests, bootstrap), System.err).run();
       report(report, json);
       return 0;
     }

@@ -13,15 +13,14 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.serialization.Serdes;
@@ -107,9 +106,12 @@ public final class GatewayTopology {
   private final class CallProvider implements Processor<String, LlmRequest, String, LlmReply> {
     private final Map<String, String> sinkByTopic;
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
-    private final Map<String, Deque<String>> queued = new HashMap<>();
+    // Waiting calls are kept in memory (and in the pending store) so that a finished call can start the next
+    // one at once from the HTTP client's thread, without waiting for the stream thread's next loop.
+    private final Map<String, ConcurrentLinkedDeque<PendingCall>> queued = new ConcurrentHashMap<>();
     private final AtomicInteger queuedCount = new AtomicInteger();
-    private final java.util.Set<String> started = new java.util.HashSet<>();
+    private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
+    private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
     private ProcessorContext<String, LlmReply> context;
     private KeyValueStore<String, PendingCall> pending;
     private KeyValueStore<String, CachedReply> replies;
@@ -186,36 +188,47 @@ public final class GatewayTopology {
     }
 
     private void enqueue(PendingCall call) {
-      queued.computeIfAbsent(gateway.providerFor(call.request()), p -> new ArrayDeque<>()).add(call.request().requestId());
+      queued.computeIfAbsent(gateway.providerFor(call.request()), p -> new ConcurrentLinkedDeque<>()).add(call);
       queuedCount.incrementAndGet();
     }
 
-    /** Starts queued calls while their provider has free slots; one busy provider does not hold back another. */
+    /**
+     * Starts waiting calls while their provider has free slots; one busy provider does not hold back another.
+     * Runs on the stream thread and on the threads where calls finish.
+     */
     private void launch() {
-      for (Deque<String> queue : queued.values()) {
-        while (!queue.isEmpty()) {
-          String id = queue.peek();
-          PendingCall call = pending.get(id);
-          if (call == null || started.contains(id)) {
-            queue.poll();
-            queuedCount.decrementAndGet();
-            continue;
-          }
-          Optional<CompletableFuture<LlmReply>> future = gateway.trySubmit(call.request());
-          if (future.isEmpty()) {
-            break;
-          }
-          queue.poll();
-          queuedCount.decrementAndGet();
-          started.add(id);
-          future.get().thenAccept(reply -> {
-            if (open) {
-              done.add(new Done(id, reply));
-            } else {
-              gateway.delivered(); // this task moved or closed: the new owner starts the call again
+      if (!open || launching.get()) {
+        return; // re-entered from a call that finished at once: the outer loop goes on
+      }
+      launching.set(true);
+      try {
+        for (ConcurrentLinkedDeque<PendingCall> queue : queued.values()) {
+          PendingCall call;
+          while (open && (call = queue.poll()) != null) {
+            String id = call.request().requestId();
+            if (started.putIfAbsent(id, call) != null) {
+              queuedCount.decrementAndGet();
+              continue;
             }
-          });
+            Optional<CompletableFuture<LlmReply>> future = gateway.trySubmit(call.request());
+            if (future.isEmpty()) {
+              started.remove(id);
+              queue.offerFirst(call);
+              break;
+            }
+            queuedCount.decrementAndGet();
+            future.get().thenAccept(reply -> {
+              if (open) {
+                done.add(new Done(id, reply));
+                launch();
+              } else {
+                gateway.delivered(); // this task moved or closed: the new owner starts the call again
+              }
+            });
+          }
         }
+      } finally {
+        launching.set(false);
       }
     }
 
@@ -223,8 +236,8 @@ public final class GatewayTopology {
     private void deliver() {
       Done d;
       while ((d = done.poll()) != null) {
-        started.remove(d.requestId());
-        PendingCall call = pending.get(d.requestId());
+        // The call is in memory since it started; the pending store holds the same until this transaction.
+        PendingCall call = started.remove(d.requestId());
         if (call != null) {
           long now = context.currentSystemTimeMs();
           replies.put(d.requestId(), new CachedReply(d.reply(), now));
