@@ -16,8 +16,11 @@ import org.apache.kafka.common.header.Header;
 
 /** Prints the demo's outputs as they are committed, one readable line per record. */
 final class OutputPrinter implements AutoCloseable {
-  private static final List<TopicRole> WATCHED = List.of(TopicRole.LLM_REQUESTS, TopicRole.SYNTHESES,
-      TopicRole.GOAL_RESULTS, TopicRole.CLASSIFICATIONS, TopicRole.DEAD_LETTERS);
+  private static final List<TopicRole> WATCHED = List.of(TopicRole.LLM_REQUESTS, TopicRole.SUMMARIZER_LLM_REPLIES,
+      TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.SYNTHESES, TopicRole.GOAL_RESULTS,
+      TopicRole.CLASSIFICATIONS, TopicRole.DEAD_LETTERS);
+  private static final List<TopicRole> REPLIES = List.of(TopicRole.SUMMARIZER_LLM_REPLIES,
+      TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.SPECIALIST_LLM_REPLIES);
 
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final TopicCatalog catalog;
@@ -71,6 +74,19 @@ final class OutputPrinter implements AutoCloseable {
       return String.format("  > %-14s %-10s %s %s chunk %s/%s (%s tokens)", r.topic(), key, v.path("purpose").asText(),
           meta.path("docId").asText(), meta.path("chunk").asInt() + 1, meta.path("chunks").asText(),
           meta.path("chunkTokens").asText());
+    }
+    for (TopicRole role : REPLIES) {
+      if (r.topic().equals(catalog.spec(role).name())) {
+        JsonNode error = v.path("error");
+        String body = error.isMissingNode() || error.isNull()
+            ? v.path("content").asText(v.path("toolCalls").toString())
+            : "ERROR " + error.path("code").asText() + ": " + error.path("message").asText();
+        body = body.replace('\n', ' ');
+        return String.format("  < %-22s %-10s %s by %s (%s in / %s out tokens, %s ms): %s", r.topic(), key,
+            v.path("requestId").asText(), v.path("model").asText(), v.path("usage").path("inputTokens").asText(),
+            v.path("usage").path("outputTokens").asText(), v.path("latencyMs").asText(),
+            body.length() > 110 ? body.substring(0, 110) + "…" : body);
+      }
     }
     String text = v.toString();
     return String.format("  > %-14s %-10s %s", r.topic(), key, text.length() > 160 ? text.substring(0, 160) + "…" : text);
