@@ -114,10 +114,8 @@ public final class GatewayBench {
     List<TopicSpec> specs = new ArrayList<>();
     for (TopicSpec s : catalog.all()) {
       if (s.role() == TopicRole.LLM_REQUESTS) {
-        specs.add(new TopicSpec(s.name(), s.role(), s.tool(), options.partitions(), s.replicationFactor(), s.configs(),
-            s.key(), s.keyField(), s.valueSchema(), s.valueType(), s.description()));
-        specs.add(new TopicSpec(baselineTopic(s.name()), s.role(), s.tool(), 1, s.replicationFactor(), s.configs(),
-            s.key(), s.keyField(), s.valueSchema(), s.valueType(), s.description()));
+        specs.add(s.withPartitions(options.partitions()));
+        specs.add(s.withName(baselineTopic(s.name())).withPartitions(1));
       } else {
         specs.add(s);
       }

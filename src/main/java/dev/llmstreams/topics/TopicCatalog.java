@@ -137,8 +137,7 @@ public final class TopicCatalog {
     List<TopicSpec> renamed = new ArrayList<>();
     Map<String, JsonNode> renamedSchemas = new LinkedHashMap<>();
     for (TopicSpec s : byName.values()) {
-      renamed.add(new TopicSpec(prefix + s.name(), s.role(), s.tool(), s.partitions(), s.replicationFactor(),
-          s.configs(), s.key(), s.keyField(), s.valueSchema(), s.valueType(), s.description()));
+      renamed.add(s.withName(prefix + s.name()));
       if (schemas.containsKey(s.name())) {
         renamedSchemas.put(prefix + s.name(), schemas.get(s.name()));
       }

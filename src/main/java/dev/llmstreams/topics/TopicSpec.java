@@ -34,6 +34,16 @@ public record TopicSpec(
     configs = configs == null ? Map.of() : Map.copyOf(configs);
   }
 
+  public TopicSpec withName(String newName) {
+    return new TopicSpec(newName, role, tool, partitions, replicationFactor, configs, key, keyField, valueSchema,
+        valueType, description);
+  }
+
+  public TopicSpec withPartitions(int newPartitions) {
+    return new TopicSpec(name, role, tool, newPartitions, replicationFactor, configs, key, keyField, valueSchema,
+        valueType, description);
+  }
+
   public boolean compacted() {
     return configs.getOrDefault("cleanup.policy", "delete").contains("compact");
   }
