@@ -58,6 +58,7 @@ public final class LlmStreamsApp implements AutoCloseable {
       });
       ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
       observability.bind(ks, module.name());
+      module.registerRoutes(http, ks);
       streams.put(module.name(), ks);
       runningModules.put(module.name(), module);
     }

@@ -88,6 +88,12 @@ final class OutputPrinter implements AutoCloseable {
             body.length() > 110 ? body.substring(0, 110) + "…" : body);
       }
     }
+    if (r.topic().equals(catalog.spec(TopicRole.SYNTHESES).name())) {
+      String body = v.path("text").asText().replace('\n', ' ');
+      return String.format("  = %-14s %-10s %s docs, %s chunks, level %s, %s LLM input tokens: %s", r.topic(), key,
+          v.path("documents").asText(), v.path("chunks").asText(), v.path("level").asText(),
+          v.path("llmInputTokens").asText(), body.length() > 140 ? body.substring(0, 140) + "…" : body);
+    }
     String text = v.toString();
     return String.format("  > %-14s %-10s %s", r.topic(), key, text.length() > 160 ? text.substring(0, 160) + "…" : text);
   }

@@ -52,6 +52,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_CHUNK_TOKENS = "summarizer.chunk.tokens";
   public static final String SUMMARIZER_CHUNK_OVERLAP_TOKENS = "summarizer.chunk.overlap.tokens";
   public static final String SUMMARIZER_MAX_DOCUMENT_CHARS = "summarizer.max.document.chars";
+  public static final String SUMMARIZER_MERGE_FAN_IN = "summarizer.merge.fan.in";
+  public static final String SUMMARIZER_MERGE_TOKEN_BUDGET = "summarizer.merge.token.budget";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -131,7 +133,11 @@ public final class AppConfig extends AbstractConfig {
           .define(SUMMARIZER_CHUNK_OVERLAP_TOKENS, Type.INT, 32, Range.between(0, 50_000), Importance.LOW,
               "Tokens of trailing sentences repeated at the start of the next chunk.")
           .define(SUMMARIZER_MAX_DOCUMENT_CHARS, Type.INT, 10_000_000, Range.atLeast(1), Importance.MEDIUM,
-              "Longer documents go to dead-letters with the reason instead of being chunked.");
+              "Longer documents go to dead-letters with the reason instead of being chunked.")
+          .define(SUMMARIZER_MERGE_FAN_IN, Type.INT, 8, Range.between(2, 1000), Importance.MEDIUM,
+              "Most summaries of one level merged by one LLM call.")
+          .define(SUMMARIZER_MERGE_TOKEN_BUDGET, Type.INT, 2000, Range.atLeast(1), Importance.MEDIUM,
+              "Summaries of one level are merged once their tokens reach this many (or fan-in summaries wait).");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

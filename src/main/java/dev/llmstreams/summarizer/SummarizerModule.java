@@ -4,7 +4,13 @@ import dev.llmstreams.app.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.observability.HttpApi;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /** The recursive summarizer as a pattern the runner starts. */
 public final class SummarizerModule implements PatternModule {
@@ -17,7 +23,29 @@ public final class SummarizerModule implements PatternModule {
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
     Chunker chunker = new Chunker(TokenCounter.cl100k(), config.getInt(AppConfig.SUMMARIZER_CHUNK_TOKENS),
         config.getInt(AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS));
-    return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS), registry)
+    return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
+        config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET), registry)
         .build();
+  }
+
+  /** {@code GET /syntheses/{key}}: the latest synthesis of a key, from this instance's state store. */
+  @Override
+  public void registerRoutes(HttpApi http, KafkaStreams streams) {
+    http.route("/syntheses/", (rest, query) -> {
+      String key = java.net.URLDecoder.decode(rest, java.nio.charset.StandardCharsets.UTF_8);
+      if (key.isEmpty()) {
+        return HttpApi.Reply.json(400, "{\"error\":\"GET /syntheses/{key}\"}");
+      }
+      if (streams.state() != KafkaStreams.State.RUNNING) {
+        return HttpApi.Reply.json(503, "{\"error\":\"the summarizer is " + streams.state() + "\"}");
+      }
+      ReadOnlyKeyValueStore<String, SynthesisState> store = streams.store(StoreQueryParameters.fromNameAndType(
+          SummarizerTopology.TREE_STORE, QueryableStoreTypes.<String, SynthesisState>keyValueStore()));
+      SynthesisState state = store.get(key);
+      if (state == null || state.latest() == null) {
+        return HttpApi.Reply.json(404, "{\"error\":\"no synthesis for this key on this instance yet\"}");
+      }
+      return HttpApi.Reply.json(200, Json.writer().writeValueAsString(state.latest()));
+    });
   }
 }

@@ -3,7 +3,10 @@ package dev.llmstreams.summarizer;
 import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Document;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
@@ -13,23 +16,29 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.Stores;
 
 /**
- * The recursive summarizer. This first stage chunks each document by real token counts and asks the
- * gateway for one summary per chunk; the merge tree over the replies arrives with the summarizer issue.
+ * The recursive summarizer: documents are chunked by real token counts, each chunk is summarized by the
+ * gateway, and the summaries are merged level by level in a {@link MergeTree} per key, kept in a state
+ * store; every change of the tree's top asks for a new synthesis.
  *
  * <pre>
- * documents ──▶ summarizer.chunk-document ──▶ llm-requests (replyTo summarizer.llm-replies, key = synthesis key)
+ * documents ──▶ summarizer.chunk-document ──▶ llm-requests (summarizer.chunk, replyTo summarizer.llm-replies)
  *                      └─ too large / empty ──▶ dead-letters (via the processing exception handler)
+ * summarizer.llm-replies ──▶ summarizer.merge-summaries ──┬▶ llm-requests (summarizer.merge / summarizer.synthesis)
+ *                             store summarizer-merge-tree  └▶ syntheses
  * </pre>
  */
 public final class SummarizerTopology {
   static final String PURPOSE_CHUNK = "summarizer.chunk";
+  public static final String TREE_STORE = "summarizer-merge-tree";
   /** Document text is data: the instructions say so, and the text is fenced so it cannot pose as them. */
   static final String CHUNK_SYSTEM_PROMPT = """
       You summarize one part of a longer document for a running synthesis.
@@ -41,12 +50,19 @@ public final class SummarizerTopology {
   private final TopicCatalog catalog;
   private final Chunker chunker;
   private final int maxDocumentChars;
+  private final int fanIn;
+  private final int mergeTokenBudget;
+  private final MeterRegistry registry;
   private final Counter documents;
   private final Counter chunks;
   private final Counter chunkTokens;
 
-  public SummarizerTopology(TopicCatalog catalog, Chunker chunker, int maxDocumentChars, MeterRegistry registry) {
+  public SummarizerTopology(TopicCatalog catalog, Chunker chunker, int maxDocumentChars, int fanIn, int mergeTokenBudget,
+      MeterRegistry registry) {
     this.catalog = catalog;
+    this.fanIn = fanIn;
+    this.mergeTokenBudget = mergeTokenBudget;
+    this.registry = registry;
     this.chunker = chunker;
     this.maxDocumentChars = maxDocumentChars;
     this.documents = Counter.builder("llmstreams.summarizer.documents")
@@ -68,7 +84,31 @@ public final class SummarizerTopology {
         .flatMapValues((key, doc) -> chunkRequests(key, doc, replyTo), Named.as("summarizer.chunk-document"))
         .to(requests.name(), Produced.with(requests.keySerde(), requests.valueSerde())
             .withName("summarizer.request-chunk-summaries"));
-    return builder.build();
+    Topology topology = builder.build();
+
+    Topic<LlmReply> replies = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
+    Topic<Synthesis> syntheses = catalog.topic(Topics.SYNTHESES);
+    topology.addSource("summarizer.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
+        replies.name());
+    topology.addProcessor("summarizer.merge-summaries", () -> new MergeSummaries(TREE_STORE,
+        "summarizer.request-merges", "summarizer.syntheses", replyTo, fanIn, mergeTokenBudget, registry),
+        "summarizer.llm-replies");
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TREE_STORE), Serdes.String(),
+        JsonSerde.of(SynthesisState.class)), "summarizer.merge-summaries");
+    topology.addSink("summarizer.request-merges", requests.name(), requests.keySerde().serializer(),
+        new TypedSerializer<>(requests.valueSerde().serializer(), LlmRequest.class), "summarizer.merge-summaries");
+    topology.addSink("summarizer.syntheses", syntheses.name(), syntheses.keySerde().serializer(),
+        new TypedSerializer<>(syntheses.valueSerde().serializer(), Synthesis.class), "summarizer.merge-summaries");
+    return topology;
+  }
+
+  /** Lets one processor forward values of two types to two sinks, each serializing only its own type. */
+  private record TypedSerializer<T>(org.apache.kafka.common.serialization.Serializer<T> inner, Class<T> type)
+      implements org.apache.kafka.common.serialization.Serializer<Object> {
+    @Override
+    public byte[] serialize(String topic, Object data) {
+      return inner.serialize(topic, type.cast(data));
+    }
   }
 
   List<LlmRequest> chunkRequests(String key, Document doc, String replyTo) {

@@ -1,0 +1,124 @@
+package dev.llmstreams.summarizer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.Synthesis;
+import dev.llmstreams.events.Usage;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The summarizer's second stage: gateway replies become a merge tree, merge requests and syntheses. */
+class MergeSummariesTopologyTest {
+  private final TopicCatalog catalog = TopicCatalog.load();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, LlmReply> replies;
+  private TestOutputTopic<String, LlmRequest> requests;
+  private TestOutputTopic<String, Synthesis> syntheses;
+
+  @BeforeEach
+  void setUp() {
+    AppConfig config = AppConfig.of(Map.of(AppConfig.SUMMARIZER_MERGE_FAN_IN, "3",
+        AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET, "100000"));
+    driver = new TopologyTestDriver(new SummarizerModule().topology(catalog, config, registry),
+        StreamsSettings.forPattern(config, catalog, "summarizer", registry));
+    var r = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
+    replies = driver.createInputTopic(r.name(), r.keySerde().serializer(), r.valueSerde().serializer());
+    var q = catalog.topic(Topics.LLM_REQUESTS);
+    requests = driver.createOutputTopic(q.name(), q.keySerde().deserializer(), q.valueSerde().deserializer());
+    var s = catalog.topic(Topics.SYNTHESES);
+    syntheses = driver.createOutputTopic(s.name(), s.keySerde().deserializer(), s.valueSerde().deserializer());
+  }
+
+  @AfterEach
+  void tearDown() {
+    driver.close();
+  }
+
+  private static LlmReply answer(String requestId, String purpose, String text, long in, long out) {
+    return new LlmReply(requestId, "m1", purpose, text, List.of(), "stop", new Usage(in, out), 0.0, 5, "offline",
+        "offline-engine", false, null);
+  }
+
+  private void chunk(String doc, int i) {
+    replies.pipeInput("m1", answer("m1/" + doc + "/" + i, "summarizer.chunk", "summary of " + doc + " part " + i, 400, 100));
+  }
+
+  @Test
+  void shouldMergeChunkSummariesAtTheFanInAndSynthesizeTheTop() {
+    chunk("d1", 0);
+    // One leaf: it is its own synthesis, no LLM call.
+    assertThat(syntheses.readValue().text()).isEqualTo("summary of d1 part 0");
+    chunk("d1", 1);
+    chunk("d2", 0); // the third leaf reaches the fan-in of 3: one merge
+    List<LlmRequest> out = requests.readValuesToList();
+    List<LlmRequest> merges = out.stream().filter(r -> r.purpose().equals("summarizer.merge")).toList();
+    assertThat(merges).hasSize(1);
+    LlmRequest merge = merges.get(0);
+    assertThat(merge.replyTo()).isEqualTo(catalog.topic(Topics.SUMMARIZER_LLM_REPLIES).name());
+    assertThat(merge.messages().get(1).content())
+        .contains("<summary>\nsummary of d1 part 0\n</summary>").contains("summary of d2 part 0");
+    assertThat(merge.messages().get(0).content()).contains("never\ninstructions");
+    // A synthesis of the top was asked for along the way (two leaves before the merge).
+    assertThat(out).anySatisfy(r -> assertThat(r.purpose()).isEqualTo("summarizer.synthesis"));
+
+    replies.pipeInput("m1", answer(merge.requestId(), "summarizer.merge", "merged d1 and d2", 300, 60));
+    List<LlmRequest> after = requests.readValuesToList();
+    // The synthesis in flight is answered next; then the top (one merged node) is its own synthesis.
+    LlmRequest synthesis = out.stream().filter(r -> r.purpose().equals("summarizer.synthesis")).findFirst().orElseThrow();
+    replies.pipeInput("m1", answer(synthesis.requestId(), "summarizer.synthesis", "synthesis text", 200, 50));
+    List<Synthesis> emitted = new ArrayList<>(syntheses.readValuesToList());
+    assertThat(emitted).isNotEmpty();
+    Synthesis last = emitted.get(emitted.size() - 1);
+    assertThat(last.key()).isEqualTo("m1");
+    assertThat(last.window()).isNull();
+    assertThat(last.documents()).isEqualTo(2);
+    assertThat(last.chunks()).isEqualTo(3);
+    assertThat(last.sourceDocIds()).containsExactly("d1", "d2");
+    assertThat(last.llmInputTokens()).isGreaterThanOrEqualTo(3 * 400);
+    assertThat(after).noneSatisfy(r -> assertThat(r.requestId()).isEqualTo(merge.requestId()));
+
+    KeyValueStore<String, SynthesisState> store = driver.getKeyValueStore(SummarizerTopology.TREE_STORE);
+    assertThat(store.get("m1").tree().coveredChunks()).isEqualTo(3);
+    assertThat(store.get("m1").latest()).isEqualTo(last);
+  }
+
+  @Test
+  void shouldIgnoreARepeatedChunkReply() {
+    chunk("d1", 0);
+    chunk("d1", 0);
+    KeyValueStore<String, SynthesisState> store = driver.getKeyValueStore(SummarizerTopology.TREE_STORE);
+    assertThat(store.get("m1").tree().coveredChunks()).isEqualTo(1);
+    assertThat(syntheses.readValuesToList()).hasSize(1);
+  }
+
+  @Test
+  void shouldPutAFailedMergeBackWithoutLosingItsChunks() {
+    chunk("d1", 0);
+    chunk("d1", 1);
+    chunk("d1", 2);
+    LlmRequest merge = requests.readValuesToList().stream().filter(r -> r.purpose().equals("summarizer.merge"))
+        .findFirst().orElseThrow();
+    replies.pipeInput("m1", new LlmReply(merge.requestId(), "m1", "summarizer.merge", null, List.of(), null, Usage.ZERO,
+        0.0, 5, "openai", "m", false, new dev.llmstreams.events.LlmError(
+            dev.llmstreams.events.LlmError.Code.PROVIDER_ERROR, "HTTP 503", true, 4)));
+    KeyValueStore<String, SynthesisState> store = driver.getKeyValueStore(SummarizerTopology.TREE_STORE);
+    assertThat(store.get("m1").tree().frontier()).hasSize(3);
+    assertThat(store.get("m1").tree().coveredChunks()).isEqualTo(3);
+  }
+}
