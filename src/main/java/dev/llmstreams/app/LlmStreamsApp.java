@@ -46,6 +46,11 @@ public final class LlmStreamsApp implements AutoCloseable {
     for (PatternModule module : modules) {
       Topology topology = module.topology(catalog, config, observability.registry());
       java.util.Properties props = StreamsSettings.forPattern(config, catalog, module.name(), observability.registry());
+      // Interactive queries: every instance can tell where a key's state lives and ask that instance.
+      String advertised = config.getString(AppConfig.HTTP_ADVERTISED_HOST);
+      org.apache.kafka.streams.state.HostInfo self = new org.apache.kafka.streams.state.HostInfo(
+          advertised.isBlank() ? config.getString(AppConfig.HTTP_HOST) : advertised, http.port());
+      props.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
       props.putAll(module.streamsOverrides(config));
       KafkaStreams ks = new KafkaStreams(topology, props);
       Counter replaced = Counter.builder("llmstreams.stream.threads.replaced")
@@ -58,7 +63,7 @@ public final class LlmStreamsApp implements AutoCloseable {
       });
       ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
       observability.bind(ks, module.name());
-      module.registerRoutes(http, ks);
+      module.registerRoutes(http, ks, self);
       streams.put(module.name(), ks);
       runningModules.put(module.name(), module);
     }

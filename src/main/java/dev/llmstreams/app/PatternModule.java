@@ -18,7 +18,8 @@ public interface PatternModule {
   }
 
   /** Adds this pattern's query routes to the HTTP server (interactive queries on its stores). */
-  default void registerRoutes(dev.llmstreams.observability.HttpApi http, org.apache.kafka.streams.KafkaStreams streams) {}
+  default void registerRoutes(dev.llmstreams.observability.HttpApi http, org.apache.kafka.streams.KafkaStreams streams,
+      org.apache.kafka.streams.state.HostInfo self) {}
 
   /** Called before the Streams instance closes, while it still runs: finish or hand off work in flight. */
   default void beforeClose(java.time.Duration timeout) throws InterruptedException {}

@@ -40,6 +40,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String KAFKA_HOME = "kafka.home";
   public static final String HTTP_HOST = "http.host";
   public static final String HTTP_PORT = "http.port";
+  public static final String HTTP_ADVERTISED_HOST = "http.advertised.host";
   public static final String STATE_DIR = "state.dir";
   public static final String PROCESSING_GUARANTEE = "processing.guarantee";
   public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
@@ -101,6 +102,8 @@ public final class AppConfig extends AbstractConfig {
               "Address of the HTTP server (/metrics, /health, /ready). Loopback unless set.")
           .define(HTTP_PORT, Type.INT, 9400, Range.between(0, 65535), Importance.MEDIUM,
               "Port of the HTTP server; 0 picks a free one.")
+          .define(HTTP_ADVERTISED_HOST, Type.STRING, "", Importance.MEDIUM,
+              "Host other instances use to reach this one's HTTP server for interactive queries; empty: http.host.")
           .define(STATE_DIR, Type.STRING, ".llm-streams/state", Importance.MEDIUM,
               "Kafka Streams state directory.")
           .define(PROCESSING_GUARANTEE, Type.STRING, "exactly_once_v2",
