@@ -202,6 +202,27 @@ class GatewayTopologyTest {
   }
 
   @Test
+  void shouldDeadLetterMalformedWrongTypedHugeAndHostileRequestsAndKeepAnswering() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    var raw = driver.createInputTopic(catalog.spec(TopicRole.LLM_REQUESTS).name(),
+        new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.StringSerializer());
+    raw.pipeInput("k", "not json");
+    raw.pipeInput("k", "{\"requestId\":7,\"replyTo\":\"x\",\"purpose\":\"p\",\"correlationId\":\"k\",\"messages\":[]}");
+    raw.pipeInput("k", "{\"requestId\":\"r\",\"replyTo\":\"" + "x".repeat(17_000_000) + "\"}");
+    // Hostile: a request that asks the gateway to answer on a topic it must not write to.
+    requests.pipeInput("k", request("hostile", "summarizer.chunk", catalog.spec(TopicRole.DOCUMENTS).name()));
+    requests.pipeInput("k", request("ok", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::requestId).containsExactly("ok");
+    var deserialization = registry.find("llmstreams.dead.letters").tag("stage", "deserialization").counter();
+    assertThat(deserialization).isNotNull();
+    assertThat(deserialization.count()).isEqualTo(3.0);
+    assertThat(deadLetters.readRecordsToList()).hasSize(1); // the hostile one (processing stage)
+    assertThat(provider.callList()).extracting(c -> c.request().requestId()).containsExactly("ok");
+  }
+
+  @Test
   void shouldRouteEachPurposeToItsConfiguredProvider() {
     FakeProvider provider = FakeProvider.echo("anthropic");
     AppConfig config = AppConfig.of(Map.of(AppConfig.LLM_ROUTE_DEFAULT, "offline", AppConfig.route("controller"), "anthropic"));
