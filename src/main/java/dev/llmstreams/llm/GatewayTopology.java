@@ -69,6 +69,8 @@ public final class GatewayTopology {
   private final Duration cacheTtl;
   private final Duration pollInterval;
   private final int maxQueued;
+  /** One queue-length gauge per task, kept across the task's re-creation after a rebalance. */
+  private final Map<String, AtomicInteger> queuedByTask = new ConcurrentHashMap<>();
 
   public GatewayTopology(TopicCatalog catalog, LlmGateway gateway, MeterRegistry registry, Duration cacheTtl,
       Duration pollInterval, int maxQueued) {
@@ -109,7 +111,7 @@ public final class GatewayTopology {
     // Waiting calls are kept in memory (and in the pending store) so that a finished call can start the next
     // one at once from the HTTP client's thread, without waiting for the stream thread's next loop.
     private final Map<String, ConcurrentLinkedDeque<PendingCall>> queued = new ConcurrentHashMap<>();
-    private final AtomicInteger queuedCount = new AtomicInteger();
+    private AtomicInteger queuedCount = new AtomicInteger();
     private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
     private ProcessorContext<String, LlmReply> context;
@@ -133,9 +135,13 @@ public final class GatewayTopology {
           .description("Requests answered from the response cache instead of the provider").register(registry);
       duplicates = Counter.builder("llmstreams.llm.duplicates")
           .description("Requests seen again while their first copy was still in flight").register(registry);
-      Gauge.builder("llmstreams.llm.queued", queuedCount, AtomicInteger::get)
-          .description("Requests waiting for a free provider slot").tag("task", context.taskId().toString())
-          .register(registry);
+      queuedCount = queuedByTask.computeIfAbsent(context.taskId().toString(), task -> {
+        AtomicInteger count = new AtomicInteger();
+        Gauge.builder("llmstreams.llm.queued", count, AtomicInteger::get)
+            .description("Requests waiting for a free provider slot").tag("task", task).register(registry);
+        return count;
+      });
+      queuedCount.set(0);
       // Calls accepted before a crash or a move of this task: start them again (only those repeat).
       try (KeyValueIterator<String, PendingCall> it = pending.all()) {
         while (it.hasNext()) {
