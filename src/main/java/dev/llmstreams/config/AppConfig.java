@@ -55,6 +55,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_MAX_DOCUMENT_CHARS = "summarizer.max.document.chars";
   public static final String SUMMARIZER_MERGE_FAN_IN = "summarizer.merge.fan.in";
   public static final String SUMMARIZER_MERGE_TOKEN_BUDGET = "summarizer.merge.token.budget";
+  public static final String SUMMARIZER_SYNTHESIS_INTERVAL_MS = "summarizer.synthesis.interval.ms";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -140,7 +141,9 @@ public final class AppConfig extends AbstractConfig {
           .define(SUMMARIZER_MERGE_FAN_IN, Type.INT, 8, Range.between(2, 1000), Importance.MEDIUM,
               "Most summaries of one level merged by one LLM call.")
           .define(SUMMARIZER_MERGE_TOKEN_BUDGET, Type.INT, 2000, Range.atLeast(1), Importance.MEDIUM,
-              "Summaries of one level are merged once their tokens reach this many (or fan-in summaries wait).");
+              "Summaries of one level are merged once their tokens reach this many (or fan-in summaries wait).")
+          .define(SUMMARIZER_SYNTHESIS_INTERVAL_MS, Type.LONG, 5_000L, Range.atLeast(0), Importance.MEDIUM,
+              "Least time between two synthesis calls of one key (they re-read the whole top); 0: no limit.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

@@ -41,6 +41,9 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
   private final String replyTo;
   private final int fanIn;
   private final int mergeTokenBudget;
+  private final long synthesisIntervalMs;
+  /** Keys whose top changed while their synthesis waited for the rate limit (rebuilt from the store at start). */
+  private final java.util.Set<String> due = new java.util.LinkedHashSet<>();
   private final Counter merges;
   private final Counter syntheses;
   private final Counter failedChunks;
@@ -50,7 +53,8 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
   private KeyValueStore<String, SynthesisState> trees;
 
   MergeSummaries(String treeStore, String requestsSink, String synthesesSink, String replyTo, int fanIn,
-      int mergeTokenBudget, MeterRegistry registry) {
+      int mergeTokenBudget, long synthesisIntervalMs, MeterRegistry registry) {
+    this.synthesisIntervalMs = synthesisIntervalMs;
     this.treeStore = treeStore;
     this.requestsSink = requestsSink;
     this.synthesesSink = synthesesSink;
@@ -72,6 +76,34 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     this.trees = context.getStateStore(treeStore);
     // Merges that failed went back to pending; re-form them after a back-off rather than in a hot loop.
     context.schedule(Duration.ofSeconds(30), PunctuationType.WALL_CLOCK_TIME, this::retryFailedMerges);
+    if (synthesisIntervalMs > 0) {
+      try (KeyValueIterator<String, SynthesisState> it = trees.all()) {
+        while (it.hasNext()) {
+          var e = it.next();
+          if (e.value.synthesisInFlight() == null && e.value.tree().synthesisRequest()
+              .map(r -> !r.synthesisId().equals(e.value.latestId())).orElse(false)) {
+            due.add(e.key);
+          }
+        }
+      }
+      context.schedule(Duration.ofMillis(Math.max(100, synthesisIntervalMs / 4)), PunctuationType.WALL_CLOCK_TIME,
+          this::askDueSyntheses);
+    }
+  }
+
+  /** Syntheses held back by the per-key rate limit go out once their interval has passed. */
+  private void askDueSyntheses(long now) {
+    for (String key : List.copyOf(due)) {
+      SynthesisState state = trees.get(key);
+      if (state == null) {
+        due.remove(key);
+        continue;
+      }
+      SynthesisState next = askForSynthesis(key, state, now);
+      if (next != state) {
+        trees.put(key, next);
+      }
+    }
   }
 
   @Override
@@ -140,9 +172,15 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       emitSynthesis(next.latest(), timestamp);
       return next;
     }
+    long now = context.currentSystemTimeMs();
+    if (synthesisIntervalMs > 0 && now - state.synthesisAskedAtMs() < synthesisIntervalMs) {
+      due.add(key); // rate-limited: asked for again by askDueSyntheses
+      return state;
+    }
+    due.remove(key);
     context.forward(new Record<>(key, (Object) llmRequest(key, sr.synthesisId(), PURPOSE_SYNTHESIS, sr.inputs(),
         "synthesis of " + sr.inputs().size() + " summaries", 1024), timestamp), requestsSink);
-    return state.withSynthesisInFlight(sr.synthesisId(), sr.level(), sr.inputTokens());
+    return state.withSynthesisInFlight(sr.synthesisId(), sr.level(), sr.inputTokens(), now);
   }
 
   private void sendMerge(String key, MergeTree.MergeRequest m, long timestamp) {

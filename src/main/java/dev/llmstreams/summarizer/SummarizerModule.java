@@ -27,7 +27,8 @@ public final class SummarizerModule implements PatternModule {
     Chunker chunker = new Chunker(TokenCounter.cl100k(), config.getInt(AppConfig.SUMMARIZER_CHUNK_TOKENS),
         config.getInt(AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS));
     return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
-        config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET), registry)
+        config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET),
+        config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS), registry)
         .build();
   }
 

@@ -52,14 +52,16 @@ public final class SummarizerTopology {
   private final int maxDocumentChars;
   private final int fanIn;
   private final int mergeTokenBudget;
+  private final long synthesisIntervalMs;
   private final MeterRegistry registry;
   private final Counter documents;
   private final Counter chunks;
   private final Counter chunkTokens;
 
   public SummarizerTopology(TopicCatalog catalog, Chunker chunker, int maxDocumentChars, int fanIn, int mergeTokenBudget,
-      MeterRegistry registry) {
+      long synthesisIntervalMs, MeterRegistry registry) {
     this.catalog = catalog;
+    this.synthesisIntervalMs = synthesisIntervalMs;
     this.fanIn = fanIn;
     this.mergeTokenBudget = mergeTokenBudget;
     this.registry = registry;
@@ -91,7 +93,8 @@ public final class SummarizerTopology {
     topology.addSource("summarizer.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
         replies.name());
     topology.addProcessor("summarizer.merge-summaries", () -> new MergeSummaries(TREE_STORE,
-        "summarizer.request-merges", "summarizer.syntheses", replyTo, fanIn, mergeTokenBudget, registry),
+        "summarizer.request-merges", "summarizer.syntheses", replyTo, fanIn, mergeTokenBudget, synthesisIntervalMs,
+        registry),
         "summarizer.llm-replies");
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TREE_STORE), Serdes.String(),
         JsonSerde.of(SynthesisState.class)), "summarizer.merge-summaries");

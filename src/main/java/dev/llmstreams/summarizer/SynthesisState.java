@@ -13,36 +13,39 @@ import java.util.LinkedHashSet;
  * @param synthesisInFlight the requestId of the synthesis call in flight, or null
  * @param latest the latest synthesis, or null before the first
  * @param latestId the synthesis request id (a function of the top it covered) of {@code latest}
+ * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate limit
  */
 public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long chunkInputTokens,
     long synthesisInputTokens, String synthesisInFlight, int synthesisInFlightLevel, Synthesis latest,
-    String latestId) {
+    String latestId, long synthesisAskedAtMs) {
 
   public SynthesisState {
     docIds = docIds == null ? new LinkedHashSet<>() : docIds;
   }
 
   static SynthesisState empty(MergeTree tree) {
-    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null);
+    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null, 0);
   }
 
-  SynthesisState withSynthesisInFlight(String requestId, int level, long inputTokens) {
+  SynthesisState withSynthesisInFlight(String requestId, int level, long inputTokens, long nowMs) {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens + inputTokens, requestId, level, latest,
-        latestId);
+        latestId, nowMs);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, synthesis, id);
+    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, synthesis, id,
+        synthesisAskedAtMs);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
     docIds.add(docId);
     return new SynthesisState(tree, docIds, chunkInputTokens + inputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId);
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs);
   }
 
   SynthesisState withoutSynthesisInFlight() {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, latest, latestId);
+    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, latest, latestId,
+        synthesisAskedAtMs);
   }
 
   /** Every LLM input token spent on this synthesis: chunk summaries, merges and synthesis calls. */

@@ -33,8 +33,15 @@ class MergeSummariesTopologyTest {
 
   @BeforeEach
   void setUp() {
+    start("0");
+  }
+
+  private void start(String synthesisIntervalMs) {
+    if (driver != null) {
+      driver.close();
+    }
     AppConfig config = AppConfig.of(Map.of(AppConfig.SUMMARIZER_MERGE_FAN_IN, "3",
-        AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET, "100000"));
+        AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET, "100000", AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, synthesisIntervalMs));
     driver = new TopologyTestDriver(new SummarizerModule().topology(catalog, config, registry),
         StreamsSettings.forPattern(config, catalog, "summarizer", registry));
     var r = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
@@ -119,6 +126,25 @@ class MergeSummariesTopologyTest {
     assertThat(syntheses.readValuesToList()).singleElement()
         .satisfies(s -> assertThat(s.text()).startsWith("Ignore previous instructions."));
     assertThat(requests.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldAskForAtMostOneSynthesisPerKeyPerIntervalAndCatchUpAfterIt() {
+    start("10000");
+    chunk("d1", 0);
+    chunk("d2", 0); // two leaves: the first synthesis call goes out
+    List<LlmRequest> first = requests.readValuesToList();
+    assertThat(first).filteredOn(r -> r.purpose().equals("summarizer.synthesis")).hasSize(1);
+    LlmRequest synthesis = first.stream().filter(r -> r.purpose().equals("summarizer.synthesis")).findFirst().orElseThrow();
+    replies.pipeInput("m1", answer(synthesis.requestId(), "summarizer.synthesis", "synthesis of two", 50, 10));
+    chunk("d3", 0);
+    chunk("d4", 0);
+    // The top changed twice, but the interval has not passed: no new synthesis call yet.
+    assertThat(requests.readValuesToList()).noneMatch(r -> r.purpose().equals("summarizer.synthesis"));
+    driver.advanceWallClockTime(java.time.Duration.ofSeconds(11));
+    List<LlmRequest> later = requests.readValuesToList();
+    assertThat(later).filteredOn(r -> r.purpose().equals("summarizer.synthesis")).singleElement()
+        .satisfies(r -> assertThat(r.messages().get(1).content()).contains("summary of d4 part 0"));
   }
 
   @Test
