@@ -29,6 +29,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -76,6 +78,11 @@ public final class ScriptedLlmServer implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService executor;
+  private final ScheduledExecutorService delays = Executors.newScheduledThreadPool(2, r -> {
+    Thread t = new Thread(r, "scripted-llm-delay");
+    t.setDaemon(true);
+    return t;
+  });
   private final Map<String, Queue<Reply>> scripts = new ConcurrentHashMap<>();
   private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
   private volatile Function<RecordedRequest, Reply> defaultResponder = request ->
@@ -164,6 +171,7 @@ public final class ScriptedLlmServer implements AutoCloseable {
   public void close() {
     server.stop(0);
     executor.shutdownNow();
+    delays.shutdownNow();
   }
 
   private void handle(HttpExchange exchange) {
@@ -196,13 +204,19 @@ public final class ScriptedLlmServer implements AutoCloseable {
             + e.getClass().getSimpleName() + "\"}}");
       }
       if (!reply.delay().isZero()) {
-        try {
-          Thread.sleep(reply.delay().toMillis());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return; // closing
-        }
+        // The handler returns at once and the answer goes out later: no thread is held for the delay.
+        Reply delayed = reply;
+        delays.schedule(() -> send(exchange, delayed), reply.delay().toMillis(), TimeUnit.MILLISECONDS);
+        return;
       }
+      send(exchange, reply);
+    } catch (IOException e) {
+      exchange.close(); // the client went away: nothing to answer
+    }
+  }
+
+  private static void send(HttpExchange exchange, Reply reply) {
+    try {
       byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
       reply.headers().forEach((name, value) -> exchange.getResponseHeaders().add(name, value));
       exchange.sendResponseHeaders(reply.status(), bytes.length == 0 ? -1 : bytes.length);
