@@ -13,7 +13,7 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print ratios measured in one run (against the ceiling or a baseline).",
-    subcommands = {BenchCommand.Gateway.class})
+    subcommands = {BenchCommand.Gateway.class, BenchCommand.Summarizer.class})
 final class BenchCommand implements Runnable {
   @ParentCommand Main main;
 
@@ -32,6 +32,27 @@ final class BenchCommand implements Runnable {
       }
       Files.writeString(json, text + "\n");
       System.err.println("report written to " + json);
+    }
+  }
+
+  @Command(name = "summarizer", mixinStandardHelpOptions = true,
+      description = {"The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, not quality):",
+          "LLM input tokens per ingested token, against re-summarizing everything on each new document."})
+  static final class Summarizer implements Callable<Integer> {
+    @ParentCommand BenchCommand bench;
+
+    @Option(names = "--docs", defaultValue = "2000", description = "Documents to stream (default ${DEFAULT-VALUE}).")
+    int docs;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+      AppConfig config = bench.main.config();
+      String bootstrap = config.usesExternalCluster() ? config.bootstrapServers() : null;
+      report(new dev.llmstreams.bench.SummarizerBench(docs, bootstrap, System.err).run(), json);
+      return 0;
     }
   }
 

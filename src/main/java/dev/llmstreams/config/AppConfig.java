@@ -132,7 +132,7 @@ public final class AppConfig extends AbstractConfig {
               "How long a graceful shutdown may take.")
           .define(LOG_LEVEL, Type.STRING, "INFO", ValidString.in("TRACE", "DEBUG", "INFO", "WARN", "ERROR"),
               Importance.LOW, "Log level of llm-streams' own loggers (read from LLMSTREAMS_LOG_LEVEL at start).")
-          .define(SUMMARIZER_CHUNK_TOKENS, Type.INT, 512, Range.between(16, 100_000), Importance.MEDIUM,
+          .define(SUMMARIZER_CHUNK_TOKENS, Type.INT, 1024, Range.between(16, 100_000), Importance.MEDIUM,
               "Largest chunk of a document sent to one summary request, in cl100k tokens.")
           .define(SUMMARIZER_CHUNK_OVERLAP_TOKENS, Type.INT, 32, Range.between(0, 50_000), Importance.LOW,
               "Tokens of trailing sentences repeated at the start of the next chunk.")
