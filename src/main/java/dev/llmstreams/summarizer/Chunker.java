@@ -96,6 +96,10 @@ public final class Chunker {
         return maxTokens;
     }
 
+    public TokenCounter counter() {
+        return counter;
+    }
+
     public int overlapTokens() {
         return overlapTokens;
     }

@@ -55,6 +55,8 @@ public final class SummarizerTopology {
   private final Counter documents;
   private final Counter chunks;
   private final Counter chunkTokens;
+  private final Counter tokensIngested;
+  private final TokenCounter tokenCounter;
 
   public SummarizerTopology(TopicCatalog catalog, Chunker chunker, int maxDocumentChars, int fanIn, int mergeTokenBudget,
       long synthesisIntervalMs, MeterRegistry registry) {
@@ -69,6 +71,10 @@ public final class SummarizerTopology {
         .description("Documents accepted for summarizing").register(registry);
     this.chunks = Counter.builder("llmstreams.summarizer.chunks")
         .description("Chunks sent for summarizing").register(registry);
+    this.tokenCounter = chunker.counter();
+    this.tokensIngested = Counter.builder("llmstreams.summarizer.tokens.ingested")
+        .description("cl100k tokens of document text ingested (overlap counted once)").baseUnit("tokens")
+        .register(registry);
     this.chunkTokens = Counter.builder("llmstreams.summarizer.chunk.tokens")
         .description("cl100k tokens of document text sent in chunk summary requests (overlap included)").baseUnit("tokens").register(registry);
   }
@@ -126,7 +132,15 @@ public final class SummarizerTopology {
     }
     List<Chunker.Chunk> parts = chunker.chunk(doc.text());
     List<LlmRequest> out = new ArrayList<>(parts.size());
+    long ingested = 0;
+    Chunker.Chunk previous = null;
     for (Chunker.Chunk c : parts) {
+      ingested += c.tokens();
+      if (previous != null && c.startChar() < previous.endChar()) {
+        // The overlap (a few sentences, at most summarizer.chunk.overlap.tokens) was ingested with the previous chunk.
+        ingested -= tokenCounter.count(doc.text().substring(c.startChar(), previous.endChar()));
+      }
+      previous = c;
       out.add(new LlmRequest(
           key + "/" + doc.docId() + "/" + c.index(),
           replyTo,
@@ -146,6 +160,7 @@ public final class SummarizerTopology {
     }
     documents.increment();
     chunks.increment(parts.size());
+    tokensIngested.increment(Math.max(0, ingested));
     return out;
   }
 }

@@ -78,7 +78,33 @@ class SummarizerTopologyTest {
         .doesNotHaveDuplicates()
         .allMatch(id -> id.startsWith("meeting-1/d1/"));
     assertThat(registry.get("llmstreams.summarizer.documents").counter().count()).isEqualTo(1.0);
+    // Overlap is counted once: the ingested tokens are those of the document, give or take a token per boundary.
+    double ingested = registry.get("llmstreams.summarizer.tokens.ingested").counter().count();
+    int documentTokens = TokenCounter.cl100k().count(text);
+    assertThat(ingested).isBetween(documentTokens - out.size() * 2.0, documentTokens + out.size() * 2.0);
     assertThat(deadLetters.isEmpty()).isTrue();
+  }
+
+  @org.junit.jupiter.api.io.TempDir java.nio.file.Path stateDir;
+
+  @Test
+  void shouldCountOverlappingTokensOnceAsIngested() {
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    AppConfig config = AppConfig.of(Map.of("summarizer.chunk.tokens", "64", "summarizer.chunk.overlap.tokens", "24",
+        AppConfig.STATE_DIR, stateDir.toString()));
+    try (TopologyTestDriver overlapping = new TopologyTestDriver(new SummarizerModule().topology(catalog, config, meters),
+        StreamsSettings.forPattern(config, catalog, "summarizer", meters))) {
+      var docTopic = catalog.topic(Topics.DOCUMENTS);
+      var in = overlapping.createInputTopic(docTopic.name(), docTopic.keySerde().serializer(),
+          docTopic.valueSerde().serializer());
+      String text = "Short sentence number one. Another one follows here. ".repeat(40);
+      in.pipeInput("k", doc("d-overlap", text));
+      double chunkTokens = meters.get("llmstreams.summarizer.chunk.tokens").counter().count();
+      double ingested = meters.get("llmstreams.summarizer.tokens.ingested").counter().count();
+      int documentTokens = TokenCounter.cl100k().count(text);
+      assertThat(chunkTokens).as("chunks repeat the overlap").isGreaterThan(documentTokens + 20.0);
+      assertThat(ingested).isBetween(documentTokens - 20.0, documentTokens + 20.0);
+    }
   }
 
   @Test
