@@ -22,6 +22,12 @@ final class BenchCommand implements Runnable {
     picocli.CommandLine.usage(this, System.out);
   }
 
+  /** The cluster named by KAFKA_BOOTSTRAP / kafka.bootstrap, or null: the benchmark starts its own broker. */
+  String externalBootstrap() {
+    AppConfig config = main.config();
+    return config.usesExternalCluster() ? config.bootstrapServers() : null;
+  }
+
   static void report(ObjectNode report, Path json) throws Exception {
     ObjectMapper mapper = new ObjectMapper();
     String text = mapper.writerWithDefaultPrettyPrinter().writeValueAsString(report);
@@ -49,9 +55,7 @@ final class BenchCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      AppConfig config = bench.main.config();
-      String bootstrap = config.usesExternalCluster() ? config.bootstrapServers() : null;
-      report(new dev.llmstreams.bench.SummarizerBench(docs, bootstrap, System.err).run(), json);
+      report(new dev.llmstreams.bench.SummarizerBench(docs, bench.externalBootstrap(), System.err).run(), json);
       return 0;
     }
   }
@@ -88,10 +92,8 @@ final class BenchCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      AppConfig config = bench.main.config();
-      String bootstrap = config.usesExternalCluster() ? config.bootstrapServers() : null;
       ObjectNode report = new GatewayBench(new GatewayBench.Options(latencyMs, concurrency, requests, partitions,
-          baselineRequests, warmupRequests, bootstrap), System.err).run();
+          baselineRequests, warmupRequests, bench.externalBootstrap()), System.err).run();
       report(report, json);
       return 0;
     }

@@ -89,7 +89,9 @@ final class DemoCommand implements Callable<Integer> {
       started.add(0, printer);
       printer.start();
 
-      awaitReady(app, Duration.ofSeconds(60));
+      if (!app.awaitReady(Duration.ofSeconds(60))) {
+        throw new Main.UserError("the app did not become ready within 60 s: " + app.health().toJson());
+      }
       say("ready in %.1f s; feeding sample inputs", Duration.between(began, Instant.now()).toMillis() / 1000.0);
       feed(config, catalog);
       if (durationSeconds != null) {
@@ -107,16 +109,6 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     return 0;
-  }
-
-  private static void awaitReady(LlmStreamsApp app, Duration timeout) throws InterruptedException {
-    Instant until = Instant.now().plus(timeout);
-    while (!app.health().ready()) {
-      if (Instant.now().isAfter(until)) {
-        throw new Main.UserError("the app did not become ready within " + timeout.toSeconds() + " s: " + app.health().toJson());
-      }
-      Thread.sleep(100);
-    }
   }
 
   /** Sample transcripts (QMSum, MIT licence) keyed by meeting, and one poison record to show dead-letters. */

@@ -78,6 +78,18 @@ public final class LlmStreamsApp implements AutoCloseable {
     return Health.of(states);
   }
 
+  /** Waits until every pattern is RUNNING; false when the timeout passes first. */
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    long until = System.nanoTime() + timeout.toNanos();
+    while (!health().ready()) {
+      if (System.nanoTime() > until) {
+        return false;
+      }
+      Thread.sleep(50);
+    }
+    return true;
+  }
+
   public int httpPort() {
     return http.port();
   }

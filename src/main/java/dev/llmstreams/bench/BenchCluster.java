@@ -5,6 +5,12 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The Kafka a benchmark runs against: the cluster named by KAFKA_BOOTSTRAP, else a fresh local broker on
@@ -36,6 +42,32 @@ final class BenchCluster implements AutoCloseable {
 
   String bootstrap() {
     return bootstrap;
+  }
+
+  /** A group-less String consumer of one topic that sees committed data only, from the start or the end. */
+  KafkaConsumer<String, String> committedReader(String topic, boolean fromBeginning) {
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+    List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
+        .map(p -> new TopicPartition(topic, p.partition())).toList();
+    consumer.assign(parts);
+    if (fromBeginning) {
+      consumer.seekToBeginning(parts);
+    } else {
+      consumer.seekToEnd(parts);
+    }
+    parts.forEach(consumer::position); // fix the start now, before anything is produced
+    return consumer;
+  }
+
+  /** Waits until the app is ready, or fails the benchmark after two minutes. */
+  static void awaitReady(dev.llmstreams.app.LlmStreamsApp app) throws InterruptedException {
+    if (!app.awaitReady(Duration.ofMinutes(2))) {
+      throw new IllegalStateException("the app did not become ready within 120 s: " + app.health().toJson());
+    }
   }
 
   static int freePort() throws IOException {

@@ -33,14 +33,11 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -77,8 +74,8 @@ public final class GatewayBench {
     try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress)) {
       TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
       createTopics(cluster.bootstrap(), catalog);
-      Run gateway = runGateway(cluster.bootstrap(), catalog, prefix, state);
-      Run baseline = runBaseline(cluster.bootstrap(), catalog, prefix, state);
+      Run gateway = runGateway(cluster, catalog, prefix, state);
+      Run baseline = runBaseline(cluster, catalog, prefix, state);
       double ceiling = options.concurrency() * 1000.0 / options.latencyMs();
       ObjectNode report = JsonNodeFactory.instance.objectNode();
       report.put("benchmark", "gateway");
@@ -129,11 +126,11 @@ public final class GatewayBench {
     return requests + ".baseline";
   }
 
-  private Run runGateway(String bootstrap, TopicCatalog catalog, String prefix, Path state) throws Exception {
+  private Run runGateway(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state) throws Exception {
     try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
         .withLatency(Duration.ofMillis(options.latencyMs()))).start()) {
       AppConfig config = AppConfig.load(null, Map.of(), Map.of(
-          AppConfig.KAFKA_BOOTSTRAP, bootstrap,
+          AppConfig.KAFKA_BOOTSTRAP, cluster.bootstrap(),
           AppConfig.TOPICS_PREFIX, prefix,
           AppConfig.APPLICATION_ID, prefix + "app",
           AppConfig.STATE_DIR, state.resolve("gateway").toString(),
@@ -146,15 +143,15 @@ public final class GatewayBench {
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule()));
         progress.say("gateway starting (concurrency %d, %d partition(s))", options.concurrency(), options.partitions());
-        awaitRunning(app.streams().values());
+        BenchCluster.awaitReady(app);
         String requests = catalog.spec(TopicRole.LLM_REQUESTS).name();
         String replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
         if (options.warmupRequests() > 0) {
           // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then measure.
-          drive(bootstrap, requests, replies, options.warmupRequests(), "warm-up");
+          drive(cluster, requests, replies, options.warmupRequests(), "warm-up");
         }
         long callsBefore = sim.stats().calls();
-        Run run = drive(bootstrap, requests, replies, options.requests(), "gateway");
+        Run run = drive(cluster, requests, replies, options.requests(), "gateway");
         long calls = sim.stats().calls() - callsBefore;
         return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), calls, run.replies(),
             run.duplicateReplies());
@@ -163,7 +160,7 @@ public final class GatewayBench {
   }
 
   /** The baseline: one stream processor that calls the provider and waits for the answer before the next record. */
-  private Run runBaseline(String bootstrap, TopicCatalog catalog, String prefix, Path state) throws Exception {
+  private Run runBaseline(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state) throws Exception {
     try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
         .withLatency(Duration.ofMillis(options.latencyMs()))).start();
         OpenAiProvider provider = new OpenAiProvider(new ProviderConnection(sim.baseUrl(), null, Duration.ofSeconds(30),
@@ -183,7 +180,7 @@ public final class GatewayBench {
               .withName("baseline.replies"));
       Properties props = new Properties();
       props.put(StreamsConfig.APPLICATION_ID_CONFIG, prefix + "baseline");
-      props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
       props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
       props.put(StreamsConfig.STATE_DIR_CONFIG, state.resolve("baseline").toString());
       props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
@@ -191,7 +188,7 @@ public final class GatewayBench {
         streams.start();
         progress.say("baseline starting (synchronous call inside the processor)");
         awaitRunning(List.of(streams));
-        Run run = drive(bootstrap, in, repliesTopic.name(), options.baselineRequests(), "baseline");
+        Run run = drive(cluster, in, repliesTopic.name(), options.baselineRequests(), "baseline");
         return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), sim.stats().calls(),
             run.replies(), run.duplicateReplies());
       }
@@ -211,28 +208,19 @@ public final class GatewayBench {
   }
 
   /** Produces n requests as fast as the producer allows and waits until n distinct replies are committed. */
-  private Run drive(String bootstrap, String requestsTopic, String repliesTopic, int n, String label) throws Exception {
+  private Run drive(BenchCluster cluster, String requestsTopic, String repliesTopic, int n, String label) throws Exception {
     Map<String, Long> sentAt = new HashMap<>();
     List<Double> latencies = new ArrayList<>();
     Set<String> answered = new HashSet<>();
     int duplicates = 0;
     JsonSerde<LlmRequest> requestSerde = JsonSerde.of(LlmRequest.class);
     JsonSerde<LlmReply> replySerde = JsonSerde.of(LlmReply.class);
-    Properties cp = new Properties();
-    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     Properties pp = new Properties();
-    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
     pp.put(ProducerConfig.ACKS_CONFIG, "all");
     pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer());
+    try (KafkaConsumer<String, String> consumer = cluster.committedReader(repliesTopic, false);
         KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
-      List<TopicPartition> parts = consumer.partitionsFor(repliesTopic).stream()
-          .map(p -> new TopicPartition(repliesTopic, p.partition())).toList();
-      consumer.assign(parts);
-      consumer.seekToEnd(parts);
-      parts.forEach(consumer::position);
       String run = UUID.randomUUID().toString().substring(0, 6);
       long start = System.nanoTime();
       for (int i = 0; i < n; i++) {

@@ -31,14 +31,12 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
@@ -87,9 +85,7 @@ public final class SummarizerBench {
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule(), new SummarizerModule()));
         progress.say("summarizer and gateway starting");
-        while (!app.health().ready()) {
-          Thread.sleep(50);
-        }
+        BenchCluster.awaitReady(app);
         Properties pp = new Properties();
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -107,8 +103,8 @@ public final class SummarizerBench {
           }
         }
         progress.say("sent %d documents (%d cl100k tokens)", docs, ingested);
-        Synthesis last = awaitSynthesisOf(cluster.bootstrap(), catalog.spec(TopicRole.SYNTHESES).name());
-        Counted sent = countRequests(cluster.bootstrap(), catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens);
+        Synthesis last = awaitSynthesisOf(cluster, catalog.spec(TopicRole.SYNTHESES).name());
+        Counted sent = countRequests(cluster, catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens);
         long naive = naive(docTokens, tokens.count(promptOverhead()));
         ObjectNode report = JsonNodeFactory.instance.objectNode();
         report.put("benchmark", "summarizer");
@@ -158,12 +154,12 @@ public final class SummarizerBench {
     return texts;
   }
 
-  private Synthesis awaitSynthesisOf(String bootstrap, String topic) throws Exception {
+  private Synthesis awaitSynthesisOf(BenchCluster cluster, String topic) throws Exception {
     JsonSerde<Synthesis> serde = JsonSerde.of(Synthesis.class);
     Synthesis last = null;
     Instant giveUp = Instant.now().plus(Duration.ofMinutes(10));
     Instant quietSince = Instant.now();
-    try (KafkaConsumer<String, String> consumer = reader(bootstrap, topic)) {
+    try (KafkaConsumer<String, String> consumer = cluster.committedReader(topic, true)) {
       // Done when the synthesis covers every document and nothing new came for 8 s (merges settled).
       while (Instant.now().isBefore(giveUp)) {
         boolean any = false;
@@ -186,12 +182,12 @@ public final class SummarizerBench {
   /** What the summarizer sent to LLMs, as read from the requests topic. */
   private record Counted(long total, Map<String, Long> byPurpose, Map<String, Long> callsByPurpose) {}
 
-  private Counted countRequests(String bootstrap, String topic, TokenCounter tokens) {
+  private Counted countRequests(BenchCluster cluster, String topic, TokenCounter tokens) {
     JsonSerde<LlmRequest> serde = JsonSerde.of(LlmRequest.class);
     Map<String, Long> byPurpose = new TreeMap<>();
     Map<String, Long> calls = new TreeMap<>();
     long total = 0;
-    try (KafkaConsumer<String, String> consumer = reader(bootstrap, topic)) {
+    try (KafkaConsumer<String, String> consumer = cluster.committedReader(topic, true)) {
       List<TopicPartition> parts = consumer.assignment().stream().toList();
       Map<TopicPartition, Long> end = consumer.endOffsets(parts);
       while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
@@ -211,18 +207,5 @@ public final class SummarizerBench {
       }
     }
     return new Counted(total, byPurpose, calls);
-  }
-
-  private static KafkaConsumer<String, String> reader(String bootstrap, String topic) {
-    Properties cp = new Properties();
-    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer());
-    List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-        .map(p -> new TopicPartition(topic, p.partition())).toList();
-    consumer.assign(parts);
-    consumer.seekToBeginning(parts);
-    return consumer;
   }
 }
