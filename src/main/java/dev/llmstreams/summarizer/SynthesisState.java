@@ -1,5 +1,7 @@
 package dev.llmstreams.summarizer;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import dev.llmstreams.events.Synthesis;
 import java.util.LinkedHashSet;
 
@@ -13,11 +15,12 @@ import java.util.LinkedHashSet;
  * @param synthesisInFlight the requestId of the synthesis call in flight, or null
  * @param latest the latest synthesis, or null before the first
  * @param latestId the synthesis request id (a function of the top it covered) of {@code latest}
- * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate limit
+ * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate limit; absent in
+ *     state written before the rate limit existed, then 0 (a store must stay readable across upgrades)
  */
 public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long chunkInputTokens,
     long synthesisInputTokens, String synthesisInFlight, int synthesisInFlightLevel, Synthesis latest,
-    String latestId, long synthesisAskedAtMs) {
+    String latestId, @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisAskedAtMs) {
 
   public SynthesisState {
     docIds = docIds == null ? new LinkedHashSet<>() : docIds;
