@@ -44,7 +44,10 @@ public final class Main implements Runnable {
 
   TopicCatalog catalog() {
     if (catalog == null) {
-      catalog = TopicCatalog.load().withPrefix(config().getString(AppConfig.TOPICS_PREFIX));
+      String prefix = config().getString(AppConfig.TOPICS_PREFIX);
+      // Tools defined in tools.dir get their tool-calls.<tool> topic like the shipped ones.
+      catalog = TopicCatalog.load().withPrefix(prefix).withToolTopics(
+          dev.llmstreams.tools.ToolRegistry.load(config().getString(AppConfig.TOOLS_DIR)).names(), prefix);
     }
     return catalog;
   }

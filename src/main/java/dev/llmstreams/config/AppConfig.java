@@ -56,6 +56,21 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_MERGE_FAN_IN = "summarizer.merge.fan.in";
   public static final String SUMMARIZER_MERGE_TOKEN_BUDGET = "summarizer.merge.token.budget";
   public static final String SUMMARIZER_SYNTHESIS_INTERVAL_MS = "summarizer.synthesis.interval.ms";
+  public static final String CONTROLLER_MAX_STEPS = "controller.max.steps";
+  public static final String CONTROLLER_MAX_TOKENS = "controller.max.tokens";
+  public static final String CONTROLLER_MAX_COST_USD = "controller.max.cost.usd";
+  public static final String CONTROLLER_DEADLINE_MS = "controller.deadline.ms";
+  public static final String CONTROLLER_MAX_REPAIRS = "controller.max.repairs";
+  public static final String CONTROLLER_RETENTION_MS = "controller.retention.ms";
+  public static final String CONTROLLER_TICK_MS = "controller.tick.ms";
+  public static final String CONTROLLER_MAX_RESULT_CHARS = "controller.max.result.chars";
+  public static final String TOOLS_DIR = "tools.dir";
+  public static final String TOOLS_HTTP_ALLOWED_HOSTS = "tools.http.allowed.hosts";
+  public static final String TOOLS_HTTP_MAX_BYTES = "tools.http.max.bytes";
+  public static final String TOOLS_HTTP_TIMEOUT_MS = "tools.http.timeout.ms";
+  public static final String TOOLS_PUBLISH_ALLOWED_TOPICS = "tools.publish.allowed.topics";
+  public static final String TOOLS_SYNTHESIS_URL = "tools.synthesis.url";
+  public static final String TOOLS_RETENTION_MS = "tools.retention.ms";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -143,7 +158,39 @@ public final class AppConfig extends AbstractConfig {
           .define(SUMMARIZER_MERGE_TOKEN_BUDGET, Type.INT, 2000, Range.atLeast(1), Importance.MEDIUM,
               "Summaries of one level are merged once their tokens reach this many (or fan-in summaries wait).")
           .define(SUMMARIZER_SYNTHESIS_INTERVAL_MS, Type.LONG, 5_000L, Range.atLeast(0), Importance.MEDIUM,
-              "Least time between two synthesis calls of one key (they re-read the whole top); 0: no limit.");
+              "Least time between two synthesis calls of one key (they re-read the whole top); 0: no limit.")
+          .define(CONTROLLER_MAX_STEPS, Type.INT, 10, Range.between(1, 1000), Importance.HIGH,
+              "LLM turns a goal may take when it names no maxSteps; then it ends budget_exhausted.")
+          .define(CONTROLLER_MAX_TOKENS, Type.LONG, 200_000L, Range.atLeast(1), Importance.HIGH,
+              "LLM tokens (input + output) a goal may use when its budget names none.")
+          .define(CONTROLLER_MAX_COST_USD, Type.DOUBLE, 1.0, Range.atLeast(0), Importance.HIGH,
+              "LLM cost in USD a goal may use when its budget names none.")
+          .define(CONTROLLER_DEADLINE_MS, Type.LONG, 600_000L, Range.atLeast(1), Importance.HIGH,
+              "How long a goal may run when it names no deadline; then it ends timed_out.")
+          .define(CONTROLLER_MAX_REPAIRS, Type.INT, 2, Range.between(0, 100), Importance.MEDIUM,
+              "LLM turns in a row with an unknown tool or invalid arguments that are fed back for repair before"
+                  + " the goal fails.")
+          .define(CONTROLLER_RETENTION_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
+              "How long a finished goal's summary stays queryable at GET /goals/{id} before it is deleted.")
+          .define(CONTROLLER_TICK_MS, Type.LONG, 500L, Range.between(10, 60_000), Importance.LOW,
+              "How often the controller checks deadlines, tool timeouts and retention (wall clock).")
+          .define(CONTROLLER_MAX_RESULT_CHARS, Type.INT, 8_000, Range.between(100, 1_000_000), Importance.LOW,
+              "Longest tool result (as JSON text) kept and shown to the LLM; longer ones are cut, and say so.")
+          .define(TOOLS_DIR, Type.STRING, "", Importance.MEDIUM,
+              "Folder of extra tool definitions (<name>.json: name, description, parameters, timeoutMs,"
+                  + " requiresApproval); each gets topic tool-calls.<name>.")
+          .define(TOOLS_HTTP_ALLOWED_HOSTS, Type.LIST, "", Importance.HIGH,
+              "Hosts the http_get tool may fetch from (exact host names, or *.example.com); empty: none.")
+          .define(TOOLS_HTTP_MAX_BYTES, Type.INT, 1_000_000, Range.between(1, 100_000_000), Importance.LOW,
+              "Largest response body http_get reads; longer ones are cut and flagged.")
+          .define(TOOLS_HTTP_TIMEOUT_MS, Type.LONG, 5_000L, Range.between(1, 600_000), Importance.LOW,
+              "Time limit of one http_get call (connect and read).")
+          .define(TOOLS_PUBLISH_ALLOWED_TOPICS, Type.LIST, "", Importance.HIGH,
+              "Topics the publish tool may write to; empty: none.")
+          .define(TOOLS_SYNTHESIS_URL, Type.STRING, "", Importance.LOW,
+              "Base URL of an instance serving GET /syntheses/{key}; empty: this instance's own HTTP server.")
+          .define(TOOLS_RETENTION_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.LOW,
+              "How long a tool worker remembers a callId's result, to answer a repeat without running it again.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

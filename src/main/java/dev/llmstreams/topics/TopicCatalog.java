@@ -145,6 +145,29 @@ public final class TopicCatalog {
     return new TopicCatalog(renamed, renamedSchemas);
   }
 
+  /**
+   * The same catalog with a {@code tool-calls.<tool>} topic for every named tool that has none (tools defined in
+   * {@code tools.dir}); each new topic is shaped like the shipped ones: as many partitions as goals, same configs.
+   */
+  public TopicCatalog withToolTopics(java.util.Collection<String> toolNames, String prefix) {
+    List<String> missing = toolNames.stream().filter(t -> !toolTopics.containsKey(t)).sorted().toList();
+    if (missing.isEmpty()) {
+      return this;
+    }
+    TopicSpec model = toolTopics.values().iterator().next();
+    List<TopicSpec> specs = new ArrayList<>(byName.values());
+    Map<String, JsonNode> all = new LinkedHashMap<>(schemas);
+    for (String tool : missing) {
+      String name = (prefix == null ? "" : prefix) + "tool-calls." + tool;
+      specs.add(new TopicSpec(name, TopicRole.TOOL_CALLS, tool, byRole.get(TopicRole.GOALS).partitions(),
+          model.replicationFactor(), model.configs(), model.key(), model.keyField(), model.valueSchema(),
+          model.valueType(), "Calls of the " + tool + " tool (defined in tools.dir). Written by the controller,"
+          + " consumed by that tool's workers, which answer on tool-results and must be idempotent on callId."));
+      all.put(name, schemas.get(model.name()));
+    }
+    return new TopicCatalog(specs, all);
+  }
+
   public <V> Topic<V> topic(TopicRef<V> ref) {
     return typed(spec(ref.role()), ref.valueType());
   }

@@ -1,0 +1,156 @@
+package dev.llmstreams.tools;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaValidatorsConfig;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The tools the controller can call: the built-in definitions shipped under {@code topics/tools/}, plus any in the
+ * folder named by {@code tools.dir}. Each definition's argument schema is compiled once; {@link #validate} checks
+ * arguments against it before a call leaves the controller.
+ */
+public final class ToolRegistry {
+  private static final ObjectMapper STRICT =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+  private static final SchemaValidatorsConfig CONFIG =
+      SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
+
+  private final Map<String, ToolDefinition> tools;
+  private final Map<String, JsonSchema> schemas;
+
+  public ToolRegistry(Collection<ToolDefinition> definitions) {
+    Map<String, ToolDefinition> byName = new LinkedHashMap<>();
+    Map<String, JsonSchema> compiled = new LinkedHashMap<>();
+    for (ToolDefinition d : definitions.stream().sorted(Comparator.comparing(ToolDefinition::name)).toList()) {
+      if (byName.put(d.name(), d) != null) {
+        throw new IllegalStateException("tool registry: tool " + d.name() + " is defined twice");
+      }
+      try {
+        compiled.put(d.name(), FACTORY.getSchema(d.parameters(), CONFIG));
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("tool registry: the parameters of " + d.name() + " are not a JSON Schema: "
+            + e.getMessage(), e);
+      }
+    }
+    this.tools = java.util.Collections.unmodifiableMap(byName);
+    this.schemas = Map.copyOf(compiled);
+  }
+
+  /** The built-in tools shipped in the jar, plus the definitions in {@code extraDir} (null or empty: none). */
+  public static ToolRegistry load(String extraDir) {
+    List<ToolDefinition> all = new ArrayList<>(builtIn());
+    if (extraDir != null && !extraDir.isBlank()) {
+      Path dir = Path.of(extraDir);
+      if (!Files.isDirectory(dir)) {
+        throw new IllegalStateException("tool registry: tools.dir " + dir.toAbsolutePath() + " is not a folder");
+      }
+      all.addAll(read(dir));
+    }
+    return new ToolRegistry(all);
+  }
+
+  /** The definitions shipped on the classpath under {@code topics/tools/}. */
+  public static List<ToolDefinition> builtIn() {
+    URL url = ToolRegistry.class.getClassLoader().getResource("topics/tools");
+    if (url == null) {
+      throw new IllegalStateException("tool registry: no topics/tools/ folder on the classpath");
+    }
+    try {
+      URI uri = url.toURI();
+      if ("jar".equals(uri.getScheme())) {
+        FileSystem fs;
+        try {
+          fs = FileSystems.newFileSystem(uri, Map.of());
+        } catch (FileSystemAlreadyExistsException e) {
+          fs = FileSystems.getFileSystem(uri);
+        }
+        return read(fs.getPath("/topics/tools"));
+      }
+      return read(Path.of(uri));
+    } catch (URISyntaxException | IOException e) {
+      throw new IllegalStateException("tool registry: cannot open " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Every {@code *.json} file of a folder, each one tool named like its file. */
+  public static List<ToolDefinition> read(Path dir) {
+    List<ToolDefinition> out = new ArrayList<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path file : files.filter(p -> p.getFileName().toString().endsWith(".json"))
+          .sorted(Comparator.comparing(Path::toString)).toList()) {
+        ToolDefinition d;
+        try {
+          d = STRICT.readValue(Files.readAllBytes(file), ToolDefinition.class);
+        } catch (IOException | IllegalArgumentException e) {
+          throw new IllegalStateException("tool registry: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
+        }
+        if (!file.getFileName().toString().equals(d.name() + ".json")) {
+          throw new IllegalStateException("tool registry: " + file.getFileName() + " defines tool " + d.name());
+        }
+        out.add(d);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("tool registry: cannot list " + dir, e);
+    }
+    return out;
+  }
+
+  public Optional<ToolDefinition> find(String name) {
+    return Optional.ofNullable(tools.get(name));
+  }
+
+  public ToolDefinition get(String name) {
+    return find(name).orElseThrow(() -> new IllegalArgumentException("unknown tool '" + name + "'; known: " + names()));
+  }
+
+  public Set<String> names() {
+    return tools.keySet();
+  }
+
+  public List<ToolDefinition> all() {
+    return List.copyOf(tools.values());
+  }
+
+  /**
+   * The problems of {@code arguments} for a tool's schema, one line each ({@code $.expression: is missing but it is
+   * required}); empty when valid.
+   */
+  public List<String> validate(String tool, JsonNode arguments) {
+    JsonSchema schema = schemas.get(tool);
+    if (schema == null) {
+      return List.of("unknown tool '" + tool + "'");
+    }
+    if (arguments == null || !arguments.isObject()) {
+      return List.of("$: the arguments must be a JSON object");
+    }
+    return schema.validate(arguments).stream()
+        .map(ValidationMessage::getMessage)
+        .sorted()
+        .toList();
+  }
+}
