@@ -15,6 +15,7 @@ final class Patterns {
 
   static {
     register("gateway", GatewayModule::new);
+    register("controller", dev.llmstreams.controller.ControllerModule::new);
     register("summarizer", SummarizerModule::new);
   }
 

@@ -1,0 +1,70 @@
+package dev.llmstreams.controller;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.StoreQuery;
+import dev.llmstreams.tools.ToolRegistry;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.HostInfo;
+
+/** The controller as a pattern the runner starts, with {@code GET /goals/{id}}. */
+public final class ControllerModule implements PatternModule {
+  @Override
+  public String name() {
+    return "controller";
+  }
+
+  @Override
+  public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
+    Guards guards = new Guards(Guards.Settings.from(config), ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)));
+    return new ControllerTopology(catalog, guards, config.getLong(AppConfig.CONTROLLER_RETENTION_MS),
+        config.getLong(AppConfig.CONTROLLER_TICK_MS), config.getInt(AppConfig.CONTROLLER_MAX_RESULT_CHARS), registry)
+        .build();
+  }
+
+  /**
+   * {@code GET /goals/{id}}: a running goal's phase, step, spend and open calls; a finished goal's result (kept for
+   * {@code controller.retention.ms}). Answered by the instance that owns the goal, from its store.
+   */
+  @Override
+  public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
+    StoreQuery.<GoalLog>route(http, streams, self, "/goals/", ControllerTopology.LOG_STORE, "controller",
+        (id, log) -> log == null
+            ? HttpApi.Reply.json(404, "{\"error\":\"no goal with this id (never seen, or finished and deleted after"
+                + " controller.retention.ms)\"}")
+            : HttpApi.Reply.json(200, Json.writer().writeValueAsString(view(log))));
+  }
+
+  static ObjectNode view(GoalLog log) {
+    ObjectNode out = JsonNodeFactory.instance.objectNode();
+    out.put("goalId", log.goalId);
+    if (log.finished()) {
+      out.put("status", log.result.status().name().toLowerCase(java.util.Locale.ROOT));
+      out.set("result", Json.toTree(log.result));
+      out.put("expiresAt", Instant.ofEpochMilli(log.expiresAtMs).toString());
+      return out;
+    }
+    out.put("status", "running").put("phase", log.phase.name().toLowerCase(java.util.Locale.ROOT))
+        .put("step", log.step).put("maxSteps", log.maxSteps)
+        .put("startedAt", Instant.ofEpochMilli(log.startedAtMs).toString())
+        .put("deadline", Instant.ofEpochMilli(log.deadlineMs).toString())
+        .put("tokens", log.usage.totalTokens()).put("maxTokens", log.maxTokens)
+        .put("costUsd", log.costUsd).put("maxCostUsd", log.maxCostUsd);
+    out.set("tools", Json.toTree(log.tools));
+    ArrayNode calls = out.putArray("calls");
+    for (GoalLog.Call c : log.calls) {
+      calls.addObject().put("callId", c.callId).put("tool", c.tool)
+          .put("state", c.state.name().toLowerCase(java.util.Locale.ROOT)).put("attempt", c.attempt);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,106 @@
+package dev.llmstreams.controller;
+
+import dev.llmstreams.events.Approval;
+import dev.llmstreams.events.Goal;
+import dev.llmstreams.events.GoalEvent;
+import dev.llmstreams.events.GoalResult;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.ToolCall;
+import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.tools.ToolDefinition;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The controller: one processor over the four goalId-keyed inputs, one goal log per goal.
+ *
+ * <pre>
+ * goals ─────────────────┐                         ┌▶ llm-requests (controller.plan, replyTo controller.llm-replies)
+ * controller.llm-replies ┼▶ controller.run-goals ──┼▶ tool-calls.&lt;tool&gt; (one sink per registered tool)
+ * tool-results ──────────┤   stores controller-    ├▶ goal-events (audit trail)
+ * approvals ─────────────┘   goal-log, -timers     └▶ goal-results (exactly one per goal)
+ * </pre>
+ */
+public final class ControllerTopology {
+  public static final String LOG_STORE = "controller-goal-log";
+  public static final String TIMER_STORE = "controller-timers";
+  static final String PROCESSOR = "controller.run-goals";
+
+  private final TopicCatalog catalog;
+  private final Guards guards;
+  private final long retentionMs;
+  private final long tickMs;
+  private final int maxResultChars;
+  private final MeterRegistry registry;
+
+  ControllerTopology(TopicCatalog catalog, Guards guards, long retentionMs, long tickMs, int maxResultChars,
+      MeterRegistry registry) {
+    this.catalog = catalog;
+    this.guards = guards;
+    this.retentionMs = retentionMs;
+    this.tickMs = tickMs;
+    this.maxResultChars = maxResultChars;
+    this.registry = registry;
+  }
+
+  public Topology build() {
+    for (String tool : guards.registry().names()) {
+      if (!catalog.tools().contains(tool)) {
+        throw new IllegalStateException("tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
+      }
+    }
+    Topology topology = new Topology();
+    Topic<Goal> goals = catalog.topic(Topics.GOALS);
+    Topic<LlmReply> replies = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
+    Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
+    Topic<Approval> approvals = catalog.topic(Topics.APPROVALS);
+    topology.addSource("controller.goals", goals.keySerde().deserializer(), goals.valueSerde().deserializer(),
+        goals.name());
+    topology.addSource("controller.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
+        replies.name());
+    topology.addSource("controller.tool-results", results.keySerde().deserializer(), results.valueSerde().deserializer(),
+        results.name());
+    topology.addSource("controller.approvals", approvals.keySerde().deserializer(),
+        approvals.valueSerde().deserializer(), approvals.name());
+
+    RunGoals.Sinks sinks = new RunGoals.Sinks("controller.request-llm", "controller.goal-results",
+        "controller.goal-events", "controller.tool-calls.");
+    String replyTo = replies.name();
+    topology.addProcessor(PROCESSOR, () -> new RunGoals(LOG_STORE, TIMER_STORE, sinks, replyTo, guards, retentionMs,
+        tickMs, maxResultChars, registry), "controller.goals", "controller.llm-replies", "controller.tool-results",
+        "controller.approvals");
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LOG_STORE), Serdes.String(),
+        JsonSerde.of(GoalLog.class)), PROCESSOR);
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMER_STORE), Serdes.String(),
+        JsonSerde.of(Timer.class)), PROCESSOR);
+
+    Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
+    Topic<GoalResult> goalResults = catalog.topic(Topics.GOAL_RESULTS);
+    Topic<GoalEvent> goalEvents = catalog.topic(Topics.GOAL_EVENTS);
+    topology.addSink(sinks.requests(), requests.name(), requests.keySerde().serializer(),
+        typed(requests.valueSerde().serializer(), LlmRequest.class), PROCESSOR);
+    topology.addSink(sinks.results(), goalResults.name(), goalResults.keySerde().serializer(),
+        typed(goalResults.valueSerde().serializer(), GoalResult.class), PROCESSOR);
+    topology.addSink(sinks.events(), goalEvents.name(), goalEvents.keySerde().serializer(),
+        typed(goalEvents.valueSerde().serializer(), GoalEvent.class), PROCESSOR);
+    for (ToolDefinition tool : guards.registry().all()) {
+      Topic<ToolCall> calls = catalog.toolCalls(tool.name(), ToolCall.class);
+      topology.addSink(sinks.tool(tool.name()), calls.name(), calls.keySerde().serializer(),
+          typed(calls.valueSerde().serializer(), ToolCall.class), PROCESSOR);
+    }
+    return topology;
+  }
+
+  /** Lets one processor forward values of several types, each sink serializing only its own type. */
+  private static <T> Serializer<Object> typed(Serializer<T> inner, Class<T> type) {
+    return (topic, data) -> inner.serialize(topic, type.cast(data));
+  }
+}

@@ -1,0 +1,115 @@
+package dev.llmstreams.controller;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Goal;
+import dev.llmstreams.events.ToolCallRequest;
+import dev.llmstreams.events.Usage;
+import dev.llmstreams.tools.ToolRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The controller's guards, as plain functions of a goal's state: its limits (the goal's own, capped by the
+ * operator's), the tool allowlist, argument validation against each tool's JSON Schema, budgets, steps and repairs.
+ * The operator's settings are both the defaults and the ceilings: a goal may narrow them, never widen them.
+ */
+final class Guards {
+  /** The operator's limits (config {@code controller.*}). */
+  record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs) {
+    static Settings from(AppConfig config) {
+      return new Settings(config.getInt(AppConfig.CONTROLLER_MAX_STEPS), config.getLong(AppConfig.CONTROLLER_MAX_TOKENS),
+          config.getDouble(AppConfig.CONTROLLER_MAX_COST_USD), config.getLong(AppConfig.CONTROLLER_DEADLINE_MS),
+          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS));
+    }
+  }
+
+  /** The limits one goal runs under, or why it is refused. */
+  record Limits(List<String> tools, int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, String refusal) {}
+
+  private final Settings settings;
+  private final ToolRegistry registry;
+
+  Guards(Settings settings, ToolRegistry registry) {
+    this.settings = settings;
+    this.registry = registry;
+  }
+
+  Settings settings() {
+    return settings;
+  }
+
+  ToolRegistry registry() {
+    return registry;
+  }
+
+  /** The goal's limits at {@code nowMs}; {@code refusal} is set when the goal names tools the registry lacks. */
+  Limits limits(Goal goal, long nowMs) {
+    List<String> tools;
+    List<String> unknown = goal.tools().stream().filter(t -> registry.find(t).isEmpty()).toList();
+    String refusal = null;
+    if (!unknown.isEmpty()) {
+      refusal = "the goal allows tools that do not exist: " + unknown + "; known tools: " + registry.names();
+      tools = List.of();
+    } else {
+      tools = goal.tools().isEmpty() ? List.copyOf(registry.names()) : goal.tools().stream().distinct().sorted().toList();
+      if (tools.isEmpty()) {
+        refusal = "no tools are registered";
+      }
+    }
+    int maxSteps = goal.maxSteps() == null ? settings.maxSteps() : Math.min(goal.maxSteps(), settings.maxSteps());
+    long maxTokens = settings.maxTokens();
+    double maxCost = settings.maxCostUsd();
+    if (goal.budget() != null) {
+      if (goal.budget().maxTokens() != null) {
+        maxTokens = Math.min(maxTokens, goal.budget().maxTokens());
+      }
+      if (goal.budget().maxCostUsd() != null) {
+        maxCost = Math.min(maxCost, goal.budget().maxCostUsd());
+      }
+    }
+    long ceiling = nowMs + settings.deadlineMs();
+    long deadline = goal.deadline() == null ? ceiling : Math.min(ceiling, goal.deadline().toEpochMilli());
+    return new Limits(tools, maxSteps, maxTokens, maxCost, deadline, refusal);
+  }
+
+  /**
+   * The problems of one tool call the LLM asked for: a tool outside the goal's allowlist (whatever the registry
+   * holds: a tool the goal did not allow is as unknown to it as one that does not exist), or arguments that do not
+   * match the tool's schema. Empty: the call may be dispatched.
+   */
+  List<String> check(ToolCallRequest call, Set<String> allowed) {
+    if (!allowed.contains(call.name())) {
+      return List.of("tool '" + call.name() + "' is not available to this goal; available: " + allowed.stream().sorted().toList());
+    }
+    List<String> problems = new ArrayList<>();
+    for (String p : registry.validate(call.name(), call.arguments())) {
+      problems.add("invalid arguments for " + call.name() + ": " + p);
+    }
+    return problems;
+  }
+
+  /** Why no further LLM call may be made for the spend so far, or empty. */
+  static Optional<String> budgetSpent(Usage usage, double costUsd, long maxTokens, double maxCostUsd) {
+    if (usage.totalTokens() >= maxTokens) {
+      return Optional.of("token budget spent: " + usage.totalTokens() + " of " + maxTokens + " tokens used");
+    }
+    if (costUsd > maxCostUsd || (maxCostUsd == 0 && costUsd > 0)) {
+      return Optional.of(String.format(java.util.Locale.ROOT, "cost budget spent: $%.6f of $%.6f used", costUsd, maxCostUsd));
+    }
+    return Optional.empty();
+  }
+
+  /** Why step {@code nextStep} may not start, or empty. */
+  static Optional<String> stepLimit(int nextStep, int maxSteps) {
+    return nextStep > maxSteps
+        ? Optional.of("step limit reached: " + maxSteps + " LLM turns without a final answer")
+        : Optional.empty();
+  }
+
+  /** Whether another turn of invalid calls may be fed back for repair ({@code repairs} counts this one). */
+  boolean mayRepair(int repairs) {
+    return repairs <= settings.maxRepairs();
+  }
+}
