@@ -49,10 +49,17 @@ public final class ToolsModule implements PatternModule {
     return h == null ? null : "http://" + h.host() + ":" + h.port();
   }
 
-  /** Which instance answered a call: the application and the host and process it runs in (no I/O to find out). */
+  /**
+   * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application, the host name (the
+   * module looks it up once; the topology itself gets it as a value) and the process.
+   */
   static String workerId(AppConfig config) {
-    String host = System.getenv("HOSTNAME");
-    return StreamsSettings.applicationId(config, "tools") + "@" + (host == null || host.isBlank() ? "localhost" : host)
-        + "/" + ProcessHandle.current().pid();
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      host = "unknown-host";
+    }
+    return StreamsSettings.applicationId(config, "tools") + "@" + host + "/" + ProcessHandle.current().pid();
   }
 }
