@@ -149,6 +149,7 @@ final class DemoCommand implements Callable<Integer> {
   private void feedGoals(AppConfig config, TopicCatalog catalog) throws Exception {
     String goals = catalog.spec(TopicRole.GOALS).name();
     int sent = 0;
+    String run = Long.toString(System.currentTimeMillis() % 1_000_000, 36);
     try (KafkaProducer<byte[], byte[]> producer = Clients.producer(config);
         InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(SAMPLE_GOALS)) {
       if (in == null) {
@@ -160,7 +161,7 @@ final class DemoCommand implements Callable<Integer> {
         // A unique id per run: a goal id the controller still remembers would be ignored as a repeat.
         com.fasterxml.jackson.databind.node.ObjectNode goal = (com.fasterxml.jackson.databind.node.ObjectNode)
             TailCommand.MAPPER.readTree(line);
-        String id = goal.path("goalId").asText() + "-" + Long.toString(System.currentTimeMillis() % 1_000_000, 36);
+        String id = goal.path("goalId").asText() + "-" + run;
         goal.put("goalId", id);
         producer.send(new ProducerRecord<>(goals, id.getBytes(StandardCharsets.UTF_8),
             TailCommand.MAPPER.writeValueAsBytes(goal)));

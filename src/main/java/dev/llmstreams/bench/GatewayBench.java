@@ -138,6 +138,8 @@ public final class GatewayBench {
           AppConfig.LLM_ROUTE_DEFAULT, "openai",
           AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
           AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()),
+          // One workload: every slot serves it, none is kept back for interactive calls.
+          AppConfig.provider("openai", "interactive.reserved"), "0",
           AppConfig.provider("openai", "model"), "simulated"));
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {

@@ -217,6 +217,9 @@ public final class AppConfig extends AbstractConfig {
               "Timeout of one HTTP call.")
           .define(provider(p, "concurrency"), Type.INT, Integer.parseInt(d[2]), Range.between(1, 4096), Importance.HIGH,
               "Calls in flight at once to this provider, per instance, whatever the number of partitions.")
+          .define(provider(p, "interactive.reserved"), Type.INT, -1, Range.atLeast(-1), Importance.MEDIUM,
+              "Slots of the concurrency only interactive calls (controller, specialist) may use, so bulk summaries"
+                  + " cannot make goals wait; -1: an eighth of the concurrency, rounded up; 0: none.")
           .define(provider(p, "requests.per.minute"), Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
               "Request rate limit; 0: none.")
           .define(provider(p, "tokens.per.minute"), Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,

@@ -194,7 +194,9 @@ public final class GatewayTopology {
     }
 
     private void enqueue(PendingCall call) {
-      queued.computeIfAbsent(gateway.providerFor(call.request()), p -> new ConcurrentLinkedDeque<>()).add(call);
+      // Bulk and interactive calls wait apart: a summary held back by the bulk limit does not block a goal's call.
+      String lane = gateway.providerFor(call.request()) + (LlmGateway.isBulk(call.request()) ? "/bulk" : "/interactive");
+      queued.computeIfAbsent(lane, p -> new ConcurrentLinkedDeque<>()).add(call);
       queuedCount.incrementAndGet();
     }
 

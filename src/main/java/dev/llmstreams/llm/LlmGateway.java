@@ -59,6 +59,8 @@ public final class LlmGateway implements AutoCloseable {
     final LlmProvider provider;
     final ProviderSettings settings;
     final Semaphore slots;
+    /** Bulk calls (summaries) take one of these as well: they never hold the slots kept for interactive calls. */
+    final Semaphore bulkSlots;
     final AtomicInteger inFlight = new AtomicInteger();
     final CircuitBreaker circuit;
     final RateLimiter requestRate;
@@ -69,6 +71,7 @@ public final class LlmGateway implements AutoCloseable {
       this.provider = provider;
       this.settings = settings;
       this.slots = new Semaphore(settings.concurrency());
+      this.bulkSlots = new Semaphore(settings.concurrency() - settings.interactiveReserved());
       this.circuit = CircuitBreaker.of(settings.name(), circuitConfig);
       this.requestRate = perMinute(settings.name() + "-requests", settings.requestsPerMinute());
       this.tokenRate = perMinute(settings.name() + "-tokens", settings.tokensPerMinute());
@@ -163,7 +166,14 @@ public final class LlmGateway implements AutoCloseable {
       return Optional.empty();
     }
     Lane lane = lanes.get(providerFor(request));
+    boolean bulk = isBulk(request);
+    if (bulk && !lane.bulkSlots.tryAcquire()) {
+      return Optional.empty();
+    }
     if (!lane.slots.tryAcquire()) {
+      if (bulk) {
+        lane.bulkSlots.release();
+      }
       return Optional.empty();
     }
     lane.inFlight.incrementAndGet();
@@ -178,7 +188,15 @@ public final class LlmGateway implements AutoCloseable {
     return Optional.of(reply.whenComplete((r, e) -> {
       lane.inFlight.decrementAndGet();
       lane.slots.release();
+      if (bulk) {
+        lane.bulkSlots.release();
+      }
     }));
+  }
+
+  /** Summaries are bulk work: nobody waits on one of them the way a goal waits on its next step. */
+  public static boolean isBulk(LlmRequest request) {
+    return request.purpose().startsWith("summarizer.");
   }
 
   /** The caller hands a finished reply on; {@link #quiesce} waits until every started call got this far. */

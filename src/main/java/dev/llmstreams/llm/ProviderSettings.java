@@ -16,6 +16,7 @@ public record ProviderSettings(
     String name,
     ProviderConnection connection,
     int concurrency,
+    int interactiveReserved,
     int requestsPerMinute,
     int tokensPerMinute,
     double priceInputPerMtok,
@@ -29,10 +30,20 @@ public record ProviderSettings(
             Duration.ofMillis(config.getLong(AppConfig.provider(provider, "timeout.ms"))),
             config.getString(AppConfig.provider(provider, "model"))),
         config.getInt(AppConfig.provider(provider, "concurrency")),
+        reserved(config.getInt(AppConfig.provider(provider, "concurrency")),
+            config.getInt(AppConfig.provider(provider, "interactive.reserved"))),
         config.getInt(AppConfig.provider(provider, "requests.per.minute")),
         config.getInt(AppConfig.provider(provider, "tokens.per.minute")),
         config.getDouble(AppConfig.provider(provider, "price.input.per.mtok")),
         config.getDouble(AppConfig.provider(provider, "price.output.per.mtok")));
+  }
+
+  /** Slots kept for interactive calls: as configured (at most all but one), or an eighth of the concurrency. */
+  static int reserved(int concurrency, int configured) {
+    if (configured < 0) {
+      return concurrency < 2 ? 0 : (concurrency + 7) / 8;
+    }
+    return Math.min(configured, concurrency - 1);
   }
 
   /** The key from config, else from the key file, else from the provider's usual variable (OPENAI_API_KEY...). */

@@ -123,7 +123,8 @@ class GatewayTopologyTest {
   @Test
   void shouldKeepAtMostTheConcurrencyLimitInFlightAndStartTheNextWhenOneFinishes() {
     FakeProvider provider = FakeProvider.held("openai");
-    start(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2"));
+    start(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2",
+        AppConfig.provider("openai", "interactive.reserved"), "0"));
     for (int i = 0; i < 5; i++) {
       requests.pipeInput("k", request("r" + i, "summarizer.chunk", summarizerReplyTopic()));
     }

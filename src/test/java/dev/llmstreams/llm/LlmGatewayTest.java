@@ -109,7 +109,8 @@ class LlmGatewayTest {
   @Test
   void shouldRefuseToStartMoreThanTheConcurrencyLimit() {
     FakeProvider provider = FakeProvider.held("openai");
-    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2"));
+    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2",
+        AppConfig.provider("openai", "interactive.reserved"), "0"));
     assertThat(g.trySubmit(request("a", null))).isPresent();
     assertThat(g.trySubmit(request("b", null))).isPresent();
     assertThat(g.trySubmit(request("c", null))).isEmpty();
@@ -117,5 +118,31 @@ class LlmGatewayTest {
     provider.callList().get(0).answer().complete(FakeProvider.answer(provider.callList().get(0).request()));
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> g.inFlight("openai") == 1);
     assertThat(g.trySubmit(request("c", null))).isPresent();
+  }
+
+  @Test
+  void shouldKeepSlotsForInteractiveCallsThatBulkSummariesCannotTake() {
+    FakeProvider provider = FakeProvider.held("openai");
+    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "concurrency"), "4",
+        AppConfig.provider("openai", "interactive.reserved"), "1"));
+    assertThat(g.trySubmit(request("s1", null))).isPresent();
+    assertThat(g.trySubmit(request("s2", null))).isPresent();
+    assertThat(g.trySubmit(request("s3", null))).isPresent();
+    assertThat(g.trySubmit(request("s4", null))).as("the last slot is kept for interactive calls").isEmpty();
+    LlmRequest plan = new LlmRequest("g/1/llm", "controller.llm-replies", "controller.plan", "g", null, null,
+        List.of(ChatMessage.user("goal")), List.of(), null, null, null, null, Map.of());
+    assertThat(g.trySubmit(plan)).isPresent();
+    assertThat(g.inFlight("openai")).isEqualTo(4);
+    LlmRequest plan2 = new LlmRequest("g/2/llm", "controller.llm-replies", "controller.plan", "g", null, null,
+        List.of(ChatMessage.user("goal")), List.of(), null, null, null, null, Map.of());
+    assertThat(g.trySubmit(plan2)).as("the concurrency still holds").isEmpty();
+  }
+
+  @Test
+  void shouldReserveAnEighthOfTheConcurrencyByDefault() {
+    assertThat(ProviderSettings.reserved(64, -1)).isEqualTo(8);
+    assertThat(ProviderSettings.reserved(2, -1)).isEqualTo(1);
+    assertThat(ProviderSettings.reserved(1, -1)).isZero();
+    assertThat(ProviderSettings.reserved(4, 10)).isEqualTo(3);
   }
 }
