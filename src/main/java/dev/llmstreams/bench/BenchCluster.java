@@ -6,8 +6,11 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -61,6 +64,17 @@ final class BenchCluster implements AutoCloseable {
     }
     parts.forEach(consumer::position); // fix the start now, before anything is produced
     return consumer;
+  }
+
+  /** Hands every committed record of a topic, from the beginning to its end as of now, to {@code each}. */
+  void readAll(String topic, Consumer<ConsumerRecord<String, String>> each) {
+    try (KafkaConsumer<String, String> consumer = committedReader(topic, true)) {
+      List<TopicPartition> parts = List.copyOf(consumer.assignment());
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+        consumer.poll(Duration.ofMillis(200)).forEach(each);
+      }
+    }
   }
 
   /** Waits until the app is ready, or fails the benchmark after two minutes. */

@@ -186,26 +186,20 @@ public final class SummarizerBench {
     JsonSerde<LlmRequest> serde = JsonSerde.of(LlmRequest.class);
     Map<String, Long> byPurpose = new TreeMap<>();
     Map<String, Long> calls = new TreeMap<>();
-    long total = 0;
-    try (KafkaConsumer<String, String> consumer = cluster.committedReader(topic, true)) {
-      List<TopicPartition> parts = consumer.assignment().stream().toList();
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-          LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
-          if (!KEY.equals(req.correlationId())) {
-            continue;
-          }
-          long t = 0;
-          for (ChatMessage m : req.messages()) {
-            t += m.content() == null ? 0 : tokens.count(m.content());
-          }
-          total += t;
-          byPurpose.merge(req.purpose(), t, Long::sum);
-          calls.merge(req.purpose(), 1L, Long::sum);
-        }
+    long[] total = {0};
+    cluster.readAll(topic, r -> {
+      LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
+      if (!KEY.equals(req.correlationId())) {
+        return;
       }
-    }
-    return new Counted(total, byPurpose, calls);
+      long t = 0;
+      for (ChatMessage m : req.messages()) {
+        t += m.content() == null ? 0 : tokens.count(m.content());
+      }
+      total[0] += t;
+      byPurpose.merge(req.purpose(), t, Long::sum);
+      calls.merge(req.purpose(), 1L, Long::sum);
+    });
+    return new Counted(total[0], byPurpose, calls);
   }
 }
