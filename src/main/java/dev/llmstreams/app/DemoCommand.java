@@ -30,6 +30,9 @@ import picocli.CommandLine.ParentCommand;
         "everything it started."})
 final class DemoCommand implements Callable<Integer> {
   static final String SAMPLE_DOCUMENTS = "demo/qmsum-documents.jsonl";
+  static final String SAMPLE_GOALS = "demo/goals.jsonl";
+  /** The meeting goal asks for a synthesis: give the summarizer time to make one first. */
+  static final Duration GOALS_AFTER = Duration.ofSeconds(12);
 
   @ParentCommand Main main;
 
@@ -94,6 +97,12 @@ final class DemoCommand implements Callable<Integer> {
       }
       say("ready in %.1f s; feeding sample inputs", Duration.between(began, Instant.now()).toMillis() / 1000.0);
       feed(config, catalog);
+      if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
+        if (stop.await(GOALS_AFTER.toSeconds(), TimeUnit.SECONDS)) {
+          return 0;
+        }
+        feedGoals(config, catalog);
+      }
       if (durationSeconds != null) {
         stop.await(durationSeconds, TimeUnit.SECONDS);
       } else {
@@ -134,6 +143,32 @@ final class DemoCommand implements Callable<Integer> {
       producer.flush();
     }
     say("sent %d transcript parts of 3 meetings to %s, and 1 malformed record", sent, documents);
+  }
+
+  /** Sample goals: each line of {@value #SAMPLE_GOALS} to {@code goals}, keyed by its goalId. */
+  private void feedGoals(AppConfig config, TopicCatalog catalog) throws Exception {
+    String goals = catalog.spec(TopicRole.GOALS).name();
+    int sent = 0;
+    try (KafkaProducer<byte[], byte[]> producer = Clients.producer(config);
+        InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(SAMPLE_GOALS)) {
+      if (in == null) {
+        throw new IllegalStateException(SAMPLE_GOALS + " is missing from the jar");
+      }
+      BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+      String line;
+      while ((line = reader.readLine()) != null) {
+        // A unique id per run: a goal id the controller still remembers would be ignored as a repeat.
+        com.fasterxml.jackson.databind.node.ObjectNode goal = (com.fasterxml.jackson.databind.node.ObjectNode)
+            TailCommand.MAPPER.readTree(line);
+        String id = goal.path("goalId").asText() + "-" + Long.toString(System.currentTimeMillis() % 1_000_000, 36);
+        goal.put("goalId", id);
+        producer.send(new ProducerRecord<>(goals, id.getBytes(StandardCharsets.UTF_8),
+            TailCommand.MAPPER.writeValueAsBytes(goal)));
+        sent++;
+      }
+      producer.flush();
+    }
+    say("sent %d sample goals to %s; each step prints as * goal-events, the end as ! goal-results", sent, goals);
   }
 
   private static void closeAll(List<AutoCloseable> started) {

@@ -17,7 +17,8 @@ import org.apache.kafka.common.header.Header;
 /** Prints the demo's outputs as they are committed, one readable line per record. */
 final class OutputPrinter implements AutoCloseable {
   private static final List<TopicRole> WATCHED = List.of(TopicRole.LLM_REQUESTS, TopicRole.SUMMARIZER_LLM_REPLIES,
-      TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.SYNTHESES, TopicRole.GOAL_RESULTS,
+      TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.SYNTHESES, TopicRole.GOAL_EVENTS,
+      TopicRole.GOAL_RESULTS,
       TopicRole.CLASSIFICATIONS, TopicRole.DEAD_LETTERS);
   private static final List<TopicRole> REPLIES = List.of(TopicRole.SUMMARIZER_LLM_REPLIES,
       TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.SPECIALIST_LLM_REPLIES);
@@ -69,6 +70,23 @@ final class OutputPrinter implements AutoCloseable {
           header(r, DeadLetters.STAGE), header(r, DeadLetters.EXCEPTION_MESSAGE));
     }
     JsonNode v = TailCommand.bytes(r.value(), true);
+    if (r.topic().equals(catalog.spec(TopicRole.GOAL_EVENTS).name())) {
+      String summary = v.path("summary").asText().replace('\n', ' ');
+      return String.format("  * %-14s %-12s step %s %-18s %s", r.topic(), key, v.path("step").asText(),
+          v.path("type").asText(), summary.length() > 150 ? summary.substring(0, 150) + "…" : summary);
+    }
+    if (r.topic().equals(catalog.spec(TopicRole.GOAL_RESULTS).name())) {
+      String text = v.path("status").asText().equals("succeeded") ? v.path("answer").asText() : v.path("reason").asText();
+      text = text.replace('\n', ' ');
+      return String.format("  ! %-14s %-12s %s after %s steps, %s tokens, %s ms: %s", r.topic(), key,
+          v.path("status").asText(), v.path("steps").asText(), v.path("usage").path("inputTokens").asLong()
+              + v.path("usage").path("outputTokens").asLong(), v.path("durationMs").asText(),
+          text.length() > 200 ? text.substring(0, 200) + "…" : text);
+    }
+    if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name()) && v.path("purpose").asText().startsWith("controller")) {
+      return String.format("  > %-14s %-12s %s %s (%d messages, %d tools)", r.topic(), key, v.path("purpose").asText(),
+          v.path("requestId").asText(), v.path("messages").size(), v.path("tools").size());
+    }
     if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name())) {
       JsonNode meta = v.path("metadata");
       return String.format("  > %-14s %-10s %s %s chunk %s/%s (%s tokens)", r.topic(), key, v.path("purpose").asText(),

@@ -2,6 +2,7 @@ package dev.llmstreams.app;
 
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.summarizer.SummarizerModule;
+import dev.llmstreams.tools.ToolsModule;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +18,7 @@ final class Patterns {
     register("gateway", GatewayModule::new);
     register("controller", dev.llmstreams.controller.ControllerModule::new);
     register("summarizer", SummarizerModule::new);
+    register("tools", ToolsModule::new);
   }
 
   private Patterns() {}

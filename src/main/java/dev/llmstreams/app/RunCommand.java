@@ -39,6 +39,9 @@ final class RunCommand implements Callable<Integer> {
       LOG.info("patterns {} are not in this build yet; running {}", later, modules.stream().map(PatternModule::name).toList());
     }
     requireTopics(config, main);
+    if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
+      requireCoPartitioned(config, main.catalog());
+    }
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);
     try (Observability observability = new Observability();
@@ -54,6 +57,24 @@ final class RunCommand implements Callable<Integer> {
       stopped.await();
     }
     return 0;
+  }
+
+  /**
+   * Refuses to start the controller when the topics it joins by goalId differ in partition count on the cluster:
+   * records of one goal would reach different tasks, and the goal would never see its tool results.
+   */
+  static void requireCoPartitioned(AppConfig config, dev.llmstreams.topics.TopicCatalog catalog) throws Exception {
+    List<String> names = dev.llmstreams.topics.TopicCatalog.CONTROLLER_CO_PARTITIONED.stream()
+        .map(r -> catalog.spec(r).name()).toList();
+    try (Admin admin = Clients.admin(config)) {
+      java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+      admin.describeTopics(names).allTopicNames().get().forEach((n, d) -> counts.put(n, d.partitions().size()));
+      if (counts.values().stream().distinct().count() > 1) {
+        throw new Main.UserError("the controller joins " + names + " by goalId, so they need the same number of"
+            + " partitions, but the cluster has " + counts + "; add partitions to the smaller ones"
+            + " (kafka-topics --alter --partitions N) before any goal is in flight");
+      }
+    }
   }
 
   /** Refuses to start on a cluster that lacks catalog topics, naming them and the fix. */

@@ -1,0 +1,257 @@
+package dev.llmstreams.tools;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.ToolCall;
+import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.topics.RejectedRecordException;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The built-in tool workers: each call on {@code tool-calls.<tool>} is run once and answered on {@code tool-results}
+ * with the call's key (goalId) and callId.
+ *
+ * <pre>
+ * tool-calls.calculator ─▶ tools.calls.calculator ─┐
+ * tool-calls.http_get   ─▶ tools.calls.http_get   ─┤                     ┌▶ tools.results ─▶ tool-results
+ * tool-calls.publish    ─▶ tools.calls.publish    ─┼▶ tools.execute ─────┤
+ * tool-calls.synthesis  ─▶ tools.calls.synthesis  ─┘  store tools-executed └▶ tools.publish ─▶ (the record's topic)
+ *   unreadable values ──▶ dead-letters (deserialization handler); no key, wrong tool ──▶ dead-letters (processing)
+ * </pre>
+ *
+ * <p>Idempotent on callId: the result is stored in {@code tools-executed} in the transaction that sends it, so a
+ * repeated call (a retry, a replay, a redelivery after a crash before the commit) is answered from the store. The
+ * tool-calls topics are keyed by goalId and have as many partitions as each other, so every call of one goal,
+ * whatever its tool, meets the same store partition.
+ */
+public final class ToolWorkersTopology {
+  public static final String EXECUTED_STORE = "tools-executed";
+  static final String PROCESSOR = "tools.execute";
+  static final String RESULTS_SINK = "tools.results";
+  static final String PUBLISH_SINK = "tools.publish";
+  /** Larger call values go to dead-letters unread: no built-in tool takes arguments anywhere near this size. */
+  public static final int MAX_CALL_BYTES = 1024 * 1024;
+  /** An error text (an exception message, a server's answer) is cut to this many characters. */
+  static final int MAX_ERROR_CHARS = 2000;
+
+  private final TopicCatalog catalog;
+  private final ToolRegistry registry;
+  private final Map<String, Tool> tools;
+  private final MeterRegistry meters;
+  private final Duration retention;
+  private final String workerId;
+
+  public ToolWorkersTopology(TopicCatalog catalog, ToolRegistry registry, List<Tool> tools, MeterRegistry meters,
+      Duration retention, String workerId) {
+    this.catalog = catalog;
+    this.registry = registry;
+    Map<String, Tool> byName = new TreeMap<>();
+    for (Tool t : tools) {
+      registry.get(t.name()); // a built-in tool without a definition is a build error, found before any call
+      if (byName.put(t.name(), t) != null) {
+        throw new IllegalArgumentException("tool " + t.name() + " is given twice");
+      }
+    }
+    this.tools = Map.copyOf(byName);
+    this.meters = meters;
+    this.retention = retention;
+    this.workerId = workerId;
+  }
+
+  public Topology build() {
+    Topology topology = StreamsSettings.newBuilder().build();
+    Map<String, String> toolByTopic = new LinkedHashMap<>();
+    List<String> sources = new ArrayList<>();
+    Deserializer<ToolCall> calls = capped(JsonSerde.of(ToolCall.class).deserializer());
+    for (String tool : new TreeMap<>(tools).keySet()) {
+      Topic<ToolCall> topic = catalog.toolCalls(tool, ToolCall.class);
+      String source = "tools.calls." + tool;
+      topology.addSource(source, Serdes.String().deserializer(), calls, topic.name());
+      toolByTopic.put(topic.name(), tool);
+      sources.add(source);
+    }
+    topology.addProcessor(PROCESSOR, () -> new Execute(Map.copyOf(toolByTopic)), sources.toArray(String[]::new));
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EXECUTED_STORE),
+        Serdes.String(), JsonSerde.of(ExecutedCall.class)), PROCESSOR);
+    Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
+    Serializer<ToolResult> resultSerializer = results.valueSerde().serializer();
+    topology.addSink(RESULTS_SINK, results.name(), results.keySerde().serializer(),
+        (Serializer<Object>) (topic, value) -> resultSerializer.serialize(topic, (ToolResult) value), PROCESSOR);
+    // The topic comes from the call (checked against tools.publish.allowed.topics): a dynamic sink, so the record
+    // goes out through the Streams producer, inside the same transaction as the result.
+    topology.addSink(PUBLISH_SINK, (key, value, ctx) -> ((Tool.Publication) value).topic(),
+        Serdes.String().serializer(), (Serializer<Object>) ToolWorkersTopology::publicationBytes, PROCESSOR);
+    return topology;
+  }
+
+  private static byte[] publicationBytes(String topic, Object value) {
+    try {
+      return Json.writer().writeValueAsBytes(((Tool.Publication) value).value());
+    } catch (JsonProcessingException e) {
+      throw new SerializationException("cannot write the record for " + topic + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** Refuses a value over {@link #MAX_CALL_BYTES} before parsing it; the deserialization handler dead-letters it. */
+  private static Deserializer<ToolCall> capped(Deserializer<ToolCall> inner) {
+    return (topic, bytes) -> {
+      if (bytes != null && bytes.length > MAX_CALL_BYTES) {
+        throw new SerializationException(String.format("cannot read ToolCall: the value has %,d bytes; the limit is %,d",
+            bytes.length, MAX_CALL_BYTES));
+      }
+      return inner.deserialize(topic, bytes);
+    };
+  }
+
+  private final class Execute implements Processor<String, ToolCall, String, Object> {
+    private final Map<String, String> toolByTopic;
+    private ProcessorContext<String, Object> context;
+    private KeyValueStore<String, ExecutedCall> executed;
+    private Counter repeats;
+
+    Execute(Map<String, String> toolByTopic) {
+      this.toolByTopic = toolByTopic;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, Object> context) {
+      this.context = context;
+      this.executed = context.getStateStore(EXECUTED_STORE);
+      this.repeats = Counter.builder("llmstreams.tools.repeats")
+          .description("Calls answered again from the store (same callId), not run again").register(meters);
+      long every = Math.max(1_000, Math.min(60_000, retention.toMillis() / 2));
+      context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::forgetOldCalls);
+    }
+
+    @Override
+    public void process(Record<String, ToolCall> record) {
+      ToolCall call = record.value();
+      String topic = context.recordMetadata().map(m -> m.topic()).orElse(null);
+      String tool = toolByTopic.get(topic);
+      if (call == null) {
+        throw new RejectedRecordException("a tool call with no value (tombstone) cannot be run");
+      }
+      if (record.key() == null) {
+        throw new RejectedRecordException("tool call " + call.callId() + " has no key; the key must be its goalId");
+      }
+      if (!record.key().equals(call.goalId())) {
+        // The store is partitioned by goalId: a call under another key could be run twice on two partitions.
+        throw new RejectedRecordException("tool call " + call.callId() + " has key '" + record.key()
+            + "'; the key must be its goalId '" + call.goalId() + "'");
+      }
+      if (!call.tool().equals(tool)) {
+        throw new RejectedRecordException("tool call " + call.callId() + " names tool '" + call.tool() + "' but came on "
+            + topic + ", the topic of tool '" + tool + "'");
+      }
+      ExecutedCall done = executed.get(call.callId());
+      if (done != null) {
+        repeats.increment();
+        count(tool, "repeat");
+        send(record, done.result());
+        return;
+      }
+      long now = context.currentSystemTimeMs();
+      ToolResult result = run(tool, call, now, record);
+      executed.put(call.callId(), new ExecutedCall(result, now));
+      send(record, result);
+    }
+
+    private ToolResult run(String tool, ToolCall call, long now, Record<String, ToolCall> record) {
+      List<String> problems = registry.validate(tool, call.arguments());
+      if (!problems.isEmpty()) {
+        count(tool, "invalid");
+        return failed(call, "invalid arguments: " + String.join("; ", problems), 0);
+      }
+      if (call.deadline() != null && call.deadline().toEpochMilli() <= now) {
+        count(tool, "error");
+        return failed(call, "deadline passed (" + call.deadline() + ")", 0);
+      }
+      Timer timer = Timer.builder("llmstreams.tools.duration").description("Time one tool call took to run")
+          .tag("tool", tool).register(meters);
+      long start = System.nanoTime();
+      Tool.Outcome outcome;
+      try {
+        // http_get and synthesis block this stream thread for up to their time limit (a few seconds, well under
+        // max.poll.interval.ms); calls are rare next to records, and blocking keeps the result in the transaction.
+        outcome = tools.get(tool).execute(call.arguments(), Duration.ofMillis(call.timeoutMs()));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while running " + call.callId(), e);
+      } catch (Exception e) {
+        long ms = elapsedMs(timer, start);
+        count(tool, "error");
+        String message = e instanceof ToolException ? e.getMessage()
+            : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        return failed(call, message, ms);
+      }
+      long ms = elapsedMs(timer, start);
+      for (Tool.Publication p : outcome.publications()) {
+        context.forward(new Record<String, Object>(p.key(), p, record.timestamp()), PUBLISH_SINK);
+      }
+      count(tool, "ok");
+      return new ToolResult(call.callId(), call.goalId(), tool, true, outcome.result(), null, ms, workerId);
+    }
+
+    private long elapsedMs(Timer timer, long startNanos) {
+      long nanos = System.nanoTime() - startNanos;
+      timer.record(Duration.ofNanos(nanos));
+      return nanos / 1_000_000;
+    }
+
+    private ToolResult failed(ToolCall call, String error, long ms) {
+      String e = error == null || error.isBlank() ? "failed without a message" : error;
+      if (e.length() > MAX_ERROR_CHARS) {
+        e = e.substring(0, MAX_ERROR_CHARS) + "...";
+      }
+      return new ToolResult(call.callId(), call.goalId(), call.tool(), false, null, e, ms, workerId);
+    }
+
+    private void send(Record<String, ToolCall> record, ToolResult result) {
+      context.forward(new Record<String, Object>(record.key(), result, record.timestamp()), RESULTS_SINK);
+    }
+
+    private void count(String tool, String outcome) {
+      Counter.builder("llmstreams.tools.calls").description("Tool calls by tool and outcome")
+          .tag("tool", tool).tag("outcome", outcome).register(meters).increment();
+    }
+
+    /** Forgets calls answered longer than tools.retention.ms ago; a repeat after that runs again. */
+    private void forgetOldCalls(long now) {
+      List<String> old = new ArrayList<>();
+      try (KeyValueIterator<String, ExecutedCall> it = executed.all()) {
+        while (it.hasNext()) {
+          var e = it.next();
+          if (e.value == null || now - e.value.executedAtMs() > retention.toMillis()) {
+            old.add(e.key);
+          }
+        }
+      }
+      old.forEach(executed::delete);
+    }
+  }
+}

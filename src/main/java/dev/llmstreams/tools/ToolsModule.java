@@ -1,0 +1,65 @@
+package dev.llmstreams.tools;
+
+import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.HostInfo;
+
+/** The built-in tool workers (calculator, http_get, publish, synthesis) as a pattern the runner starts. */
+public final class ToolsModule implements PatternModule {
+  /** This instance's HTTP server, known only once the runner registers routes (after the topology is built). */
+  private final AtomicReference<HostInfo> self = new AtomicReference<>();
+
+  @Override
+  public String name() {
+    return "tools";
+  }
+
+  @Override
+  public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
+    ToolRegistry definitions = ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR));
+    Duration httpTimeout = Duration.ofMillis(config.getLong(AppConfig.TOOLS_HTTP_TIMEOUT_MS));
+    String synthesisUrl = config.getString(AppConfig.TOOLS_SYNTHESIS_URL);
+    List<Tool> tools = List.of(
+        new Calculator(),
+        HttpGetTool.from(config),
+        PublishTool.from(config),
+        new SynthesisTool(() -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
+            config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES), httpTimeout));
+    return new ToolWorkersTopology(catalog, definitions, tools, registry,
+        Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), workerId(config))
+        .build();
+  }
+
+  @Override
+  public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
+    this.self.set(self);
+  }
+
+  private String ownServer() {
+    HostInfo h = self.get();
+    return h == null ? null : "http://" + h.host() + ":" + h.port();
+  }
+
+  /**
+   * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application, the host name (the
+   * module looks it up once; the topology itself gets it as a value) and the process.
+   */
+  static String workerId(AppConfig config) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      host = "unknown-host";
+    }
+    return StreamsSettings.applicationId(config, "tools") + "@" + host + "/" + ProcessHandle.current().pid();
+  }
+}
