@@ -1,6 +1,8 @@
 package dev.llmstreams.bench;
 
 import dev.llmstreams.broker.LocalBroker;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -75,6 +77,22 @@ final class BenchCluster implements AutoCloseable {
         consumer.poll(Duration.ofMillis(200)).forEach(each);
       }
     }
+  }
+
+  /**
+   * The settings of an app under benchmark: this cluster, its own topic prefix, application id and state, a free
+   * HTTP port, and every purpose routed to the simulator. Mutable, so a benchmark can add its own.
+   */
+  Map<String, String> appSettings(String prefix, Path state, SimulatedLlmServer sim) {
+    return new java.util.HashMap<>(Map.of(
+        AppConfig.KAFKA_BOOTSTRAP, bootstrap,
+        AppConfig.TOPICS_PREFIX, prefix,
+        AppConfig.APPLICATION_ID, prefix + "app",
+        AppConfig.STATE_DIR, state.toString(),
+        AppConfig.HTTP_PORT, "0",
+        AppConfig.LLM_ROUTE_DEFAULT, "openai",
+        AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
+        AppConfig.provider("openai", "model"), "simulated"));
   }
 
   /** Waits until the app is ready, or fails the benchmark after two minutes. */

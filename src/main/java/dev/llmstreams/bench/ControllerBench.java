@@ -3,7 +3,6 @@ package dev.llmstreams.bench;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.app.LlmStreamsApp;
-import dev.llmstreams.app.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.controller.ControllerModule;
 import dev.llmstreams.events.Goal;
@@ -14,6 +13,7 @@ import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.tools.ToolsModule;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
@@ -41,7 +41,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * {@code bench controller}: goals through the controller, the gateway and a tool worker over a real broker, against
+ * {@code bench controller}: goals through the controller, the gateway and the tools pattern over a real broker, against
  * the simulated LLM set to ask for {@code steps - 1} calculator calls before its final answer. Throughput is compared
  * with the ceiling of the LLM's concurrency C and latency L (C/L calls per second, so C/(L*steps) goals per second),
  * and what the loop adds per step is measured from the goals' own events (see {@link StepOverhead}).
@@ -92,12 +92,10 @@ public final class ControllerBench {
       createTopics(cluster.bootstrap(), catalog);
       AppConfig config = AppConfig.load(null, Map.of(), settings(cluster, prefix, state, sim));
       try (Observability observability = new Observability();
-          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
-          BenchEchoWorker worker = BenchEchoWorker.start(cluster, catalog)) {
-        List<PatternModule> patterns = List.of(new GatewayModule(), new ControllerModule());
-        app.start(patterns);
-        progress.say("gateway and controller starting, tool worker: %s (concurrency %d, LLM latency %d ms, %d steps)",
-            BenchEchoWorker.NAME, options.concurrency(), options.latencyMs(), options.steps());
+          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        progress.say("gateway, controller and tools starting (concurrency %d, LLM latency %d ms, %d steps)",
+            options.concurrency(), options.latencyMs(), options.steps());
         BenchCluster.awaitReady(app);
         if (options.warmupGoals() > 0) {
           // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then measure.
@@ -114,16 +112,8 @@ public final class ControllerBench {
   }
 
   private Map<String, String> settings(BenchCluster cluster, String prefix, Path state, SimulatedLlmServer sim) {
-    Map<String, String> settings = new HashMap<>(Map.of(
-        AppConfig.KAFKA_BOOTSTRAP, cluster.bootstrap(),
-        AppConfig.TOPICS_PREFIX, prefix,
-        AppConfig.APPLICATION_ID, prefix + "app",
-        AppConfig.STATE_DIR, state.toString(),
-        AppConfig.HTTP_PORT, "0",
-        AppConfig.LLM_ROUTE_DEFAULT, "openai",
-        AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
-        AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()),
-        AppConfig.provider("openai", "model"), "simulated"));
+    Map<String, String> settings = cluster.appSettings(prefix, state, sim);
+    settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()));
     // The operator's step limit is a ceiling: a bench of more steps than its default raises it, never lowers it.
     settings.put(AppConfig.CONTROLLER_MAX_STEPS, Integer.toString(Math.max(10, options.steps())));
     options.clientSettings().forEach((k, v) -> settings.put(AppConfig.CLIENT_PREFIX + k, v));
@@ -251,8 +241,8 @@ public final class ControllerBench {
     report.put("benchmark", "controller");
     report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs()
         + " ms, " + (options.steps() - 1) + " tool-call turn(s) then the final answer");
-    report.put("tool_worker", BenchEchoWorker.NAME);
-    report.put("patterns", "gateway, controller");
+    report.put("tool_worker", "the tools pattern's calculator");
+    report.put("patterns", "gateway, controller, tools");
     report.put("goals", options.goals());
     report.put("goals_finished", finished);
     report.put("steps", options.steps());
@@ -270,6 +260,10 @@ public final class ControllerBench {
     report.put("gateway_poll_ms", config.getLong(AppConfig.GATEWAY_POLL_MS));
     ObjectNode clients = report.putObject("kafka_client_settings");
     options.clientSettings().forEach(clients::put);
+    // Every hop waits for a commit and a poll on 2 shared cores: other load on the machine shows in the overhead.
+    report.put("cpus", Runtime.getRuntime().availableProcessors());
+    report.put("system_load_average_1m", GatewayBench.round(
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
     report.put("seconds", GatewayBench.round(seconds));
     report.put("goals_per_s", GatewayBench.round(goalsPerS));
     report.put("ceiling_goals_per_s", GatewayBench.round(ceiling));
@@ -281,6 +275,7 @@ public final class ControllerBench {
     report.put("tool_calls_expected", (long) options.goals() * (options.steps() - 1));
     report.put("tool_call_retries", tools.retries());
     report.put("tool_results", tools.results());
+    report.put("tool_results_failed", tools.failed());
     report.put("duplicate_tool_calls", tools.duplicates());
     report.put("duplicate_goal_results", run.duplicateResults());
     report.put("steps_measured", overhead.size());
@@ -329,7 +324,7 @@ public final class ControllerBench {
     return events;
   }
 
-  private record ToolCounts(long calls, long retries, long results, long duplicates) {}
+  private record ToolCounts(long calls, long retries, long results, long failed, long duplicates) {}
 
   private ToolCounts countTools(BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
     long calls = 0;
@@ -354,16 +349,18 @@ public final class ControllerBench {
     }
     Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
     Map<String, Integer> resultsPerCall = new HashMap<>();
+    long[] failed = {0};
     cluster.readAll(results.name(), r -> {
       if (goals.contains(r.key())) {
         ToolResult result = results.valueSerde().deserializer().deserialize(results.name(),
             r.value().getBytes(StandardCharsets.UTF_8));
         resultsPerCall.merge(result.callId(), 1, Integer::sum);
+        failed[0] += result.ok() ? 0 : 1;
       }
     });
     long duplicates = firstAttempts.values().stream().filter(n -> n > 1).count()
         + resultsPerCall.values().stream().filter(n -> n > 1).count();
     long resultCount = resultsPerCall.values().stream().mapToLong(Integer::longValue).sum();
-    return new ToolCounts(calls, retries, resultCount, duplicates);
+    return new ToolCounts(calls, retries, resultCount, failed[0], duplicates);
   }
 }

@@ -70,15 +70,7 @@ public final class SummarizerBench {
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.bootstrap()))) {
         new TopicAdmin(admin, (short) -1).apply(catalog.all(), false);
       }
-      AppConfig config = AppConfig.load(null, Map.of(), Map.of(
-          AppConfig.KAFKA_BOOTSTRAP, cluster.bootstrap(),
-          AppConfig.TOPICS_PREFIX, prefix,
-          AppConfig.APPLICATION_ID, prefix + "app",
-          AppConfig.STATE_DIR, state.toString(),
-          AppConfig.HTTP_PORT, "0",
-          AppConfig.LLM_ROUTE_DEFAULT, "openai",
-          AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
-          AppConfig.provider("openai", "model"), "simulated"));
+      AppConfig config = AppConfig.load(null, Map.of(), cluster.appSettings(prefix, state, sim));
       long ingested = 0;
       List<Long> docTokens = new ArrayList<>();
       try (Observability observability = new Observability();
