@@ -13,7 +13,7 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print ratios measured in one run (against the ceiling or a baseline).",
-    subcommands = {BenchCommand.Gateway.class, BenchCommand.Summarizer.class})
+    subcommands = {BenchCommand.Gateway.class, BenchCommand.Summarizer.class, BenchCommand.Controller.class})
 final class BenchCommand implements Runnable {
   @ParentCommand Main main;
 
@@ -95,6 +95,59 @@ final class BenchCommand implements Runnable {
       ObjectNode report = new GatewayBench(new GatewayBench.Options(latencyMs, concurrency, requests, partitions,
           baselineRequests, warmupRequests, bench.externalBootstrap()), System.err).run();
       report(report, json);
+      return 0;
+    }
+  }
+
+  @Command(name = "controller", mixinStandardHelpOptions = true,
+      description = {"Goals through the controller, the gateway and the calculator's tool worker over a real broker,",
+          "against a SIMULATED LLM that asks for steps-1 calculator calls, then answers: goals/s against the ceiling",
+          "concurrency/(latency*steps), the loop's overhead per step (p50/p99), LLM and tool calls, duplicates."})
+  static final class Controller implements Callable<Integer> {
+    @ParentCommand BenchCommand bench;
+
+    @Option(names = "--goals", defaultValue = "500", description = "Goals to run (default ${DEFAULT-VALUE}).")
+    int goals;
+
+    @Option(names = "--steps", defaultValue = "3",
+        description = "LLM turns per goal: steps-1 with a tool call, then the final answer (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--latency-ms", defaultValue = "200", description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
+    long latencyMs;
+
+    @Option(names = "--concurrency", defaultValue = "64", description = "Gateway calls in flight (default ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    @Option(names = "--partitions", defaultValue = "0",
+        description = "Partitions of goals, tool-results, approvals, controller.llm-replies, llm-requests and tool-calls;"
+            + " 0: the catalog's (default ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--in-flight", defaultValue = "0",
+        description = "Goals running at once, a new one sent as one finishes; 0: all at once (default ${DEFAULT-VALUE}).")
+    int inFlight;
+
+    @Option(names = "--warmup-goals", defaultValue = "50",
+        description = "Goals run first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+    int warmupGoals;
+
+    @Option(names = "--commit-interval-ms", description = "The app's commit.interval.ms (default: the app's, 100).")
+    Long commitIntervalMs;
+
+    @Option(names = "--kafka-client", paramLabel = "KEY=VALUE",
+        description = "A setting of the app's Kafka clients (as kafka.client.KEY), e.g. fetch.max.wait.ms=10; repeatable.")
+    java.util.Map<String, String> clientSettings = new java.util.TreeMap<>();
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+      report(new dev.llmstreams.bench.ControllerBench(new dev.llmstreams.bench.ControllerBench.Options(goals, steps,
+          latencyMs, concurrency, partitions, inFlight, warmupGoals, commitIntervalMs, clientSettings,
+          bench.externalBootstrap()),
+          System.err).run(), json);
       return 0;
     }
   }

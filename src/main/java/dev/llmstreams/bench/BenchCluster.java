@@ -1,13 +1,18 @@
 package dev.llmstreams.bench;
 
 import dev.llmstreams.broker.LocalBroker;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -61,6 +66,33 @@ final class BenchCluster implements AutoCloseable {
     }
     parts.forEach(consumer::position); // fix the start now, before anything is produced
     return consumer;
+  }
+
+  /** Hands every committed record of a topic, from the beginning to its end as of now, to {@code each}. */
+  void readAll(String topic, Consumer<ConsumerRecord<String, String>> each) {
+    try (KafkaConsumer<String, String> consumer = committedReader(topic, true)) {
+      List<TopicPartition> parts = List.copyOf(consumer.assignment());
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+        consumer.poll(Duration.ofMillis(200)).forEach(each);
+      }
+    }
+  }
+
+  /**
+   * The settings of an app under benchmark: this cluster, its own topic prefix, application id and state, a free
+   * HTTP port, and every purpose routed to the simulator. Mutable, so a benchmark can add its own.
+   */
+  Map<String, String> appSettings(String prefix, Path state, SimulatedLlmServer sim) {
+    return new java.util.HashMap<>(Map.of(
+        AppConfig.KAFKA_BOOTSTRAP, bootstrap,
+        AppConfig.TOPICS_PREFIX, prefix,
+        AppConfig.APPLICATION_ID, prefix + "app",
+        AppConfig.STATE_DIR, state.toString(),
+        AppConfig.HTTP_PORT, "0",
+        AppConfig.LLM_ROUTE_DEFAULT, "openai",
+        AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
+        AppConfig.provider("openai", "model"), "simulated"));
   }
 
   /** Waits until the app is ready, or fails the benchmark after two minutes. */

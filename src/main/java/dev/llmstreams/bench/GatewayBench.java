@@ -129,18 +129,11 @@ public final class GatewayBench {
   private Run runGateway(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state) throws Exception {
     try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
         .withLatency(Duration.ofMillis(options.latencyMs()))).start()) {
-      AppConfig config = AppConfig.load(null, Map.of(), Map.of(
-          AppConfig.KAFKA_BOOTSTRAP, cluster.bootstrap(),
-          AppConfig.TOPICS_PREFIX, prefix,
-          AppConfig.APPLICATION_ID, prefix + "app",
-          AppConfig.STATE_DIR, state.resolve("gateway").toString(),
-          AppConfig.HTTP_PORT, "0",
-          AppConfig.LLM_ROUTE_DEFAULT, "openai",
-          AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
-          AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()),
-          // One workload: every slot serves it, none is kept back for interactive calls.
-          AppConfig.provider("openai", "interactive.reserved"), "0",
-          AppConfig.provider("openai", "model"), "simulated"));
+      Map<String, String> settings = cluster.appSettings(prefix, state.resolve("gateway"), sim);
+      settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()));
+      // One workload: every slot serves it, none is kept back for interactive calls.
+      settings.put(AppConfig.provider("openai", "interactive.reserved"), "0");
+      AppConfig config = AppConfig.load(null, Map.of(), settings);
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule()));
@@ -275,7 +268,7 @@ public final class GatewayBench {
     return Math.round(v * 1000.0) / 1000.0;
   }
 
-  private static void deleteQuietly(Path dir) {
+  static void deleteQuietly(Path dir) {
     try (var files = Files.walk(dir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (Exception ignored) {

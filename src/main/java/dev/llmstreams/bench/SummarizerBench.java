@@ -70,15 +70,7 @@ public final class SummarizerBench {
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.bootstrap()))) {
         new TopicAdmin(admin, (short) -1).apply(catalog.all(), false);
       }
-      AppConfig config = AppConfig.load(null, Map.of(), Map.of(
-          AppConfig.KAFKA_BOOTSTRAP, cluster.bootstrap(),
-          AppConfig.TOPICS_PREFIX, prefix,
-          AppConfig.APPLICATION_ID, prefix + "app",
-          AppConfig.STATE_DIR, state.toString(),
-          AppConfig.HTTP_PORT, "0",
-          AppConfig.LLM_ROUTE_DEFAULT, "openai",
-          AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
-          AppConfig.provider("openai", "model"), "simulated"));
+      AppConfig config = AppConfig.load(null, Map.of(), cluster.appSettings(prefix, state, sim));
       long ingested = 0;
       List<Long> docTokens = new ArrayList<>();
       try (Observability observability = new Observability();
@@ -186,26 +178,20 @@ public final class SummarizerBench {
     JsonSerde<LlmRequest> serde = JsonSerde.of(LlmRequest.class);
     Map<String, Long> byPurpose = new TreeMap<>();
     Map<String, Long> calls = new TreeMap<>();
-    long total = 0;
-    try (KafkaConsumer<String, String> consumer = cluster.committedReader(topic, true)) {
-      List<TopicPartition> parts = consumer.assignment().stream().toList();
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-          LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
-          if (!KEY.equals(req.correlationId())) {
-            continue;
-          }
-          long t = 0;
-          for (ChatMessage m : req.messages()) {
-            t += m.content() == null ? 0 : tokens.count(m.content());
-          }
-          total += t;
-          byPurpose.merge(req.purpose(), t, Long::sum);
-          calls.merge(req.purpose(), 1L, Long::sum);
-        }
+    long[] total = {0};
+    cluster.readAll(topic, r -> {
+      LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
+      if (!KEY.equals(req.correlationId())) {
+        return;
       }
-    }
-    return new Counted(total, byPurpose, calls);
+      long t = 0;
+      for (ChatMessage m : req.messages()) {
+        t += m.content() == null ? 0 : tokens.count(m.content());
+      }
+      total[0] += t;
+      byPurpose.merge(req.purpose(), t, Long::sum);
+      calls.merge(req.purpose(), 1L, Long::sum);
+    });
+    return new Counted(total[0], byPurpose, calls);
   }
 }

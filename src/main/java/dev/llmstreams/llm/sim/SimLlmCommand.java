@@ -63,12 +63,16 @@ public final class SimLlmCommand implements Callable<Integer> {
       description = "Model name in answers (default: ${DEFAULT-VALUE}).")
   String model;
 
+  @Option(names = "--tool-steps", paramLabel = "N", defaultValue = "" + SimulatedLlmServer.Settings.DEFAULT_TOOL_STEPS,
+      description = "When tools are offered: tool-call turns before the final answer (default: ${DEFAULT-VALUE}).")
+  int toolSteps;
+
   public SimLlmCommand() {}
 
   /** The server settings the options describe. */
   public SimulatedLlmServer.Settings settings() {
     return new SimulatedLlmServer.Settings(host, port, Duration.ofMillis(latencyMs), Duration.ofMillis(jitterMs),
-        errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+        errorRate, rateLimitRate, malformedRate, hangRate, seed, model, toolSteps);
   }
 
   @Override
@@ -106,9 +110,9 @@ public final class SimLlmCommand implements Callable<Integer> {
     SimulatedLlmServer.Settings s = server.settings();
     return String.format(Locale.ROOT,
         "SIMULATED LLM (not an LLM) at %s - set it as the OpenAI base URL; latency %d ms +/- %d ms, "
-            + "errors %.2f, rate limits %.2f, malformed %.2f, hangs %.2f, seed %d, model %s; Ctrl-C stops",
+            + "errors %.2f, rate limits %.2f, malformed %.2f, hangs %.2f, seed %d, model %s, tool steps %d; Ctrl-C stops",
         server.baseUrl(), s.latency().toMillis(), s.jitter().toMillis(), s.errorRate(), s.rateLimitRate(),
-        s.malformedRate(), s.hangRate(), s.seed(), s.model());
+        s.malformedRate(), s.hangRate(), s.seed(), s.model(), s.toolSteps());
   }
 
   static String summary(SimulatedLlmServer.Stats s) {

@@ -57,6 +57,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
   /** Words of a text answer when the request sets no {@code max_tokens}. */
   public static final int DEFAULT_WORDS = 16;
   static final String FINAL_ANSWER = "simulated final answer";
+  static final String CALCULATOR = "calculator";
+  static final String CALCULATOR_EXPRESSION = "1+2";
 
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -86,11 +88,16 @@ public final class SimulatedLlmServer implements AutoCloseable {
    * @param hangRate share of calls never answered (closed after {@link #MAX_HANG} or on stop)
    * @param seed of the draws of faults and jitter
    * @param model the {@code model} field of answers
+   * @param toolSteps tool turns before the final answer when tools are offered: a conversation ending in a tool
+   *     result gets another tool call while it holds fewer assistant tool-call messages than this, else the final
+   *     answer (one ending in a user message always gets a tool call). 1 by default; a benchmark of multi-step goals
+   *     sets more
    */
   public record Settings(String host, int port, Duration latency, Duration jitter, double errorRate,
-      double rateLimitRate, double malformedRate, double hangRate, long seed, String model) {
+      double rateLimitRate, double malformedRate, double hangRate, long seed, String model, int toolSteps) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final long DEFAULT_SEED = 1L;
+    public static final int DEFAULT_TOOL_STEPS = 1;
 
     public Settings {
       Objects.requireNonNull(host, "host");
@@ -110,6 +117,16 @@ public final class SimulatedLlmServer implements AutoCloseable {
       if (errorRate + rateLimitRate + malformedRate + hangRate > 1.0 + 1e-9) {
         throw new IllegalArgumentException("the fault rates add up to more than 1");
       }
+      if (toolSteps < 0) {
+        throw new IllegalArgumentException("tool steps must not be negative, was " + toolSteps);
+      }
+    }
+
+    /** One tool turn, as before tool steps could be set. */
+    public Settings(String host, int port, Duration latency, Duration jitter, double errorRate,
+        double rateLimitRate, double malformedRate, double hangRate, long seed, String model) {
+      this(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          DEFAULT_TOOL_STEPS);
     }
 
     private static void rate(String name, double value) {
@@ -120,47 +137,63 @@ public final class SimulatedLlmServer implements AutoCloseable {
 
     /** Loopback, a free port, no latency, no faults, seed 1, model {@code simulated}. */
     public static Settings defaults() {
-      return new Settings(DEFAULT_HOST, 0, Duration.ZERO, Duration.ZERO, 0, 0, 0, 0, DEFAULT_SEED, DEFAULT_MODEL);
+      return new Settings(DEFAULT_HOST, 0, Duration.ZERO, Duration.ZERO, 0, 0, 0, 0, DEFAULT_SEED, DEFAULT_MODEL,
+          DEFAULT_TOOL_STEPS);
     }
 
     public Settings withHost(String host) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withPort(int port) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withLatency(Duration latency) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withJitter(Duration jitter) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withErrorRate(double errorRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withRateLimitRate(double rateLimitRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withMalformedRate(double malformedRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withHangRate(double hangRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withSeed(long seed) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
 
     public Settings withModel(String model) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model);
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
+    }
+
+    public Settings withToolSteps(int toolSteps) {
+      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+          toolSteps);
     }
   }
 
@@ -429,9 +462,12 @@ public final class SimulatedLlmServer implements AutoCloseable {
     String finishReason;
     String generated;
     JsonNode tool = chosenTool(request);
-    if (tool != null && !"tool".equals(last.path("role").asText())) {
+    // A new user turn always gets a tool call (as with one tool step); a tool result gets another one until the
+    // conversation holds toolSteps tool-call turns, then the final answer.
+    boolean callTool = !"tool".equals(last.path("role").asText()) || toolCallTurns(messages) < settings.toolSteps();
+    if (tool != null && callTool) {
       JsonNode function = tool.path("function");
-      String arguments = MinimalValue.of(function.path("parameters")).toString();
+      String arguments = arguments(function).toString();
       message.putNull("content");
       ObjectNode call = message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function");
       call.putObject("function").put("name", function.path("name").asText()).put("arguments", arguments);
@@ -467,6 +503,29 @@ public final class SimulatedLlmServer implements AutoCloseable {
     body.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
         .put("total_tokens", prompt + completion);
     return Reply.json(200, body);
+  }
+
+  /** Assistant messages of the conversation that asked for tool calls. */
+  static int toolCallTurns(JsonNode messages) {
+    int turns = 0;
+    for (JsonNode message : messages) {
+      if ("assistant".equals(message.path("role").asText()) && !message.path("tool_calls").isEmpty()) {
+        turns++;
+      }
+    }
+    return turns;
+  }
+
+  /**
+   * The arguments of a simulated call: the simplest schema-valid value, except for the built-in calculator, whose
+   * worker evaluates them: {@code "x"} is valid by its schema but fails as arithmetic, and a failed call is not
+   * what a benchmark of goals wants to measure.
+   */
+  private static JsonNode arguments(JsonNode function) {
+    if (CALCULATOR.equals(function.path("name").asText())) {
+      return NODES.objectNode().put("expression", CALCULATOR_EXPRESSION);
+    }
+    return MinimalValue.of(function.path("parameters"));
   }
 
   /** The tool to call: the one {@code tool_choice} names, else the first; none when there are no tools or choice is none. */

@@ -147,6 +147,39 @@ class SimulatedLlmServerTest {
   }
 
   @Test
+  void withThreeToolStepsTheConversationGetsToolCallsUntilItHoldsThreeThenTheFinalAnswer() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withToolSteps(3));
+    String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"calculator\",\"parameters\":"
+        + "{\"type\":\"object\",\"required\":[\"expression\"],\"properties\":{\"expression\":{\"type\":\"string\"}}}}}]";
+    StringBuilder messages = new StringBuilder("{\"role\":\"user\",\"content\":\"Add one and two, three times.\"}");
+    List<String> finishReasons = new ArrayList<>();
+    for (int turn = 0; turn < 4; turn++) {
+      JsonNode choice = Json.tree(send(chat(server, "{\"messages\":[" + messages + "],\"tools\":" + tools + "}")).body())
+          .path("choices").get(0);
+      finishReasons.add(choice.path("finish_reason").asText());
+      if (!"tool_calls".equals(choice.path("finish_reason").asText())) {
+        assertThat(choice.at("/message/content").asText()).isEqualTo("simulated final answer");
+        break;
+      }
+      JsonNode call = choice.at("/message/tool_calls/0");
+      // The calculator gets arithmetic it can evaluate, not the schema's minimal "x".
+      assertThat(Json.tree(call.at("/function/arguments").asText()).path("expression").asText()).isEqualTo("1+2");
+      messages.append(",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[").append(call).append("]}")
+          .append(",{\"role\":\"tool\",\"tool_call_id\":\"").append(call.path("id").asText())
+          .append("\",\"content\":\"3\"}");
+    }
+
+    assertThat(finishReasons).containsExactly("tool_calls", "tool_calls", "tool_calls", "stop");
+    assertThat(server.stats().calls()).isEqualTo(4);
+  }
+
+  @Test
+  void negativeToolStepsAreRefused() {
+    assertThatThrownBy(() -> SimulatedLlmServer.Settings.defaults().withToolSteps(-1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tool steps");
+  }
+
+  @Test
   void aJsonSchemaRequestGetsJsonThatParsesAndUsesTheFirstEnumValue() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
     String schema = """

@@ -1,0 +1,366 @@
+package dev.llmstreams.bench;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.controller.ControllerModule;
+import dev.llmstreams.events.Goal;
+import dev.llmstreams.events.GoalEvent;
+import dev.llmstreams.events.GoalResult;
+import dev.llmstreams.events.ToolCall;
+import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.llm.sim.SimulatedLlmServer;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.tools.ToolsModule;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import dev.llmstreams.topics.TopicSpec;
+import dev.llmstreams.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * {@code bench controller}: goals through the controller, the gateway and the tools pattern over a real broker, against
+ * the simulated LLM set to ask for {@code steps - 1} calculator calls before its final answer. Throughput is compared
+ * with the ceiling of the LLM's concurrency C and latency L (C/L calls per second, so C/(L*steps) goals per second),
+ * and what the loop adds per step is measured from the goals' own events (see {@link StepOverhead}).
+ */
+public final class ControllerBench {
+  /** Tools the bench's goals may use: the calculator, which the simulator calls with arithmetic it can evaluate. */
+  static final String TOOL = "calculator";
+
+  /**
+   * What to run.
+   *
+   * @param partitions of the controller's co-partitioned topics, llm-requests and tool-calls; 0: the catalog's
+   * @param inFlight goals running at once (a new one is sent when one finishes); 0: all sent at once
+   * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
+   * @param clientSettings more settings of the app's Kafka clients (its {@code kafka.client.*} keys, without it)
+   */
+  public record Options(int goals, int steps, long latencyMs, int concurrency, int partitions, int inFlight,
+      int warmupGoals, Long commitIntervalMs, Map<String, String> clientSettings, String bootstrap) {
+    public Options {
+      if (steps < 1) {
+        throw new IllegalArgumentException("--steps must be at least 1, was " + steps);
+      }
+      if (goals < 1) {
+        throw new IllegalArgumentException("--goals must be at least 1, was " + goals);
+      }
+    }
+  }
+
+  /** The goals of one phase as the bench saw them. */
+  private record Driven(Map<String, Long> sentAtMs, Map<String, Long> resultAtMs, Map<String, GoalResult> results,
+      long firstSentMs, long lastResultMs, int duplicateResults) {}
+
+  private final Options options;
+  private final Progress progress;
+
+  public ControllerBench(Options options, java.io.PrintStream progressOut) {
+    this.options = options;
+    this.progress = new Progress(progressOut);
+  }
+
+  public ObjectNode run() throws Exception {
+    String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
+    Path state = Files.createTempDirectory("llmstreams-bench");
+    try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress);
+        SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
+            .withLatency(Duration.ofMillis(options.latencyMs())).withToolSteps(options.steps() - 1)).start()) {
+      TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
+      createTopics(cluster.bootstrap(), catalog);
+      AppConfig config = AppConfig.load(null, Map.of(), settings(cluster, prefix, state, sim));
+      try (Observability observability = new Observability();
+          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        progress.say("gateway, controller and tools starting (concurrency %d, LLM latency %d ms, %d steps)",
+            options.concurrency(), options.latencyMs(), options.steps());
+        BenchCluster.awaitReady(app);
+        if (options.warmupGoals() > 0) {
+          // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then measure.
+          drive(cluster, catalog, options.warmupGoals(), "warm-up");
+        }
+        long callsBefore = sim.stats().calls();
+        Driven run = drive(cluster, catalog, options.goals(), "goals");
+        long llmCalls = sim.stats().calls() - callsBefore;
+        return report(cluster, catalog, config, run, llmCalls);
+      }
+    } finally {
+      GatewayBench.deleteQuietly(state);
+    }
+  }
+
+  private Map<String, String> settings(BenchCluster cluster, String prefix, Path state, SimulatedLlmServer sim) {
+    Map<String, String> settings = cluster.appSettings(prefix, state, sim);
+    settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()));
+    // The operator's step limit is a ceiling: a bench of more steps than its default raises it, never lowers it.
+    settings.put(AppConfig.CONTROLLER_MAX_STEPS, Integer.toString(Math.max(10, options.steps())));
+    options.clientSettings().forEach((k, v) -> settings.put(AppConfig.CLIENT_PREFIX + k, v));
+    if (options.commitIntervalMs() != null) {
+      settings.put(AppConfig.COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
+    }
+    return settings;
+  }
+
+  private void createTopics(String bootstrap, TopicCatalog catalog) throws Exception {
+    Set<TopicRole> resized = Set.of(TopicRole.GOALS, TopicRole.TOOL_RESULTS, TopicRole.CONTROLLER_LLM_REPLIES,
+        TopicRole.APPROVALS, TopicRole.LLM_REQUESTS, TopicRole.TOOL_CALLS);
+    List<TopicSpec> specs = new ArrayList<>();
+    for (TopicSpec s : catalog.all()) {
+      specs.add(options.partitions() > 0 && resized.contains(s.role()) ? s.withPartitions(options.partitions()) : s);
+    }
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      new TopicAdmin(admin, (short) -1).apply(specs, false);
+    }
+  }
+
+  /**
+   * Sends n goals, at most {@code inFlight} running at once (all at once when 0), and waits until each has its
+   * committed result. A goal's result time is when this bench's read_committed consumer received it: when a user
+   * could read the answer.
+   */
+  private Driven drive(BenchCluster cluster, TopicCatalog catalog, int n, String label) throws Exception {
+    Topic<Goal> goals = catalog.topic(Topics.GOALS);
+    Topic<GoalResult> results = catalog.topic(Topics.GOAL_RESULTS);
+    Map<String, Long> sentAt = new HashMap<>();
+    Map<String, Long> resultAt = new HashMap<>();
+    Map<String, GoalResult> byGoal = new HashMap<>();
+    int duplicates = 0;
+    int window = options.inFlight() <= 0 ? n : Math.min(n, options.inFlight());
+    String run = label + "-" + UUID.randomUUID().toString().substring(0, 6) + "-";
+    Properties pp = new Properties();
+    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
+    pp.put(ProducerConfig.ACKS_CONFIG, "all");
+    pp.put(ProducerConfig.LINGER_MS_CONFIG, 1);
+    try (KafkaConsumer<String, String> consumer = cluster.committedReader(results.name(), false);
+        KafkaProducer<String, Goal> producer = new KafkaProducer<>(pp, goals.keySerde().serializer(),
+            goals.valueSerde().serializer())) {
+      int sent = 0;
+      long first = System.currentTimeMillis();
+      for (; sent < window; sent++) {
+        send(producer, goals.name(), run + sent, sentAt);
+      }
+      producer.flush();
+      long lastReport = System.nanoTime();
+      long last = first;
+      Instant giveUp = Instant.now().plusSeconds(120L + 3L * n * options.steps() * options.latencyMs() / 1000L);
+      while (resultAt.size() < n && Instant.now().isBefore(giveUp)) {
+        boolean sentMore = false;
+        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
+          GoalResult result = results.valueSerde().deserializer().deserialize(results.name(),
+              r.value().getBytes(StandardCharsets.UTF_8));
+          if (!sentAt.containsKey(result.goalId())) {
+            continue;
+          }
+          if (resultAt.containsKey(result.goalId())) {
+            duplicates++;
+            continue;
+          }
+          last = System.currentTimeMillis();
+          resultAt.put(result.goalId(), last);
+          byGoal.put(result.goalId(), result);
+          if (sent < n) {
+            send(producer, goals.name(), run + sent++, sentAt);
+            sentMore = true;
+          }
+        }
+        if (sentMore) {
+          producer.flush();
+        }
+        if (System.nanoTime() - lastReport > 2_000_000_000L) {
+          progress.say("%s: %d/%d goals finished, %d sent", label, resultAt.size(), n, sent);
+          lastReport = System.nanoTime();
+        }
+      }
+      progress.say("%s: %d/%d goals finished in %.2f s", label, resultAt.size(), n, (last - first) / 1000.0);
+      return new Driven(sentAt, resultAt, byGoal, first, last, duplicates);
+    }
+  }
+
+  private void send(KafkaProducer<String, Goal> producer, String topic, String goalId, Map<String, Long> sentAt) {
+    Goal goal = new Goal(goalId, "Add one and two with the calculator, then report the sum.", List.of(TOOL), null,
+        null, null, Map.of(), Instant.now());
+    sentAt.put(goalId, System.currentTimeMillis());
+    producer.send(new ProducerRecord<>(topic, goalId, goal));
+  }
+
+  private ObjectNode report(BenchCluster cluster, TopicCatalog catalog, AppConfig config, Driven run, long llmCalls) {
+    Map<String, List<GoalEvent>> events = eventsOf(cluster, catalog, run.sentAtMs().keySet());
+    List<Double> overhead = new ArrayList<>();
+    List<Double> llmLeg = new ArrayList<>();
+    List<Double> toolLeg = new ArrayList<>();
+    List<Double> llmLatency = new ArrayList<>();
+    List<Double> toolTime = new ArrayList<>();
+    for (List<GoalEvent> goal : events.values()) {
+      for (StepOverhead.Step s : StepOverhead.of(goal)) {
+        overhead.add((double) s.overheadMs());
+        llmLeg.add((double) s.llmLegMs());
+        llmLatency.add((double) s.llmLatencyMs());
+        if (s.toolLegMs() != 0 || s.toolMs() != 0) {
+          toolLeg.add((double) s.toolLegMs());
+          toolTime.add((double) s.toolMs());
+        }
+      }
+    }
+    ToolCounts tools = countTools(cluster, catalog, run.sentAtMs().keySet());
+    Map<String, Integer> statuses = new TreeMap<>();
+    int expectedSteps = 0;
+    List<Double> goalLatency = new ArrayList<>();
+    for (GoalResult r : run.results().values()) {
+      statuses.merge(r.status().name().toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
+      expectedSteps += r.steps() == options.steps() ? 1 : 0;
+      goalLatency.add((double) (run.resultAtMs().get(r.goalId()) - run.sentAtMs().get(r.goalId())));
+    }
+    int finished = run.resultAtMs().size();
+    double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
+    double goalsPerS = finished / seconds;
+    double ceiling = options.concurrency() * 1000.0 / (options.latencyMs() * options.steps());
+
+    ObjectNode report = JsonNodeFactory.instance.objectNode();
+    report.put("benchmark", "controller");
+    report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs()
+        + " ms, " + (options.steps() - 1) + " tool-call turn(s) then the final answer");
+    report.put("tool_worker", "the tools pattern's calculator");
+    report.put("patterns", "gateway, controller, tools");
+    report.put("goals", options.goals());
+    report.put("goals_finished", finished);
+    report.put("steps", options.steps());
+    report.put("goals_with_all_steps", expectedSteps);
+    ObjectNode byStatus = report.putObject("statuses");
+    statuses.forEach(byStatus::put);
+    report.put("latency_ms", options.latencyMs());
+    report.put("concurrency", options.concurrency());
+    report.put("partitions", options.partitions() > 0 ? options.partitions()
+        : catalog.spec(TopicRole.GOALS).partitions());
+    report.put("in_flight", options.inFlight() <= 0 ? "all goals at once" : Integer.toString(options.inFlight()));
+    report.put("warmup_goals", options.warmupGoals());
+    report.put("processing_guarantee", config.getString(AppConfig.PROCESSING_GUARANTEE));
+    report.put("commit_interval_ms", config.getLong(AppConfig.COMMIT_INTERVAL_MS));
+    report.put("gateway_poll_ms", config.getLong(AppConfig.GATEWAY_POLL_MS));
+    ObjectNode clients = report.putObject("kafka_client_settings");
+    options.clientSettings().forEach(clients::put);
+    // Every hop waits for a commit and a poll on 2 shared cores: other load on the machine shows in the overhead.
+    report.put("cpus", Runtime.getRuntime().availableProcessors());
+    report.put("system_load_average_1m", GatewayBench.round(
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    report.put("seconds", GatewayBench.round(seconds));
+    report.put("goals_per_s", GatewayBench.round(goalsPerS));
+    report.put("ceiling_goals_per_s", GatewayBench.round(ceiling));
+    report.put("ratio", GatewayBench.round(goalsPerS / ceiling));
+    report.put("llm_calls", llmCalls);
+    report.put("llm_calls_expected", (long) options.goals() * options.steps());
+    report.put("llm_calls_per_s", GatewayBench.round(llmCalls / seconds));
+    report.put("tool_calls", tools.calls());
+    report.put("tool_calls_expected", (long) options.goals() * (options.steps() - 1));
+    report.put("tool_call_retries", tools.retries());
+    report.put("tool_results", tools.results());
+    report.put("tool_results_failed", tools.failed());
+    report.put("duplicate_tool_calls", tools.duplicates());
+    report.put("duplicate_goal_results", run.duplicateResults());
+    report.put("steps_measured", overhead.size());
+    putPercentiles(report, "step_overhead", overhead);
+    putPercentiles(report, "llm_leg_overhead", llmLeg);
+    putPercentiles(report, "tool_leg_overhead", toolLeg);
+    putPercentiles(report, "llm_latency", llmLatency);
+    putPercentiles(report, "tool_duration", toolTime);
+    putPercentiles(report, "goal_latency", goalLatency);
+    ObjectNode d = report.putObject("definitions");
+    d.put("goals_per_s", "goals finished / (time the last goal-result reached this bench's read_committed consumer"
+        + " - time the first goal was produced)");
+    d.put("ceiling_goals_per_s", "concurrency / (latency * steps): every LLM slot busy all the time");
+    d.put("step_overhead", "per LLM step, from goal-events: from the step's start (its llm_requested; for steps after"
+        + " the first, the handling of the previous step's last tool_result) to the next step's start (or finished),"
+        + " minus the LLM latency (llm_replied data.latencyMs, measured by the gateway from the provider call's start)"
+        + " minus the tool's own time (the largest tool_result data.durationMs of the step)");
+    d.put("llm_leg_overhead", "step start to the controller handling llm_replied, minus data.latencyMs: request"
+        + " commit, gateway poll and queue for a free slot, reply commit, controller poll");
+    d.put("tool_leg_overhead", "llm_replied to the step's last tool_result, minus the largest durationMs (steps with"
+        + " tool calls only): tool-call commit, worker poll, result commit, controller poll");
+    d.put("goal_latency", "goal produced to its goal-result received by this bench (read_committed)");
+    d.put("llm_calls", "chat completions the simulator received during the measured goals (warm-up excluded)");
+    d.put("tool_calls", "records for the measured goals on every tool-calls.* topic (read_committed), retries included");
+    d.put("duplicate_tool_calls", "callIds seen more than once with attempt 1 on tool-calls." + TOOL
+        + ", plus callIds with more than one record on tool-results (both read_committed)");
+    return report;
+  }
+
+  private static void putPercentiles(ObjectNode report, String name, List<Double> values) {
+    values.sort(null);
+    report.put(name + "_p50_ms", GatewayBench.round(GatewayBench.percentile(values, 0.50)));
+    report.put(name + "_p99_ms", GatewayBench.round(GatewayBench.percentile(values, 0.99)));
+  }
+
+  /** The events of the given goals, per goal in partition order (one goal's events share a partition). */
+  private Map<String, List<GoalEvent>> eventsOf(BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
+    Topic<GoalEvent> topic = catalog.topic(Topics.GOAL_EVENTS);
+    Map<String, List<GoalEvent>> events = new HashMap<>();
+    cluster.readAll(topic.name(), r -> {
+      if (goals.contains(r.key())) {
+        events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(topic.valueSerde().deserializer()
+            .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
+      }
+    });
+    return events;
+  }
+
+  private record ToolCounts(long calls, long retries, long results, long failed, long duplicates) {}
+
+  private ToolCounts countTools(BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
+    long calls = 0;
+    long retries = 0;
+    Map<String, Integer> firstAttempts = new HashMap<>();
+    for (String tool : catalog.tools()) {
+      Topic<ToolCall> topic = catalog.toolCalls(tool, ToolCall.class);
+      List<ToolCall> seen = new ArrayList<>();
+      cluster.readAll(topic.name(), r -> {
+        if (goals.contains(r.key())) {
+          seen.add(topic.valueSerde().deserializer().deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
+        }
+      });
+      calls += seen.size();
+      for (ToolCall c : seen) {
+        if (c.attempt() > 1) {
+          retries++;
+        } else if (tool.equals(TOOL)) {
+          firstAttempts.merge(c.callId(), 1, Integer::sum);
+        }
+      }
+    }
+    Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
+    Map<String, Integer> resultsPerCall = new HashMap<>();
+    long[] failed = {0};
+    cluster.readAll(results.name(), r -> {
+      if (goals.contains(r.key())) {
+        ToolResult result = results.valueSerde().deserializer().deserialize(results.name(),
+            r.value().getBytes(StandardCharsets.UTF_8));
+        resultsPerCall.merge(result.callId(), 1, Integer::sum);
+        failed[0] += result.ok() ? 0 : 1;
+      }
+    });
+    long duplicates = firstAttempts.values().stream().filter(n -> n > 1).count()
+        + resultsPerCall.values().stream().filter(n -> n > 1).count();
+    long resultCount = resultsPerCall.values().stream().mapToLong(Integer::longValue).sum();
+    return new ToolCounts(calls, retries, resultCount, failed[0], duplicates);
+  }
+}
