@@ -124,15 +124,22 @@ final class BenchCommand implements Runnable {
             + " 0: the catalog's (default ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--in-flight", defaultValue = "0",
-        description = "Goals running at once, a new one sent as one finishes; 0: all at once (default ${DEFAULT-VALUE}).")
+    @Option(names = "--in-flight", defaultValue = "64",
+        description = "Goals running at once in the throughput phase, a new one sent as one finishes; 0: all at once"
+            + " (default ${DEFAULT-VALUE}).")
     int inFlight;
 
-    @Option(names = "--warmup-goals", defaultValue = "50",
+    @Option(names = "--warmup-goals", defaultValue = "1000",
         description = "Goals run first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
     int warmupGoals;
 
-    @Option(names = "--commit-interval-ms", description = "The app's commit.interval.ms (default: the app's, 100).")
+    @Option(names = "--latency-goals", defaultValue = "50",
+        description = "Goals run one at a time after the throughput phase, for the step overhead without queueing;"
+            + " 0: none (default ${DEFAULT-VALUE}).")
+    int latencyGoals;
+
+    @Option(names = "--commit-interval-ms",
+        description = "The app's interactive.commit.interval.ms, for gateway, controller and tools (default: the app's, 5).")
     Long commitIntervalMs;
 
     @Option(names = "--kafka-client", paramLabel = "KEY=VALUE",
@@ -145,7 +152,7 @@ final class BenchCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       report(new dev.llmstreams.bench.ControllerBench(new dev.llmstreams.bench.ControllerBench.Options(goals, steps,
-          latencyMs, concurrency, partitions, inFlight, warmupGoals, commitIntervalMs, clientSettings,
+          latencyMs, concurrency, partitions, inFlight, warmupGoals, latencyGoals, commitIntervalMs, clientSettings,
           bench.externalBootstrap()),
           System.err).run(), json);
       return 0;

@@ -31,6 +31,8 @@ public final class StreamsSettings {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, config.getString(AppConfig.PROCESSING_GUARANTEE));
     props.put(StreamsConfig.STATE_DIR_CONFIG, Path.of(config.getString(AppConfig.STATE_DIR)).toAbsolutePath().toString());
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getLong(AppConfig.COMMIT_INTERVAL_MS));
+    // The commit (and so the visibility of outputs under exactly-once) waits for the poll to return.
+    props.put(StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.POLL_MS));
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(AppConfig.NUM_STREAM_THREADS));
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR));
     // A store or repartition topic with a generated name would lose its state when the topology changes.
@@ -59,6 +61,16 @@ public final class StreamsSettings {
     props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
     return new StreamsBuilder(new TopologyConfig(new StreamsConfig(props)));
+  }
+
+  /**
+   * Settings of a pattern someone waits on: a short commit interval, since under exactly-once each hop's output is
+   * visible only after its commit, and a poll no longer than it, since the commit waits for the poll to return.
+   */
+  public static java.util.Map<String, Object> interactive(AppConfig config) {
+    long commit = config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS);
+    return java.util.Map.of(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commit,
+        StreamsConfig.POLL_MS_CONFIG, Math.min(commit, config.getLong(AppConfig.POLL_MS)));
   }
 
   public static String applicationId(AppConfig config, String pattern) {

@@ -54,12 +54,15 @@ public final class ControllerBench {
    * What to run.
    *
    * @param partitions of the controller's co-partitioned topics, llm-requests and tool-calls; 0: the catalog's
-   * @param inFlight goals running at once (a new one is sent when one finishes); 0: all sent at once
+   * @param inFlight goals running at once in the throughput phase (a new one is sent when one finishes); 0: all at once
+   * @param latencyGoals goals of the latency phase, run one at a time after the throughput phase: the step overhead
+   *     without queueing behind other goals; 0: none (step overhead then comes from the throughput phase)
    * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
    * @param clientSettings more settings of the app's Kafka clients (its {@code kafka.client.*} keys, without it)
    */
   public record Options(int goals, int steps, long latencyMs, int concurrency, int partitions, int inFlight,
-      int warmupGoals, Long commitIntervalMs, Map<String, String> clientSettings, String bootstrap) {
+      int warmupGoals, int latencyGoals, Long commitIntervalMs, Map<String, String> clientSettings,
+      String bootstrap) {
     public Options {
       if (steps < 1) {
         throw new IllegalArgumentException("--steps must be at least 1, was " + steps);
@@ -98,13 +101,15 @@ public final class ControllerBench {
             options.concurrency(), options.latencyMs(), options.steps());
         BenchCluster.awaitReady(app);
         if (options.warmupGoals() > 0) {
-          // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then measure.
-          drive(cluster, catalog, options.warmupGoals(), "warm-up");
+          // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up, then measure.
+          drive(cluster, catalog, options.warmupGoals(), "warm-up", Math.min(64, options.concurrency()));
         }
         long callsBefore = sim.stats().calls();
-        Driven run = drive(cluster, catalog, options.goals(), "goals");
+        Driven run = drive(cluster, catalog, options.goals(), "goals", options.inFlight());
         long llmCalls = sim.stats().calls() - callsBefore;
-        return report(cluster, catalog, config, run, llmCalls);
+        Driven alone = options.latencyGoals() > 0
+            ? drive(cluster, catalog, options.latencyGoals(), "one at a time", 1) : null;
+        return report(cluster, catalog, config, run, llmCalls, alone);
       }
     } finally {
       GatewayBench.deleteQuietly(state);
@@ -118,7 +123,7 @@ public final class ControllerBench {
     settings.put(AppConfig.CONTROLLER_MAX_STEPS, Integer.toString(Math.max(10, options.steps())));
     options.clientSettings().forEach((k, v) -> settings.put(AppConfig.CLIENT_PREFIX + k, v));
     if (options.commitIntervalMs() != null) {
-      settings.put(AppConfig.COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
+      settings.put(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
     }
     return settings;
   }
@@ -140,14 +145,15 @@ public final class ControllerBench {
    * committed result. A goal's result time is when this bench's read_committed consumer received it: when a user
    * could read the answer.
    */
-  private Driven drive(BenchCluster cluster, TopicCatalog catalog, int n, String label) throws Exception {
+  private Driven drive(BenchCluster cluster, TopicCatalog catalog, int n, String label, int inFlight)
+      throws Exception {
     Topic<Goal> goals = catalog.topic(Topics.GOALS);
     Topic<GoalResult> results = catalog.topic(Topics.GOAL_RESULTS);
     Map<String, Long> sentAt = new HashMap<>();
     Map<String, Long> resultAt = new HashMap<>();
     Map<String, GoalResult> byGoal = new HashMap<>();
     int duplicates = 0;
-    int window = options.inFlight() <= 0 ? n : Math.min(n, options.inFlight());
+    int window = inFlight <= 0 ? n : Math.min(n, inFlight);
     String run = label + "-" + UUID.randomUUID().toString().substring(0, 6) + "-";
     Properties pp = new Properties();
     pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
@@ -205,24 +211,30 @@ public final class ControllerBench {
     producer.send(new ProducerRecord<>(topic, goalId, goal));
   }
 
-  private ObjectNode report(BenchCluster cluster, TopicCatalog catalog, AppConfig config, Driven run, long llmCalls) {
-    Map<String, List<GoalEvent>> events = eventsOf(cluster, catalog, run.sentAtMs().keySet());
-    List<Double> overhead = new ArrayList<>();
-    List<Double> llmLeg = new ArrayList<>();
-    List<Double> toolLeg = new ArrayList<>();
-    List<Double> llmLatency = new ArrayList<>();
-    List<Double> toolTime = new ArrayList<>();
-    for (List<GoalEvent> goal : events.values()) {
+  /** The steps of a phase's goals, split into the parts the report shows. */
+  private record Steps(List<Double> overhead, List<Double> llmLeg, List<Double> toolLeg, List<Double> llmLatency,
+      List<Double> toolTime) {}
+
+  private Steps steps(BenchCluster cluster, TopicCatalog catalog, Driven run) {
+    Steps out = new Steps(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    for (List<GoalEvent> goal : eventsOf(cluster, catalog, run.sentAtMs().keySet()).values()) {
       for (StepOverhead.Step s : StepOverhead.of(goal)) {
-        overhead.add((double) s.overheadMs());
-        llmLeg.add((double) s.llmLegMs());
-        llmLatency.add((double) s.llmLatencyMs());
+        out.overhead().add((double) s.overheadMs());
+        out.llmLeg().add((double) s.llmLegMs());
+        out.llmLatency().add((double) s.llmLatencyMs());
         if (s.toolLegMs() != 0 || s.toolMs() != 0) {
-          toolLeg.add((double) s.toolLegMs());
-          toolTime.add((double) s.toolMs());
+          out.toolLeg().add((double) s.toolLegMs());
+          out.toolTime().add((double) s.toolMs());
         }
       }
     }
+    return out;
+  }
+
+  private ObjectNode report(BenchCluster cluster, TopicCatalog catalog, AppConfig config, Driven run, long llmCalls,
+      Driven alone) {
+    Steps loaded = steps(cluster, catalog, run);
+    Steps quiet = alone == null ? loaded : steps(cluster, catalog, alone);
     ToolCounts tools = countTools(cluster, catalog, run.sentAtMs().keySet());
     Map<String, Integer> statuses = new TreeMap<>();
     int expectedSteps = 0;
@@ -256,7 +268,9 @@ public final class ControllerBench {
     report.put("in_flight", options.inFlight() <= 0 ? "all goals at once" : Integer.toString(options.inFlight()));
     report.put("warmup_goals", options.warmupGoals());
     report.put("processing_guarantee", config.getString(AppConfig.PROCESSING_GUARANTEE));
-    report.put("commit_interval_ms", config.getLong(AppConfig.COMMIT_INTERVAL_MS));
+    report.put("commit_interval_ms", config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS));
+    report.put("poll_ms", Math.min(config.getLong(AppConfig.POLL_MS),
+        config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS)));
     report.put("gateway_poll_ms", config.getLong(AppConfig.GATEWAY_POLL_MS));
     ObjectNode clients = report.putObject("kafka_client_settings");
     options.clientSettings().forEach(clients::put);
@@ -278,12 +292,16 @@ public final class ControllerBench {
     report.put("tool_results_failed", tools.failed());
     report.put("duplicate_tool_calls", tools.duplicates());
     report.put("duplicate_goal_results", run.duplicateResults());
-    report.put("steps_measured", overhead.size());
-    putPercentiles(report, "step_overhead", overhead);
-    putPercentiles(report, "llm_leg_overhead", llmLeg);
-    putPercentiles(report, "tool_leg_overhead", toolLeg);
-    putPercentiles(report, "llm_latency", llmLatency);
-    putPercentiles(report, "tool_duration", toolTime);
+    report.put("latency_phase_goals", alone == null ? 0 : alone.resultAtMs().size());
+    report.put("steps_measured", quiet.overhead().size());
+    putPercentiles(report, "step_overhead", quiet.overhead());
+    putPercentiles(report, "llm_leg_overhead", quiet.llmLeg());
+    putPercentiles(report, "tool_leg_overhead", quiet.toolLeg());
+    putPercentiles(report, "llm_latency", quiet.llmLatency());
+    putPercentiles(report, "tool_duration", quiet.toolTime());
+    putPercentiles(report, "loaded_step_overhead", loaded.overhead());
+    putPercentiles(report, "loaded_llm_leg_overhead", loaded.llmLeg());
+    putPercentiles(report, "loaded_tool_leg_overhead", loaded.toolLeg());
     putPercentiles(report, "goal_latency", goalLatency);
     ObjectNode d = report.putObject("definitions");
     d.put("goals_per_s", "goals finished / (time the last goal-result reached this bench's read_committed consumer"
@@ -293,6 +311,10 @@ public final class ControllerBench {
         + " the first, the handling of the previous step's last tool_result) to the next step's start (or finished),"
         + " minus the LLM latency (llm_replied data.latencyMs, measured by the gateway from the provider call's start)"
         + " minus the tool's own time (the largest tool_result data.durationMs of the step)");
+    d.put("step_overhead_phase", "step_overhead, llm_leg_overhead and tool_leg_overhead come from the latency phase:"
+        + " latency_phase_goals goals run one at a time after the throughput phase, so they measure what the loop"
+        + " adds to a step, not queueing behind other goals; loaded_* are the same measures over the throughput"
+        + " phase, where goals also wait for each other (stream threads, LLM slots, CPU)");
     d.put("llm_leg_overhead", "step start to the controller handling llm_replied, minus data.latencyMs: request"
         + " commit, gateway poll and queue for a free slot, reply commit, controller poll");
     d.put("tool_leg_overhead", "llm_replied to the step's last tool_result, minus the largest durationMs (steps with"

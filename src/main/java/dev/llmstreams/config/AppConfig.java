@@ -44,6 +44,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String STATE_DIR = "state.dir";
   public static final String PROCESSING_GUARANTEE = "processing.guarantee";
   public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+  public static final String POLL_MS = "poll.ms";
+  public static final String INTERACTIVE_COMMIT_INTERVAL_MS = "interactive.commit.interval.ms";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
   public static final String TOPICS_PREFIX = "topics.prefix";
@@ -125,8 +127,16 @@ public final class AppConfig extends AbstractConfig {
           .define(PROCESSING_GUARANTEE, Type.STRING, "exactly_once_v2",
               ValidString.in("exactly_once_v2", "at_least_once"), Importance.HIGH,
               "Kafka Streams processing guarantee.")
+          .define(POLL_MS, Type.LONG, 10L, Range.between(1, 1000), Importance.LOW,
+              "Longest a stream thread waits for new records before it commits what it did: a commit never waits"
+                  + " longer than commit.interval.ms plus this (Kafka Streams' default, 100, doubled each hop's"
+                  + " latency). The gateway uses gateway.poll.ms.")
+          .define(INTERACTIVE_COMMIT_INTERVAL_MS, Type.LONG, 5L, Range.atLeast(1), Importance.MEDIUM,
+              "commit.interval.ms of the patterns someone waits on (gateway, controller, tools): under exactly-once"
+                  + " an output is visible only once committed, and a goal's step crosses four such hops.")
           .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
-              "How often Streams commits (and, under exactly-once, how long output waits to be visible).")
+              "How often Streams commits (and, under exactly-once, how long output waits to be visible), for bulk"
+                  + " patterns (summarizer); see interactive.commit.interval.ms.")
           .define(NUM_STREAM_THREADS, Type.INT, 1, Range.between(1, 64), Importance.MEDIUM,
               "Stream threads per pattern.")
           .define(TOPICS_REPLICATION_FACTOR, Type.SHORT, (short) -1, Range.between(-1, 32), Importance.MEDIUM,

@@ -31,6 +31,12 @@ public final class ControllerModule implements PatternModule {
         .build();
   }
 
+  /** A goal's step crosses four committed hops: it runs with the short, interactive commit interval. */
+  @Override
+  public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
+    return dev.llmstreams.app.StreamsSettings.interactive(config);
+  }
+
   /**
    * {@code GET /goals/{id}}: a running goal's phase, step, spend and open calls; a finished goal's result (kept for
    * {@code controller.retention.ms}). Answered by the instance that owns the goal, from its store.

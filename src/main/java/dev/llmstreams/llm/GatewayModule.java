@@ -70,7 +70,9 @@ public final class GatewayModule implements PatternModule {
   /** Finished calls are handed on at each poll: a short poll keeps slots from idling between calls. */
   @Override
   public Map<String, Object> streamsOverrides(AppConfig config) {
-    return Map.of(org.apache.kafka.streams.StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.GATEWAY_POLL_MS));
+    Map<String, Object> settings = new LinkedHashMap<>(dev.llmstreams.app.StreamsSettings.interactive(config));
+    settings.put(org.apache.kafka.streams.StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.GATEWAY_POLL_MS));
+    return settings;
   }
 
   /** Lets calls in flight finish and their replies be committed, so a graceful restart repeats none. */

@@ -39,6 +39,12 @@ public final class ToolsModule implements PatternModule {
         .build();
   }
 
+  /** A tool call is one of a goal's four committed hops: the short, interactive commit interval. */
+  @Override
+  public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
+    return dev.llmstreams.app.StreamsSettings.interactive(config);
+  }
+
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
     this.self.set(self);
