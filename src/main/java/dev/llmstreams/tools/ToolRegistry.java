@@ -10,12 +10,6 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.FileSystem;
-import java.nio.file.FileSystemAlreadyExistsException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,25 +70,7 @@ public final class ToolRegistry {
 
   /** The definitions shipped on the classpath under {@code topics/tools/}. */
   public static List<ToolDefinition> builtIn() {
-    URL url = ToolRegistry.class.getClassLoader().getResource("topics/tools");
-    if (url == null) {
-      throw new IllegalStateException("tool registry: no topics/tools/ folder on the classpath");
-    }
-    try {
-      URI uri = url.toURI();
-      if ("jar".equals(uri.getScheme())) {
-        FileSystem fs;
-        try {
-          fs = FileSystems.newFileSystem(uri, Map.of());
-        } catch (FileSystemAlreadyExistsException e) {
-          fs = FileSystems.getFileSystem(uri);
-        }
-        return read(fs.getPath("/topics/tools"));
-      }
-      return read(Path.of(uri));
-    } catch (URISyntaxException | IOException e) {
-      throw new IllegalStateException("tool registry: cannot open " + url + ": " + e.getMessage(), e);
-    }
+    return read(dev.llmstreams.topics.ClasspathFolder.open("topics/tools", "tool registry"));
   }
 
   /** Every {@code *.json} file of a folder, each one tool named like its file. */

@@ -5,12 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.FileSystem;
-import java.nio.file.FileSystemAlreadyExistsException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,25 +71,7 @@ public final class TopicCatalog {
 
   /** The catalog shipped with the app (on the classpath under {@code topics/}). */
   public static TopicCatalog load() {
-    URL url = TopicCatalog.class.getClassLoader().getResource("topics");
-    if (url == null) {
-      throw new IllegalStateException("topic catalog: no topics/ folder on the classpath");
-    }
-    try {
-      URI uri = url.toURI();
-      if ("jar".equals(uri.getScheme())) {
-        FileSystem fs;
-        try {
-          fs = FileSystems.newFileSystem(uri, Map.of());
-        } catch (FileSystemAlreadyExistsException e) {
-          fs = FileSystems.getFileSystem(uri);
-        }
-        return load(fs.getPath("/topics"));
-      }
-      return load(Path.of(uri));
-    } catch (URISyntaxException | IOException e) {
-      throw new IllegalStateException("topic catalog: cannot open " + url + ": " + e.getMessage(), e);
-    }
+    return load(ClasspathFolder.open("topics", "topic catalog"));
   }
 
   /** A catalog read from a folder laid out like {@code topics/}. */
