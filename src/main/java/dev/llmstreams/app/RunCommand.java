@@ -42,6 +42,9 @@ final class RunCommand implements Callable<Integer> {
     if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
       requireCoPartitioned(config, main.catalog());
     }
+    if (modules.stream().anyMatch(m -> m.name().equals("tools"))) {
+      requirePublishTopics(config);
+    }
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);
     try (Observability observability = new Observability();
@@ -73,6 +76,26 @@ final class RunCommand implements Callable<Integer> {
         throw new Main.UserError("the controller joins " + names + " by goalId, so they need the same number of"
             + " partitions, but the cluster has " + counts + "; add partitions to the smaller ones"
             + " (kafka-topics --alter --partitions N) before any goal is in flight");
+      }
+    }
+  }
+
+  /**
+   * Refuses to start the tool workers when a topic the publish tool may write to does not exist: its write would
+   * fail inside the worker's transaction, again on every retry of the call.
+   */
+  static void requirePublishTopics(AppConfig config) throws Exception {
+    List<String> allowed = config.getList(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS).stream().map(String::trim)
+        .filter(t -> !t.isEmpty()).toList();
+    if (allowed.isEmpty()) {
+      return;
+    }
+    try (Admin admin = Clients.admin(config)) {
+      Set<String> existing = admin.listTopics().names().get();
+      List<String> missing = allowed.stream().filter(t -> !existing.contains(t)).toList();
+      if (!missing.isEmpty()) {
+        throw new Main.UserError(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS + " names topics that do not exist on "
+            + config.bootstrapServers() + ": " + missing + "; create them (or remove them from the list) first");
       }
     }
   }

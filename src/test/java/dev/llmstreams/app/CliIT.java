@@ -57,6 +57,36 @@ class CliIT {
   }
 
   @Test
+  void shouldRefuseToRunTheControllerWhenItsJoinedTopicsDifferInPartitions(KafkaCluster kafka) throws Exception {
+    assertThat(cli("", "topics", "apply").exit()).isZero();
+    awaitVisible(kafka);
+    kafka.admin().createPartitions(java.util.Map.of(prefix + "tool-results",
+        org.apache.kafka.clients.admin.NewPartitions.increaseTo(8))).all().get();
+    Result run = cli("", "run", "--patterns", "controller");
+    assertThat(run.exit()).isNotZero();
+    assertThat(run.err()).contains("same number of partitions").contains(prefix + "tool-results=8")
+        .contains(prefix + "goals=6");
+  }
+
+  /** Brokers learn of new topics from the controller a moment after they are created. */
+  private void awaitVisible(KafkaCluster kafka) {
+    java.util.Set<String> names = dev.llmstreams.topics.TopicCatalog.load().withPrefix(prefix).names();
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> kafka.admin().listTopics().names().get().containsAll(names));
+  }
+
+  @Test
+  void shouldRefuseToRunTheToolsWhenAPublishTopicDoesNotExist(KafkaCluster kafka) throws Exception {
+    assertThat(cli("", "topics", "apply").exit()).isZero();
+    awaitVisible(kafka);
+    Files.writeString(config, "tools.publish.allowed.topics=" + prefix + "nowhere\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    Result run = cli("", "run", "--patterns", "tools");
+    assertThat(run.exit()).isNotZero();
+    assertThat(run.err()).contains("tools.publish.allowed.topics").contains(prefix + "nowhere");
+  }
+
+  @Test
   void shouldCreateTopicsThenReportThemUnchanged() {
     Result dry = cli("", "topics", "apply", "--dry-run");
     assertThat(dry.exit()).isZero();
