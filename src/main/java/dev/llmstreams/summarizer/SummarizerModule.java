@@ -24,7 +24,9 @@ public final class SummarizerModule implements PatternModule {
         config.getInt(AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS));
     return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
         config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET),
-        config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS), registry)
+        config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS),
+        new Windowing(config.getLong(AppConfig.SUMMARIZER_WINDOW_MS), config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS)),
+        registry)
         .build();
   }
 
