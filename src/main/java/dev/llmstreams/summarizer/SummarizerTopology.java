@@ -183,8 +183,7 @@ public final class SummarizerTopology {
           : SynthesisState.empty(new MergeTree(treeKey, fanIn, mergeTokenBudget), windowing.window(start));
       out.forEach(r -> window.pendingChunks().add(r.requestId()));
       windowTrees.put(treeKey, window);
-      all.windows().open().add(start);
-      trees.put(key, all.withWindows(all.windows().withStreamTime(timestampMs)));
+      trees.put(key, all.withWindows(all.windows().withDocument(timestampMs, start)));
       out.forEach(r -> context.forward(record.withValue(r)));
     }
   }

@@ -41,14 +41,20 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
    */
   public record Windows(@JsonSetter(nulls = Nulls.AS_EMPTY) long streamTimeMs, TreeSet<Long> open,
       @JsonSetter(nulls = Nulls.AS_EMPTY) long closedInputTokens, @JsonSetter(nulls = Nulls.AS_EMPTY) long closedChunks) {
-    static final Windows NONE = new Windows(Long.MIN_VALUE, new TreeSet<>(), 0, 0);
-
     public Windows {
-      open = open == null ? new TreeSet<>() : open;
+      open = open == null ? new TreeSet<>() : new TreeSet<>(open);
     }
 
-    Windows withStreamTime(long timestampMs) {
-      return new Windows(Math.max(streamTimeMs, timestampMs), open, closedInputTokens, closedChunks);
+    /** No window yet: a new value each time, never a shared one (the set of open windows is a mutable field). */
+    static Windows none() {
+      return new Windows(Long.MIN_VALUE, new TreeSet<>(), 0, 0);
+    }
+
+    /** A document at {@code timestampMs} in the window starting at {@code startMs}: stream time moves on. */
+    Windows withDocument(long timestampMs, long startMs) {
+      TreeSet<Long> next = new TreeSet<>(open);
+      next.add(startMs);
+      return new Windows(Math.max(streamTimeMs, timestampMs), next, closedInputTokens, closedChunks);
     }
 
     Windows withFolded(long startMs, long inputTokens, long chunks) {
@@ -61,7 +67,7 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
   public SynthesisState {
     docIds = docIds == null ? new LinkedHashSet<>() : docIds;
     pendingChunks = pendingChunks == null ? new LinkedHashSet<>() : pendingChunks;
-    windows = windows == null ? Windows.NONE : windows;
+    windows = windows == null ? Windows.none() : windows;
   }
 
   static SynthesisState empty(MergeTree tree) {
