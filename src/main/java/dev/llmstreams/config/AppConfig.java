@@ -58,6 +58,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_MERGE_FAN_IN = "summarizer.merge.fan.in";
   public static final String SUMMARIZER_MERGE_TOKEN_BUDGET = "summarizer.merge.token.budget";
   public static final String SUMMARIZER_SYNTHESIS_INTERVAL_MS = "summarizer.synthesis.interval.ms";
+  public static final String SUMMARIZER_WINDOW_MS = "summarizer.window.ms";
+  public static final String SUMMARIZER_WINDOW_GRACE_MS = "summarizer.window.grace.ms";
   public static final String CONTROLLER_MAX_STEPS = "controller.max.steps";
   public static final String CONTROLLER_MAX_TOKENS = "controller.max.tokens";
   public static final String CONTROLLER_MAX_COST_USD = "controller.max.cost.usd";
@@ -169,6 +171,12 @@ public final class AppConfig extends AbstractConfig {
               "Summaries of one level are merged once their tokens reach this many (or fan-in summaries wait).")
           .define(SUMMARIZER_SYNTHESIS_INTERVAL_MS, Type.LONG, 5_000L, Range.atLeast(0), Importance.MEDIUM,
               "Least time between two synthesis calls of one key (they re-read the whole top); 0: no limit.")
+          .define(SUMMARIZER_WINDOW_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.MEDIUM,
+              "Size of the tumbling windows of document event time, each with its own merge tree and synthesis beside"
+                  + " the all-time one; 0: no windows, one all-time tree per key.")
+          .define(SUMMARIZER_WINDOW_GRACE_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
+              "How long after its end (in the key's document time) a window still takes late documents; later ones go"
+                  + " to dead-letters, and the window's tree is pruned to its final synthesis.")
           .define(CONTROLLER_MAX_STEPS, Type.INT, 10, Range.between(1, 1000), Importance.HIGH,
               "LLM turns a goal may take when it names no maxSteps; then it ends budget_exhausted.")
           .define(CONTROLLER_MAX_TOKENS, Type.LONG, 200_000L, Range.atLeast(1), Importance.HIGH,

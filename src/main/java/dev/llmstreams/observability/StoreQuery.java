@@ -7,6 +7,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BiFunction;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
@@ -21,6 +24,8 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
  * own store ({@code ?local}).
  */
 public final class StoreQuery {
+  /** Marks a request forwarded by a peer: answer from this instance's store, do not forward again. */
+  static final String LOCAL = "local";
   private static final HttpClient PEERS = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   /** Turns the value stored under a key into the reply; null value: the key is not in the store. */
@@ -29,11 +34,30 @@ public final class StoreQuery {
     HttpApi.Reply of(String key, V value) throws Exception;
   }
 
+  /**
+   * Turns a key and the query parameters into the reply, reading any store of the key's task: {@code lookup} takes
+   * a store name and a key in that store (stored under another key than the record key, on the same partition).
+   */
+  @FunctionalInterface
+  public interface QueryAnswer<V> {
+    HttpApi.Reply of(String key, Map<String, String> params, BiFunction<String, String, V> lookup) throws Exception;
+  }
+
   private StoreQuery() {}
 
   /** Registers {@code GET <prefix>{key}} for {@code store}. */
   public static <V> void route(HttpApi http, KafkaStreams streams, HostInfo self, String prefix, String store,
       String what, Answer<V> answer) {
+    route(http, streams, self, prefix, store, what,
+        (QueryAnswer<V>) (key, params, lookup) -> answer.of(key, lookup.apply(store, key)));
+  }
+
+  /**
+   * Registers {@code GET <prefix>{key}[?params]}: the instance that owns {@code key} in {@code store} answers, with
+   * the parameters forwarded to it, plus {@code local}.
+   */
+  public static <V> void route(HttpApi http, KafkaStreams streams, HostInfo self, String prefix, String store,
+      String what, QueryAnswer<V> answer) {
     http.route(prefix, (rest, query) -> {
       String key = URLDecoder.decode(rest, StandardCharsets.UTF_8);
       if (key.isEmpty()) {
@@ -42,21 +66,39 @@ public final class StoreQuery {
       if (streams.state() != KafkaStreams.State.RUNNING) {
         return HttpApi.Reply.json(503, "{\"error\":\"the " + what + " is " + streams.state() + "\"}");
       }
+      Map<String, String> params = params(query);
       KeyQueryMetadata owner = streams.queryMetadataForKey(store, key, Serdes.String().serializer());
       boolean local = owner == null || owner.activeHost() == null || owner.activeHost().port() == -1
           || owner.activeHost().equals(self);
-      if (!local && !"local".equals(query)) {
-        return forward(owner.activeHost(), prefix + rest);
+      if (!local && !params.containsKey(LOCAL)) {
+        return forward(owner.activeHost(), prefix + rest + "?" + (query == null || query.isEmpty() ? LOCAL
+            : query + "&" + LOCAL));
       }
-      ReadOnlyKeyValueStore<String, V> kv = streams.store(
-          StoreQueryParameters.fromNameAndType(store, QueryableStoreTypes.<String, V>keyValueStore()));
-      return answer.of(key, kv.get(key));
+      return answer.of(key, params, (name, storeKey) -> streams.store(
+          StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore())).get(storeKey));
     });
   }
 
-  private static HttpApi.Reply forward(HostInfo host, String path) throws Exception {
+  /** The parameters of a raw query string, decoded; a name without {@code =} maps to "". */
+  static Map<String, String> params(String query) {
+    Map<String, String> params = new LinkedHashMap<>();
+    if (query == null || query.isEmpty()) {
+      return params;
+    }
+    for (String part : query.split("&")) {
+      if (part.isEmpty()) {
+        continue;
+      }
+      int eq = part.indexOf('=');
+      String name = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
+      params.put(name, eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+    }
+    return params;
+  }
+
+  private static HttpApi.Reply forward(HostInfo host, String pathAndQuery) throws Exception {
     HttpResponse<String> r = PEERS.send(HttpRequest.newBuilder(
-            URI.create("http://" + host.host() + ":" + host.port() + path + "?local"))
+            URI.create("http://" + host.host() + ":" + host.port() + pathAndQuery))
         .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
     return HttpApi.Reply.json(r.statusCode(), r.body());
   }

@@ -433,7 +433,14 @@ public final class MergeTree {
    * is a view, the caller keeps its latest text apart from the tree.
    */
   public Optional<SynthesisRequest> synthesisRequest() {
-    List<Node> top = top();
+    return synthesisOf(treeId, top(), sourceIdCap);
+  }
+
+  /**
+   * The synthesis of any nodes (highest level first), named after {@code treeId}: how a tree synthesizes its top, and
+   * how a caller synthesizes nodes of several trees (the all-time synthesis over window syntheses).
+   */
+  public static Optional<SynthesisRequest> synthesisOf(String treeId, List<Node> top, int sourceIdCap) {
     if (top.isEmpty()) {
       return Optional.empty();
     }
@@ -442,7 +449,7 @@ public final class MergeTree {
       Node only = top.get(0);
       return Optional.of(new SynthesisRequest(only.id(), only.level(), top, sources));
     }
-    int level = top.get(0).level() + 1;
+    int level = top.stream().mapToInt(Node::level).max().orElse(0) + 1;
     String id = treeId + "/S/" + hashOfIds(top);
     return Optional.of(new SynthesisRequest(id, level, top, sources));
   }

@@ -7,6 +7,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.Topology;
@@ -24,16 +27,48 @@ public final class SummarizerModule implements PatternModule {
         config.getInt(AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS));
     return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
         config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET),
-        config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS), registry)
+        config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS),
+        new Windowing(config.getLong(AppConfig.SUMMARIZER_WINDOW_MS), config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS)),
+        registry)
         .build();
   }
 
-  /** {@code GET /syntheses/{key}}: the latest synthesis of a key, from the state store of the instance that owns it. */
+  /**
+   * {@code GET /syntheses/{key}[?window=<start>]}: the latest all-time synthesis of a key, or of its window starting
+   * at {@code start} (ISO-8601 or epoch ms), from the state store of the instance that owns the key.
+   */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
     StoreQuery.<SynthesisState>route(http, streams, self, "/syntheses/", SummarizerTopology.TREE_STORE, "summarizer",
-        (key, state) -> state == null || state.latest() == null
-            ? HttpApi.Reply.json(404, "{\"error\":\"no synthesis for this key yet\"}")
-            : HttpApi.Reply.json(200, Json.writer().writeValueAsString(state.latest())));
+        (StoreQuery.QueryAnswer<SynthesisState>) (key, params, lookup) -> {
+          String window = params.get("window");
+          if (window == null) {
+            return latest(lookup.apply(SummarizerTopology.TREE_STORE, key), "no synthesis for this key yet");
+          }
+          Long start = windowStartMs(window);
+          if (start == null) {
+            return HttpApi.Reply.json(400, "{\"error\":\"window must be the window's start, ISO-8601 (2026-11-02T00:00:00Z)"
+                + " or epoch milliseconds\"}");
+          }
+          return latest(lookup.apply(SummarizerTopology.WINDOW_STORE, Windowing.treeKey(key, start)),
+              "no synthesis for this key in a window starting at " + Instant.ofEpochMilli(start) + " (windows start at"
+                  + " multiples of summarizer.window.ms; documents of that window may not be summarized yet)");
+        });
+  }
+
+  private static HttpApi.Reply latest(SynthesisState state, String whenNone) throws Exception {
+    return state == null || state.latest() == null
+        ? HttpApi.Reply.json(404, Json.writer().writeValueAsString(Map.of("error", whenNone)))
+        : HttpApi.Reply.json(200, Json.writer().writeValueAsString(state.latest()));
+  }
+
+  /** A window start given as ISO-8601 or epoch milliseconds; null when it is neither. */
+  static Long windowStartMs(String value) {
+    try {
+      return value.chars().allMatch(c -> Character.isDigit(c) || c == '-') ? Long.parseLong(value)
+          : Instant.parse(value).toEpochMilli();
+    } catch (NumberFormatException | DateTimeParseException e) {
+      return null;
+    }
   }
 }

@@ -7,12 +7,14 @@ import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.Synthesis;
+import dev.llmstreams.events.Window;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +24,10 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -31,14 +37,17 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * documents ──▶ summarizer.chunk-document ──▶ llm-requests (summarizer.chunk, replyTo summarizer.llm-replies)
- *                      └─ too large / empty ──▶ dead-letters (via the processing exception handler)
+ *                      └─ too large / empty / window closed ──▶ dead-letters (via the processing exception handler)
  * summarizer.llm-replies ──▶ summarizer.merge-summaries ──┬▶ llm-requests (summarizer.merge / summarizer.synthesis)
- *                             store summarizer-merge-tree  └▶ syntheses
+ *                             both stages share the stores └▶ syntheses (per window, and all-time)
+ *                             summarizer-merge-tree (all-time, per key), summarizer-window-trees (per key and window)
  * </pre>
  */
 public final class SummarizerTopology {
   static final String PURPOSE_CHUNK = "summarizer.chunk";
   public static final String TREE_STORE = "summarizer-merge-tree";
+  /** Window trees, under {@code key@<window start ms>}: apart from the all-time trees, so no key can alias a window. */
+  public static final String WINDOW_STORE = "summarizer-window-trees";
   /** Document text is data: the instructions say so, and the text is fenced so it cannot pose as them. */
   static final String CHUNK_SYSTEM_PROMPT = """
       Summarize the text between <document> and </document>: key facts, decisions, numbers, open questions,
@@ -57,10 +66,17 @@ public final class SummarizerTopology {
   private final Counter chunkTokens;
   private final Counter tokensIngested;
   private final TokenCounter tokenCounter;
+  private final Windowing windowing;
 
   public SummarizerTopology(TopicCatalog catalog, Chunker chunker, int maxDocumentChars, int fanIn, int mergeTokenBudget,
       long synthesisIntervalMs, MeterRegistry registry) {
+    this(catalog, chunker, maxDocumentChars, fanIn, mergeTokenBudget, synthesisIntervalMs, Windowing.NONE, registry);
+  }
+
+  SummarizerTopology(TopicCatalog catalog, Chunker chunker, int maxDocumentChars, int fanIn, int mergeTokenBudget,
+      long synthesisIntervalMs, Windowing windowing, MeterRegistry registry) {
     this.catalog = catalog;
+    this.windowing = windowing;
     this.synthesisIntervalMs = synthesisIntervalMs;
     this.fanIn = fanIn;
     this.mergeTokenBudget = mergeTokenBudget;
@@ -84,10 +100,17 @@ public final class SummarizerTopology {
     Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
     String replyTo = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES).name();
 
+    // Both stages share the stores (documents and replies are co-partitioned by key): the chunk stage refuses a
+    // document whose window is closed where the document is first seen, with the document itself in dead-letters,
+    // and registers its chunks in the window tree so the window collapses only after they are all in.
     StreamsBuilder builder = StreamsSettings.newBuilder();
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TREE_STORE), Serdes.String(),
+        JsonSerde.of(SynthesisState.class)));
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WINDOW_STORE), Serdes.String(),
+        JsonSerde.of(SynthesisState.class)));
     builder.stream(documentsTopic.name(),
             Consumed.with(documentsTopic.keySerde(), documentsTopic.valueSerde()).withName("summarizer.documents"))
-        .flatMapValues((key, doc) -> chunkRequests(key, doc, replyTo), Named.as("summarizer.chunk-document"))
+        .process(() -> new ChunkDocument(replyTo), Named.as("summarizer.chunk-document"), TREE_STORE, WINDOW_STORE)
         .to(requests.name(), Produced.with(requests.keySerde(), requests.valueSerde())
             .withName("summarizer.request-chunk-summaries"));
     Topology topology = builder.build();
@@ -96,17 +119,73 @@ public final class SummarizerTopology {
     Topic<Synthesis> syntheses = catalog.topic(Topics.SYNTHESES);
     topology.addSource("summarizer.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
         replies.name());
-    topology.addProcessor("summarizer.merge-summaries", () -> new MergeSummaries(TREE_STORE,
+    topology.addProcessor("summarizer.merge-summaries", () -> new MergeSummaries(TREE_STORE, WINDOW_STORE,
         "summarizer.request-merges", "summarizer.syntheses", replyTo, fanIn, mergeTokenBudget, synthesisIntervalMs,
-        registry),
+        windowing, registry),
         "summarizer.llm-replies");
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TREE_STORE), Serdes.String(),
-        JsonSerde.of(SynthesisState.class)), "summarizer.merge-summaries");
+    topology.connectProcessorAndStateStores("summarizer.merge-summaries", TREE_STORE, WINDOW_STORE);
     topology.addSink("summarizer.request-merges", requests.name(), requests.keySerde().serializer(),
         new TypedSerializer<>(requests.valueSerde().serializer(), LlmRequest.class), "summarizer.merge-summaries");
     topology.addSink("summarizer.syntheses", syntheses.name(), syntheses.keySerde().serializer(),
         new TypedSerializer<>(syntheses.valueSerde().serializer(), Synthesis.class), "summarizer.merge-summaries");
     return topology;
+  }
+
+  /**
+   * Chunks a document into summary requests. With windows on, first places it by its own timestamp: a document whose
+   * window closed (the key's stream time reached window end + grace) is refused, to dead-letters; otherwise its chunk
+   * ids are registered as pending in its window tree and the key's stream time moves on. The windows this closes are
+   * collapsed by {@link MergeSummaries} at the next reply of the key (this document's own replies at the latest).
+   */
+  private final class ChunkDocument implements Processor<String, Document, String, LlmRequest> {
+    private final String replyTo;
+    private ProcessorContext<String, LlmRequest> context;
+    private KeyValueStore<String, SynthesisState> trees;
+    private KeyValueStore<String, SynthesisState> windowTrees;
+
+    ChunkDocument(String replyTo) {
+      this.replyTo = replyTo;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, LlmRequest> context) {
+      this.context = context;
+      this.trees = context.getStateStore(TREE_STORE);
+      this.windowTrees = context.getStateStore(WINDOW_STORE);
+    }
+
+    @Override
+    public void process(Record<String, Document> record) {
+      String key = record.key();
+      Document doc = record.value();
+      if (!windowing.enabled() || key == null || key.isBlank()) {
+        chunkRequests(key, key, doc, replyTo).forEach(r -> context.forward(record.withValue(r)));
+        return;
+      }
+      long timestampMs = doc.timestamp().toEpochMilli();
+      long start = windowing.startOf(timestampMs);
+      SynthesisState all = trees.get(key);
+      if (all == null) {
+        all = SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
+      }
+      long streamTime = all.windows().streamTimeMs();
+      if (windowing.closed(start, streamTime)) {
+        Window w = windowing.window(start);
+        throw new RejectedRecordException(String.format("document %s of key %s at %s is too late: its window [%s, %s)"
+                + " closed when the key's stream time (latest document timestamp) reached its end + grace"
+                + " (summarizer.window.grace.ms = %d); stream time is %s",
+            doc.docId(), key, doc.timestamp(), w.start(), w.end(), windowing.graceMs(), Instant.ofEpochMilli(streamTime)));
+      }
+      String treeKey = Windowing.treeKey(key, start);
+      List<LlmRequest> out = chunkRequests(key, treeKey, doc, replyTo);
+      SynthesisState stored = windowTrees.get(treeKey);
+      SynthesisState window = stored != null ? stored
+          : SynthesisState.empty(new MergeTree(treeKey, fanIn, mergeTokenBudget), windowing.window(start));
+      out.forEach(r -> window.pendingChunks().add(r.requestId()));
+      windowTrees.put(treeKey, window);
+      trees.put(key, all.withWindows(all.windows().withDocument(timestampMs, start)));
+      out.forEach(r -> context.forward(record.withValue(r)));
+    }
   }
 
   /** Lets one processor forward values of two types to two sinks, each serializing only its own type. */
@@ -118,7 +197,8 @@ public final class SummarizerTopology {
     }
   }
 
-  List<LlmRequest> chunkRequests(String key, Document doc, String replyTo) {
+  /** The chunk summary requests of a document, with ids {@code treeKey/docId/index}: the tree they go to. */
+  List<LlmRequest> chunkRequests(String key, String treeKey, Document doc, String replyTo) {
     if (key == null || key.isBlank()) {
       throw new RejectedRecordException("document " + doc.docId() + " has no key; the key names the synthesis it belongs to");
     }
@@ -142,7 +222,7 @@ public final class SummarizerTopology {
       }
       previous = c;
       out.add(new LlmRequest(
-          key + "/" + doc.docId() + "/" + c.index(),
+          treeKey + "/" + doc.docId() + "/" + c.index(),
           replyTo,
           PURPOSE_CHUNK,
           key,

@@ -3,11 +3,15 @@ package dev.llmstreams.summarizer;
 import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.Nulls;
 import dev.llmstreams.events.Synthesis;
+import dev.llmstreams.events.Window;
 import java.util.LinkedHashSet;
+import java.util.TreeSet;
 
 /**
- * Everything the summarizer keeps for one synthesis key, in one state-store value: the merge tree, the
- * documents it covers, the synthesis request in flight (at most one per key) and the latest synthesis.
+ * Everything the summarizer keeps for one merge tree (a key's all-time tree, or one window of it), in one state-store
+ * value: the merge tree, the documents it covers, the synthesis request in flight (at most one per tree) and the
+ * latest synthesis. Fields added after the first release read as their default when absent: a store must stay
+ * readable across upgrades (state written before windows existed is an all-time tree with no windows).
  *
  * @param docIds covered document ids in arrival order (for the count, the recent ids and the digest)
  * @param chunkInputTokens LLM input tokens of the chunk summaries
@@ -15,43 +19,97 @@ import java.util.LinkedHashSet;
  * @param synthesisInFlight the requestId of the synthesis call in flight, or null
  * @param latest the latest synthesis, or null before the first
  * @param latestId the synthesis request id (a function of the top it covered) of {@code latest}
- * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate limit; absent in
- *     state written before the rate limit existed, then 0 (a store must stay readable across upgrades)
+ * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate limit; absent: 0
+ * @param window the window of a window tree; null (and absent) for the all-time tree
+ * @param pendingChunks window tree: chunk requests sent and not answered yet; the tree collapses only once they are
+ *     all in, so a document accepted before the close is never lost. Absent: none
+ * @param closing window tree: its window closed; it collapses once {@code pendingChunks} is empty. Absent: false
+ * @param windows all-time tree when windows are on: the key's stream time and open windows. Absent: none
  */
 public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long chunkInputTokens,
     long synthesisInputTokens, String synthesisInFlight, int synthesisInFlightLevel, Synthesis latest,
-    String latestId, @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisAskedAtMs) {
+    String latestId, @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisAskedAtMs, Window window,
+    LinkedHashSet<String> pendingChunks, @JsonSetter(nulls = Nulls.AS_EMPTY) boolean closing, Windows windows) {
+
+  /**
+   * The windows of a key, kept in its all-time entry.
+   *
+   * @param streamTimeMs the largest document timestamp seen for the key (epoch ms); absent: the earliest time
+   * @param open start (epoch ms) of each window whose tree is not yet collapsed into the all-time tree
+   * @param closedInputTokens LLM input tokens spent on windows already folded into the all-time tree
+   * @param closedChunks chunks covered by those windows beyond the one leaf each of them is in the all-time tree
+   */
+  public record Windows(@JsonSetter(nulls = Nulls.AS_EMPTY) long streamTimeMs, TreeSet<Long> open,
+      @JsonSetter(nulls = Nulls.AS_EMPTY) long closedInputTokens, @JsonSetter(nulls = Nulls.AS_EMPTY) long closedChunks) {
+    public Windows {
+      open = open == null ? new TreeSet<>() : new TreeSet<>(open);
+    }
+
+    /** No window yet: a new value each time, never a shared one (the set of open windows is a mutable field). */
+    static Windows none() {
+      return new Windows(Long.MIN_VALUE, new TreeSet<>(), 0, 0);
+    }
+
+    /** A document at {@code timestampMs} in the window starting at {@code startMs}: stream time moves on. */
+    Windows withDocument(long timestampMs, long startMs) {
+      TreeSet<Long> next = new TreeSet<>(open);
+      next.add(startMs);
+      return new Windows(Math.max(streamTimeMs, timestampMs), next, closedInputTokens, closedChunks);
+    }
+
+    Windows withFolded(long startMs, long inputTokens, long chunks) {
+      TreeSet<Long> rest = new TreeSet<>(open);
+      rest.remove(startMs);
+      return new Windows(streamTimeMs, rest, closedInputTokens + inputTokens, closedChunks + chunks);
+    }
+  }
 
   public SynthesisState {
     docIds = docIds == null ? new LinkedHashSet<>() : docIds;
+    pendingChunks = pendingChunks == null ? new LinkedHashSet<>() : pendingChunks;
+    windows = windows == null ? Windows.none() : windows;
   }
 
   static SynthesisState empty(MergeTree tree) {
-    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null, 0);
+    return empty(tree, null);
+  }
+
+  static SynthesisState empty(MergeTree tree, Window window) {
+    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null, 0, window, null, false, null);
   }
 
   SynthesisState withSynthesisInFlight(String requestId, int level, long inputTokens, long nowMs) {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens + inputTokens, requestId, level, latest,
-        latestId, nowMs);
+        latestId, nowMs, window, pendingChunks, closing, windows);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, synthesis, id,
-        synthesisAskedAtMs);
+        synthesisAskedAtMs, window, pendingChunks, closing, windows);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
     docIds.add(docId);
     return new SynthesisState(tree, docIds, chunkInputTokens + inputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs);
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, windows);
   }
 
   SynthesisState withoutSynthesisInFlight() {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, latest, latestId,
-        synthesisAskedAtMs);
+        synthesisAskedAtMs, window, pendingChunks, closing, windows);
   }
 
-  /** Every LLM input token spent on this synthesis: chunk summaries, merges and synthesis calls. */
+  SynthesisState withClosing() {
+    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, synthesisInFlight,
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, true, windows);
+  }
+
+  SynthesisState withWindows(Windows next) {
+    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, synthesisInFlight,
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, next);
+  }
+
+  /** Every LLM input token spent on this tree: chunk summaries, merges and synthesis calls. */
   long llmInputTokens() {
     return chunkInputTokens + tree.tokensSentToLlmTotal() + synthesisInputTokens;
   }

@@ -76,7 +76,8 @@ class SummarizerTopologyTest {
     });
     assertThat(out.stream().map(r -> r.value().requestId()))
         .doesNotHaveDuplicates()
-        .allMatch(id -> id.startsWith("meeting-1/d1/"));
+        // Windows are on by default (a day): the id names the tree of the document's day, 2026-11-02.
+        .allMatch(id -> id.startsWith("meeting-1@" + Instant.parse("2026-11-02T00:00:00Z").toEpochMilli() + "/d1/"));
     assertThat(registry.get("llmstreams.summarizer.documents").counter().count()).isEqualTo(1.0);
     // Overlap is counted once: the ingested tokens are those of the document, give or take a token per boundary.
     double ingested = registry.get("llmstreams.summarizer.tokens.ingested").counter().count();

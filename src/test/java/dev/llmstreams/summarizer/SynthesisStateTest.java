@@ -22,4 +22,31 @@ class SynthesisStateTest {
     assertThat(read.docIds()).containsExactly("d1");
     assertThat(read.chunkInputTokens()).isEqualTo(12);
   }
+
+  @Test
+  void shouldReadStateWrittenBeforeWindowsExistedAsAnAllTimeTreeWithoutWindows() {
+    SynthesisState current = SynthesisState.empty(new MergeTree("k", 4, 100)).withChunk("d1", 12);
+    String json = new String(serde.serializer().serialize("t", current), StandardCharsets.UTF_8);
+    String older = json.replaceAll(",\"(pendingChunks|closing|windows)\":(\\[\\]|false|\\{[^}]*\\})", "");
+    assertThat(older).doesNotContain("pendingChunks").doesNotContain("closing").doesNotContain("windows");
+
+    SynthesisState read = serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
+    assertThat(read.window()).isNull();
+    assertThat(read.pendingChunks()).isEmpty();
+    assertThat(read.closing()).isFalse();
+    assertThat(read.windows().open()).isEmpty();
+    assertThat(read.windows().closedChunks()).isZero();
+    assertThat(read.docIds()).containsExactly("d1");
+  }
+
+  @Test
+  void shouldReadWindowsWrittenWithoutTheirCounters() {
+    String json = "{\"tree\":{\"treeId\":\"k\",\"fanIn\":4,\"mergeTokenBudget\":100,\"sourceIdCap\":100,"
+        + "\"closed\":false,\"failures\":0,\"mergesIssued\":0,\"leafTokens\":0},\"chunkInputTokens\":0,"
+        + "\"synthesisInputTokens\":0,\"synthesisInFlightLevel\":0,\"windows\":{\"open\":[3600000]}}";
+    SynthesisState read = serde.deserializer().deserialize("t", json.getBytes(StandardCharsets.UTF_8));
+    assertThat(read.windows().open()).containsExactly(3_600_000L);
+    assertThat(read.windows().closedInputTokens()).isZero();
+    assertThat(read.windows().streamTimeMs()).isZero();
+  }
 }

@@ -1,0 +1,79 @@
+package dev.llmstreams.summarizer;
+
+import dev.llmstreams.events.Window;
+import java.time.Instant;
+
+/**
+ * Tumbling windows of a document's event time, and the names they give to store entries and request ids. Plain
+ * Java, no Kafka.
+ *
+ * <p>A window {@code [start, start + size)} is <em>closed</em> once the key's stream time (the largest document
+ * timestamp seen for that key) reaches {@code start + size + grace}. Stream time is kept per key, not per task: a
+ * key's windows then close by that key's own documents only, whatever other keys share its partition, and the
+ * answer does not change when partitions are reassigned. The price: the last window of a key that stops receiving
+ * documents stays open (its synthesis is current, just not pruned).
+ *
+ * <p>Names: the tree of window {@code start} of key {@code k} is stored under, and names its requests after,
+ * {@code k@<start epoch ms>}; chunk request ids are {@code <tree>/<docId>/<index>}; the all-time tree keeps the
+ * bare key. The key itself may contain {@code @} or {@code /}: parsing always strips the known key first.
+ *
+ * @param sizeMs window size; 0 disables windows (one all-time tree per key)
+ * @param graceMs how long after its end a window still takes late documents
+ */
+record Windowing(long sizeMs, long graceMs) {
+  static final Windowing NONE = new Windowing(0, 0);
+
+  Windowing {
+    if (sizeMs < 0 || graceMs < 0) {
+      throw new IllegalArgumentException("window size and grace must be >= 0 but were " + sizeMs + ", " + graceMs);
+    }
+  }
+
+  boolean enabled() {
+    return sizeMs > 0;
+  }
+
+  /** The start of the window holding event time {@code timestampMs} (floor, also for times before 1970). */
+  long startOf(long timestampMs) {
+    return Math.floorDiv(timestampMs, sizeMs) * sizeMs;
+  }
+
+  Window window(long startMs) {
+    return new Window(Instant.ofEpochMilli(startMs), Instant.ofEpochMilli(startMs + sizeMs));
+  }
+
+  /** True when the window starting at {@code startMs} takes no more documents at this stream time. */
+  boolean closed(long startMs, long streamTimeMs) {
+    return startMs + sizeMs + graceMs <= streamTimeMs;
+  }
+
+  static String treeKey(String key, long startMs) {
+    return key + "@" + startMs;
+  }
+
+  /**
+   * The store key of the tree a request id (chunk, merge or synthesis) belongs to: {@code key@start} when the id
+   * starts so, else the key (the all-time tree, and every id written before windows existed).
+   */
+  static String treeKeyOf(String key, String requestId) {
+    String prefix = key + "@";
+    if (requestId.startsWith(prefix)) {
+      int end = prefix.length();
+      while (end < requestId.length() && (Character.isDigit(requestId.charAt(end)) || requestId.charAt(end) == '-')) {
+        end++;
+      }
+      if (end > prefix.length() && (end == requestId.length() || requestId.charAt(end) == '/')) {
+        return requestId.substring(0, end);
+      }
+    }
+    return key;
+  }
+
+  /** The document id inside a chunk request id {@code tree/docId/index}. */
+  static String docIdOf(String key, String requestId) {
+    String tree = treeKeyOf(key, requestId);
+    String rest = requestId.startsWith(tree + "/") ? requestId.substring(tree.length() + 1) : requestId;
+    int slash = rest.lastIndexOf('/');
+    return slash < 0 ? rest : rest.substring(0, slash);
+  }
+}
