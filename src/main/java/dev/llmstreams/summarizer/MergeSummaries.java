@@ -255,7 +255,9 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     for (long start : state.windows().open()) {
       SynthesisState w = windowTrees.get(Windowing.treeKey(key, start));
       if (w != null && w.latest() != null) {
-        nodes.add(MergeTree.Node.leaf(w.latestId(), w.latest().text(), approximateTokens(w.latest().text())));
+        // The window's synthesis stands for its whole tree: it keeps that tree's level, so depth is reported right.
+        nodes.add(new MergeTree.Node(w.latestId(), w.latest().level(), w.latest().text(),
+            approximateTokens(w.latest().text()), 1, MergeTree.Sources.of(w.latestId())));
       }
     }
     nodes.sort(Comparator.comparingInt(MergeTree.Node::level).reversed());
