@@ -57,11 +57,16 @@ class CliIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(120) // if the check let it start, run would wait for Ctrl-C
   void shouldRefuseToRunTheControllerWhenItsJoinedTopicsDifferInPartitions(KafkaCluster kafka) throws Exception {
     assertThat(cli("", "topics", "apply").exit()).isZero();
     awaitVisible(kafka);
     kafka.admin().createPartitions(java.util.Map.of(prefix + "tool-results",
         org.apache.kafka.clients.admin.NewPartitions.increaseTo(8))).all().get();
+    // Every broker must know the new partitions before run asks one of them.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> kafka.admin()
+        .describeTopics(java.util.List.of(prefix + "tool-results")).allTopicNames().get()
+        .get(prefix + "tool-results").partitions().size() == 8);
     Result run = cli("", "run", "--patterns", "controller");
     assertThat(run.exit()).isNotZero();
     assertThat(run.err()).contains("same number of partitions").contains(prefix + "tool-results=8")
@@ -76,6 +81,7 @@ class CliIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(120) // if the check let it start, run would wait for Ctrl-C
   void shouldRefuseToRunTheToolsWhenAPublishTopicDoesNotExist(KafkaCluster kafka) throws Exception {
     assertThat(cli("", "topics", "apply").exit()).isZero();
     awaitVisible(kafka);
