@@ -43,19 +43,36 @@ final class BenchCommand implements Runnable {
 
   @Command(name = "summarizer", mixinStandardHelpOptions = true,
       description = {"The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, not quality):",
-          "LLM input tokens per ingested token, against re-summarizing everything on each new document."})
+          "LLM input tokens per ingested token, against re-summarizing everything on each new document.",
+          "With --quality: bundled QMSum test meetings through the provider the configuration routes the summarizer to",
+          "(the offline engine by default), ROUGE-1/2/L of each final synthesis against the reference, beside a lead baseline."})
   static final class Summarizer implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
 
     @Option(names = "--docs", defaultValue = "2000", description = "Documents to stream (default ${DEFAULT-VALUE}).")
     int docs;
 
+    @Option(names = "--quality", description = "Score syntheses against reference summaries instead of counting tokens.")
+    boolean quality;
+
+    @Option(names = "--dataset", defaultValue = "qmsum", description = "With --quality: the data set (only ${DEFAULT-VALUE}).")
+    String dataset;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
     Path json;
 
     @Override
     public Integer call() throws Exception {
-      report(new dev.llmstreams.bench.SummarizerBench(docs, bench.externalBootstrap(), System.err).run(), json);
+      if (!quality) {
+        report(new dev.llmstreams.bench.SummarizerBench(docs, bench.externalBootstrap(), System.err).run(), json);
+        return 0;
+      }
+      if (!"qmsum".equals(dataset)) {
+        System.err.println("unknown --dataset '" + dataset + "': the bundled data set is qmsum");
+        return 2;
+      }
+      report(new dev.llmstreams.bench.QualityBench(bench.main.config(), bench.externalBootstrap(), System.err).run(),
+          json);
       return 0;
     }
   }

@@ -84,15 +84,22 @@ final class BenchCluster implements AutoCloseable {
    * HTTP port, and every purpose routed to the simulator. Mutable, so a benchmark can add its own.
    */
   Map<String, String> appSettings(String prefix, Path state, SimulatedLlmServer sim) {
+    Map<String, String> settings = appSettings(prefix, state);
+    settings.putAll(Map.of(
+        AppConfig.LLM_ROUTE_DEFAULT, "openai",
+        AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
+        AppConfig.provider("openai", "model"), "simulated"));
+    return settings;
+  }
+
+  /** The same without LLM routes: the providers are the app's defaults, or what the caller adds. */
+  Map<String, String> appSettings(String prefix, Path state) {
     return new java.util.HashMap<>(Map.of(
         AppConfig.KAFKA_BOOTSTRAP, bootstrap,
         AppConfig.TOPICS_PREFIX, prefix,
         AppConfig.APPLICATION_ID, prefix + "app",
         AppConfig.STATE_DIR, state.toString(),
-        AppConfig.HTTP_PORT, "0",
-        AppConfig.LLM_ROUTE_DEFAULT, "openai",
-        AppConfig.provider("openai", "base.url"), sim.baseUrl().toString(),
-        AppConfig.provider("openai", "model"), "simulated"));
+        AppConfig.HTTP_PORT, "0"));
   }
 
   /** Waits until the app is ready, or fails the benchmark after two minutes. */

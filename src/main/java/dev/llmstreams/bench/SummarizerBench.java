@@ -28,7 +28,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -95,7 +97,8 @@ public final class SummarizerBench {
           }
         }
         progress.say("sent %d documents (%d cl100k tokens)", docs, ingested);
-        Synthesis last = awaitSynthesisOf(cluster, catalog.spec(TopicRole.SYNTHESES).name());
+        Synthesis last = awaitSyntheses(cluster, catalog.spec(TopicRole.SYNTHESES).name(), Map.of(KEY, (long) docs),
+            Duration.ofSeconds(8), progress).get(KEY);
         Counted sent = countRequests(cluster, catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens);
         long naive = naive(docTokens, tokens.count(promptOverhead()));
         ObjectNode report = JsonNodeFactory.instance.objectNode();
@@ -146,29 +149,39 @@ public final class SummarizerBench {
     return texts;
   }
 
-  private Synthesis awaitSynthesisOf(BenchCluster cluster, String topic) throws Exception {
+  /**
+   * The latest all-time synthesis of each key, once it covers the key's expected number of documents and no synthesis
+   * came for {@code quiet} (merges settled); fails after ten minutes.
+   */
+  static Map<String, Synthesis> awaitSyntheses(BenchCluster cluster, String topic, Map<String, Long> documentsByKey,
+      Duration quiet, Progress progress) {
     JsonSerde<Synthesis> serde = JsonSerde.of(Synthesis.class);
-    Synthesis last = null;
+    Map<String, Synthesis> last = new TreeMap<>();
     Instant giveUp = Instant.now().plus(Duration.ofMinutes(10));
     Instant quietSince = Instant.now();
     try (KafkaConsumer<String, String> consumer = cluster.committedReader(topic, true)) {
-      // Done when the synthesis covers every document and nothing new came for 8 s (merges settled).
       while (Instant.now().isBefore(giveUp)) {
-        boolean any = false;
+        Set<String> changed = new TreeSet<>();
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-          last = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
-          any = true;
+          if (documentsByKey.containsKey(r.key())) {
+            last.put(r.key(), serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8)));
+            changed.add(r.key());
+          }
         }
-        if (any) {
+        for (String key : changed) {
           quietSince = Instant.now();
-          progress.say("synthesis covers %d/%d documents, level %d", last.documents(), docs, last.level());
+          progress.say("%s: synthesis covers %d/%d documents, level %d", key, last.get(key).documents(),
+              documentsByKey.get(key), last.get(key).level());
         }
-        if (last != null && last.documents() == docs && Duration.between(quietSince, Instant.now()).toSeconds() >= 8) {
+        boolean covered = documentsByKey.entrySet().stream()
+            .allMatch(e -> last.containsKey(e.getKey()) && last.get(e.getKey()).documents() == e.getValue());
+        if (covered && Duration.between(quietSince, Instant.now()).compareTo(quiet) >= 0) {
           return last;
         }
       }
     }
-    throw new IllegalStateException("no synthesis covering all " + docs + " documents within 10 minutes: " + last);
+    throw new IllegalStateException("no syntheses covering all documents of " + documentsByKey + " within 10 minutes: "
+        + last);
   }
 
   /** What the summarizer sent to LLMs, as read from the requests topic. */

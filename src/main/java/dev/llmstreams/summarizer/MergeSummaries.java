@@ -8,6 +8,7 @@ import dev.llmstreams.topics.RejectedRecordException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -64,6 +66,8 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
   private final Counter syntheses;
   private final Counter failedChunks;
   private final DistributionSummary depth;
+  private final Timer windowLag;
+  private final Timer allTimeLag;
   private final MeterRegistry registry;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, SynthesisState> trees;
@@ -87,6 +91,19 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         .description("Chunk summaries the gateway gave up on (sent to dead-letters)").register(registry);
     this.depth = DistributionSummary.builder("llmstreams.summarizer.tree.depth")
         .description("Depth of a merge tree at each synthesis").register(registry);
+    this.windowLag = lagTimer("window", registry);
+    this.allTimeLag = lagTimer("all-time", registry);
+  }
+
+  /**
+   * How stale a synthesis is when it goes out: wall-clock emission time minus the newest document timestamp it
+   * covers. It includes the document's own way to Kafka, the chunk and merge calls and the rate limit, so a quiet
+   * key's synthesis of yesterday's documents reads as a day: compare it with the documents' own delay.
+   */
+  private static Timer lagTimer(String tree, MeterRegistry registry) {
+    return Timer.builder("llmstreams.summarizer.synthesis.lag")
+        .description("Newest covered document timestamp to synthesis emission (wall clock)")
+        .tag("tree", tree).publishPercentiles(0.5, 0.95, 0.99).register(registry);
   }
 
   @Override
@@ -147,9 +164,11 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     List<MergeTree.MergeRequest> toSend = new ArrayList<>();
     RejectedRecordException rejected = null;
     String coveredDocId = null;
+    long coveredDocumentMs = 0;
     switch (reply.purpose()) {
       case SummarizerTopology.PURPOSE_CHUNK -> {
         boolean wasPending = state.pendingChunks().remove(reply.requestId());
+        Long documentMs = state.pendingDocumentMs().remove(reply.requestId());
         if (reply.failed()) {
           failedChunks.increment();
           // Thrown once the chunk is no longer pending: its window may close without it.
@@ -160,7 +179,8 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
           // A repeated reply after its window collapsed: the leaf is in the final synthesis already.
         } else {
           coveredDocId = Windowing.docIdOf(key, reply.requestId());
-          state = state.withChunk(coveredDocId, reply.usage().inputTokens());
+          coveredDocumentMs = documentMs == null ? 0 : documentMs;
+          state = state.withChunk(coveredDocId, reply.usage().inputTokens(), coveredDocumentMs);
           toSend.addAll(state.tree().addLeaf(MergeTree.Node.leaf(reply.requestId(), reply.content(),
               (int) Math.max(1, reply.usage().outputTokens()))));
         }
@@ -175,11 +195,12 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       }
       case PURPOSE_SYNTHESIS -> {
         if (reply.requestId().equals(state.synthesisInFlight())) {
+          long coveredNewestMs = state.synthesisInFlightNewestMs();
           state = reply.failed() ? state.withoutSynthesisInFlight()
               : state.withLatest(synthesis(key, state, reply.content(), state.synthesisInFlightLevel(),
                   reply.provider() + "/" + reply.model(), record.timestamp()), reply.requestId());
           if (!reply.failed()) {
-            emitSynthesis(state.latest(), record.timestamp());
+            emitSynthesis(state.latest(), coveredNewestMs, record.timestamp());
           }
         }
       }
@@ -189,7 +210,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     state = askForSynthesis(key, treeKey, state, record.timestamp());
     store.put(treeKey, state);
     if (windowing.enabled() && !treeKey.equals(key)) {
-      settleWindows(key, coveredDocId, record.timestamp());
+      settleWindows(key, coveredDocId, coveredDocumentMs, record.timestamp());
     }
     if (rejected != null) {
       throw rejected;
@@ -200,13 +221,15 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
    * After a change in one of the key's windows: closes the windows the key's stream time has passed, collapses those
    * whose chunks are all in, folds the collapsed ones into the all-time tree, and asks for the all-time synthesis.
    */
-  private void settleWindows(String key, String coveredDocId, long timestamp) {
+  private void settleWindows(String key, String coveredDocId, long coveredDocumentMs, long timestamp) {
     SynthesisState all = trees.get(key);
     if (all == null) {
       all = SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
     }
     if (coveredDocId != null) {
-      all.docIds().add(coveredDocId);
+      // Covered once in its window tree: the all-time synthesis reads that window's latest synthesis, which may not
+      // hold this chunk yet, so the all-time lag is a lower bound while a window's synthesis is in flight.
+      all = all.withChunk(coveredDocId, 0, coveredDocumentMs);
     }
     for (long start : List.copyOf(all.windows().open())) {
       String treeKey = Windowing.treeKey(key, start);
@@ -283,7 +306,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       MergeTree.Node only = sr.inputs().get(0);
       SynthesisState next = state.withLatest(synthesis(key, state, only.text(), only.level(), null, timestamp),
           sr.synthesisId());
-      emitSynthesis(next.latest(), timestamp);
+      emitSynthesis(next.latest(), next.newestDocumentMs(), timestamp);
       return next;
     }
     long now = context.currentSystemTimeMs();
@@ -353,8 +376,13 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         Synthesis.sourceDigest(ids), inputTokens, model, Instant.ofEpochMilli(timestamp));
   }
 
-  private void emitSynthesis(Synthesis s, long timestamp) {
+  /** Emits a synthesis covering documents up to {@code newestDocumentMs} (0: unknown, no lag recorded). */
+  private void emitSynthesis(Synthesis s, long newestDocumentMs, long timestamp) {
     syntheses.increment();
+    if (newestDocumentMs > 0) {
+      (s.window() == null ? allTimeLag : windowLag).record(
+          Math.max(0, context.currentSystemTimeMs() - newestDocumentMs), TimeUnit.MILLISECONDS);
+    }
     context.forward(new Record<>(s.recordKey(), (Object) s, timestamp), synthesesSink);
   }
 

@@ -159,7 +159,12 @@ public final class SummarizerTopology {
       String key = record.key();
       Document doc = record.value();
       if (!windowing.enabled() || key == null || key.isBlank()) {
-        chunkRequests(key, key, doc, replyTo).forEach(r -> context.forward(record.withValue(r)));
+        List<LlmRequest> out = chunkRequests(key, key, doc, replyTo);
+        SynthesisState stored = trees.get(key);
+        SynthesisState all = stored != null ? stored : SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
+        remember(all, out, doc);
+        trees.put(key, all);
+        out.forEach(r -> context.forward(record.withValue(r)));
         return;
       }
       long timestampMs = doc.timestamp().toEpochMilli();
@@ -182,10 +187,17 @@ public final class SummarizerTopology {
       SynthesisState window = stored != null ? stored
           : SynthesisState.empty(new MergeTree(treeKey, fanIn, mergeTokenBudget), windowing.window(start));
       out.forEach(r -> window.pendingChunks().add(r.requestId()));
+      remember(window, out, doc);
       windowTrees.put(treeKey, window);
       trees.put(key, all.withWindows(all.windows().withDocument(timestampMs, start)));
       out.forEach(r -> context.forward(record.withValue(r)));
     }
+  }
+
+  /** The document timestamp of each chunk request: the reply does not carry it, the synthesis lag needs it. */
+  private static void remember(SynthesisState tree, List<LlmRequest> requests, Document doc) {
+    long documentMs = doc.timestamp().toEpochMilli();
+    requests.forEach(r -> tree.pendingDocumentMs().put(r.requestId(), documentMs));
   }
 
   /** Lets one processor forward values of two types to two sinks, each serializing only its own type. */

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.Nulls;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Window;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -25,11 +27,19 @@ import java.util.TreeSet;
  *     all in, so a document accepted before the close is never lost. Absent: none
  * @param closing window tree: its window closed; it collapses once {@code pendingChunks} is empty. Absent: false
  * @param windows all-time tree when windows are on: the key's stream time and open windows. Absent: none
+ * @param pendingDocumentMs chunk requests sent and not answered yet, with the timestamp (epoch ms) of their document:
+ *     replies do not carry it, and the synthesis lag is measured from the newest document a synthesis covers. Absent:
+ *     none
+ * @param newestDocumentMs the newest document timestamp (epoch ms) among the chunks in the tree; absent: 0 (unknown)
+ * @param synthesisInFlightNewestMs {@code newestDocumentMs} when the synthesis in flight was asked for: what it
+ *     covers, since chunks answered meanwhile are not in it. Absent: 0 (unknown)
  */
 public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long chunkInputTokens,
     long synthesisInputTokens, String synthesisInFlight, int synthesisInFlightLevel, Synthesis latest,
     String latestId, @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisAskedAtMs, Window window,
-    LinkedHashSet<String> pendingChunks, @JsonSetter(nulls = Nulls.AS_EMPTY) boolean closing, Windows windows) {
+    LinkedHashSet<String> pendingChunks, @JsonSetter(nulls = Nulls.AS_EMPTY) boolean closing, Windows windows,
+    Map<String, Long> pendingDocumentMs, @JsonSetter(nulls = Nulls.AS_EMPTY) long newestDocumentMs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisInFlightNewestMs) {
 
   /**
    * The windows of a key, kept in its all-time entry.
@@ -68,6 +78,7 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
     docIds = docIds == null ? new LinkedHashSet<>() : docIds;
     pendingChunks = pendingChunks == null ? new LinkedHashSet<>() : pendingChunks;
     windows = windows == null ? Windows.none() : windows;
+    pendingDocumentMs = pendingDocumentMs == null ? new HashMap<>() : pendingDocumentMs;
   }
 
   static SynthesisState empty(MergeTree tree) {
@@ -75,38 +86,46 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
   }
 
   static SynthesisState empty(MergeTree tree, Window window) {
-    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null, 0, window, null, false, null);
+    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null, 0, window, null, false, null, null, 0, 0);
   }
 
   SynthesisState withSynthesisInFlight(String requestId, int level, long inputTokens, long nowMs) {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens + inputTokens, requestId, level, latest,
-        latestId, nowMs, window, pendingChunks, closing, windows);
+        latestId, nowMs, window, pendingChunks, closing, windows, pendingDocumentMs, newestDocumentMs, newestDocumentMs);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, synthesis, id,
-        synthesisAskedAtMs, window, pendingChunks, closing, windows);
+        synthesisAskedAtMs, window, pendingChunks, closing, windows, pendingDocumentMs, newestDocumentMs, 0);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
+    return withChunk(docId, inputTokens, 0);
+  }
+
+  /** A chunk is in the tree: its document is covered, at {@code documentMs} (0 when unknown). */
+  SynthesisState withChunk(String docId, long inputTokens, long documentMs) {
     docIds.add(docId);
     return new SynthesisState(tree, docIds, chunkInputTokens + inputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, windows);
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, windows,
+        pendingDocumentMs, Math.max(newestDocumentMs, documentMs), synthesisInFlightNewestMs);
   }
 
   SynthesisState withoutSynthesisInFlight() {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, latest, latestId,
-        synthesisAskedAtMs, window, pendingChunks, closing, windows);
+        synthesisAskedAtMs, window, pendingChunks, closing, windows, pendingDocumentMs, newestDocumentMs, 0);
   }
 
   SynthesisState withClosing() {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, true, windows);
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, true, windows,
+        pendingDocumentMs, newestDocumentMs, synthesisInFlightNewestMs);
   }
 
   SynthesisState withWindows(Windows next) {
     return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, next);
+        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, next,
+        pendingDocumentMs, newestDocumentMs, synthesisInFlightNewestMs);
   }
 
   /** Every LLM input token spent on this tree: chunk summaries, merges and synthesis calls. */

@@ -49,4 +49,21 @@ class SynthesisStateTest {
     assertThat(read.windows().closedInputTokens()).isZero();
     assertThat(read.windows().streamTimeMs()).isZero();
   }
+
+  @Test
+  void shouldReadStateWrittenBeforeTheSynthesisLagExistedWithUnknownDocumentTimes() {
+    SynthesisState current = SynthesisState.empty(new MergeTree("k", 4, 100)).withChunk("d1", 12);
+    String json = new String(serde.serializer().serialize("t", current), StandardCharsets.UTF_8);
+    String older = json.replaceAll(",\"(pendingDocumentMs|newestDocumentMs|synthesisInFlightNewestMs)\":(\\{\\}|0)", "");
+    assertThat(older).doesNotContain("pendingDocumentMs").doesNotContain("newestDocumentMs")
+        .doesNotContain("synthesisInFlightNewestMs");
+
+    SynthesisState read = serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
+    assertThat(read.pendingDocumentMs()).isEmpty();
+    assertThat(read.newestDocumentMs()).isZero();
+    assertThat(read.synthesisInFlightNewestMs()).isZero();
+    assertThat(read.docIds()).containsExactly("d1");
+    // A chunk answered after the upgrade has its time again.
+    assertThat(read.withChunk("d2", 5, 1_000).newestDocumentMs()).isEqualTo(1_000);
+  }
 }

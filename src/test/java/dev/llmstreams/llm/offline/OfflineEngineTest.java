@@ -3,6 +3,7 @@ package dev.llmstreams.llm.offline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmstreams.bench.Rouge;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.ChatMessage.Role;
 import dev.llmstreams.events.Json;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -67,8 +67,8 @@ class OfflineEngineTest {
     int budget = 256;
     String summary = complete(summaryRequest(transcript, budget)).content();
     String lead = ExtractiveSummarizer.lead(List.of(transcript), budget, CL100K);
-    double ours = rouge1Recall(summary, reference);
-    double baseline = rouge1Recall(lead, reference);
+    double ours = Rouge.n(summary, reference, 1).recall();
+    double baseline = Rouge.n(lead, reference, 1).recall();
     System.out.printf("%s ROUGE-1 recall at %d tokens: offline engine %.3f, lead %.3f (%d vs %d tokens)%n",
         meeting, budget, ours, baseline, CL100K.count(summary), CL100K.count(lead));
     assertThat(CL100K.count(lead)).isLessThanOrEqualTo(budget);
@@ -281,22 +281,6 @@ class OfflineEngineTest {
       assertThat(found).as("a source sentence after position %d: %s", at, line).isNotNegative();
       at += found + 1;
     }
-  }
-
-  /** ROUGE-1 recall: clipped unigram overlap over the reference's unigrams (lower-cased words, no stemming). */
-  static double rouge1Recall(String candidate, String reference) {
-    Map<String, Integer> counts = new HashMap<>();
-    Sentences.words(candidate).forEach(w -> counts.merge(w, 1, Integer::sum));
-    List<String> ref = Sentences.words(reference);
-    int hit = 0;
-    for (String w : ref) {
-      Integer n = counts.get(w);
-      if (n != null && n > 0) {
-        hit++;
-        counts.put(w, n - 1);
-      }
-    }
-    return ref.isEmpty() ? 0 : (double) hit / ref.size();
   }
 
   static String resource(String name) {
