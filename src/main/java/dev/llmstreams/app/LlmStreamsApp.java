@@ -119,11 +119,33 @@ public final class LlmStreamsApp implements AutoCloseable {
         LOG.warn("pattern {}: could not finish work in flight before closing", name, e);
       }
     });
+    // All patterns close at once: in turn, a broker that is gone would cost the timeout once per pattern.
+    List<Thread> closing = new java.util.ArrayList<>();
     streams.forEach((name, ks) -> {
-      boolean clean = ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-          .withTimeout(timeout));
-      LOG.info("pattern {} closed{}", name, clean ? "" : " (timed out)");
+      Thread t = new Thread(() -> {
+        boolean clean = ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+            .withTimeout(timeout));
+        LOG.info("pattern {} closed{}", name, clean ? "" : " (timed out)");
+      }, "llmstreams-close-" + name);
+      t.start();
+      closing.add(t);
     });
+    boolean interrupted = false;
+    for (Thread t : closing) {
+      try {
+        t.join(timeout.toMillis() + 5_000);
+      } catch (InterruptedException e) {
+        interrupted = true; // keep waiting: afterClose must not release what a closing pattern still uses
+        try {
+          t.join(timeout.toMillis() + 5_000);
+        } catch (InterruptedException again) {
+          // give up on this one; the flag is restored below
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
     runningModules.values().forEach(PatternModule::afterClose);
     if (http != null) {
       http.close();
