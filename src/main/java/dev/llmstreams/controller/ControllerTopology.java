@@ -15,7 +15,6 @@ import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 
@@ -86,21 +85,16 @@ public final class ControllerTopology {
     Topic<GoalResult> goalResults = catalog.topic(Topics.GOAL_RESULTS);
     Topic<GoalEvent> goalEvents = catalog.topic(Topics.GOAL_EVENTS);
     topology.addSink(sinks.requests(), requests.name(), requests.keySerde().serializer(),
-        typed(requests.valueSerde().serializer(), LlmRequest.class), PROCESSOR);
+        requests.sinkSerializer(), PROCESSOR);
     topology.addSink(sinks.results(), goalResults.name(), goalResults.keySerde().serializer(),
-        typed(goalResults.valueSerde().serializer(), GoalResult.class), PROCESSOR);
+        goalResults.sinkSerializer(), PROCESSOR);
     topology.addSink(sinks.events(), goalEvents.name(), goalEvents.keySerde().serializer(),
-        typed(goalEvents.valueSerde().serializer(), GoalEvent.class), PROCESSOR);
+        goalEvents.sinkSerializer(), PROCESSOR);
     for (ToolDefinition tool : guards.registry().all()) {
       Topic<ToolCall> calls = catalog.toolCalls(tool.name(), ToolCall.class);
       topology.addSink(sinks.tool(tool.name()), calls.name(), calls.keySerde().serializer(),
-          typed(calls.valueSerde().serializer(), ToolCall.class), PROCESSOR);
+          calls.sinkSerializer(), PROCESSOR);
     }
     return topology;
-  }
-
-  /** Lets one processor forward values of several types, each sink serializing only its own type. */
-  private static <T> Serializer<Object> typed(Serializer<T> inner, Class<T> type) {
-    return (topic, data) -> inner.serialize(topic, type.cast(data));
   }
 }

@@ -125,9 +125,9 @@ public final class SummarizerTopology {
         "summarizer.llm-replies");
     topology.connectProcessorAndStateStores("summarizer.merge-summaries", TREE_STORE, WINDOW_STORE);
     topology.addSink("summarizer.request-merges", requests.name(), requests.keySerde().serializer(),
-        new TypedSerializer<>(requests.valueSerde().serializer(), LlmRequest.class), "summarizer.merge-summaries");
+        requests.sinkSerializer(), "summarizer.merge-summaries");
     topology.addSink("summarizer.syntheses", syntheses.name(), syntheses.keySerde().serializer(),
-        new TypedSerializer<>(syntheses.valueSerde().serializer(), Synthesis.class), "summarizer.merge-summaries");
+        syntheses.sinkSerializer(), "summarizer.merge-summaries");
     return topology;
   }
 
@@ -198,15 +198,6 @@ public final class SummarizerTopology {
   private static void remember(SynthesisState tree, List<LlmRequest> requests, Document doc) {
     long documentMs = doc.timestamp().toEpochMilli();
     requests.forEach(r -> tree.pendingDocumentMs().put(r.requestId(), documentMs));
-  }
-
-  /** Lets one processor forward values of two types to two sinks, each serializing only its own type. */
-  private record TypedSerializer<T>(org.apache.kafka.common.serialization.Serializer<T> inner, Class<T> type)
-      implements org.apache.kafka.common.serialization.Serializer<Object> {
-    @Override
-    public byte[] serialize(String topic, Object data) {
-      return inner.serialize(topic, type.cast(data));
-    }
   }
 
   /** The chunk summary requests of a document, with ids {@code treeKey/docId/index}: the tree they go to. */

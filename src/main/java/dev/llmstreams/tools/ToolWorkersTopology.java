@@ -99,9 +99,8 @@ public final class ToolWorkersTopology {
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EXECUTED_STORE),
         Serdes.String(), JsonSerde.of(ExecutedCall.class)), PROCESSOR);
     Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
-    Serializer<ToolResult> resultSerializer = results.valueSerde().serializer();
-    topology.addSink(RESULTS_SINK, results.name(), results.keySerde().serializer(),
-        (Serializer<Object>) (topic, value) -> resultSerializer.serialize(topic, (ToolResult) value), PROCESSOR);
+    topology.addSink(RESULTS_SINK, results.name(), results.keySerde().serializer(), results.sinkSerializer(),
+        PROCESSOR);
     // The topic comes from the call (checked against tools.publish.allowed.topics): a dynamic sink, so the record
     // goes out through the Streams producer, inside the same transaction as the result.
     topology.addSink(PUBLISH_SINK, (key, value, ctx) -> ((Tool.Publication) value).topic(),
