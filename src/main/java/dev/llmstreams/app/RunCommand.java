@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -38,13 +39,7 @@ final class RunCommand implements Callable<Integer> {
     if (!later.isEmpty()) {
       LOG.info("patterns {} are not in this build yet; running {}", later, modules.stream().map(PatternModule::name).toList());
     }
-    requireTopics(config, main);
-    if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
-      requireCoPartitioned(config, main.catalog());
-    }
-    if (modules.stream().anyMatch(m -> m.name().equals("tools"))) {
-      requirePublishTopics(config);
-    }
+    requireCluster(config, main.catalog(), modules);
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);
     try (Observability observability = new Observability();
@@ -63,20 +58,44 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
+   * Checks the cluster before anything starts, with one admin client and one topic listing: the catalog topics exist,
+   * and so do what the selected patterns need (see the checks below).
+   */
+  static void requireCluster(AppConfig config, TopicCatalog catalog, List<PatternModule> modules) throws Exception {
+    try (Admin admin = Clients.admin(config)) {
+      Set<String> existing;
+      try {
+        existing = admin.listTopics().names().get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new Main.UserError("cannot reach Kafka at " + config.bootstrapServers() + ": "
+            + e.getCause().getMessage() + " (start one with `llm-streams kafka start`, or set KAFKA_BOOTSTRAP)");
+      }
+      Set<String> missing = TopicAdmin.missing(catalog.all(), existing);
+      if (!missing.isEmpty()) {
+        throw new Main.UserError("topics missing on " + config.bootstrapServers() + ": " + missing
+            + "; run `llm-streams topics apply` first");
+      }
+      if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
+        requireCoPartitioned(admin, catalog);
+      }
+      if (modules.stream().anyMatch(m -> m.name().equals("tools"))) {
+        requirePublishTopics(config, existing);
+      }
+    }
+  }
+
+  /**
    * Refuses to start the controller when the topics it joins by goalId differ in partition count on the cluster:
    * records of one goal would reach different tasks, and the goal would never see its tool results.
    */
-  static void requireCoPartitioned(AppConfig config, dev.llmstreams.topics.TopicCatalog catalog) throws Exception {
-    List<String> names = dev.llmstreams.topics.TopicCatalog.CONTROLLER_CO_PARTITIONED.stream()
-        .map(r -> catalog.spec(r).name()).toList();
-    try (Admin admin = Clients.admin(config)) {
-      java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
-      admin.describeTopics(names).allTopicNames().get().forEach((n, d) -> counts.put(n, d.partitions().size()));
-      if (counts.values().stream().distinct().count() > 1) {
-        throw new Main.UserError("the controller joins " + names + " by goalId, so they need the same number of"
-            + " partitions, but the cluster has " + counts + "; add partitions to the smaller ones"
-            + " (kafka-topics --alter --partitions N) before any goal is in flight");
-      }
+  private static void requireCoPartitioned(Admin admin, TopicCatalog catalog) throws Exception {
+    List<String> names = TopicCatalog.CONTROLLER_CO_PARTITIONED.stream().map(r -> catalog.spec(r).name()).toList();
+    java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+    admin.describeTopics(names).allTopicNames().get().forEach((n, d) -> counts.put(n, d.partitions().size()));
+    if (counts.values().stream().distinct().count() > 1) {
+      throw new Main.UserError("the controller joins " + names + " by goalId, so they need the same number of"
+          + " partitions, but the cluster has " + counts + "; add partitions to the smaller ones"
+          + " (kafka-topics --alter --partitions N) before any goal is in flight");
     }
   }
 
@@ -84,34 +103,12 @@ final class RunCommand implements Callable<Integer> {
    * Refuses to start the tool workers when a topic the publish tool may write to does not exist: its write would
    * fail inside the worker's transaction, again on every retry of the call.
    */
-  static void requirePublishTopics(AppConfig config) throws Exception {
-    List<String> allowed = config.getList(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS).stream().map(String::trim)
-        .filter(t -> !t.isEmpty()).toList();
-    if (allowed.isEmpty()) {
-      return;
-    }
-    try (Admin admin = Clients.admin(config)) {
-      Set<String> existing = admin.listTopics().names().get();
-      List<String> missing = allowed.stream().filter(t -> !existing.contains(t)).toList();
-      if (!missing.isEmpty()) {
-        throw new Main.UserError(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS + " names topics that do not exist on "
-            + config.bootstrapServers() + ": " + missing + "; create them (or remove them from the list) first");
-      }
-    }
-  }
-
-  /** Refuses to start on a cluster that lacks catalog topics, naming them and the fix. */
-  static void requireTopics(AppConfig config, Main main) throws Exception {
-    try (Admin admin = Clients.admin(config)) {
-      Set<String> missing = new TopicAdmin(admin, config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR))
-          .missing(main.catalog().all());
-      if (!missing.isEmpty()) {
-        throw new Main.UserError("topics missing on " + config.bootstrapServers() + ": " + missing
-            + "; run `llm-streams topics apply` first");
-      }
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new Main.UserError("cannot reach Kafka at " + config.bootstrapServers() + ": " + e.getCause().getMessage()
-          + " (start one with `llm-streams kafka start`, or set KAFKA_BOOTSTRAP)");
+  private static void requirePublishTopics(AppConfig config, Set<String> existing) {
+    List<String> missing = config.getList(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS).stream().map(String::trim)
+        .filter(t -> !t.isEmpty() && !existing.contains(t)).toList();
+    if (!missing.isEmpty()) {
+      throw new Main.UserError(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS + " names topics that do not exist on "
+          + config.bootstrapServers() + ": " + missing + "; create them (or remove them from the list) first");
     }
   }
 }

@@ -112,9 +112,8 @@ public final class TopicAdmin {
     return defaultReplication > 0 ? Short.toString(defaultReplication) : "broker default";
   }
 
-  /** Names of catalog topics missing from the cluster. */
-  public Set<String> missing(Collection<TopicSpec> specs) throws ExecutionException, InterruptedException {
-    Set<String> existing = admin.listTopics().names().get();
+  /** Names of catalog topics missing from a listing of the cluster's topics. */
+  public static Set<String> missing(Collection<TopicSpec> specs, Set<String> existing) {
     return specs.stream().map(TopicSpec::name).filter(n -> !existing.contains(n)).collect(Collectors.toSet());
   }
 }
