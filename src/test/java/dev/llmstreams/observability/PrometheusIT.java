@@ -162,7 +162,8 @@ class PrometheusIT {
     prometheusPort = freePort();
     String config = Files.readString(Monitoring.PROMETHEUS.resolve("prometheus.yml"));
     Map<String, String> replacements = new LinkedHashMap<>();
-    replacements.put("\"app:9400\"", "\"127.0.0.1:" + appPort + "\"");
+    replacements.put("dns_sd_configs:\n      - names: [\"app\"]\n        type: A\n        port: 9400",
+        "static_configs:\n      - targets: [\"127.0.0.1:" + appPort + "\"]"); // no Docker DNS here
     replacements.put("\"localhost:9090\"", "\"127.0.0.1:" + prometheusPort + "\"");
     replacements.put("rules/*.yml", Monitoring.RULES.toAbsolutePath() + "/*.yml");
     replacements.put("15s", "1s"); // scrape and evaluate every second so rates have points within the test
