@@ -4,9 +4,9 @@ WORKDIR /src
 # Dependencies first, in their own layer: a source change does not download them again.
 COPY pom.xml .
 RUN mvn -B -q dependency:go-offline
-COPY src src
+COPY src/main src/main
 COPY topics topics
-RUN mvn -B -q -DskipTests package
+RUN mvn -B -q -Dmaven.test.skip=true package
 
 # Ubuntu-based (glibc), not Alpine: the offline engine's ONNX Runtime ships glibc native libraries.
 FROM eclipse-temurin:17.0.13_11-jre-jammy

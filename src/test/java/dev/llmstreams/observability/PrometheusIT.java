@@ -51,6 +51,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,10 +81,15 @@ class PrometheusIT {
 
   @TempDir Path dir;
 
+  // A machine without Prometheus reports this test skipped, with how to install it.
+  @BeforeEach
+  void needsPrometheus() {
+    assumeTrue(Monitoring.binary("prometheus").isPresent(), "no prometheus on the PATH: " + Monitoring.INSTALL_HINT);
+  }
+
   @Test
   @Timeout(400)
   void shouldReturnDataForEveryMetricThatADashboardOrARuleReads(KafkaCluster kafka) throws Exception {
-    assumeTrue(Monitoring.binary("prometheus").isPresent(), "no prometheus on the PATH: " + Monitoring.INSTALL_HINT);
     String prefix = KafkaCluster.uniqueName("mon") + ".";
     String newsTopic = prefix + "team-news";
     TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
