@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=build /src/target/llm-streams.jar /app/llm-streams.jar
 COPY --from=build /src/target/lib /app/lib
 USER llmstreams
+# Relative paths (the defaults under .llm-streams/) land in the writable /data, not in /app.
+WORKDIR /data
 # In a container the HTTP server must listen beyond loopback; state and native-library unpacking go to /data.
 ENV LLMSTREAMS_HTTP_HOST=0.0.0.0 \
     LLMSTREAMS_STATE_DIR=/data/state \
