@@ -3,6 +3,8 @@ package dev.llmstreams.specialist;
 import dev.llmstreams.app.PatternModule;
 import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -15,8 +17,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.HostInfo;
 
 /** The specialist as a pattern the runner starts: the model in service, the trainer's executor, the topology. */
 public final class SpecialistModule implements PatternModule {
@@ -27,6 +31,7 @@ public final class SpecialistModule implements PatternModule {
   private final ModelRetrainer retrainer;
   private ExecutorService trainer;
   private CurrentModel current;
+  private SpecialistTopology topology;
 
   /** The module of this build: no model implementation is wired yet, so no model loads and no retraining runs. */
   public SpecialistModule() {
@@ -54,7 +59,21 @@ public final class SpecialistModule implements PatternModule {
       t.setPriority(Thread.MIN_PRIORITY); // training must not starve the stream threads of CPU
       return t;
     });
-    return new SpecialistTopology(catalog, settings, current, retrainer, trainer, registry).build();
+    topology = new SpecialistTopology(catalog, settings, current, retrainer, trainer, registry);
+    return topology.build();
+  }
+
+  /**
+   * {@code GET /specialist}: the model this instance serves, its threshold, the events waiting for a model and the
+   * recent escalation rate; 503 with the reason while there is no model.
+   */
+  @Override
+  public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
+    http.route("/specialist", (rest, query) -> {
+      Map<String, Object> status = topology.status();
+      return HttpApi.Reply.json(Boolean.TRUE.equals(status.get("serving")) ? 200 : 503,
+          Json.writer().writeValueAsString(status));
+    });
   }
 
   /** Someone waits on each label (and on the escalations' round trips): the short, interactive commit interval. */

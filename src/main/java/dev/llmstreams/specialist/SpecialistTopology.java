@@ -104,6 +104,28 @@ public final class SpecialistTopology {
     this.meters = new SpecialistMeters(registry);
   }
 
+  /**
+   * What this instance serves, for {@code GET /specialist}: the model and version, the threshold, the events waiting
+   * for a model and the recent escalation rate; with no model, what to do about it.
+   */
+  public Map<String, Object> status() {
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    var model = current.get();
+    out.put("model", current.name());
+    out.put("serving", model != null);
+    out.put("version", model == null ? null : model.version());
+    out.put("threshold", settings.threshold() != null ? settings.threshold()
+        : model == null ? null : model.recommendedThreshold());
+    out.put("waiting", meters.waiting.get());
+    double rate = meters.escalationRate();
+    out.put("escalationRate", Double.isNaN(rate) ? null : rate);
+    if (model == null) {
+      out.put("reason", "no model '" + current.name() + "' on topic " + settings.modelsTopic() + " yet: events wait"
+          + " and are labelled once one arrives; train and publish one with `bin/llm-streams train ... --publish`");
+    }
+    return out;
+  }
+
   public Topology build() {
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
     Topic<LlmReply> replies = catalog.topic(Topics.SPECIALIST_LLM_REPLIES);
