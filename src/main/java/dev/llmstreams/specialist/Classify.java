@@ -181,7 +181,7 @@ final class Classify implements Processor<String, Object, String, Object> {
   private void escalate(TextClassifier model, ClassificationRequest request, Prediction p, double threshold,
       long arrivedAtMs, long timestamp) {
     long now = context.currentSystemTimeMs();
-    String reason = String.format(Locale.ROOT, "confidence %.2f < %.2f", p.confidence(), threshold);
+    String reason = reason(p.confidence(), threshold);
     Instant deadline = Instant.ofEpochMilli(now + settings.escalationTimeoutMs());
     LlmRequest ask = EscalationPrompt.request(request.eventId(), request.text(), model.labels(),
         settings.labelDescriptions(), model.nearestExamples(request.text(), settings.escalationExamples()), replyTo,
@@ -312,6 +312,17 @@ final class Classify implements Processor<String, Object, String, Object> {
         + " arrival order) and are labelled as soon as one arrives. Train and publish one with"
         + " `bin/llm-streams train ... --publish` (or set specialist.model.name to a model that is there).",
         current.name(), settings.modelsTopic(), waitingHere);
+  }
+
+  /** "confidence 0.41 < 0.70", with more digits when two would show the numbers equal. */
+  static String reason(double confidence, double threshold) {
+    for (int digits = 2; ; digits += 2) {
+      String c = String.format(Locale.ROOT, "%." + digits + "f", confidence);
+      String t = String.format(Locale.ROOT, "%." + digits + "f", threshold);
+      if (!c.equals(t) || digits >= 8) {
+        return "confidence " + c + " < " + t;
+      }
+    }
   }
 
   private static String cut(String s, int max) {
