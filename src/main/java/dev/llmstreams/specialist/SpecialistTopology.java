@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * specialist.llm-replies ──┼▶ specialist.classify ────────────────┼▶ llm-requests (specialist.escalate)
  * labels ──────────────────┤   stores specialist-waiting,         └▶ labels (the LLM's answers)
  *                          │   -escalations, -recent
- *                          └▶ specialist.example-key ─▶ repartition specialist-labels-for-trainer (1 partition)
+ *                          └▶ specialist.example-key ─▶ repartition labels-for-trainer (1 partition)
  *                               ─▶ specialist.train ─▶ specialist-models (a better candidate)
  *                                  stores specialist-examples, specialist-trainer
  * </pre>
@@ -57,7 +57,7 @@ public final class SpecialistTopology {
   public static final String EXAMPLES_STORE = "specialist-examples";
   public static final String TRAINER_STORE = "specialist-trainer";
   /** The repartition topic that brings every label to the one trainer task. */
-  public static final String TRAINER_REPARTITION = "specialist-labels-for-trainer";
+  public static final String TRAINER_REPARTITION = "labels-for-trainer";
   static final String CLASSIFY = "specialist.classify";
   static final String SINK_CLASSIFICATIONS = "specialist.classifications";
   static final String SINK_REQUESTS = "specialist.request-llm";
