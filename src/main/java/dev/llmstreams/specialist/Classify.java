@@ -118,14 +118,7 @@ final class Classify implements Processor<String, Object, String, Object> {
       throw new RejectedRecordException("the key '" + key + "' is not the eventId '" + request.eventId()
           + "'; classification requests are keyed by eventId so that the event's reply and labels meet it");
     }
-    if (request.text().isBlank()) {
-      throw new RejectedRecordException("event " + request.eventId() + " has no text to classify");
-    }
-    if (request.text().length() > settings.maxTextChars()) {
-      throw new RejectedRecordException(String.format(Locale.ROOT,
-          "event %s has %,d characters of text; the limit (specialist.max.text.chars) is %,d", request.eventId(),
-          request.text().length(), settings.maxTextChars()));
-    }
+    settings.requireText("event " + request.eventId(), request.text());
     if (seen(request.eventId())) {
       meters.duplicates.increment();
       return;

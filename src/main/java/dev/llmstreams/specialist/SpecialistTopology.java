@@ -81,6 +81,18 @@ public final class SpecialistTopology {
     public Settings {
       labelDescriptions = Map.copyOf(labelDescriptions);
     }
+
+    /** Refuses (to dead-letters, with the reason) a text the model should not read: blank, or over the limit. */
+    void requireText(String what, String text) {
+      if (text.isBlank()) {
+        throw new RejectedRecordException(what + " has no text");
+      }
+      if (text.length() > maxTextChars) {
+        throw new RejectedRecordException(String.format(java.util.Locale.ROOT,
+            "%s has %,d characters of text; the limit (specialist.max.text.chars) is %,d", what, text.length(),
+            maxTextChars));
+      }
+    }
   }
 
   private final TopicCatalog catalog;

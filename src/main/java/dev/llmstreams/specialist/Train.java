@@ -91,14 +91,7 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     if (label == null) {
       throw new RejectedRecordException("a label with no value (tombstone) teaches nothing");
     }
-    if (label.text().isBlank()) {
-      throw new RejectedRecordException("label '" + label.label() + "' has no text to learn from");
-    }
-    if (label.text().length() > settings.maxTextChars()) {
-      throw new RejectedRecordException(String.format(Locale.ROOT,
-          "label '%s' has %,d characters of text; the limit (specialist.max.text.chars) is %,d", label.label(),
-          label.text().length(), settings.maxTextChars()));
-    }
+    settings.requireText("label '" + label.label() + "'", label.text());
     String key = record.key() != null ? record.key() : exampleKey(label.eventId(), label.text());
     Example known = examples.get(key);
     if (known != null && (known.label().equals(label.label())

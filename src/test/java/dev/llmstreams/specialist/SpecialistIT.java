@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.llmstreams.app.LlmStreamsApp;
-import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;
@@ -15,23 +14,21 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.testkit.ChildJvm;
 import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
 import dev.llmstreams.topics.DeadLetters;
-import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -72,16 +69,10 @@ class SpecialistIT {
   @BeforeEach
   void setUp(KafkaCluster kafka) throws Exception {
     this.kafka = kafka;
-    String prefix = KafkaCluster.uniqueName("spc") + ".";
-    catalog = TopicCatalog.load().withPrefix(prefix);
-    new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
-    settings = new HashMap<>(Map.of(
-        AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers(),
-        AppConfig.TOPICS_PREFIX, prefix,
-        AppConfig.APPLICATION_ID, prefix + "app",
-        AppConfig.STATE_DIR, dir.resolve("state").toString(),
-        AppConfig.HTTP_PORT, "0",
-        AppConfig.SPECIALIST_TICK_MS, "100"));
+    TestDeployment deployment = TestDeployment.create(kafka, "spc", dir)
+        .with(Map.of(AppConfig.SPECIALIST_TICK_MS, "100"));
+    catalog = deployment.catalog();
+    settings = deployment.settings();
     watcher = new Watcher();
   }
 
@@ -211,9 +202,7 @@ class SpecialistIT {
 
   @Test
   void shouldLabelEveryEventExactlyOnceAcrossAHardKill() throws Exception {
-    Path config = dir.resolve("specialist.properties");
-    Files.writeString(config, settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-        .collect(Collectors.joining("\n")) + "\n");
+    Path config = ChildJvm.writeConfig(dir.resolve("specialist.properties"), settings);
     // A model unsure of most events: most go through the gateway, so escalations are in flight at the kill.
     send(List.of(model(model("v1", 3, 0.9))));
     int n = 300;
@@ -255,10 +244,7 @@ class SpecialistIT {
   }
 
   private Process startChild(Path config, String name) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", String.join(File.pathSeparator, LocalBroker.childClasspath()),
-        SpecialistTestApp.class.getName(), config.toString()));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
+    return ChildJvm.start(dir, name, SpecialistTestApp.class.getName(), config.toString());
   }
 
   /** Reads what a user would see (read_committed): classifications, labels, dead letters. */

@@ -15,8 +15,8 @@ import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.testkit.DriverTopics;
 import dev.llmstreams.topics.DeadLetters;
-import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import dev.llmstreams.topics.Topics;
@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
-import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.TestInputTopic;
@@ -70,16 +69,16 @@ class SpecialistTopologyTest {
     Properties props = StreamsSettings.forPattern(config, catalog, "specialist", registry);
     driver = new TopologyTestDriver(new SpecialistTopology(catalog, s, current, retrainer, executor, registry).build(),
         props, START);
-    requests = input(catalog.topic(Topics.CLASSIFICATION_REQUESTS));
+    requests = DriverTopics.input(driver, catalog.topic(Topics.CLASSIFICATION_REQUESTS));
     rawRequests = driver.createInputTopic(catalog.topic(Topics.CLASSIFICATION_REQUESTS).name(), new ByteArraySerializer(),
         new ByteArraySerializer());
-    replies = input(catalog.topic(Topics.SPECIALIST_LLM_REPLIES));
-    labels = input(catalog.topic(Topics.LABELS));
-    models = input(catalog.topic(Topics.SPECIALIST_MODELS));
-    classifications = output(catalog.topic(Topics.CLASSIFICATIONS));
-    llmRequests = output(catalog.topic(Topics.LLM_REQUESTS));
-    labelsOut = output(catalog.topic(Topics.LABELS));
-    modelsOut = output(catalog.topic(Topics.SPECIALIST_MODELS));
+    replies = DriverTopics.input(driver, catalog.topic(Topics.SPECIALIST_LLM_REPLIES));
+    labels = DriverTopics.input(driver, catalog.topic(Topics.LABELS));
+    models = DriverTopics.input(driver, catalog.topic(Topics.SPECIALIST_MODELS));
+    classifications = DriverTopics.output(driver, catalog.topic(Topics.CLASSIFICATIONS));
+    llmRequests = DriverTopics.output(driver, catalog.topic(Topics.LLM_REQUESTS));
+    labelsOut = DriverTopics.output(driver, catalog.topic(Topics.LABELS));
+    modelsOut = DriverTopics.output(driver, catalog.topic(Topics.SPECIALIST_MODELS));
     deadLetters = driver.createOutputTopic(catalog.spec(TopicRole.DEAD_LETTERS).name(), new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
   }
@@ -92,13 +91,7 @@ class SpecialistTopologyTest {
     start(Map.of());
   }
 
-  private <V> TestInputTopic<String, V> input(Topic<V> topic) {
-    return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
-  }
 
-  private <V> TestOutputTopic<String, V> output(Topic<V> topic) {
-    return driver.createOutputTopic(topic.name(), topic.keySerde().deserializer(), topic.valueSerde().deserializer());
-  }
 
   @AfterEach
   void tearDown() {
@@ -150,10 +143,6 @@ class SpecialistTopologyTest {
     return c == null ? 0 : c.count();
   }
 
-  private static String header(Headers headers, String name) {
-    var h = headers.lastHeader(name);
-    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-  }
 
   // ---- inline annotation
 
@@ -382,14 +371,14 @@ class SpecialistTopologyTest {
         .mapToDouble(c -> c.count()).sum();
     assertThat(unreadable).as("malformed JSON, a number for text, no text").isEqualTo(3.0);
     List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
-    List<String> reasons = dead.stream().map(r -> header(r.headers(), DeadLetters.EXCEPTION_MESSAGE)).toList();
+    List<String> reasons = dead.stream().map(r -> DriverTopics.header(r.headers(), DeadLetters.EXCEPTION_MESSAGE)).toList();
     assertThat(reasons).hasSize(3);
     assertThat(reasons.get(0)).contains("event empty has no text");
     assertThat(reasons.get(1)).contains("1,000,000 characters").contains("specialist.max.text.chars").contains("1,000");
     assertThat(reasons.get(2)).contains("'other-key' is not the eventId 'mismatch'");
     assertThat(dead).allSatisfy(d -> {
-      assertThat(header(d.headers(), DeadLetters.STAGE)).isEqualTo("processing");
-      assertThat(header(d.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(catalog.spec(TopicRole.CLASSIFICATION_REQUESTS)
+      assertThat(DriverTopics.header(d.headers(), DeadLetters.STAGE)).isEqualTo("processing");
+      assertThat(DriverTopics.header(d.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(catalog.spec(TopicRole.CLASSIFICATION_REQUESTS)
           .name());
     });
     // A tolerant reader: producers may add fields (the schema is strict for producers, the app is not).
