@@ -116,8 +116,12 @@ class SpecialistIT {
   }
 
   private ProducerRecord<byte[], byte[]> model(TestBayesClassifier model) {
+    return model(model, 0);
+  }
+
+  private ProducerRecord<byte[], byte[]> model(TestBayesClassifier model, int paddingBytes) {
     String t = topic(TopicRole.SPECIALIST_MODELS);
-    return new ProducerRecord<>(t, bytes(model.name()), MODELS.serializer().serialize(t, model.record()));
+    return new ProducerRecord<>(t, bytes(model.name()), MODELS.serializer().serialize(t, model.record(paddingBytes)));
   }
 
   private static byte[] bytes(String s) {
@@ -169,8 +173,9 @@ class SpecialistIT {
       assertThat(watcher.labels).allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.LLM));
       assertThat(watcher.labels).extracting(LabelEvent::eventId).containsExactlyInAnyOrder("w0", "w1", "w2");
 
-      // v2 trusts itself (threshold 0): later events are labelled inline and name v2.
-      send(List.of(model(model("v2", 20, 0.0))));
+      // v2 trusts itself (threshold 0): later events are labelled inline and name v2. Its record is 6.7 MB, near the
+      // topic's 8 MiB limit, as a real model's weights can be.
+      send(List.of(model(model("v2", 20, 0.0), 5 * 1024 * 1024)));
       await().atMost(Duration.ofSeconds(30)).until(() -> Json.tree(get(base + "/specialist").body())
           .path("version").asText().equals("v2"));
       List<ProducerRecord<byte[], byte[]>> after = new ArrayList<>();

@@ -113,8 +113,13 @@ final class TestBayesClassifier implements TextClassifier {
 
   /** The record that publishes this model on specialist-models. */
   SpecialistModel record() {
+    return record(0);
+  }
+
+  /** The same with {@code paddingBytes} of filler in the artifact, the size of a real model's weights. */
+  SpecialistModel record(int paddingBytes) {
     ObjectNode json = JsonNodeFactory.instance.objectNode().put("name", name).put("version", version)
-        .put("threshold", threshold);
+        .put("threshold", threshold).put("padding", "w".repeat(paddingBytes));
     ObjectNode c = json.putObject("centroids");
     centroids.forEach((l, words) -> {
       ObjectNode w = c.putObject(l);
