@@ -288,7 +288,14 @@ final class Classify implements Processor<String, Object, String, Object> {
       waiting.delete(w.key);
       waitingHere--;
       meters.waiting.decrementAndGet();
-      label(model, w.value.request(), w.value.arrivedAtMs(), w.value.timestamp(), 0);
+      try {
+        label(model, w.value.request(), w.value.arrivedAtMs(), w.value.timestamp(), 0);
+      } catch (RuntimeException e) {
+        // Not from a record (the tick runs this), so not dead-letterable: said loudly, and the queue goes on.
+        meters.failures.increment();
+        LOG.error("specialist: model {} version {} failed on waiting event {}; it is not labelled",
+            current.name(), model.version(), w.value.request().eventId(), e);
+      }
     }
     if (!all.isEmpty()) {
       LOG.info("specialist: model {} version {} arrived; labelled the {} events that waited for it", current.name(),

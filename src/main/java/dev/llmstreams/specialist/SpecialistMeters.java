@@ -21,6 +21,7 @@ final class SpecialistMeters {
   final Counter escalations;
   final Counter duplicates;
   final Counter ignored;
+  final Counter failures;
   private final RecentShare escalationShare = new RecentShare(RECENT);
   private final RecentShare accuracy = new RecentShare(RECENT);
 
@@ -40,6 +41,9 @@ final class SpecialistMeters {
         .description("Requests for an event already labelled or escalated; ignored").register(registry);
     ignored = Counter.builder("llmstreams.specialist.replies.ignored")
         .description("LLM replies for no pending escalation (late, after the specialist's label stood, or repeated)")
+        .register(registry);
+    failures = Counter.builder("llmstreams.specialist.failures")
+        .description("Waiting events the model failed on when they were labelled from the tick (logged with the id)")
         .register(registry);
     Gauge.builder("llmstreams.specialist.escalation.rate", escalationShare, RecentShare::share)
         .description("Share of the last " + RECENT + " events labelled by the model that were escalated to an LLM")
