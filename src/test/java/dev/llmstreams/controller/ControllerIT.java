@@ -171,6 +171,9 @@ class ControllerIT {
       assertThat(result.usage().inputTokens()).isEqualTo(4L * ScriptedLlmServer.INPUT_TOKENS);
       assertThat(result.provenance().models()).containsExactly("openai/" + ScriptedLlmServer.MODEL);
 
+      // goal-results and goal-events are committed together, but the watcher may read one topic before the other
+      await().atMost(Duration.ofSeconds(30)).until(() -> watcher.events.stream()
+          .anyMatch(e -> e.goalId().equals("g1") && e.type() == GoalEventType.FINISHED));
       List<GoalEvent> trail = watcher.events.stream().filter(e -> e.goalId().equals("g1")).toList();
       assertThat(trail).extracting(GoalEvent::type).containsSubsequence(
           GoalEventType.GOAL_RECEIVED, GoalEventType.LLM_REQUESTED, GoalEventType.GUARD_TRIPPED,
