@@ -206,6 +206,38 @@ class SpecialistIT {
   }
 
   @Test
+  void shouldRetrainFromLabelsPublishTheBetterModelAndServeIt() throws Exception {
+    settings.put(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "80");
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(List.of(new GatewayModule(), new SpecialistModule(TestBayesClassifier.loader(),
+          TestBayesClassifier.retrainer(Intents.LABELS, 0.0))));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      String base = "http://127.0.0.1:" + app.httpPort();
+      send(List.of(model(model("seed", 1, 0.5))));
+      await().atMost(Duration.ofSeconds(30)).until(() -> "seed".equals(Json.tree(get(base + "/specialist").body())
+          .path("version").asText()));
+
+      // People label 100 examples (no event behind them: keyed by nothing); they all reach the one trainer task.
+      String labels = topic(TopicRole.LABELS);
+      List<ProducerRecord<byte[], byte[]>> examples = new ArrayList<>();
+      for (LabeledText e : new Intents(9).take(100)) {
+        examples.add(new ProducerRecord<>(labels, null, LABELS.serializer().serialize(labels,
+            new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, java.time.Instant.now()))));
+      }
+      send(examples);
+      await().atMost(Duration.ofSeconds(120)).until(() -> Json.tree(get(base + "/specialist").body())
+          .path("version").asText().startsWith("retrained-"));
+      String metrics = get(base + "/metrics").body();
+      assertThat(metrics).contains("llmstreams_specialist_retrains_total{outcome=\"published\"} 1.0");
+
+      send(List.of(request("after-retrain", "my card is lost, please block it")));
+      await().atMost(Duration.ofSeconds(60)).until(() -> !watcher.classifications.isEmpty());
+      assertThat(watcher.classifications.get(0).modelVersion()).startsWith("retrained-");
+    }
+  }
+
+  @Test
   void shouldLabelEveryEventExactlyOnceAcrossAHardKill() throws Exception {
     Path config = ChildJvm.writeConfig(dir.resolve("specialist.properties"), settings);
     // A model unsure of most events: most go through the gateway, so escalations are in flight at the kill.
