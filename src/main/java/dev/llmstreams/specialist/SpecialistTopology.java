@@ -13,6 +13,7 @@ import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Executor;
@@ -107,7 +108,7 @@ public final class SpecialistTopology {
    * @param trainingExecutor where retraining runs: never a stream thread
    */
   public SpecialistTopology(TopicCatalog catalog, Settings settings, CurrentModel current, ModelRetrainer retrainer,
-      Executor trainingExecutor, io.micrometer.core.instrument.MeterRegistry registry) {
+      Executor trainingExecutor, MeterRegistry registry) {
     this.catalog = catalog;
     this.settings = settings;
     this.current = current;
