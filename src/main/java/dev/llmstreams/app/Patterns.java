@@ -19,6 +19,7 @@ final class Patterns {
     register("controller", dev.llmstreams.controller.ControllerModule::new);
     register("summarizer", SummarizerModule::new);
     register("tools", ToolsModule::new);
+    register("specialist", dev.llmstreams.specialist.SpecialistModule::new);
   }
 
   private Patterns() {}

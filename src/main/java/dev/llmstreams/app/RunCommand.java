@@ -76,7 +76,12 @@ final class RunCommand implements Callable<Integer> {
             + "; run `llm-streams topics apply` first");
       }
       if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
-        requireCoPartitioned(admin, catalog);
+        requireCoPartitioned(admin, catalog, TopicCatalog.CONTROLLER_CO_PARTITIONED, "the controller", "goalId",
+            "a goal would never see its tool results");
+      }
+      if (modules.stream().anyMatch(m -> m.name().equals("specialist"))) {
+        requireCoPartitioned(admin, catalog, TopicCatalog.SPECIALIST_CO_PARTITIONED, "the specialist", "eventId",
+            "an escalated event would never see the LLM's answer");
       }
       if (modules.stream().anyMatch(m -> m.name().equals("tools"))) {
         requirePublishTopics(config, existing);
@@ -85,17 +90,19 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * Refuses to start the controller when the topics it joins by goalId differ in partition count on the cluster:
-   * records of one goal would reach different tasks, and the goal would never see its tool results.
+   * Refuses to start a pattern when the topics it joins by key in one processor differ in partition count on the
+   * cluster: records of one key would reach different tasks (for the controller, a goal would never see its tool
+   * results).
    */
-  private static void requireCoPartitioned(Admin admin, TopicCatalog catalog) throws Exception {
-    List<String> names = TopicCatalog.CONTROLLER_CO_PARTITIONED.stream().map(r -> catalog.spec(r).name()).toList();
+  private static void requireCoPartitioned(Admin admin, TopicCatalog catalog, List<dev.llmstreams.topics.TopicRole> roles,
+      String who, String key, String consequence) throws Exception {
+    List<String> names = roles.stream().map(r -> catalog.spec(r).name()).toList();
     java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
     admin.describeTopics(names).allTopicNames().get().forEach((n, d) -> counts.put(n, d.partitions().size()));
     if (counts.values().stream().distinct().count() > 1) {
-      throw new Main.UserError("the controller joins " + names + " by goalId, so they need the same number of"
-          + " partitions, but the cluster has " + counts + "; add partitions to the smaller ones"
-          + " (kafka-topics --alter --partitions N) before any goal is in flight");
+      throw new Main.UserError(who + " joins " + names + " by " + key + ", so they need the same number of"
+          + " partitions, but the cluster has " + counts + " (" + consequence + "); add partitions to the smaller"
+          + " ones (kafka-topics --alter --partitions N) before any record is in flight");
     }
   }
 

@@ -75,6 +75,17 @@ public final class AppConfig extends AbstractConfig {
   public static final String TOOLS_PUBLISH_ALLOWED_TOPICS = "tools.publish.allowed.topics";
   public static final String TOOLS_SYNTHESIS_URL = "tools.synthesis.url";
   public static final String TOOLS_RETENTION_MS = "tools.retention.ms";
+  public static final String SPECIALIST_MODEL_NAME = "specialist.model.name";
+  public static final String SPECIALIST_THRESHOLD = "specialist.threshold";
+  public static final String SPECIALIST_MAX_TEXT_CHARS = "specialist.max.text.chars";
+  public static final String SPECIALIST_ESCALATION_EXAMPLES = "specialist.escalation.examples";
+  public static final String SPECIALIST_ESCALATION_TIMEOUT_MS = "specialist.escalation.timeout.ms";
+  public static final String SPECIALIST_LABEL_DESCRIPTIONS = "specialist.label.descriptions";
+  public static final String SPECIALIST_TICK_MS = "specialist.tick.ms";
+  public static final String SPECIALIST_RETRAIN_AFTER_LABELS = "specialist.retrain.after.labels";
+  public static final String SPECIALIST_RETRAIN_INTERVAL_MS = "specialist.retrain.interval.ms";
+  public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT = "specialist.retrain.holdout.percent";
+  public static final String SPECIALIST_ACCURACY_RETENTION_MS = "specialist.accuracy.retention.ms";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -208,7 +219,40 @@ public final class AppConfig extends AbstractConfig {
           .define(TOOLS_SYNTHESIS_URL, Type.STRING, "", Importance.LOW,
               "Base URL of an instance serving GET /syntheses/{key}; empty: this instance's own HTTP server.")
           .define(TOOLS_RETENTION_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.LOW,
-              "How long a tool worker remembers a callId's result, to answer a repeat without running it again.");
+              "How long a tool worker remembers a callId's result, to answer a repeat without running it again.")
+          .define(SPECIALIST_MODEL_NAME, Type.STRING, "banking77", new ConfigDef.NonEmptyString(), Importance.HIGH,
+              "The model the specialist serves: its key on specialist-models. The latest record of this name is"
+                  + " loaded and hot-swapped in; the trainer publishes its candidates under it.")
+          .define(SPECIALIST_THRESHOLD, Type.DOUBLE, null, (name, value) -> {
+                if (value != null && !((Double) value >= 0 && (Double) value <= 1)) {
+                  throw new ConfigException(name, value, "must be between 0 and 1, or empty for the model's own");
+                }
+              }, Importance.HIGH,
+              "Confidence below which an event is escalated to an LLM; empty: the model's recommendedThreshold"
+                  + " (chosen on held-out data when it was trained).")
+          .define(SPECIALIST_MAX_TEXT_CHARS, Type.INT, 10_000, Range.between(1, 1_000_000), Importance.MEDIUM,
+              "Longest event text the specialist classifies; a longer one goes to dead-letters with the reason.")
+          .define(SPECIALIST_ESCALATION_EXAMPLES, Type.INT, 8, Range.between(0, 100), Importance.MEDIUM,
+              "Training examples nearest to the event shown to the LLM in an escalation, to say what the labels mean.")
+          .define(SPECIALIST_ESCALATION_TIMEOUT_MS, Type.LONG, 120_000L, Range.atLeast(1), Importance.MEDIUM,
+              "Deadline of an escalation: the gateway gives up then; with no reply a tick later the event keeps the"
+                  + " specialist's own label, with the reason.")
+          .define(SPECIALIST_LABEL_DESCRIPTIONS, Type.STRING, "", Importance.LOW,
+              "File of 'label: description' lines shown to the LLM in escalations; a label without one is described"
+                  + " by its name in words (card_arrival: card arrival).")
+          .define(SPECIALIST_TICK_MS, Type.LONG, 1_000L, Range.between(10, 60_000), Importance.LOW,
+              "How often the specialist checks for a model (events waiting), escalation timeouts and retraining.")
+          .define(SPECIALIST_RETRAIN_AFTER_LABELS, Type.INT, 500, Range.atLeast(1), Importance.MEDIUM,
+              "New labelled examples (people's labels and LLM answers to escalations) that start a retraining.")
+          .define(SPECIALIST_RETRAIN_INTERVAL_MS, Type.LONG, 3_600_000L, Range.atLeast(1), Importance.MEDIUM,
+              "Longest time new labelled examples wait for a retraining when fewer than"
+                  + " specialist.retrain.after.labels arrived.")
+          .define(SPECIALIST_RETRAIN_HOLDOUT_PERCENT, Type.INT, 20, Range.between(1, 90), Importance.LOW,
+              "Share of the labelled examples (chosen by a hash of the text, so always the same ones) kept out of"
+                  + " training to compare a candidate with the model in service; published only if it is better.")
+          .define(SPECIALIST_ACCURACY_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(1), Importance.LOW,
+              "How long a classification is remembered to score it against a label that arrives later (online"
+                  + " accuracy).");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

@@ -28,6 +28,9 @@ public final class TopicCatalog {
   /** Topics joined by goalId in one processor: they must have the same number of partitions. */
   public static final List<TopicRole> CONTROLLER_CO_PARTITIONED =
       List.of(TopicRole.GOALS, TopicRole.TOOL_RESULTS, TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.APPROVALS);
+  /** Topics the specialist meets by eventId in one processor (an event, its escalation's reply, its labels). */
+  public static final List<TopicRole> SPECIALIST_CO_PARTITIONED =
+      List.of(TopicRole.CLASSIFICATION_REQUESTS, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.LABELS);
 
   private static final ObjectMapper STRICT =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -58,10 +61,11 @@ public final class TopicCatalog {
         throw new IllegalStateException("topic catalog: no topic has role " + role);
       }
     }
-    long partitionCounts = CONTROLLER_CO_PARTITIONED.stream().map(r -> roles.get(r).partitions()).distinct().count();
-    if (partitionCounts != 1) {
-      throw new IllegalStateException("topic catalog: " + CONTROLLER_CO_PARTITIONED
-          + " are joined by goalId and must have the same number of partitions");
+    for (List<TopicRole> joined : List.of(CONTROLLER_CO_PARTITIONED, SPECIALIST_CO_PARTITIONED)) {
+      if (joined.stream().map(r -> roles.get(r).partitions()).distinct().count() != 1) {
+        throw new IllegalStateException("topic catalog: " + joined
+            + " are joined by key in one processor and must have the same number of partitions");
+      }
     }
     this.byName = Collections.unmodifiableMap(names);
     this.byRole = Collections.unmodifiableMap(roles);

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.app.LlmStreamsApp;
-import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Approval;
 import dev.llmstreams.events.Goal;
@@ -20,20 +19,19 @@ import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.testkit.ChildJvm;
 import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
 import dev.llmstreams.tools.ToolsModule;
 import dev.llmstreams.topics.DeadLetters;
-import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -83,25 +81,19 @@ class ControllerIT {
   @BeforeEach
   void setUp(KafkaCluster kafka) throws Exception {
     this.kafka = kafka;
-    String prefix = KafkaCluster.uniqueName("ctl") + ".";
-    newsTopic = prefix + "team-news";
+    TestDeployment deployment = TestDeployment.create(kafka, "ctl", dir);
+    catalog = deployment.catalog();
+    newsTopic = deployment.prefix() + "team-news";
     server = ScriptedLlmServer.start();
     server.setDefault(request -> ScriptedLlmServer.Reply.json(script(request.json(), newsTopic))
         .withDelay(Duration.ofMillis(50)));
-    catalog = TopicCatalog.load().withPrefix(prefix);
-    new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
     kafka.admin().createTopics(List.of(new NewTopic(newsTopic, 1, (short) 1))).all().get();
-    settings = new HashMap<>(Map.of(
-        AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers(),
-        AppConfig.TOPICS_PREFIX, prefix,
-        AppConfig.APPLICATION_ID, prefix + "app",
-        AppConfig.STATE_DIR, dir.resolve("state").toString(),
-        AppConfig.HTTP_PORT, "0",
+    settings = deployment.with(Map.of(
         AppConfig.LLM_ROUTE_DEFAULT, "openai",
         AppConfig.provider("openai", "base.url"), server.openAiBaseUrl().toString(),
         AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret",
         AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS, newsTopic,
-        AppConfig.CONTROLLER_TICK_MS, "100"));
+        AppConfig.CONTROLLER_TICK_MS, "100")).settings();
     watcher = new Watcher();
   }
 
@@ -179,6 +171,9 @@ class ControllerIT {
       assertThat(result.usage().inputTokens()).isEqualTo(4L * ScriptedLlmServer.INPUT_TOKENS);
       assertThat(result.provenance().models()).containsExactly("openai/" + ScriptedLlmServer.MODEL);
 
+      // goal-results and goal-events are committed together, but the watcher may read one topic before the other
+      await().atMost(Duration.ofSeconds(30)).until(() -> watcher.events.stream()
+          .anyMatch(e -> e.goalId().equals("g1") && e.type() == GoalEventType.FINISHED));
       List<GoalEvent> trail = watcher.events.stream().filter(e -> e.goalId().equals("g1")).toList();
       assertThat(trail).extracting(GoalEvent::type).containsSubsequence(
           GoalEventType.GOAL_RECEIVED, GoalEventType.LLM_REQUESTED, GoalEventType.GUARD_TRIPPED,
@@ -210,9 +205,7 @@ class ControllerIT {
 
   @Test
   void shouldFinishEveryGoalOnceAndPublishOnceAcrossAHardKill() throws Exception {
-    Path config = dir.resolve("controller.properties");
-    Files.writeString(config, settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-        .collect(Collectors.joining("\n")) + "\n");
+    Path config = ChildJvm.writeConfig(dir.resolve("controller.properties"), settings);
     int n = 8;
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -260,10 +253,8 @@ class ControllerIT {
   }
 
   private Process startChild(Path config, String name) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", String.join(File.pathSeparator, LocalBroker.childClasspath()),
-        "dev.llmstreams.app.Main", "run", "--patterns", "gateway,controller,tools", "--config", config.toString()));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
+    return ChildJvm.start(dir, name, "dev.llmstreams.app.Main", "run", "--patterns", "gateway,controller,tools",
+        "--config", config.toString());
   }
 
   /**

@@ -21,8 +21,8 @@ import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.events.Usage;
+import dev.llmstreams.testkit.DriverTopics;
 import dev.llmstreams.topics.DeadLetters;
-import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import dev.llmstreams.topics.Topics;
@@ -34,7 +34,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.TestInputTopic;
@@ -68,17 +67,17 @@ class ControllerTopologyTest {
     AppConfig config = AppConfig.of(settings);
     Properties props = StreamsSettings.forPattern(config, catalog, "controller", registry);
     driver = new TopologyTestDriver(new ControllerModule().topology(catalog, config, registry), props, START);
-    goals = input(catalog.topic(Topics.GOALS));
+    goals = DriverTopics.input(driver, catalog.topic(Topics.GOALS));
     var goalTopic = catalog.topic(Topics.GOALS);
     rawGoals = driver.createInputTopic(goalTopic.name(), new ByteArraySerializer(), new ByteArraySerializer());
-    replies = input(catalog.topic(Topics.CONTROLLER_LLM_REPLIES));
-    results = input(catalog.topic(Topics.TOOL_RESULTS));
-    approvals = input(catalog.topic(Topics.APPROVALS));
-    requests = output(catalog.topic(Topics.LLM_REQUESTS));
-    goalResults = output(catalog.topic(Topics.GOAL_RESULTS));
-    goalEvents = output(catalog.topic(Topics.GOAL_EVENTS));
+    replies = DriverTopics.input(driver, catalog.topic(Topics.CONTROLLER_LLM_REPLIES));
+    results = DriverTopics.input(driver, catalog.topic(Topics.TOOL_RESULTS));
+    approvals = DriverTopics.input(driver, catalog.topic(Topics.APPROVALS));
+    requests = DriverTopics.output(driver, catalog.topic(Topics.LLM_REQUESTS));
+    goalResults = DriverTopics.output(driver, catalog.topic(Topics.GOAL_RESULTS));
+    goalEvents = DriverTopics.output(driver, catalog.topic(Topics.GOAL_EVENTS));
     for (String tool : catalog.tools()) {
-      toolCalls.put(tool, output(catalog.toolCalls(tool, ToolCall.class)));
+      toolCalls.put(tool, DriverTopics.output(driver, catalog.toolCalls(tool, ToolCall.class)));
     }
     deadLetters = driver.createOutputTopic(catalog.spec(TopicRole.DEAD_LETTERS).name(), new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
@@ -88,13 +87,7 @@ class ControllerTopologyTest {
     start(Map.of());
   }
 
-  private <V> TestInputTopic<String, V> input(Topic<V> topic) {
-    return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
-  }
 
-  private <V> TestOutputTopic<String, V> output(Topic<V> topic) {
-    return driver.createOutputTopic(topic.name(), topic.keySerde().deserializer(), topic.valueSerde().deserializer());
-  }
 
   @AfterEach
   void tearDown() {
@@ -141,10 +134,6 @@ class ControllerTopologyTest {
     return driver.getKeyValueStore(ControllerTopology.LOG_STORE);
   }
 
-  private static String header(Headers headers, String name) {
-    var h = headers.lastHeader(name);
-    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-  }
 
   // ---- the loop
 
@@ -542,8 +531,8 @@ class ControllerTopologyTest {
     assertThat(deserialization).isEqualTo(4.0);
     List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
     assertThat(dead).hasSize(1);
-    assertThat(header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE)).contains("keyed by goalId");
-    assertThat(header(dead.get(0).headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(catalog.spec(TopicRole.GOALS).name());
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE)).contains("keyed by goalId");
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(catalog.spec(TopicRole.GOALS).name());
     LlmRequest request = onlyRequest();
     assertThat(request.correlationId()).isEqualTo("g-ok");
     assertThat(request.messages().get(1).content()).contains("DROP TABLE");

@@ -4,25 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.llmstreams.app.LlmStreamsApp;
-import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.testkit.ChildJvm;
 import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
-import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -63,19 +60,13 @@ class GatewayIT {
     // Every call takes 250 ms and answers with the id it was asked about, so calls can be counted per request.
     server.setDefault(request -> ScriptedLlmServer.Reply.json(ScriptedLlmServer.openAiText(
         "answer to " + lastUserMessage(request))).withDelay(Duration.ofMillis(250)));
-    String prefix = KafkaCluster.uniqueName("gw") + ".";
-    catalog = TopicCatalog.load().withPrefix(prefix);
-    new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
-    settings = new HashMap<>(Map.of(
-        AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers(),
-        AppConfig.TOPICS_PREFIX, prefix,
-        AppConfig.APPLICATION_ID, prefix + "app",
-        AppConfig.STATE_DIR, dir.resolve("state").toString(),
-        AppConfig.HTTP_PORT, "0",
+    TestDeployment deployment = TestDeployment.create(kafka, "gw", dir).with(Map.of(
         AppConfig.LLM_ROUTE_DEFAULT, "openai",
         AppConfig.provider("openai", "base.url"), server.openAiBaseUrl().toString(),
         AppConfig.provider("openai", "concurrency"), Integer.toString(CONCURRENCY),
         AppConfig.provider("openai", "timeout.ms"), "10000"));
+    catalog = deployment.catalog();
+    settings = deployment.settings();
   }
 
   @AfterEach
@@ -182,9 +173,7 @@ class GatewayIT {
   @Test
   void shouldRepeatAtMostTheUncommittedCallsAfterAHardKill() throws Exception {
     int n = 120;
-    Path config = dir.resolve("gateway.properties");
-    Files.writeString(config, settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-        .collect(Collectors.joining("\n")) + "\n");
+    Path config = ChildJvm.writeConfig(dir.resolve("gateway.properties"), settings);
     Process first = startChild(config, "first");
     try {
       produce("kill", n);
@@ -221,10 +210,7 @@ class GatewayIT {
   }
 
   private Process startChild(Path config, String name) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", String.join(File.pathSeparator, LocalBroker.childClasspath()),
-        "dev.llmstreams.app.Main", "run", "--patterns", "gateway", "--config", config.toString()));
-    return new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+    return ChildJvm.start(dir, name, "dev.llmstreams.app.Main", "run", "--patterns", "gateway", "--config",
+        config.toString());
   }
 }

@@ -1,0 +1,117 @@
+package dev.llmstreams.specialist;
+
+import dev.llmstreams.events.Classification;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The specialist's meters, under {@code llmstreams.specialist.}; one set per instance, shared by its tasks. */
+final class SpecialistMeters {
+  /** Escalation rate and online accuracy are shares of the last this many events or labels. */
+  static final int RECENT = 1_000;
+
+  private final MeterRegistry registry;
+  final AtomicLong waiting = new AtomicLong();
+  final Timer inference;
+  final DistributionSummary confidence;
+  final Counter escalations;
+  final Counter duplicates;
+  final Counter ignored;
+  final Counter failures;
+  private final RecentShare escalationShare = new RecentShare(RECENT);
+  private final RecentShare accuracy = new RecentShare(RECENT);
+
+  SpecialistMeters(MeterRegistry registry) {
+    this.registry = registry;
+    Gauge.builder("llmstreams.specialist.waiting", waiting, AtomicLong::get)
+        .description("Events waiting for a model (none is in service yet); labelled in arrival order once one arrives")
+        .register(registry);
+    inference = Timer.builder("llmstreams.specialist.inference")
+        .description("Time the model takes to label one event").publishPercentiles(0.5, 0.99).register(registry);
+    confidence = DistributionSummary.builder("llmstreams.specialist.confidence")
+        .description("Calibrated confidence of the model's label, for every event it labelled")
+        .serviceLevelObjectives(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99).register(registry);
+    escalations = Counter.builder("llmstreams.specialist.escalations")
+        .description("Events sent to an LLM because the model's confidence was below the threshold").register(registry);
+    duplicates = Counter.builder("llmstreams.specialist.duplicates")
+        .description("Requests for an event already labelled or escalated; ignored").register(registry);
+    ignored = Counter.builder("llmstreams.specialist.replies.ignored")
+        .description("LLM replies for no pending escalation (late, after the specialist's label stood, or repeated)")
+        .register(registry);
+    failures = Counter.builder("llmstreams.specialist.failures")
+        .description("Waiting events the model failed on when they were labelled from the tick (logged with the id)")
+        .register(registry);
+    Gauge.builder("llmstreams.specialist.escalation.rate", escalationShare, RecentShare::share)
+        .description("Share of the last " + RECENT + " events labelled by the model that were escalated to an LLM")
+        .register(registry);
+    Gauge.builder("llmstreams.specialist.online.accuracy", accuracy, RecentShare::share)
+        .description("Share of the last " + RECENT + " labels from people that agreed with the event's classification")
+        .register(registry);
+  }
+
+  void escalated(boolean escalated) {
+    escalationShare.add(escalated);
+    if (escalated) {
+      escalations.increment();
+    }
+  }
+
+  double escalationRate() {
+    return escalationShare.share();
+  }
+
+  void predicted(String label, Classification.Source source) {
+    Counter.builder("llmstreams.specialist.predictions").description("Events labelled, by label and by who labelled")
+        .tags("label", label, "source", source.name().toLowerCase(Locale.ROOT)).register(registry).increment();
+  }
+
+  void fallbacks(String reason) {
+    Counter.builder("llmstreams.specialist.escalation.fallbacks")
+        .description("Escalations that kept the model's label: LLM error, an answer not among the labels, no reply")
+        .tag("reason", reason).register(registry).increment();
+  }
+
+  void scored(Classification.Source source, boolean correct) {
+    accuracy.add(correct);
+    Counter.builder("llmstreams.specialist.online.labels")
+        .description("People's labels compared with the event's classification, by who classified it and outcome")
+        .tags("source", source.name().toLowerCase(Locale.ROOT), "outcome", correct ? "correct" : "wrong")
+        .register(registry).increment();
+  }
+
+  void retrained(String outcome) {
+    Counter.builder("llmstreams.specialist.retrains").description("Retrainings, by outcome: published, rejected, failed")
+        .tag("outcome", outcome).register(registry).increment();
+  }
+
+  /** The share of true among the last {@code size} values; NaN before the first. */
+  static final class RecentShare {
+    private final boolean[] ring;
+    private int next;
+    private int count;
+    private int trues;
+
+    RecentShare(int size) {
+      ring = new boolean[size];
+    }
+
+    synchronized void add(boolean value) {
+      if (count == ring.length) {
+        trues -= ring[next] ? 1 : 0;
+      } else {
+        count++;
+      }
+      ring[next] = value;
+      trues += value ? 1 : 0;
+      next = (next + 1) % ring.length;
+    }
+
+    synchronized double share() {
+      return count == 0 ? Double.NaN : (double) trues / count;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.llmstreams.specialist;
+
+import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.HostInfo;
+
+/** The specialist as a pattern the runner starts: the model in service, the trainer's executor, the topology. */
+public final class SpecialistModule implements PatternModule {
+  /** Internal topics carry label texts up to the labels schema's 1,000,000 characters (the trainer refuses longer). */
+  static final int INTERNAL_TOPIC_MAX_BYTES = 8 * 1024 * 1024;
+
+  private final ModelLoader loader;
+  private final ModelRetrainer retrainer;
+  private ExecutorService trainer;
+  private CurrentModel current;
+  private SpecialistTopology topology;
+
+  /** The module of this build: no model implementation is wired yet, so no model loads and no retraining runs. */
+  public SpecialistModule() {
+    this(ModelLoader.none(), ModelRetrainer.none());
+  }
+
+  public SpecialistModule(ModelLoader loader, ModelRetrainer retrainer) {
+    this.loader = loader;
+    this.retrainer = retrainer;
+  }
+
+  @Override
+  public String name() {
+    return "specialist";
+  }
+
+  @Override
+  public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
+    SpecialistTopology.Settings settings = SpecialistTopology.Settings.from(config, catalog,
+        labelDescriptions(config.getString(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS)));
+    current = new CurrentModel(settings.modelName(), loader, registry);
+    trainer = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "specialist-trainer");
+      t.setDaemon(true);
+      t.setPriority(Thread.MIN_PRIORITY); // training must not starve the stream threads of CPU
+      return t;
+    });
+    topology = new SpecialistTopology(catalog, settings, current, retrainer, trainer, registry);
+    return topology.build();
+  }
+
+  /**
+   * {@code GET /specialist}: the model this instance serves, its threshold, the events waiting for a model and the
+   * recent escalation rate; 503 with the reason while there is no model.
+   */
+  @Override
+  public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
+    http.route("/specialist", (rest, query) -> {
+      Map<String, Object> status = topology.status();
+      return HttpApi.Reply.json(Boolean.TRUE.equals(status.get("serving")) ? 200 : 503,
+          Json.writer().writeValueAsString(status));
+    });
+  }
+
+  /** Someone waits on each label (and on the escalations' round trips): the short, interactive commit interval. */
+  @Override
+  public Map<String, Object> streamsOverrides(AppConfig config) {
+    Map<String, Object> settings = new LinkedHashMap<>(StreamsSettings.interactive(config));
+    settings.put(StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG), INTERNAL_TOPIC_MAX_BYTES);
+    return settings;
+  }
+
+  @Override
+  public void afterClose() {
+    if (trainer != null) {
+      trainer.shutdownNow();
+      try {
+        trainer.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** The model this module serves (null before {@link #topology}), for tests. */
+  public CurrentModel currentModel() {
+    return current;
+  }
+
+  /** {@code label: description} lines of a file; blank lines and lines starting with # are skipped. */
+  static Map<String, String> labelDescriptions(String file) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (file == null || file.isBlank()) {
+      return out;
+    }
+    try {
+      for (String line : Files.readAllLines(Path.of(file))) {
+        String l = line.strip();
+        int colon = l.indexOf(':');
+        if (l.isEmpty() || l.startsWith("#")) {
+          continue;
+        }
+        if (colon <= 0) {
+          throw new ConfigException(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS, file, "line '" + l
+              + "' is not 'label: description'");
+        }
+        out.put(l.substring(0, colon).strip(), l.substring(colon + 1).strip());
+      }
+    } catch (IOException e) {
+      throw new ConfigException(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS, file, "cannot read it: " + e.getMessage());
+    }
+    return out;
+  }
+}

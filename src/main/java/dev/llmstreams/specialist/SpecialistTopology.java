@@ -1,0 +1,234 @@
+package dev.llmstreams.specialist;
+
+import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Classification;
+import dev.llmstreams.events.ClassificationRequest;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.topics.RejectedRecordException;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The specialist: a small model labels events inline, escalates the ones it is not confident about to an LLM, and
+ * learns from the answers.
+ *
+ * <pre>
+ * specialist-models (compacted, 1 partition) ─▶ global store specialist-models ─▶ specialist.load-model
+ *                                                 (every instance; decodes each new version once, swaps it in)
+ * classification-requests ─┐                                      ┌▶ classifications
+ * specialist.llm-replies ──┼▶ specialist.classify ────────────────┼▶ llm-requests (specialist.escalate)
+ * labels ──────────────────┤   stores specialist-waiting,         └▶ labels (the LLM's answers)
+ *                          │   -escalations, -recent
+ *                          └▶ specialist.example-key ─▶ repartition labels-for-trainer (1 partition)
+ *                               ─▶ specialist.train ─▶ specialist-models (a better candidate)
+ *                                  stores specialist-examples, specialist-trainer
+ * </pre>
+ */
+public final class SpecialistTopology {
+  private static final Logger LOG = LoggerFactory.getLogger(SpecialistTopology.class);
+
+  public static final String MODELS_STORE = "specialist-models";
+  public static final String WAITING_STORE = "specialist-waiting";
+  public static final String ESCALATIONS_STORE = "specialist-escalations";
+  public static final String RECENT_STORE = "specialist-recent";
+  public static final String EXAMPLES_STORE = "specialist-examples";
+  public static final String TRAINER_STORE = "specialist-trainer";
+  /** The repartition topic that brings every label to the one trainer task. */
+  public static final String TRAINER_REPARTITION = "labels-for-trainer";
+  static final String CLASSIFY = "specialist.classify";
+  static final String SINK_CLASSIFICATIONS = "specialist.classifications";
+  static final String SINK_REQUESTS = "specialist.request-llm";
+  static final String SINK_LABELS = "specialist.llm-labels";
+
+  /** The specialist's settings, from {@code specialist.*} (see AppConfig). */
+  public record Settings(String modelName, Double threshold, int maxTextChars, int escalationExamples,
+      long escalationTimeoutMs, Map<String, String> labelDescriptions, long tickMs, int retrainAfterLabels,
+      long retrainIntervalMs, int holdoutPercent, long accuracyRetentionMs, String modelsTopic) {
+
+    public static Settings from(AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
+      return new Settings(config.getString(AppConfig.SPECIALIST_MODEL_NAME), config.getDouble(AppConfig.SPECIALIST_THRESHOLD),
+          config.getInt(AppConfig.SPECIALIST_MAX_TEXT_CHARS), config.getInt(AppConfig.SPECIALIST_ESCALATION_EXAMPLES),
+          config.getLong(AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS), labelDescriptions,
+          config.getLong(AppConfig.SPECIALIST_TICK_MS), config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
+          config.getLong(AppConfig.SPECIALIST_RETRAIN_INTERVAL_MS),
+          config.getInt(AppConfig.SPECIALIST_RETRAIN_HOLDOUT_PERCENT),
+          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS), catalog.topic(Topics.SPECIALIST_MODELS).name());
+    }
+
+    public Settings {
+      labelDescriptions = Map.copyOf(labelDescriptions);
+    }
+
+    /** Refuses (to dead-letters, with the reason) a text the model should not read: blank, or over the limit. */
+    void requireText(String what, String text) {
+      if (text.isBlank()) {
+        throw new RejectedRecordException(what + " has no text");
+      }
+      if (text.length() > maxTextChars) {
+        throw new RejectedRecordException(String.format(java.util.Locale.ROOT,
+            "%s has %,d characters of text; the limit (specialist.max.text.chars) is %,d", what, text.length(),
+            maxTextChars));
+      }
+    }
+  }
+
+  private final TopicCatalog catalog;
+  private final Settings settings;
+  private final CurrentModel current;
+  private final ModelRetrainer retrainer;
+  private final Executor trainingExecutor;
+  private final SpecialistMeters meters;
+
+  /**
+   * @param current the model this instance serves, shared by its threads (built from the loader by the module)
+   * @param trainingExecutor where retraining runs: never a stream thread
+   */
+  public SpecialistTopology(TopicCatalog catalog, Settings settings, CurrentModel current, ModelRetrainer retrainer,
+      Executor trainingExecutor, MeterRegistry registry) {
+    this.catalog = catalog;
+    this.settings = settings;
+    this.current = current;
+    this.retrainer = retrainer;
+    this.trainingExecutor = trainingExecutor;
+    this.meters = new SpecialistMeters(registry);
+  }
+
+  /**
+   * What this instance serves, for {@code GET /specialist}: the model and version, the threshold, the events waiting
+   * for a model and the recent escalation rate; with no model, what to do about it.
+   */
+  public Map<String, Object> status() {
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    var model = current.get();
+    out.put("model", current.name());
+    out.put("serving", model != null);
+    out.put("version", model == null ? null : model.version());
+    out.put("threshold", settings.threshold() != null ? settings.threshold()
+        : model == null ? null : model.recommendedThreshold());
+    out.put("waiting", meters.waiting.get());
+    double rate = meters.escalationRate();
+    out.put("escalationRate", Double.isNaN(rate) ? null : rate);
+    if (model == null) {
+      out.put("reason", "no model '" + current.name() + "' on topic " + settings.modelsTopic() + " yet: events wait"
+          + " and are labelled once one arrives; train and publish one with `bin/llm-streams train ... --publish`");
+    }
+    return out;
+  }
+
+  public Topology build() {
+    Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
+    Topic<LlmReply> replies = catalog.topic(Topics.SPECIALIST_LLM_REPLIES);
+    Topic<LabelEvent> labels = catalog.topic(Topics.LABELS);
+    Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
+    Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
+    Topic<LlmRequest> llmRequests = catalog.topic(Topics.LLM_REQUESTS);
+
+    StreamsBuilder builder = StreamsSettings.newBuilder();
+    // Every instance reads every model; the processor also runs when the store is restored after a restart.
+    builder.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MODELS_STORE), Serdes.String(),
+            models.valueSerde()).withLoggingDisabled(),
+        models.name(), Consumed.with(models.keySerde(), models.valueSerde()).withName("specialist.models"),
+        LoadModel::new);
+
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EXAMPLES_STORE), Serdes.String(),
+        JsonSerde.of(Train.Example.class)));
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TRAINER_STORE), Serdes.String(),
+        JsonSerde.of(Train.State.class)));
+    // One trainer for all labels: a one-partition repartition topic, keyed by the example's identity.
+    builder.stream(labels.name(), Consumed.with(labels.keySerde(), labels.valueSerde()).withName("specialist.labels"))
+        .selectKey((eventId, label) -> label == null ? eventId : Train.exampleKey(label.eventId(), label.text()),
+            Named.as("specialist.example-key"))
+        .repartition(Repartitioned.with(Serdes.String(), labels.valueSerde()).withName(TRAINER_REPARTITION)
+            .withNumberOfPartitions(1))
+        .process(() -> new Train(settings, current, retrainer, trainingExecutor, meters), Named.as("specialist.train"),
+            EXAMPLES_STORE, TRAINER_STORE)
+        .to(models.name(), Produced.with(models.keySerde(), models.valueSerde()).withName("specialist.publish-model"));
+    Topology topology = builder.build();
+
+    topology.addSource("specialist.classification-requests", requests.keySerde().deserializer(),
+        requests.valueSerde().deserializer(), requests.name());
+    topology.addSource("specialist.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
+        replies.name());
+    String replyTo = replies.name();
+    topology.addProcessor(CLASSIFY, () -> new Classify(settings, current, meters, replyTo),
+        "specialist.classification-requests", "specialist.llm-replies", "specialist.labels");
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WAITING_STORE), Serdes.String(),
+        JsonSerde.of(Classify.Waiting.class)), CLASSIFY);
+    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ESCALATIONS_STORE),
+        Serdes.String(), JsonSerde.of(Classify.Escalation.class)), CLASSIFY);
+    Duration retention = Duration.ofMillis(settings.accuracyRetentionMs());
+    topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(RECENT_STORE, retention,
+        Duration.ofMillis(1), false), Serdes.String(), JsonSerde.of(Classify.Recent.class)), CLASSIFY);
+    topology.addSink(SINK_CLASSIFICATIONS, classifications.name(), classifications.keySerde().serializer(),
+        classifications.sinkSerializer(), CLASSIFY);
+    topology.addSink(SINK_REQUESTS, llmRequests.name(), llmRequests.keySerde().serializer(),
+        llmRequests.sinkSerializer(), CLASSIFY);
+    topology.addSink(SINK_LABELS, labels.name(), labels.keySerde().serializer(), labels.sinkSerializer(), CLASSIFY);
+    return topology;
+  }
+
+  /**
+   * Keeps the latest record of every model name and serves the configured one. Runs on the global thread, once per
+   * record: a model is decoded once per version, never per event. A record that cannot be loaded is not stored, so the
+   * store, and a restart that reads it, keep the last good version.
+   */
+  private final class LoadModel implements Processor<String, SpecialistModel, Void, Void> {
+    private KeyValueStore<String, SpecialistModel> store;
+
+    @Override
+    public void init(ProcessorContext<Void, Void> context) {
+      store = context.getStateStore(MODELS_STORE);
+      SpecialistModel stored = store.get(current.name());
+      if (stored != null) {
+        current.offer(stored, "restored from the store"); // a no-op when the restore already loaded this version
+      }
+    }
+
+    @Override
+    public void process(Record<String, SpecialistModel> record) {
+      String name = record.key();
+      SpecialistModel model = record.value();
+      if (name == null) {
+        throw new RejectedRecordException("a model record needs the model name as its key");
+      }
+      if (model == null) {
+        store.delete(name);
+        if (name.equals(current.name())) {
+          LOG.warn("specialist: model {} was deleted from {}; the version in memory stays in service until the next",
+              name, settings.modelsTopic());
+        }
+        return;
+      }
+      if (!name.equals(model.name())) {
+        throw new RejectedRecordException("the key '" + name + "' is not the model's name '" + model.name() + "'");
+      }
+      if (!name.equals(current.name()) || current.offer(model, "from " + settings.modelsTopic())) {
+        store.put(name, model);
+      }
+    }
+  }
+}

@@ -1,0 +1,217 @@
+package dev.llmstreams.specialist;
+
+import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.TextClassifier;
+import dev.llmstreams.topics.RejectedRecordException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainer: the one task that sees every label (they reach it through a one-partition repartition topic). It keeps
+ * each example once, by eventId or by a digest of its text, counts the new ones, and once enough arrived (or some
+ * waited long enough) trains a candidate on a background executor. The candidate and the model in service are scored
+ * on the same held-out examples (chosen by a hash of the text, so always the same ones); a better candidate is
+ * published on {@code specialist-models} from the tick, inside the task's exactly-once transaction.
+ */
+final class Train implements Processor<String, LabelEvent, String, SpecialistModel> {
+  private static final Logger LOG = LoggerFactory.getLogger(Train.class);
+  static final String STATE_KEY = "trainer";
+
+  /** One labelled example; a person's label replaces an LLM's for the same event, never the other way round. */
+  record Example(String text, String label, LabelEvent.Source source) {}
+
+  /** What the trainer has to remember beside the examples. */
+  record State(long newExamples, long lastTrainingAtMs, long examples) {}
+
+  /** A finished retraining, handed back to the stream thread; {@code examplesUsed}: the new examples it took in. */
+  private record Outcome(SpecialistModel publish, String outcome, String summary, long examplesUsed) {}
+
+  private final SpecialistTopology.Settings settings;
+  private final CurrentModel current;
+  private final ModelRetrainer retrainer;
+  private final Executor executor;
+  private final SpecialistMeters meters;
+  private final ConcurrentLinkedQueue<Outcome> done = new ConcurrentLinkedQueue<>();
+  private ProcessorContext<String, SpecialistModel> context;
+  private KeyValueStore<String, Example> examples;
+  private KeyValueStore<String, State> state;
+  private boolean training;
+
+  Train(SpecialistTopology.Settings settings, CurrentModel current, ModelRetrainer retrainer, Executor executor,
+      SpecialistMeters meters) {
+    this.settings = settings;
+    this.current = current;
+    this.retrainer = retrainer;
+    this.executor = executor;
+    this.meters = meters;
+  }
+
+  /** The key an example is kept under: its eventId, or for an example with no event a digest of its text. */
+  static String exampleKey(String eventId, String text) {
+    return eventId != null ? "event:" + eventId : "text:" + sha256(text);
+  }
+
+  /** True for the examples kept out of training to compare models: a fixed share, chosen by the text alone. */
+  static boolean heldOut(String text, int percent) {
+    byte[] d = sha256Bytes(text);
+    int bucket = ((d[0] & 0xff) << 8 | (d[1] & 0xff)) % 100;
+    return bucket < percent;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, SpecialistModel> context) {
+    this.context = context;
+    this.examples = context.getStateStore(SpecialistTopology.EXAMPLES_STORE);
+    this.state = context.getStateStore(SpecialistTopology.TRAINER_STORE);
+    context.schedule(Duration.ofMillis(settings.tickMs()), PunctuationType.WALL_CLOCK_TIME, this::tick);
+  }
+
+  @Override
+  public void process(Record<String, LabelEvent> record) {
+    LabelEvent label = record.value();
+    if (label == null) {
+      throw new RejectedRecordException("a label with no value (tombstone) teaches nothing");
+    }
+    settings.requireText("label '" + label.label() + "'", label.text());
+    String key = record.key() != null ? record.key() : exampleKey(label.eventId(), label.text());
+    Example known = examples.get(key);
+    if (known != null && (known.label().equals(label.label())
+        || (known.source() == LabelEvent.Source.HUMAN && label.source() == LabelEvent.Source.LLM))) {
+      return; // the same label again, or an LLM's answer where a person already said
+    }
+    examples.put(key, new Example(label.text(), label.label(), label.source()));
+    State s = state();
+    state.put(STATE_KEY, new State(s.newExamples() + 1, s.lastTrainingAtMs(), s.examples() + (known == null ? 1 : 0)));
+  }
+
+  private State state() {
+    State s = state.get(STATE_KEY);
+    return s != null ? s : new State(0, context.currentSystemTimeMs(), 0);
+  }
+
+  private void tick(long now) {
+    deliver();
+    State s = state();
+    boolean due = s.newExamples() >= settings.retrainAfterLabels()
+        || (s.newExamples() > 0 && now - s.lastTrainingAtMs() >= settings.retrainIntervalMs());
+    if (!training && due) {
+      start(s, now);
+      deliver(); // an executor that runs the work at once (tests) has the outcome ready now
+    }
+  }
+
+  private void start(State s, long now) {
+    List<LabeledText> train = new ArrayList<>();
+    List<LabeledText> holdout = new ArrayList<>();
+    try (KeyValueIterator<String, Example> it = examples.all()) {
+      while (it.hasNext()) {
+        Example e = it.next().value;
+        (heldOut(e.text(), settings.holdoutPercent()) ? holdout : train).add(new LabeledText(e.text(), e.label()));
+      }
+    }
+    SpecialistModel base = current.record();
+    TextClassifier serving = current.get();
+    long used = s.newExamples();
+    training = true;
+    LOG.info("specialist: retraining model {} on {} examples ({} held out to compare with {})", current.name(),
+        train.size(), holdout.size(), serving == null ? "no model" : "version " + serving.version());
+    try {
+      executor.execute(() -> done.add(retrain(train, holdout, base, serving, used)));
+    } catch (RejectedExecutionException e) {
+      training = false;
+    }
+  }
+
+  /** Runs on the executor: trains, scores both models on the held-out examples, decides. */
+  private Outcome retrain(List<LabeledText> train, List<LabeledText> holdout, SpecialistModel base,
+      TextClassifier serving, long used) {
+    try {
+      if (holdout.isEmpty() || train.isEmpty()) {
+        return new Outcome(null, "rejected", "too few examples to train and compare (" + train.size() + " to train, "
+            + holdout.size() + " held out)", used);
+      }
+      ModelRetrainer.Candidate candidate = retrainer.retrain(train, base);
+      if (!current.name().equals(candidate.record().name())) {
+        return new Outcome(null, "failed", "the retrainer built model " + candidate.record().name() + ", not "
+            + current.name(), used);
+      }
+      double challenger = accuracy(candidate.model(), holdout);
+      double incumbent = serving == null ? Double.NaN : accuracy(serving, holdout);
+      String scores = String.format(Locale.ROOT, "held-out accuracy %.4f for candidate %s against %s on %d examples",
+          challenger, candidate.record().version(),
+          serving == null ? "no model in service" : String.format(Locale.ROOT, "%.4f for %s", incumbent,
+              serving.version()), holdout.size());
+      return serving == null || challenger > incumbent ? new Outcome(candidate.record(), "published", scores, used)
+          : new Outcome(null, "rejected", scores, used);
+    } catch (RuntimeException e) {
+      return new Outcome(null, "failed", String.valueOf(e.getMessage()), used);
+    }
+  }
+
+  static double accuracy(TextClassifier model, List<LabeledText> examples) {
+    List<String> texts = examples.stream().map(LabeledText::text).toList();
+    var predictions = model.predictAll(texts);
+    int right = 0;
+    for (int i = 0; i < examples.size(); i++) {
+      right += predictions.get(i).label().equals(examples.get(i).label()) ? 1 : 0;
+    }
+    return (double) right / examples.size();
+  }
+
+  /** Hands finished retrainings on: a better candidate goes to specialist-models in this task's transaction. */
+  private void deliver() {
+    Outcome o;
+    while ((o = done.poll()) != null) {
+      training = false;
+      // Only now are the examples no longer new: a retraining lost to a crash or a move of the task runs again.
+      State s = state();
+      state.put(STATE_KEY, new State(Math.max(0, s.newExamples() - o.examplesUsed()), context.currentSystemTimeMs(),
+          s.examples()));
+      meters.retrained(o.outcome());
+      if (o.publish() != null) {
+        LOG.info("specialist: publishing model {} version {}: {}", current.name(), o.publish().version(), o.summary());
+        context.forward(new Record<>(o.publish().name(), o.publish(), context.currentSystemTimeMs()));
+      } else if (o.outcome().equals("failed")) {
+        LOG.warn("specialist: retraining model {} failed: {}; the model in service stays", current.name(), o.summary());
+      } else {
+        LOG.info("specialist: candidate not published, not better: {}", o.summary());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    done.clear(); // a retraining still running is dropped; its examples still count as new for the next owner
+  }
+
+  private static String sha256(String text) {
+    return HexFormat.of().formatHex(sha256Bytes(text));
+  }
+
+  private static byte[] sha256Bytes(String text) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,328 @@
+package dev.llmstreams.specialist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Classification;
+import dev.llmstreams.events.ClassificationRequest;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.testkit.ChildJvm;
+import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.TestDeployment;
+import dev.llmstreams.testkit.WithKafka;
+import dev.llmstreams.topics.DeadLetters;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The specialist end to end on a real broker with the gateway answering escalations through the offline engine (the
+ * default provider, not an LLM: it picks the label nearest to the text among those the request's response format
+ * allows), so escalations work with no LLM configured. The model is the test stand-in ({@link TestBayesClassifier}).
+ */
+@WithKafka
+class SpecialistIT {
+  private static final JsonSerde<ClassificationRequest> REQUESTS = JsonSerde.of(ClassificationRequest.class);
+  private static final JsonSerde<SpecialistModel> MODELS = JsonSerde.of(SpecialistModel.class);
+  private static final JsonSerde<Classification> CLASSIFICATIONS = JsonSerde.of(Classification.class);
+  private static final JsonSerde<LabelEvent> LABELS = JsonSerde.of(LabelEvent.class);
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @TempDir Path dir;
+  private KafkaCluster kafka;
+  private TopicCatalog catalog;
+  private Map<String, String> settings;
+  private Watcher watcher;
+
+  @BeforeEach
+  void setUp(KafkaCluster kafka) throws Exception {
+    this.kafka = kafka;
+    TestDeployment deployment = TestDeployment.create(kafka, "spc", dir)
+        .with(Map.of(AppConfig.SPECIALIST_TICK_MS, "100"));
+    catalog = deployment.catalog();
+    settings = deployment.settings();
+    watcher = new Watcher();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (watcher != null) {
+      watcher.close();
+    }
+  }
+
+  private static TestBayesClassifier model(String version, int perLabel, double threshold) {
+    Intents intents = new Intents(7);
+    List<LabeledText> examples = new ArrayList<>();
+    for (String label : Intents.LABELS) {
+      for (int i = 0; i < perLabel; i++) {
+        examples.add(intents.next(label));
+      }
+    }
+    return TestBayesClassifier.train("banking77", version, threshold, Intents.LABELS, examples);
+  }
+
+  private String topic(TopicRole role) {
+    return catalog.spec(role).name();
+  }
+
+  private void send(List<ProducerRecord<byte[], byte[]>> records) throws Exception {
+    Properties props = kafka.producerProps();
+    props.put("max.request.size", 16 * 1024 * 1024);
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
+        new ByteArraySerializer())) {
+      for (ProducerRecord<byte[], byte[]> r : records) {
+        producer.send(r).get();
+      }
+    }
+  }
+
+  private ProducerRecord<byte[], byte[]> request(String eventId, String text) {
+    String t = topic(TopicRole.CLASSIFICATION_REQUESTS);
+    return new ProducerRecord<>(t, bytes(eventId), REQUESTS.serializer().serialize(t,
+        new ClassificationRequest(eventId, text, Json.tree("{\"channel\":\"chat\"}"))));
+  }
+
+  private ProducerRecord<byte[], byte[]> model(TestBayesClassifier model) {
+    return model(model, 0);
+  }
+
+  private ProducerRecord<byte[], byte[]> model(TestBayesClassifier model, int paddingBytes) {
+    String t = topic(TopicRole.SPECIALIST_MODELS);
+    return new ProducerRecord<>(t, bytes(model.name()), MODELS.serializer().serialize(t, model.record(paddingBytes)));
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static HttpResponse<String> get(String url) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void shouldWaitForAModelEscalateThroughTheGatewayAndHotSwapToASecondModel() throws Exception {
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(List.of(new GatewayModule(),
+          new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      String base = "http://127.0.0.1:" + app.httpPort();
+
+      // No model yet: the events wait, bad input goes to dead-letters, and /specialist says why nothing happens.
+      String requests = topic(TopicRole.CLASSIFICATION_REQUESTS);
+      send(List.of(
+          request("w0", "my new card has not arrived in the post yet"),
+          new ProducerRecord<>(requests, bytes("bad"), bytes("{\"eventId\":\"bad\",\"text\":")),
+          request("w1", "what exchange rate do you use for dollars to euros"),
+          request("huge", "card ".repeat(3_000)),
+          request("w2", "someone stole my wallet, block my card")));
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        HttpResponse<String> status = get(base + "/specialist");
+        assertThat(status.statusCode()).isEqualTo(503);
+        assertThat(Json.tree(status.body()).path("waiting").asInt()).isEqualTo(3);
+        assertThat(status.body()).contains("no model 'banking77'").contains("--publish");
+      });
+      assertThat(watcher.classifications).isEmpty();
+
+      // v1 is never confident enough (threshold 1): the waiting events escalate, the offline engine answers.
+      send(List.of(model(model("v1", 2, 1.0))));
+      await().atMost(Duration.ofSeconds(120)).until(() -> watcher.classifications.size() >= 3);
+      assertThat(watcher.classifications).extracting(Classification::eventId)
+          .containsExactlyInAnyOrder("w0", "w1", "w2");
+      assertThat(watcher.classifications).allSatisfy(c -> {
+        assertThat(c.source()).isEqualTo(Classification.Source.LLM);
+        assertThat(c.modelVersion()).isEqualTo("offline/offline-engine");
+        assertThat(Intents.LABELS).contains(c.label());
+        assertThat(c.escalationReason()).startsWith("confidence ").contains(" < 1");
+        assertThat(c.usage().inputTokens()).isPositive();
+      });
+      await().atMost(Duration.ofSeconds(30)).until(() -> watcher.labels.size() >= 3);
+      assertThat(watcher.labels).allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.LLM));
+      assertThat(watcher.labels).extracting(LabelEvent::eventId).containsExactlyInAnyOrder("w0", "w1", "w2");
+
+      // v2 trusts itself (threshold 0): later events are labelled inline and name v2. Its record is 6.7 MB, near the
+      // topic's 8 MiB limit, as a real model's weights can be.
+      send(List.of(model(model("v2", 20, 0.0), 5 * 1024 * 1024)));
+      await().atMost(Duration.ofSeconds(30)).until(() -> Json.tree(get(base + "/specialist").body())
+          .path("version").asText().equals("v2"));
+      List<ProducerRecord<byte[], byte[]>> after = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        after.add(request("a" + i, "my card is lost, please block it"));
+      }
+      send(after);
+      await().atMost(Duration.ofSeconds(60)).until(() -> watcher.classifications.size() >= 8);
+      assertThat(watcher.classifications.subList(3, 8)).allSatisfy(c -> {
+        assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
+        assertThat(c.modelVersion()).isEqualTo("v2");
+        assertThat(c.label()).isEqualTo("lost_or_stolen_card");
+      });
+      assertThat(watcher.classifications).extracting(Classification::eventId).doesNotHaveDuplicates();
+
+      await().atMost(Duration.ofSeconds(30)).until(() -> watcher.deadLetters.size() >= 2);
+      assertThat(watcher.deadLetters).anySatisfy(d -> assertThat(d).contains("malformed JSON"))
+          .anySatisfy(d -> assertThat(d).contains("event huge has 15,000 characters")
+              .contains("specialist.max.text.chars"));
+      assertThat(get(base + "/specialist").statusCode()).isEqualTo(200);
+      String metrics = get(base + "/metrics").body();
+      assertThat(metrics).contains("llmstreams_specialist_escalations_total")
+          .contains("llmstreams_specialist_predictions_total{label=\"lost_or_stolen_card\",source=\"specialist\"}")
+          .contains("llmstreams_specialist_model{name=\"banking77\",version=\"v2\"}")
+          .contains("llmstreams_specialist_waiting");
+      assertThat(app.health().ready()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldRetrainFromLabelsPublishTheBetterModelAndServeIt() throws Exception {
+    settings.put(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "80");
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(List.of(new GatewayModule(), new SpecialistModule(TestBayesClassifier.loader(),
+          TestBayesClassifier.retrainer(Intents.LABELS, 0.0))));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      String base = "http://127.0.0.1:" + app.httpPort();
+      send(List.of(model(model("seed", 1, 0.5))));
+      await().atMost(Duration.ofSeconds(30)).until(() -> "seed".equals(Json.tree(get(base + "/specialist").body())
+          .path("version").asText()));
+
+      // People label 100 examples (no event behind them: keyed by nothing); they all reach the one trainer task.
+      String labels = topic(TopicRole.LABELS);
+      List<ProducerRecord<byte[], byte[]>> examples = new ArrayList<>();
+      for (LabeledText e : new Intents(9).take(100)) {
+        examples.add(new ProducerRecord<>(labels, null, LABELS.serializer().serialize(labels,
+            new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, java.time.Instant.now()))));
+      }
+      send(examples);
+      await().atMost(Duration.ofSeconds(120)).until(() -> Json.tree(get(base + "/specialist").body())
+          .path("version").asText().startsWith("retrained-"));
+      String metrics = get(base + "/metrics").body();
+      assertThat(metrics).contains("llmstreams_specialist_retrains_total{outcome=\"published\"} 1.0");
+
+      send(List.of(request("after-retrain", "my card is lost, please block it")));
+      await().atMost(Duration.ofSeconds(60)).until(() -> !watcher.classifications.isEmpty());
+      assertThat(watcher.classifications.get(0).modelVersion()).startsWith("retrained-");
+    }
+  }
+
+  @Test
+  void shouldLabelEveryEventExactlyOnceAcrossAHardKill() throws Exception {
+    Path config = ChildJvm.writeConfig(dir.resolve("specialist.properties"), settings);
+    // A model unsure of most events: most go through the gateway, so escalations are in flight at the kill.
+    send(List.of(model(model("v1", 3, 0.9))));
+    int n = 300;
+    Intents intents = new Intents(5);
+    List<ProducerRecord<byte[], byte[]>> events = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      events.add(request("k" + i, intents.next().text()));
+    }
+    Process first = startChild(config, "first");
+    int atKill;
+    try {
+      send(events);
+      await().atMost(Duration.ofSeconds(180)).until(() -> watcher.classifications.size() >= n / 3);
+      first.destroyForcibly(); // SIGKILL: no shutdown hook, no commit
+      first.waitFor();
+      atKill = watcher.classifications.size();
+    } finally {
+      first.destroyForcibly();
+    }
+    Process second = startChild(config, "second");
+    try {
+      await().atMost(Duration.ofSeconds(240)).until(() -> watcher.classifications.stream()
+          .map(Classification::eventId).collect(Collectors.toSet()).size() >= n);
+      // a little longer, so that a late duplicate would be seen
+      await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
+    } finally {
+      second.destroy();
+      second.waitFor();
+    }
+    long escalated = watcher.classifications.stream().filter(c -> c.source() == Classification.Source.LLM).count();
+    System.out.printf("specialist hard kill: %d of %d events labelled before the kill; %d by the LLM path%n", atKill,
+        n, escalated);
+    assertThat(atKill).isLessThan(n);
+    assertThat(watcher.classifications).hasSize(n);
+    Set<String> ids = watcher.classifications.stream().map(Classification::eventId).collect(Collectors.toSet());
+    assertThat(ids).hasSize(n);
+    assertThat(escalated).isPositive();
+    assertThat(watcher.labels).extracting(LabelEvent::eventId).doesNotHaveDuplicates().hasSize((int) escalated);
+  }
+
+  private Process startChild(Path config, String name) throws Exception {
+    return ChildJvm.start(dir, name, SpecialistTestApp.class.getName(), config.toString());
+  }
+
+  /** Reads what a user would see (read_committed): classifications, labels, dead letters. */
+  private final class Watcher implements AutoCloseable {
+    final List<Classification> classifications = new CopyOnWriteArrayList<>();
+    final List<LabelEvent> labels = new CopyOnWriteArrayList<>();
+    final List<String> deadLetters = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Thread thread;
+
+    Watcher() {
+      consumer = new KafkaConsumer<>(kafka.consumerProps(KafkaCluster.uniqueName("watch")), new ByteArrayDeserializer(),
+          new ByteArrayDeserializer());
+      consumer.subscribe(List.of(topic(TopicRole.CLASSIFICATIONS), topic(TopicRole.LABELS),
+          topic(TopicRole.DEAD_LETTERS)));
+      thread = new Thread(this::loop, "specialist-it-watcher");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void loop() {
+      while (running.get()) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          if (r.topic().equals(topic(TopicRole.CLASSIFICATIONS))) {
+            classifications.add(CLASSIFICATIONS.deserializer().deserialize(r.topic(), r.value()));
+          } else if (r.topic().equals(topic(TopicRole.LABELS))) {
+            labels.add(LABELS.deserializer().deserialize(r.topic(), r.value()));
+          } else {
+            var h = r.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE);
+            deadLetters.add(h == null ? "?" : new String(h.value(), StandardCharsets.UTF_8));
+          }
+        }
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running.set(false);
+      thread.join(5_000);
+      consumer.close(Duration.ofSeconds(2));
+    }
+  }
+}
