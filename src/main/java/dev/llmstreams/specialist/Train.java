@@ -29,15 +29,21 @@ import org.slf4j.LoggerFactory;
  * The trainer: the one task that sees every label (they reach it through a one-partition repartition topic). It keeps
  * each example once, by eventId or by a digest of its text, counts the new ones, and once enough arrived (or some
  * waited long enough) trains a candidate on a background executor. The candidate and the model in service are scored
- * on the same held-out examples (chosen by a hash of the text, so always the same ones); a better candidate is
- * published on {@code specialist-models} from the tick, inside the task's exactly-once transaction.
+ * on the same held-out examples (chosen by a hash of the text, so always the same ones), and only on those labelled
+ * after the model in service was built: a model trained on all the data by {@code train --publish} has seen the older
+ * ones, and would win every comparison on them. A better candidate is published on {@code specialist-models} from the
+ * tick, inside the task's exactly-once transaction.
  */
 final class Train implements Processor<String, LabelEvent, String, SpecialistModel> {
   private static final Logger LOG = LoggerFactory.getLogger(Train.class);
   static final String STATE_KEY = "trainer";
 
-  /** One labelled example; a person's label replaces an LLM's for the same event, never the other way round. */
-  record Example(String text, String label, LabelEvent.Source source) {}
+  /**
+   * One labelled example; a person's label replaces an LLM's for the same event, never the other way round.
+   *
+   * @param atMs when it was labelled (0 in examples stored before this field existed: treated as old)
+   */
+  record Example(String text, String label, LabelEvent.Source source, long atMs) {}
 
   /** What the trainer has to remember beside the examples. */
   record State(long newExamples, long lastTrainingAtMs, long examples) {}
@@ -98,7 +104,7 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
         || (known.source() == LabelEvent.Source.HUMAN && label.source() == LabelEvent.Source.LLM))) {
       return; // the same label again, or an LLM's answer where a person already said
     }
-    examples.put(key, new Example(label.text(), label.label(), label.source()));
+    examples.put(key, new Example(label.text(), label.label(), label.source(), label.at().toEpochMilli()));
     State s = state();
     state.put(STATE_KEY, new State(s.newExamples() + 1, s.lastTrainingAtMs(), s.examples() + (known == null ? 1 : 0)));
   }
@@ -120,15 +126,20 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
   }
 
   private void start(State s, long now) {
+    SpecialistModel base = current.record();
+    long servingSince = base == null ? Long.MIN_VALUE : base.createdAt().toEpochMilli();
     List<LabeledText> train = new ArrayList<>();
     List<LabeledText> holdout = new ArrayList<>();
     try (KeyValueIterator<String, Example> it = examples.all()) {
       while (it.hasNext()) {
         Example e = it.next().value;
-        (heldOut(e.text(), settings.holdoutPercent()) ? holdout : train).add(new LabeledText(e.text(), e.label()));
+        if (!heldOut(e.text(), settings.holdoutPercent())) {
+          train.add(new LabeledText(e.text(), e.label()));
+        } else if (e.atMs() > servingSince) { // unseen by the model in service, so the comparison is fair
+          holdout.add(new LabeledText(e.text(), e.label()));
+        }
       }
     }
-    SpecialistModel base = current.record();
     TextClassifier serving = current.get();
     long used = s.newExamples();
     training = true;
@@ -147,7 +158,7 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     try {
       if (holdout.isEmpty() || train.isEmpty()) {
         return new Outcome(null, "rejected", "too few examples to train and compare (" + train.size() + " to train, "
-            + holdout.size() + " held out)", used);
+            + holdout.size() + " held out and labelled after the model in service was built)", used);
       }
       ModelRetrainer.Candidate candidate = retrainer.retrain(train, base);
       if (!current.name().equals(candidate.record().name())) {

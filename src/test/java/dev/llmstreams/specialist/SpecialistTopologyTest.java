@@ -41,6 +41,8 @@ import org.junit.jupiter.api.Test;
 
 class SpecialistTopologyTest {
   private static final Instant START = Instant.parse("2026-11-28T08:00:00Z");
+  /** Labels given after the test models were built (their createdAt is START). */
+  private static final Instant AFTER_V1 = START.plusSeconds(60);
   private static final Duration TICK = Duration.ofMillis(100);
   private static final List<String> LABELS = Intents.LABELS;
 
@@ -429,7 +431,7 @@ class SpecialistTopologyTest {
     next.add(TestBayesClassifier.candidate(TestBayesClassifier.train("banking77", "worse", 0.5, LABELS,
         List.of(intents.next("card_arrival")))));
     intents.take(40).forEach(e -> labels.pipeInput(null, new LabelEvent(null, e.text(), e.label(),
-        LabelEvent.Source.HUMAN, START)));
+        LabelEvent.Source.HUMAN, AFTER_V1)));
     driver.advanceWallClockTime(TICK);
     assertThat(modelsOut.isEmpty()).isTrue();
     assertThat(count("llmstreams.specialist.retrains", "outcome", "rejected")).isEqualTo(1);
@@ -437,7 +439,7 @@ class SpecialistTopologyTest {
     // better: trained on many examples of every label
     next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
     intents.take(40).forEach(e -> labels.pipeInput(null, new LabelEvent(null, e.text(), e.label(),
-        LabelEvent.Source.HUMAN, START)));
+        LabelEvent.Source.HUMAN, AFTER_V1)));
     driver.advanceWallClockTime(TICK);
     List<TestRecord<String, SpecialistModel>> published = modelsOut.readRecordsToList();
     assertThat(published).hasSize(1);
@@ -449,11 +451,29 @@ class SpecialistTopologyTest {
     // failed: the model in service stays; nothing new, nothing retrained
     next.add(null);
     intents.take(40).forEach(e -> labels.pipeInput(null, new LabelEvent(null, e.text(), e.label(),
-        LabelEvent.Source.HUMAN, START)));
+        LabelEvent.Source.HUMAN, AFTER_V1)));
     driver.advanceWallClockTime(TICK);
     driver.advanceWallClockTime(TICK);
     assertThat(count("llmstreams.specialist.retrains", "outcome", "failed")).isEqualTo(1);
     assertThat(current.get().version()).isEqualTo("better");
+  }
+
+  @Test
+  void shouldNotCompareModelsOnExamplesTheModelInServiceWasTrainedOn() {
+    List<ModelRetrainer.Candidate> next = new ArrayList<>();
+    ModelRetrainer scripted = (training, base) -> next.remove(0);
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"), scripted,
+        Runnable::run);
+    publish(model("v1", 3, 0.5));
+    Intents intents = new Intents(11);
+    next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
+    // labelled no later than v1 was built (e.g. the data set `train --publish` trained it on): v1 may have seen them
+    intents.take(40).forEach(e -> labels.pipeInput(null, new LabelEvent(null, e.text(), e.label(),
+        LabelEvent.Source.HUMAN, START)));
+    driver.advanceWallClockTime(TICK);
+    assertThat(modelsOut.isEmpty()).as("no fair comparison possible, so nothing published").isTrue();
+    assertThat(count("llmstreams.specialist.retrains", "outcome", "rejected")).isEqualTo(1);
+    assertThat(current.get().version()).isEqualTo("v1");
   }
 
   @Test
