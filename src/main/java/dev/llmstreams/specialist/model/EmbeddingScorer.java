@@ -6,11 +6,7 @@ import java.io.DataOutput;
 import java.io.IOException;
 import java.util.List;
 
-/**
- * Softmax regression over MiniLM sentence embeddings, each dimension standardized with the training mean and
- * deviation and scaled by 1/sqrt(dimensions), so the input has about unit norm and the hashed model's learning rate
- * fits it too.
- */
+/** Softmax regression over MiniLM sentence embeddings, each dimension standardized with the training mean and deviation. */
 record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, SoftmaxRegression head) implements Scorer {
   static final byte TYPE = 2;
   static final int DIMENSIONS = SentenceEncoder.DIMENSIONS;
@@ -31,7 +27,7 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
       }
       double sd = Math.sqrt(squares / embeddings.length);
       mean[d] = (float) m;
-      scale[d] = (float) (sd == 0 ? 0 : 1 / (sd * Math.sqrt(DIMENSIONS)));
+      scale[d] = (float) (sd == 0 ? 0 : 1 / sd);
     }
     return new float[][] {mean, scale};
   }

@@ -107,6 +107,8 @@ public final class LabeledData {
         }
       }
       while (true) {
+        // Where the parser stands between rows is the next row's first line (a quoted text may span several).
+        long line = rows.getCurrentLocation().getLineNr();
         Map<String, String> row;
         try {
           if (!rows.hasNextValue()) {
@@ -114,12 +116,9 @@ public final class LabeledData {
           }
           row = rows.nextValue();
         } catch (RuntimeJsonMappingException | JsonProcessingException e) {
-          throw new IllegalArgumentException(source + ":" + rows.getCurrentLocation().getLineNr() + ": malformed CSV row: "
-              + originalMessage(e), e);
+          throw new IllegalArgumentException(source + ":" + line + ": malformed CSV row: " + originalMessage(e), e);
         }
-        // The parser sits on the row's last value: its line is the row's (a quoted text may span lines before it).
-        out.add(example(source, rows.getCurrentLocation().getLineNr(), row.get(textColumn), row.get(labelColumn),
-            textColumn, labelColumn));
+        out.add(example(source, line, row.get(textColumn), row.get(labelColumn), textColumn, labelColumn));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);

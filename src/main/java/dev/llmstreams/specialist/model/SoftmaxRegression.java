@@ -42,29 +42,27 @@ final class SoftmaxRegression {
     Random random = new Random(seed);
     long steps = (long) recipe.epochs() * x.size();
     long step = 0;
-    double[] g = new double[classes];
+    double[] z = new double[classes];
+    float[] g = new float[classes];
     for (int epoch = 1; epoch <= recipe.epochs(); epoch++) {
       shuffle(order, random);
       for (int i : order) {
         double rate = recipe.learningRate() * (1 - (1 - FINAL_RATE_SHARE) * step / (double) steps);
         step++;
         SparseVector v = x.get(i);
-        logits(w, b, scale, classes, v, g);
-        softmaxInPlace(g);
-        g[y[i]] -= 1;
+        logits(w, b, scale, classes, v, z);
+        softmaxInPlace(z);
+        z[y[i]] -= 1;
         scale *= 1 - rate * recipe.l2();
+        for (int k = 0; k < classes; k++) {
+          g[k] = (float) z[k];
+          b[k] -= (float) (rate * z[k]);
+        }
         double stepOverScale = rate / scale;
         int[] idx = v.indices();
         float[] val = v.values();
         for (int f = 0; f < idx.length; f++) {
-          int row = idx[f] * classes;
-          double a = stepOverScale * val[f];
-          for (int k = 0; k < classes; k++) {
-            w[row + k] -= (float) (a * g[k]);
-          }
-        }
-        for (int k = 0; k < classes; k++) {
-          b[k] -= (float) (rate * g[k]);
+          axpy(w, idx[f] * classes, (float) (-stepOverScale * val[f]), g, classes);
         }
         if (scale < MIN_SCALE) {
           rescale(w, scale);
@@ -84,19 +82,28 @@ final class SoftmaxRegression {
   }
 
   private static void logits(float[] w, float[] b, double scale, int classes, SparseVector v, double[] out) {
-    double[] acc = out;
-    java.util.Arrays.fill(acc, 0);
+    float[] acc = new float[classes];
     int[] idx = v.indices();
     float[] val = v.values();
     for (int f = 0; f < idx.length; f++) {
-      int row = idx[f] * classes;
-      double x = val[f];
-      for (int k = 0; k < classes; k++) {
-        acc[k] += x * w[row + k];
-      }
+      axpy(acc, w, idx[f] * classes, val[f], classes);
     }
     for (int k = 0; k < classes; k++) {
-      acc[k] = acc[k] * scale + b[k];
+      out[k] = acc[k] * scale + b[k];
+    }
+  }
+
+  /** w[row + k] += a·g[k]: a plain float loop the JIT vectorizes. */
+  private static void axpy(float[] w, int row, float a, float[] g, int classes) {
+    for (int k = 0; k < classes; k++) {
+      w[row + k] += a * g[k];
+    }
+  }
+
+  /** acc[k] += x·w[row + k]. */
+  private static void axpy(float[] acc, float[] w, int row, float x, int classes) {
+    for (int k = 0; k < classes; k++) {
+      acc[k] += x * w[row + k];
     }
   }
 

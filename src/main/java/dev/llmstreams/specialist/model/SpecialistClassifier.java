@@ -2,9 +2,7 @@ package dev.llmstreams.specialist.model;
 
 import dev.llmstreams.events.ScoredLabel;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.IntStream;
 
 /**
  * The specialist: one or two {@link Scorer}s whose logits are divided by their fitted temperature, turned into
@@ -106,12 +104,22 @@ public final class SpecialistClassifier implements TextClassifier {
   }
 
   private Prediction prediction(double[] p) {
-    List<ScoredLabel> top = IntStream.range(0, p.length).boxed()
-        .sorted(Comparator.comparingDouble((Integer k) -> -p[k]).thenComparingInt(k -> k))
-        .limit(TOP)
-        // Rounding may push a sum of probabilities a hair past 1.
-        .map(k -> new ScoredLabel(labels.get(k), Math.min(1, Math.max(0, p[k]))))
-        .toList();
+    int[] best = new int[Math.min(TOP, p.length)];
+    java.util.Arrays.fill(best, -1);
+    for (int k = 0; k < p.length; k++) {
+      for (int r = 0; r < best.length; r++) {
+        if (best[r] < 0 || p[k] > p[best[r]]) {
+          System.arraycopy(best, r, best, r + 1, best.length - r - 1);
+          best[r] = k;
+          break;
+        }
+      }
+    }
+    List<ScoredLabel> top = new ArrayList<>(best.length);
+    for (int k : best) {
+      // Rounding may push a sum of probabilities a hair past 1.
+      top.add(new ScoredLabel(labels.get(k), Math.min(1, Math.max(0, p[k]))));
+    }
     return new Prediction(top.get(0).label(), top.get(0).confidence(), top);
   }
 

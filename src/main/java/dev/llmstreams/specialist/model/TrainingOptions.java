@@ -18,7 +18,12 @@ public record TrainingOptions(ModelKind kind, long seed, double devFraction, dou
     SgdRecipe embedding) {
 
   public static final SgdRecipe HASHED_RECIPE = new SgdRecipe(15, 0.5, 1e-5);
-  public static final SgdRecipe EMBEDDING_RECIPE = new SgdRecipe(20, 0.5, 1e-4);
+  /**
+   * Standardized embeddings have a norm of about sqrt(384), so the rate is the hashed model's 0.5 over 384: the same
+   * step per example. On the dev split it beat 0.1/384 to 2/384 (accuracy 0.921 against 0.913 to 0.919); L2 1e-4
+   * and 1e-3 scored alike, 4e-3 and stronger worse.
+   */
+  public static final SgdRecipe EMBEDDING_RECIPE = new SgdRecipe(20, 0.5 / 384, 1e-4);
 
   public TrainingOptions {
     if (kind == null || hashed == null || embedding == null) {
