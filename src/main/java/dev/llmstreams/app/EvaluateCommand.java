@@ -13,8 +13,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
-    description = {"Evaluate a saved specialist model on labelled texts: accuracy, macro F1, per-label scores,",
-        "events/s on one thread, and the coverage and accuracy of the events kept at the threshold."})
+    description = {"Evaluate a saved specialist model on labelled texts.",
+        "Reports accuracy, macro F1, per-label scores, events/s on one thread, and the coverage and accuracy of the",
+        "events kept at the threshold."})
 final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "DIR", required = true, description = "A model directory written by train.")
   Path modelDir;

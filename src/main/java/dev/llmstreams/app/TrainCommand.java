@@ -32,8 +32,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-    description = {"Train a specialist model on labelled texts (CSV with a header, or JSON lines), evaluate it on",
-        "--test, print the metrics and save it to --out; --publish also sends it to specialist-models and the",
+    description = {"Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
+        "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
         "training examples to labels, so the online trainer can retrain from them."})
 final class TrainCommand implements Callable<Integer> {
   @ParentCommand Main main;

@@ -11,8 +11,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 /**
  * Trains a specialist. The members learn on the training data less a stratified dev split; on the dev split each
@@ -27,6 +33,7 @@ import java.util.stream.IntStream;
 public final class ModelTrainer {
   private ModelTrainer() {}
 
+  /** @param progress told what training does; called from two threads when an ensemble trains */
   public static TrainedModel train(String name, List<LabeledText> examples, TrainingOptions options,
       Consumer<String> progress) {
     return train(name, examples, options, progress, null, Clock.systemUTC());
@@ -50,48 +57,76 @@ public final class ModelTrainer {
     ModelKind kind = options.kind();
     SentenceEncoder enc = encoder != null ? encoder : SpecialistModels.sharedEncoder();
 
-    float[][] embeddings = null;
-    if (kind != ModelKind.HASHED) {
-      progress.accept("embedding " + texts.size() + " texts with MiniLM");
-      embeddings = enc.embed(texts);
-    }
     int[][] split = stratifiedSplit(y, labels.size(), options.devFraction(), options.seed());
     int[] trainRows = split[0];
     int[] devRows = split[1];
+    int[] allRows = IntStream.range(0, y.length).toArray();
     progress.accept("dev split: " + devRows.length + " of " + y.length + " examples held out");
 
-    Members onTrainSplit = members(kind, texts, embeddings, y, trainRows, labels.size(), options, enc, progress);
-    double[][][] devLogits = onTrainSplit.logits(texts, embeddings, devRows);
+    // Each member is trained twice: on the train split (to calibrate on dev), then on all rows (to serve).
+    List<Member> onTrainSplit = new ArrayList<>();
+    List<Member> onAll = new ArrayList<>();
+    float[][] embeddings = null;
+    ExecutorService hashedTraining = Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
+    try {
+      Future<List<Member>> hashed = kind == ModelKind.EMBEDDING ? null : hashedTraining.submit(() -> List.of(
+          hashed(texts, y, trainRows, labels.size(), options, progress), hashed(texts, y, allRows, labels.size(), options,
+              progress)));
+      Member[] embedding = null;
+      if (kind != ModelKind.HASHED) {
+        // The hashed member trains on the other core meanwhile: the sentence encoder runs on one thread.
+        progress.accept("embedding " + texts.size() + " texts with MiniLM");
+        embeddings = enc.embed(texts);
+        embedding = new Member[] {embedding(embeddings, y, trainRows, labels.size(), options, enc, progress),
+            embedding(embeddings, y, allRows, labels.size(), options, enc, progress)};
+      }
+      if (hashed != null) {
+        onTrainSplit.add(hashed.get().get(0));
+        onAll.add(hashed.get().get(1));
+      }
+      if (embedding != null) {
+        onTrainSplit.add(embedding[0]);
+        onAll.add(embedding[1]);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("training interrupted", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } finally {
+      hashedTraining.shutdownNow();
+    }
+
     int[] devY = IntStream.of(devRows).map(i -> y[i]).toArray();
+    double[][][] devLogits = new double[onTrainSplit.size()][][];
     List<SpecialistClassifier.Member> calibrated = new ArrayList<>();
     ObjectNode temperatures = JsonNodeFactory.instance.objectNode();
-    for (int m = 0; m < onTrainSplit.scorers.size(); m++) {
+    for (int m = 0; m < onTrainSplit.size(); m++) {
+      Member member = onTrainSplit.get(m);
+      devLogits[m] = IntStream.of(devRows).mapToObj(member.rowLogits()).toArray(double[][]::new);
       double t = Calibration.fitTemperature(devLogits[m], devY);
-      calibrated.add(new SpecialistClassifier.Member(onTrainSplit.scorers.get(m), t));
-      temperatures.put(memberName(onTrainSplit.scorers.get(m)), t);
-      progress.accept(String.format("temperature of the %s model: %.3f (dev NLL %.4f -> %.4f)",
-          memberName(onTrainSplit.scorers.get(m)), t, Calibration.nll(devLogits[m], devY, 1),
-          Calibration.nll(devLogits[m], devY, t)));
+      calibrated.add(new SpecialistClassifier.Member(member.scorer(), t));
+      temperatures.put(member.name(), t);
+      progress.accept(String.format("temperature of the %s model: %.3f (dev NLL %.4f -> %.4f)", member.name(), t,
+          Calibration.nll(devLogits[m], devY, 1), Calibration.nll(devLogits[m], devY, t)));
     }
     List<LabeledText> devExamples = IntStream.of(devRows).mapToObj(examples::get).toList();
     SpecialistClassifier devModel = new SpecialistClassifier(name, "dev", kind, labels, 0, calibrated,
-        new NearestExamples(List.of(), t -> null, List.of()));
+        NearestExamples.unsearchable(List.of()));
     double threshold = threshold(devModel, devLogits, devY, options.targetAccuracy());
     EvaluationReport dev = Evaluation.evaluate(devModel, devExamples, threshold);
     progress.accept("dev: " + dev.summary());
 
-    int[] all = IntStream.range(0, y.length).toArray();
-    Members onAll = members(kind, texts, embeddings, y, all, labels.size(), options, enc, progress);
     List<SpecialistClassifier.Member> finalMembers = new ArrayList<>();
-    for (int m = 0; m < onAll.scorers.size(); m++) {
-      finalMembers.add(new SpecialistClassifier.Member(onAll.scorers.get(m), calibrated.get(m).temperature()));
+    for (int m = 0; m < onAll.size(); m++) {
+      finalMembers.add(new SpecialistClassifier.Member(onAll.get(m).scorer(), calibrated.get(m).temperature()));
     }
     List<LabeledText> typical = kind == ModelKind.HASHED
-        ? NearestExamples.typical(examples, onAll.hashedVectors, labels, HashedFeatures.DIMENSIONS)
-        : NearestExamples.typical(examples, List.of(embeddings).stream().map(SparseVector::dense).toList(), labels,
+        ? NearestExamples.typical(examples, onAll.get(0).hashedVectors(), labels, HashedFeatures.DIMENSIONS)
+        : NearestExamples.typical(examples, Stream.of(embeddings).map(SparseVector::dense).toList(), labels,
             EmbeddingScorer.DIMENSIONS);
     SpecialistClassifier unversioned = new SpecialistClassifier(name, "unversioned", kind, labels, threshold,
-        finalMembers, new NearestExamples(typical, t -> null, List.of()));
+        finalMembers, NearestExamples.unsearchable(typical));
 
     ObjectNode metrics = JsonNodeFactory.instance.objectNode();
     metrics.set("dev", dev.toJson());
@@ -104,10 +139,6 @@ public final class ModelTrainer {
     progress.accept(String.format("model %s %s: artifact %d bytes, record %d bytes", name, record.version(),
         java.util.Base64.getDecoder().decode(record.artifact()).length, SpecialistModels.recordBytes(record)));
     return new TrainedModel(SpecialistModels.load(record, enc), record, dev);
-  }
-
-  private static String memberName(Scorer s) {
-    return s instanceof HashedScorer ? "hashed" : "embedding";
   }
 
   /** The lowest threshold whose kept dev events reach the target accuracy, on the averaged calibrated probabilities. */
@@ -130,54 +161,35 @@ public final class ModelTrainer {
     return Calibration.lowestThreshold(confidence, correct, target);
   }
 
-  /** The scorers of a kind, trained on some rows, with the hashed vectors of all rows (for examples and the dev split). */
-  private static final class Members {
-    final List<Scorer> scorers = new ArrayList<>();
-    List<SparseVector> hashedVectors;
-    float[] mean;
-    float[] scale;
+  /**
+   * A member trained on some rows, with the logits of any row from vectors already computed, and (hashed member) the
+   * vectors of all rows.
+   */
+  private record Member(String name, Scorer scorer, IntFunction<double[]> rowLogits, List<SparseVector> hashedVectors) {}
 
-    /** Logits of the rows, per member, from the vectors already computed. */
-    double[][][] logits(List<String> texts, float[][] embeddings, int[] rows) {
-      double[][][] out = new double[scorers.size()][rows.length][];
-      for (int m = 0; m < scorers.size(); m++) {
-        Scorer s = scorers.get(m);
-        for (int r = 0; r < rows.length; r++) {
-          int i = rows[r];
-          out[m][r] = s instanceof HashedScorer h ? h.head().logits(hashedVectors.get(i))
-              : ((EmbeddingScorer) s).head().logits(EmbeddingScorer.input(embeddings[i], mean, scale));
-        }
-      }
-      return out;
-    }
+  private static Member hashed(List<String> texts, int[] y, int[] rows, int classes, TrainingOptions options,
+      Consumer<String> progress) {
+    HashedFeatures features = HashedFeatures.fit(IntStream.of(rows).mapToObj(texts::get).toList());
+    List<SparseVector> vectors = texts.stream().map(features::vector).toList();
+    SgdRecipe r = options.hashed();
+    String of = rows.length == y.length ? "all " + rows.length : Integer.toString(rows.length);
+    SoftmaxRegression head = SoftmaxRegression.train(IntStream.of(rows).mapToObj(vectors::get).toList(),
+        IntStream.of(rows).map(i -> y[i]).toArray(), HashedFeatures.DIMENSIONS, classes, r, options.seed(),
+        epoch -> progress.accept("hashed model on " + of + " examples: epoch " + epoch + "/" + r.epochs())).quantized();
+    return new Member("hashed", new HashedScorer(features, head), i -> head.logits(vectors.get(i)), vectors);
   }
 
-  private static Members members(ModelKind kind, List<String> texts, float[][] embeddings, int[] y, int[] rows,
-      int classes, TrainingOptions options, SentenceEncoder encoder, Consumer<String> progress) {
-    Members out = new Members();
-    int[] rowLabels = IntStream.of(rows).map(i -> y[i]).toArray();
-    String of = rows.length == y.length ? "all " + rows.length : rows.length + "";
-    if (kind != ModelKind.EMBEDDING) {
-      HashedFeatures features = HashedFeatures.fit(IntStream.of(rows).mapToObj(texts::get).toList());
-      out.hashedVectors = texts.stream().map(features::vector).toList();
-      List<SparseVector> x = IntStream.of(rows).mapToObj(out.hashedVectors::get).toList();
-      SgdRecipe r = options.hashed();
-      SoftmaxRegression head = SoftmaxRegression.train(x, rowLabels, HashedFeatures.DIMENSIONS, classes, r,
-          options.seed(), epoch -> progress.accept("hashed model on " + of + " examples: epoch " + epoch + "/" + r.epochs()));
-      out.scorers.add(new HashedScorer(features, head.quantized()));
-    }
-    if (kind != ModelKind.HASHED) {
-      float[][] std = EmbeddingScorer.standardization(IntStream.of(rows).mapToObj(i -> embeddings[i]).toArray(float[][]::new));
-      out.mean = std[0];
-      out.scale = std[1];
-      List<SparseVector> x = IntStream.of(rows).mapToObj(i -> EmbeddingScorer.input(embeddings[i], out.mean, out.scale))
-          .toList();
-      SgdRecipe r = options.embedding();
-      SoftmaxRegression head = SoftmaxRegression.train(x, rowLabels, EmbeddingScorer.DIMENSIONS, classes, r,
-          options.seed(), epoch -> progress.accept("embedding head on " + of + " examples: epoch " + epoch + "/" + r.epochs()));
-      out.scorers.add(new EmbeddingScorer(encoder, out.mean, out.scale, head.quantized()));
-    }
-    return out;
+  private static Member embedding(float[][] embeddings, int[] y, int[] rows, int classes, TrainingOptions options,
+      SentenceEncoder encoder, Consumer<String> progress) {
+    float[][] std = EmbeddingScorer.standardization(IntStream.of(rows).mapToObj(i -> embeddings[i]).toArray(float[][]::new));
+    SgdRecipe r = options.embedding();
+    String of = rows.length == y.length ? "all " + rows.length : Integer.toString(rows.length);
+    SoftmaxRegression head = SoftmaxRegression.train(
+        IntStream.of(rows).mapToObj(i -> EmbeddingScorer.input(embeddings[i], std[0], std[1])).toList(),
+        IntStream.of(rows).map(i -> y[i]).toArray(), EmbeddingScorer.DIMENSIONS, classes, r, options.seed(),
+        epoch -> progress.accept("embedding head on " + of + " examples: epoch " + epoch + "/" + r.epochs())).quantized();
+    return new Member("embedding", new EmbeddingScorer(encoder, std[0], std[1], head),
+        i -> head.logits(EmbeddingScorer.input(embeddings[i], std[0], std[1])), null);
   }
 
   /** Row indices {train, dev}: per label, a seeded shuffle and the first devFraction of it (at least one of two). */

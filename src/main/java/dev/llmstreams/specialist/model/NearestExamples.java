@@ -23,6 +23,13 @@ final class NearestExamples {
     this.vectors = vectors.stream().map(NearestExamples::unit).toList();
   }
 
+  /** Examples that are only carried into an artifact (a model being built); searching them is a bug. */
+  static NearestExamples unsearchable(List<LabeledText> examples) {
+    return new NearestExamples(examples, text -> {
+      throw new IllegalStateException("examples of a model under construction are not searchable");
+    }, List.of());
+  }
+
   List<LabeledText> examples() {
     return examples;
   }
