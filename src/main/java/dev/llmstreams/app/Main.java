@@ -22,6 +22,8 @@ import picocli.CommandLine.Option;
       ProduceCommand.class,
       TailCommand.class,
       DemoCommand.class,
+      TrainCommand.class,
+      EvaluateCommand.class,
       BenchCommand.class,
       dev.llmstreams.llm.sim.SimLlmCommand.class,
       CommandLine.HelpCommand.class

@@ -4,17 +4,25 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
 
-/** Progress lines of a benchmark on stderr, so stdout stays the report. */
-final class Progress {
+/** Progress lines of a benchmark (or another long command) on stderr, so stdout stays the report. */
+public final class Progress {
   private final PrintStream out;
+  private final String command;
   private final Instant began = Instant.now();
 
   Progress(PrintStream out) {
-    this.out = out;
+    this(out, "bench");
   }
 
-  void say(String format, Object... args) {
-    out.printf("[bench %5.1fs] %s%n", Duration.between(began, Instant.now()).toMillis() / 1000.0, String.format(format, args));
+  /** @param command what the lines are prefixed with, e.g. {@code train} */
+  public Progress(PrintStream out, String command) {
+    this.out = out;
+    this.command = command;
+  }
+
+  public void say(String format, Object... args) {
+    out.printf("[%s %5.1fs] %s%n", command, Duration.between(began, Instant.now()).toMillis() / 1000.0,
+        args.length == 0 ? format : String.format(format, args));
     out.flush();
   }
 }

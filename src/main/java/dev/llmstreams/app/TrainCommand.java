@@ -1,0 +1,142 @@
+package dev.llmstreams.app;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.bench.Progress;
+import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.specialist.model.Evaluation;
+import dev.llmstreams.specialist.model.EvaluationReport;
+import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.ModelKind;
+import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.SpecialistModels;
+import dev.llmstreams.specialist.model.TrainedModel;
+import dev.llmstreams.specialist.model.TrainingOptions;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicRef;
+import dev.llmstreams.topics.TopicRole;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = {"Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
+        "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
+        "training examples to labels, so the online trainer can retrain from them."})
+final class TrainCommand implements Callable<Integer> {
+  @ParentCommand Main main;
+
+  @Option(names = "--train", paramLabel = "FILE", required = true, description = "Training examples (.csv or .jsonl).")
+  Path trainFile;
+
+  @Option(names = "--test", paramLabel = "FILE", required = true, description = "Held-out examples to evaluate on.")
+  Path testFile;
+
+  @Mixin LabeledColumns columns;
+
+  @Option(names = "--kind", defaultValue = "ensemble",
+      description = "hashed (fastest), embedding (MiniLM) or ensemble (both; most accurate) (default ${DEFAULT-VALUE}).")
+  String kind;
+
+  @Option(names = "--name", defaultValue = "banking77", description = "Model name, the key on specialist-models (default ${DEFAULT-VALUE}).")
+  String name;
+
+  @Option(names = "--seed", description = "Seed of the dev split and the shuffles (default: the recipe's).")
+  Long seed;
+
+  @Option(names = "--out", paramLabel = "DIR", required = true, description = "Model directory to write (model.json).")
+  Path out;
+
+  @Option(names = "--publish", description = "Also produce the model to specialist-models and the examples to labels.")
+  boolean publish;
+
+  @Override
+  public Integer call() throws Exception {
+    List<LabeledText> train = columns.read(trainFile);
+    List<LabeledText> test = columns.read(testFile);
+    TrainingOptions options = TrainingOptions.defaults().withKind(parseKind());
+    if (seed != null) {
+      options = options.withSeed(seed);
+    }
+    Progress progress = new Progress(System.err, "train");
+    progress.say("%d training and %d test examples; %s", train.size(), test.size(), options.toJson());
+    TrainedModel trained = ModelTrainer.train(name, train, options, progress::say);
+    progress.say("evaluating on %s", testFile);
+    EvaluationReport onTest = Evaluation.evaluate(trained.classifier(), test, trained.classifier().recommendedThreshold());
+    ObjectNode metrics = trained.record().metrics().deepCopy();
+    metrics.set("test", onTest.toJson());
+    SpecialistModel record = SpecialistModels.withMetrics(trained.record(), metrics);
+    Path file = SpecialistModels.save(record, out);
+    progress.say("saved %s", file);
+    BenchCommand.report(summary(record, trained.dev(), onTest), null);
+    if (publish) {
+      publish(record, train, progress);
+    }
+    return 0;
+  }
+
+  private ModelKind parseKind() {
+    try {
+      return ModelKind.of(kind);
+    } catch (IllegalArgumentException e) {
+      throw new Main.UserError(e.getMessage());
+    }
+  }
+
+  private static ObjectNode summary(SpecialistModel record, EvaluationReport dev, EvaluationReport test) {
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("name", record.name());
+    o.put("version", record.version());
+    o.put("format", record.format());
+    o.put("record_bytes", SpecialistModels.recordBytes(record));
+    o.put("training_seconds", record.metrics().path("trainingSeconds").asDouble());
+    o.set("dev", headline(dev));
+    o.set("test", headline(test));
+    return o;
+  }
+
+  /** A report without its per-label table (that stays in model.json). */
+  static ObjectNode headline(EvaluationReport report) {
+    ObjectNode o = report.toJson();
+    o.remove("per_label");
+    return o;
+  }
+
+  private void publish(SpecialistModel record, List<LabeledText> examples, Progress progress) throws Exception {
+    Topic<SpecialistModel> models = main.catalog().topic(TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class));
+    Topic<LabelEvent> labels = main.catalog().topic(TopicRef.of(TopicRole.LABELS, LabelEvent.class));
+    byte[] value = models.valueSerde().serializer().serialize(models.name(), record);
+    String limit = models.spec().configs().get("max.message.bytes");
+    if (limit != null && value.length > Integer.parseInt(limit)) {
+      throw new Main.UserError("the model record is " + value.length + " bytes; " + models.name() + " takes at most " + limit);
+    }
+    Instant at = Instant.now();
+    try (KafkaProducer<byte[], byte[]> producer = Clients.producer(main.config())) {
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (LabeledText e : examples) {
+        LabelEvent label = new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, at);
+        sent.add(producer.send(new ProducerRecord<>(labels.name(), null, labels.valueSerde().serializer().serialize(labels.name(), label))));
+      }
+      // The model goes last: a trainer that sees it can already find every example it was trained on.
+      sent.add(producer.send(new ProducerRecord<>(models.name(), record.name().getBytes(StandardCharsets.UTF_8), value)));
+      producer.flush();
+      for (Future<RecordMetadata> f : sent) {
+        f.get();
+      }
+    }
+    progress.say("published %s %s (%d bytes) to %s and %d examples to %s", record.name(), record.version(), value.length,
+        models.name(), examples.size(), labels.name());
+  }
+}

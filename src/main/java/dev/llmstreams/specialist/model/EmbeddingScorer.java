@@ -1,0 +1,86 @@
+package dev.llmstreams.specialist.model;
+
+import dev.llmstreams.llm.offline.SentenceEncoder;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.List;
+
+/** Softmax regression over MiniLM sentence embeddings, each dimension standardized with the training mean and deviation. */
+record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, SoftmaxRegression head) implements Scorer {
+  static final byte TYPE = 2;
+  static final int DIMENSIONS = SentenceEncoder.DIMENSIONS;
+
+  /** The standardization of these embeddings (rows of training vectors). */
+  static float[][] standardization(float[][] embeddings) {
+    float[] mean = new float[DIMENSIONS];
+    float[] scale = new float[DIMENSIONS];
+    for (int d = 0; d < DIMENSIONS; d++) {
+      double sum = 0;
+      for (float[] e : embeddings) {
+        sum += e[d];
+      }
+      double m = sum / embeddings.length;
+      double squares = 0;
+      for (float[] e : embeddings) {
+        squares += (e[d] - m) * (e[d] - m);
+      }
+      double sd = Math.sqrt(squares / embeddings.length);
+      mean[d] = (float) m;
+      scale[d] = (float) (sd == 0 ? 0 : 1 / sd);
+    }
+    return new float[][] {mean, scale};
+  }
+
+  static SparseVector input(float[] embedding, float[] mean, float[] scale) {
+    float[] v = new float[DIMENSIONS];
+    for (int d = 0; d < DIMENSIONS; d++) {
+      v[d] = (embedding[d] - mean[d]) * scale[d];
+    }
+    return SparseVector.dense(v);
+  }
+
+  @Override
+  public double[] logits(String text) {
+    return head.logits(input(encoder.embed(text), mean, scale));
+  }
+
+  @Override
+  public double[][] logits(List<String> texts) {
+    float[][] embeddings = encoder.embed(texts);
+    double[][] out = new double[texts.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = head.logits(input(embeddings[i], mean, scale));
+    }
+    return out;
+  }
+
+  @Override
+  public byte type() {
+    return TYPE;
+  }
+
+  @Override
+  public void write(DataOutput out) throws IOException {
+    out.writeInt(DIMENSIONS);
+    for (int d = 0; d < DIMENSIONS; d++) {
+      out.writeFloat(mean[d]);
+      out.writeFloat(scale[d]);
+    }
+    head.write(out);
+  }
+
+  static EmbeddingScorer read(DataInput in, int classes, SentenceEncoder encoder) throws IOException {
+    int dimensions = in.readInt();
+    if (dimensions != DIMENSIONS) {
+      throw new IllegalArgumentException("an embedding model of " + dimensions + " dimensions; the encoder has " + DIMENSIONS);
+    }
+    float[] mean = new float[DIMENSIONS];
+    float[] scale = new float[DIMENSIONS];
+    for (int d = 0; d < DIMENSIONS; d++) {
+      mean[d] = in.readFloat();
+      scale[d] = in.readFloat();
+    }
+    return new EmbeddingScorer(encoder, mean, scale, SoftmaxRegression.read(in, DIMENSIONS, classes));
+  }
+}

@@ -1,0 +1,78 @@
+package dev.llmstreams.specialist.model;
+
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Scores a classifier on labelled examples it did not train on. */
+public final class Evaluation {
+  private static final int WARM_UP = 200;
+
+  private Evaluation() {}
+
+  /**
+   * Accuracy, macro F1 over the labels that are true or predicted in the data, per-label scores, speed (one
+   * thread, one {@link TextClassifier#predict} per text as a stream thread calls it, after a warm-up), and the share and
+   * accuracy of events kept at {@code threshold}.
+   */
+  public static EvaluationReport evaluate(TextClassifier model, List<LabeledText> examples, double threshold) {
+    if (examples.isEmpty()) {
+      throw new IllegalArgumentException("nothing to evaluate on");
+    }
+    // Untimed first pass over a few texts: a stream thread runs the model JIT-compiled, so the speed should too.
+    examples.stream().limit(WARM_UP).forEach(e -> model.predict(e.text()));
+    long start = System.nanoTime();
+    String[] predicted = new String[examples.size()];
+    double[] confidence = new double[examples.size()];
+    for (int i = 0; i < predicted.length; i++) {
+      Prediction p = model.predict(examples.get(i).text());
+      predicted[i] = p.label();
+      confidence[i] = p.confidence();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return report(model.labels(), examples, predicted, confidence, threshold, examples.size() / seconds);
+  }
+
+  static EvaluationReport report(List<String> modelLabels, List<LabeledText> examples, String[] predicted,
+      double[] confidence, double threshold, double eventsPerS) {
+    Set<String> labels = new LinkedHashSet<>(modelLabels);
+    examples.forEach(e -> labels.add(e.label()));
+    Map<String, int[]> counts = new LinkedHashMap<>(); // label -> {true positives, predicted, actual}
+    labels.forEach(l -> counts.put(l, new int[3]));
+    int right = 0;
+    int kept = 0;
+    int rightKept = 0;
+    for (int i = 0; i < predicted.length; i++) {
+      String truth = examples.get(i).label();
+      boolean correct = truth.equals(predicted[i]);
+      right += correct ? 1 : 0;
+      counts.computeIfAbsent(predicted[i], l -> new int[3])[1]++;
+      counts.get(truth)[2]++;
+      if (correct) {
+        counts.get(truth)[0]++;
+      }
+      if (confidence[i] >= threshold) {
+        kept++;
+        rightKept += correct ? 1 : 0;
+      }
+    }
+    Map<String, EvaluationReport.LabelScores> perLabel = new LinkedHashMap<>();
+    double f1Sum = 0;
+    for (Map.Entry<String, int[]> e : counts.entrySet()) {
+      int[] c = e.getValue();
+      if (c[1] == 0 && c[2] == 0) {
+        continue; // as scikit-learn: a label neither true nor predicted here says nothing about the model
+      }
+      double precision = c[1] == 0 ? 0 : c[0] / (double) c[1];
+      double recall = c[2] == 0 ? 0 : c[0] / (double) c[2];
+      double f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
+      perLabel.put(e.getKey(), new EvaluationReport.LabelScores(precision, recall, f1, c[2]));
+      f1Sum += f1;
+    }
+    int n = predicted.length;
+    return new EvaluationReport(right / (double) n, f1Sum / perLabel.size(), perLabel, eventsPerS, kept / (double) n,
+        kept == 0 ? 0 : rightKept / (double) kept, threshold);
+  }
+}

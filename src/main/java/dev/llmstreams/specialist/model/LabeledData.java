@@ -1,0 +1,204 @@
+package dev.llmstreams.specialist.model;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.RuntimeJsonMappingException;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import dev.llmstreams.events.Json;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Labelled texts from CSV (with a header row) or JSON lines (one object per line). A bad row fails the whole read
+ * with the file and line named: training on silently skipped rows would hide a broken export.
+ */
+public final class LabeledData {
+  public static final String DEFAULT_TEXT_COLUMN = "text";
+  public static final String DEFAULT_LABEL_COLUMN = "category";
+  /** The bundled data set (CC BY 4.0, see banking77/LICENSE): 10,003 training and 3,080 test customer queries. */
+  public static final String BANKING77_TRAIN = "/banking77/train.csv";
+  public static final String BANKING77_TEST = "/banking77/test.csv";
+
+  private static final CsvMapper CSV = CsvMapper.builder().enable(CsvParser.Feature.FAIL_ON_MISSING_COLUMNS).build();
+
+  /** The layout of a file; chosen from its name. */
+  public enum Format {
+    CSV,
+    JSON_LINES;
+
+    static Format of(String fileName) {
+      String name = fileName.toLowerCase(Locale.ROOT);
+      if (name.endsWith(".csv")) {
+        return CSV;
+      }
+      if (name.endsWith(".jsonl") || name.endsWith(".ndjson") || name.endsWith(".json")) {
+        return JSON_LINES;
+      }
+      throw new IllegalArgumentException(fileName + ": unknown format; name the file .csv (with a header row) or"
+          + " .jsonl (one JSON object per line)");
+    }
+  }
+
+  private LabeledData() {}
+
+  public static List<LabeledText> read(Path file) {
+    return read(file, DEFAULT_TEXT_COLUMN, DEFAULT_LABEL_COLUMN);
+  }
+
+  public static List<LabeledText> read(Path file, String textColumn, String labelColumn) {
+    Format format = Format.of(file.getFileName().toString());
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      return read(file.toString(), in, format, textColumn, labelColumn);
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** A data set inside the jar, e.g. {@link #BANKING77_TRAIN}. */
+  public static List<LabeledText> classpath(String resource) {
+    InputStream stream = LabeledData.class.getResourceAsStream(resource);
+    if (stream == null) {
+      throw new IllegalArgumentException(resource + " is not on the classpath");
+    }
+    try (Reader in = new InputStreamReader(stream, StandardCharsets.UTF_8)) {
+      return read(resource, in, Format.of(resource), DEFAULT_TEXT_COLUMN, DEFAULT_LABEL_COLUMN);
+    } catch (IOException e) {
+      throw new UncheckedIOException(resource + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** @param source the file name errors mention */
+  public static List<LabeledText> read(String source, Reader in, Format format, String textColumn, String labelColumn) {
+    List<LabeledText> out = format == Format.CSV ? csv(source, in, textColumn, labelColumn)
+        : jsonLines(source, in, textColumn, labelColumn);
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException(source + ": no examples");
+    }
+    return out;
+  }
+
+  private static List<LabeledText> csv(String source, Reader in, String textColumn, String labelColumn) {
+    List<LabeledText> out = new ArrayList<>();
+    try (MappingIterator<Map<String, String>> rows = CSV.readerForMapOf(String.class)
+        .with(CsvSchema.emptySchema().withHeader())
+        .readValues(in)) {
+      CsvSchema header = (CsvSchema) rows.getParser().getSchema();
+      for (String column : List.of(textColumn, labelColumn)) {
+        if (header.column(column) == null) {
+          throw new IllegalArgumentException(source + ":1: no column '" + column + "' in the header (columns: "
+              + String.join(", ", header.getColumnNames()) + ")");
+        }
+      }
+      while (true) {
+        // Where the parser stands between rows is the next row's first line (a quoted text may span several).
+        long line = rows.getCurrentLocation().getLineNr();
+        Map<String, String> row;
+        try {
+          if (!rows.hasNextValue()) {
+            break;
+          }
+          row = rows.nextValue();
+        } catch (RuntimeJsonMappingException | JsonProcessingException e) {
+          throw new IllegalArgumentException(source + ":" + line + ": malformed CSV row: " + originalMessage(e), e);
+        }
+        out.add(example(source, line, row.get(textColumn), row.get(labelColumn), textColumn, labelColumn));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  private static String originalMessage(Exception e) {
+    Throwable cause = e instanceof RuntimeJsonMappingException && e.getCause() != null ? e.getCause() : e;
+    return cause instanceof JsonProcessingException p ? p.getOriginalMessage() : cause.getMessage();
+  }
+
+  private static List<LabeledText> jsonLines(String source, Reader in, String textColumn, String labelColumn) {
+    List<LabeledText> out = new ArrayList<>();
+    BufferedReader lines = in instanceof BufferedReader b ? b : new BufferedReader(in);
+    try {
+      String line;
+      int number = 0;
+      while ((line = lines.readLine()) != null) {
+        number++;
+        if (line.isBlank()) {
+          continue;
+        }
+        JsonNode row;
+        try {
+          row = Json.reader().readTree(line);
+        } catch (JsonProcessingException e) {
+          throw new IllegalArgumentException(source + ":" + number + ": malformed JSON: " + e.getOriginalMessage(), e);
+        }
+        if (row == null || !row.isObject()) {
+          throw new IllegalArgumentException(source + ":" + number + ": a line must be a JSON object");
+        }
+        out.add(example(source, number, field(source, number, row, textColumn), field(source, number, row, labelColumn),
+            textColumn, labelColumn));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  private static String field(String source, int line, JsonNode row, String name) {
+    JsonNode v = row.get(name);
+    if (v != null && !v.isNull() && !v.isTextual()) {
+      throw new IllegalArgumentException(source + ":" + line + ": '" + name + "' must be a string, not " + v.getNodeType()
+          .toString().toLowerCase(Locale.ROOT));
+    }
+    return v == null || v.isNull() ? null : v.textValue();
+  }
+
+  private static LabeledText example(String source, long line, String text, String label, String textColumn,
+      String labelColumn) {
+    if (text == null || text.isBlank()) {
+      throw new IllegalArgumentException(source + ":" + line + ": '" + textColumn + "' is missing or empty");
+    }
+    if (label == null || label.isBlank()) {
+      throw new IllegalArgumentException(source + ":" + line + ": '" + labelColumn + "' is missing or empty");
+    }
+    return new LabeledText(text, label.strip());
+  }
+
+  /** sha-256 hex of the examples in order (length-prefixed text and label), to tell which data built a model. */
+  public static String digest(List<LabeledText> examples) {
+    MessageDigest sha = sha256();
+    for (LabeledText e : examples) {
+      for (String s : new String[] {e.text(), e.label()}) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        sha.update(new byte[] {(byte) (bytes.length >>> 24), (byte) (bytes.length >>> 16), (byte) (bytes.length >>> 8),
+            (byte) bytes.length});
+        sha.update(bytes);
+      }
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java has SHA-256", e);
+    }
+  }
+}

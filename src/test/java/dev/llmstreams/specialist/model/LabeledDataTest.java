@@ -1,0 +1,102 @@
+package dev.llmstreams.specialist.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LabeledDataTest {
+  @TempDir Path dir;
+
+  private static List<LabeledText> csv(String text, String textColumn, String labelColumn) {
+    return LabeledData.read("data.csv", new StringReader(text), LabeledData.Format.CSV, textColumn, labelColumn);
+  }
+
+  private static List<LabeledText> jsonl(String text) {
+    return LabeledData.read("data.jsonl", new StringReader(text), LabeledData.Format.JSON_LINES, "text", "category");
+  }
+
+  @Test
+  void shouldReadCsvWithQuotedMultiLineTextsAndChosenColumns() {
+    List<LabeledText> rows = csv("id,utterance,intent\n1,\"Where is my card,\nplease?\",card_arrival\n2,Top up failed,top_up_failed\n",
+        "utterance", "intent");
+
+    assertThat(rows).containsExactly(new LabeledText("Where is my card,\nplease?", "card_arrival"),
+        new LabeledText("Top up failed", "top_up_failed"));
+  }
+
+  @Test
+  void shouldNameTheFileAndTheColumnsWhenAColumnIsMissing() {
+    assertThatThrownBy(() -> csv("text,label\nhello,greeting\n", "text", "category"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("data.csv:1: no column 'category' in the header (columns: text, label)");
+  }
+
+  @Test
+  void shouldNameTheLineOfAnEmptyLabel() {
+    assertThatThrownBy(() -> csv("text,category\nfine,ok\n\"two\nlines\",\n", "text", "category"))
+        .hasMessage("data.csv:3: 'category' is missing or empty"); // the row starts on line 3
+  }
+
+  @Test
+  void shouldNameTheLineOfARowWithTooFewColumns() {
+    assertThatThrownBy(() -> csv("text,category\nfine,ok\nno label here\n", "text", "category"))
+        .hasMessageStartingWith("data.csv:3: malformed CSV row: ");
+  }
+
+  @Test
+  void shouldReadJsonLinesSkippingBlankLines() {
+    assertThat(jsonl("{\"text\":\"a\",\"category\":\"x\"}\n\n{\"text\":\"b\",\"category\":\"y\",\"extra\":1}\n"))
+        .containsExactly(new LabeledText("a", "x"), new LabeledText("b", "y"));
+  }
+
+  @Test
+  void shouldNameTheLineOfMalformedOrMistypedJson() {
+    assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":\"x\"}\n{\"text\": \"b\",\n"))
+        .hasMessageStartingWith("data.jsonl:2: malformed JSON: ");
+    assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":7}\n"))
+        .hasMessage("data.jsonl:1: 'category' must be a string, not number");
+    assertThatThrownBy(() -> jsonl("[1,2]\n")).hasMessage("data.jsonl:1: a line must be a JSON object");
+    assertThatThrownBy(() -> jsonl("{\"category\":\"x\"}\n")).hasMessage("data.jsonl:1: 'text' is missing or empty");
+  }
+
+  @Test
+  void shouldChooseTheFormatFromTheFileName() throws Exception {
+    Path jsonl = Files.writeString(dir.resolve("labels.jsonl"), "{\"text\":\"a\",\"category\":\"x\"}\n");
+    Path other = Files.writeString(dir.resolve("labels.txt"), "a\tx\n");
+
+    assertThat(LabeledData.read(jsonl)).containsExactly(new LabeledText("a", "x"));
+    assertThatThrownBy(() -> LabeledData.read(other)).hasMessageContaining("labels.txt: unknown format");
+  }
+
+  @Test
+  void shouldRefuseAFileWithNoExamples() {
+    assertThatThrownBy(() -> csv("text,category\n", "text", "category")).hasMessage("data.csv: no examples");
+  }
+
+  @Test
+  void shouldBundleBanking77() {
+    List<LabeledText> train = LabeledData.classpath(LabeledData.BANKING77_TRAIN);
+    List<LabeledText> test = LabeledData.classpath(LabeledData.BANKING77_TEST);
+
+    assertThat(train).hasSize(10_003);
+    assertThat(test).hasSize(3_080);
+    assertThat(train.stream().map(LabeledText::label).distinct()).hasSize(77);
+  }
+
+  @Test
+  void shouldDigestTheExamplesInOrder() {
+    List<LabeledText> ab = List.of(new LabeledText("a", "x"), new LabeledText("b", "y"));
+
+    assertThat(LabeledData.digest(ab)).hasSize(64).isEqualTo(LabeledData.digest(List.copyOf(ab)));
+    assertThat(LabeledData.digest(ab)).isNotEqualTo(LabeledData.digest(List.of(ab.get(1), ab.get(0))));
+    // Length prefixes: moving characters between text and label changes the digest.
+    assertThat(LabeledData.digest(List.of(new LabeledText("ab", "c"))))
+        .isNotEqualTo(LabeledData.digest(List.of(new LabeledText("a", "bc"))));
+  }
+}
