@@ -122,7 +122,9 @@ final class TrainCommand implements Callable<Integer> {
     if (limit != null && value.length > Integer.parseInt(limit)) {
       throw new Main.UserError("the model record is " + value.length + " bytes; " + models.name() + " takes at most " + limit);
     }
-    Instant at = Instant.now();
+    // Stamped with the model's own time: the trainer compares models only on examples labelled after the model in
+    // service was built, and this one was trained on all of these.
+    Instant at = record.createdAt();
     try (KafkaProducer<byte[], byte[]> producer = Clients.producer(main.config())) {
       List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (LabeledText e : examples) {
