@@ -5,6 +5,10 @@ import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.SpecialistModels;
+import dev.llmstreams.specialist.model.TrainedModel;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -24,6 +28,7 @@ import org.apache.kafka.streams.state.HostInfo;
 
 /** The specialist as a pattern the runner starts: the model in service, the trainer's executor, the topology. */
 public final class SpecialistModule implements PatternModule {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SpecialistModule.class);
   /** Internal topics carry label texts up to the labels schema's 1,000,000 characters (the trainer refuses longer). */
   static final int INTERNAL_TOPIC_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -33,11 +38,12 @@ public final class SpecialistModule implements PatternModule {
   private CurrentModel current;
   private SpecialistTopology topology;
 
-  /** The module of this build: no model implementation is wired yet, so no model loads and no retraining runs. */
+  /** The module of this build: models of the formats {@link SpecialistModels} knows, retrained by {@link ModelTrainer}. */
   public SpecialistModule() {
-    this(ModelLoader.none(), ModelRetrainer.none());
+    this(SpecialistModels::load, null);
   }
 
+  /** @param retrainer null: {@link ModelTrainer} with the recipe of the model in service (or the default recipe) */
   public SpecialistModule(ModelLoader loader, ModelRetrainer retrainer) {
     this.loader = loader;
     this.retrainer = retrainer;
@@ -59,7 +65,8 @@ public final class SpecialistModule implements PatternModule {
       t.setPriority(Thread.MIN_PRIORITY); // training must not starve the stream threads of CPU
       return t;
     });
-    topology = new SpecialistTopology(catalog, settings, current, retrainer, trainer, registry);
+    ModelRetrainer retraining = retrainer != null ? retrainer : modelTrainer(settings.modelName());
+    topology = new SpecialistTopology(catalog, settings, current, retraining, trainer, registry);
     return topology.build();
   }
 
@@ -94,6 +101,16 @@ public final class SpecialistModule implements PatternModule {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** Retrains with the recipe the model in service was trained with (its record's config), logging progress. */
+  static ModelRetrainer modelTrainer(String name) {
+    return (training, current) -> {
+      TrainingOptions options = current == null ? TrainingOptions.defaults() : TrainingOptions.fromJson(current.config());
+      TrainedModel trained = ModelTrainer.train(name, training, options,
+          step -> LOG.info("specialist: retraining {}: {}", name, step));
+      return new ModelRetrainer.Candidate(trained.classifier(), trained.record());
+    };
   }
 
   /** The model this module serves (null before {@link #topology}), for tests. */

@@ -4,9 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.specialist.model.LabeledData;
+import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.ModelKind;
+import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -37,12 +43,25 @@ class SpecialistModuleTest {
   }
 
   @Test
-  void shouldServeNoModelUntilTheModelsAreWiredIn() {
+  void shouldServeTheModelsOfThisBuildAndRetrainWithTheRecipeOfTheModelInService() {
+    List<LabeledText> data = LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
+        .filter(e -> e.label().startsWith("card_")).toList();
+    TrainingOptions hashed = TrainingOptions.defaults().withKind(ModelKind.HASHED);
+    var first = ModelTrainer.train("banking77", data.subList(0, data.size() / 2), hashed, step -> {});
+
     SpecialistModule module = new SpecialistModule();
     module.topology(TopicCatalog.load(), AppConfig.of(Map.of()), new SimpleMeterRegistry());
-    var record = TestBayesClassifier.train("banking77", "v1", 0.5, Intents.LABELS, new Intents(1).take(8)).record();
-    assertThat(module.currentModel().offer(record, "test")).isFalse();
-    assertThat(module.currentModel().get()).isNull();
+    assertThat(module.currentModel().offer(first.record(), "test")).isTrue();
+    assertThat(module.currentModel().get().version()).isEqualTo(first.record().version());
+    var foreign = TestBayesClassifier.train("banking77", "v-bayes", 0.5, Intents.LABELS, new Intents(1).take(8)).record();
+    assertThat(module.currentModel().offer(foreign, "test")).as("a format this build does not know").isFalse();
+    assertThat(module.currentModel().get().version()).isEqualTo(first.record().version());
+
+    var candidate = SpecialistModule.modelTrainer("banking77").retrain(data, first.record());
+    assertThat(candidate.record().name()).isEqualTo("banking77");
+    assertThat(candidate.record().format()).as("the recipe of the model in service").isEqualTo(first.record().format());
+    assertThat(candidate.record().version()).isNotEqualTo(first.record().version());
+    assertThat(candidate.model().predict("my new card has still not arrived").label()).isEqualTo("card_arrival");
     module.afterClose();
   }
 }
