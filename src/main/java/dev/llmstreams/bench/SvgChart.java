@@ -129,7 +129,9 @@ public final class SvgChart {
               px, py, color));
         }
         if (p.label() != null) {
-          text(marks, px, py - 8, "middle", "font-size=\"10\" fill=\"" + color + "\"", p.label());
+          // Near the right edge a centred label would be cut off by the canvas.
+          text(marks, px, py - 8, px > RIGHT - 60 ? "end" : "middle", "font-size=\"10\" fill=\"" + color + "\"",
+              p.label());
         }
       }
       svg.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s"
@@ -140,7 +142,9 @@ public final class SvgChart {
     for (int i = 0; i < legend.size(); i++) {
       String[] l = legend.get(i);
       double ly = TOP + 16 + 17 * i;
-      line(svg, LEFT + 10, ly - 4, LEFT + 38, ly - 4, l[1], "dashed".equals(l[2]));
+      svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\""
+          + " stroke-width=\"2\"%s/>%n", LEFT + 10, ly - 4, LEFT + 38, ly - 4, l[1],
+          "dashed".equals(l[2]) ? " stroke-dasharray=\"6 4\"" : ""));
       text(svg, LEFT + 44, ly, "start", "", l[0]);
     }
     return svg.append("</svg>\n").toString();
