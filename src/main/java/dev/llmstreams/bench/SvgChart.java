@@ -105,10 +105,12 @@ public final class SvgChart {
     text(svg, 0, 0, "middle", String.format(Locale.ROOT, "transform=\"translate(18 %.1f) rotate(-90)\"",
         (TOP + BOTTOM) / 2.0), y.label() + (y.scale() == Scale.LOG ? " (log scale)" : ""));
     List<String[]> legend = new ArrayList<>();
+    List<double[]> ink = new ArrayList<>();
     for (Reference r : references) {
       if (drawable(r.y(), y)) {
         double py = ry.map(r.y(), BOTTOM, TOP);
         line(svg, LEFT, py, RIGHT, py, REFERENCE_COLOR, true);
+        sample(ink, LEFT, py, RIGHT, py);
         legend.add(new String[] {r.name(), REFERENCE_COLOR, "dashed"});
       }
     }
@@ -117,6 +119,7 @@ public final class SvgChart {
       String color = COLORS[i % COLORS.length];
       StringBuilder points = new StringBuilder();
       StringBuilder marks = new StringBuilder();
+      double[] previous = null;
       for (Point p : s.points()) {
         if (!drawable(p.x(), x) || !drawable(p.y(), y)) {
           continue; // nothing to place: NaN, or not positive on a log axis
@@ -124,14 +127,16 @@ public final class SvgChart {
         double px = rx.map(p.x(), LEFT, RIGHT);
         double py = ry.map(p.y(), BOTTOM, TOP);
         points.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, py));
+        sample(ink, previous == null ? px : previous[0], previous == null ? py - 14 : previous[1], px, py - 14);
+        previous = new double[] {px, py};
         if (s.markers()) {
           marks.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>%n",
               px, py, color));
         }
         if (p.label() != null) {
-          // Near the right edge a centred label would be cut off by the canvas.
-          text(marks, px, py - 8, px > RIGHT - 60 ? "end" : "middle", "font-size=\"10\" fill=\"" + color + "\"",
-              p.label());
+          // Near the right edge a centred label would be cut off; a white halo keeps it legible over other lines.
+          text(marks, px, py - 8, px > RIGHT - 60 ? "end" : "middle", "font-size=\"11\" fill=\"" + color
+              + "\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\"", p.label());
         }
       }
       svg.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s"
@@ -139,15 +144,45 @@ public final class SvgChart {
       svg.append(marks);
       legend.add(new String[] {s.name(), color, s.dashed() ? "dashed" : "solid"});
     }
+    double w = 52 + 6.8 * legend.stream().mapToInt(l -> l[0].length()).max().orElse(0);
+    double h = 8 + 17 * legend.size();
+    double[] box = legendCorner(ink, w, h);
+    svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\""
+        + " fill-opacity=\"0.85\"/>%n", box[0], box[1], w, h));
     for (int i = 0; i < legend.size(); i++) {
       String[] l = legend.get(i);
-      double ly = TOP + 16 + 17 * i;
-      svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\""
-          + " stroke-width=\"2\"%s/>%n", LEFT + 10, ly - 4, LEFT + 38, ly - 4, l[1],
+      double ly = box[1] + 17 + 17 * i;
+      svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\""
+          + " stroke-width=\"2\"%s/>%n", box[0] + 6, ly - 4, box[0] + 34, ly - 4, l[1],
           "dashed".equals(l[2]) ? " stroke-dasharray=\"6 4\"" : ""));
-      text(svg, LEFT + 44, ly, "start", "", l[0]);
+      text(svg, box[0] + 40, ly, "start", "", l[0]);
     }
     return svg.append("</svg>\n").toString();
+  }
+
+  /** Points along a segment, so the legend can avoid where lines and their labels (14 px above) run. */
+  private static void sample(List<double[]> ink, double x1, double y1, double x2, double y2) {
+    for (int i = 0; i <= 40; i++) {
+      ink.add(new double[] {x1 + (x2 - x1) * i / 40, y1 + (y2 - y1) * i / 40});
+      ink.add(new double[] {x1 + (x2 - x1) * i / 40, y1 + 14 + (y2 - y1) * i / 40});
+    }
+  }
+
+  /** The plot corner, of top-left, top-right, bottom-right and bottom-left, whose w x h box covers the least ink. */
+  private static double[] legendCorner(List<double[]> ink, double w, double h) {
+    double[][] corners = {{LEFT + 4, TOP + 4}, {RIGHT - 4 - w, TOP + 4}, {RIGHT - 4 - w, BOTTOM - 4 - h},
+        {LEFT + 4, BOTTOM - 4 - h}};
+    double[] best = corners[0];
+    long least = Long.MAX_VALUE;
+    for (double[] c : corners) {
+      long covered = ink.stream().filter(p -> p[0] >= c[0] && p[0] <= c[0] + w && p[1] >= c[1] && p[1] <= c[1] + h)
+          .count();
+      if (covered < least) {
+        least = covered;
+        best = c;
+      }
+    }
+    return best;
   }
 
   private static boolean drawable(double v, Axis axis) {

@@ -113,6 +113,19 @@ class SvgChartTest {
   }
 
   @Test
+  void theLegendGoesToACornerNoLineCrosses() throws Exception {
+    SvgChart chart = new SvgChart("t", new SvgChart.Axis("x", SvgChart.Scale.LINEAR),
+        new SvgChart.Axis("y", SvgChart.Scale.LINEAR))
+        .add(new SvgChart.Series("flat near the top", List.of(new SvgChart.Point(0, 95), new SvgChart.Point(10, 95)),
+            false, true));
+
+    List<Element> rects = elements(parse(chart.toSvg()), "rect");
+    Element legend = rects.get(rects.size() - 1);
+
+    assertThat(Double.parseDouble(legend.getAttribute("y"))).isGreaterThan((SvgChart.TOP + SvgChart.BOTTOM) / 2.0);
+  }
+
+  @Test
   void linearTicksAreRoundNumbersCoveringTheData() {
     SvgChart.Range r = SvgChart.Range.of(List.of(8.0, 64.0, 320.0), SvgChart.Scale.LINEAR);
 
