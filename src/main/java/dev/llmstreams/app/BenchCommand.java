@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.bench.GatewayBench;
+import dev.llmstreams.bench.SvgChart;
 import dev.llmstreams.config.AppConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,13 @@ final class BenchCommand implements Runnable {
     }
   }
 
+  static void draw(SvgChart svg, Path file) throws Exception {
+    if (file != null) {
+      svg.write(file);
+      System.err.println("chart written to " + file);
+    }
+  }
+
   @Command(name = "summarizer", mixinStandardHelpOptions = true,
       description = {"The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, not quality):",
           "LLM input tokens per ingested token, against re-summarizing everything on each new document.",
@@ -58,13 +66,25 @@ final class BenchCommand implements Runnable {
     @Option(names = "--dataset", defaultValue = "qmsum", description = "With --quality: the data set (only ${DEFAULT-VALUE}).")
     String dataset;
 
+    @Option(names = "--points", defaultValue = "10",
+        description = {"Without --quality: points along the stream where tokens are counted; the documents go in that many",
+            "batches, each once the previous one has settled (default ${DEFAULT-VALUE})."})
+    int points;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
     Path json;
+
+    @Option(names = "--chart", paramLabel = "FILE.svg",
+        description = "Without --quality: also draw tokens per ingested token against documents, tree against naive.")
+    Path chart;
 
     @Override
     public Integer call() throws Exception {
       if (!quality) {
-        report(new dev.llmstreams.bench.SummarizerBench(docs, bench.externalBootstrap(), System.err).run(), json);
+        ObjectNode report = new dev.llmstreams.bench.SummarizerBench(docs, points, bench.externalBootstrap(), System.err)
+            .run();
+        report(report, json);
+        draw(dev.llmstreams.bench.SummarizerBench.chart(report), chart);
         return 0;
       }
       if (!"qmsum".equals(dataset)) {
@@ -87,10 +107,13 @@ final class BenchCommand implements Runnable {
     @Option(names = "--latency-ms", defaultValue = "200", description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
     long latencyMs;
 
-    @Option(names = "--concurrency", defaultValue = "64", description = "Gateway calls in flight (default ${DEFAULT-VALUE}).")
-    int concurrency;
+    @Option(names = "--concurrency", defaultValue = "64", split = ",", paramLabel = "C",
+        description = {"Gateway calls in flight (default ${DEFAULT-VALUE}); a list such as 8,16,32,64 sweeps them in one run",
+            "(one warm-up, then each point on fresh topics), the last one being the headline."})
+    java.util.List<Integer> concurrency;
 
-    @Option(names = "--requests", defaultValue = "2000", description = "Requests through the gateway (default ${DEFAULT-VALUE}).")
+    @Option(names = "--requests", defaultValue = "2000",
+        description = "Requests through the gateway, at each concurrency (default ${DEFAULT-VALUE}).")
     int requests;
 
     @Option(names = "--partitions", defaultValue = "1", description = "Partitions of llm-requests (default ${DEFAULT-VALUE}).")
@@ -107,11 +130,19 @@ final class BenchCommand implements Runnable {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
     Path json;
 
+    @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw throughput and ceiling against concurrency.")
+    Path chart;
+
     @Override
     public Integer call() throws Exception {
+      if (concurrency.stream().anyMatch(c -> c < 1)) {
+        System.err.println("--concurrency: every value must be at least 1, got " + concurrency);
+        return 2;
+      }
       ObjectNode report = new GatewayBench(new GatewayBench.Options(latencyMs, concurrency, requests, partitions,
           baselineRequests, warmupRequests, bench.externalBootstrap()), System.err).run();
       report(report, json);
+      draw(GatewayBench.chart(report), chart);
       return 0;
     }
   }

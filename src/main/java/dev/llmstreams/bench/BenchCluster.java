@@ -71,11 +71,16 @@ final class BenchCluster implements AutoCloseable {
   /** Hands every committed record of a topic, from the beginning to its end as of now, to {@code each}. */
   void readAll(String topic, Consumer<ConsumerRecord<String, String>> each) {
     try (KafkaConsumer<String, String> consumer = committedReader(topic, true)) {
-      List<TopicPartition> parts = List.copyOf(consumer.assignment());
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        consumer.poll(Duration.ofMillis(200)).forEach(each);
-      }
+      readToEnd(consumer, each);
+    }
+  }
+
+  /** Hands every committed record from the consumer's positions to the end of its partitions as of now to {@code each}. */
+  static void readToEnd(KafkaConsumer<String, String> consumer, Consumer<ConsumerRecord<String, String>> each) {
+    List<TopicPartition> parts = List.copyOf(consumer.assignment());
+    Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+    while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+      consumer.poll(Duration.ofMillis(200)).forEach(each);
     }
   }
 

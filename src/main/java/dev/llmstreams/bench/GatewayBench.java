@@ -1,5 +1,7 @@
 package dev.llmstreams.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.app.LlmStreamsApp;
@@ -52,8 +54,8 @@ import org.apache.kafka.streams.kstream.Produced;
  * synchronously inside a stream processor.
  */
 public final class GatewayBench {
-  /** What to run. */
-  public record Options(long latencyMs, int concurrency, int requests, int partitions, int baselineRequests,
+  /** What to run; {@code concurrency} lists the points of the sweep, the last one is the headline. */
+  public record Options(long latencyMs, List<Integer> concurrency, int requests, int partitions, int baselineRequests,
       int warmupRequests, String bootstrap) {}
 
   /** One measured run. */
@@ -72,18 +74,48 @@ public final class GatewayBench {
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
     Path state = Files.createTempDirectory("llmstreams-bench");
     try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress)) {
-      TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
-      createTopics(cluster.bootstrap(), catalog);
-      Run gateway = runGateway(cluster, catalog, prefix, state);
-      Run baseline = runBaseline(cluster, catalog, prefix, state);
-      double ceiling = options.concurrency() * 1000.0 / options.latencyMs();
       ObjectNode report = JsonNodeFactory.instance.objectNode();
       report.put("benchmark", "gateway");
       report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs() + " ms");
       report.put("latency_ms", options.latencyMs());
-      report.put("concurrency", options.concurrency());
       report.put("partitions", options.partitions());
       report.put("warmup_requests", options.warmupRequests());
+      report.put("cpus", Runtime.getRuntime().availableProcessors());
+      report.put("system_load_average_1m_before", round(loadAverage()));
+      // Each point gets its own topics and app id, so no point inherits another's requests or consumer group; all are
+      // created up front, since a streams app started right after topics were deleted and created saw none of them.
+      List<TopicCatalog> points = new ArrayList<>();
+      for (int i = 0; i < options.concurrency().size(); i++) {
+        points.add(TopicCatalog.load().withPrefix(prefix + "c" + i + "."));
+        createTopics(cluster.bootstrap(), points.get(i), false);
+      }
+      TopicCatalog baselineCatalog = TopicCatalog.load().withPrefix(prefix + "baseline.");
+      createTopics(cluster.bootstrap(), baselineCatalog, true);
+      ArrayNode sweep = JsonNodeFactory.instance.arrayNode();
+      Run gateway = null;
+      for (int i = 0; i < points.size(); i++) {
+        int concurrency = options.concurrency().get(i);
+        // The JIT warms up once, in the first point: the later ones run in the same JVM, already compiled.
+        gateway = runGateway(cluster, points.get(i), prefix + "c" + i + ".", state.resolve("gateway-" + i), concurrency,
+            i == 0 ? options.warmupRequests() : 0);
+        double ceiling = ceiling(concurrency);
+        sweep.addObject()
+            .put("concurrency", concurrency)
+            .put("throughput_per_s", round(gateway.throughputPerS()))
+            .put("ceiling_per_s", round(ceiling))
+            .put("ratio", round(gateway.throughputPerS() / ceiling))
+            .put("p50_ms", round(gateway.p50Ms()))
+            .put("p99_ms", round(gateway.p99Ms()))
+            .put("replies", gateway.replies())
+            .put("duplicate_replies", gateway.duplicateReplies())
+            .put("provider_calls", gateway.providerCalls())
+            .put("system_load_average_1m", round(loadAverage()));
+      }
+      Run baseline = runBaseline(cluster, baselineCatalog, prefix + "baseline.", state);
+      int concurrency = options.concurrency().get(options.concurrency().size() - 1);
+      double ceiling = ceiling(concurrency);
+      report.put("headline", "the sweep's last point: concurrency " + concurrency);
+      report.put("concurrency", concurrency);
       report.put("requests", gateway.requests());
       report.put("replies", gateway.replies());
       report.put("duplicate_replies", gateway.duplicateReplies());
@@ -95,26 +127,58 @@ public final class GatewayBench {
       report.put("p50_ms", round(gateway.p50Ms()));
       report.put("p99_ms", round(gateway.p99Ms()));
       report.put("provider_calls", gateway.providerCalls());
+      report.set("sweep", sweep);
       ObjectNode base = report.putObject("baseline_sync_in_processor");
       base.put("requests", baseline.requests());
       base.put("throughput_per_s", round(baseline.throughputPerS()));
       base.put("p50_ms", round(baseline.p50Ms()));
       base.put("provider_calls", baseline.providerCalls());
       report.put("speedup_over_baseline", round(gateway.throughputPerS() / baseline.throughputPerS()));
+      report.put("system_load_average_1m", round(loadAverage()));
       return report;
     } finally {
       deleteQuietly(state);
     }
   }
 
-  private void createTopics(String bootstrap, TopicCatalog catalog) throws Exception {
+  private double ceiling(int concurrency) {
+    return concurrency * 1000.0 / options.latencyMs();
+  }
+
+  /** Throughput and its ceiling C/L against concurrency, drawn from a report's sweep. */
+  public static SvgChart chart(JsonNode report) {
+    List<SvgChart.Point> measured = new ArrayList<>();
+    List<SvgChart.Point> ceiling = new ArrayList<>();
+    for (JsonNode p : report.path("sweep")) {
+      int c = p.path("concurrency").asInt();
+      measured.add(new SvgChart.Point(c, p.path("throughput_per_s").asDouble(),
+          String.format(java.util.Locale.ROOT, "%.2f of ceiling", p.path("ratio").asDouble())));
+      ceiling.add(new SvgChart.Point(c, p.path("ceiling_per_s").asDouble()));
+    }
+    return new SvgChart(String.format(java.util.Locale.ROOT, "Gateway throughput against concurrency (LLM latency %d ms)",
+        report.path("latency_ms").asLong()),
+        new SvgChart.Axis("concurrency C (LLM calls in flight)", SvgChart.Scale.LINEAR),
+        new SvgChart.Axis("throughput (calls/s)", SvgChart.Scale.LINEAR))
+        .add(new SvgChart.Series(String.format(java.util.Locale.ROOT,
+            "gateway, measured (%d partition(s), exactly-once, real broker)", report.path("partitions").asInt()),
+            measured, false, true))
+        .add(new SvgChart.Series("ceiling C / L", ceiling, true, false));
+  }
+
+  static double loadAverage() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  /** The catalog's topics, llm-requests with the partitions asked for; with {@code baseline}, also its own input. */
+  private void createTopics(String bootstrap, TopicCatalog catalog, boolean baseline) throws Exception {
     List<TopicSpec> specs = new ArrayList<>();
     for (TopicSpec s : catalog.all()) {
-      if (s.role() == TopicRole.LLM_REQUESTS) {
-        specs.add(s.withPartitions(options.partitions()));
+      if (s.role() != TopicRole.LLM_REQUESTS) {
+        specs.add(s);
+      } else if (baseline) {
         specs.add(s.withName(baselineTopic(s.name())).withPartitions(1));
       } else {
-        specs.add(s);
+        specs.add(s.withPartitions(options.partitions()));
       }
     }
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
@@ -126,27 +190,28 @@ public final class GatewayBench {
     return requests + ".baseline";
   }
 
-  private Run runGateway(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state) throws Exception {
+  private Run runGateway(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state, int concurrency,
+      int warmupRequests) throws Exception {
     try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
         .withLatency(Duration.ofMillis(options.latencyMs()))).start()) {
       Map<String, String> settings = cluster.appSettings(prefix, state.resolve("gateway"), sim);
-      settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()));
+      settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(concurrency));
       // One workload: every slot serves it, none is kept back for interactive calls.
       settings.put(AppConfig.provider("openai", "interactive.reserved"), "0");
       AppConfig config = AppConfig.load(null, Map.of(), settings);
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule()));
-        progress.say("gateway starting (concurrency %d, %d partition(s))", options.concurrency(), options.partitions());
+        progress.say("gateway starting (concurrency %d, %d partition(s))", concurrency, options.partitions());
         BenchCluster.awaitReady(app);
         String requests = catalog.spec(TopicRole.LLM_REQUESTS).name();
         String replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
-        if (options.warmupRequests() > 0) {
+        if (warmupRequests > 0) {
           // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then measure.
-          drive(cluster, requests, replies, options.warmupRequests(), "warm-up");
+          drive(cluster, requests, replies, warmupRequests, "warm-up");
         }
         long callsBefore = sim.stats().calls();
-        Run run = drive(cluster, requests, replies, options.requests(), "gateway");
+        Run run = drive(cluster, requests, replies, options.requests(), "gateway C=" + concurrency);
         long calls = sim.stats().calls() - callsBefore;
         return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), calls, run.replies(),
             run.duplicateReplies());

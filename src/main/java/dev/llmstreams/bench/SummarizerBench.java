@@ -1,5 +1,7 @@
 package dev.llmstreams.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.app.LlmStreamsApp;
@@ -50,12 +52,17 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class SummarizerBench {
   private static final String KEY = "bench-meetings";
 
+  /** Documents sent in {@code points} equal batches, each once the previous one has settled. */
+  private static final Duration SETTLED = Duration.ofSeconds(8);
+
   private final int docs;
+  private final int points;
   private final String bootstrap;
   private final Progress progress;
 
-  public SummarizerBench(int docs, String bootstrap, java.io.PrintStream progressOut) {
+  public SummarizerBench(int docs, int points, String bootstrap, java.io.PrintStream progressOut) {
     this.docs = docs;
+    this.points = Math.max(1, Math.min(points, docs));
     this.bootstrap = bootstrap;
     this.progress = new Progress(progressOut);
   }
@@ -74,9 +81,13 @@ public final class SummarizerBench {
       }
       AppConfig config = AppConfig.load(null, Map.of(), cluster.appSettings(prefix, state, sim));
       long ingested = 0;
+      long prompt = tokens.count(promptOverhead());
       List<Long> docTokens = new ArrayList<>();
+      ArrayNode along = JsonNodeFactory.instance.arrayNode();
+      Synthesis last = null;
       try (Observability observability = new Observability();
-          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
+          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
+          Tally sent = new Tally(cluster, catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens)) {
         app.start(List.of(new GatewayModule(), new SummarizerModule()));
         progress.say("summarizer and gateway starting");
         BenchCluster.awaitReady(app);
@@ -84,41 +95,80 @@ public final class SummarizerBench {
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
-          for (int i = 0; i < docs; i++) {
-            String text = texts.get(i % texts.size());
-            long t = tokens.count(text);
-            ingested += t;
-            docTokens.add(t);
-            ObjectNode doc = JsonNodeFactory.instance.objectNode();
-            doc.put("docId", "doc-" + i);
-            doc.put("text", text);
-            doc.put("timestamp", Instant.parse("2026-11-02T09:00:00Z").plusSeconds(60L * i).toString());
-            producer.send(new ProducerRecord<>(catalog.spec(TopicRole.DOCUMENTS).name(), KEY, doc.toString()));
+          int i = 0;
+          for (int point = 1; point <= points; point++) {
+            for (int until = (int) ((long) docs * point / points); i < until; i++) {
+              String text = texts.get(i % texts.size());
+              long t = tokens.count(text);
+              ingested += t;
+              docTokens.add(t);
+              ObjectNode doc = JsonNodeFactory.instance.objectNode();
+              doc.put("docId", "doc-" + i);
+              doc.put("text", text);
+              doc.put("timestamp", Instant.parse("2026-11-02T09:00:00Z").plusSeconds(60L * i).toString());
+              producer.send(new ProducerRecord<>(catalog.spec(TopicRole.DOCUMENTS).name(), KEY, doc.toString()));
+            }
+            producer.flush();
+            progress.say("sent %d documents (%d cl100k tokens)", i, ingested);
+            // Counted once the merges and the synthesis of what came so far are done: the cost of a stream of that length.
+            last = awaitSyntheses(cluster, catalog.spec(TopicRole.SYNTHESES).name(), Map.of(KEY, (long) i), SETTLED,
+                progress).get(KEY);
+            sent.catchUp();
+            long naive = naive(docTokens, prompt);
+            along.addObject()
+                .put("documents", i)
+                .put("tokens_ingested", ingested)
+                .put("llm_input_tokens", sent.total)
+                .put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total / ingested))
+                .put("naive_llm_input_tokens", naive)
+                .put("naive_per_ingested_token", GatewayBench.round((double) naive / ingested))
+                .put("tree_depth", last.level());
           }
         }
-        progress.say("sent %d documents (%d cl100k tokens)", docs, ingested);
-        Synthesis last = awaitSyntheses(cluster, catalog.spec(TopicRole.SYNTHESES).name(), Map.of(KEY, (long) docs),
-            Duration.ofSeconds(8), progress).get(KEY);
-        Counted sent = countRequests(cluster, catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens);
-        long naive = naive(docTokens, tokens.count(promptOverhead()));
+        long naive = naive(docTokens, prompt);
         ObjectNode report = JsonNodeFactory.instance.objectNode();
         report.put("benchmark", "summarizer");
         report.put("provider", "simulated OpenAI-compatible server (not an LLM): counts tokens, not quality");
         report.put("docs", docs);
+        report.put("stream", String.format(java.util.Locale.ROOT, "%d batches of documents, each sent once the"
+            + " previous one settled (its synthesis covered it and none came for %d s)", points, SETTLED.toSeconds()));
+        report.put("cpus", Runtime.getRuntime().availableProcessors());
+        report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
         report.put("tokens_ingested", ingested);
-        report.put("llm_input_tokens", sent.total());
-        report.put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total() / ingested));
+        report.put("llm_input_tokens", sent.total);
+        report.put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total / ingested));
         ObjectNode byPurpose = report.putObject("llm_input_tokens_by_purpose");
-        sent.byPurpose().forEach(byPurpose::put);
+        sent.byPurpose.forEach(byPurpose::put);
         ObjectNode calls = report.putObject("llm_calls_by_purpose");
-        sent.callsByPurpose().forEach(calls::put);
+        sent.calls.forEach(calls::put);
         report.put("tree_depth", last.level());
         report.put("synthesis_documents", last.documents());
         report.put("naive_llm_input_tokens", naive);
-        report.put("naive_ratio", GatewayBench.round((double) naive / sent.total()));
+        report.put("naive_ratio", GatewayBench.round((double) naive / sent.total));
+        report.set("along_the_stream", along);
         return report;
       }
+    } finally {
+      GatewayBench.deleteQuietly(state);
     }
+  }
+
+  /** LLM input tokens per ingested token against documents streamed, merge tree against the naive way. */
+  public static SvgChart chart(JsonNode report) {
+    List<SvgChart.Point> tree = new ArrayList<>();
+    List<SvgChart.Point> naive = new ArrayList<>();
+    for (JsonNode p : report.path("along_the_stream")) {
+      double per = p.path("llm_input_tokens_per_ingested_token").asDouble();
+      tree.add(new SvgChart.Point(p.path("documents").asDouble(), per,
+          String.format(java.util.Locale.ROOT, "%.2f", per)));
+      naive.add(new SvgChart.Point(p.path("documents").asDouble(), p.path("naive_per_ingested_token").asDouble()));
+    }
+    return new SvgChart("Summarizer: LLM input tokens per ingested token as the stream grows",
+        new SvgChart.Axis("documents streamed (one key, ~700 cl100k tokens each)", SvgChart.Scale.LINEAR),
+        new SvgChart.Axis("LLM input tokens per ingested token", SvgChart.Scale.LOG))
+        .add(new SvgChart.Series("merge tree, measured (prompts included)", tree, false, true))
+        .add(new SvgChart.Series("re-summarize everything on each document (computed)", naive, true, true))
+        .add(new SvgChart.Reference("1: each ingested token sent once", 1));
   }
 
   /** The instructions a naive re-summarization would send with each call, counted like ours. */
@@ -184,27 +234,41 @@ public final class SummarizerBench {
         + last);
   }
 
-  /** What the summarizer sent to LLMs, as read from the requests topic. */
-  private record Counted(long total, Map<String, Long> byPurpose, Map<String, Long> callsByPurpose) {}
+  /** What the summarizer sent to LLMs so far, read from the requests topic where the previous look stopped. */
+  private static final class Tally implements AutoCloseable {
+    private final KafkaConsumer<String, String> consumer;
+    private final String topic;
+    private final TokenCounter tokens;
+    private final JsonSerde<LlmRequest> serde = JsonSerde.of(LlmRequest.class);
+    private final Map<String, Long> byPurpose = new TreeMap<>();
+    private final Map<String, Long> calls = new TreeMap<>();
+    private long total;
 
-  private Counted countRequests(BenchCluster cluster, String topic, TokenCounter tokens) {
-    JsonSerde<LlmRequest> serde = JsonSerde.of(LlmRequest.class);
-    Map<String, Long> byPurpose = new TreeMap<>();
-    Map<String, Long> calls = new TreeMap<>();
-    long[] total = {0};
-    cluster.readAll(topic, r -> {
-      LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
-      if (!KEY.equals(req.correlationId())) {
-        return;
-      }
-      long t = 0;
-      for (ChatMessage m : req.messages()) {
-        t += m.content() == null ? 0 : tokens.count(m.content());
-      }
-      total[0] += t;
-      byPurpose.merge(req.purpose(), t, Long::sum);
-      calls.merge(req.purpose(), 1L, Long::sum);
-    });
-    return new Counted(total[0], byPurpose, calls);
+    Tally(BenchCluster cluster, String topic, TokenCounter tokens) {
+      this.consumer = cluster.committedReader(topic, true);
+      this.topic = topic;
+      this.tokens = tokens;
+    }
+
+    void catchUp() {
+      BenchCluster.readToEnd(consumer, r -> {
+        LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
+        if (!KEY.equals(req.correlationId())) {
+          return;
+        }
+        long t = 0;
+        for (ChatMessage m : req.messages()) {
+          t += m.content() == null ? 0 : tokens.count(m.content());
+        }
+        total += t;
+        byPurpose.merge(req.purpose(), t, Long::sum);
+        calls.merge(req.purpose(), 1L, Long::sum);
+      });
+    }
+
+    @Override
+    public void close() {
+      consumer.close();
+    }
   }
 }
