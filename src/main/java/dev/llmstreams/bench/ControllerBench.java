@@ -276,8 +276,7 @@ public final class ControllerBench {
     options.clientSettings().forEach(clients::put);
     // Every hop waits for a commit and a poll on 2 shared cores: other load on the machine shows in the overhead.
     report.put("cpus", Runtime.getRuntime().availableProcessors());
-    report.put("system_load_average_1m", GatewayBench.round(
-        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
     report.put("seconds", GatewayBench.round(seconds));
     report.put("goals_per_s", GatewayBench.round(goalsPerS));
     report.put("ceiling_goals_per_s", GatewayBench.round(ceiling));

@@ -169,7 +169,7 @@ public final class GatewayBench {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 
-  /** The catalog's topics, llm-requests with the partitions asked for; with {@code baseline}, also its own input. */
+  /** The catalog's topics, llm-requests with the partitions asked for, or with {@code baseline} the baseline's input. */
   private void createTopics(String bootstrap, TopicCatalog catalog, boolean baseline) throws Exception {
     List<TopicSpec> specs = new ArrayList<>();
     for (TopicSpec s : catalog.all()) {

@@ -130,8 +130,11 @@ public final class SummarizerBench {
         report.put("benchmark", "summarizer");
         report.put("provider", "simulated OpenAI-compatible server (not an LLM): counts tokens, not quality");
         report.put("docs", docs);
-        report.put("stream", String.format(java.util.Locale.ROOT, "%d batches of documents, each sent once the"
-            + " previous one settled (its synthesis covered it and none came for %d s)", points, SETTLED.toSeconds()));
+        report.put("stream", points == 1
+            ? String.format(java.util.Locale.ROOT, "all documents sent at once, counted once settled (the synthesis"
+                + " covered them and none came for %d s)", SETTLED.toSeconds())
+            : String.format(java.util.Locale.ROOT, "%d batches of documents, each sent once the previous one settled"
+                + " (its synthesis covered it and none came for %d s)", points, SETTLED.toSeconds()));
         report.put("cpus", Runtime.getRuntime().availableProcessors());
         report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
         report.put("tokens_ingested", ingested);
