@@ -7,14 +7,17 @@ import dev.llmstreams.bench.SvgChart;
 import dev.llmstreams.config.AppConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import dev.llmstreams.specialist.model.LabeledData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print ratios measured in one run (against the ceiling or a baseline).",
-    subcommands = {BenchCommand.Gateway.class, BenchCommand.Summarizer.class, BenchCommand.Controller.class})
+    subcommands = {BenchCommand.Gateway.class, BenchCommand.Summarizer.class, BenchCommand.Controller.class,
+        BenchCommand.Specialist.class})
 final class BenchCommand implements Runnable {
   @ParentCommand Main main;
 
@@ -203,6 +206,63 @@ final class BenchCommand implements Runnable {
           latencyMs, concurrency, partitions, inFlight, warmupGoals, latencyGoals, commitIntervalMs, clientSettings,
           bench.externalBootstrap()),
           System.err).run(), json);
+      return 0;
+    }
+  }
+
+  @Command(name = "specialist", mixinStandardHelpOptions = true,
+      description = {"Each model kind trained on --train and scored on --test (accuracy, macro-F1, coverage and accuracy at",
+          "the model's threshold), then the best served by the specialist over a real broker: events per second from",
+          "produced requests to committed classifications, against the model's own speed outside Kafka, as a ratio.",
+          "Without --train/--test: the bundled Banking77 (CC BY 4.0)."})
+  static final class Specialist implements Callable<Integer> {
+    @ParentCommand BenchCommand bench;
+
+    @Option(names = "--train", paramLabel = "FILE", description = "Training examples (.csv or .jsonl); default: Banking77 train.")
+    Path train;
+
+    @Option(names = "--test", paramLabel = "FILE", description = "Held-out examples (.csv or .jsonl); default: Banking77 test.")
+    Path test;
+
+    @picocli.CommandLine.Mixin LabeledColumns columns;
+
+    @Option(names = "--kinds", split = ",", defaultValue = "hashed,embedding,ensemble",
+        description = "Model kinds to train and score (default ${DEFAULT-VALUE}); the most accurate is served inline.")
+    List<String> kinds;
+
+    @Option(names = "--events", defaultValue = "5000", description = "Requests streamed in the measured phase (default ${DEFAULT-VALUE}).")
+    int events;
+
+    @Option(names = "--warmup-events", defaultValue = "2000",
+        description = "Requests streamed first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+    int warmupEvents;
+
+    @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw accuracy against coverage per model.")
+    Path chart;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+      if ((train == null) != (test == null)) {
+        throw new Main.UserError("give both --train and --test, or neither (the bundled Banking77)");
+      }
+      List<dev.llmstreams.specialist.model.ModelKind> modelKinds = new java.util.ArrayList<>();
+      for (String k : kinds) {
+        try {
+          modelKinds.add(dev.llmstreams.specialist.model.ModelKind.of(k.strip()));
+        } catch (IllegalArgumentException e) {
+          throw new Main.UserError(e.getMessage());
+        }
+      }
+      boolean bundled = train == null;
+      var options = new dev.llmstreams.bench.SpecialistBench.Options(
+          bundled ? LabeledData.classpath(LabeledData.BANKING77_TRAIN) : columns.read(train),
+          bundled ? LabeledData.classpath(LabeledData.BANKING77_TEST) : columns.read(test),
+          bundled ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents, chart,
+          bench.externalBootstrap());
+      report(new dev.llmstreams.bench.SpecialistBench(options, System.err).run(), json);
       return 0;
     }
   }

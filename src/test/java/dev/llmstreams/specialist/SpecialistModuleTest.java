@@ -38,8 +38,8 @@ class SpecialistModuleTest {
     assertThat((Integer) streams.getProducerConfigs("p").get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG))
         .isGreaterThanOrEqualTo(EIGHT_MIB);
     assertThat(props.get(StreamsConfig.topicPrefix("max.message.bytes"))).isEqualTo(EIGHT_MIB);
-    assertThat(props.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG))
-        .isEqualTo(config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS));
+    assertThat(props.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG)).as("a high-volume stream: the common interval")
+        .isEqualTo(config.getLong(AppConfig.COMMIT_INTERVAL_MS));
   }
 
   @Test
