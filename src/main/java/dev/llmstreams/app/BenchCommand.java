@@ -237,6 +237,10 @@ final class BenchCommand implements Runnable {
         description = "Requests streamed first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
     int warmupEvents;
 
+    @Option(names = "--commit-interval-ms",
+        description = "The app's commit.interval.ms, which the specialist uses (default: the app's, 100).")
+    Long commitIntervalMs;
+
     @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw accuracy against coverage per model.")
     Path chart;
 
@@ -260,7 +264,7 @@ final class BenchCommand implements Runnable {
       var options = new dev.llmstreams.bench.SpecialistBench.Options(
           bundled ? LabeledData.classpath(LabeledData.BANKING77_TRAIN) : columns.read(train),
           bundled ? LabeledData.classpath(LabeledData.BANKING77_TEST) : columns.read(test),
-          bundled ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents, chart,
+          bundled ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents, commitIntervalMs, chart,
           bench.externalBootstrap());
       report(new dev.llmstreams.bench.SpecialistBench(options, System.err).run(), json);
       return 0;

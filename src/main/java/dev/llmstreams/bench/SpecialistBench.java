@@ -62,10 +62,11 @@ public final class SpecialistBench {
    * @param kinds the model kinds to train and score; the best by accuracy is served inline
    * @param events requests streamed in the measured phase
    * @param warmupEvents requests streamed first and not measured, so the JIT has compiled the path
+   * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
    * @param chart an SVG of accuracy against coverage for each kind, or null
    */
   public record Options(List<LabeledText> train, List<LabeledText> test, String dataset, List<ModelKind> kinds,
-      int events, int warmupEvents, Path chart, String bootstrap) {
+      int events, int warmupEvents, Long commitIntervalMs, Path chart, String bootstrap) {
     public Options {
       if (kinds.isEmpty()) {
         throw new IllegalArgumentException("at least one model kind to benchmark");
@@ -86,6 +87,7 @@ public final class SpecialistBench {
 
   private final Options options;
   private final Progress progress;
+  private long commitIntervalMs;
 
   public SpecialistBench(Options options, java.io.PrintStream progressOut) {
     this.options = options;
@@ -154,7 +156,11 @@ public final class SpecialistBench {
       // Annotation alone is measured: with threshold 0 no event is escalated (the escalation share is reported
       // from the test set instead).
       settings.put(AppConfig.SPECIALIST_THRESHOLD, "0");
+      if (options.commitIntervalMs() != null) {
+        settings.put(AppConfig.COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
+      }
       AppConfig config = AppConfig.load(null, Map.of(), settings);
+      commitIntervalMs = config.getLong(AppConfig.COMMIT_INTERVAL_MS);
       SpecialistModule module = new SpecialistModule();
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
@@ -302,6 +308,7 @@ public final class SpecialistBench {
     in.put("duplicate_classifications", inline.duplicates());
     in.put("model_versions", String.join(",", inline.versions()));
     in.put("warmup_events", options.warmupEvents());
+    in.put("commit_interval_ms", commitIntervalMs);
     in.put("events_per_s_inline", GatewayBench.round(inlinePerS));
     in.put("events_per_s_model_alone", GatewayBench.round(own));
     in.put("ratio_inline_to_model", GatewayBench.round(inlinePerS / own));

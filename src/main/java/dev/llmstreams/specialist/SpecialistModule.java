@@ -85,11 +85,13 @@ public final class SpecialistModule implements PatternModule {
   /**
    * The common commit interval (commit.interval.ms, 100 ms), not the interactive one: annotation is a high-volume
    * stream, and under exactly-once a 5 ms commit carries a handful of events, so the commit, not the model, would
-   * set the throughput (bench specialist measured 66 events/s that way).
+   * set the throughput (bench specialist measured 66 events/s that way). No task idling: requests, replies and labels
+   * need no alignment by time (each is handled on its own), so a task does not wait for fetches of empty partitions.
    */
   @Override
   public Map<String, Object> streamsOverrides(AppConfig config) {
-    return Map.of(StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG), INTERNAL_TOPIC_MAX_BYTES);
+    return Map.of(StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG), INTERNAL_TOPIC_MAX_BYTES,
+        StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, StreamsConfig.MAX_TASK_IDLE_MS_DISABLED);
   }
 
   @Override
