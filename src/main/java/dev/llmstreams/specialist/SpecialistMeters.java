@@ -31,7 +31,9 @@ final class SpecialistMeters {
         .description("Events waiting for a model (none is in service yet); labelled in arrival order once one arrives")
         .register(registry);
     inference = Timer.builder("llmstreams.specialist.inference")
-        .description("Time the model takes to label one event").publishPercentiles(0.5, 0.99).register(registry);
+        .description("Time the model takes to label one event").publishPercentileHistogram()
+        .minimumExpectedValue(java.time.Duration.ofNanos(10_000)).maximumExpectedValue(java.time.Duration.ofSeconds(5))
+        .register(registry);
     confidence = DistributionSummary.builder("llmstreams.specialist.confidence")
         .description("Calibrated confidence of the model's label, for every event it labelled")
         .serviceLevelObjectives(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99).register(registry);
