@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.bench.Progress;
+import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.specialist.model.Evaluation;
@@ -14,6 +15,7 @@ import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRef;
 import dev.llmstreams.topics.TopicRole;
 import java.nio.charset.StandardCharsets;
@@ -115,8 +117,14 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private void publish(SpecialistModel record, List<LabeledText> examples, Progress progress) throws Exception {
-    Topic<SpecialistModel> models = main.catalog().topic(TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class));
-    Topic<LabelEvent> labels = main.catalog().topic(TopicRef.of(TopicRole.LABELS, LabelEvent.class));
+    publish(main.config(), main.catalog(), record, examples, progress);
+  }
+
+  /** The model to specialist-models, then its training examples to labels (the online trainer retrains from them). */
+  static void publish(AppConfig config, TopicCatalog catalog, SpecialistModel record, List<LabeledText> examples,
+      Progress progress) throws Exception {
+    Topic<SpecialistModel> models = catalog.topic(TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class));
+    Topic<LabelEvent> labels = catalog.topic(TopicRef.of(TopicRole.LABELS, LabelEvent.class));
     byte[] value = models.valueSerde().serializer().serialize(models.name(), record);
     String limit = models.spec().configs().get("max.message.bytes");
     if (limit != null && value.length > Integer.parseInt(limit)) {
@@ -125,14 +133,15 @@ final class TrainCommand implements Callable<Integer> {
     // Stamped with the model's own time: the trainer compares models only on examples labelled after the model in
     // service was built, and this one was trained on all of these.
     Instant at = record.createdAt();
-    try (KafkaProducer<byte[], byte[]> producer = Clients.producer(main.config())) {
+    try (KafkaProducer<byte[], byte[]> producer = Clients.producer(config)) {
+      // The model goes first: the trainer counts as new only labels given after the model in service was built, so
+      // these examples (stamped with its time) start no retraining once it is loaded.
+      producer.send(new ProducerRecord<>(models.name(), record.name().getBytes(StandardCharsets.UTF_8), value)).get();
       List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (LabeledText e : examples) {
         LabelEvent label = new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, at);
         sent.add(producer.send(new ProducerRecord<>(labels.name(), null, labels.valueSerde().serializer().serialize(labels.name(), label))));
       }
-      // The model goes last: a trainer that sees it can already find every example it was trained on.
-      sent.add(producer.send(new ProducerRecord<>(models.name(), record.name().getBytes(StandardCharsets.UTF_8), value)));
       producer.flush();
       for (Future<RecordMetadata> f : sent) {
         f.get();

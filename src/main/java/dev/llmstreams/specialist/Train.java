@@ -105,8 +105,12 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
       return; // the same label again, or an LLM's answer where a person already said
     }
     examples.put(key, new Example(label.text(), label.label(), label.source(), label.at().toEpochMilli()));
+    // Only labels given after the model in service was built are new to it (a data set published with the model is not)
+    SpecialistModel serving = current.record();
+    boolean fresh = serving == null || label.at().isAfter(serving.createdAt());
     State s = state();
-    state.put(STATE_KEY, new State(s.newExamples() + 1, s.lastTrainingAtMs(), s.examples() + (known == null ? 1 : 0)));
+    state.put(STATE_KEY, new State(s.newExamples() + (fresh ? 1 : 0), s.lastTrainingAtMs(),
+        s.examples() + (known == null ? 1 : 0)));
   }
 
   private State state() {
