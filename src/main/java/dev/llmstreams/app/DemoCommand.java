@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
@@ -75,13 +76,17 @@ final class DemoCommand implements Callable<Integer> {
       say("topics: %d in the catalog, %d created", changes.size(),
           changes.stream().filter(c -> c.action() == TopicAdmin.Action.CREATED).count());
 
+      List<PatternModule> modules = Patterns.select(config.patterns(), false);
+      boolean specialist = modules.stream().anyMatch(m -> m.name().equals("specialist"));
+      // Trained before the app starts (first run only; then read from disk), so training and the app share no cores.
+      SpecialistModel model = specialist ? DemoSpecialist.model(config) : null;
+
       Observability observability = new Observability();
       LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
       started.add(0, () -> {
         app.close();
         observability.close();
       });
-      List<PatternModule> modules = Patterns.select(config.patterns(), false);
       app.start(modules);
       say("patterns running: %s (not in this build yet: %s)", modules.stream().map(PatternModule::name).toList(),
           Patterns.unavailable(config.patterns()));
@@ -97,6 +102,10 @@ final class DemoCommand implements Callable<Integer> {
       }
       say("ready in %.1f s; feeding sample inputs", Duration.between(began, Instant.now()).toMillis() / 1000.0);
       feed(config, catalog);
+      if (specialist) {
+        Thread events = DemoSpecialist.start(config, catalog, model, printer);
+        started.add(0, events::interrupt);
+      }
       if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
         if (stop.await(GOALS_AFTER.toSeconds(), TimeUnit.SECONDS)) {
           return 0;

@@ -26,6 +26,8 @@ final class OutputPrinter implements AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final TopicCatalog catalog;
   private final AtomicBoolean running = new AtomicBoolean(true);
+  /** The demo's questions by eventId ({text, true label}), printed beside their classification. */
+  private final java.util.Map<String, String[]> questions = new java.util.concurrent.ConcurrentHashMap<>();
   private final Thread thread;
 
   OutputPrinter(Main main, TopicCatalog catalog) {
@@ -42,6 +44,11 @@ final class OutputPrinter implements AutoCloseable {
     partitions.forEach(consumer::position); // fix the start now, before inputs are fed
     thread = new Thread(this::loop, "llmstreams-demo-printer");
     thread.setDaemon(true);
+  }
+
+  /** Shows this text and true label beside the event's classification (once: forgotten when printed). */
+  void remember(String eventId, String text, String trueLabel) {
+    questions.put(eventId, new String[] {text, trueLabel});
   }
 
   void start() {
@@ -83,7 +90,7 @@ final class OutputPrinter implements AutoCloseable {
               + v.path("usage").path("outputTokens").asLong(), v.path("durationMs").asText(),
           text.length() > 200 ? text.substring(0, 200) + "…" : text);
     }
-    if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name()) && v.path("purpose").asText().startsWith("controller")) {
+    if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name()) && !v.path("purpose").asText().startsWith("summarizer")) {
       return String.format("  > %-14s %-12s %s %s (%d messages, %d tools)", r.topic(), key, v.path("purpose").asText(),
           v.path("requestId").asText(), v.path("messages").size(), v.path("tools").size());
     }
@@ -105,6 +112,16 @@ final class OutputPrinter implements AutoCloseable {
             v.path("usage").path("outputTokens").asText(), v.path("latencyMs").asText(),
             body.length() > 110 ? body.substring(0, 110) + "…" : body);
       }
+    }
+    if (r.topic().equals(catalog.spec(TopicRole.CLASSIFICATIONS).name())) {
+      String[] q = questions.remove(key);
+      String question = q == null ? "" : String.format(" [%s] %s", q[1], q[0].length() > 80 ? q[0].substring(0, 80) + "…" : q[0]);
+      boolean llm = v.path("source").asText().equals("llm");
+      String reason = v.path("escalationReason").asText("");
+      String how = llm ? "ESCALATED, answered by " + v.path("modelVersion").asText() + " (" + reason + ")"
+          : reason.isEmpty() ? "by the specialist" : "by the specialist, escalation failed: " + reason;
+      return String.format("  # %-14s %-12s %-28s %.2f %s%s", r.topic(), key, v.path("label").asText(),
+          v.path("confidence").asDouble(), how, question);
     }
     if (r.topic().equals(catalog.spec(TopicRole.SYNTHESES).name())) {
       String body = v.path("text").asText().replace('\n', ' ');
