@@ -60,42 +60,12 @@ public final class ModelTrainer {
     int[][] split = stratifiedSplit(y, labels.size(), options.devFraction(), options.seed());
     int[] trainRows = split[0];
     int[] devRows = split[1];
-    int[] allRows = IntStream.range(0, y.length).toArray();
     progress.accept("dev split: " + devRows.length + " of " + y.length + " examples held out");
 
-    // Each member is trained twice: on the train split (to calibrate on dev), then on all rows (to serve).
-    List<Member> onTrainSplit = new ArrayList<>();
-    List<Member> onAll = new ArrayList<>();
-    float[][] embeddings = null;
-    ExecutorService hashedTraining = Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
-    try {
-      Future<List<Member>> hashed = kind == ModelKind.EMBEDDING ? null : hashedTraining.submit(() -> List.of(
-          hashed(texts, y, trainRows, labels.size(), options, progress), hashed(texts, y, allRows, labels.size(), options,
-              progress)));
-      Member[] embedding = null;
-      if (kind != ModelKind.HASHED) {
-        // The hashed member trains on the other core meanwhile: the sentence encoder runs on one thread.
-        progress.accept("embedding " + texts.size() + " texts with MiniLM");
-        embeddings = enc.embed(texts);
-        embedding = new Member[] {embedding(embeddings, y, trainRows, labels.size(), options, enc, progress),
-            embedding(embeddings, y, allRows, labels.size(), options, enc, progress)};
-      }
-      if (hashed != null) {
-        onTrainSplit.add(hashed.get().get(0));
-        onAll.add(hashed.get().get(1));
-      }
-      if (embedding != null) {
-        onTrainSplit.add(embedding[0]);
-        onAll.add(embedding[1]);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("training interrupted", e);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-    } finally {
-      hashedTraining.shutdownNow();
-    }
+    Members members = trainMembers(kind, texts, y, trainRows, labels.size(), options, enc, progress);
+    List<Member> onTrainSplit = members.onTrainSplit();
+    List<Member> onAll = members.onAll();
+    float[][] embeddings = members.embeddings();
 
     int[] devY = IntStream.of(devRows).map(i -> y[i]).toArray();
     double[][][] devLogits = new double[onTrainSplit.size()][][];
@@ -159,6 +129,42 @@ public final class ModelTrainer {
       correct[i] = best == devY[i];
     }
     return Calibration.lowestThreshold(confidence, correct, target);
+  }
+
+  /** Each member trained twice: on the train split (to calibrate on dev), then on all rows (to serve). */
+  private record Members(List<Member> onTrainSplit, List<Member> onAll, float[][] embeddings) {}
+
+  private static Members trainMembers(ModelKind kind, List<String> texts, int[] y, int[] trainRows, int classes,
+      TrainingOptions options, SentenceEncoder encoder, Consumer<String> progress) {
+    int[] allRows = IntStream.range(0, y.length).toArray();
+    List<Member> onTrainSplit = new ArrayList<>();
+    List<Member> onAll = new ArrayList<>();
+    float[][] embeddings = null;
+    ExecutorService hashedTraining = Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
+    try {
+      Future<List<Member>> hashed = kind == ModelKind.EMBEDDING ? null : hashedTraining.submit(() -> List.of(
+          hashed(texts, y, trainRows, classes, options, progress), hashed(texts, y, allRows, classes, options, progress)));
+      if (kind != ModelKind.HASHED) {
+        // The hashed member trains on the other core meanwhile: the sentence encoder runs on one thread.
+        progress.accept("embedding " + texts.size() + " texts with MiniLM");
+        embeddings = encoder.embed(texts);
+        onTrainSplit.add(embedding(embeddings, y, trainRows, classes, options, encoder, progress));
+        onAll.add(embedding(embeddings, y, allRows, classes, options, encoder, progress));
+      }
+      if (hashed != null) {
+        // Hashed first: the artifact lists members in this order.
+        onTrainSplit.add(0, hashed.get().get(0));
+        onAll.add(0, hashed.get().get(1));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("training interrupted", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } finally {
+      hashedTraining.shutdownNow();
+    }
+    return new Members(onTrainSplit, onAll, embeddings);
   }
 
   /**

@@ -54,6 +54,8 @@ public final class SpecialistModels {
   /**
    * The record of a model. Its version is the creation time and the artifact's hash, so it is unique per name and
    * the same weights encoded at another time get another version.
+   *
+   * @throws IllegalArgumentException when the record would not fit on {@code specialist-models}
    */
   public static SpecialistModel encode(SpecialistClassifier model, Instant createdAt, String trainingDataDigest,
       JsonNode metrics, JsonNode config) {
@@ -61,8 +63,14 @@ public final class SpecialistModels {
     String sha = sha256Hex(artifact);
     Instant created = createdAt.truncatedTo(ChronoUnit.SECONDS);
     String version = VERSION_TIME.format(created) + "-" + sha.substring(0, 7);
-    return new SpecialistModel(model.name(), version, created, model.labels(), trainingDataDigest, metrics, config,
-        model.kind().format(), Base64.getEncoder().encodeToString(artifact), sha);
+    SpecialistModel record = new SpecialistModel(model.name(), version, created, model.labels(), trainingDataDigest,
+        metrics, config, model.kind().format(), Base64.getEncoder().encodeToString(artifact), sha);
+    int bytes = recordBytes(record);
+    if (bytes > MAX_RECORD_BYTES) {
+      throw new IllegalArgumentException("model " + model.name() + ": its record would be " + bytes + " bytes, over the "
+          + MAX_RECORD_BYTES + " that leave room under the topic's 8 MiB");
+    }
+    return record;
   }
 
   /** The same record with other metrics (e.g. a test evaluation added after training). */
