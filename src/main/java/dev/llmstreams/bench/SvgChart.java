@@ -13,8 +13,8 @@ import java.util.Locale;
  * renders it inside a README.
  */
 public final class SvgChart {
-  /** How values map to an axis. */
-  public enum Scale { LINEAR, LOG }
+  /** LINEAR starts at zero (or below); LINEAR_FROM_DATA at the data's least value, to show small differences. */
+  public enum Scale { LINEAR, LINEAR_FROM_DATA, LOG }
 
   /** An axis: its label (with the unit) and scale. */
   public record Axis(String label, Scale scale) {}
@@ -223,7 +223,7 @@ public final class SvgChart {
         min = lo <= min * 1.0001 ? min / 10 : min;
         return new Range(min, Math.max(min * 10, Math.pow(10, Math.ceil(Math.log10(hi) - 1e-9))), scale, 10);
       }
-      double min = Math.min(0, lo);
+      double min = scale == Scale.LINEAR_FROM_DATA ? lo : Math.min(0, lo);
       double step = niceStep((hi - min) / 5);
       return new Range(Math.floor(min / step) * step, Math.max(step, Math.ceil(hi / step) * step), scale, step);
     }

@@ -133,4 +133,12 @@ class SvgChartTest {
     assertThat(SvgChart.format(1234.0)).isEqualTo("1,234");
     assertThat(SvgChart.format(0.25)).isEqualTo("0.25");
   }
+
+  @Test
+  void aLinearAxisFromTheDataStartsNearItsLeastValueNotAtZero() {
+    SvgChart.Range r = SvgChart.Range.of(List.of(0.91, 0.95, 1.0), SvgChart.Scale.LINEAR_FROM_DATA);
+
+    assertThat(r.ticks().get(0)).isGreaterThan(0.85).isLessThanOrEqualTo(0.91);
+    assertThat(r.ticks().get(r.ticks().size() - 1)).isGreaterThanOrEqualTo(1.0);
+  }
 }
