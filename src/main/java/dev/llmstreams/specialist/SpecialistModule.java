@@ -5,6 +5,9 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.tools.ToolRegistry;
+import dev.llmstreams.tools.ToolWorkersTopology;
+import dev.llmstreams.tools.ToolsModule;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -66,7 +69,11 @@ public final class SpecialistModule implements PatternModule {
     });
     ModelRetrainer retraining = retrainer != null ? retrainer : modelTrainer(settings.modelName());
     topology = new SpecialistTopology(catalog, settings, current, retraining, trainer, registry);
-    return topology.build();
+    // The classify tool runs here, beside the model, with the tool workers' machinery (schema, idempotence on callId).
+    return new ToolWorkersTopology(catalog, ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)),
+        java.util.List.of(new ClassifyTool(current)), registry,
+        java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolsModule.workerId(config, name()))
+        .addTo(topology.build());
   }
 
   /**

@@ -84,7 +84,11 @@ public final class ToolWorkersTopology {
   }
 
   public Topology build() {
-    Topology topology = StreamsSettings.newBuilder().build();
+    return addTo(StreamsSettings.newBuilder().build());
+  }
+
+  /** Adds the workers of these tools to another pattern's topology (the specialist serves classify beside its model). */
+  public Topology addTo(Topology topology) {
     Map<String, String> toolByTopic = new LinkedHashMap<>();
     List<String> sources = new ArrayList<>();
     Deserializer<ToolCall> calls = capped(JsonSerde.of(ToolCall.class).deserializer());

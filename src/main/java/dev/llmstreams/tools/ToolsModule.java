@@ -35,7 +35,7 @@ public final class ToolsModule implements PatternModule {
         new SynthesisTool(() -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
             config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES), httpTimeout));
     return new ToolWorkersTopology(catalog, definitions, tools, registry,
-        Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), workerId(config))
+        Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), workerId(config, "tools"))
         .build();
   }
 
@@ -59,13 +59,13 @@ public final class ToolsModule implements PatternModule {
    * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application, the host name (the
    * module looks it up once; the topology itself gets it as a value) and the process.
    */
-  static String workerId(AppConfig config) {
+  public static String workerId(AppConfig config, String pattern) {
     String host;
     try {
       host = java.net.InetAddress.getLocalHost().getHostName();
     } catch (java.io.IOException e) {
       host = "unknown-host";
     }
-    return StreamsSettings.applicationId(config, "tools") + "@" + host + "/" + ProcessHandle.current().pid();
+    return StreamsSettings.applicationId(config, pattern) + "@" + host + "/" + ProcessHandle.current().pid();
   }
 }

@@ -190,7 +190,7 @@ class ControllerTopologyTest {
     start();
     goals.pipeInput("g1", goal("g1", "anything", List.of()));
     assertThat(onlyRequest().tools()).extracting(t -> t.name())
-        .containsExactlyInAnyOrder("calculator", "http_get", "publish", "synthesis");
+        .containsExactlyInAnyOrder("calculator", "classify", "http_get", "publish", "synthesis");
   }
 
   @Test

@@ -26,7 +26,7 @@ class GuardsTest {
   void shouldUseTheOperatorsLimitsWhenTheGoalNamesNone() {
     Guards.Limits l = guards.limits(goal(List.of(), null, null, null), NOW);
     assertThat(l.refusal()).isNull();
-    assertThat(l.tools()).containsExactly("calculator", "http_get", "publish", "synthesis");
+    assertThat(l.tools()).containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
     assertThat(l.maxSteps()).isEqualTo(10);
     assertThat(l.maxTokens()).isEqualTo(10_000);
     assertThat(l.maxCostUsd()).isEqualTo(0.5);

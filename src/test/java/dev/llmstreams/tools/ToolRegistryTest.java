@@ -21,8 +21,8 @@ class ToolRegistryTest {
   private final ToolRegistry registry = ToolRegistry.load("");
 
   @Test
-  void shouldLoadTheFourBuiltInTools() {
-    assertThat(registry.names()).containsExactly("calculator", "http_get", "publish", "synthesis");
+  void shouldLoadTheFiveBuiltInTools() {
+    assertThat(registry.names()).containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
     assertThat(registry.get("publish").requiresApproval()).isTrue();
     assertThat(registry.get("calculator").requiresApproval()).isFalse();
     assertThat(registry.get("calculator").spec().name()).isEqualTo("calculator");
@@ -54,7 +54,7 @@ class ToolRegistryTest {
     Files.writeString(dir.resolve("weather.json"), WEATHER);
     Files.writeString(dir.resolve("notes.txt"), "not a tool");
     ToolRegistry withWeather = ToolRegistry.load(dir.toString());
-    assertThat(withWeather.names()).containsExactly("calculator", "http_get", "publish", "synthesis", "weather");
+    assertThat(withWeather.names()).containsExactly("calculator", "classify", "http_get", "publish", "synthesis", "weather");
     assertThat(withWeather.get("weather").timeoutMs()).isEqualTo(5000);
     assertThat(withWeather.validate("weather", Json.tree("{\"city\":\"Lyon\"}"))).isEmpty();
     assertThat(withWeather.validate("weather", Json.tree("{\"city\":\"\"}"))).hasSize(1);
@@ -92,6 +92,6 @@ class ToolRegistryTest {
     assertThatThrownBy(() -> new ToolDefinition("bad name", "d", Json.tree("{\"type\":\"object\"}"), 1, false))
         .hasMessageContaining("must match");
     assertThat(ToolRegistry.builtIn()).extracting(ToolDefinition::name)
-        .isEqualTo(List.of("calculator", "http_get", "publish", "synthesis"));
+        .isEqualTo(List.of("calculator", "classify", "http_get", "publish", "synthesis"));
   }
 }
