@@ -22,6 +22,8 @@ final class SpecialistMeters {
   final Counter duplicates;
   final Counter ignored;
   final Counter failures;
+  private final java.util.Map<Classification.Source, java.util.Map<String, Counter>> predictions =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final RecentShare escalationShare = new RecentShare(RECENT);
   private final RecentShare accuracy = new RecentShare(RECENT);
 
@@ -66,9 +68,13 @@ final class SpecialistMeters {
     return escalationShare.share();
   }
 
+  /** Once per event: the counter of each (label, source) is built once, not looked up through the registry each time. */
   void predicted(String label, Classification.Source source) {
-    Counter.builder("llmstreams.specialist.predictions").description("Events labelled, by label and by who labelled")
-        .tags("label", label, "source", source.name().toLowerCase(Locale.ROOT)).register(registry).increment();
+    predictions.computeIfAbsent(source, k -> new java.util.concurrent.ConcurrentHashMap<>())
+        .computeIfAbsent(label, l -> Counter.builder("llmstreams.specialist.predictions")
+            .description("Events labelled, by label and by who labelled")
+            .tags("label", l, "source", source.name().toLowerCase(Locale.ROOT)).register(registry))
+        .increment();
   }
 
   void fallbacks(String reason) {
