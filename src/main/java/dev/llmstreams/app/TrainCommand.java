@@ -55,7 +55,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--name", defaultValue = "banking77", description = "Model name, the key on specialist-models (default ${DEFAULT-VALUE}).")
   String name;
 
-  @Option(names = "--seed", description = "Seed of the dev split and the shuffles (default: the recipe's).")
+  @Option(names = "--seed", description = "Seed of the folds and the shuffles (default: the recipe's).")
   Long seed;
 
   @Option(names = "--out", paramLabel = "DIR", required = true, description = "Model directory to write (model.json).")

@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  *             │        └ not ─▶ llm-requests (specialist.escalate) ─▶ reply ─▶ classifications (source llm)
  *             │                   held in specialist-escalations          └▶ labels (the answer, to learn from)
  *             └ no model yet ─▶ specialist-waiting (arrival order) ─▶ labelled once a model arrives (tick)
+ * (a model that batches faster, MiniLM: every event waits in specialist-waiting for its micro-batch, labelled when
+ *  specialist.batch.size have gathered or specialist.batch.max.wait.ms have passed; the store, not memory, holds them
+ *  so that a commit in between loses none)
  * label (by a person) ─▶ compared with the event's classification in specialist-recent (online accuracy)
  * </pre>
  */
@@ -64,6 +67,8 @@ final class Classify implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, Escalation> escalations;
   private WindowStore<String, Recent> recent;
   private long waitingHere;
+  /** Of {@link #waitingHere}, the events that came while no model was in service (the waiting gauge counts them). */
+  private long waitingForModel;
   private long lastWarnMs = Long.MIN_VALUE;
 
   Classify(SpecialistTopology.Settings settings, CurrentModel current, SpecialistMeters meters, String replyTo) {
@@ -85,8 +90,18 @@ final class Classify implements Processor<String, Object, String, Object> {
         waitingHere++;
       }
     }
-    meters.waiting.addAndGet(waitingHere);
+    // After a restart, queued events count as waiting for a model until one is in service (the tick labels them).
+    waitingForModel = waitingHere;
+    meters.waiting.addAndGet(waitingForModel);
     context.schedule(Duration.ofMillis(settings.tickMs()), PunctuationType.WALL_CLOCK_TIME, this::tick);
+    if (settings.batchSize() > 1) {
+      context.schedule(Duration.ofMillis(settings.batchMaxWaitMs()), PunctuationType.WALL_CLOCK_TIME, now -> {
+        TextClassifier model = current.get();
+        if (model != null && waitingHere > 0) {
+          labelWaiting(model);
+        }
+      });
+    }
   }
 
   @Override
@@ -125,18 +140,35 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
     long now = context.currentSystemTimeMs();
     TextClassifier model = current.get();
-    if (model != null && waitingHere > 0) {
-      labelWaiting(model); // those that came first are labelled first
+    boolean batching = model != null && settings.batchSize() > 1 && model.batchesFaster();
+    if (model != null && waitingHere > 0 && !batching) {
+      labelWaiting(model); // those that came first are labelled first (a batch keeps arrival order by itself)
     }
     if (model == null) {
-      long offset = context.recordMetadata().map(m -> m.offset()).orElse(now);
-      waiting.put(String.format(Locale.ROOT, "%019d", offset), new Waiting(request, now, timestamp));
-      waitingHere++;
+      enqueue(request, now, timestamp);
+      waitingForModel++;
       meters.waiting.incrementAndGet();
       warnWaiting(now);
       return;
     }
-    label(model, request, now, timestamp, started);
+    if (batching) {
+      enqueue(request, now, timestamp);
+      if (waitingHere >= settings.batchSize()) {
+        labelWaiting(model);
+      }
+      return;
+    }
+    long t0 = System.nanoTime();
+    Prediction p = model.predict(request.text());
+    meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+    label(model, request, p, now, timestamp, started);
+  }
+
+  /** Under the input offset, so the store keeps arrival order. */
+  private void enqueue(ClassificationRequest request, long now, long timestamp) {
+    long offset = context.recordMetadata().map(m -> m.offset()).orElse(now);
+    waiting.put(String.format(Locale.ROOT, "%019d", offset), new Waiting(request, now, timestamp));
+    waitingHere++;
   }
 
   /** An event already labelled or escalated: a repeat of the request gets no second label. */
@@ -150,14 +182,11 @@ final class Classify implements Processor<String, Object, String, Object> {
   }
 
   /**
-   * Labels one event with {@code model}. {@code startedNanos} is when this thread took the event (0 for an event that
-   * waited: its latency then counts from its arrival).
+   * Labels one event with {@code model}'s prediction {@code p}. {@code startedNanos} is when this thread took the event
+   * (0 for an event that waited: its latency then counts from its arrival).
    */
-  private void label(TextClassifier model, ClassificationRequest request, long arrivedAtMs, long timestamp,
-      long startedNanos) {
-    long t0 = System.nanoTime();
-    Prediction p = model.predict(request.text());
-    meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+  private void label(TextClassifier model, ClassificationRequest request, Prediction p, long arrivedAtMs,
+      long timestamp, long startedNanos) {
     meters.confidence.record(p.confidence());
     double threshold = settings.threshold() != null ? settings.threshold() : model.recommendedThreshold();
     if (p.confidence() >= threshold) {
@@ -278,28 +307,50 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
   }
 
-  /** Labels every waiting event, oldest first, with the model that just arrived. */
+  /**
+   * Labels every waiting event, oldest first, in batches of up to specialist.batch.size when the model batches faster:
+   * those that waited for a model, or for their micro-batch.
+   */
   private void labelWaiting(TextClassifier model) {
     List<KeyValue<String, Waiting>> all = new ArrayList<>();
     try (KeyValueIterator<String, Waiting> it = waiting.all()) {
       it.forEachRemaining(all::add);
     }
-    for (KeyValue<String, Waiting> w : all) {
-      waiting.delete(w.key);
-      waitingHere--;
-      meters.waiting.decrementAndGet();
+    long cameBeforeModel = waitingForModel;
+    meters.waiting.addAndGet(-waitingForModel);
+    waitingForModel = 0;
+    int batch = model.batchesFaster() ? settings.batchSize() : 1;
+    for (int from = 0; from < all.size(); from += batch) {
+      List<KeyValue<String, Waiting>> part = all.subList(from, Math.min(all.size(), from + batch));
+      part.forEach(w -> waiting.delete(w.key));
+      waitingHere -= part.size();
+      List<Prediction> predictions;
       try {
-        label(model, w.value.request(), w.value.arrivedAtMs(), w.value.timestamp(), 0);
+        long t0 = System.nanoTime();
+        predictions = model.predictAll(part.stream().map(w -> w.value.request().text()).toList());
+        // Each event's share of its batch's time: what labelling costs per event.
+        long each = (System.nanoTime() - t0) / part.size();
+        part.forEach(w -> meters.inference.record(each, java.util.concurrent.TimeUnit.NANOSECONDS));
       } catch (RuntimeException e) {
-        // Not from a record (the tick runs this), so not dead-letterable: said loudly, and the queue goes on.
-        meters.failures.increment();
-        LOG.error("specialist: model {} version {} failed on waiting event {}; it is not labelled",
-            current.name(), model.version(), w.value.request().eventId(), e);
+        // Not from a record (a punctuator may run this), so not dead-letterable: said loudly, and the queue goes on.
+        meters.failures.increment(part.size());
+        LOG.error("specialist: model {} version {} failed on {} waiting events ({}); they are not labelled",
+            current.name(), model.version(), part.size(), part.stream().map(w -> w.value.request().eventId()).toList(),
+            e);
+        continue;
+      }
+      for (int i = 0; i < part.size(); i++) {
+        Waiting w = part.get(i).value;
+        if (seen(w.request().eventId())) {
+          meters.duplicates.increment(); // sent twice while the first still waited
+          continue;
+        }
+        label(model, w.request(), predictions.get(i), w.arrivedAtMs(), w.timestamp(), 0);
       }
     }
-    if (!all.isEmpty()) {
+    if (cameBeforeModel > 0) {
       LOG.info("specialist: model {} version {} arrived; labelled the {} events that waited for it", current.name(),
-          model.version(), all.size());
+          model.version(), cameBeforeModel);
     }
   }
 
@@ -331,7 +382,8 @@ final class Classify implements Processor<String, Object, String, Object> {
 
   @Override
   public void close() {
-    meters.waiting.addAndGet(-waitingHere);
+    meters.waiting.addAndGet(-waitingForModel);
+    waitingForModel = 0;
     waitingHere = 0;
   }
 }

@@ -109,7 +109,7 @@ class SpecialistDistillationTest {
     // Half held out for calibration (the recipe retrains repeat): the default tenth is one dev example a label, and
     // the temperature fitted on it made a seed model of 3 a label all but certain of everything (median confidence
     // 0.9998 at 73% accuracy on the stream), so it escalated 2% of it.
-    TrainingOptions recipe = new TrainingOptions(ModelKind.HASHED, SEED, 0.5, 0.97, TrainingOptions.HASHED_RECIPE,
+    TrainingOptions recipe = new TrainingOptions(ModelKind.HASHED, SEED, 0.5, 0, 0.97, TrainingOptions.HASHED_RECIPE,
         TrainingOptions.EMBEDDING_RECIPE);
     SpecialistModel initial = ModelTrainer.train(settings.modelName(), seed, recipe, step -> {}, null,
         Clock.fixed(START, ZoneOffset.UTC)).record();

@@ -300,6 +300,54 @@ class SpecialistTopologyTest {
     assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("w0", "after");
   }
 
+  // ---- micro-batches (a model that batches faster)
+
+  @Test
+  void shouldLabelInMicroBatchesWhenTheModelBatchesFasterKeepingArrivalOrder() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_BATCH_SIZE, "4",
+        AppConfig.SPECIALIST_BATCH_MAX_WAIT_MS, "50"));
+    publish(model("v1", 20, 0.5).batching());
+    TestBayesClassifier.batches();
+    for (int i = 0; i < 10; i++) {
+      classify("e" + i, "my card is lost, please block it " + i);
+    }
+    assertThat(TestBayesClassifier.batches()).as("two full batches; the last two wait for more").containsExactly(4, 4);
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId)
+        .containsExactly("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7");
+    assertThat(meter("llmstreams.specialist.waiting")).as("queued for a batch is not waiting for a model").isZero();
+
+    driver.advanceWallClockTime(Duration.ofMillis(50));
+    assertThat(TestBayesClassifier.batches()).as("the max wait labels what gathered").containsExactly(2);
+    List<Classification> rest = classifications.readValuesToList();
+    assertThat(rest).extracting(Classification::eventId).containsExactly("e8", "e9");
+    assertThat(rest).allSatisfy(c -> {
+      assertThat(c.modelVersion()).isEqualTo("v1");
+      assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
+    });
+    assertThat(registry.find("llmstreams.specialist.inference").timer().count()).isEqualTo(10);
+  }
+
+  @Test
+  void shouldLabelARequestRepeatedWithinOneBatchOnce() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_BATCH_SIZE, "8"));
+    publish(model("v1", 20, 0.5).batching());
+    classify("same", "my card is lost, please block it");
+    classify("other", "where is my new card?");
+    classify("same", "my card is lost, please block it");
+    driver.advanceWallClockTime(TICK);
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("same", "other");
+    assertThat(count("llmstreams.specialist.duplicates")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldLabelEachEventAsItComesWithAModelThatDoesNotBatchFaster() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_BATCH_SIZE, "8"));
+    publish(model("v1", 20, 0.5));
+    classify("e0", "my card is lost, please block it");
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("e0");
+    assertThat(TestBayesClassifier.batches()).isEmpty();
+  }
+
   // ---- models
 
   @Test

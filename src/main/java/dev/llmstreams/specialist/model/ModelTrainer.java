@@ -21,9 +21,10 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
- * Trains a specialist. The members learn on the training data less a stratified dev split; on the dev split each
- * member's temperature is fitted and then the lowest threshold that keeps the target accuracy is chosen; the members
- * are then trained again on all the data with the same recipe, temperatures and threshold carried over.
+ * Trains a specialist. Each member learns once per cross-validation fold (on the other folds) and predicts the fold it
+ * did not see, so every example gets a held-out prediction; on those, each member's temperature is fitted and then the
+ * lowest threshold that keeps the target accuracy is chosen. The members are then trained on all the data with the
+ * same recipe and serve with those temperatures and that threshold (with {@code folds} 0: one stratified dev split).
  *
  * <p>Softmax regression is written here rather than taken from Tribuo: Tribuo would name every hashed n-gram as a
  * String feature (about 200 strings a text on the hot path), its model files are Java-serialized or its own
@@ -57,49 +58,48 @@ public final class ModelTrainer {
     ModelKind kind = options.kind();
     SentenceEncoder enc = encoder != null ? encoder : SpecialistModels.sharedEncoder();
 
-    int[][] split = stratifiedSplit(y, labels.size(), options.devFraction(), options.seed());
-    int[] trainRows = split[0];
-    int[] devRows = split[1];
-    progress.accept("dev split: " + devRows.length + " of " + y.length + " examples held out");
+    List<int[][]> splits = heldOutSplits(y, labels.size(), options);
+    int[] heldRows = splits.stream().flatMapToInt(s -> IntStream.of(s[1])).sorted().toArray();
+    String heldOut = splits.size() > 1 ? splits.size() + "-fold cross-validation" : "one dev split";
+    progress.accept("calibration on " + heldOut + ": " + heldRows.length + " of " + y.length
+        + " examples predicted by models that did not train on them");
 
-    Members members = trainMembers(kind, texts, y, trainRows, labels.size(), options, enc, progress);
-    List<Member> onTrainSplit = members.onTrainSplit();
+    Members members = trainMembers(kind, texts, y, splits, labels.size(), options, enc, progress);
     List<Member> onAll = members.onAll();
     float[][] embeddings = members.embeddings();
 
-    int[] devY = IntStream.of(devRows).map(i -> y[i]).toArray();
-    double[][][] devLogits = new double[onTrainSplit.size()][][];
-    List<SpecialistClassifier.Member> calibrated = new ArrayList<>();
+    int[] devY = IntStream.of(heldRows).map(i -> y[i]).toArray();
+    double[][][] devLogits = new double[onAll.size()][][];
+    List<Double> fitted = new ArrayList<>();
     ObjectNode temperatures = JsonNodeFactory.instance.objectNode();
-    for (int m = 0; m < onTrainSplit.size(); m++) {
-      Member member = onTrainSplit.get(m);
-      devLogits[m] = IntStream.of(devRows).mapToObj(member.rowLogits()).toArray(double[][]::new);
+    for (int m = 0; m < onAll.size(); m++) {
+      double[][] heldOutLogits = members.heldOutLogits().get(m);
+      devLogits[m] = IntStream.of(heldRows).mapToObj(i -> heldOutLogits[i]).toArray(double[][]::new);
       double t = Calibration.fitTemperature(devLogits[m], devY);
-      calibrated.add(new SpecialistClassifier.Member(member.scorer(), t));
-      temperatures.put(member.name(), t);
-      progress.accept(String.format("temperature of the %s model: %.3f (dev NLL %.4f -> %.4f)", member.name(), t,
-          Calibration.nll(devLogits[m], devY, 1), Calibration.nll(devLogits[m], devY, t)));
+      fitted.add(t);
+      temperatures.put(onAll.get(m).name(), t);
+      progress.accept(String.format("temperature of the %s model: %.3f (held-out NLL %.4f -> %.4f)",
+          onAll.get(m).name(), t, Calibration.nll(devLogits[m], devY, 1), Calibration.nll(devLogits[m], devY, t)));
     }
-    List<LabeledText> devExamples = IntStream.of(devRows).mapToObj(examples::get).toList();
-    SpecialistClassifier devModel = new SpecialistClassifier(name, "dev", kind, labels, 0, calibrated,
-        NearestExamples.unsearchable(List.of()));
-    double threshold = threshold(devModel, devLogits, devY, options.targetAccuracy());
-    EvaluationReport dev = Evaluation.evaluate(devModel, devExamples, threshold);
-    progress.accept("dev: " + dev.summary());
-
     List<SpecialistClassifier.Member> finalMembers = new ArrayList<>();
     for (int m = 0; m < onAll.size(); m++) {
-      finalMembers.add(new SpecialistClassifier.Member(onAll.get(m).scorer(), calibrated.get(m).temperature()));
+      finalMembers.add(new SpecialistClassifier.Member(onAll.get(m).scorer(), fitted.get(m)));
     }
     List<LabeledText> typical = kind == ModelKind.HASHED
         ? NearestExamples.typical(examples, onAll.get(0).hashedVectors(), labels, HashedFeatures.DIMENSIONS)
         : NearestExamples.typical(examples, Stream.of(embeddings).map(SparseVector::dense).toList(), labels,
             EmbeddingScorer.DIMENSIONS);
+    SpecialistClassifier unpicked = new SpecialistClassifier(name, "unversioned", kind, labels, 0, finalMembers,
+        NearestExamples.unsearchable(typical));
+    double threshold = threshold(unpicked, devLogits, devY, options.targetAccuracy());
     SpecialistClassifier unversioned = new SpecialistClassifier(name, "unversioned", kind, labels, threshold,
         finalMembers, NearestExamples.unsearchable(typical));
+    EvaluationReport dev = heldOutReport(unversioned, examples, heldRows, devLogits, threshold);
+    progress.accept("held out (" + heldOut + "): " + dev.summary());
 
     ObjectNode metrics = JsonNodeFactory.instance.objectNode();
     metrics.set("dev", dev.toJson());
+    metrics.put("heldOut", heldOut);
     metrics.set("temperatures", temperatures);
     metrics.put("recommendedThreshold", threshold);
     metrics.put("trainingExamples", examples.size());
@@ -111,50 +111,101 @@ public final class ModelTrainer {
     return new TrainedModel(SpecialistModels.load(record, enc), record, dev);
   }
 
-  /** The lowest threshold whose kept dev events reach the target accuracy, on the averaged calibrated probabilities. */
-  private static double threshold(SpecialistClassifier devModel, double[][][] devLogits, int[] devY, double target) {
+  /**
+   * The lowest threshold whose kept held-out events reach the target accuracy, on the averaged calibrated
+   * probabilities of the models that did not train on them.
+   */
+  private static double threshold(SpecialistClassifier model, double[][][] devLogits, int[] devY, double target) {
     double[] confidence = new double[devY.length];
     boolean[] correct = new boolean[devY.length];
     for (int i = 0; i < devY.length; i++) {
-      double[][] memberLogits = new double[devLogits.length][];
-      for (int m = 0; m < devLogits.length; m++) {
-        memberLogits[m] = devLogits[m][i];
-      }
-      double[] p = devModel.probabilities(memberLogits);
-      int best = 0;
-      for (int k = 1; k < p.length; k++) {
-        best = p[k] > p[best] ? k : best;
-      }
+      double[] p = model.probabilities(memberLogits(devLogits, i));
+      int best = best(p);
       confidence[i] = p[best];
       correct[i] = best == devY[i];
     }
     return Calibration.lowestThreshold(confidence, correct, target);
   }
 
-  /** Each member trained twice: on the train split (to calibrate on dev), then on all rows (to serve). */
-  private record Members(List<Member> onTrainSplit, List<Member> onAll, float[][] embeddings) {}
+  /**
+   * The held-out predictions scored as a test would score them; the speed is the served model's, one event at a time,
+   * on up to {@value #SPEED_SAMPLE} of the examples.
+   */
+  private static EvaluationReport heldOutReport(SpecialistClassifier model, List<LabeledText> examples, int[] heldRows,
+      double[][][] devLogits, double threshold) {
+    String[] predicted = new String[heldRows.length];
+    double[] confidence = new double[heldRows.length];
+    for (int i = 0; i < heldRows.length; i++) {
+      double[] p = model.probabilities(memberLogits(devLogits, i));
+      int best = best(p);
+      predicted[i] = model.labels().get(best);
+      confidence[i] = p[best];
+    }
+    List<LabeledText> held = IntStream.of(heldRows).mapToObj(examples::get).toList();
+    double speed = Evaluation.evaluate(model, held.subList(0, Math.min(SPEED_SAMPLE, held.size())), threshold)
+        .eventsPerS();
+    return Evaluation.report(model.labels(), held, predicted, confidence, threshold, speed);
+  }
 
-  private static Members trainMembers(ModelKind kind, List<String> texts, int[] y, int[] trainRows, int classes,
+  private static final int SPEED_SAMPLE = 500;
+
+  private static double[][] memberLogits(double[][][] logitsByMember, int row) {
+    double[][] out = new double[logitsByMember.length][];
+    for (int m = 0; m < out.length; m++) {
+      out[m] = logitsByMember[m][row];
+    }
+    return out;
+  }
+
+  private static int best(double[] p) {
+    int best = 0;
+    for (int k = 1; k < p.length; k++) {
+      best = p[k] > p[best] ? k : best;
+    }
+    return best;
+  }
+
+  /**
+   * Each member trained once per split (its logits on the split's held-out rows kept, indexed by row) and once on all
+   * rows (to serve).
+   */
+  private record Members(List<Member> onAll, List<double[][]> heldOutLogits, float[][] embeddings) {}
+
+  private static Members trainMembers(ModelKind kind, List<String> texts, int[] y, List<int[][]> splits, int classes,
       TrainingOptions options, SentenceEncoder encoder, Consumer<String> progress) {
     int[] allRows = IntStream.range(0, y.length).toArray();
-    List<Member> onTrainSplit = new ArrayList<>();
     List<Member> onAll = new ArrayList<>();
+    List<double[][]> heldOut = new ArrayList<>();
     float[][] embeddings = null;
     ExecutorService hashedTraining = Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
     try {
-      Future<List<Member>> hashed = kind == ModelKind.EMBEDDING ? null : hashedTraining.submit(() -> List.of(
-          hashed(texts, y, trainRows, classes, options, progress), hashed(texts, y, allRows, classes, options, progress)));
+      Future<Member> hashed = null;
+      double[][] hashedHeldOut = new double[y.length][];
+      if (kind != ModelKind.EMBEDDING) {
+        hashed = hashedTraining.submit(() -> {
+          for (int[][] split : splits) {
+            Member m = hashed(texts, y, split[0], classes, options, progress);
+            IntStream.of(split[1]).forEach(i -> hashedHeldOut[i] = m.rowLogits().apply(i));
+          }
+          return hashed(texts, y, allRows, classes, options, progress);
+        });
+      }
       if (kind != ModelKind.HASHED) {
         // The hashed member trains on the other core meanwhile: the sentence encoder runs on one thread.
         progress.accept("embedding " + texts.size() + " texts with MiniLM");
         embeddings = encoder.embed(texts);
-        onTrainSplit.add(embedding(embeddings, y, trainRows, classes, options, encoder, progress));
+        double[][] embeddingHeldOut = new double[y.length][];
+        for (int[][] split : splits) {
+          Member m = embedding(embeddings, y, split[0], classes, options, encoder, progress);
+          IntStream.of(split[1]).forEach(i -> embeddingHeldOut[i] = m.rowLogits().apply(i));
+        }
         onAll.add(embedding(embeddings, y, allRows, classes, options, encoder, progress));
+        heldOut.add(embeddingHeldOut);
       }
       if (hashed != null) {
         // Hashed first: the artifact lists members in this order.
-        onTrainSplit.add(0, hashed.get().get(0));
-        onAll.add(0, hashed.get().get(1));
+        onAll.add(0, hashed.get());
+        heldOut.add(0, hashedHeldOut);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -164,7 +215,7 @@ public final class ModelTrainer {
     } finally {
       hashedTraining.shutdownNow();
     }
-    return new Members(onTrainSplit, onAll, embeddings);
+    return new Members(onAll, heldOut, embeddings);
   }
 
   /**
@@ -196,6 +247,40 @@ public final class ModelTrainer {
         epoch -> progress.accept("embedding head on " + of + " examples: epoch " + epoch + "/" + r.epochs())).quantized();
     return new Member("embedding", new EmbeddingScorer(encoder, std[0], std[1], head),
         i -> head.logits(EmbeddingScorer.input(embeddings[i], std[0], std[1])), null);
+  }
+
+  /**
+   * {train rows, held-out rows} pairs: with {@code folds} of 2 or more, stratified folds (each row held out once);
+   * otherwise one dev split.
+   */
+  static List<int[][]> heldOutSplits(int[] y, int classes, TrainingOptions options) {
+    return options.folds() >= 2 ? stratifiedFolds(y, classes, options.folds(), options.seed())
+        : List.<int[][]>of(stratifiedSplit(y, classes, options.devFraction(), options.seed()));
+  }
+
+  /**
+   * Per label, a seeded shuffle dealt round-robin into {@code folds} folds, so every fold has its share of every label
+   * (a label with fewer examples than folds is missing from some); fold f is held out of split f.
+   */
+  static List<int[][]> stratifiedFolds(int[] y, int classes, int folds, long seed) {
+    Random random = new Random(seed);
+    int[] fold = new int[y.length];
+    int next = 0;
+    for (int k = 0; k < classes; k++) {
+      int label = k;
+      List<Integer> rows = new ArrayList<>(IntStream.range(0, y.length).filter(i -> y[i] == label).boxed().toList());
+      Collections.shuffle(rows, random);
+      for (int row : rows) {
+        fold[row] = next++ % folds; // continuing across labels, so small labels do not all land in fold 0
+      }
+    }
+    List<int[][]> splits = new ArrayList<>();
+    for (int f = 0; f < folds; f++) {
+      int held = f;
+      splits.add(new int[][] {IntStream.range(0, y.length).filter(i -> fold[i] != held).toArray(),
+          IntStream.range(0, y.length).filter(i -> fold[i] == held).toArray()});
+    }
+    return splits;
   }
 
   /** Row indices {train, dev}: per label, a seeded shuffle and the first devFraction of it (at least one of two). */
