@@ -97,10 +97,14 @@ class ScaleOutIT {
           AppConfig.provider("openai", "base.url"), llm.baseUrl().toString(),
           AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret",
           AppConfig.NUM_STANDBY_REPLICAS, "1",
-          AppConfig.CONTROLLER_TICK_MS, "100",
-          AppConfig.SPECIALIST_TICK_MS, "100",
           AppConfig.SPECIALIST_THRESHOLD, "0",
           AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0"));
+      // Failover, not latency, is under test: fewer transactions and wake-ups keep three brokers and ten Streams
+      // instances within a small machine's CPU.
+      deployment.with(Map.of(
+          AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, "100",
+          AppConfig.POLL_MS, "100",
+          AppConfig.GATEWAY_POLL_MS, "20"));
       Instance a = new Instance("a", deployment, catalog);
       Instance b = new Instance("b", deployment, catalog);
       try (a; b; Feed feed = new Feed(kafka, catalog)) {
