@@ -34,6 +34,8 @@ public final class StreamsSettings {
     // The commit (and so the visibility of outputs under exactly-once) waits for the poll to return.
     props.put(StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.POLL_MS));
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(AppConfig.NUM_STREAM_THREADS));
+    // Warm copies of each stateful task on another instance: a failover resumes from them instead of the changelog.
+    props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.getInt(AppConfig.NUM_STANDBY_REPLICAS));
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR));
     // A store or repartition topic with a generated name would lose its state when the topology changes.
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);

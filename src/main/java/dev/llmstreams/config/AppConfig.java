@@ -47,6 +47,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String POLL_MS = "poll.ms";
   public static final String INTERACTIVE_COMMIT_INTERVAL_MS = "interactive.commit.interval.ms";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
+  public static final String NUM_STANDBY_REPLICAS = "num.standby.replicas";
   public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
   public static final String TOPICS_PREFIX = "topics.prefix";
   public static final String PATTERNS = "patterns";
@@ -154,6 +155,9 @@ public final class AppConfig extends AbstractConfig {
                   + " patterns (summarizer); see interactive.commit.interval.ms.")
           .define(NUM_STREAM_THREADS, Type.INT, 1, Range.between(1, 64), Importance.MEDIUM,
               "Stream threads per pattern.")
+          .define(NUM_STANDBY_REPLICAS, Type.INT, 0, Range.between(0, 10), Importance.MEDIUM,
+              "Warm copies of each pattern's state kept on other instances (Kafka Streams standby replicas), so a"
+                  + " failover resumes at once instead of restoring from the changelog; 1 when running 2+ instances.")
           .define(TOPICS_REPLICATION_FACTOR, Type.SHORT, (short) -1, Range.between(-1, 32), Importance.MEDIUM,
               "Replication factor for topics whose catalog entry leaves it open; -1 uses the broker's default.")
           .define(TOPICS_PREFIX, Type.STRING, "", new ConfigDef.Validator() {

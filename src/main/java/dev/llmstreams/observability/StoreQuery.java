@@ -1,5 +1,6 @@
 package dev.llmstreams.observability;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.http.HttpClient;
@@ -14,6 +15,7 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -74,8 +76,13 @@ public final class StoreQuery {
         return forward(owner.activeHost(), prefix + rest + "?" + (query == null || query.isEmpty() ? LOCAL
             : query + "&" + LOCAL));
       }
-      return answer.of(key, params, (name, storeKey) -> streams.store(
-          StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore())).get(storeKey));
+      try {
+        return answer.of(key, params, (name, storeKey) -> streams.store(
+            StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore())).get(storeKey));
+      } catch (InvalidStateStoreException e) {
+        // The key's task is moving here or restoring: a moment later it answers, so say "retry", not "error".
+        return unavailable("the " + what + " state of this key is being moved or restored; retry shortly");
+      }
     });
   }
 
@@ -96,10 +103,21 @@ public final class StoreQuery {
     return params;
   }
 
-  private static HttpApi.Reply forward(HostInfo host, String pathAndQuery) throws Exception {
-    HttpResponse<String> r = PEERS.send(HttpRequest.newBuilder(
-            URI.create("http://" + host.host() + ":" + host.port() + pathAndQuery))
-        .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
-    return HttpApi.Reply.json(r.statusCode(), r.body());
+  static HttpApi.Reply forward(HostInfo host, String pathAndQuery) throws InterruptedException {
+    try {
+      HttpResponse<String> r = PEERS.send(HttpRequest.newBuilder(
+              URI.create("http://" + host.host() + ":" + host.port() + pathAndQuery))
+          .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+      return HttpApi.Reply.json(r.statusCode(), r.body());
+    } catch (IOException e) {
+      // The owner stopped and the group has not moved its partitions yet (or it is unreachable): a retry will find
+      // the new owner once the rebalance is over.
+      return unavailable("the instance that owns this key (" + host.host() + ":" + host.port() + ") did not answer ("
+          + e.getClass().getSimpleName() + "); its partitions move to another instance if it stopped; retry shortly");
+    }
+  }
+
+  private static HttpApi.Reply unavailable(String why) {
+    return HttpApi.Reply.json(503, dev.llmstreams.events.Json.toTree(Map.of("error", why)).toString());
   }
 }
