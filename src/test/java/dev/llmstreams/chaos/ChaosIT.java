@@ -44,7 +44,7 @@ class ChaosIT {
     assertThat(report.path("poison_sent").asInt()).as(why).isPositive();
     assertThat(report.path("poison_dead_lettered").asInt()).as(why).isEqualTo(report.path("poison_sent").asInt());
     assertThat(report.path("tool_calls_repeated").asInt()).as(why).isZero();
-    assertThat(report.path("llm_calls_repeated").asLong()).as(why).isLessOrEqualTo((long) LLM_CONCURRENCY * KILLS);
+    assertThat(report.path("llm_calls_repeated").asLong()).as(why).isLessThanOrEqualTo((long) LLM_CONCURRENCY * KILLS);
     assertThat(report.path("max_recovery_s").asDouble()).as(why).isPositive();
     JsonNode perPattern = report.path("per_pattern");
     assertThat(perPattern.path("controller").path("inputs_with_output").asInt()).as(why).isEqualTo(GOALS);
