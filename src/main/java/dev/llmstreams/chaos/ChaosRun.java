@@ -135,6 +135,14 @@ public final class ChaosRun {
     progress.say("run %s: %d goals, %d documents, %d classification requests, poison share %.3f, %d kills%s; files in %s",
         run, options.goals(), options.documents(), options.requests(), options.poisonShare(), options.kills(),
         options.restartBroker() ? ", one broker restart" : "", work);
+    try {
+      return run(run, prefix, work, random);
+    } finally {
+      deleteQuietly(work.resolve("kafka"));
+    }
+  }
+
+  private ObjectNode run(String run, String prefix, Path work, Random random) throws Exception {
     try (Cluster cluster = Cluster.start(options.bootstrap(), work.resolve("kafka"), progress);
         FetchCounter fetches = new FetchCounter();
         SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
@@ -162,7 +170,23 @@ public final class ChaosRun {
         for (AppInstance instance : instances) {
           instance.close();
         }
+        // The logs stay for a look after the run; the state (and the broker's data, below) would only fill the disk.
+        for (String name : List.of("a", "b")) {
+          deleteQuietly(work.resolve("instance-" + name).resolve("state"));
+          deleteQuietly(work.resolve("instance-" + name).resolve("tmp"));
+        }
       }
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // best effort: a leftover folder under the work dir harms nothing
     }
   }
 
@@ -200,13 +224,16 @@ public final class ChaosRun {
     Thread watcher = daemon("chaos-watcher", () -> tail(cluster.bootstrap(), live.topics(), live::add, stop));
     Thread approver = daemon("chaos-approver", () -> approve(cluster.bootstrap(), catalog, load, approved, stop));
     AtomicBoolean feeding = new AtomicBoolean(true);
+    List<ChaosLoad.Item> items = items(catalog, load, new Random(random.nextLong()));
+    KillGate gate = new KillGate(killShares(random), items.size());
     Thread feeder = daemon("chaos-feeder", () -> {
       try {
-        feed(cluster.bootstrap(), catalog, load, random.nextLong(), sent, poisonSent, poisonPerTopic);
+        feed(cluster.bootstrap(), items, gate, sent, poisonSent, poisonPerTopic);
       } catch (Exception e) {
         progress.say("feeding failed: %s", e);
       } finally {
         feeding.set(false);
+        gate.feedDone();
       }
     });
     watcher.start();
@@ -214,27 +241,18 @@ public final class ChaosRun {
     scheduler.scheduleAtFixedRate(() -> sample(instances, stores), 0, SAMPLE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
     scheduler.scheduleAtFixedRate(() -> say(load, live, sent, killsStarted, sim), PROGRESS_EVERY.toMillis(),
         PROGRESS_EVERY.toMillis(), TimeUnit.MILLISECONDS);
-    long feedStart = System.nanoTime();
     feeder.start();
     Double brokerRestartS = null;
     try {
-      // Kill moments: uniform within the feed (seeded), in order; one waits for the previous restart to be ready.
-      List<Double> moments = new ArrayList<>();
-      for (int i = 0; i < options.kills(); i++) {
-        moments.add(options.feed().toMillis() * (0.05 + 0.9 * random.nextDouble()));
-      }
-      Collections.sort(moments);
       int brokerAfter = options.restartBroker() && cluster.canRestart() ? options.kills() / 2 : -1;
-      for (int i = 0; i < moments.size(); i++) {
-        long waitMs = (long) (moments.get(i) - (System.nanoTime() - feedStart) / 1e6);
-        if (waitMs > 0) {
-          Thread.sleep(waitMs);
-        }
+      for (int i = 0; i < options.kills(); i++) {
+        gate.awaitShare(i);
         AppInstance victim = instances.get(random.nextInt(instances.size()));
         double at = elapsedS();
         boolean duringFeed = feeding.get();
         killsStarted.incrementAndGet();
         victim.kill();
+        gate.killed();
         progress.say("kill %d/%d: SIGKILL instance %s%s; restarting it", i + 1, options.kills(), victim.name(),
             duringFeed ? " (load still arriving)" : " (after the load was sent)");
         victim.start();
@@ -271,28 +289,44 @@ public final class ChaosRun {
 
   // ---- the load ----
 
-  private void feed(String bootstrap, TopicCatalog catalog, ChaosLoad load, long seed, Map<String, AtomicInteger> sent,
-      List<Accounting.SourceOffset> poisonSent, Map<String, Integer> poisonPerTopic) throws Exception {
-    Random random = new Random(seed);
-    Topic<dev.llmstreams.events.Goal> goals = catalog.topic(Topics.GOALS);
-    Topic<dev.llmstreams.events.Document> documents = catalog.topic(Topics.DOCUMENTS);
-    Topic<dev.llmstreams.events.ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
-    List<ChaosLoad.Item> items = new ArrayList<>(load.inputs(goals.name(), documents.name(), requests.name(), random));
-    Map<String, Integer> poison = poisonCounts(catalog);
+  /** The valid inputs and the poison, in one seeded order. */
+  private List<ChaosLoad.Item> items(TopicCatalog catalog, ChaosLoad load, Random random) {
+    List<ChaosLoad.Item> items = new ArrayList<>(load.inputs(catalog.topic(Topics.GOALS).name(),
+        catalog.topic(Topics.DOCUMENTS).name(), catalog.topic(Topics.CLASSIFICATION_REQUESTS).name(), random));
     int p = 0;
-    for (Map.Entry<String, Integer> e : poison.entrySet()) {
+    for (Map.Entry<String, Integer> e : poisonCounts(catalog).entrySet()) {
       for (int i = 0; i < e.getValue(); i++) {
         items.add(random.nextInt(items.size() + 1), new ChaosLoad.Item("poison", null, e.getKey(),
             "poison-" + (p++), null, ChaosLoad.poison(random)));
       }
     }
-    long feedMs = options.feed().toMillis();
-    long tickMs = 200;
-    int perTick = (int) Math.max(1, Math.ceil(items.size() / Math.max(1.0, feedMs / (double) tickMs)));
-    long start = System.nanoTime();
+    return items;
+  }
+
+  /** Where in the load each kill falls: seeded shares of the records sent, within 5%..95%, in order. */
+  private double[] killShares(Random random) {
+    double[] shares = new double[options.kills()];
+    for (int i = 0; i < shares.length; i++) {
+      shares[i] = 0.05 + 0.9 * random.nextDouble();
+    }
+    java.util.Arrays.sort(shares);
+    return shares;
+  }
+
+  /**
+   * Sends the records evenly over the feed time, pausing at each kill's share of the load until that kill happened
+   * (the previous victim may still be starting): so every kill falls under load, with more load right after it.
+   */
+  private void feed(String bootstrap, List<ChaosLoad.Item> items, KillGate gate, Map<String, AtomicInteger> sent,
+      List<Accounting.SourceOffset> poisonSent, Map<String, Integer> poisonPerTopic) throws Exception {
+    long tickNanos = Math.max(1, options.feed().toNanos() / Math.max(1, items.size()));
     try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
       List<java.util.concurrent.Future<RecordMetadata>> poisonFutures = new ArrayList<>();
+      long due = System.nanoTime();
       for (int i = 0; i < items.size(); i++) {
+        if (gate.awaitKill(i)) {
+          due = System.nanoTime(); // the time spent waiting for a kill does not make the rest come in a burst
+        }
         ChaosLoad.Item item = items.get(i);
         byte[] key = item.key() == null ? null : item.key().getBytes(StandardCharsets.UTF_8);
         byte[] value = item.poison() ? item.raw() : Json.writer().writeValueAsBytes(item.value());
@@ -302,13 +336,12 @@ public final class ChaosRun {
           poisonPerTopic.merge(item.topic(), 1, Integer::sum);
         }
         sent.computeIfAbsent(item.kind(), k -> new AtomicInteger()).incrementAndGet();
-        if ((i + 1) % perTick == 0) {
+        gate.sent(i + 1);
+        due += tickNanos;
+        long sleepMs = (due - System.nanoTime()) / 1_000_000L;
+        if (sleepMs >= 20) {
           producer.flush();
-          long due = start + (i + 1) / perTick * tickMs * 1_000_000L;
-          long sleep = (due - System.nanoTime()) / 1_000_000L;
-          if (sleep > 0) {
-            Thread.sleep(sleep);
-          }
+          Thread.sleep(sleepMs);
         }
       }
       producer.flush();
@@ -368,6 +401,53 @@ public final class ChaosRun {
           // not a goal event of ours
         }
       }, stop);
+    }
+  }
+
+  /** Ties the kills to the load: kill i falls once share i of the records is sent, and the feeder waits for it. */
+  private static final class KillGate {
+    private final long[] at;
+    private int killed;
+    private long sent;
+    private boolean done;
+
+    KillGate(double[] shares, int total) {
+      at = new long[shares.length];
+      for (int i = 0; i < shares.length; i++) {
+        at[i] = (long) Math.floor(shares[i] * total);
+      }
+    }
+
+    synchronized void sent(long n) {
+      sent = n;
+      notifyAll();
+    }
+
+    synchronized void feedDone() {
+      done = true;
+      notifyAll();
+    }
+
+    synchronized void killed() {
+      killed++;
+      notifyAll();
+    }
+
+    /** The feeder, before record {@code index}: waits while a kill due before it has not happened; true if it waited. */
+    synchronized boolean awaitKill(long index) throws InterruptedException {
+      boolean waited = false;
+      while (killed < at.length && index >= at[killed]) {
+        wait();
+        waited = true;
+      }
+      return waited;
+    }
+
+    /** The killer: waits until the records before kill {@code i} are sent (or the feeder stopped). */
+    synchronized void awaitShare(int i) throws InterruptedException {
+      while (!done && sent < at[i]) {
+        wait();
+      }
     }
   }
 
