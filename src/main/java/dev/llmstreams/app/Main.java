@@ -25,6 +25,7 @@ import picocli.CommandLine.Option;
       TrainCommand.class,
       EvaluateCommand.class,
       BenchCommand.class,
+      ChaosCommand.class,
       dev.llmstreams.llm.sim.SimLlmCommand.class,
       CommandLine.HelpCommand.class
     })

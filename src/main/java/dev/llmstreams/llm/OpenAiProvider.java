@@ -71,11 +71,19 @@ public final class OpenAiProvider implements LlmProvider {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(http.failure(e));
     }
-    return http.postJson(endpoint, headers(), body, json -> completion(json, chosen));
+    return http.postJson(endpoint, headers(request), body, json -> completion(json, chosen));
   }
 
-  private Map<String, String> headers() {
+  /** OpenAI's header for a caller's own request id: the provider's logs then name the call, repeats included. */
+  static final String CLIENT_REQUEST_ID = "X-Client-Request-Id";
+
+  private Map<String, String> headers(LlmRequest request) {
     Map<String, String> headers = new LinkedHashMap<>();
+    String id = request.requestId();
+    // The API takes at most 512 printable ASCII characters; an id it would refuse is not worth failing the call.
+    if (id != null && id.length() <= 512 && id.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+      headers.put(CLIENT_REQUEST_ID, id);
+    }
     String key = connection.apiKey();
     if (key != null && !key.isBlank()) {
       String host = connection.baseUrl().getHost() == null ? "" : connection.baseUrl().getHost();

@@ -44,7 +44,7 @@ import org.apache.kafka.streams.state.Stores;
  * </pre>
  */
 public final class SummarizerTopology {
-  static final String PURPOSE_CHUNK = "summarizer.chunk";
+  public static final String PURPOSE_CHUNK = "summarizer.chunk";
   public static final String TREE_STORE = "summarizer-merge-tree";
   /** Window trees, under {@code key@<window start ms>}: apart from the all-time trees, so no key can alias a window. */
   public static final String WINDOW_STORE = "summarizer-window-trees";

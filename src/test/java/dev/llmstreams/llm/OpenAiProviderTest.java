@@ -101,6 +101,8 @@ class OpenAiProviderTest {
     assertThat(sent.path()).isEqualTo("/v1/chat/completions");
     assertThat(sent.header("authorization")).isEqualTo("Bearer " + KEY);
     assertThat(sent.header("content-type")).isEqualTo("application/json");
+    // The request id travels with the call, so a repeat after a crash is visible at the provider.
+    assertThat(sent.header("x-client-request-id")).isEqualTo(request.requestId());
     assertThat(sent.json()).isEqualTo(Json.tree("""
         {"model": "gpt-4o-mini",
          "messages": [

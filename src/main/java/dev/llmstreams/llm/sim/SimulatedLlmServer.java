@@ -52,6 +52,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
   /** Header on every reply, so nobody mistakes the simulator for an LLM. */
   public static final String SIMULATOR_HEADER = "x-llmstreams-simulator";
   public static final String DEFAULT_MODEL = "simulated";
+  /** The request header naming the caller's request id (OpenAI's own), counted to find repeated calls. */
+  public static final String REQUEST_ID_HEADER = "X-Client-Request-Id";
   /** A hanging call is closed, unanswered, after this long (or when the server stops). */
   public static final Duration MAX_HANG = Duration.ofMinutes(5);
   /** Words of a text answer when the request sets no {@code max_tokens}. */
@@ -238,6 +240,9 @@ public final class SimulatedLlmServer implements AutoCloseable {
   /** Calls accepted and not answered yet (sleeping or hanging), so that stop can end them. */
   private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean stopped = new AtomicBoolean();
+  /** Calls per request id (the client's X-Client-Request-Id): a second call of one id is a repeat the caller paid twice. */
+  private final Map<String, AtomicInteger> callsByRequestId = new ConcurrentHashMap<>();
+  private volatile ToolScript toolScript = (tool, messages) -> null;
 
   private HttpServer server;
   private ExecutorService readers;
@@ -312,6 +317,42 @@ public final class SimulatedLlmServer implements AutoCloseable {
     } catch (IOException | URISyntaxException e) {
       throw new IllegalStateException("no URL for host " + host, e);
     }
+  }
+
+  /**
+   * Arguments of the simulated tool calls, chosen by the caller (a test or the chaos command) from the tool's name
+   * and the conversation; null from the script keeps the default (the simplest schema-valid value).
+   */
+  @FunctionalInterface
+  public interface ToolScript {
+    JsonNode arguments(String tool, JsonNode messages);
+  }
+
+  /** Sets the tool-call script; returns this. */
+  public SimulatedLlmServer withToolScript(ToolScript script) {
+    this.toolScript = Objects.requireNonNull(script, "script");
+    return this;
+  }
+
+  /** Well-formed calls that carried a request id seen on an earlier call, so far. */
+  public long repeatedRequestIdCalls() {
+    return callsByRequestId.values().stream().mapToLong(n -> Math.max(0, n.get() - 1)).sum();
+  }
+
+  /** The request ids called more than once, with their number of calls. */
+  public Map<String, Integer> repeatedRequestIds() {
+    Map<String, Integer> out = new java.util.TreeMap<>();
+    callsByRequestId.forEach((id, n) -> {
+      if (n.get() > 1) {
+        out.put(id, n.get());
+      }
+    });
+    return out;
+  }
+
+  /** Well-formed calls that carried a request id. */
+  public long callsWithRequestId() {
+    return callsByRequestId.values().stream().mapToLong(AtomicInteger::get).sum();
   }
 
   public Stats stats() {
@@ -394,6 +435,10 @@ public final class SimulatedLlmServer implements AutoCloseable {
       send(exchange, Reply.error(400, "invalid_request_error", null, problem));
       return;
     }
+    String requestId = exchange.getRequestHeaders().getFirst(REQUEST_ID_HEADER);
+    if (requestId != null) {
+      callsByRequestId.computeIfAbsent(requestId, id -> new AtomicInteger()).incrementAndGet();
+    }
     long number;
     Outcome outcome;
     long delayNanos;
@@ -467,7 +512,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
     boolean callTool = !"tool".equals(last.path("role").asText()) || toolCallTurns(messages) < settings.toolSteps();
     if (tool != null && callTool) {
       JsonNode function = tool.path("function");
-      String arguments = arguments(function).toString();
+      JsonNode scripted = toolScript.arguments(function.path("name").asText(), messages);
+      String arguments = (scripted != null ? scripted : arguments(function)).toString();
       message.putNull("content");
       ObjectNode call = message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function");
       call.putObject("function").put("name", function.path("name").asText()).put("arguments", arguments);

@@ -420,4 +420,34 @@ class SimulatedLlmServerTest {
     assertThatThrownBy(() -> SimulatedLlmServer.Settings.defaults().withErrorRate(-0.1))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void callsOfOneRequestIdAfterTheFirstAreCountedAsRepeats() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
+    String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    for (String id : List.of("g1/0/llm", "g1/0/llm", "g2/0/llm", "g1/0/llm")) {
+      HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
+          .header("Content-Type", "application/json").header(SimulatedLlmServer.REQUEST_ID_HEADER, id)
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+      assertThat(send(request).statusCode()).isEqualTo(200);
+    }
+    assertThat(send(chat(server, body)).statusCode()).isEqualTo(200); // no id: not counted either way
+
+    assertThat(server.repeatedRequestIdCalls()).isEqualTo(2);
+    assertThat(server.repeatedRequestIds()).containsExactly(java.util.Map.entry("g1/0/llm", 3));
+    assertThat(server.callsWithRequestId()).isEqualTo(4);
+  }
+
+  @Test
+  void aToolScriptChoosesTheArgumentsOfSimulatedToolCalls() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults()).withToolScript((tool, messages) ->
+        tool.equals("get_weather") ? Json.tree("{\"city\":\"" + messages.get(0).path("content").asText().length()
+            + "\"}") : null);
+
+    JsonNode call = Json.tree(send(chat(server, TOOLS_REQUEST)).body()).path("choices").get(0).path("message")
+        .path("tool_calls").get(0).path("function");
+
+    assertThat(call.path("name").asText()).isEqualTo("get_weather");
+    assertThat(Json.tree(call.path("arguments").asText())).isEqualTo(Json.tree("{\"city\":\"29\"}"));
+  }
 }
