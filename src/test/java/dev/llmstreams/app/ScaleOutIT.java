@@ -354,8 +354,7 @@ class ScaleOutIT {
 
     /** The real hashed model, trained on a few banking examples, as `train --publish` would publish it. */
     void model(List<LabeledText> examples) throws Exception {
-      TrainingOptions recipe = new TrainingOptions(ModelKind.HASHED, 7, 0.5, 0.97, TrainingOptions.HASHED_RECIPE,
-          TrainingOptions.EMBEDDING_RECIPE);
+      TrainingOptions recipe = TrainingOptions.defaults().withKind(ModelKind.HASHED).withSeed(7);
       SpecialistModel model = ModelTrainer.train(AppConfig.of(Map.of()).getString(AppConfig.SPECIALIST_MODEL_NAME),
           examples, recipe, step -> {}, null, Clock.systemUTC()).record();
       send(TopicRole.SPECIALIST_MODELS, model.name(), JsonSerde.of(SpecialistModel.class), model);
