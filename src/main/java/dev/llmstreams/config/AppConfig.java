@@ -60,6 +60,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_SYNTHESIS_INTERVAL_MS = "summarizer.synthesis.interval.ms";
   public static final String SUMMARIZER_WINDOW_MS = "summarizer.window.ms";
   public static final String SUMMARIZER_WINDOW_GRACE_MS = "summarizer.window.grace.ms";
+  public static final String SUMMARIZER_WINDOW_RETENTION_MS = "summarizer.window.retention.ms";
   public static final String CONTROLLER_MAX_STEPS = "controller.max.steps";
   public static final String CONTROLLER_MAX_TOKENS = "controller.max.tokens";
   public static final String CONTROLLER_MAX_COST_USD = "controller.max.cost.usd";
@@ -188,6 +189,9 @@ public final class AppConfig extends AbstractConfig {
           .define(SUMMARIZER_WINDOW_GRACE_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
               "How long after its end (in the key's document time) a window still takes late documents; later ones go"
                   + " to dead-letters, and the window's tree is pruned to its final synthesis.")
+          .define(SUMMARIZER_WINDOW_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(0), Importance.MEDIUM,
+              "How long after its close (in the key's document time) a window's final synthesis stays in the store"
+                  + " for GET /syntheses/{key}?window=; then its tree is deleted (it stays on syntheses).")
           .define(CONTROLLER_MAX_STEPS, Type.INT, 10, Range.between(1, 1000), Importance.HIGH,
               "LLM turns a goal may take when it names no maxSteps; then it ends budget_exhausted.")
           .define(CONTROLLER_MAX_TOKENS, Type.LONG, 200_000L, Range.atLeast(1), Importance.HIGH,
