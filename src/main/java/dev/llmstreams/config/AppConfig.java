@@ -87,6 +87,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_RETRAIN_INTERVAL_MS = "specialist.retrain.interval.ms";
   public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT = "specialist.retrain.holdout.percent";
   public static final String SPECIALIST_ACCURACY_RETENTION_MS = "specialist.accuracy.retention.ms";
+  public static final String SPECIALIST_WAITING_MAX_EVENTS = "specialist.waiting.max.events";
+  public static final String SPECIALIST_EXAMPLES_MAX = "specialist.examples.max";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -256,7 +258,11 @@ public final class AppConfig extends AbstractConfig {
                   + " training to compare a candidate with the model in service; published only if it is better.")
           .define(SPECIALIST_ACCURACY_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(1), Importance.LOW,
               "How long a classification is remembered to score it against a label that arrives later (online"
-                  + " accuracy).");
+                  + " accuracy).")
+          .define(SPECIALIST_WAITING_MAX_EVENTS, Type.INT, 100_000, Range.atLeast(1), Importance.LOW,
+              "Events a task keeps waiting while no model is in service; more go to dead-letters with the reason.")
+          .define(SPECIALIST_EXAMPLES_MAX, Type.INT, 200_000, Range.atLeast(10), Importance.LOW,
+              "Labelled examples the trainer keeps; beyond it the oldest (by label time) are forgotten, down to 90%.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

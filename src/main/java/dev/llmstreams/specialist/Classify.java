@@ -129,6 +129,11 @@ final class Classify implements Processor<String, Object, String, Object> {
       labelWaiting(model); // those that came first are labelled first
     }
     if (model == null) {
+      if (waitingHere >= settings.maxWaiting()) {
+        throw new RejectedRecordException("no model '" + current.name() + "' is in service and " + waitingHere
+            + " events already wait for one on this task (specialist.waiting.max.events); send it again once a model"
+            + " is published on " + settings.modelsTopic());
+      }
       long offset = context.recordMetadata().map(m -> m.offset()).orElse(now);
       waiting.put(String.format(Locale.ROOT, "%019d", offset), new Waiting(request, now, timestamp));
       waitingHere++;

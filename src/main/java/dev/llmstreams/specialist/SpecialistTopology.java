@@ -67,7 +67,8 @@ public final class SpecialistTopology {
   /** The specialist's settings, from {@code specialist.*} (see AppConfig). */
   public record Settings(String modelName, Double threshold, int maxTextChars, int escalationExamples,
       long escalationTimeoutMs, Map<String, String> labelDescriptions, long tickMs, int retrainAfterLabels,
-      long retrainIntervalMs, int holdoutPercent, long accuracyRetentionMs, String modelsTopic) {
+      long retrainIntervalMs, int holdoutPercent, long accuracyRetentionMs, String modelsTopic, int maxWaiting,
+      int maxExamples) {
 
     public static Settings from(AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
       return new Settings(config.getString(AppConfig.SPECIALIST_MODEL_NAME), config.getDouble(AppConfig.SPECIALIST_THRESHOLD),
@@ -76,7 +77,8 @@ public final class SpecialistTopology {
           config.getLong(AppConfig.SPECIALIST_TICK_MS), config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
           config.getLong(AppConfig.SPECIALIST_RETRAIN_INTERVAL_MS),
           config.getInt(AppConfig.SPECIALIST_RETRAIN_HOLDOUT_PERCENT),
-          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS), catalog.topic(Topics.SPECIALIST_MODELS).name());
+          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS), catalog.topic(Topics.SPECIALIST_MODELS).name(),
+          config.getInt(AppConfig.SPECIALIST_WAITING_MAX_EVENTS), config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX));
     }
 
     public Settings {

@@ -292,6 +292,46 @@ class SpecialistTopologyTest {
   }
 
   @Test
+  void shouldDeadLetterEventsBeyondTheWaitingLimitWhileThereIsNoModel() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_WAITING_MAX_EVENTS, "3"));
+    for (int i = 0; i < 5; i++) {
+      classify("w" + i, "my card has not arrived, still waiting for the delivery " + i);
+    }
+    assertThat(driver.<String, Object>getKeyValueStore(SpecialistTopology.WAITING_STORE).approximateNumEntries())
+        .isEqualTo(3);
+    assertThat(deadLetters.readRecordsToList()).hasSize(2).allSatisfy(r -> assertThat(new String(
+        r.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE).value(), StandardCharsets.UTF_8))
+        .contains("specialist.waiting.max.events").contains("no model 'banking77'"));
+
+    publish(model("v1", 20, 0.5));
+    driver.advanceWallClockTime(TICK);
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("w0", "w1", "w2");
+    classify("w3", "my card has not arrived, still waiting for the delivery 3");
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("w3");
+  }
+
+  @Test
+  void shouldForgetTheOldestExamplesBeyondTheLimit() {
+    start(Map.of(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "1000", AppConfig.SPECIALIST_EXAMPLES_MAX, "20"));
+    List<LabeledText> taught = new Intents(5).take(30);
+    for (int i = 0; i < taught.size(); i++) {
+      labels.pipeInput("e" + i, new LabelEvent("e" + i, taught.get(i).text(), taught.get(i).label(),
+          LabelEvent.Source.LLM, AFTER_V1.plusSeconds(i)));
+    }
+    var examples = driver.<String, Train.Example>getKeyValueStore(SpecialistTopology.EXAMPLES_STORE);
+    assertThat(examples.approximateNumEntries()).isEqualTo(30);
+    driver.advanceWallClockTime(TICK);
+    List<String> kept = new ArrayList<>();
+    try (var all = examples.all()) {
+      all.forEachRemaining(e -> kept.add(e.key));
+    }
+    assertThat(kept).as("down to 90% of 20, the newest").hasSize(18)
+        .containsExactlyInAnyOrderElementsOf(java.util.stream.IntStream.range(12, 30).mapToObj(i -> "event:e" + i).toList());
+    var state = driver.<String, Train.State>getKeyValueStore(SpecialistTopology.TRAINER_STORE).get(Train.STATE_KEY);
+    assertThat(state.examples()).isEqualTo(18);
+  }
+
+  @Test
   void shouldLabelWaitingEventsBeforeANewOneEvenBeforeTheTick() {
     start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
     classify("w0", "my card has not arrived");
