@@ -30,7 +30,7 @@ import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 public final class StoreEntries {
   public static final String METER = "llmstreams.store.entries";
   static final long MAX_SCAN = 100_000;
-  static final long MIN_INTERVAL_MS = 2_000;
+  static final long MIN_INTERVAL_MS = 1_000;
 
   private StoreEntries() {}
 
