@@ -262,7 +262,8 @@ public final class AppConfig extends AbstractConfig {
           .define(SPECIALIST_WAITING_MAX_EVENTS, Type.INT, 100_000, Range.atLeast(1), Importance.LOW,
               "Events a task keeps waiting while no model is in service; more go to dead-letters with the reason.")
           .define(SPECIALIST_EXAMPLES_MAX, Type.INT, 200_000, Range.atLeast(10), Importance.LOW,
-              "Labelled examples the trainer keeps; beyond it the oldest (by label time) are forgotten, down to 90%.");
+              "Labelled examples the trainer keeps; beyond it the oldest (by label time) are forgotten at its next tick,"
+                  + " down to 90%.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

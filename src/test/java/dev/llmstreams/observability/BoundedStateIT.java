@@ -59,19 +59,20 @@ import org.junit.jupiter.api.io.TempDir;
  * Every pattern in one app on a real broker, with the simulated LLM over HTTP, under a steady load (goals that finish,
  * documents over many one-second windows of document time, classification requests, people's labels) with retention,
  * grace and TTLs set short. {@code llmstreams_store_entries} is scraped from {@code /metrics} along the run: each
- * store's size must stop growing (the max over the last third of the run is not above the max over the middle third
- * plus a slack), and once the load stops, what is finished or expired must be gone.
+ * store's size must stop growing (the max over the last third of the run is not above the max before it plus a slack),
+ * and once the load stops, what is finished or expired must be gone.
  *
  * <p>Why it fails on a store that grows: under a steady load an unbounded store grows about linearly, so its max over
- * the last third is about 1.5 times that over the middle third, above the 20% + 5 slack once the middle max passes
- * about 17 entries; every store the load fills reaches that (checked below), and the end-of-run checks see the rest.
+ * the last third is about 1.5 times the max before it, above the 20% + 5 slack once that passes about 17 entries, which
+ * every store the load fills reaches in this run (45 goals, documents and labels, 90 requests); the end-of-run checks
+ * see the rest. The slack absorbs the bursts of a store that is bounded (replies answered in a batch after a pause).
  */
 @WithKafka
 class BoundedStateIT {
-  private static final Duration TICK = Duration.ofMillis(500);
-  private static final int LOAD_TICKS = 70;
+  private static final Duration TICK = Duration.ofMillis(1000);
+  private static final int LOAD_TICKS = 45;
   private static final Duration SAMPLE_EVERY = Duration.ofMillis(1000);
-  private static final int KEYS = 4;
+  private static final int KEYS = 2;
   private static final Pattern SERIES = Pattern.compile("^llmstreams_store_entries\\{([^}]*)}\\s+(\\S+)$");
   private static final Pattern LABEL = Pattern.compile("(\\w+)=\"([^\"]*)\"");
   /** Stores a steady load fills: each must hold something during the run, or its bound would be shown vacuously. */
@@ -90,6 +91,8 @@ class BoundedStateIT {
         .withLatency(Duration.ofMillis(20))).start()) {
       Map<String, String> settings = deployment.with(Map.ofEntries(
           Map.entry(AppConfig.LLM_ROUTE_DEFAULT, "openai"),
+          // Fewer transactions than the 5 ms default: the machine running the suite is shared.
+          Map.entry(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, "100"),
           Map.entry(AppConfig.provider("openai", "base.url"), sim.baseUrl().toString()),
           Map.entry(AppConfig.provider("openai", "model"), "simulated"),
           Map.entry(AppConfig.CONTROLLER_RETENTION_MS, "3000"),
@@ -102,7 +105,7 @@ class BoundedStateIT {
           Map.entry(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "1000"),
           Map.entry(AppConfig.SPECIALIST_THRESHOLD, "0.99"),
           Map.entry(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS, "2000"),
-          Map.entry(AppConfig.SPECIALIST_EXAMPLES_MAX, "30"),
+          Map.entry(AppConfig.SPECIALIST_EXAMPLES_MAX, "20"),
           Map.entry(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "1000000"),
           Map.entry(AppConfig.SPECIALIST_TICK_MS, "200"))).settings();
       try (Observability observability = new Observability();
@@ -116,7 +119,8 @@ class BoundedStateIT {
         List<Map<String, Double>> samples = new ArrayList<>();
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
         try {
-          timer.scheduleAtFixedRate(load::tick, 0, TICK.toMillis(), TimeUnit.MILLISECONDS);
+          // Fixed delay, not rate: a tick held up by a slow broker must not be caught up by a burst of them.
+          timer.scheduleWithFixedDelay(load::tick, 0, TICK.toMillis(), TimeUnit.MILLISECONDS);
           // One sample per poll, for as long as the load runs.
           await().atMost(TICK.multipliedBy(LOAD_TICKS * 4L)).pollDelay(SAMPLE_EVERY).pollInterval(SAMPLE_EVERY)
               .until(() -> {
@@ -133,18 +137,22 @@ class BoundedStateIT {
         Map<String, List<Double>> series = bySeries(samples);
         assertThat(series.keySet()).containsAll(FILLED).contains("gateway/gateway-pending",
             "specialist/specialist-waiting", "specialist/specialist-escalations", "specialist/specialist-trainer");
-        for (String store : FILLED) {
-          assertThat(max(series.get(store), 0, series.get(store).size())).as("%s held entries during the run", store)
-              .isGreaterThan(0);
-        }
-        SoftAssertions.assertSoftly(soft -> series.forEach((store, values) -> {
-          int n = values.size();
-          double middle = max(values, n / 3, 2 * n / 3);
-          double last = max(values, 2 * n / 3, n);
-          soft.assertThat(last).as("%s: max over the last third of the run against the middle third (%s)", store,
-              values).isLessThanOrEqualTo(middle * 1.2 + 5);
-        }));
-        assertThat(last(series, "specialist/specialist-examples")).isLessThanOrEqualTo(30);
+        assertThat(samples).as("samples along the load").hasSizeGreaterThanOrEqualTo(12);
+        SoftAssertions.assertSoftly(soft -> {
+          for (String store : FILLED) {
+            soft.assertThat(max(series.get(store), 0, series.get(store).size()))
+                .as("%s held entries during the run", store).isGreaterThan(0);
+          }
+          series.forEach((store, values) -> {
+            int n = values.size();
+            double before = max(values, 0, 2 * n / 3);
+            double last = max(values, 2 * n / 3, n);
+            soft.assertThat(last).as("%s: max over the last third of the run against the max before it (%s)", store,
+                values).isLessThanOrEqualTo(before * 1.2 + 5);
+          });
+        });
+        assertThat(max(series.get("specialist/specialist-examples"), 0, samples.size()))
+            .as("trimmed at the trainer's tick: at most a tick's labels past the limit").isLessThanOrEqualTo(22);
         assertThat(last(series, "summarizer/summarizer-window-trees")).as("open and retained windows only")
             .isLessThanOrEqualTo(KEYS * 6).isLessThan(load.windowsCreated());
 
@@ -216,8 +224,8 @@ class BoundedStateIT {
   }
 
   /**
-   * The steady load, one tick every {@link #TICK}: a goal, two documents (keys in turn, each a second of document time
-   * after the key's previous one, so a window closes about every document), three classification requests and a
+   * The steady load, one tick every {@link #TICK}: a goal, a document (keys in turn, each a second of document time
+   * after the key's previous one, so a window closes about every document), two classification requests and a
    * person's label.
    */
   private static final class Load implements AutoCloseable {
@@ -267,20 +275,18 @@ class BoundedStateIT {
         int i = ticks;
         send(Topics.GOALS, "g" + i, new Goal("g" + i, "What is " + i + " + 1?", List.of("calculator"), null, null,
             null, Map.of(), null), null);
-        for (int d = 0; d < 2; d++) {
-          int key = documents % KEYS;
-          Instant at = documentsStart.plusSeconds(documentsOfKey[key]++);
-          send(Topics.DOCUMENTS, "k" + key, new Document("doc" + documents, "Part " + documents
-              + " of the notes: the team agreed to ship the release in March and to review the budget.", at,
-              Map.of()), null);
-          documents++;
-        }
-        for (int r = 0; r < 3; r++) {
+        int key = documents % KEYS;
+        Instant at = documentsStart.plusSeconds(documentsOfKey[key]++);
+        send(Topics.DOCUMENTS, "k" + key, new Document("doc" + documents, "Part " + documents
+            + " of the notes: the team agreed to ship the release in March and to review the budget.", at, Map.of()),
+            null);
+        documents++;
+        for (int r = 0; r < 2; r++) {
           LabeledText e = data.get((requests * 7) % data.size());
-          // Event time moves 2 s a request: specialist-recent drops whole segments (at least 60 s) of event time.
-          long at = requestsStart.plusSeconds(2L * requests).toEpochMilli();
+          // Event time moves 2 s a request: specialist-recent's retention (of event time) passes within the run.
+          long eventTime = requestsStart.plusSeconds(2L * requests).toEpochMilli();
           send(Topics.CLASSIFICATION_REQUESTS, "c" + requests, new ClassificationRequest("c" + requests, e.text(), null),
-              at);
+              eventTime);
           requests++;
         }
         LabeledText taught = data.get((i * 13) % data.size());
