@@ -83,8 +83,7 @@ public final class SpecialistBench {
 
   /** The requests of one inline phase as the bench saw them. */
   private record Streamed(int sent, int classified, int duplicates, long firstSentMs, long lastClassifiedMs,
-      List<Double> latencyMs, Set<String> versions, double modelAlonePerS, int batchSize,
-      double modelAloneBatchedPerS) {}
+      List<Double> latencyMs, Set<String> versions, double modelAlonePerS) {}
 
   private final Options options;
   private final Progress progress;
@@ -163,8 +162,6 @@ public final class SpecialistBench {
       }
       AppConfig config = AppConfig.load(null, Map.of(), settings);
       commitIntervalMs = config.getLong(AppConfig.COMMIT_INTERVAL_MS);
-      // As the specialist labels: in micro-batches when the model batches faster, else one event at a time.
-      int batchSize = trained.classifier().batchesFaster() ? config.getInt(AppConfig.SPECIALIST_BATCH_SIZE) : 1;
       SpecialistModule module = new SpecialistModule();
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
@@ -184,32 +181,13 @@ public final class SpecialistBench {
           texts.add(options.test().get(i % options.test().size()));
         }
         double alone = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
-        progress.say("the model alone, one event at a time: %.1f events/s", alone);
-        double batched = Double.NaN;
-        if (batchSize > 1) {
-          batched = batchedSpeed(trained.classifier(), texts, batchSize);
-          progress.say("the model alone, in batches of %d: %.1f events/s", batchSize, batched);
-        }
+        progress.say("the model alone: %.1f events/s", alone);
         return new Streamed(inline.sent(), inline.classified(), inline.duplicates(), inline.firstSentMs(),
-            inline.lastClassifiedMs(), inline.latencyMs(), inline.versions(), alone, batchSize, batched);
+            inline.lastClassifiedMs(), inline.latencyMs(), inline.versions(), alone);
       }
     } finally {
       GatewayBench.deleteQuietly(state);
     }
-  }
-
-  /** Events per second of predictAll on batches of {@code size} in arrival order, as the specialist calls it. */
-  static double batchedSpeed(TextClassifier model, List<LabeledText> texts, int size) {
-    List<String> all = texts.stream().map(LabeledText::text).toList();
-    long warmUntil = System.nanoTime() + 2_000_000_000L;
-    for (int from = 0; System.nanoTime() < warmUntil; from = (from + size) % Math.max(1, all.size() - size)) {
-      model.predictAll(all.subList(from, Math.min(all.size(), from + size)));
-    }
-    long start = System.nanoTime();
-    for (int from = 0; from < all.size(); from += size) {
-      model.predictAll(all.subList(from, Math.min(all.size(), from + size)));
-    }
-    return all.size() / ((System.nanoTime() - start) / 1e9);
   }
 
   private static void publish(BenchCluster cluster, TopicCatalog catalog, SpecialistModel record) throws Exception {
@@ -283,7 +261,7 @@ public final class SpecialistBench {
         }
       }
       progress.say("%s: %d/%d classified in %.2f s", label, seen.size(), n, (last - first) / 1000.0);
-      return new Streamed(n, seen.size(), duplicates, first, last, latencyMs, versions, Double.NaN, 1, Double.NaN);
+      return new Streamed(n, seen.size(), duplicates, first, last, latencyMs, versions, Double.NaN);
     }
   }
 
@@ -332,9 +310,7 @@ public final class SpecialistBench {
     ObjectNode in = report.putObject("inline");
     double seconds = Math.max(1, inline.lastClassifiedMs() - inline.firstSentMs()) / 1000.0;
     double inlinePerS = inline.classified() / seconds;
-    boolean batched = inline.batchSize() > 1;
-    // Like with like: the app's way of calling the model (micro-batches or one event at a time) on both sides.
-    double own = batched ? inline.modelAloneBatchedPerS() : inline.modelAlonePerS();
+    double own = inline.modelAlonePerS();
     in.put("model", best.kind().id());
     in.put("events", inline.sent());
     in.put("classified", inline.classified());
@@ -344,21 +320,13 @@ public final class SpecialistBench {
     in.put("warmup_events", options.warmupEvents());
     in.put("commit_interval_ms", commitIntervalMs);
     in.put("events_per_s_inline", GatewayBench.round(inlinePerS));
-    in.put("batch_size", inline.batchSize());
-    in.put("events_per_s_model_alone_one_at_a_time", GatewayBench.round(inline.modelAlonePerS()));
-    if (batched) {
-      in.put("events_per_s_model_alone_batched", GatewayBench.round(inline.modelAloneBatchedPerS()));
-    }
     in.put("events_per_s_model_alone", GatewayBench.round(own));
     in.put("ratio_inline_to_model", GatewayBench.round(inlinePerS / own));
     ArrayNode note = in.putArray("notes");
     note.add("inline: from the first request produced to the last classification committed (read_committed), one"
         + " stream thread, exactly-once; threshold 0 so no event is escalated");
-    note.add("model alone: the same texts right after the inline phase, with the broker and the app up and idle, one"
-        + " thread, after a warm-up, called as the app calls it: "
-        + (batched ? "predictAll on batches of " + inline.batchSize() + " in arrival order (the app gathers"
-            + " micro-batches of specialist.batch.size for a model that batches faster); one predict per event is"
-            + " reported beside it" : "one predict per event"));
+    note.add("model alone: the same texts right after the inline phase, with the broker and the app up and idle: one"
+        + " thread, one predict per event, after a warm-up");
     List<Double> latency = new ArrayList<>(inline.latencyMs());
     Collections.sort(latency);
     in.put("in_app_latency_ms_p50", GatewayBench.round(GatewayBench.percentile(latency, 0.50)));

@@ -61,6 +61,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_SYNTHESIS_INTERVAL_MS = "summarizer.synthesis.interval.ms";
   public static final String SUMMARIZER_WINDOW_MS = "summarizer.window.ms";
   public static final String SUMMARIZER_WINDOW_GRACE_MS = "summarizer.window.grace.ms";
+  public static final String SUMMARIZER_WINDOW_RETENTION_MS = "summarizer.window.retention.ms";
   public static final String CONTROLLER_MAX_STEPS = "controller.max.steps";
   public static final String CONTROLLER_MAX_TOKENS = "controller.max.tokens";
   public static final String CONTROLLER_MAX_COST_USD = "controller.max.cost.usd";
@@ -83,12 +84,12 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_ESCALATION_TIMEOUT_MS = "specialist.escalation.timeout.ms";
   public static final String SPECIALIST_LABEL_DESCRIPTIONS = "specialist.label.descriptions";
   public static final String SPECIALIST_TICK_MS = "specialist.tick.ms";
-  public static final String SPECIALIST_BATCH_SIZE = "specialist.batch.size";
-  public static final String SPECIALIST_BATCH_MAX_WAIT_MS = "specialist.batch.max.wait.ms";
   public static final String SPECIALIST_RETRAIN_AFTER_LABELS = "specialist.retrain.after.labels";
   public static final String SPECIALIST_RETRAIN_INTERVAL_MS = "specialist.retrain.interval.ms";
   public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT = "specialist.retrain.holdout.percent";
   public static final String SPECIALIST_ACCURACY_RETENTION_MS = "specialist.accuracy.retention.ms";
+  public static final String SPECIALIST_WAITING_MAX_EVENTS = "specialist.waiting.max.events";
+  public static final String SPECIALIST_EXAMPLES_MAX = "specialist.examples.max";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -194,6 +195,9 @@ public final class AppConfig extends AbstractConfig {
           .define(SUMMARIZER_WINDOW_GRACE_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
               "How long after its end (in the key's document time) a window still takes late documents; later ones go"
                   + " to dead-letters, and the window's tree is pruned to its final synthesis.")
+          .define(SUMMARIZER_WINDOW_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(0), Importance.MEDIUM,
+              "How long after its close (in the key's document time) a window's final synthesis stays in the store"
+                  + " for GET /syntheses/{key}?window=; then its tree is deleted (it stays on syntheses).")
           .define(CONTROLLER_MAX_STEPS, Type.INT, 10, Range.between(1, 1000), Importance.HIGH,
               "LLM turns a goal may take when it names no maxSteps; then it ends budget_exhausted.")
           .define(CONTROLLER_MAX_TOKENS, Type.LONG, 200_000L, Range.atLeast(1), Importance.HIGH,
@@ -248,12 +252,6 @@ public final class AppConfig extends AbstractConfig {
                   + " by its name in words (card_arrival: card arrival).")
           .define(SPECIALIST_TICK_MS, Type.LONG, 1_000L, Range.between(10, 60_000), Importance.LOW,
               "How often the specialist checks for a model (events waiting), escalation timeouts and retraining.")
-          .define(SPECIALIST_BATCH_SIZE, Type.INT, 32, Range.between(1, 256), Importance.MEDIUM,
-              "Most events labelled in one call of a model that batches faster (those with the MiniLM encoder; the"
-                  + " hashed model labels each event as it comes). Events wait in specialist-waiting for their batch,"
-                  + " so a crash loses none; 1 labels every event as it comes.")
-          .define(SPECIALIST_BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.between(1, 10_000), Importance.LOW,
-              "Longest an event waits for its micro-batch to fill before the events gathered so far are labelled.")
           .define(SPECIALIST_RETRAIN_AFTER_LABELS, Type.INT, 500, Range.atLeast(1), Importance.MEDIUM,
               "New labelled examples (people's labels and LLM answers to escalations) that start a retraining.")
           .define(SPECIALIST_RETRAIN_INTERVAL_MS, Type.LONG, 3_600_000L, Range.atLeast(1), Importance.MEDIUM,
@@ -264,7 +262,12 @@ public final class AppConfig extends AbstractConfig {
                   + " training to compare a candidate with the model in service; published only if it is better.")
           .define(SPECIALIST_ACCURACY_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(1), Importance.LOW,
               "How long a classification is remembered to score it against a label that arrives later (online"
-                  + " accuracy).");
+                  + " accuracy).")
+          .define(SPECIALIST_WAITING_MAX_EVENTS, Type.INT, 100_000, Range.atLeast(1), Importance.LOW,
+              "Events a task keeps waiting while no model is in service; more go to dead-letters with the reason.")
+          .define(SPECIALIST_EXAMPLES_MAX, Type.INT, 200_000, Range.atLeast(10), Importance.LOW,
+              "Labelled examples the trainer keeps; beyond it the oldest (by label time) are forgotten at its next tick,"
+                  + " down to 90%.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

@@ -152,7 +152,9 @@ public final class GatewayTopology {
         deliver();
         launch();
       });
-      context.schedule(Duration.ofMinutes(1), PunctuationType.WALL_CLOCK_TIME, this::expireCache);
+      // Swept at least twice per TTL (at most once a second, at least once a minute): entries live at most 1.5 TTL.
+      long sweepMs = Math.max(1_000, Math.min(60_000, cacheTtl.toMillis() / 2));
+      context.schedule(Duration.ofMillis(sweepMs), PunctuationType.WALL_CLOCK_TIME, this::expireCache);
       launch();
     }
 

@@ -37,9 +37,6 @@ import org.slf4j.LoggerFactory;
  *             │        └ not ─▶ llm-requests (specialist.escalate) ─▶ reply ─▶ classifications (source llm)
  *             │                   held in specialist-escalations          └▶ labels (the answer, to learn from)
  *             └ no model yet ─▶ specialist-waiting (arrival order) ─▶ labelled once a model arrives (tick)
- * (a model that batches faster, MiniLM: every event waits in specialist-waiting for its micro-batch, labelled when
- *  specialist.batch.size have gathered or specialist.batch.max.wait.ms have passed; the store, not memory, holds them
- *  so that a commit in between loses none)
  * label (by a person) ─▶ compared with the event's classification in specialist-recent (online accuracy)
  * </pre>
  */
@@ -67,8 +64,6 @@ final class Classify implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, Escalation> escalations;
   private WindowStore<String, Recent> recent;
   private long waitingHere;
-  /** Of {@link #waitingHere}, the events that came while no model was in service (the waiting gauge counts them). */
-  private long waitingForModel;
   private long lastWarnMs = Long.MIN_VALUE;
 
   Classify(SpecialistTopology.Settings settings, CurrentModel current, SpecialistMeters meters, String replyTo) {
@@ -90,18 +85,8 @@ final class Classify implements Processor<String, Object, String, Object> {
         waitingHere++;
       }
     }
-    // After a restart, queued events count as waiting for a model until one is in service (the tick labels them).
-    waitingForModel = waitingHere;
-    meters.waiting.addAndGet(waitingForModel);
+    meters.waiting.addAndGet(waitingHere);
     context.schedule(Duration.ofMillis(settings.tickMs()), PunctuationType.WALL_CLOCK_TIME, this::tick);
-    if (settings.batchSize() > 1) {
-      context.schedule(Duration.ofMillis(settings.batchMaxWaitMs()), PunctuationType.WALL_CLOCK_TIME, now -> {
-        TextClassifier model = current.get();
-        if (model != null && waitingHere > 0) {
-          labelWaiting(model);
-        }
-      });
-    }
   }
 
   @Override
@@ -140,35 +125,23 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
     long now = context.currentSystemTimeMs();
     TextClassifier model = current.get();
-    boolean batching = model != null && settings.batchSize() > 1 && model.batchesFaster();
-    if (model != null && waitingHere > 0 && !batching) {
-      labelWaiting(model); // those that came first are labelled first (a batch keeps arrival order by itself)
+    if (model != null && waitingHere > 0) {
+      labelWaiting(model); // those that came first are labelled first
     }
     if (model == null) {
-      enqueue(request, now, timestamp);
-      waitingForModel++;
+      if (waitingHere >= settings.maxWaiting()) {
+        throw new RejectedRecordException("no model '" + current.name() + "' is in service and " + waitingHere
+            + " events already wait for one on this task (specialist.waiting.max.events); send it again once a model"
+            + " is published on " + settings.modelsTopic());
+      }
+      long offset = context.recordMetadata().map(m -> m.offset()).orElse(now);
+      waiting.put(String.format(Locale.ROOT, "%019d", offset), new Waiting(request, now, timestamp));
+      waitingHere++;
       meters.waiting.incrementAndGet();
       warnWaiting(now);
       return;
     }
-    if (batching) {
-      enqueue(request, now, timestamp);
-      if (waitingHere >= settings.batchSize()) {
-        labelWaiting(model);
-      }
-      return;
-    }
-    long t0 = System.nanoTime();
-    Prediction p = model.predict(request.text());
-    meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
-    label(model, request, p, now, timestamp, started);
-  }
-
-  /** Under the input offset, so the store keeps arrival order. */
-  private void enqueue(ClassificationRequest request, long now, long timestamp) {
-    long offset = context.recordMetadata().map(m -> m.offset()).orElse(now);
-    waiting.put(String.format(Locale.ROOT, "%019d", offset), new Waiting(request, now, timestamp));
-    waitingHere++;
+    label(model, request, now, timestamp, started);
   }
 
   /** An event already labelled or escalated: a repeat of the request gets no second label. */
@@ -182,11 +155,14 @@ final class Classify implements Processor<String, Object, String, Object> {
   }
 
   /**
-   * Labels one event with {@code model}'s prediction {@code p}. {@code startedNanos} is when this thread took the event
-   * (0 for an event that waited: its latency then counts from its arrival).
+   * Labels one event with {@code model}. {@code startedNanos} is when this thread took the event (0 for an event that
+   * waited: its latency then counts from its arrival).
    */
-  private void label(TextClassifier model, ClassificationRequest request, Prediction p, long arrivedAtMs,
-      long timestamp, long startedNanos) {
+  private void label(TextClassifier model, ClassificationRequest request, long arrivedAtMs, long timestamp,
+      long startedNanos) {
+    long t0 = System.nanoTime();
+    Prediction p = model.predict(request.text());
+    meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
     meters.confidence.record(p.confidence());
     double threshold = settings.threshold() != null ? settings.threshold() : model.recommendedThreshold();
     if (p.confidence() >= threshold) {
@@ -307,50 +283,28 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
   }
 
-  /**
-   * Labels every waiting event, oldest first, in batches of up to specialist.batch.size when the model batches faster:
-   * those that waited for a model, or for their micro-batch.
-   */
+  /** Labels every waiting event, oldest first, with the model that just arrived. */
   private void labelWaiting(TextClassifier model) {
     List<KeyValue<String, Waiting>> all = new ArrayList<>();
     try (KeyValueIterator<String, Waiting> it = waiting.all()) {
       it.forEachRemaining(all::add);
     }
-    long cameBeforeModel = waitingForModel;
-    meters.waiting.addAndGet(-waitingForModel);
-    waitingForModel = 0;
-    int batch = model.batchesFaster() ? settings.batchSize() : 1;
-    for (int from = 0; from < all.size(); from += batch) {
-      List<KeyValue<String, Waiting>> part = all.subList(from, Math.min(all.size(), from + batch));
-      part.forEach(w -> waiting.delete(w.key));
-      waitingHere -= part.size();
-      List<Prediction> predictions;
+    for (KeyValue<String, Waiting> w : all) {
+      waiting.delete(w.key);
+      waitingHere--;
+      meters.waiting.decrementAndGet();
       try {
-        long t0 = System.nanoTime();
-        predictions = model.predictAll(part.stream().map(w -> w.value.request().text()).toList());
-        // Each event's share of its batch's time: what labelling costs per event.
-        long each = (System.nanoTime() - t0) / part.size();
-        part.forEach(w -> meters.inference.record(each, java.util.concurrent.TimeUnit.NANOSECONDS));
+        label(model, w.value.request(), w.value.arrivedAtMs(), w.value.timestamp(), 0);
       } catch (RuntimeException e) {
-        // Not from a record (a punctuator may run this), so not dead-letterable: said loudly, and the queue goes on.
-        meters.failures.increment(part.size());
-        LOG.error("specialist: model {} version {} failed on {} waiting events ({}); they are not labelled",
-            current.name(), model.version(), part.size(), part.stream().map(w -> w.value.request().eventId()).toList(),
-            e);
-        continue;
-      }
-      for (int i = 0; i < part.size(); i++) {
-        Waiting w = part.get(i).value;
-        if (seen(w.request().eventId())) {
-          meters.duplicates.increment(); // sent twice while the first still waited
-          continue;
-        }
-        label(model, w.request(), predictions.get(i), w.arrivedAtMs(), w.timestamp(), 0);
+        // Not from a record (the tick runs this), so not dead-letterable: said loudly, and the queue goes on.
+        meters.failures.increment();
+        LOG.error("specialist: model {} version {} failed on waiting event {}; it is not labelled",
+            current.name(), model.version(), w.value.request().eventId(), e);
       }
     }
-    if (cameBeforeModel > 0) {
+    if (!all.isEmpty()) {
       LOG.info("specialist: model {} version {} arrived; labelled the {} events that waited for it", current.name(),
-          model.version(), cameBeforeModel);
+          model.version(), all.size());
     }
   }
 
@@ -382,8 +336,7 @@ final class Classify implements Processor<String, Object, String, Object> {
 
   @Override
   public void close() {
-    meters.waiting.addAndGet(-waitingForModel);
-    waitingForModel = 0;
+    meters.waiting.addAndGet(-waitingHere);
     waitingHere = 0;
   }
 }

@@ -66,19 +66,19 @@ public final class SpecialistTopology {
 
   /** The specialist's settings, from {@code specialist.*} (see AppConfig). */
   public record Settings(String modelName, Double threshold, int maxTextChars, int escalationExamples,
-      long escalationTimeoutMs, Map<String, String> labelDescriptions, long tickMs, int batchSize,
-      long batchMaxWaitMs, int retrainAfterLabels, long retrainIntervalMs, int holdoutPercent,
-      long accuracyRetentionMs, String modelsTopic) {
+      long escalationTimeoutMs, Map<String, String> labelDescriptions, long tickMs, int retrainAfterLabels,
+      long retrainIntervalMs, int holdoutPercent, long accuracyRetentionMs, String modelsTopic, int maxWaiting,
+      int maxExamples) {
 
     public static Settings from(AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
       return new Settings(config.getString(AppConfig.SPECIALIST_MODEL_NAME), config.getDouble(AppConfig.SPECIALIST_THRESHOLD),
           config.getInt(AppConfig.SPECIALIST_MAX_TEXT_CHARS), config.getInt(AppConfig.SPECIALIST_ESCALATION_EXAMPLES),
           config.getLong(AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS), labelDescriptions,
-          config.getLong(AppConfig.SPECIALIST_TICK_MS), config.getInt(AppConfig.SPECIALIST_BATCH_SIZE),
-          config.getLong(AppConfig.SPECIALIST_BATCH_MAX_WAIT_MS), config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
+          config.getLong(AppConfig.SPECIALIST_TICK_MS), config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
           config.getLong(AppConfig.SPECIALIST_RETRAIN_INTERVAL_MS),
           config.getInt(AppConfig.SPECIALIST_RETRAIN_HOLDOUT_PERCENT),
-          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS), catalog.topic(Topics.SPECIALIST_MODELS).name());
+          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS), catalog.topic(Topics.SPECIALIST_MODELS).name(),
+          config.getInt(AppConfig.SPECIALIST_WAITING_MAX_EVENTS), config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX));
     }
 
     public Settings {

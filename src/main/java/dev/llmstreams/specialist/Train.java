@@ -10,12 +10,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -120,6 +122,7 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
 
   private void tick(long now) {
     deliver();
+    forgetOldestExamples();
     State s = state();
     boolean due = s.newExamples() >= settings.retrainAfterLabels()
         || (s.newExamples() > 0 && now - s.lastTrainingAtMs() >= settings.retrainIntervalMs());
@@ -180,6 +183,31 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     } catch (RuntimeException e) {
       return new Outcome(null, "failed", String.valueOf(e.getMessage()), used);
     }
+  }
+
+  /**
+   * Keeps the examples under {@code specialist.examples.max}: beyond it the oldest by label time are forgotten, down to
+   * 90% of it, so that the scan runs once per tenth of the cap of new examples, not on every tick.
+   */
+  private void forgetOldestExamples() {
+    State s = state();
+    if (s.examples() <= settings.maxExamples()) {
+      return;
+    }
+    List<KeyValue<String, Long>> all = new ArrayList<>();
+    try (KeyValueIterator<String, Example> it = examples.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, Example> e = it.next();
+        all.add(KeyValue.pair(e.key, e.value.atMs()));
+      }
+    }
+    int keep = (int) (settings.maxExamples() * 9L / 10);
+    int forget = Math.max(0, all.size() - keep);
+    all.sort(Comparator.comparingLong(kv -> kv.value));
+    all.subList(0, forget).forEach(kv -> examples.delete(kv.key));
+    state.put(STATE_KEY, new State(s.newExamples(), s.lastTrainingAtMs(), all.size() - forget));
+    LOG.info("specialist: forgot the {} oldest labelled examples; {} kept (specialist.examples.max is {})", forget,
+        all.size() - forget, settings.maxExamples());
   }
 
   static double accuracy(TextClassifier model, List<LabeledText> examples) {

@@ -157,6 +157,9 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     String treeKey = Windowing.treeKeyOf(key, reply.requestId());
     KeyValueStore<String, SynthesisState> store = storeOf(key, treeKey);
     SynthesisState state = store.get(treeKey);
+    if (state == null && !treeKey.equals(key) && !windowOpen(key, windowStartOf(treeKey))) {
+      return; // a late repeat for a window whose tree was deleted after its retention: it is in the final synthesis
+    }
     if (state == null) {
       state = SynthesisState.empty(new MergeTree(treeKey, fanIn, mergeTokenBudget),
           treeKey.equals(key) ? null : windowing.window(windowStartOf(treeKey)));
@@ -263,7 +266,33 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         windowTrees.put(treeKey, w);
       }
     }
+    all = deleteExpiredWindows(key, all);
     trees.put(key, askForSynthesis(key, key, all, timestamp));
+  }
+
+  /**
+   * Deletes the trees of folded windows past {@code summarizer.window.retention.ms} of the key's stream time after
+   * their close; a tree whose last synthesis is still in flight waits for its reply, which comes back here.
+   */
+  private SynthesisState deleteExpiredWindows(String key, SynthesisState all) {
+    for (long start : List.copyOf(all.windows().retained())) {
+      if (!windowing.expired(start, all.windows().streamTimeMs())) {
+        break; // in start order: the later ones expire later
+      }
+      String treeKey = Windowing.treeKey(key, start);
+      SynthesisState w = windowTrees.get(treeKey);
+      if (w != null && w.synthesisInFlight() != null) {
+        continue;
+      }
+      windowTrees.delete(treeKey);
+      all = all.withWindows(all.windows().withDeleted(start));
+    }
+    return all;
+  }
+
+  private boolean windowOpen(String key, long start) {
+    SynthesisState all = trees.get(key);
+    return all != null && all.windows().open().contains(start);
   }
 
   /**

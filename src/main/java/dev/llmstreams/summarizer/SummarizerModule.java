@@ -28,7 +28,8 @@ public final class SummarizerModule implements PatternModule {
     return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
         config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET),
         config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS),
-        new Windowing(config.getLong(AppConfig.SUMMARIZER_WINDOW_MS), config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS)),
+        new Windowing(config.getLong(AppConfig.SUMMARIZER_WINDOW_MS), config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS),
+            config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS)),
         registry)
         .build();
   }
@@ -52,7 +53,8 @@ public final class SummarizerModule implements PatternModule {
           }
           return latest(lookup.apply(SummarizerTopology.WINDOW_STORE, Windowing.treeKey(key, start)),
               "no synthesis for this key in a window starting at " + Instant.ofEpochMilli(start) + " (windows start at"
-                  + " multiples of summarizer.window.ms; documents of that window may not be summarized yet)");
+                  + " multiples of summarizer.window.ms; documents of that window may not be summarized yet, or it closed more"
+                  + " than summarizer.window.retention.ms ago)");
         });
   }
 

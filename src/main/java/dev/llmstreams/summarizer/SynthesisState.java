@@ -48,29 +48,43 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
    * @param open start (epoch ms) of each window whose tree is not yet collapsed into the all-time tree
    * @param closedInputTokens LLM input tokens spent on windows already folded into the all-time tree
    * @param closedChunks chunks covered by those windows beyond the one leaf each of them is in the all-time tree
+   * @param retained start of each folded window whose tree is still stored, for {@code GET /syntheses/{key}?window=},
+   *     until {@code summarizer.window.retention.ms} of stream time past its close. Absent: none (a tree folded before
+   *     this field existed is kept)
    */
   public record Windows(@JsonSetter(nulls = Nulls.AS_EMPTY) long streamTimeMs, TreeSet<Long> open,
-      @JsonSetter(nulls = Nulls.AS_EMPTY) long closedInputTokens, @JsonSetter(nulls = Nulls.AS_EMPTY) long closedChunks) {
+      @JsonSetter(nulls = Nulls.AS_EMPTY) long closedInputTokens, @JsonSetter(nulls = Nulls.AS_EMPTY) long closedChunks,
+      TreeSet<Long> retained) {
     public Windows {
       open = open == null ? new TreeSet<>() : new TreeSet<>(open);
+      retained = retained == null ? new TreeSet<>() : new TreeSet<>(retained);
     }
 
     /** No window yet: a new value each time, never a shared one (the set of open windows is a mutable field). */
     static Windows none() {
-      return new Windows(Long.MIN_VALUE, new TreeSet<>(), 0, 0);
+      return new Windows(Long.MIN_VALUE, new TreeSet<>(), 0, 0, new TreeSet<>());
     }
 
     /** A document at {@code timestampMs} in the window starting at {@code startMs}: stream time moves on. */
     Windows withDocument(long timestampMs, long startMs) {
       TreeSet<Long> next = new TreeSet<>(open);
       next.add(startMs);
-      return new Windows(Math.max(streamTimeMs, timestampMs), next, closedInputTokens, closedChunks);
+      return new Windows(Math.max(streamTimeMs, timestampMs), next, closedInputTokens, closedChunks, retained);
     }
 
     Windows withFolded(long startMs, long inputTokens, long chunks) {
       TreeSet<Long> rest = new TreeSet<>(open);
       rest.remove(startMs);
-      return new Windows(streamTimeMs, rest, closedInputTokens + inputTokens, closedChunks + chunks);
+      TreeSet<Long> kept = new TreeSet<>(retained);
+      kept.add(startMs);
+      return new Windows(streamTimeMs, rest, closedInputTokens + inputTokens, closedChunks + chunks, kept);
+    }
+
+    /** The folded window starting at {@code startMs} has its tree deleted. */
+    Windows withDeleted(long startMs) {
+      TreeSet<Long> kept = new TreeSet<>(retained);
+      kept.remove(startMs);
+      return new Windows(streamTimeMs, open, closedInputTokens, closedChunks, kept);
     }
   }
 

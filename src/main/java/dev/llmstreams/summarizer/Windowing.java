@@ -19,14 +19,21 @@ import java.time.Instant;
  *
  * @param sizeMs window size; 0 disables windows (one all-time tree per key)
  * @param graceMs how long after its end a window still takes late documents
+ * @param retentionMs how long (in the key's stream time) a closed window's tree is kept after its close, to be queried
  */
-record Windowing(long sizeMs, long graceMs) {
+record Windowing(long sizeMs, long graceMs, long retentionMs) {
   static final Windowing NONE = new Windowing(0, 0);
 
   Windowing {
-    if (sizeMs < 0 || graceMs < 0) {
-      throw new IllegalArgumentException("window size and grace must be >= 0 but were " + sizeMs + ", " + graceMs);
+    if (sizeMs < 0 || graceMs < 0 || retentionMs < 0) {
+      throw new IllegalArgumentException("window size, grace and retention must be >= 0 but were " + sizeMs + ", "
+          + graceMs + ", " + retentionMs);
     }
+  }
+
+  /** Windows whose trees are kept for good once closed. */
+  Windowing(long sizeMs, long graceMs) {
+    this(sizeMs, graceMs, Long.MAX_VALUE);
   }
 
   boolean enabled() {
@@ -45,6 +52,15 @@ record Windowing(long sizeMs, long graceMs) {
   /** True when the window starting at {@code startMs} takes no more documents at this stream time. */
   boolean closed(long startMs, long streamTimeMs) {
     return startMs + sizeMs + graceMs <= streamTimeMs;
+  }
+
+  /**
+   * True when the closed window starting at {@code startMs} is past its retention at this stream time: its tree, kept
+   * until then for queries, is deleted.
+   */
+  boolean expired(long startMs, long streamTimeMs) {
+    long closesAt = startMs + sizeMs + graceMs;
+    return closed(startMs, streamTimeMs) && streamTimeMs - closesAt >= retentionMs;
   }
 
   static String treeKey(String key, long startMs) {

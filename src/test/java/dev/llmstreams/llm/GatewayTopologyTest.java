@@ -23,6 +23,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -118,6 +119,26 @@ class GatewayTopologyTest {
     assertThat(replies.get(1).costUsd()).isZero();
     assertThat(provider.callList()).hasSize(1);
     assertThat(registry.get("llmstreams.llm.cache.hits").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldForgetACachedReplyOnceItsTtlHasPassed() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of(AppConfig.LLM_CACHE_TTL_MS, "3000"));
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    KeyValueStore<String, GatewayTopology.CachedReply> cache = driver.getKeyValueStore(GatewayTopology.REPLIES_STORE);
+    assertThat(cache.get("r1")).isNotNull();
+    assertThat(driver.<String, Object>getKeyValueStore(GatewayTopology.PENDING_STORE).approximateNumEntries()).isZero();
+
+    driver.advanceWallClockTime(Duration.ofMillis(2_000));
+    assertThat(cache.get("r1")).as("within its TTL").isNotNull();
+    driver.advanceWallClockTime(Duration.ofMillis(3_000));
+    assertThat(cache.get("r1")).as("past its TTL").isNull();
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::cached).containsExactly(false, false);
+    assertThat(provider.callList()).hasSize(2);
   }
 
   @Test

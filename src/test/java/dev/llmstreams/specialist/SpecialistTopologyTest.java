@@ -292,60 +292,52 @@ class SpecialistTopologyTest {
   }
 
   @Test
+  void shouldDeadLetterEventsBeyondTheWaitingLimitWhileThereIsNoModel() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_WAITING_MAX_EVENTS, "3"));
+    for (int i = 0; i < 5; i++) {
+      classify("w" + i, "my card has not arrived, still waiting for the delivery " + i);
+    }
+    assertThat(driver.<String, Object>getKeyValueStore(SpecialistTopology.WAITING_STORE).approximateNumEntries())
+        .isEqualTo(3);
+    assertThat(deadLetters.readRecordsToList()).hasSize(2).allSatisfy(r -> assertThat(new String(
+        r.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE).value(), StandardCharsets.UTF_8))
+        .contains("specialist.waiting.max.events").contains("no model 'banking77'"));
+
+    publish(model("v1", 20, 0.5));
+    driver.advanceWallClockTime(TICK);
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("w0", "w1", "w2");
+    classify("w3", "my card has not arrived, still waiting for the delivery 3");
+    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("w3");
+  }
+
+  @Test
+  void shouldForgetTheOldestExamplesBeyondTheLimit() {
+    start(Map.of(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "1000", AppConfig.SPECIALIST_EXAMPLES_MAX, "20"));
+    List<LabeledText> taught = new Intents(5).take(30);
+    for (int i = 0; i < taught.size(); i++) {
+      labels.pipeInput("e" + i, new LabelEvent("e" + i, taught.get(i).text(), taught.get(i).label(),
+          LabelEvent.Source.LLM, AFTER_V1.plusSeconds(i)));
+    }
+    var examples = driver.<String, Train.Example>getKeyValueStore(SpecialistTopology.EXAMPLES_STORE);
+    assertThat(examples.approximateNumEntries()).isEqualTo(30);
+    driver.advanceWallClockTime(TICK);
+    List<String> kept = new ArrayList<>();
+    try (var all = examples.all()) {
+      all.forEachRemaining(e -> kept.add(e.key));
+    }
+    assertThat(kept).as("down to 90% of 20, the newest").hasSize(18)
+        .containsExactlyInAnyOrderElementsOf(java.util.stream.IntStream.range(12, 30).mapToObj(i -> "event:e" + i).toList());
+    var state = driver.<String, Train.State>getKeyValueStore(SpecialistTopology.TRAINER_STORE).get(Train.STATE_KEY);
+    assertThat(state.examples()).isEqualTo(18);
+  }
+
+  @Test
   void shouldLabelWaitingEventsBeforeANewOneEvenBeforeTheTick() {
     start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
     classify("w0", "my card has not arrived");
     publish(model("v1", 20, 0.5));
     classify("after", "where is my new card?");
     assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("w0", "after");
-  }
-
-  // ---- micro-batches (a model that batches faster)
-
-  @Test
-  void shouldLabelInMicroBatchesWhenTheModelBatchesFasterKeepingArrivalOrder() {
-    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_BATCH_SIZE, "4",
-        AppConfig.SPECIALIST_BATCH_MAX_WAIT_MS, "50"));
-    publish(model("v1", 20, 0.5).batching());
-    TestBayesClassifier.batches();
-    for (int i = 0; i < 10; i++) {
-      classify("e" + i, "my card is lost, please block it " + i);
-    }
-    assertThat(TestBayesClassifier.batches()).as("two full batches; the last two wait for more").containsExactly(4, 4);
-    assertThat(classifications.readValuesToList()).extracting(Classification::eventId)
-        .containsExactly("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7");
-    assertThat(meter("llmstreams.specialist.waiting")).as("queued for a batch is not waiting for a model").isZero();
-
-    driver.advanceWallClockTime(Duration.ofMillis(50));
-    assertThat(TestBayesClassifier.batches()).as("the max wait labels what gathered").containsExactly(2);
-    List<Classification> rest = classifications.readValuesToList();
-    assertThat(rest).extracting(Classification::eventId).containsExactly("e8", "e9");
-    assertThat(rest).allSatisfy(c -> {
-      assertThat(c.modelVersion()).isEqualTo("v1");
-      assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
-    });
-    assertThat(registry.find("llmstreams.specialist.inference").timer().count()).isEqualTo(10);
-  }
-
-  @Test
-  void shouldLabelARequestRepeatedWithinOneBatchOnce() {
-    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_BATCH_SIZE, "8"));
-    publish(model("v1", 20, 0.5).batching());
-    classify("same", "my card is lost, please block it");
-    classify("other", "where is my new card?");
-    classify("same", "my card is lost, please block it");
-    driver.advanceWallClockTime(TICK);
-    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("same", "other");
-    assertThat(count("llmstreams.specialist.duplicates")).isEqualTo(1);
-  }
-
-  @Test
-  void shouldLabelEachEventAsItComesWithAModelThatDoesNotBatchFaster() {
-    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_BATCH_SIZE, "8"));
-    publish(model("v1", 20, 0.5));
-    classify("e0", "my card is lost, please block it");
-    assertThat(classifications.readValuesToList()).extracting(Classification::eventId).containsExactly("e0");
-    assertThat(TestBayesClassifier.batches()).isEmpty();
   }
 
   // ---- models

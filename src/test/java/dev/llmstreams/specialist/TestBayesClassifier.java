@@ -38,45 +38,14 @@ final class TestBayesClassifier implements TextClassifier {
   private final double threshold;
   private final Map<String, Map<String, Double>> centroids;
   private final List<LabeledText> examples;
-  /** Stands in for a model whose predictAll is faster per text (MiniLM), so that the specialist batches for it. */
-  private final boolean batching;
-  private static final List<Integer> BATCHES = java.util.Collections.synchronizedList(new ArrayList<>());
 
   private TestBayesClassifier(String name, String version, double threshold,
-      Map<String, Map<String, Double>> centroids, List<LabeledText> examples, boolean batching) {
+      Map<String, Map<String, Double>> centroids, List<LabeledText> examples) {
     this.name = name;
     this.version = version;
     this.threshold = threshold;
     this.centroids = centroids;
     this.examples = examples;
-    this.batching = batching;
-  }
-
-  /** The same model, saying that it batches faster; its predictAll calls are recorded ({@link #batches}). */
-  TestBayesClassifier batching() {
-    return new TestBayesClassifier(name, version, threshold, centroids, examples, true);
-  }
-
-  /** The sizes of the predictAll calls made so far on batching models (cleared by the call). */
-  static List<Integer> batches() {
-    synchronized (BATCHES) {
-      List<Integer> out = List.copyOf(BATCHES);
-      BATCHES.clear();
-      return out;
-    }
-  }
-
-  @Override
-  public boolean batchesFaster() {
-    return batching;
-  }
-
-  @Override
-  public List<Prediction> predictAll(List<String> texts) {
-    if (batching) {
-      BATCHES.add(texts.size());
-    }
-    return TextClassifier.super.predictAll(texts);
   }
 
   /** Trains on {@code examples}; {@code labels} fixes the label order (labels with no example get an empty centroid). */
@@ -90,7 +59,7 @@ final class TestBayesClassifier implements TextClassifier {
     }
     Map<String, Integer> kept = new java.util.HashMap<>();
     List<LabeledText> shown = examples.stream().filter(e -> kept.merge(e.label(), 1, Integer::sum) <= 5).toList();
-    return new TestBayesClassifier(name, version, threshold, centroids, shown, false);
+    return new TestBayesClassifier(name, version, threshold, centroids, shown);
   }
 
   /** How many artifacts were decoded, so a test can see a model is not decoded per event. */
@@ -124,7 +93,7 @@ final class TestBayesClassifier implements TextClassifier {
       List<LabeledText> examples = new ArrayList<>();
       json.path("examples").forEach(e -> examples.add(new LabeledText(e.path("text").asText(), e.path("label").asText())));
       return new TestBayesClassifier(json.path("name").asText(), json.path("version").asText(),
-          json.path("threshold").asDouble(), centroids, examples, json.path("batching").asBoolean(false));
+          json.path("threshold").asDouble(), centroids, examples);
     };
   }
 
@@ -150,7 +119,7 @@ final class TestBayesClassifier implements TextClassifier {
   /** The same with {@code paddingBytes} of filler in the artifact, the size of a real model's weights. */
   SpecialistModel record(int paddingBytes) {
     ObjectNode json = JsonNodeFactory.instance.objectNode().put("name", name).put("version", version)
-        .put("threshold", threshold).put("padding", "w".repeat(paddingBytes)).put("batching", batching);
+        .put("threshold", threshold).put("padding", "w".repeat(paddingBytes));
     ObjectNode c = json.putObject("centroids");
     centroids.forEach((l, words) -> {
       ObjectNode w = c.putObject(l);

@@ -50,13 +50,19 @@ class WindowedSummarizerTopologyTest {
   }
 
   private void start() {
+    start(Map.of());
+  }
+
+  private void start(Map<String, String> more) {
     if (driver != null) {
       driver.close();
     }
-    AppConfig config = AppConfig.of(Map.of(AppConfig.SUMMARIZER_CHUNK_TOKENS, "64",
+    Map<String, String> settings = new java.util.HashMap<>(Map.of(AppConfig.SUMMARIZER_CHUNK_TOKENS, "64",
         AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS, "0", AppConfig.SUMMARIZER_MERGE_FAN_IN, "3",
         AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0", AppConfig.SUMMARIZER_WINDOW_MS, "3600000",
         AppConfig.SUMMARIZER_WINDOW_GRACE_MS, "1800000", AppConfig.STATE_DIR, stateDir.toString()));
+    settings.putAll(more);
+    AppConfig config = AppConfig.of(settings);
     driver = new TopologyTestDriver(new SummarizerModule().topology(catalog, config, registry),
         StreamsSettings.forPattern(config, catalog, "summarizer", registry));
     var d = catalog.topic(Topics.DOCUMENTS);
@@ -209,6 +215,58 @@ class WindowedSummarizerTopologyTest {
     send("d3", TEN.plusSeconds(2500));
     answerAll();
     assertThat(windowTrees().get(tree(TEN)).docIds()).containsExactly("d2", "d3");
+  }
+
+  @Test
+  void shouldDeleteAClosedWindowsTreeOnceItsRetentionHasPassed() {
+    start(Map.of(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS, "7200000")); // a closed window is kept 2 h past its close
+    send("d1", NINE.plusSeconds(600));
+    List<LlmRequest> nineChunks = requests.readValuesToList();
+    nineChunks.forEach(this::answer);
+    answerAll();
+    send("d2", TEN.plusSeconds(2400)); // 10:40: window 09:00 closed at 10:30, kept until 12:30
+    answerAll();
+    assertThat(windowTrees().get(tree(NINE)).tree().collapsed()).isTrue();
+    assertThat(allTime().windows().retained()).containsExactly(NINE.toEpochMilli());
+
+    send("d3", NINE.plusSeconds(3 * 3600 + 2400)); // 12:40: past 12:30
+    answerAll();
+    assertThat(windowTrees().get(tree(NINE))).isNull();
+    assertThat(windowTrees().get(tree(TEN))).as("closed at 11:30, kept until 13:30").isNotNull();
+    assertThat(allTime().windows().retained()).containsExactly(TEN.toEpochMilli());
+    Map<String, Synthesis> latest = syntheses.readKeyValuesToMap();
+    assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z")).as("its final synthesis stays on the topic")
+        .isNotNull();
+
+    nineChunks.forEach(this::answer); // a late repeat of the deleted window's chunk replies
+    answerAll();
+    assertThat(windowTrees().get(tree(NINE))).as("not brought back by a repeat").isNull();
+    assertThat(deadLetters.isEmpty()).isTrue();
+
+    // A day of hourly windows: the store holds the open window and those within retention, not every window.
+    for (int h = 4; h < 28; h++) {
+      send("h" + h, NINE.plusSeconds(h * 3600L + 600));
+      answerAll();
+    }
+    assertThat(windowTreeCount()).isBetween(2L, 4L);
+    assertThat(allTime().windows().open().size() + allTime().windows().retained().size())
+        .isEqualTo((int) windowTreeCount());
+    assertThat(syntheses.readKeyValuesToMap().get("m1").documents()).isEqualTo(27);
+  }
+
+  private SynthesisState allTime() {
+    return driver.<String, SynthesisState>getKeyValueStore(SummarizerTopology.TREE_STORE).get("m1");
+  }
+
+  private long windowTreeCount() {
+    long n = 0;
+    try (var it = windowTrees().all()) {
+      while (it.hasNext()) {
+        it.next();
+        n++;
+      }
+    }
+    return n;
   }
 
   private static String header(org.apache.kafka.streams.test.TestRecord<byte[], byte[]> r, String name) {

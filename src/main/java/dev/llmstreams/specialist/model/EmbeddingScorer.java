@@ -55,12 +55,6 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
     return out;
   }
 
-  /** The encoder runs a batch in one ONNX call: about four times the texts a second of one at a time. */
-  @Override
-  public boolean batchesFaster() {
-    return true;
-  }
-
   @Override
   public byte type() {
     return TYPE;

@@ -17,11 +17,6 @@ interface Scorer {
     return out;
   }
 
-  /** Whether {@link #logits(List)} is much faster per text than one text at a time. */
-  default boolean batchesFaster() {
-    return false;
-  }
-
   /** The artifact's tag for this kind of member. */
   byte type();
 

@@ -124,11 +124,6 @@ public final class SpecialistClassifier implements TextClassifier {
   }
 
   @Override
-  public boolean batchesFaster() {
-    return members.stream().anyMatch(m -> m.scorer().batchesFaster());
-  }
-
-  @Override
   public List<LabeledText> nearestExamples(String text, int k) {
     return examples.nearest(text, k);
   }

@@ -36,14 +36,6 @@ public interface TextClassifier {
   }
 
   /**
-   * Whether {@link #predictAll} is much faster per text than {@link #predict} (a sentence encoder runs a batch in one
-   * call), so that the specialist gathers events into micro-batches for it.
-   */
-  default boolean batchesFaster() {
-    return false;
-  }
-
-  /**
    * Up to {@code k} training examples nearest to the text (the model keeps a few per label), to show an LLM what each
    * label means when an event is escalated.
    */
