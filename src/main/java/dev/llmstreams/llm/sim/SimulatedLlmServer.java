@@ -27,12 +27,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -129,7 +131,7 @@ public final class SimulatedLlmServer implements AutoCloseable {
           DEFAULT_TOOL_STEPS);
     }
 
-    private static void rate(String name, double value) {
+    static void rate(String name, double value) {
       if (!(value >= 0 && value <= 1)) {
         throw new IllegalArgumentException(name + " must be within 0..1, was " + value);
       }
@@ -198,7 +200,71 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   /** What the simulator drew for one call. */
-  public enum Outcome { OK, ERROR, RATE_LIMITED, MALFORMED, HANG }
+  public enum Outcome { OK, ERROR, RATE_LIMITED, MALFORMED, HANG, ENDLESS, BAD_TOOL_CALL }
+
+  /**
+   * The fault rates in force, switchable while the server runs ({@link #setFaults}): a storm on, then off.
+   *
+   * @param endlessRate share of calls answered 200 whose body never ends: a byte every {@link #ENDLESS_BYTE_EVERY}
+   *     until the client gives up (closed after {@link #MAX_HANG} or on stop)
+   * @param badToolCallRate share of calls answered 200 with a tool call whose arguments are not JSON (when the
+   *     request offers tools; a text answer otherwise)
+   * @param retryAfter the {@code Retry-After} of 429 answers, whole seconds
+   */
+  public record Faults(double errorRate, double rateLimitRate, double malformedRate, double hangRate,
+      double endlessRate, double badToolCallRate, Duration retryAfter) {
+    public Faults {
+      Objects.requireNonNull(retryAfter, "retryAfter");
+      Settings.rate("error rate", errorRate);
+      Settings.rate("rate-limit rate", rateLimitRate);
+      Settings.rate("malformed rate", malformedRate);
+      Settings.rate("hang rate", hangRate);
+      Settings.rate("endless rate", endlessRate);
+      Settings.rate("bad tool call rate", badToolCallRate);
+      if (errorRate + rateLimitRate + malformedRate + hangRate + endlessRate + badToolCallRate > 1.0 + 1e-9) {
+        throw new IllegalArgumentException("the fault rates add up to more than 1");
+      }
+      if (retryAfter.isNegative() || retryAfter.toMillis() % 1000 != 0) {
+        throw new IllegalArgumentException("Retry-After is whole seconds, was " + retryAfter);
+      }
+    }
+
+    /** No fault at all; 429s (if switched on later) say Retry-After: 1. */
+    public static Faults none() {
+      return new Faults(0, 0, 0, 0, 0, 0, Duration.ofSeconds(1));
+    }
+
+    public Faults withErrorRate(double r) {
+      return new Faults(r, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withRateLimitRate(double r) {
+      return new Faults(errorRate, r, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withMalformedRate(double r) {
+      return new Faults(errorRate, rateLimitRate, r, hangRate, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withHangRate(double r) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, r, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withEndlessRate(double r) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, r, badToolCallRate, retryAfter);
+    }
+
+    public Faults withBadToolCallRate(double r) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, r, retryAfter);
+    }
+
+    public Faults withRetryAfter(Duration d) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, d);
+    }
+  }
+
+  /** How often an endless answer sends its next byte. */
+  public static final Duration ENDLESS_BYTE_EVERY = Duration.ofMillis(100);
 
   /**
    * Counters since start. {@code calls} counts chat completion requests that were well formed (the benchmark's
@@ -206,7 +272,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
    * Tokens are those of the {@code ok} answers.
    */
   public record Stats(long calls, long ok, long errors, long rateLimited, long malformed, long hangs,
-      long badRequests, int inFlight, int maxInFlight, long promptTokens, long completionTokens) {
+      long badRequests, int inFlight, int maxInFlight, long promptTokens, long completionTokens, long endless,
+      long badToolCalls) {
     /** The {@code GET /stats} body. */
     public String toJson() {
       ObjectNode json = NODES.objectNode()
@@ -217,6 +284,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
           .put("rate_limited", rateLimited)
           .put("malformed", malformed)
           .put("hang", hangs)
+          .put("endless", endless)
+          .put("bad_tool_call", badToolCalls)
           .put("bad_request", badRequests)
           .put("in_flight", inFlight)
           .put("max_in_flight", maxInFlight)
@@ -227,6 +296,7 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   private final Settings settings;
+  private volatile Faults faults;
   private final Random random;
   private final AtomicLong calls = new AtomicLong();
   private final Map<Outcome, AtomicLong> outcomes = new ConcurrentHashMap<>();
@@ -246,6 +316,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
   public SimulatedLlmServer(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.random = new Random(settings.seed());
+    this.faults = new Faults(settings.errorRate(), settings.rateLimitRate(), settings.malformedRate(),
+        settings.hangRate(), 0, 0, Duration.ofSeconds(1));
     for (Outcome outcome : Outcome.values()) {
       outcomes.put(outcome, new AtomicLong());
     }
@@ -293,6 +365,16 @@ public final class SimulatedLlmServer implements AutoCloseable {
     return settings;
   }
 
+  /** The fault rates in force now. */
+  public Faults faults() {
+    return faults;
+  }
+
+  /** Switches the fault rates for the calls that arrive from now on (calls already drawn keep their outcome). */
+  public void setFaults(Faults faults) {
+    this.faults = Objects.requireNonNull(faults, "faults");
+  }
+
   /** The bound port (the free one chosen when the settings say 0). */
   public int port() {
     if (server == null) {
@@ -317,7 +399,7 @@ public final class SimulatedLlmServer implements AutoCloseable {
   public Stats stats() {
     return new Stats(calls.get(), count(Outcome.OK), count(Outcome.ERROR), count(Outcome.RATE_LIMITED),
         count(Outcome.MALFORMED), count(Outcome.HANG), badRequests.get(), inFlight.get(), maxInFlight.get(),
-        promptTokens.get(), completionTokens.get());
+        promptTokens.get(), completionTokens.get(), count(Outcome.ENDLESS), count(Outcome.BAD_TOOL_CALL));
   }
 
   private long count(Outcome outcome) {
@@ -397,12 +479,13 @@ public final class SimulatedLlmServer implements AutoCloseable {
     long number;
     Outcome outcome;
     long delayNanos;
+    Faults now = faults;
     synchronized (random) {
       // Two draws per call whatever the settings, so that the sequence only depends on the seed and arrival order.
       double fault = random.nextDouble();
       double jitter = random.nextDouble() * 2 - 1;
       number = calls.incrementAndGet();
-      outcome = outcome(fault);
+      outcome = outcome(now, fault);
       delayNanos = Math.max(0, settings.latency().toNanos() + (long) (jitter * settings.jitter().toNanos()));
     }
     outcomes.get(outcome).incrementAndGet();
@@ -411,10 +494,16 @@ public final class SimulatedLlmServer implements AutoCloseable {
       call.later(null, MAX_HANG.toNanos());
       return;
     }
+    if (outcome == Outcome.ENDLESS) {
+      call.endless(delayNanos);
+      return;
+    }
     Reply reply = switch (outcome) {
       case ERROR -> Reply.error(500, "server_error", null, "simulated server error");
       case RATE_LIMITED -> new Reply(429, "application/json",
-          Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit").body(), Map.of("Retry-After", "1"));
+          Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit").body(),
+          Map.of("Retry-After", Long.toString(now.retryAfter().toSeconds())));
+      case BAD_TOOL_CALL -> badToolCall(request, number);
       case MALFORMED -> new Reply(200, "application/json",
           ("{\"id\": \"chatcmpl-sim-" + number + "\", \"object\": \"chat.completion\", \"choices\": [{\"mess")
               .getBytes(StandardCharsets.UTF_8), Map.of());
@@ -423,21 +512,46 @@ public final class SimulatedLlmServer implements AutoCloseable {
     call.later(reply, delayNanos);
   }
 
-  private Outcome outcome(double draw) {
-    double bound = settings.errorRate();
+  private static Outcome outcome(Faults faults, double draw) {
+    double bound = faults.errorRate();
     if (draw < bound) {
       return Outcome.ERROR;
     }
-    bound += settings.rateLimitRate();
+    bound += faults.rateLimitRate();
     if (draw < bound) {
       return Outcome.RATE_LIMITED;
     }
-    bound += settings.malformedRate();
+    bound += faults.malformedRate();
     if (draw < bound) {
       return Outcome.MALFORMED;
     }
-    bound += settings.hangRate();
-    return draw < bound ? Outcome.HANG : Outcome.OK;
+    bound += faults.hangRate();
+    if (draw < bound) {
+      return Outcome.HANG;
+    }
+    bound += faults.endlessRate();
+    if (draw < bound) {
+      return Outcome.ENDLESS;
+    }
+    bound += faults.badToolCallRate();
+    return draw < bound ? Outcome.BAD_TOOL_CALL : Outcome.OK;
+  }
+
+  /** A tool call the model botched: the offered tool's name with arguments that are not JSON. */
+  private Reply badToolCall(JsonNode request, long number) {
+    JsonNode tool = chosenTool(request);
+    if (tool == null) {
+      return answer(request, number);
+    }
+    ObjectNode body = NODES.objectNode().put("id", "chatcmpl-sim-" + number).put("object", "chat.completion")
+        .put("created", System.currentTimeMillis() / 1000).put("model", settings.model());
+    ObjectNode message = body.putArray("choices").addObject().put("index", 0).put("finish_reason", "tool_calls")
+        .putObject("message").put("role", "assistant").putNull("content");
+    message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function")
+        .putObject("function").put("name", tool.path("function").path("name").asText())
+        .put("arguments", "{\"expression\": 1+2");
+    body.putObject("usage").put("prompt_tokens", 1).put("completion_tokens", 1).put("total_tokens", 2);
+    return Reply.json(200, body);
   }
 
   private static String problem(JsonNode request) {
@@ -635,6 +749,42 @@ public final class SimulatedLlmServer implements AutoCloseable {
     void answer(Reply reply) {
       if (claim()) {
         send(exchange, reply);
+      }
+    }
+
+    /**
+     * After the latency, a 200 whose body never ends: one space every {@link #ENDLESS_BYTE_EVERY} (JSON allows
+     * leading whitespace, so only a client that bounds the whole body gives up), until the client goes away, the
+     * server stops, or {@link #MAX_HANG} passes.
+     */
+    void endless(long delayNanos) {
+      long until = System.nanoTime() + delayNanos + MAX_HANG.toNanos();
+      try {
+        scheduler.schedule(() -> {
+          try {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.getResponseHeaders().set(SIMULATOR_HEADER, "true");
+            exchange.sendResponseHeaders(200, 0); // chunked: no length, so the body can go on
+            OutputStream out = exchange.getResponseBody();
+            AtomicReference<ScheduledFuture<?>> drip = new AtomicReference<>();
+            drip.set(scheduler.scheduleWithFixedDelay(() -> {
+              try {
+                if (done.get() || System.nanoTime() > until) {
+                  throw new IOException("over");
+                }
+                out.write(' ');
+                out.flush();
+              } catch (IOException e) {
+                abandon();
+                drip.get().cancel(false);
+              }
+            }, ENDLESS_BYTE_EVERY.toMillis(), ENDLESS_BYTE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
+          } catch (IOException | RuntimeException e) {
+            abandon();
+          }
+        }, delayNanos, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        abandon(); // stopping
       }
     }
 
