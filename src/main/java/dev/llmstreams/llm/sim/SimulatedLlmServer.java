@@ -43,7 +43,8 @@ import java.util.function.Supplier;
  * For benchmarks and for trying llm-streams without an LLM. Every reply carries {@code x-llmstreams-simulator: true}
  * and the model name {@code simulated} unless configured otherwise.
  *
- * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code GET /stats}.
+ * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code GET /stats},
+ * {@code GET|POST /admin/faults} (the fault rates in force; POST switches them while the server runs).
  *
  * <p>Slow calls hold no thread: the handler reads the request, draws the outcome and returns; the reply is written
  * later from a scheduler. So thousands of calls can sleep at once and the simulator is never the bottleneck of a
@@ -438,6 +439,9 @@ public final class SimulatedLlmServer implements AutoCloseable {
         case "/health":
           send(exchange, get(method, () -> Reply.json(200, NODES.objectNode().put("status", "ok").put("simulator", true))));
           return;
+        case "/admin/faults":
+          send(exchange, faultsRoute(exchange));
+          return;
         case "/stats":
           send(exchange, get(method, () -> new Reply(200, "application/json",
               stats().toJson().getBytes(StandardCharsets.UTF_8), Map.of())));
@@ -448,6 +452,33 @@ public final class SimulatedLlmServer implements AutoCloseable {
     } catch (RuntimeException e) {
       send(exchange, Reply.error(500, "server_error", null, "simulator bug: " + e));
     }
+  }
+
+  /** GET: the fault rates in force; POST a JSON object with any of the same fields: switch them now. */
+  private Reply faultsRoute(HttpExchange exchange) throws IOException {
+    if ("POST".equals(exchange.getRequestMethod())) {
+      Faults f = faults;
+      try {
+        JsonNode body = Json.reader().readTree(exchange.getRequestBody().readAllBytes());
+        if (body == null || !body.isObject()) {
+          return Reply.error(400, "invalid_request_error", null, "send a JSON object of fault rates");
+        }
+        setFaults(new Faults(body.path("error_rate").asDouble(f.errorRate()),
+            body.path("rate_limit_rate").asDouble(f.rateLimitRate()),
+            body.path("malformed_rate").asDouble(f.malformedRate()), body.path("hang_rate").asDouble(f.hangRate()),
+            body.path("endless_rate").asDouble(f.endlessRate()),
+            body.path("bad_tool_call_rate").asDouble(f.badToolCallRate()),
+            Duration.ofSeconds(body.path("retry_after_s").asLong(f.retryAfter().toSeconds()))));
+      } catch (JsonProcessingException | IllegalArgumentException e) {
+        return Reply.error(400, "invalid_request_error", null, "cannot set the faults: " + e.getMessage());
+      }
+    } else if (!"GET".equals(exchange.getRequestMethod())) {
+      return Reply.error(405, "invalid_request_error", null, "use GET or POST");
+    }
+    Faults f = faults;
+    return Reply.json(200, NODES.objectNode().put("error_rate", f.errorRate()).put("rate_limit_rate", f.rateLimitRate())
+        .put("malformed_rate", f.malformedRate()).put("hang_rate", f.hangRate()).put("endless_rate", f.endlessRate())
+        .put("bad_tool_call_rate", f.badToolCallRate()).put("retry_after_s", f.retryAfter().toSeconds()));
   }
 
   private static Reply get(String method, Supplier<Reply> reply) {

@@ -257,6 +257,26 @@ class SimulatedLlmServerTest {
   }
 
   @Test
+  void theAdminRouteSwitchesTheFaultsOverHttp() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
+    URI admin = URI.create("http://127.0.0.1:" + server.port() + "/admin/faults");
+
+    HttpResponse<String> set = send(HttpRequest.newBuilder(admin).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"error_rate\": 1.0, \"retry_after_s\": 4}")).build());
+    assertThat(set.statusCode()).isEqualTo(200);
+    assertThat(server.faults().errorRate()).isEqualTo(1.0);
+    assertThat(server.faults().retryAfter()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).statusCode())
+        .isEqualTo(500);
+
+    HttpResponse<String> refused = send(HttpRequest.newBuilder(admin)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"hang_rate\": 0.5}")).build());
+    assertThat(refused.statusCode()).as("1.0 + 0.5 is more than 1").isEqualTo(400);
+    assertThat(Json.tree(send(HttpRequest.newBuilder(admin).GET().build()).body()).path("error_rate").asDouble())
+        .isEqualTo(1.0);
+  }
+
+  @Test
   void anEndlessAnswerSendsHeadersAndABodyThatNeverEnds() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
     server.setFaults(SimulatedLlmServer.Faults.none().withEndlessRate(1.0));
