@@ -70,6 +70,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_RETENTION_MS = "controller.retention.ms";
   public static final String CONTROLLER_TICK_MS = "controller.tick.ms";
   public static final String CONTROLLER_MAX_RESULT_CHARS = "controller.max.result.chars";
+  public static final String CONTROLLER_MAX_GOAL_CHARS = "controller.max.goal.chars";
+  public static final int DEFAULT_CONTROLLER_MAX_GOAL_CHARS = 100_000;
   public static final String TOOLS_DIR = "tools.dir";
   public static final String TOOLS_HTTP_ALLOWED_HOSTS = "tools.http.allowed.hosts";
   public static final String TOOLS_HTTP_MAX_BYTES = "tools.http.max.bytes";
@@ -215,6 +217,9 @@ public final class AppConfig extends AbstractConfig {
               "How often the controller checks deadlines, tool timeouts and retention (wall clock).")
           .define(CONTROLLER_MAX_RESULT_CHARS, Type.INT, 8_000, Range.between(100, 1_000_000), Importance.LOW,
               "Longest tool result (as JSON text) kept and shown to the LLM; longer ones are cut, and say so.")
+          .define(CONTROLLER_MAX_GOAL_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_GOAL_CHARS, Range.between(1, 200_000),
+              Importance.LOW, "Longest goal text; a longer goal goes to dead-letters. The goal's state entry and each"
+                  + " of its LLM requests carry the text and must stay under the topics' 1 MiB records.")
           .define(TOOLS_DIR, Type.STRING, "", Importance.MEDIUM,
               "Folder of extra tool definitions (<name>.json: name, description, parameters, timeoutMs,"
                   + " requiresApproval); each gets topic tool-calls.<name>.")

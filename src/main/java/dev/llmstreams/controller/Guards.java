@@ -17,11 +17,16 @@ import java.util.Set;
  */
 final class Guards {
   /** The operator's limits (config {@code controller.*}). */
-  record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs) {
+  record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs, int maxGoalChars) {
+    /** With the default limit on a goal's text. */
+    Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs) {
+      this(maxSteps, maxTokens, maxCostUsd, deadlineMs, maxRepairs, AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS);
+    }
+
     static Settings from(AppConfig config) {
       return new Settings(config.getInt(AppConfig.CONTROLLER_MAX_STEPS), config.getLong(AppConfig.CONTROLLER_MAX_TOKENS),
           config.getDouble(AppConfig.CONTROLLER_MAX_COST_USD), config.getLong(AppConfig.CONTROLLER_DEADLINE_MS),
-          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS));
+          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS), config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS));
     }
   }
 

@@ -165,6 +165,14 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   // ---- goals
 
   private void onGoal(Goal goal, long now) {
+    int maxChars = guards.settings().maxGoalChars();
+    if (goal.goal().length() > maxChars) {
+      // Refused before anything is stored: a state entry over the changelog's record limit fails the transaction,
+      // and the goal would be read and refused by the broker again and again.
+      throw new RejectedRecordException(String.format(java.util.Locale.ROOT,
+          "goal %s has %,d characters; the limit is %,d (controller.max.goal.chars)", goal.goalId(),
+          goal.goal().length(), maxChars));
+    }
     GoalLog known = logs.get(goal.goalId());
     if (known != null) {
       duplicates.increment();

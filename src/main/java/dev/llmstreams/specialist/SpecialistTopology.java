@@ -162,8 +162,14 @@ public final class SpecialistTopology {
         JsonSerde.of(Train.State.class)));
     // One trainer for all labels: a one-partition repartition topic, keyed by the example's identity.
     builder.stream(labels.name(), Consumed.with(labels.keySerde(), labels.valueSerde()).withName("specialist.labels"))
-        .selectKey((eventId, label) -> label == null ? eventId : Train.exampleKey(label.eventId(), label.text()),
-            Named.as("specialist.example-key"))
+        .selectKey((eventId, label) -> {
+          if (label == null) {
+            return eventId;
+          }
+          // Refused here, before the repartition, so the dead letter names the labels topic and the label's offset.
+          settings.requireText("label '" + label.label() + "'", label.text());
+          return Train.exampleKey(label.eventId(), label.text());
+        }, Named.as("specialist.example-key"))
         .repartition(Repartitioned.with(Serdes.String(), labels.valueSerde()).withName(TRAINER_REPARTITION)
             .withNumberOfPartitions(1))
         .process(() -> new Train(settings, current, retrainer, trainingExecutor, meters), Named.as("specialist.train"),

@@ -376,7 +376,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       String causation, int maxTokens) {
     StringBuilder user = new StringBuilder();
     for (MergeTree.Node n : inputs) {
-      user.append("<summary>\n").append(n.text()).append("\n</summary>\n");
+      user.append(Fences.fence("summary", n.text())).append('\n');
     }
     return new LlmRequest(requestId, replyTo, purpose, key, causation, null,
         List.of(ChatMessage.system(MERGE_SYSTEM_PROMPT), ChatMessage.user(user.toString().strip())), List.of(), null,

@@ -231,7 +231,7 @@ public final class SummarizerTopology {
           key,
           doc.docId(),
           null,
-          List.of(ChatMessage.system(CHUNK_SYSTEM_PROMPT), ChatMessage.user("<document>\n" + c.text() + "\n</document>")),
+          List.of(ChatMessage.system(CHUNK_SYSTEM_PROMPT), ChatMessage.user(Fences.fence("document", c.text()))),
           List.of(),
           null,
           Math.max(64, c.tokens() / 3),

@@ -60,6 +60,36 @@ public final class DeadLetters {
 
   public enum Stage { DESERIALIZATION, PROCESSING, PRODUCTION }
 
+  /**
+   * A record of a global store's topic (task {@code -1_-1}): Kafka Streams 4.4 has no producer there, and dead-letter
+   * records returned for one kill the global thread, and with it the whole client, at every restart (a
+   * ClassCastException in RecordDeserializer). Such a record can only be skipped: said loudly and counted.
+   */
+  static boolean fromGlobalStore(ErrorHandlerContext ctx) {
+    return ctx.taskId() != null && ctx.taskId().subtopology() < 0;
+  }
+
+  /** Skips a record of a global store's topic (see {@link #fromGlobalStore}); its offset is passed all the same. */
+  List<ProducerRecord<byte[], byte[]>> skip(Stage stage, ErrorHandlerContext ctx, Exception error) {
+    Counter.builder("llmstreams.records.skipped")
+        .description("Records of a global store's topic that could not be read or processed; Kafka Streams cannot"
+            + " dead-letter them, so they are skipped")
+        .tag("source_topic", String.valueOf(ctx.topic()))
+        .tag("stage", stage.name().toLowerCase())
+        .tag("reason", error.getClass().getSimpleName())
+        .register(registry)
+        .increment();
+    LOG.warn("skipped a record of global store topic {}-{}@{} ({}), which cannot be dead-lettered: {}", ctx.topic(),
+        ctx.partition(), ctx.offset(), stage.name().toLowerCase(), String.valueOf(error.getMessage()));
+    return List.of();
+  }
+
+  /** The dead letter of a record, or nothing for a record of a global store's topic (skipped, see above). */
+  List<ProducerRecord<byte[], byte[]>> deadLetter(Stage stage, ErrorHandlerContext ctx, byte[] key, byte[] value,
+      Headers original, Exception error) {
+    return fromGlobalStore(ctx) ? skip(stage, ctx, error) : List.of(record(stage, ctx, key, value, original, error));
+  }
+
   ProducerRecord<byte[], byte[]> record(Stage stage, ErrorHandlerContext ctx, byte[] key, byte[] value,
       Headers original, Exception error) {
     Headers headers = new RecordHeaders();
@@ -111,8 +141,8 @@ public final class DeadLetters {
 
     @Override
     public Response handleError(ErrorHandlerContext ctx, ConsumerRecord<byte[], byte[]> record, Exception e) {
-      return Response.resume(List.of(
-          dlq.record(Stage.DESERIALIZATION, ctx, record.key(), record.value(), record.headers(), e)));
+      return Response.resume(dlq.deadLetter(Stage.DESERIALIZATION, ctx, record.key(), record.value(),
+          record.headers(), e));
     }
   }
 
@@ -127,8 +157,8 @@ public final class DeadLetters {
 
     @Override
     public Response handleError(ErrorHandlerContext ctx, Record<?, ?> record, Exception e) {
-      return Response.resume(List.of(
-          dlq.record(Stage.PROCESSING, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e)));
+      return Response.resume(dlq.deadLetter(Stage.PROCESSING, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),
+          ctx.headers(), e));
     }
   }
 
@@ -147,8 +177,8 @@ public final class DeadLetters {
     @Override
     public Response handleError(ErrorHandlerContext ctx, ProducerRecord<byte[], byte[]> record, Exception e) {
       if (e instanceof RecordTooLargeException) {
-        return Response.resume(List.of(
-            dlq.record(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e)));
+        return Response.resume(dlq.deadLetter(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),
+            ctx.headers(), e));
       }
       return Response.fail();
     }
@@ -156,8 +186,8 @@ public final class DeadLetters {
     @Override
     public Response handleSerializationError(ErrorHandlerContext ctx, ProducerRecord record, Exception e,
         SerializationExceptionOrigin origin) {
-      return Response.resume(List.of(
-          dlq.record(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e)));
+      return Response.resume(dlq.deadLetter(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),
+          ctx.headers(), e));
     }
   }
 }

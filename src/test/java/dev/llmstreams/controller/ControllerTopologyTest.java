@@ -539,6 +539,20 @@ class ControllerTopologyTest {
   }
 
   @Test
+  void shouldSendAGoalOverTheLengthLimitToDeadLettersBeforeStoringIt() {
+    start(Map.of(AppConfig.CONTROLLER_MAX_GOAL_CHARS, "1000"));
+    goals.pipeInput("g-long", goal("g-long", "x".repeat(1001), List.of("calculator")));
+    goals.pipeInput("g-fits", goal("g-fits", "y".repeat(1000), List.of("calculator")));
+
+    List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .contains("g-long").contains("1,001 characters").contains("controller.max.goal.chars");
+    assertThat(logStore().get("g-long")).isNull();
+    assertThat(onlyRequest().correlationId()).isEqualTo("g-fits");
+  }
+
+  @Test
   void shouldSendAToolResultNamingTheWrongToolToDeadLetters() {
     start();
     goals.pipeInput("g1", goal("g1", "x", List.of("calculator")));

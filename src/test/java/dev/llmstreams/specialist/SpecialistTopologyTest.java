@@ -428,6 +428,19 @@ class SpecialistTopologyTest {
   }
 
   @Test
+  void shouldDeadLetterABlankLabelFromTheLabelsTopicNotFromTheTrainersRepartition() {
+    start();
+    labels.pipeInput("e1", new LabelEvent("e1", "   ", "card_arrival", LabelEvent.Source.HUMAN, START));
+
+    List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .contains("label 'card_arrival' has no text");
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.SOURCE_TOPIC))
+        .isEqualTo(catalog.spec(TopicRole.LABELS).name());
+  }
+
+  @Test
   void shouldLabelARepeatedRequestOnlyOnce() {
     start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
     publish(model("v1", 20, 0.5));

@@ -75,6 +75,9 @@ class PromptInjectionTest {
             .contains("never instructions").doesNotContain("PWNED");
         assertThat(messages.get(1).role()).isEqualTo(ChatMessage.Role.USER);
         assertThat(messages.get(1).content()).startsWith("<document>\n").endsWith("\n</document>");
+        // The document's own "</document>" cannot close the fence early: it is escaped, so the fence ends only once.
+        assertThat(messages.get(1).content().split("</document>", -1)).as("closing tags").hasSize(2);
+        assertThat(messages.get(1).content().split("<document>", -1)).as("opening tags").hasSize(2);
       }
       assertThat(chunks).anySatisfy(c -> assertThat(c.messages().get(1).content()).contains(HOSTILE));
 
@@ -97,7 +100,8 @@ class PromptInjectionTest {
       assertThat(text).isNotEqualToIgnoringCase("PWNED").doesNotStartWith("{").doesNotStartWith("[");
       assertThat(isJson(text)).as("the synthesis is not JSON: %s", text).isFalse();
       // Plain extracted prose: every line is a sentence of the document, as written there.
-      assertThat(text.lines().toList()).isNotEmpty().allSatisfy(line -> assertThat(DOCUMENT).contains(line.strip()));
+      assertThat(text.lines().toList()).isNotEmpty()
+          .allSatisfy(line -> assertThat(Fences.escapeTags(DOCUMENT)).contains(line.strip()));
       assertThat(text.lines().count()).as("more than one sentence, not a one-word answer").isGreaterThan(1);
     }
   }

@@ -55,6 +55,21 @@ public final class SimLlmCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   double hangRate;
 
+  @Option(names = "--endless-rate", paramLabel = "R", defaultValue = "0",
+      description = "Share of calls answered 200 with a body that never ends (a byte every 100 ms) "
+          + "(default: ${DEFAULT-VALUE}).")
+  double endlessRate;
+
+  @Option(names = "--bad-tool-call-rate", paramLabel = "R", defaultValue = "0",
+      description = "Share of calls offering tools answered with a tool call whose arguments are not JSON "
+          + "(default: ${DEFAULT-VALUE}).")
+  double badToolCallRate;
+
+  @Option(names = "--retry-after-s", paramLabel = "S", defaultValue = "1",
+      description = "Retry-After of the 429 answers, seconds (default: ${DEFAULT-VALUE}). Faults can be switched while"
+          + " the server runs: POST /admin/faults (see GET /admin/faults).")
+  long retryAfterS;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "" + SimulatedLlmServer.Settings.DEFAULT_SEED,
       description = "Seed of the fault and jitter draws; same seed, same sequence (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -81,7 +96,10 @@ public final class SimLlmCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     SimulatedLlmServer server;
     try {
-      server = new SimulatedLlmServer(settings()).start();
+      server = new SimulatedLlmServer(settings());
+      server.setFaults(server.faults().withEndlessRate(endlessRate).withBadToolCallRate(badToolCallRate)
+          .withRetryAfter(Duration.ofSeconds(retryAfterS)));
+      server.start();
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     } catch (IOException e) {

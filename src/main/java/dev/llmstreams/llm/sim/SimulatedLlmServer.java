@@ -27,12 +27,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -41,7 +43,8 @@ import java.util.function.Supplier;
  * For benchmarks and for trying llm-streams without an LLM. Every reply carries {@code x-llmstreams-simulator: true}
  * and the model name {@code simulated} unless configured otherwise.
  *
- * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code GET /stats}.
+ * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code GET /stats},
+ * {@code GET|POST /admin/faults} (the fault rates in force; POST switches them while the server runs).
  *
  * <p>Slow calls hold no thread: the handler reads the request, draws the outcome and returns; the reply is written
  * later from a scheduler. So thousands of calls can sleep at once and the simulator is never the bottleneck of a
@@ -131,7 +134,7 @@ public final class SimulatedLlmServer implements AutoCloseable {
           DEFAULT_TOOL_STEPS);
     }
 
-    private static void rate(String name, double value) {
+    static void rate(String name, double value) {
       if (!(value >= 0 && value <= 1)) {
         throw new IllegalArgumentException(name + " must be within 0..1, was " + value);
       }
@@ -200,7 +203,71 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   /** What the simulator drew for one call. */
-  public enum Outcome { OK, ERROR, RATE_LIMITED, MALFORMED, HANG }
+  public enum Outcome { OK, ERROR, RATE_LIMITED, MALFORMED, HANG, ENDLESS, BAD_TOOL_CALL }
+
+  /**
+   * The fault rates in force, switchable while the server runs ({@link #setFaults}): a storm on, then off.
+   *
+   * @param endlessRate share of calls answered 200 whose body never ends: a byte every {@link #ENDLESS_BYTE_EVERY}
+   *     until the client gives up (closed after {@link #MAX_HANG} or on stop)
+   * @param badToolCallRate share of calls answered 200 with a tool call whose arguments are not JSON (when the
+   *     request offers tools; a text answer otherwise)
+   * @param retryAfter the {@code Retry-After} of 429 answers, whole seconds
+   */
+  public record Faults(double errorRate, double rateLimitRate, double malformedRate, double hangRate,
+      double endlessRate, double badToolCallRate, Duration retryAfter) {
+    public Faults {
+      Objects.requireNonNull(retryAfter, "retryAfter");
+      Settings.rate("error rate", errorRate);
+      Settings.rate("rate-limit rate", rateLimitRate);
+      Settings.rate("malformed rate", malformedRate);
+      Settings.rate("hang rate", hangRate);
+      Settings.rate("endless rate", endlessRate);
+      Settings.rate("bad tool call rate", badToolCallRate);
+      if (errorRate + rateLimitRate + malformedRate + hangRate + endlessRate + badToolCallRate > 1.0 + 1e-9) {
+        throw new IllegalArgumentException("the fault rates add up to more than 1");
+      }
+      if (retryAfter.isNegative() || retryAfter.toMillis() % 1000 != 0) {
+        throw new IllegalArgumentException("Retry-After is whole seconds, was " + retryAfter);
+      }
+    }
+
+    /** No fault at all; 429s (if switched on later) say Retry-After: 1. */
+    public static Faults none() {
+      return new Faults(0, 0, 0, 0, 0, 0, Duration.ofSeconds(1));
+    }
+
+    public Faults withErrorRate(double r) {
+      return new Faults(r, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withRateLimitRate(double r) {
+      return new Faults(errorRate, r, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withMalformedRate(double r) {
+      return new Faults(errorRate, rateLimitRate, r, hangRate, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withHangRate(double r) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, r, endlessRate, badToolCallRate, retryAfter);
+    }
+
+    public Faults withEndlessRate(double r) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, r, badToolCallRate, retryAfter);
+    }
+
+    public Faults withBadToolCallRate(double r) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, r, retryAfter);
+    }
+
+    public Faults withRetryAfter(Duration d) {
+      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, d);
+    }
+  }
+
+  /** How often an endless answer sends its next byte. */
+  public static final Duration ENDLESS_BYTE_EVERY = Duration.ofMillis(100);
 
   /**
    * Counters since start. {@code calls} counts chat completion requests that were well formed (the benchmark's
@@ -208,7 +275,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
    * Tokens are those of the {@code ok} answers.
    */
   public record Stats(long calls, long ok, long errors, long rateLimited, long malformed, long hangs,
-      long badRequests, int inFlight, int maxInFlight, long promptTokens, long completionTokens) {
+      long badRequests, int inFlight, int maxInFlight, long promptTokens, long completionTokens, long endless,
+      long badToolCalls) {
     /** The {@code GET /stats} body. */
     public String toJson() {
       ObjectNode json = NODES.objectNode()
@@ -219,6 +287,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
           .put("rate_limited", rateLimited)
           .put("malformed", malformed)
           .put("hang", hangs)
+          .put("endless", endless)
+          .put("bad_tool_call", badToolCalls)
           .put("bad_request", badRequests)
           .put("in_flight", inFlight)
           .put("max_in_flight", maxInFlight)
@@ -229,6 +299,7 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   private final Settings settings;
+  private volatile Faults faults;
   private final Random random;
   private final AtomicLong calls = new AtomicLong();
   private final Map<Outcome, AtomicLong> outcomes = new ConcurrentHashMap<>();
@@ -251,6 +322,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
   public SimulatedLlmServer(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.random = new Random(settings.seed());
+    this.faults = new Faults(settings.errorRate(), settings.rateLimitRate(), settings.malformedRate(),
+        settings.hangRate(), 0, 0, Duration.ofSeconds(1));
     for (Outcome outcome : Outcome.values()) {
       outcomes.put(outcome, new AtomicLong());
     }
@@ -296,6 +369,16 @@ public final class SimulatedLlmServer implements AutoCloseable {
 
   public Settings settings() {
     return settings;
+  }
+
+  /** The fault rates in force now. */
+  public Faults faults() {
+    return faults;
+  }
+
+  /** Switches the fault rates for the calls that arrive from now on (calls already drawn keep their outcome). */
+  public void setFaults(Faults faults) {
+    this.faults = Objects.requireNonNull(faults, "faults");
   }
 
   /** The bound port (the free one chosen when the settings say 0). */
@@ -358,7 +441,7 @@ public final class SimulatedLlmServer implements AutoCloseable {
   public Stats stats() {
     return new Stats(calls.get(), count(Outcome.OK), count(Outcome.ERROR), count(Outcome.RATE_LIMITED),
         count(Outcome.MALFORMED), count(Outcome.HANG), badRequests.get(), inFlight.get(), maxInFlight.get(),
-        promptTokens.get(), completionTokens.get());
+        promptTokens.get(), completionTokens.get(), count(Outcome.ENDLESS), count(Outcome.BAD_TOOL_CALL));
   }
 
   private long count(Outcome outcome) {
@@ -397,6 +480,9 @@ public final class SimulatedLlmServer implements AutoCloseable {
         case "/health":
           send(exchange, get(method, () -> Reply.json(200, NODES.objectNode().put("status", "ok").put("simulator", true))));
           return;
+        case "/admin/faults":
+          send(exchange, faultsRoute(exchange));
+          return;
         case "/stats":
           send(exchange, get(method, () -> new Reply(200, "application/json",
               stats().toJson().getBytes(StandardCharsets.UTF_8), Map.of())));
@@ -407,6 +493,33 @@ public final class SimulatedLlmServer implements AutoCloseable {
     } catch (RuntimeException e) {
       send(exchange, Reply.error(500, "server_error", null, "simulator bug: " + e));
     }
+  }
+
+  /** GET: the fault rates in force; POST a JSON object with any of the same fields: switch them now. */
+  private Reply faultsRoute(HttpExchange exchange) throws IOException {
+    if ("POST".equals(exchange.getRequestMethod())) {
+      Faults f = faults;
+      try {
+        JsonNode body = Json.reader().readTree(exchange.getRequestBody().readAllBytes());
+        if (body == null || !body.isObject()) {
+          return Reply.error(400, "invalid_request_error", null, "send a JSON object of fault rates");
+        }
+        setFaults(new Faults(body.path("error_rate").asDouble(f.errorRate()),
+            body.path("rate_limit_rate").asDouble(f.rateLimitRate()),
+            body.path("malformed_rate").asDouble(f.malformedRate()), body.path("hang_rate").asDouble(f.hangRate()),
+            body.path("endless_rate").asDouble(f.endlessRate()),
+            body.path("bad_tool_call_rate").asDouble(f.badToolCallRate()),
+            Duration.ofSeconds(body.path("retry_after_s").asLong(f.retryAfter().toSeconds()))));
+      } catch (JsonProcessingException | IllegalArgumentException e) {
+        return Reply.error(400, "invalid_request_error", null, "cannot set the faults: " + e.getMessage());
+      }
+    } else if (!"GET".equals(exchange.getRequestMethod())) {
+      return Reply.error(405, "invalid_request_error", null, "use GET or POST");
+    }
+    Faults f = faults;
+    return Reply.json(200, NODES.objectNode().put("error_rate", f.errorRate()).put("rate_limit_rate", f.rateLimitRate())
+        .put("malformed_rate", f.malformedRate()).put("hang_rate", f.hangRate()).put("endless_rate", f.endlessRate())
+        .put("bad_tool_call_rate", f.badToolCallRate()).put("retry_after_s", f.retryAfter().toSeconds()));
   }
 
   private static Reply get(String method, Supplier<Reply> reply) {
@@ -442,12 +555,13 @@ public final class SimulatedLlmServer implements AutoCloseable {
     long number;
     Outcome outcome;
     long delayNanos;
+    Faults now = faults;
     synchronized (random) {
       // Two draws per call whatever the settings, so that the sequence only depends on the seed and arrival order.
       double fault = random.nextDouble();
       double jitter = random.nextDouble() * 2 - 1;
       number = calls.incrementAndGet();
-      outcome = outcome(fault);
+      outcome = outcome(now, fault);
       delayNanos = Math.max(0, settings.latency().toNanos() + (long) (jitter * settings.jitter().toNanos()));
     }
     outcomes.get(outcome).incrementAndGet();
@@ -456,10 +570,16 @@ public final class SimulatedLlmServer implements AutoCloseable {
       call.later(null, MAX_HANG.toNanos());
       return;
     }
+    if (outcome == Outcome.ENDLESS) {
+      call.endless(delayNanos);
+      return;
+    }
     Reply reply = switch (outcome) {
       case ERROR -> Reply.error(500, "server_error", null, "simulated server error");
       case RATE_LIMITED -> new Reply(429, "application/json",
-          Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit").body(), Map.of("Retry-After", "1"));
+          Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit").body(),
+          Map.of("Retry-After", Long.toString(now.retryAfter().toSeconds())));
+      case BAD_TOOL_CALL -> badToolCall(request, number);
       case MALFORMED -> new Reply(200, "application/json",
           ("{\"id\": \"chatcmpl-sim-" + number + "\", \"object\": \"chat.completion\", \"choices\": [{\"mess")
               .getBytes(StandardCharsets.UTF_8), Map.of());
@@ -468,21 +588,46 @@ public final class SimulatedLlmServer implements AutoCloseable {
     call.later(reply, delayNanos);
   }
 
-  private Outcome outcome(double draw) {
-    double bound = settings.errorRate();
+  private static Outcome outcome(Faults faults, double draw) {
+    double bound = faults.errorRate();
     if (draw < bound) {
       return Outcome.ERROR;
     }
-    bound += settings.rateLimitRate();
+    bound += faults.rateLimitRate();
     if (draw < bound) {
       return Outcome.RATE_LIMITED;
     }
-    bound += settings.malformedRate();
+    bound += faults.malformedRate();
     if (draw < bound) {
       return Outcome.MALFORMED;
     }
-    bound += settings.hangRate();
-    return draw < bound ? Outcome.HANG : Outcome.OK;
+    bound += faults.hangRate();
+    if (draw < bound) {
+      return Outcome.HANG;
+    }
+    bound += faults.endlessRate();
+    if (draw < bound) {
+      return Outcome.ENDLESS;
+    }
+    bound += faults.badToolCallRate();
+    return draw < bound ? Outcome.BAD_TOOL_CALL : Outcome.OK;
+  }
+
+  /** A tool call the model botched: the offered tool's name with arguments that are not JSON. */
+  private Reply badToolCall(JsonNode request, long number) {
+    JsonNode tool = chosenTool(request);
+    if (tool == null) {
+      return answer(request, number);
+    }
+    ObjectNode body = NODES.objectNode().put("id", "chatcmpl-sim-" + number).put("object", "chat.completion")
+        .put("created", System.currentTimeMillis() / 1000).put("model", settings.model());
+    ObjectNode message = body.putArray("choices").addObject().put("index", 0).put("finish_reason", "tool_calls")
+        .putObject("message").put("role", "assistant").putNull("content");
+    message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function")
+        .putObject("function").put("name", tool.path("function").path("name").asText())
+        .put("arguments", "{\"expression\": 1+2");
+    body.putObject("usage").put("prompt_tokens", 1).put("completion_tokens", 1).put("total_tokens", 2);
+    return Reply.json(200, body);
   }
 
   private static String problem(JsonNode request) {
@@ -681,6 +826,42 @@ public final class SimulatedLlmServer implements AutoCloseable {
     void answer(Reply reply) {
       if (claim()) {
         send(exchange, reply);
+      }
+    }
+
+    /**
+     * After the latency, a 200 whose body never ends: one space every {@link #ENDLESS_BYTE_EVERY} (JSON allows
+     * leading whitespace, so only a client that bounds the whole body gives up), until the client goes away, the
+     * server stops, or {@link #MAX_HANG} passes.
+     */
+    void endless(long delayNanos) {
+      long until = System.nanoTime() + delayNanos + MAX_HANG.toNanos();
+      try {
+        scheduler.schedule(() -> {
+          try {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.getResponseHeaders().set(SIMULATOR_HEADER, "true");
+            exchange.sendResponseHeaders(200, 0); // chunked: no length, so the body can go on
+            OutputStream out = exchange.getResponseBody();
+            AtomicReference<ScheduledFuture<?>> drip = new AtomicReference<>();
+            drip.set(scheduler.scheduleWithFixedDelay(() -> {
+              try {
+                if (done.get() || System.nanoTime() > until) {
+                  throw new IOException("over");
+                }
+                out.write(' ');
+                out.flush();
+              } catch (IOException e) {
+                abandon();
+                drip.get().cancel(false);
+              }
+            }, ENDLESS_BYTE_EVERY.toMillis(), ENDLESS_BYTE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
+          } catch (IOException | RuntimeException e) {
+            abandon();
+          }
+        }, delayNanos, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        abandon(); // stopping
       }
     }
 

@@ -240,6 +240,85 @@ class SimulatedLlmServerTest {
   }
 
   @Test
+  void faultsSwitchedAtRunTimeApplyToTheNextCallsAndSwitchBack() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
+    String hi = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    assertThat(send(chat(server, hi)).statusCode()).isEqualTo(200);
+
+    server.setFaults(SimulatedLlmServer.Faults.none().withRateLimitRate(1.0).withRetryAfter(Duration.ofSeconds(3)));
+    HttpResponse<String> limited = send(chat(server, hi));
+    assertThat(limited.statusCode()).isEqualTo(429);
+    assertThat(limited.headers().firstValue("Retry-After")).hasValue("3");
+
+    server.setFaults(SimulatedLlmServer.Faults.none());
+    assertThat(send(chat(server, hi)).statusCode()).isEqualTo(200);
+    assertThat(server.stats().ok()).isEqualTo(2);
+    assertThat(server.stats().rateLimited()).isEqualTo(1);
+  }
+
+  @Test
+  void theAdminRouteSwitchesTheFaultsOverHttp() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
+    URI admin = URI.create("http://127.0.0.1:" + server.port() + "/admin/faults");
+
+    HttpResponse<String> set = send(HttpRequest.newBuilder(admin).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"error_rate\": 1.0, \"retry_after_s\": 4}")).build());
+    assertThat(set.statusCode()).isEqualTo(200);
+    assertThat(server.faults().errorRate()).isEqualTo(1.0);
+    assertThat(server.faults().retryAfter()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).statusCode())
+        .isEqualTo(500);
+
+    HttpResponse<String> refused = send(HttpRequest.newBuilder(admin)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"hang_rate\": 0.5}")).build());
+    assertThat(refused.statusCode()).as("1.0 + 0.5 is more than 1").isEqualTo(400);
+    assertThat(Json.tree(send(HttpRequest.newBuilder(admin).GET().build()).body()).path("error_rate").asDouble())
+        .isEqualTo(1.0);
+  }
+
+  @Test
+  void anEndlessAnswerSendsHeadersAndABodyThatNeverEnds() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
+    server.setFaults(SimulatedLlmServer.Faults.none().withEndlessRate(1.0));
+    HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
+        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+        .build();
+    // The headers arrive (so a client timeout on headers alone would never fire), the body does not end.
+    HttpResponse<java.io.InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(response.statusCode()).isEqualTo(200);
+    try (java.io.InputStream body = response.body()) {
+      CompletableFuture<byte[]> all = CompletableFuture.supplyAsync(() -> {
+        try {
+          return body.readAllBytes();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> true);
+      assertThat(all).isNotDone();
+      assertThat(server.stats().endless()).isEqualTo(1);
+      assertThat(server.stats().inFlight()).isEqualTo(1);
+    }
+    server.stop();
+    assertThat(server.stats().inFlight()).isZero();
+  }
+
+  @Test
+  void aBadToolCallHasArgumentsThatAreNotJson() throws Exception {
+    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
+    server.setFaults(SimulatedLlmServer.Faults.none().withBadToolCallRate(1.0));
+
+    HttpResponse<String> response = send(chat(server, TOOLS_REQUEST));
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode call = Json.tree(response.body()).at("/choices/0/message/tool_calls/0/function");
+    assertThat(call.path("name").asText()).isEqualTo("get_weather");
+    assertThatThrownBy(() -> Json.tree(call.path("arguments").asText())).isInstanceOf(IllegalArgumentException.class);
+    assertThat(server.stats().badToolCalls()).isEqualTo(1);
+  }
+
+  @Test
   void aRequestThatIsNotAChatIsRefusedWith400AndNotCountedAsACall() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
 
