@@ -110,6 +110,17 @@ final class DemoCommand implements Callable<Integer> {
         if (stop.await(GOALS_AFTER.toSeconds(), TimeUnit.SECONDS)) {
           return 0;
         }
+        // One sample goal asks the classify tool, which answers only once the published model is in service.
+        for (PatternModule m : modules) {
+          if (m instanceof dev.llmstreams.specialist.SpecialistModule s && s.currentModel().get() == null) {
+            say("waiting for the specialist to serve its model before sending the sample goals ...");
+            for (int i = 0; i < 120 && s.currentModel().get() == null; i++) {
+              if (stop.await(1, TimeUnit.SECONDS)) {
+                return 0;
+              }
+            }
+          }
+        }
         feedGoals(config, catalog);
       }
       if (durationSeconds != null) {

@@ -47,7 +47,7 @@ final class DemoSpecialist {
     }
     List<LabeledText> train = LabeledData.classpath(LabeledData.BANKING77_TRAIN);
     DemoCommand.say("specialist: training model %s on Banking77 (%d bank support questions, 77 intents, CC BY 4.0);"
-        + " first run only, about a minute or two", name, train.size());
+        + " first run only, about three minutes on two cores", name, train.size());
     Progress progress = new Progress(System.out, "demo");
     TrainedModel trained = ModelTrainer.train(name, train, TrainingOptions.defaults(), progress::say);
     SpecialistModels.save(trained.record(), MODEL_DIR);
