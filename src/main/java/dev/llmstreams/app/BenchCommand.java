@@ -241,6 +241,15 @@ final class BenchCommand implements Runnable {
         description = "The app's commit.interval.ms, which the specialist uses (default: the app's, 100).")
     Long commitIntervalMs;
 
+    @Option(names = "--model", paramLabel = "DIR",
+        description = "Score and serve this saved model (train --out DIR) instead of training --kinds.")
+    Path model;
+
+    @Option(names = "--rounds", defaultValue = "5",
+        description = "Inline phases, each followed by the model alone on the same texts; the ratio reported is their"
+            + " median (default ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw accuracy against coverage per model.")
     Path chart;
 
@@ -249,7 +258,14 @@ final class BenchCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      if ((train == null) != (test == null)) {
+      if (model != null && train != null) {
+        throw new Main.UserError("--model serves a saved model: give --test (or neither, for Banking77 test), not --train");
+      }
+      if (model != null && !java.nio.file.Files.isRegularFile(java.nio.file.Files.isDirectory(model)
+          ? model.resolve(dev.llmstreams.specialist.model.SpecialistModels.MODEL_FILE) : model)) {
+        throw new Main.UserError("--model " + model + " is not a model directory (train --out DIR writes one)");
+      }
+      if (model == null && (train == null) != (test == null)) {
         throw new Main.UserError("give both --train and --test, or neither (the bundled Banking77)");
       }
       List<dev.llmstreams.specialist.model.ModelKind> modelKinds = new java.util.ArrayList<>();
@@ -260,12 +276,17 @@ final class BenchCommand implements Runnable {
           throw new Main.UserError(e.getMessage());
         }
       }
-      boolean bundled = train == null;
-      var options = new dev.llmstreams.bench.SpecialistBench.Options(
-          bundled ? LabeledData.classpath(LabeledData.BANKING77_TRAIN) : columns.read(train),
-          bundled ? LabeledData.classpath(LabeledData.BANKING77_TEST) : columns.read(test),
-          bundled ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents, commitIntervalMs, chart,
-          bench.externalBootstrap());
+      List<dev.llmstreams.specialist.model.LabeledText> trainData = model != null ? List.of()
+          : train == null ? LabeledData.classpath(LabeledData.BANKING77_TRAIN) : columns.read(train);
+      dev.llmstreams.bench.SpecialistBench.Options options;
+      try {
+        options = new dev.llmstreams.bench.SpecialistBench.Options(trainData,
+            test == null ? LabeledData.classpath(LabeledData.BANKING77_TEST) : columns.read(test),
+            test == null ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents,
+            commitIntervalMs, chart, bench.externalBootstrap(), model, rounds);
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError(e.getMessage());
+      }
       report(new dev.llmstreams.bench.SpecialistBench(options, System.err).run(), json);
       return 0;
     }

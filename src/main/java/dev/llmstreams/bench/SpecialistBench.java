@@ -64,15 +64,20 @@ public final class SpecialistBench {
    * @param warmupEvents requests streamed first and not measured, so the JIT has compiled the path
    * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
    * @param chart an SVG of accuracy against coverage for each kind, or null
+   * @param model a saved model directory to score and serve instead of training the kinds, or null
+   * @param rounds how many inline phases, each followed by the model alone on the same texts
    */
   public record Options(List<LabeledText> train, List<LabeledText> test, String dataset, List<ModelKind> kinds,
-      int events, int warmupEvents, Long commitIntervalMs, Path chart, String bootstrap) {
+      int events, int warmupEvents, Long commitIntervalMs, Path chart, String bootstrap, Path model, int rounds) {
     public Options {
-      if (kinds.isEmpty()) {
+      if (kinds.isEmpty() && model == null) {
         throw new IllegalArgumentException("at least one model kind to benchmark");
       }
       if (events < 1) {
         throw new IllegalArgumentException("--events must be at least 1, was " + events);
+      }
+      if (rounds < 1 || rounds > events) {
+        throw new IllegalArgumentException("--rounds must be between 1 and --events, was " + rounds);
       }
     }
   }
@@ -83,7 +88,38 @@ public final class SpecialistBench {
 
   /** The requests of one inline phase as the bench saw them. */
   private record Streamed(int sent, int classified, int duplicates, long firstSentMs, long lastClassifiedMs,
-      List<Double> latencyMs, Set<String> versions, double modelAlonePerS) {}
+      List<Double> latencyMs, Set<String> versions) {
+    double seconds() {
+      return Math.max(1, lastClassifiedMs - firstSentMs) / 1000.0;
+    }
+
+    double perS() {
+      return classified / seconds();
+    }
+  }
+
+  /**
+   * One round: an inline phase, then the model alone on the same texts; and where the stream thread's time went in
+   * the inline phase: its CPU time and the model's prediction time (mean, and share of the round's wall time), and
+   * the JIT compiler's time in this JVM over the round.
+   */
+  private record Round(Streamed inline, double alonePerS, StreamThreadTime spent, long jitMs) {
+    double ratio() {
+      return inline.perS() / alonePerS;
+    }
+
+    double cpuShare() {
+      return spent.cpuNanos() / (inline.seconds() * 1e9);
+    }
+
+    double predictShare() {
+      return spent.predictNanos() / (inline.seconds() * 1e9);
+    }
+
+    double predictMsMean() {
+      return spent.predictNanos() / 1e6 / Math.max(1, spent.predictions());
+    }
+  }
 
   private final Options options;
   private final Progress progress;
@@ -96,12 +132,16 @@ public final class SpecialistBench {
 
   public ObjectNode run() throws Exception {
     List<Scored> scored = new ArrayList<>();
-    for (ModelKind kind : options.kinds()) {
-      scored.add(trainAndScore(kind));
+    if (options.model() != null) {
+      scored.add(scoreSaved(options.model()));
+    } else {
+      for (ModelKind kind : options.kinds()) {
+        scored.add(trainAndScore(kind));
+      }
     }
     Scored best = Collections.max(scored, java.util.Comparator.comparingDouble(s -> s.test().accuracy()));
     progress.say("serving the %s model inline through a real broker", best.kind().id());
-    Streamed inline = inline(best.trained());
+    List<Round> inline = inline(best.trained());
     if (options.chart() != null) {
       chart(scored);
     }
@@ -120,6 +160,27 @@ public final class SpecialistBench {
             + " trained in %.1f s", kind.id(), test.accuracy(), test.macroF1(), test.threshold(),
         test.coverageAtThreshold(), test.accuracyAtThreshold(), test.eventsPerS(), seconds);
     return new Scored(kind, trained, test, seconds, coverageCurve(model, options.test()));
+  }
+
+  /** The middle of sorted values (the mean of the two middle ones for an even count). */
+  static double median(List<Double> sorted) {
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  /** A model saved by {@code train --out DIR}: scored like a trained one, not trained again. */
+  private Scored scoreSaved(Path dir) {
+    SpecialistModel record = SpecialistModels.read(dir);
+    TextClassifier model = SpecialistModels.load(record);
+    ModelKind kind = ModelKind.ofFormat(record.format());
+    progress.say("scoring the saved %s model %s (%s) on %d examples ...", kind.id(), record.name(), record.version(),
+        options.test().size());
+    EvaluationReport test = Evaluation.evaluate(model, options.test(), model.recommendedThreshold());
+    progress.say("%s: accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.3f, accuracy %.4f; %.0f events/s",
+        kind.id(), test.accuracy(), test.macroF1(), test.threshold(), test.coverageAtThreshold(),
+        test.accuracyAtThreshold(), test.eventsPerS());
+    return new Scored(kind, new TrainedModel(model, record, null), test, Double.NaN,
+        coverageCurve(model, options.test()));
   }
 
   /**
@@ -143,7 +204,7 @@ public final class SpecialistBench {
     return curve;
   }
 
-  private Streamed inline(TrainedModel trained) throws Exception {
+  private List<Round> inline(TrainedModel trained) throws Exception {
     SpecialistModel record = trained.record();
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
     Path state = Files.createTempDirectory("llmstreams-bench");
@@ -153,7 +214,7 @@ public final class SpecialistBench {
         new TopicAdmin(admin, (short) -1).apply(catalog.all(), false);
       }
       Map<String, String> settings = cluster.appSettings(prefix, state);
-      settings.put(AppConfig.SPECIALIST_MODEL_NAME, MODEL);
+      settings.put(AppConfig.SPECIALIST_MODEL_NAME, record.name());
       // Annotation alone is measured: with threshold 0 no event is escalated (the escalation share is reported
       // from the test set instead).
       settings.put(AppConfig.SPECIALIST_THRESHOLD, "0");
@@ -171,22 +232,71 @@ public final class SpecialistBench {
         awaitServed(module, record.version());
         progress.say("model %s in service; warming up with %d events", record.version(), options.warmupEvents());
         if (options.warmupEvents() > 0) {
-          stream(cluster, catalog, options.warmupEvents(), "warm-up");
+          stream(cluster, catalog, options.warmupEvents(), options.events(), "warm-up");
         }
-        Streamed inline = stream(cluster, catalog, options.events(), "events");
-        // The model alone, right after and in the same conditions (the broker and the app up, idle): same texts,
-        // one thread, one prediction per event.
-        List<LabeledText> texts = new ArrayList<>();
-        for (int i = 0; i < options.events(); i++) {
-          texts.add(options.test().get(i % options.test().size()));
+        // Rounds: inline, then the model alone on the same texts right after, in the same conditions (the broker
+        // and the app up and idle; one thread, one prediction per event). Pairing each inline phase with its own
+        // alone phase keeps a slow minute on a shared machine from landing on one side only.
+        List<Round> rounds = new ArrayList<>();
+        int offset = 0;
+        for (int r = 0; r < options.rounds(); r++) {
+          int n = (options.events() - offset) / (options.rounds() - r);
+          StreamThreadTime before = StreamThreadTime.of(observability.registry());
+          long jitBefore = jitMs();
+          Streamed inline = stream(cluster, catalog, n, offset, "round " + (r + 1) + " inline");
+          StreamThreadTime spent = StreamThreadTime.of(observability.registry()).minus(before);
+          long jit = jitMs() - jitBefore;
+          List<LabeledText> texts = new ArrayList<>();
+          for (int i = 0; i < n; i++) {
+            texts.add(options.test().get((offset + i) % options.test().size()));
+          }
+          double alone = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
+          Round round = new Round(inline, alone, spent, jit);
+          progress.say("round %d: inline %.1f events/s, the model alone %.1f events/s: ratio %.3f (inline, a prediction"
+                  + " took %.2f ms on average, %.0f%% of the time; the stream thread was on a CPU %.0f%% of the time;"
+                  + " JIT compiling %.1f s)", r + 1, inline.perS(), alone, round.ratio(), round.predictMsMean(),
+              100 * round.predictShare(), 100 * round.cpuShare(), jit / 1000.0);
+          rounds.add(round);
+          offset += n;
         }
-        double alone = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
-        progress.say("the model alone: %.1f events/s", alone);
-        return new Streamed(inline.sent(), inline.classified(), inline.duplicates(), inline.firstSentMs(),
-            inline.lastClassifiedMs(), inline.latencyMs(), inline.versions(), alone);
+        return rounds;
       }
     } finally {
       GatewayBench.deleteQuietly(state);
+    }
+  }
+
+  /** Milliseconds this JVM's JIT compilers have spent so far (-1 when the JVM does not say). */
+  private static long jitMs() {
+    var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+  }
+
+  /**
+   * Cumulative time of the app's stream threads: CPU time (the JVM's per-thread clock) and the time the model took
+   * to label events ({@code llmstreams.specialist.inference}), with the count.
+   */
+  private record StreamThreadTime(long cpuNanos, double predictNanos, long predictions) {
+    static StreamThreadTime of(io.micrometer.core.instrument.MeterRegistry registry) {
+      java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+      long cpu = 0;
+      for (Thread t : Thread.getAllStackTraces().keySet()) {
+        if (t.getName().contains("-StreamThread-")) {
+          cpu += Math.max(0, threads.getThreadCpuTime(t.getId()));
+        }
+      }
+      double predictNanos = 0;
+      long predictions = 0;
+      for (io.micrometer.core.instrument.Timer t : registry.find("llmstreams.specialist.inference").timers()) {
+        predictNanos += t.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS);
+        predictions += t.count();
+      }
+      return new StreamThreadTime(cpu, predictNanos, predictions);
+    }
+
+    StreamThreadTime minus(StreamThreadTime before) {
+      return new StreamThreadTime(cpuNanos - before.cpuNanos, predictNanos - before.predictNanos,
+          predictions - before.predictions);
     }
   }
 
@@ -215,7 +325,8 @@ public final class SpecialistBench {
    * Produces n requests as fast as the producer takes them and waits until each has its committed classification
    * (read_committed: when a user could read it).
    */
-  private Streamed stream(BenchCluster cluster, TopicCatalog catalog, int n, String label) throws Exception {
+  private Streamed stream(BenchCluster cluster, TopicCatalog catalog, int n, int offset, String label)
+      throws Exception {
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
     Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
     String run = label + "-" + UUID.randomUUID().toString().substring(0, 6) + "-";
@@ -233,7 +344,7 @@ public final class SpecialistBench {
       long first = System.currentTimeMillis();
       for (int i = 0; i < n; i++) {
         String id = run + i;
-        String text = options.test().get(i % options.test().size()).text();
+        String text = options.test().get((offset + i) % options.test().size()).text();
         producer.send(new ProducerRecord<>(requests.name(), id, new ClassificationRequest(id, text, null)));
       }
       producer.flush();
@@ -261,7 +372,7 @@ public final class SpecialistBench {
         }
       }
       progress.say("%s: %d/%d classified in %.2f s", label, seen.size(), n, (last - first) / 1000.0);
-      return new Streamed(n, seen.size(), duplicates, first, last, latencyMs, versions, Double.NaN);
+      return new Streamed(n, seen.size(), duplicates, first, last, latencyMs, versions);
     }
   }
 
@@ -286,12 +397,15 @@ public final class SpecialistBench {
     progress.say("chart written to %s", options.chart());
   }
 
-  private ObjectNode report(List<Scored> scored, Scored best, Streamed inline) {
+  private ObjectNode report(List<Scored> scored, Scored best, List<Round> rounds) {
     ObjectNode report = JsonNodeFactory.instance.objectNode();
     report.put("benchmark", "specialist");
     report.put("dataset", options.dataset());
-    report.put("train_examples", options.train().size());
+    report.put("train_examples", options.model() == null ? options.train().size() : 0);
     report.put("test_examples", options.test().size());
+    if (options.model() != null) {
+      report.put("saved_model", options.model().toString());
+    }
     ObjectNode models = report.putObject("models");
     for (Scored s : scored) {
       ObjectNode m = models.putObject(s.kind().id());
@@ -303,31 +417,72 @@ public final class SpecialistBench {
       m.put("accuracy_at_threshold", GatewayBench.round(s.test().accuracyAtThreshold()));
       m.put("escalated_share_at_threshold", GatewayBench.round(1 - s.test().coverageAtThreshold()));
       m.put("events_per_s_outside_kafka", Math.round(s.test().eventsPerS()));
-      m.put("training_s", GatewayBench.round(s.trainingSeconds()));
+      if (Double.isNaN(s.trainingSeconds())) {
+        m.putNull("training_s"); // a saved model: not trained here
+      } else {
+        m.put("training_s", GatewayBench.round(s.trainingSeconds()));
+      }
       m.put("record_bytes", SpecialistModels.recordBytes(s.trained().record()));
     }
     report.put("best_model", best.kind().id());
     ObjectNode in = report.putObject("inline");
-    double seconds = Math.max(1, inline.lastClassifiedMs() - inline.firstSentMs()) / 1000.0;
-    double inlinePerS = inline.classified() / seconds;
-    double own = inline.modelAlonePerS();
+    int sent = 0;
+    int classified = 0;
+    int duplicates = 0;
+    double inlineSeconds = 0;
+    double aloneSeconds = 0;
+    Set<String> versions = new java.util.TreeSet<>();
+    List<Double> latency = new ArrayList<>();
+    List<Double> ratios = new ArrayList<>();
+    ArrayNode perRound = JsonNodeFactory.instance.arrayNode();
+    for (Round r : rounds) {
+      sent += r.inline().sent();
+      classified += r.inline().classified();
+      duplicates += r.inline().duplicates();
+      inlineSeconds += r.inline().seconds();
+      aloneSeconds += r.inline().sent() / r.alonePerS();
+      versions.addAll(r.inline().versions());
+      latency.addAll(r.inline().latencyMs());
+      ratios.add(r.ratio());
+      perRound.addObject()
+          .put("events", r.inline().sent())
+          .put("events_per_s_inline", GatewayBench.round(r.inline().perS()))
+          .put("events_per_s_model_alone", GatewayBench.round(r.alonePerS()))
+          .put("ratio_inline_to_model", GatewayBench.round(r.ratio()))
+          .put("prediction_ms_mean_inline", GatewayBench.round(r.predictMsMean()))
+          .put("prediction_ms_mean_alone", GatewayBench.round(1000 / r.alonePerS()))
+          .put("prediction_share_of_inline_time", GatewayBench.round(r.predictShare()))
+          .put("stream_thread_cpu_share", GatewayBench.round(r.cpuShare()))
+          .put("jit_compile_s", r.jitMs() < 0 ? Double.NaN : r.jitMs() / 1000.0);
+    }
+    Collections.sort(ratios);
     in.put("model", best.kind().id());
-    in.put("events", inline.sent());
-    in.put("classified", inline.classified());
-    in.put("lost", inline.sent() - inline.classified());
-    in.put("duplicate_classifications", inline.duplicates());
-    in.put("model_versions", String.join(",", inline.versions()));
+    in.put("events", sent);
+    in.put("classified", classified);
+    in.put("lost", sent - classified);
+    in.put("duplicate_classifications", duplicates);
+    in.put("model_versions", String.join(",", versions));
     in.put("warmup_events", options.warmupEvents());
     in.put("commit_interval_ms", commitIntervalMs);
-    in.put("events_per_s_inline", GatewayBench.round(inlinePerS));
-    in.put("events_per_s_model_alone", GatewayBench.round(own));
-    in.put("ratio_inline_to_model", GatewayBench.round(inlinePerS / own));
+    in.put("events_per_s_inline", GatewayBench.round(classified / inlineSeconds));
+    in.put("events_per_s_model_alone", GatewayBench.round(sent / aloneSeconds));
+    in.put("ratio_inline_to_model", GatewayBench.round(median(ratios)));
+    in.put("ratio_of_totals", GatewayBench.round((classified / inlineSeconds) / (sent / aloneSeconds)));
+    in.put("ratio_min", GatewayBench.round(ratios.get(0)));
+    in.put("ratio_max", GatewayBench.round(ratios.get(ratios.size() - 1)));
+    in.set("rounds", perRound);
     ArrayNode note = in.putArray("notes");
-    note.add("inline: from the first request produced to the last classification committed (read_committed), one"
-        + " stream thread, exactly-once; threshold 0 so no event is escalated");
-    note.add("model alone: the same texts right after the inline phase, with the broker and the app up and idle: one"
+    note.add("inline: from the first request of a round produced to its last classification committed"
+        + " (read_committed), one stream thread, exactly-once; threshold 0 so no event is escalated");
+    note.add("model alone: after each inline round, the same texts with the broker and the app up and idle: one"
         + " thread, one predict per event, after a warm-up");
-    List<Double> latency = new ArrayList<>(inline.latencyMs());
+    note.add("ratio_inline_to_model: the median of the rounds' ratios; ratio_of_totals: all inline events over all"
+        + " inline time, against all alone events over all alone time");
+    note.add("per round, where the inline time went: prediction_ms_mean_inline against prediction_ms_mean_alone is"
+        + " the model slowed by sharing the CPUs with the broker and Kafka clients; prediction_share_of_inline_time is"
+        + " the share of the round's wall time the model was predicting (the rest is Kafka's work per event, commits"
+        + " and waits); stream_thread_cpu_share is the stream thread's CPU time over the wall time; jit_compile_s is"
+        + " the JIT compilers' time in this JVM during the round");
     Collections.sort(latency);
     in.put("in_app_latency_ms_p50", GatewayBench.round(GatewayBench.percentile(latency, 0.50)));
     in.put("in_app_latency_ms_p99", GatewayBench.round(GatewayBench.percentile(latency, 0.99)));
