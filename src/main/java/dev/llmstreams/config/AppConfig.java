@@ -72,6 +72,10 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_MAX_RESULT_CHARS = "controller.max.result.chars";
   public static final String CONTROLLER_MAX_GOAL_CHARS = "controller.max.goal.chars";
   public static final int DEFAULT_CONTROLLER_MAX_GOAL_CHARS = 100_000;
+  public static final String CONTROLLER_MAX_ANSWER_CHARS = "controller.max.answer.chars";
+  public static final int DEFAULT_CONTROLLER_MAX_ANSWER_CHARS = 100_000;
+  public static final String CONTROLLER_MAX_STATE_BYTES = "controller.max.state.bytes";
+  public static final int DEFAULT_CONTROLLER_MAX_STATE_BYTES = 900_000;
   public static final String TOOLS_DIR = "tools.dir";
   public static final String TOOLS_HTTP_ALLOWED_HOSTS = "tools.http.allowed.hosts";
   public static final String TOOLS_HTTP_MAX_BYTES = "tools.http.max.bytes";
@@ -220,6 +224,13 @@ public final class AppConfig extends AbstractConfig {
           .define(CONTROLLER_MAX_GOAL_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_GOAL_CHARS, Range.between(1, 200_000),
               Importance.LOW, "Longest goal text; a longer goal goes to dead-letters. The goal's state entry and each"
                   + " of its LLM requests carry the text and must stay under the topics' 1 MiB records.")
+          .define(CONTROLLER_MAX_ANSWER_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, Range.between(100, 1_000_000),
+              Importance.LOW, "Longest final answer on goal-results; a longer one is cut, and ends saying so.")
+          .define(CONTROLLER_MAX_STATE_BYTES, Type.INT, DEFAULT_CONTROLLER_MAX_STATE_BYTES,
+              Range.between(10_000, 8_000_000), Importance.LOW, "Largest state entry of a running goal (its transcript"
+                  + " of LLM replies and tool results, as JSON bytes); a goal whose entry would grow past it ends failed,"
+                  + " saying why. Keep it under the changelog's max.message.bytes (the broker's default, 1 MiB): a"
+                  + " state record the broker refuses stops the stream thread under exactly-once.")
           .define(TOOLS_DIR, Type.STRING, "", Importance.MEDIUM,
               "Folder of extra tool definitions (<name>.json: name, description, parameters, timeoutMs,"
                   + " requiresApproval); each gets topic tool-calls.<name>.")

@@ -17,16 +17,19 @@ import java.util.Set;
  */
 final class Guards {
   /** The operator's limits (config {@code controller.*}). */
-  record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs, int maxGoalChars) {
-    /** With the default limit on a goal's text. */
+  record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs, int maxGoalChars,
+      int maxAnswerChars, int maxStateBytes) {
+    /** With the default limits on a goal's text, its answer and its state. */
     Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs) {
-      this(maxSteps, maxTokens, maxCostUsd, deadlineMs, maxRepairs, AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS);
+      this(maxSteps, maxTokens, maxCostUsd, deadlineMs, maxRepairs, AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS,
+          AppConfig.DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, AppConfig.DEFAULT_CONTROLLER_MAX_STATE_BYTES);
     }
 
     static Settings from(AppConfig config) {
       return new Settings(config.getInt(AppConfig.CONTROLLER_MAX_STEPS), config.getLong(AppConfig.CONTROLLER_MAX_TOKENS),
           config.getDouble(AppConfig.CONTROLLER_MAX_COST_USD), config.getLong(AppConfig.CONTROLLER_DEADLINE_MS),
-          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS), config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS));
+          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS), config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS),
+          config.getInt(AppConfig.CONTROLLER_MAX_ANSWER_CHARS), config.getInt(AppConfig.CONTROLLER_MAX_STATE_BYTES));
     }
   }
 

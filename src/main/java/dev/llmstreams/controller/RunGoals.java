@@ -88,6 +88,10 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private final Counter ignored;
   private final Counter llmTurns;
   private final Counter repairsMeter;
+  private final Counter stateTooLarge;
+  /** The store's own serializer: the size it measures is the size of the changelog record's value. */
+  private static final org.apache.kafka.common.serialization.Serializer<GoalLog> LOG_BYTES =
+      dev.llmstreams.events.JsonSerde.of(GoalLog.class).serializer();
   private final DistributionSummary goalSteps;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, GoalLog> logs;
@@ -112,6 +116,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         .description("LLM replies, tool results or approvals that arrived late, twice, or for no pending call")
         .register(registry);
     this.llmTurns = Counter.builder("llmstreams.controller.llm.turns").description("LLM requests sent (steps)")
+        .register(registry);
+    this.stateTooLarge = Counter.builder("llmstreams.controller.state.too.large")
+        .description("Goals ended failed because their state entry outgrew controller.max.state.bytes")
         .register(registry);
     this.repairsMeter = Counter.builder("llmstreams.controller.repairs")
         .description("Turns whose invalid tool calls were fed back to the LLM for repair").register(registry);
@@ -214,6 +221,12 @@ final class RunGoals implements Processor<String, Object, String, Object> {
 
   /** The next turn: one LLM request with the conversation so far, unless a guard ends the goal first. */
   private void askLlm(GoalLog log, long now) {
+    Optional<String> tooLarge = stateTooLarge(log);
+    if (tooLarge.isPresent()) {
+      // Checked before the request, which carries the whole transcript too.
+      finish(log, GoalStatus.FAILED, lastContent(log), tooLarge.get(), now);
+      return;
+    }
     Optional<String> stop = Guards.stepLimit(log.step + 1, log.maxSteps)
         .or(() -> Guards.budgetSpent(log.usage, log.costUsd, log.maxTokens, log.maxCostUsd));
     if (stop.isPresent()) {
@@ -497,6 +510,13 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   // ---- the end of a goal
 
   private void finish(GoalLog log, GoalStatus status, String answer, String reason, long now) {
+    int maxAnswer = guards.settings().maxAnswerChars();
+    if (answer != null && answer.length() > maxAnswer) {
+      // Said in the answer itself, as for tool results: a succeeded goal's result has no reason (topic contract).
+      int end = Character.isHighSurrogate(answer.charAt(maxAnswer - 1)) ? maxAnswer - 1 : maxAnswer;
+      answer = answer.substring(0, end) + String.format(java.util.Locale.ROOT,
+          "… [cut: %,d of %,d characters kept, controller.max.answer.chars]", end, answer.length());
+    }
     GoalResult result = new GoalResult(log.goalId, status, status == GoalStatus.SUCCEEDED && answer == null ? "" : answer,
         log.step, log.usage, log.costUsd, Math.max(0, now - log.startedAtMs), reason,
         new Provenance(log.lastCausationId, log.models, null), Instant.ofEpochMilli(now));
@@ -532,9 +552,31 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private void save(GoalLog log, long now) {
     if (log.finished() && log.expiresAtMs <= now) {
       logs.delete(log.goalId);
-    } else {
-      logs.put(log.goalId, log);
+      return;
     }
+    if (!log.finished()) {
+      Optional<String> tooLarge = stateTooLarge(log);
+      if (tooLarge.isPresent()) {
+        finish(log, GoalStatus.FAILED, lastContent(log), tooLarge.get(), now);
+      }
+    }
+    logs.put(log.goalId, log);
+  }
+
+  /**
+   * Why a running goal's state entry is too large to keep, if it is. The entry goes to the store's changelog as one
+   * record, and a record over the topic's limit would stop the stream thread at the commit (exactly-once), so such a
+   * goal ends instead, small again (a finished goal keeps only its result).
+   */
+  private Optional<String> stateTooLarge(GoalLog log) {
+    int bytes = LOG_BYTES.serialize(null, log).length;
+    int max = guards.settings().maxStateBytes();
+    if (bytes <= max) {
+      return Optional.empty();
+    }
+    stateTooLarge.increment();
+    return Optional.of(String.format(java.util.Locale.ROOT, "the goal's state reached %,d bytes, over the %,d of"
+        + " controller.max.state.bytes: its LLM replies and tool results are too large to keep", bytes, max));
   }
 
   // ---- helpers

@@ -553,6 +553,59 @@ class ControllerTopologyTest {
   }
 
   @Test
+  void shouldCutAnAnswerOverTheLimitAndSaySo() {
+    start(Map.of(AppConfig.CONTROLLER_MAX_ANSWER_CHARS, "1000"));
+    goals.pipeInput("g1", goal("g1", "Write a lot.", List.of("calculator")));
+    replies.pipeInput("g1", answer(onlyRequest(), "a".repeat(999) + "\uD83D\uDE00" + "b".repeat(5000)));
+
+    assertThat(deadLetters.isEmpty()).isTrue();
+    GoalResult r = goalResults.readValuesToList().get(0);
+    assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
+    assertThat(r.answer()).as("cut before a split surrogate pair, and says so")
+        .isEqualTo("a".repeat(999) + "… [cut: 999 of 6,001 characters kept, controller.max.answer.chars]");
+    assertThat(r.reason()).isNull();
+    assertThat(logStore().get("g1").result.answer()).isEqualTo(r.answer());
+  }
+
+  @Test
+  void shouldEndAGoalWhoseStateOutgrowsTheLimitInsteadOfWritingATooLargeRecord() {
+    start(Map.of(AppConfig.CONTROLLER_MAX_STATE_BYTES, "20000"));
+    goals.pipeInput("g1", goal("g1", "Keep fetching.", List.of("calculator")));
+    goals.pipeInput("g2", goal("g2", "Just one step.", List.of("calculator")));
+    List<LlmRequest> first = requests.readValuesToList();
+    LlmRequest g2 = first.stream().filter(q -> q.correlationId().equals("g2")).findFirst().orElseThrow();
+    LlmRequest next = first.stream().filter(q -> q.correlationId().equals("g1")).findFirst().orElseThrow();
+    // Each step adds a tool result of about 8,000 characters (controller.max.result.chars) to g1's transcript.
+    int steps = 0;
+    while (goalResults.isEmpty() && steps < 10) {
+      steps++;
+      replies.pipeInput("g1", toolReply(next, ask("c" + steps, "calculator", "{\"expression\":\"1+1\"}")));
+      ToolCall call = toolCalls.get("calculator").readValuesToList().get(0);
+      results.pipeInput("g1", ok(call, "{\"value\":\"" + "9".repeat(20_000) + "\"}"));
+      List<LlmRequest> more = requests.readValuesToList();
+      if (!more.isEmpty()) {
+        next = more.get(0);
+      }
+    }
+    List<GoalResult> done = goalResults.readValuesToList();
+    assertThat(done).hasSize(1);
+    assertThat(done.get(0).goalId()).isEqualTo("g1");
+    assertThat(done.get(0).status()).isEqualTo(GoalStatus.FAILED);
+    assertThat(done.get(0).reason()).contains("over the 20,000 of controller.max.state.bytes");
+    assertThat(steps).as("8,000-character results outgrow 20,000 bytes in two or three steps").isBetween(2, 3);
+    assertThat(requests.isEmpty()).as("no LLM request with the oversized transcript").isTrue();
+    GoalLog kept = logStore().get("g1");
+    assertThat(kept.finished()).isTrue();
+    assertThat(kept.messages).isEmpty();
+    assertThat(registry.get("llmstreams.controller.state.too.large").counter().count()).isEqualTo(1.0);
+
+    // The other goal goes on.
+    replies.pipeInput("g2", answer(g2, "done"));
+    assertThat(goalResults.readValuesToList()).extracting(GoalResult::status).containsExactly(GoalStatus.SUCCEEDED);
+    assertThat(deadLetters.isEmpty()).isTrue();
+  }
+
+  @Test
   void shouldSendAToolResultNamingTheWrongToolToDeadLetters() {
     start();
     goals.pipeInput("g1", goal("g1", "x", List.of("calculator")));
