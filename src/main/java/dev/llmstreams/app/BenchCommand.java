@@ -233,7 +233,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--events", defaultValue = "5000", description = "Requests streamed in the measured phase (default ${DEFAULT-VALUE}).")
     int events;
 
-    @Option(names = "--warmup-events", defaultValue = "2000",
+    @Option(names = "--warmup-events", defaultValue = "8000",
         description = "Requests streamed first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
     int warmupEvents;
 
@@ -246,8 +246,8 @@ final class BenchCommand implements Runnable {
     Path model;
 
     @Option(names = "--rounds", defaultValue = "5",
-        description = "Inline phases, each followed by the model alone on the same texts; the ratio reported is their"
-            + " median (default ${DEFAULT-VALUE}).")
+        description = "Inline phases, each between two runs of the model alone on the same texts; the ratio reported is"
+            + " the rounds' median (default ${DEFAULT-VALUE}).")
     int rounds;
 
     @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw accuracy against coverage per model.")

@@ -103,9 +103,14 @@ public final class SpecialistBench {
    * the inline phase: its CPU time and the model's prediction time (mean, and share of the round's wall time), and
    * the JIT compiler's time in this JVM over the round.
    */
-  private record Round(Streamed inline, double alonePerS, StreamThreadTime spent, long jitMs) {
+  private record Round(Streamed inline, double aloneBeforePerS, double aloneAfterPerS, StreamThreadTime spent,
+      long jitMs) {
+    double alonePerS() {
+      return (aloneBeforePerS + aloneAfterPerS) / 2;
+    }
+
     double ratio() {
-      return inline.perS() / alonePerS;
+      return inline.perS() / alonePerS();
     }
 
     double cpuShare() {
@@ -234,28 +239,31 @@ public final class SpecialistBench {
         if (options.warmupEvents() > 0) {
           stream(cluster, catalog, options.warmupEvents(), options.events(), "warm-up");
         }
-        // Rounds: inline, then the model alone on the same texts right after, in the same conditions (the broker
-        // and the app up and idle; one thread, one prediction per event). Pairing each inline phase with its own
-        // alone phase keeps a slow minute on a shared machine from landing on one side only.
+        // Rounds: the model alone on a round's texts, the same texts inline, then alone again (the broker and the app
+        // up and idle; one thread, one prediction per event). The inline rate is compared with the mean of the two
+        // alone rates around it, so a machine that speeds up or slows down over a round weighs on both sides alike.
         List<Round> rounds = new ArrayList<>();
         int offset = 0;
         for (int r = 0; r < options.rounds(); r++) {
           int n = (options.events() - offset) / (options.rounds() - r);
+          List<LabeledText> texts = new ArrayList<>();
+          for (int i = 0; i < n; i++) {
+            texts.add(options.test().get((offset + i) % options.test().size()));
+          }
+          double aloneBefore = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
           StreamThreadTime before = StreamThreadTime.of(observability.registry());
           long jitBefore = jitMs();
           Streamed inline = stream(cluster, catalog, n, offset, "round " + (r + 1) + " inline");
           StreamThreadTime spent = StreamThreadTime.of(observability.registry()).minus(before);
           long jit = jitMs() - jitBefore;
-          List<LabeledText> texts = new ArrayList<>();
-          for (int i = 0; i < n; i++) {
-            texts.add(options.test().get((offset + i) % options.test().size()));
-          }
-          double alone = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
-          Round round = new Round(inline, alone, spent, jit);
-          progress.say("round %d: inline %.1f events/s, the model alone %.1f events/s: ratio %.3f (inline, a prediction"
-                  + " took %.2f ms on average, %.0f%% of the time; the stream thread was on a CPU %.0f%% of the time;"
-                  + " JIT compiling %.1f s)", r + 1, inline.perS(), alone, round.ratio(), round.predictMsMean(),
-              100 * round.predictShare(), 100 * round.cpuShare(), jit / 1000.0);
+          double aloneAfter = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
+          Round round = new Round(inline, aloneBefore, aloneAfter, spent, jit);
+          double alone = round.alonePerS();
+          progress.say("round %d: inline %.1f events/s, the model alone %.1f events/s (%.1f before, %.1f after): ratio"
+                  + " %.3f (inline, a prediction took %.2f ms on average, %.0f%% of the time; the stream thread was on a"
+                  + " CPU %.0f%% of the time; JIT compiling %.1f s)", r + 1, inline.perS(), alone, aloneBefore,
+              aloneAfter, round.ratio(), round.predictMsMean(), 100 * round.predictShare(), 100 * round.cpuShare(),
+              jit / 1000.0);
           rounds.add(round);
           offset += n;
         }
@@ -448,6 +456,8 @@ public final class SpecialistBench {
           .put("events", r.inline().sent())
           .put("events_per_s_inline", GatewayBench.round(r.inline().perS()))
           .put("events_per_s_model_alone", GatewayBench.round(r.alonePerS()))
+          .put("events_per_s_model_alone_before", GatewayBench.round(r.aloneBeforePerS()))
+          .put("events_per_s_model_alone_after", GatewayBench.round(r.aloneAfterPerS()))
           .put("ratio_inline_to_model", GatewayBench.round(r.ratio()))
           .put("prediction_ms_mean_inline", GatewayBench.round(r.predictMsMean()))
           .put("prediction_ms_mean_alone", GatewayBench.round(1000 / r.alonePerS()))
@@ -474,8 +484,8 @@ public final class SpecialistBench {
     ArrayNode note = in.putArray("notes");
     note.add("inline: from the first request of a round produced to its last classification committed"
         + " (read_committed), one stream thread, exactly-once; threshold 0 so no event is escalated");
-    note.add("model alone: after each inline round, the same texts with the broker and the app up and idle: one"
-        + " thread, one predict per event, after a warm-up");
+    note.add("model alone: the mean of two runs on the round's texts, one right before and one right after its inline"
+        + " phase, with the broker and the app up and idle: one thread, one predict per event, after a warm-up");
     note.add("ratio_inline_to_model: the median of the rounds' ratios; ratio_of_totals: all inline events over all"
         + " inline time, against all alone events over all alone time");
     note.add("per round, where the inline time went: prediction_ms_mean_inline against prediction_ms_mean_alone is"
