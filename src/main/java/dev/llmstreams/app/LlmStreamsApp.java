@@ -63,7 +63,8 @@ public final class LlmStreamsApp implements AutoCloseable {
       });
       ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
       observability.bind(ks, module.name());
-      dev.llmstreams.observability.StateTransferMeters.bind(ks, module.name(), observability.registry());
+      dev.llmstreams.observability.StateTransferMeters.bind(ks, module.name(), observability.registry(),
+          topology.describe());
       dev.llmstreams.observability.StoreEntries.register(observability.registry(), ks, module.name(), topology.describe());
       module.registerRoutes(http, ks, self);
       streams.put(module.name(), ks);

@@ -22,9 +22,18 @@ public final class StateTransferMeters implements StateRestoreListener, StandbyU
     this.pattern = pattern;
   }
 
-  /** Registers the listeners on {@code streams}; call before it starts. */
-  public static void bind(KafkaStreams streams, String pattern, MeterRegistry registry) {
+  /**
+   * Registers the listeners on {@code streams}; call before it starts. Each store's counters start at 0 (standby
+   * ones for task-local stores only), so a dashboard shows them before the first restore or standby update.
+   */
+  public static void bind(KafkaStreams streams, String pattern, MeterRegistry registry,
+      org.apache.kafka.streams.TopologyDescription topology) {
     StateTransferMeters meters = new StateTransferMeters(registry, pattern);
+    StoreEntries.localStores(topology).forEach(store -> {
+      meters.restored(store);
+      meters.standby(store);
+    });
+    StoreEntries.globalStores(topology).forEach(meters::restored);
     streams.setGlobalStateRestoreListener(meters);
     streams.setStandbyUpdateListener(meters);
   }

@@ -37,8 +37,20 @@ public final class StoreEntries {
   /** Registers one gauge per state store of {@code topology} (global stores included). */
   public static void register(MeterRegistry registry, KafkaStreams streams, String pattern,
       TopologyDescription topology) {
+    Set<String> global = globalStores(topology);
+    localStores(topology).forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, false)));
+    global.forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, true)));
+  }
+
+  /** The names of the topology's global stores. */
+  static Set<String> globalStores(TopologyDescription topology) {
     Set<String> global = new LinkedHashSet<>();
     topology.globalStores().forEach(g -> global.addAll(g.processor().stores()));
+    return global;
+  }
+
+  /** The names of the topology's task-local stores (every store a processor uses that is not global). */
+  static Set<String> localStores(TopologyDescription topology) {
     Set<String> local = new LinkedHashSet<>();
     for (TopologyDescription.Subtopology sub : topology.subtopologies()) {
       for (TopologyDescription.Node node : sub.nodes()) {
@@ -47,9 +59,8 @@ public final class StoreEntries {
         }
       }
     }
-    local.removeAll(global);
-    local.forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, false)));
-    global.forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, true)));
+    local.removeAll(globalStores(topology));
+    return local;
   }
 
   private static void gauge(MeterRegistry registry, String pattern, String store, Counter counter) {
