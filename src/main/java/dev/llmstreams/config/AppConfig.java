@@ -72,6 +72,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_MAX_RESULT_CHARS = "controller.max.result.chars";
   public static final String CONTROLLER_MAX_GOAL_CHARS = "controller.max.goal.chars";
   public static final int DEFAULT_CONTROLLER_MAX_GOAL_CHARS = 100_000;
+  public static final String CONTROLLER_MAX_ARGUMENTS_CHARS = "controller.max.arguments.chars";
+  public static final int DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS = 100_000;
   public static final String CONTROLLER_MAX_ANSWER_CHARS = "controller.max.answer.chars";
   public static final int DEFAULT_CONTROLLER_MAX_ANSWER_CHARS = 100_000;
   public static final String CONTROLLER_MAX_STATE_BYTES = "controller.max.state.bytes";
@@ -224,6 +226,9 @@ public final class AppConfig extends AbstractConfig {
           .define(CONTROLLER_MAX_GOAL_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_GOAL_CHARS, Range.between(1, 200_000),
               Importance.LOW, "Longest goal text; a longer goal goes to dead-letters. The goal's state entry and each"
                   + " of its LLM requests carry the text and must stay under the topics' 1 MiB records.")
+          .define(CONTROLLER_MAX_ARGUMENTS_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS,
+              Range.between(100, 500_000), Importance.LOW, "Longest arguments (as JSON text) of a tool call the LLM asks"
+                  + " for; a longer call is not run and the refusal goes back to the LLM, like invalid arguments.")
           .define(CONTROLLER_MAX_ANSWER_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, Range.between(100, 1_000_000),
               Importance.LOW, "Longest final answer on goal-results; a longer one is cut, and ends saying so.")
           .define(CONTROLLER_MAX_STATE_BYTES, Type.INT, DEFAULT_CONTROLLER_MAX_STATE_BYTES,

@@ -18,18 +18,20 @@ import java.util.Set;
 final class Guards {
   /** The operator's limits (config {@code controller.*}). */
   record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs, int maxGoalChars,
-      int maxAnswerChars, int maxStateBytes) {
-    /** With the default limits on a goal's text, its answer and its state. */
+      int maxAnswerChars, int maxStateBytes, int maxArgumentsChars) {
+    /** With the default limits on a goal's text, its answer, its state and its tool calls' arguments. */
     Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs) {
       this(maxSteps, maxTokens, maxCostUsd, deadlineMs, maxRepairs, AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS,
-          AppConfig.DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, AppConfig.DEFAULT_CONTROLLER_MAX_STATE_BYTES);
+          AppConfig.DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, AppConfig.DEFAULT_CONTROLLER_MAX_STATE_BYTES,
+          AppConfig.DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS);
     }
 
     static Settings from(AppConfig config) {
       return new Settings(config.getInt(AppConfig.CONTROLLER_MAX_STEPS), config.getLong(AppConfig.CONTROLLER_MAX_TOKENS),
           config.getDouble(AppConfig.CONTROLLER_MAX_COST_USD), config.getLong(AppConfig.CONTROLLER_DEADLINE_MS),
           config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS), config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS),
-          config.getInt(AppConfig.CONTROLLER_MAX_ANSWER_CHARS), config.getInt(AppConfig.CONTROLLER_MAX_STATE_BYTES));
+          config.getInt(AppConfig.CONTROLLER_MAX_ANSWER_CHARS), config.getInt(AppConfig.CONTROLLER_MAX_STATE_BYTES),
+          config.getInt(AppConfig.CONTROLLER_MAX_ARGUMENTS_CHARS));
     }
   }
 
@@ -90,6 +92,12 @@ final class Guards {
   List<String> check(ToolCallRequest call, Set<String> allowed) {
     if (!allowed.contains(call.name())) {
       return List.of("tool '" + call.name() + "' is not available to this goal; available: " + allowed.stream().sorted().toList());
+    }
+    int chars = call.arguments() == null ? 0 : call.arguments().toString().length();
+    if (chars > settings.maxArgumentsChars()) {
+      // Refused before the schema check: such a call would make tool-calls and goal-events records over the limit.
+      return List.of(String.format(java.util.Locale.ROOT, "the arguments for %s have %,d characters; the limit is %,d"
+          + " (controller.max.arguments.chars)", call.name(), chars, settings.maxArgumentsChars()));
     }
     List<String> problems = new ArrayList<>();
     for (String p : registry.validate(call.name(), call.arguments())) {

@@ -586,9 +586,14 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     context.forward(new Record<>(log.goalId, (Object) e, now), sinks.events());
   }
 
-  private static ObjectNode argumentsData(Call c) {
+  private ObjectNode argumentsData(Call c) {
     ObjectNode data = JsonNodeFactory.instance.objectNode().put("callId", c.callId).put("tool", c.tool);
-    data.set("arguments", c.arguments);
+    String text = c.arguments == null ? "null" : c.arguments.toString();
+    if (text.length() > guards.settings().maxArgumentsChars()) {
+      data.put("arguments", cut(text, 1000)); // refused for its size: the audit trail keeps its start
+    } else {
+      data.set("arguments", c.arguments);
+    }
     return data;
   }
 

@@ -226,6 +226,26 @@ class ControllerTopologyTest {
   }
 
   @Test
+  void shouldRefuseToolArgumentsOverTheLimitAndKeepOnlyTheirStartInTheAuditTrail() {
+    start(Map.of(AppConfig.CONTROLLER_MAX_ARGUMENTS_CHARS, "200"));
+    goals.pipeInput("g1", goal("g1", "Add up a lot.", List.of("calculator")));
+    String huge = "{\"expression\":\"" + "1+".repeat(2_000) + "1\"}";
+    replies.pipeInput("g1", toolReply(onlyRequest(), ask("a", "calculator", huge)));
+
+    assertThat(toolCalls.get("calculator").isEmpty()).as("a call over the limit is never dispatched").isTrue();
+    LlmRequest repair = onlyRequest();
+    assertThat(repair.messages().get(repair.messages().size() - 1).content()).contains("not run")
+        .contains("4,018 characters").contains("the limit is 200").contains("controller.max.arguments.chars");
+    GoalEvent tripped = goalEvents.readValuesToList().stream().filter(e -> e.type() == GoalEventType.GUARD_TRIPPED)
+        .findFirst().orElseThrow();
+    assertThat(tripped.data().path("arguments").isTextual()).isTrue();
+    assertThat(tripped.data().path("arguments").asText()).hasSizeLessThan(1_100).contains("[cut: 4018 characters]");
+
+    replies.pipeInput("g1", toolReply(repair, ask("b", "calculator", "{\"expression\":\"1+1\"}")));
+    assertThat(toolCalls.get("calculator").readValuesToList()).extracting(ToolCall::callId).containsExactly("g1/2/0");
+  }
+
+  @Test
   void shouldFailAfterTwoRepairsInARow() {
     start();
     goals.pipeInput("g1", goal("g1", "What is 2+2?", List.of("calculator")));
