@@ -261,9 +261,14 @@ final class BenchCommand implements Runnable {
       if (model != null && train != null) {
         throw new Main.UserError("--model serves a saved model: give --test (or neither, for Banking77 test), not --train");
       }
-      if (model != null && !java.nio.file.Files.isRegularFile(java.nio.file.Files.isDirectory(model)
-          ? model.resolve(dev.llmstreams.specialist.model.SpecialistModels.MODEL_FILE) : model)) {
-        throw new Main.UserError("--model " + model + " is not a model directory (train --out DIR writes one)");
+      dev.llmstreams.events.SpecialistModel saved = null;
+      if (model != null) {
+        try {
+          saved = dev.llmstreams.specialist.model.SpecialistModels.read(model);
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+          throw new Main.UserError("--model " + model + " is not a model directory (train --out DIR writes one): "
+              + e.getMessage());
+        }
       }
       if (model == null && (train == null) != (test == null)) {
         throw new Main.UserError("give both --train and --test, or neither (the bundled Banking77)");
@@ -283,7 +288,7 @@ final class BenchCommand implements Runnable {
         options = new dev.llmstreams.bench.SpecialistBench.Options(trainData,
             test == null ? LabeledData.classpath(LabeledData.BANKING77_TEST) : columns.read(test),
             test == null ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents,
-            commitIntervalMs, chart, bench.externalBootstrap(), model, rounds);
+            commitIntervalMs, chart, bench.externalBootstrap(), saved, rounds);
       } catch (IllegalArgumentException e) {
         throw new Main.UserError(e.getMessage());
       }

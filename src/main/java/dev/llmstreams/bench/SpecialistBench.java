@@ -64,11 +64,13 @@ public final class SpecialistBench {
    * @param warmupEvents requests streamed first and not measured, so the JIT has compiled the path
    * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
    * @param chart an SVG of accuracy against coverage for each kind, or null
-   * @param model a saved model directory to score and serve instead of training the kinds, or null
+   * @param model a saved model (read from {@code train --out DIR}) to score and serve instead of training the kinds,
+   *     or null
    * @param rounds how many inline phases, each followed by the model alone on the same texts
    */
   public record Options(List<LabeledText> train, List<LabeledText> test, String dataset, List<ModelKind> kinds,
-      int events, int warmupEvents, Long commitIntervalMs, Path chart, String bootstrap, Path model, int rounds) {
+      int events, int warmupEvents, Long commitIntervalMs, Path chart, String bootstrap, SpecialistModel model,
+      int rounds) {
     public Options {
       if (kinds.isEmpty() && model == null) {
         throw new IllegalArgumentException("at least one model kind to benchmark");
@@ -174,8 +176,7 @@ public final class SpecialistBench {
   }
 
   /** A model saved by {@code train --out DIR}: scored like a trained one, not trained again. */
-  private Scored scoreSaved(Path dir) {
-    SpecialistModel record = SpecialistModels.read(dir);
+  private Scored scoreSaved(SpecialistModel record) {
     TextClassifier model = SpecialistModels.load(record);
     ModelKind kind = ModelKind.ofFormat(record.format());
     progress.say("scoring the saved %s model %s (%s) on %d examples ...", kind.id(), record.name(), record.version(),
@@ -412,7 +413,7 @@ public final class SpecialistBench {
     report.put("train_examples", options.model() == null ? options.train().size() : 0);
     report.put("test_examples", options.test().size());
     if (options.model() != null) {
-      report.put("saved_model", options.model().toString());
+      report.put("saved_model", options.model().name() + " " + options.model().version());
     }
     ObjectNode models = report.putObject("models");
     for (Scored s : scored) {
