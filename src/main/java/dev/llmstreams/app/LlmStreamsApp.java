@@ -43,8 +43,10 @@ public final class LlmStreamsApp implements AutoCloseable {
   public void start(List<PatternModule> modules) throws IOException {
     http = new HttpApi(config.getString(AppConfig.HTTP_HOST), config.getInt(AppConfig.HTTP_PORT), observability,
         this::health);
+    TopicCatalog deployed = deployedCatalog();
     for (PatternModule module : modules) {
-      Topology topology = module.topology(catalog, config, observability.registry());
+      Topology topology = module.topology(deployed, config, observability.registry());
+      checkPartitions(module.name(), topology, deployed);
       java.util.Properties props = StreamsSettings.forPattern(config, catalog, module.name(), observability.registry());
       // Interactive queries: every instance can tell where a key's state lives and ask that instance.
       String advertised = config.getString(AppConfig.HTTP_ADVERTISED_HOST);
@@ -73,6 +75,36 @@ public final class LlmStreamsApp implements AutoCloseable {
     streams.values().forEach(KafkaStreams::start);
     http.start();
     LOG.info("serving http://{}:{}/metrics /health /ready", http.host(), http.port());
+  }
+
+  /**
+   * The catalog with the partition counts the cluster has: keyed records are placed by them (see KeyedInput). When the
+   * cluster cannot be asked, the declared counts (what {@code topics apply} creates).
+   */
+  private TopicCatalog deployedCatalog() {
+    try (org.apache.kafka.clients.admin.Admin admin = Clients.admin(config)) {
+      return InputPartitions.resolve(admin, catalog);
+    } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+      LOG.warn("cannot read the topics' partition counts ({}); placing keyed records by the catalog's", e.toString());
+      return catalog;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return catalog;
+    }
+  }
+
+  /** Warns of inputs with fewer partitions than their key partners; refuses state that would have to move. */
+  private void checkPartitions(String pattern, Topology topology, TopicCatalog deployed) {
+    org.apache.kafka.streams.TopologyDescription description = topology.describe();
+    InputPartitions.warnings(pattern, description, deployed).forEach(LOG::warn);
+    try (org.apache.kafka.clients.admin.Admin admin = Clients.admin(config)) {
+      InputPartitions.requireStateFits(admin, pattern, StreamsSettings.applicationId(config, pattern), description,
+          deployed);
+    } catch (java.util.concurrent.ExecutionException e) {
+      LOG.warn("pattern {}: cannot compare its changelogs' partitions with its inputs' ({})", pattern, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   public Health health() {

@@ -75,34 +75,11 @@ final class RunCommand implements Callable<Integer> {
         throw new Main.UserError("topics missing on " + config.bootstrapServers() + ": " + missing
             + "; run `llm-streams topics apply` first");
       }
-      if (modules.stream().anyMatch(m -> m.name().equals("controller"))) {
-        requireCoPartitioned(admin, catalog, TopicCatalog.CONTROLLER_CO_PARTITIONED, "the controller", "goalId",
-            "a goal would never see its tool results");
-      }
-      if (modules.stream().anyMatch(m -> m.name().equals("specialist"))) {
-        requireCoPartitioned(admin, catalog, TopicCatalog.SPECIALIST_CO_PARTITIONED, "the specialist", "eventId",
-            "an escalated event would never see the LLM's answer");
-      }
+      // Topics a pattern meets by key may differ in partition count: records are placed on their key's partition
+      // (KeyedInput), and LlmStreamsApp says at start what that costs or why it cannot work.
       if (modules.stream().anyMatch(m -> m.name().equals("tools"))) {
         requirePublishTopics(config, existing);
       }
-    }
-  }
-
-  /**
-   * Refuses to start a pattern when the topics it joins by key in one processor differ in partition count on the
-   * cluster: records of one key would reach different tasks (for the controller, a goal would never see its tool
-   * results).
-   */
-  private static void requireCoPartitioned(Admin admin, TopicCatalog catalog, List<dev.llmstreams.topics.TopicRole> roles,
-      String who, String key, String consequence) throws Exception {
-    List<String> names = roles.stream().map(r -> catalog.spec(r).name()).toList();
-    java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
-    admin.describeTopics(names).allTopicNames().get().forEach((n, d) -> counts.put(n, d.partitions().size()));
-    if (counts.values().stream().distinct().count() > 1) {
-      throw new Main.UserError(who + " joins " + names + " by " + key + ", so they need the same number of"
-          + " partitions, but the cluster has " + counts + " (" + consequence + "); add partitions to the smaller"
-          + " ones (kafka-topics --alter --partitions N) before any record is in flight");
     }
   }
 

@@ -1,20 +1,22 @@
 package dev.llmstreams.controller;
 
-import dev.llmstreams.events.Approval;
-import dev.llmstreams.events.Goal;
+import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCall;
-import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.tools.ToolDefinition;
+import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 
@@ -56,26 +58,22 @@ public final class ControllerTopology {
         throw new IllegalStateException("tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
       }
     }
-    Topology topology = new Topology();
-    Topic<Goal> goals = catalog.topic(Topics.GOALS);
+    // Whatever partition a producer chose, each record reaches the task holding its goal's log (see KeyedInput).
+    int partitions = catalog.keyPartitions(TopicCatalog.CONTROLLER_CO_PARTITIONED);
+    StreamsBuilder builder = StreamsSettings.newBuilder();
+    List<String> inputs = new ArrayList<>();
+    inputs.add(read(builder, catalog.topic(Topics.GOALS), "controller.goals", partitions));
+    inputs.add(read(builder, catalog.topic(Topics.CONTROLLER_LLM_REPLIES), "controller.llm-replies", partitions));
+    inputs.add(read(builder, catalog.topic(Topics.TOOL_RESULTS), "controller.tool-results", partitions));
+    inputs.add(read(builder, catalog.topic(Topics.APPROVALS), "controller.approvals", partitions));
     Topic<LlmReply> replies = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
-    Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
-    Topic<Approval> approvals = catalog.topic(Topics.APPROVALS);
-    topology.addSource("controller.goals", goals.keySerde().deserializer(), goals.valueSerde().deserializer(),
-        goals.name());
-    topology.addSource("controller.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
-        replies.name());
-    topology.addSource("controller.tool-results", results.keySerde().deserializer(), results.valueSerde().deserializer(),
-        results.name());
-    topology.addSource("controller.approvals", approvals.keySerde().deserializer(),
-        approvals.valueSerde().deserializer(), approvals.name());
+    Topology topology = builder.build();
 
     RunGoals.Sinks sinks = new RunGoals.Sinks("controller.request-llm", "controller.goal-results",
         "controller.goal-events", "controller.tool-calls.");
     String replyTo = replies.name();
     topology.addProcessor(PROCESSOR, () -> new RunGoals(LOG_STORE, TIMER_STORE, sinks, replyTo, guards, retentionMs,
-        tickMs, maxResultChars, registry), "controller.goals", "controller.llm-replies", "controller.tool-results",
-        "controller.approvals");
+        tickMs, maxResultChars, registry), inputs.toArray(String[]::new));
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LOG_STORE), Serdes.String(),
         JsonSerde.of(GoalLog.class)), PROCESSOR);
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMER_STORE), Serdes.String(),
@@ -96,5 +94,10 @@ public final class ControllerTopology {
           calls.sinkSerializer(), PROCESSOR);
     }
     return topology;
+  }
+
+  private <V> String read(StreamsBuilder builder, Topic<V> topic, String source, int partitions) {
+    return KeyedInput.read(builder, "controller", topic.name(), source, topic.valueSerde().deserializer(), partitions,
+        registry).node();
   }
 }

@@ -4,6 +4,7 @@ import dev.llmstreams.app.StreamsSettings;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
@@ -24,6 +25,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -85,10 +87,12 @@ public final class GatewayTopology {
   public Topology build() {
     Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
     Map<String, String> sinkByTopic = new LinkedHashMap<>();
-    Topology topology = StreamsSettings.newBuilder().build();
-    topology.addSource("gateway.llm-requests", requests.keySerde().deserializer(),
-        requests.valueSerde().deserializer(), requests.name());
-    topology.addProcessor("gateway.call-provider", () -> new CallProvider(sinkByTopic), "gateway.llm-requests");
+    // A request seen again must meet its cached reply: each record reaches its key's partition (see KeyedInput).
+    StreamsBuilder builder = StreamsSettings.newBuilder();
+    String requestsNode = KeyedInput.read(builder, "gateway", requests.name(), "gateway.llm-requests",
+        requests.valueSerde().deserializer(), requests.spec().partitions(), registry).node();
+    Topology topology = builder.build();
+    topology.addProcessor("gateway.call-provider", () -> new CallProvider(sinkByTopic), requestsNode);
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE),
         Serdes.String(), JsonSerde.of(PendingCall.class)), "gateway.call-provider");
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(REPLIES_STORE),

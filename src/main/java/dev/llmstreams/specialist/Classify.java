@@ -134,8 +134,12 @@ final class Classify implements Processor<String, Object, String, Object> {
             + " events already wait for one on this task (specialist.waiting.max.events); send it again once a model"
             + " is published on " + settings.modelsTopic());
       }
-      long offset = context.recordMetadata().map(m -> m.offset()).orElse(now);
-      waiting.put(String.format(Locale.ROOT, "%019d", offset), new Waiting(request, now, timestamp));
+      // In arrival order; the offset and topic keep apart two events of one millisecond, also when one of them came
+      // through the re-route topic, whose offsets are not those of classification-requests.
+      String where = context.recordMetadata().map(m -> String.format(Locale.ROOT, "%019d/%s", m.offset(), m.topic()))
+          .orElse("");
+      waiting.put(String.format(Locale.ROOT, "%019d/%s/%s", now, where, request.eventId()),
+          new Waiting(request, now, timestamp));
       waitingHere++;
       meters.waiting.incrementAndGet();
       warnWaiting(now);

@@ -27,6 +27,10 @@ final class SpecialistMeters {
   private final RecentShare escalationShare = new RecentShare(RECENT);
   private final RecentShare accuracy = new RecentShare(RECENT);
 
+  MeterRegistry registry() {
+    return registry;
+  }
+
   SpecialistMeters(MeterRegistry registry) {
     this.registry = registry;
     Gauge.builder("llmstreams.specialist.waiting", waiting, AtomicLong::get)

@@ -70,10 +70,12 @@ public final class SpecialistModule implements PatternModule {
     ModelRetrainer retraining = retrainer != null ? retrainer : modelTrainer(settings.modelName());
     topology = new SpecialistTopology(catalog, settings, current, retraining, trainer, registry);
     // The classify tool runs here, beside the model, with the tool workers' machinery (schema, idempotence on callId).
-    return new ToolWorkersTopology(catalog, ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)),
-        java.util.List.of(new ClassifyTool(current)), registry,
-        java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolsModule.workerId(config, name()))
-        .addTo(topology.build());
+    ToolWorkersTopology classify = new ToolWorkersTopology(catalog,
+        ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)), java.util.List.of(new ClassifyTool(current)), registry,
+        java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolsModule.workerId(config, name()));
+    org.apache.kafka.streams.StreamsBuilder builder = dev.llmstreams.app.StreamsSettings.newBuilder();
+    java.util.List<String> calls = classify.readCalls(builder);
+    return classify.addTo(topology.build(builder), calls);
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
@@ -142,6 +143,11 @@ public final class SpecialistTopology {
   }
 
   public Topology build() {
+    return build(StreamsSettings.newBuilder());
+  }
+
+  /** Builds the specialist from {@code builder}, which may already hold other parts of the same application. */
+  public Topology build(StreamsBuilder builder) {
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
     Topic<LlmReply> replies = catalog.topic(Topics.SPECIALIST_LLM_REPLIES);
     Topic<LabelEvent> labels = catalog.topic(Topics.LABELS);
@@ -149,7 +155,6 @@ public final class SpecialistTopology {
     Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
     Topic<LlmRequest> llmRequests = catalog.topic(Topics.LLM_REQUESTS);
 
-    StreamsBuilder builder = StreamsSettings.newBuilder();
     // Every instance reads every model; the processor also runs when the store is restored after a restart.
     builder.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MODELS_STORE), Serdes.String(),
             models.valueSerde()).withLoggingDisabled(),
@@ -160,8 +165,16 @@ public final class SpecialistTopology {
         JsonSerde.of(Train.Example.class)));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TRAINER_STORE), Serdes.String(),
         JsonSerde.of(Train.State.class)));
+    // Whatever partition a producer chose, each record reaches the task holding its event's state (see KeyedInput).
+    int partitions = catalog.keyPartitions(TopicCatalog.SPECIALIST_CO_PARTITIONED);
+    String requestsNode = KeyedInput.read(builder, "specialist", requests.name(), "specialist.classification-requests",
+        requests.valueSerde().deserializer(), partitions, meters.registry()).node();
+    String repliesNode = KeyedInput.read(builder, "specialist", replies.name(), "specialist.llm-replies",
+        replies.valueSerde().deserializer(), partitions, meters.registry()).node();
+    KeyedInput.Placed<LabelEvent> placedLabels = KeyedInput.read(builder, "specialist", labels.name(),
+        "specialist.labels", labels.valueSerde().deserializer(), partitions, meters.registry());
     // One trainer for all labels: a one-partition repartition topic, keyed by the example's identity.
-    builder.stream(labels.name(), Consumed.with(labels.keySerde(), labels.valueSerde()).withName("specialist.labels"))
+    placedLabels.stream()
         .selectKey((eventId, label) -> {
           if (label == null) {
             return eventId;
@@ -177,13 +190,9 @@ public final class SpecialistTopology {
         .to(models.name(), Produced.with(models.keySerde(), models.valueSerde()).withName("specialist.publish-model"));
     Topology topology = builder.build();
 
-    topology.addSource("specialist.classification-requests", requests.keySerde().deserializer(),
-        requests.valueSerde().deserializer(), requests.name());
-    topology.addSource("specialist.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
-        replies.name());
     String replyTo = replies.name();
-    topology.addProcessor(CLASSIFY, () -> new Classify(settings, current, meters, replyTo),
-        "specialist.classification-requests", "specialist.llm-replies", "specialist.labels");
+    topology.addProcessor(CLASSIFY, () -> new Classify(settings, current, meters, replyTo), requestsNode, repliesNode,
+        placedLabels.node());
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WAITING_STORE), Serdes.String(),
         JsonSerde.of(Classify.Waiting.class)), CLASSIFY);
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ESCALATIONS_STORE),

@@ -8,6 +8,7 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Window;
+import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
@@ -21,7 +22,6 @@ import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -108,21 +108,23 @@ public final class SummarizerTopology {
         JsonSerde.of(SynthesisState.class)));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WINDOW_STORE), Serdes.String(),
         JsonSerde.of(SynthesisState.class)));
-    builder.stream(documentsTopic.name(),
-            Consumed.with(documentsTopic.keySerde(), documentsTopic.valueSerde()).withName("summarizer.documents"))
+    // Whatever partition a producer chose, each record reaches the task holding its key's trees (see KeyedInput).
+    int partitions = catalog.keyPartitions(TopicCatalog.SUMMARIZER_CO_PARTITIONED);
+    Topic<LlmReply> replies = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
+    String repliesNode = KeyedInput.read(builder, "summarizer", replies.name(), "summarizer.llm-replies",
+        replies.valueSerde().deserializer(), partitions, registry).node();
+    KeyedInput.read(builder, "summarizer", documentsTopic.name(), "summarizer.documents",
+            documentsTopic.valueSerde().deserializer(), partitions, registry).stream()
         .process(() -> new ChunkDocument(replyTo), Named.as("summarizer.chunk-document"), TREE_STORE, WINDOW_STORE)
         .to(requests.name(), Produced.with(requests.keySerde(), requests.valueSerde())
             .withName("summarizer.request-chunk-summaries"));
     Topology topology = builder.build();
 
-    Topic<LlmReply> replies = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
     Topic<Synthesis> syntheses = catalog.topic(Topics.SYNTHESES);
-    topology.addSource("summarizer.llm-replies", replies.keySerde().deserializer(), replies.valueSerde().deserializer(),
-        replies.name());
     topology.addProcessor("summarizer.merge-summaries", () -> new MergeSummaries(TREE_STORE, WINDOW_STORE,
         "summarizer.request-merges", "summarizer.syntheses", replyTo, fanIn, mergeTokenBudget, synthesisIntervalMs,
         windowing, registry),
-        "summarizer.llm-replies");
+        repliesNode);
     topology.connectProcessorAndStateStores("summarizer.merge-summaries", TREE_STORE, WINDOW_STORE);
     topology.addSink("summarizer.request-merges", requests.name(), requests.keySerde().serializer(),
         requests.sinkSerializer(), "summarizer.merge-summaries");

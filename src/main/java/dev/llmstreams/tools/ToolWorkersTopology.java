@@ -6,6 +6,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
@@ -23,6 +24,7 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -84,22 +86,34 @@ public final class ToolWorkersTopology {
   }
 
   public Topology build() {
-    return addTo(StreamsSettings.newBuilder().build());
+    StreamsBuilder builder = StreamsSettings.newBuilder();
+    List<String> calls = readCalls(builder);
+    return addTo(builder.build(), calls);
   }
 
-  /** Adds the workers of these tools to another pattern's topology (the specialist serves classify beside its model). */
-  public Topology addTo(Topology topology) {
-    Map<String, String> toolByTopic = new LinkedHashMap<>();
-    List<String> sources = new ArrayList<>();
+  /**
+   * Adds the tool-calls topics of these tools to a builder, each record placed on its goal's partition (see
+   * KeyedInput); returns the nodes that {@link #addTo} connects the workers to.
+   */
+  public List<String> readCalls(StreamsBuilder builder) {
     Deserializer<ToolCall> calls = capped(JsonSerde.of(ToolCall.class).deserializer());
-    for (String tool : new TreeMap<>(tools).keySet()) {
-      Topic<ToolCall> topic = catalog.toolCalls(tool, ToolCall.class);
-      String source = "tools.calls." + tool;
-      topology.addSource(source, Serdes.String().deserializer(), calls, topic.name());
-      toolByTopic.put(topic.name(), tool);
-      sources.add(source);
+    List<Topic<ToolCall>> topics = tools.keySet().stream().map(t -> catalog.toolCalls(t, ToolCall.class)).toList();
+    int partitions = catalog.keyPartitions(topics.stream().map(Topic::spec).toList());
+    List<String> nodes = new ArrayList<>();
+    for (Topic<ToolCall> topic : topics) {
+      String tool = topic.spec().tool();
+      nodes.add(KeyedInput.read(builder, "tools", topic.name(), "tools.calls." + tool, calls, partitions, meters).node());
     }
-    topology.addProcessor(PROCESSOR, () -> new Execute(Map.copyOf(toolByTopic)), sources.toArray(String[]::new));
+    return nodes;
+  }
+
+  /** Adds the workers, fed by the nodes {@link #readCalls} added to the builder this topology was built from. */
+  public Topology addTo(Topology topology, List<String> calls) {
+    Map<String, String> toolByTopic = new LinkedHashMap<>();
+    for (String tool : tools.keySet()) {
+      toolByTopic.put(catalog.toolCalls(tool, ToolCall.class).name(), tool);
+    }
+    topology.addProcessor(PROCESSOR, () -> new Execute(Map.copyOf(toolByTopic)), calls.toArray(String[]::new));
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EXECUTED_STORE),
         Serdes.String(), JsonSerde.of(ExecutedCall.class)), PROCESSOR);
     Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
@@ -154,7 +168,7 @@ public final class ToolWorkersTopology {
     @Override
     public void process(Record<String, ToolCall> record) {
       ToolCall call = record.value();
-      String topic = context.recordMetadata().map(m -> m.topic()).orElse(null);
+      String topic = context.recordMetadata().map(m -> KeyedInput.inputTopic(m, record.headers())).orElse(null);
       String tool = toolByTopic.get(topic);
       if (call == null) {
         throw new RejectedRecordException("a tool call with no value (tombstone) cannot be run");

@@ -41,6 +41,8 @@ public final class DeadLetters {
   public static final String STAGE = "llmstreams.dlq.stage";
   public static final String PROCESSOR = "llmstreams.dlq.processor";
   public static final String FAILED_AT = "llmstreams.dlq.failed.at";
+  /** For a record re-routed to its key's partition ({@link KeyedInput}): the internal topic-partition@offset it was read from. */
+  public static final String REROUTED_VIA = "llmstreams.dlq.rerouted.via";
 
   /** A message header value is capped so a huge exception text cannot make the dead letter too large. */
   private static final int MAX_MESSAGE_CHARS = 2_000;
@@ -92,10 +94,16 @@ public final class DeadLetters {
 
   ProducerRecord<byte[], byte[]> record(Stage stage, ErrorHandlerContext ctx, byte[] key, byte[] value,
       Headers original, Exception error) {
+    if (error instanceof UnreadableRecordException unreadable) {
+      // Decoded by a processor after placement (KeyedInput), not by the source: still a value that cannot be read.
+      stage = Stage.DESERIALIZATION;
+      error = unreadable.reason();
+    }
+    Source source = Source.of(ctx, original);
     Headers headers = new RecordHeaders();
     if (original != null) {
       for (Header h : original) {
-        if (!h.key().startsWith("llmstreams.dlq.")) {
+        if (!h.key().startsWith("llmstreams.dlq.") && !(source.rerouted() && h.key().startsWith("llmstreams.origin."))) {
           headers.add(h);
         }
       }
@@ -104,9 +112,12 @@ public final class DeadLetters {
     if (message.length() > MAX_MESSAGE_CHARS) {
       message = message.substring(0, MAX_MESSAGE_CHARS) + "…";
     }
-    put(headers, SOURCE_TOPIC, ctx.topic());
-    put(headers, SOURCE_PARTITION, String.valueOf(ctx.partition()));
-    put(headers, SOURCE_OFFSET, String.valueOf(ctx.offset()));
+    put(headers, SOURCE_TOPIC, source.topic());
+    put(headers, SOURCE_PARTITION, source.partition());
+    put(headers, SOURCE_OFFSET, source.offset());
+    if (source.rerouted()) {
+      put(headers, REROUTED_VIA, ctx.topic() + "-" + ctx.partition() + "@" + ctx.offset());
+    }
     put(headers, EXCEPTION_CLASS, error.getClass().getName());
     put(headers, EXCEPTION_MESSAGE, message);
     put(headers, STAGE, stage.name().toLowerCase());
@@ -114,14 +125,39 @@ public final class DeadLetters {
     put(headers, FAILED_AT, Instant.ofEpochMilli(System.currentTimeMillis()).toString());
     Counter.builder("llmstreams.dead.letters")
         .description("Records sent to dead-letters, by source topic and reason")
-        .tag("source_topic", String.valueOf(ctx.topic()))
+        .tag("source_topic", source.topic())
         .tag("stage", stage.name().toLowerCase())
         .tag("reason", error.getClass().getSimpleName())
         .register(registry)
         .increment();
-    LOG.warn("dead letter from {}-{}@{} ({}): {}", ctx.topic(), ctx.partition(), ctx.offset(),
+    LOG.warn("dead letter from {}-{}@{} ({}): {}", source.topic(), source.partition(), source.offset(),
         stage.name().toLowerCase(), message);
     return new ProducerRecord<>(topic, null, key, value, headers);
+  }
+
+  /**
+   * Where a failed record was produced: its input topic, partition and offset, also for a record read from a
+   * re-route topic ({@link KeyedInput}), whose origin headers say where it first arrived. Those headers are believed
+   * only on a re-route topic, where the app itself wrote them over whatever a producer sent.
+   */
+  record Source(String topic, String partition, String offset, boolean rerouted) {
+    static Source of(ErrorHandlerContext ctx, Headers headers) {
+      if (KeyedInput.isRerouted(ctx.topic()) && headers != null) {
+        String topic = last(headers, KeyedInput.ORIGIN_TOPIC);
+        String partition = last(headers, KeyedInput.ORIGIN_PARTITION);
+        String offset = last(headers, KeyedInput.ORIGIN_OFFSET);
+        if (topic != null && partition != null && offset != null) {
+          return new Source(topic, partition, offset, true);
+        }
+      }
+      return new Source(String.valueOf(ctx.topic()), String.valueOf(ctx.partition()), String.valueOf(ctx.offset()),
+          false);
+    }
+
+    private static String last(Headers headers, String key) {
+      Header h = headers.lastHeader(key);
+      return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
   }
 
   private static void put(Headers headers, String key, String value) {

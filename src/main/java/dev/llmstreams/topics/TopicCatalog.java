@@ -31,6 +31,9 @@ public final class TopicCatalog {
   /** Topics the specialist meets by eventId in one processor (an event, its escalation's reply, its labels). */
   public static final List<TopicRole> SPECIALIST_CO_PARTITIONED =
       List.of(TopicRole.CLASSIFICATION_REQUESTS, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.LABELS);
+  /** Topics the summarizer meets by synthesis key in one processor (documents and their summaries). */
+  public static final List<TopicRole> SUMMARIZER_CO_PARTITIONED =
+      List.of(TopicRole.DOCUMENTS, TopicRole.SUMMARIZER_LLM_REPLIES);
 
   private static final ObjectMapper STRICT =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -59,12 +62,6 @@ public final class TopicCatalog {
     for (TopicRole role : TopicRole.values()) {
       if (role != TopicRole.TOOL_CALLS && !roles.containsKey(role)) {
         throw new IllegalStateException("topic catalog: no topic has role " + role);
-      }
-    }
-    for (List<TopicRole> joined : List.of(CONTROLLER_CO_PARTITIONED, SPECIALIST_CO_PARTITIONED)) {
-      if (joined.stream().map(r -> roles.get(r).partitions()).distinct().count() != 1) {
-        throw new IllegalStateException("topic catalog: " + joined
-            + " are joined by key in one processor and must have the same number of partitions");
       }
     }
     this.byName = Collections.unmodifiableMap(names);
@@ -106,7 +103,43 @@ public final class TopicCatalog {
     } catch (IOException e) {
       throw new UncheckedIOException("topic catalog: cannot list " + dir, e);
     }
+    TopicCatalog catalog = new TopicCatalog(specs, schemas);
+    // As shipped, topics met by key are declared alike, so that no record needs re-routing (see KeyedInput).
+    for (List<TopicRole> joined : List.of(CONTROLLER_CO_PARTITIONED, SPECIALIST_CO_PARTITIONED,
+        SUMMARIZER_CO_PARTITIONED)) {
+      if (joined.stream().map(r -> catalog.spec(r).partitions()).distinct().count() != 1) {
+        throw new IllegalStateException("topic catalog: " + joined
+            + " are met by key in one processor and must be declared with the same number of partitions");
+      }
+    }
+    return catalog;
+  }
+
+  /**
+   * The same catalog with the partition counts a cluster has ({@code actual}, by topic name; topics not in it keep
+   * the declared count): the topologies place keyed records by the counts they will really meet.
+   */
+  public TopicCatalog withPartitions(Map<String, Integer> actual) {
+    List<TopicSpec> specs = new ArrayList<>();
+    for (TopicSpec s : byName.values()) {
+      Integer n = actual.get(s.name());
+      specs.add(n == null || n == s.partitions() ? s : s.withPartitions(n));
+    }
     return new TopicCatalog(specs, schemas);
+  }
+
+  /**
+   * How many partitions a pattern keeps the state of these keyed inputs in: the largest count among them, which is
+   * also how many tasks Kafka Streams makes. Records of a topic with fewer partitions are re-routed ({@link KeyedInput}).
+   */
+  public int keyPartitions(java.util.Collection<TopicSpec> inputs) {
+    return inputs.stream().mapToInt(TopicSpec::partitions).max()
+        .orElseThrow(() -> new IllegalArgumentException("no keyed inputs"));
+  }
+
+  /** {@link #keyPartitions(java.util.Collection)} of the topics with these roles. */
+  public int keyPartitions(List<TopicRole> roles) {
+    return keyPartitions(roles.stream().map(this::spec).toList());
   }
 
   /** The same catalog with every topic name prefixed (config {@code topics.prefix}); empty prefix: this catalog. */

@@ -1,0 +1,183 @@
+package dev.llmstreams.topics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Utils;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+/**
+ * A keyed input topic read so that every record is processed by the task that holds its key's state, whatever
+ * partition its producer chose.
+ *
+ * <p>A Kafka Streams task owns one partition number of all its topics. The app's own producers (LLM replies, tool
+ * results) put a key on {@code murmur2(key) % N}, Java's default; librdkafka clients (kcat, Python, Go, .NET, Node)
+ * hash with CRC32, and other producers pick partitions themselves. So each record is checked where it arrives: one
+ * already on its key's partition goes straight on (no cost beyond the hash); any other is re-routed through the
+ * internal topic {@code <application.id>-<source>.rerouted-repartition}, written in the same transaction as its
+ * input offset (exactly once), with its key, its value bytes unchanged, its headers and its timestamp, plus headers
+ * saying where it arrived, so that a dead letter names the record's own topic, partition and offset.
+ *
+ * <pre>
+ * topic ─▶ &lt;source&gt; ─┬▶ .on-key-partition ──────────────────────────────┬▶ .placed ─▶ .read (decode) ─▶ …
+ *                    └▶ .off-key-partition ─▶ .rerouted (repartition) ─┘
+ * </pre>
+ *
+ * Values are decoded after placement, so a re-routed record travels as the producer's bytes; a record that cannot be
+ * read is dead-lettered as unreadable ({@link UnreadableRecordException}, stage {@code deserialization}).
+ */
+public final class KeyedInput {
+  /** Header: the topic a re-routed record was produced to (set by this class, replacing any the producer sent). */
+  public static final String ORIGIN_TOPIC = "llmstreams.origin.topic";
+  public static final String ORIGIN_PARTITION = "llmstreams.origin.partition";
+  public static final String ORIGIN_OFFSET = "llmstreams.origin.offset";
+  /** What Kafka Streams appends to a repartition topic's name; ours end in {@code .rerouted} before it. */
+  public static final String REROUTED_TOPIC_SUFFIX = ".rerouted-repartition";
+
+  /** The decoded records on their key's partition, and the name of the node that emits them (for PAPI parents). */
+  public record Placed<V>(KStream<String, V> stream, String node) {}
+
+  private KeyedInput() {}
+
+  /**
+   * Reads {@code topic} through source node {@code source}, placing each record on partition
+   * {@link #partitionOf partitionOf(key, partitions)}, then decoding its value.
+   *
+   * @param partitions the number of partitions the pattern keeps its state in (its keyed inputs' largest count)
+   */
+  public static <V> Placed<V> read(StreamsBuilder builder, String pattern, String topic, String source,
+      Deserializer<V> values, int partitions, MeterRegistry registry) {
+    if (partitions < 1) {
+      throw new IllegalArgumentException("partitions must be positive, not " + partitions);
+    }
+    Counter rerouted = Counter.builder("llmstreams.records.rerouted")
+        .description("Input records that arrived on a partition other than their key's (a producer that does not"
+            + " partition by murmur2, e.g. librdkafka's CRC32 default) and were re-routed to it")
+        .tag("pattern", pattern).tag("topic", topic).register(registry);
+    KStream<String, byte[]> arrived = builder.stream(topic,
+        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(source));
+    KStream<String, byte[]> atHome = arrived.processValues(() -> new Place(partitions, true, null),
+        Named.as(source + ".on-key-partition"));
+    KStream<String, byte[]> moved = arrived.processValues(() -> new Place(partitions, false, rerouted),
+            Named.as(source + ".off-key-partition"))
+        .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(source + ".rerouted")
+            .withNumberOfPartitions(partitions));
+    String read = source + ".read";
+    KStream<String, V> decoded = atHome.merge(moved, Named.as(source + ".placed"))
+        .processValues(() -> new Decode<>(topic, values), Named.as(read));
+    return new Placed<>(decoded, read);
+  }
+
+  /**
+   * The partition of {@code key} among {@code partitions}: what a Java producer's default partitioner picks for the
+   * key's UTF-8 bytes, and so where the app's own records of that key (LLM replies, tool results) arrive.
+   */
+  public static int partitionOf(String key, int partitions) {
+    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+  }
+
+  /** Whether {@code topic} is one of the internal topics records are re-routed through. */
+  public static boolean isRerouted(String topic) {
+    return topic != null && topic.endsWith(REROUTED_TOPIC_SUFFIX);
+  }
+
+  /**
+   * The input topic a record was produced to: the one it was read from, or for a record read from a re-route topic,
+   * the one its origin header names (written by the app over whatever the producer sent, so it can be believed).
+   */
+  public static String inputTopic(RecordMetadata where, Headers headers) {
+    if (isRerouted(where.topic())) {
+      Header origin = headers.lastHeader(ORIGIN_TOPIC);
+      if (origin != null && origin.value() != null) {
+        return new String(origin.value(), StandardCharsets.UTF_8);
+      }
+    }
+    return where.topic();
+  }
+
+  /** Passes the records that are (or are not, for the other branch) on their key's partition. */
+  private static final class Place implements FixedKeyProcessor<String, byte[], byte[]> {
+    private final int partitions;
+    private final boolean onKeyPartition;
+    private final Counter rerouted;
+    private FixedKeyProcessorContext<String, byte[]> context;
+
+    Place(int partitions, boolean onKeyPartition, Counter rerouted) {
+      this.partitions = partitions;
+      this.onKeyPartition = onKeyPartition;
+      this.rerouted = rerouted;
+    }
+
+    @Override
+    public void init(FixedKeyProcessorContext<String, byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(FixedKeyRecord<String, byte[]> record) {
+      RecordMetadata where = context.recordMetadata().orElse(null);
+      // A record without a key cannot be placed: it stays where it is (and is refused there if the pattern needs a key).
+      boolean home = record.key() == null || where == null || partitions == 1
+          || where.partition() == partitionOf(record.key(), partitions);
+      if (home != onKeyPartition) {
+        return;
+      }
+      if (home) {
+        context.forward(record);
+        return;
+      }
+      Headers headers = new RecordHeaders();
+      for (Header h : record.headers()) {
+        if (!h.key().startsWith("llmstreams.origin.")) {
+          headers.add(h); // a producer's own origin headers would mislead the dead letters: ours replace them
+        }
+      }
+      headers.add(ORIGIN_TOPIC, where.topic().getBytes(StandardCharsets.UTF_8));
+      headers.add(ORIGIN_PARTITION, Integer.toString(where.partition()).getBytes(StandardCharsets.UTF_8));
+      headers.add(ORIGIN_OFFSET, Long.toString(where.offset()).getBytes(StandardCharsets.UTF_8));
+      rerouted.increment();
+      context.forward(record.withHeaders(headers));
+    }
+  }
+
+  /** Decodes a placed record's value with the topic's deserializer; unreadable bytes go to dead-letters as such. */
+  private static final class Decode<V> implements FixedKeyProcessor<String, byte[], V> {
+    private final String topic;
+    private final Deserializer<V> values;
+    private FixedKeyProcessorContext<String, V> context;
+
+    Decode(String topic, Deserializer<V> values) {
+      this.topic = topic;
+      this.values = values;
+    }
+
+    @Override
+    public void init(FixedKeyProcessorContext<String, V> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(FixedKeyRecord<String, byte[]> record) {
+      V value;
+      try {
+        value = values.deserialize(topic, record.headers(), record.value());
+      } catch (RuntimeException e) {
+        throw new UnreadableRecordException(e);
+      }
+      context.forward(record.withValue(value));
+    }
+  }
+}
