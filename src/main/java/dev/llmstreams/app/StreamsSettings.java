@@ -48,6 +48,13 @@ public final class StreamsSettings {
     props.put(DeadLetters.TOPIC_CONFIG, catalog.spec(TopicRole.DEAD_LETTERS).name());
     props.put(DeadLetters.REGISTRY_CONFIG, registry);
     props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), MAX_REQUEST_BYTES);
+    // Internal topics take the largest record an input allows: a 10 MB document re-routed to its key's partition
+    // (KeyedInput) goes through a repartition topic, which the broker's 1 MB default would refuse.
+    catalog.all().stream().filter(t -> t.role() != TopicRole.DEAD_LETTERS)
+        .map(t -> t.configs().get(org.apache.kafka.common.config.TopicConfig.MAX_MESSAGE_BYTES_CONFIG))
+        .filter(java.util.Objects::nonNull).mapToInt(Integer::parseInt).max()
+        .ifPresent(max -> props.put(StreamsConfig.topicPrefix(
+            org.apache.kafka.common.config.TopicConfig.MAX_MESSAGE_BYTES_CONFIG), Integer.toString(max)));
     props.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), MAX_REQUEST_BYTES);
     return props;
   }

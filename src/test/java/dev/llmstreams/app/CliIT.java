@@ -69,7 +69,7 @@ class CliIT {
     kafka.admin().createPartitions(java.util.Map.of(prefix + "tool-results",
         org.apache.kafka.clients.admin.NewPartitions.increaseTo(8))).all().get();
     // Every broker must know the new partitions before run asks one of them.
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> kafka.admin()
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions().until(() -> kafka.admin()
         .describeTopics(java.util.List.of(prefix + "tool-results", changelog)).allTopicNames().get()
         .get(prefix + "tool-results").partitions().size() == 8);
     Result run = cli("", "run", "--patterns", "controller");

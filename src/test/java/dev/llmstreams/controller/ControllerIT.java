@@ -252,6 +252,55 @@ class ControllerIT {
     assertThat(outcomes.values()).allSatisfy(o -> assertThat(o).hasSize(1));
   }
 
+  /**
+   * goals and approvals created outside {@code topics apply}, with 2 and 1 partitions against the 6 of tool-results
+   * and controller.llm-replies: the goal logs stay in 6 partitions, and goals and approvals not on their key's
+   * partition of those 6 are re-routed to it, so every goal still gets its tool results, its approval and its answer.
+   */
+  @Test
+  void shouldFinishEveryGoalWhenItsInputTopicsHaveFewerPartitions() throws Exception {
+    String goalsTopic = catalog.spec(TopicRole.GOALS).name();
+    String approvalsTopic = catalog.spec(TopicRole.APPROVALS).name();
+    kafka.admin().deleteTopics(List.of(goalsTopic, approvalsTopic)).all().get();
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+      kafka.admin().createTopics(List.of(new NewTopic(goalsTopic, 2, (short) 1),
+          new NewTopic(approvalsTopic, 1, (short) 1))).all().get();
+      return true;
+    });
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> kafka.admin()
+        .describeTopics(List.of(goalsTopic, approvalsTopic)).allTopicNames().get().get(goalsTopic).partitions()
+        .size() == 2);
+    List<String> ids = List.of("f1", "f2", "f3", "f4", "f5", "f6");
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      produceGoals(ids);
+      await().atMost(Duration.ofSeconds(120)).until(() -> watcher.results.size() >= ids.size());
+      assertThat(watcher.results).extracting(GoalResult::goalId).containsExactlyInAnyOrderElementsOf(ids);
+      assertThat(watcher.results).allSatisfy(r -> {
+        assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
+        assertThat(r.answer()).isEqualTo(ANSWER);
+      });
+      assertThat(watcher.news).hasSize(ids.size());
+      var rerouted = observability.registry().find("llmstreams.records.rerouted").tag("pattern", "controller");
+      assertThat(rerouted.tag("topic", goalsTopic).counter().count())
+          .isEqualTo((double) ids.stream().filter(id -> partitionOf(id, 2) != partitionOf(id, 6)).count());
+      // The watcher's approvals all land on partition 0 of 1; the goal log of each is on partitionOf(id, 6).
+      assertThat(rerouted.tag("topic", approvalsTopic).counter().count())
+          .isEqualTo((double) ids.stream().filter(id -> partitionOf(id, 6) != 0).count());
+      HttpResponse<String> view = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + app.httpPort() + "/goals/f1")).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(view.statusCode()).isEqualTo(200);
+      assertThat(Json.tree(view.body()).path("status").asText()).isEqualTo("succeeded");
+    }
+  }
+
+  private static int partitionOf(String key, int partitions) {
+    return dev.llmstreams.topics.KeyedInput.partitionOf(key, partitions);
+  }
+
   private Process startChild(Path config, String name) throws Exception {
     return ChildJvm.start(dir, name, "dev.llmstreams.app.Main", "run", "--patterns", "gateway,controller,tools",
         "--config", config.toString());
