@@ -47,6 +47,16 @@ class LibrdkafkaPartitionerTest {
   }
 
   @Test
+  void theSummarizersLibrdkafkaKeyIsOneTheTwoPlaceApart() {
+    assertThat(SummarizerBench.keyFor(InputPartitioner.JAVA, 6)).isEqualTo("bench-meetings");
+    String key = SummarizerBench.keyFor(InputPartitioner.LIBRDKAFKA, 6);
+    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+    assertThat(key).startsWith("bench-meetings-librdkafka");
+    assertThat(InputPartitioner.LIBRDKAFKA.partition(bytes, 6)).isNotEqualTo(InputPartitioner.JAVA.partition(bytes, 6));
+    assertThat(SummarizerBench.keyFor(InputPartitioner.LIBRDKAFKA, 1)).isEqualTo("bench-meetings-librdkafka");
+  }
+
+  @Test
   void theOptionNamesOneOrBoth() {
     assertThat(InputPartitioner.parse(null)).containsExactly(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
     assertThat(InputPartitioner.parse("both")).containsExactly(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
