@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.bench.GatewayBench;
+import dev.llmstreams.bench.InputPartitioner;
 import dev.llmstreams.bench.SvgChart;
 import dev.llmstreams.config.AppConfig;
 import java.nio.file.Files;
@@ -45,6 +46,19 @@ final class BenchCommand implements Runnable {
     }
   }
 
+  static final String PARTITIONER_HELP = "How the inputs are spread over partitions: java (a Java producer's default,"
+      + " murmur2 of the key), librdkafka (where kcat, confluent-kafka and node-rdkafka put them by default: CRC-32 of"
+      + " the key), or both, each measured in turn on the same broker and app (default both).";
+
+  /** The value of {@code --partitioner} (null: both), or a one-line refusal. */
+  static List<InputPartitioner> parsePartitioner(String value) {
+    try {
+      return InputPartitioner.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new Main.UserError(e.getMessage());
+    }
+  }
+
   static void draw(SvgChart svg, Path file) throws Exception {
     if (file != null) {
       svg.write(file);
@@ -74,6 +88,10 @@ final class BenchCommand implements Runnable {
             "batches, each once the previous one has settled (default ${DEFAULT-VALUE})."})
     int points;
 
+    @Option(names = "--partitioner", paramLabel = "java|librdkafka|both",
+        description = PARTITIONER_HELP + " Not with --quality.")
+    String partitioner;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
     Path json;
 
@@ -81,11 +99,20 @@ final class BenchCommand implements Runnable {
         description = "Without --quality: also draw tokens per ingested token against documents, tree against naive.")
     Path chart;
 
+    /** The partitioners {@code --partitioner} names. */
+    List<InputPartitioner> partitioners() {
+      if (quality && partitioner != null) {
+        throw new Main.UserError("--partitioner goes with the token bench, not with --quality");
+      }
+      return parsePartitioner(partitioner);
+    }
+
     @Override
     public Integer call() throws Exception {
+      List<InputPartitioner> partitioners = partitioners();
       if (!quality) {
-        ObjectNode report = new dev.llmstreams.bench.SummarizerBench(docs, points, bench.externalBootstrap(), System.err)
-            .run();
+        ObjectNode report = new dev.llmstreams.bench.SummarizerBench(docs, points, bench.externalBootstrap(),
+            partitioners, System.err).run();
         report(report, json);
         draw(dev.llmstreams.bench.SummarizerBench.chart(report), chart);
         return 0;
@@ -197,14 +224,23 @@ final class BenchCommand implements Runnable {
         description = "A setting of the app's Kafka clients (as kafka.client.KEY), e.g. fetch.max.wait.ms=10; repeatable.")
     java.util.Map<String, String> clientSettings = new java.util.TreeMap<>();
 
+    @Option(names = "--partitioner", paramLabel = "java|librdkafka|both", description = PARTITIONER_HELP)
+    String partitioner;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
     Path json;
 
+    /** The partitioners {@code --partitioner} names. */
+    List<InputPartitioner> partitioners() {
+      return parsePartitioner(partitioner);
+    }
+
     @Override
     public Integer call() throws Exception {
+      List<InputPartitioner> partitioners = partitioners();
       report(new dev.llmstreams.bench.ControllerBench(new dev.llmstreams.bench.ControllerBench.Options(goals, steps,
           latencyMs, concurrency, partitions, inFlight, warmupGoals, latencyGoals, commitIntervalMs, clientSettings,
-          bench.externalBootstrap()),
+          bench.externalBootstrap(), partitioners),
           System.err).run(), json);
       return 0;
     }

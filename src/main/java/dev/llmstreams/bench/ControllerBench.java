@@ -1,5 +1,6 @@
 package dev.llmstreams.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.app.LlmStreamsApp;
@@ -59,10 +60,12 @@ public final class ControllerBench {
    *     without queueing behind other goals; 0: none (step overhead then comes from the throughput phase)
    * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
    * @param clientSettings more settings of the app's Kafka clients (its {@code kafka.client.*} keys, without it)
+   * @param partitioners how the goals are spread over partitions, each measured in turn on the same broker and app
+   *     (throughput phase, then latency phase); the first one's figures are the report's top-level ones
    */
   public record Options(int goals, int steps, long latencyMs, int concurrency, int partitions, int inFlight,
       int warmupGoals, int latencyGoals, Long commitIntervalMs, Map<String, String> clientSettings,
-      String bootstrap) {
+      String bootstrap, List<InputPartitioner> partitioners) {
     public Options {
       if (steps < 1) {
         throw new IllegalArgumentException("--steps must be at least 1, was " + steps);
@@ -70,12 +73,26 @@ public final class ControllerBench {
       if (goals < 1) {
         throw new IllegalArgumentException("--goals must be at least 1, was " + goals);
       }
+      if (partitioners.isEmpty()) {
+        throw new IllegalArgumentException("at least one partitioner to measure");
+      }
+      partitioners = List.copyOf(partitioners);
     }
   }
 
-  /** The goals of one phase as the bench saw them. */
+  /**
+   * The goals of one phase as the bench saw them; {@code complete} when every goal sent had its result (else the
+   * phase ended when none finished for the stall timeout).
+   */
   private record Driven(Map<String, Long> sentAtMs, Map<String, Long> resultAtMs, Map<String, GoalResult> results,
-      long firstSentMs, long lastResultMs, int duplicateResults) {}
+      long firstSentMs, long lastResultMs, int duplicateResults, int goals, int onMurmur2Partition) {
+    boolean complete() {
+      return resultAtMs.size() == goals;
+    }
+  }
+
+  /** One partitioner's measurement: its throughput phase, the LLM calls during it, its latency phase (or null). */
+  private record Phase(InputPartitioner partitioner, Driven run, long llmCalls, Driven alone) {}
 
   private final Options options;
   private final Progress progress;
@@ -102,14 +119,19 @@ public final class ControllerBench {
         BenchCluster.awaitReady(app);
         if (options.warmupGoals() > 0) {
           // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up, then measure.
-          drive(cluster, catalog, options.warmupGoals(), "warm-up", Math.min(64, options.concurrency()));
+          drive(cluster, catalog, options.warmupGoals(), "warm-up", Math.min(64, options.concurrency()),
+              InputPartitioner.JAVA);
         }
-        long callsBefore = sim.stats().calls();
-        Driven run = drive(cluster, catalog, options.goals(), "goals", options.inFlight());
-        long llmCalls = sim.stats().calls() - callsBefore;
-        Driven alone = options.latencyGoals() > 0
-            ? drive(cluster, catalog, options.latencyGoals(), "one at a time", 1) : null;
-        return report(cluster, catalog, config, run, llmCalls, alone);
+        List<Phase> phases = new ArrayList<>();
+        for (InputPartitioner p : options.partitioners()) {
+          long callsBefore = sim.stats().calls();
+          Driven run = drive(cluster, catalog, options.goals(), p.label() + " goals", options.inFlight(), p);
+          long llmCalls = sim.stats().calls() - callsBefore;
+          Driven alone = options.latencyGoals() > 0
+              ? drive(cluster, catalog, options.latencyGoals(), p.label() + " one at a time", 1, p) : null;
+          phases.add(new Phase(p, run, llmCalls, alone));
+        }
+        return report(cluster, catalog, config, phases);
       }
     } finally {
       GatewayBench.deleteQuietly(state);
@@ -141,12 +163,13 @@ public final class ControllerBench {
   }
 
   /**
-   * Sends n goals, at most {@code inFlight} running at once (all at once when 0), and waits until each has its
-   * committed result. A goal's result time is when this bench's read_committed consumer received it: when a user
-   * could read the answer.
+   * Sends n goals, at most {@code inFlight} running at once (all at once when 0), each on the partition the
+   * partitioner gives its goal id, and waits until each has its committed result, or until none has finished for
+   * {@link #stall()} (the phase is then incomplete). A goal's result time is when this bench's read_committed consumer
+   * received it: when a user could read the answer.
    */
-  private Driven drive(BenchCluster cluster, TopicCatalog catalog, int n, String label, int inFlight)
-      throws Exception {
+  private Driven drive(BenchCluster cluster, TopicCatalog catalog, int n, String label, int inFlight,
+      InputPartitioner partitioner) throws Exception {
     Topic<Goal> goals = catalog.topic(Topics.GOALS);
     Topic<GoalResult> results = catalog.topic(Topics.GOAL_RESULTS);
     Map<String, Long> sentAt = new HashMap<>();
@@ -154,7 +177,7 @@ public final class ControllerBench {
     Map<String, GoalResult> byGoal = new HashMap<>();
     int duplicates = 0;
     int window = inFlight <= 0 ? n : Math.min(n, inFlight);
-    String run = label + "-" + UUID.randomUUID().toString().substring(0, 6) + "-";
+    String run = label.replace(' ', '-') + "-" + UUID.randomUUID().toString().substring(0, 6) + "-";
     Properties pp = new Properties();
     pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
     pp.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -162,16 +185,18 @@ public final class ControllerBench {
     try (KafkaConsumer<String, String> consumer = cluster.committedReader(results.name(), false);
         KafkaProducer<String, Goal> producer = new KafkaProducer<>(pp, goals.keySerde().serializer(),
             goals.valueSerde().serializer())) {
+      Sender sender = new Sender(producer, goals, partitioner, producer.partitionsFor(goals.name()).size(), sentAt);
       int sent = 0;
       long first = System.currentTimeMillis();
       for (; sent < window; sent++) {
-        send(producer, goals.name(), run + sent, sentAt);
+        sender.send(run + sent);
       }
       producer.flush();
       long lastReport = System.nanoTime();
       long last = first;
       Instant giveUp = Instant.now().plusSeconds(120L + 3L * n * options.steps() * options.latencyMs() / 1000L);
-      while (resultAt.size() < n && Instant.now().isBefore(giveUp)) {
+      Instant stalled = Instant.now().plus(stall());
+      while (resultAt.size() < n && Instant.now().isBefore(giveUp) && Instant.now().isBefore(stalled)) {
         boolean sentMore = false;
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
           GoalResult result = results.valueSerde().deserializer().deserialize(results.name(),
@@ -184,10 +209,11 @@ public final class ControllerBench {
             continue;
           }
           last = System.currentTimeMillis();
+          stalled = Instant.now().plus(stall());
           resultAt.put(result.goalId(), last);
           byGoal.put(result.goalId(), result);
           if (sent < n) {
-            send(producer, goals.name(), run + sent++, sentAt);
+            sender.send(run + sent++);
             sentMore = true;
           }
         }
@@ -199,16 +225,48 @@ public final class ControllerBench {
           lastReport = System.nanoTime();
         }
       }
-      progress.say("%s: %d/%d goals finished in %.2f s", label, resultAt.size(), n, (last - first) / 1000.0);
-      return new Driven(sentAt, resultAt, byGoal, first, last, duplicates);
+      if (resultAt.size() == n) {
+        progress.say("%s: %d/%d goals finished in %.2f s", label, resultAt.size(), n, (last - first) / 1000.0);
+      } else {
+        progress.say("%s: INCOMPLETE, %d/%d goals finished (%d sent), none for %d s: phase ended", label,
+            resultAt.size(), n, sent, stall().toSeconds());
+      }
+      return new Driven(sentAt, resultAt, byGoal, first, last, duplicates, n, sender.onMurmur2Partition);
     }
   }
 
-  private void send(KafkaProducer<String, Goal> producer, String topic, String goalId, Map<String, Long> sentAt) {
-    Goal goal = new Goal(goalId, "Add one and two with the calculator, then report the sum.", List.of(TOOL), null,
-        null, null, Map.of(), Instant.now());
-    sentAt.put(goalId, System.currentTimeMillis());
-    producer.send(new ProducerRecord<>(topic, goalId, goal));
+  /** How long a phase waits for its next goal to finish before it ends incomplete. */
+  private Duration stall() {
+    return Duration.ofMillis(Math.max(30_000L, 10L * options.steps() * options.latencyMs()));
+  }
+
+  /** Produces goals on the partition the partitioner gives their ids, and counts those murmur2 would give too. */
+  private static final class Sender {
+    private final KafkaProducer<String, Goal> producer;
+    private final Topic<Goal> topic;
+    private final InputPartitioner partitioner;
+    private final int partitions;
+    private final Map<String, Long> sentAt;
+    private int onMurmur2Partition;
+
+    Sender(KafkaProducer<String, Goal> producer, Topic<Goal> topic, InputPartitioner partitioner, int partitions,
+        Map<String, Long> sentAt) {
+      this.producer = producer;
+      this.topic = topic;
+      this.partitioner = partitioner;
+      this.partitions = partitions;
+      this.sentAt = sentAt;
+    }
+
+    void send(String goalId) {
+      Goal goal = new Goal(goalId, "Add one and two with the calculator, then report the sum.", List.of(TOOL), null,
+          null, null, Map.of(), Instant.now());
+      byte[] key = topic.keySerde().serializer().serialize(topic.name(), goalId);
+      onMurmur2Partition += partitioner.partition(key, partitions)
+          == InputPartitioner.JAVA.partition(key, partitions) ? 1 : 0;
+      sentAt.put(goalId, System.currentTimeMillis());
+      producer.send(new ProducerRecord<>(topic.name(), partitioner.explicitPartition(key, partitions), goalId, goal));
+    }
   }
 
   /** The steps of a phase's goals, split into the parts the report shows. */
@@ -231,24 +289,8 @@ public final class ControllerBench {
     return out;
   }
 
-  private ObjectNode report(BenchCluster cluster, TopicCatalog catalog, AppConfig config, Driven run, long llmCalls,
-      Driven alone) {
-    Steps loaded = steps(cluster, catalog, run);
-    Steps quiet = alone == null ? loaded : steps(cluster, catalog, alone);
-    ToolCounts tools = countTools(cluster, catalog, run.sentAtMs().keySet());
-    Map<String, Integer> statuses = new TreeMap<>();
-    int expectedSteps = 0;
-    List<Double> goalLatency = new ArrayList<>();
-    for (GoalResult r : run.results().values()) {
-      statuses.merge(r.status().name().toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
-      expectedSteps += r.steps() == options.steps() ? 1 : 0;
-      goalLatency.add((double) (run.resultAtMs().get(r.goalId()) - run.sentAtMs().get(r.goalId())));
-    }
-    int finished = run.resultAtMs().size();
-    double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
-    double goalsPerS = finished / seconds;
+  private ObjectNode report(BenchCluster cluster, TopicCatalog catalog, AppConfig config, List<Phase> phases) {
     double ceiling = options.concurrency() * 1000.0 / (options.latencyMs() * options.steps());
-
     ObjectNode report = JsonNodeFactory.instance.objectNode();
     report.put("benchmark", "controller");
     report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs()
@@ -256,11 +298,7 @@ public final class ControllerBench {
     report.put("tool_worker", "the tools pattern's calculator");
     report.put("patterns", "gateway, controller, tools");
     report.put("goals", options.goals());
-    report.put("goals_finished", finished);
     report.put("steps", options.steps());
-    report.put("goals_with_all_steps", expectedSteps);
-    ObjectNode byStatus = report.putObject("statuses");
-    statuses.forEach(byStatus::put);
     report.put("latency_ms", options.latencyMs());
     report.put("concurrency", options.concurrency());
     report.put("partitions", options.partitions() > 0 ? options.partitions()
@@ -277,31 +315,37 @@ public final class ControllerBench {
     // Every hop waits for a commit and a poll on 2 shared cores: other load on the machine shows in the overhead.
     report.put("cpus", Runtime.getRuntime().availableProcessors());
     report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
-    report.put("seconds", GatewayBench.round(seconds));
-    report.put("goals_per_s", GatewayBench.round(goalsPerS));
     report.put("ceiling_goals_per_s", GatewayBench.round(ceiling));
-    report.put("ratio", GatewayBench.round(goalsPerS / ceiling));
-    report.put("llm_calls", llmCalls);
     report.put("llm_calls_expected", (long) options.goals() * options.steps());
-    report.put("llm_calls_per_s", GatewayBench.round(llmCalls / seconds));
-    report.put("tool_calls", tools.calls());
     report.put("tool_calls_expected", (long) options.goals() * (options.steps() - 1));
-    report.put("tool_call_retries", tools.retries());
-    report.put("tool_results", tools.results());
-    report.put("tool_results_failed", tools.failed());
-    report.put("duplicate_tool_calls", tools.duplicates());
-    report.put("duplicate_goal_results", run.duplicateResults());
-    report.put("latency_phase_goals", alone == null ? 0 : alone.resultAtMs().size());
-    report.put("steps_measured", quiet.overhead().size());
-    putPercentiles(report, "step_overhead", quiet.overhead());
-    putPercentiles(report, "llm_leg_overhead", quiet.llmLeg());
-    putPercentiles(report, "tool_leg_overhead", quiet.toolLeg());
-    putPercentiles(report, "llm_latency", quiet.llmLatency());
-    putPercentiles(report, "tool_duration", quiet.toolTime());
-    putPercentiles(report, "loaded_step_overhead", loaded.overhead());
-    putPercentiles(report, "loaded_llm_leg_overhead", loaded.llmLeg());
-    putPercentiles(report, "loaded_tool_leg_overhead", loaded.toolLeg());
-    putPercentiles(report, "goal_latency", goalLatency);
+    report.put("phase_stall_timeout_s", stall().toSeconds());
+    ObjectNode partitioning = JsonNodeFactory.instance.objectNode();
+    for (Phase phase : phases) {
+      ObjectNode measured = phase(cluster, catalog, phase, ceiling);
+      partitioning.set(phase.partitioner().label(), measured);
+      progress.say("%s: %s%d/%d goals, %s goals/s (%s of the ceiling), goal latency p50 %s ms, step overhead p50 %s"
+          + " ms", phase.partitioner().label(), measured.path("complete").asBoolean() ? "" : "INCOMPLETE, ",
+          measured.path("goals_finished").asInt(), options.goals(), measured.path("goals_per_s").asText("-"),
+          measured.path("ratio").asText("-"), measured.path("goal_latency_p50_ms").asText("-"),
+          measured.path("step_overhead_p50_ms").asText("-"));
+    }
+    // The first phase (java, unless only librdkafka ran) keeps the top-level keys readers of older reports know.
+    report.put("input_partitioner", phases.get(0).partitioner().label());
+    report.setAll((ObjectNode) partitioning.get(phases.get(0).partitioner().label()).deepCopy());
+    if (partitioning.has("java") && partitioning.has("librdkafka")) {
+      JsonNode java = partitioning.get("java");
+      JsonNode librdkafka = partitioning.get("librdkafka");
+      boolean bothComplete = java.path("complete").asBoolean() && librdkafka.path("complete").asBoolean();
+      if (bothComplete) {
+        double ratio = librdkafka.path("goals_per_s").asDouble() / java.path("goals_per_s").asDouble();
+        partitioning.put("ratio_librdkafka_to_java", GatewayBench.round(ratio));
+        progress.say("librdkafka / java goals/s: %.2f", ratio);
+      } else {
+        partitioning.putNull("ratio_librdkafka_to_java");
+        progress.say("librdkafka / java goals/s: none, a phase is incomplete");
+      }
+    }
+    report.set("partitioning", partitioning);
     ObjectNode d = report.putObject("definitions");
     d.put("goals_per_s", "goals finished / (time the last goal-result reached this bench's read_committed consumer"
         + " - time the first goal was produced)");
@@ -323,13 +367,93 @@ public final class ControllerBench {
     d.put("tool_calls", "records for the measured goals on every tool-calls.* topic (read_committed), retries included");
     d.put("duplicate_tool_calls", "callIds seen more than once with attempt 1 on tool-calls." + TOOL
         + ", plus callIds with more than one record on tool-results (both read_committed)");
+    d.put("partitioning", "the same workload (throughput phase, then latency phase, each with its own goal ids) once"
+        + " per input partitioner, on the same broker and app, after one warm-up produced as Java does: java, goals"
+        + " produced by a Java producer's default partitioner (murmur2 of the goal id); librdkafka, goals produced on"
+        + " partition CRC-32(goal id) % partitions, where librdkafka's default partitioner (consistent_random) puts"
+        + " them. The top-level figures are those of input_partitioner");
+    d.put("complete", "every goal of the phase (throughput and latency) had its result; otherwise a part that missed"
+        + " results ended once no goal finished for phase_stall_timeout_s, its figures cover the goals that finished,"
+        + " goals_per_s and ratio are null when the throughput part is incomplete, percentiles null when nothing was"
+        + " measured");
+    d.put("goals_on_murmur2_partition", "goals of the throughput phase produced on the partition murmur2 gives their"
+        + " id (all of them for java)");
+    d.put("ratio_librdkafka_to_java", "goals_per_s of librdkafka / goals_per_s of java; null unless both phases are"
+        + " complete");
     return report;
   }
 
+  /** One partitioner's figures: its throughput phase, step overheads from its latency phase. */
+  private ObjectNode phase(BenchCluster cluster, TopicCatalog catalog, Phase phase, double ceiling) {
+    Driven run = phase.run();
+    Driven alone = phase.alone();
+    Steps loaded = steps(cluster, catalog, run);
+    Steps quiet = alone == null ? loaded : steps(cluster, catalog, alone);
+    ToolCounts tools = countTools(cluster, catalog, run.sentAtMs().keySet());
+    Map<String, Integer> statuses = new TreeMap<>();
+    int expectedSteps = 0;
+    List<Double> goalLatency = new ArrayList<>();
+    for (GoalResult r : run.results().values()) {
+      statuses.merge(r.status().name().toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
+      expectedSteps += r.steps() == options.steps() ? 1 : 0;
+      goalLatency.add((double) (run.resultAtMs().get(r.goalId()) - run.sentAtMs().get(r.goalId())));
+    }
+    int finished = run.resultAtMs().size();
+    double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
+    double goalsPerS = finished / seconds;
+
+    ObjectNode report = JsonNodeFactory.instance.objectNode();
+    report.put("produced_as", phase.partitioner().description());
+    report.put("complete", run.complete() && (alone == null || alone.complete()));
+    report.put("goals_sent", run.sentAtMs().size());
+    report.put("goals_finished", finished);
+    report.put("goals_on_murmur2_partition", run.onMurmur2Partition());
+    report.put("goals_with_all_steps", expectedSteps);
+    ObjectNode byStatus = report.putObject("statuses");
+    statuses.forEach(byStatus::put);
+    report.put("seconds", GatewayBench.round(seconds));
+    if (run.complete()) {
+      report.put("goals_per_s", GatewayBench.round(goalsPerS));
+      report.put("ratio", GatewayBench.round(goalsPerS / ceiling));
+    } else {
+      // The goals that finished first, over the time until the last of them: not a throughput.
+      report.putNull("goals_per_s");
+      report.putNull("ratio");
+    }
+    report.put("llm_calls", phase.llmCalls());
+    report.put("llm_calls_per_s", GatewayBench.round(phase.llmCalls() / seconds));
+    report.put("tool_calls", tools.calls());
+    report.put("tool_call_retries", tools.retries());
+    report.put("tool_results", tools.results());
+    report.put("tool_results_failed", tools.failed());
+    report.put("duplicate_tool_calls", tools.duplicates());
+    report.put("duplicate_goal_results", run.duplicateResults());
+    report.put("latency_phase_goals", alone == null ? 0 : alone.resultAtMs().size());
+    report.put("latency_phase_goals_sent", alone == null ? 0 : alone.sentAtMs().size());
+    report.put("steps_measured", quiet.overhead().size());
+    putPercentiles(report, "step_overhead", quiet.overhead());
+    putPercentiles(report, "llm_leg_overhead", quiet.llmLeg());
+    putPercentiles(report, "tool_leg_overhead", quiet.toolLeg());
+    putPercentiles(report, "llm_latency", quiet.llmLatency());
+    putPercentiles(report, "tool_duration", quiet.toolTime());
+    putPercentiles(report, "loaded_step_overhead", loaded.overhead());
+    putPercentiles(report, "loaded_llm_leg_overhead", loaded.llmLeg());
+    putPercentiles(report, "loaded_tool_leg_overhead", loaded.toolLeg());
+    putPercentiles(report, "goal_latency", goalLatency);
+    return report;
+  }
+
+  /** p50 and p99 of the values, null where there are none (an incomplete phase may measure no step). */
   private static void putPercentiles(ObjectNode report, String name, List<Double> values) {
     values.sort(null);
-    report.put(name + "_p50_ms", GatewayBench.round(GatewayBench.percentile(values, 0.50)));
-    report.put(name + "_p99_ms", GatewayBench.round(GatewayBench.percentile(values, 0.99)));
+    for (double q : new double[] {0.50, 0.99}) {
+      String key = String.format(java.util.Locale.ROOT, "%s_p%d_ms", name, Math.round(q * 100));
+      if (values.isEmpty()) {
+        report.putNull(key);
+      } else {
+        report.put(key, GatewayBench.round(GatewayBench.percentile(values, q)));
+      }
+    }
   }
 
   /** The events of the given goals, per goal in partition order (one goal's events share a partition). */

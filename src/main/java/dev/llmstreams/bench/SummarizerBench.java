@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -55,15 +56,27 @@ public final class SummarizerBench {
   /** Documents sent in {@code points} equal batches, each once the previous one has settled. */
   private static final Duration SETTLED = Duration.ofSeconds(8);
 
+  /** How long {@link #settle} waits at most. */
+  private static final Duration GIVE_UP = Duration.ofMinutes(10);
+
+  /** A phase whose synthesis does not advance for this long ends, incomplete. */
+  private static final Duration STALL = Duration.ofSeconds(120);
+
   private final int docs;
   private final int points;
   private final String bootstrap;
+  private final List<InputPartitioner> partitioners;
   private final Progress progress;
 
-  public SummarizerBench(int docs, int points, String bootstrap, java.io.PrintStream progressOut) {
+  public SummarizerBench(int docs, int points, String bootstrap, List<InputPartitioner> partitioners,
+      java.io.PrintStream progressOut) {
+    if (partitioners.isEmpty()) {
+      throw new IllegalArgumentException("at least one partitioner to measure");
+    }
     this.docs = docs;
     this.points = Math.max(1, Math.min(points, docs));
     this.bootstrap = bootstrap;
+    this.partitioners = List.copyOf(partitioners);
     this.progress = new Progress(progressOut);
   }
 
@@ -80,80 +93,192 @@ public final class SummarizerBench {
         new TopicAdmin(admin, (short) -1).apply(catalog.all(), false);
       }
       AppConfig config = AppConfig.load(null, Map.of(), cluster.appSettings(prefix, state, sim));
-      long ingested = 0;
-      long prompt = tokens.count(promptOverhead());
-      List<Long> docTokens = new ArrayList<>();
-      ArrayNode along = JsonNodeFactory.instance.arrayNode();
-      Synthesis last = null;
       try (Observability observability = new Observability();
-          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
-          Tally sent = new Tally(cluster, catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens)) {
+          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule(), new SummarizerModule()));
         progress.say("summarizer and gateway starting");
         BenchCluster.awaitReady(app);
         Properties pp = new Properties();
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        Map<InputPartitioner, ObjectNode> phases = new LinkedHashMap<>();
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
-          int i = 0;
-          for (int point = 1; point <= points; point++) {
-            for (int until = (int) ((long) docs * point / points); i < until; i++) {
-              String text = texts.get(i % texts.size());
-              long t = tokens.count(text);
-              ingested += t;
-              docTokens.add(t);
-              ObjectNode doc = JsonNodeFactory.instance.objectNode();
-              doc.put("docId", "doc-" + i);
-              doc.put("text", text);
-              doc.put("timestamp", Instant.parse("2026-11-02T09:00:00Z").plusSeconds(60L * i).toString());
-              producer.send(new ProducerRecord<>(catalog.spec(TopicRole.DOCUMENTS).name(), KEY, doc.toString()));
-            }
-            producer.flush();
-            progress.say("sent %d documents (%d cl100k tokens)", i, ingested);
-            // Counted once the merges and the synthesis of what came so far are done: the cost of a stream of that length.
-            last = awaitSyntheses(cluster, catalog.spec(TopicRole.SYNTHESES).name(), Map.of(KEY, (long) i), SETTLED,
-                progress).get(KEY);
-            sent.catchUp();
-            long naive = naive(docTokens, prompt);
-            along.addObject()
-                .put("documents", i)
-                .put("tokens_ingested", ingested)
-                .put("llm_input_tokens", sent.total)
-                .put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total / ingested))
-                .put("naive_llm_input_tokens", naive)
-                .put("naive_per_ingested_token", GatewayBench.round((double) naive / ingested))
-                .put("tree_depth", last.level());
+          for (InputPartitioner partitioner : partitioners) {
+            phases.put(partitioner, stream(cluster, catalog, producer, partitioner, texts, tokens));
           }
         }
-        long naive = naive(docTokens, prompt);
-        ObjectNode report = JsonNodeFactory.instance.objectNode();
-        report.put("benchmark", "summarizer");
-        report.put("provider", "simulated OpenAI-compatible server (not an LLM): counts tokens, not quality");
-        report.put("docs", docs);
-        report.put("stream", points == 1
-            ? String.format(java.util.Locale.ROOT, "all documents sent at once, counted once settled (the synthesis"
-                + " covered them and none came for %d s)", SETTLED.toSeconds())
-            : String.format(java.util.Locale.ROOT, "%d batches of documents, each sent once the previous one settled"
-                + " (its synthesis covered it and none came for %d s)", points, SETTLED.toSeconds()));
-        report.put("cpus", Runtime.getRuntime().availableProcessors());
-        report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
-        report.put("tokens_ingested", ingested);
-        report.put("llm_input_tokens", sent.total);
-        report.put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total / ingested));
-        ObjectNode byPurpose = report.putObject("llm_input_tokens_by_purpose");
-        sent.byPurpose.forEach(byPurpose::put);
-        ObjectNode calls = report.putObject("llm_calls_by_purpose");
-        sent.calls.forEach(calls::put);
-        report.put("tree_depth", last.level());
-        report.put("synthesis_documents", last.documents());
-        report.put("naive_llm_input_tokens", naive);
-        report.put("naive_ratio", GatewayBench.round((double) naive / sent.total));
-        report.set("along_the_stream", along);
-        return report;
+        return report(phases);
       }
     } finally {
       GatewayBench.deleteQuietly(state);
     }
+  }
+
+  /**
+   * The key of a partitioner's documents: its own, so phases do not share a tree. For librdkafka, one that librdkafka
+   * and murmur2 put on different partitions (where the topic has more than one), else the phase would place its
+   * documents as Java does and measure nothing new.
+   */
+  static String keyFor(InputPartitioner partitioner, int partitions) {
+    if (partitioner == InputPartitioner.JAVA) {
+      return KEY;
+    }
+    for (int i = 0; ; i++) {
+      String key = KEY + "-" + partitioner.label() + (i == 0 ? "" : "-" + i);
+      byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+      if (partitions == 1 || partitioner.partition(bytes, partitions)
+          != InputPartitioner.JAVA.partition(bytes, partitions)) {
+        return key;
+      }
+    }
+  }
+
+  /**
+   * Streams the documents under one key, placed by the partitioner, in {@code points} batches, each counted once it
+   * settled; a batch that does not settle ends the phase, incomplete.
+   */
+  private ObjectNode stream(BenchCluster cluster, TopicCatalog catalog, KafkaProducer<String, String> producer,
+      InputPartitioner partitioner, List<String> texts, TokenCounter tokens) {
+    String topic = catalog.spec(TopicRole.DOCUMENTS).name();
+    int partitions = producer.partitionsFor(topic).size();
+    String key = keyFor(partitioner, partitions);
+    byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+    Integer partition = partitioner.explicitPartition(keyBytes, partitions);
+    long prompt = tokens.count(promptOverhead());
+    long ingested = 0;
+    List<Long> docTokens = new ArrayList<>();
+    ArrayNode along = JsonNodeFactory.instance.arrayNode();
+    Synthesis last = null;
+    boolean complete = true;
+    double seconds = 0;
+    progress.say("%s: documents under key %s, on partition %d of %d (murmur2: %d)", partitioner.label(), key,
+        partitioner.partition(keyBytes, partitions), partitions, InputPartitioner.JAVA.partition(keyBytes, partitions));
+    try (Tally sent = new Tally(cluster, catalog.spec(TopicRole.LLM_REQUESTS).name(), tokens, key)) {
+      int i = 0;
+      for (int point = 1; point <= points && complete; point++) {
+        long batchStart = System.currentTimeMillis();
+        for (int until = (int) ((long) docs * point / points); i < until; i++) {
+          String text = texts.get(i % texts.size());
+          long t = tokens.count(text);
+          ingested += t;
+          docTokens.add(t);
+          ObjectNode doc = JsonNodeFactory.instance.objectNode();
+          doc.put("docId", "doc-" + i);
+          doc.put("text", text);
+          doc.put("timestamp", Instant.parse("2026-11-02T09:00:00Z").plusSeconds(60L * i).toString());
+          producer.send(new ProducerRecord<>(topic, partition, key, doc.toString()));
+        }
+        producer.flush();
+        progress.say("%s: sent %d documents (%d cl100k tokens)", partitioner.label(), i, ingested);
+        // Counted once the merges and the synthesis of what came so far are done: the cost of a stream of that length.
+        Settled settled = settle(cluster, catalog.spec(TopicRole.SYNTHESES).name(), Map.of(key, (long) i), SETTLED,
+            STALL, progress);
+        last = settled.last().getOrDefault(key, last);
+        sent.catchUp();
+        if (!settled.complete()) {
+          complete = false;
+          progress.say("%s: INCOMPLETE, the synthesis covers %d/%d documents and none came for %d s: phase ended",
+              partitioner.label(), last == null ? 0 : last.documents(), i, STALL.toSeconds());
+          break;
+        }
+        seconds += (settled.coveredAtMs() - batchStart) / 1000.0;
+        long naive = naive(docTokens, prompt);
+        along.addObject()
+            .put("documents", i)
+            .put("tokens_ingested", ingested)
+            .put("llm_input_tokens", sent.total)
+            .put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total / ingested))
+            .put("naive_llm_input_tokens", naive)
+            .put("naive_per_ingested_token", GatewayBench.round((double) naive / ingested))
+            .put("tree_depth", last.level());
+      }
+      long naive = naive(docTokens, prompt);
+      long covered = last == null ? 0 : last.documents();
+      ObjectNode phase = JsonNodeFactory.instance.objectNode();
+      phase.put("produced_as", partitioner.description());
+      phase.put("key", key);
+      phase.put("documents_partition", partitioner.partition(keyBytes, partitions));
+      phase.put("murmur2_partition", InputPartitioner.JAVA.partition(keyBytes, partitions));
+      phase.put("complete", complete);
+      phase.put("documents_sent", docTokens.size());
+      phase.put("documents_covered", covered);
+      phase.put("seconds", GatewayBench.round(seconds));
+      if (complete) {
+        phase.put("documents_per_s", GatewayBench.round(docs / Math.max(0.001, seconds)));
+      } else {
+        phase.putNull("documents_per_s");
+      }
+      phase.put("tokens_ingested", ingested);
+      phase.put("llm_input_tokens", sent.total);
+      phase.put("llm_input_tokens_per_ingested_token", GatewayBench.round((double) sent.total / ingested));
+      ObjectNode byPurpose = phase.putObject("llm_input_tokens_by_purpose");
+      sent.byPurpose.forEach(byPurpose::put);
+      ObjectNode calls = phase.putObject("llm_calls_by_purpose");
+      sent.calls.forEach(calls::put);
+      phase.put("tree_depth", last == null ? 0 : last.level());
+      phase.put("synthesis_documents", covered);
+      phase.put("naive_llm_input_tokens", naive);
+      phase.put("naive_ratio", GatewayBench.round((double) naive / Math.max(1, sent.total)));
+      phase.set("along_the_stream", along);
+      progress.say("%s: %s%d/%d documents covered, %s documents/s, %s LLM input tokens per ingested token",
+          partitioner.label(), complete ? "" : "INCOMPLETE, ", covered, docs, phase.path("documents_per_s").asText("-"),
+          phase.path("llm_input_tokens_per_ingested_token").asText("-"));
+      return phase;
+    }
+  }
+
+  private ObjectNode report(Map<InputPartitioner, ObjectNode> phases) {
+    ObjectNode report = JsonNodeFactory.instance.objectNode();
+    report.put("benchmark", "summarizer");
+    report.put("provider", "simulated OpenAI-compatible server (not an LLM): counts tokens, not quality");
+    report.put("docs", docs);
+    report.put("stream", points == 1
+        ? String.format(java.util.Locale.ROOT, "all documents sent at once, counted once settled (the synthesis"
+            + " covered them and none came for %d s)", SETTLED.toSeconds())
+        : String.format(java.util.Locale.ROOT, "%d batches of documents, each sent once the previous one settled"
+            + " (its synthesis covered it and none came for %d s)", points, SETTLED.toSeconds()));
+    report.put("cpus", Runtime.getRuntime().availableProcessors());
+    report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
+    report.put("phase_stall_timeout_s", STALL.toSeconds());
+    // The first phase (java, unless only librdkafka ran) keeps the top-level keys readers of older reports know.
+    InputPartitioner first = phases.keySet().iterator().next();
+    report.put("input_partitioner", first.label());
+    report.setAll(phases.get(first).deepCopy());
+    ObjectNode partitioning = report.putObject("partitioning");
+    phases.forEach((p, phase) -> partitioning.set(p.label(), phase));
+    ObjectNode java = phases.get(InputPartitioner.JAVA);
+    ObjectNode librdkafka = phases.get(InputPartitioner.LIBRDKAFKA);
+    if (java != null && librdkafka != null) {
+      if (java.path("complete").asBoolean() && librdkafka.path("complete").asBoolean()) {
+        double ratio = librdkafka.path("documents_per_s").asDouble() / java.path("documents_per_s").asDouble();
+        partitioning.put("ratio_librdkafka_to_java", GatewayBench.round(ratio));
+        partitioning.put("tokens_per_ingested_token_ratio_librdkafka_to_java", GatewayBench.round(
+            librdkafka.path("llm_input_tokens_per_ingested_token").asDouble()
+                / java.path("llm_input_tokens_per_ingested_token").asDouble()));
+        progress.say("librdkafka / java documents/s: %.2f", ratio);
+      } else {
+        partitioning.putNull("ratio_librdkafka_to_java");
+        partitioning.putNull("tokens_per_ingested_token_ratio_librdkafka_to_java");
+        progress.say("librdkafka / java documents/s: none, a phase is incomplete");
+      }
+    }
+    ObjectNode d = report.putObject("definitions");
+    d.put("partitioning", "the same documents (same texts, ids and times, each phase under its own key) streamed once"
+        + " per input partitioner on the same broker and app: java, produced by a Java producer's default partitioner"
+        + " (murmur2 of the key); librdkafka, produced on partition CRC-32(key) % partitions, where librdkafka's"
+        + " default partitioner (consistent_random) puts them, under a key the two put on different partitions. The"
+        + " top-level figures are those of input_partitioner");
+    d.put("complete", "every batch's synthesis covered all documents sent so far; otherwise the phase ended once no"
+        + " synthesis of its key came for phase_stall_timeout_s, and its token figures cover what was sent to LLMs"
+        + " until then");
+    d.put("seconds", "summed over the batches: from the batch's first document produced to the first synthesis"
+        + " (read_committed) covering every document sent so far");
+    d.put("documents_per_s", "docs / seconds; null when the phase is incomplete");
+    d.put("ratio_librdkafka_to_java", "documents_per_s of librdkafka / that of java; null unless both phases are"
+        + " complete");
+    d.put("tokens_per_ingested_token_ratio_librdkafka_to_java", "llm_input_tokens_per_ingested_token of librdkafka /"
+        + " that of java; null unless both phases are complete");
+    return report;
   }
 
   /** LLM input tokens per ingested token against documents streamed, merge tree against the naive way. */
@@ -208,10 +333,32 @@ public final class SummarizerBench {
    */
   static Map<String, Synthesis> awaitSyntheses(BenchCluster cluster, String topic, Map<String, Long> documentsByKey,
       Duration quiet, Progress progress) {
+    Settled settled = settle(cluster, topic, documentsByKey, quiet, GIVE_UP, progress);
+    if (!settled.complete()) {
+      throw new IllegalStateException("no syntheses covering all documents of " + documentsByKey + " within "
+          + GIVE_UP.toMinutes() + " minutes: " + settled.last());
+    }
+    return settled.last();
+  }
+
+  /**
+   * What {@link #settle} saw: the latest all-time synthesis of each key, when every key's first covered all its
+   * documents (epoch ms; 0 if never), and whether they did.
+   */
+  record Settled(Map<String, Synthesis> last, long coveredAtMs, boolean complete) {}
+
+  /**
+   * Waits until the latest all-time synthesis of each key covers the key's expected number of documents and no
+   * synthesis came for {@code quiet} (merges settled), or until no synthesis of these keys came for {@code stall}
+   * while some are not covered (incomplete), or ten minutes at most.
+   */
+  static Settled settle(BenchCluster cluster, String topic, Map<String, Long> documentsByKey, Duration quiet,
+      Duration stall, Progress progress) {
     JsonSerde<Synthesis> serde = JsonSerde.of(Synthesis.class);
     Map<String, Synthesis> last = new TreeMap<>();
-    Instant giveUp = Instant.now().plus(Duration.ofMinutes(10));
+    Instant giveUp = Instant.now().plus(GIVE_UP);
     Instant quietSince = Instant.now();
+    long coveredAt = 0;
     try (KafkaConsumer<String, String> consumer = cluster.committedReader(topic, true)) {
       while (Instant.now().isBefore(giveUp)) {
         Set<String> changed = new TreeSet<>();
@@ -228,35 +375,43 @@ public final class SummarizerBench {
         }
         boolean covered = documentsByKey.entrySet().stream()
             .allMatch(e -> last.containsKey(e.getKey()) && last.get(e.getKey()).documents() == e.getValue());
-        if (covered && Duration.between(quietSince, Instant.now()).compareTo(quiet) >= 0) {
-          return last;
+        if (covered && coveredAt == 0) {
+          coveredAt = System.currentTimeMillis();
+        }
+        Duration sinceLast = Duration.between(quietSince, Instant.now());
+        if (covered && sinceLast.compareTo(quiet) >= 0) {
+          return new Settled(last, coveredAt, true);
+        }
+        if (!covered && sinceLast.compareTo(stall) >= 0) {
+          break;
         }
       }
     }
-    throw new IllegalStateException("no syntheses covering all documents of " + documentsByKey + " within 10 minutes: "
-        + last);
+    return new Settled(last, coveredAt, false);
   }
 
-  /** What the summarizer sent to LLMs so far, read from the requests topic where the previous look stopped. */
+  /** What the summarizer sent to LLMs for one key so far, read from the requests topic where the last look stopped. */
   private static final class Tally implements AutoCloseable {
     private final KafkaConsumer<String, String> consumer;
     private final String topic;
     private final TokenCounter tokens;
+    private final String key;
     private final JsonSerde<LlmRequest> serde = JsonSerde.of(LlmRequest.class);
     private final Map<String, Long> byPurpose = new TreeMap<>();
     private final Map<String, Long> calls = new TreeMap<>();
     private long total;
 
-    Tally(BenchCluster cluster, String topic, TokenCounter tokens) {
+    Tally(BenchCluster cluster, String topic, TokenCounter tokens, String key) {
       this.consumer = cluster.committedReader(topic, true);
       this.topic = topic;
       this.tokens = tokens;
+      this.key = key;
     }
 
     void catchUp() {
       BenchCluster.readToEnd(consumer, r -> {
         LlmRequest req = serde.deserializer().deserialize(topic, r.value().getBytes(StandardCharsets.UTF_8));
-        if (!KEY.equals(req.correlationId())) {
+        if (!key.equals(req.correlationId())) {
           return;
         }
         long t = 0;

@@ -3,31 +3,18 @@ package dev.llmstreams.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code bench specialist}'s argument checks: each refusal is one line and exit code 2, before any broker starts. */
 class BenchSpecialistArgsTest {
   @TempDir Path dir;
 
-  private record Run(int exit, String err) {}
-
-  private static Run run(String... args) {
-    CommandLine cli = Main.commandLine(args);
-    StringWriter err = new StringWriter();
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute(args);
-    return new Run(exit, err.toString());
-  }
-
   @Test
   void aModelThatIsNotThereIsRefused() {
-    Run r = run("bench", "specialist", "--model", dir.resolve("nothing").toString());
+    CliRun r = CliRun.of("bench", "specialist", "--model", dir.resolve("nothing").toString());
     assertEquals(2, r.exit(), r.err());
     assertTrue(r.err().contains("is not a model directory"), r.err());
   }
@@ -37,14 +24,14 @@ class BenchSpecialistArgsTest {
     Path model = Files.createDirectories(dir.resolve("model"));
     Files.writeString(model.resolve("model.json"), "{}");
     Path train = Files.writeString(dir.resolve("train.csv"), "text,category\nhello,greeting\n");
-    Run r = run("bench", "specialist", "--model", model.toString(), "--train", train.toString());
+    CliRun r = CliRun.of("bench", "specialist", "--model", model.toString(), "--train", train.toString());
     assertEquals(2, r.exit(), r.err());
     assertTrue(r.err().contains("not --train"), r.err());
   }
 
   @Test
   void moreRoundsThanEventsIsRefused() {
-    Run r = run("bench", "specialist", "--kinds", "hashed", "--events", "3", "--rounds", "4");
+    CliRun r = CliRun.of("bench", "specialist", "--kinds", "hashed", "--events", "3", "--rounds", "4");
     assertEquals(2, r.exit(), r.err());
     assertTrue(r.err().contains("--rounds must be between 1 and --events"), r.err());
   }

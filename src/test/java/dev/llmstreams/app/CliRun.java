@@ -1,0 +1,15 @@
+package dev.llmstreams.app;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+/** One CLI command run in this JVM through {@link Main#commandLine}: its exit code and what it printed on stderr. */
+record CliRun(int exit, String err) {
+  static CliRun of(String... args) {
+    picocli.CommandLine cli = Main.commandLine(args);
+    StringWriter err = new StringWriter();
+    cli.setErr(new PrintWriter(err, true));
+    int exit = cli.execute(args);
+    return new CliRun(exit, err.toString());
+  }
+}
