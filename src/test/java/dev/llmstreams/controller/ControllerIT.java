@@ -283,11 +283,12 @@ class ControllerIT {
         assertThat(r.answer()).isEqualTo(ANSWER);
       });
       assertThat(watcher.news).hasSize(ids.size());
-      var rerouted = observability.registry().find("llmstreams.records.rerouted").tag("pattern", "controller");
-      assertThat(rerouted.tag("topic", goalsTopic).counter().count())
+      java.util.function.Function<String, Double> rerouted = topic -> observability.registry()
+          .get("llmstreams.records.rerouted").tags("pattern", "controller", "topic", topic).counter().count();
+      assertThat(rerouted.apply(goalsTopic))
           .isEqualTo((double) ids.stream().filter(id -> partitionOf(id, 2) != partitionOf(id, 6)).count());
       // The watcher's approvals all land on partition 0 of 1; the goal log of each is on partitionOf(id, 6).
-      assertThat(rerouted.tag("topic", approvalsTopic).counter().count())
+      assertThat(rerouted.apply(approvalsTopic))
           .isEqualTo((double) ids.stream().filter(id -> partitionOf(id, 6) != 0).count());
       HttpResponse<String> view = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + app.httpPort() + "/goals/f1")).GET().build(),
