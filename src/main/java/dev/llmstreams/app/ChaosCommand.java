@@ -44,9 +44,9 @@ final class ChaosCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--partitioner", paramLabel = "java|librdkafka|explicit|mixed", defaultValue = "mixed",
-      description = {"Where every record the run produces goes: java (the Java producer's murmur2 of the key),",
-          "librdkafka (CRC32 of the key: kcat, Python, Go, .NET, Node clients), explicit (round robin whatever the",
-          "key), mixed (a seeded draw of one of those per record; default ${DEFAULT-VALUE})."})
+      description = "Where every record the run produces goes: java (the Java producer's murmur2 of the key),"
+          + " librdkafka (CRC32 of the key: kcat, Python, Go, .NET, Node clients), explicit (round robin whatever the"
+          + " key), mixed (a seeded draw of one of those per record; default ${DEFAULT-VALUE}).")
   String partitioner;
 
   @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
