@@ -56,7 +56,7 @@ public final class Partitioning {
     return mode;
   }
 
-  /** librdkafka's default partition of a key (consistent_random): CRC32 of its bytes modulo the partitions. */
+  /** librdkafka's default partition of a non-empty key (consistent_random): CRC32 of its bytes mod the partitions. */
   static int crc32Partition(byte[] key, int partitions) {
     CRC32 crc = new CRC32();
     crc.update(key);
@@ -79,7 +79,8 @@ public final class Partitioning {
     Mode used = mode == Mode.MIXED ? PER_RECORD.get(random.nextInt(PER_RECORD.size())) : mode;
     synchronized (this) {
       Integer partition = switch (used) {
-        case LIBRDKAFKA -> key == null ? random.nextInt(n) : crc32Partition(key, n);
+        // consistent_random: a record without a key (or with an empty one) goes to a random partition
+        case LIBRDKAFKA -> key == null || key.length == 0 ? random.nextInt(n) : crc32Partition(key, n);
         case EXPLICIT -> nextExplicit.merge(topic, 1, Integer::sum) % n;
         default -> null;
       };

@@ -40,6 +40,7 @@ class ChaosIT {
         Map.of("session.timeout.ms", "6000", "heartbeat.interval.ms", "1500"), dir), System.err).run();
 
     String why = report.toPrettyString();
+    System.err.println(why); // the report, also when it passes (target/failsafe-reports/*ChaosIT-output.txt)
     assertThat(report.path("kills").asInt()).as(why).isEqualTo(KILLS);
     assertThat(report.path("inputs").asInt()).as(why).isEqualTo(GOALS + DOCUMENTS + REQUESTS);
     assertThat(report.path("lost").asInt()).as(why).isZero();
@@ -75,6 +76,8 @@ class ChaosIT {
       assertThat(n).as(used + "\n" + why).isPositive();
     }
     assertThat(report.path("sent_off_key_partition").asLong()).as(why).isPositive();
+    // ... and the app said it re-routed records (a lower bound: a killed JVM's last few are not seen).
+    assertThat(report.path("records_rerouted").asLong()).as(why).isPositive();
     for (JsonNode kill : report.path("kill_log")) {
       assertThat(kill.path("sent_off_key_partition_before").asLong()).as(why).isPositive();
     }
