@@ -2,6 +2,7 @@ package dev.llmstreams.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.chaos.ChaosRun;
+import dev.llmstreams.chaos.Partitioning;
 import dev.llmstreams.config.AppConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,6 +42,12 @@ final class ChaosCommand implements Callable<Integer> {
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the load, the kill moments and victims (default ${DEFAULT-VALUE}).")
   long seed;
+
+  @Option(names = "--partitioner", paramLabel = "java|librdkafka|explicit|mixed", defaultValue = "mixed",
+      description = "Where every record the run produces goes: java (the Java producer's murmur2 of the key),"
+          + " librdkafka (CRC32 of the key: kcat, Python, Go, .NET, Node clients), explicit (round robin whatever the"
+          + " key), mixed (a seeded draw of one of those per record; default ${DEFAULT-VALUE}).")
+  String partitioner;
 
   @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
       description = "An existing Kafka cluster (default: KAFKA_BOOTSTRAP, else a local broker started for the run).")
@@ -85,13 +92,19 @@ final class ChaosCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Partitioning.Mode mode;
+    try {
+      mode = Partitioning.Mode.parse(partitioner);
+    } catch (IllegalArgumentException e) {
+      throw new Main.UserError(e.getMessage());
+    }
     String external = bootstrap;
     if (external == null) {
       AppConfig config = main.config();
       external = config.usesExternalCluster() ? config.bootstrapServers() : null;
     }
     ObjectNode report = new ChaosRun(new ChaosRun.Options(goals, documents, requests, kills, poisonShare, restartBroker,
-        seed, external, Duration.ofSeconds(feedSeconds), Duration.ofSeconds(timeoutSeconds),
+        seed, mode, external, Duration.ofSeconds(feedSeconds), Duration.ofSeconds(timeoutSeconds),
         Duration.ofSeconds(readySeconds), llmLatencyMs, llmConcurrency, trainExamples, appHeap, clientSettings,
         workDir), System.err).run();
     BenchCommand.report(report, json);

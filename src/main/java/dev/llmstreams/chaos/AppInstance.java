@@ -50,6 +50,11 @@ final class AppInstance implements AutoCloseable {
     return httpPort;
   }
 
+  /** How many times it was started: names the JVM whose counters {@link #metrics()} shows (a kill resets them). */
+  synchronized int starts() {
+    return starts;
+  }
+
   /** Starts the JVM; its output is appended to {@code dir/app-<n>.log}, one file per start. */
   synchronized void start() throws IOException {
     if (process != null && process.isAlive()) {

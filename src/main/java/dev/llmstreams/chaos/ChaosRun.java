@@ -80,6 +80,8 @@ public final class ChaosRun {
   /**
    * What to run.
    *
+   * @param partitioner where every record the run produces goes (goals, documents, classification requests,
+   *     approvals, poison): Java's default, librdkafka's CRC32 of the key, round robin, or a seeded draw per record
    * @param feed how long the load is spread over; the kills fall at random moments within it
    * @param outputTimeout how long to wait, after the load and the kills, for every output
    * @param llmLatencyMs the simulated LLM's latency (± half of it as jitter)
@@ -89,8 +91,9 @@ public final class ChaosRun {
    * @param workDir where instance configs, logs and state go
    */
   public record Options(int goals, int documents, int requests, int kills, double poisonShare, boolean restartBroker,
-      long seed, String bootstrap, Duration feed, Duration outputTimeout, Duration readyTimeout, long llmLatencyMs,
-      int llmConcurrency, int trainExamples, String appHeap, Map<String, String> clientSettings, Path workDir) {
+      long seed, Partitioning.Mode partitioner, String bootstrap, Duration feed, Duration outputTimeout,
+      Duration readyTimeout, long llmLatencyMs, int llmConcurrency, int trainExamples, String appHeap,
+      Map<String, String> clientSettings, Path workDir) {
     public Options {
       if (goals < 0 || documents < 0 || requests < 0 || kills < 0) {
         throw new IllegalArgumentException("--goals, --documents, --requests and --kills must not be negative");
@@ -101,12 +104,14 @@ public final class ChaosRun {
       if (llmConcurrency < 1) {
         throw new IllegalArgumentException("--llm-concurrency must be at least 1");
       }
+      java.util.Objects.requireNonNull(partitioner, "partitioner");
       clientSettings = Map.copyOf(clientSettings);
     }
   }
 
-  /** One SIGKILL and what followed. */
-  record Kill(String instance, double atS, double restartedAtS, Double readyAfterS, boolean duringFeed) {}
+  /** One SIGKILL and what followed; {@code offKeySent}: records sent off their key's murmur2 partition before it. */
+  record Kill(String instance, double atS, double restartedAtS, Double readyAfterS, boolean duringFeed,
+      long offKeySent) {}
 
   private final Options options;
   private final Progress progress;
@@ -132,9 +137,10 @@ public final class ChaosRun {
     String prefix = run + ".";
     Path work = Files.createDirectories(options.workDir().resolve(run));
     Random random = new Random(options.seed());
-    progress.say("run %s: %d goals, %d documents, %d classification requests, poison share %.3f, %d kills%s; files in %s",
+    progress.say("run %s: %d goals, %d documents, %d classification requests, poison share %.3f, %d kills%s,"
+            + " partitioner %s; files in %s",
         run, options.goals(), options.documents(), options.requests(), options.poisonShare(), options.kills(),
-        options.restartBroker() ? ", one broker restart" : "", work);
+        options.restartBroker() ? ", one broker restart" : "", options.partitioner().label(), work);
     try {
       return run(run, prefix, work, random);
     } finally {
@@ -209,6 +215,13 @@ public final class ChaosRun {
 
     Observed live = new Observed(catalog, publishTopic, run);
     StoreSizes stores = new StoreSizes();
+    Rerouted rerouted = new Rerouted();
+    Partitioning placing = new Partitioning(options.partitioner());
+    // Seeded apart from the run's random, so that --partitioner java replays the load, kill moments and victims
+    // that a seed gave before there was a choice; the feeder and the approver draw from their own.
+    Random placingRandom = new Random(options.seed() * 0x9E3779B97F4A7C15L + 1);
+    Random feedPlacing = new Random(placingRandom.nextLong());
+    Random approvalPlacing = new Random(placingRandom.nextLong());
     AtomicBoolean stop = new AtomicBoolean();
     Map<String, AtomicInteger> sent = new ConcurrentHashMap<>();
     List<Accounting.SourceOffset> poisonSent = new CopyOnWriteArrayList<>();
@@ -222,13 +235,14 @@ public final class ChaosRun {
       return t;
     });
     Thread watcher = daemon("chaos-watcher", () -> tail(cluster.bootstrap(), live.topics(), live::add, stop));
-    Thread approver = daemon("chaos-approver", () -> approve(cluster.bootstrap(), catalog, load, approved, stop));
+    Thread approver = daemon("chaos-approver", () -> approve(cluster.bootstrap(), catalog, load, approved, placing,
+        approvalPlacing, stop));
     AtomicBoolean feeding = new AtomicBoolean(true);
     List<ChaosLoad.Item> items = items(catalog, load, new Random(random.nextLong()));
     KillGate gate = new KillGate(killShares(random), items.size());
     Thread feeder = daemon("chaos-feeder", () -> {
       try {
-        feed(cluster.bootstrap(), items, gate, sent, poisonSent, poisonPerTopic);
+        feed(cluster.bootstrap(), items, gate, placing, feedPlacing, sent, poisonSent, poisonPerTopic);
       } catch (Exception e) {
         progress.say("feeding failed: %s", e);
       } finally {
@@ -238,8 +252,9 @@ public final class ChaosRun {
     });
     watcher.start();
     approver.start();
-    scheduler.scheduleAtFixedRate(() -> sample(instances, stores), 0, SAMPLE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
-    scheduler.scheduleAtFixedRate(() -> say(load, live, sent, killsStarted, sim), PROGRESS_EVERY.toMillis(),
+    scheduler.scheduleAtFixedRate(() -> sample(instances, stores, rerouted), 0, SAMPLE_EVERY.toMillis(),
+        TimeUnit.MILLISECONDS);
+    scheduler.scheduleAtFixedRate(() -> say(load, live, sent, placing, killsStarted, sim), PROGRESS_EVERY.toMillis(),
         PROGRESS_EVERY.toMillis(), TimeUnit.MILLISECONDS);
     feeder.start();
     Double brokerRestartS = null;
@@ -250,16 +265,18 @@ public final class ChaosRun {
         AppInstance victim = instances.get(random.nextInt(instances.size()));
         double at = elapsedS();
         boolean duringFeed = feeding.get();
+        long offKeySent = placing.offKey();
         killsStarted.incrementAndGet();
         victim.kill();
         gate.killed();
-        progress.say("kill %d/%d: SIGKILL instance %s%s; restarting it", i + 1, options.kills(), victim.name(),
-            duringFeed ? " (load still arriving)" : " (after the load was sent)");
+        progress.say("kill %d/%d: SIGKILL instance %s%s, %d records sent off their key's partition so far;"
+                + " restarting it", i + 1, options.kills(), victim.name(),
+            duringFeed ? " (load still arriving)" : " (after the load was sent)", offKeySent);
         victim.start();
         double restarted = elapsedS();
         Optional<Duration> ready = victim.awaitReady(options.readyTimeout());
         kills.add(new Kill(victim.name(), at, restarted, ready.map(d -> d.toMillis() / 1000.0).orElse(null),
-            duringFeed));
+            duringFeed, offKeySent));
         progress.say("instance %s %s", victim.name(), ready.map(d -> String.format("ready %.1f s after its restart",
             d.toMillis() / 1000.0)).orElse("NOT ready within " + options.readyTimeout().toSeconds() + " s"));
         if (i == brokerAfter) {
@@ -279,12 +296,12 @@ public final class ChaosRun {
     }
     watcher.join(10_000);
     approver.join(10_000);
-    sample(instances, stores);
+    sample(instances, stores, rerouted);
     progress.say("reading every output topic with read_committed ...");
     Observed seen = new Observed(catalog, publishTopic, run);
     readAll(cluster.bootstrap(), seen.topics(), seen::add);
-    return report(run, load, seen, poisonSent, poisonPerTopic, kills, sim, fetches, stores, brokerRestartS,
-        cluster.canRestart(), catalog, work);
+    return report(run, load, seen, poisonSent, poisonPerTopic, kills, sim, fetches, stores, placing, rerouted,
+        brokerRestartS, cluster.canRestart(), catalog, work);
   }
 
   // ---- the load ----
@@ -317,8 +334,9 @@ public final class ChaosRun {
    * Sends the records evenly over the feed time, pausing at each kill's share of the load until that kill happened
    * (the previous victim may still be starting): so every kill falls under load, with more load right after it.
    */
-  private void feed(String bootstrap, List<ChaosLoad.Item> items, KillGate gate, Map<String, AtomicInteger> sent,
-      List<Accounting.SourceOffset> poisonSent, Map<String, Integer> poisonPerTopic) throws Exception {
+  private void feed(String bootstrap, List<ChaosLoad.Item> items, KillGate gate, Partitioning placing,
+      Random placingRandom, Map<String, AtomicInteger> sent, List<Accounting.SourceOffset> poisonSent,
+      Map<String, Integer> poisonPerTopic) throws Exception {
     long tickNanos = Math.max(1, options.feed().toNanos() / Math.max(1, items.size()));
     try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
       List<java.util.concurrent.Future<RecordMetadata>> poisonFutures = new ArrayList<>();
@@ -330,7 +348,7 @@ public final class ChaosRun {
         ChaosLoad.Item item = items.get(i);
         byte[] key = item.key() == null ? null : item.key().getBytes(StandardCharsets.UTF_8);
         byte[] value = item.poison() ? item.raw() : Json.writer().writeValueAsBytes(item.value());
-        var future = producer.send(new ProducerRecord<>(item.topic(), key, value));
+        var future = producer.send(placing.record(producer, placingRandom, item.topic(), key, value));
         if (item.poison()) {
           poisonFutures.add(future);
           poisonPerTopic.merge(item.topic(), 1, Integer::sum);
@@ -380,7 +398,7 @@ public final class ChaosRun {
 
   /** Approves every publish call of this run's goals: the tool requires a person's approval. */
   private void approve(String bootstrap, TopicCatalog catalog, ChaosLoad load, Set<String> approved,
-      AtomicBoolean stop) {
+      Partitioning placing, Random placingRandom, AtomicBoolean stop) {
     Topic<GoalEvent> events = catalog.topic(Topics.GOAL_EVENTS);
     Topic<Approval> approvals = catalog.topic(Topics.APPROVALS);
     Set<String> goals = new HashSet<>(load.goalIds());
@@ -394,7 +412,8 @@ public final class ChaosRun {
           if (e.type() == GoalEventType.APPROVAL_REQUESTED && e.causationId() != null && approved.add(e.causationId())) {
             Approval a = new Approval(e.goalId(), e.causationId(), Approval.Decision.APPROVE, "chaos run", "chaos",
                 Instant.now());
-            producer.send(new ProducerRecord<>(approvals.name(), r.key(), Json.writer().writeValueAsBytes(a)));
+            producer.send(placing.record(producer, placingRandom, approvals.name(), r.key(),
+                Json.writer().writeValueAsBytes(a)));
             producer.flush();
           }
         } catch (IOException | RuntimeException ex) {
@@ -484,21 +503,27 @@ public final class ChaosRun {
     return took;
   }
 
-  private void sample(List<AppInstance> instances, StoreSizes stores) {
+  private void sample(List<AppInstance> instances, StoreSizes stores, Rerouted rerouted) {
     List<Map<String, Double>> parsed = new ArrayList<>();
     for (AppInstance instance : instances) {
-      instance.metrics().ifPresent(text -> parsed.add(StoreSizes.parse(text)));
+      String start = instance.name() + "#" + instance.starts();
+      instance.metrics().ifPresent(text -> {
+        parsed.add(StoreSizes.parse(text));
+        rerouted.add(start, text);
+      });
     }
     stores.add(Math.round(elapsedS() * 10) / 10.0, parsed);
   }
 
-  private void say(ChaosLoad load, Observed live, Map<String, AtomicInteger> sent, AtomicInteger kills,
-      SimulatedLlmServer sim) {
+  private void say(ChaosLoad load, Observed live, Map<String, AtomicInteger> sent, Partitioning placing,
+      AtomicInteger kills, SimulatedLlmServer sim) {
     Set<String> inSyntheses = live.documentsInSyntheses();
     long docs = load.documentIds().stream().filter(inSyntheses::contains).count();
-    progress.say("sent %d goals, %d documents, %d requests, %d poison | goal-results %d/%d, documents in syntheses"
-            + " %d/%d, classifications %d/%d, dead letters %d | kills %d | LLM calls %d (%d repeated)",
+    progress.say("sent %d goals, %d documents, %d requests, %d poison (%d off their key's partition) | goal-results"
+            + " %d/%d, documents in syntheses %d/%d, classifications %d/%d, dead letters %d | kills %d | LLM calls %d"
+            + " (%d repeated)",
         count(sent, "goal"), count(sent, "document"), count(sent, "classification"), count(sent, "poison"),
+        placing.offKey(),
         live.goalOutputs.size(), load.goals.size(), docs, load.documents.size(), live.classificationOutputs.size(),
         load.requests.size(), live.deadLetterRecords.size(), kills.get(), sim.stats().calls(),
         sim.repeatedRequestIdCalls());
@@ -535,7 +560,8 @@ public final class ChaosRun {
 
   private ObjectNode report(String run, ChaosLoad load, Observed seen, List<Accounting.SourceOffset> poisonSent,
       Map<String, Integer> poisonPerTopic, List<Kill> kills, SimulatedLlmServer sim, FetchCounter fetches,
-      StoreSizes stores, Double brokerRestartS, boolean brokerRestartable, TopicCatalog catalog, Path work) {
+      StoreSizes stores, Partitioning placing, Rerouted rerouted, Double brokerRestartS, boolean brokerRestartable,
+      TopicCatalog catalog, Path work) {
     Set<Accounting.SourceOffset> poison = new HashSet<>(poisonSent);
     Pattern ids = Pattern.compile(Pattern.quote(run) + "-[gdc]-\\d{6}");
     Set<String> allIds = new HashSet<>();
@@ -587,6 +613,12 @@ public final class ChaosRun {
     r.put("tool_calls_repeated", toolRepeated.size());
     r.put("kills", kills.size());
     r.put("max_recovery_s", round(maxRecovery));
+    r.put("sent_off_key_partition", placing.offKey());
+    if (rerouted.seen()) {
+      r.put("records_rerouted", rerouted.total());
+    } else {
+      r.putNull("records_rerouted");
+    }
     putIds(r, "lost_ids", lost);
     putIds(r, "duplicated_ids", duplicated);
     r.put("poison_dead_lettered", poisonSent.size() - poisonMissing.size());
@@ -626,6 +658,13 @@ public final class ChaosRun {
     ObjectNode sources = ((ObjectNode) patterns.get("specialist")).putObject("sources");
     new java.util.TreeMap<>(seen.classificationSources).forEach(sources::put);
 
+    ObjectNode partitioners = r.putObject("partitioners");
+    partitioners.put("partitioner", placing.mode().label());
+    ObjectNode perTopic = partitioners.putObject("per_topic");
+    placing.perTopic().forEach((topic, counts) -> counts.forEach(perTopic.putObject(topic)::put));
+    ObjectNode reroutedPerTopic = partitioners.putObject("rerouted_per_topic");
+    rerouted.perTopic().forEach(reroutedPerTopic::put);
+
     ObjectNode llm = r.putObject("llm");
     llm.put("calls", sim.stats().calls());
     llm.put("calls_with_request_id", sim.callsWithRequestId());
@@ -659,6 +698,7 @@ public final class ChaosRun {
         o.put("recovery_s", round(k.readyAfterS()));
       }
       o.put("during_load", k.duringFeed());
+      o.put("sent_off_key_partition_before", k.offKeySent());
     }
     if (brokerRestartS != null) {
       r.put("broker_restart_recovery_s", round(brokerRestartS));
@@ -681,6 +721,7 @@ public final class ChaosRun {
     settings.put("classification_requests", options.requests());
     settings.put("poison_share", options.poisonShare());
     settings.put("seed", options.seed());
+    settings.put("partitioner", options.partitioner().label());
     settings.put("feed_s", options.feed().toSeconds());
     settings.put("instances", 2);
     settings.put("patterns", "gateway, tools, controller, summarizer, specialist (all, in each instance)");
@@ -691,11 +732,11 @@ public final class ChaosRun {
     settings.put("work_dir", work.toString());
     settings.put("cpus", Runtime.getRuntime().availableProcessors());
     r.put("wall_s", round(elapsedS()));
-    notes(r.putObject("notes"), stores.gaugeSeen(), brokerRestartable);
+    notes(r.putObject("notes"), stores.gaugeSeen(), rerouted.seen(), brokerRestartable);
     return r;
   }
 
-  private static void notes(ObjectNode n, boolean gaugeSeen, boolean brokerRestartable) {
+  private static void notes(ObjectNode n, boolean gaugeSeen, boolean reroutedSeen, boolean brokerRestartable) {
     n.put("inputs", "goals + documents + classification requests sent (each with a unique id); poison, approvals and"
         + " the model are not inputs");
     n.put("outputs", "committed output records of those inputs, read with read_committed after the run: goal-results"
@@ -726,6 +767,21 @@ public final class ChaosRun {
     n.put("max_recovery_s", "the longest time from an instance's restart (new JVM) until its /ready answered 200,"
         + " i.e. every pattern's Kafka Streams instance RUNNING again (it includes JVM start, state restoration and"
         + " the rebalance, which waits for the dead member's session to expire)");
+    n.put("partitioners", "where the run put each record it produced (goals, documents, classification requests,"
+        + " approvals, poison; not the model on specialist-models, a global store): java = the Java producer's default"
+        + " (murmur2 of the key), librdkafka = CRC32 of the key modulo the topic's partitions (kcat and the Python, Go,"
+        + " .NET and Node clients), explicit = round robin over the partitions whatever the key, mixed = a seeded draw"
+        + " of one of the three per record. per_topic counts the records per partitioner and those off their key's"
+        + " partition");
+    n.put("sent_off_key_partition", "keyed records (poison included) sent to a partition other than murmur2(key) %"
+        + " the topic's partitions, where the app's own producers put a key: the app has to re-route each to the task"
+        + " holding its key's state (a poison record is refused there, its dead letter naming where it was sent)."
+        + " kill_log.sent_off_key_partition_before says how many were sent before each kill");
+    n.put("records_rerouted", reroutedSeen
+        ? Rerouted.COUNTER + " of the instances, summed: the highest value seen of each JVM (a kill resets the"
+            + " counter; sampled every 3 s, so what a JVM re-routed after its last sample is missing, and re-routes of"
+            + " an aborted transaction count again when they run again)"
+        : "null: no instance exposed " + Rerouted.COUNTER + " (not in this build)");
     n.put("store_sizes", gaugeSeen
         ? "per store, [seconds since the start, llmstreams_store_entries summed over the live instances], sampled"
             + " every 3 s"

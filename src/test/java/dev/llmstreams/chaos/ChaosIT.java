@@ -8,6 +8,8 @@ import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.WithKafka;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,7 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The chaos engine on a real broker with a small load: two app JVMs, each SIGKILLed once or more and restarted, and
  * still nothing lost, nothing duplicated, every poison record in dead-letters, no tool call run twice, and no more
- * repeated LLM calls than the gateway can have in flight per kill.
+ * repeated LLM calls than the gateway can have in flight per kill. The inputs come partitioned as by the default
+ * ({@code mixed}): Java's murmur2, librdkafka's CRC32 and round robin, so most are off their key's partition and the
+ * kills fall while the app re-routes them.
  */
 @WithKafka
 class ChaosIT {
@@ -30,12 +34,13 @@ class ChaosIT {
   @Test
   void killedInstancesLoseNothingAndDuplicateNothing(KafkaCluster kafka) throws Exception {
     ObjectNode report = new ChaosRun(new ChaosRun.Options(GOALS, DOCUMENTS, REQUESTS, KILLS, 0.02, false, 7,
-        kafka.bootstrapServers(), Duration.ofSeconds(25), Duration.ofSeconds(120), Duration.ofSeconds(120), 100,
+        Partitioning.Mode.MIXED, kafka.bootstrapServers(), Duration.ofSeconds(25), Duration.ofSeconds(120), Duration.ofSeconds(120), 100,
         LLM_CONCURRENCY, 1500, "512m",
         // A dead member leaves the group after its session times out (45 s by default): keep the test short.
         Map.of("session.timeout.ms", "6000", "heartbeat.interval.ms", "1500"), dir), System.err).run();
 
     String why = report.toPrettyString();
+    System.err.println(why); // the report, also when it passes (target/failsafe-reports/*ChaosIT-output.txt)
     assertThat(report.path("kills").asInt()).as(why).isEqualTo(KILLS);
     assertThat(report.path("inputs").asInt()).as(why).isEqualTo(GOALS + DOCUMENTS + REQUESTS);
     assertThat(report.path("lost").asInt()).as(why).isZero();
@@ -54,6 +59,39 @@ class ChaosIT {
     assertThat(report.path("tools").path("publications").asInt()).as(why).isEqualTo(GOALS / ChaosLoad.TOOLS.size());
     assertThat(report.path("tools").path("http_get_fetches").asInt()).as(why)
         .isGreaterThanOrEqualTo(GOALS / ChaosLoad.TOOLS.size());
+    // The inputs came as librdkafka clients and producers that pick partitions send them, as well as Java's: every
+    // kill fell while records off their key's partition were arriving.
+    JsonNode partitioners = report.path("partitioners");
+    assertThat(partitioners.path("partitioner").asText()).as(why).isEqualTo("mixed");
+    // (Approvals, two here, are placed the same way, too few to be sure one lands off its key's partition.)
+    for (String input : List.of(".goals", ".documents", ".classification-requests")) {
+      JsonNode topic = perTopic(partitioners.path("per_topic"), input);
+      assertThat(topic.path("off_key_partition").asLong()).as(input + "\n" + why).isPositive();
+    }
+    for (String used : List.of("java", "librdkafka", "explicit")) {
+      long n = 0;
+      for (JsonNode topic : partitioners.path("per_topic")) {
+        n += topic.path(used).asLong();
+      }
+      assertThat(n).as(used + "\n" + why).isPositive();
+    }
+    assertThat(report.path("sent_off_key_partition").asLong()).as(why).isPositive();
+    // ... and the app said it re-routed records (a lower bound: a killed JVM's last few are not seen).
+    assertThat(report.path("records_rerouted").asLong()).as(why).isPositive();
+    for (JsonNode kill : report.path("kill_log")) {
+      assertThat(kill.path("sent_off_key_partition_before").asLong()).as(why).isPositive();
+    }
     assertThat(report.path("verdict").path("passed").asBoolean()).as(why).isTrue();
+  }
+
+  /** The counts of the run's topic whose name ends with {@code suffix}. */
+  private static JsonNode perTopic(JsonNode perTopic, String suffix) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = perTopic.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getKey().endsWith(suffix)) {
+        return e.getValue();
+      }
+    }
+    throw new AssertionError("no topic ending " + suffix + " in " + perTopic);
   }
 }
