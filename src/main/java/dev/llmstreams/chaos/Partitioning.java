@@ -6,10 +6,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.zip.CRC32;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.utils.Utils;
 
 /**
  * Where a chaos run puts each record it produces, the way the producers the app meets do: Java's default partitioner
@@ -58,14 +56,12 @@ public final class Partitioning {
 
   /** librdkafka's default partition of a non-empty key (consistent_random): CRC32 of its bytes mod the partitions. */
   static int crc32Partition(byte[] key, int partitions) {
-    CRC32 crc = new CRC32();
-    crc.update(key);
-    return (int) (crc.getValue() % partitions);
+    return dev.llmstreams.bench.LibrdkafkaPartitioner.partition(key, partitions);
   }
 
   /** The Java producer's default partition of a key: murmur2 of its bytes, made positive, modulo the partitions. */
   static int murmur2Partition(byte[] key, int partitions) {
-    return Utils.toPositive(Utils.murmur2(key)) % partitions;
+    return dev.llmstreams.bench.LibrdkafkaPartitioner.javaDefault(key, partitions);
   }
 
   /**
