@@ -28,6 +28,8 @@ import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.Partitions;
+import dev.llmstreams.testkit.PrometheusText;
 import dev.llmstreams.testkit.RecordLog;
 import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
@@ -55,6 +57,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -85,6 +88,8 @@ class HostileInputIT {
   private static final ObjectMapper LENIENT = new ObjectMapper();
   private static final Pattern PAGE_URL = Pattern.compile("http://127\\.0\\.0\\.1:\\d+" + PAGE_PATH);
   private static final List<String> PATTERNS = List.of("gateway", "controller", "summarizer", "tools", "specialist");
+  /** On each record the off-partition variant sends: the corpus entry's id, to find again on its dead letter. */
+  private static final String ENTRY_HEADER = "hostile-entry";
 
   @TempDir Path dir;
   /** Every tool call the scripted LLM asked for, as goal text → tool names: proof that it tried. */
@@ -93,6 +98,23 @@ class HostileInputIT {
   @Test
   void everyHostileRecordEndsInAnOutputOrADeadLetterAndNoUnauthorizedToolCallIsDispatched(KafkaCluster kafka)
       throws Exception {
+    sendTheCorpusAndCheckEveryOutcome(kafka, false);
+  }
+
+  /**
+   * The same corpus with every keyed record on a partition that is not its key's murmur2 partition, as a client with
+   * another partitioner or explicit partitions would send it (null keys cannot be misplaced, and specialist-models has
+   * one partition): the app re-routes each to the task of its key, and each must still end as expected, a dead letter
+   * naming the record's own topic, partition and offset (never an internal topic) and keeping its headers.
+   */
+  @Test
+  void everyHostileRecordOffItsKeysPartitionEndsAsExpectedAndItsDeadLetterNamesWhereItWasSent(KafkaCluster kafka)
+      throws Exception {
+    sendTheCorpusAndCheckEveryOutcome(kafka, true);
+  }
+
+  /** @param misplace send every keyed record to a partition other than murmur2's, with a header naming its entry */
+  private void sendTheCorpusAndCheckEveryOutcome(KafkaCluster kafka, boolean misplace) throws Exception {
     TestDeployment deployment = TestDeployment.create(kafka, "hostile", dir);
     TopicCatalog catalog = deployment.catalog();
     String prefix = deployment.prefix();
@@ -140,9 +162,19 @@ class HostileInputIT {
 
         // Send the whole corpus raw, as a producer that bypasses every check would.
         Map<Entry, RecordMetadata> sent = new HashMap<>();
+        Set<Entry> offPartition = new HashSet<>();
         for (Entry e : corpus) {
-          ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(prefix + e.topic(),
-              e.key() == null ? null : bytes(e.key()), e.value());
+          String topic = prefix + e.topic();
+          int partitions = catalog.all().stream().filter(t -> t.name().equals(topic)).findFirst().orElseThrow()
+              .partitions();
+          ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, e.key() == null ? null : bytes(e.key()),
+              e.value());
+          if (misplace && e.key() != null && partitions > 1) {
+            record = new ProducerRecord<>(topic, Partitions.elsewhere(e.key(), partitions, offPartition.size()),
+                bytes(e.key()), e.value());
+            offPartition.add(e);
+            record.headers().add(ENTRY_HEADER, bytes(e.id()));
+          }
           try {
             sent.put(e, producer.send(record).get());
             assertThat(e.expect()).as(e + " was accepted by the broker").isNotEqualTo(Expect.PRODUCER_ERROR);
@@ -162,7 +194,10 @@ class HostileInputIT {
         try {
           await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> {
             Map<TopicPartition, Long> committed = committed(kafka, applicationId);
-            return corpus.stream().allMatch(e -> settled(e, sent.get(e), log, deadLetters, prefix, committed));
+            // A re-routed record is read twice: its offset is committed once the copy is on its way, so its outcome
+            // is known only once the app has read every internal topic to its end.
+            return corpus.stream().allMatch(e -> settled(e, sent.get(e), log, deadLetters, prefix, committed))
+                && (!misplace || internalTopicsRead(kafka, applicationId, committed));
           });
         } catch (org.awaitility.core.ConditionTimeoutException notAll) {
           // reported below, entry by entry
@@ -175,9 +210,33 @@ class HostileInputIT {
             problems.add(e + ": " + problem);
           }
         }
-        System.out.printf("hostile corpus: %d records on %d topics, %d dead letters, %d problems%n", corpus.size(),
-            HostileCorpus.TOPICS.size(), log.of(deadLetters).size(), problems.size());
+        for (Entry e : offPartition) {
+          RecordMetadata at = sent.get(e);
+          for (ConsumerRecord<byte[], byte[]> d : at == null ? List.<ConsumerRecord<byte[], byte[]>>of()
+              : deadLettersOf(log, deadLetters, at)) {
+            if (!e.id().equals(RecordLog.header(d, ENTRY_HEADER))) {
+              problems.add(e + ": its dead letter lost the record's header " + ENTRY_HEADER);
+            }
+          }
+        }
+        for (ConsumerRecord<byte[], byte[]> d : log.of(deadLetters)) {
+          String source = RecordLog.header(d, DeadLetters.SOURCE_TOPIC);
+          if (source == null || source.startsWith(applicationId + "-")) {
+            problems.add("a dead letter names the internal topic " + source + " as its source, not the input topic: "
+                + RecordLog.header(d, DeadLetters.EXCEPTION_MESSAGE));
+          }
+        }
+        double rerouted = PrometheusText.sum(observability.scrape(), "llmstreams_records_rerouted_total", Map.of());
+        System.out.printf("hostile corpus%s: %d records on %d topics (%d off their key's partition), %d dead letters,"
+            + " %d re-routed, %d problems%n", misplace ? " off partition" : "", corpus.size(),
+            HostileCorpus.TOPICS.size(), offPartition.size(), log.of(deadLetters).size(), (long) rerouted,
+            problems.size());
         assertThat(problems).as("records whose outcome is not the expected one").isEmpty();
+        if (misplace) {
+          assertThat(rerouted).as("records re-routed to their key's task").isPositive();
+        } else {
+          assertThat(rerouted).as("records re-routed, although each was on its key's partition").isZero();
+        }
 
         // The app is RUNNING and still works: the goal sent after the corpus succeeded.
         String results = catalog.spec(TopicRole.GOAL_RESULTS).name();
@@ -406,6 +465,21 @@ class HostileInputIT {
           });
     }
     return out;
+  }
+
+  /**
+   * True once the app's consumer groups have read each of its internal topics (all but changelogs, which no group
+   * reads) to the end: at most the commit marker of the last transaction beyond their committed offset.
+   */
+  private static boolean internalTopicsRead(KafkaCluster kafka, String applicationId,
+      Map<TopicPartition, Long> committed) throws Exception {
+    Set<String> internal = kafka.admin().listTopics().names().get().stream()
+        .filter(t -> t.startsWith(applicationId + "-") && !t.endsWith("-changelog")).collect(Collectors.toSet());
+    Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+    kafka.admin().describeTopics(internal).allTopicNames().get().forEach((t, d) -> d.partitions()
+        .forEach(p -> ends.put(new TopicPartition(t, p.partition()), OffsetSpec.latest())));
+    return kafka.admin().listOffsets(ends).all().get().entrySet().stream()
+        .allMatch(e -> e.getValue().offset() - committed.getOrDefault(e.getKey(), 0L) <= 1);
   }
 
   private static boolean committedBeyond(Map<TopicPartition, Long> committed, RecordMetadata at) {

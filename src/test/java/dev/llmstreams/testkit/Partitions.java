@@ -1,0 +1,36 @@
+package dev.llmstreams.testkit;
+
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+import org.apache.kafka.common.utils.Utils;
+
+/** Where Java's and librdkafka's default partitioners put a key, and partitions where Java's does not. */
+public final class Partitions {
+  private Partitions() {}
+
+  /** murmur2 of the key's UTF-8 bytes, modulo {@code partitions}: the partition Java's default partitioner picks. */
+  public static int murmur2(String key, int partitions) {
+    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+  }
+
+  /**
+   * CRC32 of the key's UTF-8 bytes, modulo {@code partitions}: the partition librdkafka's default partitioner
+   * ({@code consistent_random}, as kcat and the Python, Go, .NET and Node clients use it) picks for a keyed record.
+   */
+  public static int crc32(String key, int partitions) {
+    CRC32 crc = new CRC32();
+    crc.update(key.getBytes(StandardCharsets.UTF_8));
+    return (int) (crc.getValue() % partitions);
+  }
+
+  /**
+   * A partition that is not {@link #murmur2}'s: one of the other {@code partitions - 1}, chosen by {@code salt}, so a
+   * producer that varies the salt scatters one key's records over every wrong partition.
+   */
+  public static int elsewhere(String key, int partitions, int salt) {
+    if (partitions < 2) {
+      throw new IllegalArgumentException("a topic with " + partitions + " partition has no wrong partition");
+    }
+    return (murmur2(key, partitions) + 1 + Math.floorMod(salt, partitions - 1)) % partitions;
+  }
+}
