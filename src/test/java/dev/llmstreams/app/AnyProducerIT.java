@@ -150,6 +150,8 @@ class AnyProducerIT {
   /** Varies the wrong partition from record to record. */
   private final AtomicInteger salt = new AtomicInteger();
   private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
+  /** Every record a way sent, as {@link #sentRecord}: the read-back tells them from the app's (its LLM labels). */
+  private final Set<String> sentRecords = ConcurrentHashMap.newKeySet();
   /** The true label of each event text, as the scripted LLM answers an escalation of it. */
   private final Map<String, String> trueLabels = new ConcurrentHashMap<>();
 
@@ -611,6 +613,7 @@ class AnyProducerIT {
 
   /** Sends keyed records (key, JSON value) to {@code topic} as a client of {@code way} would. */
   private void send(Way way, String topic, List<Map.Entry<String, String>> records) throws Exception {
+    records.forEach(r -> sentRecords.add(sentRecord(topic, r.getKey(), r.getValue())));
     switch (way) {
       case KCAT -> Kcat.produce(kafka.bootstrapServers(), topic, records);
       case JAVA_DEFAULT -> {
@@ -629,6 +632,10 @@ class AnyProducerIT {
     }
   }
 
+  private static String sentRecord(String topic, String key, String value) {
+    return topic + "\n" + key + "\n" + value;
+  }
+
   private int partitions(String topic) {
     return partitionCounts.computeIfAbsent(topic, t -> {
       try {
@@ -640,7 +647,7 @@ class AnyProducerIT {
   }
 
   /**
-   * How many of the way's records on {@code topic} are off their key's murmur2 partition, read back from the topic:
+   * How many of the records the way sent to {@code topic} are off their key's murmur2 partition, read back from it:
    * all of the wrong-partition way's, kcat's whose CRC32 partition differs, none of the Java default way's. Fails when
    * a client that should misplace records misplaced none, since the test would then prove nothing.
    */
@@ -661,7 +668,7 @@ class AnyProducerIT {
       while (all.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
         assertThat(System.nanoTime()).as("reading " + topic + " back").isLessThan(deadline);
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-          if (way.owns(r.key())) {
+          if (way.owns(r.key()) && sentRecords.contains(sentRecord(topic, r.key(), r.value()))) {
             if (way == Way.KCAT) {
               assertThat(r.partition()).as("kcat's default partitioner puts " + r.key() + " on CRC32's partition")
                   .isEqualTo(Partitions.crc32(r.key(), n));

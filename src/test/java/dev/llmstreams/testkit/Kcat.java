@@ -23,7 +23,7 @@ public final class Kcat {
 
   private Kcat() {}
 
-  /** The first line of {@code kcat -V}; fails with how to install it when {@code kcat} is not on the PATH. */
+  /** The version line of {@code kcat -V}; fails with how to install it when {@code kcat} is not on the PATH. */
   public static String requireInstalled() {
     String path = System.getenv().getOrDefault("PATH", "");
     boolean found = false;
@@ -39,7 +39,7 @@ public final class Kcat {
           + " it.");
     }
     String out = run(List.of("kcat", "-V"), "");
-    return out.lines().findFirst().orElse("kcat");
+    return out.lines().filter(l -> l.startsWith("Version")).findFirst().orElse(out.strip());
   }
 
   /**
