@@ -1,26 +1,15 @@
 package dev.llmstreams.testkit;
 
 import java.nio.charset.StandardCharsets;
-import java.util.zip.CRC32;
 import org.apache.kafka.common.utils.Utils;
 
-/** Where Java's and librdkafka's default partitioners put a key, and partitions where Java's does not. */
+/** Where Java's default partitioner puts a key, and partitions where it does not. */
 public final class Partitions {
   private Partitions() {}
 
   /** murmur2 of the key's UTF-8 bytes, modulo {@code partitions}: the partition Java's default partitioner picks. */
   public static int murmur2(String key, int partitions) {
     return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
-  }
-
-  /**
-   * CRC32 of the key's UTF-8 bytes, modulo {@code partitions}: the partition librdkafka's default partitioner
-   * ({@code consistent_random}, as kcat and the Python, Go, .NET and Node clients use it) picks for a keyed record.
-   */
-  public static int crc32(String key, int partitions) {
-    CRC32 crc = new CRC32();
-    crc.update(key.getBytes(StandardCharsets.UTF_8));
-    return (int) (crc.getValue() % partitions);
   }
 
   /**
