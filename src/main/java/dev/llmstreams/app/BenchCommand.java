@@ -224,6 +224,11 @@ final class BenchCommand implements Runnable {
         description = "A setting of the app's Kafka clients (as kafka.client.KEY), e.g. fetch.max.wait.ms=10; repeatable.")
     java.util.Map<String, String> clientSettings = new java.util.TreeMap<>();
 
+    @Option(names = "--rounds", defaultValue = "3", paramLabel = "N",
+        description = "Throughput phases per partitioner, interleaved (java, librdkafka, then the other way round);"
+            + " the ratio librdkafka / java is the rounds' median (default ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(names = "--partitioner", paramLabel = "java|librdkafka|both", description = PARTITIONER_HELP)
     String partitioner;
 
@@ -240,7 +245,7 @@ final class BenchCommand implements Runnable {
       List<InputPartitioner> partitioners = partitioners();
       report(new dev.llmstreams.bench.ControllerBench(new dev.llmstreams.bench.ControllerBench.Options(goals, steps,
           latencyMs, concurrency, partitions, inFlight, warmupGoals, latencyGoals, commitIntervalMs, clientSettings,
-          bench.externalBootstrap(), partitioners),
+          bench.externalBootstrap(), partitioners, rounds),
           System.err).run(), json);
       return 0;
     }

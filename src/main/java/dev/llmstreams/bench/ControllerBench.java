@@ -65,8 +65,11 @@ public final class ControllerBench {
    */
   public record Options(int goals, int steps, long latencyMs, int concurrency, int partitions, int inFlight,
       int warmupGoals, int latencyGoals, Long commitIntervalMs, Map<String, String> clientSettings,
-      String bootstrap, List<InputPartitioner> partitioners) {
+      String bootstrap, List<InputPartitioner> partitioners, int rounds) {
     public Options {
+      if (rounds < 1) {
+        throw new IllegalArgumentException("--rounds must be at least 1, was " + rounds);
+      }
       if (steps < 1) {
         throw new IllegalArgumentException("--steps must be at least 1, was " + steps);
       }
@@ -123,15 +126,32 @@ public final class ControllerBench {
               InputPartitioner.JAVA);
         }
         List<Phase> phases = new ArrayList<>();
-        for (InputPartitioner p : options.partitioners()) {
-          long callsBefore = sim.stats().calls();
-          Driven run = drive(cluster, catalog, options.goals(), p.label() + " goals", options.inFlight(), p);
-          long llmCalls = sim.stats().calls() - callsBefore;
-          Driven alone = options.latencyGoals() > 0
-              ? drive(cluster, catalog, options.latencyGoals(), p.label() + " one at a time", 1, p) : null;
-          phases.add(new Phase(p, run, llmCalls, alone));
+        List<Map<InputPartitioner, Driven>> rounds = new ArrayList<>();
+        for (int round = 0; round < options.rounds(); round++) {
+          // Interleaved, the order turned each round: the machine's speed drifts within a run, and each partitioner
+          // should meet the same drift.
+          List<InputPartitioner> order = new ArrayList<>(options.partitioners());
+          if (round % 2 == 1) {
+            java.util.Collections.reverse(order);
+          }
+          Map<InputPartitioner, Driven> thisRound = new java.util.LinkedHashMap<>();
+          for (InputPartitioner p : order) {
+            long callsBefore = sim.stats().calls();
+            String label = p.label() + " goals" + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
+            Driven run = drive(cluster, catalog, options.goals(), label, options.inFlight(), p);
+            long llmCalls = sim.stats().calls() - callsBefore;
+            thisRound.put(p, run);
+            if (round == 0) {
+              Driven alone = options.latencyGoals() > 0
+                  ? drive(cluster, catalog, options.latencyGoals(), p.label() + " one at a time", 1, p) : null;
+              phases.add(new Phase(p, run, llmCalls, alone));
+            }
+          }
+          rounds.add(thisRound);
         }
-        return report(cluster, catalog, config, phases);
+        ObjectNode report = report(cluster, catalog, config, phases);
+        reportRounds(report, rounds);
+        return report;
       }
     } finally {
       GatewayBench.deleteQuietly(state);
@@ -381,6 +401,57 @@ public final class ControllerBench {
     d.put("ratio_librdkafka_to_java", "goals_per_s of librdkafka / goals_per_s of java; null unless both phases are"
         + " complete");
     return report;
+  }
+
+  /**
+   * Each round's goals/s per partitioner and, with java and librdkafka both measured, the round's ratio; the median
+   * of the ratios becomes {@code partitioning.ratio_librdkafka_to_java} when there is more than one round.
+   */
+  private void reportRounds(ObjectNode report, List<Map<InputPartitioner, Driven>> rounds) {
+    com.fasterxml.jackson.databind.node.ArrayNode out = report.putArray("rounds");
+    List<Double> ratios = new ArrayList<>();
+    for (int i = 0; i < rounds.size(); i++) {
+      ObjectNode round = out.addObject().put("round", i + 1);
+      Map<InputPartitioner, Double> rates = new java.util.LinkedHashMap<>();
+      rounds.get(i).forEach((p, run) -> {
+        round.withArray("order").add(p.label());
+        double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
+        if (run.complete()) {
+          rates.put(p, run.resultAtMs().size() / seconds);
+          round.put(p.label() + "_goals_per_s", GatewayBench.round(run.resultAtMs().size() / seconds));
+        } else {
+          round.putNull(p.label() + "_goals_per_s");
+        }
+      });
+      Double java = rates.get(InputPartitioner.JAVA);
+      Double librdkafka = rates.get(InputPartitioner.LIBRDKAFKA);
+      if (java != null && librdkafka != null) {
+        ratios.add(librdkafka / java);
+        round.put("ratio_librdkafka_to_java", GatewayBench.round(librdkafka / java));
+      }
+    }
+    ObjectNode partitioning = (ObjectNode) report.get("partitioning");
+    boolean all = ratios.size() == rounds.size();
+    if (rounds.size() > 1 && partitioning.has("ratio_librdkafka_to_java")) {
+      List<Double> sorted = ratios.stream().sorted().toList();
+      Double median = !all ? null : sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
+          : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+      partitioning.put("ratio_librdkafka_to_java_first_round", partitioning.get("ratio_librdkafka_to_java"));
+      if (median == null) {
+        partitioning.putNull("ratio_librdkafka_to_java");
+      } else {
+        partitioning.put("ratio_librdkafka_to_java", GatewayBench.round(median));
+        partitioning.put("ratio_librdkafka_to_java_min", GatewayBench.round(sorted.get(0)));
+        partitioning.put("ratio_librdkafka_to_java_max", GatewayBench.round(sorted.get(sorted.size() - 1)));
+      }
+      progress.say("librdkafka / java goals/s over %d interleaved rounds: median %s, rounds %s", rounds.size(),
+          median == null ? "none (a round is incomplete)" : String.format(java.util.Locale.ROOT, "%.3f", median),
+          ratios.stream().map(r -> String.format(java.util.Locale.ROOT, "%.3f", r)).toList());
+    }
+    ((ObjectNode) report.get("definitions")).put("rounds", "the throughput phase run --rounds times per partitioner,"
+        + " interleaved (java then librdkafka, then the other way round, and so on); partitioning's per-partitioner"
+        + " figures are round 1's, and its ratio_librdkafka_to_java is the median of the rounds' ratios when there"
+        + " is more than one round (ratio_librdkafka_to_java_first_round keeps round 1's)");
   }
 
   /** One partitioner's figures: its throughput phase, step overheads from its latency phase. */

@@ -175,10 +175,9 @@ public final class SpecialistTopology {
         "specialist.labels", labels.valueSerde().deserializer(), partitions, meters.registry());
     // One trainer for all labels: a one-partition repartition topic, keyed by the example's identity.
     placedLabels.stream()
+        // A label with no value is dead-lettered once, by specialist.classify; the trainer has nothing to learn from it.
+        .filter((eventId, label) -> label != null, Named.as("specialist.labels-with-value"))
         .selectKey((eventId, label) -> {
-          if (label == null) {
-            return eventId;
-          }
           // Refused here, before the repartition, so the dead letter names the labels topic and the label's offset.
           settings.requireText("label '" + label.label() + "'", label.text());
           return Train.exampleKey(label.eventId(), label.text());
