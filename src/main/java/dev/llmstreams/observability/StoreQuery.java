@@ -76,9 +76,15 @@ public final class StoreQuery {
         return forward(owner.activeHost(), prefix + rest + "?" + (query == null || query.isEmpty() ? LOCAL
             : query + "&" + LOCAL));
       }
+      // The key's own partition only: its state lives there (records are placed on it, see KeyedInput), and entries
+      // stored under derived keys (a window's key@start) sit with it, not where their own hash would put them.
+      Integer partition = owner == null || owner.partition() < 0 ? null : owner.partition();
       try {
-        return answer.of(key, params, (name, storeKey) -> streams.store(
-            StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore())).get(storeKey));
+        return answer.of(key, params, (name, storeKey) -> {
+          StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> where =
+              StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore());
+          return streams.store(partition == null ? where : where.withPartition(partition)).get(storeKey);
+        });
       } catch (InvalidStateStoreException e) {
         // The key's task is moving here or restoring: a moment later it answers, so say "retry", not "error".
         return unavailable("the " + what + " state of this key is being moved or restored; retry shortly");
