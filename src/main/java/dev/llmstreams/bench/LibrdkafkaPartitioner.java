@@ -2,7 +2,6 @@ package dev.llmstreams.bench;
 
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
-import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 
 /**
  * The partition librdkafka's default partitioner puts a keyed record on, so a Java producer can place records as kcat,
@@ -35,8 +34,8 @@ public final class LibrdkafkaPartitioner {
     return partition(key.getBytes(StandardCharsets.UTF_8), partitions);
   }
 
-  /** The partition a Java producer's default partitioner gives the key bytes: murmur2, as the producer computes it. */
+  /** The partition a Java producer's default partitioner gives the key bytes: murmur2, as the app places keys. */
   public static int javaDefault(byte[] keyBytes, int partitions) {
-    return BuiltInPartitioner.partitionForKey(keyBytes, partitions);
+    return dev.llmstreams.topics.KeyedInput.partitionOf(keyBytes, partitions);
   }
 }

@@ -86,7 +86,12 @@ public final class KeyedInput {
    * key's UTF-8 bytes, and so where the app's own records of that key (LLM replies, tool results) arrive.
    */
   public static int partitionOf(String key, int partitions) {
-    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+    return partitionOf(key.getBytes(StandardCharsets.UTF_8), partitions);
+  }
+
+  /** The same for a key's serialized bytes: the partition a Java producer's default partitioner gives them. */
+  public static int partitionOf(byte[] keyBytes, int partitions) {
+    return Utils.toPositive(Utils.murmur2(keyBytes)) % partitions;
   }
 
   /** Whether {@code topic} is one of the internal topics records are re-routed through. */

@@ -1,7 +1,6 @@
 package dev.llmstreams.testkit;
 
-import java.nio.charset.StandardCharsets;
-import org.apache.kafka.common.utils.Utils;
+import dev.llmstreams.topics.KeyedInput;
 
 /** Where Java's default partitioner puts a key, and partitions where it does not. */
 public final class Partitions {
@@ -9,7 +8,7 @@ public final class Partitions {
 
   /** murmur2 of the key's UTF-8 bytes, modulo {@code partitions}: the partition Java's default partitioner picks. */
   public static int murmur2(String key, int partitions) {
-    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+    return KeyedInput.partitionOf(key, partitions);
   }
 
   /**
