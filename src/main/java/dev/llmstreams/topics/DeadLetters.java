@@ -142,21 +142,9 @@ public final class DeadLetters {
    */
   record Source(String topic, String partition, String offset, boolean rerouted) {
     static Source of(ErrorHandlerContext ctx, Headers headers) {
-      if (KeyedInput.isRerouted(ctx.topic()) && headers != null) {
-        String topic = last(headers, KeyedInput.ORIGIN_TOPIC);
-        String partition = last(headers, KeyedInput.ORIGIN_PARTITION);
-        String offset = last(headers, KeyedInput.ORIGIN_OFFSET);
-        if (topic != null && partition != null && offset != null) {
-          return new Source(topic, partition, offset, true);
-        }
-      }
-      return new Source(String.valueOf(ctx.topic()), String.valueOf(ctx.partition()), String.valueOf(ctx.offset()),
-          false);
-    }
-
-    private static String last(Headers headers, String key) {
-      Header h = headers.lastHeader(key);
-      return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+      return KeyedInput.origin(ctx.topic(), headers).map(o -> new Source(o.topic(), o.partition(), o.offset(), true))
+          .orElseGet(() -> new Source(String.valueOf(ctx.topic()), String.valueOf(ctx.partition()),
+              String.valueOf(ctx.offset()), false));
     }
   }
 

@@ -3,6 +3,7 @@ package dev.llmstreams.topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -99,18 +100,32 @@ public final class KeyedInput {
     return topic != null && topic.endsWith(REROUTED_TOPIC_SUFFIX);
   }
 
+  /** Where a re-routed record was produced: the topic, partition and offset its origin headers name. */
+  public record Origin(String topic, String partition, String offset) {}
+
   /**
-   * The input topic a record was produced to: the one it was read from, or for a record read from a re-route topic,
-   * the one its origin header names (written by the app over whatever the producer sent, so it can be believed).
+   * Where a record read from {@code readFrom} was produced, if it came through a re-route topic: its origin headers,
+   * believed only there, where the app wrote them over whatever the producer sent. Empty for a record read directly.
    */
-  public static String inputTopic(RecordMetadata where, Headers headers) {
-    if (isRerouted(where.topic())) {
-      Header origin = headers.lastHeader(ORIGIN_TOPIC);
-      if (origin != null && origin.value() != null) {
-        return new String(origin.value(), StandardCharsets.UTF_8);
-      }
+  public static Optional<Origin> origin(String readFrom, Headers headers) {
+    if (!isRerouted(readFrom) || headers == null) {
+      return Optional.empty();
     }
-    return where.topic();
+    String topic = last(headers, ORIGIN_TOPIC);
+    String partition = last(headers, ORIGIN_PARTITION);
+    String offset = last(headers, ORIGIN_OFFSET);
+    return topic == null || partition == null || offset == null ? Optional.empty()
+        : Optional.of(new Origin(topic, partition, offset));
+  }
+
+  /** The input topic a record was produced to: the one it was read from, or its {@link #origin}'s. */
+  public static String inputTopic(RecordMetadata where, Headers headers) {
+    return origin(where.topic(), headers).map(Origin::topic).orElse(where.topic());
+  }
+
+  private static String last(Headers headers, String key) {
+    Header h = headers.lastHeader(key);
+    return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
   }
 
   /** Passes the records that are (or are not, for the other branch) on their key's partition. */
