@@ -96,8 +96,7 @@ public final class ControllerTopology {
     return topology;
   }
 
-  private <V> String read(StreamsBuilder builder, Topic<V> topic, String source, int partitions) {
-    return KeyedInput.read(builder, "controller", topic.name(), source, topic.valueSerde().deserializer(), partitions,
-        registry).node();
+  private String read(StreamsBuilder builder, Topic<?> topic, String source, int partitions) {
+    return KeyedInput.read(builder, "controller", topic, source, partitions, registry).node();
   }
 }

@@ -89,8 +89,8 @@ public final class GatewayTopology {
     Map<String, String> sinkByTopic = new LinkedHashMap<>();
     // A request seen again must meet its cached reply: each record reaches its key's partition (see KeyedInput).
     StreamsBuilder builder = StreamsSettings.newBuilder();
-    String requestsNode = KeyedInput.read(builder, "gateway", requests.name(), "gateway.llm-requests",
-        requests.valueSerde().deserializer(), requests.spec().partitions(), registry).node();
+    String requestsNode = KeyedInput.read(builder, "gateway", requests, "gateway.llm-requests",
+        requests.spec().partitions(), registry).node();
     Topology topology = builder.build();
     topology.addProcessor("gateway.call-provider", () -> new CallProvider(sinkByTopic), requestsNode);
     topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE),

@@ -167,12 +167,12 @@ public final class SpecialistTopology {
         JsonSerde.of(Train.State.class)));
     // Whatever partition a producer chose, each record reaches the task holding its event's state (see KeyedInput).
     int partitions = catalog.keyPartitions(TopicCatalog.SPECIALIST_CO_PARTITIONED);
-    String requestsNode = KeyedInput.read(builder, "specialist", requests.name(), "specialist.classification-requests",
-        requests.valueSerde().deserializer(), partitions, meters.registry()).node();
-    String repliesNode = KeyedInput.read(builder, "specialist", replies.name(), "specialist.llm-replies",
-        replies.valueSerde().deserializer(), partitions, meters.registry()).node();
-    KeyedInput.Placed<LabelEvent> placedLabels = KeyedInput.read(builder, "specialist", labels.name(),
-        "specialist.labels", labels.valueSerde().deserializer(), partitions, meters.registry());
+    String requestsNode = KeyedInput.read(builder, "specialist", requests, "specialist.classification-requests",
+        partitions, meters.registry()).node();
+    String repliesNode = KeyedInput.read(builder, "specialist", replies, "specialist.llm-replies", partitions,
+        meters.registry()).node();
+    KeyedInput.Placed<LabelEvent> placedLabels = KeyedInput.read(builder, "specialist", labels, "specialist.labels",
+        partitions, meters.registry());
     // One trainer for all labels: a one-partition repartition topic, keyed by the example's identity.
     placedLabels.stream()
         // A label with no value is dead-lettered once, by specialist.classify; the trainer has nothing to learn from it.

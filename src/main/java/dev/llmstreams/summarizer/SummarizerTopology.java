@@ -111,10 +111,9 @@ public final class SummarizerTopology {
     // Whatever partition a producer chose, each record reaches the task holding its key's trees (see KeyedInput).
     int partitions = catalog.keyPartitions(TopicCatalog.SUMMARIZER_CO_PARTITIONED);
     Topic<LlmReply> replies = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
-    String repliesNode = KeyedInput.read(builder, "summarizer", replies.name(), "summarizer.llm-replies",
-        replies.valueSerde().deserializer(), partitions, registry).node();
-    KeyedInput.read(builder, "summarizer", documentsTopic.name(), "summarizer.documents",
-            documentsTopic.valueSerde().deserializer(), partitions, registry).stream()
+    String repliesNode = KeyedInput.read(builder, "summarizer", replies, "summarizer.llm-replies", partitions, registry)
+        .node();
+    KeyedInput.read(builder, "summarizer", documentsTopic, "summarizer.documents", partitions, registry).stream()
         .process(() -> new ChunkDocument(replyTo), Named.as("summarizer.chunk-document"), TREE_STORE, WINDOW_STORE)
         .to(requests.name(), Produced.with(requests.keySerde(), requests.valueSerde())
             .withName("summarizer.request-chunk-summaries"));

@@ -53,6 +53,12 @@ public final class KeyedInput {
 
   private KeyedInput() {}
 
+  /** {@link #read(StreamsBuilder, String, String, String, Deserializer, int, MeterRegistry) read} with the topic's own value deserializer. */
+  public static <V> Placed<V> read(StreamsBuilder builder, String pattern, Topic<V> topic, String source, int partitions,
+      MeterRegistry registry) {
+    return read(builder, pattern, topic.name(), source, topic.valueSerde().deserializer(), partitions, registry);
+  }
+
   /**
    * Reads {@code topic} through source node {@code source}, placing each record on partition
    * {@link #partitionOf partitionOf(key, partitions)}, then decoding its value.
