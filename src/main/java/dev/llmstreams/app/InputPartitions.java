@@ -22,9 +22,9 @@ import org.apache.kafka.streams.TopologyDescription;
 final class InputPartitions {
   private InputPartitions() {}
 
-  /** The catalog with the counts the cluster has for the catalog topics that exist there. */
-  static TopicCatalog resolve(Admin admin, TopicCatalog catalog) throws ExecutionException, InterruptedException {
-    Set<String> existing = admin.listTopics().names().get();
+  /** The catalog with the counts the cluster has for the catalog topics among {@code existing}. */
+  static TopicCatalog resolve(Admin admin, TopicCatalog catalog, Set<String> existing)
+      throws ExecutionException, InterruptedException {
     List<String> names = catalog.names().stream().filter(existing::contains).toList();
     if (names.isEmpty()) {
       return catalog;
@@ -60,40 +60,40 @@ final class InputPartitions {
    * Refuses to start when a store's changelog already has another number of partitions than the tasks that would now
    * use it: its state cannot move, and Kafka Streams would stop every thread at the first rebalance.
    */
-  static void requireStateFits(Admin admin, String pattern, String applicationId, TopologyDescription topology,
-      TopicCatalog catalog) throws ExecutionException, InterruptedException {
-    Map<String, Integer> expected = new TreeMap<>();
+  static void requireStateFits(Admin admin, Set<String> existing, String pattern, String applicationId,
+      TopologyDescription topology, TopicCatalog catalog) throws ExecutionException, InterruptedException {
+    // Each changelog that exists, with the catalog inputs of its sub-topology: as many tasks as the largest has.
     Map<String, Map<String, Integer>> inputsOf = new TreeMap<>();
     for (TopologyDescription.Subtopology sub : topology.subtopologies()) {
       Map<String, Integer> counts = catalogSources(sub, catalog);
       if (counts.isEmpty()) {
         continue; // fed by repartition topics only, whose counts Kafka Streams keeps
       }
-      int tasks = counts.values().stream().mapToInt(Integer::intValue).max().getAsInt();
       for (TopologyDescription.Node node : sub.nodes()) {
         if (node instanceof TopologyDescription.Processor p) {
           for (String store : p.stores()) {
-            expected.put(applicationId + "-" + store + "-changelog", tasks);
-            inputsOf.put(applicationId + "-" + store + "-changelog", counts);
+            String changelog = applicationId + "-" + store + "-changelog";
+            if (existing.contains(changelog)) {
+              inputsOf.put(changelog, counts);
+            }
           }
         }
       }
     }
-    Set<String> existing = admin.listTopics().names().get();
-    List<String> present = expected.keySet().stream().filter(existing::contains).toList();
-    if (present.isEmpty()) {
+    if (inputsOf.isEmpty()) {
       return;
     }
-    Map<String, TopicDescription> actual = admin.describeTopics(present).allTopicNames().get();
-    for (String changelog : present) {
+    Map<String, TopicDescription> actual = admin.describeTopics(inputsOf.keySet()).allTopicNames().get();
+    for (Map.Entry<String, Map<String, Integer>> e : inputsOf.entrySet()) {
+      String changelog = e.getKey();
       int has = actual.get(changelog).partitions().size();
-      int wants = expected.get(changelog);
+      int wants = e.getValue().values().stream().mapToInt(Integer::intValue).max().getAsInt();
       if (has != wants) {
         throw new Main.UserError(String.format("pattern %s keeps its state in %d partitions (changelog %s), but its"
                 + " inputs now have up to %d (%s): Kafka Streams cannot move state to another number of partitions."
                 + " Give the inputs %d partitions again (recreate the larger ones), or reset the application"
                 + " (kafka-streams-application-reset --application-id %s) to start over with empty state", pattern,
-            has, changelog, wants, inputsOf.get(changelog), has, applicationId));
+            has, changelog, wants, e.getValue(), has, applicationId));
       }
     }
   }

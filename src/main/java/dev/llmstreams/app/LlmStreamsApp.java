@@ -43,10 +43,10 @@ public final class LlmStreamsApp implements AutoCloseable {
   public void start(List<PatternModule> modules) throws IOException {
     http = new HttpApi(config.getString(AppConfig.HTTP_HOST), config.getInt(AppConfig.HTTP_PORT), observability,
         this::health);
-    TopicCatalog deployed = deployedCatalog();
+    Map<PatternModule, Topology> topologies = topologies(modules);
     for (PatternModule module : modules) {
-      Topology topology = module.topology(deployed, config, observability.registry());
-      checkPartitions(module.name(), topology, deployed);
+      Topology topology = topologies.get(module);
+      org.apache.kafka.streams.TopologyDescription description = topology.describe();
       java.util.Properties props = StreamsSettings.forPattern(config, catalog, module.name(), observability.registry());
       // Interactive queries: every instance can tell where a key's state lives and ask that instance.
       String advertised = config.getString(AppConfig.HTTP_ADVERTISED_HOST);
@@ -65,9 +65,8 @@ public final class LlmStreamsApp implements AutoCloseable {
       });
       ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
       observability.bind(ks, module.name());
-      dev.llmstreams.observability.StateTransferMeters.bind(ks, module.name(), observability.registry(),
-          topology.describe());
-      dev.llmstreams.observability.StoreEntries.register(observability.registry(), ks, module.name(), topology.describe());
+      dev.llmstreams.observability.StateTransferMeters.bind(ks, module.name(), observability.registry(), description);
+      dev.llmstreams.observability.StoreEntries.register(observability.registry(), ks, module.name(), description);
       module.registerRoutes(http, ks, self);
       streams.put(module.name(), ks);
       runningModules.put(module.name(), module);
@@ -78,33 +77,39 @@ public final class LlmStreamsApp implements AutoCloseable {
   }
 
   /**
-   * The catalog with the partition counts the cluster has: keyed records are placed by them (see KeyedInput). When the
-   * cluster cannot be asked, the declared counts (what {@code topics apply} creates).
+   * Each module's topology, built from the catalog with the partition counts the cluster has (keyed records are placed
+   * by them, see KeyedInput), then checked against it with one admin client and one listing of the cluster's topics:
+   * inputs with fewer partitions than their key partners are warned of, state that would have to move is refused.
+   * When the cluster cannot be asked, the declared counts (what {@code topics apply} creates) and no check.
    */
-  private TopicCatalog deployedCatalog() {
+  private Map<PatternModule, Topology> topologies(List<PatternModule> modules) {
+    Map<PatternModule, Topology> out = new LinkedHashMap<>();
     try (org.apache.kafka.clients.admin.Admin admin = Clients.admin(config)) {
-      return InputPartitions.resolve(admin, catalog);
-    } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+      java.util.Set<String> existing = admin.listTopics().names().get();
+      TopicCatalog deployed = InputPartitions.resolve(admin, catalog, existing);
+      for (PatternModule module : modules) {
+        Topology topology = module.topology(deployed, config, observability.registry());
+        org.apache.kafka.streams.TopologyDescription description = topology.describe();
+        InputPartitions.warnings(module.name(), description, deployed).forEach(LOG::warn);
+        out.put(module, topology);
+        try {
+          InputPartitions.requireStateFits(admin, existing, module.name(),
+              StreamsSettings.applicationId(config, module.name()), description, deployed);
+        } catch (java.util.concurrent.ExecutionException e) {
+          LOG.warn("pattern {}: cannot compare its changelogs' partitions with its inputs' ({})", module.name(),
+              e.toString());
+        }
+      }
+      return out;
+    } catch (java.util.concurrent.ExecutionException | org.apache.kafka.common.KafkaException e) {
       LOG.warn("cannot read the topics' partition counts ({}); placing keyed records by the catalog's", e.toString());
-      return catalog;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return catalog;
-    }
-  }
-
-  /** Warns of inputs with fewer partitions than their key partners; refuses state that would have to move. */
-  private void checkPartitions(String pattern, Topology topology, TopicCatalog deployed) {
-    org.apache.kafka.streams.TopologyDescription description = topology.describe();
-    InputPartitions.warnings(pattern, description, deployed).forEach(LOG::warn);
-    try (org.apache.kafka.clients.admin.Admin admin = Clients.admin(config)) {
-      InputPartitions.requireStateFits(admin, pattern, StreamsSettings.applicationId(config, pattern), description,
-          deployed);
-    } catch (java.util.concurrent.ExecutionException e) {
-      LOG.warn("pattern {}: cannot compare its changelogs' partitions with its inputs' ({})", pattern, e.toString());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    for (PatternModule module : modules) {
+      out.putIfAbsent(module, module.topology(catalog, config, observability.registry()));
+    }
+    return out;
   }
 
   public Health health() {
