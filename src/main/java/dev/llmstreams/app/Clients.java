@@ -1,5 +1,7 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.runtime.StreamsSettings;
+
 import dev.llmstreams.config.AppConfig;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.runtime.PatternModule;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;

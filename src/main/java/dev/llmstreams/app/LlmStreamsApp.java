@@ -1,5 +1,8 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.StreamsSettings;
+
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.Health;
 import dev.llmstreams.observability.HttpApi;

@@ -50,7 +50,7 @@ public final class Main implements Runnable {
       String prefix = config().getString(AppConfig.TOPICS_PREFIX);
       // Tools defined in tools.dir get their tool-calls.<tool> topic like the shipped ones.
       catalog = TopicCatalog.load().withPrefix(prefix).withToolTopics(
-          dev.llmstreams.tools.ToolRegistry.load(config().getString(AppConfig.TOOLS_DIR)).names(), prefix);
+          dev.llmstreams.runtime.tools.ToolRegistry.load(config().getString(AppConfig.TOOLS_DIR)).names(), prefix);
     }
     return catalog;
   }
@@ -104,6 +104,7 @@ public final class Main implements Runnable {
 
   /** A problem the user can fix; printed as one line, no stack trace. */
   public static final class UserError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
     public UserError(String message) {
       super(message);
     }

@@ -65,7 +65,7 @@ final class OutputPrinter implements AutoCloseable {
     } catch (org.apache.kafka.common.errors.WakeupException | org.apache.kafka.common.errors.InterruptException e) {
       // closing
     } finally {
-      consumer.close(Duration.ofSeconds(2));
+      consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
     }
   }
 
@@ -139,10 +139,14 @@ final class OutputPrinter implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    if (running.getAndSet(false)) {
-      consumer.wakeup();
-      thread.join(3_000);
+  public void close() {
+    try {
+      if (running.getAndSet(false)) {
+        consumer.wakeup();
+        thread.join(3_000);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // closing stays short; the caller sees the interrupt
     }
   }
 }

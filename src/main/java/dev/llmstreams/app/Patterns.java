@@ -1,5 +1,7 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.runtime.PatternModule;
+
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.tools.ToolsModule;

@@ -1,5 +1,7 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.runtime.PatternModule;
+
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.topics.TopicAdmin;
@@ -27,6 +29,7 @@ final class RunCommand implements Callable<Integer> {
   List<String> patterns;
 
   @Override
+  @SuppressWarnings("try") // the shutdown hook closes the app, which the try also closes (close is idempotent)
   public Integer call() throws Exception {
     AppConfig config = main.config();
     List<String> requested = patterns != null ? patterns : config.patterns();

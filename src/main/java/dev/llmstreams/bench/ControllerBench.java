@@ -436,7 +436,7 @@ public final class ControllerBench {
       List<Double> sorted = ratios.stream().sorted().toList();
       Double median = !all ? null : sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
           : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
-      partitioning.put("ratio_librdkafka_to_java_first_round", partitioning.get("ratio_librdkafka_to_java"));
+      partitioning.set("ratio_librdkafka_to_java_first_round", partitioning.get("ratio_librdkafka_to_java"));
       if (median == null) {
         partitioning.putNull("ratio_librdkafka_to_java");
       } else {

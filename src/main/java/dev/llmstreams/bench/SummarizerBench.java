@@ -15,7 +15,7 @@ import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.summarizer.SummarizerModule;
-import dev.llmstreams.summarizer.TokenCounter;
+import dev.llmstreams.runtime.text.TokenCounter;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;

@@ -140,13 +140,18 @@ final class AppInstance implements AutoCloseable {
 
   /** Graceful stop (SIGTERM), then SIGKILL if it does not end in time. */
   @Override
-  public synchronized void close() throws InterruptedException {
-    if (process != null && process.isAlive()) {
-      process.destroy();
-      if (!process.waitFor(40, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
+  public synchronized void close() {
+    try {
+      if (process != null && process.isAlive()) {
+        process.destroy();
+        if (!process.waitFor(40, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+          process.waitFor(10, TimeUnit.SECONDS);
+        }
       }
+    } catch (InterruptedException e) {
+      process.destroyForcibly(); // no time left to wait for a graceful stop: never leave an instance behind
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -3,12 +3,12 @@ package dev.llmstreams.controller;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
-import dev.llmstreams.tools.ToolRegistry;
+import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
@@ -34,7 +34,7 @@ public final class ControllerModule implements PatternModule {
   /** A goal's step crosses four committed hops: it runs with the short, interactive commit interval. */
   @Override
   public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
-    return dev.llmstreams.app.StreamsSettings.interactive(config);
+    return dev.llmstreams.runtime.StreamsSettings.interactive(config);
   }
 
   /**

@@ -1,13 +1,13 @@
 package dev.llmstreams.controller;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCall;
-import dev.llmstreams.tools.ToolDefinition;
+import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;

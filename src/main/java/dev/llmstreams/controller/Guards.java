@@ -4,7 +4,7 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Goal;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.Usage;
-import dev.llmstreams.tools.ToolRegistry;
+import dev.llmstreams.runtime.tools.ToolRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

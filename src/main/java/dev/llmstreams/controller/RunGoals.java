@@ -22,7 +22,7 @@ import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.events.ToolSpec;
-import dev.llmstreams.tools.ToolDefinition;
+import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.topics.RejectedRecordException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;

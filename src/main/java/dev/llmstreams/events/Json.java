@@ -76,6 +76,7 @@ public final class Json {
    * millis would get a date in the year 55,000 without any error.
    */
   private static final class IsoInstants extends StdScalarDeserializer<Instant> {
+    private static final long serialVersionUID = 1L;
     IsoInstants() {
       super(Instant.class);
     }

@@ -1,6 +1,6 @@
 package dev.llmstreams.llm;
 
-import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -70,7 +70,7 @@ public final class GatewayModule implements PatternModule {
   /** Finished calls are handed on at each poll: a short poll keeps slots from idling between calls. */
   @Override
   public Map<String, Object> streamsOverrides(AppConfig config) {
-    Map<String, Object> settings = new LinkedHashMap<>(dev.llmstreams.app.StreamsSettings.interactive(config));
+    Map<String, Object> settings = new LinkedHashMap<>(dev.llmstreams.runtime.StreamsSettings.interactive(config));
     settings.put(org.apache.kafka.streams.StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.GATEWAY_POLL_MS));
     return settings;
   }

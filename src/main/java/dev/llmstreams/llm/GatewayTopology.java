@@ -1,6 +1,6 @@
 package dev.llmstreams.llm;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;

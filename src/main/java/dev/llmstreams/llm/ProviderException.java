@@ -9,6 +9,7 @@ import java.util.Optional;
  * may succeed if retried, and how long the provider asked us to wait (HTTP {@code Retry-After}).
  */
 public final class ProviderException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
   private final LlmError.Code code;
   private final boolean retryable;
   private final Duration retryAfter;

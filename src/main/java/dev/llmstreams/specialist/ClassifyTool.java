@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.events.ScoredLabel;
 import dev.llmstreams.specialist.model.Prediction;
 import dev.llmstreams.specialist.model.TextClassifier;
-import dev.llmstreams.tools.Tool;
-import dev.llmstreams.tools.ToolException;
+import dev.llmstreams.runtime.tools.Tool;
+import dev.llmstreams.runtime.tools.ToolException;
 import java.time.Duration;
 
 /**

@@ -1,13 +1,12 @@
 package dev.llmstreams.specialist;
 
-import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.specialist.model.ModelTrainer;
-import dev.llmstreams.tools.ToolRegistry;
-import dev.llmstreams.tools.ToolWorkersTopology;
-import dev.llmstreams.tools.ToolsModule;
+import dev.llmstreams.runtime.tools.ToolRegistry;
+import dev.llmstreams.runtime.tools.ToolWorkersTopology;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -72,8 +71,8 @@ public final class SpecialistModule implements PatternModule {
     // The classify tool runs here, beside the model, with the tool workers' machinery (schema, idempotence on callId).
     ToolWorkersTopology classify = new ToolWorkersTopology(catalog,
         ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)), java.util.List.of(new ClassifyTool(current)), registry,
-        java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolsModule.workerId(config, name()));
-    org.apache.kafka.streams.StreamsBuilder builder = dev.llmstreams.app.StreamsSettings.newBuilder();
+        java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolWorkersTopology.workerId(config, name()));
+    org.apache.kafka.streams.StreamsBuilder builder = dev.llmstreams.runtime.StreamsSettings.newBuilder();
     java.util.List<String> calls = classify.readCalls(builder);
     return classify.addTo(topology.build(builder), calls);
   }

@@ -1,6 +1,6 @@
 package dev.llmstreams.specialist;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;

@@ -1,5 +1,7 @@
 package dev.llmstreams.summarizer;
 
+import dev.llmstreams.runtime.text.TokenCounter;
+
 import java.text.BreakIterator;
 import java.text.StringCharacterIterator;
 import java.util.ArrayList;

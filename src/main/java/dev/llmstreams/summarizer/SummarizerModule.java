@@ -1,6 +1,8 @@
 package dev.llmstreams.summarizer;
 
-import dev.llmstreams.app.PatternModule;
+import dev.llmstreams.runtime.text.TokenCounter;
+
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;

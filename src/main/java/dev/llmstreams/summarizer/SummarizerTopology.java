@@ -1,6 +1,8 @@
 package dev.llmstreams.summarizer;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.text.TokenCounter;
+
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Document;
 import dev.llmstreams.events.JsonSerde;

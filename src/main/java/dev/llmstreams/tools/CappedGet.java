@@ -1,5 +1,7 @@
 package dev.llmstreams.tools;
 
+import dev.llmstreams.runtime.tools.ToolException;
+
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;

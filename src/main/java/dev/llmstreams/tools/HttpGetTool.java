@@ -1,5 +1,8 @@
 package dev.llmstreams.tools;
 
+import dev.llmstreams.runtime.tools.Tool;
+import dev.llmstreams.runtime.tools.ToolException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;

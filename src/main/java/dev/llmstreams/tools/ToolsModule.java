@@ -1,7 +1,11 @@
 package dev.llmstreams.tools;
 
-import dev.llmstreams.app.PatternModule;
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.tools.Tool;
+import dev.llmstreams.runtime.tools.ToolRegistry;
+import dev.llmstreams.runtime.tools.ToolWorkersTopology;
+
+import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.topics.TopicCatalog;
@@ -35,14 +39,14 @@ public final class ToolsModule implements PatternModule {
         new SynthesisTool(() -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
             config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES), httpTimeout));
     return new ToolWorkersTopology(catalog, definitions, tools, registry,
-        Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), workerId(config, "tools"))
+        Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolWorkersTopology.workerId(config, "tools"))
         .build();
   }
 
   /** A tool call is one of a goal's four committed hops: the short, interactive commit interval. */
   @Override
   public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
-    return dev.llmstreams.app.StreamsSettings.interactive(config);
+    return dev.llmstreams.runtime.StreamsSettings.interactive(config);
   }
 
   @Override
@@ -53,19 +57,5 @@ public final class ToolsModule implements PatternModule {
   private String ownServer() {
     HostInfo h = self.get();
     return h == null ? null : "http://" + h.host() + ":" + h.port();
-  }
-
-  /**
-   * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application, the host name (the
-   * module looks it up once; the topology itself gets it as a value) and the process.
-   */
-  public static String workerId(AppConfig config, String pattern) {
-    String host;
-    try {
-      host = java.net.InetAddress.getLocalHost().getHostName();
-    } catch (java.io.IOException e) {
-      host = "unknown-host";
-    }
-    return StreamsSettings.applicationId(config, pattern) + "@" + host + "/" + ProcessHandle.current().pid();
   }
 }

@@ -208,6 +208,7 @@ public final class DeadLetters {
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // Kafka's ProductionExceptionHandler declares the record raw
     public Response handleSerializationError(ErrorHandlerContext ctx, ProducerRecord record, Exception e,
         SerializationExceptionOrigin origin) {
       return Response.resume(dlq.deadLetter(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),

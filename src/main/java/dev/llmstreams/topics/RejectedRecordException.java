@@ -5,6 +5,7 @@ package dev.llmstreams.topics;
  * processing exception handler sends the source record to dead-letters with this message as the reason.
  */
 public final class RejectedRecordException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
   public RejectedRecordException(String reason) {
     super(reason, null, false, false);
   }

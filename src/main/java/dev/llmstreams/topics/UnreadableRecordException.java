@@ -5,6 +5,7 @@ package dev.llmstreams.topics;
  * source. The dead letter reports it as a deserialization failure, with the deserializer's own error as the reason.
  */
 public final class UnreadableRecordException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
   public UnreadableRecordException(RuntimeException cause) {
     super(cause.getMessage(), cause, false, false);
   }

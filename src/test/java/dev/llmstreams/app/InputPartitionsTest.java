@@ -1,5 +1,7 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.runtime.PatternModule;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.config.AppConfig;

@@ -86,7 +86,7 @@ class ChaosIT {
 
   /** The counts of the run's topic whose name ends with {@code suffix}. */
   private static JsonNode perTopic(JsonNode perTopic, String suffix) {
-    for (Iterator<Map.Entry<String, JsonNode>> it = perTopic.fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = perTopic.properties().iterator(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (e.getKey().endsWith(suffix)) {
         return e.getValue();

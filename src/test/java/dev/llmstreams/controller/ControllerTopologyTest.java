@@ -3,7 +3,7 @@ package dev.llmstreams.controller;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Approval;
 import dev.llmstreams.events.Budget;

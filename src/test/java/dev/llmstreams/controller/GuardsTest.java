@@ -7,7 +7,7 @@ import dev.llmstreams.events.Goal;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.Usage;
-import dev.llmstreams.tools.ToolRegistry;
+import dev.llmstreams.runtime.tools.ToolRegistry;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

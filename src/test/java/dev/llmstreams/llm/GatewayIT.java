@@ -147,6 +147,7 @@ class GatewayIT {
   }
 
   @Test
+  @SuppressWarnings("try") // the second app runs while the replies are read: it is used by being open
   void shouldAnswerEveryRequestExactlyOnceAndRepeatNoCallAcrossAGracefulRestart() throws Exception {
     int n = 60;
     try (Observability observability = new Observability()) {

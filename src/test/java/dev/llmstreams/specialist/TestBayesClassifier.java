@@ -85,9 +85,9 @@ final class TestBayesClassifier implements TextClassifier {
       LOADS.incrementAndGet();
       JsonNode json = Json.tree(new String(bytes, StandardCharsets.UTF_8));
       Map<String, Map<String, Double>> centroids = new LinkedHashMap<>();
-      json.path("centroids").fields().forEachRemaining(l -> {
+      json.path("centroids").properties().iterator().forEachRemaining(l -> {
         Map<String, Double> c = new TreeMap<>();
-        l.getValue().fields().forEachRemaining(w -> c.put(w.getKey(), w.getValue().asDouble()));
+        l.getValue().properties().iterator().forEachRemaining(w -> c.put(w.getKey(), w.getValue().asDouble()));
         centroids.put(l.getKey(), c);
       });
       List<LabeledText> examples = new ArrayList<>();

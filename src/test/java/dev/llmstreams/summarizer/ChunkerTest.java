@@ -1,5 +1,7 @@
 package dev.llmstreams.summarizer;
 
+import dev.llmstreams.runtime.text.TokenCounter;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,8 +1,10 @@
 package dev.llmstreams.summarizer;
 
+import dev.llmstreams.runtime.text.TokenCounter;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Document;

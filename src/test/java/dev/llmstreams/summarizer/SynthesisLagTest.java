@@ -2,7 +2,7 @@ package dev.llmstreams.summarizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Document;
 import dev.llmstreams.events.LlmReply;

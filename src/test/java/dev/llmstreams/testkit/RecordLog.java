@@ -67,8 +67,12 @@ public final class RecordLog implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    running.set(false);
-    thread.join(5_000);
+  public void close() {
+    try {
+      running.set(false);
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // closing stays short; the caller sees the interrupt
+    }
   }
 }

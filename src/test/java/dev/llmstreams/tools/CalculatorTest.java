@@ -1,5 +1,7 @@
 package dev.llmstreams.tools;
 
+import dev.llmstreams.runtime.tools.ToolException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -2,7 +2,7 @@ package dev.llmstreams.topics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;

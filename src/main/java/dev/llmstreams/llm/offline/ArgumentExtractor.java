@@ -48,7 +48,7 @@ final class ArgumentExtractor {
     int evidence = 0;
     List<String> numbers = numbers(text);
     int nextNumber = 0;
-    for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = properties.properties().iterator(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       String name = p.getKey();
       JsonNode prop = p.getValue();

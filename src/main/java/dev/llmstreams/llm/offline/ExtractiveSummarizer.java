@@ -1,6 +1,8 @@
 package dev.llmstreams.llm.offline;
 
-import dev.llmstreams.summarizer.TokenCounter;
+import dev.llmstreams.runtime.text.SentenceEncoder;
+
+import dev.llmstreams.runtime.text.TokenCounter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.llmstreams.llm.offline;
 
+import dev.llmstreams.runtime.text.SentenceEncoder;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.llmstreams.llm.offline;
 
+import dev.llmstreams.runtime.text.SentenceEncoder;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,7 +15,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.llm.Completion;
 import dev.llmstreams.llm.LlmProvider;
 import dev.llmstreams.llm.ProviderException;
-import dev.llmstreams.summarizer.TokenCounter;
+import dev.llmstreams.runtime.text.TokenCounter;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -211,7 +213,7 @@ public final class OfflineEngine implements LlmProvider {
     ObjectNode out = JsonNodeFactory.instance.objectNode();
     java.util.Set<String> required = new java.util.HashSet<>();
     schema.path("required").forEach(r -> required.add(r.asText()));
-    for (Iterator<Map.Entry<String, JsonNode>> it = schema.path("properties").fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = schema.path("properties").properties().iterator(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       String name = p.getKey().toLowerCase(java.util.Locale.ROOT);
       JsonNode prop = p.getValue();
@@ -363,7 +365,7 @@ public final class OfflineEngine implements LlmProvider {
     if (props.path("label").path("enum").size() > 0) {
       return "label";
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = props.properties().iterator(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       if (p.getValue().path("enum").isArray() && p.getValue().path("enum").size() > 0) {
         return p.getKey();

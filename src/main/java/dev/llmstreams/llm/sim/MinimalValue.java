@@ -47,7 +47,7 @@ final class MinimalValue {
       case "object": {
         ObjectNode object = NODES.objectNode();
         // Every listed property, not only the required ones: consumers read them, and extra listed ones are valid.
-        Iterator<Map.Entry<String, JsonNode>> properties = schema.path("properties").fields();
+        Iterator<Map.Entry<String, JsonNode>> properties = schema.path("properties").properties().iterator();
         boolean shallow = depth >= MAX_DEPTH / 2;
         while (properties.hasNext()) {
           Map.Entry<String, JsonNode> property = properties.next();

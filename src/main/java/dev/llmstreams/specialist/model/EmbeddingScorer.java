@@ -1,6 +1,6 @@
 package dev.llmstreams.specialist.model;
 
-import dev.llmstreams.llm.offline.SentenceEncoder;
+import dev.llmstreams.runtime.text.SentenceEncoder;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.llmstreams.specialist.model;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.events.SpecialistModel;
-import dev.llmstreams.llm.offline.SentenceEncoder;
+import dev.llmstreams.runtime.text.SentenceEncoder;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;

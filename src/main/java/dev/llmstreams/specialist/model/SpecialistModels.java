@@ -3,7 +3,7 @@ package dev.llmstreams.specialist.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.SpecialistModel;
-import dev.llmstreams.llm.offline.SentenceEncoder;
+import dev.llmstreams.runtime.text.SentenceEncoder;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;

@@ -11,7 +11,7 @@ import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolSpec;
 import dev.llmstreams.llm.Completion;
-import dev.llmstreams.summarizer.TokenCounter;
+import dev.llmstreams.runtime.text.TokenCounter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,7 @@
 package dev.llmstreams.llm.offline;
 
+import dev.llmstreams.runtime.text.SentenceEncoder;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;

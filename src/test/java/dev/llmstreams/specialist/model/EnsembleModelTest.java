@@ -2,7 +2,7 @@ package dev.llmstreams.specialist.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.llm.offline.SentenceEncoder;
+import dev.llmstreams.runtime.text.SentenceEncoder;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;

@@ -1,10 +1,15 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
+
+import dev.llmstreams.tools.Calculator;
+import dev.llmstreams.tools.HttpGetTool;
+import dev.llmstreams.tools.PublishTool;
+import dev.llmstreams.tools.SynthesisTool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.ToolCall;

@@ -1,4 +1,4 @@
-package dev.llmstreams.app;
+package dev.llmstreams.runtime;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.topics.TopicCatalog;

@@ -1,4 +1,4 @@
-package dev.llmstreams.app;
+package dev.llmstreams.runtime;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.topics.DeadLetters;
@@ -15,10 +15,12 @@ import org.apache.kafka.streams.TopologyConfig;
 /** The Kafka Streams settings every pattern runs with. */
 public final class StreamsSettings {
   /** Outputs such as a summary of a 10 MB document may be large; the broker's topic limits still apply. */
-  static final int MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+  public static final int MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
   private StreamsSettings() {}
 
+  // processing.exception.handler.global.enabled is deprecated (it becomes the default); unset, 4.x warns at start.
+  @SuppressWarnings("deprecation")
   public static Properties forPattern(AppConfig config, TopicCatalog catalog, String pattern, MeterRegistry registry) {
     Properties props = new Properties();
     config.clientProperties().forEach((k, v) -> {
@@ -63,6 +65,8 @@ public final class StreamsSettings {
    * A builder for a pattern's topology. Streams checks a config even while building; this one carries the
    * settings that affect building, so no misleading warning is logged and no I/O happens.
    */
+  // processing.exception.handler.global.enabled is deprecated (it becomes the default); unset, 4.x warns at start.
+  @SuppressWarnings("deprecation")
   public static StreamsBuilder newBuilder() {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-builder");

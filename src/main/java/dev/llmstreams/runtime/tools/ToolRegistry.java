@@ -1,4 +1,4 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,4 +1,4 @@
-package dev.llmstreams.llm.offline;
+package dev.llmstreams.runtime.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
@@ -33,7 +33,7 @@ public final class SentenceEncoder implements AutoCloseable {
   public static final int DIMENSIONS = 384;
   /** Word pieces per text (the model was trained on 128-token inputs); the rest of a text is ignored. */
   public static final int MAX_TOKENS = 128;
-  static final int BATCH = 32;
+  public static final int BATCH = 32;
   private static final String MODEL = "/all-minilm-l6-v2-q.onnx";
   private static final String TOKENIZER = "/all-minilm-l6-v2-q-tokenizer.json";
 

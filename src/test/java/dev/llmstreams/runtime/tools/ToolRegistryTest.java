@@ -1,4 +1,4 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;

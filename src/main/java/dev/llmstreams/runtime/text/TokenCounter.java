@@ -1,4 +1,4 @@
-package dev.llmstreams.summarizer;
+package dev.llmstreams.runtime.text;
 
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;

@@ -1,7 +1,8 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.llmstreams.app.StreamsSettings;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.ToolCall;
@@ -270,5 +271,19 @@ public final class ToolWorkersTopology {
       }
       old.forEach(executed::delete);
     }
+  }
+
+  /**
+   * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application, the host name (the
+   * module looks it up once; the topology itself gets it as a value) and the process.
+   */
+  public static String workerId(AppConfig config, String pattern) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      host = "unknown-host";
+    }
+    return StreamsSettings.applicationId(config, pattern) + "@" + host + "/" + ProcessHandle.current().pid();
   }
 }
