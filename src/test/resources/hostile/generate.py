@@ -175,7 +175,7 @@ add(T,'classify-injection','classify a text carrying an injection','classify-inj
 add(T,'classify-schema','classify with a wrong argument type','classify-schema',call('classify','classify-schema',{"text":["a"]}),expect='output',output='tool-results',match='classify-schema/1/0')
 add(T,'classify-malformed','malformed JSON','classify-malformed','{"callId":"classify-malformed/1/0",',expect='dead-letter',reason='end-of-input')
 
-# ---------------- specialist-models (global store: no dead letters possible, see README) ----------------
+# ---------------- specialist-models (global store: no dead letters possible, see docs/guarantees.md) ----------------
 T='specialist-models'
 add(T,'model-malformed','malformed JSON','hostile','{"name":"hostile",',expect='skipped')
 add(T,'model-bad-sha','a model record whose artifact does not match its sha-256','hostile',json.dumps({"name":"hostile","version":"evil-1","createdAt":"2026-11-02T09:00:00Z","labels":["a","b"],"trainingDataDigest":"0"*64,"format":"hashed-v1","artifact":base64.b64encode(b"not a model").decode(),"artifactSha256":"0"*64}),expect='skipped')

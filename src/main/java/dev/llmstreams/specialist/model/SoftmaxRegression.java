@@ -126,7 +126,7 @@ final class SoftmaxRegression {
   /**
    * This model as it is stored: per feature row, weights under {@value #PRUNED_SHARE} of the row's largest are dropped
    * and the rest quantized to 8 bits against that largest. Full float rows of the hashed model would be 40 MB; this
-   * keeps the artifact a few MB at no measured cost in accuracy (see the README's specialist section).
+   * keeps the artifact a few MB at no measured cost in accuracy (see docs/specialist.md).
    */
   SoftmaxRegression quantized() {
     float[] w = new float[weights.length];
