@@ -89,8 +89,13 @@ public final class Main implements Runnable {
 
   /** The command line; {@code args} are only scanned for {@code --config} so `kafka` shows configured defaults. */
   static CommandLine commandLine(String... args) {
+    return commandLine(kafkaDefaults(args));
+  }
+
+  /** The command line with these defaults for {@code kafka} (the built-in ones make a help text that is the same everywhere). */
+  static CommandLine commandLine(KafkaCommand.Defaults kafka) {
     CommandLine cli = new CommandLine(new Main());
-    cli.addSubcommand("kafka", KafkaCommand.commandLine(kafkaDefaults(args)));
+    cli.addSubcommand("kafka", KafkaCommand.commandLine(kafka));
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof ConfigException || e instanceof UserError || e instanceof java.net.BindException) {
         cmd.getErr().println("llm-streams: " + e.getMessage());

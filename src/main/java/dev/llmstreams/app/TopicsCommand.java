@@ -58,11 +58,28 @@ final class TopicsCommand implements Runnable {
     }
   }
 
-  /** The catalog as the Markdown table of the README. */
+  /** The catalog as a Markdown table, value schemas named by their path in the repository. */
   static String markdownTable(TopicCatalog catalog) {
+    return markdownTable(catalog, null);
+  }
+
+  /**
+   * The catalog as a Markdown table; with {@code linkToCatalog} (the {@code topics/} folder relative to the page, e.g.
+   * {@code ../topics/}) each value schema is a link to its file.
+   */
+  static String markdownTable(TopicCatalog catalog, String linkToCatalog) {
     StringBuilder sb = new StringBuilder("| topic | partitions | key | value schema | description |\n|---|---|---|---|---|\n");
-    catalog.all().forEach(t -> sb.append(String.format("| `%s` | %d | %s | %s | %s |%n", t.name(), t.partitions(),
-        t.key(), t.valueSchema() == null ? "raw bytes" : "`topics/" + t.valueSchema() + "`", t.description())));
+    catalog.all().forEach(t -> {
+      String schema = t.valueSchema() == null ? "raw bytes"
+          : linkToCatalog == null ? "`topics/" + t.valueSchema() + "`"
+          : "[`topics/" + t.valueSchema() + "`](" + linkToCatalog + t.valueSchema() + ")";
+      sb.append(String.format("| `%s` | %d | %s | %s | %s |\n", t.name(), t.partitions(), cell(t.key()), schema,
+          cell(t.description())));
+    });
     return sb.toString();
+  }
+
+  private static String cell(String text) {
+    return text == null ? "" : text.replace("|", "\\|").replace('\n', ' ');
   }
 }

@@ -66,6 +66,8 @@ public final class LlmGateway implements AutoCloseable {
     final RateLimiter requestRate;
     final RateLimiter tokenRate;
     final Retry retry;
+    /** Registered with the lane, so the series is there at 0 before the first wait (and for lanes with no limit). */
+    final Counter rateLimitWaits;
 
     Lane(LlmProvider provider, ProviderSettings settings, CircuitBreakerConfig circuitConfig) {
       this.provider = provider;
@@ -90,6 +92,10 @@ public final class LlmGateway implements AutoCloseable {
             default -> 3;
           })
           .description("Circuit of a provider: 0 closed, 1 open, 2 half-open, 3 disabled")
+          .tag("provider", settings.name()).register(registry);
+      rateLimitWaits = Counter.builder("llmstreams.llm.rate.limit.waits")
+          .description("Calls delayed by a configured rate limit (llm.<provider>.requests.per.minute or"
+              + " tokens.per.minute)")
           .tag("provider", settings.name()).register(registry);
     }
   }
@@ -256,8 +262,7 @@ public final class LlmGateway implements AutoCloseable {
       waitNanos = Math.max(waitNanos, lane.tokenRate.reservePermission(Math.max(1, permits)));
     }
     if (waitNanos > 0) {
-      Counter.builder("llmstreams.llm.rate.limit.waits").description("Calls delayed by a configured rate limit")
-          .tag("provider", lane.settings.name()).register(registry).increment();
+      lane.rateLimitWaits.increment();
       if (Duration.ofNanos(waitNanos).compareTo(remaining) >= 0) {
         return CompletableFuture.failedFuture(new ProviderException(LlmError.Code.DEADLINE_EXCEEDED,
             "the rate limit would delay the call past the request's deadline", false));

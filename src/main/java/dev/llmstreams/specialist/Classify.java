@@ -209,13 +209,13 @@ final class Classify implements Processor<String, Object, String, Object> {
     long latencyMicros = (context.currentSystemTimeMs() - e.arrivedAtMs()) * 1_000;
     if (reply.failed()) {
       keepSpecialistLabel(e, "the LLM call failed (" + reply.error().code().name().toLowerCase(Locale.ROOT) + ": "
-          + cut(reply.error().message(), 200) + ")", reply.usage(), "llm_error");
+          + cut(reply.error().message(), 200) + ")", reply.usage(), SpecialistMeters.FALLBACK_LLM_ERROR);
       return;
     }
     var answer = EscalationPrompt.parse(reply.content(), e.labels());
     if (answer.isEmpty()) {
       keepSpecialistLabel(e, "the LLM answered '" + cut(String.valueOf(reply.content()), 200)
-          + "', which is not one of the labels", reply.usage(), "invalid_answer");
+          + "', which is not one of the labels", reply.usage(), SpecialistMeters.FALLBACK_INVALID_ANSWER);
       return;
     }
     String label = answer.get().label();
@@ -283,7 +283,7 @@ final class Classify implements Processor<String, Object, String, Object> {
     for (Escalation e : overdue) {
       escalations.delete(e.eventId());
       keepSpecialistLabel(e, "no reply from the LLM gateway within " + 2 * settings.escalationTimeoutMs() + " ms",
-          null, "no_reply");
+          null, SpecialistMeters.FALLBACK_NO_REPLY);
     }
   }
 

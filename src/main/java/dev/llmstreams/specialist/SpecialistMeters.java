@@ -13,6 +13,12 @@ import java.util.concurrent.atomic.AtomicLong;
 final class SpecialistMeters {
   /** Escalation rate and online accuracy are shares of the last this many events or labels. */
   static final int RECENT = 1_000;
+  /** Why an escalation kept the model's label ({@link #fallbacks}): the LLM call failed, its answer, no reply. */
+  static final String FALLBACK_LLM_ERROR = "llm_error";
+  static final String FALLBACK_INVALID_ANSWER = "invalid_answer";
+  static final String FALLBACK_NO_REPLY = "no_reply";
+  /** The outcomes of a retraining, as {@link Train} reports them. */
+  static final java.util.List<String> RETRAIN_OUTCOMES = java.util.List.of("published", "rejected", "failed");
 
   private final MeterRegistry registry;
   final AtomicLong waiting = new AtomicLong();
@@ -59,6 +65,16 @@ final class SpecialistMeters {
     Gauge.builder("llmstreams.specialist.online.accuracy", accuracy, RecentShare::share)
         .description("Share of the last " + RECENT + " labels from people that agreed with the event's classification")
         .register(registry);
+    // Series with a fixed set of tags start at 0, so rates and alerts on them work before the first event.
+    for (String reason : java.util.List.of(FALLBACK_LLM_ERROR, FALLBACK_INVALID_ANSWER, FALLBACK_NO_REPLY)) {
+      fallbackCounter(reason);
+    }
+    for (Classification.Source source : Classification.Source.values()) {
+      for (boolean correct : new boolean[] {true, false}) {
+        onlineLabels(source, correct);
+      }
+    }
+    RETRAIN_OUTCOMES.forEach(this::retrains);
   }
 
   void escalated(boolean escalated) {
@@ -82,22 +98,34 @@ final class SpecialistMeters {
   }
 
   void fallbacks(String reason) {
-    Counter.builder("llmstreams.specialist.escalation.fallbacks")
+    fallbackCounter(reason).increment();
+  }
+
+  private Counter fallbackCounter(String reason) {
+    return Counter.builder("llmstreams.specialist.escalation.fallbacks")
         .description("Escalations that kept the model's label: LLM error, an answer not among the labels, no reply")
-        .tag("reason", reason).register(registry).increment();
+        .tag("reason", reason).register(registry);
   }
 
   void scored(Classification.Source source, boolean correct) {
     accuracy.add(correct);
-    Counter.builder("llmstreams.specialist.online.labels")
+    onlineLabels(source, correct).increment();
+  }
+
+  private Counter onlineLabels(Classification.Source source, boolean correct) {
+    return Counter.builder("llmstreams.specialist.online.labels")
         .description("People's labels compared with the event's classification, by who classified it and outcome")
         .tags("source", source.name().toLowerCase(Locale.ROOT), "outcome", correct ? "correct" : "wrong")
-        .register(registry).increment();
+        .register(registry);
   }
 
   void retrained(String outcome) {
-    Counter.builder("llmstreams.specialist.retrains").description("Retrainings, by outcome: published, rejected, failed")
-        .tag("outcome", outcome).register(registry).increment();
+    retrains(outcome).increment();
+  }
+
+  private Counter retrains(String outcome) {
+    return Counter.builder("llmstreams.specialist.retrains")
+        .description("Retrainings, by outcome: published, rejected, failed").tag("outcome", outcome).register(registry);
   }
 
   /** The share of true among the last {@code size} values; NaN before the first. */

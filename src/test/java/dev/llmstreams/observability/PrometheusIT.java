@@ -5,7 +5,9 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmstreams.app.GeneratedDocs;
 import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.app.ReferenceDocs;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.controller.ControllerModule;
 import dev.llmstreams.events.Approval;
@@ -70,7 +72,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real Prometheus, with the repository's {@code prometheus.yml} and rules, scrapes the app on a real broker after
  * traffic through every pattern (a goal with a retried LLM call, a parallel step and an approval; documents that
- * merge; a poison record), and every metric name that a dashboard panel or a rule reads must return data.
+ * merge; a poison record), and every metric name that a dashboard panel or a rule reads must return data. The same
+ * run makes the reference page of the meters ({@code docs/meters.md}, see {@link ReferenceDocs#meters}).
  */
 @WithKafka
 class PrometheusIT {
@@ -137,6 +140,9 @@ class PrometheusIT {
                   .isEmpty());
           assertRulesHealthy(port);
           System.out.println("PrometheusIT: " + checked.size() + " metric names return data: " + checked);
+          // The reference page of the meters is this app's registry after traffic through every pattern.
+          GeneratedDocs.checkEventually(ReferenceDocs.METERS, () -> ReferenceDocs.meters(observability.registry()),
+              ReferenceDocs.REGENERATE_METERS, Duration.ofSeconds(30));
         } finally {
           prometheus.destroy();
           prometheus.waitFor();
@@ -222,6 +228,9 @@ class PrometheusIT {
     props.put("max.request.size", 9 * 1024 * 1024);
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
         new ByteArraySerializer())) {
+      // Not a model: specialist-models feeds a global store, whose bad records are skipped (and counted), not
+      // dead-lettered. Before the model, on the topic's one partition: skipped by the time the model serves.
+      producer.send(new ProducerRecord<>(models.name(), bytes("banking77"), bytes("not json"))).get();
       producer.send(new ProducerRecord<>(models.name(), bytes("banking77"),
           models.valueSerde().serializer().serialize(models.name(), model))).get();
       for (String[] event : List.of(new String[] {"c1", "My new card has still not arrived, where is it?"},
