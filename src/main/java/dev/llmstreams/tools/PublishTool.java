@@ -34,6 +34,11 @@ public final class PublishTool implements Tool {
   }
 
   @Override
+  public boolean publishes() {
+    return true;
+  }
+
+  @Override
   public Outcome execute(JsonNode arguments, Duration timeLimit) {
     String topic = arguments.path("topic").asText();
     if (allowedTopics.isEmpty()) {

@@ -21,6 +21,14 @@ public interface Tool {
   Outcome execute(JsonNode arguments, Duration timeLimit) throws Exception;
 
   /**
+   * Whether this tool's outcomes may carry {@link Publication}s. The worker topology gets its dynamic publishing sink
+   * only when one of its tools says so, so a worker that never publishes cannot write outside its result topic.
+   */
+  default boolean publishes() {
+    return false;
+  }
+
+  /**
    * What a call produced: the result shown to the caller and the records to publish with it, written in the same
    * transaction as the result.
    */

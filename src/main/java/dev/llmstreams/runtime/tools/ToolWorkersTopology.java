@@ -120,6 +120,9 @@ public final class ToolWorkersTopology {
     Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
     topology.addSink(RESULTS_SINK, results.name(), results.keySerde().serializer(), results.sinkSerializer(),
         PROCESSOR);
+    if (tools.values().stream().noneMatch(Tool::publishes)) {
+      return topology;
+    }
     // The topic comes from the call (checked against tools.publish.allowed.topics): a dynamic sink, so the record
     // goes out through the Streams producer, inside the same transaction as the result.
     topology.addSink(PUBLISH_SINK, (key, value, ctx) -> ((Tool.Publication) value).topic(),
@@ -228,6 +231,10 @@ public final class ToolWorkersTopology {
         return failed(call, message, ms);
       }
       long ms = elapsedMs(timer, start);
+      if (!outcome.publications().isEmpty() && !tools.get(tool).publishes()) {
+        count(tool, "error");
+        return failed(call, "tool " + tool + " returned records to publish but does not declare publishes()", ms);
+      }
       for (Tool.Publication p : outcome.publications()) {
         context.forward(new Record<String, Object>(p.key(), p, record.timestamp()), PUBLISH_SINK);
       }
