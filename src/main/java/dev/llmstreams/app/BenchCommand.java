@@ -6,19 +6,26 @@ import dev.llmstreams.bench.GatewayBench;
 import dev.llmstreams.bench.InputPartitioner;
 import dev.llmstreams.bench.SvgChart;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.specialist.model.LabeledData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import dev.llmstreams.specialist.model.LabeledData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Benchmarks that print ratios measured in one run (against the ceiling or a baseline).",
-    subcommands = {BenchCommand.Gateway.class, BenchCommand.Summarizer.class, BenchCommand.Controller.class,
-        BenchCommand.Specialist.class})
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Benchmarks that print ratios measured in one run (against the ceiling or a baseline).",
+    subcommands = {
+      BenchCommand.Gateway.class,
+      BenchCommand.Summarizer.class,
+      BenchCommand.Controller.class,
+      BenchCommand.Specialist.class
+    })
 final class BenchCommand implements Runnable {
   @ParentCommand Main main;
 
@@ -27,7 +34,10 @@ final class BenchCommand implements Runnable {
     picocli.CommandLine.usage(this, System.out);
   }
 
-  /** The cluster named by KAFKA_BOOTSTRAP / kafka.bootstrap, or null: the benchmark starts its own broker. */
+  /**
+   * The cluster named by KAFKA_BOOTSTRAP / kafka.bootstrap, or null: the benchmark starts its own
+   * broker.
+   */
   String externalBootstrap() {
     AppConfig config = main.config();
     return config.usesExternalCluster() ? config.bootstrapServers() : null;
@@ -46,9 +56,10 @@ final class BenchCommand implements Runnable {
     }
   }
 
-  static final String PARTITIONER_HELP = "How the inputs are spread over partitions: java (a Java producer's default,"
-      + " murmur2 of the key), librdkafka (where kcat, confluent-kafka and node-rdkafka put them by default: CRC-32 of"
-      + " the key), or both, each measured in turn on the same broker and app (default both).";
+  static final String PARTITIONER_HELP =
+      "How the inputs are spread over partitions: java (a Java producer's default,"
+          + " murmur2 of the key), librdkafka (where kcat, confluent-kafka and node-rdkafka put them by default: CRC-32 of"
+          + " the key), or both, each measured in turn on the same broker and app (default both).";
 
   /** The value of {@code --partitioner} (null: both), or a one-line refusal. */
   static List<InputPartitioner> parsePartitioner(String value) {
@@ -66,37 +77,61 @@ final class BenchCommand implements Runnable {
     }
   }
 
-  @Command(name = "summarizer", mixinStandardHelpOptions = true,
-      description = {"The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, not quality):",
-          "LLM input tokens per ingested token, against re-summarizing everything on each new document.",
-          "With --quality: bundled QMSum test meetings through the provider the configuration routes the summarizer to",
-          "(the offline engine by default), ROUGE-1/2/L of each final synthesis against the reference, beside a lead baseline."})
+  @Command(
+      name = "summarizer",
+      mixinStandardHelpOptions = true,
+      description = {
+        "The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, not quality):",
+        "LLM input tokens per ingested token, against re-summarizing everything on each new document.",
+        "With --quality: bundled QMSum test meetings through the provider the configuration routes the summarizer to",
+        "(the offline engine by default), ROUGE-1/2/L of each final synthesis against the reference, beside a lead baseline."
+      })
   static final class Summarizer implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
 
-    @Option(names = "--docs", defaultValue = "2000", description = "Documents to stream (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--docs",
+        defaultValue = "2000",
+        description = "Documents to stream (default ${DEFAULT-VALUE}).")
     int docs;
 
-    @Option(names = "--quality", description = "Score syntheses against reference summaries instead of counting tokens.")
+    @Option(
+        names = "--quality",
+        description = "Score syntheses against reference summaries instead of counting tokens.")
     boolean quality;
 
-    @Option(names = "--dataset", defaultValue = "qmsum", description = "With --quality: the data set (only ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--dataset",
+        defaultValue = "qmsum",
+        description = "With --quality: the data set (only ${DEFAULT-VALUE}).")
     String dataset;
 
-    @Option(names = "--points", defaultValue = "10",
-        description = {"Without --quality: points along the stream where tokens are counted; the documents go in that many",
-            "batches, each once the previous one has settled (default ${DEFAULT-VALUE})."})
+    @Option(
+        names = "--points",
+        defaultValue = "10",
+        description = {
+          "Without --quality: points along the stream where tokens are counted; the documents go in that many",
+          "batches, each once the previous one has settled (default ${DEFAULT-VALUE})."
+        })
     int points;
 
-    @Option(names = "--partitioner", paramLabel = "java|librdkafka|both",
+    @Option(
+        names = "--partitioner",
+        paramLabel = "java|librdkafka|both",
         description = PARTITIONER_HELP + " Not with --quality.")
     String partitioner;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    @Option(
+        names = "--json",
+        paramLabel = "FILE",
+        description = "Also write the report to this file.")
     Path json;
 
-    @Option(names = "--chart", paramLabel = "FILE.svg",
-        description = "Without --quality: also draw tokens per ingested token against documents, tree against naive.")
+    @Option(
+        names = "--chart",
+        paramLabel = "FILE.svg",
+        description =
+            "Without --quality: also draw tokens per ingested token against documents, tree against naive.")
     Path chart;
 
     /** The partitioners {@code --partitioner} names. */
@@ -111,8 +146,10 @@ final class BenchCommand implements Runnable {
     public Integer call() throws Exception {
       List<InputPartitioner> partitioners = partitioners();
       if (!quality) {
-        ObjectNode report = new dev.llmstreams.bench.SummarizerBench(docs, points, bench.externalBootstrap(),
-            partitioners, System.err).run();
+        ObjectNode report =
+            new dev.llmstreams.bench.SummarizerBench(
+                    docs, points, bench.externalBootstrap(), partitioners, System.err)
+                .run();
         report(report, json);
         draw(dev.llmstreams.bench.SummarizerBench.chart(report), chart);
         return 0;
@@ -121,46 +158,80 @@ final class BenchCommand implements Runnable {
         System.err.println("unknown --dataset '" + dataset + "': the bundled data set is qmsum");
         return 2;
       }
-      report(new dev.llmstreams.bench.QualityBench(bench.main.config(), bench.externalBootstrap(), System.err).run(),
+      report(
+          new dev.llmstreams.bench.QualityBench(
+                  bench.main.config(), bench.externalBootstrap(), System.err)
+              .run(),
           json);
       return 0;
     }
   }
 
-  @Command(name = "gateway", mixinStandardHelpOptions = true,
-      description = {"The LLM gateway through a real broker against a SIMULATED LLM of fixed latency: throughput against",
-          "the ceiling concurrency/latency, latency percentiles, provider calls, and the same requests answered by",
-          "a baseline that calls the provider synchronously inside a stream processor."})
+  @Command(
+      name = "gateway",
+      mixinStandardHelpOptions = true,
+      description = {
+        "The LLM gateway through a real broker against a SIMULATED LLM of fixed latency: throughput against",
+        "the ceiling concurrency/latency, latency percentiles, provider calls, and the same requests answered by",
+        "a baseline that calls the provider synchronously inside a stream processor."
+      })
   static final class Gateway implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
 
-    @Option(names = "--latency-ms", defaultValue = "200", description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--latency-ms",
+        defaultValue = "200",
+        description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
     long latencyMs;
 
-    @Option(names = "--concurrency", defaultValue = "64", split = ",", paramLabel = "C",
-        description = {"Gateway calls in flight (default ${DEFAULT-VALUE}); a list such as 8,16,32,64 sweeps them in one run",
-            "(one warm-up, then each point on fresh topics), the last one being the headline."})
+    @Option(
+        names = "--concurrency",
+        defaultValue = "64",
+        split = ",",
+        paramLabel = "C",
+        description = {
+          "Gateway calls in flight (default ${DEFAULT-VALUE}); a list such as 8,16,32,64 sweeps them in one run",
+          "(one warm-up, then each point on fresh topics), the last one being the headline."
+        })
     java.util.List<Integer> concurrency;
 
-    @Option(names = "--requests", defaultValue = "2000",
-        description = "Requests through the gateway, at each concurrency (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--requests",
+        defaultValue = "2000",
+        description =
+            "Requests through the gateway, at each concurrency (default ${DEFAULT-VALUE}).")
     int requests;
 
-    @Option(names = "--partitions", defaultValue = "1", description = "Partitions of llm-requests (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--partitions",
+        defaultValue = "1",
+        description = "Partitions of llm-requests (default ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--baseline-requests", defaultValue = "50",
-        description = "Requests through the synchronous baseline (default ${DEFAULT-VALUE}; it runs at 1/latency per second).")
+    @Option(
+        names = "--baseline-requests",
+        defaultValue = "50",
+        description =
+            "Requests through the synchronous baseline (default ${DEFAULT-VALUE}; it runs at 1/latency per second).")
     int baselineRequests;
 
-    @Option(names = "--warmup-requests", defaultValue = "1000",
-        description = "Requests sent first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--warmup-requests",
+        defaultValue = "1000",
+        description =
+            "Requests sent first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
     int warmupRequests;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    @Option(
+        names = "--json",
+        paramLabel = "FILE",
+        description = "Also write the report to this file.")
     Path json;
 
-    @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw throughput and ceiling against concurrency.")
+    @Option(
+        names = "--chart",
+        paramLabel = "FILE.svg",
+        description = "Also draw throughput and ceiling against concurrency.")
     Path chart;
 
     @Override
@@ -169,70 +240,123 @@ final class BenchCommand implements Runnable {
         System.err.println("--concurrency: every value must be at least 1, got " + concurrency);
         return 2;
       }
-      ObjectNode report = new GatewayBench(new GatewayBench.Options(latencyMs, concurrency, requests, partitions,
-          baselineRequests, warmupRequests, bench.externalBootstrap()), System.err).run();
+      ObjectNode report =
+          new GatewayBench(
+                  new GatewayBench.Options(
+                      latencyMs,
+                      concurrency,
+                      requests,
+                      partitions,
+                      baselineRequests,
+                      warmupRequests,
+                      bench.externalBootstrap()),
+                  System.err)
+              .run();
       report(report, json);
       draw(GatewayBench.chart(report), chart);
       return 0;
     }
   }
 
-  @Command(name = "controller", mixinStandardHelpOptions = true,
-      description = {"Goals through the controller, the gateway and the calculator's tool worker over a real broker,",
-          "against a SIMULATED LLM that asks for steps-1 calculator calls, then answers: goals/s against the ceiling",
-          "concurrency/(latency*steps), the loop's overhead per step (p50/p99), LLM and tool calls, duplicates."})
+  @Command(
+      name = "controller",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Goals through the controller, the gateway and the calculator's tool worker over a real broker,",
+        "against a SIMULATED LLM that asks for steps-1 calculator calls, then answers: goals/s against the ceiling",
+        "concurrency/(latency*steps), the loop's overhead per step (p50/p99), LLM and tool calls, duplicates."
+      })
   static final class Controller implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
 
-    @Option(names = "--goals", defaultValue = "500", description = "Goals to run (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--goals",
+        defaultValue = "500",
+        description = "Goals to run (default ${DEFAULT-VALUE}).")
     int goals;
 
-    @Option(names = "--steps", defaultValue = "3",
-        description = "LLM turns per goal: steps-1 with a tool call, then the final answer (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--steps",
+        defaultValue = "3",
+        description =
+            "LLM turns per goal: steps-1 with a tool call, then the final answer (default ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--latency-ms", defaultValue = "200", description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--latency-ms",
+        defaultValue = "200",
+        description = "Simulated LLM latency (default ${DEFAULT-VALUE}).")
     long latencyMs;
 
-    @Option(names = "--concurrency", defaultValue = "64", description = "Gateway calls in flight (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--concurrency",
+        defaultValue = "64",
+        description = "Gateway calls in flight (default ${DEFAULT-VALUE}).")
     int concurrency;
 
-    @Option(names = "--partitions", defaultValue = "0",
-        description = "Partitions of goals, tool-results, approvals, controller.llm-replies, llm-requests and tool-calls;"
-            + " 0: the catalog's (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--partitions",
+        defaultValue = "0",
+        description =
+            "Partitions of goals, tool-results, approvals, controller.llm-replies, llm-requests and tool-calls;"
+                + " 0: the catalog's (default ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--in-flight", defaultValue = "64",
-        description = "Goals running at once in the throughput phase, a new one sent as one finishes; 0: all at once"
-            + " (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--in-flight",
+        defaultValue = "64",
+        description =
+            "Goals running at once in the throughput phase, a new one sent as one finishes; 0: all at once"
+                + " (default ${DEFAULT-VALUE}).")
     int inFlight;
 
-    @Option(names = "--warmup-goals", defaultValue = "1000",
-        description = "Goals run first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--warmup-goals",
+        defaultValue = "1000",
+        description =
+            "Goals run first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
     int warmupGoals;
 
-    @Option(names = "--latency-goals", defaultValue = "50",
-        description = "Goals run one at a time after the throughput phase, for the step overhead without queueing;"
-            + " 0: none (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--latency-goals",
+        defaultValue = "50",
+        description =
+            "Goals run one at a time after the throughput phase, for the step overhead without queueing;"
+                + " 0: none (default ${DEFAULT-VALUE}).")
     int latencyGoals;
 
-    @Option(names = "--commit-interval-ms",
-        description = "The app's interactive.commit.interval.ms, for gateway, controller and tools (default: the app's, 5).")
+    @Option(
+        names = "--commit-interval-ms",
+        description =
+            "The app's interactive.commit.interval.ms, for gateway, controller and tools (default: the app's, 5).")
     Long commitIntervalMs;
 
-    @Option(names = "--kafka-client", paramLabel = "KEY=VALUE",
-        description = "A setting of the app's Kafka clients (as kafka.client.KEY), e.g. fetch.max.wait.ms=10; repeatable.")
+    @Option(
+        names = "--kafka-client",
+        paramLabel = "KEY=VALUE",
+        description =
+            "A setting of the app's Kafka clients (as kafka.client.KEY), e.g. fetch.max.wait.ms=10; repeatable.")
     java.util.Map<String, String> clientSettings = new java.util.TreeMap<>();
 
-    @Option(names = "--rounds", defaultValue = "3", paramLabel = "N",
-        description = "Throughput phases per partitioner, interleaved (java, librdkafka, then the other way round);"
-            + " the ratio librdkafka / java is the rounds' median (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--rounds",
+        defaultValue = "3",
+        paramLabel = "N",
+        description =
+            "Throughput phases per partitioner, interleaved (java, librdkafka, then the other way round);"
+                + " the ratio librdkafka / java is the rounds' median (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--partitioner", paramLabel = "java|librdkafka|both", description = PARTITIONER_HELP)
+    @Option(
+        names = "--partitioner",
+        paramLabel = "java|librdkafka|both",
+        description = PARTITIONER_HELP)
     String partitioner;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    @Option(
+        names = "--json",
+        paramLabel = "FILE",
+        description = "Also write the report to this file.")
     Path json;
 
     /** The partitioners {@code --partitioner} names. */
@@ -243,76 +367,130 @@ final class BenchCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       List<InputPartitioner> partitioners = partitioners();
-      report(new dev.llmstreams.bench.ControllerBench(new dev.llmstreams.bench.ControllerBench.Options(goals, steps,
-          latencyMs, concurrency, partitions, inFlight, warmupGoals, latencyGoals, commitIntervalMs, clientSettings,
-          bench.externalBootstrap(), partitioners, rounds),
-          System.err).run(), json);
+      report(
+          new dev.llmstreams.bench.ControllerBench(
+                  new dev.llmstreams.bench.ControllerBench.Options(
+                      goals,
+                      steps,
+                      latencyMs,
+                      concurrency,
+                      partitions,
+                      inFlight,
+                      warmupGoals,
+                      latencyGoals,
+                      commitIntervalMs,
+                      clientSettings,
+                      bench.externalBootstrap(),
+                      partitioners,
+                      rounds),
+                  System.err)
+              .run(),
+          json);
       return 0;
     }
   }
 
-  @Command(name = "specialist", mixinStandardHelpOptions = true,
-      description = {"Each model kind trained on --train and scored on --test (accuracy, macro-F1, coverage and accuracy at",
-          "the model's threshold), then the best served by the specialist over a real broker: events per second from",
-          "produced requests to committed classifications, against the model's own speed outside Kafka, as a ratio.",
-          "Without --train/--test: the bundled Banking77 (CC BY 4.0)."})
+  @Command(
+      name = "specialist",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Each model kind trained on --train and scored on --test (accuracy, macro-F1, coverage and accuracy at",
+        "the model's threshold), then the best served by the specialist over a real broker: events per second from",
+        "produced requests to committed classifications, against the model's own speed outside Kafka, as a ratio.",
+        "Without --train/--test: the bundled Banking77 (CC BY 4.0)."
+      })
   static final class Specialist implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
 
-    @Option(names = "--train", paramLabel = "FILE", description = "Training examples (.csv or .jsonl); default: Banking77 train.")
+    @Option(
+        names = "--train",
+        paramLabel = "FILE",
+        description = "Training examples (.csv or .jsonl); default: Banking77 train.")
     Path train;
 
-    @Option(names = "--test", paramLabel = "FILE", description = "Held-out examples (.csv or .jsonl); default: Banking77 test.")
+    @Option(
+        names = "--test",
+        paramLabel = "FILE",
+        description = "Held-out examples (.csv or .jsonl); default: Banking77 test.")
     Path test;
 
     @picocli.CommandLine.Mixin LabeledColumns columns;
 
-    @Option(names = "--kinds", split = ",", defaultValue = "hashed,embedding,ensemble",
-        description = "Model kinds to train and score (default ${DEFAULT-VALUE}); the most accurate is served inline.")
+    @Option(
+        names = "--kinds",
+        split = ",",
+        defaultValue = "hashed,embedding,ensemble",
+        description =
+            "Model kinds to train and score (default ${DEFAULT-VALUE}); the most accurate is served inline.")
     List<String> kinds;
 
-    @Option(names = "--events", defaultValue = "5000", description = "Requests streamed in the measured phase (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--events",
+        defaultValue = "5000",
+        description = "Requests streamed in the measured phase (default ${DEFAULT-VALUE}).")
     int events;
 
-    @Option(names = "--warmup-events", defaultValue = "8000",
-        description = "Requests streamed first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--warmup-events",
+        defaultValue = "8000",
+        description =
+            "Requests streamed first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
     int warmupEvents;
 
-    @Option(names = "--commit-interval-ms",
-        description = "The app's commit.interval.ms, which the specialist uses (default: the app's, 100).")
+    @Option(
+        names = "--commit-interval-ms",
+        description =
+            "The app's commit.interval.ms, which the specialist uses (default: the app's, 100).")
     Long commitIntervalMs;
 
-    @Option(names = "--model", paramLabel = "DIR",
-        description = "Score and serve this saved model (train --out DIR) instead of training --kinds.")
+    @Option(
+        names = "--model",
+        paramLabel = "DIR",
+        description =
+            "Score and serve this saved model (train --out DIR) instead of training --kinds.")
     Path model;
 
-    @Option(names = "--rounds", defaultValue = "5",
-        description = "Inline phases, each between two runs of the model alone on the same texts; the ratio reported is"
-            + " the rounds' median (default ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--rounds",
+        defaultValue = "5",
+        description =
+            "Inline phases, each between two runs of the model alone on the same texts; the ratio reported is"
+                + " the rounds' median (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--chart", paramLabel = "FILE.svg", description = "Also draw accuracy against coverage per model.")
+    @Option(
+        names = "--chart",
+        paramLabel = "FILE.svg",
+        description = "Also draw accuracy against coverage per model.")
     Path chart;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report to this file.")
+    @Option(
+        names = "--json",
+        paramLabel = "FILE",
+        description = "Also write the report to this file.")
     Path json;
 
     @Override
     public Integer call() throws Exception {
       if (model != null && train != null) {
-        throw new Main.UserError("--model serves a saved model: give --test (or neither, for Banking77 test), not --train");
+        throw new Main.UserError(
+            "--model serves a saved model: give --test (or neither, for Banking77 test), not --train");
       }
       dev.llmstreams.events.SpecialistModel saved = null;
       if (model != null) {
         try {
           saved = dev.llmstreams.specialist.model.SpecialistModels.read(model);
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
-          throw new Main.UserError("--model " + model + " is not a model directory (train --out DIR writes one): "
-              + e.getMessage());
+          throw new Main.UserError(
+              "--model "
+                  + model
+                  + " is not a model directory (train --out DIR writes one): "
+                  + e.getMessage());
         }
       }
       if (model == null && (train == null) != (test == null)) {
-        throw new Main.UserError("give both --train and --test, or neither (the bundled Banking77)");
+        throw new Main.UserError(
+            "give both --train and --test, or neither (the bundled Banking77)");
       }
       List<dev.llmstreams.specialist.model.ModelKind> modelKinds = new java.util.ArrayList<>();
       for (String k : kinds) {
@@ -322,14 +500,29 @@ final class BenchCommand implements Runnable {
           throw new Main.UserError(e.getMessage());
         }
       }
-      List<dev.llmstreams.specialist.model.LabeledText> trainData = model != null ? List.of()
-          : train == null ? LabeledData.classpath(LabeledData.BANKING77_TRAIN) : columns.read(train);
+      List<dev.llmstreams.specialist.model.LabeledText> trainData =
+          model != null
+              ? List.of()
+              : train == null
+                  ? LabeledData.classpath(LabeledData.BANKING77_TRAIN)
+                  : columns.read(train);
       dev.llmstreams.bench.SpecialistBench.Options options;
       try {
-        options = new dev.llmstreams.bench.SpecialistBench.Options(trainData,
-            test == null ? LabeledData.classpath(LabeledData.BANKING77_TEST) : columns.read(test),
-            test == null ? "banking77" : test.getFileName().toString(), modelKinds, events, warmupEvents,
-            commitIntervalMs, chart, bench.externalBootstrap(), saved, rounds);
+        options =
+            new dev.llmstreams.bench.SpecialistBench.Options(
+                trainData,
+                test == null
+                    ? LabeledData.classpath(LabeledData.BANKING77_TEST)
+                    : columns.read(test),
+                test == null ? "banking77" : test.getFileName().toString(),
+                modelKinds,
+                events,
+                warmupEvents,
+                commitIntervalMs,
+                chart,
+                bench.externalBootstrap(),
+                saved,
+                rounds);
       } catch (IllegalArgumentException e) {
         throw new Main.UserError(e.getMessage());
       }

@@ -1,8 +1,7 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.StreamsSettings;
-
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.StreamsSettings;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;

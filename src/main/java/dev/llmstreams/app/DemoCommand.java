@@ -1,12 +1,11 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.PatternModule;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -27,19 +26,26 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Start everything and watch it work: the local broker (unless KAFKA_BOOTSTRAP is set), the topics,",
-        "the app with every pattern in this build, sample inputs, and the results as they arrive. Ctrl-C stops",
-        "everything it started."})
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Start everything and watch it work: the local broker (unless KAFKA_BOOTSTRAP is set), the topics,",
+      "the app with every pattern in this build, sample inputs, and the results as they arrive. Ctrl-C stops",
+      "everything it started."
+    })
 final class DemoCommand implements Callable<Integer> {
   static final String SAMPLE_DOCUMENTS = "demo/qmsum-documents.jsonl";
   static final String SAMPLE_GOALS = "demo/goals.jsonl";
+
   /** The meeting goal asks for a synthesis: give the summarizer time to make one first. */
   static final Duration GOALS_AFTER = Duration.ofSeconds(12);
 
   @ParentCommand Main main;
 
-  @Option(names = "--duration", paramLabel = "SECONDS",
+  @Option(
+      names = "--duration",
+      paramLabel = "SECONDS",
       description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
   Long durationSeconds;
 
@@ -51,10 +57,13 @@ final class DemoCommand implements Callable<Integer> {
     LocalBroker broker = null;
     CountDownLatch stop = new CountDownLatch(1);
     List<AutoCloseable> started = new ArrayList<>();
-    Thread hook = new Thread(() -> {
-      stop.countDown();
-      closeAll(started);
-    }, "llmstreams-demo-shutdown");
+    Thread hook =
+        new Thread(
+            () -> {
+              stop.countDown();
+              closeAll(started);
+            },
+            "llmstreams-demo-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       if (config.usesExternalCluster()) {
@@ -64,35 +73,45 @@ final class DemoCommand implements Callable<Integer> {
         LocalBroker.StartResult r = broker.start(Duration.ofSeconds(90));
         if (r.outcome() == LocalBroker.StartResult.Outcome.STARTED) {
           LocalBroker startedBroker = broker;
-          started.add(() -> {
-            say("stopping the Kafka broker it started");
-            startedBroker.stop(Duration.ofSeconds(30));
-          });
-          say("Kafka broker started on %s in %.1f s (logs: %s)", r.bootstrap(), r.elapsed().toMillis() / 1000.0,
-              broker.logFile());
+          started.add(
+              () -> {
+                say("stopping the Kafka broker it started");
+                startedBroker.stop(Duration.ofSeconds(30));
+              });
+          say(
+              "Kafka broker started on %s in %.1f s (logs: %s)",
+              r.bootstrap(), r.elapsed().toMillis() / 1000.0, broker.logFile());
         } else {
           say("Kafka broker already running on %s; leaving it running afterwards", r.bootstrap());
         }
       }
       List<TopicAdmin.Change> changes = TopicsCommand.apply(config, main, false);
-      say("topics: %d in the catalog, %d created", changes.size(),
+      say(
+          "topics: %d in the catalog, %d created",
+          changes.size(),
           changes.stream().filter(c -> c.action() == TopicAdmin.Action.CREATED).count());
 
       List<PatternModule> modules = Patterns.select(config.patterns(), false);
       boolean specialist = modules.stream().anyMatch(m -> m.name().equals("specialist"));
-      // Trained before the app starts (first run only; then read from disk), so training and the app share no cores.
+      // Trained before the app starts (first run only; then read from disk), so training and the
+      // app share no cores.
       SpecialistModel model = specialist ? DemoSpecialist.model(config) : null;
 
       Observability observability = new Observability();
       LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
-      started.add(0, () -> {
-        app.close();
-        observability.close();
-      });
+      started.add(
+          0,
+          () -> {
+            app.close();
+            observability.close();
+          });
       app.start(modules);
-      say("patterns running: %s (not in this build yet: %s)", modules.stream().map(PatternModule::name).toList(),
+      say(
+          "patterns running: %s (not in this build yet: %s)",
+          modules.stream().map(PatternModule::name).toList(),
           Patterns.unavailable(config.patterns()));
-      say("metrics: http://%s:%d/metrics   health: /health   ready: /ready",
+      say(
+          "metrics: http://%s:%d/metrics   health: /health   ready: /ready",
           config.getString(AppConfig.HTTP_HOST), app.httpPort());
 
       OutputPrinter printer = new OutputPrinter(main, catalog);
@@ -100,9 +119,12 @@ final class DemoCommand implements Callable<Integer> {
       printer.start();
 
       if (!app.awaitReady(Duration.ofSeconds(60))) {
-        throw new Main.UserError("the app did not become ready within 60 s: " + app.health().toJson());
+        throw new Main.UserError(
+            "the app did not become ready within 60 s: " + app.health().toJson());
       }
-      say("ready in %.1f s; feeding sample inputs", Duration.between(began, Instant.now()).toMillis() / 1000.0);
+      say(
+          "ready in %.1f s; feeding sample inputs",
+          Duration.between(began, Instant.now()).toMillis() / 1000.0);
       feed(config, catalog);
       if (specialist) {
         Thread events = DemoSpecialist.start(config, catalog, model, printer);
@@ -112,10 +134,13 @@ final class DemoCommand implements Callable<Integer> {
         if (stop.await(GOALS_AFTER.toSeconds(), TimeUnit.SECONDS)) {
           return 0;
         }
-        // One sample goal asks the classify tool, which answers only once the published model is in service.
+        // One sample goal asks the classify tool, which answers only once the published model is in
+        // service.
         for (PatternModule m : modules) {
-          if (m instanceof dev.llmstreams.specialist.SpecialistModule s && s.currentModel().get() == null) {
-            say("waiting for the specialist to serve its model before sending the sample goals ...");
+          if (m instanceof dev.llmstreams.specialist.SpecialistModule s
+              && s.currentModel().get() == null) {
+            say(
+                "waiting for the specialist to serve its model before sending the sample goals ...");
             for (int i = 0; i < 120 && s.currentModel().get() == null; i++) {
               if (stop.await(1, TimeUnit.SECONDS)) {
                 return 0;
@@ -142,7 +167,10 @@ final class DemoCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Sample transcripts (QMSum, MIT licence) keyed by meeting, and one poison record to show dead-letters. */
+  /**
+   * Sample transcripts (QMSum, MIT licence) keyed by meeting, and one poison record to show
+   * dead-letters.
+   */
   private void feed(AppConfig config, TopicCatalog catalog) throws Exception {
     String documents = catalog.spec(TopicRole.DOCUMENTS).name();
     int sent = 0;
@@ -156,12 +184,18 @@ final class DemoCommand implements Callable<Integer> {
       while ((line = reader.readLine()) != null) {
         JsonNode doc = TailCommand.MAPPER.readTree(line);
         String key = doc.path("metadata").path("meeting").asText();
-        producer.send(new ProducerRecord<>(documents, key.getBytes(StandardCharsets.UTF_8),
-            line.getBytes(StandardCharsets.UTF_8)));
+        producer.send(
+            new ProducerRecord<>(
+                documents,
+                key.getBytes(StandardCharsets.UTF_8),
+                line.getBytes(StandardCharsets.UTF_8)));
         sent++;
       }
-      producer.send(new ProducerRecord<>(documents, "poison".getBytes(StandardCharsets.UTF_8),
-          "this is not JSON".getBytes(StandardCharsets.UTF_8)));
+      producer.send(
+          new ProducerRecord<>(
+              documents,
+              "poison".getBytes(StandardCharsets.UTF_8),
+              "this is not JSON".getBytes(StandardCharsets.UTF_8)));
       producer.flush();
     }
     say("sent %d transcript parts of 3 meetings to %s, and 1 malformed record", sent, documents);
@@ -180,18 +214,24 @@ final class DemoCommand implements Callable<Integer> {
       BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
       String line;
       while ((line = reader.readLine()) != null) {
-        // A unique id per run: a goal id the controller still remembers would be ignored as a repeat.
-        com.fasterxml.jackson.databind.node.ObjectNode goal = (com.fasterxml.jackson.databind.node.ObjectNode)
-            TailCommand.MAPPER.readTree(line);
+        // A unique id per run: a goal id the controller still remembers would be ignored as a
+        // repeat.
+        com.fasterxml.jackson.databind.node.ObjectNode goal =
+            (com.fasterxml.jackson.databind.node.ObjectNode) TailCommand.MAPPER.readTree(line);
         String id = goal.path("goalId").asText() + "-" + run;
         goal.put("goalId", id);
-        producer.send(new ProducerRecord<>(goals, id.getBytes(StandardCharsets.UTF_8),
-            TailCommand.MAPPER.writeValueAsBytes(goal)));
+        producer.send(
+            new ProducerRecord<>(
+                goals,
+                id.getBytes(StandardCharsets.UTF_8),
+                TailCommand.MAPPER.writeValueAsBytes(goal)));
         sent++;
       }
       producer.flush();
     }
-    say("sent %d sample goals to %s; each step prints as * goal-events, the end as ! goal-results", sent, goals);
+    say(
+        "sent %d sample goals to %s; each step prints as * goal-events, the end as ! goal-results",
+        sent, goals);
   }
 
   private static void closeAll(List<AutoCloseable> started) {

@@ -9,11 +9,15 @@ import picocli.CommandLine.Option;
 
 /** The columns (CSV) or fields (JSON lines) of labelled data, shared by train and evaluate. */
 final class LabeledColumns {
-  @Option(names = "--text-column", defaultValue = LabeledData.DEFAULT_TEXT_COLUMN,
+  @Option(
+      names = "--text-column",
+      defaultValue = LabeledData.DEFAULT_TEXT_COLUMN,
       description = "Column or field of the text (default ${DEFAULT-VALUE}).")
   String text;
 
-  @Option(names = "--label-column", defaultValue = LabeledData.DEFAULT_LABEL_COLUMN,
+  @Option(
+      names = "--label-column",
+      defaultValue = LabeledData.DEFAULT_LABEL_COLUMN,
       description = "Column or field of the label (default ${DEFAULT-VALUE}).")
   String label;
 

@@ -1,12 +1,11 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.PatternModule;
-import dev.llmstreams.runtime.StreamsSettings;
-
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.Health;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
@@ -14,8 +13,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
@@ -42,34 +41,53 @@ public final class LlmStreamsApp implements AutoCloseable {
     this.observability = observability;
   }
 
-  /** Starts the selected patterns and the HTTP server; returns once everything is started (not yet RUNNING). */
+  /**
+   * Starts the selected patterns and the HTTP server; returns once everything is started (not yet
+   * RUNNING).
+   */
   public void start(List<PatternModule> modules) throws IOException {
-    http = new HttpApi(config.getString(AppConfig.HTTP_HOST), config.getInt(AppConfig.HTTP_PORT), observability,
-        this::health);
+    http =
+        new HttpApi(
+            config.getString(AppConfig.HTTP_HOST),
+            config.getInt(AppConfig.HTTP_PORT),
+            observability,
+            this::health);
     Map<PatternModule, Topology> topologies = topologies(modules);
     for (PatternModule module : modules) {
       Topology topology = topologies.get(module);
       org.apache.kafka.streams.TopologyDescription description = topology.describe();
-      java.util.Properties props = StreamsSettings.forPattern(config, catalog, module.name(), observability.registry());
-      // Interactive queries: every instance can tell where a key's state lives and ask that instance.
+      java.util.Properties props =
+          StreamsSettings.forPattern(config, catalog, module.name(), observability.registry());
+      // Interactive queries: every instance can tell where a key's state lives and ask that
+      // instance.
       String advertised = config.getString(AppConfig.HTTP_ADVERTISED_HOST);
-      org.apache.kafka.streams.state.HostInfo self = new org.apache.kafka.streams.state.HostInfo(
-          advertised.isBlank() ? config.getString(AppConfig.HTTP_HOST) : advertised, http.port());
-      props.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+      org.apache.kafka.streams.state.HostInfo self =
+          new org.apache.kafka.streams.state.HostInfo(
+              advertised.isBlank() ? config.getString(AppConfig.HTTP_HOST) : advertised,
+              http.port());
+      props.put(
+          org.apache.kafka.streams.StreamsConfig.APPLICATION_SERVER_CONFIG,
+          self.host() + ":" + self.port());
       props.putAll(module.streamsOverrides(config));
       KafkaStreams ks = new KafkaStreams(topology, props);
-      Counter replaced = Counter.builder("llmstreams.stream.threads.replaced")
-          .description("Stream threads that died of an unexpected error and were replaced")
-          .tag("pattern", module.name()).register(observability.registry());
-      ks.setUncaughtExceptionHandler(e -> {
-        LOG.error("pattern {}: stream thread died; replacing it", module.name(), e);
-        replaced.increment();
-        return StreamThreadExceptionResponse.REPLACE_THREAD;
-      });
-      ks.setStateListener((now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
+      Counter replaced =
+          Counter.builder("llmstreams.stream.threads.replaced")
+              .description("Stream threads that died of an unexpected error and were replaced")
+              .tag("pattern", module.name())
+              .register(observability.registry());
+      ks.setUncaughtExceptionHandler(
+          e -> {
+            LOG.error("pattern {}: stream thread died; replacing it", module.name(), e);
+            replaced.increment();
+            return StreamThreadExceptionResponse.REPLACE_THREAD;
+          });
+      ks.setStateListener(
+          (now, before) -> LOG.info("pattern {}: {} -> {}", module.name(), before, now));
       observability.bind(ks, module.name());
-      dev.llmstreams.observability.StateTransferMeters.bind(ks, module.name(), observability.registry(), description);
-      dev.llmstreams.observability.StoreEntries.register(observability.registry(), ks, module.name(), description);
+      dev.llmstreams.observability.StateTransferMeters.bind(
+          ks, module.name(), observability.registry(), description);
+      dev.llmstreams.observability.StoreEntries.register(
+          observability.registry(), ks, module.name(), description);
       module.registerRoutes(http, ks, self);
       streams.put(module.name(), ks);
       runningModules.put(module.name(), module);
@@ -80,10 +98,11 @@ public final class LlmStreamsApp implements AutoCloseable {
   }
 
   /**
-   * Each module's topology, built from the catalog with the partition counts the cluster has (keyed records are placed
-   * by them, see KeyedInput), then checked against it with one admin client and one listing of the cluster's topics:
-   * inputs with fewer partitions than their key partners are warned of, state that would have to move is refused.
-   * When the cluster cannot be asked, the declared counts (what {@code topics apply} creates) and no check.
+   * Each module's topology, built from the catalog with the partition counts the cluster has (keyed
+   * records are placed by them, see KeyedInput), then checked against it with one admin client and
+   * one listing of the cluster's topics: inputs with fewer partitions than their key partners are
+   * warned of, state that would have to move is refused. When the cluster cannot be asked, the
+   * declared counts (what {@code topics apply} creates) and no check.
    */
   private Map<PatternModule, Topology> topologies(List<PatternModule> modules) {
     Map<PatternModule, Topology> out = new LinkedHashMap<>();
@@ -96,16 +115,25 @@ public final class LlmStreamsApp implements AutoCloseable {
         InputPartitions.warnings(module.name(), description, deployed).forEach(LOG::warn);
         out.put(module, topology);
         try {
-          InputPartitions.requireStateFits(admin, existing, module.name(),
-              StreamsSettings.applicationId(config, module.name()), description, deployed);
+          InputPartitions.requireStateFits(
+              admin,
+              existing,
+              module.name(),
+              StreamsSettings.applicationId(config, module.name()),
+              description,
+              deployed);
         } catch (java.util.concurrent.ExecutionException e) {
-          LOG.warn("pattern {}: cannot compare its changelogs' partitions with its inputs' ({})", module.name(),
+          LOG.warn(
+              "pattern {}: cannot compare its changelogs' partitions with its inputs' ({})",
+              module.name(),
               e.toString());
         }
       }
       return out;
     } catch (java.util.concurrent.ExecutionException | org.apache.kafka.common.KafkaException e) {
-      LOG.warn("cannot read the topics' partition counts ({}); placing keyed records by the catalog's", e.toString());
+      LOG.warn(
+          "cannot read the topics' partition counts ({}); placing keyed records by the catalog's",
+          e.toString());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -153,32 +181,42 @@ public final class LlmStreamsApp implements AutoCloseable {
     closed = true;
     Duration timeout = Duration.ofMillis(config.getLong(AppConfig.SHUTDOWN_TIMEOUT_MS));
     // Leave the group on a graceful stop so partitions move to other instances at once.
-    runningModules.forEach((name, module) -> {
-      try {
-        module.beforeClose(timeout);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (RuntimeException e) {
-        LOG.warn("pattern {}: could not finish work in flight before closing", name, e);
-      }
-    });
-    // All patterns close at once: in turn, a broker that is gone would cost the timeout once per pattern.
+    runningModules.forEach(
+        (name, module) -> {
+          try {
+            module.beforeClose(timeout);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          } catch (RuntimeException e) {
+            LOG.warn("pattern {}: could not finish work in flight before closing", name, e);
+          }
+        });
+    // All patterns close at once: in turn, a broker that is gone would cost the timeout once per
+    // pattern.
     List<Thread> closing = new java.util.ArrayList<>();
-    streams.forEach((name, ks) -> {
-      Thread t = new Thread(() -> {
-        boolean clean = ks.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-            .withTimeout(timeout));
-        LOG.info("pattern {} closed{}", name, clean ? "" : " (timed out)");
-      }, "llmstreams-close-" + name);
-      t.start();
-      closing.add(t);
-    });
+    streams.forEach(
+        (name, ks) -> {
+          Thread t =
+              new Thread(
+                  () -> {
+                    boolean clean =
+                        ks.close(
+                            CloseOptions.groupMembershipOperation(
+                                    CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                                .withTimeout(timeout));
+                    LOG.info("pattern {} closed{}", name, clean ? "" : " (timed out)");
+                  },
+                  "llmstreams-close-" + name);
+          t.start();
+          closing.add(t);
+        });
     boolean interrupted = false;
     for (Thread t : closing) {
       try {
         t.join(timeout.toMillis() + 5_000);
       } catch (InterruptedException e) {
-        interrupted = true; // keep waiting: afterClose must not release what a closing pattern still uses
+        interrupted =
+            true; // keep waiting: afterClose must not release what a closing pattern still uses
         try {
           t.join(timeout.toMillis() + 5_000);
         } catch (InterruptedException again) {

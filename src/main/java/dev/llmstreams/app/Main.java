@@ -30,8 +30,11 @@ import picocli.CommandLine.Option;
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "Properties file (defaults < file < LLMSTREAMS_* environment variables).", scope = CommandLine.ScopeType.INHERIT)
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Properties file (defaults < file < LLMSTREAMS_* environment variables).",
+      scope = CommandLine.ScopeType.INHERIT)
   Path configFile;
 
   private AppConfig config;
@@ -49,8 +52,14 @@ public final class Main implements Runnable {
     if (catalog == null) {
       String prefix = config().getString(AppConfig.TOPICS_PREFIX);
       // Tools defined in tools.dir get their tool-calls.<tool> topic like the shipped ones.
-      catalog = TopicCatalog.load().withPrefix(prefix).withToolTopics(
-          dev.llmstreams.runtime.tools.ToolRegistry.load(config().getString(AppConfig.TOOLS_DIR)).names(), prefix);
+      catalog =
+          TopicCatalog.load()
+              .withPrefix(prefix)
+              .withToolTopics(
+                  dev.llmstreams.runtime.tools.ToolRegistry.load(
+                          config().getString(AppConfig.TOOLS_DIR))
+                      .names(),
+                  prefix);
     }
     return catalog;
   }
@@ -68,14 +77,19 @@ public final class Main implements Runnable {
       LocalBroker.Settings s = brokerSettings(AppConfig.load(file));
       return new KafkaCommand.Defaults(s.home(), s.host(), s.port(), s.controllerPort(), s.heap());
     } catch (RuntimeException e) {
-      return KafkaCommand.Defaults.builtIn(); // the command that runs reports the config problem itself
+      return KafkaCommand.Defaults
+          .builtIn(); // the command that runs reports the config problem itself
     }
   }
 
   /** The local broker as the config describes it. */
   static LocalBroker.Settings brokerSettings(AppConfig config) {
-    return new LocalBroker.Settings(Path.of(config.getString(AppConfig.KAFKA_HOME)), config.getString(AppConfig.KAFKA_HOST),
-        config.getInt(AppConfig.KAFKA_PORT), config.controllerPort(), LocalBroker.DEFAULT_HEAP);
+    return new LocalBroker.Settings(
+        Path.of(config.getString(AppConfig.KAFKA_HOME)),
+        config.getString(AppConfig.KAFKA_HOST),
+        config.getInt(AppConfig.KAFKA_PORT),
+        config.controllerPort(),
+        LocalBroker.DEFAULT_HEAP);
   }
 
   @Override
@@ -87,29 +101,39 @@ public final class Main implements Runnable {
     System.exit(commandLine(args).execute(args));
   }
 
-  /** The command line; {@code args} are only scanned for {@code --config} so `kafka` shows configured defaults. */
+  /**
+   * The command line; {@code args} are only scanned for {@code --config} so `kafka` shows
+   * configured defaults.
+   */
   static CommandLine commandLine(String... args) {
     return commandLine(kafkaDefaults(args));
   }
 
-  /** The command line with these defaults for {@code kafka} (the built-in ones make a help text that is the same everywhere). */
+  /**
+   * The command line with these defaults for {@code kafka} (the built-in ones make a help text that
+   * is the same everywhere).
+   */
   static CommandLine commandLine(KafkaCommand.Defaults kafka) {
     CommandLine cli = new CommandLine(new Main());
     cli.addSubcommand("kafka", KafkaCommand.commandLine(kafka));
-    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (e instanceof ConfigException || e instanceof UserError || e instanceof java.net.BindException) {
-        cmd.getErr().println("llm-streams: " + e.getMessage());
-        return 2;
-      }
-      cmd.getErr().println("llm-streams: " + e);
-      throw e;
-    });
+    cli.setExecutionExceptionHandler(
+        (e, cmd, parsed) -> {
+          if (e instanceof ConfigException
+              || e instanceof UserError
+              || e instanceof java.net.BindException) {
+            cmd.getErr().println("llm-streams: " + e.getMessage());
+            return 2;
+          }
+          cmd.getErr().println("llm-streams: " + e);
+          throw e;
+        });
     return cli;
   }
 
   /** A problem the user can fix; printed as one line, no stack trace. */
   public static final class UserError extends RuntimeException {
     private static final long serialVersionUID = 1L;
+
     public UserError(String message) {
       super(message);
     }
@@ -119,7 +143,9 @@ public final class Main implements Runnable {
     @Override
     public String[] getVersion() {
       String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"llm-streams " + (v == null ? "dev" : v) + " (Kafka 4.4, Java " + Runtime.version() + ")"};
+      return new String[] {
+        "llm-streams " + (v == null ? "dev" : v) + " (Kafka 4.4, Java " + Runtime.version() + ")"
+      };
     }
   }
 }

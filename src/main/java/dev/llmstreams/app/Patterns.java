@@ -1,8 +1,7 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.PatternModule;
-
 import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.tools.ToolsModule;
 import java.util.ArrayList;
@@ -13,7 +12,10 @@ import java.util.function.Supplier;
 
 /** The patterns this build can run. The others named in the config arrive with their own issues. */
 final class Patterns {
-  /** Each start gets fresh module instances: a module may hold what its topology opened (clients, pools). */
+  /**
+   * Each start gets fresh module instances: a module may hold what its topology opened (clients,
+   * pools).
+   */
   private static final Map<String, Supplier<PatternModule>> AVAILABLE = new LinkedHashMap<>();
 
   static {
@@ -34,7 +36,9 @@ final class Patterns {
     return AVAILABLE.containsKey(name);
   }
 
-  /** The modules for the requested names; an explicit request for one this build lacks is an error. */
+  /**
+   * The modules for the requested names; an explicit request for one this build lacks is an error.
+   */
   static List<PatternModule> select(List<String> requested, boolean explicit) {
     List<PatternModule> out = new ArrayList<>();
     List<String> missing = new ArrayList<>();
@@ -47,10 +51,15 @@ final class Patterns {
       }
     }
     if (explicit && !missing.isEmpty()) {
-      throw new Main.UserError("pattern(s) " + missing + " are not in this build yet; available: " + AVAILABLE.keySet());
+      throw new Main.UserError(
+          "pattern(s) " + missing + " are not in this build yet; available: " + AVAILABLE.keySet());
     }
     if (out.isEmpty()) {
-      throw new Main.UserError("none of the patterns " + requested + " is in this build; available: " + AVAILABLE.keySet());
+      throw new Main.UserError(
+          "none of the patterns "
+              + requested
+              + " is in this build; available: "
+              + AVAILABLE.keySet());
     }
     return out;
   }

@@ -23,10 +23,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "produce", mixinStandardHelpOptions = true,
-    description = {"Send JSON lines to a topic. Each line is checked against the topic's JSON Schema;",
-        "an invalid line is refused with its line number and the reason, and nothing is sent for it.",
-        "The record key is the value's key field (see topics/<topic>.json), unless --key-field says otherwise."})
+@Command(
+    name = "produce",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Send JSON lines to a topic. Each line is checked against the topic's JSON Schema;",
+      "an invalid line is refused with its line number and the reason, and nothing is sent for it.",
+      "The record key is the value's key field (see topics/<topic>.json), unless --key-field says otherwise."
+    })
 final class ProduceCommand implements Callable<Integer> {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -35,22 +39,38 @@ final class ProduceCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "TOPIC", description = "A topic of the catalog.")
   String topic;
 
-  @Parameters(index = "1", paramLabel = "FILE", defaultValue = "-", description = "JSON lines; - (default) reads standard input.")
+  @Parameters(
+      index = "1",
+      paramLabel = "FILE",
+      defaultValue = "-",
+      description = "JSON lines; - (default) reads standard input.")
   String file;
 
   @Option(names = "--key-field", description = "Field of the value used as the record key.")
   String keyField;
 
-  @Option(names = "--key", description = "One key for every record (for topics whose key is not in the value, e.g. documents).")
+  @Option(
+      names = "--key",
+      description =
+          "One key for every record (for topics whose key is not in the value, e.g. documents).")
   String constantKey;
 
   @Override
   public Integer call() throws Exception {
     TopicCatalog catalog = main.catalog();
-    TopicSpec spec = catalog.byName(topic).orElseThrow(() ->
-        new Main.UserError("unknown topic '" + topic + "'; the catalog has: " + String.join(", ", catalog.names())));
+    TopicSpec spec =
+        catalog
+            .byName(topic)
+            .orElseThrow(
+                () ->
+                    new Main.UserError(
+                        "unknown topic '"
+                            + topic
+                            + "'; the catalog has: "
+                            + String.join(", ", catalog.names())));
     if (spec.valueType() == null) {
-      throw new Main.UserError("topic " + topic + " carries raw records of other topics; produce does not write to it");
+      throw new Main.UserError(
+          "topic " + topic + " carries raw records of other topics; produce does not write to it");
     }
     String key = keyField != null ? keyField : constantKey != null ? null : spec.keyField();
 
@@ -70,8 +90,12 @@ final class ProduceCommand implements Callable<Integer> {
         }
         String problem = check(line, topic, schemas, serde, key);
         if (problem == null && key == null && constantKey == null) {
-          problem = "records on " + topic + " are keyed by the " + spec.key().split(" \\(")[0]
-              + ", which is not in the value: pass --key KEY (or --key-field FIELD)";
+          problem =
+              "records on "
+                  + topic
+                  + " are keyed by the "
+                  + spec.key().split(" \\(")[0]
+                  + ", which is not in the value: pass --key KEY (or --key-field FIELD)";
         }
         if (problem != null) {
           System.err.printf("line %d: refused: %s%n", number, problem);
@@ -79,8 +103,11 @@ final class ProduceCommand implements Callable<Integer> {
           continue;
         }
         JsonNode value = MAPPER.readTree(line);
-        byte[] keyBytes = (key == null ? constantKey : value.get(key).asText()).getBytes(StandardCharsets.UTF_8);
-        pending.add(producer.send(new ProducerRecord<>(topic, keyBytes, line.getBytes(StandardCharsets.UTF_8))));
+        byte[] keyBytes =
+            (key == null ? constantKey : value.get(key).asText()).getBytes(StandardCharsets.UTF_8);
+        pending.add(
+            producer.send(
+                new ProducerRecord<>(topic, keyBytes, line.getBytes(StandardCharsets.UTF_8))));
         sent++;
       }
       producer.flush();
@@ -93,7 +120,8 @@ final class ProduceCommand implements Callable<Integer> {
   }
 
   /** Why a line cannot be sent, or null when it can. */
-  static String check(String line, String topic, Schemas schemas, JsonSerde<?> serde, String keyField) {
+  static String check(
+      String line, String topic, Schemas schemas, JsonSerde<?> serde, String keyField) {
     JsonNode value;
     try {
       value = MAPPER.readTree(line);
@@ -112,7 +140,8 @@ final class ProduceCommand implements Callable<Integer> {
     } catch (RuntimeException e) {
       return e.getMessage();
     }
-    if (keyField != null && (!value.hasNonNull(keyField) || value.get(keyField).asText().isEmpty())) {
+    if (keyField != null
+        && (!value.hasNonNull(keyField) || value.get(keyField).asText().isEmpty())) {
       return "key field '" + keyField + "' is missing";
     }
     return null;

@@ -31,13 +31,13 @@ import org.apache.kafka.streams.TopologyDescription;
 import picocli.CommandLine;
 
 /**
- * The reference pages under {@code docs/}, generated from the code so they cannot drift from it: the configuration
- * keys ({@link AppConfig#DEFINITION}), the topic catalog, the command line, the meters of a running app and the
- * topology diagram of {@code docs/architecture.md}. Every page is deterministic: sorted, no timestamps, no paths or
- * values of the machine it was generated on.
+ * The reference pages under {@code docs/}, generated from the code so they cannot drift from it:
+ * the configuration keys ({@link AppConfig#DEFINITION}), the topic catalog, the command line, the
+ * meters of a running app and the topology diagram of {@code docs/architecture.md}. Every page is
+ * deterministic: sorted, no timestamps, no paths or values of the machine it was generated on.
  *
- * <p>{@code ReferenceDocsTest} (and {@code PrometheusIT} for the meters) compare the committed pages with these and
- * rewrite them when run with {@code -Ddocs.write=true}.
+ * <p>{@code ReferenceDocsTest} (and {@code PrometheusIT} for the meters) compare the committed
+ * pages with these and rewrite them when run with {@code -Ddocs.write=true}.
  */
 public final class ReferenceDocs {
   public static final String CONFIGURATION = "docs/configuration.md";
@@ -48,9 +48,14 @@ public final class ReferenceDocs {
 
   /** Rewrites the pages made without a broker. */
   public static final String REGENERATE = "mvn -B test -Dtest=ReferenceDocsTest -Ddocs.write=true";
-  /** Rewrites the meters page: a real broker, and a real Prometheus (the test that makes the page needs one). */
-  public static final String REGENERATE_METERS = "mvn -B verify -Dtest=NoSuch -Dsurefire.failIfNoSpecifiedTests=false"
-      + " -Dit.test=PrometheusIT -Ddocs.write=true";
+
+  /**
+   * Rewrites the meters page: a real broker, and a real Prometheus (the test that makes the page
+   * needs one).
+   */
+  public static final String REGENERATE_METERS =
+      "mvn -B verify -Dtest=NoSuch -Dsurefire.failIfNoSpecifiedTests=false"
+          + " -Dit.test=PrometheusIT -Ddocs.write=true";
 
   public static final String TOPOLOGY_BEGIN = "<!-- generated: topology -->";
   public static final String TOPOLOGY_END = "<!-- end generated: topology -->";
@@ -62,8 +67,13 @@ public final class ReferenceDocs {
   private ReferenceDocs() {}
 
   private static String generatedLine(String from, String regenerate) {
-    return "_Generated from " + from + " by `" + ReferenceDocs.class.getName()
-        + "`: do not edit by hand. Regenerate with `" + regenerate + "`._\n";
+    return "_Generated from "
+        + from
+        + " by `"
+        + ReferenceDocs.class.getName()
+        + "`: do not edit by hand. Regenerate with `"
+        + regenerate
+        + "`._\n";
   }
 
   // ------------------------------------------------------------------------------------------------ configuration
@@ -71,22 +81,47 @@ public final class ReferenceDocs {
   /** A group of keys on the configuration page: the keys under a prefix. */
   private record Section(String prefix, String title, String intro) {}
 
-  private static final List<Section> SECTIONS = List.of(
-      new Section("kafka.", "Kafka cluster and local broker (`kafka.`)",
-          "Where the app finds Kafka. `kafka.host`, `kafka.port`, `kafka.controller.port` and `kafka.home` also"
-              + " configure the broker that `llm-streams kafka start` runs. Any key under `" + AppConfig.CLIENT_PREFIX
-              + "` (not listed: Kafka's own client settings) is passed to every Kafka client the app makes, e.g. `"
-              + AppConfig.CLIENT_PREFIX + "security.protocol`."),
-      new Section("http.", "HTTP server (`http.`)", "`/metrics`, `/health`, `/ready` and the interactive queries."),
-      new Section("topics.", "Topics (`topics.`)", "How the catalog topics ([topics.md](topics.md)) are created and named."),
-      new Section("gateway.", "LLM gateway (`gateway.`)", "The pattern that calls the LLM providers."),
-      new Section("llm.", "LLM providers (`llm.`)",
-          "Which provider answers each purpose, and how the gateway calls it (retries, circuit breaker, cache)."),
-      new Section("controller.", "Controller (`controller.`)", "Goals run as guarded tool-calling loops."),
-      new Section("tools.", "Tools (`tools.`)", "The tool workers, which run the controller's tool calls."),
-      new Section("summarizer.", "Summarizer (`summarizer.`)", "Documents chunked, summarized and merged per key."),
-      new Section("specialist.", "Specialist (`specialist.`)",
-          "A small model labels events inline and escalates to an LLM when unsure; it retrains from labels."));
+  private static final List<Section> SECTIONS =
+      List.of(
+          new Section(
+              "kafka.",
+              "Kafka cluster and local broker (`kafka.`)",
+              "Where the app finds Kafka. `kafka.host`, `kafka.port`, `kafka.controller.port` and `kafka.home` also"
+                  + " configure the broker that `llm-streams kafka start` runs. Any key under `"
+                  + AppConfig.CLIENT_PREFIX
+                  + "` (not listed: Kafka's own client settings) is passed to every Kafka client the app makes, e.g. `"
+                  + AppConfig.CLIENT_PREFIX
+                  + "security.protocol`."),
+          new Section(
+              "http.",
+              "HTTP server (`http.`)",
+              "`/metrics`, `/health`, `/ready` and the interactive queries."),
+          new Section(
+              "topics.",
+              "Topics (`topics.`)",
+              "How the catalog topics ([topics.md](topics.md)) are created and named."),
+          new Section(
+              "gateway.", "LLM gateway (`gateway.`)", "The pattern that calls the LLM providers."),
+          new Section(
+              "llm.",
+              "LLM providers (`llm.`)",
+              "Which provider answers each purpose, and how the gateway calls it (retries, circuit breaker, cache)."),
+          new Section(
+              "controller.",
+              "Controller (`controller.`)",
+              "Goals run as guarded tool-calling loops."),
+          new Section(
+              "tools.",
+              "Tools (`tools.`)",
+              "The tool workers, which run the controller's tool calls."),
+          new Section(
+              "summarizer.",
+              "Summarizer (`summarizer.`)",
+              "Documents chunked, summarized and merged per key."),
+          new Section(
+              "specialist.",
+              "Specialist (`specialist.`)",
+              "A small model labels events inline and escalates to an LLM when unsure; it retrains from labels."));
 
   /** The configuration page of the app's own definition. */
   public static String configuration() {
@@ -98,7 +133,8 @@ public final class ReferenceDocs {
     Map<String, ConfigDef.ConfigKey> keys = new TreeMap<>(definition.configKeys());
     StringBuilder sb = new StringBuilder("# Configuration\n\n");
     sb.append(generatedLine("`AppConfig.DEFINITION`", REGENERATE)).append('\n');
-    sb.append("""
+    sb.append(
+        """
         Every key has a default. A value is read from these places, each overriding the ones before it:
 
         1. the default below;
@@ -117,89 +153,140 @@ public final class ReferenceDocs {
         *none*: no value); the values it accepts (`[a,...,b]`: a range, `[a,...]`: at least `a`); how much it \
         matters; what it does.
 
-        """.formatted(AppConfig.ENV_PREFIX, AppConfig.BOOTSTRAP_ENV, AppConfig.CLIENT_PREFIX));
+        """
+            .formatted(AppConfig.ENV_PREFIX, AppConfig.BOOTSTRAP_ENV, AppConfig.CLIENT_PREFIX));
 
     // Per-provider keys: llm.<provider>.<setting>, the same settings for every provider.
     Map<String, Map<String, ConfigDef.ConfigKey>> perProvider = new TreeMap<>();
     for (String provider : AppConfig.PROVIDERS) {
       String prefix = AppConfig.provider(provider, "");
-      keys.forEach((name, key) -> {
-        if (name.startsWith(prefix)) {
-          perProvider.computeIfAbsent(name.substring(prefix.length()), s -> new LinkedHashMap<>()).put(provider, key);
-        }
-      });
+      keys.forEach(
+          (name, key) -> {
+            if (name.startsWith(prefix)) {
+              perProvider
+                  .computeIfAbsent(name.substring(prefix.length()), s -> new LinkedHashMap<>())
+                  .put(provider, key);
+            }
+          });
     }
-    perProvider.values().removeIf(byProvider -> !byProvider.keySet().containsAll(AppConfig.PROVIDERS));
-    perProvider.values().forEach(byProvider -> byProvider.values().forEach(k -> keys.remove(k.name)));
+    perProvider
+        .values()
+        .removeIf(byProvider -> !byProvider.keySet().containsAll(AppConfig.PROVIDERS));
+    perProvider
+        .values()
+        .forEach(byProvider -> byProvider.values().forEach(k -> keys.remove(k.name)));
 
     Map<Section, List<ConfigDef.ConfigKey>> grouped = new LinkedHashMap<>();
-    Section general = new Section("", "General", "Patterns, Kafka Streams and the state on this instance.");
+    Section general =
+        new Section("", "General", "Patterns, Kafka Streams and the state on this instance.");
     grouped.put(general, new ArrayList<>());
     SECTIONS.forEach(s -> grouped.put(s, new ArrayList<>()));
     for (ConfigDef.ConfigKey key : keys.values()) {
-      Section section = SECTIONS.stream().filter(s -> key.name.startsWith(s.prefix())).findFirst().orElse(general);
+      Section section =
+          SECTIONS.stream()
+              .filter(s -> key.name.startsWith(s.prefix()))
+              .findFirst()
+              .orElse(general);
       grouped.get(section).add(key);
     }
-    grouped.forEach((section, list) -> {
-      if (list.isEmpty() && !(section.prefix().equals("llm.") && !perProvider.isEmpty())) {
-        return;
-      }
-      sb.append("## ").append(section.title()).append("\n\n").append(section.intro()).append("\n\n");
-      if (!list.isEmpty()) {
-        sb.append("| key | type | default | valid values | importance | description |\n");
-        sb.append("|---|---|---|---|---|---|\n");
-        for (ConfigDef.ConfigKey key : list) {
-          sb.append("| ").append(keyCell(key.name)).append(" | ").append(type(key)).append(" | ")
-              .append(defaultValue(key)).append(" | ").append(validValues(key)).append(" | ")
-              .append(importance(key)).append(" | ").append(cell(key.documentation)).append(" |\n");
-        }
-        sb.append('\n');
-      }
-      if (section.prefix().equals("llm.") && !perProvider.isEmpty()) {
-        providerTable(sb, perProvider);
-      }
-    });
+    grouped.forEach(
+        (section, list) -> {
+          if (list.isEmpty() && !(section.prefix().equals("llm.") && !perProvider.isEmpty())) {
+            return;
+          }
+          sb.append("## ")
+              .append(section.title())
+              .append("\n\n")
+              .append(section.intro())
+              .append("\n\n");
+          if (!list.isEmpty()) {
+            sb.append("| key | type | default | valid values | importance | description |\n");
+            sb.append("|---|---|---|---|---|---|\n");
+            for (ConfigDef.ConfigKey key : list) {
+              sb.append("| ")
+                  .append(keyCell(key.name))
+                  .append(" | ")
+                  .append(type(key))
+                  .append(" | ")
+                  .append(defaultValue(key))
+                  .append(" | ")
+                  .append(validValues(key))
+                  .append(" | ")
+                  .append(importance(key))
+                  .append(" | ")
+                  .append(cell(key.documentation))
+                  .append(" |\n");
+            }
+            sb.append('\n');
+          }
+          if (section.prefix().equals("llm.") && !perProvider.isEmpty()) {
+            providerTable(sb, perProvider);
+          }
+        });
     return finish(sb);
   }
 
-  private static void providerTable(StringBuilder sb, Map<String, Map<String, ConfigDef.ConfigKey>> perProvider) {
+  private static void providerTable(
+      StringBuilder sb, Map<String, Map<String, ConfigDef.ConfigKey>> perProvider) {
     String placeholder = "<provider>";
-    sb.append("### Per-provider keys (`").append(AppConfig.provider(placeholder, "")).append("*`)\n\n");
-    sb.append("Each provider (").append(AppConfig.PROVIDERS.stream().map(p -> "`" + p + "`")
-            .collect(Collectors.joining(", ")))
-        .append(") has the same keys, with its name in place of `").append(placeholder)
-        .append("` (`").append(AppConfig.provider(AppConfig.PROVIDERS.get(0), "model")).append("`, environment `")
-        .append(envVar(AppConfig.provider(AppConfig.PROVIDERS.get(0), "model"))).append("`).\n\n");
+    sb.append("### Per-provider keys (`")
+        .append(AppConfig.provider(placeholder, ""))
+        .append("*`)\n\n");
+    sb.append("Each provider (")
+        .append(
+            AppConfig.PROVIDERS.stream().map(p -> "`" + p + "`").collect(Collectors.joining(", ")))
+        .append(") has the same keys, with its name in place of `")
+        .append(placeholder)
+        .append("` (`")
+        .append(AppConfig.provider(AppConfig.PROVIDERS.get(0), "model"))
+        .append("`, environment `")
+        .append(envVar(AppConfig.provider(AppConfig.PROVIDERS.get(0), "model")))
+        .append("`).\n\n");
     sb.append("| key | type | ");
     AppConfig.PROVIDERS.forEach(p -> sb.append("default: ").append(p).append(" | "));
     sb.append("valid values | importance | description |\n|---|---|");
     AppConfig.PROVIDERS.forEach(p -> sb.append("---|"));
     sb.append("---|---|---|\n");
-    perProvider.forEach((setting, byProvider) -> {
-      ConfigDef.ConfigKey first = byProvider.get(AppConfig.PROVIDERS.get(0));
-      sb.append("| ").append(keyCell(AppConfig.provider(placeholder, setting))).append(" | ").append(type(first))
-          .append(" | ");
-      AppConfig.PROVIDERS.forEach(p -> sb.append(defaultValue(byProvider.get(p))).append(" | "));
-      // The settings are alike but for the provider's name: say it once, with the placeholder.
-      Set<String> valid = new LinkedHashSet<>();
-      Set<String> importance = new LinkedHashSet<>();
-      Map<String, String> docs = new LinkedHashMap<>();
-      byProvider.forEach((p, key) -> {
-        valid.add(validValues(key));
-        importance.add(importance(key));
-        docs.put(p, String.valueOf(key.documentation).replace("llm." + p + ".", "llm." + placeholder + ".")
-            .replace(" " + p + " ", " " + placeholder + " ")
-            .replace(p.toUpperCase(Locale.ROOT) + "_", placeholder.toUpperCase(Locale.ROOT) + "_"));
-      });
-      sb.append(String.join("; ", valid)).append(" | ").append(String.join("; ", importance)).append(" | ")
-          .append(cell(merged(docs))).append(" |\n");
-    });
+    perProvider.forEach(
+        (setting, byProvider) -> {
+          ConfigDef.ConfigKey first = byProvider.get(AppConfig.PROVIDERS.get(0));
+          sb.append("| ")
+              .append(keyCell(AppConfig.provider(placeholder, setting)))
+              .append(" | ")
+              .append(type(first))
+              .append(" | ");
+          AppConfig.PROVIDERS.forEach(
+              p -> sb.append(defaultValue(byProvider.get(p))).append(" | "));
+          // The settings are alike but for the provider's name: say it once, with the placeholder.
+          Set<String> valid = new LinkedHashSet<>();
+          Set<String> importance = new LinkedHashSet<>();
+          Map<String, String> docs = new LinkedHashMap<>();
+          byProvider.forEach(
+              (p, key) -> {
+                valid.add(validValues(key));
+                importance.add(importance(key));
+                docs.put(
+                    p,
+                    String.valueOf(key.documentation)
+                        .replace("llm." + p + ".", "llm." + placeholder + ".")
+                        .replace(" " + p + " ", " " + placeholder + " ")
+                        .replace(
+                            p.toUpperCase(Locale.ROOT) + "_",
+                            placeholder.toUpperCase(Locale.ROOT) + "_"));
+              });
+          sb.append(String.join("; ", valid))
+              .append(" | ")
+              .append(String.join("; ", importance))
+              .append(" | ")
+              .append(cell(merged(docs)))
+              .append(" |\n");
+        });
     sb.append('\n');
   }
 
   /**
-   * One text for texts that differ only in a part (a provider's default, its variable): the common start and end once,
-   * the differing words as {@code a (openai), b (anthropic)}.
+   * One text for texts that differ only in a part (a provider's default, its variable): the common
+   * start and end once, the differing words as {@code a (openai), b (anthropic)}.
    */
   static String merged(Map<String, String> byProvider) {
     List<String> texts = new ArrayList<>(byProvider.values());
@@ -225,15 +312,28 @@ public final class ReferenceDocs {
     }
     int s = start;
     int e = end;
-    String middle = byProvider.entrySet().stream()
-        .map(en -> en.getValue().substring(s, en.getValue().length() - e) + " (" + en.getKey() + ")")
-        .collect(Collectors.joining(", "));
+    String middle =
+        byProvider.entrySet().stream()
+            .map(
+                en ->
+                    en.getValue().substring(s, en.getValue().length() - e)
+                        + " ("
+                        + en.getKey()
+                        + ")")
+            .collect(Collectors.joining(", "));
     return first.substring(0, start) + middle + first.substring(first.length() - end);
   }
 
-  /** Whether the texts have the same character {@code index} from their start (or, {@code fromEnd}, their end). */
+  /**
+   * Whether the texts have the same character {@code index} from their start (or, {@code fromEnd},
+   * their end).
+   */
   private static boolean sameAt(List<String> texts, int index, boolean fromEnd) {
-    return texts.stream().mapToInt(t -> t.charAt(fromEnd ? t.length() - 1 - index : index)).distinct().count() == 1;
+    return texts.stream()
+            .mapToInt(t -> t.charAt(fromEnd ? t.length() - 1 - index : index))
+            .distinct()
+            .count()
+        == 1;
   }
 
   private static String keyCell(String key) {
@@ -270,7 +370,8 @@ public final class ReferenceDocs {
       return "*empty*";
     }
     String rendered = code(text);
-    if ((key.type == ConfigDef.Type.LONG || key.type == ConfigDef.Type.INT) && key.name.endsWith(".ms")) {
+    if ((key.type == ConfigDef.Type.LONG || key.type == ConfigDef.Type.INT)
+        && key.name.endsWith(".ms")) {
       String duration = duration(((Number) value).longValue());
       if (duration != null) {
         rendered += " (" + duration + ")";
@@ -318,19 +419,30 @@ public final class ReferenceDocs {
     if (text == null) {
       return "";
     }
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-        .replace("*", "\\*").replace("\r", "").replace("\n", " ").strip();
+    return text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("*", "\\*")
+        .replace("\r", "")
+        .replace("\n", " ")
+        .strip();
   }
 
   // ------------------------------------------------------------------------------------------------ topologies
 
   /** What one pattern's topology reads and writes, catalog topics only (internal ones left out). */
-  record Flow(String pattern, SortedSet<String> reads, SortedSet<String> writes, SortedSet<String> dynamicSinks,
+  record Flow(
+      String pattern,
+      SortedSet<String> reads,
+      SortedSet<String> writes,
+      SortedSet<String> dynamicSinks,
       String deadLetters) {}
 
   /**
-   * The flows of every pattern of this build, in {@link AppConfig#ALL_PATTERNS} order, from each topology's
-   * {@code describe()} with the default configuration; dead letters from the Streams settings each pattern runs with.
+   * The flows of every pattern of this build, in {@link AppConfig#ALL_PATTERNS} order, from each
+   * topology's {@code describe()} with the default configuration; dead letters from the Streams
+   * settings each pattern runs with.
    */
   static List<Flow> flows(TopicCatalog catalog) {
     AppConfig config = AppConfig.of(Map.of());
@@ -356,7 +468,8 @@ public final class ReferenceDocs {
         for (TopologyDescription.Node node : sub.nodes()) {
           if (node instanceof TopologyDescription.Source source) {
             if (source.topicPattern() != null) {
-              throw new IllegalStateException(name + ": source " + source.name() + " reads a topic pattern");
+              throw new IllegalStateException(
+                  name + ": source " + source.name() + " reads a topic pattern");
             }
             reads.addAll(source.topicSet());
           } else if (node instanceof TopologyDescription.Sink sink) {
@@ -368,7 +481,8 @@ public final class ReferenceDocs {
           }
         }
       }
-      // Repartition topics (the re-routes of KeyedInput, the trainer's): written and read by the same topology.
+      // Repartition topics (the re-routes of KeyedInput, the trainer's): written and read by the
+      // same topology.
       Set<String> internal = new TreeSet<>(reads);
       internal.retainAll(writes);
       internal.removeAll(catalog.names());
@@ -378,11 +492,15 @@ public final class ReferenceDocs {
       unknown.addAll(writes);
       unknown.removeAll(catalog.names());
       if (!unknown.isEmpty()) {
-        throw new IllegalStateException("pattern " + name + " uses topics outside the catalog: " + unknown);
+        throw new IllegalStateException(
+            "pattern " + name + " uses topics outside the catalog: " + unknown);
       }
-      Properties settings = StreamsSettings.forPattern(config, catalog, name, new SimpleMeterRegistry());
+      Properties settings =
+          StreamsSettings.forPattern(config, catalog, name, new SimpleMeterRegistry());
       Object deadLetters = settings.get(DeadLetters.TOPIC_CONFIG);
-      flows.add(new Flow(name, reads, writes, dynamic, deadLetters == null ? null : deadLetters.toString()));
+      flows.add(
+          new Flow(
+              name, reads, writes, dynamic, deadLetters == null ? null : deadLetters.toString()));
     }
     return flows;
   }
@@ -397,9 +515,12 @@ public final class ReferenceDocs {
 
   static String topics(TopicCatalog catalog, List<Flow> flows) {
     StringBuilder sb = new StringBuilder("# Topics\n\n");
-    sb.append(generatedLine("the topic catalog (`topics/*.json`) and the patterns' topologies", REGENERATE))
+    sb.append(
+            generatedLine(
+                "the topic catalog (`topics/*.json`) and the patterns' topologies", REGENERATE))
         .append('\n');
-    sb.append("""
+    sb.append(
+        """
         The catalog lists every topic the app reads or writes: one file per topic in \
         [`topics/`](../topics) (shipped inside the jar), each value described by a JSON Schema (draft 2020-12) in \
         [`topics/schemas/`](../topics/schemas) and carried by one Java record of `dev.llmstreams.events`. Code names \
@@ -408,17 +529,24 @@ public final class ReferenceDocs {
         in `%2$s` gets a `tool-calls.<tool>` topic shaped like the shipped ones. Internal topics of Kafka Streams \
         (changelogs, repartition topics) are named after each pattern's application id and are not in the catalog.
 
-        """.formatted(AppConfig.TOPICS_PREFIX, AppConfig.TOOLS_DIR));
+        """
+            .formatted(AppConfig.TOPICS_PREFIX, AppConfig.TOOLS_DIR));
     sb.append(TopicsCommand.markdownTable(catalog, "../topics/")).append('\n');
 
     Map<String, List<String>> groups = coPartitionGroups(catalog);
     if (!groups.isEmpty()) {
       sb.append("## Co-partitioned topics\n\n");
-      sb.append("Topics a pattern meets by key in one processor. As shipped, each group is declared with one"
-          + " partition count; a record that arrives on another partition than its key's is re-routed (see"
-          + " [any-producer.md](any-producer.md)).\n\n");
-      groups.forEach((group, topics) -> sb.append("- ").append(group).append(": ")
-          .append(topics.stream().map(t -> "`" + t + "`").collect(Collectors.joining(", "))).append('\n'));
+      sb.append(
+          "Topics a pattern meets by key in one processor. As shipped, each group is declared with one"
+              + " partition count; a record that arrives on another partition than its key's is re-routed (see"
+              + " [any-producer.md](any-producer.md)).\n\n");
+      groups.forEach(
+          (group, topics) ->
+              sb.append("- ")
+                  .append(group)
+                  .append(": ")
+                  .append(topics.stream().map(t -> "`" + t + "`").collect(Collectors.joining(", ")))
+                  .append('\n'));
       sb.append('\n');
     }
 
@@ -430,41 +558,79 @@ public final class ReferenceDocs {
         sb.append(", tool `").append(t.tool()).append('`');
       }
       sb.append('\n');
-      sb.append("- partitions: ").append(t.partitions()).append("; replication factor: ")
-          .append(t.replicationFactor() == null ? "`" + AppConfig.TOPICS_REPLICATION_FACTOR + "` (default: the broker's)"
-              : t.replicationFactor().toString()).append('\n');
+      sb.append("- partitions: ")
+          .append(t.partitions())
+          .append("; replication factor: ")
+          .append(
+              t.replicationFactor() == null
+                  ? "`" + AppConfig.TOPICS_REPLICATION_FACTOR + "` (default: the broker's)"
+                  : t.replicationFactor().toString())
+          .append('\n');
       if (!t.configs().isEmpty()) {
-        sb.append("- configs: ").append(new TreeMap<>(t.configs()).entrySet().stream()
-            .map(e -> "`" + e.getKey() + "=" + e.getValue() + "`" + topicConfigHint(e.getKey(), e.getValue()))
-            .collect(Collectors.joining(", "))).append('\n');
+        sb.append("- configs: ")
+            .append(
+                new TreeMap<>(t.configs())
+                    .entrySet().stream()
+                        .map(
+                            e ->
+                                "`"
+                                    + e.getKey()
+                                    + "="
+                                    + e.getValue()
+                                    + "`"
+                                    + topicConfigHint(e.getKey(), e.getValue()))
+                        .collect(Collectors.joining(", ")))
+            .append('\n');
       }
       sb.append("- key: ").append(cell(t.key())).append('\n');
       if (t.keyField() != null) {
         sb.append("- key field of the value: `").append(t.keyField()).append("`\n");
       }
-      sb.append("- value: ").append(t.valueSchema() == null ? "raw bytes"
-          : "[`" + t.valueSchema() + "`](../topics/" + t.valueSchema() + ")"
-              + (t.valueType() == null ? "" : ", `" + t.valueType() + "`")).append('\n');
+      sb.append("- value: ")
+          .append(
+              t.valueSchema() == null
+                  ? "raw bytes"
+                  : "[`"
+                      + t.valueSchema()
+                      + "`](../topics/"
+                      + t.valueSchema()
+                      + ")"
+                      + (t.valueType() == null ? "" : ", `" + t.valueType() + "`"))
+          .append('\n');
       List<String> partners = new ArrayList<>();
-      groups.forEach((group, topics) -> {
-        if (topics.contains(t.name())) {
-          topics.stream().filter(o -> !o.equals(t.name())).forEach(partners::add);
-        }
-      });
+      groups.forEach(
+          (group, topics) -> {
+            if (topics.contains(t.name())) {
+              topics.stream().filter(o -> !o.equals(t.name())).forEach(partners::add);
+            }
+          });
       if (!partners.isEmpty()) {
-        sb.append("- co-partitioned with: ").append(partners.stream().distinct().sorted().map(o -> "`" + o + "`")
-            .collect(Collectors.joining(", "))).append('\n');
+        sb.append("- co-partitioned with: ")
+            .append(
+                partners.stream()
+                    .distinct()
+                    .sorted()
+                    .map(o -> "`" + o + "`")
+                    .collect(Collectors.joining(", ")))
+            .append('\n');
       }
-      sb.append("- read by: ").append(patterns(flows, f -> f.reads().contains(t.name()), "no pattern (an output)"))
+      sb.append("- read by: ")
+          .append(patterns(flows, f -> f.reads().contains(t.name()), "no pattern (an output)"))
           .append('\n');
       List<String> writers = new ArrayList<>();
-      flows.stream().filter(f -> f.writes().contains(t.name())).forEach(f -> writers.add(f.pattern()));
-      List<String> handlers = flows.stream().filter(f -> t.name().equals(f.deadLetters())).map(Flow::pattern).toList();
+      flows.stream()
+          .filter(f -> f.writes().contains(t.name()))
+          .forEach(f -> writers.add(f.pattern()));
+      List<String> handlers =
+          flows.stream().filter(f -> t.name().equals(f.deadLetters())).map(Flow::pattern).toList();
       if (!handlers.isEmpty()) {
-        writers.add(handlers.size() == flows.size() ? "the error handlers of every pattern"
-            : "the error handlers of " + String.join(", ", handlers));
+        writers.add(
+            handlers.size() == flows.size()
+                ? "the error handlers of every pattern"
+                : "the error handlers of " + String.join(", ", handlers));
       }
-      sb.append("- written by: ").append(writers.isEmpty() ? "no pattern (an input)" : String.join(", ", writers))
+      sb.append("- written by: ")
+          .append(writers.isEmpty() ? "no pattern (an input)" : String.join(", ", writers))
           .append('\n');
       sb.append('\n');
     }
@@ -472,7 +638,8 @@ public final class ReferenceDocs {
   }
 
   private static String patterns(List<Flow> flows, Predicate<Flow> which, String none) {
-    String names = flows.stream().filter(which).map(Flow::pattern).collect(Collectors.joining(", "));
+    String names =
+        flows.stream().filter(which).map(Flow::pattern).collect(Collectors.joining(", "));
     return names.isEmpty() ? none : names;
   }
 
@@ -491,14 +658,20 @@ public final class ReferenceDocs {
     return "";
   }
 
-  /** The catalog's co-partition groups ({@code TopicCatalog.*_CO_PARTITIONED}), by the pattern that joins them. */
+  /**
+   * The catalog's co-partition groups ({@code TopicCatalog.*_CO_PARTITIONED}), by the pattern that
+   * joins them.
+   */
   static Map<String, List<String>> coPartitionGroups(TopicCatalog catalog) {
     Map<String, List<String>> groups = new TreeMap<>();
     for (Field field : TopicCatalog.class.getFields()) {
       if (Modifier.isStatic(field.getModifiers()) && field.getName().endsWith("_CO_PARTITIONED")) {
         try {
           List<?> roles = (List<?>) field.get(null);
-          groups.put(field.getName().substring(0, field.getName().length() - "_CO_PARTITIONED".length())
+          groups.put(
+              field
+                  .getName()
+                  .substring(0, field.getName().length() - "_CO_PARTITIONED".length())
                   .toLowerCase(Locale.ROOT),
               roles.stream().map(r -> catalog.spec((TopicRole) r).name()).toList());
         } catch (IllegalAccessException e) {
@@ -511,7 +684,10 @@ public final class ReferenceDocs {
 
   // ------------------------------------------------------------------------------------------------ command line
 
-  /** The command line page: the usage help of every command, with built-in defaults and a fixed width. */
+  /**
+   * The command line page: the usage help of every command, with built-in defaults and a fixed
+   * width.
+   */
   public static String cli() {
     CommandLine root = Main.commandLine(KafkaCommand.Defaults.builtIn());
     root.setUsageHelpWidth(120);
@@ -519,37 +695,52 @@ public final class ReferenceDocs {
     List<CommandLine> commands = new ArrayList<>();
     collect(root, commands);
     StringBuilder sb = new StringBuilder("# Command line\n\n");
-    sb.append(generatedLine("the picocli commands of `dev.llmstreams.app.Main`", REGENERATE)).append('\n');
-    sb.append("`bin/llm-streams` (or `java -jar target/llm-streams.jar`) runs these commands; `--config FILE` is"
-        + " accepted by every one (see [configuration.md](configuration.md)). The defaults below are the built-in ones;"
-        + " the `kafka` commands' `--help` shows those of the configuration in effect.\n\n");
+    sb.append(generatedLine("the picocli commands of `dev.llmstreams.app.Main`", REGENERATE))
+        .append('\n');
+    sb.append(
+        "`bin/llm-streams` (or `java -jar target/llm-streams.jar`) runs these commands; `--config FILE` is"
+            + " accepted by every one (see [configuration.md](configuration.md)). The defaults below are the built-in ones;"
+            + " the `kafka` commands' `--help` shows those of the configuration in effect.\n\n");
     for (CommandLine command : commands) {
       String name = command.getCommandSpec().qualifiedName(" ");
       sb.append("- [`").append(name).append("`](#").append(name.replace(' ', '-')).append(")\n");
     }
     sb.append('\n');
     for (CommandLine command : commands) {
-      sb.append("## ").append(command.getCommandSpec().qualifiedName(" ")).append("\n\n```text\n")
-          .append(command.getUsageMessage(CommandLine.Help.Ansi.OFF).stripTrailing()).append("\n```\n\n");
+      sb.append("## ")
+          .append(command.getCommandSpec().qualifiedName(" "))
+          .append("\n\n```text\n")
+          .append(command.getUsageMessage(CommandLine.Help.Ansi.OFF).stripTrailing())
+          .append("\n```\n\n");
     }
     return finish(sb);
   }
 
   private static void collect(CommandLine command, List<CommandLine> out) {
     out.add(command);
-    command.getSubcommands().forEach((name, sub) -> {
-      // Aliases map to the same command: list it once, under its name.
-      if (name.equals(sub.getCommandName()) && !sub.getCommandSpec().usageMessage().hidden()) {
-        collect(sub, out);
-      }
-    });
+    command
+        .getSubcommands()
+        .forEach(
+            (name, sub) -> {
+              // Aliases map to the same command: list it once, under its name.
+              if (name.equals(sub.getCommandName())
+                  && !sub.getCommandSpec().usageMessage().hidden()) {
+                collect(sub, out);
+              }
+            });
   }
 
   // ------------------------------------------------------------------------------------------------ architecture
 
-  /** {@code docs/architecture.md} with its generated section replaced; {@code current} null: a new page. */
+  /**
+   * {@code docs/architecture.md} with its generated section replaced; {@code current} null: a new
+   * page.
+   */
   public static String architecture(String current) {
-    String page = current != null ? current : """
+    String page =
+        current != null
+            ? current
+            : """
         # Architecture
 
         TODO Package layers: written by hand
@@ -558,14 +749,17 @@ public final class ReferenceDocs {
 
         %s
         %s
-        """.formatted(TOPOLOGY_BEGIN, TOPOLOGY_END);
+        """
+                .formatted(TOPOLOGY_BEGIN, TOPOLOGY_END);
     int begin = page.indexOf(TOPOLOGY_BEGIN);
     int end = page.indexOf(TOPOLOGY_END);
     if (begin < 0 || end < begin) {
-      throw new IllegalArgumentException(ARCHITECTURE + " has no section between " + TOPOLOGY_BEGIN + " and "
-          + TOPOLOGY_END);
+      throw new IllegalArgumentException(
+          ARCHITECTURE + " has no section between " + TOPOLOGY_BEGIN + " and " + TOPOLOGY_END);
     }
-    return page.substring(0, begin + TOPOLOGY_BEGIN.length()) + "\n" + topologySection()
+    return page.substring(0, begin + TOPOLOGY_BEGIN.length())
+        + "\n"
+        + topologySection()
         + page.substring(end);
   }
 
@@ -573,7 +767,9 @@ public final class ReferenceDocs {
   public static String topologySectionOf(String page) {
     int begin = page.indexOf(TOPOLOGY_BEGIN);
     int end = page.indexOf(TOPOLOGY_END);
-    return begin < 0 || end < begin ? null : page.substring(begin + TOPOLOGY_BEGIN.length() + 1, end);
+    return begin < 0 || end < begin
+        ? null
+        : page.substring(begin + TOPOLOGY_BEGIN.length() + 1, end);
   }
 
   /** The generated topology section of the shipped catalog: a Mermaid flowchart and a table. */
@@ -585,16 +781,21 @@ public final class ReferenceDocs {
   static String topologySection(TopicCatalog catalog, List<Flow> flows) {
     Set<String> written = new TreeSet<>();
     Set<String> read = new TreeSet<>();
-    flows.forEach(f -> {
-      written.addAll(f.writes());
-      read.addAll(f.reads());
-      if (f.deadLetters() != null) {
-        written.add(f.deadLetters());
-      }
-    });
+    flows.forEach(
+        f -> {
+          written.addAll(f.writes());
+          read.addAll(f.reads());
+          if (f.deadLetters() != null) {
+            written.add(f.deadLetters());
+          }
+        });
     StringBuilder sb = new StringBuilder();
-    sb.append(generatedLine("each pattern's topology (`describe()`) and the topic catalog", REGENERATE)).append('\n');
-    sb.append("Every pattern runs as its own Kafka Streams application, `<application.id>-<pattern>`, on the topics of"
+    sb.append(
+            generatedLine(
+                "each pattern's topology (`describe()`) and the topic catalog", REGENERATE))
+        .append('\n');
+    sb.append(
+        "Every pattern runs as its own Kafka Streams application, `<application.id>-<pattern>`, on the topics of"
             + " the catalog ([topics.md](topics.md)). Arrows: a pattern reads a topic (topic → pattern) or writes it"
             + " (pattern → topic); dotted: records that fail are written to the dead-letter topic by the pattern's"
             + " error handlers. Inputs no pattern writes come from outside producers, outputs no pattern reads go to"
@@ -609,12 +810,22 @@ public final class ReferenceDocs {
       ids.put(topic, id);
     }
     sb.append("  producers([outside producers])\n");
-    flows.forEach(f -> sb.append("  p_").append(f.pattern()).append("[[").append(f.pattern()).append("]]\n"));
-    ids.forEach((topic, id) -> sb.append("  ").append(id).append("[(\"").append(topic).append("\")]\n"));
+    flows.forEach(
+        f -> sb.append("  p_").append(f.pattern()).append("[[").append(f.pattern()).append("]]\n"));
+    ids.forEach(
+        (topic, id) -> sb.append("  ").append(id).append("[(\"").append(topic).append("\")]\n"));
     Map<String, String> dynamicIds = new TreeMap<>();
-    flows.forEach(f -> f.dynamicSinks().forEach(s -> dynamicIds.put(s, "d_" + s.replaceAll("[^A-Za-z0-9]", "_"))));
-    dynamicIds.forEach((sink, id) -> sb.append("  ").append(id).append("[/\"")
-        .append(DYNAMIC_SINKS.getOrDefault(sink, "topic chosen per record by " + sink)).append("\"/]\n"));
+    flows.forEach(
+        f ->
+            f.dynamicSinks()
+                .forEach(s -> dynamicIds.put(s, "d_" + s.replaceAll("[^A-Za-z0-9]", "_"))));
+    dynamicIds.forEach(
+        (sink, id) ->
+            sb.append("  ")
+                .append(id)
+                .append("[/\"")
+                .append(DYNAMIC_SINKS.getOrDefault(sink, "topic chosen per record by " + sink))
+                .append("\"/]\n"));
     sb.append("  consumers([outside consumers])\n");
     for (String topic : catalog.names()) {
       if (!written.contains(topic)) {
@@ -623,9 +834,14 @@ public final class ReferenceDocs {
     }
     for (Flow f : flows) {
       String p = "p_" + f.pattern();
-      f.reads().forEach(t -> sb.append("  ").append(ids.get(t)).append(" --> ").append(p).append('\n'));
-      f.writes().forEach(t -> sb.append("  ").append(p).append(" --> ").append(ids.get(t)).append('\n'));
-      f.dynamicSinks().forEach(s -> sb.append("  ").append(p).append(" --> ").append(dynamicIds.get(s)).append('\n'));
+      f.reads()
+          .forEach(t -> sb.append("  ").append(ids.get(t)).append(" --> ").append(p).append('\n'));
+      f.writes()
+          .forEach(t -> sb.append("  ").append(p).append(" --> ").append(ids.get(t)).append('\n'));
+      f.dynamicSinks()
+          .forEach(
+              s ->
+                  sb.append("  ").append(p).append(" --> ").append(dynamicIds.get(s)).append('\n'));
       if (f.deadLetters() != null) {
         sb.append("  ").append(p).append(" -.-> ").append(ids.get(f.deadLetters())).append('\n');
       }
@@ -639,13 +855,21 @@ public final class ReferenceDocs {
     sb.append("| pattern | reads | writes |\n|---|---|---|\n");
     for (Flow f : flows) {
       List<String> writes = new ArrayList<>(f.writes().stream().map(t -> "`" + t + "`").toList());
-      f.dynamicSinks().forEach(s -> writes.add(cell(DYNAMIC_SINKS.getOrDefault(s, "topic chosen per record by " + s))));
+      f.dynamicSinks()
+          .forEach(
+              s ->
+                  writes.add(
+                      cell(DYNAMIC_SINKS.getOrDefault(s, "topic chosen per record by " + s))));
       if (f.deadLetters() != null) {
         writes.add("`" + f.deadLetters() + "` (failed records)");
       }
-      sb.append("| ").append(f.pattern()).append(" | ")
-          .append(f.reads().stream().map(t -> "`" + t + "`").collect(Collectors.joining(", "))).append(" | ")
-          .append(String.join(", ", writes)).append(" |\n");
+      sb.append("| ")
+          .append(f.pattern())
+          .append(" | ")
+          .append(f.reads().stream().map(t -> "`" + t + "`").collect(Collectors.joining(", ")))
+          .append(" | ")
+          .append(String.join(", ", writes))
+          .append(" |\n");
     }
     return finish(sb);
   }
@@ -653,19 +877,29 @@ public final class ReferenceDocs {
   // ------------------------------------------------------------------------------------------------ meters
 
   /**
-   * The meters page: every {@code llmstreams.*} meter of {@code registry} (a running app's), by name, with the series
-   * Prometheus scrapes; tag keys only, never values. Fails on a meter without a description.
+   * The meters page: every {@code llmstreams.*} meter of {@code registry} (a running app's), by
+   * name, with the series Prometheus scrapes; tag keys only, never values. Fails on a meter without
+   * a description.
    */
   public static String meters(PrometheusMeterRegistry registry) {
     Map<String, List<Meter.Id>> byName = new TreeMap<>();
-    registry.getMeters().stream().map(Meter::getId).filter(id -> id.getName().startsWith("llmstreams."))
+    registry.getMeters().stream()
+        .map(Meter::getId)
+        .filter(id -> id.getName().startsWith("llmstreams."))
         .forEach(id -> byName.computeIfAbsent(id.getName(), n -> new ArrayList<>()).add(id));
-    List<String> undescribed = byName.entrySet().stream()
-        .filter(e -> e.getValue().stream().anyMatch(id -> id.getDescription() == null || id.getDescription().isBlank()))
-        .map(Map.Entry::getKey).toList();
+    List<String> undescribed =
+        byName.entrySet().stream()
+            .filter(
+                e ->
+                    e.getValue().stream()
+                        .anyMatch(
+                            id -> id.getDescription() == null || id.getDescription().isBlank()))
+            .map(Map.Entry::getKey)
+            .toList();
     if (!undescribed.isEmpty()) {
-      throw new IllegalStateException("meters without a description (add .description(...) where they are built): "
-          + undescribed);
+      throw new IllegalStateException(
+          "meters without a description (add .description(...) where they are built): "
+              + undescribed);
     }
     Map<String, String> familyTypes = new TreeMap<>();
     Map<String, Set<String>> samples = new TreeMap<>();
@@ -682,9 +916,13 @@ public final class ReferenceDocs {
     }
 
     StringBuilder sb = new StringBuilder("# Meters\n\n");
-    sb.append(generatedLine("the meter registry of the app running every pattern with traffic (`PrometheusIT`)",
-        REGENERATE_METERS)).append('\n');
-    sb.append("""
+    sb.append(
+            generatedLine(
+                "the meter registry of the app running every pattern with traffic (`PrometheusIT`)",
+                REGENERATE_METERS))
+        .append('\n');
+    sb.append(
+        """
         `/metrics` serves the app's meters in the Prometheus text format. The app's own are named `llmstreams.*` \
         (Micrometer's name; Prometheus gets it in snake case with its unit and `_total` for counters). Tags are \
         listed by key; their values depend on the traffic (topics, providers, tools, labels). Series with a fixed \
@@ -697,54 +935,80 @@ public final class ReferenceDocs {
       sections.put(group, new TreeMap<>());
     }
     sections.put("", new TreeMap<>());
-    byName.forEach((name, ids) -> {
-      String group = name.split("\\.")[1];
-      sections.getOrDefault(group, sections.get("")).put(name, ids);
-    });
-    Map<String, String> titles = Map.of("llm", "LLM gateway (`llmstreams.llm.`)",
-        "controller", "Controller (`llmstreams.controller.`)", "tools", "Tools (`llmstreams.tools.`)",
-        "summarizer", "Summarizer (`llmstreams.summarizer.`)", "specialist", "Specialist (`llmstreams.specialist.`)",
-        "", "Every pattern (records, state, stream threads)");
-    sections.forEach((group, meters) -> {
-      if (meters.isEmpty()) {
-        return;
-      }
-      sb.append("## ").append(titles.get(group)).append("\n\n");
-      sb.append("| meter | Prometheus series | type | unit | tags | description |\n|---|---|---|---|---|---|\n");
-      meters.forEach((name, ids) -> {
-        Meter.Id id = ids.get(0);
-        String base = id.getConventionName(registry.config().namingConvention());
-        Set<String> series = new TreeSet<>();
-        String promType = null;
-        for (String f : List.of(base, base + "_total", base + "_max")) {
-          if (samples.containsKey(f)) {
-            series.addAll(samples.get(f));
+    byName.forEach(
+        (name, ids) -> {
+          String group = name.split("\\.")[1];
+          sections.getOrDefault(group, sections.get("")).put(name, ids);
+        });
+    Map<String, String> titles =
+        Map.of(
+            "llm",
+            "LLM gateway (`llmstreams.llm.`)",
+            "controller",
+            "Controller (`llmstreams.controller.`)",
+            "tools",
+            "Tools (`llmstreams.tools.`)",
+            "summarizer",
+            "Summarizer (`llmstreams.summarizer.`)",
+            "specialist",
+            "Specialist (`llmstreams.specialist.`)",
+            "",
+            "Every pattern (records, state, stream threads)");
+    sections.forEach(
+        (group, meters) -> {
+          if (meters.isEmpty()) {
+            return;
           }
-          if (!f.endsWith("_max") && familyTypes.containsKey(f)) {
-            promType = familyTypes.get(f);
-          }
-        }
-        if (series.isEmpty()) {
-          throw new IllegalStateException("meter " + name + " is not in the scrape as " + base);
-        }
-        boolean summary = "summary".equals(promType);
-        String seriesText = series.stream()
-            .map(s -> "`" + s + (summary && s.equals(base) ? "{quantile}" : "") + "`")
-            .collect(Collectors.joining("<br>"));
-        Set<String> tags = new TreeSet<>();
-        ids.forEach(i -> i.getTags().forEach(t -> tags.add(t.getKey())));
-        Set<String> descriptions = new TreeSet<>();
-        ids.forEach(i -> descriptions.add(i.getDescription()));
-        String type = id.getType().name().toLowerCase(Locale.ROOT).replace('_', ' ');
-        sb.append("| `").append(name).append("` | ").append(seriesText).append(" | ").append(type)
-            .append(promType == null || promType.equals(type) ? "" : " (" + promType + ")").append(" | ")
-            .append(id.getBaseUnit() == null ? "" : id.getBaseUnit()).append(" | ")
-            .append(tags.stream().map(t -> "`" + t + "`").collect(Collectors.joining(", "))).append(" | ")
-            .append(cell(String.join(" / ", descriptions))).append(" |\n");
-      });
-      sb.append('\n');
-    });
-    sb.append("""
+          sb.append("## ").append(titles.get(group)).append("\n\n");
+          sb.append(
+              "| meter | Prometheus series | type | unit | tags | description |\n|---|---|---|---|---|---|\n");
+          meters.forEach(
+              (name, ids) -> {
+                Meter.Id id = ids.get(0);
+                String base = id.getConventionName(registry.config().namingConvention());
+                Set<String> series = new TreeSet<>();
+                String promType = null;
+                for (String f : List.of(base, base + "_total", base + "_max")) {
+                  if (samples.containsKey(f)) {
+                    series.addAll(samples.get(f));
+                  }
+                  if (!f.endsWith("_max") && familyTypes.containsKey(f)) {
+                    promType = familyTypes.get(f);
+                  }
+                }
+                if (series.isEmpty()) {
+                  throw new IllegalStateException(
+                      "meter " + name + " is not in the scrape as " + base);
+                }
+                boolean summary = "summary".equals(promType);
+                String seriesText =
+                    series.stream()
+                        .map(s -> "`" + s + (summary && s.equals(base) ? "{quantile}" : "") + "`")
+                        .collect(Collectors.joining("<br>"));
+                Set<String> tags = new TreeSet<>();
+                ids.forEach(i -> i.getTags().forEach(t -> tags.add(t.getKey())));
+                Set<String> descriptions = new TreeSet<>();
+                ids.forEach(i -> descriptions.add(i.getDescription()));
+                String type = id.getType().name().toLowerCase(Locale.ROOT).replace('_', ' ');
+                sb.append("| `")
+                    .append(name)
+                    .append("` | ")
+                    .append(seriesText)
+                    .append(" | ")
+                    .append(type)
+                    .append(promType == null || promType.equals(type) ? "" : " (" + promType + ")")
+                    .append(" | ")
+                    .append(id.getBaseUnit() == null ? "" : id.getBaseUnit())
+                    .append(" | ")
+                    .append(tags.stream().map(t -> "`" + t + "`").collect(Collectors.joining(", ")))
+                    .append(" | ")
+                    .append(cell(String.join(" / ", descriptions)))
+                    .append(" |\n");
+              });
+          sb.append('\n');
+        });
+    sb.append(
+        """
         ## Also on `/metrics`
 
         Not generated: these come from Micrometer's binders and Kafka's own metrics, and change with the versions \
@@ -763,9 +1027,13 @@ public final class ReferenceDocs {
 
   // ------------------------------------------------------------------------------------------------ common
 
-  /** One newline at the end, no trailing blanks on any line (editors strip them; the comparison must not care). */
+  /**
+   * One newline at the end, no trailing blanks on any line (editors strip them; the comparison must
+   * not care).
+   */
   private static String finish(CharSequence text) {
-    String out = text.toString().lines().map(String::stripTrailing).collect(Collectors.joining("\n"));
+    String out =
+        text.toString().lines().map(String::stripTrailing).collect(Collectors.joining("\n"));
     return out.strip() + "\n";
   }
 }

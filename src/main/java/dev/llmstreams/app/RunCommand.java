@@ -1,9 +1,8 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.PatternModule;
-
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import java.util.List;
@@ -17,68 +16,98 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Run the app: the selected patterns, the HTTP server (/metrics, /health, /ready). Stops on SIGTERM or Ctrl-C.")
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description =
+        "Run the app: the selected patterns, the HTTP server (/metrics, /health, /ready). Stops on SIGTERM or Ctrl-C.")
 final class RunCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
   @ParentCommand Main main;
 
-  @Option(names = "--patterns", split = ",", paramLabel = "NAME",
-      description = "Patterns to run (gateway, tools, controller, summarizer, specialist); default: config `patterns`.")
+  @Option(
+      names = "--patterns",
+      split = ",",
+      paramLabel = "NAME",
+      description =
+          "Patterns to run (gateway, tools, controller, summarizer, specialist); default: config `patterns`.")
   List<String> patterns;
 
   @Override
-  @SuppressWarnings("try") // the shutdown hook closes the app, which the try also closes (close is idempotent)
+  @SuppressWarnings(
+      "try") // the shutdown hook closes the app, which the try also closes (close is idempotent)
   public Integer call() throws Exception {
     AppConfig config = main.config();
     List<String> requested = patterns != null ? patterns : config.patterns();
-    List<String> unknown = requested.stream().filter(p -> !AppConfig.ALL_PATTERNS.contains(p)).toList();
+    List<String> unknown =
+        requested.stream().filter(p -> !AppConfig.ALL_PATTERNS.contains(p)).toList();
     if (!unknown.isEmpty()) {
-      throw new Main.UserError("unknown pattern(s) " + unknown + "; known: " + AppConfig.ALL_PATTERNS);
+      throw new Main.UserError(
+          "unknown pattern(s) " + unknown + "; known: " + AppConfig.ALL_PATTERNS);
     }
     List<PatternModule> modules = Patterns.select(requested, patterns != null);
     List<String> later = Patterns.unavailable(requested);
     if (!later.isEmpty()) {
-      LOG.info("patterns {} are not in this build yet; running {}", later, modules.stream().map(PatternModule::name).toList());
+      LOG.info(
+          "patterns {} are not in this build yet; running {}",
+          later,
+          modules.stream().map(PatternModule::name).toList());
     }
     requireCluster(config, main.catalog(), modules);
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);
     try (Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(config, main.catalog(), observability)) {
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        app.close();
-        stopped.countDown();
-      }, "llmstreams-shutdown"));
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    app.close();
+                    stopped.countDown();
+                  },
+                  "llmstreams-shutdown"));
       app.start(modules);
-      System.out.printf("llm-streams running %s on %s; http://%s:%d/metrics%n",
-          modules.stream().map(PatternModule::name).toList(), config.bootstrapServers(),
-          config.getString(AppConfig.HTTP_HOST), app.httpPort());
+      System.out.printf(
+          "llm-streams running %s on %s; http://%s:%d/metrics%n",
+          modules.stream().map(PatternModule::name).toList(),
+          config.bootstrapServers(),
+          config.getString(AppConfig.HTTP_HOST),
+          app.httpPort());
       stopped.await();
     }
     return 0;
   }
 
   /**
-   * Checks the cluster before anything starts, with one admin client and one topic listing: the catalog topics exist,
-   * and so do what the selected patterns need (see the checks below).
+   * Checks the cluster before anything starts, with one admin client and one topic listing: the
+   * catalog topics exist, and so do what the selected patterns need (see the checks below).
    */
-  static void requireCluster(AppConfig config, TopicCatalog catalog, List<PatternModule> modules) throws Exception {
+  static void requireCluster(AppConfig config, TopicCatalog catalog, List<PatternModule> modules)
+      throws Exception {
     try (Admin admin = Clients.admin(config)) {
       Set<String> existing;
       try {
         existing = admin.listTopics().names().get();
       } catch (java.util.concurrent.ExecutionException e) {
-        throw new Main.UserError("cannot reach Kafka at " + config.bootstrapServers() + ": "
-            + e.getCause().getMessage() + " (start one with `llm-streams kafka start`, or set KAFKA_BOOTSTRAP)");
+        throw new Main.UserError(
+            "cannot reach Kafka at "
+                + config.bootstrapServers()
+                + ": "
+                + e.getCause().getMessage()
+                + " (start one with `llm-streams kafka start`, or set KAFKA_BOOTSTRAP)");
       }
       Set<String> missing = TopicAdmin.missing(catalog.all(), existing);
       if (!missing.isEmpty()) {
-        throw new Main.UserError("topics missing on " + config.bootstrapServers() + ": " + missing
-            + "; run `llm-streams topics apply` first");
+        throw new Main.UserError(
+            "topics missing on "
+                + config.bootstrapServers()
+                + ": "
+                + missing
+                + "; run `llm-streams topics apply` first");
       }
-      // Topics a pattern meets by key may differ in partition count: records are placed on their key's partition
+      // Topics a pattern meets by key may differ in partition count: records are placed on their
+      // key's partition
       // (KeyedInput), and LlmStreamsApp says at start what that costs or why it cannot work.
       if (modules.stream().anyMatch(m -> m.name().equals("tools"))) {
         requirePublishTopics(config, existing);
@@ -87,15 +116,23 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * Refuses to start the tool workers when a topic the publish tool may write to does not exist: its write would
-   * fail inside the worker's transaction, again on every retry of the call.
+   * Refuses to start the tool workers when a topic the publish tool may write to does not exist:
+   * its write would fail inside the worker's transaction, again on every retry of the call.
    */
   private static void requirePublishTopics(AppConfig config, Set<String> existing) {
-    List<String> missing = config.getList(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS).stream().map(String::trim)
-        .filter(t -> !t.isEmpty() && !existing.contains(t)).toList();
+    List<String> missing =
+        config.getList(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS).stream()
+            .map(String::trim)
+            .filter(t -> !t.isEmpty() && !existing.contains(t))
+            .toList();
     if (!missing.isEmpty()) {
-      throw new Main.UserError(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS + " names topics that do not exist on "
-          + config.bootstrapServers() + ": " + missing + "; create them (or remove them from the list) first");
+      throw new Main.UserError(
+          AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS
+              + " names topics that do not exist on "
+              + config.bootstrapServers()
+              + ": "
+              + missing
+              + "; create them (or remove them from the list) first");
     }
   }
 }

@@ -22,9 +22,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "tail", mixinStandardHelpOptions = true,
-    description = {"Print the records of a topic, one JSON object per line (key, value, headers, partition, offset).",
-        "Reads committed data only, as a consumer with isolation.level=read_committed sees it."})
+@Command(
+    name = "tail",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Print the records of a topic, one JSON object per line (key, value, headers, partition, offset).",
+      "Reads committed data only, as a consumer with isolation.level=read_committed sees it."
+    })
 final class TailCommand implements Callable<Integer> {
   static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -33,23 +37,37 @@ final class TailCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "TOPIC")
   String topic;
 
-  @Option(names = "--from-beginning", description = "Start at the earliest record instead of the end.")
+  @Option(
+      names = "--from-beginning",
+      description = "Start at the earliest record instead of the end.")
   boolean fromBeginning;
 
   @Option(names = "--max", paramLabel = "N", description = "Stop after N records.")
   Long max;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop after this many seconds without a new record.")
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      description = "Stop after this many seconds without a new record.")
   Double timeoutSeconds;
 
   @Override
   public Integer call() {
     if (main.catalog().byName(topic).isEmpty()) {
-      throw new Main.UserError("unknown topic '" + topic + "'; the catalog has: " + String.join(", ", main.catalog().names()));
+      throw new Main.UserError(
+          "unknown topic '"
+              + topic
+              + "'; the catalog has: "
+              + String.join(", ", main.catalog().names()));
     }
     long[] count = {0};
-    follow(main, topic, fromBeginning, timeoutSeconds == null ? null : Duration.ofMillis((long) (timeoutSeconds * 1000)),
-        max == null ? Long.MAX_VALUE : max, json -> {
+    follow(
+        main,
+        topic,
+        fromBeginning,
+        timeoutSeconds == null ? null : Duration.ofMillis((long) (timeoutSeconds * 1000)),
+        max == null ? Long.MAX_VALUE : max,
+        json -> {
           System.out.println(json);
           count[0]++;
         });
@@ -57,14 +75,29 @@ final class TailCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Reads a topic until max records, idle timeout, or interruption, handing each record as one line of JSON. */
-  static void follow(Main main, String topic, boolean fromBeginning, Duration idle, long max, Consumer<String> out) {
+  /**
+   * Reads a topic until max records, idle timeout, or interruption, handing each record as one line
+   * of JSON.
+   */
+  static void follow(
+      Main main,
+      String topic,
+      boolean fromBeginning,
+      Duration idle,
+      long max,
+      Consumer<String> out) {
     try (KafkaConsumer<byte[], byte[]> consumer = Clients.committedReader(main.config())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(15)).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic, Duration.ofSeconds(15)).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
       if (partitions.isEmpty()) {
-        throw new Main.UserError("topic " + topic + " does not exist on " + main.config().bootstrapServers()
-            + "; run `llm-streams topics apply`");
+        throw new Main.UserError(
+            "topic "
+                + topic
+                + " does not exist on "
+                + main.config().bootstrapServers()
+                + "; run `llm-streams topics apply`");
       }
       consumer.assign(partitions);
       if (fromBeginning) {
@@ -111,15 +144,23 @@ final class TailCommand implements Callable<Integer> {
     }
   }
 
-  /** JSON as JSON, other UTF-8 as a string, anything else as {"base64": ...}: every byte stays visible. */
+  /**
+   * JSON as JSON, other UTF-8 as a string, anything else as {"base64": ...}: every byte stays
+   * visible.
+   */
   static JsonNode bytes(byte[] data, boolean tryJson) {
     if (data == null) {
       return MAPPER.nullNode();
     }
     String text;
     try {
-      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(data)).toString();
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(data))
+              .toString();
     } catch (CharacterCodingException e) {
       return MAPPER.createObjectNode().put("base64", Base64.getEncoder().encodeToString(data));
     }

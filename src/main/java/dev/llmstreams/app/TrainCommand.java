@@ -33,35 +33,61 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "train", mixinStandardHelpOptions = true,
-    description = {"Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
-        "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
-        "training examples to labels, so the online trainer can retrain from them."})
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
+      "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
+      "training examples to labels, so the online trainer can retrain from them."
+    })
 final class TrainCommand implements Callable<Integer> {
   @ParentCommand Main main;
 
-  @Option(names = "--train", paramLabel = "FILE", required = true, description = "Training examples (.csv or .jsonl).")
+  @Option(
+      names = "--train",
+      paramLabel = "FILE",
+      required = true,
+      description = "Training examples (.csv or .jsonl).")
   Path trainFile;
 
-  @Option(names = "--test", paramLabel = "FILE", required = true, description = "Held-out examples to evaluate on.")
+  @Option(
+      names = "--test",
+      paramLabel = "FILE",
+      required = true,
+      description = "Held-out examples to evaluate on.")
   Path testFile;
 
   @Mixin LabeledColumns columns;
 
-  @Option(names = "--kind", defaultValue = "ensemble",
-      description = "hashed (fastest), embedding (MiniLM) or ensemble (both; most accurate) (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--kind",
+      defaultValue = "ensemble",
+      description =
+          "hashed (fastest), embedding (MiniLM) or ensemble (both; most accurate) (default ${DEFAULT-VALUE}).")
   String kind;
 
-  @Option(names = "--name", defaultValue = "banking77", description = "Model name, the key on specialist-models (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--name",
+      defaultValue = "banking77",
+      description = "Model name, the key on specialist-models (default ${DEFAULT-VALUE}).")
   String name;
 
-  @Option(names = "--seed", description = "Seed of the folds and the shuffles (default: the recipe's).")
+  @Option(
+      names = "--seed",
+      description = "Seed of the folds and the shuffles (default: the recipe's).")
   Long seed;
 
-  @Option(names = "--out", paramLabel = "DIR", required = true, description = "Model directory to write (model.json).")
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
+      required = true,
+      description = "Model directory to write (model.json).")
   Path out;
 
-  @Option(names = "--publish", description = "Also produce the model to specialist-models and the examples to labels.")
+  @Option(
+      names = "--publish",
+      description = "Also produce the model to specialist-models and the examples to labels.")
   boolean publish;
 
   @Override
@@ -73,10 +99,13 @@ final class TrainCommand implements Callable<Integer> {
       options = options.withSeed(seed);
     }
     Progress progress = new Progress(System.err, "train");
-    progress.say("%d training and %d test examples; %s", train.size(), test.size(), options.toJson());
+    progress.say(
+        "%d training and %d test examples; %s", train.size(), test.size(), options.toJson());
     TrainedModel trained = ModelTrainer.train(name, train, options, progress::say);
     progress.say("evaluating on %s", testFile);
-    EvaluationReport onTest = Evaluation.evaluate(trained.classifier(), test, trained.classifier().recommendedThreshold());
+    EvaluationReport onTest =
+        Evaluation.evaluate(
+            trained.classifier(), test, trained.classifier().recommendedThreshold());
     ObjectNode metrics = trained.record().metrics().deepCopy();
     metrics.set("test", onTest.toJson());
     SpecialistModel record = SpecialistModels.withMetrics(trained.record(), metrics);
@@ -97,7 +126,8 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  private static ObjectNode summary(SpecialistModel record, EvaluationReport dev, EvaluationReport test) {
+  private static ObjectNode summary(
+      SpecialistModel record, EvaluationReport dev, EvaluationReport test) {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     o.put("name", record.name());
     o.put("version", record.version());
@@ -116,38 +146,71 @@ final class TrainCommand implements Callable<Integer> {
     return o;
   }
 
-  private void publish(SpecialistModel record, List<LabeledText> examples, Progress progress) throws Exception {
+  private void publish(SpecialistModel record, List<LabeledText> examples, Progress progress)
+      throws Exception {
     publish(main.config(), main.catalog(), record, examples, progress);
   }
 
-  /** The model to specialist-models, then its training examples to labels (the online trainer retrains from them). */
-  static void publish(AppConfig config, TopicCatalog catalog, SpecialistModel record, List<LabeledText> examples,
-      Progress progress) throws Exception {
-    Topic<SpecialistModel> models = catalog.topic(TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class));
+  /**
+   * The model to specialist-models, then its training examples to labels (the online trainer
+   * retrains from them).
+   */
+  static void publish(
+      AppConfig config,
+      TopicCatalog catalog,
+      SpecialistModel record,
+      List<LabeledText> examples,
+      Progress progress)
+      throws Exception {
+    Topic<SpecialistModel> models =
+        catalog.topic(TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class));
     Topic<LabelEvent> labels = catalog.topic(TopicRef.of(TopicRole.LABELS, LabelEvent.class));
     byte[] value = models.valueSerde().serializer().serialize(models.name(), record);
     String limit = models.spec().configs().get("max.message.bytes");
     if (limit != null && value.length > Integer.parseInt(limit)) {
-      throw new Main.UserError("the model record is " + value.length + " bytes; " + models.name() + " takes at most " + limit);
+      throw new Main.UserError(
+          "the model record is "
+              + value.length
+              + " bytes; "
+              + models.name()
+              + " takes at most "
+              + limit);
     }
-    // Stamped with the model's own time: the trainer compares models only on examples labelled after the model in
+    // Stamped with the model's own time: the trainer compares models only on examples labelled
+    // after the model in
     // service was built, and this one was trained on all of these.
     Instant at = record.createdAt();
     try (KafkaProducer<byte[], byte[]> producer = Clients.producer(config)) {
-      // The model goes first: the trainer counts as new only labels given after the model in service was built, so
+      // The model goes first: the trainer counts as new only labels given after the model in
+      // service was built, so
       // these examples (stamped with its time) start no retraining once it is loaded.
-      producer.send(new ProducerRecord<>(models.name(), record.name().getBytes(StandardCharsets.UTF_8), value)).get();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  models.name(), record.name().getBytes(StandardCharsets.UTF_8), value))
+          .get();
       List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (LabeledText e : examples) {
         LabelEvent label = new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, at);
-        sent.add(producer.send(new ProducerRecord<>(labels.name(), null, labels.valueSerde().serializer().serialize(labels.name(), label))));
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(
+                    labels.name(),
+                    null,
+                    labels.valueSerde().serializer().serialize(labels.name(), label))));
       }
       producer.flush();
       for (Future<RecordMetadata> f : sent) {
         f.get();
       }
     }
-    progress.say("published %s %s (%d bytes) to %s and %d examples to %s", record.name(), record.version(), value.length,
-        models.name(), examples.size(), labels.name());
+    progress.say(
+        "published %s %s (%d bytes) to %s and %d examples to %s",
+        record.name(),
+        record.version(),
+        value.length,
+        models.name(),
+        examples.size(),
+        labels.name());
   }
 }

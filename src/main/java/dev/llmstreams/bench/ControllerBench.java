@@ -42,30 +42,50 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * {@code bench controller}: goals through the controller, the gateway and the tools pattern over a real broker, against
- * the simulated LLM set to ask for {@code steps - 1} calculator calls before its final answer. Throughput is compared
- * with the ceiling of the LLM's concurrency C and latency L (C/L calls per second, so C/(L*steps) goals per second),
- * and what the loop adds per step is measured from the goals' own events (see {@link StepOverhead}).
+ * {@code bench controller}: goals through the controller, the gateway and the tools pattern over a
+ * real broker, against the simulated LLM set to ask for {@code steps - 1} calculator calls before
+ * its final answer. Throughput is compared with the ceiling of the LLM's concurrency C and latency
+ * L (C/L calls per second, so C/(L*steps) goals per second), and what the loop adds per step is
+ * measured from the goals' own events (see {@link StepOverhead}).
  */
 public final class ControllerBench {
-  /** Tools the bench's goals may use: the calculator, which the simulator calls with arithmetic it can evaluate. */
+  /**
+   * Tools the bench's goals may use: the calculator, which the simulator calls with arithmetic it
+   * can evaluate.
+   */
   static final String TOOL = "calculator";
 
   /**
    * What to run.
    *
-   * @param partitions of the controller's co-partitioned topics, llm-requests and tool-calls; 0: the catalog's
-   * @param inFlight goals running at once in the throughput phase (a new one is sent when one finishes); 0: all at once
-   * @param latencyGoals goals of the latency phase, run one at a time after the throughput phase: the step overhead
-   *     without queueing behind other goals; 0: none (step overhead then comes from the throughput phase)
+   * @param partitions of the controller's co-partitioned topics, llm-requests and tool-calls; 0:
+   *     the catalog's
+   * @param inFlight goals running at once in the throughput phase (a new one is sent when one
+   *     finishes); 0: all at once
+   * @param latencyGoals goals of the latency phase, run one at a time after the throughput phase:
+   *     the step overhead without queueing behind other goals; 0: none (step overhead then comes
+   *     from the throughput phase)
    * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
-   * @param clientSettings more settings of the app's Kafka clients (its {@code kafka.client.*} keys, without it)
-   * @param partitioners how the goals are spread over partitions, each measured in turn on the same broker and app
-   *     (throughput phase, then latency phase); the first one's figures are the report's top-level ones
+   * @param clientSettings more settings of the app's Kafka clients (its {@code kafka.client.*}
+   *     keys, without it)
+   * @param partitioners how the goals are spread over partitions, each measured in turn on the same
+   *     broker and app (throughput phase, then latency phase); the first one's figures are the
+   *     report's top-level ones
    */
-  public record Options(int goals, int steps, long latencyMs, int concurrency, int partitions, int inFlight,
-      int warmupGoals, int latencyGoals, Long commitIntervalMs, Map<String, String> clientSettings,
-      String bootstrap, List<InputPartitioner> partitioners, int rounds) {
+  public record Options(
+      int goals,
+      int steps,
+      long latencyMs,
+      int concurrency,
+      int partitions,
+      int inFlight,
+      int warmupGoals,
+      int latencyGoals,
+      Long commitIntervalMs,
+      Map<String, String> clientSettings,
+      String bootstrap,
+      List<InputPartitioner> partitioners,
+      int rounds) {
     public Options {
       if (rounds < 1) {
         throw new IllegalArgumentException("--rounds must be at least 1, was " + rounds);
@@ -84,17 +104,27 @@ public final class ControllerBench {
   }
 
   /**
-   * The goals of one phase as the bench saw them; {@code complete} when every goal sent had its result (else the
-   * phase ended when none finished for the stall timeout).
+   * The goals of one phase as the bench saw them; {@code complete} when every goal sent had its
+   * result (else the phase ended when none finished for the stall timeout).
    */
-  private record Driven(Map<String, Long> sentAtMs, Map<String, Long> resultAtMs, Map<String, GoalResult> results,
-      long firstSentMs, long lastResultMs, int duplicateResults, int goals, int onMurmur2Partition) {
+  private record Driven(
+      Map<String, Long> sentAtMs,
+      Map<String, Long> resultAtMs,
+      Map<String, GoalResult> results,
+      long firstSentMs,
+      long lastResultMs,
+      int duplicateResults,
+      int goals,
+      int onMurmur2Partition) {
     boolean complete() {
       return resultAtMs.size() == goals;
     }
   }
 
-  /** One partitioner's measurement: its throughput phase, the LLM calls during it, its latency phase (or null). */
+  /**
+   * One partitioner's measurement: its throughput phase, the LLM calls during it, its latency phase
+   * (or null).
+   */
   private record Phase(InputPartitioner partitioner, Driven run, long llmCalls, Driven alone) {}
 
   private final Options options;
@@ -109,26 +139,38 @@ public final class ControllerBench {
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
     Path state = Files.createTempDirectory("llmstreams-bench");
     try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress);
-        SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
-            .withLatency(Duration.ofMillis(options.latencyMs())).withToolSteps(options.steps() - 1)).start()) {
+        SimulatedLlmServer sim =
+            new SimulatedLlmServer(
+                    SimulatedLlmServer.Settings.defaults()
+                        .withLatency(Duration.ofMillis(options.latencyMs()))
+                        .withToolSteps(options.steps() - 1))
+                .start()) {
       TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
       createTopics(cluster.bootstrap(), catalog);
       AppConfig config = AppConfig.load(null, Map.of(), settings(cluster, prefix, state, sim));
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-        progress.say("gateway, controller and tools starting (concurrency %d, LLM latency %d ms, %d steps)",
+        progress.say(
+            "gateway, controller and tools starting (concurrency %d, LLM latency %d ms, %d steps)",
             options.concurrency(), options.latencyMs(), options.steps());
         BenchCluster.awaitReady(app);
         if (options.warmupGoals() > 0) {
-          // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up, then measure.
-          drive(cluster, catalog, options.warmupGoals(), "warm-up", Math.min(64, options.concurrency()),
+          // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up,
+          // then measure.
+          drive(
+              cluster,
+              catalog,
+              options.warmupGoals(),
+              "warm-up",
+              Math.min(64, options.concurrency()),
               InputPartitioner.JAVA);
         }
         List<Phase> phases = new ArrayList<>();
         List<Map<InputPartitioner, Driven>> rounds = new ArrayList<>();
         for (int round = 0; round < options.rounds(); round++) {
-          // Interleaved, the order turned each round: the machine's speed drifts within a run, and each partitioner
+          // Interleaved, the order turned each round: the machine's speed drifts within a run, and
+          // each partitioner
           // should meet the same drift.
           List<InputPartitioner> order = new ArrayList<>(options.partitioners());
           if (round % 2 == 1) {
@@ -137,13 +179,22 @@ public final class ControllerBench {
           Map<InputPartitioner, Driven> thisRound = new java.util.LinkedHashMap<>();
           for (InputPartitioner p : order) {
             long callsBefore = sim.stats().calls();
-            String label = p.label() + " goals" + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
+            String label =
+                p.label() + " goals" + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
             Driven run = drive(cluster, catalog, options.goals(), label, options.inFlight(), p);
             long llmCalls = sim.stats().calls() - callsBefore;
             thisRound.put(p, run);
             if (round == 0) {
-              Driven alone = options.latencyGoals() > 0
-                  ? drive(cluster, catalog, options.latencyGoals(), p.label() + " one at a time", 1, p) : null;
+              Driven alone =
+                  options.latencyGoals() > 0
+                      ? drive(
+                          cluster,
+                          catalog,
+                          options.latencyGoals(),
+                          p.label() + " one at a time",
+                          1,
+                          p)
+                      : null;
               phases.add(new Phase(p, run, llmCalls, alone));
             }
           }
@@ -158,24 +209,37 @@ public final class ControllerBench {
     }
   }
 
-  private Map<String, String> settings(BenchCluster cluster, String prefix, Path state, SimulatedLlmServer sim) {
+  private Map<String, String> settings(
+      BenchCluster cluster, String prefix, Path state, SimulatedLlmServer sim) {
     Map<String, String> settings = cluster.appSettings(prefix, state, sim);
-    settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()));
-    // The operator's step limit is a ceiling: a bench of more steps than its default raises it, never lowers it.
+    settings.put(
+        AppConfig.provider("openai", "concurrency"), Integer.toString(options.concurrency()));
+    // The operator's step limit is a ceiling: a bench of more steps than its default raises it,
+    // never lowers it.
     settings.put(AppConfig.CONTROLLER_MAX_STEPS, Integer.toString(Math.max(10, options.steps())));
     options.clientSettings().forEach((k, v) -> settings.put(AppConfig.CLIENT_PREFIX + k, v));
     if (options.commitIntervalMs() != null) {
-      settings.put(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
+      settings.put(
+          AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
     }
     return settings;
   }
 
   private void createTopics(String bootstrap, TopicCatalog catalog) throws Exception {
-    Set<TopicRole> resized = Set.of(TopicRole.GOALS, TopicRole.TOOL_RESULTS, TopicRole.CONTROLLER_LLM_REPLIES,
-        TopicRole.APPROVALS, TopicRole.LLM_REQUESTS, TopicRole.TOOL_CALLS);
+    Set<TopicRole> resized =
+        Set.of(
+            TopicRole.GOALS,
+            TopicRole.TOOL_RESULTS,
+            TopicRole.CONTROLLER_LLM_REPLIES,
+            TopicRole.APPROVALS,
+            TopicRole.LLM_REQUESTS,
+            TopicRole.TOOL_CALLS);
     List<TopicSpec> specs = new ArrayList<>();
     for (TopicSpec s : catalog.all()) {
-      specs.add(options.partitions() > 0 && resized.contains(s.role()) ? s.withPartitions(options.partitions()) : s);
+      specs.add(
+          options.partitions() > 0 && resized.contains(s.role())
+              ? s.withPartitions(options.partitions())
+              : s);
     }
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       new TopicAdmin(admin, (short) -1).apply(specs, false);
@@ -183,13 +247,20 @@ public final class ControllerBench {
   }
 
   /**
-   * Sends n goals, at most {@code inFlight} running at once (all at once when 0), each on the partition the
-   * partitioner gives its goal id, and waits until each has its committed result, or until none has finished for
-   * {@link #stall()} (the phase is then incomplete). A goal's result time is when this bench's read_committed consumer
-   * received it: when a user could read the answer.
+   * Sends n goals, at most {@code inFlight} running at once (all at once when 0), each on the
+   * partition the partitioner gives its goal id, and waits until each has its committed result, or
+   * until none has finished for {@link #stall()} (the phase is then incomplete). A goal's result
+   * time is when this bench's read_committed consumer received it: when a user could read the
+   * answer.
    */
-  private Driven drive(BenchCluster cluster, TopicCatalog catalog, int n, String label, int inFlight,
-      InputPartitioner partitioner) throws Exception {
+  private Driven drive(
+      BenchCluster cluster,
+      TopicCatalog catalog,
+      int n,
+      String label,
+      int inFlight,
+      InputPartitioner partitioner)
+      throws Exception {
     Topic<Goal> goals = catalog.topic(Topics.GOALS);
     Topic<GoalResult> results = catalog.topic(Topics.GOAL_RESULTS);
     Map<String, Long> sentAt = new HashMap<>();
@@ -203,9 +274,12 @@ public final class ControllerBench {
     pp.put(ProducerConfig.ACKS_CONFIG, "all");
     pp.put(ProducerConfig.LINGER_MS_CONFIG, 1);
     try (KafkaConsumer<String, String> consumer = cluster.committedReader(results.name(), false);
-        KafkaProducer<String, Goal> producer = new KafkaProducer<>(pp, goals.keySerde().serializer(),
-            goals.valueSerde().serializer())) {
-      Sender sender = new Sender(producer, goals, partitioner, producer.partitionsFor(goals.name()).size(), sentAt);
+        KafkaProducer<String, Goal> producer =
+            new KafkaProducer<>(
+                pp, goals.keySerde().serializer(), goals.valueSerde().serializer())) {
+      Sender sender =
+          new Sender(
+              producer, goals, partitioner, producer.partitionsFor(goals.name()).size(), sentAt);
       int sent = 0;
       long first = System.currentTimeMillis();
       for (; sent < window; sent++) {
@@ -214,13 +288,19 @@ public final class ControllerBench {
       producer.flush();
       long lastReport = System.nanoTime();
       long last = first;
-      Instant giveUp = Instant.now().plusSeconds(120L + 3L * n * options.steps() * options.latencyMs() / 1000L);
+      Instant giveUp =
+          Instant.now().plusSeconds(120L + 3L * n * options.steps() * options.latencyMs() / 1000L);
       Instant stalled = Instant.now().plus(stall());
-      while (resultAt.size() < n && Instant.now().isBefore(giveUp) && Instant.now().isBefore(stalled)) {
+      while (resultAt.size() < n
+          && Instant.now().isBefore(giveUp)
+          && Instant.now().isBefore(stalled)) {
         boolean sentMore = false;
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
-          GoalResult result = results.valueSerde().deserializer().deserialize(results.name(),
-              r.value().getBytes(StandardCharsets.UTF_8));
+          GoalResult result =
+              results
+                  .valueSerde()
+                  .deserializer()
+                  .deserialize(results.name(), r.value().getBytes(StandardCharsets.UTF_8));
           if (!sentAt.containsKey(result.goalId())) {
             continue;
           }
@@ -246,12 +326,16 @@ public final class ControllerBench {
         }
       }
       if (resultAt.size() == n) {
-        progress.say("%s: %d/%d goals finished in %.2f s", label, resultAt.size(), n, (last - first) / 1000.0);
+        progress.say(
+            "%s: %d/%d goals finished in %.2f s",
+            label, resultAt.size(), n, (last - first) / 1000.0);
       } else {
-        progress.say("%s: INCOMPLETE, %d/%d goals finished (%d sent), none for %d s: phase ended", label,
-            resultAt.size(), n, sent, stall().toSeconds());
+        progress.say(
+            "%s: INCOMPLETE, %d/%d goals finished (%d sent), none for %d s: phase ended",
+            label, resultAt.size(), n, sent, stall().toSeconds());
       }
-      return new Driven(sentAt, resultAt, byGoal, first, last, duplicates, n, sender.onMurmur2Partition);
+      return new Driven(
+          sentAt, resultAt, byGoal, first, last, duplicates, n, sender.onMurmur2Partition);
     }
   }
 
@@ -260,7 +344,10 @@ public final class ControllerBench {
     return Duration.ofMillis(Math.max(30_000L, 10L * options.steps() * options.latencyMs()));
   }
 
-  /** Produces goals on the partition the partitioner gives their ids, and counts those murmur2 would give too. */
+  /**
+   * Produces goals on the partition the partitioner gives their ids, and counts those murmur2 would
+   * give too.
+   */
   private static final class Sender {
     private final KafkaProducer<String, Goal> producer;
     private final Topic<Goal> topic;
@@ -269,7 +356,11 @@ public final class ControllerBench {
     private final Map<String, Long> sentAt;
     private int onMurmur2Partition;
 
-    Sender(KafkaProducer<String, Goal> producer, Topic<Goal> topic, InputPartitioner partitioner, int partitions,
+    Sender(
+        KafkaProducer<String, Goal> producer,
+        Topic<Goal> topic,
+        InputPartitioner partitioner,
+        int partitions,
         Map<String, Long> sentAt) {
       this.producer = producer;
       this.topic = topic;
@@ -279,22 +370,44 @@ public final class ControllerBench {
     }
 
     void send(String goalId) {
-      Goal goal = new Goal(goalId, "Add one and two with the calculator, then report the sum.", List.of(TOOL), null,
-          null, null, Map.of(), Instant.now());
+      Goal goal =
+          new Goal(
+              goalId,
+              "Add one and two with the calculator, then report the sum.",
+              List.of(TOOL),
+              null,
+              null,
+              null,
+              Map.of(),
+              Instant.now());
       byte[] key = topic.keySerde().serializer().serialize(topic.name(), goalId);
-      onMurmur2Partition += partitioner.partition(key, partitions)
-          == InputPartitioner.JAVA.partition(key, partitions) ? 1 : 0;
+      onMurmur2Partition +=
+          partitioner.partition(key, partitions) == InputPartitioner.JAVA.partition(key, partitions)
+              ? 1
+              : 0;
       sentAt.put(goalId, System.currentTimeMillis());
-      producer.send(new ProducerRecord<>(topic.name(), partitioner.explicitPartition(key, partitions), goalId, goal));
+      producer.send(
+          new ProducerRecord<>(
+              topic.name(), partitioner.explicitPartition(key, partitions), goalId, goal));
     }
   }
 
   /** The steps of a phase's goals, split into the parts the report shows. */
-  private record Steps(List<Double> overhead, List<Double> llmLeg, List<Double> toolLeg, List<Double> llmLatency,
+  private record Steps(
+      List<Double> overhead,
+      List<Double> llmLeg,
+      List<Double> toolLeg,
+      List<Double> llmLatency,
       List<Double> toolTime) {}
 
   private Steps steps(BenchCluster cluster, TopicCatalog catalog, Driven run) {
-    Steps out = new Steps(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    Steps out =
+        new Steps(
+            new ArrayList<>(),
+            new ArrayList<>(),
+            new ArrayList<>(),
+            new ArrayList<>(),
+            new ArrayList<>());
     for (List<GoalEvent> goal : eventsOf(cluster, catalog, run.sentAtMs().keySet()).values()) {
       for (StepOverhead.Step s : StepOverhead.of(goal)) {
         out.overhead().add((double) s.overheadMs());
@@ -309,30 +422,45 @@ public final class ControllerBench {
     return out;
   }
 
-  private ObjectNode report(BenchCluster cluster, TopicCatalog catalog, AppConfig config, List<Phase> phases) {
+  private ObjectNode report(
+      BenchCluster cluster, TopicCatalog catalog, AppConfig config, List<Phase> phases) {
     double ceiling = options.concurrency() * 1000.0 / (options.latencyMs() * options.steps());
     ObjectNode report = JsonNodeFactory.instance.objectNode();
     report.put("benchmark", "controller");
-    report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs()
-        + " ms, " + (options.steps() - 1) + " tool-call turn(s) then the final answer");
+    report.put(
+        "provider",
+        "simulated OpenAI-compatible server (not an LLM), latency "
+            + options.latencyMs()
+            + " ms, "
+            + (options.steps() - 1)
+            + " tool-call turn(s) then the final answer");
     report.put("tool_worker", "the tools pattern's calculator");
     report.put("patterns", "gateway, controller, tools");
     report.put("goals", options.goals());
     report.put("steps", options.steps());
     report.put("latency_ms", options.latencyMs());
     report.put("concurrency", options.concurrency());
-    report.put("partitions", options.partitions() > 0 ? options.partitions()
-        : catalog.spec(TopicRole.GOALS).partitions());
-    report.put("in_flight", options.inFlight() <= 0 ? "all goals at once" : Integer.toString(options.inFlight()));
+    report.put(
+        "partitions",
+        options.partitions() > 0
+            ? options.partitions()
+            : catalog.spec(TopicRole.GOALS).partitions());
+    report.put(
+        "in_flight",
+        options.inFlight() <= 0 ? "all goals at once" : Integer.toString(options.inFlight()));
     report.put("warmup_goals", options.warmupGoals());
     report.put("processing_guarantee", config.getString(AppConfig.PROCESSING_GUARANTEE));
     report.put("commit_interval_ms", config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS));
-    report.put("poll_ms", Math.min(config.getLong(AppConfig.POLL_MS),
-        config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS)));
+    report.put(
+        "poll_ms",
+        Math.min(
+            config.getLong(AppConfig.POLL_MS),
+            config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS)));
     report.put("gateway_poll_ms", config.getLong(AppConfig.GATEWAY_POLL_MS));
     ObjectNode clients = report.putObject("kafka_client_settings");
     options.clientSettings().forEach(clients::put);
-    // Every hop waits for a commit and a poll on 2 shared cores: other load on the machine shows in the overhead.
+    // Every hop waits for a commit and a poll on 2 shared cores: other load on the machine shows in
+    // the overhead.
     report.put("cpus", Runtime.getRuntime().availableProcessors());
     report.put("system_load_average_1m", GatewayBench.round(GatewayBench.loadAverage()));
     report.put("ceiling_goals_per_s", GatewayBench.round(ceiling));
@@ -343,21 +471,30 @@ public final class ControllerBench {
     for (Phase phase : phases) {
       ObjectNode measured = phase(cluster, catalog, phase, ceiling);
       partitioning.set(phase.partitioner().label(), measured);
-      progress.say("%s: %s%d/%d goals, %s goals/s (%s of the ceiling), goal latency p50 %s ms, step overhead p50 %s"
-          + " ms", phase.partitioner().label(), measured.path("complete").asBoolean() ? "" : "INCOMPLETE, ",
-          measured.path("goals_finished").asInt(), options.goals(), measured.path("goals_per_s").asText("-"),
-          measured.path("ratio").asText("-"), measured.path("goal_latency_p50_ms").asText("-"),
+      progress.say(
+          "%s: %s%d/%d goals, %s goals/s (%s of the ceiling), goal latency p50 %s ms, step overhead p50 %s"
+              + " ms",
+          phase.partitioner().label(),
+          measured.path("complete").asBoolean() ? "" : "INCOMPLETE, ",
+          measured.path("goals_finished").asInt(),
+          options.goals(),
+          measured.path("goals_per_s").asText("-"),
+          measured.path("ratio").asText("-"),
+          measured.path("goal_latency_p50_ms").asText("-"),
           measured.path("step_overhead_p50_ms").asText("-"));
     }
-    // The first phase (java, unless only librdkafka ran) keeps the top-level keys readers of older reports know.
+    // The first phase (java, unless only librdkafka ran) keeps the top-level keys readers of older
+    // reports know.
     report.put("input_partitioner", phases.get(0).partitioner().label());
     report.setAll((ObjectNode) partitioning.get(phases.get(0).partitioner().label()).deepCopy());
     if (partitioning.has("java") && partitioning.has("librdkafka")) {
       JsonNode java = partitioning.get("java");
       JsonNode librdkafka = partitioning.get("librdkafka");
-      boolean bothComplete = java.path("complete").asBoolean() && librdkafka.path("complete").asBoolean();
+      boolean bothComplete =
+          java.path("complete").asBoolean() && librdkafka.path("complete").asBoolean();
       if (bothComplete) {
-        double ratio = librdkafka.path("goals_per_s").asDouble() / java.path("goals_per_s").asDouble();
+        double ratio =
+            librdkafka.path("goals_per_s").asDouble() / java.path("goals_per_s").asDouble();
         partitioning.put("ratio_librdkafka_to_java", GatewayBench.round(ratio));
         progress.say("librdkafka / java goals/s: %.2f", ratio);
       } else {
@@ -367,45 +504,73 @@ public final class ControllerBench {
     }
     report.set("partitioning", partitioning);
     ObjectNode d = report.putObject("definitions");
-    d.put("goals_per_s", "goals finished / (time the last goal-result reached this bench's read_committed consumer"
-        + " - time the first goal was produced)");
-    d.put("ceiling_goals_per_s", "concurrency / (latency * steps): every LLM slot busy all the time");
-    d.put("step_overhead", "per LLM step, from goal-events: from the step's start (its llm_requested; for steps after"
-        + " the first, the handling of the previous step's last tool_result) to the next step's start (or finished),"
-        + " minus the LLM latency (llm_replied data.latencyMs, measured by the gateway from the provider call's start)"
-        + " minus the tool's own time (the largest tool_result data.durationMs of the step)");
-    d.put("step_overhead_phase", "step_overhead, llm_leg_overhead and tool_leg_overhead come from the latency phase:"
-        + " latency_phase_goals goals run one at a time after the throughput phase, so they measure what the loop"
-        + " adds to a step, not queueing behind other goals; loaded_* are the same measures over the throughput"
-        + " phase, where goals also wait for each other (stream threads, LLM slots, CPU)");
-    d.put("llm_leg_overhead", "step start to the controller handling llm_replied, minus data.latencyMs: request"
-        + " commit, gateway poll and queue for a free slot, reply commit, controller poll");
-    d.put("tool_leg_overhead", "llm_replied to the step's last tool_result, minus the largest durationMs (steps with"
-        + " tool calls only): tool-call commit, worker poll, result commit, controller poll");
-    d.put("goal_latency", "goal produced to its goal-result received by this bench (read_committed)");
-    d.put("llm_calls", "chat completions the simulator received during the measured goals (warm-up excluded)");
-    d.put("tool_calls", "records for the measured goals on every tool-calls.* topic (read_committed), retries included");
-    d.put("duplicate_tool_calls", "callIds seen more than once with attempt 1 on tool-calls." + TOOL
-        + ", plus callIds with more than one record on tool-results (both read_committed)");
-    d.put("partitioning", "the same workload (throughput phase, then latency phase, each with its own goal ids) once"
-        + " per input partitioner, on the same broker and app, after one warm-up produced as Java does: java, goals"
-        + " produced by a Java producer's default partitioner (murmur2 of the goal id); librdkafka, goals produced on"
-        + " partition CRC-32(goal id) % partitions, where librdkafka's default partitioner (consistent_random) puts"
-        + " them. The top-level figures are those of input_partitioner");
-    d.put("complete", "every goal of the phase (throughput and latency) had its result; otherwise a part that missed"
-        + " results ended once no goal finished for phase_stall_timeout_s, its figures cover the goals that finished,"
-        + " goals_per_s and ratio are null when the throughput part is incomplete, percentiles null when nothing was"
-        + " measured");
-    d.put("goals_on_murmur2_partition", "goals of the throughput phase produced on the partition murmur2 gives their"
-        + " id (all of them for java)");
-    d.put("ratio_librdkafka_to_java", "goals_per_s of librdkafka / goals_per_s of java; null unless both phases are"
-        + " complete");
+    d.put(
+        "goals_per_s",
+        "goals finished / (time the last goal-result reached this bench's read_committed consumer"
+            + " - time the first goal was produced)");
+    d.put(
+        "ceiling_goals_per_s", "concurrency / (latency * steps): every LLM slot busy all the time");
+    d.put(
+        "step_overhead",
+        "per LLM step, from goal-events: from the step's start (its llm_requested; for steps after"
+            + " the first, the handling of the previous step's last tool_result) to the next step's start (or finished),"
+            + " minus the LLM latency (llm_replied data.latencyMs, measured by the gateway from the provider call's start)"
+            + " minus the tool's own time (the largest tool_result data.durationMs of the step)");
+    d.put(
+        "step_overhead_phase",
+        "step_overhead, llm_leg_overhead and tool_leg_overhead come from the latency phase:"
+            + " latency_phase_goals goals run one at a time after the throughput phase, so they measure what the loop"
+            + " adds to a step, not queueing behind other goals; loaded_* are the same measures over the throughput"
+            + " phase, where goals also wait for each other (stream threads, LLM slots, CPU)");
+    d.put(
+        "llm_leg_overhead",
+        "step start to the controller handling llm_replied, minus data.latencyMs: request"
+            + " commit, gateway poll and queue for a free slot, reply commit, controller poll");
+    d.put(
+        "tool_leg_overhead",
+        "llm_replied to the step's last tool_result, minus the largest durationMs (steps with"
+            + " tool calls only): tool-call commit, worker poll, result commit, controller poll");
+    d.put(
+        "goal_latency", "goal produced to its goal-result received by this bench (read_committed)");
+    d.put(
+        "llm_calls",
+        "chat completions the simulator received during the measured goals (warm-up excluded)");
+    d.put(
+        "tool_calls",
+        "records for the measured goals on every tool-calls.* topic (read_committed), retries included");
+    d.put(
+        "duplicate_tool_calls",
+        "callIds seen more than once with attempt 1 on tool-calls."
+            + TOOL
+            + ", plus callIds with more than one record on tool-results (both read_committed)");
+    d.put(
+        "partitioning",
+        "the same workload (throughput phase, then latency phase, each with its own goal ids) once"
+            + " per input partitioner, on the same broker and app, after one warm-up produced as Java does: java, goals"
+            + " produced by a Java producer's default partitioner (murmur2 of the goal id); librdkafka, goals produced on"
+            + " partition CRC-32(goal id) % partitions, where librdkafka's default partitioner (consistent_random) puts"
+            + " them. The top-level figures are those of input_partitioner");
+    d.put(
+        "complete",
+        "every goal of the phase (throughput and latency) had its result; otherwise a part that missed"
+            + " results ended once no goal finished for phase_stall_timeout_s, its figures cover the goals that finished,"
+            + " goals_per_s and ratio are null when the throughput part is incomplete, percentiles null when nothing was"
+            + " measured");
+    d.put(
+        "goals_on_murmur2_partition",
+        "goals of the throughput phase produced on the partition murmur2 gives their"
+            + " id (all of them for java)");
+    d.put(
+        "ratio_librdkafka_to_java",
+        "goals_per_s of librdkafka / goals_per_s of java; null unless both phases are"
+            + " complete");
     return report;
   }
 
   /**
-   * Each round's goals/s per partitioner and, with java and librdkafka both measured, the round's ratio; the median
-   * of the ratios becomes {@code partitioning.ratio_librdkafka_to_java} when there is more than one round.
+   * Each round's goals/s per partitioner and, with java and librdkafka both measured, the round's
+   * ratio; the median of the ratios becomes {@code partitioning.ratio_librdkafka_to_java} when
+   * there is more than one round.
    */
   private void reportRounds(ObjectNode report, List<Map<InputPartitioner, Driven>> rounds) {
     com.fasterxml.jackson.databind.node.ArrayNode out = report.putArray("rounds");
@@ -413,16 +578,21 @@ public final class ControllerBench {
     for (int i = 0; i < rounds.size(); i++) {
       ObjectNode round = out.addObject().put("round", i + 1);
       Map<InputPartitioner, Double> rates = new java.util.LinkedHashMap<>();
-      rounds.get(i).forEach((p, run) -> {
-        round.withArray("order").add(p.label());
-        double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
-        if (run.complete()) {
-          rates.put(p, run.resultAtMs().size() / seconds);
-          round.put(p.label() + "_goals_per_s", GatewayBench.round(run.resultAtMs().size() / seconds));
-        } else {
-          round.putNull(p.label() + "_goals_per_s");
-        }
-      });
+      rounds
+          .get(i)
+          .forEach(
+              (p, run) -> {
+                round.withArray("order").add(p.label());
+                double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
+                if (run.complete()) {
+                  rates.put(p, run.resultAtMs().size() / seconds);
+                  round.put(
+                      p.label() + "_goals_per_s",
+                      GatewayBench.round(run.resultAtMs().size() / seconds));
+                } else {
+                  round.putNull(p.label() + "_goals_per_s");
+                }
+              });
       Double java = rates.get(InputPartitioner.JAVA);
       Double librdkafka = rates.get(InputPartitioner.LIBRDKAFKA);
       if (java != null && librdkafka != null) {
@@ -434,28 +604,42 @@ public final class ControllerBench {
     boolean all = ratios.size() == rounds.size();
     if (rounds.size() > 1 && partitioning.has("ratio_librdkafka_to_java")) {
       List<Double> sorted = ratios.stream().sorted().toList();
-      Double median = !all ? null : sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
-          : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
-      partitioning.set("ratio_librdkafka_to_java_first_round", partitioning.get("ratio_librdkafka_to_java"));
+      Double median =
+          !all
+              ? null
+              : sorted.size() % 2 == 1
+                  ? sorted.get(sorted.size() / 2)
+                  : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+      partitioning.set(
+          "ratio_librdkafka_to_java_first_round", partitioning.get("ratio_librdkafka_to_java"));
       if (median == null) {
         partitioning.putNull("ratio_librdkafka_to_java");
       } else {
         partitioning.put("ratio_librdkafka_to_java", GatewayBench.round(median));
         partitioning.put("ratio_librdkafka_to_java_min", GatewayBench.round(sorted.get(0)));
-        partitioning.put("ratio_librdkafka_to_java_max", GatewayBench.round(sorted.get(sorted.size() - 1)));
+        partitioning.put(
+            "ratio_librdkafka_to_java_max", GatewayBench.round(sorted.get(sorted.size() - 1)));
       }
-      progress.say("librdkafka / java goals/s over %d interleaved rounds: median %s, rounds %s", rounds.size(),
-          median == null ? "none (a round is incomplete)" : String.format(java.util.Locale.ROOT, "%.3f", median),
+      progress.say(
+          "librdkafka / java goals/s over %d interleaved rounds: median %s, rounds %s",
+          rounds.size(),
+          median == null
+              ? "none (a round is incomplete)"
+              : String.format(java.util.Locale.ROOT, "%.3f", median),
           ratios.stream().map(r -> String.format(java.util.Locale.ROOT, "%.3f", r)).toList());
     }
-    ((ObjectNode) report.get("definitions")).put("rounds", "the throughput phase run --rounds times per partitioner,"
-        + " interleaved (java then librdkafka, then the other way round, and so on); partitioning's per-partitioner"
-        + " figures are round 1's, and its ratio_librdkafka_to_java is the median of the rounds' ratios when there"
-        + " is more than one round (ratio_librdkafka_to_java_first_round keeps round 1's)");
+    ((ObjectNode) report.get("definitions"))
+        .put(
+            "rounds",
+            "the throughput phase run --rounds times per partitioner,"
+                + " interleaved (java then librdkafka, then the other way round, and so on); partitioning's per-partitioner"
+                + " figures are round 1's, and its ratio_librdkafka_to_java is the median of the rounds' ratios when there"
+                + " is more than one round (ratio_librdkafka_to_java_first_round keeps round 1's)");
   }
 
   /** One partitioner's figures: its throughput phase, step overheads from its latency phase. */
-  private ObjectNode phase(BenchCluster cluster, TopicCatalog catalog, Phase phase, double ceiling) {
+  private ObjectNode phase(
+      BenchCluster cluster, TopicCatalog catalog, Phase phase, double ceiling) {
     Driven run = phase.run();
     Driven alone = phase.alone();
     Steps loaded = steps(cluster, catalog, run);
@@ -514,7 +698,9 @@ public final class ControllerBench {
     return report;
   }
 
-  /** p50 and p99 of the values, null where there are none (an incomplete phase may measure no step). */
+  /**
+   * p50 and p99 of the values, null where there are none (an incomplete phase may measure no step).
+   */
   private static void putPercentiles(ObjectNode report, String name, List<Double> values) {
     values.sort(null);
     for (double q : new double[] {0.50, 0.99}) {
@@ -527,16 +713,27 @@ public final class ControllerBench {
     }
   }
 
-  /** The events of the given goals, per goal in partition order (one goal's events share a partition). */
-  private Map<String, List<GoalEvent>> eventsOf(BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
+  /**
+   * The events of the given goals, per goal in partition order (one goal's events share a
+   * partition).
+   */
+  private Map<String, List<GoalEvent>> eventsOf(
+      BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
     Topic<GoalEvent> topic = catalog.topic(Topics.GOAL_EVENTS);
     Map<String, List<GoalEvent>> events = new HashMap<>();
-    cluster.readAll(topic.name(), r -> {
-      if (goals.contains(r.key())) {
-        events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(topic.valueSerde().deserializer()
-            .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
-      }
-    });
+    cluster.readAll(
+        topic.name(),
+        r -> {
+          if (goals.contains(r.key())) {
+            events
+                .computeIfAbsent(r.key(), k -> new ArrayList<>())
+                .add(
+                    topic
+                        .valueSerde()
+                        .deserializer()
+                        .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
+          }
+        });
     return events;
   }
 
@@ -549,11 +746,17 @@ public final class ControllerBench {
     for (String tool : catalog.tools()) {
       Topic<ToolCall> topic = catalog.toolCalls(tool, ToolCall.class);
       List<ToolCall> seen = new ArrayList<>();
-      cluster.readAll(topic.name(), r -> {
-        if (goals.contains(r.key())) {
-          seen.add(topic.valueSerde().deserializer().deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
-        }
-      });
+      cluster.readAll(
+          topic.name(),
+          r -> {
+            if (goals.contains(r.key())) {
+              seen.add(
+                  topic
+                      .valueSerde()
+                      .deserializer()
+                      .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
+            }
+          });
       calls += seen.size();
       for (ToolCall c : seen) {
         if (c.attempt() > 1) {
@@ -566,16 +769,22 @@ public final class ControllerBench {
     Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
     Map<String, Integer> resultsPerCall = new HashMap<>();
     long[] failed = {0};
-    cluster.readAll(results.name(), r -> {
-      if (goals.contains(r.key())) {
-        ToolResult result = results.valueSerde().deserializer().deserialize(results.name(),
-            r.value().getBytes(StandardCharsets.UTF_8));
-        resultsPerCall.merge(result.callId(), 1, Integer::sum);
-        failed[0] += result.ok() ? 0 : 1;
-      }
-    });
-    long duplicates = firstAttempts.values().stream().filter(n -> n > 1).count()
-        + resultsPerCall.values().stream().filter(n -> n > 1).count();
+    cluster.readAll(
+        results.name(),
+        r -> {
+          if (goals.contains(r.key())) {
+            ToolResult result =
+                results
+                    .valueSerde()
+                    .deserializer()
+                    .deserialize(results.name(), r.value().getBytes(StandardCharsets.UTF_8));
+            resultsPerCall.merge(result.callId(), 1, Integer::sum);
+            failed[0] += result.ok() ? 0 : 1;
+          }
+        });
+    long duplicates =
+        firstAttempts.values().stream().filter(n -> n > 1).count()
+            + resultsPerCall.values().stream().filter(n -> n > 1).count();
     long resultCount = resultsPerCall.values().stream().mapToLong(Integer::longValue).sum();
     return new ToolCounts(calls, retries, resultCount, failed[0], duplicates);
   }

@@ -49,18 +49,33 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 
 /**
- * {@code bench gateway}: the gateway against a simulated LLM of latency L at concurrency C, through a
- * real broker, compared in the same run with its ceiling C/L and with a baseline that calls the provider
- * synchronously inside a stream processor.
+ * {@code bench gateway}: the gateway against a simulated LLM of latency L at concurrency C, through
+ * a real broker, compared in the same run with its ceiling C/L and with a baseline that calls the
+ * provider synchronously inside a stream processor.
  */
 public final class GatewayBench {
-  /** What to run; {@code concurrency} lists the points of the sweep, the last one is the headline. */
-  public record Options(long latencyMs, List<Integer> concurrency, int requests, int partitions, int baselineRequests,
-      int warmupRequests, String bootstrap) {}
+  /**
+   * What to run; {@code concurrency} lists the points of the sweep, the last one is the headline.
+   */
+  public record Options(
+      long latencyMs,
+      List<Integer> concurrency,
+      int requests,
+      int partitions,
+      int baselineRequests,
+      int warmupRequests,
+      String bootstrap) {}
 
   /** One measured run. */
-  public record Run(int requests, double seconds, double throughputPerS, double p50Ms, double p99Ms, long providerCalls,
-      int replies, int duplicateReplies) {}
+  public record Run(
+      int requests,
+      double seconds,
+      double throughputPerS,
+      double p50Ms,
+      double p99Ms,
+      long providerCalls,
+      int replies,
+      int duplicateReplies) {}
 
   private final Options options;
   private final Progress progress;
@@ -76,14 +91,20 @@ public final class GatewayBench {
     try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress)) {
       ObjectNode report = JsonNodeFactory.instance.objectNode();
       report.put("benchmark", "gateway");
-      report.put("provider", "simulated OpenAI-compatible server (not an LLM), latency " + options.latencyMs() + " ms");
+      report.put(
+          "provider",
+          "simulated OpenAI-compatible server (not an LLM), latency "
+              + options.latencyMs()
+              + " ms");
       report.put("latency_ms", options.latencyMs());
       report.put("partitions", options.partitions());
       report.put("warmup_requests", options.warmupRequests());
       report.put("cpus", Runtime.getRuntime().availableProcessors());
       report.put("system_load_average_1m_before", round(loadAverage()));
-      // Each point gets its own topics and app id, so no point inherits another's requests or consumer group; all are
-      // created up front, since a streams app started right after topics were deleted and created saw none of them.
+      // Each point gets its own topics and app id, so no point inherits another's requests or
+      // consumer group; all are
+      // created up front, since a streams app started right after topics were deleted and created
+      // saw none of them.
       List<TopicCatalog> points = new ArrayList<>();
       for (int i = 0; i < options.concurrency().size(); i++) {
         points.add(TopicCatalog.load().withPrefix(prefix + "c" + i + "."));
@@ -95,11 +116,19 @@ public final class GatewayBench {
       Run gateway = null;
       for (int i = 0; i < points.size(); i++) {
         int concurrency = options.concurrency().get(i);
-        // The JIT warms up once, in the first point: the later ones run in the same JVM, already compiled.
-        gateway = runGateway(cluster, points.get(i), prefix + "c" + i + ".", state.resolve("gateway-" + i), concurrency,
-            i == 0 ? options.warmupRequests() : 0);
+        // The JIT warms up once, in the first point: the later ones run in the same JVM, already
+        // compiled.
+        gateway =
+            runGateway(
+                cluster,
+                points.get(i),
+                prefix + "c" + i + ".",
+                state.resolve("gateway-" + i),
+                concurrency,
+                i == 0 ? options.warmupRequests() : 0);
         double ceiling = ceiling(concurrency);
-        sweep.addObject()
+        sweep
+            .addObject()
             .put("concurrency", concurrency)
             .put("throughput_per_s", round(gateway.throughputPerS()))
             .put("ceiling_per_s", round(ceiling))
@@ -122,8 +151,10 @@ public final class GatewayBench {
       report.put("throughput_per_s", round(gateway.throughputPerS()));
       report.put("ceiling_per_s", round(ceiling));
       report.put("ratio", round(gateway.throughputPerS() / ceiling));
-      report.put("latency_note", "p50/p99: from produce to committed reply; all requests are sent at once, so they"
-          + " include the wait for a free slot (requests / throughput at worst)");
+      report.put(
+          "latency_note",
+          "p50/p99: from produce to committed reply; all requests are sent at once, so they"
+              + " include the wait for a free slot (requests / throughput at worst)");
       report.put("p50_ms", round(gateway.p50Ms()));
       report.put("p99_ms", round(gateway.p99Ms()));
       report.put("provider_calls", gateway.providerCalls());
@@ -133,7 +164,8 @@ public final class GatewayBench {
       base.put("throughput_per_s", round(baseline.throughputPerS()));
       base.put("p50_ms", round(baseline.p50Ms()));
       base.put("provider_calls", baseline.providerCalls());
-      report.put("speedup_over_baseline", round(gateway.throughputPerS() / baseline.throughputPerS()));
+      report.put(
+          "speedup_over_baseline", round(gateway.throughputPerS() / baseline.throughputPerS()));
       report.put("system_load_average_1m", round(loadAverage()));
       return report;
     } finally {
@@ -151,17 +183,29 @@ public final class GatewayBench {
     List<SvgChart.Point> ceiling = new ArrayList<>();
     for (JsonNode p : report.path("sweep")) {
       int c = p.path("concurrency").asInt();
-      measured.add(new SvgChart.Point(c, p.path("throughput_per_s").asDouble(),
-          String.format(java.util.Locale.ROOT, "%.2f of ceiling", p.path("ratio").asDouble())));
+      measured.add(
+          new SvgChart.Point(
+              c,
+              p.path("throughput_per_s").asDouble(),
+              String.format(java.util.Locale.ROOT, "%.2f of ceiling", p.path("ratio").asDouble())));
       ceiling.add(new SvgChart.Point(c, p.path("ceiling_per_s").asDouble()));
     }
-    return new SvgChart(String.format(java.util.Locale.ROOT, "Gateway throughput against concurrency (LLM latency %d ms)",
-        report.path("latency_ms").asLong()),
-        new SvgChart.Axis("concurrency C (LLM calls in flight)", SvgChart.Scale.LINEAR),
-        new SvgChart.Axis("throughput (calls/s)", SvgChart.Scale.LINEAR))
-        .add(new SvgChart.Series(String.format(java.util.Locale.ROOT,
-            "gateway, measured (%d partition(s), exactly-once, real broker)", report.path("partitions").asInt()),
-            measured, false, true))
+    return new SvgChart(
+            String.format(
+                java.util.Locale.ROOT,
+                "Gateway throughput against concurrency (LLM latency %d ms)",
+                report.path("latency_ms").asLong()),
+            new SvgChart.Axis("concurrency C (LLM calls in flight)", SvgChart.Scale.LINEAR),
+            new SvgChart.Axis("throughput (calls/s)", SvgChart.Scale.LINEAR))
+        .add(
+            new SvgChart.Series(
+                String.format(
+                    java.util.Locale.ROOT,
+                    "gateway, measured (%d partition(s), exactly-once, real broker)",
+                    report.path("partitions").asInt()),
+                measured,
+                false,
+                true))
         .add(new SvgChart.Series("ceiling C / L", ceiling, true, false));
   }
 
@@ -169,8 +213,12 @@ public final class GatewayBench {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 
-  /** The catalog's topics, llm-requests with the partitions asked for, or with {@code baseline} the baseline's input. */
-  private void createTopics(String bootstrap, TopicCatalog catalog, boolean baseline) throws Exception {
+  /**
+   * The catalog's topics, llm-requests with the partitions asked for, or with {@code baseline} the
+   * baseline's input.
+   */
+  private void createTopics(String bootstrap, TopicCatalog catalog, boolean baseline)
+      throws Exception {
     List<TopicSpec> specs = new ArrayList<>();
     for (TopicSpec s : catalog.all()) {
       if (s.role() != TopicRole.LLM_REQUESTS) {
@@ -190,10 +238,19 @@ public final class GatewayBench {
     return requests + ".baseline";
   }
 
-  private Run runGateway(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state, int concurrency,
-      int warmupRequests) throws Exception {
-    try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
-        .withLatency(Duration.ofMillis(options.latencyMs()))).start()) {
+  private Run runGateway(
+      BenchCluster cluster,
+      TopicCatalog catalog,
+      String prefix,
+      Path state,
+      int concurrency,
+      int warmupRequests)
+      throws Exception {
+    try (SimulatedLlmServer sim =
+        new SimulatedLlmServer(
+                SimulatedLlmServer.Settings.defaults()
+                    .withLatency(Duration.ofMillis(options.latencyMs())))
+            .start()) {
       Map<String, String> settings = cluster.appSettings(prefix, state.resolve("gateway"), sim);
       settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(concurrency));
       // One workload: every slot serves it, none is kept back for interactive calls.
@@ -202,7 +259,9 @@ public final class GatewayBench {
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(new GatewayModule()));
-        progress.say("gateway starting (concurrency %d, %d partition(s))", concurrency, options.partitions());
+        progress.say(
+            "gateway starting (concurrency %d, %d partition(s))",
+            concurrency, options.partitions());
         BenchCluster.awaitReady(app);
         String requests = catalog.spec(TopicRole.LLM_REQUESTS).name();
         String replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
@@ -213,31 +272,65 @@ public final class GatewayBench {
         long callsBefore = sim.stats().calls();
         Run run = drive(cluster, requests, replies, options.requests(), "gateway C=" + concurrency);
         long calls = sim.stats().calls() - callsBefore;
-        return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), calls, run.replies(),
+        return new Run(
+            run.requests(),
+            run.seconds(),
+            run.throughputPerS(),
+            run.p50Ms(),
+            run.p99Ms(),
+            calls,
+            run.replies(),
             run.duplicateReplies());
       }
     }
   }
 
-  /** The baseline: one stream processor that calls the provider and waits for the answer before the next record. */
-  private Run runBaseline(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state) throws Exception {
-    try (SimulatedLlmServer sim = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
-        .withLatency(Duration.ofMillis(options.latencyMs()))).start();
-        OpenAiProvider provider = new OpenAiProvider(new ProviderConnection(sim.baseUrl(), null, Duration.ofSeconds(30),
-            "simulated"))) {
+  /**
+   * The baseline: one stream processor that calls the provider and waits for the answer before the
+   * next record.
+   */
+  private Run runBaseline(BenchCluster cluster, TopicCatalog catalog, String prefix, Path state)
+      throws Exception {
+    try (SimulatedLlmServer sim =
+            new SimulatedLlmServer(
+                    SimulatedLlmServer.Settings.defaults()
+                        .withLatency(Duration.ofMillis(options.latencyMs())))
+                .start();
+        OpenAiProvider provider =
+            new OpenAiProvider(
+                new ProviderConnection(sim.baseUrl(), null, Duration.ofSeconds(30), "simulated"))) {
       var requestsTopic = catalog.topic(Topics.LLM_REQUESTS);
       var repliesTopic = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
       String in = baselineTopic(requestsTopic.name());
       StreamsBuilder builder = new StreamsBuilder();
-      builder.stream(in, Consumed.with(requestsTopic.keySerde(), requestsTopic.valueSerde()).withName("baseline.requests"))
-          .mapValues(request -> {
-            long start = System.nanoTime();
-            Completion c = provider.complete(request, "simulated").join();
-            return new LlmReply(request.requestId(), request.correlationId(), request.purpose(), c.content(), c.toolCalls(),
-                c.finishReason(), c.usage(), 0.0, (System.nanoTime() - start) / 1_000_000, "openai", c.model(), false, null);
-          }, Named.as("baseline.call-provider-synchronously"))
-          .to(repliesTopic.name(), Produced.with(repliesTopic.keySerde(), repliesTopic.valueSerde())
-              .withName("baseline.replies"));
+      builder.stream(
+              in,
+              Consumed.with(requestsTopic.keySerde(), requestsTopic.valueSerde())
+                  .withName("baseline.requests"))
+          .mapValues(
+              request -> {
+                long start = System.nanoTime();
+                Completion c = provider.complete(request, "simulated").join();
+                return new LlmReply(
+                    request.requestId(),
+                    request.correlationId(),
+                    request.purpose(),
+                    c.content(),
+                    c.toolCalls(),
+                    c.finishReason(),
+                    c.usage(),
+                    0.0,
+                    (System.nanoTime() - start) / 1_000_000,
+                    "openai",
+                    c.model(),
+                    false,
+                    null);
+              },
+              Named.as("baseline.call-provider-synchronously"))
+          .to(
+              repliesTopic.name(),
+              Produced.with(repliesTopic.keySerde(), repliesTopic.valueSerde())
+                  .withName("baseline.replies"));
       Properties props = new Properties();
       props.put(StreamsConfig.APPLICATION_ID_CONFIG, prefix + "baseline");
       props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
@@ -249,8 +342,15 @@ public final class GatewayBench {
         progress.say("baseline starting (synchronous call inside the processor)");
         awaitRunning(List.of(streams));
         Run run = drive(cluster, in, repliesTopic.name(), options.baselineRequests(), "baseline");
-        return new Run(run.requests(), run.seconds(), run.throughputPerS(), run.p50Ms(), run.p99Ms(), sim.stats().calls(),
-            run.replies(), run.duplicateReplies());
+        return new Run(
+            run.requests(),
+            run.seconds(),
+            run.throughputPerS(),
+            run.p50Ms(),
+            run.p99Ms(),
+            sim.stats().calls(),
+            run.replies(),
+            run.duplicateReplies());
       }
     }
   }
@@ -267,8 +367,13 @@ public final class GatewayBench {
     }
   }
 
-  /** Produces n requests as fast as the producer allows and waits until n distinct replies are committed. */
-  private Run drive(BenchCluster cluster, String requestsTopic, String repliesTopic, int n, String label) throws Exception {
+  /**
+   * Produces n requests as fast as the producer allows and waits until n distinct replies are
+   * committed.
+   */
+  private Run drive(
+      BenchCluster cluster, String requestsTopic, String repliesTopic, int n, String label)
+      throws Exception {
     Map<String, Long> sentAt = new HashMap<>();
     List<Double> latencies = new ArrayList<>();
     Set<String> answered = new HashSet<>();
@@ -280,24 +385,47 @@ public final class GatewayBench {
     pp.put(ProducerConfig.ACKS_CONFIG, "all");
     pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     try (KafkaConsumer<String, String> consumer = cluster.committedReader(repliesTopic, false);
-        KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
+        KafkaProducer<String, String> producer =
+            new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
       String run = UUID.randomUUID().toString().substring(0, 6);
       long start = System.nanoTime();
       for (int i = 0; i < n; i++) {
         String id = label + "-" + run + "-" + i;
-        LlmRequest request = new LlmRequest(id, repliesTopic, "summarizer.chunk", "k" + (i % 64), null, null,
-            List.of(ChatMessage.user("Summarize request " + i + " of the benchmark.")), List.of(), null, 32, 0.0, null,
-            Map.of());
+        LlmRequest request =
+            new LlmRequest(
+                id,
+                repliesTopic,
+                "summarizer.chunk",
+                "k" + (i % 64),
+                null,
+                null,
+                List.of(ChatMessage.user("Summarize request " + i + " of the benchmark.")),
+                List.of(),
+                null,
+                32,
+                0.0,
+                null,
+                Map.of());
         sentAt.put(id, System.nanoTime());
-        producer.send(new ProducerRecord<>(requestsTopic, request.correlationId(),
-            new String(requestSerde.serializer().serialize(requestsTopic, request), java.nio.charset.StandardCharsets.UTF_8)));
+        producer.send(
+            new ProducerRecord<>(
+                requestsTopic,
+                request.correlationId(),
+                new String(
+                    requestSerde.serializer().serialize(requestsTopic, request),
+                    java.nio.charset.StandardCharsets.UTF_8)));
       }
       producer.flush();
       long lastReport = System.nanoTime();
-      Instant giveUp = Instant.now().plus(Duration.ofSeconds(60L + 5L * n * options.latencyMs() / 1000L));
+      Instant giveUp =
+          Instant.now().plus(Duration.ofSeconds(60L + 5L * n * options.latencyMs() / 1000L));
       while (answered.size() < n && Instant.now().isBefore(giveUp)) {
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
-          LlmReply reply = replySerde.deserializer().deserialize(repliesTopic, r.value().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          LlmReply reply =
+              replySerde
+                  .deserializer()
+                  .deserialize(
+                      repliesTopic, r.value().getBytes(java.nio.charset.StandardCharsets.UTF_8));
           Long sent = sentAt.get(reply.requestId());
           if (sent == null) {
             continue;
@@ -316,8 +444,15 @@ public final class GatewayBench {
       double seconds = (System.nanoTime() - start) / 1e9;
       Collections.sort(latencies);
       progress.say("%s: %d/%d replies in %.2f s", label, answered.size(), n, seconds);
-      return new Run(n, seconds, answered.size() / seconds, percentile(latencies, 0.50), percentile(latencies, 0.99), 0,
-          answered.size(), duplicates);
+      return new Run(
+          n,
+          seconds,
+          answered.size() / seconds,
+          percentile(latencies, 0.50),
+          percentile(latencies, 0.99),
+          0,
+          answered.size(),
+          duplicates);
     }
   }
 

@@ -35,20 +35,29 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * {@code bench summarizer --quality --dataset qmsum}: each bundled QMSum test meeting streams through the gateway and
- * the summarizer on a real broker as transcript parts (documents keyed by meeting), and its final all-time synthesis
- * is scored with ROUGE-1/2/L against the meeting's reference "summarize the whole meeting" answer, beside a lead
- * baseline (the transcript's first N tokens, N the synthesis' length) scored in the same run.
+ * {@code bench summarizer --quality --dataset qmsum}: each bundled QMSum test meeting streams
+ * through the gateway and the summarizer on a real broker as transcript parts (documents keyed by
+ * meeting), and its final all-time synthesis is scored with ROUGE-1/2/L against the meeting's
+ * reference "summarize the whole meeting" answer, beside a lead baseline (the transcript's first N
+ * tokens, N the synthesis' length) scored in the same run.
  *
- * <p>The LLM is the user's: their {@code llm.*} settings are passed on, so the summarizer purpose goes where their
- * configuration routes it, the offline engine by default (an extractive sentence selector, not an LLM).
+ * <p>The LLM is the user's: their {@code llm.*} settings are passed on, so the summarizer purpose
+ * goes where their configuration routes it, the offline engine by default (an extractive sentence
+ * selector, not an LLM).
  */
 public final class QualityBench {
-  /** Transcript parts are cut at line ends to about this many characters: a meeting arrives as a stream. */
+  /**
+   * Transcript parts are cut at line ends to about this many characters: a meeting arrives as a
+   * stream.
+   */
   static final int PART_CHARS = 3000;
+
   private static final Instant START = Instant.parse("2026-11-02T09:00:00Z");
 
-  /** A bundled meeting: its QMSum name, transcript ({@code Speaker: content} lines) and reference summary. */
+  /**
+   * A bundled meeting: its QMSum name, transcript ({@code Speaker: content} lines) and reference
+   * summary.
+   */
   record Meeting(String meeting, String transcript, String reference) {}
 
   private final AppConfig user;
@@ -72,8 +81,10 @@ public final class QualityBench {
       }
       Map<String, String> settings = new LinkedHashMap<>();
       user.originalsWithPrefix("llm.", false).forEach((k, v) -> settings.put(k, String.valueOf(v)));
-      user.originalsWithPrefix("summarizer.", false).forEach((k, v) -> settings.put(k, String.valueOf(v)));
-      // One meeting is one synthesis: no windows, so the final synthesis is the all-time one of the whole meeting.
+      user.originalsWithPrefix("summarizer.", false)
+          .forEach((k, v) -> settings.put(k, String.valueOf(v)));
+      // One meeting is one synthesis: no windows, so the final synthesis is the all-time one of the
+      // whole meeting.
       settings.put(AppConfig.SUMMARIZER_WINDOW_MS, "0");
       settings.putAll(cluster.appSettings(prefix, state));
       AppConfig config = AppConfig.load(null, Map.of(), settings);
@@ -91,9 +102,12 @@ public final class QualityBench {
         send(cluster, catalog.spec(TopicRole.DOCUMENTS).name(), parts);
         Map<String, Long> expected = new LinkedHashMap<>();
         parts.forEach((k, v) -> expected.put(k, (long) v.size()));
-        Duration quiet = Duration.ofMillis(config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS)).plusSeconds(8);
-        Map<String, Synthesis> last = SummarizerBench.awaitSyntheses(cluster, catalog.spec(TopicRole.SYNTHESES).name(),
-            expected, quiet, progress);
+        Duration quiet =
+            Duration.ofMillis(config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS))
+                .plusSeconds(8);
+        Map<String, Synthesis> last =
+            SummarizerBench.awaitSyntheses(
+                cluster, catalog.spec(TopicRole.SYNTHESES).name(), expected, quiet, progress);
         return report(meetings, parts, last, route);
       }
     }
@@ -102,7 +116,8 @@ public final class QualityBench {
   private void send(BenchCluster cluster, String topic, Map<String, List<String>> parts) {
     Properties pp = new Properties();
     pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
-    try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
       int m = 0;
       for (Map.Entry<String, List<String>> e : parts.entrySet()) {
         for (int i = 0; i < e.getValue().size(); i++) {
@@ -119,18 +134,35 @@ public final class QualityBench {
     }
   }
 
-  static ObjectNode report(List<Meeting> meetings, Map<String, List<String>> parts, Map<String, Synthesis> last,
+  static ObjectNode report(
+      List<Meeting> meetings,
+      Map<String, List<String>> parts,
+      Map<String, Synthesis> last,
       String route) {
     ObjectNode report = JsonNodeFactory.instance.objectNode();
     report.put("benchmark", "summarizer-quality");
-    report.put("dataset", "qmsum (test split, " + meetings.size() + " meetings bundled, MIT licence)");
+    report.put(
+        "dataset", "qmsum (test split, " + meetings.size() + " meetings bundled, MIT licence)");
     report.put("provider", route);
-    report.put("provider_note", "offline".equals(route)
-        ? "the offline engine: extractive sentence selection, not an LLM" : "the LLM the configuration routes the summarizer to");
+    report.put(
+        "provider_note",
+        "offline".equals(route)
+            ? "the offline engine: extractive sentence selection, not an LLM"
+            : "the LLM the configuration routes the summarizer to");
     TreeSet<String> models = new TreeSet<>();
-    last.values().forEach(s -> models.add(s.model() == null ? "(none: the top was one node, no synthesis call)" : s.model()));
-    report.putArray("synthesis_models").addAll(models.stream().map(JsonNodeFactory.instance::textNode).toList());
-    report.put("rouge", "lower-cased [a-z0-9]+ tokens, no stemming; ROUGE-L is the LCS over the whole text");
+    last.values()
+        .forEach(
+            s ->
+                models.add(
+                    s.model() == null
+                        ? "(none: the top was one node, no synthesis call)"
+                        : s.model()));
+    report
+        .putArray("synthesis_models")
+        .addAll(models.stream().map(JsonNodeFactory.instance::textNode).toList());
+    report.put(
+        "rouge",
+        "lower-cased [a-z0-9]+ tokens, no stemming; ROUGE-L is the LCS over the whole text");
     double[][] sums = new double[2][6];
     var rows = report.putArray("meetings");
     for (Meeting m : meetings) {
@@ -150,7 +182,9 @@ public final class QualityBench {
       scores(row.putObject("lead"), lead, reference, sums[1]);
     }
     ObjectNode mean = report.putObject("mean");
-    String[] names = {"rouge1_f1", "rouge1_recall", "rouge2_f1", "rouge2_recall", "rougeL_f1", "rougeL_recall"};
+    String[] names = {
+      "rouge1_f1", "rouge1_recall", "rouge2_f1", "rouge2_recall", "rougeL_f1", "rougeL_recall"
+    };
     for (int side = 0; side < 2; side++) {
       ObjectNode o = mean.putObject(side == 0 ? "synthesis" : "lead");
       for (int i = 0; i < names.length; i++) {
@@ -160,8 +194,13 @@ public final class QualityBench {
     return report;
   }
 
-  private static void scores(ObjectNode out, List<String> candidate, List<String> reference, double[] sums) {
-    Rouge.Score[] s = {Rouge.n(candidate, reference, 1), Rouge.n(candidate, reference, 2), Rouge.l(candidate, reference)};
+  private static void scores(
+      ObjectNode out, List<String> candidate, List<String> reference, double[] sums) {
+    Rouge.Score[] s = {
+      Rouge.n(candidate, reference, 1),
+      Rouge.n(candidate, reference, 2),
+      Rouge.l(candidate, reference)
+    };
     String[] names = {"rouge1", "rouge2", "rougeL"};
     for (int i = 0; i < s.length; i++) {
       out.put(names[i] + "_f1", GatewayBench.round(s[i].f1()));
@@ -171,7 +210,10 @@ public final class QualityBench {
     }
   }
 
-  /** A transcript cut at line ends into parts of at most {@code maxChars} (a longer single line is a part alone). */
+  /**
+   * A transcript cut at line ends into parts of at most {@code maxChars} (a longer single line is a
+   * part alone).
+   */
   static List<String> parts(String transcript, int maxChars) {
     List<String> out = new ArrayList<>();
     StringBuilder part = new StringBuilder();
@@ -190,12 +232,19 @@ public final class QualityBench {
 
   static List<Meeting> meetings() throws Exception {
     List<Meeting> out = new ArrayList<>();
-    try (var in = new BufferedReader(new InputStreamReader(QualityBench.class.getClassLoader()
-        .getResourceAsStream("quality/qmsum-test.jsonl"), StandardCharsets.UTF_8))) {
+    try (var in =
+        new BufferedReader(
+            new InputStreamReader(
+                QualityBench.class.getClassLoader().getResourceAsStream("quality/qmsum-test.jsonl"),
+                StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
         JsonNode n = Json.tree(line);
-        out.add(new Meeting(n.path("meeting").asText(), n.path("transcript").asText(), n.path("reference").asText()));
+        out.add(
+            new Meeting(
+                n.path("meeting").asText(),
+                n.path("transcript").asText(),
+                n.path("reference").asText()));
       }
     }
     return out;

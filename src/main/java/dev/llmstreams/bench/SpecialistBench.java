@@ -45,10 +45,11 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * {@code bench specialist}: each model kind trained on the training file and scored on the test file (accuracy, macro
- * F1, and the share and accuracy of events kept at the model's own threshold), then the best one served by the
- * specialist over a real broker: events per second from produced requests to committed classifications, against
- * the same model's speed outside Kafka (one thread, one prediction per event, as a stream thread calls it).
+ * {@code bench specialist}: each model kind trained on the training file and scored on the test
+ * file (accuracy, macro F1, and the share and accuracy of events kept at the model's own
+ * threshold), then the best one served by the specialist over a real broker: events per second from
+ * produced requests to committed classifications, against the same model's speed outside Kafka (one
+ * thread, one prediction per event, as a stream thread calls it).
  */
 public final class SpecialistBench {
   /** The model's name on the bench's own topics. */
@@ -64,12 +65,21 @@ public final class SpecialistBench {
    * @param warmupEvents requests streamed first and not measured, so the JIT has compiled the path
    * @param commitIntervalMs the app's commit.interval.ms; null: the app's default
    * @param chart an SVG of accuracy against coverage for each kind, or null
-   * @param model a saved model (read from {@code train --out DIR}) to score and serve instead of training the kinds,
-   *     or null
+   * @param model a saved model (read from {@code train --out DIR}) to score and serve instead of
+   *     training the kinds, or null
    * @param rounds how many inline phases, each followed by the model alone on the same texts
    */
-  public record Options(List<LabeledText> train, List<LabeledText> test, String dataset, List<ModelKind> kinds,
-      int events, int warmupEvents, Long commitIntervalMs, Path chart, String bootstrap, SpecialistModel model,
+  public record Options(
+      List<LabeledText> train,
+      List<LabeledText> test,
+      String dataset,
+      List<ModelKind> kinds,
+      int events,
+      int warmupEvents,
+      Long commitIntervalMs,
+      Path chart,
+      String bootstrap,
+      SpecialistModel model,
       int rounds) {
     public Options {
       if (kinds.isEmpty() && model == null) {
@@ -79,18 +89,29 @@ public final class SpecialistBench {
         throw new IllegalArgumentException("--events must be at least 1, was " + events);
       }
       if (rounds < 1 || rounds > events) {
-        throw new IllegalArgumentException("--rounds must be between 1 and --events, was " + rounds);
+        throw new IllegalArgumentException(
+            "--rounds must be between 1 and --events, was " + rounds);
       }
     }
   }
 
   /** One model kind, trained and scored. */
-  private record Scored(ModelKind kind, TrainedModel trained, EvaluationReport test, double trainingSeconds,
+  private record Scored(
+      ModelKind kind,
+      TrainedModel trained,
+      EvaluationReport test,
+      double trainingSeconds,
       List<double[]> curve) {}
 
   /** The requests of one inline phase as the bench saw them. */
-  private record Streamed(int sent, int classified, int duplicates, long firstSentMs, long lastClassifiedMs,
-      List<Double> latencyMs, Set<String> versions) {
+  private record Streamed(
+      int sent,
+      int classified,
+      int duplicates,
+      long firstSentMs,
+      long lastClassifiedMs,
+      List<Double> latencyMs,
+      Set<String> versions) {
     double seconds() {
       return Math.max(1, lastClassifiedMs - firstSentMs) / 1000.0;
     }
@@ -101,11 +122,15 @@ public final class SpecialistBench {
   }
 
   /**
-   * One round: an inline phase, then the model alone on the same texts; and where the stream thread's time went in
-   * the inline phase: its CPU time and the model's prediction time (mean, and share of the round's wall time), and
-   * the JIT compiler's time in this JVM over the round.
+   * One round: an inline phase, then the model alone on the same texts; and where the stream
+   * thread's time went in the inline phase: its CPU time and the model's prediction time (mean, and
+   * share of the round's wall time), and the JIT compiler's time in this JVM over the round.
    */
-  private record Round(Streamed inline, double aloneBeforePerS, double aloneAfterPerS, StreamThreadTime spent,
+  private record Round(
+      Streamed inline,
+      double aloneBeforePerS,
+      double aloneAfterPerS,
+      StreamThreadTime spent,
       long jitMs) {
     double alonePerS() {
       return (aloneBeforePerS + aloneAfterPerS) / 2;
@@ -146,7 +171,8 @@ public final class SpecialistBench {
         scored.add(trainAndScore(kind));
       }
     }
-    Scored best = Collections.max(scored, java.util.Comparator.comparingDouble(s -> s.test().accuracy()));
+    Scored best =
+        Collections.max(scored, java.util.Comparator.comparingDouble(s -> s.test().accuracy()));
     progress.say("serving the %s model inline through a real broker", best.kind().id());
     List<Round> inline = inline(best.trained());
     if (options.chart() != null) {
@@ -158,14 +184,27 @@ public final class SpecialistBench {
   private Scored trainAndScore(ModelKind kind) {
     progress.say("training the %s model on %d examples ...", kind.id(), options.train().size());
     long start = System.nanoTime();
-    TrainedModel trained = ModelTrainer.train(MODEL, options.train(), TrainingOptions.defaults().withKind(kind),
-        step -> progress.say("  %s: %s", kind.id(), step));
+    TrainedModel trained =
+        ModelTrainer.train(
+            MODEL,
+            options.train(),
+            TrainingOptions.defaults().withKind(kind),
+            step -> progress.say("  %s: %s", kind.id(), step));
     double seconds = (System.nanoTime() - start) / 1e9;
     TextClassifier model = trained.classifier();
-    EvaluationReport test = Evaluation.evaluate(model, options.test(), model.recommendedThreshold());
-    progress.say("%s: accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.3f, accuracy %.4f; %.0f events/s;"
-            + " trained in %.1f s", kind.id(), test.accuracy(), test.macroF1(), test.threshold(),
-        test.coverageAtThreshold(), test.accuracyAtThreshold(), test.eventsPerS(), seconds);
+    EvaluationReport test =
+        Evaluation.evaluate(model, options.test(), model.recommendedThreshold());
+    progress.say(
+        "%s: accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.3f, accuracy %.4f; %.0f events/s;"
+            + " trained in %.1f s",
+        kind.id(),
+        test.accuracy(),
+        test.macroF1(),
+        test.threshold(),
+        test.coverageAtThreshold(),
+        test.accuracyAtThreshold(),
+        test.eventsPerS(),
+        seconds);
     return new Scored(kind, trained, test, seconds, coverageCurve(model, options.test()));
   }
 
@@ -179,19 +218,31 @@ public final class SpecialistBench {
   private Scored scoreSaved(SpecialistModel record) {
     TextClassifier model = SpecialistModels.load(record);
     ModelKind kind = ModelKind.ofFormat(record.format());
-    progress.say("scoring the saved %s model %s (%s) on %d examples ...", kind.id(), record.name(), record.version(),
-        options.test().size());
-    EvaluationReport test = Evaluation.evaluate(model, options.test(), model.recommendedThreshold());
-    progress.say("%s: accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.3f, accuracy %.4f; %.0f events/s",
-        kind.id(), test.accuracy(), test.macroF1(), test.threshold(), test.coverageAtThreshold(),
-        test.accuracyAtThreshold(), test.eventsPerS());
-    return new Scored(kind, new TrainedModel(model, record, null), test, Double.NaN,
+    progress.say(
+        "scoring the saved %s model %s (%s) on %d examples ...",
+        kind.id(), record.name(), record.version(), options.test().size());
+    EvaluationReport test =
+        Evaluation.evaluate(model, options.test(), model.recommendedThreshold());
+    progress.say(
+        "%s: accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.3f, accuracy %.4f; %.0f events/s",
+        kind.id(),
+        test.accuracy(),
+        test.macroF1(),
+        test.threshold(),
+        test.coverageAtThreshold(),
+        test.accuracyAtThreshold(),
+        test.eventsPerS());
+    return new Scored(
+        kind,
+        new TrainedModel(model, record, null),
+        test,
+        Double.NaN,
         coverageCurve(model, options.test()));
   }
 
   /**
-   * Coverage and accuracy of the kept events at every threshold that keeps one more event: {coverage, accuracy},
-   * from all events kept to the single most confident one.
+   * Coverage and accuracy of the kept events at every threshold that keeps one more event:
+   * {coverage, accuracy}, from all events kept to the single most confident one.
    */
   static List<double[]> coverageCurve(TextClassifier model, List<LabeledText> test) {
     List<Prediction> predictions = model.predictAll(test.stream().map(LabeledText::text).toList());
@@ -199,7 +250,9 @@ public final class SpecialistBench {
     for (int i = 0; i < order.length; i++) {
       order[i] = i;
     }
-    java.util.Arrays.sort(order, (a, b) -> Double.compare(predictions.get(b).confidence(), predictions.get(a).confidence()));
+    java.util.Arrays.sort(
+        order,
+        (a, b) -> Double.compare(predictions.get(b).confidence(), predictions.get(a).confidence()));
     List<double[]> curve = new ArrayList<>();
     int right = 0;
     for (int k = 0; k < order.length; k++) {
@@ -221,7 +274,8 @@ public final class SpecialistBench {
       }
       Map<String, String> settings = cluster.appSettings(prefix, state);
       settings.put(AppConfig.SPECIALIST_MODEL_NAME, record.name());
-      // Annotation alone is measured: with threshold 0 no event is escalated (the escalation share is reported
+      // Annotation alone is measured: with threshold 0 no event is escalated (the escalation share
+      // is reported
       // from the test set instead).
       settings.put(AppConfig.SPECIALIST_THRESHOLD, "0");
       if (options.commitIntervalMs() != null) {
@@ -236,13 +290,18 @@ public final class SpecialistBench {
         BenchCluster.awaitReady(app);
         publish(cluster, catalog, record);
         awaitServed(module, record.version());
-        progress.say("model %s in service; warming up with %d events", record.version(), options.warmupEvents());
+        progress.say(
+            "model %s in service; warming up with %d events",
+            record.version(), options.warmupEvents());
         if (options.warmupEvents() > 0) {
           stream(cluster, catalog, options.warmupEvents(), options.events(), "warm-up");
         }
-        // Rounds: the model alone on a round's texts, the same texts inline, then alone again (the broker and the app
-        // up and idle; one thread, one prediction per event). The inline rate is compared with the mean of the two
-        // alone rates around it, so a machine that speeds up or slows down over a round weighs on both sides alike.
+        // Rounds: the model alone on a round's texts, the same texts inline, then alone again (the
+        // broker and the app
+        // up and idle; one thread, one prediction per event). The inline rate is compared with the
+        // mean of the two
+        // alone rates around it, so a machine that speeds up or slows down over a round weighs on
+        // both sides alike.
         List<Round> rounds = new ArrayList<>();
         int offset = 0;
         for (int r = 0; r < options.rounds(); r++) {
@@ -260,10 +319,19 @@ public final class SpecialistBench {
           double aloneAfter = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
           Round round = new Round(inline, aloneBefore, aloneAfter, spent, jit);
           double alone = round.alonePerS();
-          progress.say("round %d: inline %.1f events/s, the model alone %.1f events/s (%.1f before, %.1f after): ratio"
+          progress.say(
+              "round %d: inline %.1f events/s, the model alone %.1f events/s (%.1f before, %.1f after): ratio"
                   + " %.3f (inline, a prediction took %.2f ms on average, %.0f%% of the time; the stream thread was on a"
-                  + " CPU %.0f%% of the time; JIT compiling %.1f s)", r + 1, inline.perS(), alone, aloneBefore,
-              aloneAfter, round.ratio(), round.predictMsMean(), 100 * round.predictShare(), 100 * round.cpuShare(),
+                  + " CPU %.0f%% of the time; JIT compiling %.1f s)",
+              r + 1,
+              inline.perS(),
+              alone,
+              aloneBefore,
+              aloneAfter,
+              round.ratio(),
+              round.predictMsMean(),
+              100 * round.predictShare(),
+              100 * round.cpuShare(),
               jit / 1000.0);
           rounds.add(round);
           offset += n;
@@ -278,16 +346,19 @@ public final class SpecialistBench {
   /** Milliseconds this JVM's JIT compilers have spent so far (-1 when the JVM does not say). */
   private static long jitMs() {
     var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    return jit != null && jit.isCompilationTimeMonitoringSupported()
+        ? jit.getTotalCompilationTime()
+        : -1;
   }
 
   /**
-   * Cumulative time of the app's stream threads: CPU time (the JVM's per-thread clock) and the time the model took
-   * to label events ({@code llmstreams.specialist.inference}), with the count.
+   * Cumulative time of the app's stream threads: CPU time (the JVM's per-thread clock) and the time
+   * the model took to label events ({@code llmstreams.specialist.inference}), with the count.
    */
   private record StreamThreadTime(long cpuNanos, double predictNanos, long predictions) {
     static StreamThreadTime of(io.micrometer.core.instrument.MeterRegistry registry) {
-      java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+      java.lang.management.ThreadMXBean threads =
+          java.lang.management.ManagementFactory.getThreadMXBean();
       long cpu = 0;
       for (Thread t : Thread.getAllStackTraces().keySet()) {
         if (t.getName().contains("-StreamThread-")) {
@@ -296,7 +367,8 @@ public final class SpecialistBench {
       }
       double predictNanos = 0;
       long predictions = 0;
-      for (io.micrometer.core.instrument.Timer t : registry.find("llmstreams.specialist.inference").timers()) {
+      for (io.micrometer.core.instrument.Timer t :
+          registry.find("llmstreams.specialist.inference").timers()) {
         predictNanos += t.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS);
         predictions += t.count();
       }
@@ -304,37 +376,43 @@ public final class SpecialistBench {
     }
 
     StreamThreadTime minus(StreamThreadTime before) {
-      return new StreamThreadTime(cpuNanos - before.cpuNanos, predictNanos - before.predictNanos,
+      return new StreamThreadTime(
+          cpuNanos - before.cpuNanos,
+          predictNanos - before.predictNanos,
           predictions - before.predictions);
     }
   }
 
-  private static void publish(BenchCluster cluster, TopicCatalog catalog, SpecialistModel record) throws Exception {
+  private static void publish(BenchCluster cluster, TopicCatalog catalog, SpecialistModel record)
+      throws Exception {
     Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
     Properties pp = new Properties();
     pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
     pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 9 * 1024 * 1024);
-    try (KafkaProducer<String, SpecialistModel> producer = new KafkaProducer<>(pp, models.keySerde().serializer(),
-        models.valueSerde().serializer())) {
+    try (KafkaProducer<String, SpecialistModel> producer =
+        new KafkaProducer<>(pp, models.keySerde().serializer(), models.valueSerde().serializer())) {
       producer.send(new ProducerRecord<>(models.name(), record.name(), record)).get();
     }
   }
 
   private void awaitServed(SpecialistModule module, String version) throws InterruptedException {
     Instant giveUp = Instant.now().plusSeconds(120);
-    while (module.currentModel().get() == null || !module.currentModel().get().version().equals(version)) {
+    while (module.currentModel().get() == null
+        || !module.currentModel().get().version().equals(version)) {
       if (Instant.now().isAfter(giveUp)) {
-        throw new IllegalStateException("the specialist did not load model " + version + " within 120 s");
+        throw new IllegalStateException(
+            "the specialist did not load model " + version + " within 120 s");
       }
       Thread.sleep(50);
     }
   }
 
   /**
-   * Produces n requests as fast as the producer takes them and waits until each has its committed classification
-   * (read_committed: when a user could read it).
+   * Produces n requests as fast as the producer takes them and waits until each has its committed
+   * classification (read_committed: when a user could read it).
    */
-  private Streamed stream(BenchCluster cluster, TopicCatalog catalog, int n, int offset, String label)
+  private Streamed stream(
+      BenchCluster cluster, TopicCatalog catalog, int n, int offset, String label)
       throws Exception {
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
     Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
@@ -347,14 +425,17 @@ public final class SpecialistBench {
     Set<String> versions = new HashSet<>();
     List<Double> latencyMs = new ArrayList<>();
     int duplicates = 0;
-    try (KafkaConsumer<String, String> consumer = cluster.committedReader(classifications.name(), false);
-        KafkaProducer<String, ClassificationRequest> producer = new KafkaProducer<>(pp,
-            requests.keySerde().serializer(), requests.valueSerde().serializer())) {
+    try (KafkaConsumer<String, String> consumer =
+            cluster.committedReader(classifications.name(), false);
+        KafkaProducer<String, ClassificationRequest> producer =
+            new KafkaProducer<>(
+                pp, requests.keySerde().serializer(), requests.valueSerde().serializer())) {
       long first = System.currentTimeMillis();
       for (int i = 0; i < n; i++) {
         String id = run + i;
         String text = options.test().get((offset + i) % options.test().size()).text();
-        producer.send(new ProducerRecord<>(requests.name(), id, new ClassificationRequest(id, text, null)));
+        producer.send(
+            new ProducerRecord<>(requests.name(), id, new ClassificationRequest(id, text, null)));
       }
       producer.flush();
       long last = first;
@@ -365,8 +446,11 @@ public final class SpecialistBench {
           if (r.key() == null || !r.key().startsWith(run)) {
             continue;
           }
-          Classification c = classifications.valueSerde().deserializer().deserialize(classifications.name(),
-              r.value().getBytes(StandardCharsets.UTF_8));
+          Classification c =
+              classifications
+                  .valueSerde()
+                  .deserializer()
+                  .deserialize(classifications.name(), r.value().getBytes(StandardCharsets.UTF_8));
           if (!seen.add(c.eventId())) {
             duplicates++;
             continue;
@@ -380,27 +464,45 @@ public final class SpecialistBench {
           lastReport = System.nanoTime();
         }
       }
-      progress.say("%s: %d/%d classified in %.2f s", label, seen.size(), n, (last - first) / 1000.0);
+      progress.say(
+          "%s: %d/%d classified in %.2f s", label, seen.size(), n, (last - first) / 1000.0);
       return new Streamed(n, seen.size(), duplicates, first, last, latencyMs, versions);
     }
   }
 
-  /** Accuracy against coverage of each model along its thresholds, with each model's own threshold marked. */
+  /**
+   * Accuracy against coverage of each model along its thresholds, with each model's own threshold
+   * marked.
+   */
   private void chart(List<Scored> scored) throws java.io.IOException {
-    SvgChart chart = new SvgChart("Specialist, " + options.dataset() + " test: accuracy against coverage",
-        new SvgChart.Axis("coverage (share of events the model keeps; the rest are escalated)", SvgChart.Scale.LINEAR),
-        new SvgChart.Axis("accuracy of the kept events", SvgChart.Scale.LINEAR_FROM_DATA));
+    SvgChart chart =
+        new SvgChart(
+            "Specialist, " + options.dataset() + " test: accuracy against coverage",
+            new SvgChart.Axis(
+                "coverage (share of events the model keeps; the rest are escalated)",
+                SvgChart.Scale.LINEAR),
+            new SvgChart.Axis("accuracy of the kept events", SvgChart.Scale.LINEAR_FROM_DATA));
     for (Scored s : scored) {
       List<SvgChart.Point> points = new ArrayList<>();
       int step = Math.max(1, s.curve().size() / 100);
       for (int i = 0; i < s.curve().size(); i += step) {
         points.add(new SvgChart.Point(s.curve().get(i)[0], s.curve().get(i)[1]));
       }
-      points.add(new SvgChart.Point(s.curve().get(s.curve().size() - 1)[0], s.curve().get(s.curve().size() - 1)[1]));
+      points.add(
+          new SvgChart.Point(
+              s.curve().get(s.curve().size() - 1)[0], s.curve().get(s.curve().size() - 1)[1]));
       chart.add(new SvgChart.Series(s.kind().id(), points, false, false));
-      chart.add(new SvgChart.Series(s.kind().id() + " at its threshold", List.of(new SvgChart.Point(
-          s.test().coverageAtThreshold(), s.test().accuracyAtThreshold(),
-          String.format(java.util.Locale.ROOT, "%s %.2f", s.kind().id(), s.test().threshold()))), false, true));
+      chart.add(
+          new SvgChart.Series(
+              s.kind().id() + " at its threshold",
+              List.of(
+                  new SvgChart.Point(
+                      s.test().coverageAtThreshold(),
+                      s.test().accuracyAtThreshold(),
+                      String.format(
+                          java.util.Locale.ROOT, "%s %.2f", s.kind().id(), s.test().threshold()))),
+              false,
+              true));
     }
     chart.write(options.chart());
     progress.say("chart written to %s", options.chart());
@@ -453,7 +555,8 @@ public final class SpecialistBench {
       versions.addAll(r.inline().versions());
       latency.addAll(r.inline().latencyMs());
       ratios.add(r.ratio());
-      perRound.addObject()
+      perRound
+          .addObject()
           .put("events", r.inline().sent())
           .put("events_per_s_inline", GatewayBench.round(r.inline().perS()))
           .put("events_per_s_model_alone", GatewayBench.round(r.alonePerS()))
@@ -478,29 +581,37 @@ public final class SpecialistBench {
     in.put("events_per_s_inline", GatewayBench.round(classified / inlineSeconds));
     in.put("events_per_s_model_alone", GatewayBench.round(sent / aloneSeconds));
     in.put("ratio_inline_to_model", GatewayBench.round(median(ratios)));
-    in.put("ratio_of_totals", GatewayBench.round((classified / inlineSeconds) / (sent / aloneSeconds)));
+    in.put(
+        "ratio_of_totals",
+        GatewayBench.round((classified / inlineSeconds) / (sent / aloneSeconds)));
     in.put("ratio_min", GatewayBench.round(ratios.get(0)));
     in.put("ratio_max", GatewayBench.round(ratios.get(ratios.size() - 1)));
     in.set("rounds", perRound);
     ArrayNode note = in.putArray("notes");
-    note.add("inline: from the first request of a round produced to its last classification committed"
-        + " (read_committed), one stream thread, exactly-once; threshold 0 so no event is escalated");
-    note.add("model alone: the mean of two runs on the round's texts, one right before and one right after its inline"
-        + " phase, with the broker and the app up and idle: one thread, one predict per event, after a warm-up");
-    note.add("ratio_inline_to_model: the median of the rounds' ratios; ratio_of_totals: all inline events over all"
-        + " inline time, against all alone events over all alone time");
-    note.add("per round, where the inline time went: prediction_ms_mean_inline against prediction_ms_mean_alone is"
-        + " the model slowed by sharing the CPUs with the broker and Kafka clients; prediction_share_of_inline_time is"
-        + " the share of the round's wall time the model was predicting (the rest is Kafka's work per event, commits"
-        + " and waits); stream_thread_cpu_share is the stream thread's CPU time over the wall time; jit_compile_s is"
-        + " the JIT compilers' time in this JVM during the round");
+    note.add(
+        "inline: from the first request of a round produced to its last classification committed"
+            + " (read_committed), one stream thread, exactly-once; threshold 0 so no event is escalated");
+    note.add(
+        "model alone: the mean of two runs on the round's texts, one right before and one right after its inline"
+            + " phase, with the broker and the app up and idle: one thread, one predict per event, after a warm-up");
+    note.add(
+        "ratio_inline_to_model: the median of the rounds' ratios; ratio_of_totals: all inline events over all"
+            + " inline time, against all alone events over all alone time");
+    note.add(
+        "per round, where the inline time went: prediction_ms_mean_inline against prediction_ms_mean_alone is"
+            + " the model slowed by sharing the CPUs with the broker and Kafka clients; prediction_share_of_inline_time is"
+            + " the share of the round's wall time the model was predicting (the rest is Kafka's work per event, commits"
+            + " and waits); stream_thread_cpu_share is the stream thread's CPU time over the wall time; jit_compile_s is"
+            + " the JIT compilers' time in this JVM during the round");
     Collections.sort(latency);
     in.put("in_app_latency_ms_p50", GatewayBench.round(GatewayBench.percentile(latency, 0.50)));
     in.put("in_app_latency_ms_p99", GatewayBench.round(GatewayBench.percentile(latency, 0.99)));
     report.put("cpus", Runtime.getRuntime().availableProcessors());
-    report.put("system_load_average_1m", GatewayBench.round(
-        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    report.put(
+        "system_load_average_1m",
+        GatewayBench.round(
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                .getSystemLoadAverage()));
     return report;
   }
-
 }

@@ -14,25 +14,33 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code llm-streams kafka start|stop|status}: a real local KRaft broker for machines without Docker.
+ * {@code llm-streams kafka start|stop|status}: a real local KRaft broker for machines without
+ * Docker.
  *
- * <p>Option defaults come from one {@link Defaults} (the app config passes its own); build the command
- * with {@link #commandLine(Defaults)} so that {@code --help} shows them.
+ * <p>Option defaults come from one {@link Defaults} (the app config passes its own); build the
+ * command with {@link #commandLine(Defaults)} so that {@code --help} shows them.
  */
-@Command(name = "kafka",
-    description = "Run a real single-node Kafka broker (KRaft) from the jars this application ships.",
+@Command(
+    name = "kafka",
+    description =
+        "Run a real single-node Kafka broker (KRaft) from the jars this application ships.",
     mixinStandardHelpOptions = true,
     subcommands = {KafkaCommand.Start.class, KafkaCommand.Stop.class, KafkaCommand.Status.class})
 public final class KafkaCommand implements Runnable {
 
   /** Exit code of {@code status} when the broker is not running, as for LSB init scripts. */
   public static final int EXIT_NOT_RUNNING = 3;
+
   public static final int EXIT_ERROR = 1;
 
   /** Defaults of the options; {@code controllerPort == null} means port + 1. */
   public record Defaults(Path home, String host, int port, Integer controllerPort, String heap) {
     public static Defaults builtIn() {
-      return new Defaults(LocalBroker.DEFAULT_HOME, LocalBroker.DEFAULT_HOST, LocalBroker.DEFAULT_PORT, null,
+      return new Defaults(
+          LocalBroker.DEFAULT_HOME,
+          LocalBroker.DEFAULT_HOST,
+          LocalBroker.DEFAULT_PORT,
+          null,
           LocalBroker.DEFAULT_HEAP);
     }
 
@@ -43,11 +51,16 @@ public final class KafkaCommand implements Runnable {
           return null;
         }
         switch (option.longestName()) {
-          case "--home": return home.toString();
-          case "--host": return host;
-          case "--port": return Integer.toString(port);
-          case "--heap": return heap;
-          default: return null;
+          case "--home":
+            return home.toString();
+          case "--host":
+            return host;
+          case "--port":
+            return Integer.toString(port);
+          case "--heap":
+            return heap;
+          default:
+            return null;
         }
       };
     }
@@ -81,18 +94,28 @@ public final class KafkaCommand implements Runnable {
     @ParentCommand KafkaCommand parent;
     @Spec CommandSpec spec;
 
-    @Option(names = "--home", paramLabel = "DIR",
-        description = "Directory for the broker's config, data and logs (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--home",
+        paramLabel = "DIR",
+        description =
+            "Directory for the broker's config, data and logs (default: ${DEFAULT-VALUE}).")
     Path home;
 
-    @Option(names = "--host", paramLabel = "HOST",
+    @Option(
+        names = "--host",
+        paramLabel = "HOST",
         description = "Address the broker listens on (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--port", paramLabel = "PORT", description = "Client port (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--port",
+        paramLabel = "PORT",
+        description = "Client port (default: ${DEFAULT-VALUE}).")
     Integer port;
 
-    @Option(names = "--controller-port", paramLabel = "PORT",
+    @Option(
+        names = "--controller-port",
+        paramLabel = "PORT",
         description = "KRaft controller port (default: the client port + 1, unless configured).")
     Integer controllerPort;
 
@@ -100,10 +123,12 @@ public final class KafkaCommand implements Runnable {
       Defaults d = parent.defaults;
       int p = port != null ? port : d.port();
       boolean portGiven = spec.commandLine().getParseResult().hasMatchedOption("--port");
-      int c = controllerPort != null ? controllerPort
-          : !portGiven && d.controllerPort() != null ? d.controllerPort() : p + 1;
-      return new LocalBroker.Settings(home != null ? home : d.home(), host != null ? host : d.host(), p, c,
-          heap());
+      int c =
+          controllerPort != null
+              ? controllerPort
+              : !portGiven && d.controllerPort() != null ? d.controllerPort() : p + 1;
+      return new LocalBroker.Settings(
+          home != null ? home : d.home(), host != null ? host : d.host(), p, c, heap());
     }
 
     String heap() {
@@ -128,14 +153,22 @@ public final class KafkaCommand implements Runnable {
     }
   }
 
-  @Command(name = "start", mixinStandardHelpOptions = true,
-      description = "Start the broker in the background and wait until it answers; does nothing if it runs.")
+  @Command(
+      name = "start",
+      mixinStandardHelpOptions = true,
+      description =
+          "Start the broker in the background and wait until it answers; does nothing if it runs.")
   static final class Start extends BrokerCommand {
-    @Option(names = "--heap", paramLabel = "SIZE",
+    @Option(
+        names = "--heap",
+        paramLabel = "SIZE",
         description = "Maximum heap of the broker JVM (default: ${DEFAULT-VALUE}).")
     String heap;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
+    @Option(
+        names = "--timeout",
+        paramLabel = "SECONDS",
+        defaultValue = "60",
         description = "How long to wait for the broker to answer (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
@@ -149,20 +182,38 @@ public final class KafkaCommand implements Runnable {
       LocalBroker.StartResult result = broker.start(Duration.ofSeconds(timeoutSeconds));
       LocalBroker.Settings s = broker.settings();
       if (result.outcome() == LocalBroker.StartResult.Outcome.ALREADY_RUNNING) {
-        out("Kafka broker already running on " + result.bootstrap() + " (pid " + result.pid() + ")");
+        out(
+            "Kafka broker already running on "
+                + result.bootstrap()
+                + " (pid "
+                + result.pid()
+                + ")");
       } else {
-        out(String.format(Locale.ROOT, "Kafka broker started on %s (pid %d, %.1f s); data and logs in %s",
-            result.bootstrap(), result.pid(), result.elapsed().toMillis() / 1000.0, s.home()));
+        out(
+            String.format(
+                Locale.ROOT,
+                "Kafka broker started on %s (pid %d, %.1f s); data and logs in %s",
+                result.bootstrap(),
+                result.pid(),
+                result.elapsed().toMillis() / 1000.0,
+                s.home()));
       }
       return 0;
     }
   }
 
-  @Command(name = "stop", mixinStandardHelpOptions = true,
-      description = "Stop the broker (SIGTERM, then SIGKILL after the timeout); does nothing if it is not running.")
+  @Command(
+      name = "stop",
+      mixinStandardHelpOptions = true,
+      description =
+          "Stop the broker (SIGTERM, then SIGKILL after the timeout); does nothing if it is not running.")
   static final class Stop extends BrokerCommand {
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
-        description = "How long to wait for a clean shutdown before killing it (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--timeout",
+        paramLabel = "SECONDS",
+        defaultValue = "30",
+        description =
+            "How long to wait for a clean shutdown before killing it (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
     @Override
@@ -171,25 +222,42 @@ public final class KafkaCommand implements Runnable {
       if (result.outcome() == LocalBroker.StopResult.Outcome.NOT_RUNNING) {
         out("Kafka broker is not running");
       } else {
-        out("Kafka broker stopped (pid " + result.pid() + (result.forced() ? ", killed after timeout" : "") + ")");
+        out(
+            "Kafka broker stopped (pid "
+                + result.pid()
+                + (result.forced() ? ", killed after timeout" : "")
+                + ")");
       }
       return 0;
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true,
-      description = "Tell whether the broker runs; exits 0 if it does and " + EXIT_NOT_RUNNING + " if not.")
+  @Command(
+      name = "status",
+      mixinStandardHelpOptions = true,
+      description =
+          "Tell whether the broker runs; exits 0 if it does and " + EXIT_NOT_RUNNING + " if not.")
   static final class Status extends BrokerCommand {
     @Override
     int run(LocalBroker broker) {
       LocalBroker.Status status = broker.status();
       if (status.running()) {
-        out("Kafka broker running on " + status.bootstrap() + " (pid " + status.pid().orElseThrow() + ")");
+        out(
+            "Kafka broker running on "
+                + status.bootstrap()
+                + " (pid "
+                + status.pid().orElseThrow()
+                + ")");
         return 0;
       }
       if (status.pid().isPresent()) {
-        out("Kafka broker process " + status.pid().get() + " is alive but " + status.bootstrap()
-            + " does not answer; see " + broker.logFile());
+        out(
+            "Kafka broker process "
+                + status.pid().get()
+                + " is alive but "
+                + status.bootstrap()
+                + " does not answer; see "
+                + broker.logFile());
       } else {
         out("Kafka broker is not running");
       }

@@ -38,11 +38,12 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.Uuid;
 
 /**
- * A real single-node KRaft Kafka broker (combined broker + controller) run as a detached child
- * JVM from the jars this application already ships, so users without Docker get a real broker.
+ * A real single-node KRaft Kafka broker (combined broker + controller) run as a detached child JVM
+ * from the jars this application already ships, so users without Docker get a real broker.
  *
- * <p>Everything lives under {@link Settings#home()}: {@code server.properties}, {@code log4j2.properties},
- * {@code cluster.id}, {@code broker.pid}, {@code broker.log} and the log segments in {@code data/}.
+ * <p>Everything lives under {@link Settings#home()}: {@code server.properties}, {@code
+ * log4j2.properties}, {@code cluster.id}, {@code broker.pid}, {@code broker.log} and the log
+ * segments in {@code data/}.
  */
 public final class LocalBroker {
 
@@ -59,7 +60,10 @@ public final class LocalBroker {
   private static final long MAX_LOG_BYTES = 50L * 1024 * 1024;
   private static final Pattern HEAP = Pattern.compile("\\d+[kKmMgG]?");
 
-  /** Where and how the broker runs; ports are the client (PLAINTEXT) and controller (KRaft) listeners. */
+  /**
+   * Where and how the broker runs; ports are the client (PLAINTEXT) and controller (KRaft)
+   * listeners.
+   */
   public record Settings(Path home, String host, int port, int controllerPort, String heap) {
     public Settings {
       if (home == null) {
@@ -75,13 +79,15 @@ public final class LocalBroker {
             "kafka.port and the controller port must differ (both are " + port + ")");
       }
       if (heap == null || !HEAP.matcher(heap).matches()) {
-        throw new IllegalArgumentException("broker heap must look like 512m or 1g, got '" + heap + "'");
+        throw new IllegalArgumentException(
+            "broker heap must look like 512m or 1g, got '" + heap + "'");
       }
     }
 
     /** 127.0.0.1:9092 (controller 9093), 1 GiB heap, in {@code .llm-streams/kafka}. */
     public static Settings defaults() {
-      return new Settings(DEFAULT_HOME, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_CONTROLLER_PORT, DEFAULT_HEAP);
+      return new Settings(
+          DEFAULT_HOME, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_CONTROLLER_PORT, DEFAULT_HEAP);
     }
 
     public Settings withHome(Path newHome) {
@@ -100,11 +106,17 @@ public final class LocalBroker {
   }
 
   public record StartResult(Outcome outcome, long pid, String bootstrap, Duration elapsed) {
-    public enum Outcome { STARTED, ALREADY_RUNNING }
+    public enum Outcome {
+      STARTED,
+      ALREADY_RUNNING
+    }
   }
 
   public record StopResult(Outcome outcome, long pid, boolean forced, Duration elapsed) {
-    public enum Outcome { STOPPED, NOT_RUNNING }
+    public enum Outcome {
+      STOPPED,
+      NOT_RUNNING
+    }
   }
 
   /** {@code running} means the process is alive and its client port accepts connections. */
@@ -168,11 +180,13 @@ public final class LocalBroker {
     try {
       Files.createDirectories(home);
     } catch (IOException e) {
-      throw new BrokerException("cannot create the Kafka broker home " + home + ": " + e.getMessage(), e);
+      throw new BrokerException(
+          "cannot create the Kafka broker home " + home + ": " + e.getMessage(), e);
     }
     // Two `kafka start` at once (say, two terminals) must not launch two brokers on one data dir.
-    try (FileChannel lockFile = FileChannel.open(home.resolve("start.lock"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
+    try (FileChannel lockFile =
+        FileChannel.open(
+            home.resolve("start.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       FileLock lock = lockFile.lock();
       try {
         return startLocked(timeout, begin);
@@ -180,7 +194,8 @@ public final class LocalBroker {
         lock.release();
       }
     } catch (IOException e) {
-      throw new BrokerException("cannot lock " + home.resolve("start.lock") + ": " + e.getMessage(), e);
+      throw new BrokerException(
+          "cannot lock " + home.resolve("start.lock") + ": " + e.getMessage(), e);
     }
   }
 
@@ -189,16 +204,27 @@ public final class LocalBroker {
     if (running.isPresent()) {
       String configured = configuredBootstrap().orElse(settings.bootstrap());
       if (!configured.equals(settings.bootstrap())) {
-        throw new BrokerException("the Kafka broker of " + settings.home() + " already runs on " + configured
-            + " (pid " + running.get().pid() + "); stop it first to move it to " + settings.bootstrap());
+        throw new BrokerException(
+            "the Kafka broker of "
+                + settings.home()
+                + " already runs on "
+                + configured
+                + " (pid "
+                + running.get().pid()
+                + "); stop it first to move it to "
+                + settings.bootstrap());
       }
       awaitReady(running.get(), timeout, begin);
-      return new StartResult(StartResult.Outcome.ALREADY_RUNNING, running.get().pid(),
-          settings.bootstrap(), elapsedSince(begin));
+      return new StartResult(
+          StartResult.Outcome.ALREADY_RUNNING,
+          running.get().pid(),
+          settings.bootstrap(),
+          elapsedSince(begin));
     }
     deletePidFile();
     ensurePortFree(settings.port(), "kafka.port (LLMSTREAMS_KAFKA_PORT)");
-    ensurePortFree(settings.controllerPort(), "kafka.controller.port (LLMSTREAMS_KAFKA_CONTROLLER_PORT)");
+    ensurePortFree(
+        settings.controllerPort(), "kafka.controller.port (LLMSTREAMS_KAFKA_CONTROLLER_PORT)");
     try {
       writeIfChanged(serverProperties(), serverPropertiesText());
       writeIfChanged(log4jConfig(), LOG4J2_PROPERTIES);
@@ -207,9 +233,11 @@ public final class LocalBroker {
       }
       ProcessHandle broker = launch();
       awaitReady(broker, timeout, begin);
-      return new StartResult(StartResult.Outcome.STARTED, broker.pid(), settings.bootstrap(), elapsedSince(begin));
+      return new StartResult(
+          StartResult.Outcome.STARTED, broker.pid(), settings.bootstrap(), elapsedSince(begin));
     } catch (IOException e) {
-      throw new BrokerException("cannot prepare the Kafka broker in " + home + ": " + e.getMessage(), e);
+      throw new BrokerException(
+          "cannot prepare the Kafka broker in " + home + ": " + e.getMessage(), e);
     }
   }
 
@@ -220,8 +248,13 @@ public final class LocalBroker {
       socket.setReuseAddress(true);
       socket.bind(new InetSocketAddress(address, port));
     } catch (IOException e) {
-      throw new BrokerException("port " + port + " on " + settings.host()
-          + " is already in use by another process; choose another with " + setting);
+      throw new BrokerException(
+          "port "
+              + port
+              + " on "
+              + settings.host()
+              + " is already in use by another process; choose another with "
+              + setting);
     }
   }
 
@@ -236,12 +269,19 @@ public final class LocalBroker {
   String serverPropertiesText() {
     String host = settings.host();
     String dataDir = dataDir().toString().replace("\\", "/");
-    return String.join("\n",
+    return String.join(
+        "\n",
         "# Written by llm-streams for a single-node KRaft broker; rewritten when host or ports change.",
         "process.roles=broker,controller",
         "node.id=" + NODE_ID,
         "controller.quorum.voters=" + NODE_ID + "@" + host + ":" + settings.controllerPort(),
-        "listeners=PLAINTEXT://" + host + ":" + settings.port() + ",CONTROLLER://" + host + ":"
+        "listeners=PLAINTEXT://"
+            + host
+            + ":"
+            + settings.port()
+            + ",CONTROLLER://"
+            + host
+            + ":"
             + settings.controllerPort(),
         "advertised.listeners=PLAINTEXT://" + host + ":" + settings.port(),
         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -260,47 +300,62 @@ public final class LocalBroker {
   }
 
   // The broker logs to stdout, which start() sends to broker.log: one writer, no rotation races.
-  private static final String LOG4J2_PROPERTIES = String.join("\n",
-      "# Written by llm-streams: the local broker logs at INFO to stdout, which goes to broker.log.",
-      "status = warn",
-      "appender.out.type = Console",
-      "appender.out.name = out",
-      "appender.out.target = SYSTEM_OUT",
-      "appender.out.layout.type = PatternLayout",
-      "appender.out.layout.pattern = [%d] %p %m (%c)%n",
-      "rootLogger.level = info",
-      "rootLogger.appenderRef.out.ref = out",
-      "logger.request.name = kafka.request.logger",
-      "logger.request.level = warn",
-      "logger.statechange.name = state.change.logger",
-      "logger.statechange.level = warn",
-      "logger.controller.name = kafka.controller",
-      "logger.controller.level = warn",
-      "logger.cleaner.name = kafka.log.LogCleaner",
-      "logger.cleaner.level = warn",
-      "logger.clientconfig.name = org.apache.kafka.common.config.AbstractConfig",
-      "logger.clientconfig.level = warn",
-      "logger.appinfo.name = org.apache.kafka.common.utils.AppInfoParser",
-      "logger.appinfo.level = warn",
-      "");
+  private static final String LOG4J2_PROPERTIES =
+      String.join(
+          "\n",
+          "# Written by llm-streams: the local broker logs at INFO to stdout, which goes to broker.log.",
+          "status = warn",
+          "appender.out.type = Console",
+          "appender.out.name = out",
+          "appender.out.target = SYSTEM_OUT",
+          "appender.out.layout.type = PatternLayout",
+          "appender.out.layout.pattern = [%d] %p %m (%c)%n",
+          "rootLogger.level = info",
+          "rootLogger.appenderRef.out.ref = out",
+          "logger.request.name = kafka.request.logger",
+          "logger.request.level = warn",
+          "logger.statechange.name = state.change.logger",
+          "logger.statechange.level = warn",
+          "logger.controller.name = kafka.controller",
+          "logger.controller.level = warn",
+          "logger.cleaner.name = kafka.log.LogCleaner",
+          "logger.cleaner.level = warn",
+          "logger.clientconfig.name = org.apache.kafka.common.config.AbstractConfig",
+          "logger.clientconfig.level = warn",
+          "logger.appinfo.name = org.apache.kafka.common.utils.AppInfoParser",
+          "logger.appinfo.level = warn",
+          "");
 
   private void format() throws IOException {
     String clusterId = clusterId();
     List<String> command = javaCommand("256m");
-    command.addAll(List.of("kafka.tools.StorageTool", "format",
-        "-t", clusterId, "-c", serverProperties().toString(), "--ignore-formatted"));
+    command.addAll(
+        List.of(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            clusterId,
+            "-c",
+            serverProperties().toString(),
+            "--ignore-formatted"));
     Path output = home.resolve("format.log");
-    Process process = new ProcessBuilder(command)
-        .directory(home.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(output.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
-        .start();
+    Process process =
+        new ProcessBuilder(command)
+            .directory(home.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(output.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
+            .start();
     try {
       if (!process.waitFor(FORMAT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
-        throw new BrokerException("formatting Kafka storage in " + dataDir() + " took more than "
-            + FORMAT_TIMEOUT.toSeconds() + " s; see " + output);
+        throw new BrokerException(
+            "formatting Kafka storage in "
+                + dataDir()
+                + " took more than "
+                + FORMAT_TIMEOUT.toSeconds()
+                + " s; see "
+                + output);
       }
     } catch (InterruptedException e) {
       process.destroyForcibly();
@@ -308,12 +363,19 @@ public final class LocalBroker {
       throw new BrokerException("interrupted while formatting Kafka storage", e);
     }
     if (process.exitValue() != 0) {
-      throw new BrokerException("formatting Kafka storage in " + dataDir() + " failed (exit "
-          + process.exitValue() + "):\n" + tail(output, LOG_TAIL_LINES));
+      throw new BrokerException(
+          "formatting Kafka storage in "
+              + dataDir()
+              + " failed (exit "
+              + process.exitValue()
+              + "):\n"
+              + tail(output, LOG_TAIL_LINES));
     }
   }
 
-  /** One cluster id per home, kept so storage can be re-formatted consistently if data/ is removed. */
+  /**
+   * One cluster id per home, kept so storage can be re-formatted consistently if data/ is removed.
+   */
   private String clusterId() throws IOException {
     Path file = clusterIdFile();
     if (Files.exists(file)) {
@@ -330,8 +392,10 @@ public final class LocalBroker {
 
   private ProcessHandle launch() throws IOException {
     List<String> command = new ArrayList<>();
-    // setsid puts the broker in its own session, so Ctrl-C in the user's terminal does not reach it.
-    // Our JVM is not a process-group leader, so setsid execs in place and the pid stays the broker's.
+    // setsid puts the broker in its own session, so Ctrl-C in the user's terminal does not reach
+    // it.
+    // Our JVM is not a process-group leader, so setsid execs in place and the pid stays the
+    // broker's.
     if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
       command.add("/usr/bin/setsid");
     }
@@ -342,14 +406,23 @@ public final class LocalBroker {
     if (Files.exists(log) && Files.size(log) > MAX_LOG_BYTES) {
       Files.move(log, home.resolve("broker.log.1"), StandardCopyOption.REPLACE_EXISTING);
     }
-    Files.writeString(log, "=== llm-streams: starting Kafka broker on " + settings.bootstrap() + " at "
-        + Instant.now() + " ===\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    Process process = new ProcessBuilder(command)
-        .directory(home.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
-        .start();
+    Files.writeString(
+        log,
+        "=== llm-streams: starting Kafka broker on "
+            + settings.bootstrap()
+            + " at "
+            + Instant.now()
+            + " ===\n",
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
+    Process process =
+        new ProcessBuilder(command)
+            .directory(home.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
+            .start();
     Files.writeString(pidFile(), process.pid() + "\n", StandardCharsets.UTF_8);
     return process.toHandle();
   }
@@ -385,7 +458,10 @@ public final class LocalBroker {
     try (Admin admin = Admin.create(config)) {
       while (true) {
         try {
-          admin.describeCluster(new DescribeClusterOptions().timeoutMs(3000)).clusterId().get(4, TimeUnit.SECONDS);
+          admin
+              .describeCluster(new DescribeClusterOptions().timeoutMs(3000))
+              .clusterId()
+              .get(4, TimeUnit.SECONDS);
           return;
         } catch (ExecutionException | TimeoutException e) {
           if (waitForExit(broker, deadline)) {
@@ -403,9 +479,15 @@ public final class LocalBroker {
   private boolean waitForExit(ProcessHandle broker, long deadlineNanos) {
     long left = deadlineNanos - System.nanoTime();
     if (left <= 0) {
-      throw new BrokerException("the Kafka broker (pid " + broker.pid() + ") did not answer on "
-          + settings.bootstrap() + " in time; it keeps running, see " + logFile() + "\n"
-          + tail(logFile(), LOG_TAIL_LINES));
+      throw new BrokerException(
+          "the Kafka broker (pid "
+              + broker.pid()
+              + ") did not answer on "
+              + settings.bootstrap()
+              + " in time; it keeps running, see "
+              + logFile()
+              + "\n"
+              + tail(logFile(), LOG_TAIL_LINES));
     }
     try {
       broker.onExit().get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
@@ -422,8 +504,13 @@ public final class LocalBroker {
 
   private BrokerException died(ProcessHandle broker) {
     deletePidFile();
-    return new BrokerException("the Kafka broker (pid " + broker.pid() + ") exited during start; last lines of "
-        + logFile() + ":\n" + tail(logFile(), LOG_TAIL_LINES));
+    return new BrokerException(
+        "the Kafka broker (pid "
+            + broker.pid()
+            + ") exited during start; last lines of "
+            + logFile()
+            + ":\n"
+            + tail(logFile(), LOG_TAIL_LINES));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -444,7 +531,8 @@ public final class LocalBroker {
       forced = true;
       broker.destroyForcibly();
       if (!exited(broker, KILL_GRACE)) {
-        throw new BrokerException("the Kafka broker (pid " + broker.pid() + ") did not exit after SIGKILL");
+        throw new BrokerException(
+            "the Kafka broker (pid " + broker.pid() + ") did not exit after SIGKILL");
       }
     }
     deletePidFile();
@@ -468,8 +556,11 @@ public final class LocalBroker {
   public Status status() {
     Optional<ProcessHandle> running = ourProcess();
     String bootstrap = configuredBootstrap().orElse(settings.bootstrap());
-    return new Status(running.isPresent() && portAnswers(bootstrap), running.map(ProcessHandle::pid),
-        bootstrap, settings.home());
+    return new Status(
+        running.isPresent() && portAnswers(bootstrap),
+        running.map(ProcessHandle::pid),
+        bootstrap,
+        settings.home());
   }
 
   private boolean portAnswers() {
@@ -479,8 +570,10 @@ public final class LocalBroker {
   private static boolean portAnswers(String bootstrap) {
     int colon = bootstrap.lastIndexOf(':');
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(bootstrap.substring(0, colon),
-          Integer.parseInt(bootstrap.substring(colon + 1))), 1000);
+      socket.connect(
+          new InetSocketAddress(
+              bootstrap.substring(0, colon), Integer.parseInt(bootstrap.substring(colon + 1))),
+          1000);
       return true;
     } catch (IOException | RuntimeException e) {
       return false;
@@ -501,7 +594,8 @@ public final class LocalBroker {
     }
     String advertised = properties.getProperty("advertised.listeners", "");
     String prefix = "PLAINTEXT://";
-    return advertised.startsWith(prefix) ? Optional.of(advertised.substring(prefix.length()).split(",")[0])
+    return advertised.startsWith(prefix)
+        ? Optional.of(advertised.substring(prefix.length()).split(",")[0])
         : Optional.empty();
   }
 
@@ -554,8 +648,9 @@ public final class LocalBroker {
 
   /**
    * This JVM's class path with every manifest {@code Class-Path} expanded to absolute paths: under
-   * {@code java -jar llm-streams.jar} it is one jar pointing at {@code lib/}; under Surefire/Failsafe it
-   * may be a manifest-only booter jar in a temp dir that is deleted when the tests end.
+   * {@code java -jar llm-streams.jar} it is one jar pointing at {@code lib/}; under
+   * Surefire/Failsafe it may be a manifest-only booter jar in a temp dir that is deleted when the
+   * tests end.
    */
   public static List<String> childClasspath() {
     String classPath = System.getProperty("java.class.path", "");

@@ -8,8 +8,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The arithmetic of a chaos report, apart from Kafka: which inputs were lost or duplicated, which poison records did
- * not reach dead-letters, which tool calls ran twice.
+ * The arithmetic of a chaos report, apart from Kafka: which inputs were lost or duplicated, which
+ * poison records did not reach dead-letters, which tool calls ran twice.
  */
 final class Accounting {
   private Accounting() {}
@@ -24,13 +24,21 @@ final class Accounting {
    * @param lost inputs with no output and not in dead-letters, sorted
    * @param duplicated inputs with more than one committed output, sorted
    */
-  record Count(int inputs, long outputs, int withOutput, int deadLettered, List<String> lost, List<String> duplicated) {}
+  record Count(
+      int inputs,
+      long outputs,
+      int withOutput,
+      int deadLettered,
+      List<String> lost,
+      List<String> duplicated) {}
 
   /**
-   * Counts one pattern: {@code outputsPerInput} holds committed outputs per input id (ids not among the inputs, such
-   * as another run's, are ignored); {@code deadLettered} the input ids found in dead-letters.
+   * Counts one pattern: {@code outputsPerInput} holds committed outputs per input id (ids not among
+   * the inputs, such as another run's, are ignored); {@code deadLettered} the input ids found in
+   * dead-letters.
    */
-  static Count count(Collection<String> inputs, Map<String, Integer> outputsPerInput, Set<String> deadLettered) {
+  static Count count(
+      Collection<String> inputs, Map<String, Integer> outputsPerInput, Set<String> deadLettered) {
     Set<String> lost = new TreeSet<>();
     Set<String> duplicated = new TreeSet<>();
     long outputs = 0;
@@ -50,34 +58,46 @@ final class Accounting {
         duplicated.add(id);
       }
     }
-    return new Count(inputs.size(), outputs, withOutput, dead, new ArrayList<>(lost), new ArrayList<>(duplicated));
+    return new Count(
+        inputs.size(),
+        outputs,
+        withOutput,
+        dead,
+        new ArrayList<>(lost),
+        new ArrayList<>(duplicated));
   }
 
   /**
-   * Committed outputs per document. A document's output is its part of its key's synthesis: 0 when the latest
-   * synthesis of its key does not list it; otherwise the most times any of its chunk-summary requests was committed
-   * on llm-requests (1 when the summarizer chunked it once; 2 when a chunk was emitted again, which would be
-   * summarized and billed again).
+   * Committed outputs per document. A document's output is its part of its key's synthesis: 0 when
+   * the latest synthesis of its key does not list it; otherwise the most times any of its
+   * chunk-summary requests was committed on llm-requests (1 when the summarizer chunked it once; 2
+   * when a chunk was emitted again, which would be summarized and billed again).
    *
    * @param inSynthesis document ids listed by the latest synthesis of their key
    * @param chunkRequests per document id, committed chunk-summary requests per requestId
    */
-  static Map<String, Integer> documentOutputs(Collection<String> documents, Set<String> inSynthesis,
+  static Map<String, Integer> documentOutputs(
+      Collection<String> documents,
+      Set<String> inSynthesis,
       Map<String, Map<String, Integer>> chunkRequests) {
     Map<String, Integer> out = new java.util.HashMap<>();
     for (String doc : documents) {
       if (!inSynthesis.contains(doc)) {
         continue;
       }
-      int most = chunkRequests.getOrDefault(doc, Map.of()).values().stream().mapToInt(Integer::intValue).max()
-          .orElse(1);
+      int most =
+          chunkRequests.getOrDefault(doc, Map.of()).values().stream()
+              .mapToInt(Integer::intValue)
+              .max()
+              .orElse(1);
       out.put(doc, Math.max(1, most));
     }
     return out;
   }
 
   /** A record's place in Kafka. */
-  record SourceOffset(String topic, int partition, long offset) implements Comparable<SourceOffset> {
+  record SourceOffset(String topic, int partition, long offset)
+      implements Comparable<SourceOffset> {
     @Override
     public int compareTo(SourceOffset o) {
       int c = topic.compareTo(o.topic);
@@ -94,33 +114,40 @@ final class Accounting {
     }
   }
 
-  /** Poison records sent that are not in dead-letters (matched by source topic, partition and offset), sorted. */
-  static List<SourceOffset> poisonMissing(Collection<SourceOffset> sent, Set<SourceOffset> deadLettered) {
+  /**
+   * Poison records sent that are not in dead-letters (matched by source topic, partition and
+   * offset), sorted.
+   */
+  static List<SourceOffset> poisonMissing(
+      Collection<SourceOffset> sent, Set<SourceOffset> deadLettered) {
     return sent.stream().filter(p -> !deadLettered.contains(p)).sorted().toList();
   }
 
   /**
-   * Tool calls that ran more than once, seen from outside: a call with two different committed results (a result
-   * names the worker process that ran it, so a second run yields a different record; an identical repeat is the
-   * worker's stored answer to a resent call, which ran nothing), or with more than one record published by the
-   * publish tool.
+   * Tool calls that ran more than once, seen from outside: a call with two different committed
+   * results (a result names the worker process that ran it, so a second run yields a different
+   * record; an identical repeat is the worker's stored answer to a resent call, which ran nothing),
+   * or with more than one record published by the publish tool.
    *
-   * @param resultsPerCall per callId, the distinct committed result records (as JSON text) and how often each came
+   * @param resultsPerCall per callId, the distinct committed result records (as JSON text) and how
+   *     often each came
    * @param publicationsPerCall per callId, records the publish tool wrote
    */
-  static List<String> toolCallsRepeated(Map<String, Map<String, Integer>> resultsPerCall,
-      Map<String, Integer> publicationsPerCall) {
+  static List<String> toolCallsRepeated(
+      Map<String, Map<String, Integer>> resultsPerCall, Map<String, Integer> publicationsPerCall) {
     Set<String> repeated = new TreeSet<>();
-    resultsPerCall.forEach((call, results) -> {
-      if (results.size() > 1) {
-        repeated.add(call);
-      }
-    });
-    publicationsPerCall.forEach((call, n) -> {
-      if (n > 1) {
-        repeated.add(call);
-      }
-    });
+    resultsPerCall.forEach(
+        (call, results) -> {
+          if (results.size() > 1) {
+            repeated.add(call);
+          }
+        });
+    publicationsPerCall.forEach(
+        (call, n) -> {
+          if (n > 1) {
+            repeated.add(call);
+          }
+        });
     return new ArrayList<>(repeated);
   }
 
@@ -128,6 +155,8 @@ final class Accounting {
   static List<String> toolResultsRepeated(Map<String, Map<String, Integer>> resultsPerCall) {
     return resultsPerCall.entrySet().stream()
         .filter(e -> e.getValue().values().stream().mapToInt(Integer::intValue).sum() > 1)
-        .map(Map.Entry::getKey).sorted().toList();
+        .map(Map.Entry::getKey)
+        .sorted()
+        .toList();
   }
 }

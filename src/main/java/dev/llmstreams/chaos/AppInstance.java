@@ -18,11 +18,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
- * One app instance of a chaos run: {@code Main run} in its own JVM (so it can be SIGKILLed: no shutdown hook, no
- * commit), with its own config file, state dir and HTTP port; started again on the same port and state after a kill.
+ * One app instance of a chaos run: {@code Main run} in its own JVM (so it can be SIGKILLed: no
+ * shutdown hook, no commit), with its own config file, state dir and HTTP port; started again on
+ * the same port and state after a kill.
  */
 final class AppInstance implements AutoCloseable {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private final String name;
   private final Path dir;
@@ -32,14 +34,19 @@ final class AppInstance implements AutoCloseable {
   private Process process;
   private int starts;
 
-  AppInstance(String name, Path dir, int httpPort, Map<String, String> settings, String heap) throws IOException {
+  AppInstance(String name, Path dir, int httpPort, Map<String, String> settings, String heap)
+      throws IOException {
     this.name = name;
     this.dir = Files.createDirectories(dir);
     this.httpPort = httpPort;
     this.heap = heap;
     this.config = dir.resolve("app.properties");
-    Files.writeString(config, settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-        .collect(Collectors.joining("\n")) + "\n");
+    Files.writeString(
+        config,
+        settings.entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining("\n"))
+            + "\n");
   }
 
   String name() {
@@ -50,7 +57,10 @@ final class AppInstance implements AutoCloseable {
     return httpPort;
   }
 
-  /** How many times it was started: names the JVM whose counters {@link #metrics()} shows (a kill resets them). */
+  /**
+   * How many times it was started: names the JVM whose counters {@link #metrics()} shows (a kill
+   * resets them).
+   */
   synchronized int starts() {
     return starts;
   }
@@ -61,15 +71,28 @@ final class AppInstance implements AutoCloseable {
       throw new IllegalStateException(name + " is running");
     }
     starts++;
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx" + heap, "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
-        "-cp", String.join(File.pathSeparator, LocalBroker.childClasspath()),
-        "dev.llmstreams.app.Main", "--config", config.toString(), "run"));
-    process = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("app-" + starts + ".log").toFile()).start();
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap,
+                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
+                "-cp",
+                String.join(File.pathSeparator, LocalBroker.childClasspath()),
+                "dev.llmstreams.app.Main",
+                "--config",
+                config.toString(),
+                "run"));
+    process =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("app-" + starts + ".log").toFile())
+            .start();
   }
 
-  /** SIGKILL, as a crash: the JVM gets no chance to commit, close its producers or leave the group. */
+  /**
+   * SIGKILL, as a crash: the JVM gets no chance to commit, close its producers or leave the group.
+   */
   synchronized void kill() throws InterruptedException {
     if (process != null) {
       process.destroyForcibly();
@@ -101,8 +124,11 @@ final class AppInstance implements AutoCloseable {
       return Optional.empty();
     }
     try {
-      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-          .timeout(Duration.ofSeconds(5)).GET().build();
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+              .timeout(Duration.ofSeconds(5))
+              .GET()
+              .build();
       return Optional.of(HTTP.send(request, HttpResponse.BodyHandlers.ofString()));
     } catch (IOException e) {
       return Optional.empty();
@@ -150,7 +176,9 @@ final class AppInstance implements AutoCloseable {
         }
       }
     } catch (InterruptedException e) {
-      process.destroyForcibly(); // no time left to wait for a graceful stop: never leave an instance behind
+      process
+          .destroyForcibly(); // no time left to wait for a graceful stop: never leave an instance
+      // behind
       Thread.currentThread().interrupt();
     }
   }

@@ -24,12 +24,15 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 
 /**
- * What a chaos run saw on the output topics (read_committed): outputs per input id, the latest synthesis per key,
- * chunk requests per document, tool results per call, publications per goal, dead letters. Fed record by record,
- * by the live watcher during the run and by the final read.
+ * What a chaos run saw on the output topics (read_committed): outputs per input id, the latest
+ * synthesis per key, chunk requests per document, tool results per call, publications per goal,
+ * dead letters. Fed record by record, by the live watcher during the run and by the final read.
  */
 final class Observed {
-  /** A dead letter: where its record came from, why, and its value as text (to find input ids in it). */
+  /**
+   * A dead letter: where its record came from, why, and its value as text (to find input ids in
+   * it).
+   */
   record DeadLetter(Accounting.SourceOffset source, String stage, String reason, String text) {}
 
   private final String goalResults;
@@ -45,14 +48,19 @@ final class Observed {
   final Map<String, Integer> goalStatuses = new ConcurrentHashMap<>();
   final Map<String, Integer> classificationOutputs = new ConcurrentHashMap<>();
   final Map<String, Integer> classificationSources = new ConcurrentHashMap<>();
+
   /** Latest synthesis document ids per record key (all-time and window). */
   final Map<String, List<String>> latestSynthesisDocs = new ConcurrentHashMap<>();
+
   /** Per document id, committed chunk-summary requests per requestId. */
   final Map<String, Map<String, Integer>> chunkRequests = new ConcurrentHashMap<>();
+
   /** Per callId, distinct committed results (JSON text) and how often each came. */
   final Map<String, Map<String, Integer>> toolResultsPerCall = new ConcurrentHashMap<>();
+
   final Map<String, Integer> publicationsPerGoal = new ConcurrentHashMap<>();
-  final List<DeadLetter> deadLetterRecords = java.util.Collections.synchronizedList(new ArrayList<>());
+  final List<DeadLetter> deadLetterRecords =
+      java.util.Collections.synchronizedList(new ArrayList<>());
 
   Observed(TopicCatalog catalog, String publishedTopic, String run) {
     this.goalResults = catalog.topic(Topics.GOAL_RESULTS).name();
@@ -67,7 +75,8 @@ final class Observed {
 
   /** The topics this reads. */
   List<String> topics() {
-    return List.of(goalResults, classifications, syntheses, llmRequests, toolResults, deadLetters, published);
+    return List.of(
+        goalResults, classifications, syntheses, llmRequests, toolResults, deadLetters, published);
   }
 
   void add(ConsumerRecord<byte[], byte[]> r) {
@@ -88,7 +97,8 @@ final class Observed {
       } else if (topic.equals(classifications)) {
         Classification c = Json.readerFor(Classification.class).<Classification>readValue(value);
         classificationOutputs.merge(c.eventId(), 1, Integer::sum);
-        classificationSources.merge(String.valueOf(c.source()).toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
+        classificationSources.merge(
+            String.valueOf(c.source()).toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
       } else if (topic.equals(syntheses)) {
         Synthesis s = Json.readerFor(Synthesis.class).<Synthesis>readValue(value);
         latestSynthesisDocs.put(s.recordKey(), s.sourceDocIds());
@@ -96,11 +106,14 @@ final class Observed {
         LlmRequest request = Json.readerFor(LlmRequest.class).<LlmRequest>readValue(value);
         if (SummarizerTopology.PURPOSE_CHUNK.equals(request.purpose())) {
           String doc = request.metadata().getOrDefault("docId", request.causationId());
-          chunkRequests.computeIfAbsent(doc, d -> new ConcurrentHashMap<>()).merge(request.requestId(), 1, Integer::sum);
+          chunkRequests
+              .computeIfAbsent(doc, d -> new ConcurrentHashMap<>())
+              .merge(request.requestId(), 1, Integer::sum);
         }
       } else if (topic.equals(toolResults)) {
         ToolResult result = Json.readerFor(ToolResult.class).<ToolResult>readValue(value);
-        toolResultsPerCall.computeIfAbsent(result.callId(), c -> new ConcurrentHashMap<>())
+        toolResultsPerCall
+            .computeIfAbsent(result.callId(), c -> new ConcurrentHashMap<>())
             .merge(new String(value, StandardCharsets.UTF_8), 1, Integer::sum);
       } else if (topic.equals(published)) {
         JsonNode record = Json.reader().readTree(value);
@@ -109,7 +122,8 @@ final class Observed {
         }
       }
     } catch (java.io.IOException | RuntimeException e) {
-      // Not this run's shape (the app wrote every record here; a record it cannot read is not an output of ours).
+      // Not this run's shape (the app wrote every record here; a record it cannot read is not an
+      // output of ours).
     }
   }
 
@@ -120,14 +134,20 @@ final class Observed {
     Accounting.SourceOffset source = null;
     if (sourceTopic != null && partition != null && offset != null) {
       try {
-        source = new Accounting.SourceOffset(sourceTopic, Integer.parseInt(partition), Long.parseLong(offset));
+        source =
+            new Accounting.SourceOffset(
+                sourceTopic, Integer.parseInt(partition), Long.parseLong(offset));
       } catch (NumberFormatException e) {
         source = null;
       }
     }
     String text = r.value() == null ? "" : new String(r.value(), StandardCharsets.UTF_8);
-    deadLetterRecords.add(new DeadLetter(source, header(r, DeadLetters.STAGE),
-        String.valueOf(header(r, DeadLetters.EXCEPTION_MESSAGE)), text));
+    deadLetterRecords.add(
+        new DeadLetter(
+            source,
+            header(r, DeadLetters.STAGE),
+            String.valueOf(header(r, DeadLetters.EXCEPTION_MESSAGE)),
+            text));
   }
 
   private static String header(ConsumerRecord<byte[], byte[]> r, String key) {
@@ -146,20 +166,25 @@ final class Observed {
   Set<Accounting.SourceOffset> deadLetterSources() {
     Set<Accounting.SourceOffset> out = new HashSet<>();
     synchronized (deadLetterRecords) {
-      deadLetterRecords.forEach(d -> {
-        if (d.source() != null) {
-          out.add(d.source());
-        }
-      });
+      deadLetterRecords.forEach(
+          d -> {
+            if (d.source() != null) {
+              out.add(d.source());
+            }
+          });
     }
     return out;
   }
 
   /**
-   * The input ids that appear in a dead letter other than the poison (in its value or its reason): an input the app
-   * refused, or a step of it that failed for good (e.g. a chunk summary the LLM never gave).
+   * The input ids that appear in a dead letter other than the poison (in its value or its reason):
+   * an input the app refused, or a step of it that failed for good (e.g. a chunk summary the LLM
+   * never gave).
    */
-  Set<String> deadLetteredInputs(Set<String> inputIds, Set<Accounting.SourceOffset> poison, java.util.regex.Pattern idPattern) {
+  Set<String> deadLetteredInputs(
+      Set<String> inputIds,
+      Set<Accounting.SourceOffset> poison,
+      java.util.regex.Pattern idPattern) {
     Set<String> out = new HashSet<>();
     synchronized (deadLetterRecords) {
       for (DeadLetter d : deadLetterRecords) {
@@ -183,8 +208,12 @@ final class Observed {
   Map<String, Integer> deadLettersBySource() {
     Map<String, Integer> out = new TreeMap<>();
     synchronized (deadLetterRecords) {
-      deadLetterRecords.forEach(d -> out.merge((d.source() == null ? "?" : d.source().topic()) + " (" + d.stage() + ")",
-          1, Integer::sum));
+      deadLetterRecords.forEach(
+          d ->
+              out.merge(
+                  (d.source() == null ? "?" : d.source().topic()) + " (" + d.stage() + ")",
+                  1,
+                  Integer::sum));
     }
     return out;
   }

@@ -7,21 +7,28 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The app's count of re-routed input records over a chaos run, from {@code llmstreams_records_rerouted_total} on each
- * instance's {@code /metrics}. The counter lives in a JVM, so a kill resets it: this keeps the highest value seen per
- * topic for each start of each instance and sums those. What an instance re-routed between its last sample and its
- * kill is not seen, so the sum is a lower bound; re-routes of a transaction that aborted and ran again count twice.
+ * The app's count of re-routed input records over a chaos run, from {@code
+ * llmstreams_records_rerouted_total} on each instance's {@code /metrics}. The counter lives in a
+ * JVM, so a kill resets it: this keeps the highest value seen per topic for each start of each
+ * instance and sums those. What an instance re-routed between its last sample and its kill is not
+ * seen, so the sum is a lower bound; re-routes of a transaction that aborted and ran again count
+ * twice.
  */
 final class Rerouted {
   static final String COUNTER = "llmstreams_records_rerouted_total";
-  private static final Pattern SAMPLE = Pattern.compile(
-      "^" + COUNTER + "(?:\\{([^}]*)\\})?\\s+([-+0-9.eE]+)(?:\\s|$)", Pattern.MULTILINE);
-  private static final Pattern TOPIC_LABEL = Pattern.compile("(?:^|,)topic=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  private static final Pattern SAMPLE =
+      Pattern.compile(
+          "^" + COUNTER + "(?:\\{([^}]*)\\})?\\s+([-+0-9.eE]+)(?:\\s|$)", Pattern.MULTILINE);
+  private static final Pattern TOPIC_LABEL =
+      Pattern.compile("(?:^|,)topic=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
   /** Per instance start ("a#2"), the highest value seen per topic. */
   private final Map<String, Map<String, Double>> perStart = new HashMap<>();
 
-  /** The counter per topic label in one instance's Prometheus text (summed over its other labels); empty without it. */
+  /**
+   * The counter per topic label in one instance's Prometheus text (summed over its other labels);
+   * empty without it.
+   */
   static Map<String, Double> parse(String prometheusText) {
     Map<String, Double> out = new TreeMap<>();
     Matcher m = SAMPLE.matcher(prometheusText);
@@ -32,7 +39,10 @@ final class Rerouted {
     return out;
   }
 
-  /** One sample of one start of an instance (name the start before asking for the text: a restart may come between). */
+  /**
+   * One sample of one start of an instance (name the start before asking for the text: a restart
+   * may come between).
+   */
   synchronized void add(String start, String prometheusText) {
     Map<String, Double> seen = perStart.computeIfAbsent(start, s -> new HashMap<>());
     parse(prometheusText).forEach((topic, n) -> seen.merge(topic, n, Math::max));
@@ -46,7 +56,9 @@ final class Rerouted {
   /** Per topic, the highest values seen, summed over the instances' starts. */
   synchronized Map<String, Long> perTopic() {
     Map<String, Long> out = new TreeMap<>();
-    perStart.values().forEach(m -> m.forEach((topic, n) -> out.merge(topic, Math.round(n), Long::sum)));
+    perStart
+        .values()
+        .forEach(m -> m.forEach((topic, n) -> out.merge(topic, Math.round(n), Long::sum)));
     return out;
   }
 

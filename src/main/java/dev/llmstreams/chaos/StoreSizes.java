@@ -8,19 +8,24 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * State store sizes over a chaos run, from the gauge {@code llmstreams_store_entries{store="..."}} on each instance's
- * {@code /metrics}: one series per store of [seconds since start, entries summed over the live instances].
+ * State store sizes over a chaos run, from the gauge {@code llmstreams_store_entries{store="..."}}
+ * on each instance's {@code /metrics}: one series per store of [seconds since start, entries summed
+ * over the live instances].
  */
 final class StoreSizes {
   static final String GAUGE = "llmstreams_store_entries";
-  private static final Pattern SAMPLE = Pattern.compile(
-      "^" + GAUGE + "\\{([^}]*)\\}\\s+([-+0-9.eE]+|NaN)\\s*$", Pattern.MULTILINE);
-  private static final Pattern STORE_LABEL = Pattern.compile("(?:^|,)store=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  private static final Pattern SAMPLE =
+      Pattern.compile("^" + GAUGE + "\\{([^}]*)\\}\\s+([-+0-9.eE]+|NaN)\\s*$", Pattern.MULTILINE);
+  private static final Pattern STORE_LABEL =
+      Pattern.compile("(?:^|,)store=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
   private final Map<String, List<double[]>> series = new TreeMap<>();
   private int samplesWithGauge;
 
-  /** Entries per store in one instance's Prometheus text (summed over the gauge's other labels, e.g. task). */
+  /**
+   * Entries per store in one instance's Prometheus text (summed over the gauge's other labels, e.g.
+   * task).
+   */
   static Map<String, Double> parse(String prometheusText) {
     Map<String, Double> out = new TreeMap<>();
     Matcher m = SAMPLE.matcher(prometheusText);
@@ -43,7 +48,9 @@ final class StoreSizes {
     if (!total.isEmpty()) {
       samplesWithGauge++;
     }
-    total.forEach((store, n) -> series.computeIfAbsent(store, s -> new ArrayList<>()).add(new double[] {seconds, n}));
+    total.forEach(
+        (store, n) ->
+            series.computeIfAbsent(store, s -> new ArrayList<>()).add(new double[] {seconds, n}));
   }
 
   synchronized Map<String, List<double[]>> series() {

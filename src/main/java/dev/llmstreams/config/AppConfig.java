@@ -22,10 +22,10 @@ import org.apache.kafka.common.config.ConfigException;
 /**
  * The one typed configuration of the app: defaults &lt; properties file &lt; environment variables.
  *
- * <p>A key such as {@code http.port} is read from {@code LLMSTREAMS_HTTP_PORT}; {@code KAFKA_BOOTSTRAP}
- * sets {@code kafka.bootstrap}. Keys under {@code kafka.client.} pass straight through to every Kafka
- * client (security settings, config providers). Kafka's own {@link ConfigDef} does types, ranges and
- * messages that name the key.
+ * <p>A key such as {@code http.port} is read from {@code LLMSTREAMS_HTTP_PORT}; {@code
+ * KAFKA_BOOTSTRAP} sets {@code kafka.bootstrap}. Keys under {@code kafka.client.} pass straight
+ * through to every Kafka client (security settings, config providers). Kafka's own {@link
+ * ConfigDef} does types, ranges and messages that name the key.
  */
 public final class AppConfig extends AbstractConfig {
   public static final String ENV_PREFIX = "LLMSTREAMS_";
@@ -94,7 +94,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_TICK_MS = "specialist.tick.ms";
   public static final String SPECIALIST_RETRAIN_AFTER_LABELS = "specialist.retrain.after.labels";
   public static final String SPECIALIST_RETRAIN_INTERVAL_MS = "specialist.retrain.interval.ms";
-  public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT = "specialist.retrain.holdout.percent";
+  public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT =
+      "specialist.retrain.holdout.percent";
   public static final String SPECIALIST_ACCURACY_RETENTION_MS = "specialist.accuracy.retention.ms";
   public static final String SPECIALIST_WAITING_MAX_EVENTS = "specialist.waiting.max.events";
   public static final String SPECIALIST_EXAMPLES_MAX = "specialist.examples.max";
@@ -129,261 +130,684 @@ public final class AppConfig extends AbstractConfig {
 
   public static final ConfigDef DEFINITION =
       new ConfigDef()
-          .define(APPLICATION_ID, Type.STRING, "llm-streams", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          .define(
+              APPLICATION_ID,
+              Type.STRING,
+              "llm-streams",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
               "Kafka Streams application id prefix; each pattern runs as <application.id>-<pattern>.")
-          .define(KAFKA_BOOTSTRAP, Type.STRING, "", Importance.HIGH,
+          .define(
+              KAFKA_BOOTSTRAP,
+              Type.STRING,
+              "",
+              Importance.HIGH,
               "Bootstrap servers of an existing cluster; also read from KAFKA_BOOTSTRAP. When set, nothing local is"
                   + " started, demo included. Empty: the local broker at kafka.host:kafka.port.")
-          .define(KAFKA_HOST, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.LOW,
+          .define(
+              KAFKA_HOST,
+              Type.STRING,
+              "127.0.0.1",
+              new ConfigDef.NonEmptyString(),
+              Importance.LOW,
               "Address the local broker (llm-streams kafka start) listens on.")
-          .define(KAFKA_PORT, Type.INT, 9092, Range.between(1, 65535), Importance.MEDIUM,
+          .define(
+              KAFKA_PORT,
+              Type.INT,
+              9092,
+              Range.between(1, 65535),
+              Importance.MEDIUM,
               "Port of the local broker.")
-          .define(KAFKA_CONTROLLER_PORT, Type.INT, 0, Range.between(0, 65535), Importance.LOW,
+          .define(
+              KAFKA_CONTROLLER_PORT,
+              Type.INT,
+              0,
+              Range.between(0, 65535),
+              Importance.LOW,
               "KRaft controller port of the local broker; 0 means kafka.port + 1.")
-          .define(KAFKA_HOME, Type.STRING, ".llm-streams/kafka", Importance.LOW,
+          .define(
+              KAFKA_HOME,
+              Type.STRING,
+              ".llm-streams/kafka",
+              Importance.LOW,
               "Data and logs of the local broker.")
-          .define(HTTP_HOST, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+          .define(
+              HTTP_HOST,
+              Type.STRING,
+              "127.0.0.1",
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
               "Address of the HTTP server (/metrics, /health, /ready, /syntheses, /goals, /specialist). Loopback"
                   + " unless set: the server has no TLS and no authentication.")
-          .define(HTTP_PORT, Type.INT, 9400, Range.between(0, 65535), Importance.MEDIUM,
+          .define(
+              HTTP_PORT,
+              Type.INT,
+              9400,
+              Range.between(0, 65535),
+              Importance.MEDIUM,
               "Port of the HTTP server; 0 picks a free one.")
-          .define(HTTP_ADVERTISED_HOST, Type.STRING, "", Importance.MEDIUM,
+          .define(
+              HTTP_ADVERTISED_HOST,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
               "Host other instances use to reach this one's HTTP server for interactive queries (GET"
                   + " /syntheses/{key} and GET /goals/{id} are forwarded to the instance that owns the key); empty:"
                   + " http.host.")
-          .define(STATE_DIR, Type.STRING, ".llm-streams/state", Importance.MEDIUM,
+          .define(
+              STATE_DIR,
+              Type.STRING,
+              ".llm-streams/state",
+              Importance.MEDIUM,
               "Kafka Streams state directory.")
-          .define(PROCESSING_GUARANTEE, Type.STRING, "exactly_once_v2",
-              ValidString.in("exactly_once_v2", "at_least_once"), Importance.HIGH,
+          .define(
+              PROCESSING_GUARANTEE,
+              Type.STRING,
+              "exactly_once_v2",
+              ValidString.in("exactly_once_v2", "at_least_once"),
+              Importance.HIGH,
               "Kafka Streams processing guarantee: exactly_once_v2, or at_least_once (a crash may then repeat"
                   + " outputs).")
-          .define(POLL_MS, Type.LONG, 10L, Range.between(1, 1000), Importance.LOW,
+          .define(
+              POLL_MS,
+              Type.LONG,
+              10L,
+              Range.between(1, 1000),
+              Importance.LOW,
               "Longest a stream thread waits for new records before it commits what it did: a commit never waits"
                   + " longer than commit.interval.ms plus this (Kafka Streams' default, 100, added up to 100 ms to"
                   + " every hop). The controller and tools use at most interactive.commit.interval.ms; the gateway"
                   + " uses gateway.poll.ms.")
-          .define(INTERACTIVE_COMMIT_INTERVAL_MS, Type.LONG, 5L, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              INTERACTIVE_COMMIT_INTERVAL_MS,
+              Type.LONG,
+              5L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "commit.interval.ms of the patterns someone waits on (gateway, controller, tools): under exactly-once"
                   + " an output is visible only once committed, and a goal's step crosses four such hops.")
-          .define(COMMIT_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
+          .define(
+              COMMIT_INTERVAL_MS,
+              Type.LONG,
+              100L,
+              Range.atLeast(1),
+              Importance.LOW,
               "How often Streams commits (and, under exactly-once, how long output waits to be visible), for the"
                   + " high-volume patterns (summarizer, specialist); see interactive.commit.interval.ms. At 5 ms a"
                   + " transaction carries a handful of events: bench specialist measured 66 labels/s inline against"
                   + " 966 at 100 ms.")
-          .define(NUM_STREAM_THREADS, Type.INT, 1, Range.between(1, 64), Importance.MEDIUM,
+          .define(
+              NUM_STREAM_THREADS,
+              Type.INT,
+              1,
+              Range.between(1, 64),
+              Importance.MEDIUM,
               "Stream threads per pattern.")
-          .define(NUM_STANDBY_REPLICAS, Type.INT, 0, Range.between(0, 10), Importance.MEDIUM,
+          .define(
+              NUM_STANDBY_REPLICAS,
+              Type.INT,
+              0,
+              Range.between(0, 10),
+              Importance.MEDIUM,
               "Warm copies of each pattern's state kept on other instances (Kafka Streams standby replicas), fed from"
                   + " the changelogs, so a failover resumes at once instead of restoring from the changelog; 1 when"
                   + " running 2+ instances. On one instance leave it at 0: there is no other instance to hold the copy,"
                   + " and Kafka Streams warns at every rebalance.")
-          .define(TOPICS_REPLICATION_FACTOR, Type.SHORT, (short) -1, Range.between(-1, 32), Importance.MEDIUM,
+          .define(
+              TOPICS_REPLICATION_FACTOR,
+              Type.SHORT,
+              (short) -1,
+              Range.between(-1, 32),
+              Importance.MEDIUM,
               "Replication factor for catalog topics whose entry leaves it open, and for internal topics (changelogs,"
                   + " repartition topics); -1 uses the broker's default.")
-          .define(TOPICS_PREFIX, Type.STRING, "", new ConfigDef.Validator() {
+          .define(
+              TOPICS_PREFIX,
+              Type.STRING,
+              "",
+              new ConfigDef.Validator() {
                 @Override
                 public void ensureValid(String name, Object value) {
                   if (value != null && !String.valueOf(value).matches("[A-Za-z0-9._-]*")) {
-                    throw new ConfigException(name, value, "may hold only letters, digits, '.', '_' and '-'");
+                    throw new ConfigException(
+                        name, value, "may hold only letters, digits, '.', '_' and '-'");
                   }
                 }
-              }, Importance.LOW,
+              },
+              Importance.LOW,
               "Prefix put before every catalog topic name, to share a cluster between deployments.")
-          .define(PATTERNS, Type.LIST, String.join(",", ALL_PATTERNS),
-              ConfigDef.ValidList.in(ALL_PATTERNS.toArray(String[]::new)), Importance.HIGH,
+          .define(
+              PATTERNS,
+              Type.LIST,
+              String.join(",", ALL_PATTERNS),
+              ConfigDef.ValidList.in(ALL_PATTERNS.toArray(String[]::new)),
+              Importance.HIGH,
               "Patterns this instance runs, each as its own Kafka Streams application <application.id>-<pattern>.")
-          .define(SHUTDOWN_TIMEOUT_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
+          .define(
+              SHUTDOWN_TIMEOUT_MS,
+              Type.LONG,
+              30_000L,
+              Range.atLeast(0),
+              Importance.LOW,
               "How long a graceful shutdown may take.")
-          .define(LOG_LEVEL, Type.STRING, "INFO", ValidString.in("TRACE", "DEBUG", "INFO", "WARN", "ERROR"),
-              Importance.LOW, "Log level of llm-streams' own loggers (read from LLMSTREAMS_LOG_LEVEL at start).")
-          .define(SUMMARIZER_CHUNK_TOKENS, Type.INT, 1024, Range.between(16, 100_000), Importance.MEDIUM,
+          .define(
+              LOG_LEVEL,
+              Type.STRING,
+              "INFO",
+              ValidString.in("TRACE", "DEBUG", "INFO", "WARN", "ERROR"),
+              Importance.LOW,
+              "Log level of llm-streams' own loggers (read from LLMSTREAMS_LOG_LEVEL at start).")
+          .define(
+              SUMMARIZER_CHUNK_TOKENS,
+              Type.INT,
+              1024,
+              Range.between(16, 100_000),
+              Importance.MEDIUM,
               "Largest chunk of a document sent to one summary request, in cl100k tokens. Smaller chunks pay the"
                   + " prompt's instructions more often: with 512 the prompt overhead alone was 0.22 LLM input tokens"
                   + " per ingested token.")
-          .define(SUMMARIZER_CHUNK_OVERLAP_TOKENS, Type.INT, 32, Range.between(0, 50_000), Importance.LOW,
+          .define(
+              SUMMARIZER_CHUNK_OVERLAP_TOKENS,
+              Type.INT,
+              32,
+              Range.between(0, 50_000),
+              Importance.LOW,
               "Tokens of trailing sentences repeated at the start of the next chunk; less than half of"
                   + " summarizer.chunk.tokens.")
-          .define(SUMMARIZER_MAX_DOCUMENT_CHARS, Type.INT, 10_000_000, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_MAX_DOCUMENT_CHARS,
+              Type.INT,
+              10_000_000,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "Longer documents go to dead-letters with the reason instead of being chunked.")
-          .define(SUMMARIZER_MERGE_FAN_IN, Type.INT, 8, Range.between(2, 1000), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_MERGE_FAN_IN,
+              Type.INT,
+              8,
+              Range.between(2, 1000),
+              Importance.MEDIUM,
               "Summaries of one level are merged by one LLM call once this many wait (or once their tokens reach"
                   + " summarizer.merge.token.budget).")
-          .define(SUMMARIZER_MERGE_TOKEN_BUDGET, Type.INT, 2000, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_MERGE_TOKEN_BUDGET,
+              Type.INT,
+              2000,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "Summaries of one level are merged once their tokens reach this many (or fan-in summaries wait).")
-          .define(SUMMARIZER_SYNTHESIS_INTERVAL_MS, Type.LONG, 5_000L, Range.atLeast(0), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_SYNTHESIS_INTERVAL_MS,
+              Type.LONG,
+              5_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "Least time between two synthesis calls of one key (each re-reads the whole top); changes in between are"
                   + " caught up after it. 0: no limit.")
-          .define(SUMMARIZER_WINDOW_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_WINDOW_MS,
+              Type.LONG,
+              86_400_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "Size of the tumbling windows of document event time (the document's `timestamp`), each with its own"
                   + " merge tree and synthesis beside the all-time one; GET /syntheses/{key}?window=<start, ISO-8601 or"
                   + " epoch ms> reads one window. 0: no windows, one all-time tree per key.")
-          .define(SUMMARIZER_WINDOW_GRACE_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_WINDOW_GRACE_MS,
+              Type.LONG,
+              3_600_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "How long after its end (in the key's document time) a window still takes late documents. A window closes"
                   + " when the key's latest document timestamp passes its end plus this: its tree collapses to its"
                   + " final synthesis, which becomes one leaf of the all-time tree, and later documents of it go to"
                   + " dead-letters (\"too late\").")
-          .define(SUMMARIZER_WINDOW_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(0), Importance.MEDIUM,
+          .define(
+              SUMMARIZER_WINDOW_RETENTION_MS,
+              Type.LONG,
+              604_800_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "How long after its close (in the key's document time) a window's final synthesis stays in the store"
                   + " for GET /syntheses/{key}?window=; then its tree is deleted and the query answers 404 (the"
                   + " synthesis stays on syntheses).")
-          .define(CONTROLLER_MAX_STEPS, Type.INT, 10, Range.between(1, 1000), Importance.HIGH,
+          .define(
+              CONTROLLER_MAX_STEPS,
+              Type.INT,
+              10,
+              Range.between(1, 1000),
+              Importance.HIGH,
               "LLM turns a goal may take when it names no maxSteps, and the ceiling when it names one (a goal may lower"
                   + " it, never raise it); then it ends budget_exhausted.")
-          .define(CONTROLLER_MAX_TOKENS, Type.LONG, 200_000L, Range.atLeast(1), Importance.HIGH,
+          .define(
+              CONTROLLER_MAX_TOKENS,
+              Type.LONG,
+              200_000L,
+              Range.atLeast(1),
+              Importance.HIGH,
               "LLM tokens (input + output) a goal may use when its budget names none, and the ceiling when it names"
                   + " some; then no further LLM turn or tool call, and the goal ends budget_exhausted.")
-          .define(CONTROLLER_MAX_COST_USD, Type.DOUBLE, 1.0, Range.atLeast(0), Importance.HIGH,
+          .define(
+              CONTROLLER_MAX_COST_USD,
+              Type.DOUBLE,
+              1.0,
+              Range.atLeast(0),
+              Importance.HIGH,
               "LLM cost in USD a goal may use when its budget names none, and the ceiling when it names some; then the"
                   + " goal ends budget_exhausted.")
-          .define(CONTROLLER_DEADLINE_MS, Type.LONG, 600_000L, Range.atLeast(1), Importance.HIGH,
+          .define(
+              CONTROLLER_DEADLINE_MS,
+              Type.LONG,
+              600_000L,
+              Range.atLeast(1),
+              Importance.HIGH,
               "How long a goal may run when it names no deadline (a goal's deadline may be earlier, never later); then"
                   + " it ends timed_out, also while waiting for an approval.")
-          .define(CONTROLLER_MAX_REPAIRS, Type.INT, 2, Range.between(0, 100), Importance.MEDIUM,
+          .define(
+              CONTROLLER_MAX_REPAIRS,
+              Type.INT,
+              2,
+              Range.between(0, 100),
+              Importance.MEDIUM,
               "LLM turns in a row with an unknown tool or invalid arguments that are fed back for repair before"
                   + " the goal fails.")
-          .define(CONTROLLER_RETENTION_MS, Type.LONG, 3_600_000L, Range.atLeast(0), Importance.MEDIUM,
+          .define(
+              CONTROLLER_RETENTION_MS,
+              Type.LONG,
+              3_600_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "How long a finished goal's result stays queryable at GET /goals/{id}, and a goal submitted again"
                   + " with its goalId is recognized and ignored, before it is deleted.")
-          .define(CONTROLLER_TICK_MS, Type.LONG, 500L, Range.between(10, 60_000), Importance.LOW,
+          .define(
+              CONTROLLER_TICK_MS,
+              Type.LONG,
+              500L,
+              Range.between(10, 60_000),
+              Importance.LOW,
               "How often the controller checks deadlines, tool timeouts and retention (wall clock).")
-          .define(CONTROLLER_MAX_RESULT_CHARS, Type.INT, 8_000, Range.between(100, 1_000_000), Importance.LOW,
+          .define(
+              CONTROLLER_MAX_RESULT_CHARS,
+              Type.INT,
+              8_000,
+              Range.between(100, 1_000_000),
+              Importance.LOW,
               "Longest tool result (as JSON text) kept and shown to the LLM; longer ones are cut, and say so.")
-          .define(CONTROLLER_MAX_GOAL_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_GOAL_CHARS, Range.between(1, 200_000),
-              Importance.LOW, "Longest goal text; a longer goal goes to dead-letters before anything is stored. The"
+          .define(
+              CONTROLLER_MAX_GOAL_CHARS,
+              Type.INT,
+              DEFAULT_CONTROLLER_MAX_GOAL_CHARS,
+              Range.between(1, 200_000),
+              Importance.LOW,
+              "Longest goal text; a longer goal goes to dead-letters before anything is stored. The"
                   + " goal's state entry holds the text twice, and it and each of its LLM requests must stay under the"
                   + " topics' 1 MiB records.")
-          .define(CONTROLLER_MAX_ARGUMENTS_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS,
-              Range.between(100, 500_000), Importance.LOW, "Longest arguments (as JSON text) of a tool call the LLM asks"
+          .define(
+              CONTROLLER_MAX_ARGUMENTS_CHARS,
+              Type.INT,
+              DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS,
+              Range.between(100, 500_000),
+              Importance.LOW,
+              "Longest arguments (as JSON text) of a tool call the LLM asks"
                   + " for; a longer call is not run and the refusal goes back to the LLM for repair, like invalid"
                   + " arguments. The guard_tripped event keeps the arguments' first 1,000 characters.")
-          .define(CONTROLLER_MAX_ANSWER_CHARS, Type.INT, DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, Range.between(100, 1_000_000),
-              Importance.LOW, "Longest final answer on goal-results; a longer one is cut, and ends with"
+          .define(
+              CONTROLLER_MAX_ANSWER_CHARS,
+              Type.INT,
+              DEFAULT_CONTROLLER_MAX_ANSWER_CHARS,
+              Range.between(100, 1_000_000),
+              Importance.LOW,
+              "Longest final answer on goal-results; a longer one is cut, and ends with"
                   + " `… [cut: K of N characters kept, controller.max.answer.chars]`.")
-          .define(CONTROLLER_MAX_STATE_BYTES, Type.INT, DEFAULT_CONTROLLER_MAX_STATE_BYTES,
-              Range.between(10_000, 8_000_000), Importance.LOW, "Largest state entry of a running goal (its transcript"
+          .define(
+              CONTROLLER_MAX_STATE_BYTES,
+              Type.INT,
+              DEFAULT_CONTROLLER_MAX_STATE_BYTES,
+              Range.between(10_000, 8_000_000),
+              Importance.LOW,
+              "Largest state entry of a running goal (its transcript"
                   + " of LLM replies and tool results, as JSON bytes); a goal whose entry would grow past it ends failed,"
                   + " saying why, before its next LLM request; counted in"
                   + " llmstreams_controller_state_too_large_total. Keep it under the changelog's max.message.bytes (the"
                   + " broker's default, 1 MiB): a state record the broker refuses stops the stream thread under"
                   + " exactly-once.")
-          .define(TOOLS_DIR, Type.STRING, "", Importance.MEDIUM,
+          .define(
+              TOOLS_DIR,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
               "Folder of extra tool definitions (<name>.json: name, description, parameters, timeoutMs,"
                   + " requiresApproval); each gets topic tool-calls.<name>.")
-          .define(TOOLS_HTTP_ALLOWED_HOSTS, Type.LIST, "", Importance.HIGH,
+          .define(
+              TOOLS_HTTP_ALLOWED_HOSTS,
+              Type.LIST,
+              "",
+              Importance.HIGH,
               "Hosts the http_get tool may fetch from (exact host names, or *.example.com); empty: none.")
-          .define(TOOLS_HTTP_MAX_BYTES, Type.INT, 1_000_000, Range.between(1, 100_000_000), Importance.LOW,
+          .define(
+              TOOLS_HTTP_MAX_BYTES,
+              Type.INT,
+              1_000_000,
+              Range.between(1, 100_000_000),
+              Importance.LOW,
               "Largest response body http_get reads; longer ones are cut and flagged.")
-          .define(TOOLS_HTTP_TIMEOUT_MS, Type.LONG, 5_000L, Range.between(1, 600_000), Importance.LOW,
+          .define(
+              TOOLS_HTTP_TIMEOUT_MS,
+              Type.LONG,
+              5_000L,
+              Range.between(1, 600_000),
+              Importance.LOW,
               "Time limit of one http_get call (connect and read).")
-          .define(TOOLS_PUBLISH_ALLOWED_TOPICS, Type.LIST, "", Importance.HIGH,
+          .define(
+              TOOLS_PUBLISH_ALLOWED_TOPICS,
+              Type.LIST,
+              "",
+              Importance.HIGH,
               "Topics the publish tool may write to; empty: none. They must exist: run refuses to start the tools"
                   + " pattern otherwise.")
-          .define(TOOLS_SYNTHESIS_URL, Type.STRING, "", Importance.LOW,
+          .define(
+              TOOLS_SYNTHESIS_URL,
+              Type.STRING,
+              "",
+              Importance.LOW,
               "Base URL of an instance serving GET /syntheses/{key}, where the synthesis tool asks; empty: this"
                   + " instance's own HTTP server, which asks the instance that owns the key.")
-          .define(TOOLS_RETENTION_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.LOW,
+          .define(
+              TOOLS_RETENTION_MS,
+              Type.LONG,
+              86_400_000L,
+              Range.atLeast(0),
+              Importance.LOW,
               "How long a tool worker remembers a callId's result, to answer a repeat without running it again.")
-          .define(SPECIALIST_MODEL_NAME, Type.STRING, "banking77", new ConfigDef.NonEmptyString(), Importance.HIGH,
+          .define(
+              SPECIALIST_MODEL_NAME,
+              Type.STRING,
+              "banking77",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
               "The model the specialist serves: its key on specialist-models. The latest record of this name is"
                   + " loaded and hot-swapped in; the trainer publishes its candidates under it.")
-          .define(SPECIALIST_THRESHOLD, Type.DOUBLE, null, (name, value) -> {
+          .define(
+              SPECIALIST_THRESHOLD,
+              Type.DOUBLE,
+              null,
+              (name, value) -> {
                 if (value != null && !((Double) value >= 0 && (Double) value <= 1)) {
-                  throw new ConfigException(name, value, "must be between 0 and 1, or empty for the model's own");
+                  throw new ConfigException(
+                      name, value, "must be between 0 and 1, or empty for the model's own");
                 }
-              }, Importance.HIGH,
+              },
+              Importance.HIGH,
               "Confidence below which an event is escalated to an LLM; empty: the model's recommendedThreshold"
                   + " (chosen on held-out data when it was trained).")
-          .define(SPECIALIST_MAX_TEXT_CHARS, Type.INT, 10_000, Range.between(1, 1_000_000), Importance.MEDIUM,
+          .define(
+              SPECIALIST_MAX_TEXT_CHARS,
+              Type.INT,
+              10_000,
+              Range.between(1, 1_000_000),
+              Importance.MEDIUM,
               "Longest event text the specialist classifies (and label text the trainer takes); a longer one goes to"
                   + " dead-letters with the reason.")
-          .define(SPECIALIST_ESCALATION_EXAMPLES, Type.INT, 8, Range.between(0, 100), Importance.MEDIUM,
+          .define(
+              SPECIALIST_ESCALATION_EXAMPLES,
+              Type.INT,
+              8,
+              Range.between(0, 100),
+              Importance.MEDIUM,
               "Training examples nearest to the event shown to the LLM in an escalation, to say what the labels mean.")
-          .define(SPECIALIST_ESCALATION_TIMEOUT_MS, Type.LONG, 120_000L, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              SPECIALIST_ESCALATION_TIMEOUT_MS,
+              Type.LONG,
+              120_000L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "Deadline of an escalation: the gateway gives up then; with no reply by twice this time the event keeps"
                   + " the specialist's own label, with the reason.")
-          .define(SPECIALIST_LABEL_DESCRIPTIONS, Type.STRING, "", Importance.LOW,
+          .define(
+              SPECIALIST_LABEL_DESCRIPTIONS,
+              Type.STRING,
+              "",
+              Importance.LOW,
               "File of 'label: description' lines shown to the LLM in escalations; a label without one is described"
                   + " by its name in words (card_arrival: card arrival).")
-          .define(SPECIALIST_TICK_MS, Type.LONG, 1_000L, Range.between(10, 60_000), Importance.LOW,
+          .define(
+              SPECIALIST_TICK_MS,
+              Type.LONG,
+              1_000L,
+              Range.between(10, 60_000),
+              Importance.LOW,
               "How often the specialist checks for a model (events waiting), escalation timeouts and retraining.")
-          .define(SPECIALIST_RETRAIN_AFTER_LABELS, Type.INT, 500, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              SPECIALIST_RETRAIN_AFTER_LABELS,
+              Type.INT,
+              500,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "New labelled examples (people's labels and LLM answers to escalations) that start a retraining.")
-          .define(SPECIALIST_RETRAIN_INTERVAL_MS, Type.LONG, 3_600_000L, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              SPECIALIST_RETRAIN_INTERVAL_MS,
+              Type.LONG,
+              3_600_000L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "Longest time new labelled examples wait for a retraining when fewer than"
                   + " specialist.retrain.after.labels arrived.")
-          .define(SPECIALIST_RETRAIN_HOLDOUT_PERCENT, Type.INT, 20, Range.between(1, 90), Importance.LOW,
+          .define(
+              SPECIALIST_RETRAIN_HOLDOUT_PERCENT,
+              Type.INT,
+              20,
+              Range.between(1, 90),
+              Importance.LOW,
               "Share of the labelled examples (chosen by a hash of the text, so always the same ones) kept out of"
                   + " training to compare a candidate with the model in service; published only if it is better.")
-          .define(SPECIALIST_ACCURACY_RETENTION_MS, Type.LONG, 604_800_000L, Range.atLeast(1), Importance.LOW,
+          .define(
+              SPECIALIST_ACCURACY_RETENTION_MS,
+              Type.LONG,
+              604_800_000L,
+              Range.atLeast(1),
+              Importance.LOW,
               "How long a classification is remembered to score it against a label that arrives later (online"
                   + " accuracy).")
-          .define(SPECIALIST_WAITING_MAX_EVENTS, Type.INT, 100_000, Range.atLeast(1), Importance.LOW,
+          .define(
+              SPECIALIST_WAITING_MAX_EVENTS,
+              Type.INT,
+              100_000,
+              Range.atLeast(1),
+              Importance.LOW,
               "Events a task keeps waiting while no model is in service; more go to dead-letters with the reason.")
-          .define(SPECIALIST_EXAMPLES_MAX, Type.INT, 200_000, Range.atLeast(10), Importance.LOW,
+          .define(
+              SPECIALIST_EXAMPLES_MAX,
+              Type.INT,
+              200_000,
+              Range.atLeast(10),
+              Importance.LOW,
               "Labelled examples the trainer keeps; beyond it the oldest (by label time) are forgotten at its next tick,"
                   + " down to 90%.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));
-    DEFINITION.define(LLM_ROUTE_DEFAULT, Type.STRING, "offline", providerName, Importance.HIGH,
+    DEFINITION.define(
+        LLM_ROUTE_DEFAULT,
+        Type.STRING,
+        "offline",
+        providerName,
+        Importance.HIGH,
         "Provider for purposes that name none: openai, anthropic or offline (the embedded engine; not an LLM).");
     for (String purpose : PURPOSES) {
-      DEFINITION.define(route(purpose), Type.STRING, "", ValidString.in(concat("", PROVIDERS)), Importance.HIGH,
+      DEFINITION.define(
+          route(purpose),
+          Type.STRING,
+          "",
+          ValidString.in(concat("", PROVIDERS)),
+          Importance.HIGH,
           "Provider for " + purpose + " requests; empty: llm.route.default.");
     }
-    Map<String, String[]> defaults = Map.of(
-        "openai", new String[] {"https://api.openai.com/v1", "gpt-4o-mini", "64"},
-        "anthropic", new String[] {"https://api.anthropic.com", "claude-3-5-haiku-latest", "32"},
-        "offline", new String[] {"", "offline-engine", "2"});
+    Map<String, String[]> defaults =
+        Map.of(
+            "openai", new String[] {"https://api.openai.com/v1", "gpt-4o-mini", "64"},
+            "anthropic",
+                new String[] {"https://api.anthropic.com", "claude-3-5-haiku-latest", "32"},
+            "offline", new String[] {"", "offline-engine", "2"});
     for (String p : PROVIDERS) {
       String[] d = defaults.get(p);
       DEFINITION
-          .define(provider(p, "base.url"), Type.STRING, d[0], Importance.MEDIUM,
-              "Base URL of the " + p + " API (any compatible server: Ollama, vLLM, llama.cpp, LM Studio...).")
-          .define(provider(p, "api.key"), Type.PASSWORD, null, Importance.MEDIUM,
-              "API key; else read from llm." + p + ".api.key.file, else from the environment variable "
-                  + p.toUpperCase(Locale.ROOT) + "_API_KEY. Never logged.")
-          .define(provider(p, "api.key.file"), Type.STRING, "", Importance.LOW, "File holding the API key, such as a"
-              + " mounted secret; never logged.")
-          .define(provider(p, "model"), Type.STRING, d[1], Importance.MEDIUM, "Model used when a request names none.")
-          .define(provider(p, "timeout.ms"), Type.LONG, 60_000L, Range.atLeast(1), Importance.MEDIUM,
+          .define(
+              provider(p, "base.url"),
+              Type.STRING,
+              d[0],
+              Importance.MEDIUM,
+              "Base URL of the "
+                  + p
+                  + " API (any compatible server: Ollama, vLLM, llama.cpp, LM Studio...).")
+          .define(
+              provider(p, "api.key"),
+              Type.PASSWORD,
+              null,
+              Importance.MEDIUM,
+              "API key; else read from llm."
+                  + p
+                  + ".api.key.file, else from the environment variable "
+                  + p.toUpperCase(Locale.ROOT)
+                  + "_API_KEY. Never logged.")
+          .define(
+              provider(p, "api.key.file"),
+              Type.STRING,
+              "",
+              Importance.LOW,
+              "File holding the API key, such as a" + " mounted secret; never logged.")
+          .define(
+              provider(p, "model"),
+              Type.STRING,
+              d[1],
+              Importance.MEDIUM,
+              "Model used when a request names none.")
+          .define(
+              provider(p, "timeout.ms"),
+              Type.LONG,
+              60_000L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
               "Timeout of one HTTP call.")
-          .define(provider(p, "concurrency"), Type.INT, Integer.parseInt(d[2]), Range.between(1, 4096), Importance.HIGH,
+          .define(
+              provider(p, "concurrency"),
+              Type.INT,
+              Integer.parseInt(d[2]),
+              Range.between(1, 4096),
+              Importance.HIGH,
               "Calls in flight at once to this provider, per instance, whatever the number of partitions.")
-          .define(provider(p, "interactive.reserved"), Type.INT, -1, Range.atLeast(-1), Importance.MEDIUM,
+          .define(
+              provider(p, "interactive.reserved"),
+              Type.INT,
+              -1,
+              Range.atLeast(-1),
+              Importance.MEDIUM,
               "Slots of the concurrency only interactive calls (controller, specialist) may use, so bulk summaries"
                   + " never make a goal's next step wait for a free slot; -1: an eighth of the concurrency, rounded"
-                  + " up (" + (Integer.parseInt(d[2]) + 7) / 8 + " with the default concurrency); 0: none.")
-          .define(provider(p, "requests.per.minute"), Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+                  + " up ("
+                  + (Integer.parseInt(d[2]) + 7) / 8
+                  + " with the default concurrency); 0: none.")
+          .define(
+              provider(p, "requests.per.minute"),
+              Type.INT,
+              0,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "Request rate limit; 0: none.")
-          .define(provider(p, "tokens.per.minute"), Type.INT, 0, Range.atLeast(0), Importance.MEDIUM,
+          .define(
+              provider(p, "tokens.per.minute"),
+              Type.INT,
+              0,
+              Range.atLeast(0),
+              Importance.MEDIUM,
               "Input token rate limit (estimated before the call); 0: none.")
-          .define(provider(p, "price.input.per.mtok"), Type.DOUBLE, 0.0, Range.atLeast(0), Importance.LOW,
+          .define(
+              provider(p, "price.input.per.mtok"),
+              Type.DOUBLE,
+              0.0,
+              Range.atLeast(0),
+              Importance.LOW,
               "USD per million input tokens, for the costUsd of each reply.")
-          .define(provider(p, "price.output.per.mtok"), Type.DOUBLE, 0.0, Range.atLeast(0), Importance.LOW,
+          .define(
+              provider(p, "price.output.per.mtok"),
+              Type.DOUBLE,
+              0.0,
+              Range.atLeast(0),
+              Importance.LOW,
               "USD per million output tokens, for the costUsd of each reply.");
     }
     DEFINITION
-        .define(LLM_RETRY_MAX_ATTEMPTS, Type.INT, 4, Range.between(1, 20), Importance.MEDIUM,
+        .define(
+            LLM_RETRY_MAX_ATTEMPTS,
+            Type.INT,
+            4,
+            Range.between(1, 20),
+            Importance.MEDIUM,
             "Attempts per request on 429, 5xx, timeouts and connection errors.")
-        .define(LLM_RETRY_INITIAL_BACKOFF_MS, Type.LONG, 500L, Range.atLeast(1), Importance.LOW,
+        .define(
+            LLM_RETRY_INITIAL_BACKOFF_MS,
+            Type.LONG,
+            500L,
+            Range.atLeast(1),
+            Importance.LOW,
             "First backoff; doubles each attempt, with jitter; a Retry-After from the provider wins.")
-        .define(LLM_RETRY_MAX_BACKOFF_MS, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW, "Longest backoff.")
-        .define(LLM_CIRCUIT_FAILURE_RATE, Type.INT, 50, Range.between(1, 100), Importance.LOW,
+        .define(
+            LLM_RETRY_MAX_BACKOFF_MS,
+            Type.LONG,
+            30_000L,
+            Range.atLeast(1),
+            Importance.LOW,
+            "Longest backoff.")
+        .define(
+            LLM_CIRCUIT_FAILURE_RATE,
+            Type.INT,
+            50,
+            Range.between(1, 100),
+            Importance.LOW,
             "Failure percentage over the last calls that opens a provider's circuit.")
-        .define(LLM_CIRCUIT_MINIMUM_CALLS, Type.INT, 20, Range.atLeast(1), Importance.LOW,
+        .define(
+            LLM_CIRCUIT_MINIMUM_CALLS,
+            Type.INT,
+            20,
+            Range.atLeast(1),
+            Importance.LOW,
             "Calls seen before the failure rate counts.")
-        .define(LLM_CIRCUIT_OPEN_MS, Type.LONG, 30_000L, Range.atLeast(1), Importance.LOW,
+        .define(
+            LLM_CIRCUIT_OPEN_MS,
+            Type.LONG,
+            30_000L,
+            Range.atLeast(1),
+            Importance.LOW,
             "How long an open circuit refuses calls before it lets a few through.")
-        .define(LLM_CACHE_TTL_MS, Type.LONG, 86_400_000L, Range.atLeast(0), Importance.MEDIUM,
+        .define(
+            LLM_CACHE_TTL_MS,
+            Type.LONG,
+            86_400_000L,
+            Range.atLeast(0),
+            Importance.MEDIUM,
             "How long a reply is kept to answer the same requestId again without calling the provider (a repeat is"
                 + " not billed twice); 0 keeps replies for good.")
-        .define(LLM_MAX_CALL_MS, Type.LONG, 600_000L, Range.atLeast(1), Importance.LOW,
+        .define(
+            LLM_MAX_CALL_MS,
+            Type.LONG,
+            600_000L,
+            Range.atLeast(1),
+            Importance.LOW,
             "Longest a request may take, retries included, when it carries no deadline; every call ends by its"
                 + " deadline or this.")
-        .define(GATEWAY_MAX_QUEUED, Type.INT, 10_000, Range.atLeast(1), Importance.LOW,
+        .define(
+            GATEWAY_MAX_QUEUED,
+            Type.INT,
+            10_000,
+            Range.atLeast(1),
+            Importance.LOW,
             "Requests waiting for a free slot, per task, before the gateway stops reading more (backpressure).")
-        .define(GATEWAY_POLL_MS, Type.LONG, 5L, Range.between(1, 1000), Importance.LOW,
+        .define(
+            GATEWAY_POLL_MS,
+            Type.LONG,
+            5L,
+            Range.between(1, 1000),
+            Importance.LOW,
             "How often finished calls are turned into replies.");
   }
 
@@ -400,7 +824,9 @@ public final class AppConfig extends AbstractConfig {
     super(DEFINITION, values, false);
     this.sources = sources;
     if (getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS) * 2 >= getInt(SUMMARIZER_CHUNK_TOKENS)) {
-      throw new ConfigException(SUMMARIZER_CHUNK_OVERLAP_TOKENS, getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS),
+      throw new ConfigException(
+          SUMMARIZER_CHUNK_OVERLAP_TOKENS,
+          getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS),
           "must be less than half of " + SUMMARIZER_CHUNK_TOKENS);
     }
   }
@@ -433,7 +859,8 @@ public final class AppConfig extends AbstractConfig {
     }
     for (Map.Entry<String, String> e : env.entrySet()) {
       if (e.getKey().startsWith(ENV_PREFIX)) {
-        String key = e.getKey().substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+        String key =
+            e.getKey().substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
         checkKnown(key, "from environment variable " + e.getKey());
         values.put(key, e.getValue().trim());
         sources.put(key, "env " + e.getKey());
@@ -465,9 +892,15 @@ public final class AppConfig extends AbstractConfig {
         near.add(name);
       }
     }
-    throw new ConfigException("unknown configuration key '" + key + "' " + where
-        + (near.isEmpty() ? "" : "; known keys nearby: " + String.join(", ", near))
-        + "; Kafka client settings go under '" + CLIENT_PREFIX + "'");
+    throw new ConfigException(
+        "unknown configuration key '"
+            + key
+            + "' "
+            + where
+            + (near.isEmpty() ? "" : "; known keys nearby: " + String.join(", ", near))
+            + "; Kafka client settings go under '"
+            + CLIENT_PREFIX
+            + "'");
   }
 
   /** The bootstrap servers to use: an explicit cluster, else the local broker. */
@@ -507,17 +940,30 @@ public final class AppConfig extends AbstractConfig {
     Map<String, String> out = new TreeMap<>();
     for (String name : DEFINITION.names()) {
       Object v = get(name);
-      out.put(name, (isSecret(name) && v != null ? "[hidden]" : String.valueOf(v)) + (sources.containsKey(name) ? "  (" + sources.get(name) + ")" : ""));
+      out.put(
+          name,
+          (isSecret(name) && v != null ? "[hidden]" : String.valueOf(v))
+              + (sources.containsKey(name) ? "  (" + sources.get(name) + ")" : ""));
     }
-    originalsWithPrefix(CLIENT_PREFIX).forEach((k, v) ->
-        out.put(CLIENT_PREFIX + k, (isSecret(k) ? "[hidden]" : String.valueOf(v))
-            + "  (" + sources.getOrDefault(CLIENT_PREFIX + k, "?") + ")"));
+    originalsWithPrefix(CLIENT_PREFIX)
+        .forEach(
+            (k, v) ->
+                out.put(
+                    CLIENT_PREFIX + k,
+                    (isSecret(k) ? "[hidden]" : String.valueOf(v))
+                        + "  ("
+                        + sources.getOrDefault(CLIENT_PREFIX + k, "?")
+                        + ")"));
     return out;
   }
 
   static boolean isSecret(String key) {
     String k = key.toLowerCase(Locale.ROOT);
-    return k.contains("password") || k.contains("secret") || k.contains("jaas") || k.contains("token")
-        || k.endsWith(".key") || k.contains("credential");
+    return k.contains("password")
+        || k.contains("secret")
+        || k.contains("jaas")
+        || k.contains("token")
+        || k.endsWith(".key")
+        || k.contains("credential");
   }
 }

@@ -3,11 +3,11 @@ package dev.llmstreams.controller;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,29 +25,48 @@ public final class ControllerModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    Guards guards = new Guards(Guards.Settings.from(config), ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)));
-    return new ControllerTopology(catalog, guards, config.getLong(AppConfig.CONTROLLER_RETENTION_MS),
-        config.getLong(AppConfig.CONTROLLER_TICK_MS), config.getInt(AppConfig.CONTROLLER_MAX_RESULT_CHARS), registry)
+    Guards guards =
+        new Guards(
+            Guards.Settings.from(config), ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)));
+    return new ControllerTopology(
+            catalog,
+            guards,
+            config.getLong(AppConfig.CONTROLLER_RETENTION_MS),
+            config.getLong(AppConfig.CONTROLLER_TICK_MS),
+            config.getInt(AppConfig.CONTROLLER_MAX_RESULT_CHARS),
+            registry)
         .build();
   }
 
-  /** A goal's step crosses four committed hops: it runs with the short, interactive commit interval. */
+  /**
+   * A goal's step crosses four committed hops: it runs with the short, interactive commit interval.
+   */
   @Override
   public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
     return dev.llmstreams.runtime.StreamsSettings.interactive(config);
   }
 
   /**
-   * {@code GET /goals/{id}}: a running goal's phase, step, spend and open calls; a finished goal's result (kept for
-   * {@code controller.retention.ms}). Answered by the instance that owns the goal, from its store.
+   * {@code GET /goals/{id}}: a running goal's phase, step, spend and open calls; a finished goal's
+   * result (kept for {@code controller.retention.ms}). Answered by the instance that owns the goal,
+   * from its store.
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
-    StoreQuery.<GoalLog>route(http, streams, self, "/goals/", ControllerTopology.LOG_STORE, "controller",
-        (id, log) -> log == null
-            ? HttpApi.Reply.json(404, "{\"error\":\"no goal with this id (never seen, or finished and deleted after"
-                + " controller.retention.ms)\"}")
-            : HttpApi.Reply.json(200, Json.writer().writeValueAsString(view(log))));
+    StoreQuery.<GoalLog>route(
+        http,
+        streams,
+        self,
+        "/goals/",
+        ControllerTopology.LOG_STORE,
+        "controller",
+        (id, log) ->
+            log == null
+                ? HttpApi.Reply.json(
+                    404,
+                    "{\"error\":\"no goal with this id (never seen, or finished and deleted after"
+                        + " controller.retention.ms)\"}")
+                : HttpApi.Reply.json(200, Json.writer().writeValueAsString(view(log))));
   }
 
   static ObjectNode view(GoalLog log) {
@@ -59,17 +78,25 @@ public final class ControllerModule implements PatternModule {
       out.put("expiresAt", Instant.ofEpochMilli(log.expiresAtMs).toString());
       return out;
     }
-    out.put("status", "running").put("phase", log.phase.name().toLowerCase(java.util.Locale.ROOT))
-        .put("step", log.step).put("maxSteps", log.maxSteps)
+    out.put("status", "running")
+        .put("phase", log.phase.name().toLowerCase(java.util.Locale.ROOT))
+        .put("step", log.step)
+        .put("maxSteps", log.maxSteps)
         .put("startedAt", Instant.ofEpochMilli(log.startedAtMs).toString())
         .put("deadline", Instant.ofEpochMilli(log.deadlineMs).toString())
-        .put("tokens", log.usage.totalTokens()).put("maxTokens", log.maxTokens)
-        .put("costUsd", log.costUsd).put("maxCostUsd", log.maxCostUsd);
+        .put("tokens", log.usage.totalTokens())
+        .put("maxTokens", log.maxTokens)
+        .put("costUsd", log.costUsd)
+        .put("maxCostUsd", log.maxCostUsd);
     out.set("tools", Json.toTree(log.tools));
     ArrayNode calls = out.putArray("calls");
     for (GoalLog.Call c : log.calls) {
-      calls.addObject().put("callId", c.callId).put("tool", c.tool)
-          .put("state", c.state.name().toLowerCase(java.util.Locale.ROOT)).put("attempt", c.attempt);
+      calls
+          .addObject()
+          .put("callId", c.callId)
+          .put("tool", c.tool)
+          .put("state", c.state.name().toLowerCase(java.util.Locale.ROOT))
+          .put("attempt", c.attempt);
     }
     return out;
   }

@@ -1,12 +1,12 @@
 package dev.llmstreams.controller;
 
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCall;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.Topic;
@@ -42,7 +42,12 @@ public final class ControllerTopology {
   private final int maxResultChars;
   private final MeterRegistry registry;
 
-  ControllerTopology(TopicCatalog catalog, Guards guards, long retentionMs, long tickMs, int maxResultChars,
+  ControllerTopology(
+      TopicCatalog catalog,
+      Guards guards,
+      long retentionMs,
+      long tickMs,
+      int maxResultChars,
       MeterRegistry registry) {
     this.catalog = catalog;
     this.guards = guards;
@@ -55,43 +60,91 @@ public final class ControllerTopology {
   public Topology build() {
     for (String tool : guards.registry().names()) {
       if (!catalog.tools().contains(tool)) {
-        throw new IllegalStateException("tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
+        throw new IllegalStateException(
+            "tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
       }
     }
-    // Whatever partition a producer chose, each record reaches the task holding its goal's log (see KeyedInput).
+    // Whatever partition a producer chose, each record reaches the task holding its goal's log (see
+    // KeyedInput).
     int partitions = catalog.keyPartitions(TopicCatalog.CONTROLLER_CO_PARTITIONED);
     StreamsBuilder builder = StreamsSettings.newBuilder();
     List<String> inputs = new ArrayList<>();
     inputs.add(read(builder, catalog.topic(Topics.GOALS), "controller.goals", partitions));
-    inputs.add(read(builder, catalog.topic(Topics.CONTROLLER_LLM_REPLIES), "controller.llm-replies", partitions));
-    inputs.add(read(builder, catalog.topic(Topics.TOOL_RESULTS), "controller.tool-results", partitions));
+    inputs.add(
+        read(
+            builder,
+            catalog.topic(Topics.CONTROLLER_LLM_REPLIES),
+            "controller.llm-replies",
+            partitions));
+    inputs.add(
+        read(builder, catalog.topic(Topics.TOOL_RESULTS), "controller.tool-results", partitions));
     inputs.add(read(builder, catalog.topic(Topics.APPROVALS), "controller.approvals", partitions));
     Topic<LlmReply> replies = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
     Topology topology = builder.build();
 
-    RunGoals.Sinks sinks = new RunGoals.Sinks("controller.request-llm", "controller.goal-results",
-        "controller.goal-events", "controller.tool-calls.");
+    RunGoals.Sinks sinks =
+        new RunGoals.Sinks(
+            "controller.request-llm",
+            "controller.goal-results",
+            "controller.goal-events",
+            "controller.tool-calls.");
     String replyTo = replies.name();
-    topology.addProcessor(PROCESSOR, () -> new RunGoals(LOG_STORE, TIMER_STORE, sinks, replyTo, guards, retentionMs,
-        tickMs, maxResultChars, registry), inputs.toArray(String[]::new));
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LOG_STORE), Serdes.String(),
-        JsonSerde.of(GoalLog.class)), PROCESSOR);
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TIMER_STORE), Serdes.String(),
-        JsonSerde.of(Timer.class)), PROCESSOR);
+    topology.addProcessor(
+        PROCESSOR,
+        () ->
+            new RunGoals(
+                LOG_STORE,
+                TIMER_STORE,
+                sinks,
+                replyTo,
+                guards,
+                retentionMs,
+                tickMs,
+                maxResultChars,
+                registry),
+        inputs.toArray(String[]::new));
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(LOG_STORE),
+            Serdes.String(),
+            JsonSerde.of(GoalLog.class)),
+        PROCESSOR);
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(TIMER_STORE),
+            Serdes.String(),
+            JsonSerde.of(Timer.class)),
+        PROCESSOR);
 
     Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
     Topic<GoalResult> goalResults = catalog.topic(Topics.GOAL_RESULTS);
     Topic<GoalEvent> goalEvents = catalog.topic(Topics.GOAL_EVENTS);
-    topology.addSink(sinks.requests(), requests.name(), requests.keySerde().serializer(),
-        requests.sinkSerializer(), PROCESSOR);
-    topology.addSink(sinks.results(), goalResults.name(), goalResults.keySerde().serializer(),
-        goalResults.sinkSerializer(), PROCESSOR);
-    topology.addSink(sinks.events(), goalEvents.name(), goalEvents.keySerde().serializer(),
-        goalEvents.sinkSerializer(), PROCESSOR);
+    topology.addSink(
+        sinks.requests(),
+        requests.name(),
+        requests.keySerde().serializer(),
+        requests.sinkSerializer(),
+        PROCESSOR);
+    topology.addSink(
+        sinks.results(),
+        goalResults.name(),
+        goalResults.keySerde().serializer(),
+        goalResults.sinkSerializer(),
+        PROCESSOR);
+    topology.addSink(
+        sinks.events(),
+        goalEvents.name(),
+        goalEvents.keySerde().serializer(),
+        goalEvents.sinkSerializer(),
+        PROCESSOR);
     for (ToolDefinition tool : guards.registry().all()) {
       Topic<ToolCall> calls = catalog.toolCalls(tool.name(), ToolCall.class);
-      topology.addSink(sinks.tool(tool.name()), calls.name(), calls.keySerde().serializer(),
-          calls.sinkSerializer(), PROCESSOR);
+      topology.addSink(
+          sinks.tool(tool.name()),
+          calls.name(),
+          calls.keySerde().serializer(),
+          calls.sinkSerializer(),
+          PROCESSOR);
     }
     return topology;
   }

@@ -12,47 +12,66 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Everything the controller keeps for one goal, in one value of store {@code controller-goal-log}: the goal, its
- * limits, the conversation with the LLM, the tool calls of the current step, and what was spent. When the goal ends
- * the conversation and calls are dropped and only the result stays, until {@code expiresAtMs}.
+ * Everything the controller keeps for one goal, in one value of store {@code controller-goal-log}:
+ * the goal, its limits, the conversation with the LLM, the tool calls of the current step, and what
+ * was spent. When the goal ends the conversation and calls are dropped and only the result stays,
+ * until {@code expiresAtMs}.
  *
- * <p>Compatibility rule for stored values: every field has a default, and a field absent from an older value reads
- * as that default; unknown fields are ignored (the app's JSON reader is tolerant), so a rollback reads newer values.
+ * <p>Compatibility rule for stored values: every field has a default, and a field absent from an
+ * older value reads as that default; unknown fields are ignored (the app's JSON reader is
+ * tolerant), so a rollback reads newer values.
  */
-@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY, getterVisibility = JsonAutoDetect.Visibility.NONE,
+@JsonAutoDetect(
+    fieldVisibility = JsonAutoDetect.Visibility.ANY,
+    getterVisibility = JsonAutoDetect.Visibility.NONE,
     isGetterVisibility = JsonAutoDetect.Visibility.NONE)
 final class GoalLog {
   enum Phase {
-    @JsonProperty("thinking") THINKING,
-    @JsonProperty("acting") ACTING,
-    @JsonProperty("finished") FINISHED
+    @JsonProperty("thinking")
+    THINKING,
+    @JsonProperty("acting")
+    ACTING,
+    @JsonProperty("finished")
+    FINISHED
   }
 
   enum CallState {
-    @JsonProperty("awaiting_approval") AWAITING_APPROVAL,
-    @JsonProperty("dispatched") DISPATCHED,
-    @JsonProperty("done") DONE
+    @JsonProperty("awaiting_approval")
+    AWAITING_APPROVAL,
+    @JsonProperty("dispatched")
+    DISPATCHED,
+    @JsonProperty("done")
+    DONE
   }
 
   /** One tool call of the current step. */
-  @JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY, getterVisibility = JsonAutoDetect.Visibility.NONE,
+  @JsonAutoDetect(
+      fieldVisibility = JsonAutoDetect.Visibility.ANY,
+      getterVisibility = JsonAutoDetect.Visibility.NONE,
       isGetterVisibility = JsonAutoDetect.Visibility.NONE)
   static final class Call {
     String callId;
     int index;
     String tool;
     JsonNode arguments;
+
     /** The LLM's id of the call; the tool message that answers it names this id. */
     String llmCallId;
+
     /** Null only while the controller decides what to do with a new call. */
     CallState state;
+
     int attempt;
+
     /** Wall-clock time the current attempt times out (its timer's key). */
     long dueAtMs;
+
     long dispatchedAtMs;
     boolean ok;
+
     /** What the LLM is shown: the result as JSON text, or the error. */
     String content;
+
     /** The tool's own time, as its worker reported it. */
     long toolMs;
 
@@ -70,10 +89,13 @@ final class GoalLog {
   String goalId;
   Goal goal;
   Phase phase = Phase.THINKING;
+
   /** LLM turns taken so far (the one in flight included). */
   int step;
+
   /** Turns in a row whose tool calls were invalid and fed back for repair. */
   int repairs;
+
   List<String> tools = new ArrayList<>();
   int maxSteps;
   long maxTokens;
@@ -81,8 +103,10 @@ final class GoalLog {
   long startedAtMs;
   long deadlineMs;
   List<ChatMessage> messages = new ArrayList<>();
+
   /** The requestId of the LLM call in flight, or null. */
   String llmRequestId;
+
   long llmAskedAtMs;
   List<Call> calls = new ArrayList<>();
   Usage usage = Usage.ZERO;

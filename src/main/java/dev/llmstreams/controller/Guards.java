@@ -11,32 +11,62 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The controller's guards, as plain functions of a goal's state: its limits (the goal's own, capped by the
- * operator's), the tool allowlist, argument validation against each tool's JSON Schema, budgets, steps and repairs.
- * The operator's settings are both the defaults and the ceilings: a goal may narrow them, never widen them.
+ * The controller's guards, as plain functions of a goal's state: its limits (the goal's own, capped
+ * by the operator's), the tool allowlist, argument validation against each tool's JSON Schema,
+ * budgets, steps and repairs. The operator's settings are both the defaults and the ceilings: a
+ * goal may narrow them, never widen them.
  */
 final class Guards {
   /** The operator's limits (config {@code controller.*}). */
-  record Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs, int maxGoalChars,
-      int maxAnswerChars, int maxStateBytes, int maxArgumentsChars) {
-    /** With the default limits on a goal's text, its answer, its state and its tool calls' arguments. */
+  record Settings(
+      int maxSteps,
+      long maxTokens,
+      double maxCostUsd,
+      long deadlineMs,
+      int maxRepairs,
+      int maxGoalChars,
+      int maxAnswerChars,
+      int maxStateBytes,
+      int maxArgumentsChars) {
+    /**
+     * With the default limits on a goal's text, its answer, its state and its tool calls'
+     * arguments.
+     */
     Settings(int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, int maxRepairs) {
-      this(maxSteps, maxTokens, maxCostUsd, deadlineMs, maxRepairs, AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS,
-          AppConfig.DEFAULT_CONTROLLER_MAX_ANSWER_CHARS, AppConfig.DEFAULT_CONTROLLER_MAX_STATE_BYTES,
+      this(
+          maxSteps,
+          maxTokens,
+          maxCostUsd,
+          deadlineMs,
+          maxRepairs,
+          AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS,
+          AppConfig.DEFAULT_CONTROLLER_MAX_ANSWER_CHARS,
+          AppConfig.DEFAULT_CONTROLLER_MAX_STATE_BYTES,
           AppConfig.DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS);
     }
 
     static Settings from(AppConfig config) {
-      return new Settings(config.getInt(AppConfig.CONTROLLER_MAX_STEPS), config.getLong(AppConfig.CONTROLLER_MAX_TOKENS),
-          config.getDouble(AppConfig.CONTROLLER_MAX_COST_USD), config.getLong(AppConfig.CONTROLLER_DEADLINE_MS),
-          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS), config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS),
-          config.getInt(AppConfig.CONTROLLER_MAX_ANSWER_CHARS), config.getInt(AppConfig.CONTROLLER_MAX_STATE_BYTES),
+      return new Settings(
+          config.getInt(AppConfig.CONTROLLER_MAX_STEPS),
+          config.getLong(AppConfig.CONTROLLER_MAX_TOKENS),
+          config.getDouble(AppConfig.CONTROLLER_MAX_COST_USD),
+          config.getLong(AppConfig.CONTROLLER_DEADLINE_MS),
+          config.getInt(AppConfig.CONTROLLER_MAX_REPAIRS),
+          config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS),
+          config.getInt(AppConfig.CONTROLLER_MAX_ANSWER_CHARS),
+          config.getInt(AppConfig.CONTROLLER_MAX_STATE_BYTES),
           config.getInt(AppConfig.CONTROLLER_MAX_ARGUMENTS_CHARS));
     }
   }
 
   /** The limits one goal runs under, or why it is refused. */
-  record Limits(List<String> tools, int maxSteps, long maxTokens, double maxCostUsd, long deadlineMs, String refusal) {}
+  record Limits(
+      List<String> tools,
+      int maxSteps,
+      long maxTokens,
+      double maxCostUsd,
+      long deadlineMs,
+      String refusal) {}
 
   private final Settings settings;
   private final ToolRegistry registry;
@@ -54,21 +84,34 @@ final class Guards {
     return registry;
   }
 
-  /** The goal's limits at {@code nowMs}; {@code refusal} is set when the goal names tools the registry lacks. */
+  /**
+   * The goal's limits at {@code nowMs}; {@code refusal} is set when the goal names tools the
+   * registry lacks.
+   */
   Limits limits(Goal goal, long nowMs) {
     List<String> tools;
     List<String> unknown = goal.tools().stream().filter(t -> registry.find(t).isEmpty()).toList();
     String refusal = null;
     if (!unknown.isEmpty()) {
-      refusal = "the goal allows tools that do not exist: " + unknown + "; known tools: " + registry.names();
+      refusal =
+          "the goal allows tools that do not exist: "
+              + unknown
+              + "; known tools: "
+              + registry.names();
       tools = List.of();
     } else {
-      tools = goal.tools().isEmpty() ? List.copyOf(registry.names()) : goal.tools().stream().distinct().sorted().toList();
+      tools =
+          goal.tools().isEmpty()
+              ? List.copyOf(registry.names())
+              : goal.tools().stream().distinct().sorted().toList();
       if (tools.isEmpty()) {
         refusal = "no tools are registered";
       }
     }
-    int maxSteps = goal.maxSteps() == null ? settings.maxSteps() : Math.min(goal.maxSteps(), settings.maxSteps());
+    int maxSteps =
+        goal.maxSteps() == null
+            ? settings.maxSteps()
+            : Math.min(goal.maxSteps(), settings.maxSteps());
     long maxTokens = settings.maxTokens();
     double maxCost = settings.maxCostUsd();
     if (goal.budget() != null) {
@@ -80,24 +123,36 @@ final class Guards {
       }
     }
     long ceiling = nowMs + settings.deadlineMs();
-    long deadline = goal.deadline() == null ? ceiling : Math.min(ceiling, goal.deadline().toEpochMilli());
+    long deadline =
+        goal.deadline() == null ? ceiling : Math.min(ceiling, goal.deadline().toEpochMilli());
     return new Limits(tools, maxSteps, maxTokens, maxCost, deadline, refusal);
   }
 
   /**
-   * The problems of one tool call the LLM asked for: a tool outside the goal's allowlist (whatever the registry
-   * holds: a tool the goal did not allow is as unknown to it as one that does not exist), or arguments that do not
-   * match the tool's schema. Empty: the call may be dispatched.
+   * The problems of one tool call the LLM asked for: a tool outside the goal's allowlist (whatever
+   * the registry holds: a tool the goal did not allow is as unknown to it as one that does not
+   * exist), or arguments that do not match the tool's schema. Empty: the call may be dispatched.
    */
   List<String> check(ToolCallRequest call, Set<String> allowed) {
     if (!allowed.contains(call.name())) {
-      return List.of("tool '" + call.name() + "' is not available to this goal; available: " + allowed.stream().sorted().toList());
+      return List.of(
+          "tool '"
+              + call.name()
+              + "' is not available to this goal; available: "
+              + allowed.stream().sorted().toList());
     }
     int chars = call.arguments() == null ? 0 : call.arguments().toString().length();
     if (chars > settings.maxArgumentsChars()) {
-      // Refused before the schema check: such a call would make tool-calls and goal-events records over the limit.
-      return List.of(String.format(java.util.Locale.ROOT, "the arguments for %s have %,d characters; the limit is %,d"
-          + " (controller.max.arguments.chars)", call.name(), chars, settings.maxArgumentsChars()));
+      // Refused before the schema check: such a call would make tool-calls and goal-events records
+      // over the limit.
+      return List.of(
+          String.format(
+              java.util.Locale.ROOT,
+              "the arguments for %s have %,d characters; the limit is %,d"
+                  + " (controller.max.arguments.chars)",
+              call.name(),
+              chars,
+              settings.maxArgumentsChars()));
     }
     List<String> problems = new ArrayList<>();
     for (String p : registry.validate(call.name(), call.arguments())) {
@@ -107,12 +162,19 @@ final class Guards {
   }
 
   /** Why no further LLM call may be made for the spend so far, or empty. */
-  static Optional<String> budgetSpent(Usage usage, double costUsd, long maxTokens, double maxCostUsd) {
+  static Optional<String> budgetSpent(
+      Usage usage, double costUsd, long maxTokens, double maxCostUsd) {
     if (usage.totalTokens() >= maxTokens) {
-      return Optional.of("token budget spent: " + usage.totalTokens() + " of " + maxTokens + " tokens used");
+      return Optional.of(
+          "token budget spent: " + usage.totalTokens() + " of " + maxTokens + " tokens used");
     }
     if (costUsd > maxCostUsd || (maxCostUsd == 0 && costUsd > 0)) {
-      return Optional.of(String.format(java.util.Locale.ROOT, "cost budget spent: $%.6f of $%.6f used", costUsd, maxCostUsd));
+      return Optional.of(
+          String.format(
+              java.util.Locale.ROOT,
+              "cost budget spent: $%.6f of $%.6f used",
+              costUsd,
+              maxCostUsd));
     }
     return Optional.empty();
   }
@@ -124,7 +186,10 @@ final class Guards {
         : Optional.empty();
   }
 
-  /** Whether another turn of invalid calls may be fed back for repair ({@code repairs} counts this one). */
+  /**
+   * Whether another turn of invalid calls may be fed back for repair ({@code repairs} counts this
+   * one).
+   */
   boolean mayRepair(int repairs) {
     return repairs <= settings.maxRepairs();
   }

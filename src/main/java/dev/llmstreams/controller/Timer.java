@@ -3,8 +3,9 @@ package dev.llmstreams.controller;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * A wake-up of the controller, kept in store {@code controller-timers} under {@link #key}: the due time first,
- * zero-padded, so one range scan finds every timer that is due, however many goals are running.
+ * A wake-up of the controller, kept in store {@code controller-timers} under {@link #key}: the due
+ * time first, zero-padded, so one range scan finds every timer that is due, however many goals are
+ * running.
  *
  * @param callId the call whose result is awaited (kind CALL)
  * @param attempt the attempt of that call the timer belongs to (a result or a retry makes it stale)
@@ -12,11 +13,14 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 record Timer(String goalId, Kind kind, String callId, int attempt) {
   enum Kind {
     /** The goal's deadline. */
-    @JsonProperty("deadline") DEADLINE,
+    @JsonProperty("deadline")
+    DEADLINE,
     /** A tool call's timeout. */
-    @JsonProperty("call") CALL,
+    @JsonProperty("call")
+    CALL,
     /** A finished goal's summary is deleted. */
-    @JsonProperty("expire") EXPIRE
+    @JsonProperty("expire")
+    EXPIRE
   }
 
   static Timer deadline(String goalId) {
@@ -33,11 +37,12 @@ record Timer(String goalId, Kind kind, String callId, int attempt) {
 
   /** The store key: due time, goal and what, so that keys sort by due time. */
   String key(long dueMs) {
-    String what = switch (kind) {
-      case DEADLINE -> "deadline";
-      case EXPIRE -> "expire";
-      case CALL -> "call/" + callId + "#" + attempt;
-    };
+    String what =
+        switch (kind) {
+          case DEADLINE -> "deadline";
+          case EXPIRE -> "expire";
+          case CALL -> "call/" + callId + "#" + attempt;
+        };
     return String.format(java.util.Locale.ROOT, "%013d|%s|%s", Math.max(0, dueMs), goalId, what);
   }
 

@@ -4,16 +4,20 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Instant;
 
 /**
- * A person's decision on a tool call that requires approval (topic role APPROVALS, keyed by goalId).
+ * A person's decision on a tool call that requires approval (topic role APPROVALS, keyed by
+ * goalId).
  *
  * @param by who decided (user name or id), for the audit trail
  * @param at when they decided; optional
  */
-public record Approval(String goalId, String callId, Decision decision, String reason, String by, Instant at) {
+public record Approval(
+    String goalId, String callId, Decision decision, String reason, String by, Instant at) {
 
   public enum Decision {
-    @JsonProperty("approve") APPROVE,
-    @JsonProperty("reject") REJECT
+    @JsonProperty("approve")
+    APPROVE,
+    @JsonProperty("reject")
+    REJECT
   }
 
   public Approval {

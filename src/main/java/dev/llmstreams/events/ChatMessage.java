@@ -10,20 +10,26 @@ import java.util.List;
  * @param toolCallId on a {@code tool} message: the id of the tool call it answers
  * @param toolCalls on an {@code assistant} message: the tool calls the model made
  */
-public record ChatMessage(Role role, String content, String toolCallId, List<ToolCallRequest> toolCalls) {
+public record ChatMessage(
+    Role role, String content, String toolCallId, List<ToolCallRequest> toolCalls) {
 
   public enum Role {
-    @JsonProperty("system") SYSTEM,
-    @JsonProperty("user") USER,
-    @JsonProperty("assistant") ASSISTANT,
-    @JsonProperty("tool") TOOL
+    @JsonProperty("system")
+    SYSTEM,
+    @JsonProperty("user")
+    USER,
+    @JsonProperty("assistant")
+    ASSISTANT,
+    @JsonProperty("tool")
+    TOOL
   }
 
   public ChatMessage {
     Require.present(role, "role");
     toolCalls = Require.list(toolCalls, "toolCalls");
     if (content == null) {
-      Require.check(role == Role.ASSISTANT && !toolCalls.isEmpty(),
+      Require.check(
+          role == Role.ASSISTANT && !toolCalls.isEmpty(),
           "field \"content\" is required (only an assistant message with toolCalls may omit it)");
     }
     if (role == Role.TOOL) {

@@ -4,14 +4,16 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * The label of one event (topic role CLASSIFICATIONS, keyed by eventId), from the specialist model or, when it was
- * not confident enough, from an LLM.
+ * The label of one event (topic role CLASSIFICATIONS, keyed by eventId), from the specialist model
+ * or, when it was not confident enough, from an LLM.
  *
  * @param confidence the calibrated confidence of label, in [0, 1]
  * @param top the best labels, best first (including label); may be empty
  * @param modelVersion the specialist model version, or the LLM model, that gave the label
- * @param latencyMicros time to label the event inside the application (for llm: including the LLM round trip)
- * @param escalationReason why the event went to an LLM (e.g. "confidence 0.41 < 0.70"); only when source is llm
+ * @param latencyMicros time to label the event inside the application (for llm: including the LLM
+ *     round trip)
+ * @param escalationReason why the event went to an LLM (e.g. "confidence 0.41 < 0.70"); only when
+ *     source is llm
  * @param usage tokens of the LLM call; only when source is llm
  */
 public record Classification(
@@ -26,8 +28,10 @@ public record Classification(
     Usage usage) {
 
   public enum Source {
-    @JsonProperty("specialist") SPECIALIST,
-    @JsonProperty("llm") LLM
+    @JsonProperty("specialist")
+    SPECIALIST,
+    @JsonProperty("llm")
+    LLM
   }
 
   public Classification {

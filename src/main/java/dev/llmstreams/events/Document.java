@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * A document to summarize (topic role DOCUMENTS, keyed by the synthesis key it belongs to).
  *
- * @param docId unique per document; a document sent again with the same docId is not summarized twice
+ * @param docId unique per document; a document sent again with the same docId is not summarized
+ *     twice
  * @param text the text, up to 10,000,000 characters; the summarizer chunks it
  * @param timestamp the event time of the document; windows are computed from it
  */

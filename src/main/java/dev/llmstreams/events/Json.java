@@ -26,12 +26,16 @@ import java.io.IOException;
 import java.time.Instant;
 
 /**
- * The one JSON configuration of every topic value. The mapper is built once and never handed out, so nobody can
- * reconfigure it; callers get immutable readers and writers.
+ * The one JSON configuration of every topic value. The mapper is built once and never handed out,
+ * so nobody can reconfigure it; callers get immutable readers and writers.
  */
 public final class Json {
-  /** Above the largest document (10,000,000 characters) and the largest model artifact (8 MiB, base64). */
+  /**
+   * Above the largest document (10,000,000 characters) and the largest model artifact (8 MiB,
+   * base64).
+   */
   public static final int MAX_STRING_LENGTH = 16_000_000;
+
   public static final int MAX_NESTING_DEPTH = 200;
 
   private static final JsonMapper MAPPER = build();
@@ -41,30 +45,39 @@ public final class Json {
   private Json() {}
 
   private static JsonMapper build() {
-    JsonFactory factory = JsonFactory.builder()
-        .streamReadConstraints(StreamReadConstraints.builder()
-            .maxStringLength(MAX_STRING_LENGTH)
-            .maxNestingDepth(MAX_NESTING_DEPTH)
-            .build())
-        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-        // Error messages go to logs and dead-letter headers: never copy the payload into them.
-        .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
-        .build();
-    JsonMapper mapper = JsonMapper.builder(factory)
-        .addModule(new JavaTimeModule())
-        .addModule(new SimpleModule("iso-8601-instants").addDeserializer(Instant.class, new IsoInstants()))
-        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-        .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
-        // Tolerant reader: producers may add fields; the schemas are strict for producers.
-        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-        .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-        .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-        .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
-        .build();
-    // ALLOW_COERCION_OF_SCALARS does not cover strings: without this, {"text": 5} would read as "5".
-    mapper.coercionConfigFor(LogicalType.Textual)
+    JsonFactory factory =
+        JsonFactory.builder()
+            .streamReadConstraints(
+                StreamReadConstraints.builder()
+                    .maxStringLength(MAX_STRING_LENGTH)
+                    .maxNestingDepth(MAX_NESTING_DEPTH)
+                    .build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            // Error messages go to logs and dead-letter headers: never copy the payload into them.
+            .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
+            .build();
+    JsonMapper mapper =
+        JsonMapper.builder(factory)
+            .addModule(new JavaTimeModule())
+            .addModule(
+                new SimpleModule("iso-8601-instants")
+                    .addDeserializer(Instant.class, new IsoInstants()))
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
+            // Tolerant reader: producers may add fields; the schemas are strict for producers.
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .defaultPropertyInclusion(
+                JsonInclude.Value.construct(
+                    JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
+            .build();
+    // ALLOW_COERCION_OF_SCALARS does not cover strings: without this, {"text": 5} would read as
+    // "5".
+    mapper
+        .coercionConfigFor(LogicalType.Textual)
         .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
         .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
         .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail);
@@ -72,11 +85,12 @@ public final class Json {
   }
 
   /**
-   * Times are ISO-8601 strings only. The time module also reads numbers, as epoch seconds: a producer writing epoch
-   * millis would get a date in the year 55,000 without any error.
+   * Times are ISO-8601 strings only. The time module also reads numbers, as epoch seconds: a
+   * producer writing epoch millis would get a date in the year 55,000 without any error.
    */
   private static final class IsoInstants extends StdScalarDeserializer<Instant> {
     private static final long serialVersionUID = 1L;
+
     IsoInstants() {
       super(Instant.class);
     }

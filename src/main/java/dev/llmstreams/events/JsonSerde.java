@@ -15,9 +15,9 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * The serde of one topic's values: UTF-8 JSON via {@link Json}. Null is a tombstone both ways. A value that cannot be
- * read throws a {@link SerializationException} whose message names the type and the problem, e.g.
- * {@code cannot read Goal: field "goal" is required}.
+ * The serde of one topic's values: UTF-8 JSON via {@link Json}. Null is a tombstone both ways. A
+ * value that cannot be read throws a {@link SerializationException} whose message names the type
+ * and the problem, e.g. {@code cannot read Goal: field "goal" is required}.
  */
 public final class JsonSerde<T> implements Serde<T> {
   private static final int MAX_MESSAGE_LENGTH = 1_000;
@@ -29,26 +29,29 @@ public final class JsonSerde<T> implements Serde<T> {
     String name = type.getSimpleName();
     ObjectWriter writer = Json.writer().forType(type);
     ObjectReader reader = Json.readerFor(type);
-    this.serializer = (topic, value) -> {
-      if (value == null) {
-        return null;
-      }
-      try {
-        return writer.writeValueAsBytes(value);
-      } catch (JsonProcessingException e) {
-        throw new SerializationException("cannot write " + name + ": " + e.getOriginalMessage(), e);
-      }
-    };
-    this.deserializer = (topic, bytes) -> {
-      if (bytes == null) {
-        return null;
-      }
-      try {
-        return reader.readValue(bytes);
-      } catch (IOException e) {
-        throw new SerializationException("cannot read " + name + ": " + problem(e), e);
-      }
-    };
+    this.serializer =
+        (topic, value) -> {
+          if (value == null) {
+            return null;
+          }
+          try {
+            return writer.writeValueAsBytes(value);
+          } catch (JsonProcessingException e) {
+            throw new SerializationException(
+                "cannot write " + name + ": " + e.getOriginalMessage(), e);
+          }
+        };
+    this.deserializer =
+        (topic, bytes) -> {
+          if (bytes == null) {
+            return null;
+          }
+          try {
+            return reader.readValue(bytes);
+          } catch (IOException e) {
+            throw new SerializationException("cannot read " + name + ": " + problem(e), e);
+          }
+        };
   }
 
   public static <T> JsonSerde<T> of(Class<T> type) {
@@ -69,12 +72,19 @@ public final class JsonSerde<T> implements Serde<T> {
     String problem;
     StreamConstraintsException limit = find(e, StreamConstraintsException.class);
     if (limit != null) {
-      problem = "input exceeds a limit: " + limit.getOriginalMessage()
-          + (e instanceof JsonMappingException mapping ? at(mapping) : "");
+      problem =
+          "input exceeds a limit: "
+              + limit.getOriginalMessage()
+              + (e instanceof JsonMappingException mapping ? at(mapping) : "");
     } else if (e instanceof JsonParseException parse) {
       JsonLocation at = parse.getLocation();
-      problem = "malformed JSON at line " + at.getLineNr() + " column " + at.getColumnNr() + ": "
-          + parse.getOriginalMessage();
+      problem =
+          "malformed JSON at line "
+              + at.getLineNr()
+              + " column "
+              + at.getColumnNr()
+              + ": "
+              + parse.getOriginalMessage();
     } else if (e instanceof ValueInstantiationException invalid && invalid.getCause() != null) {
       // A record's constructor refused the value; its message names the field.
       problem = invalid.getCause().getMessage() + at(invalid);
@@ -85,10 +95,15 @@ public final class JsonSerde<T> implements Serde<T> {
     } else {
       problem = String.valueOf(e.getMessage());
     }
-    return problem.length() <= MAX_MESSAGE_LENGTH ? problem : problem.substring(0, MAX_MESSAGE_LENGTH) + "...";
+    return problem.length() <= MAX_MESSAGE_LENGTH
+        ? problem
+        : problem.substring(0, MAX_MESSAGE_LENGTH) + "...";
   }
 
-  /** The exception or its first cause of the given type; the mapper wraps parser errors raised inside a value. */
+  /**
+   * The exception or its first cause of the given type; the mapper wraps parser errors raised
+   * inside a value.
+   */
   private static <X extends Throwable> X find(Throwable e, Class<X> type) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (type.isInstance(t)) {
@@ -98,7 +113,10 @@ public final class JsonSerde<T> implements Serde<T> {
     return null;
   }
 
-  /** Where in the value the problem is, as a JSON path ({@code $.messages[0].role}); empty at the top level. */
+  /**
+   * Where in the value the problem is, as a JSON path ({@code $.messages[0].role}); empty at the
+   * top level.
+   */
   private static String at(JsonMappingException e) {
     StringBuilder path = new StringBuilder();
     for (JsonMappingException.Reference ref : e.getPath()) {

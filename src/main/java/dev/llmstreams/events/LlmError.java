@@ -17,16 +17,26 @@ public record LlmError(
     @JsonProperty(required = true) int attempts) {
 
   public enum Code {
-    @JsonProperty("rate_limited") RATE_LIMITED,
-    @JsonProperty("timeout") TIMEOUT,
-    @JsonProperty("provider_error") PROVIDER_ERROR,
-    @JsonProperty("invalid_request") INVALID_REQUEST,
-    @JsonProperty("invalid_response") INVALID_RESPONSE,
-    @JsonProperty("context_length_exceeded") CONTEXT_LENGTH_EXCEEDED,
-    @JsonProperty("unauthorized") UNAUTHORIZED,
-    @JsonProperty("refused") REFUSED,
-    @JsonProperty("circuit_open") CIRCUIT_OPEN,
-    @JsonProperty("deadline_exceeded") DEADLINE_EXCEEDED
+    @JsonProperty("rate_limited")
+    RATE_LIMITED,
+    @JsonProperty("timeout")
+    TIMEOUT,
+    @JsonProperty("provider_error")
+    PROVIDER_ERROR,
+    @JsonProperty("invalid_request")
+    INVALID_REQUEST,
+    @JsonProperty("invalid_response")
+    INVALID_RESPONSE,
+    @JsonProperty("context_length_exceeded")
+    CONTEXT_LENGTH_EXCEEDED,
+    @JsonProperty("unauthorized")
+    UNAUTHORIZED,
+    @JsonProperty("refused")
+    REFUSED,
+    @JsonProperty("circuit_open")
+    CIRCUIT_OPEN,
+    @JsonProperty("deadline_exceeded")
+    DEADLINE_EXCEEDED
   }
 
   public LlmError {

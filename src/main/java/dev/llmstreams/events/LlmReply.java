@@ -6,11 +6,13 @@ import com.fasterxml.jackson.annotation.Nulls;
 import java.util.List;
 
 /**
- * The gateway's answer to an {@link LlmRequest}, on the request's replyTo topic with the request's key.
- * It carries content and/or toolCalls, or an error when the gateway gave up; never both.
+ * The gateway's answer to an {@link LlmRequest}, on the request's replyTo topic with the request's
+ * key. It carries content and/or toolCalls, or an error when the gateway gave up; never both.
  *
- * @param finishReason the provider's reason, normalized: stop, length, tool_calls, content_filter; optional
- * @param usage tokens billed for this request (zero when answered from the cache or failed before a call)
+ * @param finishReason the provider's reason, normalized: stop, length, tool_calls, content_filter;
+ *     optional
+ * @param usage tokens billed for this request (zero when answered from the cache or failed before a
+ *     call)
  * @param costUsd the cost of this request; 0 when cached
  * @param latencyMs from the gateway taking the request to the reply, including retries
  * @param provider the provider that answered, e.g. openai, anthropic, ollama, embedded; optional
@@ -44,8 +46,11 @@ public record LlmReply(
     Require.optionalText(provider, "provider");
     Require.optionalText(model, "model");
     boolean answered = content != null || !toolCalls.isEmpty();
-    Require.check(answered || error != null, "field \"content\", \"toolCalls\" or \"error\" is required");
-    Require.check(!(answered && error != null), "field \"error\" must be absent when content or toolCalls are present");
+    Require.check(
+        answered || error != null, "field \"content\", \"toolCalls\" or \"error\" is required");
+    Require.check(
+        !(answered && error != null),
+        "field \"error\" must be absent when content or toolCalls are present");
   }
 
   public boolean failed() {

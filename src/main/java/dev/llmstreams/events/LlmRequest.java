@@ -6,13 +6,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A request to the LLM gateway (topic role LLM_REQUESTS). The gateway answers on {@code replyTo} with the same
- * record key; a request seen again with the same requestId is answered from the cache and not billed twice.
+ * A request to the LLM gateway (topic role LLM_REQUESTS). The gateway answers on {@code replyTo}
+ * with the same record key; a request seen again with the same requestId is answered from the cache
+ * and not billed twice.
  *
  * @param requestId the idempotency key, unique per logical call (e.g. {@code goalId/step/llm})
  * @param replyTo the topic the reply goes to, taken from the catalog by the requester
- * @param purpose what the call is for, dot-case: controller.plan, summarizer.chunk, summarizer.merge,
- *     specialist.escalate; metered per purpose
+ * @param purpose what the call is for, dot-case: controller.plan, summarizer.chunk,
+ *     summarizer.merge, specialist.escalate; metered per purpose
  * @param correlationId the goalId, synthesis key or eventId the call serves
  * @param causationId the id of the record that caused the call; optional
  * @param model a model to use instead of the gateway's default for this purpose; optional
@@ -46,7 +47,9 @@ public record LlmRequest(
     messages = Require.nonEmptyList(messages, "messages");
     tools = Require.list(tools, "tools");
     if (responseFormat != null) {
-      Require.check(responseFormat.isObject(), "field \"responseFormat\" must be a JSON object (a JSON Schema)");
+      Require.check(
+          responseFormat.isObject(),
+          "field \"responseFormat\" must be a JSON object (a JSON Schema)");
     }
     Require.atLeast(maxTokens, 1, "maxTokens");
     Require.between(temperature, 0.0, 2.0, "temperature");

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * Where an output came from.
  *
- * @param causationId the id of the input that caused this output (an LLM requestId, a callId, an eventId)
+ * @param causationId the id of the input that caused this output (an LLM requestId, a callId, an
+ *     eventId)
  * @param models the LLM or specialist models that contributed, as {@code provider/model}
  * @param modelVersion the version of the specialist model or prompt set, when there is one
  */

@@ -3,7 +3,10 @@ package dev.llmstreams.events;
 import java.util.List;
 import java.util.Map;
 
-/** Checks of record components; each message names the field, so a bad record read from a topic says what is wrong. */
+/**
+ * Checks of record components; each message names the field, so a bad record read from a topic says
+ * what is wrong.
+ */
 final class Require {
   private Require() {}
 
@@ -48,29 +51,35 @@ final class Require {
     return list;
   }
 
-  /** Null becomes the empty map (absent); null keys or values are rejected; the result is immutable. */
+  /**
+   * Null becomes the empty map (absent); null keys or values are rejected; the result is immutable.
+   */
   static Map<String, String> map(Map<String, String> value, String field) {
     if (value == null) {
       return Map.of();
     }
-    value.forEach((k, v) -> {
-      if (k == null || v == null) {
-        throw new IllegalArgumentException("field \"" + field + "\" must not contain null keys or values");
-      }
-    });
+    value.forEach(
+        (k, v) -> {
+          if (k == null || v == null) {
+            throw new IllegalArgumentException(
+                "field \"" + field + "\" must not contain null keys or values");
+          }
+        });
     return Map.copyOf(value);
   }
 
   static int atLeast(int value, int min, String field) {
     if (value < min) {
-      throw new IllegalArgumentException("field \"" + field + "\" must be >= " + min + " but was " + value);
+      throw new IllegalArgumentException(
+          "field \"" + field + "\" must be >= " + min + " but was " + value);
     }
     return value;
   }
 
   static long atLeast(long value, long min, String field) {
     if (value < min) {
-      throw new IllegalArgumentException("field \"" + field + "\" must be >= " + min + " but was " + value);
+      throw new IllegalArgumentException(
+          "field \"" + field + "\" must be >= " + min + " but was " + value);
     }
     return value;
   }
@@ -107,7 +116,8 @@ final class Require {
   static String sha256Hex(String value, String field) {
     text(value, field);
     if (!value.matches("[0-9a-f]{64}")) {
-      throw new IllegalArgumentException("field \"" + field + "\" must be 64 lower-case hex digits (sha-256)");
+      throw new IllegalArgumentException(
+          "field \"" + field + "\" must be 64 lower-case hex digits (sha-256)");
     }
     return value;
   }

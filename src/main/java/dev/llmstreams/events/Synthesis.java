@@ -17,9 +17,12 @@ import java.util.List;
  * @param level the height of the merge tree that produced the text (0 = a single chunk's summary)
  * @param documents how many documents the synthesis covers
  * @param chunks how many chunks the synthesis covers
- * @param sourceDocIds the ids of the covered documents, at most {@link #MAX_SOURCE_DOC_IDS} (the most recent)
- * @param sourceDigest {@link #sourceDigest(Collection)} of all covered document ids, to compare coverage exactly
- * @param llmInputTokens input tokens sent to LLMs so far to build this synthesis (the cost of the tree)
+ * @param sourceDocIds the ids of the covered documents, at most {@link #MAX_SOURCE_DOC_IDS} (the
+ *     most recent)
+ * @param sourceDigest {@link #sourceDigest(Collection)} of all covered document ids, to compare
+ *     coverage exactly
+ * @param llmInputTokens input tokens sent to LLMs so far to build this synthesis (the cost of the
+ *     tree)
  * @param model the model that wrote the latest merge, as {@code provider/model}; optional
  * @param updatedAt the stream time of the latest update
  */
@@ -45,15 +48,22 @@ public record Synthesis(
     Require.atLeast(documents, 0, "documents");
     Require.atLeast(chunks, 0, "chunks");
     sourceDocIds = Require.list(sourceDocIds, "sourceDocIds");
-    Require.check(sourceDocIds.size() <= MAX_SOURCE_DOC_IDS,
-        "field \"sourceDocIds\" holds at most " + MAX_SOURCE_DOC_IDS + " ids but had " + sourceDocIds.size());
+    Require.check(
+        sourceDocIds.size() <= MAX_SOURCE_DOC_IDS,
+        "field \"sourceDocIds\" holds at most "
+            + MAX_SOURCE_DOC_IDS
+            + " ids but had "
+            + sourceDocIds.size());
     Require.sha256Hex(sourceDigest, "sourceDigest");
     Require.atLeast(llmInputTokens, 0, "llmInputTokens");
     Require.optionalText(model, "model");
     Require.present(updatedAt, "updatedAt");
   }
 
-  /** The record key on the syntheses topic: the key for all-time, {@code key@start/end} (ISO-8601) per window. */
+  /**
+   * The record key on the syntheses topic: the key for all-time, {@code key@start/end} (ISO-8601)
+   * per window.
+   */
   public String recordKey() {
     return window == null ? key : key + "@" + window.start() + "/" + window.end();
   }
@@ -62,7 +72,8 @@ public record Synthesis(
   public static String sourceDigest(Collection<String> docIds) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      byte[] joined = String.join("\n", docIds.stream().sorted().toList()).getBytes(StandardCharsets.UTF_8);
+      byte[] joined =
+          String.join("\n", docIds.stream().sorted().toList()).getBytes(StandardCharsets.UTF_8);
       return HexFormat.of().formatHex(sha.digest(joined));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);

@@ -5,7 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 
 /**
- * A call of a tool (topic role TOOL_CALLS, one topic per tool, keyed by goalId). Workers are idempotent on callId.
+ * A call of a tool (topic role TOOL_CALLS, one topic per tool, keyed by goalId). Workers are
+ * idempotent on callId.
  *
  * @param callId the idempotency key, {@code goalId/step/index}; a retry keeps it and raises attempt
  * @param index the position of the call among the calls of its step, from 0
@@ -35,8 +36,12 @@ public record ToolCall(
     Require.check(arguments.isObject(), "field \"arguments\" must be a JSON object");
     Require.atLeast(attempt, 1, "attempt");
     Require.atLeast(timeoutMs, 1, "timeoutMs");
-    Require.check(callId.equals(callId(goalId, step, index)),
-        "field \"callId\" must be goalId/step/index (" + callId(goalId, step, index) + ") but was " + callId);
+    Require.check(
+        callId.equals(callId(goalId, step, index)),
+        "field \"callId\" must be goalId/step/index ("
+            + callId(goalId, step, index)
+            + ") but was "
+            + callId);
   }
 
   public static String callId(String goalId, int step, int index) {

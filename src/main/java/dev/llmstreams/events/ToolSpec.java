@@ -12,6 +12,7 @@ public record ToolSpec(String name, String description, JsonNode parameters) {
     Require.text(name, "name");
     Require.text(description, "description");
     Require.present(parameters, "parameters");
-    Require.check(parameters.isObject(), "field \"parameters\" must be a JSON object (a JSON Schema)");
+    Require.check(
+        parameters.isObject(), "field \"parameters\" must be a JSON object (a JSON Schema)");
   }
 }

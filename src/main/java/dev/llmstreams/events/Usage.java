@@ -4,7 +4,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 
 /** Tokens sent to and received from LLMs. */
 public record Usage(
-    @JsonProperty(required = true) long inputTokens, @JsonProperty(required = true) long outputTokens) {
+    @JsonProperty(required = true) long inputTokens,
+    @JsonProperty(required = true) long outputTokens) {
   public static final Usage ZERO = new Usage(0, 0);
 
   public Usage {

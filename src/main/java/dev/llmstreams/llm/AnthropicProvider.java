@@ -24,21 +24,23 @@ import java.util.concurrent.CompletableFuture;
  * Anthropic's <a href="https://docs.anthropic.com/en/api/messages">Messages API</a>: {@code POST
  * {baseUrl}/v1/messages} (a base URL that already ends in {@code /v1} works too).
  *
- * <p>Mapping from our conversation: system messages (wherever they are) are joined into the top-level
- * {@code system}; an assistant's tool calls become {@code tool_use} blocks; tool results become
- * {@code tool_result} blocks of a <em>user</em> message, and consecutive messages of the same Anthropic role are
- * merged into one (so parallel tool results, and a user remark right after them, form one user turn). Temperature
- * is capped at 1.0 (Anthropic's maximum; ours is 2.0). {@code max_tokens} is required by Anthropic: 1024 when the
- * request has none.
+ * <p>Mapping from our conversation: system messages (wherever they are) are joined into the
+ * top-level {@code system}; an assistant's tool calls become {@code tool_use} blocks; tool results
+ * become {@code tool_result} blocks of a <em>user</em> message, and consecutive messages of the
+ * same Anthropic role are merged into one (so parallel tool results, and a user remark right after
+ * them, form one user turn). Temperature is capped at 1.0 (Anthropic's maximum; ours is 2.0).
+ * {@code max_tokens} is required by Anthropic: 1024 when the request has none.
  *
- * <p>Structured output: Anthropic has no JSON-schema response format, so the schema is offered as a tool named
- * {@value #RESPOND} and its input is returned as the completion's content (JSON text). With no other tools the
- * model is forced to call it ({@code tool_choice: {type: tool}}); with other tools it must call one of them or
- * {@value #RESPOND} ({@code tool_choice: {type: any}}), which is what {@code response_format} plus tools means on
- * OpenAI. A schema whose top level is not an object is wrapped as {@code {"value": schema}} and unwrapped again.
+ * <p>Structured output: Anthropic has no JSON-schema response format, so the schema is offered as a
+ * tool named {@value #RESPOND} and its input is returned as the completion's content (JSON text).
+ * With no other tools the model is forced to call it ({@code tool_choice: {type: tool}}); with
+ * other tools it must call one of them or {@value #RESPOND} ({@code tool_choice: {type: any}}),
+ * which is what {@code response_format} plus tools means on OpenAI. A schema whose top level is not
+ * an object is wrapped as {@code {"value": schema}} and unwrapped again.
  *
- * <p>Stop reasons are normalized to stop, length, tool_calls; {@code refusal} fails with {@code refused}. No
- * retries here: that is the gateway's job. See {@link ProviderHttp} for the error mapping.
+ * <p>Stop reasons are normalized to stop, length, tool_calls; {@code refusal} fails with {@code
+ * refused}. No retries here: that is the gateway's job. See {@link ProviderHttp} for the error
+ * mapping.
  */
 public final class AnthropicProvider implements LlmProvider {
   static final String RESPOND = "respond";
@@ -60,7 +62,9 @@ public final class AnthropicProvider implements LlmProvider {
     this.connection = connection;
     this.http = new ProviderHttp(name(), connection, clock);
     String path = connection.baseUrl().getPath() == null ? "" : connection.baseUrl().getPath();
-    this.endpoint = ProviderHttp.resolve(connection.baseUrl(), path.matches(".*/v1/*") ? "messages" : "v1/messages");
+    this.endpoint =
+        ProviderHttp.resolve(
+            connection.baseUrl(), path.matches(".*/v1/*") ? "messages" : "v1/messages");
   }
 
   @Override
@@ -68,7 +72,10 @@ public final class AnthropicProvider implements LlmProvider {
     return "anthropic";
   }
 
-  /** How the structured-output tool is set up for one request (null when the request has no responseFormat). */
+  /**
+   * How the structured-output tool is set up for one request (null when the request has no
+   * responseFormat).
+   */
   private record Structured(String toolName, boolean wrapped) {}
 
   @Override
@@ -138,7 +145,8 @@ public final class AnthropicProvider implements LlmProvider {
         lastRole = role;
       }
     }
-    for (JsonNode message : messages) { // a lone text block reads better (and is smaller) as a plain string
+    for (JsonNode message :
+        messages) { // a lone text block reads better (and is smaller) as a plain string
       JsonNode content = message.get("content");
       if (content.size() == 1 && "text".equals(content.get(0).path("type").asText())) {
         ((ObjectNode) message).put("content", content.get(0).get("text").asText());
@@ -151,7 +159,10 @@ public final class AnthropicProvider implements LlmProvider {
     if (!request.tools().isEmpty() || structured != null) {
       ArrayNode tools = body.putArray("tools");
       for (ToolSpec tool : request.tools()) {
-        tools.addObject().put("name", tool.name()).put("description", tool.description())
+        tools
+            .addObject()
+            .put("name", tool.name())
+            .put("description", tool.description())
             .set("input_schema", tool.parameters());
       }
       if (structured != null) {
@@ -162,8 +173,12 @@ public final class AnthropicProvider implements LlmProvider {
           wrapper.putArray("required").add(WRAPPED);
           schema = wrapper;
         }
-        tools.addObject().put("name", structured.toolName())
-            .put("description", "Give the final answer. Its input is the answer, following the required JSON schema.")
+        tools
+            .addObject()
+            .put("name", structured.toolName())
+            .put(
+                "description",
+                "Give the final answer. Its input is the answer, following the required JSON schema.")
             .set("input_schema", schema);
         ObjectNode choice = body.putObject("tool_choice");
         if (request.tools().isEmpty()) {
@@ -182,14 +197,22 @@ public final class AnthropicProvider implements LlmProvider {
   private static ArrayNode blocks(ChatMessage message) {
     ArrayNode blocks = NODES.arrayNode();
     switch (message.role()) {
-      case TOOL -> blocks.addObject().put("type", "tool_result").put("tool_use_id", message.toolCallId())
-          .put("content", message.content() == null ? "" : message.content());
+      case TOOL ->
+          blocks
+              .addObject()
+              .put("type", "tool_result")
+              .put("tool_use_id", message.toolCallId())
+              .put("content", message.content() == null ? "" : message.content());
       case ASSISTANT -> {
         if (message.content() != null && !message.content().isBlank()) {
           blocks.addObject().put("type", "text").put("text", message.content());
         }
         for (ToolCallRequest call : message.toolCalls()) {
-          blocks.addObject().put("type", "tool_use").put("id", call.id()).put("name", call.name())
+          blocks
+              .addObject()
+              .put("type", "tool_use")
+              .put("id", call.id())
+              .put("name", call.name())
               .set("input", call.arguments());
         }
       }
@@ -201,12 +224,19 @@ public final class AnthropicProvider implements LlmProvider {
   private Completion completion(JsonNode json, String requestedModel, Structured structured) {
     JsonNode content = json.get("content");
     if (content == null || !content.isArray()) {
-      String detail = json.has("error") ? ProviderHttp.errorDetail(json.toString()) : "no content array";
+      String detail =
+          json.has("error") ? ProviderHttp.errorDetail(json.toString()) : "no content array";
       throw http.invalidResponse(detail, 200);
     }
     String stop = ProviderHttp.text(json, "stop_reason");
     if ("refusal".equals(stop)) {
-      throw http.exception(Code.REFUSED, "the model refused to answer (stop_reason refusal)", false, null, 200, null);
+      throw http.exception(
+          Code.REFUSED,
+          "the model refused to answer (stop_reason refusal)",
+          false,
+          null,
+          200,
+          null);
     }
     StringBuilder text = new StringBuilder();
     boolean hasText = false;
@@ -237,10 +267,14 @@ public final class AnthropicProvider implements LlmProvider {
     Usage usage = usage(json.get("usage"));
     if (structured != null && calls.isEmpty()) {
       if (answer == null || answer.isMissingNode()) {
-        throw http.invalidResponse("structured output was asked for but the answer has no '" + structured.toolName()
-            + "' tool call", 200);
+        throw http.invalidResponse(
+            "structured output was asked for but the answer has no '"
+                + structured.toolName()
+                + "' tool call",
+            200);
       }
-      return new Completion(write(answer), List.of(), "max_tokens".equals(stop) ? "length" : "stop", usage, model);
+      return new Completion(
+          write(answer), List.of(), "max_tokens".equals(stop) ? "length" : "stop", usage, model);
     }
     String finalText = hasText ? text.toString() : null;
     if (finalText == null && calls.isEmpty()) {
@@ -277,8 +311,10 @@ public final class AnthropicProvider implements LlmProvider {
     if (usage == null || !usage.isObject()) {
       return Usage.ZERO;
     }
-    long input = usage.path("input_tokens").asLong(0) + usage.path("cache_creation_input_tokens").asLong(0)
-        + usage.path("cache_read_input_tokens").asLong(0);
+    long input =
+        usage.path("input_tokens").asLong(0)
+            + usage.path("cache_creation_input_tokens").asLong(0)
+            + usage.path("cache_read_input_tokens").asLong(0);
     return new Usage(Math.max(0, input), Math.max(0, usage.path("output_tokens").asLong(0)));
   }
 

@@ -1,7 +1,7 @@
 package dev.llmstreams.llm;
 
-import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -58,28 +58,46 @@ public final class GatewayModule implements PatternModule {
       ProviderSettings s = ProviderSettings.from(config, name, env);
       settings.put(name, s);
       providers.put(name, factory.create(s));
-      LOG.info("gateway: provider {} at {} (model {}, {} calls at once)", name, s.connection().baseUrl(),
-          s.connection().defaultModel(), s.concurrency());
+      LOG.info(
+          "gateway: provider {} at {} (model {}, {} calls at once)",
+          name,
+          s.connection().baseUrl(),
+          s.connection().defaultModel(),
+          s.concurrency());
     }
     gateway = new LlmGateway(config, providers, settings, registry, Clock.systemUTC());
-    return new GatewayTopology(catalog, gateway, registry, Duration.ofMillis(config.getLong(AppConfig.LLM_CACHE_TTL_MS)),
-        Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)), config.getInt(AppConfig.GATEWAY_MAX_QUEUED))
+    return new GatewayTopology(
+            catalog,
+            gateway,
+            registry,
+            Duration.ofMillis(config.getLong(AppConfig.LLM_CACHE_TTL_MS)),
+            Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)),
+            config.getInt(AppConfig.GATEWAY_MAX_QUEUED))
         .build();
   }
 
-  /** Finished calls are handed on at each poll: a short poll keeps slots from idling between calls. */
+  /**
+   * Finished calls are handed on at each poll: a short poll keeps slots from idling between calls.
+   */
   @Override
   public Map<String, Object> streamsOverrides(AppConfig config) {
-    Map<String, Object> settings = new LinkedHashMap<>(dev.llmstreams.runtime.StreamsSettings.interactive(config));
-    settings.put(org.apache.kafka.streams.StreamsConfig.POLL_MS_CONFIG, config.getLong(AppConfig.GATEWAY_POLL_MS));
+    Map<String, Object> settings =
+        new LinkedHashMap<>(dev.llmstreams.runtime.StreamsSettings.interactive(config));
+    settings.put(
+        org.apache.kafka.streams.StreamsConfig.POLL_MS_CONFIG,
+        config.getLong(AppConfig.GATEWAY_POLL_MS));
     return settings;
   }
 
-  /** Lets calls in flight finish and their replies be committed, so a graceful restart repeats none. */
+  /**
+   * Lets calls in flight finish and their replies be committed, so a graceful restart repeats none.
+   */
   @Override
   public void beforeClose(Duration timeout) throws InterruptedException {
     if (gateway != null && !gateway.quiesce(timeout)) {
-      LOG.warn("gateway: calls still in flight after {} s; they will be sent again after restart", timeout.toSeconds());
+      LOG.warn(
+          "gateway: calls still in flight after {} s; they will be sent again after restart",
+          timeout.toSeconds());
     }
   }
 

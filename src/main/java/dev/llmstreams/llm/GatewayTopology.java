@@ -1,9 +1,9 @@
 package dev.llmstreams.llm;
 
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
@@ -47,17 +47,20 @@ import org.apache.kafka.streams.state.Stores;
  *                  │  gateway-replies (the response cache, by requestId)
  * </pre>
  *
- * <p>Why it is exactly-once: a request is written to {@code gateway-pending} in the same transaction that
- * commits its input offset, and the reply, the cache entry and the removal from pending are written in
- * one later transaction. After a crash the pending calls are started again (only calls in flight at the
- * crash repeat); a request seen again (redelivery, replay, a requester's retry) is answered from the
- * cache and not billed twice.
+ * <p>Why it is exactly-once: a request is written to {@code gateway-pending} in the same
+ * transaction that commits its input offset, and the reply, the cache entry and the removal from
+ * pending are written in one later transaction. After a crash the pending calls are started again
+ * (only calls in flight at the crash repeat); a request seen again (redelivery, replay, a
+ * requester's retry) is answered from the cache and not billed twice.
  */
 public final class GatewayTopology {
   public static final String PENDING_STORE = "gateway-pending";
   public static final String REPLIES_STORE = "gateway-replies";
   private static final List<TopicRef<LlmReply>> REPLY_TOPICS =
-      List.of(Topics.CONTROLLER_LLM_REPLIES, Topics.SUMMARIZER_LLM_REPLIES, Topics.SPECIALIST_LLM_REPLIES);
+      List.of(
+          Topics.CONTROLLER_LLM_REPLIES,
+          Topics.SUMMARIZER_LLM_REPLIES,
+          Topics.SPECIALIST_LLM_REPLIES);
 
   /** A request accepted but not yet answered, with the record key its reply must carry. */
   public record PendingCall(String key, LlmRequest request, long acceptedAtMs) {}
@@ -71,11 +74,17 @@ public final class GatewayTopology {
   private final Duration cacheTtl;
   private final Duration pollInterval;
   private final int maxQueued;
+
   /** One queue-length gauge per task, kept across the task's re-creation after a rebalance. */
   private final Map<String, AtomicInteger> queuedByTask = new ConcurrentHashMap<>();
 
-  public GatewayTopology(TopicCatalog catalog, LlmGateway gateway, MeterRegistry registry, Duration cacheTtl,
-      Duration pollInterval, int maxQueued) {
+  public GatewayTopology(
+      TopicCatalog catalog,
+      LlmGateway gateway,
+      MeterRegistry registry,
+      Duration cacheTtl,
+      Duration pollInterval,
+      int maxQueued) {
     this.catalog = catalog;
     this.gateway = gateway;
     this.registry = registry;
@@ -87,21 +96,45 @@ public final class GatewayTopology {
   public Topology build() {
     Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
     Map<String, String> sinkByTopic = new LinkedHashMap<>();
-    // A request seen again must meet its cached reply: each record reaches its key's partition (see KeyedInput).
+    // A request seen again must meet its cached reply: each record reaches its key's partition (see
+    // KeyedInput).
     StreamsBuilder builder = StreamsSettings.newBuilder();
-    String requestsNode = KeyedInput.read(builder, "gateway", requests, "gateway.llm-requests",
-        requests.spec().partitions(), registry).node();
+    String requestsNode =
+        KeyedInput.read(
+                builder,
+                "gateway",
+                requests,
+                "gateway.llm-requests",
+                requests.spec().partitions(),
+                registry)
+            .node();
     Topology topology = builder.build();
-    topology.addProcessor("gateway.call-provider", () -> new CallProvider(sinkByTopic), requestsNode);
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE),
-        Serdes.String(), JsonSerde.of(PendingCall.class)), "gateway.call-provider");
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(REPLIES_STORE),
-        Serdes.String(), JsonSerde.of(CachedReply.class)), "gateway.call-provider");
+    topology.addProcessor(
+        "gateway.call-provider", () -> new CallProvider(sinkByTopic), requestsNode);
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(PENDING_STORE),
+            Serdes.String(),
+            JsonSerde.of(PendingCall.class)),
+        "gateway.call-provider");
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(REPLIES_STORE),
+            Serdes.String(),
+            JsonSerde.of(CachedReply.class)),
+        "gateway.call-provider");
     for (TopicRef<LlmReply> ref : REPLY_TOPICS) {
       Topic<LlmReply> t = catalog.topic(ref);
-      String sink = "gateway.reply-to-" + ref.role().name().toLowerCase().replace("_llm_replies", "").replace('_', '-');
+      String sink =
+          "gateway.reply-to-"
+              + ref.role().name().toLowerCase().replace("_llm_replies", "").replace('_', '-');
       sinkByTopic.put(t.name(), sink);
-      topology.addSink(sink, t.name(), t.keySerde().serializer(), t.valueSerde().serializer(), "gateway.call-provider");
+      topology.addSink(
+          sink,
+          t.name(),
+          t.keySerde().serializer(),
+          t.valueSerde().serializer(),
+          "gateway.call-provider");
     }
     return topology;
   }
@@ -112,9 +145,11 @@ public final class GatewayTopology {
   private final class CallProvider implements Processor<String, LlmRequest, String, LlmReply> {
     private final Map<String, String> sinkByTopic;
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
-    // Waiting calls are kept in memory (and in the pending store) so that a finished call can start the next
+    // Waiting calls are kept in memory (and in the pending store) so that a finished call can start
+    // the next
     // one at once from the HTTP client's thread, without waiting for the stream thread's next loop.
-    private final Map<String, ConcurrentLinkedDeque<PendingCall>> queued = new ConcurrentHashMap<>();
+    private final Map<String, ConcurrentLinkedDeque<PendingCall>> queued =
+        new ConcurrentHashMap<>();
     private AtomicInteger queuedCount = new AtomicInteger();
     private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
@@ -135,16 +170,25 @@ public final class GatewayTopology {
       this.pending = context.getStateStore(PENDING_STORE);
       this.replies = context.getStateStore(REPLIES_STORE);
       this.open = true;
-      cacheHits = Counter.builder("llmstreams.llm.cache.hits")
-          .description("Requests answered from the response cache instead of the provider").register(registry);
-      duplicates = Counter.builder("llmstreams.llm.duplicates")
-          .description("Requests seen again while their first copy was still in flight").register(registry);
-      queuedCount = queuedByTask.computeIfAbsent(context.taskId().toString(), task -> {
-        AtomicInteger count = new AtomicInteger();
-        Gauge.builder("llmstreams.llm.queued", count, AtomicInteger::get)
-            .description("Requests waiting for a free provider slot").tag("task", task).register(registry);
-        return count;
-      });
+      cacheHits =
+          Counter.builder("llmstreams.llm.cache.hits")
+              .description("Requests answered from the response cache instead of the provider")
+              .register(registry);
+      duplicates =
+          Counter.builder("llmstreams.llm.duplicates")
+              .description("Requests seen again while their first copy was still in flight")
+              .register(registry);
+      queuedCount =
+          queuedByTask.computeIfAbsent(
+              context.taskId().toString(),
+              task -> {
+                AtomicInteger count = new AtomicInteger();
+                Gauge.builder("llmstreams.llm.queued", count, AtomicInteger::get)
+                    .description("Requests waiting for a free provider slot")
+                    .tag("task", task)
+                    .register(registry);
+                return count;
+              });
       queuedCount.set(0);
       // Calls accepted before a crash or a move of this task: start them again (only those repeat).
       try (KeyValueIterator<String, PendingCall> it = pending.all()) {
@@ -152,13 +196,18 @@ public final class GatewayTopology {
           enqueue(it.next().value);
         }
       }
-      context.schedule(pollInterval, PunctuationType.WALL_CLOCK_TIME, now -> {
-        deliver();
-        launch();
-      });
-      // Swept at least twice per TTL (at most once a second, at least once a minute): entries live at most 1.5 TTL.
+      context.schedule(
+          pollInterval,
+          PunctuationType.WALL_CLOCK_TIME,
+          now -> {
+            deliver();
+            launch();
+          });
+      // Swept at least twice per TTL (at most once a second, at least once a minute): entries live
+      // at most 1.5 TTL.
       long sweepMs = Math.max(1_000, Math.min(60_000, cacheTtl.toMillis() / 2));
-      context.schedule(Duration.ofMillis(sweepMs), PunctuationType.WALL_CLOCK_TIME, this::expireCache);
+      context.schedule(
+          Duration.ofMillis(sweepMs), PunctuationType.WALL_CLOCK_TIME, this::expireCache);
       launch();
     }
 
@@ -169,17 +218,35 @@ public final class GatewayTopology {
         throw new RejectedRecordException("a request with no value (tombstone) cannot be answered");
       }
       if (!sinkByTopic.containsKey(request.replyTo())) {
-        throw new RejectedRecordException("replyTo '" + request.replyTo() + "' is not a reply topic of the catalog "
-            + sinkByTopic.keySet());
+        throw new RejectedRecordException(
+            "replyTo '"
+                + request.replyTo()
+                + "' is not a reply topic of the catalog "
+                + sinkByTopic.keySet());
       }
       CachedReply cached = replies.get(request.requestId());
       if (cached != null) {
         cacheHits.increment();
         LlmReply r = cached.reply();
         // Not billed again: the answer is the same, its usage and cost are zero.
-        forward(record.key(), request.replyTo(), new LlmReply(r.requestId(), r.correlationId(), r.purpose(), r.content(),
-            r.toolCalls(), r.finishReason(), dev.llmstreams.events.Usage.ZERO, 0.0, 0, r.provider(), r.model(), true,
-            r.error()), record.timestamp());
+        forward(
+            record.key(),
+            request.replyTo(),
+            new LlmReply(
+                r.requestId(),
+                r.correlationId(),
+                r.purpose(),
+                r.content(),
+                r.toolCalls(),
+                r.finishReason(),
+                dev.llmstreams.events.Usage.ZERO,
+                0.0,
+                0,
+                r.provider(),
+                r.model(),
+                true,
+                r.error()),
+            record.timestamp());
         return;
       }
       if (pending.get(request.requestId()) != null) {
@@ -200,15 +267,18 @@ public final class GatewayTopology {
     }
 
     private void enqueue(PendingCall call) {
-      // Bulk and interactive calls wait apart: a summary held back by the bulk limit does not block a goal's call.
-      String lane = gateway.providerFor(call.request()) + (LlmGateway.isBulk(call.request()) ? "/bulk" : "/interactive");
+      // Bulk and interactive calls wait apart: a summary held back by the bulk limit does not block
+      // a goal's call.
+      String lane =
+          gateway.providerFor(call.request())
+              + (LlmGateway.isBulk(call.request()) ? "/bulk" : "/interactive");
       queued.computeIfAbsent(lane, p -> new ConcurrentLinkedDeque<>()).add(call);
       queuedCount.incrementAndGet();
     }
 
     /**
-     * Starts waiting calls while their provider has free slots; one busy provider does not hold back another.
-     * Runs on the stream thread and on the threads where calls finish.
+     * Starts waiting calls while their provider has free slots; one busy provider does not hold
+     * back another. Runs on the stream thread and on the threads where calls finish.
      */
     private void launch() {
       if (!open || launching.get()) {
@@ -231,14 +301,18 @@ public final class GatewayTopology {
               break;
             }
             queuedCount.decrementAndGet();
-            future.get().thenAccept(reply -> {
-              if (open) {
-                done.add(new Done(id, reply));
-                launch();
-              } else {
-                gateway.delivered(); // this task moved or closed: the new owner starts the call again
-              }
-            });
+            future
+                .get()
+                .thenAccept(
+                    reply -> {
+                      if (open) {
+                        done.add(new Done(id, reply));
+                        launch();
+                      } else {
+                        gateway.delivered(); // this task moved or closed: the new owner starts the
+                        // call again
+                      }
+                    });
           }
         }
       } finally {
@@ -246,17 +320,22 @@ public final class GatewayTopology {
       }
     }
 
-    /** Turns finished calls into replies, cache entries and removals from pending (one transaction per commit). */
+    /**
+     * Turns finished calls into replies, cache entries and removals from pending (one transaction
+     * per commit).
+     */
     private void deliver() {
       Done d;
       while ((d = done.poll()) != null) {
-        // The call is in memory since it started; the pending store holds the same until this transaction.
+        // The call is in memory since it started; the pending store holds the same until this
+        // transaction.
         PendingCall call = started.remove(d.requestId());
         if (call != null) {
           long now = context.currentSystemTimeMs();
           replies.put(d.requestId(), new CachedReply(d.reply(), now));
           pending.delete(d.requestId());
-          forward(call.key(), call.request().replyTo(), d.reply(), Math.max(now, call.acceptedAtMs()));
+          forward(
+              call.key(), call.request().replyTo(), d.reply(), Math.max(now, call.acceptedAtMs()));
         }
         gateway.delivered();
       }

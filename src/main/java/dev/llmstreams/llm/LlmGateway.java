@@ -38,9 +38,9 @@ import java.util.function.Supplier;
 /**
  * Every LLM call of every pattern goes through here: routing by purpose, a concurrency limit per
  * provider (independent of partitions), rate limits in requests and tokens per minute, retries with
- * exponential backoff and jitter that honour Retry-After, a circuit breaker per provider, the request's
- * deadline, and metering. A call never fails: every outcome becomes an {@link LlmReply}, with a
- * structured {@link LlmError} when it gave up.
+ * exponential backoff and jitter that honour Retry-After, a circuit breaker per provider, the
+ * request's deadline, and metering. A call never fails: every outcome becomes an {@link LlmReply},
+ * with a structured {@link LlmError} when it gave up.
  */
 public final class LlmGateway implements AutoCloseable {
   private final Map<String, Lane> lanes = new LinkedHashMap<>();
@@ -59,14 +59,23 @@ public final class LlmGateway implements AutoCloseable {
     final LlmProvider provider;
     final ProviderSettings settings;
     final Semaphore slots;
-    /** Bulk calls (summaries) take one of these as well: they never hold the slots kept for interactive calls. */
+
+    /**
+     * Bulk calls (summaries) take one of these as well: they never hold the slots kept for
+     * interactive calls.
+     */
     final Semaphore bulkSlots;
+
     final AtomicInteger inFlight = new AtomicInteger();
     final CircuitBreaker circuit;
     final RateLimiter requestRate;
     final RateLimiter tokenRate;
     final Retry retry;
-    /** Registered with the lane, so the series is there at 0 before the first wait (and for lanes with no limit). */
+
+    /**
+     * Registered with the lane, so the series is there at 0 before the first wait (and for lanes
+     * with no limit).
+     */
     final Counter rateLimitWaits;
 
     Lane(LlmProvider provider, ProviderSettings settings, CircuitBreakerConfig circuitConfig) {
@@ -78,30 +87,53 @@ public final class LlmGateway implements AutoCloseable {
       this.requestRate = perMinute(settings.name() + "-requests", settings.requestsPerMinute());
       this.tokenRate = perMinute(settings.name() + "-tokens", settings.tokensPerMinute());
       this.retry = Retry.of(settings.name(), retryTemplate.build());
-      this.retry.getEventPublisher().onRetry(e -> Counter.builder("llmstreams.llm.retries")
-          .description("Provider calls retried, by provider and reason")
-          .tag("provider", settings.name())
-          .tag("reason", e.getLastThrowable() instanceof ProviderException pe ? pe.code().name().toLowerCase() : "other")
-          .register(registry).increment());
+      this.retry
+          .getEventPublisher()
+          .onRetry(
+              e ->
+                  Counter.builder("llmstreams.llm.retries")
+                      .description("Provider calls retried, by provider and reason")
+                      .tag("provider", settings.name())
+                      .tag(
+                          "reason",
+                          e.getLastThrowable() instanceof ProviderException pe
+                              ? pe.code().name().toLowerCase()
+                              : "other")
+                      .register(registry)
+                      .increment());
       Gauge.builder("llmstreams.llm.inflight", inFlight, AtomicInteger::get)
-          .description("Provider calls in flight").tag("provider", settings.name()).register(registry);
-      Gauge.builder("llmstreams.llm.circuit.state", circuit, c -> switch (c.getState()) {
-            case CLOSED -> 0;
-            case OPEN, FORCED_OPEN -> 1;
-            case HALF_OPEN -> 2;
-            default -> 3;
-          })
+          .description("Provider calls in flight")
+          .tag("provider", settings.name())
+          .register(registry);
+      Gauge.builder(
+              "llmstreams.llm.circuit.state",
+              circuit,
+              c ->
+                  switch (c.getState()) {
+                    case CLOSED -> 0;
+                    case OPEN, FORCED_OPEN -> 1;
+                    case HALF_OPEN -> 2;
+                    default -> 3;
+                  })
           .description("Circuit of a provider: 0 closed, 1 open, 2 half-open, 3 disabled")
-          .tag("provider", settings.name()).register(registry);
-      rateLimitWaits = Counter.builder("llmstreams.llm.rate.limit.waits")
-          .description("Calls delayed by a configured rate limit (llm.<provider>.requests.per.minute or"
-              + " tokens.per.minute)")
-          .tag("provider", settings.name()).register(registry);
+          .tag("provider", settings.name())
+          .register(registry);
+      rateLimitWaits =
+          Counter.builder("llmstreams.llm.rate.limit.waits")
+              .description(
+                  "Calls delayed by a configured rate limit (llm.<provider>.requests.per.minute or"
+                      + " tokens.per.minute)")
+              .tag("provider", settings.name())
+              .register(registry);
     }
   }
 
-  public LlmGateway(AppConfig config, Map<String, LlmProvider> providers, Map<String, ProviderSettings> settings,
-      MeterRegistry registry, Clock clock) {
+  public LlmGateway(
+      AppConfig config,
+      Map<String, LlmProvider> providers,
+      Map<String, ProviderSettings> settings,
+      MeterRegistry registry,
+      Clock clock) {
     this.registry = registry;
     this.clock = clock;
     this.maxCall = Duration.ofMillis(config.getLong(AppConfig.LLM_MAX_CALL_MS));
@@ -110,38 +142,52 @@ public final class LlmGateway implements AutoCloseable {
       String route = config.getString(AppConfig.route(purpose));
       routes.put(purpose, route.isEmpty() ? defaultRoute : route);
     }
-    this.scheduler = Executors.newScheduledThreadPool(1, r -> {
-      Thread t = new Thread(r, "llmstreams-gateway-timer");
-      t.setDaemon(true);
-      return t;
-    });
-    IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(
-        config.getLong(AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS), 2.0, 0.5, config.getLong(AppConfig.LLM_RETRY_MAX_BACKOFF_MS));
+    this.scheduler =
+        Executors.newScheduledThreadPool(
+            1,
+            r -> {
+              Thread t = new Thread(r, "llmstreams-gateway-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    IntervalFunction backoff =
+        IntervalFunction.ofExponentialRandomBackoff(
+            config.getLong(AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS),
+            2.0,
+            0.5,
+            config.getLong(AppConfig.LLM_RETRY_MAX_BACKOFF_MS));
     long maxBackoff = config.getLong(AppConfig.LLM_RETRY_MAX_BACKOFF_MS);
-    this.retryTemplate = RetryConfig.custom()
-        .maxAttempts(config.getInt(AppConfig.LLM_RETRY_MAX_ATTEMPTS))
-        .retryOnException(e -> unwrap(e) instanceof ProviderException pe && pe.retryable())
-        .intervalBiFunction((attempt, outcome) -> {
-          if (outcome.isLeft() && unwrap(outcome.getLeft()) instanceof ProviderException pe && pe.retryAfter().isPresent()) {
-            return Math.min(pe.retryAfter().get().toMillis(), maxBackoff);
-          }
-          return backoff.apply(attempt);
-        });
-    CircuitBreakerConfig circuitConfig = CircuitBreakerConfig.custom()
-        .failureRateThreshold(config.getInt(AppConfig.LLM_CIRCUIT_FAILURE_RATE))
-        .minimumNumberOfCalls(config.getInt(AppConfig.LLM_CIRCUIT_MINIMUM_CALLS))
-        .slidingWindowSize(Math.max(config.getInt(AppConfig.LLM_CIRCUIT_MINIMUM_CALLS), 50))
-        .waitDurationInOpenState(Duration.ofMillis(config.getLong(AppConfig.LLM_CIRCUIT_OPEN_MS)))
-        .permittedNumberOfCallsInHalfOpenState(3)
-        .automaticTransitionFromOpenToHalfOpenEnabled(true)
-        .recordException(e -> unwrap(e) instanceof ProviderException pe && pe.retryable())
-        .build();
+    this.retryTemplate =
+        RetryConfig.custom()
+            .maxAttempts(config.getInt(AppConfig.LLM_RETRY_MAX_ATTEMPTS))
+            .retryOnException(e -> unwrap(e) instanceof ProviderException pe && pe.retryable())
+            .intervalBiFunction(
+                (attempt, outcome) -> {
+                  if (outcome.isLeft()
+                      && unwrap(outcome.getLeft()) instanceof ProviderException pe
+                      && pe.retryAfter().isPresent()) {
+                    return Math.min(pe.retryAfter().get().toMillis(), maxBackoff);
+                  }
+                  return backoff.apply(attempt);
+                });
+    CircuitBreakerConfig circuitConfig =
+        CircuitBreakerConfig.custom()
+            .failureRateThreshold(config.getInt(AppConfig.LLM_CIRCUIT_FAILURE_RATE))
+            .minimumNumberOfCalls(config.getInt(AppConfig.LLM_CIRCUIT_MINIMUM_CALLS))
+            .slidingWindowSize(Math.max(config.getInt(AppConfig.LLM_CIRCUIT_MINIMUM_CALLS), 50))
+            .waitDurationInOpenState(
+                Duration.ofMillis(config.getLong(AppConfig.LLM_CIRCUIT_OPEN_MS)))
+            .permittedNumberOfCallsInHalfOpenState(3)
+            .automaticTransitionFromOpenToHalfOpenEnabled(true)
+            .recordException(e -> unwrap(e) instanceof ProviderException pe && pe.retryable())
+            .build();
     for (Map.Entry<String, LlmProvider> p : providers.entrySet()) {
       lanes.put(p.getKey(), new Lane(p.getValue(), settings.get(p.getKey()), circuitConfig));
     }
     for (String route : routes.values()) {
       if (!lanes.containsKey(route)) {
-        throw new IllegalArgumentException("no provider '" + route + "' is configured; have " + lanes.keySet());
+        throw new IllegalArgumentException(
+            "no provider '" + route + "' is configured; have " + lanes.keySet());
       }
     }
   }
@@ -150,13 +196,22 @@ public final class LlmGateway implements AutoCloseable {
     if (perMinute <= 0) {
       return null;
     }
-    // Refilled every second rather than once a minute, so a burst cannot spend the whole minute at once.
+    // Refilled every second rather than once a minute, so a burst cannot spend the whole minute at
+    // once.
     int perSecond = Math.max(1, (int) Math.ceil(perMinute / 60.0));
-    return RateLimiter.of(name, RateLimiterConfig.custom().limitForPeriod(perSecond)
-        .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ofHours(1)).build());
+    return RateLimiter.of(
+        name,
+        RateLimiterConfig.custom()
+            .limitForPeriod(perSecond)
+            .limitRefreshPeriod(Duration.ofSeconds(1))
+            .timeoutDuration(Duration.ofHours(1))
+            .build());
   }
 
-  /** The provider a request goes to: by the first segment of its purpose ({@code summarizer.chunk} → summarizer). */
+  /**
+   * The provider a request goes to: by the first segment of its purpose ({@code summarizer.chunk} →
+   * summarizer).
+   */
   public String providerFor(LlmRequest request) {
     String purpose = request.purpose();
     int dot = purpose.indexOf('.');
@@ -164,8 +219,8 @@ public final class LlmGateway implements AutoCloseable {
   }
 
   /**
-   * Starts the call if its provider has a free slot; empty when it has none (or the gateway is stopping),
-   * so the caller can queue it without blocking. The future always completes normally.
+   * Starts the call if its provider has a free slot; empty when it has none (or the gateway is
+   * stopping), so the caller can queue it without blocking. The future always completes normally.
    */
   public Optional<CompletableFuture<LlmReply>> trySubmit(LlmRequest request) {
     if (quiescing) {
@@ -188,16 +243,26 @@ public final class LlmGateway implements AutoCloseable {
     try {
       reply = call(lane, request);
     } catch (RuntimeException e) {
-      reply = CompletableFuture.completedFuture(errorReply(lane, request, LlmError.Code.PROVIDER_ERROR,
-          "the gateway failed before calling the provider: " + e.getMessage(), false, 0, 0));
+      reply =
+          CompletableFuture.completedFuture(
+              errorReply(
+                  lane,
+                  request,
+                  LlmError.Code.PROVIDER_ERROR,
+                  "the gateway failed before calling the provider: " + e.getMessage(),
+                  false,
+                  0,
+                  0));
     }
-    return Optional.of(reply.whenComplete((r, e) -> {
-      lane.inFlight.decrementAndGet();
-      lane.slots.release();
-      if (bulk) {
-        lane.bulkSlots.release();
-      }
-    }));
+    return Optional.of(
+        reply.whenComplete(
+            (r, e) -> {
+              lane.inFlight.decrementAndGet();
+              lane.slots.release();
+              if (bulk) {
+                lane.bulkSlots.release();
+              }
+            }));
   }
 
   /** Summaries are bulk work: nobody waits on one of them the way a goal waits on its next step. */
@@ -205,14 +270,17 @@ public final class LlmGateway implements AutoCloseable {
     return request.purpose().startsWith("summarizer.");
   }
 
-  /** The caller hands a finished reply on; {@link #quiesce} waits until every started call got this far. */
+  /**
+   * The caller hands a finished reply on; {@link #quiesce} waits until every started call got this
+   * far.
+   */
   public void delivered() {
     undelivered.decrementAndGet();
   }
 
   /**
-   * Stops starting calls and waits until every started call is finished and delivered, so a graceful
-   * shutdown commits their replies and a restart repeats none of them.
+   * Stops starting calls and waits until every started call is finished and delivered, so a
+   * graceful shutdown commits their replies and a restart repeats none of them.
    */
   public boolean quiesce(Duration timeout) throws InterruptedException {
     quiescing = true;
@@ -230,63 +298,89 @@ public final class LlmGateway implements AutoCloseable {
     Instant started = clock.instant();
     long startNanos = System.nanoTime();
     Instant deadline = request.deadline() != null ? request.deadline() : started.plus(maxCall);
-    String model = request.model() != null ? request.model() : lane.settings.connection().defaultModel();
+    String model =
+        request.model() != null ? request.model() : lane.settings.connection().defaultModel();
     AtomicInteger attempts = new AtomicInteger();
-    Supplier<CompletionStage<Completion>> attempt = () -> {
-      attempts.incrementAndGet();
-      return attemptOnce(lane, request, model, deadline);
-    };
-    return lane.retry.executeCompletionStage(scheduler, attempt).toCompletableFuture()
-        .handle((completion, error) -> {
-          long latencyMs = (System.nanoTime() - startNanos) / 1_000_000;
-          LlmReply reply = completion != null
-              ? okReply(lane, request, completion, latencyMs)
-              : failure(lane, request, unwrap(error), attempts.get(), latencyMs);
-          meter(lane, request, reply, latencyMs);
-          return reply;
-        });
+    Supplier<CompletionStage<Completion>> attempt =
+        () -> {
+          attempts.incrementAndGet();
+          return attemptOnce(lane, request, model, deadline);
+        };
+    return lane.retry
+        .executeCompletionStage(scheduler, attempt)
+        .toCompletableFuture()
+        .handle(
+            (completion, error) -> {
+              long latencyMs = (System.nanoTime() - startNanos) / 1_000_000;
+              LlmReply reply =
+                  completion != null
+                      ? okReply(lane, request, completion, latencyMs)
+                      : failure(lane, request, unwrap(error), attempts.get(), latencyMs);
+              meter(lane, request, reply, latencyMs);
+              return reply;
+            });
   }
 
-  private CompletableFuture<Completion> attemptOnce(Lane lane, LlmRequest request, String model, Instant deadline) {
+  private CompletableFuture<Completion> attemptOnce(
+      Lane lane, LlmRequest request, String model, Instant deadline) {
     Duration remaining = Duration.between(clock.instant(), deadline);
     if (remaining.isNegative() || remaining.isZero()) {
-      return CompletableFuture.failedFuture(new ProviderException(LlmError.Code.DEADLINE_EXCEEDED,
-          "the request's deadline " + deadline + " passed", false));
+      return CompletableFuture.failedFuture(
+          new ProviderException(
+              LlmError.Code.DEADLINE_EXCEEDED,
+              "the request's deadline " + deadline + " passed",
+              false));
     }
     long waitNanos = 0;
     if (lane.requestRate != null) {
       waitNanos = Math.max(waitNanos, lane.requestRate.reservePermission());
     }
     if (lane.tokenRate != null) {
-      int permits = (int) Math.min(estimateInputTokens(request), lane.tokenRate.getRateLimiterConfig().getLimitForPeriod());
+      int permits =
+          (int)
+              Math.min(
+                  estimateInputTokens(request),
+                  lane.tokenRate.getRateLimiterConfig().getLimitForPeriod());
       waitNanos = Math.max(waitNanos, lane.tokenRate.reservePermission(Math.max(1, permits)));
     }
     if (waitNanos > 0) {
       lane.rateLimitWaits.increment();
       if (Duration.ofNanos(waitNanos).compareTo(remaining) >= 0) {
-        return CompletableFuture.failedFuture(new ProviderException(LlmError.Code.DEADLINE_EXCEEDED,
-            "the rate limit would delay the call past the request's deadline", false));
+        return CompletableFuture.failedFuture(
+            new ProviderException(
+                LlmError.Code.DEADLINE_EXCEEDED,
+                "the rate limit would delay the call past the request's deadline",
+                false));
       }
       CompletableFuture<Completion> delayed = new CompletableFuture<>();
-      scheduler.schedule(() -> {
-        guarded(lane, request, model, deadline).whenComplete((c, e) -> {
-          if (e != null) {
-            delayed.completeExceptionally(e);
-          } else {
-            delayed.complete(c);
-          }
-        });
-      }, waitNanos, TimeUnit.NANOSECONDS);
+      scheduler.schedule(
+          () -> {
+            guarded(lane, request, model, deadline)
+                .whenComplete(
+                    (c, e) -> {
+                      if (e != null) {
+                        delayed.completeExceptionally(e);
+                      } else {
+                        delayed.complete(c);
+                      }
+                    });
+          },
+          waitNanos,
+          TimeUnit.NANOSECONDS);
       return delayed;
     }
     return guarded(lane, request, model, deadline);
   }
 
   /** One provider call inside the circuit breaker, bounded by the deadline. */
-  private CompletableFuture<Completion> guarded(Lane lane, LlmRequest request, String model, Instant deadline) {
+  private CompletableFuture<Completion> guarded(
+      Lane lane, LlmRequest request, String model, Instant deadline) {
     if (!lane.circuit.tryAcquirePermission()) {
-      return CompletableFuture.failedFuture(new ProviderException(LlmError.Code.CIRCUIT_OPEN,
-          "the circuit for " + lane.settings.name() + " is open after repeated failures", false));
+      return CompletableFuture.failedFuture(
+          new ProviderException(
+              LlmError.Code.CIRCUIT_OPEN,
+              "the circuit for " + lane.settings.name() + " is open after repeated failures",
+              false));
     }
     long start = lane.circuit.getCurrentTimestamp();
     Duration remaining = Duration.between(clock.instant(), deadline);
@@ -296,43 +390,84 @@ public final class LlmGateway implements AutoCloseable {
     } catch (RuntimeException e) {
       future = CompletableFuture.failedFuture(e);
     }
-    return future.orTimeout(Math.max(1, remaining.toMillis()), TimeUnit.MILLISECONDS)
-        .handle((c, e) -> {
-          long elapsed = lane.circuit.getCurrentTimestamp() - start;
-          if (e == null) {
-            lane.circuit.onSuccess(elapsed, lane.circuit.getTimestampUnit());
-            return c;
-          }
-          Throwable cause = unwrap(e);
-          if (cause instanceof TimeoutException) {
-            cause = new ProviderException(LlmError.Code.DEADLINE_EXCEEDED,
-                "no answer before the request's deadline " + deadline, false);
-          }
-          lane.circuit.onError(elapsed, lane.circuit.getTimestampUnit(), cause);
-          throw new CompletionException(cause);
-        });
+    return future
+        .orTimeout(Math.max(1, remaining.toMillis()), TimeUnit.MILLISECONDS)
+        .handle(
+            (c, e) -> {
+              long elapsed = lane.circuit.getCurrentTimestamp() - start;
+              if (e == null) {
+                lane.circuit.onSuccess(elapsed, lane.circuit.getTimestampUnit());
+                return c;
+              }
+              Throwable cause = unwrap(e);
+              if (cause instanceof TimeoutException) {
+                cause =
+                    new ProviderException(
+                        LlmError.Code.DEADLINE_EXCEEDED,
+                        "no answer before the request's deadline " + deadline,
+                        false);
+              }
+              lane.circuit.onError(elapsed, lane.circuit.getTimestampUnit(), cause);
+              throw new CompletionException(cause);
+            });
   }
 
   private LlmReply okReply(Lane lane, LlmRequest request, Completion c, long latencyMs) {
-    return new LlmReply(request.requestId(), request.correlationId(), request.purpose(), c.content(), c.toolCalls(),
-        c.finishReason(), c.usage(), lane.settings.cost(c.usage().inputTokens(), c.usage().outputTokens()), latencyMs,
-        lane.settings.name(), c.model() != null ? c.model() : lane.settings.connection().defaultModel(), false, null);
+    return new LlmReply(
+        request.requestId(),
+        request.correlationId(),
+        request.purpose(),
+        c.content(),
+        c.toolCalls(),
+        c.finishReason(),
+        c.usage(),
+        lane.settings.cost(c.usage().inputTokens(), c.usage().outputTokens()),
+        latencyMs,
+        lane.settings.name(),
+        c.model() != null ? c.model() : lane.settings.connection().defaultModel(),
+        false,
+        null);
   }
 
-  private LlmReply failure(Lane lane, LlmRequest request, Throwable error, int attempts, long latencyMs) {
+  private LlmReply failure(
+      Lane lane, LlmRequest request, Throwable error, int attempts, long latencyMs) {
     if (error instanceof ProviderException pe) {
-      return errorReply(lane, request, pe.code(), pe.getMessage(), pe.retryable(), attempts, latencyMs);
+      return errorReply(
+          lane, request, pe.code(), pe.getMessage(), pe.retryable(), attempts, latencyMs);
     }
-    return errorReply(lane, request, LlmError.Code.PROVIDER_ERROR,
-        "unexpected " + error.getClass().getSimpleName() + ": " + error.getMessage(), false, attempts, latencyMs);
+    return errorReply(
+        lane,
+        request,
+        LlmError.Code.PROVIDER_ERROR,
+        "unexpected " + error.getClass().getSimpleName() + ": " + error.getMessage(),
+        false,
+        attempts,
+        latencyMs);
   }
 
-  private LlmReply errorReply(Lane lane, LlmRequest request, LlmError.Code code, String message, boolean retryable,
-      int attempts, long latencyMs) {
+  private LlmReply errorReply(
+      Lane lane,
+      LlmRequest request,
+      LlmError.Code code,
+      String message,
+      boolean retryable,
+      int attempts,
+      long latencyMs) {
     String text = message == null || message.isBlank() ? code.name().toLowerCase() : message;
-    return new LlmReply(request.requestId(), request.correlationId(), request.purpose(), null, null, null, Usage.ZERO,
-        0.0, latencyMs, lane.settings.name(), request.model() != null ? request.model()
-        : lane.settings.connection().defaultModel(), false, new LlmError(code, text, retryable, attempts));
+    return new LlmReply(
+        request.requestId(),
+        request.correlationId(),
+        request.purpose(),
+        null,
+        null,
+        null,
+        Usage.ZERO,
+        0.0,
+        latencyMs,
+        lane.settings.name(),
+        request.model() != null ? request.model() : lane.settings.connection().defaultModel(),
+        false,
+        new LlmError(code, text, retryable, attempts));
   }
 
   private void meter(Lane lane, LlmRequest request, LlmReply reply, long latencyMs) {
@@ -340,22 +475,41 @@ public final class LlmGateway implements AutoCloseable {
     String purpose = request.purpose();
     String model = String.valueOf(reply.model());
     String outcome = reply.error() == null ? "ok" : reply.error().code().name().toLowerCase();
-    Counter.builder("llmstreams.llm.requests").description("Requests answered, by provider, model, purpose and outcome")
-        .tags("provider", provider, "model", model, "purpose", purpose, "outcome", outcome).register(registry).increment();
-    Timer.builder("llmstreams.llm.latency").description("Time from the start of a call to its reply, retries included")
-        .tags("provider", provider, "purpose", purpose).publishPercentileHistogram()
-        .register(registry).record(Duration.ofMillis(latencyMs));
-    Counter.builder("llmstreams.llm.tokens").description("Tokens billed").baseUnit("tokens")
+    Counter.builder("llmstreams.llm.requests")
+        .description("Requests answered, by provider, model, purpose and outcome")
+        .tags("provider", provider, "model", model, "purpose", purpose, "outcome", outcome)
+        .register(registry)
+        .increment();
+    Timer.builder("llmstreams.llm.latency")
+        .description("Time from the start of a call to its reply, retries included")
+        .tags("provider", provider, "purpose", purpose)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(Duration.ofMillis(latencyMs));
+    Counter.builder("llmstreams.llm.tokens")
+        .description("Tokens billed")
+        .baseUnit("tokens")
         .tags("provider", provider, "model", model, "purpose", purpose, "direction", "input")
-        .register(registry).increment(reply.usage().inputTokens());
-    Counter.builder("llmstreams.llm.tokens").description("Tokens billed").baseUnit("tokens")
+        .register(registry)
+        .increment(reply.usage().inputTokens());
+    Counter.builder("llmstreams.llm.tokens")
+        .description("Tokens billed")
+        .baseUnit("tokens")
         .tags("provider", provider, "model", model, "purpose", purpose, "direction", "output")
-        .register(registry).increment(reply.usage().outputTokens());
-    Counter.builder("llmstreams.llm.cost").description("Cost from the configured prices").baseUnit("usd")
-        .tags("provider", provider, "model", model, "purpose", purpose).register(registry).increment(reply.costUsd());
+        .register(registry)
+        .increment(reply.usage().outputTokens());
+    Counter.builder("llmstreams.llm.cost")
+        .description("Cost from the configured prices")
+        .baseUnit("usd")
+        .tags("provider", provider, "model", model, "purpose", purpose)
+        .register(registry)
+        .increment(reply.costUsd());
   }
 
-  /** A rough count (characters / 4) for rate limiting before the call; the reply carries the real usage. */
+  /**
+   * A rough count (characters / 4) for rate limiting before the call; the reply carries the real
+   * usage.
+   */
   static long estimateInputTokens(LlmRequest request) {
     long chars = 0;
     for (ChatMessage m : request.messages()) {
@@ -366,7 +520,9 @@ public final class LlmGateway implements AutoCloseable {
 
   static Throwable unwrap(Throwable e) {
     Throwable t = e;
-    while ((t instanceof CompletionException || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+    while ((t instanceof CompletionException
+            || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
       t = t.getCause();
     }
     return t;
@@ -379,12 +535,15 @@ public final class LlmGateway implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
-    lanes.values().forEach(l -> {
-      try {
-        l.provider.close();
-      } catch (Exception ignored) {
-        // closing on shutdown
-      }
-    });
+    lanes
+        .values()
+        .forEach(
+            l -> {
+              try {
+                l.provider.close();
+              } catch (Exception ignored) {
+                // closing on shutdown
+              }
+            });
   }
 }

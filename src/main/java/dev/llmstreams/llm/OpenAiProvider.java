@@ -22,20 +22,22 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Any OpenAI-compatible <a href="https://platform.openai.com/docs/api-reference/chat">Chat Completions</a>
- * endpoint: OpenAI, Azure OpenAI, Ollama ({@code http://127.0.0.1:11434/v1}), vLLM, llama.cpp server, LM Studio.
- * Calls {@code POST {baseUrl}/chat/completions}, keeping any query of the base URL (Azure's {@code api-version}).
+ * Any OpenAI-compatible <a href="https://platform.openai.com/docs/api-reference/chat">Chat
+ * Completions</a> endpoint: OpenAI, Azure OpenAI, Ollama ({@code http://127.0.0.1:11434/v1}), vLLM,
+ * llama.cpp server, LM Studio. Calls {@code POST {baseUrl}/chat/completions}, keeping any query of
+ * the base URL (Azure's {@code api-version}).
  *
- * <p>The key goes in {@code Authorization: Bearer}, or in {@code api-key} for Azure hosts ({@code *.azure.com}); no
- * auth header at all without a key. Structured output uses {@code response_format: json_schema} with
- * {@code strict: true} (OpenAI's strict mode wants every property required and {@code additionalProperties: false};
- * servers that do not support it answer 400, which surfaces as {@code invalid_request}). {@code max_tokens} is sent
- * rather than {@code max_completion_tokens}, as every compatible server understands it.
+ * <p>The key goes in {@code Authorization: Bearer}, or in {@code api-key} for Azure hosts ({@code
+ * *.azure.com}); no auth header at all without a key. Structured output uses {@code
+ * response_format: json_schema} with {@code strict: true} (OpenAI's strict mode wants every
+ * property required and {@code additionalProperties: false}; servers that do not support it answer
+ * 400, which surfaces as {@code invalid_request}). {@code max_tokens} is sent rather than {@code
+ * max_completion_tokens}, as every compatible server understands it.
  *
- * <p>Finish reasons are normalized to stop, length, tool_calls, content_filter. A refusal
- * ({@code message.refusal}, or {@code content_filter} with nothing else) fails with {@code refused}; tool
- * arguments that are not JSON fail with {@code invalid_response}, not retryable. No retries here: that is the
- * gateway's job. See {@link ProviderHttp} for the error mapping.
+ * <p>Finish reasons are normalized to stop, length, tool_calls, content_filter. A refusal ({@code
+ * message.refusal}, or {@code content_filter} with nothing else) fails with {@code refused}; tool
+ * arguments that are not JSON fail with {@code invalid_response}, not retryable. No retries here:
+ * that is the gateway's job. See {@link ProviderHttp} for the error mapping.
  */
 public final class OpenAiProvider implements LlmProvider {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
@@ -74,13 +76,17 @@ public final class OpenAiProvider implements LlmProvider {
     return http.postJson(endpoint, headers(request), body, json -> completion(json, chosen));
   }
 
-  /** OpenAI's header for a caller's own request id: the provider's logs then name the call, repeats included. */
+  /**
+   * OpenAI's header for a caller's own request id: the provider's logs then name the call, repeats
+   * included.
+   */
   static final String CLIENT_REQUEST_ID = "X-Client-Request-Id";
 
   private Map<String, String> headers(LlmRequest request) {
     Map<String, String> headers = new LinkedHashMap<>();
     String id = request.requestId();
-    // The API takes at most 512 printable ASCII characters; an id it would refuse is not worth failing the call.
+    // The API takes at most 512 printable ASCII characters; an id it would refuse is not worth
+    // failing the call.
     if (id != null && id.length() <= 512 && id.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
       headers.put(CLIENT_REQUEST_ID, id);
     }
@@ -107,11 +113,15 @@ public final class OpenAiProvider implements LlmProvider {
       ArrayNode tools = body.putArray("tools");
       for (ToolSpec tool : request.tools()) {
         ObjectNode function = tools.addObject().put("type", "function").putObject("function");
-        function.put("name", tool.name()).put("description", tool.description()).set("parameters", tool.parameters());
+        function
+            .put("name", tool.name())
+            .put("description", tool.description())
+            .set("parameters", tool.parameters());
       }
     }
     if (request.responseFormat() != null) {
-      ObjectNode schema = body.putObject("response_format").put("type", "json_schema").putObject("json_schema");
+      ObjectNode schema =
+          body.putObject("response_format").put("type", "json_schema").putObject("json_schema");
       schema.put("name", "response");
       schema.set("schema", request.responseFormat());
       schema.put("strict", true);
@@ -127,12 +137,14 @@ public final class OpenAiProvider implements LlmProvider {
 
   private static ObjectNode message(ChatMessage message) {
     ObjectNode node = NODES.objectNode();
-    node.put("role", switch (message.role()) {
-      case SYSTEM -> "system";
-      case USER -> "user";
-      case ASSISTANT -> "assistant";
-      case TOOL -> "tool";
-    });
+    node.put(
+        "role",
+        switch (message.role()) {
+          case SYSTEM -> "system";
+          case USER -> "user";
+          case ASSISTANT -> "assistant";
+          case TOOL -> "tool";
+        });
     if (message.role() == ChatMessage.Role.TOOL) {
       node.put("tool_call_id", message.toolCallId());
     }
@@ -142,7 +154,8 @@ public final class OpenAiProvider implements LlmProvider {
     if (message.role() == ChatMessage.Role.ASSISTANT && !message.toolCalls().isEmpty()) {
       ArrayNode calls = node.putArray("tool_calls");
       for (ToolCallRequest call : message.toolCalls()) {
-        ObjectNode function = calls.addObject().put("id", call.id()).put("type", "function").putObject("function");
+        ObjectNode function =
+            calls.addObject().put("id", call.id()).put("type", "function").putObject("function");
         function.put("name", call.name()).put("arguments", write(call.arguments()));
       }
     }
@@ -159,8 +172,12 @@ public final class OpenAiProvider implements LlmProvider {
 
   private Completion completion(JsonNode json, String requestedModel) {
     JsonNode choices = json.get("choices");
-    if (choices == null || !choices.isArray() || choices.isEmpty() || !choices.get(0).path("message").isObject()) {
-      String detail = json.has("error") ? ProviderHttp.errorDetail(json.toString()) : "no choices[0].message";
+    if (choices == null
+        || !choices.isArray()
+        || choices.isEmpty()
+        || !choices.get(0).path("message").isObject()) {
+      String detail =
+          json.has("error") ? ProviderHttp.errorDetail(json.toString()) : "no choices[0].message";
       throw http.invalidResponse(detail, 200);
     }
     JsonNode choice = choices.get(0);
@@ -169,18 +186,29 @@ public final class OpenAiProvider implements LlmProvider {
 
     String refusal = ProviderHttp.text(message, "refusal");
     if (refusal != null && !refusal.isBlank()) {
-      throw http.exception(Code.REFUSED, "the model refused: " + ProviderHttp.cap(refusal, 200), false, null, 200, null);
+      throw http.exception(
+          Code.REFUSED,
+          "the model refused: " + ProviderHttp.cap(refusal, 200),
+          false,
+          null,
+          200,
+          null);
     }
     String content = content(message.get("content"));
     List<ToolCallRequest> calls = toolCalls(message.get("tool_calls"));
     if (content == null && calls.isEmpty()) {
       if ("content_filter".equals(finish)) {
-        throw http.exception(Code.REFUSED, "the answer was withheld by the content filter", false, null, 200, null);
+        throw http.exception(
+            Code.REFUSED, "the answer was withheld by the content filter", false, null, 200, null);
       }
       throw http.invalidResponse("no content and no tool calls", 200);
     }
     String model = ProviderHttp.text(json, "model");
-    return new Completion(content, calls, finishReason(finish, !calls.isEmpty()), usage(json.get("usage")),
+    return new Completion(
+        content,
+        calls,
+        finishReason(finish, !calls.isEmpty()),
+        usage(json.get("usage")),
         model == null || model.isBlank() ? requestedModel : model);
   }
 
@@ -212,7 +240,8 @@ public final class OpenAiProvider implements LlmProvider {
         throw http.invalidResponse("a tool call has no function name", 200);
       }
       String id = ProviderHttp.text(call, "id");
-      // Some local servers omit ids; the conversation still needs one to pair the tool result with the call.
+      // Some local servers omit ids; the conversation still needs one to pair the tool result with
+      // the call.
       if (id == null || id.isBlank()) {
         id = "call_" + calls.size();
       }
@@ -244,8 +273,13 @@ public final class OpenAiProvider implements LlmProvider {
 
   private ProviderException badArguments(String tool) {
     // Not retryable: the model wrote them; the controller may ask it to repair the call instead.
-    return http.exception(Code.INVALID_RESPONSE, "the arguments of tool call '" + ProviderHttp.cap(tool, 64)
-        + "' are not valid JSON", false, null, 200, null);
+    return http.exception(
+        Code.INVALID_RESPONSE,
+        "the arguments of tool call '" + ProviderHttp.cap(tool, 64) + "' are not valid JSON",
+        false,
+        null,
+        200,
+        null);
   }
 
   private static String finishReason(String finish, boolean toolCalls) {
@@ -268,7 +302,8 @@ public final class OpenAiProvider implements LlmProvider {
     if (usage == null || !usage.isObject()) {
       return Usage.ZERO;
     }
-    return new Usage(Math.max(0, usage.path("prompt_tokens").asLong(0)),
+    return new Usage(
+        Math.max(0, usage.path("prompt_tokens").asLong(0)),
         Math.max(0, usage.path("completion_tokens").asLong(0)));
   }
 

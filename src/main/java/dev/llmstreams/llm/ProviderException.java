@@ -5,8 +5,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * A provider call that did not produce a completion: the error code of the reply, whether the same call
- * may succeed if retried, and how long the provider asked us to wait (HTTP {@code Retry-After}).
+ * A provider call that did not produce a completion: the error code of the reply, whether the same
+ * call may succeed if retried, and how long the provider asked us to wait (HTTP {@code
+ * Retry-After}).
  */
 public final class ProviderException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -15,7 +16,12 @@ public final class ProviderException extends RuntimeException {
   private final Duration retryAfter;
   private final int httpStatus;
 
-  public ProviderException(LlmError.Code code, String message, boolean retryable, Duration retryAfter, int httpStatus,
+  public ProviderException(
+      LlmError.Code code,
+      String message,
+      boolean retryable,
+      Duration retryAfter,
+      int httpStatus,
       Throwable cause) {
     super(message, cause);
     this.code = code;
@@ -40,7 +46,9 @@ public final class ProviderException extends RuntimeException {
     return Optional.ofNullable(retryAfter);
   }
 
-  /** The HTTP status, or 0 when the call failed before one arrived (timeout, connection refused). */
+  /**
+   * The HTTP status, or 0 when the call failed before one arrived (timeout, connection refused).
+   */
   public int httpStatus() {
     return httpStatus;
   }

@@ -29,34 +29,43 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * The HTTP side shared by the providers: one {@link HttpClient} per provider, one JSON POST per call, and the
- * mapping of every way a call can fail to a {@link ProviderException}.
+ * The HTTP side shared by the providers: one {@link HttpClient} per provider, one JSON POST per
+ * call, and the mapping of every way a call can fail to a {@link ProviderException}.
  *
- * <p>Failure mapping (the gateway decides on retries from {@code code}, {@code retryable} and {@code retryAfter}):
+ * <p>Failure mapping (the gateway decides on retries from {@code code}, {@code retryable} and
+ * {@code retryAfter}):
+ *
  * <ul>
- *   <li>429: {@code rate_limited}, retryable, with {@code retry-after-ms} or {@code Retry-After} (seconds or an
- *       HTTP-date);
- *   <li>408, 409, 5xx (Anthropic's 529 "overloaded" included): {@code provider_error}, retryable, Retry-After kept;
- *   <li>401, 403: {@code unauthorized}; other 4xx: {@code invalid_request}, or {@code context_length_exceeded}
- *       when the body says the prompt is too long; none retryable;
- *   <li>no answer within the connection timeout: {@code timeout}, retryable; connection refused or reset:
- *       {@code provider_error}, retryable;
- *   <li>a success whose body is not JSON, is not {@code application/json}, or lacks the expected fields:
- *       {@code invalid_response}, <b>retryable</b>: the request itself was fine, and a flaky proxy, a load balancer
- *       error page or a model hiccup may not happen again. Tool arguments that are not JSON are the exception (see
- *       the providers): the model wrote them, and sending the same prompt is unlikely to help.
+ *   <li>429: {@code rate_limited}, retryable, with {@code retry-after-ms} or {@code Retry-After}
+ *       (seconds or an HTTP-date);
+ *   <li>408, 409, 5xx (Anthropic's 529 "overloaded" included): {@code provider_error}, retryable,
+ *       Retry-After kept;
+ *   <li>401, 403: {@code unauthorized}; other 4xx: {@code invalid_request}, or {@code
+ *       context_length_exceeded} when the body says the prompt is too long; none retryable;
+ *   <li>no answer within the connection timeout: {@code timeout}, retryable; connection refused or
+ *       reset: {@code provider_error}, retryable;
+ *   <li>a success whose body is not JSON, is not {@code application/json}, or lacks the expected
+ *       fields: {@code invalid_response}, <b>retryable</b>: the request itself was fine, and a
+ *       flaky proxy, a load balancer error page or a model hiccup may not happen again. Tool
+ *       arguments that are not JSON are the exception (see the providers): the model wrote them,
+ *       and sending the same prompt is unlikely to help.
  * </ul>
  *
- * <p>Messages are one short line: the provider name, what happened, and at most {@value #MAX_DETAIL} characters of
- * the provider's own explanation. They never contain the API key (it is masked even when a server echoes it) nor
- * the prompt.
+ * <p>Messages are one short line: the provider name, what happened, and at most {@value
+ * #MAX_DETAIL} characters of the provider's own explanation. They never contain the API key (it is
+ * masked even when a server echoes it) nor the prompt.
  */
 final class ProviderHttp {
   static final int MAX_DETAIL = 300;
 
   private static final String[] CONTEXT_LENGTH_HINTS = {
-      "context_length_exceeded", "maximum context length", "prompt is too long", "exceed_context_size",
-      "context length exceeded", "exceeds the context window"};
+    "context_length_exceeded",
+    "maximum context length",
+    "prompt is too long",
+    "exceed_context_size",
+    "context length exceeded",
+    "exceeds the context window"
+  };
 
   private final String provider;
   private final ProviderConnection connection;
@@ -67,49 +76,63 @@ final class ProviderHttp {
     this.provider = provider;
     this.connection = connection;
     this.clock = clock;
-    this.client = HttpClient.newBuilder()
-        // Many local servers (llama.cpp, LM Studio, some proxies) do not speak h2c.
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(connection.timeout())
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    this.client =
+        HttpClient.newBuilder()
+            // Many local servers (llama.cpp, LM Studio, some proxies) do not speak h2c.
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(connection.timeout())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
   }
 
   /**
-   * POSTs {@code body} as JSON and completes with {@code parser} applied to the JSON answer. Completes
-   * exceptionally with a {@link ProviderException}, not wrapped, for every failure; never blocks.
+   * POSTs {@code body} as JSON and completes with {@code parser} applied to the JSON answer.
+   * Completes exceptionally with a {@link ProviderException}, not wrapped, for every failure; never
+   * blocks.
    */
-  <T> CompletableFuture<T> postJson(URI uri, Map<String, String> headers, JsonNode body, Function<JsonNode, T> parser) {
+  <T> CompletableFuture<T> postJson(
+      URI uri, Map<String, String> headers, JsonNode body, Function<JsonNode, T> parser) {
     CompletableFuture<T> result = new CompletableFuture<>();
     CompletableFuture<HttpResponse<String>> send;
     try {
-      HttpRequest.Builder request = HttpRequest.newBuilder(uri)
-          .timeout(connection.timeout())
-          .header("content-type", "application/json")
-          .header("accept", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(Json.writer().writeValueAsBytes(body)));
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(uri)
+              .timeout(connection.timeout())
+              .header("content-type", "application/json")
+              .header("accept", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofByteArray(Json.writer().writeValueAsBytes(body)));
       headers.forEach(request::header);
       send = client.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (JsonProcessingException | RuntimeException e) {
       result.completeExceptionally(failure(e));
       return result;
     }
-    // HttpRequest.timeout only covers the wait for the response headers: bound the body too, in the same budget.
-    send.copy().orTimeout(connection.timeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((response, error) -> {
-      if (error != null) {
-        send.cancel(true);
-        result.completeExceptionally(failure(error));
-        return;
-      }
-      try {
-        result.complete(parser.apply(jsonBody(response)));
-      } catch (ProviderException e) {
-        result.completeExceptionally(e);
-      } catch (RuntimeException e) {
-        result.completeExceptionally(exception(Code.INVALID_RESPONSE,
-            "could not read the answer (" + e.getClass().getSimpleName() + ")", true, null, response.statusCode(), e));
-      }
-    });
+    // HttpRequest.timeout only covers the wait for the response headers: bound the body too, in the
+    // same budget.
+    send.copy()
+        .orTimeout(connection.timeout().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete(
+            (response, error) -> {
+              if (error != null) {
+                send.cancel(true);
+                result.completeExceptionally(failure(error));
+                return;
+              }
+              try {
+                result.complete(parser.apply(jsonBody(response)));
+              } catch (ProviderException e) {
+                result.completeExceptionally(e);
+              } catch (RuntimeException e) {
+                result.completeExceptionally(
+                    exception(
+                        Code.INVALID_RESPONSE,
+                        "could not read the answer (" + e.getClass().getSimpleName() + ")",
+                        true,
+                        null,
+                        response.statusCode(),
+                        e));
+              }
+            });
     return result;
   }
 
@@ -120,14 +143,25 @@ final class ProviderHttp {
         return candidate;
       }
     }
-    throw exception(Code.INVALID_REQUEST, "no model: the request names none and no default model is configured",
-        false, null, 0, null);
+    throw exception(
+        Code.INVALID_REQUEST,
+        "no model: the request names none and no default model is configured",
+        false,
+        null,
+        0,
+        null);
   }
 
   /** A provider failure with this provider's name in front of the message and the key masked. */
-  ProviderException exception(Code code, String message, boolean retryable, Duration retryAfter, int status,
+  ProviderException exception(
+      Code code,
+      String message,
+      boolean retryable,
+      Duration retryAfter,
+      int status,
       Throwable cause) {
-    return new ProviderException(code, provider + ": " + redact(message), retryable, retryAfter, status, cause);
+    return new ProviderException(
+        code, provider + ": " + redact(message), retryable, retryAfter, status, cause);
   }
 
   /** An answer that did not have the expected shape: retryable, see the class comment. */
@@ -144,13 +178,19 @@ final class ProviderHttp {
     String contentType = response.headers().firstValue("content-type").orElse("");
     // An absent content type is tolerated (some minimal servers omit it); a different one is not.
     if (!contentType.isBlank() && !isJson(contentType)) {
-      throw invalidResponse("expected application/json but got " + cap(contentType, 60) + ": " + cap(body), status);
+      throw invalidResponse(
+          "expected application/json but got " + cap(contentType, 60) + ": " + cap(body), status);
     }
     JsonNode json;
     try {
       json = Json.reader().readTree(body);
     } catch (JsonProcessingException e) {
-      throw exception(Code.INVALID_RESPONSE, "invalid answer: the body is not JSON: " + cap(body), true, null, status,
+      throw exception(
+          Code.INVALID_RESPONSE,
+          "invalid answer: the body is not JSON: " + cap(body),
+          true,
+          null,
+          status,
           null);
     }
     if (json == null || !json.isObject()) {
@@ -169,40 +209,74 @@ final class ProviderHttp {
     String suffix = detail.isEmpty() ? "" : ": " + detail;
     Duration retryAfter = retryAfter(headers, clock);
     if (status == 429) {
-      return exception(Code.RATE_LIMITED, "rate limited (HTTP 429)" + suffix, true, retryAfter, status, null);
+      return exception(
+          Code.RATE_LIMITED, "rate limited (HTTP 429)" + suffix, true, retryAfter, status, null);
     }
     if (status == 401 || status == 403) {
-      return exception(Code.UNAUTHORIZED, "not authorized (HTTP " + status + "), check the API key" + suffix, false,
-          null, status, null);
+      return exception(
+          Code.UNAUTHORIZED,
+          "not authorized (HTTP " + status + "), check the API key" + suffix,
+          false,
+          null,
+          status,
+          null);
     }
     if (status == 408 || status == 409 || status >= 500) {
       String what = status == 529 || status == 503 ? "overloaded" : "server error";
-      return exception(Code.PROVIDER_ERROR, what + " (HTTP " + status + ")" + suffix, true, retryAfter, status, null);
+      return exception(
+          Code.PROVIDER_ERROR,
+          what + " (HTTP " + status + ")" + suffix,
+          true,
+          retryAfter,
+          status,
+          null);
     }
     if (status >= 400) {
       if (mentionsContextLength(body)) {
-        return exception(Code.CONTEXT_LENGTH_EXCEEDED, "the prompt is longer than the model's context (HTTP "
-            + status + ")" + suffix, false, null, status, null);
+        return exception(
+            Code.CONTEXT_LENGTH_EXCEEDED,
+            "the prompt is longer than the model's context (HTTP " + status + ")" + suffix,
+            false,
+            null,
+            status,
+            null);
       }
-      return exception(Code.INVALID_REQUEST, "request rejected (HTTP " + status + ")" + suffix, false, null, status,
+      return exception(
+          Code.INVALID_REQUEST,
+          "request rejected (HTTP " + status + ")" + suffix,
+          false,
+          null,
+          status,
           null);
     }
-    // 1xx or 3xx: redirects are not followed (a POST must not silently become a GET); the base URL is wrong.
+    // 1xx or 3xx: redirects are not followed (a POST must not silently become a GET); the base URL
+    // is wrong.
     String location = headers.firstValue("location").map(l -> " to " + cap(l, 120)).orElse("");
-    return exception(Code.PROVIDER_ERROR, "unexpected HTTP " + status + location + ", check the base URL", false, null,
-        status, null);
+    return exception(
+        Code.PROVIDER_ERROR,
+        "unexpected HTTP " + status + location + ", check the base URL",
+        false,
+        null,
+        status,
+        null);
   }
 
   ProviderException failure(Throwable error) {
     Throwable cause = error;
-    while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
       cause = cause.getCause();
     }
     if (cause instanceof ProviderException e) {
       return e;
     }
     if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException) {
-      return exception(Code.TIMEOUT, "no answer within " + connection.timeout().toMillis() + " ms", true, null, 0,
+      return exception(
+          Code.TIMEOUT,
+          "no answer within " + connection.timeout().toMillis() + " ms",
+          true,
+          null,
+          0,
           cause);
     }
     String target = connection.baseUrl().getHost() + ":" + connection.baseUrl().getPort();
@@ -211,23 +285,43 @@ final class ProviderHttp {
     }
     if (cause instanceof IOException) {
       String message = cause.getMessage() == null ? "" : ": " + cap(cause.getMessage(), 120);
-      return exception(Code.PROVIDER_ERROR, "connection to " + target + " failed (" + cause.getClass().getSimpleName()
-          + message + ")", true, null, 0, cause);
+      return exception(
+          Code.PROVIDER_ERROR,
+          "connection to "
+              + target
+              + " failed ("
+              + cause.getClass().getSimpleName()
+              + message
+              + ")",
+          true,
+          null,
+          0,
+          cause);
     }
     if (cause instanceof CancellationException) {
       return exception(Code.PROVIDER_ERROR, "call cancelled", false, null, 0, cause);
     }
     if (cause instanceof IllegalArgumentException || cause instanceof JsonProcessingException) {
-      return exception(Code.INVALID_REQUEST, "cannot send the request (" + cause.getClass().getSimpleName() + ")",
-          false, null, 0, cause);
+      return exception(
+          Code.INVALID_REQUEST,
+          "cannot send the request (" + cause.getClass().getSimpleName() + ")",
+          false,
+          null,
+          0,
+          cause);
     }
-    return exception(Code.PROVIDER_ERROR, "unexpected failure (" + cause.getClass().getSimpleName() + ")", false, null,
-        0, cause);
+    return exception(
+        Code.PROVIDER_ERROR,
+        "unexpected failure (" + cause.getClass().getSimpleName() + ")",
+        false,
+        null,
+        0,
+        cause);
   }
 
   /**
-   * How long the server asked us to wait: {@code retry-after-ms} (OpenAI) first, then {@code Retry-After} as seconds
-   * or as an HTTP-date; null when absent or unreadable. Never negative.
+   * How long the server asked us to wait: {@code retry-after-ms} (OpenAI) first, then {@code
+   * Retry-After} as seconds or as an HTTP-date; null when absent or unreadable. Never negative.
    */
   static Duration retryAfter(HttpHeaders headers, Clock clock) {
     String millis = headers.firstValue("retry-after-ms").orElse("").trim();
@@ -268,7 +362,10 @@ final class ProviderHttp {
     return false;
   }
 
-  /** The provider's own explanation: {@code error.message} (OpenAI, Anthropic, vLLM, llama.cpp) or the raw body. */
+  /**
+   * The provider's own explanation: {@code error.message} (OpenAI, Anthropic, vLLM, llama.cpp) or
+   * the raw body.
+   */
   static String errorDetail(String body) {
     if (body == null || body.isBlank()) {
       return "";
@@ -309,7 +406,8 @@ final class ProviderHttp {
   }
 
   /**
-   * {@code base} with {@code path} appended to its path, keeping its query (Azure-style {@code ?api-version=...}).
+   * {@code base} with {@code path} appended to its path, keeping its query (Azure-style {@code
+   * ?api-version=...}).
    */
   static URI resolve(URI base, String path) {
     String basePath = base.getRawPath() == null ? "" : base.getRawPath();
@@ -317,7 +415,8 @@ final class ProviderHttp {
       basePath = basePath.substring(0, basePath.length() - 1);
     }
     String query = base.getRawQuery() == null ? "" : "?" + base.getRawQuery();
-    return URI.create(base.getScheme() + "://" + base.getRawAuthority() + basePath + "/" + path + query);
+    return URI.create(
+        base.getScheme() + "://" + base.getRawAuthority() + basePath + "/" + path + query);
   }
 
   static String text(JsonNode node, String field) {

@@ -26,11 +26,14 @@ public record ProviderSettings(
     String baseUrl = config.getString(AppConfig.provider(provider, "base.url"));
     return new ProviderSettings(
         provider,
-        new ProviderConnection(URI.create(baseUrl.isEmpty() ? "offline:/" : baseUrl), apiKey(config, provider, env),
+        new ProviderConnection(
+            URI.create(baseUrl.isEmpty() ? "offline:/" : baseUrl),
+            apiKey(config, provider, env),
             Duration.ofMillis(config.getLong(AppConfig.provider(provider, "timeout.ms"))),
             config.getString(AppConfig.provider(provider, "model"))),
         config.getInt(AppConfig.provider(provider, "concurrency")),
-        reserved(config.getInt(AppConfig.provider(provider, "concurrency")),
+        reserved(
+            config.getInt(AppConfig.provider(provider, "concurrency")),
             config.getInt(AppConfig.provider(provider, "interactive.reserved"))),
         config.getInt(AppConfig.provider(provider, "requests.per.minute")),
         config.getInt(AppConfig.provider(provider, "tokens.per.minute")),
@@ -38,7 +41,10 @@ public record ProviderSettings(
         config.getDouble(AppConfig.provider(provider, "price.output.per.mtok")));
   }
 
-  /** Slots kept for interactive calls: as configured (at most all but one), or an eighth of the concurrency. */
+  /**
+   * Slots kept for interactive calls: as configured (at most all but one), or an eighth of the
+   * concurrency.
+   */
   static int reserved(int concurrency, int configured) {
     if (configured < 0) {
       return concurrency < 2 ? 0 : (concurrency + 7) / 8;
@@ -46,7 +52,10 @@ public record ProviderSettings(
     return Math.min(configured, concurrency - 1);
   }
 
-  /** The key from config, else from the key file, else from the provider's usual variable (OPENAI_API_KEY...). */
+  /**
+   * The key from config, else from the key file, else from the provider's usual variable
+   * (OPENAI_API_KEY...).
+   */
   static String apiKey(AppConfig config, String provider, Map<String, String> env) {
     Password key = config.getPassword(AppConfig.provider(provider, "api.key"));
     if (key != null && !key.value().isBlank()) {
@@ -57,7 +66,10 @@ public record ProviderSettings(
       try {
         return Files.readString(Path.of(file)).trim();
       } catch (IOException e) {
-        throw new ConfigException(AppConfig.provider(provider, "api.key.file"), file, "cannot be read: " + e.getMessage());
+        throw new ConfigException(
+            AppConfig.provider(provider, "api.key.file"),
+            file,
+            "cannot be read: " + e.getMessage());
       }
     }
     String fromEnv = env.get(provider.toUpperCase(Locale.ROOT) + "_API_KEY");

@@ -13,14 +13,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The app's HTTP server: {@code /metrics}, {@code /health}, {@code /ready} and the query routes that
- * patterns add. Binds to loopback unless {@code http.host} says otherwise.
+ * The app's HTTP server: {@code /metrics}, {@code /health}, {@code /ready} and the query routes
+ * that patterns add. Binds to loopback unless {@code http.host} says otherwise.
  */
 public final class HttpApi implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
 
   static {
-    // Read once per JVM by the JDK server: without it, small answers wait for the client's delayed ACK (~40 ms).
+    // Read once per JVM by the JDK server: without it, small answers wait for the client's delayed
+    // ACK (~40 ms).
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
@@ -46,28 +47,43 @@ public final class HttpApi implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
 
-  public HttpApi(String host, int port, Observability observability, Supplier<Health> health) throws IOException {
+  public HttpApi(String host, int port, Observability observability, Supplier<Health> health)
+      throws IOException {
     try {
       server = HttpServer.create(new InetSocketAddress(host, port), 64);
     } catch (java.net.BindException e) {
-      throw new java.net.BindException("HTTP port " + port + " on " + host
-          + " is already in use; choose another with http.port (LLMSTREAMS_HTTP_PORT)");
+      throw new java.net.BindException(
+          "HTTP port "
+              + port
+              + " on "
+              + host
+              + " is already in use; choose another with http.port (LLMSTREAMS_HTTP_PORT)");
     }
-    executor = Executors.newFixedThreadPool(4, r -> {
-      Thread t = new Thread(r, "llmstreams-http");
-      t.setDaemon(true);
-      return t;
-    });
+    executor =
+        Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "llmstreams-http");
+              t.setDaemon(true);
+              return t;
+            });
     server.setExecutor(executor);
-    route("/metrics", (rest, q) -> new Reply(200, "text/plain; version=0.0.4; charset=utf-8", observability.scrape()));
-    route("/health", (rest, q) -> {
-      Health h = health.get();
-      return Reply.json(h.alive() ? 200 : 503, h.toJson());
-    });
-    route("/ready", (rest, q) -> {
-      Health h = health.get();
-      return Reply.json(h.ready() ? 200 : 503, h.toJson());
-    });
+    route(
+        "/metrics",
+        (rest, q) ->
+            new Reply(200, "text/plain; version=0.0.4; charset=utf-8", observability.scrape()));
+    route(
+        "/health",
+        (rest, q) -> {
+          Health h = health.get();
+          return Reply.json(h.alive() ? 200 : 503, h.toJson());
+        });
+    route(
+        "/ready",
+        (rest, q) -> {
+          Health h = health.get();
+          return Reply.json(h.ready() ? 200 : 503, h.toJson());
+        });
   }
 
   public void route(String prefix, Route route) {
@@ -77,7 +93,8 @@ public final class HttpApi implements AutoCloseable {
   private static void handle(HttpExchange exchange, String prefix, Route route) throws IOException {
     Reply reply;
     try {
-      if (!"GET".equals(exchange.getRequestMethod()) && !"HEAD".equals(exchange.getRequestMethod())) {
+      if (!"GET".equals(exchange.getRequestMethod())
+          && !"HEAD".equals(exchange.getRequestMethod())) {
         reply = Reply.text(405, "only GET is served\n");
         exchange.getResponseHeaders().add("Allow", "GET, HEAD");
       } else {

@@ -14,9 +14,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.streams.KafkaStreams;
 
-/** The app's meter registry: JVM, Kafka Streams and client meters plus our own under {@code llmstreams.}. */
+/**
+ * The app's meter registry: JVM, Kafka Streams and client meters plus our own under {@code
+ * llmstreams.}.
+ */
 public final class Observability implements AutoCloseable {
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final List<AutoCloseable> binders = new ArrayList<>();
   private final JvmGcMetrics gc = new JvmGcMetrics();
 
@@ -36,7 +40,8 @@ public final class Observability implements AutoCloseable {
 
   /** Binds a Streams instance's metrics (its own and its embedded clients'), tagged by pattern. */
   public void bind(KafkaStreams streams, String pattern) {
-    KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams, List.of(Tag.of("pattern", pattern)));
+    KafkaStreamsMetrics metrics =
+        new KafkaStreamsMetrics(streams, List.of(Tag.of("pattern", pattern)));
     metrics.bindTo(registry);
     binders.add(metrics);
   }

@@ -17,15 +17,17 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 
 /**
- * Gauge {@code llmstreams.store.entries{store, pattern}}: the entries of each state store of a pattern held by this
- * instance's active tasks (standbys not counted, so the sum over instances is the store's size).
+ * Gauge {@code llmstreams.store.entries{store, pattern}}: the entries of each state store of a
+ * pattern held by this instance's active tasks (standbys not counted, so the sum over instances is
+ * the store's size).
  *
- * <p>Counted by scanning the store through interactive queries, up to {@link #MAX_SCAN} entries: RocksDB's own
- * estimate ({@code approximateNumEntries}) counts every write still in a memtable, overwrites and deletes included,
- * so it grows with traffic on a store of constant size. Beyond the cap, and for global stores (their values are whole
- * models, too costly to read on each scrape), the gauge reports that estimate. A count is reused for
- * {@link #MIN_INTERVAL_MS} so that several scrapers do not rescan. While the store cannot be read (the instance is
- * not running, a rebalance moves it) the gauge reads NaN; it never throws.
+ * <p>Counted by scanning the store through interactive queries, up to {@link #MAX_SCAN} entries:
+ * RocksDB's own estimate ({@code approximateNumEntries}) counts every write still in a memtable,
+ * overwrites and deletes included, so it grows with traffic on a store of constant size. Beyond the
+ * cap, and for global stores (their values are whole models, too costly to read on each scrape),
+ * the gauge reports that estimate. A count is reused for {@link #MIN_INTERVAL_MS} so that several
+ * scrapers do not rescan. While the store cannot be read (the instance is not running, a rebalance
+ * moves it) the gauge reads NaN; it never throws.
  */
 public final class StoreEntries {
   public static final String METER = "llmstreams.store.entries";
@@ -35,10 +37,11 @@ public final class StoreEntries {
   private StoreEntries() {}
 
   /** Registers one gauge per state store of {@code topology} (global stores included). */
-  public static void register(MeterRegistry registry, KafkaStreams streams, String pattern,
-      TopologyDescription topology) {
+  public static void register(
+      MeterRegistry registry, KafkaStreams streams, String pattern, TopologyDescription topology) {
     Set<String> global = globalStores(topology);
-    localStores(topology).forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, false)));
+    localStores(topology)
+        .forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, false)));
     global.forEach(store -> gauge(registry, pattern, store, new Counter(streams, store, true)));
   }
 
@@ -49,7 +52,10 @@ public final class StoreEntries {
     return global;
   }
 
-  /** The names of the topology's task-local stores (every store a processor uses that is not global). */
+  /**
+   * The names of the topology's task-local stores (every store a processor uses that is not
+   * global).
+   */
   static Set<String> localStores(TopologyDescription topology) {
     Set<String> local = new LinkedHashSet<>();
     for (TopologyDescription.Subtopology sub : topology.subtopologies()) {
@@ -64,9 +70,14 @@ public final class StoreEntries {
   }
 
   private static void gauge(MeterRegistry registry, String pattern, String store, Counter counter) {
-    Gauge.builder(METER, counter, Counter::value).description("Entries in a state store on this instance's active"
-            + " tasks: exact up to 100,000, RocksDB's estimate beyond and for global stores; NaN while unreadable")
-        .tag("store", store).tag("pattern", pattern).strongReference(true).register(registry);
+    Gauge.builder(METER, counter, Counter::value)
+        .description(
+            "Entries in a state store on this instance's active"
+                + " tasks: exact up to 100,000, RocksDB's estimate beyond and for global stores; NaN while unreadable")
+        .tag("store", store)
+        .tag("pattern", pattern)
+        .strongReference(true)
+        .register(registry);
   }
 
   /** Counts one store; remembers which query type it answers to and the latest count. */
@@ -91,10 +102,14 @@ public final class StoreEntries {
       }
       try {
         KafkaStreams.State state = streams.state();
-        last = state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING
-            ? reader().getAsLong() : Double.NaN;
+        last =
+            state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING
+                ? reader().getAsLong()
+                : Double.NaN;
       } catch (RuntimeException e) {
-        last = Double.NaN; // not queryable right now (starting, migrating, closing): the next scrape tries again
+        last =
+            Double.NaN; // not queryable right now (starting, migrating, closing): the next scrape
+        // tries again
       }
       lastAtMs = now;
       return last;
@@ -104,7 +119,8 @@ public final class StoreEntries {
       if (reader != null) {
         return reader;
       }
-      // The topology does not say a store's type: ask for each until one is accepted (a mismatch throws).
+      // The topology does not say a store's type: ask for each until one is accepted (a mismatch
+      // throws).
       List<Function<String, LongSupplier>> kinds = List.of(this::keyValue, this::window);
       RuntimeException last = null;
       for (Function<String, LongSupplier> kind : kinds) {
@@ -125,7 +141,8 @@ public final class StoreEntries {
     }
 
     private LongSupplier keyValue(String name) {
-      QueryableStoreType<ReadOnlyKeyValueStore<Object, Object>> type = QueryableStoreTypes.keyValueStore();
+      QueryableStoreType<ReadOnlyKeyValueStore<Object, Object>> type =
+          QueryableStoreTypes.keyValueStore();
       query(type);
       return () -> {
         ReadOnlyKeyValueStore<Object, Object> kv = query(type);
@@ -140,11 +157,13 @@ public final class StoreEntries {
     }
 
     private LongSupplier window(String name) {
-      QueryableStoreType<ReadOnlyWindowStore<Object, Object>> type = QueryableStoreTypes.windowStore();
+      QueryableStoreType<ReadOnlyWindowStore<Object, Object>> type =
+          QueryableStoreTypes.windowStore();
       query(type);
       return () -> {
         try (var it = query(type).all()) {
-          return countUpTo(it); // no estimate for window stores: a count past the cap reads as the cap
+          return countUpTo(
+              it); // no estimate for window stores: a count past the cap reads as the cap
         }
       };
     }

@@ -21,14 +21,18 @@ import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
- * A GET route over one key-value store keyed by String: answered from this instance's store when it owns the key,
- * else forwarded once to the instance that does (found through {@code application.server}), which answers from its
- * own store ({@code ?local}).
+ * A GET route over one key-value store keyed by String: answered from this instance's store when it
+ * owns the key, else forwarded once to the instance that does (found through {@code
+ * application.server}), which answers from its own store ({@code ?local}).
  */
 public final class StoreQuery {
-  /** Marks a request forwarded by a peer: answer from this instance's store, do not forward again. */
+  /**
+   * Marks a request forwarded by a peer: answer from this instance's store, do not forward again.
+   */
   static final String LOCAL = "local";
-  private static final HttpClient PEERS = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  private static final HttpClient PEERS =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   /** Turns the value stored under a key into the reply; null value: the key is not in the store. */
   @FunctionalInterface
@@ -37,59 +41,100 @@ public final class StoreQuery {
   }
 
   /**
-   * Turns a key and the query parameters into the reply, reading any store of the key's task: {@code lookup} takes
-   * a store name and a key in that store (stored under another key than the record key, on the same partition).
+   * Turns a key and the query parameters into the reply, reading any store of the key's task:
+   * {@code lookup} takes a store name and a key in that store (stored under another key than the
+   * record key, on the same partition).
    */
   @FunctionalInterface
   public interface QueryAnswer<V> {
-    HttpApi.Reply of(String key, Map<String, String> params, BiFunction<String, String, V> lookup) throws Exception;
+    HttpApi.Reply of(String key, Map<String, String> params, BiFunction<String, String, V> lookup)
+        throws Exception;
   }
 
   private StoreQuery() {}
 
   /** Registers {@code GET <prefix>{key}} for {@code store}. */
-  public static <V> void route(HttpApi http, KafkaStreams streams, HostInfo self, String prefix, String store,
-      String what, Answer<V> answer) {
-    route(http, streams, self, prefix, store, what,
+  public static <V> void route(
+      HttpApi http,
+      KafkaStreams streams,
+      HostInfo self,
+      String prefix,
+      String store,
+      String what,
+      Answer<V> answer) {
+    route(
+        http,
+        streams,
+        self,
+        prefix,
+        store,
+        what,
         (QueryAnswer<V>) (key, params, lookup) -> answer.of(key, lookup.apply(store, key)));
   }
 
   /**
-   * Registers {@code GET <prefix>{key}[?params]}: the instance that owns {@code key} in {@code store} answers, with
-   * the parameters forwarded to it, plus {@code local}.
+   * Registers {@code GET <prefix>{key}[?params]}: the instance that owns {@code key} in {@code
+   * store} answers, with the parameters forwarded to it, plus {@code local}.
    */
-  public static <V> void route(HttpApi http, KafkaStreams streams, HostInfo self, String prefix, String store,
-      String what, QueryAnswer<V> answer) {
-    http.route(prefix, (rest, query) -> {
-      String key = URLDecoder.decode(rest, StandardCharsets.UTF_8);
-      if (key.isEmpty()) {
-        return HttpApi.Reply.json(400, "{\"error\":\"GET " + prefix + "{key}\"}");
-      }
-      if (streams.state() != KafkaStreams.State.RUNNING) {
-        return HttpApi.Reply.json(503, "{\"error\":\"the " + what + " is " + streams.state() + "\"}");
-      }
-      Map<String, String> params = params(query);
-      KeyQueryMetadata owner = streams.queryMetadataForKey(store, key, Serdes.String().serializer());
-      boolean local = owner == null || owner.activeHost() == null || owner.activeHost().port() == -1
-          || owner.activeHost().equals(self);
-      if (!local && !params.containsKey(LOCAL)) {
-        return forward(owner.activeHost(), prefix + rest + "?" + (query == null || query.isEmpty() ? LOCAL
-            : query + "&" + LOCAL));
-      }
-      // The key's own partition only: its state lives there (records are placed on it, see KeyedInput), and entries
-      // stored under derived keys (a window's key@start) sit with it, not where their own hash would put them.
-      Integer partition = owner == null || owner.partition() < 0 ? null : owner.partition();
-      try {
-        return answer.of(key, params, (name, storeKey) -> {
-          StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> where =
-              StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.<String, V>keyValueStore());
-          return streams.store(partition == null ? where : where.withPartition(partition)).get(storeKey);
+  public static <V> void route(
+      HttpApi http,
+      KafkaStreams streams,
+      HostInfo self,
+      String prefix,
+      String store,
+      String what,
+      QueryAnswer<V> answer) {
+    http.route(
+        prefix,
+        (rest, query) -> {
+          String key = URLDecoder.decode(rest, StandardCharsets.UTF_8);
+          if (key.isEmpty()) {
+            return HttpApi.Reply.json(400, "{\"error\":\"GET " + prefix + "{key}\"}");
+          }
+          if (streams.state() != KafkaStreams.State.RUNNING) {
+            return HttpApi.Reply.json(
+                503, "{\"error\":\"the " + what + " is " + streams.state() + "\"}");
+          }
+          Map<String, String> params = params(query);
+          KeyQueryMetadata owner =
+              streams.queryMetadataForKey(store, key, Serdes.String().serializer());
+          boolean local =
+              owner == null
+                  || owner.activeHost() == null
+                  || owner.activeHost().port() == -1
+                  || owner.activeHost().equals(self);
+          if (!local && !params.containsKey(LOCAL)) {
+            return forward(
+                owner.activeHost(),
+                prefix
+                    + rest
+                    + "?"
+                    + (query == null || query.isEmpty() ? LOCAL : query + "&" + LOCAL));
+          }
+          // The key's own partition only: its state lives there (records are placed on it, see
+          // KeyedInput), and entries
+          // stored under derived keys (a window's key@start) sit with it, not where their own hash
+          // would put them.
+          Integer partition = owner == null || owner.partition() < 0 ? null : owner.partition();
+          try {
+            return answer.of(
+                key,
+                params,
+                (name, storeKey) -> {
+                  StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> where =
+                      StoreQueryParameters.fromNameAndType(
+                          name, QueryableStoreTypes.<String, V>keyValueStore());
+                  return streams
+                      .store(partition == null ? where : where.withPartition(partition))
+                      .get(storeKey);
+                });
+          } catch (InvalidStateStoreException e) {
+            // The key's task is moving here or restoring: a moment later it answers, so say
+            // "retry", not "error".
+            return unavailable(
+                "the " + what + " state of this key is being moved or restored; retry shortly");
+          }
         });
-      } catch (InvalidStateStoreException e) {
-        // The key's task is moving here or restoring: a moment later it answers, so say "retry", not "error".
-        return unavailable("the " + what + " state of this key is being moved or restored; retry shortly");
-      }
-    });
   }
 
   /** The parameters of a raw query string, decoded; a name without {@code =} maps to "". */
@@ -103,27 +148,42 @@ public final class StoreQuery {
         continue;
       }
       int eq = part.indexOf('=');
-      String name = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
-      params.put(name, eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
+      String name =
+          URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
+      params.put(
+          name, eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8));
     }
     return params;
   }
 
   static HttpApi.Reply forward(HostInfo host, String pathAndQuery) throws InterruptedException {
     try {
-      HttpResponse<String> r = PEERS.send(HttpRequest.newBuilder(
-              URI.create("http://" + host.host() + ":" + host.port() + pathAndQuery))
-          .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          PEERS.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://" + host.host() + ":" + host.port() + pathAndQuery))
+                  .timeout(Duration.ofSeconds(5))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       return HttpApi.Reply.json(r.statusCode(), r.body());
     } catch (IOException e) {
-      // The owner stopped and the group has not moved its partitions yet (or it is unreachable): a retry will find
+      // The owner stopped and the group has not moved its partitions yet (or it is unreachable): a
+      // retry will find
       // the new owner once the rebalance is over.
-      return unavailable("the instance that owns this key (" + host.host() + ":" + host.port() + ") did not answer ("
-          + e.getClass().getSimpleName() + "); its partitions move to another instance if it stopped; retry shortly");
+      return unavailable(
+          "the instance that owns this key ("
+              + host.host()
+              + ":"
+              + host.port()
+              + ") did not answer ("
+              + e.getClass().getSimpleName()
+              + "); its partitions move to another instance if it stopped; retry shortly");
     }
   }
 
   private static HttpApi.Reply unavailable(String why) {
-    return HttpApi.Reply.json(503, dev.llmstreams.events.Json.toTree(Map.of("error", why)).toString());
+    return HttpApi.Reply.json(
+        503, dev.llmstreams.events.Json.toTree(Map.of("error", why)).toString());
   }
 }

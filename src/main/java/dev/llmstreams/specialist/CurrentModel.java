@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The model this instance serves, shared by its stream threads. Only the global thread swaps it, once per new version
- * of the configured name; an event reads it once, so its label and the version it names come from the same model.
+ * The model this instance serves, shared by its stream threads. Only the global thread swaps it,
+ * once per new version of the configured name; an event reads it once, so its label and the version
+ * it names come from the same model.
  */
 public final class CurrentModel {
   private static final Logger LOG = LoggerFactory.getLogger(CurrentModel.class);
@@ -44,8 +45,9 @@ public final class CurrentModel {
   }
 
   /**
-   * Loads {@code candidate} and serves it, unless it is another model's, the version in service, or cannot be loaded
-   * (then it is logged and the model in service stays). True when it is now served.
+   * Loads {@code candidate} and serves it, unless it is another model's, the version in service, or
+   * cannot be loaded (then it is logged and the model in service stays). True when it is now
+   * served.
    */
   synchronized boolean offer(SpecialistModel candidate, String origin) {
     if (candidate == null || !name.equals(candidate.name())) {
@@ -59,17 +61,31 @@ public final class CurrentModel {
     try {
       loaded = loader.load(candidate);
       if (!name.equals(loaded.name()) || !candidate.version().equals(loaded.version())) {
-        throw new IllegalArgumentException("the artifact holds model " + loaded.name() + " " + loaded.version()
-            + ", the record says " + candidate.name() + " " + candidate.version());
+        throw new IllegalArgumentException(
+            "the artifact holds model "
+                + loaded.name()
+                + " "
+                + loaded.version()
+                + ", the record says "
+                + candidate.name()
+                + " "
+                + candidate.version());
       }
       if (loaded.labels().isEmpty()) {
         throw new IllegalArgumentException("the model has no labels");
       }
     } catch (RuntimeException e) {
       loads("rejected");
-      LOG.warn("specialist: ignored model {} version {} ({}, format {}): {}; {}", candidate.name(), candidate.version(),
-          origin, candidate.format(), e.getMessage(),
-          serving == null ? "still no model in service" : "version " + serving.version() + " stays in service");
+      LOG.warn(
+          "specialist: ignored model {} version {} ({}, format {}): {}; {}",
+          candidate.name(),
+          candidate.version(),
+          origin,
+          candidate.format(),
+          e.getMessage(),
+          serving == null
+              ? "still no model in service"
+              : "version " + serving.version() + " stays in service");
       return false;
     }
     model.set(loaded);
@@ -78,17 +94,28 @@ public final class CurrentModel {
     if (info != null) {
       registry.remove(info);
     }
-    info = Gauge.builder("llmstreams.specialist.model", () -> 1)
-        .description("The specialist model in service on this instance (value 1, name and version as tags)")
-        .tags("name", name, "version", loaded.version()).register(registry);
-    LOG.info("specialist: serving model {} version {} ({}; {} labels, recommended threshold {}){}", name,
-        loaded.version(), origin, loaded.labels().size(), loaded.recommendedThreshold(),
+    info =
+        Gauge.builder("llmstreams.specialist.model", () -> 1)
+            .description(
+                "The specialist model in service on this instance (value 1, name and version as tags)")
+            .tags("name", name, "version", loaded.version())
+            .register(registry);
+    LOG.info(
+        "specialist: serving model {} version {} ({}; {} labels, recommended threshold {}){}",
+        name,
+        loaded.version(),
+        origin,
+        loaded.labels().size(),
+        loaded.recommendedThreshold(),
         serving == null ? "" : " instead of " + serving.version());
     return true;
   }
 
   private void loads(String outcome) {
-    Counter.builder("llmstreams.specialist.model.loads").description("Model records read, by outcome")
-        .tag("outcome", outcome).register(registry).increment();
+    Counter.builder("llmstreams.specialist.model.loads")
+        .description("Model records read, by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
   }
 }

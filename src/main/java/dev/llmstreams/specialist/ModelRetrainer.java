@@ -6,9 +6,10 @@ import dev.llmstreams.specialist.model.TextClassifier;
 import java.util.List;
 
 /**
- * Trains a candidate model from labelled examples. The trainer calls it on a background thread, never on a stream
- * thread, with the training part of every example accumulated so far (the held-out part stays with the trainer, which
- * compares the candidate with the model in service on it and publishes the candidate only if it is better).
+ * Trains a candidate model from labelled examples. The trainer calls it on a background thread,
+ * never on a stream thread, with the training part of every example accumulated so far (the
+ * held-out part stays with the trainer, which compares the candidate with the model in service on
+ * it and publishes the candidate only if it is better).
  */
 @FunctionalInterface
 public interface ModelRetrainer {
@@ -17,8 +18,10 @@ public interface ModelRetrainer {
 
   /**
    * @param training the examples to train on, in a fixed order
-   * @param current the record of the model in service, or null when there is none (e.g. to reuse its settings)
-   * @throws RuntimeException when it cannot train (counted as a failed retraining; the model in service stays)
+   * @param current the record of the model in service, or null when there is none (e.g. to reuse
+   *     its settings)
+   * @throws RuntimeException when it cannot train (counted as a failed retraining; the model in
+   *     service stays)
    */
   Candidate retrain(List<LabeledText> training, SpecialistModel current);
 

@@ -9,16 +9,26 @@ import io.micrometer.core.instrument.Timer;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** The specialist's meters, under {@code llmstreams.specialist.}; one set per instance, shared by its tasks. */
+/**
+ * The specialist's meters, under {@code llmstreams.specialist.}; one set per instance, shared by
+ * its tasks.
+ */
 final class SpecialistMeters {
   /** Escalation rate and online accuracy are shares of the last this many events or labels. */
   static final int RECENT = 1_000;
-  /** Why an escalation kept the model's label ({@link #fallbacks}): the LLM call failed, its answer, no reply. */
+
+  /**
+   * Why an escalation kept the model's label ({@link #fallbacks}): the LLM call failed, its answer,
+   * no reply.
+   */
   static final String FALLBACK_LLM_ERROR = "llm_error";
+
   static final String FALLBACK_INVALID_ANSWER = "invalid_answer";
   static final String FALLBACK_NO_REPLY = "no_reply";
+
   /** The outcomes of a retraining, as {@link Train} reports them. */
-  static final java.util.List<String> RETRAIN_OUTCOMES = java.util.List.of("published", "rejected", "failed");
+  static final java.util.List<String> RETRAIN_OUTCOMES =
+      java.util.List.of("published", "rejected", "failed");
 
   private final MeterRegistry registry;
   final AtomicLong waiting = new AtomicLong();
@@ -40,33 +50,56 @@ final class SpecialistMeters {
   SpecialistMeters(MeterRegistry registry) {
     this.registry = registry;
     Gauge.builder("llmstreams.specialist.waiting", waiting, AtomicLong::get)
-        .description("Events waiting for a model (none is in service yet); labelled in arrival order once one arrives")
+        .description(
+            "Events waiting for a model (none is in service yet); labelled in arrival order once one arrives")
         .register(registry);
-    inference = Timer.builder("llmstreams.specialist.inference")
-        .description("Time the model takes to label one event").publishPercentileHistogram()
-        .minimumExpectedValue(java.time.Duration.ofNanos(10_000)).maximumExpectedValue(java.time.Duration.ofSeconds(5))
-        .register(registry);
-    confidence = DistributionSummary.builder("llmstreams.specialist.confidence")
-        .description("Calibrated confidence of the model's label, for every event it labelled")
-        .serviceLevelObjectives(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99).register(registry);
-    escalations = Counter.builder("llmstreams.specialist.escalations")
-        .description("Events sent to an LLM because the model's confidence was below the threshold").register(registry);
-    duplicates = Counter.builder("llmstreams.specialist.duplicates")
-        .description("Requests for an event already labelled or escalated; ignored").register(registry);
-    ignored = Counter.builder("llmstreams.specialist.replies.ignored")
-        .description("LLM replies for no pending escalation (late, after the specialist's label stood, or repeated)")
-        .register(registry);
-    failures = Counter.builder("llmstreams.specialist.failures")
-        .description("Waiting events the model failed on when they were labelled from the tick (logged with the id)")
-        .register(registry);
+    inference =
+        Timer.builder("llmstreams.specialist.inference")
+            .description("Time the model takes to label one event")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(java.time.Duration.ofNanos(10_000))
+            .maximumExpectedValue(java.time.Duration.ofSeconds(5))
+            .register(registry);
+    confidence =
+        DistributionSummary.builder("llmstreams.specialist.confidence")
+            .description("Calibrated confidence of the model's label, for every event it labelled")
+            .serviceLevelObjectives(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+            .register(registry);
+    escalations =
+        Counter.builder("llmstreams.specialist.escalations")
+            .description(
+                "Events sent to an LLM because the model's confidence was below the threshold")
+            .register(registry);
+    duplicates =
+        Counter.builder("llmstreams.specialist.duplicates")
+            .description("Requests for an event already labelled or escalated; ignored")
+            .register(registry);
+    ignored =
+        Counter.builder("llmstreams.specialist.replies.ignored")
+            .description(
+                "LLM replies for no pending escalation (late, after the specialist's label stood, or repeated)")
+            .register(registry);
+    failures =
+        Counter.builder("llmstreams.specialist.failures")
+            .description(
+                "Waiting events the model failed on when they were labelled from the tick (logged with the id)")
+            .register(registry);
     Gauge.builder("llmstreams.specialist.escalation.rate", escalationShare, RecentShare::share)
-        .description("Share of the last " + RECENT + " events labelled by the model that were escalated to an LLM")
+        .description(
+            "Share of the last "
+                + RECENT
+                + " events labelled by the model that were escalated to an LLM")
         .register(registry);
     Gauge.builder("llmstreams.specialist.online.accuracy", accuracy, RecentShare::share)
-        .description("Share of the last " + RECENT + " labels from people that agreed with the event's classification")
+        .description(
+            "Share of the last "
+                + RECENT
+                + " labels from people that agreed with the event's classification")
         .register(registry);
-    // Series with a fixed set of tags start at 0, so rates and alerts on them work before the first event.
-    for (String reason : java.util.List.of(FALLBACK_LLM_ERROR, FALLBACK_INVALID_ANSWER, FALLBACK_NO_REPLY)) {
+    // Series with a fixed set of tags start at 0, so rates and alerts on them work before the first
+    // event.
+    for (String reason :
+        java.util.List.of(FALLBACK_LLM_ERROR, FALLBACK_INVALID_ANSWER, FALLBACK_NO_REPLY)) {
       fallbackCounter(reason);
     }
     for (Classification.Source source : Classification.Source.values()) {
@@ -88,12 +121,20 @@ final class SpecialistMeters {
     return escalationShare.share();
   }
 
-  /** Once per event: the counter of each (label, source) is built once, not looked up through the registry each time. */
+  /**
+   * Once per event: the counter of each (label, source) is built once, not looked up through the
+   * registry each time.
+   */
   void predicted(String label, Classification.Source source) {
-    predictions.computeIfAbsent(source, k -> new java.util.concurrent.ConcurrentHashMap<>())
-        .computeIfAbsent(label, l -> Counter.builder("llmstreams.specialist.predictions")
-            .description("Events labelled, by label and by who labelled")
-            .tags("label", l, "source", source.name().toLowerCase(Locale.ROOT)).register(registry))
+    predictions
+        .computeIfAbsent(source, k -> new java.util.concurrent.ConcurrentHashMap<>())
+        .computeIfAbsent(
+            label,
+            l ->
+                Counter.builder("llmstreams.specialist.predictions")
+                    .description("Events labelled, by label and by who labelled")
+                    .tags("label", l, "source", source.name().toLowerCase(Locale.ROOT))
+                    .register(registry))
         .increment();
   }
 
@@ -103,8 +144,10 @@ final class SpecialistMeters {
 
   private Counter fallbackCounter(String reason) {
     return Counter.builder("llmstreams.specialist.escalation.fallbacks")
-        .description("Escalations that kept the model's label: LLM error, an answer not among the labels, no reply")
-        .tag("reason", reason).register(registry);
+        .description(
+            "Escalations that kept the model's label: LLM error, an answer not among the labels, no reply")
+        .tag("reason", reason)
+        .register(registry);
   }
 
   void scored(Classification.Source source, boolean correct) {
@@ -114,8 +157,13 @@ final class SpecialistMeters {
 
   private Counter onlineLabels(Classification.Source source, boolean correct) {
     return Counter.builder("llmstreams.specialist.online.labels")
-        .description("People's labels compared with the event's classification, by who classified it and outcome")
-        .tags("source", source.name().toLowerCase(Locale.ROOT), "outcome", correct ? "correct" : "wrong")
+        .description(
+            "People's labels compared with the event's classification, by who classified it and outcome")
+        .tags(
+            "source",
+            source.name().toLowerCase(Locale.ROOT),
+            "outcome",
+            correct ? "correct" : "wrong")
         .register(registry);
   }
 
@@ -125,7 +173,9 @@ final class SpecialistMeters {
 
   private Counter retrains(String outcome) {
     return Counter.builder("llmstreams.specialist.retrains")
-        .description("Retrainings, by outcome: published, rejected, failed").tag("outcome", outcome).register(registry);
+        .description("Retrainings, by outcome: published, rejected, failed")
+        .tag("outcome", outcome)
+        .register(registry);
   }
 
   /** The share of true among the last {@code size} values; NaN before the first. */

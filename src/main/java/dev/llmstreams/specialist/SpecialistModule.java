@@ -1,12 +1,12 @@
 package dev.llmstreams.specialist;
 
-import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
-import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
+import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -27,10 +27,18 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.HostInfo;
 
-/** The specialist as a pattern the runner starts: the model in service, the trainer's executor, the topology. */
+/**
+ * The specialist as a pattern the runner starts: the model in service, the trainer's executor, the
+ * topology.
+ */
 public final class SpecialistModule implements PatternModule {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SpecialistModule.class);
-  /** Internal topics carry label texts up to the labels schema's 1,000,000 characters (the trainer refuses longer). */
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(SpecialistModule.class);
+
+  /**
+   * Internal topics carry label texts up to the labels schema's 1,000,000 characters (the trainer
+   * refuses longer).
+   */
   static final int INTERNAL_TOPIC_MAX_BYTES = 8 * 1024 * 1024;
 
   private final ModelLoader loader;
@@ -39,12 +47,18 @@ public final class SpecialistModule implements PatternModule {
   private CurrentModel current;
   private SpecialistTopology topology;
 
-  /** The module of this build: models of the formats {@link SpecialistModels} knows, retrained by {@link ModelTrainer}. */
+  /**
+   * The module of this build: models of the formats {@link SpecialistModels} knows, retrained by
+   * {@link ModelTrainer}.
+   */
   public SpecialistModule() {
     this(SpecialistModels::load, null);
   }
 
-  /** @param retrainer null: {@link ModelTrainer} with the recipe of the model in service (or the default recipe) */
+  /**
+   * @param retrainer null: {@link ModelTrainer} with the recipe of the model in service (or the
+   *     default recipe)
+   */
   public SpecialistModule(ModelLoader loader, ModelRetrainer retrainer) {
     this.loader = loader;
     this.retrainer = retrainer;
@@ -57,49 +71,69 @@ public final class SpecialistModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    SpecialistTopology.Settings settings = SpecialistTopology.Settings.from(config, catalog,
-        labelDescriptions(config.getString(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS)));
+    SpecialistTopology.Settings settings =
+        SpecialistTopology.Settings.from(
+            config,
+            catalog,
+            labelDescriptions(config.getString(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS)));
     current = new CurrentModel(settings.modelName(), loader, registry);
-    trainer = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "specialist-trainer");
-      t.setDaemon(true);
-      t.setPriority(Thread.MIN_PRIORITY); // training must not starve the stream threads of CPU
-      return t;
-    });
+    trainer =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "specialist-trainer");
+              t.setDaemon(true);
+              t.setPriority(
+                  Thread.MIN_PRIORITY); // training must not starve the stream threads of CPU
+              return t;
+            });
     ModelRetrainer retraining = retrainer != null ? retrainer : modelTrainer(settings.modelName());
     topology = new SpecialistTopology(catalog, settings, current, retraining, trainer, registry);
-    // The classify tool runs here, beside the model, with the tool workers' machinery (schema, idempotence on callId).
-    ToolWorkersTopology classify = new ToolWorkersTopology(catalog,
-        ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)), java.util.List.of(new ClassifyTool(current)), registry,
-        java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolWorkersTopology.workerId(config, name()));
-    org.apache.kafka.streams.StreamsBuilder builder = dev.llmstreams.runtime.StreamsSettings.newBuilder();
+    // The classify tool runs here, beside the model, with the tool workers' machinery (schema,
+    // idempotence on callId).
+    ToolWorkersTopology classify =
+        new ToolWorkersTopology(
+            catalog,
+            ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)),
+            java.util.List.of(new ClassifyTool(current)),
+            registry,
+            java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)),
+            ToolWorkersTopology.workerId(config, name()));
+    org.apache.kafka.streams.StreamsBuilder builder =
+        dev.llmstreams.runtime.StreamsSettings.newBuilder();
     java.util.List<String> calls = classify.readCalls(builder);
     return classify.addTo(topology.build(builder), calls);
   }
 
   /**
-   * {@code GET /specialist}: the model this instance serves, its threshold, the events waiting for a model and the
-   * recent escalation rate; 503 with the reason while there is no model.
+   * {@code GET /specialist}: the model this instance serves, its threshold, the events waiting for
+   * a model and the recent escalation rate; 503 with the reason while there is no model.
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
-    http.route("/specialist", (rest, query) -> {
-      Map<String, Object> status = topology.status();
-      return HttpApi.Reply.json(Boolean.TRUE.equals(status.get("serving")) ? 200 : 503,
-          Json.writer().writeValueAsString(status));
-    });
+    http.route(
+        "/specialist",
+        (rest, query) -> {
+          Map<String, Object> status = topology.status();
+          return HttpApi.Reply.json(
+              Boolean.TRUE.equals(status.get("serving")) ? 200 : 503,
+              Json.writer().writeValueAsString(status));
+        });
   }
 
   /**
-   * The common commit interval (commit.interval.ms, 100 ms), not the interactive one: annotation is a high-volume
-   * stream, and under exactly-once a 5 ms commit carries a handful of events, so the commit, not the model, would
-   * set the throughput (bench specialist measured 66 events/s that way). No task idling: requests, replies and labels
-   * need no alignment by time (each is handled on its own), so a task does not wait for fetches of empty partitions.
+   * The common commit interval (commit.interval.ms, 100 ms), not the interactive one: annotation is
+   * a high-volume stream, and under exactly-once a 5 ms commit carries a handful of events, so the
+   * commit, not the model, would set the throughput (bench specialist measured 66 events/s that
+   * way). No task idling: requests, replies and labels need no alignment by time (each is handled
+   * on its own), so a task does not wait for fetches of empty partitions.
    */
   @Override
   public Map<String, Object> streamsOverrides(AppConfig config) {
-    return Map.of(StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG), INTERNAL_TOPIC_MAX_BYTES,
-        StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, StreamsConfig.MAX_TASK_IDLE_MS_DISABLED);
+    return Map.of(
+        StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG),
+        INTERNAL_TOPIC_MAX_BYTES,
+        StreamsConfig.MAX_TASK_IDLE_MS_CONFIG,
+        StreamsConfig.MAX_TASK_IDLE_MS_DISABLED);
   }
 
   @Override
@@ -114,12 +148,20 @@ public final class SpecialistModule implements PatternModule {
     }
   }
 
-  /** Retrains with the recipe the model in service was trained with (its record's config), logging progress. */
+  /**
+   * Retrains with the recipe the model in service was trained with (its record's config), logging
+   * progress.
+   */
   static ModelRetrainer modelTrainer(String name) {
     return (training, current) -> {
-      TrainingOptions options = current == null ? TrainingOptions.defaults() : TrainingOptions.fromJson(current.config());
-      TrainedModel trained = ModelTrainer.train(name, training, options,
-          step -> LOG.info("specialist: retraining {}: {}", name, step));
+      TrainingOptions options =
+          current == null ? TrainingOptions.defaults() : TrainingOptions.fromJson(current.config());
+      TrainedModel trained =
+          ModelTrainer.train(
+              name,
+              training,
+              options,
+              step -> LOG.info("specialist: retraining {}: {}", name, step));
       return new ModelRetrainer.Candidate(trained.classifier(), trained.record());
     };
   }
@@ -129,7 +171,9 @@ public final class SpecialistModule implements PatternModule {
     return current;
   }
 
-  /** {@code label: description} lines of a file; blank lines and lines starting with # are skipped. */
+  /**
+   * {@code label: description} lines of a file; blank lines and lines starting with # are skipped.
+   */
   static Map<String, String> labelDescriptions(String file) {
     Map<String, String> out = new LinkedHashMap<>();
     if (file == null || file.isBlank()) {
@@ -143,13 +187,16 @@ public final class SpecialistModule implements PatternModule {
           continue;
         }
         if (colon <= 0) {
-          throw new ConfigException(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS, file, "line '" + l
-              + "' is not 'label: description'");
+          throw new ConfigException(
+              AppConfig.SPECIALIST_LABEL_DESCRIPTIONS,
+              file,
+              "line '" + l + "' is not 'label: description'");
         }
         out.put(l.substring(0, colon).strip(), l.substring(colon + 1).strip());
       }
     } catch (IOException e) {
-      throw new ConfigException(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS, file, "cannot read it: " + e.getMessage());
+      throw new ConfigException(
+          AppConfig.SPECIALIST_LABEL_DESCRIPTIONS, file, "cannot read it: " + e.getMessage());
     }
     return out;
   }

@@ -1,6 +1,5 @@
 package dev.llmstreams.specialist;
 
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;
@@ -9,6 +8,7 @@ import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
@@ -34,8 +34,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The specialist: a small model labels events inline, escalates the ones it is not confident about to an LLM, and
- * learns from the answers.
+ * The specialist: a small model labels events inline, escalates the ones it is not confident about
+ * to an LLM, and learns from the answers.
  *
  * <pre>
  * specialist-models (compacted, 1 partition) ─▶ global store specialist-models ─▶ specialist.load-model
@@ -58,43 +58,71 @@ public final class SpecialistTopology {
   public static final String RECENT_STORE = "specialist-recent";
   public static final String EXAMPLES_STORE = "specialist-examples";
   public static final String TRAINER_STORE = "specialist-trainer";
+
   /** The repartition topic that brings every label to the one trainer task. */
   public static final String TRAINER_REPARTITION = "labels-for-trainer";
+
   static final String CLASSIFY = "specialist.classify";
   static final String SINK_CLASSIFICATIONS = "specialist.classifications";
   static final String SINK_REQUESTS = "specialist.request-llm";
   static final String SINK_LABELS = "specialist.llm-labels";
 
   /** The specialist's settings, from {@code specialist.*} (see AppConfig). */
-  public record Settings(String modelName, Double threshold, int maxTextChars, int escalationExamples,
-      long escalationTimeoutMs, Map<String, String> labelDescriptions, long tickMs, int retrainAfterLabels,
-      long retrainIntervalMs, int holdoutPercent, long accuracyRetentionMs, String modelsTopic, int maxWaiting,
+  public record Settings(
+      String modelName,
+      Double threshold,
+      int maxTextChars,
+      int escalationExamples,
+      long escalationTimeoutMs,
+      Map<String, String> labelDescriptions,
+      long tickMs,
+      int retrainAfterLabels,
+      long retrainIntervalMs,
+      int holdoutPercent,
+      long accuracyRetentionMs,
+      String modelsTopic,
+      int maxWaiting,
       int maxExamples) {
 
-    public static Settings from(AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
-      return new Settings(config.getString(AppConfig.SPECIALIST_MODEL_NAME), config.getDouble(AppConfig.SPECIALIST_THRESHOLD),
-          config.getInt(AppConfig.SPECIALIST_MAX_TEXT_CHARS), config.getInt(AppConfig.SPECIALIST_ESCALATION_EXAMPLES),
-          config.getLong(AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS), labelDescriptions,
-          config.getLong(AppConfig.SPECIALIST_TICK_MS), config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
+    public static Settings from(
+        AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
+      return new Settings(
+          config.getString(AppConfig.SPECIALIST_MODEL_NAME),
+          config.getDouble(AppConfig.SPECIALIST_THRESHOLD),
+          config.getInt(AppConfig.SPECIALIST_MAX_TEXT_CHARS),
+          config.getInt(AppConfig.SPECIALIST_ESCALATION_EXAMPLES),
+          config.getLong(AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS),
+          labelDescriptions,
+          config.getLong(AppConfig.SPECIALIST_TICK_MS),
+          config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
           config.getLong(AppConfig.SPECIALIST_RETRAIN_INTERVAL_MS),
           config.getInt(AppConfig.SPECIALIST_RETRAIN_HOLDOUT_PERCENT),
-          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS), catalog.topic(Topics.SPECIALIST_MODELS).name(),
-          config.getInt(AppConfig.SPECIALIST_WAITING_MAX_EVENTS), config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX));
+          config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS),
+          catalog.topic(Topics.SPECIALIST_MODELS).name(),
+          config.getInt(AppConfig.SPECIALIST_WAITING_MAX_EVENTS),
+          config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX));
     }
 
     public Settings {
       labelDescriptions = Map.copyOf(labelDescriptions);
     }
 
-    /** Refuses (to dead-letters, with the reason) a text the model should not read: blank, or over the limit. */
+    /**
+     * Refuses (to dead-letters, with the reason) a text the model should not read: blank, or over
+     * the limit.
+     */
     void requireText(String what, String text) {
       if (text.isBlank()) {
         throw new RejectedRecordException(what + " has no text");
       }
       if (text.length() > maxTextChars) {
-        throw new RejectedRecordException(String.format(java.util.Locale.ROOT,
-            "%s has %,d characters of text; the limit (specialist.max.text.chars) is %,d", what, text.length(),
-            maxTextChars));
+        throw new RejectedRecordException(
+            String.format(
+                java.util.Locale.ROOT,
+                "%s has %,d characters of text; the limit (specialist.max.text.chars) is %,d",
+                what,
+                text.length(),
+                maxTextChars));
       }
     }
   }
@@ -107,11 +135,17 @@ public final class SpecialistTopology {
   private final SpecialistMeters meters;
 
   /**
-   * @param current the model this instance serves, shared by its threads (built from the loader by the module)
+   * @param current the model this instance serves, shared by its threads (built from the loader by
+   *     the module)
    * @param trainingExecutor where retraining runs: never a stream thread
    */
-  public SpecialistTopology(TopicCatalog catalog, Settings settings, CurrentModel current, ModelRetrainer retrainer,
-      Executor trainingExecutor, MeterRegistry registry) {
+  public SpecialistTopology(
+      TopicCatalog catalog,
+      Settings settings,
+      CurrentModel current,
+      ModelRetrainer retrainer,
+      Executor trainingExecutor,
+      MeterRegistry registry) {
     this.catalog = catalog;
     this.settings = settings;
     this.current = current;
@@ -121,8 +155,9 @@ public final class SpecialistTopology {
   }
 
   /**
-   * What this instance serves, for {@code GET /specialist}: the model and version, the threshold, the events waiting
-   * for a model and the recent escalation rate; with no model, what to do about it.
+   * What this instance serves, for {@code GET /specialist}: the model and version, the threshold,
+   * the events waiting for a model and the recent escalation rate; with no model, what to do about
+   * it.
    */
   public Map<String, Object> status() {
     Map<String, Object> out = new java.util.LinkedHashMap<>();
@@ -130,14 +165,23 @@ public final class SpecialistTopology {
     out.put("model", current.name());
     out.put("serving", model != null);
     out.put("version", model == null ? null : model.version());
-    out.put("threshold", settings.threshold() != null ? settings.threshold()
-        : model == null ? null : model.recommendedThreshold());
+    out.put(
+        "threshold",
+        settings.threshold() != null
+            ? settings.threshold()
+            : model == null ? null : model.recommendedThreshold());
     out.put("waiting", meters.waiting.get());
     double rate = meters.escalationRate();
     out.put("escalationRate", Double.isNaN(rate) ? null : rate);
     if (model == null) {
-      out.put("reason", "no model '" + current.name() + "' on topic " + settings.modelsTopic() + " yet: events wait"
-          + " and are labelled once one arrives; train and publish one with `bin/llm-streams train ... --publish`");
+      out.put(
+          "reason",
+          "no model '"
+              + current.name()
+              + "' on topic "
+              + settings.modelsTopic()
+              + " yet: events wait"
+              + " and are labelled once one arrives; train and publish one with `bin/llm-streams train ... --publish`");
     }
     return out;
   }
@@ -146,7 +190,10 @@ public final class SpecialistTopology {
     return build(StreamsSettings.newBuilder());
   }
 
-  /** Builds the specialist from {@code builder}, which may already hold other parts of the same application. */
+  /**
+   * Builds the specialist from {@code builder}, which may already hold other parts of the same
+   * application.
+   */
   public Topology build(StreamsBuilder builder) {
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
     Topic<LlmReply> replies = catalog.topic(Topics.SPECIALIST_LLM_REPLIES);
@@ -155,62 +202,131 @@ public final class SpecialistTopology {
     Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
     Topic<LlmRequest> llmRequests = catalog.topic(Topics.LLM_REQUESTS);
 
-    // Every instance reads every model; the processor also runs when the store is restored after a restart.
-    builder.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MODELS_STORE), Serdes.String(),
-            models.valueSerde()).withLoggingDisabled(),
-        models.name(), Consumed.with(models.keySerde(), models.valueSerde()).withName("specialist.models"),
+    // Every instance reads every model; the processor also runs when the store is restored after a
+    // restart.
+    builder.addGlobalStore(
+        Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(MODELS_STORE), Serdes.String(), models.valueSerde())
+            .withLoggingDisabled(),
+        models.name(),
+        Consumed.with(models.keySerde(), models.valueSerde()).withName("specialist.models"),
         LoadModel::new);
 
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EXAMPLES_STORE), Serdes.String(),
-        JsonSerde.of(Train.Example.class)));
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TRAINER_STORE), Serdes.String(),
-        JsonSerde.of(Train.State.class)));
-    // Whatever partition a producer chose, each record reaches the task holding its event's state (see KeyedInput).
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(EXAMPLES_STORE),
+            Serdes.String(),
+            JsonSerde.of(Train.Example.class)));
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(TRAINER_STORE),
+            Serdes.String(),
+            JsonSerde.of(Train.State.class)));
+    // Whatever partition a producer chose, each record reaches the task holding its event's state
+    // (see KeyedInput).
     int partitions = catalog.keyPartitions(TopicCatalog.SPECIALIST_CO_PARTITIONED);
-    String requestsNode = KeyedInput.read(builder, "specialist", requests, "specialist.classification-requests",
-        partitions, meters.registry()).node();
-    String repliesNode = KeyedInput.read(builder, "specialist", replies, "specialist.llm-replies", partitions,
-        meters.registry()).node();
-    KeyedInput.Placed<LabelEvent> placedLabels = KeyedInput.read(builder, "specialist", labels, "specialist.labels",
-        partitions, meters.registry());
-    // One trainer for all labels: a one-partition repartition topic, keyed by the example's identity.
+    String requestsNode =
+        KeyedInput.read(
+                builder,
+                "specialist",
+                requests,
+                "specialist.classification-requests",
+                partitions,
+                meters.registry())
+            .node();
+    String repliesNode =
+        KeyedInput.read(
+                builder,
+                "specialist",
+                replies,
+                "specialist.llm-replies",
+                partitions,
+                meters.registry())
+            .node();
+    KeyedInput.Placed<LabelEvent> placedLabels =
+        KeyedInput.read(
+            builder, "specialist", labels, "specialist.labels", partitions, meters.registry());
+    // One trainer for all labels: a one-partition repartition topic, keyed by the example's
+    // identity.
     placedLabels.stream()
-        // A label with no value is dead-lettered once, by specialist.classify; the trainer has nothing to learn from it.
+        // A label with no value is dead-lettered once, by specialist.classify; the trainer has
+        // nothing to learn from it.
         .filter((eventId, label) -> label != null, Named.as("specialist.labels-with-value"))
-        .selectKey((eventId, label) -> {
-          // Refused here, before the repartition, so the dead letter names the labels topic and the label's offset.
-          settings.requireText("label '" + label.label() + "'", label.text());
-          return Train.exampleKey(label.eventId(), label.text());
-        }, Named.as("specialist.example-key"))
-        .repartition(Repartitioned.with(Serdes.String(), labels.valueSerde()).withName(TRAINER_REPARTITION)
-            .withNumberOfPartitions(1))
-        .process(() -> new Train(settings, current, retrainer, trainingExecutor, meters), Named.as("specialist.train"),
-            EXAMPLES_STORE, TRAINER_STORE)
-        .to(models.name(), Produced.with(models.keySerde(), models.valueSerde()).withName("specialist.publish-model"));
+        .selectKey(
+            (eventId, label) -> {
+              // Refused here, before the repartition, so the dead letter names the labels topic and
+              // the label's offset.
+              settings.requireText("label '" + label.label() + "'", label.text());
+              return Train.exampleKey(label.eventId(), label.text());
+            },
+            Named.as("specialist.example-key"))
+        .repartition(
+            Repartitioned.with(Serdes.String(), labels.valueSerde())
+                .withName(TRAINER_REPARTITION)
+                .withNumberOfPartitions(1))
+        .process(
+            () -> new Train(settings, current, retrainer, trainingExecutor, meters),
+            Named.as("specialist.train"),
+            EXAMPLES_STORE,
+            TRAINER_STORE)
+        .to(
+            models.name(),
+            Produced.with(models.keySerde(), models.valueSerde())
+                .withName("specialist.publish-model"));
     Topology topology = builder.build();
 
     String replyTo = replies.name();
-    topology.addProcessor(CLASSIFY, () -> new Classify(settings, current, meters, replyTo), requestsNode, repliesNode,
+    topology.addProcessor(
+        CLASSIFY,
+        () -> new Classify(settings, current, meters, replyTo),
+        requestsNode,
+        repliesNode,
         placedLabels.node());
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WAITING_STORE), Serdes.String(),
-        JsonSerde.of(Classify.Waiting.class)), CLASSIFY);
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ESCALATIONS_STORE),
-        Serdes.String(), JsonSerde.of(Classify.Escalation.class)), CLASSIFY);
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(WAITING_STORE),
+            Serdes.String(),
+            JsonSerde.of(Classify.Waiting.class)),
+        CLASSIFY);
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(ESCALATIONS_STORE),
+            Serdes.String(),
+            JsonSerde.of(Classify.Escalation.class)),
+        CLASSIFY);
     Duration retention = Duration.ofMillis(settings.accuracyRetentionMs());
-    topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(RECENT_STORE, retention,
-        Duration.ofMillis(1), false), Serdes.String(), JsonSerde.of(Classify.Recent.class)), CLASSIFY);
-    topology.addSink(SINK_CLASSIFICATIONS, classifications.name(), classifications.keySerde().serializer(),
-        classifications.sinkSerializer(), CLASSIFY);
-    topology.addSink(SINK_REQUESTS, llmRequests.name(), llmRequests.keySerde().serializer(),
-        llmRequests.sinkSerializer(), CLASSIFY);
-    topology.addSink(SINK_LABELS, labels.name(), labels.keySerde().serializer(), labels.sinkSerializer(), CLASSIFY);
+    topology.addStateStore(
+        Stores.windowStoreBuilder(
+            Stores.persistentWindowStore(RECENT_STORE, retention, Duration.ofMillis(1), false),
+            Serdes.String(),
+            JsonSerde.of(Classify.Recent.class)),
+        CLASSIFY);
+    topology.addSink(
+        SINK_CLASSIFICATIONS,
+        classifications.name(),
+        classifications.keySerde().serializer(),
+        classifications.sinkSerializer(),
+        CLASSIFY);
+    topology.addSink(
+        SINK_REQUESTS,
+        llmRequests.name(),
+        llmRequests.keySerde().serializer(),
+        llmRequests.sinkSerializer(),
+        CLASSIFY);
+    topology.addSink(
+        SINK_LABELS,
+        labels.name(),
+        labels.keySerde().serializer(),
+        labels.sinkSerializer(),
+        CLASSIFY);
     return topology;
   }
 
   /**
-   * Keeps the latest record of every model name and serves the configured one. Runs on the global thread, once per
-   * record: a model is decoded once per version, never per event. A record that cannot be loaded is not stored, so the
-   * store, and a restart that reads it, keep the last good version.
+   * Keeps the latest record of every model name and serves the configured one. Runs on the global
+   * thread, once per record: a model is decoded once per version, never per event. A record that
+   * cannot be loaded is not stored, so the store, and a restart that reads it, keep the last good
+   * version.
    */
   private final class LoadModel implements Processor<String, SpecialistModel, Void, Void> {
     private KeyValueStore<String, SpecialistModel> store;
@@ -220,7 +336,9 @@ public final class SpecialistTopology {
       store = context.getStateStore(MODELS_STORE);
       SpecialistModel stored = store.get(current.name());
       if (stored != null) {
-        current.offer(stored, "restored from the store"); // a no-op when the restore already loaded this version
+        current.offer(
+            stored,
+            "restored from the store"); // a no-op when the restore already loaded this version
       }
     }
 
@@ -234,13 +352,16 @@ public final class SpecialistTopology {
       if (model == null) {
         store.delete(name);
         if (name.equals(current.name())) {
-          LOG.warn("specialist: model {} was deleted from {}; the version in memory stays in service until the next",
-              name, settings.modelsTopic());
+          LOG.warn(
+              "specialist: model {} was deleted from {}; the version in memory stays in service until the next",
+              name,
+              settings.modelsTopic());
         }
         return;
       }
       if (!name.equals(model.name())) {
-        throw new RejectedRecordException("the key '" + name + "' is not the model's name '" + model.name() + "'");
+        throw new RejectedRecordException(
+            "the key '" + name + "' is not the model's name '" + model.name() + "'");
       }
       if (!name.equals(current.name()) || current.offer(model, "from " + settings.modelsTopic())) {
         store.put(name, model);

@@ -28,30 +28,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The trainer: the one task that sees every label (they reach it through a one-partition repartition topic). It keeps
- * each example once, by eventId or by a digest of its text, counts the new ones, and once enough arrived (or some
- * waited long enough) trains a candidate on a background executor. The candidate and the model in service are scored
- * on the same held-out examples (chosen by a hash of the text, so always the same ones), and only on those labelled
- * after the model in service was built: a model trained on all the data by {@code train --publish} has seen the older
- * ones, and would win every comparison on them. A better candidate is published on {@code specialist-models} from the
- * tick, inside the task's exactly-once transaction.
+ * The trainer: the one task that sees every label (they reach it through a one-partition
+ * repartition topic). It keeps each example once, by eventId or by a digest of its text, counts the
+ * new ones, and once enough arrived (or some waited long enough) trains a candidate on a background
+ * executor. The candidate and the model in service are scored on the same held-out examples (chosen
+ * by a hash of the text, so always the same ones), and only on those labelled after the model in
+ * service was built: a model trained on all the data by {@code train --publish} has seen the older
+ * ones, and would win every comparison on them. A better candidate is published on {@code
+ * specialist-models} from the tick, inside the task's exactly-once transaction.
  */
 final class Train implements Processor<String, LabelEvent, String, SpecialistModel> {
   private static final Logger LOG = LoggerFactory.getLogger(Train.class);
   static final String STATE_KEY = "trainer";
 
   /**
-   * One labelled example; a person's label replaces an LLM's for the same event, never the other way round.
+   * One labelled example; a person's label replaces an LLM's for the same event, never the other
+   * way round.
    *
-   * @param atMs when it was labelled (0 in examples stored before this field existed: treated as old)
+   * @param atMs when it was labelled (0 in examples stored before this field existed: treated as
+   *     old)
    */
   record Example(String text, String label, LabelEvent.Source source, long atMs) {}
 
   /** What the trainer has to remember beside the examples. */
   record State(long newExamples, long lastTrainingAtMs, long examples) {}
 
-  /** A finished retraining, handed back to the stream thread; {@code examplesUsed}: the new examples it took in. */
-  private record Outcome(SpecialistModel publish, String outcome, String summary, long examplesUsed) {}
+  /**
+   * A finished retraining, handed back to the stream thread; {@code examplesUsed}: the new examples
+   * it took in.
+   */
+  private record Outcome(
+      SpecialistModel publish, String outcome, String summary, long examplesUsed) {}
 
   private final SpecialistTopology.Settings settings;
   private final CurrentModel current;
@@ -64,7 +71,11 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
   private KeyValueStore<String, State> state;
   private boolean training;
 
-  Train(SpecialistTopology.Settings settings, CurrentModel current, ModelRetrainer retrainer, Executor executor,
+  Train(
+      SpecialistTopology.Settings settings,
+      CurrentModel current,
+      ModelRetrainer retrainer,
+      Executor executor,
       SpecialistMeters meters) {
     this.settings = settings;
     this.current = current;
@@ -73,12 +84,18 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     this.meters = meters;
   }
 
-  /** The key an example is kept under: its eventId, or for an example with no event a digest of its text. */
+  /**
+   * The key an example is kept under: its eventId, or for an example with no event a digest of its
+   * text.
+   */
   static String exampleKey(String eventId, String text) {
     return eventId != null ? "event:" + eventId : "text:" + sha256(text);
   }
 
-  /** True for the examples kept out of training to compare models: a fixed share, chosen by the text alone. */
+  /**
+   * True for the examples kept out of training to compare models: a fixed share, chosen by the text
+   * alone.
+   */
   static boolean heldOut(String text, int percent) {
     byte[] d = sha256Bytes(text);
     int bucket = ((d[0] & 0xff) << 8 | (d[1] & 0xff)) % 100;
@@ -90,7 +107,8 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     this.context = context;
     this.examples = context.getStateStore(SpecialistTopology.EXAMPLES_STORE);
     this.state = context.getStateStore(SpecialistTopology.TRAINER_STORE);
-    context.schedule(Duration.ofMillis(settings.tickMs()), PunctuationType.WALL_CLOCK_TIME, this::tick);
+    context.schedule(
+        Duration.ofMillis(settings.tickMs()), PunctuationType.WALL_CLOCK_TIME, this::tick);
   }
 
   @Override
@@ -102,17 +120,25 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     settings.requireText("label '" + label.label() + "'", label.text());
     String key = record.key() != null ? record.key() : exampleKey(label.eventId(), label.text());
     Example known = examples.get(key);
-    if (known != null && (known.label().equals(label.label())
-        || (known.source() == LabelEvent.Source.HUMAN && label.source() == LabelEvent.Source.LLM))) {
+    if (known != null
+        && (known.label().equals(label.label())
+            || (known.source() == LabelEvent.Source.HUMAN
+                && label.source() == LabelEvent.Source.LLM))) {
       return; // the same label again, or an LLM's answer where a person already said
     }
-    examples.put(key, new Example(label.text(), label.label(), label.source(), label.at().toEpochMilli()));
-    // Only labels given after the model in service was built are new to it (a data set published with the model is not)
+    examples.put(
+        key, new Example(label.text(), label.label(), label.source(), label.at().toEpochMilli()));
+    // Only labels given after the model in service was built are new to it (a data set published
+    // with the model is not)
     SpecialistModel serving = current.record();
     boolean fresh = serving == null || label.at().isAfter(serving.createdAt());
     State s = state();
-    state.put(STATE_KEY, new State(s.newExamples() + (fresh ? 1 : 0), s.lastTrainingAtMs(),
-        s.examples() + (known == null ? 1 : 0)));
+    state.put(
+        STATE_KEY,
+        new State(
+            s.newExamples() + (fresh ? 1 : 0),
+            s.lastTrainingAtMs(),
+            s.examples() + (known == null ? 1 : 0)));
   }
 
   private State state() {
@@ -124,8 +150,9 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     deliver();
     forgetOldestExamples();
     State s = state();
-    boolean due = s.newExamples() >= settings.retrainAfterLabels()
-        || (s.newExamples() > 0 && now - s.lastTrainingAtMs() >= settings.retrainIntervalMs());
+    boolean due =
+        s.newExamples() >= settings.retrainAfterLabels()
+            || (s.newExamples() > 0 && now - s.lastTrainingAtMs() >= settings.retrainIntervalMs());
     if (!training && due) {
       start(s, now);
       deliver(); // an executor that runs the work at once (tests) has the outcome ready now
@@ -142,7 +169,8 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
         Example e = it.next().value;
         if (!heldOut(e.text(), settings.holdoutPercent())) {
           train.add(new LabeledText(e.text(), e.label()));
-        } else if (e.atMs() > servingSince) { // unseen by the model in service, so the comparison is fair
+        } else if (e.atMs()
+            > servingSince) { // unseen by the model in service, so the comparison is fair
           holdout.add(new LabeledText(e.text(), e.label()));
         }
       }
@@ -150,8 +178,12 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     TextClassifier serving = current.get();
     long used = s.newExamples();
     training = true;
-    LOG.info("specialist: retraining model {} on {} examples ({} held out to compare with {})", current.name(),
-        train.size(), holdout.size(), serving == null ? "no model" : "version " + serving.version());
+    LOG.info(
+        "specialist: retraining model {} on {} examples ({} held out to compare with {})",
+        current.name(),
+        train.size(),
+        holdout.size(),
+        serving == null ? "no model" : "version " + serving.version());
     try {
       executor.execute(() -> done.add(retrain(train, holdout, base, serving, used)));
     } catch (RejectedExecutionException e) {
@@ -160,25 +192,46 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
   }
 
   /** Runs on the executor: trains, scores both models on the held-out examples, decides. */
-  private Outcome retrain(List<LabeledText> train, List<LabeledText> holdout, SpecialistModel base,
-      TextClassifier serving, long used) {
+  private Outcome retrain(
+      List<LabeledText> train,
+      List<LabeledText> holdout,
+      SpecialistModel base,
+      TextClassifier serving,
+      long used) {
     try {
       if (holdout.isEmpty() || train.isEmpty()) {
-        return new Outcome(null, "rejected", "too few examples to train and compare (" + train.size() + " to train, "
-            + holdout.size() + " held out and labelled after the model in service was built)", used);
+        return new Outcome(
+            null,
+            "rejected",
+            "too few examples to train and compare ("
+                + train.size()
+                + " to train, "
+                + holdout.size()
+                + " held out and labelled after the model in service was built)",
+            used);
       }
       ModelRetrainer.Candidate candidate = retrainer.retrain(train, base);
       if (!current.name().equals(candidate.record().name())) {
-        return new Outcome(null, "failed", "the retrainer built model " + candidate.record().name() + ", not "
-            + current.name(), used);
+        return new Outcome(
+            null,
+            "failed",
+            "the retrainer built model " + candidate.record().name() + ", not " + current.name(),
+            used);
       }
       double challenger = accuracy(candidate.model(), holdout);
       double incumbent = serving == null ? Double.NaN : accuracy(serving, holdout);
-      String scores = String.format(Locale.ROOT, "held-out accuracy %.4f for candidate %s against %s on %d examples",
-          challenger, candidate.record().version(),
-          serving == null ? "no model in service" : String.format(Locale.ROOT, "%.4f for %s", incumbent,
-              serving.version()), holdout.size());
-      return serving == null || challenger > incumbent ? new Outcome(candidate.record(), "published", scores, used)
+      String scores =
+          String.format(
+              Locale.ROOT,
+              "held-out accuracy %.4f for candidate %s against %s on %d examples",
+              challenger,
+              candidate.record().version(),
+              serving == null
+                  ? "no model in service"
+                  : String.format(Locale.ROOT, "%.4f for %s", incumbent, serving.version()),
+              holdout.size());
+      return serving == null || challenger > incumbent
+          ? new Outcome(candidate.record(), "published", scores, used)
           : new Outcome(null, "rejected", scores, used);
     } catch (RuntimeException e) {
       return new Outcome(null, "failed", String.valueOf(e.getMessage()), used);
@@ -186,8 +239,9 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
   }
 
   /**
-   * Keeps the examples under {@code specialist.examples.max}: beyond it the oldest by label time are forgotten, down to
-   * 90% of it, so that the scan runs once per tenth of the cap of new examples, not on every tick.
+   * Keeps the examples under {@code specialist.examples.max}: beyond it the oldest by label time
+   * are forgotten, down to 90% of it, so that the scan runs once per tenth of the cap of new
+   * examples, not on every tick.
    */
   private void forgetOldestExamples() {
     State s = state();
@@ -206,8 +260,11 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     all.sort(Comparator.comparingLong(kv -> kv.value));
     all.subList(0, forget).forEach(kv -> examples.delete(kv.key));
     state.put(STATE_KEY, new State(s.newExamples(), s.lastTrainingAtMs(), all.size() - forget));
-    LOG.info("specialist: forgot the {} oldest labelled examples; {} kept (specialist.examples.max is {})", forget,
-        all.size() - forget, settings.maxExamples());
+    LOG.info(
+        "specialist: forgot the {} oldest labelled examples; {} kept (specialist.examples.max is {})",
+        forget,
+        all.size() - forget,
+        settings.maxExamples());
   }
 
   static double accuracy(TextClassifier model, List<LabeledText> examples) {
@@ -220,21 +277,37 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     return (double) right / examples.size();
   }
 
-  /** Hands finished retrainings on: a better candidate goes to specialist-models in this task's transaction. */
+  /**
+   * Hands finished retrainings on: a better candidate goes to specialist-models in this task's
+   * transaction.
+   */
   private void deliver() {
     Outcome o;
     while ((o = done.poll()) != null) {
       training = false;
-      // Only now are the examples no longer new: a retraining lost to a crash or a move of the task runs again.
+      // Only now are the examples no longer new: a retraining lost to a crash or a move of the task
+      // runs again.
       State s = state();
-      state.put(STATE_KEY, new State(Math.max(0, s.newExamples() - o.examplesUsed()), context.currentSystemTimeMs(),
-          s.examples()));
+      state.put(
+          STATE_KEY,
+          new State(
+              Math.max(0, s.newExamples() - o.examplesUsed()),
+              context.currentSystemTimeMs(),
+              s.examples()));
       meters.retrained(o.outcome());
       if (o.publish() != null) {
-        LOG.info("specialist: publishing model {} version {}: {}", current.name(), o.publish().version(), o.summary());
-        context.forward(new Record<>(o.publish().name(), o.publish(), context.currentSystemTimeMs()));
+        LOG.info(
+            "specialist: publishing model {} version {}: {}",
+            current.name(),
+            o.publish().version(),
+            o.summary());
+        context.forward(
+            new Record<>(o.publish().name(), o.publish(), context.currentSystemTimeMs()));
       } else if (o.outcome().equals("failed")) {
-        LOG.warn("specialist: retraining model {} failed: {}; the model in service stays", current.name(), o.summary());
+        LOG.warn(
+            "specialist: retraining model {} failed: {}; the model in service stays",
+            current.name(),
+            o.summary());
       } else {
         LOG.info("specialist: candidate not published, not better: {}", o.summary());
       }
@@ -243,7 +316,8 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
 
   @Override
   public void close() {
-    done.clear(); // a retraining still running is dropped; its examples still count as new for the next owner
+    done.clear(); // a retraining still running is dropped; its examples still count as new for the
+    // next owner
   }
 
   private static String sha256(String text) {

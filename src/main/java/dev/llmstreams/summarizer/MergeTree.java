@@ -20,9 +20,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The merge tree of one synthesis (one key and window): chunk summaries are merged level by level into ever larger
- * summaries, by asynchronous LLM calls, so that each token is read by an LLM about once. Plain Java, no Kafka; the
- * whole state is one JSON value ({@link State}) for a state store. Not thread-safe (one stream task owns a key).
+ * The merge tree of one synthesis (one key and window): chunk summaries are merged level by level
+ * into ever larger summaries, by asynchronous LLM calls, so that each token is read by an LLM about
+ * once. Plain Java, no Kafka; the whole state is one JSON value ({@link State}) for a state store.
+ * Not thread-safe (one stream task owns a key).
  *
  * <pre>
  *  fanIn 8, 90 chunks so far:
@@ -35,44 +36,53 @@ import java.util.TreeSet;
  * </pre>
  *
  * <h2>Rules</h2>
+ *
  * <ul>
- *   <li><b>Nodes.</b> A leaf is a chunk summary ({@link Node#leaf}); a merge node at level l+1 is the LLM's merge of
- *       nodes of level l and covers the union of their chunks. A node is <em>pending</em> (waiting to be merged, part
- *       of the frontier), <em>claimed</em> (input of a merge in flight) or gone (merged: its parent covers it; merged
- *       nodes are not kept, so the state holds only the frontier and the in-flight merges).</li>
- *   <li><b>When to merge.</b> Pending nodes of a level, in arrival order, are cut greedily into batches: a batch is
- *       closed as soon as it has at least 2 nodes and its tokens reach {@code mergeTokenBudget} or its count reaches
- *       {@code fanIn}. Each batch is claimed and returned as a {@link MergeRequest} for the caller to send. A new leaf
- *       therefore causes at most one merge per level: a late document touches one branch.</li>
- *   <li><b>Cost.</b> Every node is read by one merge (retries aside), so with compression ratio r (a merge of t tokens
- *       writes t/r) the merges read t0·(1 + 1/r + 1/r² + …) = t0·r/(r-1) tokens for t0 leaf tokens, i.e.
- *       1/(r-1) per chunk token when the leaves are themselves chunk/r: flat in the number of documents (the
- *       frontier, at most fanIn-1 nodes a level, is not yet merged). Depth is log base the effective fan-in, which is
- *       {@code fanIn} when {@code mergeTokenBudget >= fanIn × (typical merge output)}, else about
- *       budget / (merge output) ≥ r-1.</li>
- *   <li><b>Ids.</b> A merge node's id is {@code treeId/L<level>/<128-bit hash of its sorted input ids>}: the same
- *       inputs give the same node. The {@link MergeRequest#mergeId()} is that id, plus {@code ~f<n>} when the tree had
- *       seen n failed merges when it was issued: a replayed request keeps its id (the gateway answers it from its
- *       cache), a retry after a failure gets a new one (the gateway also caches failures by request id).</li>
- *   <li><b>Idempotence.</b> A leaf whose id was seen before is ignored (the tree keeps the ids of its leaves until it
- *       is collapsed, ~one id per chunk: the price of exact de-duplication); a completion or failure of a mergeId that
- *       is not in flight is ignored (a duplicate, or a late answer to an attempt already failed).</li>
- *   <li><b>Failures.</b> {@link #failMerge} returns the inputs to pending, in front of their level, so nothing is lost
- *       and the frontier still covers them. It does not re-issue at once (that would hot-loop against a provider that
- *       is down): the batch is re-formed at the next arrival at that level or by {@link #claimDueMerges()}, which the
- *       caller runs after a back-off.</li>
- *   <li><b>Synthesis.</b> {@link #synthesisRequest()} merges the <em>top</em>: the frontier plus the claimed inputs of
- *       merges in flight, so the synthesis always covers every chunk seen (it never shrinks while a merge is in
- *       flight). It is a view: it claims nothing. Its cost is the caller's to bound, by rate-limiting syntheses.</li>
- *   <li><b>Close.</b> {@link #closeAndCollapse()} (window closed) merges the pending nodes regardless of the budget,
- *       across levels (result level = highest input level + 1), k-ary Huffman on levels: always the lowest nodes,
- *       waiting for a merge in flight when its result is among them; the final node is as low as any tree over the
- *       top can be (one level above it when each level holds fewer than fanIn nodes), and merges that do not wait on
- *       each other go out together. When one node is left and nothing is in flight the tree
- *       is <em>collapsed</em> and pruned to that node (leaf ids dropped). A closed tree refuses new leaves.</li>
- *   <li><b>Sources.</b> A node's chunk ids: the sorted list while there are at most {@code sourceIdCap}, beyond that
- *       only the count; always an order-independent digest (sum mod 2^256 of the SHA-256 of each id), so coverage can
- *       be compared exactly at any size and the union of disjoint sets is computed from the parts without the ids.</li>
+ *   <li><b>Nodes.</b> A leaf is a chunk summary ({@link Node#leaf}); a merge node at level l+1 is
+ *       the LLM's merge of nodes of level l and covers the union of their chunks. A node is
+ *       <em>pending</em> (waiting to be merged, part of the frontier), <em>claimed</em> (input of a
+ *       merge in flight) or gone (merged: its parent covers it; merged nodes are not kept, so the
+ *       state holds only the frontier and the in-flight merges).
+ *   <li><b>When to merge.</b> Pending nodes of a level, in arrival order, are cut greedily into
+ *       batches: a batch is closed as soon as it has at least 2 nodes and its tokens reach {@code
+ *       mergeTokenBudget} or its count reaches {@code fanIn}. Each batch is claimed and returned as
+ *       a {@link MergeRequest} for the caller to send. A new leaf therefore causes at most one
+ *       merge per level: a late document touches one branch.
+ *   <li><b>Cost.</b> Every node is read by one merge (retries aside), so with compression ratio r
+ *       (a merge of t tokens writes t/r) the merges read t0·(1 + 1/r + 1/r² + …) = t0·r/(r-1)
+ *       tokens for t0 leaf tokens, i.e. 1/(r-1) per chunk token when the leaves are themselves
+ *       chunk/r: flat in the number of documents (the frontier, at most fanIn-1 nodes a level, is
+ *       not yet merged). Depth is log base the effective fan-in, which is {@code fanIn} when {@code
+ *       mergeTokenBudget >= fanIn × (typical merge output)}, else about budget / (merge output) ≥
+ *       r-1.
+ *   <li><b>Ids.</b> A merge node's id is {@code treeId/L<level>/<128-bit hash of its sorted input
+ *       ids>}: the same inputs give the same node. The {@link MergeRequest#mergeId()} is that id,
+ *       plus {@code ~f<n>} when the tree had seen n failed merges when it was issued: a replayed
+ *       request keeps its id (the gateway answers it from its cache), a retry after a failure gets
+ *       a new one (the gateway also caches failures by request id).
+ *   <li><b>Idempotence.</b> A leaf whose id was seen before is ignored (the tree keeps the ids of
+ *       its leaves until it is collapsed, ~one id per chunk: the price of exact de-duplication); a
+ *       completion or failure of a mergeId that is not in flight is ignored (a duplicate, or a late
+ *       answer to an attempt already failed).
+ *   <li><b>Failures.</b> {@link #failMerge} returns the inputs to pending, in front of their level,
+ *       so nothing is lost and the frontier still covers them. It does not re-issue at once (that
+ *       would hot-loop against a provider that is down): the batch is re-formed at the next arrival
+ *       at that level or by {@link #claimDueMerges()}, which the caller runs after a back-off.
+ *   <li><b>Synthesis.</b> {@link #synthesisRequest()} merges the <em>top</em>: the frontier plus
+ *       the claimed inputs of merges in flight, so the synthesis always covers every chunk seen (it
+ *       never shrinks while a merge is in flight). It is a view: it claims nothing. Its cost is the
+ *       caller's to bound, by rate-limiting syntheses.
+ *   <li><b>Close.</b> {@link #closeAndCollapse()} (window closed) merges the pending nodes
+ *       regardless of the budget, across levels (result level = highest input level + 1), k-ary
+ *       Huffman on levels: always the lowest nodes, waiting for a merge in flight when its result
+ *       is among them; the final node is as low as any tree over the top can be (one level above it
+ *       when each level holds fewer than fanIn nodes), and merges that do not wait on each other go
+ *       out together. When one node is left and nothing is in flight the tree is <em>collapsed</em>
+ *       and pruned to that node (leaf ids dropped). A closed tree refuses new leaves.
+ *   <li><b>Sources.</b> A node's chunk ids: the sorted list while there are at most {@code
+ *       sourceIdCap}, beyond that only the count; always an order-independent digest (sum mod 2^256
+ *       of the SHA-256 of each id), so coverage can be compared exactly at any size and the union
+ *       of disjoint sets is computed from the parts without the ids.
  * </ul>
  */
 public final class MergeTree {
@@ -90,18 +100,23 @@ public final class MergeTree {
    *
    * @param count how many chunks
    * @param ids the sorted chunk ids when {@code count <= cap}, else empty
-   * @param digest sum mod 2^256 of SHA-256(id) over all ids, 64 lower-case hex digits: equal sets, equal digests;
-   *     the digest of a disjoint union is the sum of the digests
+   * @param digest sum mod 2^256 of SHA-256(id) over all ids, 64 lower-case hex digits: equal sets,
+   *     equal digests; the digest of a disjoint union is the sum of the digests
    */
-  public record Sources(@JsonProperty(required = true) long count, List<String> ids, String digest) {
+  public record Sources(
+      @JsonProperty(required = true) long count, List<String> ids, String digest) {
     public Sources {
       if (count < 1) {
         throw new IllegalArgumentException("sources count must be >= 1 but was " + count);
       }
       ids = ids == null ? List.of() : List.copyOf(ids);
       if (!ids.isEmpty() && ids.size() != count) {
-        throw new IllegalArgumentException("sources list " + ids.size() + " ids for a count of " + count
-            + "; the list is either complete or empty");
+        throw new IllegalArgumentException(
+            "sources list "
+                + ids.size()
+                + " ids for a count of "
+                + count
+                + "; the list is either complete or empty");
       }
       for (int i = 1; i < ids.size(); i++) {
         if (ids.get(i - 1).compareTo(ids.get(i)) >= 0) {
@@ -145,15 +160,21 @@ public final class MergeTree {
   /**
    * A node of the tree.
    *
-   * @param id the chunk id for a leaf (e.g. {@code docId/chunkIndex}); {@code treeId/L<level>/<hash>} for a merge
+   * @param id the chunk id for a leaf (e.g. {@code docId/chunkIndex}); {@code
+   *     treeId/L<level>/<hash>} for a merge
    * @param level 0 for a leaf; one more than its highest input for a merge
    * @param text the summary
    * @param tokens the summary's tokens
    * @param chunks how many chunks it covers, {@code sources.count()}
    * @param sources the chunks it covers
    */
-  public record Node(String id, @JsonProperty(required = true) int level, String text,
-      @JsonProperty(required = true) int tokens, @JsonProperty(required = true) long chunks, Sources sources) {
+  public record Node(
+      String id,
+      @JsonProperty(required = true) int level,
+      String text,
+      @JsonProperty(required = true) int tokens,
+      @JsonProperty(required = true) long chunks,
+      Sources sources) {
     public Node {
       requireText(id, "node id");
       if (level < 0) {
@@ -165,8 +186,13 @@ public final class MergeTree {
       }
       Objects.requireNonNull(sources, "node sources must not be null");
       if (chunks != sources.count()) {
-        throw new IllegalArgumentException("node " + id + " covers " + chunks + " chunks but its sources count "
-            + sources.count());
+        throw new IllegalArgumentException(
+            "node "
+                + id
+                + " covers "
+                + chunks
+                + " chunks but its sources count "
+                + sources.count());
       }
     }
 
@@ -177,21 +203,24 @@ public final class MergeTree {
   }
 
   /**
-   * Merge {@code inputs} into one node of level {@code level + 1}, by an LLM call whose request id is {@code mergeId}.
+   * Merge {@code inputs} into one node of level {@code level + 1}, by an LLM call whose request id
+   * is {@code mergeId}.
    *
-   * @param mergeId the request id: {@code nodeId}, plus {@code ~f<n>} for a request issued after n failures
+   * @param mergeId the request id: {@code nodeId}, plus {@code ~f<n>} for a request issued after n
+   *     failures
    * @param nodeId the id of the node the merge will produce
    * @param level the highest level among the inputs
    * @param inputs the claimed nodes, in the order to present them (arrival order within a level)
    */
-  public record MergeRequest(String mergeId, String nodeId, @JsonProperty(required = true) int level,
-      List<Node> inputs) {
+  public record MergeRequest(
+      String mergeId, String nodeId, @JsonProperty(required = true) int level, List<Node> inputs) {
     public MergeRequest {
       requireText(mergeId, "mergeId");
       requireText(nodeId, "nodeId");
       inputs = List.copyOf(inputs);
       if (inputs.size() < 2) {
-        throw new IllegalArgumentException("a merge needs at least 2 inputs but had " + inputs.size());
+        throw new IllegalArgumentException(
+            "a merge needs at least 2 inputs but had " + inputs.size());
       }
     }
 
@@ -202,16 +231,19 @@ public final class MergeTree {
   }
 
   /**
-   * The synthesis of the current top. When {@link #needsLlm()} the caller merges {@code inputs} with one LLM call of
-   * request id {@code synthesisId}; otherwise the single input's text is the synthesis, no call needed.
+   * The synthesis of the current top. When {@link #needsLlm()} the caller merges {@code inputs}
+   * with one LLM call of request id {@code synthesisId}; otherwise the single input's text is the
+   * synthesis, no call needed.
    *
-   * @param synthesisId the single node's id, or {@code treeId/S/<hash of the sorted input ids>}: changes when the top
-   *     changes, stable otherwise
+   * @param synthesisId the single node's id, or {@code treeId/S/<hash of the sorted input ids>}:
+   *     changes when the top changes, stable otherwise
    * @param level the single node's level, or the highest input level + 1
-   * @param inputs the top: pending and claimed nodes, highest level first (older material first, usually)
+   * @param inputs the top: pending and claimed nodes, highest level first (older material first,
+   *     usually)
    * @param sources every chunk seen
    */
-  public record SynthesisRequest(String synthesisId, int level, List<Node> inputs, Sources sources) {
+  public record SynthesisRequest(
+      String synthesisId, int level, List<Node> inputs, Sources sources) {
     public SynthesisRequest {
       inputs = List.copyOf(inputs);
     }
@@ -228,7 +260,8 @@ public final class MergeTree {
   /**
    * The JSON form of a tree.
    *
-   * @param pending pending nodes, all levels, in order (arrival order within a level; returned failures first)
+   * @param pending pending nodes, all levels, in order (arrival order within a level; returned
+   *     failures first)
    * @param inFlight merges issued and not yet completed or failed, in issue order
    * @param leafIds ids of every leaf accepted, sorted; emptied when the tree is collapsed
    * @param failures merges failed so far (numbers retries)
@@ -273,7 +306,8 @@ public final class MergeTree {
   /**
    * An empty tree.
    *
-   * @param treeId names the tree in merge and synthesis ids, unique across keys and windows, e.g. {@code key@start/end}
+   * @param treeId names the tree in merge and synthesis ids, unique across keys and windows, e.g.
+   *     {@code key@start/end}
    * @param fanIn merge a level's pending nodes when there are this many (>= 2)
    * @param mergeTokenBudget or when their tokens reach this (>= 1)
    * @param sourceIdCap list a node's chunk ids while there are at most this many (>= 1)
@@ -284,7 +318,8 @@ public final class MergeTree {
       throw new IllegalArgumentException("fanIn must be >= 2 but was " + fanIn);
     }
     if (mergeTokenBudget < 1) {
-      throw new IllegalArgumentException("mergeTokenBudget must be >= 1 but was " + mergeTokenBudget);
+      throw new IllegalArgumentException(
+          "mergeTokenBudget must be >= 1 but was " + mergeTokenBudget);
     }
     if (sourceIdCap < 1) {
       throw new IllegalArgumentException("sourceIdCap must be >= 1 but was " + sourceIdCap);
@@ -318,26 +353,45 @@ public final class MergeTree {
 
   @JsonValue
   public State state() {
-    return new State(treeId, fanIn, mergeTokenBudget, sourceIdCap, closed, pending, List.copyOf(inFlight.values()),
-        new ArrayList<>(new TreeSet<>(leafIds)), failures, mergesIssued, leafTokens, tokensSentByLevel);
+    return new State(
+        treeId,
+        fanIn,
+        mergeTokenBudget,
+        sourceIdCap,
+        closed,
+        pending,
+        List.copyOf(inFlight.values()),
+        new ArrayList<>(new TreeSet<>(leafIds)),
+        failures,
+        mergesIssued,
+        leafTokens,
+        tokensSentByLevel);
   }
 
   // ------------------------------------------------------------------------------------------------------ commands
 
   /**
-   * Adds a chunk summary. Returns the merges it makes due (already claimed), empty when the leaf was seen before.
+   * Adds a chunk summary. Returns the merges it makes due (already claimed), empty when the leaf
+   * was seen before.
    *
-   * @throws IllegalArgumentException when {@code leaf} is not a leaf (level 0, one chunk, its own id as source)
+   * @throws IllegalArgumentException when {@code leaf} is not a leaf (level 0, one chunk, its own
+   *     id as source)
    * @throws IllegalStateException when the tree is closed
    */
   public List<MergeRequest> addLeaf(Node leaf) {
     Objects.requireNonNull(leaf, "leaf must not be null");
-    if (leaf.level() != 0 || leaf.chunks() != 1 || !leaf.sources().ids().equals(List.of(leaf.id()))) {
-      throw new IllegalArgumentException("node " + leaf.id() + " is not a leaf: a leaf has level 0 and covers one "
-          + "chunk, its own id (see Node.leaf)");
+    if (leaf.level() != 0
+        || leaf.chunks() != 1
+        || !leaf.sources().ids().equals(List.of(leaf.id()))) {
+      throw new IllegalArgumentException(
+          "node "
+              + leaf.id()
+              + " is not a leaf: a leaf has level 0 and covers one "
+              + "chunk, its own id (see Node.leaf)");
     }
     if (closed) {
-      throw new IllegalStateException("tree " + treeId + " is closed: leaf " + leaf.id() + " comes too late");
+      throw new IllegalStateException(
+          "tree " + treeId + " is closed: leaf " + leaf.id() + " comes too late");
     }
     if (!leafIds.add(leaf.id())) {
       return List.of();
@@ -348,25 +402,28 @@ public final class MergeTree {
   }
 
   /**
-   * Records the LLM's merge: the node it makes becomes pending at the next level. Returns the merges that makes due;
-   * empty, and no change, when {@code mergeId} is not in flight (a duplicate or a stale attempt).
+   * Records the LLM's merge: the node it makes becomes pending at the next level. Returns the
+   * merges that makes due; empty, and no change, when {@code mergeId} is not in flight (a duplicate
+   * or a stale attempt).
    */
   public List<MergeRequest> completeMerge(String mergeId, String text, int tokens) {
     MergeRequest request = inFlight.get(mergeId);
     if (request == null) {
       return List.of();
     }
-    Sources sources = Sources.union(request.inputs().stream().map(Node::sources).toList(), sourceIdCap);
-    Node merged = new Node(request.nodeId(), request.level() + 1, text, tokens, sources.count(), sources);
+    Sources sources =
+        Sources.union(request.inputs().stream().map(Node::sources).toList(), sourceIdCap);
+    Node merged =
+        new Node(request.nodeId(), request.level() + 1, text, tokens, sources.count(), sources);
     inFlight.remove(mergeId);
     pending.add(merged);
     return claimDueMerges();
   }
 
   /**
-   * Records that the LLM call for {@code mergeId} failed: its inputs are pending again, in front of their level.
-   * Returns false, and changes nothing, when it was not in flight. Nothing is re-issued here: see
-   * {@link #claimDueMerges()}.
+   * Records that the LLM call for {@code mergeId} failed: its inputs are pending again, in front of
+   * their level. Returns false, and changes nothing, when it was not in flight. Nothing is
+   * re-issued here: see {@link #claimDueMerges()}.
    */
   public boolean failMerge(String mergeId) {
     MergeRequest request = inFlight.remove(mergeId);
@@ -379,8 +436,9 @@ public final class MergeTree {
   }
 
   /**
-   * Claims and returns every merge that is due now: the batches the rules make of the pending nodes (after a failure,
-   * or after {@link #closeAndCollapse()}). Calling it again returns nothing until something changes.
+   * Claims and returns every merge that is due now: the batches the rules make of the pending nodes
+   * (after a failure, or after {@link #closeAndCollapse()}). Calling it again returns nothing until
+   * something changes.
    */
   public List<MergeRequest> claimDueMerges() {
     List<MergeRequest> issued = new ArrayList<>();
@@ -396,8 +454,9 @@ public final class MergeTree {
   }
 
   /**
-   * Closes the tree (the window closed) and returns the merges that reduce it to one node, regardless of the budget;
-   * more come from {@link #completeMerge} until {@link #collapsed()}. Idempotent.
+   * Closes the tree (the window closed) and returns the merges that reduce it to one node,
+   * regardless of the budget; more come from {@link #completeMerge} until {@link #collapsed()}.
+   * Idempotent.
    */
   public List<MergeRequest> closeAndCollapse() {
     closed = true;
@@ -420,7 +479,10 @@ public final class MergeTree {
     return inFlight.containsKey(mergeId);
   }
 
-  /** The top: frontier and claimed inputs, highest level first: together they cover every chunk exactly once. */
+  /**
+   * The top: frontier and claimed inputs, highest level first: together they cover every chunk
+   * exactly once.
+   */
   public List<Node> top() {
     List<Node> top = new ArrayList<>(pending);
     inFlight.values().forEach(r -> top.addAll(r.inputs()));
@@ -429,18 +491,20 @@ public final class MergeTree {
   }
 
   /**
-   * The synthesis of the top (frontier and claimed inputs), or empty for an empty tree. Changes nothing: the synthesis
-   * is a view, the caller keeps its latest text apart from the tree.
+   * The synthesis of the top (frontier and claimed inputs), or empty for an empty tree. Changes
+   * nothing: the synthesis is a view, the caller keeps its latest text apart from the tree.
    */
   public Optional<SynthesisRequest> synthesisRequest() {
     return synthesisOf(treeId, top(), sourceIdCap);
   }
 
   /**
-   * The synthesis of any nodes (highest level first), named after {@code treeId}: how a tree synthesizes its top, and
-   * how a caller synthesizes nodes of several trees (the all-time synthesis over window syntheses).
+   * The synthesis of any nodes (highest level first), named after {@code treeId}: how a tree
+   * synthesizes its top, and how a caller synthesizes nodes of several trees (the all-time
+   * synthesis over window syntheses).
    */
-  public static Optional<SynthesisRequest> synthesisOf(String treeId, List<Node> top, int sourceIdCap) {
+  public static Optional<SynthesisRequest> synthesisOf(
+      String treeId, List<Node> top, int sourceIdCap) {
     if (top.isEmpty()) {
       return Optional.empty();
     }
@@ -462,16 +526,23 @@ public final class MergeTree {
   /** Sources of frontier ∪ in-flight inputs; empty for an empty tree. */
   public Optional<Sources> coveredSources() {
     List<Node> top = top();
-    return top.isEmpty() ? Optional.empty()
+    return top.isEmpty()
+        ? Optional.empty()
         : Optional.of(Sources.union(top.stream().map(Node::sources).toList(), sourceIdCap));
   }
 
-  /** The highest level of a node in the tree (pending or claimed); 0 for an empty tree or leaves only. */
+  /**
+   * The highest level of a node in the tree (pending or claimed); 0 for an empty tree or leaves
+   * only.
+   */
   public int depth() {
     return top().stream().mapToInt(Node::level).max().orElse(0);
   }
 
-  /** Input tokens of the merges issued, by request level (index 0: merges of leaves); retries count again. */
+  /**
+   * Input tokens of the merges issued, by request level (index 0: merges of leaves); retries count
+   * again.
+   */
   public List<Long> tokensSentToLlm() {
     return List.copyOf(tokensSentByLevel);
   }
@@ -532,8 +603,18 @@ public final class MergeTree {
 
   @Override
   public String toString() {
-    return "MergeTree[" + treeId + ", pending=" + pending.size() + ", inFlight=" + inFlight.size() + ", chunks="
-        + coveredChunks() + ", depth=" + depth() + (closed ? ", closed" : "") + "]";
+    return "MergeTree["
+        + treeId
+        + ", pending="
+        + pending.size()
+        + ", inFlight="
+        + inFlight.size()
+        + ", chunks="
+        + coveredChunks()
+        + ", depth="
+        + depth()
+        + (closed ? ", closed" : "")
+        + "]";
   }
 
   // ------------------------------------------------------------------------------------------------------ internal
@@ -559,12 +640,12 @@ public final class MergeTree {
   }
 
   /**
-   * Closed: k-ary Huffman on levels (max instead of sum). The items are the pending nodes and the results of the
-   * merges in flight, at their future level; the lowest items are merged, fanIn at a time (the first merge may take
-   * fewer, so that the last takes exactly fanIn), and the step waits when a result still to come is among the lowest.
-   * The final node is then as low as any tree of fan-in fanIn over these items can be: the smallest h with
-   * sum(fanIn^level) <= fanIn^h (Kraft). Merges that do not wait on each other are issued together. Prunes once one
-   * node is left.
+   * Closed: k-ary Huffman on levels (max instead of sum). The items are the pending nodes and the
+   * results of the merges in flight, at their future level; the lowest items are merged, fanIn at a
+   * time (the first merge may take fewer, so that the last takes exactly fanIn), and the step waits
+   * when a result still to come is among the lowest. The final node is then as low as any tree of
+   * fan-in fanIn over these items can be: the smallest h with sum(fanIn^level) <= fanIn^h (Kraft).
+   * Merges that do not wait on each other are issued together. Prunes once one node is left.
    */
   private void collapseStep(List<MergeRequest> issued) {
     while (true) {
@@ -574,12 +655,16 @@ public final class MergeTree {
       if (items < 2) {
         break;
       }
-      // k-ary Huffman: one short merge first if needed, so that every later merge takes exactly fanIn items
+      // k-ary Huffman: one short merge first if needed, so that every later merge takes exactly
+      // fanIn items
       int take = (items - 1) % (fanIn - 1) == 0 ? fanIn : (items - 2) % (fanIn - 1) + 2;
       int p = 0;
       int f = 0;
-      while (p + f < take) { // the lowest `take` items; at equal levels a pending node before a result to come
-        if (f < future.size() && (p >= claimable.size() || future.get(f) < claimable.get(p).level())) {
+      while (p + f
+          < take) { // the lowest `take` items; at equal levels a pending node before a result to
+        // come
+        if (f < future.size()
+            && (p >= claimable.size() || future.get(f) < claimable.get(p).level())) {
           f++;
         } else {
           p++;

@@ -1,20 +1,19 @@
 package dev.llmstreams.summarizer;
 
-import dev.llmstreams.runtime.text.TokenCounter;
-
-import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.config.AppConfig;
-import dev.llmstreams.topics.TopicCatalog;
-import io.micrometer.core.instrument.MeterRegistry;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
+import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.text.TokenCounter;
+import dev.llmstreams.topics.TopicCatalog;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.HostInfo;
 
 /** The recursive summarizer as a pattern the runner starts. */
 public final class SummarizerModule implements PatternModule {
@@ -25,39 +24,63 @@ public final class SummarizerModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    Chunker chunker = new Chunker(TokenCounter.cl100k(), config.getInt(AppConfig.SUMMARIZER_CHUNK_TOKENS),
-        config.getInt(AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS));
-    return new SummarizerTopology(catalog, chunker, config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
-        config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN), config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET),
-        config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS),
-        new Windowing(config.getLong(AppConfig.SUMMARIZER_WINDOW_MS), config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS),
-            config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS)),
-        registry)
+    Chunker chunker =
+        new Chunker(
+            TokenCounter.cl100k(),
+            config.getInt(AppConfig.SUMMARIZER_CHUNK_TOKENS),
+            config.getInt(AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS));
+    return new SummarizerTopology(
+            catalog,
+            chunker,
+            config.getInt(AppConfig.SUMMARIZER_MAX_DOCUMENT_CHARS),
+            config.getInt(AppConfig.SUMMARIZER_MERGE_FAN_IN),
+            config.getInt(AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET),
+            config.getLong(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS),
+            new Windowing(
+                config.getLong(AppConfig.SUMMARIZER_WINDOW_MS),
+                config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS),
+                config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS)),
+            registry)
         .build();
   }
 
   /**
-   * {@code GET /syntheses/{key}[?window=<start>]}: the latest all-time synthesis of a key, or of its window starting
-   * at {@code start} (ISO-8601 or epoch ms), from the state store of the instance that owns the key.
+   * {@code GET /syntheses/{key}[?window=<start>]}: the latest all-time synthesis of a key, or of
+   * its window starting at {@code start} (ISO-8601 or epoch ms), from the state store of the
+   * instance that owns the key.
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
-    StoreQuery.<SynthesisState>route(http, streams, self, "/syntheses/", SummarizerTopology.TREE_STORE, "summarizer",
-        (StoreQuery.QueryAnswer<SynthesisState>) (key, params, lookup) -> {
-          String window = params.get("window");
-          if (window == null) {
-            return latest(lookup.apply(SummarizerTopology.TREE_STORE, key), "no synthesis for this key yet");
-          }
-          Long start = windowStartMs(window);
-          if (start == null) {
-            return HttpApi.Reply.json(400, "{\"error\":\"window must be the window's start, ISO-8601 (2026-11-02T00:00:00Z)"
-                + " or epoch milliseconds\"}");
-          }
-          return latest(lookup.apply(SummarizerTopology.WINDOW_STORE, Windowing.treeKey(key, start)),
-              "no synthesis for this key in a window starting at " + Instant.ofEpochMilli(start) + " (windows start at"
-                  + " multiples of summarizer.window.ms; documents of that window may not be summarized yet, or it closed more"
-                  + " than summarizer.window.retention.ms ago)");
-        });
+    StoreQuery.<SynthesisState>route(
+        http,
+        streams,
+        self,
+        "/syntheses/",
+        SummarizerTopology.TREE_STORE,
+        "summarizer",
+        (StoreQuery.QueryAnswer<SynthesisState>)
+            (key, params, lookup) -> {
+              String window = params.get("window");
+              if (window == null) {
+                return latest(
+                    lookup.apply(SummarizerTopology.TREE_STORE, key),
+                    "no synthesis for this key yet");
+              }
+              Long start = windowStartMs(window);
+              if (start == null) {
+                return HttpApi.Reply.json(
+                    400,
+                    "{\"error\":\"window must be the window's start, ISO-8601 (2026-11-02T00:00:00Z)"
+                        + " or epoch milliseconds\"}");
+              }
+              return latest(
+                  lookup.apply(SummarizerTopology.WINDOW_STORE, Windowing.treeKey(key, start)),
+                  "no synthesis for this key in a window starting at "
+                      + Instant.ofEpochMilli(start)
+                      + " (windows start at"
+                      + " multiples of summarizer.window.ms; documents of that window may not be summarized yet, or it closed more"
+                      + " than summarizer.window.retention.ms ago)");
+            });
   }
 
   private static HttpApi.Reply latest(SynthesisState state, String whenNone) throws Exception {
@@ -69,7 +92,8 @@ public final class SummarizerModule implements PatternModule {
   /** A window start given as ISO-8601 or epoch milliseconds; null when it is neither. */
   static Long windowStartMs(String value) {
     try {
-      return value.chars().allMatch(c -> Character.isDigit(c) || c == '-') ? Long.parseLong(value)
+      return value.chars().allMatch(c -> Character.isDigit(c) || c == '-')
+          ? Long.parseLong(value)
           : Instant.parse(value).toEpochMilli();
     } catch (NumberFormatException | DateTimeParseException e) {
       return null;

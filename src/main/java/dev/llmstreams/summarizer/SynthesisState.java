@@ -10,66 +10,98 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * Everything the summarizer keeps for one merge tree (a key's all-time tree, or one window of it), in one state-store
- * value: the merge tree, the documents it covers, the synthesis request in flight (at most one per tree) and the
- * latest synthesis. Fields added after the first release read as their default when absent: a store must stay
- * readable across upgrades (state written before windows existed is an all-time tree with no windows).
+ * Everything the summarizer keeps for one merge tree (a key's all-time tree, or one window of it),
+ * in one state-store value: the merge tree, the documents it covers, the synthesis request in
+ * flight (at most one per tree) and the latest synthesis. Fields added after the first release read
+ * as their default when absent: a store must stay readable across upgrades (state written before
+ * windows existed is an all-time tree with no windows).
  *
- * @param docIds covered document ids in arrival order (for the count, the recent ids and the digest)
+ * @param docIds covered document ids in arrival order (for the count, the recent ids and the
+ *     digest)
  * @param chunkInputTokens LLM input tokens of the chunk summaries
  * @param synthesisInputTokens LLM input tokens of the synthesis calls
  * @param synthesisInFlight the requestId of the synthesis call in flight, or null
  * @param latest the latest synthesis, or null before the first
  * @param latestId the synthesis request id (a function of the top it covered) of {@code latest}
- * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate limit; absent: 0
+ * @param synthesisAskedAtMs wall-clock time of the latest synthesis call, for the per-key rate
+ *     limit; absent: 0
  * @param window the window of a window tree; null (and absent) for the all-time tree
- * @param pendingChunks window tree: chunk requests sent and not answered yet; the tree collapses only once they are
- *     all in, so a document accepted before the close is never lost. Absent: none
- * @param closing window tree: its window closed; it collapses once {@code pendingChunks} is empty. Absent: false
- * @param windows all-time tree when windows are on: the key's stream time and open windows. Absent: none
- * @param pendingDocumentMs chunk requests sent and not answered yet, with the timestamp (epoch ms) of their document:
- *     replies do not carry it, and the synthesis lag is measured from the newest document a synthesis covers. Absent:
+ * @param pendingChunks window tree: chunk requests sent and not answered yet; the tree collapses
+ *     only once they are all in, so a document accepted before the close is never lost. Absent:
  *     none
- * @param newestDocumentMs the newest document timestamp (epoch ms) among the chunks in the tree; absent: 0 (unknown)
- * @param synthesisInFlightNewestMs {@code newestDocumentMs} when the synthesis in flight was asked for: what it
- *     covers, since chunks answered meanwhile are not in it. Absent: 0 (unknown)
+ * @param closing window tree: its window closed; it collapses once {@code pendingChunks} is empty.
+ *     Absent: false
+ * @param windows all-time tree when windows are on: the key's stream time and open windows. Absent:
+ *     none
+ * @param pendingDocumentMs chunk requests sent and not answered yet, with the timestamp (epoch ms)
+ *     of their document: replies do not carry it, and the synthesis lag is measured from the newest
+ *     document a synthesis covers. Absent: none
+ * @param newestDocumentMs the newest document timestamp (epoch ms) among the chunks in the tree;
+ *     absent: 0 (unknown)
+ * @param synthesisInFlightNewestMs {@code newestDocumentMs} when the synthesis in flight was asked
+ *     for: what it covers, since chunks answered meanwhile are not in it. Absent: 0 (unknown)
  */
-public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long chunkInputTokens,
-    long synthesisInputTokens, String synthesisInFlight, int synthesisInFlightLevel, Synthesis latest,
-    String latestId, @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisAskedAtMs, Window window,
-    LinkedHashSet<String> pendingChunks, @JsonSetter(nulls = Nulls.AS_EMPTY) boolean closing, Windows windows,
-    Map<String, Long> pendingDocumentMs, @JsonSetter(nulls = Nulls.AS_EMPTY) long newestDocumentMs,
+public record SynthesisState(
+    MergeTree tree,
+    LinkedHashSet<String> docIds,
+    long chunkInputTokens,
+    long synthesisInputTokens,
+    String synthesisInFlight,
+    int synthesisInFlightLevel,
+    Synthesis latest,
+    String latestId,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisAskedAtMs,
+    Window window,
+    LinkedHashSet<String> pendingChunks,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) boolean closing,
+    Windows windows,
+    Map<String, Long> pendingDocumentMs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) long newestDocumentMs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisInFlightNewestMs) {
 
   /**
    * The windows of a key, kept in its all-time entry.
    *
-   * @param streamTimeMs the largest document timestamp seen for the key (epoch ms); absent: the earliest time
-   * @param open start (epoch ms) of each window whose tree is not yet collapsed into the all-time tree
-   * @param closedInputTokens LLM input tokens spent on windows already folded into the all-time tree
-   * @param closedChunks chunks covered by those windows beyond the one leaf each of them is in the all-time tree
-   * @param retained start of each folded window whose tree is still stored, for {@code GET /syntheses/{key}?window=},
-   *     until {@code summarizer.window.retention.ms} of stream time past its close. Absent: none (a tree folded before
-   *     this field existed is kept)
+   * @param streamTimeMs the largest document timestamp seen for the key (epoch ms); absent: the
+   *     earliest time
+   * @param open start (epoch ms) of each window whose tree is not yet collapsed into the all-time
+   *     tree
+   * @param closedInputTokens LLM input tokens spent on windows already folded into the all-time
+   *     tree
+   * @param closedChunks chunks covered by those windows beyond the one leaf each of them is in the
+   *     all-time tree
+   * @param retained start of each folded window whose tree is still stored, for {@code GET
+   *     /syntheses/{key}?window=}, until {@code summarizer.window.retention.ms} of stream time past
+   *     its close. Absent: none (a tree folded before this field existed is kept)
    */
-  public record Windows(@JsonSetter(nulls = Nulls.AS_EMPTY) long streamTimeMs, TreeSet<Long> open,
-      @JsonSetter(nulls = Nulls.AS_EMPTY) long closedInputTokens, @JsonSetter(nulls = Nulls.AS_EMPTY) long closedChunks,
+  public record Windows(
+      @JsonSetter(nulls = Nulls.AS_EMPTY) long streamTimeMs,
+      TreeSet<Long> open,
+      @JsonSetter(nulls = Nulls.AS_EMPTY) long closedInputTokens,
+      @JsonSetter(nulls = Nulls.AS_EMPTY) long closedChunks,
       TreeSet<Long> retained) {
     public Windows {
       open = open == null ? new TreeSet<>() : new TreeSet<>(open);
       retained = retained == null ? new TreeSet<>() : new TreeSet<>(retained);
     }
 
-    /** No window yet: a new value each time, never a shared one (the set of open windows is a mutable field). */
+    /**
+     * No window yet: a new value each time, never a shared one (the set of open windows is a
+     * mutable field).
+     */
     static Windows none() {
       return new Windows(Long.MIN_VALUE, new TreeSet<>(), 0, 0, new TreeSet<>());
     }
 
-    /** A document at {@code timestampMs} in the window starting at {@code startMs}: stream time moves on. */
+    /**
+     * A document at {@code timestampMs} in the window starting at {@code startMs}: stream time
+     * moves on.
+     */
     Windows withDocument(long timestampMs, long startMs) {
       TreeSet<Long> next = new TreeSet<>(open);
       next.add(startMs);
-      return new Windows(Math.max(streamTimeMs, timestampMs), next, closedInputTokens, closedChunks, retained);
+      return new Windows(
+          Math.max(streamTimeMs, timestampMs), next, closedInputTokens, closedChunks, retained);
     }
 
     Windows withFolded(long startMs, long inputTokens, long chunks) {
@@ -77,7 +109,8 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
       rest.remove(startMs);
       TreeSet<Long> kept = new TreeSet<>(retained);
       kept.add(startMs);
-      return new Windows(streamTimeMs, rest, closedInputTokens + inputTokens, closedChunks + chunks, kept);
+      return new Windows(
+          streamTimeMs, rest, closedInputTokens + inputTokens, closedChunks + chunks, kept);
     }
 
     /** The folded window starting at {@code startMs} has its tree deleted. */
@@ -100,17 +133,63 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
   }
 
   static SynthesisState empty(MergeTree tree, Window window) {
-    return new SynthesisState(tree, new LinkedHashSet<>(), 0, 0, null, 0, null, null, 0, window, null, false, null, null, 0, 0);
+    return new SynthesisState(
+        tree,
+        new LinkedHashSet<>(),
+        0,
+        0,
+        null,
+        0,
+        null,
+        null,
+        0,
+        window,
+        null,
+        false,
+        null,
+        null,
+        0,
+        0);
   }
 
   SynthesisState withSynthesisInFlight(String requestId, int level, long inputTokens, long nowMs) {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens + inputTokens, requestId, level, latest,
-        latestId, nowMs, window, pendingChunks, closing, windows, pendingDocumentMs, newestDocumentMs, newestDocumentMs);
+    return new SynthesisState(
+        tree,
+        docIds,
+        chunkInputTokens,
+        synthesisInputTokens + inputTokens,
+        requestId,
+        level,
+        latest,
+        latestId,
+        nowMs,
+        window,
+        pendingChunks,
+        closing,
+        windows,
+        pendingDocumentMs,
+        newestDocumentMs,
+        newestDocumentMs);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, synthesis, id,
-        synthesisAskedAtMs, window, pendingChunks, closing, windows, pendingDocumentMs, newestDocumentMs, 0);
+    return new SynthesisState(
+        tree,
+        docIds,
+        chunkInputTokens,
+        synthesisInputTokens,
+        null,
+        0,
+        synthesis,
+        id,
+        synthesisAskedAtMs,
+        window,
+        pendingChunks,
+        closing,
+        windows,
+        pendingDocumentMs,
+        newestDocumentMs,
+        0);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
@@ -120,26 +199,83 @@ public record SynthesisState(MergeTree tree, LinkedHashSet<String> docIds, long 
   /** A chunk is in the tree: its document is covered, at {@code documentMs} (0 when unknown). */
   SynthesisState withChunk(String docId, long inputTokens, long documentMs) {
     docIds.add(docId);
-    return new SynthesisState(tree, docIds, chunkInputTokens + inputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, windows,
-        pendingDocumentMs, Math.max(newestDocumentMs, documentMs), synthesisInFlightNewestMs);
+    return new SynthesisState(
+        tree,
+        docIds,
+        chunkInputTokens + inputTokens,
+        synthesisInputTokens,
+        synthesisInFlight,
+        synthesisInFlightLevel,
+        latest,
+        latestId,
+        synthesisAskedAtMs,
+        window,
+        pendingChunks,
+        closing,
+        windows,
+        pendingDocumentMs,
+        Math.max(newestDocumentMs, documentMs),
+        synthesisInFlightNewestMs);
   }
 
   SynthesisState withoutSynthesisInFlight() {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, null, 0, latest, latestId,
-        synthesisAskedAtMs, window, pendingChunks, closing, windows, pendingDocumentMs, newestDocumentMs, 0);
+    return new SynthesisState(
+        tree,
+        docIds,
+        chunkInputTokens,
+        synthesisInputTokens,
+        null,
+        0,
+        latest,
+        latestId,
+        synthesisAskedAtMs,
+        window,
+        pendingChunks,
+        closing,
+        windows,
+        pendingDocumentMs,
+        newestDocumentMs,
+        0);
   }
 
   SynthesisState withClosing() {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, true, windows,
-        pendingDocumentMs, newestDocumentMs, synthesisInFlightNewestMs);
+    return new SynthesisState(
+        tree,
+        docIds,
+        chunkInputTokens,
+        synthesisInputTokens,
+        synthesisInFlight,
+        synthesisInFlightLevel,
+        latest,
+        latestId,
+        synthesisAskedAtMs,
+        window,
+        pendingChunks,
+        true,
+        windows,
+        pendingDocumentMs,
+        newestDocumentMs,
+        synthesisInFlightNewestMs);
   }
 
   SynthesisState withWindows(Windows next) {
-    return new SynthesisState(tree, docIds, chunkInputTokens, synthesisInputTokens, synthesisInFlight,
-        synthesisInFlightLevel, latest, latestId, synthesisAskedAtMs, window, pendingChunks, closing, next,
-        pendingDocumentMs, newestDocumentMs, synthesisInFlightNewestMs);
+    return new SynthesisState(
+        tree,
+        docIds,
+        chunkInputTokens,
+        synthesisInputTokens,
+        synthesisInFlight,
+        synthesisInFlightLevel,
+        latest,
+        latestId,
+        synthesisAskedAtMs,
+        window,
+        pendingChunks,
+        closing,
+        next,
+        pendingDocumentMs,
+        newestDocumentMs,
+        synthesisInFlightNewestMs);
   }
 
   /** Every LLM input token spent on this tree: chunk summaries, merges and synthesis calls. */

@@ -1,18 +1,18 @@
 package dev.llmstreams.tools;
 
-import dev.llmstreams.runtime.tools.Tool;
-import dev.llmstreams.runtime.tools.ToolException;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.runtime.tools.Tool;
+import dev.llmstreams.runtime.tools.ToolException;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.time.Duration;
 
 /**
- * The {@code calculator} tool: exact decimal arithmetic. A hand-written recursive-descent parser (no script engine,
- * so an expression can never run code) over {@link BigDecimal} with {@link MathContext#DECIMAL128}: 0.1 + 0.2 is 0.3.
+ * The {@code calculator} tool: exact decimal arithmetic. A hand-written recursive-descent parser
+ * (no script engine, so an expression can never run code) over {@link BigDecimal} with {@link
+ * MathContext#DECIMAL128}: 0.1 + 0.2 is 0.3.
  *
  * <pre>
  * expression := term (('+' | '-') term)*
@@ -26,10 +26,16 @@ import java.time.Duration;
 public final class Calculator implements Tool {
   public static final int MAX_LENGTH = 1000;
   public static final int MAX_EXPONENT = 10_000;
-  /** Parentheses and signs nest at most this deep, so a hostile input cannot exhaust the stream thread's stack. */
+
+  /**
+   * Parentheses and signs nest at most this deep, so a hostile input cannot exhaust the stream
+   * thread's stack.
+   */
   static final int MAX_DEPTH = 200;
+
   /** A plain-string value longer than this (10^5000) is written in scientific notation instead. */
   static final int MAX_PLAIN_CHARS = 2000;
+
   private static final MathContext MC = MathContext.DECIMAL128;
 
   @Override
@@ -46,23 +52,31 @@ public final class Calculator implements Tool {
     return Outcome.of(result);
   }
 
-  /** The value of an expression; a {@link ToolException} says what is wrong and where (1-based position). */
+  /**
+   * The value of an expression; a {@link ToolException} says what is wrong and where (1-based
+   * position).
+   */
   public static BigDecimal evaluate(String expression) {
     if (expression == null || expression.isBlank()) {
       throw new ToolException("empty expression");
     }
     if (expression.length() > MAX_LENGTH) {
-      throw new ToolException("expression has " + expression.length() + " characters; the limit is " + MAX_LENGTH);
+      throw new ToolException(
+          "expression has " + expression.length() + " characters; the limit is " + MAX_LENGTH);
     }
     try {
       return new Parser(expression).parse();
     } catch (ArithmeticException e) {
-      // BigDecimal's own limits (an exponent beyond the int range): the message is Java's, the cause is the input.
+      // BigDecimal's own limits (an exponent beyond the int range): the message is Java's, the
+      // cause is the input.
       throw new ToolException("number out of range (" + e.getMessage() + ")");
     }
   }
 
-  /** The value as a plain decimal string without trailing zeros ("0.3", "1200"); huge or tiny: scientific. */
+  /**
+   * The value as a plain decimal string without trailing zeros ("0.3", "1200"); huge or tiny:
+   * scientific.
+   */
   public static String format(BigDecimal value) {
     BigDecimal v = value.signum() == 0 ? BigDecimal.ZERO : value.stripTrailingZeros();
     long plainLength = (long) v.precision() + Math.abs((long) v.scale());
@@ -151,12 +165,20 @@ public final class Calculator implements Tool {
       try {
         n = exponent.stripTrailingZeros().intValueExact();
       } catch (ArithmeticException e) {
-        throw new ToolException("the exponent at position " + (at + 2) + " must be a whole number, not "
-            + format(exponent));
+        throw new ToolException(
+            "the exponent at position "
+                + (at + 2)
+                + " must be a whole number, not "
+                + format(exponent));
       }
       if (Math.abs((long) n) > MAX_EXPONENT) {
-        throw new ToolException("the exponent " + n + " at position " + (at + 2) + " is beyond the limit of +-"
-            + MAX_EXPONENT);
+        throw new ToolException(
+            "the exponent "
+                + n
+                + " at position "
+                + (at + 2)
+                + " is beyond the limit of +-"
+                + MAX_EXPONENT);
       }
       if (n < 0 && base.signum() == 0) {
         throw new ToolException("division by zero: 0 to a negative power at position " + (at + 1));
@@ -214,7 +236,8 @@ public final class Calculator implements Tool {
         throw new ToolException("the number at position " + (start + 1) + " is out of range");
       }
       if (Math.abs((long) v.precision() - v.scale()) > MAX_EXPONENT + 1L) {
-        throw new ToolException("the number at position " + (start + 1) + " is beyond 10^" + MAX_EXPONENT);
+        throw new ToolException(
+            "the number at position " + (start + 1) + " is beyond 10^" + MAX_EXPONENT);
       }
       return v.round(MC);
     }
@@ -242,7 +265,8 @@ public final class Calculator implements Tool {
 
     private void enter() {
       if (++depth > MAX_DEPTH) {
-        throw new ToolException("expression nests deeper than " + MAX_DEPTH + " at position " + pos);
+        throw new ToolException(
+            "expression nests deeper than " + MAX_DEPTH + " at position " + pos);
       }
     }
 
@@ -252,7 +276,10 @@ public final class Calculator implements Tool {
         return new ToolException("unexpected end of expression");
       }
       int cp = s.codePointAt(pos);
-      String shown = cp < 0x20 || cp == 0x7f ? String.format("U+%04X", cp) : "'" + new String(Character.toChars(cp)) + "'";
+      String shown =
+          cp < 0x20 || cp == 0x7f
+              ? String.format("U+%04X", cp)
+              : "'" + new String(Character.toChars(cp)) + "'";
       return new ToolException("unexpected " + shown + " at position " + (pos + 1));
     }
   }

@@ -1,7 +1,6 @@
 package dev.llmstreams.tools;
 
 import dev.llmstreams.runtime.tools.ToolException;
-
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,22 +21,28 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One HTTP GET with a time limit on the whole exchange (connect, headers and body) and a cap on the body: the
- * body is read up to {@code maxBytes}, then the connection is dropped. Redirects are never followed here; the
- * caller decides about each hop.
+ * One HTTP GET with a time limit on the whole exchange (connect, headers and body) and a cap on the
+ * body: the body is read up to {@code maxBytes}, then the connection is dropped. Redirects are
+ * never followed here; the caller decides about each hop.
  */
 final class CappedGet {
   private final HttpClient client;
 
   CappedGet(Duration connectTimeout) {
-    this.client = HttpClient.newBuilder()
-        .connectTimeout(connectTimeout)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    this.client =
+        HttpClient.newBuilder()
+            .connectTimeout(connectTimeout)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
   }
 
   /** What came back: the status, headers of interest and at most maxBytes of the body. */
-  record Response(URI uri, int status, String contentType, Optional<String> location, byte[] body,
+  record Response(
+      URI uri,
+      int status,
+      String contentType,
+      Optional<String> location,
+      byte[] body,
       boolean truncated) {
     String text() {
       return new String(body, charset());
@@ -51,7 +56,8 @@ final class CappedGet {
             try {
               return Charset.forName(p.substring(8).replace("\"", "").trim());
             } catch (RuntimeException e) {
-              return StandardCharsets.UTF_8; // an unknown charset name from the server: read it as UTF-8
+              return StandardCharsets
+                  .UTF_8; // an unknown charset name from the server: read it as UTF-8
             }
           }
         }
@@ -60,14 +66,21 @@ final class CappedGet {
     }
   }
 
-  Response get(URI uri, Duration timeLimit, int maxBytes, String accept) throws InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeLimit).header("Accept", accept).GET().build();
+  Response get(URI uri, Duration timeLimit, int maxBytes, String accept)
+      throws InterruptedException {
+    HttpRequest request =
+        HttpRequest.newBuilder(uri).timeout(timeLimit).header("Accept", accept).GET().build();
     CompletableFuture<HttpResponse<Capped>> call =
         client.sendAsync(request, info -> new CappedBody(maxBytes));
     try {
       HttpResponse<Capped> r = call.get(timeLimit.toMillis(), TimeUnit.MILLISECONDS);
-      return new Response(uri, r.statusCode(), r.headers().firstValue("Content-Type").orElse(null),
-          r.headers().firstValue("Location"), r.body().bytes(), r.body().truncated());
+      return new Response(
+          uri,
+          r.statusCode(),
+          r.headers().firstValue("Content-Type").orElse(null),
+          r.headers().firstValue("Location"),
+          r.body().bytes(),
+          r.body().truncated());
     } catch (TimeoutException e) {
       call.cancel(true);
       throw new ToolException("GET " + uri + " took longer than " + timeLimit.toMillis() + " ms");
@@ -76,14 +89,22 @@ final class CappedGet {
       if (cause instanceof HttpTimeoutException) {
         throw new ToolException("GET " + uri + " took longer than " + timeLimit.toMillis() + " ms");
       }
-      throw new ToolException("GET " + uri + " failed: " + cause.getClass().getSimpleName()
-          + (cause.getMessage() == null ? "" : ": " + cause.getMessage()), cause);
+      throw new ToolException(
+          "GET "
+              + uri
+              + " failed: "
+              + cause.getClass().getSimpleName()
+              + (cause.getMessage() == null ? "" : ": " + cause.getMessage()),
+          cause);
     }
   }
 
   record Capped(byte[] bytes, boolean truncated) {}
 
-  /** Collects the body up to the cap, then cancels the rest (the server's remaining bytes are never read). */
+  /**
+   * Collects the body up to the cap, then cancels the rest (the server's remaining bytes are never
+   * read).
+   */
   private static final class CappedBody implements HttpResponse.BodySubscriber<Capped> {
     private final int maxBytes;
     private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();

@@ -1,12 +1,11 @@
 package dev.llmstreams.tools;
 
-import dev.llmstreams.runtime.tools.Tool;
-import dev.llmstreams.runtime.tools.ToolException;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.tools.Tool;
+import dev.llmstreams.runtime.tools.ToolException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -15,9 +14,10 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * The {@code http_get} tool: one GET of an http or https URL whose host is on {@code tools.http.allowed.hosts}.
- * Redirects are followed by hand, at most {@link #MAX_REDIRECTS}, each hop checked against the allowlist again, so
- * an allowed host cannot bounce the worker to one that is not. The body is read up to {@code tools.http.max.bytes}.
+ * The {@code http_get} tool: one GET of an http or https URL whose host is on {@code
+ * tools.http.allowed.hosts}. Redirects are followed by hand, at most {@link #MAX_REDIRECTS}, each
+ * hop checked against the allowlist again, so an allowed host cannot bounce the worker to one that
+ * is not. The body is read up to {@code tools.http.max.bytes}.
  */
 public final class HttpGetTool implements Tool {
   static final int MAX_REDIRECTS = 5;
@@ -29,15 +29,20 @@ public final class HttpGetTool implements Tool {
   private final CappedGet http;
 
   public HttpGetTool(List<String> allowedHosts, int maxBytes, Duration timeout) {
-    this.allowedHosts = allowedHosts.stream().map(h -> h.trim().toLowerCase(Locale.ROOT)).filter(h -> !h.isEmpty())
-        .toList();
+    this.allowedHosts =
+        allowedHosts.stream()
+            .map(h -> h.trim().toLowerCase(Locale.ROOT))
+            .filter(h -> !h.isEmpty())
+            .toList();
     this.maxBytes = maxBytes;
     this.timeout = timeout;
     this.http = new CappedGet(timeout);
   }
 
   public static HttpGetTool from(AppConfig config) {
-    return new HttpGetTool(config.getList(AppConfig.TOOLS_HTTP_ALLOWED_HOSTS), config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES),
+    return new HttpGetTool(
+        config.getList(AppConfig.TOOLS_HTTP_ALLOWED_HOSTS),
+        config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES),
         Duration.ofMillis(config.getLong(AppConfig.TOOLS_HTTP_TIMEOUT_MS)));
   }
 
@@ -49,12 +54,18 @@ public final class HttpGetTool implements Tool {
   @Override
   public Outcome execute(JsonNode arguments, Duration timeLimit) throws InterruptedException {
     URI uri = checked(arguments.path("url").asText());
-    // One limit for the whole call, redirects included: the tighter of the setting and the call's own timeoutMs.
+    // One limit for the whole call, redirects included: the tighter of the setting and the call's
+    // own timeoutMs.
     long deadline = System.nanoTime() + Math.min(timeout.toNanos(), timeLimit.toNanos());
     CappedGet.Response r = http.get(uri, remaining(deadline, uri), maxBytes, "*/*");
     for (int hops = 0; REDIRECTS.contains(r.status()) && r.location().isPresent(); hops++) {
       if (hops == MAX_REDIRECTS) {
-        throw new ToolException("GET " + arguments.path("url").asText() + ": more than " + MAX_REDIRECTS + " redirects");
+        throw new ToolException(
+            "GET "
+                + arguments.path("url").asText()
+                + ": more than "
+                + MAX_REDIRECTS
+                + " redirects");
       }
       URI next;
       try {
@@ -82,7 +93,10 @@ public final class HttpGetTool implements Tool {
     return Duration.ofNanos(left);
   }
 
-  /** The URL, if it is http(s) and its host is allowed; else a {@link ToolException} naming host and setting. */
+  /**
+   * The URL, if it is http(s) and its host is allowed; else a {@link ToolException} naming host and
+   * setting.
+   */
   URI checked(String url) {
     URI uri;
     try {
@@ -100,20 +114,30 @@ public final class HttpGetTool implements Tool {
     }
     host = host.toLowerCase(Locale.ROOT);
     if (allowedHosts.isEmpty()) {
-      throw new ToolException("host " + host + " is not allowed: " + AppConfig.TOOLS_HTTP_ALLOWED_HOSTS
-          + " is empty, so http_get may fetch from no host");
+      throw new ToolException(
+          "host "
+              + host
+              + " is not allowed: "
+              + AppConfig.TOOLS_HTTP_ALLOWED_HOSTS
+              + " is empty, so http_get may fetch from no host");
     }
     if (!allowed(host)) {
-      throw new ToolException("host " + host + " is not in " + AppConfig.TOOLS_HTTP_ALLOWED_HOSTS + " " + allowedHosts);
+      throw new ToolException(
+          "host " + host + " is not in " + AppConfig.TOOLS_HTTP_ALLOWED_HOSTS + " " + allowedHosts);
     }
     return uri;
   }
 
-  /** An exact name, or {@code *.example.com} for any name below example.com (not example.com itself). */
+  /**
+   * An exact name, or {@code *.example.com} for any name below example.com (not example.com
+   * itself).
+   */
   private boolean allowed(String host) {
     String h = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
     for (String a : allowedHosts) {
-      if (a.startsWith("*.") ? h.endsWith(a.substring(1)) && h.length() > a.length() - 1 : h.equals(a)) {
+      if (a.startsWith("*.")
+          ? h.endsWith(a.substring(1)) && h.length() > a.length() - 1
+          : h.equals(a)) {
         return true;
       }
     }

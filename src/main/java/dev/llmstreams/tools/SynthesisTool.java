@@ -1,11 +1,10 @@
 package dev.llmstreams.tools;
 
-import dev.llmstreams.runtime.tools.Tool;
-import dev.llmstreams.runtime.tools.ToolException;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
+import dev.llmstreams.runtime.tools.Tool;
+import dev.llmstreams.runtime.tools.ToolException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -14,9 +13,10 @@ import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
- * The {@code synthesis} tool: the current synthesis of a key, from {@code GET <base>/syntheses/<key>} of an instance
- * running the summarizer. The base is {@code tools.synthesis.url}, or this instance's own HTTP server, which forwards
- * the query to the instance that owns the key.
+ * The {@code synthesis} tool: the current synthesis of a key, from {@code GET
+ * <base>/syntheses/<key>} of an instance running the summarizer. The base is {@code
+ * tools.synthesis.url}, or this instance's own HTTP server, which forwards the query to the
+ * instance that owns the key.
  */
 public final class SynthesisTool implements Tool {
   private final Supplier<String> baseUrl;
@@ -24,7 +24,10 @@ public final class SynthesisTool implements Tool {
   private final Duration timeout;
   private final CappedGet http;
 
-  /** @param baseUrl the base URL at call time (this instance's server is known only once it listens); null: not yet */
+  /**
+   * @param baseUrl the base URL at call time (this instance's server is known only once it
+   *     listens); null: not yet
+   */
   public SynthesisTool(Supplier<String> baseUrl, int maxBytes, Duration timeout) {
     this.baseUrl = baseUrl;
     this.maxBytes = maxBytes;
@@ -42,14 +45,19 @@ public final class SynthesisTool implements Tool {
     String key = arguments.path("key").asText();
     String base = baseUrl.get();
     if (base == null || base.isBlank()) {
-      throw new ToolException("no synthesis service yet: this instance's HTTP server is not up and "
-          + AppConfig.TOOLS_SYNTHESIS_URL + " is empty");
+      throw new ToolException(
+          "no synthesis service yet: this instance's HTTP server is not up and "
+              + AppConfig.TOOLS_SYNTHESIS_URL
+              + " is empty");
     }
     URI uri;
     try {
       // %20, not '+': the path segment is decoded as a path, and a '+' in a key must stay a '+'.
-      uri = URI.create(base.replaceAll("/+$", "") + "/syntheses/"
-          + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20"));
+      uri =
+          URI.create(
+              base.replaceAll("/+$", "")
+                  + "/syntheses/"
+                  + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20"));
     } catch (IllegalArgumentException e) {
       throw new ToolException(AppConfig.TOOLS_SYNTHESIS_URL + " '" + base + "' is not a URL");
     }
@@ -60,17 +68,30 @@ public final class SynthesisTool implements Tool {
       throw new ToolException("no synthesis for key " + key + " yet");
     }
     if (r.status() == 404) {
-      throw new ToolException("no /syntheses route at " + base + ": the summarizer pattern does not run there (set "
-          + AppConfig.TOOLS_SYNTHESIS_URL + " to an instance that runs it)");
+      throw new ToolException(
+          "no /syntheses route at "
+              + base
+              + ": the summarizer pattern does not run there (set "
+              + AppConfig.TOOLS_SYNTHESIS_URL
+              + " to an instance that runs it)");
     }
     if (r.status() != 200) {
       String text = r.text();
-      throw new ToolException("synthesis service answered " + r.status() + ": "
-          + (text.length() > 300 ? text.substring(0, 300) + "..." : text));
+      throw new ToolException(
+          "synthesis service answered "
+              + r.status()
+              + ": "
+              + (text.length() > 300 ? text.substring(0, 300) + "..." : text));
     }
     if (r.truncated()) {
-      throw new ToolException("the synthesis of " + key + " is larger than " + AppConfig.TOOLS_HTTP_MAX_BYTES + " ("
-          + maxBytes + " bytes)");
+      throw new ToolException(
+          "the synthesis of "
+              + key
+              + " is larger than "
+              + AppConfig.TOOLS_HTTP_MAX_BYTES
+              + " ("
+              + maxBytes
+              + " bytes)");
     }
     try {
       return Outcome.of(Json.reader().readTree(r.body()));

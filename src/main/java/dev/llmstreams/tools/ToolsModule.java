@@ -1,13 +1,11 @@
 package dev.llmstreams.tools;
 
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
-
-import dev.llmstreams.runtime.PatternModule;
-import dev.llmstreams.runtime.StreamsSettings;
-import dev.llmstreams.config.AppConfig;
-import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -17,9 +15,15 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.HostInfo;
 
-/** The built-in tool workers (calculator, http_get, publish, synthesis) as a pattern the runner starts. */
+/**
+ * The built-in tool workers (calculator, http_get, publish, synthesis) as a pattern the runner
+ * starts.
+ */
 public final class ToolsModule implements PatternModule {
-  /** This instance's HTTP server, known only once the runner registers routes (after the topology is built). */
+  /**
+   * This instance's HTTP server, known only once the runner registers routes (after the topology is
+   * built).
+   */
   private final AtomicReference<HostInfo> self = new AtomicReference<>();
 
   @Override
@@ -32,14 +36,22 @@ public final class ToolsModule implements PatternModule {
     ToolRegistry definitions = ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR));
     Duration httpTimeout = Duration.ofMillis(config.getLong(AppConfig.TOOLS_HTTP_TIMEOUT_MS));
     String synthesisUrl = config.getString(AppConfig.TOOLS_SYNTHESIS_URL);
-    List<Tool> tools = List.of(
-        new Calculator(),
-        HttpGetTool.from(config),
-        PublishTool.from(config),
-        new SynthesisTool(() -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
-            config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES), httpTimeout));
-    return new ToolWorkersTopology(catalog, definitions, tools, registry,
-        Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)), ToolWorkersTopology.workerId(config, "tools"))
+    List<Tool> tools =
+        List.of(
+            new Calculator(),
+            HttpGetTool.from(config),
+            PublishTool.from(config),
+            new SynthesisTool(
+                () -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
+                config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES),
+                httpTimeout));
+    return new ToolWorkersTopology(
+            catalog,
+            definitions,
+            tools,
+            registry,
+            Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)),
+            ToolWorkersTopology.workerId(config, "tools"))
         .build();
   }
 

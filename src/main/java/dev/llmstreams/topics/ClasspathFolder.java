@@ -10,7 +10,10 @@ import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** A folder shipped on the classpath ({@code topics/}, {@code topics/tools/}), as a Path whether in a jar or not. */
+/**
+ * A folder shipped on the classpath ({@code topics/}, {@code topics/tools/}), as a Path whether in
+ * a jar or not.
+ */
 public final class ClasspathFolder {
   private ClasspathFolder() {}
 

@@ -30,6 +30,7 @@ import org.slf4j.LoggerFactory;
 public final class DeadLetters {
   /** Streams config key carrying the dead-letters topic name to the handlers. */
   public static final String TOPIC_CONFIG = "llmstreams.dead.letters.topic";
+
   /** Streams config key carrying the {@link MeterRegistry} to the handlers. */
   public static final String REGISTRY_CONFIG = "llmstreams.meter.registry";
 
@@ -41,11 +42,19 @@ public final class DeadLetters {
   public static final String STAGE = "llmstreams.dlq.stage";
   public static final String PROCESSOR = "llmstreams.dlq.processor";
   public static final String FAILED_AT = "llmstreams.dlq.failed.at";
-  /** For a record re-routed to its key's partition ({@link KeyedInput}): the internal topic-partition@offset it was read from. */
+
+  /**
+   * For a record re-routed to its key's partition ({@link KeyedInput}): the internal
+   * topic-partition@offset it was read from.
+   */
   public static final String REROUTED_VIA = "llmstreams.dlq.rerouted.via";
 
-  /** A message header value is capped so a huge exception text cannot make the dead letter too large. */
+  /**
+   * A message header value is capped so a huge exception text cannot make the dead letter too
+   * large.
+   */
   private static final int MAX_MESSAGE_CHARS = 2_000;
+
   private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
 
   private final String topic;
@@ -57,45 +66,76 @@ public final class DeadLetters {
       throw new IllegalStateException(TOPIC_CONFIG + " must name the dead-letters topic");
     }
     this.topic = s;
-    this.registry = configs.get(REGISTRY_CONFIG) instanceof MeterRegistry r ? r : Metrics.globalRegistry;
+    this.registry =
+        configs.get(REGISTRY_CONFIG) instanceof MeterRegistry r ? r : Metrics.globalRegistry;
   }
 
-  public enum Stage { DESERIALIZATION, PROCESSING, PRODUCTION }
+  public enum Stage {
+    DESERIALIZATION,
+    PROCESSING,
+    PRODUCTION
+  }
 
   /**
-   * A record of a global store's topic (task {@code -1_-1}): Kafka Streams 4.4 has no producer there, and dead-letter
-   * records returned for one kill the global thread, and with it the whole client, at every restart (a
-   * ClassCastException in RecordDeserializer). Such a record can only be skipped: said loudly and counted.
+   * A record of a global store's topic (task {@code -1_-1}): Kafka Streams 4.4 has no producer
+   * there, and dead-letter records returned for one kill the global thread, and with it the whole
+   * client, at every restart (a ClassCastException in RecordDeserializer). Such a record can only
+   * be skipped: said loudly and counted.
    */
   static boolean fromGlobalStore(ErrorHandlerContext ctx) {
     return ctx.taskId() != null && ctx.taskId().subtopology() < 0;
   }
 
-  /** Skips a record of a global store's topic (see {@link #fromGlobalStore}); its offset is passed all the same. */
+  /**
+   * Skips a record of a global store's topic (see {@link #fromGlobalStore}); its offset is passed
+   * all the same.
+   */
   List<ProducerRecord<byte[], byte[]>> skip(Stage stage, ErrorHandlerContext ctx, Exception error) {
     Counter.builder("llmstreams.records.skipped")
-        .description("Records of a global store's topic that could not be read or processed; Kafka Streams cannot"
-            + " dead-letter them, so they are skipped")
+        .description(
+            "Records of a global store's topic that could not be read or processed; Kafka Streams cannot"
+                + " dead-letter them, so they are skipped")
         .tag("source_topic", String.valueOf(ctx.topic()))
         .tag("stage", stage.name().toLowerCase())
         .tag("reason", error.getClass().getSimpleName())
         .register(registry)
         .increment();
-    LOG.warn("skipped a record of global store topic {}-{}@{} ({}), which cannot be dead-lettered: {}", ctx.topic(),
-        ctx.partition(), ctx.offset(), stage.name().toLowerCase(), String.valueOf(error.getMessage()));
+    LOG.warn(
+        "skipped a record of global store topic {}-{}@{} ({}), which cannot be dead-lettered: {}",
+        ctx.topic(),
+        ctx.partition(),
+        ctx.offset(),
+        stage.name().toLowerCase(),
+        String.valueOf(error.getMessage()));
     return List.of();
   }
 
-  /** The dead letter of a record, or nothing for a record of a global store's topic (skipped, see above). */
-  List<ProducerRecord<byte[], byte[]>> deadLetter(Stage stage, ErrorHandlerContext ctx, byte[] key, byte[] value,
-      Headers original, Exception error) {
-    return fromGlobalStore(ctx) ? skip(stage, ctx, error) : List.of(record(stage, ctx, key, value, original, error));
+  /**
+   * The dead letter of a record, or nothing for a record of a global store's topic (skipped, see
+   * above).
+   */
+  List<ProducerRecord<byte[], byte[]>> deadLetter(
+      Stage stage,
+      ErrorHandlerContext ctx,
+      byte[] key,
+      byte[] value,
+      Headers original,
+      Exception error) {
+    return fromGlobalStore(ctx)
+        ? skip(stage, ctx, error)
+        : List.of(record(stage, ctx, key, value, original, error));
   }
 
-  ProducerRecord<byte[], byte[]> record(Stage stage, ErrorHandlerContext ctx, byte[] key, byte[] value,
-      Headers original, Exception error) {
+  ProducerRecord<byte[], byte[]> record(
+      Stage stage,
+      ErrorHandlerContext ctx,
+      byte[] key,
+      byte[] value,
+      Headers original,
+      Exception error) {
     if (error instanceof UnreadableRecordException unreadable) {
-      // Decoded by a processor after placement (KeyedInput), not by the source: still a value that cannot be read.
+      // Decoded by a processor after placement (KeyedInput), not by the source: still a value that
+      // cannot be read.
       stage = Stage.DESERIALIZATION;
       error = unreadable.reason();
     }
@@ -103,7 +143,8 @@ public final class DeadLetters {
     Headers headers = new RecordHeaders();
     if (original != null) {
       for (Header h : original) {
-        if (!h.key().startsWith("llmstreams.dlq.") && !(source.rerouted() && h.key().startsWith("llmstreams.origin."))) {
+        if (!h.key().startsWith("llmstreams.dlq.")
+            && !(source.rerouted() && h.key().startsWith("llmstreams.origin."))) {
           headers.add(h);
         }
       }
@@ -130,21 +171,33 @@ public final class DeadLetters {
         .tag("reason", error.getClass().getSimpleName())
         .register(registry)
         .increment();
-    LOG.warn("dead letter from {}-{}@{} ({}): {}", source.topic(), source.partition(), source.offset(),
-        stage.name().toLowerCase(), message);
+    LOG.warn(
+        "dead letter from {}-{}@{} ({}): {}",
+        source.topic(),
+        source.partition(),
+        source.offset(),
+        stage.name().toLowerCase(),
+        message);
     return new ProducerRecord<>(topic, null, key, value, headers);
   }
 
   /**
-   * Where a failed record was produced: its input topic, partition and offset, also for a record read from a
-   * re-route topic ({@link KeyedInput}), whose origin headers say where it first arrived. Those headers are believed
-   * only on a re-route topic, where the app itself wrote them over whatever a producer sent.
+   * Where a failed record was produced: its input topic, partition and offset, also for a record
+   * read from a re-route topic ({@link KeyedInput}), whose origin headers say where it first
+   * arrived. Those headers are believed only on a re-route topic, where the app itself wrote them
+   * over whatever a producer sent.
    */
   record Source(String topic, String partition, String offset, boolean rerouted) {
     static Source of(ErrorHandlerContext ctx, Headers headers) {
-      return KeyedInput.origin(ctx.topic(), headers).map(o -> new Source(o.topic(), o.partition(), o.offset(), true))
-          .orElseGet(() -> new Source(String.valueOf(ctx.topic()), String.valueOf(ctx.partition()),
-              String.valueOf(ctx.offset()), false));
+      return KeyedInput.origin(ctx.topic(), headers)
+          .map(o -> new Source(o.topic(), o.partition(), o.offset(), true))
+          .orElseGet(
+              () ->
+                  new Source(
+                      String.valueOf(ctx.topic()),
+                      String.valueOf(ctx.partition()),
+                      String.valueOf(ctx.offset()),
+                      false));
     }
   }
 
@@ -164,9 +217,11 @@ public final class DeadLetters {
     }
 
     @Override
-    public Response handleError(ErrorHandlerContext ctx, ConsumerRecord<byte[], byte[]> record, Exception e) {
-      return Response.resume(dlq.deadLetter(Stage.DESERIALIZATION, ctx, record.key(), record.value(),
-          record.headers(), e));
+    public Response handleError(
+        ErrorHandlerContext ctx, ConsumerRecord<byte[], byte[]> record, Exception e) {
+      return Response.resume(
+          dlq.deadLetter(
+              Stage.DESERIALIZATION, ctx, record.key(), record.value(), record.headers(), e));
     }
   }
 
@@ -181,14 +236,16 @@ public final class DeadLetters {
 
     @Override
     public Response handleError(ErrorHandlerContext ctx, Record<?, ?> record, Exception e) {
-      return Response.resume(dlq.deadLetter(Stage.PROCESSING, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),
-          ctx.headers(), e));
+      return Response.resume(
+          dlq.deadLetter(
+              Stage.PROCESSING, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e));
     }
   }
 
   /**
    * An output that cannot be written (does not serialize, or is larger than the topic allows): the
-   * source record goes to dead-letters. Any other send error fails the task, as Kafka's default does.
+   * source record goes to dead-letters. Any other send error fails the task, as Kafka's default
+   * does.
    */
   public static final class OnProduction implements ProductionExceptionHandler {
     private DeadLetters dlq;
@@ -199,20 +256,26 @@ public final class DeadLetters {
     }
 
     @Override
-    public Response handleError(ErrorHandlerContext ctx, ProducerRecord<byte[], byte[]> record, Exception e) {
+    public Response handleError(
+        ErrorHandlerContext ctx, ProducerRecord<byte[], byte[]> record, Exception e) {
       if (e instanceof RecordTooLargeException) {
-        return Response.resume(dlq.deadLetter(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),
-            ctx.headers(), e));
+        return Response.resume(
+            dlq.deadLetter(
+                Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e));
       }
       return Response.fail();
     }
 
     @Override
     @SuppressWarnings("rawtypes") // Kafka's ProductionExceptionHandler declares the record raw
-    public Response handleSerializationError(ErrorHandlerContext ctx, ProducerRecord record, Exception e,
+    public Response handleSerializationError(
+        ErrorHandlerContext ctx,
+        ProducerRecord record,
+        Exception e,
         SerializationExceptionOrigin origin) {
-      return Response.resume(dlq.deadLetter(Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(),
-          ctx.headers(), e));
+      return Response.resume(
+          dlq.deadLetter(
+              Stage.PRODUCTION, ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), ctx.headers(), e));
     }
   }
 }

@@ -21,82 +21,134 @@ import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
- * A keyed input topic read so that every record is processed by the task that holds its key's state, whatever
- * partition its producer chose.
+ * A keyed input topic read so that every record is processed by the task that holds its key's
+ * state, whatever partition its producer chose.
  *
- * <p>A Kafka Streams task owns one partition number of all its topics. The app's own producers (LLM replies, tool
- * results) put a key on {@code murmur2(key) % N}, Java's default; librdkafka clients (kcat, Python, Go, .NET, Node)
- * hash with CRC32, and other producers pick partitions themselves. So each record is checked where it arrives: one
- * already on its key's partition goes straight on (no cost beyond the hash); any other is re-routed through the
- * internal topic {@code <application.id>-<source>.rerouted-repartition}, written in the same transaction as its
- * input offset (exactly once), with its key, its value bytes unchanged, its headers and its timestamp, plus headers
- * saying where it arrived, so that a dead letter names the record's own topic, partition and offset.
+ * <p>A Kafka Streams task owns one partition number of all its topics. The app's own producers (LLM
+ * replies, tool results) put a key on {@code murmur2(key) % N}, Java's default; librdkafka clients
+ * (kcat, Python, Go, .NET, Node) hash with CRC32, and other producers pick partitions themselves.
+ * So each record is checked where it arrives: one already on its key's partition goes straight on
+ * (no cost beyond the hash); any other is re-routed through the internal topic {@code
+ * <application.id>-<source>.rerouted-repartition}, written in the same transaction as its input
+ * offset (exactly once), with its key, its value bytes unchanged, its headers and its timestamp,
+ * plus headers saying where it arrived, so that a dead letter names the record's own topic,
+ * partition and offset.
  *
  * <pre>
  * topic ─▶ &lt;source&gt; ─┬▶ .on-key-partition ──────────────────────────────┬▶ .placed ─▶ .read (decode) ─▶ …
  *                    └▶ .off-key-partition ─▶ .rerouted (repartition) ─┘
  * </pre>
  *
- * Values are decoded after placement, so a re-routed record travels as the producer's bytes; a record that cannot be
- * read is dead-lettered as unreadable ({@link UnreadableRecordException}, stage {@code deserialization}).
+ * Values are decoded after placement, so a re-routed record travels as the producer's bytes; a
+ * record that cannot be read is dead-lettered as unreadable ({@link UnreadableRecordException},
+ * stage {@code deserialization}).
  */
 public final class KeyedInput {
-  /** Header: the topic a re-routed record was produced to (set by this class, replacing any the producer sent). */
+  /**
+   * Header: the topic a re-routed record was produced to (set by this class, replacing any the
+   * producer sent).
+   */
   public static final String ORIGIN_TOPIC = "llmstreams.origin.topic";
+
   public static final String ORIGIN_PARTITION = "llmstreams.origin.partition";
   public static final String ORIGIN_OFFSET = "llmstreams.origin.offset";
-  /** What Kafka Streams appends to a repartition topic's name; ours end in {@code .rerouted} before it. */
+
+  /**
+   * What Kafka Streams appends to a repartition topic's name; ours end in {@code .rerouted} before
+   * it.
+   */
   public static final String REROUTED_TOPIC_SUFFIX = ".rerouted-repartition";
 
-  /** The decoded records on their key's partition, and the name of the node that emits them (for PAPI parents). */
+  /**
+   * The decoded records on their key's partition, and the name of the node that emits them (for
+   * PAPI parents).
+   */
   public record Placed<V>(KStream<String, V> stream, String node) {}
 
   private KeyedInput() {}
 
-  /** {@link #read(StreamsBuilder, String, String, String, Deserializer, int, MeterRegistry) read} with the topic's own value deserializer. */
-  public static <V> Placed<V> read(StreamsBuilder builder, String pattern, Topic<V> topic, String source, int partitions,
+  /**
+   * {@link #read(StreamsBuilder, String, String, String, Deserializer, int, MeterRegistry) read}
+   * with the topic's own value deserializer.
+   */
+  public static <V> Placed<V> read(
+      StreamsBuilder builder,
+      String pattern,
+      Topic<V> topic,
+      String source,
+      int partitions,
       MeterRegistry registry) {
-    return read(builder, pattern, topic.name(), source, topic.valueSerde().deserializer(), partitions, registry);
+    return read(
+        builder,
+        pattern,
+        topic.name(),
+        source,
+        topic.valueSerde().deserializer(),
+        partitions,
+        registry);
   }
 
   /**
-   * Reads {@code topic} through source node {@code source}, placing each record on partition
-   * {@link #partitionOf partitionOf(key, partitions)}, then decoding its value.
+   * Reads {@code topic} through source node {@code source}, placing each record on partition {@link
+   * #partitionOf partitionOf(key, partitions)}, then decoding its value.
    *
-   * @param partitions the number of partitions the pattern keeps its state in (its keyed inputs' largest count)
+   * @param partitions the number of partitions the pattern keeps its state in (its keyed inputs'
+   *     largest count)
    */
-  public static <V> Placed<V> read(StreamsBuilder builder, String pattern, String topic, String source,
-      Deserializer<V> values, int partitions, MeterRegistry registry) {
+  public static <V> Placed<V> read(
+      StreamsBuilder builder,
+      String pattern,
+      String topic,
+      String source,
+      Deserializer<V> values,
+      int partitions,
+      MeterRegistry registry) {
     if (partitions < 1) {
       throw new IllegalArgumentException("partitions must be positive, not " + partitions);
     }
-    Counter rerouted = Counter.builder("llmstreams.records.rerouted")
-        .description("Input records that arrived on a partition other than their key's (a producer that does not"
-            + " partition by murmur2, e.g. librdkafka's CRC32 default) and were re-routed to it")
-        .tag("pattern", pattern).tag("topic", topic).register(registry);
-    KStream<String, byte[]> arrived = builder.stream(topic,
-        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(source));
-    KStream<String, byte[]> atHome = arrived.processValues(() -> new Place(partitions, true, null),
-        Named.as(source + ".on-key-partition"));
-    KStream<String, byte[]> moved = arrived.processValues(() -> new Place(partitions, false, rerouted),
-            Named.as(source + ".off-key-partition"))
-        .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(source + ".rerouted")
-            .withNumberOfPartitions(partitions));
+    Counter rerouted =
+        Counter.builder("llmstreams.records.rerouted")
+            .description(
+                "Input records that arrived on a partition other than their key's (a producer that does not"
+                    + " partition by murmur2, e.g. librdkafka's CRC32 default) and were re-routed to it")
+            .tag("pattern", pattern)
+            .tag("topic", topic)
+            .register(registry);
+    KStream<String, byte[]> arrived =
+        builder.stream(topic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(source));
+    KStream<String, byte[]> atHome =
+        arrived.processValues(
+            () -> new Place(partitions, true, null), Named.as(source + ".on-key-partition"));
+    KStream<String, byte[]> moved =
+        arrived
+            .processValues(
+                () -> new Place(partitions, false, rerouted),
+                Named.as(source + ".off-key-partition"))
+            .repartition(
+                Repartitioned.with(Serdes.String(), Serdes.ByteArray())
+                    .withName(source + ".rerouted")
+                    .withNumberOfPartitions(partitions));
     String read = source + ".read";
-    KStream<String, V> decoded = atHome.merge(moved, Named.as(source + ".placed"))
-        .processValues(() -> new Decode<>(topic, values), Named.as(read));
+    KStream<String, V> decoded =
+        atHome
+            .merge(moved, Named.as(source + ".placed"))
+            .processValues(() -> new Decode<>(topic, values), Named.as(read));
     return new Placed<>(decoded, read);
   }
 
   /**
-   * The partition of {@code key} among {@code partitions}: what a Java producer's default partitioner picks for the
-   * key's UTF-8 bytes, and so where the app's own records of that key (LLM replies, tool results) arrive.
+   * The partition of {@code key} among {@code partitions}: what a Java producer's default
+   * partitioner picks for the key's UTF-8 bytes, and so where the app's own records of that key
+   * (LLM replies, tool results) arrive.
    */
   public static int partitionOf(String key, int partitions) {
     return partitionOf(key.getBytes(StandardCharsets.UTF_8), partitions);
   }
 
-  /** The same for a key's serialized bytes: the partition a Java producer's default partitioner gives them. */
+  /**
+   * The same for a key's serialized bytes: the partition a Java producer's default partitioner
+   * gives them.
+   */
   public static int partitionOf(byte[] keyBytes, int partitions) {
     return Utils.toPositive(Utils.murmur2(keyBytes)) % partitions;
   }
@@ -106,12 +158,15 @@ public final class KeyedInput {
     return topic != null && topic.endsWith(REROUTED_TOPIC_SUFFIX);
   }
 
-  /** Where a re-routed record was produced: the topic, partition and offset its origin headers name. */
+  /**
+   * Where a re-routed record was produced: the topic, partition and offset its origin headers name.
+   */
   public record Origin(String topic, String partition, String offset) {}
 
   /**
-   * Where a record read from {@code readFrom} was produced, if it came through a re-route topic: its origin headers,
-   * believed only there, where the app wrote them over whatever the producer sent. Empty for a record read directly.
+   * Where a record read from {@code readFrom} was produced, if it came through a re-route topic:
+   * its origin headers, believed only there, where the app wrote them over whatever the producer
+   * sent. Empty for a record read directly.
    */
   public static Optional<Origin> origin(String readFrom, Headers headers) {
     if (!isRerouted(readFrom) || headers == null) {
@@ -120,11 +175,14 @@ public final class KeyedInput {
     String topic = last(headers, ORIGIN_TOPIC);
     String partition = last(headers, ORIGIN_PARTITION);
     String offset = last(headers, ORIGIN_OFFSET);
-    return topic == null || partition == null || offset == null ? Optional.empty()
+    return topic == null || partition == null || offset == null
+        ? Optional.empty()
         : Optional.of(new Origin(topic, partition, offset));
   }
 
-  /** The input topic a record was produced to: the one it was read from, or its {@link #origin}'s. */
+  /**
+   * The input topic a record was produced to: the one it was read from, or its {@link #origin}'s.
+   */
   public static String inputTopic(RecordMetadata where, Headers headers) {
     return origin(where.topic(), headers).map(Origin::topic).orElse(where.topic());
   }
@@ -155,9 +213,13 @@ public final class KeyedInput {
     @Override
     public void process(FixedKeyRecord<String, byte[]> record) {
       RecordMetadata where = context.recordMetadata().orElse(null);
-      // A record without a key cannot be placed: it stays where it is (and is refused there if the pattern needs a key).
-      boolean home = record.key() == null || where == null || partitions == 1
-          || where.partition() == partitionOf(record.key(), partitions);
+      // A record without a key cannot be placed: it stays where it is (and is refused there if the
+      // pattern needs a key).
+      boolean home =
+          record.key() == null
+              || where == null
+              || partitions == 1
+              || where.partition() == partitionOf(record.key(), partitions);
       if (home != onKeyPartition) {
         return;
       }
@@ -168,18 +230,24 @@ public final class KeyedInput {
       Headers headers = new RecordHeaders();
       for (Header h : record.headers()) {
         if (!h.key().startsWith("llmstreams.origin.")) {
-          headers.add(h); // a producer's own origin headers would mislead the dead letters: ours replace them
+          headers.add(
+              h); // a producer's own origin headers would mislead the dead letters: ours replace
+          // them
         }
       }
       headers.add(ORIGIN_TOPIC, where.topic().getBytes(StandardCharsets.UTF_8));
-      headers.add(ORIGIN_PARTITION, Integer.toString(where.partition()).getBytes(StandardCharsets.UTF_8));
+      headers.add(
+          ORIGIN_PARTITION, Integer.toString(where.partition()).getBytes(StandardCharsets.UTF_8));
       headers.add(ORIGIN_OFFSET, Long.toString(where.offset()).getBytes(StandardCharsets.UTF_8));
       rerouted.increment();
       context.forward(record.withHeaders(headers));
     }
   }
 
-  /** Decodes a placed record's value with the topic's deserializer; unreadable bytes go to dead-letters as such. */
+  /**
+   * Decodes a placed record's value with the topic's deserializer; unreadable bytes go to
+   * dead-letters as such.
+   */
   private static final class Decode<V> implements FixedKeyProcessor<String, byte[], V> {
     private final String topic;
     private final Deserializer<V> values;

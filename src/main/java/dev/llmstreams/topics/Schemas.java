@@ -11,9 +11,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Validates topic values against the JSON Schemas of the catalog (draft 2020-12, formats asserted). */
+/**
+ * Validates topic values against the JSON Schemas of the catalog (draft 2020-12, formats asserted).
+ */
 public final class Schemas {
-  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+  private static final JsonSchemaFactory FACTORY =
+      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
   private static final SchemaValidatorsConfig CONFIG =
       SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
 
@@ -24,11 +27,23 @@ public final class Schemas {
     this.catalog = catalog;
   }
 
-  /** The problems of a value for a topic, one line each ({@code $.text: integer found, string expected}); empty when valid. */
+  /**
+   * The problems of a value for a topic, one line each ({@code $.text: integer found, string
+   * expected}); empty when valid.
+   */
   public List<String> validate(String topic, JsonNode value) {
-    JsonSchema schema = compiled.computeIfAbsent(topic, t -> FACTORY.getSchema(
-        catalog.valueSchema(t).orElseThrow(() -> new IllegalArgumentException("topic " + t + " has no value schema")),
-        CONFIG));
+    JsonSchema schema =
+        compiled.computeIfAbsent(
+            topic,
+            t ->
+                FACTORY.getSchema(
+                    catalog
+                        .valueSchema(t)
+                        .orElseThrow(
+                            () ->
+                                new IllegalArgumentException(
+                                    "topic " + t + " has no value schema")),
+                    CONFIG));
     return schema.validate(value).stream()
         .sorted(Comparator.comparing(ValidationMessage::getMessage))
         .map(ValidationMessage::getMessage)

@@ -22,7 +22,12 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * keys, so that stays a person's decision.
  */
 public final class TopicAdmin {
-  public enum Action { CREATED, WOULD_CREATE, OK, DRIFT }
+  public enum Action {
+    CREATED,
+    WOULD_CREATE,
+    OK,
+    DRIFT
+  }
 
   /** One line of the report. */
   public record Change(String topic, Action action, String detail) {
@@ -35,13 +40,17 @@ public final class TopicAdmin {
   private final Admin admin;
   private final short defaultReplication;
 
-  /** {@code defaultReplication} is used where a catalog entry leaves it open; -1 means the broker's default. */
+  /**
+   * {@code defaultReplication} is used where a catalog entry leaves it open; -1 means the broker's
+   * default.
+   */
   public TopicAdmin(Admin admin, short defaultReplication) {
     this.admin = admin;
     this.defaultReplication = defaultReplication;
   }
 
-  public List<Change> apply(Collection<TopicSpec> specs, boolean dryRun) throws ExecutionException, InterruptedException {
+  public List<Change> apply(Collection<TopicSpec> specs, boolean dryRun)
+      throws ExecutionException, InterruptedException {
     Set<String> existing = admin.listTopics().names().get();
     List<Change> changes = new ArrayList<>();
     List<NewTopic> toCreate = new ArrayList<>();
@@ -51,8 +60,15 @@ public final class TopicAdmin {
         present.add(spec);
       } else {
         toCreate.add(newTopic(spec));
-        changes.add(new Change(spec.name(), dryRun ? Action.WOULD_CREATE : Action.CREATED,
-            spec.partitions() + " partitions, replication " + replicationText(spec) + ", " + spec.configs()));
+        changes.add(
+            new Change(
+                spec.name(),
+                dryRun ? Action.WOULD_CREATE : Action.CREATED,
+                spec.partitions()
+                    + " partitions, replication "
+                    + replicationText(spec)
+                    + ", "
+                    + spec.configs()));
       }
     }
     if (!dryRun && !toCreate.isEmpty()) {
@@ -73,11 +89,16 @@ public final class TopicAdmin {
     return changes;
   }
 
-  private List<Change> drift(List<TopicSpec> specs) throws ExecutionException, InterruptedException {
+  private List<Change> drift(List<TopicSpec> specs)
+      throws ExecutionException, InterruptedException {
     List<String> names = specs.stream().map(TopicSpec::name).toList();
     Map<String, TopicDescription> descriptions = admin.describeTopics(names).allTopicNames().get();
-    Map<ConfigResource, Config> configs = admin.describeConfigs(names.stream()
-        .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList()).all().get();
+    Map<ConfigResource, Config> configs =
+        admin
+            .describeConfigs(
+                names.stream().map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList())
+            .all()
+            .get();
     List<Change> changes = new ArrayList<>();
     for (TopicSpec spec : specs) {
       List<String> problems = new ArrayList<>();
@@ -87,21 +108,24 @@ public final class TopicAdmin {
       }
       Config actual = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()));
       for (Map.Entry<String, String> want : spec.configs().entrySet()) {
-        String have = Optional.ofNullable(actual.get(want.getKey())).map(ConfigEntry::value).orElse(null);
+        String have =
+            Optional.ofNullable(actual.get(want.getKey())).map(ConfigEntry::value).orElse(null);
         if (!want.getValue().equals(have)) {
           problems.add(want.getKey() + "=" + have + " (catalog " + want.getValue() + ")");
         }
       }
-      changes.add(problems.isEmpty()
-          ? new Change(spec.name(), Action.OK, actualPartitions + " partitions")
-          : new Change(spec.name(), Action.DRIFT, String.join("; ", problems)));
+      changes.add(
+          problems.isEmpty()
+              ? new Change(spec.name(), Action.OK, actualPartitions + " partitions")
+              : new Change(spec.name(), Action.DRIFT, String.join("; ", problems)));
     }
     return changes;
   }
 
   private NewTopic newTopic(TopicSpec spec) {
-    Optional<Short> rf = Optional.ofNullable(spec.replicationFactor())
-        .or(() -> defaultReplication > 0 ? Optional.of(defaultReplication) : Optional.empty());
+    Optional<Short> rf =
+        Optional.ofNullable(spec.replicationFactor())
+            .or(() -> defaultReplication > 0 ? Optional.of(defaultReplication) : Optional.empty());
     return new NewTopic(spec.name(), Optional.of(spec.partitions()), rf).configs(spec.configs());
   }
 
@@ -114,6 +138,9 @@ public final class TopicAdmin {
 
   /** Names of catalog topics missing from a listing of the cluster's topics. */
   public static Set<String> missing(Collection<TopicSpec> specs, Set<String> existing) {
-    return specs.stream().map(TopicSpec::name).filter(n -> !existing.contains(n)).collect(Collectors.toSet());
+    return specs.stream()
+        .map(TopicSpec::name)
+        .filter(n -> !existing.contains(n))
+        .collect(Collectors.toSet());
   }
 }

@@ -20,18 +20,30 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * The topic catalog: every topic the app reads or writes, loaded from {@code topics/*.json} (shipped
- * inside the jar). Code asks for topics by {@link TopicRef}; a missing or inconsistent entry fails
- * at load, before anything touches Kafka.
+ * The topic catalog: every topic the app reads or writes, loaded from {@code topics/*.json}
+ * (shipped inside the jar). Code asks for topics by {@link TopicRef}; a missing or inconsistent
+ * entry fails at load, before anything touches Kafka.
  */
 public final class TopicCatalog {
   /** Topics joined by goalId in one processor: they must have the same number of partitions. */
   public static final List<TopicRole> CONTROLLER_CO_PARTITIONED =
-      List.of(TopicRole.GOALS, TopicRole.TOOL_RESULTS, TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.APPROVALS);
-  /** Topics the specialist meets by eventId in one processor (an event, its escalation's reply, its labels). */
+      List.of(
+          TopicRole.GOALS,
+          TopicRole.TOOL_RESULTS,
+          TopicRole.CONTROLLER_LLM_REPLIES,
+          TopicRole.APPROVALS);
+
+  /**
+   * Topics the specialist meets by eventId in one processor (an event, its escalation's reply, its
+   * labels).
+   */
   public static final List<TopicRole> SPECIALIST_CO_PARTITIONED =
-      List.of(TopicRole.CLASSIFICATION_REQUESTS, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.LABELS);
-  /** Topics the summarizer meets by synthesis key in one processor (documents and their summaries). */
+      List.of(
+          TopicRole.CLASSIFICATION_REQUESTS, TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.LABELS);
+
+  /**
+   * Topics the summarizer meets by synthesis key in one processor (documents and their summaries).
+   */
   public static final List<TopicRole> SUMMARIZER_CO_PARTITIONED =
       List.of(TopicRole.DOCUMENTS, TopicRole.SUMMARIZER_LLM_REPLIES);
 
@@ -49,14 +61,16 @@ public final class TopicCatalog {
     Map<String, TopicSpec> tools = new TreeMap<>();
     for (TopicSpec spec : specs) {
       if (names.put(spec.name(), spec) != null) {
-        throw new IllegalStateException("topic catalog: topic " + spec.name() + " is declared twice");
+        throw new IllegalStateException(
+            "topic catalog: topic " + spec.name() + " is declared twice");
       }
       if (spec.role() == TopicRole.TOOL_CALLS) {
         if (tools.put(spec.tool(), spec) != null) {
           throw new IllegalStateException("topic catalog: tool " + spec.tool() + " has two topics");
         }
       } else if (roles.put(spec.role(), spec) != null) {
-        throw new IllegalStateException("topic catalog: role " + spec.role() + " is declared twice");
+        throw new IllegalStateException(
+            "topic catalog: role " + spec.role() + " is declared twice");
       }
     }
     for (TopicRole role : TopicRole.values()) {
@@ -80,21 +94,27 @@ public final class TopicCatalog {
     List<TopicSpec> specs = new ArrayList<>();
     Map<String, JsonNode> schemas = new LinkedHashMap<>();
     try (Stream<Path> files = Files.list(dir)) {
-      for (Path file : files.filter(p -> p.getFileName().toString().endsWith(".json"))
-          .sorted(Comparator.comparing(Path::toString)).toList()) {
+      for (Path file :
+          files
+              .filter(p -> p.getFileName().toString().endsWith(".json"))
+              .sorted(Comparator.comparing(Path::toString))
+              .toList()) {
         TopicSpec spec;
         try {
           spec = STRICT.readValue(Files.readAllBytes(file), TopicSpec.class);
         } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalStateException("topic catalog: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
+          throw new IllegalStateException(
+              "topic catalog: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
         }
         if (!file.getFileName().toString().equals(spec.name() + ".json")) {
-          throw new IllegalStateException("topic catalog: " + file.getFileName() + " declares topic " + spec.name());
+          throw new IllegalStateException(
+              "topic catalog: " + file.getFileName() + " declares topic " + spec.name());
         }
         if (spec.valueSchema() != null) {
           Path schema = dir.resolve(spec.valueSchema());
           if (!Files.exists(schema)) {
-            throw new IllegalStateException("topic catalog: " + spec.name() + " names missing schema " + spec.valueSchema());
+            throw new IllegalStateException(
+                "topic catalog: " + spec.name() + " names missing schema " + spec.valueSchema());
           }
           schemas.put(spec.name(), STRICT.readTree(Files.readAllBytes(schema)));
         }
@@ -104,20 +124,24 @@ public final class TopicCatalog {
       throw new UncheckedIOException("topic catalog: cannot list " + dir, e);
     }
     TopicCatalog catalog = new TopicCatalog(specs, schemas);
-    // As shipped, topics met by key are declared alike, so that no record needs re-routing (see KeyedInput).
-    for (List<TopicRole> joined : List.of(CONTROLLER_CO_PARTITIONED, SPECIALIST_CO_PARTITIONED,
-        SUMMARIZER_CO_PARTITIONED)) {
+    // As shipped, topics met by key are declared alike, so that no record needs re-routing (see
+    // KeyedInput).
+    for (List<TopicRole> joined :
+        List.of(CONTROLLER_CO_PARTITIONED, SPECIALIST_CO_PARTITIONED, SUMMARIZER_CO_PARTITIONED)) {
       if (joined.stream().map(r -> catalog.spec(r).partitions()).distinct().count() != 1) {
-        throw new IllegalStateException("topic catalog: " + joined
-            + " are met by key in one processor and must be declared with the same number of partitions");
+        throw new IllegalStateException(
+            "topic catalog: "
+                + joined
+                + " are met by key in one processor and must be declared with the same number of partitions");
       }
     }
     return catalog;
   }
 
   /**
-   * The same catalog with the partition counts a cluster has ({@code actual}, by topic name; topics not in it keep
-   * the declared count): the topologies place keyed records by the counts they will really meet.
+   * The same catalog with the partition counts a cluster has ({@code actual}, by topic name; topics
+   * not in it keep the declared count): the topologies place keyed records by the counts they will
+   * really meet.
    */
   public TopicCatalog withPartitions(Map<String, Integer> actual) {
     List<TopicSpec> specs = new ArrayList<>();
@@ -129,11 +153,14 @@ public final class TopicCatalog {
   }
 
   /**
-   * How many partitions a pattern keeps the state of these keyed inputs in: the largest count among them, which is
-   * also how many tasks Kafka Streams makes. Records of a topic with fewer partitions are re-routed ({@link KeyedInput}).
+   * How many partitions a pattern keeps the state of these keyed inputs in: the largest count among
+   * them, which is also how many tasks Kafka Streams makes. Records of a topic with fewer
+   * partitions are re-routed ({@link KeyedInput}).
    */
   public int keyPartitions(java.util.Collection<TopicSpec> inputs) {
-    return inputs.stream().mapToInt(TopicSpec::partitions).max()
+    return inputs.stream()
+        .mapToInt(TopicSpec::partitions)
+        .max()
         .orElseThrow(() -> new IllegalArgumentException("no keyed inputs"));
   }
 
@@ -142,7 +169,10 @@ public final class TopicCatalog {
     return keyPartitions(roles.stream().map(this::spec).toList());
   }
 
-  /** The same catalog with every topic name prefixed (config {@code topics.prefix}); empty prefix: this catalog. */
+  /**
+   * The same catalog with every topic name prefixed (config {@code topics.prefix}); empty prefix:
+   * this catalog.
+   */
   public TopicCatalog withPrefix(String prefix) {
     if (prefix == null || prefix.isEmpty()) {
       return this;
@@ -159,11 +189,13 @@ public final class TopicCatalog {
   }
 
   /**
-   * The same catalog with a {@code tool-calls.<tool>} topic for every named tool that has none (tools defined in
-   * {@code tools.dir}); each new topic is shaped like the shipped ones: as many partitions as goals, same configs.
+   * The same catalog with a {@code tool-calls.<tool>} topic for every named tool that has none
+   * (tools defined in {@code tools.dir}); each new topic is shaped like the shipped ones: as many
+   * partitions as goals, same configs.
    */
   public TopicCatalog withToolTopics(java.util.Collection<String> toolNames, String prefix) {
-    List<String> missing = toolNames.stream().filter(t -> !toolTopics.containsKey(t)).sorted().toList();
+    List<String> missing =
+        toolNames.stream().filter(t -> !toolTopics.containsKey(t)).sorted().toList();
     if (missing.isEmpty()) {
       return this;
     }
@@ -172,10 +204,22 @@ public final class TopicCatalog {
     Map<String, JsonNode> all = new LinkedHashMap<>(schemas);
     for (String tool : missing) {
       String name = (prefix == null ? "" : prefix) + "tool-calls." + tool;
-      specs.add(new TopicSpec(name, TopicRole.TOOL_CALLS, tool, byRole.get(TopicRole.GOALS).partitions(),
-          model.replicationFactor(), model.configs(), model.key(), model.keyField(), model.valueSchema(),
-          model.valueType(), "Calls of the " + tool + " tool (defined in tools.dir). Written by the controller,"
-          + " consumed by that tool's workers, which answer on tool-results and must be idempotent on callId."));
+      specs.add(
+          new TopicSpec(
+              name,
+              TopicRole.TOOL_CALLS,
+              tool,
+              byRole.get(TopicRole.GOALS).partitions(),
+              model.replicationFactor(),
+              model.configs(),
+              model.key(),
+              model.keyField(),
+              model.valueSchema(),
+              model.valueType(),
+              "Calls of the "
+                  + tool
+                  + " tool (defined in tools.dir). Written by the controller,"
+                  + " consumed by that tool's workers, which answer on tool-results and must be idempotent on callId."));
       all.put(name, schemas.get(model.name()));
     }
     return new TopicCatalog(specs, all);
@@ -189,15 +233,16 @@ public final class TopicCatalog {
   public <V> Topic<V> toolCalls(String tool, Class<V> valueType) {
     TopicSpec spec = toolTopics.get(tool);
     if (spec == null) {
-      throw new IllegalArgumentException("no tool-calls topic for tool '" + tool + "'; known: " + toolTopics.keySet());
+      throw new IllegalArgumentException(
+          "no tool-calls topic for tool '" + tool + "'; known: " + toolTopics.keySet());
     }
     return typed(spec, valueType);
   }
 
   private static <V> Topic<V> typed(TopicSpec spec, Class<V> valueType) {
     if (spec.valueType() != null && !spec.valueType().equals(valueType.getName())) {
-      throw new IllegalArgumentException("topic " + spec.name() + " carries " + spec.valueType()
-          + ", not " + valueType.getName());
+      throw new IllegalArgumentException(
+          "topic " + spec.name() + " carries " + spec.valueType() + ", not " + valueType.getName());
     }
     return Topic.of(spec, valueType);
   }
@@ -205,7 +250,8 @@ public final class TopicCatalog {
   public TopicSpec spec(TopicRole role) {
     TopicSpec spec = byRole.get(role);
     if (spec == null) {
-      throw new IllegalArgumentException("role " + role + " has one topic per tool; use toolCalls(tool)");
+      throw new IllegalArgumentException(
+          "role " + role + " has one topic per tool; use toolCalls(tool)");
     }
     return spec;
   }

@@ -1,6 +1,8 @@
 package dev.llmstreams.topics;
 
-/** What a topic is for. Code names topics by role; only {@code topics/*.json} names them by name. */
+/**
+ * What a topic is for. Code names topics by role; only {@code topics/*.json} names them by name.
+ */
 public enum TopicRole {
   GOALS,
   GOAL_RESULTS,

@@ -29,19 +29,40 @@ public record TopicSpec(
       throw new IllegalArgumentException("topic " + name + ": a TOOL_CALLS topic names its tool");
     }
     if (role != TopicRole.DEAD_LETTERS && (valueSchema == null || valueType == null)) {
-      throw new IllegalArgumentException("topic " + name + ": valueSchema and valueType are required");
+      throw new IllegalArgumentException(
+          "topic " + name + ": valueSchema and valueType are required");
     }
     configs = configs == null ? Map.of() : Map.copyOf(configs);
   }
 
   public TopicSpec withName(String newName) {
-    return new TopicSpec(newName, role, tool, partitions, replicationFactor, configs, key, keyField, valueSchema,
-        valueType, description);
+    return new TopicSpec(
+        newName,
+        role,
+        tool,
+        partitions,
+        replicationFactor,
+        configs,
+        key,
+        keyField,
+        valueSchema,
+        valueType,
+        description);
   }
 
   public TopicSpec withPartitions(int newPartitions) {
-    return new TopicSpec(name, role, tool, newPartitions, replicationFactor, configs, key, keyField, valueSchema,
-        valueType, description);
+    return new TopicSpec(
+        name,
+        role,
+        tool,
+        newPartitions,
+        replicationFactor,
+        configs,
+        key,
+        keyField,
+        valueSchema,
+        valueType,
+        description);
   }
 
   public boolean compacted() {

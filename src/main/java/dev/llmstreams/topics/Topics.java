@@ -14,22 +14,31 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.ToolResult;
 
-/** Typed references to every catalog topic with a JSON value: code names topics only through these. */
+/**
+ * Typed references to every catalog topic with a JSON value: code names topics only through these.
+ */
 public final class Topics {
   public static final TopicRef<Goal> GOALS = TopicRef.of(TopicRole.GOALS, Goal.class);
-  public static final TopicRef<GoalResult> GOAL_RESULTS = TopicRef.of(TopicRole.GOAL_RESULTS, GoalResult.class);
-  public static final TopicRef<GoalEvent> GOAL_EVENTS = TopicRef.of(TopicRole.GOAL_EVENTS, GoalEvent.class);
-  public static final TopicRef<Approval> APPROVALS = TopicRef.of(TopicRole.APPROVALS, Approval.class);
-  public static final TopicRef<ToolResult> TOOL_RESULTS = TopicRef.of(TopicRole.TOOL_RESULTS, ToolResult.class);
-  public static final TopicRef<LlmRequest> LLM_REQUESTS = TopicRef.of(TopicRole.LLM_REQUESTS, LlmRequest.class);
+  public static final TopicRef<GoalResult> GOAL_RESULTS =
+      TopicRef.of(TopicRole.GOAL_RESULTS, GoalResult.class);
+  public static final TopicRef<GoalEvent> GOAL_EVENTS =
+      TopicRef.of(TopicRole.GOAL_EVENTS, GoalEvent.class);
+  public static final TopicRef<Approval> APPROVALS =
+      TopicRef.of(TopicRole.APPROVALS, Approval.class);
+  public static final TopicRef<ToolResult> TOOL_RESULTS =
+      TopicRef.of(TopicRole.TOOL_RESULTS, ToolResult.class);
+  public static final TopicRef<LlmRequest> LLM_REQUESTS =
+      TopicRef.of(TopicRole.LLM_REQUESTS, LlmRequest.class);
   public static final TopicRef<LlmReply> CONTROLLER_LLM_REPLIES =
       TopicRef.of(TopicRole.CONTROLLER_LLM_REPLIES, LlmReply.class);
   public static final TopicRef<LlmReply> SUMMARIZER_LLM_REPLIES =
       TopicRef.of(TopicRole.SUMMARIZER_LLM_REPLIES, LlmReply.class);
   public static final TopicRef<LlmReply> SPECIALIST_LLM_REPLIES =
       TopicRef.of(TopicRole.SPECIALIST_LLM_REPLIES, LlmReply.class);
-  public static final TopicRef<Document> DOCUMENTS = TopicRef.of(TopicRole.DOCUMENTS, Document.class);
-  public static final TopicRef<Synthesis> SYNTHESES = TopicRef.of(TopicRole.SYNTHESES, Synthesis.class);
+  public static final TopicRef<Document> DOCUMENTS =
+      TopicRef.of(TopicRole.DOCUMENTS, Document.class);
+  public static final TopicRef<Synthesis> SYNTHESES =
+      TopicRef.of(TopicRole.SYNTHESES, Synthesis.class);
   public static final TopicRef<ClassificationRequest> CLASSIFICATION_REQUESTS =
       TopicRef.of(TopicRole.CLASSIFICATION_REQUESTS, ClassificationRequest.class);
   public static final TopicRef<Classification> CLASSIFICATIONS =

@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /**
- * {@code --partitioner} of {@code bench controller} and {@code bench summarizer}: what each value measures, and each
- * refusal one line and exit code 2, before any broker starts.
+ * {@code --partitioner} of {@code bench controller} and {@code bench summarizer}: what each value
+ * measures, and each refusal one line and exit code 2, before any broker starts.
  */
 class BenchPartitionerArgsTest {
   /** The bench subcommand's object after parsing, without running it. */
@@ -24,16 +24,22 @@ class BenchPartitionerArgsTest {
     List<InputPartitioner> both = List.of(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
     assertEquals(both, ((BenchCommand.Controller) parsed("bench", "controller")).partitioners());
     assertEquals(both, ((BenchCommand.Summarizer) parsed("bench", "summarizer")).partitioners());
-    assertEquals(both, ((BenchCommand.Controller) parsed("bench", "controller", "--partitioner", "both"))
-        .partitioners());
+    assertEquals(
+        both,
+        ((BenchCommand.Controller) parsed("bench", "controller", "--partitioner", "both"))
+            .partitioners());
   }
 
   @Test
   void onePartitionerAlone() {
-    assertEquals(List.of(InputPartitioner.LIBRDKAFKA),
-        ((BenchCommand.Controller) parsed("bench", "controller", "--partitioner", "librdkafka")).partitioners());
-    assertEquals(List.of(InputPartitioner.JAVA),
-        ((BenchCommand.Summarizer) parsed("bench", "summarizer", "--partitioner", "java")).partitioners());
+    assertEquals(
+        List.of(InputPartitioner.LIBRDKAFKA),
+        ((BenchCommand.Controller) parsed("bench", "controller", "--partitioner", "librdkafka"))
+            .partitioners());
+    assertEquals(
+        List.of(InputPartitioner.JAVA),
+        ((BenchCommand.Summarizer) parsed("bench", "summarizer", "--partitioner", "java"))
+            .partitioners());
   }
 
   @Test
@@ -41,7 +47,9 @@ class BenchPartitionerArgsTest {
     for (String bench : List.of("controller", "summarizer")) {
       CliRun r = CliRun.of("bench", bench, "--partitioner", "murmur2");
       assertEquals(2, r.exit(), r.err());
-      assertTrue(r.err().contains("--partitioner must be java, librdkafka or both, was 'murmur2'"), r.err());
+      assertTrue(
+          r.err().contains("--partitioner must be java, librdkafka or both, was 'murmur2'"),
+          r.err());
       assertEquals(1, r.err().strip().lines().count(), r.err());
     }
   }

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code bench specialist}'s argument checks: each refusal is one line and exit code 2, before any broker starts. */
+/**
+ * {@code bench specialist}'s argument checks: each refusal is one line and exit code 2, before any
+ * broker starts.
+ */
 class BenchSpecialistArgsTest {
   @TempDir Path dir;
 
@@ -24,14 +27,16 @@ class BenchSpecialistArgsTest {
     Path model = Files.createDirectories(dir.resolve("model"));
     Files.writeString(model.resolve("model.json"), "{}");
     Path train = Files.writeString(dir.resolve("train.csv"), "text,category\nhello,greeting\n");
-    CliRun r = CliRun.of("bench", "specialist", "--model", model.toString(), "--train", train.toString());
+    CliRun r =
+        CliRun.of("bench", "specialist", "--model", model.toString(), "--train", train.toString());
     assertEquals(2, r.exit(), r.err());
     assertTrue(r.err().contains("not --train"), r.err());
   }
 
   @Test
   void moreRoundsThanEventsIsRefused() {
-    CliRun r = CliRun.of("bench", "specialist", "--kinds", "hashed", "--events", "3", "--rounds", "4");
+    CliRun r =
+        CliRun.of("bench", "specialist", "--kinds", "hashed", "--events", "3", "--rounds", "4");
     assertEquals(2, r.exit(), r.err());
     assertTrue(r.err().contains("--rounds must be between 1 and --events"), r.err());
   }

@@ -15,7 +15,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The CLI as a user runs it, against a real broker: topics apply, produce (refusals and sends), tail. */
+/**
+ * The CLI as a user runs it, against a real broker: topics apply, produce (refusals and sends),
+ * tail.
+ */
 @WithKafka
 class CliIT {
   @TempDir Path dir;
@@ -29,7 +32,8 @@ class CliIT {
   void writeConfig(KafkaCluster kafka) throws Exception {
     prefix = KafkaCluster.uniqueName("cli") + ".";
     config = dir.resolve("app.properties");
-    Files.writeString(config, "kafka.bootstrap=" + kafka.bootstrapServers() + "\ntopics.prefix=" + prefix + "\n");
+    Files.writeString(
+        config, "kafka.bootstrap=" + kafka.bootstrapServers() + "\ntopics.prefix=" + prefix + "\n");
   }
 
   private Result cli(String stdin, String... args) {
@@ -48,7 +52,8 @@ class CliIT {
       typed[args.length] = "--config";
       typed[args.length + 1] = config.toString();
       int exit = Main.commandLine(typed).execute(typed);
-      return new Result(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+      return new Result(
+          exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(out);
       System.setErr(err);
@@ -58,31 +63,60 @@ class CliIT {
 
   @Test
   @org.junit.jupiter.api.Timeout(120) // if the check let it start, run would wait for Ctrl-C
-  void shouldRefuseToRunTheControllerWhenItsStateWouldHaveToMoveToMorePartitions(KafkaCluster kafka) throws Exception {
-    Files.writeString(config, "application.id=" + prefix + "app\n", java.nio.file.StandardOpenOption.APPEND);
+  void shouldRefuseToRunTheControllerWhenItsStateWouldHaveToMoveToMorePartitions(KafkaCluster kafka)
+      throws Exception {
+    Files.writeString(
+        config, "application.id=" + prefix + "app\n", java.nio.file.StandardOpenOption.APPEND);
     assertThat(cli("", "topics", "apply").exit()).isZero();
     awaitVisible(kafka);
-    // A run before this one kept the goal logs in the catalog's 6 partitions; then tool-results got 8.
+    // A run before this one kept the goal logs in the catalog's 6 partitions; then tool-results got
+    // 8.
     String changelog = prefix + "app-controller-controller-goal-log-changelog";
-    kafka.admin().createTopics(java.util.List.of(new org.apache.kafka.clients.admin.NewTopic(changelog, 6, (short) 1)))
-        .all().get();
-    kafka.admin().createPartitions(java.util.Map.of(prefix + "tool-results",
-        org.apache.kafka.clients.admin.NewPartitions.increaseTo(8))).all().get();
+    kafka
+        .admin()
+        .createTopics(
+            java.util.List.of(new org.apache.kafka.clients.admin.NewTopic(changelog, 6, (short) 1)))
+        .all()
+        .get();
+    kafka
+        .admin()
+        .createPartitions(
+            java.util.Map.of(
+                prefix + "tool-results",
+                org.apache.kafka.clients.admin.NewPartitions.increaseTo(8)))
+        .all()
+        .get();
     // Every broker must know the new partitions before run asks one of them.
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).ignoreExceptions().until(() -> kafka.admin()
-        .describeTopics(java.util.List.of(prefix + "tool-results", changelog)).allTopicNames().get()
-        .get(prefix + "tool-results").partitions().size() == 8);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(
+            () ->
+                kafka
+                        .admin()
+                        .describeTopics(java.util.List.of(prefix + "tool-results", changelog))
+                        .allTopicNames()
+                        .get()
+                        .get(prefix + "tool-results")
+                        .partitions()
+                        .size()
+                    == 8);
     Result run = cli("", "run", "--patterns", "controller");
     assertThat(run.exit()).isNotZero();
-    assertThat(run.err()).contains("keeps its state in 6 partitions (changelog " + changelog + ")")
-        .contains("up to 8").contains(prefix + "tool-results=8").contains(prefix + "goals=6")
+    assertThat(run.err())
+        .contains("keeps its state in 6 partitions (changelog " + changelog + ")")
+        .contains("up to 8")
+        .contains(prefix + "tool-results=8")
+        .contains(prefix + "goals=6")
         .contains("kafka-streams-application-reset --application-id " + prefix + "app-controller");
   }
 
   /** Brokers learn of new topics from the controller a moment after they are created. */
   private void awaitVisible(KafkaCluster kafka) {
-    java.util.Set<String> names = dev.llmstreams.topics.TopicCatalog.load().withPrefix(prefix).names();
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+    java.util.Set<String> names =
+        dev.llmstreams.topics.TopicCatalog.load().withPrefix(prefix).names();
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
         .until(() -> kafka.admin().listTopics().names().get().containsAll(names));
   }
 
@@ -91,7 +125,9 @@ class CliIT {
   void shouldRefuseToRunTheToolsWhenAPublishTopicDoesNotExist(KafkaCluster kafka) throws Exception {
     assertThat(cli("", "topics", "apply").exit()).isZero();
     awaitVisible(kafka);
-    Files.writeString(config, "tools.publish.allowed.topics=" + prefix + "nowhere\n",
+    Files.writeString(
+        config,
+        "tools.publish.allowed.topics=" + prefix + "nowhere\n",
         java.nio.file.StandardOpenOption.APPEND);
     Result run = cli("", "run", "--patterns", "tools");
     assertThat(run.exit()).isNotZero();
@@ -107,7 +143,9 @@ class CliIT {
     assertThat(first.exit()).isZero();
     assertThat(first.out()).contains("CREATED       " + prefix + "goals").contains("0 drifted");
     Result second = cli("", "topics", "apply");
-    assertThat(second.out()).contains("OK            " + prefix + "goals").doesNotContain("CREATED");
+    assertThat(second.out())
+        .contains("OK            " + prefix + "goals")
+        .doesNotContain("CREATED");
   }
 
   @Test
@@ -115,35 +153,51 @@ class CliIT {
     assertThat(cli("", "topics", "apply").exit()).isZero();
     Result notJson = cli("not json\n", "produce", prefix + "documents", "-");
     assertThat(notJson.exit()).isEqualTo(1);
-    assertThat(notJson.err()).contains("line 1: refused: malformed JSON").contains("sent 0 record(s)");
+    assertThat(notJson.err())
+        .contains("line 1: refused: malformed JSON")
+        .contains("sent 0 record(s)");
 
     Path lines = dir.resolve("docs.jsonl");
-    Files.writeString(lines, String.join("\n",
-        "{\"docId\":\"d1\",\"text\":\"We agreed to ship in March.\",\"timestamp\":\"2026-11-02T09:00:00Z\"}",
-        "{\"docId\":\"d2\",\"text\":42,\"timestamp\":\"2026-11-02T09:00:00Z\"}",
-        "",
-        "{\"docId\":\"d3\",\"text\":\"ok\",\"timestamp\":\"yesterday\"}",
-        "{\"docId\":\"d4\",\"text\":\"Also fine.\",\"timestamp\":\"2026-11-02T09:05:00Z\"}") + "\n");
+    Files.writeString(
+        lines,
+        String.join(
+                "\n",
+                "{\"docId\":\"d1\",\"text\":\"We agreed to ship in March.\",\"timestamp\":\"2026-11-02T09:00:00Z\"}",
+                "{\"docId\":\"d2\",\"text\":42,\"timestamp\":\"2026-11-02T09:00:00Z\"}",
+                "",
+                "{\"docId\":\"d3\",\"text\":\"ok\",\"timestamp\":\"yesterday\"}",
+                "{\"docId\":\"d4\",\"text\":\"Also fine.\",\"timestamp\":\"2026-11-02T09:05:00Z\"}")
+            + "\n");
     Result mixed = cli("", "produce", prefix + "documents", lines.toString(), "--key", "meeting-1");
     assertThat(mixed.exit()).isEqualTo(1);
     assertThat(mixed.err())
-        .contains("line 2: refused: does not match the schema: /text: integer found, string expected")
+        .contains(
+            "line 2: refused: does not match the schema: /text: integer found, string expected")
         .contains("line 4: refused:")
         .contains("sent 2 record(s) to " + prefix + "documents, refused 2 line(s)");
 
-    Result tail = cli("", "tail", prefix + "documents", "--from-beginning", "--max", "2", "--timeout", "20");
+    Result tail =
+        cli("", "tail", prefix + "documents", "--from-beginning", "--max", "2", "--timeout", "20");
     assertThat(tail.exit()).isZero();
-    assertThat(tail.out().lines().toList()).hasSize(2).allSatisfy(line ->
-        assertThat(line).contains("\"key\":\"meeting-1\"").contains("\"partition\":").contains("\"offset\":"));
+    assertThat(tail.out().lines().toList())
+        .hasSize(2)
+        .allSatisfy(
+            line ->
+                assertThat(line)
+                    .contains("\"key\":\"meeting-1\"")
+                    .contains("\"partition\":")
+                    .contains("\"offset\":"));
     assertThat(tail.out()).contains("\"docId\":\"d1\"").contains("\"docId\":\"d4\"");
   }
 
   @Test
   void shouldKeyGoalsByTheirGoalIdAndRefuseUnknownTopics() {
     assertThat(cli("", "topics", "apply").exit()).isZero();
-    Result sent = cli("{\"goalId\":\"g-1\",\"goal\":\"What is 2+2?\"}\n", "produce", prefix + "goals", "-");
+    Result sent =
+        cli("{\"goalId\":\"g-1\",\"goal\":\"What is 2+2?\"}\n", "produce", prefix + "goals", "-");
     assertThat(sent.exit()).as(sent.err()).isZero();
-    Result tail = cli("", "tail", prefix + "goals", "--from-beginning", "--max", "1", "--timeout", "20");
+    Result tail =
+        cli("", "tail", prefix + "goals", "--from-beginning", "--max", "1", "--timeout", "20");
     assertThat(tail.out()).contains("\"key\":\"g-1\"");
     Result unknown = cli("{}\n", "produce", "no-such-topic", "-");
     assertThat(unknown.exit()).isEqualTo(2);

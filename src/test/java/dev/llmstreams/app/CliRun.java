@@ -3,7 +3,10 @@ package dev.llmstreams.app;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 
-/** One CLI command run in this JVM through {@link Main#commandLine}: its exit code and what it printed on stderr. */
+/**
+ * One CLI command run in this JVM through {@link Main#commandLine}: its exit code and what it
+ * printed on stderr.
+ */
 record CliRun(int exit, String err) {
   static CliRun of(String... args) {
     picocli.CommandLine cli = Main.commandLine(args);

@@ -21,16 +21,22 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README is the landing page and the rest of the documentation lives in {@code docs/}: every relative link of
- * those pages must lead somewhere, and an {@code #anchor} to a heading of its page (GitHub's slugs).
+ * The README is the landing page and the rest of the documentation lives in {@code docs/}: every
+ * relative link of those pages must lead somewhere, and an {@code #anchor} to a heading of its page
+ * (GitHub's slugs).
  */
 class DocsLinksTest {
   private static final Path README = Path.of("README.md");
   private static final Path DOCS = Path.of("docs");
   private static final int README_MAX_LINES = 200;
 
-  /** {@code [text](target)} and {@code ![alt](target)}; the target ends at whitespace (a title may follow). */
-  private static final Pattern LINK = Pattern.compile("\\[(?:[^\\[\\]]|\\[[^\\]]*\\])*\\]\\(\\s*<?([^)\\s>]*)>?[^)]*\\)");
+  /**
+   * {@code [text](target)} and {@code ![alt](target)}; the target ends at whitespace (a title may
+   * follow).
+   */
+  private static final Pattern LINK =
+      Pattern.compile("\\[(?:[^\\[\\]]|\\[[^\\]]*\\])*\\]\\(\\s*<?([^)\\s>]*)>?[^)]*\\)");
+
   private static final Pattern HEADING = Pattern.compile("^ {0,3}#{1,6}\\s+(.*?)(?:\\s+#+)?\\s*$");
   private static final Pattern FENCE = Pattern.compile("^ {0,3}(```|~~~)");
   private static final Pattern INLINE_CODE = Pattern.compile("(`+)(?:(?!\\1).)+?\\1");
@@ -51,12 +57,16 @@ class DocsLinksTest {
     int checked = 0;
     for (Path page : pages) {
       for (String target : links(Files.readString(page))) {
-        if (target.isEmpty() || target.matches("(?i)(https?|mailto|ftp):.*") || target.startsWith("//")) {
+        if (target.isEmpty()
+            || target.matches("(?i)(https?|mailto|ftp):.*")
+            || target.startsWith("//")) {
           continue;
         }
         checked++;
         int hash = target.indexOf('#');
-        String path = URLDecoder.decode(hash < 0 ? target : target.substring(0, hash), StandardCharsets.UTF_8);
+        String path =
+            URLDecoder.decode(
+                hash < 0 ? target : target.substring(0, hash), StandardCharsets.UTF_8);
         String anchor = hash < 0 ? null : target.substring(hash + 1);
         Path file = path.isEmpty() ? page : resolve(page, path);
         if (!Files.exists(file)) {
@@ -67,13 +77,30 @@ class DocsLinksTest {
           continue;
         }
         if (Files.isDirectory(file) || !file.toString().endsWith(".md")) {
-          broken.add(page + ": [" + target + "]: an anchor into " + file + ", which is not a Markdown page");
+          broken.add(
+              page
+                  + ": ["
+                  + target
+                  + "]: an anchor into "
+                  + file
+                  + ", which is not a Markdown page");
           continue;
         }
-        Set<String> headings = anchors.computeIfAbsent(file.normalize(), DocsLinksTest::headingSlugs);
+        Set<String> headings =
+            anchors.computeIfAbsent(file.normalize(), DocsLinksTest::headingSlugs);
         String wanted = URLDecoder.decode(anchor, StandardCharsets.UTF_8);
         if (!headings.contains(wanted)) {
-          broken.add(page + ": [" + target + "]: no heading #" + anchor + " in " + file + " (headings: " + headings + ")");
+          broken.add(
+              page
+                  + ": ["
+                  + target
+                  + "]: no heading #"
+                  + anchor
+                  + " in "
+                  + file
+                  + " (headings: "
+                  + headings
+                  + ")");
         }
       }
     }
@@ -85,14 +112,19 @@ class DocsLinksTest {
   void slugsFollowGitHub() {
     assertThat(slug("Controller: goals become guarded tool-calling loops"))
         .isEqualTo("controller-goals-become-guarded-tool-calling-loops");
-    assertThat(slug("Measured: inputs from librdkafka clients")).isEqualTo("measured-inputs-from-librdkafka-clients");
-    assertThat(slug("The `tool_calls` of [a link](x.md) & more")).isEqualTo("the-tool_calls-of-a-link--more");
-    assertThat(headingSlugs("# A\n```\n# not a heading\n```\n## A\n## B!")).containsExactly("a", "a-1", "b");
+    assertThat(slug("Measured: inputs from librdkafka clients"))
+        .isEqualTo("measured-inputs-from-librdkafka-clients");
+    assertThat(slug("The `tool_calls` of [a link](x.md) & more"))
+        .isEqualTo("the-tool_calls-of-a-link--more");
+    assertThat(headingSlugs("# A\n```\n# not a heading\n```\n## A\n## B!"))
+        .containsExactly("a", "a-1", "b");
   }
 
   @Test
   void linksInCodeAreNotLinks() {
-    assertThat(links("see [x](a.md) and `[y](b.md)`\n```\n[z](c.md)\n```\n![img](perf/d.svg \"title\")"))
+    assertThat(
+            links(
+                "see [x](a.md) and `[y](b.md)`\n```\n[z](c.md)\n```\n![img](perf/d.svg \"title\")"))
         .containsExactly("a.md", "perf/d.svg");
   }
 
@@ -100,14 +132,17 @@ class DocsLinksTest {
     List<Path> pages = new ArrayList<>();
     pages.add(README);
     try (Stream<Path> docs = Files.list(DOCS)) {
-      docs.filter(p -> p.toString().endsWith(".md") && Files.isRegularFile(p)).sorted().forEach(pages::add);
+      docs.filter(p -> p.toString().endsWith(".md") && Files.isRegularFile(p))
+          .sorted()
+          .forEach(pages::add);
     }
     return pages;
   }
 
   private static Path resolve(Path page, String path) {
     Path dir = page.toAbsolutePath().getParent();
-    return path.startsWith("/") ? Path.of("").toAbsolutePath().resolve(path.substring(1)).normalize()
+    return path.startsWith("/")
+        ? Path.of("").toAbsolutePath().resolve(path.substring(1)).normalize()
         : dir.resolve(path).normalize();
   }
 
@@ -146,10 +181,15 @@ class DocsLinksTest {
     return slugs;
   }
 
-  /** GitHub's slug of a heading: its text in lower case, punctuation but '-' and '_' dropped, spaces to '-'. */
+  /**
+   * GitHub's slug of a heading: its text in lower case, punctuation but '-' and '_' dropped, spaces
+   * to '-'.
+   */
   static String slug(String heading) {
     String text = heading.replaceAll("!?\\[([^\\]]*)\\]\\([^)]*\\)", "$1");
-    return text.toLowerCase(Locale.ROOT).replaceAll("[^\\p{L}\\p{N}\\p{M} _-]", "").replace(' ', '-');
+    return text.toLowerCase(Locale.ROOT)
+        .replaceAll("[^\\p{L}\\p{N}\\p{M} _-]", "")
+        .replace(' ', '-');
   }
 
   /** The lines of a page outside fenced code blocks. */

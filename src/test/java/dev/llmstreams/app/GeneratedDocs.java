@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * Compares a generated page with the committed file, or, with {@code -Ddocs.write=true}, writes it. Paths are relative
- * to the project folder, where Maven runs the tests.
+ * Compares a generated page with the committed file, or, with {@code -Ddocs.write=true}, writes it.
+ * Paths are relative to the project folder, where Maven runs the tests.
  */
 public final class GeneratedDocs {
   public static final String WRITE_PROPERTY = "docs.write";
@@ -26,7 +26,10 @@ public final class GeneratedDocs {
     return Boolean.getBoolean(WRITE_PROPERTY);
   }
 
-  /** Writes {@code generated} to {@code file} when {@link #writing}, else fails unless the file holds exactly it. */
+  /**
+   * Writes {@code generated} to {@code file} when {@link #writing}, else fails unless the file
+   * holds exactly it.
+   */
   public static void check(String file, String generated, String regenerate) {
     if (writing()) {
       write(Path.of(file), generated);
@@ -36,10 +39,11 @@ public final class GeneratedDocs {
   }
 
   /**
-   * {@link #check} for a page made from a running app, whose last parts may still be on their way: compared again
-   * until it matches or {@code within} passes.
+   * {@link #check} for a page made from a running app, whose last parts may still be on their way:
+   * compared again until it matches or {@code within} passes.
    */
-  public static void checkEventually(String file, Supplier<String> generated, String regenerate, Duration within)
+  public static void checkEventually(
+      String file, Supplier<String> generated, String regenerate, Duration within)
       throws InterruptedException {
     if (writing()) {
       write(Path.of(file), generated.get());
@@ -55,8 +59,12 @@ public final class GeneratedDocs {
     problem.ifPresent(message -> fail(message));
   }
 
-  /** What is wrong when {@code committed} (null: no file) is not {@code generated}; empty when they are the same. */
-  static Optional<String> mismatch(String file, String committed, String generated, String regenerate) {
+  /**
+   * What is wrong when {@code committed} (null: no file) is not {@code generated}; empty when they
+   * are the same.
+   */
+  static Optional<String> mismatch(
+      String file, String committed, String generated, String regenerate) {
     if (generated.equals(committed)) {
       return Optional.empty();
     }
@@ -70,9 +78,16 @@ public final class GeneratedDocs {
     while (line < was.size() && line < is.size() && was.get(line).equals(is.get(line))) {
       line++;
     }
-    return Optional.of(file + " is stale: it differs from what the code generates, first at line " + (line + 1)
-        + "\n  committed: " + (line < was.size() ? was.get(line) : "(end of file)")
-        + "\n  generated: " + (line < is.size() ? is.get(line) : "(end of file)") + "\n" + how.substring(2));
+    return Optional.of(
+        file
+            + " is stale: it differs from what the code generates, first at line "
+            + (line + 1)
+            + "\n  committed: "
+            + (line < was.size() ? was.get(line) : "(end of file)")
+            + "\n  generated: "
+            + (line < is.size() ? is.get(line) : "(end of file)")
+            + "\n"
+            + how.substring(2));
   }
 
   /** The file's text, or null when there is none. */

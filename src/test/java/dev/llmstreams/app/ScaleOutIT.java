@@ -1,7 +1,5 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.StreamsSettings;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -17,6 +15,7 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.specialist.SpecialistModule;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
@@ -67,17 +66,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Scale-out on three brokers (replication 3, min ISR 2): two instances of every pattern share the application id and
- * the partitions, each keeps a standby replica of the other's state, and GET /syntheses/{key} and /goals/{id} answer
- * the same on either. One instance stops; the other takes over every partition from its standbys, answers every key
- * as before without re-processing, and processes new input exactly once. The LLM is the simulator, over HTTP.
+ * Scale-out on three brokers (replication 3, min ISR 2): two instances of every pattern share the
+ * application id and the partitions, each keeps a standby replica of the other's state, and GET
+ * /syntheses/{key} and /goals/{id} answer the same on either. One instance stops; the other takes
+ * over every partition from its standbys, answers every key as before without re-processing, and
+ * processes new input exactly once. The LLM is the simulator, over HTTP.
  */
 @WithKafka(shape = Shape.THREE_BROKERS)
 class ScaleOutIT {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final List<String> PATTERNS = List.of("gateway", "tools", "controller", "summarizer", "specialist");
-  private static final List<String> LABELS = List.of("card_arrival", "exchange_rate", "lost_or_stolen_card",
-      "top_up_failed");
+  private static final List<String> PATTERNS =
+      List.of("gateway", "tools", "controller", "summarizer", "specialist");
+  private static final List<String> LABELS =
+      List.of("card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed");
   private static final int KEYS = 8;
   private static final int GOALS = 6;
   private static final int EVENTS = 12;
@@ -86,31 +87,46 @@ class ScaleOutIT {
   @TempDir Path dir;
 
   @Test
-  void shouldServeFromEitherInstanceAndTakeOverStateAndPartitionsWhenOneStops(EmbeddedKafkaCluster kafka)
-      throws Exception {
+  void shouldServeFromEitherInstanceAndTakeOverStateAndPartitionsWhenOneStops(
+      EmbeddedKafkaCluster kafka) throws Exception {
     TestDeployment deployment = TestDeployment.create(kafka, "scale", dir);
     TopicCatalog catalog = deployment.catalog();
     List<LabeledText> corpus = banking(LABELS);
-    try (SimulatedLlmServer llm = new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()
-            .withLatency(Duration.ofMillis(20))).start();
+    try (SimulatedLlmServer llm =
+            new SimulatedLlmServer(
+                    SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofMillis(20)))
+                .start();
         Watcher watcher = new Watcher(kafka, catalog)) {
-      deployment.with(Map.of(
-          AppConfig.LLM_ROUTE_DEFAULT, "openai",
-          AppConfig.provider("openai", "base.url"), llm.baseUrl().toString(),
-          AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret",
-          AppConfig.NUM_STANDBY_REPLICAS, "1",
-          AppConfig.SPECIALIST_THRESHOLD, "0",
-          AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0"));
-      // Failover, not latency, is under test: fewer transactions and wake-ups keep three brokers and ten Streams
+      deployment.with(
+          Map.of(
+              AppConfig.LLM_ROUTE_DEFAULT,
+              "openai",
+              AppConfig.provider("openai", "base.url"),
+              llm.baseUrl().toString(),
+              AppConfig.provider("openai", "api.key"),
+              "sk-test-not-a-secret",
+              AppConfig.NUM_STANDBY_REPLICAS,
+              "1",
+              AppConfig.SPECIALIST_THRESHOLD,
+              "0",
+              AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS,
+              "0"));
+      // Failover, not latency, is under test: fewer transactions and wake-ups keep three brokers
+      // and ten Streams
       // instances within a small machine's CPU.
-      deployment.with(Map.of(
-          AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, "100",
-          AppConfig.POLL_MS, "100",
-          AppConfig.GATEWAY_POLL_MS, "20"));
+      deployment.with(
+          Map.of(
+              AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS, "100",
+              AppConfig.POLL_MS, "100",
+              AppConfig.GATEWAY_POLL_MS, "20"));
       Instance a = new Instance("a", deployment, catalog);
       Instance b = new Instance("b", deployment, catalog);
-      try (a; b; Feed feed = new Feed(kafka, catalog)) {
-        await("both instances running").atMost(WAIT).until(() -> a.app.health().ready() && b.app.health().ready());
+      try (a;
+          b;
+          Feed feed = new Feed(kafka, catalog)) {
+        await("both instances running")
+            .atMost(WAIT)
+            .until(() -> a.app.health().ready() && b.app.health().ready());
         long start = System.nanoTime();
         feed.model(corpus.subList(0, corpus.size() / 2));
         List<String> keys = new ArrayList<>();
@@ -131,30 +147,52 @@ class ScaleOutIT {
           feed.event("e" + i, events.get(i).text());
         }
 
-        // Every key is queryable on both instances with the same answer: one of them forwards to the owner.
+        // Every key is queryable on both instances with the same answer: one of them forwards to
+        // the owner.
         Map<String, String> answers = new LinkedHashMap<>();
         for (String key : keys) {
-          answers.put("/syntheses/" + key, await("synthesis of " + key).atMost(WAIT).until(
-              () -> sameOnBoth(a, b, "/syntheses/" + key), body -> body != null
-                  && Json.tree(body).path("documents").asLong() == 2));
+          answers.put(
+              "/syntheses/" + key,
+              await("synthesis of " + key)
+                  .atMost(WAIT)
+                  .until(
+                      () -> sameOnBoth(a, b, "/syntheses/" + key),
+                      body -> body != null && Json.tree(body).path("documents").asLong() == 2));
         }
         for (String goal : goals) {
-          answers.put("/goals/" + goal, await("goal " + goal).atMost(WAIT).until(
-              () -> sameOnBoth(a, b, "/goals/" + goal), body -> body != null
-                  && Json.tree(body).path("status").asText().equals("succeeded")));
+          answers.put(
+              "/goals/" + goal,
+              await("goal " + goal)
+                  .atMost(WAIT)
+                  .until(
+                      () -> sameOnBoth(a, b, "/goals/" + goal),
+                      body ->
+                          body != null
+                              && Json.tree(body).path("status").asText().equals("succeeded")));
         }
-        await("classifications").atMost(WAIT).until(() -> watcher.ids(TopicRole.CLASSIFICATIONS, "eventId").size()
-            >= EVENTS);
+        await("classifications")
+            .atMost(WAIT)
+            .until(() -> watcher.ids(TopicRole.CLASSIFICATIONS, "eventId").size() >= EVENTS);
         long processed = System.nanoTime();
-        // Both instances own some of the keys, so each answer above was forwarded one way or the other.
-        assertThat(owners(a, "summarizer", dev.llmstreams.summarizer.SummarizerTopology.TREE_STORE, keys))
+        // Both instances own some of the keys, so each answer above was forwarded one way or the
+        // other.
+        assertThat(
+                owners(
+                    a, "summarizer", dev.llmstreams.summarizer.SummarizerTopology.TREE_STORE, keys))
             .containsExactlyInAnyOrder(a.app.httpPort(), b.app.httpPort());
-        assertThat(owners(a, "controller", dev.llmstreams.controller.ControllerTopology.LOG_STORE, goals))
+        assertThat(
+                owners(
+                    a, "controller", dev.llmstreams.controller.ControllerTopology.LOG_STORE, goals))
             .containsExactlyInAnyOrder(a.app.httpPort(), b.app.httpPort());
 
-        // The partitions are shared, and each instance keeps standbys of the other's stateful tasks.
-        await("both instances own tasks of every pattern").atMost(WAIT).until(() -> PATTERNS.stream().allMatch(
-            p -> !a.active(p).isEmpty() && !b.active(p).isEmpty()));
+        // The partitions are shared, and each instance keeps standbys of the other's stateful
+        // tasks.
+        await("both instances own tasks of every pattern")
+            .atMost(WAIT)
+            .until(
+                () ->
+                    PATTERNS.stream()
+                        .allMatch(p -> !a.active(p).isEmpty() && !b.active(p).isEmpty()));
         Map<String, Set<TaskId>> allTasks = new LinkedHashMap<>();
         Map<String, Set<TaskId>> moving = new LinkedHashMap<>();
         for (String p : PATTERNS) {
@@ -163,14 +201,33 @@ class ScaleOutIT {
           allTasks.put(p, both);
           moving.put(p, b.active(p));
           assertThat(a.active(p)).as(p).doesNotContainAnyElementsOf(b.active(p));
-          assertThat(a.standby(p)).as("standbys on a of %s", p).isNotEmpty().isSubsetOf(b.active(p));
-          assertThat(b.standby(p)).as("standbys on b of %s", p).isNotEmpty().isSubsetOf(a.active(p));
+          assertThat(a.standby(p))
+              .as("standbys on a of %s", p)
+              .isNotEmpty()
+              .isSubsetOf(b.active(p));
+          assertThat(b.standby(p))
+              .as("standbys on b of %s", p)
+              .isNotEmpty()
+              .isSubsetOf(a.active(p));
         }
-        assertThat(allTasks.get("summarizer").stream().map(TaskId::partition).collect(Collectors.toSet()))
+        assertThat(
+                allTasks.get("summarizer").stream()
+                    .map(TaskId::partition)
+                    .collect(Collectors.toSet()))
             .hasSize(catalog.spec(TopicRole.DOCUMENTS).partitions());
-        String changelog = StreamsSettings.applicationId(AppConfig.of(deployment.settings()), "summarizer") + "-"
-            + dev.llmstreams.summarizer.SummarizerTopology.TREE_STORE + "-changelog";
-        assertThat(kafka.admin().describeTopics(List.of(changelog)).allTopicNames().get().get(changelog).partitions())
+        String changelog =
+            StreamsSettings.applicationId(AppConfig.of(deployment.settings()), "summarizer")
+                + "-"
+                + dev.llmstreams.summarizer.SummarizerTopology.TREE_STORE
+                + "-changelog";
+        assertThat(
+                kafka
+                    .admin()
+                    .describeTopics(List.of(changelog))
+                    .allTopicNames()
+                    .get()
+                    .get(changelog)
+                    .partitions())
             .allSatisfy(partition -> assertThat(partition.replicas()).hasSize(3));
 
         watcher.caughtUp(kafka);
@@ -178,23 +235,40 @@ class ScaleOutIT {
         double standbyApplied = a.meterSum("llmstreams.state.standby.records");
         double restoredBefore = a.meterSum("llmstreams.state.restored.records");
 
-        // A clean stop of b: it leaves the group, and a takes every partition over from its standbys.
+        // A clean stop of b: it leaves the group, and a takes every partition over from its
+        // standbys.
         long stop = System.nanoTime();
         b.close();
         long closed = System.nanoTime();
-        await("a serves every key alone").atMost(WAIT).pollInterval(Duration.ofMillis(50)).until(
-            () -> answers.entrySet().stream().allMatch(e -> e.getValue().equals(a.get(e.getKey()).body())));
+        await("a serves every key alone")
+            .atMost(WAIT)
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () ->
+                    answers.entrySet().stream()
+                        .allMatch(e -> e.getValue().equals(a.get(e.getKey()).body())));
         long served = System.nanoTime();
         double restored = a.meterSum("llmstreams.state.restored.records") - restoredBefore;
-        System.out.printf("scale-out: first inputs processed and served by both in %d ms; takeover: close of b %d ms,"
+        System.out.printf(
+            "scale-out: first inputs processed and served by both in %d ms; takeover: close of b %d ms,"
                 + " stop -> a serves all %d keys %d ms; a restored %.0f changelog records at takeover, its standbys"
-                + " had applied %.0f%n", (processed - start) / 1_000_000, (closed - stop) / 1_000_000, answers.size(),
-            (served - stop) / 1_000_000, restored, standbyApplied);
+                + " had applied %.0f%n",
+            (processed - start) / 1_000_000,
+            (closed - stop) / 1_000_000,
+            answers.size(),
+            (served - stop) / 1_000_000,
+            restored,
+            standbyApplied);
 
-        await("a runs every task").atMost(WAIT).until(() -> a.app.health().ready()
-            && PATTERNS.stream().allMatch(p -> a.active(p).equals(allTasks.get(p))));
+        await("a runs every task")
+            .atMost(WAIT)
+            .until(
+                () ->
+                    a.app.health().ready()
+                        && PATTERNS.stream().allMatch(p -> a.active(p).equals(allTasks.get(p))));
         assertThat(a.standby("summarizer")).isEmpty();
-        // The state came from the standbys: the takeover restored little, and nothing was processed again.
+        // The state came from the standbys: the takeover restored little, and nothing was processed
+        // again.
         assertThat(standbyApplied).isPositive();
         assertThat(restored).isLessThan(standbyApplied / 10);
         watcher.caughtUp(kafka);
@@ -213,13 +287,19 @@ class ScaleOutIT {
           feed.event("e" + i, events.get(i).text());
         }
         for (String key : keys) {
-          await("third document of " + key).atMost(WAIT).until(() -> a.get("/syntheses/" + key),
-              r -> r.statusCode() == 200 && Json.tree(r.body()).path("documents").asLong() == 3);
+          await("third document of " + key)
+              .atMost(WAIT)
+              .until(
+                  () -> a.get("/syntheses/" + key),
+                  r ->
+                      r.statusCode() == 200 && Json.tree(r.body()).path("documents").asLong() == 3);
         }
-        await("goal results").atMost(WAIT).until(() -> watcher.ids(TopicRole.GOAL_RESULTS, "goalId").size()
-            >= 2 * GOALS);
-        await("classifications").atMost(WAIT).until(() -> watcher.ids(TopicRole.CLASSIFICATIONS, "eventId").size()
-            >= 2 * EVENTS);
+        await("goal results")
+            .atMost(WAIT)
+            .until(() -> watcher.ids(TopicRole.GOAL_RESULTS, "goalId").size() >= 2 * GOALS);
+        await("classifications")
+            .atMost(WAIT)
+            .until(() -> watcher.ids(TopicRole.CLASSIFICATIONS, "eventId").size() >= 2 * EVENTS);
         watcher.caughtUp(kafka);
 
         assertThat(watcher.duplicates(TopicRole.GOAL_RESULTS, "goalId")).isEmpty();
@@ -227,38 +307,62 @@ class ScaleOutIT {
         assertThat(watcher.duplicates(TopicRole.LLM_REQUESTS, "requestId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.CONTROLLER_LLM_REPLIES, "requestId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.SUMMARIZER_LLM_REPLIES, "requestId")).isEmpty();
-        // A tool call the controller timed out and sent again is answered from the worker's memory: same result, same
+        // A tool call the controller timed out and sent again is answered from the worker's memory:
+        // same result, same
         // run (worker, duration), so the tool itself ran once.
-        assertThat(watcher.values(TopicRole.TOOL_RESULTS).stream().collect(Collectors.groupingBy(
-            r -> r.path("callId").asText(), Collectors.mapping(JsonNode::toString, Collectors.toSet()))))
-            .hasSize(2 * GOALS).allSatisfy((call, outcomes) -> assertThat(outcomes).as(call).hasSize(1));
-        System.out.printf("scale-out: second inputs processed by a alone in %d ms; %d tool results repeated%n",
+        assertThat(
+                watcher.values(TopicRole.TOOL_RESULTS).stream()
+                    .collect(
+                        Collectors.groupingBy(
+                            r -> r.path("callId").asText(),
+                            Collectors.mapping(JsonNode::toString, Collectors.toSet()))))
+            .hasSize(2 * GOALS)
+            .allSatisfy((call, outcomes) -> assertThat(outcomes).as(call).hasSize(1));
+        System.out.printf(
+            "scale-out: second inputs processed by a alone in %d ms; %d tool results repeated%n",
             (System.nanoTime() - served) / 1_000_000,
             watcher.values(TopicRole.TOOL_RESULTS).size() - 2 * GOALS);
-        assertThat(watcher.ids(TopicRole.GOAL_RESULTS, "goalId")).containsAll(goals).containsAll(later);
-        assertThat(watcher.values(TopicRole.GOAL_RESULTS)).allSatisfy(
-            r -> assertThat(r.path("status").asText()).isEqualTo("succeeded"));
+        assertThat(watcher.ids(TopicRole.GOAL_RESULTS, "goalId"))
+            .containsAll(goals)
+            .containsAll(later);
+        assertThat(watcher.values(TopicRole.GOAL_RESULTS))
+            .allSatisfy(r -> assertThat(r.path("status").asText()).isEqualTo("succeeded"));
         assertThat(watcher.raw(TopicRole.DEAD_LETTERS)).isEmpty();
       }
     }
   }
 
   /** The HTTP ports of the instances that own {@code keys} in {@code store}. */
-  private static Set<Integer> owners(Instance asked, String pattern, String store, List<String> keys) {
-    return keys.stream().map(k -> asked.app.streams().get(pattern).queryMetadataForKey(store, k,
-        new org.apache.kafka.common.serialization.StringSerializer()).activeHost().port()).collect(Collectors.toSet());
+  private static Set<Integer> owners(
+      Instance asked, String pattern, String store, List<String> keys) {
+    return keys.stream()
+        .map(
+            k ->
+                asked
+                    .app
+                    .streams()
+                    .get(pattern)
+                    .queryMetadataForKey(
+                        store, k, new org.apache.kafka.common.serialization.StringSerializer())
+                    .activeHost()
+                    .port())
+        .collect(Collectors.toSet());
   }
 
   /** GET on both instances; the body when both answer 200 with the same body, else null. */
   private static String sameOnBoth(Instance a, Instance b, String path) {
     HttpResponse<String> ra = a.get(path);
     HttpResponse<String> rb = b.get(path);
-    return ra.statusCode() == 200 && rb.statusCode() == 200 && ra.body().equals(rb.body()) ? ra.body() : null;
+    return ra.statusCode() == 200 && rb.statusCode() == 200 && ra.body().equals(rb.body())
+        ? ra.body()
+        : null;
   }
 
   private static List<LabeledText> banking(List<String> labels) {
-    Map<String, List<LabeledText>> byLabel = LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
-        .filter(e -> labels.contains(e.label())).collect(Collectors.groupingBy(LabeledText::label));
+    Map<String, List<LabeledText>> byLabel =
+        LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
+            .filter(e -> labels.contains(e.label()))
+            .collect(Collectors.groupingBy(LabeledText::label));
     List<LabeledText> out = new ArrayList<>();
     for (int i = 0; i < 2 * EVENTS / labels.size() * 2; i++) {
       for (String label : labels) {
@@ -278,13 +382,21 @@ class ScaleOutIT {
       Map<String, String> settings = new LinkedHashMap<>(deployment.settings());
       settings.put(AppConfig.STATE_DIR, dir.resolve(name).toString());
       app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability);
-      app.start(List.of(new GatewayModule(), new ToolsModule(), new ControllerModule(), new SummarizerModule(),
-          new SpecialistModule()));
+      app.start(
+          List.of(
+              new GatewayModule(),
+              new ToolsModule(),
+              new ControllerModule(),
+              new SummarizerModule(),
+              new SpecialistModule()));
     }
 
     HttpResponse<String> get(String path) {
       try {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.httpPort() + path)).GET().build(),
+        return HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.httpPort() + path))
+                .GET()
+                .build(),
             HttpResponse.BodyHandlers.ofString());
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
@@ -304,12 +416,16 @@ class ScaleOutIT {
 
     private Set<TaskId> tasks(String pattern, Function<ThreadMetadata, Set<TaskMetadata>> which) {
       KafkaStreams ks = app.streams().get(pattern);
-      return ks.metadataForLocalThreads().stream().flatMap(t -> which.apply(t).stream()).map(TaskMetadata::taskId)
+      return ks.metadataForLocalThreads().stream()
+          .flatMap(t -> which.apply(t).stream())
+          .map(TaskMetadata::taskId)
           .collect(Collectors.toCollection(TreeSet::new));
     }
 
     double meterSum(String name) {
-      return observability.registry().find(name).counters().stream().mapToDouble(Counter::count).sum();
+      return observability.registry().find(name).counters().stream()
+          .mapToDouble(Counter::count)
+          .sum();
     }
 
     @Override
@@ -335,37 +451,77 @@ class ScaleOutIT {
     }
 
     void document(String key, String docId) throws Exception {
-      send(TopicRole.DOCUMENTS, key, JsonSerde.of(Document.class), new Document(docId, "The " + key + " team met on "
-          + docId + ". They agreed to ship the release in March. The budget is twelve euros per unit.",
-          Instant.parse("2026-11-02T09:00:00Z"), Map.of()));
+      send(
+          TopicRole.DOCUMENTS,
+          key,
+          JsonSerde.of(Document.class),
+          new Document(
+              docId,
+              "The "
+                  + key
+                  + " team met on "
+                  + docId
+                  + ". They agreed to ship the release in March. The budget is twelve euros per unit.",
+              Instant.parse("2026-11-02T09:00:00Z"),
+              Map.of()));
     }
 
     void goal(String id) {
       try {
-        send(TopicRole.GOALS, id, JsonSerde.of(Goal.class), new Goal(id, "Goal " + id + ": add 1 and 2.",
-            List.of("calculator"), null, null, null, Map.of(), null));
+        send(
+            TopicRole.GOALS,
+            id,
+            JsonSerde.of(Goal.class),
+            new Goal(
+                id,
+                "Goal " + id + ": add 1 and 2.",
+                List.of("calculator"),
+                null,
+                null,
+                null,
+                Map.of(),
+                null));
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
     }
 
     void event(String id, String text) throws Exception {
-      send(TopicRole.CLASSIFICATION_REQUESTS, id, JsonSerde.of(ClassificationRequest.class),
+      send(
+          TopicRole.CLASSIFICATION_REQUESTS,
+          id,
+          JsonSerde.of(ClassificationRequest.class),
           new ClassificationRequest(id, text, null));
     }
 
-    /** The real hashed model, trained on a few banking examples, as `train --publish` would publish it. */
+    /**
+     * The real hashed model, trained on a few banking examples, as `train --publish` would publish
+     * it.
+     */
     void model(List<LabeledText> examples) throws Exception {
       TrainingOptions recipe = TrainingOptions.defaults().withKind(ModelKind.HASHED).withSeed(7);
-      SpecialistModel model = ModelTrainer.train(AppConfig.of(Map.of()).getString(AppConfig.SPECIALIST_MODEL_NAME),
-          examples, recipe, step -> {}, null, Clock.systemUTC()).record();
+      SpecialistModel model =
+          ModelTrainer.train(
+                  AppConfig.of(Map.of()).getString(AppConfig.SPECIALIST_MODEL_NAME),
+                  examples,
+                  recipe,
+                  step -> {},
+                  null,
+                  Clock.systemUTC())
+              .record();
       send(TopicRole.SPECIALIST_MODELS, model.name(), JsonSerde.of(SpecialistModel.class), model);
     }
 
-    private <T> void send(TopicRole role, String key, JsonSerde<T> serde, T value) throws Exception {
+    private <T> void send(TopicRole role, String key, JsonSerde<T> serde, T value)
+        throws Exception {
       String topic = catalog.spec(role).name();
-      producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8),
-          serde.serializer().serialize(topic, value))).get();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  topic,
+                  key.getBytes(StandardCharsets.UTF_8),
+                  serde.serializer().serialize(topic, value)))
+          .get();
     }
 
     @Override
@@ -376,20 +532,33 @@ class ScaleOutIT {
 
   /** Reads every output a user would see (read_committed), from the start. */
   private static final class Watcher implements AutoCloseable {
-    private static final List<TopicRole> OUTPUTS = List.of(TopicRole.GOAL_RESULTS, TopicRole.CLASSIFICATIONS,
-        TopicRole.LLM_REQUESTS, TopicRole.CONTROLLER_LLM_REPLIES, TopicRole.SUMMARIZER_LLM_REPLIES,
-        TopicRole.SPECIALIST_LLM_REPLIES, TopicRole.TOOL_RESULTS, TopicRole.SYNTHESES, TopicRole.DEAD_LETTERS);
+    private static final List<TopicRole> OUTPUTS =
+        List.of(
+            TopicRole.GOAL_RESULTS,
+            TopicRole.CLASSIFICATIONS,
+            TopicRole.LLM_REQUESTS,
+            TopicRole.CONTROLLER_LLM_REPLIES,
+            TopicRole.SUMMARIZER_LLM_REPLIES,
+            TopicRole.SPECIALIST_LLM_REPLIES,
+            TopicRole.TOOL_RESULTS,
+            TopicRole.SYNTHESES,
+            TopicRole.DEAD_LETTERS);
     private final TopicCatalog catalog;
-    private final Map<String, List<ConsumerRecord<String, String>>> records = new ConcurrentHashMap<>();
+    private final Map<String, List<ConsumerRecord<String, String>>> records =
+        new ConcurrentHashMap<>();
     private final KafkaConsumer<String, String> consumer;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread thread;
-    private final Map<org.apache.kafka.common.TopicPartition, Long> positions = new ConcurrentHashMap<>();
+    private final Map<org.apache.kafka.common.TopicPartition, Long> positions =
+        new ConcurrentHashMap<>();
 
     Watcher(KafkaCluster kafka, TopicCatalog catalog) {
       this.catalog = catalog;
-      consumer = new KafkaConsumer<>(kafka.consumerProps(KafkaCluster.uniqueName("scale-watch")),
-          new StringDeserializer(), new StringDeserializer());
+      consumer =
+          new KafkaConsumer<>(
+              kafka.consumerProps(KafkaCluster.uniqueName("scale-watch")),
+              new StringDeserializer(),
+              new StringDeserializer());
       consumer.subscribe(OUTPUTS.stream().map(r -> catalog.spec(r).name()).toList());
       OUTPUTS.forEach(r -> records.put(catalog.spec(r).name(), new CopyOnWriteArrayList<>()));
       thread = new Thread(this::loop, "scale-it-watcher");
@@ -408,18 +577,33 @@ class ScaleOutIT {
 
     /** Waits until the watcher has read up to the end of every output partition as it is now. */
     void caughtUp(KafkaCluster kafka) throws Exception {
-      var spec = new LinkedHashMap<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec>();
+      var spec =
+          new LinkedHashMap<
+              org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec>();
       for (TopicRole role : OUTPUTS) {
         String topic = catalog.spec(role).name();
         for (int p = 0; p < catalog.spec(role).partitions(); p++) {
-          spec.put(new org.apache.kafka.common.TopicPartition(topic, p),
+          spec.put(
+              new org.apache.kafka.common.TopicPartition(topic, p),
               org.apache.kafka.clients.admin.OffsetSpec.latest());
         }
       }
-      var ends = kafka.admin().listOffsets(spec, new org.apache.kafka.clients.admin.ListOffsetsOptions(
-          org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get();
-      await("watcher caught up").atMost(WAIT).until(() -> ends.entrySet().stream()
-          .allMatch(e -> positions.getOrDefault(e.getKey(), 0L) >= e.getValue().offset()));
+      var ends =
+          kafka
+              .admin()
+              .listOffsets(
+                  spec,
+                  new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                      org.apache.kafka.common.IsolationLevel.READ_COMMITTED))
+              .all()
+              .get();
+      await("watcher caught up")
+          .atMost(WAIT)
+          .until(
+              () ->
+                  ends.entrySet().stream()
+                      .allMatch(
+                          e -> positions.getOrDefault(e.getKey(), 0L) >= e.getValue().offset()));
     }
 
     List<String> raw(TopicRole role) {
@@ -427,7 +611,9 @@ class ScaleOutIT {
     }
 
     List<JsonNode> values(TopicRole role) {
-      return records.get(catalog.spec(role).name()).stream().map(r -> Json.tree(r.value())).toList();
+      return records.get(catalog.spec(role).name()).stream()
+          .map(r -> Json.tree(r.value()))
+          .toList();
     }
 
     Set<String> ids(TopicRole role, String field) {
@@ -436,8 +622,11 @@ class ScaleOutIT {
 
     /** The ids seen more than once, with their counts. */
     Map<String, Long> duplicates(TopicRole role, String field) {
-      return values(role).stream().collect(Collectors.groupingBy(v -> v.path(field).asText(), Collectors.counting()))
-          .entrySet().stream().filter(e -> e.getValue() > 1)
+      return values(role).stream()
+          .collect(Collectors.groupingBy(v -> v.path(field).asText(), Collectors.counting()))
+          .entrySet()
+          .stream()
+          .filter(e -> e.getValue() > 1)
           .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
     }
 
@@ -452,7 +641,8 @@ class ScaleOutIT {
       try {
         running.set(false);
         thread.join(5_000);
-        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+        consumer.close(
+            org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt(); // closing stays short; the caller sees the interrupt
       }

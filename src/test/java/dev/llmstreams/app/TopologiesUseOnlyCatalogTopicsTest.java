@@ -1,10 +1,9 @@
 package dev.llmstreams.app;
 
-import dev.llmstreams.runtime.PatternModule;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.HashSet;
@@ -16,13 +15,15 @@ import org.junit.jupiter.api.Test;
 /** Every source and sink of every topology must be a topic of topics/*.json. */
 class TopologiesUseOnlyCatalogTopicsTest {
   /**
-   * Sinks whose topic is chosen per record: the publish tool's, which writes only to topics the operator lists in
-   * tools.publish.allowed.topics (outside the catalog by design).
+   * Sinks whose topic is chosen per record: the publish tool's, which writes only to topics the
+   * operator lists in tools.publish.allowed.topics (outside the catalog by design).
    */
   static final Set<String> DYNAMIC_SINKS = Set.of("tools.publish");
+
   /**
-   * Repartition topics Kafka Streams creates for a pattern, explicitly named in its topology; at run time their name
-   * starts with the pattern's application id (which carries any topics.prefix), so they never clash with catalog topics.
+   * Repartition topics Kafka Streams creates for a pattern, explicitly named in its topology; at
+   * run time their name starts with the pattern's application id (which carries any topics.prefix),
+   * so they never clash with catalog topics.
    */
   static final Set<String> INTERNAL_TOPICS =
       Set.of(dev.llmstreams.specialist.SpecialistTopology.TRAINER_REPARTITION + "-repartition");
@@ -37,7 +38,8 @@ class TopologiesUseOnlyCatalogTopicsTest {
         continue;
       }
       PatternModule module = Patterns.select(java.util.List.of(name), true).get(0);
-      TopologyDescription description = module.topology(catalog, config, new SimpleMeterRegistry()).describe();
+      TopologyDescription description =
+          module.topology(catalog, config, new SimpleMeterRegistry()).describe();
       module.afterClose();
       Set<String> used = topicsOf(description);
       used.removeAll(INTERNAL_TOPICS);
@@ -53,10 +55,18 @@ class TopologiesUseOnlyCatalogTopicsTest {
     for (String name : AppConfig.ALL_PATTERNS) {
       if (Patterns.available(name)) {
         PatternModule module = Patterns.select(java.util.List.of(name), true).get(0);
-        Set<String> used = topicsOf(module.topology(prefixed, AppConfig.of(Map.of()), new SimpleMeterRegistry()).describe());
+        Set<String> used =
+            topicsOf(
+                module
+                    .topology(prefixed, AppConfig.of(Map.of()), new SimpleMeterRegistry())
+                    .describe());
         module.afterClose();
-        assertThat(used).allMatch(t -> t.startsWith("tenant-a.") || INTERNAL_TOPICS.contains(t)
-            || dev.llmstreams.topics.KeyedInput.isRerouted(t));
+        assertThat(used)
+            .allMatch(
+                t ->
+                    t.startsWith("tenant-a.")
+                        || INTERNAL_TOPICS.contains(t)
+                        || dev.llmstreams.topics.KeyedInput.isRerouted(t));
       }
     }
   }
@@ -72,7 +82,9 @@ class TopologiesUseOnlyCatalogTopicsTest {
           topics.addAll(source.topicSet());
         } else if (node instanceof TopologyDescription.Sink sink) {
           if (sink.topic() == null) {
-            assertThat(DYNAMIC_SINKS).as("sink %s chooses its topic per record", sink.name()).contains(sink.name());
+            assertThat(DYNAMIC_SINKS)
+                .as("sink %s chooses its topic per record", sink.name())
+                .contains(sink.name());
           } else {
             topics.add(sink.topic());
           }

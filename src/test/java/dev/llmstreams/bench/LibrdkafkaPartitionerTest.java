@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 class LibrdkafkaPartitionerTest {
   @Test
   void keysLandWhereKcatPutThemOnSixPartitions() {
-    // kcat -P -K: with its default partitioner (consistent_random) put these keys on partitions 3, 2 and 5 of 6.
+    // kcat -P -K: with its default partitioner (consistent_random) put these keys on partitions 3,
+    // 2 and 5 of 6.
     assertThat(LibrdkafkaPartitioner.partition("story-61198", 6)).isEqualTo(3);
     assertThat(LibrdkafkaPartitioner.partition("story-62244", 6)).isEqualTo(2);
     assertThat(LibrdkafkaPartitioner.partition("story-63521", 6)).isEqualTo(5);
@@ -19,7 +20,8 @@ class LibrdkafkaPartitionerTest {
 
   @Test
   void theStringFormIsTheCrcOfItsUtf8Bytes() {
-    // CRC-32("123456789") is 0xCBF43926, the check value of the IEEE polynomial: 3421780262 = 1000 * 3421780 + 262.
+    // CRC-32("123456789") is 0xCBF43926, the check value of the IEEE polynomial: 3421780262 = 1000
+    // * 3421780 + 262.
     assertThat(LibrdkafkaPartitioner.partition("123456789", 1000)).isEqualTo(262);
     String key = "réunion-7";
     assertThat(LibrdkafkaPartitioner.partition(key, 7))
@@ -34,7 +36,10 @@ class LibrdkafkaPartitionerTest {
       assertThat(InputPartitioner.JAVA.explicitPartition(key, 6)).isNull();
       assertThat(InputPartitioner.LIBRDKAFKA.explicitPartition(key, 6))
           .isEqualTo(LibrdkafkaPartitioner.partition(key, 6));
-      differ += InputPartitioner.JAVA.partition(key, 6) != InputPartitioner.LIBRDKAFKA.partition(key, 6) ? 1 : 0;
+      differ +=
+          InputPartitioner.JAVA.partition(key, 6) != InputPartitioner.LIBRDKAFKA.partition(key, 6)
+              ? 1
+              : 0;
     }
     // Two unrelated hashes agree on about one key in six.
     assertThat(differ).isBetween(400, 560);
@@ -43,7 +48,8 @@ class LibrdkafkaPartitionerTest {
   @Test
   void aKeylessRecordHasNoConsistentPartition() {
     assertThatThrownBy(() -> LibrdkafkaPartitioner.partition(new byte[0], 6))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("random");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("random");
   }
 
   @Test
@@ -52,16 +58,21 @@ class LibrdkafkaPartitionerTest {
     String key = SummarizerBench.keyFor(InputPartitioner.LIBRDKAFKA, 6);
     byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
     assertThat(key).startsWith("bench-meetings-librdkafka");
-    assertThat(InputPartitioner.LIBRDKAFKA.partition(bytes, 6)).isNotEqualTo(InputPartitioner.JAVA.partition(bytes, 6));
-    assertThat(SummarizerBench.keyFor(InputPartitioner.LIBRDKAFKA, 1)).isEqualTo("bench-meetings-librdkafka");
+    assertThat(InputPartitioner.LIBRDKAFKA.partition(bytes, 6))
+        .isNotEqualTo(InputPartitioner.JAVA.partition(bytes, 6));
+    assertThat(SummarizerBench.keyFor(InputPartitioner.LIBRDKAFKA, 1))
+        .isEqualTo("bench-meetings-librdkafka");
   }
 
   @Test
   void theOptionNamesOneOrBoth() {
-    assertThat(InputPartitioner.parse(null)).containsExactly(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
-    assertThat(InputPartitioner.parse("both")).containsExactly(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
+    assertThat(InputPartitioner.parse(null))
+        .containsExactly(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
+    assertThat(InputPartitioner.parse("both"))
+        .containsExactly(InputPartitioner.JAVA, InputPartitioner.LIBRDKAFKA);
     assertThat(InputPartitioner.parse("java")).isEqualTo(List.of(InputPartitioner.JAVA));
-    assertThat(InputPartitioner.parse(" LibRdKafka ")).isEqualTo(List.of(InputPartitioner.LIBRDKAFKA));
+    assertThat(InputPartitioner.parse(" LibRdKafka "))
+        .isEqualTo(List.of(InputPartitioner.LIBRDKAFKA));
     assertThatThrownBy(() -> InputPartitioner.parse("murmur2"))
         .hasMessage("--partitioner must be java, librdkafka or both, was 'murmur2'");
   }

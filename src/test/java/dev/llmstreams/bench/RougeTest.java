@@ -18,14 +18,16 @@ class RougeTest {
 
   @Test
   void shouldTokenizeLowerCasedLettersAndDigitsOnly() {
-    assertThat(Rouge.tokens("It's 2 PM, Dr. Ng! {vocalsound}")).containsExactly("it", "s", "2", "pm", "dr", "ng", "vocalsound");
+    assertThat(Rouge.tokens("It's 2 PM, Dr. Ng! {vocalsound}"))
+        .containsExactly("it", "s", "2", "pm", "dr", "ng", "vocalsound");
   }
 
   @Test
   void shouldCountUnigramAndBigramOverlap() {
     // Unigrams: the x2, cat, on, mat match (5 of 6 each side); "sat" and "was" do not.
     assertScore(Rouge.n(CANDIDATE, REFERENCE, 1), 5.0 / 6, 5.0 / 6, 5.0 / 6);
-    // Bigrams: the-cat, on-the, the-mat match (3 of 5 each side); cat-sat, sat-on / cat-was, was-on do not.
+    // Bigrams: the-cat, on-the, the-mat match (3 of 5 each side); cat-sat, sat-on / cat-was, was-on
+    // do not.
     assertScore(Rouge.n(CANDIDATE, REFERENCE, 2), 0.6, 0.6, 0.6);
   }
 
@@ -39,7 +41,8 @@ class RougeTest {
 
   @Test
   void shouldWeighPrecisionAndRecallApartWhenLengthsDiffer() {
-    // "the cat" against "the cat sat": R1 = 2/3, P1 = 1, F1 = 2 * (2/3) / (5/3) = 0.8; bigrams 1 of 1 against 1 of 2.
+    // "the cat" against "the cat sat": R1 = 2/3, P1 = 1, F1 = 2 * (2/3) / (5/3) = 0.8; bigrams 1 of
+    // 1 against 1 of 2.
     assertScore(Rouge.n("the cat", "the cat sat", 1), 1, 2.0 / 3, 0.8);
     assertScore(Rouge.n("the cat", "the cat sat", 2), 1, 0.5, 2.0 / 3);
     assertScore(Rouge.l("the cat", "the cat sat"), 1, 2.0 / 3, 0.8);
@@ -47,7 +50,8 @@ class RougeTest {
 
   @Test
   void shouldClipRepeatedCandidateWords() {
-    // "the" three times matches the reference's one "the" once: P = 1/3, R = 1/2, F = 2 * (1/6) / (5/6) = 0.4.
+    // "the" three times matches the reference's one "the" once: P = 1/3, R = 1/2, F = 2 * (1/6) /
+    // (5/6) = 0.4.
     assertScore(Rouge.n("the the the", "the cat", 1), 1.0 / 3, 0.5, 0.4);
   }
 

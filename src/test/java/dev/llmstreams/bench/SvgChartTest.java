@@ -17,7 +17,8 @@ class SvgChartTest {
   private static Document parse(String svg) throws Exception {
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
     f.setNamespaceAware(true);
-    return f.newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+    return f.newDocumentBuilder()
+        .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
   }
 
   private static List<Element> elements(Document doc, String name) {
@@ -34,12 +35,26 @@ class SvgChartTest {
   }
 
   private static SvgChart throughput() {
-    return new SvgChart("Gateway throughput", new SvgChart.Axis("concurrency (calls in flight)", SvgChart.Scale.LINEAR),
-        new SvgChart.Axis("throughput (calls/s)", SvgChart.Scale.LINEAR))
-        .add(new SvgChart.Series("measured", List.of(new SvgChart.Point(8, 39.1, "0.98"), new SvgChart.Point(16, 77),
-            new SvgChart.Point(32, 150), new SvgChart.Point(64, 274)), false, true))
-        .add(new SvgChart.Series("ceiling C/L", List.of(new SvgChart.Point(8, 40), new SvgChart.Point(64, 320)), true,
-            false));
+    return new SvgChart(
+            "Gateway throughput",
+            new SvgChart.Axis("concurrency (calls in flight)", SvgChart.Scale.LINEAR),
+            new SvgChart.Axis("throughput (calls/s)", SvgChart.Scale.LINEAR))
+        .add(
+            new SvgChart.Series(
+                "measured",
+                List.of(
+                    new SvgChart.Point(8, 39.1, "0.98"),
+                    new SvgChart.Point(16, 77),
+                    new SvgChart.Point(32, 150),
+                    new SvgChart.Point(64, 274)),
+                false,
+                true))
+        .add(
+            new SvgChart.Series(
+                "ceiling C/L",
+                List.of(new SvgChart.Point(8, 40), new SvgChart.Point(64, 320)),
+                true,
+                false));
   }
 
   @Test
@@ -47,8 +62,14 @@ class SvgChartTest {
     Document doc = parse(throughput().toSvg());
 
     assertThat(doc.getDocumentElement().getLocalName()).isEqualTo("svg");
-    assertThat(texts(doc)).contains("Gateway throughput", "concurrency (calls in flight)", "throughput (calls/s)",
-        "measured", "ceiling C/L", "0.98");
+    assertThat(texts(doc))
+        .contains(
+            "Gateway throughput",
+            "concurrency (calls in flight)",
+            "throughput (calls/s)",
+            "measured",
+            "ceiling C/L",
+            "0.98");
     assertThat(elements(doc, "polyline")).hasSize(2);
     assertThat(elements(doc, "circle")).hasSize(4);
   }
@@ -58,14 +79,18 @@ class SvgChartTest {
     Document doc = parse(throughput().toSvg());
 
     for (Element c : elements(doc, "circle")) {
-      assertThat(Double.parseDouble(c.getAttribute("cx"))).isBetween((double) SvgChart.LEFT, (double) SvgChart.RIGHT);
-      assertThat(Double.parseDouble(c.getAttribute("cy"))).isBetween((double) SvgChart.TOP, (double) SvgChart.BOTTOM);
+      assertThat(Double.parseDouble(c.getAttribute("cx")))
+          .isBetween((double) SvgChart.LEFT, (double) SvgChart.RIGHT);
+      assertThat(Double.parseDouble(c.getAttribute("cy")))
+          .isBetween((double) SvgChart.TOP, (double) SvgChart.BOTTOM);
     }
     for (Element line : elements(doc, "polyline")) {
       for (String xy : line.getAttribute("points").split(" ")) {
         String[] p = xy.split(",");
-        assertThat(Double.parseDouble(p[0])).isBetween((double) SvgChart.LEFT, (double) SvgChart.RIGHT);
-        assertThat(Double.parseDouble(p[1])).isBetween((double) SvgChart.TOP, (double) SvgChart.BOTTOM);
+        assertThat(Double.parseDouble(p[0]))
+            .isBetween((double) SvgChart.LEFT, (double) SvgChart.RIGHT);
+        assertThat(Double.parseDouble(p[1]))
+            .isBetween((double) SvgChart.TOP, (double) SvgChart.BOTTOM);
       }
     }
   }
@@ -78,16 +103,22 @@ class SvgChartTest {
       assertThat(Double.parseDouble(circles.get(i).getAttribute("cx")))
           .isGreaterThan(Double.parseDouble(circles.get(i - 1).getAttribute("cx")));
       assertThat(Double.parseDouble(circles.get(i).getAttribute("cy")))
-          .isLessThan(Double.parseDouble(circles.get(i - 1).getAttribute("cy"))); // SVG's y grows downwards
+          .isLessThan(
+              Double.parseDouble(circles.get(i - 1).getAttribute("cy"))); // SVG's y grows downwards
     }
   }
 
   @Test
   void escapesTextSoMarkupInNamesStaysText() throws Exception {
     String title = "tokens <per> \"ingested\" & 'sent'";
-    SvgChart chart = new SvgChart(title, new SvgChart.Axis("x & y", SvgChart.Scale.LINEAR),
-        new SvgChart.Axis("<y>", SvgChart.Scale.LINEAR))
-        .add(new SvgChart.Series("a</text><script>", List.of(new SvgChart.Point(1, 1)), false, true));
+    SvgChart chart =
+        new SvgChart(
+                title,
+                new SvgChart.Axis("x & y", SvgChart.Scale.LINEAR),
+                new SvgChart.Axis("<y>", SvgChart.Scale.LINEAR))
+            .add(
+                new SvgChart.Series(
+                    "a</text><script>", List.of(new SvgChart.Point(1, 1)), false, true));
 
     Document doc = parse(chart.toSvg());
 
@@ -97,32 +128,57 @@ class SvgChartTest {
 
   @Test
   void logScaleSpacesDecadesEquallyAndSkipsValuesItCannotPlace() throws Exception {
-    SvgChart chart = new SvgChart("log", new SvgChart.Axis("documents", SvgChart.Scale.LINEAR),
-        new SvgChart.Axis("tokens per token", SvgChart.Scale.LOG))
-        .add(new SvgChart.Series("s", List.of(new SvgChart.Point(1, 1), new SvgChart.Point(2, 10),
-            new SvgChart.Point(3, 100), new SvgChart.Point(4, 0), new SvgChart.Point(5, Double.NaN)), false, true))
-        .add(new SvgChart.Reference("each token once", 1));
+    SvgChart chart =
+        new SvgChart(
+                "log",
+                new SvgChart.Axis("documents", SvgChart.Scale.LINEAR),
+                new SvgChart.Axis("tokens per token", SvgChart.Scale.LOG))
+            .add(
+                new SvgChart.Series(
+                    "s",
+                    List.of(
+                        new SvgChart.Point(1, 1),
+                        new SvgChart.Point(2, 10),
+                        new SvgChart.Point(3, 100),
+                        new SvgChart.Point(4, 0),
+                        new SvgChart.Point(5, Double.NaN)),
+                    false,
+                    true))
+            .add(new SvgChart.Reference("each token once", 1));
 
     Document doc = parse(chart.toSvg());
 
-    List<Double> ys = elements(doc, "circle").stream().map(c -> Double.parseDouble(c.getAttribute("cy"))).toList();
+    List<Double> ys =
+        elements(doc, "circle").stream()
+            .map(c -> Double.parseDouble(c.getAttribute("cy")))
+            .toList();
     assertThat(ys).hasSize(3);
     assertThat(ys.get(0) - ys.get(1)).isCloseTo(ys.get(1) - ys.get(2), within(0.2));
-    assertThat(ys.get(0)).isLessThan(SvgChart.BOTTOM); // a value on the lowest decade stays off the frame
-    assertThat(texts(doc)).contains("0.1", "1", "10", "100", "each token once", "tokens per token (log scale)");
+    assertThat(ys.get(0))
+        .isLessThan(SvgChart.BOTTOM); // a value on the lowest decade stays off the frame
+    assertThat(texts(doc))
+        .contains("0.1", "1", "10", "100", "each token once", "tokens per token (log scale)");
   }
 
   @Test
   void theLegendGoesToACornerNoLineCrosses() throws Exception {
-    SvgChart chart = new SvgChart("t", new SvgChart.Axis("x", SvgChart.Scale.LINEAR),
-        new SvgChart.Axis("y", SvgChart.Scale.LINEAR))
-        .add(new SvgChart.Series("flat near the top", List.of(new SvgChart.Point(0, 95), new SvgChart.Point(10, 95)),
-            false, true));
+    SvgChart chart =
+        new SvgChart(
+                "t",
+                new SvgChart.Axis("x", SvgChart.Scale.LINEAR),
+                new SvgChart.Axis("y", SvgChart.Scale.LINEAR))
+            .add(
+                new SvgChart.Series(
+                    "flat near the top",
+                    List.of(new SvgChart.Point(0, 95), new SvgChart.Point(10, 95)),
+                    false,
+                    true));
 
     List<Element> rects = elements(parse(chart.toSvg()), "rect");
     Element legend = rects.get(rects.size() - 1);
 
-    assertThat(Double.parseDouble(legend.getAttribute("y"))).isGreaterThan((SvgChart.TOP + SvgChart.BOTTOM) / 2.0);
+    assertThat(Double.parseDouble(legend.getAttribute("y")))
+        .isGreaterThan((SvgChart.TOP + SvgChart.BOTTOM) / 2.0);
   }
 
   @Test

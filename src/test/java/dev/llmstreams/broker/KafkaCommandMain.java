@@ -1,6 +1,8 @@
 package dev.llmstreams.broker;
 
-/** Test-only entry point to try {@code kafka start|stop|status} before the app's Main registers it. */
+/**
+ * Test-only entry point to try {@code kafka start|stop|status} before the app's Main registers it.
+ */
 public final class KafkaCommandMain {
   private KafkaCommandMain() {}
 

@@ -54,7 +54,8 @@ class LocalBrokerIT {
   @BeforeAll
   void setUp() throws IOException {
     int[] ports = freePorts(2);
-    settings = new LocalBroker.Settings(tmp.resolve("kafka"), "127.0.0.1", ports[0], ports[1], "512m");
+    settings =
+        new LocalBroker.Settings(tmp.resolve("kafka"), "127.0.0.1", ports[0], ports[1], "512m");
     broker = new LocalBroker(settings);
   }
 
@@ -74,7 +75,8 @@ class LocalBrokerIT {
     // Under Failsafe this JVM's class path is one manifest-only booter jar in a temp dir.
     List<String> classpath = LocalBroker.childClasspath();
 
-    assertThat(classpath).noneMatch(entry -> entry.contains("surefirebooter"))
+    assertThat(classpath)
+        .noneMatch(entry -> entry.contains("surefirebooter"))
         .anyMatch(entry -> entry.contains("kafka_2.13-"))
         .anyMatch(entry -> entry.contains("log4j-slf4j2-impl"))
         .allMatch(entry -> Files.exists(Path.of(entry)));
@@ -89,7 +91,8 @@ class LocalBrokerIT {
 
     assertThat(started.outcome()).isEqualTo(LocalBroker.StartResult.Outcome.STARTED);
     assertThat(started.bootstrap()).isEqualTo(settings.bootstrap());
-    System.out.printf("broker started in %d ms (pid %d)%n", started.elapsed().toMillis(), started.pid());
+    System.out.printf(
+        "broker started in %d ms (pid %d)%n", started.elapsed().toMillis(), started.pid());
     LocalBroker.Status status = broker.status();
     assertThat(status.running()).isTrue();
     assertThat(status.pid()).contains(started.pid());
@@ -109,7 +112,9 @@ class LocalBrokerIT {
     assertThat(again.pid()).isEqualTo(pid);
     Cli cli = cli("start");
     assertThat(cli.exitCode).isZero();
-    assertThat(cli.out).startsWith("Kafka broker already running on " + settings.bootstrap() + " (pid " + pid + ")");
+    assertThat(cli.out)
+        .startsWith(
+            "Kafka broker already running on " + settings.bootstrap() + " (pid " + pid + ")");
   }
 
   @Test
@@ -119,11 +124,15 @@ class LocalBrokerIT {
 
     assertThatThrownBy(() -> new LocalBroker(other).start(START_TIMEOUT))
         .isInstanceOf(LocalBroker.BrokerException.class)
-        .hasMessage("port " + settings.port() + " on 127.0.0.1 is already in use by another process;"
-            + " choose another with kafka.port (LLMSTREAMS_KAFKA_PORT)");
+        .hasMessage(
+            "port "
+                + settings.port()
+                + " on 127.0.0.1 is already in use by another process;"
+                + " choose another with kafka.port (LLMSTREAMS_KAFKA_PORT)");
     Cli cli = cli("start", "--home", tmp.resolve("other").toString());
     assertThat(cli.exitCode).isEqualTo(KafkaCommand.EXIT_ERROR);
-    assertThat(cli.err).startsWith("Error: port " + settings.port() + " on 127.0.0.1 is already in use")
+    assertThat(cli.err)
+        .startsWith("Error: port " + settings.port() + " on 127.0.0.1 is already in use")
         .doesNotContain("Exception");
     assertThat(cli.out).isEmpty();
   }
@@ -133,8 +142,13 @@ class LocalBrokerIT {
   void statusCommandReportsTheRunningBroker() {
     Cli cli = cli("status");
     assertThat(cli.exitCode).isZero();
-    assertThat(cli.out).isEqualTo("Kafka broker running on " + settings.bootstrap() + " (pid "
-        + broker.status().pid().orElseThrow() + ")\n");
+    assertThat(cli.out)
+        .isEqualTo(
+            "Kafka broker running on "
+                + settings.bootstrap()
+                + " (pid "
+                + broker.status().pid().orElseThrow()
+                + ")\n");
   }
 
   @Test
@@ -152,7 +166,8 @@ class LocalBrokerIT {
     assertThat(broker.status().running()).isFalse();
     assertThat(broker.status().pid()).isEmpty();
     assertThat(settings.home().resolve("broker.pid")).doesNotExist();
-    assertThat(broker.stop(STOP_TIMEOUT).outcome()).isEqualTo(LocalBroker.StopResult.Outcome.NOT_RUNNING);
+    assertThat(broker.stop(STOP_TIMEOUT).outcome())
+        .isEqualTo(LocalBroker.StopResult.Outcome.NOT_RUNNING);
 
     Cli status = cli("status");
     assertThat(status.exitCode).isEqualTo(KafkaCommand.EXIT_NOT_RUNNING);
@@ -168,8 +183,11 @@ class LocalBrokerIT {
     Cli start = cli("start");
 
     assertThat(start.exitCode).as(start.err).isZero();
-    assertThat(start.out).matches("Kafka broker started on " + settings.bootstrap().replace(".", "\\.")
-        + " \\(pid \\d+, \\d+\\.\\d s\\); data and logs in .*\n");
+    assertThat(start.out)
+        .matches(
+            "Kafka broker started on "
+                + settings.bootstrap().replace(".", "\\.")
+                + " \\(pid \\d+, \\d+\\.\\d s\\); data and logs in .*\n");
     assertThat(broker.status().running()).isTrue();
     // The record written before the restart survived it.
     assertThat(consumeAll()).contains("first");
@@ -185,12 +203,16 @@ class LocalBrokerIT {
   @Order(7)
   void restartsOnNewPortsKeepingItsData() throws Exception {
     int[] ports = freePorts(2);
-    LocalBroker moved = new LocalBroker(new LocalBroker.Settings(settings.home(), "127.0.0.1", ports[0], ports[1],
-        "512m"));
+    LocalBroker moved =
+        new LocalBroker(
+            new LocalBroker.Settings(settings.home(), "127.0.0.1", ports[0], ports[1], "512m"));
     try {
-      assertThat(moved.start(START_TIMEOUT).outcome()).isEqualTo(LocalBroker.StartResult.Outcome.STARTED);
+      assertThat(moved.start(START_TIMEOUT).outcome())
+          .isEqualTo(LocalBroker.StartResult.Outcome.STARTED);
       assertThat(moved.status().bootstrap()).isEqualTo("127.0.0.1:" + ports[0]);
-      try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + ports[0]))) {
+      try (Admin admin =
+          Admin.create(
+              Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + ports[0]))) {
         assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS)).contains(TOPIC);
       }
     } finally {
@@ -203,39 +225,65 @@ class LocalBrokerIT {
   private static final String TOPIC = "broker-it";
 
   private void assertRoundTrip(String value) throws Exception {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap()))) {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap()))) {
       if (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(TOPIC)) {
-        admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        admin
+            .createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1)))
+            .all()
+            .get(30, TimeUnit.SECONDS);
       }
     }
-    try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap(),
-        ProducerConfig.ACKS_CONFIG, "all",
-        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true),
-        new StringSerializer(), new StringSerializer())) {
-      RecordMetadata sent = producer.send(new ProducerRecord<>(TOPIC, "key", value)).get(30, TimeUnit.SECONDS);
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                settings.bootstrap(),
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                true),
+            new StringSerializer(),
+            new StringSerializer())) {
+      RecordMetadata sent =
+          producer.send(new ProducerRecord<>(TOPIC, "key", value)).get(30, TimeUnit.SECONDS);
       assertThat(sent.topic()).isEqualTo(TOPIC);
     }
     assertThat(consumeAll()).endsWith(value);
   }
 
-  /** Every value in the topic, read from the beginning until one poll after the record count settles. */
+  /**
+   * Every value in the topic, read from the beginning until one poll after the record count
+   * settles.
+   */
   private List<String> consumeAll() {
     List<String> values = new ArrayList<>();
-    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap(),
-        ConsumerConfig.GROUP_ID_CONFIG, "broker-it-" + UUID.randomUUID(),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-        new StringDeserializer(), new StringDeserializer())) {
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                settings.bootstrap(),
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "broker-it-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest"),
+            new StringDeserializer(),
+            new StringDeserializer())) {
       consumer.subscribe(Set.of(TOPIC));
-      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
-        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
-          values.add(record.value());
-        }
-        Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(consumer.assignment());
-        return !consumer.assignment().isEmpty() && end.entrySet().stream()
-            .allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
-      });
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, String> record :
+                    consumer.poll(Duration.ofMillis(200))) {
+                  values.add(record.value());
+                }
+                Map<org.apache.kafka.common.TopicPartition, Long> end =
+                    consumer.endOffsets(consumer.assignment());
+                return !consumer.assignment().isEmpty()
+                    && end.entrySet().stream()
+                        .allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+              });
     }
     return values;
   }
@@ -251,8 +299,14 @@ class LocalBrokerIT {
     }
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine commandLine = KafkaCommand.commandLine(new KafkaCommand.Defaults(settings.home(), settings.host(),
-        settings.port(), settings.controllerPort(), "512m"));
+    CommandLine commandLine =
+        KafkaCommand.commandLine(
+            new KafkaCommand.Defaults(
+                settings.home(),
+                settings.host(),
+                settings.port(),
+                settings.controllerPort(),
+                "512m"));
     commandLine.setOut(new PrintWriter(out, true));
     commandLine.setErr(new PrintWriter(err, true));
     int exit = commandLine.execute(all.toArray(String[]::new));

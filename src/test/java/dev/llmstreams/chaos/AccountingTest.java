@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class AccountingTest {
   @Test
   void anInputWithNoOutputIsLostUnlessADeadLetterNamesIt() {
-    Accounting.Count c = Accounting.count(List.of("g1", "g2", "g3", "g4"), Map.of("g1", 1, "g3", 1), Set.of("g4"));
+    Accounting.Count c =
+        Accounting.count(List.of("g1", "g2", "g3", "g4"), Map.of("g1", 1, "g3", 1), Set.of("g4"));
 
     assertThat(c.lost()).containsExactly("g2");
     assertThat(c.deadLettered()).isEqualTo(1);
@@ -21,7 +22,8 @@ class AccountingTest {
 
   @Test
   void anInputWithTwoCommittedOutputsIsDuplicatedAndItsOutputsCountTwice() {
-    Accounting.Count c = Accounting.count(List.of("c1", "c2"), Map.of("c1", 2, "c2", 1, "other-run", 5), Set.of());
+    Accounting.Count c =
+        Accounting.count(List.of("c1", "c2"), Map.of("c1", 2, "c2", 1, "other-run", 5), Set.of());
 
     assertThat(c.duplicated()).containsExactly("c1");
     assertThat(c.outputs()).isEqualTo(3); // another run's ids are not counted
@@ -39,10 +41,17 @@ class AccountingTest {
 
   @Test
   void aDocumentCountsOnceInItsSynthesisAndAgainForEachExtraCopyOfAChunkRequest() {
-    Map<String, Integer> out = Accounting.documentOutputs(List.of("d1", "d2", "d3", "d4"), Set.of("d1", "d2", "d4"),
-        Map.of("d1", Map.of("k/d1/0", 1, "k/d1/1", 1),
-            "d2", Map.of("k/d2/0", 1, "k/d2/1", 2),
-            "d3", Map.of("k/d3/0", 1)));
+    Map<String, Integer> out =
+        Accounting.documentOutputs(
+            List.of("d1", "d2", "d3", "d4"),
+            Set.of("d1", "d2", "d4"),
+            Map.of(
+                "d1",
+                Map.of("k/d1/0", 1, "k/d1/1", 1),
+                "d2",
+                Map.of("k/d2/0", 1, "k/d2/1", 2),
+                "d3",
+                Map.of("k/d3/0", 1)));
 
     assertThat(out).containsOnly(Map.entry("d1", 1), Map.entry("d2", 2), Map.entry("d4", 1));
     Accounting.Count c = Accounting.count(List.of("d1", "d2", "d3", "d4"), out, Set.of());
@@ -56,18 +65,25 @@ class AccountingTest {
     Accounting.SourceOffset b = new Accounting.SourceOffset("goals", 1, 7);
     Accounting.SourceOffset c = new Accounting.SourceOffset("documents", 0, 7);
 
-    assertThat(Accounting.poisonMissing(List.of(a, b, c), Set.of(a, new Accounting.SourceOffset("goals", 1, 8))))
+    assertThat(
+            Accounting.poisonMissing(
+                List.of(a, b, c), Set.of(a, new Accounting.SourceOffset("goals", 1, 8))))
         .containsExactly(c, b);
   }
 
   @Test
   void aToolCallRanTwiceWhenItHasTwoDifferentResultsOrTwoPublications() {
-    Map<String, Map<String, Integer>> results = Map.of(
-        "g1/0/0", Map.of("{\"worker\":\"a/1\"}", 1),
-        "g2/0/0", Map.of("{\"worker\":\"a/1\"}", 2), // the worker's stored answer to a resent call: ran once
-        "g3/0/0", Map.of("{\"worker\":\"a/1\"}", 1, "{\"worker\":\"b/2\"}", 1));
+    Map<String, Map<String, Integer>> results =
+        Map.of(
+            "g1/0/0", Map.of("{\"worker\":\"a/1\"}", 1),
+            "g2/0/0",
+                Map.of(
+                    "{\"worker\":\"a/1\"}",
+                    2), // the worker's stored answer to a resent call: ran once
+            "g3/0/0", Map.of("{\"worker\":\"a/1\"}", 1, "{\"worker\":\"b/2\"}", 1));
 
-    assertThat(Accounting.toolCallsRepeated(results, Map.of("g4", 2, "g5", 1))).containsExactly("g3/0/0", "g4");
+    assertThat(Accounting.toolCallsRepeated(results, Map.of("g4", 2, "g5", 1)))
+        .containsExactly("g3/0/0", "g4");
     assertThat(Accounting.toolResultsRepeated(results)).containsExactly("g2/0/0", "g3/0/0");
   }
 }

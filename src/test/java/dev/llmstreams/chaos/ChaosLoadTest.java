@@ -12,11 +12,14 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class ChaosLoadTest {
-  private static final List<LabeledText> QUESTIONS = List.of(new LabeledText("where is my card", "card_arrival"),
-      new LabeledText("my top-up failed", "top_up_failed"));
+  private static final List<LabeledText> QUESTIONS =
+      List.of(
+          new LabeledText("where is my card", "card_arrival"),
+          new LabeledText("my top-up failed", "top_up_failed"));
 
   private static ChaosLoad load(int goals, int documents, int requests) {
-    return new ChaosLoad("run1", goals, documents, requests, QUESTIONS, 3, Instant.parse("2026-11-28T10:00:00Z"));
+    return new ChaosLoad(
+        "run1", goals, documents, requests, QUESTIONS, 3, Instant.parse("2026-11-28T10:00:00Z"));
   }
 
   @Test
@@ -29,7 +32,8 @@ class ChaosLoadTest {
     assertThat(load.goalTools.subList(0, 5)).containsExactlyElementsOf(ChaosLoad.TOOLS);
     // At most DOCS_PER_KEY documents per key, so a synthesis can list every one of them.
     assertThat(load.documentKeys).hasSize(3);
-    assertThat(load.keyOfDocument.values().stream().filter(load.documentKeys.get(0)::equals).count())
+    assertThat(
+            load.keyOfDocument.values().stream().filter(load.documentKeys.get(0)::equals).count())
         .isLessThanOrEqualTo(ChaosLoad.DOCS_PER_KEY);
   }
 
@@ -37,8 +41,11 @@ class ChaosLoadTest {
   void theToolScriptAimsEachGoalsCallFromTheGoalIdInItsText() throws Exception {
     ChaosLoad load = load(5, 10, 0);
     String goal = load.goals.get(1).goal();
-    JsonNode messages = Json.tree("[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":"
-        + Json.writer().writeValueAsString(goal) + "}]");
+    JsonNode messages =
+        Json.tree(
+            "[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":"
+                + Json.writer().writeValueAsString(goal)
+                + "}]");
 
     assertThat(ChaosLoad.goalIdIn(messages)).isEqualTo("run1-g-000001");
     try (FetchCounter fetches = new FetchCounter()) {
@@ -47,7 +54,8 @@ class ChaosLoadTest {
       JsonNode publish = load.toolArguments("publish", messages, fetches, "out");
       assertThat(publish.path("topic").asText()).isEqualTo("out");
       assertThat(publish.path("record").path("goalId").asText()).isEqualTo("run1-g-000001");
-      assertThat(load.documentKeys).contains(load.toolArguments("synthesis", messages, fetches, "out").path("key").asText());
+      assertThat(load.documentKeys)
+          .contains(load.toolArguments("synthesis", messages, fetches, "out").path("key").asText());
       assertThat(load.toolArguments("calculator", messages, fetches, "out")).isNull();
     }
   }

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class StoreSizesTest {
   @Test
   void entriesAreSummedPerStoreOverTasksAndInstances() {
-    String a = """
+    String a =
+        """
         # HELP llmstreams_store_entries Entries in a state store
         # TYPE llmstreams_store_entries gauge
         llmstreams_store_entries{store="controller-goal-log",task="0_1",} 3.0
@@ -19,7 +20,8 @@ class StoreSizesTest {
         """;
     String b = "llmstreams_store_entries{store=\"controller-goal-log\"} 4.0\n";
 
-    assertThat(StoreSizes.parse(a)).containsOnly(Map.entry("controller-goal-log", 5.0), Map.entry("gateway-pending", 7.0));
+    assertThat(StoreSizes.parse(a))
+        .containsOnly(Map.entry("controller-goal-log", 5.0), Map.entry("gateway-pending", 7.0));
 
     StoreSizes sizes = new StoreSizes();
     sizes.add(3.0, List.of(StoreSizes.parse(a), StoreSizes.parse(b)));

@@ -37,10 +37,12 @@ class AppConfigTest {
 
   @Test
   void shouldLetKafkaBootstrapNameAnExistingCluster() {
-    AppConfig config = AppConfig.load(null, Map.of("KAFKA_BOOTSTRAP", "broker-1:9092,broker-2:9092"), Map.of());
+    AppConfig config =
+        AppConfig.load(null, Map.of("KAFKA_BOOTSTRAP", "broker-1:9092,broker-2:9092"), Map.of());
     assertThat(config.bootstrapServers()).isEqualTo("broker-1:9092,broker-2:9092");
     assertThat(config.usesExternalCluster()).isTrue();
-    assertThat(config.clientProperties()).containsEntry("bootstrap.servers", "broker-1:9092,broker-2:9092");
+    assertThat(config.clientProperties())
+        .containsEntry("bootstrap.servers", "broker-1:9092,broker-2:9092");
   }
 
   @Test
@@ -58,26 +60,39 @@ class AppConfigTest {
 
   @Test
   void shouldRefuseABadValueNamingTheKey() {
-    assertThatThrownBy(() -> AppConfig.load(null, Map.of("LLMSTREAMS_HTTP_PORT", "eighty"), Map.of()))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("http.port").hasMessageContaining("eighty");
+    assertThatThrownBy(
+            () -> AppConfig.load(null, Map.of("LLMSTREAMS_HTTP_PORT", "eighty"), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("http.port")
+        .hasMessageContaining("eighty");
     assertThatThrownBy(() -> AppConfig.of(Map.of("kafka.port", "70000")))
         .hasMessageContaining("kafka.port");
     assertThatThrownBy(() -> AppConfig.of(Map.of("processing.guarantee", "maybe_once")))
         .hasMessageContaining("processing.guarantee");
     assertThatThrownBy(() -> AppConfig.of(Map.of("patterns", "controller,teleporter")))
-        .hasMessageContaining("patterns").hasMessageContaining("teleporter");
-    assertThatThrownBy(() -> AppConfig.of(Map.of("summarizer.chunk.tokens", "100", "summarizer.chunk.overlap.tokens", "60")))
+        .hasMessageContaining("patterns")
+        .hasMessageContaining("teleporter");
+    assertThatThrownBy(
+            () ->
+                AppConfig.of(
+                    Map.of(
+                        "summarizer.chunk.tokens", "100", "summarizer.chunk.overlap.tokens", "60")))
         .hasMessageContaining("summarizer.chunk.overlap.tokens");
   }
 
   @Test
   void shouldPassClientSecuritySettingsThroughAndNeverShowSecrets() {
-    AppConfig config = AppConfig.load(null, Map.of(
-        "LLMSTREAMS_KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_SSL",
-        "LLMSTREAMS_KAFKA_CLIENT_SASL_MECHANISM", "PLAIN",
-        "LLMSTREAMS_KAFKA_CLIENT_SASL_JAAS_CONFIG",
-        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2\";"),
-        Map.of());
+    AppConfig config =
+        AppConfig.load(
+            null,
+            Map.of(
+                "LLMSTREAMS_KAFKA_CLIENT_SECURITY_PROTOCOL",
+                "SASL_SSL",
+                "LLMSTREAMS_KAFKA_CLIENT_SASL_MECHANISM",
+                "PLAIN",
+                "LLMSTREAMS_KAFKA_CLIENT_SASL_JAAS_CONFIG",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2\";"),
+            Map.of());
     assertThat(config.clientProperties())
         .containsEntry("security.protocol", "SASL_SSL")
         .containsEntry("sasl.mechanism", "PLAIN")

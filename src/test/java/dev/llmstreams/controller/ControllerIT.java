@@ -56,10 +56,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The controller end to end on a real broker with the gateway, the built-in tool workers and a scripted
- * OpenAI-compatible server on loopback. The script is a function of the conversation it is sent, so it answers the
- * same way after a restart: turn 1 asks for calculator with a wrong argument name (refused, fed back), turn 2 asks
- * for two calculations at once, turn 3 asks to publish (held for approval), turn 4 answers.
+ * The controller end to end on a real broker with the gateway, the built-in tool workers and a
+ * scripted OpenAI-compatible server on loopback. The script is a function of the conversation it is
+ * sent, so it answers the same way after a restart: turn 1 asks for calculator with a wrong
+ * argument name (refused, fed back), turn 2 asks for two calculations at once, turn 3 asks to
+ * publish (held for approval), turn 4 answers.
  */
 @WithKafka
 class ControllerIT {
@@ -85,15 +86,26 @@ class ControllerIT {
     catalog = deployment.catalog();
     newsTopic = deployment.prefix() + "team-news";
     server = ScriptedLlmServer.start();
-    server.setDefault(request -> ScriptedLlmServer.Reply.json(script(request.json(), newsTopic))
-        .withDelay(Duration.ofMillis(50)));
+    server.setDefault(
+        request ->
+            ScriptedLlmServer.Reply.json(script(request.json(), newsTopic))
+                .withDelay(Duration.ofMillis(50)));
     kafka.admin().createTopics(List.of(new NewTopic(newsTopic, 1, (short) 1))).all().get();
-    settings = deployment.with(Map.of(
-        AppConfig.LLM_ROUTE_DEFAULT, "openai",
-        AppConfig.provider("openai", "base.url"), server.openAiBaseUrl().toString(),
-        AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret",
-        AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS, newsTopic,
-        AppConfig.CONTROLLER_TICK_MS, "100")).settings();
+    settings =
+        deployment
+            .with(
+                Map.of(
+                    AppConfig.LLM_ROUTE_DEFAULT,
+                    "openai",
+                    AppConfig.provider("openai", "base.url"),
+                    server.openAiBaseUrl().toString(),
+                    AppConfig.provider("openai", "api.key"),
+                    "sk-test-not-a-secret",
+                    AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS,
+                    newsTopic,
+                    AppConfig.CONTROLLER_TICK_MS,
+                    "100"))
+            .settings();
     watcher = new Watcher();
   }
 
@@ -105,7 +117,9 @@ class ControllerIT {
     server.close();
   }
 
-  /** The scripted LLM: what it answers depends only on how many turns the conversation already has. */
+  /**
+   * The scripted LLM: what it answers depends only on how many turns the conversation already has.
+   */
   static JsonNode script(JsonNode request, String newsTopic) {
     JsonNode messages = request.path("messages");
     int turns = 0;
@@ -114,35 +128,61 @@ class ControllerIT {
       if ("assistant".equals(m.path("role").asText())) {
         turns++;
       }
-      if ("user".equals(m.path("role").asText()) && m.path("content").asText().startsWith("Goal ")) {
+      if ("user".equals(m.path("role").asText())
+          && m.path("content").asText().startsWith("Goal ")) {
         goalId = m.path("content").asText().split("[ :]")[1];
       }
     }
     return switch (turns) {
-      case 0 -> ScriptedLlmServer.openAiToolCalls(
-          new ToolCallRequest("call_a", "calculator", Json.tree("{\"expr\":\"12*7\"}")));
-      case 1 -> ScriptedLlmServer.openAiToolCalls(
-          new ToolCallRequest("call_b", "calculator", Json.tree("{\"expression\":\"12*7\"}")),
-          new ToolCallRequest("call_c", "calculator", Json.tree("{\"expression\":\"100/8\"}")));
-      case 2 -> ScriptedLlmServer.openAiToolCalls(new ToolCallRequest("call_d", "publish", Json.tree(
-          "{\"topic\":\"" + newsTopic + "\",\"key\":\"" + goalId + "\",\"record\":{\"goal\":\"" + goalId
-              + "\",\"total\":\"84\"}}")));
+      case 0 ->
+          ScriptedLlmServer.openAiToolCalls(
+              new ToolCallRequest("call_a", "calculator", Json.tree("{\"expr\":\"12*7\"}")));
+      case 1 ->
+          ScriptedLlmServer.openAiToolCalls(
+              new ToolCallRequest("call_b", "calculator", Json.tree("{\"expression\":\"12*7\"}")),
+              new ToolCallRequest("call_c", "calculator", Json.tree("{\"expression\":\"100/8\"}")));
+      case 2 ->
+          ScriptedLlmServer.openAiToolCalls(
+              new ToolCallRequest(
+                  "call_d",
+                  "publish",
+                  Json.tree(
+                      "{\"topic\":\""
+                          + newsTopic
+                          + "\",\"key\":\""
+                          + goalId
+                          + "\",\"record\":{\"goal\":\""
+                          + goalId
+                          + "\",\"total\":\"84\"}}")));
       default -> ScriptedLlmServer.openAiText(ANSWER);
     };
   }
 
   private Goal goal(String id) {
-    return new Goal(id, "Goal " + id + ": compute 12*7 and 100/8, then tell the team the first result.",
-        List.of("calculator", "publish"), null, null, null, Map.of(), null);
+    return new Goal(
+        id,
+        "Goal " + id + ": compute 12*7 and 100/8, then tell the team the first result.",
+        List.of("calculator", "publish"),
+        null,
+        null,
+        null,
+        Map.of(),
+        null);
   }
 
   private void produceGoals(List<String> ids) throws Exception {
     String topic = catalog.spec(TopicRole.GOALS).name();
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
-        new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
       for (String id : ids) {
-        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8),
-            GOALS.serializer().serialize(topic, goal(id)))).get();
+        producer
+            .send(
+                new ProducerRecord<>(
+                    topic,
+                    id.getBytes(StandardCharsets.UTF_8),
+                    GOALS.serializer().serialize(topic, goal(id))))
+            .get();
       }
     }
   }
@@ -155,10 +195,16 @@ class ControllerIT {
       await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
       // A poison goal first: it must land in dead-letters and not stop the goal after it.
       String goalsTopic = catalog.spec(TopicRole.GOALS).name();
-      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
-          new ByteArraySerializer())) {
-        producer.send(new ProducerRecord<>(goalsTopic, "g-bad".getBytes(StandardCharsets.UTF_8),
-            "{\"goalId\":\"g-bad\",\"goal\":".getBytes(StandardCharsets.UTF_8))).get();
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(
+              kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        producer
+            .send(
+                new ProducerRecord<>(
+                    goalsTopic,
+                    "g-bad".getBytes(StandardCharsets.UTF_8),
+                    "{\"goalId\":\"g-bad\",\"goal\":".getBytes(StandardCharsets.UTF_8)))
+            .get();
       }
       produceGoals(List.of("g1"));
 
@@ -171,32 +217,61 @@ class ControllerIT {
       assertThat(result.usage().inputTokens()).isEqualTo(4L * ScriptedLlmServer.INPUT_TOKENS);
       assertThat(result.provenance().models()).containsExactly("openai/" + ScriptedLlmServer.MODEL);
 
-      // goal-results and goal-events are committed together, but the watcher may read one topic before the other
-      await().atMost(Duration.ofSeconds(30)).until(() -> watcher.events.stream()
-          .anyMatch(e -> e.goalId().equals("g1") && e.type() == GoalEventType.FINISHED));
+      // goal-results and goal-events are committed together, but the watcher may read one topic
+      // before the other
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  watcher.events.stream()
+                      .anyMatch(
+                          e -> e.goalId().equals("g1") && e.type() == GoalEventType.FINISHED));
       List<GoalEvent> trail = watcher.events.stream().filter(e -> e.goalId().equals("g1")).toList();
-      assertThat(trail).extracting(GoalEvent::type).containsSubsequence(
-          GoalEventType.GOAL_RECEIVED, GoalEventType.LLM_REQUESTED, GoalEventType.GUARD_TRIPPED,
-          GoalEventType.REPAIR_REQUESTED, GoalEventType.LLM_REQUESTED, GoalEventType.TOOL_CALLED,
-          GoalEventType.TOOL_CALLED, GoalEventType.TOOL_RESULT, GoalEventType.TOOL_RESULT,
-          GoalEventType.APPROVAL_REQUESTED, GoalEventType.APPROVAL_RECEIVED, GoalEventType.TOOL_CALLED,
-          GoalEventType.TOOL_RESULT, GoalEventType.LLM_REPLIED, GoalEventType.FINISHED);
-      assertThat(trail.stream().filter(e -> e.type() == GoalEventType.TOOL_CALLED && e.step() == 2)).hasSize(2);
+      assertThat(trail)
+          .extracting(GoalEvent::type)
+          .containsSubsequence(
+              GoalEventType.GOAL_RECEIVED,
+              GoalEventType.LLM_REQUESTED,
+              GoalEventType.GUARD_TRIPPED,
+              GoalEventType.REPAIR_REQUESTED,
+              GoalEventType.LLM_REQUESTED,
+              GoalEventType.TOOL_CALLED,
+              GoalEventType.TOOL_CALLED,
+              GoalEventType.TOOL_RESULT,
+              GoalEventType.TOOL_RESULT,
+              GoalEventType.APPROVAL_REQUESTED,
+              GoalEventType.APPROVAL_RECEIVED,
+              GoalEventType.TOOL_CALLED,
+              GoalEventType.TOOL_RESULT,
+              GoalEventType.LLM_REPLIED,
+              GoalEventType.FINISHED);
+      assertThat(trail.stream().filter(e -> e.type() == GoalEventType.TOOL_CALLED && e.step() == 2))
+          .hasSize(2);
 
       // What the LLM was shown: the refusal at turn 2, both results at turn 3.
-      List<JsonNode> bodies = server.requests().stream().map(ScriptedLlmServer.RecordedRequest::json).toList();
+      List<JsonNode> bodies =
+          server.requests().stream().map(ScriptedLlmServer.RecordedRequest::json).toList();
       assertThat(bodies).hasSize(4);
-      assertThat(bodies.get(1).path("messages").toString()).contains("not run").contains("expression");
+      assertThat(bodies.get(1).path("messages").toString())
+          .contains("not run")
+          .contains("expression");
       assertThat(bodies.get(2).path("messages").toString()).contains("84").contains("12.5");
-      assertThat(bodies.get(0).path("tools")).extracting(t -> t.path("function").path("name").asText())
+      assertThat(bodies.get(0).path("tools"))
+          .extracting(t -> t.path("function").path("name").asText())
           .containsExactlyInAnyOrder("calculator", "publish");
 
       assertThat(watcher.news).containsExactly("g1={\"goal\":\"g1\",\"total\":\"84\"}");
-      assertThat(watcher.deadLetters).anySatisfy(d -> assertThat(d).contains(goalsTopic).contains("malformed JSON"));
+      assertThat(watcher.deadLetters)
+          .anySatisfy(d -> assertThat(d).contains(goalsTopic).contains("malformed JSON"));
 
-      HttpResponse<String> view = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + app.httpPort() + "/goals/g1")).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> view =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + app.httpPort() + "/goals/g1"))
+                      .GET()
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertThat(view.statusCode()).isEqualTo(200);
       assertThat(Json.tree(view.body()).path("status").asText()).isEqualTo("succeeded");
       assertThat(app.health().ready()).isTrue();
@@ -224,52 +299,90 @@ class ControllerIT {
     int resultsAtKill = watcher.results.size();
     Process second = startChild(config, "second");
     try {
-      await().atMost(Duration.ofSeconds(180)).until(() -> watcher.results.stream().map(GoalResult::goalId)
-          .collect(Collectors.toSet()).size() >= n);
+      await()
+          .atMost(Duration.ofSeconds(180))
+          .until(
+              () ->
+                  watcher.results.stream()
+                          .map(GoalResult::goalId)
+                          .collect(Collectors.toSet())
+                          .size()
+                      >= n);
       // a little longer, so that a late duplicate would be seen
       await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
     } finally {
       second.destroy();
       second.waitFor();
     }
-    System.out.printf("controller hard kill: %d of %d goals finished before the kill; %d LLM calls in all%n",
+    System.out.printf(
+        "controller hard kill: %d of %d goals finished before the kill; %d LLM calls in all%n",
         resultsAtKill, n, server.callCount());
     assertThat(watcher.results).hasSize(n);
-    assertThat(watcher.results).extracting(GoalResult::goalId).containsExactlyInAnyOrderElementsOf(ids);
-    assertThat(watcher.results).allSatisfy(r -> {
-      assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
-      assertThat(r.answer()).isEqualTo(ANSWER);
-    });
+    assertThat(watcher.results)
+        .extracting(GoalResult::goalId)
+        .containsExactlyInAnyOrderElementsOf(ids);
+    assertThat(watcher.results)
+        .allSatisfy(
+            r -> {
+              assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
+              assertThat(r.answer()).isEqualTo(ANSWER);
+            });
     // The side effect of the publish tool: exactly once per goal, whatever was replayed.
     assertThat(watcher.news).hasSize(n);
     assertThat(watcher.news.stream().map(s -> s.split("=")[0]).collect(Collectors.toSet()))
         .containsExactlyInAnyOrderElementsOf(ids);
-    // Every call has one outcome: a repeated result (a retry answered from the worker's store) is the same result.
+    // Every call has one outcome: a repeated result (a retry answered from the worker's store) is
+    // the same result.
     Map<String, Set<String>> outcomes = new HashMap<>();
-    watcher.toolResults.forEach(r -> outcomes.computeIfAbsent(r.callId(), k -> new java.util.HashSet<>())
-        .add(r.ok() + " " + r.result() + " " + r.error()));
+    watcher.toolResults.forEach(
+        r ->
+            outcomes
+                .computeIfAbsent(r.callId(), k -> new java.util.HashSet<>())
+                .add(r.ok() + " " + r.result() + " " + r.error()));
     assertThat(outcomes).hasSize(n * 3);
     assertThat(outcomes.values()).allSatisfy(o -> assertThat(o).hasSize(1));
   }
 
   /**
-   * goals and approvals created outside {@code topics apply}, with 2 and 1 partitions against the 6 of tool-results
-   * and controller.llm-replies: the goal logs stay in 6 partitions, and goals and approvals not on their key's
-   * partition of those 6 are re-routed to it, so every goal still gets its tool results, its approval and its answer.
+   * goals and approvals created outside {@code topics apply}, with 2 and 1 partitions against the 6
+   * of tool-results and controller.llm-replies: the goal logs stay in 6 partitions, and goals and
+   * approvals not on their key's partition of those 6 are re-routed to it, so every goal still gets
+   * its tool results, its approval and its answer.
    */
   @Test
   void shouldFinishEveryGoalWhenItsInputTopicsHaveFewerPartitions() throws Exception {
     String goalsTopic = catalog.spec(TopicRole.GOALS).name();
     String approvalsTopic = catalog.spec(TopicRole.APPROVALS).name();
     kafka.admin().deleteTopics(List.of(goalsTopic, approvalsTopic)).all().get();
-    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
-      kafka.admin().createTopics(List.of(new NewTopic(goalsTopic, 2, (short) 1),
-          new NewTopic(approvalsTopic, 1, (short) 1))).all().get();
-      return true;
-    });
-    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> kafka.admin()
-        .describeTopics(List.of(goalsTopic, approvalsTopic)).allTopicNames().get().get(goalsTopic).partitions()
-        .size() == 2);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(
+            () -> {
+              kafka
+                  .admin()
+                  .createTopics(
+                      List.of(
+                          new NewTopic(goalsTopic, 2, (short) 1),
+                          new NewTopic(approvalsTopic, 1, (short) 1)))
+                  .all()
+                  .get();
+              return true;
+            });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(
+            () ->
+                kafka
+                        .admin()
+                        .describeTopics(List.of(goalsTopic, approvalsTopic))
+                        .allTopicNames()
+                        .get()
+                        .get(goalsTopic)
+                        .partitions()
+                        .size()
+                    == 2);
     List<String> ids = List.of("f1", "f2", "f3", "f4", "f5", "f6");
     try (Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
@@ -277,22 +390,39 @@ class ControllerIT {
       await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
       produceGoals(ids);
       await().atMost(Duration.ofSeconds(120)).until(() -> watcher.results.size() >= ids.size());
-      assertThat(watcher.results).extracting(GoalResult::goalId).containsExactlyInAnyOrderElementsOf(ids);
-      assertThat(watcher.results).allSatisfy(r -> {
-        assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
-        assertThat(r.answer()).isEqualTo(ANSWER);
-      });
+      assertThat(watcher.results)
+          .extracting(GoalResult::goalId)
+          .containsExactlyInAnyOrderElementsOf(ids);
+      assertThat(watcher.results)
+          .allSatisfy(
+              r -> {
+                assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
+                assertThat(r.answer()).isEqualTo(ANSWER);
+              });
       assertThat(watcher.news).hasSize(ids.size());
-      java.util.function.Function<String, Double> rerouted = topic -> observability.registry()
-          .get("llmstreams.records.rerouted").tags("pattern", "controller", "topic", topic).counter().count();
+      java.util.function.Function<String, Double> rerouted =
+          topic ->
+              observability
+                  .registry()
+                  .get("llmstreams.records.rerouted")
+                  .tags("pattern", "controller", "topic", topic)
+                  .counter()
+                  .count();
       assertThat(rerouted.apply(goalsTopic))
-          .isEqualTo((double) ids.stream().filter(id -> partitionOf(id, 2) != partitionOf(id, 6)).count());
-      // The watcher's approvals all land on partition 0 of 1; the goal log of each is on partitionOf(id, 6).
+          .isEqualTo(
+              (double) ids.stream().filter(id -> partitionOf(id, 2) != partitionOf(id, 6)).count());
+      // The watcher's approvals all land on partition 0 of 1; the goal log of each is on
+      // partitionOf(id, 6).
       assertThat(rerouted.apply(approvalsTopic))
           .isEqualTo((double) ids.stream().filter(id -> partitionOf(id, 6) != 0).count());
-      HttpResponse<String> view = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + app.httpPort() + "/goals/f1")).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> view =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + app.httpPort() + "/goals/f1"))
+                      .GET()
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertThat(view.statusCode()).isEqualTo(200);
       assertThat(Json.tree(view.body()).path("status").asText()).isEqualTo("succeeded");
     }
@@ -303,13 +433,20 @@ class ControllerIT {
   }
 
   private Process startChild(Path config, String name) throws Exception {
-    return ChildJvm.start(dir, name, "dev.llmstreams.app.Main", "run", "--patterns", "gateway,controller,tools",
-        "--config", config.toString());
+    return ChildJvm.start(
+        dir,
+        name,
+        "dev.llmstreams.app.Main",
+        "run",
+        "--patterns",
+        "gateway,controller,tools",
+        "--config",
+        config.toString());
   }
 
   /**
-   * Reads the outputs a user would see (read_committed) into lists, and approves each held call once, as a person
-   * watching goal-events would.
+   * Reads the outputs a user would see (read_committed) into lists, and approves each held call
+   * once, as a person watching goal-events would.
    */
   private final class Watcher implements AutoCloseable {
     final List<GoalEvent> events = new CopyOnWriteArrayList<>();
@@ -324,11 +461,21 @@ class ControllerIT {
     private final KafkaProducer<byte[], byte[]> producer;
 
     Watcher() {
-      consumer = new KafkaConsumer<>(kafka.consumerProps(KafkaCluster.uniqueName("watch")), new ByteArrayDeserializer(),
-          new ByteArrayDeserializer());
-      producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer());
-      consumer.subscribe(List.of(name(TopicRole.GOAL_EVENTS), name(TopicRole.GOAL_RESULTS), name(TopicRole.TOOL_RESULTS),
-          name(TopicRole.DEAD_LETTERS), newsTopic));
+      consumer =
+          new KafkaConsumer<>(
+              kafka.consumerProps(KafkaCluster.uniqueName("watch")),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer());
+      producer =
+          new KafkaProducer<>(
+              kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer());
+      consumer.subscribe(
+          List.of(
+              name(TopicRole.GOAL_EVENTS),
+              name(TopicRole.GOAL_RESULTS),
+              name(TopicRole.TOOL_RESULTS),
+              name(TopicRole.DEAD_LETTERS),
+              newsTopic));
       thread = new Thread(this::loop, "controller-it-watcher");
       thread.setDaemon(true);
       thread.start();
@@ -347,21 +494,38 @@ class ControllerIT {
             events.add(e);
             if (e.type() == GoalEventType.APPROVAL_REQUESTED && approved.add(e.causationId())) {
               String approvals = name(TopicRole.APPROVALS);
-              producer.send(new ProducerRecord<>(approvals, e.goalId().getBytes(StandardCharsets.UTF_8),
-                  APPROVALS.serializer().serialize(approvals, new Approval(e.goalId(), e.causationId(),
-                      Approval.Decision.APPROVE, "the numbers are right", "it-approver", null))));
+              producer.send(
+                  new ProducerRecord<>(
+                      approvals,
+                      e.goalId().getBytes(StandardCharsets.UTF_8),
+                      APPROVALS
+                          .serializer()
+                          .serialize(
+                              approvals,
+                              new Approval(
+                                  e.goalId(),
+                                  e.causationId(),
+                                  Approval.Decision.APPROVE,
+                                  "the numbers are right",
+                                  "it-approver",
+                                  null))));
             }
           } else if (topic.equals(name(TopicRole.GOAL_RESULTS))) {
             results.add(RESULTS.deserializer().deserialize(topic, r.value()));
           } else if (topic.equals(name(TopicRole.TOOL_RESULTS))) {
             toolResults.add(TOOL_RESULTS.deserializer().deserialize(topic, r.value()));
           } else if (topic.equals(newsTopic)) {
-            news.add(new String(r.key(), StandardCharsets.UTF_8) + "=" + new String(r.value(), StandardCharsets.UTF_8));
+            news.add(
+                new String(r.key(), StandardCharsets.UTF_8)
+                    + "="
+                    + new String(r.value(), StandardCharsets.UTF_8));
           } else {
             var h = r.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE);
             var source = r.headers().lastHeader(DeadLetters.SOURCE_TOPIC);
-            deadLetters.add((source == null ? "?" : new String(source.value(), StandardCharsets.UTF_8)) + ": "
-                + (h == null ? "?" : new String(h.value(), StandardCharsets.UTF_8)));
+            deadLetters.add(
+                (source == null ? "?" : new String(source.value(), StandardCharsets.UTF_8))
+                    + ": "
+                    + (h == null ? "?" : new String(h.value(), StandardCharsets.UTF_8)));
           }
         }
         producer.flush();
@@ -373,7 +537,8 @@ class ControllerIT {
       try {
         running.set(false);
         thread.join(5_000);
-        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+        consumer.close(
+            org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
         producer.close(Duration.ofSeconds(2));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt(); // closing stays short; the caller sees the interrupt

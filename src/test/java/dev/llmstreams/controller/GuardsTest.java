@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class GuardsTest {
   private static final long NOW = Instant.parse("2026-11-28T08:00:00Z").toEpochMilli();
-  private final Guards guards = new Guards(new Guards.Settings(10, 10_000, 0.5, 60_000, 2), ToolRegistry.load(""));
+  private final Guards guards =
+      new Guards(new Guards.Settings(10, 10_000, 0.5, 60_000, 2), ToolRegistry.load(""));
 
   private static Goal goal(List<String> tools, Integer maxSteps, Budget budget, Instant deadline) {
     return new Goal("g", "x", tools, maxSteps, budget, deadline, Map.of(), null);
@@ -26,7 +27,8 @@ class GuardsTest {
   void shouldUseTheOperatorsLimitsWhenTheGoalNamesNone() {
     Guards.Limits l = guards.limits(goal(List.of(), null, null, null), NOW);
     assertThat(l.refusal()).isNull();
-    assertThat(l.tools()).containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
+    assertThat(l.tools())
+        .containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
     assertThat(l.maxSteps()).isEqualTo(10);
     assertThat(l.maxTokens()).isEqualTo(10_000);
     assertThat(l.maxCostUsd()).isEqualTo(0.5);
@@ -35,15 +37,27 @@ class GuardsTest {
 
   @Test
   void shouldLetAGoalNarrowItsLimitsButNeverWidenThem() {
-    Guards.Limits narrow = guards.limits(goal(List.of("calculator"), 3, new Budget(500L, 0.01),
-        Instant.ofEpochMilli(NOW + 5_000)), NOW);
+    Guards.Limits narrow =
+        guards.limits(
+            goal(
+                List.of("calculator"),
+                3,
+                new Budget(500L, 0.01),
+                Instant.ofEpochMilli(NOW + 5_000)),
+            NOW);
     assertThat(narrow.tools()).containsExactly("calculator");
     assertThat(narrow.maxSteps()).isEqualTo(3);
     assertThat(narrow.maxTokens()).isEqualTo(500);
     assertThat(narrow.maxCostUsd()).isEqualTo(0.01);
     assertThat(narrow.deadlineMs()).isEqualTo(NOW + 5_000);
-    Guards.Limits wide = guards.limits(goal(List.of(), 1000, new Budget(1_000_000L, 99.0),
-        Instant.ofEpochMilli(NOW + 86_400_000)), NOW);
+    Guards.Limits wide =
+        guards.limits(
+            goal(
+                List.of(),
+                1000,
+                new Budget(1_000_000L, 99.0),
+                Instant.ofEpochMilli(NOW + 86_400_000)),
+            NOW);
     assertThat(wide.maxSteps()).isEqualTo(10);
     assertThat(wide.maxTokens()).isEqualTo(10_000);
     assertThat(wide.maxCostUsd()).isEqualTo(0.5);
@@ -58,37 +72,76 @@ class GuardsTest {
 
   @Test
   void shouldRefuseACallToAToolOutsideTheAllowlistEvenIfItIsRegistered() {
-    ToolCallRequest call = new ToolCallRequest("1", "publish", Json.tree("{\"topic\":\"t\",\"record\":{}}"));
-    assertThat(guards.check(call, Set.of("calculator"))).singleElement().asString()
-        .contains("'publish' is not available").contains("calculator");
+    ToolCallRequest call =
+        new ToolCallRequest("1", "publish", Json.tree("{\"topic\":\"t\",\"record\":{}}"));
+    assertThat(guards.check(call, Set.of("calculator")))
+        .singleElement()
+        .asString()
+        .contains("'publish' is not available")
+        .contains("calculator");
     assertThat(guards.check(call, Set.of("publish"))).isEmpty();
-    assertThat(guards.check(new ToolCallRequest("2", "shell", Json.tree("{}")), Set.of("calculator")))
-        .singleElement().asString().contains("'shell' is not available");
+    assertThat(
+            guards.check(new ToolCallRequest("2", "shell", Json.tree("{}")), Set.of("calculator")))
+        .singleElement()
+        .asString()
+        .contains("'shell' is not available");
   }
 
   @Test
   void shouldValidateArgumentsAgainstTheToolsSchema() {
     Set<String> all = Set.of("calculator", "http_get");
-    assertThat(guards.check(new ToolCallRequest("1", "calculator", Json.tree("{\"expression\":\"1+1\"}")), all)).isEmpty();
+    assertThat(
+            guards.check(
+                new ToolCallRequest("1", "calculator", Json.tree("{\"expression\":\"1+1\"}")), all))
+        .isEmpty();
     assertThat(guards.check(new ToolCallRequest("1", "calculator", Json.tree("{}")), all))
-        .singleElement().asString().contains("expression").contains("required");
-    assertThat(guards.check(new ToolCallRequest("1", "calculator", Json.tree("{\"expression\":7}")), all))
-        .singleElement().asString().contains("integer").contains("string");
-    assertThat(guards.check(new ToolCallRequest("1", "calculator",
-        Json.tree("{\"expression\":\"1\",\"sudo\":true}")), all)).singleElement().asString().contains("sudo");
-    assertThat(guards.check(new ToolCallRequest("1", "http_get", Json.tree("{\"url\":\"file:///etc/passwd\"}")), all))
-        .singleElement().asString().contains("pattern");
+        .singleElement()
+        .asString()
+        .contains("expression")
+        .contains("required");
+    assertThat(
+            guards.check(
+                new ToolCallRequest("1", "calculator", Json.tree("{\"expression\":7}")), all))
+        .singleElement()
+        .asString()
+        .contains("integer")
+        .contains("string");
+    assertThat(
+            guards.check(
+                new ToolCallRequest(
+                    "1", "calculator", Json.tree("{\"expression\":\"1\",\"sudo\":true}")),
+                all))
+        .singleElement()
+        .asString()
+        .contains("sudo");
+    assertThat(
+            guards.check(
+                new ToolCallRequest("1", "http_get", Json.tree("{\"url\":\"file:///etc/passwd\"}")),
+                all))
+        .singleElement()
+        .asString()
+        .contains("pattern");
     assertThat(guards.check(new ToolCallRequest("1", "calculator", Json.tree("[1,2]")), all))
-        .singleElement().asString().contains("JSON object");
+        .singleElement()
+        .asString()
+        .contains("JSON object");
   }
 
   @Test
   void shouldStopOnceTheTokenOrCostBudgetIsSpent() {
     assertThat(Guards.budgetSpent(new Usage(400, 99), 0.0, 500, 1.0)).isEmpty();
-    assertThat(Guards.budgetSpent(new Usage(400, 100), 0.0, 500, 1.0)).get().asString().contains("500 of 500");
+    assertThat(Guards.budgetSpent(new Usage(400, 100), 0.0, 500, 1.0))
+        .get()
+        .asString()
+        .contains("500 of 500");
     assertThat(Guards.budgetSpent(Usage.ZERO, 1.0, 500, 1.0)).isEmpty();
-    assertThat(Guards.budgetSpent(Usage.ZERO, 1.0001, 500, 1.0)).get().asString().contains("cost budget");
-    assertThat(Guards.budgetSpent(Usage.ZERO, 0.0, 500, 0.0)).as("free calls under a zero budget").isEmpty();
+    assertThat(Guards.budgetSpent(Usage.ZERO, 1.0001, 500, 1.0))
+        .get()
+        .asString()
+        .contains("cost budget");
+    assertThat(Guards.budgetSpent(Usage.ZERO, 0.0, 500, 0.0))
+        .as("free calls under a zero budget")
+        .isEmpty();
   }
 
   @Test

@@ -1,8 +1,9 @@
 package dev.llmstreams.controller;
 
 /**
- * Breaks three layer rules on purpose, for {@code LayersTest}: a pattern (controller) that imports the CLI (app) and
- * another pattern (summarizer), and starts a KafkaStreams itself. Test sources only; the rules check main classes.
+ * Breaks three layer rules on purpose, for {@code LayersTest}: a pattern (controller) that imports
+ * the CLI (app) and another pattern (summarizer), and starts a KafkaStreams itself. Test sources
+ * only; the rules check main classes.
  */
 public final class LayerBreakingFixture {
   private LayerBreakingFixture() {}

@@ -34,13 +34,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The topic catalog, the event records, their serdes and their JSON Schemas agree with each other. */
+/**
+ * The topic catalog, the event records, their serdes and their JSON Schemas agree with each other.
+ */
 class EventsContractTest {
   private static final Path TOPICS = Path.of("topics");
   private static final String PACKAGE = "dev.llmstreams.events.";
-  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+  private static final JsonSchemaFactory FACTORY =
+      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
   private static final SchemaValidatorsConfig CONFIG =
       SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
+
   /** Reads test inputs with no limits, so the schemas see exactly what the serde refuses. */
   private static final ObjectMapper PLAIN = new ObjectMapper();
 
@@ -58,11 +62,21 @@ class EventsContractTest {
       String valueType,
       String description) {}
 
-  private static final Set<String> TOPIC_FIELDS = Set.of(
-      "name", "role", "partitions", "replicationFactor", "configs", "key", "keyField", "valueSchema", "valueType",
-      "description");
+  private static final Set<String> TOPIC_FIELDS =
+      Set.of(
+          "name",
+          "role",
+          "partitions",
+          "replicationFactor",
+          "configs",
+          "key",
+          "keyField",
+          "valueSchema",
+          "valueType",
+          "description");
 
-  // ---- topic catalog ------------------------------------------------------------------------------------------
+  // ---- topic catalog
+  // ------------------------------------------------------------------------------------------
 
   static Stream<Path> topicFiles() throws IOException {
     try (Stream<Path> files = Files.list(TOPICS)) {
@@ -134,41 +148,54 @@ class EventsContractTest {
 
   @Test
   void shouldKeepRolesUniqueExceptToolCalls() throws IOException {
-    Map<String, List<String>> namesByRole = catalog().stream().collect(
-        Collectors.groupingBy(TopicFile::role, Collectors.mapping(TopicFile::name, Collectors.toList())));
-    namesByRole.forEach((role, names) -> {
-      if (!role.equals("TOOL_CALLS")) {
-        assertThat(names).as("topics with role %s", role).hasSize(1);
-      }
-    });
+    Map<String, List<String>> namesByRole =
+        catalog().stream()
+            .collect(
+                Collectors.groupingBy(
+                    TopicFile::role, Collectors.mapping(TopicFile::name, Collectors.toList())));
+    namesByRole.forEach(
+        (role, names) -> {
+          if (!role.equals("TOOL_CALLS")) {
+            assertThat(names).as("topics with role %s", role).hasSize(1);
+          }
+        });
     assertThat(namesByRole.get("TOOL_CALLS")).hasSizeGreaterThanOrEqualTo(1);
   }
 
   @Test
   void shouldGiveJoinedTopicsTheSamePartitionCount() throws IOException {
-    Map<String, Integer> partitions = catalog().stream()
-        .filter(t -> !t.role().equals("TOOL_CALLS"))
-        .collect(Collectors.toMap(TopicFile::role, TopicFile::partitions));
-    List<List<String>> joined = List.of(
-        List.of("GOALS", "TOOL_RESULTS", "CONTROLLER_LLM_REPLIES", "APPROVALS"),
-        List.of("DOCUMENTS", "SUMMARIZER_LLM_REPLIES"),
-        List.of("CLASSIFICATION_REQUESTS", "SPECIALIST_LLM_REPLIES"));
+    Map<String, Integer> partitions =
+        catalog().stream()
+            .filter(t -> !t.role().equals("TOOL_CALLS"))
+            .collect(Collectors.toMap(TopicFile::role, TopicFile::partitions));
+    List<List<String>> joined =
+        List.of(
+            List.of("GOALS", "TOOL_RESULTS", "CONTROLLER_LLM_REPLIES", "APPROVALS"),
+            List.of("DOCUMENTS", "SUMMARIZER_LLM_REPLIES"),
+            List.of("CLASSIFICATION_REQUESTS", "SPECIALIST_LLM_REPLIES"));
     for (List<String> roles : joined) {
-      assertThat(roles.stream().map(partitions::get).distinct().toList()).as("partitions of %s", roles).hasSize(1);
+      assertThat(roles.stream().map(partitions::get).distinct().toList())
+          .as("partitions of %s", roles)
+          .hasSize(1);
     }
   }
 
   @Test
   void shouldHaveSamplesForEveryValueTypeInTheCatalog() throws IOException {
-    Set<String> catalogTypes = catalog().stream().map(TopicFile::valueType)
-        .filter(t -> t != null).collect(Collectors.toSet());
+    Set<String> catalogTypes =
+        catalog().stream()
+            .map(TopicFile::valueType)
+            .filter(t -> t != null)
+            .collect(Collectors.toSet());
     Set<String> fullTypes = Samples.full().map(s -> s.type().getName()).collect(Collectors.toSet());
-    Set<String> minimalTypes = Samples.minimal().map(s -> s.type().getName()).collect(Collectors.toSet());
+    Set<String> minimalTypes =
+        Samples.minimal().map(s -> s.type().getName()).collect(Collectors.toSet());
     assertThat(fullTypes).isEqualTo(catalogTypes);
     assertThat(minimalTypes).isEqualTo(catalogTypes);
   }
 
-  // ---- schemas --------------------------------------------------------------------------------------------------
+  // ---- schemas
+  // --------------------------------------------------------------------------------------------------
 
   static Stream<Path> schemaFiles() throws IOException {
     try (Stream<Path> files = Files.list(TOPICS.resolve("schemas"))) {
@@ -194,18 +221,26 @@ class EventsContractTest {
     schema.path("$defs").forEach(objects::add);
     for (JsonNode object : objects) {
       Class<?> type = Class.forName(PACKAGE + object.path("title").asText());
-      Set<String> components = Arrays.stream(type.getRecordComponents())
-          .map(RecordComponent::getName).collect(Collectors.toSet());
+      Set<String> components =
+          Arrays.stream(type.getRecordComponents())
+              .map(RecordComponent::getName)
+              .collect(Collectors.toSet());
       Set<String> properties = new HashSet<>();
       object.path("properties").fieldNames().forEachRemaining(properties::add);
-      assertThat(properties).as("properties of %s in %s", type.getSimpleName(), file).isEqualTo(components);
-      assertThat(object.path("additionalProperties").isBoolean() && !object.path("additionalProperties").asBoolean())
-          .as("%s in %s has additionalProperties false", type.getSimpleName(), file).isTrue();
+      assertThat(properties)
+          .as("properties of %s in %s", type.getSimpleName(), file)
+          .isEqualTo(components);
+      assertThat(
+              object.path("additionalProperties").isBoolean()
+                  && !object.path("additionalProperties").asBoolean())
+          .as("%s in %s has additionalProperties false", type.getSimpleName(), file)
+          .isTrue();
       object.path("required").forEach(r -> assertThat(components).contains(r.asText()));
     }
   }
 
-  // ---- samples --------------------------------------------------------------------------------------------------
+  // ---- samples
+  // --------------------------------------------------------------------------------------------------
 
   static Stream<Sample> samples() {
     return Samples.all();
@@ -230,14 +265,21 @@ class EventsContractTest {
 
   @Test
   void shouldWriteEnumsInLowerCaseAndTimesAsIso8601() {
-    Sample result = Samples.minimal().filter(s -> s.type() == GoalResult.class).findFirst().orElseThrow();
-    String json = new String(serdeOf(GoalResult.class).serializer().serialize("any", result.value()),
-        StandardCharsets.UTF_8);
+    Sample result =
+        Samples.minimal().filter(s -> s.type() == GoalResult.class).findFirst().orElseThrow();
+    String json =
+        new String(
+            serdeOf(GoalResult.class).serializer().serialize("any", result.value()),
+            StandardCharsets.UTF_8);
     assertThat(json).contains("\"status\":\"timed_out\"").doesNotContain("\"answer\"");
 
-    GoalEvent event = new GoalEvent("g-1", 0, GoalEventType.GOAL_RECEIVED, "goal received", null, null,
-        Samples.T1);
-    assertThat(new String(JsonSerde.of(GoalEvent.class).serializer().serialize("any", event), StandardCharsets.UTF_8))
+    GoalEvent event =
+        new GoalEvent(
+            "g-1", 0, GoalEventType.GOAL_RECEIVED, "goal received", null, null, Samples.T1);
+    assertThat(
+            new String(
+                JsonSerde.of(GoalEvent.class).serializer().serialize("any", event),
+                StandardCharsets.UTF_8))
         .contains("\"type\":\"goal_received\"", "\"at\":\"2025-11-28T03:39:02.125Z\"");
   }
 
@@ -250,7 +292,8 @@ class EventsContractTest {
 
   @Test
   void shouldIgnoreFieldsItDoesNotKnow() {
-    String json = "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"priority\":\"high\",\"x\":{\"y\":[1]}}";
+    String json =
+        "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"priority\":\"high\",\"x\":{\"y\":[1]}}";
     assertThat(read(Goal.class, json)).isEqualTo(Goal.of("g-1", "Say hello"));
   }
 
@@ -263,9 +306,12 @@ class EventsContractTest {
 
   @Test
   void shouldReadAbsentFlagsAsFalse() {
-    LlmReply reply = read(LlmReply.class, "{\"requestId\":\"r-1\",\"correlationId\":\"g-1\",\"purpose\":\"controller.plan\","
-        + "\"usage\":{\"inputTokens\":1,\"outputTokens\":0},\"costUsd\":0,\"latencyMs\":5,"
-        + "\"error\":{\"code\":\"timeout\",\"message\":\"no answer in 30s\",\"attempts\":3}}");
+    LlmReply reply =
+        read(
+            LlmReply.class,
+            "{\"requestId\":\"r-1\",\"correlationId\":\"g-1\",\"purpose\":\"controller.plan\","
+                + "\"usage\":{\"inputTokens\":1,\"outputTokens\":0},\"costUsd\":0,\"latencyMs\":5,"
+                + "\"error\":{\"code\":\"timeout\",\"message\":\"no answer in 30s\",\"attempts\":3}}");
     assertThat(reply.cached()).isFalse();
     assertThat(reply.error().retryable()).isFalse();
     assertThat(reply.error().code()).isEqualTo(LlmError.Code.TIMEOUT);
@@ -273,12 +319,16 @@ class EventsContractTest {
 
   @Test
   void shouldDigestSourceDocumentIdsIndependentlyOfOrder() {
-    assertThat(Synthesis.sourceDigest(List.of("b", "a"))).isEqualTo(Synthesis.sourceDigest(List.of("a", "b")))
+    assertThat(Synthesis.sourceDigest(List.of("b", "a")))
+        .isEqualTo(Synthesis.sourceDigest(List.of("a", "b")))
         .matches("[0-9a-f]{64}")
-        .isEqualTo("7e18f737311b2dc3b2f269dd78396b0351f14fb66efa879f768cb23181883c78"); // sha-256 of "a\nb"
+        .isEqualTo(
+            "7e18f737311b2dc3b2f269dd78396b0351f14fb66efa879f768cb23181883c78"); // sha-256 of
+    // "a\nb"
   }
 
-  // ---- what is refused ------------------------------------------------------------------------------------------
+  // ---- what is refused
+  // ------------------------------------------------------------------------------------------
 
   record Bad(String name, Class<?> type, String json, String message, String schemaField) {
     @Override
@@ -287,64 +337,136 @@ class EventsContractTest {
     }
   }
 
-  static final String GOAL_RESULT = "{\"goalId\":\"g-1\",\"status\":\"failed\",\"steps\":3,"
-      + "\"usage\":{\"inputTokens\":10,\"outputTokens\":2},\"costUsd\":0.1,\"durationMs\":40,\"reason\":\"tool failed\","
-      + "\"provenance\":{\"causationId\":\"g-1/2/0\"}}";
+  static final String GOAL_RESULT =
+      "{\"goalId\":\"g-1\",\"status\":\"failed\",\"steps\":3,"
+          + "\"usage\":{\"inputTokens\":10,\"outputTokens\":2},\"costUsd\":0.1,\"durationMs\":40,\"reason\":\"tool failed\","
+          + "\"provenance\":{\"causationId\":\"g-1/2/0\"}}";
 
   static Stream<Bad> badValues() {
     return Stream.of(
-        new Bad("malformed JSON", Document.class, "{\"docId\": \"d-1\", \"text\": ",
-            "cannot read Document: malformed JSON at line 1 column", null),
-        new Bad("not JSON at all", Document.class, "docId=d-1",
-            "cannot read Document: malformed JSON at line 1 column", null),
-        new Bad("a number as a string", GoalResult.class, GOAL_RESULT.replace("\"steps\":3", "\"steps\":\"3\""),
-            "cannot read GoalResult: Cannot coerce String value (\"3\") to `int` value", "steps"),
-        new Bad("a fraction as an integer", GoalResult.class, GOAL_RESULT.replace("\"steps\":3", "\"steps\":3.5"),
-            "cannot read GoalResult:", "steps"),
-        new Bad("null for a number", GoalResult.class, GOAL_RESULT.replace("\"steps\":3", "\"steps\":null"),
-            "cannot read GoalResult:", "steps"),
-        new Bad("a number as text", Document.class,
+        new Bad(
+            "malformed JSON",
+            Document.class,
+            "{\"docId\": \"d-1\", \"text\": ",
+            "cannot read Document: malformed JSON at line 1 column",
+            null),
+        new Bad(
+            "not JSON at all",
+            Document.class,
+            "docId=d-1",
+            "cannot read Document: malformed JSON at line 1 column",
+            null),
+        new Bad(
+            "a number as a string",
+            GoalResult.class,
+            GOAL_RESULT.replace("\"steps\":3", "\"steps\":\"3\""),
+            "cannot read GoalResult: Cannot coerce String value (\"3\") to `int` value",
+            "steps"),
+        new Bad(
+            "a fraction as an integer",
+            GoalResult.class,
+            GOAL_RESULT.replace("\"steps\":3", "\"steps\":3.5"),
+            "cannot read GoalResult:",
+            "steps"),
+        new Bad(
+            "null for a number",
+            GoalResult.class,
+            GOAL_RESULT.replace("\"steps\":3", "\"steps\":null"),
+            "cannot read GoalResult:",
+            "steps"),
+        new Bad(
+            "a number as text",
+            Document.class,
             "{\"docId\":\"d-1\",\"text\":5,\"timestamp\":\"2025-11-28T03:39:00Z\"}",
-            "cannot read Document:", "text"),
-        new Bad("a string as a boolean", ToolResult.class,
+            "cannot read Document:",
+            "text"),
+        new Bad(
+            "a string as a boolean",
+            ToolResult.class,
             "{\"callId\":\"g-1/0/0\",\"goalId\":\"g-1\",\"tool\":\"calculator\",\"ok\":\"true\",\"durationMs\":1,"
                 + "\"worker\":\"w-1\"}",
-            "cannot read ToolResult:", "ok"),
-        new Bad("an unknown enum value", GoalResult.class, GOAL_RESULT.replace("\"failed\"", "\"done\""),
+            "cannot read ToolResult:",
+            "ok"),
+        new Bad(
+            "an unknown enum value",
+            GoalResult.class,
+            GOAL_RESULT.replace("\"failed\"", "\"done\""),
             "cannot read GoalResult: Cannot deserialize value of type `dev.llmstreams.events.GoalStatus` from String \"done\"",
             "status"),
-        new Bad("an upper-case enum value", GoalResult.class, GOAL_RESULT.replace("\"failed\"", "\"FAILED\""),
-            "cannot read GoalResult:", "status"),
-        new Bad("a missing required text", Goal.class, "{\"goalId\":\"g-1\"}",
-            "cannot read Goal: field \"goal\" is required", "goal"),
-        new Bad("a blank id", Goal.class, "{\"goalId\":\" \",\"goal\":\"Say hello\"}",
-            "cannot read Goal: field \"goalId\" must not be blank", "goalId"),
-        new Bad("a missing required number", GoalEvent.class,
+        new Bad(
+            "an upper-case enum value",
+            GoalResult.class,
+            GOAL_RESULT.replace("\"failed\"", "\"FAILED\""),
+            "cannot read GoalResult:",
+            "status"),
+        new Bad(
+            "a missing required text",
+            Goal.class,
+            "{\"goalId\":\"g-1\"}",
+            "cannot read Goal: field \"goal\" is required",
+            "goal"),
+        new Bad(
+            "a blank id",
+            Goal.class,
+            "{\"goalId\":\" \",\"goal\":\"Say hello\"}",
+            "cannot read Goal: field \"goalId\" must not be blank",
+            "goalId"),
+        new Bad(
+            "a missing required number",
+            GoalEvent.class,
             "{\"goalId\":\"g-1\",\"type\":\"finished\",\"summary\":\"done\",\"at\":\"2025-11-28T03:39:00Z\"}",
-            "cannot read GoalEvent: Missing required creator property 'step'", "step"),
-        new Bad("a missing nested field", GoalResult.class,
+            "cannot read GoalEvent: Missing required creator property 'step'",
+            "step"),
+        new Bad(
+            "a missing nested field",
+            GoalResult.class,
             GOAL_RESULT.replace("\"inputTokens\":10,", ""),
-            "cannot read GoalResult: Missing required creator property 'inputTokens'", "inputTokens"),
-        new Bad("a failure without reason", GoalResult.class, GOAL_RESULT.replace(",\"reason\":\"tool failed\"", ""),
-            "cannot read GoalResult: field \"reason\" is required", "reason"),
-        new Bad("a reply with neither content nor error", LlmReply.class,
+            "cannot read GoalResult: Missing required creator property 'inputTokens'",
+            "inputTokens"),
+        new Bad(
+            "a failure without reason",
+            GoalResult.class,
+            GOAL_RESULT.replace(",\"reason\":\"tool failed\"", ""),
+            "cannot read GoalResult: field \"reason\" is required",
+            "reason"),
+        new Bad(
+            "a reply with neither content nor error",
+            LlmReply.class,
             "{\"requestId\":\"r-1\",\"correlationId\":\"g-1\",\"purpose\":\"controller.plan\","
                 + "\"usage\":{\"inputTokens\":1,\"outputTokens\":0},\"costUsd\":0,\"latencyMs\":5}",
-            "cannot read LlmReply: field \"content\", \"toolCalls\" or \"error\" is required", "content"),
-        new Bad("a date that is not a date", Document.class,
+            "cannot read LlmReply: field \"content\", \"toolCalls\" or \"error\" is required",
+            "content"),
+        new Bad(
+            "a date that is not a date",
+            Document.class,
             "{\"docId\":\"d-1\",\"text\":\"x\",\"timestamp\":\"yesterday\"}",
-            "cannot read Document:", "timestamp"),
-        new Bad("a time as epoch seconds or millis", Goal.class,
+            "cannot read Document:",
+            "timestamp"),
+        new Bad(
+            "a time as epoch seconds or millis",
+            Goal.class,
             "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"submittedAt\":1764301140000}",
-            "cannot read Goal: Cannot deserialize value of type `java.time.Instant` from Integer value", "submittedAt"),
-        new Bad("a tool call id that is not goalId/step/index", ToolCall.class,
+            "cannot read Goal: Cannot deserialize value of type `java.time.Instant` from Integer value",
+            "submittedAt"),
+        new Bad(
+            "a tool call id that is not goalId/step/index",
+            ToolCall.class,
             "{\"callId\":\"c-1\",\"goalId\":\"g-1\",\"step\":0,\"index\":0,\"tool\":\"calculator\",\"arguments\":{},"
                 + "\"attempt\":1,\"timeoutMs\":100}",
-            "cannot read ToolCall: field \"callId\" must be goalId/step/index (g-1/0/0) but was c-1", "callId"),
-        new Bad("a duplicate field", Goal.class, "{\"goalId\":\"g-1\",\"goal\":\"a\",\"goal\":\"b\"}",
-            "cannot read Goal: malformed JSON at line 1 column", null),
-        new Bad("trailing content", Goal.class, "{\"goalId\":\"g-1\",\"goal\":\"a\"} {}",
-            "cannot read Goal: Trailing token", null));
+            "cannot read ToolCall: field \"callId\" must be goalId/step/index (g-1/0/0) but was c-1",
+            "callId"),
+        new Bad(
+            "a duplicate field",
+            Goal.class,
+            "{\"goalId\":\"g-1\",\"goal\":\"a\",\"goal\":\"b\"}",
+            "cannot read Goal: malformed JSON at line 1 column",
+            null),
+        new Bad(
+            "trailing content",
+            Goal.class,
+            "{\"goalId\":\"g-1\",\"goal\":\"a\"} {}",
+            "cannot read Goal: Trailing token",
+            null));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -366,15 +488,17 @@ class EventsContractTest {
   void shouldBeRefusedByTheSchemaToo(Bad bad) throws IOException {
     Set<ValidationMessage> problems = schemaOf(bad.type()).validate(PLAIN.readTree(bad.json()));
     assertThat(problems).as(bad.json()).isNotEmpty();
-    assertThat(problems.stream().map(ValidationMessage::getMessage).collect(Collectors.joining("\n")))
+    assertThat(
+            problems.stream().map(ValidationMessage::getMessage).collect(Collectors.joining("\n")))
         .contains(bad.schemaField());
   }
 
   @Test
   void shouldRefuseAStringLongerThanTheLimit() {
     String text = "a".repeat(Json.MAX_STRING_LENGTH + 1);
-    byte[] bytes = ("{\"docId\":\"d-1\",\"text\":\"" + text + "\",\"timestamp\":\"2025-11-28T03:39:00Z\"}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        ("{\"docId\":\"d-1\",\"text\":\"" + text + "\",\"timestamp\":\"2025-11-28T03:39:00Z\"}")
+            .getBytes(StandardCharsets.UTF_8);
     assertThatThrownBy(() -> JsonSerde.of(Document.class).deserializer().deserialize("any", bytes))
         .isInstanceOf(SerializationException.class)
         .hasMessageStartingWith("cannot read Document: input exceeds a limit: String value length")
@@ -385,24 +509,32 @@ class EventsContractTest {
   @Test
   void shouldReadTheLargestDocumentAllowed() {
     String text = "a".repeat(10_000_000);
-    byte[] bytes = ("{\"docId\":\"d-1\",\"text\":\"" + text + "\",\"timestamp\":\"2025-11-28T03:39:00Z\"}")
-        .getBytes(StandardCharsets.UTF_8);
-    assertThat(JsonSerde.of(Document.class).deserializer().deserialize("any", bytes).text()).hasSize(10_000_000);
+    byte[] bytes =
+        ("{\"docId\":\"d-1\",\"text\":\"" + text + "\",\"timestamp\":\"2025-11-28T03:39:00Z\"}")
+            .getBytes(StandardCharsets.UTF_8);
+    assertThat(JsonSerde.of(Document.class).deserializer().deserialize("any", bytes).text())
+        .hasSize(10_000_000);
   }
 
   @Test
   void shouldRefuseJsonNestedTooDeeply() {
     int depth = 10_000;
-    String json = "{\"goalId\":\"g-1\",\"step\":0,\"type\":\"decision\",\"summary\":\"s\",\"at\":\"2025-11-28T03:39:00Z\","
-        + "\"data\":" + "[".repeat(depth) + "]".repeat(depth) + "}";
+    String json =
+        "{\"goalId\":\"g-1\",\"step\":0,\"type\":\"decision\",\"summary\":\"s\",\"at\":\"2025-11-28T03:39:00Z\","
+            + "\"data\":"
+            + "[".repeat(depth)
+            + "]".repeat(depth)
+            + "}";
     byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
     assertThatThrownBy(() -> JsonSerde.of(GoalEvent.class).deserializer().deserialize("any", bytes))
         .isInstanceOf(SerializationException.class)
-        .hasMessageStartingWith("cannot read GoalEvent: input exceeds a limit: Document nesting depth")
+        .hasMessageStartingWith(
+            "cannot read GoalEvent: input exceeds a limit: Document nesting depth")
         .hasMessageContaining("200");
   }
 
-  // ---- helpers --------------------------------------------------------------------------------------------------
+  // ---- helpers
+  // --------------------------------------------------------------------------------------------------
 
   @SuppressWarnings("unchecked")
   private static JsonSerde<Object> serdeOf(Class<?> type) {
@@ -410,12 +542,17 @@ class EventsContractTest {
   }
 
   private static <T> T read(Class<T> type, String json) {
-    return JsonSerde.of(type).deserializer().deserialize("any", json.getBytes(StandardCharsets.UTF_8));
+    return JsonSerde.of(type)
+        .deserializer()
+        .deserialize("any", json.getBytes(StandardCharsets.UTF_8));
   }
 
   private static JsonSchema schemaOf(Class<?> type) throws IOException {
-    TopicFile topic = catalog().stream().filter(t -> type.getName().equals(t.valueType())).findFirst()
-        .orElseThrow(() -> new AssertionError("no topic carries " + type.getName()));
+    TopicFile topic =
+        catalog().stream()
+            .filter(t -> type.getName().equals(t.valueType()))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no topic carries " + type.getName()));
     return FACTORY.getSchema(PLAIN.readTree(TOPICS.resolve(topic.valueSchema()).toFile()), CONFIG);
   }
 }

@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** One realistic, fully populated sample and one with only the required fields, per topic value type. */
+/**
+ * One realistic, fully populated sample and one with only the required fields, per topic value
+ * type.
+ */
 final class Samples {
   private Samples() {}
 
@@ -20,105 +23,309 @@ final class Samples {
   static final Instant T0 = Instant.parse("2025-11-28T03:39:00Z");
   static final Instant T1 = Instant.parse("2025-11-28T03:39:02.125Z");
   static final String DIGEST = Synthesis.sourceDigest(List.of("doc-1", "doc-2", "doc-3"));
-  static final byte[] ARTIFACT = "weights: 0.12 -0.3 1.7".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  static final byte[] ARTIFACT =
+      "weights: 0.12 -0.3 1.7".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   static Stream<Sample> full() {
     return Stream.of(
-        sample("full Goal", new Goal(
-            "g-42",
-            "What is 17% of 2,340, and is it more than the average order value last week?",
-            List.of("calculator", "http_get"),
-            8,
-            new Budget(20_000L, 0.25),
-            T0.plusSeconds(120),
-            Map.of("user", "ada", "channel", "cli"),
-            T0)),
-        sample("full GoalResult", new GoalResult(
-            "g-42", GoalStatus.SUCCEEDED, "17% of 2,340 is 397.8, above last week's average of 312.50.",
-            4, new Usage(5_210, 388), 0.0041, 6_412, null,
-            new Provenance("g-42/3/llm", List.of("openai/gpt-4o-mini"), "prompts-2025-11"),
-            T1)),
-        sample("full GoalEvent", new GoalEvent(
-            "g-42", 2, GoalEventType.TOOL_CALLED, "called calculator with 2340 * 0.17",
-            Json.tree("{\"callId\":\"g-42/2/0\",\"arguments\":{\"expression\":\"2340 * 0.17\"}}"),
-            "g-42/1/llm", T1)),
-        sample("full Approval", new Approval(
-            "g-42", "g-42/3/0", Approval.Decision.REJECT, "the text names a customer", "ops@example.com", T1)),
-        sample("full ToolCall", new ToolCall(
-            "g-42/2/0", "g-42", 2, 0, "calculator", Json.tree("{\"expression\":\"2340 * 0.17\"}"),
-            2, 5_000, T0.plusSeconds(120))),
-        sample("full ToolResult", new ToolResult(
-            "g-42/2/0", "g-42", "calculator", true, Json.tree("{\"value\":397.8}"), null, 3, "calculator-7f9c-1")),
-        sample("full LlmRequest", new LlmRequest(
-            "g-42/2/llm", "controller.llm-replies", "controller.plan", "g-42", "g-42/1/0", "gpt-4o-mini",
-            List.of(
-                ChatMessage.system("You plan and run tools to reach the user's goal."),
-                ChatMessage.user("What is 17% of 2,340?"),
-                new ChatMessage(ChatMessage.Role.ASSISTANT, null, null, List.of(new ToolCallRequest(
-                    "call_1", "calculator", Json.tree("{\"expression\":\"2340 * 0.17\"}")))),
-                new ChatMessage(ChatMessage.Role.TOOL, "{\"value\":397.8}", "call_1", List.of())),
-            List.of(new ToolSpec("calculator", "Evaluates an arithmetic expression.", Json.tree(
-                "{\"type\":\"object\",\"required\":[\"expression\"],"
-                    + "\"properties\":{\"expression\":{\"type\":\"string\"}}}"))),
-            Json.tree("{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":\"string\"}}}"),
-            1_024, 0.2, T0.plusSeconds(60), Map.of("tenant", "acme"))),
-        sample("full LlmReply with tool calls", new LlmReply(
-            "g-42/2/llm", "g-42", "controller.plan", "I will compute it.",
-            List.of(new ToolCallRequest("call_2", "calculator", Json.tree("{\"expression\":\"397.8 > 312.5\"}"))),
-            "tool_calls", new Usage(1_302, 41), 0.00022, 840, "openai", "gpt-4o-mini-2024-07-18", false, null)),
-        sample("full LlmReply with error", new LlmReply(
-            "g-43/0/llm", "g-43", "controller.plan", null, List.of(), null, Usage.ZERO, 0.0, 30_000,
-            "openai", "gpt-4o-mini", false,
-            new LlmError(LlmError.Code.RATE_LIMITED, "429 Too Many Requests (Retry-After 20s)", true, 5))),
-        sample("full Document", new Document(
-            "doc-1", "Q3 incident review: the checkout service lost 0.4% of orders during the failover...",
-            T0, Map.of("source", "confluence", "author", "sre-team"))),
-        sample("full Synthesis", new Synthesis(
-            "acme", new Window(T0, T0.plusSeconds(86_400)), "Three incidents this week, all in checkout...",
-            2, 3, 7, List.of("doc-1", "doc-2", "doc-3"), DIGEST, 9_876, "ollama/llama3.1:8b", T1)),
-        sample("full ClassificationRequest", new ClassificationRequest(
-            "evt-981", "My card was charged twice for the same order",
-            Json.tree("{\"customer\":\"c-17\",\"channel\":\"email\"}"))),
-        sample("full Classification", new Classification(
-            "evt-981", "billing", 0.93,
-            List.of(new ScoredLabel("billing", 0.93), new ScoredLabel("orders", 0.05)),
-            "intent-2025-11-28T03-00-00Z", Classification.Source.LLM, 912_000,
-            "confidence 0.41 < 0.70", new Usage(220, 3))),
-        sample("full LabelEvent", new LabelEvent(
-            "evt-981", "My card was charged twice for the same order", "billing", LabelEvent.Source.HUMAN, T1)),
-        sample("full SpecialistModel", new SpecialistModel(
-            "intent", "intent-2025-11-28T03-00-00Z", T0, List.of("billing", "orders", "shipping"), DIGEST,
-            Json.tree("{\"accuracy\":0.912,\"macroF1\":0.887,\"ece\":0.031}"),
-            Json.tree("{\"ngrams\":[1,2],\"c\":4.0}"), "logreg-tfidf-v1",
-            Base64.getEncoder().encodeToString(ARTIFACT), DIGEST)));
+        sample(
+            "full Goal",
+            new Goal(
+                "g-42",
+                "What is 17% of 2,340, and is it more than the average order value last week?",
+                List.of("calculator", "http_get"),
+                8,
+                new Budget(20_000L, 0.25),
+                T0.plusSeconds(120),
+                Map.of("user", "ada", "channel", "cli"),
+                T0)),
+        sample(
+            "full GoalResult",
+            new GoalResult(
+                "g-42",
+                GoalStatus.SUCCEEDED,
+                "17% of 2,340 is 397.8, above last week's average of 312.50.",
+                4,
+                new Usage(5_210, 388),
+                0.0041,
+                6_412,
+                null,
+                new Provenance("g-42/3/llm", List.of("openai/gpt-4o-mini"), "prompts-2025-11"),
+                T1)),
+        sample(
+            "full GoalEvent",
+            new GoalEvent(
+                "g-42",
+                2,
+                GoalEventType.TOOL_CALLED,
+                "called calculator with 2340 * 0.17",
+                Json.tree(
+                    "{\"callId\":\"g-42/2/0\",\"arguments\":{\"expression\":\"2340 * 0.17\"}}"),
+                "g-42/1/llm",
+                T1)),
+        sample(
+            "full Approval",
+            new Approval(
+                "g-42",
+                "g-42/3/0",
+                Approval.Decision.REJECT,
+                "the text names a customer",
+                "ops@example.com",
+                T1)),
+        sample(
+            "full ToolCall",
+            new ToolCall(
+                "g-42/2/0",
+                "g-42",
+                2,
+                0,
+                "calculator",
+                Json.tree("{\"expression\":\"2340 * 0.17\"}"),
+                2,
+                5_000,
+                T0.plusSeconds(120))),
+        sample(
+            "full ToolResult",
+            new ToolResult(
+                "g-42/2/0",
+                "g-42",
+                "calculator",
+                true,
+                Json.tree("{\"value\":397.8}"),
+                null,
+                3,
+                "calculator-7f9c-1")),
+        sample(
+            "full LlmRequest",
+            new LlmRequest(
+                "g-42/2/llm",
+                "controller.llm-replies",
+                "controller.plan",
+                "g-42",
+                "g-42/1/0",
+                "gpt-4o-mini",
+                List.of(
+                    ChatMessage.system("You plan and run tools to reach the user's goal."),
+                    ChatMessage.user("What is 17% of 2,340?"),
+                    new ChatMessage(
+                        ChatMessage.Role.ASSISTANT,
+                        null,
+                        null,
+                        List.of(
+                            new ToolCallRequest(
+                                "call_1",
+                                "calculator",
+                                Json.tree("{\"expression\":\"2340 * 0.17\"}")))),
+                    new ChatMessage(
+                        ChatMessage.Role.TOOL, "{\"value\":397.8}", "call_1", List.of())),
+                List.of(
+                    new ToolSpec(
+                        "calculator",
+                        "Evaluates an arithmetic expression.",
+                        Json.tree(
+                            "{\"type\":\"object\",\"required\":[\"expression\"],"
+                                + "\"properties\":{\"expression\":{\"type\":\"string\"}}}"))),
+                Json.tree(
+                    "{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":\"string\"}}}"),
+                1_024,
+                0.2,
+                T0.plusSeconds(60),
+                Map.of("tenant", "acme"))),
+        sample(
+            "full LlmReply with tool calls",
+            new LlmReply(
+                "g-42/2/llm",
+                "g-42",
+                "controller.plan",
+                "I will compute it.",
+                List.of(
+                    new ToolCallRequest(
+                        "call_2", "calculator", Json.tree("{\"expression\":\"397.8 > 312.5\"}"))),
+                "tool_calls",
+                new Usage(1_302, 41),
+                0.00022,
+                840,
+                "openai",
+                "gpt-4o-mini-2024-07-18",
+                false,
+                null)),
+        sample(
+            "full LlmReply with error",
+            new LlmReply(
+                "g-43/0/llm",
+                "g-43",
+                "controller.plan",
+                null,
+                List.of(),
+                null,
+                Usage.ZERO,
+                0.0,
+                30_000,
+                "openai",
+                "gpt-4o-mini",
+                false,
+                new LlmError(
+                    LlmError.Code.RATE_LIMITED,
+                    "429 Too Many Requests (Retry-After 20s)",
+                    true,
+                    5))),
+        sample(
+            "full Document",
+            new Document(
+                "doc-1",
+                "Q3 incident review: the checkout service lost 0.4% of orders during the failover...",
+                T0,
+                Map.of("source", "confluence", "author", "sre-team"))),
+        sample(
+            "full Synthesis",
+            new Synthesis(
+                "acme",
+                new Window(T0, T0.plusSeconds(86_400)),
+                "Three incidents this week, all in checkout...",
+                2,
+                3,
+                7,
+                List.of("doc-1", "doc-2", "doc-3"),
+                DIGEST,
+                9_876,
+                "ollama/llama3.1:8b",
+                T1)),
+        sample(
+            "full ClassificationRequest",
+            new ClassificationRequest(
+                "evt-981",
+                "My card was charged twice for the same order",
+                Json.tree("{\"customer\":\"c-17\",\"channel\":\"email\"}"))),
+        sample(
+            "full Classification",
+            new Classification(
+                "evt-981",
+                "billing",
+                0.93,
+                List.of(new ScoredLabel("billing", 0.93), new ScoredLabel("orders", 0.05)),
+                "intent-2025-11-28T03-00-00Z",
+                Classification.Source.LLM,
+                912_000,
+                "confidence 0.41 < 0.70",
+                new Usage(220, 3))),
+        sample(
+            "full LabelEvent",
+            new LabelEvent(
+                "evt-981",
+                "My card was charged twice for the same order",
+                "billing",
+                LabelEvent.Source.HUMAN,
+                T1)),
+        sample(
+            "full SpecialistModel",
+            new SpecialistModel(
+                "intent",
+                "intent-2025-11-28T03-00-00Z",
+                T0,
+                List.of("billing", "orders", "shipping"),
+                DIGEST,
+                Json.tree("{\"accuracy\":0.912,\"macroF1\":0.887,\"ece\":0.031}"),
+                Json.tree("{\"ngrams\":[1,2],\"c\":4.0}"),
+                "logreg-tfidf-v1",
+                Base64.getEncoder().encodeToString(ARTIFACT),
+                DIGEST)));
   }
 
   static Stream<Sample> minimal() {
     return Stream.of(
         sample("minimal Goal", Goal.of("g-1", "Say hello")),
-        sample("minimal GoalResult", new GoalResult(
-            "g-1", GoalStatus.TIMED_OUT, null, 0, Usage.ZERO, 0.0, 0, "deadline passed after 0 steps",
-            new Provenance("g-1", null, null), null)),
-        sample("minimal GoalEvent", new GoalEvent("g-1", 0, GoalEventType.GOAL_RECEIVED, "goal received", null, null, T0)),
-        sample("minimal Approval", new Approval("g-1", "g-1/0/0", Approval.Decision.APPROVE, null, "ada", null)),
-        sample("minimal ToolCall", new ToolCall(
-            "g-1/0/0", "g-1", 0, 0, "publish", Json.tree("{}"), 1, 1_000, null)),
-        sample("minimal ToolResult", new ToolResult(
-            "g-1/0/0", "g-1", "publish", false, null, "not approved", 0, "publish-1")),
-        sample("minimal LlmRequest", new LlmRequest(
-            "r-1", "summarizer.llm-replies", "summarizer.chunk", "acme", null, null,
-            List.of(ChatMessage.user("Summarize: ...")), null, null, null, null, null, null)),
-        sample("minimal LlmReply", new LlmReply(
-            "r-1", "acme", "summarizer.chunk", "", null, null, Usage.ZERO, 0.0, 0, null, null, false, null)),
+        sample(
+            "minimal GoalResult",
+            new GoalResult(
+                "g-1",
+                GoalStatus.TIMED_OUT,
+                null,
+                0,
+                Usage.ZERO,
+                0.0,
+                0,
+                "deadline passed after 0 steps",
+                new Provenance("g-1", null, null),
+                null)),
+        sample(
+            "minimal GoalEvent",
+            new GoalEvent("g-1", 0, GoalEventType.GOAL_RECEIVED, "goal received", null, null, T0)),
+        sample(
+            "minimal Approval",
+            new Approval("g-1", "g-1/0/0", Approval.Decision.APPROVE, null, "ada", null)),
+        sample(
+            "minimal ToolCall",
+            new ToolCall("g-1/0/0", "g-1", 0, 0, "publish", Json.tree("{}"), 1, 1_000, null)),
+        sample(
+            "minimal ToolResult",
+            new ToolResult(
+                "g-1/0/0", "g-1", "publish", false, null, "not approved", 0, "publish-1")),
+        sample(
+            "minimal LlmRequest",
+            new LlmRequest(
+                "r-1",
+                "summarizer.llm-replies",
+                "summarizer.chunk",
+                "acme",
+                null,
+                null,
+                List.of(ChatMessage.user("Summarize: ...")),
+                null,
+                null,
+                null,
+                null,
+                null,
+                null)),
+        sample(
+            "minimal LlmReply",
+            new LlmReply(
+                "r-1",
+                "acme",
+                "summarizer.chunk",
+                "",
+                null,
+                null,
+                Usage.ZERO,
+                0.0,
+                0,
+                null,
+                null,
+                false,
+                null)),
         sample("minimal Document", new Document("doc-1", "", T0, null)),
-        sample("minimal Synthesis", new Synthesis(
-            "acme", null, "", 0, 0, 0, null, Synthesis.sourceDigest(List.of()), 0, null, T0)),
+        sample(
+            "minimal Synthesis",
+            new Synthesis(
+                "acme", null, "", 0, 0, 0, null, Synthesis.sourceDigest(List.of()), 0, null, T0)),
         sample("minimal ClassificationRequest", new ClassificationRequest("evt-1", "hello", null)),
-        sample("minimal Classification", new Classification(
-            "evt-1", "greeting", 1.0, null, "intent-1", Classification.Source.SPECIALIST, 0, null, null)),
-        sample("minimal LabelEvent", new LabelEvent(null, "hello", "greeting", LabelEvent.Source.LLM, T0)),
-        sample("minimal SpecialistModel", new SpecialistModel(
-            "intent", "1", T0, List.of("greeting"), DIGEST, null, null, "logreg-tfidf-v1", "AA==", DIGEST)));
+        sample(
+            "minimal Classification",
+            new Classification(
+                "evt-1",
+                "greeting",
+                1.0,
+                null,
+                "intent-1",
+                Classification.Source.SPECIALIST,
+                0,
+                null,
+                null)),
+        sample(
+            "minimal LabelEvent",
+            new LabelEvent(null, "hello", "greeting", LabelEvent.Source.LLM, T0)),
+        sample(
+            "minimal SpecialistModel",
+            new SpecialistModel(
+                "intent",
+                "1",
+                T0,
+                List.of("greeting"),
+                DIGEST,
+                null,
+                null,
+                "logreg-tfidf-v1",
+                "AA==",
+                DIGEST)));
   }
 
   static Stream<Sample> all() {

@@ -32,8 +32,10 @@ import org.junit.jupiter.api.Test;
 class AnthropicProviderTest {
   static final String KEY = "sk-ant-test-SECRET-0123456789";
   static final String MODEL = "claude-sonnet-4-5";
-  static final JsonNode LABEL_SCHEMA = Json.tree("{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\"}},"
-      + "\"required\":[\"label\"]}");
+  static final JsonNode LABEL_SCHEMA =
+      Json.tree(
+          "{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\"}},"
+              + "\"required\":[\"label\"]}");
 
   ScriptedLlmServer server;
   AnthropicProvider provider;
@@ -59,16 +61,27 @@ class AnthropicProviderTest {
   @Test
   void shouldSendSystemOnTopToolUseBlocksAndMergedToolResultsInMessagesFormat() throws Exception {
     server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicText("Sunny in Paris, snow in Oslo.")));
-    LlmRequest request = request(List.of(
-            ChatMessage.system("You are terse."),
-            ChatMessage.user("Weather in Paris and Oslo?"),
-            new ChatMessage(ChatMessage.Role.ASSISTANT, "Checking both.", null, List.of(
-                new ToolCallRequest("toolu_1", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
-                new ToolCallRequest("toolu_2", "get_weather", Json.tree("{\"city\":\"Oslo\"}")))),
-            new ChatMessage(ChatMessage.Role.TOOL, "sunny", "toolu_1", List.of()),
-            new ChatMessage(ChatMessage.Role.TOOL, "snow", "toolu_2", List.of()),
-            ChatMessage.user("Answer in one line.")),
-        List.of(WEATHER), null, null, 1.5);
+    LlmRequest request =
+        request(
+            List.of(
+                ChatMessage.system("You are terse."),
+                ChatMessage.user("Weather in Paris and Oslo?"),
+                new ChatMessage(
+                    ChatMessage.Role.ASSISTANT,
+                    "Checking both.",
+                    null,
+                    List.of(
+                        new ToolCallRequest(
+                            "toolu_1", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
+                        new ToolCallRequest(
+                            "toolu_2", "get_weather", Json.tree("{\"city\":\"Oslo\"}")))),
+                new ChatMessage(ChatMessage.Role.TOOL, "sunny", "toolu_1", List.of()),
+                new ChatMessage(ChatMessage.Role.TOOL, "snow", "toolu_2", List.of()),
+                ChatMessage.user("Answer in one line.")),
+            List.of(WEATHER),
+            null,
+            null,
+            1.5);
 
     answer(provider.complete(request, null));
 
@@ -79,7 +92,10 @@ class AnthropicProviderTest {
     assertThat(sent.header("anthropic-version")).isEqualTo("2023-06-01");
     assertThat(sent.header("content-type")).isEqualTo("application/json");
     assertThat(sent.header("authorization")).isNull();
-    assertThat(sent.json()).isEqualTo(Json.tree("""
+    assertThat(sent.json())
+        .isEqualTo(
+            Json.tree(
+                """
         {"model": "claude-sonnet-4-5",
          "max_tokens": 1024,
          "system": "You are terse.",
@@ -102,56 +118,103 @@ class AnthropicProviderTest {
 
   @Test
   void shouldForceARespondToolForStructuredOutputAndReturnItsInputAsContent() throws Exception {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicToolUse(null,
-        new ToolCallRequest("toolu_9", "respond", Json.tree("{\"label\":\"spam\"}")))));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(
+            anthropicToolUse(
+                null,
+                new ToolCallRequest("toolu_9", "respond", Json.tree("{\"label\":\"spam\"}")))));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Classify: win a prize")), List.of(), LABEL_SCHEMA, 50, null), null));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Classify: win a prize")),
+                    List.of(),
+                    LABEL_SCHEMA,
+                    50,
+                    null),
+                null));
 
     JsonNode sent = server.lastRequest().json();
     assertThat(sent.get("max_tokens").asInt()).isEqualTo(50);
-    assertThat(sent.get("tools")).isEqualTo(Json.tree("[{\"name\":\"respond\",\"description\":"
-        + "\"Give the final answer. Its input is the answer, following the required JSON schema.\","
-        + "\"input_schema\":" + LABEL_SCHEMA + "}]"));
-    assertThat(sent.get("tool_choice")).isEqualTo(Json.tree("{\"type\":\"tool\",\"name\":\"respond\"}"));
+    assertThat(sent.get("tools"))
+        .isEqualTo(
+            Json.tree(
+                "[{\"name\":\"respond\",\"description\":"
+                    + "\"Give the final answer. Its input is the answer, following the required JSON schema.\","
+                    + "\"input_schema\":"
+                    + LABEL_SCHEMA
+                    + "}]"));
+    assertThat(sent.get("tool_choice"))
+        .isEqualTo(Json.tree("{\"type\":\"tool\",\"name\":\"respond\"}"));
     assertThat(Json.tree(completion.content())).isEqualTo(Json.tree("{\"label\":\"spam\"}"));
     assertThat(completion.toolCalls()).isEmpty();
     assertThat(completion.finishReason()).isEqualTo("stop");
   }
 
   @Test
-  void shouldLetTheModelCallARealToolOrRespondWhenStructuredOutputComesWithTools() throws Exception {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicToolUse(null,
-        new ToolCallRequest("toolu_1", "get_weather", Json.tree("{\"city\":\"Paris\"}")))));
+  void shouldLetTheModelCallARealToolOrRespondWhenStructuredOutputComesWithTools()
+      throws Exception {
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(
+            anthropicToolUse(
+                null,
+                new ToolCallRequest("toolu_1", "get_weather", Json.tree("{\"city\":\"Paris\"}")))));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Weather label?")), List.of(WEATHER), LABEL_SCHEMA, null, null), null));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Weather label?")),
+                    List.of(WEATHER),
+                    LABEL_SCHEMA,
+                    null,
+                    null),
+                null));
 
     JsonNode sent = server.lastRequest().json();
     assertThat(sent.get("tool_choice")).isEqualTo(Json.tree("{\"type\":\"any\"}"));
     assertThat(sent.get("tools")).hasSize(2);
-    assertThat(completion.toolCalls()).extracting(ToolCallRequest::name).containsExactly("get_weather");
+    assertThat(completion.toolCalls())
+        .extracting(ToolCallRequest::name)
+        .containsExactly("get_weather");
     assertThat(completion.finishReason()).isEqualTo("tool_calls");
   }
 
   @Test
   void shouldWrapAndUnwrapASchemaWhoseTopLevelIsNotAnObject() throws Exception {
     JsonNode listSchema = Json.tree("{\"type\":\"array\",\"items\":{\"type\":\"string\"}}");
-    server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicToolUse(null,
-        new ToolCallRequest("toolu_9", "respond", Json.tree("{\"value\":[\"a\",\"b\"]}")))));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(
+            anthropicToolUse(
+                null,
+                new ToolCallRequest(
+                    "toolu_9", "respond", Json.tree("{\"value\":[\"a\",\"b\"]}")))));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Two letters")), List.of(), listSchema, null, null), null));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Two letters")), List.of(), listSchema, null, null),
+                null));
 
-    assertThat(server.lastRequest().json().at("/tools/0/input_schema")).isEqualTo(Json.tree(
-        "{\"type\":\"object\",\"properties\":{\"value\":" + listSchema + "},\"required\":[\"value\"]}"));
+    assertThat(server.lastRequest().json().at("/tools/0/input_schema"))
+        .isEqualTo(
+            Json.tree(
+                "{\"type\":\"object\",\"properties\":{\"value\":"
+                    + listSchema
+                    + "},\"required\":[\"value\"]}"));
     assertThat(completion.content()).isEqualTo("[\"a\",\"b\"]");
   }
 
   @Test
   void shouldSendNoApiKeyHeaderWithoutAKey() throws Exception {
     server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicText("hi")));
-    try (AnthropicProvider local = provider(server.anthropicBaseUrl(), null, OpenAiProviderTest.TIMEOUT)) {
+    try (AnthropicProvider local =
+        provider(server.anthropicBaseUrl(), null, OpenAiProviderTest.TIMEOUT)) {
       answer(local.complete(ask("hello"), null));
     }
     assertThat(server.lastRequest().header("x-api-key")).isNull();
@@ -170,13 +233,17 @@ class AnthropicProviderTest {
 
   @Test
   void shouldNeverPutTheKeyInAnErrorMessageOrToString() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(401, anthropicError("authentication_error", "invalid x-api-key " + KEY)));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(401, anthropicError("authentication_error", "invalid x-api-key " + KEY)));
 
     ProviderException e = failure(provider.complete(ask("hello"), null));
 
     assertThat(e.code()).isEqualTo(Code.UNAUTHORIZED);
     assertThat(e.retryable()).isFalse();
-    assertThat(e.getMessage()).doesNotContain(KEY).startsWith("anthropic: not authorized (HTTP 401)");
+    assertThat(e.getMessage())
+        .doesNotContain(KEY)
+        .startsWith("anthropic: not authorized (HTTP 401)");
     assertThat(e.toString()).doesNotContain(KEY);
     assertThat(provider.toString()).doesNotContain(KEY);
   }
@@ -195,26 +262,40 @@ class AnthropicProviderTest {
     assertThat(completion.content()).isEqualTo("Paris is the capital.");
     assertThat(completion.toolCalls()).isEmpty();
     assertThat(completion.finishReason()).isEqualTo("stop");
-    assertThat(completion.usage()).isEqualTo(new Usage(ScriptedLlmServer.INPUT_TOKENS + 100,
-        ScriptedLlmServer.OUTPUT_TOKENS));
+    assertThat(completion.usage())
+        .isEqualTo(
+            new Usage(ScriptedLlmServer.INPUT_TOKENS + 100, ScriptedLlmServer.OUTPUT_TOKENS));
     assertThat(completion.model()).isEqualTo(ScriptedLlmServer.MODEL);
     assertThat(server.lastRequest().json().get("model").asText()).isEqualTo(MODEL);
   }
 
   @Test
   void shouldParseParallelToolUseBlocks() throws Exception {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicToolUse("Let me check.",
-        new ToolCallRequest("toolu_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
-        new ToolCallRequest("toolu_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")))));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(
+            anthropicToolUse(
+                "Let me check.",
+                new ToolCallRequest("toolu_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
+                new ToolCallRequest("toolu_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")))));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Paris and Oslo?")), List.of(WEATHER), null, null, null), null));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Paris and Oslo?")),
+                    List.of(WEATHER),
+                    null,
+                    null,
+                    null),
+                null));
 
     assertThat(completion.content()).isEqualTo("Let me check.");
     assertThat(completion.finishReason()).isEqualTo("tool_calls");
-    assertThat(completion.toolCalls()).containsExactly(
-        new ToolCallRequest("toolu_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
-        new ToolCallRequest("toolu_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")));
+    assertThat(completion.toolCalls())
+        .containsExactly(
+            new ToolCallRequest("toolu_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
+            new ToolCallRequest("toolu_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")));
   }
 
   @Test
@@ -242,8 +323,11 @@ class AnthropicProviderTest {
   void shouldReportStructuredOutputMissingFromTheAnswerAsARetryableInvalidResponse() {
     server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicText("spam, I think")));
 
-    ProviderException e = failure(provider.complete(
-        request(List.of(ChatMessage.user("Classify")), List.of(), LABEL_SCHEMA, null, null), null));
+    ProviderException e =
+        failure(
+            provider.complete(
+                request(List.of(ChatMessage.user("Classify")), List.of(), LABEL_SCHEMA, null, null),
+                null));
 
     assertThat(e.code()).isEqualTo(Code.INVALID_RESPONSE);
     assertThat(e.retryable()).isTrue();
@@ -253,8 +337,10 @@ class AnthropicProviderTest {
 
   @Test
   void shouldReportRateLimitsWithTheRetryAfterSeconds() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(429, anthropicError("rate_limit_error", "Number of requests exceeded"))
-        .withHeader("retry-after", "12"));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(429, anthropicError("rate_limit_error", "Number of requests exceeded"))
+            .withHeader("retry-after", "12"));
 
     ProviderException e = failure(provider.complete(ask("hello"), null));
 
@@ -266,7 +352,8 @@ class AnthropicProviderTest {
 
   @Test
   void shouldTreatOverloadedAsARetryableProviderError() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(529, anthropicError("overloaded_error", "Overloaded")));
+    server.enqueue(
+        ANTHROPIC_PATH, Reply.json(529, anthropicError("overloaded_error", "Overloaded")));
 
     ProviderException e = failure(provider.complete(ask("hello"), null));
 
@@ -278,7 +365,8 @@ class AnthropicProviderTest {
 
   @Test
   void shouldTreatServerErrorsAsRetryable() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(500, anthropicError("api_error", "Internal server error")));
+    server.enqueue(
+        ANTHROPIC_PATH, Reply.json(500, anthropicError("api_error", "Internal server error")));
 
     ProviderException e = failure(provider.complete(ask("hello"), null));
 
@@ -288,8 +376,12 @@ class AnthropicProviderTest {
 
   @Test
   void shouldReportAPromptThatIsTooLongAsContextLengthExceeded() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(400, anthropicError("invalid_request_error",
-        "prompt is too long: 215000 tokens > 200000 maximum")));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(
+            400,
+            anthropicError(
+                "invalid_request_error", "prompt is too long: 215000 tokens > 200000 maximum")));
 
     ProviderException e = failure(provider.complete(ask("a very long prompt"), null));
 
@@ -300,8 +392,9 @@ class AnthropicProviderTest {
 
   @Test
   void shouldReportOtherBadRequestsAsInvalidRequest() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(400, anthropicError("invalid_request_error",
-        "messages: roles must alternate")));
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(400, anthropicError("invalid_request_error", "messages: roles must alternate")));
 
     ProviderException e = failure(provider.complete(ask("hello"), null));
 
@@ -311,8 +404,10 @@ class AnthropicProviderTest {
 
   @Test
   void shouldTimeOutWhenTheAnswerIsSlowerThanTheConnectionTimeout() {
-    server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicText("too late")).withDelay(Duration.ofSeconds(3)));
-    try (AnthropicProvider impatient = provider(server.anthropicBaseUrl(), KEY, OpenAiProviderTest.SHORT_TIMEOUT)) {
+    server.enqueue(
+        ANTHROPIC_PATH, Reply.json(anthropicText("too late")).withDelay(Duration.ofSeconds(3)));
+    try (AnthropicProvider impatient =
+        provider(server.anthropicBaseUrl(), KEY, OpenAiProviderTest.SHORT_TIMEOUT)) {
       ProviderException e = failure(impatient.complete(ask("hello"), null));
 
       assertThat(e.code()).isEqualTo(Code.TIMEOUT);
@@ -333,7 +428,8 @@ class AnthropicProviderTest {
 
   @Test
   void shouldReportAnHtmlPageAsARetryableInvalidResponse() {
-    server.enqueue(ANTHROPIC_PATH, Reply.raw(200, "text/html", "<html><body>Bad gateway</body></html>"));
+    server.enqueue(
+        ANTHROPIC_PATH, Reply.raw(200, "text/html", "<html><body>Bad gateway</body></html>"));
 
     ProviderException e = failure(provider.complete(ask("hello"), null));
 
@@ -344,7 +440,8 @@ class AnthropicProviderTest {
 
   @Test
   void shouldReportARefusedConnectionAsARetryableProviderError() {
-    try (AnthropicProvider nowhere = provider(ScriptedLlmServer.refusingBaseUrl(), KEY, OpenAiProviderTest.TIMEOUT)) {
+    try (AnthropicProvider nowhere =
+        provider(ScriptedLlmServer.refusingBaseUrl(), KEY, OpenAiProviderTest.TIMEOUT)) {
       ProviderException e = failure(nowhere.complete(ask("hello"), null));
 
       assertThat(e.code()).isEqualTo(Code.PROVIDER_ERROR);
@@ -355,14 +452,25 @@ class AnthropicProviderTest {
 
   @Test
   void shouldNotShadowARealToolNamedRespond() throws Exception {
-    ToolSpec respond = new ToolSpec("respond", "Send a reply to the customer", WEATHER.parameters());
-    server.enqueue(ANTHROPIC_PATH, Reply.json(anthropicToolUse(null,
-        new ToolCallRequest("toolu_1", "respond_structured", Json.tree("{\"label\":\"ok\"}")))));
+    ToolSpec respond =
+        new ToolSpec("respond", "Send a reply to the customer", WEATHER.parameters());
+    server.enqueue(
+        ANTHROPIC_PATH,
+        Reply.json(
+            anthropicToolUse(
+                null,
+                new ToolCallRequest(
+                    "toolu_1", "respond_structured", Json.tree("{\"label\":\"ok\"}")))));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Go")), List.of(respond), LABEL_SCHEMA, null, null), null));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Go")), List.of(respond), LABEL_SCHEMA, null, null),
+                null));
 
-    assertThat(server.lastRequest().json().get("tools")).extracting(t -> t.get("name").asText())
+    assertThat(server.lastRequest().json().get("tools"))
+        .extracting(t -> t.get("name").asText())
         .containsExactly("respond", "respond_structured");
     assertThat(completion.content()).isEqualTo("{\"label\":\"ok\"}");
   }

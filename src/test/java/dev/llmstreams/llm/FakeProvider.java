@@ -15,7 +15,8 @@ import java.util.function.Function;
  */
 final class FakeProvider implements LlmProvider {
   /** One call as the gateway made it. */
-  record Call(LlmRequest request, String model, long atNanos, CompletableFuture<Completion> answer) {}
+  record Call(
+      LlmRequest request, String model, long atNanos, CompletableFuture<Completion> answer) {}
 
   private final String name;
   private final Function<Call, CompletableFuture<Completion>> script;
@@ -28,7 +29,8 @@ final class FakeProvider implements LlmProvider {
 
   /** Answers every call at once with "echo: <last message>" and 10 input / 5 output tokens. */
   static FakeProvider echo(String name) {
-    return new FakeProvider(name, call -> CompletableFuture.completedFuture(answer(call.request())));
+    return new FakeProvider(
+        name, call -> CompletableFuture.completedFuture(answer(call.request())));
   }
 
   /** Holds every call until the test completes its future. */
@@ -38,7 +40,11 @@ final class FakeProvider implements LlmProvider {
 
   static Completion answer(LlmRequest request) {
     var messages = request.messages();
-    return new Completion("echo: " + messages.get(messages.size() - 1).content(), List.of(), "stop", new Usage(10, 5),
+    return new Completion(
+        "echo: " + messages.get(messages.size() - 1).content(),
+        List.of(),
+        "stop",
+        new Usage(10, 5),
         "fake-model-1");
   }
 

@@ -37,9 +37,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The gateway end to end on a real broker against a scripted OpenAI-compatible server: every request is
- * answered exactly once on its reply topic (read_committed), a graceful restart repeats no provider call,
- * and a hard kill (SIGKILL of a separate JVM) repeats at most the calls that were not yet committed.
+ * The gateway end to end on a real broker against a scripted OpenAI-compatible server: every
+ * request is answered exactly once on its reply topic (read_committed), a graceful restart repeats
+ * no provider call, and a hard kill (SIGKILL of a separate JVM) repeats at most the calls that were
+ * not yet committed.
  */
 @WithKafka
 class GatewayIT {
@@ -57,14 +58,25 @@ class GatewayIT {
   void setUp(KafkaCluster kafka) throws Exception {
     this.kafka = kafka;
     server = ScriptedLlmServer.start();
-    // Every call takes 250 ms and answers with the id it was asked about, so calls can be counted per request.
-    server.setDefault(request -> ScriptedLlmServer.Reply.json(ScriptedLlmServer.openAiText(
-        "answer to " + lastUserMessage(request))).withDelay(Duration.ofMillis(250)));
-    TestDeployment deployment = TestDeployment.create(kafka, "gw", dir).with(Map.of(
-        AppConfig.LLM_ROUTE_DEFAULT, "openai",
-        AppConfig.provider("openai", "base.url"), server.openAiBaseUrl().toString(),
-        AppConfig.provider("openai", "concurrency"), Integer.toString(CONCURRENCY),
-        AppConfig.provider("openai", "timeout.ms"), "10000"));
+    // Every call takes 250 ms and answers with the id it was asked about, so calls can be counted
+    // per request.
+    server.setDefault(
+        request ->
+            ScriptedLlmServer.Reply.json(
+                    ScriptedLlmServer.openAiText("answer to " + lastUserMessage(request)))
+                .withDelay(Duration.ofMillis(250)));
+    TestDeployment deployment =
+        TestDeployment.create(kafka, "gw", dir)
+            .with(
+                Map.of(
+                    AppConfig.LLM_ROUTE_DEFAULT,
+                    "openai",
+                    AppConfig.provider("openai", "base.url"),
+                    server.openAiBaseUrl().toString(),
+                    AppConfig.provider("openai", "concurrency"),
+                    Integer.toString(CONCURRENCY),
+                    AppConfig.provider("openai", "timeout.ms"),
+                    "10000"));
     catalog = deployment.catalog();
     settings = deployment.settings();
   }
@@ -89,14 +101,31 @@ class GatewayIT {
   private void produce(String run, int n) throws Exception {
     String topic = catalog.spec(TopicRole.LLM_REQUESTS).name();
     String replyTo = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
-        new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
       for (int i = 0; i < n; i++) {
         String id = run + "-" + i;
-        LlmRequest request = new LlmRequest(id, replyTo, "summarizer.chunk", "key-" + (i % 5), null, null,
-            List.of(ChatMessage.user(id)), List.of(), null, 16, 0.0, null, Map.of());
-        producer.send(new ProducerRecord<>(topic, request.correlationId().getBytes(StandardCharsets.UTF_8),
-            REQUESTS.serializer().serialize(topic, request)));
+        LlmRequest request =
+            new LlmRequest(
+                id,
+                replyTo,
+                "summarizer.chunk",
+                "key-" + (i % 5),
+                null,
+                null,
+                List.of(ChatMessage.user(id)),
+                List.of(),
+                null,
+                16,
+                0.0,
+                null,
+                Map.of());
+        producer.send(
+            new ProducerRecord<>(
+                topic,
+                request.correlationId().getBytes(StandardCharsets.UTF_8),
+                REQUESTS.serializer().serialize(topic, request)));
       }
     }
   }
@@ -106,15 +135,18 @@ class GatewayIT {
     String topic = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
     Properties props = kafka.consumerProps(KafkaCluster.uniqueName("replies"));
     List<LlmReply> seen = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-        new ByteArrayDeserializer())) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(topic));
-      await().atMost(atMost).until(() -> {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          seen.add(REPLIES.deserializer().deserialize(topic, r.value()));
-        }
-        return done.apply(seen);
-      });
+      await()
+          .atMost(atMost)
+          .until(
+              () -> {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                  seen.add(REPLIES.deserializer().deserialize(topic, r.value()));
+                }
+                return done.apply(seen);
+              });
     }
     return seen;
   }
@@ -123,18 +155,20 @@ class GatewayIT {
     List<LlmReply> seen = new ArrayList<>();
     int[] last = {-1};
     long[] stableSince = {System.nanoTime()};
-    readReplies(r -> {
-      if (r.size() != last[0]) {
-        last[0] = r.size();
-        stableSince[0] = System.nanoTime();
-        return false;
-      }
-      if (System.nanoTime() - stableSince[0] > 3_000_000_000L) {
-        seen.addAll(r);
-        return true;
-      }
-      return false;
-    }, Duration.ofSeconds(60));
+    readReplies(
+        r -> {
+          if (r.size() != last[0]) {
+            last[0] = r.size();
+            stableSince[0] = System.nanoTime();
+            return false;
+          }
+          if (System.nanoTime() - stableSince[0] > 3_000_000_000L) {
+            seen.addAll(r);
+            return true;
+          }
+          return false;
+        },
+        Duration.ofSeconds(60));
     return seen;
   }
 
@@ -143,11 +177,13 @@ class GatewayIT {
   }
 
   private Map<String, Long> callsPerRequest() {
-    return server.requests().stream().collect(Collectors.groupingBy(GatewayIT::lastUserMessage, Collectors.counting()));
+    return server.requests().stream()
+        .collect(Collectors.groupingBy(GatewayIT::lastUserMessage, Collectors.counting()));
   }
 
   @Test
-  @SuppressWarnings("try") // the second app runs while the replies are read: it is used by being open
+  @SuppressWarnings(
+      "try") // the second app runs while the replies are read: it is used by being open
   void shouldAnswerEveryRequestExactlyOnceAndRepeatNoCallAcrossAGracefulRestart() throws Exception {
     int n = 60;
     try (Observability observability = new Observability()) {
@@ -156,16 +192,19 @@ class GatewayIT {
       readReplies(r -> distinct(r) >= 15, Duration.ofSeconds(60));
       first.close(); // graceful: calls in flight finish and their replies are committed first
     }
-    try (Observability observability = new Observability(); LlmStreamsApp second = startApp(observability)) {
+    try (Observability observability = new Observability();
+        LlmStreamsApp second = startApp(observability)) {
       List<LlmReply> replies = readReplies(r -> distinct(r) >= n, Duration.ofSeconds(120));
       // a little longer, so a late duplicate would be seen
       List<LlmReply> all = readReplies(r -> r.size() >= replies.size(), Duration.ofSeconds(30));
       assertThat(all).hasSize(n);
       assertThat(distinct(all)).isEqualTo(n);
-      assertThat(all).allSatisfy(r -> {
-        assertThat(r.error()).isNull();
-        assertThat(r.content()).isEqualTo("answer to " + r.requestId());
-      });
+      assertThat(all)
+          .allSatisfy(
+              r -> {
+                assertThat(r.error()).isNull();
+                assertThat(r.content()).isEqualTo("answer to " + r.requestId());
+              });
     }
     assertThat(server.callCount()).isEqualTo(n);
     assertThat(callsPerRequest().values()).allMatch(c -> c == 1);
@@ -199,19 +238,29 @@ class GatewayIT {
     }
     long repeated = callsPerRequest().values().stream().filter(c -> c > 1).count();
     long inFlightAtKill = callsBeforeRestart - committedBeforeKill;
-    System.out.printf("hard kill: %d calls before the kill, %d replies committed before it, so %d in flight;"
-        + " %d calls in all for %d requests, %d requests called twice%n",
+    System.out.printf(
+        "hard kill: %d calls before the kill, %d replies committed before it, so %d in flight;"
+            + " %d calls in all for %d requests, %d requests called twice%n",
         callsBeforeRestart, committedBeforeKill, inFlightAtKill, server.callCount(), n, repeated);
-    // Only calls in flight at the kill (started, reply not committed) may repeat; every committed reply is final.
+    // Only calls in flight at the kill (started, reply not committed) may repeat; every committed
+    // reply is final.
     assertThat(repeated).isLessThanOrEqualTo(inFlightAtKill);
-    // In flight = started and not answered (at most CONCURRENCY) + answered within the last commit interval.
+    // In flight = started and not answered (at most CONCURRENCY) + answered within the last commit
+    // interval.
     assertThat(inFlightAtKill).isLessThanOrEqualTo(3L * CONCURRENCY);
     assertThat(callsPerRequest().values()).allMatch(c -> c <= 2);
     assertThat(callsPerRequest()).hasSize(n);
   }
 
   private Process startChild(Path config, String name) throws Exception {
-    return ChildJvm.start(dir, name, "dev.llmstreams.app.Main", "run", "--patterns", "gateway", "--config",
+    return ChildJvm.start(
+        dir,
+        name,
+        "dev.llmstreams.app.Main",
+        "run",
+        "--patterns",
+        "gateway",
+        "--config",
         config.toString());
   }
 }

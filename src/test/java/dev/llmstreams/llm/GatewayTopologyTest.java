@@ -2,12 +2,12 @@ package dev.llmstreams.llm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -39,25 +39,43 @@ class GatewayTopologyTest {
   private TestOutputTopic<byte[], byte[]> deadLetters;
 
   private void start(FakeProvider provider, Map<String, String> overrides) {
-    Map<String, String> settings = new HashMap<>(Map.of(
-        AppConfig.LLM_ROUTE_DEFAULT, "openai",
-        AppConfig.provider("openai", "price.input.per.mtok"), "2.0",
-        AppConfig.provider("openai", "price.output.per.mtok"), "8.0",
-        AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS, "1",
-        AppConfig.LLM_RETRY_MAX_BACKOFF_MS, "5"));
+    Map<String, String> settings =
+        new HashMap<>(
+            Map.of(
+                AppConfig.LLM_ROUTE_DEFAULT,
+                "openai",
+                AppConfig.provider("openai", "price.input.per.mtok"),
+                "2.0",
+                AppConfig.provider("openai", "price.output.per.mtok"),
+                "8.0",
+                AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS,
+                "1",
+                AppConfig.LLM_RETRY_MAX_BACKOFF_MS,
+                "5"));
     settings.putAll(overrides);
     AppConfig config = AppConfig.of(settings);
     module = new GatewayModule(s -> provider, Map.of());
-    driver = new TopologyTestDriver(module.topology(catalog, config, registry),
-        StreamsSettings.forPattern(config, catalog, "gateway", registry));
+    driver =
+        new TopologyTestDriver(
+            module.topology(catalog, config, registry),
+            StreamsSettings.forPattern(config, catalog, "gateway", registry));
     var req = catalog.topic(Topics.LLM_REQUESTS);
-    requests = driver.createInputTopic(req.name(), req.keySerde().serializer(), req.valueSerde().serializer());
+    requests =
+        driver.createInputTopic(
+            req.name(), req.keySerde().serializer(), req.valueSerde().serializer());
     var sum = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
-    summarizerReplies = driver.createOutputTopic(sum.name(), sum.keySerde().deserializer(), sum.valueSerde().deserializer());
+    summarizerReplies =
+        driver.createOutputTopic(
+            sum.name(), sum.keySerde().deserializer(), sum.valueSerde().deserializer());
     var ctl = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
-    controllerReplies = driver.createOutputTopic(ctl.name(), ctl.keySerde().deserializer(), ctl.valueSerde().deserializer());
-    deadLetters = driver.createOutputTopic(catalog.spec(TopicRole.DEAD_LETTERS).name(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
+    controllerReplies =
+        driver.createOutputTopic(
+            ctl.name(), ctl.keySerde().deserializer(), ctl.valueSerde().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            catalog.spec(TopicRole.DEAD_LETTERS).name(),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
   }
 
   @AfterEach
@@ -71,8 +89,20 @@ class GatewayTopologyTest {
   }
 
   private LlmRequest request(String id, String purpose, String replyTo) {
-    return new LlmRequest(id, replyTo, purpose, "key-1", null, null, List.of(ChatMessage.user("hello " + id)), List.of(),
-        null, null, null, null, Map.of());
+    return new LlmRequest(
+        id,
+        replyTo,
+        purpose,
+        "key-1",
+        null,
+        null,
+        List.of(ChatMessage.user("hello " + id)),
+        List.of(),
+        null,
+        null,
+        null,
+        null,
+        Map.of());
   }
 
   private String summarizerReplyTopic() {
@@ -96,12 +126,15 @@ class GatewayTopologyTest {
     assertThat(reply.requestId()).isEqualTo("r1");
     assertThat(reply.content()).isEqualTo("echo: hello r1");
     assertThat(reply.usage().inputTokens()).isEqualTo(10);
-    assertThat(reply.costUsd()).isCloseTo((10 * 2.0 + 5 * 8.0) / 1_000_000, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(reply.costUsd())
+        .isCloseTo((10 * 2.0 + 5 * 8.0) / 1_000_000, org.assertj.core.data.Offset.offset(1e-12));
     assertThat(reply.provider()).isEqualTo("openai");
     assertThat(reply.model()).isEqualTo("fake-model-1");
     assertThat(reply.cached()).isFalse();
     assertThat(controllerReplies.isEmpty()).isTrue();
-    assertThat(provider.callList()).singleElement().satisfies(c -> assertThat(c.model()).isEqualTo("gpt-4o-mini"));
+    assertThat(provider.callList())
+        .singleElement()
+        .satisfies(c -> assertThat(c.model()).isEqualTo("gpt-4o-mini"));
   }
 
   @Test
@@ -127,9 +160,14 @@ class GatewayTopologyTest {
     start(provider, Map.of(AppConfig.LLM_CACHE_TTL_MS, "3000"));
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
     tick();
-    KeyValueStore<String, GatewayTopology.CachedReply> cache = driver.getKeyValueStore(GatewayTopology.REPLIES_STORE);
+    KeyValueStore<String, GatewayTopology.CachedReply> cache =
+        driver.getKeyValueStore(GatewayTopology.REPLIES_STORE);
     assertThat(cache.get("r1")).isNotNull();
-    assertThat(driver.<String, Object>getKeyValueStore(GatewayTopology.PENDING_STORE).approximateNumEntries()).isZero();
+    assertThat(
+            driver
+                .<String, Object>getKeyValueStore(GatewayTopology.PENDING_STORE)
+                .approximateNumEntries())
+        .isZero();
 
     driver.advanceWallClockTime(Duration.ofMillis(2_000));
     assertThat(cache.get("r1")).as("within its TTL").isNotNull();
@@ -137,30 +175,44 @@ class GatewayTopologyTest {
     assertThat(cache.get("r1")).as("past its TTL").isNull();
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
     tick();
-    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::cached).containsExactly(false, false);
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::cached)
+        .containsExactly(false, false);
     assertThat(provider.callList()).hasSize(2);
   }
 
   @Test
   void shouldKeepAtMostTheConcurrencyLimitInFlightAndStartTheNextWhenOneFinishes() {
     FakeProvider provider = FakeProvider.held("openai");
-    start(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2",
-        AppConfig.provider("openai", "interactive.reserved"), "0"));
+    start(
+        provider,
+        Map.of(
+            AppConfig.provider("openai", "concurrency"),
+            "2",
+            AppConfig.provider("openai", "interactive.reserved"),
+            "0"));
     for (int i = 0; i < 5; i++) {
       requests.pipeInput("k", request("r" + i, "summarizer.chunk", summarizerReplyTopic()));
     }
     assertThat(provider.callList()).hasSize(2);
     // A slow first call does not hold back the second: finishing r1 first frees a slot for r2.
-    provider.callList().get(1).answer().complete(FakeProvider.answer(provider.callList().get(1).request()));
+    provider
+        .callList()
+        .get(1)
+        .answer()
+        .complete(FakeProvider.answer(provider.callList().get(1).request()));
     tick();
-    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::requestId).containsExactly("r1");
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::requestId)
+        .containsExactly("r1");
     assertThat(provider.callList()).hasSize(3);
     provider.callList().forEach(c -> c.answer().complete(FakeProvider.answer(c.request())));
     tick();
     tick();
     provider.callList().forEach(c -> c.answer().complete(FakeProvider.answer(c.request())));
     tick();
-    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::requestId)
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::requestId)
         .containsExactlyInAnyOrder("r0", "r2", "r3", "r4");
     assertThat(provider.callList()).hasSize(5);
   }
@@ -172,21 +224,35 @@ class GatewayTopologyTest {
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
     assertThat(provider.callList()).hasSize(1);
-    provider.callList().get(0).answer().complete(FakeProvider.answer(provider.callList().get(0).request()));
+    provider
+        .callList()
+        .get(0)
+        .answer()
+        .complete(FakeProvider.answer(provider.callList().get(0).request()));
     tick();
     assertThat(summarizerReplies.readValuesToList()).hasSize(1);
   }
 
   @Test
   void shouldRetryRetryableErrorsThenAnswerWithAStructuredError() {
-    FakeProvider provider = new FakeProvider("openai", call -> CompletableFuture.failedFuture(
-        new ProviderException(LlmError.Code.PROVIDER_ERROR, "HTTP 503 from provider", true)));
+    FakeProvider provider =
+        new FakeProvider(
+            "openai",
+            call ->
+                CompletableFuture.failedFuture(
+                    new ProviderException(
+                        LlmError.Code.PROVIDER_ERROR, "HTTP 503 from provider", true)));
     start(provider, Map.of(AppConfig.LLM_RETRY_MAX_ATTEMPTS, "3"));
-    requests.pipeInput("k", request("r1", "controller.plan", catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name()));
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
-      tick();
-      return !controllerReplies.isEmpty();
-    });
+    requests.pipeInput(
+        "k",
+        request("r1", "controller.plan", catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name()));
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              tick();
+              return !controllerReplies.isEmpty();
+            });
     LlmReply reply = controllerReplies.readValue();
     assertThat(reply.error()).isNotNull();
     assertThat(reply.error().code()).isEqualTo(LlmError.Code.PROVIDER_ERROR);
@@ -197,14 +263,22 @@ class GatewayTopologyTest {
 
   @Test
   void shouldNotRetryARefusedRequest() {
-    FakeProvider provider = new FakeProvider("openai", call -> CompletableFuture.failedFuture(
-        new ProviderException(LlmError.Code.INVALID_REQUEST, "HTTP 400: bad schema", false)));
+    FakeProvider provider =
+        new FakeProvider(
+            "openai",
+            call ->
+                CompletableFuture.failedFuture(
+                    new ProviderException(
+                        LlmError.Code.INVALID_REQUEST, "HTTP 400: bad schema", false)));
     start(provider, Map.of());
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
-      tick();
-      return !summarizerReplies.isEmpty();
-    });
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              tick();
+              return !summarizerReplies.isEmpty();
+            });
     LlmReply reply = summarizerReplies.readValue();
     assertThat(reply.error().code()).isEqualTo(LlmError.Code.INVALID_REQUEST);
     assertThat(reply.error().attempts()).isEqualTo(1);
@@ -215,10 +289,14 @@ class GatewayTopologyTest {
   void shouldRefuseAReplyTopicOutsideTheCatalogsReplyTopics() {
     FakeProvider provider = FakeProvider.echo("openai");
     start(provider, Map.of());
-    requests.pipeInput("k", request("r1", "summarizer.chunk", catalog.spec(TopicRole.GOAL_RESULTS).name()));
+    requests.pipeInput(
+        "k", request("r1", "summarizer.chunk", catalog.spec(TopicRole.GOAL_RESULTS).name()));
     tick();
     TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
-    assertThat(new String(dead.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE).value(), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                dead.headers().lastHeader(DeadLetters.EXCEPTION_MESSAGE).value(),
+                StandardCharsets.UTF_8))
         .contains("is not a reply topic");
     assertThat(provider.callList()).isEmpty();
   }
@@ -227,37 +305,72 @@ class GatewayTopologyTest {
   void shouldDeadLetterMalformedWrongTypedHugeAndHostileRequestsAndKeepAnswering() {
     FakeProvider provider = FakeProvider.echo("openai");
     start(provider, Map.of());
-    var raw = driver.createInputTopic(catalog.spec(TopicRole.LLM_REQUESTS).name(),
-        new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.StringSerializer());
+    var raw =
+        driver.createInputTopic(
+            catalog.spec(TopicRole.LLM_REQUESTS).name(),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.StringSerializer());
     raw.pipeInput("k", "not json");
-    raw.pipeInput("k", "{\"requestId\":7,\"replyTo\":\"x\",\"purpose\":\"p\",\"correlationId\":\"k\",\"messages\":[]}");
+    raw.pipeInput(
+        "k",
+        "{\"requestId\":7,\"replyTo\":\"x\",\"purpose\":\"p\",\"correlationId\":\"k\",\"messages\":[]}");
     raw.pipeInput("k", "{\"requestId\":\"r\",\"replyTo\":\"" + "x".repeat(17_000_000) + "\"}");
     // Hostile: a request that asks the gateway to answer on a topic it must not write to.
-    requests.pipeInput("k", request("hostile", "summarizer.chunk", catalog.spec(TopicRole.DOCUMENTS).name()));
+    requests.pipeInput(
+        "k", request("hostile", "summarizer.chunk", catalog.spec(TopicRole.DOCUMENTS).name()));
     requests.pipeInput("k", request("ok", "summarizer.chunk", summarizerReplyTopic()));
     tick();
-    assertThat(summarizerReplies.readValuesToList()).extracting(LlmReply::requestId).containsExactly("ok");
-    var deserialization = registry.find("llmstreams.dead.letters").tag("stage", "deserialization").counter();
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::requestId)
+        .containsExactly("ok");
+    var deserialization =
+        registry.find("llmstreams.dead.letters").tag("stage", "deserialization").counter();
     assertThat(deserialization).isNotNull();
     assertThat(deserialization.count()).isEqualTo(3.0);
-    // Values are decoded after placement (KeyedInput), by a processor, so the driver pipes out these dead letters too.
+    // Values are decoded after placement (KeyedInput), by a processor, so the driver pipes out
+    // these dead letters too.
     var dead = deadLetters.readRecordsToList();
-    assertThat(dead).extracting(d -> dev.llmstreams.testkit.DriverTopics.header(d.headers(),
-            dev.llmstreams.topics.DeadLetters.STAGE))
-        .containsExactly("deserialization", "deserialization", "deserialization", "processing"); // the last: hostile
-    assertThat(dead).allSatisfy(d -> assertThat(dev.llmstreams.testkit.DriverTopics.header(d.headers(),
-        dev.llmstreams.topics.DeadLetters.SOURCE_TOPIC)).isEqualTo(catalog.spec(TopicRole.LLM_REQUESTS).name()));
+    assertThat(dead)
+        .extracting(
+            d ->
+                dev.llmstreams.testkit.DriverTopics.header(
+                    d.headers(), dev.llmstreams.topics.DeadLetters.STAGE))
+        .containsExactly(
+            "deserialization",
+            "deserialization",
+            "deserialization",
+            "processing"); // the last: hostile
+    assertThat(dead)
+        .allSatisfy(
+            d ->
+                assertThat(
+                        dev.llmstreams.testkit.DriverTopics.header(
+                            d.headers(), dev.llmstreams.topics.DeadLetters.SOURCE_TOPIC))
+                    .isEqualTo(catalog.spec(TopicRole.LLM_REQUESTS).name()));
     assertThat(provider.callList()).extracting(c -> c.request().requestId()).containsExactly("ok");
   }
 
   @Test
   void shouldRouteEachPurposeToItsConfiguredProvider() {
     FakeProvider provider = FakeProvider.echo("anthropic");
-    AppConfig config = AppConfig.of(Map.of(AppConfig.LLM_ROUTE_DEFAULT, "offline", AppConfig.route("controller"), "anthropic"));
-    LlmGateway gateway = new LlmGateway(config, Map.of("offline", provider, "anthropic", provider),
-        Map.of("offline", ProviderSettings.from(config, "offline", Map.of()),
-            "anthropic", ProviderSettings.from(config, "anthropic", Map.of())),
-        registry, java.time.Clock.systemUTC());
+    AppConfig config =
+        AppConfig.of(
+            Map.of(
+                AppConfig.LLM_ROUTE_DEFAULT,
+                "offline",
+                AppConfig.route("controller"),
+                "anthropic"));
+    LlmGateway gateway =
+        new LlmGateway(
+            config,
+            Map.of("offline", provider, "anthropic", provider),
+            Map.of(
+                "offline",
+                ProviderSettings.from(config, "offline", Map.of()),
+                "anthropic",
+                ProviderSettings.from(config, "anthropic", Map.of())),
+            registry,
+            java.time.Clock.systemUTC());
     assertThat(gateway.providerFor(request("a", "controller.plan", "x"))).isEqualTo("anthropic");
     assertThat(gateway.providerFor(request("b", "summarizer.merge", "x"))).isEqualTo("offline");
     assertThat(gateway.providerFor(request("c", "specialist.escalate", "x"))).isEqualTo("offline");

@@ -20,18 +20,33 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The gateway's resilience, without Kafka: retries, Retry-After, deadlines, the circuit, rate limits. */
+/**
+ * The gateway's resilience, without Kafka: retries, Retry-After, deadlines, the circuit, rate
+ * limits.
+ */
 class LlmGatewayTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private LlmGateway gateway;
 
   private LlmGateway gateway(FakeProvider provider, Map<String, String> overrides) {
-    Map<String, String> settings = new HashMap<>(Map.of(AppConfig.LLM_ROUTE_DEFAULT, "openai",
-        AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS, "1", AppConfig.LLM_RETRY_MAX_BACKOFF_MS, "5000"));
+    Map<String, String> settings =
+        new HashMap<>(
+            Map.of(
+                AppConfig.LLM_ROUTE_DEFAULT,
+                "openai",
+                AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS,
+                "1",
+                AppConfig.LLM_RETRY_MAX_BACKOFF_MS,
+                "5000"));
     settings.putAll(overrides);
     AppConfig config = AppConfig.of(settings);
-    gateway = new LlmGateway(config, Map.of("openai", provider),
-        Map.of("openai", ProviderSettings.from(config, "openai", Map.of())), registry, Clock.systemUTC());
+    gateway =
+        new LlmGateway(
+            config,
+            Map.of("openai", provider),
+            Map.of("openai", ProviderSettings.from(config, "openai", Map.of())),
+            registry,
+            Clock.systemUTC());
     return gateway;
   }
 
@@ -43,8 +58,20 @@ class LlmGatewayTest {
   }
 
   private static LlmRequest request(String id, Instant deadline) {
-    return new LlmRequest(id, "summarizer.llm-replies", "summarizer.chunk", "k", null, null,
-        List.of(ChatMessage.user("text " + id)), List.of(), null, null, null, deadline, Map.of());
+    return new LlmRequest(
+        id,
+        "summarizer.llm-replies",
+        "summarizer.chunk",
+        "k",
+        null,
+        null,
+        List.of(ChatMessage.user("text " + id)),
+        List.of(),
+        null,
+        null,
+        null,
+        deadline,
+        Map.of());
   }
 
   private static LlmReply await(CompletableFuture<LlmReply> f) throws Exception {
@@ -54,22 +81,40 @@ class LlmGatewayTest {
   @Test
   void shouldWaitAsLongAsRetryAfterSaysBeforeTryingAgain() throws Exception {
     AtomicInteger n = new AtomicInteger();
-    FakeProvider provider = new FakeProvider("openai", call -> n.getAndIncrement() == 0
-        ? CompletableFuture.failedFuture(new ProviderException(LlmError.Code.RATE_LIMITED, "HTTP 429", true,
-            Duration.ofMillis(300), 429, null))
-        : CompletableFuture.completedFuture(FakeProvider.answer(call.request())));
-    LlmReply reply = await(gateway(provider, Map.of()).trySubmit(request("r1", null)).orElseThrow());
+    FakeProvider provider =
+        new FakeProvider(
+            "openai",
+            call ->
+                n.getAndIncrement() == 0
+                    ? CompletableFuture.failedFuture(
+                        new ProviderException(
+                            LlmError.Code.RATE_LIMITED,
+                            "HTTP 429",
+                            true,
+                            Duration.ofMillis(300),
+                            429,
+                            null))
+                    : CompletableFuture.completedFuture(FakeProvider.answer(call.request())));
+    LlmReply reply =
+        await(gateway(provider, Map.of()).trySubmit(request("r1", null)).orElseThrow());
     assertThat(reply.error()).isNull();
     List<FakeProvider.Call> calls = provider.callList();
     assertThat(calls).hasSize(2);
-    assertThat(Duration.ofNanos(calls.get(1).atNanos() - calls.get(0).atNanos())).isGreaterThanOrEqualTo(Duration.ofMillis(300));
-    assertThat(registry.get("llmstreams.llm.retries").tag("reason", "rate_limited").counter().count()).isEqualTo(1.0);
+    assertThat(Duration.ofNanos(calls.get(1).atNanos() - calls.get(0).atNanos()))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    assertThat(
+            registry.get("llmstreams.llm.retries").tag("reason", "rate_limited").counter().count())
+        .isEqualTo(1.0);
   }
 
   @Test
   void shouldGiveUpAtTheRequestsDeadline() throws Exception {
     FakeProvider provider = FakeProvider.held("openai");
-    LlmReply reply = await(gateway(provider, Map.of()).trySubmit(request("r1", Instant.now().plusMillis(200))).orElseThrow());
+    LlmReply reply =
+        await(
+            gateway(provider, Map.of())
+                .trySubmit(request("r1", Instant.now().plusMillis(200)))
+                .orElseThrow());
     assertThat(reply.error().code()).isEqualTo(LlmError.Code.DEADLINE_EXCEEDED);
     assertThat(reply.content()).isNull();
     assertThat(provider.callList()).hasSize(1);
@@ -77,10 +122,24 @@ class LlmGatewayTest {
 
   @Test
   void shouldOpenTheCircuitAfterRepeatedFailuresAndStopCallingTheProvider() throws Exception {
-    FakeProvider provider = new FakeProvider("openai", call -> CompletableFuture.failedFuture(
-        new ProviderException(LlmError.Code.PROVIDER_ERROR, "HTTP 500", true)));
-    LlmGateway g = gateway(provider, Map.of(AppConfig.LLM_RETRY_MAX_ATTEMPTS, "1", AppConfig.LLM_CIRCUIT_MINIMUM_CALLS, "4",
-        AppConfig.LLM_CIRCUIT_FAILURE_RATE, "50", AppConfig.LLM_CIRCUIT_OPEN_MS, "60000"));
+    FakeProvider provider =
+        new FakeProvider(
+            "openai",
+            call ->
+                CompletableFuture.failedFuture(
+                    new ProviderException(LlmError.Code.PROVIDER_ERROR, "HTTP 500", true)));
+    LlmGateway g =
+        gateway(
+            provider,
+            Map.of(
+                AppConfig.LLM_RETRY_MAX_ATTEMPTS,
+                "1",
+                AppConfig.LLM_CIRCUIT_MINIMUM_CALLS,
+                "4",
+                AppConfig.LLM_CIRCUIT_FAILURE_RATE,
+                "50",
+                AppConfig.LLM_CIRCUIT_OPEN_MS,
+                "60000"));
     for (int i = 0; i < 4; i++) {
       assertThat(await(g.trySubmit(request("r" + i, null)).orElseThrow()).error().code())
           .isEqualTo(LlmError.Code.PROVIDER_ERROR);
@@ -94,47 +153,97 @@ class LlmGatewayTest {
   @Test
   void shouldDelayCallsBeyondTheConfiguredRequestRate() throws Exception {
     FakeProvider provider = FakeProvider.echo("openai");
-    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "requests.per.minute"), "60"));
-    List<CompletableFuture<LlmReply>> replies = List.of(g.trySubmit(request("a", null)).orElseThrow(),
-        g.trySubmit(request("b", null)).orElseThrow());
+    LlmGateway g =
+        gateway(provider, Map.of(AppConfig.provider("openai", "requests.per.minute"), "60"));
+    List<CompletableFuture<LlmReply>> replies =
+        List.of(
+            g.trySubmit(request("a", null)).orElseThrow(),
+            g.trySubmit(request("b", null)).orElseThrow());
     for (CompletableFuture<LlmReply> r : replies) {
       assertThat(await(r).error()).isNull();
     }
     List<FakeProvider.Call> calls = provider.callList();
     assertThat(Duration.ofNanos(Math.abs(calls.get(1).atNanos() - calls.get(0).atNanos())))
         .isGreaterThanOrEqualTo(Duration.ofMillis(500));
-    assertThat(registry.get("llmstreams.llm.rate.limit.waits").counter().count()).isGreaterThanOrEqualTo(1.0);
+    assertThat(registry.get("llmstreams.llm.rate.limit.waits").counter().count())
+        .isGreaterThanOrEqualTo(1.0);
   }
 
   @Test
   void shouldRefuseToStartMoreThanTheConcurrencyLimit() {
     FakeProvider provider = FakeProvider.held("openai");
-    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "concurrency"), "2",
-        AppConfig.provider("openai", "interactive.reserved"), "0"));
+    LlmGateway g =
+        gateway(
+            provider,
+            Map.of(
+                AppConfig.provider("openai", "concurrency"),
+                "2",
+                AppConfig.provider("openai", "interactive.reserved"),
+                "0"));
     assertThat(g.trySubmit(request("a", null))).isPresent();
     assertThat(g.trySubmit(request("b", null))).isPresent();
     assertThat(g.trySubmit(request("c", null))).isEmpty();
     assertThat(g.inFlight("openai")).isEqualTo(2);
-    provider.callList().get(0).answer().complete(FakeProvider.answer(provider.callList().get(0).request()));
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> g.inFlight("openai") == 1);
+    provider
+        .callList()
+        .get(0)
+        .answer()
+        .complete(FakeProvider.answer(provider.callList().get(0).request()));
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> g.inFlight("openai") == 1);
     assertThat(g.trySubmit(request("c", null))).isPresent();
   }
 
   @Test
   void shouldKeepSlotsForInteractiveCallsThatBulkSummariesCannotTake() {
     FakeProvider provider = FakeProvider.held("openai");
-    LlmGateway g = gateway(provider, Map.of(AppConfig.provider("openai", "concurrency"), "4",
-        AppConfig.provider("openai", "interactive.reserved"), "1"));
+    LlmGateway g =
+        gateway(
+            provider,
+            Map.of(
+                AppConfig.provider("openai", "concurrency"),
+                "4",
+                AppConfig.provider("openai", "interactive.reserved"),
+                "1"));
     assertThat(g.trySubmit(request("s1", null))).isPresent();
     assertThat(g.trySubmit(request("s2", null))).isPresent();
     assertThat(g.trySubmit(request("s3", null))).isPresent();
-    assertThat(g.trySubmit(request("s4", null))).as("the last slot is kept for interactive calls").isEmpty();
-    LlmRequest plan = new LlmRequest("g/1/llm", "controller.llm-replies", "controller.plan", "g", null, null,
-        List.of(ChatMessage.user("goal")), List.of(), null, null, null, null, Map.of());
+    assertThat(g.trySubmit(request("s4", null)))
+        .as("the last slot is kept for interactive calls")
+        .isEmpty();
+    LlmRequest plan =
+        new LlmRequest(
+            "g/1/llm",
+            "controller.llm-replies",
+            "controller.plan",
+            "g",
+            null,
+            null,
+            List.of(ChatMessage.user("goal")),
+            List.of(),
+            null,
+            null,
+            null,
+            null,
+            Map.of());
     assertThat(g.trySubmit(plan)).isPresent();
     assertThat(g.inFlight("openai")).isEqualTo(4);
-    LlmRequest plan2 = new LlmRequest("g/2/llm", "controller.llm-replies", "controller.plan", "g", null, null,
-        List.of(ChatMessage.user("goal")), List.of(), null, null, null, null, Map.of());
+    LlmRequest plan2 =
+        new LlmRequest(
+            "g/2/llm",
+            "controller.llm-replies",
+            "controller.plan",
+            "g",
+            null,
+            null,
+            List.of(ChatMessage.user("goal")),
+            List.of(),
+            null,
+            null,
+            null,
+            null,
+            Map.of());
     assertThat(g.trySubmit(plan2)).as("the concurrency still holds").isEmpty();
   }
 

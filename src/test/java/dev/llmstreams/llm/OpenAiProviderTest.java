@@ -33,8 +33,13 @@ import org.junit.jupiter.api.Test;
 
 class OpenAiProviderTest {
   static final String KEY = "sk-test-SECRET-0123456789";
-  /** Generous, as the first call of a cold JVM loads many classes; only the timeout test uses a short one. */
+
+  /**
+   * Generous, as the first call of a cold JVM loads many classes; only the timeout test uses a
+   * short one.
+   */
   static final Duration TIMEOUT = Duration.ofSeconds(5);
+
   static final Duration SHORT_TIMEOUT = Duration.ofMillis(300);
 
   ScriptedLlmServer server;
@@ -56,18 +61,38 @@ class OpenAiProviderTest {
     return new OpenAiProvider(new ProviderConnection(baseUrl, key, TIMEOUT, "default-model"));
   }
 
-  static LlmRequest request(List<ChatMessage> messages, List<ToolSpec> tools, JsonNode responseFormat,
-      Integer maxTokens, Double temperature) {
-    return new LlmRequest("g-1/1/llm", "llm-replies", "controller.plan", "g-1", null, null, messages, tools,
-        responseFormat, maxTokens, temperature, null, Map.of());
+  static LlmRequest request(
+      List<ChatMessage> messages,
+      List<ToolSpec> tools,
+      JsonNode responseFormat,
+      Integer maxTokens,
+      Double temperature) {
+    return new LlmRequest(
+        "g-1/1/llm",
+        "llm-replies",
+        "controller.plan",
+        "g-1",
+        null,
+        null,
+        messages,
+        tools,
+        responseFormat,
+        maxTokens,
+        temperature,
+        null,
+        Map.of());
   }
 
   static LlmRequest ask(String question) {
     return request(List.of(ChatMessage.user(question)), List.of(), null, null, null);
   }
 
-  static final ToolSpec WEATHER = new ToolSpec("get_weather", "Current weather in a city",
-      Json.tree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}"));
+  static final ToolSpec WEATHER =
+      new ToolSpec(
+          "get_weather",
+          "Current weather in a city",
+          Json.tree(
+              "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}"));
 
   static Completion answer(CompletableFuture<Completion> future) throws Exception {
     return future.get(5, TimeUnit.SECONDS);
@@ -86,13 +111,23 @@ class OpenAiProviderTest {
   @Test
   void shouldSendRolesToolsToolCallsAndToolResultsInChatCompletionsFormat() throws Exception {
     server.enqueue(OPENAI_PATH, Reply.json(openAiText("It is sunny in Paris.")));
-    LlmRequest request = request(List.of(
-            ChatMessage.system("You are terse."),
-            ChatMessage.user("Weather in Paris?"),
-            new ChatMessage(ChatMessage.Role.ASSISTANT, null, null,
-                List.of(new ToolCallRequest("call_1", "get_weather", Json.tree("{\"city\":\"Paris\"}")))),
-            new ChatMessage(ChatMessage.Role.TOOL, "{\"sky\":\"sunny\"}", "call_1", List.of())),
-        List.of(WEATHER), null, 200, 0.2);
+    LlmRequest request =
+        request(
+            List.of(
+                ChatMessage.system("You are terse."),
+                ChatMessage.user("Weather in Paris?"),
+                new ChatMessage(
+                    ChatMessage.Role.ASSISTANT,
+                    null,
+                    null,
+                    List.of(
+                        new ToolCallRequest(
+                            "call_1", "get_weather", Json.tree("{\"city\":\"Paris\"}")))),
+                new ChatMessage(ChatMessage.Role.TOOL, "{\"sky\":\"sunny\"}", "call_1", List.of())),
+            List.of(WEATHER),
+            null,
+            200,
+            0.2);
 
     answer(provider.complete(request, "gpt-4o-mini"));
 
@@ -103,7 +138,10 @@ class OpenAiProviderTest {
     assertThat(sent.header("content-type")).isEqualTo("application/json");
     // The request id travels with the call, so a repeat after a crash is visible at the provider.
     assertThat(sent.header("x-client-request-id")).isEqualTo(request.requestId());
-    assertThat(sent.json()).isEqualTo(Json.tree("""
+    assertThat(sent.json())
+        .isEqualTo(
+            Json.tree(
+                """
         {"model": "gpt-4o-mini",
          "messages": [
            {"role": "system", "content": "You are terse."},
@@ -122,17 +160,33 @@ class OpenAiProviderTest {
 
   @Test
   void shouldAskForStrictJsonSchemaOutputWhenTheRequestHasAResponseFormat() throws Exception {
-    JsonNode schema = Json.tree("{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\"}},"
-        + "\"required\":[\"label\"],\"additionalProperties\":false}");
+    JsonNode schema =
+        Json.tree(
+            "{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\"}},"
+                + "\"required\":[\"label\"],\"additionalProperties\":false}");
     server.enqueue(OPENAI_PATH, Reply.json(openAiText("{\"label\":\"spam\"}")));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Classify: win a prize")), List.of(), schema, null, null), null));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Classify: win a prize")),
+                    List.of(),
+                    schema,
+                    null,
+                    null),
+                null));
 
     JsonNode sent = server.lastRequest().json();
-    assertThat(sent.get("response_format")).isEqualTo(Json.tree(
-        "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"response\",\"schema\":" + schema + ",\"strict\":true}}"));
-    assertThat(sent.get("model").asText()).as("the connection's default model").isEqualTo("default-model");
+    assertThat(sent.get("response_format"))
+        .isEqualTo(
+            Json.tree(
+                "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"response\",\"schema\":"
+                    + schema
+                    + ",\"strict\":true}}"));
+    assertThat(sent.get("model").asText())
+        .as("the connection's default model")
+        .isEqualTo("default-model");
     assertThat(sent.has("max_tokens")).isFalse();
     assertThat(sent.has("temperature")).isFalse();
     assertThat(sent.has("tools")).as("no empty tools array").isFalse();
@@ -151,9 +205,14 @@ class OpenAiProviderTest {
 
   @Test
   void shouldKeepTheQueryOfAnAzureStyleBaseUrlAndSendTheKeyAsApiKey() throws Exception {
-    // Azure hosts need the key in api-key; here the host is 127.0.0.1, so only the query handling is checked.
+    // Azure hosts need the key in api-key; here the host is 127.0.0.1, so only the query handling
+    // is checked.
     server.enqueue("/openai/deployments/gpt4/chat/completions", Reply.json(openAiText("hi")));
-    URI azureStyle = URI.create("http://127.0.0.1:" + server.port() + "/openai/deployments/gpt4/?api-version=2024-10-21");
+    URI azureStyle =
+        URI.create(
+            "http://127.0.0.1:"
+                + server.port()
+                + "/openai/deployments/gpt4/?api-version=2024-10-21");
     try (OpenAiProvider azure = provider(azureStyle, KEY)) {
       answer(azure.complete(ask("hello"), "gpt4"));
     }
@@ -163,7 +222,9 @@ class OpenAiProviderTest {
 
   @Test
   void shouldNeverPutTheKeyInAnErrorMessageOrToString() {
-    server.enqueue(OPENAI_PATH, Reply.json(401, openAiError("invalid_api_key", "Incorrect API key provided: " + KEY)));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.json(401, openAiError("invalid_api_key", "Incorrect API key provided: " + KEY)));
 
     ProviderException e = failure(provider.complete(ask("hello"), "gpt-4o"));
 
@@ -193,24 +254,37 @@ class OpenAiProviderTest {
     assertThat(completion.content()).isEqualTo("Paris.");
     assertThat(completion.toolCalls()).isEmpty();
     assertThat(completion.finishReason()).isEqualTo("stop");
-    assertThat(completion.usage()).isEqualTo(new Usage(ScriptedLlmServer.INPUT_TOKENS, ScriptedLlmServer.OUTPUT_TOKENS));
+    assertThat(completion.usage())
+        .isEqualTo(new Usage(ScriptedLlmServer.INPUT_TOKENS, ScriptedLlmServer.OUTPUT_TOKENS));
     assertThat(completion.model()).isEqualTo(ScriptedLlmServer.MODEL);
   }
 
   @Test
   void shouldParseParallelToolCallsWithTheirArgumentsAsJson() throws Exception {
-    server.enqueue(OPENAI_PATH, Reply.json(openAiToolCalls(
-        new ToolCallRequest("call_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
-        new ToolCallRequest("call_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")))));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.json(
+            openAiToolCalls(
+                new ToolCallRequest("call_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
+                new ToolCallRequest("call_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")))));
 
-    Completion completion = answer(provider.complete(
-        request(List.of(ChatMessage.user("Paris and Oslo?")), List.of(WEATHER), null, null, null), "gpt-4o"));
+    Completion completion =
+        answer(
+            provider.complete(
+                request(
+                    List.of(ChatMessage.user("Paris and Oslo?")),
+                    List.of(WEATHER),
+                    null,
+                    null,
+                    null),
+                "gpt-4o"));
 
     assertThat(completion.content()).isNull();
     assertThat(completion.finishReason()).isEqualTo("tool_calls");
-    assertThat(completion.toolCalls()).containsExactly(
-        new ToolCallRequest("call_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
-        new ToolCallRequest("call_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")));
+    assertThat(completion.toolCalls())
+        .containsExactly(
+            new ToolCallRequest("call_a", "get_weather", Json.tree("{\"city\":\"Paris\"}")),
+            new ToolCallRequest("call_b", "get_weather", Json.tree("{\"city\":\"Oslo\"}")));
   }
 
   @Test
@@ -224,8 +298,10 @@ class OpenAiProviderTest {
 
   @Test
   void shouldFailNotRetryablyWhenToolArgumentsAreNotJson() {
-    ObjectNode body = openAiToolCalls(new ToolCallRequest("call_a", "get_weather", Json.tree("{}")));
-    ((ObjectNode) body.at("/choices/0/message/tool_calls/0/function")).put("arguments", "{\"city\": Par");
+    ObjectNode body =
+        openAiToolCalls(new ToolCallRequest("call_a", "get_weather", Json.tree("{}")));
+    ((ObjectNode) body.at("/choices/0/message/tool_calls/0/function"))
+        .put("arguments", "{\"city\": Par");
     server.enqueue(OPENAI_PATH, Reply.json(body));
 
     ProviderException e = failure(provider.complete(ask("weather?"), "gpt-4o"));
@@ -237,7 +313,8 @@ class OpenAiProviderTest {
 
   @Test
   void shouldFailWithRefusedWhenTheModelRefuses() {
-    server.enqueue(OPENAI_PATH, Reply.json(ScriptedLlmServer.openAiRefusal("I can't help with that.")));
+    server.enqueue(
+        OPENAI_PATH, Reply.json(ScriptedLlmServer.openAiRefusal("I can't help with that.")));
 
     ProviderException e = failure(provider.complete(ask("something bad"), "gpt-4o"));
 
@@ -250,8 +327,10 @@ class OpenAiProviderTest {
 
   @Test
   void shouldReportRateLimitsWithTheRetryAfterSeconds() {
-    server.enqueue(OPENAI_PATH, Reply.json(429, openAiError("rate_limit_exceeded", "Rate limit reached"))
-        .withHeader("Retry-After", "7"));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.json(429, openAiError("rate_limit_exceeded", "Rate limit reached"))
+            .withHeader("Retry-After", "7"));
 
     ProviderException e = failure(provider.complete(ask("hello"), "gpt-4o"));
 
@@ -264,23 +343,31 @@ class OpenAiProviderTest {
 
   @Test
   void shouldPreferRetryAfterMillisecondsOverSeconds() {
-    server.enqueue(OPENAI_PATH, Reply.json(429, openAiError("rate_limit_exceeded", "slow down"))
-        .withHeader("Retry-After", "2").withHeader("retry-after-ms", "1500"));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.json(429, openAiError("rate_limit_exceeded", "slow down"))
+            .withHeader("Retry-After", "2")
+            .withHeader("retry-after-ms", "1500"));
 
-    assertThat(failure(provider.complete(ask("hello"), "gpt-4o")).retryAfter()).contains(Duration.ofMillis(1500));
+    assertThat(failure(provider.complete(ask("hello"), "gpt-4o")).retryAfter())
+        .contains(Duration.ofMillis(1500));
   }
 
   @Test
   void shouldReadRetryAfterGivenAsAnHttpDate() {
-    String inOneMinute = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().plusSeconds(60));
-    server.enqueue(OPENAI_PATH, Reply.json(503, openAiError("overloaded", "busy")).withHeader("Retry-After", inOneMinute));
+    String inOneMinute =
+        DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().plusSeconds(60));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.json(503, openAiError("overloaded", "busy")).withHeader("Retry-After", inOneMinute));
 
     ProviderException e = failure(provider.complete(ask("hello"), "gpt-4o"));
 
     assertThat(e.code()).isEqualTo(Code.PROVIDER_ERROR);
     assertThat(e.retryable()).isTrue();
-    assertThat(e.retryAfter()).hasValueSatisfying(d ->
-        assertThat(d).isBetween(Duration.ofSeconds(55), Duration.ofSeconds(60)));
+    assertThat(e.retryAfter())
+        .hasValueSatisfying(
+            d -> assertThat(d).isBetween(Duration.ofSeconds(55), Duration.ofSeconds(60)));
   }
 
   @Test
@@ -297,8 +384,13 @@ class OpenAiProviderTest {
 
   @Test
   void shouldReportContextLengthExceededAsNotRetryable() {
-    server.enqueue(OPENAI_PATH, Reply.json(400, openAiError("context_length_exceeded",
-        "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.")));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.json(
+            400,
+            openAiError(
+                "context_length_exceeded",
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.")));
 
     ProviderException e = failure(provider.complete(ask("a very long prompt"), "gpt-4o"));
 
@@ -320,9 +412,11 @@ class OpenAiProviderTest {
 
   @Test
   void shouldTimeOutWhenTheAnswerIsSlowerThanTheConnectionTimeout() {
-    server.enqueue(OPENAI_PATH, Reply.json(openAiText("too late")).withDelay(Duration.ofSeconds(3)));
-    try (OpenAiProvider impatient = new OpenAiProvider(
-        new ProviderConnection(server.openAiBaseUrl(), KEY, SHORT_TIMEOUT, "gpt-4o"))) {
+    server.enqueue(
+        OPENAI_PATH, Reply.json(openAiText("too late")).withDelay(Duration.ofSeconds(3)));
+    try (OpenAiProvider impatient =
+        new OpenAiProvider(
+            new ProviderConnection(server.openAiBaseUrl(), KEY, SHORT_TIMEOUT, "gpt-4o"))) {
       ProviderException e = failure(impatient.complete(ask("hello"), null));
 
       assertThat(e.code()).isEqualTo(Code.TIMEOUT);
@@ -354,8 +448,12 @@ class OpenAiProviderTest {
 
   @Test
   void shouldReportAnHtmlPageAsARetryableInvalidResponse() {
-    server.enqueue(OPENAI_PATH, Reply.raw(200, "text/html; charset=utf-8",
-        "<html><body><h1>Welcome to nginx!</h1></body></html>"));
+    server.enqueue(
+        OPENAI_PATH,
+        Reply.raw(
+            200,
+            "text/html; charset=utf-8",
+            "<html><body><h1>Welcome to nginx!</h1></body></html>"));
 
     ProviderException e = failure(provider.complete(ask("hello"), "gpt-4o"));
 
@@ -378,8 +476,8 @@ class OpenAiProviderTest {
 
   @Test
   void shouldFailFastWithoutAnyModel() {
-    try (OpenAiProvider noDefault = new OpenAiProvider(
-        new ProviderConnection(server.openAiBaseUrl(), KEY, TIMEOUT, null))) {
+    try (OpenAiProvider noDefault =
+        new OpenAiProvider(new ProviderConnection(server.openAiBaseUrl(), KEY, TIMEOUT, null))) {
       ProviderException e = failure(noDefault.complete(ask("hello"), null));
 
       assertThat(e.code()).isEqualTo(Code.INVALID_REQUEST);

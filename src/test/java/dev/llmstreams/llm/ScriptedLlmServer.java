@@ -35,9 +35,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * A real HTTP server on 127.0.0.1 that plays an LLM provider from a script, for provider, gateway and controller
- * tests. It speaks whatever you script; helpers build realistic OpenAI Chat Completions and Anthropic Messages
- * bodies.
+ * A real HTTP server on 127.0.0.1 that plays an LLM provider from a script, for provider, gateway
+ * and controller tests. It speaks whatever you script; helpers build realistic OpenAI Chat
+ * Completions and Anthropic Messages bodies.
  *
  * <pre>{@code
  * try (ScriptedLlmServer server = ScriptedLlmServer.start()) {
@@ -50,15 +50,17 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
- * <p>Each request to a path takes the next reply queued for that path; when none is queued, the default responder
- * answers (by default an HTTP 418 saying nothing was scripted, which providers map to a non-retryable
- * {@code invalid_request}, so a missing script fails fast). Every request is recorded, whatever the answer. Replies
- * with a {@link Reply#delay() delay} wait on the server side before sending anything, so a client timeout can be
- * tested without sleeping in the test. Thread-safe: any number of concurrent calls.
+ * <p>Each request to a path takes the next reply queued for that path; when none is queued, the
+ * default responder answers (by default an HTTP 418 saying nothing was scripted, which providers
+ * map to a non-retryable {@code invalid_request}, so a missing script fails fast). Every request is
+ * recorded, whatever the answer. Replies with a {@link Reply#delay() delay} wait on the server side
+ * before sending anything, so a client timeout can be tested without sleeping in the test.
+ * Thread-safe: any number of concurrent calls.
  */
 public final class ScriptedLlmServer implements AutoCloseable {
   static {
-    // Answers go out at once instead of waiting for the client's delayed ACK (about 40 ms per call).
+    // Answers go out at once instead of waiting for the client's delayed ACK (about 40 ms per
+    // call).
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
@@ -66,11 +68,15 @@ public final class ScriptedLlmServer implements AutoCloseable {
 
   /** Where {@link OpenAiProvider} POSTs with base URL {@link #openAiBaseUrl()}. */
   public static final String OPENAI_PATH = "/v1/chat/completions";
+
   /** Where {@link AnthropicProvider} POSTs with base URL {@link #anthropicBaseUrl()}. */
   public static final String ANTHROPIC_PATH = "/v1/messages";
+
   /** Token counts the body helpers report: OpenAI prompt/completion, Anthropic input/output. */
   public static final int INPUT_TOKENS = 21;
+
   public static final int OUTPUT_TOKENS = 8;
+
   /** The model name the body helpers report. */
   public static final String MODEL = "scripted-model-1";
 
@@ -78,23 +84,33 @@ public final class ScriptedLlmServer implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService executor;
-  private final ScheduledExecutorService delays = Executors.newScheduledThreadPool(2, r -> {
-    Thread t = new Thread(r, "scripted-llm-delay");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService delays =
+      Executors.newScheduledThreadPool(
+          2,
+          r -> {
+            Thread t = new Thread(r, "scripted-llm-delay");
+            t.setDaemon(true);
+            return t;
+          });
   private final Map<String, Queue<Reply>> scripts = new ConcurrentHashMap<>();
   private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
-  private volatile Function<RecordedRequest, Reply> defaultResponder = request ->
-      Reply.json(418, "{\"error\":{\"message\":\"ScriptedLlmServer: nothing scripted for " + request.path() + "\"}}");
+  private volatile Function<RecordedRequest, Reply> defaultResponder =
+      request ->
+          Reply.json(
+              418,
+              "{\"error\":{\"message\":\"ScriptedLlmServer: nothing scripted for "
+                  + request.path()
+                  + "\"}}");
 
   private ScriptedLlmServer() throws IOException {
     AtomicInteger threads = new AtomicInteger();
-    executor = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "scripted-llm-" + threads.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    executor =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "scripted-llm-" + threads.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setExecutor(executor);
     server.createContext("/", this::handle);
@@ -142,7 +158,10 @@ public final class ScriptedLlmServer implements AutoCloseable {
     return this;
   }
 
-  /** Answers requests for which nothing is queued (e.g. a steady "ok" for a load test, or a reply per request). */
+  /**
+   * Answers requests for which nothing is queued (e.g. a steady "ok" for a load test, or a reply
+   * per request).
+   */
   public ScriptedLlmServer setDefault(Function<RecordedRequest, Reply> responder) {
     this.defaultResponder = Objects.requireNonNull(responder, "responder");
     return this;
@@ -188,10 +207,18 @@ public final class ScriptedLlmServer implements AutoCloseable {
         json = null;
       }
       Map<String, List<String>> headers = new LinkedHashMap<>();
-      exchange.getRequestHeaders().forEach((name, values) ->
-          headers.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
-      RecordedRequest request = new RecordedRequest(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
-          exchange.getRequestURI().getRawQuery(), Map.copyOf(headers), body, json);
+      exchange
+          .getRequestHeaders()
+          .forEach(
+              (name, values) -> headers.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
+      RecordedRequest request =
+          new RecordedRequest(
+              exchange.getRequestMethod(),
+              exchange.getRequestURI().getPath(),
+              exchange.getRequestURI().getRawQuery(),
+              Map.copyOf(headers),
+              body,
+              json);
       requests.add(request);
 
       Queue<Reply> queue = scripts.get(request.path());
@@ -200,13 +227,19 @@ public final class ScriptedLlmServer implements AutoCloseable {
       try {
         reply = scripted != null ? scripted : defaultResponder.apply(request);
       } catch (RuntimeException e) {
-        reply = Reply.json(500, "{\"error\":{\"message\":\"ScriptedLlmServer: default responder failed: "
-            + e.getClass().getSimpleName() + "\"}}");
+        reply =
+            Reply.json(
+                500,
+                "{\"error\":{\"message\":\"ScriptedLlmServer: default responder failed: "
+                    + e.getClass().getSimpleName()
+                    + "\"}}");
       }
       if (!reply.delay().isZero()) {
-        // The handler returns at once and the answer goes out later: no thread is held for the delay.
+        // The handler returns at once and the answer goes out later: no thread is held for the
+        // delay.
         Reply delayed = reply;
-        delays.schedule(() -> send(exchange, delayed), reply.delay().toMillis(), TimeUnit.MILLISECONDS);
+        delays.schedule(
+            () -> send(exchange, delayed), reply.delay().toMillis(), TimeUnit.MILLISECONDS);
         return;
       }
       send(exchange, reply);
@@ -255,7 +288,10 @@ public final class ScriptedLlmServer implements AutoCloseable {
       return json(status, body.toString());
     }
 
-    /** A JSON body ({@code content-type: application/json}) with the given status; the text is sent as is. */
+    /**
+     * A JSON body ({@code content-type: application/json}) with the given status; the text is sent
+     * as is.
+     */
     public static Reply json(int status, String body) {
       return raw(status, "application/json", body);
     }
@@ -284,8 +320,13 @@ public final class ScriptedLlmServer implements AutoCloseable {
    * @param headers by lower-case name
    * @param json the body parsed as JSON, or null when it is not JSON
    */
-  public record RecordedRequest(String method, String path, String query, Map<String, List<String>> headers,
-      String body, JsonNode json) {
+  public record RecordedRequest(
+      String method,
+      String path,
+      String query,
+      Map<String, List<String>> headers,
+      String body,
+      JsonNode json) {
     /** The first value of a header (any case), or null. */
     public String header(String name) {
       List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
@@ -305,7 +346,10 @@ public final class ScriptedLlmServer implements AutoCloseable {
     return body;
   }
 
-  /** A {@code chat.completion} whose answer is tool calls (arguments as JSON strings), finish_reason tool_calls. */
+  /**
+   * A {@code chat.completion} whose answer is tool calls (arguments as JSON strings), finish_reason
+   * tool_calls.
+   */
   public static ObjectNode openAiToolCalls(ToolCallRequest... calls) {
     ObjectNode body = openAiEnvelope();
     ObjectNode choice = ((ArrayNode) body.get("choices")).addObject();
@@ -313,8 +357,13 @@ public final class ScriptedLlmServer implements AutoCloseable {
     ObjectNode message = choice.putObject("message").put("role", "assistant").putNull("content");
     ArrayNode toolCalls = message.putArray("tool_calls");
     for (ToolCallRequest call : calls) {
-      toolCalls.addObject().put("id", call.id()).put("type", "function").putObject("function")
-          .put("name", call.name()).put("arguments", call.arguments().toString());
+      toolCalls
+          .addObject()
+          .put("id", call.id())
+          .put("type", "function")
+          .putObject("function")
+          .put("name", call.name())
+          .put("arguments", call.arguments().toString());
     }
     message.putNull("refusal");
     choice.put("finish_reason", "tool_calls");
@@ -331,16 +380,23 @@ public final class ScriptedLlmServer implements AutoCloseable {
   /** An OpenAI error body: {@code {"error": {"message", "type", "code"}}}. */
   public static ObjectNode openAiError(String code, String message) {
     ObjectNode body = NODES.objectNode();
-    body.putObject("error").put("message", message).put("type", "invalid_request_error").put("code", code);
+    body.putObject("error")
+        .put("message", message)
+        .put("type", "invalid_request_error")
+        .put("code", code);
     return body;
   }
 
   private static ObjectNode openAiEnvelope() {
     ObjectNode body = NODES.objectNode();
-    body.put("id", "chatcmpl-scripted").put("object", "chat.completion").put("created", 1_764_300_000L)
+    body.put("id", "chatcmpl-scripted")
+        .put("object", "chat.completion")
+        .put("created", 1_764_300_000L)
         .put("model", MODEL);
     body.putArray("choices");
-    body.putObject("usage").put("prompt_tokens", INPUT_TOKENS).put("completion_tokens", OUTPUT_TOKENS)
+    body.putObject("usage")
+        .put("prompt_tokens", INPUT_TOKENS)
+        .put("completion_tokens", OUTPUT_TOKENS)
         .put("total_tokens", INPUT_TOKENS + OUTPUT_TOKENS);
     return body;
   }
@@ -354,7 +410,10 @@ public final class ScriptedLlmServer implements AutoCloseable {
     return body;
   }
 
-  /** A {@code message} with an optional text block then one {@code tool_use} block per call, stop_reason tool_use. */
+  /**
+   * A {@code message} with an optional text block then one {@code tool_use} block per call,
+   * stop_reason tool_use.
+   */
   public static ObjectNode anthropicToolUse(String text, ToolCallRequest... calls) {
     ObjectNode body = anthropicEnvelope("tool_use");
     ArrayNode content = ((ArrayNode) body.get("content"));
@@ -362,7 +421,11 @@ public final class ScriptedLlmServer implements AutoCloseable {
       content.addObject().put("type", "text").put("text", text);
     }
     for (ToolCallRequest call : calls) {
-      content.addObject().put("type", "tool_use").put("id", call.id()).put("name", call.name())
+      content
+          .addObject()
+          .put("type", "tool_use")
+          .put("id", call.id())
+          .put("name", call.name())
           .set("input", call.arguments());
     }
     return body;
@@ -377,7 +440,10 @@ public final class ScriptedLlmServer implements AutoCloseable {
 
   private static ObjectNode anthropicEnvelope(String stopReason) {
     ObjectNode body = NODES.objectNode();
-    body.put("id", "msg_scripted").put("type", "message").put("role", "assistant").put("model", MODEL);
+    body.put("id", "msg_scripted")
+        .put("type", "message")
+        .put("role", "assistant")
+        .put("model", MODEL);
     body.putArray("content");
     body.put("stop_reason", stopReason).putNull("stop_sequence");
     body.putObject("usage").put("input_tokens", INPUT_TOKENS).put("output_tokens", OUTPUT_TOKENS);

@@ -19,13 +19,17 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-/** The files under {@code monitoring/} and the Prometheus tools that check them, for the monitoring tests. */
+/**
+ * The files under {@code monitoring/} and the Prometheus tools that check them, for the monitoring
+ * tests.
+ */
 final class Monitoring {
   static final Path ROOT = Path.of("monitoring");
   static final Path PROMETHEUS = ROOT.resolve("prometheus");
   static final Path RULES = PROMETHEUS.resolve("rules");
   static final Path DASHBOARDS = ROOT.resolve("grafana").resolve("dashboards");
-  static final String INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus; .ci/run does)";
+  static final String INSTALL_HINT =
+      "install Debian's prometheus package (apt-get install prometheus; .ci/run does)";
 
   private Monitoring() {}
 
@@ -50,7 +54,8 @@ final class Monitoring {
       String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
-        throw new IllegalStateException(String.join(" ", command) + " did not finish in " + timeout);
+        throw new IllegalStateException(
+            String.join(" ", command) + " did not finish in " + timeout);
       }
       return new Run(process.exitValue(), output);
     } catch (IOException e) {
@@ -87,7 +92,10 @@ final class Monitoring {
     return out;
   }
 
-  /** Metric name to where it is used ("file: panel"), over every panel query and variable of every dashboard. */
+  /**
+   * Metric name to where it is used ("file: panel"), over every panel query and variable of every
+   * dashboard.
+   */
   static Map<String, Set<String>> dashboardMetricNames() {
     Map<String, Set<String>> names = new LinkedHashMap<>();
     for (Path file : dashboardFiles()) {
@@ -103,8 +111,13 @@ final class Monitoring {
         JsonNode query = variable.path("query");
         String text = query.isObject() ? query.path("query").asText() : query.asText();
         if ("query".equals(variable.path("type").asText())) {
-          PromQlMetricNames.ofVariableQuery(text).forEach(n -> names.computeIfAbsent(n, k -> new LinkedHashSet<>())
-              .add(file.getFileName() + ": variable " + variable.path("name").asText()));
+          PromQlMetricNames.ofVariableQuery(text)
+              .forEach(
+                  n ->
+                      names
+                          .computeIfAbsent(n, k -> new LinkedHashSet<>())
+                          .add(
+                              file.getFileName() + ": variable " + variable.path("name").asText()));
         }
       }
     }

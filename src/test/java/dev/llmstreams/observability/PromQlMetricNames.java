@@ -7,21 +7,51 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The metric names a PromQL expression reads: every bare selector name and every {@code __name__="…"} matcher, with
- * functions, aggregations, keywords, label names, strings, numbers, durations and Grafana variables left out.
+ * The metric names a PromQL expression reads: every bare selector name and every {@code
+ * __name__="…"} matcher, with functions, aggregations, keywords, label names, strings, numbers,
+ * durations and Grafana variables left out.
  */
 final class PromQlMetricNames {
-  private static final Set<String> KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left", "group_right",
-      "bool", "offset", "and", "or", "unless", "atan2", "inf", "nan",
-      // aggregations may be followed by a by/without clause instead of "(", e.g. "sum by (le) (…)"
-      "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile",
-      "limitk", "limit_ratio");
+  private static final Set<String> KEYWORDS =
+      Set.of(
+          "by",
+          "without",
+          "on",
+          "ignoring",
+          "group_left",
+          "group_right",
+          "bool",
+          "offset",
+          "and",
+          "or",
+          "unless",
+          "atan2",
+          "inf",
+          "nan",
+          // aggregations may be followed by a by/without clause instead of "(", e.g. "sum by (le)
+          // (…)"
+          "sum",
+          "min",
+          "max",
+          "avg",
+          "group",
+          "stddev",
+          "stdvar",
+          "count",
+          "count_values",
+          "bottomk",
+          "topk",
+          "quantile",
+          "limitk",
+          "limit_ratio");
   // Their "(…)" holds label names, not expressions.
-  private static final Set<String> LABEL_LIST_KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left",
-      "group_right");
-  private static final Pattern NAME_MATCHER = Pattern.compile("__name__\\s*=\\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"");
-  private static final Pattern LABEL_VALUES = Pattern.compile("^\\s*label_values\\((.*),\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*\\)\\s*$",
-      Pattern.DOTALL);
+  private static final Set<String> LABEL_LIST_KEYWORDS =
+      Set.of("by", "without", "on", "ignoring", "group_left", "group_right");
+  private static final Pattern NAME_MATCHER =
+      Pattern.compile("__name__\\s*=\\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"");
+  private static final Pattern LABEL_VALUES =
+      Pattern.compile(
+          "^\\s*label_values\\((.*),\\s*[a-zA-Z_][a-zA-Z0-9_]*\\s*\\)\\s*$", Pattern.DOTALL);
 
   private PromQlMetricNames() {}
 
@@ -45,13 +75,17 @@ final class PromQlMetricNames {
         }
         i = end;
       } else if (c == '[') {
-        i = skipBalanced(expr, i, '[', ']'); // ranges and subqueries: durations and Grafana's $__rate_interval
+        i =
+            skipBalanced(
+                expr, i, '[',
+                ']'); // ranges and subqueries: durations and Grafana's $__rate_interval
       } else if (c == '(' && labelList) {
         i = skipBalanced(expr, i, '(', ')');
         labelList = false;
       } else if (c == '$') {
         i = skipVariable(expr, i);
-      } else if (Character.isDigit(c) || (c == '.' && i + 1 < n && Character.isDigit(expr.charAt(i + 1)))) {
+      } else if (Character.isDigit(c)
+          || (c == '.' && i + 1 < n && Character.isDigit(expr.charAt(i + 1)))) {
         i = skipNumber(expr, i); // also durations (5m, 1h30m) and hex
       } else if (isNameStart(c)) {
         int end = i;
@@ -77,7 +111,10 @@ final class PromQlMetricNames {
     return names;
   }
 
-  /** The metric names of a Grafana variable query: {@code label_values(selector, label)} reads only the selector. */
+  /**
+   * The metric names of a Grafana variable query: {@code label_values(selector, label)} reads only
+   * the selector.
+   */
   static Set<String> ofVariableQuery(String query) {
     Matcher m = LABEL_VALUES.matcher(query);
     return of(m.matches() ? m.group(1) : query);
@@ -147,8 +184,10 @@ final class PromQlMetricNames {
     int j = i;
     while (j < s.length()) {
       char c = s.charAt(j);
-      boolean exponentSign = (c == '+' || c == '-') && (s.charAt(j - 1) == 'e' || s.charAt(j - 1) == 'E')
-          && !s.substring(i, j).toLowerCase(Locale.ROOT).startsWith("0x");
+      boolean exponentSign =
+          (c == '+' || c == '-')
+              && (s.charAt(j - 1) == 'e' || s.charAt(j - 1) == 'E')
+              && !s.substring(i, j).toLowerCase(Locale.ROOT).startsWith("0x");
       if (!(Character.isLetterOrDigit(c) || c == '.' || c == '_' || exponentSign)) {
         break;
       }

@@ -13,29 +13,29 @@ import dev.llmstreams.controller.ControllerModule;
 import dev.llmstreams.events.Approval;
 import dev.llmstreams.events.ClassificationRequest;
 import dev.llmstreams.events.Goal;
+import dev.llmstreams.events.GoalEvent;
+import dev.llmstreams.events.GoalEventType;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.events.ToolCallRequest;
+import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.specialist.SpecialistModule;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.TrainingOptions;
-import dev.llmstreams.topics.Topic;
-import dev.llmstreams.topics.Topics;
-import dev.llmstreams.events.GoalEvent;
-import dev.llmstreams.events.GoalEventType;
-import dev.llmstreams.events.Json;
-import dev.llmstreams.events.JsonSerde;
-import dev.llmstreams.events.ToolCallRequest;
-import dev.llmstreams.llm.GatewayModule;
-import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.WithKafka;
 import dev.llmstreams.tools.ToolsModule;
+import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
+import dev.llmstreams.topics.Topics;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -50,11 +50,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Properties;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -70,14 +70,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real Prometheus, with the repository's {@code prometheus.yml} and rules, scrapes the app on a real broker after
- * traffic through every pattern (a goal with a retried LLM call, a parallel step and an approval; documents that
- * merge; a poison record), and every metric name that a dashboard panel or a rule reads must return data. The same
- * run makes the reference page of the meters ({@code docs/meters.md}, see {@link ReferenceDocs#meters}).
+ * A real Prometheus, with the repository's {@code prometheus.yml} and rules, scrapes the app on a
+ * real broker after traffic through every pattern (a goal with a retried LLM call, a parallel step
+ * and an approval; documents that merge; a poison record), and every metric name that a dashboard
+ * panel or a rule reads must return data. The same run makes the reference page of the meters
+ * ({@code docs/meters.md}, see {@link ReferenceDocs#meters}).
  */
 @WithKafka
 class PrometheusIT {
-  // Assumed specialist meter names, read by its dashboard and alert before the pattern exports them: empty after merge.
+  // Assumed specialist meter names, read by its dashboard and alert before the pattern exports
+  // them: empty after merge.
 
   private static final JsonSerde<Goal> GOALS = JsonSerde.of(Goal.class);
   private static final JsonSerde<GoalEvent> EVENTS = JsonSerde.of(GoalEvent.class);
@@ -89,12 +91,15 @@ class PrometheusIT {
   // A machine without Prometheus reports this test skipped, with how to install it.
   @BeforeEach
   void needsPrometheus() {
-    assumeTrue(Monitoring.binary("prometheus").isPresent(), "no prometheus on the PATH: " + Monitoring.INSTALL_HINT);
+    assumeTrue(
+        Monitoring.binary("prometheus").isPresent(),
+        "no prometheus on the PATH: " + Monitoring.INSTALL_HINT);
   }
 
   @Test
   @Timeout(400)
-  void shouldReturnDataForEveryMetricThatADashboardOrARuleReads(KafkaCluster kafka) throws Exception {
+  void shouldReturnDataForEveryMetricThatADashboardOrARuleReads(KafkaCluster kafka)
+      throws Exception {
     String prefix = KafkaCluster.uniqueName("mon") + ".";
     String newsTopic = prefix + "team-news";
     TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
@@ -102,9 +107,12 @@ class PrometheusIT {
     kafka.admin().createTopics(List.of(new NewTopic(newsTopic, 1, (short) 1))).all().get();
 
     try (ScriptedLlmServer llm = ScriptedLlmServer.start()) {
-      // The controller's first call fails once (a retry to meter), then the script plans one parallel step.
-      llm.enqueue(ScriptedLlmServer.OPENAI_PATH,
-          ScriptedLlmServer.Reply.json(503, ScriptedLlmServer.openAiError("overloaded", "try again")));
+      // The controller's first call fails once (a retry to meter), then the script plans one
+      // parallel step.
+      llm.enqueue(
+          ScriptedLlmServer.OPENAI_PATH,
+          ScriptedLlmServer.Reply.json(
+              503, ScriptedLlmServer.openAiError("overloaded", "try again")));
       llm.setDefault(request -> ScriptedLlmServer.Reply.json(script(request.json(), newsTopic)));
       Map<String, String> settings = new HashMap<>();
       settings.put(AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers());
@@ -122,8 +130,13 @@ class PrometheusIT {
       settings.put(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0");
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule(), new SummarizerModule(),
-            new SpecialistModule()));
+        app.start(
+            List.of(
+                new GatewayModule(),
+                new ControllerModule(),
+                new ToolsModule(),
+                new SummarizerModule(),
+                new SpecialistModule()));
         await().atMost(Duration.ofSeconds(90)).until(() -> app.health().ready());
         Process prometheus = startPrometheus(app.httpPort());
         try {
@@ -134,15 +147,26 @@ class PrometheusIT {
 
           Map<String, Set<String>> used = usedMetricNames(port);
           Set<String> checked = new TreeSet<>(used.keySet());
-          // Kafka client meters appear at the binder's next refresh (every 60 s), recorded series after their inputs.
-          await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() ->
-              assertThat(describe(withoutData(port, checked), used)).as("metric names with no data in Prometheus")
-                  .isEmpty());
+          // Kafka client meters appear at the binder's next refresh (every 60 s), recorded series
+          // after their inputs.
+          await()
+              .atMost(Duration.ofSeconds(180))
+              .pollInterval(Duration.ofSeconds(2))
+              .untilAsserted(
+                  () ->
+                      assertThat(describe(withoutData(port, checked), used))
+                          .as("metric names with no data in Prometheus")
+                          .isEmpty());
           assertRulesHealthy(port);
-          System.out.println("PrometheusIT: " + checked.size() + " metric names return data: " + checked);
-          // The reference page of the meters is this app's registry after traffic through every pattern.
-          GeneratedDocs.checkEventually(ReferenceDocs.METERS, () -> ReferenceDocs.meters(observability.registry()),
-              ReferenceDocs.REGENERATE_METERS, Duration.ofSeconds(30));
+          System.out.println(
+              "PrometheusIT: " + checked.size() + " metric names return data: " + checked);
+          // The reference page of the meters is this app's registry after traffic through every
+          // pattern.
+          GeneratedDocs.checkEventually(
+              ReferenceDocs.METERS,
+              () -> ReferenceDocs.meters(observability.registry()),
+              ReferenceDocs.REGENERATE_METERS,
+              Duration.ofSeconds(30));
         } finally {
           prometheus.destroy();
           prometheus.waitFor();
@@ -162,8 +186,13 @@ class PrometheusIT {
     }
     return ScriptedLlmServer.openAiToolCalls(
         new ToolCallRequest("call_a", "calculator", Json.tree("{\"expression\":\"6*7\"}")),
-        new ToolCallRequest("call_b", "publish", Json.tree(
-            "{\"topic\":\"" + newsTopic + "\",\"key\":\"g1\",\"record\":{\"answer\":\"42\"}}")));
+        new ToolCallRequest(
+            "call_b",
+            "publish",
+            Json.tree(
+                "{\"topic\":\""
+                    + newsTopic
+                    + "\",\"key\":\"g1\",\"record\":{\"answer\":\"42\"}}")));
   }
 
   private int prometheusPort;
@@ -172,25 +201,39 @@ class PrometheusIT {
     prometheusPort = freePort();
     String config = Files.readString(Monitoring.PROMETHEUS.resolve("prometheus.yml"));
     Map<String, String> replacements = new LinkedHashMap<>();
-    replacements.put("dns_sd_configs:\n      - names: [\"app\"]\n        type: A\n        port: 9400",
+    replacements.put(
+        "dns_sd_configs:\n      - names: [\"app\"]\n        type: A\n        port: 9400",
         "static_configs:\n      - targets: [\"127.0.0.1:" + appPort + "\"]"); // no Docker DNS here
     replacements.put("\"localhost:9090\"", "\"127.0.0.1:" + prometheusPort + "\"");
     replacements.put("rules/*.yml", Monitoring.RULES.toAbsolutePath() + "/*.yml");
-    replacements.put("15s", "1s"); // scrape and evaluate every second so rates have points within the test
+    replacements.put(
+        "15s", "1s"); // scrape and evaluate every second so rates have points within the test
     for (Map.Entry<String, String> r : replacements.entrySet()) {
       assertThat(config).as("prometheus.yml as this test expects it").contains(r.getKey());
       config = config.replace(r.getKey(), r.getValue());
     }
     Path file = dir.resolve("prometheus.yml");
     Files.writeString(file, config);
-    Process process = new ProcessBuilder(Monitoring.binary("prometheus").orElseThrow().toString(),
-        "--config.file=" + file, "--storage.tsdb.path=" + dir.resolve("tsdb"),
-        "--web.listen-address=127.0.0.1:" + prometheusPort, "--log.level=warn")
-        .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
-      assertThat(process.isAlive()).as(Files.readString(dir.resolve("prometheus.log"))).isTrue();
-      return get(prometheusPort, "/-/ready").statusCode() == 200;
-    });
+    Process process =
+        new ProcessBuilder(
+                Monitoring.binary("prometheus").orElseThrow().toString(),
+                "--config.file=" + file,
+                "--storage.tsdb.path=" + dir.resolve("tsdb"),
+                "--web.listen-address=127.0.0.1:" + prometheusPort,
+                "--log.level=warn")
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("prometheus.log").toFile())
+            .start();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(
+            () -> {
+              assertThat(process.isAlive())
+                  .as(Files.readString(dir.resolve("prometheus.log")))
+                  .isTrue();
+              return get(prometheusPort, "/-/ready").statusCode() == 200;
+            });
     return process;
   }
 
@@ -201,74 +244,142 @@ class PrometheusIT {
     try (var in = PrometheusIT.class.getResourceAsStream("/demo/qmsum-documents.jsonl")) {
       transcript = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().limit(4).toList();
     }
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
-        new ByteArraySerializer())) {
-      producer.send(new ProducerRecord<>(documents, bytes("m1"), bytes("not json"))).get(); // for dead-letters
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+      producer
+          .send(new ProducerRecord<>(documents, bytes("m1"), bytes("not json")))
+          .get(); // for dead-letters
       for (String line : transcript) {
         producer.send(new ProducerRecord<>(documents, bytes("m1"), bytes(line))).get();
       }
-      Goal goal = new Goal("g1", "Goal g1: compute 6*7 and tell the team.", List.of("calculator", "publish"), null,
-          null, null, Map.of(), null);
-      producer.send(new ProducerRecord<>(goals, bytes("g1"), GOALS.serializer().serialize(goals, goal))).get();
+      Goal goal =
+          new Goal(
+              "g1",
+              "Goal g1: compute 6*7 and tell the team.",
+              List.of("calculator", "publish"),
+              null,
+              null,
+              null,
+              Map.of(),
+              null);
+      producer
+          .send(new ProducerRecord<>(goals, bytes("g1"), GOALS.serializer().serialize(goals, goal)))
+          .get();
     }
   }
 
   /**
-   * A small real model (hashed n-grams on a few Banking77 intents) on specialist-models, then events for it: one it is
-   * sure of and one it is not, which the specialist escalates (to the offline engine, the default route).
+   * A small real model (hashed n-grams on a few Banking77 intents) on specialist-models, then
+   * events for it: one it is sure of and one it is not, which the specialist escalates (to the
+   * offline engine, the default route).
    */
-  private static void sendClassifications(KafkaCluster kafka, TopicCatalog catalog) throws Exception {
-    List<LabeledText> data = LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
-        .filter(e -> e.label().startsWith("card_")).toList();
-    SpecialistModel model = ModelTrainer.train("banking77", data,
-        TrainingOptions.defaults().withKind(ModelKind.HASHED), step -> {}).record();
+  private static void sendClassifications(KafkaCluster kafka, TopicCatalog catalog)
+      throws Exception {
+    List<LabeledText> data =
+        LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
+            .filter(e -> e.label().startsWith("card_"))
+            .toList();
+    SpecialistModel model =
+        ModelTrainer.train(
+                "banking77",
+                data,
+                TrainingOptions.defaults().withKind(ModelKind.HASHED),
+                step -> {})
+            .record();
     Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
     Properties props = kafka.producerProps();
     props.put("max.request.size", 9 * 1024 * 1024);
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
-        new ByteArraySerializer())) {
-      // Not a model: specialist-models feeds a global store, whose bad records are skipped (and counted), not
-      // dead-lettered. Before the model, on the topic's one partition: skipped by the time the model serves.
-      producer.send(new ProducerRecord<>(models.name(), bytes("banking77"), bytes("not json"))).get();
-      producer.send(new ProducerRecord<>(models.name(), bytes("banking77"),
-          models.valueSerde().serializer().serialize(models.name(), model))).get();
-      for (String[] event : List.of(new String[] {"c1", "My new card has still not arrived, where is it?"},
-          new String[] {"c2", "zzz qqq"})) {
-        producer.send(new ProducerRecord<>(requests.name(), bytes(event[0]), requests.valueSerde().serializer()
-            .serialize(requests.name(), new ClassificationRequest(event[0], event[1], null)))).get();
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      // Not a model: specialist-models feeds a global store, whose bad records are skipped (and
+      // counted), not
+      // dead-lettered. Before the model, on the topic's one partition: skipped by the time the
+      // model serves.
+      producer
+          .send(new ProducerRecord<>(models.name(), bytes("banking77"), bytes("not json")))
+          .get();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  models.name(),
+                  bytes("banking77"),
+                  models.valueSerde().serializer().serialize(models.name(), model)))
+          .get();
+      for (String[] event :
+          List.of(
+              new String[] {"c1", "My new card has still not arrived, where is it?"},
+              new String[] {"c2", "zzz qqq"})) {
+        producer
+            .send(
+                new ProducerRecord<>(
+                    requests.name(),
+                    bytes(event[0]),
+                    requests
+                        .valueSerde()
+                        .serializer()
+                        .serialize(
+                            requests.name(), new ClassificationRequest(event[0], event[1], null))))
+            .get();
       }
     }
   }
 
   /** Approves the goal's held calls as a person would, once the controller asks for them. */
-  private static void approveHeldCalls(KafkaCluster kafka, TopicCatalog catalog, String goalId) throws Exception {
+  private static void approveHeldCalls(KafkaCluster kafka, TopicCatalog catalog, String goalId)
+      throws Exception {
     String events = catalog.spec(TopicRole.GOAL_EVENTS).name();
     String approvals = catalog.spec(TopicRole.APPROVALS).name();
     List<GoalEvent> requested = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka.consumerProps(KafkaCluster.uniqueName("mon")),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            kafka.consumerProps(KafkaCluster.uniqueName("mon")),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(events));
-      await().atMost(Duration.ofSeconds(90)).until(() -> {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          GoalEvent e = EVENTS.deserializer().deserialize(events, r.value());
-          if (e.goalId().equals(goalId) && e.type() == GoalEventType.APPROVAL_REQUESTED) {
-            requested.add(e);
-          }
-        }
-        return !requested.isEmpty();
-      });
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .until(
+              () -> {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                  GoalEvent e = EVENTS.deserializer().deserialize(events, r.value());
+                  if (e.goalId().equals(goalId) && e.type() == GoalEventType.APPROVAL_REQUESTED) {
+                    requested.add(e);
+                  }
+                }
+                return !requested.isEmpty();
+              });
     }
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
-        new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
       for (GoalEvent e : requested) {
-        producer.send(new ProducerRecord<>(approvals, bytes(goalId), APPROVALS.serializer().serialize(approvals,
-            new Approval(goalId, e.causationId(), Approval.Decision.APPROVE, "fine", "monitoring-it", null)))).get();
+        producer
+            .send(
+                new ProducerRecord<>(
+                    approvals,
+                    bytes(goalId),
+                    APPROVALS
+                        .serializer()
+                        .serialize(
+                            approvals,
+                            new Approval(
+                                goalId,
+                                e.causationId(),
+                                Approval.Decision.APPROVE,
+                                "fine",
+                                "monitoring-it",
+                                null))))
+            .get();
       }
     }
   }
 
-  /** Metric name to where it is read: dashboards (from their files) and rules (as the running Prometheus loaded them). */
+  /**
+   * Metric name to where it is read: dashboards (from their files) and rules (as the running
+   * Prometheus loaded them).
+   */
   private static Map<String, Set<String>> usedMetricNames(int port) throws Exception {
     Map<String, Set<String>> used = new LinkedHashMap<>(Monitoring.dashboardMetricNames());
     JsonNode groups = api(port, "/api/v1/rules").path("data").path("groups");
@@ -280,19 +391,28 @@ class PrometheusIT {
         PromQlMetricNames.of(rule.path("query").asText())
             .forEach(n -> used.computeIfAbsent(n, k -> new LinkedHashSet<>()).add(where));
         if ("recording".equals(rule.path("type").asText())) {
-          used.computeIfAbsent(rule.path("name").asText(), k -> new LinkedHashSet<>()).add("recorded by " + where);
+          used.computeIfAbsent(rule.path("name").asText(), k -> new LinkedHashSet<>())
+              .add("recorded by " + where);
         }
       }
     }
-    assertThat(groupNames).as("rule groups Prometheus loaded").containsExactly("llmstreams.alerts", "llmstreams.recording");
+    assertThat(groupNames)
+        .as("rule groups Prometheus loaded")
+        .containsExactly("llmstreams.alerts", "llmstreams.recording");
     return used;
   }
 
   private static Set<String> withoutData(int port, Set<String> names) throws Exception {
     Set<String> missing = new TreeSet<>();
     for (String name : names) {
-      JsonNode result = api(port, "/api/v1/query?query="
-          + URLEncoder.encode("count({__name__=\"" + name + "\"})", StandardCharsets.UTF_8)).path("data").path("result");
+      JsonNode result =
+          api(
+                  port,
+                  "/api/v1/query?query="
+                      + URLEncoder.encode(
+                          "count({__name__=\"" + name + "\"})", StandardCharsets.UTF_8))
+              .path("data")
+              .path("result");
       if (result.isEmpty()) {
         missing.add(name);
       }
@@ -307,7 +427,8 @@ class PrometheusIT {
   private static void assertRulesHealthy(int port) throws Exception {
     for (JsonNode group : api(port, "/api/v1/rules").path("data").path("groups")) {
       for (JsonNode rule : group.path("rules")) {
-        assertThat(rule.path("health").asText()).as(rule.path("name").asText() + ": " + rule.path("lastError").asText())
+        assertThat(rule.path("health").asText())
+            .as(rule.path("name").asText() + ": " + rule.path("lastError").asText())
             .isEqualTo("ok");
       }
     }
@@ -319,9 +440,13 @@ class PrometheusIT {
     return Json.tree(response.body());
   }
 
-  private static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  private static HttpResponse<String> get(int port, String path)
+      throws IOException, InterruptedException {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(10))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static byte[] bytes(String s) {

@@ -16,8 +16,12 @@ import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.Test;
 
 class StateTransferMetersTest {
-  /** A processor that only uses the store (the test needs its name in the topology, not its records). */
-  private static final class Ignore implements org.apache.kafka.streams.processor.api.Processor<String, String, Void, Void> {
+  /**
+   * A processor that only uses the store (the test needs its name in the topology, not its
+   * records).
+   */
+  private static final class Ignore
+      implements org.apache.kafka.streams.processor.api.Processor<String, String, Void, Void> {
     @Override
     public void process(org.apache.kafka.streams.processor.api.Record<String, String> record) {}
   }
@@ -25,15 +29,20 @@ class StateTransferMetersTest {
   @Test
   void shouldShowEveryStoreAtZeroBeforeAnythingIsRestored() {
     StreamsBuilder builder = new StreamsBuilder();
-    builder.globalTable("models", Consumed.with(Serdes.String(), Serdes.String()), Materialized.as("models-store"));
-    builder.table("events", Consumed.with(Serdes.String(), Serdes.String()), Materialized.as("events-store"));
-    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("extra-store"), Serdes.String(),
-        Serdes.String()));
-    builder.stream("in", Consumed.with(Serdes.String(), Serdes.String())).process(Ignore::new, "extra-store");
+    builder.globalTable(
+        "models", Consumed.with(Serdes.String(), Serdes.String()), Materialized.as("models-store"));
+    builder.table(
+        "events", Consumed.with(Serdes.String(), Serdes.String()), Materialized.as("events-store"));
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore("extra-store"), Serdes.String(), Serdes.String()));
+    builder.stream("in", Consumed.with(Serdes.String(), Serdes.String()))
+        .process(Ignore::new, "extra-store");
     Topology topology = builder.build();
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "meters-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1"); // never started: nothing connects
+    props.put(
+        StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1"); // never started: nothing connects
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (KafkaStreams streams = new KafkaStreams(topology, props)) {
       StateTransferMeters.bind(streams, "p", registry, topology.describe());
@@ -44,8 +53,10 @@ class StateTransferMetersTest {
         .containsExactlyInAnyOrder("events-store", "extra-store", "models-store");
     assertThat(registry.find("llmstreams.state.standby.records").counters())
         .as("global stores have no standby replicas")
-        .extracting(c -> c.getId().getTag("store")).containsExactlyInAnyOrder("events-store", "extra-store");
-    assertThat(registry.find("llmstreams.state.restored.records").counters()).extracting(Counter::count)
+        .extracting(c -> c.getId().getTag("store"))
+        .containsExactlyInAnyOrder("events-store", "extra-store");
+    assertThat(registry.find("llmstreams.state.restored.records").counters())
+        .extracting(Counter::count)
         .containsOnly(0.0);
   }
 }

@@ -11,7 +11,8 @@ class StoreQueryTest {
   @Test
   void shouldReadTheForwardingMarkerBesideOtherParameters() {
     assertThat(StoreQuery.params("window=2026-11-02T09%3A00%3A00Z&local"))
-        .containsEntry("window", "2026-11-02T09:00:00Z").containsEntry(StoreQuery.LOCAL, "");
+        .containsEntry("window", "2026-11-02T09:00:00Z")
+        .containsEntry(StoreQuery.LOCAL, "");
     assertThat(StoreQuery.params("local")).containsOnlyKeys(StoreQuery.LOCAL);
     assertThat(StoreQuery.params(null)).isEmpty();
     assertThat(StoreQuery.params("&window=1&")).containsOnlyKeys("window");
@@ -25,6 +26,9 @@ class StoreQueryTest {
     }
     HttpApi.Reply reply = StoreQuery.forward(new HostInfo("127.0.0.1", port), "/goals/g1?local");
     assertThat(reply.status()).isEqualTo(503);
-    assertThat(reply.body()).contains("127.0.0.1:" + port).contains("did not answer").contains("retry");
+    assertThat(reply.body())
+        .contains("127.0.0.1:" + port)
+        .contains("did not answer")
+        .contains("retry");
   }
 }

@@ -2,12 +2,12 @@ package dev.llmstreams.specialist;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
@@ -27,7 +27,10 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The classify tool, served by the specialist pattern's own topology beside its model (a real hashed model). */
+/**
+ * The classify tool, served by the specialist pattern's own topology beside its model (a real
+ * hashed model).
+ */
 class ClassifyToolTest {
   @TempDir Path stateDir;
 
@@ -39,25 +42,41 @@ class ClassifyToolTest {
     SpecialistModule module = new SpecialistModule();
     Properties props = StreamsSettings.forPattern(config, catalog, "specialist", registry);
     props.putAll(module.streamsOverrides(config));
-    try (TopologyTestDriver driver = new TopologyTestDriver(module.topology(catalog, config, registry), props)) {
+    try (TopologyTestDriver driver =
+        new TopologyTestDriver(module.topology(catalog, config, registry), props)) {
       Topic<ToolCall> callsTopic = catalog.toolCalls("classify", ToolCall.class);
-      TestInputTopic<String, ToolCall> calls = driver.createInputTopic(callsTopic.name(),
-          callsTopic.keySerde().serializer(), callsTopic.valueSerde().serializer());
+      TestInputTopic<String, ToolCall> calls =
+          driver.createInputTopic(
+              callsTopic.name(),
+              callsTopic.keySerde().serializer(),
+              callsTopic.valueSerde().serializer());
       Topic<ToolResult> resultsTopic = catalog.topic(Topics.TOOL_RESULTS);
-      TestOutputTopic<String, ToolResult> results = driver.createOutputTopic(resultsTopic.name(),
-          resultsTopic.keySerde().deserializer(), resultsTopic.valueSerde().deserializer());
+      TestOutputTopic<String, ToolResult> results =
+          driver.createOutputTopic(
+              resultsTopic.name(),
+              resultsTopic.keySerde().deserializer(),
+              resultsTopic.valueSerde().deserializer());
 
       calls.pipeInput("g1", call("g1", 0, "{\"text\":\"my new card has not arrived yet\"}"));
       ToolResult none = results.readValue();
       assertThat(none.ok()).isFalse();
       assertThat(none.error()).contains("no specialist model 'banking77' is in service yet");
 
-      List<LabeledText> data = LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
-          .filter(e -> e.label().startsWith("card_")).toList();
-      SpecialistModel model = ModelTrainer.train("banking77", data,
-          TrainingOptions.defaults().withKind(ModelKind.HASHED), step -> {}).record();
+      List<LabeledText> data =
+          LabeledData.classpath(LabeledData.BANKING77_TRAIN).stream()
+              .filter(e -> e.label().startsWith("card_"))
+              .toList();
+      SpecialistModel model =
+          ModelTrainer.train(
+                  "banking77",
+                  data,
+                  TrainingOptions.defaults().withKind(ModelKind.HASHED),
+                  step -> {})
+              .record();
       Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
-      driver.createInputTopic(models.name(), models.keySerde().serializer(), models.valueSerde().serializer())
+      driver
+          .createInputTopic(
+              models.name(), models.keySerde().serializer(), models.valueSerde().serializer())
           .pipeInput("banking77", model);
 
       calls.pipeInput("g1", call("g1", 1, "{\"text\":\"my new card has not arrived yet\"}"));
@@ -80,7 +99,15 @@ class ClassifyToolTest {
   }
 
   private static ToolCall call(String goal, int step, String arguments) {
-    return new ToolCall(ToolCall.callId(goal, step, 0), goal, step, 0, "classify", Json.tree(arguments), 1, 10_000,
+    return new ToolCall(
+        ToolCall.callId(goal, step, 0),
+        goal,
+        step,
+        0,
+        "classify",
+        Json.tree(arguments),
+        1,
+        10_000,
         null);
   }
 }

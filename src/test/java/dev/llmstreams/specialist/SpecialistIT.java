@@ -48,15 +48,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The specialist end to end on a real broker with the gateway answering escalations through the offline engine (the
- * default provider, not an LLM: it picks the label nearest to the text among those the request's response format
- * allows), so escalations work with no LLM configured. The model is the test stand-in ({@link TestBayesClassifier}).
+ * The specialist end to end on a real broker with the gateway answering escalations through the
+ * offline engine (the default provider, not an LLM: it picks the label nearest to the text among
+ * those the request's response format allows), so escalations work with no LLM configured. The
+ * model is the test stand-in ({@link TestBayesClassifier}).
  */
 @WithKafka
 class SpecialistIT {
-  private static final JsonSerde<ClassificationRequest> REQUESTS = JsonSerde.of(ClassificationRequest.class);
+  private static final JsonSerde<ClassificationRequest> REQUESTS =
+      JsonSerde.of(ClassificationRequest.class);
   private static final JsonSerde<SpecialistModel> MODELS = JsonSerde.of(SpecialistModel.class);
-  private static final JsonSerde<Classification> CLASSIFICATIONS = JsonSerde.of(Classification.class);
+  private static final JsonSerde<Classification> CLASSIFICATIONS =
+      JsonSerde.of(Classification.class);
   private static final JsonSerde<LabelEvent> LABELS = JsonSerde.of(LabelEvent.class);
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -69,8 +72,8 @@ class SpecialistIT {
   @BeforeEach
   void setUp(KafkaCluster kafka) throws Exception {
     this.kafka = kafka;
-    TestDeployment deployment = TestDeployment.create(kafka, "spc", dir)
-        .with(Map.of(AppConfig.SPECIALIST_TICK_MS, "100"));
+    TestDeployment deployment =
+        TestDeployment.create(kafka, "spc", dir).with(Map.of(AppConfig.SPECIALIST_TICK_MS, "100"));
     catalog = deployment.catalog();
     settings = deployment.settings();
     watcher = new Watcher();
@@ -101,8 +104,8 @@ class SpecialistIT {
   private void send(List<ProducerRecord<byte[], byte[]>> records) throws Exception {
     Properties props = kafka.producerProps();
     props.put("max.request.size", 16 * 1024 * 1024);
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
-        new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
       for (ProducerRecord<byte[], byte[]> r : records) {
         producer.send(r).get();
       }
@@ -111,8 +114,13 @@ class SpecialistIT {
 
   private ProducerRecord<byte[], byte[]> request(String eventId, String text) {
     String t = topic(TopicRole.CLASSIFICATION_REQUESTS);
-    return new ProducerRecord<>(t, bytes(eventId), REQUESTS.serializer().serialize(t,
-        new ClassificationRequest(eventId, text, Json.tree("{\"channel\":\"chat\"}"))));
+    return new ProducerRecord<>(
+        t,
+        bytes(eventId),
+        REQUESTS
+            .serializer()
+            .serialize(
+                t, new ClassificationRequest(eventId, text, Json.tree("{\"channel\":\"chat\"}"))));
   }
 
   private ProducerRecord<byte[], byte[]> model(TestBayesClassifier model) {
@@ -121,7 +129,8 @@ class SpecialistIT {
 
   private ProducerRecord<byte[], byte[]> model(TestBayesClassifier model, int paddingBytes) {
     String t = topic(TopicRole.SPECIALIST_MODELS);
-    return new ProducerRecord<>(t, bytes(model.name()), MODELS.serializer().serialize(t, model.record(paddingBytes)));
+    return new ProducerRecord<>(
+        t, bytes(model.name()), MODELS.serializer().serialize(t, model.record(paddingBytes)));
   }
 
   private static byte[] bytes(String s) {
@@ -129,76 +138,109 @@ class SpecialistIT {
   }
 
   private static HttpResponse<String> get(String url) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
   void shouldWaitForAModelEscalateThroughTheGatewayAndHotSwapToASecondModel() throws Exception {
     try (Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-      app.start(List.of(new GatewayModule(),
-          new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
+      app.start(
+          List.of(
+              new GatewayModule(),
+              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
       await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
       String base = "http://127.0.0.1:" + app.httpPort();
 
-      // No model yet: the events wait, bad input goes to dead-letters, and /specialist says why nothing happens.
+      // No model yet: the events wait, bad input goes to dead-letters, and /specialist says why
+      // nothing happens.
       String requests = topic(TopicRole.CLASSIFICATION_REQUESTS);
-      send(List.of(
-          request("w0", "my new card has not arrived in the post yet"),
-          new ProducerRecord<>(requests, bytes("bad"), bytes("{\"eventId\":\"bad\",\"text\":")),
-          request("w1", "what exchange rate do you use for dollars to euros"),
-          request("huge", "card ".repeat(3_000)),
-          request("w2", "someone stole my wallet, block my card")));
-      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-        HttpResponse<String> status = get(base + "/specialist");
-        assertThat(status.statusCode()).isEqualTo(503);
-        assertThat(Json.tree(status.body()).path("waiting").asInt()).isEqualTo(3);
-        assertThat(status.body()).contains("no model 'banking77'").contains("--publish");
-      });
+      send(
+          List.of(
+              request("w0", "my new card has not arrived in the post yet"),
+              new ProducerRecord<>(requests, bytes("bad"), bytes("{\"eventId\":\"bad\",\"text\":")),
+              request("w1", "what exchange rate do you use for dollars to euros"),
+              request("huge", "card ".repeat(3_000)),
+              request("w2", "someone stole my wallet, block my card")));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                HttpResponse<String> status = get(base + "/specialist");
+                assertThat(status.statusCode()).isEqualTo(503);
+                assertThat(Json.tree(status.body()).path("waiting").asInt()).isEqualTo(3);
+                assertThat(status.body()).contains("no model 'banking77'").contains("--publish");
+              });
       assertThat(watcher.classifications).isEmpty();
 
-      // v1 is never confident enough (threshold 1): the waiting events escalate, the offline engine answers.
+      // v1 is never confident enough (threshold 1): the waiting events escalate, the offline engine
+      // answers.
       send(List.of(model(model("v1", 2, 1.0))));
       await().atMost(Duration.ofSeconds(120)).until(() -> watcher.classifications.size() >= 3);
-      assertThat(watcher.classifications).extracting(Classification::eventId)
+      assertThat(watcher.classifications)
+          .extracting(Classification::eventId)
           .containsExactlyInAnyOrder("w0", "w1", "w2");
-      assertThat(watcher.classifications).allSatisfy(c -> {
-        assertThat(c.source()).isEqualTo(Classification.Source.LLM);
-        assertThat(c.modelVersion()).isEqualTo("offline/offline-engine");
-        assertThat(Intents.LABELS).contains(c.label());
-        assertThat(c.escalationReason()).startsWith("confidence ").contains(" < 1");
-        assertThat(c.usage().inputTokens()).isPositive();
-      });
+      assertThat(watcher.classifications)
+          .allSatisfy(
+              c -> {
+                assertThat(c.source()).isEqualTo(Classification.Source.LLM);
+                assertThat(c.modelVersion()).isEqualTo("offline/offline-engine");
+                assertThat(Intents.LABELS).contains(c.label());
+                assertThat(c.escalationReason()).startsWith("confidence ").contains(" < 1");
+                assertThat(c.usage().inputTokens()).isPositive();
+              });
       await().atMost(Duration.ofSeconds(30)).until(() -> watcher.labels.size() >= 3);
-      assertThat(watcher.labels).allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.LLM));
-      assertThat(watcher.labels).extracting(LabelEvent::eventId).containsExactlyInAnyOrder("w0", "w1", "w2");
+      assertThat(watcher.labels)
+          .allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.LLM));
+      assertThat(watcher.labels)
+          .extracting(LabelEvent::eventId)
+          .containsExactlyInAnyOrder("w0", "w1", "w2");
 
-      // v2 trusts itself (threshold 0): later events are labelled inline and name v2. Its record is 6.7 MB, near the
+      // v2 trusts itself (threshold 0): later events are labelled inline and name v2. Its record is
+      // 6.7 MB, near the
       // topic's 8 MiB limit, as a real model's weights can be.
       send(List.of(model(model("v2", 20, 0.0), 5 * 1024 * 1024)));
-      await().atMost(Duration.ofSeconds(30)).until(() -> Json.tree(get(base + "/specialist").body())
-          .path("version").asText().equals("v2"));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  Json.tree(get(base + "/specialist").body())
+                      .path("version")
+                      .asText()
+                      .equals("v2"));
       List<ProducerRecord<byte[], byte[]>> after = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         after.add(request("a" + i, "my card is lost, please block it"));
       }
       send(after);
       await().atMost(Duration.ofSeconds(60)).until(() -> watcher.classifications.size() >= 8);
-      assertThat(watcher.classifications.subList(3, 8)).allSatisfy(c -> {
-        assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
-        assertThat(c.modelVersion()).isEqualTo("v2");
-        assertThat(c.label()).isEqualTo("lost_or_stolen_card");
-      });
-      assertThat(watcher.classifications).extracting(Classification::eventId).doesNotHaveDuplicates();
+      assertThat(watcher.classifications.subList(3, 8))
+          .allSatisfy(
+              c -> {
+                assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
+                assertThat(c.modelVersion()).isEqualTo("v2");
+                assertThat(c.label()).isEqualTo("lost_or_stolen_card");
+              });
+      assertThat(watcher.classifications)
+          .extracting(Classification::eventId)
+          .doesNotHaveDuplicates();
 
       await().atMost(Duration.ofSeconds(30)).until(() -> watcher.deadLetters.size() >= 2);
-      assertThat(watcher.deadLetters).anySatisfy(d -> assertThat(d).contains("malformed JSON"))
-          .anySatisfy(d -> assertThat(d).contains("event huge has 15,000 characters")
-              .contains("specialist.max.text.chars"));
+      assertThat(watcher.deadLetters)
+          .anySatisfy(d -> assertThat(d).contains("malformed JSON"))
+          .anySatisfy(
+              d ->
+                  assertThat(d)
+                      .contains("event huge has 15,000 characters")
+                      .contains("specialist.max.text.chars"));
       assertThat(get(base + "/specialist").statusCode()).isEqualTo(200);
       String metrics = get(base + "/metrics").body();
-      assertThat(metrics).contains("llmstreams_specialist_escalations_total")
-          .contains("llmstreams_specialist_predictions_total{label=\"lost_or_stolen_card\",source=\"specialist\"}")
+      assertThat(metrics)
+          .contains("llmstreams_specialist_escalations_total")
+          .contains(
+              "llmstreams_specialist_predictions_total{label=\"lost_or_stolen_card\",source=\"specialist\"}")
           .contains("llmstreams_specialist_model{name=\"banking77\",version=\"v2\"}")
           .contains("llmstreams_specialist_waiting");
       assertThat(app.health().ready()).isTrue();
@@ -210,26 +252,55 @@ class SpecialistIT {
     settings.put(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "80");
     try (Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-      app.start(List.of(new GatewayModule(), new SpecialistModule(TestBayesClassifier.loader(),
-          TestBayesClassifier.retrainer(Intents.LABELS, 0.0))));
+      app.start(
+          List.of(
+              new GatewayModule(),
+              new SpecialistModule(
+                  TestBayesClassifier.loader(),
+                  TestBayesClassifier.retrainer(Intents.LABELS, 0.0))));
       await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
       String base = "http://127.0.0.1:" + app.httpPort();
       send(List.of(model(model("seed", 1, 0.5))));
-      await().atMost(Duration.ofSeconds(30)).until(() -> "seed".equals(Json.tree(get(base + "/specialist").body())
-          .path("version").asText()));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  "seed"
+                      .equals(
+                          Json.tree(get(base + "/specialist").body()).path("version").asText()));
 
-      // People label 100 examples (no event behind them: keyed by nothing); they all reach the one trainer task.
+      // People label 100 examples (no event behind them: keyed by nothing); they all reach the one
+      // trainer task.
       String labels = topic(TopicRole.LABELS);
       List<ProducerRecord<byte[], byte[]>> examples = new ArrayList<>();
       for (LabeledText e : new Intents(9).take(100)) {
-        examples.add(new ProducerRecord<>(labels, null, LABELS.serializer().serialize(labels,
-            new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, java.time.Instant.now()))));
+        examples.add(
+            new ProducerRecord<>(
+                labels,
+                null,
+                LABELS
+                    .serializer()
+                    .serialize(
+                        labels,
+                        new LabelEvent(
+                            null,
+                            e.text(),
+                            e.label(),
+                            LabelEvent.Source.HUMAN,
+                            java.time.Instant.now()))));
       }
       send(examples);
-      await().atMost(Duration.ofSeconds(120)).until(() -> Json.tree(get(base + "/specialist").body())
-          .path("version").asText().startsWith("retrained-"));
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .until(
+              () ->
+                  Json.tree(get(base + "/specialist").body())
+                      .path("version")
+                      .asText()
+                      .startsWith("retrained-"));
       String metrics = get(base + "/metrics").body();
-      assertThat(metrics).contains("llmstreams_specialist_retrains_total{outcome=\"published\"} 1.0");
+      assertThat(metrics)
+          .contains("llmstreams_specialist_retrains_total{outcome=\"published\"} 1.0");
 
       send(List.of(request("after-retrain", "my card is lost, please block it")));
       await().atMost(Duration.ofSeconds(60)).until(() -> !watcher.classifications.isEmpty());
@@ -240,7 +311,8 @@ class SpecialistIT {
   @Test
   void shouldLabelEveryEventExactlyOnceAcrossAHardKill() throws Exception {
     Path config = ChildJvm.writeConfig(dir.resolve("specialist.properties"), settings);
-    // A model unsure of most events: most go through the gateway, so escalations are in flight at the kill.
+    // A model unsure of most events: most go through the gateway, so escalations are in flight at
+    // the kill.
     send(List.of(model(model("v1", 3, 0.9))));
     int n = 300;
     Intents intents = new Intents(5);
@@ -261,23 +333,38 @@ class SpecialistIT {
     }
     Process second = startChild(config, "second");
     try {
-      await().atMost(Duration.ofSeconds(240)).until(() -> watcher.classifications.stream()
-          .map(Classification::eventId).collect(Collectors.toSet()).size() >= n);
+      await()
+          .atMost(Duration.ofSeconds(240))
+          .until(
+              () ->
+                  watcher.classifications.stream()
+                          .map(Classification::eventId)
+                          .collect(Collectors.toSet())
+                          .size()
+                      >= n);
       // a little longer, so that a late duplicate would be seen
       await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
     } finally {
       second.destroy();
       second.waitFor();
     }
-    long escalated = watcher.classifications.stream().filter(c -> c.source() == Classification.Source.LLM).count();
-    System.out.printf("specialist hard kill: %d of %d events labelled before the kill; %d by the LLM path%n", atKill,
-        n, escalated);
+    long escalated =
+        watcher.classifications.stream()
+            .filter(c -> c.source() == Classification.Source.LLM)
+            .count();
+    System.out.printf(
+        "specialist hard kill: %d of %d events labelled before the kill; %d by the LLM path%n",
+        atKill, n, escalated);
     assertThat(atKill).isLessThan(n);
     assertThat(watcher.classifications).hasSize(n);
-    Set<String> ids = watcher.classifications.stream().map(Classification::eventId).collect(Collectors.toSet());
+    Set<String> ids =
+        watcher.classifications.stream().map(Classification::eventId).collect(Collectors.toSet());
     assertThat(ids).hasSize(n);
     assertThat(escalated).isPositive();
-    assertThat(watcher.labels).extracting(LabelEvent::eventId).doesNotHaveDuplicates().hasSize((int) escalated);
+    assertThat(watcher.labels)
+        .extracting(LabelEvent::eventId)
+        .doesNotHaveDuplicates()
+        .hasSize((int) escalated);
   }
 
   private Process startChild(Path config, String name) throws Exception {
@@ -294,10 +381,16 @@ class SpecialistIT {
     private final Thread thread;
 
     Watcher() {
-      consumer = new KafkaConsumer<>(kafka.consumerProps(KafkaCluster.uniqueName("watch")), new ByteArrayDeserializer(),
-          new ByteArrayDeserializer());
-      consumer.subscribe(List.of(topic(TopicRole.CLASSIFICATIONS), topic(TopicRole.LABELS),
-          topic(TopicRole.DEAD_LETTERS)));
+      consumer =
+          new KafkaConsumer<>(
+              kafka.consumerProps(KafkaCluster.uniqueName("watch")),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer());
+      consumer.subscribe(
+          List.of(
+              topic(TopicRole.CLASSIFICATIONS),
+              topic(TopicRole.LABELS),
+              topic(TopicRole.DEAD_LETTERS)));
       thread = new Thread(this::loop, "specialist-it-watcher");
       thread.setDaemon(true);
       thread.start();
@@ -323,7 +416,8 @@ class SpecialistIT {
       try {
         running.set(false);
         thread.join(5_000);
-        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+        consumer.close(
+            org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt(); // closing stays short; the caller sees the interrupt
       }

@@ -24,10 +24,11 @@ import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A TEST STAND-IN, not the product's model: a bag-of-words multinomial naive Bayes (word counts per label, add-one
- * smoothing, uniform prior) with its own artifact format {@value #FORMAT}, small and honest enough to drive the
- * specialist topology in tests. Words it never saw for a label cost that label, so a model trained on more examples
- * knows more words and is more confident about texts like them; words common to every label cancel out.
+ * A TEST STAND-IN, not the product's model: a bag-of-words multinomial naive Bayes (word counts per
+ * label, add-one smoothing, uniform prior) with its own artifact format {@value #FORMAT}, small and
+ * honest enough to drive the specialist topology in tests. Words it never saw for a label cost that
+ * label, so a model trained on more examples knows more words and is more confident about texts
+ * like them; words common to every label cancel out.
  */
 final class TestBayesClassifier implements TextClassifier {
   static final String FORMAT = "test-bayes-v1";
@@ -39,8 +40,12 @@ final class TestBayesClassifier implements TextClassifier {
   private final Map<String, Map<String, Double>> centroids;
   private final List<LabeledText> examples;
 
-  private TestBayesClassifier(String name, String version, double threshold,
-      Map<String, Map<String, Double>> centroids, List<LabeledText> examples) {
+  private TestBayesClassifier(
+      String name,
+      String version,
+      double threshold,
+      Map<String, Map<String, Double>> centroids,
+      List<LabeledText> examples) {
     this.name = name;
     this.version = version;
     this.threshold = threshold;
@@ -48,8 +53,15 @@ final class TestBayesClassifier implements TextClassifier {
     this.examples = examples;
   }
 
-  /** Trains on {@code examples}; {@code labels} fixes the label order (labels with no example get an empty centroid). */
-  static TestBayesClassifier train(String name, String version, double threshold, List<String> labels,
+  /**
+   * Trains on {@code examples}; {@code labels} fixes the label order (labels with no example get an
+   * empty centroid).
+   */
+  static TestBayesClassifier train(
+      String name,
+      String version,
+      double threshold,
+      List<String> labels,
       List<LabeledText> examples) {
     Map<String, Map<String, Double>> centroids = new LinkedHashMap<>();
     labels.forEach(l -> centroids.put(l, new TreeMap<>()));
@@ -58,7 +70,8 @@ final class TestBayesClassifier implements TextClassifier {
       words(e.text()).forEach((w, x) -> c.merge(w, x, Double::sum));
     }
     Map<String, Integer> kept = new java.util.HashMap<>();
-    List<LabeledText> shown = examples.stream().filter(e -> kept.merge(e.label(), 1, Integer::sum) <= 5).toList();
+    List<LabeledText> shown =
+        examples.stream().filter(e -> kept.merge(e.label(), 1, Integer::sum) <= 5).toList();
     return new TestBayesClassifier(name, version, threshold, centroids, shown);
   }
 
@@ -71,7 +84,8 @@ final class TestBayesClassifier implements TextClassifier {
   static ModelLoader loader() {
     return record -> {
       if (!FORMAT.equals(record.format())) {
-        throw new IllegalArgumentException("unknown format " + record.format() + "; this loader reads " + FORMAT);
+        throw new IllegalArgumentException(
+            "unknown format " + record.format() + "; this loader reads " + FORMAT);
       }
       byte[] bytes;
       try {
@@ -85,25 +99,47 @@ final class TestBayesClassifier implements TextClassifier {
       LOADS.incrementAndGet();
       JsonNode json = Json.tree(new String(bytes, StandardCharsets.UTF_8));
       Map<String, Map<String, Double>> centroids = new LinkedHashMap<>();
-      json.path("centroids").properties().iterator().forEachRemaining(l -> {
-        Map<String, Double> c = new TreeMap<>();
-        l.getValue().properties().iterator().forEachRemaining(w -> c.put(w.getKey(), w.getValue().asDouble()));
-        centroids.put(l.getKey(), c);
-      });
+      json.path("centroids")
+          .properties()
+          .iterator()
+          .forEachRemaining(
+              l -> {
+                Map<String, Double> c = new TreeMap<>();
+                l.getValue()
+                    .properties()
+                    .iterator()
+                    .forEachRemaining(w -> c.put(w.getKey(), w.getValue().asDouble()));
+                centroids.put(l.getKey(), c);
+              });
       List<LabeledText> examples = new ArrayList<>();
-      json.path("examples").forEach(e -> examples.add(new LabeledText(e.path("text").asText(), e.path("label").asText())));
-      return new TestBayesClassifier(json.path("name").asText(), json.path("version").asText(),
-          json.path("threshold").asDouble(), centroids, examples);
+      json.path("examples")
+          .forEach(
+              e ->
+                  examples.add(new LabeledText(e.path("text").asText(), e.path("label").asText())));
+      return new TestBayesClassifier(
+          json.path("name").asText(),
+          json.path("version").asText(),
+          json.path("threshold").asDouble(),
+          centroids,
+          examples);
     };
   }
 
-  /** A retrainer that trains this classifier on the examples it is given, over the labels of the model in service. */
+  /**
+   * A retrainer that trains this classifier on the examples it is given, over the labels of the
+   * model in service.
+   */
   static ModelRetrainer retrainer(List<String> labels, double threshold) {
     AtomicInteger runs = new AtomicInteger();
     return (training, current) -> {
       String name = current == null ? "banking77" : current.name();
-      return candidate(train(name, "retrained-" + runs.incrementAndGet() + "-" + training.size(), threshold, labels,
-          training));
+      return candidate(
+          train(
+              name,
+              "retrained-" + runs.incrementAndGet() + "-" + training.size(),
+              threshold,
+              labels,
+              training));
     };
   }
 
@@ -116,21 +152,38 @@ final class TestBayesClassifier implements TextClassifier {
     return record(0);
   }
 
-  /** The same with {@code paddingBytes} of filler in the artifact, the size of a real model's weights. */
+  /**
+   * The same with {@code paddingBytes} of filler in the artifact, the size of a real model's
+   * weights.
+   */
   SpecialistModel record(int paddingBytes) {
-    ObjectNode json = JsonNodeFactory.instance.objectNode().put("name", name).put("version", version)
-        .put("threshold", threshold).put("padding", "w".repeat(paddingBytes));
+    ObjectNode json =
+        JsonNodeFactory.instance
+            .objectNode()
+            .put("name", name)
+            .put("version", version)
+            .put("threshold", threshold)
+            .put("padding", "w".repeat(paddingBytes));
     ObjectNode c = json.putObject("centroids");
-    centroids.forEach((l, words) -> {
-      ObjectNode w = c.putObject(l);
-      words.forEach(w::put);
-    });
+    centroids.forEach(
+        (l, words) -> {
+          ObjectNode w = c.putObject(l);
+          words.forEach(w::put);
+        });
     var ex = json.putArray("examples");
     examples.forEach(e -> ex.addObject().put("text", e.text()).put("label", e.label()));
     byte[] bytes = json.toString().getBytes(StandardCharsets.UTF_8);
-    return new SpecialistModel(name, version, Instant.parse("2026-11-28T08:00:00Z"), labels(),
-        sha256(String.valueOf(examples).getBytes(StandardCharsets.UTF_8)), null, null, FORMAT,
-        Base64.getEncoder().encodeToString(bytes), sha256(bytes));
+    return new SpecialistModel(
+        name,
+        version,
+        Instant.parse("2026-11-28T08:00:00Z"),
+        labels(),
+        sha256(String.valueOf(examples).getBytes(StandardCharsets.UTF_8)),
+        null,
+        null,
+        FORMAT,
+        Base64.getEncoder().encodeToString(bytes),
+        sha256(bytes));
   }
 
   @Override
@@ -163,7 +216,8 @@ final class TestBayesClassifier implements TextClassifier {
     double max = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < score.length; i++) {
       Map<String, Double> counts = centroids.get(labels.get(i));
-      double total = counts.values().stream().mapToDouble(Double::doubleValue).sum() + vocabulary.size() + 1;
+      double total =
+          counts.values().stream().mapToDouble(Double::doubleValue).sum() + vocabulary.size() + 1;
       for (Map.Entry<String, Double> w : v.entrySet()) {
         score[i] += w.getValue() * Math.log((counts.getOrDefault(w.getKey(), 0.0) + 1) / total);
       }
@@ -186,8 +240,10 @@ final class TestBayesClassifier implements TextClassifier {
   @Override
   public List<LabeledText> nearestExamples(String text, int k) {
     Map<String, Double> v = unit(words(text));
-    return examples.stream().sorted(Comparator.comparingDouble((LabeledText e) -> -cosine(v, unit(words(e.text())))))
-        .limit(k).toList();
+    return examples.stream()
+        .sorted(Comparator.comparingDouble((LabeledText e) -> -cosine(v, unit(words(e.text())))))
+        .limit(k)
+        .toList();
   }
 
   private static Map<String, Double> words(String text) {

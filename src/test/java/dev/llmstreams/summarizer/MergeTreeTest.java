@@ -24,7 +24,8 @@ class MergeTreeTest {
 
   private static final int NO_CAP = Integer.MAX_VALUE;
 
-  // ---------------------------------------------------------------------------------------------- the simulated LLM
+  // ----------------------------------------------------------------------------------------------
+  // the simulated LLM
 
   /** One chunk before summarizing: its id and real tokens. */
   record Chunk(String id, int tokens) {}
@@ -49,9 +50,10 @@ class MergeTreeTest {
   }
 
   /**
-   * Feeds leaves (chunk summaries of {@code ceil(chunk/r)} tokens) into a tree and answers its merges like an LLM
-   * with compression ratio r: in random order (so some answers come late), failing some calls once (retried later by
-   * {@code claimDueMerges}), and delivering some leaves and answers twice.
+   * Feeds leaves (chunk summaries of {@code ceil(chunk/r)} tokens) into a tree and answers its
+   * merges like an LLM with compression ratio r: in random order (so some answers come late),
+   * failing some calls once (retried later by {@code claimDueMerges}), and delivering some leaves
+   * and answers twice.
    */
   static final class Harness {
     final MergeTree tree;
@@ -59,9 +61,10 @@ class MergeTreeTest {
     final double r;
     final double failP;
     final double dupP;
-    final List<MergeRequest> sent = new ArrayList<>();          // requests at the LLM, not answered yet
-    final Set<String> failedOnce = new HashSet<>();            // node ids whose merge failed once
-    final List<String[]> completedAnswers = new ArrayList<>(); // {mergeId, text, tokens}, to deliver again
+    final List<MergeRequest> sent = new ArrayList<>(); // requests at the LLM, not answered yet
+    final Set<String> failedOnce = new HashSet<>(); // node ids whose merge failed once
+    final List<String[]> completedAnswers =
+        new ArrayList<>(); // {mergeId, text, tokens}, to deliver again
     final List<Node> acceptedLeaves = new ArrayList<>();
     Sources expected;
     long chunkTokens;
@@ -80,7 +83,9 @@ class MergeTreeTest {
       this.rnd = new Random(seed);
     }
 
-    /** A copy that continues from the same point with another tree (e.g. one read back from JSON). */
+    /**
+     * A copy that continues from the same point with another tree (e.g. one read back from JSON).
+     */
     Harness copyWith(MergeTree other, long seed) {
       Harness h = new Harness(other, todo, r, failP, dupP, seed);
       h.sent.addAll(sent);
@@ -149,11 +154,15 @@ class MergeTreeTest {
       Node leaf = leaf(c);
       acceptedLeaves.add(leaf);
       chunkTokens += c.tokens();
-      expected = expected == null ? leaf.sources() : Sources.union(List.of(expected, leaf.sources()), 1);
+      expected =
+          expected == null ? leaf.sources() : Sources.union(List.of(expected, leaf.sources()), 1);
       sent.addAll(tree.addLeaf(leaf));
     }
 
-    /** Frontier ∪ in-flight inputs cover every accepted chunk exactly once; the tree's in-flight set is ours. */
+    /**
+     * Frontier ∪ in-flight inputs cover every accepted chunk exactly once; the tree's in-flight set
+     * is ours.
+     */
     void checkCoverage() {
       List<Sources> parts = new ArrayList<>();
       tree.frontier().forEach(n -> parts.add(n.sources()));
@@ -166,8 +175,9 @@ class MergeTreeTest {
       assertThat(covered.count()).isEqualTo(acceptedLeaves.size()).isEqualTo(tree.coveredChunks());
       assertThat(covered.digest()).isEqualTo(expected.digest());
       if (tree.sourceIdCap() == NO_CAP) {
-        assertThat(covered.ids()).containsExactlyElementsOf(
-            new TreeSet<>(acceptedLeaves.stream().map(Node::id).toList()));
+        assertThat(covered.ids())
+            .containsExactlyElementsOf(
+                new TreeSet<>(acceptedLeaves.stream().map(Node::id).toList()));
       }
       assertThat(tree.inFlight()).containsExactlyInAnyOrderElementsOf(sent);
     }
@@ -188,9 +198,18 @@ class MergeTreeTest {
     }
   }
 
-  static Harness harness(String treeId, int n, int fanIn, int budget, int cap, double r, double failP, double dupP,
+  static Harness harness(
+      String treeId,
+      int n,
+      int fanIn,
+      int budget,
+      int cap,
+      double r,
+      double failP,
+      double dupP,
       long seed) {
-    return new Harness(new MergeTree(treeId, fanIn, budget, cap), chunks(n, seed), r, failP, dupP, seed * 31 + 7);
+    return new Harness(
+        new MergeTree(treeId, fanIn, budget, cap), chunks(n, seed), r, failP, dupP, seed * 31 + 7);
   }
 
   /** Smallest k with fanIn^k >= n: ceil(log_fanIn(n)) without floating point. */
@@ -228,10 +247,14 @@ class MergeTreeTest {
     Sources covered = h.tree.coveredSources().orElseThrow();
     assertThat(covered.count()).isEqualTo(3_000);
     assertThat(covered.ids()).isEmpty();
-    Sources recomputed = Sources.union(h.acceptedLeaves.stream().map(Node::sources).toList(), NO_CAP);
+    Sources recomputed =
+        Sources.union(h.acceptedLeaves.stream().map(Node::sources).toList(), NO_CAP);
     assertThat(covered.digest()).isEqualTo(recomputed.digest());
-    assertThat(h.tree.frontier()).allSatisfy(node ->
-        assertThat(node.sources().ids()).hasSize(node.chunks() <= 100 ? (int) node.chunks() : 0));
+    assertThat(h.tree.frontier())
+        .allSatisfy(
+            node ->
+                assertThat(node.sources().ids())
+                    .hasSize(node.chunks() <= 100 ? (int) node.chunks() : 0));
   }
 
   @ParameterizedTest(name = "fanIn {0}")
@@ -251,13 +274,15 @@ class MergeTreeTest {
 
   @Test
   void depthWithTheTokenBudgetFollowsTheEffectiveFanIn() {
-    // budget 2,000 over merge outputs of ~500 tokens (r=4): the budget closes batches of about r (at least r-1)
+    // budget 2,000 over merge outputs of ~500 tokens (r=4): the budget closes batches of about r
+    // (at least r-1)
     for (int n : new int[] {100, 500, 5_000}) {
       Harness h = harness("k", n, 8, 2_000, 100, 4, 0, 0, n);
       h.checkEvery = 100;
       h.run();
-      System.out.printf("depth with budget 2000, fanIn 8, r 4: n=%d depth=%d (ceil log_8 n = %d)%n", n,
-          h.tree.depth(), ceilLog(n, 8));
+      System.out.printf(
+          "depth with budget 2000, fanIn 8, r 4: n=%d depth=%d (ceil log_8 n = %d)%n",
+          n, h.tree.depth(), ceilLog(n, 8));
       assertThat(h.tree.depth()).isLessThanOrEqualTo(ceilLog(n, 3) + 1);
     }
   }
@@ -269,7 +294,8 @@ class MergeTreeTest {
     for (long seed = 1; seed <= 12; seed++) {
       List<Chunk> shuffled = new ArrayList<>(chunks);
       Collections.shuffle(shuffled, new Random(seed));
-      Harness h = new Harness(new MergeTree("k", 4, 700, NO_CAP), shuffled, 4, 0.1, 0.1, seed).run();
+      Harness h =
+          new Harness(new MergeTree("k", 4, 700, NO_CAP), shuffled, 4, 0.1, 0.1, seed).run();
       Sources covered = h.tree.coveredSources().orElseThrow();
       h.collapse();
       Node last = h.tree.frontier().get(0);
@@ -312,11 +338,14 @@ class MergeTreeTest {
     assertThat(tree.completeMerge(m.mergeId(), "other text", 5)).isEmpty();
     assertThat(tree.addLeaf(Node.leaf("d/2", "c", 10))).as("merged leaf again").isEmpty();
     assertThat(tree).isEqualTo(merged);
-    assertThat(tree.frontier()).singleElement().satisfies(n -> {
-      assertThat(n.level()).isEqualTo(1);
-      assertThat(n.text()).isEqualTo("abc");
-      assertThat(n.sources().ids()).containsExactly("d/0", "d/1", "d/2");
-    });
+    assertThat(tree.frontier())
+        .singleElement()
+        .satisfies(
+            n -> {
+              assertThat(n.level()).isEqualTo(1);
+              assertThat(n.text()).isEqualTo("abc");
+              assertThat(n.sources().ids()).containsExactly("d/0", "d/1", "d/2");
+            });
   }
 
   @Test
@@ -332,23 +361,33 @@ class MergeTreeTest {
     assertThat(tree.inFlight()).isEmpty();
     assertThat(tree.coveredChunks()).isEqualTo(2);
     assertThat(tree.failMerge(first.mergeId())).as("twice").isFalse();
-    assertThat(tree.completeMerge(first.mergeId(), "late", 3)).as("a late answer to the failed attempt").isEmpty();
+    assertThat(tree.completeMerge(first.mergeId(), "late", 3))
+        .as("a late answer to the failed attempt")
+        .isEmpty();
     assertThat(tree.frontier()).hasSize(2);
 
     List<MergeRequest> retry = tree.claimDueMerges();
-    assertThat(retry).singleElement().satisfies(r -> {
-      assertThat(r.nodeId()).isEqualTo(first.nodeId());
-      assertThat(r.mergeId()).isNotEqualTo(first.mergeId()).isEqualTo(first.nodeId() + "~f1");
-      assertThat(r.inputs()).isEqualTo(first.inputs());
-    });
+    assertThat(retry)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.nodeId()).isEqualTo(first.nodeId());
+              assertThat(r.mergeId())
+                  .isNotEqualTo(first.mergeId())
+                  .isEqualTo(first.nodeId() + "~f1");
+              assertThat(r.inputs()).isEqualTo(first.inputs());
+            });
     assertThat(tree.claimDueMerges()).isEmpty();
     assertThat(tree.tokensSentToLlm()).containsExactly(20L); // the failed call and the retry
     tree.completeMerge(retry.get(0).mergeId(), "AB", 3);
-    assertThat(tree.frontier()).singleElement().satisfies(n -> {
-      assertThat(n.id()).isEqualTo(first.nodeId());
-      assertThat(n.level()).isEqualTo(1);
-      assertThat(n.chunks()).isEqualTo(2);
-    });
+    assertThat(tree.frontier())
+        .singleElement()
+        .satisfies(
+            n -> {
+              assertThat(n.id()).isEqualTo(first.nodeId());
+              assertThat(n.level()).isEqualTo(1);
+              assertThat(n.chunks()).isEqualTo(2);
+            });
   }
 
   @Test
@@ -358,7 +397,9 @@ class MergeTreeTest {
     MergeRequest first = tree.addLeaf(Node.leaf("b", "B", 5)).get(0);
     tree.failMerge(first.mergeId());
     List<MergeRequest> next = tree.addLeaf(Node.leaf("c", "C", 5));
-    assertThat(next).singleElement().satisfies(r -> assertThat(r.nodeId()).isEqualTo(first.nodeId()));
+    assertThat(next)
+        .singleElement()
+        .satisfies(r -> assertThat(r.nodeId()).isEqualTo(first.nodeId()));
     assertThat(tree.frontier()).extracting(Node::id).containsExactly("c");
   }
 
@@ -377,14 +418,18 @@ class MergeTreeTest {
     for (String id : List.of("x/2", "x/0", "x/1")) {
       b.addAll(two.addLeaf(Node.leaf(id, id, 4)));
     }
-    assertThat(a.get(0).mergeId()).isEqualTo(b.get(0).mergeId()).startsWith("key@w1/L1/")
+    assertThat(a.get(0).mergeId())
+        .isEqualTo(b.get(0).mergeId())
+        .startsWith("key@w1/L1/")
         .isNotEqualTo(c.get(0).mergeId());
   }
 
   @Test
   void theTokenBudgetClosesABatchBeforeTheFanIn() {
     MergeTree tree = new MergeTree("k", 8, 100);
-    assertThat(tree.addLeaf(Node.leaf("a", "A", 150))).as("one node alone is never merged").isEmpty();
+    assertThat(tree.addLeaf(Node.leaf("a", "A", 150)))
+        .as("one node alone is never merged")
+        .isEmpty();
     List<MergeRequest> merges = tree.addLeaf(Node.leaf("b", "B", 1));
     assertThat(merges).singleElement().satisfies(m -> assertThat(m.inputTokens()).isEqualTo(151));
     assertThat(tree.addLeaf(Node.leaf("c", "C", 60))).isEmpty();
@@ -410,14 +455,26 @@ class MergeTreeTest {
       withFailures.run();
       long merges = h.tree.tokensSentToLlmTotal();
       ratios[i] = (double) merges / h.chunkTokens;
-      double total = (double) (h.chunkTokens + merges) / h.chunkTokens; // chunk summaries read each chunk once
+      double total =
+          (double) (h.chunkTokens + merges) / h.chunkTokens; // chunk summaries read each chunk once
       double withF = (double) withFailures.tree.tokensSentToLlmTotal() / withFailures.chunkTokens;
       System.out.printf(
           "r=%.0f n=%d ingested=%d leafTokens=%d mergeInput=%d byLevel=%s depth=%d merge/ingested=%.4f "
               + "(1/(r-1)=%.4f) total/ingested=%.4f (r/(r-1)=%.4f) merge/leaf=%.4f; "
               + "with 5%% failures merge/ingested=%.4f%n",
-          r, n, h.chunkTokens, h.tree.leafTokens(), merges, h.tree.tokensSentToLlm(), h.tree.depth(), ratios[i],
-          1 / (r - 1), total, r / (r - 1), (double) merges / h.tree.leafTokens(), withF);
+          r,
+          n,
+          h.chunkTokens,
+          h.tree.leafTokens(),
+          merges,
+          h.tree.tokensSentToLlm(),
+          h.tree.depth(),
+          ratios[i],
+          1 / (r - 1),
+          total,
+          r / (r - 1),
+          (double) merges / h.tree.leafTokens(),
+          withF);
       assertThat(ratios[i]).isLessThan(0.6);
       assertThat(withF).isLessThan(0.6);
     }
@@ -431,13 +488,17 @@ class MergeTreeTest {
     for (long seed = 1; seed <= 60; seed++) {
       Random rnd = new Random(seed);
       int n = 1 + rnd.nextInt(600);
-      Harness h = harness("k", n, 2 + rnd.nextInt(8), 1 + rnd.nextInt(2_500), NO_CAP, 4, 0.1, 0.1, seed);
-      while (h.next < Math.max(1, n / 2)) { // close mid-way, with merges in flight and failures pending a retry
+      Harness h =
+          harness("k", n, 2 + rnd.nextInt(8), 1 + rnd.nextInt(2_500), NO_CAP, 4, 0.1, 0.1, seed);
+      while (h.next
+          < Math.max(
+              1, n / 2)) { // close mid-way, with merges in flight and failures pending a retry
         h.step();
       }
       List<Chunk> late = h.todo.subList(h.next, n);
       h.next = n; // the rest never arrives
-      // no tree of fan-in k over nodes of levels l_i is lower than the smallest h with k^h >= sum k^l_i (Kraft)
+      // no tree of fan-in k over nodes of levels l_i is lower than the smallest h with k^h >= sum
+      // k^l_i (Kraft)
       int k = h.tree.fanIn();
       List<Integer> levels = new ArrayList<>(h.tree.frontier().stream().map(Node::level).toList());
       h.tree.inFlight().forEach(m -> levels.add(m.level() + 1));
@@ -448,24 +509,33 @@ class MergeTreeTest {
       }
       int top = levels.stream().mapToInt(Integer::intValue).max().orElse(0);
       h.collapse();
-      assertThat(h.tree.depth()).as("seed %d: the collapse is as low as a tree can be", seed).isEqualTo(optimal);
+      assertThat(h.tree.depth())
+          .as("seed %d: the collapse is as low as a tree can be", seed)
+          .isEqualTo(optimal);
       if (levels.size() > 1) {
         assertThat(optimal).isGreaterThan(top);
       }
       assertThat(h.tree.collapsed()).isTrue();
       assertThat(h.tree.inFlight()).isEmpty();
-      assertThat(h.tree.frontier()).singleElement().satisfies(node -> {
-        assertThat(node.chunks()).isEqualTo(h.acceptedLeaves.size());
-        assertThat(node.sources()).isEqualTo(
-            Sources.union(h.acceptedLeaves.stream().map(Node::sources).toList(), NO_CAP));
-      });
+      assertThat(h.tree.frontier())
+          .singleElement()
+          .satisfies(
+              node -> {
+                assertThat(node.chunks()).isEqualTo(h.acceptedLeaves.size());
+                assertThat(node.sources())
+                    .isEqualTo(
+                        Sources.union(
+                            h.acceptedLeaves.stream().map(Node::sources).toList(), NO_CAP));
+              });
       assertThat(h.tree.state().leafIds()).isEmpty();
       assertThat(h.tree.state().pending()).hasSize(1);
       assertThat(h.tree.closeAndCollapse()).isEmpty();
-      assertThat(h.tree.synthesisRequest()).hasValueSatisfying(s -> assertThat(s.needsLlm()).isFalse());
+      assertThat(h.tree.synthesisRequest())
+          .hasValueSatisfying(s -> assertThat(s.needsLlm()).isFalse());
       if (!late.isEmpty()) {
         assertThatThrownBy(() -> h.tree.addLeaf(h.leaf(late.get(0))))
-            .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
+            .isInstanceOf(IllegalStateException.class)
+            .hasMessageContaining("is closed");
       }
     }
   }
@@ -525,7 +595,9 @@ class MergeTreeTest {
 
     tree.addLeaf(Node.leaf("d", "D", 5));
     SynthesisRequest five = tree.synthesisRequest().orElseThrow();
-    assertThat(five.inputs()).extracting(Node::id).containsExactly(m.nodeId(), "d"); // highest level first
+    assertThat(five.inputs())
+        .extracting(Node::id)
+        .containsExactly(m.nodeId(), "d"); // highest level first
     assertThat(five.sources().count()).isEqualTo(4);
   }
 
@@ -533,7 +605,9 @@ class MergeTreeTest {
 
   @Test
   void aTreeReadBackFromJsonMidwayIsEqualAndContinuesTheSame() throws Exception {
-    Harness a = harness("key@2024-01-01T00:00:00Z/2024-01-02T00:00:00Z", 800, 6, 1_500, 50, 4, 0.1, 0.1, 77);
+    Harness a =
+        harness(
+            "key@2024-01-01T00:00:00Z/2024-01-02T00:00:00Z", 800, 6, 1_500, 50, 4, 0.1, 0.1, 77);
     while (a.next < 400 || a.tree.inFlight().isEmpty() || a.tree.failures() == 0) {
       a.step();
     }
@@ -548,7 +622,8 @@ class MergeTreeTest {
     a2.run().collapse();
     b.run().collapse();
     assertThat(b.tree).isEqualTo(a2.tree);
-    assertThat(b.tree.frontier()).singleElement()
+    assertThat(b.tree.frontier())
+        .singleElement()
         .satisfies(n -> assertThat(n.chunks()).isEqualTo(800));
   }
 
@@ -558,30 +633,49 @@ class MergeTreeTest {
     tree.addLeaf(Node.leaf("a", "A", 5));
     tree.addLeaf(Node.leaf("b", "B", 5));
     var json = Json.toTree(tree);
-    assertThat(json.fieldNames()).toIterable().contains("treeId", "fanIn", "mergeTokenBudget", "sourceIdCap",
-        "closed", "pending", "inFlight", "leafIds", "failures", "tokensSentByLevel");
-    assertThat(json.get("inFlight").get(0).has("inputTokens")).as("derived values are not stored").isFalse();
+    assertThat(json.fieldNames())
+        .toIterable()
+        .contains(
+            "treeId",
+            "fanIn",
+            "mergeTokenBudget",
+            "sourceIdCap",
+            "closed",
+            "pending",
+            "inFlight",
+            "leafIds",
+            "failures",
+            "tokensSentByLevel");
+    assertThat(json.get("inFlight").get(0).has("inputTokens"))
+        .as("derived values are not stored")
+        .isFalse();
   }
 
   // -------------------------------------------------------------------------------------------------- validation
 
   @ParameterizedTest
-  @CsvSource({"k, 1, 10, 10, fanIn must be >= 2 but was 1",
-              "k, 2, 0, 10, mergeTokenBudget must be >= 1 but was 0",
-              "k, 2, 10, 0, sourceIdCap must be >= 1 but was 0",
-              "' ', 2, 10, 10, treeId must not be blank"})
-  void rejectsBadParametersWithClearMessages(String id, int fanIn, int budget, int cap, String message) {
+  @CsvSource({
+    "k, 1, 10, 10, fanIn must be >= 2 but was 1",
+    "k, 2, 0, 10, mergeTokenBudget must be >= 1 but was 0",
+    "k, 2, 10, 0, sourceIdCap must be >= 1 but was 0",
+    "' ', 2, 10, 10, treeId must not be blank"
+  })
+  void rejectsBadParametersWithClearMessages(
+      String id, int fanIn, int budget, int cap, String message) {
     assertThatThrownBy(() -> new MergeTree(id, fanIn, budget, cap))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(message);
   }
 
   @Test
   void rejectsNodesThatAreNotLeaves() {
     MergeTree tree = new MergeTree("k", 2, 10);
     Node notLeaf = new Node("x", 1, "X", 3, 1, Sources.of("x"));
-    assertThatThrownBy(() -> tree.addLeaf(notLeaf)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> tree.addLeaf(notLeaf))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("not a leaf");
-    assertThatThrownBy(() -> Node.leaf("a", "A", -1)).hasMessage("node tokens must be >= 0 but was -1");
+    assertThatThrownBy(() -> Node.leaf("a", "A", -1))
+        .hasMessage("node tokens must be >= 0 but was -1");
     assertThatThrownBy(() -> new Node("a", 0, "A", 1, 2, Sources.of("a")))
         .hasMessage("node a covers 2 chunks but its sources count 1");
   }

@@ -42,21 +42,34 @@ import org.junit.jupiter.api.io.TempDir;
 @WithKafka
 class SummarizerIT {
   @Test
-  void shouldTurnTranscriptPartsIntoASynthesisServedOverHttp(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+  void shouldTurnTranscriptPartsIntoASynthesisServedOverHttp(KafkaCluster kafka, @TempDir Path dir)
+      throws Exception {
     String prefix = KafkaCluster.uniqueName("sum") + ".";
     TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
     new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
-    AppConfig config = AppConfig.of(Map.of(
-        AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers(),
-        AppConfig.TOPICS_PREFIX, prefix,
-        AppConfig.APPLICATION_ID, prefix + "app",
-        AppConfig.STATE_DIR, dir.toString(),
-        AppConfig.HTTP_PORT, "0",
-        AppConfig.SUMMARIZER_MERGE_FAN_IN, "4",
-        AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET, "600"));
+    AppConfig config =
+        AppConfig.of(
+            Map.of(
+                AppConfig.KAFKA_BOOTSTRAP,
+                kafka.bootstrapServers(),
+                AppConfig.TOPICS_PREFIX,
+                prefix,
+                AppConfig.APPLICATION_ID,
+                prefix + "app",
+                AppConfig.STATE_DIR,
+                dir.toString(),
+                AppConfig.HTTP_PORT,
+                "0",
+                AppConfig.SUMMARIZER_MERGE_FAN_IN,
+                "4",
+                AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET,
+                "600"));
     List<String> parts = new ArrayList<>();
-    try (var in = new BufferedReader(new InputStreamReader(
-        getClass().getClassLoader().getResourceAsStream("demo/qmsum-documents.jsonl"), StandardCharsets.UTF_8))) {
+    try (var in =
+        new BufferedReader(
+            new InputStreamReader(
+                getClass().getClassLoader().getResourceAsStream("demo/qmsum-documents.jsonl"),
+                StandardCharsets.UTF_8))) {
       in.lines().filter(l -> l.contains("\"ES2004a-part-")).limit(6).forEach(parts::add);
     }
     assertThat(parts).hasSize(6);
@@ -66,23 +79,40 @@ class SummarizerIT {
       app.start(List.of(new GatewayModule(), new SummarizerModule()));
       await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
       String documents = catalog.spec(TopicRole.DOCUMENTS).name();
-      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProps(), new ByteArraySerializer(),
-          new ByteArraySerializer())) {
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(
+              kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
         for (String part : parts) {
-          producer.send(new ProducerRecord<>(documents, "ES2004a".getBytes(StandardCharsets.UTF_8),
-              part.getBytes(StandardCharsets.UTF_8))).get();
+          producer
+              .send(
+                  new ProducerRecord<>(
+                      documents,
+                      "ES2004a".getBytes(StandardCharsets.UTF_8),
+                      part.getBytes(StandardCharsets.UTF_8)))
+              .get();
         }
       }
       String synthesesTopic = catalog.spec(TopicRole.SYNTHESES).name();
       JsonSerde<Synthesis> serde = JsonSerde.of(Synthesis.class);
       List<Synthesis> seen = new ArrayList<>();
-      try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka.consumerProps(KafkaCluster.uniqueName("s")),
-          new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      try (KafkaConsumer<byte[], byte[]> consumer =
+          new KafkaConsumer<>(
+              kafka.consumerProps(KafkaCluster.uniqueName("s")),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer())) {
         consumer.subscribe(List.of(synthesesTopic));
-        await().atMost(Duration.ofSeconds(180)).until(() -> {
-          consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.add(serde.deserializer().deserialize(synthesesTopic, r.value())));
-          return !seen.isEmpty() && seen.get(seen.size() - 1).documents() == 6;
-        });
+        await()
+            .atMost(Duration.ofSeconds(180))
+            .until(
+                () -> {
+                  consumer
+                      .poll(Duration.ofMillis(200))
+                      .forEach(
+                          r ->
+                              seen.add(
+                                  serde.deserializer().deserialize(synthesesTopic, r.value())));
+                  return !seen.isEmpty() && seen.get(seen.size() - 1).documents() == 6;
+                });
       }
       Synthesis last = seen.get(seen.size() - 1);
       assertThat(last.key()).isEqualTo("ES2004a");
@@ -91,16 +121,25 @@ class SummarizerIT {
       assertThat(last.llmInputTokens()).isPositive();
       assertThat(last.chunks()).isGreaterThanOrEqualTo(6);
 
-      HttpResponse<String> http = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + app.httpPort() + "/syntheses/ES2004a")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> http =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + app.httpPort() + "/syntheses/ES2004a"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertThat(http.statusCode()).isEqualTo(200);
       Synthesis served = Json.readerFor(Synthesis.class).readValue(http.body());
       assertThat(served.key()).isEqualTo("ES2004a");
       assertThat(served.documents()).isEqualTo(6);
-      HttpResponse<String> missing = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + app.httpPort() + "/syntheses/no-such-key")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> missing =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create(
+                              "http://127.0.0.1:" + app.httpPort() + "/syntheses/no-such-key"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertThat(missing.statusCode()).isEqualTo(404);
     }
   }

@@ -17,7 +17,8 @@ class SynthesisStateTest {
     String older = json.replace(",\"synthesisAskedAtMs\":0", "");
     assertThat(older).doesNotContain("synthesisAskedAtMs");
 
-    SynthesisState read = serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
+    SynthesisState read =
+        serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
     assertThat(read.synthesisAskedAtMs()).isZero();
     assertThat(read.docIds()).containsExactly("d1");
     assertThat(read.chunkInputTokens()).isEqualTo(12);
@@ -27,10 +28,15 @@ class SynthesisStateTest {
   void shouldReadStateWrittenBeforeWindowsExistedAsAnAllTimeTreeWithoutWindows() {
     SynthesisState current = SynthesisState.empty(new MergeTree("k", 4, 100)).withChunk("d1", 12);
     String json = new String(serde.serializer().serialize("t", current), StandardCharsets.UTF_8);
-    String older = json.replaceAll(",\"(pendingChunks|closing|windows)\":(\\[\\]|false|\\{[^}]*\\})", "");
-    assertThat(older).doesNotContain("pendingChunks").doesNotContain("closing").doesNotContain("windows");
+    String older =
+        json.replaceAll(",\"(pendingChunks|closing|windows)\":(\\[\\]|false|\\{[^}]*\\})", "");
+    assertThat(older)
+        .doesNotContain("pendingChunks")
+        .doesNotContain("closing")
+        .doesNotContain("windows");
 
-    SynthesisState read = serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
+    SynthesisState read =
+        serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
     assertThat(read.window()).isNull();
     assertThat(read.pendingChunks()).isEmpty();
     assertThat(read.closing()).isFalse();
@@ -41,10 +47,12 @@ class SynthesisStateTest {
 
   @Test
   void shouldReadWindowsWrittenWithoutTheirCounters() {
-    String json = "{\"tree\":{\"treeId\":\"k\",\"fanIn\":4,\"mergeTokenBudget\":100,\"sourceIdCap\":100,"
-        + "\"closed\":false,\"failures\":0,\"mergesIssued\":0,\"leafTokens\":0},\"chunkInputTokens\":0,"
-        + "\"synthesisInputTokens\":0,\"synthesisInFlightLevel\":0,\"windows\":{\"open\":[3600000]}}";
-    SynthesisState read = serde.deserializer().deserialize("t", json.getBytes(StandardCharsets.UTF_8));
+    String json =
+        "{\"tree\":{\"treeId\":\"k\",\"fanIn\":4,\"mergeTokenBudget\":100,\"sourceIdCap\":100,"
+            + "\"closed\":false,\"failures\":0,\"mergesIssued\":0,\"leafTokens\":0},\"chunkInputTokens\":0,"
+            + "\"synthesisInputTokens\":0,\"synthesisInFlightLevel\":0,\"windows\":{\"open\":[3600000]}}";
+    SynthesisState read =
+        serde.deserializer().deserialize("t", json.getBytes(StandardCharsets.UTF_8));
     assertThat(read.windows().open()).containsExactly(3_600_000L);
     assertThat(read.windows().closedInputTokens()).isZero();
     assertThat(read.windows().streamTimeMs()).isZero();
@@ -54,11 +62,16 @@ class SynthesisStateTest {
   void shouldReadStateWrittenBeforeTheSynthesisLagExistedWithUnknownDocumentTimes() {
     SynthesisState current = SynthesisState.empty(new MergeTree("k", 4, 100)).withChunk("d1", 12);
     String json = new String(serde.serializer().serialize("t", current), StandardCharsets.UTF_8);
-    String older = json.replaceAll(",\"(pendingDocumentMs|newestDocumentMs|synthesisInFlightNewestMs)\":(\\{\\}|0)", "");
-    assertThat(older).doesNotContain("pendingDocumentMs").doesNotContain("newestDocumentMs")
+    String older =
+        json.replaceAll(
+            ",\"(pendingDocumentMs|newestDocumentMs|synthesisInFlightNewestMs)\":(\\{\\}|0)", "");
+    assertThat(older)
+        .doesNotContain("pendingDocumentMs")
+        .doesNotContain("newestDocumentMs")
         .doesNotContain("synthesisInFlightNewestMs");
 
-    SynthesisState read = serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
+    SynthesisState read =
+        serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
     assertThat(read.pendingDocumentMs()).isEmpty();
     assertThat(read.newestDocumentMs()).isZero();
     assertThat(read.synthesisInFlightNewestMs()).isZero();

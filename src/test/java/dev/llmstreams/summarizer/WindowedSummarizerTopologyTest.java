@@ -2,7 +2,6 @@ package dev.llmstreams.summarizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Document;
 import dev.llmstreams.events.LlmReply;
@@ -10,6 +9,7 @@ import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.events.Window;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -30,7 +30,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Windows of document time: hour windows, 30 minutes of grace, the gateway played by {@link #answerAll()}. */
+/**
+ * Windows of document time: hour windows, 30 minutes of grace, the gateway played by {@link
+ * #answerAll()}.
+ */
 class WindowedSummarizerTopologyTest {
   private static final Instant NINE = Instant.parse("2026-11-02T09:00:00Z");
   private static final Instant TEN = Instant.parse("2026-11-02T10:00:00Z");
@@ -57,24 +60,48 @@ class WindowedSummarizerTopologyTest {
     if (driver != null) {
       driver.close();
     }
-    Map<String, String> settings = new java.util.HashMap<>(Map.of(AppConfig.SUMMARIZER_CHUNK_TOKENS, "64",
-        AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS, "0", AppConfig.SUMMARIZER_MERGE_FAN_IN, "3",
-        AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0", AppConfig.SUMMARIZER_WINDOW_MS, "3600000",
-        AppConfig.SUMMARIZER_WINDOW_GRACE_MS, "1800000", AppConfig.STATE_DIR, stateDir.toString()));
+    Map<String, String> settings =
+        new java.util.HashMap<>(
+            Map.of(
+                AppConfig.SUMMARIZER_CHUNK_TOKENS,
+                "64",
+                AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS,
+                "0",
+                AppConfig.SUMMARIZER_MERGE_FAN_IN,
+                "3",
+                AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS,
+                "0",
+                AppConfig.SUMMARIZER_WINDOW_MS,
+                "3600000",
+                AppConfig.SUMMARIZER_WINDOW_GRACE_MS,
+                "1800000",
+                AppConfig.STATE_DIR,
+                stateDir.toString()));
     settings.putAll(more);
     AppConfig config = AppConfig.of(settings);
-    driver = new TopologyTestDriver(new SummarizerModule().topology(catalog, config, registry),
-        StreamsSettings.forPattern(config, catalog, "summarizer", registry));
+    driver =
+        new TopologyTestDriver(
+            new SummarizerModule().topology(catalog, config, registry),
+            StreamsSettings.forPattern(config, catalog, "summarizer", registry));
     var d = catalog.topic(Topics.DOCUMENTS);
-    documents = driver.createInputTopic(d.name(), d.keySerde().serializer(), d.valueSerde().serializer());
+    documents =
+        driver.createInputTopic(d.name(), d.keySerde().serializer(), d.valueSerde().serializer());
     var r = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
-    replies = driver.createInputTopic(r.name(), r.keySerde().serializer(), r.valueSerde().serializer());
+    replies =
+        driver.createInputTopic(r.name(), r.keySerde().serializer(), r.valueSerde().serializer());
     var q = catalog.topic(Topics.LLM_REQUESTS);
-    requests = driver.createOutputTopic(q.name(), q.keySerde().deserializer(), q.valueSerde().deserializer());
+    requests =
+        driver.createOutputTopic(
+            q.name(), q.keySerde().deserializer(), q.valueSerde().deserializer());
     var s = catalog.topic(Topics.SYNTHESES);
-    syntheses = driver.createOutputTopic(s.name(), s.keySerde().deserializer(), s.valueSerde().deserializer());
-    deadLetters = driver.createOutputTopic(catalog.spec(TopicRole.DEAD_LETTERS).name(), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
+    syntheses =
+        driver.createOutputTopic(
+            s.name(), s.keySerde().deserializer(), s.valueSerde().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            catalog.spec(TopicRole.DEAD_LETTERS).name(),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
   }
 
   @AfterEach
@@ -83,11 +110,19 @@ class WindowedSummarizerTopologyTest {
   }
 
   private void send(String docId, Instant at) {
-    documents.pipeInput("m1", new Document(docId, "Notes of " + docId + ": the team agreed to ship in March. "
-        .repeat(12), at, Map.of()));
+    documents.pipeInput(
+        "m1",
+        new Document(
+            docId,
+            "Notes of " + docId + ": the team agreed to ship in March. ".repeat(12),
+            at,
+            Map.of()));
   }
 
-  /** Plays the gateway: answers every request, and the requests the answers cause, until none is left. */
+  /**
+   * Plays the gateway: answers every request, and the requests the answers cause, until none is
+   * left.
+   */
   private void answerAll() {
     while (!requests.isEmpty()) {
       requests.readValuesToList().forEach(this::answer);
@@ -95,8 +130,22 @@ class WindowedSummarizerTopologyTest {
   }
 
   private void answer(LlmRequest q) {
-    replies.pipeInput(q.correlationId(), new LlmReply(q.requestId(), q.correlationId(), q.purpose(),
-        "summary of " + q.requestId(), List.of(), "stop", new Usage(100, 20), 0.0, 5, "offline", "engine", false, null));
+    replies.pipeInput(
+        q.correlationId(),
+        new LlmReply(
+            q.requestId(),
+            q.correlationId(),
+            q.purpose(),
+            "summary of " + q.requestId(),
+            List.of(),
+            "stop",
+            new Usage(100, 20),
+            0.0,
+            5,
+            "offline",
+            "engine",
+            false,
+            null));
   }
 
   private KeyValueStore<String, SynthesisState> windowTrees() {
@@ -122,11 +171,15 @@ class WindowedSummarizerTopologyTest {
     assertThat(allTime.window()).isNull();
     assertThat(allTime.sourceDocIds()).containsExactly("d1", "d2");
     assertThat(allTime.chunks()).isEqualTo(nine.chunks() + ten.chunks());
-    assertThat(allTime.llmInputTokens()).isGreaterThan(nine.llmInputTokens() + ten.llmInputTokens());
-    // Chunk summaries go to their window's tree only: each is merged once, not again in the all-time tree.
-    KeyValueStore<String, SynthesisState> allTrees = driver.getKeyValueStore(SummarizerTopology.TREE_STORE);
+    assertThat(allTime.llmInputTokens())
+        .isGreaterThan(nine.llmInputTokens() + ten.llmInputTokens());
+    // Chunk summaries go to their window's tree only: each is merged once, not again in the
+    // all-time tree.
+    KeyValueStore<String, SynthesisState> allTrees =
+        driver.getKeyValueStore(SummarizerTopology.TREE_STORE);
     assertThat(allTrees.get("m1").tree().coveredChunks()).isZero();
-    assertThat(allTrees.get("m1").windows().open()).containsExactly(NINE.toEpochMilli(), TEN.toEpochMilli());
+    assertThat(allTrees.get("m1").windows().open())
+        .containsExactly(NINE.toEpochMilli(), TEN.toEpochMilli());
   }
 
   @Test
@@ -137,16 +190,21 @@ class WindowedSummarizerTopologyTest {
     syntheses.readValuesToList();
     long tenChunks = windowTrees().get(tree(TEN)).tree().coveredChunks();
 
-    send("d3", NINE.plusSeconds(3000)); // 09:50 at stream time 10:20: window 09:00 is open until 10:30
+    send(
+        "d3",
+        NINE.plusSeconds(3000)); // 09:50 at stream time 10:20: window 09:00 is open until 10:30
     answerAll();
     assertThat(deadLetters.isEmpty()).isTrue();
     assertThat(windowTrees().get(tree(TEN)).tree().coveredChunks()).isEqualTo(tenChunks);
     assertThat(windowTrees().get(tree(NINE)).docIds()).containsExactly("d1", "d3");
     List<Synthesis> emitted = syntheses.readValuesToList();
-    assertThat(emitted).extracting(Synthesis::window).doesNotContain(new Window(TEN, TEN.plusSeconds(3600)));
+    assertThat(emitted)
+        .extracting(Synthesis::window)
+        .doesNotContain(new Window(TEN, TEN.plusSeconds(3600)));
     assertThat(emitted).anySatisfy(s -> assertThat(s.window()).isEqualTo(new Window(NINE, TEN)));
     assertThat(emitted.get(emitted.size() - 1).window()).isNull();
-    assertThat(emitted.get(emitted.size() - 1).sourceDocIds()).containsExactlyInAnyOrder("d1", "d2", "d3");
+    assertThat(emitted.get(emitted.size() - 1).sourceDocIds())
+        .containsExactlyInAnyOrder("d1", "d2", "d3");
   }
 
   @Test
@@ -154,49 +212,72 @@ class WindowedSummarizerTopologyTest {
     send("d1", NINE.plusSeconds(600));
     send("d2", NINE.plusSeconds(900));
     answerAll();
-    send("d3", TEN.plusSeconds(2400)); // stream time 10:40 passes 10:00 + 30 min of grace: window 09:00 closes
+    send(
+        "d3",
+        TEN.plusSeconds(
+            2400)); // stream time 10:40 passes 10:00 + 30 min of grace: window 09:00 closes
     answerAll();
     SynthesisState nine = windowTrees().get(tree(NINE));
     assertThat(nine.tree().collapsed()).isTrue();
-    assertThat(nine.tree().frontier()).singleElement()
+    assertThat(nine.tree().frontier())
+        .singleElement()
         .satisfies(n -> assertThat(nine.latest().text()).isEqualTo(n.text()));
-    SynthesisState all = driver.<String, SynthesisState>getKeyValueStore(SummarizerTopology.TREE_STORE).get("m1");
+    SynthesisState all =
+        driver.<String, SynthesisState>getKeyValueStore(SummarizerTopology.TREE_STORE).get("m1");
     assertThat(all.windows().open()).containsExactly(TEN.toEpochMilli());
-    assertThat(all.tree().coveredChunks()).as("the closed window is one leaf of the all-time tree").isEqualTo(1);
+    assertThat(all.tree().coveredChunks())
+        .as("the closed window is one leaf of the all-time tree")
+        .isEqualTo(1);
     Map<String, Synthesis> latest = syntheses.readKeyValuesToMap();
-    assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z").text()).isEqualTo(nine.latest().text());
+    assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z").text())
+        .isEqualTo(nine.latest().text());
     assertThat(latest.get("m1").sourceDocIds()).containsExactly("d1", "d2", "d3");
 
     send("late", NINE.plusSeconds(3000));
     assertThat(requests.isEmpty()).isTrue();
     var dead = deadLetters.readRecordsToList();
-    assertThat(dead).singleElement().satisfies(r -> {
-      assertThat(header(r, DeadLetters.STAGE)).isEqualTo("processing");
-      assertThat(header(r, DeadLetters.EXCEPTION_MESSAGE)).contains("document late of key m1").contains("too late")
-          .contains("summarizer.window.grace.ms");
-    });
+    assertThat(dead)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(header(r, DeadLetters.STAGE)).isEqualTo("processing");
+              assertThat(header(r, DeadLetters.EXCEPTION_MESSAGE))
+                  .contains("document late of key m1")
+                  .contains("too late")
+                  .contains("summarizer.window.grace.ms");
+            });
   }
 
   /**
-   * A restart from the changelog: the test driver keeps no state across drivers, so the new driver's stores get the
-   * latest changelog record of each key, as read back from the old driver's changelog topics (bytes and serde).
+   * A restart from the changelog: the test driver keeps no state across drivers, so the new
+   * driver's stores get the latest changelog record of each key, as read back from the old driver's
+   * changelog topics (bytes and serde).
    */
   private void restartFromChangelog() {
     Map<String, Map<String, SynthesisState>> restored = new java.util.HashMap<>();
     var serde = dev.llmstreams.events.JsonSerde.of(SynthesisState.class);
     for (String store : List.of(SummarizerTopology.TREE_STORE, SummarizerTopology.WINDOW_STORE)) {
-      String changelog = driver.producedTopicNames().stream().filter(t -> t.endsWith("-" + store + "-changelog"))
-          .findFirst().orElseThrow();
-      var out = driver.createOutputTopic(changelog, new org.apache.kafka.common.serialization.StringDeserializer(),
-          new ByteArrayDeserializer());
+      String changelog =
+          driver.producedTopicNames().stream()
+              .filter(t -> t.endsWith("-" + store + "-changelog"))
+              .findFirst()
+              .orElseThrow();
+      var out =
+          driver.createOutputTopic(
+              changelog,
+              new org.apache.kafka.common.serialization.StringDeserializer(),
+              new ByteArrayDeserializer());
       Map<String, SynthesisState> latest = new java.util.HashMap<>();
-      out.readKeyValuesToMap().forEach((k, v) -> latest.put(k, serde.deserializer().deserialize(changelog, v)));
+      out.readKeyValuesToMap()
+          .forEach((k, v) -> latest.put(k, serde.deserializer().deserialize(changelog, v)));
       restored.put(store, latest);
     }
     List<LlmRequest> inFlight = requests.readValuesToList();
     start();
-    restored.forEach((store, entries) ->
-        entries.forEach((k, v) -> driver.<String, SynthesisState>getKeyValueStore(store).put(k, v)));
+    restored.forEach(
+        (store, entries) ->
+            entries.forEach(
+                (k, v) -> driver.<String, SynthesisState>getKeyValueStore(store).put(k, v)));
     inFlight.forEach(this::answer);
   }
 
@@ -210,7 +291,8 @@ class WindowedSummarizerTopologyTest {
     assertThat(windowTrees().get(tree(NINE)).tree().collapsed()).isTrue();
 
     send("late", NINE.plusSeconds(3000));
-    assertThat(deadLetters.readRecordsToList()).singleElement()
+    assertThat(deadLetters.readRecordsToList())
+        .singleElement()
         .satisfies(r -> assertThat(header(r, DeadLetters.EXCEPTION_MESSAGE)).contains("too late"));
     send("d3", TEN.plusSeconds(2500));
     answerAll();
@@ -219,7 +301,10 @@ class WindowedSummarizerTopologyTest {
 
   @Test
   void shouldDeleteAClosedWindowsTreeOnceItsRetentionHasPassed() {
-    start(Map.of(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS, "7200000")); // a closed window is kept 2 h past its close
+    start(
+        Map.of(
+            AppConfig.SUMMARIZER_WINDOW_RETENTION_MS,
+            "7200000")); // a closed window is kept 2 h past its close
     send("d1", NINE.plusSeconds(600));
     List<LlmRequest> nineChunks = requests.readValuesToList();
     nineChunks.forEach(this::answer);
@@ -235,7 +320,8 @@ class WindowedSummarizerTopologyTest {
     assertThat(windowTrees().get(tree(TEN))).as("closed at 11:30, kept until 13:30").isNotNull();
     assertThat(allTime().windows().retained()).containsExactly(TEN.toEpochMilli());
     Map<String, Synthesis> latest = syntheses.readKeyValuesToMap();
-    assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z")).as("its final synthesis stays on the topic")
+    assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z"))
+        .as("its final synthesis stays on the topic")
         .isNotNull();
 
     nineChunks.forEach(this::answer); // a late repeat of the deleted window's chunk replies
@@ -243,7 +329,8 @@ class WindowedSummarizerTopologyTest {
     assertThat(windowTrees().get(tree(NINE))).as("not brought back by a repeat").isNull();
     assertThat(deadLetters.isEmpty()).isTrue();
 
-    // A day of hourly windows: the store holds the open window and those within retention, not every window.
+    // A day of hourly windows: the store holds the open window and those within retention, not
+    // every window.
     for (int h = 4; h < 28; h++) {
       send("h" + h, NINE.plusSeconds(h * 3600L + 600));
       answerAll();
@@ -269,7 +356,8 @@ class WindowedSummarizerTopologyTest {
     return n;
   }
 
-  private static String header(org.apache.kafka.streams.test.TestRecord<byte[], byte[]> r, String name) {
+  private static String header(
+      org.apache.kafka.streams.test.TestRecord<byte[], byte[]> r, String name) {
     var h = r.headers().lastHeader(name);
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
   }

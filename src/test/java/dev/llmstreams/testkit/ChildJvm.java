@@ -10,22 +10,42 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-/** The app in a separate JVM, so that a test can SIGKILL it (no shutdown hook, no commit) and start it again. */
+/**
+ * The app in a separate JVM, so that a test can SIGKILL it (no shutdown hook, no commit) and start
+ * it again.
+ */
 public final class ChildJvm {
   private ChildJvm() {}
 
   /** Writes {@code settings} as a properties file for {@code --config}. */
   public static Path writeConfig(Path file, Map<String, String> settings) throws IOException {
-    Files.writeString(file, settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-        .collect(Collectors.joining("\n")) + "\n");
+    Files.writeString(
+        file,
+        settings.entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining("\n"))
+            + "\n");
     return file;
   }
 
-  /** Starts {@code mainClass args} on this test run's classpath; its output goes to {@code dir/name.log}. */
-  public static Process start(Path dir, String name, String mainClass, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", String.join(File.pathSeparator, LocalBroker.childClasspath()), mainClass));
+  /**
+   * Starts {@code mainClass args} on this test run's classpath; its output goes to {@code
+   * dir/name.log}.
+   */
+  public static Process start(Path dir, String name, String mainClass, String... args)
+      throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-cp",
+                String.join(File.pathSeparator, LocalBroker.childClasspath()),
+                mainClass));
     cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
+    return new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve(name + ".log").toFile())
+        .start();
   }
 }

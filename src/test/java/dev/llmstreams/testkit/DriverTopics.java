@@ -12,11 +12,13 @@ public final class DriverTopics {
   private DriverTopics() {}
 
   public static <V> TestInputTopic<String, V> input(TopologyTestDriver driver, Topic<V> topic) {
-    return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
+    return driver.createInputTopic(
+        topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
   }
 
   public static <V> TestOutputTopic<String, V> output(TopologyTestDriver driver, Topic<V> topic) {
-    return driver.createOutputTopic(topic.name(), topic.keySerde().deserializer(), topic.valueSerde().deserializer());
+    return driver.createOutputTopic(
+        topic.name(), topic.keySerde().deserializer(), topic.valueSerde().deserializer());
   }
 
   /** The last value of a header as text, or null. */

@@ -116,7 +116,8 @@ public interface KafkaCluster {
    * id must be unique ({@link #uniqueName(String)}) and the state directory private to the test
    * (JUnit's {@code @TempDir}).
    */
-  @SuppressWarnings("deprecation") // processing.exception.handler.global.enabled: see StreamsSettings
+  @SuppressWarnings(
+      "deprecation") // processing.exception.handler.global.enabled: see StreamsSettings
   default Properties streamsProps(String applicationId, Path stateDir) {
     Properties props = new Properties();
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());

@@ -12,9 +12,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code kcat}, the librdkafka command-line client, as a subprocess: a producer that is not Java's. Its default
- * partitioner ({@code consistent_random}) puts a keyed record on CRC32(key) % partitions, as librdkafka clients in
- * Python, Go, .NET and Node do, where Java's puts it on murmur2(key) % partitions.
+ * {@code kcat}, the librdkafka command-line client, as a subprocess: a producer that is not Java's.
+ * Its default partitioner ({@code consistent_random}) puts a keyed record on CRC32(key) %
+ * partitions, as librdkafka clients in Python, Go, .NET and Node do, where Java's puts it on
+ * murmur2(key) % partitions.
  *
  * <p>Tests that use it fail, never skip, where it is missing: CI installs it ({@code .ci/run}).
  */
@@ -23,7 +24,10 @@ public final class Kcat {
 
   private Kcat() {}
 
-  /** The version line of {@code kcat -V}; fails with how to install it when {@code kcat} is not on the PATH. */
+  /**
+   * The version line of {@code kcat -V}; fails with how to install it when {@code kcat} is not on
+   * the PATH.
+   */
   public static String requireInstalled() {
     String path = System.getenv().getOrDefault("PATH", "");
     boolean found = false;
@@ -34,30 +38,47 @@ public final class Kcat {
       }
     }
     if (!found) {
-      throw new IllegalStateException("kcat is not on the PATH (" + path + "): install it with `apt-get install kcat`"
-          + " (CI's .ci/run does). These tests produce with librdkafka's default partitioner and do not run without"
-          + " it.");
+      throw new IllegalStateException(
+          "kcat is not on the PATH ("
+              + path
+              + "): install it with `apt-get install kcat`"
+              + " (CI's .ci/run does). These tests produce with librdkafka's default partitioner and do not run without"
+              + " it.");
     }
     String out = run(List.of("kcat", "-V"), "");
     return out.lines().filter(l -> l.startsWith("Version")).findFirst().orElse(out.strip());
   }
 
   /**
-   * Produces {@code records} (key, value) to {@code topic} as {@code kcat -P -K '\t'} does from standard input, one
-   * {@code key<TAB>value} line a record, with the default partitioner, and waits until kcat has flushed them and
-   * exited. Keys and values must hold no tab and no line break (compact JSON has none: JSON escapes them in strings).
+   * Produces {@code records} (key, value) to {@code topic} as {@code kcat -P -K '\t'} does from
+   * standard input, one {@code key<TAB>value} line a record, with the default partitioner, and
+   * waits until kcat has flushed them and exited. Keys and values must hold no tab and no line
+   * break (compact JSON has none: JSON escapes them in strings).
    */
-  public static void produce(String bootstrap, String topic, List<Map.Entry<String, String>> records) {
+  public static void produce(
+      String bootstrap, String topic, List<Map.Entry<String, String>> records) {
     StringBuilder stdin = new StringBuilder();
     for (Map.Entry<String, String> r : records) {
       for (String part : List.of(r.getKey(), r.getValue())) {
         if (part.indexOf('\t') >= 0 || part.indexOf('\n') >= 0 || part.indexOf('\r') >= 0) {
-          throw new IllegalArgumentException("kcat reads one key<TAB>value a line: no tab or line break in " + part);
+          throw new IllegalArgumentException(
+              "kcat reads one key<TAB>value a line: no tab or line break in " + part);
         }
       }
       stdin.append(r.getKey()).append('\t').append(r.getValue()).append('\n');
     }
-    run(List.of("kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\\t", "-X", "message.timeout.ms=30000"),
+    run(
+        List.of(
+            "kcat",
+            "-P",
+            "-b",
+            bootstrap,
+            "-t",
+            topic,
+            "-K",
+            "\\t",
+            "-X",
+            "message.timeout.ms=30000"),
         stdin.toString());
   }
 
@@ -65,19 +86,27 @@ public final class Kcat {
     try {
       Path out = Files.createTempFile("kcat", ".out");
       try {
-        Process p = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true)
-            .redirectOutput(out.toFile()).start();
+        Process p =
+            new ProcessBuilder(new ArrayList<>(command))
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         try (var in = p.getOutputStream()) {
           in.write(stdin.getBytes(StandardCharsets.UTF_8));
         }
         if (!p.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
           p.destroyForcibly();
-          throw new IllegalStateException(String.join(" ", command) + " did not exit within " + TIMEOUT_S + " s: "
-              + Files.readString(out));
+          throw new IllegalStateException(
+              String.join(" ", command)
+                  + " did not exit within "
+                  + TIMEOUT_S
+                  + " s: "
+                  + Files.readString(out));
         }
         String output = Files.readString(out);
         if (p.exitValue() != 0) {
-          throw new IllegalStateException(String.join(" ", command) + " exited with " + p.exitValue() + ": " + output);
+          throw new IllegalStateException(
+              String.join(" ", command) + " exited with " + p.exitValue() + ": " + output);
         }
         return output;
       } finally {

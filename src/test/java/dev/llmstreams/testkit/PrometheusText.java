@@ -7,12 +7,17 @@ import java.util.regex.Pattern;
 
 /** Reads series out of the Prometheus text format that {@code /metrics} serves. */
 public final class PrometheusText {
-  private static final Pattern SERIES = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{(.*)})?\\s+(\\S+)");
-  private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  private static final Pattern SERIES =
+      Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{(.*)})?\\s+(\\S+)");
+  private static final Pattern LABEL =
+      Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
   private PrometheusText() {}
 
-  /** The sum of every series named {@code name} whose labels include all of {@code labels}; 0 when there is none. */
+  /**
+   * The sum of every series named {@code name} whose labels include all of {@code labels}; 0 when
+   * there is none.
+   */
   public static double sum(String text, String name, Map<String, String> labels) {
     double sum = 0;
     for (String line : text.split("\n")) {

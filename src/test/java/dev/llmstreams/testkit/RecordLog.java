@@ -14,8 +14,8 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Everything committed on some topics, as a user would read it (read_committed, from the beginning), collected by a
- * background consumer into one list that tests query while it grows.
+ * Everything committed on some topics, as a user would read it (read_committed, from the
+ * beginning), collected by a background consumer into one list that tests query while it grows.
  */
 public final class RecordLog implements AutoCloseable {
   private final List<ConsumerRecord<byte[], byte[]>> records = new CopyOnWriteArrayList<>();
@@ -25,16 +25,19 @@ public final class RecordLog implements AutoCloseable {
   public RecordLog(KafkaCluster kafka, Collection<String> topics) {
     Properties props = kafka.consumerProps(KafkaCluster.uniqueName("record-log"));
     props.put("max.partition.fetch.bytes", 32 * 1024 * 1024);
-    KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     consumer.subscribe(List.copyOf(topics));
-    thread = new Thread(() -> {
-      try (consumer) {
-        while (running.get()) {
-          consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-        }
-      }
-    }, "record-log");
+    thread =
+        new Thread(
+            () -> {
+              try (consumer) {
+                while (running.get()) {
+                  consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+                }
+              }
+            },
+            "record-log");
     thread.setDaemon(true);
     thread.start();
   }
@@ -48,7 +51,8 @@ public final class RecordLog implements AutoCloseable {
     return where(r -> r.topic().equals(topic));
   }
 
-  public List<ConsumerRecord<byte[], byte[]>> where(Predicate<ConsumerRecord<byte[], byte[]>> test) {
+  public List<ConsumerRecord<byte[], byte[]>> where(
+      Predicate<ConsumerRecord<byte[], byte[]>> test) {
     return records.stream().filter(test).toList();
   }
 

@@ -8,22 +8,30 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * One deployment of the app on a (shared) test cluster: its own topic prefix with every catalog topic created, and
- * the settings that point the app at them, to which a test adds its own.
+ * One deployment of the app on a (shared) test cluster: its own topic prefix with every catalog
+ * topic created, and the settings that point the app at them, to which a test adds its own.
  *
- * @param settings mutable: the cluster, prefix, application id, a private state dir and a free HTTP port
+ * @param settings mutable: the cluster, prefix, application id, a private state dir and a free HTTP
+ *     port
  */
 public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, String> settings) {
   public static TestDeployment create(KafkaCluster kafka, String name, Path dir) throws Exception {
     String prefix = KafkaCluster.uniqueName(name) + ".";
     TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
     new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
-    Map<String, String> settings = new HashMap<>(Map.of(
-        AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers(),
-        AppConfig.TOPICS_PREFIX, prefix,
-        AppConfig.APPLICATION_ID, prefix + "app",
-        AppConfig.STATE_DIR, dir.resolve("state").toString(),
-        AppConfig.HTTP_PORT, "0"));
+    Map<String, String> settings =
+        new HashMap<>(
+            Map.of(
+                AppConfig.KAFKA_BOOTSTRAP,
+                kafka.bootstrapServers(),
+                AppConfig.TOPICS_PREFIX,
+                prefix,
+                AppConfig.APPLICATION_ID,
+                prefix + "app",
+                AppConfig.STATE_DIR,
+                dir.resolve("state").toString(),
+                AppConfig.HTTP_PORT,
+                "0"));
     return new TestDeployment(prefix, catalog, settings);
   }
 

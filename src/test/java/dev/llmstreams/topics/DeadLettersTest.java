@@ -15,15 +15,16 @@ import org.apache.kafka.streams.processor.TaskId;
 import org.junit.jupiter.api.Test;
 
 /**
- * The handlers' answer by kind of task. TopologyTestDriver does not give a global store's records the global task id,
- * so the global case is checked here and on a real broker (HostileInputIT).
+ * The handlers' answer by kind of task. TopologyTestDriver does not give a global store's records
+ * the global task id, so the global case is checked here and on a real broker (HostileInputIT).
  */
 class DeadLettersTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
   private DeadLetters.OnDeserialization handler() {
     DeadLetters.OnDeserialization handler = new DeadLetters.OnDeserialization();
-    handler.configure(Map.of(DeadLetters.TOPIC_CONFIG, "dead-letters", DeadLetters.REGISTRY_CONFIG, registry));
+    handler.configure(
+        Map.of(DeadLetters.TOPIC_CONFIG, "dead-letters", DeadLetters.REGISTRY_CONFIG, registry));
     return handler;
   }
 
@@ -77,29 +78,41 @@ class DeadLettersTest {
   }
 
   private static ConsumerRecord<byte[], byte[]> poison() {
-    return new ConsumerRecord<>("in", 0, 7, "k".getBytes(StandardCharsets.UTF_8), "{".getBytes(StandardCharsets.UTF_8));
+    return new ConsumerRecord<>(
+        "in", 0, 7, "k".getBytes(StandardCharsets.UTF_8), "{".getBytes(StandardCharsets.UTF_8));
   }
 
   @Test
   void aRecordOfAStreamTaskIsDeadLettered() {
-    DeserializationExceptionHandler.Response response = handler().handleError(context(new TaskId(0, 3)), poison(),
-        new SerializationException("cannot read X"));
+    DeserializationExceptionHandler.Response response =
+        handler()
+            .handleError(
+                context(new TaskId(0, 3)), poison(), new SerializationException("cannot read X"));
 
     assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
-    assertThat(response.deadLetterQueueRecords()).singleElement()
+    assertThat(response.deadLetterQueueRecords())
+        .singleElement()
         .satisfies(r -> assertThat(r.topic()).isEqualTo("dead-letters"));
     assertThat(registry.get("llmstreams.dead.letters").counter().count()).isEqualTo(1);
   }
 
   @Test
   void aRecordOfAGlobalStoreIsSkippedWithoutADeadLetterThatWouldKillTheGlobalThread() {
-    // The global thread's task is -1_-1; a dead letter returned there ends in a ClassCastException (Kafka 4.4).
-    DeserializationExceptionHandler.Response response = handler().handleError(context(new TaskId(-1, -1)), poison(),
-        new SerializationException("cannot read X"));
+    // The global thread's task is -1_-1; a dead letter returned there ends in a ClassCastException
+    // (Kafka 4.4).
+    DeserializationExceptionHandler.Response response =
+        handler()
+            .handleError(
+                context(new TaskId(-1, -1)), poison(), new SerializationException("cannot read X"));
 
     assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
     assertThat(response.deadLetterQueueRecords()).isEmpty();
-    assertThat(registry.get("llmstreams.records.skipped").tag("stage", "deserialization").counter().count())
+    assertThat(
+            registry
+                .get("llmstreams.records.skipped")
+                .tag("stage", "deserialization")
+                .counter()
+                .count())
         .isEqualTo(1);
     assertThat(registry.find("llmstreams.dead.letters").counter()).isNull();
   }

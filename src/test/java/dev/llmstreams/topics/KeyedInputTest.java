@@ -34,9 +34,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link KeyedInput} on the test driver, where every input record arrives on partition 0: keys whose partition is 0
- * go straight on, every other key takes the re-route topic, and both reach the same processor, decoded, with their
- * headers and timestamps; what cannot be read is dead-lettered under the record's own topic, partition and offset.
+ * {@link KeyedInput} on the test driver, where every input record arrives on partition 0: keys
+ * whose partition is 0 go straight on, every other key takes the re-route topic, and both reach the
+ * same processor, decoded, with their headers and timestamps; what cannot be read is dead-lettered
+ * under the record's own topic, partition and offset.
  */
 class KeyedInputTest {
   private static final int PARTITIONS = 6;
@@ -50,7 +51,10 @@ class KeyedInputTest {
   private TestOutputTopic<String, Integer> seen;
   private TestOutputTopic<byte[], byte[]> dead;
 
-  /** Forwards each decoded value with the partition of the re-route topic or input it was read from, as a header. */
+  /**
+   * Forwards each decoded value with the partition of the re-route topic or input it was read from,
+   * as a header.
+   */
   static final class Observe implements FixedKeyProcessor<String, Integer, Integer> {
     private FixedKeyProcessorContext<String, Integer> context;
 
@@ -71,19 +75,29 @@ class KeyedInputTest {
   @BeforeEach
   void start() {
     StreamsBuilder builder = StreamsSettings.newBuilder();
-    KeyedInput.read(builder, "test", INPUT, "test.numbers", (topic, bytes) -> {
-          String text = new String(bytes, StandardCharsets.UTF_8);
-          if (!text.matches("-?\\d+")) {
-            throw new org.apache.kafka.common.errors.SerializationException("not a number: " + text);
-          }
-          return Integer.valueOf(text);
-        }, PARTITIONS, registry).stream()
+    KeyedInput.read(
+            builder,
+            "test",
+            INPUT,
+            "test.numbers",
+            (topic, bytes) -> {
+              String text = new String(bytes, StandardCharsets.UTF_8);
+              if (!text.matches("-?\\d+")) {
+                throw new org.apache.kafka.common.errors.SerializationException(
+                    "not a number: " + text);
+              }
+              return Integer.valueOf(text);
+            },
+            PARTITIONS,
+            registry)
+        .stream()
         .processValues(Observe::new, Named.as("test.observe"))
         .to(OUTPUT, Produced.with(Serdes.String(), Serdes.Integer()).withName("test.seen"));
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "keyed-input-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
+    props.put(
+        StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
     props.put(DeadLetters.TOPIC_CONFIG, DEAD);
     props.put(DeadLetters.REGISTRY_CONFIG, registry);
     driver = new TopologyTestDriver(builder.build(), props);
@@ -120,9 +134,15 @@ class KeyedInputTest {
     for (int i = 0; i < keys.size(); i++) {
       RecordHeaders headers = new RecordHeaders();
       headers.add("trace", ("t-" + i).getBytes(StandardCharsets.UTF_8));
-      headers.add(KeyedInput.ORIGIN_TOPIC, "forged".getBytes(StandardCharsets.UTF_8)); // a producer's own: replaced
-      input.pipeInput(new TestRecord<>(keys.get(i), Integer.toString(i).getBytes(StandardCharsets.UTF_8), headers,
-          at.plusSeconds(i)));
+      headers.add(
+          KeyedInput.ORIGIN_TOPIC,
+          "forged".getBytes(StandardCharsets.UTF_8)); // a producer's own: replaced
+      input.pipeInput(
+          new TestRecord<>(
+              keys.get(i),
+              Integer.toString(i).getBytes(StandardCharsets.UTF_8),
+              headers,
+              at.plusSeconds(i)));
     }
 
     List<TestRecord<String, Integer>> out = seen.readRecordsToList();
@@ -141,11 +161,17 @@ class KeyedInputTest {
         assertThat(readFrom).isEqualTo("keyed-input-test-test.numbers.rerouted-repartition");
         assertThat(DriverTopics.header(r.headers(), KeyedInput.ORIGIN_TOPIC)).isEqualTo(INPUT);
         assertThat(DriverTopics.header(r.headers(), KeyedInput.ORIGIN_PARTITION)).isEqualTo("0");
-        assertThat(DriverTopics.header(r.headers(), KeyedInput.ORIGIN_OFFSET)).isEqualTo(Integer.toString(i));
+        assertThat(DriverTopics.header(r.headers(), KeyedInput.ORIGIN_OFFSET))
+            .isEqualTo(Integer.toString(i));
         assertThat(r.headers().headers(KeyedInput.ORIGIN_TOPIC)).hasSize(1);
       }
     }
-    assertThat(registry.get("llmstreams.records.rerouted").tags("pattern", "test", "topic", INPUT).counter().count())
+    assertThat(
+            registry
+                .get("llmstreams.records.rerouted")
+                .tags("pattern", "test", "topic", INPUT)
+                .counter()
+                .count())
         .isEqualTo((double) offKey);
     assertThat(dead.isEmpty()).isTrue();
   }
@@ -158,30 +184,54 @@ class KeyedInputTest {
     input.pipeInput(away, "{not json\u0000".getBytes(StandardCharsets.UTF_8));
     input.pipeInput(home, "oops".getBytes(StandardCharsets.UTF_8));
     input.pipeInput(away, "2".getBytes(StandardCharsets.UTF_8));
-    input.pipeInput((String) null, "3".getBytes(StandardCharsets.UTF_8)); // no key: not placed, read where it is
+    input.pipeInput(
+        (String) null,
+        "3".getBytes(StandardCharsets.UTF_8)); // no key: not placed, read where it is
 
-    assertThat(seen.readRecordsToList()).extracting(TestRecord::value).containsExactlyInAnyOrder(1, 2, 3);
+    assertThat(seen.readRecordsToList())
+        .extracting(TestRecord::value)
+        .containsExactlyInAnyOrder(1, 2, 3);
     List<TestRecord<byte[], byte[]>> letters = dead.readRecordsToList();
     assertThat(letters).hasSize(2);
-    TestRecord<byte[], byte[]> rerouted = letters.stream()
-        .filter(d -> new String(d.key(), StandardCharsets.UTF_8).equals(away)).findFirst().orElseThrow();
+    TestRecord<byte[], byte[]> rerouted =
+        letters.stream()
+            .filter(d -> new String(d.key(), StandardCharsets.UTF_8).equals(away))
+            .findFirst()
+            .orElseThrow();
     assertThat(rerouted.value()).isEqualTo("{not json\u0000".getBytes(StandardCharsets.UTF_8));
     assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(INPUT);
-    assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.SOURCE_PARTITION)).isEqualTo("0");
+    assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.SOURCE_PARTITION))
+        .isEqualTo("0");
     assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.SOURCE_OFFSET)).isEqualTo("1");
-    assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.STAGE)).isEqualTo("deserialization");
+    assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.STAGE))
+        .isEqualTo("deserialization");
     assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.EXCEPTION_CLASS))
         .isEqualTo("org.apache.kafka.common.errors.SerializationException");
-    assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.EXCEPTION_MESSAGE)).contains("not a number");
+    assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .contains("not a number");
     assertThat(DriverTopics.header(rerouted.headers(), DeadLetters.REROUTED_VIA))
         .startsWith("keyed-input-test-test.numbers.rerouted-repartition-");
     assertThat(rerouted.headers().lastHeader(KeyedInput.ORIGIN_TOPIC)).isNull();
-    TestRecord<byte[], byte[]> direct = letters.stream()
-        .filter(d -> new String(d.key(), StandardCharsets.UTF_8).equals(home)).findFirst().orElseThrow();
+    TestRecord<byte[], byte[]> direct =
+        letters.stream()
+            .filter(d -> new String(d.key(), StandardCharsets.UTF_8).equals(home))
+            .findFirst()
+            .orElseThrow();
     assertThat(DriverTopics.header(direct.headers(), DeadLetters.SOURCE_OFFSET)).isEqualTo("2");
     assertThat(direct.headers().lastHeader(DeadLetters.REROUTED_VIA)).isNull();
-    assertThat(registry.get("llmstreams.dead.letters").tags("source_topic", INPUT, "stage", "deserialization",
-        "reason", "SerializationException").counter().count()).isEqualTo(2.0);
+    assertThat(
+            registry
+                .get("llmstreams.dead.letters")
+                .tags(
+                    "source_topic",
+                    INPUT,
+                    "stage",
+                    "deserialization",
+                    "reason",
+                    "SerializationException")
+                .counter()
+                .count())
+        .isEqualTo(2.0);
   }
 
   @Test
@@ -191,7 +241,8 @@ class KeyedInputTest {
     forged.add(KeyedInput.ORIGIN_TOPIC, "somewhere-else".getBytes(StandardCharsets.UTF_8));
     forged.add(KeyedInput.ORIGIN_PARTITION, "9".getBytes(StandardCharsets.UTF_8));
     forged.add(KeyedInput.ORIGIN_OFFSET, "99".getBytes(StandardCharsets.UTF_8));
-    input.pipeInput(new TestRecord<>(home, "nope".getBytes(StandardCharsets.UTF_8), forged, Instant.now()));
+    input.pipeInput(
+        new TestRecord<>(home, "nope".getBytes(StandardCharsets.UTF_8), forged, Instant.now()));
     TestRecord<byte[], byte[]> letter = dead.readRecord();
     assertThat(DriverTopics.header(letter.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(INPUT);
     assertThat(DriverTopics.header(letter.headers(), DeadLetters.SOURCE_PARTITION)).isEqualTo("0");

@@ -15,20 +15,30 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Fills a tool's arguments from the user's text, property by property from the tool's JSON Schema, by type and
- * name. {@link Filled#evidence()} says how many properties got a value really found in the text (a number, a URL,
- * an arithmetic expression) rather than a fallback; tool choice rewards it.
+ * Fills a tool's arguments from the user's text, property by property from the tool's JSON Schema,
+ * by type and name. {@link Filled#evidence()} says how many properties got a value really found in
+ * the text (a number, a URL, an arithmetic expression) rather than a fallback; tool choice rewards
+ * it.
  */
 final class ArgumentExtractor {
-  private static final Pattern URL = Pattern.compile("https?://[^\\s<>\"')\\]]+[^\\s<>\"')\\].,;:!?]");
-  private static final Pattern NUMBER = Pattern.compile("(?<![\\w.])[-+]?\\d+(?:[.,]\\d+)*(?:\\.\\d+)?(?![\\w])");
-  /** A run of numbers, operators, brackets and spaces with at least one operator between operands. */
-  private static final Pattern EXPRESSION = Pattern.compile(
-      "[-+(]*\\s*\\(*\\s*\\d+(?:\\.\\d+)?\\s*\\)*(?:\\s*(?:\\*\\*|[-+*/^%×÷x])\\s*[-+]?\\s*\\(*\\s*\\d+(?:\\.\\d+)?\\s*\\)*)+");
+  private static final Pattern URL =
+      Pattern.compile("https?://[^\\s<>\"')\\]]+[^\\s<>\"')\\].,;:!?]");
+  private static final Pattern NUMBER =
+      Pattern.compile("(?<![\\w.])[-+]?\\d+(?:[.,]\\d+)*(?:\\.\\d+)?(?![\\w])");
+
+  /**
+   * A run of numbers, operators, brackets and spaces with at least one operator between operands.
+   */
+  private static final Pattern EXPRESSION =
+      Pattern.compile(
+          "[-+(]*\\s*\\(*\\s*\\d+(?:\\.\\d+)?\\s*\\)*(?:\\s*(?:\\*\\*|[-+*/^%×÷x])\\s*[-+]?\\s*\\(*\\s*\\d+(?:\\.\\d+)?\\s*\\)*)+");
+
   private static final Pattern QUOTED = Pattern.compile("[\"“'`]([^\"”'`]{1,200})[\"”'`]");
-  private static final Pattern IDENTIFIER = Pattern.compile("\\b[\\p{L}\\p{N}]+(?:[-_/.:][\\p{L}\\p{N}]+)+\\b");
+  private static final Pattern IDENTIFIER =
+      Pattern.compile("\\b[\\p{L}\\p{N}]+(?:[-_/.:][\\p{L}\\p{N}]+)+\\b");
   private static final Pattern YES = Pattern.compile("\\b(yes|true)\\b", Pattern.CASE_INSENSITIVE);
-  private static final Set<String> EXPRESSION_NAMES = Set.of("expression", "expr", "formula", "equation");
+  private static final Set<String> EXPRESSION_NAMES =
+      Set.of("expression", "expr", "formula", "equation");
   private static final Set<String> KEY_NAMES = Set.of("key", "id", "name", "identifier");
 
   record Filled(ObjectNode arguments, int evidence, int required) {}
@@ -48,7 +58,8 @@ final class ArgumentExtractor {
     int evidence = 0;
     List<String> numbers = numbers(text);
     int nextNumber = 0;
-    for (Iterator<Map.Entry<String, JsonNode>> it = properties.properties().iterator(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = properties.properties().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       String name = p.getKey();
       JsonNode prop = p.getValue();
@@ -73,8 +84,13 @@ final class ArgumentExtractor {
             }
             evidence++;
           } else if (isRequired) {
-            args.set(name, prop.has("default") ? prop.get("default") : prop.has("minimum") ? prop.get("minimum")
-                : JsonNodeFactory.instance.numberNode(0));
+            args.set(
+                name,
+                prop.has("default")
+                    ? prop.get("default")
+                    : prop.has("minimum")
+                        ? prop.get("minimum")
+                        : JsonNodeFactory.instance.numberNode(0));
           }
         }
         case "boolean" -> {
@@ -94,8 +110,12 @@ final class ArgumentExtractor {
           }
           if (value != null) {
             evidence++;
-          } else if (isRequired || lower.equals("query") || lower.equals("text") || lower.equals("q")) {
-            value = text.strip(); // expression/url not found, or a free-text field: the user's own words
+          } else if (isRequired
+              || lower.equals("query")
+              || lower.equals("text")
+              || lower.equals("q")) {
+            value = text.strip(); // expression/url not found, or a free-text field: the user's own
+            // words
           }
           if (value != null) {
             int maxLength = prop.path("maxLength").asInt(Integer.MAX_VALUE);
@@ -109,10 +129,14 @@ final class ArgumentExtractor {
         }
       }
     }
-    return new Filled(args, evidence, Math.max(1, required.isEmpty() ? properties.size() : required.size()));
+    return new Filled(
+        args, evidence, Math.max(1, required.isEmpty() ? properties.size() : required.size()));
   }
 
-  /** The longest arithmetic expression in the text, trimmed to balanced brackets; null when there is none. */
+  /**
+   * The longest arithmetic expression in the text, trimmed to balanced brackets; null when there is
+   * none.
+   */
   static String expression(String text) {
     Matcher m = EXPRESSION.matcher(text);
     String best = null;

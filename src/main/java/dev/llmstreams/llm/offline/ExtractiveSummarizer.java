@@ -1,7 +1,6 @@
 package dev.llmstreams.llm.offline;
 
 import dev.llmstreams.runtime.text.SentenceEncoder;
-
 import dev.llmstreams.runtime.text.TokenCounter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,15 +8,18 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * Picks source sentences by maximal marginal relevance (similarity to the centroid of all sentences, minus
- * similarity to those already picked) until the token budget is spent, and returns them in source order. It
- * only selects: no word of the output is its own, so instructions inside the text are data like any other.
+ * Picks source sentences by maximal marginal relevance (similarity to the centroid of all
+ * sentences, minus similarity to those already picked) until the token budget is spent, and returns
+ * them in source order. It only selects: no word of the output is its own, so instructions inside
+ * the text are data like any other.
  */
 final class ExtractiveSummarizer {
   /** Weight of centrality against novelty. */
   static final double LAMBDA = 0.7;
+
   /** Sentences with fewer words ("Okay.", "Mm-hmm.") are not candidates while longer ones exist. */
   static final int MIN_WORDS = 5;
+
   static final String SEPARATOR = "\n";
 
   private final SentenceEncoder encoder;
@@ -28,7 +30,10 @@ final class ExtractiveSummarizer {
     this.tokens = tokens;
   }
 
-  /** The summary of the sentences of {@code sources}, at most {@code maxTokens} tokens when joined by newlines. */
+  /**
+   * The summary of the sentences of {@code sources}, at most {@code maxTokens} tokens when joined
+   * by newlines.
+   */
   String summarize(List<String> sources, int maxTokens) {
     List<String> all = new ArrayList<>();
     for (String source : sources) {
@@ -59,7 +64,8 @@ final class ExtractiveSummarizer {
     double[] relevance = new double[n];
     int[] cost = new int[n];
     for (int i = 0; i < n; i++) {
-      relevance[i] = SentenceEncoder.cosine(v[i], centroid) / n; // scale-free ranking; /n keeps it in [-1, 1]
+      relevance[i] =
+          SentenceEncoder.cosine(v[i], centroid) / n; // scale-free ranking; /n keeps it in [-1, 1]
       cost[i] = tokens.count(all.get(candidates.get(i)));
     }
     normalise(relevance);
@@ -79,7 +85,8 @@ final class ExtractiveSummarizer {
         if (spent + extra > maxTokens) {
           continue; // too long for what is left; a shorter one may still fit
         }
-        double score = LAMBDA * relevance[i] - (1 - LAMBDA) * (picked.isEmpty() ? 0 : redundancy[i]);
+        double score =
+            LAMBDA * relevance[i] - (1 - LAMBDA) * (picked.isEmpty() ? 0 : redundancy[i]);
         if (score > bestScore) { // strict: ties go to the earlier sentence
           bestScore = score;
           best = i;
@@ -93,14 +100,17 @@ final class ExtractiveSummarizer {
       picked.add(best);
       for (int i = 0; i < n; i++) {
         if (!used[i]) {
-          redundancy[i] = Math.max(picked.size() == 1 ? -1 : redundancy[i], SentenceEncoder.cosine(v[i], v[best]));
+          redundancy[i] =
+              Math.max(
+                  picked.size() == 1 ? -1 : redundancy[i], SentenceEncoder.cosine(v[i], v[best]));
         }
       }
     }
     if (picked.isEmpty()) {
       return truncate(all.get(candidates.get(argmax(relevance))), maxTokens);
     }
-    // Token counts of a join can differ from the sum of the parts: check the real text, drop the last picks if needed.
+    // Token counts of a join can differ from the sum of the parts: check the real text, drop the
+    // last picks if needed.
     while (true) {
       TreeSet<Integer> inOrder = new TreeSet<>();
       picked.forEach(i -> inOrder.add(candidates.get(i)));

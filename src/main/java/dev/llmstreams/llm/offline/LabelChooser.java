@@ -1,7 +1,6 @@
 package dev.llmstreams.llm.offline;
 
 import dev.llmstreams.runtime.text.SentenceEncoder;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,21 +10,26 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Chooses the label nearest to a text: each label is represented by its name, its description and its examples
- * (when the prompt gives them), the text is compared with each, and a label scores its best match. Confidence is
- * the softmax of the scores at temperature {@value #TEMPERATURE}.
+ * Chooses the label nearest to a text: each label is represented by its name, its description and
+ * its examples (when the prompt gives them), the text is compared with each, and a label scores its
+ * best match. Confidence is the softmax of the scores at temperature {@value #TEMPERATURE}.
  */
 final class LabelChooser {
   static final double TEMPERATURE = 0.05;
-  private static final Pattern EXAMPLE = Pattern.compile("^\\s*[-*]?\\s*example\\s*\\(([^)]+)\\)\\s*:\\s*(.+)$",
-      Pattern.CASE_INSENSITIVE);
-  private static final Pattern DEFINITION = Pattern.compile("^\\s*[-*]?\\s*([^:]{1,80}?)\\s*:\\s*(.+)$");
+  private static final Pattern EXAMPLE =
+      Pattern.compile(
+          "^\\s*[-*]?\\s*example\\s*\\(([^)]+)\\)\\s*:\\s*(.+)$", Pattern.CASE_INSENSITIVE);
+  private static final Pattern DEFINITION =
+      Pattern.compile("^\\s*[-*]?\\s*([^:]{1,80}?)\\s*:\\s*(.+)$");
 
   record Choice(String label, double confidence, Map<String, Double> probabilities) {}
 
   /** What a prompt says about the labels: descriptions and examples, keyed by label. */
   record Hints(Map<String, List<String>> descriptions, Map<String, List<String>> examples) {
-    /** True when the line is a label definition or example (so it is not part of the text to classify). */
+    /**
+     * True when the line is a label definition or example (so it is not part of the text to
+     * classify).
+     */
     boolean defines(String line, List<String> labels) {
       return parse(line, labels) != null;
     }
@@ -37,7 +41,10 @@ final class LabelChooser {
     this.encoder = encoder;
   }
 
-  /** Reads {@code label: description} and {@code example (label): text} lines; other lines are ignored. */
+  /**
+   * Reads {@code label: description} and {@code example (label): text} lines; other lines are
+   * ignored.
+   */
   static Hints hints(List<String> texts, List<String> labels) {
     Map<String, List<String>> descriptions = new LinkedHashMap<>();
     Map<String, List<String>> examples = new LinkedHashMap<>();
@@ -45,7 +52,9 @@ final class LabelChooser {
       for (String line : text.split("\\R")) {
         String[] p = parse(line, labels);
         if (p != null) {
-          (p[0].equals("example") ? examples : descriptions).computeIfAbsent(p[1], k -> new ArrayList<>()).add(p[2]);
+          (p[0].equals("example") ? examples : descriptions)
+              .computeIfAbsent(p[1], k -> new ArrayList<>())
+              .add(p[2]);
         }
       }
     }
@@ -78,7 +87,11 @@ final class LabelChooser {
 
   /** A label's name as words: {@code card_arrival} reads as "card arrival". */
   static String words(String label) {
-    return label.replaceAll("[_\\-.]+", " ").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT).strip();
+    return label
+        .replaceAll("[_\\-.]+", " ")
+        .replaceAll("([a-z])([A-Z])", "$1 $2")
+        .toLowerCase(Locale.ROOT)
+        .strip();
   }
 
   Choice choose(String text, List<String> labels, Hints hints) {

@@ -1,7 +1,5 @@
 package dev.llmstreams.llm.offline;
 
-import dev.llmstreams.runtime.text.SentenceEncoder;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -15,6 +13,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.llm.Completion;
 import dev.llmstreams.llm.LlmProvider;
 import dev.llmstreams.llm.ProviderException;
+import dev.llmstreams.runtime.text.SentenceEncoder;
 import dev.llmstreams.runtime.text.TokenCounter;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -34,54 +33,70 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The embedded default provider. <b>It is not an LLM</b>: it generates no text of its own and follows no
- * instruction. It answers with name {@code offline} and model {@value #MODEL} on every completion, so replies,
- * metrics and provenance show that no language model was involved. It needs no network and no download: it runs a
- * small sentence encoder ({@link SentenceEncoder}, all-MiniLM-L6-v2 quantized) and does useful work deterministically
- * (same request, same machine, same answer):
+ * The embedded default provider. <b>It is not an LLM</b>: it generates no text of its own and
+ * follows no instruction. It answers with name {@code offline} and model {@value #MODEL} on every
+ * completion, so replies, metrics and provenance show that no language model was involved. It needs
+ * no network and no download: it runs a small sentence encoder ({@link SentenceEncoder},
+ * all-MiniLM-L6-v2 quantized) and does useful work deterministically (same request, same machine,
+ * same answer):
  *
  * <ul>
- *   <li><b>Summaries</b> (purpose {@code summarizer.*}, or any request without tools and without an enum in its
- *       response format): extractive. The source is the text inside every {@code <document>…</document>} block of
- *       the user messages (also {@code <summary>}, {@code <synthesis>}, {@code <chunk>}, {@code <text>},
- *       {@code <transcript>}, so a merge request with several summaries uses them all), else the last user message.
- *       Sentences are chosen by maximal marginal relevance (centroid similarity, redundancy penalty, λ = 0.7) until
- *       no further one fits in {@code maxTokens} cl100k tokens (default {@value #DEFAULT_MAX_TOKENS}), and returned
- *       in source order, one per line. The output only ever contains sentences of the source.
- *   <li><b>Tool calls</b> (a request with {@code tools}): when the conversation ends with tool results (or every
- *       tool call of the last assistant message has its result), the answer is final content quoting them
- *       ("Result of calculator: 42"), so a controller loop ends. Otherwise the tool whose "name: description" is
- *       most similar to the last user message (plus a bonus for each argument really found in the text; ties go
- *       to catalogue order) is called, its arguments filled from its JSON Schema by property type and name: numbers
- *       from the text for {@code number}/{@code integer}; for strings, the arithmetic expression
- *       ({@code expression}/{@code expr}), the first URL ({@code url}), a quoted or identifier-like span
- *       ({@code key}/{@code id}), else the user text (cut to {@code maxLength}); the nearest value for an
- *       {@code enum}; {@code false} for a {@code boolean} unless the text says yes or true. One call, id
- *       {@code offline-<hash of the request>}. When no tool scores above {@value #TOOL_FLOOR}, the answer is content
- *       saying so.
- *   <li><b>Labels</b> (a {@code responseFormat} JSON Schema with a property that has an {@code enum}, e.g.
- *       {@code {"type":"object","properties":{"label":{"enum":[...]},"confidence":{"type":"number"}}}}): the enum
- *       value nearest to the text, output as JSON content following the schema, with {@code confidence} from the
- *       softmaxed similarities. The text classified is the fenced block of the last user message when there is
- *       one, else that message without its label lines. <b>Label lines</b>, in any system or user message, one per
- *       line: {@code <label>: <description>} and {@code example (<label>): <text>}, where {@code <label>} is one of
- *       the enum values (case-insensitive; a leading "- " is allowed). A label scores the best similarity among its
- *       name, its descriptions and its examples.
+ *   <li><b>Summaries</b> (purpose {@code summarizer.*}, or any request without tools and without an
+ *       enum in its response format): extractive. The source is the text inside every {@code
+ *       <document>…</document>} block of the user messages (also {@code <summary>}, {@code
+ *       <synthesis>}, {@code <chunk>}, {@code <text>}, {@code <transcript>}, so a merge request
+ *       with several summaries uses them all), else the last user message. Sentences are chosen by
+ *       maximal marginal relevance (centroid similarity, redundancy penalty, λ = 0.7) until no
+ *       further one fits in {@code maxTokens} cl100k tokens (default {@value #DEFAULT_MAX_TOKENS}),
+ *       and returned in source order, one per line. The output only ever contains sentences of the
+ *       source.
+ *   <li><b>Tool calls</b> (a request with {@code tools}): when the conversation ends with tool
+ *       results (or every tool call of the last assistant message has its result), the answer is
+ *       final content quoting them ("Result of calculator: 42"), so a controller loop ends.
+ *       Otherwise the tool whose "name: description" is most similar to the last user message (plus
+ *       a bonus for each argument really found in the text; ties go to catalogue order) is called,
+ *       its arguments filled from its JSON Schema by property type and name: numbers from the text
+ *       for {@code number}/{@code integer}; for strings, the arithmetic expression ({@code
+ *       expression}/{@code expr}), the first URL ({@code url}), a quoted or identifier-like span
+ *       ({@code key}/{@code id}), else the user text (cut to {@code maxLength}); the nearest value
+ *       for an {@code enum}; {@code false} for a {@code boolean} unless the text says yes or true.
+ *       One call, id {@code offline-<hash of the request>}. When no tool scores above {@value
+ *       #TOOL_FLOOR}, the answer is content saying so.
+ *   <li><b>Labels</b> (a {@code responseFormat} JSON Schema with a property that has an {@code
+ *       enum}, e.g. {@code
+ *       {"type":"object","properties":{"label":{"enum":[...]},"confidence":{"type":"number"}}}}):
+ *       the enum value nearest to the text, output as JSON content following the schema, with
+ *       {@code confidence} from the softmaxed similarities. The text classified is the fenced block
+ *       of the last user message when there is one, else that message without its label lines.
+ *       <b>Label lines</b>, in any system or user message, one per line: {@code <label>:
+ *       <description>} and {@code example (<label>): <text>}, where {@code <label>} is one of the
+ *       enum values (case-insensitive; a leading "- " is allowed). A label scores the best
+ *       similarity among its name, its descriptions and its examples.
  * </ul>
  *
- * <p>{@link Usage} counts real cl100k tokens of the input messages and of the output. Work runs on the engine's own
- * daemon threads ({@code min(2, cores)}, named {@code offline-engine-N}), never on the caller's. {@link #close()}
- * stops them and releases the encoder the engine created.
+ * <p>{@link Usage} counts real cl100k tokens of the input messages and of the output. Work runs on
+ * the engine's own daemon threads ({@code min(2, cores)}, named {@code offline-engine-N}), never on
+ * the caller's. {@link #close()} stops them and releases the encoder the engine created.
  */
 public final class OfflineEngine implements LlmProvider {
   /** The provider name in config and metrics. */
   public static final String NAME = "offline";
+
   /** The model reported on every completion: not an LLM. */
   public static final String MODEL = "offline-engine";
+
   public static final int DEFAULT_MAX_TOKENS = 256;
-  /** Minimum tool score (cosine similarity plus argument evidence) for a tool call rather than content. */
+
+  /**
+   * Minimum tool score (cosine similarity plus argument evidence) for a tool call rather than
+   * content.
+   */
   static final double TOOL_FLOOR = 0.15;
-  /** Added to a tool's similarity in proportion to the share of its arguments really found in the text. */
+
+  /**
+   * Added to a tool's similarity in proportion to the share of its arguments really found in the
+   * text.
+   */
   static final double EVIDENCE_BONUS = 0.25;
 
   private final SentenceEncoder encoder;
@@ -96,7 +111,9 @@ public final class OfflineEngine implements LlmProvider {
     this(new SentenceEncoder(), true, TokenCounter.cl100k());
   }
 
-  /** An engine sharing {@code encoder} (which {@link #close()} leaves open, its owner closes it). */
+  /**
+   * An engine sharing {@code encoder} (which {@link #close()} leaves open, its owner closes it).
+   */
   public OfflineEngine(SentenceEncoder encoder) {
     this(encoder, false, TokenCounter.cl100k());
   }
@@ -105,7 +122,9 @@ public final class OfflineEngine implements LlmProvider {
     this.encoder = encoder;
     this.ownsEncoder = ownsEncoder;
     this.tokens = tokens;
-    this.executor = Executors.newFixedThreadPool(Math.min(2, Runtime.getRuntime().availableProcessors()), threads());
+    this.executor =
+        Executors.newFixedThreadPool(
+            Math.min(2, Runtime.getRuntime().availableProcessors()), threads());
     this.summarizer = new ExtractiveSummarizer(encoder, tokens);
     this.labels = new LabelChooser(encoder);
   }
@@ -119,17 +138,29 @@ public final class OfflineEngine implements LlmProvider {
   @Override
   public CompletableFuture<Completion> complete(LlmRequest request, String model) {
     try {
-      return CompletableFuture.supplyAsync(() -> answer(request), executor).exceptionallyCompose(e -> {
-        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-        if (cause instanceof ProviderException) {
-          return CompletableFuture.failedFuture(cause);
-        }
-        return CompletableFuture.failedFuture(new ProviderException(LlmError.Code.PROVIDER_ERROR,
-            "offline engine failed: " + cause, false, null, 0, cause));
-      });
+      return CompletableFuture.supplyAsync(() -> answer(request), executor)
+          .exceptionallyCompose(
+              e -> {
+                Throwable cause =
+                    e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause()
+                        : e;
+                if (cause instanceof ProviderException) {
+                  return CompletableFuture.failedFuture(cause);
+                }
+                return CompletableFuture.failedFuture(
+                    new ProviderException(
+                        LlmError.Code.PROVIDER_ERROR,
+                        "offline engine failed: " + cause,
+                        false,
+                        null,
+                        0,
+                        cause));
+              });
     } catch (RejectedExecutionException e) {
       return CompletableFuture.failedFuture(
-          new ProviderException(LlmError.Code.PROVIDER_ERROR, "the offline engine is closed", false));
+          new ProviderException(
+              LlmError.Code.PROVIDER_ERROR, "the offline engine is closed", false));
     }
   }
 
@@ -148,9 +179,14 @@ public final class OfflineEngine implements LlmProvider {
     } else {
       c = summary(request, schema);
     }
-    long output = c.content() != null ? tokens.count(c.content())
-        : c.toolCalls().stream().mapToLong(t -> tokens.count(t.name()) + tokens.count(t.arguments().toString())).sum();
-    return new Completion(c.content(), c.toolCalls(), c.finishReason(), new Usage(input, output), MODEL);
+    long output =
+        c.content() != null
+            ? tokens.count(c.content())
+            : c.toolCalls().stream()
+                .mapToLong(t -> tokens.count(t.name()) + tokens.count(t.arguments().toString()))
+                .sum();
+    return new Completion(
+        c.content(), c.toolCalls(), c.finishReason(), new Usage(input, output), MODEL);
   }
 
   // ---- summaries
@@ -168,7 +204,9 @@ public final class OfflineEngine implements LlmProvider {
     int budget = request.maxTokens() == null ? DEFAULT_MAX_TOKENS : request.maxTokens();
     String text = summarizer.summarize(sources, budget);
     if (schema != null && schema.path("properties").isObject()) {
-      text = fill(schema, text, null, 0).toString(); // structured output without labels: the summary in its strings
+      text =
+          fill(schema, text, null, 0)
+              .toString(); // structured output without labels: the summary in its strings
     }
     return new Completion(text, List.of(), "stop", Usage.ZERO, MODEL);
   }
@@ -206,14 +244,17 @@ public final class OfflineEngine implements LlmProvider {
   }
 
   /**
-   * An object following {@code schema}: the label and confidence when given, the summary in string properties,
-   * defaults elsewhere (required properties only, besides those).
+   * An object following {@code schema}: the label and confidence when given, the summary in string
+   * properties, defaults elsewhere (required properties only, besides those).
    */
-  private static ObjectNode fill(JsonNode schema, String summary, LabelChooser.Choice choice, int depth) {
+  private static ObjectNode fill(
+      JsonNode schema, String summary, LabelChooser.Choice choice, int depth) {
     ObjectNode out = JsonNodeFactory.instance.objectNode();
     java.util.Set<String> required = new java.util.HashSet<>();
     schema.path("required").forEach(r -> required.add(r.asText()));
-    for (Iterator<Map.Entry<String, JsonNode>> it = schema.path("properties").properties().iterator(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it =
+            schema.path("properties").properties().iterator();
+        it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       String name = p.getKey().toLowerCase(java.util.Locale.ROOT);
       JsonNode prop = p.getValue();
@@ -222,22 +263,30 @@ public final class OfflineEngine implements LlmProvider {
         if (required.contains(p.getKey())) {
           out.set(p.getKey(), prop.get("enum").get(0));
         }
-      } else if ((type.equals("number") || type.equals("integer")) && choice != null
-          && (name.contains("confidence") || name.contains("probability") || name.contains("score"))) {
+      } else if ((type.equals("number") || type.equals("integer"))
+          && choice != null
+          && (name.contains("confidence")
+              || name.contains("probability")
+              || name.contains("score"))) {
         out.put(p.getKey(), Math.round(choice.confidence() * 10_000) / 10_000.0);
       } else if (type.equals("string") && summary != null) {
         out.put(p.getKey(), summary);
-      } else if (type.equals("string") && (required.contains(p.getKey()) || name.contains("reason"))) {
-        out.put(p.getKey(), "nearest label by sentence-embedding similarity (offline engine, not an LLM)");
+      } else if (type.equals("string")
+          && (required.contains(p.getKey()) || name.contains("reason"))) {
+        out.put(
+            p.getKey(),
+            "nearest label by sentence-embedding similarity (offline engine, not an LLM)");
       } else if (type.equals("object") && required.contains(p.getKey()) && depth < 5) {
         out.set(p.getKey(), fill(prop, summary, choice, depth + 1));
       } else if (required.contains(p.getKey())) {
-        out.set(p.getKey(), switch (type) {
-          case "number", "integer" -> JsonNodeFactory.instance.numberNode(0);
-          case "boolean" -> JsonNodeFactory.instance.booleanNode(false);
-          case "array" -> JsonNodeFactory.instance.arrayNode();
-          default -> JsonNodeFactory.instance.nullNode();
-        });
+        out.set(
+            p.getKey(),
+            switch (type) {
+              case "number", "integer" -> JsonNodeFactory.instance.numberNode(0);
+              case "boolean" -> JsonNodeFactory.instance.booleanNode(false);
+              case "array" -> JsonNodeFactory.instance.arrayNode();
+              default -> JsonNodeFactory.instance.nullNode();
+            });
       }
     }
     return out;
@@ -263,9 +312,11 @@ public final class OfflineEngine implements LlmProvider {
     double bestScore = Double.NEGATIVE_INFINITY;
     ArgumentExtractor.Filled bestArgs = null;
     for (int i = 0; i < tools.size(); i++) {
-      ArgumentExtractor.Filled args = ArgumentExtractor.fill(tools.get(i).parameters(), text, this::nearest);
-      double score = SentenceEncoder.cosine(v[i], v[tools.size()])
-          + EVIDENCE_BONUS * Math.min(1.0, (double) args.evidence() / args.required());
+      ArgumentExtractor.Filled args =
+          ArgumentExtractor.fill(tools.get(i).parameters(), text, this::nearest);
+      double score =
+          SentenceEncoder.cosine(v[i], v[tools.size()])
+              + EVIDENCE_BONUS * Math.min(1.0, (double) args.evidence() / args.required());
       if (score > bestScore) { // strict: ties go to catalogue order
         bestScore = score;
         best = i;
@@ -273,12 +324,22 @@ public final class OfflineEngine implements LlmProvider {
       }
     }
     if (best < 0 || bestScore < TOOL_FLOOR) {
-      return new Completion("The offline engine (not an LLM) found no tool matching this request, and cannot answer it"
-          + " in its own words.", List.of(), "stop", Usage.ZERO, MODEL);
+      return new Completion(
+          "The offline engine (not an LLM) found no tool matching this request, and cannot answer it"
+              + " in its own words.",
+          List.of(),
+          "stop",
+          Usage.ZERO,
+          MODEL);
     }
-    String id = "offline-" + hash(request.requestId() + "\n" + tools.get(best).name() + "\n" + text);
-    return new Completion(null, List.of(new ToolCallRequest(id, tools.get(best).name(), bestArgs.arguments())),
-        "tool_calls", Usage.ZERO, MODEL);
+    String id =
+        "offline-" + hash(request.requestId() + "\n" + tools.get(best).name() + "\n" + text);
+    return new Completion(
+        null,
+        List.of(new ToolCallRequest(id, tools.get(best).name(), bestArgs.arguments())),
+        "tool_calls",
+        Usage.ZERO,
+        MODEL);
   }
 
   private String nearest(String text, List<String> values) {
@@ -286,8 +347,9 @@ public final class OfflineEngine implements LlmProvider {
   }
 
   /**
-   * The tool results that end the conversation: the trailing {@code tool} messages, or the results of every call
-   * of the last assistant message when all are present; null when a tool should still be called.
+   * The tool results that end the conversation: the trailing {@code tool} messages, or the results
+   * of every call of the last assistant message when all are present; null when a tool should still
+   * be called.
    */
   private static List<ChatMessage> pendingResults(List<ChatMessage> messages) {
     int lastAssistant = -1;
@@ -309,7 +371,8 @@ public final class OfflineEngine implements LlmProvider {
     if (lastAssistant >= 0) {
       java.util.Set<String> answered = new java.util.HashSet<>();
       after.forEach(m -> answered.add(m.toolCallId()));
-      boolean all = messages.get(lastAssistant).toolCalls().stream().allMatch(c -> answered.contains(c.id()));
+      boolean all =
+          messages.get(lastAssistant).toolCalls().stream().allMatch(c -> answered.contains(c.id()));
       return all && !after.isEmpty() ? after : null;
     }
     return null;
@@ -323,11 +386,16 @@ public final class OfflineEngine implements LlmProvider {
     StringBuilder b = new StringBuilder();
     for (ChatMessage r : results) {
       String content = r.content() == null ? "" : r.content().strip();
-      String firstLine = content.lines().filter(l -> !l.isBlank()).findFirst().orElse("(empty)").strip();
+      String firstLine =
+          content.lines().filter(l -> !l.isBlank()).findFirst().orElse("(empty)").strip();
       if (firstLine.length() > 200) {
         firstLine = firstLine.substring(0, 200) + "…";
       }
-      b.append("Result of ").append(names.getOrDefault(r.toolCallId(), "tool")).append(": ").append(firstLine).append('\n');
+      b.append("Result of ")
+          .append(names.getOrDefault(r.toolCallId(), "tool"))
+          .append(": ")
+          .append(firstLine)
+          .append('\n');
     }
     return b.toString().strip();
   }
@@ -345,7 +413,9 @@ public final class OfflineEngine implements LlmProvider {
     return last.content() == null ? "" : last.content();
   }
 
-  /** A JSON Schema, unwrapped from OpenAI's {@code {"name":…,"schema":{…}}} envelope when so given. */
+  /**
+   * A JSON Schema, unwrapped from OpenAI's {@code {"name":…,"schema":{…}}} envelope when so given.
+   */
   private static JsonNode schemaOf(JsonNode responseFormat) {
     if (responseFormat == null) {
       return null;
@@ -359,7 +429,9 @@ public final class OfflineEngine implements LlmProvider {
     return responseFormat;
   }
 
-  /** The property holding the labels: "label" when it has an enum, else the first property with one. */
+  /**
+   * The property holding the labels: "label" when it has an enum, else the first property with one.
+   */
   private static String enumProperty(JsonNode schema) {
     JsonNode props = schema.path("properties");
     if (props.path("label").path("enum").size() > 0) {
@@ -405,7 +477,10 @@ public final class OfflineEngine implements LlmProvider {
     };
   }
 
-  /** Stops the engine's threads (waiting briefly for running work) and releases the encoder it created. */
+  /**
+   * Stops the engine's threads (waiting briefly for running work) and releases the encoder it
+   * created.
+   */
   @Override
   public void close() {
     executor.shutdown();

@@ -7,12 +7,20 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Splits text into sentences (lines first, then {@link BreakIterator}) and finds the fenced source blocks. */
+/**
+ * Splits text into sentences (lines first, then {@link BreakIterator}) and finds the fenced source
+ * blocks.
+ */
 final class Sentences {
-  /** Blocks a requester fences as data: {@code <document>…</document>}, and the same for summaries of merges. */
-  private static final Pattern FENCED = Pattern.compile(
-      "<(document|summary|synthesis|chunk|text|transcript)(?:\\s[^>]*)?>(.*?)</\\1>",
-      Pattern.DOTALL | Pattern.CASE_INSENSITIVE);
+  /**
+   * Blocks a requester fences as data: {@code <document>…</document>}, and the same for summaries
+   * of merges.
+   */
+  private static final Pattern FENCED =
+      Pattern.compile(
+          "<(document|summary|synthesis|chunk|text|transcript)(?:\\s[^>]*)?>(.*?)</\\1>",
+          Pattern.DOTALL | Pattern.CASE_INSENSITIVE);
+
   private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
 
   private Sentences() {}

@@ -10,12 +10,13 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * The simplest value a JSON Schema accepts, for the simulator's canned answers: strings {@code "x"},
- * numbers 1, booleans false, the first value of an enum, every listed property of an object. Kept simple on
- * purpose: patterns and formats other than {@code date-time} are not honoured.
+ * The simplest value a JSON Schema accepts, for the simulator's canned answers: strings {@code
+ * "x"}, numbers 1, booleans false, the first value of an enum, every listed property of an object.
+ * Kept simple on purpose: patterns and formats other than {@code date-time} are not honoured.
  */
 final class MinimalValue {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
   /** Deep enough for any real tool schema; stops self-referencing {@code $ref}s. */
   private static final int MAX_DEPTH = 24;
 
@@ -44,27 +45,31 @@ final class MinimalValue {
       }
     }
     switch (type(schema)) {
-      case "object": {
-        ObjectNode object = NODES.objectNode();
-        // Every listed property, not only the required ones: consumers read them, and extra listed ones are valid.
-        Iterator<Map.Entry<String, JsonNode>> properties = schema.path("properties").properties().iterator();
-        boolean shallow = depth >= MAX_DEPTH / 2;
-        while (properties.hasNext()) {
-          Map.Entry<String, JsonNode> property = properties.next();
-          if (!shallow || isRequired(schema, property.getKey())) {
-            object.set(property.getKey(), of(property.getValue(), root, depth + 1));
+      case "object":
+        {
+          ObjectNode object = NODES.objectNode();
+          // Every listed property, not only the required ones: consumers read them, and extra
+          // listed ones are valid.
+          Iterator<Map.Entry<String, JsonNode>> properties =
+              schema.path("properties").properties().iterator();
+          boolean shallow = depth >= MAX_DEPTH / 2;
+          while (properties.hasNext()) {
+            Map.Entry<String, JsonNode> property = properties.next();
+            if (!shallow || isRequired(schema, property.getKey())) {
+              object.set(property.getKey(), of(property.getValue(), root, depth + 1));
+            }
           }
+          return object;
         }
-        return object;
-      }
-      case "array": {
-        ArrayNode array = NODES.arrayNode();
-        int items = schema.path("minItems").asInt(0);
-        for (int i = 0; i < items; i++) {
-          array.add(of(schema.path("items"), root, depth + 1));
+      case "array":
+        {
+          ArrayNode array = NODES.arrayNode();
+          int items = schema.path("minItems").asInt(0);
+          for (int i = 0; i < items; i++) {
+            array.add(of(schema.path("items"), root, depth + 1));
+          }
+          return array;
         }
-        return array;
-      }
       case "integer":
         return NODES.numberNode((long) number(schema));
       case "number":
@@ -103,14 +108,16 @@ final class MinimalValue {
     if (schema.has("minimum") && value < schema.get("minimum").asDouble()) {
       value = schema.get("minimum").asDouble();
     }
-    if (schema.has("exclusiveMinimum") && schema.get("exclusiveMinimum").isNumber()
+    if (schema.has("exclusiveMinimum")
+        && schema.get("exclusiveMinimum").isNumber()
         && value <= schema.get("exclusiveMinimum").asDouble()) {
       value = Math.floor(schema.get("exclusiveMinimum").asDouble()) + 1;
     }
     if (schema.has("maximum") && value > schema.get("maximum").asDouble()) {
       value = schema.get("maximum").asDouble();
     }
-    if (schema.has("exclusiveMaximum") && schema.get("exclusiveMaximum").isNumber()
+    if (schema.has("exclusiveMaximum")
+        && schema.get("exclusiveMaximum").isNumber()
         && value >= schema.get("exclusiveMaximum").asDouble()) {
       value = Math.ceil(schema.get("exclusiveMaximum").asDouble()) - 1;
     }
@@ -135,7 +142,10 @@ final class MinimalValue {
     return choices.get(0);
   }
 
-  /** Local references only ({@code #/$defs/x}, {@code #/definitions/x}); anything else becomes a string. */
+  /**
+   * Local references only ({@code #/$defs/x}, {@code #/definitions/x}); anything else becomes a
+   * string.
+   */
   private static JsonNode resolve(String ref, JsonNode root) {
     if (!ref.startsWith("#")) {
       return null;

@@ -2,7 +2,6 @@ package dev.llmstreams.llm.sim;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -38,29 +37,39 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * A SIMULATED OpenAI-compatible LLM server: not an LLM, it answers the Chat Completions wire format with canned
- * answers after a configured latency, and injects faults (500, 429, malformed bodies, hangs) at configured rates.
- * For benchmarks and for trying llm-streams without an LLM. Every reply carries {@code x-llmstreams-simulator: true}
- * and the model name {@code simulated} unless configured otherwise.
+ * A SIMULATED OpenAI-compatible LLM server: not an LLM, it answers the Chat Completions wire format
+ * with canned answers after a configured latency, and injects faults (500, 429, malformed bodies,
+ * hangs) at configured rates. For benchmarks and for trying llm-streams without an LLM. Every reply
+ * carries {@code x-llmstreams-simulator: true} and the model name {@code simulated} unless
+ * configured otherwise.
  *
- * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code GET /stats},
- * {@code GET|POST /admin/faults} (the fault rates in force; POST switches them while the server runs).
+ * <p>Routes: {@code POST /v1/chat/completions}, {@code GET /v1/models}, {@code GET /health}, {@code
+ * GET /stats}, {@code GET|POST /admin/faults} (the fault rates in force; POST switches them while
+ * the server runs).
  *
- * <p>Slow calls hold no thread: the handler reads the request, draws the outcome and returns; the reply is written
- * later from a scheduler. So thousands of calls can sleep at once and the simulator is never the bottleneck of a
- * throughput benchmark. Faults are drawn per call, in arrival order, from one seeded generator: the same seed and
- * rates give the same outcome sequence.
+ * <p>Slow calls hold no thread: the handler reads the request, draws the outcome and returns; the
+ * reply is written later from a scheduler. So thousands of calls can sleep at once and the
+ * simulator is never the bottleneck of a throughput benchmark. Faults are drawn per call, in
+ * arrival order, from one seeded generator: the same seed and rates give the same outcome sequence.
  */
 public final class SimulatedLlmServer implements AutoCloseable {
   /** Header on every reply, so nobody mistakes the simulator for an LLM. */
   public static final String SIMULATOR_HEADER = "x-llmstreams-simulator";
+
   public static final String DEFAULT_MODEL = "simulated";
-  /** The request header naming the caller's request id (OpenAI's own), counted to find repeated calls. */
+
+  /**
+   * The request header naming the caller's request id (OpenAI's own), counted to find repeated
+   * calls.
+   */
   public static final String REQUEST_ID_HEADER = "X-Client-Request-Id";
+
   /** A hanging call is closed, unanswered, after this long (or when the server stops). */
   public static final Duration MAX_HANG = Duration.ofMinutes(5);
+
   /** Words of a text answer when the request sets no {@code max_tokens}. */
   public static final int DEFAULT_WORDS = 16;
+
   static final String FINAL_ANSWER = "simulated final answer";
   static final String CALCULATOR = "calculator";
   static final String CALCULATOR_EXPRESSION = "1+2";
@@ -68,12 +77,15 @@ public final class SimulatedLlmServer implements AutoCloseable {
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
   static {
-    // The JDK server closes keep-alive connections beyond 200 idle ones; benchmarks hold up to 256 and more.
-    // Read once per JVM when the first HttpServer is made, so only effective if nothing set it before.
+    // The JDK server closes keep-alive connections beyond 200 idle ones; benchmarks hold up to 256
+    // and more.
+    // Read once per JVM when the first HttpServer is made, so only effective if nothing set it
+    // before.
     if (System.getProperty("sun.net.httpserver.maxIdleConnections") == null) {
       System.setProperty("sun.net.httpserver.maxIdleConnections", "4096");
     }
-    // Without TCP_NODELAY the JDK server's separate header and body writes meet the client's delayed ACK:
+    // Without TCP_NODELAY the JDK server's separate header and body writes meet the client's
+    // delayed ACK:
     // about 40 ms more per call, measured here (258 → 309 calls/s at 64 × 200 ms).
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
       System.setProperty("sun.net.httpserver.nodelay", "true");
@@ -93,13 +105,23 @@ public final class SimulatedLlmServer implements AutoCloseable {
    * @param hangRate share of calls never answered (closed after {@link #MAX_HANG} or on stop)
    * @param seed of the draws of faults and jitter
    * @param model the {@code model} field of answers
-   * @param toolSteps tool turns before the final answer when tools are offered: a conversation ending in a tool
-   *     result gets another tool call while it holds fewer assistant tool-call messages than this, else the final
-   *     answer (one ending in a user message always gets a tool call). 1 by default; a benchmark of multi-step goals
-   *     sets more
+   * @param toolSteps tool turns before the final answer when tools are offered: a conversation
+   *     ending in a tool result gets another tool call while it holds fewer assistant tool-call
+   *     messages than this, else the final answer (one ending in a user message always gets a tool
+   *     call). 1 by default; a benchmark of multi-step goals sets more
    */
-  public record Settings(String host, int port, Duration latency, Duration jitter, double errorRate,
-      double rateLimitRate, double malformedRate, double hangRate, long seed, String model, int toolSteps) {
+  public record Settings(
+      String host,
+      int port,
+      Duration latency,
+      Duration jitter,
+      double errorRate,
+      double rateLimitRate,
+      double malformedRate,
+      double hangRate,
+      long seed,
+      String model,
+      int toolSteps) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final long DEFAULT_SEED = 1L;
     public static final int DEFAULT_TOOL_STEPS = 1;
@@ -128,9 +150,28 @@ public final class SimulatedLlmServer implements AutoCloseable {
     }
 
     /** One tool turn, as before tool steps could be set. */
-    public Settings(String host, int port, Duration latency, Duration jitter, double errorRate,
-        double rateLimitRate, double malformedRate, double hangRate, long seed, String model) {
-      this(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+    public Settings(
+        String host,
+        int port,
+        Duration latency,
+        Duration jitter,
+        double errorRate,
+        double rateLimitRate,
+        double malformedRate,
+        double hangRate,
+        long seed,
+        String model) {
+      this(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           DEFAULT_TOOL_STEPS);
     }
 
@@ -142,80 +183,215 @@ public final class SimulatedLlmServer implements AutoCloseable {
 
     /** Loopback, a free port, no latency, no faults, seed 1, model {@code simulated}. */
     public static Settings defaults() {
-      return new Settings(DEFAULT_HOST, 0, Duration.ZERO, Duration.ZERO, 0, 0, 0, 0, DEFAULT_SEED, DEFAULT_MODEL,
+      return new Settings(
+          DEFAULT_HOST,
+          0,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          0,
+          0,
+          0,
+          DEFAULT_SEED,
+          DEFAULT_MODEL,
           DEFAULT_TOOL_STEPS);
     }
 
     public Settings withHost(String host) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withPort(int port) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withLatency(Duration latency) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withJitter(Duration jitter) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withErrorRate(double errorRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withRateLimitRate(double rateLimitRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withMalformedRate(double malformedRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withHangRate(double hangRate) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withSeed(long seed) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withModel(String model) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
 
     public Settings withToolSteps(int toolSteps) {
-      return new Settings(host, port, latency, jitter, errorRate, rateLimitRate, malformedRate, hangRate, seed, model,
+      return new Settings(
+          host,
+          port,
+          latency,
+          jitter,
+          errorRate,
+          rateLimitRate,
+          malformedRate,
+          hangRate,
+          seed,
+          model,
           toolSteps);
     }
   }
 
   /** What the simulator drew for one call. */
-  public enum Outcome { OK, ERROR, RATE_LIMITED, MALFORMED, HANG, ENDLESS, BAD_TOOL_CALL }
+  public enum Outcome {
+    OK,
+    ERROR,
+    RATE_LIMITED,
+    MALFORMED,
+    HANG,
+    ENDLESS,
+    BAD_TOOL_CALL
+  }
 
   /**
-   * The fault rates in force, switchable while the server runs ({@link #setFaults}): a storm on, then off.
+   * The fault rates in force, switchable while the server runs ({@link #setFaults}): a storm on,
+   * then off.
    *
-   * @param endlessRate share of calls answered 200 whose body never ends: a byte every {@link #ENDLESS_BYTE_EVERY}
-   *     until the client gives up (closed after {@link #MAX_HANG} or on stop)
-   * @param badToolCallRate share of calls answered 200 with a tool call whose arguments are not JSON (when the
-   *     request offers tools; a text answer otherwise)
+   * @param endlessRate share of calls answered 200 whose body never ends: a byte every {@link
+   *     #ENDLESS_BYTE_EVERY} until the client gives up (closed after {@link #MAX_HANG} or on stop)
+   * @param badToolCallRate share of calls answered 200 with a tool call whose arguments are not
+   *     JSON (when the request offers tools; a text answer otherwise)
    * @param retryAfter the {@code Retry-After} of 429 answers, whole seconds
    */
-  public record Faults(double errorRate, double rateLimitRate, double malformedRate, double hangRate,
-      double endlessRate, double badToolCallRate, Duration retryAfter) {
+  public record Faults(
+      double errorRate,
+      double rateLimitRate,
+      double malformedRate,
+      double hangRate,
+      double endlessRate,
+      double badToolCallRate,
+      Duration retryAfter) {
     public Faults {
       Objects.requireNonNull(retryAfter, "retryAfter");
       Settings.rate("error rate", errorRate);
@@ -224,7 +400,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
       Settings.rate("hang rate", hangRate);
       Settings.rate("endless rate", endlessRate);
       Settings.rate("bad tool call rate", badToolCallRate);
-      if (errorRate + rateLimitRate + malformedRate + hangRate + endlessRate + badToolCallRate > 1.0 + 1e-9) {
+      if (errorRate + rateLimitRate + malformedRate + hangRate + endlessRate + badToolCallRate
+          > 1.0 + 1e-9) {
         throw new IllegalArgumentException("the fault rates add up to more than 1");
       }
       if (retryAfter.isNegative() || retryAfter.toMillis() % 1000 != 0) {
@@ -238,31 +415,38 @@ public final class SimulatedLlmServer implements AutoCloseable {
     }
 
     public Faults withErrorRate(double r) {
-      return new Faults(r, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
+      return new Faults(
+          r, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
     }
 
     public Faults withRateLimitRate(double r) {
-      return new Faults(errorRate, r, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
+      return new Faults(
+          errorRate, r, malformedRate, hangRate, endlessRate, badToolCallRate, retryAfter);
     }
 
     public Faults withMalformedRate(double r) {
-      return new Faults(errorRate, rateLimitRate, r, hangRate, endlessRate, badToolCallRate, retryAfter);
+      return new Faults(
+          errorRate, rateLimitRate, r, hangRate, endlessRate, badToolCallRate, retryAfter);
     }
 
     public Faults withHangRate(double r) {
-      return new Faults(errorRate, rateLimitRate, malformedRate, r, endlessRate, badToolCallRate, retryAfter);
+      return new Faults(
+          errorRate, rateLimitRate, malformedRate, r, endlessRate, badToolCallRate, retryAfter);
     }
 
     public Faults withEndlessRate(double r) {
-      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, r, badToolCallRate, retryAfter);
+      return new Faults(
+          errorRate, rateLimitRate, malformedRate, hangRate, r, badToolCallRate, retryAfter);
     }
 
     public Faults withBadToolCallRate(double r) {
-      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, r, retryAfter);
+      return new Faults(
+          errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, r, retryAfter);
     }
 
     public Faults withRetryAfter(Duration d) {
-      return new Faults(errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, d);
+      return new Faults(
+          errorRate, rateLimitRate, malformedRate, hangRate, endlessRate, badToolCallRate, d);
     }
   }
 
@@ -270,30 +454,43 @@ public final class SimulatedLlmServer implements AutoCloseable {
   public static final Duration ENDLESS_BYTE_EVERY = Duration.ofMillis(100);
 
   /**
-   * Counters since start. {@code calls} counts chat completion requests that were well formed (the benchmark's
-   * {@code provider_calls}); each got exactly one outcome, drawn on arrival. Bad requests (400) are counted apart.
-   * Tokens are those of the {@code ok} answers.
+   * Counters since start. {@code calls} counts chat completion requests that were well formed (the
+   * benchmark's {@code provider_calls}); each got exactly one outcome, drawn on arrival. Bad
+   * requests (400) are counted apart. Tokens are those of the {@code ok} answers.
    */
-  public record Stats(long calls, long ok, long errors, long rateLimited, long malformed, long hangs,
-      long badRequests, int inFlight, int maxInFlight, long promptTokens, long completionTokens, long endless,
+  public record Stats(
+      long calls,
+      long ok,
+      long errors,
+      long rateLimited,
+      long malformed,
+      long hangs,
+      long badRequests,
+      int inFlight,
+      int maxInFlight,
+      long promptTokens,
+      long completionTokens,
+      long endless,
       long badToolCalls) {
     /** The {@code GET /stats} body. */
     public String toJson() {
-      ObjectNode json = NODES.objectNode()
-          .put("simulator", true)
-          .put("calls", calls)
-          .put("ok", ok)
-          .put("error", errors)
-          .put("rate_limited", rateLimited)
-          .put("malformed", malformed)
-          .put("hang", hangs)
-          .put("endless", endless)
-          .put("bad_tool_call", badToolCalls)
-          .put("bad_request", badRequests)
-          .put("in_flight", inFlight)
-          .put("max_in_flight", maxInFlight)
-          .put("prompt_tokens", promptTokens)
-          .put("completion_tokens", completionTokens);
+      ObjectNode json =
+          NODES
+              .objectNode()
+              .put("simulator", true)
+              .put("calls", calls)
+              .put("ok", ok)
+              .put("error", errors)
+              .put("rate_limited", rateLimited)
+              .put("malformed", malformed)
+              .put("hang", hangs)
+              .put("endless", endless)
+              .put("bad_tool_call", badToolCalls)
+              .put("bad_request", badRequests)
+              .put("in_flight", inFlight)
+              .put("max_in_flight", maxInFlight)
+              .put("prompt_tokens", promptTokens)
+              .put("completion_tokens", completionTokens);
       return json.toString();
     }
   }
@@ -308,11 +505,18 @@ public final class SimulatedLlmServer implements AutoCloseable {
   private final AtomicInteger maxInFlight = new AtomicInteger();
   private final AtomicLong promptTokens = new AtomicLong();
   private final AtomicLong completionTokens = new AtomicLong();
+
   /** Calls accepted and not answered yet (sleeping or hanging), so that stop can end them. */
   private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
+
   private final AtomicBoolean stopped = new AtomicBoolean();
-  /** Calls per request id (the client's X-Client-Request-Id): a second call of one id is a repeat the caller paid twice. */
+
+  /**
+   * Calls per request id (the client's X-Client-Request-Id): a second call of one id is a repeat
+   * the caller paid twice.
+   */
   private final Map<String, AtomicInteger> callsByRequestId = new ConcurrentHashMap<>();
+
   private volatile ToolScript toolScript = (tool, messages) -> null;
 
   private HttpServer server;
@@ -322,14 +526,24 @@ public final class SimulatedLlmServer implements AutoCloseable {
   public SimulatedLlmServer(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.random = new Random(settings.seed());
-    this.faults = new Faults(settings.errorRate(), settings.rateLimitRate(), settings.malformedRate(),
-        settings.hangRate(), 0, 0, Duration.ofSeconds(1));
+    this.faults =
+        new Faults(
+            settings.errorRate(),
+            settings.rateLimitRate(),
+            settings.malformedRate(),
+            settings.hangRate(),
+            0,
+            0,
+            Duration.ofSeconds(1));
     for (Outcome outcome : Outcome.values()) {
       outcomes.put(outcome, new AtomicLong());
     }
   }
 
-  /** Binds and starts serving; returns this. Throws {@link BindException} with a clear message when the port is taken. */
+  /**
+   * Binds and starts serving; returns this. Throws {@link BindException} with a clear message when
+   * the port is taken.
+   */
   public synchronized SimulatedLlmServer start() throws IOException {
     if (server != null) {
       throw new IllegalStateException("already started");
@@ -337,9 +551,11 @@ public final class SimulatedLlmServer implements AutoCloseable {
     try {
       server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 1024);
     } catch (BindException e) {
-      throw new BindException("port " + settings.port() + " on " + settings.host() + " is already in use");
+      throw new BindException(
+          "port " + settings.port() + " on " + settings.host() + " is already in use");
     }
-    // Reading a request and drawing its outcome takes microseconds; the waiting happens in the scheduler.
+    // Reading a request and drawing its outcome takes microseconds; the waiting happens in the
+    // scheduler.
     readers = Executors.newFixedThreadPool(32, daemons("sim-llm-http"));
     scheduler = new ScheduledThreadPoolExecutor(4, daemons("sim-llm-reply"));
     scheduler.setRemoveOnCancelPolicy(true);
@@ -349,7 +565,10 @@ public final class SimulatedLlmServer implements AutoCloseable {
     return this;
   }
 
-  /** Ends hanging and sleeping calls (their connections are closed unanswered), releases the port. Idempotent. */
+  /**
+   * Ends hanging and sleeping calls (their connections are closed unanswered), releases the port.
+   * Idempotent.
+   */
   public synchronized void stop() {
     if (server == null || !stopped.compareAndSet(false, true)) {
       return;
@@ -376,7 +595,10 @@ public final class SimulatedLlmServer implements AutoCloseable {
     return faults;
   }
 
-  /** Switches the fault rates for the calls that arrive from now on (calls already drawn keep their outcome). */
+  /**
+   * Switches the fault rates for the calls that arrive from now on (calls already drawn keep their
+   * outcome).
+   */
   public void setFaults(Faults faults) {
     this.faults = Objects.requireNonNull(faults, "faults");
   }
@@ -403,8 +625,9 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   /**
-   * Arguments of the simulated tool calls, chosen by the caller (a test or the chaos command) from the tool's name
-   * and the conversation; null from the script keeps the default (the simplest schema-valid value).
+   * Arguments of the simulated tool calls, chosen by the caller (a test or the chaos command) from
+   * the tool's name and the conversation; null from the script keeps the default (the simplest
+   * schema-valid value).
    */
   @FunctionalInterface
   public interface ToolScript {
@@ -425,11 +648,12 @@ public final class SimulatedLlmServer implements AutoCloseable {
   /** The request ids called more than once, with their number of calls. */
   public Map<String, Integer> repeatedRequestIds() {
     Map<String, Integer> out = new java.util.TreeMap<>();
-    callsByRequestId.forEach((id, n) -> {
-      if (n.get() > 1) {
-        out.put(id, n.get());
-      }
-    });
+    callsByRequestId.forEach(
+        (id, n) -> {
+          if (n.get() > 1) {
+            out.put(id, n.get());
+          }
+        });
     return out;
   }
 
@@ -439,9 +663,20 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(calls.get(), count(Outcome.OK), count(Outcome.ERROR), count(Outcome.RATE_LIMITED),
-        count(Outcome.MALFORMED), count(Outcome.HANG), badRequests.get(), inFlight.get(), maxInFlight.get(),
-        promptTokens.get(), completionTokens.get(), count(Outcome.ENDLESS), count(Outcome.BAD_TOOL_CALL));
+    return new Stats(
+        calls.get(),
+        count(Outcome.OK),
+        count(Outcome.ERROR),
+        count(Outcome.RATE_LIMITED),
+        count(Outcome.MALFORMED),
+        count(Outcome.HANG),
+        badRequests.get(),
+        inFlight.get(),
+        maxInFlight.get(),
+        promptTokens.get(),
+        completionTokens.get(),
+        count(Outcome.ENDLESS),
+        count(Outcome.BAD_TOOL_CALL));
   }
 
   private long count(Outcome outcome) {
@@ -452,12 +687,18 @@ public final class SimulatedLlmServer implements AutoCloseable {
 
   private record Reply(int status, String contentType, byte[] body, Map<String, String> headers) {
     static Reply json(int status, JsonNode body) {
-      return new Reply(status, "application/json", body.toString().getBytes(StandardCharsets.UTF_8), Map.of());
+      return new Reply(
+          status, "application/json", body.toString().getBytes(StandardCharsets.UTF_8), Map.of());
     }
 
     static Reply error(int status, String type, String code, String message) {
       ObjectNode error = NODES.objectNode();
-      error.putObject("error").put("message", message).put("type", type).putNull("param").put("code", code);
+      error
+          .putObject("error")
+          .put("message", message)
+          .put("type", type)
+          .putNull("param")
+          .put("code", code);
       return json(status, error);
     }
   }
@@ -478,58 +719,95 @@ public final class SimulatedLlmServer implements AutoCloseable {
           send(exchange, get(method, this::models));
           return;
         case "/health":
-          send(exchange, get(method, () -> Reply.json(200, NODES.objectNode().put("status", "ok").put("simulator", true))));
+          send(
+              exchange,
+              get(
+                  method,
+                  () ->
+                      Reply.json(
+                          200, NODES.objectNode().put("status", "ok").put("simulator", true))));
           return;
         case "/admin/faults":
           send(exchange, faultsRoute(exchange));
           return;
         case "/stats":
-          send(exchange, get(method, () -> new Reply(200, "application/json",
-              stats().toJson().getBytes(StandardCharsets.UTF_8), Map.of())));
+          send(
+              exchange,
+              get(
+                  method,
+                  () ->
+                      new Reply(
+                          200,
+                          "application/json",
+                          stats().toJson().getBytes(StandardCharsets.UTF_8),
+                          Map.of())));
           return;
         default:
-          send(exchange, Reply.error(404, "invalid_request_error", null, "the simulator serves no " + path));
+          send(
+              exchange,
+              Reply.error(404, "invalid_request_error", null, "the simulator serves no " + path));
       }
     } catch (RuntimeException e) {
       send(exchange, Reply.error(500, "server_error", null, "simulator bug: " + e));
     }
   }
 
-  /** GET: the fault rates in force; POST a JSON object with any of the same fields: switch them now. */
+  /**
+   * GET: the fault rates in force; POST a JSON object with any of the same fields: switch them now.
+   */
   private Reply faultsRoute(HttpExchange exchange) throws IOException {
     if ("POST".equals(exchange.getRequestMethod())) {
       Faults f = faults;
       try {
         JsonNode body = Json.reader().readTree(exchange.getRequestBody().readAllBytes());
         if (body == null || !body.isObject()) {
-          return Reply.error(400, "invalid_request_error", null, "send a JSON object of fault rates");
+          return Reply.error(
+              400, "invalid_request_error", null, "send a JSON object of fault rates");
         }
-        setFaults(new Faults(body.path("error_rate").asDouble(f.errorRate()),
-            body.path("rate_limit_rate").asDouble(f.rateLimitRate()),
-            body.path("malformed_rate").asDouble(f.malformedRate()), body.path("hang_rate").asDouble(f.hangRate()),
-            body.path("endless_rate").asDouble(f.endlessRate()),
-            body.path("bad_tool_call_rate").asDouble(f.badToolCallRate()),
-            Duration.ofSeconds(body.path("retry_after_s").asLong(f.retryAfter().toSeconds()))));
+        setFaults(
+            new Faults(
+                body.path("error_rate").asDouble(f.errorRate()),
+                body.path("rate_limit_rate").asDouble(f.rateLimitRate()),
+                body.path("malformed_rate").asDouble(f.malformedRate()),
+                body.path("hang_rate").asDouble(f.hangRate()),
+                body.path("endless_rate").asDouble(f.endlessRate()),
+                body.path("bad_tool_call_rate").asDouble(f.badToolCallRate()),
+                Duration.ofSeconds(body.path("retry_after_s").asLong(f.retryAfter().toSeconds()))));
       } catch (JsonProcessingException | IllegalArgumentException e) {
-        return Reply.error(400, "invalid_request_error", null, "cannot set the faults: " + e.getMessage());
+        return Reply.error(
+            400, "invalid_request_error", null, "cannot set the faults: " + e.getMessage());
       }
     } else if (!"GET".equals(exchange.getRequestMethod())) {
       return Reply.error(405, "invalid_request_error", null, "use GET or POST");
     }
     Faults f = faults;
-    return Reply.json(200, NODES.objectNode().put("error_rate", f.errorRate()).put("rate_limit_rate", f.rateLimitRate())
-        .put("malformed_rate", f.malformedRate()).put("hang_rate", f.hangRate()).put("endless_rate", f.endlessRate())
-        .put("bad_tool_call_rate", f.badToolCallRate()).put("retry_after_s", f.retryAfter().toSeconds()));
+    return Reply.json(
+        200,
+        NODES
+            .objectNode()
+            .put("error_rate", f.errorRate())
+            .put("rate_limit_rate", f.rateLimitRate())
+            .put("malformed_rate", f.malformedRate())
+            .put("hang_rate", f.hangRate())
+            .put("endless_rate", f.endlessRate())
+            .put("bad_tool_call_rate", f.badToolCallRate())
+            .put("retry_after_s", f.retryAfter().toSeconds()));
   }
 
   private static Reply get(String method, Supplier<Reply> reply) {
-    return "GET".equals(method) ? reply.get() : Reply.error(405, "invalid_request_error", null, "use GET");
+    return "GET".equals(method)
+        ? reply.get()
+        : Reply.error(405, "invalid_request_error", null, "use GET");
   }
 
   private Reply models() {
     ObjectNode list = NODES.objectNode().put("object", "list");
-    list.putArray("data").addObject()
-        .put("id", settings.model()).put("object", "model").put("created", 0).put("owned_by", "llm-streams-simulator");
+    list.putArray("data")
+        .addObject()
+        .put("id", settings.model())
+        .put("object", "model")
+        .put("created", 0)
+        .put("owned_by", "llm-streams-simulator");
     return Reply.json(200, list);
   }
 
@@ -539,7 +817,13 @@ public final class SimulatedLlmServer implements AutoCloseable {
       request = Json.reader().readTree(exchange.getRequestBody().readAllBytes());
     } catch (JsonProcessingException e) {
       badRequests.incrementAndGet();
-      send(exchange, Reply.error(400, "invalid_request_error", null, "the body is not JSON: " + e.getOriginalMessage()));
+      send(
+          exchange,
+          Reply.error(
+              400,
+              "invalid_request_error",
+              null,
+              "the body is not JSON: " + e.getOriginalMessage()));
       return;
     }
     String problem = problem(request);
@@ -557,12 +841,14 @@ public final class SimulatedLlmServer implements AutoCloseable {
     long delayNanos;
     Faults now = faults;
     synchronized (random) {
-      // Two draws per call whatever the settings, so that the sequence only depends on the seed and arrival order.
+      // Two draws per call whatever the settings, so that the sequence only depends on the seed and
+      // arrival order.
       double fault = random.nextDouble();
       double jitter = random.nextDouble() * 2 - 1;
       number = calls.incrementAndGet();
       outcome = outcome(now, fault);
-      delayNanos = Math.max(0, settings.latency().toNanos() + (long) (jitter * settings.jitter().toNanos()));
+      delayNanos =
+          Math.max(0, settings.latency().toNanos() + (long) (jitter * settings.jitter().toNanos()));
     }
     outcomes.get(outcome).incrementAndGet();
     Pending call = new Pending(exchange);
@@ -574,17 +860,28 @@ public final class SimulatedLlmServer implements AutoCloseable {
       call.endless(delayNanos);
       return;
     }
-    Reply reply = switch (outcome) {
-      case ERROR -> Reply.error(500, "server_error", null, "simulated server error");
-      case RATE_LIMITED -> new Reply(429, "application/json",
-          Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit").body(),
-          Map.of("Retry-After", Long.toString(now.retryAfter().toSeconds())));
-      case BAD_TOOL_CALL -> badToolCall(request, number);
-      case MALFORMED -> new Reply(200, "application/json",
-          ("{\"id\": \"chatcmpl-sim-" + number + "\", \"object\": \"chat.completion\", \"choices\": [{\"mess")
-              .getBytes(StandardCharsets.UTF_8), Map.of());
-      default -> answer(request, number);
-    };
+    Reply reply =
+        switch (outcome) {
+          case ERROR -> Reply.error(500, "server_error", null, "simulated server error");
+          case RATE_LIMITED ->
+              new Reply(
+                  429,
+                  "application/json",
+                  Reply.error(429, "requests", "rate_limit_exceeded", "simulated rate limit")
+                      .body(),
+                  Map.of("Retry-After", Long.toString(now.retryAfter().toSeconds())));
+          case BAD_TOOL_CALL -> badToolCall(request, number);
+          case MALFORMED ->
+              new Reply(
+                  200,
+                  "application/json",
+                  ("{\"id\": \"chatcmpl-sim-"
+                          + number
+                          + "\", \"object\": \"chat.completion\", \"choices\": [{\"mess")
+                      .getBytes(StandardCharsets.UTF_8),
+                  Map.of());
+          default -> answer(request, number);
+        };
     call.later(reply, delayNanos);
   }
 
@@ -619,14 +916,33 @@ public final class SimulatedLlmServer implements AutoCloseable {
     if (tool == null) {
       return answer(request, number);
     }
-    ObjectNode body = NODES.objectNode().put("id", "chatcmpl-sim-" + number).put("object", "chat.completion")
-        .put("created", System.currentTimeMillis() / 1000).put("model", settings.model());
-    ObjectNode message = body.putArray("choices").addObject().put("index", 0).put("finish_reason", "tool_calls")
-        .putObject("message").put("role", "assistant").putNull("content");
-    message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function")
-        .putObject("function").put("name", tool.path("function").path("name").asText())
+    ObjectNode body =
+        NODES
+            .objectNode()
+            .put("id", "chatcmpl-sim-" + number)
+            .put("object", "chat.completion")
+            .put("created", System.currentTimeMillis() / 1000)
+            .put("model", settings.model());
+    ObjectNode message =
+        body.putArray("choices")
+            .addObject()
+            .put("index", 0)
+            .put("finish_reason", "tool_calls")
+            .putObject("message")
+            .put("role", "assistant")
+            .putNull("content");
+    message
+        .putArray("tool_calls")
+        .addObject()
+        .put("id", "call_sim_" + number)
+        .put("type", "function")
+        .putObject("function")
+        .put("name", tool.path("function").path("name").asText())
         .put("arguments", "{\"expression\": 1+2");
-    body.putObject("usage").put("prompt_tokens", 1).put("completion_tokens", 1).put("total_tokens", 2);
+    body.putObject("usage")
+        .put("prompt_tokens", 1)
+        .put("completion_tokens", 1)
+        .put("total_tokens", 2);
     return Reply.json(200, body);
   }
 
@@ -652,23 +968,35 @@ public final class SimulatedLlmServer implements AutoCloseable {
     String finishReason;
     String generated;
     JsonNode tool = chosenTool(request);
-    // A new user turn always gets a tool call (as with one tool step); a tool result gets another one until the
+    // A new user turn always gets a tool call (as with one tool step); a tool result gets another
+    // one until the
     // conversation holds toolSteps tool-call turns, then the final answer.
-    boolean callTool = !"tool".equals(last.path("role").asText()) || toolCallTurns(messages) < settings.toolSteps();
+    boolean callTool =
+        !"tool".equals(last.path("role").asText())
+            || toolCallTurns(messages) < settings.toolSteps();
     if (tool != null && callTool) {
       JsonNode function = tool.path("function");
       JsonNode scripted = toolScript.arguments(function.path("name").asText(), messages);
       String arguments = (scripted != null ? scripted : arguments(function)).toString();
       message.putNull("content");
-      ObjectNode call = message.putArray("tool_calls").addObject().put("id", "call_sim_" + number).put("type", "function");
-      call.putObject("function").put("name", function.path("name").asText()).put("arguments", arguments);
+      ObjectNode call =
+          message
+              .putArray("tool_calls")
+              .addObject()
+              .put("id", "call_sim_" + number)
+              .put("type", "function");
+      call.putObject("function")
+          .put("name", function.path("name").asText())
+          .put("arguments", arguments);
       finishReason = "tool_calls";
       generated = function.path("name").asText() + arguments;
     } else {
       if (tool != null) {
         generated = FINAL_ANSWER;
       } else if (request.path("response_format").has("json_schema")) {
-        generated = MinimalValue.of(request.get("response_format").get("json_schema").path("schema")).toString();
+        generated =
+            MinimalValue.of(request.get("response_format").get("json_schema").path("schema"))
+                .toString();
       } else if ("json_object".equals(request.path("response_format").path("type").asText())) {
         generated = "{\"answer\":\"simulated\"}";
       } else {
@@ -681,17 +1009,21 @@ public final class SimulatedLlmServer implements AutoCloseable {
     long completion = tokens(generated.length());
     promptTokens.addAndGet(prompt);
     completionTokens.addAndGet(completion);
-    ObjectNode body = NODES.objectNode()
-        .put("id", "chatcmpl-sim-" + number)
-        .put("object", "chat.completion")
-        .put("created", System.currentTimeMillis() / 1000)
-        .put("model", settings.model())
-        .put("system_fingerprint", "llm-streams-simulator");
+    ObjectNode body =
+        NODES
+            .objectNode()
+            .put("id", "chatcmpl-sim-" + number)
+            .put("object", "chat.completion")
+            .put("created", System.currentTimeMillis() / 1000)
+            .put("model", settings.model())
+            .put("system_fingerprint", "llm-streams-simulator");
     ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
     choice.set("message", message);
     choice.putNull("logprobs");
     choice.put("finish_reason", finishReason);
-    body.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
+    body.putObject("usage")
+        .put("prompt_tokens", prompt)
+        .put("completion_tokens", completion)
         .put("total_tokens", prompt + completion);
     return Reply.json(200, body);
   }
@@ -700,7 +1032,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
   static int toolCallTurns(JsonNode messages) {
     int turns = 0;
     for (JsonNode message : messages) {
-      if ("assistant".equals(message.path("role").asText()) && !message.path("tool_calls").isEmpty()) {
+      if ("assistant".equals(message.path("role").asText())
+          && !message.path("tool_calls").isEmpty()) {
         turns++;
       }
     }
@@ -708,9 +1041,9 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   /**
-   * The arguments of a simulated call: the simplest schema-valid value, except for the built-in calculator, whose
-   * worker evaluates them: {@code "x"} is valid by its schema but fails as arithmetic, and a failed call is not
-   * what a benchmark of goals wants to measure.
+   * The arguments of a simulated call: the simplest schema-valid value, except for the built-in
+   * calculator, whose worker evaluates them: {@code "x"} is valid by its schema but fails as
+   * arithmetic, and a failed call is not what a benchmark of goals wants to measure.
    */
   private static JsonNode arguments(JsonNode function) {
     if (CALCULATOR.equals(function.path("name").asText())) {
@@ -719,10 +1052,15 @@ public final class SimulatedLlmServer implements AutoCloseable {
     return MinimalValue.of(function.path("parameters"));
   }
 
-  /** The tool to call: the one {@code tool_choice} names, else the first; none when there are no tools or choice is none. */
+  /**
+   * The tool to call: the one {@code tool_choice} names, else the first; none when there are no
+   * tools or choice is none.
+   */
   private static JsonNode chosenTool(JsonNode request) {
     JsonNode tools = request.path("tools");
-    if (!tools.isArray() || tools.isEmpty() || "none".equals(request.path("tool_choice").asText())) {
+    if (!tools.isArray()
+        || tools.isEmpty()
+        || "none".equals(request.path("tool_choice").asText())) {
       return null;
     }
     String named = request.path("tool_choice").path("function").path("name").asText(null);
@@ -737,12 +1075,17 @@ public final class SimulatedLlmServer implements AutoCloseable {
   }
 
   private static int words(JsonNode request) {
-    JsonNode max = request.hasNonNull("max_completion_tokens") ? request.get("max_completion_tokens")
-        : request.get("max_tokens");
+    JsonNode max =
+        request.hasNonNull("max_completion_tokens")
+            ? request.get("max_completion_tokens")
+            : request.get("max_tokens");
     return max != null && max.canConvertToInt() ? Math.max(1, max.asInt() / 4) : DEFAULT_WORDS;
   }
 
-  /** "simulated summary" and then the words of the last user message, repeated as needed, {@code count} words in all. */
+  /**
+   * "simulated summary" and then the words of the last user message, repeated as needed, {@code
+   * count} words in all.
+   */
   static String text(JsonNode messages, int count) {
     String user = "";
     for (int i = messages.size() - 1; i >= 0; i--) {
@@ -763,7 +1106,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
     }
     StringBuilder text = new StringBuilder();
     for (int i = 0; i < count; i++) {
-      String word = i < source.size() ? source.get(i) : userWords.get((i - source.size()) % userWords.size());
+      String word =
+          i < source.size() ? source.get(i) : userWords.get((i - source.size()) % userWords.size());
       text.append(i == 0 ? "" : " ").append(word);
     }
     return text.toString();
@@ -809,7 +1153,10 @@ public final class SimulatedLlmServer implements AutoCloseable {
       pending.add(this);
     }
 
-    /** Answers {@code reply} after the delay; a null reply closes the connection unanswered (a hang). */
+    /**
+     * Answers {@code reply} after the delay; a null reply closes the connection unanswered (a
+     * hang).
+     */
     void later(Reply reply, long delayNanos) {
       Runnable finish = reply == null ? this::abandon : () -> answer(reply);
       if (delayNanos <= 0) {
@@ -830,36 +1177,44 @@ public final class SimulatedLlmServer implements AutoCloseable {
     }
 
     /**
-     * After the latency, a 200 whose body never ends: one space every {@link #ENDLESS_BYTE_EVERY} (JSON allows
-     * leading whitespace, so only a client that bounds the whole body gives up), until the client goes away, the
-     * server stops, or {@link #MAX_HANG} passes.
+     * After the latency, a 200 whose body never ends: one space every {@link #ENDLESS_BYTE_EVERY}
+     * (JSON allows leading whitespace, so only a client that bounds the whole body gives up), until
+     * the client goes away, the server stops, or {@link #MAX_HANG} passes.
      */
     void endless(long delayNanos) {
       long until = System.nanoTime() + delayNanos + MAX_HANG.toNanos();
       try {
-        scheduler.schedule(() -> {
-          try {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.getResponseHeaders().set(SIMULATOR_HEADER, "true");
-            exchange.sendResponseHeaders(200, 0); // chunked: no length, so the body can go on
-            OutputStream out = exchange.getResponseBody();
-            AtomicReference<ScheduledFuture<?>> drip = new AtomicReference<>();
-            drip.set(scheduler.scheduleWithFixedDelay(() -> {
+        scheduler.schedule(
+            () -> {
               try {
-                if (done.get() || System.nanoTime() > until) {
-                  throw new IOException("over");
-                }
-                out.write(' ');
-                out.flush();
-              } catch (IOException e) {
+                exchange.getResponseHeaders().set("Content-Type", "application/json");
+                exchange.getResponseHeaders().set(SIMULATOR_HEADER, "true");
+                exchange.sendResponseHeaders(200, 0); // chunked: no length, so the body can go on
+                OutputStream out = exchange.getResponseBody();
+                AtomicReference<ScheduledFuture<?>> drip = new AtomicReference<>();
+                drip.set(
+                    scheduler.scheduleWithFixedDelay(
+                        () -> {
+                          try {
+                            if (done.get() || System.nanoTime() > until) {
+                              throw new IOException("over");
+                            }
+                            out.write(' ');
+                            out.flush();
+                          } catch (IOException e) {
+                            abandon();
+                            drip.get().cancel(false);
+                          }
+                        },
+                        ENDLESS_BYTE_EVERY.toMillis(),
+                        ENDLESS_BYTE_EVERY.toMillis(),
+                        TimeUnit.MILLISECONDS));
+              } catch (IOException | RuntimeException e) {
                 abandon();
-                drip.get().cancel(false);
               }
-            }, ENDLESS_BYTE_EVERY.toMillis(), ENDLESS_BYTE_EVERY.toMillis(), TimeUnit.MILLISECONDS));
-          } catch (IOException | RuntimeException e) {
-            abandon();
-          }
-        }, delayNanos, TimeUnit.NANOSECONDS);
+            },
+            delayNanos,
+            TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException e) {
         abandon(); // stopping
       }
@@ -887,7 +1242,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
       exchange.getResponseHeaders().set("Content-Type", reply.contentType());
       exchange.getResponseHeaders().set(SIMULATOR_HEADER, "true");
       reply.headers().forEach(exchange.getResponseHeaders()::set);
-      exchange.sendResponseHeaders(reply.status(), reply.body().length == 0 ? -1 : reply.body().length);
+      exchange.sendResponseHeaders(
+          reply.status(), reply.body().length == 0 ? -1 : reply.body().length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(reply.body());
       }

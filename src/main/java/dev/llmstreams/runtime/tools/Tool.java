@@ -5,32 +5,36 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A tool built into the worker ({@code run --patterns tools}). The worker has already checked the arguments against
- * the tool's definition ({@code topics/tools/<name>.json}); a tool only does its work.
+ * A tool built into the worker ({@code run --patterns tools}). The worker has already checked the
+ * arguments against the tool's definition ({@code topics/tools/<name>.json}); a tool only does its
+ * work.
  */
 public interface Tool {
   /** The tool's name, as in its definition and its topic {@code tool-calls.<name>}. */
   String name();
 
   /**
-   * Runs one call. An expected failure (bad expression, host not allowed, 404) is a {@link ToolException} whose
-   * message is shown to the caller; any other exception is reported the same way, and the worker keeps going.
+   * Runs one call. An expected failure (bad expression, host not allowed, 404) is a {@link
+   * ToolException} whose message is shown to the caller; any other exception is reported the same
+   * way, and the worker keeps going.
    *
-   * @param timeLimit the most this call may take (the call's own timeoutMs; a tool may have a tighter limit)
+   * @param timeLimit the most this call may take (the call's own timeoutMs; a tool may have a
+   *     tighter limit)
    */
   Outcome execute(JsonNode arguments, Duration timeLimit) throws Exception;
 
   /**
-   * Whether this tool's outcomes may carry {@link Publication}s. The worker topology gets its dynamic publishing sink
-   * only when one of its tools says so, so a worker that never publishes cannot write outside its result topic.
+   * Whether this tool's outcomes may carry {@link Publication}s. The worker topology gets its
+   * dynamic publishing sink only when one of its tools says so, so a worker that never publishes
+   * cannot write outside its result topic.
    */
   default boolean publishes() {
     return false;
   }
 
   /**
-   * What a call produced: the result shown to the caller and the records to publish with it, written in the same
-   * transaction as the result.
+   * What a call produced: the result shown to the caller and the records to publish with it,
+   * written in the same transaction as the result.
    */
   record Outcome(JsonNode result, List<Publication> publications) {
     public Outcome {

@@ -5,17 +5,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.ToolSpec;
 
 /**
- * One tool the controller may call, exactly as written in {@code topics/tools/<name>.json} (or a file in
- * {@code tools.dir}). Its calls go to topic {@code tool-calls.<name>}; any program that reads that topic and
- * answers on {@code tool-results} is its worker.
+ * One tool the controller may call, exactly as written in {@code topics/tools/<name>.json} (or a
+ * file in {@code tools.dir}). Its calls go to topic {@code tool-calls.<name>}; any program that
+ * reads that topic and answers on {@code tool-results} is its worker.
  *
- * @param parameters the JSON Schema (draft 2020-12) the arguments must match before a call is dispatched
- * @param timeoutMs how long the controller waits for a result before it sends the call once more (same callId)
- * @param requiresApproval when true a call is held until an approve record for its callId arrives on approvals
+ * @param parameters the JSON Schema (draft 2020-12) the arguments must match before a call is
+ *     dispatched
+ * @param timeoutMs how long the controller waits for a result before it sends the call once more
+ *     (same callId)
+ * @param requiresApproval when true a call is held until an approve record for its callId arrives
+ *     on approvals
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ToolDefinition(
-    String name, String description, JsonNode parameters, long timeoutMs, boolean requiresApproval) {
+    String name,
+    String description,
+    JsonNode parameters,
+    long timeoutMs,
+    boolean requiresApproval) {
 
   public static final String NAME_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
 
@@ -26,8 +33,11 @@ public record ToolDefinition(
     if (description == null || description.isBlank()) {
       throw new IllegalArgumentException("tool " + name + ": description is required");
     }
-    if (parameters == null || !parameters.isObject() || !"object".equals(parameters.path("type").asText())) {
-      throw new IllegalArgumentException("tool " + name + ": parameters must be a JSON Schema of type object");
+    if (parameters == null
+        || !parameters.isObject()
+        || !"object".equals(parameters.path("type").asText())) {
+      throw new IllegalArgumentException(
+          "tool " + name + ": parameters must be a JSON Schema of type object");
     }
     if (timeoutMs < 1) {
       throw new IllegalArgumentException("tool " + name + ": timeoutMs must be at least 1");

@@ -23,14 +23,15 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * The tools the controller can call: the built-in definitions shipped under {@code topics/tools/}, plus any in the
- * folder named by {@code tools.dir}. Each definition's argument schema is compiled once; {@link #validate} checks
- * arguments against it before a call leaves the controller.
+ * The tools the controller can call: the built-in definitions shipped under {@code topics/tools/},
+ * plus any in the folder named by {@code tools.dir}. Each definition's argument schema is compiled
+ * once; {@link #validate} checks arguments against it before a call leaves the controller.
  */
 public final class ToolRegistry {
   private static final ObjectMapper STRICT =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+  private static final JsonSchemaFactory FACTORY =
+      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
   private static final SchemaValidatorsConfig CONFIG =
       SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
 
@@ -40,28 +41,37 @@ public final class ToolRegistry {
   public ToolRegistry(Collection<ToolDefinition> definitions) {
     Map<String, ToolDefinition> byName = new LinkedHashMap<>();
     Map<String, JsonSchema> compiled = new LinkedHashMap<>();
-    for (ToolDefinition d : definitions.stream().sorted(Comparator.comparing(ToolDefinition::name)).toList()) {
+    for (ToolDefinition d :
+        definitions.stream().sorted(Comparator.comparing(ToolDefinition::name)).toList()) {
       if (byName.put(d.name(), d) != null) {
         throw new IllegalStateException("tool registry: tool " + d.name() + " is defined twice");
       }
       try {
         compiled.put(d.name(), FACTORY.getSchema(d.parameters(), CONFIG));
       } catch (RuntimeException e) {
-        throw new IllegalStateException("tool registry: the parameters of " + d.name() + " are not a JSON Schema: "
-            + e.getMessage(), e);
+        throw new IllegalStateException(
+            "tool registry: the parameters of "
+                + d.name()
+                + " are not a JSON Schema: "
+                + e.getMessage(),
+            e);
       }
     }
     this.tools = java.util.Collections.unmodifiableMap(byName);
     this.schemas = Map.copyOf(compiled);
   }
 
-  /** The built-in tools shipped in the jar, plus the definitions in {@code extraDir} (null or empty: none). */
+  /**
+   * The built-in tools shipped in the jar, plus the definitions in {@code extraDir} (null or empty:
+   * none).
+   */
   public static ToolRegistry load(String extraDir) {
     List<ToolDefinition> all = new ArrayList<>(builtIn());
     if (extraDir != null && !extraDir.isBlank()) {
       Path dir = Path.of(extraDir);
       if (!Files.isDirectory(dir)) {
-        throw new IllegalStateException("tool registry: tools.dir " + dir.toAbsolutePath() + " is not a folder");
+        throw new IllegalStateException(
+            "tool registry: tools.dir " + dir.toAbsolutePath() + " is not a folder");
       }
       all.addAll(read(dir));
     }
@@ -77,16 +87,21 @@ public final class ToolRegistry {
   public static List<ToolDefinition> read(Path dir) {
     List<ToolDefinition> out = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      for (Path file : files.filter(p -> p.getFileName().toString().endsWith(".json"))
-          .sorted(Comparator.comparing(Path::toString)).toList()) {
+      for (Path file :
+          files
+              .filter(p -> p.getFileName().toString().endsWith(".json"))
+              .sorted(Comparator.comparing(Path::toString))
+              .toList()) {
         ToolDefinition d;
         try {
           d = STRICT.readValue(Files.readAllBytes(file), ToolDefinition.class);
         } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalStateException("tool registry: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
+          throw new IllegalStateException(
+              "tool registry: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
         }
         if (!file.getFileName().toString().equals(d.name() + ".json")) {
-          throw new IllegalStateException("tool registry: " + file.getFileName() + " defines tool " + d.name());
+          throw new IllegalStateException(
+              "tool registry: " + file.getFileName() + " defines tool " + d.name());
         }
         out.add(d);
       }
@@ -101,7 +116,9 @@ public final class ToolRegistry {
   }
 
   public ToolDefinition get(String name) {
-    return find(name).orElseThrow(() -> new IllegalArgumentException("unknown tool '" + name + "'; known: " + names()));
+    return find(name)
+        .orElseThrow(
+            () -> new IllegalArgumentException("unknown tool '" + name + "'; known: " + names()));
   }
 
   public Set<String> names() {
@@ -113,8 +130,8 @@ public final class ToolRegistry {
   }
 
   /**
-   * The problems of {@code arguments} for a tool's schema, one line each ({@code $.expression: is missing but it is
-   * required}); empty when valid.
+   * The problems of {@code arguments} for a tool's schema, one line each ({@code $.expression: is
+   * missing but it is required}); empty when valid.
    */
   public List<String> validate(String tool, JsonNode arguments) {
     JsonSchema schema = schemas.get(tool);
@@ -124,9 +141,6 @@ public final class ToolRegistry {
     if (arguments == null || !arguments.isObject()) {
       return List.of("$: the arguments must be a JSON object");
     }
-    return schema.validate(arguments).stream()
-        .map(ValidationMessage::getMessage)
-        .sorted()
-        .toList();
+    return schema.validate(arguments).stream().map(ValidationMessage::getMessage).sorted().toList();
   }
 }

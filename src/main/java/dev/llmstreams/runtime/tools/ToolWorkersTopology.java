@@ -2,11 +2,11 @@ package dev.llmstreams.runtime.tools;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.llmstreams.config.AppConfig;
-import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
@@ -36,8 +36,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * The built-in tool workers: each call on {@code tool-calls.<tool>} is run once and answered on {@code tool-results}
- * with the call's key (goalId) and callId.
+ * The built-in tool workers: each call on {@code tool-calls.<tool>} is run once and answered on
+ * {@code tool-results} with the call's key (goalId) and callId.
  *
  * <pre>
  * tool-calls.calculator ─▶ tools.calls.calculator ─┐
@@ -47,18 +47,23 @@ import org.apache.kafka.streams.state.Stores;
  *   unreadable values ──▶ dead-letters (deserialization handler); no key, wrong tool ──▶ dead-letters (processing)
  * </pre>
  *
- * <p>Idempotent on callId: the result is stored in {@code tools-executed} in the transaction that sends it, so a
- * repeated call (a retry, a replay, a redelivery after a crash before the commit) is answered from the store. The
- * tool-calls topics are keyed by goalId and have as many partitions as each other, so every call of one goal,
- * whatever its tool, meets the same store partition.
+ * <p>Idempotent on callId: the result is stored in {@code tools-executed} in the transaction that
+ * sends it, so a repeated call (a retry, a replay, a redelivery after a crash before the commit) is
+ * answered from the store. The tool-calls topics are keyed by goalId and have as many partitions as
+ * each other, so every call of one goal, whatever its tool, meets the same store partition.
  */
 public final class ToolWorkersTopology {
   public static final String EXECUTED_STORE = "tools-executed";
   static final String PROCESSOR = "tools.execute";
   static final String RESULTS_SINK = "tools.results";
   static final String PUBLISH_SINK = "tools.publish";
-  /** Larger call values go to dead-letters unread: no built-in tool takes arguments anywhere near this size. */
+
+  /**
+   * Larger call values go to dead-letters unread: no built-in tool takes arguments anywhere near
+   * this size.
+   */
   public static final int MAX_CALL_BYTES = 1024 * 1024;
+
   /** An error text (an exception message, a server's answer) is cut to this many characters. */
   static final int MAX_ERROR_CHARS = 2000;
 
@@ -69,13 +74,19 @@ public final class ToolWorkersTopology {
   private final Duration retention;
   private final String workerId;
 
-  public ToolWorkersTopology(TopicCatalog catalog, ToolRegistry registry, List<Tool> tools, MeterRegistry meters,
-      Duration retention, String workerId) {
+  public ToolWorkersTopology(
+      TopicCatalog catalog,
+      ToolRegistry registry,
+      List<Tool> tools,
+      MeterRegistry meters,
+      Duration retention,
+      String workerId) {
     this.catalog = catalog;
     this.registry = registry;
     Map<String, Tool> byName = new TreeMap<>();
     for (Tool t : tools) {
-      registry.get(t.name()); // a built-in tool without a definition is a build error, found before any call
+      registry.get(
+          t.name()); // a built-in tool without a definition is a build error, found before any call
       if (byName.put(t.name(), t) != null) {
         throw new IllegalArgumentException("tool " + t.name() + " is given twice");
       }
@@ -93,40 +104,61 @@ public final class ToolWorkersTopology {
   }
 
   /**
-   * Adds the tool-calls topics of these tools to a builder, each record placed on its goal's partition (see
-   * KeyedInput); returns the nodes that {@link #addTo} connects the workers to.
+   * Adds the tool-calls topics of these tools to a builder, each record placed on its goal's
+   * partition (see KeyedInput); returns the nodes that {@link #addTo} connects the workers to.
    */
   public List<String> readCalls(StreamsBuilder builder) {
     Deserializer<ToolCall> calls = capped(JsonSerde.of(ToolCall.class).deserializer());
-    List<Topic<ToolCall>> topics = tools.keySet().stream().map(t -> catalog.toolCalls(t, ToolCall.class)).toList();
+    List<Topic<ToolCall>> topics =
+        tools.keySet().stream().map(t -> catalog.toolCalls(t, ToolCall.class)).toList();
     int partitions = catalog.keyPartitions(topics.stream().map(Topic::spec).toList());
     List<String> nodes = new ArrayList<>();
     for (Topic<ToolCall> topic : topics) {
       String tool = topic.spec().tool();
-      nodes.add(KeyedInput.read(builder, "tools", topic.name(), "tools.calls." + tool, calls, partitions, meters).node());
+      nodes.add(
+          KeyedInput.read(
+                  builder, "tools", topic.name(), "tools.calls." + tool, calls, partitions, meters)
+              .node());
     }
     return nodes;
   }
 
-  /** Adds the workers, fed by the nodes {@link #readCalls} added to the builder this topology was built from. */
+  /**
+   * Adds the workers, fed by the nodes {@link #readCalls} added to the builder this topology was
+   * built from.
+   */
   public Topology addTo(Topology topology, List<String> calls) {
     Map<String, String> toolByTopic = new LinkedHashMap<>();
     for (String tool : tools.keySet()) {
       toolByTopic.put(catalog.toolCalls(tool, ToolCall.class).name(), tool);
     }
-    topology.addProcessor(PROCESSOR, () -> new Execute(Map.copyOf(toolByTopic)), calls.toArray(String[]::new));
-    topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EXECUTED_STORE),
-        Serdes.String(), JsonSerde.of(ExecutedCall.class)), PROCESSOR);
+    topology.addProcessor(
+        PROCESSOR, () -> new Execute(Map.copyOf(toolByTopic)), calls.toArray(String[]::new));
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(EXECUTED_STORE),
+            Serdes.String(),
+            JsonSerde.of(ExecutedCall.class)),
+        PROCESSOR);
     Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
-    topology.addSink(RESULTS_SINK, results.name(), results.keySerde().serializer(), results.sinkSerializer(),
+    topology.addSink(
+        RESULTS_SINK,
+        results.name(),
+        results.keySerde().serializer(),
+        results.sinkSerializer(),
         PROCESSOR);
     if (tools.values().stream().noneMatch(Tool::publishes)) {
       return topology;
     }
-    // The topic comes from the call (checked against tools.publish.allowed.topics): a dynamic sink, so the record
+    // The topic comes from the call (checked against tools.publish.allowed.topics): a dynamic sink,
+    // so the record
     // goes out through the Streams producer, inside the same transaction as the result.
-    topology.addSink(PUBLISH_SINK, (key, value, ctx) -> ((Tool.Publication) value).topic(),
-        Serdes.String().serializer(), (Serializer<Object>) ToolWorkersTopology::publicationBytes, PROCESSOR);
+    topology.addSink(
+        PUBLISH_SINK,
+        (key, value, ctx) -> ((Tool.Publication) value).topic(),
+        Serdes.String().serializer(),
+        (Serializer<Object>) ToolWorkersTopology::publicationBytes,
+        PROCESSOR);
     return topology;
   }
 
@@ -134,16 +166,22 @@ public final class ToolWorkersTopology {
     try {
       return Json.writer().writeValueAsBytes(((Tool.Publication) value).value());
     } catch (JsonProcessingException e) {
-      throw new SerializationException("cannot write the record for " + topic + ": " + e.getOriginalMessage(), e);
+      throw new SerializationException(
+          "cannot write the record for " + topic + ": " + e.getOriginalMessage(), e);
     }
   }
 
-  /** Refuses a value over {@link #MAX_CALL_BYTES} before parsing it; the deserialization handler dead-letters it. */
+  /**
+   * Refuses a value over {@link #MAX_CALL_BYTES} before parsing it; the deserialization handler
+   * dead-letters it.
+   */
   private static Deserializer<ToolCall> capped(Deserializer<ToolCall> inner) {
     return (topic, bytes) -> {
       if (bytes != null && bytes.length > MAX_CALL_BYTES) {
-        throw new SerializationException(String.format("cannot read ToolCall: the value has %,d bytes; the limit is %,d",
-            bytes.length, MAX_CALL_BYTES));
+        throw new SerializationException(
+            String.format(
+                "cannot read ToolCall: the value has %,d bytes; the limit is %,d",
+                bytes.length, MAX_CALL_BYTES));
       }
       return inner.deserialize(topic, bytes);
     };
@@ -163,31 +201,54 @@ public final class ToolWorkersTopology {
     public void init(ProcessorContext<String, Object> context) {
       this.context = context;
       this.executed = context.getStateStore(EXECUTED_STORE);
-      this.repeats = Counter.builder("llmstreams.tools.repeats")
-          .description("Calls answered again from the store (same callId), not run again").register(meters);
+      this.repeats =
+          Counter.builder("llmstreams.tools.repeats")
+              .description("Calls answered again from the store (same callId), not run again")
+              .register(meters);
       long every = Math.max(1_000, Math.min(60_000, retention.toMillis() / 2));
-      context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::forgetOldCalls);
+      context.schedule(
+          Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::forgetOldCalls);
     }
 
     @Override
     public void process(Record<String, ToolCall> record) {
       ToolCall call = record.value();
-      String topic = context.recordMetadata().map(m -> KeyedInput.inputTopic(m, record.headers())).orElse(null);
+      String topic =
+          context
+              .recordMetadata()
+              .map(m -> KeyedInput.inputTopic(m, record.headers()))
+              .orElse(null);
       String tool = toolByTopic.get(topic);
       if (call == null) {
         throw new RejectedRecordException("a tool call with no value (tombstone) cannot be run");
       }
       if (record.key() == null) {
-        throw new RejectedRecordException("tool call " + call.callId() + " has no key; the key must be its goalId");
+        throw new RejectedRecordException(
+            "tool call " + call.callId() + " has no key; the key must be its goalId");
       }
       if (!record.key().equals(call.goalId())) {
-        // The store is partitioned by goalId: a call under another key could be run twice on two partitions.
-        throw new RejectedRecordException("tool call " + call.callId() + " has key '" + record.key()
-            + "'; the key must be its goalId '" + call.goalId() + "'");
+        // The store is partitioned by goalId: a call under another key could be run twice on two
+        // partitions.
+        throw new RejectedRecordException(
+            "tool call "
+                + call.callId()
+                + " has key '"
+                + record.key()
+                + "'; the key must be its goalId '"
+                + call.goalId()
+                + "'");
       }
       if (!call.tool().equals(tool)) {
-        throw new RejectedRecordException("tool call " + call.callId() + " names tool '" + call.tool() + "' but came on "
-            + topic + ", the topic of tool '" + tool + "'");
+        throw new RejectedRecordException(
+            "tool call "
+                + call.callId()
+                + " names tool '"
+                + call.tool()
+                + "' but came on "
+                + topic
+                + ", the topic of tool '"
+                + tool
+                + "'");
       }
       ExecutedCall done = executed.get(call.callId());
       if (done != null) {
@@ -212,13 +273,18 @@ public final class ToolWorkersTopology {
         count(tool, "error");
         return failed(call, "deadline passed (" + call.deadline() + ")", 0);
       }
-      Timer timer = Timer.builder("llmstreams.tools.duration").description("Time one tool call took to run")
-          .tag("tool", tool).register(meters);
+      Timer timer =
+          Timer.builder("llmstreams.tools.duration")
+              .description("Time one tool call took to run")
+              .tag("tool", tool)
+              .register(meters);
       long start = System.nanoTime();
       Tool.Outcome outcome;
       try {
-        // http_get and synthesis block this stream thread for up to their time limit (a few seconds, well under
-        // max.poll.interval.ms); calls are rare next to records, and blocking keeps the result in the transaction.
+        // http_get and synthesis block this stream thread for up to their time limit (a few
+        // seconds, well under
+        // max.poll.interval.ms); calls are rare next to records, and blocking keeps the result in
+        // the transaction.
         outcome = tools.get(tool).execute(call.arguments(), Duration.ofMillis(call.timeoutMs()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -226,20 +292,27 @@ public final class ToolWorkersTopology {
       } catch (Exception e) {
         long ms = elapsedMs(timer, start);
         count(tool, "error");
-        String message = e instanceof ToolException ? e.getMessage()
-            : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        String message =
+            e instanceof ToolException
+                ? e.getMessage()
+                : e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage());
         return failed(call, message, ms);
       }
       long ms = elapsedMs(timer, start);
       if (!outcome.publications().isEmpty() && !tools.get(tool).publishes()) {
         count(tool, "error");
-        return failed(call, "tool " + tool + " returned records to publish but does not declare publishes()", ms);
+        return failed(
+            call,
+            "tool " + tool + " returned records to publish but does not declare publishes()",
+            ms);
       }
       for (Tool.Publication p : outcome.publications()) {
         context.forward(new Record<String, Object>(p.key(), p, record.timestamp()), PUBLISH_SINK);
       }
       count(tool, "ok");
-      return new ToolResult(call.callId(), call.goalId(), tool, true, outcome.result(), null, ms, workerId);
+      return new ToolResult(
+          call.callId(), call.goalId(), tool, true, outcome.result(), null, ms, workerId);
     }
 
     private long elapsedMs(Timer timer, long startNanos) {
@@ -253,19 +326,27 @@ public final class ToolWorkersTopology {
       if (e.length() > MAX_ERROR_CHARS) {
         e = e.substring(0, MAX_ERROR_CHARS) + "...";
       }
-      return new ToolResult(call.callId(), call.goalId(), call.tool(), false, null, e, ms, workerId);
+      return new ToolResult(
+          call.callId(), call.goalId(), call.tool(), false, null, e, ms, workerId);
     }
 
     private void send(Record<String, ToolCall> record, ToolResult result) {
-      context.forward(new Record<String, Object>(record.key(), result, record.timestamp()), RESULTS_SINK);
+      context.forward(
+          new Record<String, Object>(record.key(), result, record.timestamp()), RESULTS_SINK);
     }
 
     private void count(String tool, String outcome) {
-      Counter.builder("llmstreams.tools.calls").description("Tool calls by tool and outcome")
-          .tag("tool", tool).tag("outcome", outcome).register(meters).increment();
+      Counter.builder("llmstreams.tools.calls")
+          .description("Tool calls by tool and outcome")
+          .tag("tool", tool)
+          .tag("outcome", outcome)
+          .register(meters)
+          .increment();
     }
 
-    /** Forgets calls answered longer than tools.retention.ms ago; a repeat after that runs again. */
+    /**
+     * Forgets calls answered longer than tools.retention.ms ago; a repeat after that runs again.
+     */
     private void forgetOldCalls(long now) {
       List<String> old = new ArrayList<>();
       try (KeyValueIterator<String, ExecutedCall> it = executed.all()) {
@@ -281,8 +362,9 @@ public final class ToolWorkersTopology {
   }
 
   /**
-   * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application, the host name (the
-   * module looks it up once; the topology itself gets it as a value) and the process.
+   * Which instance answered a call, e.g. {@code llm-streams-tools@worker-3/4242}: the application,
+   * the host name (the module looks it up once; the topology itself gets it as a value) and the
+   * process.
    */
   public static String workerId(AppConfig config, String pattern) {
     String host;
@@ -291,6 +373,10 @@ public final class ToolWorkersTopology {
     } catch (java.io.IOException e) {
       host = "unknown-host";
     }
-    return StreamsSettings.applicationId(config, pattern) + "@" + host + "/" + ProcessHandle.current().pid();
+    return StreamsSettings.applicationId(config, pattern)
+        + "@"
+        + host
+        + "/"
+        + ProcessHandle.current().pid();
   }
 }

@@ -4,7 +4,10 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.IntStream;
 
-/** Temperature scaling of logits and the choice of a confidence threshold, both fitted on held-out examples. */
+/**
+ * Temperature scaling of logits and the choice of a confidence threshold, both fitted on held-out
+ * examples.
+ */
 public final class Calibration {
   private static final double MIN_LOG_T = Math.log(0.05);
   private static final double MAX_LOG_T = Math.log(20);
@@ -13,8 +16,8 @@ public final class Calibration {
   private Calibration() {}
 
   /**
-   * The temperature T minimizing the negative log-likelihood of softmax(logits / T) on held-out examples. The NLL is
-   * unimodal in log T, so a golden-section search finds it.
+   * The temperature T minimizing the negative log-likelihood of softmax(logits / T) on held-out
+   * examples. The NLL is unimodal in log T, so a golden-section search finds it.
    */
   public static double fitTemperature(double[][] logits, int[] labels) {
     double golden = (Math.sqrt(5) - 1) / 2;
@@ -62,13 +65,15 @@ public final class Calibration {
   }
 
   /**
-   * The lowest confidence threshold at which the examples kept (confidence at or above it) are right at least
-   * {@code targetAccuracy} of the time; 1 when no threshold reaches it (even the surest are too often wrong), 0 when
-   * every example together does.
+   * The lowest confidence threshold at which the examples kept (confidence at or above it) are
+   * right at least {@code targetAccuracy} of the time; 1 when no threshold reaches it (even the
+   * surest are too often wrong), 0 when every example together does.
    */
-  public static double lowestThreshold(double[] confidence, boolean[] correct, double targetAccuracy) {
+  public static double lowestThreshold(
+      double[] confidence, boolean[] correct, double targetAccuracy) {
     if (confidence.length == 0 || confidence.length != correct.length) {
-      throw new IllegalArgumentException("a threshold needs held-out examples, one correctness per confidence");
+      throw new IllegalArgumentException(
+          "a threshold needs held-out examples, one correctness per confidence");
     }
     Integer[] order = IntStream.range(0, confidence.length).boxed().toArray(Integer[]::new);
     Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -confidence[i]));

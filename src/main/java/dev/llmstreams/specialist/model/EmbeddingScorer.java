@@ -6,8 +6,12 @@ import java.io.DataOutput;
 import java.io.IOException;
 import java.util.List;
 
-/** Softmax regression over MiniLM sentence embeddings, each dimension standardized with the training mean and deviation. */
-record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, SoftmaxRegression head) implements Scorer {
+/**
+ * Softmax regression over MiniLM sentence embeddings, each dimension standardized with the training
+ * mean and deviation.
+ */
+record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, SoftmaxRegression head)
+    implements Scorer {
   static final byte TYPE = 2;
   static final int DIMENSIONS = SentenceEncoder.DIMENSIONS;
 
@@ -70,10 +74,12 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
     head.write(out);
   }
 
-  static EmbeddingScorer read(DataInput in, int classes, SentenceEncoder encoder) throws IOException {
+  static EmbeddingScorer read(DataInput in, int classes, SentenceEncoder encoder)
+      throws IOException {
     int dimensions = in.readInt();
     if (dimensions != DIMENSIONS) {
-      throw new IllegalArgumentException("an embedding model of " + dimensions + " dimensions; the encoder has " + DIMENSIONS);
+      throw new IllegalArgumentException(
+          "an embedding model of " + dimensions + " dimensions; the encoder has " + DIMENSIONS);
     }
     float[] mean = new float[DIMENSIONS];
     float[] scale = new float[DIMENSIONS];
@@ -81,6 +87,7 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
       mean[d] = in.readFloat();
       scale[d] = in.readFloat();
     }
-    return new EmbeddingScorer(encoder, mean, scale, SoftmaxRegression.read(in, DIMENSIONS, classes));
+    return new EmbeddingScorer(
+        encoder, mean, scale, SoftmaxRegression.read(in, DIMENSIONS, classes));
   }
 }

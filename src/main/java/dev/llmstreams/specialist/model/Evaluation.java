@@ -14,15 +14,17 @@ public final class Evaluation {
   private Evaluation() {}
 
   /**
-   * Accuracy, macro F1 over the labels that are true or predicted in the data, per-label scores, speed (one
-   * thread, one {@link TextClassifier#predict} per text as a stream thread calls it, after a warm-up), and the share and
-   * accuracy of events kept at {@code threshold}.
+   * Accuracy, macro F1 over the labels that are true or predicted in the data, per-label scores,
+   * speed (one thread, one {@link TextClassifier#predict} per text as a stream thread calls it,
+   * after a warm-up), and the share and accuracy of events kept at {@code threshold}.
    */
-  public static EvaluationReport evaluate(TextClassifier model, List<LabeledText> examples, double threshold) {
+  public static EvaluationReport evaluate(
+      TextClassifier model, List<LabeledText> examples, double threshold) {
     if (examples.isEmpty()) {
       throw new IllegalArgumentException("nothing to evaluate on");
     }
-    // Untimed warm-up: a stream thread runs the model JIT-compiled for hours, so the measured speed should be that.
+    // Untimed warm-up: a stream thread runs the model JIT-compiled for hours, so the measured speed
+    // should be that.
     long warmUntil = System.nanoTime() + WARM_UP_NANOS;
     for (int i = 0; i < WARM_UP_TEXTS || System.nanoTime() < warmUntil; i++) {
       model.predict(examples.get(i % examples.size()).text());
@@ -36,14 +38,21 @@ public final class Evaluation {
       confidence[i] = p.confidence();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return report(model.labels(), examples, predicted, confidence, threshold, examples.size() / seconds);
+    return report(
+        model.labels(), examples, predicted, confidence, threshold, examples.size() / seconds);
   }
 
-  static EvaluationReport report(List<String> modelLabels, List<LabeledText> examples, String[] predicted,
-      double[] confidence, double threshold, double eventsPerS) {
+  static EvaluationReport report(
+      List<String> modelLabels,
+      List<LabeledText> examples,
+      String[] predicted,
+      double[] confidence,
+      double threshold,
+      double eventsPerS) {
     Set<String> labels = new LinkedHashSet<>(modelLabels);
     examples.forEach(e -> labels.add(e.label()));
-    Map<String, int[]> counts = new LinkedHashMap<>(); // label -> {true positives, predicted, actual}
+    Map<String, int[]> counts =
+        new LinkedHashMap<>(); // label -> {true positives, predicted, actual}
     labels.forEach(l -> counts.put(l, new int[3]));
     int right = 0;
     int kept = 0;
@@ -67,7 +76,8 @@ public final class Evaluation {
     for (Map.Entry<String, int[]> e : counts.entrySet()) {
       int[] c = e.getValue();
       if (c[1] == 0 && c[2] == 0) {
-        continue; // as scikit-learn: a label neither true nor predicted here says nothing about the model
+        continue; // as scikit-learn: a label neither true nor predicted here says nothing about the
+        // model
       }
       double precision = c[1] == 0 ? 0 : c[0] / (double) c[1];
       double recall = c[2] == 0 ? 0 : c[0] / (double) c[2];
@@ -76,7 +86,13 @@ public final class Evaluation {
       f1Sum += f1;
     }
     int n = predicted.length;
-    return new EvaluationReport(right / (double) n, f1Sum / perLabel.size(), perLabel, eventsPerS, kept / (double) n,
-        kept == 0 ? 0 : rightKept / (double) kept, threshold);
+    return new EvaluationReport(
+        right / (double) n,
+        f1Sum / perLabel.size(),
+        perLabel,
+        eventsPerS,
+        kept / (double) n,
+        kept == 0 ? 0 : rightKept / (double) kept,
+        threshold);
   }
 }

@@ -9,7 +9,8 @@ import java.util.Map;
  * A model on labelled held-out data.
  *
  * @param eventsPerS predictions per second, one thread, one text per call
- * @param coverageAtThreshold share of events whose confidence is at least the threshold (kept, not escalated)
+ * @param coverageAtThreshold share of events whose confidence is at least the threshold (kept, not
+ *     escalated)
  * @param accuracyAtThreshold accuracy on those kept events (0 when none is kept)
  */
 public record EvaluationReport(
@@ -34,8 +35,14 @@ public record EvaluationReport(
 
   /** One line for people: accuracy, macro F1, coverage and accuracy at the threshold, speed. */
   public String summary() {
-    return String.format(java.util.Locale.ROOT,
+    return String.format(
+        java.util.Locale.ROOT,
         "accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.4f, accuracy %.4f; %.0f events/s",
-        accuracy, macroF1, threshold, coverageAtThreshold, accuracyAtThreshold, eventsPerS);
+        accuracy,
+        macroF1,
+        threshold,
+        coverageAtThreshold,
+        accuracyAtThreshold,
+        eventsPerS);
   }
 }

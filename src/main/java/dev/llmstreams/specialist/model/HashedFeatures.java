@@ -8,9 +8,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Word 1–2-grams and character 3–5-grams of a lower-cased text, hashed into {@value #BUCKETS} buckets per block
- * (words, characters), weighted (1 + ln tf)·idf and L2-normalised per block. Hashing keeps no vocabulary, so a text
- * costs no allocation per n-gram and the artifact holds only the idf table.
+ * Word 1–2-grams and character 3–5-grams of a lower-cased text, hashed into {@value #BUCKETS}
+ * buckets per block (words, characters), weighted (1 + ln tf)·idf and L2-normalised per block.
+ * Hashing keeps no vocabulary, so a text costs no allocation per n-gram and the artifact holds only
+ * the idf table.
  */
 final class HashedFeatures {
   static final int BUCKETS = 1 << 16;
@@ -92,7 +93,8 @@ final class HashedFeatures {
     String t = text.toLowerCase(Locale.ROOT);
     int[] out = new int[16 + 3 * (t.length() + 2) + 2 * t.length()];
     int n = 0;
-    // Words: runs of letters or digits; a bigram hashes on from its first word, so no string is built.
+    // Words: runs of letters or digits; a bigram hashes on from its first word, so no string is
+    // built.
     int previousWord = 0;
     boolean hasPrevious = false;
     for (int i = 0; i < t.length(); ) {
@@ -180,7 +182,8 @@ final class HashedFeatures {
   static HashedFeatures read(DataInput in) throws IOException {
     int dimensions = in.readInt();
     if (dimensions != DIMENSIONS) {
-      throw new IllegalArgumentException("hashed features of " + dimensions + " dimensions; this build reads " + DIMENSIONS);
+      throw new IllegalArgumentException(
+          "hashed features of " + dimensions + " dimensions; this build reads " + DIMENSIONS);
     }
     float[] idf = new float[DIMENSIONS];
     for (int i = 0; i < DIMENSIONS; i++) {

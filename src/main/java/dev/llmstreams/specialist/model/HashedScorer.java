@@ -4,7 +4,10 @@ import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
 
-/** Softmax regression over hashed word and character n-grams: tens of microseconds a text, no native code. */
+/**
+ * Softmax regression over hashed word and character n-grams: tens of microseconds a text, no native
+ * code.
+ */
 record HashedScorer(HashedFeatures features, SoftmaxRegression head) implements Scorer {
   static final byte TYPE = 1;
 
@@ -25,6 +28,7 @@ record HashedScorer(HashedFeatures features, SoftmaxRegression head) implements 
   }
 
   static HashedScorer read(DataInput in, int classes) throws IOException {
-    return new HashedScorer(HashedFeatures.read(in), SoftmaxRegression.read(in, HashedFeatures.DIMENSIONS, classes));
+    return new HashedScorer(
+        HashedFeatures.read(in), SoftmaxRegression.read(in, HashedFeatures.DIMENSIONS, classes));
   }
 }

@@ -26,17 +26,24 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Labelled texts from CSV (with a header row) or JSON lines (one object per line). A bad row fails the whole read
- * with the file and line named: training on silently skipped rows would hide a broken export.
+ * Labelled texts from CSV (with a header row) or JSON lines (one object per line). A bad row fails
+ * the whole read with the file and line named: training on silently skipped rows would hide a
+ * broken export.
  */
 public final class LabeledData {
   public static final String DEFAULT_TEXT_COLUMN = "text";
   public static final String DEFAULT_LABEL_COLUMN = "category";
-  /** The bundled data set (CC BY 4.0, see banking77/LICENSE): 10,003 training and 3,080 test customer queries. */
+
+  /**
+   * The bundled data set (CC BY 4.0, see banking77/LICENSE): 10,003 training and 3,080 test
+   * customer queries.
+   */
   public static final String BANKING77_TRAIN = "/banking77/train.csv";
+
   public static final String BANKING77_TEST = "/banking77/test.csv";
 
-  private static final CsvMapper CSV = CsvMapper.builder().enable(CsvParser.Feature.FAIL_ON_MISSING_COLUMNS).build();
+  private static final CsvMapper CSV =
+      CsvMapper.builder().enable(CsvParser.Feature.FAIL_ON_MISSING_COLUMNS).build();
 
   /** The layout of a file; chosen from its name. */
   public enum Format {
@@ -51,8 +58,10 @@ public final class LabeledData {
       if (name.endsWith(".jsonl") || name.endsWith(".ndjson") || name.endsWith(".json")) {
         return JSON_LINES;
       }
-      throw new IllegalArgumentException(fileName + ": unknown format; name the file .csv (with a header row) or"
-          + " .jsonl (one JSON object per line)");
+      throw new IllegalArgumentException(
+          fileName
+              + ": unknown format; name the file .csv (with a header row) or"
+              + " .jsonl (one JSON object per line)");
     }
   }
 
@@ -84,30 +93,43 @@ public final class LabeledData {
     }
   }
 
-  /** @param source the file name errors mention */
-  public static List<LabeledText> read(String source, Reader in, Format format, String textColumn, String labelColumn) {
-    List<LabeledText> out = format == Format.CSV ? csv(source, in, textColumn, labelColumn)
-        : jsonLines(source, in, textColumn, labelColumn);
+  /**
+   * @param source the file name errors mention
+   */
+  public static List<LabeledText> read(
+      String source, Reader in, Format format, String textColumn, String labelColumn) {
+    List<LabeledText> out =
+        format == Format.CSV
+            ? csv(source, in, textColumn, labelColumn)
+            : jsonLines(source, in, textColumn, labelColumn);
     if (out.isEmpty()) {
       throw new IllegalArgumentException(source + ": no examples");
     }
     return out;
   }
 
-  private static List<LabeledText> csv(String source, Reader in, String textColumn, String labelColumn) {
+  private static List<LabeledText> csv(
+      String source, Reader in, String textColumn, String labelColumn) {
     List<LabeledText> out = new ArrayList<>();
-    try (MappingIterator<Map<String, String>> rows = CSV.readerForMapOf(String.class)
-        .with(CsvSchema.emptySchema().withHeader())
-        .readValues(in)) {
+    try (MappingIterator<Map<String, String>> rows =
+        CSV.readerForMapOf(String.class)
+            .with(CsvSchema.emptySchema().withHeader())
+            .readValues(in)) {
       CsvSchema header = (CsvSchema) rows.getParser().getSchema();
       for (String column : List.of(textColumn, labelColumn)) {
         if (header.column(column) == null) {
-          throw new IllegalArgumentException(source + ":1: no column '" + column + "' in the header (columns: "
-              + String.join(", ", header.getColumnNames()) + ")");
+          throw new IllegalArgumentException(
+              source
+                  + ":1: no column '"
+                  + column
+                  + "' in the header (columns: "
+                  + String.join(", ", header.getColumnNames())
+                  + ")");
         }
       }
       while (true) {
-        // Where the parser stands between rows is the next row's first line (a quoted text may span several).
+        // Where the parser stands between rows is the next row's first line (a quoted text may span
+        // several).
         long line = rows.getCurrentLocation().getLineNr();
         Map<String, String> row;
         try {
@@ -116,9 +138,12 @@ public final class LabeledData {
           }
           row = rows.nextValue();
         } catch (RuntimeJsonMappingException | JsonProcessingException e) {
-          throw new IllegalArgumentException(source + ":" + line + ": malformed CSV row: " + originalMessage(e), e);
+          throw new IllegalArgumentException(
+              source + ":" + line + ": malformed CSV row: " + originalMessage(e), e);
         }
-        out.add(example(source, line, row.get(textColumn), row.get(labelColumn), textColumn, labelColumn));
+        out.add(
+            example(
+                source, line, row.get(textColumn), row.get(labelColumn), textColumn, labelColumn));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);
@@ -127,11 +152,13 @@ public final class LabeledData {
   }
 
   private static String originalMessage(Exception e) {
-    Throwable cause = e instanceof RuntimeJsonMappingException && e.getCause() != null ? e.getCause() : e;
+    Throwable cause =
+        e instanceof RuntimeJsonMappingException && e.getCause() != null ? e.getCause() : e;
     return cause instanceof JsonProcessingException p ? p.getOriginalMessage() : cause.getMessage();
   }
 
-  private static List<LabeledText> jsonLines(String source, Reader in, String textColumn, String labelColumn) {
+  private static List<LabeledText> jsonLines(
+      String source, Reader in, String textColumn, String labelColumn) {
     List<LabeledText> out = new ArrayList<>();
     BufferedReader lines = in instanceof BufferedReader b ? b : new BufferedReader(in);
     try {
@@ -146,13 +173,21 @@ public final class LabeledData {
         try {
           row = Json.reader().readTree(line);
         } catch (JsonProcessingException e) {
-          throw new IllegalArgumentException(source + ":" + number + ": malformed JSON: " + e.getOriginalMessage(), e);
+          throw new IllegalArgumentException(
+              source + ":" + number + ": malformed JSON: " + e.getOriginalMessage(), e);
         }
         if (row == null || !row.isObject()) {
-          throw new IllegalArgumentException(source + ":" + number + ": a line must be a JSON object");
+          throw new IllegalArgumentException(
+              source + ":" + number + ": a line must be a JSON object");
         }
-        out.add(example(source, number, field(source, number, row, textColumn), field(source, number, row, labelColumn),
-            textColumn, labelColumn));
+        out.add(
+            example(
+                source,
+                number,
+                field(source, number, row, textColumn),
+                field(source, number, row, labelColumn),
+                textColumn,
+                labelColumn));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);
@@ -163,31 +198,47 @@ public final class LabeledData {
   private static String field(String source, int line, JsonNode row, String name) {
     JsonNode v = row.get(name);
     if (v != null && !v.isNull() && !v.isTextual()) {
-      throw new IllegalArgumentException(source + ":" + line + ": '" + name + "' must be a string, not " + v.getNodeType()
-          .toString().toLowerCase(Locale.ROOT));
+      throw new IllegalArgumentException(
+          source
+              + ":"
+              + line
+              + ": '"
+              + name
+              + "' must be a string, not "
+              + v.getNodeType().toString().toLowerCase(Locale.ROOT));
     }
     return v == null || v.isNull() ? null : v.textValue();
   }
 
-  private static LabeledText example(String source, long line, String text, String label, String textColumn,
-      String labelColumn) {
+  private static LabeledText example(
+      String source, long line, String text, String label, String textColumn, String labelColumn) {
     if (text == null || text.isBlank()) {
-      throw new IllegalArgumentException(source + ":" + line + ": '" + textColumn + "' is missing or empty");
+      throw new IllegalArgumentException(
+          source + ":" + line + ": '" + textColumn + "' is missing or empty");
     }
     if (label == null || label.isBlank()) {
-      throw new IllegalArgumentException(source + ":" + line + ": '" + labelColumn + "' is missing or empty");
+      throw new IllegalArgumentException(
+          source + ":" + line + ": '" + labelColumn + "' is missing or empty");
     }
     return new LabeledText(text, label.strip());
   }
 
-  /** sha-256 hex of the examples in order (length-prefixed text and label), to tell which data built a model. */
+  /**
+   * sha-256 hex of the examples in order (length-prefixed text and label), to tell which data built
+   * a model.
+   */
   public static String digest(List<LabeledText> examples) {
     MessageDigest sha = sha256();
     for (LabeledText e : examples) {
       for (String s : new String[] {e.text(), e.label()}) {
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-        sha.update(new byte[] {(byte) (bytes.length >>> 24), (byte) (bytes.length >>> 16), (byte) (bytes.length >>> 8),
-            (byte) bytes.length});
+        sha.update(
+            new byte[] {
+              (byte) (bytes.length >>> 24),
+              (byte) (bytes.length >>> 16),
+              (byte) (bytes.length >>> 8),
+              (byte) bytes.length
+            });
         sha.update(bytes);
       }
     }

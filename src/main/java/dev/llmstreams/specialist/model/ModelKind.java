@@ -30,13 +30,26 @@ public enum ModelKind {
   }
 
   public static ModelKind of(String id) {
-    return Arrays.stream(values()).filter(k -> k.id().equals(id)).findFirst().orElseThrow(() ->
-        new IllegalArgumentException("unknown model kind '" + id + "' (hashed, embedding or ensemble)"));
+    return Arrays.stream(values())
+        .filter(k -> k.id().equals(id))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "unknown model kind '" + id + "' (hashed, embedding or ensemble)"));
   }
 
   public static ModelKind ofFormat(String format) {
-    return Arrays.stream(values()).filter(k -> k.format.equals(format)).findFirst().orElseThrow(() ->
-        new IllegalArgumentException("unknown model format '" + format + "' (this build reads "
-            + String.join(", ", Arrays.stream(values()).map(ModelKind::format).toList()) + ")"));
+    return Arrays.stream(values())
+        .filter(k -> k.format.equals(format))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "unknown model format '"
+                        + format
+                        + "' (this build reads "
+                        + String.join(", ", Arrays.stream(values()).map(ModelKind::format).toList())
+                        + ")"));
   }
 }

@@ -21,31 +21,41 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
- * Trains a specialist. Each member learns once per cross-validation fold (on the other folds) and predicts the fold it
- * did not see, so every example gets a held-out prediction; on those, each member's temperature is fitted and then the
- * lowest threshold that keeps the target accuracy is chosen. The members are then trained on all the data with the
- * same recipe and serve with those temperatures and that threshold (with {@code folds} 0: one stratified dev split).
+ * Trains a specialist. Each member learns once per cross-validation fold (on the other folds) and
+ * predicts the fold it did not see, so every example gets a held-out prediction; on those, each
+ * member's temperature is fitted and then the lowest threshold that keeps the target accuracy is
+ * chosen. The members are then trained on all the data with the same recipe and serve with those
+ * temperatures and that threshold (with {@code folds} 0: one stratified dev split).
  *
- * <p>Softmax regression is written here rather than taken from Tribuo: Tribuo would name every hashed n-gram as a
- * String feature (about 200 strings a text on the hot path), its model files are Java-serialized or its own
- * protobuf, and it has no temperature scaling or ensembling of its own; a sparse SGD softmax is about a hundred lines,
- * deterministic, and its weights go straight into the explicit binary artifact.
+ * <p>Softmax regression is written here rather than taken from Tribuo: Tribuo would name every
+ * hashed n-gram as a String feature (about 200 strings a text on the hot path), its model files are
+ * Java-serialized or its own protobuf, and it has no temperature scaling or ensembling of its own;
+ * a sparse SGD softmax is about a hundred lines, deterministic, and its weights go straight into
+ * the explicit binary artifact.
  */
 public final class ModelTrainer {
   private ModelTrainer() {}
 
-  /** @param progress told what training does; called from two threads when an ensemble trains */
-  public static TrainedModel train(String name, List<LabeledText> examples, TrainingOptions options,
-      Consumer<String> progress) {
+  /**
+   * @param progress told what training does; called from two threads when an ensemble trains
+   */
+  public static TrainedModel train(
+      String name, List<LabeledText> examples, TrainingOptions options, Consumer<String> progress) {
     return train(name, examples, options, progress, null, Clock.systemUTC());
   }
 
   /**
-   * @param encoder the sentence encoder of embedding models (null: the process-wide one of {@link SpecialistModels})
+   * @param encoder the sentence encoder of embedding models (null: the process-wide one of {@link
+   *     SpecialistModels})
    * @param clock the record's creation time
    */
-  public static TrainedModel train(String name, List<LabeledText> examples, TrainingOptions options,
-      Consumer<String> progress, SentenceEncoder encoder, Clock clock) {
+  public static TrainedModel train(
+      String name,
+      List<LabeledText> examples,
+      TrainingOptions options,
+      Consumer<String> progress,
+      SentenceEncoder encoder,
+      Clock clock) {
     long start = System.nanoTime();
     List<String> labels = examples.stream().map(LabeledText::label).distinct().sorted().toList();
     if (labels.size() < 2) {
@@ -61,8 +71,14 @@ public final class ModelTrainer {
     List<int[][]> splits = heldOutSplits(y, labels.size(), options);
     int[] heldRows = splits.stream().flatMapToInt(s -> IntStream.of(s[1])).sorted().toArray();
     String heldOut = splits.size() > 1 ? splits.size() + "-fold cross-validation" : "one dev split";
-    progress.accept("calibration on " + heldOut + ": " + heldRows.length + " of " + y.length
-        + " examples predicted by models that did not train on them");
+    progress.accept(
+        "calibration on "
+            + heldOut
+            + ": "
+            + heldRows.length
+            + " of "
+            + y.length
+            + " examples predicted by models that did not train on them");
 
     Members members = trainMembers(kind, texts, y, splits, labels.size(), options, enc, progress);
     List<Member> onAll = members.onAll();
@@ -74,26 +90,51 @@ public final class ModelTrainer {
     ObjectNode temperatures = JsonNodeFactory.instance.objectNode();
     for (int m = 0; m < onAll.size(); m++) {
       double[][] heldOutLogits = members.heldOutLogits().get(m);
-      devLogits[m] = IntStream.of(heldRows).mapToObj(i -> heldOutLogits[i]).toArray(double[][]::new);
+      devLogits[m] =
+          IntStream.of(heldRows).mapToObj(i -> heldOutLogits[i]).toArray(double[][]::new);
       double t = Calibration.fitTemperature(devLogits[m], devY);
       fitted.add(t);
       temperatures.put(onAll.get(m).name(), t);
-      progress.accept(String.format("temperature of the %s model: %.3f (held-out NLL %.4f -> %.4f)",
-          onAll.get(m).name(), t, Calibration.nll(devLogits[m], devY, 1), Calibration.nll(devLogits[m], devY, t)));
+      progress.accept(
+          String.format(
+              "temperature of the %s model: %.3f (held-out NLL %.4f -> %.4f)",
+              onAll.get(m).name(),
+              t,
+              Calibration.nll(devLogits[m], devY, 1),
+              Calibration.nll(devLogits[m], devY, t)));
     }
     List<SpecialistClassifier.Member> finalMembers = new ArrayList<>();
     for (int m = 0; m < onAll.size(); m++) {
       finalMembers.add(new SpecialistClassifier.Member(onAll.get(m).scorer(), fitted.get(m)));
     }
-    List<LabeledText> typical = kind == ModelKind.HASHED
-        ? NearestExamples.typical(examples, onAll.get(0).hashedVectors(), labels, HashedFeatures.DIMENSIONS)
-        : NearestExamples.typical(examples, Stream.of(embeddings).map(SparseVector::dense).toList(), labels,
-            EmbeddingScorer.DIMENSIONS);
-    SpecialistClassifier unpicked = new SpecialistClassifier(name, "unversioned", kind, labels, 0, finalMembers,
-        NearestExamples.unsearchable(typical));
+    List<LabeledText> typical =
+        kind == ModelKind.HASHED
+            ? NearestExamples.typical(
+                examples, onAll.get(0).hashedVectors(), labels, HashedFeatures.DIMENSIONS)
+            : NearestExamples.typical(
+                examples,
+                Stream.of(embeddings).map(SparseVector::dense).toList(),
+                labels,
+                EmbeddingScorer.DIMENSIONS);
+    SpecialistClassifier unpicked =
+        new SpecialistClassifier(
+            name,
+            "unversioned",
+            kind,
+            labels,
+            0,
+            finalMembers,
+            NearestExamples.unsearchable(typical));
     double threshold = threshold(unpicked, devLogits, devY, options.targetAccuracy());
-    SpecialistClassifier unversioned = new SpecialistClassifier(name, "unversioned", kind, labels, threshold,
-        finalMembers, NearestExamples.unsearchable(typical));
+    SpecialistClassifier unversioned =
+        new SpecialistClassifier(
+            name,
+            "unversioned",
+            kind,
+            labels,
+            threshold,
+            finalMembers,
+            NearestExamples.unsearchable(typical));
     EvaluationReport dev = heldOutReport(unversioned, examples, heldRows, devLogits, threshold);
     progress.accept("held out (" + heldOut + "): " + dev.summary());
 
@@ -104,18 +145,25 @@ public final class ModelTrainer {
     metrics.put("recommendedThreshold", threshold);
     metrics.put("trainingExamples", examples.size());
     metrics.put("trainingSeconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
-    SpecialistModel record = SpecialistModels.encode(unversioned, clock.instant(), LabeledData.digest(examples), metrics,
-        options.toJson());
-    progress.accept(String.format("model %s %s: artifact %d bytes, record %d bytes", name, record.version(),
-        java.util.Base64.getDecoder().decode(record.artifact()).length, SpecialistModels.recordBytes(record)));
+    SpecialistModel record =
+        SpecialistModels.encode(
+            unversioned, clock.instant(), LabeledData.digest(examples), metrics, options.toJson());
+    progress.accept(
+        String.format(
+            "model %s %s: artifact %d bytes, record %d bytes",
+            name,
+            record.version(),
+            java.util.Base64.getDecoder().decode(record.artifact()).length,
+            SpecialistModels.recordBytes(record)));
     return new TrainedModel(SpecialistModels.load(record, enc), record, dev);
   }
 
   /**
-   * The lowest threshold whose kept held-out events reach the target accuracy, on the averaged calibrated
-   * probabilities of the models that did not train on them.
+   * The lowest threshold whose kept held-out events reach the target accuracy, on the averaged
+   * calibrated probabilities of the models that did not train on them.
    */
-  private static double threshold(SpecialistClassifier model, double[][][] devLogits, int[] devY, double target) {
+  private static double threshold(
+      SpecialistClassifier model, double[][][] devLogits, int[] devY, double target) {
     double[] confidence = new double[devY.length];
     boolean[] correct = new boolean[devY.length];
     for (int i = 0; i < devY.length; i++) {
@@ -128,11 +176,15 @@ public final class ModelTrainer {
   }
 
   /**
-   * The held-out predictions scored as a test would score them; the speed is the served model's, one event at a time,
-   * on up to {@value #SPEED_SAMPLE} of the examples.
+   * The held-out predictions scored as a test would score them; the speed is the served model's,
+   * one event at a time, on up to {@value #SPEED_SAMPLE} of the examples.
    */
-  private static EvaluationReport heldOutReport(SpecialistClassifier model, List<LabeledText> examples, int[] heldRows,
-      double[][][] devLogits, double threshold) {
+  private static EvaluationReport heldOutReport(
+      SpecialistClassifier model,
+      List<LabeledText> examples,
+      int[] heldRows,
+      double[][][] devLogits,
+      double threshold) {
     String[] predicted = new String[heldRows.length];
     double[] confidence = new double[heldRows.length];
     for (int i = 0; i < heldRows.length; i++) {
@@ -142,8 +194,9 @@ public final class ModelTrainer {
       confidence[i] = p[best];
     }
     List<LabeledText> held = IntStream.of(heldRows).mapToObj(examples::get).toList();
-    double speed = Evaluation.evaluate(model, held.subList(0, Math.min(SPEED_SAMPLE, held.size())), threshold)
-        .eventsPerS();
+    double speed =
+        Evaluation.evaluate(model, held.subList(0, Math.min(SPEED_SAMPLE, held.size())), threshold)
+            .eventsPerS();
     return Evaluation.report(model.labels(), held, predicted, confidence, threshold, speed);
   }
 
@@ -166,32 +219,44 @@ public final class ModelTrainer {
   }
 
   /**
-   * Each member trained once per split (its logits on the split's held-out rows kept, indexed by row) and once on all
-   * rows (to serve).
+   * Each member trained once per split (its logits on the split's held-out rows kept, indexed by
+   * row) and once on all rows (to serve).
    */
-  private record Members(List<Member> onAll, List<double[][]> heldOutLogits, float[][] embeddings) {}
+  private record Members(
+      List<Member> onAll, List<double[][]> heldOutLogits, float[][] embeddings) {}
 
-  private static Members trainMembers(ModelKind kind, List<String> texts, int[] y, List<int[][]> splits, int classes,
-      TrainingOptions options, SentenceEncoder encoder, Consumer<String> progress) {
+  private static Members trainMembers(
+      ModelKind kind,
+      List<String> texts,
+      int[] y,
+      List<int[][]> splits,
+      int classes,
+      TrainingOptions options,
+      SentenceEncoder encoder,
+      Consumer<String> progress) {
     int[] allRows = IntStream.range(0, y.length).toArray();
     List<Member> onAll = new ArrayList<>();
     List<double[][]> heldOut = new ArrayList<>();
     float[][] embeddings = null;
-    ExecutorService hashedTraining = Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
+    ExecutorService hashedTraining =
+        Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
     try {
       Future<Member> hashed = null;
       double[][] hashedHeldOut = new double[y.length][];
       if (kind != ModelKind.EMBEDDING) {
-        hashed = hashedTraining.submit(() -> {
-          for (int[][] split : splits) {
-            Member m = hashed(texts, y, split[0], classes, options, progress);
-            IntStream.of(split[1]).forEach(i -> hashedHeldOut[i] = m.rowLogits().apply(i));
-          }
-          return hashed(texts, y, allRows, classes, options, progress);
-        });
+        hashed =
+            hashedTraining.submit(
+                () -> {
+                  for (int[][] split : splits) {
+                    Member m = hashed(texts, y, split[0], classes, options, progress);
+                    IntStream.of(split[1]).forEach(i -> hashedHeldOut[i] = m.rowLogits().apply(i));
+                  }
+                  return hashed(texts, y, allRows, classes, options, progress);
+                });
       }
       if (kind != ModelKind.HASHED) {
-        // The hashed member trains on the other core meanwhile: the sentence encoder runs on one thread.
+        // The hashed member trains on the other core meanwhile: the sentence encoder runs on one
+        // thread.
         progress.accept("embedding " + texts.size() + " texts with MiniLM");
         embeddings = encoder.embed(texts);
         double[][] embeddingHeldOut = new double[y.length][];
@@ -211,7 +276,9 @@ public final class ModelTrainer {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("training interrupted", e);
     } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+      throw e.getCause() instanceof RuntimeException r
+          ? r
+          : new IllegalStateException(e.getCause());
     } finally {
       hashedTraining.shutdownNow();
     }
@@ -219,48 +286,90 @@ public final class ModelTrainer {
   }
 
   /**
-   * A member trained on some rows, with the logits of any row from vectors already computed, and (hashed member) the
-   * vectors of all rows.
+   * A member trained on some rows, with the logits of any row from vectors already computed, and
+   * (hashed member) the vectors of all rows.
    */
-  private record Member(String name, Scorer scorer, IntFunction<double[]> rowLogits, List<SparseVector> hashedVectors) {}
+  private record Member(
+      String name,
+      Scorer scorer,
+      IntFunction<double[]> rowLogits,
+      List<SparseVector> hashedVectors) {}
 
-  private static Member hashed(List<String> texts, int[] y, int[] rows, int classes, TrainingOptions options,
+  private static Member hashed(
+      List<String> texts,
+      int[] y,
+      int[] rows,
+      int classes,
+      TrainingOptions options,
       Consumer<String> progress) {
     HashedFeatures features = HashedFeatures.fit(IntStream.of(rows).mapToObj(texts::get).toList());
     List<SparseVector> vectors = texts.stream().map(features::vector).toList();
     SgdRecipe r = options.hashed();
     String of = rows.length == y.length ? "all " + rows.length : Integer.toString(rows.length);
-    SoftmaxRegression head = SoftmaxRegression.train(IntStream.of(rows).mapToObj(vectors::get).toList(),
-        IntStream.of(rows).map(i -> y[i]).toArray(), HashedFeatures.DIMENSIONS, classes, r, options.seed(),
-        epoch -> progress.accept("hashed model on " + of + " examples: epoch " + epoch + "/" + r.epochs())).quantized();
-    return new Member("hashed", new HashedScorer(features, head), i -> head.logits(vectors.get(i)), vectors);
+    SoftmaxRegression head =
+        SoftmaxRegression.train(
+                IntStream.of(rows).mapToObj(vectors::get).toList(),
+                IntStream.of(rows).map(i -> y[i]).toArray(),
+                HashedFeatures.DIMENSIONS,
+                classes,
+                r,
+                options.seed(),
+                epoch ->
+                    progress.accept(
+                        "hashed model on " + of + " examples: epoch " + epoch + "/" + r.epochs()))
+            .quantized();
+    return new Member(
+        "hashed", new HashedScorer(features, head), i -> head.logits(vectors.get(i)), vectors);
   }
 
-  private static Member embedding(float[][] embeddings, int[] y, int[] rows, int classes, TrainingOptions options,
-      SentenceEncoder encoder, Consumer<String> progress) {
-    float[][] std = EmbeddingScorer.standardization(IntStream.of(rows).mapToObj(i -> embeddings[i]).toArray(float[][]::new));
+  private static Member embedding(
+      float[][] embeddings,
+      int[] y,
+      int[] rows,
+      int classes,
+      TrainingOptions options,
+      SentenceEncoder encoder,
+      Consumer<String> progress) {
+    float[][] std =
+        EmbeddingScorer.standardization(
+            IntStream.of(rows).mapToObj(i -> embeddings[i]).toArray(float[][]::new));
     SgdRecipe r = options.embedding();
     String of = rows.length == y.length ? "all " + rows.length : Integer.toString(rows.length);
-    SoftmaxRegression head = SoftmaxRegression.train(
-        IntStream.of(rows).mapToObj(i -> EmbeddingScorer.input(embeddings[i], std[0], std[1])).toList(),
-        IntStream.of(rows).map(i -> y[i]).toArray(), EmbeddingScorer.DIMENSIONS, classes, r, options.seed(),
-        epoch -> progress.accept("embedding head on " + of + " examples: epoch " + epoch + "/" + r.epochs())).quantized();
-    return new Member("embedding", new EmbeddingScorer(encoder, std[0], std[1], head),
-        i -> head.logits(EmbeddingScorer.input(embeddings[i], std[0], std[1])), null);
+    SoftmaxRegression head =
+        SoftmaxRegression.train(
+                IntStream.of(rows)
+                    .mapToObj(i -> EmbeddingScorer.input(embeddings[i], std[0], std[1]))
+                    .toList(),
+                IntStream.of(rows).map(i -> y[i]).toArray(),
+                EmbeddingScorer.DIMENSIONS,
+                classes,
+                r,
+                options.seed(),
+                epoch ->
+                    progress.accept(
+                        "embedding head on " + of + " examples: epoch " + epoch + "/" + r.epochs()))
+            .quantized();
+    return new Member(
+        "embedding",
+        new EmbeddingScorer(encoder, std[0], std[1], head),
+        i -> head.logits(EmbeddingScorer.input(embeddings[i], std[0], std[1])),
+        null);
   }
 
   /**
-   * {train rows, held-out rows} pairs: with {@code folds} of 2 or more, stratified folds (each row held out once);
-   * otherwise one dev split.
+   * {train rows, held-out rows} pairs: with {@code folds} of 2 or more, stratified folds (each row
+   * held out once); otherwise one dev split.
    */
   static List<int[][]> heldOutSplits(int[] y, int classes, TrainingOptions options) {
-    return options.folds() >= 2 ? stratifiedFolds(y, classes, options.folds(), options.seed())
+    return options.folds() >= 2
+        ? stratifiedFolds(y, classes, options.folds(), options.seed())
         : List.<int[][]>of(stratifiedSplit(y, classes, options.devFraction(), options.seed()));
   }
 
   /**
-   * Per label, a seeded shuffle dealt round-robin into {@code folds} folds, so every fold has its share of every label
-   * (a label with fewer examples than folds is missing from some); fold f is held out of split f.
+   * Per label, a seeded shuffle dealt round-robin into {@code folds} folds, so every fold has its
+   * share of every label (a label with fewer examples than folds is missing from some); fold f is
+   * held out of split f.
    */
   static List<int[][]> stratifiedFolds(int[] y, int classes, int folds, long seed) {
     Random random = new Random(seed);
@@ -268,29 +377,38 @@ public final class ModelTrainer {
     int next = 0;
     for (int k = 0; k < classes; k++) {
       int label = k;
-      List<Integer> rows = new ArrayList<>(IntStream.range(0, y.length).filter(i -> y[i] == label).boxed().toList());
+      List<Integer> rows =
+          new ArrayList<>(IntStream.range(0, y.length).filter(i -> y[i] == label).boxed().toList());
       Collections.shuffle(rows, random);
       for (int row : rows) {
-        fold[row] = next++ % folds; // continuing across labels, so small labels do not all land in fold 0
+        fold[row] =
+            next++ % folds; // continuing across labels, so small labels do not all land in fold 0
       }
     }
     List<int[][]> splits = new ArrayList<>();
     for (int f = 0; f < folds; f++) {
       int held = f;
-      splits.add(new int[][] {IntStream.range(0, y.length).filter(i -> fold[i] != held).toArray(),
-          IntStream.range(0, y.length).filter(i -> fold[i] == held).toArray()});
+      splits.add(
+          new int[][] {
+            IntStream.range(0, y.length).filter(i -> fold[i] != held).toArray(),
+            IntStream.range(0, y.length).filter(i -> fold[i] == held).toArray()
+          });
     }
     return splits;
   }
 
-  /** Row indices {train, dev}: per label, a seeded shuffle and the first devFraction of it (at least one of two). */
+  /**
+   * Row indices {train, dev}: per label, a seeded shuffle and the first devFraction of it (at least
+   * one of two).
+   */
   static int[][] stratifiedSplit(int[] y, int classes, double devFraction, long seed) {
     Random random = new Random(seed);
     List<Integer> train = new ArrayList<>();
     List<Integer> dev = new ArrayList<>();
     for (int k = 0; k < classes; k++) {
       int label = k;
-      List<Integer> rows = new ArrayList<>(IntStream.range(0, y.length).filter(i -> y[i] == label).boxed().toList());
+      List<Integer> rows =
+          new ArrayList<>(IntStream.range(0, y.length).filter(i -> y[i] == label).boxed().toList());
       Collections.shuffle(rows, random);
       int held = rows.size() < 2 ? 0 : Math.max(1, (int) Math.round(devFraction * rows.size()));
       dev.addAll(rows.subList(0, held));
@@ -298,6 +416,9 @@ public final class ModelTrainer {
     }
     Collections.sort(train);
     Collections.sort(dev);
-    return new int[][] {train.stream().mapToInt(Integer::intValue).toArray(), dev.stream().mapToInt(Integer::intValue).toArray()};
+    return new int[][] {
+      train.stream().mapToInt(Integer::intValue).toArray(),
+      dev.stream().mapToInt(Integer::intValue).toArray()
+    };
   }
 }

@@ -8,13 +8,14 @@ import java.util.Random;
 import java.util.function.IntConsumer;
 
 /**
- * Multinomial logistic regression trained by plain SGD on sparse vectors: learning rate decaying linearly to 1% of
- * its start, L2 weight decay, one seeded shuffle per epoch (same data and seed, same weights). Weights are stored
- * feature-major, so a sparse example touches contiguous rows.
+ * Multinomial logistic regression trained by plain SGD on sparse vectors: learning rate decaying
+ * linearly to 1% of its start, L2 weight decay, one seeded shuffle per epoch (same data and seed,
+ * same weights). Weights are stored feature-major, so a sparse example touches contiguous rows.
  */
 final class SoftmaxRegression {
   private static final double FINAL_RATE_SHARE = 0.01;
-  // The weight decay is kept as one scale factor (W = scale·w), so a step costs the example's features, not all weights.
+  // The weight decay is kept as one scale factor (W = scale·w), so a step costs the example's
+  // features, not all weights.
   private static final double MIN_SCALE = 1e-6;
 
   final int dimensions;
@@ -29,8 +30,16 @@ final class SoftmaxRegression {
     this.bias = bias;
   }
 
-  /** @param epochDone told the number of each finished epoch */
-  static SoftmaxRegression train(List<SparseVector> x, int[] y, int dimensions, int classes, SgdRecipe recipe, long seed,
+  /**
+   * @param epochDone told the number of each finished epoch
+   */
+  static SoftmaxRegression train(
+      List<SparseVector> x,
+      int[] y,
+      int dimensions,
+      int classes,
+      SgdRecipe recipe,
+      long seed,
       IntConsumer epochDone) {
     float[] w = new float[dimensions * classes];
     float[] b = new float[classes];
@@ -81,7 +90,8 @@ final class SoftmaxRegression {
     return out;
   }
 
-  private static void logits(float[] w, float[] b, double scale, int classes, SparseVector v, double[] out) {
+  private static void logits(
+      float[] w, float[] b, double scale, int classes, SparseVector v, double[] out) {
     float[] acc = new float[classes];
     int[] idx = v.indices();
     float[] val = v.values();
@@ -124,9 +134,10 @@ final class SoftmaxRegression {
   }
 
   /**
-   * This model as it is stored: per feature row, weights under {@value #PRUNED_SHARE} of the row's largest are dropped
-   * and the rest quantized to 8 bits against that largest. Full float rows of the hashed model would be 40 MB; this
-   * keeps the artifact a few MB at no measured cost in accuracy (see docs/specialist.md).
+   * This model as it is stored: per feature row, weights under {@value #PRUNED_SHARE} of the row's
+   * largest are dropped and the rest quantized to 8 bits against that largest. Full float rows of
+   * the hashed model would be 40 MB; this keeps the artifact a few MB at no measured cost in
+   * accuracy (see docs/specialist.md).
    */
   SoftmaxRegression quantized() {
     float[] w = new float[weights.length];
@@ -150,7 +161,9 @@ final class SoftmaxRegression {
   }
 
   private static int quantum(float weight, float step) {
-    return step == 0 || Math.abs(weight) < PRUNED_SHARE * 127 * step ? 0 : Math.round(weight / step);
+    return step == 0 || Math.abs(weight) < PRUNED_SHARE * 127 * step
+        ? 0
+        : Math.round(weight / step);
   }
 
   /** Writes the {@link #quantized} form: rows with no weight left cost two bytes. */
@@ -181,12 +194,21 @@ final class SoftmaxRegression {
     }
   }
 
-  static SoftmaxRegression read(DataInput in, int expectedDimensions, int expectedClasses) throws IOException {
+  static SoftmaxRegression read(DataInput in, int expectedDimensions, int expectedClasses)
+      throws IOException {
     int dimensions = in.readInt();
     int classes = in.readInt();
     if (dimensions != expectedDimensions || classes != expectedClasses) {
-      throw new IllegalArgumentException("a softmax layer of " + dimensions + "x" + classes + " where " + expectedDimensions
-          + "x" + expectedClasses + " was expected");
+      throw new IllegalArgumentException(
+          "a softmax layer of "
+              + dimensions
+              + "x"
+              + classes
+              + " where "
+              + expectedDimensions
+              + "x"
+              + expectedClasses
+              + " was expected");
     }
     float[] bias = new float[classes];
     for (int k = 0; k < classes; k++) {
@@ -196,7 +218,8 @@ final class SoftmaxRegression {
     for (int r = 0; r < dimensions; r++) {
       int kept = in.readUnsignedShort();
       if (kept > classes) {
-        throw new IllegalArgumentException("row " + r + " has " + kept + " weights for " + classes + " classes");
+        throw new IllegalArgumentException(
+            "row " + r + " has " + kept + " weights for " + classes + " classes");
       }
       if (kept == 0) {
         continue;

@@ -1,6 +1,9 @@
 package dev.llmstreams.specialist.model;
 
-/** Feature indices (ascending, distinct) and their values; a dense vector is the one with every index. */
+/**
+ * Feature indices (ascending, distinct) and their values; a dense vector is the one with every
+ * index.
+ */
 record SparseVector(int[] indices, float[] values) {
 
   static SparseVector dense(float[] values) {

@@ -5,8 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The specialist: one or two {@link Scorer}s whose logits are divided by their fitted temperature, turned into
- * probabilities and averaged. Immutable; built by {@link ModelTrainer} or {@link SpecialistModels#load}.
+ * The specialist: one or two {@link Scorer}s whose logits are divided by their fitted temperature,
+ * turned into probabilities and averaged. Immutable; built by {@link ModelTrainer} or {@link
+ * SpecialistModels#load}.
  */
 public final class SpecialistClassifier implements TextClassifier {
   private static final int TOP = 3;
@@ -22,8 +23,14 @@ public final class SpecialistClassifier implements TextClassifier {
   private final List<Member> members;
   private final NearestExamples examples;
 
-  SpecialistClassifier(String name, String version, ModelKind kind, List<String> labels, double recommendedThreshold,
-      List<Member> members, NearestExamples examples) {
+  SpecialistClassifier(
+      String name,
+      String version,
+      ModelKind kind,
+      List<String> labels,
+      double recommendedThreshold,
+      List<Member> members,
+      NearestExamples examples) {
     this.name = name;
     this.version = version;
     this.kind = kind;

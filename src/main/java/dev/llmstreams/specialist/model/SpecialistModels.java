@@ -29,15 +29,20 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Specialist models to and from {@link SpecialistModel} records (topic {@code specialist-models}) and model
- * directories. The artifact is explicit binary (gzip of a {@code DataOutputStream}): records arrive from a topic, so
- * they are never Java-deserialized, and the reader checks every count before it allocates.
+ * Specialist models to and from {@link SpecialistModel} records (topic {@code specialist-models})
+ * and model directories. The artifact is explicit binary (gzip of a {@code DataOutputStream}):
+ * records arrive from a topic, so they are never Java-deserialized, and the reader checks every
+ * count before it allocates.
  */
 public final class SpecialistModels {
   /** The file of a model directory. */
   public static final String MODEL_FILE = "model.json";
-  /** Records above this are refused: the topic takes 8 MiB, and the rest of the record needs room. */
+
+  /**
+   * Records above this are refused: the topic takes 8 MiB, and the rest of the record needs room.
+   */
   public static final int MAX_RECORD_BYTES = 7 * 1024 * 1024;
+
   private static final int MAGIC = 0x4c4c5350; // "LLSP"
   private static final int LAYOUT = 1;
   private static final long MAX_DECODED_BYTES = 64L * 1024 * 1024;
@@ -46,40 +51,73 @@ public final class SpecialistModels {
   private static final int MAX_EXAMPLES = 100_000;
   private static final DateTimeFormatter VERSION_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss'Z'").withZone(ZoneOffset.UTC);
-  // The encoder of every model loaded without one: an ONNX session per hot swap would pile up (a model has no close).
+  // The encoder of every model loaded without one: an ONNX session per hot swap would pile up (a
+  // model has no close).
   private static final SentenceEncoder SHARED_ENCODER = new SentenceEncoder();
 
   private SpecialistModels() {}
 
   /**
-   * The record of a model. Its version is the creation time and the artifact's hash, so it is unique per name and
-   * the same weights encoded at another time get another version.
+   * The record of a model. Its version is the creation time and the artifact's hash, so it is
+   * unique per name and the same weights encoded at another time get another version.
    *
    * @throws IllegalArgumentException when the record would not fit on {@code specialist-models}
    */
-  public static SpecialistModel encode(SpecialistClassifier model, Instant createdAt, String trainingDataDigest,
-      JsonNode metrics, JsonNode config) {
+  public static SpecialistModel encode(
+      SpecialistClassifier model,
+      Instant createdAt,
+      String trainingDataDigest,
+      JsonNode metrics,
+      JsonNode config) {
     byte[] artifact = artifact(model);
     String sha = sha256Hex(artifact);
     Instant created = createdAt.truncatedTo(ChronoUnit.SECONDS);
     String version = VERSION_TIME.format(created) + "-" + sha.substring(0, 7);
-    SpecialistModel record = new SpecialistModel(model.name(), version, created, model.labels(), trainingDataDigest,
-        metrics, config, model.kind().format(), Base64.getEncoder().encodeToString(artifact), sha);
+    SpecialistModel record =
+        new SpecialistModel(
+            model.name(),
+            version,
+            created,
+            model.labels(),
+            trainingDataDigest,
+            metrics,
+            config,
+            model.kind().format(),
+            Base64.getEncoder().encodeToString(artifact),
+            sha);
     int bytes = recordBytes(record);
     if (bytes > MAX_RECORD_BYTES) {
-      throw new IllegalArgumentException("model " + model.name() + ": its record would be " + bytes + " bytes, over the "
-          + MAX_RECORD_BYTES + " that leave room under the topic's 8 MiB");
+      throw new IllegalArgumentException(
+          "model "
+              + model.name()
+              + ": its record would be "
+              + bytes
+              + " bytes, over the "
+              + MAX_RECORD_BYTES
+              + " that leave room under the topic's 8 MiB");
     }
     return record;
   }
 
   /** The same record with other metrics (e.g. a test evaluation added after training). */
   public static SpecialistModel withMetrics(SpecialistModel r, JsonNode metrics) {
-    return new SpecialistModel(r.name(), r.version(), r.createdAt(), r.labels(), r.trainingDataDigest(), metrics,
-        r.config(), r.format(), r.artifact(), r.artifactSha256());
+    return new SpecialistModel(
+        r.name(),
+        r.version(),
+        r.createdAt(),
+        r.labels(),
+        r.trainingDataDigest(),
+        metrics,
+        r.config(),
+        r.format(),
+        r.artifact(),
+        r.artifactSha256());
   }
 
-  /** The sentence encoder of models loaded without one (loads on first use, lives as long as the process). */
+  /**
+   * The sentence encoder of models loaded without one (loads on first use, lives as long as the
+   * process).
+   */
   static SentenceEncoder sharedEncoder() {
     return SHARED_ENCODER;
   }
@@ -92,8 +130,8 @@ public final class SpecialistModels {
   /**
    * A model from its record.
    *
-   * @throws IllegalArgumentException naming the reason when the format is unknown, the artifact's hash does not match,
-   *     or the artifact is malformed
+   * @throws IllegalArgumentException naming the reason when the format is unknown, the artifact's
+   *     hash does not match, or the artifact is malformed
    */
   public static SpecialistClassifier load(SpecialistModel record, SentenceEncoder encoder) {
     ModelKind kind = ModelKind.ofFormat(record.format());
@@ -101,27 +139,51 @@ public final class SpecialistModels {
     try {
       artifact = Base64.getDecoder().decode(record.artifact());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("model " + record.name() + " " + record.version() + ": artifact is not base64: "
-          + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "model "
+              + record.name()
+              + " "
+              + record.version()
+              + ": artifact is not base64: "
+              + e.getMessage(),
+          e);
     }
     String sha = sha256Hex(artifact);
     if (!sha.equalsIgnoreCase(record.artifactSha256())) {
-      throw new IllegalArgumentException("model " + record.name() + " " + record.version() + ": artifact sha-256 " + sha
-          + " does not match the record's " + record.artifactSha256() + " (corrupted or tampered)");
+      throw new IllegalArgumentException(
+          "model "
+              + record.name()
+              + " "
+              + record.version()
+              + ": artifact sha-256 "
+              + sha
+              + " does not match the record's "
+              + record.artifactSha256()
+              + " (corrupted or tampered)");
     }
     try {
       SpecialistClassifier model = decode(artifact, record.name(), record.version(), encoder);
       if (model.kind() != kind) {
-        throw new IllegalArgumentException("format " + record.format() + " but the artifact holds a " + model.kind().id()
-            + " model");
+        throw new IllegalArgumentException(
+            "format "
+                + record.format()
+                + " but the artifact holds a "
+                + model.kind().id()
+                + " model");
       }
       if (!model.labels().equals(record.labels())) {
         throw new IllegalArgumentException("the record's labels differ from the artifact's");
       }
       return model;
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("model " + record.name() + " " + record.version() + ": malformed artifact: "
-          + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "model "
+              + record.name()
+              + " "
+              + record.version()
+              + ": malformed artifact: "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -143,7 +205,8 @@ public final class SpecialistModels {
     try {
       return Json.readerFor(SpecialistModel.class).readValue(Files.readAllBytes(file));
     } catch (IOException e) {
-      throw new UncheckedIOException(file + ": not a specialist model record: " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          file + ": not a specialist model record: " + e.getMessage(), e);
     }
   }
 
@@ -191,16 +254,19 @@ public final class SpecialistModels {
   }
 
   /** A model from artifact bytes (hash already checked), with the record's name and version. */
-  static SpecialistClassifier decode(byte[] artifact, String name, String version, SentenceEncoder encoder)
-      throws IOException {
-    try (DataInputStream in = new DataInputStream(new Bounded(new GZIPInputStream(new ByteArrayInputStream(artifact)),
-        MAX_DECODED_BYTES))) {
+  static SpecialistClassifier decode(
+      byte[] artifact, String name, String version, SentenceEncoder encoder) throws IOException {
+    try (DataInputStream in =
+        new DataInputStream(
+            new Bounded(
+                new GZIPInputStream(new ByteArrayInputStream(artifact)), MAX_DECODED_BYTES))) {
       if (in.readInt() != MAGIC) {
         throw new IllegalArgumentException("not a specialist artifact");
       }
       int layout = in.readInt();
       if (layout != LAYOUT) {
-        throw new IllegalArgumentException("artifact layout " + layout + "; this build reads " + LAYOUT);
+        throw new IllegalArgumentException(
+            "artifact layout " + layout + "; this build reads " + LAYOUT);
       }
       int kindIndex = in.readUnsignedByte();
       if (kindIndex >= ModelKind.values().length) {
@@ -224,11 +290,12 @@ public final class SpecialistModels {
         if (!(temperature > 0 && Double.isFinite(temperature))) {
           throw new IllegalArgumentException("temperature " + temperature);
         }
-        Scorer scorer = switch (type) {
-          case HashedScorer.TYPE -> HashedScorer.read(in, labelCount);
-          case EmbeddingScorer.TYPE -> EmbeddingScorer.read(in, labelCount, encoder);
-          default -> throw new IllegalArgumentException("unknown member type " + type);
-        };
+        Scorer scorer =
+            switch (type) {
+              case HashedScorer.TYPE -> HashedScorer.read(in, labelCount);
+              case EmbeddingScorer.TYPE -> EmbeddingScorer.read(in, labelCount, encoder);
+              default -> throw new IllegalArgumentException("unknown member type " + type);
+            };
         members.add(new SpecialistClassifier.Member(scorer, temperature));
       }
       if (members.isEmpty()) {
@@ -246,15 +313,27 @@ public final class SpecialistModels {
       if (in.read() != -1) {
         throw new IllegalArgumentException("trailing bytes after the examples");
       }
-      return new SpecialistClassifier(name, version, kind, labels, threshold, members,
+      return new SpecialistClassifier(
+          name,
+          version,
+          kind,
+          labels,
+          threshold,
+          members,
           examplesIn(kind, members, examples, encoder));
     } catch (EOFException e) {
       throw new IllegalArgumentException("artifact ends early", e);
     }
   }
 
-  /** The examples in the space of the most accurate member: the sentence encoder's, else the hashed features'. */
-  static NearestExamples examplesIn(ModelKind kind, List<SpecialistClassifier.Member> members, List<LabeledText> examples,
+  /**
+   * The examples in the space of the most accurate member: the sentence encoder's, else the hashed
+   * features'.
+   */
+  static NearestExamples examplesIn(
+      ModelKind kind,
+      List<SpecialistClassifier.Member> members,
+      List<LabeledText> examples,
       SentenceEncoder encoder) {
     Function<String, SparseVector> space;
     List<SparseVector> vectors;
@@ -264,8 +343,10 @@ public final class SpecialistModels {
       vectors = examples.stream().map(e -> features.vector(e.text())).toList();
     } else {
       space = text -> SparseVector.dense(encoder.embed(text));
-      vectors = List.of(encoder.embed(examples.stream().map(LabeledText::text).toList(), 1)).stream()
-          .map(SparseVector::dense).toList();
+      vectors =
+          List.of(encoder.embed(examples.stream().map(LabeledText::text).toList(), 1)).stream()
+              .map(SparseVector::dense)
+              .toList();
     }
     return new NearestExamples(examples, space, vectors);
   }

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A loaded specialist model: immutable and thread-safe, so a stream thread may call it while another instance is
- * being loaded for a hot swap.
+ * A loaded specialist model: immutable and thread-safe, so a stream thread may call it while
+ * another instance is being loaded for a hot swap.
  */
 public interface TextClassifier {
   /** The model's name (the key on {@code specialist-models}), e.g. {@code banking77}. */
@@ -18,8 +18,9 @@ public interface TextClassifier {
   List<String> labels();
 
   /**
-   * The confidence below which an event should be escalated, chosen at training time on held-out data for a target
-   * accuracy of the events kept; the operator's {@code specialist.threshold} overrides it when set.
+   * The confidence below which an event should be escalated, chosen at training time on held-out
+   * data for a target accuracy of the events kept; the operator's {@code specialist.threshold}
+   * overrides it when set.
    */
   double recommendedThreshold();
 
@@ -36,8 +37,8 @@ public interface TextClassifier {
   }
 
   /**
-   * Up to {@code k} training examples nearest to the text (the model keeps a few per label), to show an LLM what each
-   * label means when an event is escalated.
+   * Up to {@code k} training examples nearest to the text (the model keeps a few per label), to
+   * show an LLM what each label means when an event is escalated.
    */
   List<LabeledText> nearestExamples(String text, int k);
 }

@@ -5,26 +5,36 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * How to train a specialist: the recipe a model record keeps as its {@code config}, so a retrain repeats it.
+ * How to train a specialist: the recipe a model record keeps as its {@code config}, so a retrain
+ * repeats it.
  *
  * @param kind which model
- * @param seed every random choice (folds, dev split, shuffles) follows from it: same data and options, same weights
- * @param devFraction with {@code folds} below 2: the share of each label held out once to fit temperatures and the
- *     threshold
- * @param folds cross-validation folds whose held-out predictions fit temperatures and the threshold (every example is
- *     held out once, so the threshold rests on all the data rather than on a small dev split); below 2, one dev split
+ * @param seed every random choice (folds, dev split, shuffles) follows from it: same data and
+ *     options, same weights
+ * @param devFraction with {@code folds} below 2: the share of each label held out once to fit
+ *     temperatures and the threshold
+ * @param folds cross-validation folds whose held-out predictions fit temperatures and the threshold
+ *     (every example is held out once, so the threshold rests on all the data rather than on a
+ *     small dev split); below 2, one dev split
  * @param targetAccuracy accuracy wanted of the events kept above the recommended threshold
  * @param hashed training of the hashed n-gram model
  * @param embedding training of the softmax head on sentence embeddings
  */
-public record TrainingOptions(ModelKind kind, long seed, double devFraction, int folds, double targetAccuracy,
-    SgdRecipe hashed, SgdRecipe embedding) {
+public record TrainingOptions(
+    ModelKind kind,
+    long seed,
+    double devFraction,
+    int folds,
+    double targetAccuracy,
+    SgdRecipe hashed,
+    SgdRecipe embedding) {
 
   public static final SgdRecipe HASHED_RECIPE = new SgdRecipe(15, 0.5, 1e-5);
+
   /**
-   * Standardized embeddings have a norm of about sqrt(384), so the rate is the hashed model's 0.5 over 384: the same
-   * step per example. On the dev split it beat 0.1/384 to 2/384 (accuracy 0.921 against 0.913 to 0.919); L2 1e-4
-   * and 1e-3 scored alike, 4e-3 and stronger worse.
+   * Standardized embeddings have a norm of about sqrt(384), so the rate is the hashed model's 0.5
+   * over 384: the same step per example. On the dev split it beat 0.1/384 to 2/384 (accuracy 0.921
+   * against 0.913 to 0.919); L2 1e-4 and 1e-3 scored alike, 4e-3 and stronger worse.
    */
   public static final SgdRecipe EMBEDDING_RECIPE = new SgdRecipe(20, 0.5 / 384, 1e-4);
 
@@ -44,11 +54,13 @@ public record TrainingOptions(ModelKind kind, long seed, double devFraction, int
   }
 
   /**
-   * Five folds: on Banking77 a threshold chosen on one 10% dev split (about 1,000 examples) kept 97.3% accuracy on the
-   * test set with seed 77 but 96.9% with seed 1; chosen on the held-out predictions of all 10,003 it moves less.
+   * Five folds: on Banking77 a threshold chosen on one 10% dev split (about 1,000 examples) kept
+   * 97.3% accuracy on the test set with seed 77 but 96.9% with seed 1; chosen on the held-out
+   * predictions of all 10,003 it moves less.
    */
   public static TrainingOptions defaults() {
-    return new TrainingOptions(ModelKind.ENSEMBLE, 77, 0.1, 5, 0.97, HASHED_RECIPE, EMBEDDING_RECIPE);
+    return new TrainingOptions(
+        ModelKind.ENSEMBLE, 77, 0.1, 5, 0.97, HASHED_RECIPE, EMBEDDING_RECIPE);
   }
 
   public TrainingOptions withKind(ModelKind k) {
@@ -76,9 +88,14 @@ public record TrainingOptions(ModelKind kind, long seed, double devFraction, int
         json.hasNonNull("kind") ? ModelKind.of(json.get("kind").asText()) : d.kind,
         json.hasNonNull("seed") ? json.get("seed").asLong() : d.seed,
         json.hasNonNull("devFraction") ? json.get("devFraction").asDouble() : d.devFraction,
-        // A record from before folds existed was calibrated on one dev split: its retrains keep doing so.
-        json.hasNonNull("folds") ? json.get("folds").asInt() : json.hasNonNull("devFraction") ? 0 : d.folds,
-        json.hasNonNull("targetAccuracy") ? json.get("targetAccuracy").asDouble() : d.targetAccuracy,
+        // A record from before folds existed was calibrated on one dev split: its retrains keep
+        // doing so.
+        json.hasNonNull("folds")
+            ? json.get("folds").asInt()
+            : json.hasNonNull("devFraction") ? 0 : d.folds,
+        json.hasNonNull("targetAccuracy")
+            ? json.get("targetAccuracy").asDouble()
+            : d.targetAccuracy,
         recipe(json.get("hashed"), d.hashed),
         recipe(json.get("embedding"), d.embedding));
   }

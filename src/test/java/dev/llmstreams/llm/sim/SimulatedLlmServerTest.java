@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class SimulatedLlmServerTest {
-  private static final String TOOLS_REQUEST = """
+  private static final String TOOLS_REQUEST =
+      """
       {"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the weather in Paris?"}],
        "tools":[{"type":"function","function":{"name":"get_weather","description":"weather of a city",
          "parameters":{"type":"object","additionalProperties":false,"required":["city","days","metric","tags","unit"],
@@ -38,8 +39,11 @@ class SimulatedLlmServerTest {
          {"type":"function","function":{"name":"other","parameters":{"type":"object","properties":{}}}}]}
       """;
 
-  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
   private final List<SimulatedLlmServer> servers = new ArrayList<>();
 
   @AfterEach
@@ -55,15 +59,18 @@ class SimulatedLlmServerTest {
 
   private static HttpRequest chat(SimulatedLlmServer server, String body) {
     return HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
-        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(10))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        .header("Content-Type", "application/json")
+        .timeout(Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
   }
 
   private HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
     return client.send(request, HttpResponse.BodyHandlers.ofString());
   }
 
-  private HttpResponse<String> get(SimulatedLlmServer server, String path) throws IOException, InterruptedException {
+  private HttpResponse<String> get(SimulatedLlmServer server, String path)
+      throws IOException, InterruptedException {
     URI root = server.baseUrl().resolve("/");
     return send(HttpRequest.newBuilder(root.resolve(path)).GET().build());
   }
@@ -72,7 +79,11 @@ class SimulatedLlmServerTest {
   void aPlainChatIsAnsweredInTheOpenAiShapeAndSaysItIsSimulated() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
 
-    HttpResponse<String> response = send(chat(server, """
+    HttpResponse<String> response =
+        send(
+            chat(
+                server,
+                """
         {"model":"gpt-4o","max_tokens":40,"messages":[{"role":"system","content":"Summarize."},
           {"role":"user","content":"We agreed to ship the release in March after the review."}]}
         """));
@@ -88,21 +99,30 @@ class SimulatedLlmServerTest {
     assertThat(content).startsWith("simulated summary We agreed to ship");
     assertThat(content.split(" ")).hasSize(10); // max_tokens / 4
     assertThat(choice.path("finish_reason").asText()).isEqualTo("stop");
-    long promptChars = "Summarize.".length() + "We agreed to ship the release in March after the review.".length();
+    long promptChars =
+        "Summarize.".length() + "We agreed to ship the release in March after the review.".length();
     assertThat(body.path("usage").path("prompt_tokens").asLong()).isEqualTo((promptChars + 3) / 4);
-    assertThat(body.path("usage").path("completion_tokens").asLong()).isEqualTo((content.length() + 3) / 4);
-    assertThat(body.path("usage").path("total_tokens").asLong()).isEqualTo(
-        body.path("usage").path("prompt_tokens").asLong() + body.path("usage").path("completion_tokens").asLong());
+    assertThat(body.path("usage").path("completion_tokens").asLong())
+        .isEqualTo((content.length() + 3) / 4);
+    assertThat(body.path("usage").path("total_tokens").asLong())
+        .isEqualTo(
+            body.path("usage").path("prompt_tokens").asLong()
+                + body.path("usage").path("completion_tokens").asLong());
   }
 
   @Test
   void withoutMaxTokensTheAnswerHasSixteenWordsAndTheConfiguredModel() throws Exception {
-    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withModel("sim-large"));
+    SimulatedLlmServer server =
+        start(SimulatedLlmServer.Settings.defaults().withModel("sim-large"));
 
-    JsonNode body = Json.tree(send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}")).body());
+    JsonNode body =
+        Json.tree(
+            send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}]}"))
+                .body());
 
     assertThat(body.path("model").asText()).isEqualTo("sim-large");
-    assertThat(body.at("/choices/0/message/content").asText().split(" ")).hasSize(SimulatedLlmServer.DEFAULT_WORDS);
+    assertThat(body.at("/choices/0/message/content").asText().split(" "))
+        .hasSize(SimulatedLlmServer.DEFAULT_WORDS);
   }
 
   @Test
@@ -120,7 +140,10 @@ class SimulatedLlmServerTest {
     assertThat(calls.get(0).at("/function/name").asText()).isEqualTo("get_weather");
     JsonNode arguments = Json.tree(calls.get(0).at("/function/arguments").asText());
     JsonNode schema = Json.tree(TOOLS_REQUEST).at("/tools/0/function/parameters");
-    assertThat(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(schema).validate(arguments))
+    assertThat(
+            JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+                .getSchema(schema)
+                .validate(arguments))
         .isEmpty();
     assertThat(arguments.path("city").asText()).isEqualTo("x");
     assertThat(arguments.path("days").asInt()).isEqualTo(1);
@@ -132,11 +155,13 @@ class SimulatedLlmServerTest {
   @Test
   void aConversationEndingInAToolResultGetsTheFinalAnswer() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
-    String request = TOOLS_REQUEST.replace("\"messages\":[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}]",
-        "\"messages\":[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
-            + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
-            + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{}\"}}]},"
-            + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny, 21 C\"}]");
+    String request =
+        TOOLS_REQUEST.replace(
+            "\"messages\":[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}]",
+            "\"messages\":[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
+                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+                + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny, 21 C\"}]");
     assertThat(request).contains("\"role\":\"tool\"");
 
     JsonNode choice = Json.tree(send(chat(server, request)).body()).path("choices").get(0);
@@ -147,15 +172,22 @@ class SimulatedLlmServerTest {
   }
 
   @Test
-  void withThreeToolStepsTheConversationGetsToolCallsUntilItHoldsThreeThenTheFinalAnswer() throws Exception {
+  void withThreeToolStepsTheConversationGetsToolCallsUntilItHoldsThreeThenTheFinalAnswer()
+      throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withToolSteps(3));
-    String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"calculator\",\"parameters\":"
-        + "{\"type\":\"object\",\"required\":[\"expression\"],\"properties\":{\"expression\":{\"type\":\"string\"}}}}}]";
-    StringBuilder messages = new StringBuilder("{\"role\":\"user\",\"content\":\"Add one and two, three times.\"}");
+    String tools =
+        "[{\"type\":\"function\",\"function\":{\"name\":\"calculator\",\"parameters\":"
+            + "{\"type\":\"object\",\"required\":[\"expression\"],\"properties\":{\"expression\":{\"type\":\"string\"}}}}}]";
+    StringBuilder messages =
+        new StringBuilder("{\"role\":\"user\",\"content\":\"Add one and two, three times.\"}");
     List<String> finishReasons = new ArrayList<>();
     for (int turn = 0; turn < 4; turn++) {
-      JsonNode choice = Json.tree(send(chat(server, "{\"messages\":[" + messages + "],\"tools\":" + tools + "}")).body())
-          .path("choices").get(0);
+      JsonNode choice =
+          Json.tree(
+                  send(chat(server, "{\"messages\":[" + messages + "],\"tools\":" + tools + "}"))
+                      .body())
+              .path("choices")
+              .get(0);
       finishReasons.add(choice.path("finish_reason").asText());
       if (!"tool_calls".equals(choice.path("finish_reason").asText())) {
         assertThat(choice.at("/message/content").asText()).isEqualTo("simulated final answer");
@@ -163,9 +195,14 @@ class SimulatedLlmServerTest {
       }
       JsonNode call = choice.at("/message/tool_calls/0");
       // The calculator gets arithmetic it can evaluate, not the schema's minimal "x".
-      assertThat(Json.tree(call.at("/function/arguments").asText()).path("expression").asText()).isEqualTo("1+2");
-      messages.append(",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[").append(call).append("]}")
-          .append(",{\"role\":\"tool\",\"tool_call_id\":\"").append(call.path("id").asText())
+      assertThat(Json.tree(call.at("/function/arguments").asText()).path("expression").asText())
+          .isEqualTo("1+2");
+      messages
+          .append(",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[")
+          .append(call)
+          .append("]}")
+          .append(",{\"role\":\"tool\",\"tool_call_id\":\"")
+          .append(call.path("id").asText())
           .append("\",\"content\":\"3\"}");
     }
 
@@ -176,13 +213,15 @@ class SimulatedLlmServerTest {
   @Test
   void negativeToolStepsAreRefused() {
     assertThatThrownBy(() -> SimulatedLlmServer.Settings.defaults().withToolSteps(-1))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tool steps");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("tool steps");
   }
 
   @Test
   void aJsonSchemaRequestGetsJsonThatParsesAndUsesTheFirstEnumValue() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
-    String schema = """
+    String schema =
+        """
         {"type":"object","additionalProperties":false,"required":["label","confidence","reasons","meta"],
          "properties":{"label":{"type":"string","enum":["urgent","normal","spam"]},
            "confidence":{"type":"number","minimum":0,"maximum":1},
@@ -191,23 +230,34 @@ class SimulatedLlmServerTest {
          "$defs":{"meta":{"type":"object","required":["at"],"properties":{"at":{"type":"string","format":"date-time"}}}}}
         """;
 
-    JsonNode body = Json.tree(send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"classify this\"}],"
-        + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"label\",\"strict\":true,"
-        + "\"schema\":" + schema + "}}}")).body());
+    JsonNode body =
+        Json.tree(
+            send(chat(
+                    server,
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"classify this\"}],"
+                        + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"label\",\"strict\":true,"
+                        + "\"schema\":"
+                        + schema
+                        + "}}}"))
+                .body());
 
     JsonNode answer = Json.tree(body.at("/choices/0/message/content").asText());
     assertThat(answer.path("label").asText()).isEqualTo("urgent");
     assertThat(answer.path("confidence").asDouble()).isEqualTo(1.0);
     assertThat(answer.path("reasons")).hasSize(1);
-    assertThat(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(Json.tree(schema))
-        .validate(answer)).isEmpty();
+    assertThat(
+            JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+                .getSchema(Json.tree(schema))
+                .validate(answer))
+        .isEmpty();
   }
 
   @Test
   void anErrorRateOfOneAnswersEveryCall500() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withErrorRate(1.0));
 
-    HttpResponse<String> response = send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
+    HttpResponse<String> response =
+        send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
 
     assertThat(response.statusCode()).isEqualTo(500);
     assertThat(Json.tree(response.body()).at("/error/type").asText()).isEqualTo("server_error");
@@ -217,25 +267,31 @@ class SimulatedLlmServerTest {
 
   @Test
   void aRateLimitRateOfOneAnswersEveryCall429WithRetryAfter() throws Exception {
-    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withRateLimitRate(1.0));
+    SimulatedLlmServer server =
+        start(SimulatedLlmServer.Settings.defaults().withRateLimitRate(1.0));
 
-    HttpResponse<String> response = send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
+    HttpResponse<String> response =
+        send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
 
     assertThat(response.statusCode()).isEqualTo(429);
     assertThat(response.headers().firstValue("Retry-After")).hasValue("1");
-    assertThat(Json.tree(response.body()).at("/error/code").asText()).isEqualTo("rate_limit_exceeded");
+    assertThat(Json.tree(response.body()).at("/error/code").asText())
+        .isEqualTo("rate_limit_exceeded");
     assertThat(server.stats().rateLimited()).isEqualTo(1);
   }
 
   @Test
   void aMalformedRateOfOneAnswers200WithABodyThatIsNotJson() throws Exception {
-    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withMalformedRate(1.0));
+    SimulatedLlmServer server =
+        start(SimulatedLlmServer.Settings.defaults().withMalformedRate(1.0));
 
-    HttpResponse<String> response = send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
+    HttpResponse<String> response =
+        send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).isNotEmpty();
-    assertThatThrownBy(() -> Json.tree(response.body())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Json.tree(response.body()))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThat(server.stats().malformed()).isEqualTo(1);
   }
 
@@ -245,7 +301,10 @@ class SimulatedLlmServerTest {
     String hi = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     assertThat(send(chat(server, hi)).statusCode()).isEqualTo(200);
 
-    server.setFaults(SimulatedLlmServer.Faults.none().withRateLimitRate(1.0).withRetryAfter(Duration.ofSeconds(3)));
+    server.setFaults(
+        SimulatedLlmServer.Faults.none()
+            .withRateLimitRate(1.0)
+            .withRetryAfter(Duration.ofSeconds(3)));
     HttpResponse<String> limited = send(chat(server, hi));
     assertThat(limited.statusCode()).isEqualTo(429);
     assertThat(limited.headers().firstValue("Retry-After")).hasValue("3");
@@ -261,18 +320,32 @@ class SimulatedLlmServerTest {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
     URI admin = URI.create("http://127.0.0.1:" + server.port() + "/admin/faults");
 
-    HttpResponse<String> set = send(HttpRequest.newBuilder(admin).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"error_rate\": 1.0, \"retry_after_s\": 4}")).build());
+    HttpResponse<String> set =
+        send(
+            HttpRequest.newBuilder(admin)
+                .header("Content-Type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"error_rate\": 1.0, \"retry_after_s\": 4}"))
+                .build());
     assertThat(set.statusCode()).isEqualTo(200);
     assertThat(server.faults().errorRate()).isEqualTo(1.0);
     assertThat(server.faults().retryAfter()).isEqualTo(Duration.ofSeconds(4));
-    assertThat(send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).statusCode())
+    assertThat(
+            send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .statusCode())
         .isEqualTo(500);
 
-    HttpResponse<String> refused = send(HttpRequest.newBuilder(admin)
-        .POST(HttpRequest.BodyPublishers.ofString("{\"hang_rate\": 0.5}")).build());
+    HttpResponse<String> refused =
+        send(
+            HttpRequest.newBuilder(admin)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"hang_rate\": 0.5}"))
+                .build());
     assertThat(refused.statusCode()).as("1.0 + 0.5 is more than 1").isEqualTo(400);
-    assertThat(Json.tree(send(HttpRequest.newBuilder(admin).GET().build()).body()).path("error_rate").asDouble())
+    assertThat(
+            Json.tree(send(HttpRequest.newBuilder(admin).GET().build()).body())
+                .path("error_rate")
+                .asDouble())
         .isEqualTo(1.0);
   }
 
@@ -280,21 +353,29 @@ class SimulatedLlmServerTest {
   void anEndlessAnswerSendsHeadersAndABodyThatNeverEnds() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
     server.setFaults(SimulatedLlmServer.Faults.none().withEndlessRate(1.0));
-    HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
-        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
-        .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
-        .build();
-    // The headers arrive (so a client timeout on headers alone would never fire), the body does not end.
-    HttpResponse<java.io.InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
+            .header("Content-Type", "application/json")
+            .timeout(Duration.ofSeconds(30))
+            .POST(
+                HttpRequest.BodyPublishers.ofString(
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+            .build();
+    // The headers arrive (so a client timeout on headers alone would never fire), the body does not
+    // end.
+    HttpResponse<java.io.InputStream> response =
+        client.send(request, HttpResponse.BodyHandlers.ofInputStream());
     assertThat(response.statusCode()).isEqualTo(200);
     try (java.io.InputStream body = response.body()) {
-      CompletableFuture<byte[]> all = CompletableFuture.supplyAsync(() -> {
-        try {
-          return body.readAllBytes();
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      });
+      CompletableFuture<byte[]> all =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return body.readAllBytes();
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              });
       await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> true);
       assertThat(all).isNotDone();
       assertThat(server.stats().endless()).isEqualTo(1);
@@ -314,7 +395,8 @@ class SimulatedLlmServerTest {
     assertThat(response.statusCode()).isEqualTo(200);
     JsonNode call = Json.tree(response.body()).at("/choices/0/message/tool_calls/0/function");
     assertThat(call.path("name").asText()).isEqualTo("get_weather");
-    assertThatThrownBy(() -> Json.tree(call.path("arguments").asText())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Json.tree(call.path("arguments").asText()))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThat(server.stats().badToolCalls()).isEqualTo(1);
   }
 
@@ -331,8 +413,13 @@ class SimulatedLlmServerTest {
 
   @Test
   void theSameSeedAndRatesGiveTheSameOutcomeSequence() throws Exception {
-    SimulatedLlmServer.Settings settings = SimulatedLlmServer.Settings.defaults()
-        .withErrorRate(0.2).withRateLimitRate(0.2).withMalformedRate(0.2).withHangRate(0.1).withSeed(7);
+    SimulatedLlmServer.Settings settings =
+        SimulatedLlmServer.Settings.defaults()
+            .withErrorRate(0.2)
+            .withRateLimitRate(0.2)
+            .withMalformedRate(0.2)
+            .withHangRate(0.1)
+            .withSeed(7);
 
     List<String> first = outcomes(start(settings), 20);
     List<String> second = outcomes(start(settings), 20);
@@ -347,16 +434,21 @@ class SimulatedLlmServerTest {
   private List<String> outcomes(SimulatedLlmServer server, int calls) throws Exception {
     List<String> outcomes = new ArrayList<>();
     for (int i = 0; i < calls; i++) {
-      HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
-          .timeout(Duration.ofMillis(200))
-          .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build();
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
+              .timeout(Duration.ofMillis(200))
+              .POST(
+                  HttpRequest.BodyPublishers.ofString(
+                      "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+              .build();
       try {
         HttpResponse<String> response = send(request);
-        outcomes.add(switch (response.statusCode()) {
-          case 500 -> "error";
-          case 429 -> "rate_limited";
-          default -> parses(response.body()) ? "ok" : "malformed";
-        });
+        outcomes.add(
+            switch (response.statusCode()) {
+              case 500 -> "error";
+              case 429 -> "rate_limited";
+              default -> parses(response.body()) ? "ok" : "malformed";
+            });
       } catch (HttpTimeoutException e) {
         outcomes.add("hang");
       }
@@ -381,16 +473,20 @@ class SimulatedLlmServerTest {
   void manyConcurrentSlowCallsAllSucceedAndOverlap() throws Exception {
     int concurrency = 256;
     long latencyMs = 200;
-    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofMillis(latencyMs)));
-    HttpRequest request = chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"a slow call\"}]}");
-    // A first burst opens the connections and warms up both sides: what a benchmark measures is steady state.
+    SimulatedLlmServer server =
+        start(SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofMillis(latencyMs)));
+    HttpRequest request =
+        chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"a slow call\"}]}");
+    // A first burst opens the connections and warms up both sides: what a benchmark measures is
+    // steady state.
     burst(request, concurrency);
 
     long started = System.nanoTime();
     List<CompletableFuture<HttpResponse<String>>> calls = burst(request, concurrency);
     long wallMs = (System.nanoTime() - started) / 1_000_000;
-    System.out.printf("SimulatedLlmServer: %d concurrent calls at %d ms latency took %d ms wall time "
-        + "(serial would be %d ms); max in flight %d%n",
+    System.out.printf(
+        "SimulatedLlmServer: %d concurrent calls at %d ms latency took %d ms wall time "
+            + "(serial would be %d ms); max in flight %d%n",
         concurrency, latencyMs, wallMs, concurrency * latencyMs, server.stats().maxInFlight());
 
     for (CompletableFuture<HttpResponse<String>> call : calls) {
@@ -401,7 +497,8 @@ class SimulatedLlmServerTest {
     assertThat(server.stats().inFlight()).isZero();
   }
 
-  private List<CompletableFuture<HttpResponse<String>>> burst(HttpRequest request, int concurrency) throws Exception {
+  private List<CompletableFuture<HttpResponse<String>>> burst(HttpRequest request, int concurrency)
+      throws Exception {
     List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
     for (int i = 0; i < concurrency; i++) {
       calls.add(client.sendAsync(request, HttpResponse.BodyHandlers.ofString()));
@@ -412,7 +509,8 @@ class SimulatedLlmServerTest {
 
   @Test
   void theStatsRouteMatchesTheGetters() throws Exception {
-    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withSeed(3).withErrorRate(0.5));
+    SimulatedLlmServer server =
+        start(SimulatedLlmServer.Settings.defaults().withSeed(3).withErrorRate(0.5));
     for (int i = 0; i < 10; i++) {
       send(chat(server, "{\"messages\":[{\"role\":\"user\",\"content\":\"count me\"}]}"));
     }
@@ -434,8 +532,12 @@ class SimulatedLlmServerTest {
     assertThat(json.path("bad_request").asLong()).isEqualTo(stats.badRequests()).isEqualTo(1);
     assertThat(json.path("in_flight").asInt()).isEqualTo(stats.inFlight());
     assertThat(json.path("max_in_flight").asInt()).isEqualTo(stats.maxInFlight());
-    assertThat(json.path("prompt_tokens").asLong()).isEqualTo(stats.promptTokens()).isEqualTo(stats.ok() * 2);
-    assertThat(json.path("completion_tokens").asLong()).isEqualTo(stats.completionTokens()).isPositive();
+    assertThat(json.path("prompt_tokens").asLong())
+        .isEqualTo(stats.promptTokens())
+        .isEqualTo(stats.ok() * 2);
+    assertThat(json.path("completion_tokens").asLong())
+        .isEqualTo(stats.completionTokens())
+        .isPositive();
   }
 
   @Test
@@ -455,17 +557,22 @@ class SimulatedLlmServerTest {
   void stopEndsHangingCallsAndReleasesThePort() throws Exception {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults().withHangRate(1.0));
     int port = server.port();
-    CompletableFuture<HttpResponse<String>> hanging = client.sendAsync(
-        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions")).timeout(Duration.ofMinutes(1))
-            .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> hanging =
+        client.sendAsync(
+            HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
+                .timeout(Duration.ofMinutes(1))
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     await().atMost(Duration.ofSeconds(10)).until(() -> server.stats().inFlight() == 1);
     assertThat(hanging).isNotDone();
 
     server.stop();
 
-    assertThatThrownBy(() -> hanging.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+    assertThatThrownBy(() -> hanging.get(10, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
         .hasCauseInstanceOf(IOException.class);
     assertThat(server.stats().inFlight()).isZero();
     assertThat(server.stats().hangs()).isEqualTo(1);
@@ -478,14 +585,43 @@ class SimulatedLlmServerTest {
   void theCommandTurnsItsOptionsIntoSettingsAndItsHelpSaysSimulated() {
     SimLlmCommand command = new SimLlmCommand();
     CommandLine commandLine = new CommandLine(command);
-    commandLine.parseArgs("--port", "0", "--latency-ms", "150", "--jitter-ms", "20", "--error-rate", "0.1",
-        "--rate-limit-rate", "0.05", "--malformed-rate", "0.01", "--hang-rate", "0.02", "--seed", "9", "--model", "m");
+    commandLine.parseArgs(
+        "--port",
+        "0",
+        "--latency-ms",
+        "150",
+        "--jitter-ms",
+        "20",
+        "--error-rate",
+        "0.1",
+        "--rate-limit-rate",
+        "0.05",
+        "--malformed-rate",
+        "0.01",
+        "--hang-rate",
+        "0.02",
+        "--seed",
+        "9",
+        "--model",
+        "m");
 
     SimulatedLlmServer.Settings settings = command.settings();
 
-    assertThat(settings).isEqualTo(new SimulatedLlmServer.Settings("127.0.0.1", 0, Duration.ofMillis(150),
-        Duration.ofMillis(20), 0.1, 0.05, 0.01, 0.02, 9, "m"));
-    assertThat(commandLine.getUsageMessage()).contains("SIMULATED", "not an LLM", "--latency-ms", "8089");
+    assertThat(settings)
+        .isEqualTo(
+            new SimulatedLlmServer.Settings(
+                "127.0.0.1",
+                0,
+                Duration.ofMillis(150),
+                Duration.ofMillis(20),
+                0.1,
+                0.05,
+                0.01,
+                0.02,
+                9,
+                "m"));
+    assertThat(commandLine.getUsageMessage())
+        .contains("SIMULATED", "not an LLM", "--latency-ms", "8089");
     SimLlmCommand defaults = new SimLlmCommand();
     new CommandLine(defaults).parseArgs();
     assertThat(defaults.settings().port()).isEqualTo(8089);
@@ -494,8 +630,10 @@ class SimulatedLlmServerTest {
 
   @Test
   void impossibleRatesAreRefused() {
-    assertThatThrownBy(() -> SimulatedLlmServer.Settings.defaults().withErrorRate(0.6).withHangRate(0.6))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than 1");
+    assertThatThrownBy(
+            () -> SimulatedLlmServer.Settings.defaults().withErrorRate(0.6).withHangRate(0.6))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("more than 1");
     assertThatThrownBy(() -> SimulatedLlmServer.Settings.defaults().withErrorRate(-0.1))
         .isInstanceOf(IllegalArgumentException.class);
   }
@@ -505,12 +643,16 @@ class SimulatedLlmServerTest {
     SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults());
     String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     for (String id : List.of("g1/0/llm", "g1/0/llm", "g2/0/llm", "g1/0/llm")) {
-      HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
-          .header("Content-Type", "application/json").header(SimulatedLlmServer.REQUEST_ID_HEADER, id)
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create(server.baseUrl() + "/chat/completions"))
+              .header("Content-Type", "application/json")
+              .header(SimulatedLlmServer.REQUEST_ID_HEADER, id)
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build();
       assertThat(send(request).statusCode()).isEqualTo(200);
     }
-    assertThat(send(chat(server, body)).statusCode()).isEqualTo(200); // no id: not counted either way
+    assertThat(send(chat(server, body)).statusCode())
+        .isEqualTo(200); // no id: not counted either way
 
     assertThat(server.repeatedRequestIdCalls()).isEqualTo(2);
     assertThat(server.repeatedRequestIds()).containsExactly(java.util.Map.entry("g1/0/llm", 3));
@@ -519,14 +661,28 @@ class SimulatedLlmServerTest {
 
   @Test
   void aToolScriptChoosesTheArgumentsOfSimulatedToolCalls() throws Exception {
-    SimulatedLlmServer server = start(SimulatedLlmServer.Settings.defaults()).withToolScript((tool, messages) ->
-        tool.equals("get_weather") ? Json.tree("{\"city\":\"" + messages.get(0).path("content").asText().length()
-            + "\"}") : null);
+    SimulatedLlmServer server =
+        start(SimulatedLlmServer.Settings.defaults())
+            .withToolScript(
+                (tool, messages) ->
+                    tool.equals("get_weather")
+                        ? Json.tree(
+                            "{\"city\":\""
+                                + messages.get(0).path("content").asText().length()
+                                + "\"}")
+                        : null);
 
-    JsonNode call = Json.tree(send(chat(server, TOOLS_REQUEST)).body()).path("choices").get(0).path("message")
-        .path("tool_calls").get(0).path("function");
+    JsonNode call =
+        Json.tree(send(chat(server, TOOLS_REQUEST)).body())
+            .path("choices")
+            .get(0)
+            .path("message")
+            .path("tool_calls")
+            .get(0)
+            .path("function");
 
     assertThat(call.path("name").asText()).isEqualTo("get_weather");
-    assertThat(Json.tree(call.path("arguments").asText())).isEqualTo(Json.tree("{\"city\":\"29\"}"));
+    assertThat(Json.tree(call.path("arguments").asText()))
+        .isEqualTo(Json.tree("{\"city\":\"29\"}"));
   }
 }

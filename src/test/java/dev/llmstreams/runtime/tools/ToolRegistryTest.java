@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ToolRegistryTest {
-  private static final String WEATHER = """
+  private static final String WEATHER =
+      """
       {"name": "weather", "description": "Current weather of a city.",
        "parameters": {"type": "object", "required": ["city"], "additionalProperties": false,
                       "properties": {"city": {"type": "string", "minLength": 1}}},
@@ -22,7 +23,8 @@ class ToolRegistryTest {
 
   @Test
   void shouldLoadTheFiveBuiltInTools() {
-    assertThat(registry.names()).containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
+    assertThat(registry.names())
+        .containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
     assertThat(registry.get("publish").requiresApproval()).isTrue();
     assertThat(registry.get("calculator").requiresApproval()).isFalse();
     assertThat(registry.get("calculator").spec().name()).isEqualTo("calculator");
@@ -31,21 +33,33 @@ class ToolRegistryTest {
   @Test
   void shouldAcceptGoodArguments() {
     assertThat(registry.validate("calculator", Json.tree("{\"expression\":\"1 + 2\"}"))).isEmpty();
-    assertThat(registry.validate("http_get", Json.tree("{\"url\":\"https://example.com/x\"}"))).isEmpty();
-    assertThat(registry.validate("publish", Json.tree("{\"topic\":\"alerts\",\"key\":\"k\",\"record\":{\"a\":1}}")))
+    assertThat(registry.validate("http_get", Json.tree("{\"url\":\"https://example.com/x\"}")))
+        .isEmpty();
+    assertThat(
+            registry.validate(
+                "publish", Json.tree("{\"topic\":\"alerts\",\"key\":\"k\",\"record\":{\"a\":1}}")))
         .isEmpty();
     assertThat(registry.validate("synthesis", Json.tree("{\"key\":\"ES2004a\"}"))).isEmpty();
   }
 
   @Test
   void shouldNameEveryProblemOfBadArguments() {
-    assertThat(registry.validate("calculator", Json.tree("{}"))).singleElement().asString().contains("expression");
-    assertThat(registry.validate("calculator", Json.tree("{\"expression\":5,\"extra\":true}"))).hasSize(2);
+    assertThat(registry.validate("calculator", Json.tree("{}")))
+        .singleElement()
+        .asString()
+        .contains("expression");
+    assertThat(registry.validate("calculator", Json.tree("{\"expression\":5,\"extra\":true}")))
+        .hasSize(2);
     assertThat(registry.validate("http_get", Json.tree("{\"url\":\"ftp://example.com/file\"}")))
-        .singleElement().asString().contains("url");
-    assertThat(registry.validate("publish", Json.tree("{\"topic\":\"a b\",\"record\":\"text\"}"))).hasSize(2);
-    assertThat(registry.validate("calculator", Json.tree("[1]"))).containsExactly("$: the arguments must be a JSON object");
-    assertThat(registry.validate("calculator", null)).containsExactly("$: the arguments must be a JSON object");
+        .singleElement()
+        .asString()
+        .contains("url");
+    assertThat(registry.validate("publish", Json.tree("{\"topic\":\"a b\",\"record\":\"text\"}")))
+        .hasSize(2);
+    assertThat(registry.validate("calculator", Json.tree("[1]")))
+        .containsExactly("$: the arguments must be a JSON object");
+    assertThat(registry.validate("calculator", null))
+        .containsExactly("$: the arguments must be a JSON object");
     assertThat(registry.validate("nope", Json.tree("{}"))).containsExactly("unknown tool 'nope'");
   }
 
@@ -54,7 +68,8 @@ class ToolRegistryTest {
     Files.writeString(dir.resolve("weather.json"), WEATHER);
     Files.writeString(dir.resolve("notes.txt"), "not a tool");
     ToolRegistry withWeather = ToolRegistry.load(dir.toString());
-    assertThat(withWeather.names()).containsExactly("calculator", "classify", "http_get", "publish", "synthesis", "weather");
+    assertThat(withWeather.names())
+        .containsExactly("calculator", "classify", "http_get", "publish", "synthesis", "weather");
     assertThat(withWeather.get("weather").timeoutMs()).isEqualTo(5000);
     assertThat(withWeather.validate("weather", Json.tree("{\"city\":\"Lyon\"}"))).isEmpty();
     assertThat(withWeather.validate("weather", Json.tree("{\"city\":\"\"}"))).hasSize(1);
@@ -63,35 +78,48 @@ class ToolRegistryTest {
   @Test
   void shouldRejectBadDefinitions(@TempDir Path dir) throws Exception {
     Path noDescription = Files.createDirectory(dir.resolve("a"));
-    Files.writeString(noDescription.resolve("weather.json"), WEATHER.replace("Current weather of a city.", " "));
+    Files.writeString(
+        noDescription.resolve("weather.json"), WEATHER.replace("Current weather of a city.", " "));
     assertThatThrownBy(() -> ToolRegistry.load(noDescription.toString()))
-        .hasMessageContaining("weather.json").hasMessageContaining("description is required");
+        .hasMessageContaining("weather.json")
+        .hasMessageContaining("description is required");
 
     Path misnamed = Files.createDirectory(dir.resolve("b"));
     Files.writeString(misnamed.resolve("forecast.json"), WEATHER);
-    assertThatThrownBy(() -> ToolRegistry.load(misnamed.toString())).hasMessageContaining("forecast.json defines tool weather");
+    assertThatThrownBy(() -> ToolRegistry.load(misnamed.toString()))
+        .hasMessageContaining("forecast.json defines tool weather");
 
     Path unknownField = Files.createDirectory(dir.resolve("c"));
-    Files.writeString(unknownField.resolve("weather.json"), WEATHER.replace("\"timeoutMs\"", "\"colour\": 1, \"timeoutMs\""));
-    assertThatThrownBy(() -> ToolRegistry.load(unknownField.toString())).hasMessageContaining("colour");
+    Files.writeString(
+        unknownField.resolve("weather.json"),
+        WEATHER.replace("\"timeoutMs\"", "\"colour\": 1, \"timeoutMs\""));
+    assertThatThrownBy(() -> ToolRegistry.load(unknownField.toString()))
+        .hasMessageContaining("colour");
 
     Path notObject = Files.createDirectory(dir.resolve("d"));
-    Files.writeString(notObject.resolve("weather.json"), WEATHER.replace("\"type\": \"object\", \"required\"",
-        "\"type\": \"array\", \"required\""));
-    assertThatThrownBy(() -> ToolRegistry.load(notObject.toString())).hasMessageContaining("JSON Schema of type object");
+    Files.writeString(
+        notObject.resolve("weather.json"),
+        WEATHER.replace("\"type\": \"object\", \"required\"", "\"type\": \"array\", \"required\""));
+    assertThatThrownBy(() -> ToolRegistry.load(notObject.toString()))
+        .hasMessageContaining("JSON Schema of type object");
 
     Path twice = Files.createDirectory(dir.resolve("e"));
-    Files.writeString(twice.resolve("calculator.json"), WEATHER.replace("\"weather\"", "\"calculator\""));
-    assertThatThrownBy(() -> ToolRegistry.load(twice.toString())).hasMessageContaining("calculator is defined twice");
+    Files.writeString(
+        twice.resolve("calculator.json"), WEATHER.replace("\"weather\"", "\"calculator\""));
+    assertThatThrownBy(() -> ToolRegistry.load(twice.toString()))
+        .hasMessageContaining("calculator is defined twice");
 
-    assertThatThrownBy(() -> ToolRegistry.load(dir.resolve("missing").toString())).hasMessageContaining("is not a folder");
+    assertThatThrownBy(() -> ToolRegistry.load(dir.resolve("missing").toString()))
+        .hasMessageContaining("is not a folder");
   }
 
   @Test
   void shouldRefuseAToolNameThatCannotBeATopicName() {
-    assertThatThrownBy(() -> new ToolDefinition("bad name", "d", Json.tree("{\"type\":\"object\"}"), 1, false))
+    assertThatThrownBy(
+            () -> new ToolDefinition("bad name", "d", Json.tree("{\"type\":\"object\"}"), 1, false))
         .hasMessageContaining("must match");
-    assertThat(ToolRegistry.builtIn()).extracting(ToolDefinition::name)
+    assertThat(ToolRegistry.builtIn())
+        .extracting(ToolDefinition::name)
         .isEqualTo(List.of("calculator", "classify", "http_get", "publish", "synthesis"));
   }
 }

@@ -42,12 +42,14 @@ class CalibrationTest {
     assertThat(Calibration.lowestThreshold(confidence, correct, 1.0)).isEqualTo(0.8);
     assertThat(Calibration.lowestThreshold(confidence, correct, 0.8)).isEqualTo(0.6);
     assertThat(Calibration.lowestThreshold(confidence, correct, 0.6)).isZero();
-    assertThat(Calibration.lowestThreshold(new double[] {0.9}, new boolean[] {false}, 0.5)).isEqualTo(1.0);
+    assertThat(Calibration.lowestThreshold(new double[] {0.9}, new boolean[] {false}, 0.5))
+        .isEqualTo(1.0);
   }
 
   @Test
   void shouldKeepOrDropTiedConfidencesTogether() {
-    // 0.8 twice, one right and one wrong: a threshold of 0.8 keeps both (2 of 3 right), so 0.9 is the lowest for 1.0.
+    // 0.8 twice, one right and one wrong: a threshold of 0.8 keeps both (2 of 3 right), so 0.9 is
+    // the lowest for 1.0.
     double[] confidence = {0.9, 0.8, 0.8};
     boolean[] correct = {true, true, false};
 

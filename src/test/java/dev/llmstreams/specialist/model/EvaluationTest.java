@@ -48,17 +48,24 @@ class EvaluationTest {
 
   @Test
   void shouldScoreAHandComputedExample() {
-    TextClassifier model = new Scripted(Map.of(
-        "1", Scripted.says("a", 0.9),
-        "2", Scripted.says("b", 0.6),
-        "3", Scripted.says("b", 0.8),
-        "4", Scripted.says("b", 0.4)));
-    List<LabeledText> truth = List.of(new LabeledText("1", "a"), new LabeledText("2", "a"), new LabeledText("3", "b"),
-        new LabeledText("4", "b"));
+    TextClassifier model =
+        new Scripted(
+            Map.of(
+                "1", Scripted.says("a", 0.9),
+                "2", Scripted.says("b", 0.6),
+                "3", Scripted.says("b", 0.8),
+                "4", Scripted.says("b", 0.4)));
+    List<LabeledText> truth =
+        List.of(
+            new LabeledText("1", "a"),
+            new LabeledText("2", "a"),
+            new LabeledText("3", "b"),
+            new LabeledText("4", "b"));
 
     EvaluationReport r = Evaluation.evaluate(model, truth, 0.5);
 
-    // a: 1 right of 1 predicted and 2 true -> P 1, R 0.5, F1 2/3; b: 2 right of 3 predicted, 2 true -> P 2/3, R 1, F1 0.8.
+    // a: 1 right of 1 predicted and 2 true -> P 1, R 0.5, F1 2/3; b: 2 right of 3 predicted, 2 true
+    // -> P 2/3, R 1, F1 0.8.
     assertThat(r.accuracy()).isEqualTo(0.75);
     assertThat(r.perLabel()).containsOnlyKeys("a", "b"); // c is neither true nor predicted
     assertThat(r.perLabel().get("a").precision()).isEqualTo(1.0);
@@ -81,9 +88,18 @@ class EvaluationTest {
 
     EvaluationReport r = Evaluation.evaluate(model, List.of(new LabeledText("1", "a")), 0.95);
 
-    assertThat(r.toJson().properties()).extracting(Map.Entry::getKey).containsExactly("accuracy", "macro_f1", "per_label",
-        "events_per_s", "coverage_at_threshold", "accuracy_at_threshold", "threshold");
-    assertThat(r.toJson().get("per_label").get("a").properties()).extracting(Map.Entry::getKey)
+    assertThat(r.toJson().properties())
+        .extracting(Map.Entry::getKey)
+        .containsExactly(
+            "accuracy",
+            "macro_f1",
+            "per_label",
+            "events_per_s",
+            "coverage_at_threshold",
+            "accuracy_at_threshold",
+            "threshold");
+    assertThat(r.toJson().get("per_label").get("a").properties())
+        .extracting(Map.Entry::getKey)
         .containsExactly("precision", "recall", "f1", "support");
     assertThat(r.coverageAtThreshold()).isZero();
     assertThat(r.accuracyAtThreshold()).isZero();

@@ -14,13 +14,19 @@ class HashedModelTest {
   @BeforeAll
   static void train() {
     test = LabeledData.classpath(LabeledData.BANKING77_TEST);
-    trained = ModelTrainer.train("banking77", LabeledData.classpath(LabeledData.BANKING77_TRAIN),
-        TrainingOptions.defaults().withKind(ModelKind.HASHED), message -> {});
+    trained =
+        ModelTrainer.train(
+            "banking77",
+            LabeledData.classpath(LabeledData.BANKING77_TRAIN),
+            TrainingOptions.defaults().withKind(ModelKind.HASHED),
+            message -> {});
   }
 
   @Test
   void shouldReachTheMeasuredAccuracyOnTheTestSet() {
-    EvaluationReport r = Evaluation.evaluate(trained.classifier(), test, trained.classifier().recommendedThreshold());
+    EvaluationReport r =
+        Evaluation.evaluate(
+            trained.classifier(), test, trained.classifier().recommendedThreshold());
 
     assertThat(r.accuracy()).isGreaterThan(0.90);
     assertThat(r.macroF1()).isGreaterThan(0.90);
@@ -37,7 +43,8 @@ class HashedModelTest {
     int[] labels = test.stream().mapToInt(e -> model.labels().indexOf(e.label())).toArray();
 
     assertThat(member.temperature()).isNotEqualTo(1.0);
-    assertThat(Calibration.nll(logits, labels, member.temperature())).isLessThan(Calibration.nll(logits, labels, 1));
+    assertThat(Calibration.nll(logits, labels, member.temperature()))
+        .isLessThan(Calibration.nll(logits, labels, 1));
   }
 
   @Test
@@ -48,18 +55,24 @@ class HashedModelTest {
         .isEqualTo(LabeledData.digest(LabeledData.classpath(LabeledData.BANKING77_TRAIN)));
     assertThat(TrainingOptions.fromJson(trained.record().config()))
         .isEqualTo(TrainingOptions.defaults().withKind(ModelKind.HASHED));
-    assertThat(trained.record().metrics().get("dev").get("accuracy").asDouble()).isEqualTo(trained.dev().accuracy());
+    assertThat(trained.record().metrics().get("dev").get("accuracy").asDouble())
+        .isEqualTo(trained.dev().accuracy());
   }
 
   @Test
   void shouldPredictTheTopThreeAndTypicalExamples() {
-    Prediction p = trained.classifier().predict("I still have not received my new card, when will it arrive?");
+    Prediction p =
+        trained.classifier().predict("I still have not received my new card, when will it arrive?");
 
     assertThat(p.label()).isEqualTo("card_arrival");
-    assertThat(p.top()).hasSize(3).first().satisfies(s -> assertThat(s.label()).isEqualTo("card_arrival"));
+    assertThat(p.top())
+        .hasSize(3)
+        .first()
+        .satisfies(s -> assertThat(s.label()).isEqualTo("card_arrival"));
     assertThat(p.top().get(0).confidence()).isGreaterThanOrEqualTo(p.top().get(1).confidence());
     assertThat(trained.classifier().predict("").top()).hasSize(3);
     assertThat(trained.classifier().nearestExamples("my card has not arrived", 3)).hasSize(3);
-    assertThat(((SpecialistClassifier) trained.classifier()).examples().examples()).hasSize(77 * NearestExamples.PER_LABEL);
+    assertThat(((SpecialistClassifier) trained.classifier()).examples().examples())
+        .hasSize(77 * NearestExamples.PER_LABEL);
   }
 }

@@ -14,20 +14,27 @@ class LabeledDataTest {
   @TempDir Path dir;
 
   private static List<LabeledText> csv(String text, String textColumn, String labelColumn) {
-    return LabeledData.read("data.csv", new StringReader(text), LabeledData.Format.CSV, textColumn, labelColumn);
+    return LabeledData.read(
+        "data.csv", new StringReader(text), LabeledData.Format.CSV, textColumn, labelColumn);
   }
 
   private static List<LabeledText> jsonl(String text) {
-    return LabeledData.read("data.jsonl", new StringReader(text), LabeledData.Format.JSON_LINES, "text", "category");
+    return LabeledData.read(
+        "data.jsonl", new StringReader(text), LabeledData.Format.JSON_LINES, "text", "category");
   }
 
   @Test
   void shouldReadCsvWithQuotedMultiLineTextsAndChosenColumns() {
-    List<LabeledText> rows = csv("id,utterance,intent\n1,\"Where is my card,\nplease?\",card_arrival\n2,Top up failed,top_up_failed\n",
-        "utterance", "intent");
+    List<LabeledText> rows =
+        csv(
+            "id,utterance,intent\n1,\"Where is my card,\nplease?\",card_arrival\n2,Top up failed,top_up_failed\n",
+            "utterance",
+            "intent");
 
-    assertThat(rows).containsExactly(new LabeledText("Where is my card,\nplease?", "card_arrival"),
-        new LabeledText("Top up failed", "top_up_failed"));
+    assertThat(rows)
+        .containsExactly(
+            new LabeledText("Where is my card,\nplease?", "card_arrival"),
+            new LabeledText("Top up failed", "top_up_failed"));
   }
 
   @Test
@@ -51,7 +58,9 @@ class LabeledDataTest {
 
   @Test
   void shouldReadJsonLinesSkippingBlankLines() {
-    assertThat(jsonl("{\"text\":\"a\",\"category\":\"x\"}\n\n{\"text\":\"b\",\"category\":\"y\",\"extra\":1}\n"))
+    assertThat(
+            jsonl(
+                "{\"text\":\"a\",\"category\":\"x\"}\n\n{\"text\":\"b\",\"category\":\"y\",\"extra\":1}\n"))
         .containsExactly(new LabeledText("a", "x"), new LabeledText("b", "y"));
   }
 
@@ -61,22 +70,27 @@ class LabeledDataTest {
         .hasMessageStartingWith("data.jsonl:2: malformed JSON: ");
     assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":7}\n"))
         .hasMessage("data.jsonl:1: 'category' must be a string, not number");
-    assertThatThrownBy(() -> jsonl("[1,2]\n")).hasMessage("data.jsonl:1: a line must be a JSON object");
-    assertThatThrownBy(() -> jsonl("{\"category\":\"x\"}\n")).hasMessage("data.jsonl:1: 'text' is missing or empty");
+    assertThatThrownBy(() -> jsonl("[1,2]\n"))
+        .hasMessage("data.jsonl:1: a line must be a JSON object");
+    assertThatThrownBy(() -> jsonl("{\"category\":\"x\"}\n"))
+        .hasMessage("data.jsonl:1: 'text' is missing or empty");
   }
 
   @Test
   void shouldChooseTheFormatFromTheFileName() throws Exception {
-    Path jsonl = Files.writeString(dir.resolve("labels.jsonl"), "{\"text\":\"a\",\"category\":\"x\"}\n");
+    Path jsonl =
+        Files.writeString(dir.resolve("labels.jsonl"), "{\"text\":\"a\",\"category\":\"x\"}\n");
     Path other = Files.writeString(dir.resolve("labels.txt"), "a\tx\n");
 
     assertThat(LabeledData.read(jsonl)).containsExactly(new LabeledText("a", "x"));
-    assertThatThrownBy(() -> LabeledData.read(other)).hasMessageContaining("labels.txt: unknown format");
+    assertThatThrownBy(() -> LabeledData.read(other))
+        .hasMessageContaining("labels.txt: unknown format");
   }
 
   @Test
   void shouldRefuseAFileWithNoExamples() {
-    assertThatThrownBy(() -> csv("text,category\n", "text", "category")).hasMessage("data.csv: no examples");
+    assertThatThrownBy(() -> csv("text,category\n", "text", "category"))
+        .hasMessage("data.csv: no examples");
   }
 
   @Test
@@ -94,7 +108,8 @@ class LabeledDataTest {
     List<LabeledText> ab = List.of(new LabeledText("a", "x"), new LabeledText("b", "y"));
 
     assertThat(LabeledData.digest(ab)).hasSize(64).isEqualTo(LabeledData.digest(List.copyOf(ab)));
-    assertThat(LabeledData.digest(ab)).isNotEqualTo(LabeledData.digest(List.of(ab.get(1), ab.get(0))));
+    assertThat(LabeledData.digest(ab))
+        .isNotEqualTo(LabeledData.digest(List.of(ab.get(1), ab.get(0))));
     // Length prefixes: moving characters between text and label changes the digest.
     assertThat(LabeledData.digest(List.of(new LabeledText("ab", "c"))))
         .isNotEqualTo(LabeledData.digest(List.of(new LabeledText("a", "bc"))));
