@@ -6,7 +6,7 @@ COPY pom.xml .
 RUN mvn -B -q dependency:go-offline
 COPY src/main src/main
 COPY topics topics
-RUN mvn -B -q -Dmaven.test.skip=true package
+RUN mvn -B -q -Dmaven.test.skip=true -Dspotless.check.skip=true package
 
 # Ubuntu-based (glibc), not Alpine: the offline engine's ONNX Runtime ships glibc native libraries.
 FROM eclipse-temurin:17.0.13_11-jre-jammy
