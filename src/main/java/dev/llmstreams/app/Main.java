@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import dev.llmstreams.broker.KafkaCommand;
 import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.mcp.McpServerSpec;
 import dev.llmstreams.topics.TopicCatalog;
 import java.nio.file.Path;
 import org.apache.kafka.common.config.ConfigException;
@@ -59,6 +60,13 @@ public final class Main implements Runnable {
                   dev.llmstreams.runtime.tools.ToolRegistry.load(
                           config().getString(AppConfig.TOOLS_DIR))
                       .names(),
+                  prefix)
+              // Each declared MCP server gets its tool-calls.mcp.<server> topic (no I/O: names
+              // only).
+              .withMcpTopics(
+                  McpServerSpec.load(config().getString(AppConfig.MCP_DIR)).stream()
+                      .map(McpServerSpec::name)
+                      .toList(),
                   prefix);
     }
     return catalog;

@@ -3,6 +3,8 @@ package dev.llmstreams.app;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.mcp.McpServers;
+import dev.llmstreams.runtime.mcp.McpUnavailableException;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import java.util.List;
@@ -67,16 +69,46 @@ final class RunCommand implements Callable<Integer> {
                     stopped.countDown();
                   },
                   "llmstreams-shutdown"));
-      app.start(modules);
-      System.out.printf(
-          "llm-streams running %s on %s; http://%s:%d/metrics%n",
-          modules.stream().map(PatternModule::name).toList(),
-          config.bootstrapServers(),
-          config.getString(AppConfig.HTTP_HOST),
-          app.httpPort());
-      stopped.await();
+      McpServers mcp = requireMcpServers(config, modules, observability);
+      try {
+        app.start(modules);
+        System.out.printf(
+            "llm-streams running %s on %s; http://%s:%d/metrics%n",
+            modules.stream().map(PatternModule::name).toList(),
+            config.bootstrapServers(),
+            config.getString(AppConfig.HTTP_HOST),
+            app.httpPort());
+        stopped.await();
+      } finally {
+        McpServers.release(config, mcp);
+      }
     }
     return 0;
+  }
+
+  /**
+   * Starts the declared MCP servers and lists their tools before any pattern starts, when the
+   * controller or the tools pattern runs here; refuses with the reason when one cannot be reached.
+   * The patterns then share these sessions.
+   */
+  static McpServers requireMcpServers(
+      AppConfig config, List<PatternModule> modules, Observability observability) {
+    McpServers mcp = McpServers.shared(config, observability.registry());
+    boolean needed =
+        modules.stream().anyMatch(m -> m.name().equals("controller") || m.name().equals("tools"));
+    try {
+      if (needed) {
+        mcp.connectAll();
+      }
+    } catch (McpUnavailableException e) {
+      McpServers.release(config, mcp);
+      throw new Main.UserError(
+          e.getMessage()
+              + "; check its declaration in "
+              + config.getString(AppConfig.MCP_DIR)
+              + " (command, args and env, or url and headers)");
+    }
+    return mcp;
   }
 
   /**

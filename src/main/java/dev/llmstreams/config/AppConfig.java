@@ -79,6 +79,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_MAX_STATE_BYTES = "controller.max.state.bytes";
   public static final int DEFAULT_CONTROLLER_MAX_STATE_BYTES = 900_000;
   public static final String TOOLS_DIR = "tools.dir";
+  public static final String MCP_DIR = "mcp.dir";
   public static final String TOOLS_HTTP_ALLOWED_HOSTS = "tools.http.allowed.hosts";
   public static final String TOOLS_HTTP_MAX_BYTES = "tools.http.max.bytes";
   public static final String TOOLS_HTTP_TIMEOUT_MS = "tools.http.timeout.ms";
@@ -479,6 +480,17 @@ public final class AppConfig extends AbstractConfig {
               Importance.MEDIUM,
               "Folder of extra tool definitions (<name>.json: name, description, parameters, timeoutMs,"
                   + " requiresApproval); each gets topic tool-calls.<name>.")
+          .define(
+              MCP_DIR,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Folder of MCP server declarations (<server>.json: transport stdio with command, args and env,"
+                  + " or http with url and headers; include, exclude, approval, concurrency, timeoutMs,"
+                  + " protocolVersion). Each server's tools become controller tools named <server>__<tool>,"
+                  + " called by the tools pattern through topic tool-calls.mcp.<server>. Values of env and"
+                  + " headers may be ${env:NAME} or ${file:/path} so secrets stay out of the file. Empty:"
+                  + " no MCP servers.")
           .define(
               TOOLS_HTTP_ALLOWED_HOSTS,
               Type.LIST,

@@ -8,6 +8,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.mcp.McpServers;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,6 +19,9 @@ import org.apache.kafka.streams.state.HostInfo;
 
 /** The controller as a pattern the runner starts, with {@code GET /goals/{id}}. */
 public final class ControllerModule implements PatternModule {
+  private McpServers mcp;
+  private AppConfig config;
+
   @Override
   public String name() {
     return "controller";
@@ -25,9 +29,11 @@ public final class ControllerModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    Guards guards =
-        new Guards(
-            Guards.Settings.from(config), ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR)));
+    // MCP servers' tools join the registry once listed (and again whenever a server changes them).
+    this.config = config;
+    mcp = McpServers.shared(config, registry);
+    ToolRegistry tools = mcp.registry(config.getString(AppConfig.TOOLS_DIR));
+    Guards guards = new Guards(Guards.Settings.from(config), tools);
     return new ControllerTopology(
             catalog,
             guards,
@@ -99,5 +105,13 @@ public final class ControllerModule implements PatternModule {
           .put("attempt", c.attempt);
     }
     return out;
+  }
+
+  @Override
+  public void afterClose() {
+    if (mcp != null) {
+      McpServers.release(config, mcp);
+      mcp = null;
+    }
   }
 }

@@ -59,7 +59,7 @@ public final class ControllerTopology {
 
   public Topology build() {
     for (String tool : guards.registry().names()) {
-      if (!catalog.tools().contains(tool)) {
+      if (catalog.toolKey(tool) == null) {
         throw new IllegalStateException(
             "tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
       }
@@ -87,7 +87,8 @@ public final class ControllerTopology {
             "controller.request-llm",
             "controller.goal-results",
             "controller.goal-events",
-            "controller.tool-calls.");
+            "controller.tool-calls.",
+            catalog::toolKey);
     String replyTo = replies.name();
     topology.addProcessor(
         PROCESSOR,
@@ -137,10 +138,19 @@ public final class ControllerTopology {
         goalEvents.keySerde().serializer(),
         goalEvents.sinkSerializer(),
         PROCESSOR);
+    // One sink per command topic: a tool's own, or an MCP server's (whose tools may change while
+    // the app runs, so its sink is there whatever the server lists now).
+    java.util.Set<String> keys = new java.util.TreeSet<>();
     for (ToolDefinition tool : guards.registry().all()) {
-      Topic<ToolCall> calls = catalog.toolCalls(tool.name(), ToolCall.class);
+      keys.add(catalog.toolKey(tool.name()));
+    }
+    catalog.tools().stream()
+        .filter(k -> k.startsWith(TopicCatalog.mcpTopicKey("")))
+        .forEach(keys::add);
+    for (String key : keys) {
+      Topic<ToolCall> calls = catalog.toolCalls(key, ToolCall.class);
       topology.addSink(
-          sinks.tool(tool.name()),
+          sinks.topic(key),
           calls.name(),
           calls.keySerde().serializer(),
           calls.sinkSerializer(),

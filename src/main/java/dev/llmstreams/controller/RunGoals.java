@@ -74,9 +74,24 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   /** Most output tokens asked for in one turn; less when the goal's token budget has less left. */
   static final int MAX_OUTPUT_TOKENS = 2048;
 
-  record Sinks(String requests, String results, String events, String toolPrefix) {
-    String tool(String name) {
-      return toolPrefix + name;
+  /**
+   * @param topicKey the key of the command topic of a tool (the tool itself, or {@code
+   *     mcp:<server>} for an MCP server's tools, which share one topic)
+   */
+  record Sinks(
+      String requests,
+      String results,
+      String events,
+      String toolPrefix,
+      java.util.function.UnaryOperator<String> topicKey) {
+    /** The sink node of a topic key. */
+    String topic(String key) {
+      return toolPrefix + key.replace(':', '.');
+    }
+
+    /** The sink node that carries calls of {@code tool}. */
+    String tool(String tool) {
+      return topic(topicKey.apply(tool));
     }
   }
 

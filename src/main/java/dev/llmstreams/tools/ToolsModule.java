@@ -3,6 +3,8 @@ package dev.llmstreams.tools;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.mcp.McpBridgeTool;
+import dev.llmstreams.runtime.mcp.McpServers;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
@@ -26,6 +28,9 @@ public final class ToolsModule implements PatternModule {
    */
   private final AtomicReference<HostInfo> self = new AtomicReference<>();
 
+  private McpServers mcp;
+  private AppConfig config;
+
   @Override
   public String name() {
     return "tools";
@@ -33,18 +38,23 @@ public final class ToolsModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    ToolRegistry definitions = ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR));
+    // The MCP bridge: one worker per declared server, for all the tools it lists.
+    this.config = config;
+    mcp = McpServers.shared(config, registry);
+    ToolRegistry definitions = mcp.registry(config.getString(AppConfig.TOOLS_DIR));
     Duration httpTimeout = Duration.ofMillis(config.getLong(AppConfig.TOOLS_HTTP_TIMEOUT_MS));
     String synthesisUrl = config.getString(AppConfig.TOOLS_SYNTHESIS_URL);
     List<Tool> tools =
-        List.of(
-            new Calculator(),
-            HttpGetTool.from(config),
-            PublishTool.from(config),
-            new SynthesisTool(
-                () -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
-                config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES),
-                httpTimeout));
+        new java.util.ArrayList<>(
+            List.of(
+                new Calculator(),
+                HttpGetTool.from(config),
+                PublishTool.from(config),
+                new SynthesisTool(
+                    () -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
+                    config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES),
+                    httpTimeout)));
+    mcp.connections().forEach(c -> tools.add(new McpBridgeTool(c)));
     return new ToolWorkersTopology(
             catalog,
             definitions,
@@ -69,5 +79,13 @@ public final class ToolsModule implements PatternModule {
   private String ownServer() {
     HostInfo h = self.get();
     return h == null ? null : "http://" + h.host() + ":" + h.port();
+  }
+
+  @Override
+  public void afterClose() {
+    if (mcp != null) {
+      McpServers.release(config, mcp);
+      mcp = null;
+    }
   }
 }

@@ -225,13 +225,77 @@ public final class TopicCatalog {
     return new TopicCatalog(specs, all);
   }
 
+  /**
+   * The catalog with a command topic {@code tool-calls.mcp.<server>} for each MCP server that has
+   * none yet. One topic carries the calls of all of a server's tools ({@code <server>__<tool>}),
+   * since a server may list new tools while the app runs.
+   */
+  public TopicCatalog withMcpTopics(java.util.Collection<String> servers, String prefix) {
+    List<String> missing =
+        servers.stream().filter(s -> !toolTopics.containsKey(mcpTopicKey(s))).sorted().toList();
+    if (missing.isEmpty()) {
+      return this;
+    }
+    TopicSpec model = toolTopics.values().iterator().next();
+    List<TopicSpec> specs = new ArrayList<>(byName.values());
+    Map<String, JsonNode> all = new LinkedHashMap<>(schemas);
+    for (String server : missing) {
+      String name = (prefix == null ? "" : prefix) + "tool-calls.mcp." + server;
+      specs.add(
+          new TopicSpec(
+              name,
+              TopicRole.TOOL_CALLS,
+              mcpTopicKey(server),
+              byRole.get(TopicRole.GOALS).partitions(),
+              model.replicationFactor(),
+              model.configs(),
+              model.key(),
+              model.keyField(),
+              model.valueSchema(),
+              model.valueType(),
+              "Calls of the tools of MCP server "
+                  + server
+                  + " (declared in mcp.dir), named "
+                  + server
+                  + MCP_TOOL_SEPARATOR
+                  + "<tool>. Written by the controller, consumed by the tools pattern's MCP bridge,"
+                  + " which answers on tool-results once per callId."));
+      all.put(name, schemas.get(model.name()));
+    }
+    return new TopicCatalog(specs, all);
+  }
+
+  /** Separates an MCP server's name from its tool's in the names the controller offers. */
+  public static final String MCP_TOOL_SEPARATOR = "__";
+
+  /** The key of an MCP server's command topic among the tool topics: {@code mcp:<server>}. */
+  public static String mcpTopicKey(String server) {
+    return "mcp:" + server;
+  }
+
+  /**
+   * The key of the command topic that carries calls of {@code tool}: the tool itself, or {@code
+   * mcp:<server>} for an MCP tool {@code <server>__<name>}; null when there is none.
+   */
+  public String toolKey(String tool) {
+    if (toolTopics.containsKey(tool)) {
+      return tool;
+    }
+    int i = tool == null ? -1 : tool.indexOf(MCP_TOOL_SEPARATOR);
+    if (i > 0 && toolTopics.containsKey(mcpTopicKey(tool.substring(0, i)))) {
+      return mcpTopicKey(tool.substring(0, i));
+    }
+    return null;
+  }
+
   public <V> Topic<V> topic(TopicRef<V> ref) {
     return typed(spec(ref.role()), ref.valueType());
   }
 
   /** The command topic of one tool ({@code tool-calls.<tool>}). */
   public <V> Topic<V> toolCalls(String tool, Class<V> valueType) {
-    TopicSpec spec = toolTopics.get(tool);
+    String key = toolKey(tool);
+    TopicSpec spec = key == null ? null : toolTopics.get(key);
     if (spec == null) {
       throw new IllegalArgumentException(
           "no tool-calls topic for tool '" + tool + "'; known: " + toolTopics.keySet());

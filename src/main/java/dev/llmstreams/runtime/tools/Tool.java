@@ -24,6 +24,22 @@ public interface Tool {
   Outcome execute(JsonNode arguments, Duration timeLimit) throws Exception;
 
   /**
+   * Runs one call of {@code tool}, one of the tools this worker {@link #handles}; a worker of one
+   * tool ignores the name.
+   */
+  default Outcome execute(String tool, JsonNode arguments, Duration timeLimit) throws Exception {
+    return execute(arguments, timeLimit);
+  }
+
+  /**
+   * Whether calls of {@code tool} are this worker's: by default the tool of its own name. A worker
+   * of several tools (an MCP server's) is keyed by its topic and names none of them itself.
+   */
+  default boolean handles(String tool) {
+    return name().equals(tool);
+  }
+
+  /**
    * Whether this tool's outcomes may carry {@link Publication}s. The worker topology gets its
    * dynamic publishing sink only when one of its tools says so, so a worker that never publishes
    * cannot write outside its result topic.

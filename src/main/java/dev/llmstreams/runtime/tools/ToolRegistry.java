@@ -35,10 +35,18 @@ public final class ToolRegistry {
   private static final SchemaValidatorsConfig CONFIG =
       SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
 
-  private final Map<String, ToolDefinition> tools;
-  private final Map<String, JsonSchema> schemas;
+  /** The definitions and compiled schemas in effect; replaced whole when tools come or go. */
+  private record Snapshot(Map<String, ToolDefinition> tools, Map<String, JsonSchema> schemas) {}
+
+  private final List<ToolDefinition> fixed;
+  private volatile Snapshot snapshot;
 
   public ToolRegistry(Collection<ToolDefinition> definitions) {
+    this.fixed = List.copyOf(definitions);
+    this.snapshot = compile(fixed);
+  }
+
+  private static Snapshot compile(Collection<ToolDefinition> definitions) {
     Map<String, ToolDefinition> byName = new LinkedHashMap<>();
     Map<String, JsonSchema> compiled = new LinkedHashMap<>();
     for (ToolDefinition d :
@@ -57,8 +65,17 @@ public final class ToolRegistry {
             e);
       }
     }
-    this.tools = java.util.Collections.unmodifiableMap(byName);
-    this.schemas = Map.copyOf(compiled);
+    return new Snapshot(java.util.Collections.unmodifiableMap(byName), Map.copyOf(compiled));
+  }
+
+  /**
+   * Replaces the tools that come from elsewhere than files (an MCP server's list, which may change
+   * while the app runs) with {@code discovered}; the definitions given at construction stay.
+   */
+  public synchronized void replaceDiscovered(Collection<ToolDefinition> discovered) {
+    List<ToolDefinition> all = new ArrayList<>(fixed);
+    all.addAll(discovered);
+    snapshot = compile(all);
   }
 
   /**
@@ -99,6 +116,12 @@ public final class ToolRegistry {
           throw new IllegalStateException(
               "tool registry: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
         }
+        if (d.name().contains("__")) {
+          throw new IllegalStateException(
+              "tool registry: "
+                  + file.getFileName()
+                  + ": a tool name may not contain '__', which separates an MCP server from its tools");
+        }
         if (!file.getFileName().toString().equals(d.name() + ".json")) {
           throw new IllegalStateException(
               "tool registry: " + file.getFileName() + " defines tool " + d.name());
@@ -112,7 +135,7 @@ public final class ToolRegistry {
   }
 
   public Optional<ToolDefinition> find(String name) {
-    return Optional.ofNullable(tools.get(name));
+    return Optional.ofNullable(snapshot.tools().get(name));
   }
 
   public ToolDefinition get(String name) {
@@ -122,11 +145,11 @@ public final class ToolRegistry {
   }
 
   public Set<String> names() {
-    return tools.keySet();
+    return snapshot.tools().keySet();
   }
 
   public List<ToolDefinition> all() {
-    return List.copyOf(tools.values());
+    return List.copyOf(snapshot.tools().values());
   }
 
   /**
@@ -134,7 +157,7 @@ public final class ToolRegistry {
    * missing but it is required}); empty when valid.
    */
   public List<String> validate(String tool, JsonNode arguments) {
-    JsonSchema schema = schemas.get(tool);
+    JsonSchema schema = snapshot.schemas().get(tool);
     if (schema == null) {
       return List.of("unknown tool '" + tool + "'");
     }

@@ -85,8 +85,10 @@ public final class ToolWorkersTopology {
     this.registry = registry;
     Map<String, Tool> byName = new TreeMap<>();
     for (Tool t : tools) {
-      registry.get(
-          t.name()); // a built-in tool without a definition is a build error, found before any call
+      if (t.handles(t.name())) {
+        registry.get(
+            t.name()); // a tool without a definition is a build error, found before any call
+      }
       if (byName.put(t.name(), t) != null) {
         throw new IllegalArgumentException("tool " + t.name() + " is given twice");
       }
@@ -238,7 +240,7 @@ public final class ToolWorkersTopology {
                 + call.goalId()
                 + "'");
       }
-      if (!call.tool().equals(tool)) {
+      if (tool == null || !tools.get(tool).handles(call.tool())) {
         throw new RejectedRecordException(
             "tool call "
                 + call.callId()
@@ -253,7 +255,7 @@ public final class ToolWorkersTopology {
       ExecutedCall done = executed.get(call.callId());
       if (done != null) {
         repeats.increment();
-        count(tool, "repeat");
+        count(call.tool(), "repeat");
         send(record, done.result());
         return;
       }
@@ -263,7 +265,9 @@ public final class ToolWorkersTopology {
       send(record, result);
     }
 
-    private ToolResult run(String tool, ToolCall call, long now, Record<String, ToolCall> record) {
+    private ToolResult run(
+        String worker, ToolCall call, long now, Record<String, ToolCall> record) {
+      String tool = call.tool(); // a worker may run several tools (an MCP server's)
       List<String> problems = registry.validate(tool, call.arguments());
       if (!problems.isEmpty()) {
         count(tool, "invalid");
@@ -285,7 +289,8 @@ public final class ToolWorkersTopology {
         // seconds, well under
         // max.poll.interval.ms); calls are rare next to records, and blocking keeps the result in
         // the transaction.
-        outcome = tools.get(tool).execute(call.arguments(), Duration.ofMillis(call.timeoutMs()));
+        outcome =
+            tools.get(worker).execute(tool, call.arguments(), Duration.ofMillis(call.timeoutMs()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while running " + call.callId(), e);
@@ -300,7 +305,7 @@ public final class ToolWorkersTopology {
         return failed(call, message, ms);
       }
       long ms = elapsedMs(timer, start);
-      if (!outcome.publications().isEmpty() && !tools.get(tool).publishes()) {
+      if (!outcome.publications().isEmpty() && !tools.get(worker).publishes()) {
         count(tool, "error");
         return failed(
             call,
