@@ -112,6 +112,49 @@ public record McpServerSpec(
     }
   }
 
+  /** A stdio server running {@code command} (program and arguments), every other field default. */
+  public static McpServerSpec stdio(String name, List<String> command, long timeoutMs) {
+    return new McpServerSpec(
+        name,
+        "stdio",
+        command.get(0),
+        command.subList(1, command.size()),
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        timeoutMs,
+        null);
+  }
+
+  /** A Streamable HTTP server at {@code url}, every other field default. */
+  public static McpServerSpec http(
+      String name, String url, Map<String, String> headers, long timeoutMs) {
+    return new McpServerSpec(
+        name, "http", null, null, null, url, headers, null, null, null, null, timeoutMs, null);
+  }
+
+  /** This declaration with {@code exclude} as its excluded tools. */
+  public McpServerSpec excluding(List<String> tools) {
+    return new McpServerSpec(
+        name,
+        transport,
+        command,
+        args,
+        env,
+        url,
+        headers,
+        include,
+        tools,
+        approval,
+        concurrency,
+        timeoutMs,
+        protocolVersion);
+  }
+
   /** The tool name offered to the LLM for this server's tool {@code tool}. */
   public String toolName(String tool) {
     return name + SEPARATOR + tool;

@@ -114,7 +114,8 @@ class McpServerSpecTest {
   }
 
   private static McpServerSpec stdio(String name, String approval) {
+    McpServerSpec s = McpServerSpec.stdio(name, List.of("cmd"), 1000);
     return new McpServerSpec(
-        name, "stdio", "cmd", null, null, null, null, null, null, approval, null, null, null);
+        s.name(), "stdio", "cmd", null, null, null, null, null, null, approval, null, null, null);
   }
 }
