@@ -76,7 +76,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
 
   /**
    * @param topicKey the key of the command topic of a tool (the tool itself, or {@code
-   *     mcp:<server>} for an MCP server's tools, which share one topic)
+   *     mcp.<server>} for an MCP server's tools, which share one topic)
    */
   record Sinks(
       String requests,

@@ -268,14 +268,14 @@ public final class TopicCatalog {
   /** Separates an MCP server's name from its tool's in the names the controller offers. */
   public static final String MCP_TOOL_SEPARATOR = "__";
 
-  /** The key of an MCP server's command topic among the tool topics: {@code mcp:<server>}. */
+  /** The key of an MCP server's command topic among the tool topics: {@code mcp.<server>}. */
   public static String mcpTopicKey(String server) {
-    return "mcp:" + server;
+    return "mcp." + server;
   }
 
   /**
    * The key of the command topic that carries calls of {@code tool}: the tool itself, or {@code
-   * mcp:<server>} for an MCP tool {@code <server>__<name>}; null when there is none.
+   * mcp.<server>} for an MCP tool {@code <server>__<name>}; null when there is none.
    */
   public String toolKey(String tool) {
     if (toolTopics.containsKey(tool)) {

@@ -30,6 +30,7 @@ import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.WithKafka;
+import dev.llmstreams.testkit.mcp.ScriptedMcpServer;
 import dev.llmstreams.tools.ToolsModule;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicAdmin;
@@ -102,7 +103,20 @@ class PrometheusIT {
       throws Exception {
     String prefix = KafkaCluster.uniqueName("mon") + ".";
     String newsTopic = prefix + "team-news";
-    TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
+    // An MCP server (the test kit's scripted one, over stdio) whose echo tool the goal calls, so
+    // the MCP bridge's meters are there too.
+    TopicCatalog catalog =
+        TopicCatalog.load().withPrefix(prefix).withMcpTopics(List.of("scripted"), prefix);
+    Path mcpDir = Files.createDirectories(dir.resolve("mcp"));
+    List<String> mcpCommand = ScriptedMcpServer.command(dir.resolve("mcp-calls.jsonl"));
+    Files.writeString(
+        mcpDir.resolve("scripted.json"),
+        Json.writer()
+            .writeValueAsString(
+                Map.of(
+                    "name", "scripted",
+                    "command", mcpCommand.get(0),
+                    "args", mcpCommand.subList(1, mcpCommand.size()))));
     new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
     kafka.admin().createTopics(List.of(new NewTopic(newsTopic, 1, (short) 1))).all().get();
 
@@ -126,6 +140,7 @@ class PrometheusIT {
       settings.put(AppConfig.provider("openai", "price.input.per.mtok"), "1");
       settings.put(AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS, "50");
       settings.put(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS, newsTopic);
+      settings.put(AppConfig.MCP_DIR, mcpDir.toString());
       settings.put(AppConfig.SUMMARIZER_MERGE_FAN_IN, "2");
       settings.put(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0");
       try (Observability observability = new Observability();
@@ -186,6 +201,7 @@ class PrometheusIT {
     }
     return ScriptedLlmServer.openAiToolCalls(
         new ToolCallRequest("call_a", "calculator", Json.tree("{\"expression\":\"6*7\"}")),
+        new ToolCallRequest("call_c", "scripted__echo", Json.tree("{\"message\":\"42\"}")),
         new ToolCallRequest(
             "call_b",
             "publish",
@@ -257,7 +273,7 @@ class PrometheusIT {
           new Goal(
               "g1",
               "Goal g1: compute 6*7 and tell the team.",
-              List.of("calculator", "publish"),
+              List.of("calculator", "publish", "scripted__echo"),
               null,
               null,
               null,

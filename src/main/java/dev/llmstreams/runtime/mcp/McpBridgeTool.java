@@ -18,7 +18,7 @@ public final class McpBridgeTool implements Tool {
     this.connection = connection;
   }
 
-  /** The key of the server's topic, {@code mcp:<server>}: one worker for all of its tools. */
+  /** The key of the server's topic, {@code mcp.<server>}: one worker for all of its tools. */
   @Override
   public String name() {
     return connection.spec().topicKey();

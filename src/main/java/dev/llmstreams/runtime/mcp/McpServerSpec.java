@@ -160,7 +160,7 @@ public record McpServerSpec(
     return name + SEPARATOR + tool;
   }
 
-  /** The key of this server's topic in the catalog's tool topics: {@code mcp:<name>}. */
+  /** The key of this server's topic in the catalog's tool topics: {@code mcp.<name>}. */
   public String topicKey() {
     return topicKey(name);
   }

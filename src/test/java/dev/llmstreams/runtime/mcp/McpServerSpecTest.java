@@ -102,7 +102,7 @@ class McpServerSpecTest {
   void aServersToolsShareOneCommandTopicInTheCatalog() {
     TopicCatalog catalog =
         TopicCatalog.load().withPrefix("p.").withMcpTopics(List.of("files"), "p.");
-    assertThat(catalog.toolKey("files__read_text_file")).isEqualTo("mcp:files");
+    assertThat(catalog.toolKey("files__read_text_file")).isEqualTo("mcp.files");
     assertThat(catalog.toolCalls("files__read_text_file", ToolCall.class).name())
         .isEqualTo("p.tool-calls.mcp.files");
     assertThat(catalog.toolCalls("files__write_file", ToolCall.class).name())
