@@ -52,6 +52,8 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Instant began = Instant.now();
+    // With Node.js here, one sample goal calls a tool of a real MCP server (see DemoMcp).
+    String noMcp = DemoMcp.prepare(main);
     AppConfig config = main.config();
     TopicCatalog catalog = main.catalog();
     LocalBroker broker = null;
@@ -84,6 +86,14 @@ final class DemoCommand implements Callable<Integer> {
         } else {
           say("Kafka broker already running on %s; leaving it running afterwards", r.bootstrap());
         }
+      }
+      if (noMcp == null) {
+        say(
+            "MCP: the reference server %s is declared in %s;"
+                + " one sample goal calls its get-sum tool",
+            DemoMcp.PACKAGE, config.getString(AppConfig.MCP_DIR));
+      } else {
+        say("MCP: no sample MCP goal in this run: %s", noMcp);
       }
       List<TopicAdmin.Change> changes = TopicsCommand.apply(config, main, false);
       say(
@@ -203,13 +213,22 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Sample goals: each line of {@value #SAMPLE_GOALS} to {@code goals}, keyed by its goalId. */
   private void feedGoals(AppConfig config, TopicCatalog catalog) throws Exception {
+    String run = Long.toString(System.currentTimeMillis() % 1_000_000, 36);
+    feedGoals(config, catalog, SAMPLE_GOALS, run);
+    if (!config.getString(AppConfig.MCP_DIR).isBlank()
+        && catalog.toolKey(DemoMcp.SERVER + TopicCatalog.MCP_TOOL_SEPARATOR + "get-sum") != null) {
+      feedGoals(config, catalog, DemoMcp.GOALS, run);
+    }
+  }
+
+  private void feedGoals(AppConfig config, TopicCatalog catalog, String resource, String run)
+      throws Exception {
     String goals = catalog.spec(TopicRole.GOALS).name();
     int sent = 0;
-    String run = Long.toString(System.currentTimeMillis() % 1_000_000, 36);
     try (KafkaProducer<byte[], byte[]> producer = Clients.producer(config);
-        InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(SAMPLE_GOALS)) {
+        InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {
-        throw new IllegalStateException(SAMPLE_GOALS + " is missing from the jar");
+        throw new IllegalStateException(resource + " is missing from the jar");
       }
       BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
       String line;

@@ -44,9 +44,21 @@ public final class Main implements Runnable {
   /** The effective configuration, loaded once. */
   AppConfig config() {
     if (config == null) {
-      config = AppConfig.load(configFile);
+      config = AppConfig.load(configFile, System.getenv(), overrides);
     }
     return config;
+  }
+
+  private final java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
+
+  /**
+   * Sets {@code key} over the file and the environment for this run (the demo's MCP server); the
+   * configuration and the catalog are read again.
+   */
+  void override(String key, String value) {
+    overrides.put(key, value);
+    config = null;
+    catalog = null;
   }
 
   TopicCatalog catalog() {
