@@ -135,6 +135,41 @@ class CliIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(120) // if the check let it start, run would wait for Ctrl-C
+  void shouldRefuseToRunWhenAnMcpServerCannotBeReached(KafkaCluster kafka) throws Exception {
+    Path mcp = Files.createDirectories(dir.resolve("mcp"));
+    Files.writeString(
+        mcp.resolve("gone.json"),
+        "{\"name\":\"gone\",\"transport\":\"stdio\",\"command\":\""
+            + dir.resolve("no-such-program")
+            + "\"}");
+    Files.writeString(config, "mcp.dir=" + mcp + "\n", java.nio.file.StandardOpenOption.APPEND);
+    // topics apply reads the declaration (it does not start the server) and creates its topic.
+    Result apply = cli("", "topics", "apply");
+    assertThat(apply.exit()).as(apply.err()).isZero();
+    assertThat(apply.out()).contains("CREATED       " + prefix + "tool-calls.mcp.gone");
+    awaitVisible(kafka);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(
+            () ->
+                kafka.admin().listTopics().names().get().contains(prefix + "tool-calls.mcp.gone"));
+    long start = System.nanoTime();
+    Result run = cli("", "run", "--patterns", "tools");
+    assertThat(java.time.Duration.ofNanos(System.nanoTime() - start))
+        .as("a program that cannot start ends the wait, not the 20 s initialize time limit")
+        .isLessThan(java.time.Duration.ofSeconds(15));
+    assertThat(run.exit()).isNotZero();
+    assertThat(run.err().lines())
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .startsWith("llm-streams: MCP server gone cannot be reached")
+                    .contains("no-such-program")
+                    .contains("check its declaration in " + mcp));
+  }
+
+  @Test
   void shouldCreateTopicsThenReportThemUnchanged() {
     Result dry = cli("", "topics", "apply", "--dry-run");
     assertThat(dry.exit()).isZero();

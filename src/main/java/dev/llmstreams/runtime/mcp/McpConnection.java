@@ -21,6 +21,7 @@ import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import io.modelcontextprotocol.spec.McpClientTransport;
 import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,7 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * One MCP server as the app sees it: a session (a child process for stdio), the tools it offers
@@ -114,8 +116,11 @@ public final class McpConnection implements AutoCloseable {
     }
     McpAsyncClient started;
     McpClientTransport transport;
+    // The SDK only logs a stdio process that cannot start, and initialize then waits for its time
+    // limit: the start failure ends the wait at once, with the reason (e.g. no such program).
+    Sinks.One<Throwable> startFailed = Sinks.one();
     try {
-      transport = transport();
+      transport = transport(startFailed);
       started =
           McpClient.async(transport)
               .requestTimeout(Duration.ofMillis(spec.timeoutMs()))
@@ -131,7 +136,10 @@ public final class McpConnection implements AutoCloseable {
     }
     try {
       McpSchema.InitializeResult init =
-          started.initialize().block(INITIALIZE_TIMEOUT.plusSeconds(1));
+          started
+              .initialize()
+              .or(startFailed.asMono().flatMap(Mono::<McpSchema.InitializeResult>error))
+              .block(INITIALIZE_TIMEOUT.plusSeconds(1));
       if (spec.protocolVersion() != null
           && init != null
           && !spec.protocolVersion().equals(init.protocolVersion())) {
@@ -205,7 +213,7 @@ public final class McpConnection implements AutoCloseable {
     return all;
   }
 
-  private McpClientTransport transport() {
+  private McpClientTransport transport(Sinks.One<Throwable> startFailed) {
     JacksonMcpJsonMapper json = new JacksonMcpJsonMapper(new ObjectMapper());
     if (spec.transport().equals("http")) {
       Map<String, String> headers = spec.resolvedHeaders();
@@ -222,7 +230,20 @@ public final class McpConnection implements AutoCloseable {
     }
     ServerParameters params =
         ServerParameters.builder(spec.command()).args(spec.args()).env(spec.resolvedEnv()).build();
-    StdioClientTransport stdio = new StdioClientTransport(params, json, MAX_MESSAGE_CHARS);
+    StdioClientTransport stdio =
+        new StdioClientTransport(params, json, MAX_MESSAGE_CHARS) {
+          @Override
+          public Mono<Void> connect(
+              java.util.function.Function<
+                      Mono<McpSchema.JSONRPCMessage>, Mono<McpSchema.JSONRPCMessage>>
+                  handler) {
+            return super.connect(handler)
+                .doOnError(
+                    e ->
+                        startFailed.tryEmitValue(
+                            e.getCause() instanceof IOException ? e.getCause() : e));
+          }
+        };
     stdio.setStdErrorHandler(
         line ->
             LOG.debug(
