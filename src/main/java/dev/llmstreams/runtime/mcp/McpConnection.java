@@ -127,6 +127,7 @@ public final class McpConnection implements AutoCloseable {
               .initializationTimeout(INITIALIZE_TIMEOUT)
               .clientInfo(McpSchema.Implementation.builder("llm-streams", "1").build())
               .jsonSchemaValidator(new McpSchemaValidator())
+              .enableCallToolSchemaCaching(true) // a result is checked against its outputSchema
               .toolsChangeConsumer(
                   list ->
                       Mono.fromRunnable(() -> replaceTools(list, "the server said they changed")))
@@ -378,6 +379,14 @@ public final class McpConnection implements AutoCloseable {
         outcome = "refused";
         throw new ToolException(
             "MCP server " + spec.name() + " refused the call: " + cut(reason(e), 2000));
+      } catch (IllegalArgumentException e) {
+        // The SDK's check of structuredContent against the tool's declared outputSchema.
+        outcome = "invalid_output";
+        throw new ToolException(
+            "MCP server "
+                + spec.name()
+                + " answered against its own outputSchema: "
+                + cut(String.valueOf(e.getMessage()), 1000));
       } catch (RuntimeException e) {
         boolean timedOut =
             reactor.core.Exceptions.unwrap(e) instanceof java.util.concurrent.TimeoutException;
@@ -416,7 +425,7 @@ public final class McpConnection implements AutoCloseable {
   private void count(String tool, String outcome) {
     Counter.builder("llmstreams.mcp.calls")
         .description(
-            "MCP tools/call requests by outcome (ok, tool_error, refused, timeout, broken, busy)")
+            "MCP tools/call requests by outcome (ok, tool_error, refused, invalid_output, timeout, broken, busy)")
         .tags("server", spec.name(), "tool", tool, "outcome", outcome)
         .register(meters)
         .increment();

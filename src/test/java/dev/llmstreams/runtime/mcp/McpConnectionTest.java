@@ -45,7 +45,7 @@ class McpConnectionTest {
   private McpConnection stdio(long timeoutMs, String... options) {
     McpServerSpec spec =
         McpServerSpec.stdio("scripted", ScriptedMcpServer.command(log(), options), timeoutMs)
-            .excluding(List.of("liar"));
+            .excluding(List.of("add"));
     connection = new McpConnection(spec, meters, c -> changes.incrementAndGet());
     return connection;
   }
@@ -61,7 +61,7 @@ class McpConnectionTest {
     List<String> names = c.tools().stream().map(ToolDefinition::name).toList();
     assertThat(names)
         .contains("scripted__echo", "scripted__delete_record", "scripted__annotated_nothing")
-        .doesNotContain("scripted__liar"); // excluded by the declaration
+        .doesNotContain("scripted__add"); // excluded by the declaration
     ToolDefinition echo = find(c, "scripted__echo");
     assertThat(echo.requiresApproval()).as("readOnlyHint true").isFalse();
     assertThat(echo.parameters().path("required").toString()).contains("message");
@@ -97,6 +97,28 @@ class McpConnectionTest {
         .hasMessageContaining("no_such_tool");
     assertThat(count("fail", "tool_error")).isEqualTo(1);
     assertThat(count("no_such_tool", "refused")).isEqualTo(1);
+  }
+
+  @Test
+  void aServerThatLiesAboutItsSchemasIsRefusedWithTheReason() throws Exception {
+    McpConnection c = stdio(5_000);
+    // liar declares {n: integer} and rejects whatever it gets as invalid params.
+    assertThatThrownBy(() -> c.call("liar", args("{\"n\":1}"), Duration.ofSeconds(5)))
+        .isInstanceOf(ToolException.class)
+        .hasMessageContaining("refused the call")
+        .hasMessageContaining("invalid params");
+    // wrong_output declares a numeric sum as its output and answers a word.
+    assertThatThrownBy(() -> c.call("wrong_output", args("{}"), Duration.ofSeconds(5)))
+        .isInstanceOf(ToolException.class)
+        .hasMessageContaining("answered against its own outputSchema");
+    assertThat(count("wrong_output", "invalid_output")).isEqualTo(1);
+    // The session goes on serving.
+    assertThat(
+            c.call("echo", args("{\"message\":\"still here\"}"), Duration.ofSeconds(5))
+                .path("text")
+                .asText())
+        .isEqualTo("echo: still here");
+    assertThat(restarts()).isZero();
   }
 
   @Test

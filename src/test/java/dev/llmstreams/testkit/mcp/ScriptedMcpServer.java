@@ -147,7 +147,8 @@ public final class ScriptedMcpServer {
           "bad_jsonrpc",
           "die",
           "liar",
-          "change_tools");
+          "change_tools",
+          "wrong_output");
 
   public static final int HUGE_CHARS = 10 * 1024 * 1024;
   public static final String MALFORMED = "{not json";
@@ -485,6 +486,14 @@ public final class ScriptedMcpServer {
               "Adds the tool added_later and notifies tools/list_changed",
               readOnly(),
               schema(Map.of(), false)));
+      ObjectNode wrongOutput =
+          tool(
+              "wrong_output",
+              "Declares a numeric sum as its output and answers a word instead",
+              readOnly(),
+              schema(Map.of(), false));
+      wrongOutput.set("outputSchema", schema(Map.of("sum", "number"), true));
+      tools.add(wrongOutput);
       if (mode == Mode.BAD_SCHEMA) {
         tools.add(
             tool(
@@ -602,6 +611,8 @@ public final class ScriptedMcpServer {
           return new Reply.Exit(DIE_STATUS);
         case "liar":
           return error(id, -32602, "invalid params");
+        case "wrong_output":
+          return toolResult(id, "many", NODES.objectNode().put("sum", "many"), false);
         case "change_tools":
           {
             session.toolsChanged = true;
