@@ -80,6 +80,10 @@ public final class TopicAdmin {
           if (!(ex.getCause() instanceof TopicExistsException)) {
             throw ex;
           }
+          // The listing did not show it yet (a topic created a moment ago, by this command or
+          // another): it exists, so it is reported as present, with its drift, not as created.
+          changes.removeIf(c -> c.topic().equals(e.getKey()));
+          specs.stream().filter(spec -> spec.name().equals(e.getKey())).forEach(present::add);
         }
       }
     }
@@ -89,10 +93,30 @@ public final class TopicAdmin {
     return changes;
   }
 
+  /**
+   * The topics' descriptions; a topic the controller has but this broker's metadata does not show
+   * yet (created a moment ago) is asked for again, for up to five seconds.
+   */
+  private Map<String, TopicDescription> describe(List<String> names)
+      throws ExecutionException, InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return admin.describeTopics(names).allTopicNames().get();
+      } catch (ExecutionException e) {
+        if (!(e.getCause()
+                instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+            || attempt >= 25) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
   private List<Change> drift(List<TopicSpec> specs)
       throws ExecutionException, InterruptedException {
     List<String> names = specs.stream().map(TopicSpec::name).toList();
-    Map<String, TopicDescription> descriptions = admin.describeTopics(names).allTopicNames().get();
+    Map<String, TopicDescription> descriptions = describe(names);
     Map<ConfigResource, Config> configs =
         admin
             .describeConfigs(
