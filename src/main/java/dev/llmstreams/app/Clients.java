@@ -37,10 +37,15 @@ final class Clients {
 
   /** A group-less consumer that sees committed data only. */
   static KafkaConsumer<byte[], byte[]> committedReader(AppConfig config) {
+    return committedReader(config, "llm-streams-tail-");
+  }
+
+  /** A group-less consumer that sees committed data only, its client id starting with a name. */
+  static KafkaConsumer<byte[], byte[]> committedReader(AppConfig config, String clientIdPrefix) {
     Map<String, Object> props = new HashMap<>(config.clientProperties());
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "llm-streams-tail-" + UUID.randomUUID());
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientIdPrefix + UUID.randomUUID());
     props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, StreamsSettings.MAX_REQUEST_BYTES);
     return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }

@@ -1,6 +1,10 @@
 package dev.llmstreams.app;
 
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.mcpserver.AppQueries;
+import dev.llmstreams.mcpserver.BearerAuth;
+import dev.llmstreams.mcpserver.LlmStreamsMcpServer;
+import dev.llmstreams.mcpserver.LogClient;
 import dev.llmstreams.observability.Health;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.Observability;
@@ -33,6 +37,7 @@ public final class LlmStreamsApp implements AutoCloseable {
   private final Map<String, KafkaStreams> streams = new LinkedHashMap<>();
   private final Map<String, PatternModule> runningModules = new LinkedHashMap<>();
   private HttpApi http;
+  private LlmStreamsMcpServer mcp;
   private boolean closed;
 
   public LlmStreamsApp(AppConfig config, TopicCatalog catalog, Observability observability) {
@@ -46,6 +51,7 @@ public final class LlmStreamsApp implements AutoCloseable {
    * RUNNING).
    */
   public void start(List<PatternModule> modules) throws IOException {
+    requireMcpServerAuth(config);
     http =
         new HttpApi(
             config.getString(AppConfig.HTTP_HOST),
@@ -92,9 +98,51 @@ public final class LlmStreamsApp implements AutoCloseable {
       streams.put(module.name(), ks);
       runningModules.put(module.name(), module);
     }
+    if (config.getBoolean(AppConfig.MCP_SERVER_ENABLED)) {
+      // The MCP server's Kafka clients are made at its first tool call: none for an app never
+      // asked.
+      LogClient log =
+          new LogClient(
+              catalog,
+              () -> Clients.producer(config),
+              () -> Clients.committedReader(config, "llm-streams-mcp-"));
+      mcp =
+          LlmStreamsMcpServer.http(
+              http, config, log, new AppQueries(this::ownUrl), observability.registry());
+    }
     streams.values().forEach(KafkaStreams::start);
     http.start();
-    LOG.info("serving http://{}:{}/metrics /health /ready", http.host(), http.port());
+    LOG.info(
+        "serving http://{}:{}/metrics /health /ready{}",
+        http.host(),
+        http.port(),
+        mcp == null ? "" : " /mcp");
+  }
+
+  /**
+   * Refuses an MCP server that anyone on the network could call: {@code http.host} not loopback and
+   * no bearer token for {@code /mcp}.
+   */
+  static void requireMcpServerAuth(AppConfig config) {
+    BearerAuth.refusal(config)
+        .ifPresent(
+            why -> {
+              throw new Main.UserError(why);
+            });
+  }
+
+  /**
+   * This instance's HTTP server, as the MCP tools ask it (loopback when bound to every address).
+   */
+  private String ownUrl() {
+    String host = http.host();
+    java.net.InetAddress bound = http.address();
+    if (bound == null || bound.isAnyLocalAddress()) {
+      host = "127.0.0.1";
+    } else if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    return "http://" + host + ":" + http.port();
   }
 
   /**
@@ -228,6 +276,9 @@ public final class LlmStreamsApp implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     runningModules.values().forEach(PatternModule::afterClose);
+    if (mcp != null) {
+      mcp.close();
+    }
     if (http != null) {
       http.close();
     }

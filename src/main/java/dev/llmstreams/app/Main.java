@@ -27,6 +27,7 @@ import picocli.CommandLine.Option;
       EvaluateCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
+      McpCommand.class,
       dev.llmstreams.llm.sim.SimLlmCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -115,6 +115,11 @@ public final class ReferenceDocs {
               "Tools (`tools.`)",
               "The tool workers, which run the controller's tool calls."),
           new Section(
+              "mcp.",
+              "MCP (`mcp.`)",
+              "The MCP servers whose tools goals may call (`mcp.dir`), and llm-streams' own MCP server: `/mcp` on"
+                  + " the HTTP server and `llm-streams mcp --stdio` ([tools.md](tools.md#llm-streams-as-an-mcp-server))."),
+          new Section(
               "summarizer.",
               "Summarizer (`summarizer.`)",
               "Documents chunked, summarized and merged per key."),

@@ -22,7 +22,7 @@ import picocli.CommandLine.ParentCommand;
     name = "run",
     mixinStandardHelpOptions = true,
     description =
-        "Run the app: the selected patterns, the HTTP server (/metrics, /health, /ready). Stops on SIGTERM or Ctrl-C.")
+        "Run the app: the selected patterns, the HTTP server (/metrics, /health, /ready, the MCP server at /mcp). Stops on SIGTERM or Ctrl-C.")
 final class RunCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
@@ -56,6 +56,7 @@ final class RunCommand implements Callable<Integer> {
           later,
           modules.stream().map(PatternModule::name).toList());
     }
+    LlmStreamsApp.requireMcpServerAuth(config); // before Kafka is asked: a mistake is told at once
     requireCluster(config, main.catalog(), modules);
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);

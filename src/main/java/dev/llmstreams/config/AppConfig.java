@@ -80,6 +80,11 @@ public final class AppConfig extends AbstractConfig {
   public static final int DEFAULT_CONTROLLER_MAX_STATE_BYTES = 900_000;
   public static final String TOOLS_DIR = "tools.dir";
   public static final String MCP_DIR = "mcp.dir";
+  public static final String MCP_SERVER_ENABLED = "mcp.server.enabled";
+  public static final String MCP_SERVER_TOKEN = "mcp.server.token";
+  public static final String MCP_SERVER_TOKEN_FILE = "mcp.server.token.file";
+  public static final String MCP_SERVER_ALLOWED_ORIGINS = "mcp.server.allowed.origins";
+  public static final String MCP_APP_URL = "mcp.app.url";
   public static final String TOOLS_HTTP_ALLOWED_HOSTS = "tools.http.allowed.hosts";
   public static final String TOOLS_HTTP_MAX_BYTES = "tools.http.max.bytes";
   public static final String TOOLS_HTTP_TIMEOUT_MS = "tools.http.timeout.ms";
@@ -491,6 +496,49 @@ public final class AppConfig extends AbstractConfig {
                   + " called by the tools pattern through topic tool-calls.mcp.<server>. Values of env and"
                   + " headers may be ${env:NAME} or ${file:/path} so secrets stay out of the file. Empty:"
                   + " no MCP servers.")
+          .define(
+              MCP_SERVER_ENABLED,
+              Type.BOOLEAN,
+              true,
+              Importance.MEDIUM,
+              "Serve llm-streams itself as an MCP server (Streamable HTTP, stateless) at POST /mcp of the HTTP"
+                  + " server: tools submit_goal, get_goal, send_document, get_synthesis and classify_text, which"
+                  + " produce to and read from the same topics as any producer. When http.host is not a loopback"
+                  + " address, /mcp needs a bearer token (mcp.server.token or mcp.server.token.file) and the app"
+                  + " refuses to start without one.")
+          .define(
+              MCP_SERVER_TOKEN,
+              Type.PASSWORD,
+              null,
+              Importance.HIGH,
+              "Bearer token that /mcp requires (Authorization: Bearer <token>); usually set through the"
+                  + " environment variable LLMSTREAMS_MCP_SERVER_TOKEN. Required when http.host is not a loopback"
+                  + " address; when set, also required on loopback. Never logged.")
+          .define(
+              MCP_SERVER_TOKEN_FILE,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "File holding the bearer token of /mcp (such as a mounted secret), read at start when"
+                  + " mcp.server.token is not set; never logged.")
+          .define(
+              MCP_SERVER_ALLOWED_ORIGINS,
+              Type.LIST,
+              "",
+              Importance.MEDIUM,
+              "Origins (scheme://host[:port], exactly as browsers send them) allowed to call /mcp besides"
+                  + " loopback ones (localhost, 127.0.0.1, [::1], any port). A request with any other Origin"
+                  + " header is refused with 403 (DNS rebinding); requests without one (MCP clients that are not"
+                  + " browsers) are served.")
+          .define(
+              MCP_APP_URL,
+              Type.STRING,
+              "http://127.0.0.1:9400",
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
+              "Base URL of a running app whose HTTP server answers get_goal (GET /goals/{id}) and"
+                  + " get_synthesis (GET /syntheses/{key}) for `llm-streams mcp --stdio`; it produces and waits"
+                  + " through Kafka itself.")
           .define(
               TOOLS_HTTP_ALLOWED_HOSTS,
               Type.LIST,

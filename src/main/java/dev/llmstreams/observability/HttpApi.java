@@ -90,6 +90,14 @@ public final class HttpApi implements AutoCloseable {
     server.createContext(prefix, exchange -> handle(exchange, prefix, route));
   }
 
+  /**
+   * Serves every method on {@code path} (and the paths under it) with {@code handler}, which
+   * answers the exchange itself, at once or later from another thread (e.g. the MCP endpoint).
+   */
+  public void handle(String path, com.sun.net.httpserver.HttpHandler handler) {
+    server.createContext(path, handler);
+  }
+
   private static void handle(HttpExchange exchange, String prefix, Route route) throws IOException {
     Reply reply;
     try {
@@ -127,6 +135,11 @@ public final class HttpApi implements AutoCloseable {
 
   public String host() {
     return server.getAddress().getHostString();
+  }
+
+  /** The address the server is bound to (a wildcard address when it listens on all of them). */
+  public java.net.InetAddress address() {
+    return server.getAddress().getAddress();
   }
 
   @Override

@@ -24,7 +24,8 @@ import org.apache.kafka.streams.KafkaStreams;
  *   <li>the patterns: {@code llm} (the gateway and its providers), {@code controller}, {@code
  *       summarizer}, {@code specialist}, {@code tools}. They meet only through topics and {@code
  *       events}, never by import.
- *   <li>the entry points: {@code app} (the CLI and the wiring), {@code bench}, {@code chaos}.
+ *   <li>the entry points: {@code app} (the CLI and the wiring), {@code bench}, {@code chaos}, and
+ *       {@code mcpserver} (llm-streams as an MCP server, wired by {@code app}).
  * </ol>
  *
  * Each rule's description is what a build that breaks it prints first.
@@ -35,7 +36,7 @@ public final class Layers {
       List.of("llm", "controller", "summarizer", "specialist", "tools");
   static final List<String> FOUNDATION =
       List.of("config", "topics", "observability", "broker", "runtime");
-  static final List<String> ENTRY_POINTS = List.of("app", "bench", "chaos");
+  static final List<String> ENTRY_POINTS = List.of("app", "bench", "chaos", "mcpserver");
 
   private Layers() {}
 
@@ -66,7 +67,7 @@ public final class Layers {
           .resideInAnyPackage(packages(concat(PATTERNS, ENTRY_POINTS)))
           .as(
               "layers: events, config, topics, observability, broker and runtime import no pattern (llm, controller,"
-                  + " summarizer, specialist, tools) and no entry point (app, bench, chaos)")
+                  + " summarizer, specialist, tools) and no entry point (app, bench, chaos, mcpserver)")
           .because("what every pattern needs to run sits below the patterns");
 
   public static final ArchRule PATTERNS_DO_NOT_IMPORT_ENTRY_POINTS =
@@ -77,7 +78,7 @@ public final class Layers {
           .dependOnClassesThat()
           .resideInAnyPackage(packages(ENTRY_POINTS))
           .as(
-              "layers: no pattern (llm, controller, summarizer, specialist, tools) imports app, bench or chaos")
+              "layers: no pattern (llm, controller, summarizer, specialist, tools) imports app, bench, chaos or mcpserver")
           .because("app is the CLI and the wiring; what a pattern needs to run lives in runtime");
 
   public static final ArchRule PATTERNS_DO_NOT_IMPORT_EACH_OTHER =
@@ -108,7 +109,7 @@ public final class Layers {
                       !ENTRY_POINTS.contains(s.getNamePart(1))))
           .should()
           .beFreeOfCycles()
-          .as("layers: the packages below app, bench and chaos have no cycles");
+          .as("layers: the packages below app, bench, chaos and mcpserver have no cycles");
 
   public static final ArchRule ONLY_ENTRY_POINTS_START_STREAMS =
       noClasses()
@@ -121,7 +122,7 @@ public final class Layers {
                   (JavaConstructorCall call) ->
                       call.getTargetOwner().isEquivalentTo(KafkaStreams.class)))
           .as(
-              "layers: only app, bench and chaos start a KafkaStreams (a pattern builds its topology; the wiring runs it)");
+              "layers: only app, bench, chaos and mcpserver start a KafkaStreams (a pattern builds its topology; the wiring runs it)");
 
   public static final ArchRule APP_HOLDS_NO_STREAM_PROCESSING =
       noClasses()

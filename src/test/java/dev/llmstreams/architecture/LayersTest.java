@@ -60,7 +60,8 @@ class LayersTest {
             "llm",
             "app",
             "bench",
-            "chaos")) {
+            "chaos",
+            "mcpserver")) {
       assertThat(main.containPackage(Layers.ROOT + "." + pkg)).as(pkg).isTrue();
     }
   }
