@@ -70,6 +70,18 @@ public final class NodeMcpServers {
   public static final String EVERYTHING = "@modelcontextprotocol/server-everything";
   public static final String FILESYSTEM = "@modelcontextprotocol/server-filesystem";
 
+  /** The protocol's own conformance suite ({@code conformance server --url ...}). */
+  public static final String CONFORMANCE = "@modelcontextprotocol/conformance";
+
+  /** The MCP inspector's command line ({@code --cli <url> --method ...}). */
+  public static final String INSPECTOR_CLI = "@modelcontextprotocol/inspector-cli";
+
+  /**
+   * Loaded with {@code node --import} before Node.js 22: conformance 0.1.16 imports {@code
+   * fs.globSync} (22+) at load time, for a command the tests do not run (see the files there).
+   */
+  static final Path NODE20_SHIM = NPM_DIR.resolve("node20").resolve("register.mjs");
+
   static final String NO_NODE =
       "Node.js (node and npm) not found on the PATH: MCP tests against the real npm servers are"
           + " skipped";
@@ -151,6 +163,64 @@ public final class NodeMcpServers {
       }
     }
     throw last;
+  }
+
+  /** What a Node.js command printed and how it ended. */
+  public record Run(List<String> command, int exitCode, String output) {}
+
+  /**
+   * Runs {@code node <package's bin> args} in {@code dir} with a time limit and returns its exit
+   * code and output (standard output and error together, also written to {@code log}); on Node.js
+   * older than 22 the conformance suite is loaded with {@link #NODE20_SHIM}.
+   */
+  public static Run runBin(String pkg, List<String> args, Path dir, Path log, Duration timeout) {
+    assumeNode();
+    List<String> command = new ArrayList<>();
+    command.add(node());
+    if (pkg.equals(CONFORMANCE) && nodeMajor() < 22) {
+      command.add("--import");
+      command.add(NODE20_SHIM.toAbsolutePath().toUri().toString());
+    }
+    command.add(entryPoint(pkg).toString());
+    command.addAll(args);
+    try {
+      Files.createDirectories(log.toAbsolutePath().getParent());
+      Process p =
+          new ProcessBuilder(command)
+              .directory(dir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .start();
+      p.getOutputStream().close();
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        p.waitFor(5, TimeUnit.SECONDS);
+        throw new IllegalStateException(
+            String.join(" ", command) + " did not end within " + timeout + ": " + tail(log));
+      }
+      return new Run(command, p.exitValue(), Files.readString(log));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running " + command, e);
+    }
+  }
+
+  /** The major version of the {@code node} on the PATH. */
+  static int nodeMajor() {
+    try {
+      Process p = new ProcessBuilder(node(), "--version").redirectErrorStream(true).start();
+      String v = new String(p.getInputStream().readAllBytes()).trim();
+      p.waitFor(10, TimeUnit.SECONDS);
+      return Integer.parseInt(v.replaceFirst("^v", "").split("\\.")[0]);
+    } catch (IOException | NumberFormatException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
   }
 
   /** The JavaScript file that a package's {@code bin} names (its only or first command). */
