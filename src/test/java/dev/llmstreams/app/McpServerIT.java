@@ -394,7 +394,8 @@ class McpServerIT {
   private static NodeMcpServers.Run inspector(String name, String... args) {
     List<String> all = new ArrayList<>(List.of("--cli", mcp.toString(), "--transport", "http"));
     all.addAll(List.of(args));
-    // Run in the package's build folder: inspector-cli 1.0.3 looks for "../package.json" relative to
+    // Run in the package's build folder: inspector-cli 1.0.3 looks for "../package.json" relative
+    // to
     // the working directory but imports it relative to its module, and fails anywhere else.
     return NodeMcpServers.runBin(
         NodeMcpServers.INSPECTOR_CLI,
