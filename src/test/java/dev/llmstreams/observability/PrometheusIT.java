@@ -159,6 +159,7 @@ class PrometheusIT {
           sendTraffic(kafka, catalog);
           sendClassifications(kafka, catalog);
           approveHeldCalls(kafka, catalog, "g1");
+          pingMcpServer(app.httpPort());
 
           Map<String, Set<String>> used = usedMetricNames(port);
           Set<String> checked = new TreeSet<>(used.keySet());
@@ -188,6 +189,21 @@ class PrometheusIT {
         }
       }
     }
+  }
+
+  /** One message to the app's own MCP server, so that its request meter is there too. */
+  private static void pingMcpServer(int httpPort) throws Exception {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/mcp"))
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
   }
 
   /** Turn 1: a calculator call and a publish (held for approval) in one step; then the answer. */

@@ -23,7 +23,10 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Real MCP servers from npm, run by Node.js as child processes: {@code
  * @modelcontextprotocol/server-everything} and {@code @modelcontextprotocol/server-filesystem},
- * pinned in {@code src/test/npm/package.json} and {@code package-lock.json}.
+ * pinned in {@code src/test/npm/package.json} and {@code package-lock.json}; and, with the same
+ * pins, two tools that test llm-streams' own MCP server ({@link #runBin}): the protocol's
+ * conformance suite ({@link #CONFORMANCE}) and the inspector's command line ({@link
+ * #INSPECTOR_CLI}).
  *
  * <p>Tests that use them are skipped only where Node.js is absent ({@link #assumeNode()}). Where
  * Node is present, the packages are installed on first use with {@code npm ci} when {@code
