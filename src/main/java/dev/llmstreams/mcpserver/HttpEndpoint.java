@@ -46,6 +46,9 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
   public static final String PATH = "/mcp";
   public static final int MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
+  /** How much of a body too large is read (and dropped) before the 413, so the client sees it. */
+  private static final long DRAIN_BYTES = 4L * MAX_REQUEST_BYTES;
+
   /** Longest a request may take, the longest tool wait included. */
   static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(LlmStreamsTools.MAX_WAIT_SECONDS + 60);
 
@@ -182,12 +185,11 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
       return;
     }
     String length = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (length != null && tooLong(length)) {
-      reject(exchange, 413, McpSchema.ErrorCodes.INVALID_REQUEST, tooLarge());
-      return;
-    }
-    byte[] body = readBody(exchange.getRequestBody());
+    byte[] body = length != null && tooLong(length) ? null : readBody(exchange.getRequestBody());
     if (body == null) {
+      // Read what the client sends (up to a bound) before answering: a connection closed on unread
+      // data is reset, and the client would see the reset, not the 413.
+      drain(exchange.getRequestBody());
       reject(exchange, 413, McpSchema.ErrorCodes.INVALID_REQUEST, tooLarge());
       return;
     }
@@ -370,17 +372,30 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
 
   /** The body, or null when it is longer than {@link #MAX_REQUEST_BYTES}. */
   private static byte[] readBody(InputStream in) throws IOException {
-    try (in) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      byte[] buffer = new byte[16 * 1024];
-      int n;
-      while ((n = in.read(buffer)) != -1) {
-        if (out.size() + n > MAX_REQUEST_BYTES) {
-          return null;
-        }
-        out.write(buffer, 0, n);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buffer = new byte[16 * 1024];
+    int n;
+    while ((n = in.read(buffer)) != -1) {
+      if (out.size() + n > MAX_REQUEST_BYTES) {
+        return null; // the rest is drained by the caller
       }
-      return out.toByteArray();
+      out.write(buffer, 0, n);
+    }
+    in.close();
+    return out.toByteArray();
+  }
+
+  /** Reads and drops the rest of a body, at most {@link #DRAIN_BYTES}. */
+  private static void drain(InputStream in) {
+    try (in) {
+      byte[] buffer = new byte[64 * 1024];
+      long read = 0;
+      int n;
+      while (read < DRAIN_BYTES && (n = in.read(buffer)) != -1) {
+        read += n;
+      }
+    } catch (IOException e) {
+      LOG.debug("MCP: the client went away while sending a body too large", e);
     }
   }
 

@@ -218,6 +218,18 @@ class HttpEndpointTest {
             + "a".repeat(HttpEndpoint.MAX_REQUEST_BYTES)
             + "\"}}";
     assertThat(post(mcp, huge).statusCode()).isEqualTo(413);
+    // Without a Content-Length (chunked), the body is cut at the limit all the same.
+    HttpResponse<String> chunked =
+        HTTP.send(
+            HttpRequest.newBuilder(mcp)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .POST(
+                    HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new java.io.ByteArrayInputStream(huge.getBytes())))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(chunked.statusCode()).isEqualTo(413);
 
     HttpResponse<String> parse = post(mcp, "{not json");
     assertThat(parse.statusCode()).isEqualTo(400);
