@@ -18,7 +18,10 @@ USER llmstreams
 # Relative paths (the defaults under .llm-streams/) land in the writable /data, not in /app.
 WORKDIR /data
 # In a container the HTTP server must listen beyond loopback; state and native-library unpacking go to /data.
+# Beyond loopback the MCP server (/mcp) needs a bearer token, so it is off here: to serve it, set
+# LLMSTREAMS_MCP_SERVER_ENABLED=true and LLMSTREAMS_MCP_SERVER_TOKEN (or LLMSTREAMS_MCP_SERVER_TOKEN_FILE).
 ENV LLMSTREAMS_HTTP_HOST=0.0.0.0 \
+    LLMSTREAMS_MCP_SERVER_ENABLED=false \
     LLMSTREAMS_STATE_DIR=/data/state \
     JAVA_OPTS="-Xmx1g -Djava.io.tmpdir=/data"
 EXPOSE 9400

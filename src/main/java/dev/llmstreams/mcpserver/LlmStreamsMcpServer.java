@@ -101,8 +101,8 @@ public final class LlmStreamsMcpServer implements AutoCloseable {
   }
 
   /**
-   * Serves the tools over stdio ({@code in} and {@code out}: the protocol, nothing else may write
-   * to {@code out}) until {@code in} ends; returns the running server.
+   * Starts serving the tools over stdio and returns the running server: it reads {@code in} on a
+   * thread of its own until it ends, and writes the protocol, and nothing else, to {@code out}.
    */
   public static McpSyncServer stdio(
       LogClient log, AppQueries app, InputStream in, OutputStream out) {
