@@ -249,8 +249,8 @@ final class DemoCommand implements Callable<Integer> {
       producer.flush();
     }
     say(
-        "sent %d sample goals to %s; each step prints as * goal-events, the end as ! goal-results",
-        sent, goals);
+        "sent %d sample goal%s to %s; each step prints as * goal-events, the end as ! goal-results",
+        sent, sent == 1 ? "" : "s", goals);
   }
 
   private static void closeAll(List<AutoCloseable> started) {
