@@ -1,15 +1,12 @@
 package dev.llmstreams.topics;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,7 +14,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * The topic catalog: every topic the app reads or writes, loaded from {@code topics/*.json}
@@ -46,9 +42,6 @@ public final class TopicCatalog {
    */
   public static final List<TopicRole> SUMMARIZER_CO_PARTITIONED =
       List.of(TopicRole.DOCUMENTS, TopicRole.SUMMARIZER_LLM_REPLIES);
-
-  private static final ObjectMapper STRICT =
-      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   private final Map<String, TopicSpec> byName;
   private final Map<TopicRole, TopicSpec> byRole;
@@ -93,35 +86,21 @@ public final class TopicCatalog {
   public static TopicCatalog load(Path dir) {
     List<TopicSpec> specs = new ArrayList<>();
     Map<String, JsonNode> schemas = new LinkedHashMap<>();
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path file :
-          files
-              .filter(p -> p.getFileName().toString().endsWith(".json"))
-              .sorted(Comparator.comparing(Path::toString))
-              .toList()) {
-        TopicSpec spec;
+    for (TopicSpec spec :
+        JsonFolder.read(dir, TopicSpec.class, TopicSpec::name, "topic catalog", "declares topic")) {
+      if (spec.valueSchema() != null) {
+        Path schema = dir.resolve(spec.valueSchema());
+        if (!Files.exists(schema)) {
+          throw new IllegalStateException(
+              "topic catalog: " + spec.name() + " names missing schema " + spec.valueSchema());
+        }
         try {
-          spec = STRICT.readValue(Files.readAllBytes(file), TopicSpec.class);
-        } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalStateException(
-              "topic catalog: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
+          schemas.put(spec.name(), JsonFolder.STRICT.readTree(Files.readAllBytes(schema)));
+        } catch (IOException e) {
+          throw new UncheckedIOException("topic catalog: cannot read " + schema, e);
         }
-        if (!file.getFileName().toString().equals(spec.name() + ".json")) {
-          throw new IllegalStateException(
-              "topic catalog: " + file.getFileName() + " declares topic " + spec.name());
-        }
-        if (spec.valueSchema() != null) {
-          Path schema = dir.resolve(spec.valueSchema());
-          if (!Files.exists(schema)) {
-            throw new IllegalStateException(
-                "topic catalog: " + spec.name() + " names missing schema " + spec.valueSchema());
-          }
-          schemas.put(spec.name(), STRICT.readTree(Files.readAllBytes(schema)));
-        }
-        specs.add(spec);
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("topic catalog: cannot list " + dir, e);
+      specs.add(spec);
     }
     TopicCatalog catalog = new TopicCatalog(specs, schemas);
     // As shipped, topics met by key are declared alike, so that no record needs re-routing (see

@@ -1,6 +1,7 @@
 package dev.llmstreams.app;
 
 import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,13 +51,11 @@ public final class GeneratedDocs {
       return;
     }
     String committed = read(Path.of(file));
-    long until = System.nanoTime() + within.toNanos();
-    Optional<String> problem = mismatch(file, committed, generated.get(), regenerate);
-    while (problem.isPresent() && System.nanoTime() < until) {
-      Thread.sleep(500);
-      problem = mismatch(file, committed, generated.get(), regenerate);
-    }
-    problem.ifPresent(message -> fail(message));
+    await()
+        .atMost(within)
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () -> mismatch(file, committed, generated.get(), regenerate).ifPresent(m -> fail(m)));
   }
 
   /**

@@ -11,7 +11,6 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.controller.ControllerModule;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.GoalStatus;
-import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
@@ -296,15 +295,15 @@ class McpKillIT {
    * echo.
    */
   private static JsonNode echoLlm(JsonNode request) {
-    String goalId = goalIdOf(request);
-    if (turns(request) == 0) {
+    String goalId = ScriptedLlmServer.goalIdOf(request);
+    if (ScriptedLlmServer.assistantTurns(request) == 0) {
       return ScriptedLlmServer.openAiToolCalls(
           new ToolCallRequest(
               "call_" + goalId,
               TOOL,
               JsonNodeFactory.instance.objectNode().put("message", goalId)));
     }
-    List<String> texts = toolTexts(request);
+    List<String> texts = ScriptedLlmServer.lastToolResults(request);
     return ScriptedLlmServer.openAiText(texts.isEmpty() ? "no tool result" : texts.get(0));
   }
 
@@ -398,43 +397,6 @@ class McpKillIT {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
-  }
-
-  /** The goal's id, from its first user message {@code Goal <id>: ...}. */
-  private static String goalIdOf(JsonNode request) {
-    for (JsonNode m : request.path("messages")) {
-      String content = m.path("content").asText();
-      if ("user".equals(m.path("role").asText()) && content.startsWith("Goal ")) {
-        return content.split("[ :]")[1];
-      }
-    }
-    return "?";
-  }
-
-  /** The assistant turns the conversation already has. */
-  private static int turns(JsonNode request) {
-    int turns = 0;
-    for (JsonNode m : request.path("messages")) {
-      if ("assistant".equals(m.path("role").asText())) {
-        turns++;
-      }
-    }
-    return turns;
-  }
-
-  /** The text of the tool messages of the conversation's last turn (an MCP result's text). */
-  private static List<String> toolTexts(JsonNode request) {
-    List<String> out = new ArrayList<>();
-    for (JsonNode m : request.path("messages")) {
-      if ("assistant".equals(m.path("role").asText())) {
-        out.clear();
-      } else if ("tool".equals(m.path("role").asText())) {
-        String content = m.path("content").asText();
-        JsonNode text = content.startsWith("{") ? Json.tree(content).path("text") : null;
-        out.add(text != null && text.isTextual() ? text.asText() : content);
-      }
-    }
-    return out;
   }
 
   /** Reads goal and tool results as a user would see them (read_committed). */

@@ -121,19 +121,8 @@ class ControllerIT {
    * The scripted LLM: what it answers depends only on how many turns the conversation already has.
    */
   static JsonNode script(JsonNode request, String newsTopic) {
-    JsonNode messages = request.path("messages");
-    int turns = 0;
-    String goalId = "?";
-    for (JsonNode m : messages) {
-      if ("assistant".equals(m.path("role").asText())) {
-        turns++;
-      }
-      if ("user".equals(m.path("role").asText())
-          && m.path("content").asText().startsWith("Goal ")) {
-        goalId = m.path("content").asText().split("[ :]")[1];
-      }
-    }
-    return switch (turns) {
+    String goalId = ScriptedLlmServer.goalIdOf(request);
+    return switch (ScriptedLlmServer.assistantTurns(request)) {
       case 0 ->
           ScriptedLlmServer.openAiToolCalls(
               new ToolCallRequest("call_a", "calculator", Json.tree("{\"expr\":\"12*7\"}")));

@@ -34,7 +34,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -107,7 +106,7 @@ class McpIT {
     llm.setDefault(
         request ->
             ScriptedLlmServer.Reply.json(
-                switch (turns(request.json())) {
+                switch (ScriptedLlmServer.assistantTurns(request.json())) {
                   case 0 ->
                       ScriptedLlmServer.openAiToolCalls(
                           new ToolCallRequest(
@@ -121,9 +120,9 @@ class McpIT {
                   default ->
                       ScriptedLlmServer.openAiText(
                           "The echo: "
-                              + toolTexts(request.json()).get(0)
+                              + ScriptedLlmServer.lastToolResults(request.json()).get(0)
                               + " | The note: "
-                              + toolTexts(request.json()).get(1));
+                              + ScriptedLlmServer.lastToolResults(request.json()).get(1));
                 }));
 
     try (Observability observability = new Observability();
@@ -174,7 +173,7 @@ class McpIT {
       assertThat(bodies.get(0).path("tools"))
           .extracting(t -> t.path("function").path("name").asText())
           .containsExactlyInAnyOrder("everything__echo", "files__read_text_file");
-      assertThat(toolTexts(bodies.get(1)))
+      assertThat(ScriptedLlmServer.lastToolResults(bodies.get(1)))
           .satisfiesExactly(
               echo -> assertThat(echo).isEqualTo("Echo: streams of tools"),
               file -> assertThat(file).contains(NOTE));
@@ -284,10 +283,11 @@ class McpIT {
               GoalEventType.FINISHED);
       List<JsonNode> repairBodies = requestsOf("repair");
       assertThat(repairBodies).hasSize(3);
-      assertThat(toolTexts(repairBodies.get(1)))
+      assertThat(ScriptedLlmServer.lastToolResults(repairBodies.get(1)))
           .hasSize(3)
           .allSatisfy(t -> assertThat(t).startsWith("error: the call was not run"));
-      assertThat(toolTexts(repairBodies.get(2))).containsExactly("echo: fixed");
+      assertThat(ScriptedLlmServer.lastToolResults(repairBodies.get(2)))
+          .containsExactly("echo: fixed");
 
       // 3. A tool error (isError) comes back to the LLM with the server's words.
       GoalResult failing = watcher.onlyResult("failing");
@@ -304,7 +304,7 @@ class McpIT {
               });
       List<JsonNode> failingBodies = requestsOf("failing");
       assertThat(failingBodies).hasSize(2);
-      assertThat(toolTexts(failingBodies.get(1)))
+      assertThat(ScriptedLlmServer.lastToolResults(failingBodies.get(1)))
           .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
           .startsWith("error: ")
           .contains("the operation failed: disk full");
@@ -323,9 +323,9 @@ class McpIT {
 
   /** The scripted LLM of the scripted server's goals, by goal and turn. */
   private static JsonNode scriptedLlm(JsonNode request) {
-    int turn = turns(request);
-    List<String> results = toolTexts(request);
-    return switch (goalIdOf(request) + "/" + Math.min(turn, 2)) {
+    int turn = ScriptedLlmServer.assistantTurns(request);
+    List<String> results = ScriptedLlmServer.lastToolResults(request);
+    return switch (ScriptedLlmServer.goalIdOf(request) + "/" + Math.min(turn, 2)) {
       case "held/0" ->
           ScriptedLlmServer.openAiToolCalls(
               new ToolCallRequest(
@@ -455,55 +455,8 @@ class McpIT {
   private List<JsonNode> requestsOf(String goalId) {
     return llm.requests().stream()
         .map(ScriptedLlmServer.RecordedRequest::json)
-        .filter(body -> goalId.equals(goalIdOf(body)))
+        .filter(body -> goalId.equals(ScriptedLlmServer.goalIdOf(body)))
         .toList();
-  }
-
-  /** The goal's id, from its first user message {@code Goal <id>: ...}. */
-  private static String goalIdOf(JsonNode request) {
-    for (JsonNode m : request.path("messages")) {
-      String content = m.path("content").asText();
-      if ("user".equals(m.path("role").asText()) && content.startsWith("Goal ")) {
-        return content.split("[ :]")[1];
-      }
-    }
-    return "?";
-  }
-
-  /** The assistant turns the conversation already has. */
-  private static int turns(JsonNode request) {
-    int turns = 0;
-    for (JsonNode m : request.path("messages")) {
-      if ("assistant".equals(m.path("role").asText())) {
-        turns++;
-      }
-    }
-    return turns;
-  }
-
-  /**
-   * The content of the tool messages of the conversation's last turn (the results the LLM is
-   * shown), with the result's {@code text} when it is an MCP result.
-   */
-  private static List<String> toolTexts(JsonNode request) {
-    List<String> out = new ArrayList<>();
-    for (JsonNode m : request.path("messages")) {
-      if ("assistant".equals(m.path("role").asText())) {
-        out.clear();
-      } else if ("tool".equals(m.path("role").asText())) {
-        out.add(m.path("content").asText());
-      }
-    }
-    return out.stream().map(McpIT::textOf).toList();
-  }
-
-  /** An MCP result shown as its text alone; anything else (a refusal, an error) as sent. */
-  private static String textOf(String content) {
-    if (!content.startsWith("{")) {
-      return content;
-    }
-    JsonNode text = Json.tree(content).path("text");
-    return text.isTextual() ? text.asText() : content;
   }
 
   /** Reads the outputs a user would see (read_committed) into lists. */

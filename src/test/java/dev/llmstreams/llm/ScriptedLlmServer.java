@@ -334,6 +334,52 @@ public final class ScriptedLlmServer implements AutoCloseable {
     }
   }
 
+  // ---- Reading the conversation a script is sent (OpenAI Chat Completions requests) ----
+
+  /** The assistant turns the conversation of {@code request} already has. */
+  public static int assistantTurns(JsonNode request) {
+    int turns = 0;
+    for (JsonNode m : request.path("messages")) {
+      if ("assistant".equals(m.path("role").asText())) {
+        turns++;
+      }
+    }
+    return turns;
+  }
+
+  /**
+   * The goal's id, from the first user message {@code Goal <id>: ...} (the tests' convention for
+   * goal texts); {@code "?"} when there is none.
+   */
+  public static String goalIdOf(JsonNode request) {
+    for (JsonNode m : request.path("messages")) {
+      String content = m.path("content").asText();
+      if ("user".equals(m.path("role").asText()) && content.startsWith("Goal ")) {
+        return content.split("[ :]")[1];
+      }
+    }
+    return "?";
+  }
+
+  /**
+   * The content of the tool messages after the conversation's last assistant turn (the results the
+   * LLM is shown now), an MCP result as its {@code text} alone; anything else (a refusal, an error,
+   * another tool's JSON) as sent.
+   */
+  public static List<String> lastToolResults(JsonNode request) {
+    List<String> out = new java.util.ArrayList<>();
+    for (JsonNode m : request.path("messages")) {
+      if ("assistant".equals(m.path("role").asText())) {
+        out.clear();
+      } else if ("tool".equals(m.path("role").asText())) {
+        String content = m.path("content").asText();
+        JsonNode text = content.startsWith("{") ? Json.tree(content).path("text") : null;
+        out.add(text != null && text.isTextual() ? text.asText() : content);
+      }
+    }
+    return out;
+  }
+
   // ---- OpenAI Chat Completions bodies ----
 
   /** A {@code chat.completion} answering {@code content}, finish_reason stop, with usage. */

@@ -208,11 +208,7 @@ class PrometheusIT {
 
   /** Turn 1: a calculator call and a publish (held for approval) in one step; then the answer. */
   private static JsonNode script(JsonNode request, String newsTopic) {
-    int turns = 0;
-    for (JsonNode m : request.path("messages")) {
-      turns += "assistant".equals(m.path("role").asText()) ? 1 : 0;
-    }
-    if (turns > 0) {
+    if (ScriptedLlmServer.assistantTurns(request) > 0) {
       return ScriptedLlmServer.openAiText("6*7 = 42, and the team has it.");
     }
     return ScriptedLlmServer.openAiToolCalls(

@@ -150,6 +150,10 @@ public final class McpConnection implements AutoCloseable {
             spec.protocolVersion(),
             init.protocolVersion());
       }
+      LOG.info(
+          "MCP server {}: session started, protocol {}",
+          spec.describe(),
+          init == null ? "unknown" : init.protocolVersion());
       List<McpSchema.Tool> listed = listAll(started);
       if (sessions++ > 0) {
         restarts.increment();

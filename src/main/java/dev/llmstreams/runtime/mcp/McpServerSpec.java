@@ -1,21 +1,16 @@
 package dev.llmstreams.runtime.mcp;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmstreams.topics.JsonFolder;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * One MCP server whose tools the controller may call, as declared in {@code <mcp.dir>/<name>.json}.
@@ -66,8 +61,6 @@ public record McpServerSpec(
   static final long DEFAULT_TIMEOUT_MS = 30_000;
   static final int DEFAULT_CONCURRENCY = 4;
   private static final Pattern REFERENCE = Pattern.compile("\\$\\{(env|file):([^}]+)}");
-  private static final ObjectMapper STRICT =
-      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   public McpServerSpec {
     if (name == null || !name.matches(NAME_PATTERN)) {
@@ -274,29 +267,7 @@ public record McpServerSpec(
       throw new IllegalStateException(
           "MCP servers: mcp.dir " + folder.toAbsolutePath() + " is not a folder");
     }
-    List<McpServerSpec> out = new ArrayList<>();
-    try (Stream<Path> files = Files.list(folder)) {
-      for (Path file :
-          files
-              .filter(p -> p.getFileName().toString().endsWith(".json"))
-              .sorted(Comparator.comparing(Path::toString))
-              .toList()) {
-        McpServerSpec spec;
-        try {
-          spec = STRICT.readValue(Files.readAllBytes(file), McpServerSpec.class);
-        } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalStateException(
-              "MCP servers: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
-        }
-        if (!file.getFileName().toString().equals(spec.name() + ".json")) {
-          throw new IllegalStateException(
-              "MCP servers: " + file.getFileName() + " declares server " + spec.name());
-        }
-        out.add(spec);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("MCP servers: cannot list " + folder, e);
-    }
-    return out;
+    return JsonFolder.read(
+        folder, McpServerSpec.class, McpServerSpec::name, "MCP servers", "declares server");
   }
 }

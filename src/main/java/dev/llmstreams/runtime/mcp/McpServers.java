@@ -62,10 +62,6 @@ public final class McpServers implements AutoCloseable {
     return List.copyOf(connections.values());
   }
 
-  public McpConnection get(String server) {
-    return connections.get(server);
-  }
-
   /**
    * Starts every server's session and lists its tools.
    *

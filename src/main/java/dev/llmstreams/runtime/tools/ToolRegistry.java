@@ -1,15 +1,12 @@
 package dev.llmstreams.runtime.tools;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.llmstreams.topics.JsonFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * The tools the controller can call: the built-in definitions shipped under {@code topics/tools/},
@@ -28,8 +24,6 @@ import java.util.stream.Stream;
  * once; {@link #validate} checks arguments against it before a call leaves the controller.
  */
 public final class ToolRegistry {
-  private static final ObjectMapper STRICT =
-      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final JsonSchemaFactory FACTORY =
       JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
   private static final SchemaValidatorsConfig CONFIG =
@@ -102,34 +96,16 @@ public final class ToolRegistry {
 
   /** Every {@code *.json} file of a folder, each one tool named like its file. */
   public static List<ToolDefinition> read(Path dir) {
-    List<ToolDefinition> out = new ArrayList<>();
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path file :
-          files
-              .filter(p -> p.getFileName().toString().endsWith(".json"))
-              .sorted(Comparator.comparing(Path::toString))
-              .toList()) {
-        ToolDefinition d;
-        try {
-          d = STRICT.readValue(Files.readAllBytes(file), ToolDefinition.class);
-        } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalStateException(
-              "tool registry: cannot read " + file.getFileName() + ": " + e.getMessage(), e);
-        }
-        if (d.name().contains("__")) {
-          throw new IllegalStateException(
-              "tool registry: "
-                  + file.getFileName()
-                  + ": a tool name may not contain '__', which separates an MCP server from its tools");
-        }
-        if (!file.getFileName().toString().equals(d.name() + ".json")) {
-          throw new IllegalStateException(
-              "tool registry: " + file.getFileName() + " defines tool " + d.name());
-        }
-        out.add(d);
+    List<ToolDefinition> out =
+        JsonFolder.read(
+            dir, ToolDefinition.class, ToolDefinition::name, "tool registry", "defines tool");
+    for (ToolDefinition d : out) {
+      if (d.name().contains("__")) {
+        throw new IllegalStateException(
+            "tool registry: "
+                + d.name()
+                + ".json: a tool name may not contain '__', which separates an MCP server from its tools");
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("tool registry: cannot list " + dir, e);
     }
     return out;
   }

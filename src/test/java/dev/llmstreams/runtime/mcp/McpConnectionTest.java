@@ -2,6 +2,7 @@ package dev.llmstreams.runtime.mcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.Json;
@@ -190,12 +191,13 @@ class McpConnectionTest {
     c.connect();
     int before = changes.get();
     c.call("change_tools", args("{}"), Duration.ofSeconds(5));
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (c.tools().stream().noneMatch(t -> t.name().equals("scripted__added_later"))
-        && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
-    assertThat(c.tools()).extracting(ToolDefinition::name).contains("scripted__added_later");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(c.tools())
+                    .extracting(ToolDefinition::name)
+                    .contains("scripted__added_later"));
     assertThat(changes.get()).isGreaterThan(before);
   }
 
