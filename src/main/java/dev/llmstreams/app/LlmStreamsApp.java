@@ -38,6 +38,7 @@ public final class LlmStreamsApp implements AutoCloseable {
   private final Map<String, PatternModule> runningModules = new LinkedHashMap<>();
   private HttpApi http;
   private LlmStreamsMcpServer mcp;
+  private dev.llmstreams.observability.tracing.SpanExport spanExport;
   private boolean closed;
 
   public LlmStreamsApp(AppConfig config, TopicCatalog catalog, Observability observability) {
@@ -111,12 +112,51 @@ public final class LlmStreamsApp implements AutoCloseable {
               http, config, log, new AppQueries(this::ownUrl), observability.registry());
     }
     streams.values().forEach(KafkaStreams::start);
+    startSpanExport();
     http.start();
     LOG.info(
         "serving http://{}:{}/metrics /health /ready{}",
         http.host(),
         http.port(),
         mcp == null ? "" : " /mcp");
+  }
+
+  /**
+   * Ships the spans topic over OTLP when tracing is on (the exporters of all instances share one
+   * consumer group, so each span is sent by one of them).
+   */
+  private void startSpanExport() {
+    var tracing = dev.llmstreams.observability.tracing.TracingSettings.of(config);
+    if (!tracing.recording()) {
+      return;
+    }
+    var otel =
+        dev.llmstreams.observability.tracing.TracingSettings.otel(
+            System.getenv(), System.getProperties());
+    String endpoint = otel.apply("otel.exporter.otlp.traces.endpoint");
+    if (endpoint == null) {
+      endpoint = otel.apply("otel.exporter.otlp.endpoint");
+    }
+    if (!tracing.export()) {
+      LOG.info("tracing: spans recorded to topic {}; exported by other instances", spansTopic());
+      return;
+    }
+    spanExport =
+        new dev.llmstreams.observability.tracing.SpanExport(
+            config.clientProperties(),
+            StreamsSettings.applicationId(config, "span-export"),
+            spansTopic(),
+            otel,
+            observability.registry());
+    spanExport.start();
+    LOG.info(
+        "tracing: spans recorded to topic {} and exported over OTLP to {}",
+        spansTopic(),
+        endpoint == null ? "the OTLP default endpoint" : endpoint);
+  }
+
+  private String spansTopic() {
+    return catalog.topic(dev.llmstreams.topics.Topics.SPANS).name();
   }
 
   /**
@@ -276,6 +316,9 @@ public final class LlmStreamsApp implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     runningModules.values().forEach(PatternModule::afterClose);
+    if (spanExport != null) {
+      spanExport.close();
+    }
     if (mcp != null) {
       mcp.close();
     }

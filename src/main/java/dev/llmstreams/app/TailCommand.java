@@ -131,6 +131,10 @@ final class TailCommand implements Callable<Integer> {
     o.put("partition", r.partition());
     o.put("offset", r.offset());
     o.put("timestamp", Instant.ofEpochMilli(r.timestamp()).toString());
+    String traceId = dev.llmstreams.observability.tracing.TraceHeaders.traceId(r.headers());
+    if (traceId != null) {
+      o.put("traceId", traceId); // the W3C traceparent's trace id: open it in the tracing backend
+    }
     o.set("key", bytes(r.key(), false));
     o.set("value", bytes(r.value(), true));
     ObjectNode headers = o.putObject("headers");

@@ -81,6 +81,9 @@ public final class AppConfig extends AbstractConfig {
   public static final String TOOLS_DIR = "tools.dir";
   public static final String MCP_DIR = "mcp.dir";
   public static final String MCP_SERVER_ENABLED = "mcp.server.enabled";
+  public static final String TRACING_ENABLED = "tracing.enabled";
+  public static final String TRACING_CAPTURE_CONTENT = "tracing.capture.content";
+  public static final String TRACING_EXPORT = "tracing.export";
   public static final String MCP_SERVER_TOKEN = "mcp.server.token";
   public static final String MCP_SERVER_TOKEN_FILE = "mcp.server.token.file";
   public static final String MCP_SERVER_ALLOWED_ORIGINS = "mcp.server.allowed.origins";
@@ -496,6 +499,33 @@ public final class AppConfig extends AbstractConfig {
                   + " called by the tools pattern through topic tool-calls.mcp.<server>. Values of env and"
                   + " headers may be ${env:NAME} or ${file:/path} so secrets stay out of the file. Empty:"
                   + " no MCP servers.")
+          .define(
+              TRACING_ENABLED,
+              Type.STRING,
+              "auto",
+              ConfigDef.ValidString.in("auto", "true", "false"),
+              Importance.MEDIUM,
+              "Record OpenTelemetry spans (GenAI conventions) and export them over OTLP with the OpenTelemetry"
+                  + " SDK and its standard OTEL_* settings. auto: on when OTEL_TRACES_EXPORTER names an exporter"
+                  + " other than none or OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, unless"
+                  + " OTEL_SDK_DISABLED=true. Spans go to the spans topic in the same transaction as the work they"
+                  + " describe. Every record the app writes carries a W3C traceparent header either way.")
+          .define(
+              TRACING_CAPTURE_CONTENT,
+              Type.BOOLEAN,
+              false,
+              Importance.LOW,
+              "Put prompts, completions and tool arguments and results on spans (gen_ai.input.messages,"
+                  + " gen_ai.output.messages, gen_ai.tool.call.arguments, gen_ai.tool.call.result). Off: they may"
+                  + " hold personal or secret data.")
+          .define(
+              TRACING_EXPORT,
+              Type.BOOLEAN,
+              true,
+              Importance.LOW,
+              "When tracing is on, run the span exporter in this process: it reads the spans topic"
+                  + " (read_committed) and ships the spans over OTLP. Turn it off in processes that should only"
+                  + " record spans while others ship them.")
           .define(
               MCP_SERVER_ENABLED,
               Type.BOOLEAN,

@@ -40,7 +40,8 @@ public final class ControllerModule implements PatternModule {
             config.getLong(AppConfig.CONTROLLER_RETENTION_MS),
             config.getLong(AppConfig.CONTROLLER_TICK_MS),
             config.getInt(AppConfig.CONTROLLER_MAX_RESULT_CHARS),
-            registry)
+            registry,
+            tracing(config))
         .build();
   }
 

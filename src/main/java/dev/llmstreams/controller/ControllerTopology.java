@@ -34,6 +34,7 @@ public final class ControllerTopology {
   public static final String LOG_STORE = "controller-goal-log";
   public static final String TIMER_STORE = "controller-timers";
   static final String PROCESSOR = "controller.run-goals";
+  static final String SPANS_SINK = "controller.spans";
 
   private final TopicCatalog catalog;
   private final Guards guards;
@@ -41,6 +42,7 @@ public final class ControllerTopology {
   private final long tickMs;
   private final int maxResultChars;
   private final MeterRegistry registry;
+  private final dev.llmstreams.observability.tracing.Tracing tracing;
 
   ControllerTopology(
       TopicCatalog catalog,
@@ -48,7 +50,9 @@ public final class ControllerTopology {
       long retentionMs,
       long tickMs,
       int maxResultChars,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      dev.llmstreams.observability.tracing.Tracing tracing) {
+    this.tracing = tracing;
     this.catalog = catalog;
     this.guards = guards;
     this.retentionMs = retentionMs;
@@ -102,7 +106,9 @@ public final class ControllerTopology {
                 retentionMs,
                 tickMs,
                 maxResultChars,
-                registry),
+                registry,
+                tracing,
+                SPANS_SINK),
         inputs.toArray(String[]::new));
     topology.addStateStore(
         Stores.keyValueStoreBuilder(
@@ -156,6 +162,7 @@ public final class ControllerTopology {
           calls.sinkSerializer(),
           PROCESSOR);
     }
+    dev.llmstreams.observability.tracing.SpanSink.add(topology, catalog, SPANS_SINK, PROCESSOR);
     return topology;
   }
 

@@ -116,6 +116,13 @@ final class GoalLog {
   GoalResult result;
   long expiresAtMs;
 
+  /**
+   * The goal's span ({@code invoke_agent}): its id is given when the goal arrives, every record the
+   * goal causes names it as parent, and it is recorded once, when the goal ends. Null in logs
+   * written before tracing existed.
+   */
+  dev.llmstreams.observability.tracing.SpanRef trace;
+
   GoalLog() {}
 
   @JsonIgnore

@@ -22,11 +22,17 @@ import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.events.ToolSpec;
+import dev.llmstreams.observability.tracing.CurrentSpan;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.TraceContent;
+import dev.llmstreams.observability.tracing.TraceHeaders;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.topics.RejectedRecordException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.SpanKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -104,6 +110,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private final long tickMs;
   private final int maxResultChars;
   private final MeterRegistry registry;
+  private final Tracing tracing;
+  private final String spansSink;
   private final Counter goalsReceived;
   private final Counter duplicates;
   private final Counter ignored;
@@ -131,7 +139,11 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       long retentionMs,
       long tickMs,
       int maxResultChars,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      Tracing tracing,
+      String spansSink) {
+    this.tracing = tracing;
+    this.spansSink = spansSink;
     this.logStore = logStore;
     this.timerStore = timerStore;
     this.sinks = sinks;
@@ -195,7 +207,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     long now = context.currentSystemTimeMs();
     if (value instanceof Goal goal) {
       sameGoal(key, goal.goalId(), "goal");
-      onGoal(goal, now);
+      onGoal(goal, record.headers(), now);
     } else if (value instanceof LlmReply reply) {
       sameGoal(key, reply.correlationId(), "LLM reply correlationId");
       onReply(key, reply, now);
@@ -226,7 +238,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
 
   // ---- goals
 
-  private void onGoal(Goal goal, long now) {
+  private void onGoal(Goal goal, org.apache.kafka.common.header.Headers headers, long now) {
     int maxChars = guards.settings().maxGoalChars();
     if (goal.goal().length() > maxChars) {
       // Refused before anything is stored: a state entry over the changelog's record limit fails
@@ -261,6 +273,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     log.goalId = goal.goalId();
     log.goal = goal;
     log.startedAtMs = now;
+    // The goal continues the trace its producer sent (traceparent header), or starts one.
+    log.trace = tracing.start(headers, "invoke_agent", SpanKind.INTERNAL, Tracing.nanos(now));
     log.lastCausationId = goal.goalId();
     Guards.Limits limits = guards.limits(goal, now);
     log.tools = new ArrayList<>(limits.tools());
@@ -341,7 +355,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             null,
             Instant.ofEpochMilli(log.deadlineMs),
             Map.of("step", Integer.toString(log.step)));
-    context.forward(new Record<>(log.goalId, (Object) request, now), sinks.requests());
+    context.forward(traced(log, request, now), sinks.requests());
     llmTurns.increment();
     ObjectNode data =
         JsonNodeFactory.instance
@@ -575,7 +589,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             attempt,
             tool.timeoutMs(),
             Instant.ofEpochMilli(log.deadlineMs));
-    context.forward(new Record<>(log.goalId, (Object) command, now), sinks.tool(call.tool));
+    context.forward(traced(log, command, now), sinks.tool(call.tool));
     Timer timer = Timer.call(log.goalId, call.callId, attempt);
     timers.put(timer.key(call.dueAtMs), timer);
     Counter.builder("llmstreams.controller.tool.calls")
@@ -839,7 +853,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             reason,
             new Provenance(log.lastCausationId, log.models, null),
             Instant.ofEpochMilli(now));
-    context.forward(new Record<>(log.goalId, (Object) result, now), sinks.results());
+    context.forward(traced(log, result, now), sinks.results());
+    goalSpan(log, result, now);
     Counter.builder("llmstreams.controller.goals.finished")
         .description("Goals ended, by status")
         .tag("status", status.name().toLowerCase(java.util.Locale.ROOT))
@@ -935,7 +950,71 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     GoalEvent e =
         new GoalEvent(
             log.goalId, log.step, type, summary, data, causationId, Instant.ofEpochMilli(now));
-    context.forward(new Record<>(log.goalId, (Object) e, now), sinks.events());
+    context.forward(traced(log, e, now), sinks.events());
+  }
+
+  /** A record of the goal, under the goal's span (W3C traceparent header). */
+  private static Record<String, Object> traced(GoalLog log, Object value, long now) {
+    Record<String, Object> out =
+        new Record<>(
+            log.goalId, value, now, new org.apache.kafka.common.header.internals.RecordHeaders());
+    if (log.trace != null) {
+      TraceHeaders.write(out.headers(), log.trace);
+    }
+    return out;
+  }
+
+  /**
+   * Records the goal's {@code invoke_agent controller} span, from the start time kept in the goal
+   * log: one span per goal, whatever crashed while it ran. Its LLM calls and tool calls are its
+   * children, recorded by the gateway and the tool workers.
+   */
+  private void goalSpan(GoalLog log, GoalResult result, long now) {
+    String status = result.status().name().toLowerCase(java.util.Locale.ROOT);
+    if (log.trace != null) {
+      CurrentSpan.set(log.trace);
+    }
+    try {
+      goalDuration(status).record(Duration.ofMillis(result.durationMs()));
+    } finally {
+      CurrentSpan.clear();
+    }
+    if (log.trace == null) {
+      return;
+    }
+    Tracing.Builder span =
+        tracing
+            .span(log.trace, "invoke_agent controller", SpanKind.INTERNAL)
+            .attr("gen_ai.operation.name", "invoke_agent")
+            .attr("gen_ai.agent.name", "controller")
+            .attr("gen_ai.agent.id", tracing.service())
+            .attr("gen_ai.conversation.id", log.goalId)
+            .attr("gen_ai.usage.input_tokens", log.usage.inputTokens())
+            .attr("gen_ai.usage.output_tokens", log.usage.outputTokens())
+            .attr("llmstreams.goal.id", log.goalId)
+            .attr("llmstreams.goal.status", status)
+            .attr("llmstreams.goal.steps", (long) log.step)
+            .attr("llmstreams.goal.cost_usd", log.costUsd)
+            .attr("llmstreams.goal.tools", List.copyOf(log.tools));
+    if (!log.models.isEmpty()) {
+      span.attr("gen_ai.request.model", log.models.get(0));
+    }
+    span.content("gen_ai.input.messages", TraceContent.cap(log.goal.goal()));
+    span.content("gen_ai.output.messages", TraceContent.cap(result.answer()));
+    if (result.status() == GoalStatus.SUCCEEDED) {
+      span.ok();
+    } else {
+      span.error(status, result.reason());
+    }
+    SpanSink.emit(context, spansSink, span.end(Tracing.nanos(now)), now);
+  }
+
+  private io.micrometer.core.instrument.Timer goalDuration(String status) {
+    return io.micrometer.core.instrument.Timer.builder("llmstreams.controller.goal.duration")
+        .description("Time from a goal's arrival to its result")
+        .tag("status", status)
+        .publishPercentileHistogram()
+        .register(registry);
   }
 
   private ObjectNode argumentsData(Call c) {

@@ -72,7 +72,8 @@ public final class GatewayModule implements PatternModule {
             registry,
             Duration.ofMillis(config.getLong(AppConfig.LLM_CACHE_TTL_MS)),
             Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)),
-            config.getInt(AppConfig.GATEWAY_MAX_QUEUED))
+            config.getInt(AppConfig.GATEWAY_MAX_QUEUED),
+            tracing(config))
         .build();
   }
 

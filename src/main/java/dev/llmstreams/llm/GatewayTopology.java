@@ -3,6 +3,11 @@ package dev.llmstreams.llm;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.observability.tracing.SpanRef;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.TraceContent;
+import dev.llmstreams.observability.tracing.TraceHeaders;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
@@ -13,6 +18,7 @@ import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.SpanKind;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,6 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -62,8 +69,12 @@ public final class GatewayTopology {
           Topics.SUMMARIZER_LLM_REPLIES,
           Topics.SPECIALIST_LLM_REPLIES);
 
-  /** A request accepted but not yet answered, with the record key its reply must carry. */
-  public record PendingCall(String key, LlmRequest request, long acceptedAtMs) {}
+  /**
+   * A request accepted but not yet answered, with the record key its reply must carry and the span
+   * of the call (started at acceptance, recorded with the reply; null in entries written before
+   * tracing existed).
+   */
+  public record PendingCall(String key, LlmRequest request, long acceptedAtMs, SpanRef span) {}
 
   /** A reply kept to answer the same requestId again. */
   public record CachedReply(LlmReply reply, long storedAtMs) {}
@@ -74,6 +85,7 @@ public final class GatewayTopology {
   private final Duration cacheTtl;
   private final Duration pollInterval;
   private final int maxQueued;
+  private final Tracing tracing;
 
   /** One queue-length gauge per task, kept across the task's re-creation after a rebalance. */
   private final Map<String, AtomicInteger> queuedByTask = new ConcurrentHashMap<>();
@@ -85,6 +97,25 @@ public final class GatewayTopology {
       Duration cacheTtl,
       Duration pollInterval,
       int maxQueued) {
+    this(
+        catalog,
+        gateway,
+        registry,
+        cacheTtl,
+        pollInterval,
+        maxQueued,
+        Tracing.off("llm-streams-gateway"));
+  }
+
+  public GatewayTopology(
+      TopicCatalog catalog,
+      LlmGateway gateway,
+      MeterRegistry registry,
+      Duration cacheTtl,
+      Duration pollInterval,
+      int maxQueued,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.catalog = catalog;
     this.gateway = gateway;
     this.registry = registry;
@@ -136,13 +167,16 @@ public final class GatewayTopology {
           t.valueSerde().serializer(),
           "gateway.call-provider");
     }
+    SpanSink.add(topology, catalog, SPANS_SINK, "gateway.call-provider");
     return topology;
   }
+
+  static final String SPANS_SINK = "gateway.spans";
 
   /** What one finished call hands back to the stream thread. */
   private record Done(String requestId, LlmReply reply) {}
 
-  private final class CallProvider implements Processor<String, LlmRequest, String, LlmReply> {
+  private final class CallProvider implements Processor<String, LlmRequest, String, Object> {
     private final Map<String, String> sinkByTopic;
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     // Waiting calls are kept in memory (and in the pending store) so that a finished call can start
@@ -153,7 +187,7 @@ public final class GatewayTopology {
     private AtomicInteger queuedCount = new AtomicInteger();
     private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
-    private ProcessorContext<String, LlmReply> context;
+    private ProcessorContext<String, Object> context;
     private KeyValueStore<String, PendingCall> pending;
     private KeyValueStore<String, CachedReply> replies;
     private volatile boolean open;
@@ -165,7 +199,7 @@ public final class GatewayTopology {
     }
 
     @Override
-    public void init(ProcessorContext<String, LlmReply> context) {
+    public void init(ProcessorContext<String, Object> context) {
       this.context = context;
       this.pending = context.getStateStore(PENDING_STORE);
       this.replies = context.getStateStore(REPLIES_STORE);
@@ -228,10 +262,10 @@ public final class GatewayTopology {
       if (cached != null) {
         cacheHits.increment();
         LlmReply r = cached.reply();
+        long now = context.currentSystemTimeMs();
+        SpanRef span = tracing.start(record.headers(), "chat", SpanKind.CLIENT, Tracing.nanos(now));
         // Not billed again: the answer is the same, its usage and cost are zero.
-        forward(
-            record.key(),
-            request.replyTo(),
+        LlmReply answer =
             new LlmReply(
                 r.requestId(),
                 r.correlationId(),
@@ -245,7 +279,12 @@ public final class GatewayTopology {
                 r.provider(),
                 r.model(),
                 true,
-                r.error()),
+                r.error());
+        forward(record.key(), request.replyTo(), answer, record.timestamp(), span);
+        SpanSink.emit(
+            context,
+            SPANS_SINK,
+            chatSpan(span, request, answer).end(Tracing.nanos(now)),
             record.timestamp());
         return;
       }
@@ -253,7 +292,13 @@ public final class GatewayTopology {
         duplicates.increment();
         return;
       }
-      PendingCall call = new PendingCall(record.key(), request, record.timestamp());
+      SpanRef span =
+          tracing.start(
+              record.headers(),
+              "chat",
+              SpanKind.CLIENT,
+              Tracing.nanos(context.currentSystemTimeMs()));
+      PendingCall call = new PendingCall(record.key(), request, record.timestamp(), span);
       pending.put(request.requestId(), call);
       enqueue(call);
       launch();
@@ -334,8 +379,21 @@ public final class GatewayTopology {
           long now = context.currentSystemTimeMs();
           replies.put(d.requestId(), new CachedReply(d.reply(), now));
           pending.delete(d.requestId());
-          forward(
-              call.key(), call.request().replyTo(), d.reply(), Math.max(now, call.acceptedAtMs()));
+          long timestamp = Math.max(now, call.acceptedAtMs());
+          SpanRef span =
+              call.span() != null
+                  ? call.span()
+                  : tracing.start(
+                      io.opentelemetry.api.trace.SpanContext.getInvalid(),
+                      "chat",
+                      SpanKind.CLIENT,
+                      Tracing.nanos(call.acceptedAtMs()));
+          forward(call.key(), call.request().replyTo(), d.reply(), timestamp, span);
+          SpanSink.emit(
+              context,
+              SPANS_SINK,
+              chatSpan(span, call.request(), d.reply()).end(Tracing.nanos(now)),
+              timestamp);
         }
         gateway.delivered();
       }
@@ -354,8 +412,50 @@ public final class GatewayTopology {
       }
     }
 
-    private void forward(String key, String replyTo, LlmReply reply, long timestamp) {
-      context.forward(new Record<>(key, reply, timestamp), sinkByTopic.get(replyTo));
+    private void forward(String key, String replyTo, LlmReply reply, long timestamp, SpanRef span) {
+      Record<String, Object> out = new Record<>(key, reply, timestamp, new RecordHeaders());
+      TraceHeaders.write(out.headers(), span);
+      context.forward(out, sinkByTopic.get(replyTo));
+    }
+
+    /**
+     * The span of one LLM call in the GenAI conventions ({@code chat {model}}): provider, request
+     * and response model, tokens, finish reason, error type and attempts, cache hit.
+     */
+    private Tracing.Builder chatSpan(SpanRef span, LlmRequest request, LlmReply reply) {
+      String requested = request.model() != null ? request.model() : reply.model();
+      Tracing.Builder b =
+          tracing
+              .span(span, requested == null ? "chat" : "chat " + requested, SpanKind.CLIENT)
+              .attr("gen_ai.operation.name", "chat")
+              .attr("gen_ai.provider.name", reply.provider())
+              .attr("gen_ai.request.model", requested)
+              .attr("gen_ai.response.model", reply.model())
+              .attr("gen_ai.conversation.id", request.correlationId())
+              .attr("gen_ai.request.max_tokens", request.maxTokens())
+              .attr("gen_ai.request.temperature", request.temperature())
+              .attr("gen_ai.output.type", request.responseFormat() == null ? "text" : "json")
+              .attr("gen_ai.usage.input_tokens", reply.usage().inputTokens())
+              .attr("gen_ai.usage.output_tokens", reply.usage().outputTokens())
+              .attr("llmstreams.llm.request.id", request.requestId())
+              .attr("llmstreams.llm.purpose", request.purpose())
+              .attr("llmstreams.llm.cache_hit", reply.cached())
+              .attr("llmstreams.llm.cost_usd", reply.costUsd())
+              .attr("llmstreams.llm.provider_latency_ms", reply.latencyMs());
+      if (reply.finishReason() != null) {
+        b.attr("gen_ai.response.finish_reasons", List.of(reply.finishReason()));
+      }
+      if (tracing.captureContent()) {
+        b.content("gen_ai.input.messages", TraceContent.json(request.messages()));
+        b.content("gen_ai.output.messages", TraceContent.cap(reply.content()));
+      }
+      if (reply.error() != null) {
+        b.attr("llmstreams.llm.attempts", reply.error().attempts());
+        b.error(
+            reply.error().code().name().toLowerCase(java.util.Locale.ROOT),
+            reply.error().message());
+      }
+      return b;
     }
 
     private void expireCache(long now) {

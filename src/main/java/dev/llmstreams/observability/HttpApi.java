@@ -68,10 +68,17 @@ public final class HttpApi implements AutoCloseable {
               return t;
             });
     server.setExecutor(executor);
-    route(
+    // OpenMetrics (with trace exemplars) to a scraper that asks for it, else the Prometheus text.
+    server.createContext(
         "/metrics",
-        (rest, q) ->
-            new Reply(200, "text/plain; version=0.0.4; charset=utf-8", observability.scrape()));
+        exchange -> {
+          String accept = exchange.getRequestHeaders().getFirst("Accept");
+          handle(
+              exchange,
+              "/metrics",
+              (rest, q) ->
+                  new Reply(200, Observability.contentType(accept), observability.scrape(accept)));
+        });
     route(
         "/health",
         (rest, q) -> {

@@ -19,8 +19,13 @@ import org.apache.kafka.streams.KafkaStreams;
  * llmstreams.}.
  */
 public final class Observability implements AutoCloseable {
+  // Latency histograms carry the trace id of a sampled span as an exemplar (OpenMetrics format).
   private final PrometheusMeterRegistry registry =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      new PrometheusMeterRegistry(
+          PrometheusConfig.DEFAULT,
+          new io.prometheus.metrics.model.registry.PrometheusRegistry(),
+          io.micrometer.core.instrument.Clock.SYSTEM,
+          new dev.llmstreams.observability.tracing.CurrentSpan());
   private final List<AutoCloseable> binders = new ArrayList<>();
   private final JvmGcMetrics gc = new JvmGcMetrics();
 
@@ -48,6 +53,21 @@ public final class Observability implements AutoCloseable {
 
   public String scrape() {
     return registry.scrape();
+  }
+
+  /**
+   * The meters in the format the scraper asks for: OpenMetrics (with exemplars) when its {@code
+   * Accept} header names {@code application/openmetrics-text}, else the Prometheus text format.
+   */
+  public String scrape(String accept) {
+    return registry.scrape(contentType(accept));
+  }
+
+  /** The content type {@link #scrape(String)} answers in. */
+  public static String contentType(String accept) {
+    return accept != null && accept.contains("application/openmetrics-text")
+        ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        : "text/plain; version=0.0.4; charset=utf-8";
   }
 
   @Override

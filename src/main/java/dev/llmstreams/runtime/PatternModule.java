@@ -25,6 +25,15 @@ public interface PatternModule {
     return java.util.Map.of();
   }
 
+  /**
+   * How this pattern's application takes part in traces: W3C context on every record it writes, and
+   * spans when tracing is on (see {@link dev.llmstreams.observability.tracing.TracingSettings}).
+   */
+  default dev.llmstreams.observability.tracing.Tracing tracing(AppConfig config) {
+    return dev.llmstreams.observability.tracing.TracingSettings.of(config)
+        .forService(StreamsSettings.applicationId(config, name()));
+  }
+
   /** Adds this pattern's query routes to the HTTP server (interactive queries on its stores). */
   default void registerRoutes(
       dev.llmstreams.observability.HttpApi http,

@@ -98,6 +98,7 @@ public final class SpecialistModule implements PatternModule {
             registry,
             java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)),
             ToolWorkersTopology.workerId(config, name()));
+    classify.tracing(tracing(config));
     org.apache.kafka.streams.StreamsBuilder builder =
         dev.llmstreams.runtime.StreamsSettings.newBuilder();
     java.util.List<String> calls = classify.readCalls(builder);

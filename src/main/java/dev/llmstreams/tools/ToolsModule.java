@@ -62,6 +62,7 @@ public final class ToolsModule implements PatternModule {
             registry,
             Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)),
             ToolWorkersTopology.workerId(config, "tools"))
+        .tracing(tracing(config))
         .build();
   }
 

@@ -43,6 +43,9 @@ public final class DeadLetters {
   public static final String PROCESSOR = "llmstreams.dlq.processor";
   public static final String FAILED_AT = "llmstreams.dlq.failed.at";
 
+  /** The W3C trace context header; kept from the input, or a new trace when it had none. */
+  static final String TRACEPARENT = "traceparent";
+
   /**
    * For a record re-routed to its key's partition ({@link KeyedInput}): the internal
    * topic-partition@offset it was read from.
@@ -148,6 +151,12 @@ public final class DeadLetters {
           headers.add(h);
         }
       }
+    }
+    if (headers.lastHeader(TRACEPARENT) == null) {
+      // The input carried no trace context: the dead letter starts a trace of its own (not sampled:
+      // no span of it is recorded), so that it can be found by trace id like any output.
+      io.opentelemetry.sdk.trace.IdGenerator ids = io.opentelemetry.sdk.trace.IdGenerator.random();
+      put(headers, TRACEPARENT, "00-" + ids.generateTraceId() + "-" + ids.generateSpanId() + "-00");
     }
     String message = String.valueOf(error.getMessage());
     if (message.length() > MAX_MESSAGE_CHARS) {

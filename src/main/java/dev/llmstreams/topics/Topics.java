@@ -44,6 +44,8 @@ public final class Topics {
   public static final TopicRef<Classification> CLASSIFICATIONS =
       TopicRef.of(TopicRole.CLASSIFICATIONS, Classification.class);
   public static final TopicRef<LabelEvent> LABELS = TopicRef.of(TopicRole.LABELS, LabelEvent.class);
+  public static final TopicRef<dev.llmstreams.events.SpanRecord> SPANS =
+      TopicRef.of(TopicRole.SPANS, dev.llmstreams.events.SpanRecord.class);
   public static final TopicRef<SpecialistModel> SPECIALIST_MODELS =
       TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class);
 

@@ -6,6 +6,11 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.observability.tracing.SpanRef;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.TraceContent;
+import dev.llmstreams.observability.tracing.TraceHeaders;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
@@ -15,6 +20,7 @@ import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.trace.SpanKind;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
@@ -57,6 +64,7 @@ public final class ToolWorkersTopology {
   static final String PROCESSOR = "tools.execute";
   static final String RESULTS_SINK = "tools.results";
   static final String PUBLISH_SINK = "tools.publish";
+  static final String SPANS_SINK = "tools.spans";
 
   /**
    * Larger call values go to dead-letters unread: no built-in tool takes arguments anywhere near
@@ -73,6 +81,7 @@ public final class ToolWorkersTopology {
   private final MeterRegistry meters;
   private final Duration retention;
   private final String workerId;
+  private Tracing tracing = Tracing.off("llm-streams-tools");
 
   public ToolWorkersTopology(
       TopicCatalog catalog,
@@ -97,6 +106,12 @@ public final class ToolWorkersTopology {
     this.meters = meters;
     this.retention = retention;
     this.workerId = workerId;
+  }
+
+  /** Records an {@code execute_tool} span per call run (tracing off by default). */
+  public ToolWorkersTopology tracing(Tracing tracing) {
+    this.tracing = tracing;
+    return this;
   }
 
   public Topology build() {
@@ -149,6 +164,7 @@ public final class ToolWorkersTopology {
         results.keySerde().serializer(),
         results.sinkSerializer(),
         PROCESSOR);
+    SpanSink.add(topology, catalog, SPANS_SINK, PROCESSOR);
     if (tools.values().stream().noneMatch(Tool::publishes)) {
       return topology;
     }
@@ -256,17 +272,51 @@ public final class ToolWorkersTopology {
       if (done != null) {
         repeats.increment();
         count(call.tool(), "repeat");
-        send(record, done.result());
+        // Answered again, not run again: no new span; the result continues the call's context.
+        send(record, done.result(), null);
         return;
       }
       long now = context.currentSystemTimeMs();
-      ToolResult result = run(tool, call, now, record);
+      long startedMs = System.currentTimeMillis();
+      SpanRef span =
+          tracing.start(
+              record.headers(), "execute_tool", SpanKind.INTERNAL, Tracing.nanos(startedMs));
+      ToolResult result = run(tool, call, now, record, span);
       executed.put(call.callId(), new ExecutedCall(result, now));
-      send(record, result);
+      send(record, result, span);
+      SpanSink.emit(
+          context,
+          SPANS_SINK,
+          toolSpan(span, call, result).end(Tracing.nanos(System.currentTimeMillis())),
+          record.timestamp());
+    }
+
+    /** The {@code execute_tool {tool}} span of the GenAI conventions. */
+    private Tracing.Builder toolSpan(SpanRef span, ToolCall call, ToolResult result) {
+      boolean mcp = call.tool().contains(TopicCatalog.MCP_TOOL_SEPARATOR);
+      Tracing.Builder b =
+          tracing
+              .span(span, "execute_tool " + call.tool(), SpanKind.INTERNAL)
+              .attr("gen_ai.operation.name", "execute_tool")
+              .attr("gen_ai.tool.name", call.tool())
+              .attr("gen_ai.tool.call.id", call.callId())
+              .attr("gen_ai.tool.type", mcp ? "extension" : "function")
+              .attr("gen_ai.conversation.id", call.goalId())
+              .attr("llmstreams.tool.outcome", result.ok() ? "ok" : "error")
+              .attr("llmstreams.tool.worker", workerId);
+      registry.find(call.tool()).ifPresent(d -> b.attr("gen_ai.tool.description", d.description()));
+      b.content("gen_ai.tool.call.arguments", TraceContent.json(call.arguments()));
+      if (result.ok()) {
+        b.content("gen_ai.tool.call.result", TraceContent.json(result.result()));
+        b.ok();
+      } else {
+        b.error("tool_error", result.error());
+      }
+      return b;
     }
 
     private ToolResult run(
-        String worker, ToolCall call, long now, Record<String, ToolCall> record) {
+        String worker, ToolCall call, long now, Record<String, ToolCall> record, SpanRef span) {
       String tool = call.tool(); // a worker may run several tools (an MCP server's)
       List<String> problems = registry.validate(tool, call.arguments());
       if (!problems.isEmpty()) {
@@ -313,7 +363,10 @@ public final class ToolWorkersTopology {
             ms);
       }
       for (Tool.Publication p : outcome.publications()) {
-        context.forward(new Record<String, Object>(p.key(), p, record.timestamp()), PUBLISH_SINK);
+        Record<String, Object> out =
+            new Record<String, Object>(p.key(), p, record.timestamp(), new RecordHeaders());
+        TraceHeaders.write(out.headers(), span);
+        context.forward(out, PUBLISH_SINK);
       }
       count(tool, "ok");
       return new ToolResult(
@@ -335,9 +388,16 @@ public final class ToolWorkersTopology {
           call.callId(), call.goalId(), call.tool(), false, null, e, ms, workerId);
     }
 
-    private void send(Record<String, ToolCall> record, ToolResult result) {
-      context.forward(
-          new Record<String, Object>(record.key(), result, record.timestamp()), RESULTS_SINK);
+    /** Sends the result under {@code span}, or (a repeat) under the context the call carried. */
+    private void send(Record<String, ToolCall> record, ToolResult result, SpanRef span) {
+      Record<String, Object> out =
+          new Record<String, Object>(record.key(), result, record.timestamp(), new RecordHeaders());
+      if (span != null) {
+        TraceHeaders.write(out.headers(), span);
+      } else {
+        TraceHeaders.copy(record.headers(), out.headers());
+      }
+      context.forward(out, RESULTS_SINK);
     }
 
     private void count(String tool, String outcome) {
