@@ -1,6 +1,8 @@
 package dev.llmstreams.observability;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.llmstreams.events.Json;
 import java.io.File;
 import java.io.IOException;
@@ -20,14 +22,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The files under {@code monitoring/} and the Prometheus tools that check them, for the monitoring
- * tests.
+ * The files under {@code monitoring/}, the Compose file that mounts them, and the Prometheus tools
+ * that check them, for the monitoring tests.
  */
 final class Monitoring {
   static final Path ROOT = Path.of("monitoring");
   static final Path PROMETHEUS = ROOT.resolve("prometheus");
   static final Path RULES = PROMETHEUS.resolve("rules");
   static final Path DASHBOARDS = ROOT.resolve("grafana").resolve("dashboards");
+  static final Path DATASOURCES =
+      ROOT.resolve("grafana").resolve("provisioning").resolve("datasources");
+  static final Path TEMPO = ROOT.resolve("tempo").resolve("tempo.yaml");
+  static final Path COMPOSE = Path.of("docker-compose.yml");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   static final String INSTALL_HINT =
       "install Debian's prometheus package (apt-get install prometheus; .ci/run does)";
 
@@ -82,6 +89,24 @@ final class Monitoring {
     }
   }
 
+  /** A YAML file (the Compose file, Grafana's provisioning, Tempo's config) as a JSON tree. */
+  static JsonNode readYaml(Path yaml) {
+    try {
+      return YAML.readTree(Files.readString(yaml));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Every data source that Grafana's provisioning declares, over all its files. */
+  static List<JsonNode> datasources() {
+    List<JsonNode> out = new ArrayList<>();
+    for (Path file : list(DATASOURCES, ".yml")) {
+      readYaml(file).path("datasources").forEach(out::add);
+    }
+    return out;
+  }
+
   /** Every panel of a dashboard, those inside rows included. */
   static List<JsonNode> panels(JsonNode dashboard) {
     List<JsonNode> out = new ArrayList<>();
@@ -93,14 +118,17 @@ final class Monitoring {
   }
 
   /**
-   * Metric name to where it is used ("file: panel"), over every panel query and variable of every
-   * dashboard.
+   * Metric name to where it is used ("file: panel"), over every Prometheus panel query and variable
+   * of every dashboard (Tempo's TraceQL queries read no metric).
    */
   static Map<String, Set<String>> dashboardMetricNames() {
     Map<String, Set<String>> names = new LinkedHashMap<>();
     for (Path file : dashboardFiles()) {
       JsonNode dashboard = read(file);
       for (JsonNode panel : panels(dashboard)) {
+        if (!"prometheus".equals(panel.path("datasource").path("uid").asText())) {
+          continue;
+        }
         for (JsonNode target : panel.path("targets")) {
           String where = file.getFileName() + ": " + panel.path("title").asText();
           PromQlMetricNames.of(target.path("expr").asText())

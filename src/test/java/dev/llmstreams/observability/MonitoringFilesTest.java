@@ -103,10 +103,15 @@ class MonitoringFilesTest {
         assertThat(panel.path("fieldConfig").path("defaults").path("unit").asText())
             .as("unit of " + where)
             .isNotBlank();
-        assertThat(panel.path("datasource").path("uid").asText())
-            .as("data source of " + where)
-            .isEqualTo("prometheus");
+        // Prometheus (metrics), or Tempo for a panel that lists traces.
+        String datasource = panel.path("datasource").path("uid").asText();
+        assertThat(datasource).as("data source of " + where).isIn("prometheus", "tempo");
         assertThat(panel.path("targets")).as("queries of " + where).isNotEmpty();
+        for (JsonNode target : panel.path("targets")) {
+          assertThat(target.path("datasource").path("uid").asText())
+              .as("data source of a query of " + where)
+              .isEqualTo(datasource);
+        }
       }
     }
     assertThat(uids).hasSize(6);
