@@ -997,7 +997,11 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             .attr("llmstreams.goal.cost_usd", log.costUsd)
             .attr("llmstreams.goal.tools", List.copyOf(log.tools));
     if (!log.models.isEmpty()) {
-      span.attr("gen_ai.request.model", log.models.get(0));
+      // Kept as provider/model: the first LLM the goal used.
+      String first = log.models.get(0);
+      int slash = first.indexOf('/');
+      span.attr("gen_ai.provider.name", slash > 0 ? first.substring(0, slash) : null);
+      span.attr("gen_ai.request.model", slash > 0 ? first.substring(slash + 1) : first);
     }
     span.content("gen_ai.input.messages", TraceContent.cap(log.goal.goal()));
     span.content("gen_ai.output.messages", TraceContent.cap(result.answer()));

@@ -339,7 +339,8 @@ public final class GatewayTopology {
               queuedCount.decrementAndGet();
               continue;
             }
-            Optional<CompletableFuture<LlmReply>> future = gateway.trySubmit(call.request());
+            Optional<CompletableFuture<LlmReply>> future =
+                gateway.trySubmit(call.request(), call.span());
             if (future.isEmpty()) {
               started.remove(id);
               queue.offerFirst(call);

@@ -223,6 +223,15 @@ public final class LlmGateway implements AutoCloseable {
    * stopping), so the caller can queue it without blocking. The future always completes normally.
    */
   public Optional<CompletableFuture<LlmReply>> trySubmit(LlmRequest request) {
+    return trySubmit(request, null);
+  }
+
+  /**
+   * As {@link #trySubmit(LlmRequest)}, for the call of {@code span}: its latency is recorded with
+   * the span's trace id as an exemplar.
+   */
+  public Optional<CompletableFuture<LlmReply>> trySubmit(
+      LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
     if (quiescing) {
       return Optional.empty();
     }
@@ -241,7 +250,7 @@ public final class LlmGateway implements AutoCloseable {
     undelivered.incrementAndGet();
     CompletableFuture<LlmReply> reply;
     try {
-      reply = call(lane, request);
+      reply = call(lane, request, span);
     } catch (RuntimeException e) {
       reply =
           CompletableFuture.completedFuture(
@@ -294,7 +303,8 @@ public final class LlmGateway implements AutoCloseable {
     return true;
   }
 
-  private CompletableFuture<LlmReply> call(Lane lane, LlmRequest request) {
+  private CompletableFuture<LlmReply> call(
+      Lane lane, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
     Instant started = clock.instant();
     long startNanos = System.nanoTime();
     Instant deadline = request.deadline() != null ? request.deadline() : started.plus(maxCall);
@@ -316,7 +326,14 @@ public final class LlmGateway implements AutoCloseable {
                   completion != null
                       ? okReply(lane, request, completion, latencyMs)
                       : failure(lane, request, unwrap(error), attempts.get(), latencyMs);
-              meter(lane, request, reply, latencyMs);
+              if (span != null) {
+                dev.llmstreams.observability.tracing.CurrentSpan.set(span);
+              }
+              try {
+                meter(lane, request, reply, latencyMs);
+              } finally {
+                dev.llmstreams.observability.tracing.CurrentSpan.clear();
+              }
               return reply;
             });
   }

@@ -6,6 +6,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
+import dev.llmstreams.observability.tracing.CurrentSpan;
 import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.TraceContent;
@@ -281,7 +282,13 @@ public final class ToolWorkersTopology {
       SpanRef span =
           tracing.start(
               record.headers(), "execute_tool", SpanKind.INTERNAL, Tracing.nanos(startedMs));
-      ToolResult result = run(tool, call, now, record, span);
+      ToolResult result;
+      CurrentSpan.set(span); // tools.duration gets the call's trace id as an exemplar
+      try {
+        result = run(tool, call, now, record, span);
+      } finally {
+        CurrentSpan.clear();
+      }
       executed.put(call.callId(), new ExecutedCall(result, now));
       send(record, result, span);
       SpanSink.emit(
@@ -331,6 +338,7 @@ public final class ToolWorkersTopology {
           Timer.builder("llmstreams.tools.duration")
               .description("Time one tool call took to run")
               .tag("tool", tool)
+              .publishPercentileHistogram()
               .register(meters);
       long start = System.nanoTime();
       Tool.Outcome outcome;
