@@ -116,4 +116,29 @@ class DeadLettersTest {
         .isEqualTo(1);
     assertThat(registry.find("llmstreams.dead.letters").counter()).isNull();
   }
+
+  @Test
+  void aDeadLetterKeepsTheTraceOfItsRecordOrStartsOne() {
+    String producers = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    ConsumerRecord<byte[], byte[]> traced = poison();
+    traced.headers().add("traceparent", producers.getBytes(StandardCharsets.UTF_8));
+    var kept =
+        handler()
+            .handleError(context(new TaskId(0, 3)), traced, new SerializationException("x"))
+            .deadLetterQueueRecords()
+            .get(0);
+    assertThat(kept.headers().headers("traceparent"))
+        .singleElement()
+        .satisfies(
+            h -> assertThat(new String(h.value(), StandardCharsets.UTF_8)).isEqualTo(producers));
+
+    var started =
+        handler()
+            .handleError(context(new TaskId(0, 3)), poison(), new SerializationException("x"))
+            .deadLetterQueueRecords()
+            .get(0);
+    assertThat(
+            new String(started.headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8))
+        .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-00");
+  }
 }
