@@ -133,50 +133,65 @@ public final class SpanExport implements AutoCloseable {
 
   private void run() {
     long backoffMs = 500;
-    try {
-      while (running) {
-        ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(500));
-        if (records.isEmpty()) {
-          continue;
-        }
-        List<SpanData> batch = new ArrayList<>(records.count());
-        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
-        Map<TopicPartition, Long> first = new HashMap<>();
-        for (ConsumerRecord<String, byte[]> r : records) {
-          TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-          first.putIfAbsent(tp, r.offset());
-          next.put(tp, new OffsetAndMetadata(r.offset() + 1));
-          SpanRecord span = read(r);
-          if (span != null) {
-            batch.add(new RecordedSpanData(span, resourceOf(span)));
-          }
-        }
-        CompletableResultCode result =
-            batch.isEmpty()
-                ? CompletableResultCode.ofSuccess()
-                : exporter.export(batch).join(EXPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        if (result.isSuccess()) {
-          consumer.commitSync(next);
-          exported.increment(batch.size());
-          backoffMs = 500;
-        } else {
-          failures.increment();
-          LOG.warn(
-              "span export: the OTLP receiver did not accept {} spans; sending them again in {} ms",
-              batch.size(),
-              backoffMs);
-          first.forEach(consumer::seek);
+    while (running) {
+      try {
+        backoffMs = exportOnce() ? 500 : Math.min(30_000, backoffMs * 2);
+        if (backoffMs > 500) {
           Thread.sleep(backoffMs);
-          backoffMs = Math.min(30_000, backoffMs * 2);
         }
+      } catch (WakeupException e) {
+        return; // closing
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        // A broker that is away or a rebalance: the offsets were not committed, the spans come
+        // again.
+        LOG.warn("span export: {}; trying again in {} ms", e.toString(), backoffMs);
+        try {
+          Thread.sleep(backoffMs);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        backoffMs = Math.min(30_000, backoffMs * 2);
       }
-    } catch (WakeupException e) {
-      // closing
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      LOG.error("span export stopped", e);
     }
+  }
+
+  /** Reads one batch and ships it; false when the receiver refused it (the batch is read again). */
+  private boolean exportOnce() {
+    ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(500));
+    if (records.isEmpty()) {
+      return true;
+    }
+    List<SpanData> batch = new ArrayList<>(records.count());
+    Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+    Map<TopicPartition, Long> first = new HashMap<>();
+    for (ConsumerRecord<String, byte[]> r : records) {
+      TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+      first.putIfAbsent(tp, r.offset());
+      next.put(tp, new OffsetAndMetadata(r.offset() + 1));
+      SpanRecord span = read(r);
+      if (span != null) {
+        batch.add(new RecordedSpanData(span, resourceOf(span)));
+      }
+    }
+    CompletableResultCode result =
+        batch.isEmpty()
+            ? CompletableResultCode.ofSuccess()
+            : exporter.export(batch).join(EXPORT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    if (!result.isSuccess()) {
+      failures.increment();
+      LOG.warn(
+          "span export: the OTLP receiver did not accept {} spans; they will be sent again",
+          batch.size());
+      first.forEach(consumer::seek);
+      return false;
+    }
+    consumer.commitSync(next);
+    exported.increment(batch.size());
+    return true;
   }
 
   private SpanRecord read(ConsumerRecord<String, byte[]> r) {
