@@ -85,7 +85,9 @@ public final class LlmStreamsMcpServer implements AutoCloseable {
                     .map(
                         d ->
                             new McpStatelessServerFeatures.SyncToolSpecification(
-                                d.tool(), (context, request) -> tools.call(d, request.arguments())))
+                                d.tool(),
+                                (context, request) ->
+                                    tools.call(d, request.arguments(), request.meta())))
                     .toList())
             .resourceTemplates(
                 new McpStatelessServerFeatures.SyncResourceTemplateSpecification(
@@ -120,7 +122,9 @@ public final class LlmStreamsMcpServer implements AutoCloseable {
                 .map(
                     d ->
                         new McpServerFeatures.SyncToolSpecification(
-                            d.tool(), (exchange, request) -> tools.call(d, request.arguments())))
+                            d.tool(),
+                            (exchange, request) ->
+                                tools.call(d, request.arguments(), request.meta())))
                 .toList())
         .resourceTemplates(
             new McpServerFeatures.SyncResourceTemplateSpecification(

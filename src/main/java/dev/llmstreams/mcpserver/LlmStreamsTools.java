@@ -181,6 +181,45 @@ public final class LlmStreamsTools {
 
   /** Runs a tool; what went wrong is a result with {@code isError: true}, never an exception. */
   public CallToolResult call(Definition definition, Map<String, Object> arguments) {
+    return call(definition, arguments, null);
+  }
+
+  /**
+   * As {@link #call(Definition, Map)}; a W3C {@code traceparent} (and {@code tracestate}) in the
+   * request's {@code _meta} (MCP SEP-414) goes on the records the tool produces, so the goal,
+   * document or classification continues the caller's trace.
+   */
+  public CallToolResult call(
+      Definition definition, Map<String, Object> arguments, Map<String, Object> meta) {
+    TRACE.set(traceHeaders(meta));
+    try {
+      return run(definition, arguments);
+    } finally {
+      TRACE.remove();
+    }
+  }
+
+  /** The trace context headers of the call being run, valid ones only. */
+  private static final ThreadLocal<org.apache.kafka.common.header.Headers> TRACE =
+      new ThreadLocal<>();
+
+  static org.apache.kafka.common.header.Headers traceHeaders(Map<String, Object> meta) {
+    org.apache.kafka.common.header.internals.RecordHeaders headers =
+        new org.apache.kafka.common.header.internals.RecordHeaders();
+    if (meta == null || !(meta.get("traceparent") instanceof String parent)) {
+      return headers;
+    }
+    headers.add("traceparent", parent.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    if (meta.get("tracestate") instanceof String state) {
+      headers.add("tracestate", state.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    var context = dev.llmstreams.observability.tracing.TraceHeaders.read(headers);
+    return context.isValid()
+        ? headers
+        : new org.apache.kafka.common.header.internals.RecordHeaders();
+  }
+
+  private CallToolResult run(Definition definition, Map<String, Object> arguments) {
     String name = definition.tool().name();
     try {
       ObjectNode out = definition.handler().call(arguments == null ? Map.of() : arguments);
@@ -396,7 +435,7 @@ public final class LlmStreamsTools {
   private RecordMetadata send(TopicRole role, String key, ObjectNode value)
       throws ToolError, InterruptedException {
     try {
-      return log.send(role, key, value);
+      return log.send(role, key, value, TRACE.get());
     } catch (LogClient.RefusedValue e) {
       throw new ToolError("refused: " + e.getMessage());
     }

@@ -75,6 +75,13 @@ public final class LogClient implements AutoCloseable {
    */
   public RecordMetadata send(TopicRole role, String key, JsonNode value)
       throws RefusedValue, InterruptedException {
+    return send(role, key, value, null);
+  }
+
+  /** As {@link #send(TopicRole, String, JsonNode)}, with record headers (e.g. trace context). */
+  public RecordMetadata send(
+      TopicRole role, String key, JsonNode value, org.apache.kafka.common.header.Headers headers)
+      throws RefusedValue, InterruptedException {
     TopicSpec spec = catalog.spec(role);
     List<String> problems = schemas.validate(spec.name(), value);
     if (!problems.isEmpty()) {
@@ -92,7 +99,9 @@ public final class LogClient implements AutoCloseable {
     }
     try {
       return producer()
-          .send(new ProducerRecord<>(spec.name(), key.getBytes(StandardCharsets.UTF_8), bytes))
+          .send(
+              new ProducerRecord<>(
+                  spec.name(), null, key.getBytes(StandardCharsets.UTF_8), bytes, headers))
           .get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       throw new IllegalStateException(

@@ -375,7 +375,11 @@ public final class McpConnection implements AutoCloseable {
       try {
         result =
             session
-                .callTool(McpSchema.CallToolRequest.builder(tool).arguments(args).build())
+                .callTool(
+                    McpSchema.CallToolRequest.builder(tool)
+                        .arguments(args)
+                        .meta(dev.llmstreams.observability.tracing.CurrentSpan.meta())
+                        .build())
                 .timeout(timeLimit)
                 .takeUntilOther(sessionEnded)
                 .block();

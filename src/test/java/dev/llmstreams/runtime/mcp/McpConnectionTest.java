@@ -87,6 +87,26 @@ class McpConnectionTest {
   }
 
   @Test
+  void aCallMadeForASpanCarriesItsTraceContextInMeta() throws Exception {
+    McpConnection c = stdio(5_000);
+    var span =
+        new dev.llmstreams.observability.tracing.SpanRef(
+            "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", null, true, "k=v", 0);
+    dev.llmstreams.observability.tracing.CurrentSpan.set(span);
+    try {
+      c.call("echo", args("{\"message\":\"traced\"}"), Duration.ofSeconds(5));
+    } finally {
+      dev.llmstreams.observability.tracing.CurrentSpan.clear();
+    }
+    c.call("echo", args("{\"message\":\"not traced\"}"), Duration.ofSeconds(5));
+    List<JsonNode> calls = ScriptedMcpServer.calls(log());
+    assertThat(calls.get(0).path("_meta").path("traceparent").asText())
+        .isEqualTo("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    assertThat(calls.get(0).path("_meta").path("tracestate").asText()).isEqualTo("k=v");
+    assertThat(calls.get(1).has("_meta")).isFalse();
+  }
+
+  @Test
   void anIsErrorResultAndAJsonRpcErrorFailTheCallWithTheServersWords() {
     McpConnection c = stdio(5_000);
     assertThatThrownBy(() -> c.call("fail", args("{}"), Duration.ofSeconds(5)))

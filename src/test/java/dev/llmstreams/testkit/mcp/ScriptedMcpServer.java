@@ -545,7 +545,7 @@ public final class ScriptedMcpServer {
     private Reply call(JsonNode id, JsonNode params, Session session) {
       JsonNode nameNode = params.get("name");
       JsonNode args = params.get("arguments");
-      logCall(nameNode, args, id);
+      logCall(nameNode, args, id, params.get("_meta"));
       if (nameNode == null || !nameNode.isTextual()) {
         return error(id, -32602, "invalid params: name must be a string");
       }
@@ -654,8 +654,12 @@ public final class ScriptedMcpServer {
      * Appends the call to the log and closes the file before anything is answered: a reader that
      * sees the answer sees the line.
      */
-    private synchronized void logCall(JsonNode name, JsonNode arguments, JsonNode id) {
+    private synchronized void logCall(
+        JsonNode name, JsonNode arguments, JsonNode id, JsonNode meta) {
       ObjectNode line = NODES.objectNode();
+      if (meta != null) {
+        line.set("_meta", meta);
+      }
       line.set("name", name == null ? NullNode.getInstance() : name);
       line.set("arguments", arguments == null ? NullNode.getInstance() : arguments);
       line.set("id", id);
