@@ -70,6 +70,20 @@ final class BenchCommand implements Runnable {
     }
   }
 
+  static final String TRACING_HELP =
+      "off (default): the apps record no spans; on: they record spans to the spans topic and ship them over"
+          + " OTLP/HTTP to a local receiver started by the bench; compare: the measured phase with tracing off and"
+          + " on, each on its own app, interleaved in rounds, and tracing_overhead_ratio = on / off throughput.";
+
+  /** The value of {@code --tracing}, or a one-line refusal. */
+  static dev.llmstreams.bench.TracingMode parseTracing(String value) {
+    try {
+      return dev.llmstreams.bench.TracingMode.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new Main.UserError(e.getMessage());
+    }
+  }
+
   static void draw(SvgChart svg, Path file) throws Exception {
     if (file != null) {
       svg.write(file);
@@ -223,6 +237,24 @@ final class BenchCommand implements Runnable {
     int warmupRequests;
 
     @Option(
+        names = "--tracing",
+        paramLabel = "off|on|compare",
+        description =
+            TRACING_HELP
+                + " With compare: one --concurrency, --rounds rounds of tracing off and on (the order"
+                + " turned each round); with on, the spans of the sweep's last point are counted.")
+    String tracing;
+
+    @Option(
+        names = "--rounds",
+        defaultValue = "3",
+        paramLabel = "N",
+        description =
+            "With --tracing compare: rounds of --requests through the gateway with tracing off and"
+                + " with it on, interleaved; the ratio on / off is the rounds' median (default ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(
         names = "--json",
         paramLabel = "FILE",
         description = "Also write the report to this file.")
@@ -240,6 +272,14 @@ final class BenchCommand implements Runnable {
         System.err.println("--concurrency: every value must be at least 1, got " + concurrency);
         return 2;
       }
+      dev.llmstreams.bench.TracingMode mode = parseTracing(tracing);
+      if (mode == dev.llmstreams.bench.TracingMode.COMPARE && concurrency.size() > 1) {
+        throw new Main.UserError(
+            "--tracing compare measures one concurrency, not a sweep: give one --concurrency");
+      }
+      if (rounds < 1) {
+        throw new Main.UserError("--rounds must be at least 1, was " + rounds);
+      }
       ObjectNode report =
           new GatewayBench(
                   new GatewayBench.Options(
@@ -249,7 +289,9 @@ final class BenchCommand implements Runnable {
                       partitions,
                       baselineRequests,
                       warmupRequests,
-                      bench.externalBootstrap()),
+                      bench.externalBootstrap(),
+                      mode,
+                      rounds),
                   System.err)
               .run();
       report(report, json);
@@ -344,7 +386,8 @@ final class BenchCommand implements Runnable {
         paramLabel = "N",
         description =
             "Throughput phases per partitioner, interleaved (java, librdkafka, then the other way round);"
-                + " the ratio librdkafka / java is the rounds' median (default ${DEFAULT-VALUE}).")
+                + " the ratio librdkafka / java is the rounds' median (default ${DEFAULT-VALUE}). With"
+                + " --tracing compare: per tracing setting (off, on, then on, off), the ratio on / off.")
     int rounds;
 
     @Option(
@@ -354,13 +397,31 @@ final class BenchCommand implements Runnable {
     String partitioner;
 
     @Option(
+        names = "--tracing",
+        paramLabel = "off|on|compare",
+        description =
+            TRACING_HELP
+                + " With compare, --rounds rounds of tracing off and on (the order turned each round),"
+                + " one partitioner (java unless --partitioner says librdkafka).")
+    String tracing;
+
+    @Option(
         names = "--json",
         paramLabel = "FILE",
         description = "Also write the report to this file.")
     Path json;
 
-    /** The partitioners {@code --partitioner} names. */
+    /** The partitioners {@code --partitioner} names (java alone for a tracing comparison). */
     List<InputPartitioner> partitioners() {
+      if (parseTracing(tracing) == dev.llmstreams.bench.TracingMode.COMPARE) {
+        List<InputPartitioner> named =
+            partitioner == null ? List.of(InputPartitioner.JAVA) : parsePartitioner(partitioner);
+        if (named.size() > 1) {
+          throw new Main.UserError(
+              "--tracing compare measures one partitioner: --partitioner java or librdkafka");
+        }
+        return named;
+      }
       return parsePartitioner(partitioner);
     }
 
@@ -382,7 +443,8 @@ final class BenchCommand implements Runnable {
                       clientSettings,
                       bench.externalBootstrap(),
                       partitioners,
-                      rounds),
+                      rounds,
+                      parseTracing(tracing)),
                   System.err)
               .run(),
           json);

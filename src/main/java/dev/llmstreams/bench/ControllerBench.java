@@ -71,6 +71,10 @@ public final class ControllerBench {
    * @param partitioners how the goals are spread over partitions, each measured in turn on the same
    *     broker and app (throughput phase, then latency phase); the first one's figures are the
    *     report's top-level ones
+   * @param rounds throughput phases per partitioner (or per tracing setting), interleaved
+   * @param tracing the apps with tracing off, on (spans exported to an {@link OtlpSink}), or both
+   *     in the same run ({@link TracingMode#COMPARE}: two apps, the same phases on each in rounds;
+   *     the figures with tracing off are the report's top-level ones)
    */
   public record Options(
       int goals,
@@ -85,8 +89,14 @@ public final class ControllerBench {
       Map<String, String> clientSettings,
       String bootstrap,
       List<InputPartitioner> partitioners,
-      int rounds) {
+      int rounds,
+      TracingMode tracing) {
     public Options {
+      tracing = tracing == null ? TracingMode.OFF : tracing;
+      if (tracing == TracingMode.COMPARE && partitioners.size() > 1) {
+        throw new IllegalArgumentException(
+            "--tracing compare measures one partitioner: give --partitioner java or librdkafka");
+      }
       if (rounds < 1) {
         throw new IllegalArgumentException("--rounds must be at least 1, was " + rounds);
       }
@@ -125,7 +135,7 @@ public final class ControllerBench {
    * One partitioner's measurement: its throughput phase, the LLM calls during it, its latency phase
    * (or null).
    */
-  private record Phase(InputPartitioner partitioner, Driven run, long llmCalls, Driven alone) {}
+  private record Phase(Variant variant, Driven run, long llmCalls, Driven alone) {}
 
   private final Options options;
   private final Progress progress;
@@ -138,76 +148,162 @@ public final class ControllerBench {
   public ObjectNode run() throws Exception {
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
     Path state = Files.createTempDirectory("llmstreams-bench");
+    TracingMode tracing = options.tracing();
     try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress);
         SimulatedLlmServer sim =
             new SimulatedLlmServer(
                     SimulatedLlmServer.Settings.defaults()
                         .withLatency(Duration.ofMillis(options.latencyMs()))
                         .withToolSteps(options.steps() - 1))
-                .start()) {
-      TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
-      createTopics(cluster.bootstrap(), catalog);
-      AppConfig config = AppConfig.load(null, Map.of(), settings(cluster, prefix, state, sim));
-      try (Observability observability = new Observability();
-          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
+                .start();
+        // The app with tracing on starts its span exporter from the SDK's autoconfiguration, which
+        // reads -Dotel.* system properties: pointed at the sink for this run, put back after. The
+        // app with tracing off has tracing.enabled=false, so they do not turn it on.
+        OtlpSink sink = tracing.exports() ? OtlpSink.start().exportHere() : null;
+        Targets targets = new Targets()) {
+      if (sink != null) {
+        progress.say("OTLP receiver for the spans at %s", sink.endpoint());
+      }
+      for (boolean on : tracing.variants()) {
+        String appPrefix =
+            tracing == TracingMode.COMPARE
+                ? prefix + "tracing-" + TracingMode.label(on) + "."
+                : prefix;
+        TopicCatalog catalog = TopicCatalog.load().withPrefix(appPrefix);
+        createTopics(cluster.bootstrap(), catalog);
+        Map<String, String> settings =
+            settings(cluster, appPrefix, state.resolve("tracing-" + TracingMode.label(on)), sim);
+        settings.put(AppConfig.TRACING_ENABLED, Boolean.toString(on));
+        AppConfig config = AppConfig.load(null, Map.of(), settings);
+        Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
+        targets.add(new Target(on, catalog, config, observability, app));
         app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
         progress.say(
-            "gateway, controller and tools starting (concurrency %d, LLM latency %d ms, %d steps)",
-            options.concurrency(), options.latencyMs(), options.steps());
-        BenchCluster.awaitReady(app);
-        if (options.warmupGoals() > 0) {
-          // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up,
-          // then measure.
+            "gateway, controller and tools starting, tracing %s (concurrency %d, LLM latency %d ms,"
+                + " %d steps)",
+            TracingMode.label(on), options.concurrency(), options.latencyMs(), options.steps());
+      }
+      for (Target t : targets.all()) {
+        BenchCluster.awaitReady(t.app());
+      }
+      if (options.warmupGoals() > 0) {
+        // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up,
+        // then measure. Each app of a comparison warms up, so the tracing code is compiled too.
+        for (Target t : targets.all()) {
           drive(
               cluster,
-              catalog,
+              t.catalog(),
               options.warmupGoals(),
-              "warm-up",
+              tracing == TracingMode.COMPARE ? "warm-up tracing " + t.label() : "warm-up",
               Math.min(64, options.concurrency()),
               InputPartitioner.JAVA);
         }
-        List<Phase> phases = new ArrayList<>();
-        List<Map<InputPartitioner, Driven>> rounds = new ArrayList<>();
-        for (int round = 0; round < options.rounds(); round++) {
-          // Interleaved, the order turned each round: the machine's speed drifts within a run, and
-          // each partitioner
-          // should meet the same drift.
-          List<InputPartitioner> order = new ArrayList<>(options.partitioners());
-          if (round % 2 == 1) {
-            java.util.Collections.reverse(order);
-          }
-          Map<InputPartitioner, Driven> thisRound = new java.util.LinkedHashMap<>();
-          for (InputPartitioner p : order) {
-            long callsBefore = sim.stats().calls();
-            String label =
-                p.label() + " goals" + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
-            Driven run = drive(cluster, catalog, options.goals(), label, options.inFlight(), p);
-            long llmCalls = sim.stats().calls() - callsBefore;
-            thisRound.put(p, run);
-            if (round == 0) {
-              Driven alone =
-                  options.latencyGoals() > 0
-                      ? drive(
-                          cluster,
-                          catalog,
-                          options.latencyGoals(),
-                          p.label() + " one at a time",
-                          1,
-                          p)
-                      : null;
-              phases.add(new Phase(p, run, llmCalls, alone));
-            }
-          }
-          rounds.add(thisRound);
-        }
-        ObjectNode report = report(cluster, catalog, config, phases);
-        reportRounds(report, rounds);
-        return report;
       }
+      // What is compared in rounds: the partitioners on one app, or one partitioner on the app
+      // with tracing off and the one with tracing on.
+      List<Variant> variants = new ArrayList<>();
+      if (tracing == TracingMode.COMPARE) {
+        for (Target t : targets.all()) {
+          variants.add(
+              new Variant(t.label(), "tracing " + t.label(), t, options.partitioners().get(0)));
+        }
+      } else {
+        for (InputPartitioner p : options.partitioners()) {
+          variants.add(new Variant(p.label(), p.label(), targets.all().get(0), p));
+        }
+      }
+      List<Phase> phases = new ArrayList<>();
+      List<Map<Variant, Driven>> rounds = new ArrayList<>();
+      for (int round = 0; round < options.rounds(); round++) {
+        // Interleaved, the order turned each round: the machine's speed drifts within a run, and
+        // each variant should meet the same drift.
+        List<Variant> order = new ArrayList<>(variants);
+        if (round % 2 == 1) {
+          java.util.Collections.reverse(order);
+        }
+        Map<Variant, Driven> thisRound = new java.util.LinkedHashMap<>();
+        for (Variant v : order) {
+          long callsBefore = sim.stats().calls();
+          String label =
+              v.label() + " goals" + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
+          Driven run =
+              drive(
+                  cluster,
+                  v.target().catalog(),
+                  options.goals(),
+                  label,
+                  options.inFlight(),
+                  v.partitioner());
+          long llmCalls = sim.stats().calls() - callsBefore;
+          thisRound.put(v, run);
+          if (round == 0) {
+            Driven alone =
+                options.latencyGoals() > 0
+                    ? drive(
+                        cluster,
+                        v.target().catalog(),
+                        options.latencyGoals(),
+                        v.label() + " one at a time",
+                        1,
+                        v.partitioner())
+                    : null;
+            phases.add(new Phase(v, run, llmCalls, alone));
+          }
+        }
+        rounds.add(thisRound);
+      }
+      ObjectNode report = report(cluster, targets.all().get(0).config(), phases);
+      reportRounds(report, rounds);
+      reportTracing(report, cluster, targets, rounds, sink);
+      return report;
     } finally {
       GatewayBench.deleteQuietly(state);
     }
   }
+
+  /** One app under bench: tracing on or off, its own topics and meters. */
+  private record Target(
+      boolean tracing,
+      TopicCatalog catalog,
+      AppConfig config,
+      Observability observability,
+      LlmStreamsApp app) {
+    String label() {
+      return TracingMode.label(tracing);
+    }
+  }
+
+  /** The apps under bench, closed (app, then its meters) in the reverse of their start. */
+  private static final class Targets implements AutoCloseable {
+    private final List<Target> started = new ArrayList<>();
+
+    void add(Target t) {
+      started.add(t);
+    }
+
+    List<Target> all() {
+      return started;
+    }
+
+    @Override
+    public void close() {
+      for (int i = started.size() - 1; i >= 0; i--) {
+        Target t = started.get(i);
+        try {
+          t.app().close();
+        } finally {
+          t.observability().close();
+        }
+      }
+    }
+  }
+
+  /**
+   * What a round measures once: a partitioner on the app, or (with {@code --tracing compare}) the
+   * app with tracing off or on.
+   */
+  private record Variant(String key, String label, Target target, InputPartitioner partitioner) {}
 
   private Map<String, String> settings(
       BenchCluster cluster, String prefix, Path state, SimulatedLlmServer sim) {
@@ -422,8 +518,8 @@ public final class ControllerBench {
     return out;
   }
 
-  private ObjectNode report(
-      BenchCluster cluster, TopicCatalog catalog, AppConfig config, List<Phase> phases) {
+  private ObjectNode report(BenchCluster cluster, AppConfig config, List<Phase> phases) {
+    TopicCatalog catalog = phases.get(0).variant().target().catalog();
     double ceiling = options.concurrency() * 1000.0 / (options.latencyMs() * options.steps());
     ObjectNode report = JsonNodeFactory.instance.objectNode();
     report.put("benchmark", "controller");
@@ -467,14 +563,15 @@ public final class ControllerBench {
     report.put("llm_calls_expected", (long) options.goals() * options.steps());
     report.put("tool_calls_expected", (long) options.goals() * (options.steps() - 1));
     report.put("phase_stall_timeout_s", stall().toSeconds());
+    // Each variant's figures: per partitioner, or with --tracing compare per tracing setting.
     ObjectNode partitioning = JsonNodeFactory.instance.objectNode();
     for (Phase phase : phases) {
-      ObjectNode measured = phase(cluster, catalog, phase, ceiling);
-      partitioning.set(phase.partitioner().label(), measured);
+      ObjectNode measured = phase(cluster, phase.variant().target().catalog(), phase, ceiling);
+      partitioning.set(phase.variant().key(), measured);
       progress.say(
           "%s: %s%d/%d goals, %s goals/s (%s of the ceiling), goal latency p50 %s ms, step overhead p50 %s"
               + " ms",
-          phase.partitioner().label(),
+          phase.variant().label(),
           measured.path("complete").asBoolean() ? "" : "INCOMPLETE, ",
           measured.path("goals_finished").asInt(),
           options.goals(),
@@ -483,10 +580,16 @@ public final class ControllerBench {
           measured.path("goal_latency_p50_ms").asText("-"),
           measured.path("step_overhead_p50_ms").asText("-"));
     }
-    // The first phase (java, unless only librdkafka ran) keeps the top-level keys readers of older
-    // reports know.
-    report.put("input_partitioner", phases.get(0).partitioner().label());
-    report.setAll((ObjectNode) partitioning.get(phases.get(0).partitioner().label()).deepCopy());
+    // The first phase (java, unless only librdkafka ran; tracing off in a comparison) keeps the
+    // top-level keys readers of older reports know.
+    report.put("input_partitioner", phases.get(0).variant().partitioner().label());
+    report.setAll((ObjectNode) partitioning.get(phases.get(0).variant().key()).deepCopy());
+    if (options.tracing() == TracingMode.COMPARE) {
+      ObjectNode tracing = report.putObject("tracing");
+      tracing.put("mode", options.tracing().label());
+      tracing.setAll(partitioning);
+      partitioning = JsonNodeFactory.instance.objectNode();
+    }
     if (partitioning.has("java") && partitioning.has("librdkafka")) {
       JsonNode java = partitioning.get("java");
       JsonNode librdkafka = partitioning.get("librdkafka");
@@ -502,7 +605,9 @@ public final class ControllerBench {
         progress.say("librdkafka / java goals/s: none, a phase is incomplete");
       }
     }
-    report.set("partitioning", partitioning);
+    if (options.tracing() != TracingMode.COMPARE) {
+      report.set("partitioning", partitioning);
+    }
     ObjectNode d = report.putObject("definitions");
     d.put(
         "goals_per_s",
@@ -572,7 +677,16 @@ public final class ControllerBench {
    * ratio; the median of the ratios becomes {@code partitioning.ratio_librdkafka_to_java} when
    * there is more than one round.
    */
-  private void reportRounds(ObjectNode report, List<Map<InputPartitioner, Driven>> rounds) {
+  private void reportRounds(ObjectNode report, List<Map<Variant, Driven>> byVariant) {
+    if (options.tracing() == TracingMode.COMPARE) {
+      return; // the rounds of a comparison go in its tracing object (reportTracing)
+    }
+    List<Map<InputPartitioner, Driven>> rounds = new ArrayList<>();
+    for (Map<Variant, Driven> r : byVariant) {
+      Map<InputPartitioner, Driven> round = new java.util.LinkedHashMap<>();
+      r.forEach((v, run) -> round.put(v.partitioner(), run));
+      rounds.add(round);
+    }
     com.fasterxml.jackson.databind.node.ArrayNode out = report.putArray("rounds");
     List<Double> ratios = new ArrayList<>();
     for (int i = 0; i < rounds.size(); i++) {
@@ -637,6 +751,115 @@ public final class ControllerBench {
                 + " is more than one round (ratio_librdkafka_to_java_first_round keeps round 1's)");
   }
 
+  /** Goals per second of a complete throughput phase; null for an incomplete one. */
+  private static Double rate(Driven run) {
+    if (run == null || !run.complete()) {
+      return null;
+    }
+    return run.resultAtMs().size() / (Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0);
+  }
+
+  /**
+   * The report's {@code tracing}: the mode; with tracing on, the proof that spans were recorded and
+   * shipped; with {@code compare}, each round's goals/s off and on and {@code
+   * tracing_overhead_ratio}, the median of the rounds' on / off.
+   */
+  private void reportTracing(
+      ObjectNode report,
+      BenchCluster cluster,
+      Targets targets,
+      List<Map<Variant, Driven>> rounds,
+      OtlpSink sink)
+      throws InterruptedException {
+    ObjectNode tracing =
+        report.has("tracing") ? (ObjectNode) report.get("tracing") : report.putObject("tracing");
+    tracing.put("mode", options.tracing().label());
+    ObjectNode d = (ObjectNode) report.get("definitions");
+    if (options.tracing() == TracingMode.COMPARE) {
+      List<TracingOverhead.Round> compared = new ArrayList<>();
+      for (Map<Variant, Driven> r : rounds) {
+        Double off = null;
+        Double on = null;
+        List<Boolean> order = new ArrayList<>();
+        for (Map.Entry<Variant, Driven> e : r.entrySet()) {
+          boolean traced = e.getKey().target().tracing();
+          order.add(traced);
+          if (traced) {
+            on = rate(e.getValue());
+          } else {
+            off = rate(e.getValue());
+          }
+        }
+        compared.add(new TracingOverhead.Round(off, on, order));
+      }
+      ObjectNode comparison = TracingOverhead.report(compared, "goals_per_s");
+      tracing.setAll(comparison);
+      report.set("tracing_overhead_ratio", comparison.get("tracing_overhead_ratio"));
+      progress.say(
+          "tracing on / off goals/s over %d interleaved round(s): median %s (off %s, on %s goals/s),"
+              + " rounds %s",
+          rounds.size(),
+          comparison.path("tracing_overhead_ratio").asText("none (a round is incomplete)"),
+          comparison.path("off_goals_per_s").asText("-"),
+          comparison.path("on_goals_per_s").asText("-"),
+          compared.stream()
+              .map(c -> c.ratio() == null ? "-" : GatewayBench.round(c.ratio()) + "")
+              .toList());
+      d.put("tracing", TracingOverhead.definition("goals_per_s"));
+    } else {
+      d.put(
+          "tracing",
+          "the apps ran with tracing.enabled="
+              + (options.tracing() == TracingMode.ON)
+              + (options.tracing() == TracingMode.ON
+                  ? ": spans written to the spans topic and shipped over OTLP/HTTP to a local receiver"
+                  : ": no spans (every record still carries a traceparent header)"));
+    }
+    for (Target t : targets.all()) {
+      if (!t.tracing()) {
+        continue;
+      }
+      Set<String> measured = new java.util.HashSet<>();
+      long expected = 0;
+      for (Map<Variant, Driven> r : rounds) {
+        for (Map.Entry<Variant, Driven> e : r.entrySet()) {
+          if (e.getKey().target() == t) {
+            measured.addAll(e.getValue().sentAtMs().keySet());
+            for (GoalResult g : e.getValue().results().values()) {
+              expected += spansPerGoal(g.steps());
+            }
+          }
+        }
+      }
+      TracingOverhead.Spans spans =
+          TracingOverhead.spans(
+              cluster,
+              t.catalog().topic(Topics.SPANS).name(),
+              s -> measured.contains(String.valueOf(s.attributes().get("gen_ai.conversation.id"))),
+              expected,
+              t.observability().registry(),
+              sink,
+              progress);
+      spans.put(tracing);
+      d.put(
+          "spans",
+          "spans_on_topic: records on the spans topic of the app with tracing on (read_committed, warm-up"
+              + " and latency phases included); spans_of_measured_work: those whose gen_ai.conversation.id is a"
+              + " goal of its throughput phases; ..._expected: 2 x steps per finished goal (invoke_agent, one"
+              + " chat per LLM turn, one execute_tool per tool call); spans_exported: the app's"
+              + " llmstreams.tracing.spans.exported once it caught up with the topic (or after 60 s);"
+              + " otlp_*: what the local OTLP/HTTP receiver accepted");
+    }
+  }
+
+  /**
+   * Spans of one goal of {@code steps} LLM turns: invoke_agent, a chat per turn, a tool call per
+   * turn but the last.
+   */
+  static long spansPerGoal(int steps) {
+    return 1L + steps + Math.max(0, steps - 1);
+  }
+
   /** One partitioner's figures: its throughput phase, step overheads from its latency phase. */
   private ObjectNode phase(
       BenchCluster cluster, TopicCatalog catalog, Phase phase, double ceiling) {
@@ -658,7 +881,7 @@ public final class ControllerBench {
     double goalsPerS = finished / seconds;
 
     ObjectNode report = JsonNodeFactory.instance.objectNode();
-    report.put("produced_as", phase.partitioner().description());
+    report.put("produced_as", phase.variant().partitioner().description());
     report.put("complete", run.complete() && (alone == null || alone.complete()));
     report.put("goals_sent", run.sentAtMs().size());
     report.put("goals_finished", finished);

@@ -56,6 +56,8 @@ import org.apache.kafka.streams.kstream.Produced;
 public final class GatewayBench {
   /**
    * What to run; {@code concurrency} lists the points of the sweep, the last one is the headline.
+   * {@code tracing}: the gateway with tracing off, on (spans exported to an {@link OtlpSink}), or
+   * {@link TracingMode#COMPARE} (one concurrency, {@code rounds} rounds of tracing off and on).
    */
   public record Options(
       long latencyMs,
@@ -64,7 +66,24 @@ public final class GatewayBench {
       int partitions,
       int baselineRequests,
       int warmupRequests,
-      String bootstrap) {}
+      String bootstrap,
+      TracingMode tracing,
+      int rounds) {
+    public Options {
+      tracing = tracing == null ? TracingMode.OFF : tracing;
+      concurrency = List.copyOf(concurrency);
+      if (concurrency.isEmpty()) {
+        throw new IllegalArgumentException("at least one --concurrency");
+      }
+      if (rounds < 1) {
+        throw new IllegalArgumentException("--rounds must be at least 1, was " + rounds);
+      }
+      if (tracing == TracingMode.COMPARE && concurrency.size() > 1) {
+        throw new IllegalArgumentException(
+            "--tracing compare measures one concurrency, not a sweep: give one --concurrency");
+      }
+    }
+  }
 
   /** One measured run. */
   public record Run(
@@ -75,7 +94,25 @@ public final class GatewayBench {
       double p99Ms,
       long providerCalls,
       int replies,
-      int duplicateReplies) {}
+      int duplicateReplies,
+      String idPrefix) {
+    Run withProviderCalls(long calls) {
+      return new Run(
+          requests,
+          seconds,
+          throughputPerS,
+          p50Ms,
+          p99Ms,
+          calls,
+          replies,
+          duplicateReplies,
+          idPrefix);
+    }
+
+    boolean complete() {
+      return replies == requests;
+    }
+  }
 
   private final Options options;
   private final Progress progress;
@@ -88,7 +125,14 @@ public final class GatewayBench {
   public ObjectNode run() throws Exception {
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
     Path state = Files.createTempDirectory("llmstreams-bench");
-    try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress)) {
+    TracingMode tracing = options.tracing();
+    try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress);
+        // An app with tracing on starts its span exporter from the SDK's autoconfiguration, which
+        // reads -Dotel.* system properties: pointed at the sink for this run, put back after.
+        OtlpSink sink = tracing.exports() ? OtlpSink.start().exportHere() : null) {
+      if (sink != null) {
+        progress.say("OTLP receiver for the spans at %s", sink.endpoint());
+      }
       ObjectNode report = JsonNodeFactory.instance.objectNode();
       report.put("benchmark", "gateway");
       report.put(
@@ -101,44 +145,51 @@ public final class GatewayBench {
       report.put("warmup_requests", options.warmupRequests());
       report.put("cpus", Runtime.getRuntime().availableProcessors());
       report.put("system_load_average_1m_before", round(loadAverage()));
-      // Each point gets its own topics and app id, so no point inherits another's requests or
-      // consumer group; all are
-      // created up front, since a streams app started right after topics were deleted and created
-      // saw none of them.
-      List<TopicCatalog> points = new ArrayList<>();
-      for (int i = 0; i < options.concurrency().size(); i++) {
-        points.add(TopicCatalog.load().withPrefix(prefix + "c" + i + "."));
-        createTopics(cluster.bootstrap(), points.get(i), false);
-      }
+      // Topics are created before any app starts: a streams app started right after topics were
+      // deleted and created saw none of them.
       TopicCatalog baselineCatalog = TopicCatalog.load().withPrefix(prefix + "baseline.");
       createTopics(cluster.bootstrap(), baselineCatalog, true);
+      ObjectNode tracingReport = JsonNodeFactory.instance.objectNode();
+      tracingReport.put("mode", tracing.label());
       ArrayNode sweep = JsonNodeFactory.instance.arrayNode();
       Run gateway = null;
-      for (int i = 0; i < points.size(); i++) {
-        int concurrency = options.concurrency().get(i);
-        // The JIT warms up once, in the first point: the later ones run in the same JVM, already
-        // compiled.
-        gateway =
-            runGateway(
-                cluster,
-                points.get(i),
-                prefix + "c" + i + ".",
-                state.resolve("gateway-" + i),
-                concurrency,
-                i == 0 ? options.warmupRequests() : 0);
-        double ceiling = ceiling(concurrency);
-        sweep
-            .addObject()
-            .put("concurrency", concurrency)
-            .put("throughput_per_s", round(gateway.throughputPerS()))
-            .put("ceiling_per_s", round(ceiling))
-            .put("ratio", round(gateway.throughputPerS() / ceiling))
-            .put("p50_ms", round(gateway.p50Ms()))
-            .put("p99_ms", round(gateway.p99Ms()))
-            .put("replies", gateway.replies())
-            .put("duplicate_replies", gateway.duplicateReplies())
-            .put("provider_calls", gateway.providerCalls())
-            .put("system_load_average_1m", round(loadAverage()));
+      if (tracing == TracingMode.COMPARE) {
+        gateway = compare(cluster, prefix, state, sink, tracingReport, sweep);
+      } else {
+        // Each point gets its own topics and app id, so no point inherits another's requests or
+        // consumer group; all are created up front, since a streams app started right after
+        // topics were deleted and created saw none of them.
+        List<TopicCatalog> points = new ArrayList<>();
+        for (int i = 0; i < options.concurrency().size(); i++) {
+          points.add(TopicCatalog.load().withPrefix(prefix + "c" + i + "."));
+          createTopics(cluster.bootstrap(), points.get(i), false);
+        }
+        for (int i = 0; i < points.size(); i++) {
+          int concurrency = options.concurrency().get(i);
+          boolean last = i == points.size() - 1;
+          // The JIT warms up once, in the first point: the later ones run in the same JVM, already
+          // compiled.
+          try (GatewayApp app =
+              new GatewayApp(
+                  cluster,
+                  points.get(i),
+                  prefix + "c" + i + ".",
+                  state.resolve("gateway-" + i),
+                  concurrency,
+                  tracing == TracingMode.ON)) {
+            if (i == 0 && options.warmupRequests() > 0) {
+              // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then
+              // measure.
+              app.measure(cluster, options.warmupRequests(), "warm-up");
+            }
+            gateway = app.measure(cluster, options.requests(), "gateway C=" + concurrency);
+            if (last && app.tracing) {
+              // The headline point's spans: recorded, and shipped over OTLP to the sink.
+              app.spans(cluster, List.of(gateway), sink).put(tracingReport);
+            }
+          }
+          sweep.add(point(concurrency, gateway));
+        }
       }
       Run baseline = runBaseline(cluster, baselineCatalog, prefix + "baseline.", state);
       int concurrency = options.concurrency().get(options.concurrency().size() - 1);
@@ -167,6 +218,31 @@ public final class GatewayBench {
       report.put(
           "speedup_over_baseline", round(gateway.throughputPerS() / baseline.throughputPerS()));
       report.put("system_load_average_1m", round(loadAverage()));
+      if (tracingReport.has("tracing_overhead_ratio")) {
+        report.set("tracing_overhead_ratio", tracingReport.get("tracing_overhead_ratio"));
+      }
+      report.set("tracing", tracingReport);
+      ObjectNode d = report.putObject("definitions");
+      d.put(
+          "tracing",
+          tracing == TracingMode.COMPARE
+              ? TracingOverhead.definition("requests_per_s")
+                  + ". The top-level figures and the sweep's point are those of round 1 with tracing off"
+              : "the gateway ran with tracing.enabled="
+                  + (tracing == TracingMode.ON)
+                  + (tracing == TracingMode.ON
+                      ? ": a chat span per call written to the spans topic and shipped over OTLP/HTTP"
+                          + " to a local receiver"
+                      : ": no spans (every record still carries a traceparent header)"));
+      if (tracing.exports()) {
+        d.put(
+            "spans",
+            "spans_on_topic: records on the spans topic of the app with tracing on (read_committed,"
+                + " warm-up included); spans_of_measured_work: those whose llmstreams.llm.request.id is a request"
+                + " of its measured runs; ..._expected: one chat span per reply; spans_exported: the app's"
+                + " llmstreams.tracing.spans.exported once it caught up with the topic (or after 60 s);"
+                + " otlp_*: what the local OTLP/HTTP receiver accepted");
+      }
       return report;
     } finally {
       deleteQuietly(state);
@@ -238,49 +314,226 @@ public final class GatewayBench {
     return requests + ".baseline";
   }
 
-  private Run runGateway(
+  private ObjectNode point(int concurrency, Run gateway) {
+    double ceiling = ceiling(concurrency);
+    return JsonNodeFactory.instance
+        .objectNode()
+        .put("concurrency", concurrency)
+        .put("throughput_per_s", round(gateway.throughputPerS()))
+        .put("ceiling_per_s", round(ceiling))
+        .put("ratio", round(gateway.throughputPerS() / ceiling))
+        .put("p50_ms", round(gateway.p50Ms()))
+        .put("p99_ms", round(gateway.p99Ms()))
+        .put("replies", gateway.replies())
+        .put("duplicate_replies", gateway.duplicateReplies())
+        .put("provider_calls", gateway.providerCalls())
+        .put("system_load_average_1m", round(loadAverage()));
+  }
+
+  /**
+   * {@code --tracing compare}: two gateway apps at the one concurrency, tracing off and on, each on
+   * its own topics and simulator and warmed up, then {@code rounds} rounds of the same requests on
+   * each, off then on, then the other way round. Returns round 1's run with tracing off (the
+   * report's top-level figures).
+   */
+  private Run compare(
       BenchCluster cluster,
-      TopicCatalog catalog,
       String prefix,
       Path state,
-      int concurrency,
-      int warmupRequests)
+      OtlpSink sink,
+      ObjectNode tracingReport,
+      ArrayNode sweep)
       throws Exception {
-    try (SimulatedLlmServer sim =
-        new SimulatedLlmServer(
-                SimulatedLlmServer.Settings.defaults()
-                    .withLatency(Duration.ofMillis(options.latencyMs())))
-            .start()) {
-      Map<String, String> settings = cluster.appSettings(prefix, state.resolve("gateway"), sim);
-      settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(concurrency));
-      // One workload: every slot serves it, none is kept back for interactive calls.
-      settings.put(AppConfig.provider("openai", "interactive.reserved"), "0");
-      AppConfig config = AppConfig.load(null, Map.of(), settings);
-      try (Observability observability = new Observability();
-          LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
+    int concurrency = options.concurrency().get(0);
+    Map<Boolean, GatewayApp> apps = new java.util.LinkedHashMap<>();
+    try {
+      // All topics first, then the apps (as the sweep does).
+      Map<Boolean, TopicCatalog> catalogs = new java.util.LinkedHashMap<>();
+      for (boolean on : TracingMode.COMPARE.variants()) {
+        TopicCatalog catalog =
+            TopicCatalog.load().withPrefix(prefix + "tracing-" + TracingMode.label(on) + ".");
+        createTopics(cluster.bootstrap(), catalog, false);
+        catalogs.put(on, catalog);
+      }
+      for (boolean on : TracingMode.COMPARE.variants()) {
+        String appPrefix = prefix + "tracing-" + TracingMode.label(on) + ".";
+        TopicCatalog catalog = catalogs.get(on);
+        apps.put(
+            on,
+            new GatewayApp(
+                cluster,
+                catalog,
+                appPrefix,
+                state.resolve("tracing-" + TracingMode.label(on)),
+                concurrency,
+                on));
+      }
+      if (options.warmupRequests() > 0) {
+        for (GatewayApp app : apps.values()) {
+          app.measure(
+              cluster,
+              options.warmupRequests(),
+              "warm-up tracing " + TracingMode.label(app.tracing));
+        }
+      }
+      List<TracingOverhead.Round> rounds = new ArrayList<>();
+      List<Run> measuredOn = new ArrayList<>();
+      ArrayNode runs = JsonNodeFactory.instance.arrayNode();
+      Run first = null;
+      for (int round = 0; round < options.rounds(); round++) {
+        Map<Boolean, Run> thisRound = new java.util.HashMap<>();
+        for (boolean on : TracingOverhead.order(round)) {
+          Run run =
+              apps.get(on)
+                  .measure(
+                      cluster,
+                      options.requests(),
+                      "tracing "
+                          + TracingMode.label(on)
+                          + " C="
+                          + concurrency
+                          + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : ""));
+          thisRound.put(on, run);
+          if (on) {
+            measuredOn.add(run);
+          } else if (first == null) {
+            first = run;
+          }
+          runs.addObject()
+              .put("round", round + 1)
+              .put("tracing", TracingMode.label(on))
+              .put("requests_per_s", round(run.throughputPerS()))
+              .put("complete", run.complete())
+              .put("p50_ms", round(run.p50Ms()))
+              .put("p99_ms", round(run.p99Ms()))
+              .put("replies", run.replies())
+              .put("duplicate_replies", run.duplicateReplies())
+              .put("provider_calls", run.providerCalls())
+              .put("system_load_average_1m", round(loadAverage()));
+        }
+        rounds.add(
+            new TracingOverhead.Round(
+                rate(thisRound.get(false)),
+                rate(thisRound.get(true)),
+                TracingOverhead.order(round)));
+      }
+      ObjectNode comparison = TracingOverhead.report(rounds, "requests_per_s");
+      tracingReport.put("concurrency", concurrency);
+      tracingReport.setAll(comparison);
+      tracingReport.set("runs", runs);
+      progress.say(
+          "tracing on / off requests/s over %d interleaved round(s): median %s (off %s, on %s"
+              + " requests/s), rounds %s",
+          rounds.size(),
+          comparison.path("tracing_overhead_ratio").asText("none (a run is incomplete)"),
+          comparison.path("off_requests_per_s").asText("-"),
+          comparison.path("on_requests_per_s").asText("-"),
+          rounds.stream().map(r -> r.ratio() == null ? "-" : round(r.ratio()) + "").toList());
+      apps.get(true).spans(cluster, measuredOn, sink).put(tracingReport);
+      sweep.add(point(concurrency, first));
+      return first;
+    } finally {
+      List<GatewayApp> started = new ArrayList<>(apps.values());
+      Collections.reverse(started);
+      for (GatewayApp app : started) {
+        app.close();
+      }
+    }
+  }
+
+  /** Requests per second of a run where every request had its reply; null otherwise. */
+  private static Double rate(Run run) {
+    return run == null || !run.complete() ? null : run.throughputPerS();
+  }
+
+  /**
+   * One gateway app under bench, with its own simulator (latency L), topics, meters and tracing
+   * setting.
+   */
+  private final class GatewayApp implements AutoCloseable {
+    final boolean tracing;
+    final TopicCatalog catalog;
+    final String requests;
+    final String replies;
+    private final SimulatedLlmServer sim;
+    private Observability observability;
+    private LlmStreamsApp app;
+
+    GatewayApp(
+        BenchCluster cluster,
+        TopicCatalog catalog,
+        String prefix,
+        Path state,
+        int concurrency,
+        boolean tracing)
+        throws Exception {
+      this.tracing = tracing;
+      this.catalog = catalog;
+      this.requests = catalog.spec(TopicRole.LLM_REQUESTS).name();
+      this.replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
+      this.sim =
+          new SimulatedLlmServer(
+                  SimulatedLlmServer.Settings.defaults()
+                      .withLatency(Duration.ofMillis(options.latencyMs())))
+              .start();
+      try {
+        Map<String, String> settings = cluster.appSettings(prefix, state.resolve("gateway"), sim);
+        settings.put(AppConfig.provider("openai", "concurrency"), Integer.toString(concurrency));
+        // One workload: every slot serves it, none is kept back for interactive calls.
+        settings.put(AppConfig.provider("openai", "interactive.reserved"), "0");
+        settings.put(AppConfig.TRACING_ENABLED, Boolean.toString(tracing));
+        AppConfig config = AppConfig.load(null, Map.of(), settings);
+        observability = new Observability();
+        app = new LlmStreamsApp(config, catalog, observability);
         app.start(List.of(new GatewayModule()));
         progress.say(
-            "gateway starting (concurrency %d, %d partition(s))",
-            concurrency, options.partitions());
+            "gateway starting, tracing %s (concurrency %d, %d partition(s))",
+            TracingMode.label(tracing), concurrency, options.partitions());
         BenchCluster.awaitReady(app);
-        String requests = catalog.spec(TopicRole.LLM_REQUESTS).name();
-        String replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
-        if (warmupRequests > 0) {
-          // JIT compilation of the whole path takes seconds on 2 cores: warm it up, then measure.
-          drive(cluster, requests, replies, warmupRequests, "warm-up");
+      } catch (Exception | Error e) {
+        close();
+        throw e;
+      }
+    }
+
+    /** n requests through this gateway; the run's provider calls are this simulator's. */
+    Run measure(BenchCluster cluster, int n, String label) throws Exception {
+      long callsBefore = sim.stats().calls();
+      Run run = drive(cluster, requests, replies, n, label);
+      return run.withProviderCalls(sim.stats().calls() - callsBefore);
+    }
+
+    /** The proof that the spans of these runs were recorded and shipped to the sink. */
+    TracingOverhead.Spans spans(BenchCluster cluster, List<Run> measured, OtlpSink sink)
+        throws InterruptedException {
+      List<String> prefixes = measured.stream().map(Run::idPrefix).toList();
+      return TracingOverhead.spans(
+          cluster,
+          catalog.topic(Topics.SPANS).name(),
+          span -> {
+            Object id = span.attributes().get("llmstreams.llm.request.id");
+            return id != null && prefixes.stream().anyMatch(p -> id.toString().startsWith(p));
+          },
+          measured.stream().mapToLong(Run::replies).sum(),
+          observability.registry(),
+          sink,
+          progress);
+    }
+
+    @Override
+    public void close() {
+      try {
+        if (app != null) {
+          app.close();
         }
-        long callsBefore = sim.stats().calls();
-        Run run = drive(cluster, requests, replies, options.requests(), "gateway C=" + concurrency);
-        long calls = sim.stats().calls() - callsBefore;
-        return new Run(
-            run.requests(),
-            run.seconds(),
-            run.throughputPerS(),
-            run.p50Ms(),
-            run.p99Ms(),
-            calls,
-            run.replies(),
-            run.duplicateReplies());
+      } finally {
+        try {
+          if (observability != null) {
+            observability.close();
+          }
+        } finally {
+          sim.close();
+        }
       }
     }
   }
@@ -350,7 +603,8 @@ public final class GatewayBench {
             run.p99Ms(),
             sim.stats().calls(),
             run.replies(),
-            run.duplicateReplies());
+            run.duplicateReplies(),
+            run.idPrefix());
       }
     }
   }
@@ -452,7 +706,8 @@ public final class GatewayBench {
           percentile(latencies, 0.99),
           0,
           answered.size(),
-          duplicates);
+          duplicates,
+          label + "-" + run + "-");
     }
   }
 
