@@ -18,7 +18,6 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -59,12 +58,15 @@ public final class SpanExport implements AutoCloseable {
   /**
    * @param clientProperties bootstrap and the pass-through client settings
    * @param group the consumer group (all exporters of one deployment share it)
+   * @param otel the {@code OTEL_*} / {@code otel.*} settings of the span exporter, handed to the
+   *     SDK's autoconfiguration (this process's own environment and system properties still win
+   *     over them, as the SDK reads those too)
    */
   public SpanExport(
       Map<String, Object> clientProperties,
       String group,
       String topic,
-      UnaryOperator<String> otel,
+      TracingSettings.Otel otel,
       MeterRegistry registry) {
     this.topic = topic;
     AtomicReference<SpanExporter> captured = new AtomicReference<>();
@@ -77,6 +79,7 @@ public final class SpanExport implements AutoCloseable {
     this.sdk =
         AutoConfiguredOpenTelemetrySdk.builder()
             .addPropertiesSupplier(() -> defaults)
+            .addPropertiesSupplier(otel::properties)
             .addSpanExporterCustomizer(
                 (e, config) -> {
                   captured.set(e);

@@ -54,16 +54,56 @@ public final class TracingSettings {
   }
 
   /** Looks an {@code otel.*} key up as a system property, then as its environment variable. */
-  public static UnaryOperator<String> otel(
-      Map<String, String> env, java.util.Properties properties) {
-    return key -> {
+  public static Otel otel(Map<String, String> env, java.util.Properties properties) {
+    return new Otel(Map.copyOf(env), (java.util.Properties) properties.clone());
+  }
+
+  /**
+   * The standard OpenTelemetry settings of one process: {@code otel.*} system properties over
+   * {@code OTEL_*} environment variables, as the SDK reads them. A lookup by property name ({@code
+   * otel.exporter.otlp.endpoint}), and all of them at once for the SDK's autoconfiguration (so a
+   * test can hand the span exporter its own settings instead of the process's).
+   */
+  public static final class Otel implements UnaryOperator<String> {
+    private final Map<String, String> env;
+    private final java.util.Properties properties;
+
+    private Otel(Map<String, String> env, java.util.Properties properties) {
+      this.env = env;
+      this.properties = properties;
+    }
+
+    @Override
+    public String apply(String key) {
       String p = properties.getProperty(key);
       if (p != null && !p.isBlank()) {
         return p.trim();
       }
       String e = env.get(key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_'));
       return e == null || e.isBlank() ? null : e.trim();
-    };
+    }
+
+    /**
+     * Every {@code OTEL_*} variable and {@code otel.*} property, named as the SDK's
+     * autoconfiguration names them ({@code OTEL_EXPORTER_OTLP_ENDPOINT} as {@code
+     * otel.exporter.otlp.endpoint}); a property wins over its variable.
+     */
+    public Map<String, String> properties() {
+      Map<String, String> out = new java.util.HashMap<>();
+      env.forEach(
+          (k, v) -> {
+            if (k.startsWith("OTEL_") && v != null && !v.isBlank()) {
+              out.put(k.toLowerCase(Locale.ROOT).replace('_', '.'), v.trim());
+            }
+          });
+      for (String k : properties.stringPropertyNames()) {
+        String v = properties.getProperty(k);
+        if (k.startsWith("otel.") && v != null && !v.isBlank()) {
+          out.put(k.toLowerCase(Locale.ROOT).replace('-', '.'), v.trim());
+        }
+      }
+      return out;
+    }
   }
 
   static boolean exporterConfigured(UnaryOperator<String> otel) {
