@@ -34,6 +34,17 @@ public final class ChildJvm {
    */
   public static Process start(Path dir, String name, String mainClass, String... args)
       throws IOException {
+    return start(dir, name, Map.of(), mainClass, args);
+  }
+
+  /**
+   * Starts {@code mainClass args} on this test run's classpath with {@code env} added to its
+   * environment, and without this JVM's {@code OTEL_*} variables (so tracing is on in the child
+   * only when {@code env} says so); its output goes to {@code dir/name.log}.
+   */
+  public static Process start(
+      Path dir, String name, Map<String, String> env, String mainClass, String... args)
+      throws IOException {
     List<String> cmd =
         new ArrayList<>(
             List.of(
@@ -43,9 +54,12 @@ public final class ChildJvm {
                 String.join(File.pathSeparator, LocalBroker.childClasspath()),
                 mainClass));
     cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve(name + ".log").toFile())
-        .start();
+    ProcessBuilder builder =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve(name + ".log").toFile());
+    builder.environment().keySet().removeIf(k -> k.startsWith("OTEL_"));
+    builder.environment().putAll(env);
+    return builder.start();
   }
 }

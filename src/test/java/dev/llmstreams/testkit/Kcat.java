@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * partitions, as librdkafka clients in Python, Go, .NET and Node do, where Java's puts it on
  * murmur2(key) % partitions.
  *
- * <p>Tests that use it fail, never skip, where it is missing: CI installs it ({@code .ci/run}).
+ * <p>Tests that need it fail where it is missing ({@link #requireInstalled()}): CI installs it
+ * ({@code .ci/run}). A test whose kcat part is one case among others may skip that case instead
+ * ({@link #installed()}).
  */
 public final class Kcat {
   private static final long TIMEOUT_S = 60;
@@ -30,13 +32,7 @@ public final class Kcat {
    */
   public static String requireInstalled() {
     String path = System.getenv().getOrDefault("PATH", "");
-    boolean found = false;
-    for (String d : path.split(File.pathSeparator)) {
-      if (!d.isEmpty() && Files.isExecutable(Path.of(d, "kcat"))) {
-        found = true;
-        break;
-      }
-    }
+    boolean found = installed();
     if (!found) {
       throw new IllegalStateException(
           "kcat is not on the PATH ("
@@ -57,6 +53,29 @@ public final class Kcat {
    */
   public static void produce(
       String bootstrap, String topic, List<Map.Entry<String, String>> records) {
+    produce(bootstrap, topic, records, Map.of());
+  }
+
+  /** Whether {@code kcat} is on the PATH (for a test that skips without it). */
+  public static boolean installed() {
+    String path = System.getenv().getOrDefault("PATH", "");
+    for (String d : path.split(File.pathSeparator)) {
+      if (!d.isEmpty() && Files.isExecutable(Path.of(d, "kcat"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * As {@link #produce(String, String, List)}, every record with the {@code headers} ({@code kcat
+   * -H name=value}), e.g. a W3C {@code traceparent}.
+   */
+  public static void produce(
+      String bootstrap,
+      String topic,
+      List<Map.Entry<String, String>> records,
+      Map<String, String> headers) {
     StringBuilder stdin = new StringBuilder();
     for (Map.Entry<String, String> r : records) {
       for (String part : List.of(r.getKey(), r.getValue())) {
@@ -67,19 +86,28 @@ public final class Kcat {
       }
       stdin.append(r.getKey()).append('\t').append(r.getValue()).append('\n');
     }
-    run(
-        List.of(
-            "kcat",
-            "-P",
-            "-b",
-            bootstrap,
-            "-t",
-            topic,
-            "-K",
-            "\\t",
-            "-X",
-            "message.timeout.ms=30000"),
-        stdin.toString());
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "kcat",
+                "-P",
+                "-b",
+                bootstrap,
+                "-t",
+                topic,
+                "-K",
+                "\\t",
+                "-X",
+                "message.timeout.ms=30000"));
+    headers.forEach(
+        (name, value) -> {
+          if (name.indexOf('=') >= 0) {
+            throw new IllegalArgumentException("kcat -H takes name=value: no '=' in " + name);
+          }
+          command.add("-H");
+          command.add(name + "=" + value);
+        });
+    run(command, stdin.toString());
   }
 
   private static String run(List<String> command, String stdin) {
