@@ -424,7 +424,8 @@ public final class GatewayTopology {
      * and response model, tokens, finish reason, error type and attempts, cache hit.
      */
     private Tracing.Builder chatSpan(SpanRef span, LlmRequest request, LlmReply reply) {
-      String requested = request.model() != null ? request.model() : reply.model();
+      String asked = gateway.modelFor(request);
+      String requested = asked != null ? asked : reply.model();
       Tracing.Builder b =
           tracing
               .span(span, requested == null ? "chat" : "chat " + requested, SpanKind.CLIENT)

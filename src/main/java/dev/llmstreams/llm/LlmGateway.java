@@ -274,6 +274,15 @@ public final class LlmGateway implements AutoCloseable {
             }));
   }
 
+  /** The model a request is sent to: its own, or its provider's default. */
+  public String modelFor(LlmRequest request) {
+    if (request.model() != null) {
+      return request.model();
+    }
+    Lane lane = lanes.get(providerFor(request));
+    return lane == null ? null : lane.settings.connection().defaultModel();
+  }
+
   /** Summaries are bulk work: nobody waits on one of them the way a goal waits on its next step. */
   public static boolean isBulk(LlmRequest request) {
     return request.purpose().startsWith("summarizer.");

@@ -111,7 +111,9 @@ class GatewayTracingTest {
     tick();
     TestRecord<String, LlmReply> reply = replies.readRecord();
     SpanRecord span = spans.readValuesToList().get(0);
-    assertThat(span.name()).isEqualTo("chat fake-model-1");
+    // Named by the model the provider was asked for (the route's default here), not the one that
+    // answered.
+    assertThat(span.name()).isEqualTo("chat gpt-4o-mini");
     assertThat(span.kind()).isEqualTo("CLIENT");
     assertThat(span.traceId()).isEqualTo(TRACE);
     assertThat(span.parentSpanId()).isEqualTo(ASKER);
@@ -121,6 +123,7 @@ class GatewayTracingTest {
     assertThat(span.attributes())
         .containsEntry("gen_ai.operation.name", "chat")
         .containsEntry("gen_ai.provider.name", "openai")
+        .containsEntry("gen_ai.request.model", "gpt-4o-mini")
         .containsEntry("gen_ai.response.model", "fake-model-1")
         .containsEntry("gen_ai.usage.input_tokens", 10)
         .containsEntry("gen_ai.usage.output_tokens", 5)

@@ -61,7 +61,6 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -388,8 +387,6 @@ class TracingIT {
 
     @Test
     void aGoalProducedWithKcatUnderASpanIsOneTraceUnderThatSpan() throws Exception {
-      Assumptions.assumeTrue(
-          Kcat.installed(), "kcat is not on the PATH: the librdkafka producer case is skipped");
       System.out.println("tracing it: " + Kcat.requireInstalled());
       String goalId = "kc1";
       String traceparent = newTraceparent();

@@ -17,9 +17,8 @@ import java.util.concurrent.TimeUnit;
  * partitions, as librdkafka clients in Python, Go, .NET and Node do, where Java's puts it on
  * murmur2(key) % partitions.
  *
- * <p>Tests that need it fail where it is missing ({@link #requireInstalled()}): CI installs it
- * ({@code .ci/run}). A test whose kcat part is one case among others may skip that case instead
- * ({@link #installed()}).
+ * <p>Tests that use it fail, never skip, where it is missing ({@link #requireInstalled()}): CI
+ * installs it ({@code .ci/run}).
  */
 public final class Kcat {
   private static final long TIMEOUT_S = 60;
@@ -56,8 +55,8 @@ public final class Kcat {
     produce(bootstrap, topic, records, Map.of());
   }
 
-  /** Whether {@code kcat} is on the PATH (for a test that skips without it). */
-  public static boolean installed() {
+  /** Whether {@code kcat} is on the PATH. */
+  private static boolean installed() {
     String path = System.getenv().getOrDefault("PATH", "");
     for (String d : path.split(File.pathSeparator)) {
       if (!d.isEmpty() && Files.isExecutable(Path.of(d, "kcat"))) {
