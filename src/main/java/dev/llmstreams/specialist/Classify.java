@@ -7,14 +7,22 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ScoredLabel;
 import dev.llmstreams.events.Usage;
+import dev.llmstreams.observability.tracing.SpanRef;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.TraceHeaders;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.specialist.model.Prediction;
 import dev.llmstreams.specialist.model.TextClassifier;
 import dev.llmstreams.topics.RejectedRecordException;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -39,6 +47,16 @@ import org.slf4j.LoggerFactory;
  *             └ no model yet ─▶ specialist-waiting (arrival order) ─▶ labelled once a model arrives (tick)
  * label (by a person) ─▶ compared with the event's classification in specialist-recent (online accuracy)
  * </pre>
+ *
+ * <p>Each event classified has one {@code classify {model name}} span, a child of the context its
+ * request carries ({@code traceparent}; none: a new trace), from its arrival to its final
+ * classification: the model's label at once, or, escalated, the LLM's answer (the escalation's LLM
+ * request carries the span, so the gateway's {@code chat} span is its child; the span waits in
+ * {@code specialist-escalations} and is recorded with the classification). An event waiting for a
+ * model keeps its span in {@code specialist-waiting}. The classification, and the LLM's label, are
+ * written under the span. An escalation that ends without a usable answer (failed call, answer not
+ * a label, no reply) still labels the event with the model's label; its span is marked failed with
+ * the fallback reason as {@code error.type}.
  */
 final class Classify implements Processor<String, Object, String, Object> {
   private static final Logger LOG = LoggerFactory.getLogger(Classify.class);
@@ -46,11 +64,16 @@ final class Classify implements Processor<String, Object, String, Object> {
 
   /**
    * An event that arrived while no model was in service; under the input offset, so the store keeps
-   * arrival order.
+   * arrival order. Its {@code classify} span starts at its arrival (null in entries stored before
+   * tracing existed).
    */
-  record Waiting(ClassificationRequest request, long arrivedAtMs, long timestamp) {}
+  record Waiting(ClassificationRequest request, long arrivedAtMs, long timestamp, SpanRef span) {}
 
-  /** An escalation sent to the gateway and not answered yet. */
+  /**
+   * An escalation sent to the gateway and not answered yet, with the event's {@code classify} span
+   * (started at its arrival, recorded with its final classification; null in escalations stored
+   * before tracing existed).
+   */
   record Escalation(
       String eventId,
       String requestId,
@@ -63,7 +86,8 @@ final class Classify implements Processor<String, Object, String, Object> {
       String reason,
       long arrivedAtMs,
       long timestamp,
-      long giveUpAtMs) {}
+      long giveUpAtMs,
+      SpanRef span) {}
 
   /**
    * What an event was labelled, kept for specialist.accuracy.retention.ms to score labels that
@@ -76,6 +100,8 @@ final class Classify implements Processor<String, Object, String, Object> {
   private final CurrentModel current;
   private final SpecialistMeters meters;
   private final String replyTo;
+  private final Tracing tracing;
+  private final String spansSink;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, Waiting> waiting;
   private KeyValueStore<String, Escalation> escalations;
@@ -87,7 +113,11 @@ final class Classify implements Processor<String, Object, String, Object> {
       SpecialistTopology.Settings settings,
       CurrentModel current,
       SpecialistMeters meters,
-      String replyTo) {
+      String replyTo,
+      Tracing tracing,
+      String spansSink) {
+    this.tracing = tracing;
+    this.spansSink = spansSink;
     this.settings = settings;
     this.current = current;
     this.meters = meters;
@@ -123,7 +153,7 @@ final class Classify implements Processor<String, Object, String, Object> {
       throw new RejectedRecordException("specialist input needs the eventId as its key");
     }
     if (value instanceof ClassificationRequest request) {
-      onRequest(key, request, record.timestamp());
+      onRequest(key, request, record.timestamp(), record.headers());
     } else if (value instanceof LlmReply reply) {
       onReply(key, reply);
     } else {
@@ -136,7 +166,8 @@ final class Classify implements Processor<String, Object, String, Object> {
 
   // ---- requests
 
-  private void onRequest(String key, ClassificationRequest request, long timestamp) {
+  private void onRequest(
+      String key, ClassificationRequest request, long timestamp, Headers headers) {
     long started = System.nanoTime();
     if (!key.equals(request.eventId())) {
       throw new RejectedRecordException(
@@ -152,6 +183,8 @@ final class Classify implements Processor<String, Object, String, Object> {
       return;
     }
     long now = context.currentSystemTimeMs();
+    // The event's classify span: a child of the request's context, from its arrival to its label.
+    SpanRef span = tracing.start(headers, spanName(), SpanKind.INTERNAL, Tracing.nanos(now));
     TextClassifier model = current.get();
     if (model != null && waitingHere > 0) {
       labelWaiting(model); // those that came first are labelled first
@@ -177,13 +210,13 @@ final class Classify implements Processor<String, Object, String, Object> {
               .orElse("");
       waiting.put(
           String.format(Locale.ROOT, "%019d/%s/%s", now, where, request.eventId()),
-          new Waiting(request, now, timestamp));
+          new Waiting(request, now, timestamp, span));
       waitingHere++;
       meters.waiting.incrementAndGet();
       warnWaiting(now);
       return;
     }
-    label(model, request, now, timestamp, started);
+    label(model, request, now, timestamp, started, span);
   }
 
   /** An event already labelled or escalated: a repeat of the request gets no second label. */
@@ -205,7 +238,8 @@ final class Classify implements Processor<String, Object, String, Object> {
       ClassificationRequest request,
       long arrivedAtMs,
       long timestamp,
-      long startedNanos) {
+      long startedNanos,
+      SpanRef span) {
     long t0 = System.nanoTime();
     Prediction p = model.predict(request.text());
     meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -217,7 +251,7 @@ final class Classify implements Processor<String, Object, String, Object> {
           startedNanos != 0
               ? (System.nanoTime() - startedNanos) / 1_000
               : (context.currentSystemTimeMs() - arrivedAtMs) * 1_000;
-      emit(
+      Classification c =
           new Classification(
               request.eventId(),
               p.label(),
@@ -227,13 +261,17 @@ final class Classify implements Processor<String, Object, String, Object> {
               Classification.Source.SPECIALIST,
               Math.max(0, micros),
               null,
-              null),
-          p.label(),
+              null);
+      emit(c, p.label(), timestamp, span);
+      SpanSink.emit(
+          context,
+          spansSink,
+          classifySpan(span, c, model.version(), false).ok().end(nowNanos()),
           timestamp);
       meters.escalated(false);
       return;
     }
-    escalate(model, request, p, threshold, arrivedAtMs, timestamp);
+    escalate(model, request, p, threshold, arrivedAtMs, timestamp, span);
   }
 
   private void escalate(
@@ -242,7 +280,8 @@ final class Classify implements Processor<String, Object, String, Object> {
       Prediction p,
       double threshold,
       long arrivedAtMs,
-      long timestamp) {
+      long timestamp,
+      SpanRef span) {
     long now = context.currentSystemTimeMs();
     String reason = reason(p.confidence(), threshold);
     Instant deadline = Instant.ofEpochMilli(now + settings.escalationTimeoutMs());
@@ -273,9 +312,11 @@ final class Classify implements Processor<String, Object, String, Object> {
             reason,
             arrivedAtMs,
             timestamp,
-            giveUpAt));
+            giveUpAt,
+            span));
+    // The LLM call is a child of the event's span, which ends with the final classification.
     context.forward(
-        new Record<>(request.eventId(), (Object) ask, timestamp), SpecialistTopology.SINK_REQUESTS);
+        traced(request.eventId(), ask, timestamp, span), SpecialistTopology.SINK_REQUESTS);
     meters.escalated(true);
   }
 
@@ -318,7 +359,8 @@ final class Classify implements Processor<String, Object, String, Object> {
         (reply.provider() == null ? "llm" : reply.provider())
             + "/"
             + (reply.model() == null ? "?" : reply.model());
-    emit(
+    SpanRef span = escalationSpan(e);
+    Classification c =
         new Classification(
             e.eventId(),
             label,
@@ -328,21 +370,22 @@ final class Classify implements Processor<String, Object, String, Object> {
             Classification.Source.LLM,
             Math.max(0, latencyMicros),
             e.reason(),
-            reply.usage()),
-        e.specialistLabel(),
-        e.timestamp());
+            reply.usage());
+    emit(c, e.specialistLabel(), e.timestamp(), span);
     context.forward(
-        new Record<>(
+        traced(
             e.eventId(),
-            (Object)
-                new LabelEvent(
-                    e.eventId(),
-                    e.text(),
-                    label,
-                    LabelEvent.Source.LLM,
-                    Instant.ofEpochMilli(context.currentSystemTimeMs())),
-            e.timestamp()),
+            new LabelEvent(
+                e.eventId(),
+                e.text(),
+                label,
+                LabelEvent.Source.LLM,
+                Instant.ofEpochMilli(context.currentSystemTimeMs())),
+            e.timestamp(),
+            span),
         SpecialistTopology.SINK_LABELS);
+    SpanSink.emit(
+        context, spansSink, escalatedSpan(span, c, e).ok().end(nowNanos()), e.timestamp());
   }
 
   /**
@@ -352,7 +395,8 @@ final class Classify implements Processor<String, Object, String, Object> {
   private void keepSpecialistLabel(Escalation e, String why, Usage usage, String reason) {
     meters.fallbacks(reason);
     long latencyMicros = Math.max(0, (context.currentSystemTimeMs() - e.arrivedAtMs()) * 1_000);
-    emit(
+    SpanRef span = escalationSpan(e);
+    Classification c =
         new Classification(
             e.eventId(),
             e.specialistLabel(),
@@ -362,14 +406,81 @@ final class Classify implements Processor<String, Object, String, Object> {
             Classification.Source.SPECIALIST,
             latencyMicros,
             e.reason() + "; " + why + "; the specialist's label stands",
-            usage),
-        e.specialistLabel(),
+            usage);
+    emit(c, e.specialistLabel(), e.timestamp(), span);
+    // Labelled all the same, but not as asked: the escalation failed, which the span says.
+    SpanSink.emit(
+        context,
+        spansSink,
+        escalatedSpan(span, c, e)
+            .attr("llmstreams.classification.fallback", reason)
+            .error(reason, why)
+            .end(nowNanos()),
         e.timestamp());
   }
 
-  private void emit(Classification c, String specialistLabel, long timestamp) {
+  // ---- spans
+
+  /** {@code classify {model name}}: the model in service names it, whatever labelled the event. */
+  private String spanName() {
+    return "classify " + current.name();
+  }
+
+  /** The span of an escalated event; a new one for an escalation stored before tracing existed. */
+  private SpanRef escalationSpan(Escalation e) {
+    return e.span() != null
+        ? e.span()
+        : tracing.start(
+            SpanContext.getInvalid(),
+            spanName(),
+            SpanKind.INTERNAL,
+            Tracing.nanos(e.arrivedAtMs()));
+  }
+
+  /** What a classification's span says. */
+  private Tracing.Builder classifySpan(
+      SpanRef span, Classification c, String specialistVersion, boolean escalated) {
+    return tracing
+        .span(span, spanName(), SpanKind.INTERNAL)
+        .attr("llmstreams.classification.event.id", c.eventId())
+        .attr("llmstreams.classification.label", c.label())
+        .attr("llmstreams.classification.confidence", c.confidence())
+        .attr("llmstreams.classification.source", c.source().name().toLowerCase(Locale.ROOT))
+        .attr("llmstreams.classification.escalated", escalated)
+        .attr("llmstreams.classification.model", current.name())
+        .attr("llmstreams.classification.model.version", specialistVersion)
+        .attr("llmstreams.classification.latency_us", c.latencyMicros());
+  }
+
+  /** The span of an escalated event: the specialist's guess, why it was escalated, the answer. */
+  private Tracing.Builder escalatedSpan(SpanRef span, Classification c, Escalation e) {
+    Tracing.Builder b =
+        classifySpan(span, c, e.modelVersion(), true)
+            .attr("llmstreams.classification.escalation.reason", e.reason())
+            .attr("llmstreams.classification.specialist.label", e.specialistLabel())
+            .attr("llmstreams.classification.specialist.confidence", e.specialistConfidence())
+            .attr("llmstreams.llm.request.id", e.requestId());
+    if (c.source() == Classification.Source.LLM) {
+      b.attr("llmstreams.classification.llm.model", c.modelVersion());
+    }
+    return b;
+  }
+
+  private long nowNanos() {
+    return Tracing.nanos(context.currentSystemTimeMs());
+  }
+
+  /** A record of the event under its span (W3C traceparent header). */
+  private static Record<String, Object> traced(
+      String key, Object value, long timestamp, SpanRef span) {
+    Record<String, Object> out = new Record<>(key, value, timestamp, new RecordHeaders());
+    TraceHeaders.write(out.headers(), span);
+    return out;
+  }
+
+  private void emit(Classification c, String specialistLabel, long timestamp, SpanRef span) {
     context.forward(
-        new Record<>(c.eventId(), (Object) c, timestamp), SpecialistTopology.SINK_CLASSIFICATIONS);
+        traced(c.eventId(), c, timestamp, span), SpecialistTopology.SINK_CLASSIFICATIONS);
     recent.put(
         c.eventId(),
         new Recent(c.label(), c.source(), specialistLabel, c.modelVersion()),
@@ -437,7 +548,19 @@ final class Classify implements Processor<String, Object, String, Object> {
       waitingHere--;
       meters.waiting.decrementAndGet();
       try {
-        label(model, w.value.request(), w.value.arrivedAtMs(), w.value.timestamp(), 0);
+        label(
+            model,
+            w.value.request(),
+            w.value.arrivedAtMs(),
+            w.value.timestamp(),
+            0,
+            w.value.span() != null
+                ? w.value.span()
+                : tracing.start(
+                    SpanContext.getInvalid(),
+                    spanName(),
+                    SpanKind.INTERNAL,
+                    Tracing.nanos(w.value.arrivedAtMs())));
       } catch (RuntimeException e) {
         // Not from a record (the tick runs this), so not dead-letterable: said loudly, and the
         // queue goes on.

@@ -87,7 +87,9 @@ public final class SpecialistModule implements PatternModule {
               return t;
             });
     ModelRetrainer retraining = retrainer != null ? retrainer : modelTrainer(settings.modelName());
-    topology = new SpecialistTopology(catalog, settings, current, retraining, trainer, registry);
+    dev.llmstreams.observability.tracing.Tracing tracing = tracing(config);
+    topology =
+        new SpecialistTopology(catalog, settings, current, retraining, trainer, registry, tracing);
     // The classify tool runs here, beside the model, with the tool workers' machinery (schema,
     // idempotence on callId).
     ToolWorkersTopology classify =
@@ -98,7 +100,7 @@ public final class SpecialistModule implements PatternModule {
             registry,
             java.time.Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)),
             ToolWorkersTopology.workerId(config, name()));
-    classify.tracing(tracing(config));
+    classify.tracing(tracing);
     org.apache.kafka.streams.StreamsBuilder builder =
         dev.llmstreams.runtime.StreamsSettings.newBuilder();
     java.util.List<String> calls = classify.readCalls(builder);

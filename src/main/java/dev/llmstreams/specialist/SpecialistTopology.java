@@ -8,6 +8,8 @@ import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
@@ -42,8 +44,8 @@ import org.slf4j.LoggerFactory;
  *                                                 (every instance; decodes each new version once, swaps it in)
  * classification-requests ─┐                                      ┌▶ classifications
  * specialist.llm-replies ──┼▶ specialist.classify ────────────────┼▶ llm-requests (specialist.escalate)
- * labels ──────────────────┤   stores specialist-waiting,         └▶ labels (the LLM's answers)
- *                          │   -escalations, -recent
+ * labels ──────────────────┤   stores specialist-waiting,         ├▶ labels (the LLM's answers)
+ *                          │   -escalations, -recent              └▶ spans (classify {model})
  *                          └▶ specialist.example-key ─▶ repartition labels-for-trainer (1 partition)
  *                               ─▶ specialist.train ─▶ specialist-models (a better candidate)
  *                                  stores specialist-examples, specialist-trainer
@@ -66,6 +68,7 @@ public final class SpecialistTopology {
   static final String SINK_CLASSIFICATIONS = "specialist.classifications";
   static final String SINK_REQUESTS = "specialist.request-llm";
   static final String SINK_LABELS = "specialist.llm-labels";
+  static final String SINK_SPANS = "specialist.spans";
 
   /** The specialist's settings, from {@code specialist.*} (see AppConfig). */
   public record Settings(
@@ -133,6 +136,7 @@ public final class SpecialistTopology {
   private final ModelRetrainer retrainer;
   private final Executor trainingExecutor;
   private final SpecialistMeters meters;
+  private final Tracing tracing;
 
   /**
    * @param current the model this instance serves, shared by its threads (built from the loader by
@@ -146,6 +150,28 @@ public final class SpecialistTopology {
       ModelRetrainer retrainer,
       Executor trainingExecutor,
       MeterRegistry registry) {
+    this(
+        catalog,
+        settings,
+        current,
+        retrainer,
+        trainingExecutor,
+        registry,
+        Tracing.off("llm-streams-specialist"));
+  }
+
+  /**
+   * @param tracing a {@code classify} span per event classified (see {@link Classify})
+   */
+  public SpecialistTopology(
+      TopicCatalog catalog,
+      Settings settings,
+      CurrentModel current,
+      ModelRetrainer retrainer,
+      Executor trainingExecutor,
+      MeterRegistry registry,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.catalog = catalog;
     this.settings = settings;
     this.current = current;
@@ -278,7 +304,7 @@ public final class SpecialistTopology {
     String replyTo = replies.name();
     topology.addProcessor(
         CLASSIFY,
-        () -> new Classify(settings, current, meters, replyTo),
+        () -> new Classify(settings, current, meters, replyTo, tracing, SINK_SPANS),
         requestsNode,
         repliesNode,
         placedLabels.node());
@@ -319,6 +345,7 @@ public final class SpecialistTopology {
         labels.keySerde().serializer(),
         labels.sinkSerializer(),
         CLASSIFY);
+    SpanSink.add(topology, catalog, SINK_SPANS, CLASSIFY);
     return topology;
   }
 

@@ -4,21 +4,30 @@ import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.Synthesis;
+import dev.llmstreams.observability.tracing.SpanRef;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.TraceContent;
+import dev.llmstreams.observability.tracing.TraceHeaders;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.topics.RejectedRecordException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -41,10 +50,44 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * beside the window trees would instead merge every summary twice. The all-time synthesis is the
  * merge of the all-time tree's top and the latest synthesis of each open window, so it stays
  * current while a window is open.
+ *
+ * <h2>Traces</h2>
+ *
+ * Three spans, each started when its LLM request goes out (the request carries it as {@code
+ * traceparent}, so the gateway's {@code chat} span is its child), kept in the tree's state ({@link
+ * SynthesisState.Spans}) and recorded once, when the reply comes, in the same transaction as the
+ * reply's work:
+ *
+ * <ul>
+ *   <li>{@code summarize_chunk}, one per chunk, in the <em>document's</em> context: a child of the
+ *       span the document record names in its {@code traceparent}; a document without one gets a
+ *       new trace, whose top-level spans its chunks are. The chunk's summary (a leaf) keeps the
+ *       span.
+ *   <li>{@code merge_summaries}, one per merge, linked to the spans of the summaries it merges; the
+ *       merged node keeps it.
+ *   <li>{@code synthesize}, one per synthesis emitted (the synthesis record is written under it),
+ *       linked to the spans of the nodes it synthesizes; for a top of one node it is an instant.
+ * </ul>
+ *
+ * <p>Merges and syntheses belong to the tree's current <em>round</em>: the work a tree does from
+ * the moment it gets work while idle until it is idle again (no chunk, merge or synthesis
+ * outstanding). A round lives in the trace of the document that started it: its merges and
+ * syntheses are children of that document's context. So the documents of a burst (five documents
+ * sent together, say) are summarized in one trace, the trace of the first: it holds every merge and
+ * the syntheses that cover them, and the merges link to the chunk spans of the other documents, in
+ * their own traces; documents sent with the same {@code traceparent} are all in that one trace. A
+ * tree busy without pause stays in one trace, bounded for window trees by their window. Work that
+ * comes while the tree is idle opens a round in its cause's context: the all-time tree's work
+ * caused by a window goes into that window's round; a synthesis held back by the rate limit, a
+ * retried merge, or a window closed by a later window's document go into the tree's latest round.
+ * The all-time synthesis links to the open windows' latest synthesis spans, and a closed window's
+ * leaf in the all-time tree to its final synthesis span.
  */
 final class MergeSummaries implements Processor<String, LlmReply, String, Object> {
   static final String PURPOSE_MERGE = "summarizer.merge";
   static final String PURPOSE_SYNTHESIS = "summarizer.synthesis";
+  static final String SPAN_MERGE = "merge_summaries";
+  static final String SPAN_SYNTHESIS = "synthesize";
   static final String MERGE_SYSTEM_PROMPT =
       """
       Merge the summaries between <summary> and </summary> into one: keep every key fact, decision, number
@@ -79,6 +122,8 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
   private final Timer windowLag;
   private final Timer allTimeLag;
   private final MeterRegistry registry;
+  private final Tracing tracing;
+  private final String spansSink;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, SynthesisState> trees;
   private KeyValueStore<String, SynthesisState> windowTrees;
@@ -93,7 +138,11 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       int mergeTokenBudget,
       long synthesisIntervalMs,
       Windowing windowing,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      Tracing tracing,
+      String spansSink) {
+    this.tracing = tracing;
+    this.spansSink = spansSink;
     this.synthesisIntervalMs = synthesisIntervalMs;
     this.treeStore = treeStore;
     this.windowStore = windowStore;
@@ -178,8 +227,9 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         due.remove(d);
         continue;
       }
-      SynthesisState next = askForSynthesis(d.key(), d.treeKey(), state, now);
+      SynthesisState next = askForSynthesis(d.key(), d.treeKey(), state, now, null);
       if (next != state) {
+        next.spans().settle();
         store.put(d.treeKey(), next);
       }
     }
@@ -210,10 +260,21 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     RejectedRecordException rejected = null;
     String coveredDocId = null;
     long coveredDocumentMs = 0;
+    if (!List.of(SummarizerTopology.PURPOSE_CHUNK, PURPOSE_MERGE, PURPOSE_SYNTHESIS)
+        .contains(reply.purpose())) {
+      throw new RejectedRecordException("unknown summarizer purpose '" + reply.purpose() + "'");
+    }
+    // The span this reply ends (started with its request), recorded here once: a repeated reply
+    // finds none. The work the reply causes goes on in its context (unless the tree is in a round).
+    SynthesisState.Open open = state.spans().open.remove(reply.requestId());
+    TraceContext cause = open == null ? null : TraceContext.of(open.span());
     switch (reply.purpose()) {
       case SummarizerTopology.PURPOSE_CHUNK -> {
         boolean wasPending = state.pendingChunks().remove(reply.requestId());
         Long documentMs = state.pendingDocumentMs().remove(reply.requestId());
+        if (open != null) {
+          record(open, reply, record.timestamp(), chunkAttributes(key, state, reply.requestId()));
+        }
         if (reply.failed()) {
           failedChunks.increment();
           // Thrown once the chunk is no longer pending: its window may close without it.
@@ -241,7 +302,8 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
                       MergeTree.Node.leaf(
                           reply.requestId(),
                           reply.content(),
-                          (int) Math.max(1, reply.usage().outputTokens()))));
+                          (int) Math.max(1, reply.usage().outputTokens()),
+                          open == null ? null : open.span())));
         }
       }
       case PURPOSE_MERGE -> {
@@ -254,7 +316,11 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
                   .completeMerge(
                       reply.requestId(),
                       reply.content(),
-                      (int) Math.max(1, reply.usage().outputTokens())));
+                      (int) Math.max(1, reply.usage().outputTokens()),
+                      open == null ? null : open.span()));
+        }
+        if (open != null) {
+          record(open, reply, record.timestamp());
         }
       }
       case PURPOSE_SYNTHESIS -> {
@@ -272,19 +338,41 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
                           reply.provider() + "/" + reply.model(),
                           record.timestamp()),
                       reply.requestId());
-          if (!reply.failed()) {
-            emitSynthesis(state.latest(), coveredNewestMs, record.timestamp());
+          if (reply.failed()) {
+            if (open != null) {
+              record(open, reply, record.timestamp());
+            }
+          } else {
+            SynthesisState.Open span =
+                open != null
+                    ? open // null only for a call asked before tracing existed
+                    : startSpan(
+                        state,
+                        cause,
+                        SPAN_SYNTHESIS,
+                        Map.of("gen_ai.conversation.id", key),
+                        List.of());
+            emitSynthesis(
+                treeKey, state, state.latest(), coveredNewestMs, record.timestamp(), span, reply);
           }
+        } else if (open != null) {
+          record(open, reply, record.timestamp()); // not expected: its span ends all the same
         }
       }
-      default ->
-          throw new RejectedRecordException("unknown summarizer purpose '" + reply.purpose() + "'");
+      default -> throw new IllegalStateException("checked above");
     }
-    toSend.forEach(m -> sendMerge(key, m, record.timestamp()));
-    state = askForSynthesis(key, treeKey, state, record.timestamp());
+    SynthesisState tree = state;
+    toSend.forEach(m -> sendMerge(key, tree, m, record.timestamp(), cause));
+    state = askForSynthesis(key, treeKey, state, record.timestamp(), cause);
+    // The all-time tree's work caused by a window goes on in that window's trace.
+    TraceContext windowContext =
+        state.spans().round != null
+            ? state.spans().round
+            : state.spans().last != null ? state.spans().last : cause;
+    state.spans().settle();
     store.put(treeKey, state);
     if (windowing.enabled() && !treeKey.equals(key)) {
-      settleWindows(key, coveredDocId, coveredDocumentMs, record.timestamp());
+      settleWindows(key, coveredDocId, coveredDocumentMs, record.timestamp(), windowContext);
     }
     if (rejected != null) {
       throw rejected;
@@ -297,7 +385,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
    * tree, and asks for the all-time synthesis.
    */
   private void settleWindows(
-      String key, String coveredDocId, long coveredDocumentMs, long timestamp) {
+      String key, String coveredDocId, long coveredDocumentMs, long timestamp, TraceContext cause) {
     SynthesisState all = trees.get(key);
     if (all == null) {
       all = SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
@@ -321,19 +409,26 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         w = w.withClosing();
         changed = true;
       }
+      // A window closed by another window's document collapses in its own latest trace.
+      TraceContext windowCause = w.spans().last != null ? w.spans().last : cause;
       if (w.closing() && w.pendingChunks().isEmpty() && !w.tree().closed()) {
-        w.tree().closeAndCollapse().forEach(m -> sendMerge(key, m, timestamp));
+        SynthesisState closing = w;
+        w.tree()
+            .closeAndCollapse()
+            .forEach(m -> sendMerge(key, closing, m, timestamp, windowCause));
         changed = true;
       }
       if (w.tree().collapsed()) {
         // The one node left is the window's final synthesis (no LLM call) and one leaf of the
         // all-time tree.
-        w = askForSynthesis(key, treeKey, w, timestamp);
+        w = askForSynthesis(key, treeKey, w, timestamp, windowCause);
         List<MergeTree.Node> last = w.tree().frontier();
+        SynthesisState allTime = all;
         for (MergeTree.Node node : last) {
+          SpanRef finalSpan = w.spans().latest != null ? w.spans().latest : node.span();
           all.tree()
-              .addLeaf(MergeTree.Node.leaf(treeKey, node.text(), node.tokens()))
-              .forEach(m -> sendMerge(key, m, timestamp));
+              .addLeaf(MergeTree.Node.leaf(treeKey, node.text(), node.tokens(), finalSpan))
+              .forEach(m -> sendMerge(key, allTime, m, timestamp, cause));
         }
         all =
             all.withWindows(
@@ -342,11 +437,14 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         changed = true;
       }
       if (changed) {
+        w.spans().settle();
         windowTrees.put(treeKey, w);
       }
     }
     all = deleteExpiredWindows(key, all);
-    trees.put(key, askForSynthesis(key, key, all, timestamp));
+    all = askForSynthesis(key, key, all, timestamp, cause);
+    all.spans().settle();
+    trees.put(key, all);
   }
 
   /**
@@ -398,7 +496,8 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
                 w.latest().text(),
                 approximateTokens(w.latest().text()),
                 1,
-                MergeTree.Sources.of(w.latestId())));
+                MergeTree.Sources.of(w.latestId()),
+                w.spans().latest));
       }
     }
     nodes.sort(Comparator.comparingInt(MergeTree.Node::level).reversed());
@@ -418,7 +517,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
    * its own.
    */
   private SynthesisState askForSynthesis(
-      String key, String treeKey, SynthesisState state, long timestamp) {
+      String key, String treeKey, SynthesisState state, long timestamp, TraceContext cause) {
     Optional<MergeTree.SynthesisRequest> request = synthesisRequest(key, treeKey, state);
     if (request.isEmpty() || state.synthesisInFlight() != null) {
       return state;
@@ -432,7 +531,9 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       SynthesisState next =
           state.withLatest(
               synthesis(key, state, only.text(), only.level(), null, timestamp), sr.synthesisId());
-      emitSynthesis(next.latest(), next.newestDocumentMs(), timestamp);
+      SynthesisState.Open span =
+          startSpan(next, cause, SPAN_SYNTHESIS, synthesisAttributes(key, next, sr), sr.inputs());
+      emitSynthesis(treeKey, next, next.latest(), next.newestDocumentMs(), timestamp, span, null);
       return next;
     }
     long now = context.currentSystemTimeMs();
@@ -442,18 +543,21 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
       return state;
     }
     due.remove(d);
+    SynthesisState.Open span =
+        startSpan(state, cause, SPAN_SYNTHESIS, synthesisAttributes(key, state, sr), sr.inputs());
+    state.spans().open.put(sr.synthesisId(), span);
     context.forward(
-        new Record<>(
+        traced(
             key,
-            (Object)
-                llmRequest(
-                    key,
-                    sr.synthesisId(),
-                    PURPOSE_SYNTHESIS,
-                    sr.inputs(),
-                    "synthesis of " + sr.inputs().size() + " summaries",
-                    1024),
-            timestamp),
+            llmRequest(
+                key,
+                sr.synthesisId(),
+                PURPOSE_SYNTHESIS,
+                sr.inputs(),
+                "synthesis of " + sr.inputs().size() + " summaries",
+                1024),
+            timestamp,
+            span.span()),
         requestsSink);
     return state.withSynthesisInFlight(sr.synthesisId(), sr.level(), sr.inputTokens(), now);
   }
@@ -474,7 +578,16 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     return Long.parseLong(treeKey.substring(treeKey.lastIndexOf('@') + 1));
   }
 
-  private void sendMerge(String key, MergeTree.MergeRequest m, long timestamp) {
+  /**
+   * Sends a merge of {@code tree} under a new {@code merge_summaries} span in the tree's round (or
+   * {@code cause}'s context), linked to the spans of the summaries it merges.
+   */
+  private void sendMerge(
+      String key,
+      SynthesisState tree,
+      MergeTree.MergeRequest m,
+      long timestamp,
+      TraceContext cause) {
     merges.increment();
     Counter.builder("llmstreams.summarizer.llm.input.tokens")
         .description("LLM input tokens of merges, by level")
@@ -483,12 +596,134 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         .register(registry)
         .increment(m.inputTokens());
     int maxTokens = (int) Math.min(1024, Math.max(128, m.inputTokens() / 3));
+    Map<String, Object> attributes = new LinkedHashMap<>();
+    attributes.put("gen_ai.conversation.id", key);
+    attributes.put("llmstreams.summarizer.merge.id", m.mergeId());
+    attributes.put("llmstreams.summarizer.level", (long) m.level() + 1);
+    attributes.put("llmstreams.summarizer.inputs", (long) m.inputs().size());
+    attributes.put("llmstreams.summarizer.input_tokens", m.inputTokens());
+    attributes.put(
+        "llmstreams.summarizer.chunks",
+        m.inputs().stream().mapToLong(MergeTree.Node::chunks).sum());
+    attributes.put("llmstreams.llm.request.id", m.mergeId());
+    window(tree, attributes);
+    SynthesisState.Open span = startSpan(tree, cause, SPAN_MERGE, attributes, m.inputs());
+    tree.spans().open.put(m.mergeId(), span);
     context.forward(
-        new Record<>(
+        traced(
             key,
-            (Object) llmRequest(key, m.mergeId(), PURPOSE_MERGE, m.inputs(), m.nodeId(), maxTokens),
-            timestamp),
+            llmRequest(key, m.mergeId(), PURPOSE_MERGE, m.inputs(), m.nodeId(), maxTokens),
+            timestamp,
+            span.span()),
         requestsSink);
+  }
+
+  // ---- spans
+
+  /**
+   * Starts a span of {@code tree}'s work: in the tree's round when it is in one; else the round
+   * opens in {@code cause}'s context, else in the tree's latest round's, else in a new trace.
+   */
+  private SynthesisState.Open startSpan(
+      SynthesisState tree,
+      TraceContext cause,
+      String name,
+      Map<String, Object> attributes,
+      List<MergeTree.Node> inputs) {
+    long now = Tracing.nanos(context.currentSystemTimeMs());
+    TraceContext round = tree.spans().enter(cause);
+    SpanRef span;
+    if (round == null) {
+      span = tracing.start(SpanContext.getInvalid(), name, SpanKind.INTERNAL, now);
+      tree.spans().enter(TraceContext.of(span));
+    } else {
+      span = round.start(tracing, now);
+    }
+    return new SynthesisState.Open(
+        span, name, attributes, inputs.stream().map(MergeTree.Node::span).toList());
+  }
+
+  /** The span as it stood when it started, with the end of the LLM call that {@code reply} is. */
+  private Tracing.Builder span(SynthesisState.Open open, LlmReply reply) {
+    Tracing.Builder b = tracing.span(open.span(), open.name(), SpanKind.INTERNAL);
+    open.attributes().forEach(b::attr);
+    open.links().forEach(b::link);
+    if (reply != null) {
+      b.attr("llmstreams.summarizer.output_tokens", reply.usage().outputTokens());
+      if (reply.failed()) {
+        b.error(
+            reply.error().code().name().toLowerCase(java.util.Locale.ROOT),
+            reply.error().message());
+      } else {
+        b.ok();
+      }
+    }
+    return b;
+  }
+
+  /** Records the span a reply ends (a chunk's, a merge's, or a failed synthesis's). */
+  private void record(SynthesisState.Open open, LlmReply reply, long timestamp) {
+    record(open, reply, timestamp, Map.of());
+  }
+
+  private void record(
+      SynthesisState.Open open, LlmReply reply, long timestamp, Map<String, Object> more) {
+    Tracing.Builder b = span(open, reply);
+    more.forEach(b::attr);
+    SpanSink.emit(
+        context, spansSink, b.end(Tracing.nanos(context.currentSystemTimeMs())), timestamp);
+  }
+
+  /** What a chunk's span says that its request id tells: the document, the chunk, the tree. */
+  private static Map<String, Object> chunkAttributes(
+      String key, SynthesisState tree, String requestId) {
+    Map<String, Object> a = new LinkedHashMap<>();
+    a.put("gen_ai.conversation.id", key);
+    a.put("llmstreams.summarizer.document.id", Windowing.docIdOf(key, requestId));
+    try {
+      a.put(
+          "llmstreams.summarizer.chunk.index",
+          Long.parseLong(requestId.substring(requestId.lastIndexOf('/') + 1)));
+    } catch (NumberFormatException e) {
+      // not a chunk id this summarizer wrote: no index
+    }
+    a.put("llmstreams.summarizer.level", 0L);
+    a.put("llmstreams.summarizer.inputs", 1L);
+    a.put("llmstreams.llm.request.id", requestId);
+    window(tree, a);
+    return a;
+  }
+
+  private static Map<String, Object> synthesisAttributes(
+      String key, SynthesisState tree, MergeTree.SynthesisRequest sr) {
+    Map<String, Object> a = new LinkedHashMap<>();
+    a.put("gen_ai.conversation.id", key);
+    a.put("llmstreams.summarizer.synthesis.id", sr.synthesisId());
+    a.put("llmstreams.summarizer.level", (long) sr.level());
+    a.put("llmstreams.summarizer.inputs", (long) sr.inputs().size());
+    a.put("llmstreams.summarizer.input_tokens", sr.inputTokens());
+    if (sr.needsLlm()) {
+      a.put("llmstreams.llm.request.id", sr.synthesisId());
+    }
+    window(tree, a);
+    return a;
+  }
+
+  /** The tree a span works on: all-time, or a window (with its bounds). */
+  private static void window(SynthesisState tree, Map<String, Object> attributes) {
+    attributes.put("llmstreams.summarizer.tree", tree.window() == null ? "all-time" : "window");
+    if (tree.window() != null) {
+      attributes.put("llmstreams.summarizer.window.start", tree.window().start().toString());
+      attributes.put("llmstreams.summarizer.window.end", tree.window().end().toString());
+    }
+  }
+
+  /** A record of the key under {@code span} (W3C traceparent header). */
+  private static Record<String, Object> traced(
+      String key, Object value, long timestamp, SpanRef span) {
+    Record<String, Object> out = new Record<>(key, value, timestamp, new RecordHeaders());
+    TraceHeaders.write(out.headers(), span);
+    return out;
   }
 
   private LlmRequest llmRequest(
@@ -557,14 +792,35 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
    * Emits a synthesis covering documents up to {@code newestDocumentMs} (0: unknown, no lag
    * recorded).
    */
-  private void emitSynthesis(Synthesis s, long newestDocumentMs, long timestamp) {
+  private void emitSynthesis(
+      String treeKey,
+      SynthesisState state,
+      Synthesis s,
+      long newestDocumentMs,
+      long timestamp,
+      SynthesisState.Open span,
+      LlmReply reply) {
     syntheses.increment();
     if (newestDocumentMs > 0) {
       (s.window() == null ? allTimeLag : windowLag)
           .record(
               Math.max(0, context.currentSystemTimeMs() - newestDocumentMs), TimeUnit.MILLISECONDS);
     }
-    context.forward(new Record<>(s.recordKey(), (Object) s, timestamp), synthesesSink);
+    context.forward(traced(s.recordKey(), s, timestamp, span.span()), synthesesSink);
+    state.spans().latest = span.span();
+    Tracing.Builder b =
+        span(span, reply)
+            .attr("llmstreams.summarizer.synthesis.key", s.recordKey())
+            .attr("llmstreams.summarizer.tree.id", treeKey)
+            .attr("llmstreams.summarizer.documents", s.documents())
+            .attr("llmstreams.summarizer.chunks", s.chunks())
+            .attr("llmstreams.summarizer.depth", (long) state.tree().depth())
+            .attr("llmstreams.summarizer.llm_input_tokens", s.llmInputTokens())
+            .attr("llmstreams.summarizer.model", s.model())
+            .ok();
+    b.content("gen_ai.output.messages", TraceContent.cap(s.text()));
+    SpanSink.emit(
+        context, spansSink, b.end(Tracing.nanos(context.currentSystemTimeMs())), timestamp);
   }
 
   private void retryFailedMerges(long now) {
@@ -583,7 +839,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         List<MergeTree.MergeRequest> due = state.tree().claimDueMerges();
         if (!due.isEmpty()) {
           String key = keyOf(store, treeKey);
-          due.forEach(m -> sendMerge(key, m, now));
+          due.forEach(m -> sendMerge(key, state, m, now, null));
           store.put(treeKey, state);
         }
       }

@@ -3,6 +3,7 @@ package dev.llmstreams.summarizer;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.llmstreams.observability.tracing.SpanRef;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -167,6 +168,10 @@ public final class MergeTree {
    * @param tokens the summary's tokens
    * @param chunks how many chunks it covers, {@code sources.count()}
    * @param sources the chunks it covers
+   * @param span the span that wrote it (a chunk's {@code summarize_chunk}, a merge's {@code
+   *     merge_summaries}), which the merge or synthesis reading it links to; null when unknown
+   *     (nodes stored before tracing existed). Not part of the node's identity: ids and merges
+   *     ignore it
    */
   public record Node(
       String id,
@@ -174,7 +179,8 @@ public final class MergeTree {
       String text,
       @JsonProperty(required = true) int tokens,
       @JsonProperty(required = true) long chunks,
-      Sources sources) {
+      Sources sources,
+      SpanRef span) {
     public Node {
       requireText(id, "node id");
       if (level < 0) {
@@ -196,9 +202,19 @@ public final class MergeTree {
       }
     }
 
+    /** A node with no span. */
+    public Node(String id, int level, String text, int tokens, long chunks, Sources sources) {
+      this(id, level, text, tokens, chunks, sources, null);
+    }
+
     /** A chunk summary: level 0, one chunk, its own id as source. */
     public static Node leaf(String chunkId, String text, int tokens) {
-      return new Node(chunkId, 0, text, tokens, 1, Sources.of(chunkId));
+      return leaf(chunkId, text, tokens, null);
+    }
+
+    /** A chunk summary written under {@code span} (may be null). */
+    public static Node leaf(String chunkId, String text, int tokens, SpanRef span) {
+      return new Node(chunkId, 0, text, tokens, 1, Sources.of(chunkId), span);
     }
   }
 
@@ -407,6 +423,11 @@ public final class MergeTree {
    * or a stale attempt).
    */
   public List<MergeRequest> completeMerge(String mergeId, String text, int tokens) {
+    return completeMerge(mergeId, text, tokens, null);
+  }
+
+  /** {@link #completeMerge(String, String, int)}, the new node written under {@code span}. */
+  public List<MergeRequest> completeMerge(String mergeId, String text, int tokens, SpanRef span) {
     MergeRequest request = inFlight.get(mergeId);
     if (request == null) {
       return List.of();
@@ -414,7 +435,8 @@ public final class MergeTree {
     Sources sources =
         Sources.union(request.inputs().stream().map(Node::sources).toList(), sourceIdCap);
     Node merged =
-        new Node(request.nodeId(), request.level() + 1, text, tokens, sources.count(), sources);
+        new Node(
+            request.nodeId(), request.level() + 1, text, tokens, sources.count(), sources, span);
     inFlight.remove(mergeId);
     pending.add(merged);
     return claimDueMerges();

@@ -40,7 +40,8 @@ public final class SummarizerModule implements PatternModule {
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_MS),
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS),
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS)),
-            registry)
+            registry,
+            tracing(config))
         .build();
   }
 

@@ -7,6 +7,10 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Window;
+import dev.llmstreams.observability.tracing.SpanRef;
+import dev.llmstreams.observability.tracing.SpanSink;
+import dev.llmstreams.observability.tracing.TraceHeaders;
+import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.text.TokenCounter;
 import dev.llmstreams.topics.KeyedInput;
@@ -16,10 +20,12 @@ import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.SpanKind;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -40,9 +46,13 @@ import org.apache.kafka.streams.state.Stores;
  * documents ──▶ summarizer.chunk-document ──▶ llm-requests (summarizer.chunk, replyTo summarizer.llm-replies)
  *                      └─ too large / empty / window closed ──▶ dead-letters (via the processing exception handler)
  * summarizer.llm-replies ──▶ summarizer.merge-summaries ──┬▶ llm-requests (summarizer.merge / summarizer.synthesis)
- *                             both stages share the stores └▶ syntheses (per window, and all-time)
+ *                             both stages share the stores ├▶ syntheses (per window, and all-time)
+ *                                                          └▶ spans (summarize_chunk, merge_summaries, synthesize)
  *                             summarizer-merge-tree (all-time, per key), summarizer-window-trees (per key and window)
  * </pre>
+ *
+ * Every record written continues a trace ({@code traceparent}); how the spans of the summarizer's
+ * work are placed in traces is told in {@link MergeSummaries}.
  */
 public final class SummarizerTopology {
   public static final String PURPOSE_CHUNK = "summarizer.chunk";
@@ -53,6 +63,13 @@ public final class SummarizerTopology {
    * alias a window.
    */
   public static final String WINDOW_STORE = "summarizer-window-trees";
+
+  static final String CHUNK_DOCUMENT = "summarizer.chunk-document";
+  static final String MERGE_SUMMARIES = "summarizer.merge-summaries";
+  static final String SPANS_SINK = "summarizer.spans";
+
+  /** The span of one chunk's summary, from its LLM request to its reply. */
+  static final String SPAN_CHUNK = "summarize_chunk";
 
   /**
    * Document text is data: the instructions say so, and the text is fenced so it cannot pose as
@@ -77,6 +94,7 @@ public final class SummarizerTopology {
   private final Counter tokensIngested;
   private final TokenCounter tokenCounter;
   private final Windowing windowing;
+  private final Tracing tracing;
 
   public SummarizerTopology(
       TopicCatalog catalog,
@@ -94,7 +112,8 @@ public final class SummarizerTopology {
         mergeTokenBudget,
         synthesisIntervalMs,
         Windowing.NONE,
-        registry);
+        registry,
+        Tracing.off("llm-streams-summarizer"));
   }
 
   SummarizerTopology(
@@ -105,8 +124,10 @@ public final class SummarizerTopology {
       int mergeTokenBudget,
       long synthesisIntervalMs,
       Windowing windowing,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      Tracing tracing) {
     this.catalog = catalog;
+    this.tracing = tracing;
     this.windowing = windowing;
     this.synthesisIntervalMs = synthesisIntervalMs;
     this.fanIn = fanIn;
@@ -170,10 +191,7 @@ public final class SummarizerTopology {
             builder, "summarizer", documentsTopic, "summarizer.documents", partitions, registry)
         .stream()
         .process(
-            () -> new ChunkDocument(replyTo),
-            Named.as("summarizer.chunk-document"),
-            TREE_STORE,
-            WINDOW_STORE)
+            () -> new ChunkDocument(replyTo), Named.as(CHUNK_DOCUMENT), TREE_STORE, WINDOW_STORE)
         .to(
             requests.name(),
             Produced.with(requests.keySerde(), requests.valueSerde())
@@ -182,7 +200,7 @@ public final class SummarizerTopology {
 
     Topic<Synthesis> syntheses = catalog.topic(Topics.SYNTHESES);
     topology.addProcessor(
-        "summarizer.merge-summaries",
+        MERGE_SUMMARIES,
         () ->
             new MergeSummaries(
                 TREE_STORE,
@@ -194,21 +212,24 @@ public final class SummarizerTopology {
                 mergeTokenBudget,
                 synthesisIntervalMs,
                 windowing,
-                registry),
+                registry,
+                tracing,
+                SPANS_SINK),
         repliesNode);
-    topology.connectProcessorAndStateStores("summarizer.merge-summaries", TREE_STORE, WINDOW_STORE);
+    topology.connectProcessorAndStateStores(MERGE_SUMMARIES, TREE_STORE, WINDOW_STORE);
     topology.addSink(
         "summarizer.request-merges",
         requests.name(),
         requests.keySerde().serializer(),
         requests.sinkSerializer(),
-        "summarizer.merge-summaries");
+        MERGE_SUMMARIES);
     topology.addSink(
         "summarizer.syntheses",
         syntheses.name(),
         syntheses.keySerde().serializer(),
         syntheses.sinkSerializer(),
-        "summarizer.merge-summaries");
+        MERGE_SUMMARIES);
+    SpanSink.add(topology, catalog, SPANS_SINK, MERGE_SUMMARIES);
     return topology;
   }
 
@@ -248,8 +269,8 @@ public final class SummarizerTopology {
                 ? stored
                 : SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
         remember(all, out, doc);
+        send(record, all, out);
         trees.put(key, all);
-        out.forEach(r -> context.forward(record.withValue(r)));
         return;
       }
       long timestampMs = doc.timestamp().toEpochMilli();
@@ -284,10 +305,51 @@ public final class SummarizerTopology {
                   new MergeTree(treeKey, fanIn, mergeTokenBudget), windowing.window(start));
       out.forEach(r -> window.pendingChunks().add(r.requestId()));
       remember(window, out, doc);
+      send(record, window, out);
       windowTrees.put(treeKey, window);
       trees.put(key, all.withWindows(all.windows().withDocument(timestampMs, start)));
-      out.forEach(r -> context.forward(record.withValue(r)));
     }
+
+    /**
+     * Sends the chunk requests of a document, each under its own {@code summarize_chunk} span, in
+     * the document's context (its {@code traceparent}, or one new trace for the whole document),
+     * and keeps the spans in the tree that takes the summaries, which records them when they come.
+     * The document opens the tree's round of work when the tree was idle (see {@link
+     * MergeSummaries}).
+     */
+    private void send(Record<String, Document> record, SynthesisState tree, List<LlmRequest> out) {
+      long now = Tracing.nanos(context.currentSystemTimeMs());
+      SynthesisState.Spans spans = tree.spans();
+      TraceContext document = null;
+      for (LlmRequest r : out) {
+        SpanRef span;
+        if (document == null) {
+          span = tracing.start(record.headers(), SPAN_CHUNK, SpanKind.INTERNAL, now);
+          document = TraceContext.of(span);
+          spans.enter(document);
+        } else {
+          span = document.start(tracing, now);
+        }
+        spans.open.put(
+            r.requestId(), new SynthesisState.Open(span, SPAN_CHUNK, chunkAttributes(r), null));
+        Record<String, LlmRequest> request =
+            new Record<>(record.key(), r, record.timestamp(), new RecordHeaders());
+        TraceHeaders.write(request.headers(), span);
+        context.forward(request);
+      }
+    }
+  }
+
+  /**
+   * What a chunk's span says that its reply cannot tell (the rest comes from the request id, see
+   * {@link MergeSummaries}): kept small, a document may have thousands of chunks in one tree.
+   */
+  private static Map<String, Object> chunkAttributes(LlmRequest r) {
+    return Map.of(
+        "llmstreams.summarizer.chunks",
+        Long.parseLong(r.metadata().get("chunks")),
+        "llmstreams.summarizer.chunk.tokens",
+        Long.parseLong(r.metadata().get("chunkTokens")));
   }
 
   /**

@@ -1,11 +1,14 @@
 package dev.llmstreams.summarizer;
 
+import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.Nulls;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Window;
+import dev.llmstreams.observability.tracing.SpanRef;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -40,6 +43,8 @@ import java.util.TreeSet;
  *     absent: 0 (unknown)
  * @param synthesisInFlightNewestMs {@code newestDocumentMs} when the synthesis in flight was asked
  *     for: what it covers, since chunks answered meanwhile are not in it. Absent: 0 (unknown)
+ * @param spans the spans of the tree's work: its current round's trace, the spans started and not
+ *     recorded yet, the latest synthesis's span. Absent: none
  */
 public record SynthesisState(
     MergeTree tree,
@@ -57,7 +62,67 @@ public record SynthesisState(
     Windows windows,
     Map<String, Long> pendingDocumentMs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) long newestDocumentMs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisInFlightNewestMs) {
+    @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisInFlightNewestMs,
+    Spans spans) {
+
+  /**
+   * The spans of a tree's work (the trace model is in {@link MergeSummaries}): mutable, like the
+   * tree, and kept with it so that each span is recorded once, at its end, from what was committed.
+   * Absent in state written before tracing existed: empty.
+   */
+  @JsonAutoDetect(
+      fieldVisibility = JsonAutoDetect.Visibility.ANY,
+      getterVisibility = JsonAutoDetect.Visibility.NONE,
+      isGetterVisibility = JsonAutoDetect.Visibility.NONE)
+  public static final class Spans {
+    /** The context the tree's current round of work goes into; null while the tree is idle. */
+    TraceContext round;
+
+    /**
+     * The context of the latest round: for work the tree takes up by itself once idle (a synthesis
+     * held back by the rate limit, a failed merge retried).
+     */
+    TraceContext last;
+
+    /** Spans started and not recorded yet, by request id (chunk, merge or synthesis). */
+    Map<String, Open> open = new HashMap<>();
+
+    /** The span of the latest synthesis, which a synthesis over it links to. */
+    SpanRef latest;
+
+    /**
+     * The context new work goes into: the round's; when the tree is idle, the round opens in {@code
+     * cause}'s context, or (no cause: work the tree takes up by itself) the latest round's. Null
+     * when there is neither: the caller starts a new trace.
+     */
+    TraceContext enter(TraceContext cause) {
+      if (round == null) {
+        round = cause != null ? cause : last;
+      }
+      if (round != null) {
+        last = round;
+      }
+      return round;
+    }
+
+    /** Ends the round once nothing is open: the tree's next work opens a new one. */
+    void settle() {
+      if (open.isEmpty()) {
+        round = null;
+      }
+    }
+  }
+
+  /**
+   * A span started and not recorded yet: its name, the attributes known when it started, and the
+   * spans it links to (the inputs of a merge or a synthesis).
+   */
+  record Open(SpanRef span, String name, Map<String, Object> attributes, List<SpanRef> links) {
+    Open {
+      attributes = attributes == null ? Map.of() : attributes;
+      links = links == null ? List.of() : links.stream().filter(l -> l != null).toList();
+    }
+  }
 
   /**
    * The windows of a key, kept in its all-time entry.
@@ -126,6 +191,7 @@ public record SynthesisState(
     pendingChunks = pendingChunks == null ? new LinkedHashSet<>() : pendingChunks;
     windows = windows == null ? Windows.none() : windows;
     pendingDocumentMs = pendingDocumentMs == null ? new HashMap<>() : pendingDocumentMs;
+    spans = spans == null ? new Spans() : spans;
   }
 
   static SynthesisState empty(MergeTree tree) {
@@ -149,7 +215,8 @@ public record SynthesisState(
         null,
         null,
         0,
-        0);
+        0,
+        null);
   }
 
   SynthesisState withSynthesisInFlight(String requestId, int level, long inputTokens, long nowMs) {
@@ -169,7 +236,8 @@ public record SynthesisState(
         windows,
         pendingDocumentMs,
         newestDocumentMs,
-        newestDocumentMs);
+        newestDocumentMs,
+        spans);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
@@ -189,7 +257,8 @@ public record SynthesisState(
         windows,
         pendingDocumentMs,
         newestDocumentMs,
-        0);
+        0,
+        spans);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
@@ -215,7 +284,8 @@ public record SynthesisState(
         windows,
         pendingDocumentMs,
         Math.max(newestDocumentMs, documentMs),
-        synthesisInFlightNewestMs);
+        synthesisInFlightNewestMs,
+        spans);
   }
 
   SynthesisState withoutSynthesisInFlight() {
@@ -235,7 +305,8 @@ public record SynthesisState(
         windows,
         pendingDocumentMs,
         newestDocumentMs,
-        0);
+        0,
+        spans);
   }
 
   SynthesisState withClosing() {
@@ -255,7 +326,8 @@ public record SynthesisState(
         windows,
         pendingDocumentMs,
         newestDocumentMs,
-        synthesisInFlightNewestMs);
+        synthesisInFlightNewestMs,
+        spans);
   }
 
   SynthesisState withWindows(Windows next) {
@@ -275,7 +347,8 @@ public record SynthesisState(
         next,
         pendingDocumentMs,
         newestDocumentMs,
-        synthesisInFlightNewestMs);
+        synthesisInFlightNewestMs,
+        spans);
   }
 
   /** Every LLM input token spent on this tree: chunk summaries, merges and synthesis calls. */

@@ -3,7 +3,9 @@ package dev.llmstreams.summarizer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.observability.tracing.SpanRef;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SynthesisStateTest {
@@ -43,6 +45,37 @@ class SynthesisStateTest {
     assertThat(read.windows().open()).isEmpty();
     assertThat(read.windows().closedChunks()).isZero();
     assertThat(read.docIds()).containsExactly("d1");
+  }
+
+  @Test
+  void shouldKeepSpansAcrossTheStoreAndReadStateWrittenBeforeTracingExisted() {
+    SynthesisState current = SynthesisState.empty(new MergeTree("k", 4, 100)).withChunk("d1", 12);
+    SpanRef chunk =
+        new SpanRef(
+            "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", null, true, null, 1_000L);
+    current.spans().enter(TraceContext.of(chunk));
+    current
+        .spans()
+        .open
+        .put("k/d2/0", new SynthesisState.Open(chunk, "summarize_chunk", Map.of("a", 1L), null));
+    current.tree().addLeaf(MergeTree.Node.leaf("k/d1/0", "summary", 3, chunk));
+    String json = new String(serde.serializer().serialize("t", current), StandardCharsets.UTF_8);
+    SynthesisState read =
+        serde.deserializer().deserialize("t", json.getBytes(StandardCharsets.UTF_8));
+    assertThat(read.spans().round).isEqualTo(TraceContext.of(chunk));
+    assertThat(read.spans().open.get("k/d2/0").span()).isEqualTo(chunk);
+    assertThat(read.spans().open.get("k/d2/0").name()).isEqualTo("summarize_chunk");
+    assertThat(read.tree().frontier().get(0).span()).isEqualTo(chunk);
+
+    String older =
+        json.replaceAll(",\"spans\":\\{.*\\}\\}$", "}").replaceAll(",\"span\":\\{[^}]*\\}", "");
+    assertThat(older).doesNotContain("\"span").contains("k/d1/0");
+    SynthesisState old =
+        serde.deserializer().deserialize("t", older.getBytes(StandardCharsets.UTF_8));
+    assertThat(old.spans().round).isNull();
+    assertThat(old.spans().open).isEmpty();
+    assertThat(old.tree().frontier().get(0).span()).isNull();
+    assertThat(old.docIds()).containsExactly("d1");
   }
 
   @Test
