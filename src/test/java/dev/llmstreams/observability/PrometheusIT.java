@@ -89,6 +89,22 @@ class PrometheusIT {
 
   @TempDir Path dir;
 
+  private static final List<String> OTEL_PROPERTIES =
+      List.of("otel.exporter.otlp.endpoint", "otel.exporter.otlp.protocol", "otel.traces.exporter");
+  private final Map<String, String> previous = new HashMap<>();
+
+  /** Other tests in this JVM must not find tracing configured. */
+  @org.junit.jupiter.api.AfterEach
+  void restoreOtelProperties() {
+    for (String k : OTEL_PROPERTIES) {
+      if (previous.get(k) == null) {
+        System.clearProperty(k);
+      } else {
+        System.setProperty(k, previous.get(k));
+      }
+    }
+  }
+
   // A machine without Prometheus reports this test skipped, with how to install it.
   @BeforeEach
   void needsPrometheus() {
@@ -120,7 +136,15 @@ class PrometheusIT {
     new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
     kafka.admin().createTopics(List.of(new NewTopic(newsTopic, 1, (short) 1))).all().get();
 
-    try (ScriptedLlmServer llm = ScriptedLlmServer.start()) {
+    // Tracing on, shipped to a real OTLP receiver: the tracing meters are there too, and every
+    // pattern runs with its spans sink in use.
+    OTEL_PROPERTIES.forEach(k -> previous.put(k, System.getProperty(k)));
+    try (ScriptedLlmServer llm = ScriptedLlmServer.start();
+        dev.llmstreams.testkit.otlp.OtlpReceiver receiver =
+            dev.llmstreams.testkit.otlp.OtlpReceiver.start()) {
+      System.setProperty("otel.exporter.otlp.endpoint", receiver.endpoint());
+      System.setProperty("otel.exporter.otlp.protocol", "http/protobuf");
+      System.setProperty("otel.traces.exporter", "otlp");
       // The controller's first call fails once (a retry to meter), then the script plans one
       // parallel step.
       llm.enqueue(
@@ -143,6 +167,7 @@ class PrometheusIT {
       settings.put(AppConfig.MCP_DIR, mcpDir.toString());
       settings.put(AppConfig.SUMMARIZER_MERGE_FAN_IN, "2");
       settings.put(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0");
+      settings.put(AppConfig.TRACING_ENABLED, "true");
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
         app.start(
@@ -174,6 +199,22 @@ class PrometheusIT {
                           .as("metric names with no data in Prometheus")
                           .isEmpty());
           assertRulesHealthy(port);
+          // Every pattern's spans reached the OTLP receiver, each under its application's name.
+          await()
+              .atMost(Duration.ofSeconds(60))
+              .untilAsserted(
+                  () ->
+                      assertThat(
+                              receiver.spans().stream()
+                                  .map(sp -> sp.service() + " " + sp.name().split(" ")[0])
+                                  .collect(java.util.stream.Collectors.toSet()))
+                          .contains(
+                              prefix + "app-controller invoke_agent",
+                              prefix + "app-gateway chat",
+                              prefix + "app-tools execute_tool",
+                              prefix + "app-summarizer summarize_chunk",
+                              prefix + "app-summarizer synthesize",
+                              prefix + "app-specialist classify"));
           System.out.println(
               "PrometheusIT: " + checked.size() + " metric names return data: " + checked);
           // The reference page of the meters is this app's registry after traffic through every
