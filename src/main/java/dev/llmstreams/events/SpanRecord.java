@@ -44,8 +44,38 @@ public record SpanRecord(
     public Link {
       Require.check(SpanIds.isTraceId(traceId), "traceId must be 32 hex digits, not all zero");
       Require.check(SpanIds.isSpanId(spanId), "spanId must be 16 hex digits, not all zero");
-      attributes = attributes == null ? Map.of() : attributes;
+      attributes = normalized(attributes);
     }
+  }
+
+  /**
+   * Attribute values as OpenTelemetry types: whole numbers as longs, other numbers as doubles,
+   * lists as lists of strings (so that a span reads back equal to what was written).
+   */
+  static Map<String, Object> normalized(Map<String, Object> attributes) {
+    if (attributes == null || attributes.isEmpty()) {
+      return Map.of();
+    }
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    attributes.forEach(
+        (k, v) -> {
+          Object n =
+              v instanceof Integer || v instanceof Short || v instanceof Byte
+                  ? Long.valueOf(((Number) v).longValue())
+                  : v instanceof Float f
+                      ? Double.valueOf(f.doubleValue())
+                      : v instanceof java.math.BigInteger b
+                          ? Long.valueOf(b.longValue())
+                          : v instanceof java.math.BigDecimal d
+                              ? Double.valueOf(d.doubleValue())
+                              : v instanceof List<?> list
+                                  ? list.stream().map(String::valueOf).toList()
+                                  : v;
+          if (n != null) {
+            out.put(k, n);
+          }
+        });
+    return java.util.Collections.unmodifiableMap(out);
   }
 
   public SpanRecord {
@@ -61,7 +91,7 @@ public record SpanRecord(
     Require.check(endEpochNanos >= startEpochNanos, "endEpochNanos must not precede the start");
     Require.check(
         List.of("UNSET", "OK", "ERROR").contains(status), "status must be UNSET, OK or ERROR");
-    attributes = attributes == null ? Map.of() : attributes;
+    attributes = normalized(attributes);
     links = links == null ? List.of() : List.copyOf(links);
   }
 

@@ -163,9 +163,9 @@ class ControllerTracingTest {
         .containsEntry("gen_ai.agent.name", "controller")
         .containsEntry("gen_ai.conversation.id", "g1")
         .containsEntry("llmstreams.goal.status", "succeeded")
-        .containsEntry("llmstreams.goal.steps", 2)
-        .containsEntry("gen_ai.usage.input_tokens", 200)
-        .containsEntry("gen_ai.usage.output_tokens", 40)
+        .containsEntry("llmstreams.goal.steps", 2L)
+        .containsEntry("gen_ai.usage.input_tokens", 200L)
+        .containsEntry("gen_ai.usage.output_tokens", 40L)
         .containsEntry("gen_ai.request.model", "gpt-test")
         .containsEntry("gen_ai.provider.name", "openai")
         .doesNotContainKey("gen_ai.input.messages"); // content capture is off by default

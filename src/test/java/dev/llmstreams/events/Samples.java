@@ -228,7 +228,38 @@ final class Samples {
                 Json.tree("{\"ngrams\":[1,2],\"c\":4.0}"),
                 "logreg-tfidf-v1",
                 Base64.getEncoder().encodeToString(ARTIFACT),
-                DIGEST)));
+                DIGEST)),
+        sample(
+            "full SpanRecord",
+            new SpanRecord(
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "00f067aa0ba902b7",
+                "b7ad6b7169203331",
+                "vendor=abc",
+                "merge_summaries",
+                "INTERNAL",
+                1_764_000_000_000_000_000L,
+                1_764_000_000_250_000_000L,
+                "ERROR",
+                "provider timed out",
+                java.util.Map.of(
+                    "gen_ai.operation.name",
+                    "chat",
+                    "gen_ai.usage.input_tokens",
+                    120L,
+                    "llmstreams.llm.cost_usd",
+                    0.0012,
+                    "llmstreams.llm.cache_hit",
+                    false,
+                    "gen_ai.response.finish_reasons",
+                    List.of("stop")),
+                List.of(
+                    new SpanRecord.Link(
+                        "0af7651916cd43dd8448eb211c80319c",
+                        "b9c7c989f97918e1",
+                        java.util.Map.of())),
+                "llm-streams-summarizer",
+                "host-1/4242")));
   }
 
   static Stream<Sample> minimal() {
@@ -325,7 +356,24 @@ final class Samples {
                 null,
                 "logreg-tfidf-v1",
                 "AA==",
-                DIGEST)));
+                DIGEST)),
+        sample(
+            "minimal SpanRecord",
+            new SpanRecord(
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "00f067aa0ba902b7",
+                null,
+                null,
+                "chat",
+                "CLIENT",
+                5,
+                5,
+                "UNSET",
+                null,
+                null,
+                null,
+                null,
+                null)));
   }
 
   static Stream<Sample> all() {

@@ -125,9 +125,9 @@ class GatewayTracingTest {
         .containsEntry("gen_ai.provider.name", "openai")
         .containsEntry("gen_ai.request.model", "gpt-4o-mini")
         .containsEntry("gen_ai.response.model", "fake-model-1")
-        .containsEntry("gen_ai.usage.input_tokens", 10)
-        .containsEntry("gen_ai.usage.output_tokens", 5)
-        .containsEntry("gen_ai.request.max_tokens", 256)
+        .containsEntry("gen_ai.usage.input_tokens", 10L)
+        .containsEntry("gen_ai.usage.output_tokens", 5L)
+        .containsEntry("gen_ai.request.max_tokens", 256L)
         .containsEntry("gen_ai.response.finish_reasons", List.of("stop"))
         .containsEntry("gen_ai.conversation.id", "g1")
         .containsEntry("llmstreams.llm.request.id", "r1")
@@ -166,7 +166,7 @@ class GatewayTracingTest {
     assertThat(span.status()).isEqualTo("ERROR");
     assertThat(span.attributes())
         .containsEntry("error.type", "unauthorized")
-        .containsEntry("llmstreams.llm.attempts", 1);
+        .containsEntry("llmstreams.llm.attempts", 1L);
   }
 
   @Test
