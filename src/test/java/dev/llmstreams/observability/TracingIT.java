@@ -9,9 +9,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.app.LlmStreamsApp;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.controller.ControllerModule;
+import dev.llmstreams.events.Document;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.GoalStatus;
+import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
+import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.llm.GatewayModule;
@@ -20,9 +23,11 @@ import dev.llmstreams.observability.tracing.SpanExport;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.TracingSettings;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.testkit.ChildJvm;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.Kcat;
+import dev.llmstreams.testkit.RecordLog;
 import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
 import dev.llmstreams.testkit.otlp.OtlpReceiver;
@@ -42,17 +47,25 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -431,6 +444,619 @@ class TracingIT {
       // A trace of its own: no other goal's span is in it.
       assertThat(receiver.trace(traceId))
           .allSatisfy(s -> assertThat(s.text("gen_ai.conversation.id")).isEqualTo(goalId));
+    }
+  }
+
+  /**
+   * The gateway and the summarizer in this JVM, recording spans, with small chunks (32 tokens) and
+   * merges of two, so five documents make a tree of a few levels; the span export ships the spans
+   * to the receiver. Documents are in one window (the default windows are on), so a key has a
+   * window synthesis and an all-time one over it.
+   *
+   * <p>A five-document synthesis is traced across both applications: each chunk's {@code
+   * summarize_chunk} span in its document's context with the gateway's {@code chat} span under it;
+   * the merges and syntheses in the trace of the document that opened the tree's round of work,
+   * linked to what they combine, so the links from the latest synthesis reach every chunk of the
+   * five documents; the synthesis record read read_committed carries its {@code synthesize} span.
+   */
+  @Nested
+  @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+  class Summarizing {
+    private static final JsonSerde<Document> DOCUMENTS = JsonSerde.of(Document.class);
+    private static final JsonSerde<Synthesis> SYNTHESES = JsonSerde.of(Synthesis.class);
+
+    /** Every document in one window of the default (a day). */
+    private static final Instant WRITTEN_AT = Instant.parse("2026-11-02T09:00:00Z");
+
+    private static final String WINDOW_START = "2026-11-02T00:00:00Z";
+    private static final String WINDOW_END = "2026-11-03T00:00:00Z";
+    private KafkaCluster kafka;
+    private TopicCatalog catalog;
+    private AppConfig config;
+    private ScriptedLlmServer llm;
+    private OtlpReceiver receiver;
+    private Observability observability;
+    private LlmStreamsApp app;
+    private SpanExport export;
+    private RecordLog log;
+
+    @BeforeAll
+    void startApp(KafkaCluster kafka, @TempDir Path dir) throws Exception {
+      this.kafka = kafka;
+      llm = ScriptedLlmServer.start();
+      // A summary names what it summarizes (a hash of the prompt): no two texts alike.
+      llm.setDefault(
+          request ->
+              ScriptedLlmServer.Reply.json(
+                  ScriptedLlmServer.openAiText(
+                      "Summary "
+                          + Integer.toHexString(
+                              request.json().path("messages").toString().hashCode())
+                          + ": the team agreed to ship in March.")));
+      receiver = OtlpReceiver.start();
+      TestDeployment deployment = TestDeployment.create(kafka, "trace-sum", dir);
+      catalog = deployment.catalog();
+      Map<String, String> settings =
+          deployment
+              .with(
+                  Map.of(
+                      AppConfig.LLM_ROUTE_DEFAULT,
+                      "openai",
+                      AppConfig.provider("openai", "base.url"),
+                      llm.openAiBaseUrl().toString(),
+                      AppConfig.provider("openai", "api.key"),
+                      "sk-test-not-a-secret",
+                      AppConfig.SUMMARIZER_CHUNK_TOKENS,
+                      "32",
+                      AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS,
+                      "0",
+                      AppConfig.SUMMARIZER_MERGE_FAN_IN,
+                      "2",
+                      AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS,
+                      "0",
+                      AppConfig.TRACING_ENABLED,
+                      "true",
+                      // The test runs the span export, pointed at its receiver.
+                      AppConfig.TRACING_EXPORT,
+                      "false"))
+              .settings();
+      config = AppConfig.of(settings);
+      observability = new Observability();
+      app = new LlmStreamsApp(config, catalog, observability);
+      app.start(List.of(new GatewayModule(), new SummarizerModule()));
+      log =
+          new RecordLog(
+              kafka,
+              List.of(
+                  catalog.spec(TopicRole.LLM_REQUESTS).name(),
+                  catalog.spec(TopicRole.SYNTHESES).name()));
+      export =
+          new SpanExport(
+              config.clientProperties(),
+              KafkaCluster.uniqueName("span-export"),
+              catalog.topic(Topics.SPANS).name(),
+              TracingSettings.otel(
+                  Map.of(
+                      "OTEL_EXPORTER_OTLP_ENDPOINT",
+                      receiver.endpoint(),
+                      "OTEL_EXPORTER_OTLP_PROTOCOL",
+                      "http/protobuf"),
+                  new Properties()),
+              new SimpleMeterRegistry());
+      export.start();
+      await().atMost(Duration.ofSeconds(90)).until(() -> app.health().ready());
+    }
+
+    @AfterAll
+    void stopApp() throws Exception {
+      for (AutoCloseable c : new AutoCloseable[] {export, log, app, observability}) {
+        if (c != null) {
+          c.close();
+        }
+      }
+      if (receiver != null) {
+        receiver.close();
+      }
+      if (llm != null) {
+        llm.close();
+      }
+    }
+
+    @Test
+    void aFiveDocumentSynthesisIsTracedFromEachDocumentsChunksToItsLatestSynthesis()
+        throws Exception {
+      String key = "notes-own";
+      List<String> docIds = produceDocuments(key, null);
+
+      Traced traced = awaitTraced(key, docIds);
+      // Each document sent without trace context is a trace of its own, its chunks its top spans.
+      Map<String, String> traceOfDocument = new LinkedHashMap<>();
+      traced.chunksByDocument.forEach(
+          (doc, chunks) -> {
+            assertThat(chunks)
+                .extracting(ReceivedSpan::traceId)
+                .as("the traces of %s's chunks", doc)
+                .containsOnly(chunks.get(0).traceId());
+            assertThat(chunks)
+                .allSatisfy(c -> assertThat(c.parentSpanId()).as("a top span").isNull());
+            traceOfDocument.put(doc, chunks.get(0).traceId());
+          });
+      assertThat(Set.copyOf(traceOfDocument.values())).as("a trace per document").hasSize(5);
+      // Merges and syntheses are in the trace of the document that opened their round, at its
+      // top (the round's context is the document's: no parent).
+      assertThat(traced.work())
+          .allSatisfy(
+              s -> {
+                assertThat(traceOfDocument.values()).as(s.toString()).contains(s.traceId());
+                assertThat(s.parentSpanId()).as(s.toString()).isNull();
+              });
+      String finalTrace = traced.synthesisTrace;
+      assertThat(traceOfDocument.values()).contains(finalTrace);
+      System.out.printf(
+          "tracing synthesis it (own traces): %d chunks, %d merges, %d syntheses, %d chat spans;"
+              + " merges in %d trace(s); the latest synthesis in the trace of %s%n",
+          traced.chunks().size(),
+          traced.merges().size(),
+          traced.syntheses().size(),
+          traced.chats.size(),
+          traced.merges().stream().map(ReceivedSpan::traceId).distinct().count(),
+          traceOfDocument.entrySet().stream()
+              .filter(e -> e.getValue().equals(finalTrace))
+              .map(Map.Entry::getKey)
+              .findFirst()
+              .orElseThrow());
+    }
+
+    @Test
+    void aFiveDocumentSynthesisUnderOneProducerSpanIsAllInThatTrace() throws Exception {
+      String key = "notes-one";
+      String traceparent = newTraceparent();
+      List<String> docIds = produceDocuments(key, traceparent);
+
+      Traced traced = awaitTraced(key, docIds);
+      assertThat(traced.synthesisTrace).isEqualTo(traceIdOf(traceparent));
+      assertThat(traced.spans)
+          .as("every span of the key")
+          .allSatisfy(s -> assertThat(s.traceId()).isEqualTo(traceIdOf(traceparent)));
+      // Chunks, merges and syntheses under the producer's span; chat spans under them.
+      List<ReceivedSpan> summarizer = new ArrayList<>(traced.chunks());
+      summarizer.addAll(traced.work());
+      assertThat(summarizer)
+          .allSatisfy(
+              s -> assertThat(s.parentSpanId()).as(s.toString()).isEqualTo(spanIdOf(traceparent)));
+      assertThat(receiver.trace(traceIdOf(traceparent)))
+          .as("nothing else in the trace")
+          .allSatisfy(s -> assertThat(s.text("gen_ai.conversation.id")).isEqualTo(key));
+    }
+
+    /** Five documents of {@code key}, each of a few chunks; their ids. */
+    private List<String> produceDocuments(String key, String traceparent) throws Exception {
+      String topic = catalog.spec(TopicRole.DOCUMENTS).name();
+      List<String> ids = new ArrayList<>();
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(
+              kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        for (int d = 1; d <= 5; d++) {
+          String docId = key + "-d" + d;
+          ids.add(docId);
+          StringBuilder text = new StringBuilder();
+          // Three sentences of about 20 tokens: three chunks of at most 32.
+          for (int part = 1; part <= 3; part++) {
+            text.append("Notes of ")
+                .append(docId)
+                .append(", part ")
+                .append(part)
+                .append(": ship release ")
+                .append(d * 10 + part)
+                .append(" in March, budget reviewed weekly. ");
+          }
+          RecordHeaders headers = new RecordHeaders();
+          if (traceparent != null) {
+            headers.add(TraceHeaders.TRACEPARENT, traceparent.getBytes(StandardCharsets.UTF_8));
+          }
+          producer.send(
+              new ProducerRecord<>(
+                  topic,
+                  null,
+                  key.getBytes(StandardCharsets.UTF_8),
+                  DOCUMENTS
+                      .serializer()
+                      .serialize(
+                          topic,
+                          new Document(docId, text.toString().strip(), WRITTEN_AT, Map.of())),
+                  headers));
+        }
+        producer.flush();
+      }
+      return ids;
+    }
+
+    /**
+     * What the receiver got of a key's synthesis once it is done, checked for what holds in any
+     * trace layout: the span tree of each LLM request across the two applications, names, kinds,
+     * attributes, links, and the latest synthesis records' spans.
+     *
+     * @param spans the distinct spans naming the key as their conversation
+     * @param chunksByDocument the {@code summarize_chunk} spans of each document, by chunk index
+     * @param chats the gateway's {@code chat} spans
+     * @param synthesisTrace the trace of the latest synthesis records (all-time and window)
+     */
+    private record Traced(
+        List<ReceivedSpan> spans,
+        Map<String, List<ReceivedSpan>> chunksByDocument,
+        List<ReceivedSpan> chats,
+        String synthesisTrace) {
+      List<ReceivedSpan> named(String name) {
+        return spans.stream().filter(s -> s.name().equals(name)).toList();
+      }
+
+      List<ReceivedSpan> chunks() {
+        return named("summarize_chunk");
+      }
+
+      List<ReceivedSpan> merges() {
+        return named("merge_summaries");
+      }
+
+      List<ReceivedSpan> syntheses() {
+        return named("synthesize");
+      }
+
+      /** The merges and syntheses. */
+      List<ReceivedSpan> work() {
+        List<ReceivedSpan> out = new ArrayList<>(merges());
+        out.addAll(syntheses());
+        return out;
+      }
+    }
+
+    /** The request ids of the key's LLM requests committed so far, with their traceparent. */
+    private Map<String, String> requestsOf(String key) {
+      Map<String, String> out = new LinkedHashMap<>();
+      for (ConsumerRecord<byte[], byte[]> r : log.of(catalog.spec(TopicRole.LLM_REQUESTS).name())) {
+        if (key.equals(RecordLog.key(r))) {
+          out.put(
+              Json.tree(RecordLog.value(r)).path("requestId").asText(),
+              RecordLog.header(r, TraceHeaders.TRACEPARENT));
+        }
+      }
+      return out;
+    }
+
+    /** The latest synthesis record of each record key of {@code key} (all-time and window). */
+    private Map<String, ConsumerRecord<byte[], byte[]>> latestSyntheses(String key) {
+      Map<String, ConsumerRecord<byte[], byte[]>> out = new LinkedHashMap<>();
+      for (ConsumerRecord<byte[], byte[]> r : log.of(catalog.spec(TopicRole.SYNTHESES).name())) {
+        String k = RecordLog.key(r);
+        if (k.equals(key) || k.startsWith(key + "@")) {
+          out.put(k, r);
+        }
+      }
+      return out;
+    }
+
+    private Synthesis synthesis(ConsumerRecord<byte[], byte[]> r) {
+      return SYNTHESES.deserializer().deserialize(r.topic(), r.value());
+    }
+
+    /**
+     * Done: the all-time synthesis covers the five documents, every LLM request committed has its
+     * summarizer span and its chat span, the latest syntheses' spans are in; and all that still the
+     * same a few seconds later (a merge in flight would have changed it). Null until then, else
+     * what was counted.
+     */
+    private List<Integer> doneState(String key) {
+      Map<String, ConsumerRecord<byte[], byte[]>> latest = latestSyntheses(key);
+      ConsumerRecord<byte[], byte[]> allTime = latest.get(key);
+      if (allTime == null || synthesis(allTime).documents() < 5 || latest.size() < 2) {
+        return null;
+      }
+      List<ReceivedSpan> spans = spansOfGoal(receiver, key);
+      Map<String, Set<String>> namesByRequest =
+          spans.stream()
+              .filter(s -> s.attr("llmstreams.llm.request.id") != null)
+              .collect(
+                  Collectors.groupingBy(
+                      s -> s.text("llmstreams.llm.request.id"),
+                      Collectors.mapping(
+                          s -> s.name().startsWith("chat ") ? "chat" : "summarizer",
+                          Collectors.toSet())));
+      Map<String, String> requests = requestsOf(key);
+      boolean answered =
+          requests.keySet().stream()
+              .allMatch(id -> namesByRequest.getOrDefault(id, Set.of()).size() == 2);
+      Set<String> spanIds = spans.stream().map(ReceivedSpan::spanId).collect(Collectors.toSet());
+      boolean synthesesIn =
+          latest.values().stream()
+              .allMatch(
+                  r -> spanIds.contains(spanIdOf(RecordLog.header(r, TraceHeaders.TRACEPARENT))));
+      return answered && synthesesIn
+          ? List.of(requests.size(), log.all().size(), spans.size())
+          : null;
+    }
+
+    private Traced awaitTraced(String key, List<String> docIds) {
+      AtomicReference<List<Integer>> seen = new AtomicReference<>();
+      AtomicLong since = new AtomicLong();
+      await()
+          .alias("the synthesis of " + key + ", done and traced")
+          .atMost(Duration.ofSeconds(240))
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                List<Integer> now = doneState(key);
+                if (now == null || !now.equals(seen.get())) {
+                  seen.set(now);
+                  since.set(System.nanoTime());
+                  return false;
+                }
+                return System.nanoTime() - since.get() >= Duration.ofSeconds(3).toNanos();
+              });
+
+      // No span id twice with different content; every span of the key counted once.
+      List<ReceivedSpan> spans = distinct(spansOfGoal(receiver, key));
+      Map<String, ReceivedSpan> byId = new LinkedHashMap<>();
+      spans.forEach(s -> byId.put(s.spanId(), s));
+      String summarizerService = StreamsSettings.applicationId(config, "summarizer");
+      String gatewayService = StreamsSettings.applicationId(config, "gateway");
+      assertThat(spans)
+          .extracting(ReceivedSpan::name)
+          .allMatch(
+              n ->
+                  Set.of("summarize_chunk", "merge_summaries", "synthesize").contains(n)
+                      || n.startsWith("chat "),
+              "a summarizer or chat span");
+      assertThat(spans)
+          .allSatisfy(
+              s -> {
+                assertThat(s.service())
+                    .as(s.toString())
+                    .isEqualTo(s.name().startsWith("chat ") ? gatewayService : summarizerService);
+                // A chat span's status is left unset on success, as the conventions ask of
+                // clients; the summarizer's spans end OK.
+                assertThat(s.status())
+                    .as(s.toString())
+                    .isEqualTo(s.name().startsWith("chat ") ? "UNSET" : "OK");
+                assertThat(s.attributes())
+                    .as(s.toString())
+                    .containsEntry("gen_ai.conversation.id", key);
+                assertThat(s.endEpochNanos()).isGreaterThanOrEqualTo(s.startEpochNanos());
+                s.links()
+                    .forEach(
+                        l -> {
+                          assertThat(byId).as("the span %s links to", s).containsKey(l.spanId());
+                          assertThat(byId.get(l.spanId()).traceId()).isEqualTo(l.traceId());
+                        });
+              });
+      // The spans by name, before the rest is known.
+      Traced ofKey = new Traced(spans, Map.of(), List.of(), null);
+
+      // Every LLM request went out under the summarizer's span for it, and the gateway's chat span
+      // answering it is that span's child: one of each per request.
+      Map<String, String> requests = requestsOf(key);
+      List<ReceivedSpan> chats = spans.stream().filter(s -> s.name().startsWith("chat ")).toList();
+      Map<String, ReceivedSpan> summarizerSpanOf = new LinkedHashMap<>();
+      spans.stream()
+          .filter(s -> !s.name().startsWith("chat ") && s.attr("llmstreams.llm.request.id") != null)
+          .forEach(
+              s ->
+                  assertThat(summarizerSpanOf.put(s.text("llmstreams.llm.request.id"), s))
+                      .as("one span for request %s", s.text("llmstreams.llm.request.id"))
+                      .isNull());
+      assertThat(summarizerSpanOf.keySet()).containsExactlyInAnyOrderElementsOf(requests.keySet());
+      assertThat(chats)
+          .extracting(c -> c.text("llmstreams.llm.request.id"))
+          .containsExactlyInAnyOrderElementsOf(requests.keySet());
+      requests.forEach(
+          (id, traceparent) -> {
+            ReceivedSpan span = summarizerSpanOf.get(id);
+            assertThat(traceparent).as("the traceparent of request " + id).isNotNull();
+            assertThat(traceIdOf(traceparent)).isEqualTo(span.traceId());
+            assertThat(spanIdOf(traceparent)).isEqualTo(span.spanId());
+          });
+      for (ReceivedSpan c : chats) {
+        ReceivedSpan parent = summarizerSpanOf.get(c.text("llmstreams.llm.request.id"));
+        assertThat(c.parentSpanId()).as(c.toString()).isEqualTo(parent.spanId());
+        assertThat(c.traceId()).as(c.toString()).isEqualTo(parent.traceId());
+        assertThat(c.kind()).isEqualTo("CLIENT");
+        assertThat(c.name()).isEqualTo("chat " + c.text("gen_ai.request.model"));
+        assertThat(c.attributes())
+            .containsEntry("gen_ai.operation.name", "chat")
+            .containsEntry("gen_ai.provider.name", "openai")
+            .containsEntry("gen_ai.response.model", ScriptedLlmServer.MODEL)
+            .containsEntry("gen_ai.usage.input_tokens", (long) ScriptedLlmServer.INPUT_TOKENS)
+            .containsEntry("gen_ai.usage.output_tokens", (long) ScriptedLlmServer.OUTPUT_TOKENS)
+            .containsEntry("gen_ai.response.finish_reasons", List.of("stop"))
+            .containsEntry("llmstreams.llm.cache_hit", false)
+            .containsEntry("llmstreams.llm.purpose", purposeOf(parent.name()));
+      }
+
+      // Chunks: every chunk of every document, once, in its document's context.
+      Map<String, List<ReceivedSpan>> chunksByDocument = new TreeMap<>();
+      for (ReceivedSpan c : ofKey.chunks()) {
+        assertThat(c.kind()).isEqualTo("INTERNAL");
+        assertThat(c.links()).isEmpty();
+        assertThat(c.attributes())
+            .containsEntry("llmstreams.summarizer.level", 0L)
+            .containsEntry("llmstreams.summarizer.inputs", 1L)
+            .containsEntry(
+                "llmstreams.summarizer.output_tokens", (long) ScriptedLlmServer.OUTPUT_TOKENS)
+            .containsKeys("llmstreams.summarizer.chunk.tokens", "llmstreams.summarizer.chunks");
+        assertWindow(c);
+        String doc = c.text("llmstreams.summarizer.document.id");
+        assertThat(c.text("llmstreams.llm.request.id"))
+            .isEqualTo(
+                key
+                    + "@"
+                    + Instant.parse(WINDOW_START).toEpochMilli()
+                    + "/"
+                    + doc
+                    + "/"
+                    + c.attr("llmstreams.summarizer.chunk.index"));
+        chunksByDocument.computeIfAbsent(doc, d -> new ArrayList<>()).add(c);
+      }
+      assertThat(chunksByDocument.keySet()).containsExactlyElementsOf(docIds);
+      long chunks = 0;
+      for (Map.Entry<String, List<ReceivedSpan>> e : chunksByDocument.entrySet()) {
+        List<ReceivedSpan> mine = e.getValue();
+        mine.sort(
+            Comparator.comparingLong(s -> (Long) s.attr("llmstreams.summarizer.chunk.index")));
+        long n = (Long) mine.get(0).attr("llmstreams.summarizer.chunks");
+        assertThat(n).as("chunks of %s", e.getKey()).isGreaterThan(1);
+        assertThat(mine)
+            .extracting(s -> s.attr("llmstreams.summarizer.chunk.index"))
+            .as("chunk indexes of %s", e.getKey())
+            .containsExactlyElementsOf(LongStream.range(0, n).boxed().toList());
+        assertThat(mine)
+            .allSatisfy(s -> assertThat(s.attr("llmstreams.summarizer.chunks")).isEqualTo(n));
+        chunks += n;
+      }
+
+      // Merges: of two summaries, linked to them.
+      assertThat(ofKey.merges()).isNotEmpty();
+      for (ReceivedSpan m : ofKey.merges()) {
+        assertThat(m.kind()).isEqualTo("INTERNAL");
+        assertThat(m.attributes())
+            .containsEntry("llmstreams.summarizer.inputs", 2L)
+            .containsEntry("llmstreams.llm.request.id", m.text("llmstreams.summarizer.merge.id"))
+            .containsEntry(
+                "llmstreams.summarizer.output_tokens", (long) ScriptedLlmServer.OUTPUT_TOKENS)
+            .containsKeys(
+                "llmstreams.summarizer.level",
+                "llmstreams.summarizer.input_tokens",
+                "llmstreams.summarizer.chunks");
+        assertWindow(m);
+        assertThat(m.links()).as("links of %s", m).hasSize(2);
+        assertThat(m.links())
+            .allSatisfy(
+                l ->
+                    assertThat(byId.get(l.spanId()).name())
+                        .isIn("summarize_chunk", "merge_summaries"));
+        assertThat(m.attr("llmstreams.summarizer.chunks"))
+            .as("the chunks under %s", m)
+            .isEqualTo(chunksUnder(m, byId));
+      }
+      assertThat(ofKey.syntheses())
+          .allSatisfy(
+              s -> {
+                assertThat(s.kind()).isEqualTo("INTERNAL");
+                assertThat(s.attributes())
+                    .containsKeys(
+                        "llmstreams.summarizer.synthesis.id",
+                        "llmstreams.summarizer.synthesis.key",
+                        "llmstreams.summarizer.tree.id",
+                        "llmstreams.summarizer.level",
+                        "llmstreams.summarizer.inputs",
+                        "llmstreams.summarizer.documents",
+                        "llmstreams.summarizer.chunks",
+                        "llmstreams.summarizer.depth");
+                assertThat(s.links())
+                    .hasSize(((Long) s.attr("llmstreams.summarizer.inputs")).intValue());
+              });
+
+      // The latest synthesis records, read read_committed, carry the spans that wrote them, in one
+      // trace: the window's (an LLM call over the window tree's top) and the all-time one over it.
+      Map<String, ConsumerRecord<byte[], byte[]>> latest = latestSyntheses(key);
+      String windowKey = key + "@" + WINDOW_START + "/" + WINDOW_END;
+      assertThat(latest.keySet()).containsExactlyInAnyOrder(key, windowKey);
+      ReceivedSpan windowSpan = null;
+      ReceivedSpan allTimeSpan = null;
+      for (ConsumerRecord<byte[], byte[]> r : latest.values()) {
+        String traceparent = RecordLog.header(r, TraceHeaders.TRACEPARENT);
+        assertThat(traceparent).as("the traceparent of synthesis " + RecordLog.key(r)).isNotNull();
+        assertThat(traceparent).endsWith("-01");
+        ReceivedSpan s = byId.get(spanIdOf(traceparent));
+        assertThat(s).as("the span of synthesis " + RecordLog.key(r)).isNotNull();
+        assertThat(s.traceId()).isEqualTo(traceIdOf(traceparent));
+        assertThat(s.name()).isEqualTo("synthesize");
+        Synthesis synthesis = synthesis(r);
+        assertThat(synthesis.documents()).isEqualTo(5);
+        assertThat(synthesis.chunks()).isEqualTo(chunks);
+        assertThat(synthesis.sourceDocIds()).containsExactlyInAnyOrderElementsOf(docIds);
+        assertThat(s.attributes())
+            .containsEntry("llmstreams.summarizer.synthesis.key", RecordLog.key(r))
+            .containsEntry("llmstreams.summarizer.documents", 5L)
+            .containsEntry("llmstreams.summarizer.chunks", chunks)
+            .containsEntry("llmstreams.summarizer.level", (long) synthesis.level())
+            .containsEntry("llmstreams.summarizer.llm_input_tokens", synthesis.llmInputTokens());
+        if (RecordLog.key(r).equals(key)) {
+          allTimeSpan = s;
+        } else {
+          windowSpan = s;
+        }
+      }
+      assertWindow(windowSpan);
+      assertThat(windowSpan.attributes())
+          .containsEntry(
+              "llmstreams.summarizer.tree.id",
+              key + "@" + Instant.parse(WINDOW_START).toEpochMilli())
+          .containsEntry("llmstreams.summarizer.model", "openai/" + ScriptedLlmServer.MODEL)
+          .containsEntry(
+              "llmstreams.llm.request.id", windowSpan.text("llmstreams.summarizer.synthesis.id"));
+      assertThat(allTimeSpan.attributes())
+          .containsEntry("llmstreams.summarizer.tree", "all-time")
+          .containsEntry("llmstreams.summarizer.tree.id", key)
+          .containsEntry("llmstreams.summarizer.inputs", 1L)
+          .doesNotContainKey("llmstreams.llm.request.id");
+      assertThat(allTimeSpan.links())
+          .as("the all-time synthesis is the window's latest")
+          .extracting(ReceivedSpan.Link::spanId)
+          .containsExactly(windowSpan.spanId());
+      String synthesisTrace = windowSpan.traceId();
+      assertThat(allTimeSpan.traceId()).as("both in one trace").isEqualTo(synthesisTrace);
+      // That trace holds the round's merges: the window synthesis links to the latest of them.
+      assertThat(windowSpan.links())
+          .extracting(l -> byId.get(l.spanId()))
+          .filteredOn(s -> s.name().equals("merge_summaries"))
+          .extracting(ReceivedSpan::traceId)
+          .as("merges the latest synthesis links to")
+          .contains(synthesisTrace);
+
+      // From the latest synthesis, links reach every chunk of the five documents.
+      Set<String> reached = new HashSet<>();
+      ArrayDeque<String> todo = new ArrayDeque<>(List.of(allTimeSpan.spanId()));
+      while (!todo.isEmpty()) {
+        String id = todo.pop();
+        if (reached.add(id)) {
+          byId.get(id).links().forEach(l -> todo.add(l.spanId()));
+        }
+      }
+      assertThat(reached)
+          .as("spans reached by links from the latest synthesis")
+          .containsAll(ofKey.chunks().stream().map(ReceivedSpan::spanId).toList());
+      assertThat(
+              ofKey.chunks().stream()
+                  .filter(c -> reached.contains(c.spanId()))
+                  .map(ReceivedSpan::traceId)
+                  .distinct()
+                  .count())
+          .as("traces of the chunks reached")
+          .isEqualTo(ofKey.chunks().stream().map(ReceivedSpan::traceId).distinct().count());
+      return new Traced(spans, chunksByDocument, chats, synthesisTrace);
+    }
+
+    private static String purposeOf(String spanName) {
+      return switch (spanName) {
+        case "summarize_chunk" -> "summarizer.chunk";
+        case "merge_summaries" -> "summarizer.merge";
+        default -> "summarizer.synthesis";
+      };
+    }
+
+    /** The chunks a merge covers, counted down its links. */
+    private static long chunksUnder(ReceivedSpan span, Map<String, ReceivedSpan> byId) {
+      if (span.name().equals("summarize_chunk")) {
+        return 1;
+      }
+      return span.links().stream().mapToLong(l -> chunksUnder(byId.get(l.spanId()), byId)).sum();
+    }
+
+    private static void assertWindow(ReceivedSpan s) {
+      assertThat(s.attributes())
+          .as(s.toString())
+          .containsEntry("llmstreams.summarizer.tree", "window")
+          .containsEntry("llmstreams.summarizer.window.start", WINDOW_START)
+          .containsEntry("llmstreams.summarizer.window.end", WINDOW_END);
     }
   }
 
