@@ -366,36 +366,13 @@ class TracingIT {
       app = new LlmStreamsApp(config, catalog, observability);
       app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
       watcher = new Watcher(kafka, catalog);
-      export =
-          new SpanExport(
-              config.clientProperties(),
-              KafkaCluster.uniqueName("span-export"),
-              catalog.topic(Topics.SPANS).name(),
-              TracingSettings.otel(
-                  Map.of(
-                      "OTEL_EXPORTER_OTLP_ENDPOINT",
-                      receiver.endpoint(),
-                      "OTEL_EXPORTER_OTLP_PROTOCOL",
-                      "http/protobuf"),
-                  new Properties()),
-              new SimpleMeterRegistry());
-      export.start();
+      export = startExport(config, catalog, receiver);
       await().atMost(Duration.ofSeconds(90)).until(() -> app.health().ready());
     }
 
     @AfterAll
     void stopApp() throws Exception {
-      for (AutoCloseable c : new AutoCloseable[] {export, watcher, app, observability}) {
-        if (c != null) {
-          c.close();
-        }
-      }
-      if (receiver != null) {
-        receiver.close();
-      }
-      if (llm != null) {
-        llm.close();
-      }
+      closeAll(export, watcher, app, observability, receiver, llm);
     }
 
     @Test
@@ -530,36 +507,13 @@ class TracingIT {
               List.of(
                   catalog.spec(TopicRole.LLM_REQUESTS).name(),
                   catalog.spec(TopicRole.SYNTHESES).name()));
-      export =
-          new SpanExport(
-              config.clientProperties(),
-              KafkaCluster.uniqueName("span-export"),
-              catalog.topic(Topics.SPANS).name(),
-              TracingSettings.otel(
-                  Map.of(
-                      "OTEL_EXPORTER_OTLP_ENDPOINT",
-                      receiver.endpoint(),
-                      "OTEL_EXPORTER_OTLP_PROTOCOL",
-                      "http/protobuf"),
-                  new Properties()),
-              new SimpleMeterRegistry());
-      export.start();
+      export = startExport(config, catalog, receiver);
       await().atMost(Duration.ofSeconds(90)).until(() -> app.health().ready());
     }
 
     @AfterAll
     void stopApp() throws Exception {
-      for (AutoCloseable c : new AutoCloseable[] {export, log, app, observability}) {
-        if (c != null) {
-          c.close();
-        }
-      }
-      if (receiver != null) {
-        receiver.close();
-      }
-      if (llm != null) {
-        llm.close();
-      }
+      closeAll(export, log, app, observability, receiver, llm);
     }
 
     @Test
@@ -1366,6 +1320,33 @@ class TracingIT {
         Thread.currentThread().interrupt(); // closing stays short; the caller sees the interrupt
       }
       consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+    }
+  }
+
+  /** Ships the app's spans to the test's receiver (the app itself runs no span export). */
+  static SpanExport startExport(AppConfig config, TopicCatalog catalog, OtlpReceiver receiver) {
+    SpanExport export =
+        new SpanExport(
+            config.clientProperties(),
+            KafkaCluster.uniqueName("span-export"),
+            catalog.topic(Topics.SPANS).name(),
+            TracingSettings.otel(
+                Map.of(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    receiver.endpoint(),
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    "http/protobuf"),
+                new Properties()),
+            new SimpleMeterRegistry());
+    export.start();
+    return export;
+  }
+
+  static void closeAll(AutoCloseable... closeables) throws Exception {
+    for (AutoCloseable c : closeables) {
+      if (c != null) {
+        c.close();
+      }
     }
   }
 }
