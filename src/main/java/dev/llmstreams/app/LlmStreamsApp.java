@@ -152,7 +152,9 @@ public final class LlmStreamsApp implements AutoCloseable {
     LOG.info(
         "tracing: spans recorded to topic {} and exported over OTLP to {}",
         spansTopic(),
-        endpoint == null ? "the OTLP default endpoint" : endpoint);
+        endpoint == null
+            ? "the OTLP default endpoint"
+            : endpoint.replaceAll("//[^/@]*@", "//***@")); // no credentials in the log
   }
 
   private String spansTopic() {
