@@ -1,0 +1,45 @@
+package dev.llmstreams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmstreams.events.Json;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+/** {@code tail} shows each record's trace id beside its headers. */
+class TailCommandTest {
+  private static ConsumerRecord<byte[], byte[]> record(String traceparent) {
+    ConsumerRecord<byte[], byte[]> r =
+        new ConsumerRecord<>(
+            "goal-results",
+            1,
+            42,
+            "g1".getBytes(StandardCharsets.UTF_8),
+            "{\"goalId\":\"g1\"}".getBytes(StandardCharsets.UTF_8));
+    if (traceparent != null) {
+      r.headers().add("traceparent", traceparent.getBytes(StandardCharsets.UTF_8));
+    }
+    return r;
+  }
+
+  @Test
+  void showsTheTraceIdOfARecordThatCarriesOne() throws Exception {
+    JsonNode out =
+        Json.tree(
+            TailCommand.toJson(record("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")));
+    assertThat(out.path("traceId").asText()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+    assertThat(out.path("headers").path("traceparent").asText())
+        .isEqualTo("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    assertThat(out.path("value").path("goalId").asText()).isEqualTo("g1");
+  }
+
+  @Test
+  void showsNoTraceIdWhenThereIsNoneOrItIsMalformed() throws Exception {
+    assertThat(Json.tree(TailCommand.toJson(record(null))).has("traceId")).isFalse();
+    JsonNode bad = Json.tree(TailCommand.toJson(record("00-garbage")));
+    assertThat(bad.has("traceId")).isFalse();
+    assertThat(bad.path("headers").path("traceparent").asText()).isEqualTo("00-garbage");
+  }
+}
