@@ -127,6 +127,15 @@ class ScaleOutIT {
         await("both instances running")
             .atMost(WAIT)
             .until(() -> a.app.health().ready() && b.app.health().ready());
+        // RUNNING on both is not yet shared work: the assignor may keep every active task on the
+        // first instance until the second has caught up. Wait for the split, so that each instance
+        // owns keys of what is fed next.
+        await("both instances own tasks of every pattern before the feed")
+            .atMost(WAIT)
+            .until(
+                () ->
+                    PATTERNS.stream()
+                        .allMatch(p -> !a.active(p).isEmpty() && !b.active(p).isEmpty()));
         long start = System.nanoTime();
         feed.model(corpus.subList(0, corpus.size() / 2));
         List<String> keys = new ArrayList<>();
