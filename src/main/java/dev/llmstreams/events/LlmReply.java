@@ -18,6 +18,9 @@ import java.util.List;
  * @param provider the provider that answered, e.g. openai, anthropic, ollama, embedded; optional
  * @param model the model that answered, as the provider named it; optional
  * @param cached true when answered from the gateway's cache (a replay)
+ * @param attempts provider calls the gateway made for this answer (1 when the first call answered;
+ *     more after retries); optional (absent on a cached answer and in replies written before it
+ *     existed). A failed reply says the same in {@code error.attempts}.
  */
 public record LlmReply(
     String requestId,
@@ -32,7 +35,40 @@ public record LlmReply(
     String provider,
     String model,
     @JsonSetter(nulls = Nulls.AS_EMPTY) boolean cached, // absent means false
-    LlmError error) {
+    LlmError error,
+    Integer attempts) {
+
+  /** A reply without the number of attempts (a cached answer, a test). */
+  public LlmReply(
+      String requestId,
+      String correlationId,
+      String purpose,
+      String content,
+      List<ToolCallRequest> toolCalls,
+      String finishReason,
+      Usage usage,
+      double costUsd,
+      long latencyMs,
+      String provider,
+      String model,
+      boolean cached,
+      LlmError error) {
+    this(
+        requestId,
+        correlationId,
+        purpose,
+        content,
+        toolCalls,
+        finishReason,
+        usage,
+        costUsd,
+        latencyMs,
+        provider,
+        model,
+        cached,
+        error,
+        null);
+  }
 
   public LlmReply {
     Require.text(requestId, "requestId");
@@ -45,6 +81,7 @@ public record LlmReply(
     Require.atLeast(latencyMs, 0, "latencyMs");
     Require.optionalText(provider, "provider");
     Require.optionalText(model, "model");
+    Require.check(attempts == null || attempts >= 1, "attempts must be at least 1");
     boolean answered = content != null || !toolCalls.isEmpty();
     Require.check(
         answered || error != null, "field \"content\", \"toolCalls\" or \"error\" is required");

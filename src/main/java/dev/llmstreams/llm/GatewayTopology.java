@@ -451,8 +451,13 @@ public final class GatewayTopology {
         b.content("gen_ai.input.messages", TraceContent.json(request.messages()));
         b.content("gen_ai.output.messages", TraceContent.cap(reply.content()));
       }
+      Integer attempts =
+          reply.error() != null ? Integer.valueOf(reply.error().attempts()) : reply.attempts();
+      if (attempts != null) {
+        b.attr("llmstreams.llm.attempts", attempts);
+        b.attr("llmstreams.llm.retries", Math.max(0, attempts - 1));
+      }
       if (reply.error() != null) {
-        b.attr("llmstreams.llm.attempts", reply.error().attempts());
         b.error(
             reply.error().code().name().toLowerCase(java.util.Locale.ROOT),
             reply.error().message());

@@ -333,7 +333,7 @@ public final class LlmGateway implements AutoCloseable {
               long latencyMs = (System.nanoTime() - startNanos) / 1_000_000;
               LlmReply reply =
                   completion != null
-                      ? okReply(lane, request, completion, latencyMs)
+                      ? okReply(lane, request, completion, latencyMs, attempts.get())
                       : failure(lane, request, unwrap(error), attempts.get(), latencyMs);
               if (span != null) {
                 dev.llmstreams.observability.tracing.CurrentSpan.set(span);
@@ -438,7 +438,8 @@ public final class LlmGateway implements AutoCloseable {
             });
   }
 
-  private LlmReply okReply(Lane lane, LlmRequest request, Completion c, long latencyMs) {
+  private LlmReply okReply(
+      Lane lane, LlmRequest request, Completion c, long latencyMs, int attempts) {
     return new LlmReply(
         request.requestId(),
         request.correlationId(),
@@ -452,7 +453,8 @@ public final class LlmGateway implements AutoCloseable {
         lane.settings.name(),
         c.model() != null ? c.model() : lane.settings.connection().defaultModel(),
         false,
-        null);
+        null,
+        Math.max(1, attempts));
   }
 
   private LlmReply failure(

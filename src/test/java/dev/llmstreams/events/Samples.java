@@ -148,7 +148,8 @@ final class Samples {
                 "openai",
                 "gpt-4o-mini-2024-07-18",
                 false,
-                null)),
+                null,
+                2)),
         sample(
             "full LlmReply with error",
             new LlmReply(

@@ -132,6 +132,8 @@ class GatewayTracingTest {
         .containsEntry("gen_ai.conversation.id", "g1")
         .containsEntry("llmstreams.llm.request.id", "r1")
         .containsEntry("llmstreams.llm.cache_hit", false)
+        .containsEntry("llmstreams.llm.attempts", 1L)
+        .containsEntry("llmstreams.llm.retries", 0L)
         .doesNotContainKeys("gen_ai.input.messages", "gen_ai.output.messages");
     assertThat(span.status()).isEqualTo("UNSET");
   }
@@ -147,6 +149,36 @@ class GatewayTracingTest {
     assertThat(recorded).hasSize(2);
     assertThat(recorded).extracting(SpanRecord::spanId).doesNotHaveDuplicates();
     assertThat(recorded.get(1).attributes()).containsEntry("llmstreams.llm.cache_hit", true);
+  }
+
+  @Test
+  void shouldCountTheRetriesOfACallThatSucceededAfterOne() {
+    java.util.concurrent.atomic.AtomicInteger calls =
+        new java.util.concurrent.atomic.AtomicInteger();
+    FakeProvider flaky =
+        new FakeProvider(
+            "openai",
+            call ->
+                calls.incrementAndGet() == 1
+                    ? CompletableFuture.failedFuture(
+                        new ProviderException(
+                            dev.llmstreams.events.LlmError.Code.RATE_LIMITED, "slow down", true))
+                    : CompletableFuture.completedFuture(FakeProvider.answer(call.request())));
+    start(flaky, Map.of());
+    requests.pipeInput(request("r1", "00-" + TRACE + "-" + ASKER + "-01"));
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              tick();
+              return !replies.isEmpty();
+            });
+    assertThat(replies.readValue().attempts()).isEqualTo(2);
+    SpanRecord span = spans.readValuesToList().get(0);
+    assertThat(span.status()).isEqualTo("UNSET");
+    assertThat(span.attributes())
+        .containsEntry("llmstreams.llm.attempts", 2L)
+        .containsEntry("llmstreams.llm.retries", 1L);
   }
 
   @Test
