@@ -955,13 +955,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
 
   /** A record of the goal, under the goal's span (W3C traceparent header). */
   private static Record<String, Object> traced(GoalLog log, Object value, long now) {
-    Record<String, Object> out =
-        new Record<>(
-            log.goalId, value, now, new org.apache.kafka.common.header.internals.RecordHeaders());
-    if (log.trace != null) {
-      TraceHeaders.write(out.headers(), log.trace);
-    }
-    return out;
+    return TraceHeaders.record(log.goalId, value, now, log.trace);
   }
 
   /**

@@ -30,7 +30,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -414,9 +413,7 @@ public final class GatewayTopology {
     }
 
     private void forward(String key, String replyTo, LlmReply reply, long timestamp, SpanRef span) {
-      Record<String, Object> out = new Record<>(key, reply, timestamp, new RecordHeaders());
-      TraceHeaders.write(out.headers(), span);
-      context.forward(out, sinkByTopic.get(replyTo));
+      context.forward(TraceHeaders.record(key, reply, timestamp, span), sinkByTopic.get(replyTo));
     }
 
     /**

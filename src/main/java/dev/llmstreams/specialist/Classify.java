@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -316,7 +315,8 @@ final class Classify implements Processor<String, Object, String, Object> {
             span));
     // The LLM call is a child of the event's span, which ends with the final classification.
     context.forward(
-        traced(request.eventId(), ask, timestamp, span), SpecialistTopology.SINK_REQUESTS);
+        TraceHeaders.record(request.eventId(), ask, timestamp, span),
+        SpecialistTopology.SINK_REQUESTS);
     meters.escalated(true);
   }
 
@@ -373,7 +373,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             reply.usage());
     emit(c, e.specialistLabel(), e.timestamp(), span);
     context.forward(
-        traced(
+        TraceHeaders.record(
             e.eventId(),
             new LabelEvent(
                 e.eventId(),
@@ -470,17 +470,10 @@ final class Classify implements Processor<String, Object, String, Object> {
     return Tracing.nanos(context.currentSystemTimeMs());
   }
 
-  /** A record of the event under its span (W3C traceparent header). */
-  private static Record<String, Object> traced(
-      String key, Object value, long timestamp, SpanRef span) {
-    Record<String, Object> out = new Record<>(key, value, timestamp, new RecordHeaders());
-    TraceHeaders.write(out.headers(), span);
-    return out;
-  }
-
   private void emit(Classification c, String specialistLabel, long timestamp, SpanRef span) {
     context.forward(
-        traced(c.eventId(), c, timestamp, span), SpecialistTopology.SINK_CLASSIFICATIONS);
+        TraceHeaders.record(c.eventId(), c, timestamp, span),
+        SpecialistTopology.SINK_CLASSIFICATIONS);
     recent.put(
         c.eventId(),
         new Recent(c.label(), c.source(), specialistLabel, c.modelVersion()),

@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -547,7 +546,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         startSpan(state, cause, SPAN_SYNTHESIS, synthesisAttributes(key, state, sr), sr.inputs());
     state.spans().open.put(sr.synthesisId(), span);
     context.forward(
-        traced(
+        TraceHeaders.record(
             key,
             llmRequest(
                 key,
@@ -610,7 +609,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     SynthesisState.Open span = startSpan(tree, cause, SPAN_MERGE, attributes, m.inputs());
     tree.spans().open.put(m.mergeId(), span);
     context.forward(
-        traced(
+        TraceHeaders.record(
             key,
             llmRequest(key, m.mergeId(), PURPOSE_MERGE, m.inputs(), m.nodeId(), maxTokens),
             timestamp,
@@ -718,14 +717,6 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     }
   }
 
-  /** A record of the key under {@code span} (W3C traceparent header). */
-  private static Record<String, Object> traced(
-      String key, Object value, long timestamp, SpanRef span) {
-    Record<String, Object> out = new Record<>(key, value, timestamp, new RecordHeaders());
-    TraceHeaders.write(out.headers(), span);
-    return out;
-  }
-
   private LlmRequest llmRequest(
       String key,
       String requestId,
@@ -806,7 +797,7 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
           .record(
               Math.max(0, context.currentSystemTimeMs() - newestDocumentMs), TimeUnit.MILLISECONDS);
     }
-    context.forward(traced(s.recordKey(), s, timestamp, span.span()), synthesesSink);
+    context.forward(TraceHeaders.record(s.recordKey(), s, timestamp, span.span()), synthesesSink);
     state.spans().latest = span.span();
     Tracing.Builder b =
         span(span, reply)

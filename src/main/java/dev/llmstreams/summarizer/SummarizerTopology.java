@@ -25,7 +25,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -332,10 +331,7 @@ public final class SummarizerTopology {
         }
         spans.open.put(
             r.requestId(), new SynthesisState.Open(span, SPAN_CHUNK, chunkAttributes(r), null));
-        Record<String, LlmRequest> request =
-            new Record<>(record.key(), r, record.timestamp(), new RecordHeaders());
-        TraceHeaders.write(request.headers(), span);
-        context.forward(request);
+        context.forward(TraceHeaders.record(record.key(), r, record.timestamp(), span));
       }
     }
   }

@@ -19,11 +19,6 @@ public final class CurrentSpan implements SpanContext {
     CURRENT.remove();
   }
 
-  /** The span this thread works for, or null. */
-  public static SpanRef get() {
-    return CURRENT.get();
-  }
-
   /**
    * The MCP request {@code _meta} that continues this thread's span in the server (W3C {@code
    * traceparent} and {@code tracestate} keys, as MCP's SEP-414 and the OpenTelemetry MCP

@@ -29,13 +29,4 @@ public record SpanRef(
   public SpanContext spanContext() {
     return TraceHeaders.context(traceparent(), traceState);
   }
-
-  /** The parent as a span context, or an invalid one for a root. */
-  public SpanContext parentContext() {
-    if (parentSpanId == null) {
-      return SpanContext.getInvalid();
-    }
-    return TraceHeaders.context(
-        "00-" + traceId + "-" + parentSpanId + (sampled ? "-01" : "-00"), traceState);
-  }
 }

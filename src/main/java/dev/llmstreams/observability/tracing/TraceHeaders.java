@@ -71,6 +71,21 @@ public final class TraceHeaders {
     W3C.inject(Context.root().with(Span.wrap(span.spanContext())), headers, SETTER);
   }
 
+  /**
+   * A record with headers of its own that carry {@code span} as its trace context (none when {@code
+   * span} is null): how every output of the app is written under the span of its work.
+   */
+  public static <K, V> org.apache.kafka.streams.processor.api.Record<K, V> record(
+      K key, V value, long timestamp, SpanRef span) {
+    var out =
+        new org.apache.kafka.streams.processor.api.Record<>(
+            key, value, timestamp, new org.apache.kafka.common.header.internals.RecordHeaders());
+    if (span != null) {
+      write(out.headers(), span);
+    }
+    return out;
+  }
+
   /** Copies the trace context headers of one record to another. */
   public static void copy(Headers from, Headers to) {
     for (String key : new String[] {TRACEPARENT, TRACESTATE}) {

@@ -9,7 +9,6 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.trace.IdGenerator;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
 import io.opentelemetry.sdk.trace.samplers.SamplingDecision;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -128,11 +127,6 @@ public final class Tracing {
     return epochMillis * 1_000_000L;
   }
 
-  /** Epoch nanoseconds of an instant. */
-  public static long nanos(Instant at) {
-    return at.getEpochSecond() * 1_000_000_000L + at.getNano();
-  }
-
   /** The attributes, status and links of one span, then its end. */
   public final class Builder {
     private final SpanRef ref;
@@ -152,7 +146,7 @@ public final class Tracing {
     /** Sets an attribute; a null value is left out. */
     public Builder attr(String key, Object value) {
       if (value != null) {
-        attributes.put(key, value instanceof Integer i ? Long.valueOf(i) : value);
+        attributes.put(key, value); // SpanRecord stores it as an OpenTelemetry type
       }
       return this;
     }

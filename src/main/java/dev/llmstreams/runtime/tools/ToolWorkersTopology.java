@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
@@ -371,10 +370,7 @@ public final class ToolWorkersTopology {
             ms);
       }
       for (Tool.Publication p : outcome.publications()) {
-        Record<String, Object> out =
-            new Record<String, Object>(p.key(), p, record.timestamp(), new RecordHeaders());
-        TraceHeaders.write(out.headers(), span);
-        context.forward(out, PUBLISH_SINK);
+        context.forward(TraceHeaders.record(p.key(), p, record.timestamp(), span), PUBLISH_SINK);
       }
       count(tool, "ok");
       return new ToolResult(
@@ -398,11 +394,9 @@ public final class ToolWorkersTopology {
 
     /** Sends the result under {@code span}, or (a repeat) under the context the call carried. */
     private void send(Record<String, ToolCall> record, ToolResult result, SpanRef span) {
-      Record<String, Object> out =
-          new Record<String, Object>(record.key(), result, record.timestamp(), new RecordHeaders());
-      if (span != null) {
-        TraceHeaders.write(out.headers(), span);
-      } else {
+      Record<String, ToolResult> out =
+          TraceHeaders.record(record.key(), result, record.timestamp(), span);
+      if (span == null) {
         TraceHeaders.copy(record.headers(), out.headers());
       }
       context.forward(out, RESULTS_SINK);
