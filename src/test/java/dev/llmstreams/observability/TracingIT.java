@@ -345,21 +345,8 @@ class TracingIT {
       catalog = deployment.catalog();
       Map<String, String> settings =
           deployment
-              .with(
-                  Map.of(
-                      AppConfig.LLM_ROUTE_DEFAULT,
-                      "openai",
-                      AppConfig.provider("openai", "base.url"),
-                      llm.openAiBaseUrl().toString(),
-                      AppConfig.provider("openai", "api.key"),
-                      "sk-test-not-a-secret",
-                      AppConfig.CONTROLLER_TICK_MS,
-                      "100",
-                      AppConfig.TRACING_ENABLED,
-                      "true",
-                      // The test runs the span export, pointed at its receiver.
-                      AppConfig.TRACING_EXPORT,
-                      "false"))
+              .with(tracedApp(llm))
+              .with(Map.of(AppConfig.CONTROLLER_TICK_MS, "100"))
               .settings();
       config = AppConfig.of(settings);
       observability = new Observability();
@@ -475,14 +462,9 @@ class TracingIT {
       catalog = deployment.catalog();
       Map<String, String> settings =
           deployment
+              .with(tracedApp(llm))
               .with(
                   Map.of(
-                      AppConfig.LLM_ROUTE_DEFAULT,
-                      "openai",
-                      AppConfig.provider("openai", "base.url"),
-                      llm.openAiBaseUrl().toString(),
-                      AppConfig.provider("openai", "api.key"),
-                      "sk-test-not-a-secret",
                       AppConfig.SUMMARIZER_CHUNK_TOKENS,
                       "32",
                       AppConfig.SUMMARIZER_CHUNK_OVERLAP_TOKENS,
@@ -490,12 +472,7 @@ class TracingIT {
                       AppConfig.SUMMARIZER_MERGE_FAN_IN,
                       "2",
                       AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS,
-                      "0",
-                      AppConfig.TRACING_ENABLED,
-                      "true",
-                      // The test runs the span export, pointed at its receiver.
-                      AppConfig.TRACING_EXPORT,
-                      "false"))
+                      "0"))
               .settings();
       config = AppConfig.of(settings);
       observability = new Observability();
@@ -1058,12 +1035,7 @@ class TracingIT {
       // A killed member's partitions move within seconds, not 45 s (Streams and span export).
       common.put(AppConfig.CLIENT_PREFIX + "session.timeout.ms", "6000");
       common.put(AppConfig.CLIENT_PREFIX + "heartbeat.interval.ms", "1500");
-      Map<String, String> env =
-          Map.of(
-              "OTEL_EXPORTER_OTLP_ENDPOINT",
-              receiver.endpoint(),
-              "OTEL_EXPORTER_OTLP_PROTOCOL",
-              "http/protobuf");
+      Map<String, String> env = receiver.exporterEnv();
       AppConfig config = AppConfig.of(deployment.settings());
 
       try (Child gateway = new Child(dir, "gateway", common, env);
@@ -1323,6 +1295,24 @@ class TracingIT {
     }
   }
 
+  /**
+   * An app in this JVM asking the scripted LLM, with tracing on and no span export of its own (the
+   * test runs it, pointed at its receiver: {@link #startExport}).
+   */
+  static Map<String, String> tracedApp(ScriptedLlmServer llm) {
+    return Map.of(
+        AppConfig.LLM_ROUTE_DEFAULT,
+        "openai",
+        AppConfig.provider("openai", "base.url"),
+        llm.openAiBaseUrl().toString(),
+        AppConfig.provider("openai", "api.key"),
+        "sk-test-not-a-secret",
+        AppConfig.TRACING_ENABLED,
+        "true",
+        AppConfig.TRACING_EXPORT,
+        "false");
+  }
+
   /** Ships the app's spans to the test's receiver (the app itself runs no span export). */
   static SpanExport startExport(AppConfig config, TopicCatalog catalog, OtlpReceiver receiver) {
     SpanExport export =
@@ -1330,13 +1320,7 @@ class TracingIT {
             config.clientProperties(),
             KafkaCluster.uniqueName("span-export"),
             catalog.topic(Topics.SPANS).name(),
-            TracingSettings.otel(
-                Map.of(
-                    "OTEL_EXPORTER_OTLP_ENDPOINT",
-                    receiver.endpoint(),
-                    "OTEL_EXPORTER_OTLP_PROTOCOL",
-                    "http/protobuf"),
-                new Properties()),
+            TracingSettings.otel(receiver.exporterEnv(), new Properties()),
             new SimpleMeterRegistry());
     export.start();
     return export;

@@ -132,10 +132,7 @@ class SpanExportIT {
   }
 
   private Map<String, String> otlpEnv() {
-    Map<String, String> env = new HashMap<>();
-    env.put("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint());
-    env.put("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
-    return env;
+    return new HashMap<>(receiver.exporterEnv());
   }
 
   private double counter(String name) {

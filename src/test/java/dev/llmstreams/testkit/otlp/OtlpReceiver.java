@@ -98,6 +98,12 @@ public final class OtlpReceiver implements AutoCloseable {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
+  /** The OpenTelemetry SDK settings (environment variables) that export spans here. */
+  public Map<String, String> exporterEnv() {
+    return Map.of(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint(), "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+  }
+
   /**
    * The full trace URL, as {@code OTEL_EXPORTER_OTLP_TRACES_ENDPOINT} and exporter builders take.
    */
