@@ -405,25 +405,32 @@ public final class NodeMcpServers {
   }
 
   private static void awaitPort(Process p, int port, Path log) {
-    long deadline = System.nanoTime() + HTTP_START_TIMEOUT.toNanos();
-    List<String> errors = new ArrayList<>();
-    while (System.nanoTime() < deadline) {
-      if (!p.isAlive()) {
-        throw new IllegalStateException(
-            "the server exited with " + p.exitValue() + " before listening: " + tail(log));
-      }
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-        return;
-      } catch (IOException e) {
-        errors.add(e.toString());
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
+    // Written by Awaitility's polling thread, read here.
+    List<String> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+    try {
+      org.awaitility.Awaitility.await()
+          .atMost(HTTP_START_TIMEOUT)
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () -> {
+                if (!p.isAlive()) {
+                  throw new IllegalStateException(
+                      "the server exited with "
+                          + p.exitValue()
+                          + " before listening: "
+                          + tail(log));
+                }
+                try (Socket s = new Socket()) {
+                  s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+                  return true;
+                } catch (IOException e) {
+                  errors.add(e.toString());
+                  return false;
+                }
+              });
+      return;
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      // said below, with the last connection error
     }
     throw new IllegalStateException(
         "the server did not listen on port "

@@ -207,32 +207,33 @@ public final class ScriptedMcpServer {
       Files.deleteIfExists(portFile);
       Process p =
           new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-      long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-      while (!Files.exists(portFile)) {
-        if (!p.isAlive()) {
-          throw new IllegalStateException(
-              "the scripted MCP server exited with "
-                  + p.exitValue()
-                  + " before listening: "
-                  + Files.readString(output));
-        }
-        if (System.nanoTime() > deadline) {
-          p.destroyForcibly();
-          throw new IllegalStateException(
-              "the scripted MCP server did not listen within "
-                  + START_TIMEOUT
-                  + ": "
-                  + Files.readString(output));
-        }
-        Thread.sleep(20);
+      try {
+        org.awaitility.Awaitility.await()
+            .atMost(START_TIMEOUT)
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () -> {
+                  if (!p.isAlive()) {
+                    throw new IllegalStateException(
+                        "the scripted MCP server exited with "
+                            + p.exitValue()
+                            + " before listening: "
+                            + Files.readString(output));
+                  }
+                  return Files.exists(portFile);
+                });
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        p.destroyForcibly();
+        throw new IllegalStateException(
+            "the scripted MCP server did not listen within "
+                + START_TIMEOUT
+                + ": "
+                + Files.readString(output));
       }
       int port = Integer.parseInt(Files.readString(portFile).strip());
       return new Started(URI.create("http://127.0.0.1:" + port + "/mcp"), p, output);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + cmd, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
     }
   }
 
