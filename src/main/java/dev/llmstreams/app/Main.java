@@ -19,6 +19,7 @@ import picocli.CommandLine.Option;
     description = "Kafka-native LLM patterns: controller, recursive summarizer, specialist.",
     subcommands = {
       TopicsCommand.class,
+      AclsCommand.class,
       RunCommand.class,
       ProduceCommand.class,
       TailCommand.class,

@@ -1,14 +1,12 @@
 package dev.llmstreams.app;
 
+import dev.llmstreams.app.Flows.Flow;
 import dev.llmstreams.broker.KafkaCommand;
 import dev.llmstreams.config.AppConfig;
-import dev.llmstreams.runtime.StreamsSettings;
-import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import dev.llmstreams.topics.TopicSpec;
 import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -18,16 +16,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
-import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.TopicConfig;
-import org.apache.kafka.streams.TopologyDescription;
 import picocli.CommandLine;
 
 /**
@@ -45,6 +40,9 @@ public final class ReferenceDocs {
   public static final String CLI = "docs/cli.md";
   public static final String METERS = "docs/meters.md";
   public static final String ARCHITECTURE = "docs/architecture.md";
+  public static final String SECURITY = "docs/security.md";
+  public static final String ACLS_BEGIN = "<!-- generated: acls -->";
+  public static final String ACLS_END = "<!-- end generated: acls -->";
 
   /** Rewrites the pages made without a broker. */
   public static final String REGENERATE = "mvn -B test -Dtest=ReferenceDocsTest -Ddocs.write=true";
@@ -436,78 +434,11 @@ public final class ReferenceDocs {
 
   // ------------------------------------------------------------------------------------------------ topologies
 
-  /** What one pattern's topology reads and writes, catalog topics only (internal ones left out). */
-  record Flow(
-      String pattern,
-      SortedSet<String> reads,
-      SortedSet<String> writes,
-      SortedSet<String> dynamicSinks,
-      String deadLetters) {}
-
   /**
-   * The flows of every pattern of this build, in {@link AppConfig#ALL_PATTERNS} order, from each
-   * topology's {@code describe()} with the default configuration; dead letters from the Streams
-   * settings each pattern runs with.
+   * The flows of every pattern of this build, with the default configuration (see {@link Flows}).
    */
   static List<Flow> flows(TopicCatalog catalog) {
-    AppConfig config = AppConfig.of(Map.of());
-    List<Flow> flows = new ArrayList<>();
-    for (String name : AppConfig.ALL_PATTERNS) {
-      if (!Patterns.available(name)) {
-        continue;
-      }
-      var module = Patterns.select(List.of(name), true).get(0);
-      TopologyDescription description;
-      try {
-        description = module.topology(catalog, config, new SimpleMeterRegistry()).describe();
-      } finally {
-        module.afterClose();
-      }
-      SortedSet<String> reads = new TreeSet<>();
-      SortedSet<String> writes = new TreeSet<>();
-      SortedSet<String> dynamic = new TreeSet<>();
-      for (TopologyDescription.GlobalStore global : description.globalStores()) {
-        reads.addAll(global.source().topicSet());
-      }
-      for (TopologyDescription.Subtopology sub : description.subtopologies()) {
-        for (TopologyDescription.Node node : sub.nodes()) {
-          if (node instanceof TopologyDescription.Source source) {
-            if (source.topicPattern() != null) {
-              throw new IllegalStateException(
-                  name + ": source " + source.name() + " reads a topic pattern");
-            }
-            reads.addAll(source.topicSet());
-          } else if (node instanceof TopologyDescription.Sink sink) {
-            if (sink.topic() != null) {
-              writes.add(sink.topic());
-            } else {
-              dynamic.add(sink.name());
-            }
-          }
-        }
-      }
-      // Repartition topics (the re-routes of KeyedInput, the trainer's): written and read by the
-      // same topology.
-      Set<String> internal = new TreeSet<>(reads);
-      internal.retainAll(writes);
-      internal.removeAll(catalog.names());
-      reads.removeAll(internal);
-      writes.removeAll(internal);
-      Set<String> unknown = new TreeSet<>(reads);
-      unknown.addAll(writes);
-      unknown.removeAll(catalog.names());
-      if (!unknown.isEmpty()) {
-        throw new IllegalStateException(
-            "pattern " + name + " uses topics outside the catalog: " + unknown);
-      }
-      Properties settings =
-          StreamsSettings.forPattern(config, catalog, name, new SimpleMeterRegistry());
-      Object deadLetters = settings.get(DeadLetters.TOPIC_CONFIG);
-      flows.add(
-          new Flow(
-              name, reads, writes, dynamic, deadLetters == null ? null : deadLetters.toString()));
-    }
-    return flows;
+    return Flows.of(catalog, AppConfig.of(Map.of()), AppConfig.ALL_PATTERNS);
   }
 
   // ------------------------------------------------------------------------------------------------ topics
@@ -756,25 +687,50 @@ public final class ReferenceDocs {
         %s
         """
                 .formatted(TOPOLOGY_BEGIN, TOPOLOGY_END);
-    int begin = page.indexOf(TOPOLOGY_BEGIN);
-    int end = page.indexOf(TOPOLOGY_END);
+    return replaceSection(ARCHITECTURE, page, TOPOLOGY_BEGIN, TOPOLOGY_END, topologySection());
+  }
+
+  /** {@code current} (the security page) with its ACL section generated again. */
+  public static String security(String current) {
+    return replaceSection(SECURITY, current, ACLS_BEGIN, ACLS_END, aclsSection());
+  }
+
+  /** {@code page} (the file {@code file}) with {@code content} between its two markers. */
+  private static String replaceSection(
+      String file, String page, String beginMarker, String endMarker, String content) {
+    int begin = page.indexOf(beginMarker);
+    int end = page.indexOf(endMarker);
     if (begin < 0 || end < begin) {
       throw new IllegalArgumentException(
-          ARCHITECTURE + " has no section between " + TOPOLOGY_BEGIN + " and " + TOPOLOGY_END);
+          file + " has no section between " + beginMarker + " and " + endMarker);
     }
-    return page.substring(0, begin + TOPOLOGY_BEGIN.length())
+    return page.substring(0, begin + beginMarker.length()) + "\n" + content + page.substring(end);
+  }
+
+  /** The text between two markers of {@code page} (null when it has none). */
+  private static String sectionOf(String page, String beginMarker, String endMarker) {
+    int begin = page.indexOf(beginMarker);
+    int end = page.indexOf(endMarker);
+    return begin < 0 || end < begin ? null : page.substring(begin + beginMarker.length() + 1, end);
+  }
+
+  /** The ACL section between the markers of {@code page} (null when it has none). */
+  public static String aclsSectionOf(String page) {
+    return sectionOf(page, ACLS_BEGIN, ACLS_END);
+  }
+
+  /** What {@code acls --format table} prints with the default configuration. */
+  public static String aclsSection() {
+    AppConfig config = AppConfig.of(Map.of());
+    AclPlan plan = AclPlan.of(TopicCatalog.load(), config, AclPlan.defaultPrincipals(config));
+    return generatedLine("the `acls` command's plan with the default configuration", REGENERATE)
         + "\n"
-        + topologySection()
-        + page.substring(end);
+        + plan.table(java.util.EnumSet.allOf(AclPlan.Role.class));
   }
 
   /** The text between the markers of {@code page} (null when it has none). */
   public static String topologySectionOf(String page) {
-    int begin = page.indexOf(TOPOLOGY_BEGIN);
-    int end = page.indexOf(TOPOLOGY_END);
-    return begin < 0 || end < begin
-        ? null
-        : page.substring(begin + TOPOLOGY_BEGIN.length() + 1, end);
+    return sectionOf(page, TOPOLOGY_BEGIN, TOPOLOGY_END);
   }
 
   /** The generated topology section of the shipped catalog: a Mermaid flowchart and a table. */

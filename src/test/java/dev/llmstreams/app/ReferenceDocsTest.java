@@ -36,6 +36,26 @@ class ReferenceDocsTest {
   }
 
   @Test
+  void securityAclSectionShouldMatchTheAclPlan() {
+    Path file = Path.of(ReferenceDocs.SECURITY);
+    String committed = GeneratedDocs.read(file);
+    if (GeneratedDocs.writing()) {
+      GeneratedDocs.write(file, ReferenceDocs.security(committed));
+      return;
+    }
+    String section = ReferenceDocs.aclsSectionOf(committed);
+    assertThat(section)
+        .as(ReferenceDocs.SECURITY + " has no section between " + ReferenceDocs.ACLS_BEGIN)
+        .isNotNull();
+    GeneratedDocs.mismatch(
+            ReferenceDocs.SECURITY + " (section " + ReferenceDocs.ACLS_BEGIN + ")",
+            section,
+            ReferenceDocs.aclsSection(),
+            ReferenceDocs.REGENERATE)
+        .ifPresent(org.assertj.core.api.Assertions::fail);
+  }
+
+  @Test
   void architectureTopologySectionShouldMatchTheTopologies() {
     Path file = Path.of(ReferenceDocs.ARCHITECTURE);
     String committed = GeneratedDocs.read(file);

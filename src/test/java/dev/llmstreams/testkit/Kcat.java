@@ -75,6 +75,20 @@ public final class Kcat {
       String topic,
       List<Map.Entry<String, String>> records,
       Map<String, String> headers) {
+    produce(bootstrap, topic, records, headers, Map.of());
+  }
+
+  /**
+   * As {@link #produce(String, String, List, Map)}, with librdkafka settings ({@code -X
+   * name=value}), e.g. {@code security.protocol}, {@code sasl.*} and {@code ssl.ca.location} for a
+   * secured cluster. Fails (with kcat's output) when kcat reports a record it could not deliver.
+   */
+  public static void produce(
+      String bootstrap,
+      String topic,
+      List<Map.Entry<String, String>> records,
+      Map<String, String> headers,
+      Map<String, String> settings) {
     StringBuilder stdin = new StringBuilder();
     for (Map.Entry<String, String> r : records) {
       for (String part : List.of(r.getKey(), r.getValue())) {
@@ -98,6 +112,11 @@ public final class Kcat {
                 "\\t",
                 "-X",
                 "message.timeout.ms=30000"));
+    settings.forEach(
+        (name, value) -> {
+          command.add("-X");
+          command.add(name + "=" + value);
+        });
     headers.forEach(
         (name, value) -> {
           if (name.indexOf('=') >= 0) {

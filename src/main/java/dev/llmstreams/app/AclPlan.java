@@ -1,0 +1,438 @@
+package dev.llmstreams.app;
+
+import dev.llmstreams.app.Flows.Flow;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+
+/**
+ * The least-privilege ACLs of a deployment, one principal per role, derived from what the code
+ * knows: each selected pattern's topology (what it reads and writes, {@link Flows}), the topic
+ * catalog with its {@code topics.prefix}, tools and MCP servers, the {@code application.id} (Kafka
+ * Streams names its consumer groups, internal topics and transactional ids after it) and the
+ * settings that add clients (the MCP server, the span exporter, the publish tool's topics).
+ */
+final class AclPlan {
+
+  /** Who does what. Each role is one principal; one principal may hold several roles. */
+  enum Role {
+    APP("runs the patterns (bin/llm-streams run)"),
+    PRODUCER("submits work: goals, documents, classification requests"),
+    CONSUMER("reads the outputs: goal results and events, syntheses, classifications"),
+    APPROVER("approves or rejects held tool calls (writes approvals, reads goal-events)"),
+    LABELLER("labels events for the specialist (writes labels, reads classifications)"),
+    TRAINER("publishes trained specialist models (train --publish)"),
+    OPERATOR("creates the catalog's topics (topics apply)");
+
+    final String does;
+
+    Role(String does) {
+      this.does = does;
+    }
+
+    String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    static Role parse(String id) {
+      for (Role r : values()) {
+        if (r.id().equals(id.trim().toLowerCase(Locale.ROOT))) {
+          return r;
+        }
+      }
+      throw new IllegalArgumentException(
+          "unknown role '"
+              + id
+              + "'; roles: "
+              + Arrays.stream(values()).map(Role::id).collect(Collectors.joining(", ")));
+    }
+  }
+
+  /** One resource and what one role may do on it, with the reason. */
+  record Grant(
+      Role role,
+      String principal,
+      ResourceType type,
+      PatternType patternType,
+      String name,
+      Set<AclOperation> operations,
+      String why) {
+    List<AclBinding> bindings() {
+      return operations.stream()
+          .map(
+              op ->
+                  new AclBinding(
+                      new ResourcePattern(type, name, patternType),
+                      new AccessControlEntry(principal, "*", op, AclPermissionType.ALLOW)))
+          .toList();
+    }
+  }
+
+  private final List<Grant> grants;
+
+  private AclPlan(List<Grant> grants) {
+    this.grants = List.copyOf(grants);
+  }
+
+  /** Default principals: {@code User:<application.id>} and {@code User:<application.id>-<role>}. */
+  static Map<Role, String> defaultPrincipals(AppConfig config) {
+    String app = config.getString(AppConfig.APPLICATION_ID);
+    Map<Role, String> out = new EnumMap<>(Role.class);
+    for (Role r : Role.values()) {
+      out.put(r, "User:" + (r == Role.APP ? app : app + "-" + r.id()));
+    }
+    return out;
+  }
+
+  /**
+   * The plan for this configuration and catalog (the catalog as {@code run} uses it: prefixed, with
+   * the tools' and MCP servers' topics).
+   */
+  static AclPlan of(TopicCatalog catalog, AppConfig config, Map<Role, String> principals) {
+    Builder b = new Builder(principals);
+    String appId = config.getString(AppConfig.APPLICATION_ID);
+
+    // The app: what each pattern's topology reads and writes, and what Kafka Streams names after
+    // the pattern's application id.
+    List<Flow> flows = Flows.of(catalog, config, config.patterns());
+    for (Flow f : flows) {
+      String pattern = f.pattern();
+      String streamsId = StreamsSettings.applicationId(config, pattern);
+      for (String t : f.reads()) {
+        b.topic(Role.APP, t, "pattern " + pattern + " reads it", AclOperation.READ);
+      }
+      for (String t : f.writes()) {
+        b.topic(Role.APP, t, "pattern " + pattern + " writes it", AclOperation.WRITE);
+      }
+      if (f.dynamicSinks().contains("tools.publish")) {
+        for (String t : config.getList(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS)) {
+          b.topic(
+              Role.APP,
+              t,
+              "the publish tool may write it (" + AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS + ")",
+              AclOperation.WRITE);
+        }
+      }
+      if (f.deadLetters() != null) {
+        b.topic(
+            Role.APP,
+            f.deadLetters(),
+            "pattern " + pattern + "'s error handlers write failed records",
+            AclOperation.WRITE);
+      }
+      b.add(
+          Role.APP,
+          ResourceType.TOPIC,
+          PatternType.PREFIXED,
+          streamsId + "-",
+          "Kafka Streams creates, reads, writes and purges pattern "
+              + pattern
+              + "'s changelog and repartition topics",
+          AclOperation.CREATE,
+          AclOperation.READ,
+          AclOperation.WRITE,
+          AclOperation.DELETE,
+          AclOperation.DESCRIBE_CONFIGS);
+      b.add(
+          Role.APP,
+          ResourceType.GROUP,
+          PatternType.LITERAL,
+          streamsId,
+          "pattern " + pattern + "'s consumer group (its application id)",
+          AclOperation.READ);
+      b.add(
+          Role.APP,
+          ResourceType.TRANSACTIONAL_ID,
+          PatternType.PREFIXED,
+          streamsId + "-",
+          "pattern " + pattern + "'s exactly-once producers",
+          AclOperation.WRITE);
+    }
+    if (!"false".equals(config.getString(AppConfig.TRACING_ENABLED))) {
+      String spans = catalog.spec(TopicRole.SPANS).name();
+      b.topic(Role.APP, spans, "the span exporter ships it over OTLP", AclOperation.READ);
+      b.add(
+          Role.APP,
+          ResourceType.GROUP,
+          PatternType.LITERAL,
+          StreamsSettings.applicationId(config, "span-export"),
+          "the span exporters' consumer group",
+          AclOperation.READ);
+    }
+    if (config.getBoolean(AppConfig.MCP_SERVER_ENABLED)) {
+      for (TopicRole r :
+          List.of(TopicRole.GOALS, TopicRole.DOCUMENTS, TopicRole.CLASSIFICATION_REQUESTS)) {
+        b.topic(
+            Role.APP,
+            catalog.spec(r).name(),
+            "the MCP server's tools produce to it (" + AppConfig.MCP_SERVER_ENABLED + ")",
+            AclOperation.WRITE);
+      }
+      for (TopicRole r : List.of(TopicRole.GOAL_RESULTS, TopicRole.CLASSIFICATIONS)) {
+        b.topic(
+            Role.APP,
+            catalog.spec(r).name(),
+            "the MCP server's tools wait for answers on it",
+            AclOperation.READ);
+      }
+    }
+    // run checks that every catalog topic exists and compares partition counts before it starts.
+    for (String t : catalog.names()) {
+      b.topic(Role.APP, t, "run checks it exists", AclOperation.DESCRIBE);
+    }
+
+    // People and their tools.
+    String groups = appId + "-";
+    b.topics(
+        Role.PRODUCER,
+        catalog,
+        List.of(TopicRole.GOALS, TopicRole.DOCUMENTS, TopicRole.CLASSIFICATION_REQUESTS),
+        "work to do",
+        AclOperation.WRITE);
+    b.topics(
+        Role.CONSUMER,
+        catalog,
+        List.of(
+            TopicRole.GOAL_RESULTS,
+            TopicRole.GOAL_EVENTS,
+            TopicRole.SYNTHESES,
+            TopicRole.CLASSIFICATIONS),
+        "outputs",
+        AclOperation.READ);
+    b.topics(
+        Role.APPROVER,
+        catalog,
+        List.of(TopicRole.APPROVALS),
+        "releases or rejects held tool calls",
+        AclOperation.WRITE);
+    b.topics(
+        Role.APPROVER,
+        catalog,
+        List.of(TopicRole.GOAL_EVENTS),
+        "shows which calls wait for approval",
+        AclOperation.READ);
+    b.topics(
+        Role.LABELLER,
+        catalog,
+        List.of(TopicRole.LABELS),
+        "labels steer retraining",
+        AclOperation.WRITE);
+    b.topics(
+        Role.LABELLER,
+        catalog,
+        List.of(TopicRole.CLASSIFICATIONS),
+        "the labels to review",
+        AclOperation.READ);
+    for (Role reader : List.of(Role.CONSUMER, Role.APPROVER, Role.LABELLER)) {
+      b.add(
+          reader,
+          ResourceType.GROUP,
+          PatternType.PREFIXED,
+          groups + reader.id() + "-",
+          "consumer groups named " + groups + reader.id() + "-*",
+          AclOperation.READ);
+    }
+    b.topics(
+        Role.TRAINER,
+        catalog,
+        List.of(TopicRole.SPECIALIST_MODELS, TopicRole.LABELS),
+        "train --publish writes the model and its training examples",
+        AclOperation.WRITE);
+    for (String t : catalog.names()) {
+      b.topic(
+          Role.OPERATOR,
+          t,
+          "topics apply creates it and compares its settings",
+          AclOperation.CREATE,
+          AclOperation.DESCRIBE,
+          AclOperation.DESCRIBE_CONFIGS);
+    }
+    return new AclPlan(b.merged());
+  }
+
+  List<Grant> grants() {
+    return grants;
+  }
+
+  List<Grant> grants(Collection<Role> roles) {
+    return grants.stream().filter(g -> roles.contains(g.role())).toList();
+  }
+
+  List<AclBinding> bindings(Collection<Role> roles) {
+    return grants(roles).stream().flatMap(g -> g.bindings().stream()).distinct().toList();
+  }
+
+  /** The plan as {@code kafka-acls.sh} commands, grouped by role, with why each is needed. */
+  String commands(Collection<Role> roles, String bootstrap) {
+    StringBuilder sb = new StringBuilder();
+    for (Role role : Role.values()) {
+      if (!roles.contains(role)) {
+        continue;
+      }
+      List<Grant> mine = grants(List.of(role));
+      if (mine.isEmpty()) {
+        continue;
+      }
+      sb.append("# ")
+          .append(role.id())
+          .append(" (")
+          .append(mine.get(0).principal())
+          .append("): ")
+          .append(role.does)
+          .append('\n');
+      for (Grant g : mine) {
+        sb.append("kafka-acls.sh --bootstrap-server ")
+            .append(bootstrap)
+            .append(" --command-config admin.properties --add --allow-principal ")
+            .append(g.principal());
+        for (AclOperation op : g.operations()) {
+          sb.append(" --operation ").append(operationName(op));
+        }
+        sb.append(
+            switch (g.type()) {
+              case TOPIC -> " --topic " + g.name();
+              case GROUP -> " --group " + g.name();
+              case TRANSACTIONAL_ID -> " --transactional-id " + g.name();
+              default -> throw new IllegalStateException("unexpected resource " + g.type());
+            });
+        if (g.patternType() == PatternType.PREFIXED) {
+          sb.append(" --resource-pattern-type prefixed");
+        }
+        sb.append("  # ").append(g.why()).append('\n');
+      }
+      sb.append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** The plan as a Markdown table. */
+  String table(Collection<Role> roles) {
+    StringBuilder sb =
+        new StringBuilder(
+            "| role | principal | resource | name | operations | why |\n|---|---|---|---|---|---|\n");
+    for (Grant g : grants(roles)) {
+      sb.append("| ")
+          .append(g.role().id())
+          .append(" | `")
+          .append(g.principal())
+          .append("` | ")
+          .append(g.type().name().toLowerCase(Locale.ROOT).replace('_', ' '))
+          .append(g.patternType() == PatternType.PREFIXED ? " (prefix)" : "")
+          .append(" | `")
+          .append(g.name())
+          .append(g.patternType() == PatternType.PREFIXED ? "*" : "")
+          .append("` | ")
+          .append(
+              g.operations().stream().map(AclPlan::operationName).collect(Collectors.joining(", ")))
+          .append(" | ")
+          .append(g.why())
+          .append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  /** As kafka-acls.sh spells operations: Read, Write, DescribeConfigs. */
+  static String operationName(AclOperation op) {
+    StringBuilder sb = new StringBuilder();
+    for (String part : op.name().toLowerCase(Locale.ROOT).split("_")) {
+      sb.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
+    }
+    return sb.toString();
+  }
+
+  /** Collects grants, merging the operations of one role on one resource. */
+  private static final class Builder {
+    private record Key(Role role, ResourceType type, PatternType patternType, String name) {}
+
+    private final Map<Key, Set<AclOperation>> ops = new LinkedHashMap<>();
+    private final Map<Key, Set<String>> whys = new LinkedHashMap<>();
+    private static final Set<AclOperation> IMPLY_DESCRIBE =
+        EnumSet.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DELETE, AclOperation.ALTER);
+
+    private final Map<Role, String> principals;
+
+    Builder(Map<Role, String> principals) {
+      this.principals = principals;
+    }
+
+    void add(
+        Role role,
+        ResourceType type,
+        PatternType patternType,
+        String name,
+        String why,
+        AclOperation... operations) {
+      Key key = new Key(role, type, patternType, name);
+      ops.computeIfAbsent(key, k -> EnumSet.noneOf(AclOperation.class)).addAll(List.of(operations));
+      whys.computeIfAbsent(key, k -> new java.util.LinkedHashSet<>()).add(why);
+    }
+
+    void topic(Role role, String topic, String why, AclOperation... operations) {
+      add(role, ResourceType.TOPIC, PatternType.LITERAL, topic, why, operations);
+    }
+
+    void topics(
+        Role role,
+        TopicCatalog catalog,
+        List<TopicRole> topicRoles,
+        String why,
+        AclOperation... operations) {
+      for (TopicRole r : topicRoles) {
+        topic(role, catalog.spec(r).name(), why, operations);
+      }
+    }
+
+    List<Grant> merged() {
+      List<Grant> out = new ArrayList<>();
+      ops.forEach(
+          (key, operations) -> {
+            Set<AclOperation> effective = EnumSet.copyOf(operations);
+            // Read, write, delete and alter each imply describe (Kafka's authorizer): a describe
+            // is kept only where none of them is granted.
+            if (effective.stream().anyMatch(IMPLY_DESCRIBE::contains)) {
+              effective.remove(AclOperation.DESCRIBE);
+            }
+            Set<String> why = whys.get(key);
+            // "run checks it exists" adds nothing to a reason to read or write it.
+            if (why.size() > 1) {
+              why.remove("run checks it exists");
+            }
+            out.add(
+                new Grant(
+                    key.role(),
+                    principals.get(key.role()),
+                    key.type(),
+                    key.patternType(),
+                    key.name(),
+                    java.util.Collections.unmodifiableSet(effective),
+                    String.join("; ", new TreeSet<>(why))));
+          });
+      out.sort(
+          java.util.Comparator.comparing((Grant g) -> g.role())
+              .thenComparing(g -> g.type())
+              .thenComparing(g -> g.patternType())
+              .thenComparing(g -> g.name()));
+      return out;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package dev.llmstreams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.llmstreams.app.AclPlan.Grant;
+import dev.llmstreams.app.AclPlan.Role;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.topics.TopicCatalog;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourceType;
+import org.junit.jupiter.api.Test;
+
+class AclPlanTest {
+  private static AclPlan plan(Map<String, String> settings) {
+    Map<String, String> all = new HashMap<>(Map.of(AppConfig.APPLICATION_ID, "acme"));
+    all.putAll(settings);
+    AppConfig config = AppConfig.of(all);
+    TopicCatalog catalog =
+        TopicCatalog.load().withPrefix(config.getString(AppConfig.TOPICS_PREFIX));
+    return AclPlan.of(catalog, config, AclPlan.defaultPrincipals(config));
+  }
+
+  /** The roles that may write {@code topic}. */
+  private static Set<Role> writers(AclPlan plan, String topic) {
+    return plan.grants().stream()
+        .filter(g -> g.type() == ResourceType.TOPIC && g.name().equals(topic))
+        .filter(g -> g.operations().contains(AclOperation.WRITE))
+        .map(Grant::role)
+        .collect(Collectors.toSet());
+  }
+
+  @Test
+  void shouldLetOnlyTheirOwnersWriteTheTopicsThatSteerTheApp() {
+    AclPlan plan =
+        plan(Map.of(AppConfig.TOPICS_PREFIX, "p.", AppConfig.MCP_SERVER_ENABLED, "false"));
+    assertThat(writers(plan, "p.approvals")).containsExactly(Role.APPROVER);
+    assertThat(writers(plan, "p.specialist-models"))
+        .containsExactlyInAnyOrder(Role.APP, Role.TRAINER);
+    assertThat(writers(plan, "p.labels"))
+        .containsExactlyInAnyOrder(Role.APP, Role.LABELLER, Role.TRAINER);
+    for (String replies :
+        List.of(
+            "p.controller.llm-replies", "p.summarizer.llm-replies", "p.specialist.llm-replies")) {
+      assertThat(writers(plan, replies)).as(replies).containsExactly(Role.APP);
+    }
+    assertThat(writers(plan, "p.tool-results")).containsExactly(Role.APP);
+    assertThat(writers(plan, "p.goals")).containsExactly(Role.PRODUCER);
+    assertThat(writers(plan, "p.goal-results")).containsExactly(Role.APP);
+    assertThat(writers(plan, "p.spans")).containsExactly(Role.APP);
+  }
+
+  @Test
+  void shouldNameStreamsResourcesAfterEachPatternsApplicationId() {
+    AclPlan plan = plan(Map.of(AppConfig.PATTERNS, "gateway,controller"));
+    List<Grant> app = plan.grants(List.of(Role.APP));
+    assertThat(app)
+        .filteredOn(g -> g.type() == ResourceType.TRANSACTIONAL_ID)
+        .extracting(Grant::name, Grant::patternType)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("acme-controller-", PatternType.PREFIXED),
+            org.assertj.core.groups.Tuple.tuple("acme-gateway-", PatternType.PREFIXED));
+    assertThat(app)
+        .filteredOn(g -> g.type() == ResourceType.GROUP)
+        .extracting(Grant::name)
+        .containsExactlyInAnyOrder("acme-controller", "acme-gateway", "acme-span-export");
+    // Patterns not run get nothing: the specialist's topics are only described.
+    assertThat(writers(plan, "specialist-models")).containsExactly(Role.TRAINER);
+    assertThat(app)
+        .filteredOn(g -> g.name().equals("specialist-models"))
+        .flatExtracting(Grant::operations)
+        .containsExactly(AclOperation.DESCRIBE);
+  }
+
+  @Test
+  void shouldGrantWhatTheSettingsAdd() {
+    AclPlan quiet =
+        plan(Map.of(AppConfig.TRACING_ENABLED, "false", AppConfig.MCP_SERVER_ENABLED, "false"));
+    assertThat(quiet.grants(List.of(Role.APP)))
+        .extracting(Grant::name)
+        .doesNotContain("acme-span-export");
+    assertThat(writers(quiet, "goals")).containsExactly(Role.PRODUCER);
+
+    AclPlan busy =
+        plan(
+            Map.of(
+                AppConfig.MCP_SERVER_ENABLED,
+                "true",
+                AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS,
+                "team-news"));
+    assertThat(writers(busy, "goals")).containsExactlyInAnyOrder(Role.PRODUCER, Role.APP);
+    assertThat(writers(busy, "team-news")).containsExactly(Role.APP);
+  }
+
+  @Test
+  void shouldPrintCommandsAndATableAndRejectUnknownRoles() {
+    AclPlan plan = plan(Map.of());
+    String commands = plan.commands(EnumSet.of(Role.APPROVER), "broker:9093");
+    assertThat(commands)
+        .startsWith("# approver (User:acme-approver)")
+        .contains(
+            "kafka-acls.sh --bootstrap-server broker:9093 --command-config admin.properties --add"
+                + " --allow-principal User:acme-approver --operation Write --topic approvals")
+        .contains("--group acme-approver- --resource-pattern-type prefixed")
+        .doesNotContain("User:acme-producer");
+    assertThat(plan.table(EnumSet.of(Role.TRAINER)))
+        .contains("| trainer | `User:acme-trainer` | topic | `specialist-models` | Write |");
+    assertThat(plan.bindings(EnumSet.allOf(Role.class)))
+        .hasSize(plan.grants().stream().mapToInt(g -> g.operations().size()).sum());
+    assertThatThrownBy(() -> Role.parse("admin")).hasMessageContaining("roles: app, producer");
+  }
+}
