@@ -7,6 +7,7 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.Health;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.HttpAuth;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.topics.TopicCatalog;
 import java.net.URI;
@@ -53,7 +54,14 @@ class HttpEndpointTest {
   private URI start(Map<String, String> settings) throws Exception {
     AppConfig config = AppConfig.of(settings);
     observability = new Observability();
-    http = new HttpApi("127.0.0.1", 0, observability, () -> Health.of(Map.of("test", "RUNNING")));
+    http =
+        new HttpApi(
+            "127.0.0.1",
+            0,
+            observability,
+            () -> Health.of(Map.of("test", "RUNNING")),
+            HttpAuth.from(config),
+            null);
     LogClient log =
         new LogClient(
             TopicCatalog.load(),
@@ -95,19 +103,27 @@ class HttpEndpointTest {
   }
 
   private double authFailures() {
-    return observability.registry().get("llmstreams.mcp.server.auth.failures").counter().count();
+    return observability
+        .registry()
+        .find("llmstreams.http.auth.failures")
+        .tag("route", "/mcp")
+        .counters()
+        .stream()
+        .mapToDouble(c -> c.count())
+        .sum();
   }
 
   @Test
   void aNonLoopbackBindWithoutATokenIsRefusedAndWithOneIsNot(@TempDir Path dir) throws Exception {
     AppConfig open = AppConfig.of(Map.of(AppConfig.HTTP_HOST, "0.0.0.0"));
-    assertThat(BearerAuth.refusal(open))
+    assertThat(HttpAuth.refusal(open))
         .hasValueSatisfying(
             why ->
                 assertThat(why)
-                    .contains("0.0.0.0", "LLMSTREAMS_MCP_SERVER_TOKEN", "mcp.server.token.file"));
+                    .contains("0.0.0.0", "LLMSTREAMS_HTTP_AUTH_TOKENS_FILE", "http.auth=none"));
+    // mcp.server.token (the token of /mcp before http.auth.tokens.file) still counts as a token.
     assertThat(
-            BearerAuth.refusal(
+            HttpAuth.refusal(
                 AppConfig.of(Map.of(AppConfig.HTTP_HOST, "0.0.0.0", "mcp.server.token", "s3cret"))))
         .isEmpty();
     Path file = Files.writeString(dir.resolve("token"), "from-a-file\n");
@@ -115,15 +131,18 @@ class HttpEndpointTest {
         AppConfig.of(
             Map.of(
                 AppConfig.HTTP_HOST, "10.1.2.3", AppConfig.MCP_SERVER_TOKEN_FILE, file.toString()));
-    assertThat(BearerAuth.refusal(withFile)).isEmpty();
-    assertThat(BearerAuth.token(withFile)).hasValue("from-a-file");
+    assertThat(HttpAuth.refusal(withFile)).isEmpty();
+    assertThat(HttpAuth.from(withFile).check("Bearer from-a-file", HttpAuth.Scope.WRITE).allowed())
+        .isTrue();
+    // Turning the MCP server off no longer makes a bind beyond loopback without tokens acceptable:
+    // the other routes serve data too.
     assertThat(
-            BearerAuth.refusal(
+            HttpAuth.refusal(
                 AppConfig.of(
                     Map.of(AppConfig.HTTP_HOST, "0.0.0.0", AppConfig.MCP_SERVER_ENABLED, "false"))))
-        .isEmpty();
+        .isPresent();
     for (String loopback : List.of("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2")) {
-      assertThat(BearerAuth.refusal(AppConfig.of(Map.of(AppConfig.HTTP_HOST, loopback))))
+      assertThat(HttpAuth.refusal(AppConfig.of(Map.of(AppConfig.HTTP_HOST, loopback))))
           .as(loopback)
           .isEmpty();
     }
