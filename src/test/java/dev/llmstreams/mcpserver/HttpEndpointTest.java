@@ -189,6 +189,78 @@ class HttpEndpointTest {
   }
 
   @Test
+  void eachToolAsksForItsScopeAndReadsWithTheCallersToken(@TempDir Path dir) throws Exception {
+    String reader = "reader-token-0123456789abcdef";
+    String writer = "writer-token-0123456789abcdef";
+    Path tokens =
+        Files.writeString(
+            dir.resolve("tokens"), "dashboard:read:" + reader + "\nagent:read,write:" + writer);
+    URI mcp = start(Map.of(AppConfig.HTTP_AUTH_TOKENS_FILE, tokens.toString()));
+    // get_goal asks the app's /goals route, which needs the read scope: answered only when the
+    // caller's token is sent on.
+    http.route(
+        "/goals/",
+        (rest, query) ->
+            HttpApi.Reply.json(200, "{\"goalId\":\"" + rest + "\",\"status\":\"DONE\"}"));
+
+    // Any valid token may initialize and list the tools.
+    assertThat(post(mcp, INITIALIZE, "Authorization", "Bearer " + reader).statusCode())
+        .isEqualTo(200);
+    HttpResponse<String> list =
+        post(
+            mcp,
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}",
+            "Authorization",
+            "Bearer " + reader);
+    assertThat(list.statusCode()).isEqualTo(200);
+
+    // A tool that produces needs write: a read token gets 403 before anything is produced.
+    String submit =
+        "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"submit_goal\","
+            + "\"arguments\":{\"goal\":\"x\"}}}";
+    HttpResponse<String> forbidden = post(mcp, submit, "Authorization", "Bearer " + reader);
+    assertThat(forbidden.statusCode()).isEqualTo(403);
+    assertThat(forbidden.headers().firstValue("WWW-Authenticate"))
+        .hasValue("Bearer realm=\"llm-streams\", error=\"insufficient_scope\", scope=\"write\"");
+    assertThat(Json.tree(forbidden.body()).path("id").asInt()).isEqualTo(5);
+    assertThat(forbidden.body()).contains("dashboard").doesNotContain(reader);
+    assertThat(post(mcp, submit).statusCode()).isEqualTo(401);
+    assertThat(
+            observability
+                .registry()
+                .get("llmstreams.http.auth.failures")
+                .tags("reason", "insufficient_scope", "route", "/mcp")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+
+    // A tool that reads needs read, and asks /goals with the caller's token.
+    String getGoal =
+        "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"get_goal\","
+            + "\"arguments\":{\"goalId\":\"g1\"}}}";
+    HttpResponse<String> read = post(mcp, getGoal, "Authorization", "Bearer " + reader);
+    assertThat(read.statusCode()).isEqualTo(200);
+    JsonNode result = Json.tree(read.body()).path("result");
+    assertThat(result.path("isError").asBoolean(false)).as(read.body()).isFalse();
+    assertThat(result.toString()).contains("g1", "DONE");
+    // Resources read too.
+    HttpResponse<String> templates =
+        post(
+            mcp,
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"resources/templates/list\"}",
+            "Authorization",
+            "Bearer " + writer);
+    assertThat(templates.statusCode()).isEqualTo(200);
+    assertThat(HttpEndpoint.scope(Json.tree(submit))).isEqualTo(HttpAuth.Scope.WRITE);
+    assertThat(HttpEndpoint.scope(Json.tree(getGoal))).isEqualTo(HttpAuth.Scope.READ);
+    assertThat(HttpEndpoint.scope(Json.tree(INITIALIZE))).isNull();
+    assertThat(
+            HttpEndpoint.scope(
+                Json.tree("{\"method\":\"tools/call\",\"params\":{\"name\":\"classify_text\"}}")))
+        .isEqualTo(HttpAuth.Scope.WRITE);
+  }
+
+  @Test
   void onLoopbackWithoutATokenEveryRequestIsServed() throws Exception {
     URI mcp = start(Map.of());
     assertThat(post(mcp, INITIALIZE).statusCode()).isEqualTo(200);
