@@ -18,8 +18,10 @@ USER llmstreams
 # Relative paths (the defaults under .llm-streams/) land in the writable /data, not in /app.
 WORKDIR /data
 # In a container the HTTP server must listen beyond loopback; state and native-library unpacking go to /data.
-# Beyond loopback the MCP server (/mcp) needs a bearer token, so it is off here: to serve it, set
-# LLMSTREAMS_MCP_SERVER_ENABLED=true and LLMSTREAMS_MCP_SERVER_TOKEN (or LLMSTREAMS_MCP_SERVER_TOKEN_FILE).
+# Beyond loopback the app refuses to start without bearer tokens: mount a tokens file and set
+# LLMSTREAMS_HTTP_AUTH_TOKENS_FILE (see docs/security.md), or set LLMSTREAMS_HTTP_AUTH=none explicitly when the
+# network in front does the job (Compose does, publishing on the host's loopback only). The MCP server (/mcp),
+# whose tools produce work, is off unless LLMSTREAMS_MCP_SERVER_ENABLED=true.
 ENV LLMSTREAMS_HTTP_HOST=0.0.0.0 \
     LLMSTREAMS_MCP_SERVER_ENABLED=false \
     LLMSTREAMS_STATE_DIR=/data/state \

@@ -2,11 +2,12 @@ package dev.llmstreams.app;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.mcpserver.AppQueries;
-import dev.llmstreams.mcpserver.BearerAuth;
 import dev.llmstreams.mcpserver.LlmStreamsMcpServer;
 import dev.llmstreams.mcpserver.LogClient;
 import dev.llmstreams.observability.Health;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.HttpAuth;
+import dev.llmstreams.observability.HttpTls;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.StreamsSettings;
@@ -52,13 +53,17 @@ public final class LlmStreamsApp implements AutoCloseable {
    * RUNNING).
    */
   public void start(List<PatternModule> modules) throws IOException {
-    requireMcpServerAuth(config);
+    requireHttpAuth(config);
+    HttpAuth auth = HttpAuth.from(config);
+    HttpAuth.warnings(config).forEach(LOG::warn);
     http =
         new HttpApi(
             config.getString(AppConfig.HTTP_HOST),
             config.getInt(AppConfig.HTTP_PORT),
             observability,
-            this::health);
+            this::health,
+            auth,
+            HttpTls.from(config).orElse(null));
     Map<PatternModule, Topology> topologies = topologies(modules);
     for (PatternModule module : modules) {
       Topology topology = topologies.get(module);
@@ -109,16 +114,27 @@ public final class LlmStreamsApp implements AutoCloseable {
               () -> Clients.committedReader(config, "llm-streams-mcp-"));
       mcp =
           LlmStreamsMcpServer.http(
-              http, config, log, new AppQueries(this::ownUrl), observability.registry());
+              http,
+              config,
+              log,
+              new AppQueries(this::ownUrl, http.client(), null),
+              observability.registry());
     }
     streams.values().forEach(KafkaStreams::start);
     startSpanExport();
     http.start();
     LOG.info(
-        "serving http://{}:{}/metrics /health /ready{}",
+        "serving {}://{}:{}/metrics /health /ready{}; {}",
+        http.scheme(),
         http.host(),
         http.port(),
-        mcp == null ? "" : " /mcp");
+        mcp == null ? "" : " /mcp",
+        auth.required()
+            ? "bearer tokens "
+                + auth.names()
+                + " required but on "
+                + config.getList(AppConfig.HTTP_AUTH_OPEN_PATHS)
+            : "no authentication");
   }
 
   /**
@@ -162,15 +178,17 @@ public final class LlmStreamsApp implements AutoCloseable {
   }
 
   /**
-   * Refuses an MCP server that anyone on the network could call: {@code http.host} not loopback and
-   * no bearer token for {@code /mcp}.
+   * Refuses an HTTP server that anyone on the network could call, and one whose tokens or keystore
+   * cannot be read: {@code http.host} not loopback without tokens and without an explicit {@code
+   * http.auth=none} (see {@link HttpAuth#refusal}).
    */
-  static void requireMcpServerAuth(AppConfig config) {
-    BearerAuth.refusal(config)
+  static void requireHttpAuth(AppConfig config) {
+    HttpAuth.refusal(config)
         .ifPresent(
             why -> {
               throw new Main.UserError(why);
             });
+    HttpTls.from(config);
   }
 
   /**
@@ -180,11 +198,12 @@ public final class LlmStreamsApp implements AutoCloseable {
     String host = http.host();
     java.net.InetAddress bound = http.address();
     if (bound == null || bound.isAnyLocalAddress()) {
-      host = "127.0.0.1";
+      // A certificate names localhost more often than 127.0.0.1.
+      host = http.scheme().equals("https") ? "localhost" : "127.0.0.1";
     } else if (host.contains(":")) {
       host = "[" + host + "]";
     }
-    return "http://" + host + ":" + http.port();
+    return http.scheme() + "://" + host + ":" + http.port();
   }
 
   /**

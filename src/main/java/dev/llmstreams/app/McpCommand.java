@@ -56,7 +56,16 @@ final class McpCommand implements Callable<Integer> {
       log.warmUp();
       McpSyncServer server =
           LlmStreamsMcpServer.stdio(
-              log, new AppQueries(() -> config.getString(AppConfig.MCP_APP_URL)), in, protocol);
+              log,
+              new AppQueries(
+                  () -> config.getString(AppConfig.MCP_APP_URL),
+                  java.net.http.HttpClient.newBuilder()
+                      .connectTimeout(java.time.Duration.ofSeconds(5))
+                      .followRedirects(java.net.http.HttpClient.Redirect.NEVER)
+                      .build(),
+                  appToken(config)),
+              in,
+              protocol);
       LOG.info(
           "MCP server on stdio: Kafka at {}, get_goal and get_synthesis asked of {}",
           config.bootstrapServers(),
@@ -66,6 +75,33 @@ final class McpCommand implements Callable<Integer> {
       server.closeGracefully();
     }
     return 0;
+  }
+
+  /**
+   * The bearer token sent to {@code mcp.app.url}: {@code mcp.app.token}, else the file {@code
+   * mcp.app.token.file}; null when neither is set.
+   */
+  static String appToken(AppConfig config) {
+    org.apache.kafka.common.config.types.Password token =
+        config.getPassword(AppConfig.MCP_APP_TOKEN);
+    if (token != null && !token.value().isBlank()) {
+      return token.value().strip();
+    }
+    String file = config.getString(AppConfig.MCP_APP_TOKEN_FILE);
+    if (file.isBlank()) {
+      return null;
+    }
+    try {
+      String read = java.nio.file.Files.readString(java.nio.file.Path.of(file.strip())).strip();
+      if (read.isEmpty()) {
+        throw new org.apache.kafka.common.config.ConfigException(
+            AppConfig.MCP_APP_TOKEN_FILE, file, "is empty");
+      }
+      return read;
+    } catch (java.io.IOException e) {
+      throw new org.apache.kafka.common.config.ConfigException(
+          AppConfig.MCP_APP_TOKEN_FILE, file, "cannot be read: " + e.getMessage());
+    }
   }
 
   /** Standard input that tells when it ends (the client closed it or went away). */

@@ -56,7 +56,7 @@ final class RunCommand implements Callable<Integer> {
           later,
           modules.stream().map(PatternModule::name).toList());
     }
-    LlmStreamsApp.requireMcpServerAuth(config); // before Kafka is asked: a mistake is told at once
+    LlmStreamsApp.requireHttpAuth(config); // before Kafka is asked: a mistake is told at once
     requireCluster(config, main.catalog(), modules);
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);
@@ -74,9 +74,10 @@ final class RunCommand implements Callable<Integer> {
       try {
         app.start(modules);
         System.out.printf(
-            "llm-streams running %s on %s; http://%s:%d/metrics%n",
+            "llm-streams running %s on %s; %s://%s:%d/metrics%n",
             modules.stream().map(PatternModule::name).toList(),
             config.bootstrapServers(),
+            app.http().scheme(),
             config.getString(AppConfig.HTTP_HOST),
             app.httpPort());
         stopped.await();

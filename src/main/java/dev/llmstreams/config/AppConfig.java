@@ -41,6 +41,13 @@ public final class AppConfig extends AbstractConfig {
   public static final String HTTP_HOST = "http.host";
   public static final String HTTP_PORT = "http.port";
   public static final String HTTP_ADVERTISED_HOST = "http.advertised.host";
+  public static final String HTTP_AUTH = "http.auth";
+  public static final String HTTP_AUTH_TOKENS_FILE = "http.auth.tokens.file";
+  public static final String HTTP_AUTH_OPEN_PATHS = "http.auth.open.paths";
+  public static final String HTTP_TLS_KEYSTORE_FILE = "http.tls.keystore.file";
+  public static final String HTTP_TLS_KEYSTORE_PASSWORD = "http.tls.keystore.password";
+  public static final String HTTP_TLS_KEYSTORE_PASSWORD_FILE = "http.tls.keystore.password.file";
+  public static final String HTTP_TLS_KEYSTORE_TYPE = "http.tls.keystore.type";
   public static final String STATE_DIR = "state.dir";
   public static final String PROCESSING_GUARANTEE = "processing.guarantee";
   public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
@@ -88,6 +95,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String MCP_SERVER_TOKEN_FILE = "mcp.server.token.file";
   public static final String MCP_SERVER_ALLOWED_ORIGINS = "mcp.server.allowed.origins";
   public static final String MCP_APP_URL = "mcp.app.url";
+  public static final String MCP_APP_TOKEN = "mcp.app.token";
+  public static final String MCP_APP_TOKEN_FILE = "mcp.app.token.file";
   public static final String TOOLS_HTTP_ALLOWED_HOSTS = "tools.http.allowed.hosts";
   public static final String TOOLS_HTTP_MAX_BYTES = "tools.http.max.bytes";
   public static final String TOOLS_HTTP_TIMEOUT_MS = "tools.http.timeout.ms";
@@ -186,8 +195,9 @@ public final class AppConfig extends AbstractConfig {
               "127.0.0.1",
               new ConfigDef.NonEmptyString(),
               Importance.MEDIUM,
-              "Address of the HTTP server (/metrics, /health, /ready, /syntheses, /goals, /specialist). Loopback"
-                  + " unless set: the server has no TLS and no authentication.")
+              "Address of the HTTP server (/metrics, /health, /ready, /syntheses, /goals, /specialist, /mcp)."
+                  + " Loopback unless set; bound to any other address, the app refuses to start without bearer"
+                  + " tokens (http.auth.tokens.file) unless http.auth=none says so explicitly.")
           .define(
               HTTP_PORT,
               Type.INT,
@@ -203,6 +213,64 @@ public final class AppConfig extends AbstractConfig {
               "Host other instances use to reach this one's HTTP server for interactive queries (GET"
                   + " /syntheses/{key} and GET /goals/{id} are forwarded to the instance that owns the key); empty:"
                   + " http.host.")
+          .define(
+              HTTP_AUTH,
+              Type.STRING,
+              "auto",
+              ValidString.in("auto", "bearer", "none"),
+              Importance.HIGH,
+              "Authentication of the HTTP server: bearer requires Authorization: Bearer <token> with a token of"
+                  + " http.auth.tokens.file (or mcp.server.token) holding the route's scope on every route but"
+                  + " http.auth.open.paths, and refuses to start without tokens; none serves everyone (beyond"
+                  + " loopback only when set explicitly, with a warning at start); auto is bearer when tokens are"
+                  + " configured, else none on a loopback http.host, and a refusal to start on any other.")
+          .define(
+              HTTP_AUTH_TOKENS_FILE,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "File of the HTTP server's bearer tokens, one per line: name:scopes:token, scopes a comma list of"
+                  + " read (GET /goals, /syntheses, /specialist; MCP tools that read), write (MCP tools that"
+                  + " produce: submit_goal, send_document, classify_text) and metrics (GET /metrics); the token"
+                  + " either as is (at least 16 characters) or as sha256:<64 hex digits> of it, so that the file"
+                  + " need not hold it. # starts a comment. Read at start; tokens are never logged, names are.")
+          .define(
+              HTTP_AUTH_OPEN_PATHS,
+              Type.LIST,
+              "/health,/ready",
+              ConfigDef.ValidList.in("/health", "/ready", "/metrics"),
+              Importance.MEDIUM,
+              "Routes served without a token when authentication is on (of /health, /ready and /metrics):"
+                  + " probes usually cannot send one. Empty: every route needs a token.")
+          .define(
+              HTTP_TLS_KEYSTORE_FILE,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "Keystore (the server's private key and certificate chain) that turns the HTTP server to HTTPS"
+                  + " (TLSv1.3 and TLSv1.2 only); empty: plain HTTP. The app refuses to start when it cannot be"
+                  + " read. Instances forward interactive queries to each other over HTTPS then, trusting the"
+                  + " JVM's trust store and this keystore's certificates.")
+          .define(
+              HTTP_TLS_KEYSTORE_PASSWORD,
+              Type.PASSWORD,
+              null,
+              Importance.HIGH,
+              "Password of http.tls.keystore.file (and of its key); else read from"
+                  + " http.tls.keystore.password.file. Never logged.")
+          .define(
+              HTTP_TLS_KEYSTORE_PASSWORD_FILE,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "File holding the password of http.tls.keystore.file, such as a mounted secret; never logged.")
+          .define(
+              HTTP_TLS_KEYSTORE_TYPE,
+              Type.STRING,
+              "PKCS12",
+              new ConfigDef.NonEmptyString(),
+              Importance.LOW,
+              "Type of http.tls.keystore.file (PKCS12, JKS).")
           .define(
               STATE_DIR,
               Type.STRING,
@@ -533,23 +601,23 @@ public final class AppConfig extends AbstractConfig {
               Importance.MEDIUM,
               "Serve llm-streams itself as an MCP server (Streamable HTTP, stateless) at POST /mcp of the HTTP"
                   + " server: tools submit_goal, get_goal, send_document, get_synthesis and classify_text, which"
-                  + " produce to and read from the same topics as any producer. When http.host is not a loopback"
-                  + " address, /mcp needs a bearer token (mcp.server.token or mcp.server.token.file) and the app"
-                  + " refuses to start without one.")
+                  + " produce to and read from the same topics as any producer. With authentication on (http.auth),"
+                  + " a tool that produces needs the write scope, one that reads the read scope.")
           .define(
               MCP_SERVER_TOKEN,
               Type.PASSWORD,
               null,
               Importance.HIGH,
-              "Bearer token that /mcp requires (Authorization: Bearer <token>); usually set through the"
-                  + " environment variable LLMSTREAMS_MCP_SERVER_TOKEN. Required when http.host is not a loopback"
-                  + " address; when set, also required on loopback. Never logged.")
+              "A bearer token with the read and write scopes (named mcp.server.token), in addition to those of"
+                  + " http.auth.tokens.file; usually set through the environment variable"
+                  + " LLMSTREAMS_MCP_SERVER_TOKEN. Kept for compatibility: prefer http.auth.tokens.file. When set,"
+                  + " authentication is on (http.auth=auto) on every route but http.auth.open.paths. Never logged.")
           .define(
               MCP_SERVER_TOKEN_FILE,
               Type.STRING,
               "",
               Importance.HIGH,
-              "File holding the bearer token of /mcp (such as a mounted secret), read at start when"
+              "File holding the token of mcp.server.token (such as a mounted secret), read at start when"
                   + " mcp.server.token is not set; never logged.")
           .define(
               MCP_SERVER_ALLOWED_ORIGINS,
@@ -569,6 +637,19 @@ public final class AppConfig extends AbstractConfig {
               "Base URL of a running app whose HTTP server answers get_goal (GET /goals/{id}) and"
                   + " get_synthesis (GET /syntheses/{key}) for `llm-streams mcp --stdio`; it produces and waits"
                   + " through Kafka itself.")
+          .define(
+              MCP_APP_TOKEN,
+              Type.PASSWORD,
+              null,
+              Importance.MEDIUM,
+              "Bearer token (with the read scope) that `llm-streams mcp --stdio` sends to mcp.app.url when the"
+                  + " app requires one; usually set through LLMSTREAMS_MCP_APP_TOKEN. Never logged.")
+          .define(
+              MCP_APP_TOKEN_FILE,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "File holding mcp.app.token, read when it is not set; never logged.")
           .define(
               TOOLS_HTTP_ALLOWED_HOSTS,
               Type.LIST,

@@ -13,7 +13,9 @@ import java.util.function.Supplier;
 /**
  * GET requests to a running app's HTTP server ({@code /goals/{id}}, {@code /syntheses/{key}}),
  * which answers from the instance that owns the key: the app's own server for {@code /mcp}, {@code
- * mcp.app.url} for {@code llm-streams mcp --stdio}.
+ * mcp.app.url} for {@code llm-streams mcp --stdio}. With a token: the caller's {@code
+ * Authorization} header when it asks on a caller's behalf ({@link #asCaller}), else the configured
+ * one.
  */
 public final class AppQueries {
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
@@ -23,7 +25,11 @@ public final class AppQueries {
           .followRedirects(HttpClient.Redirect.NEVER)
           .build();
 
+  private static final ThreadLocal<String> CALLER = new ThreadLocal<>();
+
   private final Supplier<String> baseUrl;
+  private final HttpClient client;
+  private final String token;
 
   /** What the app answered. */
   record Answer(int status, String contentType, String body) {
@@ -45,7 +51,33 @@ public final class AppQueries {
    * @param baseUrl the base URL at call time, e.g. {@code http://127.0.0.1:9400}
    */
   public AppQueries(Supplier<String> baseUrl) {
+    this(baseUrl, CLIENT, null);
+  }
+
+  /**
+   * @param client the client to ask with (one that trusts the app's certificate)
+   * @param token the bearer token to send when not asking on a caller's behalf; null: none
+   */
+  public AppQueries(Supplier<String> baseUrl, HttpClient client, String token) {
     this.baseUrl = baseUrl;
+    this.client = client;
+    this.token = token;
+  }
+
+  /**
+   * Runs {@code work} on this thread with the queries it makes sending {@code authorization} (a
+   * whole {@code Authorization} header value; null: the configured token).
+   */
+  static <T> T asCaller(String authorization, Supplier<T> work) {
+    if (authorization == null) {
+      return work.get();
+    }
+    CALLER.set(authorization);
+    try {
+      return work.get();
+    } finally {
+      CALLER.remove();
+    }
   }
 
   String base() {
@@ -68,14 +100,15 @@ public final class AppQueries {
       throw new Unreachable("'" + base + "' is not a URL");
     }
     try {
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(uri).timeout(TIMEOUT).header("Accept", "application/json").GET();
+      String authorization =
+          CALLER.get() != null ? CALLER.get() : token == null ? null : "Bearer " + token;
+      if (authorization != null) {
+        request.header("Authorization", authorization);
+      }
       HttpResponse<String> r =
-          CLIENT.send(
-              HttpRequest.newBuilder(uri)
-                  .timeout(TIMEOUT)
-                  .header("Accept", "application/json")
-                  .GET()
-                  .build(),
-              HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+          client.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       return new Answer(
           r.statusCode(), r.headers().firstValue("Content-Type").orElse(null), r.body());
     } catch (IOException e) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.llmstreams.events.Json;
+import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.HttpAuth;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.modelcontextprotocol.common.McpTransportContext;
@@ -34,11 +36,12 @@ import reactor.core.publisher.Mono;
  * JSON-RPC request answers {@code 200 application/json} with the response; a notification or a
  * response is acknowledged with {@code 202}; other methods get {@code 405}. Before the message
  * reaches the server: an {@code Origin} that is neither loopback nor configured gets {@code 403}
- * (DNS rebinding), a missing or wrong bearer token {@code 401} (when a token is required), a body
- * over {@link #MAX_REQUEST_BYTES} {@code 413}, a {@code Content-Type} other than JSON {@code 415},
- * an {@code Accept} without JSON and SSE {@code 406}, an unsupported {@code MCP-Protocol-Version}
- * {@code 400}. Requests are answered when the server's reply is ready, from the thread that made
- * it, so a tool that waits does not hold one of the HTTP server's threads.
+ * (DNS rebinding), a missing or unknown bearer token {@code 401} (when tokens are required), a
+ * token without the scope of the message {@code 403} ({@link #scope}), a body over {@link
+ * #MAX_REQUEST_BYTES} {@code 413}, a {@code Content-Type} other than JSON {@code 415}, an {@code
+ * Accept} without JSON and SSE {@code 406}, an unsupported {@code MCP-Protocol-Version} {@code
+ * 400}. Requests are answered when the server's reply is ready, from the thread that made it, so a
+ * tool that waits does not hold one of the HTTP server's threads.
  */
 public final class HttpEndpoint implements McpStatelessServerTransport, HttpHandler {
   private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoint.class);
@@ -65,23 +68,43 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
           McpSchema.METHOD_RESOURCES_TEMPLATES_LIST,
           "notifications/cancelled");
 
+  /** The key of the caller's {@code Authorization} header in the transport context. */
+  static final String AUTHORIZATION = "authorization";
+
+  /** The tools that only read; every other tool (those that produce) needs the write scope. */
+  static final Set<String> READ_TOOLS =
+      Set.of(LlmStreamsTools.GET_GOAL, LlmStreamsTools.GET_SYNTHESIS);
+
   private final McpJsonMapper json;
-  private final BearerAuth auth;
+  private final HttpApi http;
   private final OriginPolicy origins;
   private final MeterRegistry registry;
-  private final Counter authFailures;
   private volatile McpStatelessServerHandler handler;
   private volatile boolean closing;
 
-  HttpEndpoint(McpJsonMapper json, BearerAuth auth, OriginPolicy origins, MeterRegistry registry) {
+  HttpEndpoint(McpJsonMapper json, HttpApi http, OriginPolicy origins, MeterRegistry registry) {
     this.json = json;
-    this.auth = auth;
+    this.http = http;
     this.origins = origins;
     this.registry = registry;
-    this.authFailures =
-        Counter.builder("llmstreams.mcp.server.auth.failures")
-            .description("Requests to /mcp refused for a missing or wrong bearer token (401)")
-            .register(registry);
+  }
+
+  /**
+   * The scope a message needs: {@code tools/call} of a tool that only reads and the resource
+   * methods read, of any other tool write; anything else ({@code initialize}, {@code tools/list},
+   * {@code ping}, notifications) any valid token (null).
+   */
+  static HttpAuth.Scope scope(JsonNode message) {
+    String method = message.path("method").asText("");
+    if (method.equals(McpSchema.METHOD_TOOLS_CALL)) {
+      return READ_TOOLS.contains(message.path("params").path("name").asText(""))
+          ? HttpAuth.Scope.READ
+          : HttpAuth.Scope.WRITE;
+    }
+    if (method.startsWith("resources/")) {
+      return HttpAuth.Scope.READ;
+    }
+    return null;
   }
 
   @Override
@@ -121,25 +144,11 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
       reject(exchange, 403, McpSchema.ErrorCodes.INVALID_REQUEST, "Origin not allowed");
       return;
     }
-    BearerAuth.Verdict verdict = auth.check(exchange.getRequestHeaders().getFirst("Authorization"));
-    if (verdict != BearerAuth.Verdict.ALLOWED) {
-      authFailures.increment();
-      LOG.warn(
-          "MCP request from {} refused: {} bearer token",
-          exchange.getRemoteAddress(),
-          verdict == BearerAuth.Verdict.MISSING ? "no" : "wrong");
-      exchange
-          .getResponseHeaders()
-          .set(
-              "WWW-Authenticate",
-              verdict == BearerAuth.Verdict.MISSING
-                  ? "Bearer realm=\"llm-streams\""
-                  : "Bearer realm=\"llm-streams\", error=\"invalid_token\"");
-      reject(
-          exchange,
-          401,
-          McpSchema.ErrorCodes.INVALID_REQUEST,
-          "Unauthorized: /mcp needs Authorization: Bearer <token>");
+    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    HttpAuth.Outcome outcome = http.auth().check(authorization, null);
+    if (!outcome.allowed()) {
+      http.refused(exchange, PATH, outcome);
+      reject(exchange, 401, McpSchema.ErrorCodes.INVALID_REQUEST, outcome.message());
       return;
     }
     if (!"POST".equals(exchange.getRequestMethod())) {
@@ -193,10 +202,11 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
       reject(exchange, 413, McpSchema.ErrorCodes.INVALID_REQUEST, tooLarge());
       return;
     }
-    dispatch(exchange, new String(body, StandardCharsets.UTF_8));
+    dispatch(exchange, new String(body, StandardCharsets.UTF_8), authorization);
   }
 
-  private void dispatch(HttpExchange exchange, String body) throws IOException {
+  private void dispatch(HttpExchange exchange, String body, String authorization)
+      throws IOException {
     JsonNode tree;
     try {
       tree = Json.reader().readTree(body);
@@ -241,7 +251,24 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
               tree.get("id")));
       return;
     }
-    McpTransportContext context = McpTransportContext.EMPTY;
+    HttpAuth.Scope scope = scope(tree);
+    if (scope != null) {
+      HttpAuth.Outcome outcome = http.auth().check(authorization, scope);
+      if (!outcome.allowed()) {
+        http.refused(exchange, PATH, outcome);
+        count(counted, "rejected");
+        reply(
+            exchange,
+            outcome.reason().status(),
+            jsonRpcError(McpSchema.ErrorCodes.INVALID_REQUEST, outcome.message(), tree.get("id")));
+        return;
+      }
+    }
+    // The tools that read ask the app's HTTP server on the caller's behalf, with its token.
+    McpTransportContext context =
+        authorization == null || !http.auth().required()
+            ? McpTransportContext.EMPTY
+            : McpTransportContext.create(Map.of(AUTHORIZATION, authorization));
     if (message instanceof McpSchema.JSONRPCRequest request) {
       handler
           .handleRequest(context, request)

@@ -59,16 +59,15 @@ public final class LlmStreamsMcpServer implements AutoCloseable {
 
   /**
    * Serves {@code /mcp} on {@code http} (before it starts): the stateless Streamable HTTP transport
-   * with the auth and origin rules of {@code config}. Call {@link BearerAuth#refusal} first.
+   * with the origin rules of {@code config} and the auth of {@code http} ({@link HttpApi#auth}).
    */
   public static LlmStreamsMcpServer http(
       HttpApi http, AppConfig config, LogClient log, AppQueries app, MeterRegistry registry) {
     McpJsonMapper json = json();
-    BearerAuth auth = BearerAuth.from(config);
     HttpEndpoint endpoint =
         new HttpEndpoint(
             json,
-            auth,
+            http,
             new OriginPolicy(config.getList(AppConfig.MCP_SERVER_ALLOWED_ORIGINS)),
             registry);
     LlmStreamsTools tools = new LlmStreamsTools(log, app);
@@ -87,19 +86,27 @@ public final class LlmStreamsMcpServer implements AutoCloseable {
                             new McpStatelessServerFeatures.SyncToolSpecification(
                                 d.tool(),
                                 (context, request) ->
-                                    tools.call(d, request.arguments(), request.meta())))
+                                    AppQueries.asCaller(
+                                        caller(context),
+                                        () -> tools.call(d, request.arguments(), request.meta()))))
                     .toList())
             .resourceTemplates(
                 new McpStatelessServerFeatures.SyncResourceTemplateSpecification(
                     tools.synthesisTemplate(),
-                    (context, request) -> tools.readSynthesis(request.uri())))
+                    (context, request) ->
+                        AppQueries.asCaller(
+                            caller(context), () -> tools.readSynthesis(request.uri()))))
             .build();
     http.handle(HttpEndpoint.PATH, endpoint);
     LOG.info(
         "MCP server at {} ({})",
         HttpEndpoint.PATH,
-        auth.required() ? "bearer token required" : "no token: loopback only");
+        http.auth().required() ? "bearer token required" : "no authentication");
     return new LlmStreamsMcpServer(server, log);
+  }
+
+  private static String caller(io.modelcontextprotocol.common.McpTransportContext context) {
+    return context == null ? null : (String) context.get(HttpEndpoint.AUTHORIZATION);
   }
 
   /**

@@ -2,19 +2,31 @@ package dev.llmstreams.observability;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsServer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The app's HTTP server: {@code /metrics}, {@code /health}, {@code /ready} and the query routes
- * that patterns add. Binds to loopback unless {@code http.host} says otherwise.
+ * that patterns add. Binds to loopback unless {@code http.host} says otherwise; HTTPS with an
+ * {@link HttpTls}. With an {@link HttpAuth} that requires tokens, every route but the open ones
+ * needs {@code Authorization: Bearer <token>} with its scope: {@code /metrics} {@link
+ * HttpAuth.Scope#METRICS}, the query routes {@link HttpAuth.Scope#READ}, {@code /health} and {@code
+ * /ready} any valid token. A refusal is 401 (no or an unknown token) or 403 (a token without the
+ * scope) with its {@code WWW-Authenticate} challenge (RFC 6750), counted in {@code
+ * llmstreams.http.auth.failures} by reason and route, and logged without the token.
  */
 public final class HttpApi implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
@@ -44,13 +56,54 @@ public final class HttpApi implements AutoCloseable {
     Reply get(String rest, String query) throws Exception;
   }
 
+  /** At most one line per this interval about refused requests; the others are counted. */
+  private static final long LOG_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
+
+  /**
+   * The {@code Authorization} header of the request this thread serves, for a route that forwards
+   * the request to a peer on the caller's behalf (see {@link #callerAuthorization}).
+   */
+  private static final ThreadLocal<String> CALLER = new ThreadLocal<>();
+
   private final HttpServer server;
   private final ExecutorService executor;
+  private final HttpAuth auth;
+  private final HttpTls tls;
+  private final HttpClient client;
+  private final MeterRegistry registry;
+  private final AtomicLong nextLog = new AtomicLong(System.nanoTime());
+  private final AtomicLong unlogged = new AtomicLong();
 
+  /** A plain HTTP server without authentication. */
   public HttpApi(String host, int port, Observability observability, Supplier<Health> health)
       throws IOException {
+    this(host, port, observability, health, HttpAuth.none(), null);
+  }
+
+  /**
+   * @param auth who may call which route
+   * @param tls HTTPS when not null
+   */
+  public HttpApi(
+      String host,
+      int port,
+      Observability observability,
+      Supplier<Health> health,
+      HttpAuth auth,
+      HttpTls tls)
+      throws IOException {
+    this.auth = auth;
+    this.tls = tls;
+    this.registry = observability.registry();
     try {
-      server = HttpServer.create(new InetSocketAddress(host, port), 64);
+      InetSocketAddress address = new InetSocketAddress(host, port);
+      if (tls == null) {
+        server = HttpServer.create(address, 64);
+      } else {
+        HttpsServer https = HttpsServer.create(address, 64);
+        https.setHttpsConfigurator(tls.configurator());
+        server = https;
+      }
     } catch (java.net.BindException e) {
       throw new java.net.BindException(
           "HTTP port "
@@ -59,6 +112,14 @@ public final class HttpApi implements AutoCloseable {
               + host
               + " is already in use; choose another with http.port (LLMSTREAMS_HTTP_PORT)");
     }
+    HttpClient.Builder clients =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(2))
+            .followRedirects(HttpClient.Redirect.NEVER);
+    if (tls != null) {
+      clients.sslContext(tls.client());
+    }
+    client = clients.build();
     executor =
         Executors.newFixedThreadPool(
             4,
@@ -76,45 +137,127 @@ public final class HttpApi implements AutoCloseable {
           handle(
               exchange,
               "/metrics",
+              HttpAuth.Scope.METRICS,
               (rest, q) ->
                   new Reply(200, Observability.contentType(accept), observability.scrape(accept)));
         });
     route(
         "/health",
+        null,
         (rest, q) -> {
           Health h = health.get();
           return Reply.json(h.alive() ? 200 : 503, h.toJson());
         });
     route(
         "/ready",
+        null,
         (rest, q) -> {
           Health h = health.get();
           return Reply.json(h.ready() ? 200 : 503, h.toJson());
         });
   }
 
+  /** Serves {@code GET <prefix>...} with {@code route}, to tokens with the read scope. */
   public void route(String prefix, Route route) {
-    server.createContext(prefix, exchange -> handle(exchange, prefix, route));
+    route(prefix, HttpAuth.Scope.READ, route);
+  }
+
+  /** Serves {@code GET <prefix>...} with {@code route}; {@code scope} null: any valid token. */
+  private void route(String prefix, HttpAuth.Scope scope, Route route) {
+    server.createContext(prefix, exchange -> handle(exchange, prefix, scope, route));
   }
 
   /**
    * Serves every method on {@code path} (and the paths under it) with {@code handler}, which
-   * answers the exchange itself, at once or later from another thread (e.g. the MCP endpoint).
+   * answers the exchange itself, at once or later from another thread (e.g. the MCP endpoint). The
+   * handler authenticates requests itself, with {@link #auth()} and {@link #refused}.
    */
   public void handle(String path, com.sun.net.httpserver.HttpHandler handler) {
     server.createContext(path, handler);
   }
 
-  private static void handle(HttpExchange exchange, String prefix, Route route) throws IOException {
+  /** Who may call which route. */
+  public HttpAuth auth() {
+    return auth;
+  }
+
+  /**
+   * Counts and logs (without the token) a request to {@code route} refused for {@code outcome}, and
+   * sets the response's {@code WWW-Authenticate} challenge; the caller sends the status.
+   */
+  public void refused(HttpExchange exchange, String route, HttpAuth.Outcome outcome) {
+    Counter.builder("llmstreams.http.auth.failures")
+        .description(
+            "Requests to the HTTP server refused for a missing (401) or unknown (401) bearer token, or a"
+                + " token without the route's scope (403), by reason and route")
+        .tags("reason", outcome.reason().tag(), "route", route)
+        .register(registry)
+        .increment();
+    exchange.getResponseHeaders().set("WWW-Authenticate", outcome.challenge());
+    long now = System.nanoTime();
+    long next = nextLog.get();
+    if (now - next >= 0 && nextLog.compareAndSet(next, now + LOG_INTERVAL_NANOS)) {
+      long more = unlogged.getAndSet(0);
+      LOG.warn(
+          "HTTP {} {} from {} refused ({}): {}{}",
+          exchange.getRequestMethod(),
+          route,
+          exchange.getRemoteAddress(),
+          outcome.reason().tag(),
+          outcome.message(),
+          more == 0 ? "" : " (and " + more + " more refusals since the last such line)");
+    } else {
+      unlogged.incrementAndGet();
+    }
+  }
+
+  /**
+   * The {@code Authorization} header of the request the calling thread serves in a {@link Route},
+   * null outside one or without the header: a route that asks a peer instance on the caller's
+   * behalf sends it on, so every instance must accept the same tokens.
+   */
+  public static String callerAuthorization() {
+    return CALLER.get();
+  }
+
+  /**
+   * The client the app asks its peers and itself with: it trusts this server's certificate when the
+   * server is HTTPS.
+   */
+  public HttpClient client() {
+    return client;
+  }
+
+  /** {@code https} with TLS, else {@code http}. */
+  public String scheme() {
+    return tls == null ? "http" : "https";
+  }
+
+  private void handle(HttpExchange exchange, String prefix, HttpAuth.Scope scope, Route route)
+      throws IOException {
     Reply reply;
+    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    HttpAuth.Outcome outcome = auth.open(prefix) ? null : auth.check(authorization, scope);
     try {
-      if (!"GET".equals(exchange.getRequestMethod())
+      if (outcome != null && !outcome.allowed()) {
+        refused(exchange, prefix, outcome);
+        reply =
+            Reply.json(
+                outcome.reason().status(),
+                dev.llmstreams.events.Json.toTree(java.util.Map.of("error", outcome.message()))
+                    .toString());
+      } else if (!"GET".equals(exchange.getRequestMethod())
           && !"HEAD".equals(exchange.getRequestMethod())) {
         reply = Reply.text(405, "only GET is served\n");
         exchange.getResponseHeaders().add("Allow", "GET, HEAD");
       } else {
         String rest = exchange.getRequestURI().getPath().substring(prefix.length());
-        reply = route.get(rest, exchange.getRequestURI().getRawQuery());
+        CALLER.set(authorization);
+        try {
+          reply = route.get(rest, exchange.getRequestURI().getRawQuery());
+        } finally {
+          CALLER.remove();
+        }
       }
     } catch (Exception e) {
       LOG.warn("GET {} failed", exchange.getRequestURI(), e);

@@ -105,6 +105,9 @@ public final class StoreQuery {
                   || owner.activeHost().equals(self);
           if (!local && !params.containsKey(LOCAL)) {
             return forward(
+                http.client(),
+                http.scheme(),
+                HttpApi.callerAuthorization(),
                 owner.activeHost(),
                 prefix
                     + rest
@@ -157,15 +160,26 @@ public final class StoreQuery {
   }
 
   static HttpApi.Reply forward(HostInfo host, String pathAndQuery) throws InterruptedException {
+    return forward(PEERS, "http", null, host, pathAndQuery);
+  }
+
+  /**
+   * Asks the peer at {@code host} over {@code client} with {@code scheme}, sending the caller's
+   * {@code authorization} on (every instance accepts the same tokens).
+   */
+  static HttpApi.Reply forward(
+      HttpClient client, String scheme, String authorization, HostInfo host, String pathAndQuery)
+      throws InterruptedException {
     try {
-      HttpResponse<String> r =
-          PEERS.send(
-              HttpRequest.newBuilder(
-                      URI.create("http://" + host.host() + ":" + host.port() + pathAndQuery))
-                  .timeout(Duration.ofSeconds(5))
-                  .GET()
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(
+                  URI.create(scheme + "://" + host.host() + ":" + host.port() + pathAndQuery))
+              .timeout(Duration.ofSeconds(5))
+              .GET();
+      if (authorization != null) {
+        request.header("Authorization", authorization);
+      }
+      HttpResponse<String> r = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
       return HttpApi.Reply.json(r.statusCode(), r.body());
     } catch (IOException e) {
       // The owner stopped and the group has not moved its partitions yet (or it is unreachable): a

@@ -7,6 +7,7 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.Health;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.HttpAuth;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.topics.TopicCatalog;
 import java.net.URI;
@@ -53,7 +54,14 @@ class HttpEndpointTest {
   private URI start(Map<String, String> settings) throws Exception {
     AppConfig config = AppConfig.of(settings);
     observability = new Observability();
-    http = new HttpApi("127.0.0.1", 0, observability, () -> Health.of(Map.of("test", "RUNNING")));
+    http =
+        new HttpApi(
+            "127.0.0.1",
+            0,
+            observability,
+            () -> Health.of(Map.of("test", "RUNNING")),
+            HttpAuth.from(config),
+            null);
     LogClient log =
         new LogClient(
             TopicCatalog.load(),
@@ -95,19 +103,27 @@ class HttpEndpointTest {
   }
 
   private double authFailures() {
-    return observability.registry().get("llmstreams.mcp.server.auth.failures").counter().count();
+    return observability
+        .registry()
+        .find("llmstreams.http.auth.failures")
+        .tag("route", "/mcp")
+        .counters()
+        .stream()
+        .mapToDouble(c -> c.count())
+        .sum();
   }
 
   @Test
   void aNonLoopbackBindWithoutATokenIsRefusedAndWithOneIsNot(@TempDir Path dir) throws Exception {
     AppConfig open = AppConfig.of(Map.of(AppConfig.HTTP_HOST, "0.0.0.0"));
-    assertThat(BearerAuth.refusal(open))
+    assertThat(HttpAuth.refusal(open))
         .hasValueSatisfying(
             why ->
                 assertThat(why)
-                    .contains("0.0.0.0", "LLMSTREAMS_MCP_SERVER_TOKEN", "mcp.server.token.file"));
+                    .contains("0.0.0.0", "LLMSTREAMS_HTTP_AUTH_TOKENS_FILE", "http.auth=none"));
+    // mcp.server.token (the token of /mcp before http.auth.tokens.file) still counts as a token.
     assertThat(
-            BearerAuth.refusal(
+            HttpAuth.refusal(
                 AppConfig.of(Map.of(AppConfig.HTTP_HOST, "0.0.0.0", "mcp.server.token", "s3cret"))))
         .isEmpty();
     Path file = Files.writeString(dir.resolve("token"), "from-a-file\n");
@@ -115,15 +131,18 @@ class HttpEndpointTest {
         AppConfig.of(
             Map.of(
                 AppConfig.HTTP_HOST, "10.1.2.3", AppConfig.MCP_SERVER_TOKEN_FILE, file.toString()));
-    assertThat(BearerAuth.refusal(withFile)).isEmpty();
-    assertThat(BearerAuth.token(withFile)).hasValue("from-a-file");
+    assertThat(HttpAuth.refusal(withFile)).isEmpty();
+    assertThat(HttpAuth.from(withFile).check("Bearer from-a-file", HttpAuth.Scope.WRITE).allowed())
+        .isTrue();
+    // Turning the MCP server off no longer makes a bind beyond loopback without tokens acceptable:
+    // the other routes serve data too.
     assertThat(
-            BearerAuth.refusal(
+            HttpAuth.refusal(
                 AppConfig.of(
                     Map.of(AppConfig.HTTP_HOST, "0.0.0.0", AppConfig.MCP_SERVER_ENABLED, "false"))))
-        .isEmpty();
+        .isPresent();
     for (String loopback : List.of("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2")) {
-      assertThat(BearerAuth.refusal(AppConfig.of(Map.of(AppConfig.HTTP_HOST, loopback))))
+      assertThat(HttpAuth.refusal(AppConfig.of(Map.of(AppConfig.HTTP_HOST, loopback))))
           .as(loopback)
           .isEmpty();
     }
@@ -167,6 +186,78 @@ class HttpEndpointTest {
                 .counter()
                 .count())
         .isEqualTo(1.0);
+  }
+
+  @Test
+  void eachToolAsksForItsScopeAndReadsWithTheCallersToken(@TempDir Path dir) throws Exception {
+    String reader = "reader-token-0123456789abcdef";
+    String writer = "writer-token-0123456789abcdef";
+    Path tokens =
+        Files.writeString(
+            dir.resolve("tokens"), "dashboard:read:" + reader + "\nagent:read,write:" + writer);
+    URI mcp = start(Map.of(AppConfig.HTTP_AUTH_TOKENS_FILE, tokens.toString()));
+    // get_goal asks the app's /goals route, which needs the read scope: answered only when the
+    // caller's token is sent on.
+    http.route(
+        "/goals/",
+        (rest, query) ->
+            HttpApi.Reply.json(200, "{\"goalId\":\"" + rest + "\",\"status\":\"DONE\"}"));
+
+    // Any valid token may initialize and list the tools.
+    assertThat(post(mcp, INITIALIZE, "Authorization", "Bearer " + reader).statusCode())
+        .isEqualTo(200);
+    HttpResponse<String> list =
+        post(
+            mcp,
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}",
+            "Authorization",
+            "Bearer " + reader);
+    assertThat(list.statusCode()).isEqualTo(200);
+
+    // A tool that produces needs write: a read token gets 403 before anything is produced.
+    String submit =
+        "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"submit_goal\","
+            + "\"arguments\":{\"goal\":\"x\"}}}";
+    HttpResponse<String> forbidden = post(mcp, submit, "Authorization", "Bearer " + reader);
+    assertThat(forbidden.statusCode()).isEqualTo(403);
+    assertThat(forbidden.headers().firstValue("WWW-Authenticate"))
+        .hasValue("Bearer realm=\"llm-streams\", error=\"insufficient_scope\", scope=\"write\"");
+    assertThat(Json.tree(forbidden.body()).path("id").asInt()).isEqualTo(5);
+    assertThat(forbidden.body()).contains("dashboard").doesNotContain(reader);
+    assertThat(post(mcp, submit).statusCode()).isEqualTo(401);
+    assertThat(
+            observability
+                .registry()
+                .get("llmstreams.http.auth.failures")
+                .tags("reason", "insufficient_scope", "route", "/mcp")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+
+    // A tool that reads needs read, and asks /goals with the caller's token.
+    String getGoal =
+        "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"get_goal\","
+            + "\"arguments\":{\"goalId\":\"g1\"}}}";
+    HttpResponse<String> read = post(mcp, getGoal, "Authorization", "Bearer " + reader);
+    assertThat(read.statusCode()).isEqualTo(200);
+    JsonNode result = Json.tree(read.body()).path("result");
+    assertThat(result.path("isError").asBoolean(false)).as(read.body()).isFalse();
+    assertThat(result.toString()).contains("g1", "DONE");
+    // Resources read too.
+    HttpResponse<String> templates =
+        post(
+            mcp,
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"resources/templates/list\"}",
+            "Authorization",
+            "Bearer " + writer);
+    assertThat(templates.statusCode()).isEqualTo(200);
+    assertThat(HttpEndpoint.scope(Json.tree(submit))).isEqualTo(HttpAuth.Scope.WRITE);
+    assertThat(HttpEndpoint.scope(Json.tree(getGoal))).isEqualTo(HttpAuth.Scope.READ);
+    assertThat(HttpEndpoint.scope(Json.tree(INITIALIZE))).isNull();
+    assertThat(
+            HttpEndpoint.scope(
+                Json.tree("{\"method\":\"tools/call\",\"params\":{\"name\":\"classify_text\"}}")))
+        .isEqualTo(HttpAuth.Scope.WRITE);
   }
 
   @Test
