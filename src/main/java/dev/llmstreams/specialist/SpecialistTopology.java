@@ -182,7 +182,8 @@ public final class SpecialistTopology {
 
   /**
    * What this instance serves, for {@code GET /specialist}: the model and version, the threshold,
-   * the events waiting for a model and the recent escalation rate; with no model, what to do about
+   * the events waiting for a model and the recent escalation rate, whether signatures are required
+   * and the records of the model refused (count, last one and why); with no model, what to do about
    * it.
    */
   public Map<String, Object> status() {
@@ -199,6 +200,19 @@ public final class SpecialistTopology {
     out.put("waiting", meters.waiting.get());
     double rate = meters.escalationRate();
     out.put("escalationRate", Double.isNaN(rate) ? null : rate);
+    out.put("signaturesRequired", current.trust().verifies());
+    Map<String, Object> refused = new java.util.LinkedHashMap<>();
+    refused.put("count", current.refusedCount());
+    CurrentModel.Refused last = current.lastRefused();
+    if (last != null) {
+      Map<String, Object> l = new java.util.LinkedHashMap<>();
+      l.put("version", last.version());
+      l.put("reason", last.reason());
+      l.put("detail", last.detail());
+      l.put("at", last.at().toString());
+      refused.put("last", l);
+    }
+    out.put("refused", refused);
     if (model == null) {
       out.put(
           "reason",
