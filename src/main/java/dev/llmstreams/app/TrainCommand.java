@@ -94,6 +94,15 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Keys first: a key problem shows before minutes of training, not after.
+    ModelTrust trust = trust();
+    if (publish && trust.verifies() && !trust.signs()) {
+      throw new Main.UserError(
+          AppConfig.SPECIALIST_MODELS_VERIFY_KEY_FILE
+              + " is set but there is no signing key ("
+              + AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE
+              + "): the specialist would refuse an unsigned model");
+    }
     List<LabeledText> train = columns.read(trainFile);
     List<LabeledText> test = columns.read(testFile);
     TrainingOptions options = TrainingOptions.defaults().withKind(parseKind());
@@ -110,14 +119,6 @@ final class TrainCommand implements Callable<Integer> {
             trained.classifier(), test, trained.classifier().recommendedThreshold());
     ObjectNode metrics = trained.record().metrics().deepCopy();
     metrics.set("test", onTest.toJson());
-    ModelTrust trust = trust();
-    if (publish && trust.verifies() && !trust.signs()) {
-      throw new Main.UserError(
-          AppConfig.SPECIALIST_MODELS_VERIFY_KEY_FILE
-              + " is set but there is no signing key ("
-              + AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE
-              + "): the specialist would refuse an unsigned model");
-    }
     // Sealed after the last change: the digest covers the metrics too, and the signature the
     // digest.
     SpecialistModel record = trust.seal(SpecialistModels.withMetrics(trained.record(), metrics));
