@@ -365,9 +365,10 @@ public final class SpecialistTopology {
 
   /**
    * Keeps the latest record of every model name and serves the configured one. Runs on the global
-   * thread, once per record: a model is decoded once per version, never per event. A record that
-   * cannot be loaded is not stored, so the store, and a restart that reads it, keep the last good
-   * version.
+   * thread, once per record, live and when the store is restored: a model is checked (digest,
+   * signature: {@link dev.llmstreams.specialist.model.ModelTrust}) and decoded once per version,
+   * never per event. A record that is refused or cannot be loaded is not stored, so the store, and
+   * a restart that reads it, keep the last good version.
    */
   private final class LoadModel implements Processor<String, SpecialistModel, Void, Void> {
     private KeyValueStore<String, SpecialistModel> store;
