@@ -124,7 +124,10 @@ public final class ReferenceDocs {
           new Section(
               "specialist.",
               "Specialist (`specialist.`)",
-              "A small model labels events inline and escalates to an LLM when unsure; it retrains from labels."));
+              "A small model labels events inline and escalates to an LLM when unsure; it retrains from labels."
+                  + " A model is served only if it matches its digest and, with"
+                  + " `specialist.models.verify.key.file`, carries a signature by a trusted key"
+                  + " ([specialist.md](specialist.md#trusted-models))."));
 
   /** The configuration page of the app's own definition. */
   public static String configuration() {

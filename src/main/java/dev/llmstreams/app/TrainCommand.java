@@ -11,6 +11,7 @@ import dev.llmstreams.specialist.model.EvaluationReport;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.ModelTrust;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -39,7 +40,8 @@ import picocli.CommandLine.ParentCommand;
     description = {
       "Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
       "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
-      "training examples to labels, so the online trainer can retrain from them."
+      "training examples to labels, so the online trainer can retrain from them. The model carries its digest, and",
+      "is signed when specialist.models.signing.key.file (or LLMSTREAMS_SPECIALIST_MODELS_SIGNING_KEY) is set."
     })
 final class TrainCommand implements Callable<Integer> {
   @ParentCommand Main main;
@@ -92,6 +94,15 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Keys first: a key problem shows before minutes of training, not after.
+    ModelTrust trust = trust();
+    if (publish && trust.verifies() && !trust.signs()) {
+      throw new Main.UserError(
+          AppConfig.SPECIALIST_MODELS_VERIFY_KEY_FILE
+              + " is set but there is no signing key ("
+              + AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE
+              + "): the specialist would refuse an unsigned model");
+    }
     List<LabeledText> train = columns.read(trainFile);
     List<LabeledText> test = columns.read(testFile);
     TrainingOptions options = TrainingOptions.defaults().withKind(parseKind());
@@ -108,7 +119,13 @@ final class TrainCommand implements Callable<Integer> {
             trained.classifier(), test, trained.classifier().recommendedThreshold());
     ObjectNode metrics = trained.record().metrics().deepCopy();
     metrics.set("test", onTest.toJson());
-    SpecialistModel record = SpecialistModels.withMetrics(trained.record(), metrics);
+    // Sealed after the last change: the digest covers the metrics too, and the signature the
+    // digest.
+    SpecialistModel record = trust.seal(SpecialistModels.withMetrics(trained.record(), metrics));
+    progress.say(
+        "%s, digest %s",
+        trust.signs() ? "signed with key " + trust.signingKeyId() : "not signed (no signing key)",
+        record.digest());
     Path file = SpecialistModels.save(record, out);
     progress.say("saved %s", file);
     BenchCommand.report(summary(record, trained.dev(), onTest), null);
@@ -116,6 +133,14 @@ final class TrainCommand implements Callable<Integer> {
       publish(record, train, progress);
     }
     return 0;
+  }
+
+  private ModelTrust trust() {
+    try {
+      return ModelTrust.from(main.config());
+    } catch (org.apache.kafka.common.config.ConfigException e) {
+      throw new Main.UserError(e.getMessage());
+    }
   }
 
   private ModelKind parseKind() {

@@ -117,6 +117,11 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_ACCURACY_RETENTION_MS = "specialist.accuracy.retention.ms";
   public static final String SPECIALIST_WAITING_MAX_EVENTS = "specialist.waiting.max.events";
   public static final String SPECIALIST_EXAMPLES_MAX = "specialist.examples.max";
+  public static final String SPECIALIST_MODELS_SIGNING_KEY = "specialist.models.signing.key";
+  public static final String SPECIALIST_MODELS_SIGNING_KEY_FILE =
+      "specialist.models.signing.key.file";
+  public static final String SPECIALIST_MODELS_VERIFY_KEY_FILE =
+      "specialist.models.verify.key.file";
 
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
@@ -794,7 +799,34 @@ public final class AppConfig extends AbstractConfig {
               Range.atLeast(10),
               Importance.LOW,
               "Labelled examples the trainer keeps; beyond it the oldest (by label time) are forgotten at its next tick,"
-                  + " down to 90%.");
+                  + " down to 90%.")
+          .define(
+              SPECIALIST_MODELS_VERIFY_KEY_FILE,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "File of Ed25519 public keys (PEM PUBLIC KEY blocks, as `openssl pkey -pubout` writes them;"
+                  + " several for a key rotation). Set: the specialist serves only models signed by one of"
+                  + " them, and refuses unsigned, wrongly signed and tampered ones (the model in service"
+                  + " stays; counted in llmstreams_specialist_models_refused_total). Empty: unsigned models"
+                  + " are served; a model whose digest does not match its content is refused either way.")
+          .define(
+              SPECIALIST_MODELS_SIGNING_KEY_FILE,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "File holding the Ed25519 private key (PEM PRIVATE KEY, as `openssl genpkey -algorithm"
+                  + " ed25519` writes it) that signs the models this process publishes: `train --publish`"
+                  + " and the specialist's in-app trainer. Read at start when specialist.models.signing.key"
+                  + " is not set; never logged. Give it only to the processes that publish models.")
+          .define(
+              SPECIALIST_MODELS_SIGNING_KEY,
+              Type.PASSWORD,
+              null,
+              Importance.HIGH,
+              "The signing key itself (PEM, or the base64 of its PKCS #8 bytes), usually through the"
+                  + " environment variable LLMSTREAMS_SPECIALIST_MODELS_SIGNING_KEY; overrides"
+                  + " specialist.models.signing.key.file. Never logged.");
 
   static {
     ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));

@@ -1,5 +1,6 @@
 package dev.llmstreams.events;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.List;
@@ -18,6 +19,13 @@ import java.util.List;
  * @param artifact the model bytes, base64 (the record stays under the topic's 8 MiB
  *     max.message.bytes)
  * @param artifactSha256 sha-256 hex of the decoded artifact bytes; the loader checks it
+ * @param digest {@code sha256:} and the hex SHA-256 of the record's canonical form (every field
+ *     above, see {@code ModelDigest}); optional for records published before it existed, required
+ *     when the specialist verifies signatures. A record whose digest does not match is never served
+ * @param signature base64 Ed25519 signature over the name, version, digest and key id (see {@code
+ *     ModelTrust}); optional, required when the specialist verifies signatures
+ * @param keyId which key signed it: {@code ed25519:} and the first 16 hex digits of the SHA-256 of
+ *     the public key (X.509 encoding); optional
  */
 public record SpecialistModel(
     String name,
@@ -29,8 +37,42 @@ public record SpecialistModel(
     JsonNode config,
     String format,
     String artifact,
-    String artifactSha256) {
+    String artifactSha256,
+    String digest,
+    String signature,
+    String keyId) {
 
+  /** A record with no digest and no signature (sealed later, see {@code ModelTrust#seal}). */
+  public SpecialistModel(
+      String name,
+      String version,
+      Instant createdAt,
+      List<String> labels,
+      String trainingDataDigest,
+      JsonNode metrics,
+      JsonNode config,
+      String format,
+      String artifact,
+      String artifactSha256) {
+    this(
+        name,
+        version,
+        createdAt,
+        labels,
+        trainingDataDigest,
+        metrics,
+        config,
+        format,
+        artifact,
+        artifactSha256,
+        null,
+        null,
+        null);
+  }
+
+  // Digest, signature and key id are not checked here: a record with a malformed one is refused
+  // (and counted) by the specialist, like one whose digest does not match.
+  @JsonCreator
   public SpecialistModel {
     Require.text(name, "name");
     Require.text(version, "version");
@@ -40,5 +82,23 @@ public record SpecialistModel(
     Require.text(format, "format");
     Require.text(artifact, "artifact");
     Require.sha256Hex(artifactSha256, "artifactSha256");
+  }
+
+  /** The same record with this digest, signature and key id (any may be null). */
+  public SpecialistModel sealed(String digest, String signature, String keyId) {
+    return new SpecialistModel(
+        name,
+        version,
+        createdAt,
+        labels,
+        trainingDataDigest,
+        metrics,
+        config,
+        format,
+        artifact,
+        artifactSha256,
+        digest,
+        signature,
+        keyId);
   }
 }

@@ -1,10 +1,16 @@
 package dev.llmstreams.specialist;
 
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.specialist.model.ModelTrust;
 import dev.llmstreams.specialist.model.TextClassifier;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,17 +23,44 @@ import org.slf4j.LoggerFactory;
 public final class CurrentModel {
   private static final Logger LOG = LoggerFactory.getLogger(CurrentModel.class);
 
+  /**
+   * The reason tag of a record the loader could not turn into a model (see {@link ModelLoader}).
+   */
+  static final String UNLOADABLE = "unloadable";
+
+  /** The last record refused, for {@code GET /specialist}. */
+  record Refused(String version, String reason, String detail, Instant at) {}
+
   private final String name;
   private final ModelLoader loader;
+  private final ModelTrust trust;
   private final MeterRegistry registry;
   private final AtomicReference<TextClassifier> model = new AtomicReference<>();
   private final AtomicReference<SpecialistModel> record = new AtomicReference<>();
+  private final AtomicReference<Refused> lastRefused = new AtomicReference<>();
+  private final AtomicLong refusedCount = new AtomicLong();
+  private final Map<String, Counter> refused = new ConcurrentHashMap<>();
   private Gauge info;
 
+  /** Serves any model whose digest, when it has one, matches (no signatures required). */
   public CurrentModel(String name, ModelLoader loader, MeterRegistry registry) {
+    this(name, loader, ModelTrust.off(), registry);
+  }
+
+  /**
+   * @param trust which records may be served (digest, signature), and how the in-app trainer seals
+   *     the ones it publishes
+   */
+  public CurrentModel(String name, ModelLoader loader, ModelTrust trust, MeterRegistry registry) {
     this.name = name;
     this.loader = loader;
+    this.trust = trust;
     this.registry = registry;
+    // Every reason starts at 0, so an alert on the rate works before the first refusal.
+    for (String reason : ModelTrust.REASONS) {
+      refusedCounter(reason);
+    }
+    refusedCounter(UNLOADABLE);
   }
 
   public String name() {
@@ -44,17 +77,40 @@ public final class CurrentModel {
     return record.get();
   }
 
+  /** Which records may be served, and how this instance seals the ones it publishes. */
+  ModelTrust trust() {
+    return trust;
+  }
+
+  /** Records of this model refused since start. */
+  long refusedCount() {
+    return refusedCount.get();
+  }
+
+  /** The last record of this model refused, or null. */
+  Refused lastRefused() {
+    return lastRefused.get();
+  }
+
   /**
-   * Loads {@code candidate} and serves it, unless it is another model's, the version in service, or
-   * cannot be loaded (then it is logged and the model in service stays). True when it is now
-   * served.
+   * Checks {@code candidate} (digest, signature: see {@link ModelTrust}), loads it and serves it,
+   * unless it is another model's, the version in service, or is refused (then it is logged and
+   * counted, and the model in service stays). True when it is now served.
    */
   synchronized boolean offer(SpecialistModel candidate, String origin) {
     if (candidate == null || !name.equals(candidate.name())) {
       return false;
     }
     TextClassifier serving = model.get();
+    // Checked before anything else, even for the version in service: a tampered copy of it must
+    // not replace the good record in the store, which a restart reads.
+    Optional<ModelTrust.Refusal> refusal = trust.check(candidate);
+    if (refusal.isPresent()) {
+      refuse(candidate, origin, refusal.get().reason(), refusal.get().detail(), serving);
+      return false;
+    }
     if (serving != null && serving.version().equals(candidate.version())) {
+      record.set(candidate); // the same model, perhaps signed again (a key rotation)
       return true;
     }
     TextClassifier loaded;
@@ -76,16 +132,7 @@ public final class CurrentModel {
       }
     } catch (RuntimeException e) {
       loads("rejected");
-      LOG.warn(
-          "specialist: ignored model {} version {} ({}, format {}): {}; {}",
-          candidate.name(),
-          candidate.version(),
-          origin,
-          candidate.format(),
-          e.getMessage(),
-          serving == null
-              ? "still no model in service"
-              : "version " + serving.version() + " stays in service");
+      refuse(candidate, origin, UNLOADABLE, e.getMessage(), serving);
       return false;
     }
     model.set(loaded);
@@ -101,14 +148,52 @@ public final class CurrentModel {
             .tags("name", name, "version", loaded.version())
             .register(registry);
     LOG.info(
-        "specialist: serving model {} version {} ({}; {} labels, recommended threshold {}){}",
+        "specialist: serving model {} version {} ({}; {}; {} labels, recommended threshold {}){}",
         name,
         loaded.version(),
         origin,
+        candidate.signature() != null && trust.verifies()
+            ? "signed by " + candidate.keyId()
+            : candidate.digest() != null ? "digest " + candidate.digest() : "no digest",
         loaded.labels().size(),
         loaded.recommendedThreshold(),
         serving == null ? "" : " instead of " + serving.version());
     return true;
+  }
+
+  private void refuse(
+      SpecialistModel candidate,
+      String origin,
+      String reason,
+      String detail,
+      TextClassifier serving) {
+    refusedCounter(reason).increment();
+    refusedCount.incrementAndGet();
+    lastRefused.set(new Refused(candidate.version(), reason, detail, Instant.now()));
+    LOG.warn(
+        "specialist: refused model {} version {} ({}, format {}): {}: {}; {}",
+        candidate.name(),
+        candidate.version(),
+        origin,
+        candidate.format(),
+        reason,
+        detail,
+        serving == null
+            ? "still no model in service"
+            : "version " + serving.version() + " stays in service");
+  }
+
+  private Counter refusedCounter(String reason) {
+    return refused.computeIfAbsent(
+        reason,
+        r ->
+            Counter.builder("llmstreams.specialist.models.refused")
+                .description(
+                    "Model records of the served name not served, by reason: digest_mismatch, unsigned,"
+                        + " unknown_key, bad_signature, malformed (see ModelTrust), unloadable (the loader"
+                        + " refused it)")
+                .tag("reason", r)
+                .register(registry));
   }
 
   private void loads(String outcome) {

@@ -7,6 +7,7 @@ import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
 import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.ModelTrust;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -76,7 +77,8 @@ public final class SpecialistModule implements PatternModule {
             config,
             catalog,
             labelDescriptions(config.getString(AppConfig.SPECIALIST_LABEL_DESCRIPTIONS)));
-    current = new CurrentModel(settings.modelName(), loader, registry);
+    // Keys are read here, at start: a key that cannot be read stops the start with the reason.
+    current = new CurrentModel(settings.modelName(), loader, ModelTrust.from(config), registry);
     trainer =
         Executors.newSingleThreadExecutor(
             r -> {

@@ -182,7 +182,8 @@ public final class SpecialistTopology {
 
   /**
    * What this instance serves, for {@code GET /specialist}: the model and version, the threshold,
-   * the events waiting for a model and the recent escalation rate; with no model, what to do about
+   * the events waiting for a model and the recent escalation rate, whether signatures are required
+   * and the records of the model refused (count, last one and why); with no model, what to do about
    * it.
    */
   public Map<String, Object> status() {
@@ -199,6 +200,19 @@ public final class SpecialistTopology {
     out.put("waiting", meters.waiting.get());
     double rate = meters.escalationRate();
     out.put("escalationRate", Double.isNaN(rate) ? null : rate);
+    out.put("signaturesRequired", current.trust().verifies());
+    Map<String, Object> refused = new java.util.LinkedHashMap<>();
+    refused.put("count", current.refusedCount());
+    CurrentModel.Refused last = current.lastRefused();
+    if (last != null) {
+      Map<String, Object> l = new java.util.LinkedHashMap<>();
+      l.put("version", last.version());
+      l.put("reason", last.reason());
+      l.put("detail", last.detail());
+      l.put("at", last.at().toString());
+      refused.put("last", l);
+    }
+    out.put("refused", refused);
     if (model == null) {
       out.put(
           "reason",
@@ -351,9 +365,10 @@ public final class SpecialistTopology {
 
   /**
    * Keeps the latest record of every model name and serves the configured one. Runs on the global
-   * thread, once per record: a model is decoded once per version, never per event. A record that
-   * cannot be loaded is not stored, so the store, and a restart that reads it, keep the last good
-   * version.
+   * thread, once per record, live and when the store is restored: a model is checked (digest,
+   * signature: {@link dev.llmstreams.specialist.model.ModelTrust}) and decoded once per version,
+   * never per event. A record that is refused or cannot be loaded is not stored, so the store, and
+   * a restart that reads it, keep the last good version.
    */
   private final class LoadModel implements Processor<String, SpecialistModel, Void, Void> {
     private KeyValueStore<String, SpecialistModel> store;

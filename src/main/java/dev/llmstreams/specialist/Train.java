@@ -210,6 +210,14 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
                 + " held out and labelled after the model in service was built)",
             used);
       }
+      if (current.trust().verifies() && !current.trust().signs()) {
+        return new Outcome(
+            null,
+            "failed",
+            "this instance serves only signed models but has no signing key"
+                + " (specialist.models.signing.key.file): a retrained model would be refused",
+            used);
+      }
       ModelRetrainer.Candidate candidate = retrainer.retrain(train, base);
       if (!current.name().equals(candidate.record().name())) {
         return new Outcome(
@@ -230,8 +238,9 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
                   ? "no model in service"
                   : String.format(Locale.ROOT, "%.4f for %s", incumbent, serving.version()),
               holdout.size());
+      // Sealed here, off the stream thread: digest, and signature when this instance has the key.
       return serving == null || challenger > incumbent
-          ? new Outcome(candidate.record(), "published", scores, used)
+          ? new Outcome(current.trust().seal(candidate.record()), "published", scores, used)
           : new Outcome(null, "rejected", scores, used);
     } catch (RuntimeException e) {
       return new Outcome(null, "failed", String.valueOf(e.getMessage()), used);

@@ -229,7 +229,10 @@ final class Samples {
                 Json.tree("{\"ngrams\":[1,2],\"c\":4.0}"),
                 "logreg-tfidf-v1",
                 Base64.getEncoder().encodeToString(ARTIFACT),
-                DIGEST)),
+                DIGEST,
+                "sha256:" + DIGEST,
+                Base64.getEncoder().encodeToString(new byte[64]),
+                "ed25519:0123456789abcdef")),
         sample(
             "full SpanRecord",
             new SpanRecord(

@@ -3,6 +3,7 @@ package dev.llmstreams.specialist;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.app.LlmStreamsApp;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Classification;
@@ -14,6 +15,8 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.ModelDigest;
+import dev.llmstreams.specialist.model.ModelTrust;
 import dev.llmstreams.testkit.ChildJvm;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.TestDeployment;
@@ -26,9 +29,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -306,6 +313,151 @@ class SpecialistIT {
       await().atMost(Duration.ofSeconds(60)).until(() -> !watcher.classifications.isEmpty());
       assertThat(watcher.classifications.get(0).modelVersion()).startsWith("retrained-");
     }
+  }
+
+  private ProducerRecord<byte[], byte[]> model(SpecialistModel record) {
+    String t = topic(TopicRole.SPECIALIST_MODELS);
+    return new ProducerRecord<>(t, bytes(record.name()), MODELS.serializer().serialize(t, record));
+  }
+
+  private static void deleteRecursively(Path root) throws java.io.IOException {
+    if (Files.exists(root)) {
+      try (var paths = Files.walk(root)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+
+  private static String servedVersion(String base) throws Exception {
+    return Json.tree(get(base + "/specialist").body()).path("version").asText();
+  }
+
+  /** Labels {@code eventId} and returns the version of the model that labelled it. */
+  private String labelledBy(String eventId) throws Exception {
+    send(List.of(request(eventId, "my card is lost, please block it")));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> watcher.classifications.stream().anyMatch(c -> c.eventId().equals(eventId)));
+    Classification c =
+        watcher.classifications.stream()
+            .filter(x -> x.eventId().equals(eventId))
+            .findFirst()
+            .orElseThrow();
+    assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
+    return c.modelVersion();
+  }
+
+  @Test
+  void shouldServeOnlySignedModelsAndKeepServingTheOldOneAcrossARestart() throws Exception {
+    KeyPair trainer = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Path verifyKey =
+        Files.writeString(
+            dir.resolve("model-verify.pem"),
+            "-----BEGIN PUBLIC KEY-----\n"
+                + Base64.getEncoder().encodeToString(trainer.getPublic().getEncoded())
+                + "\n-----END PUBLIC KEY-----\n");
+    settings.put(AppConfig.SPECIALIST_MODELS_VERIFY_KEY_FILE, verifyKey.toString());
+    ModelTrust signer = ModelTrust.of(trainer.getPrivate(), List.of());
+    ModelTrust forger =
+        ModelTrust.of(
+            KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate(), List.of());
+
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(
+          List.of(
+              new GatewayModule(),
+              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      String base = "http://127.0.0.1:" + app.httpPort();
+      send(List.of(model(signer.seal(model("v1", 20, 0.0).record()))));
+      await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v1"));
+      assertThat(labelledBy("before")).isEqualTo("v1");
+
+      // A signed v2 whose artifact was changed after signing, an unsigned v3 (good digest), a v4
+      // signed by a key the app does not trust.
+      SpecialistModel v2 = signer.seal(model("v2", 20, 0.0).record());
+      byte[] artifact = Base64.getDecoder().decode(v2.artifact());
+      artifact[artifact.length / 2] ^= 1;
+      SpecialistModel tampered =
+          new SpecialistModel(
+              v2.name(),
+              v2.version(),
+              v2.createdAt(),
+              v2.labels(),
+              v2.trainingDataDigest(),
+              v2.metrics(),
+              v2.config(),
+              v2.format(),
+              Base64.getEncoder().encodeToString(artifact),
+              v2.artifactSha256(),
+              v2.digest(),
+              v2.signature(),
+              v2.keyId());
+      send(
+          List.of(
+              model(tampered),
+              model(ModelDigest.digested(model("v3", 20, 0.0).record())),
+              model(forger.seal(model("v4", 20, 0.0).record()))));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  Json.tree(get(base + "/specialist").body()).path("refused").path("count").asInt()
+                      >= 3);
+      JsonNode status = Json.tree(get(base + "/specialist").body());
+      assertThat(status.path("version").asText()).isEqualTo("v1");
+      assertThat(status.path("signaturesRequired").asBoolean()).isTrue();
+      assertThat(status.path("refused").path("last").path("version").asText()).isEqualTo("v4");
+      assertThat(status.path("refused").path("last").path("reason").asText())
+          .isEqualTo("unknown_key");
+      assertThat(labelledBy("after-refusals"))
+          .as("the model in service keeps serving")
+          .isEqualTo("v1");
+      assertThat(get(base + "/metrics").body())
+          .contains("llmstreams_specialist_models_refused_total{reason=\"digest_mismatch\"} 1.0")
+          .contains("llmstreams_specialist_models_refused_total{reason=\"unsigned\"} 1.0")
+          .contains("llmstreams_specialist_models_refused_total{reason=\"unknown_key\"} 1.0")
+          .contains("llmstreams_specialist_models_refused_total{reason=\"bad_signature\"} 0.0");
+    }
+
+    // A restart: the latest record on the topic is refused; the last one that verifies is served,
+    // from the store (kept state), then from the topic (state wiped: every record is checked
+    // again).
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(
+          List.of(
+              new GatewayModule(),
+              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      String base = "http://127.0.0.1:" + app.httpPort();
+      await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v1"));
+      assertThat(labelledBy("after-restart")).isEqualTo("v1");
+    }
+    deleteRecursively(Path.of(settings.get(AppConfig.STATE_DIR)));
+    try (Observability observability = new Observability();
+        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
+      app.start(
+          List.of(
+              new GatewayModule(),
+              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
+      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+      String base = "http://127.0.0.1:" + app.httpPort();
+      await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v1"));
+      assertThat(Json.tree(get(base + "/specialist").body()).path("refused").path("count").asInt())
+          .as("v2, v3 and v4 read again from the topic and refused again")
+          .isEqualTo(3);
+      assertThat(labelledBy("after-wiped-restart")).isEqualTo("v1");
+
+      // A properly signed newer model is served.
+      send(List.of(model(signer.seal(model("v5", 20, 0.0).record()))));
+      await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v5"));
+      assertThat(labelledBy("after-v5")).isEqualTo("v5");
+    }
+    assertThat(watcher.classifications).extracting(Classification::eventId).doesNotHaveDuplicates();
   }
 
   @Test

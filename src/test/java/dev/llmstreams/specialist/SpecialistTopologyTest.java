@@ -15,6 +15,8 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.ModelDigest;
+import dev.llmstreams.specialist.model.ModelTrust;
 import dev.llmstreams.testkit.DriverTopics;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
@@ -52,6 +54,8 @@ class SpecialistTopologyTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private TopologyTestDriver driver;
   private CurrentModel current;
+  private ModelTrust trust = ModelTrust.off();
+  private SpecialistTopology topology;
   private TestInputTopic<String, ClassificationRequest> requests;
   private TestInputTopic<byte[], byte[]> rawRequests;
   private TestInputTopic<String, LlmReply> replies;
@@ -73,11 +77,12 @@ class SpecialistTopologyTest {
             config,
             catalog,
             Map.of("card_arrival", "the customer waits for a card to be delivered"));
-    current = new CurrentModel(s.modelName(), TestBayesClassifier.loader(), registry);
+    current = new CurrentModel(s.modelName(), TestBayesClassifier.loader(), trust, registry);
     Properties props = StreamsSettings.forPattern(config, catalog, "specialist", registry);
     driver =
         new TopologyTestDriver(
-            new SpecialistTopology(catalog, s, current, retrainer, executor, registry).build(),
+            (topology = new SpecialistTopology(catalog, s, current, retrainer, executor, registry))
+                .build(),
             props,
             START);
     requests = DriverTopics.input(driver, catalog.topic(Topics.CLASSIFICATION_REQUESTS));
@@ -515,6 +520,195 @@ class SpecialistTopologyTest {
                 .version())
         .as("the store keeps the last good version, for a restart")
         .isEqualTo("v1");
+  }
+
+  // ---- trusted models
+
+  private static final java.security.KeyPair TRAINER = ed25519();
+  private static final java.security.KeyPair FORGER = ed25519();
+
+  private static java.security.KeyPair ed25519() {
+    try {
+      return java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static SpecialistModel signed(TestBayesClassifier model) {
+    return ModelTrust.of(TRAINER.getPrivate(), List.of()).seal(model.record());
+  }
+
+  private String servedVersion() {
+    classify("probe-" + System.nanoTime(), "my card is lost, please block it");
+    List<Classification> out = classifications.readValuesToList();
+    assertThat(out).hasSize(1);
+    return out.get(0).modelVersion();
+  }
+
+  private Map<String, Object> topologyStatus() {
+    return topology.status();
+  }
+
+  private SpecialistModel stored() {
+    return driver
+        .<String, SpecialistModel>getKeyValueStore(SpecialistTopology.MODELS_STORE)
+        .get("banking77");
+  }
+
+  @Test
+  void shouldServeOnlySignedModelsAndKeepTheModelInServiceWhenOneIsRefused() {
+    trust = ModelTrust.of(null, List.of(TRAINER.getPublic()));
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
+    models.pipeInput("banking77", signed(model("v1", 20, 0.5)));
+    assertThat(servedVersion()).isEqualTo("v1");
+
+    // tampered: a signed v2 whose artifact was changed after signing
+    SpecialistModel v2 = signed(model("v2", 20, 0.5));
+    byte[] artifact = java.util.Base64.getDecoder().decode(v2.artifact());
+    artifact[artifact.length - 3] ^= 1;
+    String tamperedArtifact = java.util.Base64.getEncoder().encodeToString(artifact);
+    models.pipeInput(
+        "banking77",
+        new SpecialistModel(
+            v2.name(),
+            v2.version(),
+            v2.createdAt(),
+            v2.labels(),
+            v2.trainingDataDigest(),
+            v2.metrics(),
+            v2.config(),
+            v2.format(),
+            tamperedArtifact,
+            v2.artifactSha256(),
+            v2.digest(),
+            v2.signature(),
+            v2.keyId()));
+    // unsigned, with a good digest; signed by a key that is not a verify key; a digest recomputed
+    // over the new version under v1's signature
+    models.pipeInput("banking77", ModelDigest.digested(model("v3", 20, 0.5).record()));
+    models.pipeInput(
+        "banking77",
+        ModelTrust.of(FORGER.getPrivate(), List.of()).seal(model("v4", 20, 0.5).record()));
+    SpecialistModel v1 = signed(model("v1", 20, 0.5));
+    SpecialistModel v5 = ModelDigest.digested(model("v5", 20, 0.5).record());
+    models.pipeInput("banking77", v5.sealed(v5.digest(), v1.signature(), v1.keyId()));
+
+    assertThat(servedVersion()).as("the model in service keeps serving").isEqualTo("v1");
+    assertThat(count("llmstreams.specialist.models.refused", "reason", "digest_mismatch"))
+        .isEqualTo(1);
+    assertThat(count("llmstreams.specialist.models.refused", "reason", "unsigned")).isEqualTo(1);
+    assertThat(count("llmstreams.specialist.models.refused", "reason", "unknown_key")).isEqualTo(1);
+    assertThat(count("llmstreams.specialist.models.refused", "reason", "bad_signature"))
+        .isEqualTo(1);
+    assertThat(stored().version()).as("a restart reads the last good version").isEqualTo("v1");
+    assertThat(deadLetters.isEmpty()).isTrue();
+
+    var status = topologyStatus();
+    assertThat(status.get("signaturesRequired")).isEqualTo(true);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> refused = (Map<String, Object>) status.get("refused");
+    assertThat(refused.get("count")).isEqualTo(4L);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> last = (Map<String, Object>) refused.get("last");
+    assertThat(last).containsEntry("version", "v5").containsEntry("reason", "bad_signature");
+
+    // a tampered copy of the version in service does not replace it in the store either
+    SpecialistModel v1Tampered =
+        v1.sealed(
+            v1.digest(), java.util.Base64.getEncoder().encodeToString(new byte[64]), v1.keyId());
+    models.pipeInput("banking77", v1Tampered);
+    assertThat(stored()).isEqualTo(v1);
+    assertThat(count("llmstreams.specialist.models.refused", "reason", "bad_signature"))
+        .isEqualTo(2);
+
+    // a properly signed newer model is served
+    models.pipeInput("banking77", signed(model("v6", 20, 0.5)));
+    assertThat(servedVersion()).isEqualTo("v6");
+    assertThat(stored().version()).isEqualTo("v6");
+  }
+
+  @Test
+  void shouldRefuseAModelWhoseDigestDoesNotMatchEvenWithSigningOff() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
+    models.pipeInput("banking77", ModelDigest.digested(model("v1", 20, 0.5).record()));
+    SpecialistModel v2 = ModelDigest.digested(model("v2", 20, 0.5).record());
+    models.pipeInput(
+        "banking77",
+        new SpecialistModel(
+            v2.name(),
+            v2.version(),
+            v2.createdAt(),
+            List.of("card_arrival", "lost_or_stolen_card"),
+            v2.trainingDataDigest(),
+            v2.metrics(),
+            v2.config(),
+            v2.format(),
+            v2.artifact(),
+            v2.artifactSha256(),
+            v2.digest(),
+            null,
+            null));
+    assertThat(servedVersion()).isEqualTo("v1");
+    assertThat(count("llmstreams.specialist.models.refused", "reason", "digest_mismatch"))
+        .isEqualTo(1);
+    // unsigned models, with or without a digest, are served when no verify key is configured
+    models.pipeInput("banking77", model("v3", 20, 0.5).record());
+    assertThat(servedVersion()).isEqualTo("v3");
+    assertThat(topologyStatus().get("signaturesRequired")).isEqualTo(false);
+  }
+
+  @Test
+  void shouldSignTheModelsTheTrainerPublishesAndServeThem() {
+    trust = ModelTrust.of(TRAINER.getPrivate(), List.of(TRAINER.getPublic()));
+    List<ModelRetrainer.Candidate> next = new ArrayList<>();
+    ModelRetrainer scripted = (training, base) -> next.remove(0);
+    start(
+        Map.of(
+            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
+        scripted,
+        Runnable::run);
+    models.pipeInput("banking77", signed(model("v1", 1, 0.5)));
+    next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
+    new Intents(11)
+        .take(80)
+        .forEach(
+            e ->
+                labels.pipeInput(
+                    null,
+                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    driver.advanceWallClockTime(TICK);
+    List<SpecialistModel> published = modelsOut.readValuesToList();
+    assertThat(published).hasSize(1);
+    assertThat(published.get(0).keyId()).isEqualTo(ModelTrust.keyId(TRAINER.getPublic()));
+    assertThat(trust.check(published.get(0))).isEmpty();
+    assertThat(current.get().version()).isEqualTo("better");
+  }
+
+  @Test
+  void shouldNotRetrainWhenSignaturesAreRequiredButThereIsNoSigningKey() {
+    trust = ModelTrust.of(null, List.of(TRAINER.getPublic()));
+    List<ModelRetrainer.Candidate> next = new ArrayList<>();
+    ModelRetrainer scripted = (training, base) -> next.remove(0);
+    start(
+        Map.of(
+            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
+        scripted,
+        Runnable::run);
+    models.pipeInput("banking77", signed(model("v1", 3, 0.5)));
+    next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
+    new Intents(11)
+        .take(40)
+        .forEach(
+            e ->
+                labels.pipeInput(
+                    null,
+                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    driver.advanceWallClockTime(TICK);
+    assertThat(modelsOut.isEmpty()).isTrue();
+    assertThat(next).as("no training was started").hasSize(1);
+    assertThat(count("llmstreams.specialist.retrains", "outcome", "failed")).isEqualTo(1);
+    assertThat(current.get().version()).isEqualTo("v1");
   }
 
   @Test

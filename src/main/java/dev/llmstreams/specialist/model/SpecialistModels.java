@@ -58,8 +58,9 @@ public final class SpecialistModels {
   private SpecialistModels() {}
 
   /**
-   * The record of a model. Its version is the creation time and the artifact's hash, so it is
-   * unique per name and the same weights encoded at another time get another version.
+   * The record of a model, with its {@link ModelDigest digest} (not signed: see {@link
+   * ModelTrust#seal}). Its version is the creation time and the artifact's hash, so it is unique
+   * per name and the same weights encoded at another time get another version.
    *
    * @throws IllegalArgumentException when the record would not fit on {@code specialist-models}
    */
@@ -85,6 +86,7 @@ public final class SpecialistModels {
             model.kind().format(),
             Base64.getEncoder().encodeToString(artifact),
             sha);
+    record = ModelDigest.digested(record);
     int bytes = recordBytes(record);
     if (bytes > MAX_RECORD_BYTES) {
       throw new IllegalArgumentException(
@@ -99,19 +101,23 @@ public final class SpecialistModels {
     return record;
   }
 
-  /** The same record with other metrics (e.g. a test evaluation added after training). */
+  /**
+   * The same record with other metrics (e.g. a test evaluation added after training), and its
+   * digest recomputed (unsigned: sign it with {@link ModelTrust#seal} after the last change).
+   */
   public static SpecialistModel withMetrics(SpecialistModel r, JsonNode metrics) {
-    return new SpecialistModel(
-        r.name(),
-        r.version(),
-        r.createdAt(),
-        r.labels(),
-        r.trainingDataDigest(),
-        metrics,
-        r.config(),
-        r.format(),
-        r.artifact(),
-        r.artifactSha256());
+    return ModelDigest.digested(
+        new SpecialistModel(
+            r.name(),
+            r.version(),
+            r.createdAt(),
+            r.labels(),
+            r.trainingDataDigest(),
+            metrics,
+            r.config(),
+            r.format(),
+            r.artifact(),
+            r.artifactSha256()));
   }
 
   /**

@@ -1,0 +1,104 @@
+package dev.llmstreams.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.specialist.model.LabeledData;
+import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.ModelDigest;
+import dev.llmstreams.specialist.model.ModelTrust;
+import dev.llmstreams.specialist.model.SpecialistModels;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code train}: the model it saves (and would publish) carries its digest, signed with a key. */
+class TrainCommandTest {
+  private static final Set<String> LABELS = Set.of("card_arrival", "lost_or_stolen_card");
+
+  @TempDir Path dir;
+
+  private Path csv(String name, String resource) throws Exception {
+    List<LabeledText> rows =
+        LabeledData.classpath(resource).stream().filter(e -> LABELS.contains(e.label())).toList();
+    String body =
+        rows.stream()
+            .map(e -> "\"" + e.text().replace("\"", "\"\"") + "\"," + e.label())
+            .collect(Collectors.joining("\n", "text,category\n", "\n"));
+    return Files.writeString(dir.resolve(name), body);
+  }
+
+  private static String pem(String type, byte[] der) {
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + Base64.getMimeEncoder().encodeToString(der)
+        + "\n-----END "
+        + type
+        + "-----\n";
+  }
+
+  private int train(Path config, StringWriter err, String... more) throws Exception {
+    CommandLine cli = Main.commandLine();
+    cli.setErr(new PrintWriter(err, true));
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "train",
+                "--config",
+                config.toString(),
+                "--train",
+                csv("train.csv", LabeledData.BANKING77_TRAIN).toString(),
+                "--test",
+                csv("test.csv", LabeledData.BANKING77_TEST).toString(),
+                "--kind",
+                "hashed",
+                "--out",
+                dir.resolve("model").toString()));
+    args.addAll(List.of(more));
+    return cli.execute(args.toArray(String[]::new));
+  }
+
+  @Test
+  void shouldSaveASignedModelWithASigningKeyAndRefuseToPublishUnsignedWhenVerifying()
+      throws Exception {
+    KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Path signing =
+        Files.writeString(
+            dir.resolve("signing.pem"), pem("PRIVATE KEY", pair.getPrivate().getEncoded()));
+    Path verify =
+        Files.writeString(
+            dir.resolve("verify.pem"), pem("PUBLIC KEY", pair.getPublic().getEncoded()));
+    Path config =
+        Files.writeString(
+            dir.resolve("signing.properties"),
+            AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE + "=" + signing + "\n");
+
+    assertThat(train(config, new StringWriter())).isZero();
+    SpecialistModel saved = SpecialistModels.read(dir.resolve("model"));
+    assertThat(saved.digest()).isEqualTo(ModelDigest.of(saved));
+    assertThat(saved.keyId()).isEqualTo(ModelTrust.keyId(pair.getPublic()));
+    assertThat(ModelTrust.of(null, List.of(pair.getPublic())).check(saved)).isEmpty();
+
+    Path verifyOnly =
+        Files.writeString(
+            dir.resolve("verify.properties"),
+            AppConfig.SPECIALIST_MODELS_VERIFY_KEY_FILE + "=" + verify + "\n");
+    StringWriter err = new StringWriter();
+    assertThat(train(verifyOnly, err, "--publish")).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("there is no signing key")
+        .contains(AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE);
+  }
+}
