@@ -38,6 +38,12 @@ final class McpSchemaValidator implements JsonSchemaValidator {
     } catch (RuntimeException e) {
       return ValidationResponse.asInvalid(
           "the tool's outputSchema cannot be used: " + e.getMessage());
+    } catch (StackOverflowError e) {
+      // The validator follows a $ref that leads back to itself ({"$ref": ""}) without end: found by
+      // McpSchemaValidatorFuzzTest. The server chose the schema; its call is refused, the thread
+      // lives.
+      return ValidationResponse.asInvalid(
+          "the tool's outputSchema cannot be used: its $ref refers to itself without end");
     }
   }
 }

@@ -140,6 +140,15 @@ public final class ToolRegistry {
     if (arguments == null || !arguments.isObject()) {
       return List.of("$: the arguments must be a JSON object");
     }
-    return schema.validate(arguments).stream().map(ValidationMessage::getMessage).sorted().toList();
+    try {
+      return schema.validate(arguments).stream()
+          .map(ValidationMessage::getMessage)
+          .sorted()
+          .toList();
+    } catch (StackOverflowError e) {
+      // A $ref that leads back to itself ({"$ref": ""}), e.g. in an MCP server's inputSchema: the
+      // validator recurses without end (the same finding as McpSchemaValidatorFuzzTest's).
+      return List.of("$: the tool's parameters schema refers to itself without end");
+    }
   }
 }
