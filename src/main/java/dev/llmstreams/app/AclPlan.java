@@ -114,8 +114,33 @@ final class AclPlan {
 
     // The app: what each pattern's topology reads and writes, and what Kafka Streams names after
     // the pattern's application id.
-    List<Flow> flows = Flows.of(catalog, config, config.patterns());
+    // Topologies built without the MCP servers (building with them would start them and list their
+    // tools); each declared server's tool-calls.mcp.<server> topic is added below by name.
+    Map<String, String> noMcp = new java.util.HashMap<>(config.originalsStrings());
+    noMcp.put(AppConfig.MCP_DIR, "");
+    List<Flow> flows = Flows.of(catalog, AppConfig.of(noMcp), config.patterns());
+    List<String> mcpTopics =
+        dev.llmstreams.runtime.mcp.McpServerSpec.load(config.getString(AppConfig.MCP_DIR)).stream()
+            .map(
+                s ->
+                    catalog
+                        .toolCalls(
+                            TopicCatalog.mcpTopicKey(s.name()),
+                            dev.llmstreams.events.ToolCall.class)
+                        .name())
+            .toList();
     for (Flow f : flows) {
+      for (String t : mcpTopics) {
+        if (f.pattern().equals("controller")) {
+          b.topic(
+              Role.APP,
+              t,
+              "pattern controller writes it (an MCP server's calls)",
+              AclOperation.WRITE);
+        } else if (f.pattern().equals("tools")) {
+          b.topic(Role.APP, t, "pattern tools reads it (an MCP server's calls)", AclOperation.READ);
+        }
+      }
       String pattern = f.pattern();
       String streamsId = StreamsSettings.applicationId(config, pattern);
       for (String t : f.reads()) {

@@ -100,6 +100,22 @@ class AclPlanTest {
   }
 
   @Test
+  void shouldGrantEachDeclaredMcpServersTopicWithoutStartingTheServer(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Files.writeString(
+        dir.resolve("files.json"),
+        "{\"name\":\"files\",\"command\":\"/nonexistent/mcp-server-that-must-not-start\"}");
+    AppConfig config =
+        AppConfig.of(Map.of(AppConfig.APPLICATION_ID, "acme", AppConfig.MCP_DIR, dir.toString()));
+    TopicCatalog catalog = TopicCatalog.load().withMcpTopics(List.of("files"), "");
+    AclPlan plan = AclPlan.of(catalog, config, AclPlan.defaultPrincipals(config));
+    assertThat(plan.grants(List.of(Role.APP)))
+        .filteredOn(g -> g.name().equals("tool-calls.mcp.files"))
+        .flatExtracting(Grant::operations)
+        .containsExactlyInAnyOrder(AclOperation.READ, AclOperation.WRITE);
+  }
+
+  @Test
   void shouldPrintCommandsAndATableAndRejectUnknownRoles() {
     AclPlan plan = plan(Map.of());
     String commands = plan.commands(EnumSet.of(Role.APPROVER), "broker:9093");

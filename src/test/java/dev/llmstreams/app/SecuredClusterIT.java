@@ -140,20 +140,28 @@ class SecuredClusterIT {
     Map<String, String> appSettings =
         Map.of(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS, news, AppConfig.MCP_SERVER_ENABLED, "false");
 
-    // 1. The super user creates exactly the plan's ACLs with the CLI; there are no others.
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--config",
-                configFile("admin", kafka.adminProps(), appSettings).toString(),
-                "acls",
-                "--apply"));
+    // 1. The super user runs the kafka-acls.sh commands `acls` prints (through kafka-acls.sh's own
+    // AclCommand); then the cluster holds exactly the plan's ACLs, and no others.
+    Path adminConfig = configFile("admin", kafka.adminProps(), appSettings);
+    List<String> args = new ArrayList<>(List.of("--config", adminConfig.toString(), "acls"));
     for (Role role : Role.values()) {
       args.add("--principal");
       args.add(role.id() + "=" + principal(role));
     }
-    CliRun applied = CliRun.of(args.toArray(String[]::new));
-    assertThat(applied.exit()).as(applied.err()).isZero();
+    String printed = stdoutOf(args);
+    Path adminClient = dir.resolve("admin-client.properties");
+    Properties adminClientProps = new Properties();
+    kafka.adminProps().forEach((k, v) -> adminClientProps.put(k, String.valueOf(v)));
+    try (var out = Files.newBufferedWriter(adminClient)) {
+      adminClientProps.store(out, null);
+    }
+    List<String> commands = printed.lines().filter(l -> l.startsWith("kafka-acls.sh ")).toList();
+    for (String command : commands) {
+      kafkaAcls(
+          command
+              .substring(0, command.indexOf("  #"))
+              .replace("--command-config admin.properties", "--command-config " + adminClient));
+    }
     TopicCatalog catalog = TopicCatalog.load().withPrefix(PREFIX);
     Map<String, String> probe = new HashMap<>(appSettings);
     probe.put(AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers());
@@ -164,8 +172,13 @@ class SecuredClusterIT {
     List<AclBinding> planned =
         AclPlan.of(catalog, AppConfig.of(probe), principals).bindings(EnumSet.allOf(Role.class));
     assertThat(Set.copyOf(kafka.admin().describeAcls(AclBindingFilter.ANY).values().get()))
-        .as("the cluster's ACLs")
+        .as("the cluster's ACLs after the printed commands")
         .isEqualTo(Set.copyOf(planned));
+    // --apply finds them all there and creates nothing.
+    args.add("--apply");
+    assertThat(stdoutOf(args)).contains(planned.size() + " ACLs").contains(": 0 created");
+    assertThat(kafka.admin().describeAcls(AclBindingFilter.ANY).values().get())
+        .hasSize(planned.size());
 
     // 2. The operator creates the catalog's topics under its grants.
     CliRun topics =
@@ -383,6 +396,40 @@ class SecuredClusterIT {
                 s -> s.key().equals("acme"))
             .get(0);
     assertThat(synthesis.documents()).isGreaterThanOrEqualTo(1);
+  }
+
+  /** What the CLI printed on standard output; fails unless it exits 0. */
+  private static String stdoutOf(List<String> args) {
+    java.io.PrintStream previous = System.out;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    CliRun run;
+    try {
+      System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+      run = CliRun.of(args.toArray(String[]::new));
+    } finally {
+      System.setOut(previous);
+    }
+    assertThat(run.exit()).as(run.err()).isZero();
+    return captured.toString(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * One kafka-acls.sh command line, run by kafka-acls.sh's own class; its exit (on a bad option or
+   * a failure) becomes an exception instead of ending the JVM.
+   */
+  private static void kafkaAcls(String commandLine) {
+    List<String> words = List.of(commandLine.trim().split("\\s+"));
+    assertThat(words.get(0)).isEqualTo("kafka-acls.sh");
+    org.apache.kafka.common.utils.internals.Exit.setExitProcedure(
+        (status, message) -> {
+          throw new AssertionError(
+              "kafka-acls.sh exited with " + status + " (" + message + "): " + commandLine);
+        });
+    try {
+      org.apache.kafka.tools.AclCommand.main(words.subList(1, words.size()).toArray(String[]::new));
+    } finally {
+      org.apache.kafka.common.utils.internals.Exit.resetExitProcedure();
+    }
   }
 
   /** Turn 1 publishes (held for approval), turn 2 answers. */

@@ -153,12 +153,7 @@ class SpecialistIT {
   @Test
   void shouldWaitForAModelEscalateThroughTheGatewayAndHotSwapToASecondModel() throws Exception {
     try (Observability observability = new Observability();
-        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-      app.start(
-          List.of(
-              new GatewayModule(),
-              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
-      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+        LlmStreamsApp app = startReady(observability)) {
       String base = "http://127.0.0.1:" + app.httpPort();
 
       // No model yet: the events wait, bad input goes to dead-letters, and /specialist says why
@@ -365,12 +360,7 @@ class SpecialistIT {
             KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate(), List.of());
 
     try (Observability observability = new Observability();
-        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-      app.start(
-          List.of(
-              new GatewayModule(),
-              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
-      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+        LlmStreamsApp app = startReady(observability)) {
       String base = "http://127.0.0.1:" + app.httpPort();
       send(List.of(model(signer.seal(model("v1", 20, 0.0).record()))));
       await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v1"));
@@ -427,26 +417,14 @@ class SpecialistIT {
     // from the store (kept state), then from the topic (state wiped: every record is checked
     // again).
     try (Observability observability = new Observability();
-        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-      app.start(
-          List.of(
-              new GatewayModule(),
-              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
-      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
-      String base = "http://127.0.0.1:" + app.httpPort();
-      await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v1"));
+        LlmStreamsApp app = startServing(observability, "v1")) {
+      assertThat(app.health().ready()).isTrue();
       assertThat(labelledBy("after-restart")).isEqualTo("v1");
     }
     deleteRecursively(Path.of(settings.get(AppConfig.STATE_DIR)));
     try (Observability observability = new Observability();
-        LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
-      app.start(
-          List.of(
-              new GatewayModule(),
-              new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
-      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+        LlmStreamsApp app = startServing(observability, "v1")) {
       String base = "http://127.0.0.1:" + app.httpPort();
-      await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals("v1"));
       assertThat(Json.tree(get(base + "/specialist").body()).path("refused").path("count").asInt())
           .as("v2, v3 and v4 read again from the topic and refused again")
           .isEqualTo(3);
@@ -458,6 +436,27 @@ class SpecialistIT {
       assertThat(labelledBy("after-v5")).isEqualTo("v5");
     }
     assertThat(watcher.classifications).extracting(Classification::eventId).doesNotHaveDuplicates();
+  }
+
+  /** The gateway and the specialist (test loader, no retraining), once ready. */
+  private LlmStreamsApp startReady(Observability observability) throws Exception {
+    LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability);
+    app.start(
+        List.of(
+            new GatewayModule(),
+            new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none())));
+    await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+    return app;
+  }
+
+  /**
+   * The gateway and the specialist (test loader, no retraining), once it serves {@code version}.
+   */
+  private LlmStreamsApp startServing(Observability observability, String version) throws Exception {
+    LlmStreamsApp app = startReady(observability);
+    String base = "http://127.0.0.1:" + app.httpPort();
+    await().atMost(Duration.ofSeconds(30)).until(() -> servedVersion(base).equals(version));
+    return app;
   }
 
   @Test

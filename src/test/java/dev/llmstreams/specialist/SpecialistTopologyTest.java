@@ -661,22 +661,10 @@ class SpecialistTopologyTest {
   @Test
   void shouldSignTheModelsTheTrainerPublishesAndServeThem() {
     trust = ModelTrust.of(TRAINER.getPrivate(), List.of(TRAINER.getPublic()));
-    List<ModelRetrainer.Candidate> next = new ArrayList<>();
-    ModelRetrainer scripted = (training, base) -> next.remove(0);
-    start(
-        Map.of(
-            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
-        scripted,
-        Runnable::run);
+    List<ModelRetrainer.Candidate> next = startWithScriptedTrainer();
     models.pipeInput("banking77", signed(model("v1", 1, 0.5)));
     next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
-    new Intents(11)
-        .take(80)
-        .forEach(
-            e ->
-                labels.pipeInput(
-                    null,
-                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    labelAfterV1(new Intents(11), 80);
     driver.advanceWallClockTime(TICK);
     List<SpecialistModel> published = modelsOut.readValuesToList();
     assertThat(published).hasSize(1);
@@ -688,22 +676,10 @@ class SpecialistTopologyTest {
   @Test
   void shouldNotRetrainWhenSignaturesAreRequiredButThereIsNoSigningKey() {
     trust = ModelTrust.of(null, List.of(TRAINER.getPublic()));
-    List<ModelRetrainer.Candidate> next = new ArrayList<>();
-    ModelRetrainer scripted = (training, base) -> next.remove(0);
-    start(
-        Map.of(
-            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
-        scripted,
-        Runnable::run);
+    List<ModelRetrainer.Candidate> next = startWithScriptedTrainer();
     models.pipeInput("banking77", signed(model("v1", 3, 0.5)));
     next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
-    new Intents(11)
-        .take(40)
-        .forEach(
-            e ->
-                labels.pipeInput(
-                    null,
-                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    labelAfterV1(new Intents(11), 40);
     driver.advanceWallClockTime(TICK);
     assertThat(modelsOut.isEmpty()).isTrue();
     assertThat(next).as("no training was started").hasSize(1);
@@ -845,13 +821,7 @@ class SpecialistTopologyTest {
 
   @Test
   void shouldPublishARetrainedModelOnlyWhenItIsBetterOnTheHeldOutExamples() {
-    List<ModelRetrainer.Candidate> next = new ArrayList<>();
-    ModelRetrainer scripted = (training, base) -> next.remove(0);
-    start(
-        Map.of(
-            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
-        scripted,
-        Runnable::run);
+    List<ModelRetrainer.Candidate> next = startWithScriptedTrainer();
     publish(model("v1", 3, 0.5));
     Intents intents = new Intents(11);
 
@@ -860,26 +830,14 @@ class SpecialistTopologyTest {
         TestBayesClassifier.candidate(
             TestBayesClassifier.train(
                 "banking77", "worse", 0.5, LABELS, List.of(intents.next("card_arrival")))));
-    intents
-        .take(40)
-        .forEach(
-            e ->
-                labels.pipeInput(
-                    null,
-                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    labelAfterV1(intents, 40);
     driver.advanceWallClockTime(TICK);
     assertThat(modelsOut.isEmpty()).isTrue();
     assertThat(count("llmstreams.specialist.retrains", "outcome", "rejected")).isEqualTo(1);
 
     // better: trained on many examples of every label
     next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
-    intents
-        .take(40)
-        .forEach(
-            e ->
-                labels.pipeInput(
-                    null,
-                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    labelAfterV1(intents, 40);
     driver.advanceWallClockTime(TICK);
     List<TestRecord<String, SpecialistModel>> published = modelsOut.readRecordsToList();
     assertThat(published).hasSize(1);
@@ -890,13 +848,7 @@ class SpecialistTopologyTest {
 
     // failed: the model in service stays; nothing new, nothing retrained
     next.add(null);
-    intents
-        .take(40)
-        .forEach(
-            e ->
-                labels.pipeInput(
-                    null,
-                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    labelAfterV1(intents, 40);
     driver.advanceWallClockTime(TICK);
     driver.advanceWallClockTime(TICK);
     assertThat(count("llmstreams.specialist.retrains", "outcome", "failed")).isEqualTo(1);
@@ -932,13 +884,7 @@ class SpecialistTopologyTest {
     assertThat(trainedOn).as("old labels start no retraining").isEmpty();
 
     next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
-    intents
-        .take(40)
-        .forEach(
-            e ->
-                labels.pipeInput(
-                    null,
-                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
+    labelAfterV1(intents, 40);
     driver.advanceWallClockTime(TICK);
     assertThat(trainedOn).as("new labels do; the old ones are trained on too").hasSize(1);
     assertThat(trainedOn.get(0)).isGreaterThan(40);
@@ -1099,5 +1045,30 @@ class SpecialistTopologyTest {
     assertThat(LABELS).contains(c.label());
     assertThat(c.source()).isEqualTo(Classification.Source.SPECIALIST);
     assertThat(Json.toTree(c).toString()).doesNotContain("\"label\":\"PWNED\"");
+  }
+
+  /**
+   * Starts with retraining after 40 new labels, each retraining answered by the next candidate of
+   * the returned list (null: the training fails), inline.
+   */
+  private List<ModelRetrainer.Candidate> startWithScriptedTrainer() {
+    List<ModelRetrainer.Candidate> next = new ArrayList<>();
+    start(
+        Map.of(
+            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
+        (training, base) -> next.remove(0),
+        Runnable::run);
+    return next;
+  }
+
+  /** {@code n} examples of {@code intents}, labelled by people after v1 was built. */
+  private void labelAfterV1(Intents intents, int n) {
+    intents
+        .take(n)
+        .forEach(
+            e ->
+                labels.pipeInput(
+                    null,
+                    new LabelEvent(null, e.text(), e.label(), LabelEvent.Source.HUMAN, AFTER_V1)));
   }
 }
