@@ -42,6 +42,8 @@ final class AclPlan {
     APPROVER("approves or rejects held tool calls (writes approvals, reads goal-events)"),
     LABELLER("labels events for the specialist (writes labels, reads classifications)"),
     TRAINER("publishes trained specialist models (train --publish)"),
+    WORKER(
+        "runs the workers of tools no pattern serves (tools.dir): reads their calls, writes results"),
     OPERATOR("creates the catalog's topics (topics apply)");
 
     final String does;
@@ -275,6 +277,33 @@ final class AclPlan {
           PatternType.PREFIXED,
           groups + reader.id() + "-",
           "consumer groups named " + groups + reader.id() + "-*",
+          AclOperation.READ);
+    }
+    // Tools defined in tools.dir have no worker in the app: workers of the operator's own read
+    // their calls and answer on tool-results (docs/tools.md).
+    Set<String> served = new TreeSet<>(mcpTopics);
+    flows.forEach(f -> served.addAll(f.reads()));
+    List<String> external =
+        catalog.all().stream()
+            .filter(t -> t.role() == TopicRole.TOOL_CALLS && !served.contains(t.name()))
+            .map(dev.llmstreams.topics.TopicSpec::name)
+            .toList();
+    for (String t : external) {
+      b.topic(Role.WORKER, t, "calls of a tool no pattern serves", AclOperation.READ);
+    }
+    if (!external.isEmpty()) {
+      b.topics(
+          Role.WORKER,
+          catalog,
+          List.of(TopicRole.TOOL_RESULTS),
+          "the workers' answers",
+          AclOperation.WRITE);
+      b.add(
+          Role.WORKER,
+          ResourceType.GROUP,
+          PatternType.PREFIXED,
+          groups + Role.WORKER.id() + "-",
+          "consumer groups named " + groups + Role.WORKER.id() + "-*",
           AclOperation.READ);
     }
     b.topics(

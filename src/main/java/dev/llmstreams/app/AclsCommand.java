@@ -25,7 +25,7 @@ import picocli.CommandLine.ParentCommand;
           + " them with --apply.",
       "Derived from each configured pattern's topology, the topic catalog (topics.prefix, tools,"
           + " MCP servers) and application.id. Roles: app (runs the patterns), producer, consumer,"
-          + " approver, labeller, trainer, operator (topics apply)."
+          + " approver, labeller, trainer, worker (tools no pattern serves), operator (topics apply)."
     })
 final class AclsCommand implements Callable<Integer> {
   @ParentCommand Main main;

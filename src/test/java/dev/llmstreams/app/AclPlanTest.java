@@ -116,6 +116,24 @@ class AclPlanTest {
   }
 
   @Test
+  void shouldLetWorkersServeOnlyTheToolsNoPatternServes(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Files.writeString(
+        dir.resolve("weather.json"),
+        "{\"name\":\"weather\",\"description\":\"Weather of a city.\",\"parameters\":{\"type\":\"object\"},\"timeoutMs\":5000}");
+    AppConfig config =
+        AppConfig.of(Map.of(AppConfig.APPLICATION_ID, "acme", AppConfig.TOOLS_DIR, dir.toString()));
+    TopicCatalog catalog = TopicCatalog.load().withToolTopics(List.of("weather"), "");
+    AclPlan plan = AclPlan.of(catalog, config, AclPlan.defaultPrincipals(config));
+    assertThat(plan.grants(List.of(Role.WORKER)))
+        .extracting(Grant::name)
+        .containsExactlyInAnyOrder("tool-calls.weather", "tool-results", "acme-worker-");
+    assertThat(writers(plan, "tool-results")).containsExactlyInAnyOrder(Role.APP, Role.WORKER);
+    // Without tools of its own the deployment has no worker role.
+    assertThat(plan(Map.of()).grants(List.of(Role.WORKER))).isEmpty();
+  }
+
+  @Test
   void shouldPrintCommandsAndATableAndRejectUnknownRoles() {
     AclPlan plan = plan(Map.of());
     String commands = plan.commands(EnumSet.of(Role.APPROVER), "broker:9093");
