@@ -53,8 +53,9 @@ public final class LlmStreamsApp implements AutoCloseable {
    * RUNNING).
    */
   public void start(List<PatternModule> modules) throws IOException {
-    requireHttpAuth(config);
     HttpAuth auth = HttpAuth.from(config);
+    HttpTls tls = HttpTls.from(config).orElse(null);
+    refuseUnsafe(config, auth);
     HttpAuth.warnings(config).forEach(LOG::warn);
     http =
         new HttpApi(
@@ -63,7 +64,7 @@ public final class LlmStreamsApp implements AutoCloseable {
             observability,
             this::health,
             auth,
-            HttpTls.from(config).orElse(null));
+            tls);
     Map<PatternModule, Topology> topologies = topologies(modules);
     for (PatternModule module : modules) {
       Topology topology = topologies.get(module);
@@ -183,12 +184,17 @@ public final class LlmStreamsApp implements AutoCloseable {
    * http.auth=none} (see {@link HttpAuth#refusal}).
    */
   static void requireHttpAuth(AppConfig config) {
-    HttpAuth.refusal(config)
+    HttpAuth auth = HttpAuth.from(config);
+    HttpTls.from(config);
+    refuseUnsafe(config, auth);
+  }
+
+  private static void refuseUnsafe(AppConfig config, HttpAuth auth) {
+    HttpAuth.refusal(config, auth)
         .ifPresent(
             why -> {
               throw new Main.UserError(why);
             });
-    HttpTls.from(config);
   }
 
   /**

@@ -82,26 +82,7 @@ final class McpCommand implements Callable<Integer> {
    * mcp.app.token.file}; null when neither is set.
    */
   static String appToken(AppConfig config) {
-    org.apache.kafka.common.config.types.Password token =
-        config.getPassword(AppConfig.MCP_APP_TOKEN);
-    if (token != null && !token.value().isBlank()) {
-      return token.value().strip();
-    }
-    String file = config.getString(AppConfig.MCP_APP_TOKEN_FILE);
-    if (file.isBlank()) {
-      return null;
-    }
-    try {
-      String read = java.nio.file.Files.readString(java.nio.file.Path.of(file.strip())).strip();
-      if (read.isEmpty()) {
-        throw new org.apache.kafka.common.config.ConfigException(
-            AppConfig.MCP_APP_TOKEN_FILE, file, "is empty");
-      }
-      return read;
-    } catch (java.io.IOException e) {
-      throw new org.apache.kafka.common.config.ConfigException(
-          AppConfig.MCP_APP_TOKEN_FILE, file, "cannot be read: " + e.getMessage());
-    }
+    return config.token(AppConfig.MCP_APP_TOKEN, AppConfig.MCP_APP_TOKEN_FILE).orElse(null);
   }
 
   /** Standard input that tells when it ends (the client closed it or went away). */

@@ -1127,6 +1127,34 @@ public final class AppConfig extends AbstractConfig {
     return explicit != null && !explicit.isBlank();
   }
 
+  /**
+   * A token kept as a secret: the value of {@code key} (a password key, e.g. from its environment
+   * variable) when set, else the content of the file {@code fileKey} names, stripped; empty when
+   * neither is set. Never logged.
+   *
+   * @throws ConfigException naming {@code fileKey} when its file cannot be read or is empty
+   */
+  public java.util.Optional<String> token(String key, String fileKey) {
+    org.apache.kafka.common.config.types.Password value = getPassword(key);
+    if (value != null && !value.value().isBlank()) {
+      return java.util.Optional.of(value.value().strip());
+    }
+    String file = getString(fileKey);
+    if (file.isBlank()) {
+      return java.util.Optional.empty();
+    }
+    String read;
+    try {
+      read = Files.readString(Path.of(file.strip())).strip();
+    } catch (IOException e) {
+      throw new ConfigException(fileKey, file, "cannot be read: " + e.getMessage());
+    }
+    if (read.isEmpty()) {
+      throw new ConfigException(fileKey, file, "is empty");
+    }
+    return java.util.Optional.of(read);
+  }
+
   /** Settings for every Kafka client: bootstrap plus the {@code kafka.client.*} pass-through. */
   public Map<String, Object> clientProperties() {
     Map<String, Object> props = new LinkedHashMap<>(originalsWithPrefix(CLIENT_PREFIX));

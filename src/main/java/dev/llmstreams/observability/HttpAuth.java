@@ -142,9 +142,9 @@ public final class HttpAuth {
     return new HttpAuth(List.of(), Set.of());
   }
 
-  /** Tokens of {@code tokensFile}'s format, {@code source} naming it in errors; for tests. */
+  /** The tokens of {@code tokensFile}, a tokens file's text; for tests. */
   static HttpAuth of(String tokensFile, Set<String> openPaths) {
-    return new HttpAuth(parse(tokensFile, "tokens"), openPaths);
+    return new HttpAuth(parse(tokensFile), openPaths);
   }
 
   /**
@@ -186,7 +186,7 @@ public final class HttpAuth {
             AppConfig.HTTP_AUTH_TOKENS_FILE, file, "cannot be read: " + e.getMessage());
       }
       try {
-        out.addAll(parse(text, file));
+        out.addAll(parse(text));
       } catch (IllegalArgumentException e) {
         throw new ConfigException(AppConfig.HTTP_AUTH_TOKENS_FILE, file, e.getMessage());
       }
@@ -210,32 +210,14 @@ public final class HttpAuth {
 
   /** The token of {@code mcp.server.token}, else of the file {@code mcp.server.token.file}. */
   static Optional<String> legacyToken(AppConfig config) {
-    Password password = config.getPassword(AppConfig.MCP_SERVER_TOKEN);
-    if (password != null && !password.value().isBlank()) {
-      return Optional.of(password.value().trim());
-    }
-    String file = config.getString(AppConfig.MCP_SERVER_TOKEN_FILE);
-    if (file.isBlank()) {
-      return Optional.empty();
-    }
-    String read;
-    try {
-      read = Files.readString(Path.of(file.trim())).trim();
-    } catch (IOException e) {
-      throw new ConfigException(
-          AppConfig.MCP_SERVER_TOKEN_FILE, file, "cannot be read: " + e.getMessage());
-    }
-    if (read.isEmpty()) {
-      throw new ConfigException(AppConfig.MCP_SERVER_TOKEN_FILE, file, "is empty");
-    }
-    return Optional.of(read);
+    return config.token(AppConfig.MCP_SERVER_TOKEN, AppConfig.MCP_SERVER_TOKEN_FILE);
   }
 
   /**
    * The tokens of a file's text. Errors name the line and what is wrong with it, never its content
    * beyond a token's name (a line may hold a token in the wrong place).
    */
-  static List<Principal> parse(String text, String source) {
+  static List<Principal> parse(String text) {
     List<Principal> out = new ArrayList<>();
     Map<String, Integer> names = new HashMap<>();
     Map<String, Integer> hashes = new HashMap<>();
@@ -248,12 +230,11 @@ public final class HttpAuth {
       }
       String[] parts = line.split(":", 3);
       if (parts.length < 3) {
-        throw bad(source, n, "expected name:scopes:token");
+        throw bad(n, "expected name:scopes:token");
       }
       String name = parts[0].strip();
       if (!NAME.matcher(name).matches()) {
         throw bad(
-            source,
             n,
             "the name must be 1 to 64 of the characters A-Z a-z 0-9 . _ @ - (name:scopes:token)");
       }
@@ -262,7 +243,6 @@ public final class HttpAuth {
         Optional<Scope> scope = Scope.parse(s.strip().toLowerCase(Locale.ROOT));
         if (scope.isEmpty()) {
           throw bad(
-              source,
               n,
               "the scopes must be a comma list of "
                   + List.of(Scope.values()).stream().map(Scope::label).toList()
@@ -274,13 +254,12 @@ public final class HttpAuth {
       byte[] hash;
       if (token.regionMatches(true, 0, "sha256:", 0, 7)) {
         if (!SHA256.matcher(token).matches()) {
-          throw bad(source, n, "a hashed token is sha256: and 64 hexadecimal digits");
+          throw bad(n, "a hashed token is sha256: and 64 hexadecimal digits");
         }
         hash = HexFormat.of().parseHex(token.substring(7).toLowerCase(Locale.ROOT));
       } else {
         if (token.length() < MIN_TOKEN_LENGTH) {
           throw bad(
-              source,
               n,
               "the token of "
                   + name
@@ -292,18 +271,18 @@ public final class HttpAuth {
       }
       Integer before = names.putIfAbsent(name, n);
       if (before != null) {
-        throw bad(source, n, "the name " + name + " is also on line " + before);
+        throw bad(n, "the name " + name + " is also on line " + before);
       }
       before = hashes.putIfAbsent(HexFormat.of().formatHex(hash), n);
       if (before != null) {
-        throw bad(source, n, "the token of " + name + " is also the one on line " + before);
+        throw bad(n, "the token of " + name + " is also the one on line " + before);
       }
       out.add(new Principal(name, Collections.unmodifiableSet(scopes), hash));
     }
     return out;
   }
 
-  private static IllegalArgumentException bad(String source, int line, String why) {
+  private static IllegalArgumentException bad(int line, String why) {
     return new IllegalArgumentException("line " + line + ": " + why);
   }
 
@@ -365,8 +344,13 @@ public final class HttpAuth {
    * @throws ConfigException when a tokens file cannot be read or parsed
    */
   public static Optional<String> refusal(AppConfig config) {
+    return refusal(config, from(config));
+  }
+
+  /** {@link #refusal(AppConfig)} of the {@code auth} built from {@code config} ({@link #from}). */
+  public static Optional<String> refusal(AppConfig config, HttpAuth auth) {
     String mode = mode(config);
-    if (mode.equals("none") || !principals(config).isEmpty()) {
+    if (mode.equals("none") || auth.required()) {
       return Optional.empty();
     }
     String host = config.getString(AppConfig.HTTP_HOST);

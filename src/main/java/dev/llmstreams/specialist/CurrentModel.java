@@ -10,7 +10,6 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +37,6 @@ public final class CurrentModel {
   private final AtomicReference<TextClassifier> model = new AtomicReference<>();
   private final AtomicReference<SpecialistModel> record = new AtomicReference<>();
   private final AtomicReference<Refused> lastRefused = new AtomicReference<>();
-  private final AtomicLong refusedCount = new AtomicLong();
   private final Map<String, Counter> refused = new ConcurrentHashMap<>();
   private Gauge info;
 
@@ -82,9 +80,9 @@ public final class CurrentModel {
     return trust;
   }
 
-  /** Records of this model refused since start. */
+  /** Records of this model refused since start (the refusal counters' sum). */
   long refusedCount() {
-    return refusedCount.get();
+    return (long) refused.values().stream().mapToDouble(Counter::count).sum();
   }
 
   /** The last record of this model refused, or null. */
@@ -168,7 +166,6 @@ public final class CurrentModel {
       String detail,
       TextClassifier serving) {
     refusedCounter(reason).increment();
-    refusedCount.incrementAndGet();
     lastRefused.set(new Refused(candidate.version(), reason, detail, Instant.now()));
     LOG.warn(
         "specialist: refused model {} version {} ({}, format {}): {}: {}; {}",

@@ -97,7 +97,7 @@ class HttpAuthTest {
   }
 
   private static void assertBad(String file, String line, String why, String secret) {
-    assertThatThrownBy(() -> HttpAuth.parse(file, "tokens"))
+    assertThatThrownBy(() -> HttpAuth.parse(file))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(line)
         .hasMessageContaining(why)
