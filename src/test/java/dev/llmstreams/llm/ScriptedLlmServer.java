@@ -5,15 +5,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.ToolCallRequest;
+import dev.llmstreams.testkit.LoopbackHttpServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -27,11 +26,9 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -82,8 +79,7 @@ public final class ScriptedLlmServer implements AutoCloseable {
 
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-  private final HttpServer server;
-  private final ExecutorService executor;
+  private final LoopbackHttpServer server;
   private final ScheduledExecutorService delays =
       Executors.newScheduledThreadPool(
           2,
@@ -102,32 +98,17 @@ public final class ScriptedLlmServer implements AutoCloseable {
                   + request.path()
                   + "\"}}");
 
-  private ScriptedLlmServer() throws IOException {
-    AtomicInteger threads = new AtomicInteger();
-    executor =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "scripted-llm-" + threads.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setExecutor(executor);
-    server.createContext("/", this::handle);
-    server.start();
+  private ScriptedLlmServer() {
+    server = LoopbackHttpServer.start("scripted-llm", this::handle);
   }
 
   /** Starts a server on a free port of 127.0.0.1. */
   public static ScriptedLlmServer start() {
-    try {
-      return new ScriptedLlmServer();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return new ScriptedLlmServer();
   }
 
   public int port() {
-    return server.getAddress().getPort();
+    return server.port();
   }
 
   /** {@code http://127.0.0.1:PORT/v1}: the base URL for {@link OpenAiProvider}. */
@@ -188,8 +169,7 @@ public final class ScriptedLlmServer implements AutoCloseable {
   /** Stops at once, dropping delayed replies still waiting. */
   @Override
   public void close() {
-    server.stop(0);
-    executor.shutdownNow();
+    server.close();
     delays.shutdownNow();
   }
 

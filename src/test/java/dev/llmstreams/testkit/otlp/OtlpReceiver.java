@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.llmstreams.testkit.LoopbackHttpServer;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -16,9 +16,6 @@ import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,8 +25,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.zip.GZIPInputStream;
@@ -59,35 +54,19 @@ public final class OtlpReceiver implements AutoCloseable {
 
   private static final HexFormat HEX = HexFormat.of();
 
-  private final HttpServer server;
-  private final ExecutorService executor;
+  private final LoopbackHttpServer server;
   private final List<ReceivedSpan> spans = new CopyOnWriteArrayList<>();
   private final AtomicInteger toFail = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
   private final AtomicInteger failed = new AtomicInteger();
 
-  private OtlpReceiver() throws IOException {
-    AtomicInteger threads = new AtomicInteger();
-    executor =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "otlp-receiver-" + threads.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setExecutor(executor);
-    server.createContext("/", this::handle);
-    server.start();
+  private OtlpReceiver() {
+    server = LoopbackHttpServer.start("otlp-receiver", this::handle);
   }
 
   /** Starts a receiver on a free port of 127.0.0.1. */
   public static OtlpReceiver start() {
-    try {
-      return new OtlpReceiver();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return new OtlpReceiver();
   }
 
   /**
@@ -95,7 +74,7 @@ public final class OtlpReceiver implements AutoCloseable {
    * it (the SDK adds {@code /v1/traces}).
    */
   public String endpoint() {
-    return "http://127.0.0.1:" + server.getAddress().getPort();
+    return "http://127.0.0.1:" + server.port();
   }
 
   /** The OpenTelemetry SDK settings (environment variables) that export spans here. */
@@ -164,8 +143,7 @@ public final class OtlpReceiver implements AutoCloseable {
 
   @Override
   public void close() {
-    server.stop(0);
-    executor.shutdownNow();
+    server.close();
   }
 
   private String summary() {
