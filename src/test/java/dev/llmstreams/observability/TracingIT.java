@@ -221,8 +221,16 @@ class TracingIT {
         .atMost(TRACE_WAIT)
         .pollInterval(Duration.ofMillis(100))
         .until(() -> traceComplete(receiver, traceId));
-    // A moment more, so that a late extra span (or a second trace's span) would be seen.
-    await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).until(() -> true);
+    // For a moment more, no late extra span arrives, nor a span of the goal in a second trace.
+    await()
+        .alias("no seventh span, no second trace of " + goalId)
+        .during(Duration.ofSeconds(2))
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                distinct(receiver.trace(traceId)).size() == 6
+                    && spansOfGoal(receiver, goalId).stream()
+                        .allMatch(s -> s.traceId().equals(traceId)));
 
     // Everything about the goal is in this one trace.
     assertThat(spansOfGoal(receiver, goalId))
