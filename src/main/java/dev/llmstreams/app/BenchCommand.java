@@ -481,10 +481,34 @@ final class BenchCommand implements Runnable {
     @Option(
         names = "--kinds",
         split = ",",
-        defaultValue = "hashed,embedding,ensemble",
+        defaultValue = "hashed,embedding,ensemble,cascade",
         description =
-            "Model kinds to train and score (default ${DEFAULT-VALUE}); the most accurate is served inline.")
+            "Model kinds to train and score (default ${DEFAULT-VALUE}); --serve picks the one served inline.")
     List<String> kinds;
+
+    @Option(
+        names = "--serve",
+        defaultValue = "cascade",
+        description =
+            "The kind served inline (default ${DEFAULT-VALUE}; when not among --kinds, the most accurate).")
+    String serve;
+
+    @Option(
+        names = "--baseline",
+        defaultValue = "ensemble",
+        description =
+            "Also serve this kind inline in the same run, rounds interleaved by hot swap, for the speed-up"
+                + " (default ${DEFAULT-VALUE}; none to skip).")
+    String baseline;
+
+    @Option(
+        names = "--out-of-scope-labels",
+        defaultValue = "10",
+        description =
+            "Train the served kind again without this many labels (a seeded pick) and count how many of their"
+                + " test events it keeps, with and without out-of-scope calibration (default ${DEFAULT-VALUE};"
+                + " 0 skips).")
+    int outOfScopeLabels;
 
     @Option(
         names = "--events",
@@ -584,12 +608,23 @@ final class BenchCommand implements Runnable {
                 chart,
                 bench.externalBootstrap(),
                 saved,
-                rounds);
+                rounds,
+                kindOf(serve),
+                "none".equals(baseline) ? null : kindOf(baseline),
+                outOfScopeLabels);
       } catch (IllegalArgumentException e) {
         throw new Main.UserError(e.getMessage());
       }
       report(new dev.llmstreams.bench.SpecialistBench(options, System.err).run(), json);
       return 0;
+    }
+
+    private static dev.llmstreams.specialist.model.ModelKind kindOf(String id) {
+      try {
+        return dev.llmstreams.specialist.model.ModelKind.of(id.strip());
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError(e.getMessage());
+      }
     }
   }
 }

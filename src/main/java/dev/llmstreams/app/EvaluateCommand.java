@@ -1,12 +1,19 @@
 package dev.llmstreams.app;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.specialist.model.Evaluation;
 import dev.llmstreams.specialist.model.EvaluationReport;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.OutOfScopeReport;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TextClassifier;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,7 +25,9 @@ import picocli.CommandLine.Option;
     description = {
       "Evaluate a saved specialist model on labelled texts.",
       "Reports accuracy, macro F1, per-label scores, events/s on one thread, and the coverage and accuracy of the",
-      "events kept at the threshold."
+      "events kept at the threshold (and, for a cascade, the share each stage decided).",
+      "With --out-of-scope: how many texts of labels the model never trained on it keeps (each a confident",
+      "wrong label; it should escalate them)."
     })
 final class EvaluateCommand implements Callable<Integer> {
   @Option(
@@ -31,9 +40,16 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(
       names = "--test",
       paramLabel = "FILE",
-      required = true,
       description = "Labelled examples (.csv or .jsonl).")
   Path testFile;
+
+  @Option(
+      names = "--out-of-scope",
+      paramLabel = "FILE",
+      description =
+          "Texts of labels the model was not trained on: .txt (one text per line) or labelled .csv/.jsonl"
+              + " (rows whose label the model knows are left out).")
+  Path outOfScopeFile;
 
   @Mixin LabeledColumns columns;
 
@@ -51,19 +67,61 @@ final class EvaluateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<LabeledText> test = columns.read(testFile);
+    if (testFile == null && outOfScopeFile == null) {
+      throw new Main.UserError("give --test FILE, --out-of-scope FILE, or both");
+    }
     TextClassifier model;
     try {
       model = SpecialistModels.load(modelDir);
     } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
       throw new Main.UserError(e.getMessage());
     }
-    EvaluationReport report =
-        Evaluation.evaluate(
-            model, test, threshold != null ? threshold : model.recommendedThreshold());
-    System.err.println(
-        model.name() + " " + model.version() + " on " + testFile + ": " + report.summary());
-    BenchCommand.report(report.toJson(), json);
+    double at = threshold != null ? threshold : model.recommendedThreshold();
+    ObjectNode out = JsonNodeFactory.instance.objectNode();
+    if (testFile != null) {
+      EvaluationReport report = Evaluation.evaluate(model, columns.read(testFile), at);
+      System.err.println(
+          model.name() + " " + model.version() + " on " + testFile + ": " + report.summary());
+      out = report.toJson();
+    }
+    if (outOfScopeFile != null) {
+      List<String> texts = outOfScopeTexts(model);
+      OutOfScopeReport oos = Evaluation.outOfScope(model, texts, at);
+      System.err.println(
+          model.name() + " " + model.version() + " on " + outOfScopeFile + ": " + oos.summary());
+      out.set("out_of_scope", oos.toJson());
+    }
+    BenchCommand.report(out, json);
     return 0;
+  }
+
+  /** The out-of-scope texts: lines of a .txt, or the rows of a labelled file whose label is new. */
+  private List<String> outOfScopeTexts(TextClassifier model) throws java.io.IOException {
+    List<String> texts;
+    if (outOfScopeFile.getFileName().toString().endsWith(".txt")) {
+      if (!Files.isRegularFile(outOfScopeFile)) {
+        throw new Main.UserError("--out-of-scope " + outOfScopeFile + ": no such file");
+      }
+      texts =
+          Files.readAllLines(outOfScopeFile, StandardCharsets.UTF_8).stream()
+              .map(String::strip)
+              .filter(t -> !t.isEmpty())
+              .toList();
+    } else {
+      Set<String> known = new HashSet<>(model.labels());
+      List<LabeledText> rows = columns.read(outOfScopeFile);
+      texts = rows.stream().filter(e -> !known.contains(e.label())).map(LabeledText::text).toList();
+      if (texts.size() < rows.size()) {
+        System.err.println(
+            (rows.size() - texts.size())
+                + " rows of "
+                + outOfScopeFile
+                + " have a label the model knows: left out of the out-of-scope count");
+      }
+    }
+    if (texts.isEmpty()) {
+      throw new Main.UserError("--out-of-scope " + outOfScopeFile + " has no out-of-scope texts");
+    }
+    return texts;
   }
 }

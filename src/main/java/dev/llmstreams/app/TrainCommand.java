@@ -64,10 +64,29 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--kind",
-      defaultValue = "ensemble",
+      defaultValue = "cascade",
       description =
-          "hashed (fastest), embedding (MiniLM) or ensemble (both; most accurate) (default ${DEFAULT-VALUE}).")
+          "hashed (fastest), embedding (MiniLM), ensemble (both, averaged) or cascade (hashed first, the"
+              + " ensemble only for what it is unsure of: about the ensemble's accuracy at a fraction of its"
+              + " cost) (default ${DEFAULT-VALUE}).")
   String kind;
+
+  @Option(
+      names = "--out-of-scope-kept",
+      description =
+          "The largest share of events of labels the model never saw that it may keep rather than escalate,"
+              + " estimated by leaving groups of labels out of extra trainings (default "
+              + TrainingOptions.DEFAULT_OUT_OF_SCOPE_KEPT
+              + "; 1 turns the calibration off).")
+  Double outOfScopeKept;
+
+  @Option(
+      names = "--out-of-scope-groups",
+      description =
+          "Label groups for that calibration, each left out of one extra training of every member (default "
+              + TrainingOptions.DEFAULT_OUT_OF_SCOPE_GROUPS
+              + "; 0 turns it off).")
+  Integer outOfScopeGroups;
 
   @Option(
       names = "--name",
@@ -108,6 +127,15 @@ final class TrainCommand implements Callable<Integer> {
     TrainingOptions options = TrainingOptions.defaults().withKind(parseKind());
     if (seed != null) {
       options = options.withSeed(seed);
+    }
+    if (outOfScopeKept != null || outOfScopeGroups != null) {
+      double kept = outOfScopeKept != null ? outOfScopeKept : options.outOfScopeKept();
+      int groups = outOfScopeGroups != null ? outOfScopeGroups : options.outOfScopeGroups();
+      try {
+        options = kept >= 1 ? options.withOutOfScope(0, 1) : options.withOutOfScope(groups, kept);
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError(e.getMessage());
+      }
     }
     Progress progress = new Progress(System.err, "train");
     progress.say(

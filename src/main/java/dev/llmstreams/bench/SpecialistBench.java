@@ -15,7 +15,9 @@ import dev.llmstreams.specialist.model.EvaluationReport;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.OutOfScopeReport;
 import dev.llmstreams.specialist.model.Prediction;
+import dev.llmstreams.specialist.model.SpecialistClassifier;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TextClassifier;
 import dev.llmstreams.specialist.model.TrainedModel;
@@ -67,7 +69,13 @@ public final class SpecialistBench {
    * @param chart an SVG of accuracy against coverage for each kind, or null
    * @param model a saved model (read from {@code train --out DIR}) to score and serve instead of
    *     training the kinds, or null
-   * @param rounds how many inline phases, each followed by the model alone on the same texts
+   * @param rounds how many inline phases per served model, each between two runs of the model alone
+   *     on the same texts
+   * @param serve the kind served inline (when trained; else the most accurate)
+   * @param baseline another kind served inline in the same run, its rounds interleaved with the
+   *     served one's (hot-swapped on the same app), for the speed-up; null: none
+   * @param outOfScopeLabels this many labels held out of a second training of the served kind, to
+   *     count how many of their test events it keeps; 0: skip
    */
   public record Options(
       List<LabeledText> train,
@@ -80,7 +88,10 @@ public final class SpecialistBench {
       Path chart,
       String bootstrap,
       SpecialistModel model,
-      int rounds) {
+      int rounds,
+      ModelKind serve,
+      ModelKind baseline,
+      int outOfScopeLabels) {
     public Options {
       if (kinds.isEmpty() && model == null) {
         throw new IllegalArgumentException("at least one model kind to benchmark");
@@ -91,6 +102,10 @@ public final class SpecialistBench {
       if (rounds < 1 || rounds > events) {
         throw new IllegalArgumentException(
             "--rounds must be between 1 and --events, was " + rounds);
+      }
+      if (outOfScopeLabels < 0) {
+        throw new IllegalArgumentException(
+            "--out-of-scope-labels must be 0 or more, was " + outOfScopeLabels);
       }
     }
   }
@@ -172,14 +187,93 @@ public final class SpecialistBench {
       }
     }
     Scored best =
-        Collections.max(scored, java.util.Comparator.comparingDouble(s -> s.test().accuracy()));
-    progress.say("serving the %s model inline through a real broker", best.kind().id());
-    List<Round> inline = inline(best.trained());
+        scored.stream()
+            .filter(s -> s.kind() == options.serve())
+            .findFirst()
+            .orElse(
+                Collections.max(
+                    scored, java.util.Comparator.comparingDouble(s -> s.test().accuracy())));
+    Scored baseline =
+        scored.stream()
+            .filter(s -> s.kind() == options.baseline() && s != best)
+            .findFirst()
+            .orElse(null);
+    OutOfScope outOfScope =
+        options.model() == null && options.outOfScopeLabels() > 0 ? outOfScope(best.kind()) : null;
+    List<Scored> served = baseline == null ? List.of(best) : List.of(best, baseline);
+    progress.say(
+        "serving the %s model inline through a real broker%s",
+        best.kind().id(),
+        baseline == null
+            ? ""
+            : ", and the " + baseline.kind().id() + " model in rounds between (hot-swapped)");
+    Map<Scored, List<Round>> inline = inline(served);
     if (options.chart() != null) {
       chart(scored);
     }
-    return report(scored, best, inline);
+    return report(scored, best, baseline, inline, outOfScope);
   }
+
+  /**
+   * The served kind trained again without some labels: how many test events of those labels it
+   * keeps (each a confident wrong label) with its out-of-scope calibration and without it, and how
+   * much of the in-scope test it keeps.
+   */
+  private record OutOfScope(
+      List<String> heldOutLabels,
+      EvaluationReport inScope,
+      OutOfScopeReport calibrated,
+      EvaluationReport inScopeUncalibrated,
+      OutOfScopeReport uncalibrated) {}
+
+  private OutOfScope outOfScope(ModelKind kind) {
+    List<String> labels =
+        options.train().stream().map(LabeledText::label).distinct().sorted().toList();
+    if (labels.size() - options.outOfScopeLabels() < 2) {
+      progress.say("out of scope: skipped, %d labels leave too few to train on", labels.size());
+      return null;
+    }
+    List<String> shuffled = new ArrayList<>(labels);
+    Collections.shuffle(shuffled, new java.util.Random(OUT_OF_SCOPE_SEED));
+    Set<String> held = new java.util.TreeSet<>(shuffled.subList(0, options.outOfScopeLabels()));
+    List<LabeledText> train =
+        options.train().stream().filter(e -> !held.contains(e.label())).toList();
+    List<LabeledText> inScope =
+        options.test().stream().filter(e -> !held.contains(e.label())).toList();
+    List<String> unknown =
+        options.test().stream()
+            .filter(e -> held.contains(e.label()))
+            .map(LabeledText::text)
+            .toList();
+    if (inScope.isEmpty() || unknown.isEmpty()) {
+      progress.say("out of scope: skipped, the test set has no events of the held-out labels");
+      return null;
+    }
+    progress.say(
+        "out of scope: training the %s model without %d labels (%s) ...",
+        kind.id(), held.size(), String.join(", ", held));
+    TrainingOptions calibrated = TrainingOptions.defaults().withKind(kind);
+    TrainedModel m =
+        ModelTrainer.train(MODEL, train, calibrated, step -> progress.say("  oos: %s", step));
+    EvaluationReport in =
+        Evaluation.evaluate(m.classifier(), inScope, m.classifier().recommendedThreshold());
+    OutOfScopeReport out =
+        Evaluation.outOfScope(m.classifier(), unknown, m.classifier().recommendedThreshold());
+    progress.say("out of scope, calibrated: in scope %s; %s", in.summary(), out.summary());
+    progress.say("out of scope: the same without the out-of-scope calibration ...");
+    TrainedModel u =
+        ModelTrainer.train(
+            MODEL, train, calibrated.withOutOfScope(0, 1), step -> progress.say("  oos: %s", step));
+    EvaluationReport inU =
+        Evaluation.evaluate(u.classifier(), inScope, u.classifier().recommendedThreshold());
+    OutOfScopeReport outU =
+        Evaluation.outOfScope(u.classifier(), unknown, u.classifier().recommendedThreshold());
+    progress.say("out of scope, uncalibrated: in scope %s; %s", inU.summary(), outU.summary());
+    return new OutOfScope(List.copyOf(held), in, out, inU, outU);
+  }
+
+  /** Which labels are held out: the same in every run on the same data. */
+  static final long OUT_OF_SCOPE_SEED = 7;
 
   private Scored trainAndScore(ModelKind kind) {
     progress.say("training the %s model on %d examples ...", kind.id(), options.train().size());
@@ -263,8 +357,13 @@ public final class SpecialistBench {
     return curve;
   }
 
-  private List<Round> inline(TrainedModel trained) throws Exception {
-    SpecialistModel record = trained.record();
+  /**
+   * Serves each model in turn on one app (a hot swap: its record published on the bench's {@code
+   * specialist-models}), each warmed up once, then {@code rounds} rounds of each, interleaved (the
+   * first model first in odd rounds, last in even ones) so that both meet the machine's drift
+   * alike.
+   */
+  private Map<Scored, List<Round>> inline(List<Scored> models) throws Exception {
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8) + ".";
     Path state = Files.createTempDirectory("llmstreams-bench");
     try (BenchCluster cluster = BenchCluster.start(options.bootstrap(), progress)) {
@@ -273,10 +372,10 @@ public final class SpecialistBench {
         new TopicAdmin(admin, (short) -1).apply(catalog.all(), false);
       }
       Map<String, String> settings = cluster.appSettings(prefix, state);
-      settings.put(AppConfig.SPECIALIST_MODEL_NAME, record.name());
+      settings.put(AppConfig.SPECIALIST_MODEL_NAME, MODEL);
       // Annotation alone is measured: with threshold 0 no event is escalated (the escalation share
-      // is reported
-      // from the test set instead).
+      // is reported from the test set instead). A cascade's first stage still decides what it is
+      // sure of; its ensemble labels the rest.
       settings.put(AppConfig.SPECIALIST_THRESHOLD, "0");
       if (options.commitIntervalMs() != null) {
         settings.put(AppConfig.COMMIT_INTERVAL_MS, Long.toString(options.commitIntervalMs()));
@@ -284,25 +383,26 @@ public final class SpecialistBench {
       AppConfig config = AppConfig.load(null, Map.of(), settings);
       commitIntervalMs = config.getLong(AppConfig.COMMIT_INTERVAL_MS);
       SpecialistModule module = new SpecialistModule();
+      Map<Scored, List<Round>> rounds = new java.util.LinkedHashMap<>();
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
         app.start(List.of(module));
         BenchCluster.awaitReady(app);
-        publish(cluster, catalog, record);
-        awaitServed(module, record.version());
-        progress.say(
-            "model %s in service; warming up with %d events",
-            record.version(), options.warmupEvents());
-        if (options.warmupEvents() > 0) {
-          stream(cluster, catalog, options.warmupEvents(), options.events(), "warm-up");
+        int warmup = options.warmupEvents() / models.size();
+        for (Scored m : models) {
+          serve(cluster, catalog, module, m);
+          progress.say(
+              "model %s (%s) in service; warming up with %d events",
+              m.trained().record().version(), m.kind().id(), warmup);
+          if (warmup > 0) {
+            stream(cluster, catalog, warmup, options.events(), "warm-up " + m.kind().id());
+          }
+          rounds.put(m, new ArrayList<>());
         }
         // Rounds: the model alone on a round's texts, the same texts inline, then alone again (the
-        // broker and the app
-        // up and idle; one thread, one prediction per event). The inline rate is compared with the
-        // mean of the two
-        // alone rates around it, so a machine that speeds up or slows down over a round weighs on
-        // both sides alike.
-        List<Round> rounds = new ArrayList<>();
+        // broker and the app up and idle; one thread, one prediction per event). The inline rate
+        // is compared with the mean of the two alone rates around it, so a machine that speeds up
+        // or slows down over a round weighs on both sides alike.
         int offset = 0;
         for (int r = 0; r < options.rounds(); r++) {
           int n = (options.events() - offset) / (options.rounds() - r);
@@ -310,30 +410,16 @@ public final class SpecialistBench {
           for (int i = 0; i < n; i++) {
             texts.add(options.test().get((offset + i) % options.test().size()));
           }
-          double aloneBefore = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
-          StreamThreadTime before = StreamThreadTime.of(observability.registry());
-          long jitBefore = jitMs();
-          Streamed inline = stream(cluster, catalog, n, offset, "round " + (r + 1) + " inline");
-          StreamThreadTime spent = StreamThreadTime.of(observability.registry()).minus(before);
-          long jit = jitMs() - jitBefore;
-          double aloneAfter = Evaluation.evaluate(trained.classifier(), texts, 0).eventsPerS();
-          Round round = new Round(inline, aloneBefore, aloneAfter, spent, jit);
-          double alone = round.alonePerS();
-          progress.say(
-              "round %d: inline %.1f events/s, the model alone %.1f events/s (%.1f before, %.1f after): ratio"
-                  + " %.3f (inline, a prediction took %.2f ms on average, %.0f%% of the time; the stream thread was on a"
-                  + " CPU %.0f%% of the time; JIT compiling %.1f s)",
-              r + 1,
-              inline.perS(),
-              alone,
-              aloneBefore,
-              aloneAfter,
-              round.ratio(),
-              round.predictMsMean(),
-              100 * round.predictShare(),
-              100 * round.cpuShare(),
-              jit / 1000.0);
-          rounds.add(round);
+          List<Scored> order = new ArrayList<>(models);
+          if (r % 2 == 1) {
+            Collections.reverse(order);
+          }
+          for (Scored m : order) {
+            if (models.size() > 1) {
+              serve(cluster, catalog, module, m);
+            }
+            rounds.get(m).add(round(cluster, catalog, observability, m, texts, offset, r));
+          }
           offset += n;
         }
         return rounds;
@@ -341,6 +427,55 @@ public final class SpecialistBench {
     } finally {
       GatewayBench.deleteQuietly(state);
     }
+  }
+
+  /** Publishes the model's record and waits until the specialist serves it. */
+  private void serve(BenchCluster cluster, TopicCatalog catalog, SpecialistModule module, Scored m)
+      throws Exception {
+    publish(cluster, catalog, m.trained().record());
+    awaitServed(module, m.trained().record().version());
+  }
+
+  private Round round(
+      BenchCluster cluster,
+      TopicCatalog catalog,
+      Observability observability,
+      Scored m,
+      List<LabeledText> texts,
+      int offset,
+      int r)
+      throws Exception {
+    TextClassifier model = m.trained().classifier();
+    double aloneBefore = Evaluation.evaluate(model, texts, 0).eventsPerS();
+    StreamThreadTime before = StreamThreadTime.of(observability.registry());
+    long jitBefore = jitMs();
+    Streamed inline =
+        stream(
+            cluster,
+            catalog,
+            texts.size(),
+            offset,
+            "round " + (r + 1) + " " + m.kind().id() + " inline");
+    StreamThreadTime spent = StreamThreadTime.of(observability.registry()).minus(before);
+    long jit = jitMs() - jitBefore;
+    double aloneAfter = Evaluation.evaluate(model, texts, 0).eventsPerS();
+    Round round = new Round(inline, aloneBefore, aloneAfter, spent, jit);
+    progress.say(
+        "round %d, %s: inline %.1f events/s, the model alone %.1f events/s (%.1f before, %.1f after): ratio"
+            + " %.3f (inline, a prediction took %.2f ms on average, %.0f%% of the time; the stream thread was on a"
+            + " CPU %.0f%% of the time; JIT compiling %.1f s)",
+        r + 1,
+        m.kind().id(),
+        inline.perS(),
+        round.alonePerS(),
+        aloneBefore,
+        aloneAfter,
+        round.ratio(),
+        round.predictMsMean(),
+        100 * round.predictShare(),
+        100 * round.cpuShare(),
+        jit / 1000.0);
+    return round;
   }
 
   /** Milliseconds this JVM's JIT compilers have spent so far (-1 when the JVM does not say). */
@@ -508,7 +643,12 @@ public final class SpecialistBench {
     progress.say("chart written to %s", options.chart());
   }
 
-  private ObjectNode report(List<Scored> scored, Scored best, List<Round> rounds) {
+  private ObjectNode report(
+      List<Scored> scored,
+      Scored best,
+      Scored baseline,
+      Map<Scored, List<Round>> inline,
+      OutOfScope outOfScope) {
     ObjectNode report = JsonNodeFactory.instance.objectNode();
     report.put("benchmark", "specialist");
     report.put("dataset", options.dataset());
@@ -534,9 +674,79 @@ public final class SpecialistBench {
         m.put("training_s", GatewayBench.round(s.trainingSeconds()));
       }
       m.put("record_bytes", SpecialistModels.recordBytes(s.trained().record()));
+      ObjectNode stages = m.putObject("stage_shares");
+      s.test().stageShares().forEach((k, v) -> stages.put(k, GatewayBench.round(v)));
+      if (s.trained().classifier() instanceof SpecialistClassifier c
+          && c.kind() == ModelKind.CASCADE) {
+        m.put("stage_threshold", GatewayBench.round(c.stageThreshold()));
+      }
     }
     report.put("best_model", best.kind().id());
-    ObjectNode in = report.putObject("inline");
+    report.put("served_model", best.kind().id());
+    ObjectNode served = inlineJson(best, inline.get(best));
+    report.set("inline", served);
+    if (baseline != null) {
+      ObjectNode base = inlineJson(baseline, inline.get(baseline));
+      report.set("inline_baseline", base);
+      double speedup =
+          served.get("events_per_s_inline").asDouble() / base.get("events_per_s_inline").asDouble();
+      report.put("inline_speedup", GatewayBench.round(speedup));
+      List<Double> perRound = new ArrayList<>();
+      for (int r = 0; r < inline.get(best).size(); r++) {
+        perRound.add(
+            inline.get(best).get(r).inline().perS() / inline.get(baseline).get(r).inline().perS());
+      }
+      Collections.sort(perRound);
+      report.put("inline_speedup_median_round", GatewayBench.round(median(perRound)));
+      progress.say(
+          "inline: %s %.1f events/s, %s %.1f events/s: %.2fx (median of rounds %.2fx)",
+          best.kind().id(),
+          served.get("events_per_s_inline").asDouble(),
+          baseline.kind().id(),
+          base.get("events_per_s_inline").asDouble(),
+          speedup,
+          median(perRound));
+    }
+    if (outOfScope != null) {
+      ObjectNode o = report.putObject("out_of_scope");
+      o.put("model", best.kind().id());
+      o.put("held_out_labels", String.join(",", outOfScope.heldOutLabels()));
+      o.put("label_count", outOfScope.heldOutLabels().size());
+      o.put("events", outOfScope.calibrated().events());
+      o.put("kept_share", GatewayBench.round(outOfScope.calibrated().keptShare()));
+      o.put("in_scope_accuracy", GatewayBench.round(outOfScope.inScope().accuracy()));
+      o.put(
+          "in_scope_coverage_at_threshold",
+          GatewayBench.round(outOfScope.inScope().coverageAtThreshold()));
+      o.put(
+          "in_scope_accuracy_at_threshold",
+          GatewayBench.round(outOfScope.inScope().accuracyAtThreshold()));
+      o.put("threshold", GatewayBench.round(outOfScope.calibrated().threshold()));
+      o.put("kept_share_uncalibrated", GatewayBench.round(outOfScope.uncalibrated().keptShare()));
+      o.put(
+          "in_scope_coverage_uncalibrated",
+          GatewayBench.round(outOfScope.inScopeUncalibrated().coverageAtThreshold()));
+      o.put(
+          "in_scope_accuracy_at_threshold_uncalibrated",
+          GatewayBench.round(outOfScope.inScopeUncalibrated().accuracyAtThreshold()));
+      o.put(
+          "note",
+          "the served kind trained without these labels (seeded pick); kept_share: the share of the test events"
+              + " of those labels it keeps at its threshold (confident wrong labels), the rest are escalated;"
+              + " _uncalibrated: the same recipe without out-of-scope calibration");
+    }
+    report.put("cpus", Runtime.getRuntime().availableProcessors());
+    report.put(
+        "system_load_average_1m",
+        GatewayBench.round(
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                .getSystemLoadAverage()));
+    return report;
+  }
+
+  /** One served model's inline rounds, totals and notes. */
+  private ObjectNode inlineJson(Scored best, List<Round> rounds) {
+    ObjectNode in = JsonNodeFactory.instance.objectNode();
     int sent = 0;
     int classified = 0;
     int duplicates = 0;
@@ -606,12 +816,6 @@ public final class SpecialistBench {
     Collections.sort(latency);
     in.put("in_app_latency_ms_p50", GatewayBench.round(GatewayBench.percentile(latency, 0.50)));
     in.put("in_app_latency_ms_p99", GatewayBench.round(GatewayBench.percentile(latency, 0.99)));
-    report.put("cpus", Runtime.getRuntime().availableProcessors());
-    report.put(
-        "system_load_average_1m",
-        GatewayBench.round(
-            java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                .getSystemLoadAverage()));
-    return report;
+    return in;
   }
 }

@@ -243,9 +243,10 @@ final class Classify implements Processor<String, Object, String, Object> {
     Prediction p = model.predict(request.text());
     meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
     meters.confidence.record(p.confidence());
+    meters.decided(p.stage());
     double threshold =
         settings.threshold() != null ? settings.threshold() : model.recommendedThreshold();
-    if (p.confidence() >= threshold) {
+    if (p.keptAt(threshold)) {
       long micros =
           startedNanos != 0
               ? (System.nanoTime() - startedNanos) / 1_000

@@ -34,6 +34,9 @@ final class SpecialistMeters {
   final AtomicLong waiting = new AtomicLong();
   final Timer inference;
   final DistributionSummary confidence;
+  private final java.util.Map<String, Counter> stages =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final RecentStages recentStages = new RecentStages(RECENT);
   final Counter escalations;
   final Counter duplicates;
   final Counter ignored;
@@ -110,6 +113,31 @@ final class SpecialistMeters {
     RETRAIN_OUTCOMES.forEach(this::retrains);
   }
 
+  /**
+   * Once per event the model labels: which of its stages decided (a cascade's cheap first stage or
+   * its ensemble; a one-stage model's kind).
+   */
+  void decided(String stage) {
+    String s = stage == null ? "model" : stage;
+    stages
+        .computeIfAbsent(
+            s,
+            k ->
+                Counter.builder("llmstreams.specialist.stage.decisions")
+                    .description(
+                        "Events labelled by the model, by the stage that decided (a cascade's hashed first stage or its"
+                            + " ensemble; a one-stage model's kind), escalated or not")
+                    .tag("stage", k)
+                    .register(registry))
+        .increment();
+    recentStages.add(s);
+  }
+
+  /** Share of the last events the model labelled that each stage decided. */
+  java.util.Map<String, Double> recentStageShares() {
+    return recentStages.shares();
+  }
+
   void escalated(boolean escalated) {
     escalationShare.add(escalated);
     if (escalated) {
@@ -179,6 +207,31 @@ final class SpecialistMeters {
   }
 
   /** The share of true among the last {@code size} values; NaN before the first. */
+  /** The stages that decided the last events, as shares. */
+  static final class RecentStages {
+    private final String[] ring;
+    private int next;
+    private int count;
+
+    RecentStages(int size) {
+      ring = new String[size];
+    }
+
+    synchronized void add(String stage) {
+      ring[next] = stage;
+      next = (next + 1) % ring.length;
+      count = Math.min(ring.length, count + 1);
+    }
+
+    synchronized java.util.Map<String, Double> shares() {
+      java.util.Map<String, Double> out = new java.util.TreeMap<>();
+      for (int i = 0; i < count; i++) {
+        out.merge(ring[i], 1.0 / count, Double::sum);
+      }
+      return out;
+    }
+  }
+
   static final class RecentShare {
     private final boolean[] ring;
     private int next;

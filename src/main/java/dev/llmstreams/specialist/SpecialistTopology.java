@@ -200,6 +200,9 @@ public final class SpecialistTopology {
     out.put("waiting", meters.waiting.get());
     double rate = meters.escalationRate();
     out.put("escalationRate", Double.isNaN(rate) ? null : rate);
+    // Which stage of the model decided the last events (a cascade: how often the cheap first stage
+    // was sure).
+    out.put("stages", meters.recentStageShares());
     out.put("signaturesRequired", current.trust().verifies());
     Map<String, Object> refused = new java.util.LinkedHashMap<>();
     refused.put("count", current.refusedCount());

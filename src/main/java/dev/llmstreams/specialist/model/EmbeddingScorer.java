@@ -60,6 +60,11 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
   }
 
   @Override
+  public String stage() {
+    return "embedding";
+  }
+
+  @Override
   public byte type() {
     return TYPE;
   }

@@ -32,14 +32,48 @@ public final class Evaluation {
     long start = System.nanoTime();
     String[] predicted = new String[examples.size()];
     double[] confidence = new double[examples.size()];
+    String[] stage = new String[examples.size()];
+    boolean[] settled = new boolean[examples.size()];
     for (int i = 0; i < predicted.length; i++) {
       Prediction p = model.predict(examples.get(i).text());
       predicted[i] = p.label();
       confidence[i] = p.confidence();
+      stage[i] = p.stage();
+      settled[i] = p.settled();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     return report(
-        model.labels(), examples, predicted, confidence, threshold, examples.size() / seconds);
+        model.labels(),
+        examples,
+        predicted,
+        confidence,
+        stage,
+        settled,
+        threshold,
+        examples.size() / seconds);
+  }
+
+  /**
+   * How many of these texts, of labels the model never trained on, it keeps at {@code threshold}
+   * (each kept one is a confident wrong label; the rest would be escalated), and which labels it
+   * gave them.
+   */
+  public static OutOfScopeReport outOfScope(
+      TextClassifier model, List<String> texts, double threshold) {
+    if (texts.isEmpty()) {
+      throw new IllegalArgumentException("no out-of-scope texts to evaluate on");
+    }
+    List<Prediction> predictions = model.predictAll(texts);
+    int kept = 0;
+    Map<String, Integer> keptAs = new java.util.TreeMap<>();
+    for (Prediction p : predictions) {
+      if (p.keptAt(threshold)) {
+        kept++;
+        keptAs.merge(p.label(), 1, Integer::sum);
+      }
+    }
+    return new OutOfScopeReport(
+        texts.size(), kept, kept / (double) texts.size(), threshold, keptAs);
   }
 
   static EvaluationReport report(
@@ -47,6 +81,8 @@ public final class Evaluation {
       List<LabeledText> examples,
       String[] predicted,
       double[] confidence,
+      String[] stage,
+      boolean[] settled,
       double threshold,
       double eventsPerS) {
     Set<String> labels = new LinkedHashSet<>(modelLabels);
@@ -56,6 +92,7 @@ public final class Evaluation {
     labels.forEach(l -> counts.put(l, new int[3]));
     int right = 0;
     int kept = 0;
+    Map<String, Integer> stages = new java.util.TreeMap<>();
     int rightKept = 0;
     for (int i = 0; i < predicted.length; i++) {
       String truth = examples.get(i).label();
@@ -66,7 +103,10 @@ public final class Evaluation {
       if (correct) {
         counts.get(truth)[0]++;
       }
-      if (confidence[i] >= threshold) {
+      if (stage[i] != null) {
+        stages.merge(stage[i], 1, Integer::sum);
+      }
+      if (settled[i] || confidence[i] >= threshold) {
         kept++;
         rightKept += correct ? 1 : 0;
       }
@@ -93,6 +133,13 @@ public final class Evaluation {
         eventsPerS,
         kept / (double) n,
         kept == 0 ? 0 : rightKept / (double) kept,
-        threshold);
+        threshold,
+        stageShares(stages, n));
+  }
+
+  private static Map<String, Double> stageShares(Map<String, Integer> counts, int n) {
+    Map<String, Double> shares = new java.util.TreeMap<>();
+    counts.forEach((stage, c) -> shares.put(stage, c / (double) n));
+    return shares;
   }
 }

@@ -17,6 +17,11 @@ record HashedScorer(HashedFeatures features, SoftmaxRegression head) implements 
   }
 
   @Override
+  public String stage() {
+    return "hashed";
+  }
+
+  @Override
   public byte type() {
     return TYPE;
   }

@@ -80,7 +80,18 @@ public final class ModelTrainer {
             + y.length
             + " examples predicted by models that did not train on them");
 
-    Members members = trainMembers(kind, texts, y, splits, labels.size(), options, enc, progress);
+    List<int[][]> oosSplits = labelGroupSplits(y, labels.size(), options);
+    if (!oosSplits.isEmpty()) {
+      progress.accept(
+          "out-of-scope calibration: labels dealt into "
+              + oosSplits.size()
+              + " groups, each left out of one more training, whose predictions on its examples bound the"
+              + " thresholds so that at most "
+              + Math.round(options.outOfScopeKept() * 100)
+              + "% of them are kept");
+    }
+    Members members =
+        trainMembers(kind, texts, y, splits, oosSplits, labels.size(), options, enc, progress);
     List<Member> onAll = members.onAll();
     float[][] embeddings = members.embeddings();
 
@@ -125,7 +136,39 @@ public final class ModelTrainer {
             0,
             finalMembers,
             NearestExamples.unsearchable(typical));
-    double threshold = threshold(unpicked, devLogits, devY, options.targetAccuracy());
+    boolean cascade = kind == ModelKind.CASCADE;
+    CascadeCalibration.HeldOut held = heldOut(unpicked, devLogits, devY);
+    CascadeCalibration.OutOfScope outOfScope =
+        members.oosLogits() == null ? null : outOfScope(unpicked, members.oosLogits());
+    CascadeCalibration.Choice choice =
+        CascadeCalibration.choose(
+            held,
+            outOfScope,
+            cascade,
+            options.targetAccuracy(),
+            options.outOfScopeKept(),
+            COVERAGE_SLACK);
+    if (cascade) {
+      progress.accept(
+          String.format(
+              java.util.Locale.ROOT,
+              "cascade: the hashed model alone decides at confidence %.3f or more (%.1f%% of held-out"
+                  + " examples), the ensemble decides the rest at %.3f or more",
+              choice.stageThreshold(),
+              100 * choice.firstStageShare(),
+              choice.threshold()));
+    }
+    if (outOfScope != null) {
+      progress.accept(
+          String.format(
+              java.util.Locale.ROOT,
+              "out of scope: %.1f%% of the left-out labels' examples are kept (at most %.0f%% wanted);"
+                  + " held-out coverage %.3f",
+              100 * choice.outOfScopeKept(),
+              100 * options.outOfScopeKept(),
+              choice.coverage()));
+    }
+    double threshold = choice.threshold();
     SpecialistClassifier unversioned =
         new SpecialistClassifier(
             name,
@@ -133,9 +176,10 @@ public final class ModelTrainer {
             kind,
             labels,
             threshold,
+            choice.stageThreshold(),
             finalMembers,
             NearestExamples.unsearchable(typical));
-    EvaluationReport dev = heldOutReport(unversioned, examples, heldRows, devLogits, threshold);
+    EvaluationReport dev = heldOutReport(unversioned, examples, heldRows, devLogits, held, choice);
     progress.accept("held out (" + heldOut + "): " + dev.summary());
 
     ObjectNode metrics = JsonNodeFactory.instance.objectNode();
@@ -143,6 +187,17 @@ public final class ModelTrainer {
     metrics.put("heldOut", heldOut);
     metrics.set("temperatures", temperatures);
     metrics.put("recommendedThreshold", threshold);
+    if (cascade) {
+      metrics.put("stageThreshold", choice.stageThreshold());
+      metrics.put("firstStageShare", choice.firstStageShare());
+    }
+    if (outOfScope != null) {
+      ObjectNode oos = metrics.putObject("outOfScope");
+      oos.put("groups", oosSplits.size());
+      oos.put("keptTarget", options.outOfScopeKept());
+      oos.put("kept", choice.outOfScopeKept());
+      oos.put("examples", outOfScope.finalConfidence().length);
+    }
     metrics.put("trainingExamples", examples.size());
     metrics.put("trainingSeconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
     SpecialistModel record =
@@ -158,46 +213,88 @@ public final class ModelTrainer {
     return new TrainedModel(SpecialistModels.load(record, enc), record, dev);
   }
 
+  /** Coverage may give up this much for a cheaper cascade (the first stage keeping more). */
+  static final double COVERAGE_SLACK = 0.01;
+
   /**
-   * The lowest threshold whose kept held-out events reach the target accuracy, on the averaged
-   * calibrated probabilities of the models that did not train on them.
+   * The held-out predictions of the models that did not train on them: the first member's own
+   * calibrated confidence (a cascade's first stage) and the averaged model's.
    */
-  private static double threshold(
-      SpecialistClassifier model, double[][][] devLogits, int[] devY, double target) {
-    double[] confidence = new double[devY.length];
-    boolean[] correct = new boolean[devY.length];
-    for (int i = 0; i < devY.length; i++) {
+  private static CascadeCalibration.HeldOut heldOut(
+      SpecialistClassifier model, double[][][] devLogits, int[] devY) {
+    int n = devY.length;
+    double[] c1 = new double[n];
+    boolean[] k1 = new boolean[n];
+    double[] c2 = new double[n];
+    boolean[] k2 = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      double[] first = model.firstStage(devLogits[0][i]);
+      int b1 = best(first);
+      c1[i] = first[b1];
+      k1[i] = b1 == devY[i];
       double[] p = model.probabilities(memberLogits(devLogits, i));
-      int best = best(p);
-      confidence[i] = p[best];
-      correct[i] = best == devY[i];
+      int b2 = best(p);
+      c2[i] = p[b2];
+      k2[i] = b2 == devY[i];
     }
-    return Calibration.lowestThreshold(confidence, correct, target);
+    return new CascadeCalibration.HeldOut(c1, k1, c2, k2);
+  }
+
+  /** The confidences of the models that never saw the examples' labels. */
+  private static CascadeCalibration.OutOfScope outOfScope(
+      SpecialistClassifier model, List<double[][]> oosLogits) {
+    int n = oosLogits.get(0).length;
+    double[] c1 = new double[n];
+    double[] c2 = new double[n];
+    double[][][] byMember = oosLogits.toArray(double[][][]::new);
+    for (int i = 0; i < n; i++) {
+      double[] first = model.firstStage(byMember[0][i]);
+      c1[i] = first[best(first)];
+      double[] p = model.probabilities(memberLogits(byMember, i));
+      c2[i] = p[best(p)];
+    }
+    return new CascadeCalibration.OutOfScope(c1, c2);
   }
 
   /**
-   * The held-out predictions scored as a test would score them; the speed is the served model's,
-   * one event at a time, on up to {@value #SPEED_SAMPLE} of the examples.
+   * The held-out predictions scored as a test would score them (in a cascade, a text the first
+   * stage is sure of gets its label); the speed is the served model's, one event at a time, on up
+   * to {@value #SPEED_SAMPLE} of the examples.
    */
   private static EvaluationReport heldOutReport(
       SpecialistClassifier model,
       List<LabeledText> examples,
       int[] heldRows,
       double[][][] devLogits,
-      double threshold) {
+      CascadeCalibration.HeldOut held,
+      CascadeCalibration.Choice choice) {
     String[] predicted = new String[heldRows.length];
     double[] confidence = new double[heldRows.length];
+    String[] stage = new String[heldRows.length];
+    boolean[] settled = new boolean[heldRows.length];
+    boolean cascade = model.kind() == ModelKind.CASCADE;
     for (int i = 0; i < heldRows.length; i++) {
-      double[] p = model.probabilities(memberLogits(devLogits, i));
-      int best = best(p);
-      predicted[i] = model.labels().get(best);
-      confidence[i] = p[best];
+      if (cascade && held.firstConfidence()[i] >= choice.stageThreshold()) {
+        double[] first = model.firstStage(devLogits[0][i]);
+        predicted[i] = model.labels().get(best(first));
+        confidence[i] = first[best(first)];
+        stage[i] = ModelKind.HASHED.id();
+        settled[i] = true;
+      } else {
+        double[] p = model.probabilities(memberLogits(devLogits, i));
+        int best = best(p);
+        predicted[i] = model.labels().get(best);
+        confidence[i] = p[best];
+        stage[i] = cascade ? ModelKind.ENSEMBLE.id() : model.kind().id();
+      }
     }
-    List<LabeledText> held = IntStream.of(heldRows).mapToObj(examples::get).toList();
+    List<LabeledText> held0 = IntStream.of(heldRows).mapToObj(examples::get).toList();
     double speed =
-        Evaluation.evaluate(model, held.subList(0, Math.min(SPEED_SAMPLE, held.size())), threshold)
+        Evaluation.evaluate(
+                model, held0.subList(0, Math.min(SPEED_SAMPLE, held0.size())), choice.threshold())
             .eventsPerS();
-    return Evaluation.report(model.labels(), held, predicted, confidence, threshold, speed);
+    return Evaluation.report(
+        model.labels(), held0, predicted, confidence, stage, settled, choice.threshold(), speed);
   }
 
   private static final int SPEED_SAMPLE = 500;
@@ -220,16 +317,21 @@ public final class ModelTrainer {
 
   /**
    * Each member trained once per split (its logits on the split's held-out rows kept, indexed by
-   * row) and once on all rows (to serve).
+   * row), once per label group left out (its logits on that group's rows kept: out of scope; null
+   * without groups) and once on all rows (to serve).
    */
   private record Members(
-      List<Member> onAll, List<double[][]> heldOutLogits, float[][] embeddings) {}
+      List<Member> onAll,
+      List<double[][]> heldOutLogits,
+      List<double[][]> oosLogits,
+      float[][] embeddings) {}
 
   private static Members trainMembers(
       ModelKind kind,
       List<String> texts,
       int[] y,
       List<int[][]> splits,
+      List<int[][]> oosSplits,
       int classes,
       TrainingOptions options,
       SentenceEncoder encoder,
@@ -237,12 +339,14 @@ public final class ModelTrainer {
     int[] allRows = IntStream.range(0, y.length).toArray();
     List<Member> onAll = new ArrayList<>();
     List<double[][]> heldOut = new ArrayList<>();
+    List<double[][]> oos = oosSplits.isEmpty() ? null : new ArrayList<>();
     float[][] embeddings = null;
     ExecutorService hashedTraining =
         Executors.newSingleThreadExecutor(r -> new Thread(r, "specialist-hashed-training"));
     try {
       Future<Member> hashed = null;
       double[][] hashedHeldOut = new double[y.length][];
+      double[][] hashedOos = new double[y.length][];
       if (kind != ModelKind.EMBEDDING) {
         hashed =
             hashedTraining.submit(
@@ -250,6 +354,10 @@ public final class ModelTrainer {
                   for (int[][] split : splits) {
                     Member m = hashed(texts, y, split[0], classes, options, progress);
                     IntStream.of(split[1]).forEach(i -> hashedHeldOut[i] = m.rowLogits().apply(i));
+                  }
+                  for (int[][] split : oosSplits) {
+                    Member m = hashed(texts, y, split[0], classes, options, progress);
+                    IntStream.of(split[1]).forEach(i -> hashedOos[i] = m.rowLogits().apply(i));
                   }
                   return hashed(texts, y, allRows, classes, options, progress);
                 });
@@ -264,13 +372,24 @@ public final class ModelTrainer {
           Member m = embedding(embeddings, y, split[0], classes, options, encoder, progress);
           IntStream.of(split[1]).forEach(i -> embeddingHeldOut[i] = m.rowLogits().apply(i));
         }
+        double[][] embeddingOos = new double[y.length][];
+        for (int[][] split : oosSplits) {
+          Member m = embedding(embeddings, y, split[0], classes, options, encoder, progress);
+          IntStream.of(split[1]).forEach(i -> embeddingOos[i] = m.rowLogits().apply(i));
+        }
         onAll.add(embedding(embeddings, y, allRows, classes, options, encoder, progress));
         heldOut.add(embeddingHeldOut);
+        if (oos != null) {
+          oos.add(embeddingOos);
+        }
       }
       if (hashed != null) {
-        // Hashed first: the artifact lists members in this order.
+        // Hashed first: the artifact lists members in this order (and a cascade asks it first).
         onAll.add(0, hashed.get());
         heldOut.add(0, hashedHeldOut);
+        if (oos != null) {
+          oos.add(0, hashedOos);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -282,7 +401,7 @@ public final class ModelTrainer {
     } finally {
       hashedTraining.shutdownNow();
     }
-    return new Members(onAll, heldOut, embeddings);
+    return new Members(onAll, heldOut, oos, embeddings);
   }
 
   /**
@@ -364,6 +483,35 @@ public final class ModelTrainer {
     return options.folds() >= 2
         ? stratifiedFolds(y, classes, options.folds(), options.seed())
         : List.<int[][]>of(stratifiedSplit(y, classes, options.devFraction(), options.seed()));
+  }
+
+  /**
+   * {train rows, left-out rows} pairs, one per group of labels: the labels in a seeded shuffle
+   * dealt round-robin into {@code outOfScopeGroups} groups; a group's examples are left out of its
+   * training (so its model never saw those labels) and are the ones it predicts. Empty when the
+   * calibration is off or there are too few labels to leave any out.
+   */
+  static List<int[][]> labelGroupSplits(int[] y, int classes, TrainingOptions options) {
+    int groups = options.outOfScopeGroups();
+    if (groups < 2 || classes < 2 * groups) {
+      return List.of();
+    }
+    List<Integer> order = new ArrayList<>(IntStream.range(0, classes).boxed().toList());
+    Collections.shuffle(order, new Random(options.seed() + 1));
+    int[] groupOf = new int[classes];
+    for (int k = 0; k < classes; k++) {
+      groupOf[order.get(k)] = k % groups;
+    }
+    List<int[][]> splits = new ArrayList<>();
+    for (int g = 0; g < groups; g++) {
+      int left = g;
+      splits.add(
+          new int[][] {
+            IntStream.range(0, y.length).filter(i -> groupOf[y[i]] != left).toArray(),
+            IntStream.range(0, y.length).filter(i -> groupOf[y[i]] == left).toArray()
+          });
+    }
+    return splits;
   }
 
   /**

@@ -17,6 +17,9 @@ interface Scorer {
     return out;
   }
 
+  /** The name of this member as a cascade stage ({@code hashed}, {@code embedding}). */
+  String stage();
+
   /** The artifact's tag for this kind of member. */
   byte type();
 

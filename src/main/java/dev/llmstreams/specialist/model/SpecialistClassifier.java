@@ -6,8 +6,10 @@ import java.util.List;
 
 /**
  * The specialist: one or two {@link Scorer}s whose logits are divided by their fitted temperature,
- * turned into probabilities and averaged. Immutable; built by {@link ModelTrainer} or {@link
- * SpecialistModels#load}.
+ * turned into probabilities and averaged. A {@link ModelKind#CASCADE cascade} asks its first
+ * (cheap) member alone first and keeps its answer when that member's own calibrated confidence
+ * reaches the stage threshold; only the other texts pay for every member, averaged as in an
+ * ensemble. Immutable; built by {@link ModelTrainer} or {@link SpecialistModels#load}.
  */
 public final class SpecialistClassifier implements TextClassifier {
   private static final int TOP = 3;
@@ -20,6 +22,7 @@ public final class SpecialistClassifier implements TextClassifier {
   private final ModelKind kind;
   private final List<String> labels;
   private final double recommendedThreshold;
+  private final double stageThreshold;
   private final List<Member> members;
   private final NearestExamples examples;
 
@@ -31,6 +34,25 @@ public final class SpecialistClassifier implements TextClassifier {
       double recommendedThreshold,
       List<Member> members,
       NearestExamples examples) {
+    this(name, version, kind, labels, recommendedThreshold, NEVER, members, examples);
+  }
+
+  /** A first stage that never decides alone (above every probability). */
+  static final double NEVER = 2;
+
+  SpecialistClassifier(
+      String name,
+      String version,
+      ModelKind kind,
+      List<String> labels,
+      double recommendedThreshold,
+      double stageThreshold,
+      List<Member> members,
+      NearestExamples examples) {
+    if (kind == ModelKind.CASCADE && members.size() < 2) {
+      throw new IllegalArgumentException("a cascade needs a first stage and at least one more");
+    }
+    this.stageThreshold = stageThreshold;
     this.name = name;
     this.version = version;
     this.kind = kind;
@@ -64,6 +86,14 @@ public final class SpecialistClassifier implements TextClassifier {
     return recommendedThreshold;
   }
 
+  /**
+   * A cascade's first-stage threshold: its first member alone decides a text when its calibrated
+   * confidence reaches this ({@value #NEVER}: never; not a cascade: unused).
+   */
+  public double stageThreshold() {
+    return stageThreshold;
+  }
+
   List<Member> members() {
     return members;
   }
@@ -75,27 +105,84 @@ public final class SpecialistClassifier implements TextClassifier {
   @Override
   public Prediction predict(String text) {
     double[][] memberLogits = new double[members.size()][];
-    for (int m = 0; m < memberLogits.length; m++) {
+    int from = 0;
+    if (kind == ModelKind.CASCADE) {
+      memberLogits[0] = members.get(0).scorer().logits(text);
+      double[] first = firstStage(memberLogits[0]);
+      if (first[best(first)] >= stageThreshold) {
+        return prediction(first, members.get(0).scorer().stage(), true);
+      }
+      from = 1;
+    }
+    for (int m = from; m < memberLogits.length; m++) {
       memberLogits[m] = members.get(m).scorer().logits(text);
     }
-    return prediction(probabilities(memberLogits));
+    return prediction(probabilities(memberLogits), finalStage(), false);
   }
 
+  /**
+   * Like {@link #predict} for each text; the members after a cascade's first stage see only the
+   * texts it left, in one batch.
+   */
   @Override
   public List<Prediction> predictAll(List<String> texts) {
+    Prediction[] out = new Prediction[texts.size()];
     double[][][] logitsByMember = new double[members.size()][][];
-    for (int m = 0; m < logitsByMember.length; m++) {
-      logitsByMember[m] = members.get(m).scorer().logits(texts);
+    List<Integer> rest = new ArrayList<>();
+    int from = 0;
+    if (kind == ModelKind.CASCADE) {
+      logitsByMember[0] = members.get(0).scorer().logits(texts);
+      for (int i = 0; i < out.length; i++) {
+        double[] first = firstStage(logitsByMember[0][i]);
+        if (first[best(first)] >= stageThreshold) {
+          out[i] = prediction(first, members.get(0).scorer().stage(), true);
+        } else {
+          rest.add(i);
+        }
+      }
+      from = 1;
+    } else {
+      for (int i = 0; i < out.length; i++) {
+        rest.add(i);
+      }
     }
-    List<Prediction> out = new ArrayList<>(texts.size());
-    for (int i = 0; i < texts.size(); i++) {
+    List<String> restTexts = rest.stream().map(texts::get).toList();
+    for (int m = from; m < logitsByMember.length; m++) {
+      double[][] restLogits = members.get(m).scorer().logits(restTexts);
+      logitsByMember[m] = new double[texts.size()][];
+      for (int r = 0; r < rest.size(); r++) {
+        logitsByMember[m][rest.get(r)] = restLogits[r];
+      }
+    }
+    for (int r = 0; r < rest.size(); r++) {
+      int i = rest.get(r);
       double[][] memberLogits = new double[members.size()][];
       for (int m = 0; m < memberLogits.length; m++) {
         memberLogits[m] = logitsByMember[m][i];
       }
-      out.add(prediction(probabilities(memberLogits)));
+      out[i] = prediction(probabilities(memberLogits), finalStage(), false);
     }
-    return out;
+    return List.of(out);
+  }
+
+  /** The first member's calibrated probabilities (a cascade's first stage). */
+  double[] firstStage(double[] firstLogits) {
+    return Calibration.probabilities(firstLogits, members.get(0).temperature());
+  }
+
+  /** What decides the texts a cascade's first stage leaves, or the whole model otherwise. */
+  private String finalStage() {
+    return kind == ModelKind.CASCADE || kind == ModelKind.ENSEMBLE
+        ? ModelKind.ENSEMBLE.id()
+        : kind.id();
+  }
+
+  static int best(double[] p) {
+    int best = 0;
+    for (int k = 1; k < p.length; k++) {
+      best = p[k] > p[best] ? k : best;
+    }
+    return best;
   }
 
   /** The members' calibrated probabilities, averaged, in the order of {@link #labels()}. */
@@ -110,7 +197,7 @@ public final class SpecialistClassifier implements TextClassifier {
     return p;
   }
 
-  private Prediction prediction(double[] p) {
+  private Prediction prediction(double[] p, String stage, boolean settled) {
     int[] best = new int[Math.min(TOP, p.length)];
     java.util.Arrays.fill(best, -1);
     for (int k = 0; k < p.length; k++) {
@@ -127,7 +214,7 @@ public final class SpecialistClassifier implements TextClassifier {
       // Rounding may push a sum of probabilities a hair past 1.
       top.add(new ScoredLabel(labels.get(k), Math.min(1, Math.max(0, p[k]))));
     }
-    return new Prediction(top.get(0).label(), top.get(0).confidence(), top);
+    return new Prediction(top.get(0).label(), top.get(0).confidence(), top, stage, settled);
   }
 
   @Override

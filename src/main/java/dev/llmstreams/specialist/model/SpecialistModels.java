@@ -241,6 +241,9 @@ public final class SpecialistModels {
         writeText(out, label);
       }
       out.writeDouble(model.recommendedThreshold());
+      if (model.kind() == ModelKind.CASCADE) {
+        out.writeDouble(model.stageThreshold());
+      }
       out.writeInt(model.members().size());
       for (SpecialistClassifier.Member m : model.members()) {
         out.writeByte(m.scorer().type());
@@ -288,6 +291,18 @@ public final class SpecialistModels {
       if (!(threshold >= 0 && threshold <= 1)) {
         throw new IllegalArgumentException("threshold " + threshold + " is not in [0, 1]");
       }
+      double stageThreshold = SpecialistClassifier.NEVER;
+      if (kind == ModelKind.CASCADE) {
+        stageThreshold = in.readDouble();
+        if (!(stageThreshold >= 0 && stageThreshold <= SpecialistClassifier.NEVER)) {
+          throw new IllegalArgumentException(
+              "stage threshold "
+                  + stageThreshold
+                  + " is not in [0, "
+                  + SpecialistClassifier.NEVER
+                  + "]");
+        }
+      }
       int memberCount = count(in.readInt(), MAX_MEMBERS, "members");
       List<SpecialistClassifier.Member> members = new ArrayList<>();
       for (int i = 0; i < memberCount; i++) {
@@ -325,6 +340,7 @@ public final class SpecialistModels {
           kind,
           labels,
           threshold,
+          stageThreshold,
           members,
           examplesIn(kind, members, examples, encoder));
     } catch (EOFException e) {

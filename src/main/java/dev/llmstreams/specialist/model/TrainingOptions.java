@@ -19,6 +19,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param targetAccuracy accuracy wanted of the events kept above the recommended threshold
  * @param hashed training of the hashed n-gram model
  * @param embedding training of the softmax head on sentence embeddings
+ * @param outOfScopeGroups the labels dealt into this many groups; each group is left out of one
+ *     more training of every member, whose predictions on that group's examples are what the model
+ *     will do with events of a label it never saw, and bound the thresholds by {@code
+ *     outOfScopeKept}; 0: no such calibration
+ * @param outOfScopeKept the largest share of those out-of-scope examples the model may keep (the
+ *     rest it escalates)
  */
 public record TrainingOptions(
     ModelKind kind,
@@ -27,7 +33,9 @@ public record TrainingOptions(
     int folds,
     double targetAccuracy,
     SgdRecipe hashed,
-    SgdRecipe embedding) {
+    SgdRecipe embedding,
+    int outOfScopeGroups,
+    double outOfScopeKept) {
 
   public static final SgdRecipe HASHED_RECIPE = new SgdRecipe(15, 0.5, 1e-5);
 
@@ -51,6 +59,24 @@ public record TrainingOptions(
     if (!(targetAccuracy > 0 && targetAccuracy <= 1)) {
       throw new IllegalArgumentException("targetAccuracy must be in (0, 1]: " + targetAccuracy);
     }
+    if (outOfScopeGroups != 0 && (outOfScopeGroups < 2 || outOfScopeGroups > 20)) {
+      throw new IllegalArgumentException(
+          "outOfScopeGroups must be 0 (off) or in [2, 20]: " + outOfScopeGroups);
+    }
+    if (!(outOfScopeKept >= 0 && outOfScopeKept <= 1)) {
+      throw new IllegalArgumentException("outOfScopeKept must be in [0, 1]: " + outOfScopeKept);
+    }
+  }
+
+  public TrainingOptions(
+      ModelKind kind,
+      long seed,
+      double devFraction,
+      int folds,
+      double targetAccuracy,
+      SgdRecipe hashed,
+      SgdRecipe embedding) {
+    this(kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, 0, 1);
   }
 
   /**
@@ -60,19 +86,63 @@ public record TrainingOptions(
    */
   public static TrainingOptions defaults() {
     return new TrainingOptions(
-        ModelKind.ENSEMBLE, 77, 0.1, 5, 0.97, HASHED_RECIPE, EMBEDDING_RECIPE);
+        ModelKind.CASCADE,
+        77,
+        0.1,
+        5,
+        0.97,
+        HASHED_RECIPE,
+        EMBEDDING_RECIPE,
+        DEFAULT_OUT_OF_SCOPE_GROUPS,
+        DEFAULT_OUT_OF_SCOPE_KEPT);
   }
 
+  public static final int DEFAULT_OUT_OF_SCOPE_GROUPS = 5;
+  public static final double DEFAULT_OUT_OF_SCOPE_KEPT = 0.10;
+
   public TrainingOptions withKind(ModelKind k) {
-    return new TrainingOptions(k, seed, devFraction, folds, targetAccuracy, hashed, embedding);
+    return new TrainingOptions(
+        k,
+        seed,
+        devFraction,
+        folds,
+        targetAccuracy,
+        hashed,
+        embedding,
+        outOfScopeGroups,
+        outOfScopeKept);
   }
 
   public TrainingOptions withSeed(long s) {
-    return new TrainingOptions(kind, s, devFraction, folds, targetAccuracy, hashed, embedding);
+    return new TrainingOptions(
+        kind,
+        s,
+        devFraction,
+        folds,
+        targetAccuracy,
+        hashed,
+        embedding,
+        outOfScopeGroups,
+        outOfScopeKept);
   }
 
   public TrainingOptions withFolds(int f) {
-    return new TrainingOptions(kind, seed, devFraction, f, targetAccuracy, hashed, embedding);
+    return new TrainingOptions(
+        kind,
+        seed,
+        devFraction,
+        f,
+        targetAccuracy,
+        hashed,
+        embedding,
+        outOfScopeGroups,
+        outOfScopeKept);
+  }
+
+  /** The out-of-scope calibration: {@code groups} 0 turns it off. */
+  public TrainingOptions withOutOfScope(int groups, double kept) {
+    return new TrainingOptions(
+        kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, groups, kept);
   }
 
   /** Options from a record's config; a missing field takes its default. */
@@ -97,7 +167,10 @@ public record TrainingOptions(
             ? json.get("targetAccuracy").asDouble()
             : d.targetAccuracy,
         recipe(json.get("hashed"), d.hashed),
-        recipe(json.get("embedding"), d.embedding));
+        recipe(json.get("embedding"), d.embedding),
+        // A record from before out-of-scope calibration existed keeps training without it.
+        json.hasNonNull("outOfScopeGroups") ? json.get("outOfScopeGroups").asInt() : 0,
+        json.hasNonNull("outOfScopeKept") ? json.get("outOfScopeKept").asDouble() : 1);
   }
 
   private static SgdRecipe recipe(JsonNode json, SgdRecipe d) {
@@ -119,6 +192,8 @@ public record TrainingOptions(
     o.put("targetAccuracy", targetAccuracy);
     o.set("hashed", recipeJson(hashed));
     o.set("embedding", recipeJson(embedding));
+    o.put("outOfScopeGroups", outOfScopeGroups);
+    o.put("outOfScopeKept", outOfScopeKept);
     return o;
   }
 

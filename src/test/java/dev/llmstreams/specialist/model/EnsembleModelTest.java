@@ -38,7 +38,7 @@ class EnsembleModelTest {
         ModelTrainer.train(
             "banking77",
             train,
-            TrainingOptions.defaults(),
+            TrainingOptions.defaults().withKind(ModelKind.ENSEMBLE).withOutOfScope(0, 1),
             message -> {},
             ENCODER,
             java.time.Clock.systemUTC());

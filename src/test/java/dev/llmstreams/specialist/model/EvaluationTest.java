@@ -97,7 +97,8 @@ class EvaluationTest {
             "events_per_s",
             "coverage_at_threshold",
             "accuracy_at_threshold",
-            "threshold");
+            "threshold",
+            "stage_shares");
     assertThat(r.toJson().get("per_label").get("a").properties())
         .extracting(Map.Entry::getKey)
         .containsExactly("precision", "recall", "f1", "support");

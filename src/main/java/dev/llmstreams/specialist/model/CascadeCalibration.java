@@ -1,0 +1,219 @@
+package dev.llmstreams.specialist.model;
+
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.IntStream;
+
+/**
+ * Chooses a model's thresholds on held-out predictions: for a cascade, the first stage's threshold
+ * and the final one together; for a one-stage model, the final one alone. Optionally also bounded
+ * by predictions on texts of labels the predicting models never trained on (out of scope).
+ *
+ * <p>For each candidate first-stage threshold t1 (every percentile of the first stage's held-out
+ * confidences, and "never"): the first stage keeps the texts at or above t1, which must on their
+ * own reach the target accuracy; the others go to the final stage, whose threshold t2 is the lowest
+ * at which everything kept (by either stage) reaches the target accuracy and, with out-of-scope
+ * predictions, at most {@code maxOutOfScopeKept} of those are kept. Of the candidates, those whose
+ * coverage is within {@code coverageSlack} of the best are cheapest when the first stage keeps the
+ * most: the one keeping the most is chosen.
+ */
+public final class CascadeCalibration {
+  private static final int PERCENTILES = 100;
+
+  private CascadeCalibration() {}
+
+  /**
+   * The held-out predictions: per example, the first stage's calibrated confidence and whether its
+   * label was right ({@code first*}, ignored unless {@code cascade}) and the same for the final
+   * stage (the whole model when not a cascade).
+   */
+  public record HeldOut(
+      double[] firstConfidence,
+      boolean[] firstCorrect,
+      double[] finalConfidence,
+      boolean[] finalCorrect) {
+    int size() {
+      return finalConfidence.length;
+    }
+  }
+
+  /**
+   * Predictions on out-of-scope texts: confidences of the first and final stage ({@code first} may
+   * be null when not a cascade).
+   */
+  public record OutOfScope(double[] firstConfidence, double[] finalConfidence) {
+    int size() {
+      return finalConfidence.length;
+    }
+  }
+
+  /**
+   * What was chosen and what it does on the held-out predictions.
+   *
+   * @param stageThreshold the first stage keeps a text at or above this ({@link
+   *     SpecialistClassifier#NEVER}: never)
+   * @param threshold the final stage keeps a text at or above this
+   * @param coverage share of held-out examples kept (by either stage)
+   * @param accuracy accuracy of those
+   * @param firstStageShare share decided by the first stage
+   * @param outOfScopeKept share of out-of-scope texts kept (NaN without them)
+   * @param reached false when no threshold reaches the target: then the model keeps nothing
+   */
+  public record Choice(
+      double stageThreshold,
+      double threshold,
+      double coverage,
+      double accuracy,
+      double firstStageShare,
+      double outOfScopeKept,
+      boolean reached) {}
+
+  public static Choice choose(
+      HeldOut held,
+      OutOfScope outOfScope,
+      boolean cascade,
+      double targetAccuracy,
+      double maxOutOfScopeKept,
+      double coverageSlack) {
+    if (held.size() == 0) {
+      throw new IllegalArgumentException("thresholds need held-out examples");
+    }
+    double[] candidates =
+        cascade
+            ? firstStageCandidates(held.firstConfidence())
+            : new double[] {SpecialistClassifier.NEVER};
+    Choice[] choices = new Choice[candidates.length];
+    double bestCoverage = -1;
+    for (int c = 0; c < candidates.length; c++) {
+      choices[c] =
+          withFirstStage(
+              candidates[c], held, outOfScope, cascade, targetAccuracy, maxOutOfScopeKept);
+      if (choices[c] != null) {
+        bestCoverage = Math.max(bestCoverage, choices[c].coverage());
+      }
+    }
+    Choice chosen = null;
+    for (Choice c : choices) {
+      if (c != null
+          && c.coverage() >= bestCoverage - coverageSlack
+          && (chosen == null || c.firstStageShare() > chosen.firstStageShare())) {
+        chosen = c;
+      }
+    }
+    if (chosen == null || bestCoverage <= 0) {
+      // Not even the surest reach the target: everything is escalated.
+      return new Choice(
+          SpecialistClassifier.NEVER, 1, 0, 0, 0, outOfScope == null ? Double.NaN : 0, false);
+    }
+    return chosen;
+  }
+
+  private static double[] firstStageCandidates(double[] confidence) {
+    double[] sorted = confidence.clone();
+    Arrays.sort(sorted);
+    double[] out = new double[PERCENTILES + 1];
+    for (int p = 0; p < PERCENTILES; p++) {
+      out[p] = sorted[(int) Math.min(sorted.length - 1, (long) p * sorted.length / PERCENTILES)];
+    }
+    out[PERCENTILES] = SpecialistClassifier.NEVER;
+    return Arrays.stream(out).distinct().toArray();
+  }
+
+  /** The best final threshold under this first-stage threshold; null when none is admissible. */
+  private static Choice withFirstStage(
+      double t1, HeldOut held, OutOfScope oos, boolean cascade, double target, double maxOosKept) {
+    int n = held.size();
+    int kept1 = 0;
+    int right1 = 0;
+    int[] rest = new int[n];
+    int restCount = 0;
+    for (int i = 0; i < n; i++) {
+      if (cascade && held.firstConfidence()[i] >= t1) {
+        kept1++;
+        right1 += held.firstCorrect()[i] ? 1 : 0;
+      } else {
+        rest[restCount++] = i;
+      }
+    }
+    if (kept1 > 0 && right1 < target * kept1) {
+      return null; // the first stage alone keeps too many mistakes
+    }
+    double oosAllowed = oos == null ? Double.POSITIVE_INFINITY : maxOosKept * oos.size();
+    int oosKept1 = 0;
+    double[] oosRest = new double[oos == null ? 0 : oos.size()];
+    int oosRestCount = 0;
+    if (oos != null) {
+      for (int j = 0; j < oos.size(); j++) {
+        if (cascade && oos.firstConfidence()[j] >= t1) {
+          oosKept1++;
+        } else {
+          oosRest[oosRestCount++] = oos.finalConfidence()[j];
+        }
+      }
+      if (oosKept1 > oosAllowed) {
+        return null;
+      }
+    }
+    double[] oosSorted = Arrays.copyOf(oosRest, oosRestCount);
+    Arrays.sort(oosSorted); // ascending; kept at t = those >= t
+    Integer[] order = IntStream.range(0, restCount).boxed().toArray(Integer[]::new);
+    double[] c2 = held.finalConfidence();
+    int[] restRows = rest;
+    Arrays.sort(order, Comparator.comparingDouble((Integer r) -> -c2[restRows[r]]));
+    // Scan the final stage's rest from its surest down; at the end of each run of equal
+    // confidences, the threshold there is admissible when accuracy and the out-of-scope bound hold.
+    double t2 = 1;
+    int kept2 = 0;
+    int right2 = 0;
+    int bestKept2 = 0;
+    int bestRight2 = 0;
+    boolean any = false;
+    for (int k = 0; k < restCount; k++) {
+      int row = rest[order[k]];
+      kept2++;
+      right2 += held.finalCorrect()[row] ? 1 : 0;
+      boolean lastOfTies = k == restCount - 1 || c2[rest[order[k + 1]]] < c2[row];
+      if (!lastOfTies) {
+        continue;
+      }
+      int oosKept2 = oosSorted.length - lowerBound(oosSorted, c2[row]);
+      if (right1 + right2 >= target * (kept1 + kept2) && oosKept1 + oosKept2 <= oosAllowed) {
+        t2 = c2[row];
+        bestKept2 = kept2;
+        bestRight2 = right2;
+        any = true;
+      }
+    }
+    if (any && restCount > 0 && t2 == c2[rest[order[restCount - 1]]] && oos == null) {
+      t2 = 0; // everything the final stage saw together reaches the target
+    }
+    if (!any) {
+      t2 = 1;
+    }
+    int kept = kept1 + bestKept2;
+    int oosKept2 = t2 >= 1 && !any ? 0 : oosSorted.length - lowerBound(oosSorted, t2);
+    return new Choice(
+        cascade ? t1 : SpecialistClassifier.NEVER,
+        t2,
+        kept / (double) n,
+        kept == 0 ? 0 : (right1 + bestRight2) / (double) kept,
+        kept1 / (double) n,
+        oos == null ? Double.NaN : (oosKept1 + oosKept2) / (double) oos.size(),
+        kept > 0);
+  }
+
+  /** The first index whose value is at least {@code x} (ascending values). */
+  private static int lowerBound(double[] ascending, double x) {
+    int lo = 0;
+    int hi = ascending.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (ascending[mid] < x) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,146 @@
+package dev.llmstreams.specialist.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class CascadeCalibrationTest {
+
+  /**
+   * n held-out examples whose first stage is right with probability equal to its confidence, and
+   * whose final stage is surer and right more often.
+   */
+  private static CascadeCalibration.HeldOut calibrated(int n, long seed) {
+    Random r = new Random(seed);
+    double[] c1 = new double[n];
+    boolean[] k1 = new boolean[n];
+    double[] c2 = new double[n];
+    boolean[] k2 = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      c1[i] = 0.3 + 0.7 * r.nextDouble();
+      k1[i] = r.nextDouble() < c1[i];
+      c2[i] = Math.min(1, c1[i] + 0.2 * r.nextDouble());
+      k2[i] = k1[i] || r.nextDouble() < c2[i];
+    }
+    return new CascadeCalibration.HeldOut(c1, k1, c2, k2);
+  }
+
+  @Test
+  void shouldChooseWhatTheOneStageThresholdChoosesForAOneStageModel() {
+    CascadeCalibration.HeldOut held = calibrated(2_000, 1);
+
+    CascadeCalibration.Choice c = CascadeCalibration.choose(held, null, false, 0.9, 1, 0.01);
+
+    assertThat(c.threshold())
+        .isEqualTo(Calibration.lowestThreshold(held.finalConfidence(), held.finalCorrect(), 0.9));
+    assertThat(c.stageThreshold()).isEqualTo(SpecialistClassifier.NEVER);
+    assertThat(c.firstStageShare()).isZero();
+    assertThat(c.accuracy()).isGreaterThanOrEqualTo(0.9);
+    assertThat(c.outOfScopeKept()).isNaN();
+  }
+
+  @Test
+  void shouldLetTheFirstStageKeepWhatItIsSureOfAndStillReachTheTargetOverall() {
+    CascadeCalibration.HeldOut held = calibrated(5_000, 2);
+
+    CascadeCalibration.Choice cascade = CascadeCalibration.choose(held, null, true, 0.9, 1, 0.01);
+    CascadeCalibration.Choice finalOnly =
+        CascadeCalibration.choose(held, null, false, 0.9, 1, 0.01);
+
+    CascadeCalibration.Choice cheaper = CascadeCalibration.choose(held, null, true, 0.9, 1, 0.1);
+
+    assertThat(cascade.reached()).isTrue();
+    assertThat(cascade.firstStageShare()).isPositive();
+    // More coverage given up, more left to the first stage.
+    assertThat(cheaper.firstStageShare()).isGreaterThan(cascade.firstStageShare());
+    assertThat(cheaper.coverage()).isGreaterThanOrEqualTo(finalOnly.coverage() - 0.1);
+    assertThat(cascade.stageThreshold()).isLessThan(1);
+    // Within the slack of the best coverage any split achieves, which is at least the final
+    // stage's alone.
+    assertThat(cascade.coverage()).isGreaterThanOrEqualTo(finalOnly.coverage() - 0.01);
+    // Recount from the thresholds: what both stages keep together is at the target.
+    int kept = 0;
+    int right = 0;
+    int first = 0;
+    for (int i = 0; i < held.size(); i++) {
+      if (held.firstConfidence()[i] >= cascade.stageThreshold()) {
+        kept++;
+        first++;
+        right += held.firstCorrect()[i] ? 1 : 0;
+      } else if (held.finalConfidence()[i] >= cascade.threshold()) {
+        kept++;
+        right += held.finalCorrect()[i] ? 1 : 0;
+      }
+    }
+    assertThat(right / (double) kept).isGreaterThanOrEqualTo(0.9);
+    assertThat(kept / (double) held.size()).isCloseTo(cascade.coverage(), within(1e-12));
+    assertThat(first / (double) held.size()).isCloseTo(cascade.firstStageShare(), within(1e-12));
+  }
+
+  @Test
+  void shouldNotLetAFirstStageThatIsWrongWhenSureDecideAnything() {
+    int n = 1_000;
+    double[] c1 = new double[n];
+    boolean[] k1 = new boolean[n];
+    double[] c2 = new double[n];
+    boolean[] k2 = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      c1[i] = 0.99; // always sure, right half the time
+      k1[i] = i % 2 == 0;
+      c2[i] = 0.5 + 0.5 * i / n;
+      k2[i] = true;
+    }
+
+    CascadeCalibration.Choice c =
+        CascadeCalibration.choose(
+            new CascadeCalibration.HeldOut(c1, k1, c2, k2), null, true, 0.95, 1, 0.01);
+
+    assertThat(c.stageThreshold()).isGreaterThan(0.99);
+    assertThat(c.firstStageShare()).isZero();
+    assertThat(c.accuracy()).isEqualTo(1.0);
+    assertThat(c.threshold()).isZero(); // the final stage is always right: keep all it sees
+  }
+
+  @Test
+  void shouldRaiseTheThresholdUntilFewOutOfScopeTextsAreKept() {
+    CascadeCalibration.HeldOut held = calibrated(3_000, 3);
+    Random r = new Random(4);
+    int m = 1_000;
+    double[] o1 = new double[m];
+    double[] o2 = new double[m];
+    for (int j = 0; j < m; j++) {
+      o1[j] = 0.2 + 0.6 * r.nextDouble(); // unknown texts: less sure, but not always
+      o2[j] = 0.2 + 0.7 * r.nextDouble();
+    }
+    CascadeCalibration.OutOfScope oos = new CascadeCalibration.OutOfScope(o1, o2);
+
+    CascadeCalibration.Choice free = CascadeCalibration.choose(held, null, true, 0.8, 1, 0.01);
+    CascadeCalibration.Choice bounded = CascadeCalibration.choose(held, oos, true, 0.8, 0.05, 0.01);
+
+    assertThat(bounded.outOfScopeKept()).isLessThanOrEqualTo(0.05);
+    int keptOos = 0;
+    for (int j = 0; j < m; j++) {
+      keptOos += o1[j] >= bounded.stageThreshold() || o2[j] >= bounded.threshold() ? 1 : 0;
+    }
+    assertThat(keptOos / (double) m).isCloseTo(bounded.outOfScopeKept(), within(1e-12));
+    assertThat(bounded.coverage()).isLessThan(free.coverage());
+    assertThat(bounded.accuracy()).isGreaterThanOrEqualTo(0.8);
+  }
+
+  @Test
+  void shouldEscalateEverythingWhenNoThresholdReachesTheTarget() {
+    double[] c = {0.9, 0.8, 0.7};
+    boolean[] wrong = {false, false, false};
+
+    CascadeCalibration.Choice choice =
+        CascadeCalibration.choose(
+            new CascadeCalibration.HeldOut(c, wrong, c, wrong), null, true, 0.9, 1, 0.01);
+
+    assertThat(choice.reached()).isFalse();
+    assertThat(choice.threshold()).isEqualTo(1);
+    assertThat(choice.stageThreshold()).isEqualTo(SpecialistClassifier.NEVER);
+    assertThat(choice.coverage()).isZero();
+  }
+}
