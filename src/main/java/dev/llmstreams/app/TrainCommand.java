@@ -6,6 +6,7 @@ import dev.llmstreams.bench.Progress;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.model.Evaluation;
 import dev.llmstreams.specialist.model.EvaluationReport;
 import dev.llmstreams.specialist.model.LabeledText;
@@ -66,8 +67,18 @@ final class TrainCommand implements Callable<Integer> {
       names = "--kind",
       defaultValue = "ensemble",
       description =
-          "hashed (fastest), embedding (MiniLM) or ensemble (both; most accurate) (default ${DEFAULT-VALUE}).")
+          "hashed (fastest), embedding (sentence embeddings of --encoder) or ensemble (both; most accurate)"
+              + " (default ${DEFAULT-VALUE}).")
   String kind;
+
+  @Option(
+      names = "--encoder",
+      paramLabel = "ID",
+      description =
+          "minilm (default), e5-small or bge-small: the sentence encoder of embedding and ensemble models, kept in"
+              + " the model. On Banking77: head accuracy 0.931, 0.924, 0.932 at about 680, 210-280, 320 texts/s one"
+              + " at a time.")
+  String encoder;
 
   @Option(
       names = "--name",
@@ -103,9 +114,10 @@ final class TrainCommand implements Callable<Integer> {
               + AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE
               + "): the specialist would refuse an unsigned model");
     }
+    TrainingOptions options =
+        TrainingOptions.defaults().withKind(parseKind()).withEncoder(parseEncoder());
     List<LabeledText> train = columns.read(trainFile);
     List<LabeledText> test = columns.read(testFile);
-    TrainingOptions options = TrainingOptions.defaults().withKind(parseKind());
     if (seed != null) {
       options = options.withSeed(seed);
     }
@@ -149,6 +161,23 @@ final class TrainCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new Main.UserError(e.getMessage());
     }
+  }
+
+  private EncoderModel parseEncoder() {
+    if (encoder == null) {
+      return TrainingOptions.defaults().encoder();
+    }
+    EncoderModel e;
+    try {
+      e = EncoderModel.of(encoder);
+    } catch (IllegalArgumentException ex) {
+      throw new Main.UserError("--encoder: " + ex.getMessage());
+    }
+    if (parseKind() == ModelKind.HASHED) {
+      throw new Main.UserError(
+          "--encoder goes with --kind embedding or ensemble: the hashed model embeds nothing");
+    }
+    return e;
   }
 
   private static ObjectNode summary(

@@ -3,6 +3,7 @@ package dev.llmstreams.specialist.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.runtime.text.EncoderModel;
 
 /**
  * How to train a specialist: the recipe a model record keeps as its {@code config}, so a retrain
@@ -19,6 +20,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param targetAccuracy accuracy wanted of the events kept above the recommended threshold
  * @param hashed training of the hashed n-gram model
  * @param embedding training of the softmax head on sentence embeddings
+ * @param encoder the sentence encoder of the embedding model (unused by the hashed model); on
+ *     Banking77 the head reached 0.931 with MiniLM, 0.932 with bge-small and 0.924 with e5-small,
+ *     and MiniLM embeds about twice as fast as either
  */
 public record TrainingOptions(
     ModelKind kind,
@@ -27,7 +31,8 @@ public record TrainingOptions(
     int folds,
     double targetAccuracy,
     SgdRecipe hashed,
-    SgdRecipe embedding) {
+    SgdRecipe embedding,
+    EncoderModel encoder) {
 
   public static final SgdRecipe HASHED_RECIPE = new SgdRecipe(15, 0.5, 1e-5);
 
@@ -39,8 +44,8 @@ public record TrainingOptions(
   public static final SgdRecipe EMBEDDING_RECIPE = new SgdRecipe(20, 0.5 / 384, 1e-4);
 
   public TrainingOptions {
-    if (kind == null || hashed == null || embedding == null) {
-      throw new IllegalArgumentException("kind, hashed and embedding are required");
+    if (kind == null || hashed == null || embedding == null || encoder == null) {
+      throw new IllegalArgumentException("kind, hashed, embedding and encoder are required");
     }
     if (!(devFraction > 0 && devFraction <= 0.5)) {
       throw new IllegalArgumentException("devFraction must be in (0, 0.5]: " + devFraction);
@@ -60,22 +65,39 @@ public record TrainingOptions(
    */
   public static TrainingOptions defaults() {
     return new TrainingOptions(
-        ModelKind.ENSEMBLE, 77, 0.1, 5, 0.97, HASHED_RECIPE, EMBEDDING_RECIPE);
+        ModelKind.ENSEMBLE, 77, 0.1, 5, 0.97, HASHED_RECIPE, EMBEDDING_RECIPE, EncoderModel.MINILM);
   }
 
   public TrainingOptions withKind(ModelKind k) {
-    return new TrainingOptions(k, seed, devFraction, folds, targetAccuracy, hashed, embedding);
+    return new TrainingOptions(
+        k, seed, devFraction, folds, targetAccuracy, hashed, embedding, encoder);
   }
 
   public TrainingOptions withSeed(long s) {
-    return new TrainingOptions(kind, s, devFraction, folds, targetAccuracy, hashed, embedding);
+    return new TrainingOptions(
+        kind, s, devFraction, folds, targetAccuracy, hashed, embedding, encoder);
   }
 
   public TrainingOptions withFolds(int f) {
-    return new TrainingOptions(kind, seed, devFraction, f, targetAccuracy, hashed, embedding);
+    return new TrainingOptions(
+        kind, seed, devFraction, f, targetAccuracy, hashed, embedding, encoder);
   }
 
-  /** Options from a record's config; a missing field takes its default. */
+  public TrainingOptions withEmbedding(SgdRecipe r) {
+    return new TrainingOptions(kind, seed, devFraction, folds, targetAccuracy, hashed, r, encoder);
+  }
+
+  public TrainingOptions withEncoder(EncoderModel e) {
+    return new TrainingOptions(
+        kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, e);
+  }
+
+  /**
+   * Options from a record's config; a missing field takes its default (a record from before the
+   * encoder was chosen was embedded with MiniLM, the default).
+   *
+   * @throws IllegalArgumentException on an unknown kind or encoder, or a value out of range
+   */
   public static TrainingOptions fromJson(JsonNode json) {
     TrainingOptions d = defaults();
     if (json == null || json.isNull() || json.isMissingNode()) {
@@ -97,7 +119,8 @@ public record TrainingOptions(
             ? json.get("targetAccuracy").asDouble()
             : d.targetAccuracy,
         recipe(json.get("hashed"), d.hashed),
-        recipe(json.get("embedding"), d.embedding));
+        recipe(json.get("embedding"), d.embedding),
+        json.hasNonNull("encoder") ? EncoderModel.of(json.get("encoder").asText()) : d.encoder);
   }
 
   private static SgdRecipe recipe(JsonNode json, SgdRecipe d) {
@@ -119,6 +142,7 @@ public record TrainingOptions(
     o.put("targetAccuracy", targetAccuracy);
     o.set("hashed", recipeJson(hashed));
     o.set("embedding", recipeJson(embedding));
+    o.put("encoder", encoder.id());
     return o;
   }
 
