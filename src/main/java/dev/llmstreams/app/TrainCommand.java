@@ -6,6 +6,7 @@ import dev.llmstreams.bench.Progress;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.model.Evaluation;
 import dev.llmstreams.specialist.model.EvaluationReport;
 import dev.llmstreams.specialist.model.LabeledText;
@@ -66,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
       names = "--kind",
       defaultValue = "cascade",
       description =
-          "hashed (fastest), embedding (MiniLM), ensemble (both, averaged) or cascade (hashed first, the"
+          "hashed (fastest), embedding (sentence embeddings of --encoder), ensemble (both, averaged) or cascade (hashed first, the"
               + " ensemble only for what it is unsure of: about the ensemble's accuracy at a fraction of its"
               + " cost) (default ${DEFAULT-VALUE}).")
   String kind;
@@ -87,6 +88,15 @@ final class TrainCommand implements Callable<Integer> {
               + TrainingOptions.DEFAULT_OUT_OF_SCOPE_GROUPS
               + "; 0 turns it off).")
   Integer outOfScopeGroups;
+
+  @Option(
+      names = "--encoder",
+      paramLabel = "ID",
+      description =
+          "minilm (default), e5-small or bge-small: the sentence encoder of embedding, ensemble and cascade models, kept in"
+              + " the model. On Banking77: head accuracy 0.931, 0.924, 0.932 at about 680, 210-280, 320 texts/s one"
+              + " at a time.")
+  String encoder;
 
   @Option(
       names = "--name",
@@ -122,9 +132,10 @@ final class TrainCommand implements Callable<Integer> {
               + AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE
               + "): the specialist would refuse an unsigned model");
     }
+    TrainingOptions options =
+        TrainingOptions.defaults().withKind(parseKind()).withEncoder(parseEncoder());
     List<LabeledText> train = columns.read(trainFile);
     List<LabeledText> test = columns.read(testFile);
-    TrainingOptions options = TrainingOptions.defaults().withKind(parseKind());
     if (seed != null) {
       options = options.withSeed(seed);
     }
@@ -177,6 +188,23 @@ final class TrainCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new Main.UserError(e.getMessage());
     }
+  }
+
+  private EncoderModel parseEncoder() {
+    if (encoder == null) {
+      return TrainingOptions.defaults().encoder();
+    }
+    EncoderModel e;
+    try {
+      e = EncoderModel.of(encoder);
+    } catch (IllegalArgumentException ex) {
+      throw new Main.UserError("--encoder: " + ex.getMessage());
+    }
+    if (parseKind() == ModelKind.HASHED) {
+      throw new Main.UserError(
+          "--encoder goes with --kind embedding or ensemble: the hashed model embeds nothing");
+    }
+    return e;
   }
 
   private static ObjectNode summary(

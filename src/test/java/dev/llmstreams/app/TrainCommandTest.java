@@ -101,4 +101,18 @@ class TrainCommandTest {
         .contains("there is no signing key")
         .contains(AppConfig.SPECIALIST_MODELS_SIGNING_KEY_FILE);
   }
+
+  @Test
+  void shouldRefuseAnUnknownEncoderOrAnEncoderForTheHashedModel() throws Exception {
+    Path config = Files.writeString(dir.resolve("empty.properties"), "");
+
+    StringWriter unknown = new StringWriter();
+    assertThat(train(config, unknown, "--encoder", "gte-large")).isEqualTo(2);
+    assertThat(unknown.toString())
+        .contains("unknown encoder 'gte-large' (minilm, e5-small, bge-small)");
+    StringWriter hashed = new StringWriter();
+    assertThat(train(config, hashed, "--encoder", "e5-small")).isEqualTo(2);
+    assertThat(hashed.toString()).contains("--encoder goes with --kind embedding or ensemble");
+    assertThat(dir.resolve("model")).doesNotExist();
+  }
 }

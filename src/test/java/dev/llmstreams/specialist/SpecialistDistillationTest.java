@@ -11,6 +11,7 @@ import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
@@ -155,7 +156,8 @@ class SpecialistDistillationTest {
             0,
             0.97,
             TrainingOptions.HASHED_RECIPE,
-            TrainingOptions.EMBEDDING_RECIPE);
+            TrainingOptions.EMBEDDING_RECIPE,
+            EncoderModel.MINILM);
     SpecialistModel initial =
         ModelTrainer.train(
                 settings.modelName(),

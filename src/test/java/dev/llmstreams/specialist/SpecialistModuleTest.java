@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
+import dev.llmstreams.specialist.model.SgdRecipe;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -81,5 +83,27 @@ class SpecialistModuleTest {
     assertThat(candidate.model().predict("my new card has still not arrived").label())
         .isEqualTo("card_arrival");
     module.afterClose();
+  }
+
+  @Test
+  void shouldRetrainWithTheEncoderOfTheModelInService() {
+    List<LabeledText> all = LabeledData.classpath(LabeledData.BANKING77_TRAIN);
+    List<LabeledText> data =
+        List.of("card_arrival", "exchange_rate", "lost_or_stolen_phone").stream()
+            .flatMap(l -> all.stream().filter(e -> e.label().equals(l)).limit(12))
+            .toList();
+    TrainingOptions bge =
+        TrainingOptions.defaults()
+            .withKind(ModelKind.EMBEDDING)
+            .withFolds(0)
+            .withEmbedding(new SgdRecipe(5, TrainingOptions.EMBEDDING_RECIPE.learningRate(), 1e-4))
+            .withEncoder(EncoderModel.BGE_SMALL);
+    var first = ModelTrainer.train("tiny", data.subList(0, 30), bge, step -> {});
+
+    var candidate = SpecialistModule.modelTrainer("tiny").retrain(data, first.record());
+
+    assertThat(TrainingOptions.fromJson(candidate.record().config())).isEqualTo(bge);
+    assertThat(candidate.model().predict("my new card has still not arrived").label())
+        .isEqualTo("card_arrival");
   }
 }

@@ -1,5 +1,6 @@
 package dev.llmstreams.specialist.model;
 
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.runtime.text.SentenceEncoder;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -7,12 +8,19 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Softmax regression over MiniLM sentence embeddings, each dimension standardized with the training
- * mean and deviation.
+ * Softmax regression over sentence embeddings, each dimension standardized with the training mean
+ * and deviation. The artifact names the encoder ({@link #TYPE}: the encoder's id, then the
+ * weights); a member of {@link #MINILM_TYPE}, written before the encoder could be chosen, has the
+ * same weights without the id and was trained on MiniLM embeddings.
  */
 record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, SoftmaxRegression head)
     implements Scorer {
-  static final byte TYPE = 2;
+  /** The member type this build writes: the encoder's id, then the standardization and the head. */
+  static final byte TYPE = 3;
+
+  /** The member type of artifacts written before the encoder was recorded: MiniLM, implicitly. */
+  static final byte MINILM_TYPE = 2;
+
   static final int DIMENSIONS = SentenceEncoder.DIMENSIONS;
 
   /** The standardization of these embeddings (rows of training vectors). */
@@ -69,8 +77,10 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
     return TYPE;
   }
 
+  /** The encoder's id, then what a {@link #MINILM_TYPE} member held: standardization and head. */
   @Override
   public void write(DataOutput out) throws IOException {
+    out.writeUTF(encoder.spec().id());
     out.writeInt(DIMENSIONS);
     for (int d = 0; d < DIMENSIONS; d++) {
       out.writeFloat(mean[d]);
@@ -79,6 +89,30 @@ record EmbeddingScorer(SentenceEncoder encoder, float[] mean, float[] scale, Sof
     head.write(out);
   }
 
+  /**
+   * The encoder a {@link #TYPE} member names (read before its weights: {@link #read} then reads
+   * them).
+   *
+   * @throws IllegalArgumentException when this build has no encoder of that id
+   */
+  static EncoderModel readEncoder(DataInput in) throws IOException {
+    String id = in.readUTF();
+    try {
+      return EncoderModel.of(id);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "the embedding member was trained with sentence encoder '"
+              + id
+              + "', which this build cannot run: "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /**
+   * The standardization and head, embedding with {@code encoder} (of the model read by {@link
+   * #readEncoder}, or MiniLM for a {@link #MINILM_TYPE} member).
+   */
   static EmbeddingScorer read(DataInput in, int classes, SentenceEncoder encoder)
       throws IOException {
     int dimensions = in.readInt();

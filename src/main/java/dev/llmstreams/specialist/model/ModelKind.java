@@ -8,7 +8,7 @@ import java.util.Locale;
 public enum ModelKind {
   /** Hashed word and character n-grams, softmax regression: fastest, no native code. */
   HASHED("specialist-hashed-v1"),
-  /** MiniLM sentence embeddings, softmax head. */
+  /** Sentence embeddings (of {@link TrainingOptions#encoder}, MiniLM by default), softmax head. */
   EMBEDDING("specialist-embedding-v1"),
   /** Both, each temperature-scaled, probabilities averaged: the most accurate. */
   ENSEMBLE("specialist-ensemble-v1"),

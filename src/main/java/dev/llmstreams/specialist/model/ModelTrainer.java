@@ -46,8 +46,9 @@ public final class ModelTrainer {
 
   /**
    * @param encoder the sentence encoder of embedding models (null: the process-wide one of {@link
-   *     SpecialistModels})
+   *     SpecialistModels} for the options' encoder)
    * @param clock the record's creation time
+   * @throws IllegalArgumentException when {@code encoder} is not the options' encoder
    */
   public static TrainedModel train(
       String name,
@@ -57,6 +58,13 @@ public final class ModelTrainer {
       SentenceEncoder encoder,
       Clock clock) {
     long start = System.nanoTime();
+    if (encoder != null && encoder.spec() != options.encoder()) {
+      throw new IllegalArgumentException(
+          "the training options embed with "
+              + options.encoder().id()
+              + " but the sentence encoder given is "
+              + encoder.spec().id());
+    }
     List<String> labels = examples.stream().map(LabeledText::label).distinct().sorted().toList();
     if (labels.size() < 2) {
       throw new IllegalArgumentException("a classifier needs examples of at least two labels");
@@ -66,7 +74,8 @@ public final class ModelTrainer {
     int[] y = examples.stream().mapToInt(e -> labelIndex.get(e.label())).toArray();
     List<String> texts = examples.stream().map(LabeledText::text).toList();
     ModelKind kind = options.kind();
-    SentenceEncoder enc = encoder != null ? encoder : SpecialistModels.sharedEncoder();
+    SentenceEncoder enc =
+        encoder != null ? encoder : SpecialistModels.sharedEncoder(options.encoder());
 
     List<int[][]> splits = heldOutSplits(y, labels.size(), options);
     int[] heldRows = splits.stream().flatMapToInt(s -> IntStream.of(s[1])).sorted().toArray();
@@ -365,7 +374,7 @@ public final class ModelTrainer {
       if (kind != ModelKind.HASHED) {
         // The hashed member trains on the other core meanwhile: the sentence encoder runs on one
         // thread.
-        progress.accept("embedding " + texts.size() + " texts with MiniLM");
+        progress.accept("embedding " + texts.size() + " texts with " + encoder.spec().id());
         embeddings = encoder.embed(texts);
         double[][] embeddingHeldOut = new double[y.length][];
         for (int[][] split : splits) {

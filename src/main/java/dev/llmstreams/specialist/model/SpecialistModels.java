@@ -3,6 +3,7 @@ package dev.llmstreams.specialist.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.runtime.text.SentenceEncoder;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -24,6 +25,8 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -51,9 +54,18 @@ public final class SpecialistModels {
   private static final int MAX_EXAMPLES = 100_000;
   private static final DateTimeFormatter VERSION_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm-ss'Z'").withZone(ZoneOffset.UTC);
-  // The encoder of every model loaded without one: an ONNX session per hot swap would pile up (a
-  // model has no close).
-  private static final SentenceEncoder SHARED_ENCODER = new SentenceEncoder();
+
+  /**
+   * Texts whose exact vectors each shared encoder keeps: a served text is embedded once to be
+   * classified and, when it is escalated, again to find its nearest examples (about 1.6 KB a
+   * vector, so under 2 MB an encoder).
+   */
+  static final int SHARED_CACHE_SIZE = 1024;
+
+  // The encoders of every model loaded without one, one per encoder model, each loading on first
+  // use: an ONNX session per hot swap would pile up (a model has no close).
+  private static final Map<EncoderModel, SentenceEncoder> SHARED_ENCODERS =
+      new ConcurrentHashMap<>();
 
   private SpecialistModels() {}
 
@@ -121,25 +133,51 @@ public final class SpecialistModels {
   }
 
   /**
-   * The sentence encoder of models loaded without one (loads on first use, lives as long as the
-   * process).
+   * The process-wide sentence encoder of this encoder model, for models loaded without one (created
+   * on the first call, loads on first use, lives as long as the process; it caches the vectors of
+   * the last {@value #SHARED_CACHE_SIZE} texts it embedded one at a time).
    */
-  static SentenceEncoder sharedEncoder() {
-    return SHARED_ENCODER;
-  }
-
-  /** A model from its record; embedding models share one process-wide sentence encoder. */
-  public static SpecialistClassifier load(SpecialistModel record) {
-    return load(record, SHARED_ENCODER);
+  public static SentenceEncoder sharedEncoder(EncoderModel model) {
+    return SHARED_ENCODERS.computeIfAbsent(model, m -> new SentenceEncoder(m, SHARED_CACHE_SIZE));
   }
 
   /**
-   * A model from its record.
+   * A model from its record; an embedding model embeds with the process-wide encoder of the encoder
+   * its artifact names ({@link #sharedEncoder}).
    *
    * @throws IllegalArgumentException naming the reason when the format is unknown, the artifact's
    *     hash does not match, or the artifact is malformed
    */
+  public static SpecialistClassifier load(SpecialistModel record) {
+    return load(record, SpecialistModels::sharedEncoder);
+  }
+
+  /**
+   * A model from its record, embedding with the given encoder.
+   *
+   * @throws IllegalArgumentException naming the reason when the format is unknown, the artifact's
+   *     hash does not match, the artifact is malformed, or it was trained with another encoder
+   */
   public static SpecialistClassifier load(SpecialistModel record, SentenceEncoder encoder) {
+    return load(record, given(encoder));
+  }
+
+  /** Hands out the one encoder, if the artifact asks for that one. */
+  private static Function<EncoderModel, SentenceEncoder> given(SentenceEncoder encoder) {
+    return wanted -> {
+      if (wanted != encoder.spec()) {
+        throw new IllegalArgumentException(
+            "the model was trained on "
+                + wanted.id()
+                + " embeddings, but the encoder given is "
+                + encoder.spec().id());
+      }
+      return encoder;
+    };
+  }
+
+  private static SpecialistClassifier load(
+      SpecialistModel record, Function<EncoderModel, SentenceEncoder> encoders) {
     ModelKind kind = ModelKind.ofFormat(record.format());
     byte[] artifact;
     try {
@@ -168,7 +206,7 @@ public final class SpecialistModels {
               + " (corrupted or tampered)");
     }
     try {
-      SpecialistClassifier model = decode(artifact, record.name(), record.version(), encoder);
+      SpecialistClassifier model = decode(artifact, record.name(), record.version(), encoders);
       if (model.kind() != kind) {
         throw new IllegalArgumentException(
             "format "
@@ -262,9 +300,16 @@ public final class SpecialistModels {
     return bytes.toByteArray();
   }
 
-  /** A model from artifact bytes (hash already checked), with the record's name and version. */
+  /**
+   * A model from artifact bytes (hash already checked), with the record's name and version; {@code
+   * encoders} gives the sentence encoder of the encoder model an embedding member names.
+   */
   static SpecialistClassifier decode(
-      byte[] artifact, String name, String version, SentenceEncoder encoder) throws IOException {
+      byte[] artifact,
+      String name,
+      String version,
+      Function<EncoderModel, SentenceEncoder> encoders)
+      throws IOException {
     try (DataInputStream in =
         new DataInputStream(
             new Bounded(
@@ -314,7 +359,11 @@ public final class SpecialistModels {
         Scorer scorer =
             switch (type) {
               case HashedScorer.TYPE -> HashedScorer.read(in, labelCount);
-              case EmbeddingScorer.TYPE -> EmbeddingScorer.read(in, labelCount, encoder);
+              case EmbeddingScorer.TYPE ->
+                  EmbeddingScorer.read(
+                      in, labelCount, encoders.apply(EmbeddingScorer.readEncoder(in)));
+              case EmbeddingScorer.MINILM_TYPE ->
+                  EmbeddingScorer.read(in, labelCount, encoders.apply(EncoderModel.MINILM));
               default -> throw new IllegalArgumentException("unknown member type " + type);
             };
         members.add(new SpecialistClassifier.Member(scorer, temperature));
@@ -342,21 +391,18 @@ public final class SpecialistModels {
           threshold,
           stageThreshold,
           members,
-          examplesIn(kind, members, examples, encoder));
+          examplesIn(kind, members, examples));
     } catch (EOFException e) {
       throw new IllegalArgumentException("artifact ends early", e);
     }
   }
 
   /**
-   * The examples in the space of the most accurate member: the sentence encoder's, else the hashed
-   * features'.
+   * The examples in the space of the most accurate member: the embedding member's sentence
+   * encoder's, else the hashed features'.
    */
   static NearestExamples examplesIn(
-      ModelKind kind,
-      List<SpecialistClassifier.Member> members,
-      List<LabeledText> examples,
-      SentenceEncoder encoder) {
+      ModelKind kind, List<SpecialistClassifier.Member> members, List<LabeledText> examples) {
     Function<String, SparseVector> space;
     List<SparseVector> vectors;
     if (kind == ModelKind.HASHED) {
@@ -364,6 +410,16 @@ public final class SpecialistModels {
       space = features::vector;
       vectors = examples.stream().map(e -> features.vector(e.text())).toList();
     } else {
+      SentenceEncoder encoder =
+          members.stream()
+              .map(SpecialistClassifier.Member::scorer)
+              .filter(EmbeddingScorer.class::isInstance)
+              .map(m -> ((EmbeddingScorer) m).encoder())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "a " + kind.id() + " model with no embedding member"));
       space = text -> SparseVector.dense(encoder.embed(text));
       vectors =
           List.of(encoder.embed(examples.stream().map(LabeledText::text).toList(), 1)).stream()

@@ -3,6 +3,7 @@ package dev.llmstreams.specialist.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.runtime.text.EncoderModel;
 
 /**
  * How to train a specialist: the recipe a model record keeps as its {@code config}, so a retrain
@@ -19,6 +20,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param targetAccuracy accuracy wanted of the events kept above the recommended threshold
  * @param hashed training of the hashed n-gram model
  * @param embedding training of the softmax head on sentence embeddings
+ * @param encoder the sentence encoder of the embedding model (unused by the hashed model); on
+ *     Banking77 the head reached 0.931 with MiniLM, 0.932 with bge-small and 0.924 with e5-small,
+ *     and MiniLM embeds about twice as fast as either
  * @param outOfScopeGroups the labels dealt into this many groups; each group is left out of one
  *     more training of every member, whose predictions on that group's examples are what the model
  *     will do with events of a label it never saw, and bound the thresholds by {@code
@@ -34,6 +38,7 @@ public record TrainingOptions(
     double targetAccuracy,
     SgdRecipe hashed,
     SgdRecipe embedding,
+    EncoderModel encoder,
     int outOfScopeGroups,
     double outOfScopeKept) {
 
@@ -47,8 +52,8 @@ public record TrainingOptions(
   public static final SgdRecipe EMBEDDING_RECIPE = new SgdRecipe(20, 0.5 / 384, 1e-4);
 
   public TrainingOptions {
-    if (kind == null || hashed == null || embedding == null) {
-      throw new IllegalArgumentException("kind, hashed and embedding are required");
+    if (kind == null || hashed == null || embedding == null || encoder == null) {
+      throw new IllegalArgumentException("kind, hashed, embedding and encoder are required");
     }
     if (!(devFraction > 0 && devFraction <= 0.5)) {
       throw new IllegalArgumentException("devFraction must be in (0, 0.5]: " + devFraction);
@@ -68,6 +73,7 @@ public record TrainingOptions(
     }
   }
 
+  /** A recipe without out-of-scope calibration. */
   public TrainingOptions(
       ModelKind kind,
       long seed,
@@ -75,8 +81,9 @@ public record TrainingOptions(
       int folds,
       double targetAccuracy,
       SgdRecipe hashed,
-      SgdRecipe embedding) {
-    this(kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, 0, 1);
+      SgdRecipe embedding,
+      EncoderModel encoder) {
+    this(kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, encoder, 0, 1);
   }
 
   /**
@@ -93,6 +100,7 @@ public record TrainingOptions(
         0.97,
         HASHED_RECIPE,
         EMBEDDING_RECIPE,
+        EncoderModel.MINILM,
         DEFAULT_OUT_OF_SCOPE_GROUPS,
         DEFAULT_OUT_OF_SCOPE_KEPT);
   }
@@ -109,6 +117,7 @@ public record TrainingOptions(
         targetAccuracy,
         hashed,
         embedding,
+        encoder,
         outOfScopeGroups,
         outOfScopeKept);
   }
@@ -122,6 +131,7 @@ public record TrainingOptions(
         targetAccuracy,
         hashed,
         embedding,
+        encoder,
         outOfScopeGroups,
         outOfScopeKept);
   }
@@ -135,6 +145,21 @@ public record TrainingOptions(
         targetAccuracy,
         hashed,
         embedding,
+        encoder,
+        outOfScopeGroups,
+        outOfScopeKept);
+  }
+
+  public TrainingOptions withEmbedding(SgdRecipe r) {
+    return new TrainingOptions(
+        kind,
+        seed,
+        devFraction,
+        folds,
+        targetAccuracy,
+        hashed,
+        r,
+        encoder,
         outOfScopeGroups,
         outOfScopeKept);
   }
@@ -142,10 +167,29 @@ public record TrainingOptions(
   /** The out-of-scope calibration: {@code groups} 0 turns it off. */
   public TrainingOptions withOutOfScope(int groups, double kept) {
     return new TrainingOptions(
-        kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, groups, kept);
+        kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, encoder, groups, kept);
   }
 
-  /** Options from a record's config; a missing field takes its default. */
+  public TrainingOptions withEncoder(EncoderModel e) {
+    return new TrainingOptions(
+        kind,
+        seed,
+        devFraction,
+        folds,
+        targetAccuracy,
+        hashed,
+        embedding,
+        e,
+        outOfScopeGroups,
+        outOfScopeKept);
+  }
+
+  /**
+   * Options from a record's config; a missing field takes its default (a record from before the
+   * encoder was chosen was embedded with MiniLM, the default).
+   *
+   * @throws IllegalArgumentException on an unknown kind or encoder, or a value out of range
+   */
   public static TrainingOptions fromJson(JsonNode json) {
     TrainingOptions d = defaults();
     if (json == null || json.isNull() || json.isMissingNode()) {
@@ -168,6 +212,7 @@ public record TrainingOptions(
             : d.targetAccuracy,
         recipe(json.get("hashed"), d.hashed),
         recipe(json.get("embedding"), d.embedding),
+        json.hasNonNull("encoder") ? EncoderModel.of(json.get("encoder").asText()) : d.encoder,
         // A record from before out-of-scope calibration existed keeps training without it.
         json.hasNonNull("outOfScopeGroups") ? json.get("outOfScopeGroups").asInt() : 0,
         json.hasNonNull("outOfScopeKept") ? json.get("outOfScopeKept").asDouble() : 1);
@@ -192,6 +237,7 @@ public record TrainingOptions(
     o.put("targetAccuracy", targetAccuracy);
     o.set("hashed", recipeJson(hashed));
     o.set("embedding", recipeJson(embedding));
+    o.put("encoder", encoder.id());
     o.put("outOfScopeGroups", outOfScopeGroups);
     o.put("outOfScopeKept", outOfScopeKept);
     return o;

@@ -1,0 +1,61 @@
+package dev.llmstreams.specialist.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.runtime.text.EncoderModel;
+import org.junit.jupiter.api.Test;
+
+/** The recipe a model record keeps as its config, so that a retrain repeats it. */
+class TrainingOptionsTest {
+  @Test
+  void shouldRoundTripTheEncoderThroughJson() {
+    TrainingOptions options =
+        TrainingOptions.defaults()
+            .withKind(ModelKind.EMBEDDING)
+            .withEncoder(EncoderModel.BGE_SMALL);
+
+    ObjectNode json = options.toJson();
+
+    assertThat(json.get("encoder").asText()).isEqualTo("bge-small");
+    assertThat(TrainingOptions.fromJson(json)).isEqualTo(options);
+  }
+
+  @Test
+  void shouldDefaultToMiniLmWhenAConfigHasNoEncoder() {
+    ObjectNode old = TrainingOptions.defaults().withKind(ModelKind.ENSEMBLE).toJson();
+    old.remove("encoder");
+
+    assertThat(TrainingOptions.defaults().encoder()).isEqualTo(EncoderModel.MINILM);
+    assertThat(TrainingOptions.fromJson(old).encoder()).isEqualTo(EncoderModel.MINILM);
+    assertThat(TrainingOptions.fromJson(old))
+        .isEqualTo(TrainingOptions.defaults().withKind(ModelKind.ENSEMBLE));
+    assertThat(TrainingOptions.fromJson(null)).isEqualTo(TrainingOptions.defaults());
+  }
+
+  @Test
+  void shouldKeepRetrainingARecordFromBeforeOutOfScopeCalibrationWithoutIt() {
+    ObjectNode old = TrainingOptions.defaults().withKind(ModelKind.ENSEMBLE).toJson();
+    old.remove("outOfScopeGroups");
+    old.remove("outOfScopeKept");
+
+    TrainingOptions read = TrainingOptions.fromJson(old);
+
+    assertThat(read.outOfScopeGroups()).isZero();
+    assertThat(read.outOfScopeKept()).isEqualTo(1.0);
+    assertThat(TrainingOptions.defaults().outOfScopeGroups())
+        .isEqualTo(TrainingOptions.DEFAULT_OUT_OF_SCOPE_GROUPS);
+    assertThat(TrainingOptions.fromJson(TrainingOptions.defaults().toJson()))
+        .isEqualTo(TrainingOptions.defaults());
+  }
+
+  @Test
+  void shouldRefuseAnUnknownEncoder() {
+    ObjectNode json = TrainingOptions.defaults().toJson().put("encoder", "gte-large");
+
+    assertThatThrownBy(() -> TrainingOptions.fromJson(json))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown encoder 'gte-large'");
+  }
+}
