@@ -502,6 +502,15 @@ final class BenchCommand implements Runnable {
     String baseline;
 
     @Option(
+        names = "--encoders",
+        split = ",",
+        defaultValue = "minilm,bge-small,e5-small",
+        description =
+            "Sentence encoders whose embedding model is trained and scored side by side: accuracy, speed, size"
+                + " (default ${DEFAULT-VALUE}; none to skip).")
+    List<String> encoders;
+
+    @Option(
         names = "--out-of-scope-labels",
         defaultValue = "10",
         description =
@@ -611,12 +620,28 @@ final class BenchCommand implements Runnable {
                 rounds,
                 kindOf(serve),
                 "none".equals(baseline) ? null : kindOf(baseline),
-                outOfScopeLabels);
+                outOfScopeLabels,
+                encoderList());
       } catch (IllegalArgumentException e) {
         throw new Main.UserError(e.getMessage());
       }
       report(new dev.llmstreams.bench.SpecialistBench(options, System.err).run(), json);
       return 0;
+    }
+
+    private List<dev.llmstreams.runtime.text.EncoderModel> encoderList() {
+      List<dev.llmstreams.runtime.text.EncoderModel> out = new java.util.ArrayList<>();
+      for (String e : encoders) {
+        if (e.isBlank() || "none".equals(e.strip())) {
+          continue;
+        }
+        try {
+          out.add(dev.llmstreams.runtime.text.EncoderModel.of(e));
+        } catch (IllegalArgumentException x) {
+          throw new Main.UserError(x.getMessage());
+        }
+      }
+      return out;
     }
 
     private static dev.llmstreams.specialist.model.ModelKind kindOf(String id) {

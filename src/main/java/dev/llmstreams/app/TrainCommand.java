@@ -202,7 +202,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (parseKind() == ModelKind.HASHED) {
       throw new Main.UserError(
-          "--encoder goes with --kind embedding or ensemble: the hashed model embeds nothing");
+          "--encoder goes with --kind embedding, ensemble or cascade: the hashed model embeds nothing");
     }
     return e;
   }

@@ -9,6 +9,7 @@ import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.SpecialistModule;
 import dev.llmstreams.specialist.model.Evaluation;
 import dev.llmstreams.specialist.model.EvaluationReport;
@@ -74,6 +75,8 @@ public final class SpecialistBench {
    * @param serve the kind served inline (when trained; else the most accurate)
    * @param baseline another kind served inline in the same run, its rounds interleaved with the
    *     served one's (hot-swapped on the same app), for the speed-up; null: none
+   * @param encoders sentence encoders whose embedding model is trained and scored side by side
+   *     (MiniLM's is the {@code embedding} kind's when trained)
    * @param outOfScopeLabels this many labels held out of a second training of the served kind, to
    *     count how many of their test events it keeps; 0: skip
    */
@@ -91,8 +94,10 @@ public final class SpecialistBench {
       int rounds,
       ModelKind serve,
       ModelKind baseline,
-      int outOfScopeLabels) {
+      int outOfScopeLabels,
+      List<EncoderModel> encoders) {
     public Options {
+      encoders = List.copyOf(encoders);
       if (kinds.isEmpty() && model == null) {
         throw new IllegalArgumentException("at least one model kind to benchmark");
       }
@@ -198,6 +203,19 @@ public final class SpecialistBench {
             .filter(s -> s.kind() == options.baseline() && s != best)
             .findFirst()
             .orElse(null);
+    Map<EncoderModel, Scored> encoders = new java.util.LinkedHashMap<>();
+    if (options.model() == null) {
+      for (EncoderModel e : options.encoders()) {
+        Scored done =
+            e == EncoderModel.MINILM
+                ? scored.stream()
+                    .filter(s -> s.kind() == ModelKind.EMBEDDING)
+                    .findFirst()
+                    .orElse(null)
+                : null;
+        encoders.put(e, done != null ? done : trainAndScore(ModelKind.EMBEDDING, e));
+      }
+    }
     OutOfScope outOfScope =
         options.model() == null && options.outOfScopeLabels() > 0 ? outOfScope(best.kind()) : null;
     List<Scored> served = baseline == null ? List.of(best) : List.of(best, baseline);
@@ -211,7 +229,28 @@ public final class SpecialistBench {
     if (options.chart() != null) {
       chart(scored);
     }
-    return report(scored, best, baseline, inline, outOfScope);
+    ObjectNode report = report(scored, best, baseline, inline, outOfScope);
+    if (!encoders.isEmpty()) {
+      ObjectNode enc = report.putObject("encoders");
+      encoders.forEach(
+          (e, sc) -> {
+            ObjectNode o = enc.putObject(e.id());
+            o.put("kind", sc.kind().id());
+            o.put("accuracy", GatewayBench.round(sc.test().accuracy()));
+            o.put("macro_f1", GatewayBench.round(sc.test().macroF1()));
+            o.put("coverage_at_threshold", GatewayBench.round(sc.test().coverageAtThreshold()));
+            o.put("accuracy_at_threshold", GatewayBench.round(sc.test().accuracyAtThreshold()));
+            o.put("events_per_s_outside_kafka", Math.round(sc.test().eventsPerS()));
+            o.put("training_s", GatewayBench.round(sc.trainingSeconds()));
+            o.put("encoder_model_bytes", e.modelBytes());
+            o.put("record_bytes", SpecialistModels.recordBytes(sc.trained().record()));
+          });
+      enc.put(
+          "note",
+          "the embedding kind (softmax head) per sentence encoder, same recipe; events_per_s: one thread, one text"
+              + " at a time; encoder_model_bytes: the int8 ONNX file shipped in its jar");
+    }
+    return report;
   }
 
   /**
@@ -276,14 +315,19 @@ public final class SpecialistBench {
   static final long OUT_OF_SCOPE_SEED = 7;
 
   private Scored trainAndScore(ModelKind kind) {
-    progress.say("training the %s model on %d examples ...", kind.id(), options.train().size());
+    return trainAndScore(kind, EncoderModel.MINILM);
+  }
+
+  private Scored trainAndScore(ModelKind kind, EncoderModel encoder) {
+    String what = encoder == EncoderModel.MINILM ? kind.id() : kind.id() + "/" + encoder.id();
+    progress.say("training the %s model on %d examples ...", what, options.train().size());
     long start = System.nanoTime();
     TrainedModel trained =
         ModelTrainer.train(
             MODEL,
             options.train(),
-            TrainingOptions.defaults().withKind(kind),
-            step -> progress.say("  %s: %s", kind.id(), step));
+            TrainingOptions.defaults().withKind(kind).withEncoder(encoder),
+            step -> progress.say("  %s: %s", what, step));
     double seconds = (System.nanoTime() - start) / 1e9;
     TextClassifier model = trained.classifier();
     EvaluationReport test =
@@ -291,7 +335,7 @@ public final class SpecialistBench {
     progress.say(
         "%s: accuracy %.4f, macro-F1 %.4f, at threshold %.3f: coverage %.3f, accuracy %.4f; %.0f events/s;"
             + " trained in %.1f s",
-        kind.id(),
+        what,
         test.accuracy(),
         test.macroF1(),
         test.threshold(),

@@ -111,6 +111,27 @@ final class SpecialistMeters {
       }
     }
     RETRAIN_OUTCOMES.forEach(this::retrains);
+    // The shared sentence encoders' caches of exact vectors (a text embedded again, e.g. for the
+    // nearest examples of an escalation, is a hit).
+    for (dev.llmstreams.runtime.text.EncoderModel e :
+        dev.llmstreams.runtime.text.EncoderModel.values()) {
+      dev.llmstreams.runtime.text.SentenceEncoder encoder =
+          dev.llmstreams.specialist.model.SpecialistModels.sharedEncoder(e);
+      for (boolean hit : new boolean[] {true, false}) {
+        io.micrometer.core.instrument.FunctionCounter.builder(
+                "llmstreams.specialist.embedding.cache.lookups",
+                encoder,
+                hit
+                    ? dev.llmstreams.runtime.text.SentenceEncoder::cacheHits
+                    : dev.llmstreams.runtime.text.SentenceEncoder::cacheMisses)
+            .description(
+                "Texts the shared sentence encoder embedded one at a time, by whether its cache of exact vectors"
+                    + " held the text")
+            .tag("encoder", e.id())
+            .tag("result", hit ? "hit" : "miss")
+            .register(registry);
+      }
+    }
   }
 
   /**

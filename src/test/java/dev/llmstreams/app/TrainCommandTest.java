@@ -112,7 +112,8 @@ class TrainCommandTest {
         .contains("unknown encoder 'gte-large' (minilm, e5-small, bge-small)");
     StringWriter hashed = new StringWriter();
     assertThat(train(config, hashed, "--encoder", "e5-small")).isEqualTo(2);
-    assertThat(hashed.toString()).contains("--encoder goes with --kind embedding or ensemble");
+    assertThat(hashed.toString())
+        .contains("--encoder goes with --kind embedding, ensemble or cascade");
     assertThat(dir.resolve("model")).doesNotExist();
   }
 }

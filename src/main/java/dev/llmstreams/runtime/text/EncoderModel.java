@@ -86,6 +86,21 @@ public enum EncoderModel {
     return prefix;
   }
 
+  /** Size of the ONNX model file on the classpath; -1 when it is missing. */
+  public long modelBytes() {
+    java.net.URL url = EncoderModel.class.getResource(model);
+    if (url == null) {
+      return -1;
+    }
+    try {
+      java.net.URLConnection c = url.openConnection();
+      c.setUseCaches(false);
+      return c.getContentLengthLong();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+
   public static EncoderModel of(String id) {
     String wanted = id.strip().toLowerCase(Locale.ROOT);
     return Arrays.stream(values())

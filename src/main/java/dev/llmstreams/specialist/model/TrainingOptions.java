@@ -106,7 +106,7 @@ public record TrainingOptions(
   }
 
   public static final int DEFAULT_OUT_OF_SCOPE_GROUPS = 5;
-  public static final double DEFAULT_OUT_OF_SCOPE_KEPT = 0.10;
+  public static final double DEFAULT_OUT_OF_SCOPE_KEPT = 0.25;
 
   public TrainingOptions withKind(ModelKind k) {
     return new TrainingOptions(
