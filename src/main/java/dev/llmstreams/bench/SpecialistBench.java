@@ -183,6 +183,7 @@ public final class SpecialistBench {
   }
 
   public ObjectNode run() throws Exception {
+    Map<EncoderModel, long[]> cacheBefore = cacheCounts();
     List<Scored> scored = new ArrayList<>();
     if (options.model() != null) {
       scored.add(scoreSaved(options.model()));
@@ -230,6 +231,21 @@ public final class SpecialistBench {
       chart(scored);
     }
     ObjectNode report = report(scored, best, baseline, inline, outOfScope);
+    ObjectNode cache = report.putObject("embedding_cache");
+    cacheCounts()
+        .forEach(
+            (e, after) -> {
+              long[] before = cacheBefore.get(e);
+              cache
+                  .putObject(e.id())
+                  .put("hits", after[0] - before[0])
+                  .put("misses", after[1] - before[1]);
+            });
+    cache.put(
+        "note",
+        "texts the shared encoders embedded one at a time in this run (scoring, alone and inline), by whether"
+            + " their small cache of exact vectors held them: hits are a text seen a few embeddings earlier, not the"
+            + " test set coming round again");
     if (!encoders.isEmpty()) {
       ObjectNode enc = report.putObject("encoders");
       encoders.forEach(
@@ -309,6 +325,15 @@ public final class SpecialistBench {
         Evaluation.outOfScope(u.classifier(), unknown, u.classifier().recommendedThreshold());
     progress.say("out of scope, uncalibrated: in scope %s; %s", inU.summary(), outU.summary());
     return new OutOfScope(List.copyOf(held), in, out, inU, outU);
+  }
+
+  private static Map<EncoderModel, long[]> cacheCounts() {
+    Map<EncoderModel, long[]> out = new java.util.EnumMap<>(EncoderModel.class);
+    for (EncoderModel e : EncoderModel.values()) {
+      var enc = SpecialistModels.sharedEncoder(e);
+      out.put(e, new long[] {enc.cacheHits(), enc.cacheMisses()});
+    }
+    return out;
   }
 
   /** Which labels are held out: the same in every run on the same data. */

@@ -23,7 +23,6 @@ import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.specialist.SpecialistModule;
 import dev.llmstreams.specialist.model.LabeledText;
-import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.summarizer.SummarizerModule;
@@ -765,8 +764,9 @@ class HostileInputIT {
   }
 
   /**
-   * A small real model (the product's hashed kind) for the specialist to serve and the classify
-   * tool to use.
+   * A small real model of the product's default kind, a cascade, for the specialist to serve and
+   * the classify tool to use: the hostile texts its hashed stage is unsure of are embedded by the
+   * sentence encoder.
    */
   private static SpecialistModel model() {
     List<LabeledText> examples = new ArrayList<>();
@@ -777,9 +777,7 @@ class HostileInputIT {
       examples.add(
           new LabeledText("the card you sent has not arrived yet, day " + i, "card_arrival"));
     }
-    return ModelTrainer.train(
-            MODEL, examples, TrainingOptions.defaults().withKind(ModelKind.HASHED), m -> {})
-        .record();
+    return ModelTrainer.train(MODEL, examples, TrainingOptions.defaults(), m -> {}).record();
   }
 
   private static HttpResponse<String> get(String url) throws Exception {

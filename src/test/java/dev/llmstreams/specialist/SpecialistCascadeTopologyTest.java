@@ -35,10 +35,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The specialist serving a real cascade (trained here on eight neighbouring Banking77 labels): each event is
- * decided by the stage the model says, counted per stage, shown on {@code /specialist}; an event
- * the hashed stage is sure of is kept even above the operator's threshold only when that stage
- * settled it.
+ * The specialist serving a real cascade (trained here on eight neighbouring Banking77 labels): each
+ * event is decided by the stage the model says, counted per stage, shown on {@code /specialist}; an
+ * event the hashed stage is sure of is kept even above the operator's threshold only when that
+ * stage settled it.
  */
 class SpecialistCascadeTopologyTest {
   private static final Instant START = Instant.parse("2026-12-05T08:00:00Z");
