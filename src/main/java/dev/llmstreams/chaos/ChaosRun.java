@@ -1137,7 +1137,10 @@ public final class ChaosRun {
         "training the specialist's hashed model on %d Banking77 examples ...", slice.size());
     TrainedModel trained =
         ModelTrainer.train(
-            MODEL_NAME, slice, TrainingOptions.defaults().withKind(ModelKind.HASHED), line -> {});
+            MODEL_NAME,
+            slice,
+            TrainingOptions.defaults().withKind(ModelKind.HASHED).withOutOfScope(0, 1),
+            line -> {});
     SpecialistModel model = trained.record();
     Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
     try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
