@@ -238,11 +238,11 @@ public final class ModelTrainer {
     boolean[] k2 = new boolean[n];
     for (int i = 0; i < n; i++) {
       double[] first = model.firstStage(devLogits[0][i]);
-      int b1 = best(first);
+      int b1 = SpecialistClassifier.best(first);
       c1[i] = first[b1];
       k1[i] = b1 == devY[i];
       double[] p = model.probabilities(memberLogits(devLogits, i));
-      int b2 = best(p);
+      int b2 = SpecialistClassifier.best(p);
       c2[i] = p[b2];
       k2[i] = b2 == devY[i];
     }
@@ -258,9 +258,9 @@ public final class ModelTrainer {
     double[][][] byMember = oosLogits.toArray(double[][][]::new);
     for (int i = 0; i < n; i++) {
       double[] first = model.firstStage(byMember[0][i]);
-      c1[i] = first[best(first)];
+      c1[i] = first[SpecialistClassifier.best(first)];
       double[] p = model.probabilities(memberLogits(byMember, i));
-      c2[i] = p[best(p)];
+      c2[i] = p[SpecialistClassifier.best(p)];
     }
     return new CascadeCalibration.OutOfScope(c1, c2);
   }
@@ -268,7 +268,7 @@ public final class ModelTrainer {
   /**
    * The held-out predictions scored as a test would score them (in a cascade, a text the first
    * stage is sure of gets its label); the speed is the served model's, one event at a time, on up
-   * to {@value #SPEED_SAMPLE} of the examples.
+   * to {@value #SPEED_SAMPLE} of the examples, evenly spaced.
    */
   private static EvaluationReport heldOutReport(
       SpecialistClassifier model,
@@ -285,23 +285,25 @@ public final class ModelTrainer {
     for (int i = 0; i < heldRows.length; i++) {
       if (cascade && held.firstConfidence()[i] >= choice.stageThreshold()) {
         double[] first = model.firstStage(devLogits[0][i]);
-        predicted[i] = model.labels().get(best(first));
-        confidence[i] = first[best(first)];
+        predicted[i] = model.labels().get(SpecialistClassifier.best(first));
+        confidence[i] = first[SpecialistClassifier.best(first)];
         stage[i] = ModelKind.HASHED.id();
         settled[i] = true;
       } else {
         double[] p = model.probabilities(memberLogits(devLogits, i));
-        int best = best(p);
+        int best = SpecialistClassifier.best(p);
         predicted[i] = model.labels().get(best);
         confidence[i] = p[best];
         stage[i] = cascade ? ModelKind.ENSEMBLE.id() : model.kind().id();
       }
     }
     List<LabeledText> held0 = IntStream.of(heldRows).mapToObj(examples::get).toList();
-    double speed =
-        Evaluation.evaluate(
-                model, held0.subList(0, Math.min(SPEED_SAMPLE, held0.size())), choice.threshold())
-            .eventsPerS();
+    // Spread over the held-out rows: training files are often grouped by label, and the first few
+    // labels alone would time one stage of a cascade.
+    int sample = Math.min(SPEED_SAMPLE, held0.size());
+    List<LabeledText> spread =
+        IntStream.range(0, sample).mapToObj(i -> held0.get(i * held0.size() / sample)).toList();
+    double speed = Evaluation.evaluate(model, spread, choice.threshold()).eventsPerS();
     return Evaluation.report(
         model.labels(), held0, predicted, confidence, stage, settled, choice.threshold(), speed);
   }
@@ -314,14 +316,6 @@ public final class ModelTrainer {
       out[m] = logitsByMember[m][row];
     }
     return out;
-  }
-
-  private static int best(double[] p) {
-    int best = 0;
-    for (int k = 1; k < p.length; k++) {
-      best = p[k] > p[best] ? k : best;
-    }
-    return best;
   }
 
   /**
