@@ -109,79 +109,34 @@ public record TrainingOptions(
   public static final double DEFAULT_OUT_OF_SCOPE_KEPT = 0.25;
 
   public TrainingOptions withKind(ModelKind k) {
-    return new TrainingOptions(
-        k,
-        seed,
-        devFraction,
-        folds,
-        targetAccuracy,
-        hashed,
-        embedding,
-        encoder,
-        outOfScopeGroups,
-        outOfScopeKept);
+    return copy(k, seed, folds, embedding, encoder, outOfScopeGroups, outOfScopeKept);
   }
 
   public TrainingOptions withSeed(long s) {
-    return new TrainingOptions(
-        kind,
-        s,
-        devFraction,
-        folds,
-        targetAccuracy,
-        hashed,
-        embedding,
-        encoder,
-        outOfScopeGroups,
-        outOfScopeKept);
+    return copy(kind, s, folds, embedding, encoder, outOfScopeGroups, outOfScopeKept);
   }
 
   public TrainingOptions withFolds(int f) {
-    return new TrainingOptions(
-        kind,
-        seed,
-        devFraction,
-        f,
-        targetAccuracy,
-        hashed,
-        embedding,
-        encoder,
-        outOfScopeGroups,
-        outOfScopeKept);
-  }
-
-  public TrainingOptions withEmbedding(SgdRecipe r) {
-    return new TrainingOptions(
-        kind,
-        seed,
-        devFraction,
-        folds,
-        targetAccuracy,
-        hashed,
-        r,
-        encoder,
-        outOfScopeGroups,
-        outOfScopeKept);
+    return copy(kind, seed, f, embedding, encoder, outOfScopeGroups, outOfScopeKept);
   }
 
   /** The out-of-scope calibration: {@code groups} 0 turns it off. */
   public TrainingOptions withOutOfScope(int groups, double kept) {
-    return new TrainingOptions(
-        kind, seed, devFraction, folds, targetAccuracy, hashed, embedding, encoder, groups, kept);
+    return copy(kind, seed, folds, embedding, encoder, groups, kept);
+  }
+
+  public TrainingOptions withEmbedding(SgdRecipe r) {
+    return copy(kind, seed, folds, r, encoder, outOfScopeGroups, outOfScopeKept);
   }
 
   public TrainingOptions withEncoder(EncoderModel e) {
-    return new TrainingOptions(
-        kind,
-        seed,
-        devFraction,
-        folds,
-        targetAccuracy,
-        hashed,
-        embedding,
-        e,
-        outOfScopeGroups,
-        outOfScopeKept);
+    return copy(kind, seed, folds, embedding, e, outOfScopeGroups, outOfScopeKept);
+  }
+
+  /** These options with the fields a {@code withX} may change replaced. */
+  private TrainingOptions copy(
+      ModelKind k, long s, int f, SgdRecipe e, EncoderModel enc, int groups, double kept) {
+    return new TrainingOptions(k, s, devFraction, f, targetAccuracy, hashed, e, enc, groups, kept);
   }
 
   /**
