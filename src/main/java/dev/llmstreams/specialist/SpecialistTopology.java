@@ -192,6 +192,13 @@ public final class SpecialistTopology {
     out.put("model", current.name());
     out.put("serving", model != null);
     out.put("version", model == null ? null : model.version());
+    if (model instanceof dev.llmstreams.specialist.model.SpecialistClassifier c) {
+      out.put("kind", c.kind().id());
+      if (c.kind() == dev.llmstreams.specialist.model.ModelKind.CASCADE) {
+        // The hashed stage keeps a text at or above this whatever specialist.threshold says.
+        out.put("stageThreshold", c.stageThreshold());
+      }
+    }
     out.put(
         "threshold",
         settings.threshold() != null

@@ -133,8 +133,12 @@ class SpecialistCascadeTopologyTest {
     for (int i = 0; i < test.size(); i++) {
       assertThat(out.get(i).label()).isEqualTo(model.predict(test.get(i).text()).label());
     }
+    Map<String, Object> status = topology.status();
+    assertThat(status).containsEntry("kind", "cascade");
+    assertThat(status).containsEntry("stageThreshold", model.stageThreshold());
+    assertThat(status).containsEntry("threshold", 0.0);
     @SuppressWarnings("unchecked")
-    Map<String, Double> stages = (Map<String, Double>) topology.status().get("stages");
+    Map<String, Double> stages = (Map<String, Double>) status.get("stages");
     assertThat(stages.get("hashed")).isCloseTo(settled / (double) test.size(), within(1e-9));
   }
 
