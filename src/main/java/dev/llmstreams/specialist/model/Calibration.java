@@ -1,12 +1,8 @@
 package dev.llmstreams.specialist.model;
 
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.stream.IntStream;
-
 /**
- * Temperature scaling of logits and the choice of a confidence threshold, both fitted on held-out
- * examples.
+ * Temperature scaling of logits, fitted on held-out examples ({@link CascadeCalibration} chooses
+ * the thresholds).
  */
 public final class Calibration {
   private static final double MIN_LOG_T = Math.log(0.05);
@@ -62,30 +58,5 @@ public final class Calibration {
     }
     SoftmaxRegression.softmaxInPlace(p);
     return p;
-  }
-
-  /**
-   * The lowest confidence threshold at which the examples kept (confidence at or above it) are
-   * right at least {@code targetAccuracy} of the time; 1 when no threshold reaches it (even the
-   * surest are too often wrong), 0 when every example together does.
-   */
-  public static double lowestThreshold(
-      double[] confidence, boolean[] correct, double targetAccuracy) {
-    if (confidence.length == 0 || confidence.length != correct.length) {
-      throw new IllegalArgumentException(
-          "a threshold needs held-out examples, one correctness per confidence");
-    }
-    Integer[] order = IntStream.range(0, confidence.length).boxed().toArray(Integer[]::new);
-    Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -confidence[i]));
-    double best = 1;
-    int right = 0;
-    for (int n = 1; n <= order.length; n++) {
-      right += correct[order[n - 1]] ? 1 : 0;
-      boolean lastOfTies = n == order.length || confidence[order[n]] < confidence[order[n - 1]];
-      if (lastOfTies && right >= targetAccuracy * n) {
-        best = confidence[order[n - 1]];
-      }
-    }
-    return best == confidence[order[order.length - 1]] ? 0 : best;
   }
 }

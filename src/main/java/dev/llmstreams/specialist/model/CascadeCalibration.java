@@ -32,6 +32,14 @@ public final class CascadeCalibration {
       boolean[] firstCorrect,
       double[] finalConfidence,
       boolean[] finalCorrect) {
+    public HeldOut {
+      int n = finalConfidence.length;
+      if (firstConfidence.length != n || firstCorrect.length != n || finalCorrect.length != n) {
+        throw new IllegalArgumentException(
+            "a threshold needs one correctness per confidence, for both stages");
+      }
+    }
+
     int size() {
       return finalConfidence.length;
     }
@@ -158,8 +166,7 @@ public final class CascadeCalibration {
     Arrays.sort(oosSorted); // ascending; kept at t = those >= t
     Integer[] order = IntStream.range(0, restCount).boxed().toArray(Integer[]::new);
     double[] c2 = held.finalConfidence();
-    int[] restRows = rest;
-    Arrays.sort(order, Comparator.comparingDouble((Integer r) -> -c2[restRows[r]]));
+    Arrays.sort(order, Comparator.comparingDouble((Integer r) -> -c2[rest[r]]));
     // Scan the final stage's rest from its surest down; at the end of each run of equal
     // confidences, the threshold there is admissible when accuracy and the out-of-scope bound hold.
     double t2 = 1;
@@ -187,11 +194,8 @@ public final class CascadeCalibration {
     if (any && restCount > 0 && t2 == c2[rest[order[restCount - 1]]] && oos == null) {
       t2 = 0; // everything the final stage saw together reaches the target
     }
-    if (!any) {
-      t2 = 1;
-    }
     int kept = kept1 + bestKept2;
-    int oosKept2 = t2 >= 1 && !any ? 0 : oosSorted.length - lowerBound(oosSorted, t2);
+    int oosKept2 = any ? oosSorted.length - lowerBound(oosSorted, t2) : 0;
     return new Choice(
         cascade ? t1 : SpecialistClassifier.NEVER,
         t2,

@@ -39,11 +39,10 @@ class CalibrationTest {
     boolean[] correct = {true, true, true, false, true, false};
 
     // Kept at 0.8: 3 of 3 right; at 0.6: 4 of 5 (0.8); at 0.5: 4 of 6.
-    assertThat(Calibration.lowestThreshold(confidence, correct, 1.0)).isEqualTo(0.8);
-    assertThat(Calibration.lowestThreshold(confidence, correct, 0.8)).isEqualTo(0.6);
-    assertThat(Calibration.lowestThreshold(confidence, correct, 0.6)).isZero();
-    assertThat(Calibration.lowestThreshold(new double[] {0.9}, new boolean[] {false}, 0.5))
-        .isEqualTo(1.0);
+    assertThat(threshold(confidence, correct, 1.0)).isEqualTo(0.8);
+    assertThat(threshold(confidence, correct, 0.8)).isEqualTo(0.6);
+    assertThat(threshold(confidence, correct, 0.6)).isZero();
+    assertThat(threshold(new double[] {0.9}, new boolean[] {false}, 0.5)).isEqualTo(1.0);
   }
 
   @Test
@@ -53,6 +52,18 @@ class CalibrationTest {
     double[] confidence = {0.9, 0.8, 0.8};
     boolean[] correct = {true, true, false};
 
-    assertThat(Calibration.lowestThreshold(confidence, correct, 1.0)).isEqualTo(0.9);
+    assertThat(threshold(confidence, correct, 1.0)).isEqualTo(0.9);
+  }
+
+  /** The threshold a one-stage model gets, without out-of-scope predictions. */
+  private static double threshold(double[] confidence, boolean[] correct, double target) {
+    return CascadeCalibration.choose(
+            new CascadeCalibration.HeldOut(confidence, correct, confidence, correct),
+            null,
+            false,
+            target,
+            1,
+            0)
+        .threshold();
   }
 }

@@ -34,7 +34,7 @@ class CascadeCalibrationTest {
     CascadeCalibration.Choice c = CascadeCalibration.choose(held, null, false, 0.9, 1, 0.01);
 
     assertThat(c.threshold())
-        .isEqualTo(Calibration.lowestThreshold(held.finalConfidence(), held.finalCorrect(), 0.9));
+        .isEqualTo(lowestThreshold(held.finalConfidence(), held.finalCorrect(), 0.9));
     assertThat(c.stageThreshold()).isEqualTo(SpecialistClassifier.NEVER);
     assertThat(c.firstStageShare()).isZero();
     assertThat(c.accuracy()).isGreaterThanOrEqualTo(0.9);
@@ -142,5 +142,26 @@ class CascadeCalibrationTest {
     assertThat(choice.threshold()).isEqualTo(1);
     assertThat(choice.stageThreshold()).isEqualTo(SpecialistClassifier.NEVER);
     assertThat(choice.coverage()).isZero();
+  }
+
+  /**
+   * The one-stage rule written out plainly (the trainer's before cascades): the lowest confidence
+   * at which the kept examples reach the target; 1 when none does, 0 when all together do.
+   */
+  private static double lowestThreshold(double[] confidence, boolean[] correct, double target) {
+    Integer[] order =
+        java.util.stream.IntStream.range(0, confidence.length).boxed().toArray(Integer[]::new);
+    java.util.Arrays.sort(
+        order, java.util.Comparator.comparingDouble((Integer i) -> -confidence[i]));
+    double best = 1;
+    int right = 0;
+    for (int n = 1; n <= order.length; n++) {
+      right += correct[order[n - 1]] ? 1 : 0;
+      boolean lastOfTies = n == order.length || confidence[order[n]] < confidence[order[n - 1]];
+      if (lastOfTies && right >= target * n) {
+        best = confidence[order[n - 1]];
+      }
+    }
+    return best == confidence[order[order.length - 1]] ? 0 : best;
   }
 }
