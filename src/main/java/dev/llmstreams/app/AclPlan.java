@@ -312,6 +312,12 @@ final class AclPlan {
         List.of(TopicRole.SPECIALIST_MODELS, TopicRole.LABELS),
         "train --publish writes the model and its training examples",
         AclOperation.WRITE);
+    b.topics(
+        Role.TRAINER,
+        catalog,
+        List.of(TopicRole.SPECIALIST_MODELS, TopicRole.LABELS),
+        "train --publish's promotion gate reads the model in service and the labels newer than it",
+        AclOperation.READ);
     for (String t : catalog.names()) {
       b.topic(
           Role.OPERATOR,

@@ -71,7 +71,14 @@ final class DemoSpecialist {
   static Thread start(
       AppConfig config, TopicCatalog catalog, SpecialistModel model, OutputPrinter printer)
       throws Exception {
-    TrainCommand.publish(config, catalog, model, List.of(), new Progress(System.out, "demo"));
+    // The demo's own model, put in service as it is: recorded as forced, not gated.
+    TrainCommand.publish(
+        config,
+        catalog,
+        model.name(),
+        model.withPromotion(PromotionCheck.forced("demo", java.time.Clock.systemUTC())),
+        List.of(),
+        new Progress(System.out, "demo"));
     List<LabeledText> test = new ArrayList<>(LabeledData.classpath(LabeledData.BANKING77_TEST));
     Collections.shuffle(test, new Random(System.nanoTime()));
     Topic<ClassificationRequest> requests = catalog.topic(Topics.CLASSIFICATION_REQUESTS);

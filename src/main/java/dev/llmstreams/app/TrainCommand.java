@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.bench.Progress;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.ModelPromotion;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.model.Evaluation;
@@ -22,6 +23,7 @@ import dev.llmstreams.topics.TopicRef;
 import dev.llmstreams.topics.TopicRole;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,11 +43,17 @@ import picocli.CommandLine.ParentCommand;
     description = {
       "Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
       "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
-      "training examples to labels, so the online trainer can retrain from them. The model carries its digest, and",
-      "is signed when specialist.models.signing.key.file (or LLMSTREAMS_SPECIALIST_MODELS_SIGNING_KEY) is set."
+      "training examples to labels, so the online trainer can retrain from them, if the promotion gate lets it: when a",
+      "model is in service, both are scored on labels newer than it and not in --train, and the new one goes in only",
+      "when at least as good (kept accuracy and coverage, within specialist.promotion.tolerance); else it is recorded",
+      "under <name>/rejected with its scores, and the command exits with status 3. --force skips the gate.",
+      "The model carries its digest, and is signed when specialist.models.signing.key.file (or",
+      "LLMSTREAMS_SPECIALIST_MODELS_SIGNING_KEY) is set."
     })
 final class TrainCommand implements Callable<Integer> {
   @ParentCommand Main main;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(
       names = "--train",
@@ -118,8 +126,18 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--publish",
-      description = "Also produce the model to specialist-models and the examples to labels.")
+      description =
+          "Also produce the model to specialist-models and the examples to labels, through the promotion gate.")
   boolean publish;
+
+  @Option(
+      names = "--force",
+      description =
+          "With --publish: put the model in service without the promotion gate (recorded as forced).")
+  boolean force;
+
+  /** The exit status of a publication the promotion gate rejected. */
+  static final int REJECTED = 3;
 
   @Override
   public Integer call() throws Exception {
@@ -168,8 +186,41 @@ final class TrainCommand implements Callable<Integer> {
     Path file = SpecialistModels.save(record, out);
     progress.say("saved %s", file);
     BenchCommand.report(summary(record, trained.dev(), onTest), null);
+    if (force && !publish) {
+      throw new Main.UserError("--force goes with --publish");
+    }
     if (publish) {
-      publish(record, train, progress);
+      ModelPromotion decision =
+          force
+              ? PromotionCheck.forced("train --publish --force", Clock.systemUTC())
+              : PromotionCheck.decide(
+                  main.config(),
+                  main.catalog(),
+                  record,
+                  trained.classifier(),
+                  PromotionCheck.texts(train),
+                  progress,
+                  Clock.systemUTC());
+      progress.say("promotion gate: %s, %s", decision.decision(), decision.reason());
+      if (decision.decision() == ModelPromotion.Decision.REJECTED) {
+        // Recorded where people look (specialist-models, /specialist), never served; its training
+        // examples stay out of labels.
+        publish(
+            main.config(),
+            main.catalog(),
+            SpecialistModel.rejectedKey(name),
+            record.withPromotion(decision),
+            List.of(),
+            progress);
+        spec.commandLine()
+            .getErr()
+            .printf(
+                "llm-streams: train: not published: %s; the model in service stays (--force"
+                    + " publishes anyway)%n",
+                decision.reason());
+        return REJECTED;
+      }
+      publish(main.config(), main.catalog(), name, record.withPromotion(decision), train, progress);
     }
     return 0;
   }
@@ -227,11 +278,6 @@ final class TrainCommand implements Callable<Integer> {
     return o;
   }
 
-  private void publish(SpecialistModel record, List<LabeledText> examples, Progress progress)
-      throws Exception {
-    publish(main.config(), main.catalog(), record, examples, progress);
-  }
-
   /**
    * The model to specialist-models, then its training examples to labels (the online trainer
    * retrains from them).
@@ -239,6 +285,7 @@ final class TrainCommand implements Callable<Integer> {
   static void publish(
       AppConfig config,
       TopicCatalog catalog,
+      String key,
       SpecialistModel record,
       List<LabeledText> examples,
       Progress progress)
@@ -266,9 +313,7 @@ final class TrainCommand implements Callable<Integer> {
       // service was built, so
       // these examples (stamped with its time) start no retraining once it is loaded.
       producer
-          .send(
-              new ProducerRecord<>(
-                  models.name(), record.name().getBytes(StandardCharsets.UTF_8), value))
+          .send(new ProducerRecord<>(models.name(), key.getBytes(StandardCharsets.UTF_8), value))
           .get();
       List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (LabeledText e : examples) {
@@ -287,11 +332,6 @@ final class TrainCommand implements Callable<Integer> {
     }
     progress.say(
         "published %s %s (%d bytes) to %s and %d examples to %s",
-        record.name(),
-        record.version(),
-        value.length,
-        models.name(),
-        examples.size(),
-        labels.name());
+        key, record.version(), value.length, models.name(), examples.size(), labels.name());
   }
 }

@@ -114,6 +114,9 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_RETRAIN_INTERVAL_MS = "specialist.retrain.interval.ms";
   public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT =
       "specialist.retrain.holdout.percent";
+  public static final String SPECIALIST_PROMOTION_TOLERANCE = "specialist.promotion.tolerance";
+  public static final String SPECIALIST_PROMOTION_MIN_EXAMPLES =
+      "specialist.promotion.min.examples";
   public static final String SPECIALIST_ACCURACY_RETENTION_MS = "specialist.accuracy.retention.ms";
   public static final String SPECIALIST_WAITING_MAX_EVENTS = "specialist.waiting.max.events";
   public static final String SPECIALIST_EXAMPLES_MAX = "specialist.examples.max";
@@ -776,7 +779,25 @@ public final class AppConfig extends AbstractConfig {
               Range.between(1, 90),
               Importance.LOW,
               "Share of the labelled examples (chosen by a hash of the text, so always the same ones) kept out of"
-                  + " training to compare a candidate with the model in service; published only if it is better.")
+                  + " training to compare a candidate with the model in service (see specialist.promotion.tolerance).")
+          .define(
+              SPECIALIST_PROMOTION_TOLERANCE,
+              Type.DOUBLE,
+              0.01,
+              Range.between(0.0, 0.5),
+              Importance.MEDIUM,
+              "The promotion gate: a retrained model (the in-app trainer's, or train --publish without --force) replaces"
+                  + " the model in service only when, on recent labelled events it never trained on, the accuracy of"
+                  + " the events it keeps and its coverage (share kept) are each at least the served model's minus"
+                  + " this; else it is recorded on specialist-models under <name>/rejected with its scores.")
+          .define(
+              SPECIALIST_PROMOTION_MIN_EXAMPLES,
+              Type.INT,
+              50,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "The fewest such labelled events the promotion gate decides on; with fewer the candidate is rejected"
+                  + " for lack of evidence (train --publish --force puts a model in service without the gate).")
           .define(
               SPECIALIST_ACCURACY_RETENTION_MS,
               Type.LONG,

@@ -26,6 +26,10 @@ import java.util.List;
  *     ModelTrust}); optional, required when the specialist verifies signatures
  * @param keyId which key signed it: {@code ed25519:} and the first 16 hex digits of the SHA-256 of
  *     the public key (X.509 encoding); optional
+ * @param promotion the promotion gate's decision about this model and its scores; optional (absent
+ *     on records published before the gate existed). Not covered by the digest. A record under the
+ *     key {@code <name>/rejected} ({@link #rejectedKey}) is the last candidate the gate rejected:
+ *     kept for people to see and never served
  */
 public record SpecialistModel(
     String name,
@@ -40,7 +44,43 @@ public record SpecialistModel(
     String artifactSha256,
     String digest,
     String signature,
-    String keyId) {
+    String keyId,
+    ModelPromotion promotion) {
+
+  /** The suffix of the key a rejected candidate is recorded under, after the model's name. */
+  public static final String REJECTED_SUFFIX = "/rejected";
+
+  /** A record with no promotion decision. */
+  public SpecialistModel(
+      String name,
+      String version,
+      Instant createdAt,
+      List<String> labels,
+      String trainingDataDigest,
+      JsonNode metrics,
+      JsonNode config,
+      String format,
+      String artifact,
+      String artifactSha256,
+      String digest,
+      String signature,
+      String keyId) {
+    this(
+        name,
+        version,
+        createdAt,
+        labels,
+        trainingDataDigest,
+        metrics,
+        config,
+        format,
+        artifact,
+        artifactSha256,
+        digest,
+        signature,
+        keyId,
+        null);
+  }
 
   /** A record with no digest and no signature (sealed later, see {@code ModelTrust#seal}). */
   public SpecialistModel(
@@ -86,6 +126,16 @@ public record SpecialistModel(
 
   /** The same record with this digest, signature and key id (any may be null). */
   public SpecialistModel sealed(String digest, String signature, String keyId) {
+    return with(digest, signature, keyId, promotion);
+  }
+
+  /** The same record carrying this promotion decision (the digest and signature stay valid). */
+  public SpecialistModel withPromotion(ModelPromotion decision) {
+    return with(digest, signature, keyId, decision);
+  }
+
+  private SpecialistModel with(
+      String digest, String signature, String keyId, ModelPromotion promotion) {
     return new SpecialistModel(
         name,
         version,
@@ -99,6 +149,12 @@ public record SpecialistModel(
         artifactSha256,
         digest,
         signature,
-        keyId);
+        keyId,
+        promotion);
+  }
+
+  /** The key a rejected candidate of model {@code name} is recorded under. */
+  public static String rejectedKey(String name) {
+    return name + REJECTED_SUFFIX;
   }
 }

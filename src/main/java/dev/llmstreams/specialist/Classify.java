@@ -244,8 +244,7 @@ final class Classify implements Processor<String, Object, String, Object> {
     meters.inference.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
     meters.confidence.record(p.confidence());
     meters.decided(p.stage());
-    double threshold =
-        settings.threshold() != null ? settings.threshold() : model.recommendedThreshold();
+    double threshold = settings.thresholdFor(model);
     if (p.keptAt(threshold)) {
       long micros =
           startedNanos != 0

@@ -37,6 +37,7 @@ public final class CurrentModel {
   private final AtomicReference<TextClassifier> model = new AtomicReference<>();
   private final AtomicReference<SpecialistModel> record = new AtomicReference<>();
   private final AtomicReference<Refused> lastRefused = new AtomicReference<>();
+  private final AtomicReference<SpecialistModel> rejected = new AtomicReference<>();
   private final Map<String, Counter> refused = new ConcurrentHashMap<>();
   private Gauge info;
 
@@ -59,6 +60,10 @@ public final class CurrentModel {
       refusedCounter(reason);
     }
     refusedCounter(UNLOADABLE);
+    for (String score : new String[] {"accuracy", "kept_accuracy", "coverage"}) {
+      promotionGauge("in_service", score, record);
+      promotionGauge("rejected", score, rejected);
+    }
   }
 
   public String name() {
@@ -73,6 +78,26 @@ public final class CurrentModel {
   /** The record the model in service was loaded from (artifact included), or null. */
   SpecialistModel record() {
     return record.get();
+  }
+
+  /**
+   * The last candidate the promotion gate rejected (the record under {@code <name>/rejected}), or
+   * null.
+   */
+  SpecialistModel rejected() {
+    return rejected.get();
+  }
+
+  /** Records the candidate rejected by the promotion gate: shown, never served. */
+  void rejected(SpecialistModel candidate) {
+    rejected.set(candidate);
+    if (candidate != null) {
+      LOG.info(
+          "specialist: candidate {} {} was rejected by the promotion gate: {}",
+          candidate.name(),
+          candidate.version(),
+          candidate.promotion() == null ? "(no reason recorded)" : candidate.promotion().reason());
+    }
   }
 
   /** Which records may be served, and how this instance seals the ones it publishes. */
@@ -178,6 +203,34 @@ public final class CurrentModel {
         serving == null
             ? "still no model in service"
             : "version " + serving.version() + " stays in service");
+  }
+
+  /**
+   * The promotion gate's score of the model in service (the candidate side of the decision that put
+   * it there) or of the last rejected candidate; NaN when there is no such decision.
+   */
+  private void promotionGauge(String model, String score, AtomicReference<SpecialistModel> from) {
+    Gauge.builder(
+            "llmstreams.specialist.promotion.score",
+            from,
+            r -> {
+              SpecialistModel m = r.get();
+              if (m == null || m.promotion() == null || m.promotion().candidate() == null) {
+                return Double.NaN;
+              }
+              var s = m.promotion().candidate();
+              return switch (score) {
+                case "accuracy" -> s.accuracy();
+                case "coverage" -> s.coverage();
+                default -> s.keptAccuracy() == null ? Double.NaN : s.keptAccuracy();
+              };
+            })
+        .description(
+            "The promotion gate's scores (on recent labelled events the model never trained on) of the"
+                + " model in service and of the last candidate it rejected")
+        .tag("model", model)
+        .tag("score", score)
+        .register(registry);
   }
 
   private Counter refusedCounter(String reason) {

@@ -68,6 +68,10 @@ final class SpecialistMeters {
             .description("Calibrated confidence of the model's label, for every event it labelled")
             .serviceLevelObjectives(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
             .register(registry);
+    // Every outcome starts at 0, so the dashboard and alerts see the series before the first.
+    for (String outcome : new String[] {"published", "rejected", "failed"}) {
+      retrains(outcome);
+    }
     escalations =
         Counter.builder("llmstreams.specialist.escalations")
             .description(
@@ -222,7 +226,9 @@ final class SpecialistMeters {
 
   private Counter retrains(String outcome) {
     return Counter.builder("llmstreams.specialist.retrains")
-        .description("Retrainings, by outcome: published, rejected, failed")
+        .description(
+            "Retrainings, by outcome: published (the promotion gate let the candidate in), rejected"
+                + " (worse, or too few held-out labels to tell), failed")
         .tag("outcome", outcome)
         .register(registry);
   }

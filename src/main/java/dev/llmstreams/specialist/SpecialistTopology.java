@@ -11,6 +11,7 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.specialist.model.PromotionGate;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
 import dev.llmstreams.topics.Topic;
@@ -85,7 +86,8 @@ public final class SpecialistTopology {
       long accuracyRetentionMs,
       String modelsTopic,
       int maxWaiting,
-      int maxExamples) {
+      int maxExamples,
+      PromotionGate gate) {
 
     public static Settings from(
         AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
@@ -103,11 +105,19 @@ public final class SpecialistTopology {
           config.getLong(AppConfig.SPECIALIST_ACCURACY_RETENTION_MS),
           catalog.topic(Topics.SPECIALIST_MODELS).name(),
           config.getInt(AppConfig.SPECIALIST_WAITING_MAX_EVENTS),
-          config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX));
+          config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX),
+          new PromotionGate(
+              config.getDouble(AppConfig.SPECIALIST_PROMOTION_TOLERANCE),
+              config.getInt(AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES)));
     }
 
     public Settings {
       labelDescriptions = Map.copyOf(labelDescriptions);
+    }
+
+    /** The threshold {@code model} is served at: the operator's, else the model's own. */
+    double thresholdFor(dev.llmstreams.specialist.model.TextClassifier model) {
+      return threshold != null ? threshold : model.recommendedThreshold();
     }
 
     /**
@@ -223,6 +233,18 @@ public final class SpecialistTopology {
       refused.put("last", l);
     }
     out.put("refused", refused);
+    // The promotion gate: why the model in service is there, and the last candidate it turned down.
+    SpecialistModel served = current.record();
+    if (served != null && served.promotion() != null) {
+      out.put("promotion", served.promotion());
+    }
+    SpecialistModel rejected = current.rejected();
+    if (rejected != null) {
+      Map<String, Object> r = new java.util.LinkedHashMap<>();
+      r.put("version", rejected.version());
+      r.put("promotion", rejected.promotion());
+      out.put("rejected", r);
+    }
     if (model == null) {
       out.put(
           "reason",
@@ -392,6 +414,10 @@ public final class SpecialistTopology {
             stored,
             "restored from the store"); // a no-op when the restore already loaded this version
       }
+      SpecialistModel rejected = store.get(SpecialistModel.rejectedKey(current.name()));
+      if (rejected != null && current.rejected() == null) {
+        current.rejected(rejected);
+      }
     }
 
     @Override
@@ -411,9 +437,23 @@ public final class SpecialistTopology {
         }
         return;
       }
+      if (name.equals(SpecialistModel.rejectedKey(model.name()))) {
+        // A candidate the promotion gate rejected: kept to be seen, never served.
+        store.put(name, model);
+        if (model.name().equals(current.name())) {
+          current.rejected(model);
+        }
+        return;
+      }
       if (!name.equals(model.name())) {
         throw new RejectedRecordException(
-            "the key '" + name + "' is not the model's name '" + model.name() + "'");
+            "the key '"
+                + name
+                + "' is neither the model's name '"
+                + model.name()
+                + "' nor '"
+                + SpecialistModel.rejectedKey(model.name())
+                + "'");
       }
       if (!name.equals(current.name()) || current.offer(model, "from " + settings.modelsTopic())) {
         store.put(name, model);

@@ -1,8 +1,10 @@
 package dev.llmstreams.specialist;
 
 import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.ModelPromotion;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.specialist.model.PromotionGate;
 import dev.llmstreams.specialist.model.TextClassifier;
 import dev.llmstreams.topics.RejectedRecordException;
 import java.nio.charset.StandardCharsets;
@@ -34,8 +36,10 @@ import org.slf4j.LoggerFactory;
  * executor. The candidate and the model in service are scored on the same held-out examples (chosen
  * by a hash of the text, so always the same ones), and only on those labelled after the model in
  * service was built: a model trained on all the data by {@code train --publish} has seen the older
- * ones, and would win every comparison on them. A better candidate is published on {@code
- * specialist-models} from the tick, inside the task's exactly-once transaction.
+ * ones, and would win every comparison on them. The promotion gate ({@link PromotionGate}) decides;
+ * from the tick, inside the task's exactly-once transaction, a promoted candidate is published on
+ * {@code specialist-models} under its name and a rejected one under {@code <name>/rejected}, both
+ * with the decision and scores.
  */
 final class Train implements Processor<String, LabelEvent, String, SpecialistModel> {
   private static final Logger LOG = LoggerFactory.getLogger(Train.class);
@@ -58,7 +62,10 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
    * it took in.
    */
   private record Outcome(
-      SpecialistModel publish, String outcome, String summary, long examplesUsed) {}
+      SpecialistModel publish, String key, String outcome, String summary, long examplesUsed) {}
+
+  /** Who the trainer's decisions name. */
+  static final String DECIDED_BY = "trainer";
 
   private final SpecialistTopology.Settings settings;
   private final CurrentModel current;
@@ -185,65 +192,85 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
         holdout.size(),
         serving == null ? "no model" : "version " + serving.version());
     try {
-      executor.execute(() -> done.add(retrain(train, holdout, base, serving, used)));
+      executor.execute(() -> done.add(retrain(train, holdout, base, serving, used, now)));
     } catch (RejectedExecutionException e) {
       training = false;
     }
   }
 
-  /** Runs on the executor: trains, scores both models on the held-out examples, decides. */
+  /**
+   * Runs on the executor: trains, scores both models on the held-out examples, and lets the
+   * promotion gate decide (see {@link PromotionGate}).
+   */
   private Outcome retrain(
       List<LabeledText> train,
       List<LabeledText> holdout,
       SpecialistModel base,
       TextClassifier serving,
-      long used) {
+      long used,
+      long startedAtMs) {
     try {
-      if (holdout.isEmpty() || train.isEmpty()) {
-        return new Outcome(
-            null,
-            "rejected",
-            "too few examples to train and compare ("
-                + train.size()
-                + " to train, "
-                + holdout.size()
-                + " held out and labelled after the model in service was built)",
-            used);
-      }
       if (current.trust().verifies() && !current.trust().signs()) {
         return new Outcome(
+            null,
             null,
             "failed",
             "this instance serves only signed models but has no signing key"
                 + " (specialist.models.signing.key.file): a retrained model would be refused",
             used);
       }
+      PromotionGate gate = settings.gate();
+      if (train.isEmpty() || (serving != null && holdout.size() < gate.minExamples())) {
+        // Decided before training: a candidate could not be compared, so none is built.
+        return new Outcome(
+            null,
+            null,
+            "rejected",
+            String.format(
+                Locale.ROOT,
+                "too few examples to train and compare (%d to train, %d held out and labelled after"
+                    + " the model in service was built; specialist.promotion.min.examples is %d)",
+                train.size(),
+                holdout.size(),
+                gate.minExamples()),
+            used);
+      }
       ModelRetrainer.Candidate candidate = retrainer.retrain(train, base);
       if (!current.name().equals(candidate.record().name())) {
         return new Outcome(
+            null,
             null,
             "failed",
             "the retrainer built model " + candidate.record().name() + ", not " + current.name(),
             used);
       }
-      double challenger = accuracy(candidate.model(), holdout);
-      double incumbent = serving == null ? Double.NaN : accuracy(serving, holdout);
-      String scores =
-          String.format(
-              Locale.ROOT,
-              "held-out accuracy %.4f for candidate %s against %s on %d examples",
+      ModelPromotion.Scores challenger =
+          holdout.isEmpty()
+              ? null
+              : PromotionGate.score(
+                  candidate.model(), holdout, settings.thresholdFor(candidate.model()));
+      ModelPromotion.Scores incumbent =
+          serving == null
+              ? null
+              : PromotionGate.score(serving, holdout, settings.thresholdFor(serving));
+      ModelPromotion decision =
+          gate.decide(
               challenger,
-              candidate.record().version(),
-              serving == null
-                  ? "no model in service"
-                  : String.format(Locale.ROOT, "%.4f for %s", incumbent, serving.version()),
-              holdout.size());
+              incumbent,
+              serving == null ? null : serving.version(),
+              holdout.size(),
+              java.time.Instant.ofEpochMilli(startedAtMs),
+              DECIDED_BY);
       // Sealed here, off the stream thread: digest, and signature when this instance has the key.
-      return serving == null || challenger > incumbent
-          ? new Outcome(current.trust().seal(candidate.record()), "published", scores, used)
-          : new Outcome(null, "rejected", scores, used);
+      // The decision rides beside the seal, outside the digest.
+      SpecialistModel sealed = current.trust().seal(candidate.record()).withPromotion(decision);
+      String summary = "candidate " + candidate.record().version() + ": " + decision.reason();
+      return decision.decision() == ModelPromotion.Decision.PROMOTED
+          ? new Outcome(sealed, sealed.name(), "published", summary, used)
+          : new Outcome(
+              sealed, SpecialistModel.rejectedKey(sealed.name()), "rejected", summary, used);
     } catch (RuntimeException e) {
-      return new Outcome(null, "failed", String.valueOf(e.getMessage()), used);
+      return new Outcome(null, null, "failed", String.valueOf(e.getMessage()), used);
     }
   }
 
@@ -276,16 +303,6 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
         settings.maxExamples());
   }
 
-  static double accuracy(TextClassifier model, List<LabeledText> examples) {
-    List<String> texts = examples.stream().map(LabeledText::text).toList();
-    var predictions = model.predictAll(texts);
-    int right = 0;
-    for (int i = 0; i < examples.size(); i++) {
-      right += predictions.get(i).label().equals(examples.get(i).label()) ? 1 : 0;
-    }
-    return (double) right / examples.size();
-  }
-
   /**
    * Hands finished retrainings on: a better candidate goes to specialist-models in this task's
    * transaction.
@@ -304,21 +321,24 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
               context.currentSystemTimeMs(),
               s.examples()));
       meters.retrained(o.outcome());
-      if (o.publish() != null) {
+      if (o.outcome().equals("published")) {
         LOG.info(
             "specialist: publishing model {} version {}: {}",
             current.name(),
             o.publish().version(),
             o.summary());
-        context.forward(
-            new Record<>(o.publish().name(), o.publish(), context.currentSystemTimeMs()));
       } else if (o.outcome().equals("failed")) {
         LOG.warn(
             "specialist: retraining model {} failed: {}; the model in service stays",
             current.name(),
             o.summary());
       } else {
-        LOG.info("specialist: candidate not published, not better: {}", o.summary());
+        LOG.info("specialist: candidate rejected, the model in service stays: {}", o.summary());
+      }
+      if (o.publish() != null) {
+        // A promoted model under its name (every instance swaps to it); a rejected one under
+        // <name>/rejected, where people see it and its scores and nothing serves it.
+        context.forward(new Record<>(o.key(), o.publish(), context.currentSystemTimeMs()));
       }
     }
   }

@@ -145,7 +145,7 @@ class AclPlanTest {
         .contains("--group acme-approver- --resource-pattern-type prefixed")
         .doesNotContain("User:acme-producer");
     assertThat(plan.table(EnumSet.of(Role.TRAINER)))
-        .contains("| trainer | `User:acme-trainer` | topic | `specialist-models` | Write |");
+        .contains("| trainer | `User:acme-trainer` | topic | `specialist-models` | Read, Write |");
     assertThat(plan.bindings(EnumSet.allOf(Role.class)))
         .hasSize(plan.grants().stream().mapToInt(g -> g.operations().size()).sum());
     assertThatThrownBy(() -> Role.parse("admin")).hasMessageContaining("roles: app, producer");

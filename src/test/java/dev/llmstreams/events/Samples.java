@@ -232,7 +232,16 @@ final class Samples {
                 DIGEST,
                 "sha256:" + DIGEST,
                 Base64.getEncoder().encodeToString(new byte[64]),
-                "ed25519:0123456789abcdef")),
+                "ed25519:0123456789abcdef",
+                new ModelPromotion(
+                    ModelPromotion.Decision.PROMOTED,
+                    "at least as good as intent-2025-11-21T03-00-00Z",
+                    T1,
+                    400,
+                    new ModelPromotion.Scores(0.93, 0.975, 0.86, 0.62),
+                    new ModelPromotion.Scores(0.91, null, 0.0, 0.99),
+                    "intent-2025-11-21T03-00-00Z",
+                    "trainer"))),
         sample(
             "full SpanRecord",
             new SpanRecord(

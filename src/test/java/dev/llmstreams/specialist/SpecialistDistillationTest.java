@@ -106,7 +106,10 @@ class SpecialistDistillationTest {
                 AppConfig.SPECIALIST_THRESHOLD,
                 "0.99",
                 AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS,
-                "40"));
+                "40",
+                // Each retraining holds out a few of the 40: the gate decides on as few as 5.
+                AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES,
+                "5"));
     SpecialistTopology.Settings settings =
         SpecialistTopology.Settings.from(config, catalog, Map.of());
     CurrentModel current = new CurrentModel(settings.modelName(), SpecialistModels::load, registry);

@@ -252,6 +252,8 @@ class SpecialistIT {
   @Test
   void shouldRetrainFromLabelsPublishTheBetterModelAndServeIt() throws Exception {
     settings.put(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "80");
+    // About 20 of the 100 labels are held out to compare: the gate decides on as few as 10.
+    settings.put(AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES, "10");
     try (Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
       app.start(

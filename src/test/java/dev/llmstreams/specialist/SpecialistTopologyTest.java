@@ -11,6 +11,7 @@ import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.ModelPromotion;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.runtime.StreamsSettings;
@@ -69,7 +70,13 @@ class SpecialistTopologyTest {
 
   private void start(Map<String, String> overrides, ModelRetrainer retrainer, Executor executor) {
     Map<String, String> settings =
-        new HashMap<>(Map.of(AppConfig.SPECIALIST_TICK_MS, Long.toString(TICK.toMillis())));
+        new HashMap<>(
+            Map.of(
+                AppConfig.SPECIALIST_TICK_MS,
+                Long.toString(TICK.toMillis()),
+                // The tests' retrainings hold out a few examples: the gate decides on as few as 5.
+                AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES,
+                "5"));
     settings.putAll(overrides);
     AppConfig config = AppConfig.of(settings);
     SpecialistTopology.Settings s =
@@ -832,8 +839,36 @@ class SpecialistTopologyTest {
                 "banking77", "worse", 0.5, LABELS, List.of(intents.next("card_arrival")))));
     labelAfterV1(intents, 40);
     driver.advanceWallClockTime(TICK);
-    assertThat(modelsOut.isEmpty()).isTrue();
+    // Recorded, with the gate's scores, under banking77/rejected: never served.
+    List<TestRecord<String, SpecialistModel>> rejected = modelsOut.readRecordsToList();
+    assertThat(rejected).hasSize(1);
+    assertThat(rejected.get(0).key()).isEqualTo("banking77/rejected");
+    SpecialistModel worse = rejected.get(0).value();
+    assertThat(worse.version()).isEqualTo("worse");
+    ModelPromotion decision = worse.promotion();
+    assertThat(decision.decision()).isEqualTo(ModelPromotion.Decision.REJECTED);
+    assertThat(decision.decidedBy()).isEqualTo("trainer");
+    assertThat(decision.incumbentVersion()).isEqualTo("v1");
+    assertThat(decision.examples()).isGreaterThanOrEqualTo(5);
+    assertThat(
+            decision.candidate().coverage() < decision.incumbent().coverage() - 0.01
+                || decision.candidate().keptAccuracy() < decision.incumbent().keptAccuracy() - 0.01)
+        .as("rejected for a worse score: %s", decision.reason())
+        .isTrue();
+    assertThat(decision.reason()).startsWith("worse than v1");
     assertThat(count("llmstreams.specialist.retrains", "outcome", "rejected")).isEqualTo(1);
+    assertThat(current.get().version()).isEqualTo("v1");
+    // Every instance reads the rejection back from the topic: /specialist and the gauges show it.
+    @SuppressWarnings("unchecked")
+    Map<String, Object> shown = (Map<String, Object>) topology.status().get("rejected");
+    assertThat(shown).containsEntry("version", "worse").containsEntry("promotion", decision);
+    assertThat(
+            registry
+                .get("llmstreams.specialist.promotion.score")
+                .tags("model", "rejected", "score", "coverage")
+                .gauge()
+                .value())
+        .isEqualTo(decision.candidate().coverage());
 
     // better: trained on many examples of every label
     next.add(TestBayesClassifier.candidate(model("better", 40, 0.5)));
@@ -843,8 +878,13 @@ class SpecialistTopologyTest {
     assertThat(published).hasSize(1);
     assertThat(published.get(0).key()).isEqualTo("banking77");
     assertThat(published.get(0).value().version()).isEqualTo("better");
+    ModelPromotion promoted = published.get(0).value().promotion();
+    assertThat(promoted.decision()).isEqualTo(ModelPromotion.Decision.PROMOTED);
+    assertThat(promoted.candidate().coverage())
+        .isGreaterThanOrEqualTo(promoted.incumbent().coverage() - 0.01);
     assertThat(count("llmstreams.specialist.retrains", "outcome", "published")).isEqualTo(1);
     assertThat(current.get().version()).as("the published model is served").isEqualTo("better");
+    assertThat(topology.status()).containsEntry("promotion", promoted);
 
     // failed: the model in service stays; nothing new, nothing retrained
     next.add(null);

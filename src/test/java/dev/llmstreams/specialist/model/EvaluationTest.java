@@ -9,8 +9,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class EvaluationTest {
-  /** Answers what a table says: "text" -> label and confidence. */
-  private record Scripted(Map<String, Prediction> answers) implements TextClassifier {
+  /** Answers what a table says: "text" -> label and confidence (PromotionGateTest uses it too). */
+  record Scripted(Map<String, Prediction> answers) implements TextClassifier {
     static Prediction says(String label, double confidence) {
       return new Prediction(label, confidence, List.of(new ScoredLabel(label, confidence)));
     }
