@@ -42,6 +42,7 @@ final class AclPlan {
     APPROVER("approves or rejects held tool calls (writes approvals, reads goal-events)"),
     LABELLER("labels events for the specialist (writes labels, reads classifications)"),
     TRAINER("publishes trained specialist models (train --publish)"),
+    REPLAYER("re-runs recorded traffic under a candidate into run-scoped topics (replay)"),
     WORKER(
         "runs the workers of tools no pattern serves (tools.dir): reads their calls, writes results"),
     OPERATOR("creates the catalog's topics (topics apply)");
@@ -318,6 +319,37 @@ final class AclPlan {
         List.of(TopicRole.SPECIALIST_MODELS, TopicRole.LABELS),
         "train --publish's promotion gate reads the model in service and the labels newer than it",
         AclOperation.READ);
+    b.topics(
+        Role.REPLAYER,
+        catalog,
+        List.of(
+            TopicRole.CLASSIFICATION_REQUESTS,
+            TopicRole.CLASSIFICATIONS,
+            TopicRole.LABELS,
+            TopicRole.SPECIALIST_MODELS),
+        "replay reads the recorded slice, what it led to and the candidate",
+        AclOperation.READ,
+        AclOperation.DESCRIBE);
+    String replayTopics = config.getString(AppConfig.TOPICS_PREFIX) + "replay.";
+    b.add(
+        Role.REPLAYER,
+        ResourceType.TOPIC,
+        PatternType.PREFIXED,
+        replayTopics,
+        "replay creates and writes its run-scoped topics " + replayTopics + "<run>.*, never others",
+        AclOperation.CREATE,
+        AclOperation.WRITE,
+        AclOperation.READ,
+        AclOperation.DESCRIBE,
+        AclOperation.DESCRIBE_CONFIGS);
+    b.add(
+        Role.REPLAYER,
+        ResourceType.TRANSACTIONAL_ID,
+        PatternType.PREFIXED,
+        appId + "-replay-",
+        "replay writes each run in one transaction",
+        AclOperation.WRITE,
+        AclOperation.DESCRIBE);
     for (String t : catalog.names()) {
       b.topic(
           Role.OPERATOR,

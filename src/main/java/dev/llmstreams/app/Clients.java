@@ -26,7 +26,22 @@ final class Clients {
   }
 
   static KafkaProducer<byte[], byte[]> producer(AppConfig config) {
+    return producer(config, Map.of());
+  }
+
+  /**
+   * A producer whose writes commit together or not at all ({@code transactional.id}); call {@code
+   * initTransactions} first.
+   */
+  static KafkaProducer<byte[], byte[]> transactionalProducer(
+      AppConfig config, String transactionalId) {
+    return producer(config, Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId));
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(
+      AppConfig config, Map<String, Object> more) {
     Map<String, Object> props = new HashMap<>(config.clientProperties());
+    props.putAll(more);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);

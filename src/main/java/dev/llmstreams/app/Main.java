@@ -26,6 +26,7 @@ import picocli.CommandLine.Option;
       DemoCommand.class,
       TrainCommand.class,
       EvaluateCommand.class,
+      ReplayCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       McpCommand.class,

@@ -14,20 +14,13 @@ import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * The promotion gate of {@code train --publish}: before a model trained from a file may replace the
@@ -37,7 +30,6 @@ import org.apache.kafka.common.TopicPartition;
  */
 final class PromotionCheck {
   static final String DECIDED_BY = "train --publish";
-  private static final Duration POLL = Duration.ofMillis(500);
 
   private PromotionCheck() {}
 
@@ -113,10 +105,9 @@ final class PromotionCheck {
     Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
     byte[] key = name.getBytes(StandardCharsets.UTF_8);
     SpecialistModel[] latest = new SpecialistModel[1];
-    readToEnd(
+    TopicReads.all(
         consumer,
         models.name(),
-        partitions -> consumer.seekToBeginning(partitions),
         r -> {
           if (java.util.Arrays.equals(key, r.key())) {
             latest[0] =
@@ -141,26 +132,11 @@ final class PromotionCheck {
     Topic<LabelEvent> labels = catalog.topic(Topics.LABELS);
     Map<String, LabelEvent> byEvent = new LinkedHashMap<>();
     long[] read = {0, 0};
-    readToEnd(
+    // Labels are stamped when given; the record's time is no earlier, so nothing newer is skipped.
+    TopicReads.since(
         consumer,
         labels.name(),
-        partitions -> {
-          Map<TopicPartition, Long> at = new HashMap<>();
-          partitions.forEach(p -> at.put(p, since.toEpochMilli() + 1));
-          Map<TopicPartition, OffsetAndTimestamp> offsets = consumer.offsetsForTimes(at);
-          List<TopicPartition> none = new ArrayList<>();
-          offsets.forEach(
-              (p, o) -> {
-                if (o == null) {
-                  none.add(p);
-                } else {
-                  consumer.seek(p, o.offset());
-                }
-              });
-          if (!none.isEmpty()) {
-            consumer.seekToEnd(none); // an empty list would mean every assigned partition
-          }
-        },
+        since.plusMillis(1),
         r -> {
           read[0]++;
           LabelEvent label;
@@ -188,27 +164,6 @@ final class PromotionCheck {
     List<LabeledText> out = new ArrayList<>(byEvent.size());
     byEvent.values().forEach(l -> out.add(new LabeledText(l.text(), l.label())));
     return out;
-  }
-
-  /** Reads every partition of {@code topic} from where {@code seek} puts it to its end. */
-  private static void readToEnd(
-      KafkaConsumer<byte[], byte[]> consumer,
-      String topic,
-      Consumer<List<TopicPartition>> seek,
-      Consumer<ConsumerRecord<byte[], byte[]>> each) {
-    List<TopicPartition> partitions = new ArrayList<>();
-    for (PartitionInfo p : consumer.partitionsFor(topic)) {
-      partitions.add(new TopicPartition(topic, p.partition()));
-    }
-    consumer.assign(partitions);
-    seek.accept(partitions);
-    Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-    while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-        each.accept(r);
-      }
-    }
-    consumer.unsubscribe();
   }
 
   /** The decision of a model put in service without the gate. */

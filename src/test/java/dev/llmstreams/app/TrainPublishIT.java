@@ -79,7 +79,10 @@ class TrainPublishIT {
                     AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS,
                     "1000000",
                     AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES,
-                    "100"));
+                    "100",
+                    // No gateway runs here: an escalation times out and keeps the model's label.
+                    AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS,
+                    "500"));
     catalog = deployment.catalog();
     settings = deployment.settings();
     config = dir.resolve("app.properties");
@@ -170,12 +173,139 @@ class TrainPublishIT {
       assertThat(shown.path("decision").asText()).isEqualTo("promoted");
       assertThat(shown.path("incumbentVersion").asText()).isEqualTo(v1.version());
 
+      replayTheRejectedCandidateOnRecordedRequests(status, test, rejected);
+
       // --force skips the gate, and says so on the record.
       CliRun forced = train("forced", shuffled, test, true);
       assertThat(forced.exit()).as(forced.err()).isZero();
       assertThat(latest("banking77").promotion().decision())
           .isEqualTo(ModelPromotion.Decision.FORCED);
     }
+  }
+
+  /**
+   * {@code replay classifications --rejected}: the rejected candidate labels recorded requests
+   * beside their recorded labels, into its own topic, and the report matches what this test
+   * computes from the topics itself.
+   */
+  private void replayTheRejectedCandidateOnRecordedRequests(
+      String status, List<LabeledText> test, SpecialistModel rejected) throws Exception {
+    Instant from = Instant.now().minusSeconds(1);
+    String requests = catalog.spec(TopicRole.CLASSIFICATION_REQUESTS).name();
+    List<Map.Entry<String, String>> sent = new ArrayList<>();
+    Map<String, LabeledText> byId = new LinkedHashMap<>();
+    for (int k = 0; k < 40; k++) {
+      LabeledText e = test.get(k * 10 % test.size());
+      String id = "replay-" + k;
+      byId.put(id, e);
+      sent.add(
+          Map.entry(id, Json.writer().writeValueAsString(Map.of("eventId", id, "text", e.text()))));
+    }
+    Kcat.produce(kafka.bootstrapServers(), requests, sent);
+    String classifications = catalog.spec(TopicRole.CLASSIFICATIONS).name();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> committed(classifications).keySet().containsAll(byId.keySet()));
+    Map<String, JsonNode> recorded = committed(classifications);
+    // People label the first ten events afterwards (their true intents), with the Java client.
+    List<String> labelled = new ArrayList<>(byId.keySet()).subList(0, 10);
+    String labelsTopic = catalog.spec(TopicRole.LABELS).name();
+    try (var producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<String, String>(
+            kafka.producerProps(),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.StringSerializer())) {
+      for (String id : labelled) {
+        LabeledText e = byId.get(id);
+        producer
+            .send(
+                new org.apache.kafka.clients.producer.ProducerRecord<>(
+                    labelsTopic,
+                    id,
+                    Json.writer()
+                        .writeValueAsString(
+                            new LabelEvent(
+                                id, e.text(), e.label(), LabelEvent.Source.HUMAN, Instant.now()))))
+            .get();
+      }
+    }
+
+    Path report = dir.resolve("replay.json");
+    Path md = dir.resolve("replay.md");
+    CliRun run =
+        CliRun.of(
+            "--config",
+            config.toString(),
+            "replay",
+            "classifications",
+            "--rejected",
+            "--from",
+            from.toString(),
+            "--run",
+            "r1",
+            "--json",
+            report.toString(),
+            "--markdown",
+            md.toString());
+    assertThat(run.exit()).as(run.err()).isZero();
+    JsonNode r = Json.tree(Files.readString(report));
+    assertThat(r.path("candidate_version").asText()).isEqualTo(rejected.version());
+
+    // Independently: the rejected model from the topic labels the same texts.
+    var candidate = dev.llmstreams.specialist.model.SpecialistModels.load(rejected);
+    int agree = 0;
+    for (Map.Entry<String, LabeledText> e : byId.entrySet()) {
+      String label = candidate.predict(e.getValue().text()).label();
+      agree += label.equals(recorded.get(e.getKey()).path("label").asText()) ? 1 : 0;
+    }
+    assertThat(r.path("totals").path("requests").asInt()).isEqualTo(byId.size());
+    assertThat(r.path("totals").path("recorded").asInt()).isEqualTo(byId.size());
+    assertThat(r.path("totals").path("agreement").asDouble())
+        .isEqualTo((double) agree / byId.size());
+    int right = 0;
+    for (String id : labelled) {
+      LabeledText e = byId.get(id);
+      right += candidate.predict(e.text()).label().equals(e.label()) ? 1 : 0;
+    }
+    assertThat(r.path("totals").path("human_labels").asInt()).isEqualTo(labelled.size());
+    assertThat(r.path("totals").path("candidate_accuracy_on_human_labels").asDouble())
+        .isEqualTo((double) right / labelled.size());
+    assertThat(Files.readString(md)).contains("# Replay of classifications: candidate");
+
+    // Its labels are in its own topic, read committed; the production topic got none of them.
+    Map<String, JsonNode> replayed =
+        committed(settings.get(AppConfig.TOPICS_PREFIX) + "replay.r1.classifications");
+    assertThat(replayed.keySet()).containsExactlyInAnyOrderElementsOf(byId.keySet());
+    assertThat(replayed.values())
+        .allSatisfy(c -> assertThat(c.path("modelVersion").asText()).isEqualTo(rejected.version()));
+    assertThat(committedCount(classifications)).isEqualTo(recorded.size());
+    assertThat(get(status).path("version").asText()).isNotEqualTo(rejected.version());
+
+    // A run is written once.
+    CliRun again =
+        CliRun.of(
+            "--config",
+            config.toString(),
+            "replay",
+            "classifications",
+            "--rejected",
+            "--run",
+            "r1");
+    assertThat(again.exit()).isNotZero();
+    assertThat(again.err()).contains("run r1 was written already");
+  }
+
+  private Map<String, JsonNode> committed(String topic) {
+    Map<String, JsonNode> out = new LinkedHashMap<>();
+    readCommitted(
+        topic, (k, v) -> out.putIfAbsent(k, Json.tree(new String(v, StandardCharsets.UTF_8))));
+    return out;
+  }
+
+  private long committedCount(String topic) {
+    long[] n = {0};
+    readCommitted(topic, (k, v) -> n[0]++);
+    return n[0];
   }
 
   private static List<LabeledText> take(Map<String, List<LabeledText>> byLabel, int from, int n) {
@@ -223,26 +353,34 @@ class TrainPublishIT {
   /** The latest committed record under {@code key} on specialist-models, as a user reads it. */
   private SpecialistModel latest(String key) {
     String topic = catalog.spec(TopicRole.SPECIALIST_MODELS).name();
+    Map<String, byte[]> last = new HashMap<>();
+    readCommitted(topic, last::put);
+    byte[] value = last.get(key);
+    assertThat(value).as("a record under %s", key).isNotNull();
+    return MODELS.deserializer().deserialize(topic, value);
+  }
+
+  /** Every committed record of {@code topic} (key as text, value bytes), as a user reads it. */
+  private void readCommitted(String topic, java.util.function.BiConsumer<String, byte[]> each) {
     Properties props = new Properties();
     props.putAll(kafka.consumerProps(KafkaCluster.uniqueName("tpub-read")));
     props.put("isolation.level", "read_committed");
     props.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
-    Map<String, byte[]> last = new HashMap<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      TopicPartition p = new TopicPartition(topic, 0);
-      consumer.assign(List.of(p));
-      consumer.seekToBeginning(List.of(p));
-      long end = consumer.endOffsets(List.of(p)).get(p);
-      while (consumer.position(p) < end) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer
+          .partitionsFor(topic)
+          .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          last.put(new String(r.key(), StandardCharsets.UTF_8), r.value());
+          each.accept(new String(r.key(), StandardCharsets.UTF_8), r.value());
         }
       }
     }
-    byte[] value = last.get(key);
-    assertThat(value).as("a record under %s", key).isNotNull();
-    return MODELS.deserializer().deserialize(topic, value);
   }
 
   private static JsonNode get(String url) throws Exception {

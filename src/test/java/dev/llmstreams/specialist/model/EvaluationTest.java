@@ -3,58 +3,20 @@ package dev.llmstreams.specialist.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.llmstreams.events.ScoredLabel;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class EvaluationTest {
-  /** Answers what a table says: "text" -> label and confidence (PromotionGateTest uses it too). */
-  record Scripted(Map<String, Prediction> answers) implements TextClassifier {
-    static Prediction says(String label, double confidence) {
-      return new Prediction(label, confidence, List.of(new ScoredLabel(label, confidence)));
-    }
-
-    @Override
-    public String name() {
-      return "scripted";
-    }
-
-    @Override
-    public String version() {
-      return "1";
-    }
-
-    @Override
-    public List<String> labels() {
-      return List.of("a", "b", "c");
-    }
-
-    @Override
-    public double recommendedThreshold() {
-      return 0.5;
-    }
-
-    @Override
-    public Prediction predict(String text) {
-      return answers.get(text);
-    }
-
-    @Override
-    public List<LabeledText> nearestExamples(String text, int k) {
-      return List.of();
-    }
-  }
-
   @Test
   void shouldScoreAHandComputedExample() {
     TextClassifier model =
-        new Scripted(
+        new ScriptedClassifier(
             Map.of(
-                "1", Scripted.says("a", 0.9),
-                "2", Scripted.says("b", 0.6),
-                "3", Scripted.says("b", 0.8),
-                "4", Scripted.says("b", 0.4)));
+                "1", ScriptedClassifier.says("a", 0.9),
+                "2", ScriptedClassifier.says("b", 0.6),
+                "3", ScriptedClassifier.says("b", 0.8),
+                "4", ScriptedClassifier.says("b", 0.4)));
     List<LabeledText> truth =
         List.of(
             new LabeledText("1", "a"),
@@ -84,7 +46,7 @@ class EvaluationTest {
 
   @Test
   void shouldWriteExactlyTheSnakeCaseKeys() {
-    TextClassifier model = new Scripted(Map.of("1", Scripted.says("a", 0.9)));
+    TextClassifier model = new ScriptedClassifier(Map.of("1", ScriptedClassifier.says("a", 0.9)));
 
     EvaluationReport r = Evaluation.evaluate(model, List.of(new LabeledText("1", "a")), 0.95);
 

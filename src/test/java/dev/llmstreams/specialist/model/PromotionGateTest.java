@@ -93,7 +93,7 @@ class PromotionGateTest {
             "b", new Prediction("y", 0.4, List.of(new ScoredLabel("y", 0.4))),
             "c", new Prediction("x", 0.3, List.of(new ScoredLabel("x", 0.3)), "hashed", true),
             "d", new Prediction("x", 0.2, List.of(new ScoredLabel("x", 0.2))));
-    TextClassifier model = new EvaluationTest.Scripted(answers);
+    TextClassifier model = new ScriptedClassifier(answers);
     List<LabeledText> truth =
         List.of(
             new LabeledText("a", "x"),

@@ -1,0 +1,409 @@
+package dev.llmstreams.app;
+
+import dev.llmstreams.bench.Progress;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Classification;
+import dev.llmstreams.events.ClassificationRequest;
+import dev.llmstreams.events.LabelEvent;
+import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.specialist.ClassificationReplay;
+import dev.llmstreams.specialist.model.SpecialistModels;
+import dev.llmstreams.specialist.model.TextClassifier;
+import dev.llmstreams.topics.Topic;
+import dev.llmstreams.topics.TopicAdmin;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import dev.llmstreams.topics.TopicSpec;
+import dev.llmstreams.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "replay",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Re-run a slice of recorded traffic under a candidate and compare it with what was recorded, never",
+      "touching the production outputs: the candidate's answers go to run-scoped topics",
+      "(<topics.prefix>replay.<run>.<topic>) and a report (JSON, and Markdown with --markdown)."
+    },
+    subcommands = {ReplayCommand.Classifications.class})
+final class ReplayCommand implements Runnable {
+  @ParentCommand Main main;
+
+  @Override
+  public void run() {
+    throw new picocli.CommandLine.ParameterException(
+        new picocli.CommandLine(this), "name what to replay: classifications");
+  }
+
+  /** Where the candidate comes from. */
+  static final class Candidate {
+    @Option(names = "--model", paramLabel = "DIR", description = "A saved model (train --out DIR).")
+    Path dir;
+
+    @Option(
+        names = "--rejected",
+        description =
+            "The last candidate the promotion gate rejected (<specialist.model.name>/rejected on specialist-models).")
+    boolean rejected;
+  }
+
+  @Command(
+      name = "classifications",
+      mixinStandardHelpOptions = true,
+      description = {
+        "A candidate specialist model labels recorded classification requests beside the labels they were given",
+        "in service, and both are scored against people's later labels where there are some. The candidate never",
+        "calls an LLM: an event below its threshold is counted as one it would escalate. Its labels go to",
+        "<topics.prefix>replay.<run>.classifications, in one transaction."
+      })
+  static final class Classifications implements Callable<Integer> {
+    @ParentCommand ReplayCommand replay;
+
+    @ArgGroup(multiplicity = "1")
+    Candidate candidate;
+
+    @Option(
+        names = "--from",
+        paramLabel = "TIME",
+        description =
+            "Requests recorded at or after this: an instant (2026-12-05T10:00:00Z) or a duration back from now (PT1H)."
+                + " Default: the beginning of the topic.")
+    String from;
+
+    @Option(
+        names = "--to",
+        paramLabel = "TIME",
+        description = "Requests recorded at or before this (same forms). Default: now.")
+    String to;
+
+    @Option(
+        names = "--ids",
+        split = ",",
+        paramLabel = "EVENT_ID",
+        description = "Only these events (the requests' keys).")
+    List<String> ids;
+
+    @Option(
+        names = "--limit",
+        defaultValue = "100000",
+        description = "At most this many requests, the oldest first (default ${DEFAULT-VALUE}).")
+    int limit;
+
+    @Option(
+        names = "--run",
+        description =
+            "The run's id, part of its topic's name (default: the time, base 36). A run's topic is written once.")
+    String run;
+
+    @Option(
+        names = "--json",
+        paramLabel = "FILE",
+        description = "Also write the report (totals and every item) here.")
+    Path json;
+
+    @Option(
+        names = "--markdown",
+        paramLabel = "FILE",
+        description =
+            "Write the totals and the first --rows disagreements as a Markdown table here.")
+    Path markdown;
+
+    @Option(
+        names = "--rows",
+        defaultValue = "20",
+        description = "Disagreements in the Markdown table (default ${DEFAULT-VALUE}).")
+    int rows;
+
+    @Override
+    public Integer call() throws Exception {
+      Main main = replay.main;
+      AppConfig config = main.config();
+      TopicCatalog catalog = main.catalog();
+      Progress progress = new Progress(System.err, "replay");
+      Instant now = Instant.now();
+      Instant fromTime = time("--from", from, now);
+      Instant toTime = to == null ? now : time("--to", to, now);
+      String runId = run != null ? run : Long.toString(now.toEpochMilli(), 36);
+      if (!runId.matches("[A-Za-z0-9._-]{1,64}")) {
+        throw new Main.UserError("--run: letters, digits, '.', '_' and '-' only, at most 64");
+      }
+      TextClassifier model;
+      try (KafkaConsumer<byte[], byte[]> consumer =
+          Clients.committedReader(config, "llm-streams-replay-")) {
+        model = candidate(config, catalog, consumer);
+        Double configured = config.getDouble(AppConfig.SPECIALIST_THRESHOLD);
+        double threshold = configured != null ? configured : model.recommendedThreshold();
+        progress.say(
+            "candidate %s %s at threshold %.4f; reading requests recorded from %s to %s",
+            model.name(),
+            model.version(),
+            threshold,
+            fromTime == null ? "the beginning" : fromTime,
+            toTime);
+        int[] unreadable = {0};
+        Map<String, ClassificationRequest> requests =
+            requests(consumer, catalog, fromTime, toTime, unreadable);
+        Map<String, Classification> recorded =
+            classifications(consumer, catalog, fromTime, requests);
+        Map<String, String> human = humanLabels(consumer, catalog, fromTime, requests);
+        List<ClassificationReplay.Recorded> slice = new ArrayList<>();
+        requests.forEach(
+            (id, r) ->
+                slice.add(
+                    new ClassificationReplay.Recorded(
+                        id, r.text(), recorded.get(id), human.get(id))));
+        progress.say(
+            "%,d requests (%,d with a recorded label, %,d with a person's label); labelling them",
+            slice.size(), recorded.size(), human.size());
+        ClassificationReplay.Report report =
+            ClassificationReplay.run(model, threshold, slice, unreadable[0]);
+        String topic = write(config, catalog, runId, report, progress);
+        var out = report.toJson();
+        out.put("run", runId);
+        out.put("topic", topic);
+        if (markdown != null) {
+          Files.writeString(markdown, report.toMarkdown(rows));
+          progress.say("Markdown report written to %s", markdown);
+        }
+        if (json == null) {
+          out.remove("items"); // the console shows the totals; --json keeps every item
+        }
+        BenchCommand.report(out, json);
+        return 0;
+      }
+    }
+
+    private TextClassifier candidate(
+        AppConfig config, TopicCatalog catalog, KafkaConsumer<byte[], byte[]> consumer) {
+      if (candidate.dir != null) {
+        try {
+          return SpecialistModels.load(candidate.dir);
+        } catch (RuntimeException e) {
+          throw new Main.UserError("--model " + candidate.dir + ": " + e.getMessage());
+        }
+      }
+      String key = SpecialistModel.rejectedKey(config.getString(AppConfig.SPECIALIST_MODEL_NAME));
+      Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
+      byte[] wanted = key.getBytes(StandardCharsets.UTF_8);
+      SpecialistModel[] found = new SpecialistModel[1];
+      TopicReads.all(
+          consumer,
+          models.name(),
+          r -> {
+            if (java.util.Arrays.equals(wanted, r.key()) && r.value() != null) {
+              found[0] = models.valueSerde().deserializer().deserialize(models.name(), r.value());
+            }
+          });
+      if (found[0] == null) {
+        throw new Main.UserError("no rejected candidate under " + key + " on " + models.name());
+      }
+      return SpecialistModels.load(found[0]);
+    }
+
+    /** The requests of the slice, one per event (the first recorded), oldest first. */
+    private Map<String, ClassificationRequest> requests(
+        KafkaConsumer<byte[], byte[]> consumer,
+        TopicCatalog catalog,
+        Instant fromTime,
+        Instant toTime,
+        int[] unreadable) {
+      Topic<ClassificationRequest> topic = catalog.topic(Topics.CLASSIFICATION_REQUESTS);
+      Set<String> only = ids == null ? null : new HashSet<>(ids);
+      Map<String, ClassificationRequest> out = new LinkedHashMap<>();
+      List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records =
+          new ArrayList<>();
+      TopicReads.since(
+          consumer,
+          topic.name(),
+          fromTime,
+          r -> {
+            if (r.timestamp() <= toTime.toEpochMilli()) {
+              records.add(r);
+            }
+          });
+      records.sort(
+          java.util.Comparator.comparingLong(
+                  org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>::timestamp)
+              .thenComparingInt(r -> r.partition())
+              .thenComparingLong(r -> r.offset()));
+      for (var r : records) {
+        if (out.size() >= limit) {
+          break;
+        }
+        ClassificationRequest request;
+        try {
+          request = topic.valueSerde().deserializer().deserialize(topic.name(), r.value());
+        } catch (RuntimeException e) {
+          unreadable[0]++; // the specialist dead-lettered it; nothing to replay
+          continue;
+        }
+        if (request == null || (only != null && !only.contains(request.eventId()))) {
+          continue;
+        }
+        out.putIfAbsent(request.eventId(), request);
+      }
+      return out;
+    }
+
+    /** The first classification recorded for each event of the slice. */
+    private static Map<String, Classification> classifications(
+        KafkaConsumer<byte[], byte[]> consumer,
+        TopicCatalog catalog,
+        Instant fromTime,
+        Map<String, ClassificationRequest> slice) {
+      Map<String, Classification> out = new HashMap<>();
+      eachSince(
+          consumer,
+          catalog.topic(Topics.CLASSIFICATIONS),
+          fromTime,
+          c -> {
+            if (slice.containsKey(c.eventId())) {
+              out.putIfAbsent(c.eventId(), c);
+            }
+          });
+      return out;
+    }
+
+    /** The last label a person gave each event of the slice. */
+    private static Map<String, String> humanLabels(
+        KafkaConsumer<byte[], byte[]> consumer,
+        TopicCatalog catalog,
+        Instant fromTime,
+        Map<String, ClassificationRequest> slice) {
+      Map<String, String> out = new HashMap<>();
+      eachSince(
+          consumer,
+          catalog.topic(Topics.LABELS),
+          fromTime,
+          l -> {
+            if (l.source() == LabelEvent.Source.HUMAN
+                && l.eventId() != null
+                && slice.containsKey(l.eventId())) {
+              out.put(l.eventId(), l.label());
+            }
+          });
+      return out;
+    }
+
+    /**
+     * Every readable value of {@code topic} since {@code fromTime}; one that cannot be read is no
+     * evidence (the app dead-lettered it, or wrote it).
+     */
+    private static <V> void eachSince(
+        KafkaConsumer<byte[], byte[]> consumer,
+        Topic<V> topic,
+        Instant fromTime,
+        java.util.function.Consumer<V> each) {
+      TopicReads.since(
+          consumer,
+          topic.name(),
+          fromTime,
+          r -> {
+            V value;
+            try {
+              value = topic.valueSerde().deserializer().deserialize(topic.name(), r.value());
+            } catch (RuntimeException e) {
+              return;
+            }
+            if (value != null) {
+              each.accept(value);
+            }
+          });
+    }
+
+    /**
+     * Creates the run's topic, shaped like classifications, and writes the candidate's labels to it
+     * in one transaction; refuses a run whose topic already holds records.
+     */
+    private static String write(
+        AppConfig config,
+        TopicCatalog catalog,
+        String runId,
+        ClassificationReplay.Report report,
+        Progress progress)
+        throws Exception {
+      TopicSpec base = catalog.spec(TopicRole.CLASSIFICATIONS);
+      String name =
+          config.getString(AppConfig.TOPICS_PREFIX) + "replay." + runId + ".classifications";
+      try (Admin admin = Clients.admin(config)) {
+        new TopicAdmin(admin, config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR))
+            .apply(List.of(base.withName(name)), false);
+      }
+      try (KafkaConsumer<byte[], byte[]> consumer =
+          Clients.committedReader(config, "llm-streams-replay-")) {
+        List<TopicPartition> parts = new ArrayList<>();
+        consumer
+            .partitionsFor(name)
+            .forEach(p -> parts.add(new TopicPartition(name, p.partition())));
+        long held = consumer.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+        if (held > 0) {
+          throw new Main.UserError(
+              "run "
+                  + runId
+                  + " was written already ("
+                  + name
+                  + " holds records): use another --run");
+        }
+      }
+      Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
+      try (KafkaProducer<byte[], byte[]> producer =
+          Clients.transactionalProducer(
+              config, config.getString(AppConfig.APPLICATION_ID) + "-replay-" + runId)) {
+        producer.initTransactions();
+        producer.beginTransaction();
+        for (ClassificationReplay.Item item : report.items()) {
+          Classification c =
+              ClassificationReplay.asClassification(
+                  item, report.candidateVersion(), report.threshold());
+          producer.send(
+              new ProducerRecord<>(
+                  name,
+                  c.eventId().getBytes(StandardCharsets.UTF_8),
+                  classifications.valueSerde().serializer().serialize(name, c)));
+        }
+        producer.commitTransaction();
+      }
+      progress.say("%,d labels written to %s", report.items().size(), name);
+      return name;
+    }
+
+    private static Instant time(String option, String value, Instant now) {
+      if (value == null) {
+        return null;
+      }
+      try {
+        return value.startsWith("P") || value.startsWith("p")
+            ? now.minus(Duration.parse(value))
+            : Instant.parse(value);
+      } catch (DateTimeParseException e) {
+        throw new Main.UserError(
+            option
+                + ": '"
+                + value
+                + "' is neither an instant (2026-12-05T10:00:00Z) nor a duration (PT1H)");
+      }
+    }
+  }
+}
