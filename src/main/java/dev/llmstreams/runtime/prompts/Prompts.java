@@ -95,12 +95,13 @@ public final class Prompts {
                   + " <text> and </text>.",
               orderedMap(
                   "labels",
-                  "one line per label the model knows: `<label>: <description>` (the"
+                  "one line per label the model knows, <label>: <description> (the"
                       + " description from specialist.label.descriptions, else the label in words)",
                   "examples",
-                  "a line `Labelled examples:` and one line `example (<label>): <text>` per"
-                      + " example (specialist.escalation.examples nearest ones), or nothing when"
-                      + " there are none")));
+                  "the line Labelled examples: and one line example (<label>): <text> per"
+                      + " example (the specialist.escalation.examples training examples nearest"
+                      + " to the event, of known labels, on one line with < and > escaped), or"
+                      + " nothing when there are none")));
 
   /** The folder of the shipped prompts on the classpath. */
   public static final String SHIPPED_FOLDER = "prompts";
