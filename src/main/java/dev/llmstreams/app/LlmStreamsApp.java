@@ -11,6 +11,7 @@ import dev.llmstreams.observability.HttpTls;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
@@ -56,6 +57,7 @@ public final class LlmStreamsApp implements AutoCloseable {
     HttpAuth auth = HttpAuth.from(config);
     HttpTls tls = HttpTls.from(config).orElse(null);
     refuseUnsafe(config, auth);
+    requirePrompts(config);
     HttpAuth.warnings(config).forEach(LOG::warn);
     http =
         new HttpApi(
@@ -187,6 +189,19 @@ public final class LlmStreamsApp implements AutoCloseable {
     HttpAuth auth = HttpAuth.from(config);
     HttpTls.from(config);
     refuseUnsafe(config, auth);
+  }
+
+  /**
+   * Loads the prompts (the shipped ones, and those of {@code prompts.dir} over them) for this
+   * process, which logs the replaced ones; refuses, naming the file and the problem, a folder the
+   * patterns could not use.
+   */
+  static void requirePrompts(AppConfig config) {
+    try {
+      Prompts.of(config);
+    } catch (IllegalStateException | java.io.UncheckedIOException e) {
+      throw new Main.UserError(e.getMessage());
+    }
   }
 
   private static void refuseUnsafe(AppConfig config, HttpAuth auth) {

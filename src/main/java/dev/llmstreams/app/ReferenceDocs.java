@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import dev.llmstreams.app.Flows.Flow;
 import dev.llmstreams.broker.KafkaCommand;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import dev.llmstreams.topics.TopicSpec;
@@ -28,8 +29,9 @@ import picocli.CommandLine;
 /**
  * The reference pages under {@code docs/}, generated from the code so they cannot drift from it:
  * the configuration keys ({@link AppConfig#DEFINITION}), the topic catalog, the command line, the
- * meters of a running app and the topology diagram of {@code docs/architecture.md}. Every page is
- * deterministic: sorted, no timestamps, no paths or values of the machine it was generated on.
+ * meters of a running app, the topology diagram of {@code docs/architecture.md} and the table of
+ * prompts of {@code docs/prompts.md}. Every page is deterministic: sorted, no timestamps, no paths
+ * or values of the machine it was generated on.
  *
  * <p>{@code ReferenceDocsTest} (and {@code PrometheusIT} for the meters) compare the committed
  * pages with these and rewrite them when run with {@code -Ddocs.write=true}.
@@ -43,6 +45,9 @@ public final class ReferenceDocs {
   public static final String SECURITY = "docs/security.md";
   public static final String ACLS_BEGIN = "<!-- generated: acls -->";
   public static final String ACLS_END = "<!-- end generated: acls -->";
+  public static final String PROMPTS = "docs/prompts.md";
+  public static final String PROMPTS_BEGIN = "<!-- generated: prompts -->";
+  public static final String PROMPTS_END = "<!-- end generated: prompts -->";
 
   /** Rewrites the pages made without a broker. */
   public static final String REGENERATE = "mvn -B test -Dtest=ReferenceDocsTest -Ddocs.write=true";
@@ -104,6 +109,11 @@ public final class ReferenceDocs {
               "llm.",
               "LLM providers (`llm.`)",
               "Which provider answers each purpose, and how the gateway calls it (retries, circuit breaker, cache)."),
+          new Section(
+              "prompts.",
+              "Prompts (`prompts.`)",
+              "The system prompts and templates of the LLM requests, and how to replace them"
+                  + " ([prompts.md](prompts.md))."),
           new Section(
               "controller.",
               "Controller (`controller.`)",
@@ -715,6 +725,52 @@ public final class ReferenceDocs {
     int begin = page.indexOf(beginMarker);
     int end = page.indexOf(endMarker);
     return begin < 0 || end < begin ? null : page.substring(begin + beginMarker.length() + 1, end);
+  }
+
+  /** {@code current} (the prompts page) with its table of prompts generated again. */
+  public static String prompts(String current) {
+    return replaceSection(PROMPTS, current, PROMPTS_BEGIN, PROMPTS_END, promptsSection());
+  }
+
+  /** The table of prompts between the markers of {@code page} (null when it has none). */
+  public static String promptsSectionOf(String page) {
+    return sectionOf(page, PROMPTS_BEGIN, PROMPTS_END);
+  }
+
+  /**
+   * Every prompt the app knows ({@link Prompts#SPECS}), with its shipped file and that file's
+   * version.
+   */
+  public static String promptsSection() {
+    Prompts shipped = Prompts.load("");
+    StringBuilder sb =
+        new StringBuilder(
+            generatedLine("`Prompts.SPECS` and the shipped prompt files", REGENERATE));
+    sb.append('\n')
+        .append(
+            "| id (shipped file) | purpose of its requests | what it is | placeholders | shipped version |\n")
+        .append("|---|---|---|---|---|\n");
+    for (Prompts.Spec spec : Prompts.SPECS) {
+      List<String> placeholders = new ArrayList<>();
+      spec.placeholders()
+          .forEach((name, what) -> placeholders.add(code("{{" + name + "}}") + ": " + cell(what)));
+      sb.append("| [")
+          .append(code(spec.id()))
+          .append("](../src/main/resources/")
+          .append(Prompts.SHIPPED_FOLDER)
+          .append('/')
+          .append(spec.id())
+          .append(".md) | ")
+          .append(code(spec.purpose()))
+          .append(" | ")
+          .append(cell(spec.use()))
+          .append(" | ")
+          .append(placeholders.isEmpty() ? "none" : String.join("<br>", placeholders))
+          .append(" | ")
+          .append(code(shipped.get(spec.id()).version()))
+          .append(" |\n");
+    }
+    return sb.toString();
   }
 
   /** The ACL section between the markers of {@code page} (null when it has none). */

@@ -57,6 +57,7 @@ final class RunCommand implements Callable<Integer> {
           modules.stream().map(PatternModule::name).toList());
     }
     LlmStreamsApp.requireHttpAuth(config); // before Kafka is asked: a mistake is told at once
+    LlmStreamsApp.requirePrompts(config);
     requireCluster(config, main.catalog(), modules);
     config.describe().forEach((k, v) -> LOG.debug("config {} = {}", k, v));
     CountDownLatch stopped = new CountDownLatch(1);

@@ -87,6 +87,7 @@ public final class AppConfig extends AbstractConfig {
   public static final int DEFAULT_CONTROLLER_MAX_STATE_BYTES = 900_000;
   public static final String TOOLS_DIR = "tools.dir";
   public static final String MCP_DIR = "mcp.dir";
+  public static final String PROMPTS_DIR = "prompts.dir";
   public static final String MCP_SERVER_ENABLED = "mcp.server.enabled";
   public static final String TRACING_ENABLED = "tracing.enabled";
   public static final String TRACING_CAPTURE_CONTENT = "tracing.capture.content";
@@ -575,6 +576,17 @@ public final class AppConfig extends AbstractConfig {
                   + " called by the tools pattern through topic tool-calls.mcp.<server>. Values of env and"
                   + " headers may be ${env:NAME} or ${file:/path} so secrets stay out of the file. Empty:"
                   + " no MCP servers.")
+          .define(
+              PROMPTS_DIR,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Folder of prompt files that replace the shipped ones: <id>.md replaces the system prompt or"
+                  + " template <id> (docs/prompts.md lists them, with their placeholders). Read once at start;"
+                  + " a file of no known prompt, an empty or non-UTF-8 one, and a template that lacks a"
+                  + " placeholder its code fills or has one it does not fill are refused, naming the file. Each"
+                  + " prompt's version (sha256: and 12 hex digits of its file's hash) is recorded on the LLM"
+                  + " requests built from it and on the outputs they lead to. Empty: the shipped prompts only.")
           .define(
               TRACING_ENABLED,
               Type.STRING,

@@ -9,6 +9,7 @@ import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.mcp.McpServers;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -41,7 +42,8 @@ public final class ControllerModule implements PatternModule {
             config.getLong(AppConfig.CONTROLLER_TICK_MS),
             config.getInt(AppConfig.CONTROLLER_MAX_RESULT_CHARS),
             registry,
-            tracing(config))
+            tracing(config),
+            Prompts.of(config).get(Prompts.CONTROLLER_SYSTEM))
         .build();
   }
 

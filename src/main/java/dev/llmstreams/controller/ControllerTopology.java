@@ -7,6 +7,7 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.prompts.Prompt;
 import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.Topic;
@@ -43,7 +44,12 @@ public final class ControllerTopology {
   private final int maxResultChars;
   private final MeterRegistry registry;
   private final dev.llmstreams.observability.tracing.Tracing tracing;
+  private final Prompt systemPrompt;
 
+  /**
+   * @param systemPrompt the system message of every goal's conversation (prompt {@code
+   *     controller.system})
+   */
   ControllerTopology(
       TopicCatalog catalog,
       Guards guards,
@@ -51,8 +57,10 @@ public final class ControllerTopology {
       long tickMs,
       int maxResultChars,
       MeterRegistry registry,
-      dev.llmstreams.observability.tracing.Tracing tracing) {
+      dev.llmstreams.observability.tracing.Tracing tracing,
+      Prompt systemPrompt) {
     this.tracing = tracing;
+    this.systemPrompt = systemPrompt;
     this.catalog = catalog;
     this.guards = guards;
     this.retentionMs = retentionMs;
@@ -108,7 +116,8 @@ public final class ControllerTopology {
                 maxResultChars,
                 registry,
                 tracing,
-                SPANS_SINK),
+                SPANS_SINK,
+                systemPrompt),
         inputs.toArray(String[]::new));
     topology.addStateStore(
         Stores.keyValueStoreBuilder(

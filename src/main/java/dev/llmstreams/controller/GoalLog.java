@@ -112,6 +112,16 @@ final class GoalLog {
   Usage usage = Usage.ZERO;
   double costUsd;
   List<String> models = new ArrayList<>();
+
+  /**
+   * The prompt of the conversation's system message, which every LLM request of the goal names;
+   * null in logs written before prompts were recorded.
+   */
+  dev.llmstreams.events.PromptRef prompt;
+
+  /** The prompts of the LLM answers the goal got (for its result's provenance). */
+  List<dev.llmstreams.events.PromptRef> prompts = new ArrayList<>();
+
   String lastCausationId;
   GoalResult result;
   long expiresAtMs;

@@ -15,6 +15,11 @@ import java.util.List;
  * @param escalationReason why the event went to an LLM (e.g. "confidence 0.41 < 0.70"); only when
  *     source is llm
  * @param usage tokens of the LLM call; only when source is llm
+ * @param prompt the prompt (id and version) the event was escalated with; only when it was
+ *     escalated (also when the LLM's answer was not used), absent in classifications written before
+ *     it existed
+ * @param llmModel the LLM the escalation went to, as {@code provider/model}; only when it was
+ *     escalated and the gateway's reply names it
  */
 public record Classification(
     String eventId,
@@ -25,13 +30,40 @@ public record Classification(
     Source source,
     @JsonProperty(required = true) long latencyMicros,
     String escalationReason,
-    Usage usage) {
+    Usage usage,
+    PromptRef prompt,
+    String llmModel) {
 
   public enum Source {
     @JsonProperty("specialist")
     SPECIALIST,
     @JsonProperty("llm")
     LLM
+  }
+
+  /** A classification of an event that was not escalated, or that names no prompt. */
+  public Classification(
+      String eventId,
+      String label,
+      double confidence,
+      List<ScoredLabel> top,
+      String modelVersion,
+      Source source,
+      long latencyMicros,
+      String escalationReason,
+      Usage usage) {
+    this(
+        eventId,
+        label,
+        confidence,
+        top,
+        modelVersion,
+        source,
+        latencyMicros,
+        escalationReason,
+        usage,
+        null,
+        null);
   }
 
   public Classification {
@@ -43,5 +75,6 @@ public record Classification(
     Require.present(source, "source");
     Require.atLeast(latencyMicros, 0, "latencyMicros");
     Require.optionalText(escalationReason, "escalationReason");
+    Require.optionalText(llmModel, "llmModel");
   }
 }

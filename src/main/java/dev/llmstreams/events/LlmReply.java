@@ -21,6 +21,8 @@ import java.util.List;
  * @param attempts provider calls the gateway made for this answer (1 when the first call answered;
  *     more after retries); optional (absent on a cached answer and in replies written before it
  *     existed). A failed reply says the same in {@code error.attempts}.
+ * @param prompt the request's {@code prompt}, echoed (on a cached answer: that of the request first
+ *     answered); optional, absent when the request had none
  */
 public record LlmReply(
     String requestId,
@@ -36,9 +38,10 @@ public record LlmReply(
     String model,
     @JsonSetter(nulls = Nulls.AS_EMPTY) boolean cached, // absent means false
     LlmError error,
-    Integer attempts) {
+    Integer attempts,
+    PromptRef prompt) {
 
-  /** A reply without the number of attempts (a cached answer, a test). */
+  /** A reply without the number of attempts and prompt (a cached answer, a test). */
   public LlmReply(
       String requestId,
       String correlationId,
@@ -67,6 +70,7 @@ public record LlmReply(
         model,
         cached,
         error,
+        null,
         null);
   }
 
@@ -92,5 +96,16 @@ public record LlmReply(
 
   public boolean failed() {
     return error != null;
+  }
+
+  /**
+   * The model that answered as {@code provider/model} ({@code ?} for a part the reply does not
+   * name); null when it names neither.
+   */
+  public String providerModel() {
+    if (provider == null && model == null) {
+      return null;
+    }
+    return (provider == null ? "?" : provider) + "/" + (model == null ? "?" : model);
   }
 }

@@ -21,6 +21,9 @@ import java.util.Map;
  * @param maxTokens the output token limit; null means the gateway default
  * @param temperature sampling temperature 0..2; null means the gateway default
  * @param deadline after this the gateway gives up with error deadline_exceeded; optional
+ * @param prompt the prompt (id and version) the request's instructions were built from, which the
+ *     gateway echoes on the reply; optional (absent in requests written before it existed, and in
+ *     requests of clients that use no prompt of the app's)
  */
 public record LlmRequest(
     String requestId,
@@ -35,7 +38,40 @@ public record LlmRequest(
     Integer maxTokens,
     Double temperature,
     Instant deadline,
-    Map<String, String> metadata) {
+    Map<String, String> metadata,
+    PromptRef prompt) {
+
+  /** A request built from no prompt of the app's. */
+  public LlmRequest(
+      String requestId,
+      String replyTo,
+      String purpose,
+      String correlationId,
+      String causationId,
+      String model,
+      List<ChatMessage> messages,
+      List<ToolSpec> tools,
+      JsonNode responseFormat,
+      Integer maxTokens,
+      Double temperature,
+      Instant deadline,
+      Map<String, String> metadata) {
+    this(
+        requestId,
+        replyTo,
+        purpose,
+        correlationId,
+        causationId,
+        model,
+        messages,
+        tools,
+        responseFormat,
+        maxTokens,
+        temperature,
+        deadline,
+        metadata,
+        null);
+  }
 
   public LlmRequest {
     Require.text(requestId, "requestId");

@@ -25,6 +25,10 @@ import java.util.List;
  *     tree)
  * @param model the model that wrote the latest merge, as {@code provider/model}; optional
  * @param updatedAt the stream time of the latest update
+ * @param prompts the prompts (id and version) of every LLM answer the synthesis is built from:
+ *     chunk summaries, merges and synthesis calls; empty in syntheses written before it existed
+ * @param models the models of those answers, as {@code provider/model}; empty in syntheses written
+ *     before it existed
  */
 public record Synthesis(
     String key,
@@ -37,9 +41,40 @@ public record Synthesis(
     String sourceDigest,
     @JsonProperty(required = true) long llmInputTokens,
     String model,
-    Instant updatedAt) {
+    Instant updatedAt,
+    List<PromptRef> prompts,
+    List<String> models) {
 
   public static final int MAX_SOURCE_DOC_IDS = 100;
+
+  /** A synthesis naming no prompt and no model but {@code model}. */
+  public Synthesis(
+      String key,
+      Window window,
+      String text,
+      int level,
+      long documents,
+      long chunks,
+      List<String> sourceDocIds,
+      String sourceDigest,
+      long llmInputTokens,
+      String model,
+      Instant updatedAt) {
+    this(
+        key,
+        window,
+        text,
+        level,
+        documents,
+        chunks,
+        sourceDocIds,
+        sourceDigest,
+        llmInputTokens,
+        model,
+        updatedAt,
+        null,
+        null);
+  }
 
   public Synthesis {
     Require.text(key, "key");
@@ -58,6 +93,8 @@ public record Synthesis(
     Require.atLeast(llmInputTokens, 0, "llmInputTokens");
     Require.optionalText(model, "model");
     Require.present(updatedAt, "updatedAt");
+    prompts = Require.list(prompts, "prompts");
+    models = Require.list(models, "models");
   }
 
   /**

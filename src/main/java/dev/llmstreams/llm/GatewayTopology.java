@@ -278,7 +278,9 @@ public final class GatewayTopology {
                 r.provider(),
                 r.model(),
                 true,
-                r.error());
+                r.error(),
+                null,
+                r.prompt()); // the prompt of the answer, as first asked
         forward(record.key(), request.replyTo(), answer, record.timestamp(), span);
         SpanSink.emit(
             context,

@@ -454,7 +454,8 @@ public final class LlmGateway implements AutoCloseable {
         c.model() != null ? c.model() : lane.settings.connection().defaultModel(),
         false,
         null,
-        Math.max(1, attempts));
+        Math.max(1, attempts),
+        request.prompt());
   }
 
   private LlmReply failure(
@@ -495,7 +496,9 @@ public final class LlmGateway implements AutoCloseable {
         lane.settings.name(),
         request.model() != null ? request.model() : lane.settings.connection().defaultModel(),
         false,
-        new LlmError(code, text, retryable, attempts));
+        new LlmError(code, text, retryable, attempts),
+        null,
+        request.prompt());
   }
 
   private void meter(Lane lane, LlmRequest request, LlmReply reply, long latencyMs) {

@@ -5,8 +5,8 @@ import dev.llmstreams.events.ClassificationRequest;
 import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.ScoredLabel;
-import dev.llmstreams.events.Usage;
 import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.TraceHeaders;
@@ -71,7 +71,8 @@ final class Classify implements Processor<String, Object, String, Object> {
   /**
    * An escalation sent to the gateway and not answered yet, with the event's {@code classify} span
    * (started at its arrival, recorded with its final classification; null in escalations stored
-   * before tracing existed).
+   * before tracing existed) and the prompt it was asked with (null in escalations stored before
+   * prompts were recorded).
    */
   record Escalation(
       String eventId,
@@ -86,7 +87,8 @@ final class Classify implements Processor<String, Object, String, Object> {
       long arrivedAtMs,
       long timestamp,
       long giveUpAtMs,
-      SpanRef span) {}
+      SpanRef span,
+      PromptRef prompt) {}
 
   /**
    * What an event was labelled, kept for specialist.accuracy.retention.ms to score labels that
@@ -293,7 +295,8 @@ final class Classify implements Processor<String, Object, String, Object> {
             model.nearestExamples(request.text(), settings.escalationExamples()),
             replyTo,
             deadline,
-            model.version());
+            model.version(),
+            settings.escalationPrompt());
     // With no reply by then (the gateway gives up at the deadline and says so), the specialist's
     // label stands.
     long giveUpAt = now + 2 * settings.escalationTimeoutMs();
@@ -312,7 +315,8 @@ final class Classify implements Processor<String, Object, String, Object> {
             arrivedAtMs,
             timestamp,
             giveUpAt,
-            span));
+            span,
+            ask.prompt()));
     // The LLM call is a child of the event's span, which ends with the final classification.
     context.forward(
         TraceHeaders.record(request.eventId(), ask, timestamp, span),
@@ -338,7 +342,7 @@ final class Classify implements Processor<String, Object, String, Object> {
               + ": "
               + cut(reply.error().message(), 200)
               + ")",
-          reply.usage(),
+          reply,
           SpecialistMeters.FALLBACK_LLM_ERROR);
       return;
     }
@@ -349,7 +353,7 @@ final class Classify implements Processor<String, Object, String, Object> {
           "the LLM answered '"
               + cut(String.valueOf(reply.content()), 200)
               + "', which is not one of the labels",
-          reply.usage(),
+          reply,
           SpecialistMeters.FALLBACK_INVALID_ANSWER);
       return;
     }
@@ -370,7 +374,9 @@ final class Classify implements Processor<String, Object, String, Object> {
             Classification.Source.LLM,
             Math.max(0, latencyMicros),
             e.reason(),
-            reply.usage());
+            reply.usage(),
+            promptOf(e, reply),
+            reply.providerModel());
     emit(c, e.specialistLabel(), e.timestamp(), span);
     context.forward(
         TraceHeaders.record(
@@ -389,10 +395,18 @@ final class Classify implements Processor<String, Object, String, Object> {
   }
 
   /**
-   * An escalation that ended without a usable answer: the event still gets a label, the
-   * specialist's, with why.
+   * The prompt of an escalation's answer: the one the gateway echoes (a cached answer's is the one
+   * it was written under), else the one asked with.
    */
-  private void keepSpecialistLabel(Escalation e, String why, Usage usage, String reason) {
+  private static PromptRef promptOf(Escalation e, LlmReply reply) {
+    return reply != null && reply.prompt() != null ? reply.prompt() : e.prompt();
+  }
+
+  /**
+   * An escalation that ended without a usable answer ({@code reply}, or null when none came): the
+   * event still gets a label, the specialist's, with why.
+   */
+  private void keepSpecialistLabel(Escalation e, String why, LlmReply reply, String reason) {
     meters.fallbacks(reason);
     long latencyMicros = Math.max(0, (context.currentSystemTimeMs() - e.arrivedAtMs()) * 1_000);
     SpanRef span = escalationSpan(e);
@@ -406,7 +420,9 @@ final class Classify implements Processor<String, Object, String, Object> {
             Classification.Source.SPECIALIST,
             latencyMicros,
             e.reason() + "; " + why + "; the specialist's label stands",
-            usage);
+            reply == null ? null : reply.usage(),
+            promptOf(e, reply),
+            reply == null ? null : reply.providerModel());
     emit(c, e.specialistLabel(), e.timestamp(), span);
     // Labelled all the same, but not as asked: the escalation failed, which the span says.
     SpanSink.emit(

@@ -11,6 +11,8 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.prompts.Prompt;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.specialist.model.PromotionGate;
 import dev.llmstreams.topics.KeyedInput;
 import dev.llmstreams.topics.RejectedRecordException;
@@ -71,7 +73,10 @@ public final class SpecialistTopology {
   static final String SINK_LABELS = "specialist.llm-labels";
   static final String SINK_SPANS = "specialist.spans";
 
-  /** The specialist's settings, from {@code specialist.*} (see AppConfig). */
+  /**
+   * The specialist's settings, from {@code specialist.*} (see AppConfig), and the template of its
+   * escalations (prompt {@code specialist.escalate}).
+   */
   public record Settings(
       String modelName,
       Double threshold,
@@ -87,7 +92,8 @@ public final class SpecialistTopology {
       String modelsTopic,
       int maxWaiting,
       int maxExamples,
-      PromotionGate gate) {
+      PromotionGate gate,
+      Prompt escalationPrompt) {
 
     public static Settings from(
         AppConfig config, TopicCatalog catalog, Map<String, String> labelDescriptions) {
@@ -108,7 +114,8 @@ public final class SpecialistTopology {
           config.getInt(AppConfig.SPECIALIST_EXAMPLES_MAX),
           new PromotionGate(
               config.getDouble(AppConfig.SPECIALIST_PROMOTION_TOLERANCE),
-              config.getInt(AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES)));
+              config.getInt(AppConfig.SPECIALIST_PROMOTION_MIN_EXAMPLES)),
+          Prompts.of(config).get(Prompts.SPECIALIST_ESCALATE));
     }
 
     public Settings {

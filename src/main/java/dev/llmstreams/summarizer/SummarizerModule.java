@@ -5,6 +5,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.runtime.text.TokenCounter;
 import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -41,7 +42,8 @@ public final class SummarizerModule implements PatternModule {
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS),
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS)),
             registry,
-            tracing(config))
+            tracing(config),
+            Prompts.of(config))
         .build();
   }
 

@@ -3,6 +3,8 @@ package dev.llmstreams.summarizer;
 import com.fasterxml.jackson.annotation.JsonAutoDetect;
 import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.Nulls;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Window;
 import dev.llmstreams.observability.tracing.SpanRef;
@@ -45,6 +47,7 @@ import java.util.TreeSet;
  *     for: what it covers, since chunks answered meanwhile are not in it. Absent: 0 (unknown)
  * @param spans the spans of the tree's work: its current round's trace, the spans started and not
  *     recorded yet, the latest synthesis's span. Absent: none
+ * @param lineage the prompts and models of the LLM answers in the tree. Absent: none
  */
 public record SynthesisState(
     MergeTree tree,
@@ -63,7 +66,8 @@ public record SynthesisState(
     Map<String, Long> pendingDocumentMs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) long newestDocumentMs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisInFlightNewestMs,
-    Spans spans) {
+    Spans spans,
+    Lineage lineage) {
 
   /**
    * The spans of a tree's work (the trace model is in {@link MergeSummaries}): mutable, like the
@@ -110,6 +114,37 @@ public record SynthesisState(
       if (open.isEmpty()) {
         round = null;
       }
+    }
+  }
+
+  /**
+   * What a tree's syntheses are built from: the prompts and models of the LLM answers taken into
+   * the tree (chunk summaries, merges, syntheses; for the all-time tree with windows on, also those
+   * of its folded windows). Mutable, like the tree, and only grows. Absent in state written before
+   * prompts were recorded: empty (the syntheses then name the prompts and models from there on).
+   */
+  @JsonAutoDetect(
+      fieldVisibility = JsonAutoDetect.Visibility.ANY,
+      getterVisibility = JsonAutoDetect.Visibility.NONE,
+      isGetterVisibility = JsonAutoDetect.Visibility.NONE)
+  public static final class Lineage {
+    LinkedHashSet<PromptRef> prompts = new LinkedHashSet<>();
+    LinkedHashSet<String> models = new LinkedHashSet<>();
+
+    /** The prompt the gateway echoed on {@code reply}, and the model that answered. */
+    void add(LlmReply reply) {
+      if (reply.prompt() != null) {
+        prompts.add(reply.prompt());
+      }
+      String model = reply.providerModel();
+      if (model != null) {
+        models.add(model);
+      }
+    }
+
+    void addAll(Lineage other) {
+      prompts.addAll(other.prompts);
+      models.addAll(other.models);
     }
   }
 
@@ -192,6 +227,7 @@ public record SynthesisState(
     windows = windows == null ? Windows.none() : windows;
     pendingDocumentMs = pendingDocumentMs == null ? new HashMap<>() : pendingDocumentMs;
     spans = spans == null ? new Spans() : spans;
+    lineage = lineage == null ? new Lineage() : lineage;
   }
 
   static SynthesisState empty(MergeTree tree) {
@@ -216,6 +252,7 @@ public record SynthesisState(
         null,
         0,
         0,
+        null,
         null);
   }
 
@@ -237,7 +274,8 @@ public record SynthesisState(
         pendingDocumentMs,
         newestDocumentMs,
         newestDocumentMs,
-        spans);
+        spans,
+        lineage);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
@@ -258,7 +296,8 @@ public record SynthesisState(
         pendingDocumentMs,
         newestDocumentMs,
         0,
-        spans);
+        spans,
+        lineage);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
@@ -285,7 +324,8 @@ public record SynthesisState(
         pendingDocumentMs,
         Math.max(newestDocumentMs, documentMs),
         synthesisInFlightNewestMs,
-        spans);
+        spans,
+        lineage);
   }
 
   SynthesisState withoutSynthesisInFlight() {
@@ -306,7 +346,8 @@ public record SynthesisState(
         pendingDocumentMs,
         newestDocumentMs,
         0,
-        spans);
+        spans,
+        lineage);
   }
 
   SynthesisState withClosing() {
@@ -327,7 +368,8 @@ public record SynthesisState(
         pendingDocumentMs,
         newestDocumentMs,
         synthesisInFlightNewestMs,
-        spans);
+        spans,
+        lineage);
   }
 
   SynthesisState withWindows(Windows next) {
@@ -348,7 +390,8 @@ public record SynthesisState(
         pendingDocumentMs,
         newestDocumentMs,
         synthesisInFlightNewestMs,
-        spans);
+        spans,
+        lineage);
   }
 
   /** Every LLM input token spent on this tree: chunk summaries, merges and synthesis calls. */

@@ -37,22 +37,51 @@ class ReferenceDocsTest {
 
   @Test
   void securityAclSectionShouldMatchTheAclPlan() {
-    Path file = Path.of(ReferenceDocs.SECURITY);
+    checkSection(
+        ReferenceDocs.SECURITY,
+        ReferenceDocs.ACLS_BEGIN,
+        ReferenceDocs::security,
+        ReferenceDocs::aclsSectionOf,
+        ReferenceDocs.aclsSection());
+  }
+
+  @Test
+  void promptsSectionShouldMatchTheShippedPrompts() {
+    String section =
+        checkSection(
+            ReferenceDocs.PROMPTS,
+            ReferenceDocs.PROMPTS_BEGIN,
+            ReferenceDocs::prompts,
+            ReferenceDocs::promptsSectionOf,
+            ReferenceDocs.promptsSection());
+    if (section != null) {
+      assertThat(section).contains("`controller.system`", "`{{labels}}`", "`{{examples}}`");
+    }
+  }
+
+  /**
+   * The generated section (from {@code begin}) of the committed page {@code page} is {@code
+   * expected}; with {@code -Ddocs.write=true}, rewrites it instead. Returns the committed section
+   * (null when rewriting).
+   */
+  private static String checkSection(
+      String page,
+      String begin,
+      java.util.function.UnaryOperator<String> rewrite,
+      java.util.function.UnaryOperator<String> sectionOf,
+      String expected) {
+    Path file = Path.of(page);
     String committed = GeneratedDocs.read(file);
     if (GeneratedDocs.writing()) {
-      GeneratedDocs.write(file, ReferenceDocs.security(committed));
-      return;
+      GeneratedDocs.write(file, rewrite.apply(committed));
+      return null;
     }
-    String section = ReferenceDocs.aclsSectionOf(committed);
-    assertThat(section)
-        .as(ReferenceDocs.SECURITY + " has no section between " + ReferenceDocs.ACLS_BEGIN)
-        .isNotNull();
+    String section = sectionOf.apply(committed);
+    assertThat(section).as(page + " has no section between " + begin).isNotNull();
     GeneratedDocs.mismatch(
-            ReferenceDocs.SECURITY + " (section " + ReferenceDocs.ACLS_BEGIN + ")",
-            section,
-            ReferenceDocs.aclsSection(),
-            ReferenceDocs.REGENERATE)
+            page + " (section " + begin + ")", section, expected, ReferenceDocs.REGENERATE)
         .ifPresent(org.assertj.core.api.Assertions::fail);
+    return section;
   }
 
   @Test

@@ -318,6 +318,34 @@ class EventsContractTest {
   }
 
   @Test
+  void shouldReadOutputsWrittenBeforePromptsWereRecorded() {
+    Classification c =
+        read(
+            Classification.class,
+            "{\"eventId\":\"e-1\",\"label\":\"billing\",\"confidence\":0.9,\"modelVersion\":\"openai/gpt-4o\","
+                + "\"source\":\"llm\",\"latencyMicros\":5,\"escalationReason\":\"confidence 0.41 < 0.70\"}");
+    assertThat(c.prompt()).isNull();
+    assertThat(c.llmModel()).isNull();
+    Synthesis s =
+        read(
+            Synthesis.class,
+            "{\"key\":\"acme\",\"text\":\"\",\"level\":0,\"documents\":0,\"chunks\":0,\"sourceDigest\":\""
+                + Synthesis.sourceDigest(List.of())
+                + "\",\"llmInputTokens\":0,\"updatedAt\":\"2025-11-28T03:39:00Z\"}");
+    assertThat(s.prompts()).isEmpty();
+    assertThat(s.models()).isEmpty();
+    assertThat(read(GoalResult.class, GOAL_RESULT).provenance().prompts()).isEmpty();
+    assertThat(
+            read(
+                    LlmReply.class,
+                    "{\"requestId\":\"r-1\",\"correlationId\":\"g-1\",\"purpose\":\"controller.plan\","
+                        + "\"content\":\"hi\",\"usage\":{\"inputTokens\":1,\"outputTokens\":1},\"costUsd\":0,"
+                        + "\"latencyMs\":5}")
+                .prompt())
+        .isNull();
+  }
+
+  @Test
   void shouldDigestSourceDocumentIdsIndependentlyOfOrder() {
     assertThat(Synthesis.sourceDigest(List.of("b", "a")))
         .isEqualTo(Synthesis.sourceDigest(List.of("a", "b")))
@@ -436,6 +464,14 @@ class EventsContractTest {
                 + "\"usage\":{\"inputTokens\":1,\"outputTokens\":0},\"costUsd\":0,\"latencyMs\":5}",
             "cannot read LlmReply: field \"content\", \"toolCalls\" or \"error\" is required",
             "content"),
+        new Bad(
+            "a prompt version that is not a sha-256 prefix",
+            GoalResult.class,
+            GOAL_RESULT.replace(
+                "\"causationId\":\"g-1/2/0\"",
+                "\"causationId\":\"g-1/2/0\",\"prompts\":[{\"id\":\"controller.system\",\"version\":\"v2\"}]"),
+            "cannot read GoalResult: field \"version\" must be sha256: and 12 lower-case hex digits",
+            "version"),
         new Bad(
             "a date that is not a date",
             Document.class,

@@ -26,6 +26,9 @@ final class Samples {
   static final byte[] ARTIFACT =
       "weights: 0.12 -0.3 1.7".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
+  static final PromptRef CONTROLLER_PROMPT =
+      new PromptRef("controller.system", "sha256:9c2e4f1a0b3d");
+
   static Stream<Sample> full() {
     return Stream.of(
         sample(
@@ -50,7 +53,11 @@ final class Samples {
                 0.0041,
                 6_412,
                 null,
-                new Provenance("g-42/3/llm", List.of("openai/gpt-4o-mini"), "prompts-2025-11"),
+                new Provenance(
+                    "g-42/3/llm",
+                    List.of("openai/gpt-4o-mini"),
+                    "prompts-2025-11",
+                    List.of(CONTROLLER_PROMPT)),
                 T1)),
         sample(
             "full GoalEvent",
@@ -130,7 +137,8 @@ final class Samples {
                 1_024,
                 0.2,
                 T0.plusSeconds(60),
-                Map.of("tenant", "acme"))),
+                Map.of("tenant", "acme"),
+                CONTROLLER_PROMPT)),
         sample(
             "full LlmReply with tool calls",
             new LlmReply(
@@ -149,7 +157,8 @@ final class Samples {
                 "gpt-4o-mini-2024-07-18",
                 false,
                 null,
-                2)),
+                2,
+                CONTROLLER_PROMPT)),
         sample(
             "full LlmReply with error",
             new LlmReply(
@@ -190,7 +199,11 @@ final class Samples {
                 DIGEST,
                 9_876,
                 "ollama/llama3.1:8b",
-                T1)),
+                T1,
+                List.of(
+                    new PromptRef("summarizer.chunk", "sha256:0a1b2c3d4e5f"),
+                    new PromptRef("summarizer.merge", "sha256:5f4e3d2c1b0a")),
+                List.of("ollama/llama3.1:8b", "openai/gpt-4o-mini"))),
         sample(
             "full ClassificationRequest",
             new ClassificationRequest(
@@ -208,7 +221,9 @@ final class Samples {
                 Classification.Source.LLM,
                 912_000,
                 "confidence 0.41 < 0.70",
-                new Usage(220, 3))),
+                new Usage(220, 3),
+                new PromptRef("specialist.escalate", "sha256:77aa00bb11cc"),
+                "openai/gpt-4o-mini")),
         sample(
             "full LabelEvent",
             new LabelEvent(

@@ -7,6 +7,7 @@ import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
@@ -89,6 +90,11 @@ class GatewayTopologyTest {
   }
 
   private LlmRequest request(String id, String purpose, String replyTo) {
+    return request(id, purpose, replyTo, null);
+  }
+
+  /** A request carrying {@code prompt}, as the patterns send them. */
+  private LlmRequest request(String id, String purpose, String replyTo, PromptRef prompt) {
     return new LlmRequest(
         id,
         replyTo,
@@ -102,7 +108,8 @@ class GatewayTopologyTest {
         null,
         null,
         null,
-        Map.of());
+        Map.of(),
+        prompt);
   }
 
   private String summarizerReplyTopic() {
@@ -262,6 +269,24 @@ class GatewayTopologyTest {
   }
 
   @Test
+  void shouldEchoTheRequestsPromptOnItsReplyAndTheFirstPromptOnACachedOne() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    PromptRef first = new PromptRef("summarizer.chunk", "sha256:0123456789ab");
+    PromptRef later = new PromptRef("summarizer.chunk", "sha256:ba9876543210");
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic(), first));
+    tick();
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic(), later));
+    tick();
+    requests.pipeInput("k", request("r2", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    List<LlmReply> replies = summarizerReplies.readValuesToList();
+    assertThat(replies).extracting(LlmReply::cached).containsExactly(false, true, false);
+    // The cached answer was written under the first prompt: that is what it says.
+    assertThat(replies).extracting(LlmReply::prompt).containsExactly(first, first, null);
+  }
+
+  @Test
   void shouldNotRetryARefusedRequest() {
     FakeProvider provider =
         new FakeProvider(
@@ -271,7 +296,8 @@ class GatewayTopologyTest {
                     new ProviderException(
                         LlmError.Code.INVALID_REQUEST, "HTTP 400: bad schema", false)));
     start(provider, Map.of());
-    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    PromptRef prompt = new PromptRef("summarizer.chunk", "sha256:00aa11bb22cc");
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic(), prompt));
     org.awaitility.Awaitility.await()
         .atMost(Duration.ofSeconds(10))
         .until(
@@ -282,6 +308,7 @@ class GatewayTopologyTest {
     LlmReply reply = summarizerReplies.readValue();
     assertThat(reply.error().code()).isEqualTo(LlmError.Code.INVALID_REQUEST);
     assertThat(reply.error().attempts()).isEqualTo(1);
+    assertThat(reply.prompt()).as("a failed reply echoes the prompt too").isEqualTo(prompt);
     assertThat(provider.callList()).hasSize(1);
   }
 

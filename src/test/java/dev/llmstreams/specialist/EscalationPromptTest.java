@@ -6,6 +6,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.llm.Completion;
 import dev.llmstreams.llm.offline.OfflineEngine;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.specialist.model.LabeledText;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +30,8 @@ class EscalationPromptTest {
         examples,
         "specialist.llm-replies",
         Instant.parse("2026-11-28T09:00:00Z"),
-        "v1");
+        "v1",
+        Prompts.shipped().get(Prompts.SPECIALIST_ESCALATE));
   }
 
   @Test
@@ -65,6 +67,13 @@ class EscalationPromptTest {
         .contains("lost_or_stolen_card: block a card that is gone\n")
         .contains("example (card_arrival): my card has not come")
         .doesNotContain("retired_label");
+    assertThat(system)
+        .as("the shipped template, filled")
+        .startsWith("You label events for an automated system.")
+        .contains("\n\nLabels:\ncard_arrival: card arrival\n")
+        .contains("block a card that is gone\n\nLabelled examples:\nexample (card_arrival): ")
+        .endsWith("my card has not come");
+    assertThat(r.prompt()).isEqualTo(Prompts.shipped().get(Prompts.SPECIALIST_ESCALATE).ref());
     assertThat(r.requestId()).isEqualTo("e1/specialist.escalate");
     assertThat(r.temperature()).isZero();
     assertThat(r.maxTokens()).isEqualTo(EscalationPrompt.MAX_OUTPUT_TOKENS);
@@ -97,6 +106,22 @@ class EscalationPromptTest {
       assertThat(Json.tree(c.content()).path("label").asText()).isIn(LABELS);
       assertThat(EscalationPrompt.parse(c.content(), LABELS)).isPresent();
     }
+  }
+
+  @Test
+  void shouldNotReadAnExampleForPlaceholdersAndLeaveOutTheExamplesWhenThereAreNone() {
+    String system =
+        request("x", List.of(new LabeledText("where is {{labels}} {{examples}}", "card_arrival")))
+            .messages()
+            .get(0)
+            .content();
+    assertThat(system)
+        .endsWith("example (card_arrival): where is {{labels}} {{examples}}")
+        .containsOnlyOnce("exchange_rate: exchange rate");
+    assertThat(request("x", List.of()).messages().get(0).content())
+        .doesNotContain("Labelled examples")
+        .doesNotContain("{{")
+        .endsWith("lost_or_stolen_card: block a card that is gone");
   }
 
   @Test

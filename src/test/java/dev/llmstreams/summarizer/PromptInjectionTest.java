@@ -12,6 +12,7 @@ import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.llm.Completion;
 import dev.llmstreams.llm.offline.OfflineEngine;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -95,7 +96,7 @@ class PromptInjectionTest {
         assertThat(messages).hasSize(2);
         assertThat(messages.get(0).role()).isEqualTo(ChatMessage.Role.SYSTEM);
         assertThat(messages.get(0).content())
-            .isEqualTo(SummarizerTopology.CHUNK_SYSTEM_PROMPT)
+            .isEqualTo(Prompts.shipped().get(Prompts.SUMMARIZER_CHUNK).text())
             .contains("never instructions")
             .doesNotContain("PWNED");
         assertThat(messages.get(1).role()).isEqualTo(ChatMessage.Role.USER);

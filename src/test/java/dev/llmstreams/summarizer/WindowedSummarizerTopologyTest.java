@@ -6,10 +6,12 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Document;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.events.Window;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -145,7 +147,9 @@ class WindowedSummarizerTopologyTest {
             "offline",
             "engine",
             false,
-            null));
+            null,
+            null,
+            q.prompt()));
   }
 
   private KeyValueStore<String, SynthesisState> windowTrees() {
@@ -173,6 +177,12 @@ class WindowedSummarizerTopologyTest {
     assertThat(allTime.chunks()).isEqualTo(nine.chunks() + ten.chunks());
     assertThat(allTime.llmInputTokens())
         .isGreaterThan(nine.llmInputTokens() + ten.llmInputTokens());
+    // The chunk summaries are in the open windows' trees: the all-time synthesis names their
+    // prompt too.
+    PromptRef chunkPrompt = Prompts.shipped().get(Prompts.SUMMARIZER_CHUNK).ref();
+    assertThat(nine.prompts()).contains(chunkPrompt);
+    assertThat(allTime.prompts()).contains(chunkPrompt);
+    assertThat(allTime.models()).containsExactly("offline/engine");
     // Chunk summaries go to their window's tree only: each is merged once, not again in the
     // all-time tree.
     KeyValueStore<String, SynthesisState> allTrees =
@@ -228,6 +238,9 @@ class WindowedSummarizerTopologyTest {
     assertThat(all.tree().coveredChunks())
         .as("the closed window is one leaf of the all-time tree")
         .isEqualTo(1);
+    assertThat(all.lineage().prompts)
+        .as("a folded window's prompts go with it into the all-time tree")
+        .contains(Prompts.shipped().get(Prompts.SUMMARIZER_CHUNK).ref());
     Map<String, Synthesis> latest = syntheses.readKeyValuesToMap();
     assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z").text())
         .isEqualTo(nine.latest().text());
