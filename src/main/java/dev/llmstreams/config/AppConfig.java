@@ -138,12 +138,27 @@ public final class AppConfig extends AbstractConfig {
   public static final String LLM_CIRCUIT_OPEN_MS = "llm.circuit.open.ms";
   public static final String LLM_CACHE_TTL_MS = "llm.cache.ttl.ms";
   public static final String LLM_MAX_CALL_MS = "llm.max.call.ms";
+  public static final String LLM_SHADOW_CONCURRENCY = "llm.shadow.concurrency";
+  public static final String LLM_SHADOW_MAX_QUEUED = "llm.shadow.max.queued";
+  public static final int DEFAULT_LLM_SHADOW_MAX_QUEUED = 1_000;
+
+  /** Where shadow settings are given: {@code default}, then each purpose. */
+  public static final List<String> SHADOW_SCOPES = List.of(concat("default", PURPOSES));
+
   public static final String GATEWAY_MAX_QUEUED = "gateway.max.queued";
   public static final String GATEWAY_POLL_MS = "gateway.poll.ms";
 
   /** The key of a per-purpose route, e.g. {@code llm.route.summarizer}. */
   public static String route(String purpose) {
     return "llm.route." + purpose;
+  }
+
+  /**
+   * The key of a shadow setting of a scope ({@code default} or a purpose), e.g. {@code
+   * llm.shadow.controller.sample}.
+   */
+  public static String shadow(String scope, String setting) {
+    return "llm.shadow." + scope + "." + setting;
   }
 
   /** The key of a per-provider setting, e.g. {@code llm.openai.base.url}. */
@@ -879,6 +894,7 @@ public final class AppConfig extends AbstractConfig {
           Importance.HIGH,
           "Provider for " + purpose + " requests; empty: llm.route.default.");
     }
+    defineShadowKeys();
     Map<String, String[]> defaults =
         Map.of(
             "openai", new String[] {"https://api.openai.com/v1", "gpt-4o-mini", "64"},
@@ -1032,6 +1048,23 @@ public final class AppConfig extends AbstractConfig {
             "Longest a request may take, retries included, when it carries no deadline; every call ends by its"
                 + " deadline or this.")
         .define(
+            LLM_SHADOW_CONCURRENCY,
+            Type.INT,
+            4,
+            Range.between(1, 4096),
+            Importance.MEDIUM,
+            "Calls in flight at once to each shadow candidate, per instance: slots of their own, never taken"
+                + " from the primary's llm.<provider>.concurrency.")
+        .define(
+            LLM_SHADOW_MAX_QUEUED,
+            Type.INT,
+            DEFAULT_LLM_SHADOW_MAX_QUEUED,
+            Range.atLeast(0),
+            Importance.LOW,
+            "Sampled requests waiting for a free shadow slot, per task; beyond it a sampled request is not sent"
+                + " to its candidate (counted in llmstreams.llm.shadow.skipped), so a slow candidate never holds"
+                + " back the primary.")
+        .define(
             GATEWAY_MAX_QUEUED,
             Type.INT,
             10_000,
@@ -1045,6 +1078,112 @@ public final class AppConfig extends AbstractConfig {
             Range.between(1, 1000),
             Importance.LOW,
             "How often finished calls are turned into replies.");
+  }
+
+  /**
+   * {@code llm.shadow.<scope>.*}: the default shadow candidate, and each purpose's own or the
+   * default's.
+   */
+  private static void defineShadowKeys() {
+    String providers = String.join(", ", PROVIDERS);
+    ConfigDef.Validator shadowProvider =
+        ConfigDef.LambdaValidator.with(
+            (name, value) -> {
+              if (!"".equals(value) && !PROVIDERS.contains(value)) {
+                throw new ConfigException(
+                    name,
+                    value,
+                    "unknown provider for a shadow route; name one of "
+                        + providers
+                        + ", or leave it empty");
+              }
+            },
+            () -> "[, " + providers + "]");
+    for (String scope : SHADOW_SCOPES) {
+      boolean fallback = !scope.equals("default");
+      String inherited =
+          fallback
+              ? " Set only with llm.shadow."
+                  + scope
+                  + ".route: without it "
+                  + scope
+                  + " requests take the default shadow's."
+              : "";
+      DEFINITION
+          .define(
+              shadow(scope, "route"),
+              Type.STRING,
+              "",
+              shadowProvider,
+              Importance.MEDIUM,
+              fallback
+                  ? "Shadow candidate for "
+                      + scope
+                      + " requests: a provider that answers a sampled copy of them beside the primary,"
+                      + " without touching the primary's replies; empty: llm.shadow.default.route."
+                  : "Shadow candidate for every purpose that names none: a provider ("
+                      + providers
+                      + ") that answers a sampled copy of the requests beside the primary, its answers"
+                      + " compared with the primary's on llm-shadow-replies; empty: no shadow.")
+          .define(
+              shadow(scope, "model"),
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Model the shadow candidate is asked for, whatever model a request names; empty: the"
+                  + " provider's llm.<provider>.model."
+                  + inherited)
+          .define(
+              shadow(scope, "sample"),
+              Type.DOUBLE,
+              fallback ? -1.0 : 0.0,
+              fallback ? rangeOrUnset(0.0, 1.0) : Range.between(0.0, 1.0),
+              Importance.MEDIUM,
+              fallback
+                  ? "Share of "
+                      + scope
+                      + " requests also sent to the shadow candidate, 0 to 1 (0: none); -1:"
+                      + " llm.shadow.default.sample."
+                  : "Share of requests also sent to the shadow candidate, 0 to 1; 0: none. Chosen by a"
+                      + " hash of the requestId, so a request seen again makes the same choice, and a"
+                      + " larger share keeps the requests of a smaller one.");
+      for (String direction : List.of("input", "output")) {
+        DEFINITION.define(
+            shadow(scope, "price." + direction + ".per.mtok"),
+            Type.DOUBLE,
+            -1.0,
+            rangeOrUnset(0.0, Double.MAX_VALUE),
+            Importance.LOW,
+            "USD per million "
+                + direction
+                + " tokens of the shadow candidate, for its costUsd; -1: the provider's"
+                + " llm.<provider>.price."
+                + direction
+                + ".per.mtok."
+                + inherited);
+      }
+    }
+  }
+
+  /** A value in [min, max], or -1 for "not set here". */
+  private static ConfigDef.Validator rangeOrUnset(double min, double max) {
+    return ConfigDef.LambdaValidator.with(
+        (name, value) -> {
+          double v = (Double) value;
+          if (v != -1.0 && (v < min || v > max)) {
+            throw new ConfigException(
+                name,
+                value,
+                "must be -1 (unset) or "
+                    + (max == Double.MAX_VALUE
+                        ? "at least " + min
+                        : "between " + min + " and " + max));
+          }
+        },
+        () ->
+            max == Double.MAX_VALUE
+                ? "-1 or [" + min + ",...]"
+                : "-1 or [" + min + ",...," + max + "]");
   }
 
   private static String[] concat(String first, List<String> rest) {
@@ -1064,6 +1203,49 @@ public final class AppConfig extends AbstractConfig {
           SUMMARIZER_CHUNK_OVERLAP_TOKENS,
           getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS),
           "must be less than half of " + SUMMARIZER_CHUNK_TOKENS);
+    }
+    checkShadows();
+  }
+
+  /**
+   * A purpose without a shadow route of its own takes the default's whole (only its sample may
+   * differ); a shadow that samples needs a route.
+   */
+  private void checkShadows() {
+    String defaultRoute = getString(shadow("default", "route"));
+    for (String scope : SHADOW_SCOPES) {
+      String route = getString(shadow(scope, "route"));
+      boolean own = !route.isEmpty();
+      for (String setting : List.of("model", "price.input.per.mtok", "price.output.per.mtok")) {
+        String key = shadow(scope, setting);
+        if (!own && !"".equals(get(key)) && !Double.valueOf(-1.0).equals(get(key))) {
+          throw new ConfigException(
+              key,
+              get(key),
+              "needs "
+                  + shadow(scope, "route")
+                  + (scope.equals("default")
+                      ? ": there is no default shadow candidate without it"
+                      : ": "
+                          + scope
+                          + " requests without a shadow route of their own take the default"
+                          + " shadow's route, model and prices (only "
+                          + shadow(scope, "sample")
+                          + " may differ)"));
+        }
+      }
+      double sample = getDouble(shadow(scope, "sample"));
+      if (sample > 0 && route.isEmpty() && defaultRoute.isEmpty()) {
+        throw new ConfigException(
+            shadow(scope, "sample"),
+            sample,
+            "samples requests for a shadow candidate, but no shadow route is set: set "
+                + (scope.equals("default") ? "" : shadow(scope, "route") + " or ")
+                + shadow("default", "route")
+                + " to a provider ("
+                + String.join(", ", PROVIDERS)
+                + ")");
+      }
     }
   }
 
