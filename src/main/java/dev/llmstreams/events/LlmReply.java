@@ -86,12 +86,7 @@ public record LlmReply(
     Require.optionalText(provider, "provider");
     Require.optionalText(model, "model");
     Require.check(attempts == null || attempts >= 1, "attempts must be at least 1");
-    boolean answered = content != null || !toolCalls.isEmpty();
-    Require.check(
-        answered || error != null, "field \"content\", \"toolCalls\" or \"error\" is required");
-    Require.check(
-        !(answered && error != null),
-        "field \"error\" must be absent when content or toolCalls are present");
+    Require.answerOrError(content, toolCalls, error);
   }
 
   public boolean failed() {

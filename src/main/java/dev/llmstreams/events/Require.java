@@ -122,6 +122,18 @@ final class Require {
     return value;
   }
 
+  /**
+   * An LLM's answer: content and/or tool calls, or an error when it gave up; never both. {@code
+   * toolCalls} is already non-null.
+   */
+  static void answerOrError(String content, List<?> toolCalls, Object error) {
+    boolean answered = content != null || !toolCalls.isEmpty();
+    check(answered || error != null, "field \"content\", \"toolCalls\" or \"error\" is required");
+    check(
+        !(answered && error != null),
+        "field \"error\" must be absent when content or toolCalls are present");
+  }
+
   static void check(boolean condition, String message) {
     if (!condition) {
       throw new IllegalArgumentException(message);
