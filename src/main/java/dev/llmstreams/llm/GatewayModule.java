@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.apache.kafka.streams.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,7 @@ public final class GatewayModule implements PatternModule {
 
   private final ProviderFactory factory;
   private final Map<String, String> env;
+  private final LongSupplier nanoTime;
   private LlmGateway gateway;
 
   public GatewayModule() {
@@ -33,8 +35,14 @@ public final class GatewayModule implements PatternModule {
   }
 
   public GatewayModule(ProviderFactory factory, Map<String, String> env) {
+    this(factory, env, System::nanoTime);
+  }
+
+  /** As {@link #GatewayModule(ProviderFactory, Map)}, measuring latencies with {@code nanoTime}. */
+  public GatewayModule(ProviderFactory factory, Map<String, String> env, LongSupplier nanoTime) {
     this.factory = factory;
     this.env = env;
+    this.nanoTime = nanoTime;
   }
 
   @Override
@@ -65,7 +73,32 @@ public final class GatewayModule implements PatternModule {
           s.connection().defaultModel(),
           s.concurrency());
     }
-    gateway = new LlmGateway(config, providers, settings, registry, Clock.systemUTC());
+    // Each shadow candidate gets a client of its own: even on a primary's provider, its calls never
+    // wait behind the primary's in that client (the offline engine's threads, a connection pool).
+    Map<String, ShadowRoute> shadows = ShadowRoute.configured(config, env);
+    Map<String, LlmProvider> shadowProviders = new LinkedHashMap<>();
+    for (ShadowRoute shadow : shadows.values()) {
+      shadowProviders.computeIfAbsent(shadow.scope(), s -> factory.create(shadow.candidate()));
+      LOG.info(
+          "gateway: {}% of {} requests also go to the shadow candidate {} (model {}, {} calls at"
+              + " once, llm.shadow.{}.*)",
+          shadow.sample() * 100,
+          shadow.purpose(),
+          shadow.provider(),
+          shadow.model(),
+          shadow.candidate().concurrency(),
+          shadow.scope());
+    }
+    gateway =
+        new LlmGateway(
+            config,
+            providers,
+            settings,
+            shadows,
+            shadowProviders,
+            registry,
+            Clock.systemUTC(),
+            nanoTime);
     return new GatewayTopology(
             catalog,
             gateway,
@@ -73,7 +106,8 @@ public final class GatewayModule implements PatternModule {
             Duration.ofMillis(config.getLong(AppConfig.LLM_CACHE_TTL_MS)),
             Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)),
             config.getInt(AppConfig.GATEWAY_MAX_QUEUED),
-            tracing(config))
+            tracing(config),
+            config.getInt(AppConfig.LLM_SHADOW_MAX_QUEUED))
         .build();
   }
 

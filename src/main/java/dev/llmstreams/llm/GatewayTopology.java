@@ -1,8 +1,10 @@
 package dev.llmstreams.llm;
 
+import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.ShadowReply;
 import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.TraceContent;
@@ -49,8 +51,9 @@ import org.apache.kafka.streams.state.Stores;
  * <pre>
  * llm-requests ─▶ gateway.call-provider ─┬▶ controller.llm-replies
  *                  │ stores:              ├▶ summarizer.llm-replies
- *                  │  gateway-pending     └▶ specialist.llm-replies
- *                  │  gateway-replies (the response cache, by requestId)
+ *                  │  gateway-pending     ├▶ specialist.llm-replies
+ *                  │  gateway-replies     └▶ llm-shadow-replies (shadow candidates' answers, compared)
+ *                  │  (the response cache, by requestId)
  * </pre>
  *
  * <p>Why it is exactly-once: a request is written to {@code gateway-pending} in the same
@@ -58,6 +61,11 @@ import org.apache.kafka.streams.state.Stores;
  * pending are written in one later transaction. After a crash the pending calls are started again
  * (only calls in flight at the crash repeat); a request seen again (redelivery, replay, a
  * requester's retry) is answered from the cache and not billed twice.
+ *
+ * <p>Shadow candidates ({@link ShadowRoute}) answer a sampled copy of the requests the provider is
+ * called for (not cache hits, not duplicates); each comparison goes to {@code llm-shadow-replies}
+ * in the transaction of its primary's reply or a later one, at most once ({@link ShadowCalls}).
+ * Nothing of the primary's path waits for them.
  */
 public final class GatewayTopology {
   public static final String PENDING_STORE = "gateway-pending";
@@ -84,6 +92,7 @@ public final class GatewayTopology {
   private final Duration cacheTtl;
   private final Duration pollInterval;
   private final int maxQueued;
+  private final int maxShadowQueued;
   private final Tracing tracing;
 
   /** One queue-length gauge per task, kept across the task's re-creation after a rebalance. */
@@ -103,7 +112,8 @@ public final class GatewayTopology {
         cacheTtl,
         pollInterval,
         maxQueued,
-        Tracing.off("llm-streams-gateway"));
+        Tracing.off("llm-streams-gateway"),
+        AppConfig.DEFAULT_LLM_SHADOW_MAX_QUEUED);
   }
 
   public GatewayTopology(
@@ -113,8 +123,10 @@ public final class GatewayTopology {
       Duration cacheTtl,
       Duration pollInterval,
       int maxQueued,
-      Tracing tracing) {
+      Tracing tracing,
+      int maxShadowQueued) {
     this.tracing = tracing;
+    this.maxShadowQueued = maxShadowQueued;
     this.catalog = catalog;
     this.gateway = gateway;
     this.registry = registry;
@@ -166,11 +178,19 @@ public final class GatewayTopology {
           t.valueSerde().serializer(),
           "gateway.call-provider");
     }
+    Topic<ShadowReply> shadowReplies = catalog.topic(Topics.LLM_SHADOW_REPLIES);
+    topology.addSink(
+        SHADOW_SINK,
+        shadowReplies.name(),
+        shadowReplies.keySerde().serializer(),
+        shadowReplies.valueSerde().serializer(),
+        "gateway.call-provider");
     SpanSink.add(topology, catalog, SPANS_SINK, "gateway.call-provider");
     return topology;
   }
 
   static final String SPANS_SINK = "gateway.spans";
+  static final String SHADOW_SINK = "gateway.shadow-replies";
 
   /** What one finished call hands back to the stream thread. */
   private record Done(String requestId, LlmReply reply) {}
@@ -192,6 +212,7 @@ public final class GatewayTopology {
     private volatile boolean open;
     private Counter cacheHits;
     private Counter duplicates;
+    private ShadowCalls shadows;
 
     CallProvider(Map<String, String> sinkByTopic) {
       this.sinkByTopic = sinkByTopic;
@@ -203,6 +224,7 @@ public final class GatewayTopology {
       this.pending = context.getStateStore(PENDING_STORE);
       this.replies = context.getStateStore(REPLIES_STORE);
       this.open = true;
+      this.shadows = new ShadowCalls(gateway, registry, maxShadowQueued);
       cacheHits =
           Counter.builder("llmstreams.llm.cache.hits")
               .description("Requests answered from the response cache instead of the provider")
@@ -226,7 +248,9 @@ public final class GatewayTopology {
       // Calls accepted before a crash or a move of this task: start them again (only those repeat).
       try (KeyValueIterator<String, PendingCall> it = pending.all()) {
         while (it.hasNext()) {
-          enqueue(it.next().value);
+          PendingCall call = it.next().value;
+          shadows.accept(call); // no comparison of a pending call was written: sampled again
+          enqueue(call);
         }
       }
       context.schedule(
@@ -235,6 +259,7 @@ public final class GatewayTopology {
           now -> {
             deliver();
             launch();
+            shadows.launch();
           });
       // Swept at least twice per TTL (at most once a second, at least once a minute): entries live
       // at most 1.5 TTL.
@@ -242,6 +267,7 @@ public final class GatewayTopology {
       context.schedule(
           Duration.ofMillis(sweepMs), PunctuationType.WALL_CLOCK_TIME, this::expireCache);
       launch();
+      shadows.launch();
     }
 
     @Override
@@ -301,9 +327,11 @@ public final class GatewayTopology {
               Tracing.nanos(context.currentSystemTimeMs()));
       PendingCall call = new PendingCall(record.key(), request, record.timestamp(), span);
       pending.put(request.requestId(), call);
+      shadows.accept(call);
       enqueue(call);
       launch();
       deliver();
+      shadows.launch(); // after the primary call: a shadow never goes first
       // Backpressure: with too many calls waiting, stop reading until some finish.
       while (queuedCount.get() > maxQueued) {
         waitForOneDone();
@@ -396,9 +424,18 @@ public final class GatewayTopology {
               SPANS_SINK,
               chatSpan(span, call.request(), d.reply()).end(Tracing.nanos(now)),
               timestamp);
+          shadows.primaryAnswered(d.requestId(), d.reply());
         }
         gateway.delivered();
       }
+      shadows.deliver(this::forwardShadow);
+    }
+
+    /** A comparison, keyed and timed as the primary's reply, in the trace of its call. */
+    private void forwardShadow(ShadowCalls.Compared c) {
+      long timestamp = Math.max(context.currentSystemTimeMs(), c.call().acceptedAtMs());
+      context.forward(
+          TraceHeaders.record(c.call().key(), c.reply(), timestamp, c.call().span()), SHADOW_SINK);
     }
 
     private void waitForOneDone() {
@@ -483,6 +520,9 @@ public final class GatewayTopology {
     @Override
     public void close() {
       open = false;
+      if (shadows != null) {
+        shadows.close();
+      }
       Done d;
       while ((d = done.poll()) != null) {
         gateway.delivered();

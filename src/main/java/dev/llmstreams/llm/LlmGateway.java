@@ -16,6 +16,7 @@ import io.github.resilience4j.retry.RetryConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
@@ -33,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -41,23 +43,38 @@ import java.util.function.Supplier;
  * exponential backoff and jitter that honour Retry-After, a circuit breaker per provider, the
  * request's deadline, and metering. A call never fails: every outcome becomes an {@link LlmReply},
  * with a structured {@link LlmError} when it gave up.
+ *
+ * <p>A purpose may also have a shadow candidate ({@link ShadowRoute}): its calls run in lanes of
+ * their own (client, slots, retries, circuit, meters under {@code llmstreams.llm.shadow.}), so they
+ * never take a primary's slot, never count in a primary's circuit and are never retried into one.
  */
 public final class LlmGateway implements AutoCloseable {
   private final Map<String, Lane> lanes = new LinkedHashMap<>();
   private final Map<String, String> routes = new LinkedHashMap<>();
+  private final Map<String, ShadowRoute> shadows;
+
+  /** The shadow candidates' lanes, by scope ({@link ShadowRoute#scope()}). */
+  private final Map<String, Lane> shadowLanes = new LinkedHashMap<>();
+
   private final String defaultRoute;
   private final ScheduledExecutorService scheduler;
   private final MeterRegistry registry;
   private final Clock clock;
   private final Duration maxCall;
   private final RetryConfig.Builder<Object> retryTemplate;
+  private final LongSupplier nanoTime;
   private final AtomicLong undelivered = new AtomicLong();
+  private final AtomicLong undeliveredShadows = new AtomicLong();
   private volatile boolean quiescing;
 
-  /** One provider with its own limits, circuit and meters. */
+  /** One provider with its own limits, circuit and meters; or one shadow candidate. */
   private final class Lane {
     final LlmProvider provider;
     final ProviderSettings settings;
+
+    /** The shadow route's scope; null for a primary provider. */
+    final String shadowScope;
+
     final Semaphore slots;
 
     /**
@@ -74,26 +91,38 @@ public final class LlmGateway implements AutoCloseable {
 
     /**
      * Registered with the lane, so the series is there at 0 before the first wait (and for lanes
-     * with no limit).
+     * with no limit); null for a shadow candidate, which has no rate limit of its own.
      */
     final Counter rateLimitWaits;
 
-    Lane(LlmProvider provider, ProviderSettings settings, CircuitBreakerConfig circuitConfig) {
+    Lane(
+        LlmProvider provider,
+        ProviderSettings settings,
+        CircuitBreakerConfig circuitConfig,
+        String shadowScope) {
       this.provider = provider;
       this.settings = settings;
+      this.shadowScope = shadowScope;
+      String name = shadowScope == null ? settings.name() : "shadow-" + shadowScope;
+      String meters = shadowScope == null ? "llmstreams.llm." : "llmstreams.llm.shadow.";
+      Tags tags =
+          shadowScope == null
+              ? Tags.of("provider", settings.name())
+              : Tags.of("provider", settings.name(), "route", shadowScope);
+      String what = shadowScope == null ? "Provider calls" : "Shadow candidate calls";
       this.slots = new Semaphore(settings.concurrency());
       this.bulkSlots = new Semaphore(settings.concurrency() - settings.interactiveReserved());
-      this.circuit = CircuitBreaker.of(settings.name(), circuitConfig);
-      this.requestRate = perMinute(settings.name() + "-requests", settings.requestsPerMinute());
-      this.tokenRate = perMinute(settings.name() + "-tokens", settings.tokensPerMinute());
-      this.retry = Retry.of(settings.name(), retryTemplate.build());
+      this.circuit = CircuitBreaker.of(name, circuitConfig);
+      this.requestRate = perMinute(name + "-requests", settings.requestsPerMinute());
+      this.tokenRate = perMinute(name + "-tokens", settings.tokensPerMinute());
+      this.retry = Retry.of(name, retryTemplate.build());
       this.retry
           .getEventPublisher()
           .onRetry(
               e ->
-                  Counter.builder("llmstreams.llm.retries")
-                      .description("Provider calls retried, by provider and reason")
-                      .tag("provider", settings.name())
+                  Counter.builder(meters + "retries")
+                      .description(what + " retried, by provider and reason")
+                      .tags(tags)
                       .tag(
                           "reason",
                           e.getLastThrowable() instanceof ProviderException pe
@@ -101,12 +130,12 @@ public final class LlmGateway implements AutoCloseable {
                               : "other")
                       .register(registry)
                       .increment());
-      Gauge.builder("llmstreams.llm.inflight", inFlight, AtomicInteger::get)
-          .description("Provider calls in flight")
-          .tag("provider", settings.name())
+      Gauge.builder(meters + "inflight", inFlight, AtomicInteger::get)
+          .description(what + " in flight")
+          .tags(tags)
           .register(registry);
       Gauge.builder(
-              "llmstreams.llm.circuit.state",
+              meters + "circuit.state",
               circuit,
               c ->
                   switch (c.getState()) {
@@ -115,9 +144,15 @@ public final class LlmGateway implements AutoCloseable {
                     case HALF_OPEN -> 2;
                     default -> 3;
                   })
-          .description("Circuit of a provider: 0 closed, 1 open, 2 half-open, 3 disabled")
-          .tag("provider", settings.name())
+          .description(
+              (shadowScope == null ? "Circuit of a provider" : "Circuit of a shadow candidate")
+                  + ": 0 closed, 1 open, 2 half-open, 3 disabled")
+          .tags(tags)
           .register(registry);
+      if (shadowScope != null) {
+        rateLimitWaits = null;
+        return;
+      }
       rateLimitWaits =
           Counter.builder("llmstreams.llm.rate.limit.waits")
               .description(
@@ -125,6 +160,16 @@ public final class LlmGateway implements AutoCloseable {
                       + " tokens.per.minute)")
               .tag("provider", settings.name())
               .register(registry);
+    }
+
+    /**
+     * The model a request is sent to in this lane: its own or the provider's; a shadow candidate is
+     * always asked for its own, since the model a request names is the primary's.
+     */
+    String modelFor(LlmRequest request) {
+      return shadowScope == null && request.model() != null
+          ? request.model()
+          : settings.connection().defaultModel();
     }
   }
 
@@ -134,8 +179,26 @@ public final class LlmGateway implements AutoCloseable {
       Map<String, ProviderSettings> settings,
       MeterRegistry registry,
       Clock clock) {
+    this(config, providers, settings, Map.of(), Map.of(), registry, clock, System::nanoTime);
+  }
+
+  /**
+   * A gateway with shadow candidates: their routes by purpose, and a client per scope ({@link
+   * ShadowRoute#scope()}) that no primary uses. Latencies are measured with {@code nanoTime}.
+   */
+  public LlmGateway(
+      AppConfig config,
+      Map<String, LlmProvider> providers,
+      Map<String, ProviderSettings> settings,
+      Map<String, ShadowRoute> shadows,
+      Map<String, LlmProvider> shadowProviders,
+      MeterRegistry registry,
+      Clock clock,
+      LongSupplier nanoTime) {
     this.registry = registry;
     this.clock = clock;
+    this.nanoTime = nanoTime;
+    this.shadows = Map.copyOf(shadows);
     this.maxCall = Duration.ofMillis(config.getLong(AppConfig.LLM_MAX_CALL_MS));
     this.defaultRoute = config.getString(AppConfig.LLM_ROUTE_DEFAULT);
     for (String purpose : AppConfig.PURPOSES) {
@@ -182,7 +245,16 @@ public final class LlmGateway implements AutoCloseable {
             .recordException(e -> unwrap(e) instanceof ProviderException pe && pe.retryable())
             .build();
     for (Map.Entry<String, LlmProvider> p : providers.entrySet()) {
-      lanes.put(p.getKey(), new Lane(p.getValue(), settings.get(p.getKey()), circuitConfig));
+      lanes.put(p.getKey(), new Lane(p.getValue(), settings.get(p.getKey()), circuitConfig, null));
+    }
+    for (ShadowRoute shadow : shadows.values()) {
+      LlmProvider client = shadowProviders.get(shadow.scope());
+      if (client == null) {
+        throw new IllegalArgumentException(
+            "no client for the shadow candidate of " + shadow.scope() + " (" + shadow + ")");
+      }
+      shadowLanes.computeIfAbsent(
+          shadow.scope(), scope -> new Lane(client, shadow.candidate(), circuitConfig, scope));
     }
     for (String route : routes.values()) {
       if (!lanes.containsKey(route)) {
@@ -213,9 +285,23 @@ public final class LlmGateway implements AutoCloseable {
    * summarizer).
    */
   public String providerFor(LlmRequest request) {
+    return routes.getOrDefault(routedPurpose(request), defaultRoute);
+  }
+
+  private static String routedPurpose(LlmRequest request) {
     String purpose = request.purpose();
     int dot = purpose.indexOf('.');
-    return routes.getOrDefault(dot < 0 ? purpose : purpose.substring(0, dot), defaultRoute);
+    return dot < 0 ? purpose : purpose.substring(0, dot);
+  }
+
+  /** The shadow candidate of a request's purpose, if it has one that samples. */
+  public Optional<ShadowRoute> shadowFor(LlmRequest request) {
+    return Optional.ofNullable(shadows.get(routedPurpose(request)));
+  }
+
+  /** Whether a copy of this request goes to its purpose's shadow candidate (by its requestId). */
+  public boolean sampledForShadow(LlmRequest request) {
+    return shadowFor(request).filter(s -> s.samples(request.requestId())).isPresent();
   }
 
   /**
@@ -246,8 +332,40 @@ public final class LlmGateway implements AutoCloseable {
       }
       return Optional.empty();
     }
-    lane.inFlight.incrementAndGet();
     undelivered.incrementAndGet();
+    return Optional.of(
+        start(lane, request, span)
+            .whenComplete(
+                (r, e) -> {
+                  if (bulk) {
+                    lane.bulkSlots.release();
+                  }
+                }));
+  }
+
+  /**
+   * Starts the call of the request's shadow candidate if it has a free slot of its own; empty when
+   * it has none (or the gateway is stopping, or the purpose has no shadow). The primary's slots,
+   * circuit and retries are never involved. The future always completes normally; the caller hands
+   * the reply on with {@link #shadowDelivered}.
+   */
+  public Optional<CompletableFuture<LlmReply>> trySubmitShadow(LlmRequest request) {
+    ShadowRoute shadow = shadows.get(routedPurpose(request));
+    if (quiescing || shadow == null) {
+      return Optional.empty();
+    }
+    Lane lane = shadowLanes.get(shadow.scope());
+    if (!lane.slots.tryAcquire()) {
+      return Optional.empty();
+    }
+    undeliveredShadows.incrementAndGet();
+    return Optional.of(start(lane, request, null));
+  }
+
+  /** Calls a lane whose slot is taken, and frees the slot when the call ends. */
+  private CompletableFuture<LlmReply> start(
+      Lane lane, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
+    lane.inFlight.incrementAndGet();
     CompletableFuture<LlmReply> reply;
     try {
       reply = call(lane, request, span);
@@ -263,15 +381,11 @@ public final class LlmGateway implements AutoCloseable {
                   0,
                   0));
     }
-    return Optional.of(
-        reply.whenComplete(
-            (r, e) -> {
-              lane.inFlight.decrementAndGet();
-              lane.slots.release();
-              if (bulk) {
-                lane.bulkSlots.release();
-              }
-            }));
+    return reply.whenComplete(
+        (r, e) -> {
+          lane.inFlight.decrementAndGet();
+          lane.slots.release();
+        });
   }
 
   /** The model a request is sent to: its own, or its provider's default. */
@@ -296,15 +410,29 @@ public final class LlmGateway implements AutoCloseable {
     undelivered.decrementAndGet();
   }
 
+  /** As {@link #delivered()}, for a shadow candidate's reply from {@link #trySubmitShadow}. */
+  public void shadowDelivered() {
+    undeliveredShadows.decrementAndGet();
+  }
+
   /**
    * Stops starting calls and waits until every started call is finished and delivered, so a
-   * graceful shutdown commits their replies and a restart repeats none of them.
+   * graceful shutdown commits their replies and a restart repeats none of them. Then, within the
+   * same timeout, it waits for started shadow calls, whose comparisons are written only until the
+   * stop; the result says whether every primary call was delivered.
    */
   public boolean quiesce(Duration timeout) throws InterruptedException {
     quiescing = true;
     long until = System.nanoTime() + timeout.toNanos();
-    while (undelivered.get() > 0) {
-      if (System.nanoTime() > until) {
+    boolean delivered = waitUntilNone(undelivered, until);
+    waitUntilNone(undeliveredShadows, until);
+    return delivered;
+  }
+
+  private static boolean waitUntilNone(AtomicLong count, long untilNanos)
+      throws InterruptedException {
+    while (count.get() > 0) {
+      if (System.nanoTime() > untilNanos) {
         return false;
       }
       Thread.sleep(5);
@@ -315,10 +443,9 @@ public final class LlmGateway implements AutoCloseable {
   private CompletableFuture<LlmReply> call(
       Lane lane, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
     Instant started = clock.instant();
-    long startNanos = System.nanoTime();
+    long startNanos = nanoTime.getAsLong();
     Instant deadline = request.deadline() != null ? request.deadline() : started.plus(maxCall);
-    String model =
-        request.model() != null ? request.model() : lane.settings.connection().defaultModel();
+    String model = lane.modelFor(request);
     AtomicInteger attempts = new AtomicInteger();
     Supplier<CompletionStage<Completion>> attempt =
         () -> {
@@ -330,11 +457,14 @@ public final class LlmGateway implements AutoCloseable {
         .toCompletableFuture()
         .handle(
             (completion, error) -> {
-              long latencyMs = (System.nanoTime() - startNanos) / 1_000_000;
+              long latencyMs = Math.max(0, (nanoTime.getAsLong() - startNanos) / 1_000_000);
               LlmReply reply =
                   completion != null
                       ? okReply(lane, request, completion, latencyMs, attempts.get())
                       : failure(lane, request, unwrap(error), attempts.get(), latencyMs);
+              if (lane.shadowScope != null) {
+                return reply; // metered with its comparison, apart from the primary's meters
+              }
               if (span != null) {
                 dev.llmstreams.observability.tracing.CurrentSpan.set(span);
               }
@@ -494,7 +624,7 @@ public final class LlmGateway implements AutoCloseable {
         0.0,
         latencyMs,
         lane.settings.name(),
-        request.model() != null ? request.model() : lane.settings.connection().defaultModel(),
+        lane.modelFor(request),
         false,
         new LlmError(code, text, retryable, attempts),
         null,
@@ -566,8 +696,7 @@ public final class LlmGateway implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
-    lanes
-        .values()
+    java.util.stream.Stream.concat(lanes.values().stream(), shadowLanes.values().stream())
         .forEach(
             l -> {
               try {

@@ -10,6 +10,7 @@ import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.ShadowReply;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.events.ToolResult;
@@ -35,6 +36,8 @@ public final class Topics {
       TopicRef.of(TopicRole.SUMMARIZER_LLM_REPLIES, LlmReply.class);
   public static final TopicRef<LlmReply> SPECIALIST_LLM_REPLIES =
       TopicRef.of(TopicRole.SPECIALIST_LLM_REPLIES, LlmReply.class);
+  public static final TopicRef<ShadowReply> LLM_SHADOW_REPLIES =
+      TopicRef.of(TopicRole.LLM_SHADOW_REPLIES, ShadowReply.class);
   public static final TopicRef<Document> DOCUMENTS =
       TopicRef.of(TopicRole.DOCUMENTS, Document.class);
   public static final TopicRef<Synthesis> SYNTHESES =

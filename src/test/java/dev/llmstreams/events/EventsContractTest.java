@@ -492,6 +492,16 @@ class EventsContractTest {
             "cannot read ToolCall: field \"callId\" must be goalId/step/index (g-1/0/0) but was c-1",
             "callId"),
         new Bad(
+            "a shadow reply that agrees although its candidate failed",
+            ShadowReply.class,
+            "{\"requestId\":\"r-1\",\"correlationId\":\"k\",\"purpose\":\"summarizer.chunk\",\"provider\":\"openai\","
+                + "\"usage\":{\"inputTokens\":0,\"outputTokens\":0},\"costUsd\":0,\"latencyMs\":1,"
+                + "\"error\":{\"code\":\"timeout\",\"message\":\"no answer\",\"attempts\":1},"
+                + "\"agreement\":\"agree\",\"primaryUsage\":{\"inputTokens\":1,\"outputTokens\":1},"
+                + "\"primaryCostUsd\":0,\"primaryLatencyMs\":1}",
+            "cannot read ShadowReply: field \"agreement\" agree does not match the errors of the two answers",
+            "agreement"),
+        new Bad(
             "a duplicate field",
             Goal.class,
             "{\"goalId\":\"g-1\",\"goal\":\"a\",\"goal\":\"b\"}",

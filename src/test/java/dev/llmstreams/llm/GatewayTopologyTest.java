@@ -39,7 +39,11 @@ class GatewayTopologyTest {
   private TestOutputTopic<String, LlmReply> controllerReplies;
   private TestOutputTopic<byte[], byte[]> deadLetters;
 
-  private void start(FakeProvider provider, Map<String, String> overrides) {
+  /**
+   * The configuration of the gateway tests: openai by default, priced, with short backoffs; plus
+   * {@code overrides}.
+   */
+  static AppConfig config(Map<String, String> overrides) {
     Map<String, String> settings =
         new HashMap<>(
             Map.of(
@@ -54,7 +58,11 @@ class GatewayTopologyTest {
                 AppConfig.LLM_RETRY_MAX_BACKOFF_MS,
                 "5"));
     settings.putAll(overrides);
-    AppConfig config = AppConfig.of(settings);
+    return AppConfig.of(settings);
+  }
+
+  private void start(FakeProvider provider, Map<String, String> overrides) {
+    AppConfig config = config(overrides);
     module = new GatewayModule(s -> provider, Map.of());
     driver =
         new TopologyTestDriver(
@@ -90,16 +98,22 @@ class GatewayTopologyTest {
   }
 
   private LlmRequest request(String id, String purpose, String replyTo) {
-    return request(id, purpose, replyTo, null);
+    return request(id, purpose, replyTo, (PromptRef) null);
   }
 
   /** A request carrying {@code prompt}, as the patterns send them. */
   private LlmRequest request(String id, String purpose, String replyTo, PromptRef prompt) {
+    return request(id, purpose, replyTo, "key-1", prompt);
+  }
+
+  /** A request saying hello, with {@code key} as its correlation id, carrying {@code prompt}. */
+  static LlmRequest request(
+      String id, String purpose, String replyTo, String key, PromptRef prompt) {
     return new LlmRequest(
         id,
         replyTo,
         purpose,
-        "key-1",
+        key,
         null,
         null,
         List.of(ChatMessage.user("hello " + id)),
