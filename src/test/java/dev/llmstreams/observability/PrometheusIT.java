@@ -151,7 +151,7 @@ class PrometheusIT {
           ScriptedLlmServer.OPENAI_PATH,
           ScriptedLlmServer.Reply.json(
               503, ScriptedLlmServer.openAiError("overloaded", "try again")));
-      llm.setDefault(request -> ScriptedLlmServer.Reply.json(script(request.json(), newsTopic)));
+      llm.setDefault(request -> ScriptedLlmServer.Reply.json(script(request, newsTopic)));
       Map<String, String> settings = new HashMap<>();
       settings.put(AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers());
       settings.put(AppConfig.TOPICS_PREFIX, prefix);
@@ -162,6 +162,13 @@ class PrometheusIT {
       settings.put(AppConfig.provider("openai", "base.url"), llm.openAiBaseUrl().toString());
       settings.put(AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret");
       settings.put(AppConfig.provider("openai", "price.input.per.mtok"), "1");
+      // Every controller request also goes to a shadow candidate (Anthropic's API on the same
+      // script), so the shadow meters are there too.
+      settings.put(AppConfig.shadow("controller", "route"), "anthropic");
+      settings.put(AppConfig.shadow("controller", "sample"), "1");
+      settings.put(AppConfig.provider("anthropic", "base.url"), llm.anthropicBaseUrl().toString());
+      settings.put(AppConfig.provider("anthropic", "api.key"), "sk-ant-test-not-a-secret");
+      settings.put(AppConfig.provider("anthropic", "price.input.per.mtok"), "3");
       settings.put(AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS, "50");
       settings.put(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS, newsTopic);
       settings.put(AppConfig.MCP_DIR, mcpDir.toString());
@@ -248,20 +255,27 @@ class PrometheusIT {
   }
 
   /** Turn 1: a calculator call and a publish (held for approval) in one step; then the answer. */
-  private static JsonNode script(JsonNode request, String newsTopic) {
-    if (ScriptedLlmServer.assistantTurns(request) > 0) {
-      return ScriptedLlmServer.openAiText("6*7 = 42, and the team has it.");
+  /** The goal's script, in the API the request came on (the shadow candidate's: Anthropic's). */
+  private static JsonNode script(ScriptedLlmServer.RecordedRequest request, String newsTopic) {
+    boolean anthropic = ScriptedLlmServer.ANTHROPIC_PATH.equals(request.path());
+    String answer = "6*7 = 42, and the team has it.";
+    if (ScriptedLlmServer.assistantTurns(request.json()) > 0) {
+      return anthropic
+          ? ScriptedLlmServer.anthropicText(answer)
+          : ScriptedLlmServer.openAiText(answer);
     }
-    return ScriptedLlmServer.openAiToolCalls(
-        new ToolCallRequest("call_a", "calculator", Json.tree("{\"expression\":\"6*7\"}")),
-        new ToolCallRequest("call_c", "scripted__echo", Json.tree("{\"message\":\"42\"}")),
-        new ToolCallRequest(
-            "call_b",
-            "publish",
-            Json.tree(
-                "{\"topic\":\""
-                    + newsTopic
-                    + "\",\"key\":\"g1\",\"record\":{\"answer\":\"42\"}}")));
+    ToolCallRequest[] calls = {
+      new ToolCallRequest("call_a", "calculator", Json.tree("{\"expression\":\"6*7\"}")),
+      new ToolCallRequest("call_c", "scripted__echo", Json.tree("{\"message\":\"42\"}")),
+      new ToolCallRequest(
+          "call_b",
+          "publish",
+          Json.tree(
+              "{\"topic\":\"" + newsTopic + "\",\"key\":\"g1\",\"record\":{\"answer\":\"42\"}}"))
+    };
+    return anthropic
+        ? ScriptedLlmServer.anthropicToolUse(null, calls)
+        : ScriptedLlmServer.openAiToolCalls(calls);
   }
 
   private int prometheusPort;
