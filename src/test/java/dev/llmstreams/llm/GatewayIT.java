@@ -9,6 +9,7 @@ import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.events.ShadowReply;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.testkit.ChildJvm;
 import dev.llmstreams.testkit.KafkaCluster;
@@ -29,6 +30,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -40,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The gateway end to end on a real broker against a scripted OpenAI-compatible server: every
  * request is answered exactly once on its reply topic (read_committed), a graceful restart repeats
  * no provider call, and a hard kill (SIGKILL of a separate JVM) repeats at most the calls that were
- * not yet committed.
+ * not yet committed, while the comparisons of a shadow candidate, on {@code llm-shadow-replies},
+ * are never repeated.
  */
 @WithKafka
 class GatewayIT {
@@ -59,11 +62,13 @@ class GatewayIT {
     this.kafka = kafka;
     server = ScriptedLlmServer.start();
     // Every call takes 250 ms and answers with the id it was asked about, so calls can be counted
-    // per request.
+    // per request; Anthropic's API (a shadow candidate's) answers the same.
     server.setDefault(
         request ->
             ScriptedLlmServer.Reply.json(
-                    ScriptedLlmServer.openAiText("answer to " + lastUserMessage(request)))
+                    ScriptedLlmServer.ANTHROPIC_PATH.equals(request.path())
+                        ? ScriptedLlmServer.anthropicText("answer to " + lastUserMessage(request))
+                        : ScriptedLlmServer.openAiText("answer to " + lastUserMessage(request)))
                 .withDelay(Duration.ofMillis(250)));
     TestDeployment deployment =
         TestDeployment.create(kafka, "gw", dir)
@@ -86,9 +91,11 @@ class GatewayIT {
     server.close();
   }
 
+  /** The last message's text: a string (OpenAI, or Anthropic's lone text block) or text blocks. */
   private static String lastUserMessage(ScriptedLlmServer.RecordedRequest request) {
     var messages = request.json().path("messages");
-    return messages.get(messages.size() - 1).path("content").asText();
+    var content = messages.get(messages.size() - 1).path("content");
+    return content.isArray() ? content.get(0).path("text").asText() : content.asText();
   }
 
   private LlmStreamsApp startApp(Observability observability) throws Exception {
@@ -132,23 +139,60 @@ class GatewayIT {
 
   /** Reads committed replies until {@code done} says so; returns them all (duplicates included). */
   private List<LlmReply> readReplies(Function<List<LlmReply>, Boolean> done, Duration atMost) {
-    String topic = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES).name();
+    return read(TopicRole.SUMMARIZER_LLM_REPLIES, REPLIES, done, atMost);
+  }
+
+  /**
+   * Reads a topic from the start, read_committed, until {@code done} says so; returns every value
+   * (duplicates included).
+   */
+  private <T> List<T> read(
+      TopicRole role, JsonSerde<T> serde, Function<List<T>, Boolean> done, Duration atMost) {
+    return read(role, serde, (seen, consumer) -> done.apply(seen), atMost);
+  }
+
+  private <T> List<T> read(
+      TopicRole role,
+      JsonSerde<T> serde,
+      java.util.function.BiPredicate<List<T>, KafkaConsumer<?, ?>> done,
+      Duration atMost) {
+    String topic = catalog.spec(role).name();
     Properties props = kafka.consumerProps(KafkaCluster.uniqueName("replies"));
-    List<LlmReply> seen = new ArrayList<>();
+    List<T> seen = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of(topic));
+      // Assigned, not subscribed: no group to join, every partition read from the start.
+      consumer.assign(
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList());
       await()
           .atMost(atMost)
           .until(
               () -> {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                  seen.add(REPLIES.deserializer().deserialize(topic, r.value()));
+                  seen.add(serde.deserializer().deserialize(topic, r.value()));
                 }
-                return done.apply(seen);
+                return done.test(seen, consumer);
               });
     }
     return seen;
+  }
+
+  /** Every committed value of a topic, read until the end (its last stable offset). */
+  private <T> List<T> readToEnd(TopicRole role, JsonSerde<T> serde) {
+    Map<TopicPartition, Long> end = new java.util.HashMap<>();
+    return read(
+        role,
+        serde,
+        (seen, consumer) -> {
+          if (end.isEmpty()) {
+            end.putAll(consumer.endOffsets(consumer.assignment()));
+          }
+          return end.entrySet().stream()
+              .allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+        },
+        Duration.ofSeconds(30));
   }
 
   private List<LlmReply> readRecentlyStable() {
@@ -176,8 +220,15 @@ class GatewayIT {
     return replies.stream().map(LlmReply::requestId).distinct().count();
   }
 
-  private Map<String, Long> callsPerRequest() {
+  /** The calls the primary provider (OpenAI's API) received. */
+  private List<ScriptedLlmServer.RecordedRequest> primaryCalls() {
     return server.requests().stream()
+        .filter(r -> ScriptedLlmServer.OPENAI_PATH.equals(r.path()))
+        .toList();
+  }
+
+  private Map<String, Long> callsPerRequest() {
+    return primaryCalls().stream()
         .collect(Collectors.groupingBy(GatewayIT::lastUserMessage, Collectors.counting()));
   }
 
@@ -213,6 +264,10 @@ class GatewayIT {
   @Test
   void shouldRepeatAtMostTheUncommittedCallsAfterAHardKill() throws Exception {
     int n = 120;
+    // Half the requests also go to a shadow candidate: its comparisons must never repeat either.
+    settings.put(AppConfig.shadow("default", "route"), "anthropic");
+    settings.put(AppConfig.shadow("default", "sample"), "0.5");
+    settings.put(AppConfig.provider("anthropic", "base.url"), server.anthropicBaseUrl().toString());
     Path config = ChildJvm.writeConfig(dir.resolve("gateway.properties"), settings);
     Process first = startChild(config, "first");
     try {
@@ -223,7 +278,7 @@ class GatewayIT {
     } finally {
       first.destroyForcibly();
     }
-    int callsBeforeRestart = server.callCount();
+    int callsBeforeRestart = primaryCalls().size();
     // What was committed before the kill: read until nothing new arrives for a while.
     long committedBeforeKill = distinct(readRecentlyStable());
     Process second = startChild(config, "second");
@@ -233,15 +288,39 @@ class GatewayIT {
       assertThat(all).hasSize(n);
       assertThat(distinct(all)).isEqualTo(n);
     } finally {
-      second.destroy();
+      second.destroy(); // graceful: shadow calls in flight finish and are compared first
       second.waitFor();
     }
+    List<ShadowReply> compared =
+        readToEnd(TopicRole.LLM_SHADOW_REPLIES, JsonSerde.of(ShadowReply.class));
+    long sampled =
+        java.util.stream.IntStream.range(0, n)
+            .filter(i -> ShadowRoute.position("kill-" + i) < 0.5)
+            .count();
+    System.out.printf(
+        "hard kill: %d requests sampled for the shadow, %d compared%n", sampled, compared.size());
+    // At most once each (a shadow in flight at the kill after its primary's reply was committed is
+    // lost), only sampled requests, and read_committed.
+    assertThat(compared).isNotEmpty();
+    assertThat(compared).extracting(ShadowReply::requestId).doesNotHaveDuplicates();
+    assertThat(compared)
+        .allSatisfy(
+            r -> {
+              assertThat(ShadowRoute.position(r.requestId())).isLessThan(0.5);
+              assertThat(r.agreement()).isEqualTo(ShadowReply.Agreement.AGREE);
+              assertThat(r.provider()).isEqualTo("anthropic");
+            });
     long repeated = callsPerRequest().values().stream().filter(c -> c > 1).count();
     long inFlightAtKill = callsBeforeRestart - committedBeforeKill;
     System.out.printf(
         "hard kill: %d calls before the kill, %d replies committed before it, so %d in flight;"
             + " %d calls in all for %d requests, %d requests called twice%n",
-        callsBeforeRestart, committedBeforeKill, inFlightAtKill, server.callCount(), n, repeated);
+        callsBeforeRestart,
+        committedBeforeKill,
+        inFlightAtKill,
+        primaryCalls().size(),
+        n,
+        repeated);
     // Only calls in flight at the kill (started, reply not committed) may repeat; every committed
     // reply is final.
     assertThat(repeated).isLessThanOrEqualTo(inFlightAtKill);
