@@ -23,6 +23,8 @@ import java.util.Locale;
  * @param sameToolCalls whether both asked for the same tool calls (same names and arguments, in any
  *     order; the providers' call ids are not compared); absent when either failed
  * @param primaryError the primary's error, when it gave up; optional
+ * @param prompt the request's prompt, as the primary's reply echoes it; optional (a request built
+ *     from no prompt of the app's)
  */
 public record ShadowReply(
     String requestId,
@@ -46,7 +48,8 @@ public record ShadowReply(
     Usage primaryUsage,
     @JsonProperty(required = true) double primaryCostUsd,
     @JsonProperty(required = true) long primaryLatencyMs,
-    LlmError primaryError) {
+    LlmError primaryError,
+    PromptRef prompt) {
 
   /** How the candidate's answer compares with the primary's. */
   public enum Agreement {

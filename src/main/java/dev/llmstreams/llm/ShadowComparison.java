@@ -44,7 +44,8 @@ final class ShadowComparison {
         primary.usage(),
         primary.costUsd(),
         primary.latencyMs(),
-        primary.error());
+        primary.error(),
+        primary.prompt());
   }
 
   /**

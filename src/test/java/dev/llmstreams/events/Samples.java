@@ -205,7 +205,8 @@ final class Samples {
                 new Usage(1_302, 41),
                 0.00022,
                 840,
-                null)),
+                null,
+                CONTROLLER_PROMPT)),
         sample(
             "full ShadowReply whose candidate failed",
             new ShadowReply(
@@ -230,7 +231,8 @@ final class Samples {
                 Usage.ZERO,
                 0.0,
                 30_000,
-                new LlmError(LlmError.Code.TIMEOUT, "no answer in 30s", true, 3))),
+                new LlmError(LlmError.Code.TIMEOUT, "no answer in 30s", true, 3),
+                null)),
         sample(
             "full Document",
             new Document(
@@ -427,6 +429,7 @@ final class Samples {
                 Usage.ZERO,
                 0.0,
                 0,
+                null,
                 null)),
         sample("minimal Document", new Document("doc-1", "", T0, null)),
         sample(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.ShadowReply;
 import dev.llmstreams.events.ShadowReply.Agreement;
 import dev.llmstreams.events.ToolCallRequest;
@@ -14,6 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /** How a shadow candidate's answer is set beside the primary's. */
 class ShadowComparisonTest {
+  private static final PromptRef PROMPT = new PromptRef("controller.system", "sha256:9c2e4f1a0b3d");
+
   private static LlmReply answer(
       String provider, String content, List<ToolCallRequest> calls, double cost, long latency) {
     return new LlmReply(
@@ -31,7 +34,7 @@ class ShadowComparisonTest {
         false,
         null,
         1,
-        null);
+        PROMPT);
   }
 
   private static LlmReply failed(String provider, LlmError.Code code) {
@@ -76,6 +79,7 @@ class ShadowComparisonTest {
     assertThat(r.primaryCostUsd()).isEqualTo(0.002);
     assertThat(r.primaryLatencyMs()).isEqualTo(800);
     assertThat(r.primaryUsage()).isEqualTo(new Usage(100, 20));
+    assertThat(r.prompt()).isEqualTo(PROMPT);
   }
 
   @Test
