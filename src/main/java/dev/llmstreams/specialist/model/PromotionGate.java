@@ -153,11 +153,29 @@ public record PromotionGate(double tolerance, int minExamples) {
             keptIncumbent,
             candidate.coverage(),
             incumbent.coverage());
+    String tradeOff = "";
+    if (worse.size() == 1) {
+      // Better on the other count: a different trade-off between mistakes and escalations, which
+      // only a person can choose (a higher target accuracy at training, specialist.threshold, or
+      // --force).
+      tradeOff =
+          candidate.coverage() > incumbent.coverage()
+              ? "; it keeps more, less accurately: a different trade-off, not an improvement"
+              : keptCandidate > keptIncumbent
+                  ? "; it keeps less, more accurately: a different trade-off, not an improvement"
+                  : "";
+    }
     return new ModelPromotion(
         worse.isEmpty() ? Decision.PROMOTED : Decision.REJECTED,
         worse.isEmpty()
             ? "at least as good as " + incumbentVersion + " " + scores
-            : "worse than " + incumbentVersion + ": " + String.join(", ", worse) + "; " + scores,
+            : "worse than "
+                + incumbentVersion
+                + ": "
+                + String.join(", ", worse)
+                + "; "
+                + scores
+                + tradeOff,
         at,
         examples,
         candidate,

@@ -45,6 +45,10 @@ class PromotionGateTest {
     ModelPromotion keepsLess = decide(scores(0.99, 0.80), scores(0.97, 0.90));
     assertThat(keepsLess.decision()).isEqualTo(Decision.REJECTED);
     assertThat(keepsLess.reason()).startsWith("worse than v1: coverage 0.8000 < 0.9000 - 0.02");
+    assertThat(keepsLess.reason())
+        .endsWith("it keeps less, more accurately: a different trade-off, not an improvement");
+    assertThat(lessAccurate.reason())
+        .endsWith("it keeps more, less accurately: a different trade-off, not an improvement");
   }
 
   @Test
