@@ -276,8 +276,11 @@ class AnyProducerIT {
             way, misplaced, rerouted(app, goals, approvals) - before, goals + ", " + approvals);
         outcomes.put(way, goalOutcomes(way, values(log, results, RESULTS)));
       }
-      // a little longer, so that a late duplicate would be seen
-      await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
+      // a little longer: no late duplicate may arrive for 3 s
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> distinct(values(log, results, RESULTS), GoalResult::goalId));
       List<GoalResult> all = values(log, results, RESULTS);
       assertThat(all)
           .extracting(GoalResult::goalId)
@@ -676,8 +679,13 @@ class AnyProducerIT {
               metric(app, "llmstreams_specialist_retrains_total", Map.of()) >= 1
                   ? List.of()
                   : List.of("no retraining"));
-      // a little longer, so that a late duplicate would be seen
-      await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
+      // a little longer: no late duplicate may arrive for 3 s
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  distinct(values(log, classifications, CLASSIFICATIONS), Classification::eventId));
       assertThat(values(log, classifications, CLASSIFICATIONS))
           .extracting(Classification::eventId)
           .as("exactly one classification per event")
@@ -1032,6 +1040,11 @@ class AnyProducerIT {
     HttpResponse<String> metrics = get("http://127.0.0.1:" + app.httpPort() + "/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
     return PrometheusText.sum(metrics.body(), name, labels);
+  }
+
+  /** True when no two values share an id. */
+  private static <V> boolean distinct(List<V> values, java.util.function.Function<V, String> id) {
+    return values.stream().map(id).distinct().count() == values.size();
   }
 
   /** Polls until {@code missing} answers nothing; fails with what it last answered. */

@@ -297,8 +297,14 @@ class ControllerIT {
                           .collect(Collectors.toSet())
                           .size()
                       >= n);
-      // a little longer, so that a late duplicate would be seen
-      await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
+      // a little longer: no late duplicate may arrive for 3 s
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  watcher.results.size()
+                      == watcher.results.stream().map(GoalResult::goalId).distinct().count());
     } finally {
       second.destroy();
       second.waitFor();
