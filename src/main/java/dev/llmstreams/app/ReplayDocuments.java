@@ -24,7 +24,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -157,10 +156,21 @@ final class ReplayDocuments implements Callable<Integer> {
     if (slice.isEmpty()) {
       throw new Main.UserError("no documents to replay in the slice");
     }
-    Map<String, Set<String>> docIds = new TreeMap<>();
+    Map<String, Map<String, Instant>> byKey = new TreeMap<>();
     slice.forEach(
-        r -> docIds.computeIfAbsent(r.key(), k -> new HashSet<>()).add(r.document().docId()));
-    progress.say("%,d documents of %,d keys; candidate %s", slice.size(), docIds.size(), candidate);
+        r ->
+            byKey
+                .computeIfAbsent(r.key(), k -> new HashMap<>())
+                .putIfAbsent(r.document().docId(), r.document().timestamp()));
+    // The document ids each tree (all-time per key, and each window) covers when the shadow is
+    // done.
+    Map<String, Set<String>> trees = new TreeMap<>();
+    byKey.forEach(
+        (k, docs) ->
+            trees.putAll(
+                SynthesisReplay.trees(
+                    k, docs, shadowConfig.getLong(AppConfig.SUMMARIZER_WINDOW_MS))));
+    progress.say("%,d documents of %,d keys; candidate %s", slice.size(), byKey.size(), candidate);
 
     String runDocuments = runCatalog.topic(Topics.DOCUMENTS).name();
     String runSyntheses = runCatalog.topic(Topics.SYNTHESES).name();
@@ -183,7 +193,7 @@ final class ReplayDocuments implements Callable<Integer> {
       copy(config, runId, runDocuments, slice);
       progress.say(
           "%,d documents copied to %s; waiting for the shadow", slice.size(), runDocuments);
-      shadow = awaitShadow(config, catalog, runSyntheses, docIds, started, progress);
+      shadow = awaitShadow(config, catalog, runSyntheses, trees, started, progress);
       wallMs = (System.nanoTime() - started) / 1_000_000;
     }
     deleteQuietly(state);
@@ -200,52 +210,38 @@ final class ReplayDocuments implements Callable<Integer> {
           syntheses,
           null,
           s -> {
-            if (docIds.containsKey(s.key())) {
+            if (byKey.containsKey(s.key())) {
               original.put(s.recordKey(), s);
             }
           });
     }
+    // A window's synthesis counts its own tree's calls; an all-time one every call of its key (the
+    // all-time tree is built on the chunk summaries of the window trees).
     Map<String, SynthesisReplay.Calls> calls = SynthesisReplay.callsByTree(replies);
+    Map<String, SynthesisReplay.Calls> keyCalls = SynthesisReplay.callsByKey(replies);
     List<SynthesisReplay.Item> items = new ArrayList<>();
-    for (String key : docIds.keySet()) {
-      Set<String> recordKeys = new LinkedHashSet<>();
-      recordKeys.add(key);
-      Stream.concat(shadow.values().stream(), original.values().stream())
-          .filter(s -> s.key().equals(key) && s.window() != null)
-          .sorted(Comparator.comparing(s -> s.window().start()))
-          .forEach(s -> recordKeys.add(s.recordKey()));
-      for (String recordKey : recordKeys) {
-        Synthesis s = shadow.get(recordKey);
-        Synthesis o = original.get(recordKey);
-        Synthesis any = s != null ? s : o;
-        if (any == null && !recordKey.equals(key)) {
-          continue;
-        }
-        long expected =
-            any == null || any.window() == null
-                ? docIds.get(key).size()
-                : slice.stream()
-                    .filter(
-                        r ->
-                            r.key().equals(key)
-                                && !r.document().timestamp().isBefore(any.window().start())
-                                && r.document().timestamp().isBefore(any.window().end()))
-                    .map(r -> r.document().docId())
-                    .distinct()
-                    .count();
-        String tree = any == null ? key : SynthesisReplay.treeOf(any);
-        items.add(
-            new SynthesisReplay.Item(
-                recordKey,
-                expected,
-                o,
-                s,
-                any == null || any.window() == null ? refs.get(key) : null,
-                calls.getOrDefault(tree, SynthesisReplay.Calls.NONE)));
-      }
-    }
+    Map<String, Synthesis> byTree = new HashMap<>();
+    Stream.concat(original.values().stream(), shadow.values().stream())
+        .forEach(x -> byTree.put(SynthesisReplay.treeOf(x), x));
+    trees.forEach(
+        (tree, ids) -> {
+          Synthesis any = byTree.get(tree);
+          String recordKey = any == null ? tree : any.recordKey();
+          String key = any == null ? tree : any.key();
+          boolean allTime = any == null || any.window() == null;
+          items.add(
+              new SynthesisReplay.Item(
+                  recordKey,
+                  ids.size(),
+                  original.get(recordKey),
+                  shadow.get(recordKey),
+                  allTime ? refs.get(key) : null,
+                  (allTime ? keyCalls : calls)
+                      .getOrDefault(allTime ? key : tree, SynthesisReplay.Calls.NONE)));
+        });
     SynthesisReplay.Report report =
-        new SynthesisReplay.Report(candidate, slice.size(), wallMs, items);
+        new SynthesisReplay.Report(
+            candidate, slice.size(), wallMs, items, SynthesisReplay.total(replies));
     var out = report.toJson();
     out.put("run", runId);
     out.put("topic", runSyntheses);
@@ -375,19 +371,20 @@ final class ReplayDocuments implements Callable<Integer> {
   }
 
   /**
-   * Reads the run's syntheses (read committed) until each key's all-time synthesis covers exactly
-   * the slice's documents of that key, or --timeout passes; the latest synthesis per record key.
+   * Reads the run's syntheses (read committed) until the synthesis of each tree (a key's all-time
+   * one, and each of its windows) covers exactly the slice's documents of that tree, or --timeout
+   * passes; the latest synthesis per record key.
    */
   private Map<String, Synthesis> awaitShadow(
       AppConfig config,
       TopicCatalog catalog,
       String topic,
-      Map<String, Set<String>> docIds,
+      Map<String, Set<String>> trees,
       long started,
       Progress progress) {
     Topic<Synthesis> syntheses = catalog.topic(Topics.SYNTHESES);
     Map<String, String> wanted = new HashMap<>();
-    docIds.forEach((k, ids) -> wanted.put(k, Synthesis.sourceDigest(ids)));
+    trees.forEach((t, ids) -> wanted.put(t, Synthesis.sourceDigest(ids)));
     Map<String, Synthesis> latest = new HashMap<>();
     Set<String> done = new HashSet<>();
     long deadline = started + timeout.toNanos();
@@ -406,9 +403,10 @@ final class ReplayDocuments implements Callable<Integer> {
             continue;
           }
           latest.put(s.recordKey(), s);
-          if (s.window() == null && s.sourceDigest().equals(wanted.get(s.key()))) {
-            if (done.add(s.key())) {
-              progress.say("%s: shadow covers its %,d documents", s.key(), s.documents());
+          String tree = SynthesisReplay.treeOf(s);
+          if (s.sourceDigest().equals(wanted.get(tree))) {
+            if (done.add(tree)) {
+              progress.say("%s: shadow covers its %,d documents", s.recordKey(), s.documents());
             }
           }
         }

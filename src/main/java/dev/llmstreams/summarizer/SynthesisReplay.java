@@ -8,10 +8,14 @@ import dev.llmstreams.bench.Rouge;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.Synthesis;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The report of {@code replay documents}: per synthesis (a key, or a key's window), the shadow
@@ -113,9 +117,11 @@ public final class SynthesisReplay {
    * @param candidate what the candidate changed (route, model, prompts dir), as given
    * @param documents documents of the slice copied to the run's documents topic
    * @param wallMs from the first document copied to the last shadow synthesis read
+   * @param all every LLM call of the candidate (an all-time synthesis and its windows share calls,
+   *     so the items do not add up to it)
    */
   public record Report(
-      Map<String, String> candidate, long documents, long wallMs, List<Item> items) {
+      Map<String, String> candidate, long documents, long wallMs, List<Item> items, Calls all) {
 
     public ObjectNode totals() {
       ObjectNode o = JsonNodeFactory.instance.objectNode();
@@ -127,10 +133,6 @@ public final class SynthesisReplay {
       mean(o, "shadow_vs_original", items.stream().map(Item::vsOriginal).toList());
       mean(o, "shadow_vs_reference", items.stream().map(Item::shadowVsReference).toList());
       mean(o, "original_vs_reference", items.stream().map(Item::originalVsReference).toList());
-      Calls all = Calls.NONE;
-      for (Item i : items) {
-        all = all.plus(i.calls());
-      }
       calls(o, all);
       o.put("wall_ms", wallMs);
       return o;
@@ -224,6 +226,45 @@ public final class SynthesisReplay {
       out.merge(tree, Calls.NONE.plus(r), Calls::plus);
     }
     return out;
+  }
+
+  /**
+   * The document ids each synthesis tree of {@code key} must cover once its documents are in: the
+   * all-time tree (under the key) and, with windows of {@code windowMs} (0: none), the tree of each
+   * window a document falls in (under {@code key@<window start ms>}).
+   *
+   * @param documents the documents' ids and event times
+   */
+  public static Map<String, Set<String>> trees(
+      String key, Map<String, Instant> documents, long windowMs) {
+    Map<String, Set<String>> out = new TreeMap<>();
+    out.put(key, new TreeSet<>(documents.keySet()));
+    if (windowMs > 0) {
+      Windowing windowing = new Windowing(windowMs, 0);
+      documents.forEach(
+          (id, at) ->
+              out.computeIfAbsent(
+                      Windowing.treeKey(key, windowing.startOf(at.toEpochMilli())),
+                      t -> new TreeSet<>())
+                  .add(id));
+    }
+    return out;
+  }
+
+  /** The candidate's calls per synthesis key (all its trees), from its replies. */
+  public static Map<String, Calls> callsByKey(List<LlmReply> replies) {
+    Map<String, Calls> out = new LinkedHashMap<>();
+    replies.forEach(r -> out.merge(r.correlationId(), Calls.NONE.plus(r), Calls::plus));
+    return out;
+  }
+
+  /** All the candidate's calls. */
+  public static Calls total(List<LlmReply> replies) {
+    Calls all = Calls.NONE;
+    for (LlmReply r : replies) {
+      all = all.plus(r);
+    }
+    return all;
   }
 
   /** The tree a synthesis is built by: its key, or {@code key@<window start ms>}. */

@@ -54,14 +54,16 @@ class SynthesisReplayTest {
 
   @Test
   void shouldScoreEachShadowAgainstTheOriginalAndTheReferenceAndAddUpTheCalls() {
-    Map<String, SynthesisReplay.Calls> calls =
-        SynthesisReplay.callsByTree(
-            List.of(
-                reply("a/d1/0", "a", 10, 5, 0.001, 100),
-                reply("a/synthesis/3", "a", 20, 7, 0.002, 300),
-                reply("a@1000/d1/0", "a", 99, 99, 9, 999),
-                reply("b/d3/0", "b", 4, 2, 0, 50)));
+    List<LlmReply> replies =
+        List.of(
+            reply("a/d1/0", "a", 10, 5, 0.001, 100),
+            reply("a/synthesis/3", "a", 20, 7, 0.002, 300),
+            reply("a@1000/d1/0", "a", 99, 99, 9, 999),
+            reply("b/d3/0", "b", 4, 2, 0, 50));
+    Map<String, SynthesisReplay.Calls> calls = SynthesisReplay.callsByTree(replies);
     assertThat(calls.keySet()).containsExactly("a", "a@1000", "b");
+    assertThat(SynthesisReplay.callsByKey(replies).get("a").calls()).isEqualTo(3);
+    assertThat(SynthesisReplay.total(replies).calls()).isEqualTo(4);
     assertThat(calls.get("a"))
         .isEqualTo(new SynthesisReplay.Calls(2, 0, 30, 12, 0.001 + 0.002, 400, 300));
 
@@ -91,7 +93,12 @@ class SynthesisReplayTest {
     assertThat(b.vsOriginal()).isNull();
 
     SynthesisReplay.Report report =
-        new SynthesisReplay.Report(Map.of("model", "offline/new"), 3, 1234, List.of(a, b));
+        new SynthesisReplay.Report(
+            Map.of("model", "offline/new"),
+            3,
+            1234,
+            List.of(a, b),
+            calls.get("a").plus(calls.get("b")));
     JsonNode totals = report.totals();
     assertThat(totals.path("documents").asLong()).isEqualTo(3);
     assertThat(totals.path("syntheses").asLong()).isEqualTo(2);
@@ -122,5 +129,22 @@ class SynthesisReplayTest {
     assertThat(md).contains("| llm_calls | 3 |");
     assertThat(md).contains("| a | 2 | yes | 0.667 / 0.500 / 0.667 | 0.667 / 0.444 | 2 | 30/12 |");
     assertThat(md).contains("| b | 2 | no | no original |  | 1 | 4/2 | 0.000000 | 50 |");
+  }
+
+  @Test
+  void shouldNameTheTreesADocumentMustBeCoveredBy() {
+    Map<String, Instant> docs =
+        Map.of(
+            "d1", Instant.ofEpochMilli(1_500),
+            "d2", Instant.ofEpochMilli(2_100),
+            "d3", Instant.ofEpochMilli(2_999));
+    assertThat(SynthesisReplay.trees("k", docs, 0))
+        .isEqualTo(Map.of("k", java.util.Set.of("d1", "d2", "d3")));
+    assertThat(SynthesisReplay.trees("k", docs, 1_000))
+        .isEqualTo(
+            Map.of(
+                "k", java.util.Set.of("d1", "d2", "d3"),
+                "k@1000", java.util.Set.of("d1"),
+                "k@2000", java.util.Set.of("d2", "d3")));
   }
 }
