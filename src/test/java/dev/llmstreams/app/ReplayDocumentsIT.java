@@ -12,6 +12,7 @@ import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.summarizer.SummarizerModule;
@@ -47,12 +48,32 @@ class ReplayDocumentsIT {
 
   @TempDir Path dir;
 
+  private static final String CANDIDATE_TEXT = "Alpha ships in April at twelve euros per unit.";
+  private static final ScriptedLlmServer LLM =
+      ScriptedLlmServer.start()
+          .setDefault(
+              q -> ScriptedLlmServer.Reply.json(ScriptedLlmServer.openAiText(CANDIDATE_TEXT)));
+
+  @org.junit.jupiter.api.AfterAll
+  static void stopLlm() {
+    LLM.close();
+  }
+
   @Test
   void shouldReSynthesizeOneKeyUnderTheCandidateIntoTheRunsTopicsOnly(KafkaCluster kafka)
       throws Exception {
+    // Production runs on the offline engine; an OpenAI-compatible server is configured for the
+    // second candidate to be routed to.
     TestDeployment deployment =
         TestDeployment.create(kafka, "rdoc", dir)
-            .with(Map.of(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0"));
+            .with(
+                Map.of(
+                    AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS,
+                    "0",
+                    AppConfig.provider("openai", "base.url"),
+                    LLM.openAiBaseUrl().toString(),
+                    AppConfig.provider("openai", "api.key"),
+                    "sk-test-not-a-secret"));
     TopicCatalog catalog = deployment.catalog();
     Map<String, String> settings = deployment.settings();
     Path config = dir.resolve("app.properties");
@@ -210,12 +231,63 @@ class ReplayDocumentsIT {
     assertThat(count(kafka, documents)).isEqualTo(3);
     assertThat(count(kafka, deployment.prefix() + "replay.r1.documents")).isEqualTo(2);
 
+    replayUnderAnotherProvider(kafka, config, deployment.prefix(), original);
+
     // A run is written once.
     CliRun again =
         CliRun.of(
             "--config", config.toString(), "replay", "documents", "--keys", "alpha", "--run", "r1");
     assertThat(again.exit()).isNotZero();
     assertThat(again.err()).contains("run r1 was written already");
+  }
+
+  /**
+   * {@code --route openai --model scripted-candidate}: the candidate's words are the shadow's, its
+   * model is the one asked for, and the report scores them as this test does.
+   */
+  private void replayUnderAnotherProvider(
+      KafkaCluster kafka, Path config, String prefix, Synthesis original) throws Exception {
+    Path report = dir.resolve("replay-r2.json");
+    CliRun run =
+        CliRun.of(
+            "--config",
+            config.toString(),
+            "replay",
+            "documents",
+            "--keys",
+            "alpha",
+            "--route",
+            "openai",
+            "--model",
+            "scripted-candidate",
+            "--run",
+            "r2",
+            "--timeout",
+            "PT60S",
+            "--json",
+            report.toString());
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(LLM.requests())
+        .isNotEmpty()
+        .allSatisfy(
+            q -> assertThat(q.json().path("model").asText()).isEqualTo("scripted-candidate"));
+    Synthesis shadow = latest(kafka, prefix + "replay.r2.syntheses").get("alpha");
+    assertThat(shadow.text()).contains(CANDIDATE_TEXT);
+    assertThat(shadow.models()).allSatisfy(m -> assertThat(m).startsWith("openai/"));
+    JsonNode r = Json.tree(Files.readString(report));
+    assertThat(r.path("candidate").path("route").asText()).isEqualTo("openai");
+    assertThat(r.path("candidate").path("model").asText()).isEqualTo("openai/scripted-candidate");
+    JsonNode item = r.path("items").get(0);
+    assertThat(item.path("synthesis").asText()).isEqualTo("alpha");
+    assertThat(item.path("shadow_vs_original").path("rougeL_f1").asDouble())
+        .isCloseTo(Rouge.l(shadow.text(), original.text()).f1(), within(1e-12))
+        .isLessThan(1.0);
+    assertThat(item.path("shadow_vs_original").path("rouge2_f1").asDouble())
+        .isCloseTo(Rouge.n(shadow.text(), original.text(), 2).f1(), within(1e-12));
+    assertThat(item.has("shadow_vs_reference")).isFalse(); // no --references this time
+    assertThat(r.path("totals").path("llm_calls").asInt()).isEqualTo(LLM.callCount());
+    assertThat(r.path("totals").path("input_tokens").asLong())
+        .isEqualTo((long) LLM.callCount() * ScriptedLlmServer.INPUT_TOKENS);
   }
 
   private static String document(String id, String text) throws Exception {
