@@ -25,6 +25,7 @@ import dev.llmstreams.topics.TopicRole;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,10 +77,7 @@ class ReplayDocumentsIT {
                     "sk-test-not-a-secret"));
     TopicCatalog catalog = deployment.catalog();
     Map<String, String> settings = deployment.settings();
-    Path config = dir.resolve("app.properties");
-    StringBuilder text = new StringBuilder();
-    settings.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
-    Files.writeString(config, text.toString());
+    Path config = deployment.writeProperties(dir.resolve("app.properties"));
     String documents = catalog.spec(TopicRole.DOCUMENTS).name();
     String syntheses = catalog.spec(TopicRole.SYNTHESES).name();
 
@@ -147,23 +145,15 @@ class ReplayDocumentsIT {
     Path report = dir.resolve("replay.json");
     Path md = dir.resolve("replay.md");
     CliRun run =
-        CliRun.of(
-            "--config",
-            config.toString(),
-            "replay",
-            "documents",
-            "--keys",
-            "alpha",
+        replay(
+            config,
+            "r1",
             "--model",
             "candidate-model",
             "--prompts",
             prompts.toString(),
             "--references",
             refs.toString(),
-            "--run",
-            "r1",
-            "--timeout",
-            "PT60S",
             "--json",
             report.toString(),
             "--markdown",
@@ -234,9 +224,7 @@ class ReplayDocumentsIT {
     replayUnderAnotherProvider(kafka, config, deployment.prefix(), original);
 
     // A run is written once.
-    CliRun again =
-        CliRun.of(
-            "--config", config.toString(), "replay", "documents", "--keys", "alpha", "--run", "r1");
+    CliRun again = replay(config, "r1");
     assertThat(again.exit()).isNotZero();
     assertThat(again.err()).contains("run r1 was written already");
   }
@@ -249,21 +237,13 @@ class ReplayDocumentsIT {
       KafkaCluster kafka, Path config, String prefix, Synthesis original) throws Exception {
     Path report = dir.resolve("replay-r2.json");
     CliRun run =
-        CliRun.of(
-            "--config",
-            config.toString(),
-            "replay",
-            "documents",
-            "--keys",
-            "alpha",
+        replay(
+            config,
+            "r2",
             "--route",
             "openai",
             "--model",
             "scripted-candidate",
-            "--run",
-            "r2",
-            "--timeout",
-            "PT60S",
             "--json",
             report.toString());
     assertThat(run.exit()).as(run.err()).isZero();
@@ -288,6 +268,27 @@ class ReplayDocumentsIT {
     assertThat(r.path("totals").path("llm_calls").asInt()).isEqualTo(LLM.callCount());
     assertThat(r.path("totals").path("input_tokens").asLong())
         .isEqualTo((long) LLM.callCount() * ScriptedLlmServer.INPUT_TOKENS);
+  }
+
+  /**
+   * {@code replay documents --keys alpha --run RUN --timeout PT60S} and the candidate's options.
+   */
+  private static CliRun replay(Path config, String run, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--config",
+                config.toString(),
+                "replay",
+                "documents",
+                "--keys",
+                "alpha",
+                "--run",
+                run,
+                "--timeout",
+                "PT60S"));
+    args.addAll(List.of(more));
+    return CliRun.of(args.toArray(String[]::new));
   }
 
   private static String document(String id, String text) throws Exception {

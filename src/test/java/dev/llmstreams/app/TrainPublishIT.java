@@ -80,10 +80,7 @@ class TrainPublishIT {
                     "500"));
     catalog = deployment.catalog();
     settings = deployment.settings();
-    config = dir.resolve("app.properties");
-    StringBuilder text = new StringBuilder();
-    settings.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
-    Files.writeString(config, text.toString());
+    config = deployment.writeProperties(dir.resolve("app.properties"));
   }
 
   @Test
