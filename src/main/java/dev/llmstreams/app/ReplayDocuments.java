@@ -266,7 +266,8 @@ final class ReplayDocuments implements Callable<Integer> {
 
   /**
    * The configuration of the shadow: the production one with its own application id, topic prefix,
-   * state dir and HTTP port, no MCP server, and the candidate's route, model and prompts.
+   * state dir and HTTP port, no MCP server and no gateway shadow candidates, and the candidate's
+   * route, model and prompts.
    */
   private AppConfig shadowConfig(
       AppConfig config, String runId, Path state, Map<String, String> candidate) {
@@ -280,6 +281,8 @@ final class ReplayDocuments implements Callable<Integer> {
     settings.put(AppConfig.HTTP_HOST, "127.0.0.1");
     settings.put(AppConfig.HTTP_PORT, "0");
     settings.put(AppConfig.MCP_SERVER_ENABLED, "false");
+    // No shadow candidates of the gateway's own (llm.shadow.*): a replay calls its candidate only.
+    settings.keySet().removeIf(k -> k.startsWith("llm.shadow."));
     String summarizerRoute = AppConfig.route("summarizer");
     if (route != null) {
       settings.put(summarizerRoute, route);

@@ -74,6 +74,16 @@ class ReplayDocumentsIT {
                     AppConfig.provider("openai", "base.url"),
                     LLM.openAiBaseUrl().toString(),
                     AppConfig.provider("openai", "api.key"),
+                    "sk-test-not-a-secret",
+                    // Production's gateway shadows every call to Anthropic's API on the same
+                    // server; a replay's gateway must not.
+                    AppConfig.shadow("default", "route"),
+                    "anthropic",
+                    AppConfig.shadow("default", "sample"),
+                    "1",
+                    AppConfig.provider("anthropic", "base.url"),
+                    LLM.anthropicBaseUrl().toString(),
+                    AppConfig.provider("anthropic", "api.key"),
                     "sk-test-not-a-secret"));
     TopicCatalog catalog = deployment.catalog();
     Map<String, String> settings = deployment.settings();
@@ -235,6 +245,8 @@ class ReplayDocumentsIT {
    */
   private void replayUnderAnotherProvider(
       KafkaCluster kafka, Path config, String prefix, Synthesis original) throws Exception {
+    long anthropicBefore = calls(ScriptedLlmServer.ANTHROPIC_PATH);
+    assertThat(anthropicBefore).as("production's shadow calls").isPositive();
     Path report = dir.resolve("replay-r2.json");
     CliRun run =
         replay(
@@ -247,7 +259,8 @@ class ReplayDocumentsIT {
             "--json",
             report.toString());
     assertThat(run.exit()).as(run.err()).isZero();
-    assertThat(LLM.requests())
+    assertThat(calls(ScriptedLlmServer.ANTHROPIC_PATH)).isEqualTo(anthropicBefore);
+    assertThat(LLM.requests().stream().filter(q -> q.path().equals(ScriptedLlmServer.OPENAI_PATH)))
         .isNotEmpty()
         .allSatisfy(
             q -> assertThat(q.json().path("model").asText()).isEqualTo("scripted-candidate"));
@@ -265,9 +278,10 @@ class ReplayDocumentsIT {
     assertThat(item.path("shadow_vs_original").path("rouge2_f1").asDouble())
         .isCloseTo(Rouge.n(shadow.text(), original.text(), 2).f1(), within(1e-12));
     assertThat(item.has("shadow_vs_reference")).isFalse(); // no --references this time
-    assertThat(r.path("totals").path("llm_calls").asInt()).isEqualTo(LLM.callCount());
+    long openAi = calls(ScriptedLlmServer.OPENAI_PATH);
+    assertThat(r.path("totals").path("llm_calls").asLong()).isEqualTo(openAi);
     assertThat(r.path("totals").path("input_tokens").asLong())
-        .isEqualTo((long) LLM.callCount() * ScriptedLlmServer.INPUT_TOKENS);
+        .isEqualTo(openAi * ScriptedLlmServer.INPUT_TOKENS);
   }
 
   /**
@@ -289,6 +303,11 @@ class ReplayDocumentsIT {
                 "PT60S"));
     args.addAll(List.of(more));
     return CliRun.of(args.toArray(String[]::new));
+  }
+
+  /** Requests the scripted server got on {@code path}. */
+  private static long calls(String path) {
+    return LLM.requests().stream().filter(q -> q.path().equals(path)).count();
   }
 
   private static String document(String id, String text) throws Exception {
