@@ -326,7 +326,9 @@ final class AclPlan {
             TopicRole.CLASSIFICATION_REQUESTS,
             TopicRole.CLASSIFICATIONS,
             TopicRole.LABELS,
-            TopicRole.SPECIALIST_MODELS),
+            TopicRole.SPECIALIST_MODELS,
+            TopicRole.DOCUMENTS,
+            TopicRole.SYNTHESES),
         "replay reads the recorded slice, what it led to and the candidate",
         AclOperation.READ,
         AclOperation.DESCRIBE);
@@ -347,9 +349,30 @@ final class AclPlan {
         ResourceType.TRANSACTIONAL_ID,
         PatternType.PREFIXED,
         appId + "-replay-",
-        "replay writes each run in one transaction",
+        "replay writes each run in one transaction; replay documents' shadow app its exactly-once producers",
         AclOperation.WRITE,
         AclOperation.DESCRIBE);
+    b.add(
+        Role.REPLAYER,
+        ResourceType.TOPIC,
+        PatternType.PREFIXED,
+        appId + "-replay-",
+        "replay documents' shadow app (application id "
+            + appId
+            + "-replay-<run>) creates, reads, writes and purges its changelog and repartition topics",
+        AclOperation.CREATE,
+        AclOperation.READ,
+        AclOperation.WRITE,
+        AclOperation.DELETE,
+        AclOperation.DESCRIBE,
+        AclOperation.DESCRIBE_CONFIGS);
+    b.add(
+        Role.REPLAYER,
+        ResourceType.GROUP,
+        PatternType.PREFIXED,
+        appId + "-replay-",
+        "replay documents' shadow app's consumer groups (its patterns' application ids)",
+        AclOperation.READ);
     for (String t : catalog.names()) {
       b.topic(
           Role.OPERATOR,

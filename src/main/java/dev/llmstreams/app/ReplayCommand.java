@@ -47,14 +47,39 @@ import picocli.CommandLine.ParentCommand;
       "touching the production outputs: the candidate's answers go to run-scoped topics",
       "(<topics.prefix>replay.<run>.<topic>) and a report (JSON, and Markdown with --markdown)."
     },
-    subcommands = {ReplayCommand.Classifications.class})
+    subcommands = {ReplayCommand.Classifications.class, ReplayDocuments.class})
 final class ReplayCommand implements Runnable {
   @ParentCommand Main main;
 
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(
-        new picocli.CommandLine(this), "name what to replay: classifications");
+        new picocli.CommandLine(this), "name what to replay: classifications or documents");
+  }
+
+  /** The time range of a slice: {@code --from} and {@code --to}. */
+  static final class Range {
+    @Option(
+        names = "--from",
+        paramLabel = "TIME",
+        description =
+            "Inputs recorded at or after this: an instant (2026-12-05T10:00:00Z) or a duration back from now (PT1H)."
+                + " Default: the beginning of the topic.")
+    String from;
+
+    @Option(
+        names = "--to",
+        paramLabel = "TIME",
+        description = "Inputs recorded at or before this (same forms). Default: now.")
+    String to;
+
+    Instant from(Instant now) {
+      return time("--from", from, now);
+    }
+
+    Instant to(Instant now) {
+      return to == null ? now : time("--to", to, now);
+    }
   }
 
   /** Where the candidate comes from. */
@@ -84,19 +109,7 @@ final class ReplayCommand implements Runnable {
     @ArgGroup(multiplicity = "1")
     Candidate candidate;
 
-    @Option(
-        names = "--from",
-        paramLabel = "TIME",
-        description =
-            "Requests recorded at or after this: an instant (2026-12-05T10:00:00Z) or a duration back from now (PT1H)."
-                + " Default: the beginning of the topic.")
-    String from;
-
-    @Option(
-        names = "--to",
-        paramLabel = "TIME",
-        description = "Requests recorded at or before this (same forms). Default: now.")
-    String to;
+    @picocli.CommandLine.Mixin Range range;
 
     @Option(
         names = "--ids",
@@ -143,12 +156,9 @@ final class ReplayCommand implements Runnable {
       TopicCatalog catalog = main.catalog();
       Progress progress = new Progress(System.err, "replay");
       Instant now = Instant.now();
-      Instant fromTime = time("--from", from, now);
-      Instant toTime = to == null ? now : time("--to", to, now);
-      String runId = run != null ? run : Long.toString(now.toEpochMilli(), 36);
-      if (!runId.matches("[A-Za-z0-9._-]{1,64}")) {
-        throw new Main.UserError("--run: letters, digits, '.', '_' and '-' only, at most 64");
-      }
+      Instant fromTime = range.from(now);
+      Instant toTime = range.to(now);
+      String runId = runId(run, now);
       TextClassifier model;
       try (KafkaConsumer<byte[], byte[]> consumer =
           Clients.committedReader(config, "llm-streams-replay-")) {
@@ -308,32 +318,6 @@ final class ReplayCommand implements Runnable {
     }
 
     /**
-     * Every readable value of {@code topic} since {@code fromTime}; one that cannot be read is no
-     * evidence (the app dead-lettered it, or wrote it).
-     */
-    private static <V> void eachSince(
-        KafkaConsumer<byte[], byte[]> consumer,
-        Topic<V> topic,
-        Instant fromTime,
-        java.util.function.Consumer<V> each) {
-      TopicReads.since(
-          consumer,
-          topic.name(),
-          fromTime,
-          r -> {
-            V value;
-            try {
-              value = topic.valueSerde().deserializer().deserialize(topic.name(), r.value());
-            } catch (RuntimeException e) {
-              return;
-            }
-            if (value != null) {
-              each.accept(value);
-            }
-          });
-    }
-
-    /**
      * Creates the run's topic, shaped like classifications, and writes the candidate's labels to it
      * in one transaction; refuses a run whose topic already holds records.
      */
@@ -351,22 +335,7 @@ final class ReplayCommand implements Runnable {
         new TopicAdmin(admin, config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR))
             .apply(List.of(base.withName(name)), false);
       }
-      try (KafkaConsumer<byte[], byte[]> consumer =
-          Clients.committedReader(config, "llm-streams-replay-")) {
-        List<TopicPartition> parts = new ArrayList<>();
-        consumer
-            .partitionsFor(name)
-            .forEach(p -> parts.add(new TopicPartition(name, p.partition())));
-        long held = consumer.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
-        if (held > 0) {
-          throw new Main.UserError(
-              "run "
-                  + runId
-                  + " was written already ("
-                  + name
-                  + " holds records): use another --run");
-        }
-      }
+      refuseWritten(config, runId, name);
       Topic<Classification> classifications = catalog.topic(Topics.CLASSIFICATIONS);
       try (KafkaProducer<byte[], byte[]> producer =
           Clients.transactionalProducer(
@@ -388,22 +357,75 @@ final class ReplayCommand implements Runnable {
       progress.say("%,d labels written to %s", report.items().size(), name);
       return name;
     }
+  }
 
-    private static Instant time(String option, String value, Instant now) {
-      if (value == null) {
-        return null;
-      }
-      try {
-        return value.startsWith("P") || value.startsWith("p")
-            ? now.minus(Duration.parse(value))
-            : Instant.parse(value);
-      } catch (DateTimeParseException e) {
+  /**
+   * Every readable value of {@code topic} since {@code fromTime}; one that cannot be read is no
+   * evidence (the app dead-lettered it, or wrote it).
+   */
+  static <V> void eachSince(
+      KafkaConsumer<byte[], byte[]> consumer,
+      Topic<V> topic,
+      Instant fromTime,
+      java.util.function.Consumer<V> each) {
+    TopicReads.since(
+        consumer,
+        topic.name(),
+        fromTime,
+        r -> {
+          V value;
+          try {
+            value = topic.valueSerde().deserializer().deserialize(topic.name(), r.value());
+          } catch (RuntimeException e) {
+            return;
+          }
+          if (value != null) {
+            each.accept(value);
+          }
+        });
+  }
+
+  /** The run's id: the one given, else the time in base 36. */
+  static String runId(String run, Instant now) {
+    String runId = run != null ? run : Long.toString(now.toEpochMilli(), 36);
+    if (!runId.matches("[A-Za-z0-9._-]{1,64}")) {
+      throw new Main.UserError("--run: letters, digits, '.', '_' and '-' only, at most 64");
+    }
+    return runId;
+  }
+
+  /** Refuses a run whose topic {@code name} already holds records: a run is written once. */
+  static void refuseWritten(AppConfig config, String runId, String name) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        Clients.committedReader(config, "llm-streams-replay-")) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer.partitionsFor(name).forEach(p -> parts.add(new TopicPartition(name, p.partition())));
+      long held = consumer.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+      if (held > 0) {
         throw new Main.UserError(
-            option
-                + ": '"
-                + value
-                + "' is neither an instant (2026-12-05T10:00:00Z) nor a duration (PT1H)");
+            "run "
+                + runId
+                + " was written already ("
+                + name
+                + " holds records): use another --run");
       }
+    }
+  }
+
+  static Instant time(String option, String value, Instant now) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return value.startsWith("P") || value.startsWith("p")
+          ? now.minus(Duration.parse(value))
+          : Instant.parse(value);
+    } catch (DateTimeParseException e) {
+      throw new Main.UserError(
+          option
+              + ": '"
+              + value
+              + "' is neither an instant (2026-12-05T10:00:00Z) nor a duration (PT1H)");
     }
   }
 }

@@ -68,16 +68,22 @@ final class TopicReads {
         each);
   }
 
-  private static void read(
-      KafkaConsumer<byte[], byte[]> consumer,
-      String topic,
-      Consumer<List<TopicPartition>> seek,
-      Consumer<ConsumerRecord<byte[], byte[]>> each) {
+  /** Assigns every partition of {@code topic} to the consumer; returns them. */
+  static List<TopicPartition> assign(KafkaConsumer<byte[], byte[]> consumer, String topic) {
     List<TopicPartition> partitions = new ArrayList<>();
     for (PartitionInfo p : consumer.partitionsFor(topic)) {
       partitions.add(new TopicPartition(topic, p.partition()));
     }
     consumer.assign(partitions);
+    return partitions;
+  }
+
+  private static void read(
+      KafkaConsumer<byte[], byte[]> consumer,
+      String topic,
+      Consumer<List<TopicPartition>> seek,
+      Consumer<ConsumerRecord<byte[], byte[]>> each) {
+    List<TopicPartition> partitions = assign(consumer, topic);
     seek.accept(partitions);
     Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
     while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {

@@ -141,16 +141,7 @@ public final class ClassificationReplay {
       md.append("# Replay of classifications: candidate ")
           .append(candidateVersion)
           .append(String.format(Locale.ROOT, " (threshold %.4f)%n%n", threshold));
-      md.append("| measure | value |\n|---|---|\n");
-      totals()
-          .properties()
-          .forEach(
-              e ->
-                  md.append("| ")
-                      .append(e.getKey())
-                      .append(" | ")
-                      .append(e.getValue())
-                      .append(" |\n"));
+      md.append(dev.llmstreams.bench.MarkdownTables.measures(totals()));
       List<Item> differ = new ArrayList<>();
       for (Item i : items) {
         if (Boolean.FALSE.equals(i.agrees()) && differ.size() < rows) {
@@ -233,6 +224,6 @@ public final class ClassificationReplay {
 
   /** Text for a Markdown table cell: no pipe, no line break. */
   private static String cell(String s) {
-    return s.replace("|", "\\|").replace('\n', ' ').replace('\r', ' ');
+    return dev.llmstreams.bench.MarkdownTables.cell(s);
   }
 }

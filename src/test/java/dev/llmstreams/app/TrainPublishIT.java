@@ -35,14 +35,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,10 +80,7 @@ class TrainPublishIT {
                     "500"));
     catalog = deployment.catalog();
     settings = deployment.settings();
-    config = dir.resolve("app.properties");
-    StringBuilder text = new StringBuilder();
-    settings.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
-    Files.writeString(config, text.toString());
+    config = deployment.writeProperties(dir.resolve("app.properties"));
   }
 
   @Test
@@ -362,25 +354,8 @@ class TrainPublishIT {
 
   /** Every committed record of {@code topic} (key as text, value bytes), as a user reads it. */
   private void readCommitted(String topic, java.util.function.BiConsumer<String, byte[]> each) {
-    Properties props = new Properties();
-    props.putAll(kafka.consumerProps(KafkaCluster.uniqueName("tpub-read")));
-    props.put("isolation.level", "read_committed");
-    props.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = new ArrayList<>();
-      consumer
-          .partitionsFor(topic)
-          .forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          each.accept(new String(r.key(), StandardCharsets.UTF_8), r.value());
-        }
-      }
-    }
+    CommittedReads.each(
+        kafka, topic, r -> each.accept(new String(r.key(), StandardCharsets.UTF_8), r.value()));
   }
 
   private static JsonNode get(String url) throws Exception {

@@ -35,6 +35,13 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
     return new TestDeployment(prefix, catalog, settings);
   }
 
+  /** Writes the settings as a properties file, for the command line's {@code --config}. */
+  public Path writeProperties(Path file) throws java.io.IOException {
+    StringBuilder text = new StringBuilder();
+    settings.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
+    return java.nio.file.Files.writeString(file, text.toString());
+  }
+
   /** The settings with {@code more} added. */
   public TestDeployment with(Map<String, String> more) {
     settings.putAll(more);
