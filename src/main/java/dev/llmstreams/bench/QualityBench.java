@@ -9,6 +9,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.text.Rouge;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;

@@ -141,7 +141,7 @@ public final class ClassificationReplay {
       md.append("# Replay of classifications: candidate ")
           .append(candidateVersion)
           .append(String.format(Locale.ROOT, " (threshold %.4f)%n%n", threshold));
-      md.append(dev.llmstreams.bench.MarkdownTables.measures(totals()));
+      md.append(dev.llmstreams.runtime.text.MarkdownTables.measures(totals()));
       List<Item> differ = new ArrayList<>();
       for (Item i : items) {
         if (Boolean.FALSE.equals(i.agrees()) && differ.size() < rows) {
@@ -224,6 +224,6 @@ public final class ClassificationReplay {
 
   /** Text for a Markdown table cell: no pipe, no line break. */
   private static String cell(String s) {
-    return dev.llmstreams.bench.MarkdownTables.cell(s);
+    return dev.llmstreams.runtime.text.MarkdownTables.cell(s);
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.llmstreams.bench.Rouge;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
@@ -15,6 +14,7 @@ import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.runtime.prompts.Prompts;
+import dev.llmstreams.runtime.text.Rouge;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.Kcat;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.events.Synthesis;
+import dev.llmstreams.runtime.text.Rouge;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

@@ -3,7 +3,6 @@ package dev.llmstreams.llm.offline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.llmstreams.bench.Rouge;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.ChatMessage.Role;
 import dev.llmstreams.events.Json;
@@ -11,6 +10,7 @@ import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolSpec;
 import dev.llmstreams.llm.Completion;
+import dev.llmstreams.runtime.text.Rouge;
 import dev.llmstreams.runtime.text.TokenCounter;
 import java.io.IOException;
 import java.io.InputStream;

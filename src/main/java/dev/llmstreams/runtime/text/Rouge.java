@@ -1,4 +1,4 @@
-package dev.llmstreams.bench;
+package dev.llmstreams.runtime.text;
 
 import java.util.ArrayList;
 import java.util.HashMap;

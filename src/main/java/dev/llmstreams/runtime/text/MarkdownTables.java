@@ -1,4 +1,4 @@
-package dev.llmstreams.bench;
+package dev.llmstreams.runtime.text;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 

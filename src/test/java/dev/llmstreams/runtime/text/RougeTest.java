@@ -1,4 +1,4 @@
-package dev.llmstreams.bench;
+package dev.llmstreams.runtime.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
