@@ -82,6 +82,33 @@ final class ReplayCommand implements Runnable {
     }
   }
 
+  /**
+   * The content-addressed reply cache every replay run shares: {@code <prefix>replay.reply-cache}.
+   */
+  static String replyCacheTopic(AppConfig config) {
+    return config.getString(AppConfig.TOPICS_PREFIX) + "replay.reply-cache";
+  }
+
+  /**
+   * The reply cache's topic: compacted (one reply per question), one partition (every instance
+   * reads all of it), values shaped like the LLM replies.
+   */
+  static TopicSpec replyCacheSpec(AppConfig config, TopicCatalog catalog) {
+    TopicSpec replies = catalog.spec(TopicRole.SUMMARIZER_LLM_REPLIES);
+    return new TopicSpec(
+        replyCacheTopic(config),
+        TopicRole.SUMMARIZER_LLM_REPLIES,
+        null,
+        1,
+        replies.replicationFactor(),
+        Map.of("cleanup.policy", "compact"),
+        "sha256: and the hex SHA-256 of what was asked (see llm.reply.cache.topic)",
+        null,
+        replies.valueSchema(),
+        replies.valueType(),
+        "Replies of replay runs by what was asked, so a second replay of a slice costs no provider call.");
+  }
+
   /** Where the candidate comes from. */
   static final class Candidate {
     @Option(names = "--model", paramLabel = "DIR", description = "A saved model (train --out DIR).")

@@ -13,6 +13,7 @@ import dev.llmstreams.summarizer.SynthesisReplay;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicSpec;
 import dev.llmstreams.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -175,8 +176,10 @@ final class ReplayDocuments implements Callable<Integer> {
     String runDocuments = runCatalog.topic(Topics.DOCUMENTS).name();
     String runSyntheses = runCatalog.topic(Topics.SYNTHESES).name();
     try (Admin admin = Clients.admin(config)) {
+      List<TopicSpec> topics = new java.util.ArrayList<>(runCatalog.all());
+      topics.add(ReplayCommand.replyCacheSpec(config, catalog));
       new TopicAdmin(admin, config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR))
-          .apply(runCatalog.all(), false);
+          .apply(topics, false);
     }
     ReplayCommand.refuseWritten(config, runId, runDocuments);
 
@@ -281,6 +284,9 @@ final class ReplayDocuments implements Callable<Integer> {
     settings.put(AppConfig.HTTP_HOST, "127.0.0.1");
     settings.put(AppConfig.HTTP_PORT, "0");
     settings.put(AppConfig.MCP_SERVER_ENABLED, "false");
+    // The replies of every run, by what was asked: the same slice under the same candidate again
+    // costs no provider call.
+    settings.put(AppConfig.LLM_REPLY_CACHE_TOPIC, ReplayCommand.replyCacheTopic(config));
     // No shadow candidates of the gateway's own (llm.shadow.*): a replay calls its candidate only.
     settings.keySet().removeIf(k -> k.startsWith("llm.shadow."));
     String summarizerRoute = AppConfig.route("summarizer");

@@ -137,6 +137,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String LLM_CIRCUIT_MINIMUM_CALLS = "llm.circuit.minimum.calls";
   public static final String LLM_CIRCUIT_OPEN_MS = "llm.circuit.open.ms";
   public static final String LLM_CACHE_TTL_MS = "llm.cache.ttl.ms";
+  public static final String LLM_REPLY_CACHE_TOPIC = "llm.reply.cache.topic";
   public static final String LLM_MAX_CALL_MS = "llm.max.call.ms";
   public static final String LLM_SHADOW_CONCURRENCY = "llm.shadow.concurrency";
   public static final String LLM_SHADOW_MAX_QUEUED = "llm.shadow.max.queued";
@@ -1039,6 +1040,17 @@ public final class AppConfig extends AbstractConfig {
             Importance.MEDIUM,
             "How long a reply is kept to answer the same requestId again without calling the provider (a repeat is"
                 + " not billed twice); 0 keeps replies for good.")
+        .define(
+            LLM_REPLY_CACHE_TOPIC,
+            Type.STRING,
+            "",
+            Importance.LOW,
+            "A compacted topic of provider replies keyed by a digest of what was asked (provider, model, prompt"
+                + " version, messages, tools, response format, temperature, max tokens): a request whose digest is"
+                + " there is answered from it, not sent to the provider, and not billed. Empty: off, as in production,"
+                + " where the same question may deserve a fresh answer. replay sets it for its runs"
+                + " (<topics.prefix>replay.reply-cache), so replaying a slice under the same candidate again costs no"
+                + " provider call.")
         .define(
             LLM_MAX_CALL_MS,
             Type.LONG,

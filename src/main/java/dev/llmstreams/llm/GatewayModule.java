@@ -108,6 +108,7 @@ public final class GatewayModule implements PatternModule {
             config.getInt(AppConfig.GATEWAY_MAX_QUEUED),
             tracing(config),
             config.getInt(AppConfig.LLM_SHADOW_MAX_QUEUED))
+        .withReplyCache(config.getString(AppConfig.LLM_REPLY_CACHE_TOPIC))
         .build();
   }
 

@@ -95,6 +95,9 @@ public final class GatewayTopology {
   private final int maxShadowQueued;
   private final Tracing tracing;
 
+  /** The content-addressed reply cache topic (llm.reply.cache.topic); null when off. */
+  private String replyCacheTopic;
+
   /** One queue-length gauge per task, kept across the task's re-creation after a rebalance. */
   private final Map<String, AtomicInteger> queuedByTask = new ConcurrentHashMap<>();
 
@@ -133,6 +136,15 @@ public final class GatewayTopology {
     this.cacheTtl = cacheTtl;
     this.pollInterval = pollInterval;
     this.maxQueued = maxQueued;
+  }
+
+  /**
+   * Answers from, and adds to, the content-addressed reply cache on {@code topic} ({@code
+   * llm.reply.cache.topic}; blank: off).
+   */
+  public GatewayTopology withReplyCache(String topic) {
+    this.replyCacheTopic = topic == null || topic.isBlank() ? null : topic;
+    return this;
   }
 
   public Topology build() {
@@ -186,11 +198,50 @@ public final class GatewayTopology {
         shadowReplies.valueSerde().serializer(),
         "gateway.call-provider");
     SpanSink.add(topology, catalog, SPANS_SINK, "gateway.call-provider");
+    if (replyCacheTopic != null) {
+      JsonSerde<LlmReply> serde = JsonSerde.of(LlmReply.class);
+      // Every instance reads every cached reply; the processor that answered adds the new ones.
+      topology.addGlobalStore(
+          Stores.keyValueStoreBuilder(
+                  Stores.persistentKeyValueStore(REPLY_CACHE_STORE), Serdes.String(), serde)
+              .withLoggingDisabled(),
+          "gateway.reply-cache-source",
+          Serdes.String().deserializer(),
+          serde.deserializer(),
+          replyCacheTopic,
+          "gateway.reply-cache-load",
+          () ->
+              new Processor<String, LlmReply, Void, Void>() {
+                private KeyValueStore<String, LlmReply> store;
+
+                @Override
+                public void init(ProcessorContext<Void, Void> context) {
+                  store = context.getStateStore(REPLY_CACHE_STORE);
+                }
+
+                @Override
+                public void process(Record<String, LlmReply> record) {
+                  if (record.key() != null) {
+                    store.put(record.key(), record.value());
+                  }
+                }
+              });
+      topology.addSink(
+          REPLY_CACHE_SINK,
+          replyCacheTopic,
+          Serdes.String().serializer(),
+          serde.serializer(),
+          "gateway.call-provider");
+    }
     return topology;
   }
 
   static final String SPANS_SINK = "gateway.spans";
   static final String SHADOW_SINK = "gateway.shadow-replies";
+  static final String REPLY_CACHE_SINK = "gateway.reply-cache";
+
+  /** The global store of the content-addressed reply cache (llm.reply.cache.topic). */
+  public static final String REPLY_CACHE_STORE = "gateway-reply-cache";
 
   /** What one finished call hands back to the stream thread. */
   private record Done(String requestId, LlmReply reply) {}
@@ -209,9 +260,11 @@ public final class GatewayTopology {
     private ProcessorContext<String, Object> context;
     private KeyValueStore<String, PendingCall> pending;
     private KeyValueStore<String, CachedReply> replies;
+    private org.apache.kafka.streams.state.ReadOnlyKeyValueStore<String, LlmReply> replyCache;
     private volatile boolean open;
     private Counter cacheHits;
     private Counter duplicates;
+    private Counter contentCacheHits;
     private ShadowCalls shadows;
 
     CallProvider(Map<String, String> sinkByTopic) {
@@ -223,11 +276,18 @@ public final class GatewayTopology {
       this.context = context;
       this.pending = context.getStateStore(PENDING_STORE);
       this.replies = context.getStateStore(REPLIES_STORE);
+      this.replyCache = replyCacheTopic == null ? null : context.getStateStore(REPLY_CACHE_STORE);
       this.open = true;
       this.shadows = new ShadowCalls(gateway, registry, maxShadowQueued);
       cacheHits =
           Counter.builder("llmstreams.llm.cache.hits")
               .description("Requests answered from the response cache instead of the provider")
+              .register(registry);
+      contentCacheHits =
+          Counter.builder("llmstreams.llm.reply.cache.hits")
+              .description(
+                  "Requests answered from the content-addressed reply cache (llm.reply.cache.topic, set"
+                      + " by replay runs): the same question asked before, by any run")
               .register(registry);
       duplicates =
           Counter.builder("llmstreams.llm.duplicates")
@@ -286,38 +346,22 @@ public final class GatewayTopology {
       CachedReply cached = replies.get(request.requestId());
       if (cached != null) {
         cacheHits.increment();
-        LlmReply r = cached.reply();
-        long now = context.currentSystemTimeMs();
-        SpanRef span = tracing.start(record.headers(), "chat", SpanKind.CLIENT, Tracing.nanos(now));
-        // Not billed again: the answer is the same, its usage and cost are zero.
-        LlmReply answer =
-            new LlmReply(
-                r.requestId(),
-                r.correlationId(),
-                r.purpose(),
-                r.content(),
-                r.toolCalls(),
-                r.finishReason(),
-                dev.llmstreams.events.Usage.ZERO,
-                0.0,
-                0,
-                r.provider(),
-                r.model(),
-                true,
-                r.error(),
-                null,
-                r.prompt()); // the prompt of the answer, as first asked
-        forward(record.key(), request.replyTo(), answer, record.timestamp(), span);
-        SpanSink.emit(
-            context,
-            SPANS_SINK,
-            chatSpan(span, request, answer).end(Tracing.nanos(now)),
-            record.timestamp());
+        answerFromCache(record, request, cached.reply());
         return;
       }
       if (pending.get(request.requestId()) != null) {
         duplicates.increment();
         return;
+      }
+      if (replyCache != null) {
+        LlmReply known = replyCache.get(cacheKey(request));
+        if (known != null) {
+          contentCacheHits.increment();
+          // Kept by requestId too: a repeat of this request meets the same answer.
+          replies.put(request.requestId(), new CachedReply(known, context.currentSystemTimeMs()));
+          answerFromCache(record, request, known);
+          return;
+        }
       }
       SpanRef span =
           tracing.start(
@@ -338,6 +382,40 @@ public final class GatewayTopology {
         deliver();
         launch();
       }
+    }
+
+    /** Answers {@code request} with a reply given before: not billed again (usage and cost 0). */
+    private void answerFromCache(
+        Record<String, LlmRequest> record, LlmRequest request, LlmReply r) {
+      long now = context.currentSystemTimeMs();
+      SpanRef span = tracing.start(record.headers(), "chat", SpanKind.CLIENT, Tracing.nanos(now));
+      LlmReply answer =
+          new LlmReply(
+              request.requestId(),
+              request.correlationId(),
+              request.purpose(),
+              r.content(),
+              r.toolCalls(),
+              r.finishReason(),
+              dev.llmstreams.events.Usage.ZERO,
+              0.0,
+              0,
+              r.provider(),
+              r.model(),
+              true,
+              r.error(),
+              null,
+              r.prompt()); // the prompt of the answer, as first asked
+      forward(record.key(), request.replyTo(), answer, record.timestamp(), span);
+      SpanSink.emit(
+          context,
+          SPANS_SINK,
+          chatSpan(span, request, answer).end(Tracing.nanos(now)),
+          record.timestamp());
+    }
+
+    private String cacheKey(LlmRequest request) {
+      return ReplyCacheKey.of(gateway.providerFor(request), gateway.modelFor(request), request);
     }
 
     private void enqueue(PendingCall call) {
@@ -419,6 +497,10 @@ public final class GatewayTopology {
                       SpanKind.CLIENT,
                       Tracing.nanos(call.acceptedAtMs()));
           forward(call.key(), call.request().replyTo(), d.reply(), timestamp, span);
+          if (replyCache != null && !d.reply().failed()) {
+            context.forward(
+                new Record<>(cacheKey(call.request()), d.reply(), timestamp), REPLY_CACHE_SINK);
+          }
           SpanSink.emit(
               context,
               SPANS_SINK,

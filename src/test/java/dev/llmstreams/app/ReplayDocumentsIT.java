@@ -282,6 +282,28 @@ class ReplayDocumentsIT {
     assertThat(r.path("totals").path("llm_calls").asLong()).isEqualTo(openAi);
     assertThat(r.path("totals").path("input_tokens").asLong())
         .isEqualTo(openAi * ScriptedLlmServer.INPUT_TOKENS);
+
+    // The same slice under the same candidate again: every question was asked before, so the
+    // provider gets no call and nothing is billed, and the shadow is the same.
+    Path again = dir.resolve("replay-r3.json");
+    CliRun third =
+        replay(
+            config,
+            "r3",
+            "--route",
+            "openai",
+            "--model",
+            "scripted-candidate",
+            "--json",
+            again.toString());
+    assertThat(third.exit()).as(third.err()).isZero();
+    assertThat(calls(ScriptedLlmServer.OPENAI_PATH)).as("provider calls").isEqualTo(openAi);
+    assertThat(latest(kafka, prefix + "replay.r3.syntheses").get("alpha").text())
+        .isEqualTo(shadow.text());
+    JsonNode r3 = Json.tree(Files.readString(again));
+    assertThat(r3.path("totals").path("llm_calls").asLong()).isEqualTo(openAi);
+    assertThat(r3.path("totals").path("input_tokens").asLong()).isZero();
+    assertThat(r3.path("totals").path("cost_usd").asDouble()).isZero();
   }
 
   /**

@@ -135,6 +135,81 @@ class GatewayTopologyTest {
     driver.advanceWallClockTime(Duration.ofMillis(10));
   }
 
+  /** The same question under another requestId, correlation and purpose, with {@code model}. */
+  private LlmRequest sameQuestion(String id, String model) {
+    return new LlmRequest(
+        id,
+        summarizerReplyTopic(),
+        "summarizer.chunk",
+        "doc-" + id,
+        null,
+        model,
+        List.of(ChatMessage.system("summarize"), ChatMessage.user("the same text")),
+        List.of(),
+        null,
+        null,
+        null,
+        null,
+        Map.of(),
+        new PromptRef("summarizer.chunk", "sha256:0123456789ab"));
+  }
+
+  @Test
+  void shouldAnswerTheSameQuestionFromTheReplyCacheWhateverItsRequestIdWhenOneIsConfigured() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of(AppConfig.LLM_REPLY_CACHE_TOPIC, "replay.reply-cache"));
+    TestOutputTopic<String, LlmReply> cache =
+        driver.createOutputTopic(
+            "replay.reply-cache",
+            new org.apache.kafka.common.serialization.StringDeserializer(),
+            dev.llmstreams.events.JsonSerde.of(LlmReply.class).deserializer());
+
+    requests.pipeInput("k1", sameQuestion("r1", null));
+    tick();
+    LlmReply first = summarizerReplies.readValue();
+    assertThat(first.cached()).isFalse();
+    assertThat(first.usage().inputTokens()).isEqualTo(10);
+    var entries = cache.readKeyValuesToList();
+    assertThat(entries).hasSize(1);
+    assertThat(entries.get(0).key).startsWith("sha256:");
+    assertThat(entries.get(0).value.content()).isEqualTo(first.content());
+
+    // Asked again by another run (another requestId and correlation): answered, not billed, no
+    // call.
+    requests.pipeInput("k2", sameQuestion("r2", null));
+    tick();
+    LlmReply again = summarizerReplies.readValue();
+    assertThat(provider.callList()).hasSize(1);
+    assertThat(again.requestId()).isEqualTo("r2");
+    assertThat(again.correlationId()).isEqualTo("doc-r2");
+    assertThat(again.cached()).isTrue();
+    assertThat(again.content()).isEqualTo(first.content());
+    assertThat(again.usage().inputTokens()).isZero();
+    assertThat(again.costUsd()).isZero();
+    assertThat(again.prompt()).isEqualTo(first.prompt());
+    assertThat(registry.get("llmstreams.llm.reply.cache.hits").counter().count()).isEqualTo(1);
+    assertThat(cache.isEmpty()).as("nothing new to cache").isTrue();
+
+    // Another model is another question: the provider is called.
+    requests.pipeInput("k3", sameQuestion("r3", "another-model"));
+    tick();
+    assertThat(summarizerReplies.readValue().cached()).isFalse();
+    assertThat(provider.callList()).hasSize(2);
+  }
+
+  @Test
+  void shouldNeverAnswerFromAnotherRequestsReplyWithoutAReplyCache() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    requests.pipeInput("k1", sameQuestion("r1", null));
+    requests.pipeInput("k2", sameQuestion("r2", null));
+    tick();
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::cached)
+        .containsOnly(false);
+    assertThat(provider.callList()).hasSize(2);
+  }
+
   @Test
   void shouldAnswerOnTheRequestsReplyTopicWithItsKeyUsageAndCost() {
     FakeProvider provider = FakeProvider.echo("openai");
