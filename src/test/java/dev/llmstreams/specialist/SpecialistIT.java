@@ -467,7 +467,7 @@ class SpecialistIT {
     // A model unsure of most events: most go through the gateway, so escalations are in flight at
     // the kill.
     send(List.of(model(model("v1", 3, 0.9))));
-    int n = 300;
+    int n = 200;
     Intents intents = new Intents(5);
     List<ProducerRecord<byte[], byte[]>> events = new ArrayList<>();
     for (int i = 0; i < n; i++) {
