@@ -53,7 +53,7 @@ final class PromotionCheck {
     Double configured = config.getDouble(AppConfig.SPECIALIST_THRESHOLD);
     try (KafkaConsumer<byte[], byte[]> consumer =
         Clients.committedReader(config, "llm-streams-train-")) {
-      SpecialistModel serving = inService(consumer, catalog, record.name());
+      SpecialistModel serving = latestModel(consumer, catalog, record.name());
       if (serving == null) {
         progress.say("no model %s in service: the candidate goes in", record.name());
         return gate.decide(null, null, null, 0, clock.instant(), DECIDED_BY);
@@ -99,8 +99,11 @@ final class PromotionCheck {
     }
   }
 
-  /** The latest committed record of model {@code name} on specialist-models, or null. */
-  private static SpecialistModel inService(
+  /**
+   * The latest committed record under {@code key} on specialist-models (a model's name, or {@code
+   * <name>/rejected}), or null when there is none or it was deleted (a tombstone).
+   */
+  static SpecialistModel latestModel(
       KafkaConsumer<byte[], byte[]> consumer, TopicCatalog catalog, String name) {
     Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
     byte[] key = name.getBytes(StandardCharsets.UTF_8);

@@ -242,21 +242,15 @@ final class ReplayCommand implements Runnable {
         }
       }
       String key = SpecialistModel.rejectedKey(config.getString(AppConfig.SPECIALIST_MODEL_NAME));
-      Topic<SpecialistModel> models = catalog.topic(Topics.SPECIALIST_MODELS);
-      byte[] wanted = key.getBytes(StandardCharsets.UTF_8);
-      SpecialistModel[] found = new SpecialistModel[1];
-      TopicReads.all(
-          consumer,
-          models.name(),
-          r -> {
-            if (java.util.Arrays.equals(wanted, r.key()) && r.value() != null) {
-              found[0] = models.valueSerde().deserializer().deserialize(models.name(), r.value());
-            }
-          });
-      if (found[0] == null) {
-        throw new Main.UserError("no rejected candidate under " + key + " on " + models.name());
+      SpecialistModel rejected = PromotionCheck.latestModel(consumer, catalog, key);
+      if (rejected == null) {
+        throw new Main.UserError(
+            "no rejected candidate under "
+                + key
+                + " on "
+                + catalog.topic(Topics.SPECIALIST_MODELS).name());
       }
-      return SpecialistModels.load(found[0]);
+      return SpecialistModels.load(rejected);
     }
 
     /** The requests of the slice, one per event (the first recorded), oldest first. */

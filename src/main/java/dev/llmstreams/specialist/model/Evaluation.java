@@ -30,27 +30,38 @@ public final class Evaluation {
       model.predict(examples.get(i % examples.size()).text());
     }
     long start = System.nanoTime();
-    String[] predicted = new String[examples.size()];
-    double[] confidence = new double[examples.size()];
-    String[] stage = new String[examples.size()];
-    boolean[] settled = new boolean[examples.size()];
-    for (int i = 0; i < predicted.length; i++) {
-      Prediction p = model.predict(examples.get(i).text());
+    List<Prediction> predictions = new java.util.ArrayList<>(examples.size());
+    for (LabeledText e : examples) {
+      predictions.add(model.predict(e.text()));
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return report(model, examples, predictions, threshold, examples.size() / seconds);
+  }
+
+  /**
+   * The report of {@code predictions} (one per example, in order) of {@code model}; {@code
+   * eventsPerS} as measured elsewhere (0 when not measured).
+   */
+  static EvaluationReport report(
+      TextClassifier model,
+      List<LabeledText> examples,
+      List<Prediction> predictions,
+      double threshold,
+      double eventsPerS) {
+    int n = predictions.size();
+    String[] predicted = new String[n];
+    double[] confidence = new double[n];
+    String[] stage = new String[n];
+    boolean[] settled = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      Prediction p = predictions.get(i);
       predicted[i] = p.label();
       confidence[i] = p.confidence();
       stage[i] = p.stage();
       settled[i] = p.settled();
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
     return report(
-        model.labels(),
-        examples,
-        predicted,
-        confidence,
-        stage,
-        settled,
-        threshold,
-        examples.size() / seconds);
+        model.labels(), examples, predicted, confidence, stage, settled, threshold, eventsPerS);
   }
 
   /**

@@ -45,24 +45,11 @@ public record PromotionGate(double tolerance, int minExamples) {
     }
     List<String> texts = new ArrayList<>(examples.size());
     examples.forEach(e -> texts.add(e.text()));
-    List<Prediction> predictions = model.predictAll(texts);
-    int right = 0;
-    int kept = 0;
-    int keptRight = 0;
-    for (int i = 0; i < examples.size(); i++) {
-      Prediction p = predictions.get(i);
-      boolean correct = p.label().equals(examples.get(i).label());
-      right += correct ? 1 : 0;
-      if (p.keptAt(threshold)) {
-        kept++;
-        keptRight += correct ? 1 : 0;
-      }
-    }
-    int n = examples.size();
+    EvaluationReport r = Evaluation.report(model, examples, model.predictAll(texts), threshold, 0);
     return new Scores(
-        (double) right / n,
-        kept == 0 ? null : (double) keptRight / kept,
-        (double) kept / n,
+        r.accuracy(),
+        r.coverageAtThreshold() == 0 ? null : r.accuracyAtThreshold(),
+        r.coverageAtThreshold(),
         threshold);
   }
 
