@@ -328,10 +328,24 @@ final class AclPlan {
             TopicRole.LABELS,
             TopicRole.SPECIALIST_MODELS,
             TopicRole.DOCUMENTS,
-            TopicRole.SYNTHESES),
+            TopicRole.SYNTHESES,
+            TopicRole.GOALS,
+            TopicRole.GOAL_RESULTS,
+            TopicRole.TOOL_RESULTS),
         "replay reads the recorded slice, what it led to and the candidate",
         AclOperation.READ,
         AclOperation.DESCRIBE);
+    catalog.all().stream()
+        .filter(t -> t.role() == TopicRole.TOOL_CALLS)
+        .forEach(
+            t ->
+                b.topic(
+                    Role.REPLAYER,
+                    t.name(),
+                    "replay goals reads the original run's tool calls, to answer the same calls from"
+                        + " their results",
+                    AclOperation.READ,
+                    AclOperation.DESCRIBE));
     String replayTopics = config.getString(AppConfig.TOPICS_PREFIX) + "replay.";
     b.add(
         Role.REPLAYER,
@@ -349,7 +363,8 @@ final class AclPlan {
         ResourceType.TRANSACTIONAL_ID,
         PatternType.PREFIXED,
         appId + "-replay-",
-        "replay writes each run in one transaction; replay documents' shadow app its exactly-once producers",
+        "replay writes each run in one transaction; the run's application (replay documents, replay goals) its"
+            + " exactly-once producers",
         AclOperation.WRITE,
         AclOperation.DESCRIBE);
     b.add(
@@ -357,7 +372,7 @@ final class AclPlan {
         ResourceType.TOPIC,
         PatternType.PREFIXED,
         appId + "-replay-",
-        "replay documents' shadow app (application id "
+        "a replay run's application (application id "
             + appId
             + "-replay-<run>) creates, reads, writes and purges its changelog and repartition topics",
         AclOperation.CREATE,
@@ -371,7 +386,7 @@ final class AclPlan {
         ResourceType.GROUP,
         PatternType.PREFIXED,
         appId + "-replay-",
-        "replay documents' shadow app's consumer groups (its patterns' application ids)",
+        "a replay run's consumer groups (its patterns' application ids)",
         AclOperation.READ);
     for (String t : catalog.names()) {
       b.topic(

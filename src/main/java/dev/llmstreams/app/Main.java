@@ -66,25 +66,29 @@ public final class Main implements Runnable {
 
   TopicCatalog catalog() {
     if (catalog == null) {
-      String prefix = config().getString(AppConfig.TOPICS_PREFIX);
-      // Tools defined in tools.dir get their tool-calls.<tool> topic like the shipped ones.
-      catalog =
-          TopicCatalog.load()
-              .withPrefix(prefix)
-              .withToolTopics(
-                  dev.llmstreams.runtime.tools.ToolRegistry.load(
-                          config().getString(AppConfig.TOOLS_DIR))
-                      .names(),
-                  prefix)
-              // Each declared MCP server gets its tool-calls.mcp.<server> topic (no I/O: names
-              // only).
-              .withMcpTopics(
-                  McpServerSpec.load(config().getString(AppConfig.MCP_DIR)).stream()
-                      .map(McpServerSpec::name)
-                      .toList(),
-                  prefix);
+      catalog = catalog(config());
     }
     return catalog;
+  }
+
+  /**
+   * The topics of a configuration: the shipped catalog under {@code topics.prefix}, a {@code
+   * tool-calls.<tool>} topic per tool defined in {@code tools.dir} and one per declared MCP server
+   * (no I/O: names only).
+   */
+  static TopicCatalog catalog(AppConfig config) {
+    String prefix = config.getString(AppConfig.TOPICS_PREFIX);
+    return TopicCatalog.load()
+        .withPrefix(prefix)
+        .withToolTopics(
+            dev.llmstreams.runtime.tools.ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR))
+                .names(),
+            prefix)
+        .withMcpTopics(
+            McpServerSpec.load(config.getString(AppConfig.MCP_DIR)).stream()
+                .map(McpServerSpec::name)
+                .toList(),
+            prefix);
   }
 
   private static KafkaCommand.Defaults kafkaDefaults(String[] args) {

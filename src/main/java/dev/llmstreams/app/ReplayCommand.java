@@ -47,14 +47,14 @@ import picocli.CommandLine.ParentCommand;
       "touching the production outputs: the candidate's answers go to run-scoped topics",
       "(<topics.prefix>replay.<run>.<topic>) and a report (JSON, and Markdown with --markdown)."
     },
-    subcommands = {ReplayCommand.Classifications.class, ReplayDocuments.class})
+    subcommands = {ReplayCommand.Classifications.class, ReplayDocuments.class, ReplayGoals.class})
 final class ReplayCommand implements Runnable {
   @ParentCommand Main main;
 
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(
-        new picocli.CommandLine(this), "name what to replay: classifications or documents");
+        new picocli.CommandLine(this), "name what to replay: classifications, documents or goals");
   }
 
   /** The time range of a slice: {@code --from} and {@code --to}. */
@@ -107,6 +107,52 @@ final class ReplayCommand implements Runnable {
         replies.valueSchema(),
         replies.valueType(),
         "Replies of replay runs by what was asked, so a second replay of a slice costs no provider call.");
+  }
+
+  /**
+   * A run's id and the candidate of {@code replay documents} and {@code replay goals}: route,
+   * model, prompts and other settings of the pattern replayed.
+   */
+  static final class Run {
+    @Option(
+        names = "--run",
+        description =
+            "The run's id, part of its topics' names (default: the time, base 36). A run is written once.")
+    String run;
+
+    @Option(
+        names = "--route",
+        paramLabel = "PROVIDER",
+        description =
+            "The candidate's provider (llm.route.controller for goals, llm.route.summarizer for documents).")
+    String route;
+
+    @Option(
+        names = "--model",
+        paramLabel = "NAME",
+        description =
+            "The candidate's model (llm.<provider>.model of the provider the pattern is routed to).")
+    String model;
+
+    @Option(
+        names = "--prompts",
+        paramLabel = "DIR",
+        description = "The candidate's prompts folder (prompts.dir).")
+    Path prompts;
+
+    @Option(
+        names = "--set",
+        paramLabel = "KEY=VALUE",
+        description =
+            "A setting of the candidate: llm.*, controller.*, summarizer.*, prompts.dir or tools.synthesis.url"
+                + " (e.g. llm.openai.base.url=http://127.0.0.1:8000/v1). Repeatable.")
+    Map<String, String> set = new LinkedHashMap<>();
+
+    /** The run's configuration (see {@link ReplayCommand#runConfig}) for {@code purpose}. */
+    AppConfig config(
+        AppConfig config, String runId, Path state, String purpose, Map<String, String> candidate) {
+      return runConfig(config, runId, state, purpose, route, model, prompts, set, candidate);
+    }
   }
 
   /** Where the candidate comes from. */
@@ -404,6 +450,131 @@ final class ReplayCommand implements Runnable {
             each.accept(value);
           }
         });
+  }
+
+  /**
+   * The configuration of a run: the production one with its own application id, topic prefix, state
+   * dir and HTTP port, no MCP server of its own and no gateway shadow candidates, the shared reply
+   * cache, and the candidate's route (for {@code purpose}), model, prompts and settings. Fills
+   * {@code candidate} with what differs, secrets masked.
+   */
+  static AppConfig runConfig(
+      AppConfig config,
+      String runId,
+      Path state,
+      String purpose,
+      String route,
+      String model,
+      Path prompts,
+      Map<String, String> set,
+      Map<String, String> candidate) {
+    Map<String, String> settings = new java.util.HashMap<>(config.originalsStrings());
+    set.forEach(
+        (k, v) -> {
+          if (!CANDIDATE_KEYS.matcher(k).matches()
+              || k.startsWith("llm.shadow.")
+              || k.equals(AppConfig.LLM_REPLY_CACHE_TOPIC)) {
+            throw new Main.UserError(
+                "--set "
+                    + k
+                    + ": a replay's candidate may set llm.*, controller.*, summarizer.*, prompts.dir"
+                    + " and tools.synthesis.url only (not llm.shadow.* nor llm.reply.cache.topic)");
+          }
+          settings.put(k, v);
+          candidate.put(k, SECRET_KEYS.matcher(k).find() ? "(secret)" : v);
+        });
+    settings.put(
+        AppConfig.TOPICS_PREFIX,
+        config.getString(AppConfig.TOPICS_PREFIX) + "replay." + runId + ".");
+    settings.put(
+        AppConfig.APPLICATION_ID, config.getString(AppConfig.APPLICATION_ID) + "-replay-" + runId);
+    settings.put(AppConfig.STATE_DIR, state.toString());
+    settings.put(AppConfig.HTTP_HOST, "127.0.0.1");
+    settings.put(AppConfig.HTTP_PORT, "0");
+    settings.put(AppConfig.MCP_SERVER_ENABLED, "false");
+    // The replies of every run, by what was asked: the same slice under the same candidate again
+    // costs no provider call.
+    settings.put(AppConfig.LLM_REPLY_CACHE_TOPIC, replyCacheTopic(config));
+    // No shadow candidates of the gateway's own (llm.shadow.*): a replay calls its candidate only.
+    settings.keySet().removeIf(k -> k.startsWith("llm.shadow."));
+    String purposeRoute = AppConfig.route(purpose);
+    if (route != null) {
+      settings.put(purposeRoute, route);
+      candidate.put("route", route);
+    }
+    if (model != null) {
+      String provider = route;
+      if (provider == null) {
+        String configured = settings.get(purposeRoute);
+        provider =
+            configured == null || configured.isBlank()
+                ? config.getString(AppConfig.LLM_ROUTE_DEFAULT)
+                : configured;
+      }
+      settings.put(AppConfig.provider(provider, "model"), model);
+      candidate.put("model", provider + "/" + model);
+    }
+    if (prompts != null) {
+      settings.put(AppConfig.PROMPTS_DIR, prompts.toString());
+      candidate.put("prompts", prompts.toString());
+    }
+    try {
+      return AppConfig.of(settings);
+    } catch (org.apache.kafka.common.config.ConfigException e) {
+      throw new Main.UserError(e.getMessage());
+    }
+  }
+
+  /** The settings {@code --set} may give a candidate. */
+  private static final java.util.regex.Pattern CANDIDATE_KEYS =
+      java.util.regex.Pattern.compile(
+          "(llm|controller|summarizer)\\.[a-z0-9._-]+|prompts\\.dir|tools\\.synthesis\\.url");
+
+  /** Settings whose values the report does not show. */
+  private static final java.util.regex.Pattern SECRET_KEYS =
+      java.util.regex.Pattern.compile("api\\.key|secret|password|credential");
+
+  /**
+   * The records of {@code topic} recorded from {@code fromTime} (null: the beginning) to {@code
+   * toTime} whose key {@code keys} accepts (null: any key), read committed, the oldest first.
+   */
+  static List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> sliceRecords(
+      AppConfig config,
+      String topic,
+      Instant fromTime,
+      Instant toTime,
+      java.util.function.Predicate<String> keys) {
+    List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records =
+        new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        Clients.committedReader(config, "llm-streams-replay-")) {
+      TopicReads.since(
+          consumer,
+          topic,
+          fromTime,
+          r -> {
+            if (r.timestamp() <= toTime.toEpochMilli()
+                && r.key() != null
+                && (keys == null || keys.test(new String(r.key(), StandardCharsets.UTF_8)))) {
+              records.add(r);
+            }
+          });
+    }
+    records.sort(
+        java.util.Comparator.comparingLong(
+                org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>::timestamp)
+            .thenComparingInt(org.apache.kafka.clients.consumer.ConsumerRecord::partition)
+            .thenComparingLong(org.apache.kafka.clients.consumer.ConsumerRecord::offset));
+    return records;
+  }
+
+  /** Deletes a run's temporary state folder; one left behind harms nothing. */
+  static void deleteQuietly(Path dir) {
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (java.io.IOException e) {
+      // a temp dir left behind
+    }
   }
 
   /** The run's id: the one given, else the time in base 36. */

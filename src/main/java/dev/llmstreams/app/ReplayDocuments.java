@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -71,36 +70,13 @@ final class ReplayDocuments implements Callable<Integer> {
 
   @picocli.CommandLine.Mixin ReplayCommand.Range range;
 
+  @picocli.CommandLine.Mixin ReplayCommand.Run candidateRun;
+
   @Option(
       names = "--limit",
       defaultValue = "1000",
       description = "At most this many documents, the oldest first (default ${DEFAULT-VALUE}).")
   int limit;
-
-  @Option(
-      names = "--run",
-      description =
-          "The run's id, part of its topics' names (default: the time, base 36). A run is written once.")
-  String run;
-
-  @Option(
-      names = "--route",
-      paramLabel = "PROVIDER",
-      description = "The candidate's provider for the summarizer (llm.route.summarizer).")
-  String route;
-
-  @Option(
-      names = "--model",
-      paramLabel = "NAME",
-      description =
-          "The candidate's model (llm.<provider>.model of the provider the summarizer is routed to).")
-  String model;
-
-  @Option(
-      names = "--prompts",
-      paramLabel = "DIR",
-      description = "The candidate's prompts folder (prompts.dir).")
-  Path prompts;
 
   @Option(
       names = "--references",
@@ -140,13 +116,13 @@ final class ReplayDocuments implements Callable<Integer> {
     Instant now = Instant.now();
     Instant fromTime = range.from(now);
     Instant toTime = range.to(now);
-    String runId = ReplayCommand.runId(run, now);
+    String runId = ReplayCommand.runId(candidateRun.run, now);
     Map<String, String> refs = references == null ? Map.of() : references(references);
     Map<String, String> candidate = new LinkedHashMap<>();
     AppConfig shadowConfig;
     Path state = Files.createTempDirectory("llm-streams-replay-" + runId);
     try {
-      shadowConfig = shadowConfig(config, runId, state, candidate);
+      shadowConfig = candidateRun.config(config, runId, state, "summarizer", candidate);
     } catch (org.apache.kafka.common.config.ConfigException e) {
       throw new Main.UserError(e.getMessage());
     }
@@ -199,7 +175,7 @@ final class ReplayDocuments implements Callable<Integer> {
       shadow = awaitShadow(config, catalog, runSyntheses, trees, started, progress);
       wallMs = (System.nanoTime() - started) / 1_000_000;
     }
-    deleteQuietly(state);
+    ReplayCommand.deleteQuietly(state);
 
     List<LlmReply> replies = new ArrayList<>();
     Map<String, Synthesis> original = new HashMap<>();
@@ -267,76 +243,14 @@ final class ReplayDocuments implements Callable<Integer> {
     return 0;
   }
 
-  /**
-   * The configuration of the shadow: the production one with its own application id, topic prefix,
-   * state dir and HTTP port, no MCP server and no gateway shadow candidates, and the candidate's
-   * route, model and prompts.
-   */
-  private AppConfig shadowConfig(
-      AppConfig config, String runId, Path state, Map<String, String> candidate) {
-    Map<String, String> settings = new HashMap<>(config.originalsStrings());
-    settings.put(
-        AppConfig.TOPICS_PREFIX,
-        config.getString(AppConfig.TOPICS_PREFIX) + "replay." + runId + ".");
-    settings.put(
-        AppConfig.APPLICATION_ID, config.getString(AppConfig.APPLICATION_ID) + "-replay-" + runId);
-    settings.put(AppConfig.STATE_DIR, state.toString());
-    settings.put(AppConfig.HTTP_HOST, "127.0.0.1");
-    settings.put(AppConfig.HTTP_PORT, "0");
-    settings.put(AppConfig.MCP_SERVER_ENABLED, "false");
-    // The replies of every run, by what was asked: the same slice under the same candidate again
-    // costs no provider call.
-    settings.put(AppConfig.LLM_REPLY_CACHE_TOPIC, ReplayCommand.replyCacheTopic(config));
-    // No shadow candidates of the gateway's own (llm.shadow.*): a replay calls its candidate only.
-    settings.keySet().removeIf(k -> k.startsWith("llm.shadow."));
-    String summarizerRoute = AppConfig.route("summarizer");
-    if (route != null) {
-      settings.put(summarizerRoute, route);
-      candidate.put("route", route);
-    }
-    if (model != null) {
-      String provider = route;
-      if (provider == null) {
-        String configured = config.getString(summarizerRoute);
-        provider =
-            configured == null || configured.isBlank()
-                ? config.getString(AppConfig.LLM_ROUTE_DEFAULT)
-                : configured;
-      }
-      settings.put(AppConfig.provider(provider, "model"), model);
-      candidate.put("model", provider + "/" + model);
-    }
-    if (prompts != null) {
-      settings.put(AppConfig.PROMPTS_DIR, prompts.toString());
-      candidate.put("prompts", prompts.toString());
-    }
-    return AppConfig.of(settings);
-  }
-
   /** The documents of the slice, oldest first, at most --limit. */
   private List<Recorded> slice(
       AppConfig config, TopicCatalog catalog, Instant fromTime, Instant toTime, Progress progress) {
     Topic<Document> documents = catalog.topic(Topics.DOCUMENTS);
     Set<String> only = keys == null ? null : new HashSet<>(keys);
-    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        Clients.committedReader(config, "llm-streams-replay-")) {
-      TopicReads.since(
-          consumer,
-          documents.name(),
-          fromTime,
-          r -> {
-            if (r.timestamp() <= toTime.toEpochMilli()
-                && r.key() != null
-                && (only == null || only.contains(new String(r.key(), StandardCharsets.UTF_8)))) {
-              records.add(r);
-            }
-          });
-    }
-    records.sort(
-        Comparator.comparingLong(ConsumerRecord<byte[], byte[]>::timestamp)
-            .thenComparingInt(ConsumerRecord::partition)
-            .thenComparingLong(ConsumerRecord::offset));
+    List<ConsumerRecord<byte[], byte[]>> records =
+        ReplayCommand.sliceRecords(
+            config, documents.name(), fromTime, toTime, only == null ? null : only::contains);
     List<Recorded> out = new ArrayList<>();
     int unreadable = 0;
     for (var r : records) {
@@ -452,13 +366,5 @@ final class ReplayDocuments implements Callable<Integer> {
       }
     }
     return out;
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (java.io.IOException e) {
-      // a temp dir left behind
-    }
   }
 }

@@ -20,8 +20,26 @@ import org.apache.kafka.streams.state.HostInfo;
 
 /** The controller as a pattern the runner starts, with {@code GET /goals/{id}}. */
 public final class ControllerModule implements PatternModule {
+  private final boolean replay;
   private McpServers mcp;
   private AppConfig config;
+
+  public ControllerModule() {
+    this(false);
+  }
+
+  private ControllerModule(boolean replay) {
+    this.replay = replay;
+  }
+
+  /**
+   * The controller of a replay ({@code replay goals}): calls of tools that require approval are
+   * dispatched without waiting for one, since the replay's tool worker never runs a tool with
+   * effects.
+   */
+  public static ControllerModule forReplay() {
+    return new ControllerModule(true);
+  }
 
   @Override
   public String name() {
@@ -35,6 +53,9 @@ public final class ControllerModule implements PatternModule {
     mcp = McpServers.shared(config, registry);
     ToolRegistry tools = mcp.registry(config.getString(AppConfig.TOOLS_DIR));
     Guards guards = new Guards(Guards.Settings.from(config), tools);
+    if (replay) {
+      guards = guards.withoutApprovals();
+    }
     return new ControllerTopology(
             catalog,
             guards,

@@ -4,6 +4,7 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Goal;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.Usage;
+import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,10 +71,30 @@ final class Guards {
 
   private final Settings settings;
   private final ToolRegistry registry;
+  private final boolean approvals;
 
   Guards(Settings settings, ToolRegistry registry) {
+    this(settings, registry, true);
+  }
+
+  private Guards(Settings settings, ToolRegistry registry, boolean approvals) {
     this.settings = settings;
     this.registry = registry;
+    this.approvals = approvals;
+  }
+
+  /**
+   * The same guards, dispatching calls of tools that require approval without holding them: for a
+   * replay, whose tool worker never runs a tool with effects (it answers such a call from the
+   * original run's result, or as not executed), so there is nothing for a person to approve.
+   */
+  Guards withoutApprovals() {
+    return new Guards(settings, registry, false);
+  }
+
+  /** Whether a call of this tool waits for a person's approval before it is dispatched. */
+  boolean holdsForApproval(ToolDefinition tool) {
+    return approvals && tool.requiresApproval();
   }
 
   Settings settings() {

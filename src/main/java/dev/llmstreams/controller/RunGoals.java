@@ -555,7 +555,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     for (Call c : calls) {
       if (c.state == null) {
         ToolDefinition tool = guards.registry().get(c.tool);
-        if (tool.requiresApproval()) {
+        if (guards.holdsForApproval(tool)) {
           c.state = CallState.AWAITING_APPROVAL;
           event(
               log,

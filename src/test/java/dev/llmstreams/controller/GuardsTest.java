@@ -151,4 +151,21 @@ class GuardsTest {
     assertThat(guards.mayRepair(2)).isTrue();
     assertThat(guards.mayRepair(3)).isFalse();
   }
+
+  @Test
+  void shouldHoldCallsOfToolsThatRequireApprovalExceptInAReplay() {
+    var publish = guards.registry().get("publish");
+    var calculator = guards.registry().get("calculator");
+    assertThat(guards.holdsForApproval(publish)).isTrue();
+    assertThat(guards.holdsForApproval(calculator)).isFalse();
+    assertThat(guards.withoutApprovals().holdsForApproval(publish)).isFalse();
+    assertThat(guards.withoutApprovals().settings()).isEqualTo(guards.settings());
+  }
+
+  @Test
+  void shouldKnowWhichBuiltInToolsAreReadOnly() {
+    var registry = guards.registry();
+    assertThat(registry.all().stream().filter(t -> t.readOnly()).map(t -> t.name()))
+        .containsExactlyInAnyOrder("calculator", "classify", "synthesis");
+  }
 }

@@ -302,7 +302,10 @@ public final class McpConnection implements AutoCloseable {
                 schema,
                 spec.timeoutMs(),
                 spec.requiresApproval(
-                    a == null ? null : a.readOnlyHint(), a == null ? null : a.destructiveHint()));
+                    a == null ? null : a.readOnlyHint(), a == null ? null : a.destructiveHint()),
+                a != null
+                    && Boolean.TRUE.equals(a.readOnlyHint())
+                    && !Boolean.TRUE.equals(a.destructiveHint()));
       } catch (RuntimeException e) {
         problem = reason(e);
       }

@@ -15,6 +15,11 @@ import dev.llmstreams.events.ToolSpec;
  *     (same callId)
  * @param requiresApproval when true a call is held until an approve record for its callId arrives
  *     on approvals
+ * @param readOnly true when a call changes nothing outside the tool and reaches no outside system,
+ *     so that a replay ({@code replay goals}) may run it again; optional, false when absent. The
+ *     built-in {@code http_get} is not read-only (it reaches outside hosts, whose answers change
+ *     over time); an MCP tool is when its server annotates it {@code readOnlyHint} and not {@code
+ *     destructiveHint}.
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ToolDefinition(
@@ -22,7 +27,8 @@ public record ToolDefinition(
     String description,
     JsonNode parameters,
     long timeoutMs,
-    boolean requiresApproval) {
+    boolean requiresApproval,
+    boolean readOnly) {
 
   public static final String NAME_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
 
@@ -42,6 +48,16 @@ public record ToolDefinition(
     if (timeoutMs < 1) {
       throw new IllegalArgumentException("tool " + name + ": timeoutMs must be at least 1");
     }
+  }
+
+  /** A tool that is not read-only. */
+  public ToolDefinition(
+      String name,
+      String description,
+      JsonNode parameters,
+      long timeoutMs,
+      boolean requiresApproval) {
+    this(name, description, parameters, timeoutMs, requiresApproval, false);
   }
 
   /** The tool as offered to an LLM. */

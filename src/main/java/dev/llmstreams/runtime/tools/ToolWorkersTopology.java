@@ -82,6 +82,7 @@ public final class ToolWorkersTopology {
   private final Duration retention;
   private final String workerId;
   private Tracing tracing = Tracing.off("llm-streams-tools");
+  private RecordedResults recorded;
 
   public ToolWorkersTopology(
       TopicCatalog catalog,
@@ -111,6 +112,15 @@ public final class ToolWorkersTopology {
   /** Records an {@code execute_tool} span per call run (tracing off by default). */
   public ToolWorkersTopology tracing(Tracing tracing) {
     this.tracing = tracing;
+    return this;
+  }
+
+  /**
+   * Answers a call its goal made in a recorded run (same tool, same arguments) from the recorded
+   * result, before any tool runs: the tool workers of a replay ({@code replay goals}).
+   */
+  public ToolWorkersTopology answeredFromRecord(RecordedResults recorded) {
+    this.recorded = recorded;
     return this;
   }
 
@@ -277,6 +287,16 @@ public final class ToolWorkersTopology {
         return;
       }
       long now = context.currentSystemTimeMs();
+      java.util.Optional<ToolResult> known =
+          recorded == null ? java.util.Optional.empty() : recorded.answer(call);
+      if (known.isPresent()) {
+        // A replay: what the tool returned in the original run, not run again (no span: nothing
+        // ran).
+        count(call.tool(), "recorded");
+        executed.put(call.callId(), new ExecutedCall(known.get(), now));
+        send(record, known.get(), null);
+        return;
+      }
       long startedMs = System.currentTimeMillis();
       SpanRef span =
           tracing.start(
