@@ -352,8 +352,12 @@ final class AclPlan {
         ResourceType.TOPIC,
         PatternType.PREFIXED,
         replayTopics,
-        "replay creates and writes its run-scoped topics " + replayTopics + "<run>.*, never others",
+        "replay creates and writes its run-scoped topics "
+            + replayTopics
+            + "<run>.*, never others;"
+            + " replay delete deletes them",
         AclOperation.CREATE,
+        AclOperation.DELETE,
         AclOperation.WRITE,
         AclOperation.READ,
         AclOperation.DESCRIBE,
@@ -386,8 +390,9 @@ final class AclPlan {
         ResourceType.GROUP,
         PatternType.PREFIXED,
         appId + "-replay-",
-        "a replay run's consumer groups (its patterns' application ids)",
-        AclOperation.READ);
+        "a replay run's consumer groups (its patterns' application ids); replay delete deletes them",
+        AclOperation.READ,
+        AclOperation.DELETE);
     for (String t : catalog.names()) {
       b.topic(
           Role.OPERATOR,

@@ -32,6 +32,11 @@ final class Patterns {
     AVAILABLE.put(name, module);
   }
 
+  /** The patterns' names, in the order the runner starts them. */
+  static java.util.Set<String> names() {
+    return java.util.Collections.unmodifiableSet(AVAILABLE.keySet());
+  }
+
   static boolean available(String name) {
     return AVAILABLE.containsKey(name);
   }

@@ -47,14 +47,20 @@ import picocli.CommandLine.ParentCommand;
       "touching the production outputs: the candidate's answers go to run-scoped topics",
       "(<topics.prefix>replay.<run>.<topic>) and a report (JSON, and Markdown with --markdown)."
     },
-    subcommands = {ReplayCommand.Classifications.class, ReplayDocuments.class, ReplayGoals.class})
+    subcommands = {
+      ReplayCommand.Classifications.class,
+      ReplayDocuments.class,
+      ReplayGoals.class,
+      ReplayDelete.class
+    })
 final class ReplayCommand implements Runnable {
   @ParentCommand Main main;
 
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(
-        new picocli.CommandLine(this), "name what to replay: classifications, documents or goals");
+        new picocli.CommandLine(this),
+        "name what to replay (classifications, documents or goals), or delete runs");
   }
 
   /** The time range of a slice: {@code --from} and {@code --to}. */

@@ -201,7 +201,10 @@ public final class GoalReplay {
       s.put("succeeded", outcomes.stream().filter(x -> x.status().equals("succeeded")).count());
       s.put("steps", outcomes.stream().mapToLong(Outcome::steps).sum());
       s.put("tokens", outcomes.stream().mapToLong(Outcome::tokens).sum());
-      s.put("cost_usd", outcomes.stream().mapToDouble(Outcome::costUsd).sum());
+      // A sum of many small prices: rounded to a 10^-10 dollar, below any price's precision.
+      s.put(
+          "cost_usd",
+          Math.round(outcomes.stream().mapToDouble(Outcome::costUsd).sum() * 1e10) / 1e10);
       s.put(
           "mean_duration_ms",
           outcomes.isEmpty()

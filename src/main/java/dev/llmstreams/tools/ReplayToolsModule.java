@@ -54,6 +54,7 @@ public final class ReplayToolsModule implements PatternModule {
             Duration.ofMillis(config.getLong(AppConfig.TOOLS_RETENTION_MS)),
             ToolWorkersTopology.workerId(config, "tools"))
         .answeredFromRecord(recorded)
+        .tracing(tracing(config))
         .build();
   }
 

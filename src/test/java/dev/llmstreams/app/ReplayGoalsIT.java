@@ -172,6 +172,33 @@ class ReplayGoalsIT {
       CliRun twice = replay(config, "r1", modelB, before);
       assertThat(twice.exit()).isNotZero();
       assertThat(twice.err()).contains("run r1 was written already");
+
+      // Cleaning up: replay delete removes run r1's topics (its own and its applications'
+      // internal ones), and nothing of run r2, of production or of the shared reply cache.
+      String appId = deployment.settings().get(AppConfig.APPLICATION_ID);
+      CliRun dry =
+          CliRun.of("--config", config.toString(), "replay", "delete", "--run", "r1", "--dry-run");
+      assertThat(dry.exit()).as(dry.err()).isZero();
+      assertThat(dry.out())
+          .contains("would delete " + runPrefix + "goals\n")
+          .contains("would delete " + appId + "-replay-r1-controller-")
+          .doesNotContain("replay.r2.")
+          .doesNotContain("reply-cache");
+      assertThat(kafka.admin().listTopics().names().get()).contains(runPrefix + "goals");
+      CliRun delete = CliRun.of("--config", config.toString(), "replay", "delete", "--run", "r1");
+      assertThat(delete.exit()).as(delete.err()).isZero();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(kafka.admin().listTopics().names().get())
+                      .noneMatch(
+                          t -> t.startsWith(runPrefix) || t.startsWith(appId + "-replay-r1-"))
+                      .contains(
+                          deployment.prefix() + "replay.r2.goals",
+                          deployment.prefix() + "replay.reply-cache",
+                          catalog.spec(TopicRole.GOALS).name())
+                      .anyMatch(t -> t.startsWith(appId + "-replay-r2-controller-")));
     }
   }
 

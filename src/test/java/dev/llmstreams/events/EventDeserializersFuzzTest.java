@@ -43,7 +43,8 @@ class EventDeserializersFuzzTest {
           ToolResult.class,
           SpecialistModel.class,
           SpanRecord.class,
-          Synthesis.class);
+          Synthesis.class,
+          ShadowReply.class);
 
   private static final List<JsonSerde<?>> SERDES =
       TYPES.stream().<JsonSerde<?>>map(JsonSerde::of).toList();
