@@ -111,22 +111,25 @@ final class Guards {
    */
   Limits limits(Goal goal, long nowMs) {
     List<String> tools;
-    List<String> unknown = goal.tools().stream().filter(t -> registry.find(t).isEmpty()).toList();
     String refusal = null;
-    if (!unknown.isEmpty()) {
-      refusal =
-          "the goal allows tools that do not exist: "
-              + unknown
-              + "; known tools: "
-              + registry.names();
-      tools = List.of();
-    } else {
-      tools =
-          goal.tools().isEmpty()
-              ? List.copyOf(registry.names())
-              : goal.tools().stream().distinct().sorted().toList();
+    if (goal.tools() == null) {
+      // No list: the operator's default set, every registered tool.
+      tools = List.copyOf(registry.names());
       if (tools.isEmpty()) {
         refusal = "no tools are registered";
+      }
+    } else {
+      // A list, even an empty one, is the goal's allowlist: [] means no tools at all.
+      List<String> unknown = goal.tools().stream().filter(t -> registry.find(t).isEmpty()).toList();
+      if (!unknown.isEmpty()) {
+        refusal =
+            "the goal allows tools that do not exist: "
+                + unknown
+                + "; known tools: "
+                + registry.names();
+        tools = List.of();
+      } else {
+        tools = goal.tools().stream().distinct().sorted().toList();
       }
     }
     int maxSteps =

@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * A goal submitted by a user (topic role GOALS, keyed by goalId). The controller plans and runs it.
  *
- * @param tools the tool names the goal may use; empty means every registered tool
+ * @param tools the tool names the goal may use; absent (null) means the operator's default set
+ *     (every registered tool); an empty list means none: the goal is answered without tools
  * @param maxSteps the step limit; null means the controller's configured default
  * @param budget token and cost limits; null means the configured default
  * @param deadline when the goal times out; null means the configured default
@@ -26,12 +27,12 @@ public record Goal(
   public Goal {
     Require.text(goalId, "goalId");
     Require.text(goal, "goal");
-    tools = Require.list(tools, "tools");
+    tools = tools == null ? null : Require.list(tools, "tools");
     Require.atLeast(maxSteps, 1, "maxSteps");
     metadata = Require.map(metadata, "metadata");
   }
 
   public static Goal of(String goalId, String goal) {
-    return new Goal(goalId, goal, List.of(), null, null, null, Map.of(), null);
+    return new Goal(goalId, goal, null, null, null, null, Map.of(), null);
   }
 }

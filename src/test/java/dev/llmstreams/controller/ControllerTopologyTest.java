@@ -281,10 +281,22 @@ class ControllerTopologyTest {
   @Test
   void shouldOfferEveryRegisteredToolWhenTheGoalNamesNone() {
     start();
-    goals.pipeInput("g1", goal("g1", "anything", List.of()));
+    goals.pipeInput("g1", goal("g1", "anything", null));
     assertThat(onlyRequest().tools())
         .extracting(t -> t.name())
         .containsExactlyInAnyOrder("calculator", "classify", "http_get", "publish", "synthesis");
+  }
+
+  @Test
+  void shouldOfferNoToolWhenTheGoalsListIsEmpty() {
+    start();
+    goals.pipeInput("g1", goal("g1", "What is the capital of France?", List.of()));
+    LlmRequest request = onlyRequest();
+    assertThat(request.tools()).isEmpty();
+    replies.pipeInput("g1", answer(request, "Paris"));
+    GoalResult result = goalResults.readValue();
+    assertThat(result.status()).isEqualTo(GoalStatus.SUCCEEDED);
+    assertThat(result.answer()).isEqualTo("Paris");
   }
 
   @Test

@@ -25,7 +25,7 @@ class GuardsTest {
 
   @Test
   void shouldUseTheOperatorsLimitsWhenTheGoalNamesNone() {
-    Guards.Limits l = guards.limits(goal(List.of(), null, null, null), NOW);
+    Guards.Limits l = guards.limits(goal(null, null, null, null), NOW);
     assertThat(l.refusal()).isNull();
     assertThat(l.tools())
         .containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
@@ -33,6 +33,13 @@ class GuardsTest {
     assertThat(l.maxTokens()).isEqualTo(10_000);
     assertThat(l.maxCostUsd()).isEqualTo(0.5);
     assertThat(l.deadlineMs()).isEqualTo(NOW + 60_000);
+  }
+
+  @Test
+  void shouldAllowNoToolToAGoalWhoseListIsEmpty() {
+    Guards.Limits l = guards.limits(goal(List.of(), null, null, null), NOW);
+    assertThat(l.refusal()).isNull();
+    assertThat(l.tools()).isEmpty();
   }
 
   @Test

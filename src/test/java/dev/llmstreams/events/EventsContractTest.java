@@ -300,8 +300,18 @@ class EventsContractTest {
   @Test
   void shouldDefaultAbsentCollectionsToEmpty() {
     Goal goal = read(Goal.class, "{\"goalId\":\"g-1\",\"goal\":\"Say hello\"}");
-    assertThat(goal.tools()).isEmpty();
     assertThat(goal.metadata()).isEmpty();
+  }
+
+  @Test
+  void shouldTellAGoalWithoutAToolListFromOneWithAnEmptyList() {
+    // Absent: the operator's default set; empty: no tools at all.
+    assertThat(read(Goal.class, "{\"goalId\":\"g-1\",\"goal\":\"Say hello\"}").tools()).isNull();
+    assertThat(
+            read(Goal.class, "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"tools\":null}").tools())
+        .isNull();
+    assertThat(read(Goal.class, "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"tools\":[]}").tools())
+        .isEmpty();
   }
 
   @Test

@@ -61,7 +61,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       ({@code key}/{@code id}), else the user text (cut to {@code maxLength}); the nearest value
  *       for an {@code enum}; {@code false} for a {@code boolean} unless the text says yes or true.
  *       One call, id {@code offline-<hash of the request>}. When no tool scores above {@value
- *       #TOOL_FLOOR}, the answer is content saying so.
+ *       #TOOL_FLOOR}, or when every call of the last step failed, the engine refuses ({@code
+ *       refused}, not retryable): the goal ends failed with the reason, never "succeeded" with
+ *       nothing done. So does a controller request offering no tools.
  *   <li><b>Labels</b> (a {@code responseFormat} JSON Schema with a property that has an {@code
  *       enum}, e.g. {@code
  *       {"type":"object","properties":{"label":{"enum":[...]},"confidence":{"type":"number"}}}}):
@@ -176,6 +178,14 @@ public final class OfflineEngine implements LlmProvider {
       c = label(request, schema, enumProperty);
     } else if (!request.tools().isEmpty()) {
       c = tool(request);
+    } else if (request.purpose().startsWith("controller")) {
+      // A goal allowed no tools: the engine works only through tools, and a sentence picked from
+      // the goal's own text is no answer to it.
+      throw new ProviderException(
+          LlmError.Code.REFUSED,
+          "the offline engine (not an LLM) cannot reach a goal without tools: it answers only"
+              + " through them",
+          false);
     } else {
       c = summary(request, schema);
     }
@@ -298,6 +308,16 @@ public final class OfflineEngine implements LlmProvider {
     List<ChatMessage> messages = request.messages();
     List<ChatMessage> results = pendingResults(messages);
     if (results != null) {
+      if (!results.isEmpty() && results.stream().allMatch(OfflineEngine::failedResult)) {
+        // Quoting the errors as an answer would end the goal "succeeded" with nothing done; the
+        // engine can neither reason about the failure nor repair the call, so it says so.
+        throw new ProviderException(
+            LlmError.Code.REFUSED,
+            "the offline engine cannot reach this goal: every tool call of the last step failed ("
+                + resultsText(messages, results).replace('\n', ';')
+                + "), and it answers only from tool results; it cannot repair a call",
+            false);
+      }
       return new Completion(resultsText(messages, results), List.of(), "stop", Usage.ZERO, MODEL);
     }
     String text = lastUser(request);
@@ -324,13 +344,16 @@ public final class OfflineEngine implements LlmProvider {
       }
     }
     if (best < 0 || bestScore < TOOL_FLOOR) {
-      return new Completion(
-          "The offline engine (not an LLM) found no tool matching this request, and cannot answer it"
-              + " in its own words.",
-          List.of(),
-          "stop",
-          Usage.ZERO,
-          MODEL);
+      throw new ProviderException(
+          LlmError.Code.REFUSED,
+          String.format(
+              java.util.Locale.ROOT,
+              "the offline engine (not an LLM) cannot reach this goal: no offered tool matches it"
+                  + " (best %s at %.2f, below %.2f), and it cannot answer in its own words",
+              best < 0 ? "none" : tools.get(best).name(),
+              bestScore,
+              TOOL_FLOOR),
+          false);
     }
     String id =
         "offline-" + hash(request.requestId() + "\n" + tools.get(best).name() + "\n" + text);
@@ -376,6 +399,11 @@ public final class OfflineEngine implements LlmProvider {
       return all && !after.isEmpty() ? after : null;
     }
     return null;
+  }
+
+  /** A tool message the controller wrote for a failed call ({@code error: …}). */
+  private static boolean failedResult(ChatMessage m) {
+    return m.content() != null && m.content().startsWith("error: ");
   }
 
   private static String resultsText(List<ChatMessage> messages, List<ChatMessage> results) {

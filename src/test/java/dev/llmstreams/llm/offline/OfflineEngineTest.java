@@ -218,7 +218,48 @@ class OfflineEngineTest {
   }
 
   @Test
-  void answersInContentWhenNoToolFits() {
+  void refusesToEndAGoalWhoseEveryToolCallOfTheStepFailed() {
+    ToolCallRequest call =
+        new ToolCallRequest(
+            "offline-f", "calculator", Json.tree("{\"expression\":\"Fetch the page\"}"));
+    var failed =
+        engine.complete(
+            toolRequest(
+                List.of(
+                    ChatMessage.user("Fetch https://example.com and tell me how many lines it has"),
+                    new ChatMessage(Role.ASSISTANT, null, null, List.of(call)),
+                    new ChatMessage(
+                        Role.TOOL, "error: unexpected 'F' at position 1", "offline-f", List.of()))),
+            null);
+    assertThat(failed)
+        .failsWithin(java.time.Duration.ofSeconds(120))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOfSatisfying(
+            dev.llmstreams.llm.ProviderException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(dev.llmstreams.events.LlmError.Code.REFUSED);
+              assertThat(e.retryable()).isFalse();
+              assertThat(e.getMessage())
+                  .contains("cannot reach this goal")
+                  .contains("Result of calculator: error: unexpected 'F' at position 1");
+            });
+    // One call of two failed: the engine still answers from what it has.
+    ToolCallRequest second =
+        new ToolCallRequest("offline-g", "calculator", Json.tree("{\"expression\":\"2+2\"}"));
+    Completion c =
+        complete(
+            toolRequest(
+                List.of(
+                    ChatMessage.user("What is 2+2?"),
+                    new ChatMessage(Role.ASSISTANT, null, null, List.of(call, second)),
+                    new ChatMessage(Role.TOOL, "error: bad", "offline-f", List.of()),
+                    new ChatMessage(Role.TOOL, "4", "offline-g", List.of()))));
+    assertThat(c.content()).isEqualTo("Result of calculator: error: bad\nResult of calculator: 4");
+  }
+
+  @Test
+  void refusesWhenNoToolFitsOrNoneIsOffered() {
     List<ToolSpec> onlyCalculator = TOOLS.subList(0, 1);
     LlmRequest r =
         request(
@@ -227,9 +268,19 @@ class OfflineEngineTest {
             onlyCalculator,
             null,
             null);
-    Completion c = complete(r);
-    assertThat(c.toolCalls()).isEmpty();
-    assertThat(c.content()).contains("not an LLM");
+    assertThat(engine.complete(r, null))
+        .failsWithin(java.time.Duration.ofSeconds(120))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOf(dev.llmstreams.llm.ProviderException.class)
+        .withMessageContaining("no offered tool matches it (best calculator at");
+    LlmRequest none =
+        request("controller", List.of(ChatMessage.user("What is 2 + 2?")), List.of(), null, null);
+    assertThat(engine.complete(none, null))
+        .failsWithin(java.time.Duration.ofSeconds(120))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .withMessageContaining("cannot reach a goal without tools");
   }
 
   // ---- labels
