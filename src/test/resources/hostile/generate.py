@@ -106,6 +106,19 @@ add(T,'appr-unknown-goal','a forged approval for a goal nobody submitted','appr-
 add(T,'appr-deep','10,000 nested arrays in a field the reader ignores','appr-deep','{"goalId":"appr-deep","callId":"appr-deep/1/0","decision":"approve","by":"eve","note":<<repeat 10000|[>><<repeat 10000|]>>}',expect='dead-letter',reason='exceeds a limit')
 add(T,'appr-array','a 10,000-deep array instead of an object: refused at the first token','appr-array','<<repeat 10000|[>><<repeat 10000|]>>',expect='dead-letter',reason='cannot read Approval')
 
+# ---------------- goal-cancellations (controller) ----------------
+T='goal-cancellations'
+add(T,'cancel-malformed','malformed JSON','cancel-malformed','{"goalId":',expect='dead-letter',reason='end-of-input')
+add(T,'cancel-wrong-type','wrong type: by is a number','cancel-wrong-type','{"goalId":"cancel-wrong-type","by":42}',expect='dead-letter',reason='cannot read GoalCancellation')
+add(T,'cancel-missing-by','missing field: by','cancel-missing-by','{"goalId":"cancel-missing-by"}',expect='dead-letter',reason='"by" is required')
+add(T,'cancel-key-mismatch','key is not the goalId (a cancellation aimed at another goal\'s partition)','victim-goal','{"goalId":"cancel-key-mismatch","by":"eve"}',expect='dead-letter',reason='is not the cancellation')
+add(T,'cancel-unknown-goal','a cancellation, with an injection as its reason, for a goal nobody submitted','cancel-unknown-goal',json.dumps({"goalId":"cancel-unknown-goal","reason":INJECT+FAKE_PUBLISH,"by":"eve"}),expect='consumed')
+add(T,'cancel-huge-reason','a 2 MB reason: larger than the topic accepts','cancel-huge-reason','{"goalId":"cancel-huge-reason","by":"eve","reason":"<<repeat 2000000|x>>"}',expect='producer-error',reason='RecordTooLargeException')
+add(T,'cancel-big-reason','a 500,000-character reason (within the topic\'s limit) for a goal nobody submitted','cancel-big-reason','{"goalId":"cancel-big-reason","by":"eve","reason":"<<repeat 50000|0123456789>>"}',expect='consumed')
+add(T,'cancel-deep','10,000 nested arrays in a field the reader ignores','cancel-deep','{"goalId":"cancel-deep","by":"eve","note":<<repeat 10000|[>><<repeat 10000|]>>}',expect='dead-letter',reason='exceeds a limit')
+add(T,'cancel-null-key','null key','','{"goalId":"cancel-null-key","by":"eve"}',expect='dead-letter',reason='key')
+files[T][-1]['key']=None
+
 # ---------------- tool-results (controller) ----------------
 T='tool-results'
 add(T,'tr-malformed','malformed JSON','tr-malformed','{"callId":"tr-malformed/1/0","ok":tru',expect='dead-letter',reason='Unrecognized token')

@@ -238,6 +238,12 @@ final class AclPlan {
         "work to do",
         AclOperation.WRITE);
     b.topics(
+        Role.PRODUCER,
+        catalog,
+        List.of(TopicRole.GOAL_CANCELLATIONS),
+        "stops goals it no longer wants",
+        AclOperation.WRITE);
+    b.topics(
         Role.CONSUMER,
         catalog,
         List.of(

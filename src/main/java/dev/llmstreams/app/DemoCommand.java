@@ -41,6 +41,15 @@ final class DemoCommand implements Callable<Integer> {
   /** The meeting goal asks for a synthesis: give the summarizer time to make one first. */
   static final Duration GOALS_AFTER = Duration.ofSeconds(12);
 
+  /**
+   * The meeting the sample goal {@code demo-meeting} asks the synthesis tool about ({@value
+   * SAMPLE_GOALS}): the goals wait until the summarizer has written a synthesis of it.
+   */
+  static final String MEETING_KEY = "Bed003";
+
+  /** How long the goals wait for that synthesis at most. */
+  static final Duration SYNTHESIS_WAIT = Duration.ofMinutes(2);
+
   @ParentCommand Main main;
 
   @Option(
@@ -158,6 +167,10 @@ final class DemoCommand implements Callable<Integer> {
             }
           }
         }
+        if (modules.stream().anyMatch(m -> m.name().equals("summarizer"))
+            && !awaitSynthesis(config, catalog, stop)) {
+          return 0;
+        }
         feedGoals(config, catalog);
       }
       if (durationSeconds != null) {
@@ -212,6 +225,43 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** Sample goals: each line of {@value #SAMPLE_GOALS} to {@code goals}, keyed by its goalId. */
+  /**
+   * Waits until a synthesis of {@link #MEETING_KEY} is on {@code syntheses} (read committed), at
+   * most {@link #SYNTHESIS_WAIT}: under load the summarizer may need longer than {@link
+   * #GOALS_AFTER}, and the meeting goal would then meet "no synthesis yet" and fail. False when the
+   * demo is stopped meanwhile.
+   */
+  private boolean awaitSynthesis(
+      AppConfig config, TopicCatalog catalog, java.util.concurrent.CountDownLatch stop) {
+    String topic = catalog.spec(TopicRole.SYNTHESES).name();
+    byte[] key = MEETING_KEY.getBytes(StandardCharsets.UTF_8);
+    long deadline = System.nanoTime() + SYNTHESIS_WAIT.toNanos();
+    boolean said = false;
+    try (var consumer = Clients.committedReader(config, "llm-streams-demo-")) {
+      consumer.seekToBeginning(TopicReads.assign(consumer, topic));
+      while (System.nanoTime() < deadline) {
+        if (stop.getCount() == 0) {
+          return false;
+        }
+        for (var r : consumer.poll(Duration.ofMillis(500))) {
+          if (java.util.Arrays.equals(r.key(), key)) {
+            return true;
+          }
+        }
+        if (!said) {
+          say(
+              "waiting for the summarizer's first synthesis of %s before sending the sample goals ...",
+              MEETING_KEY);
+          said = true;
+        }
+      }
+    }
+    say(
+        "no synthesis of %s after %d s; sending the sample goals anyway",
+        MEETING_KEY, SYNTHESIS_WAIT.toSeconds());
+    return true;
+  }
+
   private void feedGoals(AppConfig config, TopicCatalog catalog) throws Exception {
     String run = Long.toString(System.currentTimeMillis() % 1_000_000, 36);
     feedGoals(config, catalog, SAMPLE_GOALS, run);

@@ -91,6 +91,12 @@ public final class ControllerTopology {
     inputs.add(
         read(builder, catalog.topic(Topics.TOOL_RESULTS), "controller.tool-results", partitions));
     inputs.add(read(builder, catalog.topic(Topics.APPROVALS), "controller.approvals", partitions));
+    inputs.add(
+        read(
+            builder,
+            catalog.topic(Topics.GOAL_CANCELLATIONS),
+            "controller.cancellations",
+            partitions));
     Topic<LlmReply> replies = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
     Topology topology = builder.build();
 

@@ -9,6 +9,7 @@ import dev.llmstreams.controller.GoalLog.Phase;
 import dev.llmstreams.events.Approval;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Goal;
+import dev.llmstreams.events.GoalCancellation;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalEventType;
 import dev.llmstreams.events.GoalResult;
@@ -162,7 +163,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     this.ignored =
         Counter.builder("llmstreams.controller.records.ignored")
             .description(
-                "LLM replies, tool results or approvals that arrived late, twice, or for no pending call")
+                "LLM replies, tool results or approvals that arrived late (after a timeout, a"
+                    + " cancellation or the goal's end), twice, or for no pending call")
             .register(registry);
     this.llmTurns =
         Counter.builder("llmstreams.controller.llm.turns")
@@ -215,6 +217,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     } else if (value instanceof Approval approval) {
       sameGoal(key, approval.goalId(), "approval");
       onApproval(approval, now);
+    } else if (value instanceof GoalCancellation cancellation) {
+      sameGoal(key, cancellation.goalId(), "cancellation");
+      onCancellation(cancellation, now);
     } else {
       throw new RejectedRecordException(
           "the controller cannot handle a " + value.getClass().getSimpleName());
@@ -728,6 +733,63 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         completeStep(log, now);
       }
     }
+    save(log, now);
+  }
+
+  /**
+   * A request to stop the goal: a running goal ends {@code cancelled} with one result, its held
+   * calls dropped; calls already dispatched and the LLM request in flight cannot be recalled, and
+   * what they answer later is ignored and counted. A goal already finished, or never seen, is left
+   * as it is.
+   */
+  private void onCancellation(GoalCancellation cancellation, long now) {
+    GoalLog log = logs.get(cancellation.goalId());
+    String outcome =
+        log == null ? "unknown_goal" : log.finished() ? "already_finished" : "cancelled";
+    Counter.builder("llmstreams.controller.cancellations")
+        .description(
+            "Cancellation requests, by what they found: cancelled, already_finished, unknown_goal")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+    if (log == null) {
+      return; // no goal to audit it under (never seen here, or long deleted)
+    }
+    if (log.finished()) {
+      event(
+          log,
+          GoalEventType.DECISION,
+          "a cancellation by "
+              + cancellation.by()
+              + " was ignored: the goal had already ended "
+              + log.result.status().name().toLowerCase(java.util.Locale.ROOT),
+          null,
+          log.goalId,
+          now);
+      save(log, now);
+      return;
+    }
+    List<String> open = new ArrayList<>();
+    for (Call c : log.calls) {
+      if (c.state == CallState.DISPATCHED || c.state == CallState.AWAITING_APPROVAL) {
+        open.add(
+            c.callId
+                + " ("
+                + c.tool
+                + ", "
+                + c.state.name().toLowerCase(java.util.Locale.ROOT)
+                + ")");
+      }
+    }
+    finish(
+        log,
+        GoalStatus.CANCELLED,
+        lastContent(log),
+        "cancelled by "
+            + cancellation.by()
+            + (cancellation.reason() == null ? "" : ": " + cut(cancellation.reason(), 1000))
+            + (open.isEmpty() ? "" : "; open calls left unanswered: " + String.join(", ", open)),
+        now);
     save(log, now);
   }
 

@@ -13,5 +13,7 @@ public enum GoalStatus {
   @JsonProperty("budget_exhausted")
   BUDGET_EXHAUSTED,
   @JsonProperty("rejected")
-  REJECTED
+  REJECTED,
+  @JsonProperty("cancelled")
+  CANCELLED
 }

@@ -27,7 +27,8 @@ public final class TopicCatalog {
           TopicRole.GOALS,
           TopicRole.TOOL_RESULTS,
           TopicRole.CONTROLLER_LLM_REPLIES,
-          TopicRole.APPROVALS);
+          TopicRole.APPROVALS,
+          TopicRole.GOAL_CANCELLATIONS);
 
   /**
    * Topics the specialist meets by eventId in one processor (an event, its escalation's reply, its

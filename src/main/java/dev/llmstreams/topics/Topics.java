@@ -26,6 +26,8 @@ public final class Topics {
       TopicRef.of(TopicRole.GOAL_EVENTS, GoalEvent.class);
   public static final TopicRef<Approval> APPROVALS =
       TopicRef.of(TopicRole.APPROVALS, Approval.class);
+  public static final TopicRef<dev.llmstreams.events.GoalCancellation> GOAL_CANCELLATIONS =
+      TopicRef.of(TopicRole.GOAL_CANCELLATIONS, dev.llmstreams.events.GoalCancellation.class);
   public static final TopicRef<ToolResult> TOOL_RESULTS =
       TopicRef.of(TopicRole.TOOL_RESULTS, ToolResult.class);
   public static final TopicRef<LlmRequest> LLM_REQUESTS =

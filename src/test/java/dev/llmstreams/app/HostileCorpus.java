@@ -27,6 +27,7 @@ final class HostileCorpus {
           "classification-requests",
           "labels",
           "approvals",
+          "goal-cancellations",
           "tool-results",
           "llm-requests",
           "controller.llm-replies",

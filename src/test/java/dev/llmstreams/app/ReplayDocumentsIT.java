@@ -16,6 +16,7 @@ import dev.llmstreams.observability.Observability;
 import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.runtime.text.Rouge;
 import dev.llmstreams.summarizer.SummarizerModule;
+import dev.llmstreams.testkit.CommittedReads;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.Kcat;
 import dev.llmstreams.testkit.TestDeployment;

@@ -19,6 +19,7 @@ import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.testkit.CommittedReads;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.Kcat;
 import dev.llmstreams.testkit.TestDeployment;

@@ -14,6 +14,7 @@ import dev.llmstreams.observability.Observability;
 import dev.llmstreams.specialist.SpecialistModule;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
+import dev.llmstreams.testkit.CommittedReads;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.Kcat;
 import dev.llmstreams.testkit.TestDeployment;

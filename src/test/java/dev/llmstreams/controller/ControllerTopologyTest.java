@@ -8,6 +8,7 @@ import dev.llmstreams.events.Approval;
 import dev.llmstreams.events.Budget;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Goal;
+import dev.llmstreams.events.GoalCancellation;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalEventType;
 import dev.llmstreams.events.GoalResult;
@@ -61,6 +62,7 @@ class ControllerTopologyTest {
   private TestInputTopic<String, LlmReply> replies;
   private TestInputTopic<String, ToolResult> results;
   private TestInputTopic<String, Approval> approvals;
+  private TestInputTopic<String, GoalCancellation> cancellations;
   private TestOutputTopic<String, LlmRequest> requests;
   private TestOutputTopic<String, GoalResult> goalResults;
   private TestOutputTopic<String, GoalEvent> goalEvents;
@@ -83,6 +85,7 @@ class ControllerTopologyTest {
     replies = DriverTopics.input(driver, catalog.topic(Topics.CONTROLLER_LLM_REPLIES));
     results = DriverTopics.input(driver, catalog.topic(Topics.TOOL_RESULTS));
     approvals = DriverTopics.input(driver, catalog.topic(Topics.APPROVALS));
+    cancellations = DriverTopics.input(driver, catalog.topic(Topics.GOAL_CANCELLATIONS));
     requests = DriverTopics.output(driver, catalog.topic(Topics.LLM_REQUESTS));
     goalResults = DriverTopics.output(driver, catalog.topic(Topics.GOAL_RESULTS));
     goalEvents = DriverTopics.output(driver, catalog.topic(Topics.GOAL_EVENTS));
@@ -588,6 +591,79 @@ class ControllerTopologyTest {
     assertThat(toolCalls.get("calculator").isEmpty())
         .as("the answered call's timer is gone")
         .isTrue();
+  }
+
+  // ---- cancellation
+
+  private double cancellations(String outcome) {
+    var c = registry.find("llmstreams.controller.cancellations").tag("outcome", outcome).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void shouldEndARunningGoalCancelledOnceAndIgnoreWhatArrivesForItAfterwards() {
+    start();
+    goals.pipeInput(
+        "g1", goal("g1", "What is 6 * 7, and tell the team", List.of("calculator", "publish")));
+    replies.pipeInput(
+        "g1",
+        toolReply(
+            onlyRequest(),
+            ask("c", "calculator", "{\"expression\":\"6 * 7\"}"),
+            ask("p", "publish", "{\"topic\":\"team-news\",\"record\":{\"text\":\"42\"}}")));
+    assertThat(toolCalls.get("calculator").readValuesToList()).hasSize(1);
+    goalEvents.readValuesToList();
+    cancellations.pipeInput(
+        "g1", new GoalCancellation("g1", "the customer withdrew", "ops@example.com", null));
+    GoalResult result = goalResults.readValue();
+    assertThat(result.status()).isEqualTo(GoalStatus.CANCELLED);
+    assertThat(result.reason())
+        .startsWith("cancelled by ops@example.com: the customer withdrew")
+        .contains(
+            "open calls left unanswered: g1/1/0 (calculator, dispatched), g1/1/1 (publish, awaiting_approval)");
+    assertThat(cancellations("cancelled")).isEqualTo(1.0);
+
+    // The dispatched call's late result, an approval, another cancellation: no second result, no
+    // call, no LLM request.
+    double ignoredBefore = registry.get("llmstreams.controller.records.ignored").counter().count();
+    results.pipeInput(
+        "g1",
+        new ToolResult(
+            "g1/1/0", "g1", "calculator", true, Json.tree("{\"value\":\"42\"}"), null, 1, "w"));
+    approvals.pipeInput(
+        "g1", new Approval("g1", "g1/1/1", Approval.Decision.APPROVE, null, "alice", null));
+    cancellations.pipeInput("g1", new GoalCancellation("g1", null, "bob", null));
+    assertThat(goalResults.isEmpty()).isTrue();
+    assertThat(toolCalls.get("publish").isEmpty()).isTrue();
+    assertThat(requests.isEmpty()).isTrue();
+    assertThat(registry.get("llmstreams.controller.records.ignored").counter().count())
+        .isEqualTo(ignoredBefore + 2);
+    assertThat(cancellations("already_finished")).isEqualTo(1.0);
+    assertThat(goalEvents.readValuesToList())
+        .extracting(GoalEvent::summary)
+        .anyMatch(
+            s ->
+                s.contains(
+                    "a cancellation by bob was ignored: the goal had already ended cancelled"));
+    // The timers went with the goal: no retry of the call, no deadline result later.
+    driver.advanceWallClockTime(Duration.ofHours(2));
+    assertThat(goalResults.isEmpty()).isTrue();
+    assertThat(toolCalls.get("calculator").isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldCancelAGoalWaitingForItsLlmAndCountACancellationOfAnUnknownGoal() {
+    start();
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    LlmRequest request = onlyRequest();
+    cancellations.pipeInput("g1", new GoalCancellation("g1", null, "ada", null));
+    assertThat(goalResults.readValue().reason()).isEqualTo("cancelled by ada");
+    replies.pipeInput("g1", answer(request, "42"));
+    assertThat(goalResults.isEmpty()).as("the reply in flight changes nothing").isTrue();
+    cancellations.pipeInput("nobody", new GoalCancellation("nobody", null, "eve", null));
+    assertThat(cancellations("unknown_goal")).isEqualTo(1.0);
+    cancellations.pipeInput("other", new GoalCancellation("g1", null, "eve", null));
+    assertThat(deadLetters.readRecordsToList()).hasSize(1);
   }
 
   // ---- approval

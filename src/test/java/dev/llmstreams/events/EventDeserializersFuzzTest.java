@@ -31,6 +31,7 @@ class EventDeserializersFuzzTest {
           Goal.class,
           GoalEvent.class,
           GoalResult.class,
+          GoalCancellation.class,
           Document.class,
           ClassificationRequest.class,
           Classification.class,

@@ -170,7 +170,12 @@ class EventsContractTest {
             .collect(Collectors.toMap(TopicFile::role, TopicFile::partitions));
     List<List<String>> joined =
         List.of(
-            List.of("GOALS", "TOOL_RESULTS", "CONTROLLER_LLM_REPLIES", "APPROVALS"),
+            List.of(
+                "GOALS",
+                "TOOL_RESULTS",
+                "CONTROLLER_LLM_REPLIES",
+                "APPROVALS",
+                "GOAL_CANCELLATIONS"),
             List.of("DOCUMENTS", "SUMMARIZER_LLM_REPLIES"),
             List.of("CLASSIFICATION_REQUESTS", "SPECIALIST_LLM_REPLIES"));
     for (List<String> roles : joined) {

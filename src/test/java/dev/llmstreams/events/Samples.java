@@ -80,6 +80,10 @@ final class Samples {
                 "ops@example.com",
                 T1)),
         sample(
+            "full GoalCancellation",
+            new GoalCancellation(
+                "g-42", "the customer withdrew the request", "ops@example.com", T1)),
+        sample(
             "full ToolCall",
             new ToolCall(
                 "g-42/2/0",
@@ -366,6 +370,7 @@ final class Samples {
         sample(
             "minimal Approval",
             new Approval("g-1", "g-1/0/0", Approval.Decision.APPROVE, null, "ada", null)),
+        sample("minimal GoalCancellation", new GoalCancellation("g-1", null, "ada", null)),
         sample(
             "minimal ToolCall",
             new ToolCall("g-1/0/0", "g-1", 0, 0, "publish", Json.tree("{}"), 1, 1_000, null)),

@@ -1,6 +1,5 @@
-package dev.llmstreams.app;
+package dev.llmstreams.testkit;
 
-import dev.llmstreams.testkit.KafkaCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,10 +12,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** Every committed record of a topic, to its end when asked, as a user reads it. */
-final class CommittedReads {
+public final class CommittedReads {
   private CommittedReads() {}
 
-  static void each(
+  public static void each(
       KafkaCluster kafka, String topic, Consumer<ConsumerRecord<byte[], byte[]>> each) {
     Properties props = new Properties();
     props.putAll(kafka.consumerProps(KafkaCluster.uniqueName("committed-read")));

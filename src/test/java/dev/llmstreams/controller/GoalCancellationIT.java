@@ -1,0 +1,203 @@
+package dev.llmstreams.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Approval;
+import dev.llmstreams.events.GoalEvent;
+import dev.llmstreams.events.GoalEventType;
+import dev.llmstreams.events.GoalResult;
+import dev.llmstreams.events.GoalStatus;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.llm.GatewayModule;
+import dev.llmstreams.llm.sim.SimulatedLlmServer;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.testkit.CommittedReads;
+import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.Kcat;
+import dev.llmstreams.testkit.TestDeployment;
+import dev.llmstreams.testkit.WithKafka;
+import dev.llmstreams.tools.ToolsModule;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cancelling goals on a real broker, as a user would with kcat: a goal whose publish call waits for
+ * a person, and a goal whose LLM call is in flight, each end {@code cancelled} with one result
+ * (read committed); the approval that comes after does not dispatch the call, and the late LLM
+ * reply changes nothing.
+ */
+@WithKafka
+class GoalCancellationIT {
+  @TempDir Path dir;
+
+  @Test
+  void shouldEndGoalsCancelledOnceWhateverArrivesAfterwards(KafkaCluster kafka) throws Exception {
+    try (SimulatedLlmServer llm =
+        new SimulatedLlmServer(
+                SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofSeconds(4)))
+            .start()) {
+      TestDeployment deployment =
+          TestDeployment.create(kafka, "cancel", dir)
+              .with(
+                  Map.of(
+                      AppConfig.LLM_ROUTE_DEFAULT,
+                      "openai",
+                      AppConfig.provider("openai", "base.url"),
+                      llm.baseUrl().toString(),
+                      AppConfig.provider("openai", "api.key"),
+                      "sk-test-not-a-secret"));
+      TopicCatalog catalog = deployment.catalog();
+      String goals = catalog.spec(TopicRole.GOALS).name();
+      String cancellations = catalog.spec(TopicRole.GOAL_CANCELLATIONS).name();
+      try (Observability observability = new Observability();
+          LlmStreamsApp app =
+              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
+          KafkaProducer<String, String> producer =
+              new KafkaProducer<>(
+                  kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+        Kcat.produce(
+            kafka.bootstrapServers(),
+            goals,
+            List.of(
+                Map.entry(
+                    "held",
+                    "{\"goalId\":\"held\",\"goal\":\"Tell the team we shipped\",\"tools\":[\"publish\"]}")));
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> events(kafka, catalog, "held").contains(GoalEventType.APPROVAL_REQUESTED));
+        Kcat.produce(
+            kafka.bootstrapServers(),
+            goals,
+            List.of(
+                Map.entry(
+                    "slow",
+                    "{\"goalId\":\"slow\",\"goal\":\"What is 6 * 7?\",\"tools\":[\"calculator\"]}")));
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> events(kafka, catalog, "slow").contains(GoalEventType.LLM_REQUESTED));
+        // Both cancelled with kcat while one waits for a person and the other for its LLM.
+        Kcat.produce(
+            kafka.bootstrapServers(),
+            cancellations,
+            List.of(
+                Map.entry(
+                    "held",
+                    "{\"goalId\":\"held\",\"reason\":\"not today\",\"by\":\"ops@example.com\"}"),
+                Map.entry("slow", "{\"goalId\":\"slow\",\"by\":\"ops@example.com\"}")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> results(kafka, catalog).size() == 2);
+        // The approval after the cancellation, and the LLM reply in flight (4 s), come too late.
+        producer
+            .send(
+                new ProducerRecord<>(
+                    catalog.spec(TopicRole.APPROVALS).name(),
+                    "held",
+                    Json.writer()
+                        .writeValueAsString(
+                            new Approval(
+                                "held",
+                                "held/1/0",
+                                Approval.Decision.APPROVE,
+                                null,
+                                "alice",
+                                null))))
+            .get();
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    app.health().ready()
+                        && observability
+                                .registry()
+                                .get("llmstreams.controller.records.ignored")
+                                .counter()
+                                .count()
+                            >= 2);
+        await()
+            .during(Duration.ofSeconds(2))
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> results(kafka, catalog).size() == 2);
+        List<GoalResult> results = results(kafka, catalog);
+        assertThat(results).allSatisfy(r -> assertThat(r.status()).isEqualTo(GoalStatus.CANCELLED));
+        GoalResult held = results.stream().filter(r -> r.goalId().equals("held")).findFirst().get();
+        assertThat(held.reason())
+            .isEqualTo(
+                "cancelled by ops@example.com: not today; open calls left unanswered: held/1/0"
+                    + " (publish, awaiting_approval)");
+        assertThat(
+                count(
+                    kafka,
+                    catalog.toolCalls("publish", dev.llmstreams.events.ToolCall.class).name()))
+            .as("the approved call of a cancelled goal is never dispatched")
+            .isZero();
+        assertThat(
+                observability
+                    .registry()
+                    .get("llmstreams.controller.cancellations")
+                    .tag("outcome", "cancelled")
+                    .counter()
+                    .count())
+            .isEqualTo(2.0);
+      }
+    }
+  }
+
+  private static List<GoalEventType> events(KafkaCluster kafka, TopicCatalog catalog, String id) {
+    List<GoalEventType> out = new ArrayList<>();
+    each(
+        kafka,
+        catalog.spec(TopicRole.GOAL_EVENTS).name(),
+        r -> {
+          GoalEvent e = read(r.value(), GoalEvent.class);
+          if (e.goalId().equals(id)) {
+            out.add(e.type());
+          }
+        });
+    return out;
+  }
+
+  private static List<GoalResult> results(KafkaCluster kafka, TopicCatalog catalog) {
+    List<GoalResult> out = new ArrayList<>();
+    each(
+        kafka,
+        catalog.spec(TopicRole.GOAL_RESULTS).name(),
+        r -> out.add(read(r.value(), GoalResult.class)));
+    return out;
+  }
+
+  private static long count(KafkaCluster kafka, String topic) {
+    long[] n = {0};
+    each(kafka, topic, r -> n[0]++);
+    return n[0];
+  }
+
+  private static <V> V read(byte[] value, Class<V> type) {
+    try {
+      return Json.readerFor(type).readValue(value);
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static void each(
+      KafkaCluster kafka,
+      String topic,
+      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
+    CommittedReads.each(kafka, topic, each);
+  }
+}
