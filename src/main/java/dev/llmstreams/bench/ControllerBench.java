@@ -328,6 +328,7 @@ public final class ControllerBench {
             TopicRole.TOOL_RESULTS,
             TopicRole.CONTROLLER_LLM_REPLIES,
             TopicRole.APPROVALS,
+            TopicRole.GOAL_CANCELLATIONS,
             TopicRole.LLM_REQUESTS,
             TopicRole.TOOL_CALLS);
     List<TopicSpec> specs = new ArrayList<>();
