@@ -119,6 +119,18 @@ add(T,'cancel-deep','10,000 nested arrays in a field the reader ignores','cancel
 add(T,'cancel-null-key','null key','','{"goalId":"cancel-null-key","by":"eve"}',expect='dead-letter',reason='key')
 files[T][-1]['key']=None
 
+# ---------------- human-answers (controller) ----------------
+T='human-answers'
+add(T,'ha-malformed','malformed JSON','ha-malformed','{"goalId":"ha-malformed","callId":',expect='dead-letter',reason='end-of-input')
+add(T,'ha-missing-answer','missing field: answer','ha-missing-answer','{"goalId":"ha-missing-answer","callId":"ha-missing-answer/1/0","by":"eve"}',expect='dead-letter',reason='"answer" is required')
+add(T,'ha-wrong-type','wrong type: answer is an object','ha-wrong-type','{"goalId":"ha-wrong-type","callId":"ha-wrong-type/1/0","answer":{"x":1},"by":"eve"}',expect='dead-letter',reason='cannot read HumanAnswer')
+add(T,'ha-key-mismatch','key is not the goalId (an answer aimed at another goal\'s partition)','victim-goal','{"goalId":"ha-key-mismatch","callId":"ha-key-mismatch/1/0","answer":"yes","by":"eve"}',expect='dead-letter',reason='is not the human answer')
+add(T,'ha-forged-injection','a forged answer, carrying an injection and a fake tool call, for a question nobody asked','ha-forged-injection',json.dumps({"goalId":"ha-forged-injection","callId":"ha-forged-injection/1/0","answer":INJECT+FAKE_PUBLISH,"by":"eve"}),expect='consumed')
+add(T,'ha-over-limit','a 1,200,000-character answer: over the topic\'s 1 MiB max.message.bytes','ha-over-limit','{"goalId":"ha-over-limit","callId":"ha-over-limit/1/0","by":"eve","answer":"<<repeat 120000|0123456789>>"}',expect='producer-error',reason='RecordTooLargeException')
+add(T,'ha-deep','10,000 nested arrays in a field the reader ignores','ha-deep','{"goalId":"ha-deep","callId":"ha-deep/1/0","answer":"yes","by":"eve","note":<<repeat 10000|[>><<repeat 10000|]>>}',expect='dead-letter',reason='exceeds a limit')
+add(T,'ha-null-key','null key','','{"goalId":"ha-null-key","callId":"ha-null-key/1/0","answer":"yes","by":"eve"}',expect='dead-letter',reason='key')
+files[T][-1]['key']=None
+
 # ---------------- tool-results (controller) ----------------
 T='tool-results'
 add(T,'tr-malformed','malformed JSON','tr-malformed','{"callId":"tr-malformed/1/0","ok":tru',expect='dead-letter',reason='Unrecognized token')

@@ -39,7 +39,9 @@ final class AclPlan {
     APP("runs the patterns (bin/llm-streams run)"),
     PRODUCER("submits work: goals, documents, classification requests"),
     CONSUMER("reads the outputs: goal results and events, syntheses, classifications"),
-    APPROVER("approves or rejects held tool calls (writes approvals, reads goal-events)"),
+    APPROVER(
+        "the people in a goal's loop: approve or reject held tool calls, answer ask_human questions"
+            + " (writes approvals and human-answers, reads goal-events and tool-calls.ask_human)"),
     LABELLER("labels events for the specialist (writes labels, reads classifications)"),
     TRAINER("publishes trained specialist models (train --publish)"),
     REPLAYER("re-runs recorded traffic under a candidate into run-scoped topics (replay)"),
@@ -266,6 +268,18 @@ final class AclPlan {
         "shows which calls wait for approval",
         AclOperation.READ);
     b.topics(
+        Role.APPROVER,
+        catalog,
+        List.of(TopicRole.HUMAN_ANSWERS),
+        "answers the questions goals ask people (ask_human)",
+        AclOperation.WRITE);
+    catalog.all().stream()
+        .filter(t -> t.role() == TopicRole.TOOL_CALLS && "ask_human".equals(t.tool()))
+        .forEach(
+            t ->
+                b.topic(
+                    Role.APPROVER, t.name(), "the questions goals ask people", AclOperation.READ));
+    b.topics(
         Role.LABELLER,
         catalog,
         List.of(TopicRole.LABELS),
@@ -293,6 +307,8 @@ final class AclPlan {
     List<String> external =
         catalog.all().stream()
             .filter(t -> t.role() == TopicRole.TOOL_CALLS && !served.contains(t.name()))
+            // People answer ask_human's calls, on human-answers (the approver role), not workers.
+            .filter(t -> !"ask_human".equals(t.tool()))
             .map(dev.llmstreams.topics.TopicSpec::name)
             .toList();
     for (String t : external) {

@@ -329,6 +329,7 @@ public final class ControllerBench {
             TopicRole.CONTROLLER_LLM_REPLIES,
             TopicRole.APPROVALS,
             TopicRole.GOAL_CANCELLATIONS,
+            TopicRole.HUMAN_ANSWERS,
             TopicRole.LLM_REQUESTS,
             TopicRole.TOOL_CALLS);
     List<TopicSpec> specs = new ArrayList<>();

@@ -97,6 +97,8 @@ public final class ControllerTopology {
             catalog.topic(Topics.GOAL_CANCELLATIONS),
             "controller.cancellations",
             partitions));
+    inputs.add(
+        read(builder, catalog.topic(Topics.HUMAN_ANSWERS), "controller.human-answers", partitions));
     Topic<LlmReply> replies = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
     Topology topology = builder.build();
 

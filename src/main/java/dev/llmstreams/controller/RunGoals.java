@@ -14,6 +14,7 @@ import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalEventType;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.GoalStatus;
+import dev.llmstreams.events.HumanAnswer;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
@@ -67,6 +68,12 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class RunGoals implements Processor<String, Object, String, Object> {
   static final String PURPOSE = "controller.plan";
+
+  /**
+   * The built-in tool whose calls people answer, on {@code human-answers} ({@code
+   * topics/tools/ask_human.json}).
+   */
+  static final String ASK_HUMAN = "ask_human";
 
   /** Most output tokens asked for in one turn; less when the goal's token budget has less left. */
   static final int MAX_OUTPUT_TOKENS = 2048;
@@ -217,6 +224,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     } else if (value instanceof Approval approval) {
       sameGoal(key, approval.goalId(), "approval");
       onApproval(approval, now);
+    } else if (value instanceof HumanAnswer answer) {
+      sameGoal(key, answer.goalId(), "human answer");
+      onHumanAnswer(answer, now);
     } else if (value instanceof GoalCancellation cancellation) {
       sameGoal(key, cancellation.goalId(), "cancellation");
       onCancellation(cancellation, now);
@@ -734,6 +744,47 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       }
     }
     save(log, now);
+  }
+
+  /**
+   * A person's answer to an {@code ask_human} question: the call's result, as if a worker had
+   * answered it ({@code worker} {@code human:<by>}). An answer to no open question of the goal (a
+   * call of another tool, one answered already, a goal ended) is ignored and counted.
+   */
+  private void onHumanAnswer(HumanAnswer answer, long now) {
+    GoalLog log = logs.get(answer.goalId());
+    Call call = log == null || log.finished() ? null : log.call(answer.callId());
+    if (call == null || !ASK_HUMAN.equals(call.tool) || call.state != CallState.DISPATCHED) {
+      ignored.increment();
+      if (log != null) {
+        event(
+            log,
+            GoalEventType.DECISION,
+            "an answer by "
+                + answer.by()
+                + " to "
+                + answer.callId()
+                + " was ignored: no question of this goal waits for it",
+            null,
+            answer.callId(),
+            now);
+        save(log, now);
+      }
+      return;
+    }
+    ObjectNode result =
+        JsonNodeFactory.instance.objectNode().put("answer", answer.answer()).put("by", answer.by());
+    onToolResult(
+        new ToolResult(
+            call.callId,
+            log.goalId,
+            ASK_HUMAN,
+            true,
+            result,
+            null,
+            Math.max(0, now - call.dispatchedAtMs),
+            "human:" + answer.by()),
+        now);
   }
 
   /**

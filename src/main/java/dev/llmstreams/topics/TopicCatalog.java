@@ -28,7 +28,8 @@ public final class TopicCatalog {
           TopicRole.TOOL_RESULTS,
           TopicRole.CONTROLLER_LLM_REPLIES,
           TopicRole.APPROVALS,
-          TopicRole.GOAL_CANCELLATIONS);
+          TopicRole.GOAL_CANCELLATIONS,
+          TopicRole.HUMAN_ANSWERS);
 
   /**
    * Topics the specialist meets by eventId in one processor (an event, its escalation's reply, its

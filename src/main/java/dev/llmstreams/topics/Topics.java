@@ -28,6 +28,8 @@ public final class Topics {
       TopicRef.of(TopicRole.APPROVALS, Approval.class);
   public static final TopicRef<dev.llmstreams.events.GoalCancellation> GOAL_CANCELLATIONS =
       TopicRef.of(TopicRole.GOAL_CANCELLATIONS, dev.llmstreams.events.GoalCancellation.class);
+  public static final TopicRef<dev.llmstreams.events.HumanAnswer> HUMAN_ANSWERS =
+      TopicRef.of(TopicRole.HUMAN_ANSWERS, dev.llmstreams.events.HumanAnswer.class);
   public static final TopicRef<ToolResult> TOOL_RESULTS =
       TopicRef.of(TopicRole.TOOL_RESULTS, ToolResult.class);
   public static final TopicRef<LlmRequest> LLM_REQUESTS =

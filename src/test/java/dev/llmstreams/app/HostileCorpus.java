@@ -28,6 +28,7 @@ final class HostileCorpus {
           "labels",
           "approvals",
           "goal-cancellations",
+          "human-answers",
           "tool-results",
           "llm-requests",
           "controller.llm-replies",

@@ -13,6 +13,7 @@ import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalEventType;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.GoalStatus;
+import dev.llmstreams.events.HumanAnswer;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
@@ -63,6 +64,7 @@ class ControllerTopologyTest {
   private TestInputTopic<String, ToolResult> results;
   private TestInputTopic<String, Approval> approvals;
   private TestInputTopic<String, GoalCancellation> cancellations;
+  private TestInputTopic<String, HumanAnswer> humanAnswers;
   private TestOutputTopic<String, LlmRequest> requests;
   private TestOutputTopic<String, GoalResult> goalResults;
   private TestOutputTopic<String, GoalEvent> goalEvents;
@@ -86,6 +88,7 @@ class ControllerTopologyTest {
     results = DriverTopics.input(driver, catalog.topic(Topics.TOOL_RESULTS));
     approvals = DriverTopics.input(driver, catalog.topic(Topics.APPROVALS));
     cancellations = DriverTopics.input(driver, catalog.topic(Topics.GOAL_CANCELLATIONS));
+    humanAnswers = DriverTopics.input(driver, catalog.topic(Topics.HUMAN_ANSWERS));
     requests = DriverTopics.output(driver, catalog.topic(Topics.LLM_REQUESTS));
     goalResults = DriverTopics.output(driver, catalog.topic(Topics.GOAL_RESULTS));
     goalEvents = DriverTopics.output(driver, catalog.topic(Topics.GOAL_EVENTS));
@@ -287,7 +290,8 @@ class ControllerTopologyTest {
     goals.pipeInput("g1", goal("g1", "anything", null));
     assertThat(onlyRequest().tools())
         .extracting(t -> t.name())
-        .containsExactlyInAnyOrder("calculator", "classify", "http_get", "publish", "synthesis");
+        .containsExactlyInAnyOrder(
+            "ask_human", "calculator", "classify", "http_get", "publish", "synthesis");
   }
 
   @Test
@@ -591,6 +595,67 @@ class ControllerTopologyTest {
     assertThat(toolCalls.get("calculator").isEmpty())
         .as("the answered call's timer is gone")
         .isTrue();
+  }
+
+  // ---- ask_human
+
+  @Test
+  void shouldWaitForAPersonsAnswerAndGiveItToTheLlmAsTheToolsResult() {
+    start(Map.of("controller.deadline.ms", "10800000"));
+    goals.pipeInput("g1", goal("g1", "Book the launch party", List.of("ask_human", "calculator")));
+    replies.pipeInput(
+        "g1",
+        toolReply(
+            onlyRequest(),
+            ask("q", "ask_human", "{\"question\":\"Which day?\",\"choices\":[\"Mon\",\"Fri\"]}")));
+    List<ToolCall> asked = toolCalls.get("ask_human").readValuesToList();
+    assertThat(asked).extracting(ToolCall::callId).containsExactly("g1/1/0");
+    assertThat(asked.get(0).arguments().path("question").asText()).isEqualTo("Which day?");
+    driver.advanceWallClockTime(Duration.ofHours(1));
+    assertThat(requests.isEmpty()).as("the goal waits for the person, no LLM call").isTrue();
+    assertThat(goalResults.isEmpty()).isTrue();
+
+    // An answer to another question, and one whose key is not its goal, change nothing.
+    humanAnswers.pipeInput("g1", new HumanAnswer("g1", "g1/7/0", "Mon", "mallory", null));
+    humanAnswers.pipeInput("g2", new HumanAnswer("g1", "g1/1/0", "Mon", "mallory", null));
+    assertThat(deadLetters.readRecordsToList()).hasSize(1);
+    assertThat(requests.isEmpty()).isTrue();
+
+    humanAnswers.pipeInput(
+        "g1", new HumanAnswer("g1", "g1/1/0", "Friday, after 5", "ops@example.com", null));
+    LlmRequest next = onlyRequest();
+    ChatMessage tool = next.messages().get(next.messages().size() - 1);
+    assertThat(tool.role()).isEqualTo(ChatMessage.Role.TOOL);
+    assertThat(Json.tree(tool.content()).path("answer").asText()).isEqualTo("Friday, after 5");
+    assertThat(Json.tree(tool.content()).path("by").asText()).isEqualTo("ops@example.com");
+    assertThat(goalEvents.readValuesToList())
+        .filteredOn(e -> e.type() == GoalEventType.TOOL_RESULT)
+        .singleElement()
+        .satisfies(
+            e -> assertThat(e.data().path("worker").asText()).isEqualTo("human:ops@example.com"));
+    // A second answer to the same question comes too late.
+    double ignored = registry.get("llmstreams.controller.records.ignored").counter().count();
+    humanAnswers.pipeInput("g1", new HumanAnswer("g1", "g1/1/0", "Mon", "bob", null));
+    assertThat(registry.get("llmstreams.controller.records.ignored").counter().count())
+        .isEqualTo(ignored + 1);
+    replies.pipeInput("g1", answer(next, "Booked for Friday after 5."));
+    assertThat(goalResults.readValue().answer()).isEqualTo("Booked for Friday after 5.");
+  }
+
+  @Test
+  void shouldNotTakeAPersonsAnswerForACallOfAnotherTool() {
+    start();
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    replies.pipeInput(
+        "g1", toolReply(onlyRequest(), ask("c", "calculator", "{\"expression\":\"6 * 7\"}")));
+    humanAnswers.pipeInput("g1", new HumanAnswer("g1", "g1/1/0", "41", "mallory", null));
+    assertThat(requests.isEmpty()).as("the calculator's call still waits for its worker").isTrue();
+    results.pipeInput(
+        "g1",
+        new ToolResult(
+            "g1/1/0", "g1", "calculator", true, Json.tree("{\"value\":\"42\"}"), null, 1, "w"));
+    List<ChatMessage> messages = onlyRequest().messages();
+    assertThat(messages.get(messages.size() - 1).content()).contains("42");
   }
 
   // ---- cancellation

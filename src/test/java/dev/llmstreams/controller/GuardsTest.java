@@ -28,7 +28,7 @@ class GuardsTest {
     Guards.Limits l = guards.limits(goal(null, null, null, null), NOW);
     assertThat(l.refusal()).isNull();
     assertThat(l.tools())
-        .containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
+        .containsExactly("ask_human", "calculator", "classify", "http_get", "publish", "synthesis");
     assertThat(l.maxSteps()).isEqualTo(10);
     assertThat(l.maxTokens()).isEqualTo(10_000);
     assertThat(l.maxCostUsd()).isEqualTo(0.5);

@@ -32,6 +32,7 @@ class EventDeserializersFuzzTest {
           GoalEvent.class,
           GoalResult.class,
           GoalCancellation.class,
+          HumanAnswer.class,
           Document.class,
           ClassificationRequest.class,
           Classification.class,

@@ -175,7 +175,8 @@ class EventsContractTest {
                 "TOOL_RESULTS",
                 "CONTROLLER_LLM_REPLIES",
                 "APPROVALS",
-                "GOAL_CANCELLATIONS"),
+                "GOAL_CANCELLATIONS",
+                "HUMAN_ANSWERS"),
             List.of("DOCUMENTS", "SUMMARIZER_LLM_REPLIES"),
             List.of("CLASSIFICATION_REQUESTS", "SPECIALIST_LLM_REPLIES"));
     for (List<String> roles : joined) {

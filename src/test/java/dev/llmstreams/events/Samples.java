@@ -84,6 +84,9 @@ final class Samples {
             new GoalCancellation(
                 "g-42", "the customer withdrew the request", "ops@example.com", T1)),
         sample(
+            "full HumanAnswer",
+            new HumanAnswer("g-42", "g-42/2/0", "Ship it on Monday.", "ops@example.com", T1)),
+        sample(
             "full ToolCall",
             new ToolCall(
                 "g-42/2/0",
@@ -370,6 +373,7 @@ final class Samples {
         sample(
             "minimal Approval",
             new Approval("g-1", "g-1/0/0", Approval.Decision.APPROVE, null, "ada", null)),
+        sample("minimal HumanAnswer", new HumanAnswer("g-1", "g-1/1/0", "yes", "ada", null)),
         sample("minimal GoalCancellation", new GoalCancellation("g-1", null, "ada", null)),
         sample(
             "minimal ToolCall",

@@ -22,9 +22,9 @@ class ToolRegistryTest {
   private final ToolRegistry registry = ToolRegistry.load("");
 
   @Test
-  void shouldLoadTheFiveBuiltInTools() {
+  void shouldLoadTheSixBuiltInTools() {
     assertThat(registry.names())
-        .containsExactly("calculator", "classify", "http_get", "publish", "synthesis");
+        .containsExactly("ask_human", "calculator", "classify", "http_get", "publish", "synthesis");
     assertThat(registry.get("publish").requiresApproval()).isTrue();
     assertThat(registry.get("calculator").requiresApproval()).isFalse();
     assertThat(registry.get("calculator").spec().name()).isEqualTo("calculator");
@@ -69,7 +69,8 @@ class ToolRegistryTest {
     Files.writeString(dir.resolve("notes.txt"), "not a tool");
     ToolRegistry withWeather = ToolRegistry.load(dir.toString());
     assertThat(withWeather.names())
-        .containsExactly("calculator", "classify", "http_get", "publish", "synthesis", "weather");
+        .containsExactly(
+            "ask_human", "calculator", "classify", "http_get", "publish", "synthesis", "weather");
     assertThat(withWeather.get("weather").timeoutMs()).isEqualTo(5000);
     assertThat(withWeather.validate("weather", Json.tree("{\"city\":\"Lyon\"}"))).isEmpty();
     assertThat(withWeather.validate("weather", Json.tree("{\"city\":\"\"}"))).hasSize(1);
@@ -120,6 +121,7 @@ class ToolRegistryTest {
         .hasMessageContaining("must match");
     assertThat(ToolRegistry.builtIn())
         .extracting(ToolDefinition::name)
-        .isEqualTo(List.of("calculator", "classify", "http_get", "publish", "synthesis"));
+        .isEqualTo(
+            List.of("ask_human", "calculator", "classify", "http_get", "publish", "synthesis"));
   }
 }

@@ -35,13 +35,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Cancelling goals on a real broker, as a user would with kcat: a goal whose publish call waits for
- * a person, and a goal whose LLM call is in flight, each end {@code cancelled} with one result
- * (read committed); the approval that comes after does not dispatch the call, and the late LLM
- * reply changes nothing.
+ * People in a goal's loop, on a real broker, as users would with kcat: cancelling goals (a goal
+ * whose publish call waits for a person, and a goal whose LLM call is in flight, each end {@code
+ * cancelled} with one result, read committed; the approval that comes after does not dispatch the
+ * call, and the late LLM reply changes nothing), and a question to a person ({@code ask_human})
+ * that survives a restart of the app and finishes the goal when the answer arrives.
  */
 @WithKafka
-class GoalCancellationIT {
+class PeopleInTheLoopIT {
   @TempDir Path dir;
 
   @Test
@@ -153,6 +154,87 @@ class GoalCancellationIT {
                     .counter()
                     .count())
             .isEqualTo(2.0);
+      }
+    }
+  }
+
+  @Test
+  void shouldResumeAGoalWaitingForAPersonAfterARestartAndFinishItWithTheAnswer(KafkaCluster kafka)
+      throws Exception {
+    try (SimulatedLlmServer llm =
+        new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()).start()) {
+      llm.withToolScript(
+          (tool, messages) ->
+              tool.equals("ask_human")
+                  ? Json.tree("{\"question\":\"Which day suits the launch party?\"}")
+                  : null);
+      TestDeployment deployment =
+          TestDeployment.create(kafka, "ask", dir)
+              .with(
+                  Map.of(
+                      AppConfig.LLM_ROUTE_DEFAULT,
+                      "openai",
+                      AppConfig.provider("openai", "base.url"),
+                      llm.baseUrl().toString(),
+                      AppConfig.provider("openai", "api.key"),
+                      "sk-test-not-a-secret"));
+      TopicCatalog catalog = deployment.catalog();
+      String questions =
+          catalog.toolCalls("ask_human", dev.llmstreams.events.ToolCall.class).name();
+      try (Observability observability = new Observability();
+          LlmStreamsApp app =
+              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability)) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+        Kcat.produce(
+            kafka.bootstrapServers(),
+            catalog.spec(TopicRole.GOALS).name(),
+            List.of(
+                Map.entry(
+                    "party",
+                    "{\"goalId\":\"party\",\"goal\":\"Book the launch party\",\"tools\":[\"ask_human\"]}")));
+        // The question reaches the people's topic, committed.
+        await().atMost(Duration.ofSeconds(60)).until(() -> count(kafka, questions) == 1);
+      }
+      long callsBeforeRestart = llm.stats().calls();
+      // A new app on the same state and groups: the goal still waits for its answer.
+      try (Observability observability = new Observability();
+          LlmStreamsApp app =
+              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability)) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+        assertThat(results(kafka, catalog)).isEmpty();
+        Kcat.produce(
+            kafka.bootstrapServers(),
+            catalog.spec(TopicRole.HUMAN_ANSWERS).name(),
+            List.of(
+                Map.entry(
+                    "party",
+                    "{\"goalId\":\"party\",\"callId\":\"party/1/0\",\"answer\":\"Friday after 5\",\"by\":\"ops@example.com\"}")));
+        await().atMost(Duration.ofSeconds(60)).until(() -> results(kafka, catalog).size() == 1);
+        GoalResult result = results(kafka, catalog).get(0);
+        assertThat(result.status()).isEqualTo(GoalStatus.SUCCEEDED);
+        assertThat(result.steps()).isEqualTo(2);
+        assertThat(llm.stats().calls())
+            .as("one more LLM call, after the answer")
+            .isEqualTo(callsBeforeRestart + 1);
+        List<GoalEvent> toolResults = new ArrayList<>();
+        each(
+            kafka,
+            catalog.spec(TopicRole.GOAL_EVENTS).name(),
+            r -> {
+              GoalEvent e = read(r.value(), GoalEvent.class);
+              if (e.type() == GoalEventType.TOOL_RESULT) {
+                toolResults.add(e);
+              }
+            });
+        assertThat(toolResults)
+            .singleElement()
+            .satisfies(
+                e -> {
+                  assertThat(e.data().path("worker").asText()).isEqualTo("human:ops@example.com");
+                  assertThat(e.summary()).contains("Friday after 5");
+                });
       }
     }
   }
