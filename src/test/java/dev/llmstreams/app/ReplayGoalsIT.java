@@ -74,16 +74,11 @@ class ReplayGoalsIT {
       modelB.withToolScript((tool, messages) -> arguments(tool, messages, publishTopic));
       TestDeployment deployment =
           TestDeployment.create(kafka, "rgoal", dir)
+              .withOpenAi(modelA.baseUrl())
               .with(
                   Map.of(
-                      AppConfig.LLM_ROUTE_DEFAULT,
-                      "openai",
-                      AppConfig.provider("openai", "base.url"),
-                      modelA.baseUrl().toString(),
                       AppConfig.provider("openai", "model"),
                       "sim-a",
-                      AppConfig.provider("openai", "api.key"),
-                      "sk-test-not-a-secret",
                       AppConfig.provider("openai", "price.input.per.mtok"),
                       "2.5",
                       AppConfig.provider("openai", "price.output.per.mtok"),

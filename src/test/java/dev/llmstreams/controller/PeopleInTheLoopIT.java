@@ -52,15 +52,7 @@ class PeopleInTheLoopIT {
                 SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofSeconds(4)))
             .start()) {
       TestDeployment deployment =
-          TestDeployment.create(kafka, "cancel", dir)
-              .with(
-                  Map.of(
-                      AppConfig.LLM_ROUTE_DEFAULT,
-                      "openai",
-                      AppConfig.provider("openai", "base.url"),
-                      llm.baseUrl().toString(),
-                      AppConfig.provider("openai", "api.key"),
-                      "sk-test-not-a-secret"));
+          TestDeployment.create(kafka, "cancel", dir).withOpenAi(llm.baseUrl());
       TopicCatalog catalog = deployment.catalog();
       String goals = catalog.spec(TopicRole.GOALS).name();
       String cancellations = catalog.spec(TopicRole.GOAL_CANCELLATIONS).name();
@@ -169,15 +161,7 @@ class PeopleInTheLoopIT {
                   ? Json.tree("{\"question\":\"Which day suits the launch party?\"}")
                   : null);
       TestDeployment deployment =
-          TestDeployment.create(kafka, "ask", dir)
-              .with(
-                  Map.of(
-                      AppConfig.LLM_ROUTE_DEFAULT,
-                      "openai",
-                      AppConfig.provider("openai", "base.url"),
-                      llm.baseUrl().toString(),
-                      AppConfig.provider("openai", "api.key"),
-                      "sk-test-not-a-secret"));
+          TestDeployment.create(kafka, "ask", dir).withOpenAi(llm.baseUrl());
       TopicCatalog catalog = deployment.catalog();
       String questions =
           catalog.toolCalls("ask_human", dev.llmstreams.events.ToolCall.class).name();

@@ -42,6 +42,21 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
     return java.nio.file.Files.writeString(file, text.toString());
   }
 
+  /**
+   * Every LLM call routed to an OpenAI-compatible server at {@code baseUrl} (the simulator, a
+   * scripted server), with a test key.
+   */
+  public TestDeployment withOpenAi(java.net.URI baseUrl) {
+    return with(
+        Map.of(
+            dev.llmstreams.config.AppConfig.LLM_ROUTE_DEFAULT,
+            "openai",
+            dev.llmstreams.config.AppConfig.provider("openai", "base.url"),
+            baseUrl.toString(),
+            dev.llmstreams.config.AppConfig.provider("openai", "api.key"),
+            "sk-test-not-a-secret"));
+  }
+
   /** The settings with {@code more} added. */
   public TestDeployment with(Map<String, String> more) {
     settings.putAll(more);
