@@ -12,6 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
 
 /**
@@ -19,10 +20,26 @@ import org.apache.kafka.streams.KafkaStreams;
  * llmstreams.}.
  */
 public final class Observability implements AutoCloseable {
-  // Latency histograms carry the trace id of a sampled span as an exemplar (OpenMetrics format).
+  // Latency histograms carry the trace id of a sampled span as an exemplar (OpenMetrics format),
+  // on their buckets only: Micrometer also puts it on _count by default, which Prometheus before
+  // 2.43 (Debian 12's is 2.42) refuses, dropping the whole scrape until the exemplar expires.
+  private static final PrometheusConfig CONFIG =
+      new PrometheusConfig() {
+        @Override
+        public String get(String key) {
+          return null;
+        }
+
+        @Override
+        public Properties prometheusProperties() {
+          Properties properties = PrometheusConfig.super.prometheusProperties();
+          properties.setProperty("io.prometheus.exporter.exemplarsOnAllMetricTypes", "false");
+          return properties;
+        }
+      };
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(
-          PrometheusConfig.DEFAULT,
+          CONFIG,
           new io.prometheus.metrics.model.registry.PrometheusRegistry(),
           io.micrometer.core.instrument.Clock.SYSTEM,
           new dev.llmstreams.observability.tracing.CurrentSpan());

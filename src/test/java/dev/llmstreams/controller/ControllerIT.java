@@ -269,6 +269,7 @@ class ControllerIT {
 
   @Test
   void shouldFinishEveryGoalOnceAndPublishOnceAcrossAHardKill() throws Exception {
+    settings.putAll(TestDeployment.SHORT_SESSIONS);
     Path config = ChildJvm.writeConfig(dir.resolve("controller.properties"), settings);
     int n = 8;
     List<String> ids = new ArrayList<>();

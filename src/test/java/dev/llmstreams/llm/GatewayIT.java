@@ -268,6 +268,7 @@ class GatewayIT {
     settings.put(AppConfig.shadow("default", "route"), "anthropic");
     settings.put(AppConfig.shadow("default", "sample"), "0.5");
     settings.put(AppConfig.provider("anthropic", "base.url"), server.anthropicBaseUrl().toString());
+    settings.putAll(TestDeployment.SHORT_SESSIONS);
     Path config = ChildJvm.writeConfig(dir.resolve("gateway.properties"), settings);
     Process first = startChild(config, "first");
     try {

@@ -463,6 +463,7 @@ class SpecialistIT {
 
   @Test
   void shouldLabelEveryEventExactlyOnceAcrossAHardKill() throws Exception {
+    settings.putAll(TestDeployment.SHORT_SESSIONS);
     Path config = ChildJvm.writeConfig(dir.resolve("specialist.properties"), settings);
     // A model unsure of most events: most go through the gateway, so escalations are in flight at
     // the kill.

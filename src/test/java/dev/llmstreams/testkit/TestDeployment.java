@@ -15,6 +15,18 @@ import java.util.Map;
  *     port
  */
 public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, String> settings) {
+  /**
+   * For an app that a test SIGKILLs and starts again: a killed member leaves its groups after 6 s
+   * (the broker's minimum) instead of the clients' default 45 s, so its partitions move within
+   * seconds and the restarted instance does not wait for them.
+   */
+  public static final Map<String, String> SHORT_SESSIONS =
+      Map.of(
+          AppConfig.CLIENT_PREFIX + "session.timeout.ms",
+          "6000",
+          AppConfig.CLIENT_PREFIX + "heartbeat.interval.ms",
+          "1500");
+
   public static TestDeployment create(KafkaCluster kafka, String name, Path dir) throws Exception {
     String prefix = KafkaCluster.uniqueName(name) + ".";
     TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);

@@ -32,6 +32,14 @@ class ExemplarTest {
           .contains("llmstreams_controller_goal_duration_seconds_bucket")
           .contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"")
           .contains("span_id=\"00f067aa0ba902b7\"");
+      // On the buckets only, not on _count: Prometheus before 2.43 (Debian 12's) drops the whole
+      // scrape for an exemplar there, for as long as the exemplar is served.
+      assertThat(openMetrics.lines().filter(line -> line.contains("trace_id=")))
+          .isNotEmpty()
+          .allSatisfy(
+              line ->
+                  assertThat(line)
+                      .startsWith("llmstreams_controller_goal_duration_seconds_bucket{"));
       assertThat(Observability.contentType("application/openmetrics-text"))
           .startsWith("application/openmetrics-text");
       assertThat(observability.scrape("text/plain")).doesNotContain("trace_id=");
