@@ -79,6 +79,8 @@ class InputPartitionsTest {
             "controller.goals.rerouted-repartition",
             "controller.llm-replies.rerouted-repartition",
             "controller.tool-results.rerouted-repartition",
-            "controller.approvals.rerouted-repartition");
+            "controller.approvals.rerouted-repartition",
+            "controller.cancellations.rerouted-repartition",
+            "controller.human-answers.rerouted-repartition");
   }
 }
