@@ -509,14 +509,14 @@ final class ReplayCommand implements Runnable {
       candidate.put("route", route);
     }
     if (model != null) {
-      String provider = route;
-      if (provider == null) {
-        String configured = settings.get(purposeRoute);
-        provider =
-            configured == null || configured.isBlank()
-                ? config.getString(AppConfig.LLM_ROUTE_DEFAULT)
-                : configured;
-      }
+      // The model of the route's first provider: the one that answers unless it fails.
+      String configured = route != null ? route : settings.get(purposeRoute);
+      String provider =
+          AppConfig.splitRoute(
+                  configured == null || configured.isBlank()
+                      ? config.getString(AppConfig.LLM_ROUTE_DEFAULT)
+                      : configured)
+              .get(0);
       settings.put(AppConfig.provider(provider, "model"), model);
       candidate.put("model", provider + "/" + model);
     }

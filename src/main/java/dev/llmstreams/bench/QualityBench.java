@@ -89,8 +89,7 @@ public final class QualityBench {
       settings.put(AppConfig.SUMMARIZER_WINDOW_MS, "0");
       settings.putAll(cluster.appSettings(prefix, state));
       AppConfig config = AppConfig.load(null, Map.of(), settings);
-      String route = config.getString(AppConfig.route("summarizer"));
-      route = route.isEmpty() ? config.getString(AppConfig.LLM_ROUTE_DEFAULT) : route;
+      String route = String.join(",", config.routeOf("summarizer"));
       progress.say("summarizer routed to provider '%s'", route);
 
       Map<String, List<String>> parts = new LinkedHashMap<>();

@@ -155,6 +155,46 @@ public final class AppConfig extends AbstractConfig {
   }
 
   /**
+   * The providers a purpose's requests go to, in the order they are tried: its route ({@code
+   * llm.route.<purpose>}, a comma-separated list), else {@code llm.route.default}.
+   */
+  public List<String> routeOf(String purpose) {
+    String route = PURPOSES.contains(purpose) ? getString(route(purpose)) : "";
+    return splitRoute(route.isBlank() ? getString(LLM_ROUTE_DEFAULT) : route);
+  }
+
+  /** The providers of a route's value, in order. */
+  public static List<String> splitRoute(String value) {
+    return java.util.Arrays.stream(value.split(","))
+        .map(String::trim)
+        .filter(s -> !s.isEmpty())
+        .toList();
+  }
+
+  /** A route: one provider, or several separated by commas, each once; empty when allowed. */
+  private static ConfigDef.Validator routeValidator(boolean emptyAllowed) {
+    return (name, value) -> {
+      String text = value == null ? "" : value.toString();
+      List<String> providers = splitRoute(text);
+      if (providers.isEmpty()) {
+        if (emptyAllowed && text.isBlank()) {
+          return;
+        }
+        throw new ConfigException(name, value, "name a provider: one of " + PROVIDERS);
+      }
+      for (String p : providers) {
+        if (!PROVIDERS.contains(p)) {
+          throw new ConfigException(
+              name, value, "unknown provider '" + p + "'; one of " + PROVIDERS);
+        }
+      }
+      if (new java.util.HashSet<>(providers).size() != providers.size()) {
+        throw new ConfigException(name, value, "a provider may appear once in a route");
+      }
+    };
+  }
+
+  /**
    * The key of a shadow setting of a scope ({@code default} or a purpose), e.g. {@code
    * llm.shadow.controller.sample}.
    */
@@ -878,22 +918,26 @@ public final class AppConfig extends AbstractConfig {
                   + " specialist.models.signing.key.file. Never logged.");
 
   static {
-    ConfigDef.Validator providerName = ValidString.in(PROVIDERS.toArray(String[]::new));
     DEFINITION.define(
         LLM_ROUTE_DEFAULT,
         Type.STRING,
         "offline",
-        providerName,
+        routeValidator(false),
         Importance.HIGH,
-        "Provider for purposes that name none: openai, anthropic or offline (the embedded engine; not an LLM).");
+        "Provider for purposes that name none: openai, anthropic or offline (the embedded engine; not an"
+            + " LLM); or a list tried in order, e.g. openai,offline: when a provider's circuit is open,"
+            + " its retries are exhausted or it times out, the request goes to the next one.");
     for (String purpose : PURPOSES) {
       DEFINITION.define(
           route(purpose),
           Type.STRING,
           "",
-          ValidString.in(concat("", PROVIDERS)),
+          routeValidator(true),
           Importance.HIGH,
-          "Provider for " + purpose + " requests; empty: llm.route.default.");
+          "Provider for "
+              + purpose
+              + " requests, or a list of fallbacks tried in order (e.g. openai,anthropic);"
+              + " empty: llm.route.default.");
     }
     defineShadowKeys();
     Map<String, String[]> defaults =

@@ -23,6 +23,8 @@ import java.util.List;
  *     existed). A failed reply says the same in {@code error.attempts}.
  * @param prompt the request's {@code prompt}, echoed (on a cached answer: that of the request first
  *     answered); optional, absent when the request had none
+ * @param fallback set when a later provider of the purpose's route answered because the one before
+ *     it failed: which one, and why; optional
  */
 public record LlmReply(
     String requestId,
@@ -39,7 +41,65 @@ public record LlmReply(
     @JsonSetter(nulls = Nulls.AS_EMPTY) boolean cached, // absent means false
     LlmError error,
     Integer attempts,
-    PromptRef prompt) {
+    PromptRef prompt,
+    Fallback fallback) {
+
+  /** A reply from the first provider of its route. */
+  public LlmReply(
+      String requestId,
+      String correlationId,
+      String purpose,
+      String content,
+      List<ToolCallRequest> toolCalls,
+      String finishReason,
+      Usage usage,
+      double costUsd,
+      long latencyMs,
+      String provider,
+      String model,
+      boolean cached,
+      LlmError error,
+      Integer attempts,
+      PromptRef prompt) {
+    this(
+        requestId,
+        correlationId,
+        purpose,
+        content,
+        toolCalls,
+        finishReason,
+        usage,
+        costUsd,
+        latencyMs,
+        provider,
+        model,
+        cached,
+        error,
+        attempts,
+        prompt,
+        null);
+  }
+
+  /** This reply, as answered by a later provider of the route after {@code why}. */
+  public LlmReply withFallback(Fallback why) {
+    return new LlmReply(
+        requestId,
+        correlationId,
+        purpose,
+        content,
+        toolCalls,
+        finishReason,
+        usage,
+        costUsd,
+        latencyMs,
+        provider,
+        model,
+        cached,
+        error,
+        attempts,
+        prompt,
+        why);
+  }
 
   /** A reply without the number of attempts and prompt (a cached answer, a test). */
   public LlmReply(

@@ -52,13 +52,10 @@ public final class GatewayModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    Set<String> used = new LinkedHashSet<>();
-    used.add(config.getString(AppConfig.LLM_ROUTE_DEFAULT));
+    Set<String> used =
+        new LinkedHashSet<>(AppConfig.splitRoute(config.getString(AppConfig.LLM_ROUTE_DEFAULT)));
     for (String purpose : AppConfig.PURPOSES) {
-      String route = config.getString(AppConfig.route(purpose));
-      if (!route.isEmpty()) {
-        used.add(route);
-      }
+      used.addAll(config.routeOf(purpose));
     }
     Map<String, LlmProvider> providers = new LinkedHashMap<>();
     Map<String, ProviderSettings> settings = new LinkedHashMap<>();

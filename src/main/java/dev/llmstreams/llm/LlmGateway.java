@@ -2,6 +2,7 @@ package dev.llmstreams.llm;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.Fallback;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
@@ -22,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -50,13 +52,13 @@ import java.util.function.Supplier;
  */
 public final class LlmGateway implements AutoCloseable {
   private final Map<String, Lane> lanes = new LinkedHashMap<>();
-  private final Map<String, String> routes = new LinkedHashMap<>();
+  private final Map<String, List<String>> routes = new LinkedHashMap<>();
   private final Map<String, ShadowRoute> shadows;
 
   /** The shadow candidates' lanes, by scope ({@link ShadowRoute#scope()}). */
   private final Map<String, Lane> shadowLanes = new LinkedHashMap<>();
 
-  private final String defaultRoute;
+  private final List<String> defaultRoute;
   private final ScheduledExecutorService scheduler;
   private final MeterRegistry registry;
   private final Clock clock;
@@ -200,10 +202,9 @@ public final class LlmGateway implements AutoCloseable {
     this.nanoTime = nanoTime;
     this.shadows = Map.copyOf(shadows);
     this.maxCall = Duration.ofMillis(config.getLong(AppConfig.LLM_MAX_CALL_MS));
-    this.defaultRoute = config.getString(AppConfig.LLM_ROUTE_DEFAULT);
+    this.defaultRoute = AppConfig.splitRoute(config.getString(AppConfig.LLM_ROUTE_DEFAULT));
     for (String purpose : AppConfig.PURPOSES) {
-      String route = config.getString(AppConfig.route(purpose));
-      routes.put(purpose, route.isEmpty() ? defaultRoute : route);
+      routes.put(purpose, config.routeOf(purpose));
     }
     this.scheduler =
         Executors.newScheduledThreadPool(
@@ -256,10 +257,12 @@ public final class LlmGateway implements AutoCloseable {
       shadowLanes.computeIfAbsent(
           shadow.scope(), scope -> new Lane(client, shadow.candidate(), circuitConfig, scope));
     }
-    for (String route : routes.values()) {
-      if (!lanes.containsKey(route)) {
-        throw new IllegalArgumentException(
-            "no provider '" + route + "' is configured; have " + lanes.keySet());
+    for (List<String> route : routes.values()) {
+      for (String provider : route) {
+        if (!lanes.containsKey(provider)) {
+          throw new IllegalArgumentException(
+              "no provider '" + provider + "' is configured; have " + lanes.keySet());
+        }
       }
     }
   }
@@ -285,6 +288,11 @@ public final class LlmGateway implements AutoCloseable {
    * summarizer).
    */
   public String providerFor(LlmRequest request) {
+    return routeFor(request).get(0);
+  }
+
+  /** The providers a request may go to, in order: the first, then its fallbacks. */
+  public List<String> routeFor(LlmRequest request) {
     return routes.getOrDefault(routedPurpose(request), defaultRoute);
   }
 
@@ -334,7 +342,7 @@ public final class LlmGateway implements AutoCloseable {
     }
     undelivered.incrementAndGet();
     return Optional.of(
-        start(lane, request, span)
+        startRoute(routeFor(request), 0, lane, request, span)
             .whenComplete(
                 (r, e) -> {
                   if (bulk) {
@@ -360,6 +368,108 @@ public final class LlmGateway implements AutoCloseable {
     }
     undeliveredShadows.incrementAndGet();
     return Optional.of(start(lane, request, null));
+  }
+
+  /**
+   * Calls the {@code index}-th provider of the request's route (its lane's slot is taken); when it
+   * fails in a way another provider may not ({@link #fallsBack}) and the next provider of the route
+   * has a free slot, the request goes there, and its reply says why ({@link Fallback}). The failed
+   * call is metered as the failure it was.
+   */
+  private CompletableFuture<LlmReply> startRoute(
+      List<String> route,
+      int index,
+      Lane lane,
+      LlmRequest request,
+      dev.llmstreams.observability.tracing.SpanRef span) {
+    return start(lane, request, span)
+        .thenCompose(
+            reply -> {
+              if (reply.error() == null
+                  || index + 1 >= route.size()
+                  || !fallsBack(reply.error().code())) {
+                return CompletableFuture.completedFuture(reply);
+              }
+              Lane next = lanes.get(route.get(index + 1));
+              Instant deadline =
+                  request.deadline() != null ? request.deadline() : clock.instant().plus(maxCall);
+              return slot(next, deadline)
+                  .thenCompose(
+                      got ->
+                          got
+                              ? fallBack(route, index, lane, next, reply, request, span)
+                              // no slot before the request's deadline: the failure stands
+                              : CompletableFuture.completedFuture(reply));
+            });
+  }
+
+  /**
+   * A slot of {@code lane}, taken as soon as one is free (checked every 10 ms), or false once
+   * {@code deadline} passes: a fallback waits its turn behind the lane's own calls.
+   */
+  private CompletableFuture<Boolean> slot(Lane lane, Instant deadline) {
+    if (lane.slots.tryAcquire()) {
+      return CompletableFuture.completedFuture(true);
+    }
+    CompletableFuture<Boolean> taken = new CompletableFuture<>();
+    Runnable[] poll = new Runnable[1];
+    poll[0] =
+        () -> {
+          if (lane.slots.tryAcquire()) {
+            taken.complete(true);
+          } else if (!clock.instant().isBefore(deadline)) {
+            taken.complete(false);
+          } else {
+            scheduler.schedule(poll[0], 10, TimeUnit.MILLISECONDS);
+          }
+        };
+    scheduler.schedule(poll[0], 10, TimeUnit.MILLISECONDS);
+    return taken;
+  }
+
+  /** Sends the request on to {@code next} (its slot taken) after {@code failed}'s failure. */
+  private CompletableFuture<LlmReply> fallBack(
+      List<String> route,
+      int index,
+      Lane lane,
+      Lane next,
+      LlmReply failed,
+      LlmRequest request,
+      dev.llmstreams.observability.tracing.SpanRef span) {
+    Counter.builder("llmstreams.llm.fallbacks")
+        .description(
+            "Requests sent on to the next provider of their route after a failure, by"
+                + " purpose, the provider that failed, the next one, and how it failed")
+        .tag("purpose", routedPurpose(request))
+        .tag("from", lane.settings.name())
+        .tag("to", next.settings.name())
+        .tag("code", failed.error().code().name().toLowerCase(java.util.Locale.ROOT))
+        .register(registry)
+        .increment();
+    Fallback why =
+        new Fallback(lane.settings.name(), failed.error().code(), failed.error().message());
+    return startRoute(route, index + 1, next, request, span)
+        .thenApply(r -> r.fallback() == null ? r.withFallback(why) : r);
+  }
+
+  /**
+   * Failures of the provider, not of the request, which the next provider of the route may not
+   * have: an open circuit, retries spent on timeouts, rate limits or server errors, an answer it
+   * could not give, a refused key. A request the provider found invalid, too long or past its
+   * deadline fails the same anywhere.
+   */
+  static boolean fallsBack(LlmError.Code code) {
+    return switch (code) {
+      case CIRCUIT_OPEN,
+          TIMEOUT,
+          RATE_LIMITED,
+          PROVIDER_ERROR,
+          INVALID_RESPONSE,
+          UNAUTHORIZED,
+          REFUSED ->
+          true;
+      case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, DEADLINE_EXCEEDED -> false;
+    };
   }
 
   /** Calls a lane whose slot is taken, and frees the slot when the call ends. */

@@ -167,6 +167,28 @@ final class Samples {
                 2,
                 CONTROLLER_PROMPT)),
         sample(
+            "LlmReply from the route's fallback",
+            new LlmReply(
+                "g-44/1/llm",
+                "g-44",
+                "controller.plan",
+                "42",
+                List.of(),
+                "stop",
+                new Usage(120, 3),
+                0.0001,
+                2_100,
+                "anthropic",
+                "claude-3-5-haiku",
+                false,
+                null,
+                1,
+                CONTROLLER_PROMPT,
+                new Fallback(
+                    "openai",
+                    LlmError.Code.CIRCUIT_OPEN,
+                    "the circuit for openai is open after repeated failures"))),
+        sample(
             "full LlmReply with error",
             new LlmReply(
                 "g-43/0/llm",

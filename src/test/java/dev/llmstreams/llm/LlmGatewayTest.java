@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.Fallback;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
@@ -253,5 +254,120 @@ class LlmGatewayTest {
     assertThat(ProviderSettings.reserved(2, -1)).isEqualTo(1);
     assertThat(ProviderSettings.reserved(1, -1)).isZero();
     assertThat(ProviderSettings.reserved(4, 10)).isEqualTo(3);
+  }
+
+  // ---- fallback routes
+
+  private LlmGateway twoProviders(FakeProvider openai, FakeProvider anthropic, String route) {
+    Map<String, String> settings =
+        new HashMap<>(
+            Map.of(
+                AppConfig.LLM_ROUTE_DEFAULT,
+                "offline",
+                AppConfig.route("summarizer"),
+                route,
+                AppConfig.LLM_RETRY_MAX_ATTEMPTS,
+                "2",
+                AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS,
+                "1",
+                AppConfig.LLM_RETRY_MAX_BACKOFF_MS,
+                "5"));
+    AppConfig config = AppConfig.of(settings);
+    gateway =
+        new LlmGateway(
+            config,
+            Map.of(
+                "openai", openai, "anthropic", anthropic, "offline", FakeProvider.echo("offline")),
+            Map.of(
+                "openai", ProviderSettings.from(config, "openai", Map.of()),
+                "anthropic", ProviderSettings.from(config, "anthropic", Map.of()),
+                "offline", ProviderSettings.from(config, "offline", Map.of())),
+            registry,
+            Clock.systemUTC());
+    return gateway;
+  }
+
+  private static FakeProvider failing(String name, LlmError.Code code, boolean retryable) {
+    return new FakeProvider(
+        name,
+        call ->
+            CompletableFuture.failedFuture(
+                new ProviderException(code, name + " is down", retryable)));
+  }
+
+  @Test
+  void shouldSendARequestOnToTheNextProviderOfItsRouteWhenTheFirstFailsAndSayWhy()
+      throws Exception {
+    FakeProvider openai = failing("openai", LlmError.Code.PROVIDER_ERROR, true);
+    FakeProvider anthropic = FakeProvider.echo("anthropic");
+    LlmReply reply =
+        await(
+            twoProviders(openai, anthropic, "openai,anthropic")
+                .trySubmit(request("r1", null))
+                .orElseThrow());
+    assertThat(reply.error()).isNull();
+    assertThat(reply.provider()).isEqualTo("anthropic");
+    assertThat(reply.content()).isEqualTo("echo: text r1");
+    assertThat(reply.fallback())
+        .isEqualTo(new Fallback("openai", LlmError.Code.PROVIDER_ERROR, "openai is down"));
+    assertThat(openai.callList()).as("the first provider's retries, then the next").hasSize(2);
+    assertThat(anthropic.callList()).hasSize(1);
+    assertThat(
+            registry
+                .get("llmstreams.llm.fallbacks")
+                .tags("purpose", "summarizer", "from", "openai", "to", "anthropic")
+                .tag("code", "provider_error")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+    assertThat(gateway.providerFor(request("r2", null))).isEqualTo("openai");
+    assertThat(gateway.routeFor(request("r2", null))).containsExactly("openai", "anthropic");
+  }
+
+  @Test
+  void shouldKeepTheFailureOfTheLastProviderAndOfARequestNoProviderCanAnswer() throws Exception {
+    FakeProvider anthropic = failing("anthropic", LlmError.Code.TIMEOUT, false);
+    LlmReply last =
+        await(
+            twoProviders(
+                    failing("openai", LlmError.Code.CIRCUIT_OPEN, false),
+                    anthropic,
+                    "openai,anthropic")
+                .trySubmit(request("r1", null))
+                .orElseThrow());
+    assertThat(last.error().code()).isEqualTo(LlmError.Code.TIMEOUT);
+    assertThat(last.provider()).isEqualTo("anthropic");
+    assertThat(last.fallback().from()).isEqualTo("openai");
+    gateway.close();
+
+    // An invalid request is invalid everywhere: no fallback.
+    FakeProvider second = FakeProvider.echo("anthropic");
+    LlmReply invalid =
+        await(
+            twoProviders(
+                    failing("openai", LlmError.Code.INVALID_REQUEST, false),
+                    second,
+                    "openai,anthropic")
+                .trySubmit(request("r2", null))
+                .orElseThrow());
+    assertThat(invalid.error().code()).isEqualTo(LlmError.Code.INVALID_REQUEST);
+    assertThat(invalid.fallback()).isNull();
+    assertThat(second.callList()).isEmpty();
+  }
+
+  @Test
+  void shouldRefuseARouteNamingAnUnknownProviderOrOneTwice() {
+    assertThat(
+            org.assertj.core.api.Assertions.catchThrowable(
+                () -> AppConfig.of(Map.of(AppConfig.route("controller"), "openai,mistral"))))
+        .hasMessageContaining("unknown provider 'mistral'");
+    assertThat(
+            org.assertj.core.api.Assertions.catchThrowable(
+                () -> AppConfig.of(Map.of(AppConfig.LLM_ROUTE_DEFAULT, "openai, openai"))))
+        .hasMessageContaining("a provider may appear once");
+    assertThat(
+            AppConfig.of(Map.of(AppConfig.LLM_ROUTE_DEFAULT, " openai , offline "))
+                .routeOf("specialist"))
+        .containsExactly("openai", "offline");
   }
 }

@@ -1,0 +1,161 @@
+package dev.llmstreams.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.llmstreams.app.LlmStreamsApp;
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.controller.ControllerModule;
+import dev.llmstreams.events.GoalResult;
+import dev.llmstreams.events.GoalStatus;
+import dev.llmstreams.events.Json;
+import dev.llmstreams.events.LlmError;
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.llm.sim.SimulatedLlmServer;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.testkit.CommittedReads;
+import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.Kcat;
+import dev.llmstreams.testkit.TestDeployment;
+import dev.llmstreams.testkit.WithKafka;
+import dev.llmstreams.tools.ToolsModule;
+import dev.llmstreams.topics.TopicCatalog;
+import dev.llmstreams.topics.TopicRole;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A route with a fallback on a real broker: the controller's route is {@code openai,offline}, and
+ * the OpenAI-compatible server answers every call with HTTP 500. Every goal still finishes, on the
+ * offline engine; the replies (read committed) say which provider answered and why, the first
+ * provider's circuit opens, and the fallbacks are metered by how the first provider failed.
+ */
+@WithKafka
+class FallbackRouteIT {
+  private static final int GOALS = 12;
+
+  @TempDir Path dir;
+
+  @Test
+  void shouldFinishEveryGoalOnTheFallbackWhileTheFirstProviderIsDown(KafkaCluster kafka)
+      throws Exception {
+    try (SimulatedLlmServer down =
+        new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults().withErrorRate(1.0)).start()) {
+      TestDeployment deployment =
+          TestDeployment.create(kafka, "fallback", dir)
+              .withOpenAi(down.baseUrl())
+              .with(
+                  Map.of(
+                      AppConfig.route("controller"),
+                      "openai,offline",
+                      AppConfig.LLM_RETRY_MAX_ATTEMPTS,
+                      "2",
+                      AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS,
+                      "10",
+                      AppConfig.LLM_CIRCUIT_MINIMUM_CALLS,
+                      "4",
+                      AppConfig.LLM_CIRCUIT_OPEN_MS,
+                      "600000"));
+      TopicCatalog catalog = deployment.catalog();
+      String goals = catalog.spec(TopicRole.GOALS).name();
+      try (Observability observability = new Observability();
+          LlmStreamsApp app =
+              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
+          KafkaProducer<String, String> producer =
+              new KafkaProducer<>(
+                  kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        assertThat(app.awaitReady(Duration.ofSeconds(90))).isTrue();
+        List<Map.Entry<String, String>> byKcat = new ArrayList<>();
+        for (int i = 0; i < GOALS; i++) {
+          String id = "f-" + i;
+          String goal =
+              "{\"goalId\":\""
+                  + id
+                  + "\",\"goal\":\"What is "
+                  + i
+                  + " * 7? Compute "
+                  + i
+                  + " * 7.\",\"tools\":[\"calculator\"]}";
+          if (i % 2 == 0) {
+            byKcat.add(Map.entry(id, goal));
+          } else {
+            producer.send(new ProducerRecord<>(goals, id, goal));
+          }
+        }
+        producer.flush();
+        Kcat.produce(kafka.bootstrapServers(), goals, byKcat);
+        await()
+            .atMost(Duration.ofSeconds(120))
+            .until(
+                () ->
+                    values(kafka, catalog.spec(TopicRole.GOAL_RESULTS).name(), GoalResult.class)
+                            .size()
+                        == GOALS);
+        List<GoalResult> results =
+            values(kafka, catalog.spec(TopicRole.GOAL_RESULTS).name(), GoalResult.class);
+        assertThat(results)
+            .allSatisfy(
+                r -> {
+                  assertThat(r.status()).as(r.reason()).isEqualTo(GoalStatus.SUCCEEDED);
+                  assertThat(r.answer())
+                      .contains(String.valueOf(Integer.parseInt(r.goalId().substring(2)) * 7));
+                  assertThat(r.provenance().models()).allMatch(m -> m.startsWith("offline/"));
+                });
+        List<LlmReply> replies =
+            values(kafka, catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name(), LlmReply.class);
+        assertThat(replies).hasSize(GOALS * 2);
+        assertThat(replies)
+            .allSatisfy(
+                r -> {
+                  assertThat(r.provider()).isEqualTo("offline");
+                  assertThat(r.fallback()).isNotNull();
+                  assertThat(r.fallback().from()).isEqualTo("openai");
+                });
+        // The first calls spent their retries on HTTP 500s; once the circuit opened, the rest
+        // went to the fallback at once.
+        assertThat(replies)
+            .extracting(r -> r.fallback().code())
+            .contains(LlmError.Code.PROVIDER_ERROR, LlmError.Code.CIRCUIT_OPEN);
+        double fallbacks =
+            observability
+                .registry()
+                .find("llmstreams.llm.fallbacks")
+                .tag("from", "openai")
+                .tag("to", "offline")
+                .counters()
+                .stream()
+                .mapToDouble(c -> c.count())
+                .sum();
+        assertThat(fallbacks).isEqualTo(GOALS * 2.0);
+        long openCalls = down.stats().calls();
+        assertThat(openCalls)
+            .as("calls that reached the failing server: far fewer than two per reply")
+            .isLessThan(GOALS * 2L * 2L);
+      }
+    }
+  }
+
+  private static <V> List<V> values(KafkaCluster kafka, String topic, Class<V> type) {
+    List<V> out = new ArrayList<>();
+    CommittedReads.each(
+        kafka,
+        topic,
+        r -> {
+          try {
+            out.add(Json.readerFor(type).readValue(r.value()));
+          } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+          }
+        });
+    return out;
+  }
+}
