@@ -550,6 +550,8 @@ public final class ChaosRun {
         List.of(
             TopicRole.LABELS,
             TopicRole.APPROVALS,
+            TopicRole.GOAL_CANCELLATIONS,
+            TopicRole.HUMAN_ANSWERS,
             TopicRole.TOOL_RESULTS,
             TopicRole.LLM_REQUESTS,
             TopicRole.CONTROLLER_LLM_REPLIES,
@@ -558,6 +560,9 @@ public final class ChaosRun {
       out.put(catalog.spec(role).name(), small);
     }
     for (String tool : new java.util.TreeSet<>(catalog.tools())) {
+      if (tool.equals("ask_human")) {
+        continue; // people read its questions: no pattern of the app does, so none dead-letters
+      }
       out.put(catalog.toolCalls(tool, dev.llmstreams.events.ToolCall.class).name(), small);
     }
     return out;
