@@ -242,7 +242,10 @@ final class ReplayGoals implements Callable<Integer> {
     return 0;
   }
 
-  /** The goals of the slice, the oldest first, the first record of each goalId, at most --limit. */
+  /**
+   * The goals of the slice that users submitted (child goals are left to their parents), the oldest
+   * first, the first record of each goalId, at most --limit.
+   */
   private List<Recorded> slice(
       AppConfig config, TopicCatalog catalog, Instant fromTime, Instant toTime, Progress progress) {
     Topic<Goal> goals = catalog.topic(Topics.GOALS);
@@ -264,7 +267,9 @@ final class ReplayGoals implements Callable<Integer> {
         unreadable++; // the controller dead-lettered it: nothing to replay
         continue;
       }
+      // A child goal (delegate) is not copied: its replayed parent starts it again, if it does.
       if (g != null
+          && g.parent() == null
           && g.goalId().equals(new String(r.key(), StandardCharsets.UTF_8))
           && seen.add(g.goalId())) {
         out.add(new Recorded(r, g));

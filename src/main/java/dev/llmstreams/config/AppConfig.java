@@ -74,6 +74,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_MAX_COST_USD = "controller.max.cost.usd";
   public static final String CONTROLLER_DEADLINE_MS = "controller.deadline.ms";
   public static final String CONTROLLER_MAX_REPAIRS = "controller.max.repairs";
+  public static final String CONTROLLER_MAX_DELEGATION_DEPTH = "controller.max.delegation.depth";
   public static final String CONTROLLER_RETENTION_MS = "controller.retention.ms";
   public static final String CONTROLLER_TICK_MS = "controller.tick.ms";
   public static final String CONTROLLER_MAX_RESULT_CHARS = "controller.max.result.chars";
@@ -81,6 +82,7 @@ public final class AppConfig extends AbstractConfig {
   public static final int DEFAULT_CONTROLLER_MAX_GOAL_CHARS = 100_000;
   public static final String CONTROLLER_MAX_ARGUMENTS_CHARS = "controller.max.arguments.chars";
   public static final int DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS = 100_000;
+  public static final int DEFAULT_CONTROLLER_MAX_DELEGATION_DEPTH = 2;
   public static final String CONTROLLER_MAX_ANSWER_CHARS = "controller.max.answer.chars";
   public static final int DEFAULT_CONTROLLER_MAX_ANSWER_CHARS = 100_000;
   public static final String CONTROLLER_MAX_STATE_BYTES = "controller.max.state.bytes";
@@ -554,6 +556,15 @@ public final class AppConfig extends AbstractConfig {
               Importance.MEDIUM,
               "LLM turns in a row with an unknown tool or invalid arguments that are fed back for repair before"
                   + " the goal fails.")
+          .define(
+              CONTROLLER_MAX_DELEGATION_DEPTH,
+              Type.INT,
+              DEFAULT_CONTROLLER_MAX_DELEGATION_DEPTH,
+              Range.between(0, 10),
+              Importance.MEDIUM,
+              "How deep a tree of subagents may grow: a goal users submit is at depth 0, and a goal at"
+                  + " depth d may hand subtasks to child goals (the delegate tool, which a goal gets"
+                  + " only when it lists it) while d is less than this; 0 turns delegation off.")
           .define(
               CONTROLLER_RETENTION_MS,
               Type.LONG,

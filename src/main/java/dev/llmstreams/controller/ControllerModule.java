@@ -119,6 +119,15 @@ public final class ControllerModule implements PatternModule {
         .put("costUsd", log.costUsd)
         .put("maxCostUsd", log.maxCostUsd);
     out.set("tools", Json.toTree(log.tools));
+    if (log.parent != null) {
+      out.set("parent", Json.toTree(log.parent));
+    }
+    if (!log.children.isEmpty()) {
+      // The tree as this goal knows it: children still running show no status, and the totals
+      // count what the children that ended spent.
+      out.set("children", Json.toTree(log.children));
+      out.put("totalTokens", log.treeUsage().totalTokens()).put("totalCostUsd", log.treeCostUsd());
+    }
     ArrayNode calls = out.putArray("calls");
     for (GoalLog.Call c : log.calls) {
       calls

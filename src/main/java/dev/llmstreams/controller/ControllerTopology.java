@@ -1,10 +1,7 @@
 package dev.llmstreams.controller;
 
-import dev.llmstreams.events.GoalEvent;
-import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
-import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompt;
@@ -71,7 +68,7 @@ public final class ControllerTopology {
 
   public Topology build() {
     for (String tool : guards.registry().names()) {
-      if (catalog.toolKey(tool) == null) {
+      if (!tool.equals(Guards.DELEGATE) && catalog.toolKey(tool) == null) {
         throw new IllegalStateException(
             "tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
       }
@@ -107,6 +104,9 @@ public final class ControllerTopology {
             "controller.request-llm",
             "controller.goal-results",
             "controller.goal-events",
+            "controller.child-goals",
+            "controller.child-cancellations",
+            "controller.child-results",
             "controller.tool-calls.",
             catalog::toolKey);
     String replyTo = replies.name();
@@ -140,32 +140,22 @@ public final class ControllerTopology {
             JsonSerde.of(Timer.class)),
         PROCESSOR);
 
-    Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
-    Topic<GoalResult> goalResults = catalog.topic(Topics.GOAL_RESULTS);
-    Topic<GoalEvent> goalEvents = catalog.topic(Topics.GOAL_EVENTS);
-    topology.addSink(
-        sinks.requests(),
-        requests.name(),
-        requests.keySerde().serializer(),
-        requests.sinkSerializer(),
-        PROCESSOR);
-    topology.addSink(
-        sinks.results(),
-        goalResults.name(),
-        goalResults.keySerde().serializer(),
-        goalResults.sinkSerializer(),
-        PROCESSOR);
-    topology.addSink(
-        sinks.events(),
-        goalEvents.name(),
-        goalEvents.keySerde().serializer(),
-        goalEvents.sinkSerializer(),
-        PROCESSOR);
+    sink(topology, sinks.requests(), catalog.topic(Topics.LLM_REQUESTS));
+    sink(topology, sinks.results(), catalog.topic(Topics.GOAL_RESULTS));
+    sink(topology, sinks.events(), catalog.topic(Topics.GOAL_EVENTS));
+    // Subagents: a delegate call starts a child goal on goals; a child's result goes back to its
+    // parent on tool-results; a parent that ends cancels its running children on
+    // goal-cancellations.
+    sink(topology, sinks.goals(), catalog.topic(Topics.GOALS));
+    sink(topology, sinks.cancellations(), catalog.topic(Topics.GOAL_CANCELLATIONS));
+    sink(topology, sinks.toolResults(), catalog.topic(Topics.TOOL_RESULTS));
     // One sink per command topic: a tool's own, or an MCP server's (whose tools may change while
     // the app runs, so its sink is there whatever the server lists now).
     java.util.Set<String> keys = new java.util.TreeSet<>();
     for (ToolDefinition tool : guards.registry().all()) {
-      keys.add(catalog.toolKey(tool.name()));
+      if (!tool.name().equals(Guards.DELEGATE)) { // run by the controller itself
+        keys.add(catalog.toolKey(tool.name()));
+      }
     }
     catalog.tools().stream()
         .filter(k -> k.startsWith(TopicCatalog.mcpTopicKey("")))
@@ -181,6 +171,11 @@ public final class ControllerTopology {
     }
     dev.llmstreams.observability.tracing.SpanSink.add(topology, catalog, SPANS_SINK, PROCESSOR);
     return topology;
+  }
+
+  private static void sink(Topology topology, String node, Topic<?> topic) {
+    topology.addSink(
+        node, topic.name(), topic.keySerde().serializer(), topic.sinkSerializer(), PROCESSOR);
   }
 
   private String read(StreamsBuilder builder, Topic<?> topic, String source, int partitions) {

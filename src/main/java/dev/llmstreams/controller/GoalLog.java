@@ -122,6 +122,17 @@ final class GoalLog {
   /** The prompts of the LLM answers the goal got (for its result's provenance). */
   List<dev.llmstreams.events.PromptRef> prompts = new ArrayList<>();
 
+  /** The goal that started this one with {@code delegate}; null for goals users submitted. */
+  dev.llmstreams.events.GoalParent parent;
+
+  /** The child goals this goal started, in call order, with what the parent knows of them. */
+  List<dev.llmstreams.events.ChildGoal> children = new ArrayList<>();
+
+  /** What the children that ended spent, theirs included (the goal's own is {@code usage}). */
+  Usage childUsage = Usage.ZERO;
+
+  double childCostUsd;
+
   String lastCausationId;
   GoalResult result;
   long expiresAtMs;
@@ -147,6 +158,20 @@ final class GoalLog {
       }
     }
     return null;
+  }
+
+  /**
+   * Tokens of the goal and of its children that ended: what its token budget is checked against.
+   */
+  @JsonIgnore
+  Usage treeUsage() {
+    return usage.plus(childUsage);
+  }
+
+  /** Cost of the goal and of its children that ended. */
+  @JsonIgnore
+  double treeCostUsd() {
+    return costUsd + childCostUsd;
   }
 
   @JsonIgnore

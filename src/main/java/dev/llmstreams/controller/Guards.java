@@ -18,6 +18,12 @@ import java.util.Set;
  * goal may narrow them, never widen them.
  */
 final class Guards {
+  /**
+   * The built-in tool that hands a subtask to a child goal ({@code topics/tools/delegate.json});
+   * the controller runs its calls itself.
+   */
+  static final String DELEGATE = "delegate";
+
   /** The operator's limits (config {@code controller.*}). */
   record Settings(
       int maxSteps,
@@ -28,7 +34,8 @@ final class Guards {
       int maxGoalChars,
       int maxAnswerChars,
       int maxStateBytes,
-      int maxArgumentsChars) {
+      int maxArgumentsChars,
+      int maxDelegationDepth) {
     /**
      * With the default limits on a goal's text, its answer, its state and its tool calls'
      * arguments.
@@ -43,7 +50,8 @@ final class Guards {
           AppConfig.DEFAULT_CONTROLLER_MAX_GOAL_CHARS,
           AppConfig.DEFAULT_CONTROLLER_MAX_ANSWER_CHARS,
           AppConfig.DEFAULT_CONTROLLER_MAX_STATE_BYTES,
-          AppConfig.DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS);
+          AppConfig.DEFAULT_CONTROLLER_MAX_ARGUMENTS_CHARS,
+          AppConfig.DEFAULT_CONTROLLER_MAX_DELEGATION_DEPTH);
     }
 
     static Settings from(AppConfig config) {
@@ -56,7 +64,8 @@ final class Guards {
           config.getInt(AppConfig.CONTROLLER_MAX_GOAL_CHARS),
           config.getInt(AppConfig.CONTROLLER_MAX_ANSWER_CHARS),
           config.getInt(AppConfig.CONTROLLER_MAX_STATE_BYTES),
-          config.getInt(AppConfig.CONTROLLER_MAX_ARGUMENTS_CHARS));
+          config.getInt(AppConfig.CONTROLLER_MAX_ARGUMENTS_CHARS),
+          config.getInt(AppConfig.CONTROLLER_MAX_DELEGATION_DEPTH));
     }
   }
 
@@ -112,9 +121,11 @@ final class Guards {
   Limits limits(Goal goal, long nowMs) {
     List<String> tools;
     String refusal = null;
+    int depth = goal.parent() == null ? 0 : goal.parent().depth();
     if (goal.tools() == null) {
-      // No list: the operator's default set, every registered tool.
-      tools = List.copyOf(registry.names());
+      // No list: the operator's default set, every registered tool but delegate, which multiplies
+      // a goal's spend and is given only to goals that list it.
+      tools = registry.names().stream().filter(t -> !t.equals(DELEGATE)).toList();
       if (tools.isEmpty()) {
         refusal = "no tools are registered";
       }
@@ -130,6 +141,17 @@ final class Guards {
         tools = List.of();
       } else {
         tools = goal.tools().stream().distinct().sorted().toList();
+        if (tools.contains(DELEGATE) && depth >= settings.maxDelegationDepth()) {
+          refusal =
+              settings.maxDelegationDepth() == 0
+                  ? "the goal allows delegate, but delegation is off"
+                      + " (controller.max.delegation.depth is 0)"
+                  : "the goal allows delegate at depth "
+                      + depth
+                      + ", the limit (controller.max.delegation.depth is "
+                      + settings.maxDelegationDepth()
+                      + ")";
+        }
       }
     }
     int maxSteps =
@@ -181,6 +203,19 @@ final class Guards {
     List<String> problems = new ArrayList<>();
     for (String p : registry.validate(call.name(), call.arguments())) {
       problems.add("invalid arguments for " + call.name() + ": " + p);
+    }
+    if (problems.isEmpty() && DELEGATE.equals(call.name())) {
+      // A child's tools are a subset of its parent's: delegation never widens the allowlist.
+      List<String> foreign = new ArrayList<>();
+      call.arguments().path("tools").forEach(t -> foreign.add(t.asText()));
+      foreign.removeIf(allowed::contains);
+      if (!foreign.isEmpty()) {
+        problems.add(
+            "delegate may hand on only tools this goal has: "
+                + foreign
+                + " are not among "
+                + allowed.stream().sorted().toList());
+      }
     }
     return problems;
   }

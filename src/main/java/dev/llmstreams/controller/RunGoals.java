@@ -78,7 +78,17 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   /** Most output tokens asked for in one turn; less when the goal's token budget has less left. */
   static final int MAX_OUTPUT_TOKENS = 2048;
 
+  /** The longest goalId (topic contract: schemas/goal.schema.json). */
+  static final int MAX_GOAL_ID_CHARS = 256;
+
+  /** The worker of a delegate call's result: {@code delegate:<child goalId>}. */
+  static final String DELEGATE_WORKER = "delegate:";
+
   /**
+   * @param goals the sink of child goals ({@code goals})
+   * @param cancellations the sink of a parent's cancellations of its running children ({@code
+   *     goal-cancellations})
+   * @param toolResults the sink of a child's result to its parent ({@code tool-results})
    * @param topicKey the key of the command topic of a tool (the tool itself, or {@code
    *     mcp.<server>} for an MCP server's tools, which share one topic)
    */
@@ -86,6 +96,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       String requests,
       String results,
       String events,
+      String goals,
+      String cancellations,
+      String toolResults,
       String toolPrefix,
       java.util.function.UnaryOperator<String> topicKey) {
     /** The sink node of a topic key. */
@@ -289,6 +302,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     // The goal continues the trace its producer sent (traceparent header), or starts one.
     log.trace = tracing.start(headers, "invoke_agent", SpanKind.INTERNAL, Tracing.nanos(now));
     log.lastCausationId = goal.goalId();
+    log.parent = goal.parent();
     Guards.Limits limits = guards.limits(goal, now);
     log.tools = new ArrayList<>(limits.tools());
     log.maxSteps = limits.maxSteps();
@@ -301,6 +315,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         .put("maxTokens", log.maxTokens)
         .put("maxCostUsd", log.maxCostUsd)
         .put("deadline", Instant.ofEpochMilli(log.deadlineMs).toString());
+    if (log.parent != null) {
+      data.set("parent", Json.toTree(log.parent));
+    }
     event(
         log,
         GoalEventType.GOAL_RECEIVED,
@@ -344,7 +361,10 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     }
     Optional<String> stop =
         Guards.stepLimit(log.step + 1, log.maxSteps)
-            .or(() -> Guards.budgetSpent(log.usage, log.costUsd, log.maxTokens, log.maxCostUsd));
+            .or(
+                () ->
+                    Guards.budgetSpent(
+                        log.treeUsage(), log.treeCostUsd(), log.maxTokens, log.maxCostUsd));
     if (stop.isPresent()) {
       finish(log, GoalStatus.BUDGET_EXHAUSTED, lastContent(log), stop.get(), now);
       return;
@@ -355,7 +375,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     log.llmAskedAtMs = now;
     List<ToolSpec> tools = log.tools.stream().map(t -> guards.registry().get(t).spec()).toList();
     int maxTokens =
-        (int) Math.max(1, Math.min(MAX_OUTPUT_TOKENS, log.maxTokens - log.usage.totalTokens()));
+        (int)
+            Math.max(1, Math.min(MAX_OUTPUT_TOKENS, log.maxTokens - log.treeUsage().totalTokens()));
     LlmRequest request =
         new LlmRequest(
             log.llmRequestId,
@@ -485,7 +506,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         reply.requestId(),
         now);
     Optional<String> spent =
-        Guards.budgetSpent(log.usage, log.costUsd, log.maxTokens, log.maxCostUsd);
+        Guards.budgetSpent(log.treeUsage(), log.treeCostUsd(), log.maxTokens, log.maxCostUsd);
     if (spent.isPresent()) {
       finish(
           log,
@@ -567,10 +588,14 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     } else {
       log.repairs = 0;
     }
+    long delegations =
+        calls.stream().filter(c -> c.state == null && Guards.DELEGATE.equals(c.tool)).count();
     for (Call c : calls) {
       if (c.state == null) {
         ToolDefinition tool = guards.registry().get(c.tool);
-        if (guards.holdsForApproval(tool)) {
+        if (Guards.DELEGATE.equals(c.tool)) {
+          delegate(log, c, (int) delegations, now);
+        } else if (guards.holdsForApproval(tool)) {
           c.state = CallState.AWAITING_APPROVAL;
           event(
               log,
@@ -634,6 +659,177 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         now);
   }
 
+  /**
+   * A {@code delegate} call: the controller starts the child goal itself, on {@code goals}, and the
+   * call waits, like any dispatched call, for the child's result on {@code tool-results}. The
+   * child's tools are the ones the call names (a subset of the parent's, checked by the guards) or
+   * all of the parent's, without {@code delegate} at the depth limit; its budget is an equal share,
+   * among the step's {@code siblings} and the parent itself, of what the parent has left; its
+   * deadline leaves the parent a tenth of its remaining time to use the answers.
+   */
+  private void delegate(GoalLog log, Call call, int siblings, long now) {
+    int depth = (log.parent == null ? 0 : log.parent.depth()) + 1;
+    List<String> tools = new ArrayList<>();
+    if (call.arguments.has("tools")) {
+      call.arguments.get("tools").forEach(t -> tools.add(t.asText()));
+    } else {
+      tools.addAll(log.tools);
+    }
+    if (depth >= guards.settings().maxDelegationDepth()) {
+      tools.remove(Guards.DELEGATE);
+    }
+    long tokensLeft = Math.max(0, log.maxTokens - log.treeUsage().totalTokens());
+    double costLeft = Math.max(0, log.maxCostUsd - log.treeCostUsd());
+    long remainingMs = Math.max(0, log.deadlineMs - now);
+    int maxSteps =
+        call.arguments.has("maxSteps")
+            ? Math.min(call.arguments.get("maxSteps").asInt(), log.maxSteps)
+            : log.maxSteps;
+    String childId = childGoalId(call.callId);
+    Goal child =
+        new Goal(
+            childId,
+            call.arguments.path("task").asText(),
+            List.copyOf(tools),
+            maxSteps,
+            new dev.llmstreams.events.Budget(
+                Math.max(1, tokensLeft / (siblings + 1)), costLeft / (siblings + 1)),
+            Instant.ofEpochMilli(now + remainingMs * 9 / 10),
+            log.goal.metadata(),
+            Instant.ofEpochMilli(now),
+            new dev.llmstreams.events.GoalParent(log.goalId, call.callId, depth));
+    context.forward(TraceHeaders.record(childId, (Object) child, now, log.trace), sinks.goals());
+    call.state = CallState.DISPATCHED;
+    call.attempt = 1;
+    call.dispatchedAtMs = now;
+    call.dueAtMs = child.deadline().toEpochMilli(); // no timer: the child always ends by then
+    log.children.add(dev.llmstreams.events.ChildGoal.running(childId, call.callId));
+    childGoals("started").increment();
+    Counter.builder("llmstreams.controller.tool.calls")
+        .description("Tool calls dispatched, retries included")
+        .tag("tool", call.tool)
+        .tag("attempt", "first")
+        .register(registry)
+        .increment();
+    ObjectNode data = argumentsData(call).put("childGoalId", childId).put("depth", depth);
+    data.set("childTools", Json.toTree(tools));
+    data.put("maxSteps", maxSteps)
+        .put("maxTokens", child.budget().maxTokens())
+        .put("maxCostUsd", child.budget().maxCostUsd())
+        .put("deadline", child.deadline().toString());
+    event(
+        log,
+        GoalEventType.TOOL_CALLED,
+        "delegated to child goal " + childId + ": " + cut(child.goal(), 200),
+        data,
+        call.callId,
+        now);
+  }
+
+  /**
+   * The goalId of the child a {@code delegate} call starts: the callId itself ({@code
+   * parent/step/index}), or, when that is longer than a goalId may be, {@code child-} and its
+   * SHA-256.
+   */
+  static String childGoalId(String callId) {
+    if (callId.length() <= MAX_GOAL_ID_CHARS) {
+      return callId;
+    }
+    try {
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(callId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "child-" + java.util.HexFormat.of().formatHex(digest);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private Counter childGoals(String event) {
+    return Counter.builder("llmstreams.controller.child.goals")
+        .description(
+            "Child goals (delegate): started, and cancelled_by_parent when their parent ended"
+                + " while they ran")
+        .tag("event", event)
+        .register(registry);
+  }
+
+  /**
+   * A child's result, as its parent's {@code delegate} call gets it: the child's status, answer or
+   * reason, steps, and the spend of the child and its own children.
+   */
+  private ToolResult childResult(GoalLog log, GoalResult result) {
+    ObjectNode out =
+        JsonNodeFactory.instance
+            .objectNode()
+            .put("goalId", log.goalId)
+            .put("status", result.status().name().toLowerCase(java.util.Locale.ROOT));
+    if (result.answer() != null) {
+      out.put("answer", result.answer());
+    }
+    if (result.reason() != null) {
+      out.put("reason", result.reason());
+    }
+    out.put("steps", result.steps());
+    out.set("usage", Json.toTree(log.treeUsage()));
+    out.put("costUsd", log.treeCostUsd());
+    boolean ok = result.status() == GoalStatus.SUCCEEDED;
+    return new ToolResult(
+        log.parent.callId(),
+        log.parent.goalId(),
+        Guards.DELEGATE,
+        ok,
+        out,
+        ok
+            ? null
+            : "the child goal "
+                + log.goalId
+                + " ended "
+                + result.status().name().toLowerCase(java.util.Locale.ROOT)
+                + ": "
+                + cut(result.reason(), 2000)
+                + (result.answer() == null || result.answer().isBlank()
+                    ? ""
+                    : "; its partial answer: " + cut(result.answer(), 4000)),
+        result.durationMs(),
+        DELEGATE_WORKER + log.goalId);
+  }
+
+  /** A delegate call's result: what the child spent joins the parent's tree. */
+  private void onChildResult(GoalLog log, Call call, ToolResult result) {
+    String childId = childGoalId(call.callId);
+    if (!(DELEGATE_WORKER + childId).equals(result.worker())) {
+      throw new RejectedRecordException(
+          "the result for delegate call "
+              + call.callId
+              + " names worker '"
+              + result.worker()
+              + "'; only its child goal "
+              + childId
+              + " answers it");
+    }
+    JsonNode r = result.result() == null ? JsonNodeFactory.instance.objectNode() : result.result();
+    dev.llmstreams.events.Usage spent =
+        new dev.llmstreams.events.Usage(
+            Math.max(0, r.path("usage").path("inputTokens").asLong()),
+            Math.max(0, r.path("usage").path("outputTokens").asLong()));
+    double cost = Math.max(0, r.path("costUsd").asDouble());
+    GoalStatus status = GoalStatus.FAILED;
+    for (GoalStatus st : GoalStatus.values()) {
+      if (st.name().equalsIgnoreCase(r.path("status").asText())) {
+        status = st;
+      }
+    }
+    GoalStatus ended = status;
+    log.childUsage = log.childUsage.plus(spent);
+    log.childCostUsd += cost;
+    log.children.replaceAll(
+        c ->
+            c.callId().equals(call.callId)
+                ? new dev.llmstreams.events.ChildGoal(c.goalId(), c.callId(), ended, spent, cost)
+                : c);
+  }
+
   private void onToolResult(ToolResult result, long now) {
     GoalLog log = logs.get(result.goalId());
     Call call = log == null || log.finished() ? null : log.call(result.callId());
@@ -652,7 +848,11 @@ final class RunGoals implements Processor<String, Object, String, Object> {
               + call.tool
               + "'");
     }
-    timers.delete(Timer.call(log.goalId, call.callId, call.attempt).key(call.dueAtMs));
+    if (Guards.DELEGATE.equals(call.tool)) {
+      onChildResult(log, call, result);
+    } else {
+      timers.delete(Timer.call(log.goalId, call.callId, call.attempt).key(call.dueAtMs));
+    }
     call.state = CallState.DONE;
     call.ok = result.ok();
     call.toolMs = result.durationMs();
@@ -973,8 +1173,36 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             Math.max(0, now - log.startedAtMs),
             reason,
             new Provenance(log.lastCausationId, log.models, null, log.prompts),
-            Instant.ofEpochMilli(now));
+            Instant.ofEpochMilli(now),
+            log.parent == null ? null : log.parent.goalId(),
+            log.children.isEmpty() ? null : log.children,
+            log.children.isEmpty() ? null : log.treeUsage(),
+            log.children.isEmpty() ? null : log.treeCostUsd());
     context.forward(traced(log, result, now), sinks.results());
+    for (Call c : log.calls) {
+      if (Guards.DELEGATE.equals(c.tool) && c.state == CallState.DISPATCHED) {
+        // A parent that ends leaves no child running; what the child answers later is ignored.
+        String childId = childGoalId(c.callId);
+        GoalCancellation cancel =
+            new GoalCancellation(
+                childId,
+                "the parent goal "
+                    + log.goalId
+                    + " ended "
+                    + status.name().toLowerCase(java.util.Locale.ROOT),
+                "controller (parent " + log.goalId + ")",
+                Instant.ofEpochMilli(now));
+        context.forward(
+            TraceHeaders.record(childId, (Object) cancel, now, log.trace), sinks.cancellations());
+        childGoals("cancelled_by_parent").increment();
+      }
+    }
+    if (log.parent != null) {
+      context.forward(
+          TraceHeaders.record(
+              log.parent.goalId(), (Object) childResult(log, result), now, log.trace),
+          sinks.toolResults());
+    }
     goalSpan(log, result, now);
     Counter.builder("llmstreams.controller.goals.finished")
         .description("Goals ended, by status")
@@ -1005,7 +1233,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         now);
     timers.delete(Timer.deadline(log.goalId).key(log.deadlineMs));
     for (Call c : log.calls) {
-      if (c.state == CallState.DISPATCHED) {
+      if (c.state == CallState.DISPATCHED && !Guards.DELEGATE.equals(c.tool)) {
         timers.delete(Timer.call(log.goalId, c.callId, c.attempt).key(c.dueAtMs));
       }
     }

@@ -13,6 +13,8 @@ import java.util.Map;
  * @param budget token and cost limits; null means the configured default
  * @param deadline when the goal times out; null means the configured default
  * @param submittedAt when the user submitted it, as the producer saw it (informational)
+ * @param parent set by the controller on a child goal that a goal's {@code delegate} call started;
+ *     absent on goals users submit
  */
 public record Goal(
     String goalId,
@@ -22,7 +24,8 @@ public record Goal(
     Budget budget,
     Instant deadline,
     Map<String, String> metadata,
-    Instant submittedAt) {
+    Instant submittedAt,
+    GoalParent parent) {
 
   public Goal {
     Require.text(goalId, "goalId");
@@ -30,6 +33,19 @@ public record Goal(
     tools = tools == null ? null : Require.list(tools, "tools");
     Require.atLeast(maxSteps, 1, "maxSteps");
     metadata = Require.map(metadata, "metadata");
+  }
+
+  /** A goal as users submit it: no parent. */
+  public Goal(
+      String goalId,
+      String goal,
+      List<String> tools,
+      Integer maxSteps,
+      Budget budget,
+      Instant deadline,
+      Map<String, String> metadata,
+      Instant submittedAt) {
+    this(goalId, goal, tools, maxSteps, budget, deadline, metadata, submittedAt, null);
   }
 
   public static Goal of(String goalId, String goal) {

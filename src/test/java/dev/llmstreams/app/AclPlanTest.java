@@ -52,7 +52,8 @@ class AclPlanTest {
       assertThat(writers(plan, replies)).as(replies).containsExactly(Role.APP);
     }
     assertThat(writers(plan, "p.tool-results")).containsExactly(Role.APP);
-    assertThat(writers(plan, "p.goals")).containsExactly(Role.PRODUCER);
+    // Users submit goals; the controller submits child goals (the delegate tool).
+    assertThat(writers(plan, "p.goals")).containsExactlyInAnyOrder(Role.PRODUCER, Role.APP);
     assertThat(writers(plan, "p.goal-results")).containsExactly(Role.APP);
     assertThat(writers(plan, "p.spans")).containsExactly(Role.APP);
   }
@@ -86,11 +87,15 @@ class AclPlanTest {
     assertThat(quiet.grants(List.of(Role.APP)))
         .extracting(Grant::name)
         .doesNotContain("acme-span-export");
-    assertThat(writers(quiet, "goals")).containsExactly(Role.PRODUCER);
+    AclPlan noController =
+        plan(Map.of(AppConfig.PATTERNS, "summarizer", AppConfig.MCP_SERVER_ENABLED, "false"));
+    assertThat(writers(noController, "goals")).containsExactly(Role.PRODUCER);
 
     AclPlan busy =
         plan(
             Map.of(
+                AppConfig.PATTERNS,
+                "summarizer,tools",
                 AppConfig.MCP_SERVER_ENABLED,
                 "true",
                 AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS,

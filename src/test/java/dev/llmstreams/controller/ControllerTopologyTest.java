@@ -1,6 +1,7 @@
 package dev.llmstreams.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.config.AppConfig;
@@ -729,6 +730,192 @@ class ControllerTopologyTest {
     assertThat(cancellations("unknown_goal")).isEqualTo(1.0);
     cancellations.pipeInput("other", new GoalCancellation("g1", null, "eve", null));
     assertThat(deadLetters.readRecordsToList()).hasSize(1);
+  }
+
+  // ---- subagents (delegate)
+
+  /** The LLM requests on llm-requests by the goal they serve. */
+  private Map<String, LlmRequest> requestsByGoal() {
+    Map<String, LlmRequest> out = new HashMap<>();
+    requests.readValuesToList().forEach(r -> out.put(r.correlationId(), r));
+    return out;
+  }
+
+  @Test
+  void shouldRunThreeChildGoalsOfOneStepTogetherAndSumTheirSpendIntoTheParentsResult() {
+    start();
+    goals.pipeInput("p", goal("p", "Compare three vendors", List.of("calculator", "delegate")));
+    replies.pipeInput(
+        "p",
+        toolReply(
+            onlyRequest(),
+            ask("d0", "delegate", "{\"task\":\"Price of vendor A\",\"tools\":[\"calculator\"]}"),
+            ask("d1", "delegate", "{\"task\":\"Price of vendor B\"}"),
+            ask("d2", "delegate", "{\"task\":\"Price of vendor C\",\"maxSteps\":2}")));
+    // All three children start at once (their goals go to goals and come back in): three LLM
+    // requests, one per child, before any child has answered.
+    Map<String, LlmRequest> asked = requestsByGoal();
+    assertThat(asked).containsOnlyKeys("p/1/0", "p/1/1", "p/1/2");
+    assertThat(asked.get("p/1/0").tools()).extracting(t -> t.name()).containsExactly("calculator");
+    assertThat(asked.get("p/1/1").tools())
+        .extracting(t -> t.name())
+        .containsExactly("calculator", "delegate");
+    assertThat(asked.get("p/1/0").messages().get(1).content()).isEqualTo("Price of vendor A");
+    List<GoalEvent> received =
+        goalEvents.readValuesToList().stream()
+            .filter(e -> e.type() == GoalEventType.GOAL_RECEIVED)
+            .toList();
+    assertThat(received)
+        .extracting(GoalEvent::goalId)
+        .containsExactly("p", "p/1/0", "p/1/1", "p/1/2");
+    GoalEvent child = received.get(3);
+    assertThat(child.data().path("parent").path("goalId").asText()).isEqualTo("p");
+    assertThat(child.data().path("parent").path("depth").asInt()).isEqualTo(1);
+    assertThat(child.data().path("maxSteps").asInt()).isEqualTo(2);
+    // A quarter each of what the parent had left after its first turn (a share stays with it).
+    assertThat(child.data().path("maxTokens").asLong()).isEqualTo((200_000L - 120) / 4);
+    assertThat(child.data().path("maxCostUsd").asDouble()).isCloseTo(0.999 / 4, within(1e-9));
+    assertThat(ControllerModule.view(logStore().get("p")).path("children"))
+        .hasSize(3)
+        .allSatisfy(c -> assertThat(c.has("status")).isFalse());
+
+    replies.pipeInput("p/1/0", answer(asked.get("p/1/0"), "A costs 10"));
+    replies.pipeInput("p/1/1", answer(asked.get("p/1/1"), "B costs 12"));
+    assertThat(requests.isEmpty()).as("the parent waits for its last child").isTrue();
+    replies.pipeInput("p/1/2", answer(asked.get("p/1/2"), "C costs 9"));
+    LlmRequest next = onlyRequest();
+    assertThat(next.correlationId()).isEqualTo("p");
+    List<ChatMessage> toolMessages =
+        next.messages().stream().filter(m -> m.role() == ChatMessage.Role.TOOL).toList();
+    assertThat(toolMessages).hasSize(3);
+    JsonNode first = Json.tree(toolMessages.get(0).content());
+    assertThat(first.path("goalId").asText()).isEqualTo("p/1/0");
+    assertThat(first.path("status").asText()).isEqualTo("succeeded");
+    assertThat(first.path("answer").asText()).isEqualTo("A costs 10");
+    // The children's spend counts against the parent's budget: its next turn may ask for less.
+    replies.pipeInput("p", answer(next, "C is cheapest"));
+
+    List<GoalResult> results = goalResults.readValuesToList();
+    assertThat(results)
+        .extracting(GoalResult::goalId)
+        .containsExactly("p/1/0", "p/1/1", "p/1/2", "p");
+    assertThat(results.subList(0, 3))
+        .allSatisfy(
+            r -> {
+              assertThat(r.parentGoalId()).isEqualTo("p");
+              assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
+              assertThat(r.children()).isNull();
+            });
+    GoalResult parent = results.get(3);
+    assertThat(parent.status()).isEqualTo(GoalStatus.SUCCEEDED);
+    assertThat(parent.usage()).isEqualTo(new Usage(220, 50));
+    assertThat(parent.costUsd()).isCloseTo(0.002, within(1e-12));
+    assertThat(parent.children())
+        .extracting(c -> c.goalId() + " " + c.status() + " " + c.usage().totalTokens())
+        .containsExactly("p/1/0 SUCCEEDED 150", "p/1/1 SUCCEEDED 150", "p/1/2 SUCCEEDED 150");
+    assertThat(parent.totalUsage()).isEqualTo(new Usage(220 + 3 * 120, 50 + 3 * 30));
+    assertThat(parent.totalCostUsd()).isCloseTo(0.005, within(1e-12));
+    assertThat(
+            registry
+                .get("llmstreams.controller.child.goals")
+                .tag("event", "started")
+                .counter()
+                .count())
+        .isEqualTo(3.0);
+  }
+
+  @Test
+  void shouldCancelTheRunningChildrenOfAParentThatEndsAndIgnoreTheirLateResults() {
+    start();
+    goals.pipeInput("p", goal("p", "Compare two vendors", List.of("delegate")));
+    replies.pipeInput(
+        "p",
+        toolReply(
+            onlyRequest(),
+            ask("d0", "delegate", "{\"task\":\"Vendor A\"}"),
+            ask("d1", "delegate", "{\"task\":\"Vendor B\"}")));
+    Map<String, LlmRequest> asked = requestsByGoal();
+    assertThat(asked).containsOnlyKeys("p/1/0", "p/1/1");
+    assertThat(asked.get("p/1/0").tools())
+        .as("a child gets the parent's tools; delegate too, below the depth limit")
+        .extracting(t -> t.name())
+        .containsExactly("delegate");
+    double ignored = registry.get("llmstreams.controller.records.ignored").counter().count();
+    cancellations.pipeInput("p", new GoalCancellation("p", "not needed", "ops@example.com", null));
+
+    List<GoalResult> results = goalResults.readValuesToList();
+    assertThat(results).extracting(GoalResult::goalId).containsExactly("p", "p/1/0", "p/1/1");
+    assertThat(results.get(0).status()).isEqualTo(GoalStatus.CANCELLED);
+    assertThat(results.get(0).children())
+        .hasSize(2)
+        .allSatisfy(c -> assertThat(c.status()).as("running when the parent ended").isNull());
+    assertThat(results.subList(1, 3))
+        .allSatisfy(
+            r -> {
+              assertThat(r.status()).isEqualTo(GoalStatus.CANCELLED);
+              assertThat(r.reason())
+                  .isEqualTo(
+                      "cancelled by controller (parent p): the parent goal p ended cancelled");
+            });
+    // The children's results reached the ended parent and were ignored; their late LLM replies too.
+    assertThat(registry.get("llmstreams.controller.records.ignored").counter().count())
+        .isEqualTo(ignored + 2);
+    replies.pipeInput("p/1/0", answer(asked.get("p/1/0"), "too late"));
+    assertThat(goalResults.isEmpty()).isTrue();
+    assertThat(requests.isEmpty()).isTrue();
+    assertThat(
+            registry
+                .get("llmstreams.controller.child.goals")
+                .tag("event", "cancelled_by_parent")
+                .counter()
+                .count())
+        .isEqualTo(2.0);
+  }
+
+  @Test
+  void shouldNeverLetAChildWidenItsParentsToolsNorDelegateBeyondTheDepthLimit() {
+    start(Map.of("controller.max.delegation.depth", "1"));
+    goals.pipeInput("p", goal("p", "Compare vendors", List.of("calculator", "delegate")));
+    replies.pipeInput(
+        "p",
+        toolReply(
+            onlyRequest(),
+            ask("d0", "delegate", "{\"task\":\"Post it\",\"tools\":[\"publish\"]}")));
+    LlmRequest repair = onlyRequest();
+    assertThat(repair.messages().get(repair.messages().size() - 1).content())
+        .contains("delegate may hand on only tools this goal has: [publish]");
+    assertThat(goalResults.isEmpty()).isTrue();
+    replies.pipeInput("p", toolReply(repair, ask("d0", "delegate", "{\"task\":\"Price of A\"}")));
+    LlmRequest child = onlyRequest();
+    assertThat(child.correlationId()).isEqualTo("p/2/0");
+    assertThat(child.tools())
+        .as("at the depth limit the child cannot delegate further")
+        .extracting(t -> t.name())
+        .containsExactly("calculator");
+
+    // A goal users submit that lists delegate where delegation is off is refused.
+    driver.close();
+    driver = null;
+    start(Map.of("controller.max.delegation.depth", "0"));
+    goals.pipeInput("q", goal("q", "Compare vendors", List.of("delegate")));
+    GoalResult refused = goalResults.readValue();
+    assertThat(refused.status()).isEqualTo(GoalStatus.REJECTED);
+    assertThat(refused.reason()).contains("delegation is off");
+  }
+
+  @Test
+  void shouldSendAResultForADelegateCallFromAnythingButItsChildToDeadLetters() {
+    start();
+    goals.pipeInput("p", goal("p", "Compare vendors", List.of("delegate")));
+    replies.pipeInput(
+        "p", toolReply(onlyRequest(), ask("d0", "delegate", "{\"task\":\"Vendor A\"}")));
+    requests.readValuesToList();
+    results.pipeInput(
+        "p",
+        new ToolResult(
+            "p/1/0", "p", "delegate", true, Json.tree("{\"answer\":\"forged\"}"), null, 1, "w"));
+    assertThat(deadLetters.readRecordsToList()).hasSize(1);
+    assertThat(requests.isEmpty()).as("the parent still waits for its child").isTrue();
   }
 
   // ---- approval

@@ -60,6 +60,38 @@ final class Samples {
                     List.of(CONTROLLER_PROMPT)),
                 T1)),
         sample(
+            "child Goal",
+            new Goal(
+                "g-42/2/1",
+                "Find last week's average order value",
+                List.of("http_get"),
+                8,
+                new Budget(4_800L, 0.06),
+                T0.plusSeconds(100),
+                Map.of("user", "ada"),
+                T0,
+                new GoalParent("g-42", "g-42/2/1", 1))),
+        sample(
+            "GoalResult of a parent",
+            new GoalResult(
+                "g-42",
+                GoalStatus.FAILED,
+                null,
+                3,
+                new Usage(4_000, 300),
+                0.003,
+                9_100,
+                "the LLM call of step 3 failed (provider_error after 3 attempts): HTTP 500",
+                new Provenance("g-42/3/llm", List.of("openai/gpt-4o-mini"), null),
+                T1,
+                "g-7",
+                List.of(
+                    new ChildGoal(
+                        "g-42/2/0", "g-42/2/0", GoalStatus.SUCCEEDED, new Usage(900, 80), 0.0008),
+                    ChildGoal.running("g-42/2/1", "g-42/2/1")),
+                new Usage(4_900, 380),
+                0.0038)),
+        sample(
             "full GoalEvent",
             new GoalEvent(
                 "g-42",

@@ -2,6 +2,7 @@ package dev.llmstreams.llm.sim;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -627,7 +628,8 @@ public final class SimulatedLlmServer implements AutoCloseable {
   /**
    * Arguments of the simulated tool calls, chosen by the caller (a test or the chaos command) from
    * the tool's name and the conversation; null from the script keeps the default (the simplest
-   * schema-valid value).
+   * schema-valid value), and an array asks for that many parallel calls of the tool in one turn,
+   * one per element.
    */
   @FunctionalInterface
   public interface ToolScript {
@@ -977,19 +979,31 @@ public final class SimulatedLlmServer implements AutoCloseable {
     if (tool != null && callTool) {
       JsonNode function = tool.path("function");
       JsonNode scripted = toolScript.arguments(function.path("name").asText(), messages);
-      String arguments = (scripted != null ? scripted : arguments(function)).toString();
+      JsonNode each = scripted != null ? scripted : arguments(function);
+      // An array from the script: that many parallel calls of the tool in this one turn.
+      List<JsonNode> argumentsOfCalls = new ArrayList<>();
+      if (each.isArray()) {
+        each.forEach(argumentsOfCalls::add);
+      } else {
+        argumentsOfCalls.add(each);
+      }
       message.putNull("content");
-      ObjectNode call =
-          message
-              .putArray("tool_calls")
-              .addObject()
-              .put("id", "call_sim_" + number)
-              .put("type", "function");
-      call.putObject("function")
-          .put("name", function.path("name").asText())
-          .put("arguments", arguments);
+      ArrayNode calls = message.putArray("tool_calls");
+      StringBuilder text = new StringBuilder();
+      for (int i = 0; i < argumentsOfCalls.size(); i++) {
+        String arguments = argumentsOfCalls.get(i).toString();
+        ObjectNode call =
+            calls
+                .addObject()
+                .put("id", "call_sim_" + number + (i == 0 ? "" : "_" + i))
+                .put("type", "function");
+        call.putObject("function")
+            .put("name", function.path("name").asText())
+            .put("arguments", arguments);
+        text.append(function.path("name").asText()).append(arguments);
+      }
       finishReason = "tool_calls";
-      generated = function.path("name").asText() + arguments;
+      generated = text.toString();
     } else {
       if (tool != null) {
         generated = FINAL_ANSWER;
