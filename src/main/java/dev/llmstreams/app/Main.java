@@ -82,7 +82,7 @@ public final class Main implements Runnable {
         .withPrefix(prefix)
         .withToolTopics(
             dev.llmstreams.runtime.tools.ToolRegistry.load(config.getString(AppConfig.TOOLS_DIR))
-                .names(),
+                .topicTools(),
             prefix)
         .withMcpTopics(
             McpServerSpec.load(config.getString(AppConfig.MCP_DIR)).stream()

@@ -67,8 +67,8 @@ public final class ControllerTopology {
   }
 
   public Topology build() {
-    for (String tool : guards.registry().names()) {
-      if (!tool.equals(Guards.DELEGATE) && catalog.toolKey(tool) == null) {
+    for (String tool : guards.registry().topicTools()) {
+      if (catalog.toolKey(tool) == null) {
         throw new IllegalStateException(
             "tool " + tool + " has no tool-calls." + tool + " topic in the catalog");
       }

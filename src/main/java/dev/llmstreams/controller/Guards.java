@@ -22,7 +22,7 @@ final class Guards {
    * The built-in tool that hands a subtask to a child goal ({@code topics/tools/delegate.json});
    * the controller runs its calls itself.
    */
-  static final String DELEGATE = "delegate";
+  static final String DELEGATE = ToolRegistry.DELEGATE;
 
   /** The operator's limits (config {@code controller.*}). */
   record Settings(

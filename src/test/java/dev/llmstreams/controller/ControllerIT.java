@@ -276,7 +276,7 @@ class ControllerIT {
     for (int i = 0; i < n; i++) {
       ids.add("k" + i);
     }
-    Process first = startChild(config, "first");
+    Process first = ChildJvm.runApp(dir, "first", config, "gateway,controller,tools");
     try {
       produceGoals(ids);
       // Kill in the middle: some tool results are in, not every goal has finished.
@@ -287,7 +287,7 @@ class ControllerIT {
       first.destroyForcibly();
     }
     int resultsAtKill = watcher.results.size();
-    Process second = startChild(config, "second");
+    Process second = ChildJvm.runApp(dir, "second", config, "gateway,controller,tools");
     try {
       await()
           .atMost(Duration.ofSeconds(180))
@@ -426,18 +426,6 @@ class ControllerIT {
 
   private static int partitionOf(String key, int partitions) {
     return dev.llmstreams.topics.KeyedInput.partitionOf(key, partitions);
-  }
-
-  private Process startChild(Path config, String name) throws Exception {
-    return ChildJvm.start(
-        dir,
-        name,
-        "dev.llmstreams.app.Main",
-        "run",
-        "--patterns",
-        "gateway,controller,tools",
-        "--config",
-        config.toString());
   }
 
   /**

@@ -270,7 +270,7 @@ class GatewayIT {
     settings.put(AppConfig.provider("anthropic", "base.url"), server.anthropicBaseUrl().toString());
     settings.putAll(TestDeployment.SHORT_SESSIONS);
     Path config = ChildJvm.writeConfig(dir.resolve("gateway.properties"), settings);
-    Process first = startChild(config, "first");
+    Process first = ChildJvm.runApp(dir, "first", config, "gateway");
     try {
       produce("kill", n);
       readReplies(r -> distinct(r) >= 30, Duration.ofSeconds(120));
@@ -282,7 +282,7 @@ class GatewayIT {
     int callsBeforeRestart = primaryCalls().size();
     // What was committed before the kill: read until nothing new arrives for a while.
     long committedBeforeKill = distinct(readRecentlyStable());
-    Process second = startChild(config, "second");
+    Process second = ChildJvm.runApp(dir, "second", config, "gateway");
     try {
       readReplies(r -> distinct(r) >= n, Duration.ofSeconds(180));
       List<LlmReply> all = readReplies(r -> r.size() >= n, Duration.ofSeconds(30));
@@ -330,17 +330,5 @@ class GatewayIT {
     assertThat(inFlightAtKill).isLessThanOrEqualTo(3L * CONCURRENCY);
     assertThat(callsPerRequest().values()).allMatch(c -> c <= 2);
     assertThat(callsPerRequest()).hasSize(n);
-  }
-
-  private Process startChild(Path config, String name) throws Exception {
-    return ChildJvm.start(
-        dir,
-        name,
-        "dev.llmstreams.app.Main",
-        "run",
-        "--patterns",
-        "gateway",
-        "--config",
-        config.toString());
   }
 }

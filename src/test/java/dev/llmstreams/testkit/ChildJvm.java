@@ -62,4 +62,21 @@ public final class ChildJvm {
     builder.environment().putAll(env);
     return builder.start();
   }
+
+  /**
+   * Starts the app ({@code llm-streams run --patterns <patterns> --config <config>}) in a JVM of
+   * its own, which a test can SIGKILL; its output goes to {@code dir/name.log}.
+   */
+  public static Process runApp(Path dir, String name, Path config, String patterns)
+      throws IOException {
+    return start(
+        dir,
+        name,
+        "dev.llmstreams.app.Main",
+        "run",
+        "--patterns",
+        patterns,
+        "--config",
+        config.toString());
+  }
 }

@@ -120,6 +120,17 @@ public final class ToolRegistry {
             () -> new IllegalArgumentException("unknown tool '" + name + "'; known: " + names()));
   }
 
+  /**
+   * The built-in tool whose calls the controller runs itself, as child goals ({@code
+   * topics/tools/delegate.json}): it has no {@code tool-calls} topic and no worker.
+   */
+  public static final String DELEGATE = "delegate";
+
+  /** The tools whose calls go to a {@code tool-calls} topic: every tool but {@code delegate}. */
+  public java.util.List<String> topicTools() {
+    return names().stream().filter(t -> !t.equals(DELEGATE)).toList();
+  }
+
   public Set<String> names() {
     return snapshot.tools().keySet();
   }
