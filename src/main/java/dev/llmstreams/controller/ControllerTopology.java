@@ -19,13 +19,16 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 
 /**
- * The controller: one processor over the four goalId-keyed inputs, one goal log per goal.
+ * The controller: one processor over its goalId-keyed inputs, one goal log per goal.
  *
  * <pre>
  * goals ─────────────────┐                         ┌▶ llm-requests (controller.plan, replyTo controller.llm-replies)
- * controller.llm-replies ┼▶ controller.run-goals ──┼▶ tool-calls.&lt;tool&gt; (one sink per registered tool)
- * tool-results ──────────┤   stores controller-    ├▶ goal-events (audit trail)
- * approvals ─────────────┘   goal-log, -timers     └▶ goal-results (exactly one per goal)
+ * controller.llm-replies ┤                         ├▶ tool-calls.&lt;tool&gt; (one sink per command topic)
+ * tool-results ──────────┤                         ├▶ goal-events (audit trail)
+ * approvals ─────────────┼▶ controller.run-goals ──┼▶ goal-results (exactly one per goal)
+ * goal-cancellations ────┤   stores controller-    ├▶ goals (child goals of delegate calls)
+ * human-answers ─────────┘   goal-log, -timers     ├▶ tool-results (a child's result, to its parent)
+ *                                                  └▶ goal-cancellations (a parent's running children, when it ends)
  * </pre>
  */
 public final class ControllerTopology {
