@@ -93,7 +93,7 @@ public final class LlmStreamsTools {
                     """
                     {"type":"object","additionalProperties":false,"required":["goal","tools"],"properties":{
                     "goal":{"type":"string","minLength":1,"maxLength":100000,"description":"What should be done, in natural language."},
-                    "tools":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1},"description":"Names of the tools the goal may use, e.g. [\\"calculator\\"], [\\"synthesis\\"], [\\"classify\\"], [\\"http_get\\"]; an empty array allows none (the goal is answered without tools)."},
+                    "tools":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1},"description":"Names of the tools the goal may use, e.g. [\\"calculator\\"], [\\"synthesis\\"], [\\"classify\\"], [\\"http_get\\"], or [\\"delegate\\", \\"http_get\\"] to let it hand subtasks to child goals; an empty array allows none (the goal is answered without tools)."},
                     "goalId":{"type":"string","minLength":1,"maxLength":256,"pattern":"\\\\S","description":"Id of the goal (default: a random one). A goalId the controller still knows is ignored as a duplicate."},
                     "wait_seconds":{"type":"integer","minimum":0,"maximum":120,"default":0,"description":"How long to wait for the goal's result, 0 to 120 seconds (default 0: do not wait)."}}}
                     """,
