@@ -203,6 +203,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         DistributionSummary.builder("llmstreams.controller.goal.steps")
             .description("LLM turns a goal took, at its end")
             .register(registry);
+    // At 0 from the start, so that a dashboard shows no subagents rather than no data.
+    childGoals("started");
+    childGoals("cancelled_by_parent");
   }
 
   @Override
