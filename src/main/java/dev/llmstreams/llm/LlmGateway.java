@@ -372,9 +372,10 @@ public final class LlmGateway implements AutoCloseable {
 
   /**
    * Calls the {@code index}-th provider of the request's route (its lane's slot is taken); when it
-   * fails in a way another provider may not ({@link #fallsBack}) and the next provider of the route
-   * has a free slot, the request goes there, and its reply says why ({@link Fallback}). The failed
-   * call is metered as the failure it was.
+   * fails in a way another provider may not ({@link #fallsBack}), the request waits for a slot of
+   * the route's next provider and goes there, and its reply says why ({@link Fallback}); when no
+   * slot frees before the request's deadline, the failure stands. The failed call is metered as the
+   * failure it was.
    */
   private CompletableFuture<LlmReply> startRoute(
       List<String> route,
