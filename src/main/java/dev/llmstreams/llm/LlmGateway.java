@@ -392,9 +392,7 @@ public final class LlmGateway implements AutoCloseable {
                 return CompletableFuture.completedFuture(reply);
               }
               Lane next = lanes.get(route.get(index + 1));
-              Instant deadline =
-                  request.deadline() != null ? request.deadline() : clock.instant().plus(maxCall);
-              return slot(next, deadline)
+              return slot(next, deadlineOf(request))
                   .thenCompose(
                       got ->
                           got
@@ -551,11 +549,18 @@ public final class LlmGateway implements AutoCloseable {
     return true;
   }
 
+  /**
+   * When a request gives up: its own deadline, else {@code llm.max.call.ms} from now (a call, or a
+   * fallback's wait for a slot, starts its own allowance).
+   */
+  private Instant deadlineOf(LlmRequest request) {
+    return request.deadline() != null ? request.deadline() : clock.instant().plus(maxCall);
+  }
+
   private CompletableFuture<LlmReply> call(
       Lane lane, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
-    Instant started = clock.instant();
     long startNanos = nanoTime.getAsLong();
-    Instant deadline = request.deadline() != null ? request.deadline() : started.plus(maxCall);
+    Instant deadline = deadlineOf(request);
     String model = lane.modelFor(request);
     AtomicInteger attempts = new AtomicInteger();
     Supplier<CompletionStage<Completion>> attempt =
