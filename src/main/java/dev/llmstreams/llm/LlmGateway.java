@@ -85,6 +85,13 @@ public final class LlmGateway implements AutoCloseable {
      */
     final Semaphore bulkSlots;
 
+    /**
+     * Requests waiting for a slot of this lane after another provider of their route failed, served
+     * in order whenever a call of the lane ends ({@link #serveWaiters}).
+     */
+    final java.util.concurrent.ConcurrentLinkedQueue<SlotWaiter> waiters =
+        new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     final AtomicInteger inFlight = new AtomicInteger();
     final CircuitBreaker circuit;
     final RateLimiter requestRate;
@@ -174,6 +181,12 @@ public final class LlmGateway implements AutoCloseable {
           : settings.connection().defaultModel();
     }
   }
+
+  /**
+   * A request waiting for a slot of a lane: {@code taken} completes true with it, false at the
+   * deadline.
+   */
+  private record SlotWaiter(LlmRequest request, CompletableFuture<Boolean> taken) {}
 
   public LlmGateway(
       AppConfig config,
@@ -330,25 +343,11 @@ public final class LlmGateway implements AutoCloseable {
       return Optional.empty();
     }
     Lane lane = lanes.get(providerFor(request));
-    boolean bulk = isBulk(request);
-    if (bulk && !lane.bulkSlots.tryAcquire()) {
-      return Optional.empty();
-    }
-    if (!lane.slots.tryAcquire()) {
-      if (bulk) {
-        lane.bulkSlots.release();
-      }
+    if (!tryTakeSlot(lane, request)) {
       return Optional.empty();
     }
     undelivered.incrementAndGet();
-    return Optional.of(
-        startRoute(routeFor(request), 0, lane, request, span)
-            .whenComplete(
-                (r, e) -> {
-                  if (bulk) {
-                    lane.bulkSlots.release();
-                  }
-                }));
+    return Optional.of(startRoute(routeFor(request), 0, lane, request, span));
   }
 
   /**
@@ -363,7 +362,7 @@ public final class LlmGateway implements AutoCloseable {
       return Optional.empty();
     }
     Lane lane = shadowLanes.get(shadow.scope());
-    if (!lane.slots.tryAcquire()) {
+    if (!tryTakeSlot(lane, request)) {
       return Optional.empty();
     }
     undeliveredShadows.incrementAndGet();
@@ -392,7 +391,7 @@ public final class LlmGateway implements AutoCloseable {
                 return CompletableFuture.completedFuture(reply);
               }
               Lane next = lanes.get(route.get(index + 1));
-              return slot(next, deadlineOf(request))
+              return takeSlot(next, request, deadlineOf(request))
                   .thenCompose(
                       got ->
                           got
@@ -403,27 +402,82 @@ public final class LlmGateway implements AutoCloseable {
   }
 
   /**
-   * A slot of {@code lane}, taken as soon as one is free (checked every 10 ms), or false once
-   * {@code deadline} passes: a fallback waits its turn behind the lane's own calls.
+   * The one way a call gets a slot of a lane, for its first provider and for a fallback alike: a
+   * bulk request ({@link #isBulk}) takes a bulk slot as well, so it never holds the slots kept for
+   * interactive calls. A shadow candidate's lane has no such split. False when no slot is free.
    */
-  private CompletableFuture<Boolean> slot(Lane lane, Instant deadline) {
-    if (lane.slots.tryAcquire()) {
-      return CompletableFuture.completedFuture(true);
+  private static boolean tryTakeSlot(Lane lane, LlmRequest request) {
+    boolean bulk = holdsBulkSlot(lane, request);
+    if (bulk && !lane.bulkSlots.tryAcquire()) {
+      return false;
     }
-    CompletableFuture<Boolean> taken = new CompletableFuture<>();
-    Runnable[] poll = new Runnable[1];
-    poll[0] =
-        () -> {
-          if (lane.slots.tryAcquire()) {
-            taken.complete(true);
-          } else if (!clock.instant().isBefore(deadline)) {
-            taken.complete(false);
-          } else {
-            scheduler.schedule(poll[0], 10, TimeUnit.MILLISECONDS);
+    if (!lane.slots.tryAcquire()) {
+      if (bulk) {
+        lane.bulkSlots.release();
+      }
+      return false;
+    }
+    return true;
+  }
+
+  private static boolean holdsBulkSlot(Lane lane, LlmRequest request) {
+    return lane.shadowScope == null && isBulk(request);
+  }
+
+  /** Frees what {@link #tryTakeSlot} took; the caller hands it on ({@link #serveWaiters}). */
+  private static void freeSlot(Lane lane, LlmRequest request) {
+    lane.slots.release();
+    if (holdsBulkSlot(lane, request)) {
+      lane.bulkSlots.release();
+    }
+  }
+
+  /**
+   * A slot of {@code lane} for a fallback, taken by {@link #tryTakeSlot} at once or, failing that,
+   * as soon as a call of the lane ends and frees one; false once {@code deadline} passes. A first
+   * attempt does not wait here: it is queued by its caller ({@link GatewayTopology}), which tries
+   * again when a call ends. A fallback, already started, cannot go back to that queue, so it waits
+   * on the same event here, without polling; being older than what is queued, it goes first.
+   */
+  private CompletableFuture<Boolean> takeSlot(Lane lane, LlmRequest request, Instant deadline) {
+    SlotWaiter waiter = new SlotWaiter(request, new CompletableFuture<>());
+    lane.waiters.add(waiter);
+    serveWaiters(lane);
+    if (!waiter.taken().isDone()) {
+      scheduler.schedule(
+          () -> {
+            if (waiter.taken().complete(false)) {
+              lane.waiters.remove(waiter);
+            }
+          },
+          Math.max(0, Duration.between(clock.instant(), deadline).toMillis()),
+          TimeUnit.MILLISECONDS);
+    }
+    return waiter.taken();
+  }
+
+  /**
+   * Gives the lane's free slots to its waiting fallbacks, in order (a bulk one may wait while an
+   * interactive one behind it goes). A slot taken for a waiter that gave up at its deadline
+   * meanwhile is freed and offered again.
+   */
+  private static void serveWaiters(Lane lane) {
+    boolean again = true;
+    while (again) {
+      again = false;
+      for (SlotWaiter waiter : lane.waiters) {
+        if (waiter.taken().isDone()) {
+          lane.waiters.remove(waiter);
+        } else if (tryTakeSlot(lane, waiter.request())) {
+          lane.waiters.remove(waiter);
+          if (!waiter.taken().complete(true)) {
+            freeSlot(lane, waiter.request());
+            again = true;
+            break;
           }
-        };
-    scheduler.schedule(poll[0], 10, TimeUnit.MILLISECONDS);
-    return taken;
+        }
+      }
+    }
   }
 
   /** Sends the request on to {@code next} (its slot taken) after {@code failed}'s failure. */
@@ -493,7 +547,8 @@ public final class LlmGateway implements AutoCloseable {
     return reply.whenComplete(
         (r, e) -> {
           lane.inFlight.decrementAndGet();
-          lane.slots.release();
+          freeSlot(lane, request);
+          serveWaiters(lane);
         });
   }
 

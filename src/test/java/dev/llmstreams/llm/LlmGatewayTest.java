@@ -75,6 +75,24 @@ class LlmGatewayTest {
         Map.of());
   }
 
+  /** An interactive request: a goal's next step. */
+  private static LlmRequest plan(String id) {
+    return new LlmRequest(
+        id,
+        "controller.llm-replies",
+        "controller.plan",
+        "g",
+        null,
+        null,
+        List.of(ChatMessage.user("goal")),
+        List.of(),
+        null,
+        null,
+        null,
+        null,
+        Map.of());
+  }
+
   private static LlmReply await(CompletableFuture<LlmReply> f) throws Exception {
     return f.get(20, TimeUnit.SECONDS);
   }
@@ -114,7 +132,7 @@ class LlmGatewayTest {
     LlmReply reply =
         await(
             gateway(provider, Map.of())
-                .trySubmit(request("r1", Instant.now().plusMillis(200)))
+                .trySubmit(request("r1", Instant.now().plusSeconds(1)))
                 .orElseThrow());
     assertThat(reply.error().code()).isEqualTo(LlmError.Code.DEADLINE_EXCEEDED);
     assertThat(reply.content()).isNull();
@@ -213,38 +231,10 @@ class LlmGatewayTest {
     assertThat(g.trySubmit(request("s4", null)))
         .as("the last slot is kept for interactive calls")
         .isEmpty();
-    LlmRequest plan =
-        new LlmRequest(
-            "g/1/llm",
-            "controller.llm-replies",
-            "controller.plan",
-            "g",
-            null,
-            null,
-            List.of(ChatMessage.user("goal")),
-            List.of(),
-            null,
-            null,
-            null,
-            null,
-            Map.of());
+    LlmRequest plan = plan("g/1/llm");
     assertThat(g.trySubmit(plan)).isPresent();
     assertThat(g.inFlight("openai")).isEqualTo(4);
-    LlmRequest plan2 =
-        new LlmRequest(
-            "g/2/llm",
-            "controller.llm-replies",
-            "controller.plan",
-            "g",
-            null,
-            null,
-            List.of(ChatMessage.user("goal")),
-            List.of(),
-            null,
-            null,
-            null,
-            null,
-            Map.of());
+    LlmRequest plan2 = plan("g/2/llm");
     assertThat(g.trySubmit(plan2)).as("the concurrency still holds").isEmpty();
   }
 
@@ -259,6 +249,11 @@ class LlmGatewayTest {
   // ---- fallback routes
 
   private LlmGateway twoProviders(FakeProvider openai, FakeProvider anthropic, String route) {
+    return twoProviders(openai, anthropic, route, Map.of());
+  }
+
+  private LlmGateway twoProviders(
+      FakeProvider openai, FakeProvider anthropic, String route, Map<String, String> overrides) {
     Map<String, String> settings =
         new HashMap<>(
             Map.of(
@@ -272,6 +267,7 @@ class LlmGatewayTest {
                 "1",
                 AppConfig.LLM_RETRY_MAX_BACKOFF_MS,
                 "5"));
+    settings.putAll(overrides);
     AppConfig config = AppConfig.of(settings);
     gateway =
         new LlmGateway(
@@ -353,6 +349,80 @@ class LlmGatewayTest {
     assertThat(invalid.error().code()).isEqualTo(LlmError.Code.INVALID_REQUEST);
     assertThat(invalid.fallback()).isNull();
     assertThat(second.callList()).isEmpty();
+  }
+
+  /**
+   * Summaries fall back from openai, which is down, to anthropic with {@code concurrency} slots,
+   * {@code reserved} of them for interactive calls; goals' steps go to anthropic.
+   */
+  private LlmGateway openaiDown(FakeProvider anthropic, int concurrency, int reserved) {
+    return twoProviders(
+        failing("openai", LlmError.Code.PROVIDER_ERROR, false),
+        anthropic,
+        "openai,anthropic",
+        Map.of(
+            AppConfig.route("controller"),
+            "anthropic",
+            AppConfig.provider("anthropic", "concurrency"),
+            Integer.toString(concurrency),
+            AppConfig.provider("anthropic", "interactive.reserved"),
+            Integer.toString(reserved)));
+  }
+
+  /** The {@code n}-th call {@code provider} got, once it got it. */
+  private static FakeProvider.Call callNumber(FakeProvider provider, int n) {
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> provider.callList().size() >= n);
+    return provider.callList().get(n - 1);
+  }
+
+  @Test
+  void shouldGiveAFallbackASlotOfTheNextProviderAsABulkCallWouldGetOneThere() throws Exception {
+    FakeProvider anthropic = FakeProvider.held("anthropic");
+    LlmGateway g = openaiDown(anthropic, 2, 1);
+    CompletableFuture<LlmReply> first = g.trySubmit(request("s1", null)).orElseThrow();
+    CompletableFuture<LlmReply> second = g.trySubmit(request("s2", null)).orElseThrow();
+    assertThat(callNumber(anthropic, 1).request().requestId())
+        .as("the first summary took anthropic's one bulk slot")
+        .isEqualTo("s1");
+    LlmRequest plan = plan("g/1/llm");
+    assertThat(g.trySubmit(plan))
+        .as(
+            "the second summary waits for the bulk slot; the one kept for interactive calls is free")
+        .isPresent();
+    assertThat(anthropic.callList()).hasSize(2);
+    assertThat(second).isNotDone();
+
+    FakeProvider.Call s1 = anthropic.callList().get(0);
+    s1.answer().complete(FakeProvider.answer(s1.request()));
+    assertThat(await(first).provider()).isEqualTo("anthropic");
+    FakeProvider.Call s2 = callNumber(anthropic, 3);
+    assertThat(s2.request().requestId())
+        .as("the bulk slot s1 freed went to the waiting fallback")
+        .isEqualTo("s2");
+    s2.answer().complete(FakeProvider.answer(s2.request()));
+    LlmReply reply = await(second);
+    assertThat(reply.error()).isNull();
+    assertThat(reply.fallback().from()).isEqualTo("openai");
+  }
+
+  @Test
+  void shouldKeepTheFailureWhenNoSlotOfTheNextProviderFreesBeforeTheDeadline() throws Exception {
+    FakeProvider anthropic = FakeProvider.held("anthropic");
+    LlmGateway g = openaiDown(anthropic, 1, 0);
+    g.trySubmit(request("s1", null)).orElseThrow();
+    callNumber(anthropic, 1);
+    LlmReply late = await(g.trySubmit(request("s2", Instant.now().plusSeconds(1))).orElseThrow());
+    assertThat(late.error().code()).isEqualTo(LlmError.Code.PROVIDER_ERROR);
+    assertThat(late.provider()).isEqualTo("openai");
+    assertThat(anthropic.callList()).as("s2 never got anthropic's slot").hasSize(1);
+    FakeProvider.Call s1 = anthropic.callList().get(0);
+    s1.answer().complete(FakeProvider.answer(s1.request()));
+    g.trySubmit(request("s3", null)).orElseThrow();
+    assertThat(callNumber(anthropic, 2).request().requestId())
+        .as("anthropic's one slot is free again: the waiter that gave up holds none")
+        .isEqualTo("s3");
   }
 
   @Test
