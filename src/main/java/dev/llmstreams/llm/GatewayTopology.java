@@ -542,7 +542,11 @@ public final class GatewayTopology {
      * and response model, tokens, finish reason, error type and attempts, cache hit.
      */
     private Tracing.Builder chatSpan(SpanRef span, LlmRequest request, LlmReply reply) {
-      String asked = gateway.modelFor(request);
+      // The provider that answered, which is not the route's first after a fallback.
+      String asked =
+          reply.provider() != null
+              ? gateway.modelFor(request, reply.provider())
+              : gateway.modelFor(request);
       String requested = asked != null ? asked : reply.model();
       Tracing.Builder b =
           tracing
@@ -564,6 +568,12 @@ public final class GatewayTopology {
               .attr("llmstreams.llm.provider_latency_ms", reply.latencyMs());
       if (reply.finishReason() != null) {
         b.attr("gen_ai.response.finish_reasons", List.of(reply.finishReason()));
+      }
+      if (reply.fallback() != null) {
+        b.attr("llmstreams.llm.fallback.from", reply.fallback().from());
+        b.attr(
+            "llmstreams.llm.fallback.code",
+            reply.fallback().code().name().toLowerCase(java.util.Locale.ROOT));
       }
       if (tracing.captureContent()) {
         b.content("gen_ai.input.messages", TraceContent.json(request.messages()));

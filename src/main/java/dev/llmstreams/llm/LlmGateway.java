@@ -552,13 +552,18 @@ public final class LlmGateway implements AutoCloseable {
         });
   }
 
-  /** The model a request is sent to: its own, or its provider's default. */
+  /** The model a request is sent to by its route's first provider: its own, or that provider's. */
   public String modelFor(LlmRequest request) {
-    if (request.model() != null) {
-      return request.model();
-    }
-    Lane lane = lanes.get(providerFor(request));
-    return lane == null ? null : lane.settings.connection().defaultModel();
+    return modelFor(request, providerFor(request));
+  }
+
+  /**
+   * The model a request is asked for at {@code provider} (the one that answered it, after a
+   * fallback): its own, or that provider's default; null for a provider this gateway has not.
+   */
+  public String modelFor(LlmRequest request, String provider) {
+    Lane lane = provider == null ? null : lanes.get(provider);
+    return lane == null ? request.model() : lane.modelFor(request);
   }
 
   /** Summaries are bulk work: nobody waits on one of them the way a goal waits on its next step. */

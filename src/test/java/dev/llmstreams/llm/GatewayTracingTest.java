@@ -44,6 +44,10 @@ class GatewayTracingTest {
   private TestOutputTopic<String, SpanRecord> spans;
 
   private void start(FakeProvider provider, Map<String, String> overrides) {
+    start(s -> provider, overrides);
+  }
+
+  private void start(GatewayModule.ProviderFactory providers, Map<String, String> overrides) {
     Map<String, String> settings =
         new HashMap<>(
             Map.of(
@@ -57,7 +61,7 @@ class GatewayTracingTest {
                 "true"));
     settings.putAll(overrides);
     AppConfig config = AppConfig.of(settings);
-    module = new GatewayModule(s -> provider, Map.of());
+    module = new GatewayModule(providers, Map.of());
     driver =
         new TopologyTestDriver(
             module.topology(catalog, config, registry),
@@ -179,6 +183,30 @@ class GatewayTracingTest {
     assertThat(span.attributes())
         .containsEntry("llmstreams.llm.attempts", 2L)
         .containsEntry("llmstreams.llm.retries", 1L);
+  }
+
+  @Test
+  void shouldNameTheProviderAndModelThatAnsweredAfterAFallback() {
+    FakeProvider down =
+        new FakeProvider(
+            "openai",
+            call ->
+                CompletableFuture.failedFuture(
+                    new ProviderException(
+                        dev.llmstreams.events.LlmError.Code.PROVIDER_ERROR, "down", false)));
+    start(
+        s -> s.name().equals("openai") ? down : FakeProvider.echo(s.name()),
+        Map.of(AppConfig.LLM_ROUTE_DEFAULT, "openai,offline"));
+    requests.pipeInput(request("r1", null));
+    tick();
+    assertThat(replies.readValue().provider()).isEqualTo("offline");
+    SpanRecord span = spans.readValuesToList().get(0);
+    assertThat(span.name()).isEqualTo("chat offline-engine");
+    assertThat(span.attributes())
+        .containsEntry("gen_ai.provider.name", "offline")
+        .containsEntry("gen_ai.request.model", "offline-engine")
+        .containsEntry("llmstreams.llm.fallback.from", "openai")
+        .containsEntry("llmstreams.llm.fallback.code", "provider_error");
   }
 
   @Test
