@@ -512,11 +512,12 @@ final class ReplayCommand implements Runnable {
       // The model of the route's first provider: the one that answers unless it fails.
       String configured = route != null ? route : settings.get(purposeRoute);
       String provider =
-          AppConfig.splitRoute(
+          AppConfig.parseRoute(
                   configured == null || configured.isBlank()
                       ? config.getString(AppConfig.LLM_ROUTE_DEFAULT)
                       : configured)
-              .get(0);
+              .get(0)
+              .provider();
       settings.put(AppConfig.provider(provider, "model"), model);
       candidate.put("model", provider + "/" + model);
     }

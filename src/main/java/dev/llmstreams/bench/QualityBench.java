@@ -89,7 +89,9 @@ public final class QualityBench {
       settings.put(AppConfig.SUMMARIZER_WINDOW_MS, "0");
       settings.putAll(cluster.appSettings(prefix, state));
       AppConfig config = AppConfig.load(null, Map.of(), settings);
-      String route = String.join(",", config.routeOf("summarizer"));
+      String route =
+          String.join(
+              ",", config.routeStepsOf("summarizer").stream().map(Object::toString).toList());
       progress.say("summarizer routed to provider '%s'", route);
 
       Map<String, List<String>> parts = new LinkedHashMap<>();

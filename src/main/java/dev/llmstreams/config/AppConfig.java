@@ -132,6 +132,17 @@ public final class AppConfig extends AbstractConfig {
   public static final List<String> PROVIDERS = List.of("openai", "anthropic", "offline");
   public static final List<String> PURPOSES = List.of("controller", "summarizer", "specialist");
   public static final String LLM_ROUTE_DEFAULT = "llm.route.default";
+
+  /**
+   * The controller's turn after one whose tool calls failed the guards: routed by {@code
+   * llm.route.controller.repair} (e.g. a stronger model), else as {@code controller}.
+   */
+  public static final String CONTROLLER_REPAIR = "controller.repair";
+
+  /** What has a route key of its own ({@code llm.route.<name>}), besides the default. */
+  public static final List<String> ROUTES =
+      List.of("controller", CONTROLLER_REPAIR, "summarizer", "specialist");
+
   public static final String LLM_RETRY_MAX_ATTEMPTS = "llm.retry.max.attempts";
   public static final String LLM_RETRY_INITIAL_BACKOFF_MS = "llm.retry.initial.backoff.ms";
   public static final String LLM_RETRY_MAX_BACKOFF_MS = "llm.retry.max.backoff.ms";
@@ -157,15 +168,69 @@ public final class AppConfig extends AbstractConfig {
   }
 
   /**
-   * The providers a purpose's requests go to, in the order they are tried: its route ({@code
-   * llm.route.<purpose>}, a comma-separated list), else {@code llm.route.default}.
+   * The route a request's purpose follows, by its key in {@link #ROUTES}: the purpose itself when
+   * it has a route of its own ({@code controller.repair}), else its first segment ({@code
+   * summarizer.chunk} → {@code summarizer}).
    */
-  public List<String> routeOf(String purpose) {
-    String route = PURPOSES.contains(purpose) ? getString(route(purpose)) : "";
-    return splitRoute(route.isBlank() ? getString(LLM_ROUTE_DEFAULT) : route);
+  public static String routeName(String purpose) {
+    if (ROUTES.contains(purpose)) {
+      return purpose;
+    }
+    int dot = purpose.indexOf('.');
+    return dot < 0 ? purpose : purpose.substring(0, dot);
   }
 
-  /** The providers of a route's value, in order. */
+  /**
+   * The providers a route's requests go to, in the order they are tried: {@link #routeStepsOf}
+   * without the models.
+   */
+  public List<String> routeOf(String route) {
+    return routeStepsOf(route).stream().map(RouteStep::provider).toList();
+  }
+
+  /**
+   * A route's steps, in the order they are tried: its value ({@code llm.route.<route>}, a
+   * comma-separated list), else the route it refines ({@code controller.repair} → {@code
+   * controller}), else {@code llm.route.default}.
+   */
+  public List<RouteStep> routeStepsOf(String route) {
+    if (ROUTES.contains(route)) {
+      String own = getString(route(route));
+      if (!own.isBlank()) {
+        return parseRoute(own);
+      }
+      int dot = route.lastIndexOf('.');
+      if (dot > 0) {
+        return routeStepsOf(route.substring(0, dot));
+      }
+    }
+    return parseRoute(getString(LLM_ROUTE_DEFAULT));
+  }
+
+  /**
+   * One step of a route: a provider, and the model to ask it for (null: the provider's {@code
+   * llm.<provider>.model}); a request naming its own model keeps it.
+   */
+  public record RouteStep(String provider, String model) {
+    /**
+     * {@code provider} or {@code provider:model}, split at the first ':' ({@code openai:llama3:8b}
+     * is openai's model {@code llama3:8b}).
+     */
+    public static RouteStep parse(String entry) {
+      int colon = entry.indexOf(':');
+      if (colon < 0) {
+        return new RouteStep(entry.trim(), null);
+      }
+      return new RouteStep(entry.substring(0, colon).trim(), entry.substring(colon + 1).trim());
+    }
+
+    @Override
+    public String toString() {
+      return model == null ? provider : provider + ":" + model;
+    }
+  }
+
+  /** The entries of a route's value, in order, as written ({@code openai:gpt-4o, offline}). */
   public static List<String> splitRoute(String value) {
     return java.util.Arrays.stream(value.split(","))
         .map(String::trim)
@@ -173,11 +238,20 @@ public final class AppConfig extends AbstractConfig {
         .toList();
   }
 
-  /** A route: one provider, or several separated by commas, each once; empty when allowed. */
+  /** The steps of a route's value, in order. */
+  public static List<RouteStep> parseRoute(String value) {
+    return splitRoute(value).stream().map(RouteStep::parse).toList();
+  }
+
+  /**
+   * A route: one provider, or several separated by commas, each once, each perhaps with a model
+   * ({@code openai:gpt-4o}); empty when allowed.
+   */
   private static ConfigDef.Validator routeValidator(boolean emptyAllowed) {
     return (name, value) -> {
       String text = value == null ? "" : value.toString();
-      List<String> providers = splitRoute(text);
+      List<RouteStep> steps = parseRoute(text);
+      List<String> providers = steps.stream().map(RouteStep::provider).toList();
       if (providers.isEmpty()) {
         if (emptyAllowed && text.isBlank()) {
           return;
@@ -190,7 +264,15 @@ public final class AppConfig extends AbstractConfig {
               name, value, "unknown provider '" + p + "'; one of " + PROVIDERS);
         }
       }
+      for (RouteStep step : steps) {
+        if (step.model() != null && step.model().isEmpty()) {
+          throw new ConfigException(
+              name, value, "name a model after '" + step.provider() + ":', or leave out the ':'");
+        }
+      }
       if (new java.util.HashSet<>(providers).size() != providers.size()) {
+        // A provider's slots, rate limits and circuit are shared by all its models: the same
+        // provider again, with another model, would mostly fail the same way.
         throw new ConfigException(name, value, "a provider may appear once in a route");
       }
     };
@@ -937,7 +1019,10 @@ public final class AppConfig extends AbstractConfig {
         Importance.HIGH,
         "Provider for purposes that name none: openai, anthropic or offline (the embedded engine; not an"
             + " LLM); or a list tried in order, e.g. openai,offline: when a provider's circuit is open,"
-            + " its retries are exhausted or it times out, the request goes to the next one.");
+            + " its retries are exhausted or it times out, the request goes to the next one. An entry may"
+            + " name the model to ask for, provider:model (split at the first ':', so openai:llama3:8b is"
+            + " openai's model llama3:8b); without one, llm.<provider>.model. A request that names its own"
+            + " model keeps it.");
     for (String purpose : PURPOSES) {
       DEFINITION.define(
           route(purpose),
@@ -947,9 +1032,20 @@ public final class AppConfig extends AbstractConfig {
           Importance.HIGH,
           "Provider for "
               + purpose
-              + " requests, or a list of fallbacks tried in order (e.g. openai,anthropic);"
-              + " empty: llm.route.default.");
+              + " requests, or a list of fallbacks tried in order (e.g. openai,anthropic), each entry"
+              + " perhaps provider:model (e.g. openai:gpt-4o-mini); empty: llm.route.default.");
     }
+    DEFINITION.define(
+        route(CONTROLLER_REPAIR),
+        Type.STRING,
+        "",
+        routeValidator(true),
+        Importance.MEDIUM,
+        "Route of the controller's turn right after one whose tool calls failed the guards (invalid"
+            + " arguments, a tool not offered): e.g. a stronger model, openai:gpt-4o,anthropic, while"
+            + " llm.route.controller names a cheaper one. One turn per failure goes here; the next turn"
+            + " after a valid reply goes back to llm.route.controller. Same form as llm.route.default;"
+            + " empty: llm.route.controller.");
     defineShadowKeys();
     Map<String, String[]> defaults =
         Map.of(

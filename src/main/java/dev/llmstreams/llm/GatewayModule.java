@@ -52,10 +52,9 @@ public final class GatewayModule implements PatternModule {
 
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    Set<String> used =
-        new LinkedHashSet<>(AppConfig.splitRoute(config.getString(AppConfig.LLM_ROUTE_DEFAULT)));
-    for (String purpose : AppConfig.PURPOSES) {
-      used.addAll(config.routeOf(purpose));
+    Set<String> used = new LinkedHashSet<>(config.routeOf("default"));
+    for (String route : AppConfig.ROUTES) {
+      used.addAll(config.routeOf(route));
     }
     Map<String, LlmProvider> providers = new LinkedHashMap<>();
     Map<String, ProviderSettings> settings = new LinkedHashMap<>();

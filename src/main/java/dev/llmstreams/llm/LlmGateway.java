@@ -1,6 +1,7 @@
 package dev.llmstreams.llm;
 
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.config.AppConfig.RouteStep;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Fallback;
 import dev.llmstreams.events.LlmError;
@@ -52,13 +53,16 @@ import java.util.function.Supplier;
  */
 public final class LlmGateway implements AutoCloseable {
   private final Map<String, Lane> lanes = new LinkedHashMap<>();
-  private final Map<String, List<String>> routes = new LinkedHashMap<>();
+
+  /** The steps of each route ({@link AppConfig#ROUTES}), by its name. */
+  private final Map<String, List<RouteStep>> routes = new LinkedHashMap<>();
+
   private final Map<String, ShadowRoute> shadows;
 
   /** The shadow candidates' lanes, by scope ({@link ShadowRoute#scope()}). */
   private final Map<String, Lane> shadowLanes = new LinkedHashMap<>();
 
-  private final List<String> defaultRoute;
+  private final List<RouteStep> defaultRoute;
   private final ScheduledExecutorService scheduler;
   private final MeterRegistry registry;
   private final Clock clock;
@@ -172,13 +176,18 @@ public final class LlmGateway implements AutoCloseable {
     }
 
     /**
-     * The model a request is sent to in this lane: its own or the provider's; a shadow candidate is
-     * always asked for its own, since the model a request names is the primary's.
+     * The model a request is sent to in this lane: its own, else its route step's ({@code
+     * openai:gpt-4o}; null when the step names none), else the provider's; a shadow candidate is
+     * always asked for its own, since the models a request and its route name are the primary's.
      */
-    String modelFor(LlmRequest request) {
-      return shadowScope == null && request.model() != null
-          ? request.model()
-          : settings.connection().defaultModel();
+    String modelFor(LlmRequest request, String stepModel) {
+      if (shadowScope != null) {
+        return settings.connection().defaultModel();
+      }
+      if (request.model() != null) {
+        return request.model();
+      }
+      return stepModel != null ? stepModel : settings.connection().defaultModel();
     }
   }
 
@@ -215,9 +224,9 @@ public final class LlmGateway implements AutoCloseable {
     this.nanoTime = nanoTime;
     this.shadows = Map.copyOf(shadows);
     this.maxCall = Duration.ofMillis(config.getLong(AppConfig.LLM_MAX_CALL_MS));
-    this.defaultRoute = AppConfig.splitRoute(config.getString(AppConfig.LLM_ROUTE_DEFAULT));
-    for (String purpose : AppConfig.PURPOSES) {
-      routes.put(purpose, config.routeOf(purpose));
+    this.defaultRoute = AppConfig.parseRoute(config.getString(AppConfig.LLM_ROUTE_DEFAULT));
+    for (String route : AppConfig.ROUTES) {
+      routes.put(route, config.routeStepsOf(route));
     }
     this.scheduler =
         Executors.newScheduledThreadPool(
@@ -270,11 +279,11 @@ public final class LlmGateway implements AutoCloseable {
       shadowLanes.computeIfAbsent(
           shadow.scope(), scope -> new Lane(client, shadow.candidate(), circuitConfig, scope));
     }
-    for (List<String> route : routes.values()) {
-      for (String provider : route) {
-        if (!lanes.containsKey(provider)) {
+    for (List<RouteStep> route : routes.values()) {
+      for (RouteStep step : route) {
+        if (!lanes.containsKey(step.provider())) {
           throw new IllegalArgumentException(
-              "no provider '" + provider + "' is configured; have " + lanes.keySet());
+              "no provider '" + step.provider() + "' is configured; have " + lanes.keySet());
         }
       }
     }
@@ -297,8 +306,9 @@ public final class LlmGateway implements AutoCloseable {
   }
 
   /**
-   * The provider a request goes to: by the first segment of its purpose ({@code summarizer.chunk} →
-   * summarizer).
+   * The provider a request goes to: the first of its route, by its purpose ({@link
+   * AppConfig#routeName}: {@code summarizer.chunk} → summarizer, {@code controller.repair} → its
+   * own).
    */
   public String providerFor(LlmRequest request) {
     return routeFor(request).get(0);
@@ -306,18 +316,29 @@ public final class LlmGateway implements AutoCloseable {
 
   /** The providers a request may go to, in order: the first, then its fallbacks. */
   public List<String> routeFor(LlmRequest request) {
+    return stepsFor(request).stream().map(RouteStep::provider).toList();
+  }
+
+  private List<RouteStep> stepsFor(LlmRequest request) {
     return routes.getOrDefault(routedPurpose(request), defaultRoute);
   }
 
   private static String routedPurpose(LlmRequest request) {
+    return AppConfig.routeName(request.purpose());
+  }
+
+  /**
+   * The shadow candidate of a request's purpose, if it has one that samples: by the purpose's first
+   * segment (a repair turn is the controller's).
+   */
+  public Optional<ShadowRoute> shadowFor(LlmRequest request) {
+    return Optional.ofNullable(shadows.get(shadowScope(request)));
+  }
+
+  private static String shadowScope(LlmRequest request) {
     String purpose = request.purpose();
     int dot = purpose.indexOf('.');
     return dot < 0 ? purpose : purpose.substring(0, dot);
-  }
-
-  /** The shadow candidate of a request's purpose, if it has one that samples. */
-  public Optional<ShadowRoute> shadowFor(LlmRequest request) {
-    return Optional.ofNullable(shadows.get(routedPurpose(request)));
   }
 
   /** Whether a copy of this request goes to its purpose's shadow candidate (by its requestId). */
@@ -347,7 +368,7 @@ public final class LlmGateway implements AutoCloseable {
       return Optional.empty();
     }
     undelivered.incrementAndGet();
-    return Optional.of(startRoute(routeFor(request), 0, lane, request, span));
+    return Optional.of(startRoute(stepsFor(request), 0, lane, request, span));
   }
 
   /**
@@ -357,7 +378,7 @@ public final class LlmGateway implements AutoCloseable {
    * the reply on with {@link #shadowDelivered}.
    */
   public Optional<CompletableFuture<LlmReply>> trySubmitShadow(LlmRequest request) {
-    ShadowRoute shadow = shadows.get(routedPurpose(request));
+    ShadowRoute shadow = shadows.get(shadowScope(request));
     if (quiescing || shadow == null) {
       return Optional.empty();
     }
@@ -366,7 +387,7 @@ public final class LlmGateway implements AutoCloseable {
       return Optional.empty();
     }
     undeliveredShadows.incrementAndGet();
-    return Optional.of(start(lane, request, null));
+    return Optional.of(start(lane, null, request, null));
   }
 
   /**
@@ -377,12 +398,12 @@ public final class LlmGateway implements AutoCloseable {
    * failure it was.
    */
   private CompletableFuture<LlmReply> startRoute(
-      List<String> route,
+      List<RouteStep> route,
       int index,
       Lane lane,
       LlmRequest request,
       dev.llmstreams.observability.tracing.SpanRef span) {
-    return start(lane, request, span)
+    return start(lane, route.get(index).model(), request, span)
         .thenCompose(
             reply -> {
               if (reply.error() == null
@@ -390,7 +411,7 @@ public final class LlmGateway implements AutoCloseable {
                   || !fallsBack(reply.error().code())) {
                 return CompletableFuture.completedFuture(reply);
               }
-              Lane next = lanes.get(route.get(index + 1));
+              Lane next = lanes.get(route.get(index + 1).provider());
               return takeSlot(next, request, deadlineOf(request))
                   .thenCompose(
                       got ->
@@ -482,7 +503,7 @@ public final class LlmGateway implements AutoCloseable {
 
   /** Sends the request on to {@code next} (its slot taken) after {@code failed}'s failure. */
   private CompletableFuture<LlmReply> fallBack(
-      List<String> route,
+      List<RouteStep> route,
       int index,
       Lane lane,
       Lane next,
@@ -525,18 +546,26 @@ public final class LlmGateway implements AutoCloseable {
     };
   }
 
-  /** Calls a lane whose slot is taken, and frees the slot when the call ends. */
+  /**
+   * Calls a lane whose slot is taken, for the model of its route step ({@code stepModel}, null when
+   * it names none), and frees the slot when the call ends.
+   */
   private CompletableFuture<LlmReply> start(
-      Lane lane, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
+      Lane lane,
+      String stepModel,
+      LlmRequest request,
+      dev.llmstreams.observability.tracing.SpanRef span) {
     lane.inFlight.incrementAndGet();
+    String model = lane.modelFor(request, stepModel);
     CompletableFuture<LlmReply> reply;
     try {
-      reply = call(lane, request, span);
+      reply = call(lane, model, request, span);
     } catch (RuntimeException e) {
       reply =
           CompletableFuture.completedFuture(
               errorReply(
                   lane,
+                  model,
                   request,
                   LlmError.Code.PROVIDER_ERROR,
                   "the gateway failed before calling the provider: " + e.getMessage(),
@@ -563,7 +592,17 @@ public final class LlmGateway implements AutoCloseable {
    */
   public String modelFor(LlmRequest request, String provider) {
     Lane lane = provider == null ? null : lanes.get(provider);
-    return lane == null ? request.model() : lane.modelFor(request);
+    if (lane == null) {
+      return request.model();
+    }
+    String stepModel =
+        stepsFor(request).stream()
+            .filter(s -> s.provider().equals(provider))
+            .map(RouteStep::model)
+            .filter(java.util.Objects::nonNull)
+            .findFirst()
+            .orElse(null);
+    return lane.modelFor(request, stepModel);
   }
 
   /** Summaries are bulk work: nobody waits on one of them the way a goal waits on its next step. */
@@ -618,10 +657,12 @@ public final class LlmGateway implements AutoCloseable {
   }
 
   private CompletableFuture<LlmReply> call(
-      Lane lane, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
+      Lane lane,
+      String model,
+      LlmRequest request,
+      dev.llmstreams.observability.tracing.SpanRef span) {
     long startNanos = nanoTime.getAsLong();
     Instant deadline = deadlineOf(request);
-    String model = lane.modelFor(request);
     AtomicInteger attempts = new AtomicInteger();
     Supplier<CompletionStage<Completion>> attempt =
         () -> {
@@ -636,8 +677,8 @@ public final class LlmGateway implements AutoCloseable {
               long latencyMs = Math.max(0, (nanoTime.getAsLong() - startNanos) / 1_000_000);
               LlmReply reply =
                   completion != null
-                      ? okReply(lane, request, completion, latencyMs, attempts.get())
-                      : failure(lane, request, unwrap(error), attempts.get(), latencyMs);
+                      ? okReply(lane, model, request, completion, latencyMs, attempts.get())
+                      : failure(lane, model, request, unwrap(error), attempts.get(), latencyMs);
               if (lane.shadowScope != null) {
                 return reply; // metered with its comparison, apart from the primary's meters
               }
@@ -745,7 +786,7 @@ public final class LlmGateway implements AutoCloseable {
   }
 
   private LlmReply okReply(
-      Lane lane, LlmRequest request, Completion c, long latencyMs, int attempts) {
+      Lane lane, String model, LlmRequest request, Completion c, long latencyMs, int attempts) {
     return new LlmReply(
         request.requestId(),
         request.correlationId(),
@@ -757,7 +798,7 @@ public final class LlmGateway implements AutoCloseable {
         lane.settings.cost(c.usage().inputTokens(), c.usage().outputTokens()),
         latencyMs,
         lane.settings.name(),
-        c.model() != null ? c.model() : lane.settings.connection().defaultModel(),
+        c.model() != null ? c.model() : model,
         false,
         null,
         Math.max(1, attempts),
@@ -765,13 +806,14 @@ public final class LlmGateway implements AutoCloseable {
   }
 
   private LlmReply failure(
-      Lane lane, LlmRequest request, Throwable error, int attempts, long latencyMs) {
+      Lane lane, String model, LlmRequest request, Throwable error, int attempts, long latencyMs) {
     if (error instanceof ProviderException pe) {
       return errorReply(
-          lane, request, pe.code(), pe.getMessage(), pe.retryable(), attempts, latencyMs);
+          lane, model, request, pe.code(), pe.getMessage(), pe.retryable(), attempts, latencyMs);
     }
     return errorReply(
         lane,
+        model,
         request,
         LlmError.Code.PROVIDER_ERROR,
         "unexpected " + error.getClass().getSimpleName() + ": " + error.getMessage(),
@@ -782,6 +824,7 @@ public final class LlmGateway implements AutoCloseable {
 
   private LlmReply errorReply(
       Lane lane,
+      String model,
       LlmRequest request,
       LlmError.Code code,
       String message,
@@ -800,7 +843,7 @@ public final class LlmGateway implements AutoCloseable {
         0.0,
         latencyMs,
         lane.settings.name(),
-        lane.modelFor(request),
+        model,
         false,
         new LlmError(code, text, retryable, attempts),
         null,

@@ -99,4 +99,55 @@ class AppConfigTest {
         .containsKey("sasl.jaas.config");
     assertThat(config.describe().toString()).doesNotContain("hunter2").contains("[hidden]");
   }
+
+  @Test
+  void shouldReadAModelInARouteEntryAndRouteARepairAsTheControllerUnlessItHasItsOwn() {
+    String repairRoute = AppConfig.route(AppConfig.CONTROLLER_REPAIR);
+    AppConfig config =
+        AppConfig.of(
+            Map.of(
+                repairRoute,
+                " openai:llama3:8b , anthropic ",
+                AppConfig.route("controller"),
+                "openai:gpt-4o-mini"));
+    assertThat(config.routeStepsOf("controller"))
+        .containsExactly(new AppConfig.RouteStep("openai", "gpt-4o-mini"));
+    assertThat(config.routeStepsOf(AppConfig.CONTROLLER_REPAIR))
+        .as("split at the first ':'")
+        .containsExactly(
+            new AppConfig.RouteStep("openai", "llama3:8b"),
+            new AppConfig.RouteStep("anthropic", null));
+    assertThat(config.routeOf(AppConfig.CONTROLLER_REPAIR)).containsExactly("openai", "anthropic");
+    assertThat(config.routeStepsOf("summarizer"))
+        .containsExactly(new AppConfig.RouteStep("offline", null));
+
+    AppConfig noRepairRoute =
+        AppConfig.of(Map.of(AppConfig.route("controller"), "openai:gpt-4o-mini,offline"));
+    assertThat(noRepairRoute.routeStepsOf(AppConfig.CONTROLLER_REPAIR))
+        .as("a repair without a route of its own goes as any controller turn")
+        .isEqualTo(noRepairRoute.routeStepsOf("controller"));
+    assertThat(AppConfig.of(Map.of()).routeStepsOf(AppConfig.CONTROLLER_REPAIR))
+        .containsExactly(new AppConfig.RouteStep("offline", null));
+
+    assertThat(AppConfig.routeName("controller.repair")).isEqualTo("controller.repair");
+    assertThat(AppConfig.routeName("controller.plan")).isEqualTo("controller");
+    assertThat(AppConfig.routeName("summarizer.chunk")).isEqualTo("summarizer");
+  }
+
+  @Test
+  void shouldRefuseARouteEntryWithAnUnknownProviderOrNoModelAfterItsColon() {
+    assertThatThrownBy(
+            () -> AppConfig.of(Map.of(AppConfig.route(AppConfig.CONTROLLER_REPAIR), "mistral:big")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("unknown provider 'mistral'");
+    assertThatThrownBy(() -> AppConfig.of(Map.of(AppConfig.route("controller"), "openai:")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("name a model after 'openai:'");
+    assertThatThrownBy(
+            () ->
+                AppConfig.of(
+                    Map.of(AppConfig.LLM_ROUTE_DEFAULT, "openai:gpt-4o-mini,openai:gpt-4o")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("a provider may appear once");
+  }
 }

@@ -77,13 +77,18 @@ class LlmGatewayTest {
 
   /** An interactive request: a goal's next step. */
   private static LlmRequest plan(String id) {
+    return controller(id, "controller.plan", null);
+  }
+
+  /** A goal's turn for {@code purpose}, naming {@code model} or none. */
+  private static LlmRequest controller(String id, String purpose, String model) {
     return new LlmRequest(
         id,
         "controller.llm-replies",
-        "controller.plan",
+        purpose,
         "g",
         null,
-        null,
+        model,
         List.of(ChatMessage.user("goal")),
         List.of(),
         null,
@@ -423,6 +428,42 @@ class LlmGatewayTest {
     assertThat(callNumber(anthropic, 2).request().requestId())
         .as("anthropic's one slot is free again: the waiter that gave up holds none")
         .isEqualTo("s3");
+  }
+
+  @Test
+  void shouldAskForARouteStepsModelUnlessTheRequestNamesItsOwnAndRouteARepairByItsOwnRoute()
+      throws Exception {
+    FakeProvider openai = FakeProvider.echo("openai");
+    LlmGateway g =
+        twoProviders(
+            openai,
+            failing("anthropic", LlmError.Code.PROVIDER_ERROR, false),
+            "offline",
+            Map.of(
+                AppConfig.route("controller"),
+                "openai:cheap-1",
+                AppConfig.route(AppConfig.CONTROLLER_REPAIR),
+                "anthropic,openai:strong-1"));
+    await(g.trySubmit(plan("p1")).orElseThrow());
+    LlmReply repaired =
+        await(g.trySubmit(controller("r1", "controller.repair", null)).orElseThrow());
+    await(g.trySubmit(controller("r2", "controller.repair", "own-1")).orElseThrow());
+    assertThat(openai.callList())
+        .extracting(c -> c.request().requestId() + "@" + c.model())
+        .containsExactly("p1@cheap-1", "r1@strong-1", "r2@own-1");
+    assertThat(repaired.provider()).isEqualTo("openai");
+    assertThat(repaired.fallback().from()).isEqualTo("anthropic");
+    assertThat(g.modelFor(plan("p2"))).isEqualTo("cheap-1");
+    assertThat(g.modelFor(controller("r3", "controller.repair", null), "openai"))
+        .isEqualTo("strong-1");
+    assertThat(g.routeFor(controller("r3", "controller.repair", null)))
+        .containsExactly("anthropic", "openai");
+    assertThat(
+            registry
+                .get("llmstreams.llm.fallbacks")
+                .tags("purpose", "controller.repair", "from", "anthropic", "to", "openai")
+                .counters())
+        .isNotEmpty();
   }
 
   @Test
