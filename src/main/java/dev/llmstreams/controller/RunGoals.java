@@ -70,6 +70,12 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   static final String PURPOSE = "controller.plan";
 
   /**
+   * The purpose of the one turn right after a turn whose tool calls failed the guards: routed by
+   * {@code llm.route.controller.repair} (a stronger model, say), else as {@link #PURPOSE}.
+   */
+  static final String REPAIR_PURPOSE = dev.llmstreams.config.AppConfig.CONTROLLER_REPAIR;
+
+  /**
    * The built-in tool whose calls people answer, on {@code human-answers} ({@code
    * topics/tools/ask_human.json}).
    */
@@ -372,6 +378,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       finish(log, GoalStatus.BUDGET_EXHAUSTED, lastContent(log), stop.get(), now);
       return;
     }
+    // The previous turn's calls failed the guards: this turn, and only this one, is a repair.
+    boolean repair = log.repairs > 0;
+    String purpose = repair ? REPAIR_PURPOSE : PURPOSE;
     log.step++;
     log.phase = Phase.THINKING;
     log.llmRequestId = log.goalId + "/" + log.step + "/llm";
@@ -384,7 +393,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         new LlmRequest(
             log.llmRequestId,
             replyTo,
-            PURPOSE,
+            purpose,
             log.goalId,
             log.lastCausationId,
             null,
@@ -402,6 +411,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         JsonNodeFactory.instance
             .objectNode()
             .put("requestId", log.llmRequestId)
+            .put("purpose", purpose)
             .put("messages", log.messages.size())
             .put("maxTokens", maxTokens);
     data.set("tools", Json.toTree(log.tools));
@@ -414,7 +424,14 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             + log.messages.size()
             + " messages, "
             + tools.size()
-            + " tools)",
+            + " tools)"
+            + (repair
+                ? " as "
+                    + REPAIR_PURPOSE
+                    + ": the calls of step "
+                    + (log.step - 1)
+                    + " failed the guards"
+                : ""),
         data,
         log.lastCausationId,
         now);

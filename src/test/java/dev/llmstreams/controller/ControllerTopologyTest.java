@@ -324,12 +324,18 @@ class ControllerTopologyTest {
 
   // ---- guards
 
-  @Test
-  void shouldFeedInvalidArgumentsBackForRepairAndThenDispatchTheRepairedCall() {
-    start();
+  /** Starts goal g1, whose first reply asks for a calculator call without its expression. */
+  private LlmRequest firstStepWithAnInvalidCall() {
     goals.pipeInput("g1", goal("g1", "What is 2+2?", List.of("calculator")));
     LlmRequest first = onlyRequest();
     replies.pipeInput("g1", toolReply(first, ask("a", "calculator", "{\"expr\":\"2+2\"}")));
+    return first;
+  }
+
+  @Test
+  void shouldFeedInvalidArgumentsBackForRepairAndThenDispatchTheRepairedCall() {
+    start();
+    LlmRequest first = firstStepWithAnInvalidCall();
     assertThat(toolCalls.get("calculator").isEmpty())
         .as("invalid arguments are never dispatched")
         .isTrue();
@@ -343,6 +349,57 @@ class ControllerTopologyTest {
         .extracting(ToolCall::callId)
         .containsExactly("g1/2/0");
     assertThat(eventTypes()).contains(GoalEventType.GUARD_TRIPPED, GoalEventType.REPAIR_REQUESTED);
+  }
+
+  @Test
+  void shouldSendOnlyTheTurnAfterAGuardFailureAsARepairAndSaySo() {
+    start();
+    LlmRequest first = firstStepWithAnInvalidCall();
+    LlmRequest repair = onlyRequest();
+    assertThat(List.of(first.purpose(), repair.purpose()))
+        .as("the calls of step 1 failed the guards: step 2 follows the repair route")
+        .containsExactly("controller.plan", "controller.repair");
+
+    replies.pipeInput("g1", toolReply(repair, ask("b", "calculator", "{\"expression\":\"2+2\"}")));
+    results.pipeInput("g1", ok(toolCalls.get("calculator").readValue(), "{\"value\":\"4\"}"));
+    LlmRequest third = onlyRequest();
+    assertThat(third.purpose())
+        .as("the repair's calls were valid: back to the plan route")
+        .isEqualTo("controller.plan");
+    replies.pipeInput("g1", answer(third, "4"));
+    assertThat(goalResults.readValue().status()).isEqualTo(GoalStatus.SUCCEEDED);
+
+    List<GoalEvent> asked =
+        goalEvents.readValuesToList().stream()
+            .filter(e -> e.type() == GoalEventType.LLM_REQUESTED)
+            .toList();
+    assertThat(asked)
+        .extracting(e -> e.data().path("purpose").asText())
+        .containsExactly("controller.plan", "controller.repair", "controller.plan");
+    assertThat(asked.get(1).summary())
+        .endsWith("as controller.repair: the calls of step 1 failed the guards");
+    assertThat(asked.get(2).summary()).doesNotContain("repair");
+  }
+
+  @Test
+  void shouldSendEveryTurnAfterAFailedRepairAsARepairUntilControllerMaxRepairs() {
+    start(Map.of(AppConfig.CONTROLLER_MAX_REPAIRS, "2"));
+    goals.pipeInput("g1", goal("g1", "What is 2+2?", List.of("calculator")));
+    LlmRequest request = onlyRequest();
+    List<String> purposes = new java.util.ArrayList<>();
+    for (int turn = 0; turn < 2; turn++) {
+      purposes.add(request.purpose());
+      replies.pipeInput("g1", toolReply(request, ask("a", "calculator", "{\"expr\":\"2+2\"}")));
+      request = onlyRequest();
+    }
+    purposes.add(request.purpose());
+    replies.pipeInput("g1", toolReply(request, ask("a", "calculator", "{\"expr\":\"2+2\"}")));
+    assertThat(purposes)
+        .containsExactly("controller.plan", "controller.repair", "controller.repair");
+    assertThat(requests.isEmpty()).isTrue();
+    GoalResult result = goalResults.readValue();
+    assertThat(result.status()).isEqualTo(GoalStatus.FAILED);
+    assertThat(result.reason()).contains("controller.max.repairs is 2");
   }
 
   @Test
