@@ -6,11 +6,14 @@ import static org.awaitility.Awaitility.await;
 import dev.llmstreams.app.LlmStreamsApp;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.controller.ControllerModule;
+import dev.llmstreams.events.GoalEvent;
+import dev.llmstreams.events.GoalEventType;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.GoalStatus;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.testkit.CommittedReads;
@@ -33,10 +36,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A route with a fallback on a real broker: the controller's route is {@code openai,offline}, and
- * the OpenAI-compatible server answers every call with HTTP 500. Every goal still finishes, on the
- * offline engine; the replies (read committed) say which provider answered and why, the first
- * provider's circuit opens, and the fallbacks are metered by how the first provider failed.
+ * Routes on a real broker. A route with a fallback: the controller's route is {@code
+ * openai,offline}, and the OpenAI-compatible server answers every call with HTTP 500. Every goal
+ * still finishes, on the offline engine; the replies (read committed) say which provider answered
+ * and why, the first provider's circuit opens, and the fallbacks are metered by how the first
+ * provider failed. A cheap model first and a stronger one for repairs: the cheap model's tool call
+ * fails the guards, the repair turn goes to the strong model, the turn after it to the cheap one.
  */
 @WithKafka
 class FallbackRouteIT {
@@ -67,12 +72,10 @@ class FallbackRouteIT {
       TopicCatalog catalog = deployment.catalog();
       String goals = catalog.spec(TopicRole.GOALS).name();
       try (Observability observability = new Observability();
-          LlmStreamsApp app =
-              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
+          LlmStreamsApp app = goalsApp(deployment, observability);
           KafkaProducer<String, String> producer =
               new KafkaProducer<>(
                   kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
         assertThat(app.awaitReady(Duration.ofSeconds(90))).isTrue();
         List<Map.Entry<String, String>> byKcat = new ArrayList<>();
         for (int i = 0; i < GOALS; i++) {
@@ -141,6 +144,125 @@ class FallbackRouteIT {
             .as("calls that reached the failing server: far fewer than two per reply")
             .isLessThan(GOALS * 2L * 2L);
       }
+    }
+  }
+
+  private static final String CHEAP = "cheap-1";
+  private static final String STRONG = "strong-1";
+
+  @Test
+  void shouldRetryATurnWhoseToolCallFailsTheGuardsOnceOnTheStrongerModel(KafkaCluster kafka)
+      throws Exception {
+    int goalCount = 4;
+    try (ScriptedLlmServer llm = ScriptedLlmServer.start()) {
+      llm.setDefault(r -> ScriptedLlmServer.Reply.json(cheapOrStrong(r.json())));
+      Map<String, String> routes =
+          Map.of(
+              AppConfig.route("controller"),
+              "openai:" + CHEAP,
+              AppConfig.route(AppConfig.CONTROLLER_REPAIR),
+              "openai:" + STRONG);
+      TestDeployment deployment =
+          TestDeployment.create(kafka, "repair-route", dir)
+              .withOpenAi(llm.openAiBaseUrl())
+              .with(routes);
+      TopicCatalog catalog = deployment.catalog();
+      try (Observability observability = new Observability();
+          LlmStreamsApp app = goalsApp(deployment, observability)) {
+        assertThat(app.awaitReady(Duration.ofSeconds(90))).isTrue();
+        List<Map.Entry<String, String>> goals = new ArrayList<>();
+        for (int i = 0; i < goalCount; i++) {
+          String id = "r-" + i;
+          goals.add(
+              Map.entry(
+                  id,
+                  "{\"goalId\":\""
+                      + id
+                      + "\",\"goal\":\"Goal "
+                      + id
+                      + ": what is "
+                      + i
+                      + " * 7?\",\"tools\":[\"calculator\"]}"));
+        }
+        Kcat.produce(kafka.bootstrapServers(), catalog.spec(TopicRole.GOALS).name(), goals);
+        String resultsTopic = catalog.spec(TopicRole.GOAL_RESULTS).name();
+        await()
+            .atMost(Duration.ofSeconds(120))
+            .until(() -> values(kafka, resultsTopic, GoalResult.class).size() == goalCount);
+        assertThat(values(kafka, resultsTopic, GoalResult.class))
+            .allSatisfy(
+                r -> {
+                  assertThat(r.status()).as(r.reason()).isEqualTo(GoalStatus.SUCCEEDED);
+                  assertThat(r.answer())
+                      .contains(String.valueOf(Integer.parseInt(r.goalId().substring(2)) * 7));
+                  assertThat(r.provenance().models())
+                      .containsExactlyInAnyOrder("openai/" + CHEAP, "openai/" + STRONG);
+                });
+        // At the server: per goal, the cheap model's failing call and its final answer, and
+        // exactly one call of the strong model, for the repair.
+        Map<String, List<String>> modelsByGoal = new java.util.TreeMap<>();
+        for (ScriptedLlmServer.RecordedRequest r : llm.requests()) {
+          modelsByGoal
+              .computeIfAbsent(ScriptedLlmServer.goalIdOf(r.json()), g -> new ArrayList<>())
+              .add(r.json().path("model").asText());
+        }
+        assertThat(modelsByGoal).hasSize(goalCount);
+        assertThat(modelsByGoal.values())
+            .allSatisfy(m -> assertThat(m).containsExactly(CHEAP, STRONG, CHEAP));
+        List<GoalEvent> asked =
+            values(kafka, catalog.spec(TopicRole.GOAL_EVENTS).name(), GoalEvent.class).stream()
+                .filter(e -> e.type() == GoalEventType.LLM_REQUESTED)
+                .filter(e -> e.data().path("purpose").asText().equals(AppConfig.CONTROLLER_REPAIR))
+                .toList();
+        assertThat(asked)
+            .hasSize(goalCount)
+            .allSatisfy(
+                e ->
+                    assertThat(e.summary())
+                        .endsWith("as controller.repair: the calls of step 1 failed the guards"));
+      }
+    }
+  }
+
+  /**
+   * The cheap model asks for the calculator without its expression, then answers with the tool's
+   * result; the strong model asks for it as it should.
+   */
+  private static com.fasterxml.jackson.databind.JsonNode cheapOrStrong(
+      com.fasterxml.jackson.databind.JsonNode request) {
+    String goal = ScriptedLlmServer.goalIdOf(request);
+    String expression = goal.substring(2) + " * 7";
+    String model = request.path("model").asText();
+    com.fasterxml.jackson.databind.node.ObjectNode body;
+    if (model.equals(STRONG)) {
+      body =
+          ScriptedLlmServer.openAiToolCalls(
+              new ToolCallRequest(
+                  "call_ok", "calculator", Json.tree("{\"expression\":\"" + expression + "\"}")));
+    } else if (ScriptedLlmServer.assistantTurns(request) == 0) {
+      body =
+          ScriptedLlmServer.openAiToolCalls(
+              new ToolCallRequest(
+                  "call_bad", "calculator", Json.tree("{\"expr\":\"" + expression + "\"}")));
+    } else {
+      body =
+          ScriptedLlmServer.openAiText(
+              "It is " + ScriptedLlmServer.lastToolResults(request).get(0));
+    }
+    return body.put("model", model); // as a provider names the model that answered
+  }
+
+  /** The gateway, the controller and the tools of {@code deployment}, starting. */
+  private static LlmStreamsApp goalsApp(TestDeployment deployment, Observability observability)
+      throws Exception {
+    LlmStreamsApp app =
+        new LlmStreamsApp(AppConfig.of(deployment.settings()), deployment.catalog(), observability);
+    try {
+      app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+      return app;
+    } catch (Exception e) {
+      app.close();
+      throw e;
     }
   }
 
