@@ -73,9 +73,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real Prometheus, with the repository's {@code prometheus.yml} and rules, scrapes the app on a
  * real broker after traffic through every pattern (a goal with a retried LLM call, a parallel step
- * and an approval; documents that merge; a poison record), and every metric name that a dashboard
- * panel or a rule reads must return data. The same run makes the reference page of the meters
- * ({@code docs/meters.md}, see {@link ReferenceDocs#meters}).
+ * and an approval; documents that merge; a poison record; an escalation that falls back from openai
+ * to the offline engine), and every metric name that a dashboard panel or a rule reads must return
+ * data. The same run makes the reference page of the meters ({@code docs/meters.md}, see {@link
+ * ReferenceDocs#meters}).
  */
 @WithKafka
 class PrometheusIT {
@@ -151,7 +152,15 @@ class PrometheusIT {
           ScriptedLlmServer.OPENAI_PATH,
           ScriptedLlmServer.Reply.json(
               503, ScriptedLlmServer.openAiError("overloaded", "try again")));
-      llm.setDefault(request -> ScriptedLlmServer.Reply.json(script(request, newsTopic)));
+      // The specialist's escalations go to openai first, which refuses them (HTTP 401, a failure
+      // that neither retries nor counts in the circuit), and on to the offline engine: a fallback
+      // for the gateway dashboard's panel.
+      llm.setDefault(
+          request ->
+              isEscalation(request)
+                  ? ScriptedLlmServer.Reply.json(
+                      401, ScriptedLlmServer.openAiError("invalid_api_key", "not for escalations"))
+                  : ScriptedLlmServer.Reply.json(script(request, newsTopic)));
       Map<String, String> settings = new HashMap<>();
       settings.put(AppConfig.KAFKA_BOOTSTRAP, kafka.bootstrapServers());
       settings.put(AppConfig.TOPICS_PREFIX, prefix);
@@ -159,6 +168,7 @@ class PrometheusIT {
       settings.put(AppConfig.STATE_DIR, dir.resolve("state").toString());
       settings.put(AppConfig.HTTP_PORT, "0");
       settings.put(AppConfig.route("controller"), "openai");
+      settings.put(AppConfig.route("specialist"), "openai,offline");
       settings.put(AppConfig.provider("openai", "base.url"), llm.openAiBaseUrl().toString());
       settings.put(AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret");
       settings.put(AppConfig.provider("openai", "price.input.per.mtok"), "1");
@@ -252,6 +262,12 @@ class PrometheusIT {
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+  }
+
+  /** A specialist's escalation: the only requests that are not a goal's ({@code Goal g1: …}). */
+  private static boolean isEscalation(ScriptedLlmServer.RecordedRequest request) {
+    return ScriptedLlmServer.OPENAI_PATH.equals(request.path())
+        && "?".equals(ScriptedLlmServer.goalIdOf(request.json()));
   }
 
   /** Turn 1: a calculator call and a publish (held for approval) in one step; then the answer. */
@@ -354,8 +370,8 @@ class PrometheusIT {
 
   /**
    * A small real model (hashed n-grams on a few Banking77 intents) on specialist-models, then
-   * events for it: one it is sure of and one it is not, which the specialist escalates (to the
-   * offline engine, the default route).
+   * events for it: one it is sure of and one it is not, which the specialist escalates (to openai,
+   * which refuses it, then on to the offline engine).
    */
   private static void sendClassifications(KafkaCluster kafka, TopicCatalog catalog)
       throws Exception {
