@@ -30,7 +30,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -228,14 +227,18 @@ public final class LlmGateway implements AutoCloseable {
     for (String route : AppConfig.ROUTES) {
       routes.put(route, config.routeStepsOf(route));
     }
-    this.scheduler =
-        Executors.newScheduledThreadPool(
+    java.util.concurrent.ScheduledThreadPoolExecutor timer =
+        new java.util.concurrent.ScheduledThreadPoolExecutor(
             1,
             r -> {
               Thread t = new Thread(r, "llmstreams-gateway-timer");
               t.setDaemon(true);
               return t;
             });
+    // A fallback's deadline timer is cancelled when it gets its slot: gone at once, not kept
+    // until the deadline (minutes, for a goal's step).
+    timer.setRemoveOnCancelPolicy(true);
+    this.scheduler = timer;
     IntervalFunction backoff =
         IntervalFunction.ofExponentialRandomBackoff(
             config.getLong(AppConfig.LLM_RETRY_INITIAL_BACKOFF_MS),
@@ -465,14 +468,16 @@ public final class LlmGateway implements AutoCloseable {
     lane.waiters.add(waiter);
     serveWaiters(lane);
     if (!waiter.taken().isDone()) {
-      scheduler.schedule(
-          () -> {
-            if (waiter.taken().complete(false)) {
-              lane.waiters.remove(waiter);
-            }
-          },
-          Math.max(0, Duration.between(clock.instant(), deadline).toMillis()),
-          TimeUnit.MILLISECONDS);
+      java.util.concurrent.ScheduledFuture<?> giveUp =
+          scheduler.schedule(
+              () -> {
+                if (waiter.taken().complete(false)) {
+                  lane.waiters.remove(waiter);
+                }
+              },
+              Math.max(0, Duration.between(clock.instant(), deadline).toMillis()),
+              TimeUnit.MILLISECONDS);
+      waiter.taken().whenComplete((got, e) -> giveUp.cancel(false));
     }
     return waiter.taken();
   }
