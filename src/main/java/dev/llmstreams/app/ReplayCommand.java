@@ -511,14 +511,19 @@ final class ReplayCommand implements Runnable {
     if (model != null) {
       // The model of the route's first provider: the one that answers unless it fails.
       String configured = route != null ? route : settings.get(purposeRoute);
-      String provider =
-          AppConfig.parseRoute(
+      List<AppConfig.RouteStep> steps =
+          new ArrayList<>(
+              AppConfig.parseRoute(
                   configured == null || configured.isBlank()
                       ? config.getString(AppConfig.LLM_ROUTE_DEFAULT)
-                      : configured)
-              .get(0)
-              .provider();
+                      : configured));
+      String provider = steps.get(0).provider();
       settings.put(AppConfig.provider(provider, "model"), model);
+      if (steps.get(0).model() != null) {
+        // The model a route entry names wins over its provider's: name this one there instead.
+        steps.set(0, new AppConfig.RouteStep(provider, model));
+        settings.put(purposeRoute, String.join(",", steps.stream().map(Object::toString).toList()));
+      }
       candidate.put("model", provider + "/" + model);
     }
     if (prompts != null) {
