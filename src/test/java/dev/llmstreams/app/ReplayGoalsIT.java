@@ -91,7 +91,7 @@ class ReplayGoalsIT {
       Instant before = Instant.now();
 
       record(kafka, deployment, catalog, publishTopic);
-      long publishedBefore = count(kafka, publishTopic);
+      long publishedBefore = CommittedReads.count(kafka, publishTopic);
       assertThat(publishedBefore).as("publish records of the original run").isEqualTo(GOALS / 4);
       long callsA = modelA.stats().calls();
 
@@ -121,7 +121,7 @@ class ReplayGoalsIT {
       // No publish record and no write tool run during the replay: the target topic holds the
       // original run's records only, and every publish call of the run was answered from the
       // record or not executed.
-      assertThat(count(kafka, publishTopic)).isEqualTo(publishedBefore);
+      assertThat(CommittedReads.count(kafka, publishTopic)).isEqualTo(publishedBefore);
       String runPrefix = deployment.prefix() + "replay.r1.";
       TopicCatalog run = TopicCatalog.load().withPrefix(runPrefix);
       Expected expected = expected(kafka, catalog, run);
@@ -162,7 +162,7 @@ class ReplayGoalsIT {
         assertThat(expected2.results.get(id).status()).isEqualTo(expected.results.get(id).status());
         assertThat(expected2.results.get(id).answer()).isEqualTo(expected.results.get(id).answer());
       }
-      assertThat(count(kafka, publishTopic)).isEqualTo(publishedBefore);
+      assertThat(CommittedReads.count(kafka, publishTopic)).isEqualTo(publishedBefore);
 
       // A run is written once.
       CliRun twice = replay(config, "r1", modelB, before);
@@ -251,7 +251,7 @@ class ReplayGoalsIT {
           .until(
               () -> {
                 asked.clear();
-                eachValue(
+                CommittedReads.eachValue(
                     kafka,
                     events,
                     GoalEvent.class,
@@ -280,7 +280,9 @@ class ReplayGoalsIT {
       }
       producer.flush();
       String results = catalog.spec(TopicRole.GOAL_RESULTS).name();
-      await().atMost(Duration.ofSeconds(120)).until(() -> count(kafka, results) == GOALS);
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .until(() -> CommittedReads.count(kafka, results) == GOALS);
     }
   }
 
@@ -331,11 +333,11 @@ class ReplayGoalsIT {
     // equality ignores the order of keys).
     Map<String, ToolCall> originalCalls = new HashMap<>();
     for (String tool : List.of("calculator", "publish")) {
-      calls(kafka, catalog.toolCalls(tool, ToolCall.class).name())
+      CommittedReads.values(kafka, catalog.toolCalls(tool, ToolCall.class).name(), ToolCall.class)
           .forEach(c -> originalCalls.putIfAbsent(c.callId(), c));
     }
     List<List<Object>> answered = new ArrayList<>();
-    eachValue(
+    CommittedReads.eachValue(
         kafka,
         catalog.spec(TopicRole.TOOL_RESULTS).name(),
         ToolResult.class,
@@ -347,13 +349,13 @@ class ReplayGoalsIT {
         });
     Map<String, ToolCall> runCalls = new HashMap<>();
     for (String tool : List.of("calculator", "publish")) {
-      calls(kafka, run.toolCalls(tool, ToolCall.class).name())
+      CommittedReads.values(kafka, run.toolCalls(tool, ToolCall.class).name(), ToolCall.class)
           .forEach(c -> runCalls.putIfAbsent(c.callId(), c));
     }
     Map<String, Map<String, Integer>> kindsByGoal = new TreeMap<>();
     Map<String, Map<String, Integer>> kinds = new TreeMap<>();
     Map<String, ToolResult> runResults = new HashMap<>();
-    eachValue(
+    CommittedReads.eachValue(
         kafka,
         run.spec(TopicRole.TOOL_RESULTS).name(),
         ToolResult.class,
@@ -390,7 +392,7 @@ class ReplayGoalsIT {
             });
     Map<String, long[]> llm = new HashMap<>();
     Map<String, LlmReply> replies = new HashMap<>();
-    eachValue(
+    CommittedReads.eachValue(
         kafka,
         run.spec(TopicRole.CONTROLLER_LLM_REPLIES).name(),
         LlmReply.class,
@@ -500,37 +502,11 @@ class ReplayGoalsIT {
 
   private static Map<String, GoalResult> results(KafkaCluster kafka, String topic) {
     Map<String, GoalResult> out = new TreeMap<>();
-    eachValue(
+    CommittedReads.eachValue(
         kafka,
         topic,
         GoalResult.class,
         r -> assertThat(out.put(r.goalId(), r)).as("one result per goal").isNull());
     return out;
-  }
-
-  private static List<ToolCall> calls(KafkaCluster kafka, String topic) {
-    List<ToolCall> out = new ArrayList<>();
-    eachValue(kafka, topic, ToolCall.class, out::add);
-    return out;
-  }
-
-  private static <V> void eachValue(
-      KafkaCluster kafka, String topic, Class<V> type, java.util.function.Consumer<V> each) {
-    CommittedReads.each(
-        kafka,
-        topic,
-        r -> {
-          try {
-            each.accept(Json.readerFor(type).readValue(r.value()));
-          } catch (java.io.IOException ex) {
-            throw new AssertionError(topic + ": " + ex.getMessage(), ex);
-          }
-        });
-  }
-
-  private static long count(KafkaCluster kafka, String topic) {
-    long[] n = {0};
-    CommittedReads.each(kafka, topic, r -> n[0]++);
-    return n[0];
   }
 }

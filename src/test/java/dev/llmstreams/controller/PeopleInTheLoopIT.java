@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -133,7 +132,7 @@ class PeopleInTheLoopIT {
                 "cancelled by ops@example.com: not today; open calls left unanswered: held/1/0"
                     + " (publish, awaiting_approval)");
         assertThat(
-                count(
+                CommittedReads.count(
                     kafka,
                     catalog.toolCalls("publish", dev.llmstreams.events.ToolCall.class).name()))
             .as("the approved call of a cancelled goal is never dispatched")
@@ -178,7 +177,9 @@ class PeopleInTheLoopIT {
                     "party",
                     "{\"goalId\":\"party\",\"goal\":\"Book the launch party\",\"tools\":[\"ask_human\"]}")));
         // The question reaches the people's topic, committed.
-        await().atMost(Duration.ofSeconds(60)).until(() -> count(kafka, questions) == 1);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> CommittedReads.count(kafka, questions) == 1);
       }
       long callsBeforeRestart = llm.stats().calls();
       // A new app on the same state and groups: the goal still waits for its answer.
@@ -203,11 +204,11 @@ class PeopleInTheLoopIT {
             .as("one more LLM call, after the answer")
             .isEqualTo(callsBeforeRestart + 1);
         List<GoalEvent> toolResults = new ArrayList<>();
-        each(
+        CommittedReads.eachValue(
             kafka,
             catalog.spec(TopicRole.GOAL_EVENTS).name(),
-            r -> {
-              GoalEvent e = read(r.value(), GoalEvent.class);
+            GoalEvent.class,
+            e -> {
               if (e.type() == GoalEventType.TOOL_RESULT) {
                 toolResults.add(e);
               }
@@ -225,11 +226,11 @@ class PeopleInTheLoopIT {
 
   private static List<GoalEventType> events(KafkaCluster kafka, TopicCatalog catalog, String id) {
     List<GoalEventType> out = new ArrayList<>();
-    each(
+    CommittedReads.eachValue(
         kafka,
         catalog.spec(TopicRole.GOAL_EVENTS).name(),
-        r -> {
-          GoalEvent e = read(r.value(), GoalEvent.class);
+        GoalEvent.class,
+        e -> {
           if (e.goalId().equals(id)) {
             out.add(e.type());
           }
@@ -238,32 +239,7 @@ class PeopleInTheLoopIT {
   }
 
   private static List<GoalResult> results(KafkaCluster kafka, TopicCatalog catalog) {
-    List<GoalResult> out = new ArrayList<>();
-    each(
-        kafka,
-        catalog.spec(TopicRole.GOAL_RESULTS).name(),
-        r -> out.add(read(r.value(), GoalResult.class)));
-    return out;
-  }
-
-  private static long count(KafkaCluster kafka, String topic) {
-    long[] n = {0};
-    each(kafka, topic, r -> n[0]++);
-    return n[0];
-  }
-
-  private static <V> V read(byte[] value, Class<V> type) {
-    try {
-      return Json.readerFor(type).readValue(value);
-    } catch (java.io.IOException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static void each(
-      KafkaCluster kafka,
-      String topic,
-      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
-    CommittedReads.each(kafka, topic, each);
+    return CommittedReads.values(
+        kafka, catalog.spec(TopicRole.GOAL_RESULTS).name(), GoalResult.class);
   }
 }

@@ -100,11 +100,15 @@ class FallbackRouteIT {
             .atMost(Duration.ofSeconds(120))
             .until(
                 () ->
-                    values(kafka, catalog.spec(TopicRole.GOAL_RESULTS).name(), GoalResult.class)
+                    CommittedReads.values(
+                                kafka,
+                                catalog.spec(TopicRole.GOAL_RESULTS).name(),
+                                GoalResult.class)
                             .size()
                         == GOALS);
         List<GoalResult> results =
-            values(kafka, catalog.spec(TopicRole.GOAL_RESULTS).name(), GoalResult.class);
+            CommittedReads.values(
+                kafka, catalog.spec(TopicRole.GOAL_RESULTS).name(), GoalResult.class);
         assertThat(results)
             .allSatisfy(
                 r -> {
@@ -114,7 +118,8 @@ class FallbackRouteIT {
                   assertThat(r.provenance().models()).allMatch(m -> m.startsWith("offline/"));
                 });
         List<LlmReply> replies =
-            values(kafka, catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name(), LlmReply.class);
+            CommittedReads.values(
+                kafka, catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name(), LlmReply.class);
         assertThat(replies).hasSize(GOALS * 2);
         assertThat(replies)
             .allSatisfy(
@@ -188,8 +193,11 @@ class FallbackRouteIT {
         String resultsTopic = catalog.spec(TopicRole.GOAL_RESULTS).name();
         await()
             .atMost(Duration.ofSeconds(120))
-            .until(() -> values(kafka, resultsTopic, GoalResult.class).size() == goalCount);
-        assertThat(values(kafka, resultsTopic, GoalResult.class))
+            .until(
+                () ->
+                    CommittedReads.values(kafka, resultsTopic, GoalResult.class).size()
+                        == goalCount);
+        assertThat(CommittedReads.values(kafka, resultsTopic, GoalResult.class))
             .allSatisfy(
                 r -> {
                   assertThat(r.status()).as(r.reason()).isEqualTo(GoalStatus.SUCCEEDED);
@@ -210,7 +218,9 @@ class FallbackRouteIT {
         assertThat(modelsByGoal.values())
             .allSatisfy(m -> assertThat(m).containsExactly(CHEAP, STRONG, CHEAP));
         List<GoalEvent> asked =
-            values(kafka, catalog.spec(TopicRole.GOAL_EVENTS).name(), GoalEvent.class).stream()
+            CommittedReads.values(
+                    kafka, catalog.spec(TopicRole.GOAL_EVENTS).name(), GoalEvent.class)
+                .stream()
                 .filter(e -> e.type() == GoalEventType.LLM_REQUESTED)
                 .filter(e -> e.data().path("purpose").asText().equals(AppConfig.CONTROLLER_REPAIR))
                 .toList();
@@ -264,20 +274,5 @@ class FallbackRouteIT {
       app.close();
       throw e;
     }
-  }
-
-  private static <V> List<V> values(KafkaCluster kafka, String topic, Class<V> type) {
-    List<V> out = new ArrayList<>();
-    CommittedReads.each(
-        kafka,
-        topic,
-        r -> {
-          try {
-            out.add(Json.readerFor(type).readValue(r.value()));
-          } catch (java.io.IOException e) {
-            throw new AssertionError(e);
-          }
-        });
-    return out;
   }
 }

@@ -1,5 +1,7 @@
 package dev.llmstreams.testkit;
 
+import dev.llmstreams.events.Json;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,5 +38,36 @@ public final class CommittedReads {
         }
       }
     }
+  }
+
+  /** Every committed value of {@code topic}, read as {@code type}, in each partition's order. */
+  public static <V> List<V> values(KafkaCluster kafka, String topic, Class<V> type) {
+    List<V> out = new ArrayList<>();
+    eachValue(kafka, topic, type, out::add);
+    return out;
+  }
+
+  /** Gives {@code each} every committed value of {@code topic}, read as {@code type}. */
+  public static <V> void eachValue(
+      KafkaCluster kafka, String topic, Class<V> type, Consumer<V> each) {
+    each(
+        kafka,
+        topic,
+        r -> {
+          V value;
+          try {
+            value = Json.readerFor(type).readValue(r.value());
+          } catch (IOException e) {
+            throw new AssertionError(topic + ": " + e.getMessage(), e);
+          }
+          each.accept(value);
+        });
+  }
+
+  /** The number of committed records of {@code topic}. */
+  public static long count(KafkaCluster kafka, String topic) {
+    long[] n = {0};
+    each(kafka, topic, r -> n[0]++);
+    return n[0];
   }
 }
