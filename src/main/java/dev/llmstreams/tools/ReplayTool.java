@@ -1,7 +1,6 @@
 package dev.llmstreams.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.llmstreams.runtime.mcp.McpServerSpec;
 import dev.llmstreams.runtime.tools.RecordedResults;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolDefinition;
@@ -25,17 +24,21 @@ final class ReplayTool implements Tool {
 
   private final String name;
   private final Tool worker;
+  private final TopicCatalog catalog;
   private final ToolRegistry registry;
   private final String noWorker;
 
   /**
    * @param name the key of the tool's topic (a tool's name, or {@code mcp.<server>})
    * @param worker the tool that runs read-only calls, or null when none runs in a replay
+   * @param catalog the replay's topics, which say which topic carries a tool's calls
    * @param noWorker why there is no worker (when {@code worker} is null)
    */
-  ReplayTool(String name, Tool worker, ToolRegistry registry, String noWorker) {
+  ReplayTool(
+      String name, Tool worker, TopicCatalog catalog, ToolRegistry registry, String noWorker) {
     this.name = name;
     this.worker = worker;
+    this.catalog = catalog;
     this.registry = registry;
     this.noWorker = noWorker;
   }
@@ -50,8 +53,7 @@ final class ReplayTool implements Tool {
     if (worker != null) {
       return worker.handles(tool);
     }
-    String server = McpServerSpec.serverOf(tool);
-    return server == null ? name.equals(tool) : name.equals(TopicCatalog.mcpTopicKey(server));
+    return name.equals(catalog.toolKey(tool));
   }
 
   @Override

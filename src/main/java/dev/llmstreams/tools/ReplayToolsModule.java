@@ -1,10 +1,8 @@
 package dev.llmstreams.tools;
 
 import dev.llmstreams.config.AppConfig;
-import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.mcp.McpBridgeTool;
 import dev.llmstreams.runtime.mcp.McpConnection;
-import dev.llmstreams.runtime.mcp.McpServers;
 import dev.llmstreams.runtime.tools.RecordedResults;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolRegistry;
@@ -24,28 +22,19 @@ import org.apache.kafka.streams.Topology;
  * answered as {@value ReplayTool#NOT_EXECUTED}. No worker here can publish: the topology has no
  * sink but the run's {@code tool-results} (and spans).
  */
-public final class ReplayToolsModule implements PatternModule {
+public final class ReplayToolsModule extends McpToolsModule {
   private final RecordedResults recorded;
-  private McpServers mcp;
-  private AppConfig config;
 
   public ReplayToolsModule(RecordedResults recorded) {
     this.recorded = recorded;
   }
 
   @Override
-  public String name() {
-    return "tools";
-  }
-
-  @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
-    this.config = config;
-    mcp = McpServers.shared(config, registry);
-    ToolRegistry definitions = mcp.registry(config.getString(AppConfig.TOOLS_DIR));
+    ToolRegistry definitions = openMcp(config, registry);
     Map<String, McpConnection> servers = new java.util.HashMap<>();
-    mcp.connections().forEach(c -> servers.put(c.spec().topicKey(), c));
-    List<Tool> tools = tools(catalog.tools(), definitions, config, servers);
+    mcp().connections().forEach(c -> servers.put(c.spec().topicKey(), c));
+    List<Tool> tools = tools(catalog, definitions, config, servers);
     return new ToolWorkersTopology(
             catalog,
             definitions,
@@ -59,18 +48,18 @@ public final class ReplayToolsModule implements PatternModule {
   }
 
   /**
-   * A replay worker per tool topic ({@code keys}: tool names and {@code mcp.<server>}), each with
-   * the tool that runs read-only calls when the replay has one.
+   * A replay worker per tool topic of {@code catalog} (keyed by tool name or {@code mcp.<server>}),
+   * each with the tool that runs read-only calls when the replay has one.
    */
   static List<Tool> tools(
-      java.util.Collection<String> keys,
+      TopicCatalog catalog,
       ToolRegistry definitions,
       AppConfig config,
       Map<String, McpConnection> servers) {
     String synthesisUrl = config.getString(AppConfig.TOOLS_SYNTHESIS_URL);
     Duration httpTimeout = Duration.ofMillis(config.getLong(AppConfig.TOOLS_HTTP_TIMEOUT_MS));
     List<Tool> tools = new ArrayList<>();
-    for (String key : new java.util.TreeSet<>(keys)) {
+    for (String key : new java.util.TreeSet<>(catalog.tools())) {
       Tool worker = null;
       String why = "its worker does not run in a replay";
       if (key.equals("calculator")) {
@@ -88,21 +77,8 @@ public final class ReplayToolsModule implements PatternModule {
       } else if (key.startsWith("mcp.")) {
         why = "its MCP server is not connected";
       }
-      tools.add(new ReplayTool(key, worker, definitions, why));
+      tools.add(new ReplayTool(key, worker, catalog, definitions, why));
     }
     return tools;
-  }
-
-  @Override
-  public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
-    return dev.llmstreams.runtime.StreamsSettings.interactive(config);
-  }
-
-  @Override
-  public void afterClose() {
-    if (mcp != null) {
-      McpServers.release(config, mcp);
-      mcp = null;
-    }
   }
 }

@@ -2,9 +2,7 @@ package dev.llmstreams.tools;
 
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.HttpApi;
-import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.mcp.McpBridgeTool;
-import dev.llmstreams.runtime.mcp.McpServers;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
@@ -21,27 +19,17 @@ import org.apache.kafka.streams.state.HostInfo;
  * The built-in tool workers (calculator, http_get, publish, synthesis) as a pattern the runner
  * starts.
  */
-public final class ToolsModule implements PatternModule {
+public final class ToolsModule extends McpToolsModule {
   /**
    * This instance's HTTP server, known only once the runner registers routes (after the topology is
    * built).
    */
   private final AtomicReference<HostInfo> self = new AtomicReference<>();
 
-  private McpServers mcp;
-  private AppConfig config;
-
-  @Override
-  public String name() {
-    return "tools";
-  }
-
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
     // The MCP bridge: one worker per declared server, for all the tools it lists.
-    this.config = config;
-    mcp = McpServers.shared(config, registry);
-    ToolRegistry definitions = mcp.registry(config.getString(AppConfig.TOOLS_DIR));
+    ToolRegistry definitions = openMcp(config, registry);
     Duration httpTimeout = Duration.ofMillis(config.getLong(AppConfig.TOOLS_HTTP_TIMEOUT_MS));
     String synthesisUrl = config.getString(AppConfig.TOOLS_SYNTHESIS_URL);
     List<Tool> tools =
@@ -54,7 +42,7 @@ public final class ToolsModule implements PatternModule {
                     () -> synthesisUrl.isBlank() ? ownServer() : synthesisUrl,
                     config.getInt(AppConfig.TOOLS_HTTP_MAX_BYTES),
                     httpTimeout)));
-    mcp.connections().forEach(c -> tools.add(new McpBridgeTool(c)));
+    mcp().connections().forEach(c -> tools.add(new McpBridgeTool(c)));
     return new ToolWorkersTopology(
             catalog,
             definitions,
@@ -66,12 +54,6 @@ public final class ToolsModule implements PatternModule {
         .build();
   }
 
-  /** A tool call is one of a goal's four committed hops: the short, interactive commit interval. */
-  @Override
-  public java.util.Map<String, Object> streamsOverrides(AppConfig config) {
-    return dev.llmstreams.runtime.StreamsSettings.interactive(config);
-  }
-
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
     this.self.set(self);
@@ -80,13 +62,5 @@ public final class ToolsModule implements PatternModule {
   private String ownServer() {
     HostInfo h = self.get();
     return h == null ? null : "http://" + h.host() + ":" + h.port();
-  }
-
-  @Override
-  public void afterClose() {
-    if (mcp != null) {
-      McpServers.release(config, mcp);
-      mcp = null;
-    }
   }
 }

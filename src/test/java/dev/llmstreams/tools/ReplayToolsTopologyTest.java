@@ -79,7 +79,7 @@ class ReplayToolsTopologyTest {
         new ToolWorkersTopology(
                 catalog,
                 registry,
-                ReplayToolsModule.tools(catalog.tools(), registry, config, Map.of()),
+                ReplayToolsModule.tools(catalog, registry, config, Map.of()),
                 meters,
                 Duration.ofSeconds(10),
                 "replay-worker")
