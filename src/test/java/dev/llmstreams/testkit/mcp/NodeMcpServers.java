@@ -9,8 +9,10 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -90,6 +92,7 @@ public final class NodeMcpServers {
           + " skipped";
 
   private static final Path NPM_LOG = Path.of("target", "npm-ci.log");
+  private static final Path NPM_LOCK = Path.of("target", "npm-ci.lock");
   private static final Duration NPM_CI_TIMEOUT = Duration.ofMinutes(10);
   private static final Duration HTTP_START_TIMEOUT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -256,24 +259,38 @@ public final class NodeMcpServers {
     if (installFailure != null) {
       throw new IllegalStateException("npm ci failed earlier in this JVM", installFailure);
     }
-    Optional<String> stale = staleness();
-    if (stale.isPresent()) {
-      try {
-        npmCi(stale.get());
-      } catch (RuntimeException e) {
-        installFailure = e;
-        throw e;
+    // Surefire runs test classes in two JVMs at once (forkCount): one npm ci at a time, and the
+    // other JVM then finds node_modules up to date.
+    Path lockFile = NPM_LOCK.toAbsolutePath();
+    try {
+      Files.createDirectories(lockFile.getParent());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try (FileChannel channel =
+        FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      channel.lock(); // released when the channel closes
+      Optional<String> stale = staleness();
+      if (stale.isPresent()) {
+        try {
+          npmCi(stale.get());
+        } catch (RuntimeException e) {
+          installFailure = e;
+          throw e;
+        }
+        Optional<String> still = staleness();
+        if (still.isPresent()) {
+          throw new IllegalStateException(
+              "npm ci succeeded but "
+                  + NPM_DIR.resolve("node_modules")
+                  + " still does not match the lock file: "
+                  + still.get()
+                  + "; see "
+                  + NPM_LOG.toAbsolutePath());
+        }
       }
-      Optional<String> still = staleness();
-      if (still.isPresent()) {
-        throw new IllegalStateException(
-            "npm ci succeeded but "
-                + NPM_DIR.resolve("node_modules")
-                + " still does not match the lock file: "
-                + still.get()
-                + "; see "
-                + NPM_LOG.toAbsolutePath());
-      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot lock " + lockFile, e);
     }
     installed = true;
   }
