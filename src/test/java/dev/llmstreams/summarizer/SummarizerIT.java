@@ -11,8 +11,8 @@ import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
-import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import java.io.BufferedReader;
@@ -44,26 +44,15 @@ class SummarizerIT {
   @Test
   void shouldTurnTranscriptPartsIntoASynthesisServedOverHttp(KafkaCluster kafka, @TempDir Path dir)
       throws Exception {
-    String prefix = KafkaCluster.uniqueName("sum") + ".";
-    TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
-    new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
-    AppConfig config =
-        AppConfig.of(
-            Map.of(
-                AppConfig.KAFKA_BOOTSTRAP,
-                kafka.bootstrapServers(),
-                AppConfig.TOPICS_PREFIX,
-                prefix,
-                AppConfig.APPLICATION_ID,
-                prefix + "app",
-                AppConfig.STATE_DIR,
-                dir.toString(),
-                AppConfig.HTTP_PORT,
-                "0",
-                AppConfig.SUMMARIZER_MERGE_FAN_IN,
-                "4",
-                AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET,
-                "600"));
+    TestDeployment deployment =
+        TestDeployment.create(kafka, "sum", dir)
+            .with(
+                Map.of(
+                    AppConfig.SUMMARIZER_MERGE_FAN_IN,
+                    "4",
+                    AppConfig.SUMMARIZER_MERGE_TOKEN_BUDGET,
+                    "600"));
+    TopicCatalog catalog = deployment.catalog();
     List<String> parts = new ArrayList<>();
     try (var in =
         new BufferedReader(
@@ -75,9 +64,8 @@ class SummarizerIT {
     assertThat(parts).hasSize(6);
 
     try (Observability observability = new Observability();
-        LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability)) {
-      app.start(List.of(new GatewayModule(), new SummarizerModule()));
-      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
+        LlmStreamsApp app =
+            deployment.start(observability, List.of(new GatewayModule(), new SummarizerModule()))) {
       String documents = catalog.spec(TopicRole.DOCUMENTS).name();
       try (KafkaProducer<byte[], byte[]> producer =
           new KafkaProducer<>(

@@ -1,10 +1,15 @@
 package dev.llmstreams.testkit;
 
+import dev.llmstreams.app.LlmStreamsApp;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,6 +31,9 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
           "6000",
           AppConfig.CLIENT_PREFIX + "heartbeat.interval.ms",
           "1500");
+
+  /** How long {@link #start} waits for every pattern to be RUNNING. */
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
 
   public static TestDeployment create(KafkaCluster kafka, String name, Path dir) throws Exception {
     String prefix = KafkaCluster.uniqueName(name) + ".";
@@ -73,5 +81,30 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
   public TestDeployment with(Map<String, String> more) {
     settings.putAll(more);
     return this;
+  }
+
+  /**
+   * Starts the app of this deployment (its settings as they are now) with {@code modules}, and
+   * returns it once every pattern is RUNNING; the caller closes it.
+   */
+  public LlmStreamsApp start(Observability observability, List<PatternModule> modules)
+      throws Exception {
+    LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability);
+    try {
+      app.start(modules);
+      if (!app.awaitReady(READY_TIMEOUT)) {
+        throw new AssertionError(
+            "the app of "
+                + prefix
+                + " was not ready within "
+                + READY_TIMEOUT
+                + ": "
+                + app.health());
+      }
+      return app;
+    } catch (Exception | Error e) {
+      app.close();
+      throw e;
+    }
   }
 }

@@ -11,9 +11,9 @@ import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.testkit.KafkaCluster;
+import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
 import dev.llmstreams.topics.DeadLetters;
-import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import dev.llmstreams.topics.Topics;
@@ -43,26 +43,11 @@ class ToolWorkersIT {
   @Test
   void shouldAnswerEachCallIdOnceAndRepeatTheSameResult(KafkaCluster kafka, @TempDir Path dir)
       throws Exception {
-    String prefix = KafkaCluster.uniqueName("tools") + ".";
-    TopicCatalog catalog = TopicCatalog.load().withPrefix(prefix);
-    new TopicAdmin(kafka.admin(), (short) -1).apply(catalog.all(), false);
-    String alerts = prefix + "alerts";
+    TestDeployment deployment = TestDeployment.create(kafka, "tools", dir);
+    TopicCatalog catalog = deployment.catalog();
+    String alerts = deployment.prefix() + "alerts";
     kafka.createTopics(alerts);
-    AppConfig config =
-        AppConfig.of(
-            Map.of(
-                AppConfig.KAFKA_BOOTSTRAP,
-                kafka.bootstrapServers(),
-                AppConfig.TOPICS_PREFIX,
-                prefix,
-                AppConfig.APPLICATION_ID,
-                prefix + "app",
-                AppConfig.STATE_DIR,
-                dir.toString(),
-                AppConfig.HTTP_PORT,
-                "0",
-                AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS,
-                alerts));
+    deployment.with(Map.of(AppConfig.TOOLS_PUBLISH_ALLOWED_TOPICS, alerts));
     String calculatorTopic = catalog.toolCalls("calculator", ToolCall.class).name();
     String publishTopic = catalog.toolCalls("publish", ToolCall.class).name();
     String resultsTopic = catalog.topic(Topics.TOOL_RESULTS).name();
@@ -84,7 +69,7 @@ class ToolWorkersIT {
         new ToolCall("g1/0/0", "g1", 0, 0, "calculator", first.arguments(), 2, 10_000, null);
 
     try (Observability observability = new Observability();
-        LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
+        LlmStreamsApp app = deployment.start(observability, List.of(new ToolsModule()));
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
                 kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer());
@@ -93,8 +78,6 @@ class ToolWorkersIT {
                 kafka.consumerProps(KafkaCluster.uniqueName("r")),
                 new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
-      app.start(List.of(new ToolsModule()));
-      await().atMost(Duration.ofSeconds(60)).until(() -> app.health().ready());
       consumer.subscribe(List.of(resultsTopic, deadLetters, alerts));
       List<ConsumerRecord<byte[], byte[]>> seen = new ArrayList<>();
 
