@@ -50,6 +50,11 @@ public final class ChildJvm {
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m",
+                // A test's app lives for seconds on a shared machine: C1 alone and the serial
+                // collector start it sooner than C2's compiler threads and G1 do (ScriptedMcpServer
+                // starts its JVMs the same way).
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-cp",
                 String.join(File.pathSeparator, LocalBroker.childClasspath()),
                 mainClass));
