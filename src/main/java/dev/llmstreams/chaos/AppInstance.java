@@ -31,12 +31,26 @@ final class AppInstance implements AutoCloseable {
   private final Path config;
   private final int httpPort;
   private final String heap;
+  private final List<String> jvmOptions;
   private Process process;
   private int starts;
 
   AppInstance(String name, Path dir, int httpPort, Map<String, String> settings, String heap)
       throws IOException {
+    this(name, dir, httpPort, settings, heap, List.of());
+  }
+
+  /** {@code jvmOptions}: more options for the JVM, before its main class. */
+  AppInstance(
+      String name,
+      Path dir,
+      int httpPort,
+      Map<String, String> settings,
+      String heap,
+      List<String> jvmOptions)
+      throws IOException {
     this.name = name;
+    this.jvmOptions = List.copyOf(jvmOptions);
     this.dir = Files.createDirectories(dir);
     this.httpPort = httpPort;
     this.heap = heap;
@@ -76,13 +90,16 @@ final class AppInstance implements AutoCloseable {
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + heap,
-                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
-                "-cp",
-                String.join(File.pathSeparator, LocalBroker.childClasspath()),
-                "dev.llmstreams.app.Main",
-                "--config",
-                config.toString(),
-                "run"));
+                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp"))));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(
+        List.of(
+            "-cp",
+            String.join(File.pathSeparator, LocalBroker.childClasspath()),
+            "dev.llmstreams.app.Main",
+            "--config",
+            config.toString(),
+            "run"));
     process =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)

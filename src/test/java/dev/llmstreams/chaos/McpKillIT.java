@@ -125,7 +125,14 @@ class McpKillIT {
     try (ScriptedLlmServer llm = ScriptedLlmServer.start();
         AppInstance worker =
             new AppInstance(
-                "mcp-worker", dir.resolve("worker"), workerPort, workerSettings, "384m");
+                "mcp-worker",
+                dir.resolve("worker"),
+                workerPort,
+                workerSettings,
+                "384m",
+                // Started and restarted within the test: C1 alone and the serial collector start
+                // it sooner than C2's compiler threads and G1 on a shared machine.
+                List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         Watcher watcher = new Watcher(kafka, catalog)) {
       settings.put(AppConfig.provider("openai", "base.url"), llm.openAiBaseUrl().toString());
       settings.put(AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret");
