@@ -35,7 +35,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -166,12 +165,12 @@ class DelegationIT {
       String goals = catalog.spec(TopicRole.GOALS).name();
       try (Observability observability = new Observability();
           LlmStreamsApp app =
-              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
+              deployment.start(
+                  observability,
+                  List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
           KafkaProducer<String, String> producer =
               new KafkaProducer<>(
                   kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
         Kcat.produce(
             kafka.bootstrapServers(),
             goals,
@@ -404,17 +403,6 @@ class DelegationIT {
 
   private static <V> List<V> values(
       KafkaCluster kafka, TopicCatalog catalog, TopicRole role, Class<V> type) {
-    List<V> out = new ArrayList<>();
-    CommittedReads.each(
-        kafka,
-        catalog.spec(role).name(),
-        r -> {
-          try {
-            out.add(Json.readerFor(type).readValue(r.value()));
-          } catch (java.io.IOException e) {
-            throw new AssertionError(e);
-          }
-        });
-    return out;
+    return CommittedReads.values(kafka, catalog.spec(role).name(), type);
   }
 }
