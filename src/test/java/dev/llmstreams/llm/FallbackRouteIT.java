@@ -128,11 +128,13 @@ class FallbackRouteIT {
                   assertThat(r.fallback()).isNotNull();
                   assertThat(r.fallback().from()).isEqualTo("openai");
                 });
-        // The first calls spent their retries on HTTP 500s; once the circuit opened, the rest
-        // went to the fallback at once.
+        // The first calls met HTTP 500s (provider_error once their retries were spent, or
+        // circuit_open when the circuit opened between their attempts, as it does when several are
+        // in flight); once the circuit was open, the rest went to the fallback at once.
         assertThat(replies)
             .extracting(r -> r.fallback().code())
-            .contains(LlmError.Code.PROVIDER_ERROR, LlmError.Code.CIRCUIT_OPEN);
+            .allMatch(c -> c == LlmError.Code.PROVIDER_ERROR || c == LlmError.Code.CIRCUIT_OPEN)
+            .contains(LlmError.Code.CIRCUIT_OPEN);
         double fallbacks =
             observability
                 .registry()
@@ -146,7 +148,10 @@ class FallbackRouteIT {
         assertThat(fallbacks).isEqualTo(GOALS * 2.0);
         long openCalls = down.stats().calls();
         assertThat(openCalls)
-            .as("calls that reached the failing server: far fewer than two per reply")
+            .as(
+                "calls that reached the failing server: enough to open the circuit"
+                    + " (llm.circuit.minimum.calls), far fewer than two per reply")
+            .isGreaterThanOrEqualTo(4)
             .isLessThan(GOALS * 2L * 2L);
       }
     }
