@@ -252,7 +252,8 @@ final class AclPlan {
             TopicRole.GOAL_RESULTS,
             TopicRole.GOAL_EVENTS,
             TopicRole.SYNTHESES,
-            TopicRole.CLASSIFICATIONS),
+            TopicRole.CLASSIFICATIONS,
+            TopicRole.TENANT_TOTALS),
         "outputs",
         AclOperation.READ);
     b.topics(

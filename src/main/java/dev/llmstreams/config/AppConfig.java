@@ -28,6 +28,7 @@ import org.apache.kafka.common.config.ConfigException;
  * ConfigDef} does types, ranges and messages that name the key.
  */
 public final class AppConfig extends AbstractConfig {
+  private final Map<String, TenantSettings> tenants;
   public static final String ENV_PREFIX = "LLMSTREAMS_";
   public static final String BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP";
   public static final String CLIENT_PREFIX = "kafka.client.";
@@ -73,6 +74,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_MAX_TOKENS = "controller.max.tokens";
   public static final String CONTROLLER_MAX_COST_USD = "controller.max.cost.usd";
   public static final String CONTROLLER_DEADLINE_MS = "controller.deadline.ms";
+  public static final String CONTROLLER_TENANT_BUDGET_PERIOD = "controller.tenant.budget.period";
   public static final String CONTROLLER_MAX_REPAIRS = "controller.max.repairs";
   public static final String CONTROLLER_MAX_DELEGATION_DEPTH = "controller.max.delegation.depth";
   public static final String CONTROLLER_RETENTION_MS = "controller.retention.ms";
@@ -630,6 +632,28 @@ public final class AppConfig extends AbstractConfig {
               Importance.HIGH,
               "How long a goal may run when it names no deadline (a goal's deadline may be earlier, never later); then"
                   + " it ends timed_out, also while waiting for an approval.")
+          .define(
+              CONTROLLER_TENANT_BUDGET_PERIOD,
+              Type.STRING,
+              "P1D",
+              (name, value) -> {
+                try {
+                  java.time.Duration d = java.time.Duration.parse(String.valueOf(value));
+                  if (d.toMinutes() < 1) {
+                    throw new ConfigException(name, value, "a period of at least one minute");
+                  }
+                } catch (java.time.format.DateTimeParseException e) {
+                  throw new ConfigException(name, value, "an ISO-8601 duration, e.g. P1D or PT1H");
+                }
+              },
+              Importance.MEDIUM,
+              "The period of a tenant's budget (controller.tenant.<tenant>.budget.tokens and"
+                  + " .budget.cost.usd), as an ISO-8601 duration: fixed windows counted from the epoch"
+                  + " in UTC (P1D: each UTC day). Per-tenant keys: controller.tenant.<tenant>.max.steps,"
+                  + " .max.tokens, .max.cost.usd and .deadline.ms replace controller.max.* for that"
+                  + " tenant's goals; .budget.tokens and .budget.cost.usd cap all its goals together"
+                  + " per period; llm.tenant.<tenant>.requests.per.minute and .tokens.per.minute rate-limit"
+                  + " its LLM calls at the gateway (docs/controller.md, Tenants).")
           .define(
               CONTROLLER_MAX_REPAIRS,
               Type.INT,
@@ -1361,6 +1385,7 @@ public final class AppConfig extends AbstractConfig {
   private AppConfig(Map<String, String> values, Map<String, String> sources) {
     super(DEFINITION, values, false);
     this.sources = sources;
+    this.tenants = java.util.Collections.unmodifiableMap(TenantSettings.parse(values));
     if (getInt(SUMMARIZER_CHUNK_OVERLAP_TOKENS) * 2 >= getInt(SUMMARIZER_CHUNK_TOKENS)) {
       throw new ConfigException(
           SUMMARIZER_CHUNK_OVERLAP_TOKENS,
@@ -1410,6 +1435,27 @@ public final class AppConfig extends AbstractConfig {
                 + ")");
       }
     }
+  }
+
+  /**
+   * The tenants named by {@code controller.tenant.<tenant>.*} and {@code llm.tenant.<tenant>.*}
+   * keys, by name.
+   */
+  public Map<String, TenantSettings> tenants() {
+    return tenants;
+  }
+
+  /** A tenant's settings; all null when none are configured. */
+  public TenantSettings tenant(String tenant) {
+    TenantSettings s = tenants.get(tenant);
+    return s != null
+        ? s
+        : new TenantSettings(tenant, null, null, null, null, null, null, null, null);
+  }
+
+  /** The length of a tenant's budget period ({@code controller.tenant.budget.period}). */
+  public java.time.Duration tenantBudgetPeriod() {
+    return java.time.Duration.parse(getString(CONTROLLER_TENANT_BUDGET_PERIOD));
   }
 
   /** Defaults only, plus the given overrides (tests and embedded use). */
@@ -1465,6 +1511,9 @@ public final class AppConfig extends AbstractConfig {
       return;
     }
     if (key.startsWith(CLIENT_PREFIX) && key.length() > CLIENT_PREFIX.length()) {
+      return;
+    }
+    if (TenantSettings.isTenantKey(key)) {
       return;
     }
     List<String> near = new ArrayList<>();

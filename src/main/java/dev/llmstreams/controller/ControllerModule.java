@@ -52,7 +52,8 @@ public final class ControllerModule implements PatternModule {
     this.config = config;
     mcp = McpServers.shared(config, registry);
     ToolRegistry tools = mcp.registry(config.getString(AppConfig.TOOLS_DIR));
-    Guards guards = new Guards(Guards.Settings.from(config), tools);
+    Guards guards =
+        new Guards(Guards.Settings.from(config), tools).withTenants(TenantBudgets.from(config));
     if (replay) {
       guards = guards.withoutApprovals();
     }

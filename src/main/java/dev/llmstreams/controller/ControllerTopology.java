@@ -2,6 +2,8 @@ package dev.llmstreams.controller;
 
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.TenantSpend;
+import dev.llmstreams.events.TenantTotal;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompt;
@@ -11,11 +13,18 @@ import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -28,12 +37,22 @@ import org.apache.kafka.streams.state.Stores;
  * approvals ─────────────┼▶ controller.run-goals ──┼▶ goal-results (exactly one per goal)
  * goal-cancellations ────┤   stores controller-    ├▶ goals (child goals of delegate calls)
  * human-answers ─────────┘   goal-log, -timers     ├▶ tool-results (a child's result, to its parent)
- *                                                  └▶ goal-cancellations (a parent's running children, when it ends)
+ *                                                  ├▶ goal-cancellations (a parent's running children, when it ends)
+ *                                                  └▶ tenant-spend (each reply's tokens and cost, keyed by tenant)
+ * tenant-spend ─▶ groupByKey.aggregate (store controller-tenant-spend) ─▶ tenant-totals (compacted)
+ * tenant-totals ─▶ global table controller-tenant-totals, read by controller.run-goals before each turn
  * </pre>
  */
 public final class ControllerTopology {
   public static final String LOG_STORE = "controller-goal-log";
   public static final String TIMER_STORE = "controller-timers";
+
+  /** Each tenant's spend in the current budget period, summed from tenant-spend (its owner's). */
+  public static final String TENANT_SPEND_STORE = "controller-tenant-spend";
+
+  /** The same totals on every instance: a global table of tenant-totals. */
+  public static final String TENANT_TOTALS_STORE = "controller-tenant-totals";
+
   static final String PROCESSOR = "controller.run-goals";
   static final String SPANS_SINK = "controller.spans";
 
@@ -100,6 +119,7 @@ public final class ControllerTopology {
     inputs.add(
         read(builder, catalog.topic(Topics.HUMAN_ANSWERS), "controller.human-answers", partitions));
     Topic<LlmReply> replies = catalog.topic(Topics.CONTROLLER_LLM_REPLIES);
+    tenantTotals(builder);
     Topology topology = builder.build();
 
     RunGoals.Sinks sinks =
@@ -111,7 +131,9 @@ public final class ControllerTopology {
             "controller.child-cancellations",
             "controller.child-results",
             "controller.tool-calls.",
-            catalog::toolKey);
+            catalog::toolKey,
+            "controller.tenant-spend",
+            TENANT_TOTALS_STORE);
     String replyTo = replies.name();
     topology.addProcessor(
         PROCESSOR,
@@ -152,6 +174,7 @@ public final class ControllerTopology {
     sink(topology, sinks.goals(), catalog.topic(Topics.GOALS));
     sink(topology, sinks.cancellations(), catalog.topic(Topics.GOAL_CANCELLATIONS));
     sink(topology, sinks.toolResults(), catalog.topic(Topics.TOOL_RESULTS));
+    sink(topology, sinks.tenantSpend(), catalog.topic(Topics.TENANT_SPEND));
     // One sink per command topic: a tool's own, or an MCP server's (whose tools may change while
     // the app runs, so its sink is there whatever the server lists now).
     java.util.Set<String> keys = new java.util.TreeSet<>();
@@ -179,6 +202,41 @@ public final class ControllerTopology {
   private static void sink(Topology topology, String node, Topic<?> topic) {
     topology.addSink(
         node, topic.name(), topic.keySerde().serializer(), topic.sinkSerializer(), PROCESSOR);
+  }
+
+  /**
+   * Sums tenant-spend per tenant and budget period into tenant-totals (exactly-once, like the rest:
+   * the store and the output commit with the input's offsets), and reads tenant-totals back as a
+   * global table, so that every instance sees every tenant's total. The totals reach the global
+   * table after the aggregation's commit, so the check lags the spend by about a commit interval.
+   */
+  private void tenantTotals(StreamsBuilder builder) {
+    Topic<TenantSpend> spend = catalog.topic(Topics.TENANT_SPEND);
+    Topic<TenantTotal> totals = catalog.topic(Topics.TENANT_TOTALS);
+    builder.stream(
+            spend.name(),
+            Consumed.with(spend.keySerde(), spend.valueSerde())
+                .withName("controller.tenant-spend-in"))
+        .groupByKey()
+        .aggregate(
+            () -> TenantTotal.NONE,
+            (tenant, s, total) -> total.plus(s, Instant.now()),
+            Named.as("controller.sum-tenant-spend"),
+            Materialized.<String, TenantTotal, KeyValueStore<Bytes, byte[]>>as(TENANT_SPEND_STORE)
+                .withKeySerde(Serdes.String())
+                .withValueSerde(totals.valueSerde()))
+        .toStream(Named.as("controller.tenant-totals-out"))
+        .to(
+            totals.name(),
+            Produced.with(totals.keySerde(), totals.valueSerde())
+                .withName("controller.tenant-totals"));
+    builder.globalTable(
+        totals.name(),
+        Consumed.with(totals.keySerde(), totals.valueSerde())
+            .withName("controller.tenant-totals-in"),
+        Materialized.<String, TenantTotal, KeyValueStore<Bytes, byte[]>>as(TENANT_TOTALS_STORE)
+            .withKeySerde(Serdes.String())
+            .withValueSerde(totals.valueSerde()));
   }
 
   private String read(StreamsBuilder builder, Topic<?> topic, String source, int partitions) {

@@ -88,6 +88,10 @@ final class GoalLog {
 
   String goalId;
   Goal goal;
+
+  /** Who the goal runs for (its field, else its header); null in values written before tenants. */
+  String tenant;
+
   Phase phase = Phase.THINKING;
 
   /** LLM turns taken so far (the one in flight included). */
@@ -145,6 +149,12 @@ final class GoalLog {
   dev.llmstreams.observability.tracing.SpanRef trace;
 
   GoalLog() {}
+
+  /** The goal's tenant; {@code default} for a goal stored before tenants were known. */
+  @JsonIgnore
+  String tenant() {
+    return tenant == null ? Goal.DEFAULT_TENANT : tenant;
+  }
 
   @JsonIgnore
   boolean finished() {

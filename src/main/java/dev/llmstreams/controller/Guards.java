@@ -1,6 +1,7 @@
 package dev.llmstreams.controller;
 
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.config.TenantSettings;
 import dev.llmstreams.events.Goal;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.Usage;
@@ -81,15 +82,31 @@ final class Guards {
   private final Settings settings;
   private final ToolRegistry registry;
   private final boolean approvals;
+  private final TenantBudgets tenants;
 
   Guards(Settings settings, ToolRegistry registry) {
-    this(settings, registry, true);
+    this(settings, registry, true, TenantBudgets.NONE);
   }
 
-  private Guards(Settings settings, ToolRegistry registry, boolean approvals) {
+  private Guards(
+      Settings settings, ToolRegistry registry, boolean approvals, TenantBudgets tenants) {
     this.settings = settings;
     this.registry = registry;
     this.approvals = approvals;
+    this.tenants = tenants;
+  }
+
+  /**
+   * The same guards with the tenants' settings: a tenant's {@code controller.tenant.<t>.max.*} and
+   * {@code .deadline.ms} replace the operator's limits for its goals, and its budget caps all of
+   * them together.
+   */
+  Guards withTenants(TenantBudgets tenants) {
+    return new Guards(settings, registry, approvals, tenants);
+  }
+
+  TenantBudgets tenants() {
+    return tenants;
   }
 
   /**
@@ -98,7 +115,7 @@ final class Guards {
    * original run's result, or as not executed), so there is nothing for a person to approve.
    */
   Guards withoutApprovals() {
-    return new Guards(settings, registry, false);
+    return new Guards(settings, registry, false, tenants);
   }
 
   /** Whether a call of this tool waits for a person's approval before it is dispatched. */
@@ -116,7 +133,8 @@ final class Guards {
 
   /**
    * The goal's limits at {@code nowMs}; {@code refusal} is set when the goal names tools the
-   * registry lacks.
+   * registry lacks. The ceilings are its tenant's ({@code controller.tenant.<t>.*}) where set, else
+   * the operator's.
    */
   Limits limits(Goal goal, long nowMs) {
     List<String> tools;
@@ -154,12 +172,15 @@ final class Guards {
         }
       }
     }
-    int maxSteps =
-        goal.maxSteps() == null
-            ? settings.maxSteps()
-            : Math.min(goal.maxSteps(), settings.maxSteps());
-    long maxTokens = settings.maxTokens();
-    double maxCost = settings.maxCostUsd();
+    TenantSettings tenant =
+        tenants.tenants().get(goal.tenant() == null ? Goal.DEFAULT_TENANT : goal.tenant());
+    int stepCeiling =
+        tenant != null && tenant.maxSteps() != null ? tenant.maxSteps() : settings.maxSteps();
+    int maxSteps = goal.maxSteps() == null ? stepCeiling : Math.min(goal.maxSteps(), stepCeiling);
+    long maxTokens =
+        tenant != null && tenant.maxTokens() != null ? tenant.maxTokens() : settings.maxTokens();
+    double maxCost =
+        tenant != null && tenant.maxCostUsd() != null ? tenant.maxCostUsd() : settings.maxCostUsd();
     if (goal.budget() != null) {
       if (goal.budget().maxTokens() != null) {
         maxTokens = Math.min(maxTokens, goal.budget().maxTokens());
@@ -168,7 +189,9 @@ final class Guards {
         maxCost = Math.min(maxCost, goal.budget().maxCostUsd());
       }
     }
-    long ceiling = nowMs + settings.deadlineMs();
+    long deadlineMs =
+        tenant != null && tenant.deadlineMs() != null ? tenant.deadlineMs() : settings.deadlineMs();
+    long ceiling = nowMs + deadlineMs;
     long deadline =
         goal.deadline() == null ? ceiling : Math.min(ceiling, goal.deadline().toEpochMilli());
     return new Limits(tools, maxSteps, maxTokens, maxCost, deadline, refusal);

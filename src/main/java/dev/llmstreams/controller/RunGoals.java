@@ -21,6 +21,8 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.events.Provenance;
+import dev.llmstreams.events.TenantSpend;
+import dev.llmstreams.events.TenantTotal;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
@@ -52,6 +54,7 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ValueAndTimestamp;
 
 /**
  * The controller's step loop. Goals, LLM replies, tool results and approvals (all keyed by goalId,
@@ -97,6 +100,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
    * @param toolResults the sink of a child's result to its parent ({@code tool-results})
    * @param topicKey the key of the command topic of a tool (the tool itself, or {@code
    *     mcp.<server>} for an MCP server's tools, which share one topic)
+   * @param tenantSpend the sink of each reply's spend, keyed by tenant
+   * @param tenantTotals the global store of the tenants' totals (not a sink: read before each turn)
    */
   record Sinks(
       String requests,
@@ -106,7 +111,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       String cancellations,
       String toolResults,
       String toolPrefix,
-      java.util.function.UnaryOperator<String> topicKey) {
+      java.util.function.UnaryOperator<String> topicKey,
+      String tenantSpend,
+      String tenantTotals) {
     /** The sink node of a topic key. */
     String topic(String key) {
       return toolPrefix + key.replace(':', '.');
@@ -135,7 +142,6 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private final MeterRegistry registry;
   private final Tracing tracing;
   private final String spansSink;
-  private final Counter goalsReceived;
   private final Counter duplicates;
   private final Counter ignored;
   private final Counter llmTurns;
@@ -152,6 +158,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, GoalLog> logs;
   private KeyValueStore<String, Timer> timers;
+  private KeyValueStore<String, ValueAndTimestamp<TenantTotal>> tenantTotals;
 
   RunGoals(
       String logStore,
@@ -178,10 +185,6 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     this.tickMs = tickMs;
     this.maxResultChars = maxResultChars;
     this.registry = registry;
-    this.goalsReceived =
-        Counter.builder("llmstreams.controller.goals.received")
-            .description("Goals accepted")
-            .register(registry);
     this.duplicates =
         Counter.builder("llmstreams.controller.goals.duplicates")
             .description("Goals submitted again with a goalId the controller still knows; ignored")
@@ -219,6 +222,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     this.context = context;
     this.logs = context.getStateStore(logStore);
     this.timers = context.getStateStore(timerStore);
+    this.tenantTotals = context.getStateStore(sinks.tenantTotals());
     context.schedule(
         Duration.ofMillis(tickMs), PunctuationType.WALL_CLOCK_TIME, this::fireDueTimers);
   }
@@ -236,7 +240,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     long now = context.currentSystemTimeMs();
     if (value instanceof Goal goal) {
       sameGoal(key, goal.goalId(), "goal");
-      onGoal(goal, record.headers(), now);
+      onGoal(TenantBudgets.withTenant(goal, record.headers()), record.headers(), now);
     } else if (value instanceof LlmReply reply) {
       sameGoal(key, reply.correlationId(), "LLM reply correlationId");
       onReply(key, reply, now);
@@ -303,10 +307,15 @@ final class RunGoals implements Processor<String, Object, String, Object> {
           now);
       return;
     }
-    goalsReceived.increment();
     GoalLog log = new GoalLog();
     log.goalId = goal.goalId();
     log.goal = goal;
+    log.tenant = goal.tenant();
+    Counter.builder("llmstreams.controller.goals.received")
+        .description("Goals accepted, by tenant (configured tenants, default, other)")
+        .tag("tenant", guards.tenants().tag(log.tenant()))
+        .register(registry)
+        .increment();
     log.startedAtMs = now;
     // The goal continues the trace its producer sent (traceparent header), or starts one.
     log.trace = tracing.start(headers, "invoke_agent", SpanKind.INTERNAL, Tracing.nanos(now));
@@ -373,7 +382,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             .or(
                 () ->
                     Guards.budgetSpent(
-                        log.treeUsage(), log.treeCostUsd(), log.maxTokens, log.maxCostUsd));
+                        log.treeUsage(), log.treeCostUsd(), log.maxTokens, log.maxCostUsd))
+            .or(() -> guards.tenants().spent(log.tenant(), tenantTotal(log.tenant()), now));
     if (stop.isPresent()) {
       finish(log, GoalStatus.BUDGET_EXHAUSTED, lastContent(log), stop.get(), now);
       return;
@@ -403,7 +413,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             maxTokens,
             null,
             Instant.ofEpochMilli(log.deadlineMs),
-            Map.of("step", Integer.toString(log.step)),
+            Map.of("step", Integer.toString(log.step), "tenant", log.tenant()),
             log.prompt);
     context.forward(traced(log, request, now), sinks.requests());
     llmTurns.increment();
@@ -437,6 +447,12 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         now);
   }
 
+  /** The tenant's total in the global table, or null. */
+  private TenantTotal tenantTotal(String tenant) {
+    ValueAndTimestamp<TenantTotal> v = tenantTotals.get(tenant);
+    return v == null ? null : v.value();
+  }
+
   // ---- LLM replies
 
   private void onReply(String goalId, LlmReply reply, long now) {
@@ -448,6 +464,19 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     log.llmRequestId = null;
     log.usage = log.usage.plus(reply.usage());
     log.costUsd += reply.costUsd();
+    TenantSpend spend =
+        guards
+            .tenants()
+            .spend(
+                log.tenant(),
+                reply.usage().totalTokens(),
+                reply.costUsd(),
+                log.goalId,
+                reply.requestId(),
+                now);
+    if (spend != null) {
+      context.forward(new Record<>(log.tenant(), spend, now), sinks.tenantSpend());
+    }
     log.lastCausationId = reply.requestId();
     String model =
         (reply.provider() == null ? "?" : reply.provider())
@@ -717,7 +746,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             Instant.ofEpochMilli(now + remainingMs * 9 / 10),
             log.goal.metadata(),
             Instant.ofEpochMilli(now),
-            new dev.llmstreams.events.GoalParent(log.goalId, call.callId, depth));
+            new dev.llmstreams.events.GoalParent(log.goalId, call.callId, depth),
+            log.tenant()); // a child spends its parent's tenant's budget
     context.forward(TraceHeaders.record(childId, (Object) child, now, log.trace), sinks.goals());
     call.state = CallState.DISPATCHED;
     call.attempt = 1;
@@ -1225,8 +1255,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     }
     goalSpan(log, result, now);
     Counter.builder("llmstreams.controller.goals.finished")
-        .description("Goals ended, by status")
+        .description("Goals ended, by status and tenant")
         .tag("status", status.name().toLowerCase(java.util.Locale.ROOT))
+        .tag("tenant", guards.tenants().tag(log.tenant()))
         .register(registry)
         .increment();
     goalSteps.record(log.step);
@@ -1338,7 +1369,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       CurrentSpan.set(log.trace);
     }
     try {
-      goalDuration(status).record(Duration.ofMillis(result.durationMs()));
+      goalDuration(status, guards.tenants().tag(log.tenant()))
+          .record(Duration.ofMillis(result.durationMs()));
     } finally {
       CurrentSpan.clear();
     }
@@ -1376,10 +1408,11 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     SpanSink.emit(context, spansSink, span.end(Tracing.nanos(now)), now);
   }
 
-  private io.micrometer.core.instrument.Timer goalDuration(String status) {
+  private io.micrometer.core.instrument.Timer goalDuration(String status, String tenant) {
     return io.micrometer.core.instrument.Timer.builder("llmstreams.controller.goal.duration")
         .description("Time from a goal's arrival to its result")
         .tag("status", status)
+        .tag("tenant", tenant)
         .publishPercentileHistogram()
         .register(registry);
   }

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param submittedAt when the user submitted it, as the producer saw it (informational)
  * @param parent set by the controller on a child goal that a goal's {@code delegate} call started;
  *     absent on goals users submit
+ * @param tenant who the goal is run for: its per-tenant limits, budget and rate limits apply; null
+ *     means the header {@code llmstreams-tenant}, else {@link #DEFAULT_TENANT}
  */
 public record Goal(
     String goalId,
@@ -25,7 +27,16 @@ public record Goal(
     Instant deadline,
     Map<String, String> metadata,
     Instant submittedAt,
-    GoalParent parent) {
+    GoalParent parent,
+    String tenant) {
+  /** The tenant of a goal that names none, in its value or its header. */
+  public static final String DEFAULT_TENANT = "default";
+
+  /** The record header that names a goal's tenant when its value does not. */
+  public static final String TENANT_HEADER = "llmstreams-tenant";
+
+  private static final java.util.regex.Pattern TENANT =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
   public Goal {
     Require.text(goalId, "goalId");
@@ -33,6 +44,44 @@ public record Goal(
     tools = tools == null ? null : Require.list(tools, "tools");
     Require.atLeast(maxSteps, 1, "maxSteps");
     metadata = Require.map(metadata, "metadata");
+    tenant = tenant == null ? null : checkTenant(tenant, "tenant");
+  }
+
+  /** A goal that names no tenant. */
+  public Goal(
+      String goalId,
+      String goal,
+      List<String> tools,
+      Integer maxSteps,
+      Budget budget,
+      Instant deadline,
+      Map<String, String> metadata,
+      Instant submittedAt,
+      GoalParent parent) {
+    this(goalId, goal, tools, maxSteps, budget, deadline, metadata, submittedAt, parent, null);
+  }
+
+  /** The same goal, run for {@code tenant}. */
+  public Goal withTenant(String tenant) {
+    return new Goal(
+        goalId, goal, tools, maxSteps, budget, deadline, metadata, submittedAt, parent, tenant);
+  }
+
+  /** Whether {@code name} is a valid tenant name: 1 to 64 of {@code A-Z a-z 0-9 . _ -}. */
+  public static boolean isTenant(String name) {
+    return name != null && TENANT.matcher(name).matches();
+  }
+
+  /**
+   * {@code name} when it is a valid tenant name, else an IllegalArgumentException naming {@code
+   * field}.
+   */
+  public static String checkTenant(String name, String field) {
+    if (!isTenant(name)) {
+      throw new IllegalArgumentException(
+          "field \"" + field + "\" must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    }
+    return name;
   }
 
   /** A goal as users submit it: no parent. */
@@ -45,7 +94,7 @@ public record Goal(
       Instant deadline,
       Map<String, String> metadata,
       Instant submittedAt) {
-    this(goalId, goal, tools, maxSteps, budget, deadline, metadata, submittedAt, null);
+    this(goalId, goal, tools, maxSteps, budget, deadline, metadata, submittedAt, null, null);
   }
 
   public static Goal of(String goalId, String goal) {

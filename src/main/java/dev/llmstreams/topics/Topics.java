@@ -55,6 +55,10 @@ public final class Topics {
       TopicRef.of(TopicRole.SPANS, dev.llmstreams.events.SpanRecord.class);
   public static final TopicRef<SpecialistModel> SPECIALIST_MODELS =
       TopicRef.of(TopicRole.SPECIALIST_MODELS, SpecialistModel.class);
+  public static final TopicRef<dev.llmstreams.events.TenantSpend> TENANT_SPEND =
+      TopicRef.of(TopicRole.TENANT_SPEND, dev.llmstreams.events.TenantSpend.class);
+  public static final TopicRef<dev.llmstreams.events.TenantTotal> TENANT_TOTALS =
+      TopicRef.of(TopicRole.TENANT_TOTALS, dev.llmstreams.events.TenantTotal.class);
 
   private Topics() {}
 }

@@ -20,6 +20,7 @@ import dev.llmstreams.events.LlmError;
 import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.PromptRef;
+import dev.llmstreams.events.TenantSpend;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
@@ -112,6 +113,79 @@ class ControllerTopologyTest {
     if (driver != null) {
       driver.close();
     }
+  }
+
+  @Test
+  void shouldStopATenantAtItsBudgetAndLeaveTheOthersGoalsRunning() {
+    start(
+        Map.of(
+            "controller.tenant.a.budget.cost.usd", "0.0025",
+            "controller.tenant.b.budget.cost.usd", "100"));
+    var spend = DriverTopics.output(driver, catalog.topic(Topics.TENANT_SPEND));
+    List<GoalResult> ended = new java.util.ArrayList<>();
+    // Three goals of tenant a, one answer each at $0.001: the third reaches the budget of $0.0025.
+    for (int i = 1; i <= 3; i++) {
+      if (i == 2) {
+        // The tenant named by the header, not the field.
+        goals.pipeInput(
+            new TestRecord<>(
+                "a" + i,
+                goal("a" + i, "What is 1+1?", List.of()),
+                new org.apache.kafka.common.header.internals.RecordHeaders()
+                    .add(Goal.TENANT_HEADER, "a".getBytes(StandardCharsets.UTF_8)),
+                START));
+      } else {
+        goals.pipeInput("a" + i, goal("a" + i, "What is 1+1?", List.of()).withTenant("a"));
+      }
+      LlmRequest request = onlyRequest();
+      assertThat(request.metadata()).containsEntry("tenant", "a");
+      replies.pipeInput(request.correlationId(), answer(request, "2"));
+      ended.addAll(goalResults.readValuesToList());
+    }
+    assertThat(ended).extracting(GoalResult::status).containsOnly(GoalStatus.SUCCEEDED).hasSize(3);
+    assertThat(spend.readValuesToList())
+        .extracting(TenantSpend::tenant, TenantSpend::costUsd)
+        .containsOnly(org.assertj.core.groups.Tuple.tuple("a", 0.001));
+    // Over its budget: a's next goal is refused before its first LLM turn.
+    goals.pipeInput("a4", goal("a4", "What is 2+2?", List.of()).withTenant("a"));
+    assertThat(requests.readValuesToList()).isEmpty();
+    GoalResult refused = goalResults.readValue();
+    assertThat(refused.status()).isEqualTo(GoalStatus.BUDGET_EXHAUSTED);
+    assertThat(refused.reason())
+        .contains("tenant a's budget is spent: $0.003000 of $0.002500")
+        .contains("controller.tenant.a.budget.cost.usd");
+    // Tenant b, and a goal of no tenant (default), are unaffected.
+    goals.pipeInput("b1", goal("b1", "What is 3+3?", List.of()).withTenant("b"));
+    goals.pipeInput("d1", goal("d1", "What is 4+4?", List.of()));
+    for (LlmRequest request : requests.readValuesToList()) {
+      replies.pipeInput(request.correlationId(), answer(request, "ok"));
+    }
+    assertThat(goalResults.readValuesToList())
+        .extracting(GoalResult::goalId, GoalResult::status)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("b1", GoalStatus.SUCCEEDED),
+            org.assertj.core.groups.Tuple.tuple("d1", GoalStatus.SUCCEEDED));
+    assertThat(
+            registry
+                .get("llmstreams.controller.goals.finished")
+                .tag("tenant", "a")
+                .tag("status", "budget_exhausted")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+    // A field and a header that disagree: the record is a dead letter, with the reason.
+    goals.pipeInput(
+        new TestRecord<>(
+            "x1",
+            goal("x1", "What is 5+5?", List.of()).withTenant("b"),
+            new org.apache.kafka.common.header.internals.RecordHeaders()
+                .add(Goal.TENANT_HEADER, "a".getBytes(StandardCharsets.UTF_8)),
+            START));
+    List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .contains("names tenant 'b' but its header llmstreams-tenant names 'a'");
+    assertThat(goalResults.readValuesToList()).isEmpty();
   }
 
   // ---- helpers

@@ -2,6 +2,7 @@ package dev.llmstreams.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Budget;
 import dev.llmstreams.events.Goal;
 import dev.llmstreams.events.Json;
@@ -33,6 +34,45 @@ class GuardsTest {
     assertThat(l.maxTokens()).isEqualTo(10_000);
     assertThat(l.maxCostUsd()).isEqualTo(0.5);
     assertThat(l.deadlineMs()).isEqualTo(NOW + 60_000);
+  }
+
+  @Test
+  void shouldTakeATenantsLimitsAsItsGoalsDefaultsAndCeilings() {
+    Guards tenants =
+        guards.withTenants(
+            TenantBudgets.from(
+                AppConfig.of(
+                    Map.of(
+                        "controller.tenant.acme.max.steps", "4",
+                        "controller.tenant.acme.max.tokens", "2000",
+                        "controller.tenant.acme.max.cost.usd", "2.5",
+                        "controller.tenant.acme.deadline.ms", "9000"))));
+    Goal acme = goal(null, null, null, null).withTenant("acme");
+    Guards.Limits l = tenants.limits(acme, NOW);
+    assertThat(l.maxSteps()).isEqualTo(4);
+    assertThat(l.maxTokens()).isEqualTo(2_000);
+    assertThat(l.maxCostUsd()).isEqualTo(2.5);
+    assertThat(l.deadlineMs()).isEqualTo(NOW + 9_000);
+    Guards.Limits wide =
+        tenants.limits(
+            goal(null, 50, new Budget(1_000_000L, 100.0), Instant.ofEpochMilli(NOW + 3_600_000))
+                .withTenant("acme"),
+            NOW);
+    assertThat(wide.maxSteps()).as("a goal may not widen its tenant's ceiling").isEqualTo(4);
+    assertThat(wide.maxTokens()).isEqualTo(2_000);
+    assertThat(wide.maxCostUsd()).isEqualTo(2.5);
+    assertThat(wide.deadlineMs()).isEqualTo(NOW + 9_000);
+    Guards.Limits narrow =
+        tenants.limits(goal(null, 2, new Budget(100L, 0.1), null).withTenant("acme"), NOW);
+    assertThat(narrow.maxSteps()).isEqualTo(2);
+    assertThat(narrow.maxTokens()).isEqualTo(100);
+    assertThat(narrow.maxCostUsd()).isEqualTo(0.1);
+    Guards.Limits other = tenants.limits(goal(null, null, null, null).withTenant("globex"), NOW);
+    assertThat(other.maxSteps())
+        .as("an unconfigured tenant runs under the operator's")
+        .isEqualTo(10);
+    assertThat(other.maxCostUsd()).isEqualTo(0.5);
+    assertThat(tenants.limits(goal(null, null, null, null), NOW).maxTokens()).isEqualTo(10_000);
   }
 
   @Test

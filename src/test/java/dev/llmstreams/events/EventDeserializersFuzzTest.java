@@ -32,6 +32,8 @@ class EventDeserializersFuzzTest {
           GoalEvent.class,
           GoalResult.class,
           GoalCancellation.class,
+          TenantSpend.class,
+          TenantTotal.class,
           HumanAnswer.class,
           Document.class,
           ClassificationRequest.class,

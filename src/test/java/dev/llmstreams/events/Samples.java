@@ -41,7 +41,9 @@ final class Samples {
                 new Budget(20_000L, 0.25),
                 T0.plusSeconds(120),
                 Map.of("user", "ada", "channel", "cli"),
-                T0)),
+                T0,
+                null,
+                "acme")),
         sample(
             "full GoalResult",
             new GoalResult(
@@ -70,7 +72,8 @@ final class Samples {
                 T0.plusSeconds(100),
                 Map.of("user", "ada"),
                 T0,
-                new GoalParent("g-42", "g-42/2/1", 1))),
+                new GoalParent("g-42", "g-42/2/1", 1),
+                "acme")),
         sample(
             "GoalResult of a parent",
             new GoalResult(
@@ -111,6 +114,24 @@ final class Samples {
                 "the text names a customer",
                 "ops@example.com",
                 T1)),
+        sample(
+            "full TenantSpend",
+            new TenantSpend(
+                "acme",
+                java.time.Instant.parse("2026-11-02T00:00:00Z"),
+                1_530,
+                0.00123,
+                "g-42",
+                "g-42/1/llm")),
+        sample(
+            "full TenantTotal",
+            new TenantTotal(
+                "acme",
+                java.time.Instant.parse("2026-11-02T00:00:00Z"),
+                48_200,
+                0.0381,
+                31,
+                java.time.Instant.parse("2026-11-02T09:14:03Z"))),
         sample(
             "full GoalCancellation",
             new GoalCancellation(
@@ -429,6 +450,12 @@ final class Samples {
             new Approval("g-1", "g-1/0/0", Approval.Decision.APPROVE, null, "ada", null)),
         sample("minimal HumanAnswer", new HumanAnswer("g-1", "g-1/1/0", "yes", "ada", null)),
         sample("minimal GoalCancellation", new GoalCancellation("g-1", null, "ada", null)),
+        sample(
+            "minimal TenantSpend",
+            new TenantSpend("default", java.time.Instant.EPOCH, 0, 0.0, "g-1", null)),
+        sample(
+            "minimal TenantTotal",
+            new TenantTotal("default", java.time.Instant.EPOCH, 0, 0.0, 0, null)),
         sample(
             "minimal ToolCall",
             new ToolCall("g-1/0/0", "g-1", 0, 0, "publish", Json.tree("{}"), 1, 1_000, null)),
