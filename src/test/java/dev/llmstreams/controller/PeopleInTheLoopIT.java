@@ -224,6 +224,134 @@ class PeopleInTheLoopIT {
     }
   }
 
+  /**
+   * Tenants on a real broker: tenant {@code a}, whose cost budget its first goal spends, and tenant
+   * {@code b}, whose budget is large. Once a's total reached its budget (tenant-totals, read
+   * committed), every further goal of a ends {@code budget_exhausted} naming the tenant's budget,
+   * while all of b's goals, submitted at the same time, succeed; goals name their tenant in the
+   * field or in the header, with kcat and with the Java client.
+   */
+  @Test
+  void shouldStopATenantAtItsCostBudgetAndFinishTheOthersGoals(KafkaCluster kafka)
+      throws Exception {
+    try (SimulatedLlmServer llm =
+        new SimulatedLlmServer(SimulatedLlmServer.Settings.defaults()).start()) {
+      TestDeployment deployment =
+          TestDeployment.create(kafka, "tenants", dir)
+              .withOpenAi(llm.baseUrl())
+              .with(
+                  Map.of(
+                      AppConfig.provider("openai", "price.input.per.mtok"),
+                      "1000",
+                      AppConfig.provider("openai", "price.output.per.mtok"),
+                      "1000",
+                      "controller.tenant.a.budget.cost.usd",
+                      "0.000001",
+                      "controller.tenant.b.budget.cost.usd",
+                      "100"));
+      TopicCatalog catalog = deployment.catalog();
+      String goals = catalog.spec(TopicRole.GOALS).name();
+      try (Observability observability = new Observability();
+          LlmStreamsApp app =
+              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
+          KafkaProducer<String, String> producer =
+              new KafkaProducer<>(
+                  kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
+        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+        // a's first goal: nothing spent yet, so it runs, and its cost reaches a's budget.
+        Kcat.produce(kafka.bootstrapServers(), goals, List.of(goal("a1", "a")));
+        await().atMost(Duration.ofSeconds(60)).until(() -> results(kafka, catalog).size() == 1);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () ->
+                    totals(kafka, catalog).stream()
+                        .anyMatch(t -> t.tenant().equals("a") && t.costUsd() >= 0.000001));
+        // Then goals of both tenants at once: a's by field and by header with kcat, b's by field
+        // with kcat and by header with the Java client.
+        Kcat.produce(kafka.bootstrapServers(), goals, List.of(goal("a2", "a"), goal("a3", "a")));
+        Kcat.produce(
+            kafka.bootstrapServers(),
+            goals,
+            List.of(goal("a4", null), goal("a5", null)),
+            Map.of(dev.llmstreams.events.Goal.TENANT_HEADER, "a"));
+        Kcat.produce(kafka.bootstrapServers(), goals, List.of(goal("b1", "b"), goal("b2", "b")));
+        for (String id : List.of("b3", "b4")) {
+          ProducerRecord<String, String> r =
+              new ProducerRecord<>(goals, id, goal(id, null).getValue());
+          r.headers()
+              .add(
+                  dev.llmstreams.events.Goal.TENANT_HEADER,
+                  "b".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          producer.send(r).get();
+        }
+        await().atMost(Duration.ofSeconds(90)).until(() -> results(kafka, catalog).size() >= 9);
+        await()
+            .during(Duration.ofSeconds(2))
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> results(kafka, catalog).size() == 9);
+        Map<String, GoalResult> byGoal = new java.util.TreeMap<>();
+        for (GoalResult r : results(kafka, catalog)) {
+          assertThat(byGoal.put(r.goalId(), r)).as("one result for %s", r.goalId()).isNull();
+        }
+        assertThat(byGoal).containsOnlyKeys("a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4");
+        assertThat(byGoal.get("a1").status()).isEqualTo(GoalStatus.SUCCEEDED);
+        for (String id : List.of("a2", "a3", "a4", "a5")) {
+          GoalResult r = byGoal.get(id);
+          assertThat(r.status()).as(id).isEqualTo(GoalStatus.BUDGET_EXHAUSTED);
+          assertThat(r.reason())
+              .as(id)
+              .startsWith("tenant a's budget is spent: $")
+              .contains("controller.tenant.a.budget.cost.usd");
+          assertThat(r.steps()).as("%s made no LLM call", id).isZero();
+        }
+        for (String id : List.of("b1", "b2", "b3", "b4")) {
+          assertThat(byGoal.get(id).status()).as(id).isEqualTo(GoalStatus.SUCCEEDED);
+        }
+        assertThat(
+                observability
+                    .registry()
+                    .get("llmstreams.controller.goals.finished")
+                    .tag("tenant", "a")
+                    .tag("status", "budget_exhausted")
+                    .counter()
+                    .count())
+            .isEqualTo(4.0);
+        assertThat(
+                observability
+                    .registry()
+                    .get("llmstreams.controller.goals.finished")
+                    .tag("tenant", "b")
+                    .tag("status", "succeeded")
+                    .counter()
+                    .count())
+            .isEqualTo(4.0);
+      }
+    }
+  }
+
+  /** A goal without tools (one LLM turn), of {@code tenant} in its field (null: none). */
+  private static Map.Entry<String, String> goal(String id, String tenant) {
+    return Map.entry(
+        id,
+        "{\"goalId\":\""
+            + id
+            + "\",\"goal\":\"Say hello\",\"tools\":[]"
+            + (tenant == null ? "" : ",\"tenant\":\"" + tenant + "\"")
+            + "}");
+  }
+
+  private static List<dev.llmstreams.events.TenantTotal> totals(
+      KafkaCluster kafka, TopicCatalog catalog) {
+    List<dev.llmstreams.events.TenantTotal> out = new ArrayList<>();
+    each(
+        kafka,
+        catalog.spec(TopicRole.TENANT_TOTALS).name(),
+        r -> out.add(read(r.value(), dev.llmstreams.events.TenantTotal.class)));
+    return out;
+  }
+
   private static List<GoalEventType> events(KafkaCluster kafka, TopicCatalog catalog, String id) {
     List<GoalEventType> out = new ArrayList<>();
     CommittedReads.eachValue(
