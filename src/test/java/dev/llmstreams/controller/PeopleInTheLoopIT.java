@@ -41,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * that survives a restart of the app and finishes the goal when the answer arrives.
  */
 @WithKafka
+@SuppressWarnings("try") // apps started by a helper, closed by try-with-resources
 class PeopleInTheLoopIT {
   @TempDir Path dir;
 
@@ -56,13 +57,8 @@ class PeopleInTheLoopIT {
       String goals = catalog.spec(TopicRole.GOALS).name();
       String cancellations = catalog.spec(TopicRole.GOAL_CANCELLATIONS).name();
       try (Observability observability = new Observability();
-          LlmStreamsApp app =
-              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
-          KafkaProducer<String, String> producer =
-              new KafkaProducer<>(
-                  kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+          LlmStreamsApp app = started(deployment, observability);
+          KafkaProducer<String, String> producer = producer(kafka)) {
         Kcat.produce(
             kafka.bootstrapServers(),
             goals,
@@ -165,10 +161,7 @@ class PeopleInTheLoopIT {
       String questions =
           catalog.toolCalls("ask_human", dev.llmstreams.events.ToolCall.class).name();
       try (Observability observability = new Observability();
-          LlmStreamsApp app =
-              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability)) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+          LlmStreamsApp app = started(deployment, observability)) {
         Kcat.produce(
             kafka.bootstrapServers(),
             catalog.spec(TopicRole.GOALS).name(),
@@ -184,10 +177,7 @@ class PeopleInTheLoopIT {
       long callsBeforeRestart = llm.stats().calls();
       // A new app on the same state and groups: the goal still waits for its answer.
       try (Observability observability = new Observability();
-          LlmStreamsApp app =
-              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability)) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+          LlmStreamsApp app = started(deployment, observability)) {
         assertThat(results(kafka, catalog)).isEmpty();
         Kcat.produce(
             kafka.bootstrapServers(),
@@ -239,12 +229,9 @@ class PeopleInTheLoopIT {
       TestDeployment deployment =
           TestDeployment.create(kafka, "tenants", dir)
               .withOpenAi(llm.baseUrl())
+              .withOpenAiPrices(1000, 1000)
               .with(
                   Map.of(
-                      AppConfig.provider("openai", "price.input.per.mtok"),
-                      "1000",
-                      AppConfig.provider("openai", "price.output.per.mtok"),
-                      "1000",
                       "controller.tenant.a.budget.cost.usd",
                       "0.000001",
                       "controller.tenant.b.budget.cost.usd",
@@ -252,13 +239,8 @@ class PeopleInTheLoopIT {
       TopicCatalog catalog = deployment.catalog();
       String goals = catalog.spec(TopicRole.GOALS).name();
       try (Observability observability = new Observability();
-          LlmStreamsApp app =
-              new LlmStreamsApp(AppConfig.of(deployment.settings()), catalog, observability);
-          KafkaProducer<String, String> producer =
-              new KafkaProducer<>(
-                  kafka.producerProps(), new StringSerializer(), new StringSerializer())) {
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-        assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+          LlmStreamsApp app = started(deployment, observability);
+          KafkaProducer<String, String> producer = producer(kafka)) {
         // a's first goal: nothing spent yet, so it runs, and its cost reaches a's budget.
         Kcat.produce(kafka.bootstrapServers(), goals, List.of(goal("a1", "a")));
         await().atMost(Duration.ofSeconds(60)).until(() -> results(kafka, catalog).size() == 1);
@@ -329,6 +311,21 @@ class PeopleInTheLoopIT {
             .isEqualTo(4.0);
       }
     }
+  }
+
+  /** The gateway, controller and tools of {@code deployment}, started and ready. */
+  private static LlmStreamsApp started(TestDeployment deployment, Observability observability)
+      throws Exception {
+    LlmStreamsApp app =
+        new LlmStreamsApp(AppConfig.of(deployment.settings()), deployment.catalog(), observability);
+    app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+    assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
+    return app;
+  }
+
+  private static KafkaProducer<String, String> producer(KafkaCluster kafka) {
+    return new KafkaProducer<>(
+        kafka.producerProps(), new StringSerializer(), new StringSerializer());
   }
 
   /** A goal without tools (one LLM turn), of {@code tenant} in its field (null: none). */

@@ -77,6 +77,16 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
             "sk-test-not-a-secret"));
   }
 
+  /** The OpenAI provider's prices, USD per million input and output tokens. */
+  public TestDeployment withOpenAiPrices(double input, double output) {
+    return with(
+        Map.of(
+            dev.llmstreams.config.AppConfig.provider("openai", "price.input.per.mtok"),
+            Double.toString(input),
+            dev.llmstreams.config.AppConfig.provider("openai", "price.output.per.mtok"),
+            Double.toString(output)));
+  }
+
   /** The settings with {@code more} added. */
   public TestDeployment with(Map<String, String> more) {
     settings.putAll(more);
