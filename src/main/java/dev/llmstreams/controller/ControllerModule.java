@@ -80,7 +80,7 @@ public final class ControllerModule implements PatternModule {
   /**
    * {@code GET /goals/{id}}: a running goal's phase, step, spend and open calls; a finished goal's
    * result (kept for {@code controller.retention.ms}). Answered by the instance that owns the goal,
-   * from its store.
+   * from its store. {@code GET /tenants/{tenant}}: the tenant's spend in this budget period.
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
@@ -98,6 +98,65 @@ public final class ControllerModule implements PatternModule {
                     "{\"error\":\"no goal with this id (never seen, or finished and deleted after"
                         + " controller.retention.ms)\"}")
                 : HttpApi.Reply.json(200, Json.writer().writeValueAsString(view(log))));
+    tenantRoute(http, streams);
+  }
+
+  /**
+   * {@code GET /tenants/{tenant}}: what the tenant's goals spent in the current budget period and
+   * its budget, from the global table every instance holds (so any instance answers), as of the
+   * aggregation's last commit.
+   */
+  private void tenantRoute(HttpApi http, KafkaStreams streams) {
+    TenantBudgets budgets = TenantBudgets.from(config);
+    http.route(
+        "/tenants/",
+        (rest, query) -> {
+          String tenant = java.net.URLDecoder.decode(rest, java.nio.charset.StandardCharsets.UTF_8);
+          if (!dev.llmstreams.events.Goal.isTenant(tenant)) {
+            return HttpApi.Reply.json(
+                400, "{\"error\":\"GET /tenants/{tenant}: 1 to 64 of A-Z a-z 0-9 . _ -\"}");
+          }
+          if (streams.state() != KafkaStreams.State.RUNNING) {
+            return HttpApi.Reply.json(
+                503, "{\"error\":\"the controller is " + streams.state() + "\"}");
+          }
+          dev.llmstreams.events.TenantTotal total =
+              streams
+                  .store(
+                      org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(
+                          ControllerTopology.TENANT_TOTALS_STORE,
+                          org.apache.kafka.streams.state.QueryableStoreTypes
+                              .<String, dev.llmstreams.events.TenantTotal>keyValueStore()))
+                  .get(tenant);
+          return HttpApi.Reply.json(
+              200,
+              Json.writer()
+                  .writeValueAsString(
+                      tenantView(tenant, total, budgets, System.currentTimeMillis())));
+        });
+  }
+
+  static ObjectNode tenantView(
+      String tenant, dev.llmstreams.events.TenantTotal total, TenantBudgets budgets, long nowMs) {
+    Instant period = budgets.periodStart(nowMs);
+    boolean current = total != null && total.periodStart().equals(period);
+    dev.llmstreams.config.TenantSettings s = budgets.tenants().get(tenant);
+    ObjectNode out = JsonNodeFactory.instance.objectNode();
+    out.put("tenant", tenant)
+        .put("configured", s != null)
+        .put("periodStart", period.toString())
+        .put("periodEnd", period.plusMillis(budgets.periodMs()).toString())
+        .put("tokens", current ? total.tokens() : 0)
+        .put("costUsd", current ? total.costUsd() : 0.0)
+        .put("replies", current ? total.replies() : 0);
+    if (s != null && s.budgetTokens() != null) {
+      out.put("budgetTokens", s.budgetTokens());
+    }
+    if (s != null && s.budgetCostUsd() != null) {
+      out.put("budgetCostUsd", s.budgetCostUsd());
+    }
+    out.put("refused", budgets.spent(tenant, total, nowMs).orElse(null));
+    return out;
   }
 
   static ObjectNode view(GoalLog log) {

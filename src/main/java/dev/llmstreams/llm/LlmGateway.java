@@ -70,6 +70,7 @@ public final class LlmGateway implements AutoCloseable {
   private final LongSupplier nanoTime;
   private final AtomicLong undelivered = new AtomicLong();
   private final AtomicLong undeliveredShadows = new AtomicLong();
+  private final TenantRateLimits tenantRates;
   private volatile boolean quiescing;
 
   /** One provider with its own limits, circuit and meters; or one shadow candidate. */
@@ -223,6 +224,7 @@ public final class LlmGateway implements AutoCloseable {
     this.nanoTime = nanoTime;
     this.shadows = Map.copyOf(shadows);
     this.maxCall = Duration.ofMillis(config.getLong(AppConfig.LLM_MAX_CALL_MS));
+    this.tenantRates = new TenantRateLimits(config, registry);
     this.defaultRoute = AppConfig.parseRoute(config.getString(AppConfig.LLM_ROUTE_DEFAULT));
     for (String route : AppConfig.ROUTES) {
       routes.put(route, config.routeStepsOf(route));
@@ -292,7 +294,7 @@ public final class LlmGateway implements AutoCloseable {
     }
   }
 
-  private static RateLimiter perMinute(String name, int perMinute) {
+  static RateLimiter perMinute(String name, int perMinute) {
     if (perMinute <= 0) {
       return null;
     }
@@ -723,6 +725,13 @@ public final class LlmGateway implements AutoCloseable {
     }
     if (waitNanos > 0) {
       lane.rateLimitWaits.increment();
+    }
+    if (lane.shadowScope == null) {
+      // The tenant's own limits (TenantRateLimits): its calls wait, others' do not.
+      waitNanos =
+          Math.max(waitNanos, tenantRates.reserveNanos(request, estimateInputTokens(request)));
+    }
+    if (waitNanos > 0) {
       if (Duration.ofNanos(waitNanos).compareTo(remaining) >= 0) {
         return CompletableFuture.failedFuture(
             new ProviderException(
@@ -860,9 +869,11 @@ public final class LlmGateway implements AutoCloseable {
     String purpose = request.purpose();
     String model = String.valueOf(reply.model());
     String outcome = reply.error() == null ? "ok" : reply.error().code().name().toLowerCase();
+    String tenant = tenantRates.tag(request);
     Counter.builder("llmstreams.llm.requests")
-        .description("Requests answered, by provider, model, purpose and outcome")
+        .description("Requests answered, by provider, model, purpose, outcome and tenant")
         .tags("provider", provider, "model", model, "purpose", purpose, "outcome", outcome)
+        .tag("tenant", tenant)
         .register(registry)
         .increment();
     Timer.builder("llmstreams.llm.latency")
@@ -875,18 +886,21 @@ public final class LlmGateway implements AutoCloseable {
         .description("Tokens billed")
         .baseUnit("tokens")
         .tags("provider", provider, "model", model, "purpose", purpose, "direction", "input")
+        .tag("tenant", tenant)
         .register(registry)
         .increment(reply.usage().inputTokens());
     Counter.builder("llmstreams.llm.tokens")
         .description("Tokens billed")
         .baseUnit("tokens")
         .tags("provider", provider, "model", model, "purpose", purpose, "direction", "output")
+        .tag("tenant", tenant)
         .register(registry)
         .increment(reply.usage().outputTokens());
     Counter.builder("llmstreams.llm.cost")
         .description("Cost from the configured prices")
         .baseUnit("usd")
         .tags("provider", provider, "model", model, "purpose", purpose)
+        .tag("tenant", tenant)
         .register(registry)
         .increment(reply.costUsd());
   }

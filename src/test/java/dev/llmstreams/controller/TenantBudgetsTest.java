@@ -132,6 +132,28 @@ class TenantBudgetsTest {
         .hasMessageContaining("llmstreams-tenant");
   }
 
+  @Test
+  void shouldShowATenantsSpendInThisPeriodAndWhetherItIsRefused() {
+    var view = ControllerModule.tenantView("a", total("a", DAY, 120, 0.02), budgets, NOW);
+    assertThat(view.path("configured").asBoolean()).isTrue();
+    assertThat(view.path("periodStart").asText()).isEqualTo("2026-11-28T00:00:00Z");
+    assertThat(view.path("periodEnd").asText()).isEqualTo("2026-11-29T00:00:00Z");
+    assertThat(view.path("tokens").asLong()).isEqualTo(120);
+    assertThat(view.path("budgetCostUsd").asDouble()).isEqualTo(0.01);
+    assertThat(view.path("refused").asText()).contains("tenant a's budget is spent");
+    var yesterday =
+        ControllerModule.tenantView(
+            "b", total("b", DAY.minusSeconds(86_400), 5000, 1), budgets, NOW);
+    assertThat(yesterday.path("tokens").asLong()).isZero();
+    assertThat(yesterday.path("budgetTokens").asLong()).isEqualTo(1000);
+    assertThat(yesterday.path("refused").isNull()).isTrue();
+    assertThat(
+            ControllerModule.tenantView("nobody", null, budgets, NOW)
+                .path("configured")
+                .asBoolean())
+        .isFalse();
+  }
+
   private static RecordHeaders header(String tenant) {
     RecordHeaders h = new RecordHeaders();
     h.add(Goal.TENANT_HEADER, tenant.getBytes(StandardCharsets.UTF_8));

@@ -59,6 +59,11 @@ class LlmGatewayTest {
   }
 
   private static LlmRequest request(String id, Instant deadline) {
+    return request(id, deadline, null);
+  }
+
+  /** A request of {@code tenant} (metadata.tenant; null: none). */
+  private static LlmRequest request(String id, Instant deadline, String tenant) {
     return new LlmRequest(
         id,
         "summarizer.llm-replies",
@@ -72,7 +77,7 @@ class LlmGatewayTest {
         null,
         null,
         deadline,
-        Map.of());
+        tenant == null ? Map.of() : Map.of("tenant", tenant));
   }
 
   /** An interactive request: a goal's next step. */
@@ -191,6 +196,50 @@ class LlmGatewayTest {
         .isGreaterThanOrEqualTo(Duration.ofMillis(500));
     assertThat(registry.get("llmstreams.llm.rate.limit.waits").counter().count())
         .isGreaterThanOrEqualTo(1.0);
+  }
+
+  @Test
+  void shouldMakeOnlyATenantOverItsRateWaitAndTagMetersByTenant() throws Exception {
+    FakeProvider provider = FakeProvider.echo("openai");
+    LlmGateway g =
+        gateway(
+            provider,
+            Map.of(
+                "llm.tenant.a.requests.per.minute", "60",
+                "llm.tenant.b.requests.per.minute", "6000"));
+    List<CompletableFuture<LlmReply>> replies = new java.util.ArrayList<>();
+    for (String tenant : List.of("a", "b", "stranger")) {
+      for (int i = 0; i < 3; i++) {
+        replies.add(g.trySubmit(request(tenant + i, null, tenant)).orElseThrow());
+      }
+    }
+    for (CompletableFuture<LlmReply> r : replies) {
+      assertThat(await(r).error()).isNull();
+    }
+    assertThat(provider.callList()).hasSize(9);
+    assertThat(
+            registry
+                .get("llmstreams.llm.tenant.rate.limit.waits")
+                .tag("tenant", "a")
+                .counter()
+                .count())
+        .as("a's three calls at 1 a second: the later ones wait")
+        .isGreaterThanOrEqualTo(1.0);
+    assertThat(
+            registry
+                .get("llmstreams.llm.tenant.rate.limit.waits")
+                .tag("tenant", "b")
+                .counter()
+                .count())
+        .isZero();
+    assertThat(registry.get("llmstreams.llm.rate.limit.waits").counter().count())
+        .as("no provider limit")
+        .isZero();
+    for (String tag : List.of("a", "b", "other")) {
+      assertThat(registry.get("llmstreams.llm.requests").tag("tenant", tag).counter().count())
+          .as(tag)
+          .isEqualTo(3.0);
+    }
   }
 
   @Test
