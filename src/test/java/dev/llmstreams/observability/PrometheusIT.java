@@ -185,6 +185,8 @@ class PrometheusIT {
       settings.put(AppConfig.SUMMARIZER_MERGE_FAN_IN, "2");
       settings.put(AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS, "0");
       settings.put(AppConfig.TRACING_ENABLED, "true");
+      // A tenant's rate limit, high enough never to delay: its waits meter is scraped (at 0).
+      settings.put("llm.tenant.default.requests.per.minute", "1000000");
       try (Observability observability = new Observability();
           LlmStreamsApp app = new LlmStreamsApp(AppConfig.of(settings), catalog, observability)) {
         app.start(
