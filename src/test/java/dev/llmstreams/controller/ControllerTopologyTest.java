@@ -116,6 +116,23 @@ class ControllerTopologyTest {
   }
 
   @Test
+  void shouldRunAChildGoalForItsParentsTenant() {
+    start();
+    goals.pipeInput(
+        "p",
+        goal("p", "Compare two vendors", List.of("calculator", "delegate")).withTenant("acme"));
+    LlmRequest parent = onlyRequest();
+    assertThat(parent.metadata()).containsEntry("tenant", "acme");
+    replies.pipeInput(
+        "p", toolReply(parent, ask("d0", "delegate", "{\"task\":\"Price of vendor A\"}")));
+    LlmRequest child = onlyRequest();
+    assertThat(child.correlationId()).isEqualTo("p/1/0");
+    assertThat(child.metadata())
+        .as("a child spends its parent's tenant's budget")
+        .containsEntry("tenant", "acme");
+  }
+
+  @Test
   void shouldStopATenantAtItsBudgetAndLeaveTheOthersGoalsRunning() {
     start(
         Map.of(
