@@ -161,7 +161,7 @@ public final class ControllerModule implements PatternModule {
 
   static ObjectNode view(GoalLog log) {
     ObjectNode out = JsonNodeFactory.instance.objectNode();
-    out.put("goalId", log.goalId);
+    out.put("goalId", log.goalId).put("tenant", log.tenant());
     if (log.finished()) {
       out.put("status", log.result.status().name().toLowerCase(java.util.Locale.ROOT));
       out.set("result", Json.toTree(log.result));

@@ -332,7 +332,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     data.put("maxSteps", log.maxSteps)
         .put("maxTokens", log.maxTokens)
         .put("maxCostUsd", log.maxCostUsd)
-        .put("deadline", Instant.ofEpochMilli(log.deadlineMs).toString());
+        .put("deadline", Instant.ofEpochMilli(log.deadlineMs).toString())
+        .put("tenant", log.tenant());
     if (log.parent != null) {
       data.set("parent", Json.toTree(log.parent));
     }

@@ -123,6 +123,12 @@ class ControllerTopologyTest {
         goal("p", "Compare two vendors", List.of("calculator", "delegate")).withTenant("acme"));
     LlmRequest parent = onlyRequest();
     assertThat(parent.metadata()).containsEntry("tenant", "acme");
+    assertThat(ControllerModule.view(logStore().get("p")).path("tenant").asText())
+        .isEqualTo("acme");
+    assertThat(goalEvents.readValuesToList())
+        .filteredOn(e -> e.type() == GoalEventType.GOAL_RECEIVED)
+        .singleElement()
+        .satisfies(e -> assertThat(e.data().path("tenant").asText()).isEqualTo("acme"));
     replies.pipeInput(
         "p", toolReply(parent, ask("d0", "delegate", "{\"task\":\"Price of vendor A\"}")));
     LlmRequest child = onlyRequest();
