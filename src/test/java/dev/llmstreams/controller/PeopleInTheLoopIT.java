@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.llmstreams.app.LlmStreamsApp;
-import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Approval;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalEventType;
@@ -316,11 +315,8 @@ class PeopleInTheLoopIT {
   /** The gateway, controller and tools of {@code deployment}, started and ready. */
   private static LlmStreamsApp started(TestDeployment deployment, Observability observability)
       throws Exception {
-    LlmStreamsApp app =
-        new LlmStreamsApp(AppConfig.of(deployment.settings()), deployment.catalog(), observability);
-    app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
-    assertThat(app.awaitReady(Duration.ofSeconds(60))).isTrue();
-    return app;
+    return deployment.start(
+        observability, List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
   }
 
   private static KafkaProducer<String, String> producer(KafkaCluster kafka) {
@@ -341,12 +337,10 @@ class PeopleInTheLoopIT {
 
   private static List<dev.llmstreams.events.TenantTotal> totals(
       KafkaCluster kafka, TopicCatalog catalog) {
-    List<dev.llmstreams.events.TenantTotal> out = new ArrayList<>();
-    each(
+    return CommittedReads.values(
         kafka,
         catalog.spec(TopicRole.TENANT_TOTALS).name(),
-        r -> out.add(read(r.value(), dev.llmstreams.events.TenantTotal.class)));
-    return out;
+        dev.llmstreams.events.TenantTotal.class);
   }
 
   private static List<GoalEventType> events(KafkaCluster kafka, TopicCatalog catalog, String id) {
