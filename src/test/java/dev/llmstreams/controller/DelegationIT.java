@@ -157,7 +157,7 @@ class DelegationIT {
       throws Exception {
     try (SimulatedLlmServer llm =
         new SimulatedLlmServer(
-                SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofMillis(700)))
+                SimulatedLlmServer.Settings.defaults().withLatency(Duration.ofMillis(400)))
             .start()) {
       llm.withToolScript(script());
       TestDeployment deployment = deployment(kafka, "fan", dir, llm);
