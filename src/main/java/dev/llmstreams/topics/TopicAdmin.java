@@ -86,6 +86,9 @@ public final class TopicAdmin {
           specs.stream().filter(spec -> spec.name().equals(e.getKey())).forEach(present::add);
         }
       }
+      // Returns once the broker's metadata shows the new topics: an app started right after
+      // (a global table's thread asks for its topic's partitions once, at start) must find them.
+      describe(toCreate.stream().map(NewTopic::name).toList());
     }
     if (!present.isEmpty()) {
       changes.addAll(drift(present));
