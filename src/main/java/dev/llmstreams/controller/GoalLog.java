@@ -132,11 +132,6 @@ final class GoalLog {
   /** The child goals this goal started, in call order, with what the parent knows of them. */
   List<dev.llmstreams.events.ChildGoal> children = new ArrayList<>();
 
-  /** What the children that ended spent, theirs included (the goal's own is {@code usage}). */
-  Usage childUsage = Usage.ZERO;
-
-  double childCostUsd;
-
   String lastCausationId;
   GoalResult result;
   long expiresAtMs;
@@ -175,13 +170,17 @@ final class GoalLog {
    */
   @JsonIgnore
   Usage treeUsage() {
-    return usage.plus(childUsage);
+    Usage total = usage;
+    for (dev.llmstreams.events.ChildGoal c : children) {
+      total = total.plus(c.usage()); // a running child's is zero until its result arrives
+    }
+    return total;
   }
 
   /** Cost of the goal and of its children that ended. */
   @JsonIgnore
   double treeCostUsd() {
-    return costUsd + childCostUsd;
+    return costUsd + children.stream().mapToDouble(c -> c.costUsd()).sum();
   }
 
   @JsonIgnore

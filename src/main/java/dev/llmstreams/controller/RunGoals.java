@@ -872,8 +872,6 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       }
     }
     GoalStatus ended = status;
-    log.childUsage = log.childUsage.plus(spent);
-    log.childCostUsd += cost;
     log.children.replaceAll(
         c ->
             c.callId().equals(call.callId)
