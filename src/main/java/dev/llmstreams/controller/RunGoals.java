@@ -690,12 +690,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     context.forward(traced(log, command, now), sinks.tool(call.tool));
     Timer timer = Timer.call(log.goalId, call.callId, attempt);
     timers.put(timer.key(call.dueAtMs), timer);
-    Counter.builder("llmstreams.controller.tool.calls")
-        .description("Tool calls dispatched, retries included")
-        .tag("tool", call.tool)
-        .tag("attempt", attempt == 1 ? "first" : "retry")
-        .register(registry)
-        .increment();
+    countToolCall(call.tool, attempt);
     event(
         log,
         GoalEventType.TOOL_CALLED,
@@ -756,12 +751,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     call.dueAtMs = child.deadline().toEpochMilli(); // no timer: the child always ends by then
     log.children.add(dev.llmstreams.events.ChildGoal.running(childId, call.callId));
     childGoals("started").increment();
-    Counter.builder("llmstreams.controller.tool.calls")
-        .description("Tool calls dispatched, retries included")
-        .tag("tool", call.tool)
-        .tag("attempt", "first")
-        .register(registry)
-        .increment();
+    countToolCall(call.tool, 1);
     ObjectNode data = argumentsData(call).put("childGoalId", childId).put("depth", depth);
     data.set("childTools", Json.toTree(tools));
     data.put("maxSteps", maxSteps)
@@ -877,6 +867,15 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             c.callId().equals(call.callId)
                 ? new dev.llmstreams.events.ChildGoal(c.goalId(), c.callId(), ended, spent, cost)
                 : c);
+  }
+
+  private void countToolCall(String tool, int attempt) {
+    Counter.builder("llmstreams.controller.tool.calls")
+        .description("Tool calls dispatched, retries included")
+        .tag("tool", tool)
+        .tag("attempt", attempt == 1 ? "first" : "retry")
+        .register(registry)
+        .increment();
   }
 
   private void onToolResult(ToolResult result, long now) {
