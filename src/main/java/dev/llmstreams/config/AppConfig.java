@@ -76,6 +76,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_DEADLINE_MS = "controller.deadline.ms";
   public static final String CONTROLLER_TENANT_BUDGET_PERIOD = "controller.tenant.budget.period";
   public static final String CONTROLLER_MAX_REPAIRS = "controller.max.repairs";
+  public static final String CONTROLLER_INLINE_TOOLS = "controller.inline.tools";
   public static final String CONTROLLER_MAX_DELEGATION_DEPTH = "controller.max.delegation.depth";
   public static final String CONTROLLER_RETENTION_MS = "controller.retention.ms";
   public static final String CONTROLLER_TICK_MS = "controller.tick.ms";
@@ -654,6 +655,19 @@ public final class AppConfig extends AbstractConfig {
                   + " tenant's goals; .budget.tokens and .budget.cost.usd cap all its goals together"
                   + " per period; llm.tenant.<tenant>.requests.per.minute and .tokens.per.minute rate-limit"
                   + " its LLM calls at the gateway (docs/controller.md, Tenants).")
+          .define(
+              CONTROLLER_INLINE_TOOLS,
+              Type.LIST,
+              "calculator",
+              Importance.MEDIUM,
+              "Built-in pure tools the controller answers itself, inside the transaction of the step"
+                  + " that called them, instead of a round trip through tool-calls.<tool> and"
+                  + " tool-results: the result, its goal-events and the next LLM request commit"
+                  + " together, and a step of such calls pays one hop instead of three. Only tools"
+                  + " without effects, approval or I/O qualify (today: calculator); calls are still"
+                  + " checked against the goal's allowlist and the tool's schema, audited in goal-events"
+                  + " and counted in llmstreams.tools.*. Empty: every call goes through its topic (to"
+                  + " run the calculator on external workers, say).")
           .define(
               CONTROLLER_MAX_REPAIRS,
               Type.INT,

@@ -65,7 +65,9 @@ public final class ControllerModule implements PatternModule {
             config.getInt(AppConfig.CONTROLLER_MAX_RESULT_CHARS),
             registry,
             tracing(config),
-            Prompts.of(config).get(Prompts.CONTROLLER_SYSTEM))
+            Prompts.of(config).get(Prompts.CONTROLLER_SYSTEM),
+            InlineTools.from(config, tools),
+            dev.llmstreams.runtime.tools.ToolWorkersTopology.workerId(config, name()))
         .build();
   }
 

@@ -32,7 +32,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * goals ─────────────────┐                         ┌▶ llm-requests (controller.plan, replyTo controller.llm-replies)
- * controller.llm-replies ┤                         ├▶ tool-calls.&lt;tool&gt; (one sink per command topic)
+ * controller.llm-replies ┤                         ├▶ tool-calls.&lt;tool&gt; (one sink per command topic; not
+ *                        │                         │  for controller.inline.tools, answered in place)
  * tool-results ──────────┤                         ├▶ goal-events (audit trail)
  * approvals ─────────────┼▶ controller.run-goals ──┼▶ goal-results (exactly one per goal)
  * goal-cancellations ────┤   stores controller-    ├▶ goals (child goals of delegate calls)
@@ -64,10 +65,14 @@ public final class ControllerTopology {
   private final MeterRegistry registry;
   private final dev.llmstreams.observability.tracing.Tracing tracing;
   private final Prompt systemPrompt;
+  private final InlineTools inline;
+  private final String workerId;
 
   /**
    * @param systemPrompt the system message of every goal's conversation (prompt {@code
    *     controller.system})
+   * @param inline the tools the controller answers itself, in the step's transaction
+   * @param workerId this instance, as the results of inline calls name their worker
    */
   ControllerTopology(
       TopicCatalog catalog,
@@ -77,7 +82,11 @@ public final class ControllerTopology {
       int maxResultChars,
       MeterRegistry registry,
       dev.llmstreams.observability.tracing.Tracing tracing,
-      Prompt systemPrompt) {
+      Prompt systemPrompt,
+      InlineTools inline,
+      String workerId) {
+    this.inline = inline;
+    this.workerId = workerId;
     this.tracing = tracing;
     this.systemPrompt = systemPrompt;
     this.catalog = catalog;
@@ -150,7 +159,9 @@ public final class ControllerTopology {
                 registry,
                 tracing,
                 SPANS_SINK,
-                systemPrompt),
+                systemPrompt,
+                inline,
+                workerId),
         inputs.toArray(String[]::new));
     topology.addStateStore(
         Stores.keyValueStoreBuilder(

@@ -28,12 +28,14 @@ import dev.llmstreams.events.ToolCallRequest;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.events.ToolSpec;
 import dev.llmstreams.observability.tracing.CurrentSpan;
+import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.TraceContent;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.prompts.Prompt;
 import dev.llmstreams.runtime.tools.ToolDefinition;
+import dev.llmstreams.runtime.tools.ToolRun;
 import dev.llmstreams.topics.RejectedRecordException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -131,6 +133,12 @@ final class RunGoals implements Processor<String, Object, String, Object> {
    */
   private final Prompt systemPrompt;
 
+  /** The tools answered here, in the step's transaction ({@code controller.inline.tools}). */
+  private final InlineTools inline;
+
+  /** This instance, as the results of inline calls name their worker. */
+  private final String workerId;
+
   private final String logStore;
   private final String timerStore;
   private final Sinks sinks;
@@ -172,7 +180,11 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       MeterRegistry registry,
       Tracing tracing,
       String spansSink,
-      Prompt systemPrompt) {
+      Prompt systemPrompt,
+      InlineTools inline,
+      String workerId) {
+    this.inline = inline;
+    this.workerId = workerId;
     this.systemPrompt = systemPrompt;
     this.tracing = tracing;
     this.spansSink = spansSink;
@@ -671,6 +683,10 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   // ---- tools
 
   private void dispatch(GoalLog log, Call call, int attempt, long now) {
+    if (inline.answers(call.tool)) {
+      answerInline(log, call, now);
+      return;
+    }
     ToolDefinition tool = guards.registry().get(call.tool);
     call.state = CallState.DISPATCHED;
     call.attempt = attempt;
@@ -901,6 +917,76 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     } else {
       timers.delete(Timer.call(log.goalId, call.callId, call.attempt).key(call.dueAtMs));
     }
+    answered(log, call, result, now);
+    if (log.stepDone()) {
+      completeStep(log, now);
+    }
+    save(log, now);
+  }
+
+  /**
+   * A pure tool's call answered here, in the transaction of the step that made it: no tool-calls or
+   * tool-results record and no timer; the same goal-events (tool_called, tool_result), meters and
+   * span as a worker's call, with {@code "inline": true}. After an aborted transaction the step
+   * runs again and so does the call, which has no effect to repeat.
+   */
+  private void answerInline(GoalLog log, Call call, long now) {
+    ToolDefinition definition = guards.registry().get(call.tool);
+    call.state = CallState.DISPATCHED;
+    call.attempt = 1;
+    call.dispatchedAtMs = now;
+    call.dueAtMs = now + definition.timeoutMs();
+    countToolCall(call.tool, 1);
+    event(
+        log,
+        GoalEventType.TOOL_CALLED,
+        "called " + call.tool + " " + cut(call.arguments.toString(), 200) + " (inline)",
+        argumentsData(call).put("inline", true),
+        call.callId,
+        now);
+    long started = System.currentTimeMillis();
+    ToolRun ran;
+    try {
+      ran =
+          ToolRun.of(
+              inline.get(call.tool),
+              call.tool,
+              call.arguments,
+              Duration.ofMillis(definition.timeoutMs()),
+              registry);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running " + call.callId, e);
+    }
+    ToolRun.count(registry, call.tool, ran.ok() ? "ok" : "error");
+    ToolResult result =
+        new ToolResult(
+            call.callId,
+            log.goalId,
+            call.tool,
+            ran.ok(),
+            ran.ok() ? ran.outcome().result() : null,
+            ran.error(),
+            ran.ms(),
+            workerId);
+    if (log.trace != null) {
+      SpanRef span = tracing.child(log.trace, Tracing.nanos(started));
+      SpanSink.emit(
+          context,
+          spansSink,
+          ToolRun.span(tracing, span, guards.registry(), call.arguments, result, workerId)
+              .attr("llmstreams.tool.inline", true)
+              .end(Tracing.nanos(System.currentTimeMillis())),
+          now);
+    }
+    answered(log, call, result, now);
+  }
+
+  /**
+   * A call's result joins the goal: the call is done and audited as tool_result. The caller starts
+   * the next turn when it was the step's last open call.
+   */
+  private void answered(GoalLog log, Call call, ToolResult result, long now) {
     call.state = CallState.DONE;
     call.ok = result.ok();
     call.toolMs = result.durationMs();
@@ -917,6 +1003,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             .put("durationMs", result.durationMs())
             .put("worker", result.worker())
             .put("waitedMs", now - call.dispatchedAtMs);
+    if (inline.answers(call.tool) && workerId.equals(result.worker())) {
+      data.put("inline", true);
+    }
     event(
         log,
         GoalEventType.TOOL_RESULT,
@@ -926,10 +1015,6 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         data,
         call.callId,
         now);
-    if (log.stepDone()) {
-      completeStep(log, now);
-    }
-    save(log, now);
   }
 
   private void onApproval(Approval approval, long now) {
@@ -979,6 +1064,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         now);
     if (approved) {
       dispatch(log, call, 1, now);
+      if (log.stepDone()) { // an inline tool answered at once
+        completeStep(log, now);
+      }
     } else {
       call.state = CallState.DONE;
       call.ok = false;

@@ -3,6 +3,7 @@ package dev.llmstreams.tools;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.runtime.mcp.McpBridgeTool;
 import dev.llmstreams.runtime.mcp.McpConnection;
+import dev.llmstreams.runtime.tools.Calculator;
 import dev.llmstreams.runtime.tools.RecordedResults;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolRegistry;

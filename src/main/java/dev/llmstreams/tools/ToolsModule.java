@@ -3,6 +3,7 @@ package dev.llmstreams.tools;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.runtime.mcp.McpBridgeTool;
+import dev.llmstreams.runtime.tools.Calculator;
 import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;

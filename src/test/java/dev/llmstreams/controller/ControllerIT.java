@@ -270,6 +270,9 @@ class ControllerIT {
   @Test
   void shouldFinishEveryGoalOnceAndPublishOnceAcrossAHardKill() throws Exception {
     settings.putAll(TestDeployment.SHORT_SESSIONS);
+    // The product's default: the calculator answered in the controller's own transaction, publish
+    // through its topic and worker.
+    settings.put(AppConfig.CONTROLLER_INLINE_TOOLS, "calculator");
     Path config = ChildJvm.writeConfig(dir.resolve("controller.properties"), settings);
     int n = 8;
     List<String> ids = new ArrayList<>();
@@ -280,7 +283,7 @@ class ControllerIT {
     try {
       produceGoals(ids);
       // Kill in the middle: some tool results are in, not every goal has finished.
-      await().atMost(Duration.ofSeconds(120)).until(() -> watcher.toolResults.size() >= 6);
+      await().atMost(Duration.ofSeconds(120)).until(() -> watcher.answered().size() >= 6);
       first.destroyForcibly(); // SIGKILL: no shutdown hook, no commit
       first.waitFor();
     } finally {
@@ -327,16 +330,28 @@ class ControllerIT {
     assertThat(watcher.news).hasSize(n);
     assertThat(watcher.news.stream().map(s -> s.split("=")[0]).collect(Collectors.toSet()))
         .containsExactlyInAnyOrderElementsOf(ids);
-    // Every call has one outcome: a repeated result (a retry answered from the worker's store) is
+    // Every call has one outcome: one committed tool_result per callId in the audit trail (the
+    // calculator's answered inline: a step replayed after the kill ran it again and kept one), and
+    // on tool-results only publish's, a repeat (a retry answered from the worker's store) being
     // the same result.
+    Map<String, Long> answered =
+        watcher.answered().stream()
+            .collect(Collectors.groupingBy(GoalEvent::causationId, Collectors.counting()));
+    assertThat(answered).hasSize(n * 3);
+    assertThat(answered.values()).allSatisfy(c -> assertThat(c).isEqualTo(1L));
+    assertThat(watcher.answered())
+        .filteredOn(e -> e.data().path("tool").asText().equals("calculator"))
+        .hasSize(n * 2)
+        .allSatisfy(e -> assertThat(e.data().path("inline").asBoolean()).isTrue());
     Map<String, Set<String>> outcomes = new HashMap<>();
     watcher.toolResults.forEach(
         r ->
             outcomes
                 .computeIfAbsent(r.callId(), k -> new java.util.HashSet<>())
-                .add(r.ok() + " " + r.result() + " " + r.error()));
-    assertThat(outcomes).hasSize(n * 3);
-    assertThat(outcomes.values()).allSatisfy(o -> assertThat(o).hasSize(1));
+                .add(r.tool() + " " + r.ok() + " " + r.result() + " " + r.error()));
+    assertThat(outcomes).hasSize(n);
+    assertThat(outcomes.values())
+        .allSatisfy(o -> assertThat(o).singleElement().asString().startsWith("publish true"));
   }
 
   /**
@@ -467,6 +482,11 @@ class ControllerIT {
 
     private String name(TopicRole role) {
       return catalog.spec(role).name();
+    }
+
+    /** The committed tool_result events: one per call answered. */
+    List<GoalEvent> answered() {
+      return events.stream().filter(e -> e.type() == GoalEventType.TOOL_RESULT).toList();
     }
 
     private void loop() {

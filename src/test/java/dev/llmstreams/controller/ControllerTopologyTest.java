@@ -1,6 +1,7 @@
 package dev.llmstreams.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -74,7 +75,10 @@ class ControllerTopologyTest {
   private final Map<String, TestOutputTopic<String, ToolCall>> toolCalls = new HashMap<>();
 
   private void start(Map<String, String> overrides) {
-    Map<String, String> settings = new HashMap<>(Map.of("controller.tick.ms", "100"));
+    // These tests follow calculator calls through tool-calls and tool-results; the calculator
+    // answered in the controller's own transaction (the default) has tests of its own below.
+    Map<String, String> settings =
+        new HashMap<>(Map.of("controller.tick.ms", "100", AppConfig.CONTROLLER_INLINE_TOOLS, ""));
     settings.putAll(overrides);
     AppConfig config = AppConfig.of(settings);
     Properties props = StreamsSettings.forPattern(config, catalog, "controller", registry);
@@ -291,6 +295,95 @@ class ControllerTopologyTest {
   }
 
   // ---- the loop
+
+  // ---- inline tools (controller.inline.tools)
+
+  @Test
+  void shouldAnswerAnInlineToolInTheStepsOwnTransactionWithoutATopicRoundTrip() {
+    start(Map.of(AppConfig.CONTROLLER_INLINE_TOOLS, "calculator"));
+    goals.pipeInput("g1", goal("g1", "What is 2+3 and 1/0?", List.of("calculator")));
+    LlmRequest first = onlyRequest();
+    replies.pipeInput(
+        "g1",
+        toolReply(
+            first,
+            ask("a", "calculator", "{\"expression\":\"2+3\"}"),
+            ask("b", "calculator", "{\"expression\":\"1/0\"}")));
+    assertThat(toolCalls.get("calculator").isEmpty()).as("no tool-calls record").isTrue();
+    // The results joined the conversation and the next turn went out in the same step.
+    LlmRequest second = onlyRequest();
+    assertThat(second.requestId()).isEqualTo("g1/2/llm");
+    List<ChatMessage> tail = second.messages().subList(2, second.messages().size());
+    assertThat(tail)
+        .extracting(ChatMessage::role)
+        .containsExactly(ChatMessage.Role.ASSISTANT, ChatMessage.Role.TOOL, ChatMessage.Role.TOOL);
+    assertThat(tail.get(1).toolCallId()).isEqualTo("a");
+    assertThat(tail.get(1).content()).contains("\"5\"");
+    assertThat(tail.get(2).toolCallId()).isEqualTo("b");
+    assertThat(tail.get(2).content()).startsWith("error: ").containsIgnoringCase("zero");
+    List<GoalEvent> events = goalEvents.readValuesToList();
+    assertThat(events)
+        .filteredOn(e -> e.type() == GoalEventType.TOOL_RESULT)
+        .hasSize(2)
+        .allSatisfy(e -> assertThat(e.data().path("inline").asBoolean()).isTrue())
+        .extracting(e -> e.data().path("ok").asBoolean())
+        .containsExactly(true, false);
+    assertThat(events)
+        .filteredOn(e -> e.type() == GoalEventType.TOOL_CALLED)
+        .extracting(GoalEvent::causationId)
+        .containsExactly("g1/1/0", "g1/1/1");
+    assertThat(
+            registry
+                .counter("llmstreams.tools.calls", "tool", "calculator", "outcome", "ok")
+                .count())
+        .isEqualTo(1.0);
+    assertThat(
+            registry
+                .counter("llmstreams.tools.calls", "tool", "calculator", "outcome", "error")
+                .count())
+        .isEqualTo(1.0);
+    // Nothing was left waiting: no timer for the calls, and a late result for one is ignored.
+    assertThat(logStore().get("g1").calls).isEmpty();
+    results.pipeInput(
+        "g1",
+        new ToolResult("g1/1/0", "g1", "calculator", true, Json.tree("{}"), null, 1, "forged"));
+    assertThat(requests.isEmpty()).isTrue();
+    replies.pipeInput("g1", answer(second, "5; 1/0 has no value."));
+    assertThat(goalResults.readValuesToList())
+        .singleElement()
+        .satisfies(r -> assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED));
+    assertThat(deadLetters.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldWaitForTheTopicCallsOfAStepWhoseOtherCallsWereAnsweredInline() {
+    start(Map.of(AppConfig.CONTROLLER_INLINE_TOOLS, "calculator"));
+    goals.pipeInput("g1", goal("g1", "Fetch and add", List.of("calculator", "http_get")));
+    LlmRequest first = onlyRequest();
+    replies.pipeInput(
+        "g1",
+        toolReply(
+            first,
+            ask("a", "calculator", "{\"expression\":\"6*7\"}"),
+            ask("b", "http_get", "{\"url\":\"https://example.com/x\"}")));
+    assertThat(toolCalls.get("calculator").isEmpty()).isTrue();
+    List<ToolCall> fetches = toolCalls.get("http_get").readValuesToList();
+    assertThat(fetches).extracting(ToolCall::callId).containsExactly("g1/1/1");
+    assertThat(requests.isEmpty()).as("the step waits for http_get").isTrue();
+    results.pipeInput("g1", ok(fetches.get(0), "{\"status\":200,\"body\":\"x\"}"));
+    LlmRequest second = onlyRequest();
+    List<ChatMessage> tail = second.messages().subList(2, second.messages().size());
+    assertThat(tail).extracting(ChatMessage::toolCallId).containsExactly(null, "a", "b");
+    assertThat(tail.get(1).content()).contains("42");
+  }
+
+  @Test
+  void shouldRefuseToAnswerInlineAToolThatIsNotAPureBuiltIn() {
+    assertThatThrownBy(() -> start(Map.of(AppConfig.CONTROLLER_INLINE_TOOLS, "http_get")))
+        .isInstanceOf(org.apache.kafka.common.config.ConfigException.class)
+        .hasMessageContaining("controller.inline.tools")
+        .hasMessageContaining("not a pure built-in tool");
+  }
 
   @Test
   void shouldRunAGoalThroughAParallelStepToAFinalAnswer() {

@@ -53,7 +53,15 @@ class ControllerTracingTest {
 
   private void start(String tracing) {
     AppConfig config =
-        AppConfig.of(Map.of("controller.tick.ms", "100", "tracing.enabled", tracing));
+        AppConfig.of(
+            Map.of(
+                "controller.tick.ms",
+                "100",
+                "tracing.enabled",
+                tracing,
+                // the calls' trace context on tool-calls is what is tested
+                AppConfig.CONTROLLER_INLINE_TOOLS,
+                ""));
     driver =
         new TopologyTestDriver(
             new ControllerModule().topology(catalog, config, registry),

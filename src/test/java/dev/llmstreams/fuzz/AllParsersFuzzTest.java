@@ -23,7 +23,7 @@ class AllParsersFuzzTest {
           "dev.llmstreams.events.EventDeserializersFuzzTest",
           "dev.llmstreams.topics.InputRecordFuzzTest",
           "dev.llmstreams.observability.tracing.TraceparentFuzzTest",
-          "dev.llmstreams.tools.CalculatorFuzzTest",
+          "dev.llmstreams.runtime.tools.CalculatorFuzzTest",
           "dev.llmstreams.runtime.tools.ToolArgumentsFuzzTest",
           "dev.llmstreams.mcpserver.ArgumentValidatorFuzzTest",
           "dev.llmstreams.runtime.mcp.McpSchemaValidatorFuzzTest");

@@ -51,7 +51,11 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
                 AppConfig.STATE_DIR,
                 dir.resolve("state").toString(),
                 AppConfig.HTTP_PORT,
-                "0"));
+                "0",
+                // Calls go through tool-calls and tool-results, which these tests follow; a test of
+                // the calculator answered in the controller's transaction (the default) sets it.
+                AppConfig.CONTROLLER_INLINE_TOOLS,
+                ""));
     return new TestDeployment(prefix, catalog, settings);
   }
 

@@ -9,7 +9,6 @@ import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.observability.tracing.CurrentSpan;
 import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
-import dev.llmstreams.observability.tracing.TraceContent;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
@@ -20,7 +19,6 @@ import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.trace.SpanKind;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +71,7 @@ public final class ToolWorkersTopology {
   public static final int MAX_CALL_BYTES = 1024 * 1024;
 
   /** An error text (an exception message, a server's answer) is cut to this many characters. */
-  static final int MAX_ERROR_CHARS = 2000;
+  static final int MAX_ERROR_CHARS = ToolRun.MAX_ERROR_CHARS;
 
   private final TopicCatalog catalog;
   private final ToolRegistry registry;
@@ -319,26 +317,7 @@ public final class ToolWorkersTopology {
 
     /** The {@code execute_tool {tool}} span of the GenAI conventions. */
     private Tracing.Builder toolSpan(SpanRef span, ToolCall call, ToolResult result) {
-      boolean mcp = call.tool().contains(TopicCatalog.MCP_TOOL_SEPARATOR);
-      Tracing.Builder b =
-          tracing
-              .span(span, "execute_tool " + call.tool(), SpanKind.INTERNAL)
-              .attr("gen_ai.operation.name", "execute_tool")
-              .attr("gen_ai.tool.name", call.tool())
-              .attr("gen_ai.tool.call.id", call.callId())
-              .attr("gen_ai.tool.type", mcp ? "extension" : "function")
-              .attr("gen_ai.conversation.id", call.goalId())
-              .attr("llmstreams.tool.outcome", result.ok() ? "ok" : "error")
-              .attr("llmstreams.tool.worker", workerId);
-      registry.find(call.tool()).ifPresent(d -> b.attr("gen_ai.tool.description", d.description()));
-      b.content("gen_ai.tool.call.arguments", TraceContent.json(call.arguments()));
-      if (result.ok()) {
-        b.content("gen_ai.tool.call.result", TraceContent.json(result.result()));
-        b.ok();
-      } else {
-        b.error("tool_error", result.error());
-      }
-      return b;
+      return ToolRun.span(tracing, span, registry, call.arguments(), result, workerId);
     }
 
     private ToolResult run(
@@ -353,35 +332,28 @@ public final class ToolWorkersTopology {
         count(tool, "error");
         return failed(call, "deadline passed (" + call.deadline() + ")", 0);
       }
-      Timer timer =
-          Timer.builder("llmstreams.tools.duration")
-              .description("Time one tool call took to run")
-              .tag("tool", tool)
-              .publishPercentileHistogram()
-              .register(meters);
-      long start = System.nanoTime();
-      Tool.Outcome outcome;
+      ToolRun ran;
       try {
         // http_get and synthesis block this stream thread for up to their time limit (a few
-        // seconds, well under
-        // max.poll.interval.ms); calls are rare next to records, and blocking keeps the result in
-        // the transaction.
-        outcome =
-            tools.get(worker).execute(tool, call.arguments(), Duration.ofMillis(call.timeoutMs()));
+        // seconds, well under max.poll.interval.ms); calls are rare next to records, and blocking
+        // keeps the result in the transaction.
+        ran =
+            ToolRun.of(
+                tools.get(worker),
+                tool,
+                call.arguments(),
+                Duration.ofMillis(call.timeoutMs()),
+                meters);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while running " + call.callId(), e);
-      } catch (Exception e) {
-        long ms = elapsedMs(timer, start);
-        count(tool, "error");
-        String message =
-            e instanceof ToolException
-                ? e.getMessage()
-                : e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage());
-        return failed(call, message, ms);
       }
-      long ms = elapsedMs(timer, start);
+      long ms = ran.ms();
+      if (!ran.ok()) {
+        count(tool, "error");
+        return failed(call, ran.error(), ms);
+      }
+      Tool.Outcome outcome = ran.outcome();
       if (!outcome.publications().isEmpty() && !tools.get(worker).publishes()) {
         count(tool, "error");
         return failed(
@@ -397,17 +369,8 @@ public final class ToolWorkersTopology {
           call.callId(), call.goalId(), tool, true, outcome.result(), null, ms, workerId);
     }
 
-    private long elapsedMs(Timer timer, long startNanos) {
-      long nanos = System.nanoTime() - startNanos;
-      timer.record(Duration.ofNanos(nanos));
-      return nanos / 1_000_000;
-    }
-
     private ToolResult failed(ToolCall call, String error, long ms) {
-      String e = error == null || error.isBlank() ? "failed without a message" : error;
-      if (e.length() > MAX_ERROR_CHARS) {
-        e = e.substring(0, MAX_ERROR_CHARS) + "...";
-      }
+      String e = ToolRun.errorText(error);
       return new ToolResult(
           call.callId(), call.goalId(), call.tool(), false, null, e, ms, workerId);
     }
@@ -423,12 +386,7 @@ public final class ToolWorkersTopology {
     }
 
     private void count(String tool, String outcome) {
-      Counter.builder("llmstreams.tools.calls")
-          .description("Tool calls by tool and outcome")
-          .tag("tool", tool)
-          .tag("outcome", outcome)
-          .register(meters)
-          .increment();
+      ToolRun.count(meters, tool, outcome);
     }
 
     /**

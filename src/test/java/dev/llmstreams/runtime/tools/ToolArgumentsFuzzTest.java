@@ -6,7 +6,6 @@ import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.Json;
-import dev.llmstreams.tools.Calculator;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;

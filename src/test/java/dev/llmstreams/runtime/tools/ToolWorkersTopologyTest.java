@@ -9,7 +9,6 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.runtime.StreamsSettings;
-import dev.llmstreams.tools.Calculator;
 import dev.llmstreams.tools.HttpGetTool;
 import dev.llmstreams.tools.PublishTool;
 import dev.llmstreams.tools.SynthesisTool;

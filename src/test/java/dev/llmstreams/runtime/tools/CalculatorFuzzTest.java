@@ -1,10 +1,9 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.llmstreams.runtime.tools.ToolException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 

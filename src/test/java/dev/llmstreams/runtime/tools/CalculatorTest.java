@@ -1,11 +1,10 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.Json;
-import dev.llmstreams.runtime.tools.ToolException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,10 +1,8 @@
-package dev.llmstreams.tools;
+package dev.llmstreams.runtime.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.llmstreams.runtime.tools.Tool;
-import dev.llmstreams.runtime.tools.ToolException;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.time.Duration;
