@@ -19,15 +19,24 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The Kafka a benchmark runs against: the cluster named by KAFKA_BOOTSTRAP, else a fresh local
- * broker on free ports under {@code .llm-streams/bench/}, stopped at the end.
+ * broker on free ports under {@code .llm-streams/bench/}, stopped at the end, or when the bench is
+ * interrupted (Ctrl-C, SIGTERM), so that no broker process is left running.
  */
 final class BenchCluster implements AutoCloseable {
   private final String bootstrap;
   private final LocalBroker broker;
+  private final Thread stopOnExit;
 
   private BenchCluster(String bootstrap, LocalBroker broker) {
     this.bootstrap = bootstrap;
     this.broker = broker;
+    this.stopOnExit =
+        broker == null
+            ? null
+            : new Thread(() -> broker.stop(Duration.ofSeconds(10)), "llmstreams-bench-broker-stop");
+    if (stopOnExit != null) {
+      Runtime.getRuntime().addShutdownHook(stopOnExit);
+    }
   }
 
   static BenchCluster start(String externalBootstrap, Progress progress) throws IOException {
@@ -155,6 +164,11 @@ final class BenchCluster implements AutoCloseable {
   public void close() {
     if (broker != null) {
       broker.stop(Duration.ofSeconds(30));
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopOnExit);
+      } catch (IllegalStateException e) {
+        // the JVM is already shutting down: the hook stops nothing more than what just stopped
+      }
     }
   }
 }
