@@ -54,6 +54,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
   public static final String POLL_MS = "poll.ms";
   public static final String INTERACTIVE_COMMIT_INTERVAL_MS = "interactive.commit.interval.ms";
+  public static final String INTERACTIVE_COMMIT_QUIET_MS = "interactive.commit.quiet.ms";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String NUM_STANDBY_REPLICAS = "num.standby.replicas";
   public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
@@ -455,6 +456,17 @@ public final class AppConfig extends AbstractConfig {
               Importance.MEDIUM,
               "commit.interval.ms of the patterns someone waits on (gateway, controller, tools): under exactly-once"
                   + " an output is visible only once committed, and a goal's step crosses four such hops.")
+          .define(
+              INTERACTIVE_COMMIT_QUIET_MS,
+              Type.LONG,
+              20L,
+              Range.atLeast(0),
+              Importance.LOW,
+              "In the patterns someone waits on (gateway, controller, tools), an output written after this"
+                  + " long without one is committed right after the batch under way instead of at the next"
+                  + " interactive.commit.interval.ms: a lone goal's step does not wait for an interval at each"
+                  + " hop, and under load, when outputs come closer together, the interval alone decides how"
+                  + " often they commit. 0: always wait for the interval.")
           .define(
               COMMIT_INTERVAL_MS,
               Type.LONG,

@@ -167,6 +167,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, GoalLog> logs;
   private KeyValueStore<String, Timer> timers;
   private KeyValueStore<String, ValueAndTimestamp<TenantTotal>> tenantTotals;
+  private dev.llmstreams.runtime.QuietCommits commits;
 
   RunGoals(
       String logStore,
@@ -235,6 +236,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     this.logs = context.getStateStore(logStore);
     this.timers = context.getStateStore(timerStore);
     this.tenantTotals = context.getStateStore(sinks.tenantTotals());
+    this.commits = dev.llmstreams.runtime.QuietCommits.of(context);
     context.schedule(
         Duration.ofMillis(tickMs), PunctuationType.WALL_CLOCK_TIME, this::fireDueTimers);
   }
@@ -272,6 +274,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       throw new RejectedRecordException(
           "the controller cannot handle a " + value.getClass().getSimpleName());
     }
+    // Its LLM request, tool calls or result: another hop waits for them.
+    commits.wrote(context, now);
   }
 
   private static void sameGoal(String key, String goalId, String what) {

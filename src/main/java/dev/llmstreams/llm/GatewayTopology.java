@@ -258,6 +258,7 @@ public final class GatewayTopology {
     private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
     private ProcessorContext<String, Object> context;
+    private dev.llmstreams.runtime.QuietCommits commits;
     private KeyValueStore<String, PendingCall> pending;
     private KeyValueStore<String, CachedReply> replies;
     private org.apache.kafka.streams.state.ReadOnlyKeyValueStore<String, LlmReply> replyCache;
@@ -274,6 +275,7 @@ public final class GatewayTopology {
     @Override
     public void init(ProcessorContext<String, Object> context) {
       this.context = context;
+      this.commits = dev.llmstreams.runtime.QuietCommits.of(context);
       this.pending = context.getStateStore(PENDING_STORE);
       this.replies = context.getStateStore(REPLIES_STORE);
       this.replyCache = replyCacheTopic == null ? null : context.getStateStore(REPLY_CACHE_STORE);
@@ -407,6 +409,7 @@ public final class GatewayTopology {
               null,
               r.prompt()); // the prompt of the answer, as first asked
       forward(record.key(), request.replyTo(), answer, record.timestamp(), span);
+      commits.wrote(context, context.currentSystemTimeMs());
       SpanSink.emit(
           context,
           SPANS_SINK,
@@ -478,6 +481,7 @@ public final class GatewayTopology {
      * per commit).
      */
     private void deliver() {
+      boolean delivered = false;
       Done d;
       while ((d = done.poll()) != null) {
         // The call is in memory since it started; the pending store holds the same until this
@@ -509,6 +513,11 @@ public final class GatewayTopology {
           shadows.primaryAnswered(d.requestId(), d.reply());
         }
         gateway.delivered();
+        delivered = true;
+      }
+      if (delivered) {
+        // the replies: a controller or a summarizer waits for them
+        commits.wrote(context, context.currentSystemTimeMs());
       }
       shadows.deliver(this::forwardShadow);
     }

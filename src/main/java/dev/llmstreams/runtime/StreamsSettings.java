@@ -119,8 +119,9 @@ public final class StreamsSettings {
 
   /**
    * Settings of a pattern someone waits on: a short commit interval, since under exactly-once each
-   * hop's output is visible only after its commit, and a poll no longer than it, since the commit
-   * waits for the poll to return.
+   * hop's output is visible only after its commit, a poll no longer than it, since the commit waits
+   * for the poll to return, and the quiet time after which an output is committed at once ({@link
+   * QuietCommits}).
    */
   public static java.util.Map<String, Object> interactive(AppConfig config) {
     long commit = config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS);
@@ -128,7 +129,9 @@ public final class StreamsSettings {
         StreamsConfig.COMMIT_INTERVAL_MS_CONFIG,
         commit,
         StreamsConfig.POLL_MS_CONFIG,
-        Math.min(commit, config.getLong(AppConfig.POLL_MS)));
+        Math.min(commit, config.getLong(AppConfig.POLL_MS)),
+        QuietCommits.QUIET_MS,
+        config.getLong(AppConfig.INTERACTIVE_COMMIT_QUIET_MS));
   }
 
   public static String applicationId(AppConfig config, String pattern) {

@@ -218,6 +218,7 @@ public final class ToolWorkersTopology {
     private ProcessorContext<String, Object> context;
     private KeyValueStore<String, ExecutedCall> executed;
     private Counter repeats;
+    private dev.llmstreams.runtime.QuietCommits commits;
 
     Execute(Map<String, String> toolByTopic) {
       this.toolByTopic = toolByTopic;
@@ -227,6 +228,7 @@ public final class ToolWorkersTopology {
     public void init(ProcessorContext<String, Object> context) {
       this.context = context;
       this.executed = context.getStateStore(EXECUTED_STORE);
+      this.commits = dev.llmstreams.runtime.QuietCommits.of(context);
       this.repeats =
           Counter.builder("llmstreams.tools.repeats")
               .description("Calls answered again from the store (same callId), not run again")
@@ -383,6 +385,7 @@ public final class ToolWorkersTopology {
         TraceHeaders.copy(record.headers(), out.headers());
       }
       context.forward(out, RESULTS_SINK);
+      commits.wrote(context, context.currentSystemTimeMs()); // the controller waits for it
     }
 
     private void count(String tool, String outcome) {
