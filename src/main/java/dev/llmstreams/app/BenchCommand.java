@@ -347,10 +347,13 @@ final class BenchCommand implements Runnable {
     @Option(
         names = "--in-flight",
         defaultValue = "64",
+        split = ",",
+        paramLabel = "N",
         description =
-            "Goals running at once in the throughput phase, a new one sent as one finishes; 0: all at once"
-                + " (default ${DEFAULT-VALUE}).")
-    int inFlight;
+            "Goals running at once in the throughput phase, a new one sent as one finishes; 0: all at once."
+                + " A list (e.g. 64,256) runs a throughput phase per level; the first level's figures are the"
+                + " report's top-level ones, the others are in in_flight_levels (default ${DEFAULT-VALUE}).")
+    List<Integer> inFlight;
 
     @Option(
         names = "--warmup-goals",
@@ -406,6 +409,19 @@ final class BenchCommand implements Runnable {
     String tracing;
 
     @Option(
+        names = "--profile",
+        arity = "0..1",
+        fallbackValue = "",
+        paramLabel = "FILE",
+        description =
+            "Profile the measured phases of the first round: CPU ms per goal by component (stream threads,"
+                + " producers, gateway HTTP client, simulated LLM, JVM, broker) and, from a JFR recording, by code"
+                + " (JSON, state stores, producer, consumer, Streams, llm-streams logic); a table at the end and"
+                + " the report's profile object. With FILE, each phase's recording is kept beside it, named"
+                + " FILE-<variant>-<phase>.jfr, for JDK Mission Control.")
+    String profile;
+
+    @Option(
         names = "--json",
         paramLabel = "FILE",
         description = "Also write the report to this file.")
@@ -425,29 +441,30 @@ final class BenchCommand implements Runnable {
       return parsePartitioner(partitioner);
     }
 
+    /** What {@code bench controller} runs, as its options say. */
+    dev.llmstreams.bench.ControllerBench.Options options() {
+      return new dev.llmstreams.bench.ControllerBench.Options(
+          goals,
+          steps,
+          latencyMs,
+          concurrency,
+          partitions,
+          inFlight,
+          warmupGoals,
+          latencyGoals,
+          commitIntervalMs,
+          clientSettings,
+          bench.externalBootstrap(),
+          partitioners(),
+          rounds,
+          parseTracing(tracing),
+          profile != null,
+          profile == null || profile.isEmpty() ? null : Path.of(profile));
+    }
+
     @Override
     public Integer call() throws Exception {
-      List<InputPartitioner> partitioners = partitioners();
-      report(
-          new dev.llmstreams.bench.ControllerBench(
-                  new dev.llmstreams.bench.ControllerBench.Options(
-                      goals,
-                      steps,
-                      latencyMs,
-                      concurrency,
-                      partitions,
-                      inFlight,
-                      warmupGoals,
-                      latencyGoals,
-                      commitIntervalMs,
-                      clientSettings,
-                      bench.externalBootstrap(),
-                      partitioners,
-                      rounds,
-                      parseTracing(tracing)),
-                  System.err)
-              .run(),
-          json);
+      report(new dev.llmstreams.bench.ControllerBench(options(), System.err).run(), json);
       return 0;
     }
   }

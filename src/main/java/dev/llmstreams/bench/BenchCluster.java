@@ -26,10 +26,12 @@ final class BenchCluster implements AutoCloseable {
   private final String bootstrap;
   private final LocalBroker broker;
   private final Thread stopOnExit;
+  private final java.util.OptionalLong brokerPid;
 
-  private BenchCluster(String bootstrap, LocalBroker broker) {
+  private BenchCluster(String bootstrap, LocalBroker broker, java.util.OptionalLong brokerPid) {
     this.bootstrap = bootstrap;
     this.broker = broker;
+    this.brokerPid = brokerPid;
     this.stopOnExit =
         broker == null
             ? null
@@ -42,7 +44,7 @@ final class BenchCluster implements AutoCloseable {
   static BenchCluster start(String externalBootstrap, Progress progress) throws IOException {
     if (externalBootstrap != null && !externalBootstrap.isBlank()) {
       progress.say("using the Kafka cluster at %s", externalBootstrap);
-      return new BenchCluster(externalBootstrap, null);
+      return new BenchCluster(externalBootstrap, null, java.util.OptionalLong.empty());
     }
     int port = freePort();
     int controller = freePort();
@@ -57,11 +59,16 @@ final class BenchCluster implements AutoCloseable {
     progress.say("starting a local Kafka broker on port %d ...", port);
     LocalBroker.StartResult r = broker.start(Duration.ofSeconds(120));
     progress.say("broker ready in %.1f s", r.elapsed().toMillis() / 1000.0);
-    return new BenchCluster(r.bootstrap(), broker);
+    return new BenchCluster(r.bootstrap(), broker, java.util.OptionalLong.of(r.pid()));
   }
 
   String bootstrap() {
     return bootstrap;
+  }
+
+  /** The local broker's process, empty for a cluster named by KAFKA_BOOTSTRAP. */
+  java.util.OptionalLong brokerPid() {
+    return brokerPid;
   }
 
   /**

@@ -55,13 +55,45 @@ public final class ControllerBench {
    */
   static final String TOOL = "calculator";
 
+  /** What the report's {@code profile} holds, for its definitions. */
+  static final String PROFILE_DEFINITION =
+      "with --profile, per measured phase of the first round (each in-flight level, then one at a time):"
+          + " wall_ms, the phase from its first goal sent to its last result; *_cpu_ms_per_goal, CPU time (user"
+          + " and system) during the phase / goals finished in it; *_cores_busy, that CPU time / wall_ms."
+          + " process: this JVM (ProcessCpuTime); broker: the local broker's process (utime + stime of"
+          + " /proc/<pid>/stat), null for an external cluster. components: this JVM's threads"
+          + " (ThreadMXBean thread CPU time) grouped by name: <pattern>_stream_threads"
+          + " (<application.id>-<pattern>-...-StreamThread-N: processing, state stores, serialization),"
+          + " <pattern>_producers (kafka-producer-network-thread of the pattern's transactional producers:"
+          + " sends and transaction requests), <pattern>_other_kafka_threads (consumer heartbeat, admin, state"
+          + " updater), gateway_http_client (the JDK HTTP client's threads calling the LLM, and the gateway's"
+          + " timer), simulated_llm (the simulator's threads and the JDK HTTP server's dispatcher: not the"
+          + " product, subtract it), bench_driver (the bench's main thread producing goals and reading"
+          + " results), other_kafka_clients (kafka-* threads of no pattern: the bench's goal producer),"
+          + " profiler_jfr (the JFR recorder itself), other_app_of_comparison (the idle app of a comparison),"
+          + " other_threads (busiest_ms_per_goal names them), then the JVM's own threads, which ThreadMXBean"
+          + " does not list, from /proc/self/task (in clock ticks, 10 ms): jvm_jit_compiler (C1 and C2"
+          + " compiler threads), jvm_gc (GC threads), jvm_vm_thread (safepoint operations), and jvm_other ="
+          + " process - all of the above: threads that ended during the phase (such as compiler threads the"
+          + " JVM stops when idle) and rounding. categories: JFR execution samples (every "
+          + CpuProfile.SAMPLE_PERIOD.toMillis()
+          + " ms per running Java thread) on the measured app's stream and producer threads, each placed by"
+          + " the first non-JDK frame from the leaf that belongs to a category (Jackson: serialization;"
+          + " org.rocksdb, org.apache.kafka.streams.state: state stores; Kafka's producer, record and"
+          + " compression classes: producer; Kafka's consumer: consumer; the rest of Kafka Streams: runtime;"
+          + " Micrometer: meters; OpenTelemetry: tracing; dev.llmstreams: logic; none: other); share of"
+          + " samples, and cpu_ms_per_goal estimated as each component's CPU split by its samples' shares."
+          + " Samples see Java code only: time in native code (RocksDB's JNI, socket writes) is in the"
+          + " components' CPU but not in the categories' shares";
+
   /**
    * What to run.
    *
    * @param partitions of the controller's co-partitioned topics, llm-requests and tool-calls; 0:
    *     the catalog's
    * @param inFlight goals running at once in the throughput phase (a new one is sent when one
-   *     finishes); 0: all at once
+   *     finishes), one throughput phase per level in turn; 0: all at once. The first level's
+   *     figures are the report's top-level ones, and only it is measured again in later rounds
    * @param latencyGoals goals of the latency phase, run one at a time after the throughput phase:
    *     the step overhead without queueing behind other goals; 0: none (step overhead then comes
    *     from the throughput phase)
@@ -75,6 +107,10 @@ public final class ControllerBench {
    * @param tracing the apps with tracing off, on (spans exported to an {@link OtlpSink}), or both
    *     in the same run ({@link TracingMode#COMPARE}: two apps, the same phases on each in rounds;
    *     the figures with tracing off are the report's top-level ones)
+   * @param profile whether the measured phases of the first round are profiled ({@link
+   *     CpuProfile}): CPU per goal by component and by code
+   * @param profileFile where each profiled phase's JFR recording is kept (the phase's name is added
+   *     to the file name), or null to keep none
    */
   public record Options(
       int goals,
@@ -82,7 +118,7 @@ public final class ControllerBench {
       long latencyMs,
       int concurrency,
       int partitions,
-      int inFlight,
+      List<Integer> inFlight,
       int warmupGoals,
       int latencyGoals,
       Long commitIntervalMs,
@@ -90,8 +126,19 @@ public final class ControllerBench {
       String bootstrap,
       List<InputPartitioner> partitioners,
       int rounds,
-      TracingMode tracing) {
+      TracingMode tracing,
+      boolean profile,
+      Path profileFile) {
     public Options {
+      if (inFlight == null || inFlight.isEmpty()) {
+        throw new IllegalArgumentException("--in-flight needs at least one level");
+      }
+      if (inFlight.stream().anyMatch(n -> n < 0)) {
+        throw new IllegalArgumentException(
+            "--in-flight levels must be 0 or more, were " + inFlight);
+      }
+      inFlight = List.copyOf(inFlight);
+      profile = profile || profileFile != null;
       tracing = tracing == null ? TracingMode.OFF : tracing;
       if (tracing == TracingMode.COMPARE && partitioners.size() > 1) {
         throw new IllegalArgumentException(
@@ -132,10 +179,21 @@ public final class ControllerBench {
   }
 
   /**
-   * One partitioner's measurement: its throughput phase, the LLM calls during it, its latency phase
-   * (or null).
+   * One variant's measurement: a throughput phase per in-flight level, its latency phase (or null)
+   * and that phase's profile (or null).
    */
-  private record Phase(Variant variant, Driven run, long llmCalls, Driven alone) {}
+  private record Phase(
+      Variant variant, List<Level> levels, Driven alone, CpuProfile.Result aloneProfile) {
+    Level first() {
+      return levels.get(0);
+    }
+  }
+
+  /**
+   * One throughput phase: goals at most {@code inFlight} at once, the LLM calls during it, its
+   * profile (or null).
+   */
+  private record Level(int inFlight, Driven run, long llmCalls, CpuProfile.Result profile) {}
 
   private final Options options;
   private final Progress progress;
@@ -178,7 +236,7 @@ public final class ControllerBench {
         Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
         targets.add(new Target(on, catalog, config, observability, app));
-        app.start(List.of(new GatewayModule(), new ControllerModule(), new ToolsModule()));
+        app.start(modules());
         progress.say(
             "gateway, controller and tools starting, tracing %s (concurrency %d, LLM latency %d ms,"
                 + " %d steps)",
@@ -224,31 +282,52 @@ public final class ControllerBench {
         }
         Map<Variant, Driven> thisRound = new java.util.LinkedHashMap<>();
         for (Variant v : order) {
-          long callsBefore = sim.stats().calls();
-          String label =
-              v.label() + " goals" + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
-          Driven run =
-              drive(
-                  cluster,
-                  v.target().catalog(),
-                  options.goals(),
-                  label,
-                  options.inFlight(),
-                  v.partitioner());
-          long llmCalls = sim.stats().calls() - callsBefore;
-          thisRound.put(v, run);
+          // Every in-flight level in the first round; later rounds repeat the first level only,
+          // for the comparison's ratio.
+          List<Integer> levels = round == 0 ? options.inFlight() : options.inFlight().subList(0, 1);
+          List<Level> measured = new ArrayList<>();
+          for (int inFlight : levels) {
+            long callsBefore = sim.stats().calls();
+            String label =
+                v.label()
+                    + " goals"
+                    + (options.inFlight().size() > 1 ? ", " + inFlight + " in flight" : "")
+                    + (options.rounds() > 1 ? " (round " + (round + 1) + ")" : "");
+            CpuProfile profile =
+                round == 0 ? startProfile(cluster, targets, v, "in-flight-" + inFlight) : null;
+            Driven run =
+                drive(
+                    cluster,
+                    v.target().catalog(),
+                    options.goals(),
+                    label,
+                    inFlight,
+                    v.partitioner());
+            long llmCalls = sim.stats().calls() - callsBefore;
+            measured.add(
+                new Level(
+                    inFlight,
+                    run,
+                    llmCalls,
+                    profile == null ? null : profile.stop(run.resultAtMs().size())));
+          }
+          thisRound.put(v, measured.get(0).run());
           if (round == 0) {
-            Driven alone =
-                options.latencyGoals() > 0
-                    ? drive(
-                        cluster,
-                        v.target().catalog(),
-                        options.latencyGoals(),
-                        v.label() + " one at a time",
-                        1,
-                        v.partitioner())
-                    : null;
-            phases.add(new Phase(v, run, llmCalls, alone));
+            Driven alone = null;
+            CpuProfile.Result aloneProfile = null;
+            if (options.latencyGoals() > 0) {
+              CpuProfile profile = startProfile(cluster, targets, v, "one-at-a-time");
+              alone =
+                  drive(
+                      cluster,
+                      v.target().catalog(),
+                      options.latencyGoals(),
+                      v.label() + " one at a time",
+                      1,
+                      v.partitioner());
+              aloneProfile = profile == null ? null : profile.stop(alone.resultAtMs().size());
+            }
+            phases.add(new Phase(v, measured, alone, aloneProfile));
           }
         }
         rounds.add(thisRound);
@@ -256,10 +335,70 @@ public final class ControllerBench {
       ObjectNode report = report(cluster, targets.all().get(0).config(), phases);
       reportRounds(report, rounds);
       reportTracing(report, cluster, targets, rounds, sink);
+      printProfiles(phases);
       return report;
     } finally {
       GatewayBench.deleteQuietly(state);
     }
+  }
+
+  /** The patterns under bench: gateway, controller and tools. */
+  private static List<dev.llmstreams.runtime.PatternModule> modules() {
+    return List.of(new GatewayModule(), new ControllerModule(), new ToolsModule());
+  }
+
+  /**
+   * Starts profiling a phase of the variant's app when {@code --profile} asks for it, else null:
+   * threads of its patterns are placed by their application ids, those of another app of the run
+   * apart.
+   */
+  private CpuProfile startProfile(BenchCluster cluster, Targets targets, Variant v, String phase)
+      throws Exception {
+    if (!options.profile()) {
+      return null;
+    }
+    Map<String, String> patterns = new java.util.LinkedHashMap<>();
+    for (dev.llmstreams.runtime.PatternModule m : modules()) {
+      patterns.put(
+          dev.llmstreams.runtime.StreamsSettings.applicationId(v.target().config(), m.name()),
+          m.name());
+    }
+    List<String> others =
+        targets.all().stream()
+            .filter(t -> t != v.target())
+            .map(t -> t.config().getString(AppConfig.APPLICATION_ID) + "-")
+            .toList();
+    Path jfr = null;
+    if (options.profileFile() != null) {
+      String name = options.profileFile().getFileName().toString();
+      int dot = name.lastIndexOf('.');
+      String stem = dot > 0 ? name.substring(0, dot) : name;
+      String ext = dot > 0 ? name.substring(dot) : ".jfr";
+      jfr = options.profileFile().resolveSibling(stem + "-" + v.key() + "-" + phase + ext);
+    }
+    return CpuProfile.start(new CpuProfile.Components(patterns, others), cluster.brokerPid(), jfr);
+  }
+
+  /** The profiled phases' tables, on the progress output. */
+  private void printProfiles(List<Phase> phases) {
+    for (Phase p : phases) {
+      for (Level l : p.levels()) {
+        if (l.profile() != null) {
+          l.profile()
+              .table(p.variant().label() + ", " + inFlightLabel(l.inFlight()))
+              .forEach(line -> progress.say("%s", line));
+        }
+      }
+      if (p.aloneProfile() != null) {
+        p.aloneProfile()
+            .table(p.variant().label() + ", one at a time")
+            .forEach(line -> progress.say("%s", line));
+      }
+    }
+  }
+
+  private static String inFlightLabel(int inFlight) {
+    return inFlight <= 0 ? "all goals at once" : inFlight + " in flight";
   }
 
   /** One app under bench: tracing on or off, its own topics and meters. */
@@ -498,7 +637,7 @@ public final class ControllerBench {
       List<Double> llmLatency,
       List<Double> toolTime) {}
 
-  private Steps steps(BenchCluster cluster, TopicCatalog catalog, Driven run) {
+  private static Steps steps(Map<String, List<GoalEvent>> events) {
     Steps out =
         new Steps(
             new ArrayList<>(),
@@ -506,7 +645,7 @@ public final class ControllerBench {
             new ArrayList<>(),
             new ArrayList<>(),
             new ArrayList<>());
-    for (List<GoalEvent> goal : eventsOf(cluster, catalog, run.sentAtMs().keySet()).values()) {
+    for (List<GoalEvent> goal : events.values()) {
       for (StepOverhead.Step s : StepOverhead.of(goal)) {
         out.overhead().add((double) s.overheadMs());
         out.llmLeg().add((double) s.llmLegMs());
@@ -543,9 +682,8 @@ public final class ControllerBench {
         options.partitions() > 0
             ? options.partitions()
             : catalog.spec(TopicRole.GOALS).partitions());
-    report.put(
-        "in_flight",
-        options.inFlight() <= 0 ? "all goals at once" : Integer.toString(options.inFlight()));
+    int firstLevel = options.inFlight().get(0);
+    report.put("in_flight", firstLevel <= 0 ? "all goals at once" : Integer.toString(firstLevel));
     report.put("warmup_goals", options.warmupGoals());
     report.put("processing_guarantee", config.getString(AppConfig.PROCESSING_GUARANTEE));
     report.put("commit_interval_ms", config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS));
@@ -651,6 +789,14 @@ public final class ControllerBench {
             + TOOL
             + ", plus callIds with more than one record on tool-results (both read_committed)");
     d.put(
+        "in_flight_levels",
+        "one throughput phase per --in-flight level, in the order given, in the first round (later rounds"
+            + " repeat the first level only): goals_per_s and ratio to ceiling_goals_per_s, loaded_* step"
+            + " overheads and goal_latency with that many goals in flight. The ceiling depends on --concurrency,"
+            + " not on the goals in flight: goals beyond the gateway's concurrency queue for an LLM slot, which"
+            + " shows in their llm_leg_overhead, not in goals_per_s. The top-level figures are the first"
+            + " level's");
+    d.put(
         "partitioning",
         "the same workload (throughput phase, then latency phase, each with its own goal ids) once"
             + " per input partitioner, on the same broker and app, after one warm-up produced as Java does: java, goals"
@@ -667,6 +813,9 @@ public final class ControllerBench {
         "goals_on_murmur2_partition",
         "goals of the throughput phase produced on the partition murmur2 gives their"
             + " id (all of them for java)");
+    if (options.profile()) {
+      d.put("profile", PROFILE_DEFINITION);
+    }
     d.put(
         "ratio_librdkafka_to_java",
         "goals_per_s of librdkafka / goals_per_s of java; null unless both phases are"
@@ -862,13 +1011,20 @@ public final class ControllerBench {
     return 1L + steps + Math.max(0, steps - 1);
   }
 
-  /** One partitioner's figures: its throughput phase, step overheads from its latency phase. */
+  /**
+   * One variant's figures: its first in-flight level's throughput phase, step overheads from its
+   * latency phase, then each level's own figures ({@code in_flight_levels}) and, when profiled,
+   * each phase's CPU ({@code profile}).
+   */
   private ObjectNode phase(
       BenchCluster cluster, TopicCatalog catalog, Phase phase, double ceiling) {
-    Driven run = phase.run();
+    Level first = phase.first();
+    Driven run = first.run();
     Driven alone = phase.alone();
-    Steps loaded = steps(cluster, catalog, run);
-    Steps quiet = alone == null ? loaded : steps(cluster, catalog, alone);
+    Map<String, List<GoalEvent>> events = eventsOf(cluster, catalog, run.sentAtMs().keySet());
+    Steps loaded = steps(events);
+    Steps quiet =
+        alone == null ? loaded : steps(eventsOf(cluster, catalog, alone.sentAtMs().keySet()));
     ToolCounts tools = countTools(cluster, catalog, run.sentAtMs().keySet());
     Map<String, Integer> statuses = new TreeMap<>();
     int expectedSteps = 0;
@@ -900,8 +1056,8 @@ public final class ControllerBench {
       report.putNull("goals_per_s");
       report.putNull("ratio");
     }
-    report.put("llm_calls", phase.llmCalls());
-    report.put("llm_calls_per_s", GatewayBench.round(phase.llmCalls() / seconds));
+    report.put("llm_calls", first.llmCalls());
+    report.put("llm_calls_per_s", GatewayBench.round(first.llmCalls() / seconds));
     report.put("tool_calls", tools.calls());
     report.put("tool_call_retries", tools.retries());
     report.put("tool_results", tools.results());
@@ -920,7 +1076,79 @@ public final class ControllerBench {
     putPercentiles(report, "loaded_llm_leg_overhead", loaded.llmLeg());
     putPercentiles(report, "loaded_tool_leg_overhead", loaded.toolLeg());
     putPercentiles(report, "goal_latency", goalLatency);
+    com.fasterxml.jackson.databind.node.ArrayNode levels = report.putArray("in_flight_levels");
+    ObjectNode profile = JsonNodeFactory.instance.objectNode();
+    com.fasterxml.jackson.databind.node.ArrayNode profiled = profile.putArray("phases");
+    for (Level l : phase.levels()) {
+      ObjectNode level =
+          l == first
+              ? levelFigures(l, loaded, tools, goalLatency, ceiling)
+              : level(cluster, catalog, l, ceiling);
+      levels.add(level);
+      if (l.profile() != null) {
+        ObjectNode p = l.profile().json(inFlightLabel(l.inFlight()));
+        level.set("profile", p);
+        profiled.add(p);
+      }
+    }
+    if (phase.aloneProfile() != null) {
+      profiled.add(phase.aloneProfile().json("one at a time"));
+    }
+    if (!profiled.isEmpty()) {
+      profile.put(
+          "broker",
+          cluster.brokerPid().isPresent()
+              ? "local broker, pid " + cluster.brokerPid().getAsLong() + ", read from /proc"
+              : "an external cluster (KAFKA_BOOTSTRAP): its CPU is unknown");
+      report.set("profile", profile);
+    }
     return report;
+  }
+
+  /** One in-flight level's figures, its goals' events read for the step overheads under load. */
+  private ObjectNode level(BenchCluster cluster, TopicCatalog catalog, Level l, double ceiling) {
+    Map<String, List<GoalEvent>> events = eventsOf(cluster, catalog, l.run().sentAtMs().keySet());
+    List<Double> goalLatency = new ArrayList<>();
+    l.run()
+        .resultAtMs()
+        .forEach((g, at) -> goalLatency.add((double) (at - l.run().sentAtMs().get(g))));
+    return levelFigures(
+        l,
+        steps(events),
+        countTools(cluster, catalog, l.run().sentAtMs().keySet()),
+        goalLatency,
+        ceiling);
+  }
+
+  /** An entry of {@code in_flight_levels}. */
+  private static ObjectNode levelFigures(
+      Level l, Steps loaded, ToolCounts tools, List<Double> goalLatency, double ceiling) {
+    Driven run = l.run();
+    ObjectNode level = JsonNodeFactory.instance.objectNode();
+    level.put(
+        "in_flight", l.inFlight() <= 0 ? "all goals at once" : Integer.toString(l.inFlight()));
+    level.put("complete", run.complete());
+    level.put("goals_sent", run.sentAtMs().size());
+    level.put("goals_finished", run.resultAtMs().size());
+    double seconds = Math.max(1, run.lastResultMs() - run.firstSentMs()) / 1000.0;
+    level.put("seconds", GatewayBench.round(seconds));
+    Double rate = rate(run);
+    if (rate == null) {
+      level.putNull("goals_per_s");
+      level.putNull("ratio");
+    } else {
+      level.put("goals_per_s", GatewayBench.round(rate));
+      level.put("ratio", GatewayBench.round(rate / ceiling));
+    }
+    level.put("llm_calls", l.llmCalls());
+    level.put("tool_calls", tools.calls());
+    level.put("duplicate_tool_calls", tools.duplicates());
+    level.put("duplicate_goal_results", run.duplicateResults());
+    putPercentiles(level, "loaded_step_overhead", new ArrayList<>(loaded.overhead()));
+    putPercentiles(level, "loaded_llm_leg_overhead", new ArrayList<>(loaded.llmLeg()));
+    putPercentiles(level, "loaded_tool_leg_overhead", new ArrayList<>(loaded.toolLeg()));
+    putPercentiles(level, "goal_latency", new ArrayList<>(goalLatency));
+    return level;
   }
 
   /**

@@ -1,0 +1,49 @@
+package dev.llmstreams.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmstreams.bench.ControllerBench;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code --in-flight} and {@code --profile} of {@code bench controller}, parsed, not run. */
+class BenchControllerArgsTest {
+  private static ControllerBench.Options options(String... args) {
+    String[] all = new String[args.length + 2];
+    all[0] = "bench";
+    all[1] = "controller";
+    System.arraycopy(args, 0, all, 2, args.length);
+    CommandLine.ParseResult result = Main.commandLine(all).parseArgs(all);
+    return ((BenchCommand.Controller) result.subcommand().subcommand().commandSpec().userObject())
+        .options();
+  }
+
+  @Test
+  void oneLevelInFlightAndNoProfileByDefault() {
+    ControllerBench.Options o = options();
+    assertEquals(List.of(64), o.inFlight());
+    assertFalse(o.profile());
+    assertNull(o.profileFile());
+  }
+
+  @Test
+  void aListOfInFlightLevelsIsMeasuredInItsOrder() {
+    assertEquals(List.of(256, 64), options("--in-flight", "256,64").inFlight());
+    assertEquals(List.of(0), options("--in-flight", "0").inFlight());
+  }
+
+  @Test
+  void profileWithoutAFileProfilesAndKeepsNoRecording() {
+    ControllerBench.Options o = options("--profile");
+    assertTrue(o.profile());
+    assertNull(o.profileFile());
+    ControllerBench.Options kept = options("--profile", "target/bench.jfr");
+    assertTrue(kept.profile());
+    assertEquals(Path.of("target/bench.jfr"), kept.profileFile());
+  }
+}
