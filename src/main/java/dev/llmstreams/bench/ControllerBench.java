@@ -10,7 +10,6 @@ import dev.llmstreams.events.Goal;
 import dev.llmstreams.events.GoalEvent;
 import dev.llmstreams.events.GoalResult;
 import dev.llmstreams.events.ToolCall;
-import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
@@ -782,12 +781,19 @@ public final class ControllerBench {
         "chat completions the simulator received during the measured goals (warm-up excluded)");
     d.put(
         "tool_calls",
-        "records for the measured goals on every tool-calls.* topic (read_committed), retries included");
+        "tool calls of the measured goals, each callId once, whether the controller answered it inline"
+            + " or sent it to a worker: callIds of their tool_called events on goal-events, or of their records on"
+            + " the tool-calls.* topics (all read_committed); tool_calls_on_topics: those with a tool-calls record,"
+            + " the ones that went through a worker; tool_call_retries: dispatches after a call's first (per"
+            + " callId the larger of the tool_called events beyond the first and the records of attempt 2 or"
+            + " later); tool_results and tool_results_failed: per callId the larger of its tool_result events"
+            + " and its tool-results records");
     d.put(
         "duplicate_tool_calls",
-        "callIds seen more than once with attempt 1 on tool-calls."
+        "callIds with more than one committed tool_result event on goal-events, or more than one"
+            + " record on tool-results, or seen more than once with attempt 1 on tool-calls."
             + TOOL
-            + ", plus callIds with more than one record on tool-results (both read_committed)");
+            + " (all read_committed); a callId counts once");
     d.put(
         "in_flight_levels",
         "one throughput phase per --in-flight level, in the order given, in the first round (later rounds"
@@ -1025,7 +1031,7 @@ public final class ControllerBench {
     Steps loaded = steps(events);
     Steps quiet =
         alone == null ? loaded : steps(eventsOf(cluster, catalog, alone.sentAtMs().keySet()));
-    ToolCounts tools = countTools(cluster, catalog, run.sentAtMs().keySet());
+    ToolCallTally.Counts tools = countTools(cluster, catalog, run.sentAtMs().keySet(), events);
     Map<String, Integer> statuses = new TreeMap<>();
     int expectedSteps = 0;
     List<Double> goalLatency = new ArrayList<>();
@@ -1059,6 +1065,7 @@ public final class ControllerBench {
     report.put("llm_calls", first.llmCalls());
     report.put("llm_calls_per_s", GatewayBench.round(first.llmCalls() / seconds));
     report.put("tool_calls", tools.calls());
+    report.put("tool_calls_on_topics", tools.onTopics());
     report.put("tool_call_retries", tools.retries());
     report.put("tool_results", tools.results());
     report.put("tool_results_failed", tools.failed());
@@ -1115,14 +1122,14 @@ public final class ControllerBench {
     return levelFigures(
         l,
         steps(events),
-        countTools(cluster, catalog, l.run().sentAtMs().keySet()),
+        countTools(cluster, catalog, l.run().sentAtMs().keySet(), events),
         goalLatency,
         ceiling);
   }
 
   /** An entry of {@code in_flight_levels}. */
   private static ObjectNode levelFigures(
-      Level l, Steps loaded, ToolCounts tools, List<Double> goalLatency, double ceiling) {
+      Level l, Steps loaded, ToolCallTally.Counts tools, List<Double> goalLatency, double ceiling) {
     Driven run = l.run();
     ObjectNode level = JsonNodeFactory.instance.objectNode();
     level.put(
@@ -1172,73 +1179,51 @@ public final class ControllerBench {
    */
   private Map<String, List<GoalEvent>> eventsOf(
       BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
-    Topic<GoalEvent> topic = catalog.topic(Topics.GOAL_EVENTS);
     Map<String, List<GoalEvent>> events = new HashMap<>();
+    readGoalRecords(
+        cluster,
+        catalog.topic(Topics.GOAL_EVENTS),
+        goals,
+        e -> events.computeIfAbsent(e.goalId(), k -> new ArrayList<>()).add(e));
+    return events;
+  }
+
+  /**
+   * The tool calls of the goals, counted by callId from their committed goal-events (every call,
+   * inline or through a worker) and from the tool-calls and tool-results topics (calls sent to a
+   * worker), without counting a call twice ({@link ToolCallTally}).
+   */
+  private ToolCallTally.Counts countTools(
+      BenchCluster cluster,
+      TopicCatalog catalog,
+      Set<String> goals,
+      Map<String, List<GoalEvent>> events) {
+    ToolCallTally tally = new ToolCallTally();
+    events.values().forEach(goal -> goal.forEach(tally::event));
+    for (String tool : catalog.tools()) {
+      Topic<ToolCall> topic = catalog.toolCalls(tool, ToolCall.class);
+      readGoalRecords(cluster, topic, goals, c -> tally.call(c, tool.equals(TOOL)));
+    }
+    readGoalRecords(cluster, catalog.topic(Topics.TOOL_RESULTS), goals, tally::result);
+    return tally.counts();
+  }
+
+  /** Every committed record of a topic keyed by one of the goals, deserialized. */
+  private static <T> void readGoalRecords(
+      BenchCluster cluster,
+      Topic<T> topic,
+      Set<String> goals,
+      java.util.function.Consumer<T> each) {
     cluster.readAll(
         topic.name(),
         r -> {
           if (goals.contains(r.key())) {
-            events
-                .computeIfAbsent(r.key(), k -> new ArrayList<>())
-                .add(
-                    topic
-                        .valueSerde()
-                        .deserializer()
-                        .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
-          }
-        });
-    return events;
-  }
-
-  private record ToolCounts(long calls, long retries, long results, long failed, long duplicates) {}
-
-  private ToolCounts countTools(BenchCluster cluster, TopicCatalog catalog, Set<String> goals) {
-    long calls = 0;
-    long retries = 0;
-    Map<String, Integer> firstAttempts = new HashMap<>();
-    for (String tool : catalog.tools()) {
-      Topic<ToolCall> topic = catalog.toolCalls(tool, ToolCall.class);
-      List<ToolCall> seen = new ArrayList<>();
-      cluster.readAll(
-          topic.name(),
-          r -> {
-            if (goals.contains(r.key())) {
-              seen.add(
-                  topic
-                      .valueSerde()
-                      .deserializer()
-                      .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
-            }
-          });
-      calls += seen.size();
-      for (ToolCall c : seen) {
-        if (c.attempt() > 1) {
-          retries++;
-        } else if (tool.equals(TOOL)) {
-          firstAttempts.merge(c.callId(), 1, Integer::sum);
-        }
-      }
-    }
-    Topic<ToolResult> results = catalog.topic(Topics.TOOL_RESULTS);
-    Map<String, Integer> resultsPerCall = new HashMap<>();
-    long[] failed = {0};
-    cluster.readAll(
-        results.name(),
-        r -> {
-          if (goals.contains(r.key())) {
-            ToolResult result =
-                results
+            each.accept(
+                topic
                     .valueSerde()
                     .deserializer()
-                    .deserialize(results.name(), r.value().getBytes(StandardCharsets.UTF_8));
-            resultsPerCall.merge(result.callId(), 1, Integer::sum);
-            failed[0] += result.ok() ? 0 : 1;
+                    .deserialize(topic.name(), r.value().getBytes(StandardCharsets.UTF_8)));
           }
         });
-    long duplicates =
-        firstAttempts.values().stream().filter(n -> n > 1).count()
-            + resultsPerCall.values().stream().filter(n -> n > 1).count();
-    long resultCount = resultsPerCall.values().stream().mapToLong(Integer::longValue).sum();
-    return new ToolCounts(calls, retries, resultCount, failed[0], duplicates);
   }
 }
