@@ -409,6 +409,19 @@ final class BenchCommand implements Runnable {
     String tracing;
 
     @Option(
+        names = "--compare",
+        split = ",(?=[^,=]+=)",
+        paramLabel = "KEY=VALUE",
+        description =
+            "Two apps in one run: a baseline with the defaults and a variant with these settings (e.g."
+                + " controller.inline.tools= for the tool-calls topic path against the inline one, or"
+                + " interactive.commit.interval.ms=20), each with its own topics and state, the same phases on"
+                + " each in --rounds interleaved rounds; the report's compare object has both and"
+                + " variant_to_baseline_ratio (goals/s). One partitioner (java unless --partitioner says"
+                + " librdkafka); not with --tracing compare.")
+    java.util.Map<String, String> compare = new java.util.TreeMap<>();
+
+    @Option(
         names = "--profile",
         arity = "0..1",
         fallbackValue = "",
@@ -427,14 +440,23 @@ final class BenchCommand implements Runnable {
         description = "Also write the report to this file.")
     Path json;
 
-    /** The partitioners {@code --partitioner} names (java alone for a tracing comparison). */
+    /**
+     * The partitioners {@code --partitioner} names (java alone for a tracing or settings
+     * comparison).
+     */
     List<InputPartitioner> partitioners() {
-      if (parseTracing(tracing) == dev.llmstreams.bench.TracingMode.COMPARE) {
+      boolean tracingCompare = parseTracing(tracing) == dev.llmstreams.bench.TracingMode.COMPARE;
+      if (tracingCompare && !compare.isEmpty()) {
+        throw new Main.UserError(
+            "--compare and --tracing compare are two comparisons: run one at a time");
+      }
+      if (tracingCompare || !compare.isEmpty()) {
         List<InputPartitioner> named =
             partitioner == null ? List.of(InputPartitioner.JAVA) : parsePartitioner(partitioner);
         if (named.size() > 1) {
           throw new Main.UserError(
-              "--tracing compare measures one partitioner: --partitioner java or librdkafka");
+              (tracingCompare ? "--tracing compare" : "--compare")
+                  + " measures one partitioner: --partitioner java or librdkafka");
         }
         return named;
       }
@@ -458,6 +480,7 @@ final class BenchCommand implements Runnable {
           partitioners(),
           rounds,
           parseTracing(tracing),
+          compare,
           profile != null,
           profile == null || profile.isEmpty() ? null : Path.of(profile));
     }

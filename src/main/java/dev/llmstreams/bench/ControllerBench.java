@@ -54,6 +54,15 @@ public final class ControllerBench {
    */
   static final String TOOL = "calculator";
 
+  /** Settings the bench gives each app itself, which {@code --compare} may not change. */
+  static final Set<String> BENCH_OWNED =
+      Set.of(
+          AppConfig.KAFKA_BOOTSTRAP,
+          AppConfig.TOPICS_PREFIX,
+          AppConfig.APPLICATION_ID,
+          AppConfig.STATE_DIR,
+          AppConfig.HTTP_PORT);
+
   /** What the report's {@code profile} holds, for its definitions. */
   static final String PROFILE_DEFINITION =
       "with --profile, per measured phase of the first round (each in-flight level, then one at a time):"
@@ -106,6 +115,10 @@ public final class ControllerBench {
    * @param tracing the apps with tracing off, on (spans exported to an {@link OtlpSink}), or both
    *     in the same run ({@link TracingMode#COMPARE}: two apps, the same phases on each in rounds;
    *     the figures with tracing off are the report's top-level ones)
+   * @param compare app settings of a second app, the "variant", measured against a "baseline" app
+   *     with the defaults in the same run, the same phases on each in interleaved rounds (like
+   *     {@link TracingMode#COMPARE}: the baseline's figures are the report's top-level ones);
+   *     empty: no comparison
    * @param profile whether the measured phases of the first round are profiled ({@link
    *     CpuProfile}): CPU per goal by component and by code
    * @param profileFile where each profiled phase's JFR recording is kept (the phase's name is added
@@ -126,9 +139,25 @@ public final class ControllerBench {
       List<InputPartitioner> partitioners,
       int rounds,
       TracingMode tracing,
+      Map<String, String> compare,
       boolean profile,
       Path profileFile) {
     public Options {
+      compare = compare == null ? Map.of() : Map.copyOf(compare);
+      if (!compare.isEmpty() && tracing == TracingMode.COMPARE) {
+        throw new IllegalArgumentException(
+            "--compare and --tracing compare are two comparisons: run one at a time");
+      }
+      if (!compare.isEmpty() && partitioners.size() > 1) {
+        throw new IllegalArgumentException(
+            "--compare measures one partitioner: give --partitioner java or librdkafka");
+      }
+      for (String key : compare.keySet()) {
+        if (BENCH_OWNED.contains(key)) {
+          throw new IllegalArgumentException(
+              "--compare cannot set " + key + ": the bench gives each app its own");
+        }
+      }
       if (inFlight == null || inFlight.isEmpty()) {
         throw new IllegalArgumentException("--in-flight needs at least one level");
       }
@@ -221,25 +250,26 @@ public final class ControllerBench {
       if (sink != null) {
         progress.say("OTLP receiver for the spans at %s", sink.endpoint());
       }
-      for (boolean on : tracing.variants()) {
-        String appPrefix =
-            tracing == TracingMode.COMPARE
-                ? prefix + "tracing-" + TracingMode.label(on) + "."
-                : prefix;
+      for (AppSpec spec : appSpecs()) {
+        String appPrefix = spec.compared() ? prefix + spec.dir() + "." : prefix;
         TopicCatalog catalog = TopicCatalog.load().withPrefix(appPrefix);
         createTopics(cluster.bootstrap(), catalog);
-        Map<String, String> settings =
-            settings(cluster, appPrefix, state.resolve("tracing-" + TracingMode.label(on)), sim);
-        settings.put(AppConfig.TRACING_ENABLED, Boolean.toString(on));
+        Map<String, String> settings = settings(cluster, appPrefix, state.resolve(spec.dir()), sim);
+        settings.put(AppConfig.TRACING_ENABLED, Boolean.toString(spec.tracing()));
+        settings.putAll(spec.settings());
         AppConfig config = AppConfig.load(null, Map.of(), settings);
         Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
-        targets.add(new Target(on, catalog, config, observability, app));
+        targets.add(new Target(spec, catalog, config, observability, app));
         app.start(modules());
         progress.say(
-            "gateway, controller and tools starting, tracing %s (concurrency %d, LLM latency %d ms,"
-                + " %d steps)",
-            TracingMode.label(on), options.concurrency(), options.latencyMs(), options.steps());
+            "gateway, controller and tools starting%s, tracing %s (concurrency %d, LLM latency %d"
+                + " ms, %d steps)",
+            options.compare().isEmpty() ? "" : " (" + spec.name() + ": " + spec.settings() + ")",
+            TracingMode.label(spec.tracing()),
+            options.concurrency(),
+            options.latencyMs(),
+            options.steps());
       }
       for (Target t : targets.all()) {
         BenchCluster.awaitReady(t.app());
@@ -252,18 +282,17 @@ public final class ControllerBench {
               cluster,
               t.catalog(),
               options.warmupGoals(),
-              tracing == TracingMode.COMPARE ? "warm-up tracing " + t.label() : "warm-up",
+              comparing() ? "warm-up " + t.description() : "warm-up",
               Math.min(64, options.concurrency()),
               InputPartitioner.JAVA);
         }
       }
       // What is compared in rounds: the partitioners on one app, or one partitioner on the app
-      // with tracing off and the one with tracing on.
+      // with tracing off and the one with tracing on, or on the baseline and the variant.
       List<Variant> variants = new ArrayList<>();
-      if (tracing == TracingMode.COMPARE) {
+      if (comparing()) {
         for (Target t : targets.all()) {
-          variants.add(
-              new Variant(t.label(), "tracing " + t.label(), t, options.partitioners().get(0)));
+          variants.add(new Variant(t.label(), t.description(), t, options.partitioners().get(0)));
         }
       } else {
         for (InputPartitioner p : options.partitioners()) {
@@ -334,6 +363,7 @@ public final class ControllerBench {
       ObjectNode report = report(cluster, targets.all().get(0).config(), phases);
       reportRounds(report, rounds);
       reportTracing(report, cluster, targets, rounds, sink);
+      reportCompare(report, rounds);
       printProfiles(phases);
       return report;
     } finally {
@@ -400,15 +430,66 @@ public final class ControllerBench {
     return inFlight <= 0 ? "all goals at once" : inFlight + " in flight";
   }
 
-  /** One app under bench: tracing on or off, its own topics and meters. */
-  private record Target(
+  /**
+   * An app to start: its name in the report (off, on; baseline, variant), its folder under the
+   * run's state and, when it is one of two compared, its part of the topics prefix, how progress
+   * lines name it, tracing on or off, and the settings it adds to the bench's.
+   */
+  private record AppSpec(
+      String name,
+      String dir,
+      String description,
       boolean tracing,
+      Map<String, String> settings,
+      boolean compared) {
+    static AppSpec tracing(boolean on, boolean compared) {
+      String label = TracingMode.label(on);
+      return new AppSpec(label, "tracing-" + label, "tracing " + label, on, Map.of(), compared);
+    }
+
+    static AppSpec compared(String name, boolean tracing, Map<String, String> settings) {
+      return new AppSpec(name, name, name, tracing, settings, true);
+    }
+  }
+
+  /**
+   * The apps of this run: one (tracing off or on), two with tracing off and on ({@code --tracing
+   * compare}), or the baseline and the variant with the {@code --compare} settings.
+   */
+  private List<AppSpec> appSpecs() {
+    if (!options.compare().isEmpty()) {
+      boolean on = options.tracing() == TracingMode.ON;
+      return List.of(
+          AppSpec.compared("baseline", on, Map.of()),
+          AppSpec.compared("variant", on, options.compare()));
+    }
+    return options.tracing().variants().stream()
+        .map(on -> AppSpec.tracing(on, options.tracing() == TracingMode.COMPARE))
+        .toList();
+  }
+
+  /** Whether two apps are compared: tracing off and on, or a baseline and a variant. */
+  private boolean comparing() {
+    return options.tracing() == TracingMode.COMPARE || !options.compare().isEmpty();
+  }
+
+  /** One app under bench, as its spec says, with its own topics and meters. */
+  private record Target(
+      AppSpec spec,
       TopicCatalog catalog,
       AppConfig config,
       Observability observability,
       LlmStreamsApp app) {
     String label() {
-      return TracingMode.label(tracing);
+      return spec.name();
+    }
+
+    boolean tracing() {
+      return spec.tracing();
+    }
+
+    String description() {
+      return spec.description();
     }
   }
 
@@ -670,7 +751,11 @@ public final class ControllerBench {
             + " ms, "
             + (options.steps() - 1)
             + " tool-call turn(s) then the final answer");
-    report.put("tool_worker", "the tools pattern's calculator");
+    report.put(
+        "tool_worker",
+        config.getList(AppConfig.CONTROLLER_INLINE_TOOLS).contains(TOOL)
+            ? "the controller, inline (controller.inline.tools): no tool-calls/tool-results record"
+            : "the tools pattern's calculator, over tool-calls and tool-results");
     report.put("patterns", "gateway, controller, tools");
     report.put("goals", options.goals());
     report.put("steps", options.steps());
@@ -728,6 +813,12 @@ public final class ControllerBench {
       tracing.put("mode", options.tracing().label());
       tracing.setAll(partitioning);
       partitioning = JsonNodeFactory.instance.objectNode();
+    } else if (!options.compare().isEmpty()) {
+      ObjectNode compare = report.putObject("compare");
+      ObjectNode settings = compare.putObject("variant_settings");
+      new TreeMap<>(options.compare()).forEach(settings::put);
+      compare.setAll(partitioning);
+      partitioning = JsonNodeFactory.instance.objectNode();
     }
     if (partitioning.has("java") && partitioning.has("librdkafka")) {
       JsonNode java = partitioning.get("java");
@@ -744,7 +835,7 @@ public final class ControllerBench {
         progress.say("librdkafka / java goals/s: none, a phase is incomplete");
       }
     }
-    if (options.tracing() != TracingMode.COMPARE) {
+    if (!comparing()) {
       report.set("partitioning", partitioning);
     }
     ObjectNode d = report.putObject("definitions");
@@ -784,7 +875,8 @@ public final class ControllerBench {
         "tool calls of the measured goals, each callId once, whether the controller answered it inline"
             + " or sent it to a worker: callIds of their tool_called events on goal-events, or of their records on"
             + " the tool-calls.* topics (all read_committed); tool_calls_on_topics: those with a tool-calls record,"
-            + " the ones that went through a worker; tool_call_retries: dispatches after a call's first (per"
+            + " the ones that went through a worker; tool_calls_inline: those whose tool_called event says inline: true,"
+            + " answered by the controller in its own transaction (controller.inline.tools); tool_call_retries: dispatches after a call's first (per"
             + " callId the larger of the tool_called events beyond the first and the records of attempt 2 or"
             + " later); tool_results and tool_results_failed: per callId the larger of its tool_result events"
             + " and its tool-results records");
@@ -835,8 +927,8 @@ public final class ControllerBench {
    * there is more than one round.
    */
   private void reportRounds(ObjectNode report, List<Map<Variant, Driven>> byVariant) {
-    if (options.tracing() == TracingMode.COMPARE) {
-      return; // the rounds of a comparison go in its tracing object (reportTracing)
+    if (comparing()) {
+      return; // the rounds of a comparison go in its tracing or compare object
     }
     List<Map<InputPartitioner, Driven>> rounds = new ArrayList<>();
     for (Map<Variant, Driven> r : byVariant) {
@@ -933,35 +1025,12 @@ public final class ControllerBench {
     tracing.put("mode", options.tracing().label());
     ObjectNode d = (ObjectNode) report.get("definitions");
     if (options.tracing() == TracingMode.COMPARE) {
-      List<TracingOverhead.Round> compared = new ArrayList<>();
-      for (Map<Variant, Driven> r : rounds) {
-        Double off = null;
-        Double on = null;
-        List<Boolean> order = new ArrayList<>();
-        for (Map.Entry<Variant, Driven> e : r.entrySet()) {
-          boolean traced = e.getKey().target().tracing();
-          order.add(traced);
-          if (traced) {
-            on = rate(e.getValue());
-          } else {
-            off = rate(e.getValue());
-          }
-        }
-        compared.add(new TracingOverhead.Round(off, on, order));
-      }
+      List<TracingOverhead.Round> compared = comparedRounds(rounds, Target::tracing);
       ObjectNode comparison = TracingOverhead.report(compared, "goals_per_s");
       tracing.setAll(comparison);
       report.set("tracing_overhead_ratio", comparison.get("tracing_overhead_ratio"));
-      progress.say(
-          "tracing on / off goals/s over %d interleaved round(s): median %s (off %s, on %s goals/s),"
-              + " rounds %s",
-          rounds.size(),
-          comparison.path("tracing_overhead_ratio").asText("none (a round is incomplete)"),
-          comparison.path("off_goals_per_s").asText("-"),
-          comparison.path("on_goals_per_s").asText("-"),
-          compared.stream()
-              .map(c -> c.ratio() == null ? "-" : GatewayBench.round(c.ratio()) + "")
-              .toList());
+      sayComparison(
+          "tracing on / off", compared, comparison, "off", "on", "tracing_overhead_ratio");
       d.put("tracing", TracingOverhead.definition("goals_per_s"));
     } else {
       d.put(
@@ -973,8 +1042,8 @@ public final class ControllerBench {
                   : ": no spans (every record still carries a traceparent header)"));
     }
     for (Target t : targets.all()) {
-      if (!t.tracing()) {
-        continue;
+      if (!t.tracing() || (!options.compare().isEmpty() && t != targets.all().get(0))) {
+        continue; // with tracing on in a settings comparison, the baseline's spans are checked
       }
       Set<String> measured = new java.util.HashSet<>();
       long expected = 0;
@@ -1007,6 +1076,89 @@ public final class ControllerBench {
               + " llmstreams.tracing.spans.exported once it caught up with the topic (or after 60 s);"
               + " otlp_*: what the local OTLP/HTTP receiver accepted");
     }
+  }
+
+  /**
+   * Each round's goals/s of the two compared apps: {@code off} the baseline's (tracing off, or the
+   * defaults), {@code on} the other's; null for a phase that did not complete.
+   */
+  private static List<TracingOverhead.Round> comparedRounds(
+      List<Map<Variant, Driven>> rounds, java.util.function.Predicate<Target> isOther) {
+    List<TracingOverhead.Round> compared = new ArrayList<>();
+    for (Map<Variant, Driven> r : rounds) {
+      Double base = null;
+      Double other = null;
+      List<Boolean> order = new ArrayList<>();
+      for (Map.Entry<Variant, Driven> e : r.entrySet()) {
+        boolean isIt = isOther.test(e.getKey().target());
+        order.add(isIt);
+        if (isIt) {
+          other = rate(e.getValue());
+        } else {
+          base = rate(e.getValue());
+        }
+      }
+      compared.add(new TracingOverhead.Round(base, other, order));
+    }
+    return compared;
+  }
+
+  /** A comparison's progress line: the median ratio, both apps' rates, each round's ratio. */
+  private void sayComparison(
+      String what,
+      List<TracingOverhead.Round> compared,
+      ObjectNode comparison,
+      String base,
+      String other,
+      String ratioKey) {
+    progress.say(
+        "%s goals/s over %d interleaved round(s): median %s (%s %s, %s %s goals/s), rounds %s",
+        what,
+        compared.size(),
+        comparison.path(ratioKey).asText("none (a round is incomplete)"),
+        base,
+        comparison.path(base + "_goals_per_s").asText("-"),
+        other,
+        comparison.path(other + "_goals_per_s").asText("-"),
+        compared.stream()
+            .map(c -> c.ratio() == null ? "-" : GatewayBench.round(c.ratio()) + "")
+            .toList());
+  }
+
+  /**
+   * The report's {@code compare} (with {@code --compare}): each round's goals/s of the baseline and
+   * the variant and {@code variant_to_baseline_ratio}, the median of the rounds' variant /
+   * baseline, beside both apps' figures.
+   */
+  private void reportCompare(ObjectNode report, List<Map<Variant, Driven>> rounds) {
+    if (options.compare().isEmpty()) {
+      return;
+    }
+    List<TracingOverhead.Round> compared = comparedRounds(rounds, t -> t.label().equals("variant"));
+    ObjectNode comparison =
+        TracingOverhead.report(
+            compared, "goals_per_s", "baseline", "variant", "variant_to_baseline_ratio");
+    ((ObjectNode) report.get("compare")).setAll(comparison);
+    report.set("variant_to_baseline_ratio", comparison.get("variant_to_baseline_ratio"));
+    sayComparison(
+        "variant " + options.compare() + " / baseline",
+        compared,
+        comparison,
+        "baseline",
+        "variant",
+        "variant_to_baseline_ratio");
+    ((ObjectNode) report.get("definitions"))
+        .put(
+            "compare",
+            "--compare: the measured phases run on two apps in the same run, each with its own topics"
+                + " prefix, application ids and state, both started and warmed up before the first round: the"
+                + " baseline with the defaults (and the bench's other options), the variant with"
+                + " variant_settings on top. Round 1 measures every phase on each (compare.baseline and"
+                + " compare.variant, the baseline's are the report's top-level figures); each round runs the"
+                + " first in-flight level on both, in the order baseline, variant in odd rounds and variant,"
+                + " baseline in even ones. variant_to_baseline_ratio = variant_goals_per_s / baseline_goals_per_s"
+                + " of the same round, the median over the rounds (1.2: the variant is 20% faster); the"
+                + " *_goals_per_s are the medians of the rounds' rates");
   }
 
   /**
@@ -1066,6 +1218,7 @@ public final class ControllerBench {
     report.put("llm_calls_per_s", GatewayBench.round(first.llmCalls() / seconds));
     report.put("tool_calls", tools.calls());
     report.put("tool_calls_on_topics", tools.onTopics());
+    report.put("tool_calls_inline", tools.inline());
     report.put("tool_call_retries", tools.retries());
     report.put("tool_results", tools.results());
     report.put("tool_results_failed", tools.failed());

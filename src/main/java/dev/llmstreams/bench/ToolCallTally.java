@@ -20,9 +20,16 @@ import java.util.Set;
 final class ToolCallTally {
   /** What was counted: calls and results by callId; see the bench report's definitions. */
   record Counts(
-      long calls, long onTopics, long retries, long results, long failed, long duplicates) {}
+      long calls,
+      long onTopics,
+      long inline,
+      long retries,
+      long results,
+      long failed,
+      long duplicates) {}
 
   private final Map<String, Integer> calledEvents = new HashMap<>();
+  private final Set<String> inline = new HashSet<>();
   private final Map<String, Integer> resultEvents = new HashMap<>();
   private final Map<String, Integer> failedEvents = new HashMap<>();
   private final Map<String, Integer> callRecords = new HashMap<>();
@@ -45,6 +52,9 @@ final class ToolCallTally {
     }
     if (e.type() == GoalEventType.TOOL_CALLED) {
       calledEvents.merge(callId, 1, Integer::sum);
+      if (e.data() != null && e.data().path("inline").asBoolean(false)) {
+        inline.add(callId);
+      }
     } else {
       resultEvents.merge(callId, 1, Integer::sum);
       if (e.data() != null && !e.data().path("ok").asBoolean(true)) {
@@ -78,6 +88,7 @@ final class ToolCallTally {
 
   /**
    * calls: callIds seen in either place; onTopics: those with a record on a tool-calls topic;
+   * inline: those whose tool_called event says the controller answered it ({@code inline: true});
    * retries: dispatches after a call's first (tool_called events beyond the first, or records of
    * attempt 2 and later); results and failed: per callId the larger of the two places' counts;
    * duplicates: callIds with more than one committed tool_result event, more than one record on
@@ -106,6 +117,7 @@ final class ToolCallTally {
               ? 1
               : 0;
     }
-    return new Counts(calls.size(), callRecords.size(), retries, results, failed, duplicates);
+    return new Counts(
+        calls.size(), callRecords.size(), inline.size(), retries, results, failed, duplicates);
   }
 }

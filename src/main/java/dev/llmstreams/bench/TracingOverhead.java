@@ -47,6 +47,19 @@ public final class TracingOverhead {
    * @param unit the rate's name in the report, e.g. {@code goals_per_s}
    */
   static ObjectNode report(List<Round> rounds, String unit) {
+    return report(rounds, unit, "off", "on", "tracing_overhead_ratio");
+  }
+
+  /**
+   * The same for any two apps compared in rounds: {@code off} in a round is the baseline's rate,
+   * {@code on} the other app's, and the order's false and true name them.
+   *
+   * @param base how the report names the baseline (its rates are {@code <base>_<unit>})
+   * @param other how it names the other app
+   * @param ratioKey the name of other / base
+   */
+  static ObjectNode report(
+      List<Round> rounds, String unit, String base, String other, String ratioKey) {
     if (rounds.isEmpty()) {
       throw new IllegalArgumentException("at least one round to compare");
     }
@@ -59,10 +72,10 @@ public final class TracingOverhead {
     for (int i = 0; i < rounds.size(); i++) {
       Round r = rounds.get(i);
       ObjectNode o = each.addObject().put("round", i + 1);
-      r.order().forEach(t -> o.withArray("order").add(TracingMode.label(t)));
-      putRate(o, "off_" + unit, r.off());
-      putRate(o, "on_" + unit, r.on());
-      putRate(o, "tracing_overhead_ratio", r.ratio());
+      r.order().forEach(t -> o.withArray("order").add(t ? other : base));
+      putRate(o, base + "_" + unit, r.off());
+      putRate(o, other + "_" + unit, r.on());
+      putRate(o, ratioKey, r.ratio());
       if (r.off() != null) {
         offs.add(r.off());
       }
@@ -75,13 +88,13 @@ public final class TracingOverhead {
     }
     boolean complete = ratios.size() == rounds.size();
     out.put("complete", complete);
-    putRate(out, "off_" + unit, complete ? median(offs) : null);
-    putRate(out, "on_" + unit, complete ? median(ons) : null);
-    putRate(out, "tracing_overhead_ratio", complete ? median(ratios) : null);
+    putRate(out, base + "_" + unit, complete ? median(offs) : null);
+    putRate(out, other + "_" + unit, complete ? median(ons) : null);
+    putRate(out, ratioKey, complete ? median(ratios) : null);
     if (complete) {
       List<Double> sorted = ratios.stream().sorted().toList();
-      putRate(out, "tracing_overhead_ratio_min", sorted.get(0));
-      putRate(out, "tracing_overhead_ratio_max", sorted.get(sorted.size() - 1));
+      putRate(out, ratioKey + "_min", sorted.get(0));
+      putRate(out, ratioKey + "_max", sorted.get(sorted.size() - 1));
     }
     return out;
   }

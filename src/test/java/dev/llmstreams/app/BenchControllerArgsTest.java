@@ -3,15 +3,20 @@ package dev.llmstreams.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmstreams.bench.ControllerBench;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** {@code --in-flight} and {@code --profile} of {@code bench controller}, parsed, not run. */
+/**
+ * {@code --in-flight}, {@code --profile} and {@code --compare} of {@code bench controller}, parsed,
+ * not run.
+ */
 class BenchControllerArgsTest {
   private static ControllerBench.Options options(String... args) {
     String[] all = new String[args.length + 2];
@@ -45,5 +50,41 @@ class BenchControllerArgsTest {
     ControllerBench.Options kept = options("--profile", "target/bench.jfr");
     assertTrue(kept.profile());
     assertEquals(Path.of("target/bench.jfr"), kept.profileFile());
+  }
+
+  @Test
+  void compareTakesSettingsAnEmptyValueAndAValueWithCommas() {
+    assertEquals(Map.of(), options().compare());
+    assertEquals(
+        Map.of("controller.inline.tools", ""),
+        options("--compare", "controller.inline.tools=").compare());
+    assertEquals(
+        Map.of(
+            "controller.inline.tools", "calculator,search", "interactive.commit.interval.ms", "20"),
+        options(
+                "--compare",
+                "controller.inline.tools=calculator,search,interactive.commit.interval.ms=20")
+            .compare());
+  }
+
+  @Test
+  void compareMeasuresOnePartitionerAndIsNotATracingComparison() {
+    assertEquals(
+        List.of(dev.llmstreams.bench.InputPartitioner.JAVA),
+        options("--compare", "interactive.commit.interval.ms=20").partitioners());
+    assertThrows(
+        Main.UserError.class,
+        () -> options("--compare", "interactive.commit.interval.ms=20", "--tracing", "compare"));
+    assertThrows(
+        Main.UserError.class, () -> options("--compare", "poll.ms=1", "--partitioner", "both"));
+    assertThrows(IllegalArgumentException.class, () -> options("--compare", "topics.prefix=x."));
+  }
+
+  @Test
+  void aCompareWithTracingCompareIsRefusedInOneLine() {
+    CliRun r = CliRun.of("bench", "controller", "--compare", "poll.ms=1", "--tracing", "compare");
+    assertEquals(2, r.exit(), r.err());
+    assertTrue(r.err().contains("--compare and --tracing compare"), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
   }
 }

@@ -12,12 +12,21 @@ import org.junit.jupiter.api.Test;
 
 class ToolCallTallyTest {
   private static GoalEvent event(GoalEventType type, String callId, boolean ok) {
+    return event(type, callId, ok, false);
+  }
+
+  private static GoalEvent event(
+      GoalEventType type, String callId, boolean ok, boolean answeredInline) {
     return new GoalEvent(
         "g1",
         1,
         type,
         type.name(),
-        JsonNodeFactory.instance.objectNode().put("callId", callId).put("ok", ok),
+        JsonNodeFactory.instance
+            .objectNode()
+            .put("callId", callId)
+            .put("ok", ok)
+            .put("inline", answeredInline),
         callId,
         Instant.EPOCH);
   }
@@ -46,14 +55,20 @@ class ToolCallTallyTest {
     tally.event(event(GoalEventType.TOOL_RESULT, callId, ok));
   }
 
+  /** A call the controller answered in its own transaction, as it records it. */
+  private static void answeredInline(ToolCallTally tally, String callId) {
+    tally.event(event(GoalEventType.TOOL_CALLED, callId, true, true));
+    tally.event(event(GoalEventType.TOOL_RESULT, callId, true, true));
+  }
+
   @Test
   void inlineCallsAreCountedFromGoalEventsAlone() {
     ToolCallTally tally = new ToolCallTally();
-    answered(tally, "g1/1/0", true);
+    answeredInline(tally, "g1/1/0");
     answered(tally, "g1/2/0", false);
     tally.event(event(GoalEventType.LLM_REQUESTED, "r1", true));
 
-    assertThat(tally.counts()).isEqualTo(new ToolCallTally.Counts(2, 0, 0, 2, 1, 0));
+    assertThat(tally.counts()).isEqualTo(new ToolCallTally.Counts(2, 0, 1, 0, 2, 1, 0));
   }
 
   @Test
@@ -66,7 +81,7 @@ class ToolCallTallyTest {
     tally.call(call("g1/1/0", 2), true);
     tally.result(result("g1/1/0", true));
 
-    assertThat(tally.counts()).isEqualTo(new ToolCallTally.Counts(1, 1, 1, 1, 0, 0));
+    assertThat(tally.counts()).isEqualTo(new ToolCallTally.Counts(1, 1, 0, 1, 1, 0, 0));
   }
 
   @Test
