@@ -9,7 +9,6 @@ import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.ParseException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,7 +18,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.TreeMap;
-import jdk.jfr.Configuration;
 import jdk.jfr.Recording;
 
 /**
@@ -150,16 +148,24 @@ final class CpuProfile {
   private final Map<String, Long> jvmStartMs;
 
   private CpuProfile(Components components, OptionalLong brokerPid, Path jfrFile)
-      throws IOException, ParseException {
+      throws IOException {
     this.components = components;
     this.brokerPid = brokerPid;
     this.jfrFile = jfrFile;
     if (THREADS.isThreadCpuTimeSupported() && !THREADS.isThreadCpuTimeEnabled()) {
       THREADS.setThreadCpuTimeEnabled(true);
     }
-    recording = new Recording(Configuration.getConfiguration("default"));
+    // Only the events the profile reads and a few cheap ones for JDK Mission Control (CPU load,
+    // GC, long compilations, deoptimizations): the recording should disturb the phase as little
+    // as it can, and JFR's "default" settings also sample allocations and old objects.
+    recording = new Recording();
     recording.enable("jdk.ExecutionSample").withPeriod(SAMPLE_PERIOD);
     recording.enable("jdk.NativeMethodSample").withPeriod(SAMPLE_PERIOD.multipliedBy(2));
+    recording.enable("jdk.ThreadCPULoad").withPeriod(Duration.ofSeconds(1));
+    recording.enable("jdk.CPULoad").withPeriod(Duration.ofSeconds(1));
+    recording.enable("jdk.GarbageCollection");
+    recording.enable("jdk.Compilation").withThreshold(Duration.ofMillis(100));
+    recording.enable("jdk.Deoptimization");
     recording.setName("llm-streams bench phase");
     recording.start();
     startNanos = System.nanoTime();
@@ -176,7 +182,7 @@ final class CpuProfile {
    * @param jfrFile where the phase's JFR recording is kept, or null to parse it and delete it
    */
   static CpuProfile start(Components components, OptionalLong brokerPid, Path jfrFile)
-      throws IOException, ParseException {
+      throws IOException {
     return new CpuProfile(components, brokerPid, jfrFile);
   }
 
