@@ -274,6 +274,9 @@ public final class ControllerBench {
       for (Target t : targets.all()) {
         BenchCluster.awaitReady(t.app());
       }
+      if (options.profile()) {
+        CpuProfile.prime(); // JFR's first start costs compiled code: before the warm-up, not in it
+      }
       if (options.warmupGoals() > 0) {
         // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up,
         // then measure. Each app of a comparison warms up, so the tracing code is compiled too.

@@ -176,6 +176,20 @@ final class CpuProfile {
   }
 
   /**
+   * Starts and stops a JFR recording once, before the warm-up: JFR's first start in a JVM
+   * instruments JDK classes (file and socket I/O among them) and so throws away the compiled code
+   * that inlined them, and the JIT then compiles again for tens of seconds. Primed, that happens
+   * while the warm-up runs, not in the first profiled phase.
+   */
+  static void prime() {
+    try (Recording r = new Recording()) {
+      r.enable("jdk.ExecutionSample").withPeriod(SAMPLE_PERIOD);
+      r.start();
+      r.stop();
+    }
+  }
+
+  /**
    * Starts measuring a phase.
    *
    * @param brokerPid the broker's process, empty when it is not a child of this bench
