@@ -359,8 +359,17 @@ final class BenchCommand implements Runnable {
         names = "--warmup-goals",
         defaultValue = "1000",
         description =
-            "Goals run first and not measured, so the JIT has compiled the path (default ${DEFAULT-VALUE}).")
+            "Goals run first and not measured, so the JIT has compiled the path; then 500 more at a time"
+                + " while the JIT (app and broker) still used 5% or more of the machine's CPU, up to"
+                + " --warmup-max-goals; 0: no warm-up (default ${DEFAULT-VALUE}).")
     int warmupGoals;
+
+    @Option(
+        names = "--warmup-max-goals",
+        defaultValue = "8000",
+        description =
+            "The most warm-up goals, whether the JIT has settled or not (default ${DEFAULT-VALUE}).")
+    int warmupMaxGoals;
 
     @Option(
         names = "--latency-goals",
@@ -473,6 +482,7 @@ final class BenchCommand implements Runnable {
           partitions,
           inFlight,
           warmupGoals,
+          warmupMaxGoals,
           latencyGoals,
           commitIntervalMs,
           clientSettings,

@@ -132,6 +132,7 @@ public final class ControllerBench {
       int partitions,
       List<Integer> inFlight,
       int warmupGoals,
+      int warmupMaxGoals,
       int latencyGoals,
       Long commitIntervalMs,
       Map<String, String> clientSettings,
@@ -166,6 +167,7 @@ public final class ControllerBench {
             "--in-flight levels must be 0 or more, were " + inFlight);
       }
       inFlight = List.copyOf(inFlight);
+      warmupMaxGoals = Math.max(warmupGoals, warmupMaxGoals);
       profile = profile || profileFile != null;
       tracing = tracing == null ? TracingMode.OFF : tracing;
       if (tracing == TracingMode.COMPARE && partitioners.size() > 1) {
@@ -226,6 +228,74 @@ public final class ControllerBench {
   private final Options options;
   private final Progress progress;
 
+  /** Each app's warm-up, by its label. */
+  private final Map<String, Warmup> warmups = new java.util.LinkedHashMap<>();
+
+  /**
+   * The JIT has settled when, over the last warm-up chunk, the compiler threads of the app and the
+   * broker used less than this share of the machine's CPU.
+   */
+  static final double JIT_SETTLED = 0.05;
+
+  /** Goals per warm-up chunk after the first {@code --warmup-goals}. */
+  static final int WARMUP_CHUNK = 500;
+
+  /**
+   * What one app's warm-up took: goals, and the share of the machine's CPU the JIT (app and broker)
+   * used over the last chunk.
+   */
+  record Warmup(int goals, double jitShare, boolean settled) {}
+
+  /**
+   * Runs {@code --warmup-goals}, then chunks of {@link #WARMUP_CHUNK} while the JIT compiled with
+   * at least {@link #JIT_SETTLED} of the machine's CPU over the last one, up to {@code
+   * --warmup-max-goals}: what is measured next is the steady state a long-running app is in, not
+   * the compiler at work (after the first 1,000 goals it still took a third of both cores here).
+   */
+  private Warmup warmUp(BenchCluster cluster, Target t, String label) throws Exception {
+    int done = 0;
+    int chunk = options.warmupGoals();
+    int cpus = Runtime.getRuntime().availableProcessors();
+    while (true) {
+      long jitBefore = jitCpuMs(cluster);
+      long start = System.nanoTime();
+      drive(
+          cluster,
+          t.catalog(),
+          chunk,
+          label,
+          Math.min(64, options.concurrency()),
+          InputPartitioner.JAVA);
+      done += chunk;
+      double wallMs = Math.max(1, (System.nanoTime() - start) / 1e6);
+      double share = (jitCpuMs(cluster) - jitBefore) / (wallMs * cpus);
+      boolean settled = share < JIT_SETTLED;
+      progress.say(
+          "%s: the JIT (app and broker) used %.0f%% of the %d cores over the last %d goals%s",
+          label,
+          share * 100,
+          cpus,
+          chunk,
+          settled
+              ? ": settled"
+              : done >= options.warmupMaxGoals()
+                  ? "; --warmup-max-goals " + options.warmupMaxGoals() + " reached, measuring"
+                  : "; warming up further");
+      if (settled || done >= options.warmupMaxGoals()) {
+        return new Warmup(done, share, settled);
+      }
+      chunk = Math.min(WARMUP_CHUNK, options.warmupMaxGoals() - done);
+    }
+  }
+
+  /** CPU time so far of the JIT compiler threads of this JVM and of the broker's (when local). */
+  private static long jitCpuMs(BenchCluster cluster) {
+    return CpuProfile.jitCpuMs("self")
+        + (cluster.brokerPid().isPresent()
+            ? CpuProfile.jitCpuMs(Long.toString(cluster.brokerPid().getAsLong()))
+            : 0);
+  }
+
   public ControllerBench(Options options, java.io.PrintStream progressOut) {
     this.options = options;
     this.progress = new Progress(progressOut);
@@ -278,16 +348,13 @@ public final class ControllerBench {
         CpuProfile.prime(); // JFR's first start costs compiled code: before the warm-up, not in it
       }
       if (options.warmupGoals() > 0) {
-        // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up,
-        // then measure. Each app of a comparison warms up, so the tracing code is compiled too.
+        // The JIT keeps two cores busy for a minute or more (broker and app): warm the path up
+        // until it has settled, then measure. Each app of a comparison warms up, so the tracing
+        // code is compiled too.
         for (Target t : targets.all()) {
-          drive(
-              cluster,
-              t.catalog(),
-              options.warmupGoals(),
-              comparing() ? "warm-up " + t.description() : "warm-up",
-              Math.min(64, options.concurrency()),
-              InputPartitioner.JAVA);
+          warmups.put(
+              t.label(),
+              warmUp(cluster, t, comparing() ? "warm-up " + t.description() : "warm-up"));
         }
       }
       // What is compared in rounds: the partitioners on one app, or one partitioner on the app
@@ -772,6 +839,13 @@ public final class ControllerBench {
     int firstLevel = options.inFlight().get(0);
     report.put("in_flight", firstLevel <= 0 ? "all goals at once" : Integer.toString(firstLevel));
     report.put("warmup_goals", options.warmupGoals());
+    report.put("warmup_max_goals", options.warmupMaxGoals());
+    Warmup first = warmups.values().stream().findFirst().orElse(null);
+    if (first != null) {
+      report.put("warmup_goals_run", first.goals());
+      report.put("warmup_jit_share", Math.round(first.jitShare() * 1000) / 1000.0);
+      report.put("warmup_jit_settled", first.settled());
+    }
     report.put("processing_guarantee", config.getString(AppConfig.PROCESSING_GUARANTEE));
     report.put("commit_interval_ms", config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS));
     report.put(
@@ -848,6 +922,16 @@ public final class ControllerBench {
             + " - time the first goal was produced)");
     d.put(
         "ceiling_goals_per_s", "concurrency / (latency * steps): every LLM slot busy all the time");
+    d.put(
+        "warmup_goals_run",
+        "goals run before any measurement (the first app's, in a comparison): warmup_goals, then"
+            + " chunks of "
+            + WARMUP_CHUNK
+            + " until the JIT compiler threads of the app and the broker (from /proc) used less than"
+            + " "
+            + Math.round(JIT_SETTLED * 100)
+            + "% of the machine's CPU over a chunk (warmup_jit_settled), or warmup_max_goals;"
+            + " warmup_jit_share is that share over the last chunk");
     d.put(
         "step_overhead",
         "per LLM step, from goal-events: from the step's start (its llm_requested; for steps after"

@@ -463,6 +463,30 @@ final class CpuProfile {
     return out;
   }
 
+  /**
+   * CPU time (ms) so far of the JIT compiler threads of a process ({@code self} or a pid), from
+   * {@code /proc/<pid>/task}; 0 where /proc cannot be read.
+   */
+  static long jitCpuMs(String pid) {
+    long ms = 0;
+    try (var tasks = Files.list(Path.of("/proc", pid, "task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String stat = Files.readString(task.resolve("stat")).strip();
+          String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          if (Components.JVM_JIT.equals(Components.ofJvmThread(comm))) {
+            ms += parseStatCpuMs(stat, clockTicks());
+          }
+        } catch (IOException | RuntimeException e) {
+          // the thread ended while listed
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return ms;
+  }
+
   private static long processCpuNs() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();

@@ -37,6 +37,18 @@ class BenchControllerArgsTest {
   }
 
   @Test
+  void warmUpRunsAtLeastItsGoalsAndAtMostTheMaximum() {
+    ControllerBench.Options o = options();
+    assertEquals(1000, o.warmupGoals());
+    assertEquals(8000, o.warmupMaxGoals());
+    assertEquals(
+        3000, options("--warmup-goals", "3000", "--warmup-max-goals", "3000").warmupMaxGoals());
+    // a maximum under the minimum is the minimum: the warm-up never stops short of --warmup-goals
+    assertEquals(
+        2000, options("--warmup-goals", "2000", "--warmup-max-goals", "500").warmupMaxGoals());
+  }
+
+  @Test
   void aListOfInFlightLevelsIsMeasuredInItsOrder() {
     assertEquals(List.of(256, 64), options("--in-flight", "256,64").inFlight());
     assertEquals(List.of(0), options("--in-flight", "0").inFlight());
