@@ -1030,8 +1030,14 @@ class TracingIT {
       TestDeployment deployment = TestDeployment.create(kafka, "trace-kill", dir);
       TopicCatalog catalog = deployment.catalog();
       Map<String, String> common = new LinkedHashMap<>();
+      // The calculator through tool-calls and its own worker's JVM (the trace this test follows),
+      // not answered inline by the controller.
       for (String key :
-          List.of(AppConfig.KAFKA_BOOTSTRAP, AppConfig.TOPICS_PREFIX, AppConfig.APPLICATION_ID)) {
+          List.of(
+              AppConfig.KAFKA_BOOTSTRAP,
+              AppConfig.TOPICS_PREFIX,
+              AppConfig.APPLICATION_ID,
+              AppConfig.CONTROLLER_INLINE_TOOLS)) {
         common.put(key, deployment.settings().get(key));
       }
       common.put(AppConfig.LLM_ROUTE_DEFAULT, "openai");
