@@ -443,8 +443,13 @@ final class CpuProfile {
    * read.
    */
   private static Map<String, Long> jvmThreadCpuMs() {
+    return jvmThreadCpuMs("self");
+  }
+
+  /** The same for the JVM's own threads of process {@code pid} ({@code self} or a number). */
+  private static Map<String, Long> jvmThreadCpuMs(String pid) {
     Map<String, Long> out = new TreeMap<>();
-    try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+    try (var tasks = Files.list(Path.of("/proc", pid, "task"))) {
       for (Path task : tasks.toList()) {
         try {
           String stat = Files.readString(task.resolve("stat")).strip();
@@ -468,23 +473,10 @@ final class CpuProfile {
    * {@code /proc/<pid>/task}; 0 where /proc cannot be read.
    */
   static long jitCpuMs(String pid) {
-    long ms = 0;
-    try (var tasks = Files.list(Path.of("/proc", pid, "task"))) {
-      for (Path task : tasks.toList()) {
-        try {
-          String stat = Files.readString(task.resolve("stat")).strip();
-          String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-          if (Components.JVM_JIT.equals(Components.ofJvmThread(comm))) {
-            ms += parseStatCpuMs(stat, clockTicks());
-          }
-        } catch (IOException | RuntimeException e) {
-          // the thread ended while listed
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      return 0;
-    }
-    return ms;
+    return jvmThreadCpuMs(pid).entrySet().stream()
+        .filter(e -> e.getKey().startsWith(Components.JVM_JIT + "/"))
+        .mapToLong(Map.Entry::getValue)
+        .sum();
   }
 
   private static long processCpuNs() {
