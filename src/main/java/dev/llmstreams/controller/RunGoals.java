@@ -921,7 +921,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     } else {
       timers.delete(Timer.call(log.goalId, call.callId, call.attempt).key(call.dueAtMs));
     }
-    answered(log, call, result, now);
+    answered(log, call, result, false, now);
     if (log.stepDone()) {
       completeStep(log, now);
     }
@@ -983,14 +983,15 @@ final class RunGoals implements Processor<String, Object, String, Object> {
               .end(Tracing.nanos(System.currentTimeMillis())),
           now);
     }
-    answered(log, call, result, now);
+    answered(log, call, result, true, now);
   }
 
   /**
-   * A call's result joins the goal: the call is done and audited as tool_result. The caller starts
-   * the next turn when it was the step's last open call.
+   * A call's result joins the goal: the call is done and audited as tool_result ({@code "inline":
+   * true} when {@code ranHere}: the controller ran it itself). The caller starts the next turn when
+   * it was the step's last open call.
    */
-  private void answered(GoalLog log, Call call, ToolResult result, long now) {
+  private void answered(GoalLog log, Call call, ToolResult result, boolean ranHere, long now) {
     call.state = CallState.DONE;
     call.ok = result.ok();
     call.toolMs = result.durationMs();
@@ -1007,7 +1008,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             .put("durationMs", result.durationMs())
             .put("worker", result.worker())
             .put("waitedMs", now - call.dispatchedAtMs);
-    if (inline.answers(call.tool) && workerId.equals(result.worker())) {
+    if (ranHere) {
       data.put("inline", true);
     }
     event(
