@@ -70,9 +70,6 @@ public final class ToolWorkersTopology {
    */
   public static final int MAX_CALL_BYTES = 1024 * 1024;
 
-  /** An error text (an exception message, a server's answer) is cut to this many characters. */
-  static final int MAX_ERROR_CHARS = ToolRun.MAX_ERROR_CHARS;
-
   private final TopicCatalog catalog;
   private final ToolRegistry registry;
   private final Map<String, Tool> tools;
