@@ -55,6 +55,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String POLL_MS = "poll.ms";
   public static final String INTERACTIVE_COMMIT_INTERVAL_MS = "interactive.commit.interval.ms";
   public static final String INTERACTIVE_COMMIT_QUIET_MS = "interactive.commit.quiet.ms";
+  public static final String INTERACTIVE_MAX_TASK_IDLE_MS = "interactive.max.task.idle.ms";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String NUM_STANDBY_REPLICAS = "num.standby.replicas";
   public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
@@ -468,6 +469,20 @@ public final class AppConfig extends AbstractConfig {
                   + " lone goal's step overhead from 18 to 13 ms at p50, but cost 14% of goals/s with 64 goals"
                   + " in flight, whose replies come in waves that each start after a quiet spell"
                   + " (docs/performance.md). 0 (the default): always wait for the interval.")
+          .define(
+              INTERACTIVE_MAX_TASK_IDLE_MS,
+              Type.LONG,
+              -1L,
+              Range.atLeast(-1),
+              Importance.LOW,
+              "max.task.idle.ms of the patterns someone waits on (gateway, controller, tools). -1 (the default):"
+                  + " a task processes whatever it has buffered, in arrival order, without first fetching"
+                  + " its other input partitions to merge them by timestamp; these patterns handle each"
+                  + " record on its own (a goal's log, a call's id), so nothing depends on that order. Kafka"
+                  + " Streams' default, 0, waits for known lag on every other input partition of the task"
+                  + " and, in 4.4, formats a log line for each empty one on every record: a controller task"
+                  + " reads seven topics, and that formatting took a fifth of its stream thread's CPU"
+                  + " (docs/performance.md).")
           .define(
               COMMIT_INTERVAL_MS,
               Type.LONG,

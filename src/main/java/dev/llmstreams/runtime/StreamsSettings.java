@@ -120,8 +120,8 @@ public final class StreamsSettings {
   /**
    * Settings of a pattern someone waits on: a short commit interval, since under exactly-once each
    * hop's output is visible only after its commit, a poll no longer than it, since the commit waits
-   * for the poll to return, and the quiet time after which an output is committed at once ({@link
-   * QuietCommits}).
+   * for the poll to return, the quiet time after which an output is committed at once ({@link
+   * QuietCommits}), and no idling for input partitions that have nothing buffered.
    */
   public static java.util.Map<String, Object> interactive(AppConfig config) {
     long commit = config.getLong(AppConfig.INTERACTIVE_COMMIT_INTERVAL_MS);
@@ -131,7 +131,9 @@ public final class StreamsSettings {
         StreamsConfig.POLL_MS_CONFIG,
         Math.min(commit, config.getLong(AppConfig.POLL_MS)),
         QuietCommits.QUIET_MS,
-        config.getLong(AppConfig.INTERACTIVE_COMMIT_QUIET_MS));
+        config.getLong(AppConfig.INTERACTIVE_COMMIT_QUIET_MS),
+        StreamsConfig.MAX_TASK_IDLE_MS_CONFIG,
+        config.getLong(AppConfig.INTERACTIVE_MAX_TASK_IDLE_MS));
   }
 
   public static String applicationId(AppConfig config, String pattern) {
