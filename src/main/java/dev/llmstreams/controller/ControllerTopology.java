@@ -165,9 +165,7 @@ public final class ControllerTopology {
         inputs.toArray(String[]::new));
     topology.addStateStore(
         Stores.keyValueStoreBuilder(
-            Stores.persistentKeyValueStore(LOG_STORE),
-            Serdes.String(),
-            JsonSerde.of(GoalLog.class)),
+            Stores.persistentKeyValueStore(LOG_STORE), Serdes.String(), GoalLogs.SERDE),
         PROCESSOR);
     topology.addStateStore(
         Stores.keyValueStoreBuilder(

@@ -143,6 +143,9 @@ final class GoalLog {
    */
   dev.llmstreams.observability.tracing.SpanRef trace;
 
+  /** The JSON {@link GoalLogs#put} is writing for this log; null at any other time. */
+  @JsonIgnore transient byte[] encoded;
+
   GoalLog() {}
 
   /** The goal's tenant; {@code default} for a goal stored before tenants were known. */

@@ -156,15 +156,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private final Counter repairsMeter;
   private final Counter stateTooLarge;
 
-  /**
-   * The store's own serializer: the size it measures is the size of the changelog record's value.
-   */
-  private static final org.apache.kafka.common.serialization.Serializer<GoalLog> LOG_BYTES =
-      dev.llmstreams.events.JsonSerde.of(GoalLog.class).serializer();
-
   private final DistributionSummary goalSteps;
   private ProcessorContext<String, Object> context;
-  private KeyValueStore<String, GoalLog> logs;
+  private GoalLogs logs;
   private KeyValueStore<String, Timer> timers;
   private KeyValueStore<String, ValueAndTimestamp<TenantTotal>> tenantTotals;
   private dev.llmstreams.runtime.QuietCommits commits;
@@ -233,16 +227,37 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   @Override
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
-    this.logs = context.getStateStore(logStore);
+    // Also after an aborted transaction: the store was rolled back, and so are the memory copies.
+    this.logs = new GoalLogs(context.getStateStore(logStore));
     this.timers = context.getStateStore(timerStore);
     this.tenantTotals = context.getStateStore(sinks.tenantTotals());
     this.commits = dev.llmstreams.runtime.QuietCommits.of(context);
     context.schedule(
-        Duration.ofMillis(tickMs), PunctuationType.WALL_CLOCK_TIME, this::fireDueTimers);
+        Duration.ofMillis(tickMs),
+        PunctuationType.WALL_CLOCK_TIME,
+        now -> {
+          try {
+            fireDueTimers(now);
+          } catch (RuntimeException e) {
+            logs.forget();
+            throw e;
+          }
+        });
   }
 
   @Override
   public void process(Record<String, Object> record) {
+    try {
+      handle(record);
+    } catch (RuntimeException e) {
+      // The record goes to dead-letters and processing goes on: what this event changed in memory
+      // without saving must not be read back.
+      logs.forget();
+      throw e;
+    }
+  }
+
+  private void handle(Record<String, Object> record) {
     String key = record.key();
     Object value = record.value();
     if (key == null || key.isBlank()) {
@@ -307,7 +322,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
               goal.goal().length(),
               maxChars));
     }
-    GoalLog known = logs.get(goal.goalId());
+    GoalLog known = logs.take(goal.goalId());
     if (known != null) {
       duplicates.increment();
       event(
@@ -473,7 +488,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   // ---- LLM replies
 
   private void onReply(String goalId, LlmReply reply, long now) {
-    GoalLog log = logs.get(goalId);
+    GoalLog log = logs.take(goalId);
     if (log == null || log.finished() || !reply.requestId().equals(log.llmRequestId)) {
       ignored.increment(); // a late reply (the goal ended) or a repeat of one already handled
       return;
@@ -899,7 +914,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   }
 
   private void onToolResult(ToolResult result, long now) {
-    GoalLog log = logs.get(result.goalId());
+    GoalLog log = logs.take(result.goalId());
     Call call = log == null || log.finished() ? null : log.call(result.callId());
     if (call == null || call.state != CallState.DISPATCHED) {
       ignored.increment(); // a result after the goal ended, after a timeout, or a repeat from a
@@ -1023,7 +1038,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   }
 
   private void onApproval(Approval approval, long now) {
-    GoalLog log = logs.get(approval.goalId());
+    GoalLog log = logs.take(approval.goalId());
     if (log == null) {
       ignored.increment();
       return; // no goal to audit it under: an approval for a goal this controller never saw (or
@@ -1093,7 +1108,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
    * call of another tool, one answered already, a goal ended) is ignored and counted.
    */
   private void onHumanAnswer(HumanAnswer answer, long now) {
-    GoalLog log = logs.get(answer.goalId());
+    GoalLog log = logs.take(answer.goalId());
     Call call = log == null || log.finished() ? null : log.call(answer.callId());
     if (call == null || !ASK_HUMAN.equals(call.tool) || call.state != CallState.DISPATCHED) {
       ignored.increment();
@@ -1135,7 +1150,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
    * as it is.
    */
   private void onCancellation(GoalCancellation cancellation, long now) {
-    GoalLog log = logs.get(cancellation.goalId());
+    GoalLog log = logs.take(cancellation.goalId());
     String outcome =
         log == null ? "unknown_goal" : log.finished() ? "already_finished" : "cancelled";
     Counter.builder("llmstreams.controller.cancellations")
@@ -1208,7 +1223,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     }
     for (KeyValue<String, Timer> t : due) {
       timers.delete(t.key);
-      GoalLog log = logs.get(t.value.goalId());
+      GoalLog log = logs.take(t.value.goalId());
       if (log == null) {
         continue;
       }
@@ -1398,13 +1413,15 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       logs.delete(log.goalId);
       return;
     }
+    byte[] encoded = GoalLogs.encode(log);
     if (!log.finished()) {
-      Optional<String> tooLarge = stateTooLarge(log);
+      Optional<String> tooLarge = tooLarge(encoded.length);
       if (tooLarge.isPresent()) {
         finish(log, GoalStatus.FAILED, lastContent(log), tooLarge.get(), now);
+        encoded = GoalLogs.encode(log);
       }
     }
-    logs.put(log.goalId, log);
+    logs.put(log, encoded);
   }
 
   /**
@@ -1414,7 +1431,10 @@ final class RunGoals implements Processor<String, Object, String, Object> {
    * its result).
    */
   private Optional<String> stateTooLarge(GoalLog log) {
-    int bytes = LOG_BYTES.serialize(null, log).length;
+    return tooLarge(GoalLogs.encode(log).length);
+  }
+
+  private Optional<String> tooLarge(int bytes) {
     int max = guards.settings().maxStateBytes();
     if (bytes <= max) {
       return Optional.empty();
