@@ -258,6 +258,7 @@ public final class GatewayTopology {
     private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
     private ProcessorContext<String, Object> context;
+    private org.apache.kafka.streams.processor.Cancellable delivery;
     private dev.llmstreams.runtime.QuietCommits commits;
     private KeyValueStore<String, PendingCall> pending;
     private KeyValueStore<String, CachedReply> replies;
@@ -315,14 +316,8 @@ public final class GatewayTopology {
           enqueue(call);
         }
       }
-      context.schedule(
-          pollInterval,
-          PunctuationType.WALL_CLOCK_TIME,
-          now -> {
-            deliver();
-            launch();
-            shadows.launch();
-          });
+      delivery = null;
+      deliverWhileBusy();
       // Swept at least twice per TTL (at most once a second, at least once a minute): entries live
       // at most 1.5 TTL.
       long sweepMs = Math.max(1_000, Math.min(60_000, cacheTtl.toMillis() / 2));
@@ -375,6 +370,7 @@ public final class GatewayTopology {
       pending.put(request.requestId(), call);
       shadows.accept(call);
       enqueue(call);
+      deliverWhileBusy();
       launch();
       deliver();
       shadows.launch(); // after the primary call: a shadow never goes first
@@ -384,6 +380,38 @@ public final class GatewayTopology {
         deliver();
         launch();
       }
+    }
+
+    /**
+     * Hands finished calls on every {@code gateway.poll.ms} while this task has calls queued, in
+     * flight or unanswered, shadows included; with none the schedule is cancelled, since Kafka
+     * Streams commits after every wall-clock punctuation: an idle gateway would commit every few
+     * milliseconds for nothing. A new call schedules it again.
+     */
+    private void deliverWhileBusy() {
+      if (delivery != null || idle()) {
+        return;
+      }
+      delivery =
+          context.schedule(
+              pollInterval,
+              PunctuationType.WALL_CLOCK_TIME,
+              now -> {
+                deliver();
+                launch();
+                shadows.launch();
+                if (idle() && delivery != null) {
+                  delivery.cancel(); // allowed from inside the punctuation
+                  delivery = null;
+                }
+              });
+    }
+
+    /**
+     * No call of this task waits, runs or waits to be handed on (a call in flight is in started).
+     */
+    private boolean idle() {
+      return started.isEmpty() && queuedCount.get() == 0 && done.isEmpty() && shadows.idle();
     }
 
     /** Answers {@code request} with a reply given before: not billed again (usage and cost 0). */

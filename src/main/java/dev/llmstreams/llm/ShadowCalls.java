@@ -145,6 +145,11 @@ final class ShadowCalls {
    * On the stream thread, once the primary's reply is handed on: its comparison is ready if the
    * candidate answered already.
    */
+  /** Nothing sampled is queued, running, or waiting for its comparison to be written. */
+  boolean idle() {
+    return runs.isEmpty() && queuedCount.get() == 0 && done.isEmpty() && ready.isEmpty();
+  }
+
   void primaryAnswered(String requestId, LlmReply reply) {
     Run run = runs.get(requestId);
     if (run != null) {

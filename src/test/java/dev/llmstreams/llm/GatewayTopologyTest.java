@@ -64,10 +64,10 @@ class GatewayTopologyTest {
   private void start(FakeProvider provider, Map<String, String> overrides) {
     AppConfig config = config(overrides);
     module = new GatewayModule(s -> provider, Map.of());
-    driver =
-        new TopologyTestDriver(
-            module.topology(catalog, config, registry),
-            StreamsSettings.forPattern(config, catalog, "gateway", registry));
+    java.util.Properties props = StreamsSettings.forPattern(config, catalog, "gateway", registry);
+    // Task-level meters (punctuations) are recorded at DEBUG.
+    props.put(org.apache.kafka.streams.StreamsConfig.METRICS_RECORDING_LEVEL_CONFIG, "DEBUG");
+    driver = new TopologyTestDriver(module.topology(catalog, config, registry), props);
     var req = catalog.topic(Topics.LLM_REQUESTS);
     requests =
         driver.createInputTopic(
@@ -311,6 +311,57 @@ class GatewayTopologyTest {
         .extracting(LlmReply::requestId)
         .containsExactlyInAnyOrder("r0", "r2", "r3", "r4");
     assertThat(provider.callList()).hasSize(5);
+  }
+
+  /** How many wall-clock punctuations the gateway's tasks ran (Kafka Streams' task metrics). */
+  private double punctuations() {
+    return driver.metrics().entrySet().stream()
+        .filter(e -> e.getKey().name().equals("punctuate-total"))
+        .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue())
+        .sum();
+  }
+
+  @Test
+  void shouldPunctuateOnlyWhileACallIsUnanswered() {
+    FakeProvider provider = FakeProvider.held("openai");
+    start(provider, Map.of());
+    double atStart = punctuations();
+    tick();
+    tick();
+    // Nothing to hand on: no punctuation, so Kafka Streams has no reason to commit.
+    assertThat(punctuations()).isEqualTo(atStart);
+
+    requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
+    tick();
+    tick();
+    double whileInFlight = punctuations();
+    assertThat(whileInFlight).isGreaterThan(atStart);
+
+    provider
+        .callList()
+        .get(0)
+        .answer()
+        .complete(FakeProvider.answer(provider.callList().get(0).request()));
+    tick();
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::requestId)
+        .containsExactly("r1");
+    double answered = punctuations();
+    tick();
+    tick();
+    assertThat(punctuations()).as("idle again").isEqualTo(answered);
+
+    // The next call schedules the hand-over again.
+    requests.pipeInput("k", request("r2", "summarizer.chunk", summarizerReplyTopic()));
+    provider
+        .callList()
+        .get(1)
+        .answer()
+        .complete(FakeProvider.answer(provider.callList().get(1).request()));
+    tick();
+    assertThat(summarizerReplies.readValuesToList())
+        .extracting(LlmReply::requestId)
+        .containsExactly("r2");
   }
 
   @Test
