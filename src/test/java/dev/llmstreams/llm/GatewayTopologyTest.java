@@ -292,11 +292,7 @@ class GatewayTopologyTest {
     }
     assertThat(provider.callList()).hasSize(2);
     // A slow first call does not hold back the second: finishing r1 first frees a slot for r2.
-    provider
-        .callList()
-        .get(1)
-        .answer()
-        .complete(FakeProvider.answer(provider.callList().get(1).request()));
+    answer(provider, 1);
     tick();
     assertThat(summarizerReplies.readValuesToList())
         .extracting(LlmReply::requestId)
@@ -311,6 +307,12 @@ class GatewayTopologyTest {
         .extracting(LlmReply::requestId)
         .containsExactlyInAnyOrder("r0", "r2", "r3", "r4");
     assertThat(provider.callList()).hasSize(5);
+  }
+
+  /** Completes the provider's {@code index}-th call with its answer. */
+  private static void answer(FakeProvider provider, int index) {
+    FakeProvider.Call call = provider.callList().get(index);
+    call.answer().complete(FakeProvider.answer(call.request()));
   }
 
   /** How many wall-clock punctuations the gateway's tasks ran (Kafka Streams' task metrics). */
@@ -337,11 +339,7 @@ class GatewayTopologyTest {
     double whileInFlight = punctuations();
     assertThat(whileInFlight).isGreaterThan(atStart);
 
-    provider
-        .callList()
-        .get(0)
-        .answer()
-        .complete(FakeProvider.answer(provider.callList().get(0).request()));
+    answer(provider, 0);
     tick();
     assertThat(summarizerReplies.readValuesToList())
         .extracting(LlmReply::requestId)
@@ -353,11 +351,7 @@ class GatewayTopologyTest {
 
     // The next call schedules the hand-over again.
     requests.pipeInput("k", request("r2", "summarizer.chunk", summarizerReplyTopic()));
-    provider
-        .callList()
-        .get(1)
-        .answer()
-        .complete(FakeProvider.answer(provider.callList().get(1).request()));
+    answer(provider, 1);
     tick();
     assertThat(summarizerReplies.readValuesToList())
         .extracting(LlmReply::requestId)
@@ -371,11 +365,7 @@ class GatewayTopologyTest {
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
     requests.pipeInput("k", request("r1", "summarizer.chunk", summarizerReplyTopic()));
     assertThat(provider.callList()).hasSize(1);
-    provider
-        .callList()
-        .get(0)
-        .answer()
-        .complete(FakeProvider.answer(provider.callList().get(0).request()));
+    answer(provider, 0);
     tick();
     assertThat(summarizerReplies.readValuesToList()).hasSize(1);
   }
