@@ -553,6 +553,30 @@ public final class LocalBroker {
     }
   }
 
+  /**
+   * Deletes the broker's data, so that a next start formats afresh (with the same cluster id);
+   * keeps {@code broker.log} and the configuration. For throwaway brokers (a bench's): refused
+   * while the broker runs.
+   */
+  public synchronized void deleteData() {
+    if (ourProcess().isPresent()) {
+      throw new BrokerException(
+          "the Kafka broker under " + home + " is running: stop it before deleting its data");
+    }
+    Path data = dataDir();
+    try {
+      if (Files.exists(data)) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(data)) {
+          for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.delete(p);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new BrokerException("cannot delete the Kafka broker's data " + data + ": " + e, e);
+    }
+  }
+
   public Status status() {
     Optional<ProcessHandle> running = ourProcess();
     String bootstrap = configuredBootstrap().orElse(settings.bootstrap());

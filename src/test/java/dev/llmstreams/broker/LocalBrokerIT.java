@@ -220,6 +220,34 @@ class LocalBrokerIT {
     }
   }
 
+  @Test
+  @Order(8)
+  void deletesItsDataOnlyWhenStoppedKeepingItsLog() throws Exception {
+    assertThat(broker.start(START_TIMEOUT).outcome())
+        .isEqualTo(LocalBroker.StartResult.Outcome.STARTED);
+    assertThatThrownBy(broker::deleteData)
+        .isInstanceOf(LocalBroker.BrokerException.class)
+        .hasMessageContaining("is running");
+    assertThat(settings.home().resolve("data")).isDirectory();
+
+    broker.stop(STOP_TIMEOUT);
+    broker.deleteData();
+
+    assertThat(settings.home().resolve("data")).doesNotExist();
+    assertThat(settings.home().resolve("broker.log")).isRegularFile();
+    // A next start formats afresh: the topic written before is gone.
+    try {
+      assertThat(broker.start(START_TIMEOUT).outcome())
+          .isEqualTo(LocalBroker.StartResult.Outcome.STARTED);
+      try (Admin admin =
+          Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrap()))) {
+        assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS)).doesNotContain(TOPIC);
+      }
+    } finally {
+      broker.stop(STOP_TIMEOUT);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   private static final String TOPIC = "broker-it";
