@@ -441,7 +441,11 @@ public final class SpecialistBench {
         new TopicAdmin(admin, (short) -1).apply(catalog.all(), false);
       }
       Map<String, String> settings = cluster.appSettings(prefix, state);
-      settings.put(AppConfig.SPECIALIST_MODEL_NAME, MODEL);
+      // The name the app serves: the bench's own (MODEL) for models it trained, a saved model's
+      // (--model) for that one; it is part of the record's digest, so it cannot be renamed.
+      settings.put(
+          AppConfig.SPECIALIST_MODEL_NAME,
+          servedName(models.stream().map(m -> m.trained().record()).toList()));
       // Annotation alone is measured: with threshold 0 no event is escalated (the escalation share
       // is reported from the test set instead). A cascade's first stage still decides what it is
       // sure of; its ensemble labels the rest.
@@ -585,6 +589,17 @@ public final class SpecialistBench {
           predictNanos - before.predictNanos,
           predictions - before.predictions);
     }
+  }
+
+  /** The one model name of the models served in a run (a hot swap replaces a name's model). */
+  static String servedName(List<SpecialistModel> records) {
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    records.forEach(r -> names.add(r.name()));
+    if (names.size() != 1) {
+      throw new IllegalArgumentException(
+          "the models served in one run need one name, not " + names);
+    }
+    return names.iterator().next();
   }
 
   private static void publish(BenchCluster cluster, TopicCatalog catalog, SpecialistModel record)

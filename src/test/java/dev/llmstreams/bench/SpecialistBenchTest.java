@@ -20,4 +20,33 @@ class SpecialistBenchTest {
   void oneRoundIsItsOwnMedian() {
     assertEquals(0.5, SpecialistBench.median(List.of(0.5)));
   }
+
+  private static dev.llmstreams.events.SpecialistModel named(String name) {
+    com.fasterxml.jackson.databind.node.ObjectNode empty =
+        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    return new dev.llmstreams.events.SpecialistModel(
+        name,
+        "v1",
+        java.time.Instant.EPOCH,
+        List.of("a"),
+        "0".repeat(64),
+        empty,
+        empty,
+        "specialist-hashed-v1",
+        "AA==",
+        "0".repeat(64));
+  }
+
+  @Test
+  void theAppServesTheNameOfTheModelsItIsGiven() {
+    // A model saved by train --out keeps its own name (banking77), not the bench's.
+    assertEquals("banking77", SpecialistBench.servedName(List.of(named("banking77"))));
+    assertEquals(
+        SpecialistBench.MODEL,
+        SpecialistBench.servedName(
+            List.of(named(SpecialistBench.MODEL), named(SpecialistBench.MODEL))));
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
+        () -> SpecialistBench.servedName(List.of(named("banking77"), named("other"))));
+  }
 }
