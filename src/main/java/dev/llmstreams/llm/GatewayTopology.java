@@ -408,10 +408,14 @@ public final class GatewayTopology {
     }
 
     /**
-     * No call of this task waits, runs or waits to be handed on (a call in flight is in started).
+     * No call of this task waits, runs or waits to be handed on. Read in this order: {@link
+     * #launch}, which also runs on the HTTP client's threads, puts a call in {@code started} before
+     * it leaves the queued count, and a call leaves {@code started} only when {@link #deliver}
+     * hands its reply on, on this thread; so a call moving from queued to started is seen in one or
+     * the other.
      */
     private boolean idle() {
-      return started.isEmpty() && queuedCount.get() == 0 && done.isEmpty() && shadows.idle();
+      return queuedCount.get() == 0 && started.isEmpty() && done.isEmpty() && shadows.idle();
     }
 
     /** Answers {@code request} with a reply given before: not billed again (usage and cost 0). */

@@ -142,14 +142,18 @@ final class ShadowCalls {
   }
 
   /**
+   * On the stream thread: nothing sampled is queued, running, or waiting for its comparison to be
+   * written. A run stays in {@code runs} from its acceptance to its comparison, both on this
+   * thread, so no shadow call can be in flight when it is empty.
+   */
+  boolean idle() {
+    return runs.isEmpty();
+  }
+
+  /**
    * On the stream thread, once the primary's reply is handed on: its comparison is ready if the
    * candidate answered already.
    */
-  /** Nothing sampled is queued, running, or waiting for its comparison to be written. */
-  boolean idle() {
-    return runs.isEmpty() && queuedCount.get() == 0 && done.isEmpty() && ready.isEmpty();
-  }
-
   void primaryAnswered(String requestId, LlmReply reply) {
     Run run = runs.get(requestId);
     if (run != null) {
