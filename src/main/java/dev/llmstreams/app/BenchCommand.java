@@ -340,7 +340,8 @@ final class BenchCommand implements Runnable {
         names = "--partitions",
         defaultValue = "0",
         description =
-            "Partitions of goals, tool-results, approvals, controller.llm-replies, llm-requests and tool-calls;"
+            "Partitions of goals, tool-results, approvals, controller.llm-replies, llm-requests,"
+                + " controller.llm-requests and tool-calls;"
                 + " 0: the catalog's (default ${DEFAULT-VALUE}).")
     int partitions;
 
@@ -444,6 +445,16 @@ final class BenchCommand implements Runnable {
     String profile;
 
     @Option(
+        names = "--beside-transactions-ms",
+        defaultValue = "0",
+        paramLabel = "MS",
+        description =
+            "Run a producer beside the app that keeps a transaction open this long on every partition of"
+                + " llm-requests, commits it and opens the next, as a busy summarizer or specialist"
+                + " (commit.interval.ms 100) does; 0: none (default ${DEFAULT-VALUE}).")
+    long besideTransactionsMs;
+
+    @Option(
         names = "--json",
         paramLabel = "FILE",
         description = "Also write the report to this file.")
@@ -492,7 +503,8 @@ final class BenchCommand implements Runnable {
           parseTracing(tracing),
           compare,
           profile != null,
-          profile == null || profile.isEmpty() ? null : Path.of(profile));
+          profile == null || profile.isEmpty() ? null : Path.of(profile),
+          besideTransactionsMs);
     }
 
     @Override

@@ -19,6 +19,7 @@ final class OutputPrinter implements AutoCloseable {
   private static final List<TopicRole> WATCHED =
       List.of(
           TopicRole.LLM_REQUESTS,
+          TopicRole.CONTROLLER_LLM_REQUESTS,
           TopicRole.SUMMARIZER_LLM_REPLIES,
           TopicRole.CONTROLLER_LLM_REPLIES,
           TopicRole.SPECIALIST_LLM_REPLIES,
@@ -127,8 +128,9 @@ final class OutputPrinter implements AutoCloseable {
           v.path("durationMs").asText(),
           text.length() > 200 ? text.substring(0, 200) + "…" : text);
     }
-    if (r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name())
-        && !v.path("purpose").asText().startsWith("summarizer")) {
+    if (r.topic().equals(catalog.spec(TopicRole.CONTROLLER_LLM_REQUESTS).name())
+        || r.topic().equals(catalog.spec(TopicRole.LLM_REQUESTS).name())
+            && !v.path("purpose").asText().startsWith("summarizer")) {
       return String.format(
           "  > %-14s %-12s %s %s (%d messages, %d tools)",
           r.topic(),

@@ -97,8 +97,8 @@ public final class ControllerBench {
   /**
    * What to run.
    *
-   * @param partitions of the controller's co-partitioned topics, llm-requests and tool-calls; 0:
-   *     the catalog's
+   * @param partitions of the controller's co-partitioned topics, both request topics and
+   *     tool-calls; 0: the catalog's
    * @param inFlight goals running at once in the throughput phase (a new one is sent when one
    *     finishes), one throughput phase per level in turn; 0: all at once. The first level's
    *     figures are the report's top-level ones, and only it is measured again in later rounds
@@ -123,6 +123,9 @@ public final class ControllerBench {
    *     CpuProfile}): CPU per goal by component and by code
    * @param profileFile where each profiled phase's JFR recording is kept (the phase's name is added
    *     to the file name), or null to keep none
+   * @param besideTransactionsMs 0, or how long each transaction of a producer beside the app stays
+   *     open on every partition of {@code llm-requests} ({@link BulkTransactions}), as a busy
+   *     summarizer or specialist keeps them
    */
   public record Options(
       int goals,
@@ -142,8 +145,13 @@ public final class ControllerBench {
       TracingMode tracing,
       Map<String, String> compare,
       boolean profile,
-      Path profileFile) {
+      Path profileFile,
+      long besideTransactionsMs) {
     public Options {
+      if (besideTransactionsMs < 0) {
+        throw new IllegalArgumentException(
+            "--beside-transactions-ms must be 0 (none) or more, was " + besideTransactionsMs);
+      }
       compare = compare == null ? Map.of() : Map.copyOf(compare);
       if (!compare.isEmpty() && tracing == TracingMode.COMPARE) {
         throw new IllegalArgumentException(
@@ -331,6 +339,16 @@ public final class ControllerBench {
         Observability observability = new Observability();
         LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
         targets.add(new Target(spec, catalog, config, observability, app));
+        if (options.besideTransactionsMs() > 0) {
+          targets.beside(
+              BulkTransactions.start(
+                  cluster.bootstrap(),
+                  catalog.spec(TopicRole.LLM_REQUESTS).name(),
+                  Duration.ofMillis(options.besideTransactionsMs())));
+          progress.say(
+              "beside the app: transactions held open %d ms on every partition of %s",
+              options.besideTransactionsMs(), catalog.spec(TopicRole.LLM_REQUESTS).name());
+        }
         app.start(modules());
         progress.say(
             "gateway, controller and tools starting%s, tracing %s (concurrency %d, LLM latency %d"
@@ -566,9 +584,14 @@ public final class ControllerBench {
   /** The apps under bench, closed (app, then its meters) in the reverse of their start. */
   private static final class Targets implements AutoCloseable {
     private final List<Target> started = new ArrayList<>();
+    private final List<BulkTransactions> beside = new ArrayList<>();
 
     void add(Target t) {
       started.add(t);
+    }
+
+    void beside(BulkTransactions b) {
+      beside.add(b);
     }
 
     List<Target> all() {
@@ -577,6 +600,9 @@ public final class ControllerBench {
 
     @Override
     public void close() {
+      for (BulkTransactions b : beside) {
+        b.close();
+      }
       for (int i = started.size() - 1; i >= 0; i--) {
         Target t = started.get(i);
         try {
@@ -620,6 +646,7 @@ public final class ControllerBench {
             TopicRole.GOAL_CANCELLATIONS,
             TopicRole.HUMAN_ANSWERS,
             TopicRole.LLM_REQUESTS,
+            TopicRole.CONTROLLER_LLM_REQUESTS,
             TopicRole.TOOL_CALLS);
     List<TopicSpec> specs = new ArrayList<>();
     for (TopicSpec s : catalog.all()) {
@@ -838,6 +865,7 @@ public final class ControllerBench {
             : catalog.spec(TopicRole.GOALS).partitions());
     int firstLevel = options.inFlight().get(0);
     report.put("in_flight", firstLevel <= 0 ? "all goals at once" : Integer.toString(firstLevel));
+    report.put("beside_transactions_ms", options.besideTransactionsMs());
     report.put("warmup_goals", options.warmupGoals());
     report.put("warmup_max_goals", options.warmupMaxGoals());
     Warmup first = warmups.values().stream().findFirst().orElse(null);
@@ -922,6 +950,12 @@ public final class ControllerBench {
             + " - time the first goal was produced)");
     d.put(
         "ceiling_goals_per_s", "concurrency / (latency * steps): every LLM slot busy all the time");
+    d.put(
+        "beside_transactions_ms",
+        "0, or how long a producer beside the app kept each of its transactions open on every"
+            + " partition of llm-requests (one after the other, all run long), as a busy summarizer or"
+            + " specialist does: read_committed readers of a partition stop at its first open"
+            + " transaction, and the controller's requests are on controller.llm-requests");
     d.put(
         "warmup_goals_run",
         "goals run before any measurement (the first app's, in a comparison): warmup_goals, then"

@@ -554,6 +554,7 @@ public final class ChaosRun {
             TopicRole.HUMAN_ANSWERS,
             TopicRole.TOOL_RESULTS,
             TopicRole.LLM_REQUESTS,
+            TopicRole.CONTROLLER_LLM_REQUESTS,
             TopicRole.CONTROLLER_LLM_REPLIES,
             TopicRole.SUMMARIZER_LLM_REPLIES,
             TopicRole.SPECIALIST_LLM_REPLIES)) {

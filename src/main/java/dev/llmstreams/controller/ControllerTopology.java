@@ -174,7 +174,9 @@ public final class ControllerTopology {
             JsonSerde.of(Timer.class)),
         PROCESSOR);
 
-    sink(topology, sinks.requests(), catalog.topic(Topics.LLM_REQUESTS));
+    // Its own topic: on llm-requests a goal's turn would wait behind the bulk patterns' open
+    // transactions (read_committed reads stop at the first one).
+    sink(topology, sinks.requests(), catalog.topic(Topics.CONTROLLER_LLM_REQUESTS));
     sink(topology, sinks.results(), catalog.topic(Topics.GOAL_RESULTS));
     sink(topology, sinks.events(), catalog.topic(Topics.GOAL_EVENTS));
     // Subagents: a delegate call starts a child goal on goals; a child's result goes back to its

@@ -49,7 +49,8 @@ import org.apache.kafka.streams.state.Stores;
  * request's {@code replyTo} topic (one of the catalog's reply topics, with the request's key).
  *
  * <pre>
- * llm-requests ─▶ gateway.call-provider ─┬▶ controller.llm-replies
+ * llm-requests ──────────┐
+ * controller.llm-requests ─▶ gateway.call-provider ─┬▶ controller.llm-replies
  *                  │ stores:              ├▶ summarizer.llm-replies
  *                  │  gateway-pending     ├▶ specialist.llm-replies
  *                  │  gateway-replies     └▶ llm-shadow-replies (shadow candidates' answers, compared)
@@ -149,9 +150,11 @@ public final class GatewayTopology {
 
   public Topology build() {
     Topic<LlmRequest> requests = catalog.topic(Topics.LLM_REQUESTS);
+    Topic<LlmRequest> controllerRequests = catalog.topic(Topics.CONTROLLER_LLM_REQUESTS);
     Map<String, String> sinkByTopic = new LinkedHashMap<>();
     // A request seen again must meet its cached reply: each record reaches its key's partition (see
-    // KeyedInput).
+    // KeyedInput). The controller's requests come on a topic of their own, so that a goal's turn
+    // is never read behind the bulk patterns' transactions still open on llm-requests.
     StreamsBuilder builder = StreamsSettings.newBuilder();
     String requestsNode =
         KeyedInput.read(
@@ -162,9 +165,21 @@ public final class GatewayTopology {
                 requests.spec().partitions(),
                 registry)
             .node();
+    String controllerRequestsNode =
+        KeyedInput.read(
+                builder,
+                "gateway",
+                controllerRequests,
+                "gateway.controller-llm-requests",
+                controllerRequests.spec().partitions(),
+                registry)
+            .node();
     Topology topology = builder.build();
     topology.addProcessor(
-        "gateway.call-provider", () -> new CallProvider(sinkByTopic), requestsNode);
+        "gateway.call-provider",
+        () -> new CallProvider(sinkByTopic),
+        requestsNode,
+        controllerRequestsNode);
     topology.addStateStore(
         Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(PENDING_STORE),

@@ -34,6 +34,8 @@ public final class Topics {
       TopicRef.of(TopicRole.TOOL_RESULTS, ToolResult.class);
   public static final TopicRef<LlmRequest> LLM_REQUESTS =
       TopicRef.of(TopicRole.LLM_REQUESTS, LlmRequest.class);
+  public static final TopicRef<LlmRequest> CONTROLLER_LLM_REQUESTS =
+      TopicRef.of(TopicRole.CONTROLLER_LLM_REQUESTS, LlmRequest.class);
   public static final TopicRef<LlmReply> CONTROLLER_LLM_REPLIES =
       TopicRef.of(TopicRole.CONTROLLER_LLM_REPLIES, LlmReply.class);
   public static final TopicRef<LlmReply> SUMMARIZER_LLM_REPLIES =

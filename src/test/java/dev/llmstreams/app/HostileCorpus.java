@@ -31,6 +31,7 @@ final class HostileCorpus {
           "human-answers",
           "tool-results",
           "llm-requests",
+          "controller.llm-requests",
           "controller.llm-replies",
           "summarizer.llm-replies",
           "specialist.llm-replies",

@@ -323,6 +323,7 @@ class ScaleOutIT {
         assertThat(watcher.duplicates(TopicRole.GOAL_RESULTS, "goalId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.CLASSIFICATIONS, "eventId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.LLM_REQUESTS, "requestId")).isEmpty();
+        assertThat(watcher.duplicates(TopicRole.CONTROLLER_LLM_REQUESTS, "requestId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.CONTROLLER_LLM_REPLIES, "requestId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.SUMMARIZER_LLM_REPLIES, "requestId")).isEmpty();
         // A tool call the controller timed out and sent again is answered from the worker's memory:
@@ -555,6 +556,7 @@ class ScaleOutIT {
             TopicRole.GOAL_RESULTS,
             TopicRole.CLASSIFICATIONS,
             TopicRole.LLM_REQUESTS,
+            TopicRole.CONTROLLER_LLM_REQUESTS,
             TopicRole.CONTROLLER_LLM_REPLIES,
             TopicRole.SUMMARIZER_LLM_REPLIES,
             TopicRole.SPECIALIST_LLM_REPLIES,

@@ -95,7 +95,7 @@ class ControllerTopologyTest {
     approvals = DriverTopics.input(driver, catalog.topic(Topics.APPROVALS));
     cancellations = DriverTopics.input(driver, catalog.topic(Topics.GOAL_CANCELLATIONS));
     humanAnswers = DriverTopics.input(driver, catalog.topic(Topics.HUMAN_ANSWERS));
-    requests = DriverTopics.output(driver, catalog.topic(Topics.LLM_REQUESTS));
+    requests = DriverTopics.output(driver, catalog.topic(Topics.CONTROLLER_LLM_REQUESTS));
     goalResults = DriverTopics.output(driver, catalog.topic(Topics.GOAL_RESULTS));
     goalEvents = DriverTopics.output(driver, catalog.topic(Topics.GOAL_EVENTS));
     for (String tool : catalog.tools()) {
@@ -981,7 +981,7 @@ class ControllerTopologyTest {
 
   // ---- subagents (delegate)
 
-  /** The LLM requests on llm-requests by the goal they serve. */
+  /** The LLM requests on controller.llm-requests by the goal they serve. */
   private Map<String, LlmRequest> requestsByGoal() {
     Map<String, LlmRequest> out = new HashMap<>();
     requests.readValuesToList().forEach(r -> out.put(r.correlationId(), r));

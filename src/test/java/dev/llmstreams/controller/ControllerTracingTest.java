@@ -70,7 +70,7 @@ class ControllerTracingTest {
     goals = DriverTopics.input(driver, catalog.topic(Topics.GOALS));
     replies = DriverTopics.input(driver, catalog.topic(Topics.CONTROLLER_LLM_REPLIES));
     results = DriverTopics.input(driver, catalog.topic(Topics.TOOL_RESULTS));
-    requests = DriverTopics.output(driver, catalog.topic(Topics.LLM_REQUESTS));
+    requests = DriverTopics.output(driver, catalog.topic(Topics.CONTROLLER_LLM_REQUESTS));
     calculatorCalls = DriverTopics.output(driver, catalog.toolCalls("calculator", ToolCall.class));
     goalResults = DriverTopics.output(driver, catalog.topic(Topics.GOAL_RESULTS));
     goalEvents = DriverTopics.output(driver, catalog.topic(Topics.GOAL_EVENTS));

@@ -35,6 +35,7 @@ class GatewayTopologyTest {
   private TopologyTestDriver driver;
   private GatewayModule module;
   private TestInputTopic<String, LlmRequest> requests;
+  private TestInputTopic<String, LlmRequest> controllerRequests;
   private TestOutputTopic<String, LlmReply> summarizerReplies;
   private TestOutputTopic<String, LlmReply> controllerReplies;
   private TestOutputTopic<byte[], byte[]> deadLetters;
@@ -72,6 +73,10 @@ class GatewayTopologyTest {
     requests =
         driver.createInputTopic(
             req.name(), req.keySerde().serializer(), req.valueSerde().serializer());
+    var creq = catalog.topic(Topics.CONTROLLER_LLM_REQUESTS);
+    controllerRequests =
+        driver.createInputTopic(
+            creq.name(), creq.keySerde().serializer(), creq.valueSerde().serializer());
     var sum = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
     summarizerReplies =
         driver.createOutputTopic(
@@ -231,6 +236,27 @@ class GatewayTopologyTest {
     assertThat(provider.callList())
         .singleElement()
         .satisfies(c -> assertThat(c.model()).isEqualTo("gpt-4o-mini"));
+  }
+
+  @Test
+  void shouldAnswerTheControllersRequestsFromTheirOwnTopicWithTheSameCache() {
+    FakeProvider provider = FakeProvider.echo("openai");
+    start(provider, Map.of());
+    String replyTo = catalog.spec(TopicRole.CONTROLLER_LLM_REPLIES).name();
+    controllerRequests.pipeInput(
+        "goal-1", request("g1", "controller.plan", replyTo, "goal-1", null));
+    tick();
+    TestRecord<String, LlmReply> out = controllerReplies.readRecord();
+    assertThat(out.key()).isEqualTo("goal-1");
+    assertThat(out.value().requestId()).isEqualTo("g1");
+    assertThat(out.value().content()).isEqualTo("echo: hello g1");
+    // The same request again (the controller's retry after a crash): from the cache, not billed.
+    controllerRequests.pipeInput(
+        "goal-1", request("g1", "controller.plan", replyTo, "goal-1", null));
+    tick();
+    assertThat(controllerReplies.readRecord().value().cached()).isTrue();
+    assertThat(provider.callList()).hasSize(1);
+    assertThat(summarizerReplies.isEmpty()).isTrue();
   }
 
   @Test
