@@ -170,20 +170,18 @@ final class BenchCluster implements AutoCloseable {
   @Override
   public void close() {
     if (broker != null) {
-      LocalBroker.StopResult stopped = broker.stop(Duration.ofSeconds(30));
+      broker.stop(Duration.ofSeconds(30));
       try {
         Runtime.getRuntime().removeShutdownHook(stopOnExit);
       } catch (IllegalStateException e) {
         // the JVM is already shutting down: the hook stops nothing more than what just stopped
       }
       // A fresh broker per run: its data (hundreds of MB after a bench) would pile up run after
-      // run. Its broker.log stays.
-      if (!broker.status().pid().isPresent()) {
-        try {
-          broker.deleteData();
-        } catch (LocalBroker.BrokerException e) {
-          System.err.println("bench: " + e.getMessage() + " (" + stopped.outcome() + ")");
-        }
+      // run. Its broker.log stays; deleteData refuses a broker that did not stop.
+      try {
+        broker.deleteData();
+      } catch (LocalBroker.BrokerException e) {
+        System.err.println("bench: " + e.getMessage());
       }
     }
   }

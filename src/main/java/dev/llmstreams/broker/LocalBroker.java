@@ -565,13 +565,7 @@ public final class LocalBroker {
     }
     Path data = dataDir();
     try {
-      if (Files.exists(data)) {
-        try (java.util.stream.Stream<Path> paths = Files.walk(data)) {
-          for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-            Files.delete(p);
-          }
-        }
-      }
+      org.apache.kafka.common.utils.Utils.delete(data.toFile()); // nothing to do when absent
     } catch (IOException e) {
       throw new BrokerException("cannot delete the Kafka broker's data " + data + ": " + e, e);
     }
