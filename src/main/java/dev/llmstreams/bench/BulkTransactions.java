@@ -3,7 +3,6 @@ package dev.llmstreams.bench;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -18,7 +17,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 final class BulkTransactions implements AutoCloseable {
   private final Thread thread;
-  private final AtomicLong committed = new AtomicLong();
   private volatile boolean running = true;
   private volatile Exception failure;
 
@@ -42,7 +40,6 @@ final class BulkTransactions implements AutoCloseable {
                   producer.flush();
                   Thread.sleep(hold.toMillis());
                   producer.commitTransaction();
-                  committed.incrementAndGet();
                 }
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -59,11 +56,6 @@ final class BulkTransactions implements AutoCloseable {
     BulkTransactions b = new BulkTransactions(bootstrap, topic, hold);
     b.thread.start();
     return b;
-  }
-
-  /** Transactions committed so far. */
-  long committed() {
-    return committed.get();
   }
 
   @Override

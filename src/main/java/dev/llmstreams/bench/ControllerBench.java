@@ -340,14 +340,15 @@ public final class ControllerBench {
         LlmStreamsApp app = new LlmStreamsApp(config, catalog, observability);
         targets.add(new Target(spec, catalog, config, observability, app));
         if (options.besideTransactionsMs() > 0) {
+          String bulkTopic = catalog.spec(TopicRole.LLM_REQUESTS).name();
           targets.beside(
               BulkTransactions.start(
                   cluster.bootstrap(),
-                  catalog.spec(TopicRole.LLM_REQUESTS).name(),
+                  bulkTopic,
                   Duration.ofMillis(options.besideTransactionsMs())));
           progress.say(
               "beside the app: transactions held open %d ms on every partition of %s",
-              options.besideTransactionsMs(), catalog.spec(TopicRole.LLM_REQUESTS).name());
+              options.besideTransactionsMs(), bulkTopic);
         }
         app.start(modules());
         progress.say(

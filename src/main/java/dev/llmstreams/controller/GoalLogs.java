@@ -17,8 +17,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * <p>The store stays the truth. A log is handed out by {@link #take} and leaves the memory copy
  * then: only {@link #put} brings it back, as it was written to the store, so a log that an event
  * changed without saving (a refused record, an exception half-way) is read from the store next
- * time. {@link #forget} drops every copy; the processor calls it when it is (re)initialized, which
- * Kafka Streams does after an aborted transaction has rolled the store back.
+ * time. {@link #forget} drops every copy; the processor calls it when an event fails, and starts
+ * with a new, empty one whenever it is (re)initialized, which Kafka Streams does after an aborted
+ * transaction has rolled the store back.
  */
 final class GoalLogs {
   /** Logs kept per task: a running goal's log is a few kilobytes; a finished one, its result. */
