@@ -361,7 +361,7 @@ final class BenchCommand implements Runnable {
         defaultValue = "1000",
         description =
             "Goals run first and not measured, so the JIT has compiled the path; then 500 more at a time"
-                + " while the JIT (app and broker) still used 5% or more of the machine's CPU, up to"
+                + " while the JIT (app and broker) still used 5%% or more of the machine's CPU, up to"
                 + " --warmup-max-goals; 0: no warm-up (default ${DEFAULT-VALUE}).")
     int warmupGoals;
 

@@ -67,6 +67,7 @@ public final class LlmStreamsApp implements AutoCloseable {
             this::health,
             auth,
             tls);
+    link(modules);
     Map<PatternModule, Topology> topologies = topologies(modules);
     for (PatternModule module : modules) {
       Topology topology = topologies.get(module);
@@ -225,6 +226,25 @@ public final class LlmStreamsApp implements AutoCloseable {
       host = "[" + host + "]";
     }
     return http.scheme() + "://" + host + ":" + http.port();
+  }
+
+  /**
+   * A controller beside the gateway in this app may call it directly ({@code
+   * controller.llm.calls}).
+   */
+  private void link(List<PatternModule> modules) {
+    dev.llmstreams.llm.GatewayModule gateway =
+        modules.stream()
+            .filter(dev.llmstreams.llm.GatewayModule.class::isInstance)
+            .map(dev.llmstreams.llm.GatewayModule.class::cast)
+            .findFirst()
+            .orElse(null);
+    for (PatternModule module : modules) {
+      if (module instanceof dev.llmstreams.controller.ControllerModule controller) {
+        controller.withLlmCalls(
+            gateway == null ? null : gateway.directCalls(config, observability.registry()));
+      }
+    }
   }
 
   /**

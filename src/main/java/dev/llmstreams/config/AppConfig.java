@@ -79,6 +79,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String CONTROLLER_TENANT_BUDGET_PERIOD = "controller.tenant.budget.period";
   public static final String CONTROLLER_MAX_REPAIRS = "controller.max.repairs";
   public static final String CONTROLLER_INLINE_TOOLS = "controller.inline.tools";
+  public static final String CONTROLLER_LLM_CALLS = "controller.llm.calls";
   public static final String CONTROLLER_MAX_DELEGATION_DEPTH = "controller.max.delegation.depth";
   public static final String CONTROLLER_RETENTION_MS = "controller.retention.ms";
   public static final String CONTROLLER_TICK_MS = "controller.tick.ms";
@@ -696,6 +697,25 @@ public final class AppConfig extends AbstractConfig {
                   + " checked against the goal's allowlist and the tool's schema, audited in goal-events"
                   + " and counted in llmstreams.tools.*. Empty: every call goes through its topic (to"
                   + " run the calculator on external workers, say).")
+          .define(
+              CONTROLLER_LLM_CALLS,
+              Type.STRING,
+              "direct",
+              ValidString.in("direct", "topic"),
+              Importance.MEDIUM,
+              "How the controller calls the LLM. direct: when the gateway runs in the same app, the"
+                  + " controller's task calls it in place, through the gateway's routes, slots, limits,"
+                  + " retries, circuits and meters; the request waits in store controller-llm-calls"
+                  + " (so a new owner of the task calls again) and its reply is handled in the"
+                  + " transaction of the step it starts, which saves a step the two committed hops of"
+                  + " controller.llm-requests and controller.llm-replies. topic: every request goes to"
+                  + " controller.llm-requests and its reply comes back on controller.llm-replies, the"
+                  + " way a controller without a gateway beside it always calls (the gateway in other"
+                  + " processes holds the provider secrets). direct falls back to the topic when the"
+                  + " controller's purposes have a shadow candidate or llm.reply.cache.topic is set,"
+                  + " which the gateway's task serves. Goals and replies on the topics are handled in"
+                  + " either mode, so instances may differ and the setting may change across"
+                  + " restarts.")
           .define(
               CONTROLLER_MAX_REPAIRS,
               Type.INT,

@@ -20,7 +20,10 @@ import org.apache.kafka.streams.state.HostInfo;
 
 /** The controller as a pattern the runner starts, with {@code GET /goals/{id}}. */
 public final class ControllerModule implements PatternModule {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(ControllerModule.class);
   private final boolean replay;
+  private dev.llmstreams.runtime.LlmCalls llmCalls;
   private McpServers mcp;
   private AppConfig config;
 
@@ -46,6 +49,38 @@ public final class ControllerModule implements PatternModule {
     return "controller";
   }
 
+  /**
+   * The gateway of the same app, for {@code controller.llm.calls=direct}; without one (null) the
+   * controller's requests go through {@code controller.llm-requests}.
+   */
+  public ControllerModule withLlmCalls(dev.llmstreams.runtime.LlmCalls calls) {
+    this.llmCalls = calls;
+    return this;
+  }
+
+  /** The calls this controller makes directly, or null when its requests go through the topic. */
+  static dev.llmstreams.runtime.LlmCalls direct(
+      AppConfig config, dev.llmstreams.runtime.LlmCalls calls) {
+    if (!config.getString(AppConfig.CONTROLLER_LLM_CALLS).equals("direct")) {
+      return null;
+    }
+    if (calls == null) {
+      LOG.info(
+          "controller: the gateway does not run in this app; LLM requests go to"
+              + " controller.llm-requests");
+      return null;
+    }
+    for (String purpose : java.util.List.of(RunGoals.PURPOSE, RunGoals.REPAIR_PURPOSE)) {
+      java.util.Optional<String> why = calls.topicOnly(purpose);
+      if (why.isPresent()) {
+        LOG.info(
+            "controller: LLM requests go to controller.llm-requests, not directly: {}", why.get());
+        return null;
+      }
+    }
+    return calls;
+  }
+
   @Override
   public Topology topology(TopicCatalog catalog, AppConfig config, MeterRegistry registry) {
     // MCP servers' tools join the registry once listed (and again whenever a server changes them).
@@ -68,6 +103,9 @@ public final class ControllerModule implements PatternModule {
             Prompts.of(config).get(Prompts.CONTROLLER_SYSTEM),
             InlineTools.from(config, tools),
             dev.llmstreams.runtime.tools.ToolWorkersTopology.workerId(config, name()))
+        .withLlmCalls(
+            direct(config, llmCalls),
+            java.time.Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)))
         .build();
   }
 

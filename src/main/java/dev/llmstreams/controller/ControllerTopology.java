@@ -31,7 +31,9 @@ import org.apache.kafka.streams.state.Stores;
  * The controller: one processor over its goalId-keyed inputs, one goal log per goal.
  *
  * <pre>
- * goals ─────────────────┐                         ┌▶ llm-requests (controller.plan, replyTo controller.llm-replies)
+ * goals ─────────────────┐                         ┌▶ controller.llm-requests (controller.plan, replyTo controller.llm-replies;
+ *                        │                         │  with controller.llm.calls=direct and the gateway in this app, the task
+ *                        │                         │  calls it in place instead, waiting calls in store controller-llm-calls)
  * controller.llm-replies ┤                         ├▶ tool-calls.&lt;tool&gt; (one sink per command topic; not
  *                        │                         │  for controller.inline.tools, answered in place)
  * tool-results ──────────┤                         ├▶ goal-events (audit trail)
@@ -47,6 +49,12 @@ import org.apache.kafka.streams.state.Stores;
 public final class ControllerTopology {
   public static final String LOG_STORE = "controller-goal-log";
   public static final String TIMER_STORE = "controller-timers";
+
+  /**
+   * The LLM call each goal waits for when the controller calls directly ({@code
+   * controller.llm.calls=direct}), by goalId: a new owner of the task calls again.
+   */
+  public static final String CALL_STORE = "controller-llm-calls";
 
   /** Each tenant's spend in the current budget period, summed from tenant-spend (its owner's). */
   public static final String TENANT_SPEND_STORE = "controller-tenant-spend";
@@ -67,6 +75,8 @@ public final class ControllerTopology {
   private final Prompt systemPrompt;
   private final InlineTools inline;
   private final String workerId;
+  private dev.llmstreams.runtime.LlmCalls llmCalls;
+  private java.time.Duration pollInterval = java.time.Duration.ofMillis(5);
 
   /**
    * @param systemPrompt the system message of every goal's conversation (prompt {@code
@@ -95,6 +105,17 @@ public final class ControllerTopology {
     this.tickMs = tickMs;
     this.maxResultChars = maxResultChars;
     this.registry = registry;
+  }
+
+  /**
+   * Calls the LLM through {@code calls} from the task itself, handing finished calls on every
+   * {@code pollInterval}; null: through {@code controller.llm-requests}.
+   */
+  ControllerTopology withLlmCalls(
+      dev.llmstreams.runtime.LlmCalls calls, java.time.Duration pollInterval) {
+    this.llmCalls = calls;
+    this.pollInterval = pollInterval;
+    return this;
   }
 
   public Topology build() {
@@ -161,8 +182,18 @@ public final class ControllerTopology {
                 SPANS_SINK,
                 systemPrompt,
                 inline,
-                workerId),
+                workerId,
+                CALL_STORE,
+                llmCalls,
+                pollInterval),
         inputs.toArray(String[]::new));
+    // In both modes, so that the setting can change across restarts with the same state.
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(CALL_STORE),
+            Serdes.String(),
+            JsonSerde.of(RunGoals.PendingLlmCall.class)),
+        PROCESSOR);
     topology.addStateStore(
         Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(LOG_STORE), Serdes.String(), GoalLogs.SERDE),

@@ -72,6 +72,7 @@ import org.apache.kafka.streams.state.ValueAndTimestamp;
  * </pre>
  */
 final class RunGoals implements Processor<String, Object, String, Object> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunGoals.class);
   static final String PURPOSE = "controller.plan";
 
   /**
@@ -128,6 +129,12 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   }
 
   /**
+   * A direct LLM call a goal waits for (store {@code controller-llm-calls}): its request, and the
+   * span of the call (null: not traced).
+   */
+  record PendingLlmCall(LlmRequest request, SpanRef span) {}
+
+  /**
    * The system message of each new goal (prompt {@code controller.system}): the user's goal is the
    * task; what tools return is data. The allowlist, not this prompt, is the guard.
    */
@@ -163,6 +170,25 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, ValueAndTimestamp<TenantTotal>> tenantTotals;
   private dev.llmstreams.runtime.QuietCommits commits;
 
+  /** The store of the direct calls goals wait for. */
+  private final String callStore;
+
+  /** The gateway of this app, when the controller calls it directly; null: through the topic. */
+  private final dev.llmstreams.runtime.LlmCalls llmCalls;
+
+  private final Duration pollInterval;
+  private KeyValueStore<String, PendingLlmCall> calls;
+  private dev.llmstreams.runtime.LlmCalls.Session session;
+
+  /**
+   * Hands finished direct calls to their goals every {@code pollInterval} while any is queued or
+   * running; a new call schedules it again.
+   */
+  private dev.llmstreams.runtime.WhileBusy delivery;
+
+  /** Calls left in the store by a direct run, to send through the topic at the first tick. */
+  private boolean handOver;
+
   RunGoals(
       String logStore,
       String timerStore,
@@ -177,7 +203,13 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       String spansSink,
       Prompt systemPrompt,
       InlineTools inline,
-      String workerId) {
+      String workerId,
+      String callStore,
+      dev.llmstreams.runtime.LlmCalls llmCalls,
+      Duration pollInterval) {
+    this.callStore = callStore;
+    this.llmCalls = llmCalls;
+    this.pollInterval = pollInterval;
     this.inline = inline;
     this.workerId = workerId;
     this.systemPrompt = systemPrompt;
@@ -232,17 +264,115 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     this.timers = context.getStateStore(timerStore);
     this.tenantTotals = context.getStateStore(sinks.tenantTotals());
     this.commits = dev.llmstreams.runtime.QuietCommits.of(context);
+    this.calls = context.getStateStore(callStore);
     context.schedule(
         Duration.ofMillis(tickMs),
         PunctuationType.WALL_CLOCK_TIME,
         now -> {
           try {
+            if (handOver) {
+              handOver();
+            }
             fireDueTimers(now);
           } catch (RuntimeException e) {
             logs.forget();
             throw e;
           }
         });
+    if (session != null) {
+      session.close(); // revived without a close
+    }
+    session = null;
+    handOver = false;
+    if (llmCalls == null) {
+      try (KeyValueIterator<String, PendingLlmCall> it = calls.all()) {
+        handOver = it.hasNext();
+      }
+      return;
+    }
+    session = llmCalls.open(tracing);
+    delivery =
+        new dev.llmstreams.runtime.WhileBusy(
+            context, pollInterval, session::idle, this::deliverAnswers);
+    // The calls goals waited for when the task was last committed: called again (or joined, when
+    // still running in this JVM after a revive). Entries whose goal moved on are dropped.
+    List<String> stale = new ArrayList<>();
+    try (KeyValueIterator<String, PendingLlmCall> it = calls.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, PendingLlmCall> e = it.next();
+        if (waitsFor(e.key, e.value)) {
+          session.call(e.key, e.value.request(), e.value.span());
+        } else {
+          stale.add(e.key);
+        }
+      }
+    }
+    stale.forEach(calls::delete);
+    delivery.ensure();
+  }
+
+  @Override
+  public void close() {
+    if (session != null) {
+      session.close();
+      session = null;
+    }
+  }
+
+  /** Whether the goal's log still waits for this call (read from the store: at init only). */
+  private boolean waitsFor(String goalId, PendingLlmCall call) {
+    GoalLog log = logs.take(goalId);
+    return log != null && !log.finished() && call.request().requestId().equals(log.llmRequestId);
+  }
+
+  /** Each finished call, as its reply would be handled from controller.llm-replies. */
+  private void deliverAnswers(long now) {
+    List<dev.llmstreams.runtime.LlmCalls.Answer> answers = session.poll(now);
+    for (dev.llmstreams.runtime.LlmCalls.Answer a : answers) {
+      PendingLlmCall pending = calls.get(a.key());
+      if (pending != null && pending.request().requestId().equals(a.request().requestId())) {
+        calls.delete(a.key());
+      }
+      SpanSink.emit(context, spansSink, a.span(), now);
+      try {
+        onReply(a.key(), a.reply(), now);
+      } catch (RuntimeException e) {
+        // As a reply from the topic that fails goes to dead-letters: the goal waits for its
+        // deadline, and the other answers are handled.
+        logs.forget();
+        ignored.increment();
+        LOG.warn(
+            "controller: the reply to {} could not be handled; the goal waits for its deadline",
+            a.request().requestId(),
+            e);
+      }
+    }
+    if (!answers.isEmpty()) {
+      commits.wrote(context, now);
+    }
+  }
+
+  /**
+   * The calls a direct run left waiting, sent through controller.llm-requests now that this
+   * instance calls through the topic (controller.llm.calls=topic, or no gateway beside it).
+   */
+  private void handOver() {
+    handOver = false;
+    long now = context.currentSystemTimeMs();
+    List<KeyValue<String, PendingLlmCall>> all = new ArrayList<>();
+    try (KeyValueIterator<String, PendingLlmCall> it = calls.all()) {
+      it.forEachRemaining(all::add);
+    }
+    for (KeyValue<String, PendingLlmCall> e : all) {
+      calls.delete(e.key);
+      GoalLog log = logs.take(e.key);
+      if (log == null) {
+        continue;
+      }
+      if (!log.finished() && e.value.request().requestId().equals(log.llmRequestId)) {
+        context.forward(traced(log, e.value.request(), now), sinks.requests());
+      }
+    }
   }
 
   @Override
@@ -447,7 +577,16 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             Instant.ofEpochMilli(log.deadlineMs),
             Map.of("step", Integer.toString(log.step), "tenant", log.tenant()),
             log.prompt);
-    context.forward(traced(log, request, now), sinks.requests());
+    if (session != null) {
+      // Called from here, at once; the store keeps what the goal waits for until its reply is
+      // handled, in the transaction of the step it starts.
+      SpanRef span = log.trace == null ? null : tracing.child(log.trace, Tracing.nanos(now));
+      calls.put(log.goalId, new PendingLlmCall(request, span));
+      session.call(log.goalId, request, span);
+      delivery.ensure();
+    } else {
+      context.forward(traced(log, request, now), sinks.requests());
+    }
     llmTurns.increment();
     ObjectNode data =
         JsonNodeFactory.instance

@@ -140,6 +140,18 @@ public final class GatewayModule implements PatternModule {
     }
   }
 
+  /**
+   * Calls through this module's gateway from another pattern's task in the same app ({@code
+   * controller.llm.calls=direct}); the gateway is the one {@link #topology} builds.
+   */
+  public dev.llmstreams.runtime.LlmCalls directCalls(AppConfig config, MeterRegistry registry) {
+    return new DirectCalls(
+        () -> gateway,
+        ShadowRoute.configured(config, env).keySet(),
+        config.getString(AppConfig.LLM_REPLY_CACHE_TOPIC),
+        registry);
+  }
+
   /** The gateway built by {@link #topology}, for tests and benchmarks. */
   public LlmGateway gateway() {
     return gateway;

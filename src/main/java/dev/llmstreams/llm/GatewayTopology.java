@@ -7,7 +7,6 @@ import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.ShadowReply;
 import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
-import dev.llmstreams.observability.tracing.TraceContent;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.StreamsSettings;
@@ -273,7 +272,13 @@ public final class GatewayTopology {
     private final Map<String, PendingCall> started = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
     private ProcessorContext<String, Object> context;
-    private org.apache.kafka.streams.processor.Cancellable delivery;
+
+    /**
+     * Hands finished calls on every {@code gateway.poll.ms} while this task has calls queued, in
+     * flight or unanswered, shadows included; a new call schedules it again.
+     */
+    private dev.llmstreams.runtime.WhileBusy delivery;
+
     private dev.llmstreams.runtime.QuietCommits commits;
     private KeyValueStore<String, PendingCall> pending;
     private KeyValueStore<String, CachedReply> replies;
@@ -331,8 +336,17 @@ public final class GatewayTopology {
           enqueue(call);
         }
       }
-      delivery = null;
-      deliverWhileBusy();
+      delivery =
+          new dev.llmstreams.runtime.WhileBusy(
+              context,
+              pollInterval,
+              this::idle,
+              now -> {
+                deliver();
+                launch();
+                shadows.launch();
+              });
+      delivery.ensure();
       // Swept at least twice per TTL (at most once a second, at least once a minute): entries live
       // at most 1.5 TTL.
       long sweepMs = Math.max(1_000, Math.min(60_000, cacheTtl.toMillis() / 2));
@@ -385,7 +399,7 @@ public final class GatewayTopology {
       pending.put(request.requestId(), call);
       shadows.accept(call);
       enqueue(call);
-      deliverWhileBusy();
+      delivery.ensure();
       launch();
       deliver();
       shadows.launch(); // after the primary call: a shadow never goes first
@@ -395,31 +409,6 @@ public final class GatewayTopology {
         deliver();
         launch();
       }
-    }
-
-    /**
-     * Hands finished calls on every {@code gateway.poll.ms} while this task has calls queued, in
-     * flight or unanswered, shadows included; with none the schedule is cancelled, since Kafka
-     * Streams commits after every wall-clock punctuation: an idle gateway would commit every few
-     * milliseconds for nothing. A new call schedules it again.
-     */
-    private void deliverWhileBusy() {
-      if (delivery != null || idle()) {
-        return;
-      }
-      delivery =
-          context.schedule(
-              pollInterval,
-              PunctuationType.WALL_CLOCK_TIME,
-              now -> {
-                deliver();
-                launch();
-                shadows.launch();
-                if (idle() && delivery != null) {
-                  delivery.cancel(); // allowed from inside the punctuation
-                  delivery = null;
-                }
-              });
     }
 
     /**
@@ -460,7 +449,7 @@ public final class GatewayTopology {
       SpanSink.emit(
           context,
           SPANS_SINK,
-          chatSpan(span, request, answer).end(Tracing.nanos(now)),
+          ChatSpans.describe(tracing, gateway, span, request, answer).end(Tracing.nanos(now)),
           record.timestamp());
     }
 
@@ -555,7 +544,8 @@ public final class GatewayTopology {
           SpanSink.emit(
               context,
               SPANS_SINK,
-              chatSpan(span, call.request(), d.reply()).end(Tracing.nanos(now)),
+              ChatSpans.describe(tracing, gateway, span, call.request(), d.reply())
+                  .end(Tracing.nanos(now)),
               timestamp);
           shadows.primaryAnswered(d.requestId(), d.reply());
         }
@@ -591,62 +581,6 @@ public final class GatewayTopology {
 
     private void forward(String key, String replyTo, LlmReply reply, long timestamp, SpanRef span) {
       context.forward(TraceHeaders.record(key, reply, timestamp, span), sinkByTopic.get(replyTo));
-    }
-
-    /**
-     * The span of one LLM call in the GenAI conventions ({@code chat {model}}): provider, request
-     * and response model, tokens, finish reason, error type and attempts, cache hit.
-     */
-    private Tracing.Builder chatSpan(SpanRef span, LlmRequest request, LlmReply reply) {
-      // The provider that answered, which is not the route's first after a fallback.
-      String asked =
-          reply.provider() != null
-              ? gateway.modelFor(request, reply.provider())
-              : gateway.modelFor(request);
-      String requested = asked != null ? asked : reply.model();
-      Tracing.Builder b =
-          tracing
-              .span(span, requested == null ? "chat" : "chat " + requested, SpanKind.CLIENT)
-              .attr("gen_ai.operation.name", "chat")
-              .attr("gen_ai.provider.name", reply.provider())
-              .attr("gen_ai.request.model", requested)
-              .attr("gen_ai.response.model", reply.model())
-              .attr("gen_ai.conversation.id", request.correlationId())
-              .attr("gen_ai.request.max_tokens", request.maxTokens())
-              .attr("gen_ai.request.temperature", request.temperature())
-              .attr("gen_ai.output.type", request.responseFormat() == null ? "text" : "json")
-              .attr("gen_ai.usage.input_tokens", reply.usage().inputTokens())
-              .attr("gen_ai.usage.output_tokens", reply.usage().outputTokens())
-              .attr("llmstreams.llm.request.id", request.requestId())
-              .attr("llmstreams.llm.purpose", request.purpose())
-              .attr("llmstreams.llm.cache_hit", reply.cached())
-              .attr("llmstreams.llm.cost_usd", reply.costUsd())
-              .attr("llmstreams.llm.provider_latency_ms", reply.latencyMs());
-      if (reply.finishReason() != null) {
-        b.attr("gen_ai.response.finish_reasons", List.of(reply.finishReason()));
-      }
-      if (reply.fallback() != null) {
-        b.attr("llmstreams.llm.fallback.from", reply.fallback().from());
-        b.attr(
-            "llmstreams.llm.fallback.code",
-            reply.fallback().code().name().toLowerCase(java.util.Locale.ROOT));
-      }
-      if (tracing.captureContent()) {
-        b.content("gen_ai.input.messages", TraceContent.json(request.messages()));
-        b.content("gen_ai.output.messages", TraceContent.cap(reply.content()));
-      }
-      Integer attempts =
-          reply.error() != null ? Integer.valueOf(reply.error().attempts()) : reply.attempts();
-      if (attempts != null) {
-        b.attr("llmstreams.llm.attempts", attempts);
-        b.attr("llmstreams.llm.retries", Math.max(0, attempts - 1));
-      }
-      if (reply.error() != null) {
-        b.error(
-            reply.error().code().name().toLowerCase(java.util.Locale.ROOT),
-            reply.error().message());
-      }
-      return b;
     }
 
     private void expireCache(long now) {

@@ -340,8 +340,16 @@ public final class LlmGateway implements AutoCloseable {
     return Optional.ofNullable(shadows.get(shadowScope(request)));
   }
 
+  /** Whether requests of {@code purpose} have a shadow candidate. */
+  public boolean hasShadow(String purpose) {
+    return shadows.containsKey(shadowScope(purpose));
+  }
+
   private static String shadowScope(LlmRequest request) {
-    String purpose = request.purpose();
+    return shadowScope(request.purpose());
+  }
+
+  private static String shadowScope(String purpose) {
     int dot = purpose.indexOf('.');
     return dot < 0 ? purpose : purpose.substring(0, dot);
   }

@@ -20,6 +20,7 @@ import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.ScriptedLlmServer;
 import dev.llmstreams.observability.Observability;
 import dev.llmstreams.testkit.ChildJvm;
+import dev.llmstreams.testkit.CommittedReads;
 import dev.llmstreams.testkit.KafkaCluster;
 import dev.llmstreams.testkit.TestDeployment;
 import dev.llmstreams.testkit.WithKafka;
@@ -271,8 +272,10 @@ class ControllerIT {
   void shouldFinishEveryGoalOnceAndPublishOnceAcrossAHardKill() throws Exception {
     settings.putAll(TestDeployment.SHORT_SESSIONS);
     // The product's default: the calculator answered in the controller's own transaction, publish
-    // through its topic and worker.
+    // through its topic and worker, the LLM called from the controller's task (the gateway runs
+    // beside it), so the kill also loses calls in flight that only the controller's store knows.
     settings.put(AppConfig.CONTROLLER_INLINE_TOOLS, "calculator");
+    settings.put(AppConfig.CONTROLLER_LLM_CALLS, "direct");
     Path config = ChildJvm.writeConfig(dir.resolve("controller.properties"), settings);
     int n = 8;
     List<String> ids = new ArrayList<>();
@@ -352,6 +355,19 @@ class ControllerIT {
     assertThat(outcomes).hasSize(n);
     assertThat(outcomes.values())
         .allSatisfy(o -> assertThat(o).singleElement().asString().startsWith("publish true"));
+    // Called directly: no request went through the topics, and every turn's reply is in the audit.
+    assertThat(CommittedReads.count(kafka, catalog.spec(TopicRole.CONTROLLER_LLM_REQUESTS).name()))
+        .isZero();
+    java.util.function.Function<GoalEventType, List<String>> requestIds =
+        type ->
+            watcher.events.stream()
+                .filter(e -> e.type() == type)
+                .map(e -> e.data().path("requestId").asText())
+                .toList();
+    assertThat(requestIds.apply(GoalEventType.LLM_REPLIED))
+        .doesNotHaveDuplicates()
+        .hasSizeGreaterThanOrEqualTo(n * 2)
+        .containsExactlyInAnyOrderElementsOf(requestIds.apply(GoalEventType.LLM_REQUESTED));
   }
 
   /**

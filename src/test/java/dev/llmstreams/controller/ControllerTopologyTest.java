@@ -74,6 +74,9 @@ class ControllerTopologyTest {
   private TestOutputTopic<byte[], byte[]> deadLetters;
   private final Map<String, TestOutputTopic<String, ToolCall>> toolCalls = new HashMap<>();
 
+  /** The gateway beside the controller, for direct calls; null: requests go through the topic. */
+  private ScriptedCalls direct;
+
   private void start(Map<String, String> overrides) {
     // These tests follow calculator calls through tool-calls and tool-results; the calculator
     // answered in the controller's own transaction (the default) has tests of its own below.
@@ -84,7 +87,9 @@ class ControllerTopologyTest {
     Properties props = StreamsSettings.forPattern(config, catalog, "controller", registry);
     driver =
         new TopologyTestDriver(
-            new ControllerModule().topology(catalog, config, registry), props, START);
+            new ControllerModule().withLlmCalls(direct).topology(catalog, config, registry),
+            props,
+            START);
     goals = DriverTopics.input(driver, catalog.topic(Topics.GOALS));
     var goalTopic = catalog.topic(Topics.GOALS);
     rawGoals =
@@ -295,6 +300,161 @@ class ControllerTopologyTest {
   }
 
   // ---- the loop
+
+  // ---- direct LLM calls (controller.llm.calls=direct, the gateway in the same app)
+
+  /**
+   * The app's gateway as the controller's task sees it: records each call and answers when the test
+   * says, as the provider's reply would arrive on the gateway's threads.
+   */
+  static final class ScriptedCalls implements dev.llmstreams.runtime.LlmCalls {
+    final List<LlmRequest> asked = new java.util.ArrayList<>();
+    final java.util.Map<String, String> running = new java.util.LinkedHashMap<>();
+    final List<Answer> finished = new java.util.ArrayList<>();
+    String topicOnly;
+    int polls;
+    int closed;
+
+    @Override
+    public java.util.Optional<String> topicOnly(String purpose) {
+      return java.util.Optional.ofNullable(topicOnly);
+    }
+
+    @Override
+    public Session open(dev.llmstreams.observability.tracing.Tracing tracing) {
+      return new Session() {
+        @Override
+        public void call(
+            String key, LlmRequest request, dev.llmstreams.observability.tracing.SpanRef span) {
+          if (running.putIfAbsent(request.requestId(), key) == null) {
+            asked.add(request);
+          }
+        }
+
+        @Override
+        public List<Answer> poll(long nowMs) {
+          polls++;
+          List<Answer> out = List.copyOf(finished);
+          finished.clear();
+          return out;
+        }
+
+        @Override
+        public boolean idle() {
+          return running.isEmpty() && finished.isEmpty();
+        }
+
+        @Override
+        public void close() {
+          closed++;
+        }
+      };
+    }
+
+    /** The provider answered: handed to the controller at its next delivery. */
+    void answer(LlmRequest request, LlmReply reply) {
+      String key = running.remove(request.requestId());
+      assertThat(key).as("a call in flight for " + request.requestId()).isNotNull();
+      finished.add(new Answer(key, request, reply, java.util.Optional.empty()));
+    }
+
+    LlmRequest last() {
+      return asked.get(asked.size() - 1);
+    }
+  }
+
+  private KeyValueStore<String, RunGoals.PendingLlmCall> callStore() {
+    return driver.getKeyValueStore(ControllerTopology.CALL_STORE);
+  }
+
+  @Test
+  void shouldCallTheGatewayFromTheTaskAndHandleItsReplyWithoutATopicRoundTrip() {
+    direct = new ScriptedCalls();
+    start(Map.of(AppConfig.CONTROLLER_INLINE_TOOLS, "calculator"));
+    goals.pipeInput("g1", goal("g1", "What is 2+3?", List.of("calculator")));
+    assertThat(requests.isEmpty()).as("nothing on controller.llm-requests").isTrue();
+    LlmRequest first = direct.last();
+    assertThat(first.requestId()).isEqualTo("g1/1/llm");
+    assertThat(first.replyTo()).isEqualTo(catalog.topic(Topics.CONTROLLER_LLM_REPLIES).name());
+    // What the goal waits for is in its task's state, committed with the step.
+    assertThat(callStore().get("g1").request()).isEqualTo(first);
+    direct.answer(first, toolReply(first, ask("a", "calculator", "{\"expression\":\"2+3\"}")));
+    driver.advanceWallClockTime(Duration.ofMillis(10));
+    // The reply, the inline calculator and the next turn: one punctuation, one transaction.
+    LlmRequest second = direct.last();
+    assertThat(second.requestId()).isEqualTo("g1/2/llm");
+    assertThat(second.messages().get(second.messages().size() - 1).content()).contains("\"5\"");
+    assertThat(callStore().get("g1").request().requestId()).isEqualTo("g1/2/llm");
+    direct.answer(second, answer(second, "5"));
+    driver.advanceWallClockTime(Duration.ofMillis(10));
+    assertThat(goalResults.readValuesToList())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.status()).isEqualTo(GoalStatus.SUCCEEDED);
+              assertThat(r.answer()).isEqualTo("5");
+              assertThat(r.usage().totalTokens()).isEqualTo(270);
+            });
+    assertThat(callStore().get("g1")).isNull();
+    assertThat(requests.isEmpty()).isTrue();
+    assertThat(goalEvents.readValuesToList())
+        .filteredOn(e -> e.type() == GoalEventType.LLM_REPLIED)
+        .extracting(e -> e.data().path("requestId").asText())
+        .containsExactly("g1/1/llm", "g1/2/llm");
+    assertThat(deadLetters.isEmpty()).isTrue();
+    // Idle: the delivery schedule is gone (Kafka Streams commits after each punctuation).
+    int polls = direct.polls;
+    driver.advanceWallClockTime(Duration.ofSeconds(1));
+    assertThat(direct.polls).isEqualTo(polls);
+  }
+
+  @Test
+  void shouldIgnoreTheDirectReplyOfAGoalCancelledWhileItWaitedAndForgetTheCall() {
+    direct = new ScriptedCalls();
+    start();
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    LlmRequest request = direct.last();
+    cancellations.pipeInput("g1", new GoalCancellation("g1", null, "ada", null));
+    assertThat(goalResults.readValue().reason()).isEqualTo("cancelled by ada");
+    double ignored = registry.counter("llmstreams.controller.records.ignored").count();
+    direct.answer(request, answer(request, "42"));
+    driver.advanceWallClockTime(Duration.ofMillis(10));
+    assertThat(goalResults.isEmpty()).as("the reply in flight changes nothing").isTrue();
+    assertThat(registry.counter("llmstreams.controller.records.ignored").count())
+        .isEqualTo(ignored + 1);
+    assertThat(callStore().get("g1")).isNull();
+  }
+
+  @Test
+  void shouldStillHandleAReplyThatComesOnTheTopicWhenCallingDirectly() {
+    // An instance that called through the topic before a restart: its goals' replies still come.
+    direct = new ScriptedCalls();
+    start(Map.of(AppConfig.CONTROLLER_INLINE_TOOLS, "calculator"));
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    LlmRequest request = direct.last();
+    replies.pipeInput("g1", answer(request, "42"));
+    assertThat(goalResults.readValue().answer()).isEqualTo("42");
+  }
+
+  @Test
+  void shouldSendThroughTheTopicWhenTheGatewaysTaskMustServeThePurpose() {
+    direct = new ScriptedCalls();
+    direct.topicOnly = "purpose controller.plan has a shadow candidate";
+    start();
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    assertThat(onlyRequest().requestId()).isEqualTo("g1/1/llm");
+    assertThat(direct.asked).isEmpty();
+    assertThat(callStore().get("g1")).isNull();
+  }
+
+  @Test
+  void shouldCallThroughTheTopicWhenTheSettingSaysSo() {
+    direct = new ScriptedCalls();
+    start(Map.of(AppConfig.CONTROLLER_LLM_CALLS, "topic"));
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    assertThat(onlyRequest().requestId()).isEqualTo("g1/1/llm");
+    assertThat(direct.asked).isEmpty();
+  }
 
   // ---- inline tools (controller.inline.tools)
 

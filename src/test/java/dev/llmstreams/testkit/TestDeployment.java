@@ -55,7 +55,11 @@ public record TestDeployment(String prefix, TopicCatalog catalog, Map<String, St
                 // Calls go through tool-calls and tool-results, which these tests follow; a test of
                 // the calculator answered in the controller's transaction (the default) sets it.
                 AppConfig.CONTROLLER_INLINE_TOOLS,
-                ""));
+                "",
+                // Likewise the controller's LLM requests go through controller.llm-requests and
+                // controller.llm-replies; a test of direct calls (the default) sets it.
+                AppConfig.CONTROLLER_LLM_CALLS,
+                "topic"));
     return new TestDeployment(prefix, catalog, settings);
   }
 

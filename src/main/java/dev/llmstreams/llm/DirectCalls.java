@@ -1,0 +1,249 @@
+package dev.llmstreams.llm;
+
+import dev.llmstreams.events.LlmReply;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.observability.tracing.SpanRef;
+import dev.llmstreams.observability.tracing.Tracing;
+import dev.llmstreams.runtime.LlmCalls;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
+
+/**
+ * {@link LlmCalls} through this app's {@link LlmGateway}: a task's calls take the gateway's slots
+ * (queued while their provider has none, as on the gateway's task), its limits, retries, fallbacks,
+ * circuits and meters. What the gateway's topic path adds and these calls do without: the reply
+ * cache by requestId (the caller's state holds what it waits for), the content-addressed reply
+ * cache and shadow candidates ({@link #topicOnly} sends those purposes through the topic).
+ *
+ * <p>Every started call is handed on exactly once ({@link LlmGateway#delivered}): when its session
+ * polls it, or when it finishes with no open session to take it. A call running when its session
+ * closes (the task moved, or was revived after an aborted transaction) is joined by the next
+ * session that asks for the same requestId, so a revive in this JVM does not pay the call twice.
+ */
+public final class DirectCalls implements LlmCalls {
+  private final Supplier<LlmGateway> gateway;
+  private final Set<String> shadowScopes;
+  private final String replyCacheTopic;
+  private final Counter joined;
+
+  /** The calls running in this JVM, by requestId. Guarded by {@code this}. */
+  private final Map<String, Running> running = new HashMap<>();
+
+  /**
+   * @param gateway the app's gateway, built with the gateway's topology (asked for at each {@link
+   *     #open})
+   * @param shadowScopes the purposes' first segments that have a shadow candidate
+   * @param replyCacheTopic {@code llm.reply.cache.topic} (blank: off)
+   */
+  public DirectCalls(
+      Supplier<LlmGateway> gateway,
+      Set<String> shadowScopes,
+      String replyCacheTopic,
+      MeterRegistry registry) {
+    this.gateway = gateway;
+    this.shadowScopes = Set.copyOf(shadowScopes);
+    this.replyCacheTopic = replyCacheTopic == null ? "" : replyCacheTopic;
+    this.joined =
+        Counter.builder("llmstreams.llm.direct.joined")
+            .description(
+                "Direct LLM calls a task's new owner joined while still running, instead of calling"
+                    + " again (a revive or a move within this process)")
+            .register(registry);
+  }
+
+  @Override
+  public Optional<String> topicOnly(String purpose) {
+    if (!replyCacheTopic.isBlank()) {
+      return Optional.of(
+          "the reply cache (llm.reply.cache.topic=" + replyCacheTopic + ") answers on the gateway");
+    }
+    int dot = purpose.indexOf('.');
+    String scope = dot < 0 ? purpose : purpose.substring(0, dot);
+    if (shadowScopes.contains(scope)) {
+      return Optional.of(
+          "purpose "
+              + purpose
+              + " has a shadow candidate (llm.shadow."
+              + scope
+              + ".*), compared on the gateway");
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public Session open(Tracing tracing) {
+    LlmGateway g = gateway.get();
+    if (g == null) {
+      throw new IllegalStateException("direct LLM calls need the gateway of this app, not built");
+    }
+    return new DirectSession(g, tracing);
+  }
+
+  /** A call waiting in, or answering to, a session. */
+  private record Ask(String key, LlmRequest request, SpanRef span) {}
+
+  private record Done(Ask ask, LlmReply reply) {}
+
+  /** A started call and the session its reply goes to (null: none open now). */
+  private static final class Running {
+    DirectSession owner;
+    Ask ask;
+
+    Running(DirectSession owner, Ask ask) {
+      this.owner = owner;
+      this.ask = ask;
+    }
+  }
+
+  /** A running call finished (on the gateway's threads): to its owner, or handed on unclaimed. */
+  private void finished(String requestId, Running r, LlmReply reply, LlmGateway g) {
+    DirectSession owner;
+    synchronized (this) {
+      running.remove(requestId);
+      owner = r.owner != null && r.owner.open ? r.owner : null;
+      if (owner != null) {
+        owner.done.add(new Done(r.ask, reply));
+      }
+    }
+    if (owner == null) {
+      g.delivered(); // nobody waits for it here now: the task's next owner calls again
+    } else {
+      owner.launch();
+    }
+  }
+
+  private final class DirectSession implements Session {
+    private final LlmGateway gateway;
+    private final Tracing tracing;
+    private final ConcurrentLinkedDeque<Ask> queued = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+
+    /** This session's calls, queued, running or done and not polled, by requestId. */
+    private final Map<String, Ask> mine = new ConcurrentHashMap<>();
+
+    private final ThreadLocal<Boolean> launching = ThreadLocal.withInitial(() -> false);
+    private volatile boolean open = true;
+
+    DirectSession(LlmGateway gateway, Tracing tracing) {
+      this.gateway = gateway;
+      this.tracing = tracing;
+    }
+
+    @Override
+    public void call(String key, LlmRequest request, SpanRef span) {
+      String id = request.requestId();
+      Ask ask = new Ask(key, request, span);
+      if (mine.putIfAbsent(id, ask) != null) {
+        return;
+      }
+      synchronized (DirectCalls.this) {
+        Running r = running.get(id);
+        if (r != null) {
+          r.owner = this;
+          r.ask = ask;
+          joined.increment();
+          return;
+        }
+      }
+      queued.add(ask);
+      launch();
+    }
+
+    /**
+     * Starts queued calls while their providers have free slots; on the stream thread and on the
+     * threads where calls finish. One provider without a slot holds back the calls behind it in
+     * this session's queue, as one task's lane does on the gateway.
+     */
+    void launch() {
+      if (!open || launching.get()) {
+        return; // re-entered from a call that finished at once: the outer loop goes on
+      }
+      launching.set(true);
+      try {
+        Ask ask;
+        while (open && (ask = queued.poll()) != null) {
+          String id = ask.request().requestId();
+          Running r = new Running(this, ask);
+          synchronized (DirectCalls.this) {
+            if (running.putIfAbsent(id, r) != null) {
+              continue; // started meanwhile by another session (a task moved back and forth)
+            }
+          }
+          Optional<CompletableFuture<LlmReply>> future =
+              gateway.trySubmit(ask.request(), ask.span());
+          if (future.isEmpty()) {
+            synchronized (DirectCalls.this) {
+              running.remove(id, r);
+            }
+            queued.offerFirst(ask);
+            break;
+          }
+          future.get().thenAccept(reply -> finished(id, r, reply, gateway));
+        }
+      } finally {
+        launching.set(false);
+      }
+    }
+
+    @Override
+    public List<Answer> poll(long nowMs) {
+      launch();
+      List<Answer> out = new ArrayList<>();
+      Done d;
+      while ((d = done.poll()) != null) {
+        gateway.delivered();
+        Ask ask = d.ask();
+        if (mine.remove(ask.request().requestId()) == null) {
+          continue;
+        }
+        out.add(
+            new Answer(
+                ask.key(),
+                ask.request(),
+                d.reply(),
+                ask.span() == null
+                    ? Optional.empty()
+                    : ChatSpans.describe(tracing, gateway, ask.span(), ask.request(), d.reply())
+                        .end(Tracing.nanos(nowMs))));
+      }
+      return out;
+    }
+
+    @Override
+    public boolean idle() {
+      return mine.isEmpty();
+    }
+
+    @Override
+    public void close() {
+      int dropped = 0;
+      synchronized (DirectCalls.this) {
+        open = false;
+        for (Running r : running.values()) {
+          if (r.owner == this) {
+            r.owner = null;
+          }
+        }
+        while (done.poll() != null) {
+          dropped++;
+        }
+      }
+      for (int i = 0; i < dropped; i++) {
+        gateway.delivered();
+      }
+      queued.clear();
+      mine.clear();
+    }
+  }
+}

@@ -1,0 +1,168 @@
+package dev.llmstreams.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.ChatMessage;
+import dev.llmstreams.events.LlmRequest;
+import dev.llmstreams.observability.tracing.Tracing;
+import dev.llmstreams.runtime.LlmCalls;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Calls a controller's task makes through the app's gateway, without Kafka. */
+class DirectCallsTest {
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final FakeProvider provider = FakeProvider.held("openai");
+  private LlmGateway gateway;
+  private DirectCalls calls;
+
+  private void start(int concurrency) {
+    AppConfig config =
+        AppConfig.of(
+            Map.of(
+                AppConfig.LLM_ROUTE_DEFAULT,
+                "openai",
+                AppConfig.provider("openai", "concurrency"),
+                Integer.toString(concurrency),
+                AppConfig.provider("openai", "interactive.reserved"),
+                "0"));
+    gateway =
+        new LlmGateway(
+            config,
+            Map.of("openai", provider),
+            Map.of("openai", ProviderSettings.from(config, "openai", Map.of())),
+            registry,
+            Clock.systemUTC());
+    calls = new DirectCalls(() -> gateway, Set.of(), "", registry);
+  }
+
+  @AfterEach
+  void close() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  @Test
+  void shouldAnswerEachCallOnceAndStartQueuedCallsAsSlotsFree() throws Exception {
+    start(1);
+    LlmCalls.Session session = calls.open(Tracing.off("test"));
+    session.call("g1", plan("g1/1/llm"), null);
+    session.call("g2", plan("g2/1/llm"), null);
+    session.call("g1", plan("g1/1/llm"), null); // asked again: the same call
+    assertThat(provider.calls).hasSize(1); // one slot: g2 waits
+    assertThat(session.poll(0)).isEmpty();
+    complete(0);
+    List<LlmCalls.Answer> first = pollUntil(session, 1);
+    assertThat(first)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.key()).isEqualTo("g1");
+              assertThat(a.reply().requestId()).isEqualTo("g1/1/llm");
+              assertThat(a.reply().content()).isEqualTo("echo: text g1/1/llm");
+              assertThat(a.span()).isEmpty(); // not traced
+            });
+    assertThat(provider.calls).hasSize(2); // the freed slot started g2
+    assertThat(session.idle()).isFalse();
+    complete(1);
+    assertThat(pollUntil(session, 1)).extracting(LlmCalls.Answer::key).containsExactly("g2");
+    assertThat(session.idle()).isTrue();
+    assertThat(session.poll(0)).isEmpty();
+    // Every started call was handed on: a graceful stop has nothing to wait for.
+    assertThat(gateway.quiesce(Duration.ofMillis(100))).isTrue();
+  }
+
+  @Test
+  void shouldJoinACallStillRunningWhenTheTaskIsRevivedInsteadOfCallingAgain() throws Exception {
+    start(4);
+    LlmCalls.Session first = calls.open(Tracing.off("test"));
+    first.call("g1", plan("g1/1/llm"), null);
+    first.close(); // an aborted transaction: the task is revived, the call still runs
+    LlmCalls.Session second = calls.open(Tracing.off("test"));
+    second.call("g1", plan("g1/1/llm"), null);
+    assertThat(provider.calls).hasSize(1);
+    assertThat(registry.get("llmstreams.llm.direct.joined").counter().count()).isEqualTo(1.0);
+    complete(0);
+    assertThat(pollUntil(second, 1)).extracting(LlmCalls.Answer::key).containsExactly("g1");
+    assertThat(first.poll(0)).isEmpty();
+    assertThat(gateway.quiesce(Duration.ofMillis(100))).isTrue();
+  }
+
+  @Test
+  void shouldHandOnACallThatFinishesWithNoSessionToTakeItAndCallAgainWhenAskedLater()
+      throws Exception {
+    start(4);
+    LlmCalls.Session first = calls.open(Tracing.off("test"));
+    first.call("g1", plan("g1/1/llm"), null);
+    first.call("g2", plan("g2/1/llm"), null);
+    complete(1); // g2's answer waits in the session, not polled
+    first.close(); // the task moved: both are dropped here
+    complete(0);
+    assertThat(gateway.quiesce(Duration.ofSeconds(5))).isTrue(); // nothing left undelivered
+  }
+
+  @Test
+  void shouldLeaveToTheTopicThePurposesTheGatewaysTaskServes() {
+    start(1);
+    assertThat(calls.topicOnly("controller.plan")).isEmpty();
+    assertThat(
+            new DirectCalls(() -> gateway, Set.of("controller"), "", registry)
+                .topicOnly("controller.repair"))
+        .get()
+        .asString()
+        .contains("shadow candidate", "llm.shadow.controller");
+    assertThat(
+            new DirectCalls(() -> gateway, Set.of("summarizer"), "", registry)
+                .topicOnly("controller.plan"))
+        .isEmpty();
+    assertThat(
+            new DirectCalls(() -> gateway, Set.of(), "replies.cache", registry)
+                .topicOnly("controller.plan"))
+        .get()
+        .asString()
+        .contains("llm.reply.cache.topic=replies.cache");
+  }
+
+  private void complete(int index) {
+    FakeProvider.Call call = new ArrayList<>(provider.calls).get(index);
+    call.answer().complete(FakeProvider.answer(call.request()));
+  }
+
+  private static List<LlmCalls.Answer> pollUntil(LlmCalls.Session session, int n)
+      throws InterruptedException {
+    List<LlmCalls.Answer> out = new ArrayList<>();
+    long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (out.size() < n && System.nanoTime() < until) {
+      out.addAll(session.poll(System.currentTimeMillis()));
+      Thread.sleep(1);
+    }
+    return out;
+  }
+
+  private static LlmRequest plan(String id) {
+    return new LlmRequest(
+        id,
+        "controller.llm-replies",
+        "controller.plan",
+        id.substring(0, id.indexOf('/')),
+        null,
+        null,
+        List.of(ChatMessage.user("text " + id)),
+        List.of(),
+        null,
+        null,
+        null,
+        Instant.now().plusSeconds(60),
+        Map.of());
+  }
+}
