@@ -29,7 +29,9 @@ import java.util.function.Supplier;
  * <p>Every started call is handed on exactly once ({@link LlmGateway#delivered}): when its session
  * polls it, or when it finishes with no open session to take it. A call running when its session
  * closes (the task moved, or was revived after an aborted transaction) is joined by the next
- * session that asks for the same requestId, so a revive in this JVM does not pay the call twice.
+ * session that asks for the same requestId, and one handed on lately ({@link #RECENT}) is answered
+ * again from memory: a revive in this JVM does not pay a call twice. Only a new process repeats the
+ * calls its tasks were waiting for.
  */
 public final class DirectCalls implements LlmCalls {
   private final Supplier<LlmGateway> gateway;
@@ -39,6 +41,21 @@ public final class DirectCalls implements LlmCalls {
 
   /** The calls running in this JVM, by requestId. Guarded by {@code this}. */
   private final Map<String, Running> running = new HashMap<>();
+
+  /** Replies handed on lately, the most recent last. Guarded by {@code this}. */
+  private final Map<String, LlmReply> recent =
+      new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, LlmReply> eldest) {
+          return size() > RECENT;
+        }
+      };
+
+  /**
+   * How many replies are kept to answer a task revived after an aborted transaction, which rolled
+   * back the step that handled them: the revived task asks again and gets the same reply.
+   */
+  static final int RECENT = 4096;
 
   /**
    * @param gateway the app's gateway, built with the gateway's topology (asked for at each {@link
@@ -57,8 +74,9 @@ public final class DirectCalls implements LlmCalls {
     this.joined =
         Counter.builder("llmstreams.llm.direct.joined")
             .description(
-                "Direct LLM calls a task's new owner joined while still running, instead of calling"
-                    + " again (a revive or a move within this process)")
+                "Direct LLM calls a task's new owner joined while still running, or answered again"
+                    + " from the replies handed on lately, instead of calling again (a revive after an"
+                    + " aborted transaction, or a move within this process)")
             .register(registry);
   }
 
@@ -93,7 +111,11 @@ public final class DirectCalls implements LlmCalls {
   /** A call waiting in, or answering to, a session. */
   private record Ask(String key, LlmRequest request, SpanRef span) {}
 
-  private record Done(Ask ask, LlmReply reply) {}
+  /**
+   * A reply for a session; {@code started}: from a call this class started, handed on with {@link
+   * LlmGateway#delivered} (not one answered again from {@link #recent}).
+   */
+  private record Done(Ask ask, LlmReply reply, boolean started) {}
 
   /** A started call and the session its reply goes to (null: none open now). */
   private static final class Running {
@@ -113,7 +135,7 @@ public final class DirectCalls implements LlmCalls {
       running.remove(requestId);
       owner = r.owner != null && r.owner.open ? r.owner : null;
       if (owner != null) {
-        owner.done.add(new Done(r.ask, reply));
+        owner.done.add(new Done(r.ask, reply, true));
       }
     }
     if (owner == null) {
@@ -152,6 +174,12 @@ public final class DirectCalls implements LlmCalls {
         if (r != null) {
           r.owner = this;
           r.ask = ask;
+          joined.increment();
+          return;
+        }
+        LlmReply known = recent.get(id);
+        if (known != null) {
+          done.add(new Done(ask, known, false));
           joined.increment();
           return;
         }
@@ -202,8 +230,13 @@ public final class DirectCalls implements LlmCalls {
       List<Answer> out = new ArrayList<>();
       Done d;
       while ((d = done.poll()) != null) {
-        gateway.delivered();
         Ask ask = d.ask();
+        if (d.started()) {
+          gateway.delivered();
+          synchronized (DirectCalls.this) {
+            recent.put(ask.request().requestId(), d.reply());
+          }
+        }
         if (mine.remove(ask.request().requestId()) == null) {
           continue;
         }
@@ -235,8 +268,11 @@ public final class DirectCalls implements LlmCalls {
             r.owner = null;
           }
         }
-        while (done.poll() != null) {
-          dropped++;
+        Done d;
+        while ((d = done.poll()) != null) {
+          if (d.started()) {
+            dropped++;
+          }
         }
       }
       for (int i = 0; i < dropped; i++) {

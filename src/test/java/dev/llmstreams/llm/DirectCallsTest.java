@@ -99,6 +99,24 @@ class DirectCallsTest {
   }
 
   @Test
+  void shouldAnswerAgainFromMemoryACallWhoseHandlingWasRolledBack() throws Exception {
+    start(4);
+    LlmCalls.Session first = calls.open(Tracing.off("test"));
+    first.call("g1", plan("g1/1/llm"), null);
+    complete(0);
+    assertThat(pollUntil(first, 1)).hasSize(1);
+    first.close(); // the transaction that handled the reply aborted: the task asks again
+    LlmCalls.Session second = calls.open(Tracing.off("test"));
+    second.call("g1", plan("g1/1/llm"), null);
+    assertThat(second.poll(0))
+        .singleElement()
+        .satisfies(a -> assertThat(a.reply().content()).isEqualTo("echo: text g1/1/llm"));
+    assertThat(provider.calls).hasSize(1);
+    assertThat(second.idle()).isTrue();
+    assertThat(gateway.quiesce(Duration.ofMillis(100))).isTrue();
+  }
+
+  @Test
   void shouldHandOnACallThatFinishesWithNoSessionToTakeItAndCallAgainWhenAskedLater()
       throws Exception {
     start(4);
@@ -108,6 +126,12 @@ class DirectCallsTest {
     complete(1); // g2's answer waits in the session, not polled
     first.close(); // the task moved: both are dropped here
     complete(0);
+    // Neither reply reached a goal: a new owner asking again calls again.
+    LlmCalls.Session second = calls.open(Tracing.off("test"));
+    second.call("g1", plan("g1/1/llm"), null);
+    assertThat(provider.calls).hasSize(3);
+    complete(2);
+    assertThat(pollUntil(second, 1)).extracting(LlmCalls.Answer::key).containsExactly("g1");
     assertThat(gateway.quiesce(Duration.ofSeconds(5))).isTrue(); // nothing left undelivered
   }
 
