@@ -854,6 +854,13 @@ public final class ControllerBench {
         config.getList(AppConfig.CONTROLLER_INLINE_TOOLS).contains(TOOL)
             ? "the controller, inline (controller.inline.tools): no tool-calls/tool-results record"
             : "the tools pattern's calculator, over tool-calls and tool-results");
+    report.put(
+        "llm_calls_path",
+        config.getString(AppConfig.CONTROLLER_LLM_CALLS).equals("direct")
+            ? "direct: the controller's task calls the gateway of the same app"
+                + " (controller.llm.calls=direct); nothing on controller.llm-requests"
+            : "topic: controller.llm-requests to the gateway's task, replies on"
+                + " controller.llm-replies (controller.llm.calls=topic)");
     report.put("patterns", "gateway, controller, tools");
     report.put("goals", options.goals());
     report.put("steps", options.steps());
@@ -981,8 +988,10 @@ public final class ControllerBench {
             + " phase, where goals also wait for each other (stream threads, LLM slots, CPU)");
     d.put(
         "llm_leg_overhead",
-        "step start to the controller handling llm_replied, minus data.latencyMs: request"
-            + " commit, gateway poll and queue for a free slot, reply commit, controller poll");
+        "step start to the controller handling llm_replied, minus data.latencyMs: with direct"
+            + " calls (llm_calls_path) the queue for a free slot and the controller's delivery"
+            + " punctuation; through the topics also the request commit, the gateway's poll, the"
+            + " reply commit and the controller's poll");
     d.put(
         "tool_leg_overhead",
         "llm_replied to the step's last tool_result, minus the largest durationMs (steps with"
