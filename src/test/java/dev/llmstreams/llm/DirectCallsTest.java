@@ -136,6 +136,41 @@ class DirectCallsTest {
   }
 
   @Test
+  void shouldRecordTheCallsChatSpanAsTheCallersWork() throws Exception {
+    start(4);
+    Tracing tracing =
+        Tracing.recording(
+            "svc-controller", io.opentelemetry.sdk.trace.samplers.Sampler.alwaysOn(), false);
+    var goal =
+        tracing.start(
+            io.opentelemetry.api.trace.SpanContext.getInvalid(),
+            "invoke_agent",
+            io.opentelemetry.api.trace.SpanKind.INTERNAL,
+            Tracing.nanos(System.currentTimeMillis()));
+    var span = tracing.child(goal, Tracing.nanos(System.currentTimeMillis()));
+    LlmCalls.Session session = calls.open(tracing);
+    session.call("g1", plan("g1/1/llm"), span);
+    complete(0);
+    assertThat(pollUntil(session, 1))
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.span()).isPresent();
+              var recorded = a.span().get();
+              assertThat(recorded.name()).isEqualTo("chat gpt-4o-mini"); // the model asked for
+              assertThat(recorded.kind()).isEqualTo("CLIENT");
+              assertThat(recorded.traceId()).isEqualTo(goal.traceId());
+              assertThat(recorded.parentSpanId()).isEqualTo(goal.spanId());
+              assertThat(recorded.spanId()).isEqualTo(span.spanId());
+              assertThat(recorded.attributes())
+                  .containsEntry("llmstreams.llm.request.id", "g1/1/llm")
+                  .containsEntry("gen_ai.provider.name", "openai")
+                  .containsEntry("gen_ai.response.model", "fake-model-1");
+              assertThat(recorded.service()).isEqualTo("svc-controller");
+            });
+  }
+
+  @Test
   void shouldLeaveToTheTopicThePurposesTheGatewaysTaskServes() {
     start(1);
     assertThat(calls.topicOnly("controller.plan")).isEmpty();
