@@ -189,6 +189,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   /** Calls left in the store by a direct run, to send through the topic at the first tick. */
   private boolean handOver;
 
+  /** Calls found at init whose goal no longer waits for them, deleted at the first tick. */
+  private final List<String> stale = new ArrayList<>();
+
   RunGoals(
       String logStore,
       String timerStore,
@@ -273,6 +276,10 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             if (handOver) {
               handOver();
             }
+            if (!stale.isEmpty()) {
+              stale.forEach(calls::delete); // not in init: a store write needs a punctuation
+              stale.clear();
+            }
             fireDueTimers(now);
           } catch (RuntimeException e) {
             logs.forget();
@@ -296,7 +303,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             context, pollInterval, session::idle, this::deliverAnswers);
     // The calls goals waited for when the task was last committed: called again (or joined, when
     // still running in this JVM after a revive). Entries whose goal moved on are dropped.
-    List<String> stale = new ArrayList<>();
+    stale.clear();
     try (KeyValueIterator<String, PendingLlmCall> it = calls.all()) {
       while (it.hasNext()) {
         KeyValue<String, PendingLlmCall> e = it.next();
@@ -307,7 +314,6 @@ final class RunGoals implements Processor<String, Object, String, Object> {
         }
       }
     }
-    stale.forEach(calls::delete);
     delivery.ensure();
   }
 

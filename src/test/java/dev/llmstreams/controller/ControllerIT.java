@@ -371,6 +371,79 @@ class ControllerIT {
   }
 
   /**
+   * A direct run killed while its goals wait for their first LLM reply, restarted with {@code
+   * controller.llm.calls=topic}: the calls the killed run left in {@code controller-llm-calls} go
+   * to {@code controller.llm-requests} at the first tick, and every goal finishes once.
+   */
+  @Test
+  void shouldSendTheCallsADirectRunLeftWaitingThroughTheTopicAfterARestartWithoutDirectCalls()
+      throws Exception {
+    settings.putAll(TestDeployment.SHORT_SESSIONS);
+    settings.put(AppConfig.CONTROLLER_LLM_CALLS, "direct");
+    java.util.concurrent.atomic.AtomicReference<Duration> delay =
+        new java.util.concurrent.atomic.AtomicReference<>(Duration.ofSeconds(30));
+    server.setDefault(
+        request ->
+            ScriptedLlmServer.Reply.json(script(request.json(), newsTopic)).withDelay(delay.get()));
+    Path direct = ChildJvm.writeConfig(dir.resolve("direct.properties"), settings);
+    List<String> ids = List.of("h1", "h2", "h3", "h4");
+    Process first = ChildJvm.runApp(dir, "direct", direct, "gateway,controller,tools");
+    try {
+      produceGoals(ids);
+      // Every goal's first turn committed as asked: the calls are in flight (30 s each).
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .until(
+              () ->
+                  watcher.events.stream()
+                          .filter(e -> e.type() == GoalEventType.LLM_REQUESTED)
+                          .count()
+                      >= ids.size());
+      first.destroyForcibly(); // SIGKILL: the replies never come to this process
+      first.waitFor();
+    } finally {
+      first.destroyForcibly();
+    }
+    assertThat(watcher.results).isEmpty();
+    delay.set(Duration.ofMillis(50));
+    settings.put(AppConfig.CONTROLLER_LLM_CALLS, "topic");
+    Path topic = ChildJvm.writeConfig(dir.resolve("topic.properties"), settings);
+    Process second = ChildJvm.runApp(dir, "topic", topic, "gateway,controller,tools");
+    try {
+      await()
+          .atMost(Duration.ofSeconds(180))
+          .until(
+              () ->
+                  watcher.results.stream().map(GoalResult::goalId).distinct().count()
+                      >= ids.size());
+      await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> watcher.results.size() == ids.size());
+    } finally {
+      second.destroy();
+      second.waitFor();
+    }
+    assertThat(watcher.results)
+        .extracting(GoalResult::goalId)
+        .containsExactlyInAnyOrderElementsOf(ids);
+    assertThat(watcher.results).allSatisfy(r -> assertThat(r.answer()).isEqualTo(ANSWER));
+    assertThat(watcher.news).hasSize(ids.size());
+    // The first turns went out again through the topic, with the requestIds the goals waited for.
+    List<String> sent =
+        CommittedReads.values(
+                kafka,
+                catalog.spec(TopicRole.CONTROLLER_LLM_REQUESTS).name(),
+                dev.llmstreams.events.LlmRequest.class)
+            .stream()
+            .map(dev.llmstreams.events.LlmRequest::requestId)
+            .toList();
+    assertThat(sent)
+        .doesNotHaveDuplicates()
+        .contains("h1/1/llm", "h2/1/llm", "h3/1/llm", "h4/1/llm");
+  }
+
+  /**
    * goals and approvals created outside {@code topics apply}, with 2 and 1 partitions against the 6
    * of tool-results and controller.llm-replies: the goal logs stay in 6 partitions, and goals and
    * approvals not on their key's partition of those 6 are re-routed to it, so every goal still gets
