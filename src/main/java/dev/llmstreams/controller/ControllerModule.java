@@ -110,7 +110,9 @@ public final class ControllerModule implements PatternModule {
   }
 
   /**
-   * A goal's step crosses four committed hops: it runs with the short, interactive commit interval.
+   * Someone waits for each goal, whose steps cross committed hops (the goal in, the result out, and
+   * per step the tool calls through topics and, without direct calls, the LLM's request and reply):
+   * it runs with the short, interactive commit interval.
    */
   @Override
   public java.util.Map<String, Object> streamsOverrides(AppConfig config) {

@@ -62,8 +62,11 @@ import org.apache.kafka.streams.state.ValueAndTimestamp;
  * The controller's step loop. Goals, LLM replies, tool results and approvals (all keyed by goalId,
  * co-partitioned) meet here; each goal's {@link GoalLog} is read, advanced and written back in the
  * same transaction as the records it causes, so a crash repeats nothing that was committed. Nothing
- * waits on a thread: the LLM and the tools answer through topics, and deadlines, tool timeouts and
- * retention run from a wall-clock punctuator over store {@code controller-timers}.
+ * waits on a thread: the tools answer through topics (or inline, for pure built-ins), the LLM
+ * through topics or, with the gateway in this app, from a call made in place whose reply a
+ * punctuation hands back ({@code controller-llm-calls} keeps what each goal waits for), and
+ * deadlines, tool timeouts and retention run from a wall-clock punctuator over store {@code
+ * controller-timers}.
  *
  * <pre>
  * goal ─▶ LLM request (step 1) ─▶ reply with tool calls ─▶ guards ─▶ tool-calls.&lt;tool&gt; (or held for approval)
