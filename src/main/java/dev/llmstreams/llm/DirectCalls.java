@@ -53,9 +53,12 @@ public final class DirectCalls implements LlmCalls {
 
   /**
    * How many replies are kept to answer a task revived after an aborted transaction, which rolled
-   * back the step that handled them: the revived task asks again and gets the same reply.
+   * back the step that handled them: the revived task asks again and gets the same reply. A
+   * transaction holds the replies of one commit interval (5 ms for the controller), far fewer; a
+   * reply's text is at most the turn's output tokens (2,048 for the controller), so a few MB at
+   * most.
    */
-  static final int RECENT = 4096;
+  static final int RECENT = 1024;
 
   /**
    * @param gateway the app's gateway, built with the gateway's topology (asked for at each {@link
@@ -204,8 +207,12 @@ public final class DirectCalls implements LlmCalls {
           String id = ask.request().requestId();
           Running r = new Running(this, ask);
           synchronized (DirectCalls.this) {
-            if (running.putIfAbsent(id, r) != null) {
-              continue; // started meanwhile by another session (a task moved back and forth)
+            Running started = running.putIfAbsent(id, r);
+            if (started != null) {
+              // Started meanwhile for another session (a task moved back and forth): joined.
+              started.owner = this;
+              started.ask = ask;
+              continue;
             }
           }
           Optional<CompletableFuture<LlmReply>> future =

@@ -99,6 +99,26 @@ class DirectCallsTest {
   }
 
   @Test
+  void shouldJoinACallAnotherSessionStartedWhileThisOneWaitedForASlot() throws Exception {
+    start(1);
+    LlmCalls.Session first = calls.open(Tracing.off("test"));
+    LlmCalls.Session second = calls.open(Tracing.off("test"));
+    first.call("g0", plan("g0/1/llm"), null); // takes the one slot
+    first.call("g1", plan("g1/1/llm"), null); // queued
+    second.call("g1", plan("g1/1/llm"), null); // queued here too (a task moved, say)
+    complete(0); // the slot frees: the first session starts g1
+    assertThat(pollUntil(first, 1)).extracting(LlmCalls.Answer::key).containsExactly("g0");
+    assertThat(provider.calls).hasSize(2);
+    assertThat(second.poll(0)).isEmpty(); // found g1 running: joined, not started again
+    assertThat(provider.calls).hasSize(2);
+    complete(1);
+    assertThat(pollUntil(second, 1)).extracting(LlmCalls.Answer::key).containsExactly("g1");
+    assertThat(first.poll(0)).isEmpty();
+    first.close();
+    assertThat(gateway.quiesce(Duration.ofMillis(100))).isTrue();
+  }
+
+  @Test
   void shouldAnswerAgainFromMemoryACallWhoseHandlingWasRolledBack() throws Exception {
     start(4);
     LlmCalls.Session first = calls.open(Tracing.off("test"));
