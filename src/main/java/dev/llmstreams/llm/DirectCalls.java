@@ -39,6 +39,9 @@ public final class DirectCalls implements LlmCalls {
   private final String replyCacheTopic;
   private final Counter joined;
 
+  /** The open sessions, for the queue gauge. */
+  private final Set<DirectSession> sessions = ConcurrentHashMap.newKeySet();
+
   /** The calls running in this JVM, by requestId. Guarded by {@code this}. */
   private final Map<String, Running> running = new HashMap<>();
 
@@ -81,6 +84,17 @@ public final class DirectCalls implements LlmCalls {
                     + " from the replies handed on lately, instead of calling again (a revive after an"
                     + " aborted transaction, or a move within this process)")
             .register(registry);
+    // Beside the gateway's tasks' queues (tag task): dashboards that sum the gauge see every call
+    // waiting for a provider slot.
+    io.micrometer.core.instrument.Gauge.builder("llmstreams.llm.queued", this, DirectCalls::queued)
+        .description("Requests waiting for a free provider slot")
+        .tag("task", "direct")
+        .register(registry);
+  }
+
+  /** Direct calls waiting for a free provider slot, over every open session. */
+  private double queued() {
+    return sessions.stream().mapToInt(x -> x.queued.size()).sum();
   }
 
   @Override
@@ -108,7 +122,9 @@ public final class DirectCalls implements LlmCalls {
     if (g == null) {
       throw new IllegalStateException("direct LLM calls need the gateway of this app, not built");
     }
-    return new DirectSession(g, tracing);
+    DirectSession session = new DirectSession(g, tracing);
+    sessions.add(session);
+    return session;
   }
 
   /** A call waiting in, or answering to, a session. */
@@ -287,6 +303,7 @@ public final class DirectCalls implements LlmCalls {
       }
       queued.clear();
       mine.clear();
+      sessions.remove(this);
     }
   }
 }

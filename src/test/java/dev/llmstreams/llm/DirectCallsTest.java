@@ -60,6 +60,8 @@ class DirectCallsTest {
     session.call("g2", plan("g2/1/llm"), null);
     session.call("g1", plan("g1/1/llm"), null); // asked again: the same call
     assertThat(provider.calls).hasSize(1); // one slot: g2 waits
+    assertThat(registry.get("llmstreams.llm.queued").tag("task", "direct").gauge().value())
+        .isEqualTo(1.0);
     assertThat(session.poll(0)).isEmpty();
     complete(0);
     List<LlmCalls.Answer> first = pollUntil(session, 1);
@@ -73,6 +75,8 @@ class DirectCallsTest {
               assertThat(a.span()).isEmpty(); // not traced
             });
     assertThat(provider.calls).hasSize(2); // the freed slot started g2
+    assertThat(registry.get("llmstreams.llm.queued").tag("task", "direct").gauge().value())
+        .isZero();
     assertThat(session.idle()).isFalse();
     complete(1);
     assertThat(pollUntil(session, 1)).extracting(LlmCalls.Answer::key).containsExactly("g2");
