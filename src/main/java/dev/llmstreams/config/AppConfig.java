@@ -1319,7 +1319,9 @@ public final class AppConfig extends AbstractConfig {
             10_000,
             Range.atLeast(1),
             Importance.LOW,
-            "Requests waiting for a free slot, per task, before the gateway stops reading more (backpressure).")
+            "Requests waiting for a free slot, per task, before the gateway stops reading more (backpressure);"
+                + " the same bound holds for the controller's direct calls (controller.llm.calls),"
+                + " per controller task, for at most 30 s at a time.")
         .define(
             GATEWAY_POLL_MS,
             Type.LONG,

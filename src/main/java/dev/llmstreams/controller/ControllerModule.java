@@ -105,7 +105,8 @@ public final class ControllerModule implements PatternModule {
             dev.llmstreams.runtime.tools.ToolWorkersTopology.workerId(config, name()))
         .withLlmCalls(
             direct(config, llmCalls),
-            java.time.Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)))
+            java.time.Duration.ofMillis(config.getLong(AppConfig.GATEWAY_POLL_MS)),
+            config.getInt(AppConfig.GATEWAY_MAX_QUEUED))
         .build();
   }
 

@@ -77,6 +77,7 @@ public final class ControllerTopology {
   private final String workerId;
   private dev.llmstreams.runtime.LlmCalls llmCalls;
   private java.time.Duration pollInterval = java.time.Duration.ofMillis(5);
+  private int maxQueued = 10_000;
 
   /**
    * @param systemPrompt the system message of every goal's conversation (prompt {@code
@@ -109,12 +110,14 @@ public final class ControllerTopology {
 
   /**
    * Calls the LLM through {@code calls} from the task itself, handing finished calls on every
-   * {@code pollInterval}; null: through {@code controller.llm-requests}.
+   * {@code pollInterval} and reading no more input while more than {@code maxQueued} wait for a
+   * slot; null: through {@code controller.llm-requests}.
    */
   ControllerTopology withLlmCalls(
-      dev.llmstreams.runtime.LlmCalls calls, java.time.Duration pollInterval) {
+      dev.llmstreams.runtime.LlmCalls calls, java.time.Duration pollInterval, int maxQueued) {
     this.llmCalls = calls;
     this.pollInterval = pollInterval;
+    this.maxQueued = maxQueued;
     return this;
   }
 
@@ -185,7 +188,8 @@ public final class ControllerTopology {
                 workerId,
                 CALL_STORE,
                 llmCalls,
-                pollInterval),
+                pollInterval,
+                maxQueued),
         inputs.toArray(String[]::new));
     // In both modes, so that the setting can change across restarts with the same state.
     topology.addStateStore(

@@ -180,6 +180,13 @@ final class RunGoals implements Processor<String, Object, String, Object> {
   private final dev.llmstreams.runtime.LlmCalls llmCalls;
 
   private final Duration pollInterval;
+
+  /** Direct calls waiting for a slot before the task stops reading ({@code gateway.max.queued}). */
+  private final int maxQueued;
+
+  /** The longest the stream thread waits for room in the queue at one call. */
+  static final Duration MAX_BACKPRESSURE = Duration.ofSeconds(30);
+
   private KeyValueStore<String, PendingLlmCall> calls;
   private dev.llmstreams.runtime.LlmCalls.Session session;
 
@@ -212,7 +219,9 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       String workerId,
       String callStore,
       dev.llmstreams.runtime.LlmCalls llmCalls,
-      Duration pollInterval) {
+      Duration pollInterval,
+      int maxQueued) {
+    this.maxQueued = maxQueued;
     this.callStore = callStore;
     this.llmCalls = llmCalls;
     this.pollInterval = pollInterval;
@@ -593,6 +602,17 @@ final class RunGoals implements Processor<String, Object, String, Object> {
       calls.put(log.goalId, new PendingLlmCall(request, span));
       session.call(log.goalId, request, span);
       delivery.ensure();
+      // Backpressure, as on the gateway's task (gateway.max.queued): with too many calls waiting
+      // for a provider slot, this task reads nothing more until some start. Bounded, so that a
+      // provider that hangs does not take the stream thread past max.poll.interval.ms.
+      if (!session.awaitRoom(maxQueued, MAX_BACKPRESSURE)) {
+        LOG.warn(
+            "controller: {} waited {} s for a free LLM slot with more than {} calls queued"
+                + " (gateway.max.queued); reading on",
+            log.goalId,
+            MAX_BACKPRESSURE.toSeconds(),
+            maxQueued);
+      }
     } else {
       context.forward(traced(log, request, now), sinks.requests());
     }

@@ -282,6 +282,24 @@ public final class DirectCalls implements LlmCalls {
     }
 
     @Override
+    public boolean awaitRoom(int maxQueued, java.time.Duration timeout) {
+      long until = System.nanoTime() + timeout.toNanos();
+      while (queued.size() > maxQueued) {
+        if (System.nanoTime() > until) {
+          return false;
+        }
+        launch();
+        try {
+          Thread.sleep(1);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
     public void close() {
       int dropped = 0;
       synchronized (DirectCalls.this) {

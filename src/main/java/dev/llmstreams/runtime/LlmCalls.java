@@ -51,6 +51,14 @@ public interface LlmCalls {
     boolean idle();
 
     /**
+     * Waits until at most {@code maxQueued} calls of this session wait for a provider slot (calls
+     * that finish start the next ones from the gateway's threads), or until {@code timeout}; false
+     * when the queue is still longer. The caller's backpressure: a task that stops here reads no
+     * more input meanwhile.
+     */
+    boolean awaitRoom(int maxQueued, java.time.Duration timeout);
+
+    /**
      * The task closes: queued calls are forgotten, running calls are left for the task's next owner
      * in this JVM to join (their replies are dropped when none does), and answers not yet polled
      * are dropped. The caller's state still says what each call waits for.

@@ -312,6 +312,7 @@ class ControllerTopologyTest {
     final java.util.Map<String, String> running = new java.util.LinkedHashMap<>();
     final List<Answer> finished = new java.util.ArrayList<>();
     String topicOnly;
+    final List<Integer> roomAsked = new java.util.ArrayList<>();
     int polls;
     int closed;
 
@@ -342,6 +343,12 @@ class ControllerTopologyTest {
         @Override
         public boolean idle() {
           return running.isEmpty() && finished.isEmpty();
+        }
+
+        @Override
+        public boolean awaitRoom(int maxQueued, Duration timeout) {
+          roomAsked.add(maxQueued);
+          return running.size() <= maxQueued;
         }
 
         @Override
@@ -406,6 +413,20 @@ class ControllerTopologyTest {
     int polls = direct.polls;
     driver.advanceWallClockTime(Duration.ofSeconds(1));
     assertThat(direct.polls).isEqualTo(polls);
+  }
+
+  @Test
+  void shouldHoldBackAtGatewayMaxQueuedAndReadOnWhenNoRoomCameInTime() {
+    direct = new ScriptedCalls();
+    start(Map.of(AppConfig.GATEWAY_MAX_QUEUED, "1"));
+    goals.pipeInput("g1", goal("g1", "What is 6 * 7?", List.of("calculator")));
+    goals.pipeInput("g2", goal("g2", "What is 6 * 8?", List.of("calculator")));
+    // Each call asks for room under gateway.max.queued; the second found none and read on.
+    assertThat(direct.roomAsked).containsExactly(1, 1);
+    assertThat(direct.asked)
+        .extracting(LlmRequest::requestId)
+        .containsExactly("g1/1/llm", "g2/1/llm");
+    assertThat(deadLetters.isEmpty()).isTrue();
   }
 
   @Test

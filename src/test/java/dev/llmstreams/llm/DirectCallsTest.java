@@ -87,6 +87,22 @@ class DirectCallsTest {
   }
 
   @Test
+  void shouldWaitForRoomInTheQueueUntilACallFinishes() throws Exception {
+    start(1);
+    LlmCalls.Session session = calls.open(Tracing.off("test"));
+    session.call("g1", plan("g1/1/llm"), null); // running
+    session.call("g2", plan("g2/1/llm"), null); // queued
+    session.call("g3", plan("g3/1/llm"), null); // queued
+    assertThat(session.awaitRoom(2, Duration.ZERO)).isTrue();
+    assertThat(session.awaitRoom(1, Duration.ofMillis(20))).isFalse();
+    Thread finisher = new Thread(() -> complete(0)); // g1 ends; g2 starts from that thread
+    finisher.start();
+    assertThat(session.awaitRoom(1, Duration.ofSeconds(5))).isTrue();
+    finisher.join();
+    assertThat(provider.calls).hasSize(2);
+  }
+
+  @Test
   void shouldJoinACallStillRunningWhenTheTaskIsRevivedInsteadOfCallingAgain() throws Exception {
     start(4);
     LlmCalls.Session first = calls.open(Tracing.off("test"));
