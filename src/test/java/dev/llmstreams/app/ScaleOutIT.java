@@ -70,7 +70,8 @@ import org.junit.jupiter.api.io.TempDir;
  * application id and the partitions, each keeps a standby replica of the other's state, and GET
  * /syntheses/{key} and /goals/{id} answer the same on either. One instance stops; the other takes
  * over every partition from its standbys, answers every key as before without re-processing, and
- * processes new input exactly once. The LLM is the simulator, over HTTP.
+ * processes new input exactly once. The LLM is the simulator, over HTTP, which each instance's
+ * controller calls in place through its own gateway (the default).
  */
 @WithKafka(shape = Shape.THREE_BROKERS)
 class ScaleOutIT {
@@ -110,7 +111,11 @@ class ScaleOutIT {
               AppConfig.SPECIALIST_THRESHOLD,
               "0",
               AppConfig.SUMMARIZER_SYNTHESIS_INTERVAL_MS,
-              "0"));
+              "0",
+              // The product's default, which TestDeployment turns off: the controller calls the
+              // gateway of its own instance in place.
+              AppConfig.CONTROLLER_LLM_CALLS,
+              "direct"));
       // Failover, not latency, is under test: fewer transactions and wake-ups keep three brokers
       // and ten Streams
       // instances within a small machine's CPU.
@@ -326,6 +331,16 @@ class ScaleOutIT {
         assertThat(watcher.duplicates(TopicRole.CONTROLLER_LLM_REQUESTS, "requestId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.CONTROLLER_LLM_REPLIES, "requestId")).isEmpty();
         assertThat(watcher.duplicates(TopicRole.SUMMARIZER_LLM_REPLIES, "requestId")).isEmpty();
+        // The controllers called the LLM in place: nothing went through controller.llm-requests,
+        // and each reply was handled once, across the takeover.
+        assertThat(watcher.values(TopicRole.CONTROLLER_LLM_REQUESTS)).isEmpty();
+        assertThat(
+                watcher.values(TopicRole.GOAL_EVENTS).stream()
+                    .filter(v -> v.path("type").asText().equals("llm_replied"))
+                    .map(v -> v.path("data").path("requestId").asText())
+                    .toList())
+            .doesNotHaveDuplicates()
+            .hasSizeGreaterThanOrEqualTo(2 * GOALS);
         // A tool call the controller timed out and sent again is answered from the worker's memory:
         // same result, same
         // run (worker, duration), so the tool itself ran once.
@@ -562,6 +577,7 @@ class ScaleOutIT {
             TopicRole.SPECIALIST_LLM_REPLIES,
             TopicRole.TOOL_RESULTS,
             TopicRole.SYNTHESES,
+            TopicRole.GOAL_EVENTS,
             TopicRole.DEAD_LETTERS);
     private final TopicCatalog catalog;
     private final Map<String, List<ConsumerRecord<String, String>>> records =
