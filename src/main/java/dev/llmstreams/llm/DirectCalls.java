@@ -89,6 +89,8 @@ public final class DirectCalls implements LlmCalls {
     io.micrometer.core.instrument.Gauge.builder("llmstreams.llm.queued", this, DirectCalls::queued)
         .description("Requests waiting for a free provider slot")
         .tag("task", "direct")
+        .strongReference(
+            true) // a weakly held gauge reads NaN once collected, and NaN poisons a sum
         .register(registry);
   }
 
