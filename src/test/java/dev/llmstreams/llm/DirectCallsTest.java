@@ -237,14 +237,17 @@ class DirectCallsTest {
     call.answer().complete(FakeProvider.answer(call.request()));
   }
 
-  private static List<LlmCalls.Answer> pollUntil(LlmCalls.Session session, int n)
-      throws InterruptedException {
+  /** Polls the session, as its task's punctuation does, until {@code n} answers came. */
+  private static List<LlmCalls.Answer> pollUntil(LlmCalls.Session session, int n) {
     List<LlmCalls.Answer> out = new ArrayList<>();
-    long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (out.size() < n && System.nanoTime() < until) {
-      out.addAll(session.poll(System.currentTimeMillis()));
-      Thread.sleep(1);
-    }
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(1))
+        .until(
+            () -> {
+              out.addAll(session.poll(System.currentTimeMillis()));
+              return out.size() >= n;
+            });
     return out;
   }
 
