@@ -105,8 +105,7 @@ public final class DirectCalls implements LlmCalls {
       return Optional.of(
           "the reply cache (llm.reply.cache.topic=" + replyCacheTopic + ") answers on the gateway");
     }
-    int dot = purpose.indexOf('.');
-    String scope = dot < 0 ? purpose : purpose.substring(0, dot);
+    String scope = LlmGateway.shadowScope(purpose);
     if (shadowScopes.contains(scope)) {
       return Optional.of(
           "purpose "

@@ -340,16 +340,12 @@ public final class LlmGateway implements AutoCloseable {
     return Optional.ofNullable(shadows.get(shadowScope(request)));
   }
 
-  /** Whether requests of {@code purpose} have a shadow candidate. */
-  public boolean hasShadow(String purpose) {
-    return shadows.containsKey(shadowScope(purpose));
-  }
-
   private static String shadowScope(LlmRequest request) {
     return shadowScope(request.purpose());
   }
 
-  private static String shadowScope(String purpose) {
+  /** The shadow scope of a purpose: its first segment (a repair turn is the controller's). */
+  static String shadowScope(String purpose) {
     int dot = purpose.indexOf('.');
     return dot < 0 ? purpose : purpose.substring(0, dot);
   }
