@@ -319,7 +319,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     try (KeyValueIterator<String, PendingLlmCall> it = calls.all()) {
       while (it.hasNext()) {
         KeyValue<String, PendingLlmCall> e = it.next();
-        if (waitsFor(e.key, e.value)) {
+        if (waiting(e.key, e.value) != null) {
           session.call(e.key, e.value.request(), e.value.span());
         } else {
           stale.add(e.key);
@@ -337,10 +337,15 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     }
   }
 
-  /** Whether the goal's log still waits for this call (read from the store: at init only). */
-  private boolean waitsFor(String goalId, PendingLlmCall call) {
+  /**
+   * The goal's log when it still waits for this call, else null (taken from memory or the store, as
+   * a saved log is read: at init and at the hand-over only).
+   */
+  private GoalLog waiting(String goalId, PendingLlmCall call) {
     GoalLog log = logs.take(goalId);
-    return log != null && !log.finished() && call.request().requestId().equals(log.llmRequestId);
+    return log != null && !log.finished() && call.request().requestId().equals(log.llmRequestId)
+        ? log
+        : null;
   }
 
   /** Each finished call, as its reply would be handled from controller.llm-replies. */
@@ -383,11 +388,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     }
     for (KeyValue<String, PendingLlmCall> e : all) {
       calls.delete(e.key);
-      GoalLog log = logs.take(e.key);
-      if (log == null) {
-        continue;
-      }
-      if (!log.finished() && e.value.request().requestId().equals(log.llmRequestId)) {
+      GoalLog log = waiting(e.key, e.value);
+      if (log != null) {
         context.forward(traced(log, e.value.request(), now), sinks.requests());
       }
     }
