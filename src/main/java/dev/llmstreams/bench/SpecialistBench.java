@@ -79,6 +79,8 @@ public final class SpecialistBench {
    *     (MiniLM's is the {@code embedding} kind's when trained)
    * @param outOfScopeLabels this many labels held out of a second training of the served kind, to
    *     count how many of their test events it keeps; 0: skip
+   * @param moreEncoders the served kind trained once more with an embedding member per encoder,
+   *     MiniLM's and these, scored beside it; empty: skip
    */
   public record Options(
       List<LabeledText> train,
@@ -95,9 +97,15 @@ public final class SpecialistBench {
       ModelKind serve,
       ModelKind baseline,
       int outOfScopeLabels,
-      List<EncoderModel> encoders) {
+      List<EncoderModel> encoders,
+      List<EncoderModel> moreEncoders) {
     public Options {
       encoders = List.copyOf(encoders);
+      moreEncoders = List.copyOf(moreEncoders);
+      if (moreEncoders.contains(EncoderModel.MINILM)) {
+        throw new IllegalArgumentException(
+            "--more-encoders: MiniLM is always the first encoder; name the others");
+      }
       if (kinds.isEmpty() && model == null) {
         throw new IllegalArgumentException("at least one model kind to benchmark");
       }
@@ -217,6 +225,12 @@ public final class SpecialistBench {
         encoders.put(e, done != null ? done : trainAndScore(ModelKind.EMBEDDING, e));
       }
     }
+    Scored moreEncoders =
+        options.model() == null
+                && !options.moreEncoders().isEmpty()
+                && best.kind() != ModelKind.HASHED
+            ? trainAndScore(best.kind(), allEncoders())
+            : null;
     OutOfScope outOfScope =
         options.model() == null && options.outOfScopeLabels() > 0 ? outOfScope(best.kind()) : null;
     List<Scored> served = baseline == null ? List.of(best) : List.of(best, baseline);
@@ -266,7 +280,42 @@ public final class SpecialistBench {
           "the embedding kind (softmax head) per sentence encoder, same recipe; events_per_s: one thread, one text"
               + " at a time; encoder_model_bytes: the int8 ONNX file shipped in its jar");
     }
+    if (moreEncoders != null) {
+      ObjectNode o = report.putObject("more_encoders");
+      o.put("kind", moreEncoders.kind().id());
+      o.put("encoders", encoderIds(allEncoders()));
+      o.put("accuracy", GatewayBench.round(moreEncoders.test().accuracy()));
+      o.put("accuracy_one_encoder", GatewayBench.round(best.test().accuracy()));
+      o.put("macro_f1", GatewayBench.round(moreEncoders.test().macroF1()));
+      o.put("threshold", GatewayBench.round(moreEncoders.test().threshold()));
+      o.put("coverage_at_threshold", GatewayBench.round(moreEncoders.test().coverageAtThreshold()));
+      o.put("accuracy_at_threshold", GatewayBench.round(moreEncoders.test().accuracyAtThreshold()));
+      o.put("events_per_s_outside_kafka", Math.round(moreEncoders.test().eventsPerS()));
+      o.put("events_per_s_outside_kafka_one_encoder", Math.round(best.test().eventsPerS()));
+      o.put("training_s", GatewayBench.round(moreEncoders.trainingSeconds()));
+      o.put("record_bytes", SpecialistModels.recordBytes(moreEncoders.trained().record()));
+      ObjectNode stages = o.putObject("stage_shares");
+      moreEncoders.test().stageShares().forEach((k, v) -> stages.put(k, GatewayBench.round(v)));
+      o.put(
+          "note",
+          "the served kind trained again with an embedding member per encoder (train --encoder "
+              + encoderIds(allEncoders()).replace('+', ',')
+              + "), averaged with the others; scored on the same test, one thread, one text at a"
+              + " time; _one_encoder: the served model's");
+    }
     return report;
+  }
+
+  /** MiniLM, then {@code --more-encoders}. */
+  private List<EncoderModel> allEncoders() {
+    List<EncoderModel> all = new ArrayList<>();
+    all.add(EncoderModel.MINILM);
+    all.addAll(options.moreEncoders());
+    return all;
+  }
+
+  private static String encoderIds(List<EncoderModel> encoders) {
+    return String.join("+", encoders.stream().map(EncoderModel::id).toList());
   }
 
   /**
@@ -344,14 +393,21 @@ public final class SpecialistBench {
   }
 
   private Scored trainAndScore(ModelKind kind, EncoderModel encoder) {
-    String what = encoder == EncoderModel.MINILM ? kind.id() : kind.id() + "/" + encoder.id();
+    return trainAndScore(kind, List.of(encoder));
+  }
+
+  private Scored trainAndScore(ModelKind kind, List<EncoderModel> encoders) {
+    String what =
+        encoders.equals(List.of(EncoderModel.MINILM))
+            ? kind.id()
+            : kind.id() + "/" + encoderIds(encoders);
     progress.say("training the %s model on %d examples ...", what, options.train().size());
     long start = System.nanoTime();
     TrainedModel trained =
         ModelTrainer.train(
             MODEL,
             options.train(),
-            TrainingOptions.defaults().withKind(kind).withEncoder(encoder),
+            TrainingOptions.defaults().withKind(kind).withEncoders(encoders),
             step -> progress.say("  %s: %s", what, step));
     double seconds = (System.nanoTime() - start) / 1e9;
     TextClassifier model = trained.classifier();

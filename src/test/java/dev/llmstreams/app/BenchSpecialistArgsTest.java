@@ -40,4 +40,18 @@ class BenchSpecialistArgsTest {
     assertEquals(2, r.exit(), r.err());
     assertTrue(r.err().contains("--rounds must be between 1 and --events"), r.err());
   }
+
+  @Test
+  void miniLmAmongTheMoreEncodersIsRefused() {
+    CliRun r = CliRun.of("bench", "specialist", "--more-encoders", "bge-small,minilm");
+    assertEquals(2, r.exit(), r.err());
+    assertTrue(r.err().contains("MiniLM is always the first encoder"), r.err());
+  }
+
+  @Test
+  void anUnknownMoreEncoderIsRefused() {
+    CliRun r = CliRun.of("bench", "specialist", "--more-encoders", "gte-large");
+    assertEquals(2, r.exit(), r.err());
+    assertTrue(r.err().contains("unknown encoder 'gte-large'"), r.err());
+  }
 }

@@ -114,6 +114,12 @@ class TrainCommandTest {
     assertThat(train(config, hashed, "--encoder", "e5-small")).isEqualTo(2);
     assertThat(hashed.toString())
         .contains("--encoder goes with --kind embedding, ensemble or cascade");
+    StringWriter twice = new StringWriter();
+    assertThat(train(config, twice, "--encoder", "minilm,bge-small,minilm")).isEqualTo(2);
+    assertThat(twice.toString()).contains("--encoder: 'minilm' is given twice");
+    StringWriter empty = new StringWriter();
+    assertThat(train(config, empty, "--encoder", "minilm,")).isEqualTo(2);
+    assertThat(empty.toString()).contains("--encoder: unknown encoder ''");
     assertThat(dir.resolve("model")).doesNotExist();
   }
 }

@@ -177,7 +177,8 @@ public final class SpecialistModels {
     };
   }
 
-  private static SpecialistClassifier load(
+  /** A model from its record, embedding with the encoders {@code encoders} hands out. */
+  static SpecialistClassifier load(
       SpecialistModel record, Function<EncoderModel, SentenceEncoder> encoders) {
     ModelKind kind = ModelKind.ofFormat(record.format());
     byte[] artifact;

@@ -100,6 +100,39 @@ class EncoderChoiceTest {
   }
 
   @Test
+  void shouldTrainAMemberPerEncoderAndLoadEachWithItsOwn() {
+    TrainingOptions two =
+        options
+            .withKind(ModelKind.CASCADE)
+            .withEncoders(List.of(EncoderModel.MINILM, EncoderModel.BGE_SMALL));
+    List<String> said = new ArrayList<>();
+
+    TrainedModel both = ModelTrainer.train("tiny", tiny, two, said::add, null, CLOCK);
+
+    assertThat(said)
+        .contains("embedding 36 texts with minilm", "embedding 36 texts with bge-small");
+    assertThat(memberTypes(both.classifier()))
+        .containsExactly(HashedScorer.TYPE, EmbeddingScorer.TYPE, EmbeddingScorer.TYPE);
+    assertThat(encodersOf(both.classifier()))
+        .containsExactly(
+            SpecialistModels.sharedEncoder(EncoderModel.MINILM),
+            SpecialistModels.sharedEncoder(EncoderModel.BGE_SMALL));
+    assertThat(both.record().metrics().get("temperatures").fieldNames())
+        .toIterable()
+        .containsExactly("hashed", "embedding", "embedding/bge-small");
+    assertThat(TrainingOptions.fromJson(both.record().config())).isEqualTo(two);
+    TextClassifier loaded = SpecialistModels.load(both.record());
+    assertThat(encodersOf(loaded)).isEqualTo(encodersOf(both.classifier()));
+    assertThat(loaded.predictAll(probes)).isEqualTo(both.classifier().predictAll(probes));
+    // The ensemble stage averages three members: it differs from the one-encoder model's.
+    TrainedModel one =
+        ModelTrainer.train(
+            "tiny", tiny, two.withEncoder(EncoderModel.MINILM), m -> {}, null, CLOCK);
+    assertThat(probes.stream().map(t -> both.classifier().predict(t).confidence()).toList())
+        .isNotEqualTo(probes.stream().map(t -> one.classifier().predict(t).confidence()).toList());
+  }
+
+  @Test
   void shouldRefuseAnEncoderOtherThanTheModels() {
     try (SentenceEncoder minilm = new SentenceEncoder(EncoderModel.MINILM)) {
       assertThatThrownBy(() -> SpecialistModels.load(trained.record(), minilm))
@@ -161,6 +194,15 @@ class EncoderChoiceTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(
             "trained with sentence encoder 'gte-large', which this build cannot run");
+  }
+
+  private static List<SentenceEncoder> encodersOf(TextClassifier model) {
+    return ((SpecialistClassifier) model)
+        .members().stream()
+            .map(SpecialistClassifier.Member::scorer)
+            .filter(EmbeddingScorer.class::isInstance)
+            .map(s -> ((EmbeddingScorer) s).encoder())
+            .toList();
   }
 
   private static SentenceEncoder encoderOf(TextClassifier model) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.runtime.text.EncoderModel;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The recipe a model record keeps as its config, so that a retrain repeats it. */
@@ -57,5 +58,49 @@ class TrainingOptionsTest {
     assertThatThrownBy(() -> TrainingOptions.fromJson(json))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("unknown encoder 'gte-large'");
+  }
+
+  @Test
+  void shouldRoundTripSeveralEncodersAndKeepAOneEncoderConfigAsItWas() {
+    TrainingOptions two =
+        TrainingOptions.defaults()
+            .withEncoders(List.of(EncoderModel.MINILM, EncoderModel.BGE_SMALL))
+            .withSeed(3);
+
+    ObjectNode json = two.toJson();
+
+    assertThat(two.encoders()).containsExactly(EncoderModel.MINILM, EncoderModel.BGE_SMALL);
+    assertThat(two.encoder()).isEqualTo(EncoderModel.MINILM);
+    assertThat(json.get("encoder").asText()).isEqualTo("minilm");
+    assertThat(json.get("moreEncoders").toString()).isEqualTo("[\"bge-small\"]");
+    assertThat(TrainingOptions.fromJson(json)).isEqualTo(two);
+    // withX keeps them; withEncoder is one encoder again.
+    assertThat(two.withKind(ModelKind.ENSEMBLE).encoders()).isEqualTo(two.encoders());
+    assertThat(two.withEncoder(EncoderModel.E5_SMALL).encoders())
+        .containsExactly(EncoderModel.E5_SMALL);
+    assertThat(TrainingOptions.defaults().toJson().has("moreEncoders")).isFalse();
+    assertThat(TrainingOptions.defaults().encoders()).containsExactly(EncoderModel.MINILM);
+  }
+
+  @Test
+  void shouldRefuseAnEncoderTwiceOrNone() {
+    assertThatThrownBy(
+            () ->
+                TrainingOptions.defaults()
+                    .withEncoders(List.of(EncoderModel.BGE_SMALL, EncoderModel.BGE_SMALL)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("each encoder may appear once: bge-small and bge-small");
+    assertThatThrownBy(() -> TrainingOptions.defaults().withEncoders(List.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least one encoder");
+    ObjectNode json = TrainingOptions.defaults().toJson();
+    json.putArray("moreEncoders").add("gte-large");
+    assertThatThrownBy(() -> TrainingOptions.fromJson(json))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown encoder 'gte-large'");
+    ObjectNode notAnArray = TrainingOptions.defaults().toJson().put("moreEncoders", "bge-small");
+    assertThatThrownBy(() -> TrainingOptions.fromJson(notAnArray))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("moreEncoders must be an array");
   }
 }
