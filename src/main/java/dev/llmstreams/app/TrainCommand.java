@@ -98,6 +98,15 @@ final class TrainCommand implements Callable<Integer> {
   Integer outOfScopeGroups;
 
   @Option(
+      names = "--cascade-slack",
+      description =
+          "Coverage a cascade may give up so that its hashed first stage decides more events, and fewer pay for the"
+              + " encoder: faster, more escalated (default "
+              + TrainingOptions.DEFAULT_CASCADE_SLACK
+              + ").")
+  Double cascadeSlack;
+
+  @Option(
       names = "--encoder",
       paramLabel = "ID[,ID...]",
       description =
@@ -157,6 +166,13 @@ final class TrainCommand implements Callable<Integer> {
     List<LabeledText> test = columns.read(testFile);
     if (seed != null) {
       options = options.withSeed(seed);
+    }
+    if (cascadeSlack != null) {
+      try {
+        options = options.withCascadeSlack(cascadeSlack);
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError("--cascade-slack: " + e.getMessage());
+      }
     }
     if (outOfScopeKept != null || outOfScopeGroups != null) {
       double kept = outOfScopeKept != null ? outOfScopeKept : options.outOfScopeKept();

@@ -157,7 +157,7 @@ public final class ModelTrainer {
             cascade,
             options.targetAccuracy(),
             options.outOfScopeKept(),
-            COVERAGE_SLACK);
+            options.cascadeSlack());
     if (cascade) {
       progress.accept(
           String.format(
@@ -226,9 +226,6 @@ public final class ModelTrainer {
         record,
         dev);
   }
-
-  /** Coverage may give up this much for a cheaper cascade (the first stage keeping more). */
-  static final double COVERAGE_SLACK = 0.01;
 
   /**
    * The held-out predictions of the models that did not train on them: the first member's own

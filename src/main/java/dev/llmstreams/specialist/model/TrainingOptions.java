@@ -36,6 +36,10 @@ import java.util.List;
  *     softmax head on its embeddings) averaged with the others: empty by default. On Banking77 a
  *     bge-small member beside MiniLM's raised the ensemble's accuracy (see docs/specialist.md) at
  *     the cost of a second, slower encoder on every text the model embeds
+ * @param cascadeSlack the in-sample coverage a cascade may give up so that its cheap first stage
+ *     decides more texts (and fewer pay for the encoder): of the threshold pairs that reach the
+ *     target accuracy, those within this of the best coverage compete, and the one whose first
+ *     stage decides the most wins
  */
 public record TrainingOptions(
     ModelKind kind,
@@ -48,7 +52,8 @@ public record TrainingOptions(
     EncoderModel encoder,
     int outOfScopeGroups,
     double outOfScopeKept,
-    List<EncoderModel> moreEncoders) {
+    List<EncoderModel> moreEncoders,
+    double cascadeSlack) {
 
   public static final SgdRecipe HASHED_RECIPE = new SgdRecipe(15, 0.5, 1e-5);
 
@@ -78,6 +83,9 @@ public record TrainingOptions(
     }
     if (!(outOfScopeKept >= 0 && outOfScopeKept <= 1)) {
       throw new IllegalArgumentException("outOfScopeKept must be in [0, 1]: " + outOfScopeKept);
+    }
+    if (!(cascadeSlack >= 0 && cascadeSlack <= 1)) {
+      throw new IllegalArgumentException("cascadeSlack must be in [0, 1]: " + cascadeSlack);
     }
     moreEncoders = moreEncoders == null ? List.of() : List.copyOf(moreEncoders);
     if (moreEncoders.contains(encoder)
@@ -116,7 +124,8 @@ public record TrainingOptions(
         encoder,
         0,
         1,
-        List.of());
+        List.of(),
+        DEFAULT_CASCADE_SLACK);
   }
 
   /**
@@ -136,31 +145,38 @@ public record TrainingOptions(
         EncoderModel.MINILM,
         DEFAULT_OUT_OF_SCOPE_GROUPS,
         DEFAULT_OUT_OF_SCOPE_KEPT,
-        List.of());
+        List.of(),
+        DEFAULT_CASCADE_SLACK);
   }
+
+  /** A cascade gives up at most one point of coverage for a first stage that decides more. */
+  public static final double DEFAULT_CASCADE_SLACK = 0.01;
 
   public static final int DEFAULT_OUT_OF_SCOPE_GROUPS = 5;
   public static final double DEFAULT_OUT_OF_SCOPE_KEPT = 0.25;
 
   public TrainingOptions withKind(ModelKind k) {
-    return copy(k, seed, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept);
+    return copy(
+        k, seed, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept, cascadeSlack);
   }
 
   public TrainingOptions withSeed(long s) {
-    return copy(kind, s, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept);
+    return copy(
+        kind, s, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept, cascadeSlack);
   }
 
   public TrainingOptions withFolds(int f) {
-    return copy(kind, seed, f, embedding, encoders(), outOfScopeGroups, outOfScopeKept);
+    return copy(
+        kind, seed, f, embedding, encoders(), outOfScopeGroups, outOfScopeKept, cascadeSlack);
   }
 
   /** The out-of-scope calibration: {@code groups} 0 turns it off. */
   public TrainingOptions withOutOfScope(int groups, double kept) {
-    return copy(kind, seed, folds, embedding, encoders(), groups, kept);
+    return copy(kind, seed, folds, embedding, encoders(), groups, kept, cascadeSlack);
   }
 
   public TrainingOptions withEmbedding(SgdRecipe r) {
-    return copy(kind, seed, folds, r, encoders(), outOfScopeGroups, outOfScopeKept);
+    return copy(kind, seed, folds, r, encoders(), outOfScopeGroups, outOfScopeKept, cascadeSlack);
   }
 
   /** One encoder: {@code e}, and no others. */
@@ -168,14 +184,26 @@ public record TrainingOptions(
     return withEncoders(List.of(e));
   }
 
+  /** The coverage a cascade may give up for a first stage that decides more. */
+  public TrainingOptions withCascadeSlack(double slack) {
+    return copy(kind, seed, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept, slack);
+  }
+
   /** An embedding member per encoder, in this order (at least one). */
   public TrainingOptions withEncoders(List<EncoderModel> all) {
-    return copy(kind, seed, folds, embedding, all, outOfScopeGroups, outOfScopeKept);
+    return copy(kind, seed, folds, embedding, all, outOfScopeGroups, outOfScopeKept, cascadeSlack);
   }
 
   /** These options with the fields a {@code withX} may change replaced. */
   private TrainingOptions copy(
-      ModelKind k, long s, int f, SgdRecipe e, List<EncoderModel> enc, int groups, double kept) {
+      ModelKind k,
+      long s,
+      int f,
+      SgdRecipe e,
+      List<EncoderModel> enc,
+      int groups,
+      double kept,
+      double slack) {
     if (enc.isEmpty()) {
       throw new IllegalArgumentException("at least one encoder is required");
     }
@@ -190,7 +218,8 @@ public record TrainingOptions(
         enc.get(0),
         groups,
         kept,
-        enc.subList(1, enc.size()));
+        enc.subList(1, enc.size()),
+        slack);
   }
 
   private static String ids(List<EncoderModel> encoders) {
@@ -229,7 +258,8 @@ public record TrainingOptions(
         // A record from before out-of-scope calibration existed keeps training without it.
         json.hasNonNull("outOfScopeGroups") ? json.get("outOfScopeGroups").asInt() : 0,
         json.hasNonNull("outOfScopeKept") ? json.get("outOfScopeKept").asDouble() : 1,
-        moreEncoders(json.get("moreEncoders")));
+        moreEncoders(json.get("moreEncoders")),
+        json.hasNonNull("cascadeSlack") ? json.get("cascadeSlack").asDouble() : d.cascadeSlack);
   }
 
   private static List<EncoderModel> moreEncoders(JsonNode json) {
@@ -269,6 +299,9 @@ public record TrainingOptions(
     if (!moreEncoders.isEmpty()) {
       // Only when there are any: a one-encoder recipe keeps the config it always had.
       moreEncoders.forEach(e -> o.withArray("moreEncoders").add(e.id()));
+    }
+    if (cascadeSlack != DEFAULT_CASCADE_SLACK) {
+      o.put("cascadeSlack", cascadeSlack); // likewise only when chosen
     }
     return o;
   }

@@ -103,4 +103,21 @@ class TrainingOptionsTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("moreEncoders must be an array");
   }
+
+  @Test
+  void shouldKeepAChosenCascadeSlackAndWriteNoneByDefault() {
+    TrainingOptions wider = TrainingOptions.defaults().withCascadeSlack(0.05);
+
+    ObjectNode json = wider.toJson();
+
+    assertThat(json.get("cascadeSlack").asDouble()).isEqualTo(0.05);
+    assertThat(TrainingOptions.fromJson(json)).isEqualTo(wider);
+    assertThat(TrainingOptions.defaults().toJson().has("cascadeSlack")).isFalse();
+    assertThat(TrainingOptions.fromJson(TrainingOptions.defaults().toJson()).cascadeSlack())
+        .isEqualTo(TrainingOptions.DEFAULT_CASCADE_SLACK);
+    assertThat(wider.withKind(ModelKind.CASCADE).withSeed(2).cascadeSlack()).isEqualTo(0.05);
+    assertThatThrownBy(() -> TrainingOptions.defaults().withCascadeSlack(-0.1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cascadeSlack must be in [0, 1]");
+  }
 }
