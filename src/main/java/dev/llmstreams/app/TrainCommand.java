@@ -94,7 +94,8 @@ final class TrainCommand implements Callable<Integer> {
       description =
           "Label groups for that calibration, each left out of one extra training of every member (default "
               + TrainingOptions.DEFAULT_OUT_OF_SCOPE_GROUPS
-              + "; 0 turns it off).")
+              + "; 0 turns it off). With fewer labels, each is left out on its own; under 3 labels"
+              + " the calibration cannot run, and train says so.")
   Integer outOfScopeGroups;
 
   @Option(

@@ -99,6 +99,13 @@ public final class ModelTrainer {
               + " thresholds so that at most "
               + Math.round(options.outOfScopeKept() * 100)
               + "% of them are kept");
+    } else if (options.outOfScopeGroups() >= 2) {
+      progress.accept(
+          "out-of-scope calibration skipped: "
+              + labels.size()
+              + " labels are too few to leave one out (it needs "
+              + MIN_LABELS_OUT_OF_SCOPE
+              + "); nothing bounds how many events of labels the model never saw it keeps");
     }
     Members members =
         trainMembers(kind, texts, y, splits, oosSplits, labels.size(), options, enc, progress);
@@ -207,6 +214,11 @@ public final class ModelTrainer {
       oos.put("keptTarget", options.outOfScopeKept());
       oos.put("kept", choice.outOfScopeKept());
       oos.put("examples", outOfScope.finalConfidence().length);
+    } else if (options.outOfScopeGroups() >= 2) {
+      metrics
+          .putObject("outOfScope")
+          .put("groups", 0)
+          .put("skipped", "fewer than " + MIN_LABELS_OUT_OF_SCOPE + " labels");
     }
     metrics.put("trainingExamples", examples.size());
     metrics.put("trainingSeconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
@@ -537,16 +549,22 @@ public final class ModelTrainer {
   }
 
   /**
+   * Labels the out-of-scope calibration needs: one left out, and two for its model to tell apart.
+   */
+  static final int MIN_LABELS_OUT_OF_SCOPE = 3;
+
+  /**
    * {train rows, left-out rows} pairs, one per group of labels: the labels in a seeded shuffle
-   * dealt round-robin into {@code outOfScopeGroups} groups; a group's examples are left out of its
+   * dealt round-robin into {@code outOfScopeGroups} groups (as many as there are labels when they
+   * are fewer: each label is then left out on its own); a group's examples are left out of its
    * training (so its model never saw those labels) and are the ones it predicts. Empty when the
-   * calibration is off or there are too few labels to leave any out.
+   * calibration is off or there are fewer than {@value #MIN_LABELS_OUT_OF_SCOPE} labels.
    */
   static List<int[][]> labelGroupSplits(int[] y, int classes, TrainingOptions options) {
-    int groups = options.outOfScopeGroups();
-    if (groups < 2 || classes < 2 * groups) {
+    if (options.outOfScopeGroups() < 2 || classes < MIN_LABELS_OUT_OF_SCOPE) {
       return List.of();
     }
+    int groups = Math.min(options.outOfScopeGroups(), classes);
     List<Integer> order = new ArrayList<>(IntStream.range(0, classes).boxed().toList());
     Collections.shuffle(order, new Random(options.seed() + 1));
     int[] groupOf = new int[classes];

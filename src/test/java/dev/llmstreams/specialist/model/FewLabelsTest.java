@@ -1,0 +1,106 @@
+package dev.llmstreams.specialist.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A user's own data often has a handful of labels, not 77: the out-of-scope calibration must still
+ * run (each label left out on its own) and say so when it cannot.
+ */
+class FewLabelsTest {
+  private static final TrainingOptions HASHED =
+      TrainingOptions.defaults().withKind(ModelKind.HASHED);
+
+  private static List<LabeledText> train;
+  private static List<LabeledText> test;
+  private static List<String> labels;
+
+  @BeforeAll
+  static void load() {
+    train = LabeledData.classpath(LabeledData.BANKING77_TRAIN);
+    test = LabeledData.classpath(LabeledData.BANKING77_TEST);
+    labels = new ArrayList<>(new TreeSet<>(train.stream().map(LabeledText::label).toList()));
+  }
+
+  private static List<LabeledText> only(List<LabeledText> data, Set<String> keep, int perLabel) {
+    return keep.stream()
+        .flatMap(l -> data.stream().filter(e -> e.label().equals(l)).limit(perLabel))
+        .toList();
+  }
+
+  @Test
+  void shouldLeaveEachLabelOutOnItsOwnWhenThereAreFewerLabelsThanGroups() {
+    int[] y = {0, 1, 2, 0, 1, 2, 2};
+
+    List<int[][]> splits = ModelTrainer.labelGroupSplits(y, 3, HASHED);
+
+    assertThat(splits).hasSize(3);
+    Set<Integer> leftOut = new TreeSet<>();
+    for (int[][] split : splits) {
+      Set<Integer> out = IntStream.of(split[1]).map(i -> y[i]).boxed().collect(Collectors.toSet());
+      Set<Integer> in = IntStream.of(split[0]).map(i -> y[i]).boxed().collect(Collectors.toSet());
+      assertThat(out).hasSize(1).doesNotContainAnyElementsOf(in);
+      assertThat(in).hasSize(2);
+      assertThat(split[0].length + split[1].length).isEqualTo(y.length);
+      leftOut.addAll(out);
+    }
+    assertThat(leftOut).containsExactly(0, 1, 2);
+    assertThat(ModelTrainer.labelGroupSplits(new int[] {0, 1, 0, 1}, 2, HASHED)).isEmpty();
+    assertThat(ModelTrainer.labelGroupSplits(y, 3, HASHED.withOutOfScope(0, 1))).isEmpty();
+    assertThat(
+            ModelTrainer.labelGroupSplits(
+                IntStream.range(0, 40).map(i -> i % 12).toArray(), 12, HASHED))
+        .hasSize(TrainingOptions.defaults().outOfScopeGroups());
+  }
+
+  @Test
+  void shouldKeepFewerEventsOfUnknownLabelsWithThreeLabelsThanUncalibrated() {
+    Set<String> three = new TreeSet<>(labels.subList(0, 3));
+    List<LabeledText> small = only(train, three, 20);
+    List<String> unknown =
+        test.stream()
+            .filter(e -> !three.contains(e.label()))
+            .limit(400)
+            .map(LabeledText::text)
+            .toList();
+    List<String> said = new ArrayList<>();
+
+    TrainedModel calibrated = ModelTrainer.train("three", small, HASHED, said::add);
+    TrainedModel not =
+        ModelTrainer.train("three", small, HASHED.withOutOfScope(0, 1), message -> {});
+
+    assertThat(said)
+        .anyMatch(m -> m.startsWith("out-of-scope calibration: labels dealt into 3 groups"));
+    assertThat(calibrated.record().metrics().get("outOfScope").get("groups").asInt()).isEqualTo(3);
+    OutOfScopeReport kept =
+        Evaluation.outOfScope(
+            calibrated.classifier(), unknown, calibrated.classifier().recommendedThreshold());
+    OutOfScopeReport uncalibrated =
+        Evaluation.outOfScope(not.classifier(), unknown, not.classifier().recommendedThreshold());
+    assertThat(kept.events()).isEqualTo(unknown.size());
+    assertThat(kept.keptShare()).isLessThan(uncalibrated.keptShare());
+    assertThat(kept.keptShare()).isLessThanOrEqualTo(0.5);
+  }
+
+  @Test
+  void shouldSayWhenTwoLabelsAreTooFewForTheOutOfScopeCalibration() {
+    List<LabeledText> two = only(train, new TreeSet<>(labels.subList(0, 2)), 20);
+    List<String> said = new ArrayList<>();
+
+    TrainedModel trained = ModelTrainer.train("two", two, HASHED, said::add);
+
+    assertThat(said)
+        .anyMatch(m -> m.startsWith("out-of-scope calibration skipped: 2 labels are too few"));
+    assertThat(trained.record().metrics().get("outOfScope").get("groups").asInt()).isZero();
+    assertThat(trained.record().metrics().get("outOfScope").get("skipped").asText())
+        .isEqualTo("fewer than 3 labels");
+  }
+}
