@@ -266,12 +266,10 @@ final class TrainCommand implements Callable<Integer> {
     List<EncoderModel> all = new ArrayList<>();
     try {
       for (String id : encoder.split(",", -1)) {
-        EncoderModel e = EncoderModel.of(id);
-        if (all.contains(e)) {
-          throw new IllegalArgumentException("'" + e.id() + "' is given twice");
-        }
-        all.add(e);
+        all.add(EncoderModel.of(id));
       }
+      // The options refuse an encoder given twice.
+      TrainingOptions.defaults().withEncoders(all);
     } catch (IllegalArgumentException ex) {
       throw new Main.UserError("--encoder: " + ex.getMessage());
     }

@@ -266,14 +266,9 @@ public final class SpecialistBench {
           (e, sc) -> {
             ObjectNode o = enc.putObject(e.id());
             o.put("kind", sc.kind().id());
-            o.put("accuracy", GatewayBench.round(sc.test().accuracy()));
-            o.put("macro_f1", GatewayBench.round(sc.test().macroF1()));
-            o.put("coverage_at_threshold", GatewayBench.round(sc.test().coverageAtThreshold()));
-            o.put("accuracy_at_threshold", GatewayBench.round(sc.test().accuracyAtThreshold()));
-            o.put("events_per_s_outside_kafka", Math.round(sc.test().eventsPerS()));
-            o.put("training_s", GatewayBench.round(sc.trainingSeconds()));
+            putScores(o, sc);
+            putCosts(o, sc);
             o.put("encoder_model_bytes", e.modelBytes());
-            o.put("record_bytes", SpecialistModels.recordBytes(sc.trained().record()));
           });
       enc.put(
           "note",
@@ -284,18 +279,11 @@ public final class SpecialistBench {
       ObjectNode o = report.putObject("more_encoders");
       o.put("kind", moreEncoders.kind().id());
       o.put("encoders", encoderIds(allEncoders()));
-      o.put("accuracy", GatewayBench.round(moreEncoders.test().accuracy()));
+      putScores(o, moreEncoders);
+      putCosts(o, moreEncoders);
+      putStageShares(o, moreEncoders);
       o.put("accuracy_one_encoder", GatewayBench.round(best.test().accuracy()));
-      o.put("macro_f1", GatewayBench.round(moreEncoders.test().macroF1()));
-      o.put("threshold", GatewayBench.round(moreEncoders.test().threshold()));
-      o.put("coverage_at_threshold", GatewayBench.round(moreEncoders.test().coverageAtThreshold()));
-      o.put("accuracy_at_threshold", GatewayBench.round(moreEncoders.test().accuracyAtThreshold()));
-      o.put("events_per_s_outside_kafka", Math.round(moreEncoders.test().eventsPerS()));
       o.put("events_per_s_outside_kafka_one_encoder", Math.round(best.test().eventsPerS()));
-      o.put("training_s", GatewayBench.round(moreEncoders.trainingSeconds()));
-      o.put("record_bytes", SpecialistModels.recordBytes(moreEncoders.trained().record()));
-      ObjectNode stages = o.putObject("stage_shares");
-      moreEncoders.test().stageShares().forEach((k, v) -> stages.put(k, GatewayBench.round(v)));
       o.put(
           "note",
           "the served kind trained again with an embedding member per encoder (train --encoder "
@@ -304,6 +292,35 @@ public final class SpecialistBench {
               + " time; _one_encoder: the served model's");
     }
     return report;
+  }
+
+  /**
+   * A scored model's test scores, the same keys in every section of the report: accuracy, macro-F1,
+   * the threshold with the coverage and accuracy of what it keeps, and its speed outside Kafka.
+   */
+  private static void putScores(ObjectNode o, Scored s) {
+    o.put("accuracy", GatewayBench.round(s.test().accuracy()));
+    o.put("macro_f1", GatewayBench.round(s.test().macroF1()));
+    o.put("threshold", GatewayBench.round(s.test().threshold()));
+    o.put("coverage_at_threshold", GatewayBench.round(s.test().coverageAtThreshold()));
+    o.put("accuracy_at_threshold", GatewayBench.round(s.test().accuracyAtThreshold()));
+    o.put("events_per_s_outside_kafka", Math.round(s.test().eventsPerS()));
+  }
+
+  /** What a scored model cost: its training time (null for a saved model) and record size. */
+  private static void putCosts(ObjectNode o, Scored s) {
+    if (Double.isNaN(s.trainingSeconds())) {
+      o.putNull("training_s"); // a saved model: not trained here
+    } else {
+      o.put("training_s", GatewayBench.round(s.trainingSeconds()));
+    }
+    o.put("record_bytes", SpecialistModels.recordBytes(s.trained().record()));
+  }
+
+  /** The share of the test events each stage decided. */
+  private static void putStageShares(ObjectNode o, Scored s) {
+    ObjectNode stages = o.putObject("stage_shares");
+    s.test().stageShares().forEach((k, v) -> stages.put(k, GatewayBench.round(v)));
   }
 
   /** MiniLM, then {@code --more-encoders}. */
@@ -801,21 +818,10 @@ public final class SpecialistBench {
     for (Scored s : scored) {
       ObjectNode m = models.putObject(s.kind().id());
       m.put("format", s.trained().record().format());
-      m.put("accuracy", GatewayBench.round(s.test().accuracy()));
-      m.put("macro_f1", GatewayBench.round(s.test().macroF1()));
-      m.put("threshold", GatewayBench.round(s.test().threshold()));
-      m.put("coverage_at_threshold", GatewayBench.round(s.test().coverageAtThreshold()));
-      m.put("accuracy_at_threshold", GatewayBench.round(s.test().accuracyAtThreshold()));
+      putScores(m, s);
       m.put("escalated_share_at_threshold", GatewayBench.round(1 - s.test().coverageAtThreshold()));
-      m.put("events_per_s_outside_kafka", Math.round(s.test().eventsPerS()));
-      if (Double.isNaN(s.trainingSeconds())) {
-        m.putNull("training_s"); // a saved model: not trained here
-      } else {
-        m.put("training_s", GatewayBench.round(s.trainingSeconds()));
-      }
-      m.put("record_bytes", SpecialistModels.recordBytes(s.trained().record()));
-      ObjectNode stages = m.putObject("stage_shares");
-      s.test().stageShares().forEach((k, v) -> stages.put(k, GatewayBench.round(v)));
+      putCosts(m, s);
+      putStageShares(m, s);
       if (s.trained().classifier() instanceof SpecialistClassifier c
           && c.kind() == ModelKind.CASCADE) {
         m.put("stage_threshold", GatewayBench.round(c.stageThreshold()));

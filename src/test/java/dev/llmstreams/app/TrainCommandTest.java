@@ -116,7 +116,8 @@ class TrainCommandTest {
         .contains("--encoder goes with --kind embedding, ensemble or cascade");
     StringWriter twice = new StringWriter();
     assertThat(train(config, twice, "--encoder", "minilm,bge-small,minilm")).isEqualTo(2);
-    assertThat(twice.toString()).contains("--encoder: 'minilm' is given twice");
+    assertThat(twice.toString())
+        .contains("--encoder: each encoder may appear once: minilm and bge-small, minilm");
     StringWriter empty = new StringWriter();
     assertThat(train(config, empty, "--encoder", "minilm,")).isEqualTo(2);
     assertThat(empty.toString()).contains("--encoder: unknown encoder ''");
