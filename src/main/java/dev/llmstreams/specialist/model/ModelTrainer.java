@@ -335,21 +335,12 @@ public final class ModelTrainer {
       List<LabeledText> spread = IntStream.of(rows).mapToObj(held::get).toList();
       return Evaluation.evaluate(model, spread, choice.threshold()).eventsPerS();
     }
-    List<SpecialistClassifier.Member> members = model.members();
     java.util.function.IntUnaryOperator label =
-        r -> {
-          String text = held.get(r).text();
-          double[][] logits = new double[members.size()][];
-          logits[0] = members.get(0).scorer().logits(text);
-          double[] first = model.firstStage(logits[0]);
-          if (firstConfidence[r] < choice.stageThreshold()) {
-            for (int m = 1; m < logits.length; m++) {
-              logits[m] = members.get(m).scorer().logits(text);
-            }
-            first = model.probabilities(logits);
-          }
-          return SpecialistClassifier.best(first);
-        };
+        r ->
+            model
+                .predict(held.get(r).text(), firstConfidence[r] >= choice.stageThreshold())
+                .label()
+                .length();
     long labels = IntStream.of(rows).limit(50).map(label).sum(); // warm-up
     long start = System.nanoTime();
     labels += IntStream.of(rows).map(label).sum();

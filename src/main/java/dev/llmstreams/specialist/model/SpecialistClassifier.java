@@ -104,12 +104,22 @@ public final class SpecialistClassifier implements TextClassifier {
 
   @Override
   public Prediction predict(String text) {
+    return predict(text, null);
+  }
+
+  /**
+   * {@link #predict}, with a cascade's route given: {@code firstDecides} true keeps the first
+   * stage's answer, false asks every member, null lets the first stage's confidence decide (as
+   * served). {@link ModelTrainer} times held-out texts along the route their held-out prediction
+   * took, since the served model is sure of the texts it trained on.
+   */
+  Prediction predict(String text, Boolean firstDecides) {
     double[][] memberLogits = new double[members.size()][];
     int from = 0;
     if (kind == ModelKind.CASCADE) {
       memberLogits[0] = members.get(0).scorer().logits(text);
       double[] first = firstStage(memberLogits[0]);
-      if (first[best(first)] >= stageThreshold) {
+      if (firstDecides == null ? first[best(first)] >= stageThreshold : firstDecides) {
         return prediction(first, members.get(0).scorer().stage(), true);
       }
       from = 1;

@@ -103,6 +103,23 @@ class CascadeModelTest {
   }
 
   @Test
+  void shouldFollowAGivenRouteWhenTimedAlongHeldOutPredictions() {
+    SpecialistClassifier model = (SpecialistClassifier) cascade.classifier();
+    for (LabeledText e : test.subList(0, 40)) {
+      Prediction served = model.predict(e.text());
+      Prediction first = model.predict(e.text(), true);
+      Prediction all = model.predict(e.text(), false);
+
+      assertThat(model.predict(e.text(), null)).isEqualTo(served);
+      assertThat(first.stage()).isEqualTo("hashed");
+      assertThat(first.settled()).isTrue();
+      assertThat(all.stage()).isEqualTo("ensemble");
+      assertThat(all.settled()).isFalse();
+      assertThat(served).isEqualTo(served.settled() ? first : all);
+    }
+  }
+
+  @Test
   void shouldKeepFewEventsOfLabelsItNeverSawOnceCalibratedForThem() {
     OutOfScopeReport calibrated =
         Evaluation.outOfScope(
