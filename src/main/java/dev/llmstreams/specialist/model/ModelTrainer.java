@@ -74,6 +74,16 @@ public final class ModelTrainer {
     labels.forEach(l -> labelIndex.put(l, labelIndex.size()));
     int[] y = examples.stream().mapToInt(e -> labelIndex.get(e.label())).toArray();
     List<String> texts = examples.stream().map(LabeledText::text).toList();
+    String few = fewExamples(labels, y, Math.max(2, options.folds()));
+    if (!few.isEmpty()) {
+      progress.accept(
+          "labels with fewer than "
+              + Math.max(2, options.folds())
+              + " examples: "
+              + few
+              + "; some of their held-out predictions come from models that never saw the label, so"
+              + " the thresholds rest on little evidence for them: more examples make them surer");
+    }
     ModelKind kind = options.kind();
     SentenceEncoder enc =
         encoder != null ? encoder : SpecialistModels.sharedEncoder(options.encoder());
@@ -537,6 +547,18 @@ public final class ModelTrainer {
     return options.folds() >= 2
         ? stratifiedFolds(y, classes, options.folds(), options.seed())
         : List.<int[][]>of(stratifiedSplit(y, classes, options.devFraction(), options.seed()));
+  }
+
+  /** The labels with fewer than {@code least} examples, each with its count ("" when none). */
+  static String fewExamples(List<String> labels, int[] y, int least) {
+    int[] counts = new int[labels.size()];
+    for (int label : y) {
+      counts[label]++;
+    }
+    return IntStream.range(0, counts.length)
+        .filter(k -> counts[k] < least)
+        .mapToObj(k -> labels.get(k) + " (" + counts[k] + ")")
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   /**

@@ -91,6 +91,24 @@ class FewLabelsTest {
   }
 
   @Test
+  void shouldNameTheLabelsWithFewerExamplesThanFolds() {
+    assertThat(
+            ModelTrainer.fewExamples(
+                List.of("card_arrival", "refund", "top_up"), new int[] {0, 0, 1, 2, 2, 2, 2, 2}, 5))
+        .isEqualTo("card_arrival (2), refund (1)");
+    assertThat(ModelTrainer.fewExamples(List.of("a", "b"), new int[] {0, 1, 0, 1}, 2)).isEmpty();
+
+    List<LabeledText> data = new ArrayList<>(only(train, new TreeSet<>(labels.subList(0, 3)), 20));
+    data.add(new LabeledText("how do I close my account for good", "terminate_account"));
+    List<String> said = new ArrayList<>();
+    ModelTrainer.train("four", data, HASHED, said::add);
+
+    assertThat(said)
+        .anyMatch(
+            m -> m.startsWith("labels with fewer than 5 examples: terminate_account (1); some of"));
+  }
+
+  @Test
   void shouldSayWhenTwoLabelsAreTooFewForTheOutOfScopeCalibration() {
     List<LabeledText> two = only(train, new TreeSet<>(labels.subList(0, 2)), 20);
     List<String> said = new ArrayList<>();
