@@ -13,8 +13,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -79,10 +82,31 @@ final class EvaluateCommand implements Callable<Integer> {
     double at = threshold != null ? threshold : model.recommendedThreshold();
     ObjectNode out = JsonNodeFactory.instance.objectNode();
     if (testFile != null) {
-      EvaluationReport report = Evaluation.evaluate(model, columns.read(testFile), at);
+      List<LabeledText> rows = columns.read(testFile);
+      EvaluationReport report = Evaluation.evaluate(model, rows, at);
       System.err.println(
           model.name() + " " + model.version() + " on " + testFile + ": " + report.summary());
       out = report.toJson();
+      Map<String, Integer> unknown = unknownLabels(model, rows);
+      if (!unknown.isEmpty()) {
+        int count = unknown.values().stream().mapToInt(Integer::intValue).sum();
+        System.err.println(
+            count
+                + " of "
+                + rows.size()
+                + " rows of "
+                + testFile
+                + " have a label the model was not trained on ("
+                + unknown.entrySet().stream()
+                    .map(e -> e.getKey() + " " + e.getValue())
+                    .collect(Collectors.joining(", "))
+                + "): each counts as a mistake above; --out-of-scope "
+                + testFile
+                + " counts how many of them the model keeps");
+        out.put("unknown_label_rows", count);
+        ObjectNode byLabel = out.putObject("unknown_labels");
+        unknown.forEach(byLabel::put);
+      }
     }
     if (outOfScopeFile != null) {
       List<String> texts = outOfScopeTexts(model);
@@ -93,6 +117,18 @@ final class EvaluateCommand implements Callable<Integer> {
     }
     BenchCommand.report(out, json);
     return 0;
+  }
+
+  /** Rows per label of the labels the model does not know, in label order (empty: none). */
+  private static Map<String, Integer> unknownLabels(TextClassifier model, List<LabeledText> rows) {
+    Set<String> known = new HashSet<>(model.labels());
+    Map<String, Integer> unknown = new TreeMap<>();
+    for (LabeledText row : rows) {
+      if (!known.contains(row.label())) {
+        unknown.merge(row.label(), 1, Integer::sum);
+      }
+    }
+    return unknown;
   }
 
   /** The out-of-scope texts: lines of a .txt, or the rows of a labelled file whose label is new. */

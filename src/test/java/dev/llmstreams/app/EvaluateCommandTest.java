@@ -129,6 +129,40 @@ class EvaluateCommandTest {
     JsonNode report = Json.tree(Files.readString(json));
     assertThat(report.get("accuracy").asDouble()).isGreaterThan(0.8);
     assertThat(report.get("out_of_scope").get("events").asLong()).isEqualTo(unknownRows);
+    assertThat(report.has("unknown_label_rows")).isFalse(); // every test row's label is known
+  }
+
+  @Test
+  void shouldCountTestRowsOfLabelsTheModelDoesNotKnow() throws Exception {
+    Set<String> mixed = new java.util.HashSet<>(UNKNOWN);
+    mixed.add("card_arrival");
+    Path labelled = csv("mixed-test.csv", LabeledData.BANKING77_TEST, mixed);
+    java.util.Map<String, Long> unknownRows =
+        LabeledData.classpath(LabeledData.BANKING77_TEST).stream()
+            .filter(e -> UNKNOWN.contains(e.label()))
+            .collect(Collectors.groupingBy(LabeledText::label, Collectors.counting()));
+    Path json = dir.resolve("mixed-test.json");
+
+    int code =
+        run(
+            new StringWriter(),
+            "evaluate",
+            "--model",
+            dir.resolve("model").toString(),
+            "--test",
+            labelled.toString(),
+            "--json",
+            json.toString());
+
+    assertThat(code).isZero();
+    JsonNode report = Json.tree(Files.readString(json));
+    assertThat(report.get("unknown_label_rows").asLong())
+        .isEqualTo(unknownRows.values().stream().mapToLong(Long::longValue).sum());
+    assertThat(report.get("unknown_labels").get("pin_blocked").asLong())
+        .isEqualTo(unknownRows.get("pin_blocked"));
+    assertThat(report.get("unknown_labels").get("terminate_account").asLong())
+        .isEqualTo(unknownRows.get("terminate_account"));
+    assertThat(report.get("unknown_labels").size()).isEqualTo(2);
   }
 
   @Test
