@@ -45,6 +45,19 @@ class EvaluateCommandTest {
     return cli.execute(args);
   }
 
+  /** {@code evaluate} of the trained model on one file, its report written to {@code json}. */
+  private static int evaluate(String option, Path file, Path json) {
+    return run(
+        new StringWriter(),
+        "evaluate",
+        "--model",
+        dir.resolve("model").toString(),
+        option,
+        file.toString(),
+        "--json",
+        json.toString());
+  }
+
   @BeforeAll
   static void train() throws Exception {
     Path config = Files.writeString(dir.resolve("empty.properties"), "");
@@ -75,16 +88,7 @@ class EvaluateCommandTest {
     Path txt = Files.write(dir.resolve("unknown.txt"), texts);
     Path json = dir.resolve("oos.json");
 
-    int code =
-        run(
-            new StringWriter(),
-            "evaluate",
-            "--model",
-            dir.resolve("model").toString(),
-            "--out-of-scope",
-            txt.toString(),
-            "--json",
-            json.toString());
+    int code = evaluate("--out-of-scope", txt, json);
 
     assertThat(code).isZero();
     JsonNode report = Json.tree(Files.readString(json)).get("out_of_scope");
@@ -143,16 +147,7 @@ class EvaluateCommandTest {
             .collect(Collectors.groupingBy(LabeledText::label, Collectors.counting()));
     Path json = dir.resolve("mixed-test.json");
 
-    int code =
-        run(
-            new StringWriter(),
-            "evaluate",
-            "--model",
-            dir.resolve("model").toString(),
-            "--test",
-            labelled.toString(),
-            "--json",
-            json.toString());
+    int code = evaluate("--test", labelled, json);
 
     assertThat(code).isZero();
     JsonNode report = Json.tree(Files.readString(json));
