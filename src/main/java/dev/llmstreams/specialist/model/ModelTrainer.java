@@ -81,8 +81,8 @@ public final class ModelTrainer {
               + Math.max(2, options.folds())
               + " examples: "
               + few
-              + "; some of their held-out predictions come from models that never saw the label, so"
-              + " the thresholds rest on little evidence for them: more examples make them surer");
+              + "; the thresholds rest on few held-out predictions of theirs, each from a model that"
+              + " saw one example fewer (none, for a label of one): more examples make them surer");
     }
     ModelKind kind = options.kind();
     SentenceEncoder enc =

@@ -105,7 +105,9 @@ class FewLabelsTest {
 
     assertThat(said)
         .anyMatch(
-            m -> m.startsWith("labels with fewer than 5 examples: terminate_account (1); some of"));
+            m ->
+                m.startsWith(
+                    "labels with fewer than 5 examples: terminate_account (1); the thresholds"));
   }
 
   @Test
