@@ -227,6 +227,12 @@ public final class SpecialistTopology {
     // Which stage of the model decided the last events (a cascade: how often the cheap first stage
     // was sure).
     out.put("stages", meters.recentStageShares());
+    // How the model treats events of labels it never saw: its out-of-scope calibration (the share
+    // it keeps of such held-out examples, or why there was none); null when trained without it.
+    SpecialistModel served = current.record();
+    out.put(
+        "outOfScope",
+        served == null || served.metrics() == null ? null : served.metrics().get("outOfScope"));
     out.put("signaturesRequired", current.trust().verifies());
     Map<String, Object> refused = new java.util.LinkedHashMap<>();
     refused.put("count", current.refusedCount());
@@ -241,7 +247,6 @@ public final class SpecialistTopology {
     }
     out.put("refused", refused);
     // The promotion gate: why the model in service is there, and the last candidate it turned down.
-    SpecialistModel served = current.record();
     if (served != null && served.promotion() != null) {
       out.put("promotion", served.promotion());
     }

@@ -137,6 +137,9 @@ class SpecialistCascadeTopologyTest {
     assertThat(status).containsEntry("kind", "cascade");
     assertThat(status).containsEntry("stageThreshold", model.stageThreshold());
     assertThat(status).containsEntry("threshold", 0.0);
+    // Eight labels: each group of the out-of-scope calibration leaves some out.
+    assertThat(status.get("outOfScope")).isEqualTo(record.metrics().get("outOfScope"));
+    assertThat(record.metrics().get("outOfScope").get("groups").asInt()).isEqualTo(5);
     @SuppressWarnings("unchecked")
     Map<String, Double> stages = (Map<String, Double>) status.get("stages");
     assertThat(stages.get("hashed")).isCloseTo(settled / (double) test.size(), within(1e-9));
