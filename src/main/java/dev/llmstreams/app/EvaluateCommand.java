@@ -59,7 +59,9 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(
       names = "--threshold",
       description =
-          "Confidence below which an event would be escalated (default: the model's recommended one).")
+          "Confidence below which an event would be escalated (default: the model's recommended one). A"
+              + " cascade's hashed stage keeps what it is sure of at its own stage threshold whatever this"
+              + " says, as specialist.threshold does in the app.")
   Double threshold;
 
   @Option(

@@ -280,14 +280,20 @@ final class TrainCommand implements Callable<Integer> {
     return all;
   }
 
-  private static ObjectNode summary(
-      SpecialistModel record, EvaluationReport dev, EvaluationReport test) {
+  /**
+   * What train prints: the model, its size and training time, its out-of-scope calibration (as in
+   * its metrics, when it was asked for) and the headline scores held out and on the test set.
+   */
+  static ObjectNode summary(SpecialistModel record, EvaluationReport dev, EvaluationReport test) {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     o.put("name", record.name());
     o.put("version", record.version());
     o.put("format", record.format());
     o.put("record_bytes", SpecialistModels.recordBytes(record));
     o.put("training_seconds", record.metrics().path("trainingSeconds").asDouble());
+    if (record.metrics().has("outOfScope")) {
+      o.set("out_of_scope", record.metrics().get("outOfScope"));
+    }
     o.set("dev", headline(dev));
     o.set("test", headline(test));
     return o;

@@ -88,6 +88,18 @@ class TrainCommandTest {
     assertThat(train(config, new StringWriter())).isZero();
     SpecialistModel saved = SpecialistModels.read(dir.resolve("model"));
     assertThat(saved.digest()).isEqualTo(ModelDigest.of(saved));
+    // Two labels: too few to leave one out, and what train prints says so.
+    var test =
+        dev.llmstreams.specialist.model.Evaluation.evaluate(
+            SpecialistModels.load(saved),
+            LabeledData.classpath(LabeledData.BANKING77_TEST).stream()
+                .filter(e -> LABELS.contains(e.label()))
+                .toList(),
+            0.5);
+    var printed = TrainCommand.summary(saved, test, test);
+    assertThat(printed.get("out_of_scope").get("skipped").asText())
+        .isEqualTo("fewer than 3 labels");
+    assertThat(printed.get("test").get("accuracy").asDouble()).isEqualTo(test.accuracy());
     assertThat(saved.keyId()).isEqualTo(ModelTrust.keyId(pair.getPublic()));
     assertThat(ModelTrust.of(null, List.of(pair.getPublic())).check(saved)).isEmpty();
 
