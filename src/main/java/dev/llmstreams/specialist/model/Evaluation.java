@@ -23,19 +23,29 @@ public final class Evaluation {
     if (examples.isEmpty()) {
       throw new IllegalArgumentException("nothing to evaluate on");
     }
-    // Untimed warm-up: a stream thread runs the model JIT-compiled for hours, so the measured speed
-    // should be that.
+    Timed timed = timed(examples.size(), i -> model.predict(examples.get(i).text()));
+    return report(model, examples, timed.predictions(), threshold, timed.eventsPerS());
+  }
+
+  /** Predictions, in order, and how many a second were made. */
+  record Timed(List<Prediction> predictions, double eventsPerS) {}
+
+  /**
+   * {@code predict} of 0 to {@code n - 1}, one at a time, timed after an untimed warm-up: a stream
+   * thread runs the model JIT-compiled for hours, so the measured speed should be that.
+   */
+  static Timed timed(int n, java.util.function.IntFunction<Prediction> predict) {
     long warmUntil = System.nanoTime() + WARM_UP_NANOS;
     for (int i = 0; i < WARM_UP_TEXTS || System.nanoTime() < warmUntil; i++) {
-      model.predict(examples.get(i % examples.size()).text());
+      predict.apply(i % n);
     }
     long start = System.nanoTime();
-    List<Prediction> predictions = new java.util.ArrayList<>(examples.size());
-    for (LabeledText e : examples) {
-      predictions.add(model.predict(e.text()));
+    List<Prediction> predictions = new java.util.ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      predictions.add(predict.apply(i));
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return report(model, examples, predictions, threshold, examples.size() / seconds);
+    return new Timed(predictions, n / seconds);
   }
 
   /**

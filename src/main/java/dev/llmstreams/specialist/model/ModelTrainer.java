@@ -74,11 +74,12 @@ public final class ModelTrainer {
     labels.forEach(l -> labelIndex.put(l, labelIndex.size()));
     int[] y = examples.stream().mapToInt(e -> labelIndex.get(e.label())).toArray();
     List<String> texts = examples.stream().map(LabeledText::text).toList();
-    String few = fewExamples(labels, y, Math.max(2, options.folds()));
+    int least = Math.max(2, options.folds());
+    String few = fewExamples(labels, y, least);
     if (!few.isEmpty()) {
       progress.accept(
           "labels with fewer than "
-              + Math.max(2, options.folds())
+              + least
               + " examples: "
               + few
               + "; the thresholds rest on few held-out predictions of theirs, each from a model that"
@@ -101,6 +102,8 @@ public final class ModelTrainer {
             + " examples predicted by models that did not train on them");
 
     List<int[][]> oosSplits = labelGroupSplits(y, labels.size(), options);
+    // Asked for (two groups or more), but too few labels to leave any out.
+    boolean oosSkipped = oosSplits.isEmpty() && options.outOfScopeGroups() >= 2;
     if (!oosSplits.isEmpty()) {
       progress.accept(
           "out-of-scope calibration: labels dealt into "
@@ -109,7 +112,7 @@ public final class ModelTrainer {
               + " thresholds so that at most "
               + Math.round(options.outOfScopeKept() * 100)
               + "% of them are kept");
-    } else if (options.outOfScopeGroups() >= 2) {
+    } else if (oosSkipped) {
       progress.accept(
           "out-of-scope calibration skipped: "
               + labels.size()
@@ -224,7 +227,7 @@ public final class ModelTrainer {
       oos.put("keptTarget", options.outOfScopeKept());
       oos.put("kept", choice.outOfScopeKept());
       oos.put("examples", outOfScope.finalConfidence().length);
-    } else if (options.outOfScopeGroups() >= 2) {
+    } else if (oosSkipped) {
       metrics
           .putObject("outOfScope")
           .put("groups", 0)
@@ -341,24 +344,15 @@ public final class ModelTrainer {
       CascadeCalibration.Choice choice) {
     int sample = Math.min(SPEED_SAMPLE, held.size());
     int[] rows = IntStream.range(0, sample).map(i -> i * held.size() / sample).toArray();
-    if (firstConfidence == null) {
-      List<LabeledText> spread = IntStream.of(rows).mapToObj(held::get).toList();
-      return Evaluation.evaluate(model, spread, choice.threshold()).eventsPerS();
-    }
-    java.util.function.IntUnaryOperator label =
-        r ->
-            model
-                .predict(held.get(r).text(), firstConfidence[r] >= choice.stageThreshold())
-                .label()
-                .length();
-    long labels = IntStream.of(rows).limit(50).map(label).sum(); // warm-up
-    long start = System.nanoTime();
-    labels += IntStream.of(rows).map(label).sum();
-    double seconds = (System.nanoTime() - start) / 1e9;
-    if (labels < 0) { // never: keeps the timed work from being optimized away
-      throw new IllegalStateException();
-    }
-    return rows.length / seconds;
+    return Evaluation.timed(
+            rows.length,
+            i ->
+                model.predict(
+                    held.get(rows[i]).text(),
+                    firstConfidence == null
+                        ? null
+                        : firstConfidence[rows[i]] >= choice.stageThreshold()))
+        .eventsPerS();
   }
 
   private static final int SPEED_SAMPLE = 500;
