@@ -14,6 +14,7 @@ import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.ModelTrust;
+import dev.llmstreams.specialist.model.OutOfScopeReport;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainedModel;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -97,6 +98,16 @@ final class TrainCommand implements Callable<Integer> {
               + "; 0 turns it off). With fewer labels, each is left out on its own; under 3 labels"
               + " the calibration cannot run, and train says so.")
   Integer outOfScopeGroups;
+
+  @Option(
+      names = "--out-of-scope-label",
+      paramLabel = "LABEL",
+      description =
+          "Examples with this label are not a class but texts none of the labels cover (a sample of the other"
+              + " traffic): never trained on, and the thresholds keep at most --out-of-scope-kept of them. Kept in"
+              + " the recipe, so retrains from labels treat them alike; test rows with it are reported as out of"
+              + " scope.")
+  String outOfScopeLabel;
 
   @Option(
       names = "--cascade-slack",
@@ -184,16 +195,40 @@ final class TrainCommand implements Callable<Integer> {
         throw new Main.UserError(e.getMessage());
       }
     }
+    if (outOfScopeLabel != null) {
+      try {
+        options = options.withOutOfScopeLabel(outOfScopeLabel);
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError("--out-of-scope-label: " + e.getMessage());
+      }
+    }
     Progress progress = new Progress(System.err, "train");
     progress.say(
         "%d training and %d test examples; %s", train.size(), test.size(), options.toJson());
     TrainedModel trained = ModelTrainer.train(name, train, options, progress::say);
     progress.say("evaluating on %s", testFile);
+    List<LabeledText> inScopeTest =
+        outOfScopeLabel == null
+            ? test
+            : test.stream().filter(e -> !e.label().equals(outOfScopeLabel)).toList();
     EvaluationReport onTest =
         Evaluation.evaluate(
-            trained.classifier(), test, trained.classifier().recommendedThreshold());
+            trained.classifier(), inScopeTest, trained.classifier().recommendedThreshold());
     ObjectNode metrics = trained.record().metrics().deepCopy();
-    metrics.set("test", onTest.toJson());
+    ObjectNode testJson = onTest.toJson();
+    if (inScopeTest.size() < test.size()) {
+      OutOfScopeReport oos =
+          Evaluation.outOfScope(
+              trained.classifier(),
+              test.stream()
+                  .filter(e -> e.label().equals(outOfScopeLabel))
+                  .map(LabeledText::text)
+                  .toList(),
+              trained.classifier().recommendedThreshold());
+      progress.say("test rows labelled %s: %s", outOfScopeLabel, oos.summary());
+      testJson.set("out_of_scope", oos.toJson());
+    }
+    metrics.set("test", testJson);
     // Sealed after the last change: the digest covers the metrics too, and the signature the
     // digest.
     SpecialistModel record = trust.seal(SpecialistModels.withMetrics(trained.record(), metrics));

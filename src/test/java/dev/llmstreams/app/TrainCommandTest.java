@@ -115,6 +115,71 @@ class TrainCommandTest {
   }
 
   @Test
+  void shouldTreatRowsOfTheOutOfScopeLabelAsTextsToEscalateInTrainingAndTest() throws Exception {
+    // The two labels, and atm_support's rows relabelled none: a sample of the other traffic.
+    for (String[] file :
+        List.of(
+            new String[] {"train.csv", LabeledData.BANKING77_TRAIN},
+            new String[] {"test.csv", LabeledData.BANKING77_TEST})) {
+      String body =
+          LabeledData.classpath(file[1]).stream()
+              .filter(e -> LABELS.contains(e.label()) || e.label().equals("atm_support"))
+              .map(
+                  e ->
+                      "\""
+                          + e.text().replace("\"", "\"\"")
+                          + "\","
+                          + (LABELS.contains(e.label()) ? e.label() : "none"))
+              .collect(Collectors.joining("\n", "text,category\n", "\n"));
+      Files.writeString(dir.resolve("with-none-" + file[0]), body);
+    }
+    long noneInTest =
+        LabeledData.classpath(LabeledData.BANKING77_TEST).stream()
+            .filter(e -> e.label().equals("atm_support"))
+            .count();
+    CommandLine cli = Main.commandLine();
+    StringWriter err = new StringWriter();
+    cli.setErr(new PrintWriter(err, true));
+
+    int status =
+        cli.execute(
+            "train",
+            "--train",
+            dir.resolve("with-none-train.csv").toString(),
+            "--test",
+            dir.resolve("with-none-test.csv").toString(),
+            "--kind",
+            "hashed",
+            "--out-of-scope-label",
+            "none",
+            "--out",
+            dir.resolve("model").toString());
+
+    assertThat(status).as(err.toString()).isZero();
+    SpecialistModel saved = SpecialistModels.read(dir.resolve("model"));
+    assertThat(SpecialistModels.load(saved).labels()).containsExactlyInAnyOrderElementsOf(LABELS);
+    assertThat(saved.config().get("outOfScopeLabel").asText()).isEqualTo("none");
+    var labelled = saved.metrics().get("outOfScope").get("labelled");
+    assertThat(labelled.get("label").asText()).isEqualTo("none");
+    assertThat(labelled.get("kept").asDouble()).isLessThanOrEqualTo(0.25);
+    var testOos = saved.metrics().get("test").get("out_of_scope");
+    assertThat(testOos.get("events").asLong()).isEqualTo(noneInTest);
+    // The test accuracy is over the two labels' rows alone.
+    assertThat(saved.metrics().get("test").get("per_label").size()).isEqualTo(2);
+
+    StringWriter blank = new StringWriter();
+    assertThat(
+            train(
+                Files.writeString(dir.resolve("e.properties"), ""),
+                blank,
+                "--out-of-scope-label",
+                " "))
+        .isEqualTo(2);
+    assertThat(blank.toString())
+        .contains("--out-of-scope-label: outOfScopeLabel must not be blank");
+  }
+
+  @Test
   void shouldRefuseAnUnknownEncoderOrAnEncoderForTheHashedModel() throws Exception {
     Path config = Files.writeString(dir.resolve("empty.properties"), "");
 

@@ -2,7 +2,9 @@ package dev.llmstreams.specialist.model;
 
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 /**
  * Chooses a model's thresholds on held-out predictions: for a cascade, the first stage's threshold
@@ -15,7 +17,9 @@ import java.util.stream.IntStream;
  * at which everything kept (by either stage) reaches the target accuracy and, with out-of-scope
  * predictions, at most {@code maxOutOfScopeKept} of those are kept. Of the candidates, those whose
  * coverage is within {@code coverageSlack} of the best are cheapest when the first stage keeps the
- * most: the one keeping the most is chosen.
+ * most: the one keeping the most is chosen. Two sets of out-of-scope predictions may bound the
+ * choice, each on its own: the left-out label groups' and the known out-of-scope texts' (examples
+ * labelled {@link TrainingOptions#outOfScopeLabel()}).
  */
 public final class CascadeCalibration {
   private static final int PERCENTILES = 100;
@@ -64,8 +68,9 @@ public final class CascadeCalibration {
    * @param coverage share of held-out examples kept (by either stage)
    * @param accuracy accuracy of those
    * @param firstStageShare share decided by the first stage
-   * @param outOfScopeKept share of out-of-scope texts kept (NaN without them)
+   * @param outOfScopeKept share of the left-out labels' examples kept (NaN without them)
    * @param reached false when no threshold reaches the target: then the model keeps nothing
+   * @param knownOutOfScopeKept share of the known out-of-scope texts kept (NaN without them)
    */
   public record Choice(
       double stageThreshold,
@@ -74,11 +79,33 @@ public final class CascadeCalibration {
       double accuracy,
       double firstStageShare,
       double outOfScopeKept,
-      boolean reached) {}
+      boolean reached,
+      double knownOutOfScopeKept) {}
 
+  /**
+   * {@link #choose(HeldOut, OutOfScope, OutOfScope, boolean, double, double, double)} without known
+   * out-of-scope texts.
+   */
   public static Choice choose(
       HeldOut held,
       OutOfScope outOfScope,
+      boolean cascade,
+      double targetAccuracy,
+      double maxOutOfScopeKept,
+      double coverageSlack) {
+    return choose(
+        held, outOfScope, null, cascade, targetAccuracy, maxOutOfScopeKept, coverageSlack);
+  }
+
+  /**
+   * The thresholds; {@code outOfScope} (the left-out label groups' predictions) and {@code known}
+   * (the known out-of-scope texts') may each be null, and each that is not keeps at most {@code
+   * maxOutOfScopeKept} of its texts.
+   */
+  public static Choice choose(
+      HeldOut held,
+      OutOfScope outOfScope,
+      OutOfScope known,
       boolean cascade,
       double targetAccuracy,
       double maxOutOfScopeKept,
@@ -95,7 +122,7 @@ public final class CascadeCalibration {
     for (int c = 0; c < candidates.length; c++) {
       choices[c] =
           withFirstStage(
-              candidates[c], held, outOfScope, cascade, targetAccuracy, maxOutOfScopeKept);
+              candidates[c], held, outOfScope, known, cascade, targetAccuracy, maxOutOfScopeKept);
       if (choices[c] != null) {
         bestCoverage = Math.max(bestCoverage, choices[c].coverage());
       }
@@ -111,7 +138,14 @@ public final class CascadeCalibration {
     if (chosen == null || bestCoverage <= 0) {
       // Not even the surest reach the target: everything is escalated.
       return new Choice(
-          SpecialistClassifier.NEVER, 1, 0, 0, 0, outOfScope == null ? Double.NaN : 0, false);
+          SpecialistClassifier.NEVER,
+          1,
+          0,
+          0,
+          0,
+          outOfScope == null ? Double.NaN : 0,
+          false,
+          known == null ? Double.NaN : 0);
     }
     return chosen;
   }
@@ -127,9 +161,45 @@ public final class CascadeCalibration {
     return Arrays.stream(out).distinct().toArray();
   }
 
+  /**
+   * One out-of-scope set under a first-stage threshold: how many its first stage keeps, the final
+   * stage's confidences of the rest (ascending) and how many may be kept in all.
+   */
+  private record Bound(int kept1, double[] restAscending, double allowed, int size) {
+    static Bound of(OutOfScope oos, double t1, boolean cascade, double maxKept) {
+      int kept1 = 0;
+      double[] rest = new double[oos.size()];
+      int restCount = 0;
+      for (int j = 0; j < oos.size(); j++) {
+        if (cascade && oos.firstConfidence()[j] >= t1) {
+          kept1++;
+        } else {
+          rest[restCount++] = oos.finalConfidence()[j];
+        }
+      }
+      double[] sorted = Arrays.copyOf(rest, restCount);
+      Arrays.sort(sorted); // ascending; kept at t = those >= t
+      return new Bound(kept1, sorted, maxKept * oos.size(), oos.size());
+    }
+
+    int kept(double t2) {
+      return kept1 + restAscending.length - lowerBound(restAscending, t2);
+    }
+
+    double share(double t2) {
+      return kept(t2) / (double) size;
+    }
+  }
+
   /** The best final threshold under this first-stage threshold; null when none is admissible. */
   private static Choice withFirstStage(
-      double t1, HeldOut held, OutOfScope oos, boolean cascade, double target, double maxOosKept) {
+      double t1,
+      HeldOut held,
+      OutOfScope leftOut,
+      OutOfScope known,
+      boolean cascade,
+      double target,
+      double maxOosKept) {
     int n = held.size();
     int kept1 = 0;
     int right1 = 0;
@@ -146,29 +216,18 @@ public final class CascadeCalibration {
     if (kept1 > 0 && right1 < target * kept1) {
       return null; // the first stage alone keeps too many mistakes
     }
-    double oosAllowed = oos == null ? Double.POSITIVE_INFINITY : maxOosKept * oos.size();
-    int oosKept1 = 0;
-    double[] oosRest = new double[oos == null ? 0 : oos.size()];
-    int oosRestCount = 0;
-    if (oos != null) {
-      for (int j = 0; j < oos.size(); j++) {
-        if (cascade && oos.firstConfidence()[j] >= t1) {
-          oosKept1++;
-        } else {
-          oosRest[oosRestCount++] = oos.finalConfidence()[j];
-        }
-      }
-      if (oosKept1 > oosAllowed) {
-        return null;
-      }
+    Bound leftOutBound = leftOut == null ? null : Bound.of(leftOut, t1, cascade, maxOosKept);
+    Bound knownBound = known == null ? null : Bound.of(known, t1, cascade, maxOosKept);
+    List<Bound> bounds = Stream.of(leftOutBound, knownBound).filter(b -> b != null).toList();
+    if (bounds.stream().anyMatch(b -> b.kept1() > b.allowed())) {
+      return null; // the first stage alone keeps too many out-of-scope texts
     }
-    double[] oosSorted = Arrays.copyOf(oosRest, oosRestCount);
-    Arrays.sort(oosSorted); // ascending; kept at t = those >= t
     Integer[] order = IntStream.range(0, restCount).boxed().toArray(Integer[]::new);
     double[] c2 = held.finalConfidence();
     Arrays.sort(order, Comparator.comparingDouble((Integer r) -> -c2[rest[r]]));
     // Scan the final stage's rest from its surest down; at the end of each run of equal
-    // confidences, the threshold there is admissible when accuracy and the out-of-scope bound hold.
+    // confidences, the threshold there is admissible when accuracy and the out-of-scope bounds
+    // hold.
     double t2 = 1;
     int kept2 = 0;
     int right2 = 0;
@@ -183,27 +242,31 @@ public final class CascadeCalibration {
       if (!lastOfTies) {
         continue;
       }
-      int oosKept2 = oosSorted.length - lowerBound(oosSorted, c2[row]);
-      if (right1 + right2 >= target * (kept1 + kept2) && oosKept1 + oosKept2 <= oosAllowed) {
-        t2 = c2[row];
+      double at = c2[row];
+      if (right1 + right2 >= target * (kept1 + kept2)
+          && bounds.stream().allMatch(b -> b.kept(at) <= b.allowed())) {
+        t2 = at;
         bestKept2 = kept2;
         bestRight2 = right2;
         any = true;
       }
     }
-    if (any && restCount > 0 && t2 == c2[rest[order[restCount - 1]]] && oos == null) {
+    if (any && restCount > 0 && t2 == c2[rest[order[restCount - 1]]] && bounds.isEmpty()) {
       t2 = 0; // everything the final stage saw together reaches the target
     }
     int kept = kept1 + bestKept2;
-    int oosKept2 = any ? oosSorted.length - lowerBound(oosSorted, t2) : 0;
+    // Without an admissible final threshold the final stage keeps nothing: only the first stage's
+    // out-of-scope texts count.
+    double finalAt = any ? t2 : Double.POSITIVE_INFINITY;
     return new Choice(
         cascade ? t1 : SpecialistClassifier.NEVER,
         t2,
         kept / (double) n,
         kept == 0 ? 0 : (right1 + bestRight2) / (double) kept,
         kept1 / (double) n,
-        oos == null ? Double.NaN : (oosKept1 + oosKept2) / (double) oos.size(),
-        kept > 0);
+        leftOutBound == null ? Double.NaN : leftOutBound.share(finalAt),
+        kept > 0,
+        knownBound == null ? Double.NaN : knownBound.share(finalAt));
   }
 
   /** The first index whose value is at least {@code x} (ascending values). */

@@ -53,12 +53,23 @@ public final class ModelTrainer {
    */
   public static TrainedModel train(
       String name,
-      List<LabeledText> examples,
+      List<LabeledText> given,
       TrainingOptions options,
       Consumer<String> progress,
       SentenceEncoder encoder,
       Clock clock) {
     long start = System.nanoTime();
+    // Examples of the out-of-scope label are not a class: texts the thresholds must escalate.
+    String oosLabel = options.outOfScopeLabel();
+    List<LabeledText> examples =
+        oosLabel == null ? given : given.stream().filter(e -> !e.label().equals(oosLabel)).toList();
+    List<String> knownOos =
+        oosLabel == null
+            ? List.of()
+            : given.stream()
+                .filter(e -> e.label().equals(oosLabel))
+                .map(LabeledText::text)
+                .toList();
     if (encoder != null && encoder.spec() != options.encoder()) {
       throw new IllegalArgumentException(
           "the training options embed with "
@@ -68,7 +79,23 @@ public final class ModelTrainer {
     }
     List<String> labels = examples.stream().map(LabeledText::label).distinct().sorted().toList();
     if (labels.size() < 2) {
-      throw new IllegalArgumentException("a classifier needs examples of at least two labels");
+      throw new IllegalArgumentException(
+          "a classifier needs examples of at least two labels"
+              + (oosLabel == null ? "" : " besides the out-of-scope label " + oosLabel));
+    }
+    if (oosLabel != null) {
+      progress.accept(
+          knownOos.isEmpty()
+              ? "no examples labelled "
+                  + oosLabel
+                  + " (the out-of-scope label): only left-out labels bound what the model keeps of"
+                  + " unknown events"
+              : knownOos.size()
+                  + " examples labelled "
+                  + oosLabel
+                  + " are out of scope: never trained on, at most "
+                  + Math.round(options.outOfScopeKept() * 100)
+                  + "% of them kept");
     }
     Map<String, Integer> labelIndex = new HashMap<>();
     labels.forEach(l -> labelIndex.put(l, labelIndex.size()));
@@ -170,10 +197,21 @@ public final class ModelTrainer {
     CascadeCalibration.HeldOut held = heldOut(unpicked, devLogits, devY);
     CascadeCalibration.OutOfScope outOfScope =
         members.oosLogits() == null ? null : outOfScope(unpicked, members.oosLogits());
+    // The served members never trained on the known out-of-scope texts: their predictions are
+    // held out as they stand.
+    CascadeCalibration.OutOfScope known = null;
+    if (!knownOos.isEmpty()) {
+      List<double[][]> byMember = new ArrayList<>();
+      for (SpecialistClassifier.Member m : finalMembers) {
+        byMember.add(m.scorer().logits(knownOos));
+      }
+      known = outOfScope(unpicked, byMember);
+    }
     CascadeCalibration.Choice choice =
         CascadeCalibration.choose(
             held,
             outOfScope,
+            known,
             cascade,
             options.targetAccuracy(),
             options.outOfScopeKept(),
@@ -190,13 +228,15 @@ public final class ModelTrainer {
     }
     if (outOfScope != null) {
       progress.accept(
-          String.format(
-              java.util.Locale.ROOT,
-              "out of scope: %.1f%% of the left-out labels' examples are kept (at most %.0f%% wanted);"
-                  + " held-out coverage %.3f",
-              100 * choice.outOfScopeKept(),
-              100 * options.outOfScopeKept(),
-              choice.coverage()));
+          keptLine("the left-out labels' examples", choice.outOfScopeKept(), options, choice));
+    }
+    if (known != null) {
+      progress.accept(
+          keptLine(
+              "the " + knownOos.size() + " examples labelled " + oosLabel,
+              choice.knownOutOfScopeKept(),
+              options,
+              choice));
     }
     double threshold = choice.threshold();
     SpecialistClassifier unversioned =
@@ -233,11 +273,20 @@ public final class ModelTrainer {
           .put("groups", 0)
           .put("skipped", "fewer than " + MIN_LABELS_OUT_OF_SCOPE + " labels");
     }
+    if (known != null) {
+      ObjectNode oos =
+          metrics.get("outOfScope") instanceof ObjectNode o ? o : metrics.putObject("outOfScope");
+      oos.put("keptTarget", options.outOfScopeKept());
+      oos.putObject("labelled")
+          .put("label", oosLabel)
+          .put("examples", knownOos.size())
+          .put("kept", choice.knownOutOfScopeKept());
+    }
     metrics.put("trainingExamples", examples.size());
     metrics.put("trainingSeconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
     SpecialistModel record =
         SpecialistModels.encode(
-            unversioned, clock.instant(), LabeledData.digest(examples), metrics, options.toJson());
+            unversioned, clock.instant(), LabeledData.digest(given), metrics, options.toJson());
     progress.accept(
         String.format(
             "model %s %s: artifact %d bytes, record %d bytes",
@@ -250,6 +299,18 @@ public final class ModelTrainer {
             record, e -> e == enc.spec() ? enc : SpecialistModels.sharedEncoder(e)),
         record,
         dev);
+  }
+
+  /** What train says of one out-of-scope set under the chosen thresholds. */
+  private static String keptLine(
+      String what, double kept, TrainingOptions options, CascadeCalibration.Choice choice) {
+    return String.format(
+        java.util.Locale.ROOT,
+        "out of scope: %.1f%% of %s are kept (at most %.0f%% wanted); held-out coverage %.3f",
+        100 * kept,
+        what,
+        100 * options.outOfScopeKept(),
+        choice.coverage());
   }
 
   /**

@@ -40,6 +40,10 @@ import java.util.List;
  *     decides more texts (and fewer pay for the encoder): of the threshold pairs that reach the
  *     target accuracy, those within this of the best coverage compete, and the one whose first
  *     stage decides the most wins
+ * @param outOfScopeLabel examples with this label (null: none) are not a class: they are texts the
+ *     model must not keep, such as a sample of the traffic none of the labels cover. The model
+ *     never trains on them; its thresholds keep at most {@code outOfScopeKept} of them, beside the
+ *     bound of the left-out label groups
  */
 public record TrainingOptions(
     ModelKind kind,
@@ -53,7 +57,8 @@ public record TrainingOptions(
     int outOfScopeGroups,
     double outOfScopeKept,
     List<EncoderModel> moreEncoders,
-    double cascadeSlack) {
+    double cascadeSlack,
+    String outOfScopeLabel) {
 
   public static final SgdRecipe HASHED_RECIPE = new SgdRecipe(15, 0.5, 1e-5);
 
@@ -86,6 +91,9 @@ public record TrainingOptions(
     }
     if (!(cascadeSlack >= 0 && cascadeSlack <= 1)) {
       throw new IllegalArgumentException("cascadeSlack must be in [0, 1]: " + cascadeSlack);
+    }
+    if (outOfScopeLabel != null && outOfScopeLabel.isBlank()) {
+      throw new IllegalArgumentException("outOfScopeLabel must not be blank (null: none)");
     }
     moreEncoders = moreEncoders == null ? List.of() : List.copyOf(moreEncoders);
     if (moreEncoders.contains(encoder)
@@ -125,7 +133,8 @@ public record TrainingOptions(
         0,
         1,
         List.of(),
-        DEFAULT_CASCADE_SLACK);
+        DEFAULT_CASCADE_SLACK,
+        null);
   }
 
   /**
@@ -146,7 +155,8 @@ public record TrainingOptions(
         DEFAULT_OUT_OF_SCOPE_GROUPS,
         DEFAULT_OUT_OF_SCOPE_KEPT,
         List.of(),
-        DEFAULT_CASCADE_SLACK);
+        DEFAULT_CASCADE_SLACK,
+        null);
   }
 
   /** A cascade gives up at most one point of coverage for a first stage that decides more. */
@@ -189,6 +199,24 @@ public record TrainingOptions(
     return copy(kind, seed, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept, slack);
   }
 
+  /** Examples labelled {@code label} are out-of-scope texts, not a class (null: none). */
+  public TrainingOptions withOutOfScopeLabel(String label) {
+    return new TrainingOptions(
+        kind,
+        seed,
+        devFraction,
+        folds,
+        targetAccuracy,
+        hashed,
+        embedding,
+        encoder,
+        outOfScopeGroups,
+        outOfScopeKept,
+        moreEncoders,
+        cascadeSlack,
+        label);
+  }
+
   /** An embedding member per encoder, in this order (at least one). */
   public TrainingOptions withEncoders(List<EncoderModel> all) {
     return copy(kind, seed, folds, embedding, all, outOfScopeGroups, outOfScopeKept, cascadeSlack);
@@ -219,7 +247,8 @@ public record TrainingOptions(
         groups,
         kept,
         enc.subList(1, enc.size()),
-        slack);
+        slack,
+        outOfScopeLabel);
   }
 
   private static String ids(List<EncoderModel> encoders) {
@@ -259,7 +288,8 @@ public record TrainingOptions(
         json.hasNonNull("outOfScopeGroups") ? json.get("outOfScopeGroups").asInt() : 0,
         json.hasNonNull("outOfScopeKept") ? json.get("outOfScopeKept").asDouble() : 1,
         moreEncoders(json.get("moreEncoders")),
-        json.hasNonNull("cascadeSlack") ? json.get("cascadeSlack").asDouble() : d.cascadeSlack);
+        json.hasNonNull("cascadeSlack") ? json.get("cascadeSlack").asDouble() : d.cascadeSlack,
+        json.hasNonNull("outOfScopeLabel") ? json.get("outOfScopeLabel").asText() : null);
   }
 
   private static List<EncoderModel> moreEncoders(JsonNode json) {
@@ -302,6 +332,9 @@ public record TrainingOptions(
     }
     if (cascadeSlack != DEFAULT_CASCADE_SLACK) {
       o.put("cascadeSlack", cascadeSlack); // likewise only when chosen
+    }
+    if (outOfScopeLabel != null) {
+      o.put("outOfScopeLabel", outOfScopeLabel); // likewise
     }
     return o;
   }

@@ -130,6 +130,48 @@ class CascadeCalibrationTest {
   }
 
   @Test
+  void shouldBoundTheKnownOutOfScopeTextsOnTheirOwn() {
+    CascadeCalibration.HeldOut held = calibrated(3_000, 3);
+    Random r = new Random(6);
+    int m = 1_000;
+    // The left-out labels' examples are easy to tell apart; the known texts (a sample of the
+    // other traffic) are not.
+    double[] e1 = new double[m];
+    double[] e2 = new double[m];
+    double[] k1 = new double[m];
+    double[] k2 = new double[m];
+    for (int j = 0; j < m; j++) {
+      e1[j] = 0.1 + 0.3 * r.nextDouble();
+      e2[j] = 0.1 + 0.3 * r.nextDouble();
+      k1[j] = 0.2 + 0.6 * r.nextDouble();
+      k2[j] = 0.2 + 0.7 * r.nextDouble();
+    }
+    CascadeCalibration.OutOfScope leftOut = new CascadeCalibration.OutOfScope(e1, e2);
+    CascadeCalibration.OutOfScope known = new CascadeCalibration.OutOfScope(k1, k2);
+
+    CascadeCalibration.Choice leftOutOnly =
+        CascadeCalibration.choose(held, leftOut, true, 0.8, 0.05, 0.01);
+    CascadeCalibration.Choice both =
+        CascadeCalibration.choose(held, leftOut, known, true, 0.8, 0.05, 0.01);
+
+    assertThat(leftOutOnly.knownOutOfScopeKept()).isNaN();
+    assertThat(both.knownOutOfScopeKept()).isLessThanOrEqualTo(0.05);
+    int kept = 0;
+    for (int j = 0; j < m; j++) {
+      kept += k1[j] >= both.stageThreshold() || k2[j] >= both.threshold() ? 1 : 0;
+    }
+    assertThat(kept / (double) m).isCloseTo(both.knownOutOfScopeKept(), within(1e-12));
+    assertThat(both.outOfScopeKept()).isLessThanOrEqualTo(0.05);
+    // The known texts bind where the left-out labels did not.
+    assertThat(both.coverage()).isLessThan(leftOutOnly.coverage());
+    assertThat(both.accuracy()).isGreaterThanOrEqualTo(0.8);
+    CascadeCalibration.Choice knownOnly =
+        CascadeCalibration.choose(held, null, known, true, 0.8, 0.05, 0.01);
+    assertThat(knownOnly.outOfScopeKept()).isNaN();
+    assertThat(knownOnly.knownOutOfScopeKept()).isLessThanOrEqualTo(0.05);
+  }
+
+  @Test
   void shouldEscalateEverythingWhenNoThresholdReachesTheTarget() {
     double[] c = {0.9, 0.8, 0.7};
     boolean[] wrong = {false, false, false};

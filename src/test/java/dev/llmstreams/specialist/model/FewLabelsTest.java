@@ -91,6 +91,70 @@ class FewLabelsTest {
   }
 
   @Test
+  void shouldKeepFewerEventsOfUnknownLabelsGivenExamplesLabelledOutOfScope() {
+    Set<String> three = new TreeSet<>(labels.subList(0, 3));
+    List<LabeledText> small = only(train, three, 20);
+    // A sample of the other traffic, labelled oos: texts of 37 labels the model does not have.
+    Set<String> sampled = new TreeSet<>(labels.subList(3, 40));
+    List<LabeledText> withOos = new ArrayList<>(small);
+    only(train, sampled, 6).forEach(e -> withOos.add(new LabeledText(e.text(), "oos")));
+    int known = withOos.size() - small.size();
+    // Judged on texts of the other 37 labels, which neither model has seen.
+    List<String> unknown =
+        test.stream()
+            .filter(e -> !three.contains(e.label()) && !sampled.contains(e.label()))
+            .map(LabeledText::text)
+            .toList();
+    TrainingOptions options = HASHED.withOutOfScope(5, 0.1);
+    List<String> said = new ArrayList<>();
+
+    TrainedModel given =
+        ModelTrainer.train("three", withOos, options.withOutOfScopeLabel("oos"), said::add);
+    TrainedModel not = ModelTrainer.train("three", small, options, message -> {});
+
+    assertThat(given.classifier().labels()).containsExactlyElementsOf(three);
+    assertThat(said)
+        .anyMatch(m -> m.startsWith(known + " examples labelled oos are out of scope"))
+        .anyMatch(m -> m.contains("of the " + known + " examples labelled oos are kept"));
+    var labelled = given.record().metrics().get("outOfScope").get("labelled");
+    assertThat(labelled.get("label").asText()).isEqualTo("oos");
+    assertThat(labelled.get("examples").asInt()).isEqualTo(known);
+    assertThat(labelled.get("kept").asDouble()).isLessThanOrEqualTo(0.1);
+    assertThat(TrainingOptions.fromJson(given.record().config()).outOfScopeLabel())
+        .isEqualTo("oos");
+    OutOfScopeReport withSample =
+        Evaluation.outOfScope(
+            given.classifier(), unknown, given.classifier().recommendedThreshold());
+    OutOfScopeReport without =
+        Evaluation.outOfScope(not.classifier(), unknown, not.classifier().recommendedThreshold());
+    assertThat(withSample.keptShare()).isLessThan(without.keptShare());
+    // The in-scope test texts are still kept, mostly.
+    List<LabeledText> inScope = only(test, three, 40);
+    EvaluationReport onTest =
+        Evaluation.evaluate(given.classifier(), inScope, given.classifier().recommendedThreshold());
+    assertThat(onTest.coverageAtThreshold()).isGreaterThan(0.5);
+  }
+
+  @Test
+  void shouldRefuseABlankOutOfScopeLabel() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> HASHED.withOutOfScopeLabel(" "))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("outOfScopeLabel must not be blank");
+    List<LabeledText> onlyOos =
+        only(train, new TreeSet<>(labels.subList(0, 2)), 5).stream()
+            .map(
+                e -> new LabeledText(e.text(), e.label().equals(labels.get(0)) ? "oos" : e.label()))
+            .toList();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                ModelTrainer.train(
+                    "one", onlyOos, HASHED.withOutOfScopeLabel("oos"), message -> {}))
+        .hasMessage(
+            "a classifier needs examples of at least two labels besides the out-of-scope label"
+                + " oos");
+  }
+
+  @Test
   void shouldNameTheLabelsWithFewerExamplesThanFolds() {
     assertThat(
             ModelTrainer.fewExamples(
