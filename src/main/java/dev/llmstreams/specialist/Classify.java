@@ -13,6 +13,7 @@ import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.specialist.model.Prediction;
 import dev.llmstreams.specialist.model.TextClassifier;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.RejectedRecordException;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
@@ -108,6 +109,9 @@ final class Classify implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, Escalation> escalations;
   private WindowStore<String, Recent> recent;
   private long waitingHere;
+  // The served record's out-of-scope label, read once per version.
+  private String outOfScopeVersion;
+  private String outOfScopeLabel;
   private long lastWarnMs = Long.MIN_VALUE;
 
   Classify(
@@ -275,6 +279,31 @@ final class Classify implements Processor<String, Object, String, Object> {
     escalate(model, request, p, threshold, arrivedAtMs, timestamp, span);
   }
 
+  /** How an escalation describes the out-of-scope label, unless the label descriptions do. */
+  static final String NONE_FITS = "none of the other labels fits the text";
+
+  /**
+   * The out-of-scope label of the model in service ({@code train --out-of-scope-label}, kept in its
+   * record's recipe), or null: none, or the record is not this model's.
+   */
+  private String outOfScopeLabel(TextClassifier model) {
+    var record = current.record();
+    if (record == null || !model.version().equals(record.version())) {
+      return null;
+    }
+    if (!record.version().equals(outOfScopeVersion)) {
+      String label;
+      try {
+        label = TrainingOptions.fromJson(record.config()).outOfScopeLabel();
+      } catch (IllegalArgumentException e) {
+        label = null; // a recipe this build cannot read: no out-of-scope label
+      }
+      outOfScopeLabel = label;
+      outOfScopeVersion = record.version();
+    }
+    return outOfScopeLabel;
+  }
+
   private void escalate(
       TextClassifier model,
       ClassificationRequest request,
@@ -286,12 +315,27 @@ final class Classify implements Processor<String, Object, String, Object> {
     long now = context.currentSystemTimeMs();
     String reason = reason(p.confidence(), threshold);
     Instant deadline = Instant.ofEpochMilli(now + settings.escalationTimeoutMs());
+    String outOfScope = outOfScopeLabel(model);
+    List<String> choices = model.labels();
+    java.util.Map<String, String> descriptions = settings.labelDescriptions();
+    if (outOfScope != null && !choices.contains(outOfScope)) {
+      // The LLM may say that no label fits: its answer then teaches the next model an
+      // out-of-scope text, not a wrong label.
+      List<String> withNone = new ArrayList<>(choices);
+      withNone.add(outOfScope);
+      choices = List.copyOf(withNone);
+      if (!descriptions.containsKey(outOfScope)) {
+        java.util.Map<String, String> more = new java.util.HashMap<>(descriptions);
+        more.put(outOfScope, NONE_FITS);
+        descriptions = more;
+      }
+    }
     LlmRequest ask =
         EscalationPrompt.request(
             request.eventId(),
             request.text(),
-            model.labels(),
-            settings.labelDescriptions(),
+            choices,
+            descriptions,
             model.nearestExamples(request.text(), settings.escalationExamples()),
             replyTo,
             deadline,
@@ -306,7 +350,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             request.eventId(),
             ask.requestId(),
             request.text(),
-            List.copyOf(model.labels()),
+            choices,
             p.label(),
             p.confidence(),
             p.top(),

@@ -20,6 +20,7 @@ import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelDigest;
 import dev.llmstreams.specialist.model.ModelTrust;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.testkit.DriverTopics;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
@@ -306,6 +307,49 @@ class SpecialistTopologyTest {
     replies.pipeInput("e1", answer(request, "{\"label\":\"exchange_rate\",\"confidence\":0.93}"));
     assertThat(classifications.isEmpty()).as("a repeated reply labels nothing twice").isTrue();
     assertThat(count("llmstreams.specialist.replies.ignored")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldLetTheLlmSayNoLabelFitsWhenTheModelNamesAnOutOfScopeLabel() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.99"));
+    SpecialistModel r = model("v1", 2, 0.5).record();
+    // Trained with train --out-of-scope-label none: the recipe says so.
+    models.pipeInput(
+        r.name(),
+        new SpecialistModel(
+            r.name(),
+            r.version(),
+            r.createdAt(),
+            r.labels(),
+            r.trainingDataDigest(),
+            r.metrics(),
+            TrainingOptions.defaults().withOutOfScopeLabel("none").toJson(),
+            r.format(),
+            r.artifact(),
+            r.artifactSha256(),
+            r.digest(),
+            r.signature(),
+            r.keyId()));
+    classify("e1", "can I bring my dog to the branch?");
+
+    LlmRequest request = llmRequests.readValuesToList().get(0);
+    List<String> offered = new ArrayList<>(LABELS);
+    offered.add("none");
+    assertThat(request.responseFormat().path("properties").path("label").path("enum"))
+        .extracting(n -> n.asText())
+        .containsExactlyElementsOf(offered);
+    assertThat(request.messages().get(0).content())
+        .contains("none: " + Classify.NONE_FITS)
+        .contains("card_arrival: the customer waits for a card to be delivered");
+
+    replies.pipeInput("e1", answer(request, "{\"label\":\"none\",\"confidence\":0.8}"));
+    Classification c = classifications.readValuesToList().get(0);
+    assertThat(c.label()).isEqualTo("none");
+    assertThat(c.source()).isEqualTo(Classification.Source.LLM);
+    // What the next model learns: an out-of-scope text, under the label its recipe leaves out.
+    LabelEvent learned = labelsOut.readValuesToList().get(0);
+    assertThat(learned.label()).isEqualTo("none");
+    assertThat(learned.text()).isEqualTo("can I bring my dog to the branch?");
   }
 
   @Test
