@@ -9,6 +9,7 @@ import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.PromotionGate;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TextClassifier;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
@@ -81,20 +82,24 @@ final class PromotionCheck {
       progress.say(
           "scoring the candidate and %s on %d labelled events newer than it and not in the training file",
           serving.version(), recent.size());
+      // Events of the candidate's out-of-scope label are judged as such for both models.
+      String outOfScope = TrainingOptions.outOfScopeLabelOf(record.config());
       ModelPromotion.Scores c =
           recent.isEmpty()
               ? null
               : PromotionGate.score(
                   candidate,
                   recent,
-                  configured != null ? configured : candidate.recommendedThreshold());
+                  configured != null ? configured : candidate.recommendedThreshold(),
+                  outOfScope);
       ModelPromotion.Scores i =
           recent.isEmpty()
               ? null
               : PromotionGate.score(
                   incumbent,
                   recent,
-                  configured != null ? configured : incumbent.recommendedThreshold());
+                  configured != null ? configured : incumbent.recommendedThreshold(),
+                  outOfScope);
       return gate.decide(c, i, serving.version(), recent.size(), clock.instant(), DECIDED_BY);
     }
   }

@@ -292,13 +292,7 @@ final class Classify implements Processor<String, Object, String, Object> {
       return null;
     }
     if (!record.version().equals(outOfScopeVersion)) {
-      String label;
-      try {
-        label = TrainingOptions.fromJson(record.config()).outOfScopeLabel();
-      } catch (IllegalArgumentException e) {
-        label = null; // a recipe this build cannot read: no out-of-scope label
-      }
-      outOfScopeLabel = label;
+      outOfScopeLabel = TrainingOptions.outOfScopeLabelOf(record.config());
       outOfScopeVersion = record.version();
     }
     return outOfScopeLabel;

@@ -6,6 +6,7 @@ import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.PromotionGate;
 import dev.llmstreams.specialist.model.TextClassifier;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.topics.RejectedRecordException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -244,15 +245,17 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
             "the retrainer built model " + candidate.record().name() + ", not " + current.name(),
             used);
       }
+      // Examples of the candidate's out-of-scope label are judged as such for both models.
+      String outOfScope = TrainingOptions.outOfScopeLabelOf(candidate.record().config());
       ModelPromotion.Scores challenger =
           holdout.isEmpty()
               ? null
               : PromotionGate.score(
-                  candidate.model(), holdout, settings.thresholdFor(candidate.model()));
+                  candidate.model(), holdout, settings.thresholdFor(candidate.model()), outOfScope);
       ModelPromotion.Scores incumbent =
           serving == null
               ? null
-              : PromotionGate.score(serving, holdout, settings.thresholdFor(serving));
+              : PromotionGate.score(serving, holdout, settings.thresholdFor(serving), outOfScope);
       ModelPromotion decision =
           gate.decide(
               challenger,

@@ -40,16 +40,51 @@ public record PromotionGate(double tolerance, int minExamples) {
    * predictions are kept whatever the threshold, as in service).
    */
   public static Scores score(TextClassifier model, List<LabeledText> examples, double threshold) {
+    return score(model, examples, threshold, null);
+  }
+
+  /**
+   * The same, where examples labelled {@code outOfScopeLabel} (null: none) are texts no label
+   * covers ({@link TrainingOptions#outOfScopeLabel()}): escalating one is right, so accuracy and
+   * coverage are of the other examples, and each one kept is a mistake among those kept.
+   */
+  public static Scores score(
+      TextClassifier model, List<LabeledText> examples, double threshold, String outOfScopeLabel) {
     if (examples.isEmpty()) {
       throw new IllegalArgumentException("nothing to score on");
     }
     List<String> texts = new ArrayList<>(examples.size());
     examples.forEach(e -> texts.add(e.text()));
-    EvaluationReport r = Evaluation.report(model, examples, model.predictAll(texts), threshold, 0);
+    List<Prediction> predictions = model.predictAll(texts);
+    if (outOfScopeLabel == null || model.labels().contains(outOfScopeLabel)) {
+      EvaluationReport r = Evaluation.report(model, examples, predictions, threshold, 0);
+      return new Scores(
+          r.accuracy(),
+          r.coverageAtThreshold() == 0 ? null : r.accuracyAtThreshold(),
+          r.coverageAtThreshold(),
+          threshold);
+    }
+    int inScope = 0;
+    int right = 0;
+    int keptInScope = 0;
+    int kept = 0;
+    int keptRight = 0;
+    for (int i = 0; i < examples.size(); i++) {
+      Prediction p = predictions.get(i);
+      boolean isRight = p.label().equals(examples.get(i).label());
+      boolean keep = p.keptAt(threshold);
+      if (!examples.get(i).label().equals(outOfScopeLabel)) {
+        inScope++;
+        right += isRight ? 1 : 0;
+        keptInScope += keep ? 1 : 0;
+      }
+      kept += keep ? 1 : 0;
+      keptRight += keep && isRight ? 1 : 0;
+    }
     return new Scores(
-        r.accuracy(),
-        r.coverageAtThreshold() == 0 ? null : r.accuracyAtThreshold(),
-        r.coverageAtThreshold(),
+        inScope == 0 ? 1 : right / (double) inScope,
+        kept == 0 ? null : keptRight / (double) kept,
+        inScope == 0 ? 0 : keptInScope / (double) inScope,
         threshold);
   }
 

@@ -292,6 +292,18 @@ public record TrainingOptions(
         json.hasNonNull("outOfScopeLabel") ? json.get("outOfScopeLabel").asText() : null);
   }
 
+  /**
+   * The out-of-scope label a record's recipe names, or null: none, or a recipe this build cannot
+   * read (which then cannot be retrained here either).
+   */
+  public static String outOfScopeLabelOf(JsonNode config) {
+    try {
+      return fromJson(config).outOfScopeLabel();
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
   private static List<EncoderModel> moreEncoders(JsonNode json) {
     if (json == null || json.isNull()) {
       return List.of(); // a record from before several encoders could be chosen: one

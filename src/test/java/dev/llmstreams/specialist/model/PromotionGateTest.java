@@ -114,4 +114,44 @@ class PromotionGateTest {
     assertThat(none.coverage()).isZero();
     assertThat(none.keptAccuracy()).isNull();
   }
+
+  @Test
+  void shouldCountEscalatingAnOutOfScopeEventAsRightAndKeepingItAsAMistake() {
+    Map<String, Prediction> answers =
+        Map.of(
+            "a", ScriptedClassifier.says("a", 0.9),
+            "b", ScriptedClassifier.says("b", 0.3),
+            "n1", ScriptedClassifier.says("a", 0.2),
+            "n2", ScriptedClassifier.says("b", 0.8));
+    TextClassifier model = new ScriptedClassifier(answers);
+    List<LabeledText> truth =
+        List.of(
+            new LabeledText("a", "a"),
+            new LabeledText("b", "b"),
+            new LabeledText("n1", "none"),
+            new LabeledText("n2", "none"));
+
+    Scores plain = PromotionGate.score(model, truth, 0.5);
+    Scores judged = PromotionGate.score(model, truth, 0.5, "none");
+
+    // Without the label: n1's escalation costs coverage (2 of 4 kept).
+    assertThat(plain.coverage()).isEqualTo(0.5);
+    // With it: coverage over a and b (1 of 2), kept a (right) and n2 (kept out of scope: wrong).
+    assertThat(judged.coverage()).isEqualTo(0.5);
+    assertThat(judged.keptAccuracy()).isEqualTo(0.5);
+    assertThat(judged.accuracy()).isEqualTo(1.0);
+    Scores escalatesBoth =
+        PromotionGate.score(
+            new ScriptedClassifier(
+                Map.of(
+                    "a", ScriptedClassifier.says("a", 0.9),
+                    "b", ScriptedClassifier.says("b", 0.9),
+                    "n1", ScriptedClassifier.says("a", 0.2),
+                    "n2", ScriptedClassifier.says("b", 0.2))),
+            truth,
+            0.5,
+            "none");
+    assertThat(escalatesBoth.coverage()).isEqualTo(1.0);
+    assertThat(escalatesBoth.keptAccuracy()).isEqualTo(1.0);
+  }
 }
