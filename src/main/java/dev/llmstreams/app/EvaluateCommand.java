@@ -2,12 +2,14 @@ package dev.llmstreams.app;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.specialist.model.Evaluation;
 import dev.llmstreams.specialist.model.EvaluationReport;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.OutOfScopeReport;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TextClassifier;
+import dev.llmstreams.specialist.model.TrainingOptions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,19 +78,45 @@ final class EvaluateCommand implements Callable<Integer> {
       throw new Main.UserError("give --test FILE, --out-of-scope FILE, or both");
     }
     TextClassifier model;
+    String outOfScopeLabel;
     try {
-      model = SpecialistModels.load(modelDir);
+      SpecialistModel record = SpecialistModels.read(modelDir);
+      model = SpecialistModels.load(record);
+      outOfScopeLabel = TrainingOptions.outOfScopeLabelOf(record.config());
     } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
       throw new Main.UserError(e.getMessage());
     }
     double at = threshold != null ? threshold : model.recommendedThreshold();
     ObjectNode out = JsonNodeFactory.instance.objectNode();
     if (testFile != null) {
-      List<LabeledText> rows = columns.read(testFile);
+      List<LabeledText> all = columns.read(testFile);
+      // Rows of the model's out-of-scope label are texts it should escalate, not a label to score.
+      List<LabeledText> rows =
+          outOfScopeLabel == null
+              ? all
+              : all.stream().filter(e -> !e.label().equals(outOfScopeLabel)).toList();
       EvaluationReport report = Evaluation.evaluate(model, rows, at);
       System.err.println(
           model.name() + " " + model.version() + " on " + testFile + ": " + report.summary());
       out = report.toJson();
+      if (rows.size() < all.size()) {
+        OutOfScopeReport marked =
+            Evaluation.outOfScope(
+                model,
+                all.stream()
+                    .filter(e -> e.label().equals(outOfScopeLabel))
+                    .map(LabeledText::text)
+                    .toList(),
+                at);
+        System.err.println(
+            "rows of "
+                + testFile
+                + " labelled "
+                + outOfScopeLabel
+                + " (the model's out-of-scope label): "
+                + marked.summary());
+        out.set("test_out_of_scope", marked.toJson());
+      }
       Map<String, Integer> unknown = unknownLabels(model, rows);
       if (!unknown.isEmpty()) {
         int count = unknown.values().stream().mapToInt(Integer::intValue).sum();

@@ -166,6 +166,24 @@ class TrainCommandTest {
     assertThat(testOos.get("events").asLong()).isEqualTo(noneInTest);
     // The test accuracy is over the two labels' rows alone.
     assertThat(saved.metrics().get("test").get("per_label").size()).isEqualTo(2);
+    // evaluate reads the label from the model and does the same.
+    Path json = dir.resolve("evaluate.json");
+    assertThat(
+            cli.execute(
+                "evaluate",
+                "--model",
+                dir.resolve("model").toString(),
+                "--test",
+                dir.resolve("with-none-test.csv").toString(),
+                "--json",
+                json.toString()))
+        .isZero();
+    var evaluated = dev.llmstreams.events.Json.tree(Files.readString(json));
+    assertThat(evaluated.get("test_out_of_scope").get("events").asLong()).isEqualTo(noneInTest);
+    assertThat(evaluated.get("test_out_of_scope").get("kept").asLong())
+        .isEqualTo(testOos.get("kept").asLong());
+    assertThat(evaluated.get("per_label").size()).isEqualTo(2);
+    assertThat(evaluated.has("unknown_label_rows")).isFalse();
 
     StringWriter blank = new StringWriter();
     assertThat(
