@@ -91,23 +91,14 @@ final class EvaluateCommand implements Callable<Integer> {
     if (testFile != null) {
       List<LabeledText> all = columns.read(testFile);
       // Rows of the model's out-of-scope label are texts it should escalate, not a label to score.
-      List<LabeledText> rows =
-          outOfScopeLabel == null
-              ? all
-              : all.stream().filter(e -> !e.label().equals(outOfScopeLabel)).toList();
+      Evaluation.Split split = Evaluation.split(all, outOfScopeLabel);
+      List<LabeledText> rows = split.scored();
       EvaluationReport report = Evaluation.evaluate(model, rows, at);
       System.err.println(
           model.name() + " " + model.version() + " on " + testFile + ": " + report.summary());
       out = report.toJson();
-      if (rows.size() < all.size()) {
-        OutOfScopeReport marked =
-            Evaluation.outOfScope(
-                model,
-                all.stream()
-                    .filter(e -> e.label().equals(outOfScopeLabel))
-                    .map(LabeledText::text)
-                    .toList(),
-                at);
+      if (!split.outOfScope().isEmpty()) {
+        OutOfScopeReport marked = Evaluation.outOfScope(model, split.outOfScope(), at);
         System.err.println(
             "rows of "
                 + testFile

@@ -207,23 +207,17 @@ final class TrainCommand implements Callable<Integer> {
         "%d training and %d test examples; %s", train.size(), test.size(), options.toJson());
     TrainedModel trained = ModelTrainer.train(name, train, options, progress::say);
     progress.say("evaluating on %s", testFile);
-    List<LabeledText> inScopeTest =
-        outOfScopeLabel == null
-            ? test
-            : test.stream().filter(e -> !e.label().equals(outOfScopeLabel)).toList();
+    Evaluation.Split testRows = Evaluation.split(test, outOfScopeLabel);
     EvaluationReport onTest =
         Evaluation.evaluate(
-            trained.classifier(), inScopeTest, trained.classifier().recommendedThreshold());
+            trained.classifier(), testRows.scored(), trained.classifier().recommendedThreshold());
     ObjectNode metrics = trained.record().metrics().deepCopy();
     ObjectNode testJson = onTest.toJson();
-    if (inScopeTest.size() < test.size()) {
+    if (!testRows.outOfScope().isEmpty()) {
       OutOfScopeReport oos =
           Evaluation.outOfScope(
               trained.classifier(),
-              test.stream()
-                  .filter(e -> e.label().equals(outOfScopeLabel))
-                  .map(LabeledText::text)
-                  .toList(),
+              testRows.outOfScope(),
               trained.classifier().recommendedThreshold());
       progress.say("test rows labelled %s: %s", outOfScopeLabel, oos.summary());
       testJson.set("out_of_scope", oos.toJson());

@@ -1,5 +1,6 @@
 package dev.llmstreams.specialist.model;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -72,6 +73,31 @@ public final class Evaluation {
     }
     return report(
         model.labels(), examples, predicted, confidence, stage, settled, threshold, eventsPerS);
+  }
+
+  /**
+   * Labelled rows split by a model's out-of-scope label: the rows to score, and the others' texts.
+   */
+  public record Split(List<LabeledText> scored, List<String> outOfScope) {}
+
+  /**
+   * The rows of {@code outOfScopeLabel} (null: none; {@link TrainingOptions#outOfScopeLabel()})
+   * apart: texts the model should escalate, not a label to score.
+   */
+  public static Split split(List<LabeledText> rows, String outOfScopeLabel) {
+    if (outOfScopeLabel == null) {
+      return new Split(rows, List.of());
+    }
+    List<LabeledText> scored = new ArrayList<>();
+    List<String> outOfScope = new ArrayList<>();
+    for (LabeledText row : rows) {
+      if (row.label().equals(outOfScopeLabel)) {
+        outOfScope.add(row.text());
+      } else {
+        scored.add(row);
+      }
+    }
+    return new Split(List.copyOf(scored), List.copyOf(outOfScope));
   }
 
   /**
