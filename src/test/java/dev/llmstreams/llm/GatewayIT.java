@@ -158,6 +158,10 @@ class GatewayIT {
       Duration atMost) {
     String topic = catalog.spec(role).name();
     Properties props = kafka.consumerProps(KafkaCluster.uniqueName("replies"));
+    // Closing the consumer closes its fetch session with one last fetch, which the broker holds for
+    // fetch.max.wait.ms (500 ms by default) when nothing new has come; the polls below wait on
+    // their own timeout whatever this is.
+    props.put("fetch.max.wait.ms", 100);
     List<T> seen = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
