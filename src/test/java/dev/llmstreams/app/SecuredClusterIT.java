@@ -489,6 +489,11 @@ class SecuredClusterIT {
         new HashMap<>(role == null ? kafka.adminProps() : kafka.clientProps(USERS.get(role)));
     props.put("isolation.level", "read_committed");
     props.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
+    // Closing the consumer closes its fetch session with one last fetch, which the broker holds for
+    // up to fetch.max.wait.ms (500 ms by default) when nothing new comes. The read below stops at
+    // the end offsets taken when it starts, which are all there to fetch, so a short wait changes
+    // nothing that is read (as in CommittedReads).
+    props.put("fetch.max.wait.ms", 10);
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions =
@@ -532,6 +537,8 @@ class SecuredClusterIT {
     props.put("isolation.level", "read_committed");
     props.put("auto.offset.reset", "earliest");
     props.put("enable.auto.commit", "false");
+    // As above: no half-second wait on close; the polls below wait on their own timeout.
+    props.put("fetch.max.wait.ms", 100);
     List<T> found = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
