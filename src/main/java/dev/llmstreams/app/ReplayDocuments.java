@@ -108,8 +108,21 @@ final class ReplayDocuments implements Callable<Integer> {
   /** One recorded document of the slice. */
   private record Recorded(ConsumerRecord<byte[], byte[]> record, String key, Document document) {}
 
+  /** The run's temporary state folder (null until made), deleted however the run ends. */
+  private Path state;
+
   @Override
   public Integer call() throws Exception {
+    try {
+      return replay();
+    } finally {
+      if (state != null) {
+        ReplayCommand.deleteQuietly(state);
+      }
+    }
+  }
+
+  private Integer replay() throws Exception {
     AppConfig config = replay.main.config();
     TopicCatalog catalog = replay.main.catalog();
     Progress progress = new Progress(System.err, "replay");
@@ -120,7 +133,7 @@ final class ReplayDocuments implements Callable<Integer> {
     Map<String, String> refs = references == null ? Map.of() : references(references);
     Map<String, String> candidate = new LinkedHashMap<>();
     AppConfig shadowConfig;
-    Path state = Files.createTempDirectory("llm-streams-replay-" + runId);
+    state = Files.createTempDirectory("llm-streams-replay-" + runId);
     try {
       shadowConfig = candidateRun.config(config, runId, state, "summarizer", candidate);
     } catch (org.apache.kafka.common.config.ConfigException e) {

@@ -117,8 +117,21 @@ final class ReplayGoals implements Callable<Integer> {
   /** One recorded goal of the slice. */
   private record Recorded(ConsumerRecord<byte[], byte[]> record, Goal goal) {}
 
+  /** The run's temporary state folder (null until made), deleted however the run ends. */
+  private Path state;
+
   @Override
   public Integer call() throws Exception {
+    try {
+      return replay();
+    } finally {
+      if (state != null) {
+        ReplayCommand.deleteQuietly(state);
+      }
+    }
+  }
+
+  private Integer replay() throws Exception {
     AppConfig config = replay.main.config();
     TopicCatalog catalog = replay.main.catalog();
     Progress progress = new Progress(System.err, "replay");
@@ -127,7 +140,7 @@ final class ReplayGoals implements Callable<Integer> {
     Instant toTime = range.to(now);
     String runId = ReplayCommand.runId(candidateRun.run, now);
     Map<String, String> candidate = new LinkedHashMap<>();
-    Path state = Files.createTempDirectory("llm-streams-replay-" + runId);
+    state = Files.createTempDirectory("llm-streams-replay-" + runId);
     AppConfig runConfig = candidateRun.config(config, runId, state, "controller", candidate);
     TopicCatalog runCatalog = Main.catalog(runConfig);
 

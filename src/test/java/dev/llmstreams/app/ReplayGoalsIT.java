@@ -165,9 +165,12 @@ class ReplayGoalsIT {
       assertThat(CommittedReads.count(kafka, publishTopic)).isEqualTo(publishedBefore);
 
       // A run is written once.
+      java.util.Set<String> stateFolders = stateFolders("r1");
       CliRun twice = replay(config, "r1", modelB, before);
       assertThat(twice.exit()).isNotZero();
       assertThat(twice.err()).contains("run r1 was written already");
+      // A refused run leaves no temporary state folder behind.
+      assertThat(stateFolders("r1")).isEqualTo(stateFolders);
 
       // Cleaning up: replay delete removes run r1's topics (its own and its applications'
       // internal ones), and nothing of run r2, of production or of the shared reply cache.
@@ -498,6 +501,16 @@ class ReplayGoalsIT {
                 "PT120S"));
     args.addAll(List.of(more));
     return CliRun.of(args.toArray(String[]::new));
+  }
+
+  /** The replay state folders of run {@code run} in the temp directory. */
+  private static java.util.Set<String> stateFolders(String run) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> all =
+        java.nio.file.Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      return all.map(p -> p.getFileName().toString())
+          .filter(n -> n.startsWith("llm-streams-replay-" + run))
+          .collect(java.util.stream.Collectors.toSet());
+    }
   }
 
   private static Map<String, GoalResult> results(KafkaCluster kafka, String topic) {
