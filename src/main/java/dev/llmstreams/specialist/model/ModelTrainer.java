@@ -96,6 +96,18 @@ public final class ModelTrainer {
                   + " are out of scope: never trained on, at most "
                   + Math.round(options.outOfScopeKept() * 100)
                   + "% of them kept");
+      java.util.Set<String> inScopeTexts =
+          examples.stream().map(LabeledText::text).collect(java.util.stream.Collectors.toSet());
+      long both = knownOos.stream().distinct().filter(inScopeTexts::contains).count();
+      if (both > 0) {
+        progress.accept(
+            "texts labelled "
+                + oosLabel
+                + " that are also examples of a label: "
+                + both
+                + "; the model learns each as that label and keeps it, whatever the out-of-scope"
+                + " bound says");
+      }
     }
     Map<String, Integer> labelIndex = new HashMap<>();
     labels.forEach(l -> labelIndex.put(l, labelIndex.size()));

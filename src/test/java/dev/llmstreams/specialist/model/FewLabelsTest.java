@@ -145,6 +145,14 @@ class FewLabelsTest {
             .map(
                 e -> new LabeledText(e.text(), e.label().equals(labels.get(0)) ? "oos" : e.label()))
             .toList();
+    List<LabeledText> contradictory =
+        new ArrayList<>(only(train, new TreeSet<>(labels.subList(0, 3)), 10));
+    contradictory.add(new LabeledText(contradictory.get(0).text(), "oos"));
+    contradictory.add(new LabeledText("what is the weather like in Paris", "oos"));
+    List<String> said = new ArrayList<>();
+    ModelTrainer.train("three", contradictory, HASHED.withOutOfScopeLabel("oos"), said::add);
+    assertThat(said)
+        .anyMatch(m -> m.startsWith("texts labelled oos that are also examples of a label: 1;"));
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () ->
                 ModelTrainer.train(
