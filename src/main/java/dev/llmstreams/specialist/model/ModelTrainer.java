@@ -61,15 +61,9 @@ public final class ModelTrainer {
     long start = System.nanoTime();
     // Examples of the out-of-scope label are not a class: texts the thresholds must escalate.
     String oosLabel = options.outOfScopeLabel();
-    List<LabeledText> examples =
-        oosLabel == null ? given : given.stream().filter(e -> !e.label().equals(oosLabel)).toList();
-    List<String> knownOos =
-        oosLabel == null
-            ? List.of()
-            : given.stream()
-                .filter(e -> e.label().equals(oosLabel))
-                .map(LabeledText::text)
-                .toList();
+    Evaluation.Split split = Evaluation.split(given, oosLabel);
+    List<LabeledText> examples = split.scored();
+    List<String> knownOos = split.outOfScope();
     if (encoder != null && encoder.spec() != options.encoder()) {
       throw new IllegalArgumentException(
           "the training options embed with "
