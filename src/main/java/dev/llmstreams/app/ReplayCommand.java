@@ -580,6 +580,23 @@ final class ReplayCommand implements Runnable {
     return records;
   }
 
+  /**
+   * Runs a replay and then deletes its temporary state folder (null: none made yet), however the
+   * run ends.
+   */
+  static Integer deletingState(
+      java.util.concurrent.Callable<Integer> run, java.util.function.Supplier<Path> state)
+      throws Exception {
+    try {
+      return run.call();
+    } finally {
+      Path made = state.get();
+      if (made != null) {
+        deleteQuietly(made);
+      }
+    }
+  }
+
   /** Deletes a run's temporary state folder; one left behind harms nothing. */
   static void deleteQuietly(Path dir) {
     try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {

@@ -122,13 +122,7 @@ final class ReplayGoals implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try {
-      return replay();
-    } finally {
-      if (state != null) {
-        ReplayCommand.deleteQuietly(state);
-      }
-    }
+    return ReplayCommand.deletingState(this::replay, () -> state);
   }
 
   private Integer replay() throws Exception {
