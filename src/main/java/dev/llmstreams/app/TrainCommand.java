@@ -110,6 +110,15 @@ final class TrainCommand implements Callable<Integer> {
   String outOfScopeLabel;
 
   @Option(
+      names = "--target-accuracy",
+      description =
+          "Accuracy wanted of the events the model keeps: the recommended threshold is the lowest at which the"
+              + " held-out events kept reach it; the rest are escalated (default "
+              + TrainingOptions.DEFAULT_TARGET_ACCURACY
+              + "). Kept in the recipe, so retrains aim for it too.")
+  Double targetAccuracy;
+
+  @Option(
       names = "--cascade-slack",
       description =
           "Coverage a cascade may give up so that its hashed first stage decides more events, and fewer pay for the"
@@ -178,6 +187,13 @@ final class TrainCommand implements Callable<Integer> {
     List<LabeledText> test = columns.read(testFile);
     if (seed != null) {
       options = options.withSeed(seed);
+    }
+    if (targetAccuracy != null) {
+      try {
+        options = options.withTargetAccuracy(targetAccuracy);
+      } catch (IllegalArgumentException e) {
+        throw new Main.UserError("--target-accuracy: " + e.getMessage());
+      }
     }
     if (cascadeSlack != null) {
       try {

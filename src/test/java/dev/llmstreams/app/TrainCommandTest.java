@@ -198,6 +198,35 @@ class TrainCommandTest {
   }
 
   @Test
+  void shouldAimForTheTargetAccuracyGivenAndKeepItInTheRecipe() throws Exception {
+    Path config = Files.writeString(dir.resolve("empty.properties"), "");
+    StringWriter err = new StringWriter();
+
+    assertThat(train(config, err, "--target-accuracy", "0.995")).as(err.toString()).isZero();
+
+    SpecialistModel strict = SpecialistModels.read(dir.resolve("model"));
+    assertThat(strict.config().get("targetAccuracy").asDouble()).isEqualTo(0.995);
+    assertThat(
+            dev.llmstreams.specialist.model.TrainingOptions.fromJson(strict.config())
+                .targetAccuracy())
+        .isEqualTo(0.995);
+    // The held-out events kept reach it (or nothing is kept).
+    var dev = strict.metrics().get("dev");
+    assertThat(dev.get("accuracy_at_threshold").asDouble()).isGreaterThanOrEqualTo(0.995);
+
+    StringWriter usual = new StringWriter();
+    assertThat(train(config, usual)).as(usual.toString()).isZero();
+    SpecialistModel defaults = SpecialistModels.read(dir.resolve("model"));
+    assertThat(defaults.config().get("targetAccuracy").asDouble()).isEqualTo(0.97);
+    assertThat(defaults.metrics().get("recommendedThreshold").asDouble())
+        .isLessThanOrEqualTo(strict.metrics().get("recommendedThreshold").asDouble());
+
+    StringWriter bad = new StringWriter();
+    assertThat(train(config, bad, "--target-accuracy", "1.5")).isEqualTo(2);
+    assertThat(bad.toString()).contains("--target-accuracy: targetAccuracy must be in (0, 1]: 1.5");
+  }
+
+  @Test
   void shouldRefuseAnUnknownEncoderOrAnEncoderForTheHashedModel() throws Exception {
     Path config = Files.writeString(dir.resolve("empty.properties"), "");
 

@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -114,6 +115,14 @@ public final class SentenceEncoder implements AutoCloseable {
    * is in the list (same as {@link #embed(String)}); larger batches are faster.
    */
   public float[][] embed(List<String> texts, int batchSize) {
+    return embed(texts, batchSize, done -> {});
+  }
+
+  /**
+   * {@link #embed(List, int)}, telling {@code embedded} how many texts are done after each batch
+   * (the vectors are the same).
+   */
+  public float[][] embed(List<String> texts, int batchSize, IntConsumer embedded) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be at least 1: " + batchSize);
     }
@@ -136,6 +145,7 @@ public final class SentenceEncoder implements AutoCloseable {
       for (int k = 0; k < batch.length; k++) {
         out[batch[k]] = vectors[k];
       }
+      embedded.accept(from + batch.length);
     }
     return out;
   }

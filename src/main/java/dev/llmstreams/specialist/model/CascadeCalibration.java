@@ -3,6 +3,8 @@ package dev.llmstreams.specialist.model;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.DoubleFunction;
+import java.util.stream.DoubleStream;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
@@ -148,6 +150,26 @@ public final class CascadeCalibration {
           known == null ? Double.NaN : 0);
     }
     return chosen;
+  }
+
+  /** The out-of-scope bounds {@link #tradeOff} always shows, beside the one chosen. */
+  public static final double[] TRADE_OFF_BOUNDS = {0.05, 0.10, 0.25, 0.50, 0.75, 1.0};
+
+  /** What one out-of-scope bound gives on the held-out predictions. */
+  public record Point(double bound, Choice choice) {}
+
+  /**
+   * What each bound would give, ascending: {@link #TRADE_OFF_BOUNDS} and {@code chosen}, each
+   * chosen by {@code underBound} (the thresholds {@link #choose} picks on the same held-out
+   * predictions under that bound). Bound 1 is no bound: the coverage the out-of-scope calibration
+   * costs is that point's coverage less the chosen one's.
+   */
+  public static List<Point> tradeOff(DoubleFunction<Choice> underBound, double chosen) {
+    return DoubleStream.concat(DoubleStream.of(TRADE_OFF_BOUNDS), DoubleStream.of(chosen))
+        .distinct()
+        .sorted()
+        .mapToObj(b -> new Point(b, underBound.apply(b)))
+        .toList();
   }
 
   private static double[] firstStageCandidates(double[] confidence) {

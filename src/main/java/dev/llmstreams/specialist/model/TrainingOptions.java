@@ -148,7 +148,7 @@ public record TrainingOptions(
         77,
         0.1,
         5,
-        0.97,
+        DEFAULT_TARGET_ACCURACY,
         HASHED_RECIPE,
         EMBEDDING_RECIPE,
         EncoderModel.MINILM,
@@ -158,6 +158,8 @@ public record TrainingOptions(
         DEFAULT_CASCADE_SLACK,
         null);
   }
+
+  public static final double DEFAULT_TARGET_ACCURACY = 0.97;
 
   /** A cascade gives up at most one point of coverage for a first stage that decides more. */
   public static final double DEFAULT_CASCADE_SLACK = 0.01;
@@ -199,14 +201,24 @@ public record TrainingOptions(
     return copy(kind, seed, folds, embedding, encoders(), outOfScopeGroups, outOfScopeKept, slack);
   }
 
+  /** The accuracy wanted of the events kept above the recommended threshold. */
+  public TrainingOptions withTargetAccuracy(double target) {
+    return withAims(target, outOfScopeLabel);
+  }
+
   /** Examples labelled {@code label} are out-of-scope texts, not a class (null: none). */
   public TrainingOptions withOutOfScopeLabel(String label) {
+    return withAims(targetAccuracy, label);
+  }
+
+  /** These options with what the thresholds aim for replaced: {@link #copy} keeps both. */
+  private TrainingOptions withAims(double target, String label) {
     return new TrainingOptions(
         kind,
         seed,
         devFraction,
         folds,
-        targetAccuracy,
+        target,
         hashed,
         embedding,
         encoder,

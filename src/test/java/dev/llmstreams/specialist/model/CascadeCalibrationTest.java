@@ -27,6 +27,18 @@ class CascadeCalibrationTest {
     return new CascadeCalibration.HeldOut(c1, k1, c2, k2);
   }
 
+  /** m unknown texts' confidences: less sure than the held-out ones, but not always. */
+  private static CascadeCalibration.OutOfScope unsure(int m, long seed) {
+    Random r = new Random(seed);
+    double[] o1 = new double[m];
+    double[] o2 = new double[m];
+    for (int j = 0; j < m; j++) {
+      o1[j] = 0.2 + 0.6 * r.nextDouble();
+      o2[j] = 0.2 + 0.7 * r.nextDouble();
+    }
+    return new CascadeCalibration.OutOfScope(o1, o2);
+  }
+
   @Test
   void shouldChooseWhatTheOneStageThresholdChoosesForAOneStageModel() {
     CascadeCalibration.HeldOut held = calibrated(2_000, 1);
@@ -169,6 +181,42 @@ class CascadeCalibrationTest {
         CascadeCalibration.choose(held, null, known, true, 0.8, 0.05, 0.01);
     assertThat(knownOnly.outOfScopeKept()).isNaN();
     assertThat(knownOnly.knownOutOfScopeKept()).isLessThanOrEqualTo(0.05);
+  }
+
+  @Test
+  void shouldShowWhatEachOutOfScopeBoundGivesOnTheSameHeldOutPredictions() {
+    CascadeCalibration.HeldOut held = calibrated(3_000, 3);
+    CascadeCalibration.OutOfScope oos = unsure(1_000, 4);
+
+    java.util.List<CascadeCalibration.Point> points =
+        CascadeCalibration.tradeOff(
+            b -> CascadeCalibration.choose(held, oos, true, 0.8, b, 0.01), 0.3);
+
+    assertThat(points)
+        .extracting(CascadeCalibration.Point::bound)
+        .containsExactly(0.05, 0.10, 0.25, 0.3, 0.50, 0.75, 1.0);
+    for (CascadeCalibration.Point p : points) {
+      // Each point is what training with that bound would choose, and keeps it.
+      assertThat(p.choice())
+          .isEqualTo(CascadeCalibration.choose(held, oos, true, 0.8, p.bound(), 0.01));
+      assertThat(p.choice().outOfScopeKept()).isLessThanOrEqualTo(p.bound());
+      assertThat(p.choice().accuracy()).isGreaterThanOrEqualTo(0.8);
+    }
+    // A looser bound never costs coverage; no bound keeps the most.
+    for (int i = 1; i < points.size(); i++) {
+      assertThat(points.get(i).choice().coverage())
+          .isGreaterThanOrEqualTo(points.get(i - 1).choice().coverage() - 0.01);
+    }
+    assertThat(points.get(points.size() - 1).choice().coverage())
+        .isCloseTo(
+            CascadeCalibration.choose(held, null, true, 0.8, 1, 0.01).coverage(), within(1e-12));
+    assertThat(points.get(0).choice().coverage())
+        .isLessThan(points.get(points.size() - 1).choice().coverage());
+    // A chosen bound already among the usual ones is listed once.
+    assertThat(
+            CascadeCalibration.tradeOff(
+                b -> CascadeCalibration.choose(held, oos, true, 0.8, b, 0.01), 0.25))
+        .hasSize(6);
   }
 
   @Test

@@ -80,6 +80,23 @@ class FewLabelsTest {
     assertThat(said)
         .anyMatch(m -> m.startsWith("out-of-scope calibration: labels dealt into 3 groups"));
     assertThat(calibrated.record().metrics().get("outOfScope").get("groups").asInt()).isEqualTo(3);
+    // What other bounds would give, on the same held-out predictions: no bound is the model
+    // trained without the calibration.
+    var tradeOff = calibrated.record().metrics().get("outOfScope").get("tradeOff");
+    assertThat(tradeOff).hasSize(6);
+    assertThat(tradeOff.get(2).get("keptTarget").asDouble()).isEqualTo(0.25);
+    assertThat(tradeOff.get(2).get("coverage").asDouble())
+        .isEqualTo(
+            calibrated.record().metrics().get("dev").get("coverage_at_threshold").asDouble());
+    assertThat(tradeOff.get(5).get("keptTarget").asDouble()).isEqualTo(1.0);
+    assertThat(tradeOff.get(5).get("coverage").asDouble())
+        .isEqualTo(
+            calibrated.record().metrics().get("outOfScope").get("coverageWithoutBound").asDouble())
+        .isEqualTo(not.record().metrics().get("dev").get("coverage_at_threshold").asDouble());
+    assertThat(said)
+        .anyMatch(m -> m.startsWith("out of scope: what each --out-of-scope-kept gives"))
+        .anyMatch(m -> m.startsWith("  0.25 (this model):"))
+        .anyMatch(m -> m.startsWith("  1 (no bound):"));
     OutOfScopeReport kept =
         Evaluation.outOfScope(
             calibrated.classifier(), unknown, calibrated.classifier().recommendedThreshold());

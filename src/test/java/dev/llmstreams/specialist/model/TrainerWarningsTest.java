@@ -1,0 +1,100 @@
+package dev.llmstreams.specialist.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** What train tells a user whose model escalates most events, and why. */
+class TrainerWarningsTest {
+
+  private static CascadeCalibration.Point point(double bound, double coverage, double kept) {
+    return new CascadeCalibration.Point(
+        bound,
+        new CascadeCalibration.Choice(0.9, 0.8, coverage, 0.98, 0.5, kept, true, Double.NaN));
+  }
+
+  @Test
+  void shouldWarnWhenTheOutOfScopeBoundCostsMuchCoverage() {
+    List<CascadeCalibration.Point> costly =
+        List.of(point(0.05, 0.08, 0.05), point(0.25, 0.22, 0.25), point(1, 0.87, 0.93));
+
+    List<String> lines = ModelTrainer.tradeOffLines(costly, 0.25, true, true, null);
+
+    assertThat(lines).hasSize(5);
+    assertThat(lines.get(2))
+        .startsWith("  0.25 (this model):")
+        .contains("kept  25.0%", "coverage 0.220", "hashed stage 50.0%");
+    assertThat(lines.get(3)).startsWith("  1 (no bound):");
+    assertThat(lines.get(4))
+        .startsWith("out of scope: WARNING the bound costs 0.650 of held-out coverage")
+        .contains("escalates 78.0% of in-scope events instead of 13.0%", "--out-of-scope-label");
+  }
+
+  @Test
+  void shouldNotWarnWhenTheBoundCostsLittle() {
+    List<CascadeCalibration.Point> cheap =
+        List.of(point(0.05, 0.70, 0.05), point(0.25, 0.85, 0.24), point(1, 0.91, 0.39));
+
+    List<String> lines = ModelTrainer.tradeOffLines(cheap, 0.25, false, true, null);
+
+    assertThat(lines).hasSize(4).noneMatch(l -> l.contains("WARNING"));
+    assertThat(lines).noneMatch(l -> l.contains("hashed stage"));
+    assertThat(ModelTrainer.tradeOffLines(List.of(), 0.25, false, true, null)).isEmpty();
+  }
+
+  @Test
+  void shouldWarnWhenTheTargetAccuracyLeavesFewEventsKeptAndShowLowerTargets() {
+    // Held-out predictions right about half the time, whatever the confidence.
+    int n = 2_000;
+    double[] c = new double[n];
+    boolean[] right = new boolean[n];
+    java.util.Random r = new java.util.Random(1);
+    for (int i = 0; i < n; i++) {
+      c[i] = r.nextDouble();
+      right[i] = r.nextDouble() < 0.3 + 0.6 * c[i];
+    }
+    CascadeCalibration.HeldOut held = new CascadeCalibration.HeldOut(c, right, c, right);
+    TrainingOptions options = TrainingOptions.defaults().withKind(ModelKind.HASHED);
+    CascadeCalibration.Choice choice = CascadeCalibration.choose(held, null, false, 0.97, 1, 0.01);
+
+    String line =
+        ModelTrainer.lowCoverageLine(held, null, null, false, options, choice, 0.6).orElseThrow();
+
+    assertThat(choice.coverage()).isLessThan(ModelTrainer.LOW_COVERAGE);
+    assertThat(line)
+        .startsWith("WARNING at target accuracy 0.97 the model keeps ")
+        .contains("(its accuracy on all of them: 0.600)", "0.95 keeps", "0.7 keeps");
+    // The lower targets' figures are what training for them would choose.
+    double at80 = CascadeCalibration.choose(held, null, false, 0.8, 1, 0.01).coverage();
+    assertThat(line).contains(String.format(java.util.Locale.ROOT, "0.8 keeps %.1f%%", 100 * at80));
+    assertThat(at80).isGreaterThan(choice.coverage());
+
+    CascadeCalibration.Choice easy = CascadeCalibration.choose(held, null, false, 0.5, 1, 0.01);
+    List<String> none = new ArrayList<>();
+    ModelTrainer.lowCoverageLine(
+            held, null, null, false, options.withTargetAccuracy(0.5), easy, 0.6)
+        .ifPresent(none::add);
+    assertThat(easy.coverage()).isGreaterThanOrEqualTo(ModelTrainer.LOW_COVERAGE);
+    assertThat(none).isEmpty();
+  }
+
+  @Test
+  void shouldPassProgressOnOnlyEveryFewSeconds() {
+    List<String> said = new ArrayList<>();
+    long[] now = {0};
+    ModelTrainer.Every every = new ModelTrainer.Every(said::add, () -> now[0]);
+
+    every.accept(() -> "epoch 1");
+    now[0] += ModelTrainer.Every.PROGRESS_EVERY_NANOS - 1;
+    every.accept(() -> "epoch 2");
+    now[0] += 1;
+    every.accept(() -> "epoch 3");
+    every.accept(() -> "epoch 4");
+    now[0] += ModelTrainer.Every.PROGRESS_EVERY_NANOS;
+    every.accept(() -> "epoch 5");
+
+    assertThat(said).containsExactly("epoch 3", "epoch 5");
+  }
+}
