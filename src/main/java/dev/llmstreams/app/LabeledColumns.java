@@ -12,13 +12,17 @@ final class LabeledColumns {
   @Option(
       names = "--text-column",
       defaultValue = LabeledData.DEFAULT_TEXT_COLUMN,
-      description = "Column or field of the text (default ${DEFAULT-VALUE}).")
+      description =
+          "Column or field of the text (default ${DEFAULT-VALUE}); in JSON lines, a JSON Pointer such as"
+              + " /payload/text reaches a nested field.")
   String text;
 
   @Option(
       names = "--label-column",
       defaultValue = LabeledData.DEFAULT_LABEL_COLUMN,
-      description = "Column or field of the label (default ${DEFAULT-VALUE}).")
+      description =
+          "Column or field of the label (default ${DEFAULT-VALUE}); in JSON lines, a JSON Pointer reaches a"
+              + " nested field, and an integer or boolean label is read as its text (3, true).")
   String label;
 
   List<LabeledText> read(Path file) {

@@ -184,8 +184,8 @@ public final class LabeledData {
             example(
                 source,
                 number,
-                field(source, number, row, textColumn),
-                field(source, number, row, labelColumn),
+                field(source, number, row, textColumn, false),
+                field(source, number, row, labelColumn, true),
                 textColumn,
                 labelColumn));
       }
@@ -195,8 +195,20 @@ public final class LabeledData {
     return out;
   }
 
-  private static String field(String source, int line, JsonNode row, String name) {
-    JsonNode v = row.get(name);
+  /**
+   * A line's text or label: a field of the object, or with a leading {@code /} a JSON Pointer to a
+   * nested one ({@code /payload/text}). A label may also be a number or a boolean (datasets often
+   * number their classes): its JSON text is the label.
+   */
+  private static String field(
+      String source, int line, JsonNode row, String name, boolean scalarAllowed) {
+    JsonNode v = name.startsWith("/") ? row.at(name) : row.get(name);
+    if (v != null && v.isMissingNode()) {
+      v = null;
+    }
+    if (scalarAllowed && v != null && (v.isIntegralNumber() || v.isBoolean())) {
+      return v.asText();
+    }
     if (v != null && !v.isNull() && !v.isTextual()) {
       throw new IllegalArgumentException(
           source
@@ -204,8 +216,12 @@ public final class LabeledData {
               + line
               + ": '"
               + name
-              + "' must be a string, not "
-              + v.getNodeType().toString().toLowerCase(Locale.ROOT));
+              + "' must be a string"
+              + (scalarAllowed ? ", an integer or a boolean" : "")
+              + ", not "
+              + (v.isNumber()
+                  ? "the number " + v
+                  : v.getNodeType().toString().toLowerCase(Locale.ROOT)));
     }
     return v == null || v.isNull() ? null : v.textValue();
   }

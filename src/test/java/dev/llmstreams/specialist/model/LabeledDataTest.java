@@ -65,11 +65,36 @@ class LabeledDataTest {
   }
 
   @Test
+  void shouldReadNumberedLabelsAsTheirTextAndNestedFieldsByJsonPointer() throws Exception {
+    // Datasets often number their classes: {"text": ..., "label": 3}.
+    assertThat(jsonl("{\"text\":\"a\",\"category\":3}\n{\"text\":\"b\",\"category\":false}\n"))
+        .containsExactly(new LabeledText("a", "3"), new LabeledText("b", "false"));
+    Path nested =
+        Files.writeString(
+            dir.resolve("events.jsonl"),
+            "{\"payload\":{\"text\":\"where is my card\"},\"labels\":[{\"intent\":0}]}\n"
+                + "{\"payload\":{\"text\":\"a/b ~ c\"},\"labels\":[{\"intent\":\"refund\"}]}\n");
+    assertThat(LabeledData.read(nested, "/payload/text", "/labels/0/intent"))
+        .containsExactly(
+            new LabeledText("where is my card", "0"), new LabeledText("a/b ~ c", "refund"));
+    Path missing =
+        Files.writeString(dir.resolve("missing.jsonl"), "{\"payload\":{\"body\":\"x\"},\"l\":1}\n");
+    assertThatThrownBy(() -> LabeledData.read(missing, "/payload/text", "l"))
+        .hasMessageEndingWith("missing.jsonl:1: '/payload/text' is missing or empty");
+  }
+
+  @Test
   void shouldNameTheLineOfMalformedOrMistypedJson() {
     assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":\"x\"}\n{\"text\": \"b\",\n"))
         .hasMessageStartingWith("data.jsonl:2: malformed JSON: ");
-    assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":7}\n"))
-        .hasMessage("data.jsonl:1: 'category' must be a string, not number");
+    assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":7.5}\n"))
+        .hasMessage(
+            "data.jsonl:1: 'category' must be a string, an integer or a boolean, not the number 7.5");
+    assertThatThrownBy(() -> jsonl("{\"text\":7,\"category\":\"x\"}\n"))
+        .hasMessage("data.jsonl:1: 'text' must be a string, not the number 7");
+    assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":[\"x\"]}\n"))
+        .hasMessage(
+            "data.jsonl:1: 'category' must be a string, an integer or a boolean, not array");
     assertThatThrownBy(() -> jsonl("[1,2]\n"))
         .hasMessage("data.jsonl:1: a line must be a JSON object");
     assertThatThrownBy(() -> jsonl("{\"category\":\"x\"}\n"))
