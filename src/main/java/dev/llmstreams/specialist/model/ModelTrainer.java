@@ -490,6 +490,7 @@ public final class ModelTrainer {
       return java.util.Optional.empty();
     }
     List<String> lower = new ArrayList<>();
+    double most = choice.coverage();
     for (double t : LOWER_TARGETS) {
       if (t < options.targetAccuracy()) {
         CascadeCalibration.Choice c =
@@ -503,7 +504,21 @@ public final class ModelTrainer {
                 options.cascadeSlack());
         lower.add(
             String.format(java.util.Locale.ROOT, "%s keeps %.1f%%", trim(t), 100 * c.coverage()));
+        most = Math.max(most, c.coverage());
       }
+    }
+    String more;
+    if (most > choice.coverage() + 0.005) {
+      more =
+          " Lower targets (--target-accuracy) would keep more, less accurately: "
+              + String.join(", ", lower)
+              + ".";
+    } else if (outOfScope != null || known != null) {
+      more =
+          " Lower targets keep no more: the out-of-scope bound holds the coverage down (the"
+              + " trade-off above).";
+    } else {
+      more = "";
     }
     return java.util.Optional.of(
         String.format(
@@ -513,11 +528,7 @@ public final class ModelTrainer {
             trim(options.targetAccuracy()),
             100 * choice.coverage(),
             accuracy,
-            lower.isEmpty()
-                ? ""
-                : " Lower targets (--target-accuracy) would keep more, less accurately: "
-                    + String.join(", ", lower)
-                    + "."));
+            more));
   }
 
   /** What train says of one out-of-scope set under the chosen thresholds. */

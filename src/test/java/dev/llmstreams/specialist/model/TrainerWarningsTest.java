@@ -71,6 +71,20 @@ class TrainerWarningsTest {
     assertThat(line).contains(String.format(java.util.Locale.ROOT, "0.8 keeps %.1f%%", 100 * at80));
     assertThat(at80).isGreaterThan(choice.coverage());
 
+    // Where the out-of-scope bound, not the target, holds the coverage down, lower targets are
+    // not offered.
+    double[] sure = new double[500];
+    java.util.Arrays.fill(sure, 0.99);
+    CascadeCalibration.OutOfScope confident = new CascadeCalibration.OutOfScope(sure, sure);
+    CascadeCalibration.Choice bound =
+        CascadeCalibration.choose(held, confident, false, 0.97, 0.25, 0.01);
+    String heldDown =
+        ModelTrainer.lowCoverageLine(held, confident, null, false, options, bound, 0.6)
+            .orElseThrow();
+    assertThat(heldDown)
+        .contains("Lower targets keep no more: the out-of-scope bound holds the coverage down")
+        .doesNotContain("0.95 keeps");
+
     CascadeCalibration.Choice easy = CascadeCalibration.choose(held, null, false, 0.5, 1, 0.01);
     List<String> none = new ArrayList<>();
     ModelTrainer.lowCoverageLine(
