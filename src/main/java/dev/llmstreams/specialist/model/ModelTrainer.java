@@ -238,11 +238,12 @@ public final class ModelTrainer {
     }
     if (outOfScope != null) {
       progress.accept(
-          keptLine("the left-out labels' examples", choice.outOfScopeKept(), options, choice));
+          TrainerReport.keptLine(
+              "the left-out labels' examples", choice.outOfScopeKept(), options, choice));
     }
     if (known != null) {
       progress.accept(
-          keptLine(
+          TrainerReport.keptLine(
               "the " + knownOos.size() + " examples labelled " + oosLabel,
               choice.knownOutOfScopeKept(),
               options,
@@ -252,7 +253,7 @@ public final class ModelTrainer {
         outOfScope == null && known == null
             ? List.of()
             : CascadeCalibration.tradeOff(under, options.outOfScopeKept());
-    tradeOffLines(
+    TrainerReport.tradeOffLines(
             tradeOff,
             options.outOfScopeKept(),
             cascade,
@@ -272,7 +273,7 @@ public final class ModelTrainer {
             NearestExamples.unsearchable(typical));
     EvaluationReport dev = heldOutReport(unversioned, examples, heldRows, devLogits, held, choice);
     progress.accept("held out (" + heldOut + "): " + dev.summary());
-    lowCoverageLine(held, outOfScope, known, cascade, options, choice, dev.accuracy())
+    TrainerReport.lowCoverageLine(held, outOfScope, known, cascade, options, choice, dev.accuracy())
         .ifPresent(progress);
 
     ObjectNode metrics = JsonNodeFactory.instance.objectNode();
@@ -343,204 +344,6 @@ public final class ModelTrainer {
             record, e -> e == enc.spec() ? enc : SpecialistModels.sharedEncoder(e)),
         record,
         dev);
-  }
-
-  /**
-   * Passes a progress line on when {@link #PROGRESS_EVERY_NANOS} have passed since it began or last
-   * passed one: long work shows progress, short steps (a 20 ms epoch) do not fill the log.
-   */
-  static final class Every {
-    static final long PROGRESS_EVERY_NANOS = 2_000_000_000L;
-    private final Consumer<String> progress;
-    private final java.util.function.LongSupplier nanos;
-    private long last;
-
-    Every(Consumer<String> progress) {
-      this(progress, System::nanoTime);
-    }
-
-    Every(Consumer<String> progress, java.util.function.LongSupplier nanos) {
-      this.progress = progress;
-      this.nanos = nanos;
-      this.last = nanos.getAsLong();
-    }
-
-    void accept(java.util.function.Supplier<String> line) {
-      long now = nanos.getAsLong();
-      if (now - last >= PROGRESS_EVERY_NANOS) {
-        last = now;
-        progress.accept(line.get());
-      }
-    }
-  }
-
-  /**
-   * Coverage the out-of-scope bound may cost before train warns: beyond it, the LLM gets many more
-   * escalations than the model would send without the bound.
-   */
-  static final double COVERAGE_COST_WARNING = 0.10;
-
-  /**
-   * What train says of the trade-off: a line per bound, and a warning when the chosen one costs
-   * more than {@link #COVERAGE_COST_WARNING} of held-out coverage.
-   */
-  static List<String> tradeOffLines(
-      List<CascadeCalibration.Point> tradeOff,
-      double chosen,
-      boolean cascade,
-      boolean leftOut,
-      String oosLabel) {
-    if (tradeOff.isEmpty()) {
-      return List.of();
-    }
-    List<String> lines = new ArrayList<>();
-    lines.add(
-        "out of scope: what each --out-of-scope-kept gives on the held-out predictions (kept of the"
-            + (leftOut ? " left-out labels' examples" : "")
-            + (leftOut && oosLabel != null ? ", and" : "")
-            + (oosLabel == null ? "" : " examples labelled " + oosLabel)
-            + "; coverage; accuracy of kept"
-            + (cascade ? "; decided by the hashed stage" : "")
-            + "):");
-    for (CascadeCalibration.Point p : tradeOff) {
-      CascadeCalibration.Choice c = p.choice();
-      StringBuilder line =
-          new StringBuilder(
-              String.format(
-                  java.util.Locale.ROOT,
-                  "  %-18s",
-                  trim(p.bound())
-                      + (p.bound() == chosen
-                          ? " (this model)"
-                          : p.bound() >= 1 ? " (no bound)" : "")
-                      + ":"));
-      if (!Double.isNaN(c.outOfScopeKept())) {
-        line.append(
-            String.format(java.util.Locale.ROOT, " kept %5.1f%%", 100 * c.outOfScopeKept()));
-      }
-      if (!Double.isNaN(c.knownOutOfScopeKept())) {
-        line.append(
-            String.format(
-                java.util.Locale.ROOT,
-                " kept %5.1f%% of %s",
-                100 * c.knownOutOfScopeKept(),
-                oosLabel));
-      }
-      line.append(
-          String.format(
-              java.util.Locale.ROOT, ", coverage %.3f, accuracy %.3f", c.coverage(), c.accuracy()));
-      if (cascade) {
-        line.append(
-            String.format(
-                java.util.Locale.ROOT, ", hashed stage %.1f%%", 100 * c.firstStageShare()));
-      }
-      lines.add(line.toString());
-    }
-    CascadeCalibration.Choice at =
-        tradeOff.stream().filter(p -> p.bound() == chosen).findFirst().orElseThrow().choice();
-    CascadeCalibration.Choice none = tradeOff.get(tradeOff.size() - 1).choice();
-    double cost = none.coverage() - at.coverage();
-    if (cost > COVERAGE_COST_WARNING) {
-      lines.add(
-          String.format(
-              java.util.Locale.ROOT,
-              "out of scope: WARNING the bound costs %.3f of held-out coverage (%.3f without it, %.3f"
-                  + " with it): the model escalates %.1f%% of in-scope events instead of %.1f%%.%s"
-                  + " Choose a bound from the trade-off above (--out-of-scope-kept)%s",
-              cost,
-              none.coverage(),
-              at.coverage(),
-              100 * (1 - at.coverage()),
-              100 * (1 - none.coverage()),
-              leftOut
-                  ? " Models of the other labels are sure of a left-out label's texts here, as"
-                      + " happens with few or well-separated labels, so the bound is strict."
-                  : "",
-              oosLabel == null
-                  ? ", or show the model a sample of the other traffic (--out-of-scope-label)"
-                  : ""));
-    }
-    return lines;
-  }
-
-  private static String trim(double bound) {
-    return java.math.BigDecimal.valueOf(bound).stripTrailingZeros().toPlainString();
-  }
-
-  /** Held-out coverage under which train warns that the model escalates most events. */
-  static final double LOW_COVERAGE = 0.5;
-
-  /** Lower target accuracies train shows beside a low coverage. */
-  static final double[] LOWER_TARGETS = {0.95, 0.90, 0.80, 0.70};
-
-  /**
-   * A warning when the model keeps less than {@link #LOW_COVERAGE} of the held-out events at the
-   * target accuracy, with the coverage lower targets would give (under the same out-of-scope
-   * bounds): the labels may be too hard to tell apart at that accuracy.
-   */
-  static java.util.Optional<String> lowCoverageLine(
-      CascadeCalibration.HeldOut held,
-      CascadeCalibration.OutOfScope outOfScope,
-      CascadeCalibration.OutOfScope known,
-      boolean cascade,
-      TrainingOptions options,
-      CascadeCalibration.Choice choice,
-      double accuracy) {
-    if (choice.coverage() >= LOW_COVERAGE) {
-      return java.util.Optional.empty();
-    }
-    List<String> lower = new ArrayList<>();
-    double most = choice.coverage();
-    for (double t : LOWER_TARGETS) {
-      if (t < options.targetAccuracy()) {
-        CascadeCalibration.Choice c =
-            CascadeCalibration.choose(
-                held,
-                outOfScope,
-                known,
-                cascade,
-                t,
-                options.outOfScopeKept(),
-                options.cascadeSlack());
-        lower.add(
-            String.format(java.util.Locale.ROOT, "%s keeps %.1f%%", trim(t), 100 * c.coverage()));
-        most = Math.max(most, c.coverage());
-      }
-    }
-    String more;
-    if (most > choice.coverage() + 0.005) {
-      more =
-          " Lower targets (--target-accuracy) would keep more, less accurately: "
-              + String.join(", ", lower)
-              + ".";
-    } else if (outOfScope != null || known != null) {
-      more =
-          " Lower targets keep no more: the out-of-scope bound holds the coverage down (the"
-              + " trade-off above).";
-    } else {
-      more = "";
-    }
-    return java.util.Optional.of(
-        String.format(
-            java.util.Locale.ROOT,
-            "WARNING at target accuracy %s the model keeps %.1f%% of the held-out events (its"
-                + " accuracy on all of them: %.3f) and escalates the rest.%s",
-            trim(options.targetAccuracy()),
-            100 * choice.coverage(),
-            accuracy,
-            more));
-  }
-
-  /** What train says of one out-of-scope set under the chosen thresholds. */
-  private static String keptLine(
-      String what, double kept, TrainingOptions options, CascadeCalibration.Choice choice) {
-    return String.format(
-        java.util.Locale.ROOT,
-        "out of scope: %.1f%% of %s are kept (at most %.0f%% wanted); held-out coverage %.3f",
-        100 * kept,
-        what,
-        100 * options.outOfScopeKept(),
-        choice.coverage());
   }
 
   /**
@@ -710,7 +513,7 @@ public final class ModelTrainer {
         for (EncoderModel e : options.encoders()) {
           SentenceEncoder enc = e == encoder.spec() ? encoder : SpecialistModels.sharedEncoder(e);
           progress.accept("embedding " + texts.size() + " texts with " + e.id());
-          Every every = new Every(progress);
+          TrainerReport.Every every = new TrainerReport.Every(progress);
           long began = System.nanoTime();
           float[][] vectors =
               enc.embed(
@@ -787,7 +590,7 @@ public final class ModelTrainer {
     HashedFeatures features = HashedFeatures.fit(IntStream.of(rows).mapToObj(texts::get).toList());
     List<SparseVector> vectors = texts.stream().map(features::vector).toList();
     SgdRecipe r = options.hashed();
-    Every every = new Every(progress);
+    TrainerReport.Every every = new TrainerReport.Every(progress);
     String of = rows.length == y.length ? "all " + rows.length : Integer.toString(rows.length);
     SoftmaxRegression head =
         SoftmaxRegression.train(
@@ -823,7 +626,7 @@ public final class ModelTrainer {
         EmbeddingScorer.standardization(
             IntStream.of(rows).mapToObj(i -> embeddings[i]).toArray(float[][]::new));
     SgdRecipe r = options.embedding();
-    Every every = new Every(progress);
+    TrainerReport.Every every = new TrainerReport.Every(progress);
     String of = rows.length == y.length ? "all " + rows.length : Integer.toString(rows.length);
     SoftmaxRegression head =
         SoftmaxRegression.train(

@@ -7,7 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** What train tells a user whose model escalates most events, and why. */
-class TrainerWarningsTest {
+class TrainerReportTest {
 
   private static CascadeCalibration.Point point(double bound, double coverage, double kept) {
     return new CascadeCalibration.Point(
@@ -20,7 +20,7 @@ class TrainerWarningsTest {
     List<CascadeCalibration.Point> costly =
         List.of(point(0.05, 0.08, 0.05), point(0.25, 0.22, 0.25), point(1, 0.87, 0.93));
 
-    List<String> lines = ModelTrainer.tradeOffLines(costly, 0.25, true, true, null);
+    List<String> lines = TrainerReport.tradeOffLines(costly, 0.25, true, true, null);
 
     assertThat(lines).hasSize(5);
     assertThat(lines.get(2))
@@ -37,11 +37,11 @@ class TrainerWarningsTest {
     List<CascadeCalibration.Point> cheap =
         List.of(point(0.05, 0.70, 0.05), point(0.25, 0.85, 0.24), point(1, 0.91, 0.39));
 
-    List<String> lines = ModelTrainer.tradeOffLines(cheap, 0.25, false, true, null);
+    List<String> lines = TrainerReport.tradeOffLines(cheap, 0.25, false, true, null);
 
     assertThat(lines).hasSize(4).noneMatch(l -> l.contains("WARNING"));
     assertThat(lines).noneMatch(l -> l.contains("hashed stage"));
-    assertThat(ModelTrainer.tradeOffLines(List.of(), 0.25, false, true, null)).isEmpty();
+    assertThat(TrainerReport.tradeOffLines(List.of(), 0.25, false, true, null)).isEmpty();
   }
 
   @Test
@@ -60,9 +60,9 @@ class TrainerWarningsTest {
     CascadeCalibration.Choice choice = CascadeCalibration.choose(held, null, false, 0.97, 1, 0.01);
 
     String line =
-        ModelTrainer.lowCoverageLine(held, null, null, false, options, choice, 0.6).orElseThrow();
+        TrainerReport.lowCoverageLine(held, null, null, false, options, choice, 0.6).orElseThrow();
 
-    assertThat(choice.coverage()).isLessThan(ModelTrainer.LOW_COVERAGE);
+    assertThat(choice.coverage()).isLessThan(TrainerReport.LOW_COVERAGE);
     assertThat(line)
         .startsWith("WARNING at target accuracy 0.97 the model keeps ")
         .contains("(its accuracy on all of them: 0.600)", "0.95 keeps", "0.7 keeps");
@@ -79,7 +79,7 @@ class TrainerWarningsTest {
     CascadeCalibration.Choice bound =
         CascadeCalibration.choose(held, confident, false, 0.97, 0.25, 0.01);
     String heldDown =
-        ModelTrainer.lowCoverageLine(held, confident, null, false, options, bound, 0.6)
+        TrainerReport.lowCoverageLine(held, confident, null, false, options, bound, 0.6)
             .orElseThrow();
     assertThat(heldDown)
         .contains("Lower targets keep no more: the out-of-scope bound holds the coverage down")
@@ -87,10 +87,10 @@ class TrainerWarningsTest {
 
     CascadeCalibration.Choice easy = CascadeCalibration.choose(held, null, false, 0.5, 1, 0.01);
     List<String> none = new ArrayList<>();
-    ModelTrainer.lowCoverageLine(
+    TrainerReport.lowCoverageLine(
             held, null, null, false, options.withTargetAccuracy(0.5), easy, 0.6)
         .ifPresent(none::add);
-    assertThat(easy.coverage()).isGreaterThanOrEqualTo(ModelTrainer.LOW_COVERAGE);
+    assertThat(easy.coverage()).isGreaterThanOrEqualTo(TrainerReport.LOW_COVERAGE);
     assertThat(none).isEmpty();
   }
 
@@ -98,15 +98,15 @@ class TrainerWarningsTest {
   void shouldPassProgressOnOnlyEveryFewSeconds() {
     List<String> said = new ArrayList<>();
     long[] now = {0};
-    ModelTrainer.Every every = new ModelTrainer.Every(said::add, () -> now[0]);
+    TrainerReport.Every every = new TrainerReport.Every(said::add, () -> now[0]);
 
     every.accept(() -> "epoch 1");
-    now[0] += ModelTrainer.Every.PROGRESS_EVERY_NANOS - 1;
+    now[0] += TrainerReport.Every.PROGRESS_EVERY_NANOS - 1;
     every.accept(() -> "epoch 2");
     now[0] += 1;
     every.accept(() -> "epoch 3");
     every.accept(() -> "epoch 4");
-    now[0] += ModelTrainer.Every.PROGRESS_EVERY_NANOS;
+    now[0] += TrainerReport.Every.PROGRESS_EVERY_NANOS;
     every.accept(() -> "epoch 5");
 
     assertThat(said).containsExactly("epoch 3", "epoch 5");
