@@ -109,9 +109,9 @@ final class Classify implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, Escalation> escalations;
   private WindowStore<String, Recent> recent;
   private long waitingHere;
-  // The served record's out-of-scope label, read once per version.
-  private String outOfScopeVersion;
-  private String outOfScopeLabel;
+  // What an escalation offers the LLM, built once per model version.
+  private String offerVersion;
+  private Offer offer;
   private long lastWarnMs = Long.MIN_VALUE;
 
   Classify(
@@ -282,20 +282,42 @@ final class Classify implements Processor<String, Object, String, Object> {
   /** How an escalation describes the out-of-scope label, unless the label descriptions do. */
   static final String NONE_FITS = "none of the other labels fits the text";
 
+  /** The labels an escalation offers the LLM, and their descriptions. */
+  private record Offer(List<String> choices, java.util.Map<String, String> descriptions) {}
+
   /**
-   * The out-of-scope label of the model in service ({@code train --out-of-scope-label}, kept in its
-   * record's recipe), or null: none, or the record is not this model's.
+   * The model's labels with the label descriptions, and the out-of-scope label of the model in
+   * service ({@code train --out-of-scope-label}, kept in its record's recipe) when it has one: the
+   * LLM may then say that no label fits, and its answer teaches the next model an out-of-scope
+   * text, not a wrong label. Built once per model version.
    */
-  private String outOfScopeLabel(TextClassifier model) {
+  private Offer offer(TextClassifier model) {
+    if (model.version().equals(offerVersion)) {
+      return offer;
+    }
     var record = current.record();
-    if (record == null || !model.version().equals(record.version())) {
-      return null;
+    // Only the served record names the recipe; a model whose record is not (yet) that one is
+    // offered its labels, and not remembered.
+    boolean served = record != null && model.version().equals(record.version());
+    String outOfScope = served ? TrainingOptions.outOfScopeLabelOf(record.config()) : null;
+    List<String> choices = model.labels();
+    java.util.Map<String, String> descriptions = settings.labelDescriptions();
+    if (outOfScope != null && !choices.contains(outOfScope)) {
+      List<String> withNone = new ArrayList<>(choices);
+      withNone.add(outOfScope);
+      choices = List.copyOf(withNone);
+      if (!descriptions.containsKey(outOfScope)) {
+        java.util.Map<String, String> more = new java.util.HashMap<>(descriptions);
+        more.put(outOfScope, NONE_FITS);
+        descriptions = java.util.Map.copyOf(more);
+      }
     }
-    if (!record.version().equals(outOfScopeVersion)) {
-      outOfScopeLabel = TrainingOptions.outOfScopeLabelOf(record.config());
-      outOfScopeVersion = record.version();
+    Offer built = new Offer(choices, descriptions);
+    if (served) {
+      offer = built;
+      offerVersion = model.version();
     }
-    return outOfScopeLabel;
+    return built;
   }
 
   private void escalate(
@@ -309,21 +331,9 @@ final class Classify implements Processor<String, Object, String, Object> {
     long now = context.currentSystemTimeMs();
     String reason = reason(p.confidence(), threshold);
     Instant deadline = Instant.ofEpochMilli(now + settings.escalationTimeoutMs());
-    String outOfScope = outOfScopeLabel(model);
-    List<String> choices = model.labels();
-    java.util.Map<String, String> descriptions = settings.labelDescriptions();
-    if (outOfScope != null && !choices.contains(outOfScope)) {
-      // The LLM may say that no label fits: its answer then teaches the next model an
-      // out-of-scope text, not a wrong label.
-      List<String> withNone = new ArrayList<>(choices);
-      withNone.add(outOfScope);
-      choices = List.copyOf(withNone);
-      if (!descriptions.containsKey(outOfScope)) {
-        java.util.Map<String, String> more = new java.util.HashMap<>(descriptions);
-        more.put(outOfScope, NONE_FITS);
-        descriptions = more;
-      }
-    }
+    Offer offered = offer(model);
+    List<String> choices = offered.choices();
+    java.util.Map<String, String> descriptions = offered.descriptions();
     LlmRequest ask =
         EscalationPrompt.request(
             request.eventId(),

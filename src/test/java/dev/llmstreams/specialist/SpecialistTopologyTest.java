@@ -350,6 +350,21 @@ class SpecialistTopologyTest {
     LabelEvent learned = labelsOut.readValuesToList().get(0);
     assertThat(learned.label()).isEqualTo("none");
     assertThat(learned.text()).isEqualTo("can I bring my dog to the branch?");
+
+    // The offer is built once per version: the next event under v1 gets it again, and a model
+    // whose recipe names no out-of-scope label offers only its labels.
+    classify("e2", "is the branch open on sundays?");
+    assertThat(
+            llmRequests.readValue().responseFormat().path("properties").path("label").path("enum"))
+        .extracting(n -> n.asText())
+        .containsExactlyElementsOf(offered);
+    publish(model("v2", 2, 0.5));
+    classify("e3", "can I park my bike at the branch?");
+    LlmRequest underV2 = llmRequests.readValue();
+    assertThat(underV2.responseFormat().path("properties").path("label").path("enum"))
+        .extracting(n -> n.asText())
+        .containsExactlyElementsOf(LABELS);
+    assertThat(underV2.messages().get(0).content()).doesNotContain(Classify.NONE_FITS);
   }
 
   @Test
