@@ -6,6 +6,7 @@ import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;
 import dev.llmstreams.events.LabelEvent;
 import dev.llmstreams.events.SpecialistModel;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.specialist.ClassificationReplay;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TextClassifier;
@@ -592,17 +593,8 @@ final class ReplayCommand implements Runnable {
     } finally {
       Path made = state.get();
       if (made != null) {
-        deleteQuietly(made);
+        Folders.deleteQuietly(made);
       }
-    }
-  }
-
-  /** Deletes a run's temporary state folder; one left behind harms nothing. */
-  static void deleteQuietly(Path dir) {
-    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (java.io.IOException e) {
-      // a temp dir left behind
     }
   }
 

@@ -8,6 +8,7 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.summarizer.SynthesisReplay;
 import dev.llmstreams.topics.Topic;
@@ -182,7 +183,7 @@ final class ReplayDocuments implements Callable<Integer> {
       shadow = awaitShadow(config, catalog, runSyntheses, trees, started, progress);
       wallMs = (System.nanoTime() - started) / 1_000_000;
     }
-    ReplayCommand.deleteQuietly(state);
+    Folders.deleteQuietly(state);
 
     List<LlmReply> replies = new ArrayList<>();
     Map<String, Synthesis> original = new HashMap<>();

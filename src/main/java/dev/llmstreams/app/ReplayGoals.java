@@ -14,6 +14,7 @@ import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.runtime.tools.RecordedResults;
 import dev.llmstreams.tools.ReplayToolsModule;
 import dev.llmstreams.topics.Topic;
@@ -193,7 +194,7 @@ final class ReplayGoals implements Callable<Integer> {
       replayed = awaitResults(config, catalog, runResults, goalIds, started, progress);
       wallMs = (System.nanoTime() - started) / 1_000_000;
     }
-    ReplayCommand.deleteQuietly(state);
+    Folders.deleteQuietly(state);
 
     Map<String, List<ToolResult>> tools = new HashMap<>();
     Map<String, List<LlmReply>> replies = new HashMap<>();

@@ -13,6 +13,7 @@ import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.tools.ToolsModule;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicAdmin;
@@ -456,7 +457,7 @@ public final class ControllerBench {
       printProfiles(phases);
       return report;
     } finally {
-      GatewayBench.deleteQuietly(state);
+      Folders.deleteQuietly(state);
     }
   }
 

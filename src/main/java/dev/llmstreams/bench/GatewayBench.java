@@ -16,6 +16,7 @@ import dev.llmstreams.llm.OpenAiProvider;
 import dev.llmstreams.llm.ProviderConnection;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.topics.TopicAdmin;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -245,7 +246,7 @@ public final class GatewayBench {
       }
       return report;
     } finally {
-      deleteQuietly(state);
+      Folders.deleteQuietly(state);
     }
   }
 
@@ -721,13 +722,5 @@ public final class GatewayBench {
 
   static double round(double v) {
     return Math.round(v * 1000.0) / 1000.0;
-  }
-
-  static void deleteQuietly(Path dir) {
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (Exception ignored) {
-      // a temp folder left behind is harmless
-    }
   }
 }

@@ -9,6 +9,7 @@ import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.runtime.text.EncoderModel;
 import dev.llmstreams.specialist.SpecialistModule;
 import dev.llmstreams.specialist.model.Evaluation;
@@ -571,7 +572,7 @@ public final class SpecialistBench {
         return rounds;
       }
     } finally {
-      GatewayBench.deleteQuietly(state);
+      Folders.deleteQuietly(state);
     }
   }
 

@@ -14,6 +14,7 @@ import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.llm.GatewayModule;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
 import dev.llmstreams.observability.Observability;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.runtime.text.TokenCounter;
 import dev.llmstreams.summarizer.SummarizerModule;
 import dev.llmstreams.topics.TopicAdmin;
@@ -116,7 +117,7 @@ public final class SummarizerBench {
         return report(phases);
       }
     } finally {
-      GatewayBench.deleteQuietly(state);
+      Folders.deleteQuietly(state);
     }
   }
 

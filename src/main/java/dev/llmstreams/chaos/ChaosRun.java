@@ -12,6 +12,7 @@ import dev.llmstreams.events.GoalEventType;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.SpecialistModel;
 import dev.llmstreams.llm.sim.SimulatedLlmServer;
+import dev.llmstreams.runtime.Folders;
 import dev.llmstreams.specialist.model.LabeledData;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
@@ -182,7 +183,7 @@ public final class ChaosRun {
     try {
       return run(run, prefix, work, random);
     } finally {
-      deleteQuietly(work.resolve("kafka"));
+      Folders.deleteQuietly(work.resolve("kafka"));
     }
   }
 
@@ -241,21 +242,10 @@ public final class ChaosRun {
         // The logs stay for a look after the run; the state (and the broker's data, below) would
         // only fill the disk.
         for (String name : List.of("a", "b")) {
-          deleteQuietly(work.resolve("instance-" + name).resolve("state"));
-          deleteQuietly(work.resolve("instance-" + name).resolve("tmp"));
+          Folders.deleteQuietly(work.resolve("instance-" + name).resolve("state"));
+          Folders.deleteQuietly(work.resolve("instance-" + name).resolve("tmp"));
         }
       }
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // best effort: a leftover folder under the work dir harms nothing
     }
   }
 

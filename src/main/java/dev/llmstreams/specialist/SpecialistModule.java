@@ -166,7 +166,14 @@ public final class SpecialistModule implements PatternModule {
               name,
               training,
               options,
-              step -> LOG.info("specialist: retraining {}: {}", name, step));
+              step -> {
+                // Train's warnings (a model that would escalate most events) reach the log as such.
+                if (step.contains("WARNING")) {
+                  LOG.warn("specialist: retraining {}: {}", name, step);
+                } else {
+                  LOG.info("specialist: retraining {}: {}", name, step);
+                }
+              });
       return new ModelRetrainer.Candidate(trained.classifier(), trained.record());
     };
   }
