@@ -672,11 +672,23 @@ public final class ModelTrainer {
     for (int label : y) {
       counts[label]++;
     }
-    return IntStream.range(0, counts.length)
-        .filter(k -> counts[k] < least)
-        .mapToObj(k -> labels.get(k) + " (" + counts[k] + ")")
-        .collect(java.util.stream.Collectors.joining(", "));
+    List<String> few =
+        IntStream.range(0, counts.length)
+            .filter(k -> counts[k] < least)
+            .mapToObj(k -> labels.get(k) + " (" + counts[k] + ")")
+            .toList();
+    // A long list would hide the rest of the log: the first ones in label order, then a count.
+    return few.size() <= FEW_NAMED
+        ? String.join(", ", few)
+        : String.join(", ", few.subList(0, FEW_NAMED))
+            + " and "
+            + (few.size() - FEW_NAMED)
+            + " more of "
+            + few.size();
   }
+
+  /** How many labels with too few examples train names before it counts the rest. */
+  static final int FEW_NAMED = 10;
 
   /**
    * Labels the out-of-scope calibration needs: one left out, and two for its model to tell apart.

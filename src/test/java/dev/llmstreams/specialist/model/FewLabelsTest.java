@@ -186,6 +186,12 @@ class FewLabelsTest {
                 List.of("card_arrival", "refund", "top_up"), new int[] {0, 0, 1, 2, 2, 2, 2, 2}, 5))
         .isEqualTo("card_arrival (2), refund (1)");
     assertThat(ModelTrainer.fewExamples(List.of("a", "b"), new int[] {0, 1, 0, 1}, 2)).isEmpty();
+    // 77 labels of 3 examples: the first ten named, the rest counted.
+    List<String> many = IntStream.range(0, 77).mapToObj(k -> "l" + (100 + k)).toList();
+    int[] three = IntStream.range(0, 231).map(i -> i % 77).toArray();
+    assertThat(ModelTrainer.fewExamples(many, three, 5))
+        .startsWith("l100 (3), l101 (3), ")
+        .endsWith("l109 (3) and 67 more of 77");
 
     List<LabeledText> data = new ArrayList<>(only(train, new TreeSet<>(labels.subList(0, 3)), 20));
     data.add(new LabeledText("how do I close my account for good", "terminate_account"));
