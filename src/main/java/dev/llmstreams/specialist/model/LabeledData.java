@@ -76,7 +76,7 @@ public final class LabeledData {
     try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       return read(file.toString(), in, format, textColumn, labelColumn);
     } catch (IOException e) {
-      throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+      throw new UncheckedIOException(cannotRead(file.toString(), e), e);
     }
   }
 
@@ -97,7 +97,8 @@ public final class LabeledData {
    * @param source the file name errors mention
    */
   public static List<LabeledText> read(
-      String source, Reader in, Format format, String textColumn, String labelColumn) {
+      String source, Reader given, Format format, String textColumn, String labelColumn) {
+    Reader in = withoutByteOrderMark(source, given);
     List<LabeledText> out =
         format == Format.CSV
             ? csv(source, in, textColumn, labelColumn)
@@ -106,6 +107,30 @@ public final class LabeledData {
       throw new IllegalArgumentException(source + ": no examples");
     }
     return out;
+  }
+
+  /**
+   * The text without the byte order mark some editors (Excel's "CSV UTF-8") put before it, which
+   * would otherwise be part of the first column's name.
+   */
+  private static Reader withoutByteOrderMark(String source, Reader in) {
+    java.io.PushbackReader pushback = new java.io.PushbackReader(in, 1);
+    try {
+      int first = pushback.read();
+      if (first != -1 && first != '\uFEFF') {
+        pushback.unread(first);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(cannotRead(source, e), e);
+    }
+    return pushback;
+  }
+
+  /** Why a file cannot be read, in words: text that is not UTF-8 says so. */
+  private static String cannotRead(String source, IOException e) {
+    return e instanceof java.nio.charset.CharacterCodingException
+        ? source + ": not UTF-8 text (" + e.getMessage() + "); save it as UTF-8"
+        : source + ": cannot read: " + e.getMessage();
   }
 
   private static List<LabeledText> csv(
@@ -146,7 +171,7 @@ public final class LabeledData {
                 source, line, row.get(textColumn), row.get(labelColumn), textColumn, labelColumn));
       }
     } catch (IOException e) {
-      throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);
+      throw new UncheckedIOException(cannotRead(source, e), e);
     }
     return out;
   }
@@ -190,7 +215,7 @@ public final class LabeledData {
                 labelColumn));
       }
     } catch (IOException e) {
-      throw new UncheckedIOException(source + ": cannot read: " + e.getMessage(), e);
+      throw new UncheckedIOException(cannotRead(source, e), e);
     }
     return out;
   }

@@ -84,6 +84,33 @@ class LabeledDataTest {
   }
 
   @Test
+  void shouldSkipAByteOrderMarkAndSayWhenTheFileIsNotUtf8() throws Exception {
+    // Excel's "CSV UTF-8" starts with a byte order mark, and uses CRLF.
+    Path excel =
+        Files.write(
+            dir.resolve("excel.csv"),
+            "\uFEFFtext,category\r\n\"Where is my card?\",card_arrival\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(LabeledData.read(excel))
+        .containsExactly(new LabeledText("Where is my card?", "card_arrival"));
+    Path lines =
+        Files.write(
+            dir.resolve("marked.jsonl"),
+            "\uFEFF{\"text\":\"a\",\"category\":\"x\"}\n"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(LabeledData.read(lines)).containsExactly(new LabeledText("a", "x"));
+    // Saved as Latin-1: "café" is not UTF-8.
+    Path latin1 =
+        Files.write(
+            dir.resolve("latin1.csv"),
+            "text,category\ncaf\u00e9 card,card_arrival\n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    assertThatThrownBy(() -> LabeledData.read(latin1))
+        .hasMessageContaining("latin1.csv: not UTF-8 text (")
+        .hasMessageEndingWith("save it as UTF-8");
+  }
+
+  @Test
   void shouldNameTheLineOfMalformedOrMistypedJson() {
     assertThatThrownBy(() -> jsonl("{\"text\":\"a\",\"category\":\"x\"}\n{\"text\": \"b\",\n"))
         .hasMessageStartingWith("data.jsonl:2: malformed JSON: ");
