@@ -136,10 +136,12 @@ public final class LabeledData {
   private static List<LabeledText> csv(
       String source, Reader in, String textColumn, String labelColumn) {
     List<LabeledText> out = new ArrayList<>();
+    BufferedReader buffered = in instanceof BufferedReader b ? b : new BufferedReader(in);
+    char separator = separator(source, buffered);
     try (MappingIterator<Map<String, String>> rows =
         CSV.readerForMapOf(String.class)
-            .with(CsvSchema.emptySchema().withHeader())
-            .readValues(in)) {
+            .with(CsvSchema.emptySchema().withHeader().withColumnSeparator(separator))
+            .readValues(buffered)) {
       CsvSchema header = (CsvSchema) rows.getParser().getSchema();
       for (String column : List.of(textColumn, labelColumn)) {
         if (header.column(column) == null) {
@@ -174,6 +176,26 @@ public final class LabeledData {
       throw new UncheckedIOException(cannotRead(source, e), e);
     }
     return out;
+  }
+
+  /**
+   * The column separator: a comma, unless the header row has none and has semicolons (spreadsheets
+   * in locales whose decimal mark is a comma write those) or tabs.
+   */
+  private static char separator(String source, BufferedReader in) {
+    try {
+      in.mark(64 * 1024);
+      char[] head = new char[64 * 1024];
+      int n = in.read(head);
+      in.reset();
+      String header = n <= 0 ? "" : new String(head, 0, n).lines().findFirst().orElse("");
+      if (header.indexOf(',') >= 0) {
+        return ',';
+      }
+      return header.indexOf(';') >= 0 ? ';' : header.indexOf('\t') >= 0 ? '\t' : ',';
+    } catch (IOException e) {
+      throw new UncheckedIOException(cannotRead(source, e), e);
+    }
   }
 
   private static String originalMessage(Exception e) {

@@ -84,6 +84,17 @@ class LabeledDataTest {
   }
 
   @Test
+  void shouldReadCsvSeparatedBySemicolonsOrTabsWhenTheHeaderHasNoComma() {
+    assertThat(csv("text;category\n\"Hello, is my card here?\";card_arrival\n", "text", "category"))
+        .containsExactly(new LabeledText("Hello, is my card here?", "card_arrival"));
+    assertThat(csv("text\tcategory\nwhere, when\tcard_arrival\n", "text", "category"))
+        .containsExactly(new LabeledText("where, when", "card_arrival"));
+    // A comma in the header decides, whatever the rows hold.
+    assertThat(csv("text,category\n\"a;b\",x\n", "text", "category"))
+        .containsExactly(new LabeledText("a;b", "x"));
+  }
+
+  @Test
   void shouldSkipAByteOrderMarkAndSayWhenTheFileIsNotUtf8() throws Exception {
     // Excel's "CSV UTF-8" starts with a byte order mark, and uses CRLF.
     Path excel =
