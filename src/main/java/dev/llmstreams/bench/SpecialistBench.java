@@ -346,7 +346,20 @@ public final class SpecialistBench {
       EvaluationReport inScope,
       OutOfScopeReport calibrated,
       EvaluationReport inScopeUncalibrated,
-      OutOfScopeReport uncalibrated) {}
+      OutOfScopeReport uncalibrated,
+      List<TradeOffPoint> tradeOff) {}
+
+  /**
+   * One out-of-scope bound of the calibrated model's trade-off (its thresholds chosen on held-out
+   * predictions under that bound), applied to the test: in-scope coverage and accuracy, and the
+   * held-out labels' test events kept.
+   */
+  private record TradeOffPoint(
+      double bound,
+      double heldOutKept,
+      double heldOutCoverage,
+      EvaluationReport inScope,
+      OutOfScopeReport unknown) {}
 
   private OutOfScope outOfScope(ModelKind kind) {
     List<String> labels =
@@ -382,6 +395,33 @@ public final class SpecialistBench {
     OutOfScopeReport out =
         Evaluation.outOfScope(m.classifier(), unknown, m.classifier().recommendedThreshold());
     progress.say("out of scope, calibrated: in scope %s; %s", in.summary(), out.summary());
+    List<TradeOffPoint> tradeOff = new java.util.ArrayList<>();
+    if (m.classifier() instanceof SpecialistClassifier served
+        && m.record().metrics().path("outOfScope").path("tradeOff").isArray()) {
+      for (var point : m.record().metrics().path("outOfScope").path("tradeOff")) {
+        SpecialistClassifier at =
+            served.atThresholds(
+                point.path("stageThreshold").asDouble(SpecialistClassifier.NEVER),
+                point.path("threshold").asDouble());
+        EvaluationReport inAt = Evaluation.evaluate(at, inScope, at.recommendedThreshold());
+        OutOfScopeReport outAt = Evaluation.outOfScope(at, unknown, at.recommendedThreshold());
+        TradeOffPoint p =
+            new TradeOffPoint(
+                point.path("keptTarget").asDouble(),
+                point.path("kept").asDouble(),
+                point.path("coverage").asDouble(),
+                inAt,
+                outAt);
+        tradeOff.add(p);
+        progress.say(
+            "out of scope, bound %s on the test: in-scope coverage %.3f at %.3f accuracy; %.1f%% of"
+                + " the held-out labels' events kept",
+            p.bound(),
+            inAt.coverageAtThreshold(),
+            inAt.accuracyAtThreshold(),
+            100 * outAt.keptShare());
+      }
+    }
     progress.say("out of scope: the same without the out-of-scope calibration ...");
     TrainedModel u =
         ModelTrainer.train(
@@ -391,7 +431,7 @@ public final class SpecialistBench {
     OutOfScopeReport outU =
         Evaluation.outOfScope(u.classifier(), unknown, u.classifier().recommendedThreshold());
     progress.say("out of scope, uncalibrated: in scope %s; %s", inU.summary(), outU.summary());
-    return new OutOfScope(List.copyOf(held), in, out, inU, outU);
+    return new OutOfScope(List.copyOf(held), in, out, inU, outU, List.copyOf(tradeOff));
   }
 
   private static Map<EncoderModel, long[]> cacheCounts() {
@@ -876,11 +916,28 @@ public final class SpecialistBench {
       o.put(
           "in_scope_accuracy_at_threshold_uncalibrated",
           GatewayBench.round(outOfScope.inScopeUncalibrated().accuracyAtThreshold()));
+      var points = o.putArray("trade_off");
+      for (TradeOffPoint p : outOfScope.tradeOff()) {
+        points
+            .addObject()
+            .put("out_of_scope_kept_bound", p.bound())
+            .put("held_out_kept", GatewayBench.round(p.heldOutKept()))
+            .put("held_out_coverage", GatewayBench.round(p.heldOutCoverage()))
+            .put(
+                "in_scope_coverage_at_threshold",
+                GatewayBench.round(p.inScope().coverageAtThreshold()))
+            .put(
+                "in_scope_accuracy_at_threshold",
+                GatewayBench.round(p.inScope().accuracyAtThreshold()))
+            .put("kept_share", GatewayBench.round(p.unknown().keptShare()));
+      }
       o.put(
           "note",
           "the served kind trained without these labels (seeded pick); kept_share: the share of the test events"
               + " of those labels it keeps at its threshold (confident wrong labels), the rest are escalated;"
-              + " _uncalibrated: the same recipe without out-of-scope calibration");
+              + " _uncalibrated: the same recipe without out-of-scope calibration; trade_off: the calibrated"
+              + " model at the thresholds each train --out-of-scope-kept bound would have chosen on the same"
+              + " held-out predictions (its metrics' outOfScope.tradeOff), applied to the test");
     }
     report.put("cpus", Runtime.getRuntime().availableProcessors());
     report.put(

@@ -38,7 +38,7 @@ public final class SpecialistClassifier implements TextClassifier {
   }
 
   /** A first stage that never decides alone (above every probability). */
-  static final double NEVER = 2;
+  public static final double NEVER = 2;
 
   SpecialistClassifier(
       String name,
@@ -60,6 +60,24 @@ public final class SpecialistClassifier implements TextClassifier {
     this.recommendedThreshold = recommendedThreshold;
     this.members = List.copyOf(members);
     this.examples = examples;
+  }
+
+  /**
+   * The same model with other thresholds: {@code stageThreshold} for a cascade's first stage
+   * (ignored otherwise) and {@code threshold} as its recommended one. What another training bound
+   * would have served ({@code outOfScope.tradeOff} in the metrics names both), without training
+   * again.
+   */
+  public SpecialistClassifier atThresholds(double stageThreshold, double threshold) {
+    return new SpecialistClassifier(
+        name,
+        version,
+        kind,
+        labels,
+        threshold,
+        kind == ModelKind.CASCADE ? stageThreshold : NEVER,
+        members,
+        examples);
   }
 
   @Override

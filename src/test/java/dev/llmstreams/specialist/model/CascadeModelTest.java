@@ -137,4 +137,35 @@ class CascadeModelTest {
     assertThat(calibrated.keptAs().values().stream().mapToInt(Integer::intValue).sum())
         .isEqualTo(calibrated.kept());
   }
+
+  @Test
+  void shouldServeWhatAnotherBoundWouldHaveChosenWithoutTrainingAgain() {
+    SpecialistClassifier served = (SpecialistClassifier) cascade.classifier();
+    var points = cascade.record().metrics().get("outOfScope").get("tradeOff");
+    var noBound = points.get(points.size() - 1);
+    assertThat(noBound.get("keptTarget").asDouble()).isEqualTo(1.0);
+
+    SpecialistClassifier free =
+        served.atThresholds(
+            noBound.get("stageThreshold").asDouble(), noBound.get("threshold").asDouble());
+
+    assertThat(free.recommendedThreshold()).isEqualTo(noBound.get("threshold").asDouble());
+    assertThat(free.stageThreshold()).isEqualTo(noBound.get("stageThreshold").asDouble());
+    assertThat(free.labels()).isEqualTo(served.labels());
+    // The members are the model trained without the calibration: at the thresholds it would have
+    // chosen, it keeps what that model keeps.
+    SpecialistClassifier other = (SpecialistClassifier) uncalibrated.classifier();
+    assertThat(free.stageThreshold()).isEqualTo(other.stageThreshold());
+    double freeCoverage =
+        Evaluation.evaluate(free, test, free.recommendedThreshold()).coverageAtThreshold();
+    double otherCoverage =
+        Evaluation.evaluate(other, test, other.recommendedThreshold()).coverageAtThreshold();
+    assertThat(freeCoverage).isCloseTo(otherCoverage, org.assertj.core.api.Assertions.within(0.01));
+    assertThat(Evaluation.outOfScope(free, unknown, free.recommendedThreshold()).keptShare())
+        .isGreaterThan(
+            Evaluation.outOfScope(served, unknown, served.recommendedThreshold()).keptShare());
+    assertThat(
+            Evaluation.evaluate(served, test, served.recommendedThreshold()).coverageAtThreshold())
+        .isLessThan(freeCoverage);
+  }
 }
