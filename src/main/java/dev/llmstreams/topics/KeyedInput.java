@@ -18,6 +18,9 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
@@ -82,6 +85,7 @@ public final class KeyedInput {
         builder,
         pattern,
         topic.name(),
+        topic.spec().keyField(),
         source,
         topic.valueSerde().deserializer(),
         partitions,
@@ -92,6 +96,9 @@ public final class KeyedInput {
    * Reads {@code topic} through source node {@code source}, placing each record on partition {@link
    * #partitionOf partitionOf(key, partitions)}, then decoding its value.
    *
+   * @param keyField the value's field that holds its key (the catalog's {@code keyField}), or null:
+   *     a record produced without a key but with this field is keyed by it and re-routed to that
+   *     key's partition
    * @param partitions the number of partitions the pattern keeps its state in (its keyed inputs'
    *     largest count)
    */
@@ -99,6 +106,7 @@ public final class KeyedInput {
       StreamsBuilder builder,
       String pattern,
       String topic,
+      String keyField,
       String source,
       Deserializer<V> values,
       int partitions,
@@ -114,16 +122,23 @@ public final class KeyedInput {
             .tag("pattern", pattern)
             .tag("topic", topic)
             .register(registry);
+    Counter keyed =
+        Counter.builder("llmstreams.records.keyed.from.value")
+            .description(
+                "Input records produced without a key and keyed by their value's key field (e.g."
+                    + " eventId), then re-routed to that key's partition")
+            .tag("pattern", pattern)
+            .tag("topic", topic)
+            .register(registry);
     KStream<String, byte[]> arrived =
         builder.stream(topic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(source));
+    Placement placement = new Placement(partitions, keyField);
     KStream<String, byte[]> atHome =
-        arrived.processValues(
-            () -> new Place(partitions, true, null), Named.as(source + ".on-key-partition"));
+        arrived.processValues(() -> new Stay(placement), Named.as(source + ".on-key-partition"));
     KStream<String, byte[]> moved =
         arrived
-            .processValues(
-                () -> new Place(partitions, false, rerouted),
-                Named.as(source + ".off-key-partition"))
+            .process(
+                () -> new Move(placement, rerouted, keyed), Named.as(source + ".off-key-partition"))
             .repartition(
                 Repartitioned.with(Serdes.String(), Serdes.ByteArray())
                     .withName(source + ".rerouted")
@@ -192,17 +207,57 @@ public final class KeyedInput {
     return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
   }
 
-  /** Passes the records that are (or are not, for the other branch) on their key's partition. */
-  private static final class Place implements FixedKeyProcessor<String, byte[], byte[]> {
-    private final int partitions;
-    private final boolean onKeyPartition;
-    private final Counter rerouted;
+  /**
+   * Where a record belongs: the key it is placed by (its own, or for a record produced without one,
+   * its value's key field) and whether it is already on that key's partition.
+   */
+  record Placement(int partitions, String keyField) {
+    /**
+     * The key a record is placed by: its own; for one produced without a key, its value's {@code
+     * keyField} when the value is a JSON object with that field as a non-blank string; else null
+     * (it stays where it is, and is refused there if the pattern needs a key).
+     */
+    String keyOf(String key, byte[] value) {
+      if (key != null) {
+        return key;
+      }
+      if (keyField == null || value == null) {
+        return null;
+      }
+      try {
+        com.fasterxml.jackson.databind.JsonNode field =
+            dev.llmstreams.events.Json.reader().readTree(value).get(keyField);
+        return field != null && field.isTextual() && !field.asText().isBlank()
+            ? field.asText()
+            : null;
+      } catch (java.io.IOException | RuntimeException e) {
+        return null; // unreadable: decoded (and dead-lettered) where it is
+      }
+    }
+
+    /**
+     * Whether a record stays where it arrived: it has no key to be placed by, or is on its own
+     * key's partition already. One produced without a key always moves when its value names one, so
+     * that it gets the key.
+     */
+    boolean stays(String key, byte[] value, RecordMetadata where) {
+      if (where == null) {
+        return true; // not read from a topic: nowhere to move it from
+      }
+      if (key == null) {
+        return keyOf(null, value) == null;
+      }
+      return partitions == 1 || where.partition() == partitionOf(key, partitions);
+    }
+  }
+
+  /** Passes the records that stay on the partition they arrived on. */
+  private static final class Stay implements FixedKeyProcessor<String, byte[], byte[]> {
+    private final Placement placement;
     private FixedKeyProcessorContext<String, byte[]> context;
 
-    Place(int partitions, boolean onKeyPartition, Counter rerouted) {
-      this.partitions = partitions;
-      this.onKeyPartition = onKeyPartition;
-      this.rerouted = rerouted;
+    Stay(Placement placement) {
+      this.placement = placement;
     }
 
     @Override
@@ -212,35 +267,56 @@ public final class KeyedInput {
 
     @Override
     public void process(FixedKeyRecord<String, byte[]> record) {
-      RecordMetadata where = context.recordMetadata().orElse(null);
-      // A record without a key cannot be placed: it stays where it is (and is refused there if the
-      // pattern needs a key).
-      boolean home =
-          record.key() == null
-              || where == null
-              || partitions == 1
-              || where.partition() == partitionOf(record.key(), partitions);
-      if (home != onKeyPartition) {
-        return;
-      }
-      if (home) {
+      if (placement.stays(record.key(), record.value(), context.recordMetadata().orElse(null))) {
         context.forward(record);
+      }
+    }
+  }
+
+  /**
+   * Passes the records that must move to their key's partition, keyed (by their value's key field
+   * when produced without one) and with headers saying where they arrived.
+   */
+  private static final class Move implements Processor<String, byte[], String, byte[]> {
+    private final Placement placement;
+    private final Counter rerouted;
+    private final Counter keyed;
+    private ProcessorContext<String, byte[]> context;
+
+    Move(Placement placement, Counter rerouted, Counter keyed) {
+      this.placement = placement;
+      this.rerouted = rerouted;
+      this.keyed = keyed;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+      RecordMetadata where = context.recordMetadata().orElse(null);
+      if (placement.stays(record.key(), record.value(), where)) {
         return;
       }
+      String key = placement.keyOf(record.key(), record.value());
       Headers headers = new RecordHeaders();
       for (Header h : record.headers()) {
         if (!h.key().startsWith("llmstreams.origin.")) {
-          headers.add(
-              h); // a producer's own origin headers would mislead the dead letters: ours replace
-          // them
+          // a producer's own origin headers would mislead the dead letters: ours replace them
+          headers.add(h);
         }
       }
       headers.add(ORIGIN_TOPIC, where.topic().getBytes(StandardCharsets.UTF_8));
       headers.add(
           ORIGIN_PARTITION, Integer.toString(where.partition()).getBytes(StandardCharsets.UTF_8));
       headers.add(ORIGIN_OFFSET, Long.toString(where.offset()).getBytes(StandardCharsets.UTF_8));
+      if (record.key() == null) {
+        keyed.increment();
+      }
       rerouted.increment();
-      context.forward(record.withHeaders(headers));
+      context.forward(record.withKey(key).withHeaders(headers));
     }
   }
 

@@ -96,6 +96,7 @@ class InputRecordFuzzTest {
               builder,
               "fuzz",
               spec.name(),
+              spec.keyField(),
               "fuzz." + spec.name(),
               serde.deserializer(),
               PARTITIONS,

@@ -79,6 +79,7 @@ class KeyedInputTest {
             builder,
             "test",
             INPUT,
+            null,
             "test.numbers",
             (topic, bytes) -> {
               String text = new String(bytes, StandardCharsets.UTF_8);
@@ -109,6 +110,58 @@ class KeyedInputTest {
   @AfterEach
   void stop() {
     driver.close();
+  }
+
+  @Test
+  void shouldPlaceARecordProducedWithoutAKeyByItsValuesKeyField() {
+    KeyedInput.Placement placement = new KeyedInput.Placement(6, "eventId");
+    byte[] request =
+        "{\"eventId\":\"e-7\",\"text\":\"where is my card\"}".getBytes(StandardCharsets.UTF_8);
+    String home = "e-7";
+    int itsPartition = KeyedInput.partitionOf(home, 6);
+    org.apache.kafka.streams.processor.api.RecordMetadata there = metadata(itsPartition);
+
+    assertThat(placement.keyOf(null, request)).isEqualTo("e-7");
+    assertThat(placement.keyOf("own-key", request)).isEqualTo("own-key");
+    // Produced without a key it moves, even onto its key's partition, so that it gets the key.
+    assertThat(placement.stays(null, request, there)).isFalse();
+    assertThat(placement.stays("e-7", request, there)).isTrue();
+    assertThat(placement.stays("e-7", request, metadata((itsPartition + 1) % 6))).isFalse();
+    // Without a usable key field it stays, and is refused there if the pattern needs a key.
+    for (String value :
+        new String[] {
+          "not json",
+          "[1,2]",
+          "{\"eventId\":42}",
+          "{\"eventId\":\"  \"}",
+          "{\"text\":\"x\"}",
+          "{\"eventId\":"
+        }) {
+      byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+      assertThat(placement.keyOf(null, bytes)).as(value).isNull();
+      assertThat(placement.stays(null, bytes, there)).as(value).isTrue();
+    }
+    assertThat(placement.stays(null, null, there)).isTrue();
+    assertThat(new KeyedInput.Placement(6, null).stays(null, request, there)).isTrue();
+  }
+
+  private static org.apache.kafka.streams.processor.api.RecordMetadata metadata(int partition) {
+    return new org.apache.kafka.streams.processor.api.RecordMetadata() {
+      @Override
+      public String topic() {
+        return INPUT;
+      }
+
+      @Override
+      public int partition() {
+        return partition;
+      }
+
+      @Override
+      public long offset() {
+        return 0;
+      }
+    };
   }
 
   @Test

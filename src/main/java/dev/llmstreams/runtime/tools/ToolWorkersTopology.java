@@ -139,7 +139,14 @@ public final class ToolWorkersTopology {
       String tool = topic.spec().tool();
       nodes.add(
           KeyedInput.read(
-                  builder, "tools", topic.name(), "tools.calls." + tool, calls, partitions, meters)
+                  builder,
+                  "tools",
+                  topic.name(),
+                  topic.spec().keyField(),
+                  "tools.calls." + tool,
+                  calls,
+                  partitions,
+                  meters)
               .node());
     }
     return nodes;
