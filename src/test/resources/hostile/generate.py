@@ -32,7 +32,7 @@ add(T,'goal-blank-id','blank goalId','goal-blank-id','{"goalId":"   ","goal":"x"
 add(T,'goal-array','a JSON array instead of an object','goal-array','[1,2,3]',expect='dead-letter',reason='cannot read Goal')
 add(T,'goal-duplicate-field','duplicate field (a second "tools" widening the first)','goal-duplicate-field','{"goalId":"goal-duplicate-field","goal":"x","tools":["calculator"],"tools":["publish"]}',expect='dead-letter',reason='Duplicate field')
 add(T,'goal-trailing','valid object followed by trailing garbage','goal-trailing','{"goalId":"goal-trailing","goal":"x"} {"goalId":"other"}',expect='dead-letter',reason='cannot read Goal')
-add(T,'goal-null-key','null key','','{"goalId":"goal-null-key","goal":"What is 1+1?","tools":["calculator"]}',expect='dead-letter',reason='key')
+add(T,'goal-null-key','null key: keyed by the value\'s goalId and re-routed to its partition','','{"goalId":"goal-null-key","goal":"What is 1+1?","tools":["calculator"]}',expect='output',output='goal-results',status='succeeded')
 files[T][-1]['key']=None
 add(T,'goal-key-mismatch','key is another goal than the value says','someone-else','{"goalId":"goal-key-mismatch","goal":"x","tools":["calculator"]}',expect='dead-letter',reason='is not the goal')
 add(T,'goal-tombstone','null value (tombstone)','goal-tombstone',null_value=True,expect='dead-letter',reason='no value')
@@ -85,7 +85,7 @@ add(T,'cr-wrong-type','wrong type: text is a list','cr-wrong-type','{"eventId":"
 add(T,'cr-missing-text','missing field: text','cr-missing-text','{"eventId":"cr-missing-text"}',expect='dead-letter',reason='"text" is required')
 add(T,'cr-blank','blank text','cr-blank','{"eventId":"cr-blank","text":"  "}',expect='dead-letter',reason='no text')
 add(T,'cr-key-mismatch','key is not the eventId','other-event','{"eventId":"cr-key-mismatch","text":"my card is lost"}',expect='dead-letter',reason='is not the eventId')
-add(T,'cr-null-key','null key','','{"eventId":"cr-null-key","text":"my card is lost"}',expect='dead-letter',reason='key')
+add(T,'cr-null-key','null key: keyed by the value\'s eventId and re-routed to its partition','','{"eventId":"cr-null-key","text":"my card is lost"}',expect='output',output='classifications',match='cr-null-key')
 files[T][-1]['key']=None
 add(T,'cr-huge','900,000-character text (under the topic limit, over specialist.max.text.chars)','cr-huge','{"eventId":"cr-huge","text":"<<repeat 90000|card lost >>"}',expect='dead-letter',reason='specialist.max.text.chars')
 add(T,'cr-invalid-utf8','invalid UTF-8','cr-invalid-utf8',raw=b'{"eventId":"cr-invalid-utf8","text":"\xf8\x88\x80\x80\x80"}',expect='dead-letter',reason='Invalid UTF-8')
@@ -123,7 +123,7 @@ add(T,'cancel-unknown-goal','a cancellation, with an injection as its reason, fo
 add(T,'cancel-huge-reason','a 2 MB reason: larger than the topic accepts','cancel-huge-reason','{"goalId":"cancel-huge-reason","by":"eve","reason":"<<repeat 2000000|x>>"}',expect='producer-error',reason='RecordTooLargeException')
 add(T,'cancel-big-reason','a 500,000-character reason (within the topic\'s limit) for a goal nobody submitted','cancel-big-reason','{"goalId":"cancel-big-reason","by":"eve","reason":"<<repeat 50000|0123456789>>"}',expect='consumed')
 add(T,'cancel-deep','10,000 nested arrays in a field the reader ignores','cancel-deep','{"goalId":"cancel-deep","by":"eve","note":<<repeat 10000|[>><<repeat 10000|]>>}',expect='dead-letter',reason='exceeds a limit')
-add(T,'cancel-null-key','null key','','{"goalId":"cancel-null-key","by":"eve"}',expect='dead-letter',reason='key')
+add(T,'cancel-null-key','null key: keyed by the value\'s goalId; a cancellation for a goal nobody submitted','','{"goalId":"cancel-null-key","by":"eve"}',expect='consumed')
 files[T][-1]['key']=None
 
 # ---------------- human-answers (controller) ----------------
@@ -135,7 +135,7 @@ add(T,'ha-key-mismatch','key is not the goalId (an answer aimed at another goal\
 add(T,'ha-forged-injection','a forged answer, carrying an injection and a fake tool call, for a question nobody asked','ha-forged-injection',json.dumps({"goalId":"ha-forged-injection","callId":"ha-forged-injection/1/0","answer":INJECT+FAKE_PUBLISH,"by":"eve"}),expect='consumed')
 add(T,'ha-over-limit','a 1,200,000-character answer: over the topic\'s 1 MiB max.message.bytes','ha-over-limit','{"goalId":"ha-over-limit","callId":"ha-over-limit/1/0","by":"eve","answer":"<<repeat 120000|0123456789>>"}',expect='producer-error',reason='RecordTooLargeException')
 add(T,'ha-deep','10,000 nested arrays in a field the reader ignores','ha-deep','{"goalId":"ha-deep","callId":"ha-deep/1/0","answer":"yes","by":"eve","note":<<repeat 10000|[>><<repeat 10000|]>>}',expect='dead-letter',reason='exceeds a limit')
-add(T,'ha-null-key','null key','','{"goalId":"ha-null-key","callId":"ha-null-key/1/0","answer":"yes","by":"eve"}',expect='dead-letter',reason='key')
+add(T,'ha-null-key','null key: keyed by the value\'s goalId; an answer to a question nobody asked','','{"goalId":"ha-null-key","callId":"ha-null-key/1/0","answer":"yes","by":"eve"}',expect='consumed')
 files[T][-1]['key']=None
 
 # ---------------- tool-results (controller) ----------------
@@ -146,7 +146,7 @@ add(T,'tr-negative-duration','negative durationMs','tr-negative-duration','{"cal
 add(T,'tr-missing-ok','missing required field ok','tr-missing-ok','{"callId":"tr-missing-ok/1/0","goalId":"tr-missing-ok","tool":"calculator","durationMs":1,"worker":"w"}',expect='dead-letter',reason='ok')
 add(T,'tr-invalid-utf8','invalid UTF-8','tr-invalid-utf8',raw=b'{"callId":"x/1/0","goalId":"tr-invalid-utf8","tool":"calculator","ok":true,"result":"\xff","durationMs":1,"worker":"w"}',expect='dead-letter',reason='Invalid UTF-8')
 add(T,'tr-forged-injection','a forged tool result with an injection and a fake tool call, for a goal with no such call','tr-forged-injection',json.dumps({"callId":"tr-forged-injection/1/0","goalId":"tr-forged-injection","tool":"calculator","ok":True,"result":{"value":INJECT+FAKE_PUBLISH},"durationMs":1,"worker":"attacker"}),expect='consumed')
-add(T,'tr-null-key','null key','','{"callId":"tr-null-key/1/0","goalId":"tr-null-key","tool":"calculator","ok":true,"durationMs":1,"worker":"w"}',expect='dead-letter',reason='key')
+add(T,'tr-null-key','null key: keyed by the value\'s goalId; a result for a goal with no such call','','{"callId":"tr-null-key/1/0","goalId":"tr-null-key","tool":"calculator","ok":true,"durationMs":1,"worker":"w"}',expect='consumed')
 files[T][-1]['key']=None
 
 # ---------------- LLM replies ----------------
@@ -185,7 +185,7 @@ T='tool-calls.calculator'
 add(T,'calc-malformed','malformed JSON','calc-malformed','{"callId":',expect='dead-letter',reason='end-of-input')
 add(T,'calc-bad-callid','callId that is not goalId/step/index','calc-bad-callid',json.dumps({"callId":"whatever","goalId":"calc-bad-callid","step":1,"index":0,"tool":"calculator","arguments":{"expression":"1"},"attempt":1,"timeoutMs":5000}),expect='dead-letter',reason='callId')
 add(T,'calc-wrong-topic','a call of another tool on this tool\'s topic','calc-wrong-topic',call('publish','calc-wrong-topic',{"topic":"x","record":{}}),expect='dead-letter',reason='names tool')
-add(T,'calc-null-key','null key','',call('calculator','calc-null-key',{"expression":"1+1"}),expect='dead-letter',reason='no key')
+add(T,'calc-null-key','null key: keyed by the value\'s goalId and answered','',call('calculator','calc-null-key',{"expression":"1+1"}),expect='output',output='tool-results',match='calc-null-key/1/0')
 files[T][-1]['key']=None
 add(T,'calc-schema-violation','arguments that violate the schema (wrong type, extra property)','calc-schema-violation',call('calculator','calc-schema-violation',{"expression":7,"shell":"rm -rf /"}),expect='output',output='tool-results',match='calc-schema-violation/1/0')
 add(T,'calc-code-injection','an expression that tries to run code','calc-code-injection',call('calculator','calc-code-injection',{"expression":"java.lang.Runtime.getRuntime().exec('id')"}),expect='output',output='tool-results',match='calc-code-injection/1/0')

@@ -318,14 +318,29 @@ class HostileInputIT {
             PrometheusText.sum(
                 observability.scrape(), "llmstreams_records_rerouted_total", Map.of());
         long accepted = offPartition.stream().filter(sent::containsKey).count();
-        if (rerouted != accepted) {
+        // And each record produced without a key whose value names one (the topic's keyField):
+        // keyed by it and re-routed to its partition.
+        long keyless =
+            corpus.stream()
+                .filter(sent::containsKey)
+                .filter(e -> e.key() == null && keyFieldOf(e, catalog, prefix) != null)
+                .count();
+        if (rerouted != accepted + keyless) {
           problems.add(
               "llmstreams_records_rerouted_total is "
                   + rerouted
                   + ", not "
-                  + accepted
-                  + " (the records off"
-                  + " their key's partition that the broker accepted)");
+                  + (accepted + keyless)
+                  + " (the records off their key's partition that the broker accepted, and "
+                  + keyless
+                  + " without a key whose value names one)");
+        }
+        double keyed =
+            PrometheusText.sum(
+                observability.scrape(), "llmstreams_records_keyed_from_value_total", Map.of());
+        if (keyed != keyless) {
+          problems.add(
+              "llmstreams_records_keyed_from_value_total is " + keyed + ", not " + keyless);
         }
         System.out.printf(
             "hostile corpus%s: %d records on %d topics (%d off their key's partition), %d dead letters,"
@@ -751,14 +766,39 @@ class HostileInputIT {
     }
   }
 
+  /**
+   * The key an entry produced without a key gets from its value: the topic's keyField, when the
+   * value is a JSON object naming it as a non-blank string; else null.
+   */
+  private static String keyFieldOf(Entry e, TopicCatalog catalog, String prefix) {
+    String field =
+        catalog.all().stream()
+            .filter(t -> t.name().equals(prefix + e.topic()))
+            .findFirst()
+            .map(t -> t.keyField())
+            .orElse(null);
+    if (field == null || e.value() == null) {
+      return null;
+    }
+    try {
+      var node = dev.llmstreams.events.Json.reader().readTree(e.value()).get(field);
+      return node != null && node.isTextual() && !node.asText().isBlank() ? node.asText() : null;
+    } catch (java.io.IOException | RuntimeException notJson) {
+      return null;
+    }
+  }
+
   /** The records on the entry's output topic with its key (and containing its match). */
   private static List<ConsumerRecord<byte[], byte[]>> outputsOf(
       Entry e, RecordLog log, String prefix) {
     if (e.output() == null) {
       return List.of();
     }
+    // A record produced without a key is keyed by its value's id, which the corpus names after
+    // the entry.
+    String key = e.key() != null ? e.key() : e.id();
     return log.of(prefix + e.output()).stream()
-        .filter(r -> java.util.Objects.equals(RecordLog.key(r), e.key()))
+        .filter(r -> java.util.Objects.equals(RecordLog.key(r), key))
         .filter(r -> e.match() == null || RecordLog.value(r).contains(e.match()))
         .toList();
   }

@@ -339,23 +339,27 @@ class ToolWorkersTopologyTest {
   @Test
   void shouldDeadLetterCallsOutOfContractWithTheReasonAndKeepGoing() {
     ToolCall good = call("g14", 0, "calculator", "{\"expression\":\"1 + 1\"}");
-    calls("calculator").pipeInput(null, good);
     calls("http_get").pipeInput("g14", good);
     calls("calculator").pipeInput("another-goal", good);
     List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
-    assertThat(dead).hasSize(3);
+    assertThat(dead).hasSize(2);
     assertThat(dead)
         .allSatisfy(
             d -> assertThat(header(d.headers(), DeadLetters.STAGE)).isEqualTo("processing"));
-    assertThat(header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE)).contains("has no key");
-    assertThat(header(dead.get(1).headers(), DeadLetters.EXCEPTION_MESSAGE))
+    assertThat(header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
         .contains("names tool 'calculator' but came on tool-calls.http_get");
-    assertThat(header(dead.get(1).headers(), DeadLetters.SOURCE_TOPIC))
+    assertThat(header(dead.get(0).headers(), DeadLetters.SOURCE_TOPIC))
         .isEqualTo("tool-calls.http_get");
-    assertThat(header(dead.get(2).headers(), DeadLetters.EXCEPTION_MESSAGE))
+    assertThat(header(dead.get(1).headers(), DeadLetters.EXCEPTION_MESSAGE))
         .contains("the key must be its goalId 'g14'");
     assertThat(results.isEmpty()).isTrue();
-    assertThat(send(good).ok()).isTrue();
+    // A call produced without a key is keyed by its goalId and answered.
+    calls("calculator").pipeInput(null, good);
+    assertThat(deadLetters.isEmpty()).isTrue();
+    var answered = results.readRecord();
+    assertThat(answered.key()).isEqualTo("g14");
+    assertThat(answered.value().ok()).isTrue();
+    assertThat(send(call("g14", 1, "calculator", "{\"expression\":\"2 + 2\"}")).ok()).isTrue();
   }
 
   // The test driver hands deserialization failures to the handler but does not surface the dead
