@@ -236,18 +236,23 @@ public final class KeyedInput {
     }
 
     /**
-     * Whether a record stays where it arrived: it has no key to be placed by, or is on its own
-     * key's partition already. One produced without a key always moves when its value names one, so
-     * that it gets the key.
+     * The key a record moves under, or null when it stays where it arrived: it has no key to be
+     * placed by, or is on its own key's partition already. One produced without a key always moves
+     * when its value names one, so that it gets the key.
      */
-    boolean stays(String key, byte[] value, RecordMetadata where) {
+    String moveKey(String key, byte[] value, RecordMetadata where) {
       if (where == null) {
-        return true; // not read from a topic: nowhere to move it from
+        return null; // not read from a topic: nowhere to move it from
       }
       if (key == null) {
-        return keyOf(null, value) == null;
+        return keyOf(null, value);
       }
-      return partitions == 1 || where.partition() == partitionOf(key, partitions);
+      return partitions == 1 || where.partition() == partitionOf(key, partitions) ? null : key;
+    }
+
+    /** Whether a record stays where it arrived ({@link #moveKey} has no key for it). */
+    boolean stays(String key, byte[] value, RecordMetadata where) {
+      return moveKey(key, value, where) == null;
     }
   }
 
@@ -297,10 +302,10 @@ public final class KeyedInput {
     @Override
     public void process(Record<String, byte[]> record) {
       RecordMetadata where = context.recordMetadata().orElse(null);
-      if (placement.stays(record.key(), record.value(), where)) {
+      String key = placement.moveKey(record.key(), record.value(), where);
+      if (key == null) {
         return;
       }
-      String key = placement.keyOf(record.key(), record.value());
       Headers headers = new RecordHeaders();
       for (Header h : record.headers()) {
         if (!h.key().startsWith("llmstreams.origin.")) {

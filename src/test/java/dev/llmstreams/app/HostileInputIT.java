@@ -207,12 +207,7 @@ class HostileInputIT {
         Set<Entry> offPartition = new HashSet<>();
         for (Entry e : corpus) {
           String topic = prefix + e.topic();
-          int partitions =
-              catalog.all().stream()
-                  .filter(t -> t.name().equals(topic))
-                  .findFirst()
-                  .orElseThrow()
-                  .partitions();
+          int partitions = spec(catalog, topic).partitions();
           ProducerRecord<byte[], byte[]> record =
               new ProducerRecord<>(topic, e.key() == null ? null : bytes(e.key()), e.value());
           if (misplace && e.key() != null && partitions > 1) {
@@ -771,21 +766,13 @@ class HostileInputIT {
    * value is a JSON object naming it as a non-blank string; else null.
    */
   private static String keyFieldOf(Entry e, TopicCatalog catalog, String prefix) {
-    String field =
-        catalog.all().stream()
-            .filter(t -> t.name().equals(prefix + e.topic()))
-            .findFirst()
-            .map(t -> t.keyField())
-            .orElse(null);
-    if (field == null || e.value() == null) {
-      return null;
-    }
-    try {
-      var node = dev.llmstreams.events.Json.reader().readTree(e.value()).get(field);
-      return node != null && node.isTextual() && !node.asText().isBlank() ? node.asText() : null;
-    } catch (java.io.IOException | RuntimeException notJson) {
-      return null;
-    }
+    return dev.llmstreams.testkit.ValueKeys.of(
+        spec(catalog, prefix + e.topic()).keyField(), e.value());
+  }
+
+  /** The catalog's spec of a topic, by its deployed name. */
+  private static dev.llmstreams.topics.TopicSpec spec(TopicCatalog catalog, String topic) {
+    return catalog.all().stream().filter(t -> t.name().equals(topic)).findFirst().orElseThrow();
   }
 
   /** The records on the entry's output topic with its key (and containing its match). */

@@ -89,7 +89,7 @@ public final class LabeledData {
     try (Reader in = new InputStreamReader(stream, StandardCharsets.UTF_8)) {
       return read(resource, in, Format.of(resource), DEFAULT_TEXT_COLUMN, DEFAULT_LABEL_COLUMN);
     } catch (IOException e) {
-      throw new UncheckedIOException(resource + ": cannot read: " + e.getMessage(), e);
+      throw new UncheckedIOException(cannotRead(resource, e), e);
     }
   }
 

@@ -215,17 +215,24 @@ public final class ModelTrainer {
       known = outOfScope(unpicked, byMember);
     }
     CascadeCalibration.OutOfScope knownSet = known;
-    java.util.function.DoubleFunction<CascadeCalibration.Choice> under =
-        bound ->
+    // The thresholds for a target accuracy and an out-of-scope bound, on these held-out
+    // predictions.
+    java.util.function.BiFunction<Double, Double, CascadeCalibration.Choice> at =
+        (target, bound) ->
             CascadeCalibration.choose(
-                held,
-                outOfScope,
-                knownSet,
-                cascade,
-                options.targetAccuracy(),
-                bound,
-                options.cascadeSlack());
-    CascadeCalibration.Choice choice = under.apply(options.outOfScopeKept());
+                held, outOfScope, knownSet, cascade, target, bound, options.cascadeSlack());
+    // What each bound would give, the chosen one among them (none without out-of-scope sets).
+    List<CascadeCalibration.Point> tradeOff =
+        outOfScope == null && known == null
+            ? List.of()
+            : CascadeCalibration.tradeOff(
+                bound -> at.apply(options.targetAccuracy(), bound), options.outOfScopeKept());
+    CascadeCalibration.Choice choice =
+        tradeOff.stream()
+            .filter(p -> p.bound() == options.outOfScopeKept())
+            .map(CascadeCalibration.Point::choice)
+            .findFirst()
+            .orElseGet(() -> at.apply(options.targetAccuracy(), options.outOfScopeKept()));
     if (cascade) {
       progress.accept(
           String.format(
@@ -249,10 +256,6 @@ public final class ModelTrainer {
               options,
               choice));
     }
-    List<CascadeCalibration.Point> tradeOff =
-        outOfScope == null && known == null
-            ? List.of()
-            : CascadeCalibration.tradeOff(under, options.outOfScopeKept());
     TrainerReport.tradeOffLines(
             tradeOff,
             options.outOfScopeKept(),
@@ -273,7 +276,12 @@ public final class ModelTrainer {
             NearestExamples.unsearchable(typical));
     EvaluationReport dev = heldOutReport(unversioned, examples, heldRows, devLogits, held, choice);
     progress.accept("held out (" + heldOut + "): " + dev.summary());
-    TrainerReport.lowCoverageLine(held, outOfScope, known, cascade, options, choice, dev.accuracy())
+    TrainerReport.lowCoverageLine(
+            target -> at.apply(target, options.outOfScopeKept()),
+            outOfScope != null || known != null,
+            options.targetAccuracy(),
+            choice,
+            dev.accuracy())
         .ifPresent(progress);
 
     ObjectNode metrics = JsonNodeFactory.instance.objectNode();

@@ -143,13 +143,14 @@ final class TrainerReport {
    * A warning when the model keeps less than {@link #LOW_COVERAGE} of the held-out events at the
    * target accuracy, with the coverage lower targets would give (under the same out-of-scope
    * bounds): the labels may be too hard to tell apart at that accuracy.
+   *
+   * @param atTarget the thresholds a target accuracy gives under the model's out-of-scope bounds
+   * @param bounded whether out-of-scope bounds apply (they, not the target, may hold coverage down)
    */
   static java.util.Optional<String> lowCoverageLine(
-      CascadeCalibration.HeldOut held,
-      CascadeCalibration.OutOfScope outOfScope,
-      CascadeCalibration.OutOfScope known,
-      boolean cascade,
-      TrainingOptions options,
+      java.util.function.DoubleFunction<CascadeCalibration.Choice> atTarget,
+      boolean bounded,
+      double target,
       CascadeCalibration.Choice choice,
       double accuracy) {
     if (choice.coverage() >= LOW_COVERAGE) {
@@ -158,16 +159,8 @@ final class TrainerReport {
     List<String> lower = new ArrayList<>();
     double most = choice.coverage();
     for (double t : LOWER_TARGETS) {
-      if (t < options.targetAccuracy()) {
-        CascadeCalibration.Choice c =
-            CascadeCalibration.choose(
-                held,
-                outOfScope,
-                known,
-                cascade,
-                t,
-                options.outOfScopeKept(),
-                options.cascadeSlack());
+      if (t < target) {
+        CascadeCalibration.Choice c = atTarget.apply(t);
         lower.add(
             String.format(java.util.Locale.ROOT, "%s keeps %.1f%%", trim(t), 100 * c.coverage()));
         most = Math.max(most, c.coverage());
@@ -179,7 +172,7 @@ final class TrainerReport {
           " Lower targets (--target-accuracy) would keep more, less accurately: "
               + String.join(", ", lower)
               + ".";
-    } else if (outOfScope != null || known != null) {
+    } else if (bounded) {
       more =
           " Lower targets keep no more: the out-of-scope bound holds the coverage down (the"
               + " trade-off above).";
@@ -191,7 +184,7 @@ final class TrainerReport {
             java.util.Locale.ROOT,
             "WARNING at target accuracy %s the model keeps %.1f%% of the held-out events (its"
                 + " accuracy on all of them: %.3f) and escalates the rest.%s",
-            trim(options.targetAccuracy()),
+            trim(target),
             100 * choice.coverage(),
             accuracy,
             more));

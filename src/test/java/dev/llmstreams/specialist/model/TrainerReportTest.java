@@ -56,11 +56,16 @@ class TrainerReportTest {
       right[i] = r.nextDouble() < 0.3 + 0.6 * c[i];
     }
     CascadeCalibration.HeldOut held = new CascadeCalibration.HeldOut(c, right, c, right);
-    TrainingOptions options = TrainingOptions.defaults().withKind(ModelKind.HASHED);
     CascadeCalibration.Choice choice = CascadeCalibration.choose(held, null, false, 0.97, 1, 0.01);
 
     String line =
-        TrainerReport.lowCoverageLine(held, null, null, false, options, choice, 0.6).orElseThrow();
+        TrainerReport.lowCoverageLine(
+                t -> CascadeCalibration.choose(held, null, false, t, 1, 0.01),
+                false,
+                0.97,
+                choice,
+                0.6)
+            .orElseThrow();
 
     assertThat(choice.coverage()).isLessThan(TrainerReport.LOW_COVERAGE);
     assertThat(line)
@@ -79,7 +84,12 @@ class TrainerReportTest {
     CascadeCalibration.Choice bound =
         CascadeCalibration.choose(held, confident, false, 0.97, 0.25, 0.01);
     String heldDown =
-        TrainerReport.lowCoverageLine(held, confident, null, false, options, bound, 0.6)
+        TrainerReport.lowCoverageLine(
+                t -> CascadeCalibration.choose(held, confident, false, t, 0.25, 0.01),
+                true,
+                0.97,
+                bound,
+                0.6)
             .orElseThrow();
     assertThat(heldDown)
         .contains("Lower targets keep no more: the out-of-scope bound holds the coverage down")
@@ -88,7 +98,7 @@ class TrainerReportTest {
     CascadeCalibration.Choice easy = CascadeCalibration.choose(held, null, false, 0.5, 1, 0.01);
     List<String> none = new ArrayList<>();
     TrainerReport.lowCoverageLine(
-            held, null, null, false, options.withTargetAccuracy(0.5), easy, 0.6)
+            t -> CascadeCalibration.choose(held, null, false, t, 1, 0.01), false, 0.5, easy, 0.6)
         .ifPresent(none::add);
     assertThat(easy.coverage()).isGreaterThanOrEqualTo(TrainerReport.LOW_COVERAGE);
     assertThat(none).isEmpty();
