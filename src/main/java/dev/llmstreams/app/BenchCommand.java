@@ -95,10 +95,13 @@ final class BenchCommand implements Runnable {
       name = "summarizer",
       mixinStandardHelpOptions = true,
       description = {
-        "The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, not quality):",
-        "LLM input tokens per ingested token, against re-summarizing everything on each new document.",
-        "With --quality: bundled QMSum test meetings through the provider the configuration routes the summarizer to",
-        "(the offline engine by default), ROUGE-1/2/L of each final synthesis against the reference, beside a lead baseline."
+        "The summarizer through a real broker and the gateway against a SIMULATED LLM (tokens, "
+            + "not quality):",
+        "LLM input tokens per ingested token, against re-summarizing everything on each new "
+            + "document.",
+        "With --quality: bundled QMSum test meetings through the provider the configuration "
+            + "routes the summarizer to (the offline engine by default), ROUGE-1/2/L of each final "
+            + "synthesis against the reference, beside a lead baseline."
       })
   static final class Summarizer implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
@@ -124,8 +127,8 @@ final class BenchCommand implements Runnable {
         names = "--points",
         defaultValue = "10",
         description = {
-          "Without --quality: points along the stream where tokens are counted; the documents go in that many",
-          "batches, each once the previous one has settled (default ${DEFAULT-VALUE})."
+          "Without --quality: points along the stream where tokens are counted; the documents go in "
+              + "that many batches, each once the previous one has settled (default ${DEFAULT-VALUE})."
         })
     int points;
 
@@ -185,9 +188,10 @@ final class BenchCommand implements Runnable {
       name = "gateway",
       mixinStandardHelpOptions = true,
       description = {
-        "The LLM gateway through a real broker against a SIMULATED LLM of fixed latency: throughput against",
-        "the ceiling concurrency/latency, latency percentiles, provider calls, and the same requests answered by",
-        "a baseline that calls the provider synchronously inside a stream processor."
+        "The LLM gateway through a real broker against a SIMULATED LLM of fixed latency: "
+            + "throughput against the ceiling concurrency/latency, latency percentiles, provider calls, "
+            + "and the same requests answered by a baseline that calls the provider synchronously "
+            + "inside a stream processor."
       })
   static final class Gateway implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
@@ -204,8 +208,9 @@ final class BenchCommand implements Runnable {
         split = ",",
         paramLabel = "C",
         description = {
-          "Gateway calls in flight (default ${DEFAULT-VALUE}); a list such as 8,16,32,64 sweeps them in one run",
-          "(one warm-up, then each point on fresh topics), the last one being the headline."
+          "Gateway calls in flight (default ${DEFAULT-VALUE}); a list such as 8,16,32,64 sweeps "
+              + "them in one run (one warm-up, then each point on fresh topics), the last one being the "
+              + "headline."
         })
     java.util.List<Integer> concurrency;
 
@@ -304,9 +309,10 @@ final class BenchCommand implements Runnable {
       name = "controller",
       mixinStandardHelpOptions = true,
       description = {
-        "Goals through the controller, the gateway and the calculator's tool worker over a real broker,",
-        "against a SIMULATED LLM that asks for steps-1 calculator calls, then answers: goals/s against the ceiling",
-        "concurrency/(latency*steps), the loop's overhead per step (p50/p99), LLM and tool calls, duplicates."
+        "Goals through the controller, the gateway and the calculator's tool worker over a real "
+            + "broker, against a SIMULATED LLM that asks for steps-1 calculator calls, then answers: "
+            + "goals/s against the ceiling concurrency/(latency*steps), the loop's overhead per step "
+            + "(p50/p99), LLM and tool calls, duplicates."
       })
   static final class Controller implements Callable<Integer> {
     @ParentCommand BenchCommand bench;
@@ -518,9 +524,10 @@ final class BenchCommand implements Runnable {
       name = "specialist",
       mixinStandardHelpOptions = true,
       description = {
-        "Each model kind trained on --train and scored on --test (accuracy, macro-F1, coverage and accuracy at",
-        "the model's threshold), then the best served by the specialist over a real broker: events per second from",
-        "produced requests to committed classifications, against the model's own speed outside Kafka, as a ratio.",
+        "Each model kind trained on --train and scored on --test (accuracy, macro-F1, coverage "
+            + "and accuracy at the model's threshold), then the best served by the specialist over a "
+            + "real broker: events per second from produced requests to committed classifications, "
+            + "against the model's own speed outside Kafka, as a ratio.",
         "Without --train/--test: the bundled Banking77 (CC BY 4.0)."
       })
   static final class Specialist implements Callable<Integer> {

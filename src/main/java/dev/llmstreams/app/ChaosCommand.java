@@ -16,11 +16,13 @@ import picocli.CommandLine.ParentCommand;
     name = "chaos",
     mixinStandardHelpOptions = true,
     description = {
-      "Kills app instances under load and counts: two instances of every pattern (one application id, own",
-      "JVMs) against a local broker (or KAFKA_BOOTSTRAP / --bootstrap) and a SIMULATED LLM, a known load with unique",
-      "ids plus poison on every topic the app consumes, SIGKILL of a random instance at random moments (restarted",
-      "each time), then every output read with read_committed. Prints the JSON report (lost, duplicated, dead",
-      "letters, repeated LLM and tool calls, recovery times, store sizes); exit 0 only when it passes."
+      "Kills app instances under load and counts: two instances of every pattern (one "
+          + "application id, own JVMs) against a local broker (or KAFKA_BOOTSTRAP / --bootstrap) and "
+          + "a SIMULATED LLM, a known load with unique ids plus poison on every topic the app "
+          + "consumes, SIGKILL of a random instance at random moments (restarted each time), then "
+          + "every output read with read_committed. Prints the JSON report (lost, duplicated, dead "
+          + "letters, repeated LLM and tool calls, recovery times, store sizes); exit 0 only when it "
+          + "passes."
     })
 final class ChaosCommand implements Callable<Integer> {
   @ParentCommand Main main;

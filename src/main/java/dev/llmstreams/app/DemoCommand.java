@@ -30,9 +30,9 @@ import picocli.CommandLine.ParentCommand;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Start everything and watch it work: the local broker (unless KAFKA_BOOTSTRAP is set), the topics,",
-      "the app with every pattern in this build, sample inputs, and the results as they arrive. Ctrl-C stops",
-      "everything it started."
+      "Start everything and watch it work: the local broker (unless KAFKA_BOOTSTRAP is set), "
+          + "the topics, the app with every pattern in this build, sample inputs, and the results as "
+          + "they arrive. Ctrl-C stops everything it started."
     })
 final class DemoCommand implements Callable<Integer> {
   static final String SAMPLE_DOCUMENTS = "demo/qmsum-documents.jsonl";

@@ -29,10 +29,11 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Evaluate a saved specialist model on labelled texts.",
-      "Reports accuracy, macro F1, per-label scores, events/s on one thread, and the coverage and accuracy of the",
-      "events kept at the threshold (and, for a cascade, the share each stage decided).",
-      "With --out-of-scope: how many texts of labels the model never trained on it keeps (each a confident",
-      "wrong label; it should escalate them)."
+      "Reports accuracy, macro F1, per-label scores, events/s on one thread, and the coverage "
+          + "and accuracy of the events kept at the threshold (and, for a cascade, the share each "
+          + "stage decided).",
+      "With --out-of-scope: how many texts of labels the model never trained on it keeps (each "
+          + "a confident wrong label; it should escalate them)."
     })
 final class EvaluateCommand implements Callable<Integer> {
   @Option(

@@ -27,9 +27,10 @@ import picocli.CommandLine.ParentCommand;
     name = "produce",
     mixinStandardHelpOptions = true,
     description = {
-      "Send JSON lines to a topic. Each line is checked against the topic's JSON Schema;",
-      "an invalid line is refused with its line number and the reason, and nothing is sent for it.",
-      "The record key is the value's key field (see topics/<topic>.json), unless --key-field says otherwise."
+      "Send JSON lines to a topic. Each line is checked against the topic's JSON Schema; an "
+          + "invalid line is refused with its line number and the reason, and nothing is sent for it.",
+      "The record key is the value's key field (see topics/<topic>.json), unless --key-field "
+          + "says otherwise."
     })
 final class ProduceCommand implements Callable<Integer> {
   private static final ObjectMapper MAPPER = new ObjectMapper();

@@ -44,9 +44,10 @@ import picocli.CommandLine.ParentCommand;
     name = "replay",
     mixinStandardHelpOptions = true,
     description = {
-      "Re-run a slice of recorded traffic under a candidate and compare it with what was recorded, never",
-      "touching the production outputs: the candidate's answers go to run-scoped topics",
-      "(<topics.prefix>replay.<run>.<topic>) and a report (JSON, and Markdown with --markdown)."
+      "Re-run a slice of recorded traffic under a candidate and compare it with what was "
+          + "recorded, never touching the production outputs: the candidate's answers go to "
+          + "run-scoped topics (<topics.prefix>replay.<run>.<topic>) and a report (JSON, and Markdown "
+          + "with --markdown)."
     },
     subcommands = {
       ReplayCommand.Classifications.class,
@@ -178,10 +179,11 @@ final class ReplayCommand implements Runnable {
       name = "classifications",
       mixinStandardHelpOptions = true,
       description = {
-        "A candidate specialist model labels recorded classification requests beside the labels they were given",
-        "in service, and both are scored against people's later labels where there are some. The candidate never",
-        "calls an LLM: an event below its threshold is counted as one it would escalate. Its labels go to",
-        "<topics.prefix>replay.<run>.classifications, in one transaction."
+        "A candidate specialist model labels recorded classification requests beside the labels "
+            + "they were given in service, and both are scored against people's later labels where "
+            + "there are some. The candidate never calls an LLM: an event below its threshold is "
+            + "counted as one it would escalate. Its labels go to "
+            + "<topics.prefix>replay.<run>.classifications, in one transaction."
       })
   static final class Classifications implements Callable<Integer> {
     @ParentCommand ReplayCommand replay;

@@ -25,9 +25,10 @@ import picocli.CommandLine.ParentCommand;
     name = "delete",
     mixinStandardHelpOptions = true,
     description = {
-      "Delete what replay runs left: their topics (<topics.prefix>replay.<run>.*), and the internal topics and",
-      "consumer groups of their applications (<application.id>-replay-<run>-<pattern>). Production topics and the",
-      "reply cache the runs share (<topics.prefix>replay.reply-cache) are never touched."
+      "Delete what replay runs left: their topics (<topics.prefix>replay.<run>.*), and the "
+          + "internal topics and consumer groups of their applications "
+          + "(<application.id>-replay-<run>-<pattern>). Production topics and the reply cache the "
+          + "runs share (<topics.prefix>replay.reply-cache) are never touched."
     })
 final class ReplayDelete implements Callable<Integer> {
   @ParentCommand ReplayCommand replay;

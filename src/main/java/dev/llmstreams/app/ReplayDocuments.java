@@ -50,11 +50,12 @@ import picocli.CommandLine.ParentCommand;
     name = "documents",
     mixinStandardHelpOptions = true,
     description = {
-      "Re-synthesize the recorded documents of some keys (or of a time range) under a candidate route, model or",
-      "prompts, in a separate Streams application (<application.id>-replay-<run>) whose topics are all under",
-      "<topics.prefix>replay.<run>.: the shadow syntheses go to <topics.prefix>replay.<run>.syntheses, never to",
-      "syntheses. Reports ROUGE of each shadow against the recorded synthesis (and a reference), LLM calls,",
-      "tokens, cost and latency."
+      "Re-synthesize the recorded documents of some keys (or of a time range) under a candidate "
+          + "route, model or prompts, in a separate Streams application "
+          + "(<application.id>-replay-<run>) whose topics are all under <topics.prefix>replay.<run>.: "
+          + "the shadow syntheses go to <topics.prefix>replay.<run>.syntheses, never to syntheses. "
+          + "Reports ROUGE of each shadow against the recorded synthesis (and a reference), LLM "
+          + "calls, tokens, cost and latency."
     })
 final class ReplayDocuments implements Callable<Integer> {
   /** Exit status when some shadow did not cover its documents within --timeout. */

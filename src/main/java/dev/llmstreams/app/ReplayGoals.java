@@ -57,14 +57,16 @@ import picocli.CommandLine.ParentCommand;
     name = "goals",
     mixinStandardHelpOptions = true,
     description = {
-      "Run the recorded goals of a slice again under a candidate route, model, prompts or settings, in a separate",
-      "Streams application (<application.id>-replay-<run>) whose topics are all under <topics.prefix>replay.<run>.",
-      "A tool call the original run made (same goal, tool and arguments) is answered from its recorded result; a",
-      "new call runs only when its tool is read-only (calculator, synthesis with tools.synthesis.url, read-only MCP",
-      "tools); publish, http_get and other tools with effects are never executed (the call is answered \"not",
-      "executed in replay\"). Reports, per goal and in total, status and answer against the original, steps,",
-      "tokens, cost, latency and how the tool calls were answered. The same replay again costs no provider call",
-      "(the reply cache <topics.prefix>replay.reply-cache)."
+      "Run the recorded goals of a slice again under a candidate route, model, prompts or "
+          + "settings, in a separate Streams application (<application.id>-replay-<run>) whose topics "
+          + "are all under <topics.prefix>replay.<run>.",
+      "A tool call the original run made (same goal, tool and arguments) is answered from its "
+          + "recorded result; a new call runs only when its tool is read-only (calculator, synthesis "
+          + "with tools.synthesis.url, read-only MCP tools); publish, http_get and other tools with "
+          + "effects are never executed (the call is answered \"not executed in replay\"). Reports, "
+          + "per goal and in total, status and answer against the original, steps, tokens, cost, "
+          + "latency and how the tool calls were answered. The same replay again costs no provider "
+          + "call (the reply cache <topics.prefix>replay.reply-cache)."
     })
 final class ReplayGoals implements Callable<Integer> {
   /** Exit status when some goal had no result within --timeout. */

@@ -43,13 +43,15 @@ import picocli.CommandLine.ParentCommand;
     mixinStandardHelpOptions = true,
     description = {
       "Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
-      "Texts are CSV with a header row, or JSON lines. --publish also sends the model to specialist-models and the",
-      "training examples to labels, so the online trainer can retrain from them, if the promotion gate lets it: when a",
-      "model is in service, both are scored on labels newer than it and not in --train, and the new one goes in only",
-      "when at least as good (kept accuracy and coverage, within specialist.promotion.tolerance); else it is recorded",
-      "under <name>/rejected with its scores, and the command exits with status 3. --force skips the gate.",
-      "The model carries its digest, and is signed when specialist.models.signing.key.file (or",
-      "LLMSTREAMS_SPECIALIST_MODELS_SIGNING_KEY) is set."
+      "Texts are CSV with a header row, or JSON lines. --publish also sends the model to "
+          + "specialist-models and the training examples to labels, so the online trainer can retrain "
+          + "from them, if the promotion gate lets it: when a model is in service, both are scored on "
+          + "labels newer than it and not in --train, and the new one goes in only when at least as "
+          + "good (kept accuracy and coverage, within specialist.promotion.tolerance); else it is "
+          + "recorded under <name>/rejected with its scores, and the command exits with status 3. "
+          + "--force skips the gate.",
+      "The model carries its digest, and is signed when specialist.models.signing.key.file (or "
+          + "LLMSTREAMS_SPECIALIST_MODELS_SIGNING_KEY) is set."
     })
 final class TrainCommand implements Callable<Integer> {
   @ParentCommand Main main;
