@@ -30,6 +30,7 @@ import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompt;
 import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -86,7 +87,7 @@ class ControllerTopologyTest {
     AppConfig config = AppConfig.of(settings);
     Properties props = StreamsSettings.forPattern(config, catalog, "controller", registry);
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new ControllerModule().withLlmCalls(direct).topology(catalog, config, registry),
             props,
             START);

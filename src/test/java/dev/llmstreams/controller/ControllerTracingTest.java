@@ -17,6 +17,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -63,7 +64,7 @@ class ControllerTracingTest {
                 AppConfig.CONTROLLER_INLINE_TOOLS,
                 ""));
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new ControllerModule().topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "controller", registry),
             START);

@@ -14,6 +14,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRef;
@@ -91,7 +92,7 @@ class GatewayShadowTest {
           new GatewayModule(
               s -> s.name().equals("anthropic") ? shadow : primary, Map.of(), nanos::get);
       driver =
-          new TopologyTestDriver(
+          TestDrivers.create(
               module.topology(catalog, config, registry),
               StreamsSettings.forPattern(config, catalog, "gateway", registry),
               T0);

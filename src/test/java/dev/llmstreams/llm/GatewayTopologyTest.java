@@ -9,6 +9,7 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.PromptRef;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -68,7 +69,7 @@ class GatewayTopologyTest {
     java.util.Properties props = StreamsSettings.forPattern(config, catalog, "gateway", registry);
     // Task-level meters (punctuations) are recorded at DEBUG.
     props.put(org.apache.kafka.streams.StreamsConfig.METRICS_RECORDING_LEVEL_CONFIG, "DEBUG");
-    driver = new TopologyTestDriver(module.topology(catalog, config, registry), props);
+    driver = TestDrivers.create(module.topology(catalog, config, registry), props);
     var req = catalog.topic(Topics.LLM_REQUESTS);
     requests =
         driver.createInputTopic(

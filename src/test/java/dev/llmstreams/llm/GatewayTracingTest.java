@@ -10,6 +10,7 @@ import dev.llmstreams.events.SpanRecord;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
 import dev.llmstreams.topics.Topics;
@@ -63,7 +64,7 @@ class GatewayTracingTest {
     AppConfig config = AppConfig.of(settings);
     module = new GatewayModule(providers, Map.of());
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             module.topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "gateway", registry));
     requests = DriverTopics.input(driver, catalog.topic(Topics.LLM_REQUESTS));

@@ -13,6 +13,7 @@ import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.specialist.model.ModelKind;
 import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.TrainingOptions;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
@@ -43,7 +44,7 @@ class ClassifyToolTest {
     Properties props = StreamsSettings.forPattern(config, catalog, "specialist", registry);
     props.putAll(module.streamsOverrides(config));
     try (TopologyTestDriver driver =
-        new TopologyTestDriver(module.topology(catalog, config, registry), props)) {
+        TestDrivers.create(module.topology(catalog, config, registry), props)) {
       Topic<ToolCall> callsTopic = catalog.toolCalls("classify", ToolCall.class);
       TestInputTopic<String, ToolCall> calls =
           driver.createInputTopic(

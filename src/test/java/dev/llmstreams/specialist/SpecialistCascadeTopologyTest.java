@@ -18,6 +18,7 @@ import dev.llmstreams.specialist.model.SpecialistClassifier;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -87,7 +88,7 @@ class SpecialistCascadeTopologyTest {
     CurrentModel current =
         new CurrentModel(s.modelName(), SpecialistModels::load, ModelTrust.off(), registry);
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             (topology =
                     new SpecialistTopology(
                         catalog, s, current, ModelRetrainer.none(), Runnable::run, registry))

@@ -19,6 +19,7 @@ import dev.llmstreams.specialist.model.ModelTrainer;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -114,7 +115,7 @@ class SpecialistDistillationTest {
         SpecialistTopology.Settings.from(config, catalog, Map.of());
     CurrentModel current = new CurrentModel(settings.modelName(), SpecialistModels::load, registry);
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SpecialistTopology(
                     catalog,
                     settings,

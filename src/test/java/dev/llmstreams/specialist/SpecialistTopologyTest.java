@@ -22,6 +22,7 @@ import dev.llmstreams.specialist.model.ModelDigest;
 import dev.llmstreams.specialist.model.ModelTrust;
 import dev.llmstreams.specialist.model.TrainingOptions;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -93,7 +94,7 @@ class SpecialistTopologyTest {
     current = new CurrentModel(s.modelName(), TestBayesClassifier.loader(), trust, registry);
     Properties props = StreamsSettings.forPattern(config, catalog, "specialist", registry);
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             (topology = new SpecialistTopology(catalog, s, current, retrainer, executor, registry))
                 .build(),
             props,

@@ -16,6 +16,7 @@ import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.specialist.model.LabeledText;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -82,7 +83,7 @@ class SpecialistTracingTest {
     SpecialistModule module =
         new SpecialistModule(TestBayesClassifier.loader(), ModelRetrainer.none());
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             module.topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "specialist", registry),
             START);

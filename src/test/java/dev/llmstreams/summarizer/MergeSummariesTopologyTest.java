@@ -11,6 +11,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompt;
 import dev.llmstreams.runtime.prompts.Prompts;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -64,7 +65,7 @@ class MergeSummariesTopologyTest {
                 AppConfig.PROMPTS_DIR,
                 promptsDir));
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "summarizer", registry));
     var r = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);

@@ -13,6 +13,7 @@ import dev.llmstreams.llm.Completion;
 import dev.llmstreams.llm.offline.OfflineEngine;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompts;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -66,7 +67,7 @@ class PromptInjectionTest {
                 "summarizer.chunk.overlap.tokens",
                 "0"));
     try (TopologyTestDriver driver =
-            new TopologyTestDriver(
+            TestDrivers.create(
                 new SummarizerModule().topology(catalog, config, registry),
                 StreamsSettings.forPattern(config, catalog, "summarizer", registry));
         OfflineEngine engine = new OfflineEngine()) {

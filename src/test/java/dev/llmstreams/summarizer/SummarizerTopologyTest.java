@@ -10,6 +10,7 @@ import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompt;
 import dev.llmstreams.runtime.prompts.Prompts;
 import dev.llmstreams.runtime.text.TokenCounter;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -52,8 +53,7 @@ class SummarizerTopologyTest {
                 "summarizer.max.document.chars",
                 "50000"));
     Properties props = StreamsSettings.forPattern(config, catalog, "summarizer", registry);
-    driver =
-        new TopologyTestDriver(new SummarizerModule().topology(catalog, config, registry), props);
+    driver = TestDrivers.create(new SummarizerModule().topology(catalog, config, registry), props);
     var docTopic = catalog.topic(Topics.DOCUMENTS);
     documents =
         driver.createInputTopic(
@@ -137,7 +137,7 @@ class SummarizerTopologyTest {
                 AppConfig.STATE_DIR,
                 stateDir.resolve("state").toString()));
     try (TopologyTestDriver overridden =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, meters),
             StreamsSettings.forPattern(config, catalog, "summarizer", meters))) {
       var docTopic = catalog.topic(Topics.DOCUMENTS);
@@ -174,7 +174,7 @@ class SummarizerTopologyTest {
                 AppConfig.STATE_DIR,
                 stateDir.toString()));
     try (TopologyTestDriver overlapping =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, meters),
             StreamsSettings.forPattern(config, catalog, "summarizer", meters))) {
       var docTopic = catalog.topic(Topics.DOCUMENTS);
@@ -199,7 +199,7 @@ class SummarizerTopologyTest {
     AppConfig config =
         AppConfig.of(Map.of(AppConfig.STATE_DIR, stateDir.resolve("huge").toString()));
     try (TopologyTestDriver huge =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, meters),
             StreamsSettings.forPattern(config, catalog, "summarizer", meters))) {
       var docTopic = catalog.topic(Topics.DOCUMENTS);

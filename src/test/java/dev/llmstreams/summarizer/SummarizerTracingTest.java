@@ -13,6 +13,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -91,7 +92,7 @@ class SummarizerTracingTest {
     }
     AppConfig config = AppConfig.of(settings);
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "summarizer", registry));
     documents = DriverTopics.input(driver, catalog.topic(Topics.DOCUMENTS));

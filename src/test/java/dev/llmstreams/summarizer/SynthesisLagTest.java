@@ -8,6 +8,7 @@ import dev.llmstreams.events.LlmReply;
 import dev.llmstreams.events.LlmRequest;
 import dev.llmstreams.events.Usage;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.Timer;
@@ -48,7 +49,7 @@ class SynthesisLagTest {
                 "8"));
     // The wall clock starts 30 s after the first document's timestamp.
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "summarizer", registry),
             NINE.plusSeconds(30));

@@ -12,6 +12,7 @@ import dev.llmstreams.events.Usage;
 import dev.llmstreams.events.Window;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.prompts.Prompts;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.DeadLetters;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.TopicRole;
@@ -82,7 +83,7 @@ class WindowedSummarizerTopologyTest {
     settings.putAll(more);
     AppConfig config = AppConfig.of(settings);
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new SummarizerModule().topology(catalog, config, registry),
             StreamsSettings.forPattern(config, catalog, "summarizer", registry));
     var d = catalog.topic(Topics.DOCUMENTS);

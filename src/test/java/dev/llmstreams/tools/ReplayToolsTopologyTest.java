@@ -10,6 +10,7 @@ import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.runtime.tools.RecordedResults;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.Topic;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
@@ -86,8 +87,7 @@ class ReplayToolsTopologyTest {
             .answeredFromRecord(recorded)
             .build();
     driver =
-        new TopologyTestDriver(
-            topology, StreamsSettings.forPattern(config, catalog, "tools", meters));
+        TestDrivers.create(topology, StreamsSettings.forPattern(config, catalog, "tools", meters));
     Topic<ToolResult> out = catalog.topic(Topics.TOOL_RESULTS);
     results =
         driver.createOutputTopic(

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.JsonSerde;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.testkit.TestDrivers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -118,7 +119,7 @@ class InputRecordFuzzTest {
         StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProduction.class);
     props.put(DeadLetters.TOPIC_CONFIG, DEAD);
     props.put(DeadLetters.REGISTRY_CONFIG, registry);
-    driver = new TopologyTestDriver(builder.build(), props);
+    driver = TestDrivers.create(builder.build(), props);
     inputs = new ArrayList<>();
     for (TopicSpec spec : INPUTS) {
       inputs.add(

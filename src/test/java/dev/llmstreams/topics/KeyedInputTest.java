@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -101,7 +102,7 @@ class KeyedInputTest {
         StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
     props.put(DeadLetters.TOPIC_CONFIG, DEAD);
     props.put(DeadLetters.REGISTRY_CONFIG, registry);
-    driver = new TopologyTestDriver(builder.build(), props);
+    driver = TestDrivers.create(builder.build(), props);
     input = driver.createInputTopic(INPUT, new StringSerializer(), new ByteArraySerializer());
     seen = driver.createOutputTopic(OUTPUT, new StringDeserializer(), new IntegerDeserializer());
     dead = driver.createOutputTopic(DEAD, new ByteArrayDeserializer(), new ByteArrayDeserializer());

@@ -12,6 +12,7 @@ import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.TracingSettings;
 import dev.llmstreams.runtime.StreamsSettings;
 import dev.llmstreams.testkit.DriverTopics;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -63,7 +64,7 @@ class ToolTracingTest {
           }
         };
     driver =
-        new TopologyTestDriver(
+        TestDrivers.create(
             new ToolWorkersTopology(
                     catalog,
                     ToolRegistry.load(""),

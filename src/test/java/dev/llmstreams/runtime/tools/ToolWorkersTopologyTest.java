@@ -9,6 +9,7 @@ import dev.llmstreams.events.Json;
 import dev.llmstreams.events.ToolCall;
 import dev.llmstreams.events.ToolResult;
 import dev.llmstreams.runtime.StreamsSettings;
+import dev.llmstreams.testkit.TestDrivers;
 import dev.llmstreams.tools.HttpGetTool;
 import dev.llmstreams.tools.PublishTool;
 import dev.llmstreams.tools.SynthesisTool;
@@ -124,8 +125,7 @@ class ToolWorkersTopologyTest {
                 catalog, ToolRegistry.load(""), tools, meters, Duration.ofSeconds(10), "worker-1")
             .build();
     driver =
-        new TopologyTestDriver(
-            topology, StreamsSettings.forPattern(config, catalog, "tools", meters));
+        TestDrivers.create(topology, StreamsSettings.forPattern(config, catalog, "tools", meters));
     Topic<ToolResult> out = catalog.topic(Topics.TOOL_RESULTS);
     results =
         driver.createOutputTopic(
