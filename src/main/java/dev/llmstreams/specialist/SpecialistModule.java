@@ -168,7 +168,7 @@ public final class SpecialistModule implements PatternModule {
               options,
               step -> {
                 // Train's warnings (a model that would escalate most events) reach the log as such.
-                if (step.contains("WARNING")) {
+                if (ModelTrainer.isWarning(step)) {
                   LOG.warn("specialist: retraining {}: {}", name, step);
                 } else {
                   LOG.info("specialist: retraining {}: {}", name, step);

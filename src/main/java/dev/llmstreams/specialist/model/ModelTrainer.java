@@ -36,7 +36,19 @@ import java.util.stream.Stream;
  * the explicit binary artifact.
  */
 public final class ModelTrainer {
+  /**
+   * The word that marks a progress line as a warning (a model that would escalate most events, an
+   * out-of-scope bound that costs much coverage): the CLI prints it, the in-app retrainer logs such
+   * a line at WARN.
+   */
+  public static final String WARNING = "WARNING";
+
   private ModelTrainer() {}
+
+  /** Whether a progress line of {@link #train} is a warning. */
+  public static boolean isWarning(String progressLine) {
+    return progressLine.contains(WARNING + " ");
+  }
 
   /**
    * @param progress told what training does; called from two threads when an ensemble trains

@@ -110,7 +110,9 @@ final class TrainerReport {
       lines.add(
           String.format(
               java.util.Locale.ROOT,
-              "out of scope: WARNING the bound costs %.3f of held-out coverage (%.3f without it, %.3f"
+              "out of scope: "
+                  + ModelTrainer.WARNING
+                  + " the bound costs %.3f of held-out coverage (%.3f without it, %.3f"
                   + " with it): the model escalates %.1f%% of in-scope events instead of %.1f%%.%s"
                   + " Choose a bound from the trade-off above (--out-of-scope-kept)%s",
               cost,
@@ -182,7 +184,8 @@ final class TrainerReport {
     return java.util.Optional.of(
         String.format(
             java.util.Locale.ROOT,
-            "WARNING at target accuracy %s the model keeps %.1f%% of the held-out events (its"
+            ModelTrainer.WARNING
+                + " at target accuracy %s the model keeps %.1f%% of the held-out events (its"
                 + " accuracy on all of them: %.3f) and escalates the rest.%s",
             trim(target),
             100 * choice.coverage(),

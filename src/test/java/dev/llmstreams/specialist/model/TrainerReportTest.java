@@ -30,6 +30,9 @@ class TrainerReportTest {
     assertThat(lines.get(4))
         .startsWith("out of scope: WARNING the bound costs 0.650 of held-out coverage")
         .contains("escalates 78.0% of in-scope events instead of 13.0%", "--out-of-scope-label");
+    // The in-app retrainer logs the warning at WARN and the trade-off rows at INFO.
+    assertThat(ModelTrainer.isWarning(lines.get(4))).isTrue();
+    assertThat(lines.subList(0, 4)).noneMatch(ModelTrainer::isWarning);
   }
 
   @Test
@@ -70,6 +73,7 @@ class TrainerReportTest {
     assertThat(choice.coverage()).isLessThan(TrainerReport.LOW_COVERAGE);
     assertThat(line)
         .startsWith("WARNING at target accuracy 0.97 the model keeps ")
+        .matches(ModelTrainer::isWarning, "a warning to the in-app retrainer")
         .contains("(its accuracy on all of them: 0.600)", "0.95 keeps", "0.7 keeps");
     // The lower targets' figures are what training for them would choose.
     double at80 = CascadeCalibration.choose(held, null, false, 0.8, 1, 0.01).coverage();
