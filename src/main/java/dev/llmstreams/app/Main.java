@@ -145,8 +145,11 @@ public final class Main implements Runnable {
     cli.addSubcommand("kafka", KafkaCommand.commandLine(kafka));
     cli.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
+          // Each of these names what to change (a setting, a port, a file): one line, no stack
+          // trace.
           if (e instanceof ConfigException
               || e instanceof UserError
+              || e instanceof LocalBroker.BrokerException
               || e instanceof java.net.BindException) {
             cmd.getErr().println("llm-streams: " + e.getMessage());
             return 2;
