@@ -120,6 +120,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_LABEL_DESCRIPTIONS = "specialist.label.descriptions";
   public static final String SPECIALIST_TICK_MS = "specialist.tick.ms";
   public static final String SPECIALIST_RETRAIN_AFTER_LABELS = "specialist.retrain.after.labels";
+  public static final String SPECIALIST_LEARN_FROM = "specialist.learn.from";
   public static final String SPECIALIST_RETRAIN_INTERVAL_MS = "specialist.retrain.interval.ms";
   public static final String SPECIALIST_RETRAIN_HOLDOUT_PERCENT =
       "specialist.retrain.holdout.percent";
@@ -1004,6 +1005,19 @@ public final class AppConfig extends AbstractConfig {
               Range.between(10, 60_000),
               Importance.LOW,
               "How often the specialist checks for a model (events waiting), escalation timeouts and retraining.")
+          .define(
+              SPECIALIST_LEARN_FROM,
+              Type.LIST,
+              "human,llm",
+              ConfigDef.ValidList.in("human", "llm"),
+              Importance.MEDIUM,
+              "Which labels on labels the online trainer learns from and judges candidates on: human (people's"
+                  + " labels, and the data train --publish sends) and llm (the LLM's answers to escalations)."
+                  + " Leave out llm when the producers of classification-requests are not trusted: an escalated"
+                  + " text can sway which label the LLM answers (the answer is kept only when it is a label, but"
+                  + " which one is the text's to influence), and the trainer would learn that answer. Labels it"
+                  + " does not learn from are counted (llmstreams_specialist_labels_not_learned_total) and still"
+                  + " score the online accuracy. Empty: it learns from none, and never retrains.")
           .define(
               SPECIALIST_RETRAIN_AFTER_LABELS,
               Type.INT,

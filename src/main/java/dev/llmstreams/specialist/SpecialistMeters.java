@@ -115,6 +115,10 @@ final class SpecialistMeters {
       }
     }
     RETRAIN_OUTCOMES.forEach(this::retrains);
+    for (dev.llmstreams.events.LabelEvent.Source source :
+        dev.llmstreams.events.LabelEvent.Source.values()) {
+      notLearned(source);
+    }
     // The shared sentence encoders' caches of exact vectors (a text embedded again, e.g. for the
     // nearest examples of an escalation, is a hit).
     for (dev.llmstreams.runtime.text.EncoderModel e :
@@ -283,5 +287,17 @@ final class SpecialistMeters {
     synchronized double share() {
       return count == 0 ? Double.NaN : (double) trues / count;
     }
+  }
+
+  /** A label the trainer left out: its source is not in specialist.learn.from. */
+  Counter notLearned(dev.llmstreams.events.LabelEvent.Source source) {
+    Counter c =
+        Counter.builder("llmstreams.specialist.labels.not.learned")
+            .description(
+                "Labels the online trainer did not learn from, because specialist.learn.from leaves"
+                    + " their source out")
+            .tag("source", source.name().toLowerCase(java.util.Locale.ROOT))
+            .register(registry);
+    return c;
   }
 }

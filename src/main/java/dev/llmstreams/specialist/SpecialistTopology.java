@@ -21,7 +21,11 @@ import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -85,6 +89,7 @@ public final class SpecialistTopology {
       long escalationTimeoutMs,
       Map<String, String> labelDescriptions,
       long tickMs,
+      Set<LabelEvent.Source> learnFrom,
       int retrainAfterLabels,
       long retrainIntervalMs,
       int holdoutPercent,
@@ -105,6 +110,7 @@ public final class SpecialistTopology {
           config.getLong(AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS),
           labelDescriptions,
           config.getLong(AppConfig.SPECIALIST_TICK_MS),
+          learnFrom(config.getList(AppConfig.SPECIALIST_LEARN_FROM)),
           config.getInt(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS),
           config.getLong(AppConfig.SPECIALIST_RETRAIN_INTERVAL_MS),
           config.getInt(AppConfig.SPECIALIST_RETRAIN_HOLDOUT_PERCENT),
@@ -120,6 +126,16 @@ public final class SpecialistTopology {
 
     public Settings {
       labelDescriptions = Map.copyOf(labelDescriptions);
+      learnFrom = Set.copyOf(learnFrom);
+    }
+
+    /** The sources of specialist.learn.from ({@code human}, {@code llm}). */
+    static Set<LabelEvent.Source> learnFrom(List<String> sources) {
+      Set<LabelEvent.Source> out = EnumSet.noneOf(LabelEvent.Source.class);
+      for (String s : sources) {
+        out.add(LabelEvent.Source.valueOf(s.strip().toUpperCase(Locale.ROOT)));
+      }
+      return out;
     }
 
     /** The threshold {@code model} is served at: the operator's, else the model's own. */

@@ -126,6 +126,10 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
       throw new RejectedRecordException("a label with no value (tombstone) teaches nothing");
     }
     settings.requireText("label '" + label.label() + "'", label.text());
+    if (!settings.learnFrom().contains(label.source())) {
+      meters.notLearned(label.source()).increment();
+      return; // specialist.learn.from leaves this source out: neither trained on nor judged by
+    }
     String key = record.key() != null ? record.key() : exampleKey(label.eventId(), label.text());
     Example known = examples.get(key);
     if (known != null
