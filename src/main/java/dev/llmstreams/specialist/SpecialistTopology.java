@@ -250,6 +250,13 @@ public final class SpecialistTopology {
         "outOfScope",
         served == null || served.metrics() == null ? null : served.metrics().get("outOfScope"));
     out.put("signaturesRequired", current.trust().verifies());
+    // The sources of labels the online trainer learns from (specialist.learn.from).
+    out.put(
+        "learnFrom",
+        settings.learnFrom().stream()
+            .sorted()
+            .map(source -> source.name().toLowerCase(Locale.ROOT))
+            .toList());
     Map<String, Object> refused = new java.util.LinkedHashMap<>();
     refused.put("count", current.refusedCount());
     CurrentModel.Refused last = current.lastRefused();

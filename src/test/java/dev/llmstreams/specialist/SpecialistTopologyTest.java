@@ -1131,6 +1131,7 @@ class SpecialistTopologyTest {
         .isEqualTo(1);
     assertThat(count("llmstreams.specialist.labels.not.learned", "source", "llm")).isEqualTo(1.0);
     assertThat(count("llmstreams.specialist.labels.not.learned", "source", "human")).isZero();
+    assertThat(topologyStatus().get("learnFrom")).isEqualTo(List.of("human"));
     assertThat(deadLetters.readRecordsToList()).isEmpty();
   }
 
