@@ -81,7 +81,23 @@ final class DemoCommand implements Callable<Integer> {
         say("using the Kafka cluster at %s (KAFKA_BOOTSTRAP)", config.bootstrapServers());
       } else {
         broker = new LocalBroker(Main.brokerSettings(config));
-        LocalBroker.StartResult r = broker.start(Duration.ofSeconds(90));
+        LocalBroker.StartResult r;
+        try {
+          r = broker.start(Duration.ofSeconds(90));
+        } catch (LocalBroker.PortInUseException e) {
+          if (e.port() != config.getInt(AppConfig.KAFKA_PORT)) {
+            throw e;
+          }
+          // Often a Kafka broker of the user's own: the demo can run on it instead.
+          throw new Main.UserError(
+              e.getMessage()
+                  + "; or, if a Kafka broker listens there, run the demo on it (it creates its topics"
+                  + " there): KAFKA_BOOTSTRAP="
+                  + config.getString(AppConfig.KAFKA_HOST)
+                  + ":"
+                  + e.port()
+                  + " bin/llm-streams demo");
+        }
         if (r.outcome() == LocalBroker.StartResult.Outcome.STARTED) {
           LocalBroker startedBroker = broker;
           started.add(

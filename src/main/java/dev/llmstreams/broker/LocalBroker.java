@@ -123,7 +123,7 @@ public final class LocalBroker {
   public record Status(boolean running, Optional<Long> pid, String bootstrap, Path home) {}
 
   /** A start or stop that could not be done; the message is meant for the user as is. */
-  public static final class BrokerException extends RuntimeException {
+  public static class BrokerException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     public BrokerException(String message) {
@@ -132,6 +132,21 @@ public final class LocalBroker {
 
     public BrokerException(String message, Throwable cause) {
       super(message, cause);
+    }
+  }
+
+  /** A port the broker needs is taken by another process. */
+  public static final class PortInUseException extends BrokerException {
+    private static final long serialVersionUID = 1L;
+    private final int port;
+
+    PortInUseException(int port, String message) {
+      super(message);
+      this.port = port;
+    }
+
+    public int port() {
+      return port;
     }
   }
 
@@ -248,7 +263,8 @@ public final class LocalBroker {
       socket.setReuseAddress(true);
       socket.bind(new InetSocketAddress(address, port));
     } catch (IOException e) {
-      throw new BrokerException(
+      throw new PortInUseException(
+          port,
           "port "
               + port
               + " on "

@@ -2,6 +2,7 @@ package dev.llmstreams.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -15,23 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
  * names what to change, and a stack trace would bury it.
  */
 class BrokerErrorTest {
-  @Test
-  void demoOnABusyKafkaPortEndsWithOneLineThatNamesTheSetting(@TempDir Path dir) throws Exception {
-    try (ServerSocket busy = new ServerSocket()) {
-      busy.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      Path mcp = Files.createDirectories(dir.resolve("mcp"));
-      Path config =
-          Files.writeString(
-              dir.resolve("demo.properties"),
-              "kafka.port="
-                  + busy.getLocalPort()
-                  + "\nkafka.home="
-                  + dir.resolve("kafka")
-                  + "\nmcp.dir="
-                  + mcp
-                  + "\n");
+  @TempDir Path dir;
 
-      CliRun run = CliRun.of("demo", "--config", config.toString());
+  @Test
+  void demoOnABusyKafkaPortNamesTheSettingAndHowToUseTheBrokerThere() throws Exception {
+    try (ServerSocket busy = listening()) {
+      CliRun run = demo(busy.getLocalPort(), null);
 
       assertThat(run.exit()).isEqualTo(2);
       assertThat(run.err().strip())
@@ -39,7 +29,52 @@ class BrokerErrorTest {
               "llm-streams: port "
                   + busy.getLocalPort()
                   + " on 127.0.0.1 is already in use by another process; choose another with"
-                  + " kafka.port (LLMSTREAMS_KAFKA_PORT)");
+                  + " kafka.port (LLMSTREAMS_KAFKA_PORT); or, if a Kafka broker listens there, run the"
+                  + " demo on it (it creates its topics there): KAFKA_BOOTSTRAP=127.0.0.1:"
+                  + busy.getLocalPort()
+                  + " bin/llm-streams demo");
     }
+  }
+
+  @Test
+  void aBusyControllerPortEndsWithOneLineThatNamesItsSetting() throws Exception {
+    int kafkaPort;
+    try (ServerSocket free = listening()) {
+      kafkaPort = free.getLocalPort();
+    }
+    try (ServerSocket busy = listening()) {
+      CliRun run = demo(kafkaPort, busy.getLocalPort());
+
+      assertThat(run.exit()).isEqualTo(2);
+      assertThat(run.err().strip())
+          .isEqualTo(
+              "llm-streams: port "
+                  + busy.getLocalPort()
+                  + " on 127.0.0.1 is already in use by another process; choose another with"
+                  + " kafka.controller.port (LLMSTREAMS_KAFKA_CONTROLLER_PORT)");
+    }
+  }
+
+  private static ServerSocket listening() throws IOException {
+    ServerSocket socket = new ServerSocket();
+    socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    return socket;
+  }
+
+  /** {@code demo} with a broker home of its own and no MCP install. */
+  private CliRun demo(int kafkaPort, Integer controllerPort) throws IOException {
+    Path mcp = Files.createDirectories(dir.resolve("mcp"));
+    Path config =
+        Files.writeString(
+            dir.resolve("demo.properties"),
+            "kafka.port="
+                + kafkaPort
+                + (controllerPort == null ? "" : "\nkafka.controller.port=" + controllerPort)
+                + "\nkafka.home="
+                + dir.resolve("kafka")
+                + "\nmcp.dir="
+                + mcp
+                + "\n");
+    return CliRun.of("demo", "--config", config.toString());
   }
 }
