@@ -1011,7 +1011,7 @@ public final class AppConfig extends AbstractConfig {
               "human,llm",
               ConfigDef.ValidList.in("human", "llm"),
               Importance.MEDIUM,
-              "Which labels on labels the online trainer learns from and judges candidates on: human (people's"
+              "Which labels on the labels topic the online trainer learns from and judges candidates on: human (people's"
                   + " labels, and the data train --publish sends) and llm (the LLM's answers to escalations)."
                   + " Leave out llm when the producers of classification-requests are not trusted: an escalated"
                   + " text can sway which label the LLM answers (the answer is kept only when it is a label, but"

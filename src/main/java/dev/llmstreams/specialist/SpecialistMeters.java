@@ -291,13 +291,11 @@ final class SpecialistMeters {
 
   /** A label the trainer left out: its source is not in specialist.learn.from. */
   Counter notLearned(dev.llmstreams.events.LabelEvent.Source source) {
-    Counter c =
-        Counter.builder("llmstreams.specialist.labels.not.learned")
-            .description(
-                "Labels the online trainer did not learn from, because specialist.learn.from leaves"
-                    + " their source out")
-            .tag("source", source.name().toLowerCase(java.util.Locale.ROOT))
-            .register(registry);
-    return c;
+    return Counter.builder("llmstreams.specialist.labels.not.learned")
+        .description(
+            "Labels the online trainer did not learn from, because specialist.learn.from leaves"
+                + " their source out")
+        .tag("source", source.name().toLowerCase(java.util.Locale.ROOT))
+        .register(registry);
   }
 }
