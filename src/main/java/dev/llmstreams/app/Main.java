@@ -154,10 +154,41 @@ public final class Main implements Runnable {
             cmd.getErr().println("llm-streams: " + e.getMessage());
             return 2;
           }
+          // A broker that is not there, or a topic that is not: the client's timeout, in one line.
+          Throwable timeout = kafkaTimeout(e);
+          if (timeout != null) {
+            cmd.getErr().println("llm-streams: " + kafkaTimeoutLine(cli.getCommand(), timeout));
+            return 2;
+          }
           cmd.getErr().println("llm-streams: " + e);
           throw e;
         });
     return cli;
+  }
+
+  /** The Kafka client timeout in {@code e}'s causes, or null. */
+  static Throwable kafkaTimeout(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
+        return t;
+      }
+    }
+    return null;
+  }
+
+  private static String kafkaTimeoutLine(Main main, Throwable timeout) {
+    String where;
+    try {
+      where = " at " + main.config().bootstrapServers();
+    } catch (RuntimeException configUnreadable) {
+      where = "";
+    }
+    return "Kafka"
+        + where
+        + " did not answer in time: "
+        + timeout.getMessage()
+        + " (is a broker running there, with the catalog's topics? `llm-streams kafka start`"
+        + " and `llm-streams topics apply`, or set KAFKA_BOOTSTRAP)";
   }
 
   /** A problem the user can fix; printed as one line, no stack trace. */
