@@ -128,6 +128,9 @@ public final class LabeledData {
 
   /** Why a file cannot be read, in words: text that is not UTF-8 says so. */
   private static String cannotRead(String source, IOException e) {
+    if (e instanceof java.nio.file.NoSuchFileException) {
+      return source + ": no such file";
+    }
     return e instanceof java.nio.charset.CharacterCodingException
         ? source + ": not UTF-8 text (" + e.getMessage() + "); save it as UTF-8"
         : source + ": cannot read: " + e.getMessage();

@@ -248,6 +248,14 @@ public final class SpecialistModels {
   /** The record saved in a model directory (not loaded: see {@link #load(SpecialistModel)}). */
   public static SpecialistModel read(Path dir) {
     Path file = Files.isDirectory(dir) ? dir.resolve(MODEL_FILE) : dir;
+    if (!Files.exists(file)) {
+      throw new UncheckedIOException(
+          file
+              + (file.equals(dir)
+                  ? ": no such model directory (train --out writes one)"
+                  : ": no model here (train --out writes " + MODEL_FILE + ")"),
+          new java.nio.file.NoSuchFileException(file.toString()));
+    }
     try {
       return Json.readerFor(SpecialistModel.class).readValue(Files.readAllBytes(file));
     } catch (IOException e) {

@@ -38,6 +38,24 @@ class LabeledDataTest {
   }
 
   @Test
+  void shouldSayAMissingFileOrModelDirectoryIsMissing(@TempDir Path dir) {
+    Path csv = dir.resolve("tickets.csv");
+    assertThatThrownBy(() -> LabeledData.read(csv))
+        .isInstanceOf(java.io.UncheckedIOException.class)
+        .hasMessage(csv + ": no such file");
+    Path model = dir.resolve("models").resolve("tickets");
+    assertThatThrownBy(() -> SpecialistModels.read(model))
+        .isInstanceOf(java.io.UncheckedIOException.class)
+        .hasMessage(model + ": no such model directory (train --out writes one)");
+    assertThatThrownBy(() -> SpecialistModels.read(dir))
+        .hasMessage(
+            dir.resolve(SpecialistModels.MODEL_FILE)
+                + ": no model here (train --out writes "
+                + SpecialistModels.MODEL_FILE
+                + ")");
+  }
+
+  @Test
   void shouldNameTheFileAndTheColumnsWhenAColumnIsMissing() {
     assertThatThrownBy(() -> csv("text,label\nhello,greeting\n", "text", "category"))
         .isInstanceOf(IllegalArgumentException.class)
