@@ -3,6 +3,7 @@ package dev.llmstreams.app;
 import dev.llmstreams.broker.KafkaCommand;
 import dev.llmstreams.broker.LocalBroker;
 import dev.llmstreams.config.AppConfig;
+import dev.llmstreams.events.Causes;
 import dev.llmstreams.runtime.mcp.McpServerSpec;
 import dev.llmstreams.topics.TopicCatalog;
 import java.nio.file.Path;
@@ -168,12 +169,7 @@ public final class Main implements Runnable {
 
   /** The Kafka client timeout in {@code e}'s causes, or null. */
   static Throwable kafkaTimeout(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
-        return t;
-      }
-    }
-    return null;
+    return Causes.find(e, org.apache.kafka.common.errors.TimeoutException.class);
   }
 
   private static String kafkaTimeoutLine(Main main, Throwable timeout) {

@@ -70,7 +70,8 @@ public final class JsonSerde<T> implements Serde<T> {
 
   private static String problem(IOException e) {
     String problem;
-    StreamConstraintsException limit = find(e, StreamConstraintsException.class);
+    // The mapper wraps parser errors raised inside a value.
+    StreamConstraintsException limit = Causes.find(e, StreamConstraintsException.class);
     if (limit != null) {
       problem =
           "input exceeds a limit: "
@@ -98,19 +99,6 @@ public final class JsonSerde<T> implements Serde<T> {
     return problem.length() <= MAX_MESSAGE_LENGTH
         ? problem
         : problem.substring(0, MAX_MESSAGE_LENGTH) + "...";
-  }
-
-  /**
-   * The exception or its first cause of the given type; the mapper wraps parser errors raised
-   * inside a value.
-   */
-  private static <X extends Throwable> X find(Throwable e, Class<X> type) {
-    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (type.isInstance(t)) {
-        return type.cast(t);
-      }
-    }
-    return null;
   }
 
   /**

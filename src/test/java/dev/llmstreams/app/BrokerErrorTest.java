@@ -23,16 +23,13 @@ class BrokerErrorTest {
     try (ServerSocket busy = listening()) {
       CliRun run = demo(busy.getLocalPort(), null);
 
-      assertThat(run.exit()).isEqualTo(2);
-      assertThat(run.err().strip())
-          .isEqualTo(
-              "llm-streams: port "
-                  + busy.getLocalPort()
-                  + " on 127.0.0.1 is already in use by another process; choose another with"
-                  + " kafka.port (LLMSTREAMS_KAFKA_PORT); or, if a Kafka broker listens there, run the"
-                  + " demo on it (it creates its topics there): KAFKA_BOOTSTRAP=127.0.0.1:"
-                  + busy.getLocalPort()
-                  + " bin/llm-streams demo");
+      assertOneLine(
+          run,
+          busy.getLocalPort(),
+          "kafka.port (LLMSTREAMS_KAFKA_PORT); or, if a Kafka broker listens there, run the demo on"
+              + " it (it creates its topics there): KAFKA_BOOTSTRAP=127.0.0.1:"
+              + busy.getLocalPort()
+              + " bin/llm-streams demo");
     }
   }
 
@@ -45,14 +42,20 @@ class BrokerErrorTest {
     try (ServerSocket busy = listening()) {
       CliRun run = demo(kafkaPort, busy.getLocalPort());
 
-      assertThat(run.exit()).isEqualTo(2);
-      assertThat(run.err().strip())
-          .isEqualTo(
-              "llm-streams: port "
-                  + busy.getLocalPort()
-                  + " on 127.0.0.1 is already in use by another process; choose another with"
-                  + " kafka.controller.port (LLMSTREAMS_KAFKA_CONTROLLER_PORT)");
+      assertOneLine(
+          run, busy.getLocalPort(), "kafka.controller.port (LLMSTREAMS_KAFKA_CONTROLLER_PORT)");
     }
+  }
+
+  /** Exit 2 and one line: the busy port, then the setting that moves it (and what follows). */
+  private static void assertOneLine(CliRun run, int port, String settingAndMore) {
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "llm-streams: port "
+                + port
+                + " on 127.0.0.1 is already in use by another process; choose another with "
+                + settingAndMore);
   }
 
   private static ServerSocket listening() throws IOException {

@@ -248,16 +248,15 @@ public final class SpecialistModels {
   /** The record saved in a model directory (not loaded: see {@link #load(SpecialistModel)}). */
   public static SpecialistModel read(Path dir) {
     Path file = Files.isDirectory(dir) ? dir.resolve(MODEL_FILE) : dir;
-    if (!Files.exists(file)) {
+    try {
+      return Json.readerFor(SpecialistModel.class).readValue(Files.readAllBytes(file));
+    } catch (java.nio.file.NoSuchFileException e) {
       throw new UncheckedIOException(
           file
               + (file.equals(dir)
                   ? ": no such model directory (train --out writes one)"
                   : ": no model here (train --out writes " + MODEL_FILE + ")"),
-          new java.nio.file.NoSuchFileException(file.toString()));
-    }
-    try {
-      return Json.readerFor(SpecialistModel.class).readValue(Files.readAllBytes(file));
+          e);
     } catch (IOException e) {
       throw new UncheckedIOException(
           file + ": not a specialist model record: " + e.getMessage(), e);
