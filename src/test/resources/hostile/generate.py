@@ -34,6 +34,7 @@ add(T,'goal-duplicate-field','duplicate field (a second "tools" widening the fir
 add(T,'goal-trailing','valid object followed by trailing garbage','goal-trailing','{"goalId":"goal-trailing","goal":"x"} {"goalId":"other"}',expect='dead-letter',reason='cannot read Goal')
 add(T,'goal-null-key','null key: keyed by the value\'s goalId and re-routed to its partition','','{"goalId":"goal-null-key","goal":"What is 1+1?","tools":["calculator"]}',expect='output',output='goal-results',status='succeeded')
 files[T][-1]['key']=None
+add(T,'goal-empty-key','empty key (kcat -K with nothing before the delimiter): no key, so keyed by the value\'s goalId','','{"goalId":"goal-empty-key","goal":"What is 2+2?","tools":["calculator"]}',expect='output',output='goal-results',status='succeeded')
 add(T,'goal-key-mismatch','key is another goal than the value says','someone-else','{"goalId":"goal-key-mismatch","goal":"x","tools":["calculator"]}',expect='dead-letter',reason='is not the goal')
 add(T,'goal-tombstone','null value (tombstone)','goal-tombstone',null_value=True,expect='dead-letter',reason='no value')
 add(T,'goal-control-chars-raw','raw control characters (U+0001, U+001B) unescaped inside a string','goal-control-chars-raw',raw=b'{"goalId":"goal-control-chars-raw","goal":"a\x01b\x1b[31mred"}',expect='dead-letter',reason='Illegal unquoted character')
@@ -69,6 +70,7 @@ add(T,'doc-missing-timestamp','missing field: timestamp','meeting-h','{"docId":"
 add(T,'doc-blank-text','blank text','meeting-h',DOC%('doc-blank-text','   '),expect='dead-letter',reason='text')
 add(T,'doc-null-key','null key','',DOC%('doc-null-key','We agreed to ship in March.'),expect='dead-letter',reason='key')
 files[T][-1]['key']=None
+add(T,'doc-blank-key','blank key: documents have no key field to take one from',' ',DOC%('doc-blank-key','We agreed to ship in April.'),expect='dead-letter',reason='key')
 add(T,'doc-tombstone','null value (tombstone)','meeting-h',null_value=True,expect='dead-letter',reason='')
 add(T,'doc-invalid-utf8','invalid UTF-8 in the text','meeting-h',raw=b'{"docId":"doc-invalid-utf8","text":"\xed\xa0\x80 lone surrogate \xc0\xaf overlong","timestamp":"2026-11-02T09:00:00Z"}',expect='dead-letter',reason='Invalid UTF-8')
 add(T,'doc-raw-control','raw control characters inside the JSON string','meeting-h',raw=b'{"docId":"doc-raw-control","text":"bell\x07 and NUL\x00","timestamp":"2026-11-02T09:00:00Z"}',expect='dead-letter',reason='Illegal unquoted character')
@@ -87,6 +89,7 @@ add(T,'cr-blank','blank text','cr-blank','{"eventId":"cr-blank","text":"  "}',ex
 add(T,'cr-key-mismatch','key is not the eventId','other-event','{"eventId":"cr-key-mismatch","text":"my card is lost"}',expect='dead-letter',reason='is not the eventId')
 add(T,'cr-null-key','null key: keyed by the value\'s eventId and re-routed to its partition','','{"eventId":"cr-null-key","text":"my card is lost"}',expect='output',output='classifications',match='cr-null-key')
 files[T][-1]['key']=None
+add(T,'cr-empty-key','empty key (kcat -K with nothing before the delimiter): no key, so keyed by the value\'s eventId','','{"eventId":"cr-empty-key","text":"my card is lost"}',expect='output',output='classifications',match='cr-empty-key')
 add(T,'cr-huge','900,000-character text (under the topic limit, over specialist.max.text.chars)','cr-huge','{"eventId":"cr-huge","text":"<<repeat 90000|card lost >>"}',expect='dead-letter',reason='specialist.max.text.chars')
 add(T,'cr-invalid-utf8','invalid UTF-8','cr-invalid-utf8',raw=b'{"eventId":"cr-invalid-utf8","text":"\xf8\x88\x80\x80\x80"}',expect='dead-letter',reason='Invalid UTF-8')
 add(T,'cr-deep','10,000 nested arrays in payload','cr-deep','{"eventId":"cr-deep","text":"x","payload":<<repeat 10000|[>><<repeat 10000|]>>}',expect='dead-letter',reason='exceeds a limit')

@@ -215,10 +215,12 @@ public final class KeyedInput {
     /**
      * The key a record is placed by: its own; for one produced without a key, its value's {@code
      * keyField} when the value is a JSON object with that field as a non-blank string; else null
-     * (it stays where it is, and is refused there if the pattern needs a key).
+     * (it stays where it is, and is refused there if the pattern needs a key). An empty or blank
+     * key counts as none: clients send one for "no key" (kcat {@code -K} with nothing before the
+     * delimiter, a producer given {@code key=""}), and no pattern accepts one.
      */
     String keyOf(String key, byte[] value) {
-      if (key != null) {
+      if (!keyless(key)) {
         return key;
       }
       if (keyField == null || value == null) {
@@ -244,10 +246,15 @@ public final class KeyedInput {
       if (where == null) {
         return null; // not read from a topic: nowhere to move it from
       }
-      if (key == null) {
+      if (keyless(key)) {
         return keyOf(null, value);
       }
       return partitions == 1 || where.partition() == partitionOf(key, partitions) ? null : key;
+    }
+
+    /** Whether a key is absent: null, empty or blank. */
+    static boolean keyless(String key) {
+      return key == null || key.isBlank();
     }
 
     /** Whether a record stays where it arrived ({@link #moveKey} has no key for it). */
@@ -317,7 +324,7 @@ public final class KeyedInput {
       headers.add(
           ORIGIN_PARTITION, Integer.toString(where.partition()).getBytes(StandardCharsets.UTF_8));
       headers.add(ORIGIN_OFFSET, Long.toString(where.offset()).getBytes(StandardCharsets.UTF_8));
-      if (record.key() == null) {
+      if (Placement.keyless(record.key())) {
         keyed.increment();
       }
       rerouted.increment();

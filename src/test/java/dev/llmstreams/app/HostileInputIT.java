@@ -210,7 +210,7 @@ class HostileInputIT {
           int partitions = spec(catalog, topic).partitions();
           ProducerRecord<byte[], byte[]> record =
               new ProducerRecord<>(topic, e.key() == null ? null : bytes(e.key()), e.value());
-          if (misplace && e.key() != null && partitions > 1) {
+          if (misplace && !keyless(e) && partitions > 1) {
             record =
                 new ProducerRecord<>(
                     topic,
@@ -318,7 +318,7 @@ class HostileInputIT {
         long keyless =
             corpus.stream()
                 .filter(sent::containsKey)
-                .filter(e -> e.key() == null && keyFieldOf(e, catalog, prefix) != null)
+                .filter(e -> keyless(e) && keyFieldOf(e, catalog, prefix) != null)
                 .count();
         if (rerouted != accepted + keyless) {
           problems.add(
@@ -761,6 +761,11 @@ class HostileInputIT {
     }
   }
 
+  /** Whether an entry is produced without a key: a null, empty or blank one counts as none. */
+  private static boolean keyless(Entry e) {
+    return e.key() == null || e.key().isBlank();
+  }
+
   /**
    * The key an entry produced without a key gets from its value: the topic's keyField, when the
    * value is a JSON object naming it as a non-blank string; else null.
@@ -783,7 +788,7 @@ class HostileInputIT {
     }
     // A record produced without a key is keyed by its value's id, which the corpus names after
     // the entry.
-    String key = e.key() != null ? e.key() : e.id();
+    String key = keyless(e) ? e.id() : e.key();
     return log.of(prefix + e.output()).stream()
         .filter(r -> java.util.Objects.equals(RecordLog.key(r), key))
         .filter(r -> e.match() == null || RecordLog.value(r).contains(e.match()))

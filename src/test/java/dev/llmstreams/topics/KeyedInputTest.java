@@ -124,6 +124,10 @@ class KeyedInputTest {
 
     assertThat(placement.keyOf(null, request)).isEqualTo("e-7");
     assertThat(placement.keyOf("own-key", request)).isEqualTo("own-key");
+    // An empty or blank key is no key: kcat -K with nothing before the delimiter sends "".
+    assertThat(placement.keyOf("", request)).isEqualTo("e-7");
+    assertThat(placement.keyOf(" \t", request)).isEqualTo("e-7");
+    assertThat(placement.stays("", request, there)).isFalse();
     // Produced without a key it moves, even onto its key's partition, so that it gets the key.
     assertThat(placement.stays(null, request, there)).isFalse();
     assertThat(placement.stays("e-7", request, there)).isTrue();
@@ -141,6 +145,7 @@ class KeyedInputTest {
       byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
       assertThat(placement.keyOf(null, bytes)).as(value).isNull();
       assertThat(placement.stays(null, bytes, there)).as(value).isTrue();
+      assertThat(placement.stays("", bytes, there)).as(value).isTrue();
     }
     assertThat(placement.stays(null, null, there)).isTrue();
     assertThat(new KeyedInput.Placement(6, null).stays(null, request, there)).isTrue();
