@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import java.io.IOException;
 import org.apache.kafka.common.errors.SerializationException;
@@ -89,6 +90,10 @@ public final class JsonSerde<T> implements Serde<T> {
     } else if (e instanceof ValueInstantiationException invalid && invalid.getCause() != null) {
       // A record's constructor refused the value; its message names the field.
       problem = invalid.getCause().getMessage() + at(invalid);
+    } else if (e instanceof MismatchedInputException mismatch
+        && TypeMismatch.describe(mismatch) != null) {
+      // A value of the wrong JSON type, in JSON's words rather than Java's.
+      problem = TypeMismatch.describe(mismatch) + at(mismatch);
     } else if (e instanceof JsonMappingException mapping) {
       problem = mapping.getOriginalMessage() + at(mapping);
     } else if (e instanceof JsonProcessingException other) {

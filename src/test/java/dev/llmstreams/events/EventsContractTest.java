@@ -404,45 +404,70 @@ class EventsContractTest {
             "a number as a string",
             GoalResult.class,
             GOAL_RESULT.replace("\"steps\":3", "\"steps\":\"3\""),
-            "cannot read GoalResult: Cannot coerce String value (\"3\") to `int` value",
+            "cannot read GoalResult: field \"steps\" must be an integer, not a string (\"3\")",
             "steps"),
         new Bad(
             "a fraction as an integer",
             GoalResult.class,
             GOAL_RESULT.replace("\"steps\":3", "\"steps\":3.5"),
-            "cannot read GoalResult:",
+            "cannot read GoalResult: field \"steps\" must be an integer, not a fraction (3.5)",
             "steps"),
         new Bad(
             "null for a number",
             GoalResult.class,
             GOAL_RESULT.replace("\"steps\":3", "\"steps\":null"),
-            "cannot read GoalResult:",
+            "cannot read GoalResult: field \"steps\" must be an integer, not null",
             "steps"),
         new Bad(
             "a number as text",
             Document.class,
             "{\"docId\":\"d-1\",\"text\":5,\"timestamp\":\"2025-11-28T03:39:00Z\"}",
-            "cannot read Document:",
+            "cannot read Document: field \"text\" must be a string, not a number (5)",
             "text"),
         new Bad(
             "a string as a boolean",
             ToolResult.class,
             "{\"callId\":\"g-1/0/0\",\"goalId\":\"g-1\",\"tool\":\"calculator\",\"ok\":\"true\",\"durationMs\":1,"
                 + "\"worker\":\"w-1\"}",
-            "cannot read ToolResult:",
+            "cannot read ToolResult: field \"ok\" must be true or false, not a string (\"true\")",
             "ok"),
         new Bad(
             "an unknown enum value",
             GoalResult.class,
             GOAL_RESULT.replace("\"failed\"", "\"done\""),
-            "cannot read GoalResult: Cannot deserialize value of type `dev.llmstreams.events.GoalStatus` from String \"done\"",
+            "cannot read GoalResult: field \"status\" must be one of cancelled, timed_out, failed, rejected,"
+                + " budget_exhausted, succeeded, not \"done\"",
             "status"),
         new Bad(
             "an upper-case enum value",
             GoalResult.class,
             GOAL_RESULT.replace("\"failed\"", "\"FAILED\""),
-            "cannot read GoalResult:",
+            "cannot read GoalResult: field \"status\" must be one of",
             "status"),
+        new Bad(
+            "an array instead of an object",
+            Goal.class,
+            "[{\"goalId\":\"g-1\",\"goal\":\"Say hello\"}]",
+            "cannot read Goal: the value must be a JSON object, not a list",
+            null),
+        new Bad(
+            "a string instead of a list",
+            Goal.class,
+            "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"tools\":\"calculator\"}",
+            "cannot read Goal: field \"tools\" must be a list, not a string (\"calculator\")",
+            "tools"),
+        new Bad(
+            "a number in a list of strings",
+            Goal.class,
+            "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"tools\":[\"calculator\",7]}",
+            "cannot read Goal: item 1 of field \"tools\" must be a string, not a number (7) (at $.tools[1])",
+            "tools"),
+        new Bad(
+            "a number instead of an object",
+            Goal.class,
+            "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"budget\":5}",
+            "cannot read Goal: field \"budget\" must be an object, not a number (5)",
+            "budget"),
         new Bad(
             "a missing required text",
             Goal.class,
@@ -459,13 +484,13 @@ class EventsContractTest {
             "a missing required number",
             GoalEvent.class,
             "{\"goalId\":\"g-1\",\"type\":\"finished\",\"summary\":\"done\",\"at\":\"2025-11-28T03:39:00Z\"}",
-            "cannot read GoalEvent: Missing required creator property 'step'",
+            "cannot read GoalEvent: field \"step\" is required",
             "step"),
         new Bad(
             "a missing nested field",
             GoalResult.class,
             GOAL_RESULT.replace("\"inputTokens\":10,", ""),
-            "cannot read GoalResult: Missing required creator property 'inputTokens'",
+            "cannot read GoalResult: field \"inputTokens\" is required",
             "inputTokens"),
         new Bad(
             "a failure without reason",
@@ -498,7 +523,8 @@ class EventsContractTest {
             "a time as epoch seconds or millis",
             Goal.class,
             "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"submittedAt\":1764301140000}",
-            "cannot read Goal: Cannot deserialize value of type `java.time.Instant` from Integer value",
+            "cannot read Goal: field \"submittedAt\" must be an ISO-8601 time such as 2026-01-31T09:00:00Z,"
+                + " not a number",
             "submittedAt"),
         new Bad(
             "a tool call id that is not goalId/step/index",
