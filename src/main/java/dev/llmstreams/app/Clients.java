@@ -18,11 +18,40 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class Clients {
   private Clients() {}
 
+  /**
+   * How long a command waits for a broker that does not answer, unless {@code
+   * kafka.client.default.api.timeout.ms} (or, for a producer, {@code kafka.client.max.block.ms})
+   * says otherwise: a command should fail in seconds, not a client's default minute.
+   */
+  static final int COMMAND_TIMEOUT_MS = 15_000;
+
   static Admin admin(AppConfig config) {
+    return Admin.create(adminProperties(config));
+  }
+
+  static Map<String, Object> adminProperties(AppConfig config) {
     Map<String, Object> props = new HashMap<>(config.clientProperties());
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
-    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-    return Admin.create(props);
+    props.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, COMMAND_TIMEOUT_MS);
+    if (!props.containsKey(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG)) {
+      // under the API timeout, so that one retry fits; a user's API timeout sets the pace
+      props.put(
+          AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+          Math.min(10_000, intOf(props.get(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG))));
+    }
+    return props;
+  }
+
+  /**
+   * How long {@code tail} and the other readers wait for a topic's partitions: the user's {@code
+   * kafka.client.default.api.timeout.ms}, else {@link #COMMAND_TIMEOUT_MS}.
+   */
+  static java.time.Duration apiTimeout(AppConfig config) {
+    Object set = config.clientProperties().get(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG);
+    return java.time.Duration.ofMillis(set == null ? COMMAND_TIMEOUT_MS : intOf(set));
+  }
+
+  private static int intOf(Object value) {
+    return value instanceof Number n ? n.intValue() : Integer.parseInt(value.toString().trim());
   }
 
   static KafkaProducer<byte[], byte[]> producer(AppConfig config) {
@@ -40,14 +69,28 @@ final class Clients {
 
   private static KafkaProducer<byte[], byte[]> producer(
       AppConfig config, Map<String, Object> more) {
+    return new KafkaProducer<>(
+        producerProperties(config, more), new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  /**
+   * A producer's settings: every write acknowledged by all in-sync replicas, idempotent, whatever
+   * the configuration says; waits that a {@code kafka.client.*} setting may lengthen or shorten.
+   */
+  static Map<String, Object> producerProperties(AppConfig config, Map<String, Object> more) {
     Map<String, Object> props = new HashMap<>(config.clientProperties());
     props.putAll(more);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);
-    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
-    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, StreamsSettings.MAX_REQUEST_BYTES);
-    return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+    props.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, COMMAND_TIMEOUT_MS);
+    if (!props.containsKey(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)
+        && !props.containsKey(ProducerConfig.LINGER_MS_CONFIG)) {
+      // the client's check needs delivery.timeout.ms >= linger.ms + request.timeout.ms: leave the
+      // client's own default when a user sets either
+      props.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
+    }
+    props.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, StreamsSettings.MAX_REQUEST_BYTES);
+    return props;
   }
 
   /** A group-less consumer that sees committed data only. */

@@ -51,7 +51,7 @@ final class OutputPrinter implements AutoCloseable {
     for (TopicRole role : WATCHED) {
       String topic = catalog.spec(role).name();
       consumer
-          .partitionsFor(topic, Duration.ofSeconds(15))
+          .partitionsFor(topic, Clients.apiTimeout(main.config()))
           .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
     }
     consumer.assign(partitions);

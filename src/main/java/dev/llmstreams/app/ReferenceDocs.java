@@ -161,7 +161,9 @@ public final class ReferenceDocs {
 
         Keys under `%3$s` are passed to every Kafka client (consumers, producers, admin clients of every pattern) \
         without the prefix, from the file or the environment alike (`%1$sKAFKA_CLIENT_SECURITY_PROTOCOL=SASL_SSL`). \
-        Any other key the app does not know, in the file or as a `%1$s` variable, is refused at start with the known \
+        Commands (`produce`, `tail`, `topics`, `train --publish`, ...) wait %4$d s for a broker that does not answer \
+        unless `%3$sdefault.api.timeout.ms` (readers, admin) or `%3$smax.block.ms` (writers) says otherwise; their \
+        writes are always `acks=all` and idempotent. Any other key the app does not know, in the file or as a `%1$s` variable, is refused at start with the known \
         keys near it; so is a value of the wrong type or out of range, with the key named. `log.level` takes effect \
         from its environment variable only (the logging configuration reads it at start).
 
@@ -170,7 +172,11 @@ public final class ReferenceDocs {
         matters; what it does.
 
         """
-            .formatted(AppConfig.ENV_PREFIX, AppConfig.BOOTSTRAP_ENV, AppConfig.CLIENT_PREFIX));
+            .formatted(
+                AppConfig.ENV_PREFIX,
+                AppConfig.BOOTSTRAP_ENV,
+                AppConfig.CLIENT_PREFIX,
+                Clients.COMMAND_TIMEOUT_MS / 1000));
 
     // Per-provider keys: llm.<provider>.<setting>, the same settings for every provider.
     Map<String, Map<String, ConfigDef.ConfigKey>> perProvider = new TreeMap<>();

@@ -88,7 +88,7 @@ final class TailCommand implements Callable<Integer> {
       Consumer<String> out) {
     try (KafkaConsumer<byte[], byte[]> consumer = Clients.committedReader(main.config())) {
       List<TopicPartition> partitions =
-          consumer.partitionsFor(topic, Duration.ofSeconds(15)).stream()
+          consumer.partitionsFor(topic, Clients.apiTimeout(main.config())).stream()
               .map(p -> new TopicPartition(p.topic(), p.partition()))
               .toList();
       if (partitions.isEmpty()) {
