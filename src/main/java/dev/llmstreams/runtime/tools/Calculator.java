@@ -16,7 +16,7 @@ import java.time.Duration;
  * expression := term (('+' | '-') term)*
  * term       := unary (('*' | '/' | '%') unary)*
  * unary      := ('-' | '+') unary | power          -2^2 is -(2^2)
- * power      := primary ('^' unary)?               right-associative: 2^3^2 is 2^9; 2^-1 is 0.5
+ * power      := primary (('^' | '**') unary)?      right-associative: 2^3^2 is 2^9; 2^-1 is 0.5
  * primary    := number | '(' expression ')'
  * number     := digits ['.' digits] [('e' | 'E') ['+' | '-'] digits], or '.' digits
  * </pre>
@@ -151,11 +151,12 @@ public final class Calculator implements Tool {
 
     private BigDecimal power() {
       BigDecimal base = primary();
-      if (peek() != '^') {
+      int op = peek() == '^' ? 1 : s.startsWith("**", pos) ? 2 : 0; // ** as Python and JS write it
+      if (op == 0) {
         return base;
       }
       int at = pos;
-      pos++;
+      pos += op;
       enter();
       BigDecimal exponent = unary();
       depth--;
@@ -165,7 +166,7 @@ public final class Calculator implements Tool {
       } catch (ArithmeticException e) {
         throw new ToolException(
             "the exponent at position "
-                + (at + 2)
+                + (at + op + 1)
                 + " must be a whole number, not "
                 + format(exponent));
       }
@@ -174,7 +175,7 @@ public final class Calculator implements Tool {
             "the exponent "
                 + n
                 + " at position "
-                + (at + 2)
+                + (at + op + 1)
                 + " is beyond the limit of +-"
                 + MAX_EXPONENT);
       }

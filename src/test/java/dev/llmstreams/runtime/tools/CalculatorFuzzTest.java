@@ -24,7 +24,7 @@ import java.nio.charset.StandardCharsets;
  */
 class CalculatorFuzzTest {
   @FuzzTest
-  @DictionaryEntries({"^", "e", "E+", "e-", "(", ")", "%", ".", "9999", "-", "*", "/"})
+  @DictionaryEntries({"^", "**", "e", "E+", "e-", "(", ")", "%", ".", "9999", "-", "*", "/"})
   void evaluate(byte[] data) {
     String expression = new String(data, StandardCharsets.UTF_8);
     BigDecimal value;

@@ -52,7 +52,12 @@ class CalculatorTest {
         "0 * -1 = 0",
         "0.000 = 0",
         "99999999999999999999 + 1 = 100000000000000000000",
-        "2 ^ 2.0 = 4"
+        "2 ^ 2.0 = 4",
+        "2 ** 10 = 1024",
+        "2**3**2 = 512",
+        "-2 ** 2 = -4",
+        "2 ** -1 * 4 = 2",
+        "3 * 2 ** 2 = 12"
       })
   void shouldEvaluateWithPrecedenceAndExactDecimals(String expression, String value) {
     assertThat(eval(expression.trim())).isEqualTo(value.trim());
@@ -83,7 +88,9 @@ class CalculatorTest {
         "(1 + 2                | missing ')' for the '(' at position 1",
         "1 +                   | unexpected end of expression",
         "* 2                   | unexpected '*' at position 1",
-        "2 ** 3                | unexpected '*' at position 4",
+        "2 * * 3               | unexpected '*' at position 5",
+        "2 *** 3               | unexpected '*' at position 5",
+        "2 ** 0.5              | the exponent at position 5 must be a whole number, not 0.5",
         "1 2                   | unexpected '2' at position 3",
         "2 ^ 0.5               | must be a whole number, not 0.5",
         "2 ^ 10001             | beyond the limit of +-10000",
