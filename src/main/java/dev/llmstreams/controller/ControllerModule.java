@@ -154,7 +154,7 @@ public final class ControllerModule implements PatternModule {
     http.route(
         "/tenants/",
         (rest, query) -> {
-          String tenant = java.net.URLDecoder.decode(rest, java.nio.charset.StandardCharsets.UTF_8);
+          String tenant = rest; // percent-decoded already
           if (!dev.llmstreams.events.Goal.isTenant(tenant)) {
             return HttpApi.Reply.json(
                 400, "{\"error\":\"GET /tenants/{tenant}: 1 to 64 of A-Z a-z 0-9 . _ -\"}");

@@ -94,7 +94,7 @@ public final class AppQueries {
           URI.create(
               base
                   + prefix
-                  + URLEncoder.encode(segment, StandardCharsets.UTF_8).replace("+", "%20")
+                  + dev.llmstreams.observability.HttpApi.pathSegment(segment)
                   + (query == null ? "" : "?" + query));
     } catch (IllegalArgumentException e) {
       throw new Unreachable("'" + base + "' is not a URL");

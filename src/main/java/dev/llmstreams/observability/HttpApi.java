@@ -50,10 +50,22 @@ public final class HttpApi implements AutoCloseable {
     }
   }
 
-  /** A GET route: receives the path after the route's prefix and the raw query string. */
+  /**
+   * A GET route: receives the path after the route's prefix, percent-decoded ({@code %2B} is {@code
+   * +}, and a {@code +} stays one), and the raw query string.
+   */
   @FunctionalInterface
   public interface Route {
     Reply get(String rest, String query) throws Exception;
+  }
+
+  /**
+   * {@code text} as one path segment: UTF-8, percent-encoded, a space as {@code %20} (a {@code +}
+   * in a path is a plus), {@code /} encoded too.
+   */
+  public static String pathSegment(String text) {
+    return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8)
+        .replace("+", "%20");
   }
 
   /** At most one line per this interval about refused requests; the others are counted. */

@@ -87,7 +87,9 @@ public final class StoreQuery {
     http.route(
         prefix,
         (rest, query) -> {
-          String key = URLDecoder.decode(rest, StandardCharsets.UTF_8);
+          // rest is the request's path, already percent-decoded once: decoding it again read a
+          // key's "+" as a space and refused its "%"
+          String key = rest;
           if (key.isEmpty()) {
             return HttpApi.Reply.json(400, "{\"error\":\"GET " + prefix + "{key}\"}");
           }
@@ -95,7 +97,13 @@ public final class StoreQuery {
             return HttpApi.Reply.json(
                 503, "{\"error\":\"the " + what + " is " + streams.state() + "\"}");
           }
-          Map<String, String> params = params(query);
+          Map<String, String> params;
+          try {
+            params = params(query);
+          } catch (IllegalArgumentException malformed) {
+            return HttpApi.Reply.json(
+                400, "{\"error\":\"malformed percent-encoding in the query string\"}");
+          }
           KeyQueryMetadata owner =
               streams.queryMetadataForKey(store, key, Serdes.String().serializer());
           boolean local =
@@ -110,7 +118,7 @@ public final class StoreQuery {
                 HttpApi.callerAuthorization(),
                 owner.activeHost(),
                 prefix
-                    + rest
+                    + HttpApi.pathSegment(key)
                     + "?"
                     + (query == null || query.isEmpty() ? LOCAL : query + "&" + LOCAL));
           }

@@ -7,8 +7,6 @@ import dev.llmstreams.runtime.tools.Tool;
 import dev.llmstreams.runtime.tools.ToolException;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.function.Supplier;
 
@@ -52,12 +50,12 @@ public final class SynthesisTool implements Tool {
     }
     URI uri;
     try {
-      // %20, not '+': the path segment is decoded as a path, and a '+' in a key must stay a '+'.
+      // one path segment: a "+" in a key stays a "+", a "/" stays in the key
       uri =
           URI.create(
               base.replaceAll("/+$", "")
                   + "/syntheses/"
-                  + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20"));
+                  + dev.llmstreams.observability.HttpApi.pathSegment(key));
     } catch (IllegalArgumentException e) {
       throw new ToolException(AppConfig.TOOLS_SYNTHESIS_URL + " '" + base + "' is not a URL");
     }

@@ -30,13 +30,24 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two instances share the application id and split the keys; GET /syntheses/{key} answers on
- * either, from the instance that owns the key.
+ * either, from the instance that owns the key. Keys with characters a URL must encode ({@code +},
+ * {@code %}, a space, {@code /}, non-ASCII) are found too, also when forwarded.
  */
 @WithKafka
 class SynthesisQueryIT {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final List<String> KEYS =
-      List.of("alpha", "bravo", "charlie", "delta", "echo", "foxtrot");
+      List.of(
+          "alpha",
+          "bravo",
+          "charlie",
+          "delta",
+          "echo",
+          "foxtrot",
+          "c++ team",
+          "100% done",
+          "r\u00e9union/\u00e9quipe",
+          "a%2Fb");
 
   private static AppConfig config(KafkaCluster kafka, String prefix, Path state) {
     return AppConfig.of(
@@ -56,7 +67,11 @@ class SynthesisQueryIT {
   private static HttpResponse<String> get(LlmStreamsApp app, String key) throws Exception {
     return HTTP.send(
         HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + app.httpPort() + "/syntheses/" + key))
+                URI.create(
+                    "http://127.0.0.1:"
+                        + app.httpPort()
+                        + "/syntheses/"
+                        + dev.llmstreams.observability.HttpApi.pathSegment(key)))
             .build(),
         HttpResponse.BodyHandlers.ofString());
   }
