@@ -179,10 +179,11 @@ final class OutputPrinter implements AutoCloseable {
               ? ""
               : String.format(
                   " [%s] %s", q[1], q[0].length() > 80 ? q[0].substring(0, 80) + "…" : q[0]);
-      boolean llm = v.path("source").asText().equals("llm");
+      String source = v.path("source").asText();
+      boolean escalated = source.equals("llm") || source.equals("offline-engine");
       String reason = v.path("escalationReason").asText("");
       String how =
-          llm
+          escalated
               ? "ESCALATED, answered by " + v.path("modelVersion").asText() + " (" + reason + ")"
               : reason.isEmpty()
                   ? "by the specialist"

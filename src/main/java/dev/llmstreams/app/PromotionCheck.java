@@ -159,9 +159,7 @@ final class PromotionCheck {
           }
           String k = label.eventId() != null ? "event:" + label.eventId() : "text:" + label.text();
           LabelEvent known = byEvent.get(k);
-          if (known == null
-              || !(known.source() == LabelEvent.Source.HUMAN
-                  && label.source() == LabelEvent.Source.LLM)) {
+          if (known == null || !known.source().outranks(label.source())) {
             byEvent.put(k, label);
           }
         });

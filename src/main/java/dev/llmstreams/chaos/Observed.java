@@ -97,8 +97,7 @@ final class Observed {
       } else if (topic.equals(classifications)) {
         Classification c = Json.readerFor(Classification.class).<Classification>readValue(value);
         classificationOutputs.merge(c.eventId(), 1, Integer::sum);
-        classificationSources.merge(
-            String.valueOf(c.source()).toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
+        classificationSources.merge(c.source() == null ? "null" : c.source().id(), 1, Integer::sum);
       } else if (topic.equals(syntheses)) {
         Synthesis s = Json.readerFor(Synthesis.class).<Synthesis>readValue(value);
         latestSynthesisDocs.put(s.recordKey(), s.sourceDocIds());

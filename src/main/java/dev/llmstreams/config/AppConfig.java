@@ -1009,10 +1009,13 @@ public final class AppConfig extends AbstractConfig {
               SPECIALIST_LEARN_FROM,
               Type.LIST,
               "human,llm",
-              ConfigDef.ValidList.in("human", "llm"),
+              ConfigDef.ValidList.in("human", "llm", "offline-engine"),
               Importance.MEDIUM,
               "Which labels on the labels topic the online trainer learns from and judges candidates on: human (people's"
-                  + " labels, and the data train --publish sends) and llm (the LLM's answers to escalations)."
+                  + " labels, and the data train --publish sends), llm (the LLM's answers to escalations) and"
+                  + " offline-engine (the offline engine's answers, when an escalation's route ends there: it is not"
+                  + " an LLM, it picks the label whose words are nearest the text, so by default nothing learns"
+                  + " from it)."
                   + " Leave out llm when the producers of classification-requests are not trusted: an escalated"
                   + " text can sway which label the LLM answers (the answer is kept only when it is a label, but"
                   + " which one is the text's to influence), and the trainer would learn that answer. Labels it"

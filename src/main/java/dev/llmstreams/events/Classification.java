@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * The label of one event (topic role CLASSIFICATIONS, keyed by eventId), from the specialist model
- * or, when it was not confident enough, from an LLM.
+ * or, when it was not confident enough, from an LLM (or the offline engine, which is not one).
  *
  * @param confidence the calibrated confidence of label, in [0, 1]
  * @param top the best labels, best first (including label); may be empty
@@ -13,8 +13,8 @@ import java.util.List;
  * @param latencyMicros time to label the event inside the application (for llm: including the LLM
  *     round trip)
  * @param escalationReason why the event went to an LLM (e.g. "confidence 0.41 < 0.70"); only when
- *     source is llm
- * @param usage tokens of the LLM call; only when source is llm
+ *     it was escalated
+ * @param usage tokens of the LLM call; only when it was escalated
  * @param prompt the prompt (id and version) the event was escalated with; only when it was
  *     escalated (also when the LLM's answer was not used), absent in classifications written before
  *     it existed
@@ -34,11 +34,30 @@ public record Classification(
     PromptRef prompt,
     String llmModel) {
 
+  /**
+   * Who gave the label: the specialist model; an LLM the event was escalated to; or the offline
+   * engine, which is not an LLM (it picks the label whose words are nearest the text), when the
+   * escalation's route ended there.
+   */
   public enum Source {
     @JsonProperty("specialist")
     SPECIALIST,
     @JsonProperty("llm")
-    LLM
+    LLM,
+    @JsonProperty("offline-engine")
+    OFFLINE_ENGINE;
+
+    /** Whether the event was escalated: an LLM or the offline engine answered it. */
+    public boolean escalated() {
+      return this != SPECIALIST;
+    }
+
+    /**
+     * The source as it is written in records, meters and spans: specialist, llm, offline-engine.
+     */
+    public String id() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
   }
 
   /** A classification of an event that was not escalated, or that names no prompt. */

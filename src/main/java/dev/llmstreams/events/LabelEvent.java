@@ -8,16 +8,47 @@ import java.time.Instant;
  *
  * @param eventId the classified event this label is for; null for examples with no event (an
  *     imported dataset)
- * @param source who labelled it: a person, or an LLM (an escalation's answer)
+ * @param source who labelled it: a person, an LLM (an escalation's answer), or the offline engine
+ *     (not an LLM: an escalation's answer when the route ended there)
  * @param at when the label was given
  */
 public record LabelEvent(String eventId, String text, String label, Source source, Instant at) {
 
+  /**
+   * Who labelled, most trusted first: a person; an LLM (an escalation's answer); the offline
+   * engine, which is not an LLM (an escalation's answer when the route ended there).
+   */
   public enum Source {
     @JsonProperty("human")
     HUMAN,
     @JsonProperty("llm")
-    LLM
+    LLM,
+    @JsonProperty("offline-engine")
+    OFFLINE_ENGINE;
+
+    /**
+     * Whether a label from this source stands against a different one from {@code other} for the
+     * same event: a person's against an LLM's, an LLM's against the offline engine's.
+     */
+    public boolean outranks(Source other) {
+      return ordinal() < other.ordinal();
+    }
+
+    /** The source as it is written in records and in {@code specialist.learn.from}. */
+    public String id() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    /** The source written {@code id}: human, llm or offline-engine. */
+    public static Source of(String id) {
+      for (Source s : values()) {
+        if (s.id().equals(id.strip())) {
+          return s;
+        }
+      }
+      throw new IllegalArgumentException(
+          "unknown label source '" + id + "': human, llm or offline-engine");
+    }
   }
 
   public LabelEvent {

@@ -154,6 +154,17 @@ public record LlmReply(
   }
 
   /**
+   * The provider name of the offline engine, which is not an LLM: it answers from the request's own
+   * text (extractive summaries, the nearest label, tool calls it can read off the goal).
+   */
+  public static final String OFFLINE_ENGINE = "offline";
+
+  /** Whether the offline engine (not an LLM) answered. */
+  public boolean byOfflineEngine() {
+    return OFFLINE_ENGINE.equals(provider);
+  }
+
+  /**
    * The model that answered as {@code provider/model} ({@code ?} for a part the reply does not
    * name); null when it names neither.
    */

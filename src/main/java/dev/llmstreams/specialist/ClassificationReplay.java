@@ -114,7 +114,7 @@ public final class ClassificationReplay {
         if (r != null) {
           ObjectNode rec = n.putObject("recorded");
           rec.put("label", r.label());
-          rec.put("source", r.source().name().toLowerCase(Locale.ROOT));
+          rec.put("source", r.source().id());
           rec.put("confidence", r.confidence());
           rec.put("model_version", r.modelVersion());
         }
@@ -157,11 +157,7 @@ public final class ClassificationReplay {
             .append(" | ")
             .append(
                 String.format(
-                    Locale.ROOT,
-                    "%s (%s %.2f)",
-                    cell(r.label()),
-                    r.source().name().toLowerCase(Locale.ROOT),
-                    r.confidence()))
+                    Locale.ROOT, "%s (%s %.2f)", cell(r.label()), r.source().id(), r.confidence()))
             .append(" | ")
             .append(
                 String.format(

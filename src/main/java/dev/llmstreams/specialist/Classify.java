@@ -412,6 +412,9 @@ final class Classify implements Processor<String, Object, String, Object> {
             + "/"
             + (reply.model() == null ? "?" : reply.model());
     SpanRef span = escalationSpan(e);
+    // The offline engine is not an LLM: its answers are named for what they are, and the trainer
+    // learns from them only when specialist.learn.from says so.
+    boolean offline = reply.byOfflineEngine();
     Classification c =
         new Classification(
             e.eventId(),
@@ -419,7 +422,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             confidence,
             List.of(new ScoredLabel(label, confidence)),
             llm,
-            Classification.Source.LLM,
+            offline ? Classification.Source.OFFLINE_ENGINE : Classification.Source.LLM,
             Math.max(0, latencyMicros),
             e.reason(),
             reply.usage(),
@@ -433,7 +436,7 @@ final class Classify implements Processor<String, Object, String, Object> {
                 e.eventId(),
                 e.text(),
                 label,
-                LabelEvent.Source.LLM,
+                offline ? LabelEvent.Source.OFFLINE_ENGINE : LabelEvent.Source.LLM,
                 Instant.ofEpochMilli(context.currentSystemTimeMs())),
             e.timestamp(),
             span),
@@ -509,7 +512,7 @@ final class Classify implements Processor<String, Object, String, Object> {
         .attr("llmstreams.classification.event.id", c.eventId())
         .attr("llmstreams.classification.label", c.label())
         .attr("llmstreams.classification.confidence", c.confidence())
-        .attr("llmstreams.classification.source", c.source().name().toLowerCase(Locale.ROOT))
+        .attr("llmstreams.classification.source", c.source().id())
         .attr("llmstreams.classification.escalated", escalated)
         .attr("llmstreams.classification.model", current.name())
         .attr("llmstreams.classification.model.version", specialistVersion)
@@ -524,7 +527,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             .attr("llmstreams.classification.specialist.label", e.specialistLabel())
             .attr("llmstreams.classification.specialist.confidence", e.specialistConfidence())
             .attr("llmstreams.llm.request.id", e.requestId());
-    if (c.source() == Classification.Source.LLM) {
+    if (c.source().escalated()) {
       b.attr("llmstreams.classification.llm.model", c.modelVersion());
     }
     return b;

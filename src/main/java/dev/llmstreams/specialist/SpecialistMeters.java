@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -190,7 +189,7 @@ final class SpecialistMeters {
             l ->
                 Counter.builder("llmstreams.specialist.predictions")
                     .description("Events labelled, by label and by who labelled")
-                    .tags("label", l, "source", source.name().toLowerCase(Locale.ROOT))
+                    .tags("label", l, "source", source.id())
                     .register(registry))
         .increment();
   }
@@ -216,11 +215,7 @@ final class SpecialistMeters {
     return Counter.builder("llmstreams.specialist.online.labels")
         .description(
             "People's labels compared with the event's classification, by who classified it and outcome")
-        .tags(
-            "source",
-            source.name().toLowerCase(Locale.ROOT),
-            "outcome",
-            correct ? "correct" : "wrong")
+        .tags("source", source.id(), "outcome", correct ? "correct" : "wrong")
         .register(registry);
   }
 
@@ -295,7 +290,7 @@ final class SpecialistMeters {
         .description(
             "Labels the online trainer did not learn from, because specialist.learn.from leaves"
                 + " their source out")
-        .tag("source", source.name().toLowerCase(java.util.Locale.ROOT))
+        .tag("source", source.id())
         .register(registry);
   }
 }

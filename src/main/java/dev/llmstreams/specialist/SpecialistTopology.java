@@ -23,7 +23,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -129,11 +128,13 @@ public final class SpecialistTopology {
       learnFrom = Set.copyOf(learnFrom);
     }
 
-    /** The sources of specialist.learn.from ({@code human}, {@code llm}). */
+    /**
+     * The sources of specialist.learn.from ({@code human}, {@code llm}, {@code offline-engine}).
+     */
     static Set<LabelEvent.Source> learnFrom(List<String> sources) {
       Set<LabelEvent.Source> out = EnumSet.noneOf(LabelEvent.Source.class);
       for (String s : sources) {
-        out.add(LabelEvent.Source.valueOf(s.strip().toUpperCase(Locale.ROOT)));
+        out.add(LabelEvent.Source.of(s));
       }
       return out;
     }
@@ -252,11 +253,7 @@ public final class SpecialistTopology {
     out.put("signaturesRequired", current.trust().verifies());
     // The sources of labels the online trainer learns from (specialist.learn.from).
     out.put(
-        "learnFrom",
-        settings.learnFrom().stream()
-            .sorted()
-            .map(source -> source.name().toLowerCase(Locale.ROOT))
-            .toList());
+        "learnFrom", settings.learnFrom().stream().sorted().map(source -> source.id()).toList());
     Map<String, Object> refused = new java.util.LinkedHashMap<>();
     refused.put("count", current.refusedCount());
     CurrentModel.Refused last = current.lastRefused();

@@ -133,10 +133,10 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
     String key = record.key() != null ? record.key() : exampleKey(label.eventId(), label.text());
     Example known = examples.get(key);
     if (known != null
-        && (known.label().equals(label.label())
-            || (known.source() == LabelEvent.Source.HUMAN
-                && label.source() == LabelEvent.Source.LLM))) {
-      return; // the same label again, or an LLM's answer where a person already said
+        && (known.label().equals(label.label()) || known.source().outranks(label.source()))) {
+      // the same label again, or an LLM's answer where a person already said (the offline
+      // engine's where either did)
+      return;
     }
     examples.put(
         key, new Example(label.text(), label.label(), label.source(), label.at().toEpochMilli()));

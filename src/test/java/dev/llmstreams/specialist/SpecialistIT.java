@@ -187,7 +187,7 @@ class SpecialistIT {
       assertThat(watcher.classifications)
           .allSatisfy(
               c -> {
-                assertThat(c.source()).isEqualTo(Classification.Source.LLM);
+                assertThat(c.source()).isEqualTo(Classification.Source.OFFLINE_ENGINE);
                 assertThat(c.modelVersion()).isEqualTo("offline/offline-engine");
                 assertThat(Intents.LABELS).contains(c.label());
                 assertThat(c.escalationReason()).startsWith("confidence ").contains(" < 1");
@@ -195,7 +195,7 @@ class SpecialistIT {
               });
       await().atMost(Duration.ofSeconds(30)).until(() -> watcher.labels.size() >= 3);
       assertThat(watcher.labels)
-          .allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.LLM));
+          .allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.OFFLINE_ENGINE));
       assertThat(watcher.labels)
           .extracting(LabelEvent::eventId)
           .containsExactlyInAnyOrder("w0", "w1", "w2");
@@ -511,10 +511,7 @@ class SpecialistIT {
       second.destroy();
       second.waitFor();
     }
-    long escalated =
-        watcher.classifications.stream()
-            .filter(c -> c.source() == Classification.Source.LLM)
-            .count();
+    long escalated = watcher.classifications.stream().filter(c -> c.source().escalated()).count();
     System.out.printf(
         "specialist hard kill: %d of %d events labelled before the kill; %d by the LLM path%n",
         atKill, n, escalated);

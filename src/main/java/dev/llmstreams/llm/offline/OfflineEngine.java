@@ -82,7 +82,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class OfflineEngine implements LlmProvider {
   /** The provider name in config and metrics. */
-  public static final String NAME = "offline";
+  public static final String NAME = dev.llmstreams.events.LlmReply.OFFLINE_ENGINE;
 
   /** The model reported on every completion: not an LLM. */
   public static final String MODEL = "offline-engine";
