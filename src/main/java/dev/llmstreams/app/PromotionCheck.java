@@ -78,7 +78,8 @@ final class PromotionCheck {
             DECIDED_BY);
       }
       List<LabeledText> recent =
-          recentLabels(consumer, catalog, serving.createdAt(), trainingTexts, progress);
+          recentLabels(
+              consumer, catalog, serving.createdAt(), trainingTexts, judgedBy(config), progress);
       progress.say(
           "scoring the candidate and %s on %d labelled events newer than it and not in the training file",
           serving.version(), recent.size());
@@ -128,18 +129,20 @@ final class PromotionCheck {
   }
 
   /**
-   * The labelled events after {@code since} that are not among {@code exclude}: one per event (or
-   * per text, for a label with no event), a person's label winning over an LLM's, else the latest.
+   * The labelled events after {@code since} that are not among {@code exclude}, from the sources of
+   * {@code judgedBy}: one per event (or per text, for a label with no event), a person's label
+   * winning over an LLM's, an LLM's over the offline engine's, else the latest.
    */
   private static List<LabeledText> recentLabels(
       KafkaConsumer<byte[], byte[]> consumer,
       TopicCatalog catalog,
       Instant since,
       Set<String> exclude,
+      Set<LabelEvent.Source> judgedBy,
       Progress progress) {
     Topic<LabelEvent> labels = catalog.topic(Topics.LABELS);
     Map<String, LabelEvent> byEvent = new LinkedHashMap<>();
-    long[] read = {0, 0};
+    long[] read = {0, 0, 0};
     // Labels are stamped when given; the record's time is no earlier, so nothing newer is skipped.
     TopicReads.since(
         consumer,
@@ -157,6 +160,10 @@ final class PromotionCheck {
           if (label == null || !label.at().isAfter(since) || exclude.contains(label.text())) {
             return;
           }
+          if (!judgedBy.contains(label.source())) {
+            read[2]++;
+            return; // specialist.learn.from leaves this source out: the in-app trainer does too
+          }
           String k = label.eventId() != null ? "event:" + label.eventId() : "text:" + label.text();
           LabelEvent known = byEvent.get(k);
           if (known == null || !known.source().outranks(label.source())) {
@@ -164,12 +171,17 @@ final class PromotionCheck {
           }
         });
     progress.say(
-        "read %,d labelled events from %s (%,d unreadable), %,d of them newer than the model in"
-            + " service and unseen by the candidate",
-        read[0], labels.name(), read[1], byEvent.size());
+        "read %,d labelled events from %s (%,d unreadable, %,d from sources specialist.learn.from"
+            + " leaves out), %,d of them newer than the model in service and unseen by the candidate",
+        read[0], labels.name(), read[1], read[2], byEvent.size());
     List<LabeledText> out = new ArrayList<>(byEvent.size());
     byEvent.values().forEach(l -> out.add(new LabeledText(l.text(), l.label())));
     return out;
+  }
+
+  /** The label sources the gate judges by: those of specialist.learn.from, as the trainer's. */
+  static Set<LabelEvent.Source> judgedBy(AppConfig config) {
+    return LabelEvent.Source.of(config.getList(AppConfig.SPECIALIST_LEARN_FROM));
   }
 
   /** The decision of a model put in service without the gate. */

@@ -39,6 +39,13 @@ public record LabelEvent(String eventId, String text, String label, Source sourc
       return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
+    /** The sources written {@code ids} (e.g. specialist.learn.from's list). */
+    public static java.util.Set<Source> of(java.util.Collection<String> ids) {
+      java.util.Set<Source> out = java.util.EnumSet.noneOf(Source.class);
+      ids.forEach(id -> out.add(of(id)));
+      return out;
+    }
+
     /** The source written {@code id}: human, llm or offline-engine. */
     public static Source of(String id) {
       for (Source s : values()) {

@@ -21,7 +21,6 @@ import dev.llmstreams.topics.TopicCatalog;
 import dev.llmstreams.topics.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -132,11 +131,7 @@ public final class SpecialistTopology {
      * The sources of specialist.learn.from ({@code human}, {@code llm}, {@code offline-engine}).
      */
     static Set<LabelEvent.Source> learnFrom(List<String> sources) {
-      Set<LabelEvent.Source> out = EnumSet.noneOf(LabelEvent.Source.class);
-      for (String s : sources) {
-        out.add(LabelEvent.Source.of(s));
-      }
-      return out;
+      return LabelEvent.Source.of(sources);
     }
 
     /** The threshold {@code model} is served at: the operator's, else the model's own. */
