@@ -78,7 +78,9 @@ public final class JsonSerde<T> implements Serde<T> {
           "input exceeds a limit: "
               + limit.getOriginalMessage()
               + (e instanceof JsonMappingException mapping ? at(mapping) : "");
-    } else if (e instanceof JsonParseException parse) {
+    } else if (Causes.find(e, JsonParseException.class) != null) {
+      // Also inside a value read as a tree (a payload): the mapper wraps the parser's error.
+      JsonParseException parse = Causes.find(e, JsonParseException.class);
       JsonLocation at = parse.getLocation();
       problem =
           "malformed JSON at line "
@@ -86,7 +88,7 @@ public final class JsonSerde<T> implements Serde<T> {
               + " column "
               + at.getColumnNr()
               + ": "
-              + parse.getOriginalMessage();
+              + plain(parse.getOriginalMessage());
     } else if (e instanceof ValueInstantiationException invalid && invalid.getCause() != null) {
       // A record's constructor refused the value; its message names the field.
       problem = invalid.getCause().getMessage() + at(invalid);
@@ -95,7 +97,7 @@ public final class JsonSerde<T> implements Serde<T> {
       // A value of the wrong JSON type, in JSON's words rather than Java's.
       problem = TypeMismatch.describe(mismatch) + at(mismatch);
     } else if (e instanceof JsonMappingException mapping) {
-      problem = mapping.getOriginalMessage() + at(mapping);
+      problem = plain(mapping.getOriginalMessage()) + at(mapping);
     } else if (e instanceof JsonProcessingException other) {
       problem = other.getOriginalMessage();
     } else {
@@ -104,6 +106,23 @@ public final class JsonSerde<T> implements Serde<T> {
     return problem.length() <= MAX_MESSAGE_LENGTH
         ? problem
         : problem.substring(0, MAX_MESSAGE_LENGTH) + "...";
+  }
+
+  /**
+   * Jackson's message without its advice to Java programmers (parser features, coercion configs),
+   * which a producer in any language cannot follow; with what JSON allows instead.
+   */
+  static String plain(String jackson) {
+    String s =
+        String.valueOf(jackson)
+            .replaceAll(": enable `JsonReadFeature\\.\\w+` to allow", "")
+            .replaceAll(
+                " \\(not recognized as one since Feature '\\w+' not enabled for parser\\)", "")
+            .replaceAll(" \\(but (?:could|might) if coercion[^)]*\\)", "");
+    if (s.startsWith("Non-standard token")) {
+      s += " (JSON has no NaN or Infinity: send null, or the number as a string)";
+    }
+    return s.replace("maybe a (non-standard) comment?", "a comment? JSON has none");
   }
 
   /**

@@ -445,6 +445,20 @@ class EventsContractTest {
             "cannot read GoalResult: field \"status\" must be one of",
             "status"),
         new Bad(
+            "NaN in a payload (Python's json.dumps writes it)",
+            ClassificationRequest.class,
+            "{\"eventId\":\"e1\",\"text\":\"x\",\"payload\":{\"n\":NaN}}",
+            "cannot read ClassificationRequest: malformed JSON at line 1 column 46: Non-standard token"
+                + " 'NaN' (JSON has no NaN or Infinity",
+            null),
+        new Bad(
+            "a comment",
+            Goal.class,
+            "{\"goalId\":\"g-1\", // mine\n\"goal\":\"Say hello\"}",
+            "cannot read Goal: malformed JSON at line 1 column 18: Unexpected character ('/' (code 47)):"
+                + " a comment? JSON has none",
+            null),
+        new Bad(
             "an array instead of an object",
             Goal.class,
             "[{\"goalId\":\"g-1\",\"goal\":\"Say hello\"}]",
