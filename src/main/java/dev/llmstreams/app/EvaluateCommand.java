@@ -10,7 +10,6 @@ import dev.llmstreams.specialist.model.OutOfScopeReport;
 import dev.llmstreams.specialist.model.SpecialistModels;
 import dev.llmstreams.specialist.model.TextClassifier;
 import dev.llmstreams.specialist.model.TrainingOptions;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -161,7 +160,7 @@ final class EvaluateCommand implements Callable<Integer> {
         throw new Main.UserError("--out-of-scope " + outOfScopeFile + ": no such file");
       }
       texts =
-          Files.readAllLines(outOfScopeFile, StandardCharsets.UTF_8).stream()
+          TextLines.read(outOfScopeFile).stream()
               .map(String::strip)
               .filter(t -> !t.isEmpty())
               .toList();

@@ -86,6 +86,9 @@ final class ProduceCommand implements Callable<Integer> {
       int number = 0;
       while ((line = in.readLine()) != null) {
         number++;
+        if (number == 1) {
+          line = TextLines.withoutByteOrderMark(line);
+        }
         if (line.isBlank()) {
           continue;
         }

@@ -352,7 +352,7 @@ final class ReplayDocuments implements Callable<Integer> {
     Map<String, String> out = new HashMap<>();
     List<String> lines;
     try {
-      lines = Files.readAllLines(file);
+      lines = TextLines.read(file);
     } catch (java.io.IOException e) {
       throw new Main.UserError("--references " + file + ": " + e.getMessage());
     }

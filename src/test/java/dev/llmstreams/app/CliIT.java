@@ -192,17 +192,19 @@ class CliIT {
         .contains("line 1: refused: malformed JSON")
         .contains("sent 0 record(s)");
 
+    // Written as Windows tools write it: a byte order mark first, CRLF line ends.
     Path lines = dir.resolve("docs.jsonl");
     Files.writeString(
         lines,
-        String.join(
-                "\n",
+        "\uFEFF"
+            + String.join(
+                "\r\n",
                 "{\"docId\":\"d1\",\"text\":\"We agreed to ship in March.\",\"timestamp\":\"2026-11-02T09:00:00Z\"}",
                 "{\"docId\":\"d2\",\"text\":42,\"timestamp\":\"2026-11-02T09:00:00Z\"}",
                 "",
                 "{\"docId\":\"d3\",\"text\":\"ok\",\"timestamp\":\"yesterday\"}",
                 "{\"docId\":\"d4\",\"text\":\"Also fine.\",\"timestamp\":\"2026-11-02T09:05:00Z\"}")
-            + "\n");
+            + "\r\n");
     Result mixed = cli("", "produce", prefix + "documents", lines.toString(), "--key", "meeting-1");
     assertThat(mixed.exit()).isEqualTo(1);
     assertThat(mixed.err())
