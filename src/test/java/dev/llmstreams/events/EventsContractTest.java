@@ -537,9 +537,16 @@ class EventsContractTest {
             "a time as epoch seconds or millis",
             Goal.class,
             "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"submittedAt\":1764301140000}",
-            "cannot read Goal: field \"submittedAt\" must be an ISO-8601 time such as 2026-01-31T09:00:00Z,"
-                + " not a number",
+            "cannot read Goal: field \"submittedAt\" must be an ISO-8601 time with its offset, such as"
+                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, not a number",
             "submittedAt"),
+        new Bad(
+            "a time without its offset (Python's datetime.utcnow().isoformat())",
+            Document.class,
+            "{\"docId\":\"d-1\",\"text\":\"x\",\"timestamp\":\"2026-12-07T07:00:00\"}",
+            "cannot read Document: field \"timestamp\" must be an ISO-8601 time with its offset, such as"
+                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, not a string (\"2026-12-07T07:00:00\")",
+            null),
         new Bad(
             "a tool call id that is not goalId/step/index",
             ToolCall.class,
