@@ -73,14 +73,15 @@ public final class JsonSerde<T> implements Serde<T> {
     String problem;
     // The mapper wraps parser errors raised inside a value.
     StreamConstraintsException limit = Causes.find(e, StreamConstraintsException.class);
+    // Also inside a value read as a tree (a payload): the mapper wraps the parser's error.
+    JsonParseException parse = Causes.find(e, JsonParseException.class);
+    String mismatch = e instanceof MismatchedInputException m ? TypeMismatch.describe(m) : null;
     if (limit != null) {
       problem =
           "input exceeds a limit: "
               + limit.getOriginalMessage()
               + (e instanceof JsonMappingException mapping ? at(mapping) : "");
-    } else if (Causes.find(e, JsonParseException.class) != null) {
-      // Also inside a value read as a tree (a payload): the mapper wraps the parser's error.
-      JsonParseException parse = Causes.find(e, JsonParseException.class);
+    } else if (parse != null) {
       JsonLocation at = parse.getLocation();
       problem =
           "malformed JSON at line "
@@ -92,10 +93,9 @@ public final class JsonSerde<T> implements Serde<T> {
     } else if (e instanceof ValueInstantiationException invalid && invalid.getCause() != null) {
       // A record's constructor refused the value; its message names the field.
       problem = invalid.getCause().getMessage() + at(invalid);
-    } else if (e instanceof MismatchedInputException mismatch
-        && TypeMismatch.describe(mismatch) != null) {
+    } else if (mismatch != null) {
       // A value of the wrong JSON type, in JSON's words rather than Java's.
-      problem = TypeMismatch.describe(mismatch) + at(mismatch);
+      problem = mismatch + at((JsonMappingException) e);
     } else if (e instanceof JsonMappingException mapping) {
       problem = plain(mapping.getOriginalMessage()) + at(mapping);
     } else if (e instanceof JsonProcessingException other) {
