@@ -65,8 +65,11 @@ class CliIT {
   @org.junit.jupiter.api.Timeout(120) // if the check let it start, run would wait for Ctrl-C
   void shouldRefuseToRunTheControllerWhenItsStateWouldHaveToMoveToMorePartitions(KafkaCluster kafka)
       throws Exception {
+    // A free HTTP port: an app of the developer's on the default 9400 must not decide the outcome.
     Files.writeString(
-        config, "application.id=" + prefix + "app\n", java.nio.file.StandardOpenOption.APPEND);
+        config,
+        "application.id=" + prefix + "app\nhttp.port=0\n",
+        java.nio.file.StandardOpenOption.APPEND);
     assertThat(cli("", "topics", "apply").exit()).isZero();
     awaitVisible(kafka);
     // A run before this one kept the goal logs in the catalog's 6 partitions; then tool-results got
@@ -154,17 +157,16 @@ class CliIT {
         .until(
             () ->
                 kafka.admin().listTopics().names().get().contains(prefix + "tool-calls.mcp.gone"));
-    long start = System.nanoTime();
     Result run = cli("", "run", "--patterns", "tools");
-    assertThat(java.time.Duration.ofNanos(System.nanoTime() - start))
-        .as("a program that cannot start ends the wait, not the 20 s initialize time limit")
-        .isLessThan(java.time.Duration.ofSeconds(15));
     assertThat(run.exit()).isNotZero();
+    // A program that cannot start ends the wait with the start failure as the reason, not the
+    // initialize time limit's TimeoutException.
     assertThat(run.err().lines())
         .anySatisfy(
             line ->
                 assertThat(line)
                     .startsWith("llm-streams: MCP server gone cannot be reached")
+                    .doesNotContain("Timeout")
                     .contains("no-such-program")
                     .contains("check its declaration in " + mcp));
   }

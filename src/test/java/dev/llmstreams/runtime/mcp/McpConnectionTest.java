@@ -145,11 +145,10 @@ class McpConnectionTest {
   @Test
   void aCallThatHangsEndsAtItsTimeLimitAndTheSessionStillServes() throws Exception {
     McpConnection c = stdio(60_000);
-    long start = System.nanoTime();
+    // The call's own limit ended it (the session's is 60 s): the message names 1500 ms.
     assertThatThrownBy(() -> c.call("hang", args("{}"), Duration.ofMillis(1_500)))
         .isInstanceOf(ToolException.class)
         .hasMessageContaining("no answer within 1500 ms");
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
     // The server still answers a ping: the session is kept, not started again.
     assertThat(
             c.call("echo", args("{\"message\":\"after\"}"), Duration.ofSeconds(5))
@@ -173,13 +172,11 @@ class McpConnectionTest {
   void aServerThatExitsMidCallFailsTheCallAtOnceAndIsStartedAgain() throws Exception {
     McpConnection c = stdio(60_000);
     c.connect();
-    long start = System.nanoTime();
+    // The exit ends the call, not the 60 s time limit: the message says so.
     assertThatThrownBy(() -> c.call("die", args("{}"), Duration.ofSeconds(60)))
         .isInstanceOf(ToolException.class)
-        .hasMessageContaining("exited");
-    assertThat(Duration.ofNanos(System.nanoTime() - start))
-        .as("not the 60 s time limit")
-        .isLessThan(Duration.ofSeconds(20));
+        .hasMessageContaining("exited")
+        .hasMessageNotContaining("no answer within");
     assertThat(
             c.call("echo", args("{\"message\":\"again\"}"), Duration.ofSeconds(10))
                 .path("text")
