@@ -86,9 +86,6 @@ final class ProduceCommand implements Callable<Integer> {
       int number = 0;
       while ((line = in.readLine()) != null) {
         number++;
-        if (number == 1) {
-          line = TextLines.withoutByteOrderMark(line);
-        }
         if (line.isBlank()) {
           continue;
         }
@@ -152,9 +149,9 @@ final class ProduceCommand implements Callable<Integer> {
   }
 
   private BufferedReader reader() throws java.io.IOException {
-    if ("-".equals(file)) {
-      return new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-    }
-    return Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8);
+    return TextLines.skippingByteOrderMark(
+        "-".equals(file)
+            ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
+            : Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8));
   }
 }
