@@ -180,7 +180,9 @@ final class OutputPrinter implements AutoCloseable {
               : String.format(
                   " [%s] %s", q[1], q[0].length() > 80 ? q[0].substring(0, 80) + "…" : q[0]);
       String source = v.path("source").asText();
-      boolean escalated = source.equals("llm") || source.equals("offline-engine");
+      boolean escalated =
+          java.util.Arrays.stream(dev.llmstreams.events.Classification.Source.values())
+              .anyMatch(s -> s.escalated() && s.id().equals(source));
       String reason = v.path("escalationReason").asText("");
       String how =
           escalated
