@@ -16,9 +16,10 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * The serde of one topic's values: UTF-8 JSON via {@link Json}. Null is a tombstone both ways. A
- * value that cannot be read throws a {@link SerializationException} whose message names the type
- * and the problem, e.g. {@code cannot read Goal: field "goal" is required}.
+ * The serde of one topic's values: UTF-8 JSON via {@link Json}, also after a Confluent Schema
+ * Registry header ({@link ConfluentFraming}) on the way in. Null is a tombstone both ways. A value
+ * that cannot be read throws a {@link SerializationException} whose message names the type and the
+ * problem, e.g. {@code cannot read Goal: field "goal" is required}.
  */
 public final class JsonSerde<T> implements Serde<T> {
   private static final int MAX_MESSAGE_LENGTH = 1_000;
@@ -47,10 +48,16 @@ public final class JsonSerde<T> implements Serde<T> {
           if (bytes == null) {
             return null;
           }
+          String notJson = ConfluentFraming.notJson(bytes);
+          if (notJson != null) {
+            throw new SerializationException("cannot read " + name + ": " + notJson);
+          }
+          int from = ConfluentFraming.jsonOffset(bytes);
           try {
-            return reader.readValue(bytes);
+            return reader.readValue(bytes, from, bytes.length - from);
           } catch (IOException e) {
-            throw new SerializationException("cannot read " + name + ": " + problem(e), e);
+            throw new SerializationException(
+                "cannot read " + name + ": " + problem(e, bytes, from), e);
           }
         };
   }
@@ -69,18 +76,25 @@ public final class JsonSerde<T> implements Serde<T> {
     return deserializer;
   }
 
-  private static String problem(IOException e) {
+  private static String problem(IOException e, byte[] bytes, int from) {
     String problem;
     // The mapper wraps parser errors raised inside a value.
     StreamConstraintsException limit = Causes.find(e, StreamConstraintsException.class);
     // Also inside a value read as a tree (a payload): the mapper wraps the parser's error.
     JsonParseException parse = Causes.find(e, JsonParseException.class);
     String mismatch = e instanceof MismatchedInputException m ? TypeMismatch.describe(m) : null;
+    // Jackson names the byte but not where a producer went wrong: text in another encoding.
+    String notUtf8 =
+        parse != null && String.valueOf(parse.getOriginalMessage()).startsWith("Invalid UTF-8")
+            ? Utf8.problem(bytes, from)
+            : null;
     if (limit != null) {
       problem =
           "input exceeds a limit: "
               + limit.getOriginalMessage()
               + (e instanceof JsonMappingException mapping ? at(mapping) : "");
+    } else if (notUtf8 != null) {
+      problem = notUtf8;
     } else if (parse != null) {
       JsonLocation at = parse.getLocation();
       problem =

@@ -1,5 +1,6 @@
 package dev.llmstreams.topics;
 
+import dev.llmstreams.events.ConfluentFraming;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -228,7 +229,12 @@ public final class KeyedInput {
       }
       try {
         com.fasterxml.jackson.databind.JsonNode field =
-            dev.llmstreams.events.Json.reader().readTree(value).get(keyField);
+            dev.llmstreams.events.Json.reader()
+                .readTree(
+                    value,
+                    ConfluentFraming.jsonOffset(value),
+                    value.length - ConfluentFraming.jsonOffset(value))
+                .get(keyField);
         return field != null && field.isTextual() && !field.asText().isBlank()
             ? field.asText()
             : null;

@@ -189,7 +189,10 @@ class AnyProducerIT {
             llm.openAiBaseUrl().toString(),
             AppConfig.provider("openai", "api.key"),
             "sk-test-not-a-secret"));
-    producer = new KafkaProducer<>(kafka.producerProps());
+    // Users' producers compress; the Java ways send lz4 batches, kcat zstd ones.
+    java.util.Properties props = kafka.producerProps();
+    props.put(org.apache.kafka.clients.producer.ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    producer = new KafkaProducer<>(props);
   }
 
   @AfterEach
@@ -885,7 +888,13 @@ class AnyProducerIT {
       throws Exception {
     records.forEach(r -> sentRecords.add(sentRecord(topic, r.getKey(), r.getValue())));
     switch (way) {
-      case KCAT -> Kcat.produce(kafka.bootstrapServers(), topic, records);
+      case KCAT ->
+          Kcat.produce(
+              kafka.bootstrapServers(),
+              topic,
+              records,
+              Map.of(),
+              Map.of("compression.codec", "zstd"));
       case JAVA_DEFAULT -> {
         for (Map.Entry<String, String> r : records) {
           producer.send(new ProducerRecord<>(topic, r.getKey(), r.getValue())).get();

@@ -602,6 +602,80 @@ class EventsContractTest {
         .contains(bad.schemaField());
   }
 
+  /** A value as Confluent's serializers frame it: magic byte 0, the schema id, the payload. */
+  private static byte[] framed(int schemaId, byte[] payload) {
+    return java.nio.ByteBuffer.allocate(5 + payload.length)
+        .put((byte) 0)
+        .putInt(schemaId)
+        .put(payload)
+        .array();
+  }
+
+  @Test
+  void shouldReadJsonAfterAConfluentSchemaRegistryHeader() {
+    byte[] json = "{\"goalId\":\"g-1\",\"goal\":\"Say hello\"}".getBytes(StandardCharsets.UTF_8);
+    assertThat(serdeOf(Goal.class).deserializer().deserialize("goals", framed(7, json)))
+        .isEqualTo(Goal.of("g-1", "Say hello"));
+    // The contract still holds after the header: the registry's schema is not ours.
+    assertThatThrownBy(
+            () ->
+                serdeOf(Goal.class)
+                    .deserializer()
+                    .deserialize(
+                        "goals",
+                        framed(7, "{\"goalId\":\"g-1\"}".getBytes(StandardCharsets.UTF_8))))
+        .isInstanceOf(SerializationException.class)
+        .hasMessage("cannot read Goal: field \"goal\" is required");
+  }
+
+  @Test
+  void shouldSayWhatAFramedValueThatIsNotJsonIs() {
+    // Avro's binary encoding of a record of two strings: lengths as zig-zag varints, then bytes.
+    byte[] avro = {0x06, 'g', '-', '1', 0x0a, 'h', 'e', 'l', 'l', 'o'};
+    assertThatThrownBy(
+            () -> serdeOf(Goal.class).deserializer().deserialize("goals", framed(100_001, avro)))
+        .isInstanceOf(SerializationException.class)
+        .hasMessage(
+            "cannot read Goal: the value has a Confluent Schema Registry header (magic byte 0,"
+                + " schema id 100001) and what follows it is not JSON (Avro or Protobuf?):"
+                + " llm-streams reads JSON values, plain or from a JSON Schema serializer");
+  }
+
+  @Test
+  void shouldSayWhereAValueStopsBeingUtf8() {
+    // "Café" as Latin-1 / Windows-1252 writes it: é is the single byte 0xE9.
+    byte[] latin1 =
+        "{\"goalId\":\"g-1\",\"goal\":\"Caf\u00e9 bill\"}"
+            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThatThrownBy(() -> serdeOf(Goal.class).deserializer().deserialize("goals", latin1))
+        .isInstanceOf(SerializationException.class)
+        .hasMessage(
+            "cannot read Goal: the value is not valid UTF-8: byte 0xE9 at byte 27 (after"
+                + " \"...d\":\"g-1\",\"goal\":\"Caf\") (text encoded as Latin-1 or Windows-1252?"
+                + " JSON must be sent as UTF-8)");
+    // The same text as UTF-8 is read.
+    assertThat(
+            JsonSerde.of(Goal.class)
+                .deserializer()
+                .deserialize(
+                    "goals",
+                    new String(latin1, StandardCharsets.ISO_8859_1)
+                        .getBytes(StandardCharsets.UTF_8))
+                .goal())
+        .isEqualTo("Caf\u00e9 bill");
+  }
+
+  @Test
+  void shouldCountTheByteOffsetFromTheJsonAfterAHeader() {
+    byte[] bad = "{\"goalId\":\"g\u00e9\"}".getBytes(StandardCharsets.ISO_8859_1);
+    assertThatThrownBy(
+            () -> serdeOf(Goal.class).deserializer().deserialize("goals", framed(1, bad)))
+        .isInstanceOf(SerializationException.class)
+        .hasMessageStartingWith(
+            "cannot read Goal: the value is not valid UTF-8: byte 0xE9 at byte 12 (after"
+                + " \"{\"goalId\":\"g\")");
+  }
+
   @Test
   void shouldRefuseAStringLongerThanTheLimit() {
     String text = "a".repeat(Json.MAX_STRING_LENGTH + 1);

@@ -13,14 +13,16 @@ public final class ValueKeys {
 
   /**
    * The value's {@code field} when the value is a JSON object naming it as a non-blank string; else
-   * null (also when {@code field} or the value is null).
+   * null (also when {@code field} or the value is null). A value in Confluent Schema Registry
+   * framing (byte 0, a 4-byte schema id) is read after those five bytes.
    */
   public static String of(String field, byte[] value) {
     if (field == null || value == null) {
       return null;
     }
     try {
-      JsonNode node = Json.reader().readTree(value).get(field);
+      int from = value.length >= 5 && value[0] == 0 ? 5 : 0;
+      JsonNode node = Json.reader().readTree(value, from, value.length - from).get(field);
       return node != null && node.isTextual() && !node.asText().isBlank() ? node.asText() : null;
     } catch (IOException | RuntimeException notAnObject) {
       return null;

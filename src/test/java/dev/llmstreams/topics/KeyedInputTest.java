@@ -127,6 +127,11 @@ class KeyedInputTest {
     // An empty or blank key is no key: kcat -K with nothing before the delimiter sends "".
     assertThat(placement.keyOf("", request)).isEqualTo("e-7");
     assertThat(placement.keyOf(" \t", request)).isEqualTo("e-7");
+    // After a Confluent Schema Registry header (magic byte 0, schema id 7), as the value is read.
+    byte[] framed = new byte[5 + request.length];
+    framed[4] = 7;
+    System.arraycopy(request, 0, framed, 5, request.length);
+    assertThat(placement.keyOf(null, framed)).isEqualTo("e-7");
     assertThat(placement.stays("", request, there)).isFalse();
     // Produced without a key it moves, even onto its key's partition, so that it gets the key.
     assertThat(placement.stays(null, request, there)).isFalse();
