@@ -43,7 +43,7 @@ import picocli.CommandLine.ParentCommand;
     mixinStandardHelpOptions = true,
     description = {
       "Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
-      "Texts are CSV with a header row, or JSON lines. --publish also sends the model to "
+      "Texts are CSV with a header row (.csv, .tsv), or JSON lines (.jsonl). --publish also sends the model to "
           + "specialist-models and the training examples to labels, so the online trainer can retrain "
           + "from them, if the promotion gate lets it: when a model is in service, both are scored on "
           + "labels newer than it and not in --train, and the new one goes in only when at least as "

@@ -34,6 +34,9 @@ final class Utf8 {
       }
     }
     int at = in.position();
+    if (at >= bytes.length) {
+      return null; // not a byte that is wrong: leave it to the parser's message
+    }
     out.flip();
     String before = out.toString();
     if (before.length() > CONTEXT) {

@@ -52,7 +52,8 @@ public final class LabeledData {
 
     static Format of(String fileName) {
       String name = fileName.toLowerCase(Locale.ROOT);
-      if (name.endsWith(".csv")) {
+      // Tab-separated exports (.tsv, .tab) are CSV whose header row has tabs and no comma.
+      if (name.endsWith(".csv") || name.endsWith(".tsv") || name.endsWith(".tab")) {
         return CSV;
       }
       if (name.endsWith(".jsonl") || name.endsWith(".ndjson") || name.endsWith(".json")) {
@@ -60,7 +61,7 @@ public final class LabeledData {
       }
       throw new IllegalArgumentException(
           fileName
-              + ": unknown format; name the file .csv (with a header row) or"
+              + ": unknown format; name the file .csv or .tsv (with a header row) or"
               + " .jsonl (one JSON object per line)");
     }
   }

@@ -163,7 +163,10 @@ class LabeledDataTest {
         Files.writeString(dir.resolve("labels.jsonl"), "{\"text\":\"a\",\"category\":\"x\"}\n");
     Path other = Files.writeString(dir.resolve("labels.txt"), "a\tx\n");
 
+    Path tsv = Files.writeString(dir.resolve("labels.tsv"), "text\tcategory\nwhere, when\tx\n");
+
     assertThat(LabeledData.read(jsonl)).containsExactly(new LabeledText("a", "x"));
+    assertThat(LabeledData.read(tsv)).containsExactly(new LabeledText("where, when", "x"));
     assertThatThrownBy(() -> LabeledData.read(other))
         .hasMessageContaining("labels.txt: unknown format");
   }
