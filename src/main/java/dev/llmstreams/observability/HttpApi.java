@@ -86,6 +86,9 @@ public final class HttpApi implements AutoCloseable {
   private final AtomicLong nextLog = new AtomicLong(System.nanoTime());
   private final AtomicLong unlogged = new AtomicLong();
 
+  /** The paths served, as a 404 lists them: {@code /goals/{key}} for a route that takes a key. */
+  private final java.util.List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   /** A plain HTTP server without authentication. */
   public HttpApi(String host, int port, Observability observability, Supplier<Health> health)
       throws IOException {
@@ -141,6 +144,9 @@ public final class HttpApi implements AutoCloseable {
               return t;
             });
     server.setExecutor(executor);
+    // Every path no route serves: a JSON 404 naming the paths that are served.
+    server.createContext("/", this::notFound);
+    paths.add("/metrics");
     // OpenMetrics (with trace exemplars) to a scraper that asks for it, else the Prometheus text.
     server.createContext(
         "/metrics",
@@ -176,6 +182,7 @@ public final class HttpApi implements AutoCloseable {
 
   /** Serves {@code GET <prefix>...} with {@code route}; {@code scope} null: any valid token. */
   private void route(String prefix, HttpAuth.Scope scope, Route route) {
+    paths.add(prefix.endsWith("/") ? prefix + "{key}" : prefix);
     server.createContext(prefix, exchange -> handle(exchange, prefix, scope, route));
   }
 
@@ -185,6 +192,7 @@ public final class HttpApi implements AutoCloseable {
    * handler authenticates requests itself, with {@link #auth()} and {@link #refused}.
    */
   public void handle(String path, com.sun.net.httpserver.HttpHandler handler) {
+    paths.add(path);
     server.createContext(path, handler);
   }
 
@@ -262,6 +270,11 @@ public final class HttpApi implements AutoCloseable {
           && !"HEAD".equals(exchange.getRequestMethod())) {
         reply = Reply.text(405, "only GET is served\n");
         exchange.getResponseHeaders().add("Allow", "GET, HEAD");
+      } else if (!prefix.endsWith("/")
+          && exchange.getRequestURI().getPath().length() > prefix.length()) {
+        // The server matches contexts by prefix: /healthz or /metrics/x is not /health or
+        // /metrics. A route that takes a key ends with a slash.
+        reply = noRoute(exchange);
       } else {
         String rest = exchange.getRequestURI().getPath().substring(prefix.length());
         CALLER.set(authorization);
@@ -275,6 +288,22 @@ public final class HttpApi implements AutoCloseable {
       LOG.warn("GET {} failed", exchange.getRequestURI(), e);
       reply = Reply.json(500, "{\"error\":\"internal error\"}");
     }
+    send(exchange, reply);
+  }
+
+  private void notFound(HttpExchange exchange) throws IOException {
+    send(exchange, noRoute(exchange));
+  }
+
+  private Reply noRoute(HttpExchange exchange) {
+    String path = exchange.getRequestURI().getRawPath();
+    java.util.Map<String, Object> body = new java.util.LinkedHashMap<>();
+    body.put("error", "no route " + (path.length() <= 200 ? path : path.substring(0, 200) + "..."));
+    body.put("routes", paths.stream().sorted().toList());
+    return Reply.json(404, dev.llmstreams.events.Json.toTree(body).toString());
+  }
+
+  private static void send(HttpExchange exchange, Reply reply) throws IOException {
     byte[] body = reply.body().getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", reply.contentType());
     boolean head = "HEAD".equals(exchange.getRequestMethod());

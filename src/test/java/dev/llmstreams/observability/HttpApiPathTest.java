@@ -38,6 +38,49 @@ class HttpApiPathTest {
     }
   }
 
+  @Test
+  void shouldServeOnlyTheRoutesPathsAndAnswerEveryOtherWithAJson404() throws Exception {
+    try (Observability observability = new Observability();
+        HttpApi http =
+            new HttpApi("127.0.0.1", 0, observability, () -> Health.of(Map.of("t", "RUNNING")))) {
+      http.route("/echo/", (rest, query) -> HttpApi.Reply.text(200, rest));
+      http.route("/status", (rest, query) -> HttpApi.Reply.text(200, "ok"));
+      http.start();
+      String base = "http://127.0.0.1:" + http.port();
+
+      assertThat(get(base + "/status")).isEqualTo("ok");
+      assertThat(get(base + "/echo/k")).isEqualTo("k");
+      // The server matches by prefix; these are not the routes' paths.
+      for (String path :
+          new String[] {
+            "/statusx", "/status/", "/status/1", "/healthz", "/metricsx", "/nope", "/"
+          }) {
+        HttpResponse<String> r = send(base + path, "GET");
+        assertThat(r.statusCode()).as(path).isEqualTo(404);
+        assertThat(r.headers().firstValue("Content-Type")).as(path).hasValue("application/json");
+        assertThat(r.body())
+            .as(path)
+            .isEqualTo(
+                "{\"error\":\"no route "
+                    + path
+                    + "\",\"routes\":[\"/echo/{key}\",\"/health\",\"/metrics\",\"/ready\",\"/status\"]}");
+      }
+      HttpResponse<String> head = send(base + "/nope", "HEAD");
+      assertThat(head.statusCode()).isEqualTo(404);
+      assertThat(head.body()).isEmpty();
+      assertThat(send(base + "/health", "GET").statusCode()).isEqualTo(200);
+      assertThat(send(base + "/metrics", "GET").body()).contains("# TYPE");
+    }
+  }
+
+  private static HttpResponse<String> send(String uri, String method) throws Exception {
+    return CLIENT.send(
+        HttpRequest.newBuilder(URI.create(uri))
+            .method(method, HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   private static String get(String uri) throws Exception {
     HttpResponse<String> r =
         CLIENT.send(
