@@ -71,6 +71,8 @@ public final class AppConfig extends AbstractConfig {
   public static final String SUMMARIZER_SYNTHESIS_INTERVAL_MS = "summarizer.synthesis.interval.ms";
   public static final String SUMMARIZER_WINDOW_MS = "summarizer.window.ms";
   public static final String SUMMARIZER_WINDOW_GRACE_MS = "summarizer.window.grace.ms";
+  public static final String SUMMARIZER_TIMESTAMP_AFTER_MAX_MS =
+      "summarizer.timestamp.after.max.ms";
   public static final String SUMMARIZER_WINDOW_RETENTION_MS = "summarizer.window.retention.ms";
   public static final String CONTROLLER_MAX_STEPS = "controller.max.steps";
   public static final String CONTROLLER_MAX_TOKENS = "controller.max.tokens";
@@ -622,6 +624,17 @@ public final class AppConfig extends AbstractConfig {
                   + " when the key's latest document timestamp passes its end plus this: its tree collapses to its"
                   + " final synthesis, which becomes one leaf of the all-time tree, and later documents of it go to"
                   + " dead-letters (\"too late\").")
+          .define(
+              SUMMARIZER_TIMESTAMP_AFTER_MAX_MS,
+              Type.LONG,
+              86_400_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
+              "How far ahead of this instance's clock a document's timestamp may be (as Kafka's"
+                  + " message.timestamp.after.max.ms for record timestamps). A document further ahead"
+                  + " goes to dead-letters: with windows on, it would move its key's document time"
+                  + " into the future and close every window of the key, so that all its later"
+                  + " documents would be too late.")
           .define(
               SUMMARIZER_WINDOW_RETENTION_MS,
               Type.LONG,

@@ -282,6 +282,9 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
         }
         if (reply.failed()) {
           failedChunks.increment();
+          // The gateway keeps this failure under the request id: a resent document asks again
+          // under a new one.
+          state.failedChunks().add(reply.requestId());
           // Thrown once the chunk is no longer pending: its window may close without it.
           rejected =
               new RejectedRecordException(
@@ -292,10 +295,12 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
                       + ": "
                       + reply.error().message()
                       + "); it is not in the synthesis: send the"
-                      + " document again to retry");
+                      + " document again (same docId and text) to retry the chunks that failed");
         } else if (!wasPending && state.tree().closed()) {
           // A repeated reply after its window collapsed: the leaf is in the final synthesis
           // already.
+        } else if (state.tree().hasLeaf(reply.requestId())) {
+          // The same chunk again (its document sent again): in the tree, its tokens counted once.
         } else {
           coveredDocId = Windowing.docIdOf(key, reply.requestId());
           coveredDocumentMs = documentMs == null ? 0 : documentMs;
@@ -694,7 +699,10 @@ final class MergeSummaries implements Processor<String, LlmReply, String, Object
     try {
       a.put(
           "llmstreams.summarizer.chunk.index",
-          Long.parseLong(requestId.substring(requestId.lastIndexOf('/') + 1)));
+          Long.parseLong(
+              requestId
+                  .substring(requestId.lastIndexOf('/') + 1)
+                  .replaceFirst(SummarizerTopology.RETRY + "\\d+$", "")));
     } catch (NumberFormatException e) {
       // not a chunk id this summarizer wrote: no index
     }

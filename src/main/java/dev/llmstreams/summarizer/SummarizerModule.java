@@ -40,7 +40,8 @@ public final class SummarizerModule implements PatternModule {
             new Windowing(
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_MS),
                 config.getLong(AppConfig.SUMMARIZER_WINDOW_GRACE_MS),
-                config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS)),
+                config.getLong(AppConfig.SUMMARIZER_WINDOW_RETENTION_MS),
+                config.getLong(AppConfig.SUMMARIZER_TIMESTAMP_AFTER_MAX_MS)),
             registry,
             tracing(config),
             Prompts.of(config))

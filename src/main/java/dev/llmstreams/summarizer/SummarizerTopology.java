@@ -27,6 +27,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -80,6 +81,7 @@ public final class SummarizerTopology {
   private final long synthesisIntervalMs;
   private final MeterRegistry registry;
   private final Counter documents;
+  private final Counter documentsResent;
   private final Counter chunks;
   private final Counter chunkTokens;
   private final Counter tokensIngested;
@@ -138,6 +140,13 @@ public final class SummarizerTopology {
     this.documents =
         Counter.builder("llmstreams.summarizer.documents")
             .description("Documents accepted for summarizing")
+            .register(registry);
+    this.documentsResent =
+        Counter.builder("llmstreams.summarizer.documents.resent")
+            .description(
+                "Documents sent again to the tree that has them, with the same docId and text: their"
+                    + " chunks are answered from the gateway's cache and count once (also in"
+                    + " llmstreams.summarizer.documents)")
             .register(registry);
     this.chunks =
         Counter.builder("llmstreams.summarizer.chunks")
@@ -263,13 +272,32 @@ public final class SummarizerTopology {
     public void process(Record<String, Document> record) {
       String key = record.key();
       Document doc = record.value();
-      if (!windowing.enabled() || key == null || key.isBlank()) {
-        List<LlmRequest> out = chunkRequests(key, key, doc, replyTo);
+      if (key == null || key.isBlank()) {
+        throw noKey(doc);
+      }
+      long nowMs = context.currentSystemTimeMs();
+      if (windowing.tooFarAhead(doc.timestamp(), nowMs)) {
+        throw new RejectedRecordException(
+            String.format(
+                "document %s of key %s has timestamp %s, more than %d ms"
+                    + " (summarizer.timestamp.after.max.ms) ahead of this instance's clock (%s): a"
+                    + " document from the future would close every window of its key. Check the"
+                    + " producer's clock and the timestamp's unit",
+                doc.docId(),
+                key,
+                doc.timestamp(),
+                windowing.aheadMaxMs(),
+                Instant.ofEpochMilli(nowMs)));
+      }
+      if (!windowing.enabled()) {
         SynthesisState stored = trees.get(key);
         SynthesisState all =
             stored != null
                 ? stored
                 : SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
+        String digest = sameTextOrRefuse(all, key, doc, "its synthesis");
+        List<LlmRequest> out = chunkRequests(key, key, doc, replyTo, all.failedChunks());
+        admit(all, doc, digest);
         remember(all, out, doc);
         send(record, all, out);
         trees.put(key, all);
@@ -298,18 +326,47 @@ public final class SummarizerTopology {
                 Instant.ofEpochMilli(streamTime)));
       }
       String treeKey = Windowing.treeKey(key, start);
-      List<LlmRequest> out = chunkRequests(key, treeKey, doc, replyTo);
       SynthesisState stored = windowTrees.get(treeKey);
       SynthesisState window =
           stored != null
               ? stored
               : SynthesisState.empty(
                   new MergeTree(treeKey, fanIn, mergeTokenBudget), windowing.window(start));
+      String digest =
+          sameTextOrRefuse(window, key, doc, "its window from " + windowing.window(start).start());
+      List<LlmRequest> out = chunkRequests(key, treeKey, doc, replyTo, window.failedChunks());
+      admit(window, doc, digest);
       out.forEach(r -> window.pendingChunks().add(r.requestId()));
       remember(window, out, doc);
       send(record, window, out);
       windowTrees.put(treeKey, window);
       trees.put(key, all.withWindows(all.windows().withDocument(timestampMs, start)));
+    }
+
+    /**
+     * The digest of the document's text, after checking that the tree has no other text under its
+     * docId: a tree cannot take a summarized text back, and the chunks of a document sent again
+     * keep their ids, so the gateway would answer them from its cache with the first text's
+     * summaries (or, with more chunks, mix the two).
+     */
+    private String sameTextOrRefuse(SynthesisState tree, String key, Document doc, String where) {
+      String digest = textDigest(doc.text());
+      String before = tree.docDigests().get(doc.docId());
+      if (before != null && !before.equals(digest)) {
+        throw new RejectedRecordException(
+            String.format(
+                "document %s of key %s was sent before with other text (to %s): a synthesis cannot"
+                    + " take a document's text back; send the new text under a new docId",
+                doc.docId(), key, where));
+      }
+      return digest;
+    }
+
+    /** Records the document's text in the tree it goes to; counts a resend of the same text. */
+    private void admit(SynthesisState tree, Document doc, String digest) {
+      if (tree.docDigests().put(doc.docId(), digest) != null) {
+        documentsResent.increment();
+      }
     }
 
     /**
@@ -339,6 +396,35 @@ public final class SummarizerTopology {
     }
   }
 
+  /** {@code base}, or for a chunk whose summary failed under it, the first retry id not failed. */
+  static String chunkId(String base, Set<String> failed) {
+    String id = base;
+    for (int n = 1; failed.contains(id); n++) {
+      id = base + RETRY + n;
+    }
+    return id;
+  }
+
+  /** Between a chunk id and its attempt in the id of a retried chunk. */
+  static final String RETRY = "~r";
+
+  private static RejectedRecordException noKey(Document doc) {
+    return new RejectedRecordException(
+        "document " + doc.docId() + " has no key; the key names the synthesis it belongs to");
+  }
+
+  /** 128 bits of the SHA-256 of a document's text, in hex. */
+  static String textDigest(String text) {
+    try {
+      byte[] sha =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(sha, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
   /**
    * What a chunk's span says that its reply cannot tell (the rest comes from the request id, see
    * {@link MergeSummaries}): kept small, a document may have thousands of chunks in one tree.
@@ -362,12 +448,13 @@ public final class SummarizerTopology {
 
   /**
    * The chunk summary requests of a document, with ids {@code treeKey/docId/index}: the tree they
-   * go to.
+   * go to; a chunk whose summary failed under that id (in {@code failed}) is asked for again as
+   * {@code treeKey/docId/index~r<n>}, n the attempt.
    */
-  List<LlmRequest> chunkRequests(String key, String treeKey, Document doc, String replyTo) {
+  List<LlmRequest> chunkRequests(
+      String key, String treeKey, Document doc, String replyTo, Set<String> failed) {
     if (key == null || key.isBlank()) {
-      throw new RejectedRecordException(
-          "document " + doc.docId() + " has no key; the key names the synthesis it belongs to");
+      throw noKey(doc);
     }
     if (doc.text().length() > maxDocumentChars) {
       throw new RejectedRecordException(
@@ -393,7 +480,7 @@ public final class SummarizerTopology {
       previous = c;
       out.add(
           new LlmRequest(
-              treeKey + "/" + doc.docId() + "/" + c.index(),
+              chunkId(treeKey + "/" + doc.docId() + "/" + c.index(), failed),
               replyTo,
               PURPOSE_CHUNK,
               key,

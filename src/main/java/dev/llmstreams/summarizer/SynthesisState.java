@@ -48,6 +48,14 @@ import java.util.TreeSet;
  * @param spans the spans of the tree's work: its current round's trace, the spans started and not
  *     recorded yet, the latest synthesis's span. Absent: none
  * @param lineage the prompts and models of the LLM answers in the tree. Absent: none
+ * @param docDigests the documents sent to this tree, by docId, with a digest of their text: a
+ *     document sent again with the same text is the same document (its chunks are answered from the
+ *     gateway's cache and count once), with other text it is refused, since the tree cannot take
+ *     the first text back. Absent (state written before it existed): none, so such a tree tells a
+ *     resend only by its chunk ids
+ * @param failedChunks the chunk requests whose summary failed: the gateway keeps a failed reply by
+ *     request id like any other, so a document sent again asks for those chunks under new ids
+ *     ({@code <chunk id>~r<n>}) and the rest under their own. Absent: none
  */
 public record SynthesisState(
     MergeTree tree,
@@ -67,7 +75,9 @@ public record SynthesisState(
     @JsonSetter(nulls = Nulls.AS_EMPTY) long newestDocumentMs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) long synthesisInFlightNewestMs,
     Spans spans,
-    Lineage lineage) {
+    Lineage lineage,
+    Map<String, String> docDigests,
+    LinkedHashSet<String> failedChunks) {
 
   /**
    * The spans of a tree's work (the trace model is in {@link MergeSummaries}): mutable, like the
@@ -228,6 +238,8 @@ public record SynthesisState(
     pendingDocumentMs = pendingDocumentMs == null ? new HashMap<>() : pendingDocumentMs;
     spans = spans == null ? new Spans() : spans;
     lineage = lineage == null ? new Lineage() : lineage;
+    docDigests = docDigests == null ? new HashMap<>() : docDigests;
+    failedChunks = failedChunks == null ? new LinkedHashSet<>() : failedChunks;
   }
 
   static SynthesisState empty(MergeTree tree) {
@@ -253,6 +265,8 @@ public record SynthesisState(
         0,
         0,
         null,
+        null,
+        null,
         null);
   }
 
@@ -275,7 +289,9 @@ public record SynthesisState(
         newestDocumentMs,
         newestDocumentMs,
         spans,
-        lineage);
+        lineage,
+        docDigests,
+        failedChunks);
   }
 
   SynthesisState withLatest(Synthesis synthesis, String id) {
@@ -297,7 +313,9 @@ public record SynthesisState(
         newestDocumentMs,
         0,
         spans,
-        lineage);
+        lineage,
+        docDigests,
+        failedChunks);
   }
 
   SynthesisState withChunk(String docId, long inputTokens) {
@@ -325,7 +343,9 @@ public record SynthesisState(
         Math.max(newestDocumentMs, documentMs),
         synthesisInFlightNewestMs,
         spans,
-        lineage);
+        lineage,
+        docDigests,
+        failedChunks);
   }
 
   SynthesisState withoutSynthesisInFlight() {
@@ -347,7 +367,9 @@ public record SynthesisState(
         newestDocumentMs,
         0,
         spans,
-        lineage);
+        lineage,
+        docDigests,
+        failedChunks);
   }
 
   SynthesisState withClosing() {
@@ -369,7 +391,9 @@ public record SynthesisState(
         newestDocumentMs,
         synthesisInFlightNewestMs,
         spans,
-        lineage);
+        lineage,
+        docDigests,
+        failedChunks);
   }
 
   SynthesisState withWindows(Windows next) {
@@ -391,7 +415,9 @@ public record SynthesisState(
         newestDocumentMs,
         synthesisInFlightNewestMs,
         spans,
-        lineage);
+        lineage,
+        docDigests,
+        failedChunks);
   }
 
   /** Every LLM input token spent on this tree: chunk summaries, merges and synthesis calls. */

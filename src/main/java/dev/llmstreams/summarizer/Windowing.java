@@ -23,20 +23,43 @@ import java.time.Instant;
  * @param graceMs how long after its end a window still takes late documents
  * @param retentionMs how long (in the key's stream time) a closed window's tree is kept after its
  *     close, to be queried
+ * @param aheadMaxMs how far ahead of the wall clock a document's timestamp may be (with windows off
+ *     too): one further ahead would move its key's stream time into the future and close every
+ *     window the key has or will have, so that all its later documents are too late
  */
-record Windowing(long sizeMs, long graceMs, long retentionMs) {
+record Windowing(long sizeMs, long graceMs, long retentionMs, long aheadMaxMs) {
   static final Windowing NONE = new Windowing(0, 0);
 
   Windowing {
-    if (sizeMs < 0 || graceMs < 0 || retentionMs < 0) {
+    if (sizeMs < 0 || graceMs < 0 || retentionMs < 0 || aheadMaxMs < 0) {
       throw new IllegalArgumentException(
           "window size, grace and retention must be >= 0 but were "
               + sizeMs
               + ", "
               + graceMs
               + ", "
-              + retentionMs);
+              + retentionMs
+              + " (ahead: "
+              + aheadMaxMs
+              + ")");
     }
+  }
+
+  /** No bound on how far ahead of the clock a document may be. */
+  Windowing(long sizeMs, long graceMs, long retentionMs) {
+    this(sizeMs, graceMs, retentionMs, Long.MAX_VALUE);
+  }
+
+  /**
+   * Whether {@code timestamp} is more than {@link #aheadMaxMs} ahead of {@code nowMs}, or beyond
+   * what epoch milliseconds can hold.
+   */
+  boolean tooFarAhead(Instant timestamp, long nowMs) {
+    if (timestamp.isAfter(Instant.ofEpochMilli(Long.MAX_VALUE))) {
+      return true;
+    }
+    long ms = timestamp.toEpochMilli();
+    return ms > nowMs && ms - nowMs > aheadMaxMs;
   }
 
   /** Windows whose trees are kept for good once closed. */

@@ -71,13 +71,7 @@ class SummarizerIT {
           new KafkaProducer<>(
               kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
         for (String part : parts) {
-          producer
-              .send(
-                  new ProducerRecord<>(
-                      documents,
-                      "ES2004a".getBytes(StandardCharsets.UTF_8),
-                      part.getBytes(StandardCharsets.UTF_8)))
-              .get();
+          send(producer, documents, "ES2004a", part);
         }
       }
       String synthesesTopic = catalog.spec(TopicRole.SYNTHESES).name();
@@ -109,26 +103,141 @@ class SummarizerIT {
       assertThat(last.llmInputTokens()).isPositive();
       assertThat(last.chunks()).isGreaterThanOrEqualTo(6);
 
-      HttpResponse<String> http =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://127.0.0.1:" + app.httpPort() + "/syntheses/ES2004a"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> http = get(app, "/syntheses/ES2004a");
       assertThat(http.statusCode()).isEqualTo(200);
       Synthesis served = Json.readerFor(Synthesis.class).readValue(http.body());
       assertThat(served.key()).isEqualTo("ES2004a");
       assertThat(served.documents()).isEqualTo(6);
-      HttpResponse<String> missing =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(
-                          URI.create(
-                              "http://127.0.0.1:" + app.httpPort() + "/syntheses/no-such-key"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> missing = get(app, "/syntheses/no-such-key");
       assertThat(missing.statusCode()).isEqualTo(404);
     }
+  }
+
+  /**
+   * A document whose chunk summary failed is retried by sending it again, as its dead letter says:
+   * the gateway keeps the failure under the chunk's request id, so only a new id reaches the LLM.
+   * The same document with other text is refused.
+   */
+  @Test
+  void shouldRetryTheFailedChunkOfADocumentSentAgainAndRefuseOtherTextUnderItsDocId(
+      KafkaCluster kafka, @TempDir Path dir) throws Exception {
+    String kcat = dev.llmstreams.testkit.Kcat.requireInstalled();
+    java.util.concurrent.atomic.AtomicInteger asked =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (dev.llmstreams.llm.ScriptedLlmServer llm = dev.llmstreams.llm.ScriptedLlmServer.start()) {
+      llm.setDefault(
+          request ->
+              request.body().contains("RETRY-ME") && asked.getAndIncrement() == 0
+                  ? dev.llmstreams.llm.ScriptedLlmServer.Reply.json(
+                      400,
+                      dev.llmstreams.llm.ScriptedLlmServer.openAiError(
+                          "invalid_request_error", "scripted: refused once"))
+                  : dev.llmstreams.llm.ScriptedLlmServer.Reply.json(
+                      dev.llmstreams.llm.ScriptedLlmServer.openAiText(
+                          "Summary: the team agreed to ship in March.")));
+      TestDeployment deployment =
+          TestDeployment.create(kafka, "sumretry", dir).withOpenAi(llm.openAiBaseUrl());
+      TopicCatalog catalog = deployment.catalog();
+      String documents = catalog.spec(TopicRole.DOCUMENTS).name();
+      String deadLetters = catalog.spec(TopicRole.DEAD_LETTERS).name();
+      String synthesesTopic = catalog.spec(TopicRole.SYNTHESES).name();
+      String doc =
+          "{\"docId\":\"d1\",\"text\":\"RETRY-ME. We agreed to ship in March.\","
+              + "\"timestamp\":\"2026-11-02T09:00:00Z\"}";
+      try (Observability observability = new Observability();
+          LlmStreamsApp app =
+              deployment.start(
+                  observability, List.of(new GatewayModule(), new SummarizerModule()));
+          KafkaProducer<byte[], byte[]> producer =
+              new KafkaProducer<>(
+                  kafka.producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+        send(producer, documents, "retry-meeting", doc);
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .until(
+                () ->
+                    deadLetterMessages(kafka, deadLetters).stream()
+                        .anyMatch(m -> m.contains("failed")));
+        assertThat(deadLetterMessages(kafka, deadLetters))
+            .singleElement()
+            .asString()
+            .contains("the summary of chunk retry-meeting@")
+            .contains("/d1/0 failed")
+            .contains("send the document again (same docId and text) to retry");
+
+        // Sent again as a user would, with kcat (librdkafka's partitioner).
+        dev.llmstreams.testkit.Kcat.produce(
+            kafka.bootstrapServers(), documents, List.of(Map.entry("retry-meeting", doc)));
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .until(() -> allTime(kafka, synthesesTopic, "retry-meeting") != null);
+        Synthesis synthesis = allTime(kafka, synthesesTopic, "retry-meeting");
+        assertThat(synthesis.documents()).isEqualTo(1);
+        assertThat(synthesis.sourceDocIds()).containsExactly("d1");
+        HttpResponse<String> served = get(app, "/syntheses/retry-meeting");
+        assertThat(Json.readerFor(Synthesis.class).<Synthesis>readValue(served.body()).documents())
+            .isEqualTo(1);
+        // The failed call and the retry under its new id; the gateway answered nothing from a
+        // cached failure.
+        assertThat(llm.requests().stream().filter(r -> r.body().contains("RETRY-ME")).count())
+            .as("LLM calls with the document's text (%s)", kcat)
+            .isEqualTo(2);
+
+        // Other text under the same docId: refused, and never sent to the LLM.
+        send(producer, documents, "retry-meeting", doc.replace("ship in March", "cut the budget"));
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .until(() -> deadLetterMessages(kafka, deadLetters).size() == 2);
+        assertThat(deadLetterMessages(kafka, deadLetters).get(1))
+            .startsWith("document d1 of key retry-meeting was sent before with other text");
+        assertThat(llm.requests()).noneMatch(r -> r.body().contains("cut the budget"));
+      }
+    }
+  }
+
+  private static void send(
+      KafkaProducer<byte[], byte[]> producer, String topic, String key, String value)
+      throws Exception {
+    producer
+        .send(
+            new ProducerRecord<>(
+                topic,
+                key.getBytes(StandardCharsets.UTF_8),
+                value.getBytes(StandardCharsets.UTF_8)))
+        .get();
+  }
+
+  private static HttpResponse<String> get(LlmStreamsApp app, String path) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.httpPort() + path)).build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static List<String> deadLetterMessages(KafkaCluster kafka, String topic) {
+    List<String> out = new ArrayList<>();
+    dev.llmstreams.testkit.CommittedReads.each(
+        kafka,
+        topic,
+        r ->
+            out.add(
+                dev.llmstreams.testkit.RecordLog.header(
+                    r, dev.llmstreams.topics.DeadLetters.EXCEPTION_MESSAGE)));
+    return out;
+  }
+
+  /** The latest all-time synthesis of {@code key}, read committed; null before the first. */
+  private static Synthesis allTime(KafkaCluster kafka, String topic, String key) {
+    Synthesis[] latest = {null};
+    dev.llmstreams.testkit.CommittedReads.eachValue(
+        kafka,
+        topic,
+        Synthesis.class,
+        s -> {
+          if (s.key().equals(key) && s.window() == null) {
+            latest[0] = s;
+          }
+        });
+    return latest[0];
   }
 }

@@ -327,6 +327,120 @@ class SummarizerTopologyTest {
     assertThat(requests.isEmpty()).isTrue();
   }
 
+  @Test
+  void shouldTakeADocumentSentAgainWithItsTextOnceAndRefuseOtherTextUnderItsDocId() {
+    String text = "The team agreed to ship the remote control in March. ".repeat(20);
+    documents.pipeInput("meeting-6", doc("d1", text));
+    List<String> first = requests.readValuesToList().stream().map(LlmRequest::requestId).toList();
+    assertThat(first).hasSizeGreaterThan(1);
+    // The same document again (a producer's retry, an ingestion job run twice): the same chunk
+    // ids, which the gateway answers from its cache and the tree takes once.
+    documents.pipeInput("meeting-6", doc("d1", text));
+    assertThat(requests.readValuesToList().stream().map(LlmRequest::requestId).toList())
+        .isEqualTo(first);
+    assertThat(registry.get("llmstreams.summarizer.documents.resent").counter().count())
+        .isEqualTo(1.0);
+    // Edited text under the same docId: its chunks would meet the first text's cached summaries.
+    documents.pipeInput("meeting-6", doc("d1", text + "Then the budget was cut."));
+    assertThat(requests.isEmpty()).isTrue();
+    List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .isEqualTo(
+            "document d1 of key meeting-6 was sent before with other text (to its window from"
+                + " 2026-11-02T00:00:00Z): a synthesis cannot take a document's text back; send the"
+                + " new text under a new docId");
+    // Under a new docId, or under the same docId for another key, it is a document like any.
+    documents.pipeInput("meeting-6", doc("d1-v2", text + "Then the budget was cut."));
+    documents.pipeInput("meeting-7", doc("d1", "Another meeting."));
+    assertThat(requests.readValuesToList()).hasSizeGreaterThan(1);
+    assertThat(deadLetters.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldAskAgainUnderANewIdOnlyForTheChunksWhoseSummaryFailed() {
+    var r = catalog.topic(Topics.SUMMARIZER_LLM_REPLIES);
+    TestInputTopic<String, dev.llmstreams.events.LlmReply> replies =
+        driver.createInputTopic(r.name(), r.keySerde().serializer(), r.valueSerde().serializer());
+    String text = "The team agreed to ship the remote control in March. ".repeat(20);
+    documents.pipeInput("meeting-8", doc("d1", text));
+    List<String> ids = requests.readValuesToList().stream().map(LlmRequest::requestId).toList();
+    assertThat(ids).hasSizeGreaterThan(1);
+    String failing = ids.get(1);
+    for (String id : ids) {
+      replies.pipeInput("meeting-8", id.equals(failing) ? failed(id) : summary(id));
+    }
+    assertThat(
+            header(deadLetters.readRecordsToList().get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .contains("send the document again (same docId and text) to retry the chunks that failed");
+    requests.readValuesToList(); // merges and syntheses
+
+    // The gateway keeps the failure under its request id: the retry asks under a new one.
+    documents.pipeInput("meeting-8", doc("d1", text));
+    List<String> again =
+        requests.readValuesToList().stream()
+            .filter(q -> q.purpose().equals("summarizer.chunk"))
+            .map(LlmRequest::requestId)
+            .toList();
+    List<String> expected = new java.util.ArrayList<>(ids);
+    expected.set(1, failing + "~r1");
+    assertThat(again).isEqualTo(expected);
+    replies.pipeInput("meeting-8", failed(failing + "~r1"));
+    documents.pipeInput("meeting-8", doc("d1", text));
+    assertThat(
+            requests.readValuesToList().stream()
+                .filter(q -> q.purpose().equals("summarizer.chunk"))
+                .map(LlmRequest::requestId)
+                .toList())
+        .contains(failing + "~r2")
+        .doesNotContain(failing, failing + "~r1");
+    replies.pipeInput("meeting-8", summary(failing + "~r2"));
+    // Every chunk in the window's tree once: the resent chunks' cached summaries are not taken
+    // again.
+    long start = Instant.parse("2026-11-02T00:00:00Z").toEpochMilli();
+    SynthesisState window =
+        driver
+            .<String, SynthesisState>getKeyValueStore(SummarizerTopology.WINDOW_STORE)
+            .get("meeting-8@" + start);
+    assertThat(window.tree().coveredChunks()).isEqualTo(ids.size());
+    assertThat(window.chunkInputTokens()).isEqualTo(10L * ids.size());
+  }
+
+  private static dev.llmstreams.events.LlmReply summary(String requestId) {
+    return new dev.llmstreams.events.LlmReply(
+        requestId,
+        "meeting",
+        "summarizer.chunk",
+        "summary of " + requestId,
+        List.of(),
+        "stop",
+        new dev.llmstreams.events.Usage(10, 5),
+        0.0,
+        5,
+        "openai",
+        "m",
+        false,
+        null);
+  }
+
+  private static dev.llmstreams.events.LlmReply failed(String requestId) {
+    return new dev.llmstreams.events.LlmReply(
+        requestId,
+        "meeting",
+        "summarizer.chunk",
+        null,
+        List.of(),
+        null,
+        dev.llmstreams.events.Usage.ZERO,
+        0.0,
+        5,
+        "openai",
+        "m",
+        false,
+        new dev.llmstreams.events.LlmError(
+            dev.llmstreams.events.LlmError.Code.PROVIDER_ERROR, "HTTP 503", true, 4));
+  }
+
   private static String header(Headers headers, String name) {
     var h = headers.lastHeader(name);
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);

@@ -296,6 +296,41 @@ class WindowedSummarizerTopologyTest {
   }
 
   @Test
+  void shouldDeadLetterADocumentFromTheFutureAndKeepTheKeysWindowsOpen() {
+    // The driver's clock is this machine's: 2099 is ahead of it, and so is epoch microseconds
+    // read as milliseconds (a producer's unit mistake: a year past 50,000).
+    Instant wall = Instant.ofEpochMilli(System.currentTimeMillis());
+    send("typo", Instant.parse("2099-11-02T09:00:00Z"));
+    send("micros", Instant.ofEpochMilli(1_793_610_000_000_000L));
+    send("soon", wall.plusSeconds(600)); // within a day: taken
+    var dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(2);
+    assertThat(header(dead.get(0), DeadLetters.EXCEPTION_MESSAGE))
+        .startsWith(
+            "document typo of key m1 has timestamp 2099-11-02T09:00:00Z, more than 86400000 ms"
+                + " (summarizer.timestamp.after.max.ms) ahead of this instance's clock (")
+        .endsWith(
+            "): a document from the future would close every window of its key. Check the"
+                + " producer's clock and the timestamp's unit");
+    assertThat(header(dead.get(1), DeadLetters.EXCEPTION_MESSAGE))
+        .startsWith("document micros of key m1 has timestamp +5");
+    // The key's document time did not move to 2099: a document of today's morning is on time.
+    SynthesisState all =
+        driver.<String, SynthesisState>getKeyValueStore(SummarizerTopology.TREE_STORE).get("m1");
+    assertThat(Instant.ofEpochMilli(all.windows().streamTimeMs()))
+        .isBefore(wall.plusSeconds(7_200));
+    requests.readValuesToList();
+    send("d1", wall.minusSeconds(600));
+    assertThat(requests.readValuesToList()).isNotEmpty();
+    assertThat(deadLetters.isEmpty()).isTrue();
+
+    // 0 allows nothing ahead of the clock; the bound is the operator's.
+    start(Map.of(AppConfig.SUMMARIZER_TIMESTAMP_AFTER_MAX_MS, "0"));
+    send("soon", Instant.ofEpochMilli(System.currentTimeMillis()).plusSeconds(3_600));
+    assertThat(deadLetters.readRecordsToList()).hasSize(1);
+  }
+
+  @Test
   void shouldKeepWindowsAndStreamTimeAcrossARestart() {
     send("d1", NINE.plusSeconds(600));
     answerAll();
