@@ -109,6 +109,13 @@ final class Classify implements Processor<String, Object, String, Object> {
   private KeyValueStore<String, Escalation> escalations;
   private WindowStore<String, Recent> recent;
   private long waitingHere;
+
+  /**
+   * The eventIds waiting on this task, from the store at init: a repeat of a waiting event waits no
+   * second time (it would be labelled twice once a model arrives).
+   */
+  private final java.util.Set<String> waitingIds = new java.util.HashSet<>();
+
   // What an escalation offers the LLM, built once per model version.
   private String offerVersion;
   private Offer offer;
@@ -137,7 +144,7 @@ final class Classify implements Processor<String, Object, String, Object> {
     this.recent = context.getStateStore(SpecialistTopology.RECENT_STORE);
     try (KeyValueIterator<String, Waiting> it = waiting.all()) {
       while (it.hasNext()) {
-        it.next();
+        waitingIds.add(it.next().value.request().eventId());
         waitingHere++;
       }
     }
@@ -216,6 +223,7 @@ final class Classify implements Processor<String, Object, String, Object> {
       waiting.put(
           String.format(Locale.ROOT, "%019d/%s/%s", now, where, request.eventId()),
           new Waiting(request, now, timestamp, span));
+      waitingIds.add(request.eventId());
       waitingHere++;
       meters.waiting.incrementAndGet();
       warnWaiting(now);
@@ -224,9 +232,12 @@ final class Classify implements Processor<String, Object, String, Object> {
     label(model, request, now, timestamp, started, span);
   }
 
-  /** An event already labelled or escalated: a repeat of the request gets no second label. */
+  /**
+   * An event waiting for a model, already labelled or escalated: a repeat of the request gets no
+   * second label.
+   */
   private boolean seen(String eventId) {
-    if (escalations.get(eventId) != null) {
+    if (waitingIds.contains(eventId) || escalations.get(eventId) != null) {
       return true;
     }
     try (WindowStoreIterator<Recent> it = recent.fetch(eventId, 0L, Long.MAX_VALUE)) {
@@ -605,6 +616,7 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
     for (KeyValue<String, Waiting> w : all) {
       waiting.delete(w.key);
+      waitingIds.remove(w.value.request().eventId());
       waitingHere--;
       meters.waiting.decrementAndGet();
       try {
@@ -675,5 +687,6 @@ final class Classify implements Processor<String, Object, String, Object> {
   public void close() {
     meters.waiting.addAndGet(-waitingHere);
     waitingHere = 0;
+    waitingIds.clear();
   }
 }

@@ -494,6 +494,27 @@ class SpecialistTopologyTest {
   }
 
   @Test
+  void shouldLabelAnEventSentAgainWhileItWaitsForAModelOnce() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
+    // A producer's retry (librdkafka does not dedupe by default) or a job run twice.
+    classify("w0", "my card has not arrived, still waiting for the delivery");
+    classify("w0", "my card has not arrived, still waiting for the delivery");
+    classify("w1", "where is my new card? it has not been delivered");
+    assertThat(meter("llmstreams.specialist.waiting")).isEqualTo(2);
+    assertThat(count("llmstreams.specialist.duplicates")).isEqualTo(1);
+
+    publish(model("v1", 20, 0.5));
+    driver.advanceWallClockTime(TICK.multipliedBy(3));
+    assertThat(classifications.readValuesToList())
+        .extracting(Classification::eventId)
+        .containsExactly("w0", "w1");
+    classify("w0", "my card has not arrived, still waiting for the delivery");
+    driver.advanceWallClockTime(TICK);
+    assertThat(classifications.isEmpty()).isTrue();
+    assertThat(count("llmstreams.specialist.duplicates")).isEqualTo(2);
+  }
+
+  @Test
   void shouldDeadLetterEventsBeyondTheWaitingLimitWhileThereIsNoModel() {
     start(
         Map.of(
