@@ -27,7 +27,9 @@ import picocli.CommandLine.ParentCommand;
     mixinStandardHelpOptions = true,
     description = {
       "Print the records of a topic, one JSON object per line (key, value, headers, partition, offset).",
-      "Reads committed data only, as a consumer with isolation.level=read_committed sees it."
+      "Reads committed data only, as a consumer with isolation.level=read_committed sees it. A value"
+          + " of JSON after a Confluent Schema Registry header is shown as that JSON, with"
+          + " valueSchemaId."
     })
 final class TailCommand implements Callable<Integer> {
   static final ObjectMapper MAPPER = new ObjectMapper();
@@ -136,7 +138,25 @@ final class TailCommand implements Callable<Integer> {
       o.put("traceId", traceId); // the W3C traceparent's trace id: open it in the tracing backend
     }
     o.set("key", bytes(r.key(), false));
-    o.set("value", bytes(r.value(), true));
+    byte[] value = r.value();
+    if (dev.llmstreams.events.ConfluentFraming.framed(value)) {
+      // JSON after a Confluent Schema Registry header, as the app reads it: the id beside it.
+      JsonNode json =
+          bytes(
+              java.util.Arrays.copyOfRange(
+                  value, dev.llmstreams.events.ConfluentFraming.jsonOffset(value), value.length),
+              true);
+      if (json.isContainerNode()) {
+        o.put(
+            "valueSchemaId",
+            Integer.toUnsignedLong(dev.llmstreams.events.ConfluentFraming.schemaId(value)));
+        o.set("value", json);
+      } else {
+        o.set("value", bytes(value, true));
+      }
+    } else {
+      o.set("value", bytes(value, true));
+    }
     ObjectNode headers = o.putObject("headers");
     for (Header h : r.headers()) {
       headers.set(h.key(), bytes(h.value(), false));

@@ -25,7 +25,7 @@ public final class ConfluentFraming {
   }
 
   /** The schema id of a framed value. */
-  static int schemaId(byte[] value) {
+  public static int schemaId(byte[] value) {
     return ((value[1] & 0xff) << 24)
         | ((value[2] & 0xff) << 16)
         | ((value[3] & 0xff) << 8)

@@ -42,4 +42,19 @@ class TailCommandTest {
     assertThat(bad.has("traceId")).isFalse();
     assertThat(bad.path("headers").path("traceparent").asText()).isEqualTo("00-garbage");
   }
+
+  @Test
+  void showsTheJsonAfterASchemaRegistryHeaderWithItsSchemaId() throws Exception {
+    byte[] json = "{\"goalId\":\"g1\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] framed =
+        java.nio.ByteBuffer.allocate(5 + json.length).put((byte) 0).putInt(-2).put(json).array();
+    JsonNode out = Json.tree(TailCommand.toJson(new ConsumerRecord<>("goals", 0, 7, null, framed)));
+    assertThat(out.path("value").path("goalId").asText()).isEqualTo("g1");
+    assertThat(out.path("valueSchemaId").asLong()).isEqualTo(4_294_967_294L);
+    // Avro after the header is shown as it is, every byte visible.
+    byte[] avro = {0, 0, 0, 0, 8, 0x06, 'g', '-', '1'};
+    JsonNode raw = Json.tree(TailCommand.toJson(new ConsumerRecord<>("goals", 0, 8, null, avro)));
+    assertThat(raw.has("valueSchemaId")).isFalse();
+    assertThat(raw.path("value").asText()).isEqualTo("\u0000\u0000\u0000\u0000\b\u0006g-1");
+  }
 }
