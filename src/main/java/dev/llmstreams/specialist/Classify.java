@@ -93,10 +93,15 @@ final class Classify implements Processor<String, Object, String, Object> {
 
   /**
    * What an event was labelled, kept for specialist.accuracy.retention.ms to score labels that
-   * arrive later.
+   * arrive later, and to tell a repeat of the event from other text under its eventId ({@code
+   * textDigest}, {@link dev.llmstreams.runtime.text.TextDigest}; null in entries stored before it).
    */
   record Recent(
-      String label, Classification.Source source, String specialistLabel, String modelVersion) {}
+      String label,
+      Classification.Source source,
+      String specialistLabel,
+      String modelVersion,
+      String textDigest) {}
 
   private final SpecialistTopology.Settings settings;
   private final CurrentModel current;
@@ -111,10 +116,11 @@ final class Classify implements Processor<String, Object, String, Object> {
   private long waitingHere;
 
   /**
-   * The eventIds waiting on this task, from the store at init: a repeat of a waiting event waits no
-   * second time (it would be labelled twice once a model arrives).
+   * The eventIds waiting on this task and the digests of their texts, from the store at init: a
+   * repeat of a waiting event waits no second time (it would be labelled twice once a model
+   * arrives).
    */
-  private final java.util.Set<String> waitingIds = new java.util.HashSet<>();
+  private final java.util.Map<String, String> waitingIds = new java.util.HashMap<>();
 
   // What an escalation offers the LLM, built once per model version.
   private String offerVersion;
@@ -144,7 +150,8 @@ final class Classify implements Processor<String, Object, String, Object> {
     this.recent = context.getStateStore(SpecialistTopology.RECENT_STORE);
     try (KeyValueIterator<String, Waiting> it = waiting.all()) {
       while (it.hasNext()) {
-        waitingIds.add(it.next().value.request().eventId());
+        ClassificationRequest r = it.next().value.request();
+        waitingIds.put(r.eventId(), dev.llmstreams.runtime.text.TextDigest.of(r.text()));
         waitingHere++;
       }
     }
@@ -190,7 +197,16 @@ final class Classify implements Processor<String, Object, String, Object> {
               + "'; classification requests are keyed by eventId so that the event's reply and labels meet it");
     }
     settings.requireText("event " + request.eventId(), request.text());
-    if (seen(request.eventId())) {
+    String digest = dev.llmstreams.runtime.text.TextDigest.of(request.text());
+    String before = textSeen(request.eventId());
+    if (before != null) {
+      if (!before.isEmpty() && !before.equals(digest)) {
+        throw new RejectedRecordException(
+            "event "
+                + request.eventId()
+                + " was classified before with other text: a classification is per event; send the"
+                + " new text under a new eventId");
+      }
       meters.duplicates.increment();
       return;
     }
@@ -223,7 +239,7 @@ final class Classify implements Processor<String, Object, String, Object> {
       waiting.put(
           String.format(Locale.ROOT, "%019d/%s/%s", now, where, request.eventId()),
           new Waiting(request, now, timestamp, span));
-      waitingIds.add(request.eventId());
+      waitingIds.put(request.eventId(), digest);
       waitingHere++;
       meters.waiting.incrementAndGet();
       warnWaiting(now);
@@ -233,15 +249,26 @@ final class Classify implements Processor<String, Object, String, Object> {
   }
 
   /**
-   * An event waiting for a model, already labelled or escalated: a repeat of the request gets no
-   * second label.
+   * The digest of the text of an event waiting for a model, already labelled or escalated ("" when
+   * it is not known: entries stored before digests), or null for an event not seen: a repeat of the
+   * request gets no second label.
    */
-  private boolean seen(String eventId) {
-    if (waitingIds.contains(eventId) || escalations.get(eventId) != null) {
-      return true;
+  private String textSeen(String eventId) {
+    String waitingText = waitingIds.get(eventId);
+    if (waitingText != null) {
+      return waitingText;
+    }
+    Escalation e = escalations.get(eventId);
+    if (e != null) {
+      return e.text() == null ? "" : dev.llmstreams.runtime.text.TextDigest.of(e.text());
     }
     try (WindowStoreIterator<Recent> it = recent.fetch(eventId, 0L, Long.MAX_VALUE)) {
-      return it.hasNext();
+      String digest = null;
+      while (it.hasNext()) {
+        Recent r = it.next().value;
+        digest = r.textDigest() == null ? "" : r.textDigest();
+      }
+      return digest;
     }
   }
 
@@ -278,7 +305,7 @@ final class Classify implements Processor<String, Object, String, Object> {
               Math.max(0, micros),
               null,
               null);
-      emit(c, p.label(), timestamp, span);
+      emit(c, p.label(), request.text(), timestamp, span);
       SpanSink.emit(
           context,
           spansSink,
@@ -439,7 +466,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             reply.usage(),
             promptOf(e, reply),
             reply.providerModel());
-    emit(c, e.specialistLabel(), e.timestamp(), span);
+    emit(c, e.specialistLabel(), e.text(), e.timestamp(), span);
     context.forward(
         TraceHeaders.record(
             e.eventId(),
@@ -485,7 +512,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             reply == null ? null : reply.usage(),
             promptOf(e, reply),
             reply == null ? null : reply.providerModel());
-    emit(c, e.specialistLabel(), e.timestamp(), span);
+    emit(c, e.specialistLabel(), e.text(), e.timestamp(), span);
     // Labelled all the same, but not as asked: the escalation failed, which the span says.
     SpanSink.emit(
         context,
@@ -548,13 +575,16 @@ final class Classify implements Processor<String, Object, String, Object> {
     return Tracing.nanos(context.currentSystemTimeMs());
   }
 
-  private void emit(Classification c, String specialistLabel, long timestamp, SpanRef span) {
+  /** {@code text}: the event's, null when not known (an escalation stored before it was kept). */
+  private void emit(
+      Classification c, String specialistLabel, String text, long timestamp, SpanRef span) {
+    String textDigest = text == null ? null : dev.llmstreams.runtime.text.TextDigest.of(text);
     context.forward(
         TraceHeaders.record(c.eventId(), c, timestamp, span),
         SpecialistTopology.SINK_CLASSIFICATIONS);
     recent.put(
         c.eventId(),
-        new Recent(c.label(), c.source(), specialistLabel, c.modelVersion()),
+        new Recent(c.label(), c.source(), specialistLabel, c.modelVersion(), textDigest),
         timestamp);
     meters.predicted(c.label(), c.source());
   }

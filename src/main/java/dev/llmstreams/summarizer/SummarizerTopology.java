@@ -350,7 +350,7 @@ public final class SummarizerTopology {
      * summaries (or, with more chunks, mix the two).
      */
     private String sameTextOrRefuse(SynthesisState tree, String key, Document doc, String where) {
-      String digest = textDigest(doc.text());
+      String digest = dev.llmstreams.runtime.text.TextDigest.of(doc.text());
       String before = tree.docDigests().get(doc.docId());
       if (before != null && !before.equals(digest)) {
         throw new RejectedRecordException(
@@ -411,18 +411,6 @@ public final class SummarizerTopology {
   private static RejectedRecordException noKey(Document doc) {
     return new RejectedRecordException(
         "document " + doc.docId() + " has no key; the key names the synthesis it belongs to");
-  }
-
-  /** 128 bits of the SHA-256 of a document's text, in hex. */
-  static String textDigest(String text) {
-    try {
-      byte[] sha =
-          java.security.MessageDigest.getInstance("SHA-256")
-              .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return java.util.HexFormat.of().formatHex(sha, 0, 16);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
   }
 
   /**

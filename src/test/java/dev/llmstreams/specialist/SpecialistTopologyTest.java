@@ -512,6 +512,30 @@ class SpecialistTopologyTest {
     driver.advanceWallClockTime(TICK);
     assertThat(classifications.isEmpty()).isTrue();
     assertThat(count("llmstreams.specialist.duplicates")).isEqualTo(2);
+    assertThat(deadLetters.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldDeadLetterOtherTextUnderAnEventIdItHasAlreadyTaken() {
+    start(Map.of(AppConfig.SPECIALIST_THRESHOLD, "0.3"));
+    classify("w0", "my card has not arrived, still waiting for the delivery");
+    classify("w0", "I want to close my account"); // while w0 waits for a model
+    publish(model("v1", 20, 0.5));
+    driver.advanceWallClockTime(TICK.multipliedBy(3));
+    classify("w0", "what is the exchange rate today?"); // once w0 is labelled
+    assertThat(classifications.readValuesToList())
+        .singleElement()
+        .satisfies(c -> assertThat(c.eventId()).isEqualTo("w0"));
+    assertThat(
+            deadLetters.readRecordsToList().stream()
+                .map(r -> DriverTopics.header(r.headers(), DeadLetters.EXCEPTION_MESSAGE))
+                .toList())
+        .containsExactly(
+            "event w0 was classified before with other text: a classification is per event; send"
+                + " the new text under a new eventId",
+            "event w0 was classified before with other text: a classification is per event; send"
+                + " the new text under a new eventId");
+    assertThat(count("llmstreams.specialist.duplicates")).isZero();
   }
 
   @Test
