@@ -3,12 +3,14 @@ package dev.llmstreams.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmstreams.events.ConfluentFraming;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -139,21 +141,13 @@ final class TailCommand implements Callable<Integer> {
     }
     o.set("key", bytes(r.key(), false));
     byte[] value = r.value();
-    if (dev.llmstreams.events.ConfluentFraming.framed(value)) {
-      // JSON after a Confluent Schema Registry header, as the app reads it: the id beside it.
-      JsonNode json =
-          bytes(
-              java.util.Arrays.copyOfRange(
-                  value, dev.llmstreams.events.ConfluentFraming.jsonOffset(value), value.length),
-              true);
-      if (json.isContainerNode()) {
-        o.put(
-            "valueSchemaId",
-            Integer.toUnsignedLong(dev.llmstreams.events.ConfluentFraming.schemaId(value)));
-        o.set("value", json);
-      } else {
-        o.set("value", bytes(value, true));
-      }
+    int from = ConfluentFraming.jsonOffset(value);
+    // JSON after a Confluent Schema Registry header is shown as the app reads it, the id beside
+    // it; anything else after one as it is.
+    JsonNode json = from == 0 ? null : bytes(Arrays.copyOfRange(value, from, value.length), true);
+    if (json != null && json.isContainerNode()) {
+      o.put("valueSchemaId", Integer.toUnsignedLong(ConfluentFraming.schemaId(value)));
+      o.set("value", json);
     } else {
       o.set("value", bytes(value, true));
     }

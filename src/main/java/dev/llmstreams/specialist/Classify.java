@@ -11,6 +11,7 @@ import dev.llmstreams.observability.tracing.SpanRef;
 import dev.llmstreams.observability.tracing.SpanSink;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.Tracing;
+import dev.llmstreams.runtime.text.TextDigest;
 import dev.llmstreams.specialist.model.Prediction;
 import dev.llmstreams.specialist.model.TextClassifier;
 import dev.llmstreams.specialist.model.TrainingOptions;
@@ -151,7 +152,7 @@ final class Classify implements Processor<String, Object, String, Object> {
     try (KeyValueIterator<String, Waiting> it = waiting.all()) {
       while (it.hasNext()) {
         ClassificationRequest r = it.next().value.request();
-        waitingIds.put(r.eventId(), dev.llmstreams.runtime.text.TextDigest.of(r.text()));
+        waitingIds.put(r.eventId(), TextDigest.of(r.text()));
         waitingHere++;
       }
     }
@@ -197,7 +198,7 @@ final class Classify implements Processor<String, Object, String, Object> {
               + "'; classification requests are keyed by eventId so that the event's reply and labels meet it");
     }
     settings.requireText("event " + request.eventId(), request.text());
-    String digest = dev.llmstreams.runtime.text.TextDigest.of(request.text());
+    String digest = TextDigest.of(request.text());
     String before = textSeen(request.eventId());
     if (before != null) {
       if (!before.isEmpty() && !before.equals(digest)) {
@@ -245,7 +246,12 @@ final class Classify implements Processor<String, Object, String, Object> {
       warnWaiting(now);
       return;
     }
-    label(model, request, now, timestamp, started, span);
+    label(model, request, digest, now, timestamp, started, span);
+  }
+
+  /** The digest of an escalated event's text; null in escalations stored before it was kept. */
+  private static String textDigest(Escalation e) {
+    return e.text() == null ? null : TextDigest.of(e.text());
   }
 
   /**
@@ -260,7 +266,8 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
     Escalation e = escalations.get(eventId);
     if (e != null) {
-      return e.text() == null ? "" : dev.llmstreams.runtime.text.TextDigest.of(e.text());
+      String digest = textDigest(e);
+      return digest == null ? "" : digest;
     }
     try (WindowStoreIterator<Recent> it = recent.fetch(eventId, 0L, Long.MAX_VALUE)) {
       String digest = null;
@@ -273,12 +280,14 @@ final class Classify implements Processor<String, Object, String, Object> {
   }
 
   /**
-   * Labels one event with {@code model}. {@code startedNanos} is when this thread took the event (0
-   * for an event that waited: its latency then counts from its arrival).
+   * Labels one event with {@code model}. {@code textDigest} is its text's, kept with its label;
+   * {@code startedNanos} is when this thread took the event (0 for an event that waited: its
+   * latency then counts from its arrival).
    */
   private void label(
       TextClassifier model,
       ClassificationRequest request,
+      String textDigest,
       long arrivedAtMs,
       long timestamp,
       long startedNanos,
@@ -305,7 +314,7 @@ final class Classify implements Processor<String, Object, String, Object> {
               Math.max(0, micros),
               null,
               null);
-      emit(c, p.label(), request.text(), timestamp, span);
+      emit(c, p.label(), textDigest, timestamp, span);
       SpanSink.emit(
           context,
           spansSink,
@@ -466,7 +475,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             reply.usage(),
             promptOf(e, reply),
             reply.providerModel());
-    emit(c, e.specialistLabel(), e.text(), e.timestamp(), span);
+    emit(c, e.specialistLabel(), textDigest(e), e.timestamp(), span);
     context.forward(
         TraceHeaders.record(
             e.eventId(),
@@ -512,7 +521,7 @@ final class Classify implements Processor<String, Object, String, Object> {
             reply == null ? null : reply.usage(),
             promptOf(e, reply),
             reply == null ? null : reply.providerModel());
-    emit(c, e.specialistLabel(), e.text(), e.timestamp(), span);
+    emit(c, e.specialistLabel(), textDigest(e), e.timestamp(), span);
     // Labelled all the same, but not as asked: the escalation failed, which the span says.
     SpanSink.emit(
         context,
@@ -575,10 +584,12 @@ final class Classify implements Processor<String, Object, String, Object> {
     return Tracing.nanos(context.currentSystemTimeMs());
   }
 
-  /** {@code text}: the event's, null when not known (an escalation stored before it was kept). */
+  /**
+   * {@code textDigest}: the event's text's, null when not known (an escalation stored before its
+   * text was kept).
+   */
   private void emit(
-      Classification c, String specialistLabel, String text, long timestamp, SpanRef span) {
-    String textDigest = text == null ? null : dev.llmstreams.runtime.text.TextDigest.of(text);
+      Classification c, String specialistLabel, String textDigest, long timestamp, SpanRef span) {
     context.forward(
         TraceHeaders.record(c.eventId(), c, timestamp, span),
         SpecialistTopology.SINK_CLASSIFICATIONS);
@@ -646,13 +657,15 @@ final class Classify implements Processor<String, Object, String, Object> {
     }
     for (KeyValue<String, Waiting> w : all) {
       waiting.delete(w.key);
-      waitingIds.remove(w.value.request().eventId());
+      // Absent for the second of two entries of one event stored before repeats were told apart.
+      String digest = waitingIds.remove(w.value.request().eventId());
       waitingHere--;
       meters.waiting.decrementAndGet();
       try {
         label(
             model,
             w.value.request(),
+            digest != null ? digest : TextDigest.of(w.value.request().text()),
             w.value.arrivedAtMs(),
             w.value.timestamp(),
             0,

@@ -384,6 +384,11 @@ public final class MergeTree {
         tokensSentByLevel);
   }
 
+  /** Whether a leaf with this id was accepted (until the tree is collapsed). */
+  public boolean hasLeaf(String id) {
+    return leafIds.contains(id);
+  }
+
   // ------------------------------------------------------------------------------------------------------ commands
 
   /**
@@ -394,11 +399,6 @@ public final class MergeTree {
    *     id as source)
    * @throws IllegalStateException when the tree is closed
    */
-  /** Whether a leaf with this id was accepted (until the tree is collapsed). */
-  public boolean hasLeaf(String id) {
-    return leafIds.contains(id);
-  }
-
   public List<MergeRequest> addLeaf(Node leaf) {
     Objects.requireNonNull(leaf, "leaf must not be null");
     if (leaf.level() != 0

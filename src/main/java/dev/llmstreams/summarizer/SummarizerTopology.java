@@ -310,8 +310,8 @@ public final class SummarizerTopology {
         all = SynthesisState.empty(new MergeTree(key, fanIn, mergeTokenBudget));
       }
       long streamTime = all.windows().streamTimeMs();
+      Window w = windowing.window(start);
       if (windowing.closed(start, streamTime)) {
-        Window w = windowing.window(start);
         throw new RejectedRecordException(
             String.format(
                 "document %s of key %s at %s is too late: its window [%s, %s)"
@@ -330,10 +330,8 @@ public final class SummarizerTopology {
       SynthesisState window =
           stored != null
               ? stored
-              : SynthesisState.empty(
-                  new MergeTree(treeKey, fanIn, mergeTokenBudget), windowing.window(start));
-      String digest =
-          sameTextOrRefuse(window, key, doc, "its window from " + windowing.window(start).start());
+              : SynthesisState.empty(new MergeTree(treeKey, fanIn, mergeTokenBudget), w);
+      String digest = sameTextOrRefuse(window, key, doc, "its window from " + w.start());
       List<LlmRequest> out = chunkRequests(key, treeKey, doc, replyTo, window.failedChunks());
       admit(window, doc, digest);
       out.forEach(r -> window.pendingChunks().add(r.requestId()));

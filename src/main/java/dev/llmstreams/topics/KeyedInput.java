@@ -227,13 +227,11 @@ public final class KeyedInput {
       if (keyField == null || value == null) {
         return null;
       }
+      int from = ConfluentFraming.jsonOffset(value);
       try {
         com.fasterxml.jackson.databind.JsonNode field =
             dev.llmstreams.events.Json.reader()
-                .readTree(
-                    value,
-                    ConfluentFraming.jsonOffset(value),
-                    value.length - ConfluentFraming.jsonOffset(value))
+                .readTree(value, from, value.length - from)
                 .get(keyField);
         return field != null && field.isTextual() && !field.asText().isBlank()
             ? field.asText()
