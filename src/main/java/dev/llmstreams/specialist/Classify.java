@@ -128,6 +128,12 @@ final class Classify implements Processor<String, Object, String, Object> {
   private Offer offer;
   private long lastWarnMs = Long.MIN_VALUE;
 
+  /** The key {@link #keepARecentSegment} deletes: an eventId is never blank. */
+  static final String NO_EVENT = "";
+
+  /** Stream time of the last {@link #keepARecentSegment} write; none yet in this instance. */
+  private long segmentKeptAt = Long.MIN_VALUE;
+
   Classify(
       SpecialistTopology.Settings settings,
       CurrentModel current,
@@ -624,6 +630,7 @@ final class Classify implements Processor<String, Object, String, Object> {
   // ---- the tick: waiting events, escalations with no reply
 
   private void tick(long now) {
+    keepARecentSegment();
     TextClassifier model = current.get();
     if (model != null && waitingHere > 0) {
       labelWaiting(model);
@@ -647,6 +654,26 @@ final class Classify implements Processor<String, Object, String, Object> {
           null,
           SpecialistMeters.FALLBACK_NO_REPLY);
     }
+  }
+
+  /**
+   * Keeps a segment of the recent-labels store open at the task's stream time. Kafka Streams (4.3
+   * on, KIP-1035) keeps a store's changelog offset inside the store, and a window store keeps it in
+   * its segments: one with no segment (a task that has labelled nothing yet, or whose labels all
+   * expired) has no offset to report, and at the next start under exactly-once the whole task is
+   * taken for corrupted, wiped and restored from its changelogs, its waiting events and escalations
+   * too, on every restart. Deleting a key no event has ({@link #NO_EVENT}) creates the segment and
+   * leaves no entry in it (a tombstone on the changelog): once per start, and again when stream
+   * time has moved on by half the retention, so the newest such segment never expires.
+   */
+  private void keepARecentSegment() {
+    long streamTime = Math.max(0, context.currentStreamTimeMs());
+    if (segmentKeptAt != Long.MIN_VALUE
+        && streamTime - segmentKeptAt < Math.max(1, settings.accuracyRetentionMs() / 2)) {
+      return;
+    }
+    recent.put(NO_EVENT, null, streamTime);
+    segmentKeptAt = streamTime;
   }
 
   /** Labels every waiting event, oldest first, with the model that just arrived. */
