@@ -89,6 +89,13 @@ final class GoalLog {
   String goalId;
   Goal goal;
 
+  /**
+   * {@link dev.llmstreams.runtime.text.TextDigest} of the goal's text, kept after the goal ends
+   * (when {@link #goal} is dropped) to tell a goal sent again from other text under its goalId;
+   * null in logs written before it was kept.
+   */
+  String goalDigest;
+
   /** Who the goal runs for (its field, else its header); null in values written before tenants. */
   String tenant;
 

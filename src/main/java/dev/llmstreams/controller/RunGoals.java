@@ -473,7 +473,22 @@ final class RunGoals implements Processor<String, Object, String, Object> {
               maxChars));
     }
     GoalLog known = logs.take(goal.goalId());
+    String digest = dev.llmstreams.runtime.text.TextDigest.of(goal.goal());
     if (known != null) {
+      String before =
+          known.goalDigest != null
+              ? known.goalDigest
+              : known.goal != null
+                  ? dev.llmstreams.runtime.text.TextDigest.of(known.goal.goal())
+                  : null;
+      if (before != null && !before.equals(digest)) {
+        throw new RejectedRecordException(
+            "goal "
+                + goal.goalId()
+                + " was submitted before with other text (it is "
+                + (known.finished() ? "finished" : "running")
+                + "): a goal cannot take new text; submit the new text under a new goalId");
+      }
       duplicates.increment();
       event(
           known,
@@ -491,6 +506,7 @@ final class RunGoals implements Processor<String, Object, String, Object> {
     GoalLog log = new GoalLog();
     log.goalId = goal.goalId();
     log.goal = goal;
+    log.goalDigest = digest;
     log.tenant = goal.tenant();
     Counter.builder("llmstreams.controller.goals.received")
         .description("Goals accepted, by tenant (configured tenants, default, other)")

@@ -694,6 +694,35 @@ class ControllerTopologyTest {
         .isEqualTo(1.0);
   }
 
+  @Test
+  void shouldDeadLetterAGoalSubmittedAgainWithOtherTextRunningOrFinished() {
+    start();
+    goals.pipeInput("g1", goal("g1", "What is 1+1?", List.of("calculator")));
+    goals.pipeInput("g1", goal("g1", "What is 2+2?", List.of("calculator")));
+    LlmRequest first = onlyRequest();
+    List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .isEqualTo(
+            "goal g1 was submitted before with other text (it is running): a goal cannot take new"
+                + " text; submit the new text under a new goalId");
+    replies.pipeInput("g1", answer(first, "2"));
+    assertThat(goalResults.readValue().answer()).isEqualTo("2");
+
+    // Finished, its conversation dropped: the text is still told apart from a repeat.
+    goals.pipeInput("g1", goal("g1", "What is 1+1?", List.of("calculator")));
+    assertThat(deadLetters.isEmpty()).isTrue();
+    goals.pipeInput("g1", goal("g1", "What is 3+3?", List.of("calculator")));
+    dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .contains("(it is finished)");
+    assertThat(goalResults.isEmpty()).isTrue();
+    assertThat(requests.isEmpty()).isTrue();
+    assertThat(registry.get("llmstreams.controller.goals.duplicates").counter().count())
+        .isEqualTo(1.0);
+  }
+
   // ---- guards
 
   /** Starts goal g1, whose first reply asks for a calculator call without its expression. */
