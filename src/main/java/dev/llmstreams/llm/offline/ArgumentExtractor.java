@@ -33,6 +33,41 @@ final class ArgumentExtractor {
       Pattern.compile(
           "[-+(]*\\s*\\(*\\s*\\d+(?:\\.\\d+)?\\s*\\)*(?:\\s*(?:\\*\\*|[-+*/^%×÷x])\\s*[-+]?\\s*\\(*\\s*\\d+(?:\\.\\d+)?\\s*\\)*)+");
 
+  /** A number in a worded operation. */
+  private static final String N = "(-?\\d+(?:\\.\\d+)?)";
+
+  /** Between an operand that ends ({@code 7}, {@code )}) and one that starts. */
+  private static final String AFTER = "(?<=[\\d)])";
+
+  private static final String BEFORE = "(?=[-(]?\\s*\\d)";
+
+  /**
+   * Arithmetic in words, rewritten with the calculator's operators before an expression is looked
+   * for: "17 times 23", "add 2 and 40", "subtract 3 from 10", "3 × 4". Operations named by a verb
+   * or a noun come first (bracketed, so they combine with what surrounds them), then the infix
+   * words, which must stand between two operands ("3 times a day" is left alone).
+   */
+  private static final List<Map.Entry<Pattern, String>> WORDED =
+      List.of(
+          worded("\\b(?:add|(?:the )?sum of)\\s+" + N + "\\s+(?:and|to|plus)\\s+" + N, "($1 + $2)"),
+          worded("\\bsubtract\\s+" + N + "\\s+from\\s+" + N, "($2 - $1)"),
+          worded("\\b(?:the )?difference (?:between|of)\\s+" + N + "\\s+and\\s+" + N, "($1 - $2)"),
+          worded(
+              "\\b(?:multiply|(?:the )?product of)\\s+" + N + "\\s+(?:by|and|with)\\s+" + N,
+              "($1 * $2)"),
+          worded("\\bdivide\\s+" + N + "\\s+by\\s+" + N, "($1 / $2)"),
+          worded("\\b(?:the )?quotient of\\s+" + N + "\\s+and\\s+" + N, "($1 / $2)"),
+          worded(AFTER + "\\s*(?:multiplied by|times|[x×])\\s*" + BEFORE, " * "),
+          worded(AFTER + "\\s*(?:divided by|÷)\\s*" + BEFORE, " / "),
+          worded(AFTER + "\\s+plus\\s+" + BEFORE, " + "),
+          worded(AFTER + "\\s+minus\\s+" + BEFORE, " - "),
+          worded(AFTER + "\\s+(?:to the power of|raised to(?: the power of)?)\\s+" + BEFORE, " ^ "),
+          worded(AFTER + "\\s+(?:mod|modulo)\\s+" + BEFORE, " % "));
+
+  private static Map.Entry<Pattern, String> worded(String regex, String replacement) {
+    return Map.entry(Pattern.compile(regex, Pattern.CASE_INSENSITIVE), replacement);
+  }
+
   private static final Pattern QUOTED = Pattern.compile("[\"“'`]([^\"”'`]{1,200})[\"”'`]");
   private static final Pattern IDENTIFIER =
       Pattern.compile("\\b[\\p{L}\\p{N}]+(?:[-_/.:][\\p{L}\\p{N}]+)+\\b");
@@ -134,10 +169,13 @@ final class ArgumentExtractor {
   }
 
   /**
-   * The longest arithmetic expression in the text, trimmed to balanced brackets; null when there is
-   * none.
+   * The longest arithmetic expression in the text, with arithmetic in words rewritten ({@link
+   * #WORDED}), trimmed to balanced brackets; null when there is none.
    */
   static String expression(String text) {
+    for (Map.Entry<Pattern, String> w : WORDED) {
+      text = w.getKey().matcher(text).replaceAll(w.getValue());
+    }
     Matcher m = EXPRESSION.matcher(text);
     String best = null;
     while (m.find()) {

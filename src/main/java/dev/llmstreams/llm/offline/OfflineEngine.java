@@ -57,13 +57,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       a bonus for each argument really found in the text; ties go to catalogue order) is called,
  *       its arguments filled from its JSON Schema by property type and name: numbers from the text
  *       for {@code number}/{@code integer}; for strings, the arithmetic expression ({@code
- *       expression}/{@code expr}), the first URL ({@code url}), a quoted or identifier-like span
- *       ({@code key}/{@code id}), else the user text (cut to {@code maxLength}); the nearest value
- *       for an {@code enum}; {@code false} for a {@code boolean} unless the text says yes or true.
- *       One call, id {@code offline-<hash of the request>}. When no tool scores above {@value
- *       #TOOL_FLOOR}, or when every call of the last step failed, the engine refuses ({@code
- *       refused}, not retryable): the goal ends failed with the reason, never "succeeded" with
- *       nothing done. So does a controller request offering no tools.
+ *       expression}/{@code expr}; in symbols, or in words such as "17 times 23", "add 2 and 40",
+ *       "subtract 3 from 10", rewritten with the calculator's operators), the first URL ({@code
+ *       url}), a quoted or identifier-like span ({@code key}/{@code id}), else the user text (cut
+ *       to {@code maxLength}); the nearest value for an {@code enum}; {@code false} for a {@code
+ *       boolean} unless the text says yes or true. One call, id {@code offline-<hash of the
+ *       request>}. When no tool scores above {@value #TOOL_FLOOR}, or when every call of the last
+ *       step failed, the engine refuses ({@code refused}, not retryable): the goal ends failed with
+ *       the reason, never "succeeded" with nothing done. So does a controller request offering no
+ *       tools.
  *   <li><b>Labels</b> (a {@code responseFormat} JSON Schema with a property that has an {@code
  *       enum}, e.g. {@code
  *       {"type":"object","properties":{"label":{"enum":[...]},"confidence":{"type":"number"}}}}):
