@@ -42,7 +42,8 @@ import picocli.CommandLine.ParentCommand;
     name = "train",
     mixinStandardHelpOptions = true,
     description = {
-      "Train a specialist model on labelled texts, evaluate it on --test and save it to --out.",
+      "Train a specialist model on labelled texts, evaluate it on --test (or on --test-fraction of"
+          + " --train, held out) and save it to --out.",
       "Texts are CSV with a header row (.csv, .tsv), or JSON lines (.jsonl). --publish also sends the model to "
           + "specialist-models and the training examples to labels, so the online trainer can retrain "
           + "from them, if the promotion gate lets it: when a model is in service, both are scored on "
@@ -68,9 +69,22 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--test",
       paramLabel = "FILE",
-      required = true,
-      description = "Held-out examples to evaluate on.")
+      description =
+          "Held-out examples to evaluate on; without it, --test-fraction of --train is held out.")
   Path testFile;
+
+  @Option(
+      names = "--test-fraction",
+      paramLabel = "F",
+      description =
+          "Without --test: the share of each label's examples in --train held out as the test set,"
+              + " never trained on, picked by --seed (default "
+              + DEFAULT_TEST_FRACTION
+              + "); a label with a single example stays in training.")
+  Double testFraction;
+
+  /** The share of --train held out for the test when no --test file is given. */
+  static final double DEFAULT_TEST_FRACTION = 0.2;
 
   @Mixin LabeledColumns columns;
 
@@ -185,10 +199,42 @@ final class TrainCommand implements Callable<Integer> {
     }
     TrainingOptions options =
         TrainingOptions.defaults().withKind(parseKind()).withEncoders(parseEncoders());
-    List<LabeledText> train = columns.read(trainFile);
-    List<LabeledText> test = columns.read(testFile);
     if (seed != null) {
       options = options.withSeed(seed);
+    }
+    List<LabeledText> train = columns.read(trainFile);
+    List<LabeledText> test;
+    String testSource;
+    if (testFile != null) {
+      if (testFraction != null) {
+        throw new Main.UserError(
+            "--test-fraction goes without --test: the test set is one or the other");
+      }
+      test = columns.read(testFile);
+      testSource = testFile.toString();
+    } else {
+      double fraction = testFraction != null ? testFraction : DEFAULT_TEST_FRACTION;
+      if (!(fraction > 0 && fraction < 1)) {
+        throw new Main.UserError("--test-fraction must be above 0 and below 1: " + fraction);
+      }
+      List<List<LabeledText>> split = holdOut(train, fraction, options.seed());
+      train = split.get(0);
+      test = split.get(1);
+      if (test.isEmpty()) {
+        throw new Main.UserError(
+            "--test-fraction "
+                + fraction
+                + " of "
+                + trainFile
+                + " holds out no example (every label has a single one): give --test FILE");
+      }
+      testSource =
+          String.format(
+              java.util.Locale.ROOT,
+              "%s of each label's examples of %s held out (seed %d)",
+              new java.text.DecimalFormat("0.##%").format(fraction),
+              trainFile,
+              options.seed());
     }
     if (targetAccuracy != null) {
       try {
@@ -224,7 +270,7 @@ final class TrainCommand implements Callable<Integer> {
     progress.say(
         "%d training and %d test examples; %s", train.size(), test.size(), options.toJson());
     TrainedModel trained = ModelTrainer.train(name, train, options, progress::say);
-    progress.say("evaluating on %s", testFile);
+    progress.say("evaluating on %s", testSource);
     Evaluation.Split testRows = Evaluation.split(test, outOfScopeLabel);
     EvaluationReport onTest =
         Evaluation.evaluate(
@@ -288,6 +334,32 @@ final class TrainCommand implements Callable<Integer> {
       publish(main.config(), main.catalog(), name, record.withPromotion(decision), train, progress);
     }
     return 0;
+  }
+
+  /**
+   * Splits {@code all} into training and test examples: of each label's examples, shuffled by
+   * {@code seed}, {@code round(fraction * n)} go to the test, at least one when the label has two
+   * or more, never all of them; both lists keep the input order. Same input and seed, same split.
+   */
+  static List<List<LabeledText>> holdOut(List<LabeledText> all, double fraction, long seed) {
+    java.util.Map<String, List<Integer>> byLabel = new java.util.TreeMap<>();
+    for (int i = 0; i < all.size(); i++) {
+      byLabel.computeIfAbsent(all.get(i).label(), l -> new java.util.ArrayList<>()).add(i);
+    }
+    java.util.Random random = new java.util.Random(seed);
+    java.util.Set<Integer> held = new java.util.HashSet<>();
+    for (List<Integer> rows : byLabel.values()) {
+      java.util.Collections.shuffle(rows, random);
+      int n = rows.size();
+      int k = n < 2 ? 0 : (int) Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
+      held.addAll(rows.subList(0, k));
+    }
+    List<LabeledText> train = new java.util.ArrayList<>();
+    List<LabeledText> test = new java.util.ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      (held.contains(i) ? test : train).add(all.get(i));
+    }
+    return List.of(train, test);
   }
 
   private ModelTrust trust() {

@@ -49,25 +49,18 @@ class TrainCommandTest {
         + "-----\n";
   }
 
+  /** {@code train} of the hashed kind on the bundled train and test rows of {@link #LABELS}. */
   private int train(Path config, StringWriter err, String... more) throws Exception {
-    CommandLine cli = Main.commandLine();
-    cli.setErr(new PrintWriter(err, true));
     List<String> args =
         new java.util.ArrayList<>(
-            List.of(
-                "train",
-                "--config",
-                config.toString(),
-                "--train",
-                csv("train.csv", LabeledData.BANKING77_TRAIN).toString(),
-                "--test",
-                csv("test.csv", LabeledData.BANKING77_TEST).toString(),
-                "--kind",
-                "hashed",
-                "--out",
-                dir.resolve("model").toString()));
+            List.of("--test", csv("test.csv", LabeledData.BANKING77_TEST).toString()));
     args.addAll(List.of(more));
-    return cli.execute(args.toArray(String[]::new));
+    return trainOn(
+        config,
+        csv("train.csv", LabeledData.BANKING77_TRAIN),
+        dir.resolve("model"),
+        err,
+        args.toArray(String[]::new));
   }
 
   @Test
@@ -224,6 +217,80 @@ class TrainCommandTest {
     StringWriter bad = new StringWriter();
     assertThat(train(config, bad, "--target-accuracy", "1.5")).isEqualTo(2);
     assertThat(bad.toString()).contains("--target-accuracy: targetAccuracy must be in (0, 1]: 1.5");
+  }
+
+  /** {@code train} of the hashed kind on {@code trainFile} with {@code more}. */
+  private static int trainOn(
+      Path config, Path trainFile, Path model, StringWriter err, String... more) {
+    CommandLine cli = Main.commandLine();
+    cli.setErr(new PrintWriter(err, true));
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "train",
+                "--config",
+                config.toString(),
+                "--train",
+                trainFile.toString(),
+                "--kind",
+                "hashed",
+                "--out",
+                model.toString()));
+    args.addAll(List.of(more));
+    return cli.execute(args.toArray(String[]::new));
+  }
+
+  @Test
+  void shouldHoldOutAShareOfEachLabelWhenThereIsNoTestFile() throws Exception {
+    Path config = Files.writeString(dir.resolve("empty.properties"), "");
+    Path all = csv("all.csv", LabeledData.BANKING77_TRAIN);
+    int rows = (int) Files.readAllLines(all).stream().skip(1).count();
+    Path model = dir.resolve("split-model");
+    StringWriter err = new StringWriter();
+    assertThat(trainOn(config, all, model, err)).as(err.toString()).isZero();
+    var metrics = SpecialistModels.read(model).metrics();
+    int support = 0;
+    for (var label :
+        (Iterable<com.fasterxml.jackson.databind.JsonNode>)
+            () -> metrics.get("test").get("per_label").elements()) {
+      support += label.get("support").asInt();
+    }
+    assertThat(metrics.get("trainingExamples").asInt() + support).isEqualTo(rows);
+    assertThat(support)
+        .isCloseTo((int) Math.round(rows * 0.2), org.assertj.core.api.Assertions.within(2));
+
+    StringWriter both = new StringWriter();
+    assertThat(
+            trainOn(config, all, model, both, "--test", all.toString(), "--test-fraction", "0.3"))
+        .isEqualTo(2);
+    assertThat(both.toString()).contains("--test-fraction goes without --test");
+    StringWriter whole = new StringWriter();
+    assertThat(trainOn(config, all, model, whole, "--test-fraction", "1")).isEqualTo(2);
+    assertThat(whole.toString()).contains("--test-fraction must be above 0 and below 1: 1.0");
+  }
+
+  @Test
+  void holdOutIsStratifiedSeededAndKeepsASingleExampleInTraining() {
+    List<LabeledText> all = new java.util.ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      all.add(new LabeledText("a" + i, "a"));
+      all.add(new LabeledText("b" + i, "b"));
+    }
+    all.add(new LabeledText("c0", "c"));
+    all.add(new LabeledText("d0", "d"));
+    all.add(new LabeledText("d1", "d"));
+    List<List<LabeledText>> split = TrainCommand.holdOut(all, 0.3, 7);
+    List<LabeledText> train = split.get(0);
+    List<LabeledText> test = split.get(1);
+    assertThat(test.stream().filter(e -> e.label().equals("a"))).hasSize(3);
+    assertThat(test.stream().filter(e -> e.label().equals("b"))).hasSize(3);
+    assertThat(test.stream().filter(e -> e.label().equals("d"))).hasSize(1);
+    assertThat(train).contains(new LabeledText("c0", "c"));
+    assertThat(train).hasSize(all.size() - test.size()).doesNotContainAnyElementsOf(test);
+    // Input order kept; same seed, same split; another seed, another.
+    assertThat(train).isSortedAccordingTo(java.util.Comparator.comparingInt(all::indexOf));
+    assertThat(TrainCommand.holdOut(all, 0.3, 7)).isEqualTo(split);
+    assertThat(TrainCommand.holdOut(all, 0.3, 8).get(1)).isNotEqualTo(test);
   }
 
   @Test
