@@ -72,7 +72,7 @@ add(T,'doc-epoch-timestamp','wrong type: timestamp as epoch millis','meeting-h',
 add(T,'doc-naive-timestamp','a time without its offset, as Python\'s datetime.utcnow().isoformat() writes it','meeting-h','{"docId":"doc-naive-timestamp","text":"x","timestamp":"2026-11-02T09:00:00"}',expect='dead-letter',reason='with its offset')
 add(T,'doc-future','a timestamp in 2099 (a producer\'s clock years off): it would close every window of its key','meeting-h','{"docId":"doc-future","text":"x","timestamp":"2099-11-02T09:00:00Z"}',expect='dead-letter',reason='ahead of this instance')
 add(T,'doc-micros','epoch microseconds sent as milliseconds: a time past the year 50,000','meeting-h','{"docId":"doc-micros","text":"x","timestamp":"+58807-01-01T00:00:00Z"}',expect='dead-letter',reason='summarizer.timestamp.after.max.ms')
-add(T,'doc-missing-timestamp','missing field: timestamp','meeting-h','{"docId":"doc-missing-timestamp","text":"x"}',expect='dead-letter',reason='timestamp')
+add(T,'doc-missing-timestamp','missing field: timestamp (the record\'s timestamp is its event time; a key of its own, as its time is now)','meeting-now','{"docId":"doc-missing-timestamp","text":"We agreed to ship in June. The budget is nine euros."}',expect='output',output='syntheses',match='doc-missing-timestamp')
 add(T,'doc-blank-text','blank text','meeting-h',DOC%('doc-blank-text','   '),expect='dead-letter',reason='text')
 add(T,'doc-null-key','null key','',DOC%('doc-null-key','We agreed to ship in March.'),expect='dead-letter',reason='key')
 files[T][-1]['key']=None

@@ -274,7 +274,9 @@ final class ReplayDocuments implements Callable<Integer> {
         continue;
       }
       if (d != null) {
-        out.add(new Recorded(r, new String(r.key(), StandardCharsets.UTF_8), d));
+        out.add(
+            new Recorded(
+                r, new String(r.key(), StandardCharsets.UTF_8), d.atRecordTime(r.timestamp())));
       }
     }
     if (unreadable > 0) {

@@ -275,6 +275,7 @@ public final class SummarizerTopology {
       if (key == null || key.isBlank()) {
         throw noKey(doc);
       }
+      doc = doc.atRecordTime(record.timestamp());
       long nowMs = context.currentSystemTimeMs();
       if (windowing.tooFarAhead(doc.timestamp(), nowMs)) {
         throw new RejectedRecordException(

@@ -194,6 +194,21 @@ class WindowedSummarizerTopologyTest {
   }
 
   @Test
+  void shouldTakeTheRecordTimestampOfADocumentThatNamesNoTime() {
+    String notes = "Notes: the team agreed to ship in March. ".repeat(12);
+    // Its own time wins over the record's; without one, the record's is its event time.
+    documents.pipeInput("m1", new Document("d1", notes, NINE.plusSeconds(600), Map.of()), TEN);
+    documents.pipeInput("m1", new Document("d2", notes, null, Map.of()), TEN.plusSeconds(1200));
+    answerAll();
+    assertThat(deadLetters.isEmpty()).isTrue();
+    Map<String, Synthesis> latest = syntheses.readKeyValuesToMap();
+    assertThat(latest.get("m1@2026-11-02T09:00:00Z/2026-11-02T10:00:00Z").sourceDocIds())
+        .containsExactly("d1");
+    assertThat(latest.get("m1@2026-11-02T10:00:00Z/2026-11-02T11:00:00Z").sourceDocIds())
+        .containsExactly("d2");
+  }
+
+  @Test
   void shouldUpdateOnlyItsOwnWindowForAnOutOfOrderDocumentInsideTheGrace() {
     send("d1", NINE.plusSeconds(600));
     send("d2", TEN.plusSeconds(1200));
