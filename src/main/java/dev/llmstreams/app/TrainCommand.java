@@ -24,10 +24,18 @@ import dev.llmstreams.topics.TopicRef;
 import dev.llmstreams.topics.TopicRole;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -230,9 +238,9 @@ final class TrainCommand implements Callable<Integer> {
       }
       testSource =
           String.format(
-              java.util.Locale.ROOT,
+              Locale.ROOT,
               "%s of each label's examples of %s held out (seed %d)",
-              new java.text.DecimalFormat("0.##%").format(fraction),
+              new DecimalFormat("0.##%").format(fraction),
               trainFile,
               options.seed());
     }
@@ -342,20 +350,20 @@ final class TrainCommand implements Callable<Integer> {
    * or more, never all of them; both lists keep the input order. Same input and seed, same split.
    */
   static List<List<LabeledText>> holdOut(List<LabeledText> all, double fraction, long seed) {
-    java.util.Map<String, List<Integer>> byLabel = new java.util.TreeMap<>();
+    Map<String, List<Integer>> byLabel = new TreeMap<>();
     for (int i = 0; i < all.size(); i++) {
-      byLabel.computeIfAbsent(all.get(i).label(), l -> new java.util.ArrayList<>()).add(i);
+      byLabel.computeIfAbsent(all.get(i).label(), l -> new ArrayList<>()).add(i);
     }
-    java.util.Random random = new java.util.Random(seed);
-    java.util.Set<Integer> held = new java.util.HashSet<>();
+    Random random = new Random(seed);
+    Set<Integer> held = new HashSet<>();
     for (List<Integer> rows : byLabel.values()) {
-      java.util.Collections.shuffle(rows, random);
+      Collections.shuffle(rows, random);
       int n = rows.size();
       int k = n < 2 ? 0 : (int) Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
       held.addAll(rows.subList(0, k));
     }
-    List<LabeledText> train = new java.util.ArrayList<>();
-    List<LabeledText> test = new java.util.ArrayList<>();
+    List<LabeledText> train = new ArrayList<>();
+    List<LabeledText> test = new ArrayList<>();
     for (int i = 0; i < all.size(); i++) {
       (held.contains(i) ? test : train).add(all.get(i));
     }

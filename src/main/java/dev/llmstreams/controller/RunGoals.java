@@ -34,6 +34,7 @@ import dev.llmstreams.observability.tracing.TraceContent;
 import dev.llmstreams.observability.tracing.TraceHeaders;
 import dev.llmstreams.observability.tracing.Tracing;
 import dev.llmstreams.runtime.prompts.Prompt;
+import dev.llmstreams.runtime.text.TextDigest;
 import dev.llmstreams.runtime.tools.ToolDefinition;
 import dev.llmstreams.runtime.tools.ToolRun;
 import dev.llmstreams.topics.RejectedRecordException;
@@ -473,14 +474,12 @@ final class RunGoals implements Processor<String, Object, String, Object> {
               maxChars));
     }
     GoalLog known = logs.take(goal.goalId());
-    String digest = dev.llmstreams.runtime.text.TextDigest.of(goal.goal());
+    String digest = TextDigest.of(goal.goal());
     if (known != null) {
       String before =
           known.goalDigest != null
               ? known.goalDigest
-              : known.goal != null
-                  ? dev.llmstreams.runtime.text.TextDigest.of(known.goal.goal())
-                  : null;
+              : known.goal != null ? TextDigest.of(known.goal.goal()) : null;
       if (before != null && !before.equals(digest)) {
         throw new RejectedRecordException(
             "goal "
