@@ -6,6 +6,7 @@ import dev.llmstreams.chaos.Partitioning;
 import dev.llmstreams.config.AppConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -134,6 +135,14 @@ final class ChaosCommand implements Callable<Integer> {
   String appHeap;
 
   @Option(
+      names = "--app-jvm-option",
+      paramLabel = "OPTION",
+      description =
+          "One more JVM option of each instance, before its main class (repeat it for more), e.g."
+              + " -XX:TieredStopAtLevel=1.")
+  List<String> appJvmOptions = List.of();
+
+  @Option(
       names = "--client",
       paramLabel = "KEY=VALUE",
       description =
@@ -184,6 +193,7 @@ final class ChaosCommand implements Callable<Integer> {
                     llmConcurrency,
                     trainExamples,
                     appHeap,
+                    appJvmOptions,
                     clientSettings,
                     workDir),
                 System.err)

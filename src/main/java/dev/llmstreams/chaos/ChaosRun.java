@@ -112,6 +112,7 @@ public final class ChaosRun {
       int llmConcurrency,
       int trainExamples,
       String appHeap,
+      List<String> appJvmOptions,
       Map<String, String> clientSettings,
       Path workDir) {
     public Options {
@@ -127,6 +128,7 @@ public final class ChaosRun {
         throw new IllegalArgumentException("--llm-concurrency must be at least 1");
       }
       java.util.Objects.requireNonNull(partitioner, "partitioner");
+      appJvmOptions = List.copyOf(appJvmOptions);
       clientSettings = Map.copyOf(clientSettings);
     }
   }
@@ -230,7 +232,8 @@ public final class ChaosRun {
                     sim,
                     fetches,
                     publishTopic),
-                options.appHeap()));
+                options.appHeap(),
+                options.appJvmOptions()));
       }
       try {
         return drive(
@@ -995,6 +998,8 @@ public final class ChaosRun {
     settings.put("partitioner", options.partitioner().label());
     settings.put("feed_s", options.feed().toSeconds());
     settings.put("instances", 2);
+    settings.put("app_heap", options.appHeap());
+    options.appJvmOptions().forEach(settings.putArray("app_jvm_options")::add);
     settings.put(
         "patterns", "gateway, tools, controller, summarizer, specialist (all, in each instance)");
     settings.put(

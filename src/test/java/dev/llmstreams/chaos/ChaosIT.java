@@ -53,6 +53,10 @@ class ChaosIT {
                     LLM_CONCURRENCY,
                     1500,
                     "512m",
+                    // Each kill starts a JVM on a machine busy with the other instance, the broker
+                    // and the load: C1 alone and the serial collector start it sooner than C2's
+                    // compiler threads and G1 (as ChildJvm starts the apps other ITs kill).
+                    List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
                     // A dead member leaves the group after its session times out (45 s by default):
                     // keep the test short.
                     Map.of("session.timeout.ms", "6000", "heartbeat.interval.ms", "1500"),
