@@ -23,12 +23,14 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Labelled texts from CSV (with a header row) or JSON lines (one object per line). A bad row fails
  * the whole read with the file and line named: training on silently skipped rows would hide a
- * broken export.
+ * broken export. The read goes on past a bad row so that one error names every bad row (up to
+ * {@value #ROWS_NAMED} of them), and a file is mended in one pass (but an unclosed quote, which
+ * takes the rest of a CSV file into one text, ends the read there).
  */
 public final class LabeledData {
   public static final String DEFAULT_TEXT_COLUMN = "text";
@@ -42,8 +44,11 @@ public final class LabeledData {
 
   public static final String BANKING77_TEST = "/banking77/test.csv";
 
+  /** Bad rows an error names; the rest are counted. */
+  static final int ROWS_NAMED = 20;
+
   private static final CsvMapper CSV =
-      CsvMapper.builder().enable(CsvParser.Feature.FAIL_ON_MISSING_COLUMNS).build();
+      CsvMapper.builder().enable(CsvParser.Feature.WRAP_AS_ARRAY).build();
 
   /** The layout of a file; chosen from its name. */
   public enum Format {
@@ -100,14 +105,40 @@ public final class LabeledData {
   public static List<LabeledText> read(
       String source, Reader given, Format format, String textColumn, String labelColumn) {
     Reader in = withoutByteOrderMark(source, given);
+    List<String> badRows = new ArrayList<>();
     List<LabeledText> out =
         format == Format.CSV
-            ? csv(source, in, textColumn, labelColumn)
-            : jsonLines(source, in, textColumn, labelColumn);
+            ? csv(source, in, textColumn, labelColumn, badRows)
+            : jsonLines(source, in, textColumn, labelColumn, badRows);
+    if (!badRows.isEmpty()) {
+      throw new IllegalArgumentException(badRows(source, badRows, out.size()));
+    }
     if (out.isEmpty()) {
       throw new IllegalArgumentException(source + ": no examples");
     }
     return out;
+  }
+
+  /**
+   * One bad row: its own message, as before; more: how many, each on a line of its own (the first
+   * {@value #ROWS_NAMED}).
+   */
+  private static String badRows(String source, List<String> badRows, int good) {
+    if (badRows.size() == 1) {
+      return badRows.get(0);
+    }
+    StringBuilder why =
+        new StringBuilder(source)
+            .append(": ")
+            .append(badRows.size())
+            .append(" bad rows (")
+            .append(good)
+            .append(" good); mend them and read the file again:");
+    badRows.stream().limit(ROWS_NAMED).forEach(row -> why.append("\n  ").append(row));
+    if (badRows.size() > ROWS_NAMED) {
+      why.append("\n  ... and ").append(badRows.size() - ROWS_NAMED).append(" more");
+    }
+    return why.toString();
   }
 
   /**
@@ -138,23 +169,29 @@ public final class LabeledData {
   }
 
   private static List<LabeledText> csv(
-      String source, Reader in, String textColumn, String labelColumn) {
+      String source, Reader in, String textColumn, String labelColumn, List<String> badRows) {
     List<LabeledText> out = new ArrayList<>();
     BufferedReader buffered = in instanceof BufferedReader b ? b : new BufferedReader(in);
     char separator = separator(source, buffered);
-    try (MappingIterator<Map<String, String>> rows =
-        CSV.readerForMapOf(String.class)
-            .with(CsvSchema.emptySchema().withHeader().withColumnSeparator(separator))
+    // Rows are read as they are, whatever their length, and their columns counted here: a row with
+    // too few or too many (an unquoted separator in a text) is then one bad row, and the read goes
+    // on with the next line, where a schema's column check would stop the parser mid-row.
+    try (MappingIterator<String[]> rows =
+        CSV.readerFor(String[].class)
+            .with(CsvSchema.emptySchema().withColumnSeparator(separator))
             .readValues(buffered)) {
-      CsvSchema header = (CsvSchema) rows.getParser().getSchema();
+      String[] header = rows.hasNextValue() ? rows.nextValue() : new String[0];
+      List<String> columns = List.of(header);
+      int text = columns.indexOf(textColumn);
+      int label = columns.indexOf(labelColumn);
       for (String column : List.of(textColumn, labelColumn)) {
-        if (header.column(column) == null) {
+        if (!columns.contains(column)) {
           throw new IllegalArgumentException(
               source
                   + ":1: no column '"
                   + column
                   + "' in the header (columns: "
-                  + String.join(", ", header.getColumnNames())
+                  + String.join(", ", columns)
                   + ")");
         }
       }
@@ -162,19 +199,39 @@ public final class LabeledData {
         // Where the parser stands between rows is the next row's first line (a quoted text may span
         // several).
         long line = rows.getCurrentLocation().getLineNr();
-        Map<String, String> row;
+        String[] row;
         try {
           if (!rows.hasNextValue()) {
             break;
           }
           row = rows.nextValue();
         } catch (RuntimeJsonMappingException | JsonProcessingException e) {
-          throw new IllegalArgumentException(
-              source + ":" + line + ": malformed CSV row: " + originalMessage(e), e);
+          badRows.add(source + ":" + line + ": malformed CSV row: " + originalMessage(e));
+          break; // an unclosed quote: the rest of the file is inside it
         }
-        out.add(
-            example(
-                source, line, row.get(textColumn), row.get(labelColumn), textColumn, labelColumn));
+        if (row.length == 1 && row[0].isEmpty()) {
+          continue; // a blank line
+        }
+        if (row.length != header.length) {
+          badRows.add(
+              source
+                  + ":"
+                  + line
+                  + ": "
+                  + (row.length == 1 ? "1 column" : row.length + " columns")
+                  + ", the header has "
+                  + header.length
+                  + (row.length > header.length
+                      ? " (a text with "
+                          + (separator == '\t' ? "a tab" : "a '" + separator + "'")
+                          + " in it must be in double quotes)"
+                      : ""));
+          continue;
+        }
+        add(
+            out,
+            badRows,
+            () -> example(source, line, row[text], row[label], textColumn, labelColumn));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(cannotRead(source, e), e);
@@ -209,7 +266,7 @@ public final class LabeledData {
   }
 
   private static List<LabeledText> jsonLines(
-      String source, Reader in, String textColumn, String labelColumn) {
+      String source, Reader in, String textColumn, String labelColumn, List<String> badRows) {
     List<LabeledText> out = new ArrayList<>();
     BufferedReader lines = in instanceof BufferedReader b ? b : new BufferedReader(in);
     try {
@@ -220,30 +277,46 @@ public final class LabeledData {
         if (line.isBlank()) {
           continue;
         }
-        JsonNode row;
-        try {
-          row = Json.reader().readTree(line);
-        } catch (JsonProcessingException e) {
-          throw new IllegalArgumentException(
-              source + ":" + number + ": malformed JSON: " + e.getOriginalMessage(), e);
-        }
-        if (row == null || !row.isObject()) {
-          throw new IllegalArgumentException(
-              source + ":" + number + ": a line must be a JSON object");
-        }
-        out.add(
-            example(
-                source,
-                number,
-                field(source, number, row, textColumn, false),
-                field(source, number, row, labelColumn, true),
-                textColumn,
-                labelColumn));
+        String text = line;
+        int at = number;
+        add(
+            out,
+            badRows,
+            () -> {
+              JsonNode row;
+              try {
+                row = Json.reader().readTree(text);
+              } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException(
+                    source + ":" + at + ": malformed JSON: " + e.getOriginalMessage(), e);
+              }
+              if (row == null || !row.isObject()) {
+                throw new IllegalArgumentException(
+                    source + ":" + at + ": a line must be a JSON object");
+              }
+              return example(
+                  source,
+                  at,
+                  field(source, at, row, textColumn, false),
+                  field(source, at, row, labelColumn, true),
+                  textColumn,
+                  labelColumn);
+            });
       }
     } catch (IOException e) {
       throw new UncheckedIOException(cannotRead(source, e), e);
     }
     return out;
+  }
+
+  /** Adds the row's example, or its problem to {@code badRows}. */
+  private static void add(
+      List<LabeledText> out, List<String> badRows, Supplier<LabeledText> example) {
+    try {
+      out.add(example.get());
+    } catch (IllegalArgumentException e) {
+      badRows.add(e.getMessage());
+    }
   }
 
   /**

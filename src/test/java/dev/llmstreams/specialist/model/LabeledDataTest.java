@@ -71,7 +71,57 @@ class LabeledDataTest {
   @Test
   void shouldNameTheLineOfARowWithTooFewColumns() {
     assertThatThrownBy(() -> csv("text,category\nfine,ok\nno label here\n", "text", "category"))
-        .hasMessageStartingWith("data.csv:3: malformed CSV row: ");
+        .hasMessage("data.csv:3: 1 column, the header has 2");
+    assertThatThrownBy(() -> csv("text,category\nfine,ok\nno, label here,x\n", "text", "category"))
+        .hasMessage(
+            "data.csv:3: 3 columns, the header has 2 (a text with a ',' in it must be in double"
+                + " quotes)");
+  }
+
+  @Test
+  void shouldNameEveryBadRowOfAFileInOneError() {
+    StringBuilder csv = new StringBuilder("text,category\nfine,ok\n,no text\nno label,\n");
+    StringBuilder jsonl = new StringBuilder("{\"text\":\"a\",\"category\":\"x\"}\n{\"text\":7}\n");
+    for (int i = 0; i < 25; i++) {
+      csv.append("\"quoted\ntext\",\n");
+      jsonl.append("not json\n");
+    }
+    csv.append("last,ok\n");
+    assertThatThrownBy(() -> csv(csv.toString(), "text", "category"))
+        .hasMessageStartingWith(
+            "data.csv: 27 bad rows (2 good); mend them and read the file again:\n"
+                + "  data.csv:3: 'text' is missing or empty\n"
+                + "  data.csv:4: 'category' is missing or empty\n"
+                + "  data.csv:5: 'category' is missing or empty\n"
+                + "  data.csv:7: 'category' is missing or empty\n")
+        .hasMessageEndingWith("\n  data.csv:39: 'category' is missing or empty\n  ... and 7 more");
+    assertThatThrownBy(() -> jsonl(jsonl.toString()))
+        .hasMessageStartingWith(
+            "data.jsonl: 26 bad rows (1 good); mend them and read the file again:\n"
+                + "  data.jsonl:2: 'text' must be a string, not the number 7\n"
+                + "  data.jsonl:3: malformed JSON: ")
+        .hasMessageEndingWith("\n  ... and 6 more");
+  }
+
+  @Test
+  void shouldGoOnPastARowWithTooFewOrTooManyColumnsButNotPastAnUnclosedQuote() {
+    assertThatThrownBy(
+            () ->
+                csv(
+                    "text,category\nno text,\nno label here\nfine,ok\na, b,c\n\nalso no label,\n",
+                    "text",
+                    "category"))
+        .hasMessageStartingWith(
+            "data.csv: 4 bad rows (1 good); mend them and read the file again:\n"
+                + "  data.csv:2: 'category' is missing or empty\n"
+                + "  data.csv:3: 1 column, the header has 2\n"
+                + "  data.csv:5: 3 columns, the header has 2 (a text with a ',' in it must be in"
+                + " double quotes)\n"
+                + "  data.csv:7: 'category' is missing or empty");
+    // An unclosed quote takes the rest of the file into its text: one error, and the read ends.
+    assertThatThrownBy(() -> csv("text,category\n\"unclosed,ok\nfine,ok\n", "text", "category"))
+        .hasMessageStartingWith("data.csv:2: malformed CSV row: ")
+        .hasMessageNotContaining("\n");
   }
 
   @Test
