@@ -117,6 +117,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String SPECIALIST_MODEL_NAME = "specialist.model.name";
   public static final String SPECIALIST_THRESHOLD = "specialist.threshold";
   public static final String SPECIALIST_MAX_TEXT_CHARS = "specialist.max.text.chars";
+  public static final String SPECIALIST_MAX_PAYLOAD_BYTES = "specialist.max.payload.bytes";
   public static final String SPECIALIST_ESCALATION_EXAMPLES = "specialist.escalation.examples";
   public static final String SPECIALIST_ESCALATION_TIMEOUT_MS = "specialist.escalation.timeout.ms";
   public static final String SPECIALIST_LABEL_DESCRIPTIONS = "specialist.label.descriptions";
@@ -989,6 +990,15 @@ public final class AppConfig extends AbstractConfig {
               Importance.MEDIUM,
               "Longest event text the specialist classifies (and label text the trainer takes); a longer one goes to"
                   + " dead-letters with the reason.")
+          .define(
+              SPECIALIST_MAX_PAYLOAD_BYTES,
+              Type.INT,
+              100_000,
+              Range.between(0, 900_000),
+              Importance.LOW,
+              "Largest payload of a classification request, in bytes of its JSON: the classification carries it back"
+                  + " (and an escalated event keeps it in state until its answer), so a larger one goes to"
+                  + " dead-letters with the reason. At most 900,000, below the producer's 1 MB max.request.size.")
           .define(
               SPECIALIST_ESCALATION_EXAMPLES,
               Type.INT,

@@ -1,6 +1,8 @@
 package dev.llmstreams.events;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.util.List;
 
 /**
@@ -20,6 +22,8 @@ import java.util.List;
  *     it existed
  * @param llmModel the LLM the escalation went to, as {@code provider/model}; only when it was
  *     escalated and the gateway's reply names it
+ * @param payload the request's {@code payload}, passed through untouched, so that a consumer of
+ *     classifications has the event without joining it back; only when the request had one
  */
 public record Classification(
     String eventId,
@@ -32,7 +36,8 @@ public record Classification(
     String escalationReason,
     Usage usage,
     PromptRef prompt,
-    String llmModel) {
+    String llmModel,
+    @JsonDeserialize(using = Json.ExactTree.class) JsonNode payload) {
 
   /**
    * Who gave the label: the specialist model; an LLM the event was escalated to; or the offline
@@ -82,6 +87,7 @@ public record Classification(
         escalationReason,
         usage,
         null,
+        null,
         null);
   }
 
@@ -95,5 +101,8 @@ public record Classification(
     Require.atLeast(latencyMicros, 0, "latencyMicros");
     Require.optionalText(escalationReason, "escalationReason");
     Require.optionalText(llmModel, "llmModel");
+    if (payload != null && payload.isNull()) {
+      payload = null; // "payload": null in a request is no payload
+    }
   }
 }

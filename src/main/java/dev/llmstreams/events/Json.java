@@ -16,9 +16,12 @@ import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.fasterxml.jackson.datatype.jsr310.deser.InstantDeserializer;
@@ -101,6 +104,43 @@ public final class Json {
         return (Instant) ctxt.handleUnexpectedToken(Instant.class, p);
       }
       return InstantDeserializer.INSTANT.deserialize(p, ctxt);
+    }
+  }
+
+  /**
+   * Reads a JSON value as it was written, for values passed through untouched (a classification
+   * request's payload): a decimal number keeps every digit and its scale ({@code 19.990} stays
+   * {@code 19.990}, {@code 0.1234567890123456789} keeps its 19 digits), where a plain tree reads it
+   * as a double. Integers are exact either way.
+   */
+  public static final class ExactTree extends StdDeserializer<JsonNode> {
+    private static final long serialVersionUID = 1L;
+    private static final ObjectReader EXACT =
+        READER
+            .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .without(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+            // The value is one field of a record being read: the record's own tokens follow it.
+            .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    public ExactTree() {
+      super(JsonNode.class);
+    }
+
+    @Override
+    public JsonNode deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      return EXACT.readTree(p);
+    }
+
+    /** JSON {@code null}: a null node, as a plain tree reads it. */
+    @Override
+    public JsonNode getNullValue(DeserializationContext ctxt) {
+      return NullNode.getInstance();
+    }
+
+    /** No such field: no value (Java null), as a plain tree reads it. */
+    @Override
+    public Object getAbsentValue(DeserializationContext ctxt) {
+      return null;
     }
   }
 

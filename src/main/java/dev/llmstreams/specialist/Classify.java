@@ -1,5 +1,7 @@
 package dev.llmstreams.specialist;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import dev.llmstreams.events.Classification;
 import dev.llmstreams.events.ClassificationRequest;
 import dev.llmstreams.events.LabelEvent;
@@ -74,7 +76,8 @@ final class Classify implements Processor<String, Object, String, Object> {
    * An escalation sent to the gateway and not answered yet, with the event's {@code classify} span
    * (started at its arrival, recorded with its final classification; null in escalations stored
    * before tracing existed) and the prompt it was asked with (null in escalations stored before
-   * prompts were recorded).
+   * prompts were recorded) and the request's payload, which its classification carries (null when
+   * it had none, and in escalations stored before payloads were passed through).
    */
   record Escalation(
       String eventId,
@@ -90,7 +93,8 @@ final class Classify implements Processor<String, Object, String, Object> {
       long timestamp,
       long giveUpAtMs,
       SpanRef span,
-      PromptRef prompt) {}
+      PromptRef prompt,
+      @JsonDeserialize(using = dev.llmstreams.events.Json.ExactTree.class) JsonNode payload) {}
 
   /**
    * What an event was labelled, kept for specialist.accuracy.retention.ms to score labels that
@@ -204,6 +208,7 @@ final class Classify implements Processor<String, Object, String, Object> {
               + "'; classification requests are keyed by eventId so that the event's reply and labels meet it");
     }
     settings.requireText("event " + request.eventId(), request.text());
+    settings.requirePayload("event " + request.eventId(), request.payload());
     String digest = TextDigest.of(request.text());
     String before = textSeen(request.eventId());
     if (before != null) {
@@ -319,7 +324,10 @@ final class Classify implements Processor<String, Object, String, Object> {
               Classification.Source.SPECIALIST,
               Math.max(0, micros),
               null,
-              null);
+              null,
+              null,
+              null,
+              request.payload());
       emit(c, p.label(), textDigest, timestamp, span);
       SpanSink.emit(
           context,
@@ -417,7 +425,8 @@ final class Classify implements Processor<String, Object, String, Object> {
             timestamp,
             giveUpAt,
             span,
-            ask.prompt()));
+            ask.prompt(),
+            request.payload()));
     // The LLM call is a child of the event's span, which ends with the final classification.
     context.forward(
         TraceHeaders.record(request.eventId(), ask, timestamp, span),
@@ -480,7 +489,8 @@ final class Classify implements Processor<String, Object, String, Object> {
             e.reason(),
             reply.usage(),
             promptOf(e, reply),
-            reply.providerModel());
+            reply.providerModel(),
+            e.payload());
     emit(c, e.specialistLabel(), textDigest(e), e.timestamp(), span);
     context.forward(
         TraceHeaders.record(
@@ -526,7 +536,8 @@ final class Classify implements Processor<String, Object, String, Object> {
             e.reason() + "; " + why + "; the specialist's label stands",
             reply == null ? null : reply.usage(),
             promptOf(e, reply),
-            reply == null ? null : reply.providerModel());
+            reply == null ? null : reply.providerModel(),
+            e.payload());
     emit(c, e.specialistLabel(), textDigest(e), e.timestamp(), span);
     // Labelled all the same, but not as asked: the escalation failed, which the span says.
     SpanSink.emit(

@@ -83,6 +83,7 @@ public final class SpecialistTopology {
       String modelName,
       Double threshold,
       int maxTextChars,
+      int maxPayloadBytes,
       int escalationExamples,
       long escalationTimeoutMs,
       Map<String, String> labelDescriptions,
@@ -104,6 +105,7 @@ public final class SpecialistTopology {
           config.getString(AppConfig.SPECIALIST_MODEL_NAME),
           config.getDouble(AppConfig.SPECIALIST_THRESHOLD),
           config.getInt(AppConfig.SPECIALIST_MAX_TEXT_CHARS),
+          config.getInt(AppConfig.SPECIALIST_MAX_PAYLOAD_BYTES),
           config.getInt(AppConfig.SPECIALIST_ESCALATION_EXAMPLES),
           config.getLong(AppConfig.SPECIALIST_ESCALATION_TIMEOUT_MS),
           labelDescriptions,
@@ -137,6 +139,32 @@ public final class SpecialistTopology {
     /** The threshold {@code model} is served at: the operator's, else the model's own. */
     double thresholdFor(dev.llmstreams.specialist.model.TextClassifier model) {
       return threshold != null ? threshold : model.recommendedThreshold();
+    }
+
+    /**
+     * Refuses (to dead-letters, with the reason) a payload over the limit: a classification carries
+     * it back, and a record the producer cannot send would stop the task.
+     */
+    void requirePayload(String what, com.fasterxml.jackson.databind.JsonNode payload) {
+      if (payload == null || payload.isNull()) {
+        return;
+      }
+      int bytes;
+      try {
+        bytes = dev.llmstreams.events.Json.writer().writeValueAsBytes(payload).length;
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new RejectedRecordException(what + " has a payload that cannot be written as JSON");
+      }
+      if (bytes > maxPayloadBytes) {
+        throw new RejectedRecordException(
+            String.format(
+                java.util.Locale.ROOT,
+                "%s has a payload of %,d bytes; the limit (specialist.max.payload.bytes) is %,d:"
+                    + " its classification carries the payload back",
+                what,
+                bytes,
+                maxPayloadBytes));
+      }
     }
 
     /**

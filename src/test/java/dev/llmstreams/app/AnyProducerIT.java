@@ -572,6 +572,10 @@ class AnyProducerIT {
                 .collect(Collectors.toMap(Classification::eventId, c -> c));
         for (int i = 0; i < n; i++) {
           Classification c = byId.get(ids.get(i));
+          // Kept or escalated, the classification carries the request's payload back.
+          assertThat(c.payload())
+              .as(c.toString())
+              .isEqualTo(Json.tree("{\"channel\":\"chat\",\"way\":\"" + way.tag + "\"}"));
           if (escalates.get(i)) {
             assertThat(c.source())
                 .as(

@@ -359,7 +359,8 @@ final class Samples {
                 "confidence 0.41 < 0.70",
                 new Usage(220, 3),
                 new PromptRef("specialist.escalate", "sha256:77aa00bb11cc"),
-                "openai/gpt-4o-mini")),
+                "openai/gpt-4o-mini",
+                Json.tree("{\"orderId\":\"o-17\",\"amountCents\":1999,\"tags\":[\"vip\"]}"))),
         sample(
             "full LabelEvent",
             new LabelEvent(

@@ -3,6 +3,7 @@ package dev.llmstreams.specialist;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
 import dev.llmstreams.events.Classification;
@@ -314,6 +315,63 @@ class SpecialistTopologyTest {
     replies.pipeInput("e1", answer(request, "{\"label\":\"exchange_rate\",\"confidence\":0.93}"));
     assertThat(classifications.isEmpty()).as("a repeated reply labels nothing twice").isTrue();
     assertThat(count("llmstreams.specialist.replies.ignored")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldCarryTheRequestsPayloadBackKeptOrEscalatedAndRefuseOneOverTheLimit() throws Exception {
+    start(
+        Map.of(
+            AppConfig.SPECIALIST_THRESHOLD, "0.6", AppConfig.SPECIALIST_MAX_PAYLOAD_BYTES, "200"));
+    publish(model("v1", 20, 0.9));
+    String payload =
+        "{\"customer\":{\"id\":7,\"tier\":\"gold\"},\"tags\":[\"é\",null],"
+            + "\"amount\":19.990,\"ratio\":0.12345678901234567891,\"big\":123456789012345678901234}";
+    rawRequests.pipeInput(
+        "kept".getBytes(StandardCharsets.UTF_8),
+        ("{\"eventId\":\"kept\",\"text\":\"my new card has still not arrived in the post,"
+                + " waiting for delivery\",\"payload\":"
+                + payload
+                + "}")
+            .getBytes(StandardCharsets.UTF_8));
+    rawRequests.pipeInput(
+        "unsure".getBytes(StandardCharsets.UTF_8),
+        ("{\"eventId\":\"unsure\",\"text\":\"hello there\",\"payload\":\"a string\"}")
+            .getBytes(StandardCharsets.UTF_8));
+    rawRequests.pipeInput(
+        "none".getBytes(StandardCharsets.UTF_8),
+        ("{\"eventId\":\"none\",\"text\":\"my new card has still not arrived in the post,"
+                + " waiting for delivery\",\"payload\":null}")
+            .getBytes(StandardCharsets.UTF_8));
+    rawRequests.pipeInput(
+        "big".getBytes(StandardCharsets.UTF_8),
+        ("{\"eventId\":\"big\",\"text\":\"my card\",\"payload\":{\"blob\":\""
+                + "x".repeat(300)
+                + "\"}}")
+            .getBytes(StandardCharsets.UTF_8));
+
+    List<Classification> kept = classifications.readValuesToList();
+    assertThat(kept).extracting(Classification::eventId).containsExactly("kept", "none");
+    assertThat(kept.get(0).source()).isEqualTo(Classification.Source.SPECIALIST);
+    // Passed through as written: every digit of a decimal, its scale, integers of any size.
+    assertThat(Json.writer().writeValueAsString(kept.get(0).payload())).isEqualTo(payload);
+    assertThat(kept.get(1).payload()).as("\"payload\": null is no payload").isNull();
+    assertThat(Json.writer().writeValueAsString(kept.get(1))).doesNotContain("payload");
+
+    // The escalated event keeps its payload in state until the LLM answers.
+    LlmRequest asked = llmRequests.readValuesToList().get(0);
+    assertThat(asked.correlationId()).isEqualTo("unsure");
+    assertThat(asked.messages().toString()).doesNotContain("a string");
+    replies.pipeInput("unsure", answer(asked, "{\"label\":\"exchange_rate\",\"confidence\":0.9}"));
+    Classification escalated = classifications.readValuesToList().get(0);
+    assertThat(escalated.source()).isEqualTo(Classification.Source.LLM);
+    assertThat(escalated.payload()).isEqualTo(new TextNode("a string"));
+
+    List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(1);
+    assertThat(DriverTopics.header(dead.get(0).headers(), DeadLetters.EXCEPTION_MESSAGE))
+        .isEqualTo(
+            "event big has a payload of 311 bytes; the limit (specialist.max.payload.bytes) is"
+                + " 200: its classification carries the payload back");
   }
 
   @Test
