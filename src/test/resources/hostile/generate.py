@@ -113,6 +113,7 @@ add(T,'label-missing-label','missing field: label','label-missing-label','{"even
 add(T,'label-blank-text','blank text','label-blank-text','{"eventId":"label-blank-text","text":" ","label":"card","source":"human","at":"2026-11-02T09:00:00Z"}',expect='dead-letter',reason='text')
 add(T,'label-tombstone','null value','label-tombstone',null_value=True,expect='dead-letter',reason='tombstone')
 add(T,'label-invalid-utf8','invalid UTF-8','label-invalid-utf8',raw=b'{"eventId":"label-invalid-utf8","text":"\x80\x80","label":"card","source":"human","at":"2026-11-02T09:00:00Z"}',expect='dead-letter',reason='not valid UTF-8')
+add(T,'label-minimal','a person\'s label as a Python or Node producer writes it first: eventId, text and label, no source or time (a person\'s, given at the record\'s time)','label-minimal','{"eventId":"label-minimal","text":"my card has not arrived","label":"card_arrival"}',expect='consumed')
 add(T,'label-injection','a label whose text carries an injection: it is training data, consumed as such','label-injection',json.dumps({"eventId":"label-injection","text":INJECT+FAKE_PUBLISH,"label":"card_lost","source":"human","at":"2026-11-02T09:00:00Z"}),expect='consumed')
 
 # ---------------- approvals (controller) ----------------

@@ -153,6 +153,7 @@ final class PromotionCheck {
           LabelEvent label;
           try {
             label = labels.valueSerde().deserializer().deserialize(labels.name(), r.value());
+            label = label == null ? null : label.atRecordTime(r.timestamp());
           } catch (RuntimeException e) {
             read[1]++;
             return; // the specialist dead-letters it; it is no evidence here

@@ -9,8 +9,10 @@ import java.time.Instant;
  * @param eventId the classified event this label is for; null for examples with no event (an
  *     imported dataset)
  * @param source who labelled it: a person, an LLM (an escalation's answer), or the offline engine
- *     (not an LLM: an escalation's answer when the route ended there)
- * @param at when the label was given
+ *     (not an LLM: an escalation's answer when the route ended there); absent: a person, since the
+ *     app writes its own labels with their source, so a label without one came from outside
+ * @param at when the label was given; absent: the Kafka record's timestamp ({@link #atRecordTime}),
+ *     as a document without its own time takes it
  */
 public record LabelEvent(String eventId, String text, String label, Source source, Instant at) {
 
@@ -62,7 +64,15 @@ public record LabelEvent(String eventId, String text, String label, Source sourc
     Require.optionalText(eventId, "eventId");
     Require.present(text, "text");
     Require.text(label, "label");
-    Require.present(source, "source");
-    Require.present(at, "at");
+    if (source == null) {
+      source = Source.HUMAN;
+    }
+  }
+
+  /** This label, given at {@code recordMs} (its Kafka record's timestamp) unless it says when. */
+  public LabelEvent atRecordTime(long recordMs) {
+    return at != null
+        ? this
+        : new LabelEvent(eventId, text, label, source, Instant.ofEpochMilli(recordMs));
   }
 }

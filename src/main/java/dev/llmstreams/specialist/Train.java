@@ -121,10 +121,11 @@ final class Train implements Processor<String, LabelEvent, String, SpecialistMod
 
   @Override
   public void process(Record<String, LabelEvent> record) {
-    LabelEvent label = record.value();
-    if (label == null) {
+    if (record.value() == null) {
       throw new RejectedRecordException("a label with no value (tombstone) teaches nothing");
     }
+    // The repartition keeps the labels record's timestamp: a label without its own time takes it.
+    LabelEvent label = record.value().atRecordTime(record.timestamp());
     settings.requireText("label '" + label.label() + "'", label.text());
     if (!settings.learnFrom().contains(label.source())) {
       meters.notLearned(label.source()).increment();

@@ -3,6 +3,8 @@ package dev.llmstreams.specialist;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.ChatMessage;
@@ -43,6 +45,7 @@ import java.util.Properties;
 import java.util.concurrent.Executor;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -1154,6 +1157,62 @@ class SpecialistTopologyTest {
     assertThat(modelsOut.readValuesToList())
         .extracting(SpecialistModel::version)
         .containsExactly("better");
+  }
+
+  @Test
+  void shouldTakeALabelWithoutSourceOrTimeAsAPersonsGivenAtItsRecordsTime() throws Exception {
+    List<Integer> trainedOn = new ArrayList<>();
+    ModelRetrainer scripted =
+        (training, base) -> {
+          trainedOn.add(training.size());
+          return TestBayesClassifier.candidate(model("better", 40, 0.5));
+        };
+    start(
+        Map.of(
+            AppConfig.SPECIALIST_THRESHOLD, "0.3", AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "40"),
+        scripted,
+        Runnable::run);
+    publish(model("v1", 3, 0.5));
+    TestInputTopic<String, String> rawLabels =
+        driver.createInputTopic(
+            catalog.topic(Topics.LABELS).name(), new StringSerializer(), new StringSerializer());
+    Intents intents = new Intents(11);
+    // As a Python or Node producer writes a person's label first: no source, no time. Sent when v1
+    // was built: nothing new to it.
+    sendWithoutSourceOrTime(rawLabels, "p", intents.take(40), START);
+    driver.advanceWallClockTime(TICK);
+    assertThat(deadLetters.readRecordsToList()).as("nothing refused").isEmpty();
+    assertThat(trainedOn).as("labels sent when v1 was built start no retraining").isEmpty();
+    sendWithoutSourceOrTime(rawLabels, "q", intents.take(40), AFTER_V1);
+    driver.advanceWallClockTime(TICK);
+    assertThat(trainedOn).as("sent after v1 was built: new to it").hasSize(1);
+    assertThat(trainedOn.get(0)).isGreaterThan(40);
+    assertThat(count("llmstreams.specialist.labels.not.learned", "source", "human")).isZero();
+  }
+
+  /** Labels as JSON with eventId, text and label only, their records stamped {@code at}. */
+  private static void sendWithoutSourceOrTime(
+      TestInputTopic<String, String> topic, String prefix, List<LabeledText> labels, Instant at)
+      throws Exception {
+    for (int i = 0; i < labels.size(); i++) {
+      ObjectNode label = JsonNodeFactory.instance.objectNode();
+      label.put("eventId", prefix + i).put("text", labels.get(i).text());
+      label.put("label", labels.get(i).label());
+      topic.pipeInput(prefix + i, Json.writer().writeValueAsString(label), at);
+    }
+  }
+
+  @Test
+  void shouldNotLearnALabelWithoutSourceWhenPeoplesLabelsAreLeftOut() {
+    start(Map.of(AppConfig.SPECIALIST_LEARN_FROM, "llm"));
+    TestInputTopic<String, String> rawLabels =
+        driver.createInputTopic(
+            catalog.topic(Topics.LABELS).name(), new StringSerializer(), new StringSerializer());
+    rawLabels.pipeInput(
+        "e1", "{\"eventId\":\"e1\",\"text\":\"my card\",\"label\":\"card_arrival\"}");
+    assertThat(count("llmstreams.specialist.labels.not.learned", "source", "human"))
+        .as("a label without a source is a person's")
+        .isEqualTo(1);
   }
 
   @Test
