@@ -998,7 +998,8 @@ public final class AppConfig extends AbstractConfig {
               Importance.LOW,
               "Largest payload of a classification request, in bytes of its JSON: the classification carries it back"
                   + " (and an escalated event keeps it in state until its answer), so a larger one goes to"
-                  + " dead-letters with the reason. At most 900,000, below the producer's 1 MB max.request.size.")
+                  + " dead-letters with the reason. At most 900,000, under the broker's default message limit of 1 MB, which"
+                  + " classifications and the escalations' changelog keep.")
           .define(
               SPECIALIST_ESCALATION_EXAMPLES,
               Type.INT,

@@ -142,8 +142,9 @@ public final class SpecialistTopology {
     }
 
     /**
-     * Refuses (to dead-letters, with the reason) a payload over the limit: a classification carries
-     * it back, and a record the producer cannot send would stop the task.
+     * Refuses (to dead-letters, with the reason) a payload over the limit, before any work: a
+     * classification carries it back and an escalation keeps it in state, and a record larger than
+     * their topics take would be refused by the broker after the event was labelled (or escalated).
      */
     void requirePayload(String what, com.fasterxml.jackson.databind.JsonNode payload) {
       if (payload == null || payload.isNull()) {
