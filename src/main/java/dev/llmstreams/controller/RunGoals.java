@@ -1518,7 +1518,8 @@ final class RunGoals implements Processor<String, Object, String, Object> {
             log.parent == null ? null : log.parent.goalId(),
             log.children.isEmpty() ? null : log.children,
             log.children.isEmpty() ? null : log.treeUsage(),
-            log.children.isEmpty() ? null : log.treeCostUsd());
+            log.children.isEmpty() ? null : log.treeCostUsd(),
+            log.goal == null ? null : log.goal.metadata());
     context.forward(traced(log, result, now), sinks.results());
     for (Call c : log.calls) {
       if (Guards.DELEGATE.equals(c.tool) && c.state == CallState.DISPATCHED) {

@@ -18,6 +18,8 @@ import java.time.Instant;
  *     exactly when {@code children} is ({@code usage} is the goal's own)
  * @param totalCostUsd cost of the goal and of all its children; present exactly when {@code
  *     children} is ({@code costUsd} is the goal's own)
+ * @param metadata the goal's {@code metadata}, passed back so that a consumer of results has it
+ *     without joining the result to its goal; absent when the goal had none
  */
 public record GoalResult(
     String goalId,
@@ -33,7 +35,8 @@ public record GoalResult(
     String parentGoalId,
     java.util.List<ChildGoal> children,
     Usage totalUsage,
-    Double totalCostUsd) {
+    Double totalCostUsd,
+    java.util.Map<String, String> metadata) {
 
   /** The result of a goal that has no parent and started no children. */
   public GoalResult(
@@ -61,6 +64,7 @@ public record GoalResult(
         null,
         null,
         null,
+        null,
         null);
   }
 
@@ -74,6 +78,7 @@ public record GoalResult(
     Require.present(provenance, "provenance");
     Require.optionalText(parentGoalId, "parentGoalId");
     children = children == null || children.isEmpty() ? null : java.util.List.copyOf(children);
+    metadata = metadata == null || metadata.isEmpty() ? null : Require.map(metadata, "metadata");
     Require.check(
         (children == null) == (totalUsage == null) && (children == null) == (totalCostUsd == null),
         "fields \"totalUsage\" and \"totalCostUsd\" must be present exactly when \"children\" is");

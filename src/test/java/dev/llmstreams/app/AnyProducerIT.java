@@ -257,7 +257,7 @@ class AnyProducerIT {
                           null,
                           null,
                           null,
-                          Map.of(),
+                          Map.of("way", way.tag),
                           null))));
         }
         send(way, goals, records);
@@ -296,6 +296,14 @@ class AnyProducerIT {
                   assertThat(r.status())
                       .as(r.goalId() + ": " + r.reason())
                       .isEqualTo(GoalStatus.SUCCEEDED));
+      // Each result carries its goal's metadata back, whichever way the goal came.
+      assertThat(all)
+          .allSatisfy(
+              r ->
+                  assertThat(r.metadata())
+                      .as(r.goalId())
+                      .containsOnlyKeys("way")
+                      .containsEntry("way", r.goalId().substring(0, 2)));
       assertSameOutcomes(outcomes);
       List<GoalEvent> trail = values(log, events, EVENTS);
       List<String> published = log.of(newsTopic).stream().map(RecordLog::key).toList();

@@ -149,6 +149,30 @@ class ControllerTopologyTest {
   }
 
   @Test
+  void shouldCarryTheGoalsMetadataBackOnItsResult() throws Exception {
+    start();
+    goals.pipeInput(
+        "m",
+        new Goal(
+            "m",
+            "Say hello",
+            List.of(),
+            null,
+            null,
+            null,
+            Map.of("user", "ada", "ticket", "T-981"),
+            null));
+    replies.pipeInput("m", answer(onlyRequest(), "Hello."));
+    goals.pipeInput("n", goal("n", "Say goodbye", List.of()));
+    replies.pipeInput("n", answer(onlyRequest(), "Goodbye."));
+    List<GoalResult> results = goalResults.readValuesToList();
+    assertThat(results).extracting(GoalResult::goalId).containsExactly("m", "n");
+    assertThat(results.get(0).metadata()).isEqualTo(Map.of("user", "ada", "ticket", "T-981"));
+    assertThat(results.get(1).metadata()).as("a goal without metadata").isNull();
+    assertThat(Json.writer().writeValueAsString(results.get(1))).doesNotContain("metadata");
+  }
+
+  @Test
   void shouldStopATenantAtItsBudgetAndLeaveTheOthersGoalsRunning() {
     start(
         Map.of(

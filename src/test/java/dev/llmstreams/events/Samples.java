@@ -93,7 +93,8 @@ final class Samples {
                         "g-42/2/0", "g-42/2/0", GoalStatus.SUCCEEDED, new Usage(900, 80), 0.0008),
                     ChildGoal.running("g-42/2/1", "g-42/2/1")),
                 new Usage(4_900, 380),
-                0.0038)),
+                0.0038,
+                Map.of("user", "ada", "ticket", "T-981"))),
         sample(
             "full GoalEvent",
             new GoalEvent(
