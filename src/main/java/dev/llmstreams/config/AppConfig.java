@@ -1632,10 +1632,31 @@ public final class AppConfig extends AbstractConfig {
             + key
             + "' "
             + where
+            + closest(key).map(k -> "; did you mean '" + k + "'?").orElse("")
             + (near.isEmpty() ? "" : "; known keys nearby: " + String.join(", ", near))
             + "; Kafka client settings go under '"
             + CLIENT_PREFIX
             + "'");
+  }
+
+  /**
+   * The known key a misspelt {@code key} most likely meant: the nearest by edit distance, if it is
+   * within a quarter of the key's length (2 at least).
+   */
+  static java.util.Optional<String> closest(String key) {
+    int limit = Math.max(2, key.length() / 4);
+    org.apache.commons.text.similarity.LevenshteinDistance distance =
+        new org.apache.commons.text.similarity.LevenshteinDistance(limit);
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String name : new java.util.TreeSet<>(DEFINITION.names())) {
+      int d = distance.apply(key, name);
+      if (d >= 0 && d < bestDistance) {
+        best = name;
+        bestDistance = d;
+      }
+    }
+    return java.util.Optional.ofNullable(best);
   }
 
   /** The bootstrap servers to use: an explicit cluster, else the local broker. */

@@ -52,7 +52,18 @@ class AppConfigTest {
     assertThatThrownBy(() -> AppConfig.load(file, Map.of(), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("unknown configuration key 'http.prot'")
-        .hasMessageContaining("http.port");
+        .hasMessageContaining("did you mean 'http.port'?");
+    Files.writeString(file, "specialist.treshold=0.8\n");
+    assertThatThrownBy(() -> AppConfig.load(file, Map.of(), Map.of()))
+        .hasMessageStartingWith(
+            "unknown configuration key 'specialist.treshold' in "
+                + file
+                + "; did you mean 'specialist.threshold'?; known keys nearby: ");
+    // Nothing near enough: no guess, the keys of its prefix only.
+    Files.writeString(file, "specialist.colour=red\n");
+    assertThatThrownBy(() -> AppConfig.load(file, Map.of(), Map.of()))
+        .hasMessageNotContaining("did you mean")
+        .hasMessageContaining("known keys nearby: specialist.");
     assertThatThrownBy(() -> AppConfig.load(null, Map.of("LLMSTREAMS_HTTP_PROT", "1"), Map.of()))
         .hasMessageContaining("'http.prot'")
         .hasMessageContaining("LLMSTREAMS_HTTP_PROT");
