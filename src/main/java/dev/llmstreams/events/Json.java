@@ -61,6 +61,7 @@ public final class Json {
             .build();
     JsonMapper mapper =
         JsonMapper.builder(factory)
+            .addHandler(new UnknownFields())
             .addModule(new JavaTimeModule())
             .addModule(
                 new SimpleModule("iso-8601-instants")
@@ -141,6 +142,46 @@ public final class Json {
     @Override
     public Object getAbsentValue(DeserializationContext ctxt) {
       return null;
+    }
+  }
+
+  /**
+   * Runs {@code read} and gives the names of the fields it skipped because no record component
+   * names them (the reader is tolerant: such fields are dropped, not refused), in order; empty when
+   * there were none. For inputs, so that what a producer sends and loses can be counted and said.
+   */
+  public static <T> java.util.Map.Entry<T, java.util.List<String>> withUnknownFields(
+      java.util.function.Supplier<T> read) {
+    java.util.List<String> outer = UnknownFields.SEEN.get();
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    UnknownFields.SEEN.set(seen);
+    try {
+      return new java.util.AbstractMap.SimpleImmutableEntry<>(
+          read.get(), java.util.List.copyOf(seen));
+    } finally {
+      UnknownFields.SEEN.set(outer);
+    }
+  }
+
+  /** Skips a field no component names, as the mapper is set to, and notes its name. */
+  private static final class UnknownFields
+      extends com.fasterxml.jackson.databind.deser.DeserializationProblemHandler {
+    static final ThreadLocal<java.util.List<String>> SEEN = new ThreadLocal<>();
+
+    @Override
+    public boolean handleUnknownProperty(
+        DeserializationContext ctxt,
+        JsonParser p,
+        com.fasterxml.jackson.databind.JsonDeserializer<?> deserializer,
+        Object beanOrClass,
+        String propertyName)
+        throws IOException {
+      java.util.List<String> seen = SEEN.get();
+      if (seen != null && seen.size() < 16) {
+        seen.add(propertyName);
+      }
+      p.skipChildren();
+      return true;
     }
   }
 

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -131,6 +132,15 @@ public final class KeyedInput {
             .tag("pattern", pattern)
             .tag("topic", topic)
             .register(registry);
+    Counter unknown =
+        Counter.builder("llmstreams.records.unknown.fields")
+            .description(
+                "Input records with fields their contract does not name: read without them (a tolerant"
+                    + " reader), so what a producer put there is not passed on; a WARN names the fields"
+                    + " once a minute per topic")
+            .tag("pattern", pattern)
+            .tag("topic", topic)
+            .register(registry);
     KStream<String, byte[]> arrived =
         builder.stream(topic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(source));
     Placement placement = new Placement(partitions, keyField);
@@ -148,7 +158,7 @@ public final class KeyedInput {
     KStream<String, V> decoded =
         atHome
             .merge(moved, Named.as(source + ".placed"))
-            .processValues(() -> new Decode<>(topic, values), Named.as(read));
+            .processValues(() -> new Decode<>(topic, values, unknown), Named.as(read));
     return new Placed<>(decoded, read);
   }
 
@@ -341,13 +351,18 @@ public final class KeyedInput {
    * dead-letters as such.
    */
   private static final class Decode<V> implements FixedKeyProcessor<String, byte[], V> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyedInput.class);
+    private static final long WARN_EVERY_MS = 60_000;
     private final String topic;
     private final Deserializer<V> values;
+    private final Counter unknown;
+    private long lastWarnMs = Long.MIN_VALUE;
     private FixedKeyProcessorContext<String, V> context;
 
-    Decode(String topic, Deserializer<V> values) {
+    Decode(String topic, Deserializer<V> values, Counter unknown) {
       this.topic = topic;
       this.values = values;
+      this.unknown = unknown;
     }
 
     @Override
@@ -357,13 +372,37 @@ public final class KeyedInput {
 
     @Override
     public void process(FixedKeyRecord<String, byte[]> record) {
-      V value;
+      java.util.Map.Entry<V, java.util.List<String>> read;
       try {
-        value = values.deserialize(topic, record.headers(), record.value());
+        read =
+            dev.llmstreams.events.Json.withUnknownFields(
+                () -> values.deserialize(topic, record.headers(), record.value()));
       } catch (RuntimeException e) {
         throw new UnreadableRecordException(e);
       }
-      context.forward(record.withValue(value));
+      if (!read.getValue().isEmpty()) {
+        unknown.increment();
+        long now = context.currentSystemTimeMs();
+        if (lastWarnMs == Long.MIN_VALUE || now - lastWarnMs >= WARN_EVERY_MS) {
+          lastWarnMs = now;
+          LOG.warn(
+              "{}: a record{} has fields its contract does not name, read without them: {};"
+                  + " llmstreams_records_unknown_fields_total counts such records (said once a minute)",
+              topic,
+              context
+                  .recordMetadata()
+                  .map(m -> " (" + m.topic() + "-" + m.partition() + "@" + m.offset() + ")")
+                  .orElse(""),
+              read.getValue().stream().map(Decode::printable).collect(Collectors.joining(", ")));
+        }
+      }
+      context.forward(record.withValue(read.getKey()));
+    }
+
+    /** A field name as a log line may show it: control characters replaced, at most 64 chars. */
+    static String printable(String name) {
+      String shown = name.length() > 64 ? name.substring(0, 64) + "…" : name;
+      return "'" + shown.replaceAll("\\p{Cntrl}", "?") + "'";
     }
   }
 }

@@ -986,6 +986,13 @@ class SpecialistTopologyTest {
     assertThat(classifications.readValuesToList())
         .extracting(Classification::eventId)
         .containsExactly("extra", "ok");
+    // ... and says so: the record whose field was dropped is counted (once, whatever it held).
+    assertThat(
+            count(
+                "llmstreams.records.unknown.fields",
+                "topic",
+                catalog.spec(TopicRole.CLASSIFICATION_REQUESTS).name()))
+        .isEqualTo(1);
   }
 
   @Test
