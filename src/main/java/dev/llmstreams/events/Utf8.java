@@ -7,8 +7,11 @@ import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
-/** Where bytes stop being UTF-8, said so that a producer in any language can find it. */
-final class Utf8 {
+/**
+ * Where bytes stop being UTF-8, said so that a producer in any language can find it; and text
+ * quoted on one line ({@link #printable}).
+ */
+public final class Utf8 {
   /** Characters of context shown before the first byte that is not UTF-8. */
   private static final int CONTEXT = 20;
 
@@ -48,8 +51,11 @@ final class Utf8 {
         bytes[at] & 0xff, at - from, printable(before));
   }
 
-  /** Control characters shown as escapes, so the message stays on one line. */
-  private static String printable(String s) {
+  /**
+   * Control characters shown as escapes ({@code \u000a}), so that a message or a log line that
+   * quotes {@code s} stays on one line.
+   */
+  public static String printable(String s) {
     StringBuilder b = new StringBuilder(s.length());
     s.codePoints()
         .forEach(

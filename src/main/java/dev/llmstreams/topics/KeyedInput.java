@@ -1,6 +1,7 @@
 package dev.llmstreams.topics;
 
 import dev.llmstreams.events.ConfluentFraming;
+import dev.llmstreams.events.Utf8;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -399,10 +400,9 @@ public final class KeyedInput {
       context.forward(record.withValue(read.getKey()));
     }
 
-    /** A field name as a log line may show it: control characters replaced, at most 64 chars. */
+    /** A field name as a log line may show it: control characters escaped, at most 64 chars. */
     static String printable(String name) {
-      String shown = name.length() > 64 ? name.substring(0, 64) + "…" : name;
-      return "'" + shown.replaceAll("\\p{Cntrl}", "?") + "'";
+      return "'" + Utf8.printable(name.length() > 64 ? name.substring(0, 64) + "…" : name) + "'";
     }
   }
 }
