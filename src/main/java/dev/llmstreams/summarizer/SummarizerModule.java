@@ -1,7 +1,11 @@
 package dev.llmstreams.summarizer;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
+import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.observability.HttpApi;
 import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
@@ -55,6 +59,15 @@ public final class SummarizerModule implements PatternModule {
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
+    StoreQuery.<SynthesisState>list(
+        http,
+        streams,
+        self,
+        "/syntheses",
+        SummarizerTopology.TREE_STORE,
+        "summarizer",
+        "syntheses",
+        (key, state) -> listed(state));
     StoreQuery.<SynthesisState>route(
         http,
         streams,
@@ -85,6 +98,36 @@ public final class SummarizerModule implements PatternModule {
                       + " multiples of summarizer.window.ms; documents of that window may not be summarized yet, or it closed more"
                       + " than summarizer.window.retention.ms ago)");
             });
+  }
+
+  /**
+   * A key's entry in {@code GET /syntheses}: its all-time synthesis's size and time, and the
+   * windows {@code ?window=} can read (open, or closed and still kept); null while the key has no
+   * synthesis yet.
+   */
+  static ObjectNode listed(SynthesisState state) {
+    Synthesis latest = state == null ? null : state.latest();
+    if (latest == null) {
+      return null;
+    }
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("documents", latest.documents());
+    o.put("chunks", latest.chunks());
+    o.put("updatedAt", latest.updatedAt().toString());
+    ArrayNode windows = o.putArray("windows");
+    SynthesisState.Windows w = state.windows();
+    if (w != null) {
+      java.util.TreeMap<Long, Boolean> starts = new java.util.TreeMap<>();
+      w.retained().forEach(s -> starts.put(s, true));
+      w.open().forEach(s -> starts.put(s, false));
+      starts.forEach(
+          (start, closed) ->
+              windows
+                  .addObject()
+                  .put("start", Instant.ofEpochMilli(start).toString())
+                  .put("closed", closed));
+    }
+    return o;
   }
 
   private static HttpApi.Reply latest(SynthesisState state, String whenNone) throws Exception {

@@ -182,6 +182,35 @@ class ScaleOutIT {
                       () -> sameOnBoth(a, b, "/syntheses/" + key),
                       body -> body != null && Json.tree(body).path("documents").asLong() == 2));
         }
+        // The list of syntheses is the same on both instances and names every key once, each
+        // from its owner's store; read in pages of two, it is the same list.
+        String list =
+            await("the list of syntheses")
+                .atMost(WAIT)
+                .until(() -> sameOnBoth(a, b, "/syntheses"), body -> body != null);
+        JsonNode listed = Json.tree(list).path("syntheses");
+        assertThat(listed.findValuesAsText("key")).containsExactlyInAnyOrderElementsOf(keys);
+        assertThat(listed.findValuesAsText("documents")).allMatch("2"::equals);
+        List<String> paged = new ArrayList<>();
+        String after = null;
+        for (int page = 0; page <= keys.size(); page++) {
+          JsonNode body =
+              Json.tree(
+                  (page % 2 == 0 ? a : b)
+                      .get(
+                          "/syntheses?limit=2"
+                              + (after == null
+                                  ? ""
+                                  : "&after="
+                                      + java.net.URLEncoder.encode(after, StandardCharsets.UTF_8)))
+                      .body());
+          paged.addAll(body.path("syntheses").findValuesAsText("key"));
+          if (!body.has("next")) {
+            break;
+          }
+          after = body.path("next").asText();
+        }
+        assertThat(paged).isEqualTo(listed.findValuesAsText("key"));
         for (String goal : goals) {
           answers.put(
               "/goals/" + goal,

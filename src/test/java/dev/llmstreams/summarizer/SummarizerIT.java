@@ -110,6 +110,40 @@ class SummarizerIT {
       assertThat(served.documents()).isEqualTo(6);
       HttpResponse<String> missing = get(app, "/syntheses/no-such-key");
       assertThat(missing.statusCode()).isEqualTo(404);
+
+      // The listing: every key with a synthesis, as /syntheses/{key} serves it, and the windows
+      // that ?window= reads.
+      com.fasterxml.jackson.databind.JsonNode list = Json.tree(get(app, "/syntheses").body());
+      assertThat(list.path("syntheses")).hasSize(1);
+      assertThat(list.has("next")).isFalse();
+      com.fasterxml.jackson.databind.JsonNode entry = list.path("syntheses").get(0);
+      assertThat(entry.path("key").asText()).isEqualTo("ES2004a");
+      assertThat(entry.path("documents").asLong()).isEqualTo(6);
+      assertThat(entry.path("updatedAt").asText()).isEqualTo(served.updatedAt().toString());
+      List<String> listedWindows = entry.path("windows").findValuesAsText("start");
+      assertThat(listedWindows)
+          .as("windows of the documents' times")
+          .isNotEmpty()
+          .containsAll(
+              seen.stream()
+                  .filter(s -> s.window() != null)
+                  .map(s -> s.window().start().toString())
+                  .distinct()
+                  .toList());
+      for (String start : listedWindows) {
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> get(app, "/syntheses/ES2004a?window=" + start).statusCode() == 200);
+      }
+      assertThat(Json.tree(get(app, "/syntheses?after=ES2004a").body()).path("syntheses"))
+          .isEmpty();
+      assertThat(Json.tree(get(app, "/syntheses?after=E").body()).path("syntheses")).hasSize(1);
+      for (String bad : List.of("limit=0", "limit=1001", "limit=x", "limit=-5")) {
+        HttpResponse<String> refused = get(app, "/syntheses?" + bad);
+        assertThat(refused.statusCode()).as(bad).isEqualTo(400);
+        assertThat(Json.tree(refused.body()).path("error").asText()).as(bad).isNotBlank();
+      }
+      assertThat(get(app, "/synthesesX").statusCode()).isEqualTo(404);
     }
   }
 
