@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.StoreListing;
 import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.mcp.McpServers;
@@ -141,7 +142,69 @@ public final class ControllerModule implements PatternModule {
                     "{\"error\":\"no goal with this id (never seen, or finished and deleted after"
                         + " controller.retention.ms)\"}")
                 : HttpApi.Reply.json(200, Json.writer().writeValueAsString(view(log))));
+    new StoreListing<GoalLog>(
+            "/goals",
+            ControllerTopology.LOG_STORE,
+            "controller",
+            "goals",
+            "goalId",
+            ControllerModule::listingFilterError,
+            (id, log, params) -> listed(log, params.get("status"), params.get("tenant")))
+        .register(http, streams, self);
     tenantRoute(http, streams);
+  }
+
+  /** A goal's status as {@code GET /goals/{id}} and {@code GET /goals?status=} name it. */
+  static String status(GoalLog log) {
+    return log.finished()
+        ? log.result.status().name().toLowerCase(java.util.Locale.ROOT)
+        : "running";
+  }
+
+  /** The statuses {@code GET /goals?status=} takes. */
+  static final java.util.List<String> STATUSES =
+      java.util.stream.Stream.concat(
+              java.util.stream.Stream.of("running"),
+              java.util.Arrays.stream(dev.llmstreams.events.GoalStatus.values())
+                  .map(s -> s.name().toLowerCase(java.util.Locale.ROOT)))
+          .toList();
+
+  static String listingFilterError(java.util.Map<String, String> params) {
+    String status = params.get("status");
+    if (status != null && !STATUSES.contains(status)) {
+      return "status must be one of " + String.join(", ", STATUSES);
+    }
+    String tenant = params.get("tenant");
+    if (tenant != null && !dev.llmstreams.events.Goal.isTenant(tenant)) {
+      return "tenant must be 1 to 64 of A-Z a-z 0-9 . _ -";
+    }
+    return null;
+  }
+
+  /**
+   * A goal's entry in {@code GET /goals}: its status and tenant, and when it started and how far it
+   * got (running) or until when its result is kept (finished); null when a filter leaves it out.
+   */
+  static ObjectNode listed(GoalLog log, String status, String tenant) {
+    String st = status(log);
+    if ((status != null && !status.equals(st))
+        || (tenant != null && !tenant.equals(log.tenant()))) {
+      return null;
+    }
+    ObjectNode out = JsonNodeFactory.instance.objectNode();
+    out.put("status", st).put("tenant", log.tenant());
+    if (log.finished()) {
+      out.put("expiresAt", Instant.ofEpochMilli(log.expiresAtMs).toString());
+    } else {
+      out.put("phase", log.phase.name().toLowerCase(java.util.Locale.ROOT))
+          .put("step", log.step)
+          .put("startedAt", Instant.ofEpochMilli(log.startedAtMs).toString())
+          .put("deadline", Instant.ofEpochMilli(log.deadlineMs).toString());
+    }
+    if (log.parent != null) {
+      out.set("parent", Json.toTree(log.parent));
+    }
+    return out;
   }
 
   /**
@@ -206,7 +269,7 @@ public final class ControllerModule implements PatternModule {
     ObjectNode out = JsonNodeFactory.instance.objectNode();
     out.put("goalId", log.goalId).put("tenant", log.tenant());
     if (log.finished()) {
-      out.put("status", log.result.status().name().toLowerCase(java.util.Locale.ROOT));
+      out.put("status", status(log));
       out.set("result", Json.toTree(log.result));
       out.put("expiresAt", Instant.ofEpochMilli(log.expiresAtMs).toString());
       return out;

@@ -7,6 +7,7 @@ import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.events.Synthesis;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.StoreListing;
 import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.prompts.Prompts;
@@ -59,15 +60,15 @@ public final class SummarizerModule implements PatternModule {
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
-    StoreQuery.<SynthesisState>list(
-        http,
-        streams,
-        self,
-        "/syntheses",
-        SummarizerTopology.TREE_STORE,
-        "summarizer",
-        "syntheses",
-        (key, state) -> listed(state));
+    new StoreListing<SynthesisState>(
+            "/syntheses",
+            SummarizerTopology.TREE_STORE,
+            "summarizer",
+            "syntheses",
+            "key",
+            params -> null,
+            (key, state, params) -> listed(state))
+        .register(http, streams, self);
     StoreQuery.<SynthesisState>route(
         http,
         streams,

@@ -222,6 +222,14 @@ class ScaleOutIT {
                           body != null
                               && Json.tree(body).path("status").asText().equals("succeeded")));
         }
+        // The list of goals, filtered by status, names every goal once on either instance.
+        String succeeded =
+            await("the list of succeeded goals")
+                .atMost(WAIT)
+                .until(() -> sameOnBoth(a, b, "/goals?status=succeeded"), body -> body != null);
+        assertThat(Json.tree(succeeded).path("goals").findValuesAsText("goalId"))
+            .containsExactlyInAnyOrderElementsOf(goals);
+        assertThat(Json.tree(sameOnBoth(a, b, "/goals?status=running")).path("goals")).isEmpty();
         await("classifications")
             .atMost(WAIT)
             .until(() -> watcher.ids(TopicRole.CLASSIFICATIONS, "eventId").size() >= EVENTS);

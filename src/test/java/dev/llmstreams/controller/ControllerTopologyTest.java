@@ -135,6 +135,18 @@ class ControllerTopologyTest {
     assertThat(parent.metadata()).containsEntry("tenant", "acme");
     assertThat(ControllerModule.view(logStore().get("p")).path("tenant").asText())
         .isEqualTo("acme");
+    // GET /goals?tenant=&status= keeps the goals of that tenant and status only.
+    GoalLog running = logStore().get("p");
+    assertThat(ControllerModule.listed(running, null, null).path("status").asText())
+        .isEqualTo("running");
+    assertThat(ControllerModule.listed(running, "running", "acme").path("tenant").asText())
+        .isEqualTo("acme");
+    assertThat(ControllerModule.listed(running, "running", "other")).isNull();
+    assertThat(ControllerModule.listed(running, "succeeded", "acme")).isNull();
+    assertThat(ControllerModule.listingFilterError(Map.of("status", "timed_out"))).isNull();
+    assertThat(ControllerModule.listingFilterError(Map.of("status", "done")))
+        .startsWith("status must be one of running, succeeded, failed, timed_out");
+    assertThat(ControllerModule.listingFilterError(Map.of("tenant", "a b"))).isNotNull();
     assertThat(goalEvents.readValuesToList())
         .filteredOn(e -> e.type() == GoalEventType.GOAL_RECEIVED)
         .singleElement()
