@@ -73,7 +73,11 @@ public final class HttpEndpoint implements McpStatelessServerTransport, HttpHand
 
   /** The tools that only read; every other tool (those that produce) needs the write scope. */
   static final Set<String> READ_TOOLS =
-      Set.of(LlmStreamsTools.GET_GOAL, LlmStreamsTools.GET_SYNTHESIS);
+      Set.of(
+          LlmStreamsTools.GET_GOAL,
+          LlmStreamsTools.GET_SYNTHESIS,
+          LlmStreamsTools.LIST_GOALS,
+          LlmStreamsTools.LIST_SYNTHESES);
 
   private final McpJsonMapper json;
   private final HttpApi http;

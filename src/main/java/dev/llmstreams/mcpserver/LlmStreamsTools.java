@@ -44,6 +44,8 @@ public final class LlmStreamsTools {
   public static final String SEND_DOCUMENT = "send_document";
   public static final String GET_SYNTHESIS = "get_synthesis";
   public static final String CLASSIFY_TEXT = "classify_text";
+  public static final String LIST_GOALS = "list_goals";
+  public static final String LIST_SYNTHESES = "list_syntheses";
   public static final String SYNTHESIS_SCHEME = "synthesis://";
 
   /** Longest wait for a goal's result or a classification. */
@@ -114,6 +116,23 @@ public final class LlmStreamsTools {
                 this::getGoal),
             new Definition(
                 tool(
+                    LIST_GOALS,
+                    "List goals",
+                    "The goals the controller holds, running and finished (kept for"
+                        + " controller.retention.ms), by goalId in pages: each with its status and tenant,"
+                        + " and while it runs its phase and step. Pass the answer's next as after for the"
+                        + " next page; no next: the last page. status and tenant keep those only.",
+                    """
+                    {"type":"object","additionalProperties":false,"properties":{
+                    "status":{"type":"string","enum":["running","succeeded","failed","timed_out","budget_exhausted","rejected","cancelled"],"description":"Only goals with this status."},
+                    "tenant":{"type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$","description":"Only goals of this tenant."},
+                    "limit":{"type":"integer","minimum":1,"maximum":1000,"default":100,"description":"Most goals in the page (default 100)."},
+                    "after":{"type":"string","minLength":1,"maxLength":256,"description":"The next of the previous page."}}}
+                    """,
+                    true),
+                args -> list(args, "/goals", "controller", "status", "tenant")),
+            new Definition(
+                tool(
                     SEND_DOCUMENT,
                     "Send a document",
                     "Send a document to be summarized: it is produced to the documents topic under its key, and"
@@ -142,6 +161,20 @@ public final class LlmStreamsTools {
                     """,
                     true),
                 this::getSynthesis),
+            new Definition(
+                tool(
+                    LIST_SYNTHESES,
+                    "List syntheses",
+                    "The keys that have a synthesis, in pages: each with how many documents and chunks it"
+                        + " covers, when it was updated and the windows get_synthesis can read. Pass the"
+                        + " answer's next as after for the next page; no next: the last page.",
+                    """
+                    {"type":"object","additionalProperties":false,"properties":{
+                    "limit":{"type":"integer","minimum":1,"maximum":1000,"default":100,"description":"Most keys in the page (default 100)."},
+                    "after":{"type":"string","minLength":1,"maxLength":256,"description":"The next of the previous page."}}}
+                    """,
+                    true),
+                args -> list(args, "/syntheses", "summarizer")),
             new Definition(
                 tool(
                     CLASSIFY_TEXT,
@@ -297,6 +330,32 @@ public final class LlmStreamsTools {
     return answer(a);
   }
 
+  /**
+   * A page of {@code GET <route>}: {@code limit}, {@code after} and the {@code filters} named, as
+   * the caller gave them.
+   */
+  private ObjectNode list(Map<String, Object> args, String route, String pattern, String... filters)
+      throws ToolError, InterruptedException {
+    StringBuilder q =
+        new StringBuilder("limit=")
+            .append(
+                integer(
+                    args,
+                    "limit",
+                    dev.llmstreams.observability.StoreListing.DEFAULT_LIMIT,
+                    1,
+                    dev.llmstreams.observability.StoreListing.MAX_LIMIT));
+    List<String> names = new ArrayList<>(List.of(filters));
+    names.add("after");
+    for (String name : names) {
+      String value = optionalText(args, name, null);
+      if (value != null) {
+        q.append('&').append(name).append('=').append(AppQueries.encode(value));
+      }
+    }
+    return answer(query(route, "", q.toString(), route, pattern));
+  }
+
   private ObjectNode sendDocument(Map<String, Object> args) throws ToolError, InterruptedException {
     String key = text(args, "key");
     String text = text(args, "text");
@@ -384,8 +443,8 @@ public final class LlmStreamsTools {
         .title("Synthesis of a key")
         .description(
             "The latest synthesis (summary of every document sent with this key) as JSON; the key is"
-                + " percent-encoded. Keys are not listed: any key that documents were sent with can be"
-                + " read.")
+                + " percent-encoded. resources/list names none; the list_syntheses tool lists the keys,"
+                + " in pages.")
         .mimeType("application/json")
         .build();
   }

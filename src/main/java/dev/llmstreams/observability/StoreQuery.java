@@ -98,7 +98,13 @@ public final class StoreQuery {
           // key's "+" as a space and refused its "%"
           String key = rest;
           if (key.isEmpty()) {
-            return HttpApi.Reply.json(400, "{\"error\":\"GET " + prefix + "{key}\"}");
+            return HttpApi.Reply.json(
+                400,
+                "{\"error\":\"GET "
+                    + prefix
+                    + "{key} for one key; GET "
+                    + prefix.substring(0, prefix.length() - 1)
+                    + " lists them\"}");
           }
           if (streams.state() != KafkaStreams.State.RUNNING) {
             return notRunning(streams, what);

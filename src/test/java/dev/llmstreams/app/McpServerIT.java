@@ -37,6 +37,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -61,6 +62,17 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @WithKafka
 class McpServerIT {
+  /** The tools llm-streams serves, in the order tools/list gives them. */
+  private static final List<String> TOOLS =
+      List.of(
+          "submit_goal",
+          "get_goal",
+          "list_goals",
+          "send_document",
+          "get_synthesis",
+          "list_syntheses",
+          "classify_text");
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -161,16 +173,19 @@ class McpServerIT {
   }
 
   @Test
-  void listsTheFiveToolsEachWithASchemaAndADescription() {
+  void listsTheSevenToolsEachWithASchemaAndADescription() {
     List<McpSchema.Tool> tools = client.listTools().tools();
-    assertThat(tools)
-        .extracting(McpSchema.Tool::name)
-        .containsExactly(
-            "submit_goal", "get_goal", "send_document", "get_synthesis", "classify_text");
+    assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyElementsOf(TOOLS);
     for (McpSchema.Tool t : tools) {
       assertThat(t.description()).as(t.name()).hasSizeGreaterThan(40);
       assertThat(t.inputSchema()).as(t.name()).containsEntry("type", "object");
-      assertThat((List<?>) t.inputSchema().get("required")).as(t.name()).isNotEmpty();
+      if (t.name().startsWith("list_")) {
+        // every argument of a list is optional: without any, the first page of everything
+        assertThat(t.inputSchema()).as(t.name()).doesNotContainKey("required");
+        assertThat(t.annotations().readOnlyHint()).as(t.name()).isTrue();
+      } else {
+        assertThat((List<?>) t.inputSchema().get("required")).as(t.name()).isNotEmpty();
+      }
     }
     assertThat(client.listResourceTemplates().resourceTemplates())
         .extracting(McpSchema.ResourceTemplate::uriTemplate)
@@ -215,6 +230,31 @@ class McpServerIT {
               assertThat(r.isError()).as("%s", r.content()).isFalse();
               assertThat(structured(r).path("status").asText()).isEqualTo("succeeded");
             });
+
+    // list_goals names both among the succeeded ones, in pages of one; none of them runs.
+    List<String> listed = new ArrayList<>();
+    String after = null;
+    for (int page = 0; page < 100; page++) {
+      Map<String, Object> args = new LinkedHashMap<>(Map.of("status", "succeeded", "limit", 1));
+      if (after != null) {
+        args.put("after", after);
+      }
+      CallToolResult r = call("list_goals", args);
+      assertThat(r.isError()).as("%s", r.content()).isFalse();
+      JsonNode body = structured(r);
+      assertThat(body.path("goals").size()).isLessThanOrEqualTo(1);
+      body.path("goals").forEach(g -> assertThat(g.path("status").asText()).isEqualTo("succeeded"));
+      listed.addAll(body.path("goals").findValuesAsText("goalId"));
+      if (!body.has("next")) {
+        break;
+      }
+      after = body.path("next").asText();
+    }
+    assertThat(listed).contains(goalId, id).doesNotHaveDuplicates();
+    assertThat(structured(call("list_goals", Map.of("status", "running"))).path("goals").toString())
+        .doesNotContain(goalId, id);
+    CallToolResult badStatus = call("list_goals", Map.of("status", "done"));
+    assertThat(badStatus.isError()).isTrue();
   }
 
   @Test
@@ -245,6 +285,13 @@ class McpServerIT {
               assertThat(synthesis.path("key").asText()).isEqualTo(key);
               assertThat(synthesis.path("text").asText()).containsIgnoringCase("march");
             });
+    JsonNode list = structured(call("list_syntheses", Map.of("limit", 1000)));
+    assertThat(list.path("syntheses").findValuesAsText("key")).contains(key);
+    for (JsonNode e : list.path("syntheses")) {
+      if (e.path("key").asText().equals(key)) {
+        assertThat(e.path("documents").asLong()).isEqualTo(1);
+      }
+    }
     McpSchema.ReadResourceResult resource = client.readResource(readRequest("synthesis://" + key));
     McpSchema.TextResourceContents contents =
         (McpSchema.TextResourceContents) resource.contents().get(0);
@@ -349,8 +396,7 @@ class McpServerIT {
     NodeMcpServers.assumeNode();
     NodeMcpServers.Run list = inspector("tools-list", "--method", "tools/list");
     assertThat(list.exitCode()).as(list.output()).isZero();
-    assertThat(list.output())
-        .contains("submit_goal", "get_goal", "send_document", "get_synthesis", "classify_text");
+    assertThat(list.output()).contains(TOOLS);
 
     String goalId = "inspector-" + UUID.randomUUID();
     NodeMcpServers.Run goal =
@@ -436,8 +482,7 @@ class McpServerIT {
       JsonNode init = stdio.initialize(Duration.ofSeconds(30));
       assertThat(init.path("serverInfo").path("name").asText()).isEqualTo("llm-streams");
       assertThat(stdio.listTools(Duration.ofSeconds(10)).findValuesAsText("name"))
-          .containsExactly(
-              "submit_goal", "get_goal", "send_document", "get_synthesis", "classify_text");
+          .containsExactlyElementsOf(TOOLS);
 
       String goalId = "stdio-" + UUID.randomUUID();
       ObjectNode args =

@@ -276,7 +276,13 @@ class HttpEndpointTest {
         Json.tree(list.body()).path("result").path("tools").findValuesAsText("name");
     assertThat(names)
         .containsExactly(
-            "submit_goal", "get_goal", "send_document", "get_synthesis", "classify_text");
+            "submit_goal",
+            "get_goal",
+            "list_goals",
+            "send_document",
+            "get_synthesis",
+            "list_syntheses",
+            "classify_text");
   }
 
   @Test
