@@ -89,11 +89,22 @@ public final class Json {
   }
 
   /**
-   * Times are ISO-8601 strings only. The time module also reads numbers, as epoch seconds: a
-   * producer writing epoch millis would get a date in the year 55,000 without any error.
+   * Times are ISO-8601 strings with their offset, or whole numbers of epoch milliseconds (Kafka's
+   * record timestamps, JavaScript's {@code Date.now()}, Java's {@code currentTimeMillis()}). The
+   * time module would read a number as epoch seconds, so a producer writing epoch millis would get
+   * a date in the year 55,000 without any error; here a number is milliseconds, and one that cannot
+   * be (below {@value #MIN_EPOCH_MS}, which as seconds is the year 5138 and as milliseconds 1973,
+   * so epoch seconds; above the year 9999, so micro- or nanoseconds; a fraction) is refused with
+   * what it looks like.
    */
   private static final class IsoInstants extends StdScalarDeserializer<Instant> {
     private static final long serialVersionUID = 1L;
+
+    /** 1973-03-03T09:46:40Z: any smaller number is taken for epoch seconds. */
+    static final long MIN_EPOCH_MS = 100_000_000_000L;
+
+    /** 9999-12-31T23:59:59.999Z. */
+    static final long MAX_EPOCH_MS = 253_402_300_799_999L;
 
     IsoInstants() {
       super(Instant.class);
@@ -101,10 +112,46 @@ public final class Json {
 
     @Override
     public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      if (p.hasToken(JsonToken.VALUE_NUMBER_INT) || p.hasToken(JsonToken.VALUE_NUMBER_FLOAT)) {
+        return epochMillis(p, ctxt);
+      }
       if (!p.hasToken(JsonToken.VALUE_STRING)) {
         return (Instant) ctxt.handleUnexpectedToken(Instant.class, p);
       }
       return InstantDeserializer.INSTANT.deserialize(p, ctxt);
+    }
+
+    private static Instant epochMillis(JsonParser p, DeserializationContext ctxt)
+        throws IOException {
+      String shown = p.getText();
+      String why;
+      if (p.hasToken(JsonToken.VALUE_NUMBER_FLOAT)) {
+        why = "epoch milliseconds are a whole number (a fraction is often epoch seconds)";
+      } else if (p.getNumberType() != JsonParser.NumberType.INT
+          && p.getNumberType() != JsonParser.NumberType.LONG) {
+        why = "larger than epoch milliseconds can be (up to the year 9999)";
+      } else {
+        long ms = p.getLongValue();
+        if (ms >= MIN_EPOCH_MS && ms <= MAX_EPOCH_MS) {
+          return Instant.ofEpochMilli(ms);
+        }
+        why =
+            ms > MAX_EPOCH_MS
+                ? "larger than epoch milliseconds can be (up to the year 9999): micro- or"
+                    + " nanoseconds?"
+                : ms >= 0 && ms * 1000 >= MIN_EPOCH_MS && ms * 1000 <= MAX_EPOCH_MS
+                    ? "epoch seconds? In epoch milliseconds that is " + (ms * 1000)
+                    : "too small for epoch milliseconds (before 1973)";
+      }
+      String field = p.currentName();
+      return (Instant)
+          ctxt.reportInputMismatch(
+              Instant.class,
+              "%s must be %s, not %s: %s",
+              field == null ? "the value" : "field \"" + field + "\"",
+              TypeMismatch.TIME,
+              shown.length() <= 40 ? shown : shown.substring(0, 40) + "...",
+              why);
     }
   }
 

@@ -37,8 +37,9 @@ final class TypeMismatch {
   private static final Pattern ENUM_VALUES =
       Pattern.compile("accepted for Enum class: \\[([^\\]]*)]");
   private static final int MAX_SHOWN = 60;
-  private static final String TIME =
-      "an ISO-8601 time with its offset, such as 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00";
+  static final String TIME =
+      "an ISO-8601 time with its offset, such as 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00,"
+          + " or epoch milliseconds";
 
   private TypeMismatch() {}
 

@@ -534,18 +534,37 @@ class EventsContractTest {
             "cannot read Document:",
             "timestamp"),
         new Bad(
-            "a time as epoch seconds or millis",
+            "a time as epoch seconds",
             Goal.class,
-            "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"submittedAt\":1764301140000}",
+            "{\"goalId\":\"g-1\",\"goal\":\"Say hello\",\"submittedAt\":1764301140}",
             "cannot read Goal: field \"submittedAt\" must be an ISO-8601 time with its offset, such as"
-                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, not a number",
+                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, or epoch milliseconds, not"
+                + " 1764301140: epoch seconds? In epoch milliseconds that is 1764301140000",
             "submittedAt"),
+        new Bad(
+            "a time as fractional epoch seconds",
+            Document.class,
+            "{\"docId\":\"d-1\",\"text\":\"x\",\"timestamp\":1764301140.5}",
+            "cannot read Document: field \"timestamp\" must be an ISO-8601 time with its offset, such"
+                + " as 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, or epoch milliseconds, not"
+                + " 1764301140.5: epoch milliseconds are a whole number",
+            "timestamp"),
+        new Bad(
+            "a time as epoch microseconds",
+            LabelEvent.class,
+            "{\"eventId\":\"e-1\",\"text\":\"x\",\"label\":\"a\",\"at\":1764301140000000}",
+            "cannot read LabelEvent: field \"at\" must be an ISO-8601 time with its offset, such as"
+                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, or epoch milliseconds, not"
+                + " 1764301140000000: larger than epoch milliseconds can be (up to the year 9999): micro-"
+                + " or nanoseconds?",
+            "at"),
         new Bad(
             "a time without its offset (Python's datetime.utcnow().isoformat())",
             Document.class,
             "{\"docId\":\"d-1\",\"text\":\"x\",\"timestamp\":\"2026-12-07T07:00:00\"}",
             "cannot read Document: field \"timestamp\" must be an ISO-8601 time with its offset, such as"
-                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, not a string (\"2026-12-07T07:00:00\")",
+                + " 2026-01-31T09:00:00Z or 2026-01-31T10:00:00+01:00, or epoch milliseconds, not a"
+                + " string (\"2026-12-07T07:00:00\")",
             null),
         new Bad(
             "a tool call id that is not goalId/step/index",
@@ -626,6 +645,31 @@ class EventsContractTest {
                         framed(7, "{\"goalId\":\"g-1\"}".getBytes(StandardCharsets.UTF_8))))
         .isInstanceOf(SerializationException.class)
         .hasMessage("cannot read Goal: field \"goal\" is required");
+  }
+
+  @Test
+  void shouldReadATimeInEpochMillisecondsAsThatInstant() throws IOException {
+    String json = "{\"docId\":\"d-1\",\"text\":\"x\",\"timestamp\":1793610000000}";
+    Document doc =
+        JsonSerde.of(Document.class)
+            .deserializer()
+            .deserialize("documents", json.getBytes(StandardCharsets.UTF_8));
+    assertThat(doc.timestamp()).isEqualTo(java.time.Instant.parse("2026-11-02T09:00:00Z"));
+    assertThat(schemaOf(Document.class).validate(PLAIN.readTree(json))).isEmpty();
+    // The smallest and largest numbers read as milliseconds: 1973 and the end of the year 9999.
+    for (long ms : new long[] {100_000_000_000L, 253_402_300_799_999L}) {
+      String edge = "{\"docId\":\"d-1\",\"text\":\"x\",\"timestamp\":" + ms + "}";
+      assertThat(
+              JsonSerde.of(Document.class)
+                  .deserializer()
+                  .deserialize("documents", edge.getBytes(StandardCharsets.UTF_8))
+                  .timestamp())
+          .isEqualTo(java.time.Instant.ofEpochMilli(ms));
+      assertThat(schemaOf(Document.class).validate(PLAIN.readTree(edge))).isEmpty();
+    }
+    // Written back, a time is ISO-8601, as every output's times are.
+    assertThat(new String(JsonSerde.of(Document.class).serializer().serialize("documents", doc)))
+        .contains("\"timestamp\":\"2026-11-02T09:00:00Z\"");
   }
 
   @Test

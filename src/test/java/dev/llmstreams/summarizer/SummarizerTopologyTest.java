@@ -285,10 +285,17 @@ class SummarizerTopologyTest {
             .getBytes(StandardCharsets.UTF_8));
     rawDocuments.pipeInput(
         "k".getBytes(StandardCharsets.UTF_8),
-        "{\"docId\":\"d6\",\"text\":\"t\",\"timestamp\":1762074000000}"
+        "{\"docId\":\"d6\",\"text\":\"t\",\"timestamp\":1762074000}"
             .getBytes(StandardCharsets.UTF_8));
     assertThat(deadLettered("deserialization", "SerializationException")).isEqualTo(3.0);
     assertThat(requests.isEmpty()).isTrue();
+    // Epoch milliseconds are a time like an ISO-8601 one.
+    rawDocuments.pipeInput(
+        "k".getBytes(StandardCharsets.UTF_8),
+        "{\"docId\":\"d7\",\"text\":\"A valid transcript.\",\"timestamp\":1762074000000}"
+            .getBytes(StandardCharsets.UTF_8));
+    assertThat(deadLettered("deserialization", "SerializationException")).isEqualTo(3.0);
+    assertThat(requests.readValue().requestId()).contains("d7");
   }
 
   private double deadLettered(String stage, String reason) {
