@@ -91,6 +91,51 @@ public final class StoreQuery {
       String store,
       String what,
       QueryAnswer<V> answer) {
+    route(
+        http,
+        streams,
+        self,
+        prefix,
+        store,
+        what,
+        "; GET " + prefix.substring(0, prefix.length() - 1) + " lists them",
+        (key, params, partition) ->
+            answer.of(
+                key,
+                params,
+                (name, storeKey) -> {
+                  StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> where =
+                      StoreQueryParameters.fromNameAndType(
+                          name, QueryableStoreTypes.<String, V>keyValueStore());
+                  return streams
+                      .store(partition == null ? where : where.withPartition(partition))
+                      .get(storeKey);
+                }));
+  }
+
+  /**
+   * Turns a key and the query parameters into the reply, reading the stores of the key's partition
+   * ({@code partition}; null when Streams does not know it, e.g. before the first assignment).
+   */
+  @FunctionalInterface
+  public interface PartitionAnswer {
+    HttpApi.Reply of(String key, Map<String, String> params, Integer partition) throws Exception;
+  }
+
+  /**
+   * Registers {@code GET <prefix>{key}[?params]} answered by the instance that owns {@code key} in
+   * {@code store}, from any store of the key's partition; {@code hint} ends the error of a request
+   * without a key.
+   */
+  public static void route(
+      HttpApi http,
+      KafkaStreams streams,
+      HostInfo self,
+      String prefix,
+      String store,
+      String what,
+      String hint,
+      PartitionAnswer answer) {
     http.route(
         prefix,
         (rest, query) -> {
@@ -100,11 +145,9 @@ public final class StoreQuery {
           if (key.isEmpty()) {
             return HttpApi.Reply.json(
                 400,
-                "{\"error\":\"GET "
-                    + prefix
-                    + "{key} for one key; GET "
-                    + prefix.substring(0, prefix.length() - 1)
-                    + " lists them\"}");
+                dev.llmstreams.events.Json.toTree(
+                        Map.of("error", "GET " + prefix + "{key} for one key" + hint))
+                    .toString());
           }
           if (streams.state() != KafkaStreams.State.RUNNING) {
             return notRunning(streams, what);
@@ -134,22 +177,11 @@ public final class StoreQuery {
                     + (query == null || query.isEmpty() ? LOCAL : query + "&" + LOCAL));
           }
           // The key's own partition only: its state lives there (records are placed on it, see
-          // KeyedInput), and entries
-          // stored under derived keys (a window's key@start) sit with it, not where their own hash
-          // would put them.
+          // KeyedInput), and entries stored under derived keys (a window's key@start) sit with it,
+          // not where their own hash would put them.
           Integer partition = owner == null || owner.partition() < 0 ? null : owner.partition();
           try {
-            return answer.of(
-                key,
-                params,
-                (name, storeKey) -> {
-                  StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> where =
-                      StoreQueryParameters.fromNameAndType(
-                          name, QueryableStoreTypes.<String, V>keyValueStore());
-                  return streams
-                      .store(partition == null ? where : where.withPartition(partition))
-                      .get(storeKey);
-                });
+            return answer.of(key, params, partition);
           } catch (InvalidStateStoreException e) {
             // The key's task is moving here or restoring: a moment later it answers, so say
             // "retry", not "error".

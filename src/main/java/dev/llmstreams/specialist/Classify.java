@@ -98,15 +98,18 @@ final class Classify implements Processor<String, Object, String, Object> {
 
   /**
    * What an event was labelled, kept for specialist.accuracy.retention.ms to score labels that
-   * arrive later, and to tell a repeat of the event from other text under its eventId ({@code
-   * textDigest}, {@link dev.llmstreams.runtime.text.TextDigest}; null in entries stored before it).
+   * arrive later, to tell a repeat of the event from other text under its eventId ({@code
+   * textDigest}, {@link dev.llmstreams.runtime.text.TextDigest}; null in entries stored before it),
+   * and for {@code GET /classifications/{eventId}} ({@code confidence}: null in entries stored
+   * before it).
    */
   record Recent(
       String label,
       Classification.Source source,
       String specialistLabel,
       String modelVersion,
-      String textDigest) {}
+      String textDigest,
+      Double confidence) {}
 
   private final SpecialistTopology.Settings settings;
   private final CurrentModel current;
@@ -612,7 +615,8 @@ final class Classify implements Processor<String, Object, String, Object> {
         SpecialistTopology.SINK_CLASSIFICATIONS);
     recent.put(
         c.eventId(),
-        new Recent(c.label(), c.source(), specialistLabel, c.modelVersion(), textDigest),
+        new Recent(
+            c.label(), c.source(), specialistLabel, c.modelVersion(), textDigest, c.confidence()),
         timestamp);
     meters.predicted(c.label(), c.source());
   }

@@ -1,5 +1,7 @@
 package dev.llmstreams.specialist;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
@@ -16,6 +18,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -24,9 +27,14 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.HostInfo;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyWindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
 
 /**
  * The specialist as a pattern the runner starts: the model in service, the trainer's executor, the
@@ -115,6 +123,29 @@ public final class SpecialistModule implements PatternModule {
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
+    dev.llmstreams.observability.StoreQuery.route(
+        http,
+        streams,
+        self,
+        "/classifications/",
+        SpecialistTopology.RECENT_STORE,
+        "specialist",
+        "",
+        (eventId, params, partition) -> {
+          ObjectNode found = classification(streams, eventId, partition);
+          return found == null
+              ? HttpApi.Reply.json(
+                  404,
+                  Json.toTree(
+                          Map.of(
+                              "error",
+                              "no classification of this eventId: never seen, waiting for a model,"
+                                  + " not read yet, or labelled more than"
+                                  + " specialist.accuracy.retention.ms ago (its record stays on"
+                                  + " classifications)"))
+                      .toString())
+              : HttpApi.Reply.json(200, found.toString());
+        });
     http.route(
         "/specialist",
         (rest, query) -> {
@@ -123,6 +154,62 @@ public final class SpecialistModule implements PatternModule {
               Boolean.TRUE.equals(status.get("serving")) ? 200 : 503,
               Json.writer().writeValueAsString(status));
         });
+  }
+
+  /**
+   * {@code GET /classifications/{eventId}}: the event's label as this instance's specialist task
+   * keeps it ({@code status} labelled: label, confidence, who gave it, the model's own label and
+   * version, the event's time), or its escalation still waiting for the LLM ({@code status}
+   * escalated: the model's label and confidence, the reason); null when neither is known.
+   */
+  static ObjectNode classification(KafkaStreams streams, String eventId, Integer partition) {
+    StoreQueryParameters<ReadOnlyWindowStore<String, Classify.Recent>> recentStore =
+        StoreQueryParameters.fromNameAndType(
+            SpecialistTopology.RECENT_STORE,
+            QueryableStoreTypes.<String, Classify.Recent>windowStore());
+    Classify.Recent recent = null;
+    long at = 0;
+    try (WindowStoreIterator<Classify.Recent> it =
+        streams
+            .store(partition == null ? recentStore : recentStore.withPartition(partition))
+            .fetch(eventId, Instant.EPOCH, Instant.ofEpochMilli(Long.MAX_VALUE))) {
+      while (it.hasNext()) {
+        var kv = it.next();
+        if (kv.value != null) {
+          recent = kv.value;
+          at = kv.key;
+        }
+      }
+    }
+    ObjectNode out = JsonNodeFactory.instance.objectNode().put("eventId", eventId);
+    if (recent != null) {
+      out.put("status", "labelled").put("label", recent.label());
+      if (recent.confidence() != null) {
+        out.put("confidence", recent.confidence());
+      }
+      out.set("source", Json.toTree(recent.source()));
+      out.put("specialistLabel", recent.specialistLabel())
+          .put("modelVersion", recent.modelVersion())
+          .put("timestamp", Instant.ofEpochMilli(at).toString());
+      return out;
+    }
+    StoreQueryParameters<ReadOnlyKeyValueStore<String, Classify.Escalation>> escalationStore =
+        StoreQueryParameters.fromNameAndType(
+            SpecialistTopology.ESCALATIONS_STORE,
+            QueryableStoreTypes.<String, Classify.Escalation>keyValueStore());
+    Classify.Escalation e =
+        streams
+            .store(partition == null ? escalationStore : escalationStore.withPartition(partition))
+            .get(eventId);
+    if (e == null) {
+      return null;
+    }
+    return out.put("status", "escalated")
+        .put("specialistLabel", e.specialistLabel())
+        .put("specialistConfidence", e.specialistConfidence())
+        .put("modelVersion", e.modelVersion())
+        .put("reason", e.reason())
+        .put("escalatedAt", Instant.ofEpochMilli(e.arrivedAtMs()).toString());
   }
 
   /**

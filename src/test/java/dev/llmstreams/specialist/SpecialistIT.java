@@ -249,6 +249,70 @@ class SpecialistIT {
     }
   }
 
+  /**
+   * GET /classifications/{eventId} follows an event: unknown before, escalated while the LLM holds
+   * its answer, labelled once it answers, as the event's record on classifications says.
+   */
+  @Test
+  void shouldSayWhereAnEventIsWhileItsEscalationWaitsAndOnceItIsLabelled() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    try (dev.llmstreams.llm.ScriptedLlmServer llm = dev.llmstreams.llm.ScriptedLlmServer.start()) {
+      llm.setDefault(
+          request -> {
+            try {
+              release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return dev.llmstreams.llm.ScriptedLlmServer.Reply.json(
+                dev.llmstreams.llm.ScriptedLlmServer.openAiText(
+                    "{\"label\":\"card_arrival\",\"confidence\":0.9}"));
+          });
+      settings.put(AppConfig.LLM_ROUTE_DEFAULT, "openai");
+      settings.put(AppConfig.provider("openai", "base.url"), llm.openAiBaseUrl().toString());
+      settings.put(AppConfig.provider("openai", "api.key"), "sk-test-not-a-secret");
+      try (Observability observability = new Observability();
+          LlmStreamsApp app = startReady(observability)) {
+        String base = "http://127.0.0.1:" + app.httpPort() + "/classifications/";
+        assertThat(get(base + "e1").statusCode()).isEqualTo(404);
+        // v1 is never confident enough (threshold 1): the event escalates, and the LLM holds its
+        // answer.
+        send(List.of(model(model("v1", 2, 1.0)), request("e1", "my card has not arrived yet")));
+        JsonNode escalated =
+            await()
+                .atMost(Duration.ofSeconds(60))
+                .until(
+                    () -> Json.tree(get(base + "e1").body()),
+                    body -> body.path("status").asText().equals("escalated"));
+        assertThat(escalated.path("modelVersion").asText()).isEqualTo("v1");
+        assertThat(Intents.LABELS).contains(escalated.path("specialistLabel").asText());
+        assertThat(escalated.path("reason").asText()).startsWith("confidence ");
+        assertThat(watcher.classifications).isEmpty();
+
+        release.countDown();
+        await().atMost(Duration.ofSeconds(60)).until(() -> watcher.classifications.size() >= 1);
+        Classification c = watcher.classifications.get(0);
+        JsonNode labelled =
+            await()
+                .atMost(Duration.ofSeconds(30))
+                .until(
+                    () -> Json.tree(get(base + "e1").body()),
+                    body -> body.path("status").asText().equals("labelled"));
+        assertThat(labelled.path("eventId").asText()).isEqualTo("e1");
+        assertThat(labelled.path("label").asText()).isEqualTo(c.label()).isEqualTo("card_arrival");
+        assertThat(labelled.path("source").asText()).isEqualTo("llm");
+        assertThat(labelled.path("confidence").asDouble()).isEqualTo(c.confidence());
+        assertThat(labelled.path("specialistLabel").asText())
+            .isEqualTo(escalated.path("specialistLabel").asText());
+        assertThat(labelled.path("modelVersion").asText()).isEqualTo(c.modelVersion());
+        assertThat(get(base + "never-sent").statusCode()).isEqualTo(404);
+        assertThat(Json.tree(get(base + "never-sent").body()).path("error").asText())
+            .contains("specialist.accuracy.retention.ms");
+        assertThat(get(base).statusCode()).isEqualTo(400);
+      }
+    }
+  }
+
   @Test
   void shouldRetrainFromLabelsPublishTheBetterModelAndServeIt() throws Exception {
     settings.put(AppConfig.SPECIALIST_RETRAIN_AFTER_LABELS, "80");
