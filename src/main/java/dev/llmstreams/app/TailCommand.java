@@ -34,7 +34,17 @@ import picocli.CommandLine.ParentCommand;
           + " valueSchemaId."
     })
 final class TailCommand implements Callable<Integer> {
-  static final ObjectMapper MAPPER = new ObjectMapper();
+  /**
+   * Shows numbers as they were written: a decimal keeps its digits and scale ({@code 19.990},
+   * {@code 1796670270.5483952}) where a double would print {@code 19.99} and {@code
+   * 1.7966702705483952E9}.
+   */
+  static final ObjectMapper MAPPER =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .disable(
+              com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+          .build();
 
   @ParentCommand Main main;
 

@@ -36,6 +36,16 @@ class TailCommandTest {
   }
 
   @Test
+  void showsNumbersAsTheyWereWritten() {
+    byte[] value =
+        "{\"amount\":19.990,\"t\":1796670270.5483952,\"n\":12345678901234567890,\"small\":1e-7}"
+            .getBytes(StandardCharsets.UTF_8);
+    assertThat(TailCommand.toJson(new ConsumerRecord<>("documents", 0, 1, null, value)))
+        .contains(
+            "\"value\":{\"amount\":19.990,\"t\":1796670270.5483952,\"n\":12345678901234567890,");
+  }
+
+  @Test
   void showsNoTraceIdWhenThereIsNoneOrItIsMalformed() throws Exception {
     assertThat(Json.tree(TailCommand.toJson(record(null))).has("traceId")).isFalse();
     JsonNode bad = Json.tree(TailCommand.toJson(record("00-garbage")));
