@@ -31,6 +31,7 @@ import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.HostInfo;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyWindowStore;
@@ -139,8 +140,8 @@ public final class SpecialistModule implements PatternModule {
                   Json.toTree(
                           Map.of(
                               "error",
-                              "no classification of this eventId: never seen, waiting for a model,"
-                                  + " not read yet, or labelled more than"
+                              "no classification of this eventId: never seen, not read yet, or"
+                                  + " labelled more than"
                                   + " specialist.accuracy.retention.ms ago (its record stays on"
                                   + " classifications)"))
                       .toString())
@@ -159,8 +160,9 @@ public final class SpecialistModule implements PatternModule {
   /**
    * {@code GET /classifications/{eventId}}: the event's label as this instance's specialist task
    * keeps it ({@code status} labelled: label, confidence, who gave it, the model's own label and
-   * version, the event's time), or its escalation still waiting for the LLM ({@code status}
-   * escalated: the model's label and confidence, the reason); null when neither is known.
+   * version, the event's time), its escalation still waiting for the LLM ({@code status} escalated:
+   * the model's label and confidence, the reason), or that it waits for a model ({@code status}
+   * waiting); null when none is known.
    */
   static ObjectNode classification(KafkaStreams streams, String eventId, Integer partition) {
     StoreQueryParameters<ReadOnlyWindowStore<String, Classify.Recent>> recentStore =
@@ -202,7 +204,7 @@ public final class SpecialistModule implements PatternModule {
             .store(partition == null ? escalationStore : escalationStore.withPartition(partition))
             .get(eventId);
     if (e == null) {
-      return null;
+      return waiting(streams, eventId, partition, out);
     }
     return out.put("status", "escalated")
         .put("specialistLabel", e.specialistLabel())
@@ -210,6 +212,36 @@ public final class SpecialistModule implements PatternModule {
         .put("modelVersion", e.modelVersion())
         .put("reason", e.reason())
         .put("escalatedAt", Instant.ofEpochMilli(e.arrivedAtMs()).toString());
+  }
+
+  /**
+   * The event as it waits for a model, or null. The waiting store is kept in arrival order, so this
+   * reads it through (at most specialist.waiting.max.events entries, and only while no model is in
+   * service).
+   */
+  private static ObjectNode waiting(
+      KafkaStreams streams, String eventId, Integer partition, ObjectNode out) {
+    StoreQueryParameters<ReadOnlyKeyValueStore<String, Classify.Waiting>> waitingStore =
+        StoreQueryParameters.fromNameAndType(
+            SpecialistTopology.WAITING_STORE,
+            QueryableStoreTypes.<String, Classify.Waiting>keyValueStore());
+    try (KeyValueIterator<String, Classify.Waiting> it =
+        streams
+            .store(partition == null ? waitingStore : waitingStore.withPartition(partition))
+            .all()) {
+      while (it.hasNext()) {
+        var kv = it.next();
+        // the key ends with the eventId; the value says whose it is (an eventId may hold a '/')
+        if (kv.key.endsWith("/" + eventId)
+            && kv.value != null
+            && eventId.equals(kv.value.request().eventId())) {
+          return out.put("status", "waiting")
+              .put("reason", "no model in service (GET /specialist says why)")
+              .put("since", Instant.ofEpochMilli(kv.value.arrivedAtMs()).toString());
+        }
+      }
+    }
+    return null;
   }
 
   /**

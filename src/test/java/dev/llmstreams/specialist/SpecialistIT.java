@@ -176,6 +176,10 @@ class SpecialistIT {
                 assertThat(status.body()).contains("no model 'banking77'").contains("--publish");
               });
       assertThat(watcher.classifications).isEmpty();
+      JsonNode waiting = Json.tree(get(base + "/classifications/w0").body());
+      assertThat(waiting.path("status").asText()).isEqualTo("waiting");
+      assertThat(waiting.path("reason").asText()).contains("no model");
+      assertThat(get(base + "/classifications/w").statusCode()).isEqualTo(404);
 
       // v1 is never confident enough (threshold 1): the waiting events escalate, the offline engine
       // answers.
@@ -194,6 +198,12 @@ class SpecialistIT {
                 assertThat(c.usage().inputTokens()).isPositive();
               });
       await().atMost(Duration.ofSeconds(30)).until(() -> watcher.labels.size() >= 3);
+      for (Classification c : watcher.classifications) {
+        JsonNode where = Json.tree(get(base + "/classifications/" + c.eventId()).body());
+        assertThat(where.path("status").asText()).isEqualTo("labelled");
+        assertThat(where.path("label").asText()).isEqualTo(c.label());
+        assertThat(where.path("source").asText()).isEqualTo("offline-engine");
+      }
       assertThat(watcher.labels)
           .allSatisfy(l -> assertThat(l.source()).isEqualTo(LabelEvent.Source.OFFLINE_ENGINE));
       assertThat(watcher.labels)
