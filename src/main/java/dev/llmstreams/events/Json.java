@@ -139,7 +139,7 @@ public final class Json {
             ms > MAX_EPOCH_MS
                 ? "larger than epoch milliseconds can be (up to the year 9999): micro- or"
                     + " nanoseconds?"
-                : ms >= 0 && ms * 1000 >= MIN_EPOCH_MS && ms * 1000 <= MAX_EPOCH_MS
+                : ms >= MIN_EPOCH_MS / 1000
                     ? "epoch seconds? In epoch milliseconds that is " + (ms * 1000)
                     : "too small for epoch milliseconds (before 1973)";
       }

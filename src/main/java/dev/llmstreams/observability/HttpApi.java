@@ -45,6 +45,12 @@ public final class HttpApi implements AutoCloseable {
       return new Reply(status, "application/json", body);
     }
 
+    /** {@code {"error": message}}, JSON-escaped. */
+    public static Reply error(int status, String message) {
+      return json(
+          status, dev.llmstreams.events.Json.toTree(java.util.Map.of("error", message)).toString());
+    }
+
     public static Reply text(int status, String body) {
       return new Reply(status, "text/plain; charset=utf-8", body);
     }
@@ -197,6 +203,11 @@ public final class HttpApi implements AutoCloseable {
   }
 
   /** Who may call which route. */
+  /** Whether a route serves exactly {@code path} (one taking a key is {@code <prefix>{key}}). */
+  public boolean serves(String path) {
+    return paths.contains(path);
+  }
+
   public HttpAuth auth() {
     return auth;
   }
@@ -261,11 +272,7 @@ public final class HttpApi implements AutoCloseable {
     try {
       if (outcome != null && !outcome.allowed()) {
         refused(exchange, prefix, outcome);
-        reply =
-            Reply.json(
-                outcome.reason().status(),
-                dev.llmstreams.events.Json.toTree(java.util.Map.of("error", outcome.message()))
-                    .toString());
+        reply = Reply.error(outcome.reason().status(), outcome.message());
       } else if (!"GET".equals(exchange.getRequestMethod())
           && !"HEAD".equals(exchange.getRequestMethod())) {
         reply = Reply.text(405, "only GET is served\n");

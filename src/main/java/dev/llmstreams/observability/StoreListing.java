@@ -112,11 +112,11 @@ public record StoreListing<V>(
     }
     // a peer is asked for one more than the page, to tell whether there is a next one
     if (limit < 1 || limit > MAX_LIMIT + (local ? 1 : 0)) {
-      return error(400, "limit must be a whole number from 1 to " + MAX_LIMIT);
+      return HttpApi.Reply.error(400, "limit must be a whole number from 1 to " + MAX_LIMIT);
     }
     String invalid = check.apply(params);
     if (invalid != null) {
-      return error(400, invalid);
+      return HttpApi.Reply.error(400, invalid);
     }
     String after = params.get("after");
     if (streams.state() != KafkaStreams.State.RUNNING) {
@@ -236,10 +236,6 @@ public record StoreListing<V>(
       }
     }
     return page;
-  }
-
-  private static HttpApi.Reply error(int status, String message) {
-    return HttpApi.Reply.json(status, Json.toTree(Map.of("error", message)).toString());
   }
 
   private static Bytes utf8(String key) {

@@ -18,7 +18,6 @@ import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
  * A GET route over one key-value store keyed by String: answered from this instance's store when it
@@ -91,26 +90,33 @@ public final class StoreQuery {
       String store,
       String what,
       QueryAnswer<V> answer) {
-    route(
+    routeByPartition(
         http,
         streams,
         self,
         prefix,
         store,
         what,
-        "; GET " + prefix.substring(0, prefix.length() - 1) + " lists them",
         (key, params, partition) ->
             answer.of(
                 key,
                 params,
-                (name, storeKey) -> {
-                  StoreQueryParameters<ReadOnlyKeyValueStore<String, V>> where =
-                      StoreQueryParameters.fromNameAndType(
-                          name, QueryableStoreTypes.<String, V>keyValueStore());
-                  return streams
-                      .store(partition == null ? where : where.withPartition(partition))
-                      .get(storeKey);
-                }));
+                (name, storeKey) ->
+                    store(streams, name, QueryableStoreTypes.<String, V>keyValueStore(), partition)
+                        .get(storeKey)));
+  }
+
+  /**
+   * {@code name}'s store of this instance, of the key's partition only when {@code partition} is
+   * not null.
+   */
+  public static <T> T store(
+      KafkaStreams streams,
+      String name,
+      org.apache.kafka.streams.state.QueryableStoreType<T> type,
+      Integer partition) {
+    StoreQueryParameters<T> where = StoreQueryParameters.fromNameAndType(name, type);
+    return streams.store(partition == null ? where : where.withPartition(partition));
   }
 
   /**
@@ -124,17 +130,15 @@ public final class StoreQuery {
 
   /**
    * Registers {@code GET <prefix>{key}[?params]} answered by the instance that owns {@code key} in
-   * {@code store}, from any store of the key's partition; {@code hint} ends the error of a request
-   * without a key.
+   * {@code store}, from any store of the key's partition.
    */
-  public static void route(
+  public static void routeByPartition(
       HttpApi http,
       KafkaStreams streams,
       HostInfo self,
       String prefix,
       String store,
       String what,
-      String hint,
       PartitionAnswer answer) {
     http.route(
         prefix,
@@ -143,11 +147,13 @@ public final class StoreQuery {
           // key's "+" as a space and refused its "%"
           String key = rest;
           if (key.isEmpty()) {
-            return HttpApi.Reply.json(
+            String list = prefix.substring(0, prefix.length() - 1);
+            return HttpApi.Reply.error(
                 400,
-                dev.llmstreams.events.Json.toTree(
-                        Map.of("error", "GET " + prefix + "{key} for one key" + hint))
-                    .toString());
+                "GET "
+                    + prefix
+                    + "{key} for one key"
+                    + (http.serves(list) ? "; GET " + list + " lists them" : ""));
           }
           if (streams.state() != KafkaStreams.State.RUNNING) {
             return notRunning(streams, what);
@@ -248,7 +254,6 @@ public final class StoreQuery {
   }
 
   static HttpApi.Reply unavailable(String why) {
-    return HttpApi.Reply.json(
-        503, dev.llmstreams.events.Json.toTree(Map.of("error", why)).toString());
+    return HttpApi.Reply.error(503, why);
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmstreams.config.AppConfig;
 import dev.llmstreams.events.Json;
 import dev.llmstreams.observability.HttpApi;
+import dev.llmstreams.observability.StoreQuery;
 import dev.llmstreams.runtime.PatternModule;
 import dev.llmstreams.runtime.tools.ToolRegistry;
 import dev.llmstreams.runtime.tools.ToolWorkersTopology;
@@ -27,14 +28,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.apache.kafka.streams.state.ReadOnlyWindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
 
 /**
@@ -124,27 +122,21 @@ public final class SpecialistModule implements PatternModule {
    */
   @Override
   public void registerRoutes(HttpApi http, KafkaStreams streams, HostInfo self) {
-    dev.llmstreams.observability.StoreQuery.route(
+    StoreQuery.routeByPartition(
         http,
         streams,
         self,
         "/classifications/",
         SpecialistTopology.RECENT_STORE,
         "specialist",
-        "",
         (eventId, params, partition) -> {
           ObjectNode found = classification(streams, eventId, partition);
           return found == null
-              ? HttpApi.Reply.json(
+              ? HttpApi.Reply.error(
                   404,
-                  Json.toTree(
-                          Map.of(
-                              "error",
-                              "no classification of this eventId: never seen, not read yet, or"
-                                  + " labelled more than"
-                                  + " specialist.accuracy.retention.ms ago (its record stays on"
-                                  + " classifications)"))
-                      .toString())
+                  "no classification of this eventId: never seen, not read yet, or labelled more"
+                      + " than specialist.accuracy.retention.ms ago (its record stays on"
+                      + " classifications)")
               : HttpApi.Reply.json(200, found.toString());
         });
     http.route(
@@ -165,15 +157,14 @@ public final class SpecialistModule implements PatternModule {
    * waiting); null when none is known.
    */
   static ObjectNode classification(KafkaStreams streams, String eventId, Integer partition) {
-    StoreQueryParameters<ReadOnlyWindowStore<String, Classify.Recent>> recentStore =
-        StoreQueryParameters.fromNameAndType(
-            SpecialistTopology.RECENT_STORE,
-            QueryableStoreTypes.<String, Classify.Recent>windowStore());
     Classify.Recent recent = null;
     long at = 0;
     try (WindowStoreIterator<Classify.Recent> it =
-        streams
-            .store(partition == null ? recentStore : recentStore.withPartition(partition))
+        StoreQuery.store(
+                streams,
+                SpecialistTopology.RECENT_STORE,
+                QueryableStoreTypes.<String, Classify.Recent>windowStore(),
+                partition)
             .fetch(eventId, Instant.EPOCH, Instant.ofEpochMilli(Long.MAX_VALUE))) {
       while (it.hasNext()) {
         var kv = it.next();
@@ -195,13 +186,12 @@ public final class SpecialistModule implements PatternModule {
           .put("timestamp", Instant.ofEpochMilli(at).toString());
       return out;
     }
-    StoreQueryParameters<ReadOnlyKeyValueStore<String, Classify.Escalation>> escalationStore =
-        StoreQueryParameters.fromNameAndType(
-            SpecialistTopology.ESCALATIONS_STORE,
-            QueryableStoreTypes.<String, Classify.Escalation>keyValueStore());
     Classify.Escalation e =
-        streams
-            .store(partition == null ? escalationStore : escalationStore.withPartition(partition))
+        StoreQuery.store(
+                streams,
+                SpecialistTopology.ESCALATIONS_STORE,
+                QueryableStoreTypes.<String, Classify.Escalation>keyValueStore(),
+                partition)
             .get(eventId);
     if (e == null) {
       return waiting(streams, eventId, partition, out);
@@ -221,13 +211,12 @@ public final class SpecialistModule implements PatternModule {
    */
   private static ObjectNode waiting(
       KafkaStreams streams, String eventId, Integer partition, ObjectNode out) {
-    StoreQueryParameters<ReadOnlyKeyValueStore<String, Classify.Waiting>> waitingStore =
-        StoreQueryParameters.fromNameAndType(
-            SpecialistTopology.WAITING_STORE,
-            QueryableStoreTypes.<String, Classify.Waiting>keyValueStore());
     try (KeyValueIterator<String, Classify.Waiting> it =
-        streams
-            .store(partition == null ? waitingStore : waitingStore.withPartition(partition))
+        StoreQuery.store(
+                streams,
+                SpecialistTopology.WAITING_STORE,
+                QueryableStoreTypes.<String, Classify.Waiting>keyValueStore(),
+                partition)
             .all()) {
       while (it.hasNext()) {
         var kv = it.next();

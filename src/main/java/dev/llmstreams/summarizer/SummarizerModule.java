@@ -16,7 +16,6 @@ import dev.llmstreams.topics.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
-import java.util.Map;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.HostInfo;
@@ -133,7 +132,7 @@ public final class SummarizerModule implements PatternModule {
 
   private static HttpApi.Reply latest(SynthesisState state, String whenNone) throws Exception {
     return state == null || state.latest() == null
-        ? HttpApi.Reply.json(404, Json.writer().writeValueAsString(Map.of("error", whenNone)))
+        ? HttpApi.Reply.error(404, whenNone)
         : HttpApi.Reply.json(200, Json.writer().writeValueAsString(state.latest()));
   }
 

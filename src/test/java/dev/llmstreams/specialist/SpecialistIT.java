@@ -319,6 +319,8 @@ class SpecialistIT {
         assertThat(Json.tree(get(base + "never-sent").body()).path("error").asText())
             .contains("specialist.accuracy.retention.ms");
         assertThat(get(base).statusCode()).isEqualTo(400);
+        assertThat(Json.tree(get(base).body()).path("error").asText())
+            .isEqualTo("GET /classifications/{key} for one key");
       }
     }
   }

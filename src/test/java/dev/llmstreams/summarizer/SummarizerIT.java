@@ -144,6 +144,10 @@ class SummarizerIT {
         assertThat(Json.tree(refused.body()).path("error").asText()).as(bad).isNotBlank();
       }
       assertThat(get(app, "/synthesesX").statusCode()).isEqualTo(404);
+      HttpResponse<String> noKey = get(app, "/syntheses/");
+      assertThat(noKey.statusCode()).isEqualTo(400);
+      assertThat(Json.tree(noKey.body()).path("error").asText())
+          .isEqualTo("GET /syntheses/{key} for one key; GET /syntheses lists them");
     }
   }
 
