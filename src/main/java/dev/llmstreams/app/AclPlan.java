@@ -183,13 +183,28 @@ final class AclPlan {
           AclOperation.WRITE,
           AclOperation.DELETE,
           AclOperation.DESCRIBE_CONFIGS);
+      // Under group.protocol=streams the app writes the group settings it was given onto the group.
+      boolean streamsGroup = dev.llmstreams.runtime.StreamsGroups.enabled(config);
+      Set<String> groupSettings =
+          streamsGroup ? dev.llmstreams.runtime.StreamsGroups.wanted(config).keySet() : Set.of();
       b.add(
           Role.APP,
           ResourceType.GROUP,
           PatternType.LITERAL,
           streamsId,
-          "pattern " + pattern + "'s consumer group (its application id)",
-          AclOperation.READ);
+          "pattern "
+              + pattern
+              + (streamsGroup ? "'s streams group" : "'s consumer group")
+              + " (its application id)"
+              + (groupSettings.isEmpty()
+                  ? ""
+                  : "; group.protocol=streams: the app reads and sets the group's "
+                      + String.join(", ", groupSettings)),
+          groupSettings.isEmpty()
+              ? new AclOperation[] {AclOperation.READ}
+              : new AclOperation[] {
+                AclOperation.READ, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS
+              });
       b.add(
           Role.APP,
           ResourceType.TRANSACTIONAL_ID,

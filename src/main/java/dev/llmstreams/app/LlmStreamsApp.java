@@ -124,6 +124,7 @@ public final class LlmStreamsApp implements AutoCloseable {
               new AppQueries(this::ownUrl, http.client(), null),
               observability.registry());
     }
+    prepareGroups();
     streams.values().forEach(KafkaStreams::start);
     startSpanExport();
     http.start();
@@ -139,6 +140,54 @@ public final class LlmStreamsApp implements AutoCloseable {
                 + " required but on "
                 + config.getList(AppConfig.HTTP_AUTH_OPEN_PATHS)
             : "no authentication");
+  }
+
+  /**
+   * Before the patterns join their groups: refuses to start when a group is of the other protocol
+   * and still has members (each stream thread would die at every heartbeat). Under {@code
+   * group.protocol=streams}, also refuses a cluster without streams groups, and writes the standby
+   * count, session timeout and heartbeat interval the app was given onto each pattern's group,
+   * where the broker keeps them under that protocol ({@link dev.llmstreams.runtime.StreamsGroups}).
+   * A group it may not change keeps its own settings; the WARN names the command that sets them.
+   */
+  private void prepareGroups() {
+    String protocol = config.getString(AppConfig.GROUP_PROTOCOL);
+    Duration timeout = Duration.ofSeconds(15);
+    Map<String, Object> adminProps = Clients.adminProperties(config);
+    adminProps.put(
+        org.apache.kafka.clients.admin.AdminClientConfig.CLIENT_ID_CONFIG,
+        config.getString(AppConfig.APPLICATION_ID) + "-groups");
+    List<String> groups =
+        streams.keySet().stream()
+            .map(pattern -> StreamsSettings.applicationId(config, pattern))
+            .toList();
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(adminProps)) {
+      if (!dev.llmstreams.runtime.StreamsGroups.enabled(config)) {
+        dev.llmstreams.runtime.StreamsGroups.requireJoinable(admin, protocol, groups, timeout);
+        return;
+      }
+      dev.llmstreams.runtime.StreamsGroups.requireSupported(admin, timeout);
+      dev.llmstreams.runtime.StreamsGroups.requireJoinable(admin, protocol, groups, timeout);
+      Map<String, String> wanted = dev.llmstreams.runtime.StreamsGroups.wanted(config);
+      for (var outcome :
+          dev.llmstreams.runtime.StreamsGroups.apply(admin, groups, wanted, timeout)) {
+        if (outcome.failure() != null) {
+          LOG.warn(
+              "streams group {}: could not set {} ({}); the group keeps its own settings. Set them"
+                  + " with: {}",
+              outcome.group(),
+              wanted,
+              outcome.failure(),
+              outcome.command(config.bootstrapServers(), wanted));
+        } else if (!outcome.changed().isEmpty()) {
+          LOG.info("streams group {}: set {}", outcome.group(), outcome.changed());
+        }
+      }
+      LOG.info(
+          "group.protocol=streams: the brokers assign the patterns' tasks; group settings {}",
+          wanted.isEmpty() ? "as the groups have them" : wanted);
+    }
   }
 
   /**

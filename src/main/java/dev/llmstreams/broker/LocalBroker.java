@@ -312,6 +312,11 @@ public final class LocalBroker {
         "share.coordinator.state.topic.replication.factor=1",
         "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
+        // The same for streams groups (group.protocol=streams), whose session timeout may go as low
+        // as a classic group's (6 s) on this development broker; Kafka's default floor is 45 s.
+        "group.streams.initial.rebalance.delay.ms=0",
+        "group.streams.min.session.timeout.ms=6000",
+        "group.streams.min.heartbeat.interval.ms=1000",
         "");
   }
 

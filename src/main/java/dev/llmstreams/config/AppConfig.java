@@ -58,6 +58,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String INTERACTIVE_MAX_TASK_IDLE_MS = "interactive.max.task.idle.ms";
   public static final String NUM_STREAM_THREADS = "num.stream.threads";
   public static final String NUM_STANDBY_REPLICAS = "num.standby.replicas";
+  public static final String GROUP_PROTOCOL = "group.protocol";
   public static final String TOPICS_REPLICATION_FACTOR = "topics.replication.factor";
   public static final String TOPICS_PREFIX = "topics.prefix";
   public static final String PATTERNS = "patterns";
@@ -515,6 +516,17 @@ public final class AppConfig extends AbstractConfig {
                   + " the changelogs, so a failover resumes at once instead of restoring from the changelog; 1 when"
                   + " running 2+ instances. On one instance leave it at 0: there is no other instance to hold the copy,"
                   + " and Kafka Streams warns at every rebalance.")
+          .define(
+              GROUP_PROTOCOL,
+              Type.STRING,
+              "classic",
+              ValidString.in("classic", "streams"),
+              Importance.MEDIUM,
+              "How the instances of each pattern share its tasks: classic (Kafka Streams assigns them in the"
+                  + " clients, any broker) or streams (KIP-1071: the broker assigns them to a streams group; Kafka 4.2+"
+                  + " brokers with streams groups enabled). With streams, num.standby.replicas is set on each"
+                  + " pattern's group at start, and the session timeout is the group's (streams.session.timeout.ms):"
+                  + " see scale.md.")
           .define(
               TOPICS_REPLICATION_FACTOR,
               Type.SHORT,
@@ -1675,6 +1687,11 @@ public final class AppConfig extends AbstractConfig {
   }
 
   /** True when the user named a cluster, so nothing local should be started. */
+  /** Whether {@code name} was given (file, environment or override) rather than defaulted. */
+  public boolean isSet(String name) {
+    return sources.containsKey(name);
+  }
+
   public boolean usesExternalCluster() {
     String explicit = getString(KAFKA_BOOTSTRAP);
     return explicit != null && !explicit.isBlank();

@@ -52,8 +52,13 @@ public final class StreamsSettings {
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(AppConfig.NUM_STREAM_THREADS));
     // Warm copies of each stateful task on another instance: a failover resumes from them instead
     // of the changelog.
-    props.put(
-        StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.getInt(AppConfig.NUM_STANDBY_REPLICAS));
+    // Under the streams protocol the group holds that count (StreamsGroups sets it there), and
+    // Kafka Streams warns that the client's is ignored.
+    if (!StreamsGroups.enabled(config)) {
+      props.put(
+          StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.getInt(AppConfig.NUM_STANDBY_REPLICAS));
+    }
+    props.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, config.getString(AppConfig.GROUP_PROTOCOL));
     props.put(
         StreamsConfig.REPLICATION_FACTOR_CONFIG,
         (int) config.getShort(AppConfig.TOPICS_REPLICATION_FACTOR));

@@ -81,6 +81,44 @@ class AclPlanTest {
   }
 
   @Test
+  void underTheStreamsProtocolTheAppMaySetTheGroupSettingsItWasGivenAndNoMore() {
+    List<AclOperation> groupOps = List.of(AclOperation.READ);
+    assertThat(groupOperations(plan(Map.of(AppConfig.PATTERNS, "gateway"))))
+        .containsExactlyElementsOf(groupOps);
+    assertThat(
+            groupOperations(
+                plan(Map.of(AppConfig.PATTERNS, "gateway", AppConfig.GROUP_PROTOCOL, "streams"))))
+        .as("nothing to write onto the group")
+        .containsExactlyElementsOf(groupOps);
+    AclPlan standbys =
+        plan(
+            Map.of(
+                AppConfig.PATTERNS,
+                "gateway",
+                AppConfig.GROUP_PROTOCOL,
+                "streams",
+                AppConfig.NUM_STANDBY_REPLICAS,
+                "1"));
+    assertThat(groupOperations(standbys))
+        .containsExactlyInAnyOrder(
+            AclOperation.READ, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS);
+    assertThat(standbys.grants(List.of(Role.APP)))
+        .filteredOn(g -> g.name().equals("acme-gateway"))
+        .extracting(Grant::why)
+        .singleElement()
+        .asString()
+        .contains("streams.num.standby.replicas");
+  }
+
+  /** The operations the app is granted on the gateway's group. */
+  private static List<AclOperation> groupOperations(AclPlan plan) {
+    return plan.grants(List.of(Role.APP)).stream()
+        .filter(g -> g.type() == ResourceType.GROUP && g.name().equals("acme-gateway"))
+        .flatMap(g -> g.operations().stream())
+        .toList();
+  }
+
+  @Test
   void shouldGrantWhatTheSettingsAdd() {
     AclPlan quiet =
         plan(Map.of(AppConfig.TRACING_ENABLED, "false", AppConfig.MCP_SERVER_ENABLED, "false"));

@@ -62,8 +62,9 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.TaskMetadata;
 import org.apache.kafka.streams.ThreadMetadata;
 import org.apache.kafka.streams.processor.TaskId;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Scale-out on three brokers (replication 3, min ISR 2): two instances of every pattern share the
@@ -87,10 +88,16 @@ class ScaleOutIT {
 
   @TempDir Path dir;
 
-  @Test
+  /**
+   * Under both group protocols: classic (Kafka Streams assigns the tasks in the clients) and
+   * streams (KIP-1071: the broker assigns them, and holds the standby count, which the app writes
+   * onto each pattern's group).
+   */
+  @ParameterizedTest(name = "group.protocol={0}")
+  @ValueSource(strings = {"classic", "streams"})
   void shouldServeFromEitherInstanceAndTakeOverStateAndPartitionsWhenOneStops(
-      EmbeddedKafkaCluster kafka) throws Exception {
-    TestDeployment deployment = TestDeployment.create(kafka, "scale", dir);
+      String protocol, EmbeddedKafkaCluster kafka) throws Exception {
+    TestDeployment deployment = TestDeployment.create(kafka, "scale-" + protocol, dir);
     TopicCatalog catalog = deployment.catalog();
     List<LabeledText> corpus = banking(LABELS);
     try (SimulatedLlmServer llm =
@@ -115,7 +122,9 @@ class ScaleOutIT {
               // The product's default, which TestDeployment turns off: the controller calls the
               // gateway of its own instance in place.
               AppConfig.CONTROLLER_LLM_CALLS,
-              "direct"));
+              "direct",
+              AppConfig.GROUP_PROTOCOL,
+              protocol));
       // Failover, not latency, is under test: fewer transactions and wake-ups keep three brokers
       // and ten Streams
       // instances within a small machine's CPU.
@@ -270,6 +279,9 @@ class ScaleOutIT {
               .isNotEmpty()
               .isSubsetOf(a.active(p));
         }
+        if (protocol.equals("streams")) {
+          assertStreamsGroups(kafka, deployment);
+        }
         assertThat(
                 allTasks.get("summarizer").stream()
                     .map(TaskId::partition)
@@ -400,6 +412,51 @@ class ScaleOutIT {
             .allSatisfy(r -> assertThat(r.path("status").asText()).isEqualTo("succeeded"));
         assertThat(watcher.raw(TopicRole.DEAD_LETTERS)).isEmpty();
       }
+    }
+  }
+
+  /**
+   * Each pattern's group is a streams group on the broker, with both instances as members, and
+   * holds the standby count the app was configured with (which Kafka Streams ignores on the client
+   * under this protocol: without the app writing it onto the group there would be no standbys
+   * above).
+   */
+  private static void assertStreamsGroups(EmbeddedKafkaCluster kafka, TestDeployment deployment)
+      throws Exception {
+    AppConfig config = AppConfig.of(deployment.settings());
+    List<String> groups =
+        PATTERNS.stream().map(p -> StreamsSettings.applicationId(config, p)).toList();
+    await("every pattern's streams group stable with both instances")
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              Map<String, org.apache.kafka.clients.admin.StreamsGroupDescription> described =
+                  kafka.admin().describeStreamsGroups(groups).all().get();
+              assertThat(described.keySet()).containsExactlyInAnyOrderElementsOf(groups);
+              assertThat(described.values())
+                  .allSatisfy(
+                      g -> {
+                        assertThat(g.groupState())
+                            .as(g.groupId())
+                            .isEqualTo(org.apache.kafka.common.GroupState.STABLE);
+                        assertThat(g.members()).as(g.groupId()).hasSize(2);
+                      });
+            });
+    for (String group : groups) {
+      org.apache.kafka.common.config.ConfigResource resource =
+          new org.apache.kafka.common.config.ConfigResource(
+              org.apache.kafka.common.config.ConfigResource.Type.GROUP, group);
+      assertThat(
+              kafka
+                  .admin()
+                  .describeConfigs(List.of(resource))
+                  .all()
+                  .get()
+                  .get(resource)
+                  .get(dev.llmstreams.runtime.StreamsGroups.STANDBY_REPLICAS)
+                  .value())
+          .as(group)
+          .isEqualTo("1");
     }
   }
 

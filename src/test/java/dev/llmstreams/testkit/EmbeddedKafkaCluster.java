@@ -110,6 +110,11 @@ public final class EmbeddedKafkaCluster implements KafkaCluster, AutoCloseable {
   private static Map<String, String> commonConfig() {
     Map<String, String> config = new LinkedHashMap<>();
     config.put("group.initial.rebalance.delay.ms", "0");
+    // Streams groups (group.protocol=streams) alike, with a classic group's floor of 6 s for the
+    // session timeout (Kafka's default floor for streams groups is 45 s).
+    config.put("group.streams.initial.rebalance.delay.ms", "0");
+    config.put("group.streams.min.session.timeout.ms", "6000");
+    config.put("group.streams.min.heartbeat.interval.ms", "1000");
     config.put("auto.create.topics.enable", "false");
     // Internal topics with few partitions start faster and are enough for tests.
     config.put("offsets.topic.num.partitions", "1");
