@@ -91,8 +91,23 @@ public final class LlmStreamsApp implements AutoCloseable {
               .description("Stream threads that died of an unexpected error and were replaced")
               .tag("pattern", module.name())
               .register(observability.registry());
+      dev.llmstreams.runtime.ThreadReplacements deaths =
+          new dev.llmstreams.runtime.ThreadReplacements(
+              config.getInt(AppConfig.STREAM_THREAD_REPLACEMENTS_MAX));
       ks.setUncaughtExceptionHandler(
           e -> {
+            if (!deaths.replace()) {
+              LOG.error(
+                  "pattern {}: stream thread died, {} deaths within 10 minutes ({}={}); shutting"
+                      + " the pattern down: /health reports it, and a restart of the process tries"
+                      + " again",
+                  module.name(),
+                  deaths.recent(),
+                  AppConfig.STREAM_THREAD_REPLACEMENTS_MAX,
+                  deaths.limit(),
+                  e);
+              return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
             LOG.error("pattern {}: stream thread died; replacing it", module.name(), e);
             replaced.increment();
             return StreamThreadExceptionResponse.REPLACE_THREAD;

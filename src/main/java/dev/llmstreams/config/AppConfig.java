@@ -63,6 +63,7 @@ public final class AppConfig extends AbstractConfig {
   public static final String TOPICS_PREFIX = "topics.prefix";
   public static final String PATTERNS = "patterns";
   public static final String SHUTDOWN_TIMEOUT_MS = "shutdown.timeout.ms";
+  public static final String STREAM_THREAD_REPLACEMENTS_MAX = "stream.thread.replacements.max";
   public static final String LOG_LEVEL = "log.level";
   public static final String SUMMARIZER_CHUNK_TOKENS = "summarizer.chunk.tokens";
   public static final String SUMMARIZER_CHUNK_OVERLAP_TOKENS = "summarizer.chunk.overlap.tokens";
@@ -557,6 +558,17 @@ public final class AppConfig extends AbstractConfig {
               ConfigDef.ValidList.in(ALL_PATTERNS.toArray(String[]::new)),
               Importance.HIGH,
               "Patterns this instance runs, each as its own Kafka Streams application <application.id>-<pattern>.")
+          .define(
+              STREAM_THREAD_REPLACEMENTS_MAX,
+              Type.INT,
+              5,
+              Range.between(0, 1000),
+              Importance.LOW,
+              "Stream threads a pattern replaces within 10 minutes when they die of an unexpected error; at"
+                  + " one more, the pattern shuts down (state ERROR, /health alive false) so that the process is"
+                  + " restarted, rather than replacing threads in a loop that replacing cannot end (a fatal"
+                  + " error from the broker, or an Error on a record read again after each death). 0: shut down"
+                  + " at the first death.")
           .define(
               SHUTDOWN_TIMEOUT_MS,
               Type.LONG,
