@@ -287,7 +287,7 @@ public final class LocalBroker {
     String dataDir = dataDir().toString().replace("\\", "/");
     return String.join(
         "\n",
-        "# Written by llm-streams for a single-node KRaft broker; rewritten when host or ports change.",
+        "# Written by llm-streams for a single-node KRaft broker; rewritten at start when the settings change.",
         "process.roles=broker,controller",
         "node.id=" + NODE_ID,
         "controller.quorum.voters=" + NODE_ID + "@" + host + ":" + settings.controllerPort(),
