@@ -123,6 +123,19 @@ public final class LlmStreamsApp implements AutoCloseable {
       streams.put(module.name(), ks);
       runningModules.put(module.name(), module);
     }
+    String advertisedHost = config.getString(AppConfig.HTTP_ADVERTISED_HOST);
+    String instance =
+        (advertisedHost.isBlank() ? config.getString(AppConfig.HTTP_HOST) : advertisedHost)
+            + ":"
+            + http.port();
+    http.route(
+        "/tasks",
+        (rest, query) ->
+            HttpApi.Reply.json(
+                200,
+                dev.llmstreams.events.Json.writer()
+                    .writeValueAsString(
+                        dev.llmstreams.observability.TaskView.of(streams, instance))));
     if (config.getBoolean(AppConfig.MCP_SERVER_ENABLED)) {
       // The MCP server's Kafka clients are made at its first tool call: none for an app never
       // asked.

@@ -282,6 +282,28 @@ class ScaleOutIT {
         if (protocol.equals("streams")) {
           assertStreamsGroups(kafka, deployment);
         }
+        // GET /tasks on either instance shows the spread: both instances in every pattern's
+        // group, the asked instance's own active and standby tasks, its stores' lag.
+        for (Instance asked : List.of(a, b)) {
+          JsonNode view = Json.tree(asked.get("/tasks").body());
+          for (String p : PATTERNS) {
+            JsonNode pattern = view.path("patterns").path(p);
+            assertThat(pattern.path("instances").findValuesAsText("host"))
+                .as(p)
+                .containsExactlyInAnyOrder(a.host(), b.host());
+            assertThat(taskIds(pattern, "active")).as(p).isEqualTo(ids(asked.active(p)));
+            assertThat(taskIds(pattern, "standby")).as(p).isEqualTo(ids(asked.standby(p)));
+          }
+          JsonNode trees =
+              view.path("patterns")
+                  .path("summarizer")
+                  .path("storeLag")
+                  .path(dev.llmstreams.summarizer.SummarizerTopology.TREE_STORE);
+          assertThat(trees.size())
+              .as("merge-tree partitions held by %s", asked.host())
+              .isPositive();
+          trees.forEach(lag -> assertThat(lag.path("lag").asLong()).isNotNegative());
+        }
         assertThat(
                 allTasks.get("summarizer").stream()
                     .map(TaskId::partition)
@@ -339,6 +361,13 @@ class ScaleOutIT {
                     a.app.health().ready()
                         && PATTERNS.stream().allMatch(p -> a.active(p).equals(allTasks.get(p))));
         assertThat(a.standby("summarizer")).isEmpty();
+        JsonNode alone = Json.tree(a.get("/tasks").body()).path("patterns");
+        for (String p : PATTERNS) {
+          assertThat(alone.path(p).path("instances").findValuesAsText("host"))
+              .as(p)
+              .containsExactly(a.host());
+          assertThat(taskIds(alone.path(p), "active")).as(p).isEqualTo(ids(allTasks.get(p)));
+        }
         // The state came from the standbys: the takeover restored little, and nothing was processed
         // again.
         assertThat(standbyApplied).isPositive();
@@ -460,6 +489,19 @@ class ScaleOutIT {
     }
   }
 
+  /** The ids of the tasks {@code GET /tasks} lists under one pattern's threads. */
+  private static Set<String> taskIds(JsonNode pattern, String which) {
+    Set<String> out = new TreeSet<>();
+    pattern
+        .path("threads")
+        .forEach(t -> t.path(which).forEach(task -> out.add(task.path("id").asText())));
+    return out;
+  }
+
+  private static Set<String> ids(Set<TaskId> tasks) {
+    return tasks.stream().map(TaskId::toString).collect(Collectors.toCollection(TreeSet::new));
+  }
+
   /** The HTTP ports of the instances that own {@code keys} in {@code store}. */
   private static Set<Integer> owners(
       Instance asked, String pattern, String store, List<String> keys) {
@@ -532,6 +574,11 @@ class ScaleOutIT {
         Thread.currentThread().interrupt();
         throw new IllegalStateException(e);
       }
+    }
+
+    /** The address this instance advertises to the others (application.server). */
+    String host() {
+      return "127.0.0.1:" + app.httpPort();
     }
 
     Set<TaskId> active(String pattern) {
