@@ -135,7 +135,8 @@ public final class LlmStreamsApp implements AutoCloseable {
                 200,
                 dev.llmstreams.events.Json.writer()
                     .writeValueAsString(
-                        dev.llmstreams.observability.TaskView.of(streams, instance))));
+                        dev.llmstreams.observability.TaskView.of(
+                            streams, instance, config.getString(AppConfig.GROUP_PROTOCOL)))));
     if (config.getBoolean(AppConfig.MCP_SERVER_ENABLED)) {
       // The MCP server's Kafka clients are made at its first tool call: none for an app never
       // asked.

@@ -31,9 +31,10 @@ public final class TaskView {
   private TaskView() {}
 
   /** The view of every pattern, by name. */
-  public static ObjectNode of(Map<String, KafkaStreams> streams, String self) {
+  public static ObjectNode of(Map<String, KafkaStreams> streams, String self, String protocol) {
     ObjectNode out = JSON.objectNode();
     out.put("instance", self);
+    out.put("groupProtocol", protocol);
     ObjectNode patterns = out.putObject("patterns");
     new TreeMap<>(streams).forEach((name, ks) -> patterns.set(name, pattern(ks)));
     return out;
@@ -42,35 +43,62 @@ public final class TaskView {
   static ObjectNode pattern(KafkaStreams ks) {
     ObjectNode p = JSON.objectNode();
     p.put("state", ks.state().name());
-    ArrayNode threads = p.putArray("threads");
-    ks.metadataForLocalThreads().stream()
-        .sorted(Comparator.comparing(ThreadMetadata::threadName))
-        .forEach(
-            t -> {
-              ObjectNode thread = threads.addObject();
-              thread.put("name", t.threadName());
-              thread.put("state", t.threadState());
-              thread.set("active", tasks(t.activeTasks()));
-              thread.set("standby", tasks(t.standbyTasks()));
-            });
-    ObjectNode stores = p.putObject("storeLag");
-    try {
-      new TreeMap<>(ks.allLocalStorePartitionLags())
-          .forEach(
-              (store, byPartition) -> {
-                ObjectNode s = stores.putObject(store);
-                new TreeMap<>(byPartition)
-                    .forEach((partition, lag) -> s.set(Integer.toString(partition), lag(lag)));
-              });
-    } catch (RuntimeException e) {
-      // Not running yet, or the end offsets could not be read: say so rather than fail the view.
-      p.put("storeLagError", e.getClass().getSimpleName() + ": " + e.getMessage());
-    }
-    ArrayNode instances = p.putArray("instances");
-    ks.metadataForAllStreamsClients().stream()
-        .sorted(Comparator.comparing(m -> m.hostInfo().host() + ":" + m.hostInfo().port()))
-        .forEach(m -> instances.add(instance(m)));
+    // Each part is read on its own: a client that is not running (ERROR, shutting down) refuses
+    // some of them, and the view then says why rather than failing when it is needed most.
+    part(
+        p,
+        "threads",
+        () -> {
+          ArrayNode threads = JSON.arrayNode();
+          ks.metadataForLocalThreads().stream()
+              .sorted(Comparator.comparing(ThreadMetadata::threadName))
+              .forEach(
+                  t -> {
+                    ObjectNode thread = threads.addObject();
+                    thread.put("name", t.threadName());
+                    thread.put("state", t.threadState());
+                    thread.set("active", tasks(t.activeTasks()));
+                    thread.set("standby", tasks(t.standbyTasks()));
+                  });
+          return threads;
+        });
+    part(
+        p,
+        "storeLag",
+        () -> {
+          ObjectNode stores = JSON.objectNode();
+          new TreeMap<>(ks.allLocalStorePartitionLags())
+              .forEach(
+                  (store, byPartition) -> {
+                    ObjectNode s = stores.putObject(store);
+                    new TreeMap<>(byPartition)
+                        .forEach((partition, lag) -> s.set(Integer.toString(partition), lag(lag)));
+                  });
+          return stores;
+        });
+    part(
+        p,
+        "instances",
+        () -> {
+          ArrayNode instances = JSON.arrayNode();
+          ks.metadataForAllStreamsClients().stream()
+              .sorted(Comparator.comparing(m -> m.hostInfo().host() + ":" + m.hostInfo().port()))
+              .forEach(m -> instances.add(instance(m)));
+          return instances;
+        });
     return p;
+  }
+
+  /** Sets {@code field} to what {@code read} gives, or {@code <field>Error} to why it could not. */
+  private static void part(
+      ObjectNode p,
+      String field,
+      java.util.function.Supplier<com.fasterxml.jackson.databind.JsonNode> read) {
+    try {
+      p.set(field, read.get());
+    } catch (RuntimeException e) {
+      p.put(field + "Error", e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
   }
 
   private static ArrayNode tasks(Collection<TaskMetadata> tasks) {

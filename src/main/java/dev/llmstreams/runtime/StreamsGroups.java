@@ -40,6 +40,9 @@ import org.apache.kafka.common.config.ConfigResource;
  * kafka-configs.sh}, else the broker's {@code group.streams.*} defaults).
  */
 public final class StreamsGroups {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(StreamsGroups.class);
+
   /** The feature that enables streams groups on a cluster. */
   public static final String FEATURE = "streams.version";
 
@@ -162,20 +165,24 @@ public final class StreamsGroups {
     return null;
   }
 
-  /** Refuses to start when an instance could not join its groups (see {@link #conflict}). */
+  /**
+   * Refuses to start when an instance could not join its groups (see {@link #conflict}). When the
+   * groups cannot be listed, says so and lets the instance start: the check spares a loop of dying
+   * threads, it is not what makes the app correct.
+   */
   public static void requireJoinable(
       Admin admin, String protocol, Collection<String> groups, Duration timeout) {
     Collection<GroupListing> listed;
     try {
       listed = admin.listGroups().all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | TimeoutException e) {
-      throw new ConfigException(
-          "cannot list the cluster's groups to check "
-              + groups
-              + " for group.protocol="
-              + protocol
-              + ": "
-              + (e instanceof ExecutionException ? e.getCause() : e));
+      LOG.warn(
+          "cannot list the cluster's groups to check that {} can be joined under group.protocol={}"
+              + " ({}); starting without the check",
+          groups,
+          protocol,
+          String.valueOf(e instanceof ExecutionException ? e.getCause() : e));
+      return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ConfigException("interrupted while listing the cluster's groups");

@@ -286,6 +286,8 @@ class ScaleOutIT {
         // group, the asked instance's own active and standby tasks, its stores' lag.
         for (Instance asked : List.of(a, b)) {
           JsonNode view = Json.tree(asked.get("/tasks").body());
+          assertThat(view.path("groupProtocol").asText()).isEqualTo(protocol);
+          assertThat(view.path("instance").asText()).isEqualTo(asked.host());
           for (String p : PATTERNS) {
             JsonNode pattern = view.path("patterns").path(p);
             assertThat(pattern.path("instances").findValuesAsText("host"))

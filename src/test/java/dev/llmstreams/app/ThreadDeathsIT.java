@@ -71,6 +71,19 @@ class ThreadDeathsIT {
           .until(() -> "ERROR".equals(app.health().components().get("doomed")));
       assertThat(app.health().alive()).isFalse();
       assertThat(app.health().components()).containsEntry("gateway", "RUNNING");
+      // GET /tasks still answers, and says what it cannot read of the stopped pattern.
+      java.net.http.HttpResponse<String> tasks =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create("http://127.0.0.1:" + app.httpPort() + "/tasks"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(tasks.statusCode()).isEqualTo(200);
+      com.fasterxml.jackson.databind.JsonNode patterns =
+          dev.llmstreams.events.Json.tree(tasks.body()).path("patterns");
+      assertThat(patterns.path("doomed").path("state").asText()).isEqualTo("ERROR");
+      assertThat(patterns.path("gateway").path("instances").size()).isEqualTo(1);
       // The first thread and each of its LIMIT replacements met the record once.
       assertThat(doomed.deaths.get()).isEqualTo(LIMIT + 1);
       assertThat(
