@@ -68,7 +68,12 @@ public final class LlmStreamsApp implements AutoCloseable {
             auth,
             tls);
     link(modules);
-    Map<PatternModule, Topology> topologies = topologies(modules);
+    Map<PatternModule, Topology> topologies;
+    // One admin client for the start-up checks: the topics' partitions, then the groups.
+    try (org.apache.kafka.clients.admin.Admin admin = Clients.admin(config)) {
+      topologies = topologies(modules, admin);
+      prepareGroups(modules, admin);
+    }
     for (PatternModule module : modules) {
       Topology topology = topologies.get(module);
       org.apache.kafka.streams.TopologyDescription description = topology.describe();
@@ -153,7 +158,6 @@ public final class LlmStreamsApp implements AutoCloseable {
               new AppQueries(this::ownUrl, http.client(), null),
               observability.registry());
     }
-    prepareGroups();
     streams.values().forEach(KafkaStreams::start);
     startSpanExport();
     http.start();
@@ -179,44 +183,39 @@ public final class LlmStreamsApp implements AutoCloseable {
    * where the broker keeps them under that protocol ({@link dev.llmstreams.runtime.StreamsGroups}).
    * A group it may not change keeps its own settings; the WARN names the command that sets them.
    */
-  private void prepareGroups() {
+  private void prepareGroups(
+      List<PatternModule> modules, org.apache.kafka.clients.admin.Admin admin) {
     String protocol = config.getString(AppConfig.GROUP_PROTOCOL);
-    Duration timeout = Duration.ofSeconds(15);
-    Map<String, Object> adminProps = Clients.adminProperties(config);
-    adminProps.put(
-        org.apache.kafka.clients.admin.AdminClientConfig.CLIENT_ID_CONFIG,
-        config.getString(AppConfig.APPLICATION_ID) + "-groups");
+    boolean streamsProtocol = dev.llmstreams.runtime.StreamsGroups.enabled(config);
+    Duration timeout = Duration.ofMillis(Clients.COMMAND_TIMEOUT_MS);
     List<String> groups =
-        streams.keySet().stream()
-            .map(pattern -> StreamsSettings.applicationId(config, pattern))
+        modules.stream()
+            .map(module -> StreamsSettings.applicationId(config, module.name()))
             .toList();
-    try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(adminProps)) {
-      if (!dev.llmstreams.runtime.StreamsGroups.enabled(config)) {
-        dev.llmstreams.runtime.StreamsGroups.requireJoinable(admin, protocol, groups, timeout);
-        return;
-      }
+    if (streamsProtocol) {
       dev.llmstreams.runtime.StreamsGroups.requireSupported(admin, timeout);
-      dev.llmstreams.runtime.StreamsGroups.requireJoinable(admin, protocol, groups, timeout);
-      Map<String, String> wanted = dev.llmstreams.runtime.StreamsGroups.wanted(config);
-      for (var outcome :
-          dev.llmstreams.runtime.StreamsGroups.apply(admin, groups, wanted, timeout)) {
-        if (outcome.failure() != null) {
-          LOG.warn(
-              "streams group {}: could not set {} ({}); the group keeps its own settings. Set them"
-                  + " with: {}",
-              outcome.group(),
-              wanted,
-              outcome.failure(),
-              outcome.command(config.bootstrapServers(), wanted));
-        } else if (!outcome.changed().isEmpty()) {
-          LOG.info("streams group {}: set {}", outcome.group(), outcome.changed());
-        }
-      }
-      LOG.info(
-          "group.protocol=streams: the brokers assign the patterns' tasks; group settings {}",
-          wanted.isEmpty() ? "as the groups have them" : wanted);
     }
+    dev.llmstreams.runtime.StreamsGroups.requireJoinable(admin, protocol, groups, timeout);
+    if (!streamsProtocol) {
+      return;
+    }
+    Map<String, String> wanted = dev.llmstreams.runtime.StreamsGroups.wanted(config);
+    for (var outcome : dev.llmstreams.runtime.StreamsGroups.apply(admin, groups, wanted, timeout)) {
+      if (outcome.failure() != null) {
+        LOG.warn(
+            "streams group {}: could not set {} ({}); the group keeps its own settings. Set them"
+                + " with: {}",
+            outcome.group(),
+            wanted,
+            outcome.failure(),
+            outcome.command(config.bootstrapServers(), wanted));
+      } else if (!outcome.changed().isEmpty()) {
+        LOG.info("streams group {}: set {}", outcome.group(), outcome.changed());
+      }
+    }
+    LOG.info(
+        "group.protocol=streams: the brokers assign the patterns' tasks; group settings {}",
+        wanted.isEmpty() ? "as the groups have them" : wanted);
   }
 
   /**
@@ -327,14 +326,15 @@ public final class LlmStreamsApp implements AutoCloseable {
 
   /**
    * Each module's topology, built from the catalog with the partition counts the cluster has (keyed
-   * records are placed by them, see KeyedInput), then checked against it with one admin client and
-   * one listing of the cluster's topics: inputs with fewer partitions than their key partners are
+   * records are placed by them, see KeyedInput), then checked against it with {@code admin} and one
+   * listing of the cluster's topics: inputs with fewer partitions than their key partners are
    * warned of, state that would have to move is refused. When the cluster cannot be asked, the
    * declared counts (what {@code topics apply} creates) and no check.
    */
-  private Map<PatternModule, Topology> topologies(List<PatternModule> modules) {
+  private Map<PatternModule, Topology> topologies(
+      List<PatternModule> modules, org.apache.kafka.clients.admin.Admin admin) {
     Map<PatternModule, Topology> out = new LinkedHashMap<>();
-    try (org.apache.kafka.clients.admin.Admin admin = Clients.admin(config)) {
+    try {
       java.util.Set<String> existing = admin.listTopics().names().get();
       TopicCatalog deployed = InputPartitions.resolve(admin, catalog, existing);
       for (PatternModule module : modules) {
